@@ -1,0 +1,26 @@
+// Lint rules: typescript-eslint's recommended set, plus the project's own bans (focused tests, bare
+// JSON.parse outside the safe helper, console in library code).
+import js from "@eslint/js";
+import tseslint from "typescript-eslint";
+import globals from "globals";
+
+export default tseslint.config(
+  { ignores: ["**/dist/**", "**/node_modules/**", "data/**", "coverage/**", ".bench-tmp/**"] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: "module" },
+    rules: {
+      "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+      "@typescript-eslint/consistent-type-imports": "error",
+      "no-restricted-properties": ["error", { object: "describe", property: "only" }, { object: "it", property: "only" }, { object: "test", property: "only" }],
+    },
+  },
+  {
+    files: ["packages/*/src/**/*.ts"],
+    ignores: ["**/*.test.ts", "packages/protocol/src/parse-json.ts"],
+    rules: {
+      "no-restricted-syntax": ["error", { selector: "CallExpression[callee.object.name='JSON'][callee.property.name='parse']", message: "Use parseJson from @kai/protocol: untrusted text must not throw or pollute prototypes." }],
+    },
+  },
+);

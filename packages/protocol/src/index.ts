@@ -1,0 +1,14 @@
+/**
+ * @module @kai/protocol
+ * Shared, runtime-neutral schemas and types of the kAI service stack. Every shape is defined once with
+ * zod; the TypeScript type is inferred from it. Server, SDK, CLI and dashboard import from here.
+ */
+export * from "./schemas/common.js";
+export * from "./schemas/errors.js";
+export * from "./schemas/service.js";
+export * from "./schemas/query.js";
+export * from "./schemas/registry-stream.js";
+export * from "./schemas/tokens.js";
+export * from "./schemas/status.js";
+export * from "./schemas/manifest.js";
+export { parseJson } from "./parse-json.js";

@@ -1,0 +1,51 @@
+/**
+ * @module errors
+ * The error body every HTTP route and WebSocket message uses, and the table of stable error codes.
+ * Clients switch on `code`; `message` is for humans and may change.
+ */
+import { z } from "zod";
+
+/** Every stable error code the API can answer with, and the HTTP status it travels with. */
+export const ERROR_STATUS = {
+  validation_failed: 400,
+  invalid_json: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  rate_limited: 429,
+  internal: 500,
+  unavailable: 503,
+} as const;
+
+export const ErrorCodeSchema = z.enum(
+  Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS, ...(keyof typeof ERROR_STATUS)[]],
+);
+export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
+
+/** One failing field of a validation error: a dotted path and what is wrong with it. */
+export const FieldErrorSchema = z.object({
+  path: z.string(),
+  message: z.string(),
+});
+export type FieldError = z.infer<typeof FieldErrorSchema>;
+
+export const ErrorBodySchema = z.object({
+  error: z.object({
+    code: ErrorCodeSchema,
+    message: z.string(),
+    details: z.array(FieldErrorSchema).optional(),
+    requestId: z.string().optional(),
+  }),
+});
+export type ErrorBody = z.infer<typeof ErrorBodySchema>;
+
+/** Turns zod issues into the `details` list of a `validation_failed` error. */
+export function fieldErrorsFromZod(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: issue.path.map(String).join(".") || "(root)",
+    message: issue.message,
+  }));
+}

@@ -1,0 +1,66 @@
+/**
+ * @module registry-stream
+ * Messages of the registry change stream (`/ws/registry`). The client subscribes with a filter and an
+ * optional revision to resume from; the server answers with a snapshot (or the missed events) and then
+ * live events in revision order. A client that falls behind gets a fresh snapshot, never a silent gap.
+ */
+import { z } from "zod";
+import { ServiceFilterSchema } from "./query.js";
+import { ServiceRecordSchema } from "./service.js";
+import { ErrorBodySchema } from "./errors.js";
+
+export const REGISTRY_EVENT_TYPES = ["registered", "updated", "status_changed", "deregistered"] as const;
+export const RegistryEventTypeSchema = z.enum(REGISTRY_EVENT_TYPES);
+export type RegistryEventType = z.infer<typeof RegistryEventTypeSchema>;
+
+/** One change to the registry. `service` is the new state (the last state for `deregistered`). */
+export const RegistryEventSchema = z.object({
+  event: RegistryEventTypeSchema,
+  revision: z.int(),
+  service: ServiceRecordSchema,
+});
+export type RegistryEvent = z.infer<typeof RegistryEventSchema>;
+
+export const SubscribeMessageSchema = z.strictObject({
+  type: z.literal("subscribe"),
+  filter: ServiceFilterSchema.optional(),
+  /** The last revision the client has seen; the server sends what came after it. */
+  fromRevision: z.int().min(0).optional(),
+});
+export const PingMessageSchema = z.strictObject({ type: z.literal("ping") });
+export const ClientStreamMessageSchema = z.discriminatedUnion("type", [SubscribeMessageSchema, PingMessageSchema]);
+export type SubscribeMessage = z.infer<typeof SubscribeMessageSchema>;
+export type ClientStreamMessage = z.infer<typeof ClientStreamMessageSchema>;
+
+/** Why the server sent a snapshot: first subscription, resume point no longer retained, or the client lagged. */
+export const SnapshotReasonSchema = z.enum(["subscribe", "too_far_behind", "lagging"]);
+
+export const SnapshotMessageSchema = z.object({
+  type: z.literal("snapshot"),
+  revision: z.int(),
+  reason: SnapshotReasonSchema,
+  services: z.array(ServiceRecordSchema),
+});
+export const EventMessageSchema = RegistryEventSchema.extend({
+  type: z.literal("event"),
+  /** Set when the event leaves the subscriber's view: `hidden` when the subscriber may no longer see the service. */
+  reason: z.enum(["hidden"]).optional(),
+});
+/** Sent after a replay of missed events, so the client knows it is live. */
+export const ResumedMessageSchema = z.object({ type: z.literal("resumed"), fromRevision: z.int(), revision: z.int() });
+/** Sent on idle streams so that a client can resume from a recent revision. */
+export const ProgressMessageSchema = z.object({ type: z.literal("progress"), revision: z.int() });
+export const PongMessageSchema = z.object({ type: z.literal("pong"), revision: z.int() });
+export const StreamErrorMessageSchema = ErrorBodySchema.extend({ type: z.literal("error") });
+
+export const ServerStreamMessageSchema = z.discriminatedUnion("type", [
+  SnapshotMessageSchema,
+  EventMessageSchema,
+  ResumedMessageSchema,
+  ProgressMessageSchema,
+  PongMessageSchema,
+  StreamErrorMessageSchema,
+]);
+export type SnapshotMessage = z.infer<typeof SnapshotMessageSchema>;
+export type EventMessage = z.infer<typeof EventMessageSchema>;
+export type ServerStreamMessage = z.infer<typeof ServerStreamMessageSchema>;

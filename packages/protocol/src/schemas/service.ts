@@ -1,0 +1,326 @@
+/**
+ * @module service
+ * The service record: what a service, agent or tool registers, and what the registry answers with.
+ * One definition serves validation (server), typing (SDK, CLI, dashboard) and the OpenAPI document.
+ */
+import { z } from "zod";
+import semverValid from "semver/functions/valid.js";
+import { IdentifierSchema, TimestampSchema } from "./common.js";
+
+export const SERVICE_TYPES = ["agent", "tool", "service", "api", "device", "node"] as const;
+export const ServiceTypeSchema = z.enum(SERVICE_TYPES);
+export type ServiceType = z.infer<typeof ServiceTypeSchema>;
+
+/** The capability types the seeds name. Custom capabilities are allowed as long as they look like these. */
+export const KNOWN_CAPABILITIES = [
+  "llm_chat",
+  "llm_completion",
+  "embeddings",
+  "image_generation",
+  "image_analysis",
+  "audio_transcription",
+  "audio_generation",
+  "vector_storage",
+  "code_execution",
+  "workflow_orchestration",
+] as const;
+export type KnownCapability = (typeof KNOWN_CAPABILITIES)[number];
+
+export const CapabilitySchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9_.:-]{0,63}$/, "must be lower-case letters, digits and _ . : - (e.g. llm_chat), at most 64 characters");
+
+export const TagSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:/=+-]{0,63}$/, "must start with a letter or digit and use only letters, digits and . _ : / = + -, at most 64 characters");
+
+export const SERVICE_PROTOCOLS = ["http", "https", "ws", "klp"] as const;
+export const ServiceProtocolSchema = z.enum(SERVICE_PROTOCOLS);
+
+export const SERVICE_STATUSES = ["active", "degraded", "offline", "maintenance"] as const;
+export const ServiceStatusSchema = z.enum(SERVICE_STATUSES);
+export type ServiceStatus = z.infer<typeof ServiceStatusSchema>;
+
+export const VISIBILITIES = ["public", "internal", "private"] as const;
+export const VisibilitySchema = z.enum(VISIBILITIES);
+export type Visibility = z.infer<typeof VisibilitySchema>;
+
+export const TRUST_LEVELS = ["system", "trusted", "unverified"] as const;
+export const TrustLevelSchema = z.enum(TRUST_LEVELS);
+export type TrustLevel = z.infer<typeof TrustLevelSchema>;
+
+export const AUTH_TYPES = ["none", "api_key", "bearer_token", "basic", "oauth2", "jwt"] as const;
+export const AuthTypeSchema = z.enum(AUTH_TYPES);
+
+/**
+ * A reference to a credential kept elsewhere: `env:NAME` (an environment variable of the server that
+ * uses it) or `vault:name` (a vault secret). The registry stores the reference, never the credential.
+ */
+export const CredentialRefSchema = z
+  .string()
+  .max(256)
+  .regex(/^(env|vault):[A-Za-z0-9_./-]{1,200}$/, "must be env:NAME or vault:secret-name");
+
+/** Field names that carry a raw credential. They are refused wherever a record could hold them. */
+const RAW_CREDENTIAL_KEYS = new Set([
+  "token", "apikey", "api_key", "password", "secret", "accesstoken", "access_token",
+  "authorization", "client_secret", "clientsecret", "private_key", "privatekey",
+]);
+const RAW_CREDENTIAL_MESSAGE =
+  "raw credentials are never stored in the registry; keep the secret in the environment or the vault and reference it with auth.credentialRef (env:NAME or vault:name)";
+
+const AUTH_FIELDS = new Set(["type", "credentialRef", "header"]);
+
+/** How callers authenticate to the service. Carries a reference to the credential, never the credential. */
+export const ServiceAuthSchema = z
+  .looseObject({
+    type: AuthTypeSchema.default("none"),
+    credentialRef: CredentialRefSchema.optional(),
+    /** Header that carries an `api_key` credential (default `Authorization`). */
+    header: z.string().regex(/^[A-Za-z0-9-]{1,100}$/).optional(),
+  })
+  .superRefine((auth, ctx) => {
+    for (const key of Object.keys(auth)) {
+      if (RAW_CREDENTIAL_KEYS.has(key.toLowerCase())) {
+        ctx.addIssue({ code: "custom", path: [key], message: RAW_CREDENTIAL_MESSAGE });
+      } else if (!AUTH_FIELDS.has(key)) {
+        ctx.addIssue({ code: "custom", path: [key], message: "unknown field" });
+      }
+    }
+  })
+  .transform((auth) => {
+    const clean: { type: z.infer<typeof AuthTypeSchema>; credentialRef?: string; header?: string } = { type: auth.type };
+    if (auth.credentialRef !== undefined) clean.credentialRef = auth.credentialRef;
+    if (auth.header !== undefined) clean.header = auth.header;
+    return clean;
+  });
+
+/** The stored (output) form of `auth`. */
+export const ServiceAuthRecordSchema = z.object({
+  type: AuthTypeSchema,
+  credentialRef: CredentialRefSchema.optional(),
+  header: z.string().optional(),
+});
+export type ServiceAuth = z.infer<typeof ServiceAuthRecordSchema>;
+
+export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"] as const;
+
+export const EndpointSchema = z.strictObject({
+  path: z.string().min(1).max(512).regex(/^\//, "must start with /"),
+  method: z.enum(HTTP_METHODS).default("POST"),
+  description: z.string().max(1000).optional(),
+  capability: CapabilitySchema.optional(),
+});
+export type Endpoint = z.infer<typeof EndpointSchema>;
+
+/** An active HTTP health check. Times are in seconds. Debounced by the two thresholds. */
+export const HealthCheckSchema = z
+  .strictObject({
+    path: z.string().max(512).regex(/^\//, "must start with /").default("/"),
+    method: z.enum(["GET", "HEAD"]).default("GET"),
+    interval: z.number().min(1).max(3600).default(30),
+    timeout: z.number().min(0.1).max(60).default(5),
+    /** Consecutive failures before the service is marked offline (one slow reply does not flap it). */
+    failuresBeforeOffline: z.int().min(1).max(20).default(3),
+    /** Consecutive successes before an offline service is marked active again. */
+    successesBeforeActive: z.int().min(1).max(20).default(2),
+  })
+  .refine((check) => check.timeout <= check.interval, { message: "timeout must not exceed interval", path: ["timeout"] });
+export type HealthCheck = z.infer<typeof HealthCheckSchema>;
+
+export const RateLimitSchema = z.strictObject({
+  /** Requests per minute the service accepts. */
+  rpm: z.int().min(1).max(10_000_000).optional(),
+  /** Tokens per minute (LLM services). */
+  tpm: z.int().min(1).max(10_000_000_000).optional(),
+  /** Requests in flight at once. */
+  concurrency: z.int().min(1).max(100_000).optional(),
+});
+export type RateLimit = z.infer<typeof RateLimitSchema>;
+
+export const SemverSchema = z
+  .string()
+  .max(128)
+  .refine((value) => semverValid(value) !== null, "must be a semantic version such as 1.2.3");
+
+const METADATA_MAX_BYTES = 64 * 1024;
+
+function findRawCredentialKey(value: unknown, path: string[]): string[] | undefined {
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findRawCredentialKey(value[i], [...path, String(i)]);
+      if (found) return found;
+    }
+  } else if (value !== null && typeof value === "object") {
+    for (const [key, child] of Object.entries(value)) {
+      if (RAW_CREDENTIAL_KEYS.has(key.toLowerCase()) && typeof child === "string") return [...path, key];
+      const found = findRawCredentialKey(child, [...path, key]);
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
+/** Free-form JSON metadata (e.g. `models`, `ui`), at most 64 KiB, and never a raw credential. */
+export const MetadataSchema = z.record(z.string().max(128), z.json()).superRefine((metadata, ctx) => {
+  if (JSON.stringify(metadata).length > METADATA_MAX_BYTES) {
+    ctx.addIssue({ code: "custom", message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` });
+  }
+  const credentialPath = findRawCredentialKey(metadata, []);
+  if (credentialPath) ctx.addIssue({ code: "custom", path: credentialPath, message: RAW_CREDENTIAL_MESSAGE });
+});
+
+const uniqueStrings = (values: string[]) => [...new Set(values)];
+
+/** Seconds a service may go without a heartbeat before it counts as gone. */
+export const TtlSchema = z.int().min(1).max(86_400);
+
+const ServiceUrlSchema = z.url({ protocol: /^(https?|wss?|klp)$/ }).max(2048);
+
+/** The fields a client may set, shared by registration and PATCH. */
+const mutableFields = {
+  name: z.string().min(1).max(200),
+  description: z.string().max(4000),
+  type: ServiceTypeSchema,
+  provider: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/, "must be a lower-case connector id such as openai or ollama"),
+  capabilities: z.array(CapabilitySchema).max(64).transform(uniqueStrings),
+  tags: z.array(TagSchema).max(64).transform(uniqueStrings),
+  url: ServiceUrlSchema,
+  protocol: ServiceProtocolSchema,
+  auth: ServiceAuthSchema,
+  endpoints: z.array(EndpointSchema).max(100),
+  healthCheck: HealthCheckSchema,
+  rateLimit: RateLimitSchema,
+  version: SemverSchema,
+  visibility: VisibilitySchema,
+  trustLevel: TrustLevelSchema,
+  metadata: MetadataSchema,
+  ttl: TtlSchema,
+  isLocal: z.boolean(),
+};
+
+/** Status a client may set itself; `offline` is the registry's verdict and cannot be claimed. */
+export const ClientStatusSchema = z.enum(["active", "degraded", "maintenance"]);
+
+/** `POST /api/services/register`: what a service sends to register (or re-register) itself. */
+export const ServiceRegistrationSchema = z.strictObject({
+  id: IdentifierSchema.optional(),
+  name: mutableFields.name,
+  description: mutableFields.description.default(""),
+  type: mutableFields.type.default("service"),
+  provider: mutableFields.provider.optional(),
+  capabilities: mutableFields.capabilities.default([]),
+  tags: mutableFields.tags.default([]),
+  url: mutableFields.url.optional(),
+  protocol: mutableFields.protocol.optional(),
+  auth: mutableFields.auth.default({ type: "none" }),
+  endpoints: mutableFields.endpoints.default([]),
+  healthCheck: mutableFields.healthCheck.optional(),
+  rateLimit: mutableFields.rateLimit.optional(),
+  version: mutableFields.version.optional(),
+  /** Only admins may register on behalf of another owner. Defaults to the token's owner. */
+  owner: IdentifierSchema.optional(),
+  visibility: mutableFields.visibility.default("private"),
+  /** Only admins may set `trusted` or `system`. */
+  trustLevel: mutableFields.trustLevel.default("unverified"),
+  metadata: mutableFields.metadata.default({}),
+  ttl: mutableFields.ttl.optional(),
+  isLocal: mutableFields.isLocal.optional(),
+  status: ClientStatusSchema.default("active"),
+});
+export type ServiceRegistrationInput = z.input<typeof ServiceRegistrationSchema>;
+export type ServiceRegistration = z.output<typeof ServiceRegistrationSchema>;
+
+/**
+ * `PATCH /api/services/{id}`: a merge patch. Absent fields stay as they are; `null` removes an optional
+ * field (`healthCheck`, `rateLimit`, `ttl`, `url`, `provider`, `version`, `isLocal`).
+ */
+export const ServicePatchSchema = z
+  .strictObject({
+    name: mutableFields.name.optional(),
+    description: mutableFields.description.optional(),
+    type: mutableFields.type.optional(),
+    provider: mutableFields.provider.nullable().optional(),
+    capabilities: mutableFields.capabilities.optional(),
+    tags: mutableFields.tags.optional(),
+    url: mutableFields.url.nullable().optional(),
+    protocol: mutableFields.protocol.nullable().optional(),
+    auth: mutableFields.auth.optional(),
+    endpoints: mutableFields.endpoints.optional(),
+    healthCheck: mutableFields.healthCheck.nullable().optional(),
+    rateLimit: mutableFields.rateLimit.nullable().optional(),
+    version: mutableFields.version.nullable().optional(),
+    owner: IdentifierSchema.optional(),
+    visibility: mutableFields.visibility.optional(),
+    trustLevel: mutableFields.trustLevel.optional(),
+    metadata: mutableFields.metadata.optional(),
+    ttl: mutableFields.ttl.nullable().optional(),
+    isLocal: mutableFields.isLocal.nullable().optional(),
+    status: ClientStatusSchema.optional(),
+    /** Optimistic concurrency: apply only if the record is still at this revision (409 otherwise). */
+    expectedRevision: z.int().min(0).optional(),
+  })
+  .refine((patch) => Object.keys(patch).some((key) => key !== "expectedRevision"), { message: "the patch changes nothing" });
+export type ServicePatchInput = z.input<typeof ServicePatchSchema>;
+export type ServicePatch = z.output<typeof ServicePatchSchema>;
+
+/** `POST /api/services/{id}/heartbeat` body (optional). */
+export const HeartbeatRequestSchema = z.strictObject({
+  status: z.enum(["active", "degraded"]).optional(),
+  note: z.string().max(500).optional(),
+});
+export type HeartbeatRequest = z.infer<typeof HeartbeatRequestSchema>;
+
+export const HeartbeatResponseSchema = z.object({
+  id: z.string(),
+  status: ServiceStatusSchema,
+  /** When the lease runs out unless another heartbeat arrives; null for services without a ttl. */
+  expiresAt: TimestampSchema.nullable(),
+  revision: z.int(),
+});
+export type HeartbeatResponse = z.infer<typeof HeartbeatResponseSchema>;
+
+/** A service as the registry stores and returns it. */
+export const ServiceRecordSchema = z.object({
+  id: IdentifierSchema,
+  name: z.string(),
+  description: z.string(),
+  type: ServiceTypeSchema,
+  provider: z.string().optional(),
+  capabilities: z.array(z.string()),
+  tags: z.array(z.string()),
+  url: z.string().optional(),
+  protocol: ServiceProtocolSchema.optional(),
+  auth: ServiceAuthRecordSchema,
+  endpoints: z.array(
+    z.object({ path: z.string(), method: z.string(), description: z.string().optional(), capability: z.string().optional() }),
+  ),
+  healthCheck: z
+    .object({
+      path: z.string(),
+      method: z.enum(["GET", "HEAD"]),
+      interval: z.number(),
+      timeout: z.number(),
+      failuresBeforeOffline: z.int(),
+      successesBeforeActive: z.int(),
+    })
+    .optional(),
+  rateLimit: z.object({ rpm: z.int().optional(), tpm: z.int().optional(), concurrency: z.int().optional() }).optional(),
+  version: z.string().optional(),
+  owner: z.string(),
+  visibility: VisibilitySchema,
+  trustLevel: TrustLevelSchema,
+  metadata: z.record(z.string(), z.unknown()),
+  ttl: z.int().optional(),
+  isLocal: z.boolean().optional(),
+  /** Time of the last heartbeat (or of registration); null when none was ever received. */
+  heartbeat: TimestampSchema.nullable(),
+  status: ServiceStatusSchema,
+  /** Why the status is what it is (heartbeat note, failed health check, lease expiry). */
+  statusNote: z.string().optional(),
+  createdAt: TimestampSchema,
+  updatedAt: TimestampSchema,
+  /** The global registry revision of this record's last change. */
+  revision: z.int(),
+});
+export type ServiceRecord = z.infer<typeof ServiceRecordSchema>;

@@ -1,0 +1,41 @@
+/**
+ * @module tokens
+ * Access tokens: the scopes they carry and the token management API.
+ */
+import { z } from "zod";
+import { DurationSchema, IdentifierSchema, TimestampSchema } from "./common.js";
+
+/** Scopes of this issue; later subsystems add theirs. `admin` implies every scope. */
+export const SCOPES = ["services:read", "services:write", "services:heartbeat", "admin"] as const;
+export const ScopeSchema = z.enum(SCOPES);
+export type Scope = z.infer<typeof ScopeSchema>;
+
+export const CreateTokenRequestSchema = z.strictObject({
+  scopes: z.array(ScopeSchema).min(1).max(SCOPES.length),
+  /** Whom the token acts for; owns the services it registers. Defaults to the caller's owner. */
+  owner: IdentifierSchema.optional(),
+  /** Lifetime: `90s`, `30m`, `24h`, `7d`, `2w` or seconds. Default 30 days; at most one year. */
+  ttl: DurationSchema.optional(),
+  /** A note to recognise the token by in listings. */
+  name: z.string().max(200).optional(),
+});
+export type CreateTokenRequestInput = z.input<typeof CreateTokenRequestSchema>;
+export type CreateTokenRequest = z.output<typeof CreateTokenRequestSchema>;
+
+export const TokenInfoSchema = z.object({
+  id: z.string(),
+  owner: z.string(),
+  scopes: z.array(ScopeSchema),
+  name: z.string().optional(),
+  createdAt: TimestampSchema,
+  expiresAt: TimestampSchema,
+  revokedAt: TimestampSchema.nullable(),
+});
+export type TokenInfo = z.infer<typeof TokenInfoSchema>;
+
+/** The token itself is shown once, here, and never again. */
+export const CreateTokenResponseSchema = TokenInfoSchema.extend({ token: z.string() });
+export type CreateTokenResponse = z.infer<typeof CreateTokenResponseSchema>;
+
+export const ListTokensResponseSchema = z.object({ tokens: z.array(TokenInfoSchema) });
+export type ListTokensResponse = z.infer<typeof ListTokensResponseSchema>;
