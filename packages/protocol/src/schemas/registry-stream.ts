@@ -41,9 +41,17 @@ export const SnapshotMessageSchema = z.object({
   reason: SnapshotReasonSchema,
   services: z.array(ServiceRecordSchema),
 });
-export const EventMessageSchema = RegistryEventSchema.extend({
+/**
+ * A change as a subscriber sees it. Normally `service` is the new state. When the change takes the service
+ * out of the subscriber's sight (it became private to someone else), `reason` is `hidden` and `service` is
+ * absent: the subscriber learns only that `serviceId` left its view, nothing about the new state.
+ */
+export const EventMessageSchema = z.object({
   type: z.literal("event"),
-  /** Set when the event leaves the subscriber's view: `hidden` when the subscriber may no longer see the service. */
+  event: RegistryEventTypeSchema,
+  revision: z.int(),
+  serviceId: z.string(),
+  service: ServiceRecordSchema.optional(),
   reason: z.enum(["hidden"]).optional(),
 });
 /** Sent after a replay of missed events, so the client knows it is live. */

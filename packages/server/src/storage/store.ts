@@ -50,6 +50,9 @@ export interface LeaseRow {
   heartbeatAt: number | null;
   status: ServiceRecord["status"];
   owner: string;
+  visibility: ServiceRecord["visibility"];
+  /** The record's revision (the lease monitor writes status changes conditionally on it). */
+  revision: number;
   updatedAt: number;
 }
 

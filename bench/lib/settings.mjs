@@ -1,0 +1,48 @@
+/**
+ * @module bench/lib/settings
+ * The knobs of one benchmark run, from the environment: BENCH_QUICK=1 shrinks every phase for a
+ * smoke run of about a minute; BENCH_ONLY=registry|etcd runs one side. Every loop in the bench is
+ * bounded by these numbers in both time and count, so a stuck server cannot make the run hang.
+ */
+
+const quick = process.env.BENCH_QUICK === "1" || process.env.BENCH_QUICK === "true";
+const only = process.env.BENCH_ONLY ?? "";
+if (only !== "" && only !== "registry" && only !== "etcd") {
+  throw new Error(`BENCH_ONLY must be "registry" or "etcd" (got "${only}")`);
+}
+
+/** @type {const} */
+export const settings = {
+  quick,
+  runRegistry: only === "" || only === "registry",
+  runEtcd: only === "" || only === "etcd",
+  /** Closed-loop concurrency levels, as in the etcd baseline. */
+  levels: [1, 16, 64, 256],
+  warmupMs: quick ? 300 : 1000,
+  measureMs: quick ? 1500 : 5000,
+  /** Services (ours) and leases (etcd) kept alive in the heartbeat phase. */
+  heartbeatServices: quick ? 2000 : 10_000,
+  /** Services (ours) and keys (etcd) present during discovery and fan-out. */
+  loadCount: quick ? 10_000 : 100_000,
+  /** Requests in flight while loading our registry through its API. */
+  loadConcurrency: 128,
+  /** Upper bound on the load phase; what was loaded by then is what is measured (and reported). */
+  loadMaxMs: quick ? 60_000 : 240_000,
+  /** etcd load: Txns of this many puts (etcd's default max-txn-ops), this many in flight. */
+  etcdTxnOps: 128,
+  etcdTxnInFlight: 8,
+  discoveryLevels: [1, 16],
+  discoveryMs: quick ? 1500 : 5000,
+  watchSubscribers: quick ? 200 : 1000,
+  watchReps: quick ? 10 : 100,
+  watchWarmupReps: 2,
+  watchGapMs: quick ? 50 : 100,
+  /** How long one fan-out may take before the repetition counts as incomplete. */
+  watchTimeoutMs: 5000,
+  /** Worker threads that hold our WebSocket subscribers (the server runs in its own process). */
+  watchWorkers: 4,
+  /** etcd watch layouts: [clients, watchers per client]. */
+  etcdWatchLayouts: quick ? [[10, 20]] : [[10, 100], [1, 1000]],
+  /** Storage durability modes our registration phase runs in. */
+  durabilityModes: ["full", "normal"],
+};

@@ -1,0 +1,130 @@
+/**
+ * @module apply-manifest
+ * `kai services apply`: brings the registry in line with a manifest (seed 001's `services:` list).
+ * Each entry is converted with the protocol's `manifestEntryToRegistration`, tagged with
+ * `metadata.appliedFrom = <file name>` so that a later `--prune` knows which services came from this
+ * file, and registered only when it differs from what the registry holds (so a second apply is a no-op).
+ */
+import { basename } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import {
+  fieldErrorsFromZod,
+  manifestEntryToRegistration,
+  ManifestSchema,
+  ServiceRegistrationSchema,
+  type FieldError,
+  type ServiceRecord,
+  type ServiceRegistration,
+  type ServiceRegistrationInput,
+} from "@kai/protocol";
+import { KaiApiError, type KaiClient } from "@kai/sdk";
+import { CliError, usageError } from "./cli-error.js";
+import { EXIT } from "./exit-codes.js";
+
+export type ApplyAction = "created" | "updated" | "unchanged" | "pruned";
+export interface ApplyResult {
+  id: string;
+  action: ApplyAction;
+}
+
+export interface PlannedService {
+  id: string;
+  /** What is sent to the server. */
+  input: ServiceRegistrationInput;
+  /** The same, with the schema's defaults filled in, to compare against the stored record. */
+  normalised: ServiceRegistration;
+}
+
+/** Fields a registration sets; a record that agrees on all of them needs no re-registration. */
+const COMPARED_FIELDS = [
+  "name", "description", "type", "provider", "capabilities", "tags", "url", "protocol", "auth", "endpoints",
+  "healthCheck", "rateLimit", "version", "visibility", "trustLevel", "metadata", "ttl", "isLocal", "status",
+] as const satisfies readonly (keyof ServiceRegistration & keyof ServiceRecord)[];
+
+/** Validates a manifest document and turns it into registrations. Nothing is sent yet. */
+export function planManifest(document: unknown, fileName: string): PlannedService[] {
+  const manifest = ManifestSchema.safeParse(document);
+  if (!manifest.success) throw usageError(`${fileName}: not a service manifest (expected a \`services:\` list)`, fieldErrorsFromZod(manifest.error));
+  const appliedFrom = basename(fileName);
+  const problems: FieldError[] = [];
+  const seen = new Set<string>();
+  const planned: PlannedService[] = [];
+  manifest.data.services.forEach((entry, index) => {
+    if (seen.has(entry.id)) problems.push({ path: `services.${index}.id`, message: `duplicate id "${entry.id}"` });
+    seen.add(entry.id);
+    const registration = manifestEntryToRegistration(entry);
+    const input: ServiceRegistrationInput = { ...registration, metadata: { ...(registration.metadata ?? {}), appliedFrom } };
+    const parsed = ServiceRegistrationSchema.safeParse(input);
+    if (!parsed.success) {
+      for (const issue of fieldErrorsFromZod(parsed.error)) problems.push({ path: `services.${index}.${issue.path}`, message: issue.message });
+      return;
+    }
+    planned.push({ id: entry.id, input, normalised: parsed.data });
+  });
+  // Check the whole file before writing anything, so a typo in entry 7 does not leave 6 applied.
+  if (problems.length > 0) throw new CliError(`${fileName}: ${problems.length} invalid field(s); nothing was applied`, "validation_failed", EXIT.validation, problems);
+  return planned;
+}
+
+export function isUnchanged(planned: ServiceRegistration, record: ServiceRecord): boolean {
+  if (planned.owner !== undefined && planned.owner !== record.owner) return false;
+  return COMPARED_FIELDS.every((field) => {
+    const want: unknown = planned[field];
+    const have: unknown = record[field];
+    return (want === undefined && have === undefined) || isDeepStrictEqual(want, have);
+  });
+}
+
+async function getOrUndefined(client: KaiClient, id: string): Promise<ServiceRecord | undefined> {
+  try {
+    return await client.services.get(id);
+  } catch (error) {
+    if (error instanceof KaiApiError && error.code === "not_found") return undefined;
+    throw error;
+  }
+}
+
+export interface ApplyOptions {
+  prune: boolean;
+  dryRun: boolean;
+  /** Called after each service, so progress shows on long manifests and survives a later failure. */
+  onResult?(result: ApplyResult): void;
+}
+
+export async function applyManifest(client: KaiClient, fileName: string, planned: PlannedService[], options: ApplyOptions): Promise<ApplyResult[]> {
+  const results: ApplyResult[] = [];
+  const report = (result: ApplyResult) => {
+    results.push(result);
+    options.onResult?.(result);
+  };
+  const owners = new Set<string>();
+  for (const service of planned) {
+    const existing = await getOrUndefined(client, service.id);
+    if (existing) owners.add(existing.owner);
+    if (existing && isUnchanged(service.normalised, existing)) {
+      report({ id: service.id, action: "unchanged" });
+    } else if (options.dryRun) {
+      report({ id: service.id, action: existing ? "updated" : "created" });
+    } else {
+      const { service: record, created } = await client.services.register(service.input);
+      owners.add(record.owner);
+      report({ id: service.id, action: created ? "created" : "updated" });
+    }
+  }
+  if (options.prune) {
+    // Only the caller's own services (and those of owners this manifest wrote) are candidates: an admin
+    // applying `services.yaml` must not delete another team's services applied from their own `services.yaml`.
+    owners.add((await client.status()).caller.owner);
+    const appliedFrom = basename(fileName);
+    const keep = new Set(planned.map((service) => service.id));
+    const stale: string[] = [];
+    for await (const record of client.services.listAll({})) {
+      if (record.metadata.appliedFrom === appliedFrom && !keep.has(record.id) && owners.has(record.owner)) stale.push(record.id);
+    }
+    for (const id of stale) {
+      if (!options.dryRun) await client.services.remove(id);
+      report({ id, action: "pruned" });
+    }
+  }
+  return results;
+}

@@ -1,0 +1,77 @@
+/**
+ * @module commands/serve
+ * `kai serve`: runs the registry server in this process until SIGINT/SIGTERM. The server package is
+ * imported only here, lazily, so the other commands never load SQLite or the HTTP stack.
+ */
+import { Command } from "commander";
+import { integerOption } from "../command-kit.js";
+import { CliError } from "../cli-error.js";
+import { EXIT } from "../exit-codes.js";
+
+interface ServeFlags {
+  port?: number;
+  host?: string;
+  dataDir?: string;
+  config?: string;
+  quiet?: boolean;
+}
+
+export function serveCommand(): Command {
+  return new Command("serve")
+    .description("run the registry server (logs as JSON lines on stdout and in <data-dir>/logs/)")
+    .option("--port <port>", "port to listen on (env KAI_PORT, default 7070; 0 picks a free one)", integerOption(0, 65535))
+    .option("--host <host>", "address to bind (env KAI_HOST, default 127.0.0.1)")
+    .option("--data-dir <dir>", "where the database, node key and admin token live (env KAI_DATA_DIR, default ./data)")
+    .option("--config <file>", "YAML config file for everything else (env KAI_CONFIG)")
+    .option("-q, --quiet", "no log lines on stdout (the log file is still written)")
+    .action(async (flags: ServeFlags) => {
+      const { startServer } = await import("@kai/server");
+      let server: Awaited<ReturnType<typeof startServer>>;
+      try {
+        // Only what was given as a flag: the server applies KAI_* and the config file for the rest.
+        server = await startServer({
+          ...(flags.port !== undefined ? { port: flags.port } : {}),
+          ...(flags.host !== undefined ? { host: flags.host } : {}),
+          ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
+          ...(flags.config !== undefined ? { configFile: flags.config } : {}),
+          ...(flags.quiet ? { quiet: true } : {}),
+        });
+      } catch (error) {
+        // A bad config file or setting is the user's to fix (exit 2), like a bad flag.
+        if (error instanceof Error && error.name === "ConfigError") throw new CliError(error.message, "usage", EXIT.usage);
+        throw error;
+      }
+      process.stderr.write(
+        [
+          `kai server listening on ${server.url}`,
+          `  API docs:    ${server.url}/docs`,
+          `  admin token: ${server.adminTokenPath}${server.adminTokenCreated ? " (new)" : ""}`,
+          `  try:         KAI_URL=${server.url} kai services list`,
+          "",
+        ].join("\n"),
+      );
+      await new Promise<void>((resolve) => {
+        let stopping = false;
+        const onSignal = (signal: NodeJS.Signals) => {
+          if (stopping) {
+            process.stderr.write(`${signal} again: exiting without waiting\n`);
+            process.exit(EXIT.unexpected);
+          }
+          stopping = true;
+          process.stderr.write(`${signal}: finishing in-flight requests and closing the database…\n`);
+          server.close().then(
+            () => {
+              process.stderr.write("stopped cleanly\n");
+              resolve();
+            },
+            (error: unknown) => {
+              process.stderr.write(`error while stopping: ${error instanceof Error ? error.message : String(error)}\n`);
+              process.exit(EXIT.unexpected);
+            },
+          );
+        };
+        process.on("SIGINT", onSignal);
+        process.on("SIGTERM", onSignal);
+      });
+    });
+}

@@ -1,0 +1,179 @@
+/**
+ * @module commands/services
+ * `kai services list|get|register|apply|heartbeat|rm`: discovery and registration from the shell.
+ */
+import { Command, Option } from "commander";
+import {
+  fieldErrorsFromZod,
+  HeartbeatRequestSchema,
+  ServiceRegistrationSchema,
+  type ServiceRecord,
+  type ServiceRegistrationInput,
+} from "@kai/protocol";
+import { addGlobalOptions, contextOf, integerOption } from "../command-kit.js";
+import { CliError } from "../cli-error.js";
+import { EXIT } from "../exit-codes.js";
+import { addFilterOptions, filterFromFlags, type FilterFlags } from "../filter-options.js";
+import { readDocument } from "../input-file.js";
+import { cell, formatKeyValues, listCell } from "../output.js";
+import { applyManifest, planManifest } from "../apply-manifest.js";
+
+const TABLE_HEADERS = ["ID", "NAME", "TYPE", "STATUS", "CAPABILITIES", "TAGS", "OWNER"];
+
+function tableRow(service: ServiceRecord): string[] {
+  return [service.id, service.name, service.type, service.status, listCell(service.capabilities), listCell(service.tags), service.owner];
+}
+
+function describeService(service: ServiceRecord): string {
+  const pairs: [string, string][] = [
+    ["id", service.id],
+    ["name", service.name],
+    ["description", cell(service.description)],
+    ["type", service.type],
+    ["provider", cell(service.provider)],
+    ["status", service.statusNote ? `${service.status} (${service.statusNote})` : service.status],
+    ["capabilities", listCell(service.capabilities)],
+    ["tags", listCell(service.tags)],
+    ["url", cell(service.url)],
+    ["protocol", cell(service.protocol)],
+    ["auth", service.auth.credentialRef ? `${service.auth.type} (${service.auth.credentialRef})` : service.auth.type],
+    ["endpoints", listCell(service.endpoints.map((endpoint) => `${endpoint.method} ${endpoint.path}`))],
+    ["version", cell(service.version)],
+    ["owner", service.owner],
+    ["visibility", service.visibility],
+    ["trust level", service.trustLevel],
+    ["ttl", service.ttl === undefined ? "-" : `${service.ttl}s`],
+    ["heartbeat", cell(service.heartbeat)],
+    ["created", service.createdAt],
+    ["updated", service.updatedAt],
+    ["revision", String(service.revision)],
+    ["metadata", Object.keys(service.metadata).length > 0 ? JSON.stringify(service.metadata) : "-"],
+  ];
+  return formatKeyValues(pairs);
+}
+
+function listCommand(): Command {
+  const command = new Command("list")
+    .alias("ls")
+    .description("list services (table: ID NAME TYPE STATUS CAPABILITIES TAGS OWNER)")
+    .option("--limit <n>", "page size (1-1000, server default 100)", integerOption(1, 1000))
+    .option("--cursor <cursor>", "continue after a previous page (its nextCursor)")
+    .option("--all", "follow cursors and list every matching service");
+  addFilterOptions(command);
+  addGlobalOptions(command, { quietShort: false });
+  return command.action(async (flags: FilterFlags & { limit?: number; cursor?: string; all?: boolean }, self: Command) => {
+    const { out, client } = contextOf(self);
+    const filter = filterFromFlags(flags);
+    if (flags.all) {
+      const services: ServiceRecord[] = [];
+      for await (const service of client().services.listAll({ ...filter, ...(flags.limit ? { pageSize: flags.limit } : {}) })) services.push(service);
+      if (out.json) out.document({ services, nextCursor: null });
+      else out.table(TABLE_HEADERS, services.map(tableRow));
+      return;
+    }
+    const page = await client().services.list({ ...filter, ...(flags.limit ? { limit: flags.limit } : {}), ...(flags.cursor ? { cursor: flags.cursor } : {}) });
+    if (out.json) {
+      out.document(page);
+      return;
+    }
+    out.table(TABLE_HEADERS, page.services.map(tableRow));
+    if (page.nextCursor) out.info(`more services: add --all, or --cursor ${page.nextCursor}`);
+  });
+}
+
+function getCommand(): Command {
+  const command = new Command("get").description("show one service").argument("<id>", "service id");
+  addGlobalOptions(command);
+  return command.action(async (id: string, _flags: unknown, self: Command) => {
+    const { out, client } = contextOf(self);
+    const service = await client().services.get(id);
+    if (out.json) out.document(service);
+    else out.line(describeService(service).trimEnd());
+  });
+}
+
+function registerCommand(): Command {
+  const command = new Command("register")
+    .description("register (or re-register) one service from a YAML or JSON registration document")
+    .requiredOption("-f, --file <file>", "registration document; - reads stdin");
+  addGlobalOptions(command);
+  return command.action(async (flags: { file: string }, self: Command) => {
+    const { out, client } = contextOf(self);
+    const document = await readDocument(flags.file);
+    // Checked here with the server's own schema, so a bad file fails before a token or network is needed.
+    const parsed = ServiceRegistrationSchema.safeParse(document);
+    if (!parsed.success) throw new CliError(`${flags.file}: invalid registration`, "validation_failed", EXIT.validation, fieldErrorsFromZod(parsed.error));
+    const { service, created } = await client().services.register(document as ServiceRegistrationInput);
+    if (out.json) out.document({ created, service });
+    else out.line(`${created ? "created" : "updated"} ${service.id} (revision ${service.revision})`);
+  });
+}
+
+function applyCommand(): Command {
+  const command = new Command("apply")
+    .description("register every service of a manifest (`services:` list); unchanged services are left alone")
+    .requiredOption("-f, --file <file>", "manifest file (YAML or JSON)")
+    .option("--prune", "delete your services applied earlier from a file of this name that are no longer in it")
+    .option("--dry-run", "show what would change, change nothing");
+  addGlobalOptions(command);
+  return command.action(async (flags: { file: string; prune?: boolean; dryRun?: boolean }, self: Command) => {
+    const { out, client } = contextOf(self);
+    if (flags.file === "-") throw new CliError("apply needs a file name (it tags services with it for --prune)", "usage", EXIT.usage);
+    const planned = planManifest(await readDocument(flags.file), flags.file);
+    const dryRun = flags.dryRun === true;
+    if (dryRun) out.info("dry run: nothing is changed");
+    const results = await applyManifest(client(), flags.file, planned, {
+      prune: flags.prune === true,
+      dryRun,
+      onResult: (result) => {
+        if (!out.json) out.line(`${result.action.padEnd(9)} ${result.id}`);
+      },
+    });
+    if (out.json) out.document({ file: flags.file, dryRun, results });
+    else {
+      const counts = new Map<string, number>();
+      for (const result of results) counts.set(result.action, (counts.get(result.action) ?? 0) + 1);
+      out.info([...counts].map(([action, count]) => `${count} ${action}`).join(", ") || "the manifest is empty");
+    }
+  });
+}
+
+function heartbeatCommand(): Command {
+  const command = new Command("heartbeat")
+    .description("send a heartbeat for a service (renews its ttl lease)")
+    .argument("<id>", "service id")
+    .addOption(new Option("--status <status>", "report the service as active or degraded").choices(["active", "degraded"]))
+    .option("--note <text>", "a short note shown with the status");
+  addGlobalOptions(command);
+  return command.action(async (id: string, flags: { status?: string; note?: string }, self: Command) => {
+    const { out, client } = contextOf(self);
+    const body = HeartbeatRequestSchema.safeParse({ ...(flags.status ? { status: flags.status } : {}), ...(flags.note !== undefined ? { note: flags.note } : {}) });
+    if (!body.success) throw new CliError("invalid heartbeat", "usage", EXIT.usage, fieldErrorsFromZod(body.error));
+    const answer = await client().services.heartbeat(id, Object.keys(body.data).length > 0 ? body.data : undefined);
+    if (out.json) out.document(answer);
+    else out.line(`${answer.id} ${answer.status}${answer.expiresAt ? ` until ${answer.expiresAt}` : ""}`);
+  });
+}
+
+function removeCommand(): Command {
+  const command = new Command("rm").alias("remove").description("deregister a service").argument("<id>", "service id");
+  addGlobalOptions(command);
+  return command.action(async (id: string, _flags: unknown, self: Command) => {
+    const { out, client } = contextOf(self);
+    await client().services.remove(id);
+    if (out.json) out.document({ id, removed: true });
+    else out.info(`removed ${id}`);
+  });
+}
+
+export function servicesCommand(): Command {
+  return new Command("services")
+    .alias("svc")
+    .description("list, inspect, register and remove services")
+    .addCommand(listCommand())
+    .addCommand(getCommand())
+    .addCommand(registerCommand())
+    .addCommand(applyCommand())
+    .addCommand(heartbeatCommand())
+    .addCommand(removeCommand());
+}

@@ -1,0 +1,48 @@
+/**
+ * @module exit-codes
+ * The exit codes scripts can rely on, and the one table that maps API error codes onto them.
+ * Changing a number here is a breaking change for every script that calls `kai`.
+ */
+import type { ErrorCode } from "@kai/protocol";
+
+export const EXIT = {
+  ok: 0,
+  unexpected: 1,
+  usage: 2,
+  notFound: 3,
+  unauthorized: 4,
+  conflict: 5,
+  validation: 6,
+  unreachable: 7,
+  rateLimited: 8,
+} as const;
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+
+/** API error code → exit code. Codes not listed (internal, payload_too_large, …) are "unexpected". */
+const BY_API_CODE: Partial<Record<ErrorCode, ExitCode>> = {
+  validation_failed: EXIT.validation,
+  invalid_json: EXIT.validation,
+  unauthorized: EXIT.unauthorized,
+  forbidden: EXIT.unauthorized,
+  not_found: EXIT.notFound,
+  conflict: EXIT.conflict,
+  rate_limited: EXIT.rateLimited,
+  // A server that is shutting down or overloaded is, for a script, as good as unreachable: retry later.
+  unavailable: EXIT.unreachable,
+};
+
+export function exitCodeForApiCode(code: string): ExitCode {
+  return BY_API_CODE[code as ErrorCode] ?? EXIT.unexpected;
+}
+
+/** Shown at the end of `kai --help`, and documented in docs/cli.md. */
+export const EXIT_CODES_HELP = `Exit codes:
+  0  success
+  1  unexpected error
+  2  usage error (bad flags, unreadable or malformed file)
+  3  not found
+  4  unauthorized or forbidden (missing, bad, expired or revoked token; missing scope)
+  5  conflict (e.g. the service id belongs to another owner)
+  6  validation failed (the server, or the local schema check, refused the input)
+  7  server unreachable or unavailable
+  8  rate limited (retry after the time the server names)`;

@@ -1,0 +1,58 @@
+/**
+ * @module filter-options
+ * The discovery filter flags shared by `kai services list` and `kai watch`, checked against the same
+ * `ServiceFilterSchema` the server uses, so a bad value is a usage error before any request is made.
+ */
+import type { Command } from "commander";
+import { fieldErrorsFromZod, ServiceFilterSchema, type ServiceFilterInput } from "@kai/protocol";
+import { usageError } from "./cli-error.js";
+import { collectList } from "./command-kit.js";
+
+export interface FilterFlags {
+  type?: string[];
+  tag?: string[];
+  capability?: string[];
+  provider?: string;
+  owner?: string;
+  status?: string[];
+  visibility?: string;
+  query?: string;
+}
+
+export function addFilterOptions(command: Command): Command {
+  return command
+    .option("--type <type>", "service type (agent|tool|service|api|device|node); repeatable, any matches", collectList)
+    .option("--tag <tag>", "tag; repeatable, all must match", collectList)
+    .option("--capability <capability>", "capability such as llm_chat; repeatable, all must match", collectList)
+    .option("--provider <provider>", "provider / connector id, e.g. openai")
+    .option("--owner <owner>", "owner")
+    .option("--status <status>", "active|degraded|offline|maintenance; repeatable, any matches", collectList)
+    .option("--visibility <visibility>", "public|internal|private")
+    .option("-q, --query <text>", "free text over id, name, description, provider, tags, capabilities");
+}
+
+/** The filter the flags describe, validated; flags that were not given are left out. */
+export function filterFromFlags(flags: FilterFlags): ServiceFilterInput {
+  const candidate: Record<string, unknown> = {
+    type: flags.type,
+    tag: flags.tag,
+    capability: flags.capability,
+    provider: flags.provider,
+    owner: flags.owner,
+    status: flags.status,
+    visibility: flags.visibility,
+    q: flags.query,
+  };
+  for (const key of Object.keys(candidate)) if (candidate[key] === undefined) delete candidate[key];
+  const parsed = ServiceFilterSchema.safeParse(candidate);
+  if (!parsed.success) {
+    const details = fieldErrorsFromZod(parsed.error).map((detail) => ({ ...detail, path: `--${flagName(detail.path)}` }));
+    throw usageError("invalid filter", details);
+  }
+  return candidate as ServiceFilterInput;
+}
+
+function flagName(path: string): string {
+  const key = path.split(".")[0] ?? path;
+  return key === "q" ? "query" : key;
+}

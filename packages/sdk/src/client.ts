@@ -1,0 +1,80 @@
+/**
+ * @module client
+ * `createClient`: the REST calls of the registry as typed methods. Each method is one request; paths,
+ * statuses and schemas follow the HTTP API exactly. Streaming lives in `watcher.ts`.
+ */
+import {
+  CreateTokenResponseSchema,
+  HealthzResponseSchema,
+  HeartbeatResponseSchema,
+  ListServicesResponseSchema,
+  ListTokensResponseSchema,
+  ServiceRecordSchema,
+  StatusResponseSchema,
+  type ListServicesQueryInput,
+  type ServiceFilterInput,
+  type ServiceRecord,
+} from "@kai/protocol";
+import { HttpTransport } from "./http-transport.js";
+import type { ClientOptions, KaiClient } from "./types.js";
+import { createWatcher } from "./watcher.js";
+
+const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
+
+export function createClient(options: ClientOptions): KaiClient {
+  const http = new HttpTransport(options);
+
+  const list = async (query?: ListServicesQueryInput) =>
+    (await http.request("GET", "/api/services", { query, schema: ListServicesResponseSchema })).data;
+
+  async function* listAll(query: ServiceFilterInput & { pageSize?: number } = {}): AsyncGenerator<ServiceRecord> {
+    const { pageSize, ...filter } = query;
+    let cursor: string | undefined;
+    do {
+      const page = await list({ ...filter, ...(pageSize !== undefined ? { limit: pageSize } : {}), ...(cursor !== undefined ? { cursor } : {}) });
+      yield* page.services;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
+  }
+
+  const client: KaiClient = {
+    url: http.baseUrl,
+    health: async () => (await http.request("GET", "/healthz", { schema: HealthzResponseSchema })).data,
+    status: async () => (await http.request("GET", "/api/status", { schema: StatusResponseSchema })).data,
+    services: {
+      register: async (input) => {
+        const response = await http.request("POST", "/api/services/register", { body: input, schema: ServiceRecordSchema });
+        return { service: response.data, created: response.status === 201 };
+      },
+      list,
+      listAll,
+      get: async (id) => (await http.request("GET", servicePath(id), { schema: ServiceRecordSchema })).data,
+      update: async (id, patch) => (await http.request("PATCH", servicePath(id), { body: patch, schema: ServiceRecordSchema })).data,
+      // The body is optional on the server; `{}` is sent so that the request is valid JSON either way.
+      heartbeat: async (id, body) =>
+        (await http.request("POST", `${servicePath(id)}/heartbeat`, { body: body ?? {}, schema: HeartbeatResponseSchema })).data,
+      remove: async (id) => {
+        await http.request("DELETE", servicePath(id));
+      },
+    },
+    tokens: {
+      create: async (input) => (await http.request("POST", "/api/tokens", { body: input, schema: CreateTokenResponseSchema })).data,
+      list: async () => (await http.request("GET", "/api/tokens", { schema: ListTokensResponseSchema })).data.tokens,
+      revoke: async (id) => {
+        await http.request("DELETE", `/api/tokens/${encodeURIComponent(id)}`);
+      },
+    },
+    watch: (watchOptions) =>
+      createWatcher({
+        baseUrl: http.baseUrl,
+        token: options.token,
+        WebSocket: options.WebSocket,
+        // A failed connect is checked against the REST API, which tells a bad token from a dead server.
+        probeAccess: async () => {
+          await list({ limit: 1 });
+        },
+        options: watchOptions,
+      }),
+  };
+  return client;
+}

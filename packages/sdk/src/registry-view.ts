@@ -1,0 +1,45 @@
+/**
+ * @module registry-view
+ * The watcher's local copy of the registry: a snapshot replaces it, events update it, and the highest
+ * revision seen guards against applying anything twice (a resume may overlap what was already seen).
+ * Pure state, no I/O, so that the rules are tested on their own.
+ */
+import { matchesFilter, type EventMessage, type ServiceFilter, type ServiceRecord } from "@kai/protocol";
+
+export class RegistryView {
+  readonly services = new Map<string, ServiceRecord>();
+  revision: number;
+
+  constructor(
+    private readonly filter: ServiceFilter,
+    revision = 0,
+  ) {
+    this.revision = revision;
+  }
+
+  /** A snapshot is the whole truth at its revision, even if that is below what we had (a restored server). */
+  applySnapshot(revision: number, services: readonly ServiceRecord[]): void {
+    this.services.clear();
+    for (const service of services) this.services.set(service.id, service);
+    this.revision = revision;
+  }
+
+  /** Applies one event; returns false (and changes nothing) for a revision already applied. */
+  applyEvent(message: EventMessage): boolean {
+    if (message.revision <= this.revision) return false;
+    const { service, serviceId } = message;
+    // A service leaves the view when it is gone, when we may no longer see it (the server then sends no
+    // state at all), or when it changed so that it no longer matches our filter.
+    const leaves =
+      message.event === "deregistered" || message.reason === "hidden" || service === undefined || !matchesFilter(service, this.filter);
+    if (leaves) this.services.delete(serviceId);
+    else this.services.set(service.id, service);
+    this.revision = message.revision;
+    return true;
+  }
+
+  /** `progress` and `resumed` say "nothing for you up to here": move the resume point forward. */
+  advanceTo(revision: number): void {
+    if (revision > this.revision) this.revision = revision;
+  }
+}

@@ -1,0 +1,116 @@
+/**
+ * @module types
+ * The public surface of the SDK: the client, the watcher and the agent helper, as interfaces. The data
+ * shapes themselves come from @kai/protocol and are re-exported, never redefined.
+ */
+import type {
+  CreateTokenRequestInput,
+  CreateTokenResponse,
+  EventMessage,
+  HeartbeatRequest,
+  HeartbeatResponse,
+  ListServicesQueryInput,
+  ListServicesResponse,
+  ServiceFilterInput,
+  ServicePatchInput,
+  ServiceRecord,
+  ServiceRegistrationInput,
+  SnapshotMessage,
+  StatusResponse,
+  TokenInfo,
+} from "@kai/protocol";
+
+export interface ClientOptions {
+  /** Base URL of the registry, e.g. `http://127.0.0.1:7070`. */
+  url: string;
+  /** Bearer token (JWT). */
+  token?: string;
+  /** A `fetch` to use instead of the global one (tests, proxies, older runtimes). */
+  fetch?: typeof fetch;
+  /**
+   * A WebSocket constructor for `watch()`. Default: `globalThis.WebSocket` (browsers, Node 22+),
+   * else the `ws` package, loaded lazily in Node.
+   */
+  WebSocket?: unknown;
+  /** Per-request timeout; default 10 000 ms. */
+  timeoutMs?: number;
+  userAgent?: string;
+}
+
+export interface KaiClient {
+  readonly url: string;
+  health(): Promise<{ status: "ok" }>;
+  status(): Promise<StatusResponse>;
+  services: {
+    /** `created` is true when the registry answered 201 (new), false for 200 (re-registration). */
+    register(input: ServiceRegistrationInput): Promise<{ service: ServiceRecord; created: boolean }>;
+    list(query?: ListServicesQueryInput): Promise<ListServicesResponse>;
+    /** Every matching service, page after page (follows `nextCursor`). */
+    listAll(query?: ServiceFilterInput & { pageSize?: number }): AsyncIterable<ServiceRecord>;
+    get(id: string): Promise<ServiceRecord>;
+    update(id: string, patch: ServicePatchInput): Promise<ServiceRecord>;
+    heartbeat(id: string, body?: HeartbeatRequest): Promise<HeartbeatResponse>;
+    remove(id: string): Promise<void>;
+  };
+  tokens: {
+    create(input: CreateTokenRequestInput): Promise<CreateTokenResponse>;
+    list(): Promise<TokenInfo[]>;
+    revoke(id: string): Promise<void>;
+  };
+  watch(options: WatchOptions): Watcher;
+}
+
+export type WatcherState = "connecting" | "open" | "reconnecting" | "closed";
+
+export interface WatchOptions {
+  filter?: ServiceFilterInput;
+  /**
+   * Resume after this revision instead of starting with a snapshot. The local `services` view then
+   * starts empty and only holds what changes from here on.
+   */
+  fromRevision?: number;
+  onSnapshot?(message: SnapshotMessage): void;
+  onEvent?(message: EventMessage): void;
+  onResumed?(revision: number): void;
+  onError?(error: Error): void;
+  onStateChange?(state: WatcherState): void;
+  /** Exponential backoff with jitter between reconnect attempts; default 250 ms .. 10 s. */
+  reconnect?: { minDelayMs?: number; maxDelayMs?: number };
+  /**
+   * Interval of `ping` messages; a connection silent for two intervals is considered dead and replaced.
+   * Default 25 000 ms; 0 turns pings off.
+   */
+  pingIntervalMs?: number;
+  signal?: AbortSignal;
+}
+
+export interface Watcher {
+  /** The highest registry revision applied (or reported by `progress`); resumes start after it. */
+  readonly revision: number;
+  /** Current view, id → record, kept from the snapshot and the events. */
+  readonly services: ReadonlyMap<string, ServiceRecord>;
+  readonly state: WatcherState;
+  close(): void;
+  /** Resolves after the first snapshot or `resumed`; rejects if the watcher stops before that. */
+  ready: Promise<void>;
+}
+
+/** A definition the agent registers: a registration with a fixed id, so that it can find itself again. */
+export type AgentDefinition = ServiceRegistrationInput & { id: string };
+
+export interface AgentOptions {
+  /** Default: a third of the definition's `ttl` (so two heartbeats may be lost), or 30 s without a ttl. */
+  heartbeatIntervalMs?: number;
+  /** Failed heartbeats and re-registrations; the agent keeps trying at the next interval. */
+  onError?(error: Error): void;
+}
+
+export interface Agent {
+  /** Registers the service and starts heartbeats. */
+  start(): Promise<ServiceRecord>;
+  /** Re-registers when the definition changed (deep comparison); otherwise does nothing. */
+  update(definition: AgentDefinition): Promise<ServiceRecord>;
+  /** Stops heartbeats and, unless `deregister: false`, removes the service from the registry. */
+  stop(options?: { deregister?: boolean }): Promise<void>;
+  readonly registered: ServiceRecord | null;
+}

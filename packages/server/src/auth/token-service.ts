@@ -1,0 +1,122 @@
+/**
+ * @module auth/token-service
+ * Access tokens: JWTs signed with the node's Ed25519 key (EdDSA), carrying an owner and scopes.
+ * Every token is also recorded in storage so that it can be listed and revoked; verification itself
+ * needs no storage read (revocations are held in memory), which keeps authentication off the hot path.
+ */
+import { randomUUID } from "node:crypto";
+import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
+import { ScopeSchema, type CreateTokenRequest, type CreateTokenResponse, type Scope, type TokenInfo } from "@kai/protocol";
+import type { RegistryStore, TokenRow } from "../storage/store.js";
+import type { NodeKey } from "./node-key.js";
+import type { Principal } from "./principal.js";
+import { ApiError, notFound } from "../errors.js";
+
+/** Verified tokens are cached by their text so that a busy client pays for one signature check, not one per request. */
+const VERIFY_CACHE_LIMIT = 10_000;
+
+export interface TokenServiceOptions {
+  store: RegistryStore;
+  key: NodeKey;
+  issuer: string;
+  defaultTtlSeconds: number;
+  maxTtlSeconds: number;
+  now?: () => number;
+}
+
+export class TokenService {
+  private readonly revoked = new Set<string>();
+  private readonly cache = new Map<string, Principal>();
+  private readonly now: () => number;
+
+  private constructor(private readonly options: TokenServiceOptions) {
+    this.now = options.now ?? Date.now;
+  }
+
+  static async create(options: TokenServiceOptions): Promise<TokenService> {
+    const service = new TokenService(options);
+    for (const row of await options.store.listTokens()) if (row.revokedAt) service.revoked.add(row.id);
+    return service;
+  }
+
+  /** Mints a token. The caller has already been authorised to do so. */
+  async mint(request: CreateTokenRequest & { owner: string }): Promise<CreateTokenResponse> {
+    const ttl = request.ttl ?? this.options.defaultTtlSeconds;
+    if (ttl > this.options.maxTtlSeconds) {
+      throw new ApiError("validation_failed", "ttl is too long", [{ path: "ttl", message: `must be at most ${this.options.maxTtlSeconds} seconds` }]);
+    }
+    const id = randomUUID();
+    const issuedAt = Math.floor(this.now() / 1000);
+    const scopes = [...new Set(request.scopes)];
+    const token = await new SignJWT({ scope: scopes.join(" ") })
+      .setProtectedHeader({ alg: "EdDSA", typ: "JWT", kid: this.options.key.keyId })
+      .setIssuer(this.options.issuer)
+      .setSubject(request.owner)
+      .setJti(id)
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + ttl)
+      .sign(this.options.key.privateKey);
+    const row: TokenRow = {
+      id,
+      owner: request.owner,
+      scopes,
+      ...(request.name !== undefined ? { name: request.name } : {}),
+      createdAt: new Date(issuedAt * 1000).toISOString(),
+      expiresAt: new Date((issuedAt + ttl) * 1000).toISOString(),
+      revokedAt: null,
+    };
+    await this.options.store.insertToken(row);
+    return { ...toInfo(row), token };
+  }
+
+  /** Verifies a bearer token; returns null for anything that is not a valid, unrevoked, unexpired token of this node. */
+  async verify(token: string): Promise<Principal | null> {
+    const cached = this.cache.get(token);
+    if (cached) {
+      if (cached.expiresAt > this.now() && !this.revoked.has(cached.tokenId)) return cached;
+      this.cache.delete(token);
+      return null;
+    }
+    if (token.length > 4096) return null;
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, this.options.key.publicKey, {
+        issuer: this.options.issuer,
+        algorithms: ["EdDSA"],
+        currentDate: new Date(this.now()),
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError || error instanceof TypeError) return null;
+      throw error;
+    }
+    const scopes = typeof payload.scope === "string" ? payload.scope.split(" ") : [];
+    const parsedScopes = scopes.map((scope) => ScopeSchema.safeParse(scope)).filter((r) => r.success).map((r) => r.data);
+    if (!payload.jti || !payload.sub || !payload.exp || this.revoked.has(payload.jti)) return null;
+    const principal: Principal = { tokenId: payload.jti, owner: payload.sub, scopes: parsedScopes, expiresAt: payload.exp * 1000 };
+    if (this.cache.size >= VERIFY_CACHE_LIMIT) this.cache.clear();
+    this.cache.set(token, principal);
+    return principal;
+  }
+
+  async list(): Promise<TokenInfo[]> {
+    return (await this.options.store.listTokens()).map(toInfo);
+  }
+
+  async revoke(id: string): Promise<void> {
+    const found = await this.options.store.revokeToken(id, new Date(this.now()).toISOString());
+    if (!found) throw notFound("token");
+    this.revoked.add(id);
+  }
+}
+
+function toInfo(row: TokenRow): TokenInfo {
+  return {
+    id: row.id,
+    owner: row.owner,
+    scopes: row.scopes as Scope[],
+    ...(row.name !== undefined ? { name: row.name } : {}),
+    createdAt: row.createdAt,
+    expiresAt: row.expiresAt,
+    revokedAt: row.revokedAt,
+  };
+}

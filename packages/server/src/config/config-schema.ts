@@ -1,0 +1,98 @@
+/**
+ * @module config/config-schema
+ * Every setting of the server, with its default. Sources, lowest precedence first: these defaults,
+ * the YAML config file, environment variables (KAI_*), then command-line flags.
+ */
+import { z } from "zod";
+
+const RateBucketSchema = z.strictObject({
+  /** Requests allowed per window, per token. */
+  max: z.int().min(1).default(600),
+  windowSeconds: z.number().min(1).default(60),
+});
+
+export const ConfigSchema = z.strictObject({
+  dataDir: z.string().min(1).default("./data"),
+  server: z
+    .strictObject({
+      host: z.string().min(1).default("127.0.0.1"),
+      port: z.int().min(0).max(65535).default(7070),
+      /** Largest request body accepted, bytes (413 beyond). */
+      bodyLimit: z.int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+      /** How long shutdown waits for in-flight requests before closing connections, ms. */
+      shutdownTimeoutMs: z.int().min(0).default(10_000),
+    })
+    .prefault({}),
+  logging: z
+    .strictObject({
+      level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+      /** Also write logs to <dataDir>/logs/kai.log. */
+      file: z.boolean().default(true),
+      stdout: z.boolean().default(true),
+    })
+    .prefault({}),
+  storage: z
+    .strictObject({
+      kind: z.literal("sqlite").default("sqlite"),
+      sqlite: z
+        .strictObject({
+          /** FULL: an acknowledged write survives power loss; NORMAL: it survives a process crash (kill -9). */
+          synchronous: z.enum(["full", "normal"]).default("full"),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  auth: z
+    .strictObject({
+      /** Lifetime of tokens minted without an explicit ttl, seconds. */
+      defaultTokenTtlSeconds: z.int().min(60).default(30 * 86400),
+      maxTokenTtlSeconds: z.int().min(60).default(365 * 86400),
+    })
+    .prefault({}),
+  rateLimit: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      read: RateBucketSchema.prefault({ max: 1200 }),
+      write: RateBucketSchema.prefault({ max: 600 }),
+      heartbeat: RateBucketSchema.prefault({ max: 1200 }),
+    })
+    .prefault({}),
+  registry: z
+    .strictObject({
+      /** How often leases are checked, ms. Must be small enough that a 1 s ttl expires within a second or two. */
+      sweepIntervalMs: z.int().min(20).max(10_000).default(250),
+      /** How long a service whose lease expired stays listed as offline before it is deregistered, seconds. */
+      offlineGraceSeconds: z.number().min(0).default(900),
+      /** How many recent changes are kept for stream resumption (in memory) and in the event log (storage). */
+      eventRetention: z.int().min(100).default(10_000),
+      /** How often idle watch streams are told the current revision, ms. */
+      progressIntervalMs: z.int().min(100).default(10_000),
+      /** Heartbeat times are saved to storage in batches this often, ms (they are not changes). */
+      heartbeatFlushMs: z.int().min(50).default(1000),
+      massExpiry: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Share of leased services allowed to expire within one window before the guard engages. */
+          threshold: z.number().min(0).max(1).default(0.15),
+          /** Expiries always allowed per window, however small the registry. */
+          minCount: z.int().min(0).default(10),
+          windowSeconds: z.number().min(1).default(60),
+          /** The guard lets go on its own after this long, so it never holds dead services forever (Eureka #1073). */
+          maxHoldSeconds: z.number().min(1).default(120),
+        })
+        .prefault({}),
+      /** Pause longer than this between sweeps means the registry itself was away: leases are extended by the gap. */
+      stallThresholdMs: z.int().min(100).default(2000),
+    })
+    .prefault({}),
+  watch: z
+    .strictObject({
+      /** A subscriber with more unsent bytes than this is lagging: its events stop and it gets a new snapshot once drained. */
+      maxBufferedBytes: z.int().min(1024).default(4 * 1024 * 1024),
+      maxSubscribersPerToken: z.int().min(1).default(5000),
+    })
+    .prefault({}),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;

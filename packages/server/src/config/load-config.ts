@@ -1,0 +1,76 @@
+/**
+ * @module config/load-config
+ * Reads the YAML config file, applies KAI_* environment variables and explicit overrides, and
+ * validates the result against `ConfigSchema`, so that a typo in any source is an error at start.
+ */
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { fieldErrorsFromZod } from "@kai/protocol";
+import { ConfigSchema, type Config, type ConfigInput } from "./config-schema.js";
+
+export interface ConfigSources {
+  /** Path of a YAML config file (flag `--config` or KAI_CONFIG). */
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Values given explicitly (command-line flags, tests); they win over everything else. */
+  overrides?: DeepPartial<ConfigInput>;
+}
+
+export type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** Deep merge where `b` wins; arrays and scalars are replaced, `undefined` values are ignored. */
+function merge(a: unknown, b: unknown): unknown {
+  if (b === undefined) return a;
+  if (isPlainObject(a) && isPlainObject(b)) {
+    const out: Record<string, unknown> = { ...a };
+    for (const [key, value] of Object.entries(b)) out[key] = merge(a[key], value);
+    return out;
+  }
+  return b;
+}
+
+function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const server: Record<string, unknown> = {};
+  if (env.KAI_PORT !== undefined && env.KAI_PORT !== "") server.port = Number(env.KAI_PORT);
+  if (env.KAI_HOST) server.host = env.KAI_HOST;
+  if (Object.keys(server).length) out.server = server;
+  if (env.KAI_DATA_DIR) out.dataDir = env.KAI_DATA_DIR;
+  if (env.KAI_LOG_LEVEL) out.logging = { level: env.KAI_LOG_LEVEL };
+  return out;
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const file = sources.configFile ?? env.KAI_CONFIG;
+  let fromFile: unknown = {};
+  if (file) {
+    let text: string;
+    try {
+      text = readFileSync(file, "utf8");
+    } catch (error) {
+      throw new ConfigError(`cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
+    }
+    try {
+      fromFile = parseYaml(text) ?? {};
+    } catch (error) {
+      throw new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message}`);
+    }
+    if (!isPlainObject(fromFile)) throw new ConfigError(`config file ${file} must hold a mapping`);
+  }
+  const merged = merge(merge(fromFile, envOverrides(env)), sources.overrides ?? {});
+  const parsed = ConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const lines = fieldErrorsFromZod(parsed.error).map((issue) => `  ${issue.path}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration${file ? ` (${file})` : ""}:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,94 @@
+/**
+ * @module http/app
+ * Builds the HTTP application (Fastify) from already-constructed services; it does not listen.
+ * Public: `/healthz`, `/openapi.json`, `/docs`. Everything else lives in one protected scope where
+ * authentication, scope checks and rate limits apply to every route without exception.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import websocket from "@fastify/websocket";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { HealthzResponseSchema } from "@kai/protocol";
+import type { Config } from "../config/config-schema.js";
+import type { Logger } from "../logging/logger.js";
+import type { TokenService } from "../auth/token-service.js";
+import type { RegistryService } from "../registry/registry-service.js";
+import { VERSION } from "../version.js";
+import { installErrorHandling } from "./error-handler.js";
+import { installJsonBodyParser } from "./json-body.js";
+import { createAuthenticateHook, principalOf } from "./authenticate.js";
+import { installRateLimit } from "./rate-limit.js";
+import { generateRequestId, installRequestLog } from "./request-log.js";
+import { servicesRoutes } from "./routes/services.js";
+import { tokenRoutes } from "./routes/tokens.js";
+import { statusRoutes, type StatusProvider } from "./routes/status.js";
+import type { RegistryStreamHub } from "./ws/registry-stream.js";
+
+export interface AppDeps {
+  config: Config;
+  logger: Logger;
+  tokens: TokenService;
+  registry: RegistryService;
+  streams: RegistryStreamHub;
+  getStatus: StatusProvider;
+}
+
+export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    genReqId: generateRequestId,
+    requestIdLogLabel: "requestId",
+    bodyLimit: deps.config.server.bodyLimit,
+    // Closing: in-flight requests finish; idle keep-alive connections are closed at once.
+    forceCloseConnections: "idle",
+    return503OnClosing: true,
+    routerOptions: { maxParamLength: 256 },
+  }).withTypeProvider<ZodTypeProvider>();
+
+  app.setValidatorCompiler(validatorCompiler);
+  // Responses are built from typed, already-valid records; re-validating them on every reply would only cost time.
+  // The response schemas still document the API in the OpenAPI document.
+  app.setSerializerCompiler(() => (data) => JSON.stringify(data));
+  installJsonBodyParser(app);
+  installErrorHandling(app);
+  installRequestLog(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "kAI Service Stack API",
+        version: VERSION,
+        description: "Service registry of the kAI service stack. Errors are `{\"error\":{\"code\",\"message\",\"details\"?}}`.",
+      },
+      components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: "/docs" });
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  await installRateLimit(app, deps.config.rateLimit);
+
+  app.get("/healthz", { schema: { tags: ["node"], summary: "Liveness probe (no authentication)", response: { 200: HealthzResponseSchema } } }, async () => ({ status: "ok" as const }));
+  app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(async (scope) => {
+    scope.addHook("onRequest", createAuthenticateHook(deps.tokens));
+    await scope.register(servicesRoutes(deps.registry));
+    await scope.register(tokenRoutes(deps.tokens));
+    await scope.register(statusRoutes(deps.getStatus));
+    scope.get("/ws/registry", {
+      websocket: true,
+      config: { scopes: ["services:read"], bucket: "read" },
+      schema: {
+        tags: ["services"],
+        summary: "Registry change stream (WebSocket)",
+        description: "Upgrade to WebSocket; token in Authorization or ?token=. Send {\"type\":\"subscribe\",\"filter\"?,\"fromRevision\"?}.",
+      },
+    }, (socket, request) => deps.streams.attach(socket, principalOf(request)));
+  });
+
+  return app;
+}

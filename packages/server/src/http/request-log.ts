@@ -1,0 +1,36 @@
+/**
+ * @module http/request-log
+ * One structured log line per request: request id, method, route, status, duration, caller.
+ * Deliberately logs the route pattern and path without the query string, and no headers, so that a
+ * token passed as `?token=` or in `Authorization` can never reach a log line.
+ */
+import { randomUUID } from "node:crypto";
+import type { FastifyInstance, FastifyRequest } from "fastify";
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Honours a caller's `X-Request-Id` when it is a sane identifier, so that a request can be followed across services. */
+export function generateRequestId(request: { headers: Record<string, string | string[] | undefined> }): string {
+  const given = request.headers["x-request-id"];
+  return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+export function installRequestLog(app: FastifyInstance): void {
+  app.addHook("onRequest", async (request, reply) => {
+    reply.header("X-Request-Id", request.id);
+  });
+  app.addHook("onResponse", async (request: FastifyRequest, reply) => {
+    request.log.info(
+      {
+        requestId: request.id,
+        method: request.method,
+        route: request.routeOptions.url ?? null,
+        path: request.url.split("?")[0],
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+        owner: request.principal?.owner,
+      },
+      "request",
+    );
+  });
+}

@@ -1,0 +1,95 @@
+/**
+ * @module http/routes/services
+ * The seed's registry routes: register, discover, read, patch, heartbeat, deregister.
+ */
+import { z } from "zod";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import {
+  ErrorBodySchema,
+  HeartbeatRequestSchema,
+  HeartbeatResponseSchema,
+  IdentifierSchema,
+  ListServicesQuerySchema,
+  ListServicesResponseSchema,
+  ServicePatchSchema,
+  ServiceRecordSchema,
+  ServiceRegistrationSchema,
+} from "@kai/protocol";
+import type { RegistryService } from "../../registry/registry-service.js";
+import { principalOf } from "../authenticate.js";
+
+const IdParamsSchema = z.strictObject({ id: IdentifierSchema });
+const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema };
+const security = [{ bearer: [] }];
+
+export function servicesRoutes(registry: RegistryService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post("/api/services/register", {
+      config: { scopes: ["services:write"], bucket: "write" },
+      schema: {
+        tags: ["services"],
+        summary: "Register a service (or re-register it: same owner, same id)",
+        description: "201 for a new service; 200 when the same owner re-registers an existing id (an update, or a no-op that counts as a heartbeat).",
+        security,
+        body: ServiceRegistrationSchema,
+        response: { 200: ServiceRecordSchema, 201: ServiceRecordSchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const { record, created } = await registry.register(principalOf(request), request.body);
+      return reply.status(created ? 201 : 200).send(record);
+    });
+
+    app.get("/api/services", {
+      config: { scopes: ["services:read"], bucket: "read" },
+      schema: {
+        tags: ["services"],
+        summary: "Discover services",
+        description: "Filters combine with AND; `tag` and `capability` may repeat and all values must match. Ordered by id; follow `nextCursor`.",
+        security,
+        querystring: ListServicesQuerySchema,
+        response: { 200: ListServicesResponseSchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const page = await registry.list(principalOf(request), request.query);
+      return reply.header("X-Kai-Revision", String(page.revision)).send(page);
+    });
+
+    app.get("/api/services/:id", {
+      config: { scopes: ["services:read"], bucket: "read" },
+      schema: { tags: ["services"], summary: "Read one service", security, params: IdParamsSchema, response: { 200: ServiceRecordSchema, ...errors } },
+    }, async (request) => registry.get(principalOf(request), request.params.id));
+
+    app.patch("/api/services/:id", {
+      config: { scopes: ["services:write"], bucket: "write" },
+      schema: {
+        tags: ["services"],
+        summary: "Change a service (merge patch; owner or admin)",
+        security,
+        params: IdParamsSchema,
+        body: ServicePatchSchema,
+        response: { 200: ServiceRecordSchema, ...errors },
+      },
+    }, async (request) => registry.patch(principalOf(request), request.params.id, request.body));
+
+    app.post("/api/services/:id/heartbeat", {
+      config: { scopes: ["services:heartbeat", "services:write"], bucket: "heartbeat" },
+      schema: {
+        tags: ["services"],
+        summary: "Renew a service's lease (owner or admin)",
+        description: "A heartbeat that changes nothing is not an event. With `status` it can report `degraded` or recovery to `active`.",
+        security,
+        params: IdParamsSchema,
+        body: HeartbeatRequestSchema.optional(),
+        response: { 200: HeartbeatResponseSchema, ...errors },
+      },
+    }, async (request) => registry.heartbeat(principalOf(request), request.params.id, request.body ?? {}));
+
+    app.delete("/api/services/:id", {
+      config: { scopes: ["services:write"], bucket: "write" },
+      schema: { tags: ["services"], summary: "Deregister a service (owner or admin)", security, params: IdParamsSchema, response: { 204: z.null().describe("Deregistered"), ...errors } },
+    }, async (request, reply) => {
+      await registry.remove(principalOf(request), request.params.id);
+      return reply.status(204).send(null);
+    });
+  };
+}

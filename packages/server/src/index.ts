@@ -1,0 +1,9 @@
+/**
+ * @module @kai/server
+ * The kAI service stack server. `startServer()` is the whole thing; the rest is exported for tests,
+ * benchmarks and embedding.
+ */
+export { startServer, type StartServerOptions, type RunningServer } from "./server.js";
+export { loadConfig, ConfigError, type ConfigSources } from "./config/load-config.js";
+export { ConfigSchema, type Config, type ConfigInput } from "./config/config-schema.js";
+export { VERSION } from "./version.js";

@@ -1,0 +1,61 @@
+/**
+ * @module logging/logger
+ * Structured JSON logs (pino) to stdout and to `<dataDir>/logs/kai.log`. Secrets never reach a log line:
+ * request headers and query strings are not logged at all, and known secret-bearing fields are redacted
+ * as a second line of defence.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import pino, { type Logger, type DestinationStream } from "pino";
+import type { Config } from "../config/config-schema.js";
+
+export type { Logger };
+
+/** Field paths censored wherever they appear in a logged object. */
+export const REDACTED_PATHS = [
+  "token", "*.token", "authorization", "*.authorization", "headers.authorization", "*.headers.authorization",
+  "password", "*.password", "secret", "*.secret", "apiKey", "*.apiKey", "value", "*.value", "plaintext", "*.plaintext",
+];
+
+export interface CreateLoggerOptions {
+  config: Config;
+  /** Extra destination (tests capture log lines through it). */
+  extraDestination?: DestinationStream;
+}
+
+export function createLogger({ config, extraDestination }: CreateLoggerOptions): { logger: Logger; flush(): void } {
+  const streams: pino.StreamEntry[] = [];
+  const fileDestinations: ReturnType<typeof pino.destination>[] = [];
+  if (config.logging.stdout) streams.push({ stream: pino.destination({ fd: 1, sync: false }) });
+  if (config.logging.file) {
+    const dir = join(config.dataDir, "logs");
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const file = pino.destination({ dest: join(dir, "kai.log"), sync: false, mkdir: true });
+    fileDestinations.push(file);
+    streams.push({ stream: file });
+  }
+  if (extraDestination) streams.push({ stream: extraDestination });
+  const logger = pino(
+    {
+      level: config.logging.level,
+      base: { service: "kai" },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+      // Errors are logged by name, code and message only: stack traces stay out of logs by rule.
+      serializers: { err: (error: Error & { code?: string }) => ({ type: error.name, code: error.code, message: error.message }) },
+    },
+    streams.length ? pino.multistream(streams) : pino.destination("/dev/null"),
+  );
+  return {
+    logger,
+    flush() {
+      for (const destination of fileDestinations) {
+        try {
+          destination.flushSync();
+        } catch {
+          // A destination that is not ready yet has nothing to flush.
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,260 @@
+/**
+ * @module registry/registry-service
+ * The registry's rules: who may register, see, change, heartbeat and remove which service; what counts
+ * as a change; and the one path by which every change is written (record and event in one storage
+ * write) and then published on the change feed in revision order.
+ */
+import { randomUUID } from "node:crypto";
+import type {
+  HeartbeatRequest,
+  HeartbeatResponse,
+  ListServicesQuery,
+  ListServicesResponse,
+  RegistryEvent,
+  ServicePatch,
+  ServiceRecord,
+  ServiceRegistration,
+} from "@kai/protocol";
+import { RevisionConflict, type RegistryStore, type ServiceWrite, type Viewer } from "../storage/store.js";
+import { isAdmin, viewerOf, type Principal } from "../auth/principal.js";
+import { ApiError, conflict, forbidden, notFound } from "../errors.js";
+import type { ChangeFeed } from "./change-feed.js";
+import type { LeaseTable } from "./lease-table.js";
+import { applyPatch, classifyChange, recordFromRegistration } from "./service-record.js";
+
+export interface RegistryServiceDeps {
+  store: RegistryStore;
+  feed: ChangeFeed;
+  leases: LeaseTable;
+  now?: () => number;
+  /** True while a service's active health check is failing: its heartbeats then do not bring it back. */
+  isHealthFailing?: (id: string) => boolean;
+}
+
+/** Whether a viewer may see a record at all (visibility rules of the seed). */
+export function canSee(viewer: Viewer, record: Pick<ServiceRecord, "owner" | "visibility">): boolean {
+  return viewer.admin || record.owner === viewer.owner || record.visibility !== "private";
+}
+
+export class RegistryService {
+  private readonly store: RegistryStore;
+  private readonly feed: ChangeFeed;
+  private readonly leases: LeaseTable;
+  private readonly now: () => number;
+  /** Set once the health checker exists (it needs the registry, so it is wired after construction). */
+  isHealthFailing: (id: string) => boolean;
+
+  constructor(deps: RegistryServiceDeps) {
+    this.isHealthFailing = deps.isHealthFailing ?? (() => false);
+    this.store = deps.store;
+    this.feed = deps.feed;
+    this.leases = deps.leases;
+    this.now = deps.now ?? Date.now;
+  }
+
+  async register(principal: Principal, input: ServiceRegistration): Promise<{ record: ServiceRecord; created: boolean }> {
+    const admin = isAdmin(principal);
+    if (input.owner !== undefined && input.owner !== principal.owner && !admin) {
+      throw forbidden("only an admin may register a service for another owner");
+    }
+    if (input.trustLevel !== "unverified" && !admin) throw forbidden(`only an admin may set trustLevel ${input.trustLevel}`);
+    const id = input.id ?? randomUUID();
+    const existing = await this.store.getService(id);
+    if (existing && existing.owner !== principal.owner && !admin) {
+      // Do not reveal private records: a caller who cannot see it learns only that the id is taken.
+      throw conflict(`service id ${id} is registered by another owner`);
+    }
+    const owner = input.owner ?? existing?.owner ?? principal.owner;
+    const nowMs = this.now();
+    const nowIso = new Date(nowMs).toISOString();
+    const draft = recordFromRegistration(input, id, owner, existing, nowIso);
+    if (existing) {
+      const kind = classifyChange(existing, draft);
+      if (kind === "none") {
+        // A re-registration that changes nothing is a heartbeat, not an event.
+        this.noteBeat(existing, nowMs);
+        return { record: { ...existing, heartbeat: nowIso }, created: false };
+      }
+      const event = await this.commit({ event: kind, record: draft, expectedRevision: existing.revision }, existing);
+      this.leases.track(event.service, nowMs, nowMs);
+      return { record: event.service, created: false };
+    }
+    const event = await this.commit({ event: "registered", record: draft, expectedRevision: 0 }, null);
+    this.leases.track(event.service, nowMs, nowMs);
+    return { record: event.service, created: true };
+  }
+
+  async patch(principal: Principal, id: string, patch: ServicePatch): Promise<ServiceRecord> {
+    const existing = await this.loadOwned(principal, id);
+    const admin = isAdmin(principal);
+    if (patch.owner !== undefined && patch.owner !== existing.owner && !admin) throw forbidden("only an admin may change a service's owner");
+    if (patch.trustLevel !== undefined && patch.trustLevel !== "unverified" && !admin) throw forbidden(`only an admin may set trustLevel ${patch.trustLevel}`);
+    if (patch.expectedRevision !== undefined && patch.expectedRevision !== existing.revision) {
+      throw conflict(`service ${id} is at revision ${existing.revision}, not ${patch.expectedRevision}`);
+    }
+    const nowMs = this.now();
+    const draft = applyPatch(existing, patch, new Date(nowMs).toISOString());
+    const kind = classifyChange(existing, draft);
+    if (kind === "none") return existing;
+    const event = await this.commit({ event: kind, record: draft, expectedRevision: existing.revision }, existing);
+    // A status set by hand (e.g. back from maintenance) starts a fresh lease.
+    this.leases.track(event.service, nowMs, patch.status !== undefined || patch.ttl !== undefined ? nowMs : undefined);
+    return event.service;
+  }
+
+  async heartbeat(principal: Principal, id: string, body: HeartbeatRequest): Promise<HeartbeatResponse> {
+    const nowMs = this.now();
+    const lease = this.leases.get(id);
+    if (lease && !lease.busy) {
+      this.authorizeOwner(principal, lease);
+      const wanted = body.status;
+      const unchanged = lease.status !== "offline" && (wanted === undefined || wanted === lease.status || lease.status === "maintenance");
+      if (unchanged) {
+        // The hot path: no storage read, no event; the time is saved in the next batch.
+        this.leases.beat(lease, nowMs);
+        return { id, status: lease.status, expiresAt: new Date(lease.expiresAt).toISOString(), revision: lease.revision };
+      }
+    }
+    const existing = await this.loadOwned(principal, id);
+    const nowIso = new Date(nowMs).toISOString();
+    let record = existing;
+    const heldOffline = existing.status === "offline" && this.isHealthFailing(id);
+    const next = existing.status === "maintenance" || heldOffline ? existing.status : (body.status ?? "active");
+    if (next !== existing.status) {
+      const note = body.note ?? (existing.status === "offline" ? "heartbeat received" : undefined);
+      const { revision: _revision, ...rest } = existing;
+      const draft = { ...rest, status: next, heartbeat: nowIso, updatedAt: nowIso, ...(note !== undefined ? { statusNote: note } : {}) };
+      if (note === undefined) delete (draft as { statusNote?: string }).statusNote;
+      const event = await this.commit({ event: "status_changed", record: draft, expectedRevision: existing.revision }, existing);
+      record = event.service;
+      this.leases.track(record, nowMs, nowMs);
+    } else {
+      this.noteBeat(existing, nowMs);
+    }
+    const current = this.leases.get(id);
+    return {
+      id,
+      status: record.status,
+      expiresAt: current ? new Date(current.expiresAt).toISOString() : null,
+      revision: record.revision,
+    };
+  }
+
+  async remove(principal: Principal, id: string): Promise<void> {
+    const existing = await this.loadOwned(principal, id);
+    await this.commitDelete(existing);
+  }
+
+  async get(principal: Principal, id: string): Promise<ServiceRecord> {
+    const record = await this.store.getService(id);
+    if (!record || !canSee(viewerOf(principal), record)) throw notFound("service");
+    return this.withLiveHeartbeat(record);
+  }
+
+  async list(principal: Principal, query: ListServicesQuery): Promise<ListServicesResponse> {
+    const { limit, cursor, ...filter } = query;
+    // Read the revision first: every change after it is newer than this answer, so a watch from it misses nothing.
+    const revision = this.feed.revision;
+    let page;
+    try {
+      page = await this.store.listServices({ filter, viewer: viewerOf(principal), limit, ...(cursor !== undefined ? { cursor } : {}) });
+    } catch (error) {
+      if (error instanceof Error && /cursor/i.test(error.message)) {
+        throw new ApiError("validation_failed", "invalid cursor", [{ path: "cursor", message: "is not a cursor this server issued" }]);
+      }
+      throw error;
+    }
+    return { services: page.services.map((record) => this.withLiveHeartbeat(record)), revision, nextCursor: page.nextCursor };
+  }
+
+  /** Marks a service offline (lease expired or health check failing). Returns false if it changed meanwhile. */
+  async setStatusBySystem(id: string, status: ServiceRecord["status"], note: string, expectedRevision?: number): Promise<boolean> {
+    const existing = await this.store.getService(id);
+    if (!existing || existing.status === status || (expectedRevision !== undefined && existing.revision !== expectedRevision)) return false;
+    if (existing.status === "maintenance") return false;
+    const nowMs = this.now();
+    const nowIso = new Date(nowMs).toISOString();
+    const { revision: _revision, ...rest } = existing;
+    try {
+      const event = await this.commit(
+        { event: "status_changed", record: { ...rest, status, statusNote: note, updatedAt: nowIso }, expectedRevision: existing.revision },
+        existing,
+      );
+      this.leases.track(event.service, nowMs, status === "offline" ? undefined : nowMs);
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "conflict") return false;
+      throw error;
+    }
+  }
+
+  /** Removes a service on the registry's own authority (grace period after expiry ran out). */
+  async deregisterBySystem(id: string, expectedRevision: number): Promise<boolean> {
+    const existing = await this.store.getService(id);
+    if (!existing || existing.revision !== expectedRevision) return false;
+    try {
+      await this.commitDelete(existing);
+      return true;
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "conflict") return false;
+      throw error;
+    }
+  }
+
+  /** Loads a record the principal may change: 404 if they cannot see it, 403 if they can but do not own it. */
+  private async loadOwned(principal: Principal, id: string): Promise<ServiceRecord> {
+    const record = await this.store.getService(id);
+    if (!record || !canSee(viewerOf(principal), record)) throw notFound("service");
+    this.authorizeOwner(principal, record);
+    return record;
+  }
+
+  private authorizeOwner(principal: Principal, record: Pick<ServiceRecord, "owner" | "visibility">): void {
+    if (record.owner === principal.owner || isAdmin(principal)) return;
+    if (!canSee(viewerOf(principal), record)) throw notFound("service");
+    throw forbidden("only the service's owner or an admin may change it");
+  }
+
+  private noteBeat(record: ServiceRecord, nowMs: number): void {
+    const lease = this.leases.get(record.id);
+    if (lease) this.leases.beat(lease, nowMs);
+    else this.leases.queueBeat(record.id, nowMs);
+  }
+
+  private withLiveHeartbeat(record: ServiceRecord): ServiceRecord {
+    const lease = this.leases.get(record.id);
+    if (!lease) return record;
+    const stored = record.heartbeat ? Date.parse(record.heartbeat) : 0;
+    return lease.lastBeat > stored ? { ...record, heartbeat: new Date(lease.lastBeat).toISOString() } : record;
+  }
+
+  /**
+   * Writes one change and publishes it. The publication is chained directly on the storage promise, so
+   * changes reach the feed in the order storage committed them (revision order).
+   */
+  private commit(write: ServiceWrite, previous: ServiceRecord | null): Promise<RegistryEvent> {
+    return this.store
+      .writeService(write)
+      .then((event) => {
+        this.feed.publish({ event, previous });
+        return event;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof RevisionConflict) throw conflict(`service ${write.record.id} changed concurrently; retry`);
+        throw error;
+      });
+  }
+
+  private commitDelete(existing: ServiceRecord): Promise<void> {
+    return this.store
+      .deleteService(existing.id, existing.revision)
+      .then((event) => {
+        this.leases.remove(existing.id);
+        if (event) this.feed.publish({ event, previous: existing });
+      })
+      .catch((error: unknown) => {
+        if (error instanceof RevisionConflict) throw conflict(`service ${existing.id} changed concurrently; retry`);
+        throw error;
+      });
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * @module registry/service-record
+ * Pure functions that build and compare service records: from a registration, from a patch, and the
+ * test for "did anything change" that keeps no-op re-registrations from becoming events.
+ */
+import { isDeepStrictEqual } from "node:util";
+import type { ServicePatch, ServiceRecord, ServiceRegistration } from "@kai/protocol";
+import type { ServiceDraft } from "../storage/store.js";
+
+/** `http`/`https`/`ws`/`klp` from a URL's scheme when the registration does not say. */
+export function protocolFromUrl(url: string | undefined): ServiceRecord["protocol"] {
+  if (!url) return undefined;
+  const scheme = url.slice(0, url.indexOf(":")).toLowerCase();
+  if (scheme === "https") return "https";
+  if (scheme === "ws" || scheme === "wss") return "ws";
+  if (scheme === "klp") return "klp";
+  return "http";
+}
+
+/** Drops keys whose value is undefined, so that stored JSON and comparisons are canonical. */
+function compact<T extends object>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+export function recordFromRegistration(
+  input: ServiceRegistration,
+  id: string,
+  owner: string,
+  existing: ServiceRecord | null,
+  nowIso: string,
+): ServiceDraft {
+  return compact({
+    id,
+    name: input.name,
+    description: input.description,
+    type: input.type,
+    provider: input.provider,
+    capabilities: input.capabilities,
+    tags: input.tags,
+    url: input.url,
+    protocol: input.protocol ?? protocolFromUrl(input.url),
+    auth: input.auth,
+    endpoints: input.endpoints,
+    healthCheck: input.healthCheck,
+    rateLimit: input.rateLimit,
+    version: input.version,
+    owner,
+    visibility: input.visibility,
+    trustLevel: input.trustLevel,
+    metadata: input.metadata,
+    ttl: input.ttl,
+    isLocal: input.isLocal,
+    // Registering is hearing from the service: it counts as a heartbeat.
+    heartbeat: nowIso,
+    status: input.status,
+    statusNote: undefined,
+    createdAt: existing?.createdAt ?? nowIso,
+    updatedAt: nowIso,
+  });
+}
+
+/** Applies a merge patch; `null` removes an optional field. */
+export function applyPatch(record: ServiceRecord, patch: ServicePatch, nowIso: string): ServiceDraft {
+  const { revision: _revision, ...base } = record;
+  const next: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(patch)) {
+    if (key === "expectedRevision" || value === undefined) continue;
+    next[key] = value === null ? undefined : value;
+  }
+  if (patch.url !== undefined && patch.protocol === undefined) next.protocol = protocolFromUrl(next.url as string | undefined);
+  if (patch.status !== undefined && patch.status !== record.status) next.statusNote = undefined;
+  next.updatedAt = nowIso;
+  return compact(next as ServiceDraft);
+}
+
+const VOLATILE_FIELDS = new Set(["updatedAt", "heartbeat", "revision", "createdAt"]);
+
+function withoutVolatile(record: ServiceDraft | ServiceRecord): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(record).filter(([key, value]) => !VOLATILE_FIELDS.has(key) && value !== undefined));
+}
+
+/** What kind of change `next` is compared to `previous`: none, only the status, or more. */
+export function classifyChange(previous: ServiceRecord, next: ServiceDraft): "none" | "status_changed" | "updated" {
+  const a = withoutVolatile(previous);
+  const b = withoutVolatile(next);
+  if (isDeepStrictEqual(a, b)) return "none";
+  const { status: _sa, statusNote: _na, ...restA } = a;
+  const { status: _sb, statusNote: _nb, ...restB } = b;
+  return isDeepStrictEqual(restA, restB) ? "status_changed" : "updated";
+}

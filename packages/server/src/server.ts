@@ -1,0 +1,177 @@
+/**
+ * @module server
+ * The composition root: configuration → logger → storage → identity and tokens → registry (leases,
+ * health checks, change feed, streams) → HTTP app → listen. `close()` undoes it in reverse: streams
+ * told to go away, in-flight requests finished, timers stopped, heartbeats saved, storage closed.
+ */
+import { mkdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { DestinationStream } from "pino";
+import type { StatusResponse } from "@kai/protocol";
+import { loadConfig, type DeepPartial } from "./config/load-config.js";
+import type { Config, ConfigInput } from "./config/config-schema.js";
+import { createLogger, type Logger } from "./logging/logger.js";
+import { openStore } from "./storage/index.js";
+import { loadOrCreateNodeKey } from "./auth/node-key.js";
+import { TokenService } from "./auth/token-service.js";
+import { ensureAdminToken } from "./auth/admin-token.js";
+import { viewerOf, type Principal } from "./auth/principal.js";
+import { ChangeFeed } from "./registry/change-feed.js";
+import { LeaseTable } from "./registry/lease-table.js";
+import { RegistryService } from "./registry/registry-service.js";
+import { LeaseMonitor } from "./registry/lease-monitor.js";
+import { HealthChecker } from "./registry/health-checker.js";
+import { RegistryStreamHub } from "./http/ws/registry-stream.js";
+import { createApp } from "./http/app.js";
+import { VERSION } from "./version.js";
+
+export interface StartServerOptions {
+  dataDir?: string;
+  port?: number;
+  host?: string;
+  /** YAML config file (otherwise KAI_CONFIG, if set). */
+  configFile?: string;
+  /** Settings that win over the file and the environment. */
+  config?: DeepPartial<ConfigInput>;
+  /** No logs on stdout (tests, embedding); the log file is still written. */
+  quiet?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Extra log destination (tests read log lines from it). */
+  logDestination?: DestinationStream;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  adminToken: string;
+  adminTokenPath: string;
+  /** True when this start created the admin token (first start, or the file was missing). */
+  adminTokenCreated: boolean;
+  config: Config;
+  logger: Logger;
+  close(): Promise<void>;
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [key, value] of Object.entries(b)) {
+    if (value === undefined) continue;
+    const current = out[key];
+    out[key] =
+      value && typeof value === "object" && !Array.isArray(value) && current && typeof current === "object" && !Array.isArray(current)
+        ? deepMerge(current as Record<string, unknown>, value as Record<string, unknown>)
+        : value;
+  }
+  return out;
+}
+
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const explicit: Record<string, unknown> = {
+    dataDir: options.dataDir,
+    server: { port: options.port, host: options.host },
+    ...(options.quiet ? { logging: { stdout: false } } : {}),
+  };
+  const config = loadConfig({
+    ...(options.configFile !== undefined ? { configFile: options.configFile } : {}),
+    ...(options.env !== undefined ? { env: options.env } : {}),
+    overrides: deepMerge((options.config ?? {}) as Record<string, unknown>, explicit) as DeepPartial<ConfigInput>,
+  });
+  config.dataDir = resolve(config.dataDir);
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+
+  const { logger, flush } = createLogger({ config, ...(options.logDestination ? { extraDestination: options.logDestination } : {}) });
+  const store = await openStore({ kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, logger });
+  try {
+    const key = loadOrCreateNodeKey(config.dataDir);
+    const tokens = await TokenService.create({
+      store,
+      key,
+      issuer: `kai:${key.keyId}`,
+      defaultTtlSeconds: config.auth.defaultTokenTtlSeconds,
+      maxTtlSeconds: config.auth.maxTokenTtlSeconds,
+    });
+    const admin = await ensureAdminToken(config.dataDir, tokens);
+
+    const feed = new ChangeFeed(await store.currentRevision(), config.registry.eventRetention, logger);
+    const leases = new LeaseTable();
+    leases.restore(await store.listLeases(), Date.now());
+    const registry = new RegistryService({ store, feed, leases });
+    const health = new HealthChecker({ registry, store, feed, logger });
+    registry.isHealthFailing = (id) => health.isFailing(id);
+    const monitor = new LeaseMonitor(
+      { leases, registry, store, logger },
+      {
+        sweepIntervalMs: config.registry.sweepIntervalMs,
+        heartbeatFlushMs: config.registry.heartbeatFlushMs,
+        offlineGraceMs: config.registry.offlineGraceSeconds * 1000,
+        stallThresholdMs: config.registry.stallThresholdMs,
+        guard: {
+          enabled: config.registry.massExpiry.enabled,
+          threshold: config.registry.massExpiry.threshold,
+          minCount: config.registry.massExpiry.minCount,
+          windowMs: config.registry.massExpiry.windowSeconds * 1000,
+          maxHoldMs: config.registry.massExpiry.maxHoldSeconds * 1000,
+        },
+      },
+    );
+    const streams = new RegistryStreamHub(feed, store, logger, {
+      maxBufferedBytes: config.watch.maxBufferedBytes,
+      maxSubscribersPerToken: config.watch.maxSubscribersPerToken,
+      progressIntervalMs: config.registry.progressIntervalMs,
+    });
+    const startedAt = new Date();
+    const getStatus = async (principal: Principal): Promise<StatusResponse> => {
+      const byStatus = await store.countServices(viewerOf(principal));
+      const guard = monitor.guardState;
+      return {
+        node: { version: VERSION, startedAt: startedAt.toISOString(), uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000), storage: store.description },
+        registry: {
+          services: Object.values(byStatus).reduce((sum, n) => sum + n, 0),
+          byStatus,
+          revision: feed.revision,
+          expiryGuard: { engaged: guard.engaged, since: guard.since ? new Date(guard.since).toISOString() : null, heldBack: guard.heldBack, reason: guard.reason },
+          watchers: streams.size,
+        },
+        caller: { owner: principal.owner, scopes: [...principal.scopes] },
+      };
+    };
+
+    const app = await createApp({ config, logger, tokens, registry, streams, getStatus });
+    monitor.start();
+    await health.start();
+    const compaction = setInterval(() => {
+      store.compactEvents(config.registry.eventRetention).catch((error: unknown) => logger.error({ err: error }, "event log compaction failed"));
+    }, 60_000);
+    compaction.unref();
+
+    await app.listen({ port: config.server.port, host: config.server.host });
+    const address = app.server.address();
+    const port = typeof address === "object" && address ? address.port : config.server.port;
+    const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
+    const url = `http://${host}:${port}`;
+    logger.info({ url, dataDir: config.dataDir, storage: store.description, adminTokenPath: admin.path }, "kai server listening");
+
+    let closing: Promise<void> | null = null;
+    const close = () => {
+      closing ??= (async () => {
+        logger.info("shutting down");
+        clearInterval(compaction);
+        streams.close();
+        const forced = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownTimeoutMs);
+        forced.unref();
+        await app.close();
+        clearTimeout(forced);
+        health.stop();
+        await monitor.stop();
+        await store.close();
+        logger.info("stopped");
+        flush();
+      })();
+      return closing;
+    };
+    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, close };
+  } catch (error) {
+    await store.close().catch(() => undefined);
+    throw error;
+  }
+}
