@@ -66,11 +66,15 @@ export function planManifest(document: unknown, fileName: string): PlannedServic
   return planned;
 }
 
+/** Fields the server fills in when a registration leaves them out (`protocol` from the URL's scheme). */
+const DERIVED_FIELDS = new Set<string>(["protocol"]);
+
 export function isUnchanged(planned: ServiceRegistration, record: ServiceRecord): boolean {
   if (planned.owner !== undefined && planned.owner !== record.owner) return false;
   return COMPARED_FIELDS.every((field) => {
     const want: unknown = planned[field];
     const have: unknown = record[field];
+    if (want === undefined && DERIVED_FIELDS.has(field)) return true;
     return (want === undefined && have === undefined) || isDeepStrictEqual(want, have);
   });
 }

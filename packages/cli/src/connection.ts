@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { createClient, type KaiClient } from "@kai/sdk";
 import { CliError, usageError } from "./cli-error.js";
 import { EXIT } from "./exit-codes.js";
-import { readStoredLogin } from "./stored-login.js";
+import { readStoredLogin, storedLoginPath } from "./stored-login.js";
 
 export const DEFAULT_URL = "http://127.0.0.1:7070";
 
@@ -37,11 +37,14 @@ function localAdminToken(env: NodeJS.ProcessEnv): string | undefined {
 }
 
 export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process.env): Connection {
-  const login = readStoredLogin();
-  const url = flags.url || env.KAI_URL || login?.url || DEFAULT_URL;
+  const explicitUrl = flags.url || env.KAI_URL;
+  const explicitToken = flags.token || env.KAI_TOKEN?.trim();
+  // The login file is read only when it is needed, so a broken one cannot get in the way of explicit settings.
+  const login = explicitUrl && explicitToken ? undefined : readStoredLogin(storedLoginPath(env));
+  const url = explicitUrl || login?.url || DEFAULT_URL;
   checkUrl(url);
   if (flags.token) return { url, token: flags.token, tokenSource: "flag" };
-  if (env.KAI_TOKEN) return { url, token: env.KAI_TOKEN.trim(), tokenSource: "env" };
+  if (explicitToken) return { url, token: explicitToken, tokenSource: "env" };
   // A stored token belongs to the stored URL; never send it to another server.
   if (login && login.url === url) return { url, token: login.token, tokenSource: "login" };
   const local = localAdminToken(env);

@@ -9,7 +9,7 @@ import type { ServiceRecord } from "@kai/protocol";
 import { deepEqual } from "./deep-equal.js";
 import { KaiApiError } from "./errors.js";
 import type { Agent, AgentDefinition, AgentOptions, KaiClient } from "./types.js";
-import { unrefTimer } from "./watcher.js";
+import { unrefTimer } from "./timers.js";
 
 /** Heartbeat interval for services without a ttl: they cannot expire, but a heartbeat still finds a lost registration. */
 const HEARTBEAT_WITHOUT_TTL_MS = 30_000;

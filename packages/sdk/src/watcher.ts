@@ -17,6 +17,7 @@ import {
 import { backoffDelay } from "./backoff.js";
 import { KaiApiError, KaiConnectionError, isAuthError } from "./errors.js";
 import { RegistryView } from "./registry-view.js";
+import { unrefTimer } from "./timers.js";
 import type { WatchOptions, Watcher, WatcherState } from "./types.js";
 import { WS_OPEN, messageText, openSocket, resolveWebSocket, type WebSocketLike } from "./websocket-factory.js";
 
@@ -80,7 +81,7 @@ class RegistryWatcher implements Watcher {
       this.resolveReady = resolve;
       this.rejectReady = reject;
     });
-    // Nobody has to await `ready`; an unobserved rejection must not crash the process.
+    // Nobody has to await `ready`; an unobserved rejection must not crash a Node program.
     this.ready.catch(() => undefined);
 
     const { signal } = this.options;
@@ -88,7 +89,7 @@ class RegistryWatcher implements Watcher {
       this.close();
       return;
     }
-    signal?.addEventListener("abort", () => this.close(), { once: true });
+    signal?.addEventListener("abort", this.onAbort, { once: true });
     // Start after `watch()` has returned, so that callbacks never run before the caller holds the watcher.
     queueMicrotask(() => {
       if (this.stopped) return;
@@ -96,6 +97,8 @@ class RegistryWatcher implements Watcher {
       void this.connect();
     });
   }
+
+  private readonly onAbort = (): void => this.close();
 
   get revision(): number {
     return this.view.revision;
@@ -113,11 +116,16 @@ class RegistryWatcher implements Watcher {
     if (this.stopped) return;
     this.stopped = true;
     this.clearTimers();
+    // A long-lived signal (one per page, say) must not keep every closed watcher alive.
+    this.options.signal?.removeEventListener("abort", this.onAbort);
     const socket = this.socket;
     this.socket = undefined;
     if (socket) closeQuietly(socket, NORMAL_CLOSURE, "client closed");
     this.setState("closed");
-    if (!this.isReady) this.rejectReady(new Error("the watcher was closed before it received its first snapshot"));
+    if (!this.isReady) {
+      this.isReady = true;
+      this.rejectReady(new Error("the watcher was closed before it received its first snapshot"));
+    }
   }
 
   private async connect(): Promise<void> {
@@ -339,9 +347,4 @@ function describeClose(code: number | undefined, reason: string | undefined, err
   const parts = [`closed (code ${code ?? "unknown"}${reason ? `, ${reason}` : ""})`];
   if (error) parts.push(error);
   return parts.join(": ");
-}
-
-/** In Node, a ping timer alone should not keep the process alive; browsers return a number here. */
-export function unrefTimer(timer: unknown): void {
-  if (typeof timer === "object" && timer !== null && "unref" in timer && typeof timer.unref === "function") timer.unref();
 }

@@ -11,7 +11,8 @@ import type { StatusResponse } from "@kai/protocol";
 import { loadConfig, type DeepPartial } from "./config/load-config.js";
 import type { Config, ConfigInput } from "./config/config-schema.js";
 import { createLogger, type Logger } from "./logging/logger.js";
-import { openStore } from "./storage/index.js";
+import { openStore, type RegistryStore } from "./storage/index.js";
+import { MemoryStore } from "./storage/memory/memory-store.js";
 import { loadOrCreateNodeKey } from "./auth/node-key.js";
 import { TokenService } from "./auth/token-service.js";
 import { ensureAdminToken } from "./auth/admin-token.js";
@@ -80,7 +81,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
   const { logger, flush } = createLogger({ config, ...(options.logDestination ? { extraDestination: options.logDestination } : {}) });
-  const store = await openStore({ kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, logger });
+  const store: RegistryStore =
+    config.storage.kind === "memory"
+      ? new MemoryStore()
+      : await openStore({ kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, logger });
   try {
     const key = loadOrCreateNodeKey(config.dataDir);
     const tokens = await TokenService.create({

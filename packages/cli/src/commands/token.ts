@@ -33,7 +33,7 @@ function createCommand(): Command {
       const details = fieldErrorsFromZod(parsed.error).map((detail) => ({ ...detail, path: `--${detail.path.replace(/^scopes(\.\d+)?/, "scope")}` }));
       throw usageError("invalid token request", details);
     }
-    const created = await client().tokens.create(request);
+    const created = await client().tokens.create(parsed.data);
     if (out.json) {
       out.document(created);
       return;

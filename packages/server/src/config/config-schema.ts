@@ -33,7 +33,8 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   storage: z
     .strictObject({
-      kind: z.literal("sqlite").default("sqlite"),
+      /** `memory` keeps nothing across restarts: for demos and throwaway test nodes. */
+      kind: z.enum(["sqlite", "memory"]).default("sqlite"),
       sqlite: z
         .strictObject({
           /** FULL: an acknowledged write survives power loss; NORMAL: it survives a process crash (kill -9). */

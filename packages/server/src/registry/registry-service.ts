@@ -15,7 +15,7 @@ import type {
   ServiceRecord,
   ServiceRegistration,
 } from "@kai/protocol";
-import { RevisionConflict, type RegistryStore, type ServiceWrite, type Viewer } from "../storage/store.js";
+import { InvalidCursorError, RevisionConflict, type RegistryStore, type ServiceWrite, type Viewer } from "../storage/store.js";
 import { isAdmin, viewerOf, type Principal } from "../auth/principal.js";
 import { ApiError, conflict, forbidden, notFound } from "../errors.js";
 import type { ChangeFeed } from "./change-feed.js";
@@ -159,7 +159,7 @@ export class RegistryService {
     try {
       page = await this.store.listServices({ filter, viewer: viewerOf(principal), limit, ...(cursor !== undefined ? { cursor } : {}) });
     } catch (error) {
-      if (error instanceof Error && /cursor/i.test(error.message)) {
+      if (error instanceof InvalidCursorError) {
         throw new ApiError("validation_failed", "invalid cursor", [{ path: "cursor", message: "is not a cursor this server issued" }]);
       }
       throw error;

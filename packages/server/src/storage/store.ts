@@ -77,6 +77,14 @@ export class RevisionConflict extends Error {
   }
 }
 
+/** Thrown by `listServices` for a cursor this store did not issue (the API answers 400). */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super("invalid cursor");
+    this.name = "InvalidCursorError";
+  }
+}
+
 export interface RegistryStore {
   /** Human-readable backend name and mode, e.g. `sqlite (WAL, synchronous=FULL)`. */
   readonly description: string;

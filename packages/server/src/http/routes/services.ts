@@ -79,7 +79,7 @@ export function servicesRoutes(registry: RegistryService): FastifyPluginAsyncZod
         description: "A heartbeat that changes nothing is not an event. With `status` it can report `degraded` or recovery to `active`.",
         security,
         params: IdParamsSchema,
-        body: HeartbeatRequestSchema.optional(),
+        body: HeartbeatRequestSchema.nullish(),
         response: { 200: HeartbeatResponseSchema, ...errors },
       },
     }, async (request) => registry.heartbeat(principalOf(request), request.params.id, request.body ?? {}));

@@ -1,0 +1,69 @@
+/**
+ * @module program
+ * The `kai` command tree and `run()`, which executes one command line and returns the exit code
+ * instead of exiting, so that every failure path goes through one error printer.
+ */
+import { Command, CommanderError } from "commander";
+import { addGlobalOptions } from "./command-kit.js";
+import { describeError } from "./cli-error.js";
+import { EXIT, EXIT_CODES_HELP, type ExitCode } from "./exit-codes.js";
+import { createOutput } from "./output.js";
+import { loginCommand } from "./commands/login.js";
+import { serveCommand } from "./commands/serve.js";
+import { servicesCommand } from "./commands/services.js";
+import { statusCommand } from "./commands/status.js";
+import { tokenCommand } from "./commands/token.js";
+import { watchCommand } from "./commands/watch.js";
+import { VERSION } from "./version.js";
+
+const EPILOGUE = `
+Server and token: --url/--token flags, else KAI_URL/KAI_TOKEN, else \`kai login\`, else
+http://127.0.0.1:7070 with ./data/admin.token. Prefer KAI_TOKEN or \`kai login\` (token on stdin)
+over --token: command lines are visible to other users of the machine.
+
+${EXIT_CODES_HELP}`;
+
+export function buildProgram(): Command {
+  const program = new Command("kai")
+    .description("kAI service registry: run a server, register and discover AI services")
+    .version(VERSION, "-V, --version")
+    // Global options go before or after the command (each command declares them again); positional
+    // parsing is what lets `services list -q <text>` and `-q` (quiet) coexist.
+    .enablePositionalOptions()
+    .showHelpAfterError("(run with --help for usage)")
+    .addHelpText("after", EPILOGUE);
+  addGlobalOptions(program);
+  program
+    .addCommand(serveCommand())
+    .addCommand(statusCommand())
+    .addCommand(loginCommand())
+    .addCommand(servicesCommand())
+    .addCommand(tokenCommand())
+    .addCommand(watchCommand());
+  applyRecursively(program, (command) => command.exitOverride());
+  return program;
+}
+
+function applyRecursively(command: Command, apply: (command: Command) => void): void {
+  apply(command);
+  for (const child of command.commands) applyRecursively(child, apply);
+}
+
+/** Runs `kai <argv>` and returns the exit code. `argv` excludes `node` and the script path. */
+export async function run(argv: string[]): Promise<ExitCode> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: "user" });
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its message (or the help / version) on the right stream.
+      return error.code === "commander.helpDisplayed" || error.code === "commander.version" ? EXIT.ok : EXIT.usage;
+    }
+    const reported = describeError(error);
+    const json = argv.includes("--json");
+    createOutput({ json, quiet: false }).error(reported);
+    if (reported.exitCode === EXIT.unexpected && process.env.KAI_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);
+    return reported.exitCode;
+  }
+}

@@ -1,0 +1,114 @@
+/**
+ * @module test/helpers
+ * Runs the BUILT `kai` binary as a child process against a real server started in this process,
+ * each run in an empty working directory with its own config dir, so that no login, ./data/admin.token
+ * or KAI_* variable of the developer's shell can leak into a test.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { startServer, type StartServerOptions } from "@kai/server";
+
+export const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
+
+export interface KaiResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface Sandbox {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+  cleanup(): void;
+}
+
+/** A temp dir used as cwd and config dir, and an environment without any KAI_* variable. */
+export function sandbox(): Sandbox {
+  const dir = mkdtempSync(join(tmpdir(), "kai-cli-test-"));
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) if (!key.startsWith("KAI_")) env[key] = value;
+  env.KAI_CONFIG_DIR = join(dir, "config");
+  return { dir, env, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+export function spawnKai(args: string[], options: { env: NodeJS.ProcessEnv; cwd: string }): ChildProcessWithoutNullStreams {
+  return spawn(process.execPath, [CLI, ...args], { env: options.env, cwd: options.cwd, stdio: "pipe" });
+}
+
+/** Runs `kai args…` to completion. `input` is written to stdin (which is then closed). */
+export function runKai(args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; input?: string }): Promise<KaiResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawnKai(args, options);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.input ?? "");
+  });
+}
+
+/** Resolves with the text seen so far once `pattern` appears in the stream; rejects after `timeoutMs`. */
+export function waitForOutput(stream: NodeJS.ReadableStream, pattern: RegExp, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => {
+      stream.off("data", onData);
+      reject(new Error(`timed out waiting for ${pattern}; saw: ${seen}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      seen += chunk.toString();
+      if (pattern.test(seen)) {
+        clearTimeout(timer);
+        stream.off("data", onData);
+        resolve(seen);
+      }
+    };
+    stream.on("data", onData);
+  });
+}
+
+export function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) resolve(child.exitCode);
+    else child.on("exit", (code) => resolve(code));
+  });
+}
+
+/** A port that was free a moment ago (for `kai serve --port`, whose URL must be known in advance). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestServer {
+  url: string;
+  adminToken: string;
+  close(): Promise<void>;
+}
+
+/** A real server on a real socket with its own SQLite database in a temp dir. */
+export async function startTestServer(config: StartServerOptions["config"] = {}): Promise<TestServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), "kai-cli-server-"));
+  const server = await startServer({ dataDir, port: 0, host: "127.0.0.1", quiet: true, config });
+  return {
+    url: server.url,
+    adminToken: server.adminToken,
+    close: async () => {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

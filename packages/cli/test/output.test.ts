@@ -1,0 +1,68 @@
+/**
+ * Unit tests of the pure parts: table layout, exit-code mapping, manifest planning and the
+ * "is this registration already in place" comparison.
+ */
+import { describe, expect, it } from "vitest";
+import { ServiceRegistrationSchema, type ServiceRecord } from "@kai/protocol";
+import { formatTable } from "../src/output.js";
+import { EXIT, exitCodeForApiCode } from "../src/exit-codes.js";
+import { isUnchanged, planManifest } from "../src/apply-manifest.js";
+import { CliError } from "../src/cli-error.js";
+
+describe("formatTable", () => {
+  it("aligns columns and leaves no trailing blanks", () => {
+    expect(formatTable(["ID", "NAME"], [["a", "first"], ["long-id", "x"]])).toBe("ID       NAME\na        first\nlong-id  x\n");
+    expect(formatTable(["A", "B"], [["x", ""]])).toBe("A  B\nx\n");
+  });
+});
+
+describe("exitCodeForApiCode", () => {
+  it("maps every documented code", () => {
+    expect(exitCodeForApiCode("not_found")).toBe(EXIT.notFound);
+    expect(exitCodeForApiCode("unauthorized")).toBe(EXIT.unauthorized);
+    expect(exitCodeForApiCode("forbidden")).toBe(EXIT.unauthorized);
+    expect(exitCodeForApiCode("conflict")).toBe(EXIT.conflict);
+    expect(exitCodeForApiCode("validation_failed")).toBe(EXIT.validation);
+    expect(exitCodeForApiCode("invalid_json")).toBe(EXIT.validation);
+    expect(exitCodeForApiCode("rate_limited")).toBe(EXIT.rateLimited);
+    expect(exitCodeForApiCode("unavailable")).toBe(EXIT.unreachable);
+    expect(exitCodeForApiCode("internal")).toBe(EXIT.unexpected);
+    expect(exitCodeForApiCode("http_418")).toBe(EXIT.unexpected);
+  });
+});
+
+describe("planManifest", () => {
+  it("tags entries with the file name and rejects duplicates with their position", () => {
+    const planned = planManifest({ services: [{ id: "a", capabilities: ["chat"] }] }, "/tmp/x/team.yaml");
+    expect(planned[0]?.input).toMatchObject({ id: "a", name: "a", capabilities: ["llm_chat"], metadata: { appliedFrom: "team.yaml" } });
+    try {
+      planManifest({ services: [{ id: "a" }, { id: "a" }] }, "dup.yaml");
+      expect.unreachable();
+    } catch (error) {
+      expect(error).toBeInstanceOf(CliError);
+      expect((error as CliError).details).toEqual([{ path: "services.1.id", message: 'duplicate id "a"' }]);
+    }
+  });
+});
+
+describe("isUnchanged", () => {
+  const registration = ServiceRegistrationSchema.parse({ id: "s", name: "S", tags: ["b", "a"], metadata: { appliedFrom: "f.yaml" } });
+  const record: ServiceRecord = {
+    id: "s", name: "S", description: "", type: "service", capabilities: [], tags: ["b", "a"], auth: { type: "none" }, endpoints: [],
+    owner: "admin", visibility: "private", trustLevel: "unverified", metadata: { appliedFrom: "f.yaml" }, heartbeat: null, status: "active",
+    createdAt: "2025-01-01T00:00:00.000Z", updatedAt: "2025-01-01T00:00:00.000Z", revision: 4,
+  };
+
+  it("is true when every registered field matches, whatever the server added", () => {
+    expect(isUnchanged(registration, record)).toBe(true);
+    expect(isUnchanged(registration, { ...record, protocol: "https" })).toBe(true);
+  });
+
+  it("is false when a field, the status or the owner differs", () => {
+    expect(isUnchanged(registration, { ...record, tags: ["a", "b"] })).toBe(false);
+    expect(isUnchanged(registration, { ...record, status: "offline" })).toBe(false);
+    expect(isUnchanged(registration, { ...record, ttl: 30 })).toBe(false);
+    expect(isUnchanged({ ...registration, protocol: "ws" }, { ...record, protocol: "https" })).toBe(false);
+    expect(isUnchanged({ ...registration, owner: "bob" }, record)).toBe(false);
+  });
+});

@@ -1,0 +1,165 @@
+/**
+ * The REST half of the SDK against a real server over real sockets: every call, the 201/200 distinction,
+ * filters and paging, and the mapping of error answers to `KaiApiError` codes.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KaiApiError, createClient, type KaiClient, type ServiceRecord } from "@kai/sdk";
+import { definition, startRegistry, type RegistryFixture } from "./helpers/registry-server.js";
+
+let registry: RegistryFixture;
+let alice: KaiClient;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  alice = await registry.clientWith(["services:read", "services:write"], "alice");
+});
+afterAll(async () => {
+  await registry?.close();
+});
+
+async function expectApiError(promise: Promise<unknown>, status: number, code: string): Promise<KaiApiError> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (reason: unknown) => reason,
+  );
+  expect(error).toBeInstanceOf(KaiApiError);
+  const apiError = error as KaiApiError;
+  expect({ status: apiError.status, code: apiError.code }).toEqual({ status, code });
+  return apiError;
+}
+
+describe("client: services", () => {
+  it("answers health and status", async () => {
+    expect(await registry.admin.health()).toEqual({ status: "ok" });
+    const status = await alice.status();
+    expect(status.caller.owner).toBe("alice");
+    expect(status.caller.scopes).toEqual(expect.arrayContaining(["services:read", "services:write"]));
+  });
+
+  it("registers (201, created) and re-registers (200, not created), then gets the record", async () => {
+    const first = await alice.services.register(definition("reg-1", { description: "first" }));
+    expect(first.created).toBe(true);
+    expect(first.service).toMatchObject({ id: "reg-1", owner: "alice", description: "first", status: "active" });
+
+    const second = await alice.services.register(definition("reg-1", { description: "second" }));
+    expect(second.created).toBe(false);
+    expect(second.service.revision).toBeGreaterThan(first.service.revision);
+
+    const fetched = await alice.services.get("reg-1");
+    expect(fetched.description).toBe("second");
+    expect(fetched.revision).toBe(second.service.revision);
+  });
+
+  it("filters by type, every given tag, capability, provider and text", async () => {
+    await alice.services.register(definition("flt-a", { type: "agent", tags: ["flt", "eu", "gpu"], capabilities: ["llm_chat", "embeddings"], provider: "ollama" }));
+    await alice.services.register(definition("flt-b", { type: "tool", tags: ["flt", "eu"], capabilities: ["embeddings"], provider: "openai" }));
+    await alice.services.register(definition("flt-c", { type: "tool", tags: ["flt", "us"], capabilities: ["vector_storage"], provider: "qdrant", description: "needle in here" }));
+
+    const ids = async (query: Parameters<KaiClient["services"]["list"]>[0]) =>
+      (await alice.services.list(query)).services.map((service) => service.id).sort();
+
+    expect(await ids({ tag: ["flt"] })).toEqual(["flt-a", "flt-b", "flt-c"]);
+    // Repeated tags must all match: serialised as tag=flt&tag=eu&tag=gpu.
+    expect(await ids({ tag: ["flt", "eu", "gpu"] })).toEqual(["flt-a"]);
+    expect(await ids({ tag: ["flt", "eu"] })).toEqual(["flt-a", "flt-b"]);
+    expect(await ids({ tag: ["flt"], type: ["tool"] })).toEqual(["flt-b", "flt-c"]);
+    expect(await ids({ tag: ["flt"], capability: ["embeddings"] })).toEqual(["flt-a", "flt-b"]);
+    expect(await ids({ tag: ["flt"], provider: "qdrant" })).toEqual(["flt-c"]);
+    expect(await ids({ tag: ["flt"], q: "needle" })).toEqual(["flt-c"]);
+  });
+
+  it("pages through everything with listAll, following nextCursor", async () => {
+    const created: string[] = [];
+    for (let i = 0; i < 7; i++) {
+      const id = `page-${String(i).padStart(2, "0")}`;
+      created.push(id);
+      await alice.services.register(definition(id, { tags: ["paging"] }));
+    }
+    const firstPage = await alice.services.list({ tag: ["paging"], limit: 3 });
+    expect(firstPage.services).toHaveLength(3);
+    expect(firstPage.nextCursor).not.toBeNull();
+
+    const seen: ServiceRecord[] = [];
+    for await (const service of alice.services.listAll({ tag: ["paging"], pageSize: 3 })) seen.push(service);
+    expect(seen.map((service) => service.id).sort()).toEqual(created);
+    expect(new Set(seen.map((service) => service.id)).size).toBe(seen.length);
+  });
+
+  it("updates with a merge patch and heartbeats", async () => {
+    const { service } = await alice.services.register(definition("upd-1", { ttl: 60 }));
+    const updated = await alice.services.update("upd-1", { description: "patched", tags: ["x", "y"] });
+    expect(updated).toMatchObject({ description: "patched", tags: ["x", "y"], name: service.name });
+    expect(updated.revision).toBeGreaterThan(service.revision);
+
+    const beat = await alice.services.heartbeat("upd-1");
+    expect(beat.id).toBe("upd-1");
+    expect(beat.status).toBe("active");
+    expect(beat.expiresAt).not.toBeNull();
+
+    const degraded = await alice.services.heartbeat("upd-1", { status: "degraded", note: "slow" });
+    expect(degraded.status).toBe("degraded");
+    expect((await alice.services.get("upd-1")).status).toBe("degraded");
+  });
+
+  it("removes a service, after which it is not found", async () => {
+    await alice.services.register(definition("rm-1"));
+    await alice.services.remove("rm-1");
+    await expectApiError(alice.services.get("rm-1"), 404, "not_found");
+    await expectApiError(alice.services.remove("rm-1"), 404, "not_found");
+  });
+});
+
+describe("client: errors", () => {
+  it("maps 404 with the server's message and request id", async () => {
+    const error = await expectApiError(alice.services.get("does-not-exist"), 404, "not_found");
+    expect(error.message.length).toBeGreaterThan(0);
+    expect(error.requestId).toEqual(expect.any(String));
+  });
+
+  it("maps a bad token to 401 unauthorized", async () => {
+    const stranger = createClient({ url: registry.url, token: "not-a-jwt" });
+    await expectApiError(stranger.services.list(), 401, "unauthorized");
+    const anonymous = createClient({ url: registry.url });
+    await expectApiError(anonymous.status(), 401, "unauthorized");
+  });
+
+  it("maps a missing scope to 403 forbidden", async () => {
+    const reader = await registry.clientWith(["services:read"], "bob");
+    await expectApiError(reader.services.register(definition("forbidden-1")), 403, "forbidden");
+    await expectApiError(reader.tokens.list(), 403, "forbidden");
+  });
+
+  it("maps invalid input to 400 validation_failed with the failing fields", async () => {
+    const error = await expectApiError(
+      alice.services.register({ ...definition("bad-1"), version: "not-semver", capabilities: ["Not Valid"] }),
+      400,
+      "validation_failed",
+    );
+    const paths = (error.details ?? []).map((detail) => detail.path);
+    // The server may prefix the request part (`body.version`); the field itself must be named.
+    expect(paths.some((path) => /(^|\.)version$/.test(path))).toBe(true);
+    expect(paths.some((path) => /(^|\.)capabilities\.0$/.test(path))).toBe(true);
+  });
+
+  it("maps a service owned by someone else to 409 conflict", async () => {
+    await alice.services.register(definition("owned-by-alice"));
+    const bob = await registry.clientWith(["services:read", "services:write"], "bob");
+    await expectApiError(bob.services.register(definition("owned-by-alice")), 409, "conflict");
+  });
+});
+
+describe("client: tokens", () => {
+  it("creates, lists and revokes tokens; a revoked token is refused", async () => {
+    const created = await registry.admin.tokens.create({ scopes: ["services:read"], owner: "carol", ttl: "1h", name: "sdk test" });
+    expect(created.token.length).toBeGreaterThan(20);
+    expect(created.scopes).toEqual(["services:read"]);
+
+    const listed = await registry.admin.tokens.list();
+    expect(listed.map((token) => token.id)).toContain(created.id);
+
+    const carol = createClient({ url: registry.url, token: created.token });
+    await carol.services.list();
+    await registry.admin.tokens.revoke(created.id);
+    await expectApiError(carol.services.list(), 401, "unauthorized");
+  });
+});

@@ -1,0 +1,27 @@
+/**
+ * @module storage
+ * Opens the configured storage backend. The rest of the server sees only `RegistryStore`; adding a backend
+ * (PostgreSQL next) means one more `kind` here and one folder that passes `test/storage/store-contract.ts`.
+ */
+import type { RegistryStore } from "./store.js";
+import { SqliteStore } from "./sqlite/sqlite-store.js";
+
+export * from "./store.js";
+
+export interface SqliteStoreConfig {
+  kind: "sqlite";
+  /** Database file; its directory is created if missing. */
+  path: string;
+  /** `full` (default): an acknowledged write survives power loss. `normal`: survives a process crash only. */
+  synchronous?: "full" | "normal";
+  logger?: { warn(msg: string): void };
+}
+
+export type OpenStoreOptions = SqliteStoreConfig;
+
+export async function openStore(options: OpenStoreOptions): Promise<RegistryStore> {
+  switch (options.kind) {
+    case "sqlite":
+      return SqliteStore.open(options);
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * @module storage/memory/memory-store
+ * A `RegistryStore` that keeps everything in process memory: for ephemeral runs (`storage.kind: memory`)
+ * and as a second implementation that keeps the storage contract honest. Nothing survives a restart.
+ */
+import { matchesFilter, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
+import {
+  InvalidCursorError,
+  RevisionConflict,
+  type LeaseRow,
+  type RegistryStore,
+  type ServicePage,
+  type ServiceQuery,
+  type ServiceWrite,
+  type TokenRow,
+  type Viewer,
+} from "../store.js";
+
+const STATUSES: ServiceRecord["status"][] = ["active", "degraded", "offline", "maintenance"];
+
+function visibleTo(viewer: Viewer, record: ServiceRecord): boolean {
+  return viewer.admin || record.owner === viewer.owner || record.visibility !== "private";
+}
+
+const encodeCursor = (id: string) => Buffer.from(id, "utf8").toString("base64url");
+function decodeCursor(cursor: string): string {
+  const id = Buffer.from(cursor, "base64url").toString("utf8");
+  if (!id || encodeCursor(id) !== cursor) throw new InvalidCursorError();
+  return id;
+}
+
+export class MemoryStore implements RegistryStore {
+  readonly description = "memory (not persistent)";
+  private readonly services = new Map<string, ServiceRecord>();
+  private events: RegistryEvent[] = [];
+  private revision = 0;
+  private readonly tokens = new Map<string, TokenRow>();
+  private readonly meta = new Map<string, string>();
+  private closed = false;
+
+  private check(): void {
+    if (this.closed) throw new Error("store is closed");
+  }
+
+  private apply(write: ServiceWrite): RegistryEvent {
+    const current = this.services.get(write.record.id);
+    if (write.expectedRevision !== undefined && (current?.revision ?? 0) !== write.expectedRevision) {
+      throw new RevisionConflict(write.record.id, current?.revision ?? 0);
+    }
+    const record = structuredClone({ ...write.record, revision: ++this.revision }) as ServiceRecord;
+    this.services.set(record.id, record);
+    const event: RegistryEvent = { event: write.event, revision: record.revision, service: structuredClone(record) };
+    this.events.push(event);
+    return structuredClone(event);
+  }
+
+  async writeService(write: ServiceWrite): Promise<RegistryEvent> {
+    this.check();
+    return this.apply(write);
+  }
+
+  async writeServices(writes: ServiceWrite[]): Promise<RegistryEvent[]> {
+    this.check();
+    return writes.map((write) => this.apply(write));
+  }
+
+  async deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
+    this.check();
+    const current = this.services.get(id);
+    if (expectedRevision !== undefined && (current?.revision ?? 0) !== expectedRevision) throw new RevisionConflict(id, current?.revision ?? 0);
+    if (!current) return null;
+    this.services.delete(id);
+    const event: RegistryEvent = { event: "deregistered", revision: ++this.revision, service: structuredClone(current) };
+    this.events.push(event);
+    return structuredClone(event);
+  }
+
+  async getService(id: string): Promise<ServiceRecord | null> {
+    this.check();
+    const record = this.services.get(id);
+    return record ? structuredClone(record) : null;
+  }
+
+  async listServices(query: ServiceQuery): Promise<ServicePage> {
+    this.check();
+    const after = query.cursor !== undefined ? decodeCursor(query.cursor) : undefined;
+    const ids = [...this.services.keys()].sort();
+    const out: ServiceRecord[] = [];
+    let more = false;
+    for (const id of ids) {
+      if (after !== undefined && id <= after) continue;
+      const record = this.services.get(id)!;
+      if (!visibleTo(query.viewer, record) || !matchesFilter(record, query.filter)) continue;
+      if (out.length === query.limit) {
+        more = true;
+        break;
+      }
+      out.push(structuredClone(record));
+    }
+    return { services: out, nextCursor: more ? encodeCursor(out[out.length - 1]!.id) : null };
+  }
+
+  async countServices(viewer: Viewer): Promise<Record<ServiceRecord["status"], number>> {
+    this.check();
+    const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<ServiceRecord["status"], number>;
+    for (const record of this.services.values()) if (visibleTo(viewer, record)) counts[record.status]++;
+    return counts;
+  }
+
+  async currentRevision(): Promise<number> {
+    this.check();
+    return this.revision;
+  }
+
+  async eventsSince(afterRevision: number, limit: number): Promise<RegistryEvent[] | "compacted"> {
+    this.check();
+    const oldest = this.events[0]?.revision ?? this.revision + 1;
+    if (afterRevision < oldest - 1) return "compacted";
+    return this.events.filter((event) => event.revision > afterRevision).slice(0, limit).map((event) => structuredClone(event));
+  }
+
+  async compactEvents(keep: number): Promise<void> {
+    this.check();
+    if (this.events.length > keep) this.events = this.events.slice(this.events.length - keep);
+  }
+
+  async listLeases(): Promise<LeaseRow[]> {
+    this.check();
+    return [...this.services.values()]
+      .filter((record) => record.ttl !== undefined)
+      .map((record) => ({
+        id: record.id,
+        ttl: record.ttl!,
+        heartbeatAt: record.heartbeat ? Date.parse(record.heartbeat) : null,
+        status: record.status,
+        owner: record.owner,
+        visibility: record.visibility,
+        revision: record.revision,
+        updatedAt: Date.parse(record.updatedAt),
+      }));
+  }
+
+  async saveHeartbeats(beats: ReadonlyArray<{ id: string; at: number }>): Promise<void> {
+    this.check();
+    for (const { id, at } of beats) {
+      const record = this.services.get(id);
+      if (record) record.heartbeat = new Date(at).toISOString();
+    }
+  }
+
+  async insertToken(token: TokenRow): Promise<void> {
+    this.check();
+    this.tokens.set(token.id, structuredClone(token));
+  }
+
+  async getToken(id: string): Promise<TokenRow | null> {
+    this.check();
+    const token = this.tokens.get(id);
+    return token ? structuredClone(token) : null;
+  }
+
+  async listTokens(): Promise<TokenRow[]> {
+    this.check();
+    return [...this.tokens.values()].map((token) => structuredClone(token));
+  }
+
+  async revokeToken(id: string, at: string): Promise<boolean> {
+    this.check();
+    const token = this.tokens.get(id);
+    if (!token) return false;
+    token.revokedAt ??= at;
+    return true;
+  }
+
+  async getMeta(key: string): Promise<string | null> {
+    this.check();
+    return this.meta.get(key) ?? null;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    this.check();
+    this.meta.set(key, value);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * @module storage/sqlite/migrations
+ * The numbered schema migrations of the SQLite store. Each runs in its own transaction together with the
+ * bump of `PRAGMA user_version`, so a crash mid-migration leaves the file at the previous version, never
+ * half-way. Migrations are append-only: a released one is never edited, a change is a new number.
+ */
+import type { Database } from "better-sqlite3";
+
+export interface Migration {
+  version: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    description: "services, tag and capability indexes, event log, tokens, meta",
+    sql: `
+      -- The record lives in doc (JSON); the columns duplicate what queries filter on.
+      -- heartbeat_at is kept outside doc so that saving heartbeats touches one small column.
+      CREATE TABLE services (
+        id           TEXT PRIMARY KEY NOT NULL,
+        owner        TEXT NOT NULL,
+        visibility   TEXT NOT NULL,
+        type         TEXT NOT NULL,
+        provider     TEXT,
+        status       TEXT NOT NULL,
+        ttl          INTEGER,
+        heartbeat_at INTEGER,
+        updated_at   INTEGER NOT NULL,
+        revision     INTEGER NOT NULL,
+        search       TEXT NOT NULL,
+        doc          TEXT NOT NULL
+      );
+      CREATE INDEX services_owner ON services (owner, id);
+      CREATE INDEX services_ttl ON services (id) WHERE ttl IS NOT NULL;
+
+      -- (value, service_id) order lets a filtered listing walk one value's services in id order and stop at the page size.
+      CREATE TABLE service_tags (
+        tag        TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        PRIMARY KEY (tag, service_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX service_tags_service ON service_tags (service_id);
+
+      CREATE TABLE service_capabilities (
+        capability TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        PRIMARY KEY (capability, service_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX service_capabilities_service ON service_capabilities (service_id);
+
+      -- AUTOINCREMENT keeps the highest revision ever used in sqlite_sequence, so revisions are never
+      -- reused even when compaction deletes every event.
+      CREATE TABLE events (
+        revision   INTEGER PRIMARY KEY AUTOINCREMENT,
+        event      TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        doc        TEXT NOT NULL
+      );
+
+      -- Internal bookkeeping of the store (not the user-facing meta): e.g. how far events were compacted.
+      CREATE TABLE store_state (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value INTEGER NOT NULL
+      );
+
+      CREATE TABLE tokens (
+        id         TEXT PRIMARY KEY NOT NULL,
+        owner      TEXT NOT NULL,
+        scopes     TEXT NOT NULL,
+        name       TEXT,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+      );
+
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY NOT NULL,
+        value TEXT NOT NULL
+      );
+    `,
+  },
+];
+
+/** The schema version this code writes. */
+export const LATEST_VERSION = MIGRATIONS.reduce((max, migration) => Math.max(max, migration.version), 0);
+
+/**
+ * Brings the database up to `LATEST_VERSION`. Safe to call on every open: applied migrations are skipped.
+ * Refuses a file written by a newer version, because this code would not know its schema.
+ */
+export function migrate(db: Database): number {
+  const current = db.pragma("user_version", { simple: true }) as number;
+  if (current > LATEST_VERSION) {
+    throw new Error(`database schema version ${current} is newer than this server supports (${LATEST_VERSION}); upgrade the server`);
+  }
+  for (const migration of MIGRATIONS) {
+    if (migration.version <= current) continue;
+    db.transaction(() => {
+      db.exec(migration.sql);
+      // PRAGMA takes no bound parameters; the value is our own integer constant.
+      db.pragma(`user_version = ${migration.version}`);
+    }).immediate();
+  }
+  return LATEST_VERSION;
+}

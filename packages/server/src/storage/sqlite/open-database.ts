@@ -1,0 +1,37 @@
+/**
+ * @module storage/sqlite/open-database
+ * Opens the SQLite file with the settings the store's durability promise depends on (WAL, synchronous,
+ * busy timeout, foreign keys) and migrates it. Kept apart so the pragmas are stated, and reviewed, once.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import BetterSqlite3, { type Database } from "better-sqlite3";
+import { migrate } from "./migrations.js";
+
+export type SynchronousMode = "full" | "normal";
+
+export interface OpenDatabaseOptions {
+  path: string;
+  synchronous: SynchronousMode;
+}
+
+export function openDatabase({ path, synchronous }: OpenDatabaseOptions): Database {
+  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  const db = new BetterSqlite3(path);
+  try {
+    // WAL: readers never block the writer, and a commit is one append (+ one fsync in FULL mode).
+    const mode = db.pragma("journal_mode = WAL", { simple: true });
+    if (path !== ":memory:" && mode !== "wal") throw new Error(`could not enable WAL mode (got ${String(mode)})`);
+    // FULL fsyncs the WAL on every commit: an acknowledged write survives power loss. NORMAL survives a
+    // process crash (kill -9) but may lose the last commits on power loss. Group commit amortises the fsync.
+    db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
+    // Another process (a backup, the CLI) may hold the lock briefly; wait instead of failing at once.
+    db.pragma("busy_timeout = 5000");
+    db.pragma("foreign_keys = ON");
+    migrate(db);
+    return db;
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+}

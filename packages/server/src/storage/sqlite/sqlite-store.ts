@@ -1,0 +1,407 @@
+/**
+ * @module storage/sqlite/sqlite-store
+ * The embedded SQLite backend of `RegistryStore`. Reads run synchronously on the connection (better-sqlite3);
+ * every write goes through the group-commit batcher, so it is acknowledged only after its transaction
+ * committed (and, in synchronous=FULL, was fsynced), while concurrent writes share one commit.
+ */
+import { parseJson, ScopeSchema, SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
+import type { Database, Statement } from "better-sqlite3";
+import {
+  RevisionConflict,
+  type LeaseRow,
+  type RegistryStore,
+  type ServicePage,
+  type ServiceQuery,
+  type ServiceWrite,
+  type TokenRow,
+  type Viewer,
+} from "../store.js";
+import { openDatabase, type SynchronousMode } from "./open-database.js";
+import { WriteBatcher } from "./write-batcher.js";
+import { fromRow, parseRecordDoc, toColumns, type ServiceRow } from "./record-codec.js";
+import { buildListQuery, visibilityClause } from "./service-query.js";
+import { decodeCursor, encodeCursor } from "./page-cursor.js";
+
+export interface SqliteStoreOptions {
+  path: string;
+  synchronous?: SynchronousMode;
+  logger?: { warn(msg: string): void };
+}
+
+/** Dynamic listing queries are prepared once per distinct SQL shape; this bounds that cache. */
+const MAX_CACHED_QUERIES = 256;
+const COMPACTED_THROUGH = "events_compacted_through";
+const ScopesSchema = ScopeSchema.array();
+
+interface EventRow {
+  revision: number;
+  event: RegistryEvent["event"];
+  doc: string;
+}
+
+interface TokenDbRow {
+  id: string;
+  owner: string;
+  scopes: string;
+  name: string | null;
+  created_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+}
+
+interface LeaseDbRow {
+  id: string;
+  ttl: number;
+  heartbeat_at: number | null;
+  status: ServiceRecord["status"];
+  owner: string;
+  visibility: ServiceRecord["visibility"];
+  revision: number;
+  updated_at: number;
+}
+
+class StoreClosedError extends Error {
+  constructor() {
+    super("the store is closed");
+    this.name = "StoreClosedError";
+  }
+}
+
+export class SqliteStore implements RegistryStore {
+  readonly description: string;
+  private readonly db: Database;
+  private readonly batcher: WriteBatcher;
+  private readonly listCache = new Map<string, Statement>();
+  private closed = false;
+  /** Highest committed revision. */
+  private committedRevision: number;
+  /** Highest revision used inside the batch being written (equals committedRevision between batches). */
+  private workingRevision: number;
+
+  private readonly stmt: {
+    getService: Statement<[string], ServiceRow>;
+    getRevision: Statement<[string], { revision: number }>;
+    upsertService: Statement;
+    deleteService: Statement<[string]>;
+    deleteTags: Statement<[string]>;
+    deleteCapabilities: Statement<[string]>;
+    insertTag: Statement<[string, string]>;
+    insertCapability: Statement<[string, string]>;
+    insertEvent: Statement<[number, string, string, string]>;
+    eventsAfter: Statement<[number, number], EventRow>;
+    deleteEventsThrough: Statement<[number]>;
+    getState: Statement<[string], { value: number }>;
+    setState: Statement<[string, number]>;
+    sequence: Statement<[], { seq: number }>;
+    saveHeartbeat: Statement<[number, string]>;
+    listLeases: Statement<[], LeaseDbRow>;
+    insertToken: Statement;
+    getToken: Statement<[string], TokenDbRow>;
+    listTokens: Statement<[], TokenDbRow>;
+    revokeToken: Statement<[string, string]>;
+    getMeta: Statement<[string], { value: string }>;
+    setMeta: Statement<[string, string]>;
+    countAll: Statement<[], { status: string; n: number }>;
+    countVisible: Statement<[string], { status: string; n: number }>;
+  };
+
+  private constructor(db: Database, synchronous: SynchronousMode) {
+    this.db = db;
+    this.description = `sqlite (WAL, synchronous=${synchronous.toUpperCase()})`;
+    const prepare = <P extends unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
+    const visible = visibilityClause({ owner: "", admin: false });
+    this.stmt = {
+      getService: prepare("SELECT id, heartbeat_at, revision, doc FROM services WHERE id = ?"),
+      getRevision: prepare("SELECT revision FROM services WHERE id = ?"),
+      upsertService: db.prepare(
+        `INSERT INTO services (id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
+         VALUES (@id, @owner, @visibility, @type, @provider, @status, @ttl, @heartbeat_at, @updated_at, @revision, @search, @doc)
+         ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, visibility = excluded.visibility, type = excluded.type,
+           provider = excluded.provider, status = excluded.status, ttl = excluded.ttl, heartbeat_at = excluded.heartbeat_at,
+           updated_at = excluded.updated_at, revision = excluded.revision, search = excluded.search, doc = excluded.doc`,
+      ),
+      deleteService: prepare("DELETE FROM services WHERE id = ?"),
+      deleteTags: prepare("DELETE FROM service_tags WHERE service_id = ?"),
+      deleteCapabilities: prepare("DELETE FROM service_capabilities WHERE service_id = ?"),
+      insertTag: prepare("INSERT OR IGNORE INTO service_tags (tag, service_id) VALUES (?, ?)"),
+      insertCapability: prepare("INSERT OR IGNORE INTO service_capabilities (capability, service_id) VALUES (?, ?)"),
+      insertEvent: prepare("INSERT INTO events (revision, event, service_id, doc) VALUES (?, ?, ?, ?)"),
+      eventsAfter: prepare("SELECT revision, event, doc FROM events WHERE revision > ? ORDER BY revision LIMIT ?"),
+      deleteEventsThrough: prepare("DELETE FROM events WHERE revision <= ?"),
+      getState: prepare("SELECT value FROM store_state WHERE key = ?"),
+      setState: prepare("INSERT INTO store_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+      sequence: prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'"),
+      // Heartbeat times only move forward: a late batch must not undo a newer registration's time.
+      saveHeartbeat: prepare("UPDATE services SET heartbeat_at = max(coalesce(heartbeat_at, 0), ?) WHERE id = ?"),
+      listLeases: prepare("SELECT id, ttl, heartbeat_at, status, owner, visibility, revision, updated_at FROM services WHERE ttl IS NOT NULL ORDER BY id"),
+      insertToken: db.prepare(
+        `INSERT INTO tokens (id, owner, scopes, name, created_at, expires_at, revoked_at)
+         VALUES (@id, @owner, @scopes, @name, @created_at, @expires_at, @revoked_at)`,
+      ),
+      getToken: prepare("SELECT * FROM tokens WHERE id = ?"),
+      listTokens: prepare("SELECT * FROM tokens ORDER BY created_at, id"),
+      revokeToken: prepare("UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?"),
+      getMeta: prepare("SELECT value FROM meta WHERE key = ?"),
+      setMeta: prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+      countAll: prepare("SELECT status, count(*) AS n FROM services GROUP BY status"),
+      countVisible: prepare(`SELECT status, count(*) AS n FROM services s WHERE ${visible?.sql ?? "1"} GROUP BY status`),
+    };
+    this.committedRevision = this.workingRevision = this.stmt.sequence.get()?.seq ?? 0;
+    this.batcher = new WriteBatcher(db, {
+      committed: () => {
+        this.committedRevision = this.workingRevision;
+      },
+      rolledBack: () => {
+        this.workingRevision = this.committedRevision;
+      },
+    });
+  }
+
+  static open(options: SqliteStoreOptions): SqliteStore {
+    const synchronous = options.synchronous ?? "full";
+    if (synchronous === "normal") {
+      options.logger?.warn("SQLite synchronous=NORMAL: acknowledged writes survive a process crash but the latest may be lost on power failure");
+    }
+    return new SqliteStore(openDatabase({ path: options.path, synchronous }), synchronous);
+  }
+
+  // ---- services ----
+
+  writeService(write: ServiceWrite): Promise<RegistryEvent> {
+    return this.write(() => this.applyWrite(write));
+  }
+
+  writeServices(writes: ServiceWrite[]): Promise<RegistryEvent[]> {
+    // One batch entry, hence one savepoint: the writes land together or not at all.
+    return this.write(() => writes.map((write) => this.applyWrite(write)));
+  }
+
+  deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
+    return this.write(() => {
+      const row = this.stmt.getService.get(id);
+      if (!row) return null;
+      if (expectedRevision !== undefined && expectedRevision !== row.revision) throw new RevisionConflict(id, row.revision);
+      const last = fromRow(row);
+      const revision = this.workingRevision + 1;
+      this.stmt.insertEvent.run(revision, "deregistered", id, JSON.stringify(last));
+      this.stmt.deleteTags.run(id);
+      this.stmt.deleteCapabilities.run(id);
+      this.stmt.deleteService.run(id);
+      this.workingRevision = revision;
+      // The event carries the record as it last was (its revision is that of its last change).
+      return { event: "deregistered", revision, service: last };
+    });
+  }
+
+  async getService(id: string): Promise<ServiceRecord | null> {
+    this.assertOpen();
+    const row = this.stmt.getService.get(id);
+    return row ? fromRow(row) : null;
+  }
+
+  async listServices(query: ServiceQuery): Promise<ServicePage> {
+    this.assertOpen();
+    const limit = Math.max(1, Math.min(1000, Math.trunc(query.limit)));
+    const afterId = query.cursor !== undefined ? decodeCursor(query.cursor) : null;
+    // One row more than asked tells whether another page exists, so the last page has nextCursor null.
+    const built = buildListQuery(query.filter, query.viewer, afterId, limit + 1);
+    const rows = this.cachedStatement(built.sql).all(...built.params) as ServiceRow[];
+    const more = rows.length > limit;
+    const services = (more ? rows.slice(0, limit) : rows).map(fromRow);
+    const last = services[services.length - 1];
+    return { services, nextCursor: more && last ? encodeCursor(last.id) : null };
+  }
+
+  async countServices(viewer: Viewer): Promise<Record<ServiceRecord["status"], number>> {
+    this.assertOpen();
+    const counts = Object.fromEntries(SERVICE_STATUSES.map((status) => [status, 0])) as Record<ServiceRecord["status"], number>;
+    const rows = viewer.admin ? this.stmt.countAll.all() : this.stmt.countVisible.all(viewer.owner);
+    for (const row of rows) if (row.status in counts) counts[row.status as ServiceRecord["status"]] = row.n;
+    return counts;
+  }
+
+  // ---- events ----
+
+  async currentRevision(): Promise<number> {
+    this.assertOpen();
+    return this.committedRevision;
+  }
+
+  /**
+   * The rule: compaction records the highest revision it dropped (`compactedThrough`, 0 if never).
+   * `afterRevision < compactedThrough` means at least one event the caller needs is gone → "compacted".
+   * Otherwise every event after `afterRevision` is still in the log (revisions have no gaps), so the
+   * answer is complete: `eventsSince(0)` on a never-compacted log returns everything.
+   */
+  async eventsSince(afterRevision: number, limit: number): Promise<RegistryEvent[] | "compacted"> {
+    this.assertOpen();
+    const compactedThrough = this.stmt.getState.get(COMPACTED_THROUGH)?.value ?? 0;
+    if (afterRevision < compactedThrough) return "compacted";
+    const rows = this.stmt.eventsAfter.all(Math.max(0, afterRevision), Math.max(0, Math.trunc(limit)));
+    return rows.map((row) => ({ event: row.event, revision: row.revision, service: parseRecordDoc(row.doc) }));
+  }
+
+  compactEvents(keep: number): Promise<void> {
+    return this.write(() => {
+      const through = this.workingRevision - Math.max(0, Math.trunc(keep));
+      const previous = this.stmt.getState.get(COMPACTED_THROUGH)?.value ?? 0;
+      if (through <= previous) return;
+      this.stmt.deleteEventsThrough.run(through);
+      this.stmt.setState.run(COMPACTED_THROUGH, through);
+    });
+  }
+
+  // ---- leases and heartbeats ----
+
+  async listLeases(): Promise<LeaseRow[]> {
+    this.assertOpen();
+    return this.stmt.listLeases.all().map((row) => ({
+      id: row.id,
+      ttl: row.ttl,
+      heartbeatAt: row.heartbeat_at,
+      status: row.status,
+      owner: row.owner,
+      visibility: row.visibility,
+      revision: row.revision,
+      updatedAt: row.updated_at,
+    }));
+  }
+
+  saveHeartbeats(beats: ReadonlyArray<{ id: string; at: number }>): Promise<void> {
+    const copy = beats.map((beat) => ({ id: beat.id, at: beat.at }));
+    return this.write(() => {
+      for (const beat of copy) this.stmt.saveHeartbeat.run(beat.at, beat.id);
+    });
+  }
+
+  // ---- tokens ----
+
+  insertToken(token: TokenRow): Promise<void> {
+    const row: TokenDbRow = {
+      id: token.id,
+      owner: token.owner,
+      scopes: JSON.stringify(token.scopes),
+      name: token.name ?? null,
+      created_at: token.createdAt,
+      expires_at: token.expiresAt,
+      revoked_at: token.revokedAt,
+    };
+    return this.write(() => {
+      this.stmt.insertToken.run(row);
+    });
+  }
+
+  async getToken(id: string): Promise<TokenRow | null> {
+    this.assertOpen();
+    const row = this.stmt.getToken.get(id);
+    return row ? toTokenRow(row) : null;
+  }
+
+  async listTokens(): Promise<TokenRow[]> {
+    this.assertOpen();
+    return this.stmt.listTokens.all().map(toTokenRow);
+  }
+
+  revokeToken(id: string, at: string): Promise<boolean> {
+    return this.write(() => this.stmt.revokeToken.run(at, id).changes > 0);
+  }
+
+  // ---- meta ----
+
+  async getMeta(key: string): Promise<string | null> {
+    this.assertOpen();
+    return this.stmt.getMeta.get(key)?.value ?? null;
+  }
+
+  setMeta(key: string, value: string): Promise<void> {
+    return this.write(() => {
+      this.stmt.setMeta.run(key, value);
+    });
+  }
+
+  // ---- lifecycle ----
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    // Commit what was queued before close() was called, so no caller is left hanging.
+    this.batcher.flush();
+    try {
+      this.db.pragma("optimize");
+    } catch {
+      // Only a planner statistics refresh; closing matters more.
+    }
+    this.db.close();
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
+  private write<T>(run: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    return this.batcher.enqueue(() => {
+      // The batcher rolls this entry back to its savepoint on a throw; the revision counter must follow,
+      // or a writeServices call that fails half-way would leave a gap in the revisions.
+      const start = this.workingRevision;
+      try {
+        return run();
+      } catch (error) {
+        this.workingRevision = start;
+        throw error;
+      }
+    });
+  }
+
+  /** Runs inside the batch transaction (and its savepoint). */
+  private applyWrite(write: ServiceWrite): RegistryEvent {
+    const { record } = write;
+    const current = this.stmt.getRevision.get(record.id)?.revision ?? 0;
+    if (write.expectedRevision !== undefined && write.expectedRevision !== current) {
+      throw new RevisionConflict(record.id, current);
+    }
+    const revision = this.workingRevision + 1;
+    const service: ServiceRecord = { ...record, revision };
+    this.stmt.insertEvent.run(revision, write.event, record.id, JSON.stringify(service));
+    this.stmt.upsertService.run(toColumns(record, revision));
+    this.stmt.deleteTags.run(record.id);
+    this.stmt.deleteCapabilities.run(record.id);
+    for (const tag of record.tags) this.stmt.insertTag.run(tag, record.id);
+    for (const capability of record.capabilities) this.stmt.insertCapability.run(capability, record.id);
+    // Only now, with every statement done, does the revision count as used.
+    this.workingRevision = revision;
+    return { event: write.event, revision, service };
+  }
+
+  private cachedStatement(sql: string): Statement {
+    let statement = this.listCache.get(sql);
+    if (statement) {
+      // Re-insert to mark as recently used (Map keeps insertion order).
+      this.listCache.delete(sql);
+    } else {
+      statement = this.db.prepare(sql);
+      if (this.listCache.size >= MAX_CACHED_QUERIES) {
+        const oldest = this.listCache.keys().next();
+        if (!oldest.done) this.listCache.delete(oldest.value);
+      }
+    }
+    this.listCache.set(sql, statement);
+    return statement;
+  }
+}
+
+function toTokenRow(row: TokenDbRow): TokenRow {
+  const json = parseJson(row.scopes);
+  const scopes = ScopesSchema.safeParse(json.ok ? json.value : null);
+  if (!scopes.success) throw new Error(`stored token ${row.id} has invalid scopes`);
+  const token: TokenRow = {
+    id: row.id,
+    owner: row.owner,
+    scopes: scopes.data,
+    createdAt: row.created_at,
+    expiresAt: row.expires_at,
+    revokedAt: row.revoked_at,
+  };
+  if (row.name !== null) token.name = row.name;
+  return token;
+}

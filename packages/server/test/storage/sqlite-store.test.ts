@@ -1,0 +1,146 @@
+/**
+ * The SQLite backend: the conformance suite in both durability modes, plus what is specific to a file on
+ * disk: reopening, migrations, and that an acknowledged write survives `kill -9` of the writing process.
+ */
+import { spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createInterface } from "node:readline";
+import BetterSqlite3 from "better-sqlite3";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { openStore } from "../../src/storage/index.js";
+import { LATEST_VERSION } from "../../src/storage/sqlite/migrations.js";
+import { runStoreContract } from "./store-contract.js";
+import { draft, fullDraft, registered } from "./__fixtures__/records.js";
+
+async function tempDir(): Promise<string> {
+  return mkdtemp(join(tmpdir(), "kai-sqlite-"));
+}
+
+for (const synchronous of ["full", "normal"] as const) {
+  runStoreContract(`sqlite synchronous=${synchronous}`, async () => {
+    const dir = await tempDir();
+    const store = await openStore({ kind: "sqlite", path: join(dir, "kai.db"), synchronous });
+    return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };
+  });
+}
+
+describe("sqlite store on disk", () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await tempDir();
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("describes its mode and warns when durability is relaxed", async () => {
+    const warnings: string[] = [];
+    const full = await openStore({ kind: "sqlite", path: join(dir, "a.db") });
+    expect(full.description).toBe("sqlite (WAL, synchronous=FULL)");
+    await full.close();
+    const normal = await openStore({ kind: "sqlite", path: join(dir, "b.db"), synchronous: "normal", logger: { warn: (msg) => warnings.push(msg) } });
+    expect(normal.description).toBe("sqlite (WAL, synchronous=NORMAL)");
+    expect(warnings).toHaveLength(1);
+    await normal.close();
+  });
+
+  it("keeps records, revisions, events, tokens and meta across close and reopen", async () => {
+    const path = join(dir, "nested", "kai.db");
+    const first = await openStore({ kind: "sqlite", path });
+    const event = await first.writeService(registered(fullDraft("keep-1")));
+    await first.writeService(registered(draft("keep-2")));
+    await first.deleteService("keep-2");
+    await first.saveHeartbeats([{ id: "keep-1", at: Date.parse("2030-01-01T00:00:00.000Z") }]);
+    await first.insertToken({ id: "t", owner: "o", scopes: ["admin"], createdAt: "2025-01-01T00:00:00.000Z", expiresAt: "2026-01-01T00:00:00.000Z", revokedAt: null });
+    await first.setMeta("k", "v");
+    await first.compactEvents(1);
+    const revision = await first.currentRevision();
+    await first.close();
+
+    const again = await openStore({ kind: "sqlite", path });
+    expect(await again.currentRevision()).toBe(revision);
+    expect(await again.getService("keep-1")).toEqual({ ...event.service, heartbeat: "2030-01-01T00:00:00.000Z" });
+    expect(await again.getService("keep-2")).toBeNull();
+    expect(await again.getToken("t")).not.toBeNull();
+    expect(await again.getMeta("k")).toBe("v");
+    expect(await again.eventsSince(revision - 2, 10)).toBe("compacted");
+    expect((await again.writeService(registered(draft("keep-3")))).revision).toBe(revision + 1);
+    await again.close();
+  });
+
+  it("applies migrations once and tracks them in user_version", async () => {
+    const path = join(dir, "kai.db");
+    for (let i = 0; i < 3; i++) {
+      const store = await openStore({ kind: "sqlite", path });
+      await store.writeService(registered(draft(`m-${i}`)));
+      await store.close();
+    }
+    const db = new BetterSqlite3(path, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(LATEST_VERSION);
+    expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
+    expect((db.prepare("SELECT count(*) AS n FROM services").get() as { n: number }).n).toBe(3);
+    db.close();
+  });
+
+  it("refuses a database written by a newer schema version", async () => {
+    const path = join(dir, "kai.db");
+    const db = new BetterSqlite3(path);
+    db.pragma(`user_version = ${LATEST_VERSION + 1}`);
+    db.close();
+    await expect(openStore({ kind: "sqlite", path })).rejects.toThrow(/newer/);
+  });
+
+  it("commits writes issued together in one transaction", async () => {
+    const path = join(dir, "kai.db");
+    const store = await openStore({ kind: "sqlite", path });
+    // Count commits through SQLite's data_version from a second connection.
+    const observer = new BetterSqlite3(path, { readonly: true });
+    const version = () => observer.pragma("data_version", { simple: true }) as number;
+    const before = version();
+    await Promise.all(Array.from({ length: 50 }, (_, i) => store.writeService(registered(draft(`gc-${i}`)))));
+    expect(version()).toBe(before + 1);
+    await store.writeService(registered(draft("gc-single")));
+    expect(version()).toBe(before + 2);
+    observer.close();
+    await store.close();
+  });
+
+  it("loses no acknowledged write when the writing process is killed with SIGKILL", async () => {
+    for (const synchronous of ["full", "normal"] as const) {
+      const path = join(dir, `crash-${synchronous}.db`);
+      const script = fileURLToPath(new URL("./__fixtures__/crash-writer.ts", import.meta.url));
+      const child = spawn(process.execPath, ["--import", "tsx", script, path, synchronous], { stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const acknowledged: string[] = [];
+      const lines = createInterface({ input: child.stdout });
+      const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+      await new Promise<void>((resolve, reject) => {
+        lines.on("line", (line) => {
+          if (line.startsWith("ack ")) acknowledged.push(line.slice(4));
+          // Kill mid-stream, while writes are in flight.
+          if (acknowledged.length === 400) {
+            child.kill("SIGKILL");
+            resolve();
+          }
+        });
+        child.on("exit", () => reject(new Error(`writer exited before the kill: ${stderr}`)));
+      }).catch((error: unknown) => {
+        throw error;
+      });
+      expect(await exited).toBe("SIGKILL");
+
+      const db = new BetterSqlite3(path);
+      expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+      db.close();
+      const store = await openStore({ kind: "sqlite", path });
+      for (const id of acknowledged) expect(await store.getService(id), id).not.toBeNull();
+      const events = await store.eventsSince(0, 1_000_000);
+      expect(events !== "compacted" && events.length).toBeGreaterThanOrEqual(acknowledged.length);
+      await store.close();
+    }
+  });
+});

@@ -1,0 +1,439 @@
+/**
+ * @module test/storage/store-contract
+ * The conformance suite every `RegistryStore` backend must pass. A backend's test file calls
+ * `runStoreContract(name, open)`; `open` returns a fresh, empty store and a cleanup. The expected answers
+ * of listings come from a reference model (`matchesFilter` from @kai/protocol plus the visibility rule),
+ * so the suite checks the backend against the meaning of a filter, not against itself.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { matchesFilter, SERVICE_STATUSES, type RegistryEvent, type ServiceFilter, type ServiceRecord } from "@kai/protocol";
+import { RevisionConflict, type RegistryStore, type ServiceDraft, type TokenRow, type Viewer } from "../../src/storage/store.js";
+import { draft, fullDraft, iso, registered } from "./__fixtures__/records.js";
+
+export type OpenStore = () => Promise<{ store: RegistryStore; cleanup: () => Promise<void> }>;
+
+const ADMIN: Viewer = { owner: "root", admin: true };
+
+function visibleTo(viewer: Viewer, record: ServiceRecord): boolean {
+  return viewer.admin || record.visibility !== "private" || record.owner === viewer.owner;
+}
+
+async function listAll(store: RegistryStore, filter: ServiceFilter, viewer: Viewer, limit = 1000): Promise<ServiceRecord[]> {
+  const out: ServiceRecord[] = [];
+  let cursor: string | undefined;
+  for (let pages = 0; pages < 10_000; pages++) {
+    const page = await store.listServices({ filter, viewer, limit, ...(cursor !== undefined ? { cursor } : {}) });
+    out.push(...page.services);
+    if (page.nextCursor === null) return out;
+    cursor = page.nextCursor;
+  }
+  throw new Error("paging did not terminate");
+}
+
+const ids = (records: readonly { id: string }[]) => records.map((record) => record.id);
+
+/** A varied population for filter tests: every combination shows up with a few members. */
+function population(): ServiceDraft[] {
+  const types = ["agent", "tool", "service", "api"] as const;
+  const owners = ["alice", "bob", "carol"];
+  const visibilities = ["public", "internal", "private"] as const;
+  const providers = ["openai", "ollama", undefined];
+  const capabilityPool = ["llm_chat", "embeddings", "image_generation", "code_execution"];
+  const tagPool = ["gpu", "eu", "us", "beta", "Fast"];
+  const records: ServiceDraft[] = [];
+  for (let i = 0; i < 48; i++) {
+    const provider = providers[i % 3];
+    records.push(
+      draft(`svc-${String(i).padStart(2, "0")}${i % 7 === 0 ? ".Zeta" : ""}`, {
+        name: i % 5 === 0 ? `Chat Bot ${i}` : `Worker ${i}`,
+        description: i % 4 === 0 ? "Handles EMBEDDINGS for search" : "generic",
+        type: types[i % types.length]!,
+        owner: owners[i % owners.length]!,
+        visibility: visibilities[Math.floor(i / 3) % 3]!,
+        status: SERVICE_STATUSES[i % SERVICE_STATUSES.length]!,
+        capabilities: capabilityPool.filter((_, k) => (i >> k) & 1),
+        tags: tagPool.filter((_, k) => ((i * 7) >> k) & 1),
+        ...(provider !== undefined ? { provider } : {}),
+      }),
+    );
+  }
+  return records;
+}
+
+export function runStoreContract(name: string, open: OpenStore): void {
+  describe(`RegistryStore contract: ${name}`, () => {
+    let store: RegistryStore;
+    let cleanup: () => Promise<void>;
+
+    beforeEach(async () => {
+      ({ store, cleanup } = await open());
+    });
+    afterEach(async () => {
+      await store.close().catch(() => undefined);
+      await cleanup();
+    });
+
+    describe("service writes", () => {
+      it("round-trips every field of a record and assigns the event's revision", async () => {
+        const record = fullDraft("full-1");
+        const event = await store.writeService(registered(record));
+        expect(event.event).toBe("registered");
+        expect(event.service).toEqual({ ...record, revision: event.revision });
+        expect(await store.getService("full-1")).toEqual({ ...record, revision: event.revision });
+        expect(await store.getService("absent")).toBeNull();
+      });
+
+      it("round-trips a minimal record (absent optional fields stay absent)", async () => {
+        const record = draft("min-1");
+        await store.writeService(registered(record));
+        const stored = await store.getService("min-1");
+        expect(stored).not.toBeNull();
+        for (const key of ["provider", "url", "protocol", "healthCheck", "rateLimit", "version", "ttl", "isLocal", "statusNote"]) {
+          expect(stored).not.toHaveProperty(key);
+        }
+        expect(stored?.heartbeat).toBeNull();
+      });
+
+      it("starts at revision 0 and assigns strictly increasing revisions in call order", async () => {
+        expect(await store.currentRevision()).toBe(0);
+        const events = await Promise.all(Array.from({ length: 20 }, (_, i) => store.writeService(registered(draft(`r-${i}`)))));
+        const revisions = events.map((event) => event.revision);
+        for (let i = 1; i < revisions.length; i++) expect(revisions[i]).toBe(revisions[i - 1]! + 1);
+        expect(revisions[0]).toBeGreaterThan(0);
+        expect(await store.currentRevision()).toBe(revisions[revisions.length - 1]);
+        const later = await store.writeService({ event: "updated", record: draft("r-0", { name: "renamed" }) });
+        expect(later.revision).toBe(revisions[revisions.length - 1]! + 1);
+        expect((await store.getService("r-0"))?.revision).toBe(later.revision);
+      });
+
+      it("writeServices applies every write in order, one revision each", async () => {
+        const events = await store.writeServices([registered(draft("b-1")), registered(draft("b-2")), { event: "updated", record: draft("b-1", { name: "again" }) }]);
+        expect(events.map((event) => [event.event, event.service.id])).toEqual([
+          ["registered", "b-1"],
+          ["registered", "b-2"],
+          ["updated", "b-1"],
+        ]);
+        expect(events[1]!.revision).toBe(events[0]!.revision + 1);
+        expect(events[2]!.revision).toBe(events[1]!.revision + 1);
+        expect((await store.getService("b-1"))?.name).toBe("again");
+        expect(await store.writeServices([])).toEqual([]);
+      });
+
+      it("rejects a write whose expectedRevision does not match with RevisionConflict", async () => {
+        const first = await store.writeService(registered(draft("c-1"), 0));
+        const conflict = await store.writeService(registered(draft("c-1"), 0)).catch((error: unknown) => error);
+        expect(conflict).toBeInstanceOf(RevisionConflict);
+        expect((conflict as RevisionConflict).serviceId).toBe("c-1");
+        expect((conflict as RevisionConflict).actualRevision).toBe(first.revision);
+        await expect(store.writeService({ event: "updated", record: draft("c-1"), expectedRevision: first.revision + 5 })).rejects.toBeInstanceOf(RevisionConflict);
+        await expect(store.writeService({ event: "updated", record: draft("c-2"), expectedRevision: 3 })).rejects.toBeInstanceOf(RevisionConflict);
+        const ok = await store.writeService({ event: "updated", record: draft("c-1", { name: "v2" }), expectedRevision: first.revision });
+        expect(ok.revision).toBe(first.revision + 1);
+        // A rejected write uses no revision and leaves no event.
+        expect(await store.currentRevision()).toBe(ok.revision);
+        const events = await store.eventsSince(0, 100);
+        expect(events !== "compacted" && events.map((event) => event.revision)).toEqual([first.revision, ok.revision]);
+      });
+
+      it("a conflicting write among concurrent writes fails alone; the others land", async () => {
+        await store.writeService(registered(draft("taken")));
+        const outcomes = await Promise.allSettled([
+          store.writeService(registered(draft("g-1"), 0)),
+          store.writeService(registered(draft("taken"), 0)),
+          store.writeService(registered(draft("g-2"), 0)),
+          store.deleteService("g-1", 999),
+          store.writeService(registered(draft("g-3"))),
+        ]);
+        expect(outcomes.map((outcome) => outcome.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected", "fulfilled"]);
+        expect((outcomes[1] as PromiseRejectedResult).reason).toBeInstanceOf(RevisionConflict);
+        expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(RevisionConflict);
+        const landed = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" && outcome.value ? [(outcome.value as RegistryEvent).revision] : []));
+        expect(landed).toEqual([landed[0], landed[0]! + 1, landed[0]! + 2]);
+        expect(ids(await listAll(store, {}, ADMIN))).toEqual(["g-1", "g-2", "g-3", "taken"]);
+      });
+
+      it("writeServices is all-or-nothing: one conflict rejects the whole call", async () => {
+        await store.writeService(registered(draft("a-1")));
+        const before = await store.currentRevision();
+        await expect(store.writeServices([registered(draft("a-2")), registered(draft("a-1"), 0)])).rejects.toBeInstanceOf(RevisionConflict);
+        expect(await store.getService("a-2")).toBeNull();
+        expect(await store.currentRevision()).toBe(before);
+      });
+
+      it("deleteService removes the record and appends a deregistered event carrying its last state", async () => {
+        const record = fullDraft("d-1");
+        const written = await store.writeService(registered(record));
+        const event = await store.deleteService("d-1");
+        expect(event?.event).toBe("deregistered");
+        expect(event?.revision).toBe(written.revision + 1);
+        expect(event?.service).toEqual({ ...record, revision: written.revision });
+        expect(await store.getService("d-1")).toBeNull();
+        expect(await store.deleteService("d-1")).toBeNull();
+        expect(await listAll(store, { tag: ["gpu"] }, ADMIN)).toEqual([]);
+        expect(await store.currentRevision()).toBe(written.revision + 1);
+        // The id can be registered again as new.
+        await store.writeService(registered(draft("d-1"), 0));
+      });
+
+      it("deleteService honours expectedRevision", async () => {
+        const written = await store.writeService(registered(draft("d-2")));
+        await expect(store.deleteService("d-2", written.revision + 1)).rejects.toBeInstanceOf(RevisionConflict);
+        expect(await store.getService("d-2")).not.toBeNull();
+        expect((await store.deleteService("d-2", written.revision))?.event).toBe("deregistered");
+      });
+
+      it("replaces tags and capabilities on update", async () => {
+        await store.writeService(registered(draft("t-1", { tags: ["a", "b"], capabilities: ["llm_chat"] })));
+        await store.writeService({ event: "updated", record: draft("t-1", { tags: ["b", "c"], capabilities: ["embeddings"] }) });
+        expect(ids(await listAll(store, { tag: ["a"] }, ADMIN))).toEqual([]);
+        expect(ids(await listAll(store, { tag: ["c"] }, ADMIN))).toEqual(["t-1"]);
+        expect(ids(await listAll(store, { capability: ["llm_chat"] }, ADMIN))).toEqual([]);
+        expect(ids(await listAll(store, { capability: ["embeddings"] }, ADMIN))).toEqual(["t-1"]);
+      });
+    });
+
+    describe("events", () => {
+      it("lists events in revision order with their types and payloads", async () => {
+        const a = await store.writeService(registered(draft("e-1")));
+        const b = await store.writeService({ event: "updated", record: draft("e-1", { name: "new name" }) });
+        const c = await store.writeService({ event: "status_changed", record: draft("e-1", { name: "new name", status: "offline", statusNote: "lease expired" }) });
+        const d = await store.deleteService("e-1");
+        const events = await store.eventsSince(0, 100);
+        expect(events).toEqual([a, b, c, d]);
+        expect(await store.eventsSince(a.revision, 2)).toEqual([b, c]);
+        expect(await store.eventsSince(d!.revision, 10)).toEqual([]);
+        expect(await store.eventsSince(d!.revision + 100, 10)).toEqual([]);
+      });
+
+      it("compaction keeps the newest events, answers 'compacted' for older resume points, and never reuses a revision", async () => {
+        const written: RegistryEvent[] = [];
+        for (let i = 0; i < 10; i++) written.push(await store.writeService(registered(draft(`k-${i}`))));
+        const last = written[9]!.revision;
+        await store.compactEvents(4);
+        const tail = await store.eventsSince(last - 4, 100);
+        expect(tail).toEqual(written.slice(6));
+        expect(await store.eventsSince(last - 5, 100)).toBe("compacted");
+        expect(await store.eventsSince(0, 100)).toBe("compacted");
+        expect(await store.currentRevision()).toBe(last);
+
+        await store.compactEvents(0);
+        expect(await store.eventsSince(last, 100)).toEqual([]);
+        expect(await store.eventsSince(last - 1, 100)).toBe("compacted");
+        expect(await store.currentRevision()).toBe(last);
+        const next = await store.writeService(registered(draft("k-new")));
+        expect(next.revision).toBe(last + 1);
+        expect(await store.eventsSince(last, 100)).toEqual([next]);
+        // Compacting with a larger keep than before drops nothing more and undoes nothing.
+        await store.compactEvents(1000);
+        expect(await store.eventsSince(last, 100)).toEqual([next]);
+      });
+
+      it("a never-compacted log returns everything from revision 0", async () => {
+        await store.compactEvents(100);
+        for (let i = 0; i < 3; i++) await store.writeService(registered(draft(`n-${i}`)));
+        const events = await store.eventsSince(0, 100);
+        expect(events !== "compacted" && events.length).toBe(3);
+      });
+    });
+
+    describe("listing", () => {
+      const viewers: Viewer[] = [ADMIN, { owner: "alice", admin: false }, { owner: "bob", admin: false }, { owner: "nobody", admin: false }];
+      let all: ServiceRecord[];
+
+      beforeEach(async () => {
+        await store.writeServices(population().map((record) => registered(record)));
+        all = await listAll(store, {}, ADMIN);
+      });
+
+      function expected(filter: ServiceFilter, viewer: Viewer): string[] {
+        return ids(all.filter((record) => visibleTo(viewer, record) && matchesFilter(record, filter)));
+      }
+
+      it("returns every record in id order for an admin", () => {
+        expect(all).toHaveLength(48);
+        expect(ids(all)).toEqual([...ids(all)].sort());
+      });
+
+      const cases: Array<[string, ServiceFilter]> = [
+        ["no filter", {}],
+        ["one type", { type: ["agent"] }],
+        ["any of two types", { type: ["agent", "tool"] }],
+        ["no type at all", { type: [] }],
+        ["status any-of", { status: ["offline", "degraded"] }],
+        ["one tag", { tag: ["gpu"] }],
+        ["all of two tags", { tag: ["gpu", "eu"] }],
+        ["tags are case-sensitive", { tag: ["fast"] }],
+        ["one capability", { capability: ["llm_chat"] }],
+        ["all of three capabilities", { capability: ["llm_chat", "embeddings", "code_execution"] }],
+        ["capability and tag", { capability: ["embeddings"], tag: ["us"] }],
+        ["provider", { provider: "ollama" }],
+        ["owner", { owner: "bob" }],
+        ["visibility", { visibility: "private" }],
+        ["q over name, case-insensitive", { q: "chat bot" }],
+        ["q over description", { q: "embeddings" }],
+        ["q over id", { q: ".zeta" }],
+        ["q over tags", { q: "fas" }],
+        ["q over provider", { q: "llam" }],
+        ["q that matches nothing", { q: "no-such-text" }],
+        ["everything at once", { type: ["agent", "service", "api"], status: ["active", "offline"], capability: ["llm_chat"], tag: ["gpu"], provider: "openai", owner: "alice", visibility: "public", q: "o" }],
+        ["unknown capability", { capability: ["no_such"] }],
+      ];
+      for (const [label, filter] of cases) {
+        it(`filter: ${label}`, async () => {
+          for (const viewer of viewers) {
+            expect(ids(await listAll(store, filter, viewer)), `viewer ${viewer.owner}`).toEqual(expected(filter, viewer));
+          }
+        });
+      }
+
+      it("filters agree with matchesFilter for random filters", async () => {
+        const some = <T>(values: readonly T[]) => fc.subarray([...values], { minLength: 0, maxLength: 3 });
+        const filterArb = fc.record(
+          {
+            type: some(["agent", "tool", "service", "api", "device"] as const),
+            status: some(SERVICE_STATUSES),
+            tag: some(["gpu", "eu", "us", "beta", "Fast"]),
+            capability: some(["llm_chat", "embeddings", "image_generation", "code_execution"]),
+            provider: fc.constantFrom("openai", "ollama"),
+            owner: fc.constantFrom("alice", "bob", "carol"),
+            visibility: fc.constantFrom("public", "internal", "private" as const),
+            q: fc.constantFrom("o", "chat", "SVC-1", "gpu", "worker 3"),
+          },
+          { requiredKeys: [] },
+        );
+        await fc.assert(
+          fc.asyncProperty(filterArb, fc.constantFrom(...viewers), fc.integer({ min: 1, max: 7 }), async (filter, viewer, limit) => {
+            expect(ids(await listAll(store, filter as ServiceFilter, viewer, limit))).toEqual(expected(filter as ServiceFilter, viewer));
+          }),
+          { numRuns: 150 },
+        );
+      });
+
+      it("pages with a cursor cover every record exactly once, in id order", async () => {
+        for (const limit of [1, 5, 47, 48, 49]) {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          let pages = 0;
+          do {
+            const page = await store.listServices({ filter: {}, viewer: ADMIN, limit, ...(cursor !== undefined ? { cursor } : {}) });
+            expect(page.services.length).toBeLessThanOrEqual(limit);
+            seen.push(...ids(page.services));
+            cursor = page.nextCursor ?? undefined;
+            pages++;
+          } while (cursor !== undefined);
+          expect(seen).toEqual(ids(all));
+          expect(pages).toBe(Math.ceil(48 / limit));
+        }
+      });
+
+      it("a cursor stays valid while records are added and removed", async () => {
+        const first = await store.listServices({ filter: {}, viewer: ADMIN, limit: 10 });
+        await store.deleteService(first.services[9]!.id);
+        await store.writeService(registered(draft("aaa-before-everything")));
+        await store.writeService(registered(draft("zzz-after-everything")));
+        const rest = await listAll(store, {}, ADMIN, 10);
+        const page2 = await store.listServices({ filter: {}, viewer: ADMIN, limit: 1000, cursor: first.nextCursor! });
+        expect(ids(page2.services)).toEqual(ids(rest).filter((id) => id > first.services[9]!.id));
+        expect(ids(page2.services)).toContain("zzz-after-everything");
+      });
+
+      it("private records are seen only by their owner and admins", async () => {
+        const privateOfBob = all.filter((record) => record.visibility === "private" && record.owner === "bob");
+        expect(privateOfBob.length).toBeGreaterThan(0);
+        const forAlice = ids(await listAll(store, {}, { owner: "alice", admin: false }));
+        const forBob = ids(await listAll(store, {}, { owner: "bob", admin: false }));
+        for (const record of privateOfBob) {
+          expect(forAlice).not.toContain(record.id);
+          expect(forBob).toContain(record.id);
+        }
+      });
+
+      it("countServices counts what the viewer may see, by status", async () => {
+        for (const viewer of viewers) {
+          const counts = await store.countServices(viewer);
+          const want = Object.fromEntries(SERVICE_STATUSES.map((status) => [status, all.filter((r) => visibleTo(viewer, r) && r.status === status).length]));
+          expect(counts).toEqual(want);
+        }
+      });
+    });
+
+    it("countServices reports every status, zero when empty", async () => {
+      expect(await store.countServices(ADMIN)).toEqual({ active: 0, degraded: 0, offline: 0, maintenance: 0 });
+    });
+
+    describe("leases and heartbeats", () => {
+      it("listLeases returns every record with a ttl", async () => {
+        const withTtl = await store.writeService(registered(draft("l-1", { ttl: 30, heartbeat: iso(500), owner: "bob", visibility: "private", status: "degraded" })));
+        await store.writeService(registered(draft("l-2")));
+        const neverBeat = await store.writeService(registered(draft("l-3", { ttl: 90 })));
+        expect(await store.listLeases()).toEqual([
+          { id: "l-1", ttl: 30, heartbeatAt: Date.parse(iso(500)), status: "degraded", owner: "bob", visibility: "private", revision: withTtl.revision, updatedAt: Date.parse(iso()) },
+          { id: "l-3", ttl: 90, heartbeatAt: null, status: "active", owner: "alice", visibility: "public", revision: neverBeat.revision, updatedAt: Date.parse(iso()) },
+        ]);
+      });
+
+      it("saveHeartbeats changes the heartbeat but not the revision, the events or the rest of the record", async () => {
+        const written = await store.writeService(registered(fullDraft("h-1")));
+        const at = Date.parse(iso(60_000));
+        await store.saveHeartbeats([{ id: "h-1", at }, { id: "no-such-service", at }]);
+        const stored = await store.getService("h-1");
+        expect(stored).toEqual({ ...written.service, heartbeat: new Date(at).toISOString() });
+        expect(await store.currentRevision()).toBe(written.revision);
+        expect(await store.eventsSince(0, 100)).toEqual([written]);
+        expect((await store.listLeases())[0]?.heartbeatAt).toBe(at);
+        // Heartbeat times do not go backwards.
+        await store.saveHeartbeats([{ id: "h-1", at: at - 10_000 }]);
+        expect((await store.getService("h-1"))?.heartbeat).toBe(new Date(at).toISOString());
+        await store.saveHeartbeats([]);
+      });
+    });
+
+    describe("tokens and meta", () => {
+      const token = (id: string, extra: Partial<TokenRow> = {}): TokenRow => ({
+        id,
+        owner: "alice",
+        scopes: ["services:read", "services:write"],
+        createdAt: iso(),
+        expiresAt: iso(86_400_000),
+        revokedAt: null,
+        ...extra,
+      });
+
+      it("inserts, gets, lists and revokes tokens", async () => {
+        await store.insertToken(token("tok-1", { name: "ci" }));
+        await store.insertToken(token("tok-2", { scopes: ["admin"], createdAt: iso(10) }));
+        expect(await store.getToken("tok-1")).toEqual(token("tok-1", { name: "ci" }));
+        expect(await store.getToken("tok-2")).not.toHaveProperty("name");
+        expect(await store.getToken("nope")).toBeNull();
+        expect((await store.listTokens()).map((row) => row.id).sort()).toEqual(["tok-1", "tok-2"]);
+        expect(await store.revokeToken("tok-1", iso(5000))).toBe(true);
+        expect((await store.getToken("tok-1"))?.revokedAt).toBe(iso(5000));
+        expect(await store.revokeToken("nope", iso(5000))).toBe(false);
+        await expect(store.insertToken(token("tok-1"))).rejects.toThrow();
+      });
+
+      it("stores meta values", async () => {
+        expect(await store.getMeta("last-run")).toBeNull();
+        await store.setMeta("last-run", "one");
+        await store.setMeta("last-run", "two");
+        expect(await store.getMeta("last-run")).toBe("two");
+      });
+    });
+
+    describe("close", () => {
+      it("commits writes issued before close and rejects calls after it", async () => {
+        const pending = store.writeService(registered(draft("x-1")));
+        await store.close();
+        await expect(pending).resolves.toMatchObject({ event: "registered" });
+        await expect(store.getService("x-1")).rejects.toThrow();
+        await expect(store.writeService(registered(draft("x-2")))).rejects.toThrow();
+        await expect(store.listServices({ filter: {}, viewer: ADMIN, limit: 10 })).rejects.toThrow();
+        await expect(store.currentRevision()).rejects.toThrow();
+        await expect(store.getMeta("k")).rejects.toThrow();
+        await expect(store.setMeta("k", "v")).rejects.toThrow();
+        await expect(store.close()).resolves.toBeUndefined();
+      });
+    });
+  });
+}
