@@ -116,7 +116,7 @@ describe("watch", () => {
     await alice.services.register(definition("rs-base", { tags: ["rs"] }));
 
     const record = recorder();
-    const watcher = client.watch({ filter: { tag: ["rs"] }, reconnect: { minDelayMs: 400, maxDelayMs: 400 }, ...record.handlers });
+    const watcher = client.watch({ filter: { tag: ["rs"] }, reconnect: { minDelayMs: 1000, maxDelayMs: 1000 }, ...record.handlers });
     try {
       await watcher.ready;
       const { service: live } = await alice.services.register(definition("rs-live", { tags: ["rs"] }));

@@ -22,7 +22,7 @@ export function installRequestLog(app: FastifyInstance): void {
   app.addHook("onResponse", async (request: FastifyRequest, reply) => {
     request.log.info(
       {
-        requestId: request.id,
+        // requestId comes from the request's child logger (logController's requestIdLogLabel).
         method: request.method,
         route: request.routeOptions.url ?? null,
         path: request.url.split("?")[0],

@@ -3,7 +3,8 @@
  * Builds the SQL of a filtered listing. The shape is chosen for the 100k-service target: when the filter
  * names a capability (or else a tag), the query is driven from that value's index entries, which are
  * sorted by service id, so it walks them in page order and stops after `limit` hits; every other tag or
- * capability is an EXISTS probe on the (value, service_id) primary key. `CROSS JOIN` pins that join order.
+ * capability is an EXISTS probe keyed on the driver's `service_id`, so SQLite runs it on the index entry
+ * and reads the (wide) services row only for candidates that passed. `CROSS JOIN` pins that join order.
  */
 import type { ServiceFilter } from "@kai/protocol";
 import type { Viewer } from "../store.js";
@@ -52,11 +53,11 @@ export function buildListQuery(filter: ServiceFilter, viewer: Viewer, afterId: s
     params.push(afterId);
   }
   for (const capability of capabilities) {
-    where.push("EXISTS (SELECT 1 FROM service_capabilities c WHERE c.capability = ? AND c.service_id = s.id)");
+    where.push(`EXISTS (SELECT 1 FROM service_capabilities c WHERE c.capability = ? AND c.service_id = ${idColumn})`);
     params.push(capability);
   }
   for (const tag of tags) {
-    where.push("EXISTS (SELECT 1 FROM service_tags t WHERE t.tag = ? AND t.service_id = s.id)");
+    where.push(`EXISTS (SELECT 1 FROM service_tags t WHERE t.tag = ? AND t.service_id = ${idColumn})`);
     params.push(tag);
   }
   const anyOf = (column: string, values: readonly string[] | undefined) => {
