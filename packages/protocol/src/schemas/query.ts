@@ -15,9 +15,15 @@ import {
   type ServiceRecord,
 } from "./service.js";
 
-/** Query strings repeat keys (`tag=a&tag=b`); a single value arrives as a string. Normalise to a list. */
+/**
+ * Query strings repeat keys (`tag=a&tag=b`); a single value arrives as a string. Accept one value or a
+ * list (so that callers get `T | T[]` as the input type) and normalise to a list.
+ */
 const repeatable = <T extends z.ZodType>(item: T) =>
-  z.preprocess((value) => (value === undefined || Array.isArray(value) ? value : [value]), z.array(item).max(32)).optional();
+  z
+    .union([item, z.array(item).max(32)])
+    .transform((value): z.output<T>[] => (Array.isArray(value) ? value : [value]))
+    .optional();
 
 /** Filters for discovery. Every given filter must match; within `tag` and `capability`, all values must match. */
 export const ServiceFilterSchema = z.strictObject({

@@ -35,6 +35,8 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE INDEX services_owner ON services (owner, id);
       CREATE INDEX services_ttl ON services (id) WHERE ttl IS NOT NULL;
+      -- Covers countServices (GROUP BY status with the visibility rule) so it does not read the wide rows.
+      CREATE INDEX services_status ON services (status, visibility, owner);
 
       -- (value, service_id) order lets a filtered listing walk one value's services in id order and stop at the page size.
       CREATE TABLE service_tags (
