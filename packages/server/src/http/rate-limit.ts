@@ -11,6 +11,14 @@ import { ApiError } from "../errors.js";
 
 export async function installRateLimit(app: FastifyInstance, config: Config["rateLimit"]): Promise<void> {
   if (!config.enabled) return;
+  // Give every route that names a bucket that bucket's limit, shared across routes through `groupId`.
+  // This hook must be added before the plugin's own onRoute hook, which reads `config.rateLimit`.
+  app.addHook("onRoute", (route: RouteOptions) => {
+    const bucket = (route.config as { bucket?: "read" | "write" | "heartbeat" } | undefined)?.bucket;
+    if (!bucket) return;
+    const limits = config[bucket];
+    route.config = { ...(route.config ?? {}), rateLimit: { max: limits.max, timeWindow: limits.windowSeconds * 1000, groupId: bucket } } as RouteOptions["config"];
+  });
   await app.register(rateLimit, {
     global: false,
     hook: "preHandler",
@@ -19,12 +27,5 @@ export async function installRateLimit(app: FastifyInstance, config: Config["rat
       new ApiError("rate_limited", `rate limit exceeded; retry in ${Math.ceil(context.ttl / 1000)}s`, undefined, {
         "Retry-After": String(Math.max(1, Math.ceil(context.ttl / 1000))),
       }),
-  });
-  // Give every route that names a bucket that bucket's limit, shared across routes through `groupId`.
-  app.addHook("onRoute", (route: RouteOptions) => {
-    const bucket = (route.config as { bucket?: "read" | "write" | "heartbeat" } | undefined)?.bucket;
-    if (!bucket) return;
-    const limits = config[bucket];
-    route.config = { ...(route.config ?? {}), rateLimit: { max: limits.max, timeWindow: limits.windowSeconds * 1000, groupId: bucket } } as RouteOptions["config"];
   });
 }

@@ -1,0 +1,89 @@
+/**
+ * @module test/http/support/api-surface
+ * What the cross-cutting HTTP tests need to know about the server's surface, read from the server itself:
+ * the route list of its own `/openapi.json` (so that a route added later is walked automatically), the
+ * public routes that need no token, and a check that a response body leaks no stack trace.
+ */
+import { z } from "zod";
+import type { TestServer } from "../../helpers/test-server.js";
+
+/** The slice of an OpenAPI 3.1 document these tests read. */
+export const OpenApiDocSchema = z.looseObject({
+  openapi: z.string(),
+  paths: z.record(
+    z.string(),
+    z.record(
+      z.string(),
+      z.looseObject({
+        security: z.array(z.record(z.string(), z.array(z.string()))).optional(),
+        parameters: z.array(z.looseObject({ in: z.string(), name: z.string() })).optional(),
+        requestBody: z.unknown().optional(),
+        responses: z.record(z.string(), z.unknown()).optional(),
+      }),
+    ),
+  ),
+  components: z.looseObject({ securitySchemes: z.record(z.string(), z.looseObject({ type: z.string(), scheme: z.string().optional() })).optional() }).optional(),
+});
+export type OpenApiDoc = z.infer<typeof OpenApiDocSchema>;
+
+export interface ApiRoute {
+  /** Upper-case HTTP method. */
+  method: string;
+  /** OpenAPI path template, e.g. `/api/services/{id}`. */
+  path: string;
+  /** `METHOD /path` — the key of the tests' per-route tables. */
+  key: string;
+  hasBody: boolean;
+  queryParams: string[];
+  pathParams: string[];
+}
+
+const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options"]);
+
+/** Routes documented as public: they are the only ones that answer without a token. */
+export function isPublicPath(path: string): boolean {
+  return path === "/healthz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/");
+}
+
+export async function fetchOpenApi(server: TestServer): Promise<OpenApiDoc> {
+  const response = await fetch(`${server.url}/openapi.json`);
+  if (response.status !== 200) throw new Error(`/openapi.json answered ${response.status}`);
+  return OpenApiDocSchema.parse(await response.json());
+}
+
+export function routesOf(doc: OpenApiDoc): ApiRoute[] {
+  const routes: ApiRoute[] = [];
+  for (const [path, operations] of Object.entries(doc.paths)) {
+    for (const [method, operation] of Object.entries(operations)) {
+      if (!HTTP_METHODS.has(method)) continue;
+      const parameters = operation.parameters ?? [];
+      routes.push({
+        method: method.toUpperCase(),
+        path,
+        key: `${method.toUpperCase()} ${path}`,
+        hasBody: operation.requestBody !== undefined,
+        queryParams: parameters.filter((p) => p.in === "query").map((p) => p.name),
+        pathParams: parameters.filter((p) => p.in === "path").map((p) => p.name),
+      });
+    }
+  }
+  return routes.sort((a, b) => a.key.localeCompare(b.key));
+}
+
+/** The protected routes of the server, from its own OpenAPI document. */
+export async function protectedRoutes(server: TestServer): Promise<ApiRoute[]> {
+  return routesOf(await fetchOpenApi(server)).filter((route) => !isPublicPath(route.path));
+}
+
+/** Fills `{param}` placeholders; the value is used verbatim (encode it first if it needs encoding). */
+export function fillPath(path: string, value: string): string {
+  return path.replace(/\{[^}]+\}/g, value);
+}
+
+/**
+ * True when the text looks like it carries a stack trace or source locations: an `at …` frame, a file
+ * position (`x.ts:12`, `x.js:3:7`) or a `node_modules` path.
+ */
+export function leaksStackTrace(text: string): boolean {
+  return /\n\s+at\s|\bat\s+\S+\s+\(|node_modules|\.(?:[cm]?[jt]s):\d+|\bfile:\/\//.test(text);
+}
