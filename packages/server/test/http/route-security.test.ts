@@ -1,0 +1,236 @@
+// The security walk: every protected route of the server — read from its own /openapi.json, so that a route
+// added later is walked too — answers 401 without a token and with a malformed, foreign-signed, expired,
+// unsigned or revoked token, and 403 with a valid token that lacks the route's scope. The scope table below
+// must name every route: a new route without an entry fails this test until someone decides its scope.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createPrivateKey } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose";
+import WebSocket from "ws";
+import { ErrorBodySchema, type Scope } from "@kai/protocol";
+import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { fillPath, protectedRoutes, type ApiRoute } from "./support/api-surface.js";
+
+type Need = "read" | "write" | "heartbeat" | "admin" | "any";
+
+interface RouteRule {
+  need: Need;
+  /** A valid-looking body, so that only authentication and authorisation can stop the request. */
+  body?: () => unknown;
+}
+
+/** The scope each route requires. Every protected route must be here (asserted below). */
+const SCOPE_TABLE: Record<string, RouteRule> = {
+  "GET /api/status": { need: "any" },
+  "GET /api/services": { need: "read" },
+  "GET /api/services/{id}": { need: "read" },
+  "POST /api/services/register": { need: "write", body: () => registration() },
+  "PATCH /api/services/{id}": { need: "write", body: () => ({ description: "patched by the security walk" }) },
+  "DELETE /api/services/{id}": { need: "write" },
+  "POST /api/services/{id}/heartbeat": { need: "heartbeat", body: () => ({ status: "active" }) },
+  "POST /api/tokens": { need: "admin", body: () => ({ scopes: ["services:read"], owner: "walker", ttl: "1h" }) },
+  "GET /api/tokens": { need: "admin" },
+  "DELETE /api/tokens/{id}": { need: "admin" },
+  // Not in the OpenAPI document (a WebSocket upgrade); walked by its own test below.
+  "GET /ws/registry": { need: "read" },
+};
+
+/** A token that has every scope except what the route needs (for `heartbeat`, write also suffices). */
+const INSUFFICIENT: Record<Exclude<Need, "any">, Scope[]> = {
+  read: ["services:heartbeat"],
+  write: ["services:read", "services:heartbeat"],
+  heartbeat: ["services:read"],
+  admin: ["services:read", "services:write", "services:heartbeat"],
+};
+/** A token with only what the route needs: it must get past authentication and authorisation. */
+const SUFFICIENT: Record<Need, Scope[]> = {
+  read: ["services:read"],
+  write: ["services:write"],
+  heartbeat: ["services:heartbeat"],
+  admin: ["admin"],
+  any: ["services:heartbeat"],
+};
+
+let server: TestServer;
+let routes: ApiRoute[];
+const scoped = new Map<string, string>();
+const badTokens: Record<string, string> = {};
+
+async function tokenFor(scopes: Scope[]): Promise<string> {
+  const key = scopes.join(",");
+  let token = scoped.get(key);
+  if (!token) {
+    // "walker" owns the service the walk targets, so a sufficient token is never stopped by ownership.
+    token = await mintToken(server, scopes, "walker");
+    scoped.set(key, token);
+  }
+  return token;
+}
+
+async function call(route: ApiRoute, token: string | null): Promise<Response> {
+  const rule = SCOPE_TABLE[route.key];
+  const path = fillPath(route.path, route.path.startsWith("/api/tokens") ? "00000000-0000-4000-8000-000000000000" : "walk-target");
+  const body = rule?.body?.();
+  return server.request(path, { method: route.method, token, ...(body !== undefined ? { json: body } : {}) });
+}
+
+async function expectError(response: Response, status: number, code: string): Promise<void> {
+  const text = await response.text();
+  expect(response.status, `${response.url} → ${text}`).toBe(status);
+  const body = ErrorBodySchema.parse(JSON.parse(text));
+  expect(body.error.code).toBe(code);
+  expect(response.headers.get("x-request-id")).toBeTruthy();
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  routes = await protectedRoutes(server);
+  await server.request("/api/services/register", { method: "POST", json: registration({ id: "walk-target", owner: "walker" }) });
+
+  const admin = decodeJwt(server.adminToken);
+  const header = decodeProtectedHeader(server.adminToken);
+  const claims = { scope: "admin" };
+  // Same claims and issuer as a real admin token, signed by a key that is not the node's.
+  const foreign = await generateKeyPair("EdDSA", { crv: "Ed25519" });
+  badTokens.foreignKey = await new SignJWT(claims)
+    .setProtectedHeader({ alg: "EdDSA", typ: "JWT", ...(header.kid ? { kid: header.kid } : {}) })
+    .setIssuer(String(admin.iss)).setSubject("admin").setJti("forged-1").setIssuedAt().setExpirationTime("1h")
+    .sign(foreign.privateKey);
+  // Signed by the node's own key (read from the data dir) but already expired: only the expiry is wrong.
+  const nodeKey = createPrivateKey(readFileSync(join(server.dataDir, "node-key.pem")));
+  const past = Math.floor(Date.now() / 1000) - 3600;
+  badTokens.expired = await new SignJWT(claims)
+    .setProtectedHeader({ alg: "EdDSA", typ: "JWT", ...(header.kid ? { kid: header.kid } : {}) })
+    .setIssuer(String(admin.iss)).setSubject("admin").setJti("expired-1").setIssuedAt(past - 60).setExpirationTime(past)
+    .sign(nodeKey);
+  // `alg: none`: a token anyone could write.
+  const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+  badTokens.unsigned = `${b64({ alg: "none", typ: "JWT" })}.${b64({ ...admin, jti: "unsigned-1" })}.`;
+  badTokens.malformed = "not-a-jwt";
+  badTokens.garbageSegments = "aaaa.bbbb.cccc";
+  // A real admin-capable token, used once (so it is cached as valid), then revoked through the API.
+  const minted = await server.request("/api/tokens", { method: "POST", json: { scopes: ["admin"], owner: "revokee" } });
+  const { id, token } = (await minted.json()) as { id: string; token: string };
+  expect((await server.request("/api/status", { token })).status).toBe(200);
+  expect((await server.request(`/api/tokens/${id}`, { method: "DELETE" })).status).toBe(204);
+  badTokens.revoked = token;
+});
+afterAll(async () => server.dispose());
+
+describe("route security walk", () => {
+  it("the scope table covers every protected route in /openapi.json, and only those (plus the WebSocket)", () => {
+    expect(routes.length).toBeGreaterThanOrEqual(10);
+    const documented = routes.map((route) => route.key);
+    const missing = documented.filter((key) => !(key in SCOPE_TABLE));
+    expect(missing, "routes without a scope-table entry: add them to SCOPE_TABLE").toEqual([]);
+    const stale = Object.keys(SCOPE_TABLE).filter((key) => key !== "GET /ws/registry" && !documented.includes(key));
+    expect(stale, "scope-table entries for routes the server no longer has").toEqual([]);
+  });
+
+  it("answers 401 unauthorized with WWW-Authenticate when there is no token", async () => {
+    for (const route of routes) {
+      const response = await call(route, null);
+      expect(response.headers.get("www-authenticate"), route.key).toMatch(/^Bearer/);
+      await expectError(response, 401, "unauthorized");
+    }
+  });
+
+  it("answers 401 to a token that is not a token at all (empty, one word, wrong scheme)", async () => {
+    for (const route of routes) {
+      for (const authorization of ["Bearer", "Bearer ", "Basic YWRtaW46YWRtaW4=", server.adminToken]) {
+        const path = fillPath(route.path, "walk-target");
+        const response = await server.request(path, { method: route.method, token: null, headers: { authorization } });
+        await expectError(response, 401, "unauthorized");
+      }
+    }
+  });
+
+  for (const kind of ["malformed", "garbageSegments", "foreignKey", "expired", "unsigned", "revoked"]) {
+    it(`answers 401 to a ${kind} token on every route`, async () => {
+      const token = badTokens[kind];
+      expect(token).toBeTruthy();
+      for (const route of routes) {
+        const response = await call(route, token!);
+        expect(response.headers.get("www-authenticate"), route.key).toMatch(/^Bearer/);
+        await expectError(response, 401, "unauthorized");
+      }
+    });
+  }
+
+  it("answers 403 forbidden to a valid token without the route's scope", async () => {
+    let checked = 0;
+    for (const route of routes) {
+      const rule = SCOPE_TABLE[route.key];
+      if (!rule || rule.need === "any") continue;
+      const response = await call(route, await tokenFor(INSUFFICIENT[rule.need]));
+      await expectError(response, 403, "forbidden");
+      checked++;
+    }
+    expect(checked).toBeGreaterThanOrEqual(9);
+  });
+
+  it("lets a token with exactly the route's scope through authentication and authorisation", async () => {
+    for (const route of routes) {
+      const rule = SCOPE_TABLE[route.key];
+      if (!rule) continue;
+      const response = await call(route, await tokenFor(SUFFICIENT[rule.need]));
+      expect([401, 403], `${route.key} with ${SUFFICIENT[rule.need].join(",")} → ${response.status}`).not.toContain(response.status);
+      expect(response.status, route.key).toBeLessThan(500);
+    }
+  });
+
+  it("lets admin act for every scope", async () => {
+    for (const route of routes) {
+      if (route.method === "DELETE") continue; // would remove the walk's own target
+      const response = await call(route, server.adminToken);
+      expect([401, 403], `${route.key} → ${response.status}`).not.toContain(response.status);
+    }
+  });
+});
+
+describe("WebSocket /ws/registry", () => {
+  /** Resolves with the HTTP status of a refused upgrade, or 101 when the socket opened. */
+  function upgrade(query: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(`${server.url.replace("http", "ws")}/ws/registry${query}`, { headers });
+      socket.once("open", () => {
+        socket.close();
+        resolve({ status: 101, body: "" });
+      });
+      socket.once("unexpected-response", (_request, response) => {
+        let body = "";
+        response.on("data", (chunk: Buffer) => (body += chunk.toString()));
+        response.on("end", () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      socket.once("error", (error) => {
+        if (!String(error.message).includes("Unexpected server response")) reject(error);
+      });
+    });
+  }
+
+  it("refuses an upgrade without a token with 401", async () => {
+    const { status, body } = await upgrade("");
+    expect(status).toBe(401);
+    expect(ErrorBodySchema.parse(JSON.parse(body)).error.code).toBe("unauthorized");
+  });
+
+  it("refuses bad tokens in ?token= and in the Authorization header with 401", async () => {
+    for (const kind of ["malformed", "foreignKey", "expired", "unsigned", "revoked"]) {
+      const token = badTokens[kind]!;
+      expect((await upgrade(`?token=${encodeURIComponent(token)}`)).status, kind).toBe(401);
+      expect((await upgrade("", { authorization: `Bearer ${token}` })).status, kind).toBe(401);
+    }
+  });
+
+  it("refuses a valid token without services:read with 403, and accepts one with it", async () => {
+    const weak = await tokenFor(INSUFFICIENT.read);
+    const refused = await upgrade(`?token=${encodeURIComponent(weak)}`);
+    expect(refused.status).toBe(403);
+    expect(ErrorBodySchema.parse(JSON.parse(refused.body)).error.code).toBe("forbidden");
+    expect((await upgrade("", { authorization: `Bearer ${weak}` })).status).toBe(403);
+    const reader = await tokenFor(SUFFICIENT.read);
+    expect((await upgrade(`?token=${encodeURIComponent(reader)}`)).status).toBe(101);
+    expect((await upgrade("", { authorization: `Bearer ${reader}` })).status).toBe(101);
+  });
+});
