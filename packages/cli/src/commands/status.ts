@@ -14,7 +14,7 @@ function describeStatus(status: StatusResponse, url: string): string {
     .join(", ");
   const guard = registry.expiryGuard.engaged
     ? `ENGAGED since ${registry.expiryGuard.since ?? "?"}, ${registry.expiryGuard.heldBack} held back (${registry.expiryGuard.reason ?? "no reason given"})`
-    : "off";
+    : "not engaged";
   return formatKeyValues([
     ["server", url],
     ["version", node.version],

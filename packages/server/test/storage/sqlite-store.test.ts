@@ -128,8 +128,6 @@ describe("sqlite store on disk", () => {
           }
         });
         child.on("exit", () => reject(new Error(`writer exited before the kill: ${stderr}`)));
-      }).catch((error: unknown) => {
-        throw error;
       });
       expect(await exited).toBe("SIGKILL");
 

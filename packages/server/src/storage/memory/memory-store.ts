@@ -59,16 +59,25 @@ export class MemoryStore implements RegistryStore {
     return this.apply(write);
   }
 
+  /** All or nothing: every expected revision is checked (in order, as if applied) before anything is written. */
   async writeServices(writes: ServiceWrite[]): Promise<RegistryEvent[]> {
     this.check();
+    const pending = new Map<string, number>();
+    let next = this.revision;
+    for (const write of writes) {
+      const id = write.record.id;
+      const current = pending.get(id) ?? this.services.get(id)?.revision ?? 0;
+      if (write.expectedRevision !== undefined && current !== write.expectedRevision) throw new RevisionConflict(id, current);
+      pending.set(id, ++next);
+    }
     return writes.map((write) => this.apply(write));
   }
 
   async deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
     this.check();
     const current = this.services.get(id);
-    if (expectedRevision !== undefined && (current?.revision ?? 0) !== expectedRevision) throw new RevisionConflict(id, current?.revision ?? 0);
     if (!current) return null;
+    if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new RevisionConflict(id, current.revision);
     this.services.delete(id);
     const event: RegistryEvent = { event: "deregistered", revision: ++this.revision, service: structuredClone(current) };
     this.events.push(event);
@@ -144,12 +153,14 @@ export class MemoryStore implements RegistryStore {
     this.check();
     for (const { id, at } of beats) {
       const record = this.services.get(id);
-      if (record) record.heartbeat = new Date(at).toISOString();
+      // Heartbeat times never move backwards (a late batch must not undo a newer one).
+      if (record && (!record.heartbeat || Date.parse(record.heartbeat) < at)) record.heartbeat = new Date(at).toISOString();
     }
   }
 
   async insertToken(token: TokenRow): Promise<void> {
     this.check();
+    if (this.tokens.has(token.id)) throw new Error("duplicate token id");
     this.tokens.set(token.id, structuredClone(token));
   }
 

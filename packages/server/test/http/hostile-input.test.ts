@@ -1,0 +1,359 @@
+// Hostile input, property-based: every route that takes a body, a query or a path id (read from the server's
+// own /openapi.json) gets arbitrary JSON, deep nesting, huge and odd strings, prototype-pollution keys,
+// malformed JSON text, wrong content types, path-traversal ids and random query strings. The server must
+// answer every one with a 4xx in our error shape (or a success), never a 5xx or a stack trace; it must stay
+// healthy, and a service registered before the barrage must come out of it unchanged.
+import { request as httpRequest } from "node:http";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { ErrorBodySchema } from "@kai/protocol";
+import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { fillPath, leaksStackTrace, protectedRoutes, type ApiRoute } from "./support/api-surface.js";
+
+let server: TestServer;
+let alice: string;
+let routes: ApiRoute[];
+let sentinelBefore: string;
+
+const TARGET = "hostile-target";
+const SENTINEL = "sentinel";
+const RUNS = { small: 15, medium: 60, large: 120 } as const;
+
+/** Sends raw bytes to the server (node:http, so that paths such as `../` are not normalised by a URL parser). */
+function raw(method: string, path: string, options: { token?: string | null; body?: string | Buffer; contentType?: string | null } = {}): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
+  const url = new URL(server.url);
+  const headers: Record<string, string> = {};
+  if (options.token !== null) headers.authorization = `Bearer ${options.token ?? alice}`;
+  if (options.body !== undefined) {
+    if (options.contentType !== null) headers["content-type"] = options.contentType ?? "application/json";
+    headers["content-length"] = String(Buffer.byteLength(options.body));
+  }
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (chunk: Buffer) => chunks.push(chunk));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), headers: res.headers }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    if (options.body !== undefined) req.write(options.body);
+    req.end();
+  });
+}
+
+/** The invariant of every answer: no 5xx, our error shape for 4xx, no stack trace, a request id. */
+function expectSane(response: { status: number; text: string; headers: Record<string, string | string[] | undefined> }, what: string): void {
+  expect(response.status, `${what} → ${response.status} ${response.text.slice(0, 300)}`).toBeLessThan(500);
+  expect(leaksStackTrace(response.text), `${what} leaked: ${response.text.slice(0, 300)}`).toBe(false);
+  expect(response.headers["x-request-id"], what).toBeTruthy();
+  if (response.status >= 400) {
+    const parsed = ErrorBodySchema.safeParse(JSON.parse(response.text));
+    expect(parsed.success, `${what} error body: ${response.text.slice(0, 300)}`).toBe(true);
+  }
+}
+
+function tokenFor(route: ApiRoute): string {
+  return route.path.startsWith("/api/tokens") ? server.adminToken : alice;
+}
+function pathFor(route: ApiRoute): string {
+  return fillPath(route.path, route.path.startsWith("/api/tokens") ? "00000000-0000-4000-8000-000000000000" : TARGET);
+}
+
+async function snapshotSentinel(): Promise<string> {
+  const response = await server.request(`/api/services/${SENTINEL}`);
+  expect(response.status).toBe(200);
+  return response.text();
+}
+
+/** After each barrage: the node answers its health probe and the sentinel service is byte-for-byte unchanged. */
+async function expectHealthyAndIntact(): Promise<void> {
+  const health = await fetch(`${server.url}/healthz`);
+  expect(health.status).toBe(200);
+  expect(await health.json()).toEqual({ status: "ok" });
+  expect(await snapshotSentinel()).toBe(sentinelBefore);
+}
+
+/** Assigns a key as an own property, so that `__proto__` is serialised as a key instead of setting the prototype. */
+function withKey(base: Record<string, unknown>, key: string, value: unknown): Record<string, unknown> {
+  const out = { ...base };
+  Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
+  return out;
+}
+
+const REGISTRATION_FIELDS = [
+  "id", "name", "description", "type", "provider", "capabilities", "tags", "url", "protocol", "auth", "endpoints", "healthCheck",
+  "rateLimit", "version", "owner", "visibility", "trustLevel", "metadata", "ttl", "isLocal", "status", "expectedRevision", "scopes", "note",
+  "__proto__", "constructor", "prototype", "unknownField",
+];
+
+const oddString = fc.oneof(
+  fc.string({ maxLength: 40 }),
+  fc.string({ unit: "binary", maxLength: 40 }),
+  fc.string({ unit: "grapheme", maxLength: 20 }),
+  fc.constantFrom("\u0000", "\ud800", "\uffff", "‮evil", "../../etc/passwd", "%00", "' OR 1=1 --", "<script>alert(1)</script>", "${jndi:ldap://x}", "1e309", "-0", "NaN"),
+);
+const numberAsString = fc.oneof(fc.integer().map(String), fc.double().map(String), fc.constantFrom("30", "0x1f", "1e3", " 5 ", "Infinity"));
+const anyValue = fc.oneof(fc.jsonValue({ maxDepth: 4 }), oddString, numberAsString, fc.constant(null), fc.object({ maxDepth: 2 }));
+
+/** Valid-looking bodies with one field replaced by something arbitrary: these reach the deeper validation paths. */
+const mutatedBody = fc
+  .tuple(fc.constantFrom(...REGISTRATION_FIELDS), anyValue, fc.constantFrom("registration", "patch", "heartbeat", "token"))
+  .map(([key, value, base]) => {
+    const start: Record<string, unknown> =
+      base === "registration" ? registration({ id: "fuzz-registered" }) : base === "patch" ? { description: "d" } : base === "heartbeat" ? { status: "active" } : { scopes: ["services:read"], ttl: "1h" };
+    return withKey(start, key, value);
+  });
+
+const deepText = fc
+  .tuple(fc.integer({ min: 10, max: 100_000 }), fc.constantFrom("array", "object", "metadata"))
+  .map(([depth, kind]) => {
+    const open = kind === "array" ? "[".repeat(depth) : '{"a":'.repeat(depth);
+    const close = kind === "array" ? "]".repeat(depth) : "}".repeat(depth);
+    const nested = `${open}1${close}`;
+    return kind === "metadata" ? `{"name":"deep","metadata":{"d":${nested}}}` : nested;
+  });
+
+const hugeBody = fc
+  .tuple(fc.integer({ min: 10_000, max: 900_000 }), fc.constantFrom("name", "description", "metadata", "tags", "capabilities"), fc.constantFrom("x", "é", "😀", "\u0000"))
+  .map(([size, field, unit]) => {
+    const text = unit.repeat(Math.floor(size / Buffer.byteLength(JSON.stringify(unit))));
+    const value = field === "metadata" ? { blob: text } : field === "tags" || field === "capabilities" ? [text] : text;
+    return JSON.stringify({ ...registration(), [field]: value });
+  });
+
+const malformedJson = fc
+  .oneof(
+    fc.string({ maxLength: 60 }),
+    fc.jsonValue().map((value) => JSON.stringify(value).slice(0, -1)),
+    fc.constantFrom("{", "[", '{"name":', "{'name':'x'}", '{"a":1,}', "undefined", "NaN", '{"a":01}', "\u0000{}", '{"__proto__":', "\ufeff{}"),
+  )
+  .filter((text) => {
+    if (text.trim() === "") return false;
+    try {
+      JSON.parse(text);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+
+const QUERY_KEYS = ["type", "tag", "capability", "provider", "owner", "status", "visibility", "q", "limit", "cursor", "tag[]", "a[b]", "__proto__", "constructor", "token", "limit[]"];
+const queryString = fc
+  .array(
+    fc.tuple(
+      fc.oneof(fc.constantFrom(...QUERY_KEYS), fc.string({ maxLength: 10 })),
+      fc.oneof(oddString, numberAsString, fc.constantFrom("", "-1", "0", "1001", "true", "null", "[]", "llm_chat", "public", "a".repeat(600))),
+      fc.boolean(),
+    ),
+    { maxLength: 12 },
+  )
+  .map((pairs) =>
+    pairs
+      // Some pairs are sent without percent-encoding: a broken query string is input too.
+      .map(([key, value, encode]) => (encode ? `${encodeURIComponent(key)}=${encodeURIComponent(value)}` : `${key.replace(/[^\x21-\x7e]/g, "")}=${value.replace(/[^\x21-\x7e]/g, "")}`))
+      .join("&"),
+  );
+
+const hostileId = fc.oneof(
+  fc.constantFrom(
+    "..", ".", "../", "..%2F..%2Fetc%2Fpasswd", "%2e%2e", "%2e%2e%2f%2e%2e", "%00", "a%00b", `${TARGET}%00`, "%ff", "%", "%%", "%zz",
+    "a".repeat(128), "a".repeat(129), "a".repeat(300), "a".repeat(5000), "__proto__", "constructor", "%5F%5Fproto%5F%5F", "sentinel%2F..",
+    "%E2%80%AE", "%C0%AF", "con", "-leading-dash", "a b".replace(" ", "%20"),
+  ),
+  fc.string({ unit: "binary", minLength: 1, maxLength: 60 }).map(encodeURIComponent),
+  fc.string({ minLength: 1, maxLength: 60 }).map(encodeURIComponent),
+);
+
+beforeAll(async () => {
+  // Limits off: the barrage sends far more requests than a sane client would.
+  server = await startTestServer({ config: { rateLimit: { enabled: false } } });
+  alice = await mintToken(server, ["services:read", "services:write", "services:heartbeat"], "alice");
+  routes = await protectedRoutes(server);
+  const sentinel = await server.request("/api/services/register", {
+    method: "POST",
+    json: registration({ id: SENTINEL, owner: "bob", visibility: "private", tags: ["keep"], metadata: { note: "must not change" } }),
+  });
+  expect(sentinel.status).toBe(201);
+  expect((await server.request("/api/services/register", { method: "POST", json: registration({ id: TARGET }), token: alice })).status).toBe(201);
+  sentinelBefore = await snapshotSentinel();
+});
+afterAll(async () => server.dispose());
+
+describe("hostile input (property-based)", () => {
+  it("the walk has routes with bodies, queries and path ids to throw things at", () => {
+    expect(routes.filter((r) => r.hasBody).length).toBeGreaterThanOrEqual(4);
+    expect(routes.filter((r) => r.queryParams.length > 0).length).toBeGreaterThanOrEqual(1);
+    expect(routes.filter((r) => r.pathParams.length > 0).length).toBeGreaterThanOrEqual(5);
+  });
+
+  it("arbitrary JSON bodies never cause a 5xx on any route with a body", async () => {
+    for (const route of routes.filter((r) => r.hasBody)) {
+      await fc.assert(
+        fc.asyncProperty(anyValue, async (value) => {
+          const body = JSON.stringify(value) ?? "null";
+          expectSane(await raw(route.method, pathFor(route), { token: tokenFor(route), body }), `${route.key} ${body.slice(0, 120)}`);
+        }),
+        { numRuns: RUNS.medium },
+      );
+    }
+    await expectHealthyAndIntact();
+  });
+
+  it("valid-looking bodies with one hostile field never cause a 5xx", async () => {
+    for (const route of routes.filter((r) => r.hasBody)) {
+      await fc.assert(
+        fc.asyncProperty(mutatedBody, async (value) => {
+          const body = JSON.stringify(value);
+          expectSane(await raw(route.method, pathFor(route), { token: tokenFor(route), body }), `${route.key} ${body.slice(0, 160)}`);
+        }),
+        { numRuns: RUNS.large },
+      );
+    }
+    await expectHealthyAndIntact();
+  });
+
+  it("deeply nested JSON never causes a 5xx or a crash", async () => {
+    for (const route of routes.filter((r) => r.hasBody)) {
+      await fc.assert(
+        fc.asyncProperty(deepText, async (body) => {
+          expectSane(await raw(route.method, pathFor(route), { token: tokenFor(route), body }), `${route.key} nested ${body.length} chars`);
+        }),
+        { numRuns: RUNS.small },
+      );
+    }
+    await expectHealthyAndIntact();
+  });
+
+  it("huge strings (up to the body limit) never cause a 5xx", async () => {
+    const register = routes.find((r) => r.key === "POST /api/services/register")!;
+    await fc.assert(
+      fc.asyncProperty(hugeBody, async (body) => {
+        expectSane(await raw("POST", register.path, { body }), `register with ${body.length} chars`);
+      }),
+      { numRuns: RUNS.small },
+    );
+    await expectHealthyAndIntact();
+  });
+
+  it("malformed JSON text is answered 400 invalid_json on every route with a body", async () => {
+    for (const route of routes.filter((r) => r.hasBody)) {
+      await fc.assert(
+        fc.asyncProperty(malformedJson, async (body) => {
+          const response = await raw(route.method, pathFor(route), { token: tokenFor(route), body });
+          expectSane(response, `${route.key} ${JSON.stringify(body)}`);
+          expect(response.status).toBe(400);
+          expect(ErrorBodySchema.parse(JSON.parse(response.text)).error.code).toBe("invalid_json");
+        }),
+        { numRuns: RUNS.medium },
+      );
+    }
+    await expectHealthyAndIntact();
+  });
+
+  it("bodies with a content type other than JSON are refused with 415", async () => {
+    const types = fc.constantFrom("text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/octet-stream", "text/html", "image/png");
+    for (const route of routes.filter((r) => r.hasBody)) {
+      await fc.assert(
+        fc.asyncProperty(types, fc.jsonValue({ maxDepth: 2 }), async (contentType, value) => {
+          const response = await raw(route.method, pathFor(route), { token: tokenFor(route), body: JSON.stringify(value) ?? "null", contentType });
+          expectSane(response, `${route.key} as ${contentType}`);
+          expect(response.status, `${route.key} as ${contentType}`).toBe(415);
+          expect(ErrorBodySchema.parse(JSON.parse(response.text)).error.code).toBe("unsupported_media_type");
+        }),
+        { numRuns: 20 },
+      );
+    }
+    await expectHealthyAndIntact();
+  });
+
+  it("random query strings (repeated keys, arrays, unknown keys, broken encoding) never cause a 5xx", async () => {
+    for (const route of routes) {
+      const runs = route.queryParams.length > 0 ? RUNS.large : RUNS.small;
+      await fc.assert(
+        fc.asyncProperty(queryString, async (query) => {
+          const body = route.hasBody ? JSON.stringify({ description: "q" }) : undefined;
+          const response = await raw(route.method, `${pathFor(route)}?${query}`, { token: tokenFor(route), ...(body ? { body } : {}) });
+          expectSane(response, `${route.key}?${query.slice(0, 200)}`);
+        }),
+        { numRuns: runs },
+      );
+    }
+    await expectHealthyAndIntact();
+  });
+
+  it("hostile path ids (traversal, NUL, bad escapes, very long) never cause a 5xx", async () => {
+    for (const route of routes.filter((r) => r.pathParams.length > 0)) {
+      await fc.assert(
+        fc.asyncProperty(hostileId, async (id) => {
+          const body = route.hasBody ? JSON.stringify(route.method === "PATCH" ? { description: "id fuzz" } : {}) : undefined;
+          const response = await raw(route.method, fillPath(route.path, id), { token: tokenFor(route), ...(body ? { body } : {}) });
+          expectSane(response, `${route.method} ${fillPath(route.path, id).slice(0, 200)}`);
+        }),
+        { numRuns: RUNS.medium },
+      );
+    }
+    await expectHealthyAndIntact();
+  });
+});
+
+describe("hostile input (specific cases)", () => {
+  it("refuses a body over the limit with 413 payload_too_large", async () => {
+    const limit = server.config.server.bodyLimit;
+    const body = JSON.stringify({ ...registration(), description: "x".repeat(limit + 1024) });
+    const response = await raw("POST", "/api/services/register", { body });
+    expectSane(response, "oversized body");
+    expect(response.status).toBe(413);
+    expect(ErrorBodySchema.parse(JSON.parse(response.text)).error.code).toBe("payload_too_large");
+  });
+
+  it("refuses text/plain with 415 unsupported_media_type", async () => {
+    const response = await raw("POST", "/api/services/register", { body: JSON.stringify(registration()), contentType: "text/plain" });
+    expect(response.status).toBe(415);
+    expect(ErrorBodySchema.parse(JSON.parse(response.text)).error.code).toBe("unsupported_media_type");
+  });
+
+  it("answers invalid JSON with 400 invalid_json", async () => {
+    const response = await raw("POST", "/api/services/register", { body: '{"name": "x",' });
+    expect(response.status).toBe(400);
+    expect(ErrorBodySchema.parse(JSON.parse(response.text)).error.code).toBe("invalid_json");
+  });
+
+  it("answers a missing required body with 400 validation_failed", async () => {
+    const response = await raw("POST", "/api/services/register", { body: "" });
+    expectSane(response, "empty body");
+    expect(response.status).toBe(400);
+  });
+
+  it("is not prototype-polluted by __proto__ or constructor.prototype keys", async () => {
+    const attempts = [
+      `{"__proto__":{"polluted":1,"trustLevel":"system","visibility":"public"},"id":"pp-1","name":"pp"}`,
+      `{"id":"pp-2","name":"pp","metadata":{"__proto__":{"polluted":1}}}`,
+      `{"id":"pp-3","name":"pp","metadata":{"constructor":{"prototype":{"polluted":1}}}}`,
+      `{"id":"pp-4","name":"pp","auth":{"__proto__":{"token":"x","polluted":1}}}`,
+    ];
+    for (const body of attempts) expectSane(await raw("POST", "/api/services/register", { body }), body);
+    await raw("PATCH", `/api/services/${TARGET}`, { body: `{"__proto__":{"polluted":1,"owner":"mallory"},"description":"pp"}` });
+    await raw("GET", `/api/services?__proto__[polluted]=1&constructor[prototype][polluted]=1`);
+
+    // The server runs in this process: a polluted Object.prototype would show here.
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    // And in its behaviour: a fresh record carries no inherited fields and the defaults of its schema.
+    const fresh = await server.request("/api/services/register", { method: "POST", json: { id: "pp-fresh", name: "fresh" }, token: alice });
+    expect(fresh.status).toBe(201);
+    const record = (await fresh.json()) as Record<string, unknown>;
+    expect(record.polluted).toBeUndefined();
+    expect(record.trustLevel).toBe("unverified");
+    expect(record.visibility).toBe("private");
+    const first = await server.request("/api/services/pp-1", { token: alice });
+    if (first.status === 200) {
+      const stored = (await first.json()) as Record<string, unknown>;
+      expect(stored.trustLevel).toBe("unverified");
+      expect(stored.owner).toBe("alice");
+    }
+    const target = (await (await server.request(`/api/services/${TARGET}`, { token: alice })).json()) as Record<string, unknown>;
+    expect(target.owner).toBe("alice");
+    const list = await server.request("/api/services?limit=1000");
+    expect(await list.text()).not.toContain("polluted");
+    await expectHealthyAndIntact();
+  });
+});
