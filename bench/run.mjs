@@ -11,7 +11,7 @@
 import { cpus, release, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { settings } from "./lib/settings.mjs";
-import { DURABILITY, buildRows, formatHeadline, formatTable, headline, writeResults } from "./lib/report.mjs";
+import { DURABILITY, renderReport, writeResults } from "./lib/report.mjs";
 import { ensureEtcd } from "./etcd/etcd-process.mjs";
 import { etcdDiscoveryAndWatch, etcdHeartbeats, etcdRegistrations } from "./etcd/etcd-phases.mjs";
 import { registryDiscoveryAndWatch, registryHeartbeats, registryRegistrations } from "./registry/registry-phases.mjs";
@@ -75,44 +75,28 @@ if (unavailable) {
   log(`our registry skipped: ${unavailable}`);
 }
 
-if (runRegistry) {
+const wants = (name) => settings.phases.includes(name);
+if (runRegistry && wants("registrations")) {
   for (const mode of settings.durabilityModes) {
     results.registry.registrations[mode] = await phase(`1. registrations, ours (synchronous=${mode})`, () => registryRegistrations(settings, mode, log));
   }
 }
-if (runEtcd) results.etcd.registrations = await phase("1. registrations, etcd (lease grant + put)", () => etcdRegistrations(etcd.path, settings, log));
-if (runRegistry) results.registry.heartbeats = await phase(`2. heartbeats, ours (${settings.heartbeatServices} services)`, () => registryHeartbeats(settings, log));
-if (runEtcd) results.etcd.heartbeats = await phase(`2. heartbeats, etcd (${settings.heartbeatServices} leases)`, () => etcdHeartbeats(etcd.path, settings, log));
-if (runRegistry) {
+if (runEtcd && wants("registrations")) results.etcd.registrations = await phase("1. registrations, etcd (lease grant + put)", () => etcdRegistrations(etcd.path, settings, log));
+if (runRegistry && wants("heartbeats")) results.registry.heartbeats = await phase(`2. heartbeats, ours (${settings.heartbeatServices} services)`, () => registryHeartbeats(settings, log));
+if (runEtcd && wants("heartbeats")) results.etcd.heartbeats = await phase(`2. heartbeats, etcd (${settings.heartbeatServices} leases)`, () => etcdHeartbeats(etcd.path, settings, log));
+if (runRegistry && wants("discovery")) {
   results.registry.discovery = await phase(`3+4. load ${settings.loadCount}, filtered discovery, WebSocket fan-out, ours`, () =>
     registryDiscoveryAndWatch(settings, log));
 }
-if (runEtcd) {
+if (runEtcd && wants("discovery")) {
   results.etcd.discovery = await phase(`3+4. load ${settings.loadCount}, prefix get, watch fan-out, etcd`, () =>
     etcdDiscoveryAndWatch(etcd.path, settings, log));
 }
 
 results.finishedAt = new Date().toISOString();
-results.headline = headline(results);
-const seconds = (Date.now() - startedAt.getTime()) / 1000;
-
-const out = [];
-out.push("");
-out.push(`## kAI registry vs etcd — ${results.startedAt}${settings.quick ? " (BENCH_QUICK smoke run)" : ""}, ${Math.round(seconds)} s`);
-out.push("");
-out.push("Durability:");
-for (const mode of settings.durabilityModes) out.push(`  ours ${mode.padEnd(6)}: ${DURABILITY[mode]}`);
-out.push(`  etcd       : ${DURABILITY.etcd}`);
-out.push("Phases 2-4 of ours run with synchronous=full. Throughput ratio = ours/etcd, latency ratio = etcd/ours: > 1 means ours is better.");
-out.push("CPU = % of one core over the measured window (machine max " + results.machine.cpus * 100 + " %): server process / load generator.");
-out.push("");
-out.push(formatTable(buildRows(results, settings)));
-out.push("");
-out.push("Headline figures vs the goals of issue 2:");
-out.push(formatHeadline(results.headline));
-for (const [side, reason] of Object.entries(results.skipped)) out.push(`  skipped ${side}: ${reason}`);
-for (const error of results.errors) out.push(`  phase failed: ${error.phase}: ${error.message}`);
-out.push("");
-out.push(`Results written to ${writeResults(ROOT, results)}`);
-console.log(out.join("\n"));
+results.seconds = (Date.now() - startedAt.getTime()) / 1000;
+// Save first: a bug in the printing must never cost the figures of a 6-minute run.
+const path = writeResults(ROOT, results);
+console.log(renderReport(results));
+console.log(`\nResults written to ${path} (print again with: node bench/print-report.mjs ${path})`);
 process.exitCode = results.errors.length ? 1 : 0;

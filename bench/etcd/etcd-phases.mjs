@@ -279,7 +279,14 @@ export function etcdDiscoveryAndWatch(binary, settings, log) {
         },
       });
       const watch = [];
-      for (const layout of settings.etcdWatchLayouts) watch.push(await watchFanout(etcd, settings, layout, log));
+      for (const layout of settings.etcdWatchLayouts) {
+        try {
+          watch.push(await watchFanout(etcd, settings, layout, log));
+        } catch (error) {
+          log(`  etcd fan-out ${layout.join("x")} FAILED: ${error.message}`);
+          watch.push({ layout: `${layout[0]} clients x ${layout[1]} watchers`, error: error.message });
+        }
+      }
       delete load.keys;
       return { load, discovery, singleGet, watch };
     } finally {

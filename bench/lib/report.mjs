@@ -59,7 +59,7 @@ export function buildRows(results, settings) {
   // Heartbeats: etcd renews leases two ways; each row compares with the better of the two (the harder comparison).
   const heartbeats = ours.heartbeats;
   const heartbeatRow = (figure, mine, once, shared) => {
-    const better = [once, shared].filter(Boolean).reduce((a, b) => (b.perSecond > a.perSecond ? b : a), undefined);
+    const better = [once, shared].filter(Boolean).reduce((a, b) => (!a || b.perSecond > a.perSecond ? b : a), undefined);
     const theirs = once || shared ? `once ${fmtRate(once?.perSecond)} · stream ${fmtRate(shared?.perSecond)}` : "—";
     rows.push([figure, rateCell(mine), theirs, ratio(mine?.perSecond / better?.perSecond), fmtCpu(mine), fmtCpu(better)]);
   };
@@ -151,4 +151,31 @@ export function writeResults(root, results) {
   const path = join(dir, `registry-${stamp}.json`);
   writeFileSync(path, `${JSON.stringify(results, (_, value) => (typeof value === "number" ? round(value) : value), 2)}\n`);
   return path;
+}
+
+/** The whole printed report of one run (also used to re-print a saved JSON file). */
+export function renderReport(results) {
+  const { settings } = results;
+  const out = [];
+  out.push("");
+  out.push(`## kAI registry vs etcd — ${results.startedAt}${settings.quick ? " (BENCH_QUICK smoke run)" : ""}, ${Math.round(results.seconds)} s`);
+  out.push(`machine: ${results.machine.cpus} x ${results.machine.cpuModel}, ${results.machine.memoryGb} GB, Linux ${results.machine.kernel}, Node ${results.machine.node}${results.machine.etcd ? `, ${results.machine.etcd}` : ""}`);
+  out.push("");
+  out.push("Durability:");
+  for (const mode of settings.durabilityModes) out.push(`  ours ${mode.padEnd(6)}: ${DURABILITY[mode]}`);
+  out.push(`  etcd       : ${DURABILITY.etcd}`);
+  out.push("Phases 2-4 of ours run with synchronous=full. Throughput ratio = ours/etcd, latency ratio = etcd/ours: > 1 means ours is better.");
+  out.push(`CPU = % of one core over the measured window (machine max ${results.machine.cpus * 100} %): server process / load generator.`);
+  const fanout = results.registry?.discovery?.watch;
+  if (fanout?.layout) out.push(`Our fan-out subscribers: ${fanout.layout}; connected in ${round(fanout.connectSeconds)} s; lag snapshots ${fanout.lagSnapshots}, stream errors ${fanout.streamErrors}, incomplete reps ${fanout.incomplete}.`);
+  const load = results.registry?.discovery?.load;
+  if (load) out.push(`Our 100k load: ${load.count} services (complete: ${load.complete}); the discovery filter matches ${load.filterMatches} of them (expected ${load.filterExpected}).`);
+  out.push("");
+  out.push(formatTable(buildRows(results, settings)));
+  out.push("");
+  out.push("Headline figures vs the goals of issue 2:");
+  out.push(formatHeadline(headline(results)));
+  for (const [side, reason] of Object.entries(results.skipped ?? {})) out.push(`  skipped ${side}: ${reason}`);
+  for (const error of results.errors ?? []) out.push(`  phase failed: ${error.phase}: ${error.message}`);
+  return out.join("\n");
 }

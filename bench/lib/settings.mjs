@@ -11,11 +11,20 @@ if (only !== "" && only !== "registry" && only !== "etcd") {
   throw new Error(`BENCH_ONLY must be "registry" or "etcd" (got "${only}")`);
 }
 
+const PHASES = ["registrations", "heartbeats", "discovery"];
+/** BENCH_PHASES=registrations,heartbeats,discovery (a comma list) runs only some phase groups; default all. */
+const phases = (process.env.BENCH_PHASES ?? PHASES.join(",")).split(",").map((name) => name.trim()).filter(Boolean);
+for (const name of phases) {
+  if (!PHASES.includes(name)) throw new Error(`BENCH_PHASES: unknown phase "${name}" (known: ${PHASES.join(", ")})`);
+}
+
 /** @type {const} */
 export const settings = {
   quick,
   runRegistry: only === "" || only === "registry",
   runEtcd: only === "" || only === "etcd",
+  /** Phase groups to run: registrations (1), heartbeats (2), discovery (3 and 4, which share the 100k load). */
+  phases,
   /** Closed-loop concurrency levels, as in the etcd baseline. */
   levels: [1, 16, 64, 256],
   warmupMs: quick ? 300 : 1000,

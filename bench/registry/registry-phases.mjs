@@ -220,7 +220,14 @@ export function registryDiscoveryAndWatch(settings, log) {
     } finally {
       await pool.close();
     }
-    const watch = await wsFanout(server, token, settings, log);
+    // A fan-out failure must not discard the load and discovery figures above.
+    let watch;
+    try {
+      watch = await wsFanout(server, token, settings, log);
+    } catch (error) {
+      log(`  ours fan-out FAILED: ${error.message}`);
+      watch = { error: error.message };
+    }
     return { load, discovery, unfiltered, watch };
   });
 }

@@ -15,7 +15,7 @@ import type { Logger } from "../logging/logger.js";
 import type { TokenService } from "../auth/token-service.js";
 import type { RegistryService } from "../registry/registry-service.js";
 import { VERSION } from "../version.js";
-import { installErrorHandling } from "./error-handler.js";
+import { installErrorHandling, sendFrameworkError } from "./error-handler.js";
 import { installJsonBodyParser } from "./json-body.js";
 import { createAuthenticateHook, principalOf } from "./authenticate.js";
 import { installRateLimit } from "./rate-limit.js";
@@ -45,6 +45,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     forceCloseConnections: "idle",
     return503OnClosing: true,
     routerOptions: { maxParamLength: 256 },
+    // Errors the router raises before any hook runs (malformed URL encoding, over-long path parameters)
+    // get the same error body and request id as everything else.
+    frameworkErrors: sendFrameworkError,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);

@@ -24,6 +24,15 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: "invalid_json", message: "request body is not valid JSON" },
 };
 
+/**
+ * For errors the router raises before any hook runs (malformed URL encoding, over-long path parameters):
+ * the same error body and request id as everything else, and no echo of the offending path.
+ */
+export function sendFrameworkError(_error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  reply.header("X-Request-Id", request.id);
+  void send(reply, request, "validation_failed", "malformed request URL");
+}
+
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
     if (error instanceof ApiError) {

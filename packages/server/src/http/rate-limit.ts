@@ -5,7 +5,8 @@
  * Runs after authentication (preHandler), so the bucket key is the verified token id, not a guessable header.
  */
 import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
-import rateLimit from "@fastify/rate-limit";
+import rateLimit, { type FastifyRateLimitStoreCtor } from "@fastify/rate-limit";
+import { SharedRateStore } from "./shared-rate-store.js";
 import type { Config } from "../config/config-schema.js";
 import { ApiError } from "../errors.js";
 
@@ -22,6 +23,8 @@ export async function installRateLimit(app: FastifyInstance, config: Config["rat
   await app.register(rateLimit, {
     global: false,
     hook: "preHandler",
+    // The plugin calls incr(key, callback, timeWindow, max); its published type omits the last two.
+    store: SharedRateStore as unknown as FastifyRateLimitStoreCtor,
     keyGenerator: (request: FastifyRequest) => request.principal?.tokenId ?? request.ip,
     errorResponseBuilder: (_request, context) =>
       new ApiError("rate_limited", `rate limit exceeded; retry in ${Math.ceil(context.ttl / 1000)}s`, undefined, {

@@ -1,0 +1,90 @@
+// loadConfig: defaults, then the YAML file, then KAI_* environment variables, then explicit overrides; and a
+// clear ConfigError for an unknown key, invalid YAML, a missing file or a bad value.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { ConfigError, loadConfig } from "../../src/config/load-config.js";
+
+const dir = mkdtempSync(join(tmpdir(), "kai-config-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let counter = 0;
+function yamlFile(text: string): string {
+  const file = join(dir, `config-${counter++}.yaml`);
+  writeFileSync(file, text);
+  return file;
+}
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("has the documented defaults", () => {
+    const config = loadConfig({ env: {} });
+    expect(config.server.port).toBe(7070);
+    expect(config.server.host).toBe("127.0.0.1");
+    expect(config.dataDir).toBe("./data");
+    expect(config.storage).toEqual({ kind: "sqlite", sqlite: { synchronous: "full" } });
+    expect(config.rateLimit.enabled).toBe(true);
+  });
+
+  it("reads the YAML file", () => {
+    const file = yamlFile("server:\n  port: 8001\n  host: 0.0.0.0\ndataDir: /srv/kai\nrateLimit:\n  read: { max: 5, windowSeconds: 10 }\nstorage:\n  sqlite:\n    synchronous: normal\n");
+    const config = loadConfig({ configFile: file, env: {} });
+    expect(config.server).toMatchObject({ port: 8001, host: "0.0.0.0" });
+    expect(config.dataDir).toBe("/srv/kai");
+    expect(config.rateLimit.read).toEqual({ max: 5, windowSeconds: 10 });
+    // Untouched siblings keep their defaults.
+    expect(config.rateLimit.write.max).toBe(600);
+    expect(config.storage.sqlite.synchronous).toBe("normal");
+  });
+
+  it("takes the file from KAI_CONFIG when no file is given", () => {
+    const file = yamlFile("server:\n  port: 8002\n");
+    expect(loadConfig({ env: { KAI_CONFIG: file } }).server.port).toBe(8002);
+  });
+
+  it("lets the environment win over the file, and overrides win over both", () => {
+    const file = yamlFile("server:\n  port: 8001\n  host: 10.0.0.1\ndataDir: /from/file\n");
+    const env = { KAI_PORT: "9001", KAI_HOST: "10.0.0.2", KAI_DATA_DIR: "/from/env" };
+    const fromEnv = loadConfig({ configFile: file, env });
+    expect(fromEnv.server).toMatchObject({ port: 9001, host: "10.0.0.2" });
+    expect(fromEnv.dataDir).toBe("/from/env");
+    const overridden = loadConfig({ configFile: file, env, overrides: { server: { port: 9101 }, dataDir: "/from/flag" } });
+    expect(overridden.server).toMatchObject({ port: 9101, host: "10.0.0.2" });
+    expect(overridden.dataDir).toBe("/from/flag");
+  });
+
+  it("names an unknown key in the file, at the top level and nested", () => {
+    expect(configError(() => loadConfig({ configFile: yamlFile("servr:\n  port: 1\n"), env: {} })).message).toContain("servr");
+    const nested = configError(() => loadConfig({ configFile: yamlFile("server:\n  prot: 1\n"), env: {} })).message;
+    expect(nested).toContain("prot");
+    expect(nested).toContain("server");
+  });
+
+  it("refuses invalid YAML, a missing file and a file that is not a mapping", () => {
+    const invalid = yamlFile("server:\n  port: [1, 2\n  host: x\n");
+    expect(configError(() => loadConfig({ configFile: invalid, env: {} })).message).toContain(invalid);
+    const missing = join(dir, "does-not-exist.yaml");
+    expect(configError(() => loadConfig({ configFile: missing, env: {} })).message).toContain(missing);
+    configError(() => loadConfig({ configFile: yamlFile("- a\n- b\n"), env: {} }));
+  });
+
+  it("refuses bad values with the failing field", () => {
+    expect(configError(() => loadConfig({ env: { KAI_PORT: "seventy" } })).message).toContain("server.port");
+    expect(configError(() => loadConfig({ env: { KAI_PORT: "70000" } })).message).toContain("server.port");
+    expect(configError(() => loadConfig({ configFile: yamlFile("storage:\n  sqlite:\n    synchronous: off\n"), env: {} })).message).toContain("storage.sqlite.synchronous");
+  });
+
+  it("an empty file means all defaults", () => {
+    expect(loadConfig({ configFile: yamlFile(""), env: {} }).server.port).toBe(7070);
+  });
+});

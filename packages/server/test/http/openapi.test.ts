@@ -1,0 +1,75 @@
+// The OpenAPI document: version 3.1, generated from the route schemas, listing every route of the issue
+// (the seed's registry routes, tokens, status, health), bearer security on every protected route, and a
+// readable docs page.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { fetchOpenApi, isPublicPath, routesOf, type OpenApiDoc } from "./support/api-surface.js";
+
+/** The routes the issue names. The document may have more; it must not have fewer. */
+const ISSUE_ROUTES = [
+  "GET /healthz",
+  "GET /api/status",
+  "POST /api/services/register",
+  "GET /api/services",
+  "GET /api/services/{id}",
+  "PATCH /api/services/{id}",
+  "POST /api/services/{id}/heartbeat",
+  "DELETE /api/services/{id}",
+  "POST /api/tokens",
+  "GET /api/tokens",
+  "DELETE /api/tokens/{id}",
+];
+
+let server: TestServer;
+let doc: OpenApiDoc;
+
+beforeAll(async () => {
+  server = await startTestServer();
+  doc = await fetchOpenApi(server);
+});
+afterAll(async () => server.dispose());
+
+describe("/openapi.json", () => {
+  it("is OpenAPI 3.1 and needs no token", async () => {
+    expect(doc.openapi).toMatch(/^3\.1\.\d+$/);
+    const response = await fetch(`${server.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/application\/json/);
+  });
+
+  it("lists every route of the issue", () => {
+    const keys = routesOf(doc).map((route) => route.key);
+    for (const route of ISSUE_ROUTES) expect(keys, route).toContain(route);
+  });
+
+  it("declares bearer security on every protected route, and a 401 answer", () => {
+    const schemes = doc.components?.securitySchemes ?? {};
+    const bearerNames = Object.entries(schemes).filter(([, scheme]) => scheme.type === "http" && scheme.scheme?.toLowerCase() === "bearer").map(([name]) => name);
+    expect(bearerNames.length).toBeGreaterThan(0);
+    const protectedOnes = Object.entries(doc.paths).flatMap(([path, operations]) => (isPublicPath(path) ? [] : Object.entries(operations).map(([method, op]) => ({ key: `${method} ${path}`, op }))));
+    expect(protectedOnes.length).toBeGreaterThanOrEqual(ISSUE_ROUTES.length - 1);
+    for (const { key, op } of protectedOnes) {
+      const names = (op.security ?? []).flatMap((requirement) => Object.keys(requirement));
+      expect(names.some((name) => bearerNames.includes(name)), `${key} lacks bearer security`).toBe(true);
+      expect(Object.keys(op.responses ?? {}), key).toContain("401");
+    }
+  });
+
+  it("documents the request bodies and the discovery filters from the schemas", () => {
+    const byKey = new Map(routesOf(doc).map((route) => [route.key, route]));
+    for (const key of ["POST /api/services/register", "PATCH /api/services/{id}", "POST /api/tokens"]) expect(byKey.get(key)?.hasBody, key).toBe(true);
+    const list = byKey.get("GET /api/services");
+    for (const name of ["type", "tag", "capability", "provider", "owner", "status", "visibility", "q", "limit", "cursor"]) expect(list?.queryParams, name).toContain(name);
+    for (const key of ["GET /api/services/{id}", "DELETE /api/tokens/{id}"]) expect(byKey.get(key)?.pathParams, key).toEqual(["id"]);
+  });
+});
+
+describe("/docs", () => {
+  it("serves a readable HTML page without a token", async () => {
+    const response = await fetch(`${server.url}/docs`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/text\/html/);
+    const html = await response.text();
+    expect(html.toLowerCase()).toContain("<html");
+  });
+});
