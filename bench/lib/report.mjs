@@ -92,7 +92,8 @@ export function buildRows(results, settings) {
     const label = theirs.layout ? `etcd ${theirs.layout}` : "etcd";
     for (const key of ["p50", "p99", "max"]) latency(`4. Fan-out to ${settings.watchSubscribers} subscribers ${key} (vs ${label})`, fanout, theirs, key);
   }
-  return rows;
+  // Phases that did not run (BENCH_ONLY, BENCH_PHASES, a failure) would only add rows of dashes.
+  return rows.filter((row) => row[1] !== "—" || row[2] !== "—");
 }
 
 export function formatTable(rows) {

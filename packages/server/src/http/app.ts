@@ -16,6 +16,7 @@ import type { TokenService } from "../auth/token-service.js";
 import type { RegistryService } from "../registry/registry-service.js";
 import { VERSION } from "../version.js";
 import { installErrorHandling, sendFrameworkError } from "./error-handler.js";
+import { ApiError } from "../errors.js";
 import { installJsonBodyParser } from "./json-body.js";
 import { createAuthenticateHook, principalOf } from "./authenticate.js";
 import { installRateLimit } from "./rate-limit.js";
@@ -34,6 +35,19 @@ export interface AppDeps {
   getStatus: StatusProvider;
 }
 
+/** Once shutdown begins, new requests on kept-alive connections answer 503 `unavailable` (in-flight ones finish). */
+function installShutdownGate(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onRequest", async (_request, reply) => {
+    if (!closing) return;
+    reply.header("Connection", "close");
+    throw new ApiError("unavailable", "the server is shutting down", undefined, { "Retry-After": "1" });
+  });
+}
+
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -43,7 +57,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.server.bodyLimit,
     // Closing: in-flight requests finish; idle keep-alive connections are closed at once.
     forceCloseConnections: "idle",
-    return503OnClosing: true,
+    // Requests that arrive while closing get our own 503 body (installShutdownGate), not Fastify's.
+    return503OnClosing: false,
     routerOptions: { maxParamLength: 256 },
     // Errors the router raises before any hook runs (malformed URL encoding, over-long path parameters)
     // get the same error body and request id as everything else.
@@ -57,6 +72,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   installJsonBodyParser(app);
   installErrorHandling(app);
   installRequestLog(app);
+  installShutdownGate(app);
 
   await app.register(swagger, {
     openapi: {
