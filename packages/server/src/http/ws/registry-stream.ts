@@ -63,18 +63,21 @@ function classify(viewer: Viewer, filter: ServiceFilter, change: Change): "norma
   return visibleNow ? "normal" : "hidden";
 }
 
-/** Serialises each change at most once per variant, however many subscribers receive it. */
+/**
+ * Serialises each change at most once per variant, to a Buffer, however many subscribers receive it:
+ * with a thousand watchers, encoding per socket would cost more than the sends themselves.
+ */
 class EncodedChange {
-  private normal?: string;
-  private hidden?: string;
+  private normal?: Buffer;
+  private hidden?: Buffer;
   constructor(private readonly change: Change) {}
-  get(kind: "normal" | "hidden"): string {
+  get(kind: "normal" | "hidden"): Buffer {
     const { event } = this.change;
     if (kind === "normal") {
-      this.normal ??= JSON.stringify({ type: "event", event: event.event, revision: event.revision, serviceId: event.service.id, service: event.service });
+      this.normal ??= Buffer.from(JSON.stringify({ type: "event", event: event.event, revision: event.revision, serviceId: event.service.id, service: event.service }));
       return this.normal;
     }
-    this.hidden ??= JSON.stringify({ type: "event", event: event.event, revision: event.revision, serviceId: event.service.id, reason: "hidden" });
+    this.hidden ??= Buffer.from(JSON.stringify({ type: "event", event: event.event, revision: event.revision, serviceId: event.service.id, reason: "hidden" }));
     return this.hidden;
   }
 }
@@ -224,7 +227,7 @@ export class RegistryStreamHub {
   }
 
   /** Sends unless the subscriber is too far behind; then it is marked lagging and will get a fresh snapshot. */
-  private write(subscriber: Subscriber, text: string, force: boolean): void {
+  private write(subscriber: Subscriber, text: string | Buffer, force: boolean): void {
     const { socket } = subscriber;
     if (socket.readyState !== OPEN) return;
     if (!force && socket.bufferedAmount > this.options.maxBufferedBytes) {
@@ -232,7 +235,8 @@ export class RegistryStreamHub {
       this.logger.warn({ owner: subscriber.principal.owner, buffered: socket.bufferedAmount }, "watch subscriber lagging; will resend a snapshot");
       return;
     }
-    socket.send(text);
+    // Always a text frame, also when the payload was pre-encoded as a Buffer.
+    socket.send(text, { binary: false });
     subscriber.lastSentAt = Date.now();
   }
 
