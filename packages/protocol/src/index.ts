@@ -11,4 +11,5 @@ export * from "./schemas/registry-stream.js";
 export * from "./schemas/tokens.js";
 export * from "./schemas/status.js";
 export * from "./schemas/manifest.js";
+export * from "./schemas/vault.js";
 export { parseJson } from "./parse-json.js";

@@ -9,8 +9,10 @@ import { z } from "zod";
 export const ERROR_STATUS = {
   validation_failed: 400,
   invalid_json: 400,
+  decryption_failed: 400,
   unauthorized: 401,
   forbidden: 403,
+  invalid_passphrase: 403,
   not_found: 404,
   conflict: 409,
   payload_too_large: 413,
@@ -18,6 +20,8 @@ export const ERROR_STATUS = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  vault_locked: 503,
+  vault_not_initialized: 503,
 } as const;
 
 export const ErrorCodeSchema = z.enum(

@@ -4,9 +4,10 @@
  */
 import { z } from "zod";
 import { DurationSchema, IdentifierSchema, TimestampSchema } from "./common.js";
+import { SecretPatternSchema } from "./vault.js";
 
-/** Scopes of this issue; later subsystems add theirs. `admin` implies every scope. */
-export const SCOPES = ["services:read", "services:write", "services:heartbeat", "admin"] as const;
+/** Every scope. `admin` implies all of them; `vault:admin` implies `vault:read` and `vault:write`. */
+export const SCOPES = ["services:read", "services:write", "services:heartbeat", "vault:read", "vault:write", "vault:admin", "admin"] as const;
 export const ScopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof ScopeSchema>;
 
@@ -18,6 +19,11 @@ export const CreateTokenRequestSchema = z.strictObject({
   ttl: DurationSchema.optional(),
   /** A note to recognise the token by in listings. */
   name: z.string().max(200).optional(),
+  /**
+   * Vault secrets this token may use, as name patterns (`openai/*`, `services/**`). Absent: every secret its
+   * vault scopes allow. Applies to vault:read and vault:write alike.
+   */
+  secrets: z.array(SecretPatternSchema).max(64).optional(),
 });
 export type CreateTokenRequestInput = z.input<typeof CreateTokenRequestSchema>;
 export type CreateTokenRequest = z.output<typeof CreateTokenRequestSchema>;
@@ -27,6 +33,7 @@ export const TokenInfoSchema = z.object({
   owner: z.string(),
   scopes: z.array(ScopeSchema),
   name: z.string().optional(),
+  secrets: z.array(z.string()).optional(),
   createdAt: TimestampSchema,
   expiresAt: TimestampSchema,
   revokedAt: TimestampSchema.nullable(),

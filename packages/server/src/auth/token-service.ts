@@ -48,7 +48,9 @@ export class TokenService {
     const id = randomUUID();
     const issuedAt = Math.floor(this.now() / 1000);
     const scopes = [...new Set(request.scopes)];
-    const token = await new SignJWT({ scope: scopes.join(" ") })
+    const claims: Record<string, unknown> = { scope: scopes.join(" ") };
+    if (request.secrets) claims.sec = request.secrets;
+    const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: "EdDSA", typ: "JWT", kid: this.options.key.keyId })
       .setIssuer(this.options.issuer)
       .setSubject(request.owner)
@@ -61,6 +63,7 @@ export class TokenService {
       owner: request.owner,
       scopes,
       ...(request.name !== undefined ? { name: request.name } : {}),
+      ...(request.secrets !== undefined ? { secrets: request.secrets } : {}),
       createdAt: new Date(issuedAt * 1000).toISOString(),
       expiresAt: new Date((issuedAt + ttl) * 1000).toISOString(),
       revokedAt: null,
@@ -92,7 +95,15 @@ export class TokenService {
     const scopes = typeof payload.scope === "string" ? payload.scope.split(" ") : [];
     const parsedScopes = scopes.map((scope) => ScopeSchema.safeParse(scope)).filter((r) => r.success).map((r) => r.data);
     if (!payload.jti || !payload.sub || !payload.exp || this.revoked.has(payload.jti)) return null;
-    const principal: Principal = { tokenId: payload.jti, owner: payload.sub, scopes: parsedScopes, expiresAt: payload.exp * 1000 };
+    const sec = payload.sec;
+    const secretPatterns = Array.isArray(sec) && sec.every((p) => typeof p === "string") ? (sec as string[]) : undefined;
+    const principal: Principal = {
+      tokenId: payload.jti,
+      owner: payload.sub,
+      scopes: parsedScopes,
+      expiresAt: payload.exp * 1000,
+      ...(secretPatterns ? { secretPatterns } : {}),
+    };
     if (this.cache.size >= VERIFY_CACHE_LIMIT) this.cache.clear();
     this.cache.set(token, principal);
     return principal;
@@ -115,6 +126,7 @@ function toInfo(row: TokenRow): TokenInfo {
     owner: row.owner,
     scopes: row.scopes as Scope[],
     ...(row.name !== undefined ? { name: row.name } : {}),
+    ...(row.secrets !== undefined ? { secrets: row.secrets } : {}),
     createdAt: row.createdAt,
     expiresAt: row.expiresAt,
     revokedAt: row.revokedAt,

@@ -86,6 +86,18 @@ export const ConfigSchema = z.strictObject({
       stallThresholdMs: z.int().min(100).default(2000),
     })
     .prefault({}),
+  vault: z
+    .strictObject({
+      /** PBKDF2-HMAC-SHA256 iterations for passphrase-derived keys (OWASP: ≥ 600,000). Stored in the vault header. */
+      pbkdf2Iterations: z.int().min(10_000).default(600_000),
+      /** Versions of each secret kept (older ones are deleted on write). */
+      keepVersions: z.int().min(1).max(100).default(5),
+      /** A new data-key version is made automatically after this many encryptions (NIST caps random nonces at 2^32). */
+      rotateAfterEncryptions: z.int().min(1000).max(2 ** 32 - 1).default(1_000_000_000),
+      /** After this many wrong passphrases in a row, each further attempt must wait (doubling, capped at 5 minutes). */
+      freeUnlockAttempts: z.int().min(1).default(3),
+    })
+    .prefault({}),
   watch: z
     .strictObject({
       /** A subscriber with more unsent bytes than this is lagging: its events stop and it gets a new snapshot once drained. */

@@ -61,6 +61,8 @@ export interface TokenRow {
   owner: string;
   scopes: Scope[];
   name?: string;
+  /** Vault secret-name patterns the token is limited to. */
+  secrets?: string[];
   createdAt: string;
   expiresAt: string;
   revokedAt: string | null;
