@@ -41,10 +41,10 @@ function installShutdownGate(app: FastifyInstance): void {
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.addHook("onRequest", async (_request, reply) => {
-    if (!closing) return;
+  app.addHook("onRequest", (_request, reply, done) => {
+    if (!closing) return done();
     reply.header("Connection", "close");
-    throw new ApiError("unavailable", "the server is shutting down", undefined, { "Retry-After": "1" });
+    done(new ApiError("unavailable", "the server is shutting down", undefined, { "Retry-After": "1" }));
   });
 }
 
@@ -71,7 +71,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installJsonBodyParser(app);
   installErrorHandling(app);
-  installRequestLog(app);
+  installRequestLog(app, deps.logger);
   installShutdownGate(app);
 
   await app.register(swagger, {

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { Logger } from "../logging/logger.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -15,11 +16,15 @@ export function generateRequestId(request: { headers: Record<string, string | st
   return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
 }
 
-export function installRequestLog(app: FastifyInstance): void {
-  app.addHook("onRequest", async (request, reply) => {
+export function installRequestLog(app: FastifyInstance, logger: Logger): void {
+  // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
+  app.addHook("onRequest", (request, reply, done) => {
     reply.header("X-Request-Id", request.id);
+    done();
   });
-  app.addHook("onResponse", async (request: FastifyRequest, reply) => {
+  app.addHook("onResponse", (request: FastifyRequest, reply, done) => {
+    // Skip building the line at all when request lines are not logged (e.g. level warn under benchmarks).
+    if (!logger.isLevelEnabled("info")) return done();
     request.log.info(
       {
         // requestId comes from the request's child logger (logController's requestIdLogLabel).
@@ -32,5 +37,6 @@ export function installRequestLog(app: FastifyInstance): void {
       },
       "request",
     );
+    done();
   });
 }
