@@ -4,6 +4,9 @@
  * Each entry is converted with the protocol's `manifestEntryToRegistration`, tagged with
  * `metadata.appliedFrom = <file name>` so that a later `--prune` knows which services came from this
  * file, and registered only when it differs from what the registry holds (so a second apply is a no-op).
+ * A `token_env: NAME` whose variable is set is sent as `auth.token`: the server moves it into its vault
+ * and keeps only `credentialRef: vault:services/<id>/credential`. Such entries are always re-sent, because
+ * whether the vaulted value is still current cannot be seen from the registry.
  */
 import { basename } from "node:path";
 import { isDeepStrictEqual } from "node:util";
@@ -41,8 +44,33 @@ const COMPARED_FIELDS = [
   "healthCheck", "rateLimit", "version", "visibility", "trustLevel", "metadata", "ttl", "isLocal", "status",
 ] as const satisfies readonly (keyof ServiceRegistration & keyof ServiceRecord)[];
 
+export interface PlanOptions {
+  /** Where `token_env` variables are looked up (default: this process's environment). */
+  env?: NodeJS.ProcessEnv;
+  /** Told about `token_env` variables that are not set. */
+  warn?(message: string): void;
+}
+
+/**
+ * The credential of a `token_env` entry: the variable's value to send as `auth.token` (stored in the
+ * server's vault), or, when it is unset, the reference `env:NAME` that the protocol's conversion made.
+ */
+function withCredential(input: ServiceRegistrationInput, tokenEnv: string | undefined, id: string, options: PlanOptions): ServiceRegistrationInput {
+  if (tokenEnv === undefined || input.auth === undefined) return input;
+  const value = (options.env ?? process.env)[tokenEnv];
+  if (value === undefined || value === "") {
+    options.warn?.(`${id}: ${tokenEnv} is not set; registering the reference env:${tokenEnv} (the server that uses it must have it)`);
+    return input;
+  }
+  const { credentialRef: _reference, ...auth } = input.auth as Record<string, unknown>;
+  return { ...input, auth: { ...auth, token: value } } as ServiceRegistrationInput;
+}
+
+/** True when a planned registration carries a raw credential for the vault. */
+const carriesToken = (planned: ServiceRegistration) => (planned.auth as { token?: string }).token !== undefined;
+
 /** Validates a manifest document and turns it into registrations. Nothing is sent yet. */
-export function planManifest(document: unknown, fileName: string): PlannedService[] {
+export function planManifest(document: unknown, fileName: string, options: PlanOptions = {}): PlannedService[] {
   const manifest = ManifestSchema.safeParse(document);
   if (!manifest.success) throw usageError(`${fileName}: not a service manifest (expected a \`services:\` list)`, fieldErrorsFromZod(manifest.error));
   const appliedFrom = basename(fileName);
@@ -52,7 +80,7 @@ export function planManifest(document: unknown, fileName: string): PlannedServic
   manifest.data.services.forEach((entry, index) => {
     if (seen.has(entry.id)) problems.push({ path: `services.${index}.id`, message: `duplicate id "${entry.id}"` });
     seen.add(entry.id);
-    const registration = manifestEntryToRegistration(entry);
+    const registration = withCredential(manifestEntryToRegistration(entry), entry.auth?.token_env, entry.id, options);
     const input: ServiceRegistrationInput = { ...registration, metadata: { ...(registration.metadata ?? {}), appliedFrom } };
     const parsed = ServiceRegistrationSchema.safeParse(input);
     if (!parsed.success) {
@@ -70,6 +98,7 @@ export function planManifest(document: unknown, fileName: string): PlannedServic
 const DERIVED_FIELDS = new Set<string>(["protocol"]);
 
 export function isUnchanged(planned: ServiceRegistration, record: ServiceRecord): boolean {
+  if (carriesToken(planned)) return false;
   if (planned.owner !== undefined && planned.owner !== record.owner) return false;
   return COMPARED_FIELDS.every((field) => {
     const want: unknown = planned[field];

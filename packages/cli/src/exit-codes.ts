@@ -29,6 +29,11 @@ const BY_API_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   rate_limited: EXIT.rateLimited,
   // A server that is shutting down or overloaded is, for a script, as good as unreachable: retry later.
   unavailable: EXIT.unreachable,
+  // The vault: a wrong passphrase is an authentication failure; a locked vault is unavailable until unlocked.
+  invalid_passphrase: EXIT.unauthorized,
+  vault_locked: EXIT.unreachable,
+  vault_not_initialized: EXIT.unreachable,
+  decryption_failed: EXIT.validation,
 };
 
 export function exitCodeForApiCode(code: string): ExitCode {

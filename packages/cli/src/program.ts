@@ -13,6 +13,7 @@ import { serveCommand } from "./commands/serve.js";
 import { servicesCommand } from "./commands/services.js";
 import { statusCommand } from "./commands/status.js";
 import { tokenCommand } from "./commands/token.js";
+import { vaultCommand } from "./commands/vault.js";
 import { watchCommand } from "./commands/watch.js";
 import { VERSION } from "./version.js";
 
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
     .addCommand(loginCommand())
     .addCommand(servicesCommand())
     .addCommand(tokenCommand())
+    .addCommand(vaultCommand())
     .addCommand(watchCommand());
   applyRecursively(program, (command) => command.exitOverride());
   return program;

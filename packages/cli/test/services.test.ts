@@ -127,12 +127,12 @@ describe("kai services", () => {
   });
 
   it("refuses an invalid registration with the failing fields (exit 6)", async () => {
-    const file = writeFile("bad.yaml", "id: bad-1\nname: Bad\ntype: spaceship\nauth:\n  type: bearer_token\n  token: sk-live-123\n");
+    const file = writeFile("bad.yaml", "id: bad-1\nname: Bad\ntype: spaceship\nauth:\n  type: bearer_token\n  apiKey: sk-live-123\n");
     const result = await kai(["services", "register", "-f", file]);
     expect(result.code).toBe(6);
     expect(result.stderr).toContain("(validation_failed)");
     expect(result.stderr).toMatch(/- type: /);
-    expect(result.stderr).toMatch(/- auth\.token: raw credentials/);
+    expect(result.stderr).toMatch(/- auth\.apiKey: raw credentials/);
     expect(result.stderr).not.toContain("sk-live-123");
   });
 

@@ -13,3 +13,4 @@ export * from "./schemas/status.js";
 export * from "./schemas/manifest.js";
 export * from "./schemas/vault.js";
 export { parseJson } from "./parse-json.js";
+export * from "./schemas/vault-api-types.js";

@@ -18,6 +18,7 @@ import {
 import { HttpTransport } from "./http-transport.js";
 import type { ClientOptions, KaiClient } from "./types.js";
 import { createWatcher } from "./watcher.js";
+import { createVaultClient } from "./vault.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 
@@ -64,6 +65,7 @@ export function createClient(options: ClientOptions): KaiClient {
         await http.request("DELETE", `/api/tokens/${encodeURIComponent(id)}`);
       },
     },
+    vault: createVaultClient(http),
     watch: (watchOptions) =>
       createWatcher({
         baseUrl: http.baseUrl,

@@ -13,11 +13,15 @@ export type {
   AgentOptions,
   ClientOptions,
   KaiClient,
+  VaultClient,
   WatchOptions,
   Watcher,
   WatcherState,
 } from "./types.js";
 export type {
+  AuditEntry,
+  AuditQueryInput,
+  AuditVerifyResponse,
   CreateTokenRequestInput,
   CreateTokenResponse,
   EventMessage,
@@ -34,4 +38,10 @@ export type {
   SnapshotMessage,
   StatusResponse,
   TokenInfo,
+  EncryptResponse,
+  PutSecretRequest,
+  RotateResponse,
+  SecretInfo,
+  SecretValueResponse,
+  VaultStatus,
 } from "@kai/protocol";

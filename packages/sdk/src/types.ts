@@ -4,8 +4,12 @@
  * shapes themselves come from @kai/protocol and are re-exported, never redefined.
  */
 import type {
+  AuditEntry,
+  AuditQueryInput,
+  AuditVerifyResponse,
   CreateTokenRequestInput,
   CreateTokenResponse,
+  EncryptResponse,
   EventMessage,
   HeartbeatRequest,
   HeartbeatResponse,
@@ -14,10 +18,15 @@ import type {
   ServiceFilterInput,
   ServicePatchInput,
   ServiceRecord,
+  PutSecretRequest,
+  RotateResponse,
+  SecretInfo,
+  SecretValueResponse,
   ServiceRegistrationInput,
   SnapshotMessage,
   StatusResponse,
   TokenInfo,
+  VaultStatus,
 } from "@kai/protocol";
 
 export interface ClientOptions {
@@ -57,7 +66,36 @@ export interface KaiClient {
     list(): Promise<TokenInfo[]>;
     revoke(id: string): Promise<void>;
   };
+  vault: VaultClient;
   watch(options: WatchOptions): Watcher;
+}
+
+/**
+ * The credential vault. Scopes: `vault:read` (read, list, decrypt), `vault:write` (put, delete, encrypt,
+ * rewrap), `vault:admin` (unlock, lock, rekey, rotate, init), `admin` (audit). Errors arrive as
+ * `KaiApiError` with codes such as `vault_locked`, `invalid_passphrase`, `decryption_failed`.
+ */
+export interface VaultClient {
+  status(): Promise<VaultStatus>;
+  /** Without a passphrase: the development default (random key file, auto-unlock). */
+  init(passphrase?: string): Promise<VaultStatus>;
+  unlock(passphrase: string): Promise<VaultStatus>;
+  lock(): Promise<VaultStatus>;
+  /** New passphrase for the keyring; without one, back to the development key file. */
+  rekey(newPassphrase?: string): Promise<VaultStatus>;
+  rotate(): Promise<RotateResponse>;
+  putSecret(name: string, value: string, options?: Omit<PutSecretRequest, "value">): Promise<SecretInfo>;
+  getSecret(name: string): Promise<SecretValueResponse>;
+  /** Names and metadata, never values. */
+  listSecrets(): Promise<SecretInfo[]>;
+  deleteSecret(name: string): Promise<void>;
+  /** Transit: `kai:v<N>:…`; `associatedData` must be given again to decrypt. */
+  encrypt(plaintext: string, associatedData?: string): Promise<EncryptResponse>;
+  decrypt(ciphertext: string, associatedData?: string): Promise<string>;
+  /** Re-encrypts under the current key version (after a rotation) without returning the plaintext. */
+  rewrap(ciphertext: string, associatedData?: string): Promise<EncryptResponse>;
+  audit(query?: AuditQueryInput): Promise<AuditEntry[]>;
+  verifyAudit(): Promise<AuditVerifyResponse>;
 }
 
 export type WatcherState = "connecting" | "open" | "reconnecting" | "closed";

@@ -11,8 +11,9 @@ import type { StatusResponse } from "@kai/protocol";
 import { loadConfig, type DeepPartial } from "./config/load-config.js";
 import type { Config, ConfigInput } from "./config/config-schema.js";
 import { createLogger, type Logger } from "./logging/logger.js";
-import { openStore, type RegistryStore } from "./storage/index.js";
-import { MemoryStore } from "./storage/memory/memory-store.js";
+import { openStore } from "./storage/index.js";
+import { createVault } from "./vault/vault-service.js";
+import { bootstrapVault } from "./vault/vault-bootstrap.js";
 import { loadOrCreateNodeKey } from "./auth/node-key.js";
 import { TokenService } from "./auth/token-service.js";
 import { ensureAdminToken } from "./auth/admin-token.js";
@@ -81,10 +82,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
   const { logger, flush } = createLogger({ config, ...(options.logDestination ? { extraDestination: options.logDestination } : {}) });
-  const store: RegistryStore =
+  const store = await openStore(
     config.storage.kind === "memory"
-      ? new MemoryStore()
-      : await openStore({ kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, logger });
+      ? { kind: "memory" }
+      : { kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, logger },
+  );
   try {
     const key = loadOrCreateNodeKey(config.dataDir);
     const tokens = await TokenService.create({
@@ -96,10 +98,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     const admin = await ensureAdminToken(config.dataDir, tokens);
 
+    const vault = await createVault({ store: store.vaultStore(), dataDir: config.dataDir, config: config.vault, logger });
+    const env = options.env ?? process.env;
+    await bootstrapVault(vault, { ...(env.KAI_VAULT_PASSPHRASE ? { passphrase: env.KAI_VAULT_PASSPHRASE } : {}), logger });
+
     const feed = new ChangeFeed(await store.currentRevision(), config.registry.eventRetention, logger);
     const leases = new LeaseTable();
     leases.restore(await store.listLeases(), Date.now());
-    const registry = new RegistryService({ store, feed, leases });
+    const registry = new RegistryService({ store, feed, leases, vault });
     const health = new HealthChecker({ registry, store, feed, logger });
     registry.isHealthFailing = (id) => health.isFailing(id);
     const monitor = new LeaseMonitor(
@@ -140,7 +146,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       };
     };
 
-    const app = await createApp({ config, logger, tokens, registry, streams, getStatus });
+    const app = await createApp({ config, logger, tokens, registry, streams, getStatus, vault });
     monitor.start();
     await health.start();
     const compaction = setInterval(() => {
@@ -167,6 +173,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         clearTimeout(forced);
         health.stop();
         await monitor.stop();
+        await vault.close();
         await store.close();
         logger.info("stopped");
         flush();

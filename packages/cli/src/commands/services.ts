@@ -119,7 +119,7 @@ function applyCommand(): Command {
   return command.action(async (flags: { file: string; prune?: boolean; dryRun?: boolean }, self: Command) => {
     const { out, client } = contextOf(self);
     if (flags.file === "-") throw new CliError("apply needs a file name (it tags services with it for --prune)", "usage", EXIT.usage);
-    const planned = planManifest(await readDocument(flags.file), flags.file);
+    const planned = planManifest(await readDocument(flags.file), flags.file, { warn: (message) => out.warn(message) });
     const dryRun = flags.dryRun === true;
     if (dryRun) out.info("dry run: nothing is changed");
     const results = await applyManifest(client(), flags.file, planned, {

@@ -71,27 +71,44 @@ const RAW_CREDENTIAL_MESSAGE =
 
 const AUTH_FIELDS = new Set(["type", "credentialRef", "header"]);
 
-/** How callers authenticate to the service. Carries a reference to the credential, never the credential. */
+/**
+ * A raw credential that arrives with a registration (`auth.token`, seed 004). It is accepted only to be
+ * handed to the vault: the registry stores it as the secret `services/<id>/credential` and keeps
+ * `credentialRef: vault:services/<id>/credential` instead. It never reaches a stored record.
+ */
+export const ServiceCredentialSchema = z.string().min(1).max(64 * 1024);
+
+/**
+ * How callers authenticate to the service. Carries a reference to the credential, never the credential
+ * itself — except `token`, which the registry moves into the vault before anything is stored.
+ */
 export const ServiceAuthSchema = z
   .looseObject({
     type: AuthTypeSchema.default("none"),
     credentialRef: CredentialRefSchema.optional(),
     /** Header that carries an `api_key` credential (default `Authorization`). */
     header: z.string().regex(/^[A-Za-z0-9-]{1,100}$/).optional(),
+    /** A raw credential to be stored in the vault (see ServiceCredentialSchema). */
+    token: ServiceCredentialSchema.optional(),
   })
   .superRefine((auth, ctx) => {
     for (const key of Object.keys(auth)) {
+      if (key === "token") continue;
       if (RAW_CREDENTIAL_KEYS.has(key.toLowerCase())) {
         ctx.addIssue({ code: "custom", path: [key], message: RAW_CREDENTIAL_MESSAGE });
       } else if (!AUTH_FIELDS.has(key)) {
         ctx.addIssue({ code: "custom", path: [key], message: "unknown field" });
       }
     }
+    if (auth.token !== undefined && auth.credentialRef !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["credentialRef"], message: "give either token (stored in the vault) or credentialRef, not both" });
+    }
   })
   .transform((auth) => {
-    const clean: { type: z.infer<typeof AuthTypeSchema>; credentialRef?: string; header?: string } = { type: auth.type };
+    const clean: { type: z.infer<typeof AuthTypeSchema>; credentialRef?: string; header?: string; token?: string } = { type: auth.type };
     if (auth.credentialRef !== undefined) clean.credentialRef = auth.credentialRef;
     if (auth.header !== undefined) clean.header = auth.header;
+    if (auth.token !== undefined) clean.token = auth.token;
     return clean;
   });
 

@@ -14,6 +14,7 @@ import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
 import type { TokenService } from "../auth/token-service.js";
 import type { RegistryService } from "../registry/registry-service.js";
+import type { Vault } from "../vault/vault.js";
 import { VERSION } from "../version.js";
 import { installErrorHandling, sendFrameworkError } from "./error-handler.js";
 import { ApiError } from "../errors.js";
@@ -23,6 +24,8 @@ import { installRateLimit } from "./rate-limit.js";
 import { generateRequestId, installRequestLog } from "./request-log.js";
 import { servicesRoutes } from "./routes/services.js";
 import { tokenRoutes } from "./routes/tokens.js";
+import { vaultRoutes } from "./routes/vault.js";
+import { transitRoutes } from "./routes/transit.js";
 import { statusRoutes, type StatusProvider } from "./routes/status.js";
 import type { RegistryStreamHub } from "./ws/registry-stream.js";
 
@@ -33,6 +36,7 @@ export interface AppDeps {
   registry: RegistryService;
   streams: RegistryStreamHub;
   getStatus: StatusProvider;
+  vault: Vault;
 }
 
 /** Once shutdown begins, new requests on kept-alive connections answer 503 `unavailable` (in-flight ones finish). */
@@ -98,6 +102,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(servicesRoutes(deps.registry));
     await scope.register(tokenRoutes(deps.tokens));
     await scope.register(statusRoutes(deps.getStatus));
+    await scope.register(vaultRoutes(deps.vault));
+    await scope.register(transitRoutes(deps.vault));
     scope.get("/ws/registry", {
       websocket: true,
       config: { scopes: ["services:read"], bucket: "read" },

@@ -12,14 +12,19 @@ import type {
   ListServicesResponse,
   RegistryEvent,
   ServicePatch,
+  ServiceAuth,
   ServiceRecord,
   ServiceRegistration,
 } from "@kai/protocol";
+
+/** `auth` as a registration or patch carries it: possibly with a raw `token` still to be moved to the vault. */
+type ServiceAuthInput = ServiceRegistration["auth"];
 import { InvalidCursorError, RevisionConflict, type RegistryStore, type ServiceWrite, type Viewer } from "../storage/store.js";
 import { isAdmin, viewerOf, type Principal } from "../auth/principal.js";
 import { ApiError, conflict, forbidden, notFound } from "../errors.js";
 import type { ChangeFeed } from "./change-feed.js";
 import type { LeaseTable } from "./lease-table.js";
+import type { Vault, VaultActor } from "../vault/vault.js";
 import { applyPatch, classifyChange, recordFromRegistration } from "./service-record.js";
 
 export interface RegistryServiceDeps {
@@ -29,6 +34,8 @@ export interface RegistryServiceDeps {
   now?: () => number;
   /** True while a service's active health check is failing: its heartbeats then do not bring it back. */
   isHealthFailing?: (id: string) => boolean;
+  /** Where a raw credential that arrives with a registration (`auth.token`) is kept instead of the registry. */
+  vault?: Vault;
 }
 
 /** Whether a viewer may see a record at all (visibility rules of the seed). */
@@ -41,6 +48,7 @@ export class RegistryService {
   private readonly feed: ChangeFeed;
   private readonly leases: LeaseTable;
   private readonly now: () => number;
+  private readonly vault: Vault | undefined;
   /** Set once the health checker exists (it needs the registry, so it is wired after construction). */
   isHealthFailing: (id: string) => boolean;
 
@@ -50,6 +58,7 @@ export class RegistryService {
     this.feed = deps.feed;
     this.leases = deps.leases;
     this.now = deps.now ?? Date.now;
+    this.vault = deps.vault;
   }
 
   async register(principal: Principal, input: ServiceRegistration): Promise<{ record: ServiceRecord; created: boolean }> {
@@ -65,9 +74,10 @@ export class RegistryService {
       throw conflict(`service id ${id} is registered by another owner`);
     }
     const owner = input.owner ?? existing?.owner ?? principal.owner;
+    const auth = await this.vaultCredential(principal, id, input.auth);
     const nowMs = this.now();
     const nowIso = new Date(nowMs).toISOString();
-    const draft = recordFromRegistration(input, id, owner, existing, nowIso);
+    const draft = recordFromRegistration({ ...input, auth }, id, owner, existing, nowIso);
     if (existing) {
       const kind = classifyChange(existing, draft);
       if (kind === "none") {
@@ -92,8 +102,9 @@ export class RegistryService {
     if (patch.expectedRevision !== undefined && patch.expectedRevision !== existing.revision) {
       throw conflict(`service ${id} is at revision ${existing.revision}, not ${patch.expectedRevision}`);
     }
+    const auth = patch.auth === undefined ? undefined : await this.vaultCredential(principal, id, patch.auth);
     const nowMs = this.now();
-    const draft = applyPatch(existing, patch, new Date(nowMs).toISOString());
+    const draft = applyPatch(existing, auth === undefined ? patch : { ...patch, auth }, new Date(nowMs).toISOString());
     const kind = classifyChange(existing, draft);
     if (kind === "none") return existing;
     const event = await this.commit({ event: kind, record: draft, expectedRevision: existing.revision }, existing);
@@ -199,6 +210,21 @@ export class RegistryService {
       if (error instanceof ApiError && error.code === "conflict") return false;
       throw error;
     }
+  }
+
+  /**
+   * Moves a raw credential (`auth.token`) into the vault and returns `auth` with only the reference
+   * `credentialRef: vault:services/<id>/credential`. Runs after every ownership check and before anything
+   * is written, so a locked vault (503 vault_locked) leaves the registry untouched.
+   */
+  private async vaultCredential(principal: Principal, id: string, auth: ServiceAuthInput): Promise<ServiceAuth> {
+    const { token, ...rest } = auth;
+    if (token === undefined) return rest;
+    if (!this.vault) throw new ApiError("unavailable", "this registry has no vault to keep auth.token in; reference the credential with auth.credentialRef instead");
+    const actor: VaultActor = { tokenId: principal.tokenId, owner: principal.owner, scopes: principal.scopes };
+    if (principal.secretPatterns !== undefined) actor.secretPatterns = principal.secretPatterns;
+    const credentialRef = await this.vault.storeServiceCredential(id, token, actor);
+    return { ...rest, credentialRef };
   }
 
   /** Loads a record the principal may change: 404 if they cannot see it, 403 if they can but do not own it. */

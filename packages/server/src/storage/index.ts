@@ -4,7 +4,9 @@
  * (PostgreSQL next) means one more `kind` here and one folder that passes `test/storage/store-contract.ts`.
  */
 import type { RegistryStore } from "./store.js";
+import type { VaultStore } from "./vault-store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
+import { MemoryStore } from "./memory/memory-store.js";
 
 export * from "./store.js";
 
@@ -17,11 +19,20 @@ export interface SqliteStoreConfig {
   logger?: { warn(msg: string): void };
 }
 
-export type OpenStoreOptions = SqliteStoreConfig;
+export interface MemoryStoreConfig {
+  kind: "memory";
+}
 
-export async function openStore(options: OpenStoreOptions): Promise<RegistryStore> {
+export type OpenStoreOptions = SqliteStoreConfig | MemoryStoreConfig;
+
+/** A backend: the registry's store, plus the vault's store over the same database (one file, one transaction log). */
+export type StorageBackend = RegistryStore & { vaultStore(): VaultStore };
+
+export async function openStore(options: OpenStoreOptions): Promise<StorageBackend> {
   switch (options.kind) {
     case "sqlite":
       return SqliteStore.open(options);
+    case "memory":
+      return new MemoryStore();
   }
 }

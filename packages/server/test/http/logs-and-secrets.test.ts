@@ -77,8 +77,9 @@ beforeAll(async () => {
   expect(await openSocket(`?token=${encodeURIComponent(reader)}`)).toBe(101);
   expect(await openSocket("", { authorization: `Bearer ${alice}` })).toBe(101);
   expect(await openSocket(`?token=${encodeURIComponent(server.adminToken)}`)).toBe(101);
+  // auth.token is accepted and moved into the vault (only the reference is kept); the others are refused.
+  expect((await send("/api/services/register", { method: "POST", json: registration({ auth: { type: "bearer_token", token: CANARY } }), token: alice })).status).toBe(201);
   const rawCredentials = [
-    registration({ auth: { type: "bearer_token", token: CANARY } }),
     registration({ auth: { type: "api_key", apiKey: CANARY } }),
     registration({ metadata: { apiKey: CANARY } }),
     registration({ metadata: { nested: [{ password: CANARY }] } }),

@@ -57,11 +57,16 @@ describe("registration", () => {
   });
 
   it("refuses a raw credential and keeps only references", async () => {
-    const raw = await register(registration({ auth: { type: "bearer_token", token: "sk-canary-raw" } }));
+    const raw = await register(registration({ auth: { type: "api_key", apiKey: "sk-canary-raw" } }));
     expect(raw.status).toBe(400);
     const text = JSON.stringify(raw.body);
     expect(text).toContain("credentialRef");
     expect(text).not.toContain("sk-canary-raw");
+    // `auth.token` is the one raw credential accepted: it goes to the vault, the record keeps the reference.
+    const vaulted = await register(registration({ id: "svc-vaulted", auth: { type: "bearer_token", token: "sk-canary-raw" } }));
+    expect(vaulted.status).toBe(201);
+    expect(vaulted.body.auth).toEqual({ type: "bearer_token", credentialRef: "vault:services/svc-vaulted/credential" });
+    expect(JSON.stringify(vaulted.body)).not.toContain("sk-canary-raw");
     const ref = await register(registration({ id: "svc-ref", auth: { type: "bearer_token", credentialRef: "env:OPENAI_API_KEY" } }));
     expect(ref.status).toBe(201);
     expect(ref.body.auth).toEqual({ type: "bearer_token", credentialRef: "env:OPENAI_API_KEY" });

@@ -15,6 +15,8 @@ import {
   type TokenRow,
   type Viewer,
 } from "../store.js";
+import type { VaultStore } from "../vault-store.js";
+import { MemoryVaultStore } from "./memory-vault-store.js";
 
 const STATUSES: ServiceRecord["status"][] = ["active", "degraded", "offline", "maintenance"];
 
@@ -37,6 +39,13 @@ export class MemoryStore implements RegistryStore {
   private readonly tokens = new Map<string, TokenRow>();
   private readonly meta = new Map<string, string>();
   private closed = false;
+  private vault: MemoryVaultStore | null = null;
+
+  /** The credential vault's store, kept in this process's memory like everything else here. */
+  vaultStore(): VaultStore {
+    this.vault ??= new MemoryVaultStore(() => this.check());
+    return this.vault;
+  }
 
   private check(): void {
     if (this.closed) throw new Error("store is closed");

@@ -84,6 +84,76 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 2,
+    description: "credential vault: header, secrets and their versions, key usage counters, audit chain; token secret patterns",
+    sql: `
+      -- Token secret-name patterns (JSON list); NULL = no limit beyond the token's scopes.
+      ALTER TABLE tokens ADD COLUMN secrets TEXT;
+
+      -- One row: how the keyring is wrapped (KDF name, parameters, salt) and the wrapped keyring itself.
+      CREATE TABLE vault_header (
+        id             INTEGER PRIMARY KEY CHECK (id = 1),
+        format         INTEGER NOT NULL,
+        kdf            TEXT NOT NULL,
+        keyring        BLOB NOT NULL,
+        active_version INTEGER NOT NULL,
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL
+      );
+
+      -- Encryptions made under each data-key version: persisted so a restart cannot reset them to zero.
+      CREATE TABLE vault_key_usage (
+        version     INTEGER PRIMARY KEY NOT NULL,
+        encryptions INTEGER NOT NULL
+      );
+
+      -- Names and metadata are in clear (listing works without a key); values only in vault_secret_versions.
+      CREATE TABLE vault_secrets (
+        name         TEXT PRIMARY KEY NOT NULL,
+        version      INTEGER NOT NULL,
+        description  TEXT,
+        created_at   TEXT NOT NULL,
+        created_by   TEXT NOT NULL,
+        updated_at   TEXT NOT NULL,
+        updated_by   TEXT NOT NULL,
+        last_used_at TEXT,
+        last_used_by TEXT,
+        expires_at   TEXT
+      );
+
+      CREATE TABLE vault_secret_versions (
+        name        TEXT NOT NULL REFERENCES vault_secrets (name) ON DELETE CASCADE,
+        version     INTEGER NOT NULL,
+        key_version INTEGER NOT NULL,
+        ciphertext  BLOB NOT NULL,
+        created_at  TEXT NOT NULL,
+        PRIMARY KEY (name, version)
+      ) WITHOUT ROWID;
+
+      -- Append-only, MAC-chained. seq is assigned by the vault (head + 1), not by SQLite, because the
+      -- MAC covers it. The head is kept in vault_audit_head too, so deleting the newest rows is detected.
+      CREATE TABLE vault_audit (
+        seq        INTEGER PRIMARY KEY NOT NULL,
+        at         TEXT NOT NULL,
+        token_id   TEXT,
+        actor      TEXT,
+        operation  TEXT NOT NULL,
+        secret     TEXT,
+        outcome    TEXT NOT NULL,
+        reason     TEXT,
+        request_id TEXT,
+        mac        TEXT NOT NULL
+      );
+      CREATE INDEX vault_audit_operation ON vault_audit (operation, seq);
+
+      CREATE TABLE vault_audit_head (
+        id  INTEGER PRIMARY KEY CHECK (id = 1),
+        seq INTEGER NOT NULL,
+        mac TEXT NOT NULL
+      );
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -4,7 +4,7 @@
  * every write goes through the group-commit batcher, so it is acknowledged only after its transaction
  * committed (and, in synchronous=FULL, was fsynced), while concurrent writes share one commit.
  */
-import { parseJson, ScopeSchema, SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
+import { parseJson, ScopeSchema, SecretPatternSchema, SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
 import type { Database, Statement } from "better-sqlite3";
 import {
   RevisionConflict,
@@ -21,6 +21,8 @@ import { WriteBatcher } from "./write-batcher.js";
 import { fromRow, parseRecordDoc, toColumns, type ServiceRow } from "./record-codec.js";
 import { buildListQuery, visibilityClause } from "./service-query.js";
 import { decodeCursor, encodeCursor } from "./page-cursor.js";
+import type { VaultStore } from "../vault-store.js";
+import { SqliteVaultStore } from "./sqlite-vault-store.js";
 
 export interface SqliteStoreOptions {
   path: string;
@@ -32,6 +34,7 @@ export interface SqliteStoreOptions {
 const MAX_CACHED_QUERIES = 256;
 const COMPACTED_THROUGH = "events_compacted_through";
 const ScopesSchema = ScopeSchema.array();
+const SecretPatternsSchema = SecretPatternSchema.array();
 
 interface EventRow {
   revision: number;
@@ -44,6 +47,8 @@ interface TokenDbRow {
   owner: string;
   scopes: string;
   name: string | null;
+  /** JSON list of secret-name patterns, or NULL. */
+  secrets: string | null;
   created_at: string;
   expires_at: string;
   revoked_at: string | null;
@@ -73,6 +78,7 @@ export class SqliteStore implements RegistryStore {
   private readonly batcher: WriteBatcher;
   private readonly listCache = new Map<string, Statement>();
   private closed = false;
+  private vault: SqliteVaultStore | null = null;
   /** Highest committed revision. */
   private committedRevision: number;
   /** Highest revision used inside the batch being written (equals committedRevision between batches). */
@@ -135,8 +141,8 @@ export class SqliteStore implements RegistryStore {
       saveHeartbeat: prepare("UPDATE services SET heartbeat_at = max(coalesce(heartbeat_at, 0), ?) WHERE id = ?"),
       listLeases: prepare("SELECT id, ttl, heartbeat_at, status, owner, visibility, revision, updated_at FROM services WHERE ttl IS NOT NULL ORDER BY id"),
       insertToken: db.prepare(
-        `INSERT INTO tokens (id, owner, scopes, name, created_at, expires_at, revoked_at)
-         VALUES (@id, @owner, @scopes, @name, @created_at, @expires_at, @revoked_at)`,
+        `INSERT INTO tokens (id, owner, scopes, name, secrets, created_at, expires_at, revoked_at)
+         VALUES (@id, @owner, @scopes, @name, @secrets, @created_at, @expires_at, @revoked_at)`,
       ),
       getToken: prepare("SELECT * FROM tokens WHERE id = ?"),
       listTokens: prepare("SELECT * FROM tokens ORDER BY created_at, id"),
@@ -282,6 +288,7 @@ export class SqliteStore implements RegistryStore {
       owner: token.owner,
       scopes: JSON.stringify(token.scopes),
       name: token.name ?? null,
+      secrets: token.secrets ? JSON.stringify(token.secrets) : null,
       created_at: token.createdAt,
       expires_at: token.expiresAt,
       revoked_at: token.revokedAt,
@@ -317,6 +324,20 @@ export class SqliteStore implements RegistryStore {
     return this.write(() => {
       this.stmt.setMeta.run(key, value);
     });
+  }
+
+  // ---- vault ----
+
+  /**
+   * The credential vault's store over this same database file: its writes join the same group-commit
+   * batches (one fsync for registry and vault writes issued together), each as its own atomic savepoint.
+   */
+  vaultStore(): VaultStore {
+    this.vault ??= new SqliteVaultStore(this.db, {
+      enqueue: (work) => this.write(work),
+      assertOpen: () => this.assertOpen(),
+    });
+    return this.vault;
   }
 
   // ---- lifecycle ----
@@ -403,5 +424,12 @@ function toTokenRow(row: TokenDbRow): TokenRow {
     revokedAt: row.revoked_at,
   };
   if (row.name !== null) token.name = row.name;
+  if (row.secrets !== null) {
+    const json = parseJson(row.secrets);
+    const patterns = SecretPatternsSchema.safeParse(json.ok ? json.value : null);
+    // Fail closed: a token whose limits cannot be read must not be treated as unlimited.
+    if (!patterns.success) throw new Error(`stored token ${row.id} has invalid secret patterns`);
+    token.secrets = patterns.data;
+  }
   return token;
 }

@@ -1,0 +1,56 @@
+/**
+ * @module secret-input
+ * Reads a passphrase or a secret value the way a secret must be read: from stdin when it is piped, or
+ * from a prompt on the terminal that does not echo, never from argv (other users can read a process's
+ * command line). A single trailing newline is removed from piped input, since `echo`/heredocs add one.
+ */
+import { readStdin } from "./input-file.js";
+import { usageError } from "./cli-error.js";
+
+/** Reads a line from the terminal without echoing it; Ctrl-C or Ctrl-D aborts. */
+function promptHidden(prompt: string): Promise<string> {
+  const stdin = process.stdin;
+  return new Promise((resolve, reject) => {
+    process.stderr.write(prompt);
+    let value = "";
+    const finish = (error?: Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off("data", onData);
+      process.stderr.write("\n");
+      if (error) reject(error);
+      else resolve(value);
+    };
+    const onData = (chunk: Buffer) => {
+      for (const char of chunk.toString("utf8")) {
+        if (char === "\r" || char === "\n") return finish();
+        if (char === "\u0003" || char === "\u0004") return finish(usageError("aborted"));
+        if (char === "\u007f" || char === "\b") value = [...value].slice(0, -1).join("");
+        else value += char;
+      }
+    };
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.on("data", onData);
+  });
+}
+
+export interface SecretPrompt {
+  /** What is asked for, e.g. "passphrase". */
+  what: string;
+  /** Ask twice on a terminal and require both to agree (new passphrases). */
+  confirm?: boolean;
+}
+
+/** The secret from stdin (piped) or a no-echo prompt (terminal). Refuses an empty value. */
+export async function readSecret({ what, confirm = false }: SecretPrompt): Promise<string> {
+  let value: string;
+  if (process.stdin.isTTY) {
+    value = await promptHidden(`${what}: `);
+    if (confirm && value !== (await promptHidden(`${what} (again): `))) throw usageError(`the two ${what}s differ`);
+  } else {
+    value = (await readStdin()).replace(/\r?\n$/, "");
+  }
+  if (value === "") throw usageError(`no ${what} given (pipe it on stdin or type it at the prompt)`);
+  return value;
+}

@@ -1,0 +1,147 @@
+/**
+ * @module test/vault/core/vault-store-contract
+ * The conformance suite every `VaultStore` backend must pass (SQLite and memory): atomic transactions
+ * (a throw leaves nothing behind), ordering, version pruning, the audit chain's sequence rule and head.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { SecretMetaRow, StoredAuditEntry, VaultStore } from "../../../src/storage/vault-store.js";
+
+export type OpenVaultStore = () => Promise<{ store: VaultStore; cleanup: () => Promise<void> }>;
+
+const at = "2030-01-01T00:00:00.000Z";
+const meta = (name: string, version: number): SecretMetaRow => ({
+  name, version, description: null, createdAt: at, createdBy: "alice", updatedAt: at, updatedBy: "alice",
+  lastUsedAt: null, lastUsedBy: null, expiresAt: null,
+});
+const entry = (seq: number, operation = "op"): StoredAuditEntry => ({
+  seq, at, tokenId: "t1", actor: "alice", operation, secret: null, outcome: "allowed", reason: null, requestId: null, mac: `${seq}`.padStart(64, "0"),
+});
+
+export function runVaultStoreContract(name: string, open: OpenVaultStore): void {
+  describe(`vault store contract: ${name}`, () => {
+    let store: VaultStore;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await open());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    it("starts empty", async () => {
+      expect(await store.getHeader()).toBeNull();
+      expect(await store.listSecrets()).toEqual([]);
+      expect(await store.countSecrets()).toBe(0);
+      expect(await store.auditHead()).toBeNull();
+      expect((await store.keyUsage()).size).toBe(0);
+    });
+
+    it("writes and replaces the header", async () => {
+      const header = { format: 1, kdf: '{"name":"key-file"}', keyring: Buffer.from([1, 2, 3]), activeVersion: 1, createdAt: at, updatedAt: at };
+      await store.transact((tx) => tx.putHeader(header));
+      expect(await store.getHeader()).toEqual(header);
+      await store.transact((tx) => tx.putHeader({ ...header, keyring: Buffer.from([9]), activeVersion: 2, updatedAt: "2030-01-02T00:00:00.000Z" }));
+      const again = await store.getHeader();
+      expect(again?.keyring).toEqual(Buffer.from([9]));
+      expect(again?.activeVersion).toBe(2);
+      expect(again?.createdAt).toBe(at);
+    });
+
+    it("keeps secrets with their versions newest first, prunes, replaces, touches and deletes", async () => {
+      await store.transact((tx) => {
+        for (let v = 1; v <= 4; v++) {
+          tx.putSecretMeta(meta("b/x", v));
+          tx.putSecretVersion({ name: "b/x", version: v, keyVersion: 1, ciphertext: Buffer.from([v]), createdAt: at });
+        }
+        tx.putSecretMeta(meta("a", 1));
+        tx.putSecretVersion({ name: "a", version: 1, keyVersion: 1, ciphertext: Buffer.from([42]), createdAt: at });
+        tx.pruneSecretVersions("b/x", 3);
+      });
+      const secret = await store.getSecret("b/x");
+      expect(secret?.meta.version).toBe(4);
+      expect(secret?.versions.map((row) => row.version)).toEqual([4, 3]);
+      expect((await store.listSecrets()).map((row) => [row.name, row.versions])).toEqual([["a", [1]], ["b/x", [4, 3]]]);
+      expect(await store.countSecrets()).toBe(2);
+
+      await store.transact((tx) => {
+        tx.replaceCiphertext("b/x", 3, 2, Buffer.from([99]));
+        tx.touchSecret("a", "2030-02-01T00:00:00.000Z", "bob");
+      });
+      expect((await store.getSecret("b/x"))?.versions[1]).toMatchObject({ version: 3, keyVersion: 2, ciphertext: Buffer.from([99]) });
+      expect((await store.getSecret("a"))?.meta).toMatchObject({ lastUsedAt: "2030-02-01T00:00:00.000Z", lastUsedBy: "bob" });
+      const all = await store.transact((tx) => tx.allSecretVersions());
+      expect(all.map((row) => `${row.name}@${row.version}`)).toEqual(["a@1", "b/x@3", "b/x@4"]);
+
+      expect(await store.transact((tx) => tx.deleteSecret("b/x"))).toBe(true);
+      expect(await store.transact((tx) => tx.deleteSecret("b/x"))).toBe(false);
+      expect(await store.getSecret("b/x")).toBeNull();
+      expect(await store.transact((tx) => tx.allSecretVersions().length)).toBe(1);
+    });
+
+    it("rolls back everything a failing transaction did", async () => {
+      await store.transact((tx) => {
+        tx.putSecretMeta(meta("keep", 1));
+        tx.putSecretVersion({ name: "keep", version: 1, keyVersion: 1, ciphertext: Buffer.from([1]), createdAt: at });
+        tx.setKeyUsage(1, 5);
+        tx.appendAudit(entry(1));
+      });
+      await expect(
+        store.transact((tx) => {
+          tx.putSecretMeta(meta("gone", 1));
+          tx.putSecretVersion({ name: "gone", version: 1, keyVersion: 1, ciphertext: Buffer.from([2]), createdAt: at });
+          tx.replaceCiphertext("keep", 1, 2, Buffer.from([7]));
+          tx.deleteSecret("keep");
+          tx.setKeyUsage(1, 6);
+          tx.appendAudit(entry(2));
+          tx.putHeader({ format: 1, kdf: "{}", keyring: Buffer.from([1]), activeVersion: 1, createdAt: at, updatedAt: at });
+          throw new Error("boom");
+        }),
+      ).rejects.toThrow("boom");
+      expect(await store.getSecret("gone")).toBeNull();
+      expect((await store.getSecret("keep"))?.versions[0]?.ciphertext).toEqual(Buffer.from([1]));
+      expect((await store.keyUsage()).get(1)).toBe(5);
+      expect(await store.auditHead()).toEqual({ seq: 1, mac: entry(1).mac });
+      expect(await store.auditPage(0, 10)).toHaveLength(1);
+      expect(await store.getHeader()).toBeNull();
+    });
+
+    it("appends audit entries only in sequence and moves the head", async () => {
+      await store.transact((tx) => {
+        tx.appendAudit(entry(1, "a"));
+        tx.appendAudit(entry(2, "b"));
+      });
+      await expect(store.transact((tx) => tx.appendAudit(entry(4)))).rejects.toThrow();
+      await expect(store.transact((tx) => tx.appendAudit(entry(2)))).rejects.toThrow();
+      await store.transact((tx) => tx.appendAudit({ ...entry(3, "a"), outcome: "denied", actor: "bob" }));
+      expect(await store.auditHead()).toEqual({ seq: 3, mac: entry(3).mac });
+      expect((await store.auditPage(1, 10)).map((row) => row.seq)).toEqual([2, 3]);
+      expect((await store.listAudit({ limit: 10, operation: "a" })).map((row) => row.seq)).toEqual([1, 3]);
+      expect((await store.listAudit({ limit: 10, outcome: "denied" })).map((row) => row.seq)).toEqual([3]);
+      expect((await store.listAudit({ limit: 10, actor: "alice" })).map((row) => row.seq)).toEqual([1, 2]);
+      expect((await store.listAudit({ limit: 1, afterSeq: 1 })).map((row) => row.seq)).toEqual([2]);
+      expect(await store.auditPage(0, 10)).toEqual([entry(1, "a"), entry(2, "b"), { ...entry(3, "a"), outcome: "denied", actor: "bob" }]);
+    });
+
+    it("applies transactions in call order", async () => {
+      const order: number[] = [];
+      await Promise.all(Array.from({ length: 20 }, (_, i) => store.transact((tx) => {
+        order.push(i);
+        tx.appendAudit(entry(i + 1));
+      })));
+      expect(order).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect((await store.auditHead())?.seq).toBe(20);
+    });
+
+    it("keeps key usage counters", async () => {
+      await store.transact((tx) => {
+        tx.setKeyUsage(1, 10);
+        tx.setKeyUsage(2, 3);
+      });
+      await store.transact((tx) => {
+        tx.setKeyUsage(2, 4);
+        tx.deleteKeyUsage(1);
+      });
+      expect([...(await store.keyUsage())]).toEqual([[2, 4]]);
+    });
+  });
+}
