@@ -8,7 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { DestinationStream } from "pino";
 import type { StatusResponse } from "@kai/protocol";
-import { loadConfig, type DeepPartial } from "./config/load-config.js";
+import { loadConfig, mergeSettings, type DeepPartial } from "./config/load-config.js";
 import type { Config, ConfigInput } from "./config/config-schema.js";
 import { createLogger, type Logger } from "./logging/logger.js";
 import { openStore } from "./storage/index.js";
@@ -54,19 +54,6 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...a };
-  for (const [key, value] of Object.entries(b)) {
-    if (value === undefined) continue;
-    const current = out[key];
-    out[key] =
-      value && typeof value === "object" && !Array.isArray(value) && current && typeof current === "object" && !Array.isArray(current)
-        ? deepMerge(current as Record<string, unknown>, value as Record<string, unknown>)
-        : value;
-  }
-  return out;
-}
-
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const explicit: Record<string, unknown> = {
     dataDir: options.dataDir,
@@ -76,7 +63,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const config = loadConfig({
     ...(options.configFile !== undefined ? { configFile: options.configFile } : {}),
     ...(options.env !== undefined ? { env: options.env } : {}),
-    overrides: deepMerge((options.config ?? {}) as Record<string, unknown>, explicit) as DeepPartial<ConfigInput>,
+    overrides: mergeSettings(options.config ?? {}, explicit) as DeepPartial<ConfigInput>,
   });
   config.dataDir = resolve(config.dataDir);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });

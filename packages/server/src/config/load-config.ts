@@ -27,11 +27,11 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 /** Deep merge where `b` wins; arrays and scalars are replaced, `undefined` values are ignored. */
-function merge(a: unknown, b: unknown): unknown {
+export function mergeSettings(a: unknown, b: unknown): unknown {
   if (b === undefined) return a;
   if (isPlainObject(a) && isPlainObject(b)) {
     const out: Record<string, unknown> = { ...a };
-    for (const [key, value] of Object.entries(b)) out[key] = merge(a[key], value);
+    for (const [key, value] of Object.entries(b)) out[key] = mergeSettings(a[key], value);
     return out;
   }
   return b;
@@ -66,7 +66,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     if (!isPlainObject(fromFile)) throw new ConfigError(`config file ${file} must hold a mapping`);
   }
-  const merged = merge(merge(fromFile, envOverrides(env)), sources.overrides ?? {});
+  const merged = mergeSettings(mergeSettings(fromFile, envOverrides(env)), sources.overrides ?? {});
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
     const lines = fieldErrorsFromZod(parsed.error).map((issue) => `  ${issue.path}: ${issue.message}`);

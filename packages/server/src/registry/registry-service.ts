@@ -25,7 +25,7 @@ import { ApiError, conflict, forbidden, notFound } from "../errors.js";
 import type { ChangeFeed } from "./change-feed.js";
 import type { LeaseTable } from "./lease-table.js";
 import type { Vault, VaultActor } from "../vault/vault.js";
-import { applyPatch, classifyChange, recordFromRegistration } from "./service-record.js";
+import { applyPatch, classifyChange, recordFromRegistration, withStatus } from "./service-record.js";
 
 export interface RegistryServiceDeps {
   store: RegistryStore;
@@ -133,9 +133,7 @@ export class RegistryService {
     const next = existing.status === "maintenance" || heldOffline ? existing.status : (body.status ?? "active");
     if (next !== existing.status) {
       const note = body.note ?? (existing.status === "offline" ? "heartbeat received" : undefined);
-      const { revision: _revision, ...rest } = existing;
-      const draft = { ...rest, status: next, heartbeat: nowIso, updatedAt: nowIso, ...(note !== undefined ? { statusNote: note } : {}) };
-      if (note === undefined) delete (draft as { statusNote?: string }).statusNote;
+      const draft = withStatus(existing, next, note, nowIso, nowIso);
       const event = await this.commit({ event: "status_changed", record: draft, expectedRevision: existing.revision }, existing);
       record = event.service;
       this.leases.track(record, nowMs, nowMs);
@@ -185,10 +183,9 @@ export class RegistryService {
     if (existing.status === "maintenance") return false;
     const nowMs = this.now();
     const nowIso = new Date(nowMs).toISOString();
-    const { revision: _revision, ...rest } = existing;
     try {
       const event = await this.commit(
-        { event: "status_changed", record: { ...rest, status, statusNote: note, updatedAt: nowIso }, expectedRevision: existing.revision },
+        { event: "status_changed", record: withStatus(existing, status, note, nowIso), expectedRevision: existing.revision },
         existing,
       );
       this.leases.track(event.service, nowMs, status === "offline" ? undefined : nowMs);

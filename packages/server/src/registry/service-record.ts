@@ -73,6 +73,24 @@ export function applyPatch(record: ServiceRecord, patch: ServicePatch, nowIso: s
   return compact(next as ServiceDraft);
 }
 
+/** The record with a new status (and the note explaining it; none clears the old one). */
+export function withStatus(
+  record: ServiceRecord,
+  status: ServiceRecord["status"],
+  note: string | undefined,
+  nowIso: string,
+  heartbeatIso?: string,
+): ServiceDraft {
+  const { revision: _revision, statusNote: _note, ...rest } = record;
+  return {
+    ...rest,
+    status,
+    updatedAt: nowIso,
+    ...(heartbeatIso !== undefined ? { heartbeat: heartbeatIso } : {}),
+    ...(note !== undefined ? { statusNote: note } : {}),
+  };
+}
+
 const VOLATILE_FIELDS = new Set(["updatedAt", "heartbeat", "revision", "createdAt"]);
 
 function withoutVolatile(record: ServiceDraft | ServiceRecord): Record<string, unknown> {
