@@ -63,21 +63,30 @@ describe("leases", () => {
   });
 
   it("holds back a wave of expiries with the mass-expiry guard and reports it", async () => {
-    const server = await start({ massExpiry: { threshold: 0.15, minCount: 2, windowSeconds: 60, maxHoldSeconds: 2 } });
-    for (let i = 0; i < 20; i++) {
-      await server.request("/api/services/register", { method: "POST", json: registration({ id: `wave-${i}`, ttl: 1 }) });
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1600));
+    const server = await start({ massExpiry: { threshold: 0.15, minCount: 2, windowSeconds: 60, maxHoldSeconds: 4 } });
+    // All 20 at once, with a ttl long enough that none expires before the last is registered (even on a busy machine).
+    await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        server.request("/api/services/register", { method: "POST", json: registration({ id: `wave-${i}`, ttl: 3 }) }),
+      ),
+    );
     const list = async () => {
       const response = await server.request("/api/services?tag=test&limit=100");
       return ((await response.json()) as { services: ServiceRecord[] }).services.filter((s) => s.id.startsWith("wave-"));
     };
+    const guardEngaged = async () =>
+      ((await (await server.request("/api/status")).json()) as { registry: { expiryGuard: { engaged: boolean } } }).registry.expiryGuard.engaged;
+    await eventually(guardEngaged, 8000);
     const offline = (await list()).filter((s) => s.status === "offline").length;
     expect(offline).toBe(3); // max(minCount 2, 15% of 20 = 3)
-    const status = (await (await server.request("/api/status")).json()) as { registry: { expiryGuard: { engaged: boolean; heldBack: number } } };
-    expect(status.registry.expiryGuard.engaged).toBe(true);
-    expect(status.registry.expiryGuard.heldBack).toBe(17);
+    // Once every lease is past its deadline, the guard holds back all the others, and says so.
+    const heldBack = async () => {
+      const status = (await (await server.request("/api/status")).json()) as { registry: { expiryGuard: { engaged: boolean; heldBack: number } } };
+      return status.registry.expiryGuard.engaged && status.registry.expiryGuard.heldBack === 17;
+    };
+    await eventually(heldBack, 3000);
+    expect((await list()).filter((s) => s.status === "offline").length).toBe(3);
     // The guard never holds forever: after maxHold the rest expire.
-    await eventually(async () => (await list()).every((s) => s.status === "offline"), 5000);
+    await eventually(async () => (await list()).every((s) => s.status === "offline"), 8000);
   });
 });
