@@ -14,3 +14,5 @@ export * from "./schemas/manifest.js";
 export * from "./schemas/vault.js";
 export { parseJson } from "./parse-json.js";
 export * from "./schemas/vault-api-types.js";
+export * from "./schemas/gateway-openai.js";
+export * as klp from "./klp/index.js";

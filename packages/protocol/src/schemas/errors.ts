@@ -22,6 +22,17 @@ export const ERROR_STATUS = {
   unavailable: 503,
   vault_locked: 503,
   vault_not_initialized: 503,
+  // Gateway: what went wrong upstream, so the router can decide to fail over and clients can tell.
+  model_not_found: 404,
+  request_cancelled: 499,
+  upstream_rate_limited: 429,
+  upstream_bad_request: 400,
+  upstream_error: 502,
+  upstream_auth_failed: 502,
+  upstream_unreachable: 502,
+  upstream_invalid_response: 502,
+  upstream_stream_broken: 502,
+  upstream_timeout: 504,
 } as const;
 
 export const ErrorCodeSchema = z.enum(
