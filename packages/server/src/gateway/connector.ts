@@ -1,0 +1,123 @@
+/**
+ * @module gateway/connector
+ * The one contract every provider connector implements. A connector turns OpenAI-shaped requests into
+ * one provider's wire format and back, and nothing more: no retries, no failover, no credential lookup
+ * (the router owns all three, so there is exactly one retry loop and one place that sees the vault).
+ * Every failure surfaces as an `UpstreamError` with a stable code; a stream that breaks after its first
+ * byte throws from the iterator instead of ending as if it were complete.
+ */
+import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  Completion,
+  CompletionRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  ImageGenerationRequest,
+  ImageGenerationResponse,
+  Usage,
+} from "@kai/protocol";
+
+/** The operations a connector can offer; the router only sends a connector what it lists here. */
+export type ConnectorOperation = "chat" | "chat_stream" | "completions" | "embeddings" | "images" | "models";
+
+/** Where and as whom to call: resolved per request by the caller (the router reads the vault). */
+export interface UpstreamTarget {
+  /** Base URL of the service, e.g. `http://127.0.0.1:11434` or `https://api.openai.com`; no trailing path needed. */
+  readonly baseUrl: string;
+  /** The resolved credential value. Sent only in the provider's auth header; never logged or echoed in errors. */
+  readonly credential?: string;
+  /** Extra headers the service record asks for (e.g. an organisation id). Never used for the credential. */
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+/** Minimal structured logger (pino satisfies it). Connectors log method, path, status and latency — never headers or bodies. */
+export interface ConnectorLogger {
+  debug(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+/** Per-call options. */
+export interface CallContext {
+  /** The service to call. */
+  readonly target: UpstreamTarget;
+  /** Aborted when the client goes away or the router's overall deadline passes; the upstream request is cancelled at once. */
+  readonly signal?: AbortSignal;
+  /** Longest wait for the upstream's response headers (and, for non-streaming calls, the whole body). Default 60 000 ms. */
+  readonly timeoutMs?: number;
+  /** Longest silence between two stream chunks before the stream counts as stalled. Default 30 000 ms. */
+  readonly idleTimeoutMs?: number;
+  /** Our request id, forwarded upstream as `X-Request-Id` so logs on both sides line up. */
+  readonly requestId?: string;
+  /** Where to log; silent when absent. */
+  readonly logger?: ConnectorLogger;
+}
+
+/** A finished non-streaming call: the OpenAI-shaped body plus what the router records. */
+export interface ConnectorResult<T> {
+  /** The response, already in OpenAI shape. */
+  readonly data: T;
+  /** Token usage when the provider reports it. */
+  readonly usage?: Usage;
+  /** Wall time from sending the request to having the full, parsed body, in ms. */
+  readonly latencyMs: number;
+}
+
+/**
+ * A live stream. Obtaining it means the upstream answered with a success status (before this point the
+ * router may still fail over freely). Iterating yields OpenAI-shaped chunks in upstream order; it throws an
+ * `UpstreamError` if the stream breaks, stalls or ends without the provider's end marker.
+ */
+export interface ConnectorStream extends AsyncIterable<ChatCompletionChunk> {
+  /** Time from sending the request to the response headers, in ms. */
+  readonly headersLatencyMs: number;
+  /** Usage as reported by the provider at the end of the stream; undefined until the stream completed (or if never reported). */
+  usage(): Usage | undefined;
+  /** Stops reading and closes the upstream connection. Safe to call more than once. */
+  cancel(): void;
+}
+
+/** Outcome of a health probe; never throws. */
+export interface HealthResult {
+  /** True when the provider answered its health endpoint with success. */
+  readonly ok: boolean;
+  /** Round-trip time of the probe, in ms. */
+  readonly latencyMs: number;
+  /** Error code when not ok (an `ErrorCode`), for the breaker and the operator. */
+  readonly code?: string;
+  /** Short human-readable reason when not ok; never contains the credential. */
+  readonly message?: string;
+}
+
+/** A model the provider says it serves. */
+export interface ProviderModel {
+  /** The id to put in `model` when calling this provider. */
+  readonly id: string;
+  /** Who owns it, when the provider says. */
+  readonly ownedBy?: string;
+}
+
+/** A provider connector. Stateless: one instance serves every service of its kind. */
+export interface Connector {
+  /** Stable id used in service records and in `connectors/index.ts` (e.g. `openai`, `ollama`). */
+  readonly id: string;
+  /** Human-readable provider name. */
+  readonly displayName: string;
+  /** What this connector can do; calling an operation not listed here is a programming error. */
+  readonly operations: ReadonlySet<ConnectorOperation>;
+  /** Non-streaming chat completion. */
+  chat(request: ChatCompletionRequest, context: CallContext): Promise<ConnectorResult<ChatCompletion>>;
+  /** Streaming chat completion; resolves once the upstream accepted the request (see `ConnectorStream`). */
+  chatStream(request: ChatCompletionRequest, context: CallContext): Promise<ConnectorStream>;
+  /** Legacy text completion (non-streaming). */
+  completions?(request: CompletionRequest, context: CallContext): Promise<ConnectorResult<Completion>>;
+  /** Embeddings. */
+  embeddings?(request: EmbeddingRequest, context: CallContext): Promise<ConnectorResult<EmbeddingResponse>>;
+  /** Image generation. */
+  images?(request: ImageGenerationRequest, context: CallContext): Promise<ConnectorResult<ImageGenerationResponse>>;
+  /** The models the provider lists right now. */
+  listModels(context: CallContext): Promise<ProviderModel[]>;
+  /** Cheap liveness probe of the provider's health endpoint. */
+  health(context: CallContext): Promise<HealthResult>;
+}

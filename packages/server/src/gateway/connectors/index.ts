@@ -1,0 +1,36 @@
+/**
+ * @module gateway/connectors
+ * The one place connectors are registered: id → connector. Adding a provider is one folder plus one
+ * line here (see docs/contributing/add-provider.md); the router looks connectors up by the id a service
+ * record names and never imports a connector directly.
+ */
+import type { Connector } from "../connector.js";
+import { anthropicConnector } from "./anthropic/index.js";
+import { ollamaConnector } from "./ollama/index.js";
+import {
+  llamaCppConnector,
+  lmStudioConnector,
+  openWebUiConnector,
+  openaiCompatibleConnector,
+  openaiConnector,
+  vllmConnector,
+} from "./openai/index.js";
+
+const CONNECTORS: readonly Connector[] = [
+  openaiConnector,
+  openaiCompatibleConnector,
+  lmStudioConnector,
+  vllmConnector,
+  llamaCppConnector,
+  openWebUiConnector,
+  anthropicConnector,
+  ollamaConnector,
+];
+
+/** Every registered connector by id. */
+export const connectors: ReadonlyMap<string, Connector> = new Map(CONNECTORS.map((connector) => [connector.id, connector]));
+
+/** The connector for `id`, or undefined when no such provider is registered. */
+export function getConnector(id: string): Connector | undefined {
+  return connectors.get(id);
+}

@@ -1,0 +1,103 @@
+/**
+ * @module gateway/stream-reader
+ * Reads a streaming upstream body as SSE events or NDJSON lines, with an idle timeout between chunks,
+ * and wraps a connector's chunk generator as a `ConnectorStream`. Every way a stream can go wrong —
+ * connection cut, stall, caller abort — surfaces as a thrown `UpstreamError`; leaving the loop early
+ * (break, cancel) closes the upstream connection.
+ */
+import type { ChatCompletionChunk, Usage } from "@kai/protocol";
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import type { ConnectorStream } from "./connector.js";
+import { UpstreamError } from "./upstream-error.js";
+import { DEFAULT_IDLE_TIMEOUT_MS, errorFromException, type OpenedUpstream } from "./upstream-http.js";
+
+/** Raw body bytes; each wait for the next chunk is bounded by `idleTimeoutMs`. */
+export async function* readBody(opened: OpenedUpstream, provider: string, idleTimeoutMs: number, credential?: string): AsyncGenerator<Uint8Array> {
+  opened.clearTimeout();
+  const body = opened.response.body;
+  if (!body) return;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const idle = setTimeout(() => opened.abort("idle"), idleTimeoutMs);
+      let result: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        const cause = opened.abortCause();
+        // A cut connection is not a timeout or a cancel: it is a broken stream the caller must see.
+        if (cause === undefined) throw new UpstreamError("upstream_stream_broken", `${provider} closed the stream before it was complete`);
+        throw errorFromException(provider, error, cause, credential);
+      } finally {
+        clearTimeout(idle);
+      }
+      if (result.done) return;
+      yield result.value;
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Server-sent events, parsed by `eventsource-parser` (handles split lines, comments, multi-line data). */
+export async function* sseEvents(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<EventSourceMessage> {
+  const queue: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => queue.push(event) });
+  const decoder = new TextDecoder();
+  for await (const chunk of bytes) {
+    parser.feed(decoder.decode(chunk, { stream: true }));
+    while (queue.length > 0) yield queue.shift()!;
+  }
+  // An unterminated last event is deliberately dropped: the connector's end-marker check reports the truncation.
+}
+
+/** Newline-delimited JSON lines (Ollama), as text; blank lines skipped, a trailing partial line yielded as is. */
+export async function* ndjsonLines(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  for await (const chunk of bytes) {
+    buffer += decoder.decode(chunk, { stream: true });
+    let newline = buffer.indexOf("\n");
+    while (newline >= 0) {
+      const line = buffer.slice(0, newline).trim();
+      buffer = buffer.slice(newline + 1);
+      if (line) yield line;
+      newline = buffer.indexOf("\n");
+    }
+  }
+  const rest = (buffer + decoder.decode()).trim();
+  if (rest) yield rest;
+}
+
+/** Mutable usage slot a connector's generator fills in when the provider reports totals. */
+export interface UsageSlot {
+  usage?: Usage;
+}
+
+/** Wraps a chunk generator as a single-use `ConnectorStream` that closes the upstream when abandoned. */
+export function toConnectorStream(opened: OpenedUpstream, chunks: AsyncGenerator<ChatCompletionChunk>, slot: UsageSlot): ConnectorStream {
+  let used = false;
+  return {
+    headersLatencyMs: opened.headersLatencyMs,
+    usage: () => slot.usage,
+    cancel: () => {
+      opened.abort("cancelled");
+      // The generator may be mid-read; its error (if any) already reached the iterating caller.
+      chunks.return(undefined).catch(() => undefined);
+    },
+    [Symbol.asyncIterator]() {
+      if (used) throw new Error("a ConnectorStream can be iterated only once");
+      used = true;
+      return (async function* () {
+        try {
+          yield* chunks;
+        } finally {
+          // Normal end: the body is drained, this is a no-op. Early exit: closes the socket upstream.
+          opened.abort("done");
+        }
+      })();
+    },
+  };
+}
+
+export { DEFAULT_IDLE_TIMEOUT_MS };

@@ -1,0 +1,103 @@
+/**
+ * @module gateway/upstream-error
+ * Turns whatever a provider answered (status, body, Retry-After) into one `UpstreamError` with a stable
+ * code, and scrubs credentials out of every message first: providers echo keys back in auth errors
+ * (LiteLLM leaked keys exactly this way), so no upstream text reaches our errors unredacted.
+ */
+import { parseJson, type ErrorCode } from "@kai/protocol";
+import { ApiError } from "../errors.js";
+
+/** Fields the router needs to decide on retry, failover and cooldown. */
+export interface UpstreamErrorInfo {
+  /** HTTP status the provider answered with, when it answered at all. */
+  readonly upstreamStatus?: number;
+  /** Seconds the provider asked us to wait (Retry-After header, or a "try again in Ns" hint in the body). */
+  readonly retryAfterSeconds?: number;
+}
+
+/** An upstream failure with one of the gateway's stable codes. `retryable` is a hint for the router. */
+export class UpstreamError extends ApiError {
+  readonly upstreamStatus?: number;
+  readonly retryAfterSeconds?: number;
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, info: UpstreamErrorInfo = {}) {
+    const headers = info.retryAfterSeconds !== undefined ? { "Retry-After": String(Math.ceil(info.retryAfterSeconds)) } : undefined;
+    super(code, message, undefined, headers);
+    this.name = "UpstreamError";
+    this.upstreamStatus = info.upstreamStatus;
+    this.retryAfterSeconds = info.retryAfterSeconds;
+    this.retryable = RETRYABLE.has(code);
+  }
+}
+
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
+  "upstream_rate_limited",
+  "upstream_error",
+  "upstream_timeout",
+  "upstream_unreachable",
+  "upstream_stream_broken",
+  "upstream_invalid_response",
+]);
+
+const MAX_MESSAGE_CHARS = 300;
+// Key-like tokens a provider may echo even in part (OpenAI prints a masked key; others print it whole).
+const KEY_LIKE = /\b(?:sk|pk|rk|key|api[-_]?key)[-_][A-Za-z0-9*_.-]{6,}|\bBearer\s+\S+/gi;
+
+/** Removes the credential (and anything key-shaped) from text that may end up in an error or a log line. */
+export function redact(text: string, credential?: string): string {
+  let out = text;
+  if (credential && credential.length > 0) out = out.split(credential).join("[redacted]");
+  return out.replace(KEY_LIKE, "[redacted]");
+}
+
+/** Pulls the provider's human message out of an error body (OpenAI/Anthropic `{error:{message}}`, Ollama `{error:"…"}`). */
+export function providerMessage(body: string): string {
+  const parsed = parseJson(body);
+  if (parsed.ok && parsed.value !== null && typeof parsed.value === "object") {
+    const error = (parsed.value as Record<string, unknown>).error;
+    if (typeof error === "string") return error;
+    if (error && typeof error === "object") {
+      const message = (error as Record<string, unknown>).message;
+      if (typeof message === "string") return message;
+    }
+    const message = (parsed.value as Record<string, unknown>).message ?? (parsed.value as Record<string, unknown>).detail;
+    if (typeof message === "string") return message;
+  }
+  return body.trim();
+}
+
+/** Parses Retry-After (seconds or HTTP date) or, failing that, a "try again in 1.5s" / "retry after 3 seconds" hint in the message. */
+export function parseRetryAfter(header: string | null, message: string, now = Date.now()): number | undefined {
+  if (header) {
+    const seconds = Number(header);
+    if (Number.isFinite(seconds) && seconds >= 0) return seconds;
+    const date = Date.parse(header);
+    if (!Number.isNaN(date)) return Math.max(0, (date - now) / 1000);
+  }
+  const hint = /(?:try again|retry|reset)\s+(?:in|after)\s+(\d+(?:\.\d+)?)\s*(ms|s|sec|seconds?)?\b/i.exec(message);
+  if (hint?.[1]) return hint[2] === "ms" ? Number(hint[1]) / 1000 : Number(hint[1]);
+  return undefined;
+}
+
+/** Maps a non-success upstream answer to our error. `provider` names the connector in the message. */
+export function errorFromStatus(
+  provider: string,
+  status: number,
+  body: string,
+  retryAfterHeader: string | null,
+  credential?: string,
+): UpstreamError {
+  const detail = redact(providerMessage(body), credential).slice(0, MAX_MESSAGE_CHARS);
+  const message = `${provider} answered ${status}${detail ? `: ${detail}` : ""}`;
+  const info = { upstreamStatus: status };
+  if (status === 429) {
+    return new UpstreamError("upstream_rate_limited", message, { ...info, retryAfterSeconds: parseRetryAfter(retryAfterHeader, detail) });
+  }
+  if (status === 401 || status === 403) return new UpstreamError("upstream_auth_failed", message, info);
+  if (status === 404 && /model/i.test(detail)) return new UpstreamError("model_not_found", message, info);
+  if (status === 400 || status === 413 || status === 422) return new UpstreamError("upstream_bad_request", message, info);
+  if (status === 408 || status === 504) return new UpstreamError("upstream_timeout", message, info);
+  const retryAfterSeconds = status === 503 || status === 529 ? parseRetryAfter(retryAfterHeader, detail) : undefined;
+  return new UpstreamError("upstream_error", message, { ...info, retryAfterSeconds });
+}

@@ -1,0 +1,167 @@
+/**
+ * @module gateway/upstream-http
+ * The single way connectors talk HTTP to a provider (global fetch, i.e. undici). It links the caller's
+ * AbortSignal to the request so a client that leaves cancels the upstream call, enforces the header/body
+ * timeout, maps failures to `UpstreamError`, and validates JSON bodies with a zod schema.
+ */
+import { parseJson } from "@kai/protocol";
+import type { z } from "zod";
+import type { CallContext } from "./connector.js";
+import { UpstreamError, errorFromStatus, redact } from "./upstream-error.js";
+
+export const DEFAULT_TIMEOUT_MS = 60_000;
+export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+
+/** One upstream request as a connector describes it. */
+export interface UpstreamRequest {
+  /** Connector display name, used in error messages. */
+  readonly provider: string;
+  readonly method: "GET" | "POST";
+  /** Path below the base URL, e.g. `/v1/chat/completions`. */
+  readonly path: string;
+  readonly body?: unknown;
+  /** Auth headers built from the credential (each connector knows its own header). */
+  readonly authHeaders: Record<string, string>;
+  readonly context: CallContext;
+}
+
+/** Why the shared controller was aborted; lets the catch blocks tell timeout, stall and client-gone apart. */
+export type AbortCause = "timeout" | "idle" | "cancelled" | "done";
+
+/** An upstream response whose headers arrived with a success status. */
+export interface OpenedUpstream {
+  readonly response: Response;
+  readonly headersLatencyMs: number;
+  readonly startedAt: number;
+  /** Aborts the connection (idempotent); `cause` is reported by `abortCause()`. */
+  abort(cause: AbortCause): void;
+  abortCause(): AbortCause | undefined;
+  /** Stops the header/body timeout; streams switch to the idle timeout instead. */
+  clearTimeout(): void;
+  readonly signal: AbortSignal;
+}
+
+/** Joins base URL and path, tolerating a base that already ends in `/v1` (the usual OpenAI SDK base URL). */
+export function joinUrl(baseUrl: string, path: string): string {
+  const base = baseUrl.replace(/\/+$/, "");
+  if (base.endsWith("/v1") && path.startsWith("/v1/")) return base + path.slice(3);
+  return base + path;
+}
+
+/** Maps an exception thrown by fetch or a body read to our error, given why (if at all) we aborted. */
+export function errorFromException(provider: string, error: unknown, cause: AbortCause | undefined, credential?: string): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  if (cause === "cancelled") return new UpstreamError("request_cancelled", `request to ${provider} cancelled by the caller`);
+  if (cause === "timeout") return new UpstreamError("upstream_timeout", `${provider} did not answer in time`);
+  if (cause === "idle") return new UpstreamError("upstream_timeout", `${provider} stream stalled (no data within the idle timeout)`);
+  const code = (error as { cause?: { code?: string } })?.cause?.code;
+  const text = error instanceof Error ? error.message : String(error);
+  return new UpstreamError("upstream_unreachable", redact(`could not reach ${provider}: ${code ?? text}`, credential));
+}
+
+/** Sends the request; resolves once headers arrived with 2xx, otherwise throws an `UpstreamError`. */
+export async function openUpstream(request: UpstreamRequest): Promise<OpenedUpstream> {
+  const { context, provider } = request;
+  const controller = new AbortController();
+  let cause: AbortCause | undefined;
+  const abort = (why: AbortCause) => {
+    if (cause === undefined) cause = why;
+    controller.abort();
+  };
+  const onCallerAbort = () => abort("cancelled");
+  if (context.signal?.aborted) throw new UpstreamError("request_cancelled", `request to ${provider} cancelled by the caller`);
+  context.signal?.addEventListener("abort", onCallerAbort, { once: true });
+  const timer = setTimeout(() => abort("timeout"), context.timeoutMs ?? DEFAULT_TIMEOUT_MS);
+  const cleanup = () => {
+    clearTimeout(timer);
+    context.signal?.removeEventListener("abort", onCallerAbort);
+  };
+  controller.signal.addEventListener("abort", cleanup, { once: true });
+
+  const headers: Record<string, string> = { ...context.target.headers, ...request.authHeaders, accept: "application/json, text/event-stream, application/x-ndjson" };
+  if (context.requestId) headers["x-request-id"] = context.requestId;
+  if (request.body !== undefined) headers["content-type"] = "application/json";
+  const startedAt = performance.now();
+  const url = joinUrl(context.target.baseUrl, request.path);
+  let response: Response;
+  try {
+    response = await fetch(url, {
+      method: request.method,
+      headers,
+      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      signal: controller.signal,
+      // Never follow redirects: fetch would re-send custom auth headers (x-api-key) to wherever it points.
+      redirect: "manual",
+    });
+  } catch (error) {
+    cleanup();
+    throw errorFromException(provider, error, cause, context.target.credential);
+  }
+  const headersLatencyMs = performance.now() - startedAt;
+  context.logger?.debug({ provider, method: request.method, path: request.path, status: response.status, latencyMs: Math.round(headersLatencyMs) }, "upstream answered");
+  if (!response.ok) {
+    let text = "";
+    try {
+      text = await response.text();
+    } catch {
+      // The status alone is enough to classify the error.
+    }
+    cleanup();
+    const failure = errorFromStatus(provider, response.status, text, response.headers.get("retry-after"), context.target.credential);
+    context.logger?.warn({ provider, path: request.path, status: response.status, code: failure.code, message: failure.message }, "upstream refused the request");
+    throw failure;
+  }
+  return {
+    response,
+    headersLatencyMs,
+    startedAt,
+    abort,
+    abortCause: () => cause,
+    clearTimeout: () => clearTimeout(timer),
+    signal: controller.signal,
+  };
+}
+
+/** Non-streaming call: sends, reads the whole body within the timeout, validates it with `schema`. */
+export async function callJson<S extends z.ZodType>(request: UpstreamRequest, schema: S): Promise<{ data: z.output<S>; latencyMs: number }> {
+  const opened = await openUpstream(request);
+  let text: string;
+  try {
+    text = await opened.response.text();
+  } catch (error) {
+    throw errorFromException(request.provider, error, opened.abortCause(), request.context.target.credential);
+  } finally {
+    opened.abort("done");
+  }
+  const latencyMs = performance.now() - opened.startedAt;
+  return { data: parseUpstream(request.provider, text, schema), latencyMs };
+}
+
+/** Parses and validates one upstream JSON document; a mismatch is the provider's fault, not the client's. */
+export function parseUpstream<S extends z.ZodType>(provider: string, text: string, schema: S): z.output<S> {
+  const parsed = parseJson(text);
+  if (!parsed.ok) throw new UpstreamError("upstream_invalid_response", `${provider} sent invalid JSON: ${parsed.error}`);
+  const result = schema.safeParse(parsed.value);
+  if (!result.success) {
+    const first = result.error.issues[0];
+    throw new UpstreamError("upstream_invalid_response", `${provider} sent an unexpected response shape (${first?.path.join(".") || "root"}: ${first?.message ?? "invalid"})`);
+  }
+  return result.data;
+}
+
+/** Health probe: any 2xx within the timeout is healthy. Never throws; the body is discarded. */
+export async function probeHealth(request: UpstreamRequest): Promise<{ ok: boolean; latencyMs: number; code?: string; message?: string }> {
+  const started = performance.now();
+  try {
+    const opened = await openUpstream(request);
+    try {
+      await opened.response.arrayBuffer();
+    } finally {
+      opened.abort("done");
+    }
+    return { ok: true, latencyMs: performance.now() - started };
+  } catch (error) {
+    const failure = error instanceof UpstreamError ? error : errorFromException(request.provider, error, undefined, request.context.target.credential);
+    return { ok: false, latencyMs: performance.now() - started, code: failure.code, message: failure.message };
+  }
+}

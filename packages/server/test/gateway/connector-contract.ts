@@ -1,0 +1,268 @@
+/**
+ * @module test/gateway/connector-contract
+ * The contract every connector must pass against its fake upstream, run over real sockets. A connector's
+ * test file calls `describeConnectorContract` once; adding a provider means adding a fake and that call.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { IncomingHttpHeaders } from "node:http";
+import type { ChatCompletionChunk } from "@kai/protocol";
+import type { CallContext, Connector, ConnectorLogger } from "../../src/gateway/connector.js";
+import { UpstreamError } from "../../src/gateway/upstream-error.js";
+import { ANSWER, PROMPT_TOKENS, TOKENS, type FakeUpstream } from "./fakes/fake-server.js";
+
+export interface ContractSubject {
+  readonly connector: Connector;
+  /** Starts the provider's fake, which demands `credential` when given. */
+  start(credential: string): Promise<FakeUpstream>;
+  /** A model the fake serves. */
+  readonly model: string;
+  /** Models the fake lists. */
+  readonly expectedModels: readonly string[];
+  /** Path the fake receives chat calls on. */
+  readonly chatPath: string;
+  /** Whether the provider reports usage at the end of a stream (with this connector's settings). */
+  readonly streamUsage: boolean;
+  /** Asserts the credential travelled in the provider's header(s). */
+  checkAuth(headers: IncomingHttpHeaders, credential: string): void;
+}
+
+const CREDENTIAL = "sk-test-SECRET-0123456789abcdef";
+const WRONG = "sk-wrong-SECRET-9876543210fedcba";
+const EXPECTED_USAGE = { prompt_tokens: PROMPT_TOKENS, completion_tokens: TOKENS.length, total_tokens: PROMPT_TOKENS + TOKENS.length };
+const messages = [{ role: "system" as const, content: "Be brief." }, { role: "user" as const, content: "Say hello" }];
+
+/** A logger that keeps every line as text, to prove the credential never appears in one. */
+function recordingLogger(): ConnectorLogger & { lines: string[] } {
+  const lines: string[] = [];
+  return {
+    lines,
+    debug: (fields, message) => void lines.push(JSON.stringify({ ...fields, message })),
+    warn: (fields, message) => void lines.push(JSON.stringify({ ...fields, message })),
+  };
+}
+
+async function caught(promise: Promise<unknown>): Promise<UpstreamError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(UpstreamError);
+    return error as UpstreamError;
+  }
+  throw new Error("expected the call to fail");
+}
+
+async function collect(iterable: AsyncIterable<ChatCompletionChunk>, into: ChatCompletionChunk[] = []): Promise<ChatCompletionChunk[]> {
+  for await (const chunk of iterable) into.push(chunk);
+  return into;
+}
+
+export function describeConnectorContract(name: string, subject: ContractSubject): void {
+  describe(`connector contract: ${name}`, () => {
+    let fake: FakeUpstream;
+    let logger: ReturnType<typeof recordingLogger>;
+    const ctx = (overrides: Partial<CallContext> = {}): CallContext => ({
+      target: { baseUrl: fake.url, credential: CREDENTIAL },
+      logger,
+      requestId: "req-contract-1",
+      ...overrides,
+    });
+    const chat = { model: subject.model, messages };
+
+    beforeAll(async () => {
+      fake = await subject.start(CREDENTIAL);
+    });
+    afterAll(async () => {
+      await fake.close();
+    });
+    beforeEach(() => {
+      fake.scenario = { kind: "ok" };
+      logger = recordingLogger();
+    });
+
+    it("is registered with the operations it implements", () => {
+      for (const operation of subject.connector.operations) {
+        const method = { chat: "chat", chat_stream: "chatStream", completions: "completions", embeddings: "embeddings", images: "images", models: "listModels" }[operation];
+        expect(typeof (subject.connector as unknown as Record<string, unknown>)[method]).toBe("function");
+      }
+      expect(subject.connector.operations.has("chat")).toBe(true);
+      expect(subject.connector.operations.has("chat_stream")).toBe(true);
+    });
+
+    it("answers a non-streaming chat in OpenAI shape with usage and latency", async () => {
+      const result = await subject.connector.chat(chat, ctx());
+      expect(result.data.object).toBe("chat.completion");
+      expect(result.data.choices[0]?.message.content).toBe(ANSWER);
+      expect(result.data.choices[0]?.finish_reason).toBe("stop");
+      expect(result.usage).toMatchObject(EXPECTED_USAGE);
+      expect(result.latencyMs).toBeGreaterThan(0);
+      const sent = fake.last(subject.chatPath);
+      expect(sent?.headers["x-request-id"]).toBe("req-contract-1");
+      expect((sent?.body as { model?: string }).model).toBe(subject.model);
+    });
+
+    it("streams chunks in order, ending with a finish reason (and usage where the provider gives it)", async () => {
+      const stream = await subject.connector.chatStream(chat, ctx());
+      expect(stream.headersLatencyMs).toBeGreaterThan(0);
+      const chunks = await collect(stream);
+      expect(chunks.every((chunk) => chunk.object === "chat.completion.chunk")).toBe(true);
+      const text = chunks.map((chunk) => chunk.choices[0]?.delta.content ?? "").join("");
+      expect(text).toBe(ANSWER);
+      const contentChunks = chunks.map((chunk) => chunk.choices[0]?.delta.content).filter((content): content is string => !!content);
+      expect(contentChunks).toEqual(TOKENS);
+      expect(chunks[0]?.choices[0]?.delta.role).toBe("assistant");
+      expect(chunks.some((chunk) => chunk.choices[0]?.finish_reason === "stop")).toBe(true);
+      if (subject.streamUsage) expect(stream.usage()).toMatchObject(EXPECTED_USAGE);
+      else expect(stream.usage()).toBeUndefined();
+    });
+
+    it("adds no error when the upstream is slow but within the timeout, and reports the latency", async () => {
+      fake.scenario = { kind: "ok", latencyMs: 120 };
+      const result = await subject.connector.chat(chat, ctx({ timeoutMs: 2_000 }));
+      expect(result.latencyMs).toBeGreaterThanOrEqual(100);
+    });
+
+    it("times out a stalled upstream with upstream_timeout and closes the connection", async () => {
+      fake.scenario = { kind: "stall" };
+      const closes = fake.earlyCloses;
+      const error = await caught(subject.connector.chat(chat, ctx({ timeoutMs: 200 })));
+      expect(error.code).toBe("upstream_timeout");
+      expect(error.status).toBe(504);
+      await fake.waitForEarlyClose(closes);
+      const streamError = await caught(subject.connector.chatStream(chat, ctx({ timeoutMs: 200 })));
+      expect(streamError.code).toBe("upstream_timeout");
+    });
+
+    it("turns a stream that stalls after the first byte into upstream_timeout, not a clean end", async () => {
+      fake.scenario = { kind: "stall-mid-stream" };
+      const stream = await subject.connector.chatStream(chat, ctx({ idleTimeoutMs: 200 }));
+      const chunks: ChatCompletionChunk[] = [];
+      const error = await caught(collect(stream, chunks));
+      expect(chunks.length).toBeGreaterThan(0);
+      expect(error.code).toBe("upstream_timeout");
+    });
+
+    it("surfaces a connection cut mid-stream as upstream_stream_broken", async () => {
+      fake.scenario = { kind: "fail-mid-stream" };
+      const stream = await subject.connector.chatStream(chat, ctx());
+      const chunks: ChatCompletionChunk[] = [];
+      const error = await caught(collect(stream, chunks));
+      expect(chunks.length).toBeGreaterThan(0);
+      expect(error.code).toBe("upstream_stream_broken");
+      expect(chunks.some((chunk) => chunk.choices[0]?.finish_reason)).toBe(false);
+    });
+
+    it("surfaces the provider's in-band stream error as upstream_stream_broken", async () => {
+      fake.scenario = { kind: "error-mid-stream" };
+      const stream = await subject.connector.chatStream(chat, ctx());
+      const error = await caught(collect(stream));
+      expect(error.code).toBe("upstream_stream_broken");
+      expect(error.message).toContain("upstream overloaded");
+    });
+
+    it("maps 429 to upstream_rate_limited carrying Retry-After, for plain and streaming calls", async () => {
+      fake.scenario = { kind: "status", status: 429, retryAfter: "7" };
+      for (const call of [subject.connector.chat(chat, ctx()), subject.connector.chatStream(chat, ctx())]) {
+        const error = await caught(call);
+        expect(error.code).toBe("upstream_rate_limited");
+        expect(error.status).toBe(429);
+        expect(error.retryAfterSeconds).toBe(7);
+        expect(error.headers?.["Retry-After"]).toBe("7");
+        expect(error.retryable).toBe(true);
+      }
+    });
+
+    it("maps 5xx to upstream_error (502) with the upstream status", async () => {
+      fake.scenario = { kind: "status", status: 503, message: "backend down" };
+      const error = await caught(subject.connector.chat(chat, ctx()));
+      expect(error.code).toBe("upstream_error");
+      expect(error.status).toBe(502);
+      expect(error.upstreamStatus).toBe(503);
+      expect(error.message).toContain("backend down");
+    });
+
+    it("maps an unknown model to model_not_found", async () => {
+      const error = await caught(subject.connector.chat({ ...chat, model: "missing-model" }, ctx()));
+      expect(error.code).toBe("model_not_found");
+      expect(error.status).toBe(404);
+    });
+
+    it("cancels the upstream request when the caller aborts mid-stream (the fake sees the close)", async () => {
+      fake.scenario = { kind: "stall-mid-stream" };
+      const closes = fake.earlyCloses;
+      const controller = new AbortController();
+      const stream = await subject.connector.chatStream(chat, ctx({ signal: controller.signal }));
+      const iterator = stream[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      expect(first.done).toBe(false);
+      controller.abort();
+      const error = await caught(iterator.next());
+      expect(error.code).toBe("request_cancelled");
+      await fake.waitForEarlyClose(closes);
+    });
+
+    it("cancels before the headers arrived too", async () => {
+      fake.scenario = { kind: "stall" };
+      const closes = fake.earlyCloses;
+      const controller = new AbortController();
+      setTimeout(() => controller.abort(), 50);
+      const error = await caught(subject.connector.chatStream(chat, ctx({ signal: controller.signal })));
+      expect(error.code).toBe("request_cancelled");
+      await fake.waitForEarlyClose(closes);
+    });
+
+    it("closes the upstream when the consumer stops iterating early", async () => {
+      fake.scenario = { kind: "stall-mid-stream" };
+      const closes = fake.earlyCloses;
+      const stream = await subject.connector.chatStream(chat, ctx());
+      for await (const _chunk of stream) break;
+      await fake.waitForEarlyClose(closes);
+    });
+
+    it("injects the credential in the provider's header and never leaks it into errors or logs", async () => {
+      await subject.connector.chat(chat, ctx());
+      subject.checkAuth(fake.last(subject.chatPath)!.headers, CREDENTIAL);
+      // A wrong key: the fake echoes it back in its error body, as real providers do.
+      const error = await caught(subject.connector.chat(chat, ctx({ target: { baseUrl: fake.url, credential: WRONG } })));
+      expect(error.code).toBe("upstream_auth_failed");
+      expect(error.message).not.toContain(WRONG);
+      expect(error.message).not.toContain("SECRET");
+      const streamError = await caught(subject.connector.chatStream(chat, ctx({ target: { baseUrl: fake.url, credential: WRONG } })));
+      expect(streamError.message).not.toContain("SECRET");
+      // Exercise the failure paths once more so the logger sees them, then check every line.
+      fake.scenario = { kind: "status", status: 500 };
+      await caught(subject.connector.chat(chat, ctx()));
+      expect(logger.lines.length).toBeGreaterThan(0);
+      for (const line of logger.lines) expect(line).not.toContain("SECRET");
+    });
+
+    it("lists the provider's models", async () => {
+      const models = await subject.connector.listModels(ctx());
+      expect(models.map((model) => model.id)).toEqual(expect.arrayContaining([...subject.expectedModels]));
+    });
+
+    if (subject.connector.operations.has("embeddings")) {
+      it("computes embeddings in OpenAI shape", async () => {
+        const result = await subject.connector.embeddings!({ model: subject.model, input: ["a", "b"] }, ctx());
+        expect(result.data.object).toBe("list");
+        expect(result.data.data).toHaveLength(2);
+        expect(result.data.data[1]).toMatchObject({ object: "embedding", index: 1, embedding: [0.1, 0.2, 0.3] });
+        expect(result.usage?.prompt_tokens).toBe(3);
+      });
+    } else {
+      it("declares no embeddings and has no embeddings method", () => {
+        expect(subject.connector.embeddings).toBeUndefined();
+      });
+    }
+
+    it("probes health: ok when up, a coded failure when down", async () => {
+      const up = await subject.connector.health(ctx());
+      expect(up.ok).toBe(true);
+      fake.scenario = { kind: "status", status: 503 };
+      const degraded = await subject.connector.health(ctx());
+      expect(degraded).toMatchObject({ ok: false, code: "upstream_error" });
+      const down = await subject.connector.health(ctx({ target: { baseUrl: "http://127.0.0.1:1", credential: CREDENTIAL } }));
+      expect(down).toMatchObject({ ok: false, code: "upstream_unreachable" });
+      expect(down.message).not.toContain("SECRET");
+    });
+  });
+}

@@ -1,0 +1,142 @@
+/**
+ * @module test/gateway/fakes/fake-server
+ * The programmable HTTP server under every provider fake. A fake decides what a route answers in the
+ * provider's own wire format; this base applies the fault scenario around it (latency, stall before
+ * headers, 429/5xx with Retry-After, cut/stall/error after the first frames), records every request
+ * (method, path, headers, body), and notices when the client closes a response before it ended.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** How the fake misbehaves; applies to every request until changed. */
+export type Scenario =
+  | { kind: "ok"; latencyMs?: number }
+  | { kind: "stall" }
+  | { kind: "status"; status: number; message?: string; retryAfter?: string }
+  | { kind: "fail-mid-stream" }
+  | { kind: "stall-mid-stream" }
+  | { kind: "error-mid-stream" };
+
+export interface RecordedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: IncomingMessage["headers"];
+  readonly body: unknown;
+}
+
+/** What a provider fake supplies: its routes, its error body, and its in-band stream error frame. */
+export interface ProviderWire {
+  /** Answer one request (scenario faults other than the stream ones are already handled). */
+  route(request: RecordedRequest, res: ServerResponse, fake: FakeUpstream): void;
+  /** The provider's error body for an HTTP error status. */
+  errorBody(status: number, message: string): unknown;
+  /** The provider's in-band error frame inside a stream (SSE event or NDJSON line). */
+  streamErrorFrame(message: string): string;
+}
+
+/** Number of frames sent before a mid-stream fault strikes (the first byte is always out by then). */
+export const FRAMES_BEFORE_FAULT = 2;
+
+export class FakeUpstream {
+  scenario: Scenario = { kind: "ok" };
+  readonly requests: RecordedRequest[] = [];
+  /** Responses the client closed before the fake ended them (cancellation evidence). */
+  earlyCloses = 0;
+  private closeWaiters: Array<() => void> = [];
+  url = "";
+  private readonly server = createServer((req, res) => void this.handle(req, res));
+
+  constructor(private readonly wire: ProviderWire) {}
+
+  async start(): Promise<this> {
+    await new Promise<void>((resolve) => this.server.listen(0, "127.0.0.1", resolve));
+    this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  /** Resolves once more than `seen` responses were closed early by the client; rejects after `timeoutMs`. */
+  waitForEarlyClose(seen: number, timeoutMs = 5_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the fake saw no early close within ${timeoutMs} ms`)), timeoutMs);
+      const check = () => {
+        if (this.earlyCloses > seen) {
+          clearTimeout(timer);
+          resolve();
+        } else this.closeWaiters.push(check);
+      };
+      check();
+    });
+  }
+
+  /** The last request whose path matches. */
+  last(path: string): RecordedRequest | undefined {
+    return [...this.requests].reverse().find((request) => request.path === path);
+  }
+
+  sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+    res.writeHead(status, { "content-type": "application/json", ...headers });
+    res.end(JSON.stringify(body));
+  }
+
+  /** Sends stream frames (already in wire format) honouring the mid-stream scenarios. */
+  async stream(res: ServerResponse, contentType: string, frames: string[]): Promise<void> {
+    res.writeHead(200, { "content-type": contentType, "cache-control": "no-cache" });
+    const faulty = this.scenario.kind === "fail-mid-stream" || this.scenario.kind === "stall-mid-stream" || this.scenario.kind === "error-mid-stream";
+    const count = faulty ? FRAMES_BEFORE_FAULT : frames.length;
+    for (const frame of frames.slice(0, count)) {
+      res.write(frame);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      if (res.destroyed) return;
+    }
+    switch (this.scenario.kind) {
+      case "fail-mid-stream":
+        res.socket?.destroy(); // the connection dies without a terminating chunk
+        return;
+      case "stall-mid-stream":
+        return; // keep the connection open and silent
+      case "error-mid-stream":
+        res.end(this.wire.streamErrorFrame("upstream overloaded"));
+        return;
+      default:
+        res.end();
+    }
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.on("close", () => {
+      if (!res.writableFinished) {
+        this.earlyCloses += 1;
+        for (const check of this.closeWaiters.splice(0)) check();
+      }
+    });
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const request: RecordedRequest = {
+      method: req.method ?? "GET",
+      path: (req.url ?? "/").split("?")[0] ?? "/",
+      headers: req.headers,
+      body: text ? (JSON.parse(text) as unknown) : undefined,
+    };
+    this.requests.push(request);
+    const scenario = this.scenario;
+    if (scenario.kind === "stall") return; // never answer
+    if (scenario.kind === "ok" && scenario.latencyMs) await new Promise((resolve) => setTimeout(resolve, scenario.latencyMs));
+    if (scenario.kind === "status") {
+      const headers: Record<string, string> = scenario.retryAfter ? { "retry-after": scenario.retryAfter } : {};
+      this.sendJson(res, scenario.status, this.wire.errorBody(scenario.status, scenario.message ?? `fake failure ${scenario.status}`), headers);
+      return;
+    }
+    this.wire.route(request, res, this);
+  }
+}
+
+/** Splits the canned answer into stream tokens; joined they give `ANSWER`. */
+export const TOKENS = ["Hel", "lo", " from", " the", " fake"];
+export const ANSWER = TOKENS.join("");
+export const PROMPT_TOKENS = 7;
