@@ -19,7 +19,7 @@ import type {
 
 /** `auth` as a registration or patch carries it: possibly with a raw `token` still to be moved to the vault. */
 type ServiceAuthInput = ServiceRegistration["auth"];
-import { InvalidCursorError, RevisionConflict, type RegistryStore, type ServiceWrite, type Viewer } from "../storage/store.js";
+import { canSee, InvalidCursorError, RevisionConflict, type RegistryStore, type ServiceWrite } from "../storage/store.js";
 import { isAdmin, viewerOf, type Principal } from "../auth/principal.js";
 import { ApiError, conflict, forbidden, notFound } from "../errors.js";
 import type { ChangeFeed } from "./change-feed.js";
@@ -38,10 +38,6 @@ export interface RegistryServiceDeps {
   vault?: Vault;
 }
 
-/** Whether a viewer may see a record at all (visibility rules of the seed). */
-export function canSee(viewer: Viewer, record: Pick<ServiceRecord, "owner" | "visibility">): boolean {
-  return viewer.admin || record.owner === viewer.owner || record.visibility !== "private";
-}
 
 export class RegistryService {
   private readonly store: RegistryStore;

@@ -19,6 +19,14 @@ export interface Viewer {
   admin: boolean;
 }
 
+/**
+ * The visibility rule every backend's `listServices`/`countServices` applies and the registry enforces:
+ * admins see everything, owners see their own, everyone else sees `public` and `internal` records.
+ */
+export function canSee(viewer: Viewer, record: Pick<ServiceRecord, "owner" | "visibility">): boolean {
+  return viewer.admin || record.owner === viewer.owner || record.visibility !== "private";
+}
+
 export interface ServiceQuery {
   filter: ServiceFilter;
   viewer: Viewer;

@@ -19,8 +19,7 @@ import {
   type ServiceRecord,
 } from "@kai/protocol";
 import type { ChangeFeed, Change } from "../../registry/change-feed.js";
-import { canSee } from "../../registry/registry-service.js";
-import type { RegistryStore, Viewer } from "../../storage/store.js";
+import { canSee, type RegistryStore, type Viewer } from "../../storage/store.js";
 import type { Principal } from "../../auth/principal.js";
 import { viewerOf } from "../../auth/principal.js";
 import type { Logger } from "../../logging/logger.js";

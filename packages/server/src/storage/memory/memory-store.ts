@@ -3,9 +3,10 @@
  * A `RegistryStore` that keeps everything in process memory: for ephemeral runs (`storage.kind: memory`)
  * and as a second implementation that keeps the storage contract honest. Nothing survives a restart.
  */
-import { matchesFilter, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
+import { matchesFilter, SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
+import { decodeCursor, encodeCursor } from "../page-cursor.js";
 import {
-  InvalidCursorError,
+  canSee,
   RevisionConflict,
   type LeaseRow,
   type RegistryStore,
@@ -17,19 +18,6 @@ import {
 } from "../store.js";
 import type { VaultStore } from "../vault-store.js";
 import { MemoryVaultStore } from "./memory-vault-store.js";
-
-const STATUSES: ServiceRecord["status"][] = ["active", "degraded", "offline", "maintenance"];
-
-function visibleTo(viewer: Viewer, record: ServiceRecord): boolean {
-  return viewer.admin || record.owner === viewer.owner || record.visibility !== "private";
-}
-
-const encodeCursor = (id: string) => Buffer.from(id, "utf8").toString("base64url");
-function decodeCursor(cursor: string): string {
-  const id = Buffer.from(cursor, "base64url").toString("utf8");
-  if (!id || encodeCursor(id) !== cursor) throw new InvalidCursorError();
-  return id;
-}
 
 export class MemoryStore implements RegistryStore {
   readonly description = "memory (not persistent)";
@@ -108,7 +96,7 @@ export class MemoryStore implements RegistryStore {
     for (const id of ids) {
       if (after !== undefined && id <= after) continue;
       const record = this.services.get(id)!;
-      if (!visibleTo(query.viewer, record) || !matchesFilter(record, query.filter)) continue;
+      if (!canSee(query.viewer, record) || !matchesFilter(record, query.filter)) continue;
       if (out.length === query.limit) {
         more = true;
         break;
@@ -120,8 +108,8 @@ export class MemoryStore implements RegistryStore {
 
   async countServices(viewer: Viewer): Promise<Record<ServiceRecord["status"], number>> {
     this.check();
-    const counts = Object.fromEntries(STATUSES.map((s) => [s, 0])) as Record<ServiceRecord["status"], number>;
-    for (const record of this.services.values()) if (visibleTo(viewer, record)) counts[record.status]++;
+    const counts = Object.fromEntries(SERVICE_STATUSES.map((s) => [s, 0])) as Record<ServiceRecord["status"], number>;
+    for (const record of this.services.values()) if (canSee(viewer, record)) counts[record.status]++;
     return counts;
   }
 

@@ -20,7 +20,7 @@ import { openDatabase, type SynchronousMode } from "./open-database.js";
 import { WriteBatcher } from "./write-batcher.js";
 import { fromRow, parseRecordDoc, toColumns, type ServiceRow } from "./record-codec.js";
 import { buildListQuery, visibilityClause } from "./service-query.js";
-import { decodeCursor, encodeCursor } from "./page-cursor.js";
+import { decodeCursor, encodeCursor } from "../page-cursor.js";
 import type { VaultStore } from "../vault-store.js";
 import { SqliteVaultStore } from "./sqlite-vault-store.js";
 

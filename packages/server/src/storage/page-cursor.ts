@@ -1,9 +1,10 @@
 /**
- * @module storage/sqlite/page-cursor
+ * @module storage/page-cursor
  * The opaque paging cursor: base64url of the last id of the page. Listings are ordered by id, so the
  * next page is "id > cursor", which stays correct while records are added or removed between pages.
+ * Shared by every backend, so that a cursor means the same thing whichever store issued it.
  */
-import { InvalidCursorError } from "../store.js";
+import { InvalidCursorError } from "./store.js";
 
 export function encodeCursor(lastId: string): string {
   return Buffer.from(lastId, "utf8").toString("base64url");
