@@ -10,25 +10,41 @@ export type JsonResult = { ok: true; value: unknown } | { ok: false; error: stri
 /** Deeper than any real service record needs; far below what a recursive walk can survive. */
 export const DEFAULT_MAX_JSON_DEPTH = 64;
 
-function depthExceeds(value: unknown, maxDepth: number): boolean {
-  // Iterative on purpose: a recursive walk would itself overflow on the inputs it is meant to refuse.
+/**
+ * One walk over the parsed value: deletes own `__proto__` keys and tells whether nesting exceeds `maxDepth`.
+ * Iterative on purpose: a recursive walk would itself overflow on the inputs it is meant to refuse.
+ * (Done here rather than with a JSON.parse reviver, which makes parsing several times slower: measured on
+ * a 600-byte service record, the reviver was the largest cost of parsing a registration.)
+ */
+function sanitize(value: unknown, maxDepth: number): boolean {
   const stack: Array<[unknown, number]> = [[value, 1]];
   while (stack.length > 0) {
     const [current, depth] = stack.pop()!;
     if (current === null || typeof current !== "object") continue;
-    if (depth > maxDepth) return true;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
+    if (depth > maxDepth) return false;
+    if (Array.isArray(current)) {
+      for (const child of current) if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+      continue;
+    }
+    const record = current as Record<string, unknown>;
+    // JSON.parse makes "__proto__" an own data property (no pollution yet); removing it keeps later
+    // spreads and merges of this object from ever setting a prototype.
+    if (Object.hasOwn(record, "__proto__")) delete record["__proto__"];
+    for (const key in record) {
+      const child = record[key];
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
   }
-  return false;
+  return true;
 }
 
 export function parseJson(text: string, maxDepth = DEFAULT_MAX_JSON_DEPTH): JsonResult {
   let value: unknown;
   try {
-    value = JSON.parse(text, (key, val: unknown) => (key === "__proto__" ? undefined : val));
+    value = JSON.parse(text);
   } catch (error) {
     return { ok: false, error: error instanceof Error ? error.message : "invalid JSON" };
   }
-  if (depthExceeds(value, maxDepth)) return { ok: false, error: `JSON nested deeper than ${maxDepth} levels` };
+  if (!sanitize(value, maxDepth)) return { ok: false, error: `JSON nested deeper than ${maxDepth} levels` };
   return { ok: true, value };
 }

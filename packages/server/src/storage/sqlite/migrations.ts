@@ -154,6 +154,18 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 3,
+    description: "registration speed: drop the per-service reverse indexes of tags and capabilities, and the lease index",
+    sql: `
+      -- A service's tag and capability rows are now deleted by their exact keys (the store knows the old
+      -- record), so the (service_id) indexes only cost a B-tree insert per row on every registration.
+      DROP INDEX service_tags_service;
+      DROP INDEX service_capabilities_service;
+      -- Only start-up read it (listLeases); a scan of the table at start costs less than an index write per registration.
+      DROP INDEX services_ttl;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -32,6 +32,10 @@ export function openDatabase({ path, synchronous }: OpenDatabaseOptions): Databa
     // ids touch pages all over them. 64 MiB keeps the hot indexes in memory (memory is cheap; p99 is not).
     db.pragma("cache_size = -65536");
     db.pragma("temp_store = MEMORY");
+    // Checkpoint every ~40 MiB of WAL instead of SQLite's 4 MiB: a registration touches pages across several
+    // B-trees, and a rarer checkpoint copies each hot page back once for many commits (measured in bench/:
+    // about 1.5x the write rate at 10k pages; past that, reads that search a larger WAL index gain nothing).
+    db.pragma("wal_autocheckpoint = 10000");
     migrate(db);
     return db;
   } catch (error) {

@@ -10,6 +10,7 @@ import {
   RevisionConflict,
   type LeaseRow,
   type RegistryStore,
+  type ServiceDraft,
   type ServicePage,
   type ServiceQuery,
   type ServiceWrite,
@@ -86,11 +87,11 @@ export class SqliteStore implements RegistryStore {
 
   private readonly stmt: {
     getService: Statement<[string], ServiceRow>;
-    getRevision: Statement<[string], { revision: number }>;
+    getRevision: Statement<[string], { revision: number; doc: string }>;
     upsertService: Statement;
     deleteService: Statement<[string]>;
-    deleteTags: Statement<[string]>;
-    deleteCapabilities: Statement<[string]>;
+    deleteTag: Statement<[string, string]>;
+    deleteCapability: Statement<[string, string]>;
     insertTag: Statement<[string, string]>;
     insertCapability: Statement<[string, string]>;
     insertEvent: Statement<[number, string, string, string]>;
@@ -118,7 +119,7 @@ export class SqliteStore implements RegistryStore {
     const visible = visibilityClause({ owner: "", admin: false });
     this.stmt = {
       getService: prepare("SELECT id, heartbeat_at, revision, doc FROM services WHERE id = ?"),
-      getRevision: prepare("SELECT revision FROM services WHERE id = ?"),
+      getRevision: prepare("SELECT revision, doc FROM services WHERE id = ?"),
       upsertService: db.prepare(
         `INSERT INTO services (id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
          VALUES (@id, @owner, @visibility, @type, @provider, @status, @ttl, @heartbeat_at, @updated_at, @revision, @search, @doc)
@@ -127,8 +128,9 @@ export class SqliteStore implements RegistryStore {
            updated_at = excluded.updated_at, revision = excluded.revision, search = excluded.search, doc = excluded.doc`,
       ),
       deleteService: prepare("DELETE FROM services WHERE id = ?"),
-      deleteTags: prepare("DELETE FROM service_tags WHERE service_id = ?"),
-      deleteCapabilities: prepare("DELETE FROM service_capabilities WHERE service_id = ?"),
+      // By exact key: the (tag, service_id) primary key finds the row; there is no service_id index to keep up (migration 3).
+      deleteTag: prepare("DELETE FROM service_tags WHERE tag = ? AND service_id = ?"),
+      deleteCapability: prepare("DELETE FROM service_capabilities WHERE capability = ? AND service_id = ?"),
       insertTag: prepare("INSERT OR IGNORE INTO service_tags (tag, service_id) VALUES (?, ?)"),
       insertCapability: prepare("INSERT OR IGNORE INTO service_capabilities (capability, service_id) VALUES (?, ?)"),
       insertEvent: prepare("INSERT INTO events (revision, event, service_id, doc) VALUES (?, ?, ?, ?)"),
@@ -190,8 +192,7 @@ export class SqliteStore implements RegistryStore {
       const last = fromRow(row);
       const revision = this.workingRevision + 1;
       this.stmt.insertEvent.run(revision, "deregistered", id, JSON.stringify(last));
-      this.stmt.deleteTags.run(id);
-      this.stmt.deleteCapabilities.run(id);
+      this.replaceTerms(id, last, null);
       this.stmt.deleteService.run(id);
       this.workingRevision = revision;
       // The event carries the record as it last was (its revision is that of its last change).
@@ -377,7 +378,8 @@ export class SqliteStore implements RegistryStore {
   /** Runs inside the batch transaction (and its savepoint). */
   private applyWrite(write: ServiceWrite): RegistryEvent {
     const { record } = write;
-    const current = this.stmt.getRevision.get(record.id)?.revision ?? 0;
+    const existing = this.stmt.getRevision.get(record.id);
+    const current = existing?.revision ?? 0;
     if (write.expectedRevision !== undefined && write.expectedRevision !== current) {
       throw new RevisionConflict(record.id, current);
     }
@@ -385,13 +387,25 @@ export class SqliteStore implements RegistryStore {
     const service: ServiceRecord = { ...record, revision };
     this.stmt.insertEvent.run(revision, write.event, record.id, JSON.stringify(service));
     this.stmt.upsertService.run(toColumns(record, revision));
-    this.stmt.deleteTags.run(record.id);
-    this.stmt.deleteCapabilities.run(record.id);
-    for (const tag of record.tags) this.stmt.insertTag.run(tag, record.id);
-    for (const capability of record.capabilities) this.stmt.insertCapability.run(capability, record.id);
+    this.replaceTerms(record.id, existing ? parseRecordDoc(existing.doc) : null, record);
     // Only now, with every statement done, does the revision count as used.
     this.workingRevision = revision;
     return { event: write.event, revision, service };
+  }
+
+  /**
+   * Brings a service's tag and capability index rows from `before` to `after` (null = none), touching only
+   * the rows that differ: a new registration only inserts, a re-registration with the same tags writes nothing.
+   */
+  private replaceTerms(id: string, before: Pick<ServiceDraft, "tags" | "capabilities"> | null, after: Pick<ServiceDraft, "tags" | "capabilities"> | null): void {
+    const sync = (old: readonly string[], next: readonly string[], remove: Statement<[string, string]>, insert: Statement<[string, string]>) => {
+      const keep = new Set(next);
+      for (const term of old) if (!keep.has(term)) remove.run(term, id);
+      const had = new Set(old);
+      for (const term of next) if (!had.has(term)) insert.run(term, id);
+    };
+    sync(before?.tags ?? [], after?.tags ?? [], this.stmt.deleteTag, this.stmt.insertTag);
+    sync(before?.capabilities ?? [], after?.capabilities ?? [], this.stmt.deleteCapability, this.stmt.insertCapability);
   }
 
   private cachedStatement(sql: string): Statement {
