@@ -72,7 +72,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const store = await openStore(
     config.storage.kind === "memory"
       ? { kind: "memory" }
-      : { kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, logger },
+      : { kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, checkpointIntervalMs: config.storage.sqlite.checkpointIntervalMs, logger },
   );
   try {
     const key = loadOrCreateNodeKey(config.dataDir);

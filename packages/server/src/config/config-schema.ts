@@ -39,6 +39,11 @@ export const ConfigSchema = z.strictObject({
         .strictObject({
           /** FULL: an acknowledged write survives power loss; NORMAL: it survives a process crash (kill -9). */
           synchronous: z.enum(["full", "normal"]).default("full"),
+          /**
+           * WAL checkpoints run in a worker thread this often (ms), so no request waits for one; 0 = inside the
+           * commit that crosses SQLite's threshold (what SQLite does by default).
+           */
+          checkpointIntervalMs: z.int().min(0).max(60_000).default(500),
         })
         .prefault({}),
     })

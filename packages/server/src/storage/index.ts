@@ -17,6 +17,8 @@ export interface SqliteStoreConfig {
   /** `full` (default): an acknowledged write survives power loss. `normal`: survives a process crash only. */
   synchronous?: "full" | "normal";
   logger?: { warn(msg: string): void };
+  /** Background WAL checkpoint interval, ms; 0 = SQLite's inline automatic checkpoint. */
+  checkpointIntervalMs?: number;
 }
 
 export interface MemoryStoreConfig {

@@ -13,9 +13,11 @@ export type SynchronousMode = "full" | "normal";
 export interface OpenDatabaseOptions {
   path: string;
   synchronous: SynchronousMode;
+  /** `PRAGMA wal_autocheckpoint`, in pages (SQLite's default is 1,000). */
+  autoCheckpointPages?: number;
 }
 
-export function openDatabase({ path, synchronous }: OpenDatabaseOptions): Database {
+export function openDatabase({ path, synchronous, autoCheckpointPages = 1000 }: OpenDatabaseOptions): Database {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new BetterSqlite3(path);
   try {
@@ -32,10 +34,8 @@ export function openDatabase({ path, synchronous }: OpenDatabaseOptions): Databa
     // ids touch pages all over them. 64 MiB keeps the hot indexes in memory (memory is cheap; p99 is not).
     db.pragma("cache_size = -65536");
     db.pragma("temp_store = MEMORY");
-    // Checkpoint every ~40 MiB of WAL instead of SQLite's 4 MiB: a registration touches pages across several
-    // B-trees, and a rarer checkpoint copies each hot page back once for many commits (measured in bench/:
-    // about 1.5x the write rate at 10k pages; past that, reads that search a larger WAL index gain nothing).
-    db.pragma("wal_autocheckpoint = 10000");
+    // How much WAL may build up before a commit checkpoints it inline (the store decides; see sqlite-store.ts).
+    db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.trunc(autoCheckpointPages))}`);
     migrate(db);
     return db;
   } catch (error) {
