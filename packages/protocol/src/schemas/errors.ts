@@ -17,6 +17,8 @@ export const ERROR_STATUS = {
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
+  // A WebSocket route called as plain HTTP.
+  upgrade_required: 426,
   rate_limited: 429,
   internal: 500,
   unavailable: 503,

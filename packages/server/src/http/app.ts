@@ -6,10 +6,11 @@
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import websocket from "@fastify/websocket";
-import swagger from "@fastify/swagger";
+import swagger, { type SwaggerTransformObject } from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import { HealthzResponseSchema } from "@kai/protocol";
+import { ClientStreamMessageSchema, HealthzResponseSchema, ServerStreamMessageSchema } from "@kai/protocol";
+import { z } from "zod";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
 import type { TokenService } from "../auth/token-service.js";
@@ -52,6 +53,35 @@ function installShutdownGate(app: FastifyInstance): void {
   });
 }
 
+/** Adds `/ws/registry` to the OpenAPI document: the upgrade request, its errors, and both message schemas. */
+function addWebSocketPaths(input: Parameters<SwaggerTransformObject>[0]): Record<string, unknown> {
+  const document = ("openapiObject" in input ? input.openapiObject : input.swaggerObject) as Record<string, unknown> & { paths?: Record<string, unknown>; components?: Record<string, unknown> };
+  const paths = (document.paths ??= {});
+  const errorBody = { description: "error", content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
+  paths["/ws/registry"] = {
+    get: {
+      tags: ["services"],
+      summary: "Registry change stream (WebSocket upgrade)",
+      description:
+        "Upgrade to WebSocket (token in Authorization or ?token=; scope services:read). The client sends `x-client-messages`, " +
+        "the server answers with `x-server-messages`: a snapshot or a resume, then events in revision order. See docs/api.md.",
+      security: [{ bearer: [] }],
+      parameters: [{ name: "token", in: "query", required: false, schema: { type: "string" }, description: "bearer token, for clients that cannot set headers" }],
+      responses: { 101: { description: "switching protocols" }, 401: errorBody, 403: errorBody, 429: errorBody },
+      "x-client-messages": z.toJSONSchema(ClientStreamMessageSchema, { unrepresentable: "any" }),
+      "x-server-messages": z.toJSONSchema(ServerStreamMessageSchema, { unrepresentable: "any" }),
+    },
+  };
+  const components = (document.components ??= {}) as { schemas?: Record<string, unknown> };
+  components.schemas ??= {};
+  components.schemas.Error ??= {
+    type: "object",
+    required: ["error"],
+    properties: { error: { type: "object", required: ["code", "message"], properties: { code: { type: "string" }, message: { type: "string" }, details: {} } } },
+  };
+  return document;
+}
+
 export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
@@ -89,6 +119,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
     },
     transform: jsonSchemaTransform,
+    // @fastify/swagger leaves WebSocket routes out of the document; the change stream is part of the API,
+    // so its upgrade request and message shapes are added here, from the same zod schemas the server uses.
+    transformObject: (documentObject) => addWebSocketPaths(documentObject),
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
@@ -104,15 +137,21 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(statusRoutes(deps.getStatus));
     await scope.register(vaultRoutes(deps.vault));
     await scope.register(transitRoutes(deps.vault));
-    scope.get("/ws/registry", {
-      websocket: true,
+    scope.route({
+      method: "GET",
+      url: "/ws/registry",
       config: { scopes: ["services:read"], bucket: "read" },
       schema: {
         tags: ["services"],
         summary: "Registry change stream (WebSocket)",
         description: "Upgrade to WebSocket; token in Authorization or ?token=. Send {\"type\":\"subscribe\",\"filter\"?,\"fromRevision\"?}.",
       },
-    }, (socket, request) => deps.streams.attach(socket, principalOf(request)));
+      // Plain HTTP (no Upgrade header) gets our error body, not the plugin's empty 404.
+      handler: () => {
+        throw new ApiError("upgrade_required", "this is a WebSocket endpoint: send an Upgrade: websocket request", undefined, { Upgrade: "websocket" });
+      },
+      wsHandler: (socket, request) => deps.streams.attach(socket, principalOf(request)),
+    });
   });
 
   return app;

@@ -18,6 +18,7 @@ const ISSUE_ROUTES = [
   "POST /api/tokens",
   "GET /api/tokens",
   "DELETE /api/tokens/{id}",
+  "GET /ws/registry",
 ];
 
 let server: TestServer;
@@ -71,5 +72,15 @@ describe("/docs", () => {
     expect(response.headers.get("content-type")).toMatch(/text\/html/);
     const html = await response.text();
     expect(html.toLowerCase()).toContain("<html");
+  });
+
+  it("documents the WebSocket change stream with both message schemas, and plain HTTP to it gets 426", async () => {
+    const entry = (doc.paths as Record<string, Record<string, Record<string, unknown>>>)["/ws/registry"]?.get;
+    expect(entry?.["x-client-messages"]).toBeTruthy();
+    expect(JSON.stringify(entry?.["x-server-messages"])).toContain("snapshot");
+    const response = await server.request("/ws/registry");
+    expect(response.status).toBe(426);
+    expect(response.headers.get("upgrade")).toBe("websocket");
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("upgrade_required");
   });
 });
