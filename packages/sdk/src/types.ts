@@ -107,6 +107,12 @@ export interface WatchOptions {
    * starts empty and only holds what changes from here on.
    */
   fromRevision?: number;
+  /**
+   * The registry epoch `fromRevision` belongs to (`watcher.epoch` of an earlier watcher). With it, a resume
+   * against a registry whose history restarted (wiped data, another node) becomes a fresh snapshot instead
+   * of a "resumed" that silently skipped everything.
+   */
+  epoch?: string;
   onSnapshot?(message: SnapshotMessage): void;
   onEvent?(message: EventMessage): void;
   onResumed?(revision: number): void;
@@ -125,6 +131,8 @@ export interface WatchOptions {
 export interface Watcher {
   /** The highest registry revision applied (or reported by `progress`); resumes start after it. */
   readonly revision: number;
+  /** The registry epoch `revision` belongs to; pass it with `fromRevision` when resuming in a later watcher. */
+  readonly epoch: string | undefined;
   /** Current view, id → record, kept from the snapshot and the events. */
   readonly services: ReadonlyMap<string, ServiceRecord>;
   readonly state: WatcherState;

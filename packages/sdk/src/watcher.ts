@@ -51,6 +51,7 @@ class RegistryWatcher implements Watcher {
   private socket: WebSocketLike | undefined;
   /** True once there is a revision to resume from (a snapshot arrived, or the caller gave one). */
   private hasBaseline: boolean;
+  private currentEpoch: string | undefined;
   /** True once the current connection's subscription took effect (snapshot or `resumed`). */
   private synced = false;
   private stopped = false;
@@ -77,6 +78,7 @@ class RegistryWatcher implements Watcher {
     }
     this.view = new RegistryView(filter.data, this.options.fromRevision ?? 0);
     this.hasBaseline = this.options.fromRevision !== undefined;
+    this.currentEpoch = this.options.epoch;
     this.ready = new Promise<void>((resolve, reject) => {
       this.resolveReady = resolve;
       this.rejectReady = reject;
@@ -102,6 +104,11 @@ class RegistryWatcher implements Watcher {
 
   get revision(): number {
     return this.view.revision;
+  }
+
+  /** The registry epoch the revision belongs to; undefined until the first snapshot or resume. */
+  get epoch(): string | undefined {
+    return this.currentEpoch;
   }
 
   get services(): ReadonlyMap<string, ServiceRecord> {
@@ -150,7 +157,7 @@ class RegistryWatcher implements Watcher {
       this.send({
         type: "subscribe",
         ...(this.options.filter !== undefined ? { filter: this.options.filter } : {}),
-        ...(this.hasBaseline ? { fromRevision: this.view.revision } : {}),
+        ...(this.hasBaseline ? { fromRevision: this.view.revision, ...(this.currentEpoch ? { epoch: this.currentEpoch } : {}) } : {}),
       });
       this.startPings();
     });
@@ -184,6 +191,7 @@ class RegistryWatcher implements Watcher {
   private apply(message: ServerStreamMessage): void {
     switch (message.type) {
       case "snapshot":
+        this.currentEpoch = message.epoch;
         this.view.applySnapshot(message.revision, message.services);
         this.markSynced();
         this.invoke(() => this.options.onSnapshot?.(message));
@@ -193,6 +201,7 @@ class RegistryWatcher implements Watcher {
         if (this.view.applyEvent(message)) this.invoke(() => this.options.onEvent?.(message));
         break;
       case "resumed":
+        this.currentEpoch = message.epoch;
         this.view.advanceTo(message.revision);
         this.markSynced();
         this.invoke(() => this.options.onResumed?.(this.view.revision));
@@ -294,7 +303,7 @@ class RegistryWatcher implements Watcher {
     this.reconnectTimer = undefined;
   }
 
-  private send(message: { type: "subscribe"; filter?: unknown; fromRevision?: number } | { type: "ping" }): void {
+  private send(message: { type: "subscribe"; filter?: unknown; fromRevision?: number; epoch?: string } | { type: "ping" }): void {
     if (this.socket?.readyState === WS_OPEN) this.socket.send(JSON.stringify(message));
   }
 

@@ -274,3 +274,39 @@ describe("watch across a server restart", () => {
     }
   });
 });
+
+describe("watch across registry histories", () => {
+  it("a resume point from another registry history (wiped data) gets a fresh snapshot, and the watcher reports the new epoch", async () => {
+    const before = await startRegistry();
+    const after = await startRegistry();
+    try {
+      const first = createClient({ url: before.url, token: (await before.admin.tokens.create({ scopes: ["services:read", "services:write"], owner: "alice" })).token });
+      await first.services.register(definition("old-1", { tags: ["hist"] }));
+      const old = first.watch({ filter: { tag: ["hist"] } });
+      await old.ready;
+      const saved = { revision: old.revision, epoch: old.epoch };
+      old.close();
+      expect(saved.epoch).toBeTruthy();
+
+      // The "wiped" registry reaches past the saved revision with different services.
+      const second = createClient({ url: after.url, token: (await after.admin.tokens.create({ scopes: ["services:read", "services:write"], owner: "alice" })).token });
+      for (let i = 0; i <= saved.revision + 2; i++) await second.services.register(definition(`new-${i}`, { tags: ["hist"] }));
+
+      const record = recorder();
+      const watcher = second.watch({ filter: { tag: ["hist"] }, fromRevision: saved.revision, ...(saved.epoch ? { epoch: saved.epoch } : {}), ...record.handlers });
+      try {
+        await watcher.ready;
+        expect(record.snapshotReasons).toEqual(["epoch_changed"]);
+        expect(record.resumed).toEqual([]);
+        expect(watcher.epoch).toBeTruthy();
+        expect(watcher.epoch).not.toBe(saved.epoch);
+        expect(revisionsOf(watcher.services)).toEqual(await restView(second, "hist"));
+      } finally {
+        watcher.close();
+      }
+    } finally {
+      await before.close();
+      await after.close();
+    }
+  });
+});

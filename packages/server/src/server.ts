@@ -23,6 +23,7 @@ import { LeaseTable } from "./registry/lease-table.js";
 import { RegistryService } from "./registry/registry-service.js";
 import { LeaseMonitor } from "./registry/lease-monitor.js";
 import { HealthChecker } from "./registry/health-checker.js";
+import { loadOrCreateEpoch } from "./registry/registry-epoch.js";
 import { RegistryStreamHub } from "./http/ws/registry-stream.js";
 import { createApp } from "./http/app.js";
 import { VERSION } from "./version.js";
@@ -111,7 +112,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         },
       },
     );
+    const epoch = await loadOrCreateEpoch(store);
     const streams = new RegistryStreamHub(feed, store, logger, {
+      epoch,
       maxBufferedBytes: config.watch.maxBufferedBytes,
       maxSubscribersPerToken: config.watch.maxSubscribersPerToken,
       progressIntervalMs: config.registry.progressIntervalMs,

@@ -26,18 +26,30 @@ export const SubscribeMessageSchema = z.strictObject({
   filter: ServiceFilterSchema.optional(),
   /** The last revision the client has seen; the server sends what came after it. */
   fromRevision: z.int().min(0).optional(),
+  /**
+   * The registry epoch that `fromRevision` belongs to (from an earlier snapshot or resumed message). When it
+   * differs from the server's, the revision means nothing here (wiped data, another node) and a fresh snapshot follows.
+   */
+  epoch: z.string().min(1).max(64).optional(),
 });
 export const PingMessageSchema = z.strictObject({ type: z.literal("ping") });
 export const ClientStreamMessageSchema = z.discriminatedUnion("type", [SubscribeMessageSchema, PingMessageSchema]);
 export type SubscribeMessage = z.infer<typeof SubscribeMessageSchema>;
 export type ClientStreamMessage = z.infer<typeof ClientStreamMessageSchema>;
 
-/** Why the server sent a snapshot: first subscription, resume point no longer retained, or the client lagged. */
-export const SnapshotReasonSchema = z.enum(["subscribe", "too_far_behind", "lagging"]);
+/**
+ * Why the server sent a snapshot: first subscription, resume point no longer retained, the client lagged, or
+ * the resume point came from another epoch of the registry.
+ */
+export const SnapshotReasonSchema = z.enum(["subscribe", "too_far_behind", "lagging", "epoch_changed"]);
+
+/** Identifies one registry history: revisions are comparable only within the same epoch. */
+const EpochSchema = z.string().min(1).max(64);
 
 export const SnapshotMessageSchema = z.object({
   type: z.literal("snapshot"),
   revision: z.int(),
+  epoch: EpochSchema,
   reason: SnapshotReasonSchema,
   services: z.array(ServiceRecordSchema),
 });
@@ -55,7 +67,7 @@ export const EventMessageSchema = z.object({
   reason: z.enum(["hidden"]).optional(),
 });
 /** Sent after a replay of missed events, so the client knows it is live. */
-export const ResumedMessageSchema = z.object({ type: z.literal("resumed"), fromRevision: z.int(), revision: z.int() });
+export const ResumedMessageSchema = z.object({ type: z.literal("resumed"), fromRevision: z.int(), revision: z.int(), epoch: EpochSchema });
 /** Sent on idle streams so that a client can resume from a recent revision. */
 export const ProgressMessageSchema = z.object({ type: z.literal("progress"), revision: z.int() });
 export const PongMessageSchema = z.object({ type: z.literal("pong"), revision: z.int() });

@@ -100,6 +100,31 @@ describe("watch", () => {
     second.close();
   });
 
+  it("names its epoch in snapshots and resumes; a resume point from another epoch gets a fresh snapshot, not an empty resume", async () => {
+    const first = await connect(alice, { filter: { tag: ["epoch"] } });
+    const snapshot = await first.next((m) => m.type === "snapshot");
+    first.close();
+    const epoch = snapshot.type === "snapshot" ? snapshot.epoch : "";
+    expect(epoch).toMatch(/^[0-9a-f-]{36}$/);
+    const revision = snapshot.type === "snapshot" ? snapshot.revision : 0;
+    await register(registration({ id: "epoch-1", tags: ["epoch"] }));
+
+    const same = await connect(alice, { filter: { tag: ["epoch"] }, fromRevision: revision, epoch });
+    const resumed = await same.next((m) => m.type === "resumed");
+    expect(resumed.type === "resumed" && resumed.epoch).toBe(epoch);
+    expect(same.messages.some((m) => m.type === "event" && m.serviceId === "epoch-1")).toBe(true);
+    same.close();
+
+    // The same revision number from another history (e.g. before the data directory was wiped).
+    const other = await connect(alice, { filter: { tag: ["epoch"] }, fromRevision: revision + 1, epoch: "another-history" });
+    const fresh = await other.next((m) => m.type === "snapshot");
+    expect(fresh.type === "snapshot" && fresh.reason).toBe("epoch_changed");
+    expect(fresh.type === "snapshot" && fresh.epoch).toBe(epoch);
+    expect(fresh.type === "snapshot" && fresh.services.map((s) => s.id)).toEqual(["epoch-1"]);
+    expect(other.messages.some((m) => m.type === "resumed")).toBe(false);
+    other.close();
+  });
+
   it("sends a new snapshot to a client too far behind instead of a gap", async () => {
     const stream0 = await connect(alice, {});
     const snapshot0 = await stream0.next((m) => m.type === "snapshot");

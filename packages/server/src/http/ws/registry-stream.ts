@@ -15,6 +15,7 @@ import {
   parseJson,
   fieldErrorsFromZod,
   type ServerStreamMessage,
+  type SnapshotMessage,
   type ServiceFilter,
   type ServiceRecord,
 } from "@kai/protocol";
@@ -28,6 +29,8 @@ export interface RegistryStreamOptions {
   maxBufferedBytes: number;
   maxSubscribersPerToken: number;
   progressIntervalMs: number;
+  /** This registry's epoch (see `registry/registry-epoch.ts`), sent with every snapshot and resume. */
+  epoch: string;
 }
 
 type SubscriberState = "idle" | "syncing" | "live" | "lagging";
@@ -157,7 +160,8 @@ export class RegistryStreamHub {
     subscriber.filter = message.data.filter ?? {};
     subscriber.generation++;
     const from = message.data.fromRevision;
-    if (from !== undefined) this.resume(subscriber, from);
+    if (from !== undefined && message.data.epoch !== undefined && message.data.epoch !== this.options.epoch) void this.snapshot(subscriber, "epoch_changed");
+    else if (from !== undefined) this.resume(subscriber, from);
     else void this.snapshot(subscriber, "subscribe");
   }
 
@@ -173,10 +177,10 @@ export class RegistryStreamHub {
       const kind = classify(subscriber.viewer, subscriber.filter, change);
       if (kind) this.write(subscriber, new EncodedChange(change).get(kind), true);
     }
-    this.write(subscriber, JSON.stringify({ type: "resumed", fromRevision, revision: this.feed.revision }), true);
+    this.write(subscriber, JSON.stringify({ type: "resumed", fromRevision, revision: this.feed.revision, epoch: this.options.epoch }), true);
   }
 
-  private async snapshot(subscriber: Subscriber, reason: "subscribe" | "too_far_behind" | "lagging"): Promise<void> {
+  private async snapshot(subscriber: Subscriber, reason: SnapshotMessage["reason"]): Promise<void> {
     const generation = subscriber.generation;
     subscriber.state = "syncing";
     subscriber.buffer = [];
@@ -210,7 +214,7 @@ export class RegistryStreamHub {
     subscriber.buffer = [];
     subscriber.state = "live";
     const services = [...view.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const message: ServerStreamMessage = { type: "snapshot", revision, reason, services };
+    const message: ServerStreamMessage = { type: "snapshot", revision, epoch: this.options.epoch, reason, services };
     this.write(subscriber, JSON.stringify(message), true);
   }
 

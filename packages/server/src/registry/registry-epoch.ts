@@ -1,0 +1,21 @@
+/**
+ * @module registry/registry-epoch
+ * The registry's epoch: a random id created with the data and kept with it. Revisions are only comparable
+ * within one epoch. A watcher that resumes "from revision 812" after the data directory was wiped (or
+ * against a memory store that restarted, or another node) would otherwise be told "resumed" with nothing
+ * replayed, because the new history happens to have reached 812 too. With the epoch in every snapshot and
+ * resume, such a watcher gets a fresh snapshot instead.
+ */
+import { randomUUID } from "node:crypto";
+import type { RegistryStore } from "../storage/store.js";
+
+const EPOCH_KEY = "registry.epoch";
+
+/** Reads the epoch, creating it on first use. */
+export async function loadOrCreateEpoch(store: Pick<RegistryStore, "getMeta" | "setMeta">): Promise<string> {
+  const existing = await store.getMeta(EPOCH_KEY);
+  if (existing) return existing;
+  const epoch = randomUUID();
+  await store.setMeta(EPOCH_KEY, epoch);
+  return epoch;
+}
