@@ -26,6 +26,7 @@ import { HealthChecker } from "./registry/health-checker.js";
 import { loadOrCreateEpoch } from "./registry/registry-epoch.js";
 import { RegistryStreamHub } from "./http/ws/registry-stream.js";
 import { createApp } from "./http/app.js";
+import { NodeMetrics } from "./metrics/metrics.js";
 import { VERSION } from "./version.js";
 
 export interface StartServerOptions {
@@ -136,7 +137,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       };
     };
 
-    const app = await createApp({ config, logger, tokens, registry, streams, getStatus, vault });
+    const metrics = new NodeMetrics();
+    metrics.observeRegistry({
+      servicesByStatus: () => store.countServices({ owner: "", admin: true }),
+      revision: () => feed.revision,
+      watchers: () => streams.size,
+    });
+    const app = await createApp({ config, logger, tokens, registry, streams, getStatus, vault, metrics });
     monitor.start();
     await health.start();
     const compaction = setInterval(() => {

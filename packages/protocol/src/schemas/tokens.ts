@@ -7,7 +7,15 @@ import { DurationSchema, IdentifierSchema, TimestampSchema } from "./common.js";
 import { SecretPatternSchema } from "./vault.js";
 
 /** Every scope. `admin` implies all of them; `vault:admin` implies `vault:read` and `vault:write`. */
-export const SCOPES = ["services:read", "services:write", "services:heartbeat", "vault:read", "vault:write", "vault:admin", "admin"] as const;
+export const SCOPES = [
+  "services:read", "services:write", "services:heartbeat",
+  "vault:read", "vault:write", "vault:admin",
+  // Calling services through the gateway (/v1/*, /api/route/*); callers still see only services their token may see.
+  "gateway:invoke",
+  // Reading /metrics (Prometheus scrapers hold only this).
+  "metrics:read",
+  "admin",
+] as const;
 export const ScopeSchema = z.enum(SCOPES);
 export type Scope = z.infer<typeof ScopeSchema>;
 

@@ -23,6 +23,9 @@ import { installJsonBodyParser } from "./json-body.js";
 import { createAuthenticateHook, principalOf } from "./authenticate.js";
 import { installRateLimit } from "./rate-limit.js";
 import { generateRequestId, installRequestLog } from "./request-log.js";
+import { installRequestMetrics } from "./request-metrics.js";
+import { metricsRoutes } from "./routes/metrics.js";
+import type { NodeMetrics } from "../metrics/metrics.js";
 import { servicesRoutes } from "./routes/services.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { vaultRoutes } from "./routes/vault.js";
@@ -38,6 +41,7 @@ export interface AppDeps {
   streams: RegistryStreamHub;
   getStatus: StatusProvider;
   vault: Vault;
+  metrics: NodeMetrics;
 }
 
 /** Once shutdown begins, new requests on kept-alive connections answer 503 `unavailable` (in-flight ones finish). */
@@ -106,6 +110,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   installJsonBodyParser(app);
   installErrorHandling(app);
   installRequestLog(app, deps.logger);
+  installRequestMetrics(app, deps.metrics);
   installShutdownGate(app);
 
   await app.register(swagger, {
@@ -137,6 +142,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(statusRoutes(deps.getStatus));
     await scope.register(vaultRoutes(deps.vault));
     await scope.register(transitRoutes(deps.vault));
+    await scope.register(metricsRoutes(deps.metrics));
     scope.route({
       method: "GET",
       url: "/ws/registry",

@@ -12,7 +12,7 @@ import { ErrorBodySchema, type Scope } from "@kai/protocol";
 import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { fillPath, protectedRoutes, type ApiRoute } from "./support/api-surface.js";
 
-type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin";
+type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin" | "metrics";
 
 interface RouteRule {
   need: Need;
@@ -61,7 +61,8 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "POST /vault/encrypt": { need: "vault-write", body: () => ({ plaintext: "walked" }) },
   "POST /vault/decrypt": { need: "vault-read", body: () => ({ ciphertext: WALK_CIPHERTEXT }) },
   "POST /vault/rewrap": { need: "vault-write", body: () => ({ ciphertext: WALK_CIPHERTEXT }) },
-  // Not in the OpenAPI document (a WebSocket upgrade); walked by its own test below.
+  "GET /metrics": { need: "metrics" },
+  // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
   "GET /ws/registry": { need: "read" },
 };
 
@@ -74,6 +75,7 @@ const INSUFFICIENT: Record<Exclude<Need, "any">, Scope[]> = {
   "vault-read": ["services:read", "services:write", "services:heartbeat", "vault:write"],
   "vault-write": ["services:read", "services:write", "services:heartbeat", "vault:read"],
   "vault-admin": ["services:read", "services:write", "services:heartbeat", "vault:read", "vault:write"],
+  metrics: ["services:read", "services:write", "services:heartbeat", "vault:admin", "gateway:invoke"],
 };
 /** A token with only what the route needs: it must get past authentication and authorisation. */
 const SUFFICIENT: Record<Need, Scope[]> = {
@@ -85,6 +87,7 @@ const SUFFICIENT: Record<Need, Scope[]> = {
   "vault-read": ["vault:read"],
   "vault-write": ["vault:write"],
   "vault-admin": ["vault:admin"],
+  metrics: ["metrics:read"],
 };
 
 let server: TestServer;

@@ -1,0 +1,80 @@
+/**
+ * @module metrics/metrics
+ * The node's Prometheus metrics (prom-client), in one registry owned by the server rather than prom-client's
+ * global one, so that several servers in one process (tests, embedding) never mix their figures.
+ * Recording is an in-memory increment on the request path; all formatting happens when `/metrics` is scraped.
+ * Gauges that describe state (services by status, watchers, revision) are read at scrape time via `collect`,
+ * so keeping them costs nothing between scrapes.
+ *
+ * Label values are bounded: HTTP metrics use the route *pattern* (never the raw path, which would create a
+ * series per service id), and gateway metrics use service ids, which the registry bounds.
+ */
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Latency buckets in seconds: sub-millisecond steps matter for gateway overhead, tens of seconds for LLM calls. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+export interface RegistryGaugeSource {
+  /** Services by status, all owners (the scraper holds metrics:read, not a viewer's token). */
+  servicesByStatus(): Promise<Record<string, number>>;
+  revision(): number;
+  watchers(): number;
+}
+
+export class NodeMetrics {
+  readonly registry = new Registry();
+  readonly httpRequests: Counter<"method" | "route" | "status">;
+  readonly httpDuration: Histogram<"method" | "route">;
+  readonly gatewayRequests: Counter<"service" | "provider" | "capability" | "outcome">;
+  readonly gatewayDuration: Histogram<"service" | "provider" | "capability">;
+  readonly gatewayTokens: Counter<"service" | "kind">;
+  readonly gatewayInFlight: Gauge<"service">;
+  readonly gatewayBreaker: Gauge<"service">;
+  readonly gatewayOverhead: Histogram;
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "kai_" });
+    const registers = [this.registry];
+    this.httpRequests = new Counter({ name: "kai_http_requests_total", help: "HTTP requests answered, by route pattern and status", labelNames: ["method", "route", "status"], registers });
+    this.httpDuration = new Histogram({ name: "kai_http_request_duration_seconds", help: "HTTP request duration by route pattern", labelNames: ["method", "route"], buckets: LATENCY_BUCKETS, registers });
+    this.gatewayRequests = new Counter({
+      name: "kai_gateway_upstream_requests_total",
+      help: "Upstream calls made by the gateway, by service and outcome (ok or an error code)",
+      labelNames: ["service", "provider", "capability", "outcome"],
+      registers,
+    });
+    this.gatewayDuration = new Histogram({
+      name: "kai_gateway_upstream_duration_seconds",
+      help: "Upstream call latency by service (to the full answer; to the headers for streams)",
+      labelNames: ["service", "provider", "capability"],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.gatewayTokens = new Counter({ name: "kai_gateway_tokens_total", help: "Tokens reported by providers, by service and kind (prompt, completion)", labelNames: ["service", "kind"], registers });
+    this.gatewayInFlight = new Gauge({ name: "kai_gateway_in_flight", help: "Upstream calls in flight by service", labelNames: ["service"], registers });
+    this.gatewayBreaker = new Gauge({ name: "kai_gateway_breaker_state", help: "Circuit breaker per service: 0 closed, 1 half-open, 2 open", labelNames: ["service"], registers });
+    this.gatewayOverhead = new Histogram({ name: "kai_gateway_overhead_seconds", help: "Time the gateway itself adds per request (routing, auth, translation), excluding upstream time", buckets: LATENCY_BUCKETS, registers });
+  }
+
+  /** Registry state gauges, read when scraped. */
+  observeRegistry(source: RegistryGaugeSource): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: "kai_registry_services",
+      help: "Registered services by status",
+      labelNames: ["status"],
+      registers,
+      async collect() {
+        const counts = await source.servicesByStatus();
+        for (const [status, count] of Object.entries(counts)) this.set({ status }, count);
+      },
+    });
+    new Gauge({ name: "kai_registry_revision", help: "Latest registry revision", registers, collect() { this.set(source.revision()); } });
+    new Gauge({ name: "kai_registry_watchers", help: "Open /ws/registry subscribers", registers, collect() { this.set(source.watchers()); } });
+  }
+
+  /** The exposition text and its content type. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
