@@ -14,11 +14,13 @@ import {
   type ListServicesQueryInput,
   type ServiceFilterInput,
   type ServiceRecord,
+  ServiceCheckResponseSchema,
 } from "@kai/protocol";
 import { HttpTransport } from "./http-transport.js";
 import type { ClientOptions, KaiClient } from "./types.js";
 import { createWatcher } from "./watcher.js";
 import { createVaultClient } from "./vault.js";
+import { createGatewayClient } from "./gateway.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 
@@ -57,6 +59,8 @@ export function createClient(options: ClientOptions): KaiClient {
       remove: async (id) => {
         await http.request("DELETE", servicePath(id));
       },
+      // A live probe may wait on a slow provider: allow longer than a registry call.
+      check: async (id) => (await http.request("POST", `${servicePath(id)}/check`, { schema: ServiceCheckResponseSchema, timeoutMs: 60_000 })).data,
     },
     tokens: {
       create: async (input) => (await http.request("POST", "/api/tokens", { body: input, schema: CreateTokenResponseSchema })).data,
@@ -66,6 +70,7 @@ export function createClient(options: ClientOptions): KaiClient {
       },
     },
     vault: createVaultClient(http),
+    gateway: createGatewayClient(http),
     watch: (watchOptions) =>
       createWatcher({
         baseUrl: http.baseUrl,

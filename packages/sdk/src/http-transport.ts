@@ -26,12 +26,19 @@ export interface RequestOptions<T> {
   body?: unknown;
   /** Schema of a 2xx body; omit for answers without a body (204). */
   schema?: ResponseSchema<T>;
+  /** Extra request headers (never the authorization header, which the transport sets). */
+  headers?: Record<string, string>;
+  /** Overrides the client's timeout for this call (gateway calls wait for models). */
+  timeoutMs?: number;
+  /** Cancels the call; with the gateway, the upstream request is cancelled too. */
+  signal?: AbortSignal;
 }
 
 export interface TransportResponse<T> {
   status: number;
   data: T;
   requestId?: string;
+  headers: Headers;
 }
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
@@ -90,36 +97,20 @@ export class HttpTransport {
   }
 
   async request<T = undefined>(method: string, path: string, options: RequestOptions<T> = {}): Promise<TransportResponse<T>> {
-    const url = `${this.baseUrl}${path}${toQueryString(options.query)}`;
-    const headers: Record<string, string> = { accept: "application/json", "user-agent": this.userAgent };
-    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
-    let body: string | undefined;
-    if (options.body !== undefined) {
-      // Only requests that carry a body say it is JSON: an empty body declared as JSON is a 400 on the server.
-      headers["content-type"] = "application/json";
-      body = JSON.stringify(options.body);
-    }
-
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), this.timeoutMs);
-    let response: Response;
+    const { response, done, signal } = await this.send(method, path, options, "application/json");
     let text: string;
     try {
-      response = await this.fetchImpl(url, { method, headers, body, signal: controller.signal });
       text = await response.text();
     } catch (error) {
-      if (controller.signal.aborted) {
-        throw new KaiConnectionError(`${method} ${path} timed out after ${this.timeoutMs} ms`, { cause: error });
-      }
-      throw new KaiConnectionError(`cannot reach ${this.baseUrl}: ${describeCause(error)}`, { cause: error });
+      throw this.connectionError(method, path, error, options, signal);
     } finally {
-      clearTimeout(timer);
+      done();
     }
 
     const requestId = response.headers.get("x-request-id") ?? undefined;
     if (!response.ok) throw this.errorFrom(response, text, requestId);
 
-    const result: TransportResponse<T> = { status: response.status, data: undefined as T };
+    const result: TransportResponse<T> = { status: response.status, data: undefined as T, headers: response.headers };
     if (requestId !== undefined) result.requestId = requestId;
     if (options.schema === undefined) return result;
     const json = parseJson(text);
@@ -134,6 +125,71 @@ export class HttpTransport {
     }
     result.data = parsed.data;
     return result;
+  }
+
+  /**
+   * Opens a streaming answer (server-sent events): resolves with the live `Response` once the status is 2xx,
+   * throws `KaiApiError` otherwise. The timeout covers only the wait for the headers; `signal` cancels the
+   * stream at any time. The caller reads `response.body`.
+   */
+  async stream(method: string, path: string, options: Omit<RequestOptions<never>, "schema"> = {}): Promise<Response> {
+    const { response, done } = await this.send(method, path, options, "text/event-stream", { keepSignalAfterHeaders: true });
+    if (response.ok) {
+      done();
+      return response;
+    }
+    let text = "";
+    try {
+      text = await response.text();
+    } catch {
+      // The error body is best effort.
+    } finally {
+      done();
+    }
+    throw this.errorFrom(response, text, response.headers.get("x-request-id") ?? undefined);
+  }
+
+  /** Sends the request; `done()` clears the timeout (call it once the body was read). */
+  private async send(
+    method: string,
+    path: string,
+    options: Omit<RequestOptions<unknown>, "schema">,
+    accept: string,
+    mode: { keepSignalAfterHeaders?: boolean } = {},
+  ): Promise<{ response: Response; done(): void; signal: AbortSignal }> {
+    const url = `${this.baseUrl}${path}${toQueryString(options.query)}`;
+    const headers: Record<string, string> = { accept, "user-agent": this.userAgent, ...options.headers };
+    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    let body: string | undefined;
+    if (options.body !== undefined) {
+      // Only requests that carry a body say it is JSON: an empty body declared as JSON is a 400 on the server.
+      headers["content-type"] = "application/json";
+      body = JSON.stringify(options.body);
+    }
+    const controller = new AbortController();
+    const timeoutMs = options.timeoutMs ?? this.timeoutMs;
+    const timer = setTimeout(() => controller.abort(new Error("timeout")), timeoutMs);
+    const onAbort = () => controller.abort(options.signal?.reason);
+    if (options.signal?.aborted) onAbort();
+    options.signal?.addEventListener("abort", onAbort, { once: true });
+    const done = () => {
+      clearTimeout(timer);
+      if (!mode.keepSignalAfterHeaders) options.signal?.removeEventListener("abort", onAbort);
+    };
+    try {
+      const response = await this.fetchImpl(url, { method, headers, body, signal: controller.signal });
+      if (mode.keepSignalAfterHeaders) clearTimeout(timer);
+      return { response, done, signal: controller.signal };
+    } catch (error) {
+      done();
+      throw this.connectionError(method, path, error, options, controller.signal);
+    }
+  }
+
+  private connectionError(method: string, path: string, error: unknown, options: { signal?: AbortSignal; timeoutMs?: number }, signal?: AbortSignal): Error {
+    if (options.signal?.aborted) return new KaiConnectionError(`${method} ${path} was cancelled`, { cause: error });
+    if (signal?.aborted) return new KaiConnectionError(`${method} ${path} timed out after ${options.timeoutMs ?? this.timeoutMs} ms`, { cause: error });
+    return new KaiConnectionError(`cannot reach ${this.baseUrl}: ${describeCause(error)}`, { cause: error });
   }
 
   private errorFrom(response: Response, text: string, requestId: string | undefined): KaiApiError {

@@ -4,6 +4,15 @@
  * shapes themselves come from @kai/protocol and are re-exported, never redefined.
  */
 import type {
+  ChatCompletion,
+  ChatCompletionChunk,
+  ChatCompletionRequest,
+  EmbeddingRequest,
+  EmbeddingResponse,
+  ModelEntry,
+  RouteResponse,
+  RoutingHints,
+  ServiceCheckResponse,
   AuditEntry,
   AuditQueryInput,
   AuditVerifyResponse,
@@ -60,6 +69,8 @@ export interface KaiClient {
     update(id: string, patch: ServicePatchInput): Promise<ServiceRecord>;
     heartbeat(id: string, body?: HeartbeatRequest): Promise<HeartbeatResponse>;
     remove(id: string): Promise<void>;
+    /** Probes the service live through its connector (health and models); scope services:read. */
+    check(id: string): Promise<ServiceCheckResponse>;
   };
   tokens: {
     create(input: CreateTokenRequestInput): Promise<CreateTokenResponse>;
@@ -67,6 +78,8 @@ export interface KaiClient {
     revoke(id: string): Promise<void>;
   };
   vault: VaultClient;
+  /** Calling services through the gateway (token scope `gateway:invoke`). */
+  gateway: GatewayClient;
   watch(options: WatchOptions): Watcher;
 }
 
@@ -159,4 +172,33 @@ export interface Agent {
   /** Stops heartbeats and, unless `deregister: false`, removes the service from the registry. */
   stop(options?: { deregister?: boolean }): Promise<void>;
   readonly registered: ServiceRecord | null;
+}
+
+/** Which service answered a gateway call, how many upstream calls it took, and what the gateway added. */
+export interface ServedInfo {
+  serviceId: string;
+  attempts: number;
+  overheadMs: number;
+  requestId?: string;
+}
+
+export interface GatewayCallOptions {
+  routingHints?: RoutingHints;
+  /** Cancels the call; the gateway cancels the upstream request too. */
+  signal?: AbortSignal;
+  /** Default 300 s: models can be slow. */
+  timeoutMs?: number;
+}
+
+/** A chat stream: iterate for chunks; throws `KaiApiError` if the stream breaks instead of ending early. */
+export type GatewayStream = AsyncIterable<ChatCompletionChunk> & ServedInfo;
+
+export interface GatewayClient {
+  chat(request: ChatCompletionRequest, options?: GatewayCallOptions): Promise<{ completion: ChatCompletion } & ServedInfo>;
+  chatStream(request: ChatCompletionRequest, options?: GatewayCallOptions): Promise<GatewayStream>;
+  embeddings(request: EmbeddingRequest, options?: GatewayCallOptions): Promise<{ embeddings: EmbeddingResponse } & ServedInfo>;
+  /** Models across the services the token may see (`<serviceId>/<model>` ids pin a service). */
+  models(options?: { signal?: AbortSignal }): Promise<ModelEntry[]>;
+  /** The generic form: any capability, the provider-neutral request, optional hints. */
+  route(capability: string, request: unknown, options?: GatewayCallOptions & { operation?: string }): Promise<RouteResponse>;
 }

@@ -1,0 +1,122 @@
+/**
+ * @module gateway
+ * `client.gateway`: calling services through the gateway. Chat and embeddings go through the
+ * OpenAI-compatible `/v1/*` front door (routing hints in the `x-kai-routing` header), the generic form
+ * through `/api/route/{capability}`. Every answer says which service served it and what the gateway added.
+ * Streams are read with eventsource-parser, and a stream the server ends with an in-band error throws
+ * instead of ending as if it were complete.
+ */
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import {
+  ChatCompletionChunkSchema,
+  ChatCompletionSchema,
+  EmbeddingResponseSchema,
+  ErrorBodySchema,
+  GATEWAY_HEADERS,
+  ModelListSchema,
+  RouteResponseSchema,
+  parseJson,
+  type ChatCompletionChunk,
+  type ChatCompletionRequest,
+  type EmbeddingRequest,
+  type RoutingHints,
+} from "@kai/protocol";
+import { KaiApiError } from "./errors.js";
+import type { HttpTransport } from "./http-transport.js";
+import type { GatewayCallOptions, GatewayClient, GatewayStream, ServedInfo } from "./types.js";
+
+/** LLM calls take far longer than registry calls; the client's default timeout would cut them off. */
+const GATEWAY_TIMEOUT_MS = 300_000;
+
+function routingHeaders(hints: RoutingHints | undefined): Record<string, string> {
+  return hints ? { [GATEWAY_HEADERS.routing]: JSON.stringify(hints) } : {};
+}
+
+function servedFrom(headers: Headers): ServedInfo {
+  const overhead = Number(headers.get(GATEWAY_HEADERS.overhead));
+  const attempts = Number(headers.get(GATEWAY_HEADERS.attempts));
+  return {
+    serviceId: headers.get(GATEWAY_HEADERS.service) ?? "",
+    attempts: Number.isFinite(attempts) && attempts > 0 ? attempts : 1,
+    overheadMs: Number.isFinite(overhead) ? overhead : 0,
+    ...(headers.get("x-request-id") ? { requestId: headers.get("x-request-id") as string } : {}),
+  };
+}
+
+function callOptions(options: GatewayCallOptions | undefined) {
+  return {
+    headers: routingHeaders(options?.routingHints),
+    timeoutMs: options?.timeoutMs ?? GATEWAY_TIMEOUT_MS,
+    ...(options?.signal ? { signal: options.signal } : {}),
+  };
+}
+
+/** Reads an SSE body into chat chunks; throws on an in-band error event or a body that ends without `[DONE]`. */
+async function* readChunks(response: Response, served: ServedInfo): AsyncGenerator<ChatCompletionChunk> {
+  const body = response.body;
+  if (!body) throw new KaiApiError({ status: response.status, code: "invalid_response", message: "the stream has no body" });
+  const queue: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => queue.push(event) });
+  const decoder = new TextDecoder();
+  const reader = body.getReader();
+  let finished = false;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      parser.feed(decoder.decode(value, { stream: true }));
+      while (queue.length > 0) {
+        const event = queue.shift() as EventSourceMessage;
+        if (event.data === "[DONE]") {
+          finished = true;
+          return;
+        }
+        const json = parseJson(event.data);
+        if (!json.ok) throw new KaiApiError({ status: 200, code: "invalid_response", message: "the stream sent an event that is not JSON" });
+        const error = ErrorBodySchema.safeParse(json.value);
+        if (error.success) {
+          // The gateway's in-band error: the stream broke after its first byte and was not completed.
+          throw new KaiApiError({ status: 502, code: error.data.error.code, message: error.data.error.message, ...(served.requestId ? { requestId: served.requestId } : {}) });
+        }
+        const chunk = ChatCompletionChunkSchema.safeParse(json.value);
+        if (!chunk.success) throw new KaiApiError({ status: 200, code: "invalid_response", message: "the stream sent a chunk that does not match the protocol" });
+        yield chunk.data;
+      }
+    }
+    throw new KaiApiError({ status: 502, code: "upstream_stream_broken", message: "the stream ended without its end marker" });
+  } finally {
+    if (!finished) await reader.cancel().catch(() => undefined);
+  }
+}
+
+export function createGatewayClient(http: HttpTransport): GatewayClient {
+  return {
+    async chat(request: ChatCompletionRequest, options?: GatewayCallOptions) {
+      const answer = await http.request("POST", "/v1/chat/completions", { ...callOptions(options), body: { ...request, stream: false }, schema: ChatCompletionSchema });
+      return { completion: answer.data, ...servedFrom(answer.headers) };
+    },
+
+    async chatStream(request: ChatCompletionRequest, options?: GatewayCallOptions): Promise<GatewayStream> {
+      const response = await http.stream("POST", "/v1/chat/completions", { ...callOptions(options), body: { ...request, stream: true } });
+      const served = servedFrom(response.headers);
+      const chunks = readChunks(response, served);
+      return Object.assign(chunks, served);
+    },
+
+    async embeddings(request: EmbeddingRequest, options?: GatewayCallOptions) {
+      const answer = await http.request("POST", "/v1/embeddings", { ...callOptions(options), body: request, schema: EmbeddingResponseSchema });
+      return { embeddings: answer.data, ...servedFrom(answer.headers) };
+    },
+
+    async models(options?: { signal?: AbortSignal }) {
+      return (await http.request("GET", "/v1/models", { schema: ModelListSchema, ...(options?.signal ? { signal: options.signal } : {}) })).data.data;
+    },
+
+    async route(capability: string, request: unknown, options?: GatewayCallOptions & { operation?: string }) {
+      const body = { request, ...(options?.operation ? { operation: options.operation } : {}), ...(options?.routingHints ? { routingHints: options.routingHints } : {}) };
+      const { headers: _ignored, ...rest } = callOptions(options);
+      void _ignored;
+      return (await http.request("POST", `/api/route/${encodeURIComponent(capability)}`, { ...rest, body, schema: RouteResponseSchema })).data;
+    },
+  };
+}
