@@ -34,6 +34,17 @@ const BY_API_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   vault_locked: EXIT.unreachable,
   vault_not_initialized: EXIT.unreachable,
   decryption_failed: EXIT.validation,
+  // The gateway: no service could answer (down, rate limited, unreachable) is "try later"; a model that no
+  // service serves is "not found"; a request the provider refused is a validation failure.
+  model_not_found: EXIT.notFound,
+  upstream_bad_request: EXIT.validation,
+  upstream_rate_limited: EXIT.rateLimited,
+  upstream_error: EXIT.unreachable,
+  upstream_auth_failed: EXIT.unreachable,
+  upstream_unreachable: EXIT.unreachable,
+  upstream_invalid_response: EXIT.unreachable,
+  upstream_stream_broken: EXIT.unreachable,
+  upstream_timeout: EXIT.unreachable,
 };
 
 export function exitCodeForApiCode(code: string): ExitCode {

@@ -15,6 +15,7 @@ import { statusCommand } from "./commands/status.js";
 import { tokenCommand } from "./commands/token.js";
 import { vaultCommand } from "./commands/vault.js";
 import { watchCommand } from "./commands/watch.js";
+import { chatCommand, routeCommand } from "./commands/gateway.js";
 import { VERSION } from "./version.js";
 
 const EPILOGUE = `
@@ -41,7 +42,9 @@ export function buildProgram(): Command {
     .addCommand(servicesCommand())
     .addCommand(tokenCommand())
     .addCommand(vaultCommand())
-    .addCommand(watchCommand());
+    .addCommand(watchCommand())
+    .addCommand(chatCommand())
+    .addCommand(routeCommand());
   applyRecursively(program, (command) => command.exitOverride());
   return program;
 }

@@ -166,6 +166,27 @@ function removeCommand(): Command {
   });
 }
 
+function checkCommand(): Command {
+  const command = new Command("check").description("probe a service live through its connector: health, latency, models").argument("<id>", "service id");
+  addGlobalOptions(command);
+  return command.action(async (id: string, _flags: unknown, self: Command) => {
+    const { out, client } = contextOf(self);
+    const result = await client().services.check(id);
+    if (out.json) out.document(result);
+    else {
+      out.line(formatKeyValues([
+        ["service", result.serviceId],
+        ["provider", result.provider ?? "-"],
+        ["health", result.ok ? "ok" : `FAILING (${result.code ?? "error"}${result.message ? `: ${result.message}` : ""})`],
+        ["latency", `${result.latencyMs.toFixed(1)} ms`],
+        ["models", result.models?.length ? result.models.join(", ") : "-"],
+      ]).trimEnd());
+    }
+    // A failing probe is a failing command, so scripts can test it.
+    if (!result.ok) throw new CliError(`service ${id} is not healthy`, result.code ?? "unhealthy", EXIT.unreachable);
+  });
+}
+
 export function servicesCommand(): Command {
   return new Command("services")
     .alias("svc")
@@ -175,5 +196,6 @@ export function servicesCommand(): Command {
     .addCommand(registerCommand())
     .addCommand(applyCommand())
     .addCommand(heartbeatCommand())
+    .addCommand(checkCommand())
     .addCommand(removeCommand());
 }

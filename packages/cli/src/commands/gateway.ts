@@ -1,0 +1,138 @@
+/**
+ * @module commands/gateway
+ * Calling services through the gateway from a terminal:
+ *   kai chat [prompt…]        one chat turn, streamed to the terminal (stdin when no prompt is given)
+ *   kai route <capability>    the generic form: a JSON request in, the answer and who served it out
+ *   kai services check <id>   a live probe of one service through its connector (in services.ts)
+ * Routing hints come from flags (--tag, --prefer-local, --strategy, --fallback, --service, --max-latency).
+ * Which service answered and the gateway's own overhead go to stderr, so stdout stays the model's text.
+ */
+import { Command, Option } from "commander";
+import { ROUTING_STRATEGIES, RoutingHintsSchema, fieldErrorsFromZod, type RoutingHints } from "@kai/protocol";
+import type { ServedInfo } from "@kai/sdk";
+import { addGlobalOptions, collectList, contextOf, integerOption } from "../command-kit.js";
+import { CliError } from "../cli-error.js";
+import { EXIT } from "../exit-codes.js";
+import { readDocument, readStdin } from "../input-file.js";
+
+interface HintFlags {
+  tag?: string[];
+  preferLocal?: boolean;
+  strategy?: string;
+  fallback?: string[];
+  service?: string;
+  maxLatency?: number;
+}
+
+function addHintOptions(command: Command): Command {
+  return command
+    .option("--tag <tag>", "only services with this tag (repeatable, all must match)", collectList)
+    .option("--prefer-local", "try local services first")
+    .addOption(new Option("--strategy <name>", "how candidates are ordered").choices([...ROUTING_STRATEGIES]))
+    .option("--fallback <id>", "only these services, in this order (repeatable)", collectList)
+    .option("--service <id>", "pin to one service")
+    .option("--max-latency <ms>", "skip services slower than this (recent average)", integerOption(1, 3_600_000));
+}
+
+function hintsFrom(flags: HintFlags): RoutingHints | undefined {
+  const candidate = {
+    ...(flags.tag?.length ? { tags: flags.tag } : {}),
+    ...(flags.preferLocal ? { preferLocal: true } : {}),
+    ...(flags.strategy ? { strategy: flags.strategy } : {}),
+    ...(flags.fallback?.length ? { fallback: flags.fallback } : {}),
+    ...(flags.service ? { serviceId: flags.service } : {}),
+    ...(flags.maxLatency !== undefined ? { maxLatencyMs: flags.maxLatency } : {}),
+  };
+  if (Object.keys(candidate).length === 0) return undefined;
+  const parsed = RoutingHintsSchema.safeParse(candidate);
+  if (!parsed.success) throw new CliError("invalid routing hints", "usage", EXIT.usage, fieldErrorsFromZod(parsed.error));
+  return parsed.data;
+}
+
+function describeServed(served: ServedInfo): string {
+  return `served by ${served.serviceId || "?"} (${served.attempts} attempt${served.attempts === 1 ? "" : "s"}, gateway overhead ${served.overheadMs.toFixed(2)} ms)`;
+}
+
+/** Ctrl-C cancels the call (and with it the upstream request) instead of killing the process mid-write. */
+function interruptSignal(): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onInterrupt = () => controller.abort();
+  process.once("SIGINT", onInterrupt);
+  return { signal: controller.signal, dispose: () => process.off("SIGINT", onInterrupt) };
+}
+
+export function chatCommand(): Command {
+  const command = new Command("chat")
+    .description("one chat turn through the gateway, streamed to the terminal")
+    .argument("[prompt...]", "the message (read from stdin when omitted)")
+    .option("-m, --model <model>", "model name, or <serviceId>/<model> to pin a service", "default")
+    .option("--system <text>", "a system message")
+    .option("--no-stream", "wait for the whole answer instead of streaming it");
+  addHintOptions(command);
+  addGlobalOptions(command);
+  return command.action(async (words: string[], flags: HintFlags & { model: string; system?: string; stream: boolean }, self: Command) => {
+    const { out, client } = contextOf(self);
+    const prompt = words.length > 0 ? words.join(" ") : (await readStdin()).trim();
+    if (!prompt) throw new CliError("nothing to say: give a prompt or pipe one on stdin", "usage", EXIT.usage);
+    const messages = [...(flags.system ? [{ role: "system" as const, content: flags.system }] : []), { role: "user" as const, content: prompt }];
+    const routingHints = hintsFrom(flags);
+    const { signal, dispose } = interruptSignal();
+    try {
+      const request = { model: flags.model, messages };
+      const options = { signal, ...(routingHints ? { routingHints } : {}) };
+      if (!flags.stream || out.json) {
+        const answer = await client().gateway.chat(request, options);
+        if (out.json) out.document({ ...answer.completion, servedBy: answer.serviceId, attempts: answer.attempts, overheadMs: answer.overheadMs });
+        else {
+          out.line(String(answer.completion.choices[0]?.message?.content ?? ""));
+          out.info(describeServed(answer));
+        }
+        return;
+      }
+      const stream = await client().gateway.chatStream(request, options);
+      for await (const chunk of stream) {
+        const text = chunk.choices[0]?.delta?.content;
+        if (typeof text === "string") process.stdout.write(text);
+      }
+      process.stdout.write("\n");
+      out.info(describeServed(stream));
+    } finally {
+      dispose();
+    }
+  });
+}
+
+export function routeCommand(): Command {
+  const command = new Command("route")
+    .description("route one request for a capability (llm_chat, embeddings, image_generation, vector_storage, …)")
+    .argument("<capability>", "the capability to route")
+    .option("-f, --file <path>", "the request as JSON or YAML ('-' = stdin)")
+    .option("-d, --data <json>", "the request as inline JSON")
+    .option("--operation <name>", "for capabilities with several operations (e.g. vector_storage: query, upsert)");
+  addHintOptions(command);
+  addGlobalOptions(command);
+  return command.action(async (capability: string, flags: HintFlags & { file?: string; data?: string; operation?: string }, self: Command) => {
+    const { out, client } = contextOf(self);
+    if ((flags.file === undefined) === (flags.data === undefined)) throw new CliError("give the request with exactly one of --file or --data", "usage", EXIT.usage);
+    let request: unknown;
+    if (flags.data !== undefined) {
+      try {
+        request = JSON.parse(flags.data);
+      } catch {
+        throw new CliError("--data is not valid JSON", "usage", EXIT.usage);
+      }
+    } else request = await readDocument(flags.file as string);
+    const routingHints = hintsFrom(flags);
+    const { signal, dispose } = interruptSignal();
+    try {
+      const answer = await client().gateway.route(capability, request, { signal, ...(routingHints ? { routingHints } : {}), ...(flags.operation ? { operation: flags.operation } : {}) });
+      if (out.json) out.document(answer);
+      else {
+        out.line(JSON.stringify(answer.response, null, 2));
+        out.info(describeServed({ serviceId: answer.servedBy.id, attempts: answer.attempts, overheadMs: answer.overheadMs }));
+      }
+    } finally {
+      dispose();
+    }
+  });
+}
