@@ -35,6 +35,14 @@ export const ERROR_STATUS = {
   upstream_invalid_response: 502,
   upstream_stream_broken: 502,
   upstream_timeout: 504,
+  // The provider says the named thing (collection, workflow, job) does not exist, or already exists.
+  upstream_not_found: 404,
+  upstream_conflict: 409,
+  // Gateway routing: why no service could take the request (see docs/architecture/gateway.md, Routing).
+  capability_not_found: 404,
+  no_service_available: 503,
+  services_rate_limited: 429,
+  credential_unavailable: 503,
 } as const;
 
 export const ErrorCodeSchema = z.enum(

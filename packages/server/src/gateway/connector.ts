@@ -5,6 +5,10 @@
  * (the router owns all three, so there is exactly one retry loop and one place that sees the vault).
  * Every failure surfaces as an `UpstreamError` with a stable code; a stream that breaks after its first
  * byte throws from the iterator instead of ending as if it were complete.
+ *
+ * Connectors are not only for LLMs: image generation, vector storage, workflow orchestration and audio
+ * transcription use the same contract. Every operation method is optional and listed in `operations`;
+ * only `listModels` and `health` are required of all (a provider without models answers `[]`).
  */
 import type {
   ChatCompletion,
@@ -14,13 +18,65 @@ import type {
   CompletionRequest,
   EmbeddingRequest,
   EmbeddingResponse,
+  ImageEditRequest,
   ImageGenerationRequest,
   ImageGenerationResponse,
+  TranscriptionRequest,
+  TranscriptionResponse,
   Usage,
+  VectorCollectionCreateRequest,
+  VectorCollectionList,
+  VectorDeleteRequest,
+  VectorQueryRequest,
+  VectorQueryResponse,
+  VectorUpsertRequest,
+  VectorWriteResult,
+  WorkflowList,
+  WorkflowRunRequest,
+  WorkflowRunResponse,
 } from "@kai/protocol";
 
 /** The operations a connector can offer; the router only sends a connector what it lists here. */
-export type ConnectorOperation = "chat" | "chat_stream" | "completions" | "embeddings" | "images" | "models";
+export type ConnectorOperation =
+  | "chat"
+  | "chat_stream"
+  | "completions"
+  | "embeddings"
+  | "images"
+  | "images_edit"
+  | "models"
+  | "transcriptions"
+  | "vector_collections"
+  | "vector_upsert"
+  | "vector_query"
+  | "vector_delete"
+  | "workflow_run"
+  | "workflows";
+
+/** The method(s) each operation stands for; `vector_collections` covers listing, creating and deleting. */
+export const OPERATION_METHODS: Readonly<Record<ConnectorOperation, readonly (keyof Connector)[]>> = {
+  chat: ["chat"],
+  chat_stream: ["chatStream"],
+  completions: ["completions"],
+  embeddings: ["embeddings"],
+  images: ["images"],
+  images_edit: ["imagesEdit"],
+  models: ["listModels"],
+  transcriptions: ["transcriptions"],
+  vector_collections: ["listCollections", "createCollection", "deleteCollection"],
+  vector_upsert: ["upsertPoints"],
+  vector_query: ["queryPoints"],
+  vector_delete: ["deletePoints"],
+  workflow_run: ["runWorkflow"],
+  workflows: ["listWorkflows"],
+};
+
+/**
+ * Operations the router must not retry or fail over once the request may have reached the provider: they
+ * have side effects (an n8n workflow sends mail, writes rows…), so a second attempt after a timeout or a 5xx
+ * could do the work twice. Retrying on `upstream_unreachable` (nothing was sent) stays safe.
+ */
+export const UNSAFE_TO_RETRY: ReadonlySet<ConnectorOperation> = new Set<ConnectorOperation>(["workflow_run"]);
 
 /** Where and as whom to call: resolved per request by the caller (the router reads the vault). */
 export interface UpstreamTarget {
@@ -107,17 +163,40 @@ export interface Connector {
   /** What this connector can do; calling an operation not listed here is a programming error. */
   readonly operations: ReadonlySet<ConnectorOperation>;
   /** Non-streaming chat completion. */
-  chat(request: ChatCompletionRequest, context: CallContext): Promise<ConnectorResult<ChatCompletion>>;
+  chat?(request: ChatCompletionRequest, context: CallContext): Promise<ConnectorResult<ChatCompletion>>;
   /** Streaming chat completion; resolves once the upstream accepted the request (see `ConnectorStream`). */
-  chatStream(request: ChatCompletionRequest, context: CallContext): Promise<ConnectorStream>;
+  chatStream?(request: ChatCompletionRequest, context: CallContext): Promise<ConnectorStream>;
   /** Legacy text completion (non-streaming). */
   completions?(request: CompletionRequest, context: CallContext): Promise<ConnectorResult<Completion>>;
   /** Embeddings. */
   embeddings?(request: EmbeddingRequest, context: CallContext): Promise<ConnectorResult<EmbeddingResponse>>;
-  /** Image generation. */
+  /** Image generation (text to image). */
   images?(request: ImageGenerationRequest, context: CallContext): Promise<ConnectorResult<ImageGenerationResponse>>;
+  /** Image edit / image to image. */
+  imagesEdit?(request: ImageEditRequest, context: CallContext): Promise<ConnectorResult<ImageGenerationResponse>>;
+  /** Audio transcription (speech to text). */
+  transcriptions?(request: TranscriptionRequest, context: CallContext): Promise<ConnectorResult<TranscriptionResponse>>;
+  /** Vector storage: the collections the service holds. */
+  listCollections?(context: CallContext): Promise<ConnectorResult<VectorCollectionList>>;
+  /** Vector storage: creates a collection; `upstream_conflict` when it exists. */
+  createCollection?(request: VectorCollectionCreateRequest, context: CallContext): Promise<ConnectorResult<VectorWriteResult>>;
+  /** Vector storage: deletes a collection; `upstream_not_found` when there is none. */
+  deleteCollection?(name: string, context: CallContext): Promise<ConnectorResult<VectorWriteResult>>;
+  /** Vector storage: inserts or replaces points. */
+  upsertPoints?(request: VectorUpsertRequest, context: CallContext): Promise<ConnectorResult<VectorWriteResult>>;
+  /** Vector storage: the `k` points nearest a vector, nearest first. */
+  queryPoints?(request: VectorQueryRequest, context: CallContext): Promise<ConnectorResult<VectorQueryResponse>>;
+  /** Vector storage: deletes points by id and/or filter. */
+  deletePoints?(request: VectorDeleteRequest, context: CallContext): Promise<ConnectorResult<VectorWriteResult>>;
+  /** Workflow orchestration: runs a workflow and returns what it answered. */
+  runWorkflow?(request: WorkflowRunRequest, context: CallContext): Promise<ConnectorResult<WorkflowRunResponse>>;
+  /** Workflow orchestration: the workflows the service has. */
+  listWorkflows?(context: CallContext): Promise<ConnectorResult<WorkflowList>>;
   /** The models the provider lists right now. */
   listModels(context: CallContext): Promise<ProviderModel[]>;
   /** Cheap liveness probe of the provider's health endpoint. */
   health(context: CallContext): Promise<HealthResult>;
 }
+
+/** A chat connector (OpenAI, Anthropic, Ollama, …): chat and streaming chat are always there. */
+export type ChatConnector = Connector & Required<Pick<Connector, "chat" | "chatStream">>;

@@ -4,6 +4,7 @@
  */
 export type {
   CallContext,
+  ChatConnector,
   Connector,
   ConnectorLogger,
   ConnectorOperation,
@@ -13,5 +14,6 @@ export type {
   ProviderModel,
   UpstreamTarget,
 } from "./connector.js";
+export { OPERATION_METHODS, UNSAFE_TO_RETRY } from "./connector.js";
 export { connectors, getConnector } from "./connectors/index.js";
 export { UpstreamError, redact } from "./upstream-error.js";

@@ -51,18 +51,27 @@ export function redact(text: string, credential?: string): string {
   return out.replace(KEY_LIKE, "[redacted]");
 }
 
-/** Pulls the provider's human message out of an error body (OpenAI/Anthropic `{error:{message}}`, Ollama `{error:"…"}`). */
+/** Pulls the provider's human message out of an error body (OpenAI/Anthropic `{error:{message}}`, Ollama `{error:"…"}`, Chroma, Qdrant, FastAPI `{detail}`). */
 export function providerMessage(body: string): string {
   const parsed = parseJson(body);
   if (parsed.ok && parsed.value !== null && typeof parsed.value === "object") {
     const error = (parsed.value as Record<string, unknown>).error;
-    if (typeof error === "string") return error;
+    // Chroma sends `{error: "NotFoundError", message: "…"}`, A1111 `{error: "OutOfMemoryError", detail, errors: "…"}`:
+    // the error type alone says too little, so the first non-empty explanation is appended.
+    if (typeof error === "string") {
+      const record = parsed.value as Record<string, unknown>;
+      const text = [record.message, record.detail, record.errors].find((value): value is string => typeof value === "string" && value.trim() !== "" && value !== error);
+      return text ? `${error}: ${text}` : error;
+    }
     if (error && typeof error === "object") {
       const message = (error as Record<string, unknown>).message;
       if (typeof message === "string") return message;
     }
     const message = (parsed.value as Record<string, unknown>).message ?? (parsed.value as Record<string, unknown>).detail;
     if (typeof message === "string") return message;
+    // Qdrant: `{status: {error: "…"}, time}`.
+    const status = (parsed.value as Record<string, unknown>).status;
+    if (status && typeof status === "object" && typeof (status as Record<string, unknown>).error === "string") return (status as { error: string }).error;
   }
   return body.trim();
 }

@@ -16,9 +16,12 @@ export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
 export interface UpstreamRequest {
   /** Connector display name, used in error messages. */
   readonly provider: string;
-  readonly method: "GET" | "POST";
+  readonly method: "GET" | "POST" | "PUT" | "DELETE";
   /** Path below the base URL, e.g. `/v1/chat/completions`. */
   readonly path: string;
+  /** Query parameters, encoded and appended to the path (never put a credential here: URLs get logged). */
+  readonly query?: Readonly<Record<string, string>>;
+  /** JSON-serialised, except a `FormData`, which fetch sends as multipart with its own boundary. */
   readonly body?: unknown;
   /** Auth headers built from the credential (each connector knows its own header). */
   readonly authHeaders: Record<string, string>;
@@ -80,15 +83,17 @@ export async function openUpstream(request: UpstreamRequest): Promise<OpenedUpst
 
   const headers: Record<string, string> = { ...context.target.headers, ...request.authHeaders, accept: "application/json, text/event-stream, application/x-ndjson" };
   if (context.requestId) headers["x-request-id"] = context.requestId;
-  if (request.body !== undefined) headers["content-type"] = "application/json";
+  const multipart = request.body instanceof FormData;
+  if (request.body !== undefined && !multipart) headers["content-type"] = "application/json";
   const startedAt = performance.now();
-  const url = joinUrl(context.target.baseUrl, request.path);
+  const query = request.query ? `?${new URLSearchParams(request.query).toString()}` : "";
+  const url = joinUrl(context.target.baseUrl, request.path) + query;
   let response: Response;
   try {
     response = await fetch(url, {
       method: request.method,
       headers,
-      body: request.body === undefined ? undefined : JSON.stringify(request.body),
+      body: request.body === undefined ? undefined : multipart ? (request.body as FormData) : JSON.stringify(request.body),
       signal: controller.signal,
       // Never follow redirects: fetch would re-send custom auth headers (x-api-key) to wherever it points.
       redirect: "manual",
@@ -135,6 +140,21 @@ export async function callJson<S extends z.ZodType>(request: UpstreamRequest, sc
   }
   const latencyMs = performance.now() - opened.startedAt;
   return { data: parseUpstream(request.provider, text, schema), latencyMs };
+}
+
+/** Non-streaming call whose body is not (necessarily) JSON: image bytes, plain-text transcripts, webhook answers. */
+export async function callBytes(request: UpstreamRequest): Promise<{ bytes: Uint8Array; contentType: string; status: number; latencyMs: number }> {
+  const opened = await openUpstream(request);
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await opened.response.arrayBuffer());
+  } catch (error) {
+    throw errorFromException(request.provider, error, opened.abortCause(), request.context.target.credential);
+  } finally {
+    opened.abort("done");
+  }
+  const latencyMs = performance.now() - opened.startedAt;
+  return { bytes, contentType: opened.response.headers.get("content-type") ?? "", status: opened.response.status, latencyMs };
 }
 
 /** Parses and validates one upstream JSON document; a mismatch is the provider's fault, not the client's. */

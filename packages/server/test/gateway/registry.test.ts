@@ -8,7 +8,22 @@ import { UpstreamError } from "../../src/gateway/upstream-error.js";
 
 describe("connector registry", () => {
   it("registers every connector under its own id", () => {
-    expect([...connectors.keys()].sort()).toEqual(["anthropic", "llama-cpp", "lmstudio", "ollama", "open-webui", "openai", "openai-compatible", "vllm"]);
+    expect([...connectors.keys()].sort()).toEqual([
+      "a1111",
+      "anthropic",
+      "chroma",
+      "comfyui",
+      "llama-cpp",
+      "lmstudio",
+      "n8n",
+      "ollama",
+      "open-webui",
+      "openai",
+      "openai-compatible",
+      "qdrant",
+      "vllm",
+      "whisper",
+    ]);
     for (const [id, connector] of connectors) expect(connector.id).toBe(id);
     expect(getConnector("nope")).toBeUndefined();
   });
@@ -28,7 +43,7 @@ describe("connector registry", () => {
     await new Promise<void>((resolve) => redirector.listen(0, "127.0.0.1", resolve));
     try {
       const error = await getConnector("anthropic")!
-        .chat({ model: "m", messages: [{ role: "user", content: "hi" }] }, { target: { baseUrl: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`, credential: "sk-ant-SECRET-123456" } })
+        .chat!({ model: "m", messages: [{ role: "user", content: "hi" }] }, { target: { baseUrl: `http://127.0.0.1:${(redirector.address() as AddressInfo).port}`, credential: "sk-ant-SECRET-123456" } })
         .catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(UpstreamError);
       expect((error as UpstreamError).code).toBe("upstream_error");

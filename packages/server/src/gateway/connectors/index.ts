@@ -5,7 +5,11 @@
  * record names and never imports a connector directly.
  */
 import type { Connector } from "../connector.js";
+import { a1111Connector } from "./a1111/index.js";
 import { anthropicConnector } from "./anthropic/index.js";
+import { chromaConnector } from "./chroma/index.js";
+import { comfyuiConnector } from "./comfyui/index.js";
+import { n8nConnector } from "./n8n/index.js";
 import { ollamaConnector } from "./ollama/index.js";
 import {
   llamaCppConnector,
@@ -15,6 +19,8 @@ import {
   openaiConnector,
   vllmConnector,
 } from "./openai/index.js";
+import { qdrantConnector } from "./qdrant/index.js";
+import { whisperConnector } from "./whisper/index.js";
 
 const CONNECTORS: readonly Connector[] = [
   openaiConnector,
@@ -25,6 +31,13 @@ const CONNECTORS: readonly Connector[] = [
   openWebUiConnector,
   anthropicConnector,
   ollamaConnector,
+  // Non-LLM capabilities: image_generation, vector_storage, workflow_orchestration, audio_transcription.
+  a1111Connector,
+  comfyuiConnector,
+  qdrantConnector,
+  chromaConnector,
+  n8nConnector,
+  whisperConnector,
 ];
 
 /** Every registered connector by id. */

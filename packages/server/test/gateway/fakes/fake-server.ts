@@ -12,7 +12,8 @@ import type { AddressInfo } from "node:net";
 export type Scenario =
   | { kind: "ok"; latencyMs?: number }
   | { kind: "stall" }
-  | { kind: "status"; status: number; message?: string; retryAfter?: string }
+  /** With `times`, only the next `times` requests fail this way; then the fake answers normally again. */
+  | { kind: "status"; status: number; message?: string; retryAfter?: string; times?: number }
   | { kind: "fail-mid-stream" }
   | { kind: "stall-mid-stream" }
   | { kind: "error-mid-stream" };
@@ -21,7 +22,12 @@ export interface RecordedRequest {
   readonly method: string;
   readonly path: string;
   readonly headers: IncomingMessage["headers"];
+  /** The parsed JSON body; undefined for a body that is not JSON (multipart, bytes). */
   readonly body: unknown;
+  /** The body exactly as received, for multipart and other non-JSON bodies. */
+  readonly raw: Buffer;
+  /** The query string's parameters. */
+  readonly query: URLSearchParams;
 }
 
 /** What a provider fake supplies: its routes, its error body, and its in-band stream error frame. */
@@ -116,18 +122,24 @@ export class FakeUpstream {
     });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const text = Buffer.concat(chunks).toString("utf8");
+    const raw = Buffer.concat(chunks);
+    const text = raw.toString("utf8");
+    const url = new URL(req.url ?? "/", "http://fake.invalid");
+    const json = /\bjson\b/i.test(req.headers["content-type"] ?? "");
     const request: RecordedRequest = {
       method: req.method ?? "GET",
-      path: (req.url ?? "/").split("?")[0] ?? "/",
+      path: url.pathname,
       headers: req.headers,
-      body: text ? (JSON.parse(text) as unknown) : undefined,
+      body: text && json ? (JSON.parse(text) as unknown) : undefined,
+      raw,
+      query: url.searchParams,
     };
     this.requests.push(request);
     const scenario = this.scenario;
     if (scenario.kind === "stall") return; // never answer
     if (scenario.kind === "ok" && scenario.latencyMs) await new Promise((resolve) => setTimeout(resolve, scenario.latencyMs));
     if (scenario.kind === "status") {
+      if (scenario.times !== undefined && --scenario.times <= 0) this.scenario = { kind: "ok" };
       const headers: Record<string, string> = scenario.retryAfter ? { "retry-after": scenario.retryAfter } : {};
       this.sendJson(res, scenario.status, this.wire.errorBody(scenario.status, scenario.message ?? `fake failure ${scenario.status}`), headers);
       return;

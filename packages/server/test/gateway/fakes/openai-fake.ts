@@ -25,6 +25,8 @@ const usage = { prompt_tokens: PROMPT_TOKENS, completion_tokens: TOKENS.length, 
 export interface OpenAIFakeOptions {
   /** When set, requests must carry `Authorization: Bearer <key>`. */
   requireKey?: string;
+  /** The models `GET /v1/models` lists (default: the chat and embedding fakes). */
+  models?: string[];
 }
 
 export function openaiWire(options: OpenAIFakeOptions = {}): ProviderWire {
@@ -44,7 +46,7 @@ export function openaiWire(options: OpenAIFakeOptions = {}): ProviderWire {
       }
       switch (`${request.method} ${path}`) {
         case "GET /v1/models":
-          return fake.sendJson(res, 200, { object: "list", data: [{ id: OPENAI_MODEL, object: "model", created: CREATED, owned_by: "fake-org" }, { id: "text-embedding-fake", object: "model", created: CREATED, owned_by: "fake-org" }] });
+          return fake.sendJson(res, 200, { object: "list", data: (options.models ?? [OPENAI_MODEL, "text-embedding-fake"]).map((id) => ({ id, object: "model", created: CREATED, owned_by: "fake-org" })) });
         case "POST /v1/chat/completions": {
           if (body.stream === true) {
             const frames = [sse(chunk({ role: "assistant", content: "", refusal: null }, null)), ...TOKENS.map((token) => sse(chunk({ content: token }, null))), sse(chunk({}, "stop"))];

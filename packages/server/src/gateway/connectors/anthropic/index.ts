@@ -6,7 +6,7 @@
  * or with an `error` event, throws.
  */
 import type { ChatCompletionChunk, ChatCompletionRequest } from "@kai/protocol";
-import type { CallContext, Connector, ConnectorStream } from "../../connector.js";
+import type { CallContext, ChatConnector, ConnectorStream } from "../../connector.js";
 import { UpstreamError, redact } from "../../upstream-error.js";
 import { callJson, openUpstream, parseUpstream, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
@@ -88,7 +88,7 @@ async function chatStream(chat: ChatCompletionRequest, context: CallContext): Pr
   return toConnectorStream(opened, chunks(), slot);
 }
 
-export const anthropicConnector: Connector = {
+export const anthropicConnector: ChatConnector = {
   id: "anthropic",
   displayName: PROVIDER,
   operations: new Set(["chat", "chat_stream", "models"]),

@@ -6,7 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { parseJson, type ChatCompletionChunk, type ChatCompletionRequest } from "@kai/protocol";
-import type { CallContext, Connector, ConnectorStream } from "../../connector.js";
+import type { CallContext, ChatConnector, ConnectorStream } from "../../connector.js";
 import { UpstreamError, redact } from "../../upstream-error.js";
 import { callJson, openUpstream, parseUpstream, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, ndjsonLines, readBody, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
@@ -56,7 +56,7 @@ async function chatStream(chat: ChatCompletionRequest, context: CallContext): Pr
   return toConnectorStream(opened, chunks(), slot);
 }
 
-export const ollamaConnector: Connector = {
+export const ollamaConnector: ChatConnector = {
   id: "ollama",
   displayName: PROVIDER,
   operations: new Set(["chat", "chat_stream", "completions", "embeddings", "models"]),

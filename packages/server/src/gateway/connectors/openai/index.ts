@@ -15,7 +15,7 @@ import {
   type ChatCompletionChunk,
   type ChatCompletionRequest,
 } from "@kai/protocol";
-import type { CallContext, Connector, ConnectorOperation, ConnectorStream, UpstreamTarget } from "../../connector.js";
+import type { CallContext, ChatConnector, ConnectorOperation, ConnectorStream, UpstreamTarget } from "../../connector.js";
 import { UpstreamError, providerMessage, redact } from "../../upstream-error.js";
 import { callJson, openUpstream, parseUpstream, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
@@ -37,7 +37,7 @@ const authHeaders = (target: UpstreamTarget): Record<string, string> =>
   target.credential ? { authorization: `Bearer ${target.credential}` } : {};
 
 /** Builds an OpenAI-compatible connector for one server flavour. */
-export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions): Connector {
+export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions): ChatConnector {
   const provider = options.displayName;
   const request = (method: "GET" | "POST", path: string, context: CallContext, body?: unknown): UpstreamRequest => ({
     provider,
@@ -79,7 +79,7 @@ export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions
   }
 
   const operations = new Set(options.operations);
-  const connector: Connector = {
+  const connector: ChatConnector = {
     id: options.id,
     displayName: options.displayName,
     operations,
