@@ -68,6 +68,7 @@ export async function startKai(upstreamUrl, log) {
     "  enabled: true",
     "  read: { max: 10000000, windowSeconds: 60 }",
     "  write: { max: 10000000, windowSeconds: 60 }",
+    "  gateway: { max: 10000000, windowSeconds: 60 }",
     "",
   ].join("\n"));
   const port = await freePort();

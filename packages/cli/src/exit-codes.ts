@@ -45,6 +45,12 @@ const BY_API_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   upstream_invalid_response: EXIT.unreachable,
   upstream_stream_broken: EXIT.unreachable,
   upstream_timeout: EXIT.unreachable,
+  upstream_not_found: EXIT.notFound,
+  upstream_conflict: EXIT.conflict,
+  capability_not_found: EXIT.notFound,
+  no_service_available: EXIT.unreachable,
+  services_rate_limited: EXIT.rateLimited,
+  credential_unavailable: EXIT.unreachable,
 };
 
 export function exitCodeForApiCode(code: string): ExitCode {

@@ -8,7 +8,7 @@
  * Which service answered and the gateway's own overhead go to stderr, so stdout stays the model's text.
  */
 import { Command, Option } from "commander";
-import { ROUTING_STRATEGIES, RoutingHintsSchema, fieldErrorsFromZod, type RoutingHints } from "@kai/protocol";
+import { ROUTING_STRATEGIES, RoutingHintsSchema, fieldErrorsFromZod, parseJson, type RoutingHints } from "@kai/protocol";
 import type { ServedInfo } from "@kai/sdk";
 import { addGlobalOptions, collectList, contextOf, integerOption } from "../command-kit.js";
 import { CliError } from "../cli-error.js";
@@ -116,11 +116,9 @@ export function routeCommand(): Command {
     if ((flags.file === undefined) === (flags.data === undefined)) throw new CliError("give the request with exactly one of --file or --data", "usage", EXIT.usage);
     let request: unknown;
     if (flags.data !== undefined) {
-      try {
-        request = JSON.parse(flags.data);
-      } catch {
-        throw new CliError("--data is not valid JSON", "usage", EXIT.usage);
-      }
+      const parsed = parseJson(flags.data);
+      if (!parsed.ok) throw new CliError(`--data is not valid JSON: ${parsed.error}`, "usage", EXIT.usage);
+      request = parsed.value;
     } else request = await readDocument(flags.file as string);
     const routingHints = hintsFrom(flags);
     const { signal, dispose } = interruptSignal();
