@@ -27,6 +27,9 @@ import { loadOrCreateEpoch } from "./registry/registry-epoch.js";
 import { RegistryStreamHub } from "./http/ws/registry-stream.js";
 import { createApp } from "./http/app.js";
 import { NodeMetrics } from "./metrics/metrics.js";
+import { gatewayMetricsObserver } from "./metrics/gateway-observer.js";
+import { CapabilityRouter, routerOptionsFromConfig } from "./gateway/router/index.js";
+import { routerPort } from "./http/gateway/router-port.js";
 import { VERSION } from "./version.js";
 
 export interface StartServerOptions {
@@ -143,9 +146,21 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       revision: () => feed.revision,
       watchers: () => streams.size,
     });
-    const app = await createApp({ config, logger, tokens, registry, streams, getStatus, vault, metrics });
+    const router = new CapabilityRouter({
+      store,
+      feed,
+      vault,
+      env,
+      options: routerOptionsFromConfig(config.gateway),
+      observer: gatewayMetricsObserver(metrics),
+      logger,
+    });
+    // Active health checks feed each service's circuit breaker too, not only its registry status.
+    health.onProbe = (id, ok) => router.reportHealth(id, { ok });
+    const app = await createApp({ config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router) });
     monitor.start();
     await health.start();
+    await router.start();
     const compaction = setInterval(() => {
       store.compactEvents(config.registry.eventRetention).catch((error: unknown) => logger.error({ err: error }, "event log compaction failed"));
     }, 60_000);
@@ -169,6 +184,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         await app.close();
         clearTimeout(forced);
         health.stop();
+        router.stop();
         await monitor.stop();
         await vault.close();
         await store.close();

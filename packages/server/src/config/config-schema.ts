@@ -4,6 +4,7 @@
  * the YAML config file, environment variables (KAI_*), then command-line flags.
  */
 import { z } from "zod";
+import { ErrorCodeSchema } from "@kai/protocol";
 
 const RateBucketSchema = z.strictObject({
   /** Requests allowed per window, per token. */
@@ -61,6 +62,8 @@ export const ConfigSchema = z.strictObject({
       read: RateBucketSchema.prefault({ max: 1200 }),
       write: RateBucketSchema.prefault({ max: 600 }),
       heartbeat: RateBucketSchema.prefault({ max: 1200 }),
+      /** Gateway calls (/v1/*, /api/route/*) per token: their own bucket, so model traffic cannot starve registry calls. */
+      gateway: RateBucketSchema.prefault({ max: 6000 }),
     })
     .prefault({}),
   registry: z
@@ -101,6 +104,64 @@ export const ConfigSchema = z.strictObject({
       rotateAfterEncryptions: z.int().min(1000).max(2 ** 32 - 1).default(1_000_000_000),
       /** After this many wrong passphrases in a row, each further attempt must wait (doubling, capped at 5 minutes). */
       freeUnlockAttempts: z.int().min(1).default(3),
+    })
+    .prefault({}),
+  gateway: z
+    .strictObject({
+      /** How the router orders candidates when a request names no strategy. */
+      defaultStrategy: z.enum(["priority", "weighted", "least_latency", "least_in_flight", "lowest_cost"]).default("priority"),
+      /** One deadline for a whole routed request: every retry, backoff and fallback fits inside it, ms. For streams it ends at the first chunk. */
+      deadlineMs: z.int().min(100).max(3_600_000).default(120_000),
+      /** Longest wait for one attempt's response (headers, and the body when not streaming), ms; capped by what is left of the deadline. */
+      attemptTimeoutMs: z.int().min(100).max(3_600_000).default(60_000),
+      /** Longest silence between two stream chunks, ms. */
+      streamIdleTimeoutMs: z.int().min(100).max(3_600_000).default(30_000),
+      /** Extra attempts on the same service (for `retryOn` codes) before moving to the next candidate. */
+      retries: z.int().min(0).max(10).default(1),
+      /** Codes retried on the same service (after a jittered backoff). */
+      retryOn: z.array(ErrorCodeSchema).default(["upstream_error", "upstream_unreachable"]),
+      /** Codes after which the next candidate is tried; anything else (e.g. upstream_bad_request) is the answer. */
+      failoverOn: z
+        .array(ErrorCodeSchema)
+        .default([
+          "upstream_rate_limited",
+          "upstream_error",
+          "upstream_unreachable",
+          "upstream_timeout",
+          "upstream_invalid_response",
+          "upstream_stream_broken",
+          "upstream_auth_failed",
+          "model_not_found",
+          "credential_unavailable",
+          "vault_locked",
+        ]),
+      backoff: z
+        .strictObject({
+          /** First retry delay, ms (decorrelated jitter around an exponential curve). */
+          initialMs: z.int().min(0).max(60_000).default(100),
+          maxMs: z.int().min(0).max(300_000).default(2_000),
+        })
+        .prefault({}),
+      breaker: z
+        .strictObject({
+          /** Consecutive failures (traffic or health checks) that open a service's breaker. */
+          failureThreshold: z.int().min(1).max(1000).default(5),
+          /** How long a breaker stays open before one probe request is let through, ms; doubles on each failed probe. */
+          openMs: z.int().min(10).max(3_600_000).default(10_000),
+          /** Longest open period after repeated failed probes, ms. */
+          maxOpenMs: z.int().min(10).max(3_600_000).default(120_000),
+          /** While a breaker is open, the service's health endpoint is probed this often; a pass lets one request probe at once. 0 = off. */
+          probeIntervalMs: z.int().min(0).max(3_600_000).default(5_000),
+        })
+        .prefault({}),
+      /** Cooldown after a 429 without Retry-After, ms (with Retry-After, the service's own figure is used). */
+      rateLimitCooldownMs: z.int().min(0).max(3_600_000).default(5_000),
+      /** How often each service's model list is fetched again from its provider, ms; 0 = only on registration or change. */
+      modelRefreshMs: z.int().min(0).max(86_400_000).default(300_000),
+      /** How long a resolved credential is kept in memory before the vault (or env) is read again, ms; 0 = read every time. */
+      credentialCacheMs: z.int().min(0).max(3_600_000).default(30_000),
+      /** Weight of the newest latency sample in the per-service EWMA (0..1]. */
+      latencyEwmaAlpha: z.number().gt(0).max(1).default(0.3),
     })
     .prefault({}),
   watch: z

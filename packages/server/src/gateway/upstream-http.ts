@@ -6,7 +6,7 @@
  */
 import { parseJson } from "@kai/protocol";
 import type { z } from "zod";
-import type { CallContext } from "./connector.js";
+import type { CallContext, UpstreamTarget } from "./connector.js";
 import { UpstreamError, errorFromStatus, redact } from "./upstream-error.js";
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -62,6 +62,18 @@ export function errorFromException(provider: string, error: unknown, cause: Abor
   return new UpstreamError("upstream_unreachable", redact(`could not reach ${provider}: ${code ?? text}`, credential));
 }
 
+/**
+ * Removes the values of `target.headers` from provider text. The router puts a credential there when a service
+ * record asks for another header (`auth.header`) or HTTP Basic, and providers echo auth headers back in errors.
+ */
+function scrubHeaderValues(text: string, headers: UpstreamTarget["headers"]): string {
+  let out = text;
+  for (const value of Object.values(headers ?? {})) {
+    for (const part of [value, value.split(/\s+/).at(-1) ?? ""]) if (part.length >= 8) out = out.split(part).join("[redacted]");
+  }
+  return out;
+}
+
 /** Sends the request; resolves once headers arrived with 2xx, otherwise throws an `UpstreamError`. */
 export async function openUpstream(request: UpstreamRequest): Promise<OpenedUpstream> {
   const { context, provider } = request;
@@ -112,7 +124,7 @@ export async function openUpstream(request: UpstreamRequest): Promise<OpenedUpst
       // The status alone is enough to classify the error.
     }
     cleanup();
-    const failure = errorFromStatus(provider, response.status, text, response.headers.get("retry-after"), context.target.credential);
+    const failure = errorFromStatus(provider, response.status, scrubHeaderValues(text, context.target.headers), response.headers.get("retry-after"), context.target.credential);
     context.logger?.warn({ provider, path: request.path, status: response.status, code: failure.code, message: failure.message }, "upstream refused the request");
     throw failure;
   }

@@ -26,6 +26,9 @@ import { generateRequestId, installRequestLog } from "./request-log.js";
 import { installRequestMetrics } from "./request-metrics.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import type { NodeMetrics } from "../metrics/metrics.js";
+import type { GatewayPort } from "./gateway/gateway-port.js";
+import { openAiRoutes } from "./gateway/openai-routes.js";
+import { genericGatewayRoutes } from "./gateway/generic-routes.js";
 import { servicesRoutes } from "./routes/services.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { vaultRoutes } from "./routes/vault.js";
@@ -42,6 +45,7 @@ export interface AppDeps {
   getStatus: StatusProvider;
   vault: Vault;
   metrics: NodeMetrics;
+  gateway: GatewayPort;
 }
 
 /** Once shutdown begins, new requests on kept-alive connections answer 503 `unavailable` (in-flight ones finish). */
@@ -143,6 +147,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(vaultRoutes(deps.vault));
     await scope.register(transitRoutes(deps.vault));
     await scope.register(metricsRoutes(deps.metrics));
+    await scope.register(openAiRoutes(deps.gateway, deps.metrics));
+    await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics));
     scope.route({
       method: "GET",
       url: "/ws/registry",

@@ -19,7 +19,7 @@ declare module "fastify" {
     /** Scopes of which the caller needs one; [] = any valid token. */
     scopes?: readonly Scope[];
     /** Rate-limit bucket this route draws from. */
-    bucket?: "read" | "write" | "heartbeat";
+    bucket?: "read" | "write" | "heartbeat" | "gateway";
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * @module http/rate-limit
- * Per-token rate limits (@fastify/rate-limit), one bucket each for reads, writes and heartbeats, so that a
+ * Per-token rate limits (@fastify/rate-limit), one bucket each for reads, writes, heartbeats and gateway calls, so that a
  * chatty reader cannot starve its own heartbeats. Answers 429 `rate_limited` with `Retry-After`.
  * Runs after authentication (preHandler), so the bucket key is the verified token id, not a guessable header.
  */
@@ -15,7 +15,7 @@ export async function installRateLimit(app: FastifyInstance, config: Config["rat
   // Give every route that names a bucket that bucket's limit, shared across routes through `groupId`.
   // This hook must be added before the plugin's own onRoute hook, which reads `config.rateLimit`.
   app.addHook("onRoute", (route: RouteOptions) => {
-    const bucket = (route.config as { bucket?: "read" | "write" | "heartbeat" } | undefined)?.bucket;
+    const bucket = (route.config as { bucket?: "read" | "write" | "heartbeat" | "gateway" } | undefined)?.bucket;
     if (!bucket) return;
     const limits = config[bucket];
     route.config = { ...(route.config ?? {}), rateLimit: { max: limits.max, timeWindow: limits.windowSeconds * 1000, groupId: bucket } } as RouteOptions["config"];

@@ -31,6 +31,7 @@ export class NodeMetrics {
   readonly gatewayInFlight: Gauge<"service">;
   readonly gatewayBreaker: Gauge<"service">;
   readonly gatewayOverhead: Histogram;
+  readonly gatewaySkips: Counter<"service" | "reason">;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "kai_" });
@@ -53,6 +54,7 @@ export class NodeMetrics {
     this.gatewayTokens = new Counter({ name: "kai_gateway_tokens_total", help: "Tokens reported by providers, by service and kind (prompt, completion)", labelNames: ["service", "kind"], registers });
     this.gatewayInFlight = new Gauge({ name: "kai_gateway_in_flight", help: "Upstream calls in flight by service", labelNames: ["service"], registers });
     this.gatewayBreaker = new Gauge({ name: "kai_gateway_breaker_state", help: "Circuit breaker per service: 0 closed, 1 half-open, 2 open", labelNames: ["service"], registers });
+    this.gatewaySkips = new Counter({ name: "kai_gateway_skips_total", help: "Candidates passed over without a call (breaker open, cooling down after 429, at its RPM/TPM limit)", labelNames: ["service", "reason"], registers });
     this.gatewayOverhead = new Histogram({ name: "kai_gateway_overhead_seconds", help: "Time the gateway itself adds per request (routing, auth, translation), excluding upstream time", buckets: LATENCY_BUCKETS, registers });
   }
 

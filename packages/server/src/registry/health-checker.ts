@@ -46,6 +46,8 @@ export class HealthChecker {
   private readonly states = new Map<string, CheckState>();
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
+  /** Told every probe's outcome (the gateway feeds it to the service's circuit breaker); set after construction. */
+  onProbe: (id: string, ok: boolean) => void = () => undefined;
 
   constructor(private readonly deps: HealthCheckerDeps) {}
 
@@ -143,6 +145,7 @@ export class HealthChecker {
   }
 
   private async onSuccess(state: CheckState): Promise<void> {
+    this.onProbe(state.id, true);
     state.failures = 0;
     state.successes++;
     if (state.failing && state.successes >= state.check.successesBeforeActive) {
@@ -152,6 +155,7 @@ export class HealthChecker {
   }
 
   private async onFailure(state: CheckState, reason: string): Promise<void> {
+    this.onProbe(state.id, false);
     state.successes = 0;
     state.failures++;
     if (state.failures >= state.check.failuresBeforeOffline && !state.failing) {

@@ -177,7 +177,7 @@ const hostileId = fc.oneof(
 beforeAll(async () => {
   // Limits off: the barrage sends far more requests than a sane client would.
   server = await startTestServer({ config: { rateLimit: { enabled: false } } });
-  alice = await mintToken(server, ["services:read", "services:write", "services:heartbeat"], "alice");
+  alice = await mintToken(server, ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "metrics:read"], "alice");
   routes = await protectedRoutes(server);
   const sentinel = await server.request("/api/services/register", {
     method: "POST",

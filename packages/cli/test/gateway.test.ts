@@ -1,0 +1,75 @@
+/**
+ * `kai chat`, `kai route` and `kai services check` end to end: the built CLI against a real server routing to
+ * a fake OpenAI upstream over sockets. stdout carries only the answer; who served it goes to stderr; a broken
+ * stream and a failing probe are failures with the documented exit code.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
+import { OPENAI_MODEL, startOpenAIFake } from "../../server/test/gateway/fakes/openai-fake.js";
+import { ANSWER, type FakeUpstream } from "../../server/test/gateway/fakes/fake-server.js";
+
+let server: TestServer;
+let box: Sandbox;
+let upstream: FakeUpstream;
+
+const kai = (args: string[], input?: string) =>
+  runKai(["--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: server.adminToken }, ...(input !== undefined ? { input } : {}) });
+
+beforeAll(async () => {
+  upstream = await startOpenAIFake();
+  server = await startTestServer({ rateLimit: { enabled: false } });
+  box = sandbox();
+  const registered = await kai(["services", "register", "-f", "-"], JSON.stringify({ id: "llm", name: "LLM", type: "service", provider: "openai", capabilities: ["llm_chat"], url: upstream.url, visibility: "public", metadata: { models: [OPENAI_MODEL] } }));
+  expect(registered.code, registered.stderr).toBe(0);
+});
+afterAll(async () => {
+  await server?.close();
+  await upstream?.close();
+  box?.cleanup();
+});
+beforeEach(() => {
+  upstream.scenario = { kind: "ok" };
+});
+
+describe("kai chat / route / services check", () => {
+  it("streams a chat answer to stdout and says who served it on stderr", async () => {
+    const chat = await kai(["chat", "-m", OPENAI_MODEL, "say", "hello"]);
+    expect(chat.code, chat.stderr).toBe(0);
+    expect(chat.stdout).toBe(`${ANSWER}\n`);
+    expect(chat.stderr).toMatch(/served by llm \(1 attempt, gateway overhead [\d.]+ ms\)/);
+    expect((upstream.last("/v1/chat/completions")?.body as { messages: { content: string }[] }).messages[0]?.content).toBe("say hello");
+  });
+
+  it("reads the prompt from stdin and answers JSON with --json", async () => {
+    const chat = await kai(["chat", "-m", OPENAI_MODEL, "--json"], "from stdin\n");
+    expect(chat.code, chat.stderr).toBe(0);
+    const body = JSON.parse(chat.stdout) as { servedBy: string; choices: { message: { content: string } }[] };
+    expect(body.servedBy).toBe("llm");
+    expect(body.choices[0]?.message.content).toBe(ANSWER);
+  });
+
+  it("fails with exit code 7 when the stream breaks midway", async () => {
+    upstream.scenario = { kind: "fail-mid-stream" };
+    const chat = await kai(["chat", "-m", OPENAI_MODEL, "hi"]);
+    expect(chat.code).toBe(7);
+    expect(chat.stderr).toMatch(/error:/);
+  });
+
+  it("routes the generic form", async () => {
+    const routed = await kai(["route", "llm_chat", "-d", JSON.stringify({ model: OPENAI_MODEL, messages: [{ role: "user", content: "hi" }] }), "--json"]);
+    expect(routed.code, routed.stderr).toBe(0);
+    expect(JSON.parse(routed.stdout)).toMatchObject({ servedBy: { id: "llm" }, attempts: 1 });
+    const bad = await kai(["route", "llm_chat"]);
+    expect(bad.code).toBe(2);
+  });
+
+  it("probes a service: 0 when healthy, 7 when failing", async () => {
+    const healthy = await kai(["services", "check", "llm"]);
+    expect(healthy.code, healthy.stderr).toBe(0);
+    expect(healthy.stdout).toMatch(/^health:\s+ok$/m);
+    upstream.scenario = { kind: "status", status: 503 };
+    const failing = await kai(["services", "check", "llm", "--json"]);
+    expect(failing.code).toBe(7);
+    expect(JSON.parse(failing.stdout)).toMatchObject({ serviceId: "llm", ok: false });
+  });
+});

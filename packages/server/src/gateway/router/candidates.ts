@@ -1,0 +1,149 @@
+/**
+ * @module gateway/router/candidates
+ * Which services may take a request, in the order to try them. A candidate offers the capability, is
+ * visible to the caller (`canSee`), has a connector that supports the operation, carries every requested
+ * tag, serves the requested model (chat, completions, embeddings), is neither `offline` nor in
+ * `maintenance`, and is not known to be slower than `maxLatencyMs`. The most specific reason for an empty
+ * list becomes the error: 404 `capability_not_found` / `model_not_found`, 503 `no_service_available`.
+ *
+ * `model: "<serviceId>/<model>"` (or `hints.serviceId`) pins the request to one service; the prefix only
+ * counts when it names a service the caller can see, since model names may contain `/` themselves.
+ * Breakers, cooldowns and rate limits are not checked here but per attempt, as they change during failover.
+ */
+import type { RoutingHints, RoutingStrategy, ServiceRecord } from "@kai/protocol";
+import { ApiError, notFound } from "../../errors.js";
+import { canSee, type Viewer } from "../../storage/store.js";
+import type { Connector, ConnectorOperation } from "../connector.js";
+import { isLocalService } from "./is-local.js";
+import type { ModelCatalog } from "./model-catalog.js";
+import { MODEL_OPERATIONS } from "./operations.js";
+import type { ServiceDirectory } from "./service-directory.js";
+import type { ServiceRuntime, ServiceStatsTable } from "./service-stats.js";
+import { order, type Rankable } from "./strategies.js";
+
+export interface Candidate extends Rankable {
+  readonly connector: Connector;
+  readonly local: boolean;
+}
+
+export interface CandidateQuery {
+  readonly viewer: Viewer;
+  readonly operation: ConnectorOperation;
+  readonly capability: string;
+  /** The model as the caller gave it (possibly `<serviceId>/<model>`). */
+  readonly model?: string;
+  readonly hints: RoutingHints;
+  readonly defaultStrategy: RoutingStrategy;
+  /** Bounds the wait for a just-registered service's first model list. */
+  readonly signal?: AbortSignal;
+}
+
+export interface Selection {
+  readonly candidates: Candidate[];
+  /** The model to send upstream (pin prefix removed). */
+  readonly model?: string;
+  readonly pinned: boolean;
+}
+
+export interface CandidateSources {
+  readonly directory: ServiceDirectory;
+  readonly catalog: ModelCatalog;
+  readonly stats: ServiceStatsTable;
+  readonly connectorFor: (provider: string | undefined) => Connector | undefined;
+}
+
+const UNROUTABLE = new Set<ServiceRecord["status"]>(["offline", "maintenance"]);
+
+/** Splits a pin prefix off the model when it names a service the caller can see. */
+function pinOf(sources: CandidateSources, query: CandidateQuery): { serviceId?: string; model?: string } {
+  if (query.hints.serviceId) return { serviceId: query.hints.serviceId, ...(query.model !== undefined ? { model: query.model } : {}) };
+  const model = query.model;
+  const slash = model?.indexOf("/") ?? -1;
+  if (model && slash > 0) {
+    const prefix = model.slice(0, slash);
+    const record = sources.directory.get(prefix);
+    if (record && canSee(query.viewer, record)) return { serviceId: prefix, model: model.slice(slash + 1) };
+  }
+  return model !== undefined ? { model } : {};
+}
+
+function waitForModels(sources: CandidateSources, records: ServiceRecord[], signal?: AbortSignal): Promise<void> {
+  const ready = Promise.all(records.map((record) => sources.catalog.ready(record.id))).then(() => undefined);
+  if (!signal) return ready;
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const onAbort = () => resolve();
+    signal.addEventListener("abort", onAbort, { once: true });
+    void ready.then(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    });
+  });
+}
+
+export async function selectCandidates(sources: CandidateSources, query: CandidateQuery): Promise<Selection> {
+  const pin = pinOf(sources, query);
+  const { hints } = query;
+  let pool: ServiceRecord[];
+  if (pin.serviceId !== undefined) {
+    const record = sources.directory.get(pin.serviceId);
+    if (!record || !canSee(query.viewer, record)) throw notFound("service");
+    if (!record.capabilities.includes(query.capability)) {
+      throw new ApiError("capability_not_found", `service ${record.id} does not offer ${query.capability}`);
+    }
+    pool = [record];
+  } else {
+    pool = sources.directory.withCapability(query.capability).filter((record) => canSee(query.viewer, record));
+  }
+  if (pool.length === 0) throw new ApiError("capability_not_found", `no service you may use offers ${query.capability}`);
+
+  const withConnector: Array<{ record: ServiceRecord; connector: Connector }> = [];
+  for (const record of pool) {
+    const connector = sources.connectorFor(record.provider);
+    if (connector && record.url && connector.operations.has(query.operation)) withConnector.push({ record, connector });
+  }
+  if (withConnector.length === 0) {
+    throw new ApiError("capability_not_found", `no service offering ${query.capability} has a connector that supports ${query.operation}`);
+  }
+
+  let matching = withConnector;
+  if (hints.tags?.length) matching = matching.filter(({ record }) => hints.tags!.every((tag) => record.tags.includes(tag)));
+  if (hints.fallback) {
+    const listed = new Map(hints.fallback.map((id, index) => [id, index]));
+    matching = matching.filter(({ record }) => listed.has(record.id)).sort((a, b) => listed.get(a.record.id)! - listed.get(b.record.id)!);
+  }
+  if (matching.length === 0) throw new ApiError("capability_not_found", `no service offering ${query.capability} matches the routing hints`);
+
+  /** Services whose model list is unknown: candidates, but after every service known to serve the model. */
+  let unsure = new Set<string>();
+  // A pinned request goes to its service whatever the catalog says: the provider answers model_not_found if need be.
+  if (pin.model !== undefined && pin.serviceId === undefined && MODEL_OPERATIONS.has(query.operation)) {
+    const model = pin.model;
+    // Only services that might serve it are worth waiting for (a just-registered one's first list is in flight).
+    await waitForModels(sources, matching.filter(({ record }) => sources.catalog.serves(record.id, model) !== "yes").map(({ record }) => record), query.signal);
+    const known = matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "yes");
+    const unknown = matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "unknown");
+    if (known.length + unknown.length === 0) throw new ApiError("model_not_found", `no service you may use serves the model ${model}`);
+    unsure = new Set(unknown.map(({ record }) => record.id));
+    matching = [...known, ...unknown];
+  }
+
+  const routable = matching.filter(({ record }) => !UNROUTABLE.has(record.status));
+  if (routable.length === 0) throw new ApiError("no_service_available", `every service that could take this request is offline or in maintenance`);
+
+  const candidates: Candidate[] = [];
+  for (const { record, connector } of routable) {
+    const runtime: ServiceRuntime = sources.stats.get(record.id);
+    if (hints.maxLatencyMs !== undefined && runtime.ewmaLatencyMs !== undefined && runtime.ewmaLatencyMs > hints.maxLatencyMs) continue;
+    candidates.push({ record, runtime, connector, local: isLocalService(record) });
+  }
+  if (candidates.length === 0) throw new ApiError("no_service_available", `no service that could take this request answers within ${hints.maxLatencyMs} ms`);
+
+  const ordered = hints.fallback || candidates.length === 1 ? candidates : order(candidates, hints.strategy ?? query.defaultStrategy);
+  // Services of unknown models last; degraded ones after healthy ones; with preferLocal, local before remote (all stable).
+  // An explicit fallback list is the caller's order and stays as given.
+  const rank = (candidate: Candidate) =>
+    (unsure.has(candidate.record.id) ? 4 : 0) + (hints.preferLocal && !candidate.local ? 2 : 0) + (candidate.record.status === "degraded" ? 1 : 0);
+  const final = hints.fallback ? ordered : ordered.map((candidate, index) => ({ candidate, index })).sort((a, b) => rank(a.candidate) - rank(b.candidate) || a.index - b.index).map(({ candidate }) => candidate);
+  return { candidates: final, ...(pin.model !== undefined ? { model: pin.model } : {}), pinned: pin.serviceId !== undefined };
+}

@@ -1,0 +1,333 @@
+/**
+ * @module gateway/router/capability-router
+ * `routeCapabilityRequest`: finds the services that offer a capability, orders them by strategy and
+ * hints, and executes the request with the service's credential, failing over within one deadline.
+ * It composes the directory (registry mirror), model catalog, credentials, per-service stats and the
+ * execution loop; the front doors call `route` / `routeStream` and report the returned metadata.
+ */
+import type { ChatCompletionChunk, ChatCompletionRequest, RoutingHints, ServiceCheckResponse } from "@kai/protocol";
+import { ApiError, notFound } from "../../errors.js";
+import { viewerOf, type Principal } from "../../auth/principal.js";
+import type { ChangeFeed } from "../../registry/change-feed.js";
+import type { RegistryStore } from "../../storage/store.js";
+import { canSee } from "../../storage/store.js";
+import type { Vault } from "../../vault/vault.js";
+import { UNSAFE_TO_RETRY, type CallContext, type Connector, type ConnectorLogger, type ConnectorOperation, type HealthResult } from "../connector.js";
+import { getConnector } from "../connectors/index.js";
+import { selectCandidates, type CandidateSources } from "./candidates.js";
+import { CredentialResolver } from "./credentials.js";
+import { ModelCatalog, type CatalogEntry } from "./model-catalog.js";
+import { INVOKERS, MODEL_OPERATIONS, OPERATION_CAPABILITY, modelOf, type RequestOf, type ResponseOf, type RouteOperation } from "./operations.js";
+import { RouteExecution, type ExecutionDeps } from "./route-execution.js";
+import type { RouteContext, RouteResult, RoutedStream, RouterObserver, RouterOptions } from "./router-types.js";
+import { ServiceDirectory } from "./service-directory.js";
+import { ServiceStatsTable, type ServiceStats } from "./service-stats.js";
+import { relayStream, type OpenedStream } from "./stream-relay.js";
+
+export interface CapabilityRouterDeps {
+  readonly store: RegistryStore;
+  readonly feed: ChangeFeed;
+  readonly options: RouterOptions;
+  readonly vault?: Vault;
+  /** Where `env:NAME` credentials are read (the server's environment). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  readonly observer?: RouterObserver;
+  readonly logger?: ConnectorLogger;
+  /** Connector lookup by provider id; defaults to the built-in registry (`connectors/index.ts`). */
+  readonly connectorFor?: (provider: string | undefined) => Connector | undefined;
+  readonly now?: () => number;
+}
+
+/** A model some visible service serves (for `GET /v1/models`). */
+export interface RoutableModel extends CatalogEntry {
+  readonly provider: string;
+}
+
+export class CapabilityRouter {
+  private readonly directory: ServiceDirectory;
+  private readonly catalog: ModelCatalog;
+  private readonly credentials: CredentialResolver;
+  private readonly stats: ServiceStatsTable;
+  private readonly connectorFor: (provider: string | undefined) => Connector | undefined;
+  private readonly now: () => number;
+  private readonly execution: ExecutionDeps;
+  private readonly sources: CandidateSources;
+  private prober: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly deps: CapabilityRouterDeps) {
+    const { options } = deps;
+    this.now = deps.now ?? Date.now;
+    this.connectorFor = deps.connectorFor ?? ((provider) => (provider ? getConnector(provider) : undefined));
+    this.directory = new ServiceDirectory(deps.store, deps.feed);
+    this.credentials = new CredentialResolver({ ...(deps.vault ? { vault: deps.vault } : {}), env: deps.env ?? process.env, cacheMs: options.credentialCacheMs, now: this.now });
+    this.catalog = new ModelCatalog({
+      directory: this.directory,
+      connectorFor: this.connectorFor,
+      credentials: this.credentials,
+      refreshMs: options.modelRefreshMs,
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    });
+    this.stats = new ServiceStatsTable(options.breaker, options.latencyEwmaAlpha, (serviceId, from, to) => {
+      deps.logger?.warn({ serviceId, from, to }, "circuit breaker changed state");
+      const observer = deps.observer;
+      if (observer?.onBreakerChange) queueMicrotask(() => {
+        try {
+          observer.onBreakerChange?.({ serviceId, from, to });
+        } catch {
+          // Observers cannot affect routing.
+        }
+      });
+    });
+    this.execution = {
+      options,
+      stats: this.stats,
+      credentials: this.credentials,
+      catalog: this.catalog,
+      now: this.now,
+      ...(deps.observer ? { observer: deps.observer } : {}),
+      ...(deps.logger ? { logger: deps.logger } : {}),
+    };
+    this.sources = { directory: this.directory, catalog: this.catalog, stats: this.stats, connectorFor: this.connectorFor };
+  }
+
+  /** Loads the registry, starts following its changes, fetches model lists and starts the breaker prober. */
+  async start(): Promise<void> {
+    await this.directory.start();
+    this.unsubscribe = this.directory.subscribe(({ serviceId, previous, current }) => {
+      if (!current || (previous && (previous.url !== current.url || previous.provider !== current.provider))) this.stats.delete(serviceId);
+      if (previous?.auth.credentialRef && previous.auth.credentialRef !== current?.auth.credentialRef) this.credentials.forget(previous.auth.credentialRef);
+      // The registry's health check brought it back: let its breaker probe now instead of waiting out the period.
+      if (current && previous?.status === "offline" && current.status !== "offline") this.stats.peek(serviceId)?.breaker.healthy(this.now());
+    });
+    this.catalog.start();
+    const every = this.deps.options.breaker.probeIntervalMs;
+    if (every > 0) {
+      this.prober = setInterval(() => void this.probeOpenBreakers(), every);
+      this.prober.unref();
+    }
+  }
+
+  stop(): void {
+    if (this.prober) clearInterval(this.prober);
+    this.prober = null;
+    this.unsubscribe?.();
+    this.catalog.stop();
+    this.directory.stop();
+  }
+
+  /** Routes one non-streaming request; throws an `ApiError` (see `attemptsOf` for the attempts behind it). */
+  async route<O extends RouteOperation>(operation: O, request: RequestOf<O>, context: RouteContext): Promise<RouteResult<ResponseOf<O>>> {
+    const capability = context.capability ?? OPERATION_CAPABILITY[operation];
+    const execution = this.startExecution(operation, capability, request, context);
+    try {
+      const selection = await this.select(operation, capability, request, context, execution);
+      const outbound = this.outbound(request, selection.model, operation);
+      const invoke = INVOKERS[operation];
+      const success = await execution.run(selection.candidates, async (candidate, call) => {
+        const pending = invoke(candidate.connector, outbound, call);
+        if (!pending) throw new Error(`connector ${candidate.connector.id} lists ${operation} but does not implement it`);
+        const result = await pending;
+        return { value: result.data, latencyMs: result.latencyMs, ...(result.usage ? { usage: result.usage } : {}) };
+      });
+      return {
+        data: success.value,
+        serviceId: success.candidate.record.id,
+        provider: success.candidate.connector.id,
+        ...(selection.model !== undefined ? { model: selection.model } : {}),
+        ...(success.usage ? { usage: success.usage } : {}),
+        latencyMs: success.latencyMs,
+        attempts: execution.attempts,
+        overheadMs: execution.overheadMs(),
+      };
+    } finally {
+      execution.close();
+    }
+  }
+
+  /**
+   * Routes a streaming chat completion. Failover is free until a candidate's upstream answered 2xx and
+   * sent its first chunk; the returned stream then belongs to that service (see `RoutedStream`).
+   */
+  async routeStream(request: ChatCompletionRequest, context: RouteContext): Promise<RoutedStream> {
+    const operation: ConnectorOperation = "chat_stream";
+    const capability = context.capability ?? OPERATION_CAPABILITY.chat_stream;
+    const execution = this.startExecution(operation, capability, request, context);
+    try {
+      const selection = await this.select(operation, capability, request, context, execution);
+      const outbound = this.outbound(request, selection.model, operation);
+      const success = await execution.run(
+        selection.candidates,
+        async (candidate, call): Promise<{ value: OpenedStream; latencyMs: number }> => {
+          const started = performance.now();
+          const open = candidate.connector.chatStream;
+          if (!open) throw new Error(`connector ${candidate.connector.id} lists chat_stream but does not implement it`);
+          const stream = await open.call(candidate.connector, outbound, call);
+          const iterator = stream[Symbol.asyncIterator]();
+          let first: IteratorResult<ChatCompletionChunk>;
+          try {
+            first = await iterator.next();
+          } catch (error) {
+            stream.cancel();
+            throw error;
+          }
+          return { value: { stream, iterator, first, secrets: secretsOf(call) }, latencyMs: performance.now() - started };
+        },
+        true,
+      );
+      return relayStream({
+        execution,
+        candidate: success.candidate,
+        event: execution.event(success.candidate, success.attempt),
+        opened: success.value,
+        firstChunkMs: success.latencyMs,
+        ...(selection.model !== undefined ? { model: selection.model } : {}),
+      });
+    } catch (error) {
+      execution.close();
+      throw error;
+    }
+  }
+
+  /** The models the principal's visible, routable services serve (declared and listed). */
+  models(principal: Principal, capability?: string): RoutableModel[] {
+    const viewer = viewerOf(principal);
+    const providers = new Map<string, string>();
+    for (const record of this.directory.all()) {
+      if (!canSee(viewer, record) || record.status === "offline" || record.status === "maintenance") continue;
+      if (capability !== undefined && !record.capabilities.includes(capability)) continue;
+      providers.set(record.id, record.provider ?? "");
+    }
+    return this.catalog.entries(providers.keys()).map((entry) => ({ ...entry, provider: providers.get(entry.serviceId)! }));
+  }
+
+  /** Per-service runtime state for `/metrics` and status pages. */
+  serviceStats(): ServiceStats[] {
+    return this.stats.snapshot(this.now());
+  }
+
+  /** Feeds a health-check result into the service's breaker (failures count like failed requests). */
+  reportHealth(serviceId: string, result: Pick<HealthResult, "ok">): void {
+    const runtime = this.stats.get(serviceId);
+    if (result.ok) runtime.breaker.healthy(this.now());
+    else runtime.breaker.failure(this.now());
+  }
+
+  /**
+   * A live probe of one service the principal may see: its health endpoint through its connector and, when
+   * healthy, the models it lists (which also refreshes the catalog). The result feeds the service's breaker.
+   * Throws only `not_found`; a failing service is an answer with `ok: false`.
+   */
+  async checkService(principal: Principal, serviceId: string, signal?: AbortSignal): Promise<ServiceCheckResponse> {
+    const record = this.directory.get(serviceId);
+    if (!record || !canSee(viewerOf(principal), record)) throw notFound("service");
+    const connector = this.connectorFor(record.provider);
+    const base = { serviceId, ...(record.provider !== undefined ? { provider: record.provider } : {}) };
+    if (!connector || !record.url) {
+      return { ...base, ok: false, latencyMs: 0, code: "capability_not_found", message: record.url ? `no connector for provider ${record.provider ?? "(none)"}` : "the service has no url" };
+    }
+    const started = performance.now();
+    try {
+      const auth = await this.credentials.resolve(record);
+      const context: CallContext = {
+        target: { baseUrl: record.url, ...(auth.credential !== undefined ? { credential: auth.credential } : {}), ...(auth.headers ? { headers: auth.headers } : {}) },
+        timeoutMs: 10_000,
+        ...(signal ? { signal } : {}),
+      };
+      const health = await connector.health(context);
+      this.reportHealth(serviceId, health);
+      if (!health.ok) return { ...base, ok: false, latencyMs: health.latencyMs, ...(health.code ? { code: health.code } : {}), ...(health.message ? { message: health.message } : {}) };
+      let models: string[] | undefined;
+      try {
+        models = (await connector.listModels(context)).map((model) => model.id);
+        void this.catalog.refresh(serviceId);
+      } catch {
+        // Healthy but without a model list (or none to give): the check still passed.
+      }
+      return { ...base, ok: true, latencyMs: health.latencyMs, ...(models ? { models } : {}) };
+    } catch (error) {
+      const failure = error instanceof ApiError ? error : new ApiError("upstream_error", "the probe failed");
+      return { ...base, ok: false, latencyMs: performance.now() - started, code: failure.code, message: failure.message };
+    }
+  }
+
+  /** Drops cached credentials (e.g. after the vault was locked or a secret rotated). */
+  forgetCredentials(credentialRef?: string): void {
+    this.credentials.forget(credentialRef);
+  }
+
+  /** Resolves once the service's model list fetch (after registration or a change) is done. */
+  modelsReady(serviceId: string): Promise<void> {
+    return this.catalog.ready(serviceId);
+  }
+
+  /** Fetches a service's model list again now. */
+  refreshModels(serviceId: string): Promise<void> {
+    return this.catalog.refresh(serviceId);
+  }
+
+  private startExecution(operation: ConnectorOperation, capability: string, request: unknown, context: RouteContext): RouteExecution {
+    const model = modelOf(request);
+    return new RouteExecution(this.execution, {
+      operation,
+      capability,
+      ...(model !== undefined ? { model } : {}),
+      ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
+      ...(context.signal ? { signal: context.signal } : {}),
+      unsafe: UNSAFE_TO_RETRY.has(operation),
+    });
+  }
+
+  private select(operation: ConnectorOperation, capability: string, request: unknown, context: RouteContext, execution: RouteExecution) {
+    const model = MODEL_OPERATIONS.has(operation) ? modelOf(request) : undefined;
+    const hints: RoutingHints = context.hints ?? {};
+    return selectCandidates(this.sources, {
+      viewer: viewerOf(context.principal),
+      operation,
+      capability,
+      ...(model !== undefined ? { model } : {}),
+      hints,
+      defaultStrategy: this.deps.options.defaultStrategy,
+      signal: execution.signal,
+    });
+  }
+
+  /** The request as sent upstream: a pinned `<serviceId>/<model>` loses its prefix. */
+  private outbound<T>(request: T, model: string | undefined, operation: ConnectorOperation): T {
+    if (!MODEL_OPERATIONS.has(operation) || model === undefined || modelOf(request) === model) return request;
+    return { ...request, model };
+  }
+
+  /** While a service's breaker is open, its health endpoint decides whether a probe request may go early. */
+  private async probeOpenBreakers(): Promise<void> {
+    const now = this.now();
+    for (const stats of this.stats.snapshot(now)) {
+      if (stats.breaker !== "open") continue;
+      const record = this.directory.get(stats.serviceId);
+      const connector = this.connectorFor(record?.provider);
+      if (!record?.url || !connector) continue;
+      try {
+        const auth = await this.credentials.resolve(record);
+        const context: CallContext = {
+          target: { baseUrl: record.url, ...(auth.credential !== undefined ? { credential: auth.credential } : {}), ...(auth.headers ? { headers: auth.headers } : {}) },
+          timeoutMs: 5_000,
+        };
+        const result = await connector.health(context);
+        if (result.ok) this.stats.peek(record.id)?.breaker.healthy(this.now());
+      } catch {
+        // No credential, no probe: the breaker's own period still applies.
+      }
+    }
+  }
+}
+
+function secretsOf(context: CallContext): string[] {
+  const out: string[] = [];
+  if (context.target.credential) out.push(context.target.credential);
+  for (const value of Object.values(context.target.headers ?? {})) {
+    out.push(value);
+    const basic = /^Basic\s+(.+)$/i.exec(value);
+    if (basic?.[1]) out.push(basic[1], Buffer.from(basic[1], "base64").toString("utf8"));
+  }
+  return out;
+}

@@ -1,0 +1,181 @@
+/**
+ * @module gateway/router/model-catalog
+ * Which models each service serves: those its record declares (`metadata.models`, as names or
+ * `{id}` objects) together with those its provider lists (`listModels`: `/v1/models`, `/api/tags`, …).
+ * The provider's list is fetched when a service is registered or its address, provider or credential
+ * changes, when it comes back from offline, and every `refreshMs`. A failed fetch is logged and keeps the
+ * previous list: a provider that is briefly down must not make its models vanish. A service that declares
+ * no models and whose list could never be fetched is "unknown": it stays a candidate (after those known to
+ * serve the model), since a provider that was down at registration must not be unroutable until the next
+ * refresh; if it lacks the model after all, it answers model_not_found and the router fails over.
+ */
+import type { ServiceRecord } from "@kai/protocol";
+import type { Connector, ConnectorLogger } from "../connector.js";
+import type { CredentialResolver } from "./credentials.js";
+import type { DirectoryChange, ServiceDirectory } from "./service-directory.js";
+
+/** One model one service serves. */
+export interface CatalogEntry {
+  readonly serviceId: string;
+  readonly model: string;
+  readonly ownedBy?: string;
+}
+
+interface ServiceModels {
+  declared: Set<string>;
+  listed: Map<string, string | undefined>;
+  /** The first fetch after registration or a change; candidate selection waits for it (bounded by the deadline). */
+  pending: Promise<void> | null;
+  generation: number;
+  /** A provider list was fetched at least once. */
+  listedOk: boolean;
+  lastFetchAt: number;
+}
+
+/** Whether a service serves a model: known yes, known no, or no way to tell yet. */
+export type Serves = "yes" | "no" | "unknown";
+
+/** An unknown service's list is fetched again on demand, but not more often than this. */
+const UNKNOWN_RETRY_MS = 10_000;
+
+export interface ModelCatalogOptions {
+  readonly directory: ServiceDirectory;
+  readonly connectorFor: (provider: string | undefined) => Connector | undefined;
+  readonly credentials: CredentialResolver;
+  /** 0 = no periodic refresh. */
+  readonly refreshMs: number;
+  /** Longest wait for one provider's model list, ms. */
+  readonly fetchTimeoutMs?: number;
+  readonly logger?: ConnectorLogger;
+}
+
+/** `metadata.models` as a set of names; anything that is not a name or `{id|name}` is ignored. */
+export function declaredModels(metadata: Record<string, unknown>): Set<string> {
+  const out = new Set<string>();
+  const models = metadata.models;
+  if (!Array.isArray(models)) return out;
+  for (const entry of models) {
+    if (typeof entry === "string" && entry) out.add(entry);
+    else if (entry && typeof entry === "object") {
+      const id = (entry as Record<string, unknown>).id ?? (entry as Record<string, unknown>).name;
+      if (typeof id === "string" && id) out.add(id);
+    }
+  }
+  return out;
+}
+
+const fetchRelevant = (a: ServiceRecord, b: ServiceRecord) =>
+  a.url !== b.url || a.provider !== b.provider || JSON.stringify(a.auth) !== JSON.stringify(b.auth) || (a.status === "offline" && b.status !== "offline");
+
+export class ModelCatalog {
+  private readonly services = new Map<string, ServiceModels>();
+  private timer: NodeJS.Timeout | null = null;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(private readonly options: ModelCatalogOptions) {}
+
+  /** Follows the directory (call after the directory started) and fetches every known service's list. */
+  start(): void {
+    this.unsubscribe = this.options.directory.subscribe((change) => this.onChange(change));
+    for (const record of this.options.directory.all()) this.track(record, true);
+    if (this.options.refreshMs > 0) {
+      this.timer = setInterval(() => this.refreshAll(), this.options.refreshMs);
+      this.timer.unref();
+    }
+  }
+
+  stop(): void {
+    this.unsubscribe?.();
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Whether `serviceId` serves `model` as far as we know; asking about an unknown service re-fetches its list now and then. */
+  serves(serviceId: string, model: string): Serves {
+    const entry = this.services.get(serviceId);
+    if (!entry) return "unknown";
+    if (entry.declared.has(model) || entry.listed.has(model)) return "yes";
+    if (entry.declared.size > 0 || entry.listedOk) return "no";
+    if (!entry.pending && Date.now() - entry.lastFetchAt >= UNKNOWN_RETRY_MS) void this.refresh(serviceId);
+    return "unknown";
+  }
+
+  /** Resolves once the service's first model fetch finished (at once when there is none in flight). */
+  ready(serviceId: string): Promise<void> {
+    return this.services.get(serviceId)?.pending ?? Promise.resolve();
+  }
+
+  /** Every model of the given services, each once per service. */
+  entries(serviceIds: Iterable<string>): CatalogEntry[] {
+    const out: CatalogEntry[] = [];
+    for (const serviceId of serviceIds) {
+      const entry = this.services.get(serviceId);
+      if (!entry) continue;
+      for (const model of entry.declared) out.push({ serviceId, model, ...(entry.listed.get(model) ? { ownedBy: entry.listed.get(model)! } : {}) });
+      for (const [model, ownedBy] of entry.listed) {
+        if (!entry.declared.has(model)) out.push({ serviceId, model, ...(ownedBy ? { ownedBy } : {}) });
+      }
+    }
+    return out;
+  }
+
+  /** Fetches one service's list again now (e.g. after it answered model_not_found for a model we thought it had). */
+  refresh(serviceId: string): Promise<void> {
+    const record = this.options.directory.get(serviceId);
+    const entry = this.services.get(serviceId);
+    if (!record || !entry) return Promise.resolve();
+    return this.fetch(record, entry);
+  }
+
+  private refreshAll(): void {
+    for (const record of this.options.directory.all()) {
+      const entry = this.services.get(record.id);
+      if (entry && record.status !== "offline") void this.fetch(record, entry);
+    }
+  }
+
+  private onChange({ previous, current, serviceId }: DirectoryChange): void {
+    if (!current) {
+      this.services.delete(serviceId);
+      return;
+    }
+    this.track(current, !previous || fetchRelevant(previous, current));
+  }
+
+  private track(record: ServiceRecord, fetchNow: boolean): void {
+    let entry = this.services.get(record.id);
+    if (!entry) {
+      entry = { declared: new Set(), listed: new Map(), pending: null, generation: 0, listedOk: false, lastFetchAt: 0 };
+      this.services.set(record.id, entry);
+    }
+    entry.declared = declaredModels(record.metadata);
+    if (fetchNow) {
+      const fetched = this.fetch(record, entry);
+      entry.pending = fetched;
+      void fetched.finally(() => {
+        if (entry.pending === fetched) entry.pending = null;
+      });
+    }
+  }
+
+  private async fetch(record: ServiceRecord, entry: ServiceModels): Promise<void> {
+    const connector = this.options.connectorFor(record.provider);
+    if (!connector || !record.url) return;
+    const generation = ++entry.generation;
+    entry.lastFetchAt = Date.now();
+    try {
+      const auth = await this.options.credentials.resolve(record);
+      const models = await connector.listModels({
+        target: { baseUrl: record.url, ...(auth.credential !== undefined ? { credential: auth.credential } : {}), ...(auth.headers ? { headers: auth.headers } : {}) },
+        timeoutMs: this.options.fetchTimeoutMs ?? 10_000,
+      });
+      // A slower, older fetch must not overwrite a newer answer.
+      if (generation !== entry.generation || this.services.get(record.id) !== entry) return;
+      entry.listed = new Map(models.map((model) => [model.id, model.ownedBy]));
+      entry.listedOk = true;
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      this.options.logger?.warn({ serviceId: record.id, provider: record.provider, code: typeof code === "string" ? code : "error" }, "could not fetch the service's model list; keeping the previous one");
+    }
+  }
+}

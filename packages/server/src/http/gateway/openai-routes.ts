@@ -1,0 +1,138 @@
+/**
+ * @module http/gateway/openai-routes
+ * The OpenAI-compatible front door: `/v1/chat/completions` (streaming and not), `/v1/completions`,
+ * `/v1/embeddings`, `/v1/images/generations`, `/v1/audio/transcriptions` (multipart) and `GET /v1/models`.
+ * `model` is a model name (routed to any service that serves it) or `<serviceId>/<model>` (pinned). The
+ * official `openai` npm client works against it unchanged; routing hints ride in the `x-kai-routing` header.
+ * Scope `gateway:invoke`; callers only ever reach services their token may see.
+ */
+import multipart from "@fastify/multipart";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import {
+  ChatCompletionRequestSchema,
+  ChatCompletionSchema,
+  CompletionRequestSchema,
+  CompletionSchema,
+  EmbeddingRequestSchema,
+  EmbeddingResponseSchema,
+  ErrorBodySchema,
+  ImageGenerationRequestSchema,
+  ImageGenerationResponseSchema,
+  ModelListSchema,
+  TranscriptionRequestSchema,
+  TranscriptionResponseSchema,
+  fieldErrorsFromZod,
+} from "@kai/protocol";
+import { z } from "zod";
+import { ApiError } from "../../errors.js";
+import { principalOf } from "../authenticate.js";
+import type { NodeMetrics } from "../../metrics/metrics.js";
+import type { RouteOperation, RequestOf } from "../../gateway/router/operations.js";
+import type { GatewayPort } from "./gateway-port.js";
+import { clientGoneSignal, hintsFromHeader, markServed } from "./request-context.js";
+import { sseBody } from "./sse.js";
+
+/** OpenAI's own limit on audio uploads. */
+const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
+
+const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 503: ErrorBodySchema, 504: ErrorBodySchema };
+const gatewayConfig = { scopes: ["gateway:invoke" as const], bucket: "gateway" as const };
+
+export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): FastifyPluginAsyncZod {
+  return async (app) => {
+
+    /** Routes one non-streaming operation and answers with the served-by headers. */
+    const routed = <O extends RouteOperation>(operation: O) => async (request: Parameters<typeof principalOf>[0] & { body: unknown; id: string }, reply: Parameters<typeof markServed>[0], body: unknown = request.body) => {
+      const started = performance.now();
+      const hints = hintsFromHeader(request);
+      const context = { principal: principalOf(request), signal: clientGoneSignal(request, reply), requestId: request.id, ...(hints ? { hints } : {}) };
+      const preRouteMs = performance.now() - started;
+      const result = await gateway.route(operation, body as RequestOf<O>, context);
+      markServed(reply, result, preRouteMs, metrics);
+      return result.data;
+    };
+
+    app.post("/v1/chat/completions", {
+      config: gatewayConfig,
+      schema: {
+        tags: ["gateway"],
+        summary: "Chat completion (OpenAI-compatible; `stream: true` answers server-sent events)",
+        security: [{ bearer: [] }],
+        body: ChatCompletionRequestSchema,
+        response: { 200: ChatCompletionSchema, ...errors },
+      },
+    }, async (request, reply) => {
+      if (request.body.stream !== true) return routed("chat")(request, reply);
+      const started = performance.now();
+      const hints = hintsFromHeader(request);
+      const context = { principal: principalOf(request), signal: clientGoneSignal(request, reply), requestId: request.id, ...(hints ? { hints } : {}) };
+      const preRouteMs = performance.now() - started;
+      const stream = await gateway.routeStream(request.body, context);
+      markServed(reply, stream, preRouteMs, metrics);
+      reply.header("content-type", "text/event-stream; charset=utf-8").header("cache-control", "no-cache").header("x-accel-buffering", "no");
+      // The SSE body is a stream, not the JSON shape the schema documents for the non-streaming answer.
+      return reply.send(sseBody(stream) as unknown as z.infer<typeof ChatCompletionSchema>);
+    });
+
+    app.post("/v1/completions", {
+      config: gatewayConfig,
+      schema: { tags: ["gateway"], summary: "Text completion (OpenAI-compatible)", security: [{ bearer: [] }], body: CompletionRequestSchema, response: { 200: CompletionSchema, ...errors } },
+    }, async (request, reply) => {
+      if ((request.body as { stream?: unknown }).stream === true) {
+        throw new ApiError("validation_failed", "streaming is supported on /v1/chat/completions only", [{ path: "body.stream", message: "use /v1/chat/completions for streaming" }]);
+      }
+      return routed("completions")(request, reply);
+    });
+
+    app.post("/v1/embeddings", {
+      config: gatewayConfig,
+      schema: { tags: ["gateway"], summary: "Embeddings (OpenAI-compatible)", security: [{ bearer: [] }], body: EmbeddingRequestSchema, response: { 200: EmbeddingResponseSchema, ...errors } },
+    }, async (request, reply) => routed("embeddings")(request, reply));
+
+    app.post("/v1/images/generations", {
+      config: gatewayConfig,
+      schema: { tags: ["gateway"], summary: "Image generation (OpenAI-compatible; A1111, ComfyUI and OpenAI-style services)", security: [{ bearer: [] }], body: ImageGenerationRequestSchema, response: { 200: ImageGenerationResponseSchema, ...errors } },
+    }, async (request, reply) => routed("images")(request, reply));
+
+    // Multipart parsing only where audio is uploaded: every other route refuses a non-JSON body with 415.
+    await app.register(async (scope) => {
+      await scope.register(multipart, { limits: { fileSize: MAX_AUDIO_BYTES, files: 1, fields: 16 } });
+      scope.post("/v1/audio/transcriptions", {
+        config: gatewayConfig,
+        schema: {
+          tags: ["gateway"],
+          summary: "Audio transcription (OpenAI-compatible multipart upload: file, model, language, prompt, response_format)",
+          security: [{ bearer: [] }],
+          consumes: ["multipart/form-data"],
+          response: { 200: TranscriptionResponseSchema.or(z.string()), ...errors },
+        },
+      }, async (request, reply) => {
+        if (!request.isMultipart()) throw new ApiError("unsupported_media_type", "send the audio as multipart/form-data");
+        const fields: Record<string, unknown> = {};
+        let file: { bytes: Buffer; filename: string; mimeType: string } | undefined;
+        for await (const part of request.parts()) {
+          if (part.type === "file") {
+            const bytes = await part.toBuffer();
+            if (part.file.truncated) throw new ApiError("payload_too_large", `audio files are limited to ${MAX_AUDIO_BYTES / 1024 / 1024} MiB`);
+            file = { bytes, filename: part.filename || "audio.wav", mimeType: part.mimetype };
+          } else if (typeof part.value === "string") {
+            fields[part.fieldname] = part.fieldname === "temperature" ? Number(part.value) : part.value;
+          }
+        }
+        if (!file) throw new ApiError("validation_failed", "no audio file", [{ path: "body.file", message: "required" }]);
+        const parsed = TranscriptionRequestSchema.safeParse({ ...fields, file: file.bytes, filename: file.filename, mimeType: file.mimeType });
+        if (!parsed.success) throw new ApiError("validation_failed", "invalid transcription request", fieldErrorsFromZod(parsed.error));
+        const answer = await routed("transcriptions")(request, reply, parsed.data);
+        const format = parsed.data.response_format;
+        // Plain formats go back as text, like OpenAI's own endpoint.
+        if (format === "text" || format === "srt" || format === "vtt") return reply.type("text/plain; charset=utf-8").send(answer.text);
+        return answer;
+      });
+    });
+
+    app.get("/v1/models", {
+      config: gatewayConfig,
+      schema: { tags: ["gateway"], summary: "Models across the services this token may see (`<serviceId>/<model>` pins a service)", security: [{ bearer: [] }], response: { 200: ModelListSchema, ...errors } },
+    }, async (request) => ({ object: "list" as const, data: await gateway.models(principalOf(request)) }));
+  };
+}

@@ -1,0 +1,45 @@
+/**
+ * @module http/gateway/request-context
+ * Per-request plumbing shared by the gateway's front doors: routing hints from the `x-kai-routing` header,
+ * an AbortSignal that fires when the client goes away (so the upstream request is cancelled with it), and
+ * the response headers that say which service answered and what the gateway added.
+ */
+import type { FastifyReply, FastifyRequest } from "fastify";
+import { GATEWAY_HEADERS, RoutingHintsSchema, fieldErrorsFromZod, parseJson, type RoutingHints } from "@kai/protocol";
+import { ApiError } from "../../errors.js";
+import type { RouteMeta } from "../../gateway/router/router-types.js";
+import type { NodeMetrics } from "../../metrics/metrics.js";
+
+/** `x-kai-routing: {"tags":["gpu"],"preferLocal":true}`; a malformed header is a 400, never ignored. */
+export function hintsFromHeader(request: FastifyRequest): RoutingHints | undefined {
+  const raw = request.headers[GATEWAY_HEADERS.routing];
+  if (raw === undefined) return undefined;
+  const text = Array.isArray(raw) ? raw.join(",") : raw;
+  const json = parseJson(text);
+  if (!json.ok) throw new ApiError("validation_failed", `${GATEWAY_HEADERS.routing} must be JSON`, [{ path: `headers.${GATEWAY_HEADERS.routing}`, message: json.error }]);
+  const hints = RoutingHintsSchema.safeParse(json.value);
+  if (!hints.success) throw new ApiError("validation_failed", `invalid ${GATEWAY_HEADERS.routing}`, fieldErrorsFromZod(hints.error).map((field) => ({ ...field, path: `headers.${GATEWAY_HEADERS.routing}.${field.path}` })));
+  return hints.data;
+}
+
+/**
+ * Aborts when the client disconnects before the answer was sent. Listens on the response's `close`: it
+ * fires both when the answer is complete and when the socket dies first; only the second aborts.
+ */
+export function clientGoneSignal(request: FastifyRequest, reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once("close", () => {
+    if (!reply.raw.writableFinished) controller.abort(new Error("client closed the connection"));
+  });
+  void request;
+  return controller.signal;
+}
+
+/** Sets the served-by headers and records the gateway's own time. */
+export function markServed(reply: FastifyReply, meta: RouteMeta, handlerOverheadMs: number, metrics: NodeMetrics): void {
+  const overheadMs = meta.overheadMs + handlerOverheadMs;
+  reply.header(GATEWAY_HEADERS.service, meta.serviceId);
+  reply.header(GATEWAY_HEADERS.attempts, String(Math.max(1, meta.attempts.filter((attempt) => attempt.outcome !== "skipped").length)));
+  reply.header(GATEWAY_HEADERS.overhead, overheadMs.toFixed(3));
+  metrics.gatewayOverhead.observe(overheadMs / 1000);
+}

@@ -1,0 +1,68 @@
+// The router's small parts on their own: the sliding window behind RPM/TPM, the circuit breaker's state
+// machine, and what counts as a local service.
+import { describe, expect, it } from "vitest";
+import { CircuitBreaker } from "../../../src/gateway/router/circuit-breaker.js";
+import { isLocalHost, isLocalService } from "../../../src/gateway/router/is-local.js";
+import { SlidingWindow } from "../../../src/gateway/router/sliding-window.js";
+
+describe("SlidingWindow", () => {
+  it("sums the last minute and says when enough slid out", () => {
+    const window = new SlidingWindow();
+    const t0 = 1_000_000_000;
+    window.add(3, t0);
+    window.add(2, t0 + 30_000);
+    expect(window.total(t0 + 30_000)).toBe(5);
+    expect(window.waitUntilBelow(5, t0 + 30_000)).toBe(30_000); // the first 3 leave at t0+60s
+    expect(window.waitUntilBelow(3, t0 + 30_000)).toBe(30_000);
+    expect(window.waitUntilBelow(2, t0 + 30_000)).toBe(60_000); // both must leave
+    expect(window.waitUntilBelow(6, t0 + 30_000)).toBe(0);
+    expect(window.total(t0 + 60_000)).toBe(2);
+    expect(window.total(t0 + 90_000)).toBe(0);
+  });
+});
+
+describe("CircuitBreaker", () => {
+  it("opens after the threshold, admits one probe when half-open, doubles the period on a failed probe", () => {
+    const changes: string[] = [];
+    const breaker = new CircuitBreaker({ failureThreshold: 2, openMs: 100, maxOpenMs: 250 }, (from, to) => changes.push(`${from}->${to}`));
+    breaker.failure(0);
+    expect(breaker.state(0)).toBe("closed");
+    breaker.success(); // resets the count
+    breaker.failure(0);
+    expect(breaker.state(0)).toBe("closed");
+    breaker.failure(0);
+    expect(breaker.state(0)).toBe("open");
+    expect(breaker.admit(50)).toBe("deny");
+    expect(breaker.retryAfterMs(50)).toBe(50);
+    expect(breaker.admit(100)).toBe("probe");
+    expect(breaker.admit(100)).toBe("deny"); // only one probe at a time
+    breaker.failure(110);
+    expect(breaker.retryAfterMs(110)).toBe(200);
+    expect(breaker.admit(310)).toBe("probe");
+    breaker.failure(310);
+    expect(breaker.retryAfterMs(310)).toBe(250); // capped
+    breaker.healthy(320); // a passing health check ends the period
+    expect(breaker.admit(320)).toBe("probe");
+    breaker.success();
+    expect(breaker.state(320)).toBe("closed");
+    expect(changes).toEqual(["closed->open", "open->half_open", "half_open->open", "open->half_open", "half_open->open", "open->half_open", "half_open->closed"]);
+  });
+
+  it("a released probe frees the slot without a verdict", () => {
+    const breaker = new CircuitBreaker({ failureThreshold: 1, openMs: 10, maxOpenMs: 10 });
+    breaker.failure(0);
+    expect(breaker.admit(10)).toBe("probe");
+    breaker.release();
+    expect(breaker.admit(10)).toBe("probe");
+  });
+});
+
+describe("isLocal", () => {
+  it("knows loopback, private and local names, and lets the record decide first", () => {
+    for (const host of ["127.0.0.1", "10.1.2.3", "172.20.0.5", "192.168.1.10", "[::1]", "fd00::1", "localhost", "gpu-box.local", "::ffff:192.168.0.2"]) expect(isLocalHost(host)).toBe(true);
+    for (const host of ["8.8.8.8", "172.32.0.1", "api.openai.com", "2001:db8::1"]) expect(isLocalHost(host)).toBe(false);
+    expect(isLocalService({ url: "https://api.openai.com", metadata: {} })).toBe(false);
+    expect(isLocalService({ url: "https://api.openai.com", metadata: { isLocal: true } })).toBe(true);
+    expect(isLocalService({ url: "http://127.0.0.1:11434", metadata: {}, isLocal: false })).toBe(false);
+  });
+});
