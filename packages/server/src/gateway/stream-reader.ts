@@ -14,15 +14,14 @@ import { DEFAULT_IDLE_TIMEOUT_MS, errorFromException, type OpenedUpstream } from
 /** Raw body bytes; each wait for the next chunk is bounded by `idleTimeoutMs`. */
 export async function* readBody(opened: OpenedUpstream, provider: string, idleTimeoutMs: number, credential?: string): AsyncGenerator<Uint8Array> {
   opened.clearTimeout();
-  const body = opened.response.body;
-  if (!body) return;
-  const reader = body.getReader();
+  const iterator = opened.response.body[Symbol.asyncIterator]();
+  let finished = false;
   try {
     for (;;) {
       const idle = setTimeout(() => opened.abort("idle"), idleTimeoutMs);
-      let result: Awaited<ReturnType<typeof reader.read>>;
+      let result: IteratorResult<Uint8Array>;
       try {
-        result = await reader.read();
+        result = await iterator.next();
       } catch (error) {
         const cause = opened.abortCause();
         // A cut connection is not a timeout or a cancel: it is a broken stream the caller must see.
@@ -31,11 +30,15 @@ export async function* readBody(opened: OpenedUpstream, provider: string, idleTi
       } finally {
         clearTimeout(idle);
       }
-      if (result.done) return;
+      if (result.done) {
+        finished = true;
+        return;
+      }
       yield result.value;
     }
   } finally {
-    reader.releaseLock();
+    // Leaving early (a break, an error, a cancel) destroys the body, which closes the upstream connection.
+    if (!finished) await iterator.return?.();
   }
 }
 
@@ -89,11 +92,15 @@ export function toConnectorStream(opened: OpenedUpstream, chunks: AsyncGenerator
       if (used) throw new Error("a ConnectorStream can be iterated only once");
       used = true;
       return (async function* () {
+        let complete = false;
         try {
           yield* chunks;
+          complete = true;
         } finally {
-          // Normal end: the body is drained, this is a no-op. Early exit: closes the socket upstream.
-          opened.abort("done");
+          // Normal end: the body is drained; only the timer and the caller's signal are let go.
+          // Early exit: aborting closes the socket upstream.
+          if (complete) opened.finish();
+          else opened.abort("done");
         }
       })();
     },
