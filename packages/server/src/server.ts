@@ -31,6 +31,8 @@ import { gatewayMetricsObserver } from "./metrics/gateway-observer.js";
 import { CapabilityRouter, routerOptionsFromConfig } from "./gateway/router/index.js";
 import { routerPort } from "./http/gateway/router-port.js";
 import { VERSION } from "./version.js";
+import { KlpNode } from "./klp/klp-node.js";
+import { klpIdentityFromNodeKey } from "./klp/node-identity.js";
 
 export interface StartServerOptions {
   dataDir?: string;
@@ -56,6 +58,8 @@ export interface RunningServer {
   adminTokenCreated: boolean;
   config: Config;
   logger: Logger;
+  /** The node's KLP endpoint (identity, documents, sessions to other nodes). */
+  klp: KlpNode;
   close(): Promise<void>;
 }
 
@@ -157,7 +161,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     // Active health checks feed each service's circuit breaker too, not only its registry status.
     health.onProbe = (id, ok) => router.reportHealth(id, { ok });
-    const app = await createApp({ config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router) });
+    // KLP identity = the node key (node-key.pem); see klp/node-identity.ts.
+    const klpNode = new KlpNode({ identity: klpIdentityFromNodeKey(key), registry, logger, name: `kai node ${key.keyId}`, version: VERSION });
+    const app = await createApp({ config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode });
     monitor.start();
     await health.start();
     await router.start();
@@ -181,6 +187,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         streams.close();
         const forced = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownTimeoutMs);
         forced.unref();
+        await klpNode.close();
         await app.close();
         clearTimeout(forced);
         health.stop();
@@ -193,7 +200,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       })();
       return closing;
     };
-    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, close };
+    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, close };
   } catch (error) {
     await store.close().catch(() => undefined);
     throw error;

@@ -18,3 +18,5 @@ export * from "./error-reply.js";
 export * from "./transport.js";
 export * from "./grant.js";
 export * from "./handshake.js";
+export * from "./signed-document.js";
+export * from "./registry-api.js";

@@ -84,7 +84,10 @@ export interface UpstreamTarget {
   readonly baseUrl: string;
   /** The resolved credential value. Sent only in the provider's auth header; never logged or echoed in errors. */
   readonly credential?: string;
-  /** Extra headers the service record asks for (e.g. an organisation id). Never used for the credential. */
+  /**
+   * Extra headers: what the service record asks for (e.g. an organisation id), and the credential itself when the
+   * record names its own header (`auth.header`) or HTTP Basic. Their values are scrubbed from provider error text.
+   */
   readonly headers?: Readonly<Record<string, string>>;
 }
 

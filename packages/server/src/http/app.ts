@@ -34,6 +34,10 @@ import { tokenRoutes } from "./routes/tokens.js";
 import { vaultRoutes } from "./routes/vault.js";
 import { transitRoutes } from "./routes/transit.js";
 import { statusRoutes, type StatusProvider } from "./routes/status.js";
+// KLP (issue 5): signature-authenticated and public routes, outside the bearer scope; grants inside it.
+import { klpAdminRoutes, klpRoutes } from "./routes/klp.js";
+import { klpSocketRoute } from "./ws/klp-socket.js";
+import type { KlpNode } from "../klp/klp-node.js";
 import type { RegistryStreamHub } from "./ws/registry-stream.js";
 
 export interface AppDeps {
@@ -46,6 +50,7 @@ export interface AppDeps {
   vault: Vault;
   metrics: NodeMetrics;
   gateway: GatewayPort;
+  klp: KlpNode;
 }
 
 /** Once shutdown begins, new requests on kept-alive connections answer 503 `unavailable` (in-flight ones finish). */
@@ -138,6 +143,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get("/healthz", { schema: { tags: ["node"], summary: "Liveness probe (no authentication)", response: { 200: HealthzResponseSchema } } }, async () => ({ status: "ok" as const }));
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  // KLP: authenticated by envelope signatures (or public, signed reads), never by bearer tokens.
+  await app.register(klpRoutes(deps.klp));
+  await app.register(klpSocketRoute(deps.klp, deps.logger));
 
   await app.register(async (scope) => {
     scope.addHook("onRequest", createAuthenticateHook(deps.tokens));
@@ -149,6 +157,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(metricsRoutes(deps.metrics));
     await scope.register(openAiRoutes(deps.gateway, deps.metrics));
     await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics));
+    await scope.register(klpAdminRoutes(deps.klp));
     scope.route({
       method: "GET",
       url: "/ws/registry",

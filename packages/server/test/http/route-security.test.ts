@@ -10,7 +10,8 @@ import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose
 import WebSocket from "ws";
 import { ErrorBodySchema, type Scope } from "@kai/protocol";
 import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
-import { fillPath, protectedRoutes, type ApiRoute } from "./support/api-surface.js";
+import { klp } from "@kai/protocol";
+import { fetchOpenApi, fillPath, protectedRoutes, routesOf, SIGNATURE_AUTHENTICATED_ROUTES, type ApiRoute } from "./support/api-surface.js";
 
 type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin" | "metrics" | "gateway";
 
@@ -62,6 +63,7 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "POST /vault/decrypt": { need: "vault-read", body: () => ({ ciphertext: WALK_CIPHERTEXT }) },
   "POST /vault/rewrap": { need: "vault-write", body: () => ({ ciphertext: WALK_CIPHERTEXT }) },
   "GET /metrics": { need: "metrics" },
+  "POST /api/klp/grants": { need: "admin", body: () => ({ for: "kind:did:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo#ed25519" }) },
   "POST /api/services/{id}/check": { need: "read" },
   "POST /v1/chat/completions": { need: "gateway", body: () => ({ model: "walk-model", messages: [{ role: "user", content: "hi" }] }) },
   "POST /v1/completions": { need: "gateway", body: () => ({ model: "walk-model", prompt: "hi" }) },
@@ -289,5 +291,38 @@ describe("WebSocket /ws/registry", () => {
     const reader = await tokenFor(SUFFICIENT.read);
     expect((await upgrade(`?token=${encodeURIComponent(reader)}`)).status).toBe(101);
     expect((await upgrade("", { authorization: `Bearer ${reader}` })).status).toBe(101);
+  });
+});
+
+// The routes of SIGNATURE_AUTHENTICATED_ROUTES (support/api-surface.ts) are left out of the bearer walk above:
+// a KLP signature, not a token, authenticates them. Here: they are the documented ones, declare no bearer
+// security, and a token of any kind changes nothing — an unsigned message is refused with a KLP code, signed
+// by the node, whether the request carries no token, a bad one or the admin's.
+describe("signature-authenticated routes (KLP)", () => {
+  it("are documented without bearer security", async () => {
+    const doc = await fetchOpenApi(server);
+    const documented = routesOf(doc).map((route) => route.key);
+    for (const key of SIGNATURE_AUTHENTICATED_ROUTES) {
+      expect(documented, key).toContain(key);
+      const [method, path] = key.split(" ") as [string, string];
+      const security = doc.paths[path]?.[method.toLowerCase()]?.security ?? [];
+      expect(security.flatMap((requirement) => Object.keys(requirement)), key).toEqual([]);
+    }
+  });
+
+  it("refuse an unsigned message with KLP_MALFORMED whatever bearer token comes with it", async () => {
+    const key = klp.generateKeyPair();
+    const did = ((await (await fetch(`${server.url}/.well-known/klp.json`)).json()) as { did: string }).did;
+    for (const route of SIGNATURE_AUTHENTICATED_ROUTES.filter((entry) => entry.startsWith("POST "))) {
+      const path = route.slice("POST ".length);
+      for (const token of [null, "not-a-jwt", badTokens.foreignKey!, server.adminToken]) {
+        const { signature: _signature, ...unsigned } = klp.createEnvelope({ type: "service_discovery", to: did, payload: {} }, key);
+        const response = await server.request(path, { method: "POST", token, json: unsigned });
+        expect(response.status, `${route} with ${token === null ? "no token" : "a token"}`).toBe(400);
+        const body = klp.KlpEnvelopeSchema.parse(await response.json());
+        expect(body).toMatchObject({ type: "error", from: did, payload: { code: "KLP_MALFORMED" } });
+        expect(response.headers.get("www-authenticate")).toBeNull();
+      }
+    }
   });
 });

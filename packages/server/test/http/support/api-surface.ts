@@ -40,9 +40,29 @@ export interface ApiRoute {
 
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options"]);
 
+/**
+ * KLP reads anyone may make (issue 5): the node document and discovery/verification of `public` records.
+ * They take no token by design; their answers are signed by the node (test/klp/ checks them).
+ */
+export const KLP_PUBLIC_PATHS: readonly string[] = ["/.well-known/klp.json", "/klp/discover", "/klp/verify"];
+
+/**
+ * Routes authenticated by KLP signatures instead of bearer tokens (issue 5): the request is a signed
+ * envelope (or, on the WebSocket, a handshake proving the peer's key) that must pass the acceptance rules —
+ * signature, clock window, replay memory, grants. They sit outside the bearer-protected scope on purpose,
+ * so the bearer walks leave them out; the route-security test checks that a token changes nothing there
+ * and test/klp/ checks each refusal (unsigned, badly signed, replayed, stale) with its KLP code and status.
+ * A route is added here only with that kind of authentication and those tests.
+ */
+export const SIGNATURE_AUTHENTICATED_ROUTES: readonly string[] = ["POST /klp/message", "POST /klp/register", "GET /klp"];
+
+export function isSignatureAuthenticatedPath(path: string): boolean {
+  return SIGNATURE_AUTHENTICATED_ROUTES.some((key) => key.slice(key.indexOf(" ") + 1) === path);
+}
+
 /** Routes documented as public: they are the only ones that answer without a token. */
 export function isPublicPath(path: string): boolean {
-  return path === "/healthz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/");
+  return path === "/healthz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/") || KLP_PUBLIC_PATHS.includes(path);
 }
 
 export async function fetchOpenApi(server: TestServer): Promise<OpenApiDoc> {
@@ -70,9 +90,9 @@ export function routesOf(doc: OpenApiDoc): ApiRoute[] {
   return routes.sort((a, b) => a.key.localeCompare(b.key));
 }
 
-/** The protected routes of the server, from its own OpenAPI document. */
+/** The bearer-protected routes of the server, from its own OpenAPI document. */
 export async function protectedRoutes(server: TestServer): Promise<ApiRoute[]> {
-  return routesOf(await fetchOpenApi(server)).filter((route) => !isPublicPath(route.path));
+  return routesOf(await fetchOpenApi(server)).filter((route) => !isPublicPath(route.path) && !isSignatureAuthenticatedPath(route.path));
 }
 
 /** Fills `{param}` placeholders; the value is used verbatim (encode it first if it needs encoding). */
