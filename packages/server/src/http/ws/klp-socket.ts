@@ -1,0 +1,58 @@
+/**
+ * @module http/ws/klp-socket
+ * `GET /klp` (WebSocket): envelopes both ways after the four-step handshake (spec §4), which proves the
+ * peer's key before anything else is read. After it, every frame is one envelope that runs the acceptance
+ * rules with the connection's peer pinned (a frame from another DID is refused), and is answered with one
+ * signed envelope on the same socket. No bearer token: the handshake is the authentication.
+ */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type { WebSocket } from "ws";
+import { ErrorBodySchema } from "@kai/protocol";
+import { ApiError } from "../../errors.js";
+import type { KlpNode } from "../../klp/klp-node.js";
+import { CLOSE_POLICY_VIOLATION, WebSocketTransport } from "../../klp/ws-transport.js";
+import type { Logger } from "../../logging/logger.js";
+
+/** Handles one connection: handshake, then request → reply until either side closes. */
+export async function serveKlpSocket(node: KlpNode, socket: WebSocket, logger: Logger): Promise<void> {
+  const transport = new WebSocketTransport(socket);
+  let peer: string;
+  try {
+    peer = (await node.answerHandshake(transport)).peerDid;
+  } catch (error) {
+    // Tell the peer why (signed), then hang up: nothing else is read from an unproven connection.
+    await transport.send(JSON.stringify(node.handshakeError(error))).catch(() => undefined);
+    await transport.close("handshake failed", CLOSE_POLICY_VIOLATION);
+    return;
+  }
+  // One message at a time per connection, in order: replies go out in the order requests came in.
+  let chain = Promise.resolve();
+  transport.onMessage((text) => {
+    chain = chain
+      .then(async () => {
+        const outcome = await node.receive(text, { sessionPeer: peer });
+        if (!transport.closed) await transport.send(JSON.stringify(outcome.reply));
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, "KLP socket send failed"));
+  });
+}
+
+export function klpSocketRoute(node: KlpNode, logger: Logger): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.route({
+      method: "GET",
+      url: "/klp",
+      config: { bucket: "read" },
+      schema: {
+        tags: ["klp"],
+        summary: "KLP over WebSocket (handshake, then signed envelopes both ways; no token)",
+        security: [],
+        response: { 426: ErrorBodySchema, 429: ErrorBodySchema },
+      },
+      handler: () => {
+        throw new ApiError("upgrade_required", "this is a WebSocket endpoint: send an Upgrade: websocket request", undefined, { Upgrade: "websocket" });
+      },
+      wsHandler: (socket) => void serveKlpSocket(node, socket, logger),
+    });
+  };
+}

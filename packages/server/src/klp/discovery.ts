@@ -1,0 +1,97 @@
+/**
+ * @module klp/discovery
+ * KLP discovery and verification over the local registry. Only `public` records ever leave the node
+ * (`internal` and `private` ones are filtered by the query *and* re-checked per record), and a record
+ * whose signature does not hold (see service-binding.ts) is dropped from discovery, never returned.
+ */
+import { klp, type ServiceRecord } from "@kai/protocol";
+import type { Principal } from "../auth/principal.js";
+import type { RegistryService } from "../registry/registry-service.js";
+import { ApiError } from "../errors.js";
+import { checkRecord } from "./service-binding.js";
+
+/**
+ * The reader discovery runs as: no scopes beyond reading, and an owner no record can have (`#` is not
+ * allowed in owners), so the registry's visibility rule gives it nothing but `public`/`internal` records.
+ */
+const PUBLIC_READER: Principal = { tokenId: "klp-discovery", owner: "#klp-public", scopes: ["services:read"], expiresAt: Number.MAX_SAFE_INTEGER };
+
+/** How many records one discovery reads at most while filtering, so that a query cannot scan without bound. */
+const MAX_SCANNED = 10_000;
+
+export type CheckedEntry = { entry: klp.KlpDiscoveryEntry; verified: boolean; reason?: string };
+
+/** A record as a discovery entry, with who vouches for it; `undefined` when the record may not leave the node. */
+export function entryOf(record: ServiceRecord, nodeDid: string): CheckedEntry | undefined {
+  if (record.visibility !== "public") return undefined;
+  const check = checkRecord(record);
+  const signer = check.kind === "service" ? check.signer : nodeDid;
+  const entry: klp.KlpDiscoveryEntry = {
+    serviceId: record.id,
+    address: klp.formatKlpAddress(record.id, nodeDid),
+    name: record.name,
+    description: record.description,
+    type: record.type,
+    capabilities: record.capabilities,
+    tags: record.tags,
+    ...(record.version !== undefined ? { version: record.version } : {}),
+    ...(record.url !== undefined ? { url: record.url } : {}),
+    ...(record.isLocal !== undefined ? { isLocal: record.isLocal } : {}),
+    status: record.status,
+    trustLevel: klp.KLP_TRUST_LEVELS[record.trustLevel],
+    // Every record is local until federation imports records from peers.
+    location: "local",
+    origin: nodeDid,
+    signer,
+    revision: record.revision,
+    ...(check.kind === "service" ? { registration: check.registration } : {}),
+  };
+  if (check.kind === "invalid") return { entry, verified: false, reason: check.reason };
+  return { entry, verified: check.verified, ...(check.kind === "service" && check.reason ? { reason: check.reason } : {}) };
+}
+
+export class KlpDiscovery {
+  constructor(
+    private readonly registry: RegistryService,
+    private readonly nodeDid: string,
+  ) {}
+
+  /** Verified public entries matching the query, at most `limit`. */
+  async discover(query: klp.KlpDiscoveryQuery, limit: number): Promise<klp.KlpDiscoveryEntry[]> {
+    // Nothing is imported from peers yet, so a remote-only query has no answer.
+    if (query.location === "remote") return [];
+    const entries: klp.KlpDiscoveryEntry[] = [];
+    let cursor: string | undefined;
+    let scanned = 0;
+    do {
+      const page = await this.registry.list(PUBLIC_READER, {
+        visibility: "public",
+        ...(query.capabilities?.length ? { capability: query.capabilities } : {}),
+        limit: Math.min(1000, Math.max(limit, 100)),
+        ...(cursor !== undefined ? { cursor } : {}),
+      });
+      for (const record of page.services) {
+        const checked = entryOf(record, this.nodeDid);
+        if (!checked?.verified) continue;
+        if (query.trustLevel !== undefined && checked.entry.trustLevel < query.trustLevel) continue;
+        entries.push(checked.entry);
+        if (entries.length >= limit) return entries;
+      }
+      scanned += page.services.length;
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined && scanned < MAX_SCANNED);
+    return entries;
+  }
+
+  /** The public record with its check, or `undefined` when there is none (or it may not leave the node). */
+  async verify(serviceId: string): Promise<CheckedEntry | undefined> {
+    let record: ServiceRecord;
+    try {
+      record = await this.registry.get(PUBLIC_READER, serviceId);
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "not_found") return undefined;
+      throw error;
+    }
+    return entryOf(record, this.nodeDid);
+  }
+}

@@ -1,0 +1,62 @@
+/**
+ * @module klp/http-transport
+ * The client side of `POST /klp/message` as a `KlpTransport`: each `send` is one request, and the answer
+ * (a reply or a signed `error`, whatever the HTTP status) is delivered as the next incoming message.
+ * So the same session code serves HTTP and WebSocket peers.
+ */
+import type { klp } from "@kai/protocol";
+
+export interface HttpTransportOptions {
+  /** Per-request timeout, ms. */
+  timeoutMs?: number;
+}
+
+export class HttpClientTransport implements klp.KlpTransport {
+  private readonly messageHandlers = new Set<klp.TransportMessageHandler>();
+  private readonly closeHandlers = new Set<klp.TransportCloseHandler>();
+  private readonly inFlight = new Set<AbortController>();
+  private isClosed = false;
+
+  constructor(
+    private readonly url: string,
+    private readonly options: HttpTransportOptions = {},
+  ) {}
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  async send(text: string): Promise<void> {
+    if (this.isClosed) throw new Error("transport is closed");
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs ?? 10_000);
+    this.inFlight.add(controller);
+    try {
+      const response = await fetch(this.url, { method: "POST", headers: { "content-type": "application/json" }, body: text, signal: controller.signal, redirect: "error" });
+      const answer = await response.text();
+      if (!this.isClosed) for (const handler of this.messageHandlers) handler(answer);
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(controller);
+    }
+  }
+
+  onMessage(handler: klp.TransportMessageHandler): () => void {
+    this.messageHandlers.add(handler);
+    return () => this.messageHandlers.delete(handler);
+  }
+
+  onClose(handler: klp.TransportCloseHandler): () => void {
+    this.closeHandlers.add(handler);
+    return () => this.closeHandlers.delete(handler);
+  }
+
+  async close(reason = "closed"): Promise<void> {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const controller of this.inFlight) controller.abort();
+    for (const handler of this.closeHandlers) handler(reason);
+    this.closeHandlers.clear();
+    this.messageHandlers.clear();
+  }
+}

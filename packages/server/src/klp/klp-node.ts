@@ -1,0 +1,198 @@
+/**
+ * @module klp/klp-node
+ * The node's KLP endpoint logic, independent of HTTP and WebSocket: every incoming text runs the
+ * protocol's acceptance rules (malformed, version, signature, staleness, replay, sender, recipient) with
+ * this node's clock, replay memory and policy, and gets exactly one signed answer — the handler's reply or
+ * a signed `error`. Also produces the node's signed documents (well-known, discovery, verify) and opens
+ * sessions to other nodes. Transports only move text in and out (routes/klp.ts, ws/klp-socket.ts).
+ */
+import { klp, parseJson } from "@kai/protocol";
+import type { Logger } from "../logging/logger.js";
+import type { RegistryService } from "../registry/registry-service.js";
+import { KlpDiscovery } from "./discovery.js";
+import { RegistryHandlers, klpErrorFromApi, principalForDid } from "./registry-handlers.js";
+import { connectPeer, type KlpPeerSession, type PeerTransportKind } from "./peer-session.js";
+
+export interface KlpNodeOptions {
+  identity: klp.KlpKeyPair;
+  registry: RegistryService;
+  logger: Logger;
+  /** Shown in the node document. */
+  name: string;
+  version: string;
+  now?: () => number;
+  /** Rule 4's clock window, seconds (default 300); also how long message ids are remembered. */
+  stalenessWindowSeconds?: number;
+  replay?: klp.ReplayCacheOptions;
+}
+
+export interface ReceiveOptions {
+  /** The peer DID a connection's handshake proved: every message on it must come from that DID. */
+  sessionPeer?: string;
+  /** Message types this entry point takes (e.g. only `capability_announce` on /klp/register). */
+  only?: ReadonlySet<klp.KlpMessageType>;
+}
+
+export interface ReceiveOutcome {
+  reply: klp.KlpEnvelope;
+  /** Set when the message was refused or failed; `reply` is then the signed `error`. */
+  error?: klp.KlpError;
+}
+
+/** The message types this node answers (published in its node document). */
+export const HANDLED_TYPES: readonly klp.KlpMessageType[] = ["capability_announce", "heartbeat", "service_discovery"];
+const TOPICS = new Set(["registry"]);
+const HANDSHAKE_TOPIC = "klp-handshake";
+
+export class KlpNode {
+  readonly did: string;
+  readonly identity: klp.KlpKeyPair;
+  private readonly options: KlpNodeOptions;
+  private readonly replay: klp.ReplayCache;
+  private readonly discovery: KlpDiscovery;
+  private readonly handlers: RegistryHandlers;
+  private readonly now: () => number;
+  private readonly sessions = new Set<KlpPeerSession>();
+
+  constructor(options: KlpNodeOptions) {
+    this.options = options;
+    this.identity = options.identity;
+    this.did = options.identity.did;
+    this.now = options.now ?? Date.now;
+    this.replay = new klp.ReplayCache(options.replay);
+    this.discovery = new KlpDiscovery(options.registry, this.did);
+    this.handlers = new RegistryHandlers(options.registry, this.discovery, this.did);
+  }
+
+  /** The document of `/.well-known/klp.json`, signed (detached) with the node key. */
+  nodeDocument(): klp.KlpNodeDocument {
+    return klp.signDocument(
+      {
+        did: this.did,
+        protocols: [klp.KLP_PROTOCOL],
+        endpoints: { message: "/klp/message", websocket: "/klp", register: "/klp/register", discover: "/klp/discover", verify: "/klp/verify" },
+        name: this.options.name,
+        version: this.options.version,
+        capabilities: ["register", "discover", "verify"],
+        messageTypes: [...HANDLED_TYPES],
+        issuedAt: new Date(this.now()).toISOString(),
+      },
+      this.identity,
+    );
+  }
+
+  /** Runs the acceptance rules on one message and handles it; never throws. */
+  async receive(text: string, options: ReceiveOptions = {}): Promise<ReceiveOutcome> {
+    const result = await klp.acceptText(text, this.acceptContext(options.sessionPeer, false));
+    if (!result.ok) return this.refuse(result.error, text, options.sessionPeer);
+    const envelope = result.envelope;
+    if (options.only && !options.only.has(envelope.type)) {
+      return this.refuse(new klp.KlpError("KLP_MALFORMED", `this endpoint takes only ${[...options.only].join(", ")} messages`), text, options.sessionPeer);
+    }
+    try {
+      const reply = await this.handlers.handle(envelope);
+      return { reply: klp.createEnvelope({ ...reply, to: envelope.from, metadata: { correlationId: envelope.id } }, this.identity) };
+    } catch (error) {
+      const klpError = klpErrorFromApi(error);
+      if (klpError.code === "KLP_INTERNAL") this.options.logger.error({ err: error, type: envelope.type, from: envelope.from }, "KLP message handler failed");
+      return this.refuse(klpError, text, options.sessionPeer);
+    }
+  }
+
+  /** The responder side of the four-step handshake on a fresh connection. */
+  answerHandshake(transport: klp.KlpTransport): Promise<klp.HandshakeResult> {
+    return klp.answerHandshake(transport, this.identity, { context: this.acceptContext(undefined, true), timeoutMs: 10_000 });
+  }
+
+  /** The signed error reply for a handshake that failed (sent before the connection is closed). */
+  handshakeError(error: unknown): klp.KlpEnvelope {
+    const klpError = error instanceof klp.KlpError ? error : new klp.KlpError("KLP_INTERNAL", "handshake failed");
+    return klp.createErrorReply(klpError, undefined, this.identity, `topic:${HANDSHAKE_TOPIC}`);
+  }
+
+  /** `GET /klp/discover`: verified public entries, signed by the node. */
+  async discoveryAnswer(query: klp.KlpDiscoveryQuery, limit: number): Promise<klp.KlpDiscoveryAnswer> {
+    const entries = await this.discovery.discover(query, limit);
+    return klp.signDocument({ node: this.did, issuedAt: new Date(this.now()).toISOString(), query, entries }, this.identity);
+  }
+
+  /** `GET /klp/verify`: the record, who signed it and whether it verifies; `undefined` when not public here. */
+  async verifyAnswer(serviceId: string): Promise<klp.KlpVerifyAnswer | undefined> {
+    const checked = await this.discovery.verify(serviceId);
+    if (!checked) return undefined;
+    return klp.signDocument(
+      {
+        node: this.did,
+        issuedAt: new Date(this.now()).toISOString(),
+        serviceId,
+        signer: checked.entry.signer,
+        verified: checked.verified,
+        ...(checked.reason !== undefined ? { reason: checked.reason } : {}),
+        entry: checked.entry,
+      },
+      this.identity,
+    );
+  }
+
+  /** Opens a session from this node to another one (its DID read from its signed node document, or pinned). */
+  async connect(baseUrl: string, via: PeerTransportKind, expectDid?: string): Promise<KlpPeerSession> {
+    const session = await connectPeer(baseUrl, this.identity, via, { ...(expectDid !== undefined ? { expectDid } : {}), now: this.now });
+    this.sessions.add(session);
+    session.onClose(() => this.sessions.delete(session));
+    return session;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sessions].map((session) => session.close("node shutting down")));
+  }
+
+  private acceptContext(sessionPeer: string | undefined, handshake: boolean): klp.AcceptContext {
+    return {
+      now: this.now,
+      ...(this.options.stalenessWindowSeconds !== undefined ? { stalenessWindowSeconds: this.options.stalenessWindowSeconds } : {}),
+      replayCache: this.replay,
+      trust: (envelope) => this.trust(envelope, sessionPeer),
+      recipientExists: (address, envelope) => this.recipientExists(address, envelope, handshake),
+    };
+  }
+
+  /** Rule 6: connection peers, peer-only types (no peers are trusted before federation), registration grants. */
+  private trust(envelope: klp.KlpEnvelope, sessionPeer: string | undefined): klp.TrustDecision {
+    if (sessionPeer !== undefined && envelope.from !== sessionPeer) {
+      return { ok: false, code: "KLP_UNKNOWN_SENDER", message: "the sender is not the identity this connection was opened with" };
+    }
+    if (klp.PEER_ONLY_TYPES.has(envelope.type)) return { ok: false, code: "KLP_UNKNOWN_SENDER", message: `${envelope.type} is accepted only from a trusted peer` };
+    if (envelope.type === "capability_announce") {
+      // Anyone can make a key; registering needs a grant from this node, so the registry is not open to all comers.
+      if (!envelope.auth) return { ok: false, code: "KLP_UNAUTHORIZED", message: `registering needs a grant for ${klp.KLP_REGISTER_CAPABILITY} issued by this node` };
+      const grant = klp.verifyGrant(envelope.auth, {
+        sender: envelope.from,
+        nowMs: this.now(),
+        requiredCapability: klp.KLP_REGISTER_CAPABILITY,
+        isTrustedIssuer: (did) => did === this.did,
+      });
+      if (!grant.ok) return { ok: false, code: "KLP_UNAUTHORIZED", message: grant.reason };
+    }
+    return { ok: true };
+  }
+
+  /** Rule 7: this node's DID, its topics, and services the sender may see (by `klp://` address). */
+  private async recipientExists(address: klp.KlpAddress, envelope: klp.KlpEnvelope, handshake: boolean): Promise<boolean> {
+    if (address.kind === "did") return address.did === this.did;
+    if (address.kind === "topic") return handshake ? address.topic === HANDSHAKE_TOPIC : TOPICS.has(address.topic);
+    if (address.nodeDid !== undefined && address.nodeDid !== this.did) return false;
+    try {
+      await this.options.registry.get(principalForDid(envelope.from), address.serviceId);
+      return true;
+    } catch (error) {
+      if (klpErrorFromApi(error).code === "KLP_NOT_FOUND") return false;
+      throw error;
+    }
+  }
+
+  private refuse(error: klp.KlpError, text: string, fallbackTo: string | undefined): ReceiveOutcome {
+    const raw = parseJson(text);
+    this.options.logger.debug({ code: error.code }, "KLP message refused");
+    return { reply: klp.createErrorReply(error, raw.ok ? raw.value : undefined, this.identity, fallbackTo), error };
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * @module klp/peer-session
+ * The client side of KLP between nodes (and for tests and tools): read a node's signed document, open
+ * a session over HTTP or WebSocket (after the four-step handshake), send requests and match their
+ * replies by `metadata.correlationId`. Every reply passes the acceptance rules too, and must come from
+ * the DID the session was opened with: an answer is trusted no more than a request.
+ */
+import WebSocket from "ws";
+import { z } from "zod";
+import { klp, parseJson } from "@kai/protocol";
+import { HttpClientTransport } from "./http-transport.js";
+import { CLOSE_NORMAL, WebSocketTransport } from "./ws-transport.js";
+
+export type PeerTransportKind = "http" | "ws";
+
+export interface ConnectOptions {
+  /** Refuse the node unless its document names this DID (a pinned peer). */
+  expectDid?: string;
+  now?: () => number;
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** Discovery answers can be large; what a peer may send us in one frame. */
+const MAX_INCOMING_FRAME = 16 * 1024 * 1024;
+
+/** Fetches `/.well-known/klp.json` and checks its schema and its detached signature by the DID it names. */
+export async function fetchNodeDocument(baseUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<klp.KlpNodeDocument> {
+  const response = await fetch(new URL("/.well-known/klp.json", baseUrl), { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
+  if (response.status !== 200) throw new klp.KlpError("KLP_NOT_FOUND", `no KLP node document at ${baseUrl} (HTTP ${response.status})`);
+  const json = parseJson(await response.text());
+  const parsed = json.ok ? klp.KlpNodeDocumentSchema.safeParse(json.value) : undefined;
+  if (!json.ok || !parsed?.success) throw new klp.KlpError("KLP_MALFORMED", "the node document does not match the KLP node document schema");
+  if (!klp.verifyDocument(json.value as Record<string, unknown>, parsed.data.did)) throw new klp.KlpError("KLP_BAD_SIGNATURE", "the node document's signature does not verify");
+  return parsed.data;
+}
+
+/** True when an entry that claims a service's own registration carries one that verifies by its signer. */
+export function entryRegistrationHolds(entry: klp.KlpDiscoveryEntry): boolean {
+  if (entry.registration === undefined) return true;
+  const json = parseJson(entry.registration);
+  if (!json.ok || typeof json.value !== "object" || json.value === null) return false;
+  const raw = json.value as Record<string, unknown>;
+  return raw.from === entry.signer && klp.verifyEnvelope(raw);
+}
+
+function openSocket(url: URL, timeoutMs: number): Promise<WebSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { maxPayload: MAX_INCOMING_FRAME, handshakeTimeout: timeoutMs });
+    socket.once("open", () => resolve(socket));
+    socket.once("error", reject);
+  });
+}
+
+/** Opens a session to the node at `baseUrl`; over WebSocket, only after the handshake has proven both keys. */
+export async function connectPeer(baseUrl: string, self: klp.KlpKeyPair, via: PeerTransportKind, options: ConnectOptions = {}): Promise<KlpPeerSession> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const document = await fetchNodeDocument(baseUrl, timeoutMs);
+  if (options.expectDid !== undefined && document.did !== options.expectDid) {
+    throw new klp.KlpError("KLP_UNKNOWN_SENDER", "the node is not the pinned identity");
+  }
+  const context: klp.AcceptContext = {
+    ...(options.now ? { now: options.now } : {}),
+    replayCache: new klp.ReplayCache(),
+    trust: (envelope) =>
+      envelope.from === document.did ? { ok: true } : { ok: false, code: "KLP_UNKNOWN_SENDER", message: "the reply is not from the node this session was opened with" },
+    recipientExists: (address) => address.kind === "did" && address.did === self.did,
+  };
+  if (via === "http") {
+    return new KlpPeerSession(new HttpClientTransport(new URL(document.endpoints.message, baseUrl).href, { timeoutMs }), self, document.did, context, timeoutMs);
+  }
+  const url = new URL(document.endpoints.websocket, baseUrl);
+  url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+  const transport = new WebSocketTransport(await openSocket(url, timeoutMs));
+  try {
+    await klp.openHandshake(transport, self, { context, expectPeer: document.did, timeoutMs });
+  } catch (error) {
+    await transport.close("handshake failed");
+    throw error;
+  }
+  return new KlpPeerSession(transport, self, document.did, context, timeoutMs);
+}
+
+interface Pending {
+  resolve: (envelope: klp.KlpEnvelope) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+const CorrelationSchema = z.object({ metadata: z.object({ correlationId: z.string() }) });
+
+export class KlpPeerSession {
+  private readonly pending = new Map<string, Pending>();
+
+  constructor(
+    private readonly transport: klp.KlpTransport,
+    private readonly self: klp.KlpKeyPair,
+    readonly peerDid: string,
+    private readonly context: klp.AcceptContext,
+    private readonly timeoutMs: number,
+  ) {
+    transport.onMessage((text) => void this.onText(text));
+    transport.onClose((reason) => this.failAll(new klp.KlpError("KLP_INTERNAL", `connection closed: ${reason}`)));
+  }
+
+  get closed(): boolean {
+    return this.transport.closed;
+  }
+
+  /** Signs and sends a request; resolves with its reply, rejects with a KlpError for an `error` reply. */
+  request<T extends klp.KlpMessageType>(input: klp.CreateEnvelopeInput<T>): Promise<klp.KlpEnvelope> {
+    return this.send(klp.createEnvelope(input, this.self));
+  }
+
+  /** Sends an envelope that is already signed (by anyone: the node answers whoever signed it). */
+  send(envelope: klp.KlpEnvelope): Promise<klp.KlpEnvelope> {
+    const answer = new Promise<klp.KlpEnvelope>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(envelope.id);
+        reject(new klp.KlpError("KLP_STALE", "no reply in time"));
+      }, this.timeoutMs);
+      this.pending.set(envelope.id, { resolve, reject, timer });
+    });
+    this.transport.send(JSON.stringify(envelope)).catch((error: unknown) => this.settle(envelope.id, undefined, error instanceof Error ? error : new Error(String(error))));
+    return answer;
+  }
+
+  /** Asks the peer for services; keeps only entries from that peer whose own registrations verify. */
+  async discover(query: klp.KlpDiscoveryQuery = {}): Promise<klp.KlpDiscoveryEntry[]> {
+    const reply = await this.request({ type: "service_discovery", to: this.peerDid, payload: query });
+    const entries = z.array(klp.KlpDiscoveryEntrySchema).safeParse(reply.payload.entries);
+    if (!entries.success) throw new klp.KlpError("KLP_MALFORMED", "the discovery answer has no valid entries");
+    return entries.data.filter((entry) => entry.origin === this.peerDid && entryRegistrationHolds(entry));
+  }
+
+  onClose(handler: (reason: string) => void): () => void {
+    return this.transport.onClose(handler);
+  }
+
+  async close(reason = "closed"): Promise<void> {
+    if (this.transport instanceof WebSocketTransport) await this.transport.close(reason, CLOSE_NORMAL);
+    else await this.transport.close(reason);
+  }
+
+  private async onText(text: string): Promise<void> {
+    const result = await klp.acceptText(text, this.context);
+    if (!result.ok) {
+      // Not an acceptable message: fail the request it answers, if that can be told (over HTTP it always can).
+      const raw = parseJson(text);
+      const correlated = raw.ok ? CorrelationSchema.safeParse(raw.value) : undefined;
+      const id = correlated?.success ? correlated.data.metadata.correlationId : this.pending.size === 1 ? [...this.pending.keys()][0] : undefined;
+      if (id !== undefined) this.settle(id, undefined, new klp.KlpError(result.error.code, `the peer's answer was refused: ${result.error.message}`));
+      return;
+    }
+    const reply = result.envelope;
+    const id = reply.metadata?.correlationId;
+    if (id === undefined) return;
+    if (reply.type === "error") {
+      const payload = klp.ErrorPayloadSchema.parse(reply.payload);
+      this.settle(id, undefined, new klp.KlpError(payload.code, payload.message, payload.details));
+    } else {
+      this.settle(id, reply);
+    }
+  }
+
+  private settle(id: string, reply: klp.KlpEnvelope | undefined, error?: Error): void {
+    const pending = this.pending.get(id);
+    if (!pending) return;
+    this.pending.delete(id);
+    clearTimeout(pending.timer);
+    if (error) pending.reject(error);
+    else if (reply) pending.resolve(reply);
+  }
+
+  private failAll(error: Error): void {
+    for (const id of [...this.pending.keys()]) this.settle(id, undefined, error);
+  }
+}

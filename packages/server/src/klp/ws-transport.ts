@@ -1,0 +1,81 @@
+/**
+ * @module klp/ws-transport
+ * `KlpTransport` over a `ws` WebSocket, used on both ends: the server's `/klp` route and a node's outgoing
+ * connection to a peer. One text frame is one envelope. Frames that arrive before anyone listens are kept
+ * (up to a bound) so that nothing is lost between the handshake and the session that follows it.
+ */
+import type { RawData, WebSocket } from "ws";
+import type { klp } from "@kai/protocol";
+
+/** Frames kept while nobody listens; a peer that floods a connection nobody reads is cut off. */
+const MAX_QUEUED = 64;
+/** WebSocket close codes (RFC 6455 §7.4.1). */
+export const CLOSE_NORMAL = 1000;
+export const CLOSE_UNSUPPORTED_DATA = 1003;
+export const CLOSE_POLICY_VIOLATION = 1008;
+
+function textOf(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.from(data as ArrayBuffer).toString("utf8");
+}
+
+export class WebSocketTransport implements klp.KlpTransport {
+  private readonly messageHandlers = new Set<klp.TransportMessageHandler>();
+  private readonly closeHandlers = new Set<klp.TransportCloseHandler>();
+  private readonly queued: string[] = [];
+  private isClosed = false;
+
+  constructor(private readonly socket: WebSocket) {
+    socket.on("message", (data: RawData, isBinary: boolean) => {
+      if (this.isClosed) return;
+      if (isBinary) return void this.close("KLP frames are text", CLOSE_UNSUPPORTED_DATA);
+      const text = textOf(data);
+      if (this.messageHandlers.size > 0) {
+        for (const handler of this.messageHandlers) handler(text);
+      } else if (this.queued.length < MAX_QUEUED) {
+        this.queued.push(text);
+      } else {
+        void this.close("too many unanswered frames", CLOSE_POLICY_VIOLATION);
+      }
+    });
+    socket.on("close", (code: number, reason: Buffer) => this.shutDown(reason.length > 0 ? reason.toString("utf8") : `closed (${code})`));
+    // `ws` emits close after error; the error itself carries nothing a peer should see or we need to log.
+    socket.on("error", () => this.shutDown("socket error"));
+  }
+
+  get closed(): boolean {
+    return this.isClosed;
+  }
+
+  send(text: string): Promise<void> {
+    if (this.isClosed || this.socket.readyState !== this.socket.OPEN) return Promise.reject(new Error("transport is closed"));
+    return new Promise((resolve, reject) => this.socket.send(text, (error) => (error ? reject(error) : resolve())));
+  }
+
+  onMessage(handler: klp.TransportMessageHandler): () => void {
+    this.messageHandlers.add(handler);
+    for (const text of this.queued.splice(0)) handler(text);
+    return () => this.messageHandlers.delete(handler);
+  }
+
+  onClose(handler: klp.TransportCloseHandler): () => void {
+    this.closeHandlers.add(handler);
+    return () => this.closeHandlers.delete(handler);
+  }
+
+  async close(reason = "closed", code = CLOSE_NORMAL): Promise<void> {
+    if (this.isClosed) return;
+    // A close reason is at most 123 bytes; ours are short ASCII sentences.
+    this.socket.close(code, reason.slice(0, 120));
+    this.shutDown(reason);
+  }
+
+  private shutDown(reason: string): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    for (const handler of this.closeHandlers) handler(reason);
+    this.closeHandlers.clear();
+    this.messageHandlers.clear();
+    this.queued.length = 0;
+  }
+}

@@ -1,0 +1,75 @@
+// Hostile input on the KLP routes, property-based: whatever arrives at POST /klp/message or /klp/register
+// (arbitrary JSON, envelopes with one field replaced, garbage text) is answered with a signed `error`
+// envelope with a 4xx status, never a 5xx, a stack trace or an unsigned answer; discovery queries of any
+// shape never cause a 5xx; and the node stays healthy.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { klp } from "@kai/protocol";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import { leaksStackTrace } from "../http/support/api-surface.js";
+import { nodeDid, postText } from "./support.js";
+
+let server: TestServer;
+let did: string;
+const sender = klp.generateKeyPair();
+
+beforeAll(async () => {
+  // The walk sends hundreds of requests from one address: lift the per-address write limit for it.
+  server = await startTestServer({ config: { rateLimit: { enabled: false } } });
+  did = await nodeDid(server);
+});
+afterAll(async () => server.dispose());
+
+async function expectSignedRefusal(path: string, text: string): Promise<void> {
+  const answer = await postText(server, path, text);
+  expect(answer.status, `${path} ${text.slice(0, 200)} → ${answer.text.slice(0, 200)}`).toBeGreaterThanOrEqual(400);
+  expect(answer.status).toBeLessThan(500);
+  expect(leaksStackTrace(answer.text)).toBe(false);
+  expect(answer.envelope?.type).toBe("error");
+  expect(answer.envelope?.from).toBe(did);
+  expect(klp.verifyEnvelope(answer.json as Record<string, unknown>)).toBe(true);
+}
+
+describe("hostile input on the KLP routes", () => {
+  it("arbitrary JSON and arbitrary text get a signed 4xx error", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.json(), fc.string()), fc.constantFrom("/klp/message", "/klp/register"), async (text, path) => {
+        await expectSignedRefusal(path, text);
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it("a valid envelope with any one member replaced is refused (and signed), never a 5xx", async () => {
+    const members = ["protocol", "id", "type", "from", "to", "timestamp", "payload", "metadata", "route", "auth", "signature", "extra"];
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...members), fc.jsonValue(), async (member, value) => {
+        const envelope = klp.createEnvelope({ type: "service_discovery", to: did, payload: {} }, sender) as unknown as Record<string, unknown>;
+        const hostile: Record<string, unknown> = { ...envelope };
+        Object.defineProperty(hostile, member, { value, enumerable: true, configurable: true, writable: true });
+        await expectSignedRefusal("/klp/message", JSON.stringify(hostile));
+      }),
+      { numRuns: 80 },
+    );
+  });
+
+  it("a `__proto__` member is dropped while decoding (spec §4): the rest is the message that was signed", async () => {
+    const envelope = klp.createEnvelope({ type: "service_discovery", to: did, payload: {} }, sender);
+    const text = JSON.stringify(envelope).replace(/^\{/, '{"__proto__":{"polluted":true},');
+    const answer = await postText(server, "/klp/message", text);
+    expect(answer.status, answer.text).toBe(200);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it("discovery and verify queries of any shape never cause a 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom("/klp/discover", "/klp/verify"), fc.dictionary(fc.constantFrom("capabilities", "location", "trustLevel", "limit", "serviceId", "x"), fc.string()), async (path, query) => {
+        const response = await fetch(`${server.url}${path}?${new URLSearchParams(query).toString()}`);
+        expect(response.status, `${path} ${JSON.stringify(query)}`).toBeLessThan(500);
+        expect(leaksStackTrace(await response.text())).toBe(false);
+      }),
+      { numRuns: 60 },
+    );
+    expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
