@@ -67,17 +67,34 @@ function pinOf(sources: CandidateSources, query: CandidateQuery): { serviceId?: 
   return model !== undefined ? { model } : {};
 }
 
-function waitForModels(sources: CandidateSources, records: ServiceRecord[], signal?: AbortSignal): Promise<void> {
-  const ready = Promise.all(records.map((record) => sources.catalog.ready(record.id))).then(() => undefined);
-  if (!signal) return ready;
+/** How long to keep waiting for the other lists once one service is known to serve the model, ms. */
+const GRACE_AFTER_FIRST_MS = 250;
+
+/**
+ * Waits for the first model lists of services that might serve `model` (so that a just-registered service keeps
+ * its place in the order), but only as long as it helps: until all of them answered, or the request's signal
+ * fires, or — once one of them is known to serve the model — a short grace period. One stalled provider must
+ * not hold a request that another service can take.
+ */
+function waitForModels(sources: CandidateSources, records: ServiceRecord[], model: string, signal?: AbortSignal): Promise<void> {
+  if (records.length === 0) return Promise.resolve();
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => resolve();
-    signal.addEventListener("abort", onAbort, { once: true });
-    void ready.then(() => {
-      signal.removeEventListener("abort", onAbort);
+    let left = records.length;
+    let grace: NodeJS.Timeout | undefined;
+    const finish = () => {
+      if (grace) clearTimeout(grace);
+      signal?.removeEventListener("abort", finish);
       resolve();
-    });
+    };
+    if (signal?.aborted) return resolve();
+    signal?.addEventListener("abort", finish, { once: true });
+    for (const record of records) {
+      void sources.catalog.ready(record.id).then(() => {
+        left--;
+        if (left === 0) finish();
+        else if (!grace && sources.catalog.serves(record.id, model) === "yes") grace = setTimeout(finish, GRACE_AFTER_FIRST_MS);
+      });
+    }
   });
 }
 
@@ -119,8 +136,11 @@ export async function selectCandidates(sources: CandidateSources, query: Candida
   // A pinned request goes to its service whatever the catalog says: the provider answers model_not_found if need be.
   if (pin.model !== undefined && pin.serviceId === undefined && MODEL_OPERATIONS.has(query.operation)) {
     const model = pin.model;
-    // Only services that might serve it are worth waiting for (a just-registered one's first list is in flight).
-    await waitForModels(sources, matching.filter(({ record }) => sources.catalog.serves(record.id, model) !== "yes").map(({ record }) => record), query.signal);
+    // Only services that might serve it are worth waiting for (a just-registered one's first list is in flight),
+    // and only while no service is known to serve it.
+    if (!matching.some(({ record }) => sources.catalog.serves(record.id, model) === "yes")) {
+      await waitForModels(sources, matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "unknown").map(({ record }) => record), model, query.signal);
+    }
     const known = matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "yes");
     const unknown = matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "unknown");
     if (known.length + unknown.length === 0) throw new ApiError("model_not_found", `no service you may use serves the model ${model}`);

@@ -10,7 +10,7 @@
  * refresh; if it lacks the model after all, it answers model_not_found and the router fails over.
  */
 import type { ServiceRecord } from "@kai/protocol";
-import type { Connector, ConnectorLogger } from "../connector.js";
+import type { Connector, ConnectorLogger, ProviderModel } from "../connector.js";
 import type { CredentialResolver } from "./credentials.js";
 import type { DirectoryChange, ServiceDirectory } from "./service-directory.js";
 
@@ -67,8 +67,28 @@ export function declaredModels(metadata: Record<string, unknown>): Set<string> {
 const fetchRelevant = (a: ServiceRecord, b: ServiceRecord) =>
   a.url !== b.url || a.provider !== b.provider || JSON.stringify(a.auth) !== JSON.stringify(b.auth) || (a.status === "offline" && b.status !== "offline");
 
+/** Only these capabilities route by model; other services' lists are never fetched. */
+const MODEL_CAPABILITIES = new Set(["llm_chat", "llm_completion", "embeddings"]);
+/**
+ * Model-list fetches in flight at once. Registrations must not each start an outbound call: a bulk import of
+ * 100,000 services (the registry benchmark) would otherwise open 100,000 connections to providers at once.
+ */
+const MAX_CONCURRENT_FETCHES = 8;
+/**
+ * One provider endpoint answers for every record that points at it with the same credential (several records
+ * of one vLLM server, say): its list, or its failure, is shared for this long instead of fetched per record.
+ */
+const SHARE_FETCH_MS = 10_000;
+
 export class ModelCatalog {
   private readonly services = new Map<string, ServiceModels>();
+  /**
+   * Fetches waiting for a slot, in arrival order (a Map keeps insertion order and dedupes). Hand-written rather
+   * than p-queue: a request that needs a waiting service's list promotes it to run at once (`ready`).
+   */
+  private readonly waiting = new Map<string, () => void>();
+  private running = 0;
+  private readonly shared = new Map<string, { at: number; result: Promise<ProviderModel[]> }>();
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
 
@@ -102,6 +122,12 @@ export class ModelCatalog {
 
   /** Resolves once the service's first model fetch finished (at once when there is none in flight). */
   ready(serviceId: string): Promise<void> {
+    // A request is waiting for this list: do not leave it behind a queue of bulk registrations.
+    const start = this.waiting.get(serviceId);
+    if (start) {
+      this.waiting.delete(serviceId);
+      start();
+    }
     return this.services.get(serviceId)?.pending ?? Promise.resolve();
   }
 
@@ -124,19 +150,54 @@ export class ModelCatalog {
     const record = this.options.directory.get(serviceId);
     const entry = this.services.get(serviceId);
     if (!record || !entry) return Promise.resolve();
-    return this.fetch(record, entry);
+    return this.fetch(record, entry, true);
   }
 
   private refreshAll(): void {
     for (const record of this.options.directory.all()) {
       const entry = this.services.get(record.id);
-      if (entry && record.status !== "offline") void this.fetch(record, entry);
+      if (entry && record.status !== "offline" && !entry.pending) this.schedule(record.id, entry);
+    }
+  }
+
+  /** Queues a fetch of the service's list behind at most MAX_CONCURRENT_FETCHES running ones; sets `pending`. */
+  private schedule(serviceId: string, entry: ServiceModels): void {
+    if (this.waiting.has(serviceId)) return;
+    const done = new Promise<void>((resolve) => {
+      this.waiting.set(serviceId, () => {
+        this.running++;
+        const record = this.options.directory.get(serviceId);
+        const fetched = record && this.services.get(serviceId) === entry ? this.fetch(record, entry) : Promise.resolve();
+        void fetched.finally(() => {
+          this.running--;
+          resolve();
+          this.pump();
+        });
+      });
+    });
+    entry.pending = done;
+    void done.finally(() => {
+      if (entry.pending === done) entry.pending = null;
+    });
+    this.pump();
+  }
+
+  private prune(now: number): void {
+    for (const [key, share] of this.shared) if (now - share.at > SHARE_FETCH_MS) this.shared.delete(key);
+  }
+
+  private pump(): void {
+    while (this.running < MAX_CONCURRENT_FETCHES && this.waiting.size > 0) {
+      const [serviceId, start] = this.waiting.entries().next().value as [string, () => void];
+      this.waiting.delete(serviceId);
+      start();
     }
   }
 
   private onChange({ previous, current, serviceId }: DirectoryChange): void {
     if (!current) {
       this.services.delete(serviceId);
+      this.waiting.delete(serviceId);
       return;
     }
     this.track(current, !previous || fetchRelevant(previous, current));
@@ -149,33 +210,43 @@ export class ModelCatalog {
       this.services.set(record.id, entry);
     }
     entry.declared = declaredModels(record.metadata);
-    if (fetchNow) {
-      const fetched = this.fetch(record, entry);
-      entry.pending = fetched;
-      void fetched.finally(() => {
-        if (entry.pending === fetched) entry.pending = null;
-      });
-    }
+    if (fetchNow && record.capabilities.some((capability) => MODEL_CAPABILITIES.has(capability))) this.schedule(record.id, entry);
   }
 
-  private async fetch(record: ServiceRecord, entry: ServiceModels): Promise<void> {
+  /** `fresh`: do not reuse another record's recent answer (after a model_not_found, say). */
+  private async fetch(record: ServiceRecord, entry: ServiceModels, fresh = false): Promise<void> {
+    let calledUpstream = false;
     const connector = this.options.connectorFor(record.provider);
     if (!connector || !record.url) return;
     const generation = ++entry.generation;
     entry.lastFetchAt = Date.now();
     try {
-      const auth = await this.options.credentials.resolve(record);
-      const models = await connector.listModels({
-        target: { baseUrl: record.url, ...(auth.credential !== undefined ? { credential: auth.credential } : {}), ...(auth.headers ? { headers: auth.headers } : {}) },
-        timeoutMs: this.options.fetchTimeoutMs ?? 10_000,
-      });
+      const key = `${record.provider ?? ""}\u0000${record.url}\u0000${record.auth.credentialRef ?? ""}\u0000${record.auth.header ?? ""}`;
+      const now = Date.now();
+      let share = this.shared.get(key);
+      if (!share || fresh || now - share.at > SHARE_FETCH_MS) {
+        calledUpstream = true;
+        const url = record.url;
+        const result = (async () => {
+          const auth = await this.options.credentials.resolve(record);
+          return connector.listModels({
+            target: { baseUrl: url, ...(auth.credential !== undefined ? { credential: auth.credential } : {}), ...(auth.headers ? { headers: auth.headers } : {}) },
+            timeoutMs: this.options.fetchTimeoutMs ?? 10_000,
+          });
+        })();
+        result.catch(() => undefined);
+        share = { at: now, result };
+        this.shared.set(key, share);
+        if (this.shared.size > 10_000) this.prune(now);
+      }
+      const models = await share.result;
       // A slower, older fetch must not overwrite a newer answer.
       if (generation !== entry.generation || this.services.get(record.id) !== entry) return;
       entry.listed = new Map(models.map((model) => [model.id, model.ownedBy]));
       entry.listedOk = true;
     } catch (error) {
       const code = (error as { code?: unknown }).code;
-      this.options.logger?.warn({ serviceId: record.id, provider: record.provider, code: typeof code === "string" ? code : "error" }, "could not fetch the service's model list; keeping the previous one");
+      if (calledUpstream) this.options.logger?.warn({ serviceId: record.id, provider: record.provider, code: typeof code === "string" ? code : "error" }, "could not fetch the service's model list; keeping the previous one");
     }
   }
 }
