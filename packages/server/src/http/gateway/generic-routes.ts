@@ -6,16 +6,16 @@
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ErrorBodySchema, RouteRequestSchema, RouteResponseSchema, ServiceCheckResponseSchema, fieldErrorsFromZod, IdentifierSchema, type ServiceCheckResponse } from "@kai/protocol";
+import { RouteRequestSchema, RouteResponseSchema, ServiceCheckResponseSchema, fieldErrorsFromZod, IdentifierSchema, type ServiceCheckResponse } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import { principalOf } from "../authenticate.js";
 import type { NodeMetrics } from "../../metrics/metrics.js";
 import type { RequestOf, RouteOperation } from "../../gateway/router/operations.js";
 import type { GatewayPort } from "./gateway-port.js";
 import { chooseOperation, OPERATION_REQUEST_SCHEMAS } from "./operation-requests.js";
-import { clientGoneSignal, markServed } from "./request-context.js";
+import { GATEWAY_ERROR_RESPONSES, clientGoneSignal, markServed } from "./request-context.js";
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 503: ErrorBodySchema, 504: ErrorBodySchema };
+const errors = GATEWAY_ERROR_RESPONSES;
 const CapabilityParamsSchema = z.strictObject({ capability: z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9_.:-]*$/i, "a capability name") });
 
 export function genericGatewayRoutes(gateway: GatewayPort, metrics: NodeMetrics): FastifyPluginAsyncZod {

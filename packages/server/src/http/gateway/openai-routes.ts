@@ -15,7 +15,6 @@ import {
   CompletionSchema,
   EmbeddingRequestSchema,
   EmbeddingResponseSchema,
-  ErrorBodySchema,
   ImageGenerationRequestSchema,
   ImageGenerationResponseSchema,
   ModelListSchema,
@@ -29,13 +28,13 @@ import { principalOf } from "../authenticate.js";
 import type { NodeMetrics } from "../../metrics/metrics.js";
 import type { RouteOperation, RequestOf } from "../../gateway/router/operations.js";
 import type { GatewayPort } from "./gateway-port.js";
-import { clientGoneSignal, hintsFromHeader, markServed } from "./request-context.js";
+import { GATEWAY_ERROR_RESPONSES, clientGoneSignal, hintsFromHeader, markServed } from "./request-context.js";
 import { sseBody } from "./sse.js";
 
 /** OpenAI's own limit on audio uploads. */
 const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 503: ErrorBodySchema, 504: ErrorBodySchema };
+const errors = GATEWAY_ERROR_RESPONSES;
 const gatewayConfig = { scopes: ["gateway:invoke" as const], bucket: "gateway" as const };
 
 export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): FastifyPluginAsyncZod {

@@ -5,10 +5,13 @@
  * the response headers that say which service answered and what the gateway added.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { GATEWAY_HEADERS, RoutingHintsSchema, fieldErrorsFromZod, parseJson, type RoutingHints } from "@kai/protocol";
+import { ErrorBodySchema, GATEWAY_HEADERS, RoutingHintsSchema, fieldErrorsFromZod, parseJson, type RoutingHints } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import type { RouteMeta } from "../../gateway/router/router-types.js";
 import type { NodeMetrics } from "../../metrics/metrics.js";
+
+/** The error answers every gateway route documents (upstream failures are 502/503/504, limits 429). */
+export const GATEWAY_ERROR_RESPONSES = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema, 503: ErrorBodySchema, 504: ErrorBodySchema };
 
 /** `x-kai-routing: {"tags":["gpu"],"preferLocal":true}`; a malformed header is a 400, never ignored. */
 export function hintsFromHeader(request: FastifyRequest): RoutingHints | undefined {
