@@ -20,9 +20,12 @@ export interface KlpTransport {
   readonly closed: boolean;
 }
 
-class LinkedTransport implements KlpTransport {
-  peer: LinkedTransport | undefined;
-  private readonly messageHandlers = new Set<TransportMessageHandler>();
+/**
+ * What every transport shares: the handler sets, the closed flag, delivery, and shutting down exactly once
+ * (close handlers run once, then everything is let go). Subclasses only move bytes.
+ */
+export abstract class TransportBase implements KlpTransport {
+  protected readonly messageHandlers = new Set<TransportMessageHandler>();
   private readonly closeHandlers = new Set<TransportCloseHandler>();
   private isClosed = false;
 
@@ -30,13 +33,8 @@ class LinkedTransport implements KlpTransport {
     return this.isClosed;
   }
 
-  async send(text: string): Promise<void> {
-    if (this.isClosed || !this.peer) throw new Error("transport is closed");
-    const peer = this.peer;
-    // Deliver on a later microtask, like a real socket: a handler never runs inside its sender's call.
-    await Promise.resolve();
-    if (!peer.isClosed) peer.deliver(text);
-  }
+  abstract send(text: string): Promise<void>;
+  abstract close(reason?: string): Promise<void>;
 
   onMessage(handler: TransportMessageHandler): () => void {
     this.messageHandlers.add(handler);
@@ -48,22 +46,36 @@ class LinkedTransport implements KlpTransport {
     return () => this.closeHandlers.delete(handler);
   }
 
-  async close(reason = "closed"): Promise<void> {
-    if (this.isClosed) return;
-    this.shutDown(reason);
-    this.peer?.shutDown(reason);
-  }
-
-  private deliver(text: string): void {
+  protected deliver(text: string): void {
     for (const handler of this.messageHandlers) handler(text);
   }
 
-  private shutDown(reason: string): void {
-    if (this.isClosed) return;
+  /** Marks the transport closed and tells the close handlers; false when it already was. */
+  protected shutDown(reason: string): boolean {
+    if (this.isClosed) return false;
     this.isClosed = true;
     for (const handler of this.closeHandlers) handler(reason);
     this.closeHandlers.clear();
     this.messageHandlers.clear();
+    return true;
+  }
+}
+
+class LinkedTransport extends TransportBase {
+  peer: LinkedTransport | undefined;
+
+  async send(text: string): Promise<void> {
+    if (this.closed || !this.peer) throw new Error("transport is closed");
+    const peer = this.peer;
+    // Deliver on a later microtask, like a real socket: a handler never runs inside its sender's call.
+    await Promise.resolve();
+    if (!peer.closed) peer.deliver(text);
+  }
+
+  async close(reason = "closed"): Promise<void> {
+    if (this.closed) return;
+    this.shutDown(reason);
+    this.peer?.shutDown(reason);
   }
 }
 

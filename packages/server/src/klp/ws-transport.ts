@@ -5,7 +5,7 @@
  * (up to a bound) so that nothing is lost between the handshake and the session that follows it.
  */
 import type { RawData, WebSocket } from "ws";
-import type { klp } from "@kai/protocol";
+import { klp } from "@kai/protocol";
 
 /** Frames kept while nobody listens; a peer that floods a connection nobody reads is cut off. */
 const MAX_QUEUED = 64;
@@ -19,19 +19,17 @@ function textOf(data: RawData): string {
   return Buffer.from(data as ArrayBuffer).toString("utf8");
 }
 
-export class WebSocketTransport implements klp.KlpTransport {
-  private readonly messageHandlers = new Set<klp.TransportMessageHandler>();
-  private readonly closeHandlers = new Set<klp.TransportCloseHandler>();
+export class WebSocketTransport extends klp.TransportBase {
   private readonly queued: string[] = [];
-  private isClosed = false;
 
   constructor(private readonly socket: WebSocket) {
+    super();
     socket.on("message", (data: RawData, isBinary: boolean) => {
-      if (this.isClosed) return;
+      if (this.closed) return;
       if (isBinary) return void this.close("KLP frames are text", CLOSE_UNSUPPORTED_DATA);
       const text = textOf(data);
       if (this.messageHandlers.size > 0) {
-        for (const handler of this.messageHandlers) handler(text);
+        this.deliver(text);
       } else if (this.queued.length < MAX_QUEUED) {
         this.queued.push(text);
       } else {
@@ -43,39 +41,27 @@ export class WebSocketTransport implements klp.KlpTransport {
     socket.on("error", () => this.shutDown("socket error"));
   }
 
-  get closed(): boolean {
-    return this.isClosed;
-  }
-
   send(text: string): Promise<void> {
-    if (this.isClosed || this.socket.readyState !== this.socket.OPEN) return Promise.reject(new Error("transport is closed"));
+    if (this.closed || this.socket.readyState !== this.socket.OPEN) return Promise.reject(new Error("transport is closed"));
     return new Promise((resolve, reject) => this.socket.send(text, (error) => (error ? reject(error) : resolve())));
   }
 
-  onMessage(handler: klp.TransportMessageHandler): () => void {
-    this.messageHandlers.add(handler);
+  override onMessage(handler: klp.TransportMessageHandler): () => void {
+    const remove = super.onMessage(handler);
     for (const text of this.queued.splice(0)) handler(text);
-    return () => this.messageHandlers.delete(handler);
-  }
-
-  onClose(handler: klp.TransportCloseHandler): () => void {
-    this.closeHandlers.add(handler);
-    return () => this.closeHandlers.delete(handler);
+    return remove;
   }
 
   async close(reason = "closed", code = CLOSE_NORMAL): Promise<void> {
-    if (this.isClosed) return;
+    if (this.closed) return;
     // A close reason is at most 123 bytes; ours are short ASCII sentences.
     this.socket.close(code, reason.slice(0, 120));
     this.shutDown(reason);
   }
 
-  private shutDown(reason: string): void {
-    if (this.isClosed) return;
-    this.isClosed = true;
-    for (const handler of this.closeHandlers) handler(reason);
-    this.closeHandlers.clear();
-    this.messageHandlers.clear();
+  protected override shutDown(reason: string): boolean {
+    if (!super.shutDown(reason)) return false;
     this.queued.length = 0;
+    return true;
   }
 }
