@@ -33,6 +33,19 @@ export interface UpstreamRequest {
   readonly context: CallContext;
 }
 
+/** Builds a connector's `UpstreamRequest`s: the provider name and how its credential travels are fixed once. */
+export function upstreamRequests(provider: string, authHeaders: (target: UpstreamTarget) => Record<string, string>) {
+  return (method: UpstreamRequest["method"], path: string, context: CallContext, body?: unknown, query?: Record<string, string>): UpstreamRequest => ({
+    provider,
+    method,
+    path,
+    context,
+    authHeaders: authHeaders(context.target),
+    ...(body !== undefined ? { body } : {}),
+    ...(query !== undefined ? { query } : {}),
+  });
+}
+
 /** Why the shared controller was aborted; lets the catch blocks tell timeout, stall and client-gone apart. */
 export type AbortCause = "timeout" | "idle" | "cancelled" | "done";
 

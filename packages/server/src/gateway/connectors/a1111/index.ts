@@ -9,7 +9,7 @@
 import type { ImageEditRequest, ImageGenerationRequest } from "@kai/protocol";
 import type { CallContext, Connector, ConnectorResult, UpstreamTarget } from "../../connector.js";
 import { UpstreamError } from "../../upstream-error.js";
-import { callJson, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
+import { callJson, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { refined } from "../support.js";
 import { findCheckpoint, fromA1111, toImg2Img, toTxt2Img } from "./translate.js";
 import { A1111ImagesSchema, A1111ModelsSchema } from "./wire.js";
@@ -22,9 +22,7 @@ function authHeaders(target: UpstreamTarget): Record<string, string> {
   return target.credential ? { authorization: `Basic ${basic(target.credential)}` } : {};
 }
 
-function request(method: "GET" | "POST", path: string, context: CallContext, body?: unknown): UpstreamRequest {
-  return { provider: PROVIDER, method, path, body, context, authHeaders: authHeaders(context.target) };
-}
+const request = upstreamRequests(PROVIDER, authHeaders);
 
 /** The encoded credential is as secret as the credential: scrub it from any echoed error text too. */
 const secrets = (context: CallContext) => (context.target.credential ? [basic(context.target.credential)] : []);

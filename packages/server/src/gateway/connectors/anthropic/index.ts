@@ -8,7 +8,7 @@
 import type { ChatCompletionChunk, ChatCompletionRequest } from "@kai/protocol";
 import type { CallContext, ChatConnector, ConnectorStream } from "../../connector.js";
 import { UpstreamError, redact } from "../../upstream-error.js";
-import { callJson, openUpstream, parseUpstream, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
+import { callJson, openUpstream, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
 import { finishReason, fromAnthropicMessage, toAnthropicRequest, toToolCall, toUsage } from "./translate.js";
 import { AnthropicMessageSchema, AnthropicModelListSchema, AnthropicStreamEventSchema } from "./wire.js";
@@ -17,11 +17,7 @@ import { AnthropicMessageSchema, AnthropicModelListSchema, AnthropicStreamEventS
 export const ANTHROPIC_VERSION = "2023-06-01";
 const PROVIDER = "Anthropic";
 
-function request(method: "GET" | "POST", path: string, context: CallContext, body?: unknown): UpstreamRequest {
-  const authHeaders: Record<string, string> = { "anthropic-version": ANTHROPIC_VERSION };
-  if (context.target.credential) authHeaders["x-api-key"] = context.target.credential;
-  return { provider: PROVIDER, method, path, body, context, authHeaders };
-}
+const request = upstreamRequests(PROVIDER, (target) => ({ "anthropic-version": ANTHROPIC_VERSION, ...(target.credential ? { "x-api-key": target.credential } : {}) }));
 
 async function chatStream(chat: ChatCompletionRequest, context: CallContext): Promise<ConnectorStream> {
   const opened = await openUpstream(request("POST", "/v1/messages", context, toAnthropicRequest(chat, true)));

@@ -16,7 +16,7 @@ import {
   VectorUpsertRequestSchema,
 } from "@kai/protocol";
 import type { CallContext, Connector } from "../../connector.js";
-import { callJson, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
+import { callJson, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { headerAuth, parseInput, refined } from "../support.js";
 import { fromChromaQuery, metricOf, toChromaSpace, toChromaUpsert, toWhere } from "./translate.js";
 import { ChromaAckSchema, ChromaCollectionListSchema, ChromaCollectionSchema, ChromaQuerySchema } from "./wire.js";
@@ -33,14 +33,7 @@ export interface ChromaOptions {
 export function createChromaConnector(options: ChromaOptions): Connector {
   const provider = options.displayName;
   const base = `/api/v2/tenants/${encodeURIComponent(options.tenant)}/databases/${encodeURIComponent(options.database)}/collections`;
-  const request = (method: UpstreamRequest["method"], path: string, context: CallContext, body?: unknown): UpstreamRequest => ({
-    provider,
-    method,
-    path,
-    body,
-    context,
-    authHeaders: headerAuth("x-chroma-token", context.target),
-  });
+  const request = upstreamRequests(provider, (target) => headerAuth("x-chroma-token", target));
   const collection = async (name: string, context: CallContext) =>
     (await callJson(request("GET", `${base}/${encodeURIComponent(name)}`, context), ChromaCollectionSchema)).data;
 

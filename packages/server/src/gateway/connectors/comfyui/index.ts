@@ -13,7 +13,7 @@ import type { ImageGenerationRequest, ImageGenerationResponse } from "@kai/proto
 import type { CallContext, Connector, ConnectorResult } from "../../connector.js";
 import { ApiError } from "../../../errors.js";
 import { UpstreamError } from "../../upstream-error.js";
-import { DEFAULT_TIMEOUT_MS, callBytes, callJson, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
+import { callBytes, callJson, DEFAULT_TIMEOUT_MS, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { bearerAuth, parseSize, pause, refined, toBase64 } from "../support.js";
 import { ComfyCheckpointInfoSchema, ComfyHistorySchema, ComfyQueuedSchema, ComfyWorkflowSchema, checkpointsOf, type ComfyHistoryEntry, type ComfyImage, type ComfyWorkflow } from "./wire.js";
 import { SAVE_NODE, TXT2IMG_DEFAULTS, txt2ImgWorkflow } from "./workflow.js";
@@ -26,9 +26,7 @@ const MAX_POLL_MS = 1_000;
 const CLEANUP_TIMEOUT_MS = 2_000;
 
 // ComfyUI has no auth of its own; a credential is sent as a bearer token for instances behind a proxy.
-function request(method: "GET" | "POST", path: string, context: CallContext, body?: unknown, query?: Record<string, string>): UpstreamRequest {
-  return { provider: PROVIDER, method, path, body, query, context, authHeaders: bearerAuth(context.target) };
-}
+const request = upstreamRequests(PROVIDER, bearerAuth);
 
 /** The same call context with the time left until the overall deadline as its timeout. */
 function withinDeadline(context: CallContext, deadline: number): CallContext {

@@ -8,18 +8,16 @@ import { randomUUID } from "node:crypto";
 import { parseJson, type ChatCompletionChunk, type ChatCompletionRequest } from "@kai/protocol";
 import type { CallContext, ChatConnector, ConnectorStream } from "../../connector.js";
 import { UpstreamError, redact } from "../../upstream-error.js";
-import { callJson, openUpstream, parseUpstream, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
+import { callJson, openUpstream, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
+import { bearerAuth } from "../support.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, ndjsonLines, readBody, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
 import { createdOf, finishReason, toOllamaChat, toOllamaOptions, toolCallsOf, usageOf } from "./translate.js";
 import { OllamaChatSchema, OllamaEmbedSchema, OllamaGenerateSchema, OllamaTagsSchema } from "./wire.js";
 
 const PROVIDER = "Ollama";
 
-function request(method: "GET" | "POST", path: string, context: CallContext, body?: unknown): UpstreamRequest {
-  // Ollama has no auth of its own; a credential is sent as a bearer token for instances behind a proxy.
-  const authHeaders: Record<string, string> = context.target.credential ? { authorization: `Bearer ${context.target.credential}` } : {};
-  return { provider: PROVIDER, method, path, body, context, authHeaders };
-}
+// Ollama has no auth of its own; a credential is sent as a bearer token for instances behind a proxy.
+const request = upstreamRequests(PROVIDER, bearerAuth);
 
 async function chatStream(chat: ChatCompletionRequest, context: CallContext): Promise<ConnectorStream> {
   const opened = await openUpstream(request("POST", "/api/chat", context, toOllamaChat(chat, true)));

@@ -17,7 +17,7 @@ import {
 } from "@kai/protocol";
 import type { CallContext, ChatConnector, ConnectorOperation, ConnectorStream, UpstreamTarget } from "../../connector.js";
 import { UpstreamError, providerMessage, redact } from "../../upstream-error.js";
-import { callJson, openUpstream, parseUpstream, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
+import { callJson, openUpstream, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
 
 /** What distinguishes one OpenAI-compatible server from another. */
@@ -39,14 +39,7 @@ const authHeaders = (target: UpstreamTarget): Record<string, string> =>
 /** Builds an OpenAI-compatible connector for one server flavour. */
 export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions): ChatConnector {
   const provider = options.displayName;
-  const request = (method: "GET" | "POST", path: string, context: CallContext, body?: unknown): UpstreamRequest => ({
-    provider,
-    method,
-    path,
-    body,
-    context,
-    authHeaders: authHeaders(context.target),
-  });
+  const request = upstreamRequests(provider, authHeaders);
   const api = (path: string) => `${options.pathPrefix}${path}`;
 
   async function chatStream(chat: ChatCompletionRequest, context: CallContext): Promise<ConnectorStream> {

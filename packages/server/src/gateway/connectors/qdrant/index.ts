@@ -13,9 +13,9 @@ import {
   VectorQueryRequestSchema,
   VectorUpsertRequestSchema,
 } from "@kai/protocol";
-import type { CallContext, Connector } from "../../connector.js";
+import type { Connector } from "../../connector.js";
 import { UpstreamError } from "../../upstream-error.js";
-import { callJson, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
+import { callJson, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { headerAuth, parseInput, refined } from "../support.js";
 import { fromQdrantPoint, toQdrantConditions, toQdrantDistance, toQdrantId, toQdrantPoint } from "./translate.js";
 import { QdrantBooleanSchema, QdrantCollectionsSchema, QdrantSearchSchema, QdrantUpdateSchema } from "./wire.js";
@@ -23,9 +23,7 @@ import { QdrantBooleanSchema, QdrantCollectionsSchema, QdrantSearchSchema, Qdran
 const PROVIDER = "Qdrant";
 const WAIT = { wait: "true" };
 
-function request(method: UpstreamRequest["method"], path: string, context: CallContext, body?: unknown, query?: Record<string, string>): UpstreamRequest {
-  return { provider: PROVIDER, method, path, body, query, context, authHeaders: headerAuth("api-key", context.target) };
-}
+const request = upstreamRequests(PROVIDER, (target) => headerAuth("api-key", target));
 
 const collectionPath = (name: string) => `/collections/${encodeURIComponent(name)}`;
 

@@ -7,9 +7,9 @@
  * the parts. JSON formats are validated; `text`, `srt` and `vtt` answers are returned as `{text}`.
  */
 import { TranscriptionRequestSchema, type TranscriptionResponse, type Usage } from "@kai/protocol";
-import type { CallContext, Connector } from "../../connector.js";
+import type { Connector } from "../../connector.js";
 import { UpstreamError } from "../../upstream-error.js";
-import { callBytes, callJson, parseUpstream, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
+import { callBytes, callJson, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { bearerAuth, parseInput, refined } from "../support.js";
 import { TranscriptionBodySchema, WhisperModelsSchema } from "./wire.js";
 
@@ -45,14 +45,7 @@ function usageOf(body: TranscriptionResponse): Usage | undefined {
 /** Builds a connector for one OpenAI-style transcription server flavour. */
 export function createTranscriptionConnector(options: TranscriptionServerOptions): Connector {
   const provider = options.displayName;
-  const request = (method: "GET" | "POST", path: string, context: CallContext, body?: unknown): UpstreamRequest => ({
-    provider,
-    method,
-    path,
-    body,
-    context,
-    authHeaders: bearerAuth(context.target),
-  });
+  const request = upstreamRequests(provider, bearerAuth);
   return {
     id: options.id,
     displayName: provider,
