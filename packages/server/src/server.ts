@@ -33,6 +33,9 @@ import { routerPort } from "./http/gateway/router-port.js";
 import { VERSION } from "./version.js";
 import { KlpNode } from "./klp/klp-node.js";
 import { klpIdentityFromNodeKey } from "./klp/node-identity.js";
+import { FederationService } from "./federation/federation-service.js";
+import { ServiceListing } from "./federation/service-listing.js";
+import { registerFederationMetrics } from "./federation/federation-metrics.js";
 
 export interface StartServerOptions {
   dataDir?: string;
@@ -60,6 +63,7 @@ export interface RunningServer {
   logger: Logger;
   /** The node's KLP endpoint (identity, documents, sessions to other nodes). */
   klp: KlpNode;
+  federation: FederationService;
   close(): Promise<void>;
 }
 
@@ -163,7 +167,21 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     health.onProbe = (id, ok) => router.reportHealth(id, { ok });
     // KLP identity = the node key (node-key.pem); see klp/node-identity.ts.
     const klpNode = new KlpNode({ identity: klpIdentityFromNodeKey(key), registry, logger, name: `kai node ${key.keyId}`, version: VERSION });
-    const app = await createApp({ config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode });
+    const federation = await FederationService.start({
+      store: store.federationStore(),
+      registryStore: store,
+      feed,
+      identity: klpNode.identity,
+      epoch,
+      settings: config.federation,
+      logger,
+      connect: (url, did) => klpNode.connect(url, "ws", did),
+    });
+    klpNode.attachFederation(federation);
+    streams.attachRemote(federation.directory);
+    registerFederationMetrics(metrics.registry, () => federation.listPeers());
+    const listing = new ServiceListing(registry, klpNode.did, federation.directory, () => feed.revision);
+    const app = await createApp({ config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing });
     monitor.start();
     await health.start();
     await router.start();
@@ -187,6 +205,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         streams.close();
         const forced = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownTimeoutMs);
         forced.unref();
+        await federation.close();
         await klpNode.close();
         await app.close();
         clearTimeout(forced);
@@ -200,7 +219,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       })();
       return closing;
     };
-    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, close };
+    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, close };
   } catch (error) {
     await store.close().catch(() => undefined);
     throw error;

@@ -20,3 +20,4 @@ export * from "./grant.js";
 export * from "./handshake.js";
 export * from "./signed-document.js";
 export * from "./registry-api.js";
+export * from "./federation.js";

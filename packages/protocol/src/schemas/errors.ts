@@ -43,6 +43,9 @@ export const ERROR_STATUS = {
   no_service_available: 503,
   services_rate_limited: 429,
   credential_unavailable: 503,
+  // Federation: a peer's node document could not be read, or names another DID than the one pinned.
+  peer_unreachable: 502,
+  peer_identity_mismatch: 409,
 } as const;
 
 export const ErrorCodeSchema = z.enum(

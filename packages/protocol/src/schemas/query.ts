@@ -36,6 +36,13 @@ export const ServiceFilterSchema = z.strictObject({
   visibility: VisibilitySchema.optional(),
   /** Case-insensitive text search over id, name, description, provider, tags and capabilities. */
   q: z.string().min(1).max(200).optional(),
+  /**
+   * Which records: this node's own (`local`, the default), those imported from federation peers (`remote`),
+   * or both (`all`, local first).
+   */
+  location: z.enum(["local", "remote", "all"]).optional(),
+  /** Only records imported from this origin node (a DID); implies `location=remote`. */
+  origin: z.string().min(1).max(200).optional(),
 });
 export type ServiceFilterInput = z.input<typeof ServiceFilterSchema>;
 export type ServiceFilter = z.output<typeof ServiceFilterSchema>;
@@ -68,6 +75,9 @@ export function matchesFilter(service: ServiceRecord, filter: ServiceFilter): bo
   if (filter.provider !== undefined && service.provider !== filter.provider) return false;
   if (filter.owner !== undefined && service.owner !== filter.owner) return false;
   if (filter.visibility !== undefined && service.visibility !== filter.visibility) return false;
+  if (filter.location === "local" && service.origin !== undefined) return false;
+  if (filter.location === "remote" && service.origin === undefined) return false;
+  if (filter.origin !== undefined && service.origin !== filter.origin) return false;
   if (!includesAll(service.tags, filter.tag)) return false;
   if (!includesAll(service.capabilities, filter.capability)) return false;
   if (filter.q !== undefined) {

@@ -38,10 +38,11 @@ export type SubscribeMessage = z.infer<typeof SubscribeMessageSchema>;
 export type ClientStreamMessage = z.infer<typeof ClientStreamMessageSchema>;
 
 /**
- * Why the server sent a snapshot: first subscription, resume point no longer retained, the client lagged, or
- * the resume point came from another epoch of the registry.
+ * Why the server sent a snapshot: first subscription, resume point no longer retained, the client lagged,
+ * the resume point came from another epoch of the registry, or the subscription includes records imported
+ * from federation peers (`location` remote/all, or `origin`), whose changes are not replayed.
  */
-export const SnapshotReasonSchema = z.enum(["subscribe", "too_far_behind", "lagging", "epoch_changed"]);
+export const SnapshotReasonSchema = z.enum(["subscribe", "too_far_behind", "lagging", "epoch_changed", "includes_remote"]);
 
 /** Identifies one registry history: revisions are comparable only within the same epoch. */
 const EpochSchema = z.string().min(1).max(64);
@@ -65,6 +66,12 @@ export const EventMessageSchema = z.object({
   serviceId: z.string(),
   service: ServiceRecordSchema.optional(),
   reason: z.enum(["hidden"]).optional(),
+  /**
+   * Set on changes to records imported from a federation peer: the origin node's DID. Such an event's
+   * `revision` is this node's current revision (the change does not advance it); `service.revision` is
+   * the origin's.
+   */
+  origin: z.string().optional(),
 });
 /** Sent after a replay of missed events, so the client knows it is live. */
 export const ResumedMessageSchema = z.object({ type: z.literal("resumed"), fromRevision: z.int(), revision: z.int(), epoch: EpochSchema });

@@ -337,7 +337,11 @@ export const ServiceRecordSchema = z.object({
   statusNote: z.string().optional(),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
-  /** The global registry revision of this record's last change. */
+  /** The global registry revision of this record's last change (for an imported record: its origin's revision). */
   revision: z.int(),
+  /** Only on records imported from a federation peer: the DID of the node the record lives on (read-only here). */
+  origin: z.string().optional(),
+  /** Only on imported records: when the origin's signed statement runs out unless the origin refreshes it. */
+  originExpiresAt: TimestampSchema.optional(),
 });
 export type ServiceRecord = z.infer<typeof ServiceRecordSchema>;

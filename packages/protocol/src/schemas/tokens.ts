@@ -14,6 +14,8 @@ export const SCOPES = [
   "gateway:invoke",
   // Reading /metrics (Prometheus scrapers hold only this).
   "metrics:read",
+  // Managing federation peers (/api/peers): whom this node imports records from.
+  "federation:admin",
   "admin",
 ] as const;
 export const ScopeSchema = z.enum(SCOPES);

@@ -171,6 +171,27 @@ export const ConfigSchema = z.strictObject({
       maxSubscribersPerToken: z.int().min(1).default(5000),
     })
     .prefault({}),
+  federation: z
+    .strictObject({
+      /**
+       * Who may pull this node's public records over KLP (`state_sync`): `anyone` who proves a key (they are
+       * public, and /klp/discover serves them to anyone anyway), only this node's trusted `peers`, or `none`.
+       */
+      exportTo: z.enum(["anyone", "peers", "none"]).default("anyone"),
+      /** How often each peer is asked for changes, in addition to its pushes (catches anything a push missed), ms. */
+      pullIntervalMs: z.int().min(100).max(3_600_000).default(30_000),
+      /** How often each peer is asked for a full snapshot (re-signed with a fresh expiry; drops what it stopped exporting), ms. */
+      refreshIntervalMs: z.int().min(1000).max(86_400_000).default(1_200_000),
+      /** How long an exported record stays valid at a peer unless refreshed, seconds (the drafts' 3600). */
+      recordTtlSeconds: z.int().min(10).max(604_800).default(3600),
+      /** How often expired imported records are dropped, ms. */
+      sweepIntervalMs: z.int().min(100).max(3_600_000).default(10_000),
+    })
+    .refine((f) => f.refreshIntervalMs < f.recordTtlSeconds * 1000, {
+      message: "refreshIntervalMs must be shorter than recordTtlSeconds, or imported records expire between refreshes",
+      path: ["refreshIntervalMs"],
+    })
+    .prefault({}),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -38,6 +38,9 @@ import { statusRoutes, type StatusProvider } from "./routes/status.js";
 import { klpAdminRoutes, klpRoutes } from "./routes/klp.js";
 import { klpSocketRoute } from "./ws/klp-socket.js";
 import type { KlpNode } from "../klp/klp-node.js";
+import type { FederationService } from "../federation/federation-service.js";
+import type { ServiceListing } from "../federation/service-listing.js";
+import { peersRoutes } from "./routes/peers.js";
 import type { RegistryStreamHub } from "./ws/registry-stream.js";
 
 export interface AppDeps {
@@ -51,6 +54,9 @@ export interface AppDeps {
   metrics: NodeMetrics;
   gateway: GatewayPort;
   klp: KlpNode;
+  federation: FederationService;
+  /** `GET /api/services` over local and imported records. */
+  listing: ServiceListing;
 }
 
 /** Once shutdown begins, new requests on kept-alive connections answer 503 `unavailable` (in-flight ones finish). */
@@ -149,7 +155,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
 
   await app.register(async (scope) => {
     scope.addHook("onRequest", createAuthenticateHook(deps.tokens));
-    await scope.register(servicesRoutes(deps.registry));
+    await scope.register(servicesRoutes(deps.registry, deps.listing));
+    await scope.register(peersRoutes(deps.federation));
     await scope.register(tokenRoutes(deps.tokens));
     await scope.register(statusRoutes(deps.getStatus));
     await scope.register(vaultRoutes(deps.vault));

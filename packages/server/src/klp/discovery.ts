@@ -50,16 +50,25 @@ export function entryOf(record: ServiceRecord, nodeDid: string): CheckedEntry | 
   return { entry, verified: check.verified, ...(check.kind === "service" && check.reason ? { reason: check.reason } : {}) };
 }
 
+/** Entries imported from federation peers (none when the node does not federate). */
+export type RemoteEntries = (query: klp.KlpDiscoveryQuery, limit: number) => klp.KlpDiscoveryEntry[];
+
 export class KlpDiscovery {
   constructor(
     private readonly registry: RegistryService,
     private readonly nodeDid: string,
+    private readonly remote: RemoteEntries = () => [],
   ) {}
 
-  /** Verified public entries matching the query, at most `limit`. */
+  /** Verified public entries matching the query, at most `limit`: local ones first, then imported ones (unless a location is given). */
   async discover(query: klp.KlpDiscoveryQuery, limit: number): Promise<klp.KlpDiscoveryEntry[]> {
-    // Nothing is imported from peers yet, so a remote-only query has no answer.
-    if (query.location === "remote") return [];
+    if (query.location === "remote") return this.remote(query, limit);
+    const local = await this.discoverLocal(query, limit);
+    if (query.location === "local" || local.length >= limit) return local;
+    return [...local, ...this.remote(query, limit - local.length)];
+  }
+
+  private async discoverLocal(query: klp.KlpDiscoveryQuery, limit: number): Promise<klp.KlpDiscoveryEntry[]> {
     const entries: klp.KlpDiscoveryEntry[] = [];
     let cursor: string | undefined;
     let scanned = 0;

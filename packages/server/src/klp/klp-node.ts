@@ -26,9 +26,32 @@ export interface KlpNodeOptions {
   replay?: klp.ReplayCacheOptions;
 }
 
+/**
+ * What the node needs from federation (federation/federation-service.ts implements it). A port, so that
+ * `klp/` does not depend on `federation/`, which itself opens KLP sessions.
+ */
+export interface KlpFederationPort {
+  /** Rule 6 for `state_sync`: may this DID pull our public records? */
+  mayPull(did: string): boolean;
+  answerStateSync(request: klp.StateSyncRequest): Promise<klp.StateSyncAnswer>;
+  /** Pushes later changes to a session; returns the unsubscribe function. */
+  subscribe(target: { peerDid: string; push(envelope: klp.KlpEnvelope): boolean }): () => void;
+  /** Imported records as discovery entries (only statements that verified on arrival are held). */
+  remoteEntries(query: klp.KlpDiscoveryQuery, limit: number): klp.KlpDiscoveryEntry[];
+}
+
+/** A connection that can carry messages the node sends on its own (WebSocket): federation pushes. */
+export interface PushChannel {
+  /** Sends unless the connection is closed or too far behind; false then (the subscription ends). */
+  push(envelope: klp.KlpEnvelope): boolean;
+  onClose(handler: () => void): void;
+}
+
 export interface ReceiveOptions {
   /** The peer DID a connection's handshake proved: every message on it must come from that DID. */
   sessionPeer?: string;
+  /** Set on WebSocket connections: lets `state_sync { subscribe: true }` subscribe to pushes. */
+  channel?: PushChannel;
   /** Message types this entry point takes (e.g. only `capability_announce` on /klp/register). */
   only?: ReadonlySet<klp.KlpMessageType>;
 }
@@ -40,7 +63,7 @@ export interface ReceiveOutcome {
 }
 
 /** The message types this node answers (published in its node document). */
-export const HANDLED_TYPES: readonly klp.KlpMessageType[] = ["capability_announce", "heartbeat", "service_discovery"];
+export const HANDLED_TYPES: readonly klp.KlpMessageType[] = ["capability_announce", "heartbeat", "service_discovery", "state_sync"];
 const TOPICS = new Set(["registry"]);
 const HANDSHAKE_TOPIC = "klp-handshake";
 
@@ -53,6 +76,7 @@ export class KlpNode {
   private readonly handlers: RegistryHandlers;
   private readonly now: () => number;
   private readonly sessions = new Set<KlpPeerSession>();
+  private federation: KlpFederationPort | undefined;
 
   constructor(options: KlpNodeOptions) {
     this.options = options;
@@ -60,8 +84,13 @@ export class KlpNode {
     this.did = options.identity.did;
     this.now = options.now ?? Date.now;
     this.replay = new klp.ReplayCache(options.replay);
-    this.discovery = new KlpDiscovery(options.registry, this.did);
+    this.discovery = new KlpDiscovery(options.registry, this.did, (query, limit) => this.federation?.remoteEntries(query, limit) ?? []);
     this.handlers = new RegistryHandlers(options.registry, this.discovery, this.did);
+  }
+
+  /** Federation is started after the node (it opens sessions through it), then attached here. */
+  attachFederation(port: KlpFederationPort): void {
+    this.federation = port;
   }
 
   /** The document of `/.well-known/klp.json`, signed (detached) with the node key. */
@@ -73,7 +102,7 @@ export class KlpNode {
         endpoints: { message: "/klp/message", websocket: "/klp", register: "/klp/register", discover: "/klp/discover", verify: "/klp/verify" },
         name: this.options.name,
         version: this.options.version,
-        capabilities: ["register", "discover", "verify"],
+        capabilities: ["register", "discover", "verify", ...(this.federation ? ["federation"] : [])],
         messageTypes: [...HANDLED_TYPES],
         issuedAt: new Date(this.now()).toISOString(),
       },
@@ -90,13 +119,27 @@ export class KlpNode {
       return this.refuse(new klp.KlpError("KLP_MALFORMED", `this endpoint takes only ${[...options.only].join(", ")} messages`), text, options.sessionPeer);
     }
     try {
-      const reply = await this.handlers.handle(envelope);
+      const reply = envelope.type === "state_sync" ? await this.stateSync(envelope, options.channel) : await this.handlers.handle(envelope);
       return { reply: klp.createEnvelope({ ...reply, to: envelope.from, metadata: { correlationId: envelope.id } }, this.identity) };
     } catch (error) {
       const klpError = klpErrorFromApi(error);
       if (klpError.code === "KLP_INTERNAL") this.options.logger.error({ err: error, type: envelope.type, from: envelope.from }, "KLP message handler failed");
       return this.refuse(klpError, text, options.sessionPeer);
     }
+  }
+
+  /** `state_sync`: one batch of exported statements; with `subscribe` on a WebSocket, pushes from now on. */
+  private async stateSync(envelope: klp.KlpEnvelope, channel: PushChannel | undefined): Promise<Omit<klp.CreateEnvelopeInput<"state_sync">, "to" | "metadata">> {
+    const federation = this.federation;
+    if (!federation) throw new klp.KlpError("KLP_NOT_FOUND", "this node does not federate");
+    const request = klp.StateSyncRequestSchema.safeParse(envelope.payload);
+    if (!request.success) throw new klp.KlpError("KLP_MALFORMED", "the state_sync request is not valid");
+    const answer = await federation.answerStateSync(request.data);
+    if (request.data.subscribe && channel) {
+      const unsubscribe = federation.subscribe({ peerDid: envelope.from, push: (pushed) => channel.push(pushed) });
+      channel.onClose(unsubscribe);
+    }
+    return { type: "state_sync", payload: answer };
   }
 
   /** The responder side of the four-step handshake on a fresh connection. */
@@ -161,6 +204,7 @@ export class KlpNode {
     if (sessionPeer !== undefined && envelope.from !== sessionPeer) {
       return { ok: false, code: "KLP_UNKNOWN_SENDER", message: "the sender is not the identity this connection was opened with" };
     }
+    if (envelope.type === "state_sync" && this.federation?.mayPull(envelope.from)) return { ok: true };
     if (klp.PEER_ONLY_TYPES.has(envelope.type)) return { ok: false, code: "KLP_UNKNOWN_SENDER", message: `${envelope.type} is accepted only from a trusted peer` };
     if (envelope.type === "capability_announce") {
       // Anyone can make a key; registering needs a grant from this node, so the registry is not open to all comers.

@@ -89,8 +89,12 @@ interface Pending {
 
 const CorrelationSchema = z.object({ metadata: z.object({ correlationId: z.string() }) });
 
+/** Called with an accepted message from the peer that answers no request (a push). */
+export type UnsolicitedHandler = (envelope: klp.KlpEnvelope) => void;
+
 export class KlpPeerSession {
   private readonly pending = new Map<string, Pending>();
+  private readonly unsolicited = new Set<UnsolicitedHandler>();
 
   constructor(
     private readonly transport: klp.KlpTransport,
@@ -137,6 +141,12 @@ export class KlpPeerSession {
     return this.transport.onClose(handler);
   }
 
+  /** Registers a handler for accepted messages that answer no request (pushes); returns its remover. */
+  onUnsolicited(handler: UnsolicitedHandler): () => void {
+    this.unsolicited.add(handler);
+    return () => this.unsolicited.delete(handler);
+  }
+
   async close(reason = "closed"): Promise<void> {
     if (this.transport instanceof WebSocketTransport) await this.transport.close(reason, CLOSE_NORMAL);
     else await this.transport.close(reason);
@@ -154,7 +164,11 @@ export class KlpPeerSession {
     }
     const reply = result.envelope;
     const id = reply.metadata?.correlationId;
-    if (id === undefined) return;
+    if (id === undefined) {
+      // Not an answer: something the peer sends on its own (federation pushes). It passed the same rules.
+      for (const handler of this.unsolicited) handler(reply);
+      return;
+    }
     if (reply.type === "error") {
       const payload = klp.ErrorPayloadSchema.parse(reply.payload);
       this.settle(id, undefined, new klp.KlpError(payload.code, payload.message, payload.details));

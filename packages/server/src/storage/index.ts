@@ -5,10 +5,12 @@
  */
 import type { RegistryStore } from "./store.js";
 import type { VaultStore } from "./vault-store.js";
+import type { FederationStore } from "./federation-store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import { MemoryStore } from "./memory/memory-store.js";
 
 export * from "./store.js";
+export type * from "./federation-store.js";
 
 export interface SqliteStoreConfig {
   kind: "sqlite";
@@ -27,8 +29,8 @@ export interface MemoryStoreConfig {
 
 export type OpenStoreOptions = SqliteStoreConfig | MemoryStoreConfig;
 
-/** A backend: the registry's store, plus the vault's store over the same database (one file, one transaction log). */
-export type StorageBackend = RegistryStore & { vaultStore(): VaultStore };
+/** A backend: the registry's store, plus the vault's and federation's stores over the same database (one file, one transaction log). */
+export type StorageBackend = RegistryStore & { vaultStore(): VaultStore; federationStore(): FederationStore };
 
 export async function openStore(options: OpenStoreOptions): Promise<StorageBackend> {
   switch (options.kind) {

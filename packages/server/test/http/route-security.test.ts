@@ -13,7 +13,7 @@ import { mintToken, registration, startTestServer, type TestServer } from "../he
 import { klp } from "@kai/protocol";
 import { fetchOpenApi, fillPath, protectedRoutes, routesOf, SIGNATURE_AUTHENTICATED_ROUTES, type ApiRoute } from "./support/api-surface.js";
 
-type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin" | "metrics" | "gateway";
+type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin" | "metrics" | "gateway" | "federation";
 
 interface RouteRule {
   need: Need;
@@ -72,6 +72,13 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "POST /v1/audio/transcriptions": { need: "gateway" },
   "GET /v1/models": { need: "gateway" },
   "POST /api/route/{capability}": { need: "gateway", body: () => ({ request: { model: "walk-model", messages: [{ role: "user", content: "hi" }] } }) },
+  "GET /api/peers": { need: "federation" },
+  // This node's own URL: a real node document, refused as "this node itself" (400) once past auth.
+  "POST /api/peers": { need: "federation", body: () => ({ url: server.url }) },
+  "POST /api/peers/sync": { need: "federation" },
+  "GET /api/peers/{did}": { need: "federation" },
+  "PATCH /api/peers/{did}": { need: "federation", body: () => ({ trusted: false }) },
+  "DELETE /api/peers/{did}": { need: "federation" },
   // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
   "GET /ws/registry": { need: "read" },
 };
@@ -87,6 +94,7 @@ const INSUFFICIENT: Record<Exclude<Need, "any">, Scope[]> = {
   "vault-admin": ["services:read", "services:write", "services:heartbeat", "vault:read", "vault:write"],
   metrics: ["services:read", "services:write", "services:heartbeat", "vault:admin", "gateway:invoke"],
   gateway: ["services:read", "services:write", "services:heartbeat", "vault:admin", "metrics:read"],
+  federation: ["services:read", "services:write", "services:heartbeat", "vault:admin", "metrics:read", "gateway:invoke"],
 };
 /** A token with only what the route needs: it must get past authentication and authorisation. */
 const SUFFICIENT: Record<Need, Scope[]> = {
@@ -100,6 +108,7 @@ const SUFFICIENT: Record<Need, Scope[]> = {
   "vault-admin": ["vault:admin"],
   metrics: ["metrics:read"],
   gateway: ["gateway:invoke"],
+  federation: ["federation:admin"],
 };
 
 let server: TestServer;

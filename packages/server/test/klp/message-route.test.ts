@@ -99,8 +99,24 @@ describe("POST /klp/message acceptance", () => {
   });
 
   it("refuses peer-only types from a sender that is not a trusted peer with KLP_UNKNOWN_SENDER (403)", async () => {
+    const trust = klp.createEnvelope({ type: "trust_update", to: did, payload: { operation: "endorse", subject: alice.did, trustLevel: 50 } }, alice);
+    expectKlpError(await postEnvelope(server, trust), did, "KLP_UNKNOWN_SENDER", 403);
+  });
+
+  it("answers state_sync from any proven key by default (only public records are exported), and refuses it when export is limited to peers", async () => {
     const sync = klp.createEnvelope({ type: "state_sync", to: did, payload: { sinceRevision: 0 } }, alice);
-    expectKlpError(await postEnvelope(server, sync), did, "KLP_UNKNOWN_SENDER", 403);
+    const answer = await postEnvelope(server, sync);
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.envelope?.type).toBe("state_sync");
+    expect(klp.StateSyncAnswerSchema.parse(answer.envelope!.payload).mode).toBe("snapshot");
+    const closed = await startTestServer({ config: { federation: { exportTo: "peers" } } });
+    try {
+      const closedDid = await nodeDid(closed);
+      const toClosed = klp.createEnvelope({ type: "state_sync", to: closedDid, payload: { sinceRevision: 0 } }, alice);
+      expectKlpError(await postEnvelope(closed, toClosed), closedDid, "KLP_UNKNOWN_SENDER", 403);
+    } finally {
+      await closed.dispose();
+    }
   });
 
   it("refuses unknown recipients and unhandled types with KLP_NOT_FOUND (404)", async () => {

@@ -61,7 +61,7 @@ describe("two nodes", () => {
   it("a session's errors come back as KlpErrors with the remote code", async () => {
     const session = await a.klp.connect(b.url, "ws");
     try {
-      await expect(session.request({ type: "state_sync", to: didB, payload: { sinceRevision: 0 } })).rejects.toMatchObject({ code: "KLP_UNKNOWN_SENDER" });
+      await expect(session.request({ type: "trust_update", to: didB, payload: { operation: "endorse", subject: didA, trustLevel: 50 } })).rejects.toMatchObject({ code: "KLP_UNKNOWN_SENDER" });
       await expect(session.request({ type: "heartbeat", to: "klp://b-chat", payload: { status: "ok" } })).rejects.toMatchObject({ code: "KLP_UNAUTHORIZED" });
     } finally {
       await session.close();

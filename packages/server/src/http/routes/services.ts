@@ -16,13 +16,14 @@ import {
   ServiceRegistrationSchema,
 } from "@kai/protocol";
 import type { RegistryService } from "../../registry/registry-service.js";
+import type { ServiceListing } from "../../federation/service-listing.js";
 import { principalOf } from "../authenticate.js";
 
 const IdParamsSchema = z.strictObject({ id: IdentifierSchema });
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema };
 const security = [{ bearer: [] }];
 
-export function servicesRoutes(registry: RegistryService): FastifyPluginAsyncZod {
+export function servicesRoutes(registry: RegistryService, listing: ServiceListing): FastifyPluginAsyncZod {
   return async (app) => {
     app.post("/api/services/register", {
       config: { scopes: ["services:write"], bucket: "write" },
@@ -44,13 +45,14 @@ export function servicesRoutes(registry: RegistryService): FastifyPluginAsyncZod
       schema: {
         tags: ["services"],
         summary: "Discover services",
-        description: "Filters combine with AND; `tag` and `capability` may repeat and all values must match. Ordered by id; follow `nextCursor`.",
+        description:
+          "Filters combine with AND; `tag` and `capability` may repeat and all values must match. Ordered by id; follow `nextCursor`. `location=remote` (or `origin=<did>`) lists records imported from federation peers, `location=all` both (local first).",
         security,
         querystring: ListServicesQuerySchema,
         response: { 200: ListServicesResponseSchema, ...errors },
       },
     }, async (request, reply) => {
-      const page = await registry.list(principalOf(request), request.query);
+      const page = await listing.list(principalOf(request), request.query);
       return reply.header("X-Kai-Revision", String(page.revision)).send(page);
     });
 

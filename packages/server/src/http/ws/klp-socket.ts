@@ -9,9 +9,12 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { WebSocket } from "ws";
 import { ErrorBodySchema } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
-import type { KlpNode } from "../../klp/klp-node.js";
+import type { KlpNode, PushChannel } from "../../klp/klp-node.js";
 import { CLOSE_POLICY_VIOLATION, WebSocketTransport } from "../../klp/ws-transport.js";
 import type { Logger } from "../../logging/logger.js";
+
+/** Pushed bytes a subscriber may leave unread before it is disconnected. */
+const MAX_PUSH_BACKLOG_BYTES = 16 * 1024 * 1024;
 
 /** Handles one connection: handshake, then request → reply until either side closes. */
 export async function serveKlpSocket(node: KlpNode, socket: WebSocket, logger: Logger): Promise<void> {
@@ -25,12 +28,26 @@ export async function serveKlpSocket(node: KlpNode, socket: WebSocket, logger: L
     await transport.close("handshake failed", CLOSE_POLICY_VIOLATION);
     return;
   }
+  // Federation pushes go out on the same socket; a subscriber that stops reading is cut off (it
+  // reconnects and pulls what it missed) rather than growing this process's memory without bound.
+  const channel: PushChannel = {
+    push: (envelope) => {
+      if (transport.closed) return false;
+      if (socket.bufferedAmount > MAX_PUSH_BACKLOG_BYTES) {
+        void transport.close("too far behind on pushes", CLOSE_POLICY_VIOLATION);
+        return false;
+      }
+      transport.send(JSON.stringify(envelope)).catch(() => undefined);
+      return true;
+    },
+    onClose: (handler) => void transport.onClose(() => handler()),
+  };
   // One message at a time per connection, in order: replies go out in the order requests came in.
   let chain = Promise.resolve();
   transport.onMessage((text) => {
     chain = chain
       .then(async () => {
-        const outcome = await node.receive(text, { sessionPeer: peer });
+        const outcome = await node.receive(text, { sessionPeer: peer, channel });
         if (!transport.closed) await transport.send(JSON.stringify(outcome.reply));
       })
       .catch((error: unknown) => logger.warn({ err: error }, "KLP socket send failed"));

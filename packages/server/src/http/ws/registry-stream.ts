@@ -24,6 +24,7 @@ import { canSee, type RegistryStore, type Viewer } from "../../storage/store.js"
 import type { Principal } from "../../auth/principal.js";
 import { viewerOf } from "../../auth/principal.js";
 import type { Logger } from "../../logging/logger.js";
+import type { ImportedDirectory, RemoteChange } from "../../federation/imported-directory.js";
 
 export interface RegistryStreamOptions {
   maxBufferedBytes: number;
@@ -50,6 +51,22 @@ interface Subscriber {
 }
 
 const SNAPSHOT_PAGE = 1000;
+
+/** Does the subscription include records imported from peers? (`origin` names a peer: this hub shows only imported origins.) */
+function wantsRemote(filter: ServiceFilter): boolean {
+  return filter.location === "remote" || filter.location === "all" || filter.origin !== undefined;
+}
+
+/** Does it include this node's own records? */
+function wantsLocal(filter: ServiceFilter): boolean {
+  return filter.location !== "remote" && filter.origin === undefined;
+}
+
+/** The filter without the location members, which only choose the source. */
+function sourceFilter(filter: ServiceFilter): ServiceFilter {
+  const { location: _location, origin: _origin, ...rest } = filter;
+  return rest;
+}
 const OPEN = 1;
 
 /** What a change means to one subscriber: the normal event, the "hidden" notice, or nothing. */
@@ -89,6 +106,8 @@ export class RegistryStreamHub {
   private readonly perToken = new Map<string, number>();
   private readonly unsubscribeFeed: () => void;
   private readonly timers: NodeJS.Timeout[] = [];
+  private remote: ImportedDirectory | undefined;
+  private unsubscribeRemote: (() => void) | undefined;
 
   constructor(
     private readonly feed: ChangeFeed,
@@ -108,6 +127,12 @@ export class RegistryStreamHub {
 
   get size(): number {
     return this.subscribers.size;
+  }
+
+  /** Streams changes to records imported from federation peers too, to subscribers that ask for them. */
+  attachRemote(directory: ImportedDirectory): void {
+    this.remote = directory;
+    this.unsubscribeRemote = directory.subscribe((change) => this.fanOutRemote(change));
   }
 
   /** Takes over an authenticated WebSocket. */
@@ -134,6 +159,7 @@ export class RegistryStreamHub {
   /** Closes every stream (server shutdown: 1001 "going away" tells clients to reconnect elsewhere or later). */
   close(): void {
     this.unsubscribeFeed();
+    this.unsubscribeRemote?.();
     for (const timer of this.timers) clearInterval(timer);
     for (const subscriber of this.subscribers) subscriber.socket.close(1001, "server shutting down");
     this.subscribers.clear();
@@ -161,6 +187,8 @@ export class RegistryStreamHub {
     subscriber.generation++;
     const from = message.data.fromRevision;
     if (from !== undefined && message.data.epoch !== undefined && message.data.epoch !== this.options.epoch) void this.snapshot(subscriber, "epoch_changed");
+    // Remote changes do not get local revisions, so they cannot be replayed: a fresh snapshot is exact instead.
+    else if (from !== undefined && wantsRemote(subscriber.filter)) void this.snapshot(subscriber, "includes_remote");
     else if (from !== undefined) this.resume(subscriber, from);
     else void this.snapshot(subscriber, "subscribe");
   }
@@ -188,11 +216,13 @@ export class RegistryStreamHub {
     const view = new Map<string, ServiceRecord>();
     try {
       let cursor: string | undefined;
-      do {
-        const page = await this.store.listServices({ filter: subscriber.filter, viewer: subscriber.viewer, limit: SNAPSHOT_PAGE, ...(cursor ? { cursor } : {}) });
+      const filter = sourceFilter(subscriber.filter);
+      while (wantsLocal(subscriber.filter)) {
+        const page = await this.store.listServices({ filter, viewer: subscriber.viewer, limit: SNAPSHOT_PAGE, ...(cursor ? { cursor } : {}) });
         for (const record of page.services) view.set(record.id, record);
         cursor = page.nextCursor ?? undefined;
-      } while (cursor);
+        if (!cursor) break;
+      }
     } catch (error) {
       this.logger.error({ err: error }, "building a watch snapshot failed");
       this.sendError(subscriber, "unavailable", "could not build a snapshot; reconnect");
@@ -214,6 +244,15 @@ export class RegistryStreamHub {
     subscriber.buffer = [];
     subscriber.state = "live";
     const services = [...view.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    // Imported records are read now, synchronously with going live: every later remote change is sent as an event.
+    if (this.remote && wantsRemote(subscriber.filter)) {
+      let remoteCursor: string | undefined;
+      do {
+        const page = this.remote.query(subscriber.filter, SNAPSHOT_PAGE, remoteCursor);
+        services.push(...page.services);
+        remoteCursor = page.nextCursor ?? undefined;
+      } while (remoteCursor);
+    }
     const message: ServerStreamMessage = { type: "snapshot", revision, epoch: this.options.epoch, reason, services };
     this.write(subscriber, JSON.stringify(message), true);
   }
@@ -226,6 +265,20 @@ export class RegistryStreamHub {
         const kind = classify(subscriber.viewer, subscriber.filter, change);
         if (kind) this.write(subscriber, encoded.get(kind), false);
       }
+    }
+  }
+
+  private fanOutRemote(change: RemoteChange): void {
+    let encoded: Buffer | undefined;
+    for (const subscriber of this.subscribers) {
+      // Syncing subscribers read the imported records when their snapshot completes, so they miss nothing.
+      if (subscriber.state !== "live" || !wantsRemote(subscriber.filter)) continue;
+      // Also when it no longer matches: the subscriber must learn that the record left its view.
+      if (!matchesFilter(change.record, subscriber.filter) && !(change.previous && matchesFilter(change.previous, subscriber.filter))) continue;
+      encoded ??= Buffer.from(
+        JSON.stringify({ type: "event", event: change.event, revision: this.feed.revision, serviceId: change.serviceId, service: change.record, origin: change.origin }),
+      );
+      this.write(subscriber, encoded, false);
     }
   }
 

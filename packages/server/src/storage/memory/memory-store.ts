@@ -18,6 +18,8 @@ import {
 } from "../store.js";
 import type { VaultStore } from "../vault-store.js";
 import { MemoryVaultStore } from "./memory-vault-store.js";
+import { MemoryFederationStore } from "./memory-federation-store.js";
+import type { FederationStore } from "../federation-store.js";
 
 export class MemoryStore implements RegistryStore {
   readonly description = "memory (not persistent)";
@@ -28,11 +30,17 @@ export class MemoryStore implements RegistryStore {
   private readonly meta = new Map<string, string>();
   private closed = false;
   private vault: MemoryVaultStore | null = null;
+  private federation: MemoryFederationStore | null = null;
 
   /** The credential vault's store, kept in this process's memory like everything else here. */
   vaultStore(): VaultStore {
     this.vault ??= new MemoryVaultStore(() => this.check());
     return this.vault;
+  }
+
+  federationStore(): FederationStore {
+    this.federation ??= new MemoryFederationStore(() => this.check());
+    return this.federation;
   }
 
   private check(): void {

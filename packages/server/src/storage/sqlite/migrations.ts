@@ -166,6 +166,30 @@ export const MIGRATIONS: readonly Migration[] = [
       DROP INDEX services_ttl;
     `,
   },
+  {
+    version: 4,
+    description: "federation: peers with their sync cursors, and the records imported from them",
+    sql: `
+      CREATE TABLE federation_peers (
+        did TEXT PRIMARY KEY,
+        url TEXT NOT NULL,
+        name TEXT,
+        trusted INTEGER NOT NULL,
+        added_at TEXT NOT NULL,
+        cursor INTEGER NOT NULL DEFAULT 0,
+        epoch TEXT
+      );
+      -- Keyed by origin first: a peer's records are dropped together when it is removed or re-snapshotted.
+      CREATE TABLE federation_imports (
+        origin TEXT NOT NULL,
+        service_id TEXT NOT NULL,
+        origin_revision INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        statement TEXT NOT NULL,
+        PRIMARY KEY (origin, service_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

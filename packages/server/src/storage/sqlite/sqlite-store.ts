@@ -25,6 +25,8 @@ import { buildListQuery, visibilityClause } from "./service-query.js";
 import { decodeCursor, encodeCursor } from "../page-cursor.js";
 import type { VaultStore } from "../vault-store.js";
 import { SqliteVaultStore } from "./sqlite-vault-store.js";
+import { SqliteFederationStore } from "./sqlite-federation-store.js";
+import type { FederationStore } from "../federation-store.js";
 
 export interface SqliteStoreOptions {
   path: string;
@@ -97,6 +99,7 @@ export class SqliteStore implements RegistryStore {
   private readonly listCache = new Map<string, Statement>();
   private closed = false;
   private vault: SqliteVaultStore | null = null;
+  private federation: SqliteFederationStore | null = null;
   private checkpointer: BackgroundCheckpointer | null = null;
   /** Highest committed revision. */
   private committedRevision: number;
@@ -372,6 +375,15 @@ export class SqliteStore implements RegistryStore {
       assertOpen: () => this.assertOpen(),
     });
     return this.vault;
+  }
+
+  /** Federation peers and imported records, on this same database and in the same group commits. */
+  federationStore(): FederationStore {
+    this.federation ??= new SqliteFederationStore(this.db, {
+      enqueue: (work) => this.write(work),
+      assertOpen: () => this.assertOpen(),
+    });
+    return this.federation;
   }
 
   // ---- lifecycle ----

@@ -1,0 +1,177 @@
+/**
+ * @module federation/exporter
+ * The export side of federation: what this node tells peers about its own `public` records. It answers
+ * `state_sync` (the changes after a revision, or a paged snapshot when the event log no longer reaches back
+ * or the asker's cursor belongs to another epoch) and pushes each change to subscribed sessions as a
+ * `capability_announce`. Only the node's own records are exported: imported ones live in another table
+ * and never pass through here, so nothing is re-exported as one's own.
+ *
+ * A record that stops being public must look deleted to peers (a tombstone), but a private record must not
+ * be mentioned at all, not even by id: a tombstone goes out only when the record was public before the
+ * change (known from the change feed's `previous`), or when a deleted record was public at deletion. A
+ * public→private change older than the feed's window is caught by the importer's periodic full refresh.
+ */
+import { klp, type ServiceRecord } from "@kai/protocol";
+import type { Logger } from "../logging/logger.js";
+import type { Change, ChangeFeed } from "../registry/change-feed.js";
+import type { RegistryStore } from "../storage/store.js";
+import { signRecordStatement, signTombstone } from "./statements.js";
+
+/** Whom pushes go to: one subscribed session. `push` returns false when the session is gone or hopelessly behind. */
+export interface PushTarget {
+  peerDid: string;
+  push(envelope: klp.KlpEnvelope): boolean;
+}
+
+export interface ExporterOptions {
+  store: RegistryStore;
+  feed: ChangeFeed;
+  identity: klp.KlpKeyPair;
+  epoch: string;
+  /** How long an exported statement is good for unless refreshed, seconds. */
+  recordTtlSeconds: number;
+  logger: Logger;
+  now?: () => number;
+}
+
+const ADMIN_VIEW = { owner: "#federation", admin: true };
+
+function isPublic(record: ServiceRecord | null | undefined): boolean {
+  return record?.visibility === "public";
+}
+
+export class FederationExporter {
+  private readonly subscribers = new Set<PushTarget>();
+  private readonly now: () => number;
+  private readonly unsubscribeFeed: () => void;
+
+  constructor(private readonly options: ExporterOptions) {
+    this.now = options.now ?? Date.now;
+    this.unsubscribeFeed = options.feed.subscribe((change) => this.onChange(change));
+  }
+
+  /** Answers one `state_sync` request. */
+  async answer(request: klp.StateSyncRequest): Promise<klp.StateSyncAnswer> {
+    const limit = Math.min(request.limit ?? klp.STATE_SYNC_MAX_BATCH, klp.STATE_SYNC_MAX_BATCH);
+    const sameEpoch = request.epoch === undefined || request.epoch === this.options.epoch;
+    if (request.snapshotCursor !== undefined || request.sinceRevision === 0 || !sameEpoch) return this.snapshotPage(request, limit);
+    const changes = this.changesFromFeed(request.sinceRevision, limit) ?? (await this.changesFromLog(request.sinceRevision, limit));
+    if (changes === "compacted") return this.snapshotPage({ ...request, sinceRevision: request.sinceRevision }, limit);
+    return {
+      sinceRevision: request.sinceRevision,
+      mode: "changes",
+      revision: changes.revision,
+      headRevision: Math.max(this.options.feed.revision, changes.revision),
+      epoch: this.options.epoch,
+      statements: changes.statements,
+      more: changes.more,
+    };
+  }
+
+  /** Registers a session for pushes; returns the function that ends the subscription. */
+  subscribe(target: PushTarget): () => void {
+    this.subscribers.add(target);
+    return () => this.subscribers.delete(target);
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+
+  close(): void {
+    this.unsubscribeFeed();
+    this.subscribers.clear();
+  }
+
+  /** The statement a change stands for, or undefined when peers must not hear of it. */
+  private statementFor(record: ServiceRecord, deleted: boolean, wasPublic: boolean): klp.FederationStatement | undefined {
+    if (!deleted && isPublic(record)) return signRecordStatement(record, this.options.identity, this.now(), this.options.recordTtlSeconds);
+    if (wasPublic) return signTombstone(record.id, record.revision, this.options.identity, this.now());
+    return undefined;
+  }
+
+  private onChange(change: Change): void {
+    if (this.subscribers.size === 0) return;
+    const deleted = change.event.event === "deregistered";
+    // A deleted record's event carries its last state: public then means peers may hold it.
+    const wasPublic = isPublic(change.previous) || (deleted && isPublic(change.event.service));
+    const statement = this.statementFor(change.event.service, deleted, wasPublic);
+    if (!statement) return;
+    for (const target of this.subscribers) {
+      const envelope = klp.createEnvelope(
+        {
+          type: "capability_announce",
+          to: target.peerDid,
+          payload: {
+            serviceId: statement.serviceId,
+            version: change.event.service.version ?? "0.0.0",
+            capabilities: statement.kind === "record" ? change.event.service.capabilities : [],
+            statement,
+          },
+        },
+        this.options.identity,
+      );
+      if (!target.push(envelope)) this.subscribers.delete(target);
+    }
+  }
+
+  /** From the in-memory feed, which knows each change's previous state; null when it does not reach back. */
+  private changesFromFeed(since: number, limit: number): { statements: klp.FederationStatement[]; revision: number; more: boolean } | null {
+    const changes = this.options.feed.changesSince(since);
+    if (changes === null) return null;
+    const batch = changes.slice(0, limit);
+    const latest = new Map<string, { change: Change; wasPublic: boolean }>();
+    for (const change of batch) {
+      const id = change.event.service.id;
+      // Across several changes of one record, "was public" means public before the first of them.
+      const earlier = latest.get(id);
+      const wasPublic = earlier ? earlier.wasPublic || isPublic(earlier.change.event.service) : isPublic(change.previous);
+      latest.set(id, { change, wasPublic: wasPublic || (change.event.event === "deregistered" && isPublic(change.event.service)) });
+    }
+    const statements: klp.FederationStatement[] = [];
+    for (const { change, wasPublic } of latest.values()) {
+      const statement = this.statementFor(change.event.service, change.event.event === "deregistered", wasPublic);
+      if (statement) statements.push(statement);
+    }
+    const revision = batch.length > 0 ? batch[batch.length - 1]!.event.revision : this.options.feed.revision;
+    return { statements, revision: Math.max(revision, since), more: changes.length > limit };
+  }
+
+  /** From the store's event log (older than the feed's window): previous states are unknown there. */
+  private async changesFromLog(since: number, limit: number): Promise<{ statements: klp.FederationStatement[]; revision: number; more: boolean } | "compacted"> {
+    const events = await this.options.store.eventsSince(since, limit);
+    if (events === "compacted") return "compacted";
+    const latest = new Map<string, (typeof events)[number]>();
+    for (const event of events) latest.set(event.service.id, event);
+    const statements: klp.FederationStatement[] = [];
+    for (const event of latest.values()) {
+      const deleted = event.event === "deregistered";
+      const statement = this.statementFor(event.service, deleted, deleted && isPublic(event.service));
+      if (statement) statements.push(statement);
+    }
+    const revision = events.length > 0 ? events[events.length - 1]!.revision : await this.options.store.currentRevision();
+    return { statements, revision: Math.max(revision, since), more: events.length === limit };
+  }
+
+  /** One page of every public record; the first page's `revision` is what the asker holds once all pages are in. */
+  private async snapshotPage(request: klp.StateSyncRequest, limit: number): Promise<klp.StateSyncAnswer> {
+    const revision = await this.options.store.currentRevision();
+    const page = await this.options.store.listServices({
+      filter: { visibility: "public" },
+      viewer: ADMIN_VIEW,
+      limit,
+      ...(request.snapshotCursor !== undefined ? { cursor: request.snapshotCursor } : {}),
+    });
+    const nowMs = this.now();
+    return {
+      sinceRevision: request.sinceRevision,
+      mode: "snapshot",
+      revision,
+      headRevision: revision,
+      epoch: this.options.epoch,
+      statements: page.services.map((record) => signRecordStatement(record, this.options.identity, nowMs, this.options.recordTtlSeconds)),
+      more: page.nextCursor !== null,
+      nextSnapshotCursor: page.nextCursor,
+    };
+  }
+}

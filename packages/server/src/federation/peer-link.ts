@@ -1,0 +1,241 @@
+/**
+ * @module federation/peer-link
+ * One trusted peer, kept in sync. The link opens a KLP WebSocket session to the peer (its DID pinned, both
+ * keys proven by the handshake), pulls with `state_sync` from its cursor (paging a snapshot when the peer
+ * says so), subscribes to pushes, and then pulls again every `pullIntervalMs` (catching anything a push
+ * missed) and takes a full snapshot every `refreshIntervalMs` (the origin re-signs every record with a new
+ * expiry, and records it no longer exports are dropped). A lost connection is retried with capped,
+ * jittered exponential backoff. Everything the peer sends is applied one batch at a time, in order.
+ */
+import { klp } from "@kai/protocol";
+import type { Logger } from "../logging/logger.js";
+import type { KlpPeerSession } from "../klp/peer-session.js";
+import type { FederationImporter } from "./importer.js";
+
+export type LinkState = "connecting" | "connected" | "disconnected";
+
+export interface PeerLinkOptions {
+  did: string;
+  url: string;
+  /** Current cursor (persisted by the importer with each batch). */
+  cursor: number;
+  epoch: string | null;
+  connect: (url: string, did: string) => Promise<KlpPeerSession>;
+  importer: FederationImporter;
+  logger: Logger;
+  pullIntervalMs: number;
+  refreshIntervalMs: number;
+  /** A refused or failed message from the peer, by KLP code. */
+  onRejected: (code: klp.KlpErrorCode) => void;
+}
+
+const BACKOFF_START_MS = 500;
+const BACKOFF_MAX_MS = 30_000;
+
+export class PeerLink {
+  state: LinkState = "connecting";
+  lastContact: number | null = null;
+  lastError: string | null = null;
+  cursor: number;
+  headRevision = 0;
+  private epoch: string | null;
+  private session: KlpPeerSession | null = null;
+  private stopped = false;
+  private attempt = 0;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private pullTimer: NodeJS.Timeout | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+  /** Every batch (pull answer or push) is applied after the previous one. */
+  private chain: Promise<unknown> = Promise.resolve();
+  /** Pulls run one after another: a snapshot and a pull interleaved would move the cursor out of order. */
+  private syncQueue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: PeerLinkOptions) {
+    this.cursor = options.cursor;
+    this.epoch = options.epoch;
+  }
+
+  get did(): string {
+    return this.options.did;
+  }
+
+  get lagRevisions(): number {
+    return Math.max(0, this.headRevision - this.cursor);
+  }
+
+  start(): void {
+    void this.open();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.clearTimers();
+    const session = this.session;
+    this.session = null;
+    this.state = "disconnected";
+    if (session) await session.close("peer removed").catch(() => undefined);
+    await this.chain.catch(() => undefined);
+  }
+
+  /** Pulls now (also what the timers call), after any pull in progress; resolves when caught up or failed. */
+  syncNow(full = false, subscribe = false): Promise<void> {
+    const run = this.syncQueue.then(() => this.sync(full, subscribe));
+    this.syncQueue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    this.state = "connecting";
+    try {
+      const session = await this.options.connect(this.options.url, this.options.did);
+      if (this.stopped) {
+        await session.close("peer removed");
+        return;
+      }
+      this.session = session;
+      session.onUnsolicited((envelope) => this.onPush(envelope));
+      session.onClose((reason) => this.onLost(`connection closed: ${reason}`));
+      this.state = "connected";
+      this.lastContact = Date.now();
+      await this.syncNow(false, true);
+      this.attempt = 0;
+      this.schedule();
+    } catch (error) {
+      this.onLost(describe(error));
+    }
+  }
+
+  private onLost(reason: string): void {
+    if (this.stopped) return;
+    this.lastError = reason;
+    this.state = "disconnected";
+    this.clearTimers();
+    const session = this.session;
+    this.session = null;
+    if (session && !session.closed) void session.close("resync").catch(() => undefined);
+    if (this.retryTimer) return;
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_START_MS * 2 ** this.attempt) * (0.5 + Math.random() / 2);
+    this.attempt++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.open();
+    }, delay);
+    this.retryTimer.unref();
+  }
+
+  private schedule(): void {
+    this.clearTimers();
+    this.pullTimer = setInterval(() => void this.syncNow().catch(() => undefined), this.options.pullIntervalMs);
+    this.pullTimer.unref();
+    this.refreshTimer = setInterval(() => void this.syncNow(true).catch(() => undefined), this.options.refreshIntervalMs);
+    this.refreshTimer.unref();
+  }
+
+  private clearTimers(): void {
+    if (this.pullTimer) clearInterval(this.pullTimer);
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.pullTimer = this.refreshTimer = this.retryTimer = null;
+  }
+
+  /** Pulls until caught up. `full` asks for a snapshot; `subscribe` asks for pushes (first pull of a session). */
+  private async sync(full: boolean, subscribe = false): Promise<void> {
+    const session = this.session;
+    if (!session) return;
+    let since = full ? 0 : this.cursor;
+    let snapshot: { seen: Set<string>; revision: number } | null = null;
+    let snapshotCursor: string | undefined;
+    let first = true;
+    try {
+      for (;;) {
+        const reply = await session.request({
+          type: "state_sync",
+          to: this.options.did,
+          payload: {
+            sinceRevision: since,
+            ...(this.epoch !== null ? { epoch: this.epoch } : {}),
+            ...(snapshotCursor !== undefined ? { snapshotCursor } : {}),
+            ...(subscribe && first ? { subscribe: true } : {}),
+          },
+        });
+        first = false;
+        this.lastContact = Date.now();
+        const answer = klp.StateSyncAnswerSchema.safeParse(reply.payload);
+        if (!answer.success) {
+          this.options.onRejected("KLP_MALFORMED");
+          throw new klp.KlpError("KLP_MALFORMED", "the peer's state_sync answer is not valid");
+        }
+        const a = answer.data;
+        if (a.headRevision !== undefined) this.headRevision = a.headRevision;
+        if (a.mode === "changes") {
+          await this.enqueue(() => this.options.importer.apply(this.options.did, a.statements, { cursor: { revision: a.revision, epoch: a.epoch } }));
+          this.cursor = a.revision;
+          this.epoch = a.epoch;
+          if (!a.more) return;
+          since = a.revision;
+          continue;
+        }
+        // A snapshot: its first page's revision is what we hold once every page is in.
+        snapshot ??= { seen: new Set(), revision: a.revision };
+        for (const raw of a.statements) {
+          const id = (raw as { serviceId?: unknown } | null)?.serviceId;
+          if (typeof id === "string") snapshot.seen.add(id);
+        }
+        const last = !a.more || !a.nextSnapshotCursor;
+        const done = snapshot;
+        await this.enqueue(() =>
+          this.options.importer.apply(
+            this.options.did,
+            a.statements,
+            last ? { cursor: { revision: done.revision, epoch: a.epoch }, sweepSnapshot: { seen: done.seen, revision: done.revision } } : {},
+          ),
+        );
+        if (last) {
+          this.cursor = done.revision;
+          this.epoch = a.epoch;
+          // Changes made while the snapshot was paged come with the next (changes) pull.
+          since = done.revision;
+          snapshot = null;
+          snapshotCursor = undefined;
+          full = false;
+          if (this.headRevision <= this.cursor) return;
+          continue;
+        }
+        snapshotCursor = a.nextSnapshotCursor ?? undefined;
+      }
+    } catch (error) {
+      this.lastError = describe(error);
+      if (error instanceof klp.KlpError && error.code !== "KLP_INTERNAL") this.options.onRejected(error.code);
+      throw error;
+    }
+  }
+
+  private onPush(envelope: klp.KlpEnvelope): void {
+    this.lastContact = Date.now();
+    if (envelope.type !== "capability_announce") {
+      this.options.onRejected("KLP_NOT_FOUND");
+      return;
+    }
+    const payload = klp.FederationPushPayloadSchema.safeParse(envelope.payload);
+    if (!payload.success) {
+      this.options.onRejected("KLP_MALFORMED");
+      return;
+    }
+    void this.enqueue(() => this.options.importer.apply(this.options.did, [payload.data.statement])).catch((error: unknown) =>
+      this.options.logger.warn({ err: error, peer: this.options.did }, "applying a pushed federation statement failed"),
+    );
+  }
+
+  private enqueue<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.chain.then(work, work);
+    this.chain = next.catch(() => undefined);
+    return next;
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof klp.KlpError) return `${error.code}: ${error.message}`;
+  if (error instanceof Error) return error.message;
+  return "unknown error";
+}
