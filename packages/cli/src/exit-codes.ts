@@ -51,6 +51,9 @@ const BY_API_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   no_service_available: EXIT.unreachable,
   services_rate_limited: EXIT.rateLimited,
   credential_unavailable: EXIT.unreachable,
+  // Federation: a peer that cannot be read is unreachable; one that is not the pinned DID is a conflict.
+  peer_unreachable: EXIT.unreachable,
+  peer_identity_mismatch: EXIT.conflict,
 };
 
 export function exitCodeForApiCode(code: string): ExitCode {

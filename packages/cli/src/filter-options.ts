@@ -17,6 +17,8 @@ export interface FilterFlags {
   status?: string[];
   visibility?: string;
   query?: string;
+  location?: string;
+  origin?: string;
 }
 
 export function addFilterOptions(command: Command): Command {
@@ -28,7 +30,9 @@ export function addFilterOptions(command: Command): Command {
     .option("--owner <owner>", "owner")
     .option("--status <status>", "active|degraded|offline|maintenance; repeatable, any matches", collectList)
     .option("--visibility <visibility>", "public|internal|private")
-    .option("-q, --query <text>", "free text over id, name, description, provider, tags, capabilities");
+    .option("-q, --query <text>", "free text over id, name, description, provider, tags, capabilities")
+    .option("--location <where>", "local (this node's own, the default) | remote (imported from federation peers) | all")
+    .option("--origin <did>", "only records imported from this peer node");
 }
 
 /** The filter the flags describe, validated; flags that were not given are left out. */
@@ -42,6 +46,8 @@ export function filterFromFlags(flags: FilterFlags): ServiceFilterInput {
     status: flags.status,
     visibility: flags.visibility,
     q: flags.query,
+    location: flags.location,
+    origin: flags.origin,
   };
   for (const key of Object.keys(candidate)) if (candidate[key] === undefined) delete candidate[key];
   const parsed = ServiceFilterSchema.safeParse(candidate);

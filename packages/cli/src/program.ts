@@ -16,6 +16,7 @@ import { tokenCommand } from "./commands/token.js";
 import { vaultCommand } from "./commands/vault.js";
 import { watchCommand } from "./commands/watch.js";
 import { chatCommand, routeCommand } from "./commands/gateway.js";
+import { peerCommand } from "./commands/peer.js";
 import { VERSION } from "./version.js";
 
 const EPILOGUE = `
@@ -44,7 +45,8 @@ export function buildProgram(): Command {
     .addCommand(vaultCommand())
     .addCommand(watchCommand())
     .addCommand(chatCommand())
-    .addCommand(routeCommand());
+    .addCommand(routeCommand())
+    .addCommand(peerCommand());
   applyRecursively(program, (command) => command.exitOverride());
   return program;
 }

@@ -21,6 +21,7 @@ import type { ClientOptions, KaiClient } from "./types.js";
 import { createWatcher } from "./watcher.js";
 import { createVaultClient } from "./vault.js";
 import { createGatewayClient } from "./gateway.js";
+import { createPeersClient } from "./peers.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 
@@ -71,6 +72,7 @@ export function createClient(options: ClientOptions): KaiClient {
     },
     vault: createVaultClient(http),
     gateway: createGatewayClient(http),
+    peers: createPeersClient(http),
     watch: (watchOptions) =>
       createWatcher({
         baseUrl: http.baseUrl,

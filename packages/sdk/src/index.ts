@@ -7,6 +7,7 @@ export { createClient } from "./client.js";
 export { createAgent } from "./agent.js";
 export { KaiApiError, KaiConnectionError, isAuthError, type KaiApiErrorInit } from "./errors.js";
 export { backoffDelay } from "./backoff.js";
+export { inspectNode, type NodeIdentity } from "./peers.js";
 export type {
   Agent,
   AgentDefinition,
@@ -16,6 +17,7 @@ export type {
   GatewayClient,
   GatewayStream,
   KaiClient,
+  PeersClient,
   ServedInfo,
   VaultClient,
   WatchOptions,

@@ -4,6 +4,7 @@
  * shapes themselves come from @kai/protocol and are re-exported, never redefined.
  */
 import type {
+  klp,
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
@@ -80,7 +81,22 @@ export interface KaiClient {
   vault: VaultClient;
   /** Calling services through the gateway (token scope `gateway:invoke`). */
   gateway: GatewayClient;
+  /** Federation peers (token scope `federation:admin`). */
+  peers: PeersClient;
   watch(options: WatchOptions): Watcher;
+}
+
+/** The federation peers this node imports public records from. Errors: `peer_unreachable`, `peer_identity_mismatch`, `not_found`. */
+export interface PeersClient {
+  /** Adds a peer (or updates it); without `did`, the server pins the DID the peer's node document names. */
+  add(input: klp.AddPeerRequest): Promise<{ peer: klp.PeerInfo; created: boolean }>;
+  list(): Promise<klp.PeerInfo[]>;
+  get(did: string): Promise<klp.PeerInfo>;
+  /** Withdraws trust (records dropped, link cut; the peer stays listed) or gives it back. */
+  setTrusted(did: string, trusted: boolean): Promise<klp.PeerInfo>;
+  remove(did: string): Promise<void>;
+  /** Pulls from every connected peer now; resolves with their state once each is caught up. */
+  sync(): Promise<klp.PeerInfo[]>;
 }
 
 /**
