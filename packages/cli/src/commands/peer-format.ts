@@ -2,7 +2,7 @@
  * @module commands/peer-format
  * How `kai peer` prints a peer: one table row, or key/value lines for `show`.
  */
-import { klp } from "@kai/protocol";
+import type { klp } from "@kai/protocol";
 import { cell } from "../output.js";
 
 
