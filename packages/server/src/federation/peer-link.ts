@@ -95,6 +95,8 @@ export class PeerLink {
       }
       this.session = session;
       session.onUnsolicited((envelope) => this.onPush(envelope));
+      // Forged, replayed, stale or foreign messages never reach the importer; they are counted here.
+      session.onRefused((code) => this.options.onRejected(code));
       session.onClose((reason) => this.onLost(`connection closed: ${reason}`));
       this.state = "connected";
       this.lastContact = Date.now();
@@ -205,8 +207,8 @@ export class PeerLink {
         snapshotCursor = a.nextSnapshotCursor ?? undefined;
       }
     } catch (error) {
+      // The peer refusing us (or a lost connection) is an error to show, not a message we refused: that is counted by onRefused.
       this.lastError = describe(error);
-      if (error instanceof klp.KlpError && error.code !== "KLP_INTERNAL") this.options.onRejected(error.code);
       throw error;
     }
   }

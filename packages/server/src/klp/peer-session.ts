@@ -95,6 +95,7 @@ export type UnsolicitedHandler = (envelope: klp.KlpEnvelope) => void;
 export class KlpPeerSession {
   private readonly pending = new Map<string, Pending>();
   private readonly unsolicited = new Set<UnsolicitedHandler>();
+  private readonly refused = new Set<(code: klp.KlpErrorCode) => void>();
 
   constructor(
     private readonly transport: klp.KlpTransport,
@@ -141,6 +142,12 @@ export class KlpPeerSession {
     return this.transport.onClose(handler);
   }
 
+  /** Registers a handler told the code of every message from the peer that failed the acceptance rules. */
+  onRefused(handler: (code: klp.KlpErrorCode) => void): () => void {
+    this.refused.add(handler);
+    return () => this.refused.delete(handler);
+  }
+
   /** Registers a handler for accepted messages that answer no request (pushes); returns its remover. */
   onUnsolicited(handler: UnsolicitedHandler): () => void {
     this.unsolicited.add(handler);
@@ -160,6 +167,7 @@ export class KlpPeerSession {
       const correlated = raw.ok ? CorrelationSchema.safeParse(raw.value) : undefined;
       const id = correlated?.success ? correlated.data.metadata.correlationId : this.pending.size === 1 ? [...this.pending.keys()][0] : undefined;
       if (id !== undefined) this.settle(id, undefined, new klp.KlpError(result.error.code, `the peer's answer was refused: ${result.error.message}`));
+      for (const handler of this.refused) handler(result.error.code);
       return;
     }
     const reply = result.envelope;
