@@ -162,7 +162,10 @@ export interface Watcher {
   readonly revision: number;
   /** The registry epoch `revision` belongs to; pass it with `fromRevision` when resuming in a later watcher. */
   readonly epoch: string | undefined;
-  /** Current view, id → record, kept from the snapshot and the events. */
+  /**
+   * Current view, kept from the snapshot and the events: id → record, and `id@origin` → record for records
+   * imported from federation peers (filter `location: "remote" | "all"` or `origin`).
+   */
   readonly services: ReadonlyMap<string, ServiceRecord>;
   readonly state: WatcherState;
   close(): void;
