@@ -166,7 +166,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Active health checks feed each service's circuit breaker too, not only its registry status.
     health.onProbe = (id, ok) => router.reportHealth(id, { ok });
     // KLP identity = the node key (node-key.pem); see klp/node-identity.ts.
-    const klpNode = new KlpNode({ identity: klpIdentityFromNodeKey(key), registry, logger, name: `kai node ${key.keyId}`, version: VERSION });
+    const klpNode = new KlpNode({
+      identity: klpIdentityFromNodeKey(key),
+      registry,
+      logger,
+      name: `kai node ${key.keyId}`,
+      version: VERSION,
+      messagesPerMinute: config.klp.messagesPerMinute,
+    });
     const federation = await FederationService.start({
       store: store.federationStore(),
       registryStore: store,

@@ -171,6 +171,14 @@ export const ConfigSchema = z.strictObject({
       maxSubscribersPerToken: z.int().min(1).default(5000),
     })
     .prefault({}),
+  klp: z
+    .strictObject({
+      /** KLP messages accepted per sender DID per minute (after their signature checked out); more → KLP_RATE_LIMITED. */
+      messagesPerMinute: z.int().min(1).max(1_000_000).default(1200),
+      /** Open `/klp` WebSocket connections at most; more are refused at once (close code 1013, try again later). */
+      maxSockets: z.int().min(1).max(100_000).default(1000),
+    })
+    .prefault({}),
   federation: z
     .strictObject({
       /**

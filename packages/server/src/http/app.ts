@@ -151,7 +151,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   // KLP: authenticated by envelope signatures (or public, signed reads), never by bearer tokens.
   await app.register(klpRoutes(deps.klp));
-  await app.register(klpSocketRoute(deps.klp, deps.logger));
+  await app.register(klpSocketRoute(deps.klp, deps.logger, deps.config.klp.maxSockets));
 
   await app.register(async (scope) => {
     scope.addHook("onRequest", createAuthenticateHook(deps.tokens));

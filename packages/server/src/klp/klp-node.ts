@@ -6,6 +6,7 @@
  * a signed `error`. Also produces the node's signed documents (well-known, discovery, verify) and opens
  * sessions to other nodes. Transports only move text in and out (routes/klp.ts, ws/klp-socket.ts).
  */
+import { RateLimiterMemory } from "rate-limiter-flexible";
 import { klp, parseJson } from "@kai/protocol";
 import type { Logger } from "../logging/logger.js";
 import type { RegistryService } from "../registry/registry-service.js";
@@ -24,6 +25,8 @@ export interface KlpNodeOptions {
   /** Rule 4's clock window, seconds (default 300); also how long message ids are remembered. */
   stalenessWindowSeconds?: number;
   replay?: klp.ReplayCacheOptions;
+  /** Rule 7's rate limit: messages accepted per sender DID per minute (default 1200). */
+  messagesPerMinute?: number;
 }
 
 /**
@@ -77,6 +80,8 @@ export class KlpNode {
   private readonly now: () => number;
   private readonly sessions = new Set<KlpPeerSession>();
   private federation: KlpFederationPort | undefined;
+  /** Per-sender budget, checked after the signature (so nobody can spend another sender's budget). */
+  private readonly limiter: RateLimiterMemory;
 
   constructor(options: KlpNodeOptions) {
     this.options = options;
@@ -84,6 +89,7 @@ export class KlpNode {
     this.did = options.identity.did;
     this.now = options.now ?? Date.now;
     this.replay = new klp.ReplayCache(options.replay);
+    this.limiter = new RateLimiterMemory({ points: options.messagesPerMinute ?? 1200, duration: 60 });
     this.discovery = new KlpDiscovery(options.registry, this.did, (query, limit) => this.federation?.remoteEntries(query, limit) ?? []);
     this.handlers = new RegistryHandlers(options.registry, this.discovery, this.did);
   }
@@ -196,6 +202,8 @@ export class KlpNode {
       replayCache: this.replay,
       trust: (envelope) => this.trust(envelope, sessionPeer),
       recipientExists: (address, envelope) => this.recipientExists(address, envelope, handshake),
+      // The handshake is not counted: a connection's four messages should not eat its sender's budget.
+      ...(handshake ? {} : { allowRate: (envelope: klp.KlpEnvelope) => this.allowRate(envelope) }),
     };
   }
 
@@ -231,6 +239,16 @@ export class KlpNode {
     } catch (error) {
       if (klpErrorFromApi(error).code === "KLP_NOT_FOUND") return false;
       throw error;
+    }
+  }
+
+  private async allowRate(envelope: klp.KlpEnvelope): Promise<boolean> {
+    try {
+      await this.limiter.consume(envelope.from);
+      return true;
+    } catch {
+      // rate-limiter-flexible rejects with the limiter's state when the budget is spent.
+      return false;
     }
   }
 

@@ -54,7 +54,11 @@ export async function serveKlpSocket(node: KlpNode, socket: WebSocket, logger: L
   });
 }
 
-export function klpSocketRoute(node: KlpNode, logger: Logger): FastifyPluginAsyncZod {
+/** Close code 1013 "try again later": the node has as many KLP connections as it takes. */
+const CLOSE_TRY_AGAIN_LATER = 1013;
+
+export function klpSocketRoute(node: KlpNode, logger: Logger, maxSockets = 1000): FastifyPluginAsyncZod {
+  let open = 0;
   return async (app) => {
     app.route({
       method: "GET",
@@ -69,7 +73,16 @@ export function klpSocketRoute(node: KlpNode, logger: Logger): FastifyPluginAsyn
       handler: () => {
         throw new ApiError("upgrade_required", "this is a WebSocket endpoint: send an Upgrade: websocket request", undefined, { Upgrade: "websocket" });
       },
-      wsHandler: (socket) => void serveKlpSocket(node, socket, logger),
+      wsHandler: (socket) => {
+        // Each connection costs a handshake and memory before its peer is proven: cap them.
+        if (open >= maxSockets) {
+          socket.close(CLOSE_TRY_AGAIN_LATER, "too many KLP connections");
+          return;
+        }
+        open++;
+        socket.once("close", () => open--);
+        void serveKlpSocket(node, socket, logger);
+      },
     });
   };
 }
