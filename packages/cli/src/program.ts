@@ -17,6 +17,7 @@ import { vaultCommand } from "./commands/vault.js";
 import { watchCommand } from "./commands/watch.js";
 import { chatCommand, routeCommand } from "./commands/gateway.js";
 import { peerCommand } from "./commands/peer.js";
+import { klpCommand } from "./commands/klp.js";
 import { VERSION } from "./version.js";
 
 const EPILOGUE = `
@@ -46,7 +47,8 @@ export function buildProgram(): Command {
     .addCommand(watchCommand())
     .addCommand(chatCommand())
     .addCommand(routeCommand())
-    .addCommand(peerCommand());
+    .addCommand(peerCommand())
+    .addCommand(klpCommand());
   applyRecursively(program, (command) => command.exitOverride());
   return program;
 }

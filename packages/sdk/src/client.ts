@@ -21,7 +21,7 @@ import type { ClientOptions, KaiClient } from "./types.js";
 import { createWatcher } from "./watcher.js";
 import { createVaultClient } from "./vault.js";
 import { createGatewayClient } from "./gateway.js";
-import { createPeersClient } from "./peers.js";
+import { createKlpClient, createPeersClient } from "./peers.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 
@@ -73,6 +73,7 @@ export function createClient(options: ClientOptions): KaiClient {
     vault: createVaultClient(http),
     gateway: createGatewayClient(http),
     peers: createPeersClient(http),
+    klp: createKlpClient(http),
     watch: (watchOptions) =>
       createWatcher({
         baseUrl: http.baseUrl,

@@ -17,6 +17,7 @@ export type {
   GatewayClient,
   GatewayStream,
   KaiClient,
+  KlpClient,
   PeersClient,
   ServedInfo,
   VaultClient,

@@ -6,7 +6,7 @@
  */
 import { klp, parseJson } from "@kai/protocol";
 import type { HttpTransport } from "./http-transport.js";
-import type { PeersClient } from "./types.js";
+import type { KlpClient, PeersClient } from "./types.js";
 
 const peerPath = (did: string) => `/api/peers/${encodeURIComponent(did)}`;
 
@@ -23,6 +23,12 @@ export function createPeersClient(http: HttpTransport): PeersClient {
       await http.request("DELETE", peerPath(did));
     },
     sync: async () => (await http.request("POST", "/api/peers/sync", { schema: klp.PeerListResponseSchema, timeoutMs: 120_000 })).data.peers,
+  };
+}
+
+export function createKlpClient(http: HttpTransport): KlpClient {
+  return {
+    grant: async (input) => (await http.request("POST", "/api/klp/grants", { body: input, schema: klp.KlpTokenGrantSchema })).data,
   };
 }
 

@@ -83,7 +83,17 @@ export interface KaiClient {
   gateway: GatewayClient;
   /** Federation peers (token scope `federation:admin`). */
   peers: PeersClient;
+  /** The node's KLP administration (scope `admin`). */
+  klp: KlpClient;
   watch(options: WatchOptions): Watcher;
+}
+
+export interface KlpClient {
+  /**
+   * A grant signed by this node that lets the key `for` (a DID) register a service over KLP with its own key
+   * (`klp:register` unless other capabilities are given); `ttl` in seconds (default 30 days).
+   */
+  grant(input: klp.KlpGrantRequestInput): Promise<klp.KlpTokenGrant>;
 }
 
 /** The federation peers this node imports public records from. Errors: `peer_unreachable`, `peer_identity_mismatch`, `not_found`. */

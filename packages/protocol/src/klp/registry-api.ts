@@ -131,3 +131,4 @@ export const KlpGrantRequestSchema = z.strictObject({
   ttl: z.number().int().min(60).max(31_536_000).default(2_592_000),
 });
 export type KlpGrantRequest = z.infer<typeof KlpGrantRequestSchema>;
+export type KlpGrantRequestInput = z.input<typeof KlpGrantRequestSchema>;
