@@ -117,8 +117,7 @@ export class FakePeer {
 /** A record statement as `origin` would sign it (pass another key as `signer` to forge one). */
 export function recordStatement(origin: string, serviceId: string, revision: number, signer: klp.KlpKeyPair, overrides: Record<string, unknown> = {}): klp.RecordStatement {
   const now = Date.now();
-  return klp.signDocument(
-    {
+  const unsigned: Record<string, unknown> = {
       kind: "record" as const,
       origin,
       serviceId,
@@ -141,9 +140,9 @@ export function recordStatement(origin: string, serviceId: string, revision: num
         updatedAt: new Date(now).toISOString(),
       },
       ...overrides,
-    } as Omit<klp.RecordStatement, "signature">,
-    signer,
-  );
+  };
+  // A test may make it invalid on purpose (overrides), so the type is asserted, not derived.
+  return klp.signDocument(unsigned, signer) as klp.RecordStatement;
 }
 
 export function tombstone(origin: string, serviceId: string, revision: number, signer: klp.KlpKeyPair): klp.TombstoneStatement {
