@@ -17,6 +17,28 @@ export interface OpenDatabaseOptions {
   autoCheckpointPages?: number;
 }
 
+/**
+ * The per-connection settings (everything but WAL mode, which is stored in the file): the store's own
+ * connection and the writer thread's both apply exactly these, so a commit is durable in the same way
+ * whichever connection made it.
+ */
+export function connectionPragmas({ synchronous, autoCheckpointPages = 1000 }: Omit<OpenDatabaseOptions, "path">): string[] {
+  return [
+    // FULL fsyncs the WAL on every commit: an acknowledged write survives power loss. NORMAL survives a
+    // process crash (kill -9) but may lose the last commits on power loss. Group commit amortises the fsync.
+    `synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`,
+    // Another process (a backup, the CLI) may hold the lock briefly; wait instead of failing at once.
+    "busy_timeout = 5000",
+    "foreign_keys = ON",
+    // The default page cache is 2 MiB; at 100k services the indexes alone are tens of MiB, and random
+    // ids touch pages all over them. 64 MiB keeps the hot indexes in memory (memory is cheap; p99 is not).
+    "cache_size = -65536",
+    "temp_store = MEMORY",
+    // How much WAL may build up before a commit checkpoints it inline (the store decides; see sqlite-store.ts).
+    `wal_autocheckpoint = ${Math.max(0, Math.trunc(autoCheckpointPages))}`,
+  ];
+}
+
 export function openDatabase({ path, synchronous, autoCheckpointPages = 1000 }: OpenDatabaseOptions): Database {
   if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
   const db = new BetterSqlite3(path);
@@ -24,18 +46,7 @@ export function openDatabase({ path, synchronous, autoCheckpointPages = 1000 }: 
     // WAL: readers never block the writer, and a commit is one append (+ one fsync in FULL mode).
     const mode = db.pragma("journal_mode = WAL", { simple: true });
     if (path !== ":memory:" && mode !== "wal") throw new Error(`could not enable WAL mode (got ${String(mode)})`);
-    // FULL fsyncs the WAL on every commit: an acknowledged write survives power loss. NORMAL survives a
-    // process crash (kill -9) but may lose the last commits on power loss. Group commit amortises the fsync.
-    db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`);
-    // Another process (a backup, the CLI) may hold the lock briefly; wait instead of failing at once.
-    db.pragma("busy_timeout = 5000");
-    db.pragma("foreign_keys = ON");
-    // The default page cache is 2 MiB; at 100k services the indexes alone are tens of MiB, and random
-    // ids touch pages all over them. 64 MiB keeps the hot indexes in memory (memory is cheap; p99 is not).
-    db.pragma("cache_size = -65536");
-    db.pragma("temp_store = MEMORY");
-    // How much WAL may build up before a commit checkpoints it inline (the store decides; see sqlite-store.ts).
-    db.pragma(`wal_autocheckpoint = ${Math.max(0, Math.trunc(autoCheckpointPages))}`);
+    for (const pragma of connectionPragmas({ synchronous, autoCheckpointPages })) db.pragma(pragma);
     migrate(db);
     return db;
   } catch (error) {

@@ -17,21 +17,6 @@ export interface ServiceRow {
   doc: string;
 }
 
-export interface ServiceColumns {
-  id: string;
-  owner: string;
-  visibility: string;
-  type: string;
-  provider: string | null;
-  status: string;
-  ttl: number | null;
-  heartbeat_at: number | null;
-  updated_at: number;
-  revision: number;
-  search: string;
-  doc: string;
-}
-
 /**
  * The lower-cased text `q` searches: id, name, description, provider, tags, capabilities. Lower-casing
  * here (JavaScript's full Unicode rules) and in `searchNeedle` keeps the match identical to `matchesFilter`.
@@ -52,21 +37,41 @@ function timeMs(iso: string | null): number | null {
   return Number.isNaN(ms) ? null : ms;
 }
 
-export function toColumns(record: ServiceDraft, revision: number): ServiceColumns {
-  return {
-    id: record.id,
-    owner: record.owner,
-    visibility: record.visibility,
-    type: record.type,
-    provider: record.provider ?? null,
-    status: record.status,
-    ttl: record.ttl ?? null,
-    heartbeat_at: timeMs(record.heartbeat),
-    updated_at: timeMs(record.updatedAt) ?? 0,
+/** The stored document of a record: its JSON, without `revision` (the column holds that). */
+export function encodeRecordDoc(record: ServiceDraft): string {
+  return JSON.stringify(record);
+}
+
+/**
+ * The event document of `record` at `revision`, i.e. `JSON.stringify({ ...record, revision })`, made from
+ * the record's document instead of encoding the 600-byte record a second time: spreading appends
+ * `revision` as the last key, so the JSON is the document with that key added before the closing brace.
+ */
+export function eventDocOf(record: ServiceDraft, doc: string, revision: number): string {
+  // A record that carries a `revision` of its own would keep it in its original place: encode it in full.
+  if (Object.hasOwn(record, "revision") || !doc.endsWith("}") || doc === "{}") return JSON.stringify({ ...record, revision });
+  return `${doc.slice(0, -1)},"revision":${revision}}`;
+}
+
+/**
+ * The `services` row of a record, as the positional parameters of `upsertService` (write-statements.ts):
+ * id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc.
+ */
+export function serviceColumns(record: ServiceDraft, revision: number, doc: string): Array<string | number | null> {
+  return [
+    record.id,
+    record.owner,
+    record.visibility,
+    record.type,
+    record.provider ?? null,
+    record.status,
+    record.ttl ?? null,
+    timeMs(record.heartbeat),
+    timeMs(record.updatedAt) ?? 0,
     revision,
-    search: searchText(record),
-    doc: JSON.stringify(record),
-  };
+    searchText(record),
+    doc,
+  ];
 }
 
 /**

@@ -17,10 +17,12 @@ import {
   type TokenRow,
   type Viewer,
 } from "../store.js";
-import { openDatabase, type SynchronousMode } from "./open-database.js";
+import { connectionPragmas, openDatabase, type SynchronousMode } from "./open-database.js";
 import { WriteBatcher } from "./write-batcher.js";
 import { BackgroundCheckpointer } from "./background-checkpointer.js";
-import { fromRow, parseRecordDoc, toColumns, type ServiceRow } from "./record-codec.js";
+import { WriterThread } from "./writer-thread.js";
+import { MAX_TERMS_PER_INSERT, type WriteSink } from "./write-statements.js";
+import { encodeRecordDoc, eventDocOf, fromRow, parseRecordDoc, serviceColumns, type ServiceRow } from "./record-codec.js";
 import { buildListQuery, visibilityClause } from "./service-query.js";
 import { decodeCursor, encodeCursor } from "../page-cursor.js";
 import type { VaultStore } from "../vault-store.js";
@@ -37,6 +39,11 @@ export interface SqliteStoreOptions {
    * automatic one inside commits. Ignored for `:memory:`.
    */
   checkpointIntervalMs?: number;
+  /**
+   * Commit service writes from a worker thread (writer-thread.ts) so the event loop does not wait for
+   * SQLite's page writes and fsync (default true). Ignored for `:memory:`, which a thread cannot share.
+   */
+  writerThread?: boolean;
 }
 
 /** Default interval of background WAL checkpoints, ms. */
@@ -105,16 +112,19 @@ export class SqliteStore implements RegistryStore {
   private committedRevision: number;
   /** Highest revision used inside the batch being written (equals committedRevision between batches). */
   private workingRevision: number;
+  private writer: WriterThread | null = null;
+  /**
+   * With the writer thread: the rows (revision, document) the batch being planned has written so far, which
+   * this connection cannot see before the thread commits. Cleared when the batch committed or rolled back.
+   */
+  private readonly planned = new Map<string, { revision: number; doc: string }>();
+  /** What the write being planned changed in `planned`, to put back if it throws half-way (writeServices). */
+  private plannedUndo: Array<[string, { revision: number; doc: string } | undefined]> = [];
 
   private readonly stmt: {
     getService: Statement<[string], ServiceRow>;
     getRevision: Statement<[string], { revision: number; doc: string }>;
-    upsertService: Statement;
     deleteService: Statement<[string]>;
-    deleteTag: Statement<[string, string]>;
-    deleteCapability: Statement<[string, string]>;
-    insertTag: Statement<[string, string]>;
-    insertCapability: Statement<[string, string]>;
     insertEvent: Statement<[number, string, string, string]>;
     eventsAfter: Statement<[number, number], EventRow>;
     deleteEventsThrough: Statement<[number]>;
@@ -133,7 +143,7 @@ export class SqliteStore implements RegistryStore {
     countVisible: Statement<[string], { status: string; n: number }>;
   };
 
-  private constructor(db: Database, synchronous: SynchronousMode) {
+  private constructor(db: Database, synchronous: SynchronousMode, writer: WriterThread | null) {
     this.db = db;
     this.description = `sqlite (WAL, synchronous=${synchronous.toUpperCase()})`;
     const prepare = <P extends unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
@@ -141,19 +151,7 @@ export class SqliteStore implements RegistryStore {
     this.stmt = {
       getService: prepare("SELECT id, heartbeat_at, revision, doc FROM services WHERE id = ?"),
       getRevision: prepare("SELECT revision, doc FROM services WHERE id = ?"),
-      upsertService: db.prepare(
-        `INSERT INTO services (id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
-         VALUES (@id, @owner, @visibility, @type, @provider, @status, @ttl, @heartbeat_at, @updated_at, @revision, @search, @doc)
-         ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, visibility = excluded.visibility, type = excluded.type,
-           provider = excluded.provider, status = excluded.status, ttl = excluded.ttl, heartbeat_at = excluded.heartbeat_at,
-           updated_at = excluded.updated_at, revision = excluded.revision, search = excluded.search, doc = excluded.doc`,
-      ),
       deleteService: prepare("DELETE FROM services WHERE id = ?"),
-      // By exact key: the (tag, service_id) primary key finds the row; there is no service_id index to keep up (migration 3).
-      deleteTag: prepare("DELETE FROM service_tags WHERE tag = ? AND service_id = ?"),
-      deleteCapability: prepare("DELETE FROM service_capabilities WHERE capability = ? AND service_id = ?"),
-      insertTag: prepare("INSERT OR IGNORE INTO service_tags (tag, service_id) VALUES (?, ?)"),
-      insertCapability: prepare("INSERT OR IGNORE INTO service_capabilities (capability, service_id) VALUES (?, ?)"),
       insertEvent: prepare("INSERT INTO events (revision, event, service_id, doc) VALUES (?, ?, ?, ?)"),
       eventsAfter: prepare("SELECT revision, event, doc FROM events WHERE revision > ? ORDER BY revision LIMIT ?"),
       deleteEventsThrough: prepare("DELETE FROM events WHERE revision <= ?"),
@@ -176,14 +174,21 @@ export class SqliteStore implements RegistryStore {
       countVisible: prepare(`SELECT status, count(*) AS n FROM services s WHERE ${visible?.sql ?? "1"} GROUP BY status`),
     };
     this.committedRevision = this.workingRevision = this.stmt.sequence.get()?.seq ?? 0;
-    this.batcher = new WriteBatcher(db, {
-      committed: () => {
-        this.committedRevision = this.workingRevision;
+    this.writer = writer;
+    this.batcher = new WriteBatcher(
+      db,
+      {
+        committed: () => {
+          this.committedRevision = this.workingRevision;
+          this.planned.clear();
+        },
+        rolledBack: () => {
+          this.workingRevision = this.committedRevision;
+          this.planned.clear();
+        },
       },
-      rolledBack: () => {
-        this.workingRevision = this.committedRevision;
-      },
-    });
+      writer,
+    );
   }
 
   static open(options: SqliteStoreOptions): SqliteStore {
@@ -192,8 +197,22 @@ export class SqliteStore implements RegistryStore {
       options.logger?.warn("SQLite synchronous=NORMAL: acknowledged writes survive a process crash but the latest may be lost on power failure");
     }
     const intervalMs = options.path === ":memory:" ? 0 : (options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS);
-    const db = openDatabase({ path: options.path, synchronous, autoCheckpointPages: intervalMs > 0 ? BACKSTOP_CHECKPOINT_PAGES : INLINE_CHECKPOINT_PAGES });
-    const store = new SqliteStore(db, synchronous);
+    const autoCheckpointPages = intervalMs > 0 ? BACKSTOP_CHECKPOINT_PAGES : INLINE_CHECKPOINT_PAGES;
+    const db = openDatabase({ path: options.path, synchronous, autoCheckpointPages });
+    let writer: WriterThread | null = null;
+    if (options.path !== ":memory:" && options.writerThread !== false) {
+      try {
+        writer = new WriterThread({
+          path: options.path,
+          pragmas: connectionPragmas({ synchronous, autoCheckpointPages }),
+          onError: (message) => options.logger?.warn(`${message}; service writes fail until restart`),
+        });
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+    }
+    const store = new SqliteStore(db, synchronous, writer);
     if (intervalMs > 0) {
       try {
         store.checkpointer = new BackgroundCheckpointer({
@@ -202,6 +221,7 @@ export class SqliteStore implements RegistryStore {
           onError: (message) => options.logger?.warn(`background WAL checkpoint failed: ${message}`),
         });
       } catch (error) {
+        void writer?.close();
         db.close();
         throw error;
       }
@@ -212,23 +232,23 @@ export class SqliteStore implements RegistryStore {
   // ---- services ----
 
   writeService(write: ServiceWrite): Promise<RegistryEvent> {
-    return this.write(() => this.applyWrite(write));
+    return this.writePlanned((sink) => this.applyWrite(write, sink));
   }
 
   writeServices(writes: ServiceWrite[]): Promise<RegistryEvent[]> {
-    // One batch entry, hence one savepoint: the writes land together or not at all.
-    return this.write(() => writes.map((write) => this.applyWrite(write)));
+    // One batch entry, hence one savepoint (or one plan): the writes land together or not at all.
+    return this.writePlanned((sink) => writes.map((write) => this.applyWrite(write, sink)));
   }
 
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
-    return this.write(() => {
+    return this.write((sink) => {
       const row = this.stmt.getService.get(id);
       if (!row) return null;
       if (expectedRevision !== undefined && expectedRevision !== row.revision) throw new RevisionConflict(id, row.revision);
       const last = fromRow(row);
       const revision = this.workingRevision + 1;
       this.stmt.insertEvent.run(revision, "deregistered", id, JSON.stringify(last));
-      this.replaceTerms(id, last, null);
+      this.replaceTerms(id, last, null, sink);
       this.stmt.deleteService.run(id);
       this.workingRevision = revision;
       // The event carries the record as it last was (its revision is that of its last change).
@@ -392,7 +412,8 @@ export class SqliteStore implements RegistryStore {
     if (this.closed) return;
     this.closed = true;
     // Commit what was queued before close() was called, so no caller is left hanging.
-    this.batcher.flush();
+    await this.batcher.drain();
+    await this.writer?.close();
     await this.checkpointer?.stop();
     try {
       this.db.pragma("optimize");
@@ -406,14 +427,14 @@ export class SqliteStore implements RegistryStore {
     if (this.closed) throw new StoreClosedError();
   }
 
-  private write<T>(run: () => T): Promise<T> {
+  private write<T>(run: (sink: WriteSink) => T): Promise<T> {
     if (this.closed) return Promise.reject(new StoreClosedError());
-    return this.batcher.enqueue(() => {
+    return this.batcher.enqueue((sink) => {
       // The batcher rolls this entry back to its savepoint on a throw; the revision counter must follow,
       // or a writeServices call that fails half-way would leave a gap in the revisions.
       const start = this.workingRevision;
       try {
-        return run();
+        return run(sink);
       } catch (error) {
         this.workingRevision = start;
         throw error;
@@ -422,37 +443,79 @@ export class SqliteStore implements RegistryStore {
     }, { rerunnable: true });
   }
 
-  /** Runs inside the batch transaction (and its savepoint). */
-  private applyWrite(write: ServiceWrite): RegistryEvent {
+  /**
+   * A service write: its statements go to the sink, which runs them here or in the writer thread's next
+   * transaction. Planning may throw (a revision conflict); it then leaves no trace in the batch's state.
+   */
+  private writePlanned<T>(plan: (sink: WriteSink) => T): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreClosedError());
+    return this.batcher.enqueue((sink) => {
+      const start = this.workingRevision;
+      const undo: Array<[string, { revision: number; doc: string } | undefined]> = (this.plannedUndo = []);
+      try {
+        return plan(sink);
+      } catch (error) {
+        this.workingRevision = start;
+        for (const [id, before] of undo.reverse()) {
+          if (before) this.planned.set(id, before);
+          else this.planned.delete(id);
+        }
+        throw error;
+      }
+    }, { planned: true });
+  }
+
+  /** The stored revision and document of a service, as of the batch being planned. */
+  private currentRow(id: string): { revision: number; doc: string } | undefined {
+    return this.planned.get(id) ?? this.stmt.getRevision.get(id);
+  }
+
+  /** Plans one service write: the event, the row and its index rows, under the next revision. */
+  private applyWrite(write: ServiceWrite, sink: WriteSink): RegistryEvent {
     const { record } = write;
-    const existing = this.stmt.getRevision.get(record.id);
+    const existing = this.currentRow(record.id);
     const current = existing?.revision ?? 0;
     if (write.expectedRevision !== undefined && write.expectedRevision !== current) {
       throw new RevisionConflict(record.id, current);
     }
     const revision = this.workingRevision + 1;
-    const service: ServiceRecord = { ...record, revision };
-    this.stmt.insertEvent.run(revision, write.event, record.id, JSON.stringify(service));
-    this.stmt.upsertService.run(toColumns(record, revision));
-    this.replaceTerms(record.id, existing ? parseRecordDoc(existing.doc) : null, record);
-    // Only now, with every statement done, does the revision count as used.
+    const doc = encodeRecordDoc(record);
+    sink(["insertEvent", 0, [revision, write.event, record.id, eventDocOf(record, doc, revision)]]);
+    sink(["upsertService", 0, serviceColumns(record, revision, doc)]);
+    this.replaceTerms(record.id, existing ? parseRecordDoc(existing.doc) : null, record, sink);
+    // Only now, with every statement planned, does the revision count as used.
     this.workingRevision = revision;
-    return { event: write.event, revision, service };
+    if (this.writer) {
+      // The thread has not written it yet: the next write of this id in the batch must see it here.
+      this.plannedUndo.push([record.id, this.planned.get(record.id)]);
+      this.planned.set(record.id, { revision, doc });
+    }
+    return { event: write.event, revision, service: { ...record, revision } };
   }
 
   /**
    * Brings a service's tag and capability index rows from `before` to `after` (null = none), touching only
    * the rows that differ: a new registration only inserts, a re-registration with the same tags writes nothing.
    */
-  private replaceTerms(id: string, before: Pick<ServiceDraft, "tags" | "capabilities"> | null, after: Pick<ServiceDraft, "tags" | "capabilities"> | null): void {
-    const sync = (old: readonly string[], next: readonly string[], remove: Statement<[string, string]>, insert: Statement<[string, string]>) => {
-      const keep = new Set(next);
-      for (const term of old) if (!keep.has(term)) remove.run(term, id);
-      const had = new Set(old);
-      for (const term of next) if (!had.has(term)) insert.run(term, id);
+  private replaceTerms(id: string, before: Pick<ServiceDraft, "tags" | "capabilities"> | null, after: Pick<ServiceDraft, "tags" | "capabilities"> | null, sink: WriteSink): void {
+    const sync = (old: readonly string[], next: readonly string[], remove: "deleteTag" | "deleteCapability", insert: "insertTags" | "insertCapabilities") => {
+      let added: readonly string[] = next;
+      if (old.length > 0) {
+        const keep = new Set(next);
+        for (const term of old) if (!keep.has(term)) sink([remove, 0, [term, id]]);
+        const had = new Set(old);
+        added = next.filter((term) => !had.has(term));
+      }
+      // One multi-row INSERT per few terms instead of one statement per term.
+      for (let from = 0; from < added.length; from += MAX_TERMS_PER_INSERT) {
+        const chunk = added.slice(from, from + MAX_TERMS_PER_INSERT);
+        const params: string[] = [];
+        for (const term of chunk) params.push(term, id);
+        sink([insert, chunk.length - 1, params]);
+      }
     };
-    sync(before?.tags ?? [], after?.tags ?? [], this.stmt.deleteTag, this.stmt.insertTag);
-    sync(before?.capabilities ?? [], after?.capabilities ?? [], this.stmt.deleteCapability, this.stmt.insertCapability);
+    sync(before?.tags ?? [], after?.tags ?? [], "deleteTag", "insertTags");
+    sync(before?.capabilities ?? [], after?.capabilities ?? [], "deleteCapability", "insertCapabilities");
   }
 
   private cachedStatement(sql: string): Statement {

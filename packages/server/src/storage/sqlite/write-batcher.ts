@@ -12,11 +12,20 @@
  * the batch runs again, this time with a savepoint per write. Writes that are not re-runnable (the vault's,
  * which keep counters in memory) always get their savepoint.
  *
+ * *Planned* writes (service writes) do not touch the connection themselves: they hand their statements to
+ * a sink. Without a writer thread the sink runs them at once, as above. With one (writer-thread.ts), a run
+ * of consecutive planned writes is planned on the main thread and committed by the thread in one
+ * transaction, while the event loop goes on serving requests; other writes wait for it, so only one
+ * transaction is ever open and each is planned against everything committed before it. If the thread's
+ * transaction fails, nothing of it was written, and its writes are committed again one by one so that only
+ * the failing one rejects. Writes that arrive meanwhile form the next batch (group commit without a timer).
+ *
  * Under load the batch waits a little for company (like PostgreSQL's commit_delay): every commit
  * writes each touched B-tree page to the WAL once, so one commit of 50 registrations costs far less than
  * 50 commits of one. An idle store commits on the next turn of the event loop, with no added delay.
  */
 import type { Database, Statement } from "better-sqlite3";
+import { WRITE_SQL, type WriteOp, type WriteSink, type WriteStatementName } from "./write-statements.js";
 
 /** How long a batch may wait for more writes while the store is busy, ms. */
 const COMMIT_DELAY_MS = 1;
@@ -24,8 +33,11 @@ const COMMIT_DELAY_MS = 1;
 const BUSY_WINDOW_MS = 5;
 
 interface PendingWrite {
-  run: () => unknown;
+  run: (sink: WriteSink) => unknown;
   rerunnable: boolean;
+  planned: boolean;
+  /** Retried alone after the thread's transaction it was part of failed. */
+  solo?: boolean;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
 }
@@ -39,9 +51,23 @@ export interface WriteBatcherHooks {
   rolledBack(): void;
 }
 
+/** Commits planned statements elsewhere (the writer thread): resolves once committed, rejects if nothing was. */
+export interface PlannedWriteExecutor {
+  run(ops: WriteOp[]): Promise<void>;
+}
+
+export interface EnqueueOptions {
+  /** Running it twice after a rollback is harmless (see the module comment). */
+  rerunnable?: boolean;
+  /** It writes only through the sink it is given (and is re-runnable); see the module comment. */
+  planned?: boolean;
+}
+
 export class WriteBatcher {
   private queue: PendingWrite[] = [];
   private scheduled: { cancel(): void } | null = null;
+  /** Set while the writer thread holds a transaction of ours; nothing else is started meanwhile. */
+  private inFlight: Promise<void> | null = null;
   private lastCommitAt = 0;
   private lastBatchSize = 0;
   private readonly begin: Statement;
@@ -50,10 +76,14 @@ export class WriteBatcher {
   private readonly savepoint: Statement;
   private readonly release: Statement;
   private readonly rollbackTo: Statement;
+  private readonly statements: Record<WriteStatementName, Statement[]>;
+  /** Runs planned statements on this connection, inside the current transaction. */
+  private readonly runNow: WriteSink;
 
   constructor(
     private readonly db: Database,
     private readonly hooks: WriteBatcherHooks,
+    private readonly executor: PlannedWriteExecutor | null = null,
   ) {
     this.begin = db.prepare("BEGIN IMMEDIATE");
     this.commit = db.prepare("COMMIT");
@@ -61,15 +91,22 @@ export class WriteBatcher {
     this.savepoint = db.prepare("SAVEPOINT write");
     this.release = db.prepare("RELEASE write");
     this.rollbackTo = db.prepare("ROLLBACK TO write");
+    const prepared = {} as Record<WriteStatementName, Statement[]>;
+    for (const name of Object.keys(WRITE_SQL) as WriteStatementName[]) prepared[name] = WRITE_SQL[name].map((sql) => db.prepare(sql));
+    this.statements = prepared;
+    this.runNow = ([name, variant, params]) => {
+      this.statements[name][variant]!.run(params);
+    };
   }
 
   /**
    * Queues `run` (synchronous SQLite work) for the next batch; resolves with its result after commit.
    * `rerunnable`: running it twice after a rollback is harmless (see the module comment).
    */
-  enqueue<T>(run: () => T, options: { rerunnable?: boolean } = {}): Promise<T> {
+  enqueue<T>(run: (sink: WriteSink) => T, options: EnqueueOptions = {}): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ run, rerunnable: options.rerunnable ?? false, resolve: resolve as (value: unknown) => void, reject });
+      const planned = options.planned ?? false;
+      this.queue.push({ run, rerunnable: planned || (options.rerunnable ?? false), planned, resolve: resolve as (value: unknown) => void, reject });
       // setImmediate runs after the current tick's promise jobs, so concurrent callers join this batch;
       // while busy, a short timer lets the requests still in flight on other sockets join it too.
       this.scheduled ??= this.schedule();
@@ -82,19 +119,119 @@ export class WriteBatcher {
       const timer = setTimeout(() => this.flush(), COMMIT_DELAY_MS);
       return { cancel: () => clearTimeout(timer) };
     }
+    return this.scheduleNow();
+  }
+
+  private scheduleNow(): { cancel(): void } {
     const immediate = setImmediate(() => this.flush());
     return { cancel: () => clearImmediate(immediate) };
   }
 
-  /** Runs and commits everything queued now. Also used by `close()` so nothing queued is dropped. */
+  /**
+   * Runs and commits everything queued now (what the writer thread commits, it commits asynchronously).
+   * While the writer thread holds a transaction this does nothing: the queue is taken up when it is done.
+   */
   flush(): void {
     this.scheduled?.cancel();
     this.scheduled = null;
+    if (this.inFlight || this.queue.length === 0) return;
     const batch = this.queue;
-    if (batch.length === 0) return;
     this.queue = [];
-    if (batch.every((write) => write.rerunnable) && this.commitWithoutSavepoints(batch)) return;
-    this.commitWithSavepoints(batch);
+    this.process(batch);
+  }
+
+  /** Commits everything queued, including what arrives while doing so (used by `close()`). */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.inFlight) await this.inFlight;
+      else if (this.queue.length > 0) this.flush();
+      else return;
+    }
+  }
+
+  private remote(write: PendingWrite): boolean {
+    return this.executor !== null && write.planned;
+  }
+
+  /** Commits `batch` in order: runs of planned writes go to the writer thread, the rest runs here. */
+  private process(batch: PendingWrite[]): void {
+    let start = 0;
+    while (start < batch.length) {
+      const remote = this.remote(batch[start]!);
+      let end = start + 1;
+      // A write being retried alone after its batch failed in the thread (`solo`) is a batch of its own.
+      if (!(remote && batch[start]!.solo)) while (end < batch.length && this.remote(batch[end]!) === remote && !batch[end]!.solo) end++;
+      const segment = batch.slice(start, end);
+      if (remote) {
+        this.dispatch(segment, batch.slice(end));
+        return;
+      }
+      if (!(segment.every((write) => write.rerunnable) && this.commitWithoutSavepoints(segment))) this.commitWithSavepoints(segment);
+      start = end;
+    }
+  }
+
+  /**
+   * Plans `segment` here and hands it to the writer thread; `rest` (and whatever queues up meanwhile) follows
+   * once it is done. Planning runs against everything committed so far, as nothing else is in flight.
+   */
+  private dispatch(segment: PendingWrite[], rest: PendingWrite[]): void {
+    const ops: WriteOp[] = [];
+    const sink: WriteSink = (op) => {
+      ops.push(op);
+    };
+    const planned: PendingWrite[] = [];
+    const values: unknown[] = [];
+    for (const write of segment) {
+      const mark = ops.length;
+      try {
+        values.push(write.run(sink));
+        planned.push(write);
+      } catch (error) {
+        // Refused while planning (e.g. a revision conflict): it wrote nothing, so it leaves no statement.
+        ops.length = mark;
+        write.reject(error);
+      }
+    }
+    if (planned.length === 0) {
+      this.hooks.committed();
+      this.process(rest);
+      return;
+    }
+    let finished!: () => void;
+    this.inFlight = new Promise<void>((resolve) => (finished = resolve));
+    this.executor!.run(ops).then(
+      () => {
+        this.settle(planned, values.map((value) => ({ ok: true as const, value })));
+        this.continueAfter(rest, finished);
+      },
+      (error: unknown) => {
+        this.hooks.rolledBack();
+        if (planned.length === 1) {
+          planned[0]!.reject(error);
+          this.continueAfter(rest, finished);
+          return;
+        }
+        // Nothing was written; commit each write alone so that only the one that fails is rejected.
+        for (const write of planned) write.solo = true;
+        this.continueAfter(planned.concat(rest), finished);
+      },
+    );
+  }
+
+  /**
+   * After the thread's transaction: goes on at once, in this same callback, with what was left and what
+   * queued up meanwhile. The answers of the batch just settled run as promise jobs after it, so the thread
+   * already has its next transaction while this loop writes them out.
+   */
+  private continueAfter(rest: PendingWrite[], finished: () => void): void {
+    this.inFlight = null;
+    finished();
+    this.scheduled?.cancel();
+    this.scheduled = null;
+    const next = rest.concat(this.queue);
+    this.queue = [];
+    this.process(next);
   }
 
   /** The fast path: true when the batch committed; false when a write threw and the batch must run again. */
@@ -107,7 +244,7 @@ export class WriteBatcher {
       return true;
     }
     try {
-      for (const write of batch) values.push(write.run());
+      for (const write of batch) values.push(write.run(this.runNow));
       this.commit.run();
     } catch {
       // One write failed (or the commit did): undo everything and let the careful path sort out who failed.
@@ -131,7 +268,7 @@ export class WriteBatcher {
       for (const write of batch) {
         this.savepoint.run();
         try {
-          outcomes.push({ ok: true, value: write.run() });
+          outcomes.push({ ok: true, value: write.run(this.runNow) });
           this.release.run();
         } catch (error) {
           // Undo only this write; ROLLBACK TO keeps the savepoint open, RELEASE pops it.

@@ -1,0 +1,47 @@
+/**
+ * @module storage/sqlite/write-statements
+ * The statements a service write runs, by name. A write is planned as a list of `WriteOp`s (statement
+ * name + parameters), which either the store's own connection runs at once or the writer thread runs
+ * in its transaction (writer-thread.ts); both prepare the SQL from this one table, so the two paths
+ * cannot drift apart.
+ */
+
+/**
+ * Tag and capability rows are inserted with one multi-row statement per table and write, up to this many
+ * rows (more are split): one statement step instead of one per term.
+ */
+export const MAX_TERMS_PER_INSERT = 8;
+
+const termInserts = (table: string, column: string): string[] =>
+  Array.from(
+    { length: MAX_TERMS_PER_INSERT },
+    (_, i) => `INSERT OR IGNORE INTO ${table} (${column}, service_id) VALUES ${Array.from({ length: i + 1 }, () => "(?, ?)").join(", ")}`,
+  );
+
+export const WRITE_SQL = {
+  insertEvent: ["INSERT INTO events (revision, event, service_id, doc) VALUES (?, ?, ?, ?)"],
+  // Positional parameters (see serviceColumns in record-codec.ts): binding an array is cheaper than named ones.
+  upsertService: [
+    `INSERT INTO services (id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, visibility = excluded.visibility, type = excluded.type,
+       provider = excluded.provider, status = excluded.status, ttl = excluded.ttl, heartbeat_at = excluded.heartbeat_at,
+       updated_at = excluded.updated_at, revision = excluded.revision, search = excluded.search, doc = excluded.doc`,
+  ],
+  // By exact key: the (tag, service_id) primary key finds the row; there is no service_id index to keep up (migration 3).
+  deleteTag: ["DELETE FROM service_tags WHERE tag = ? AND service_id = ?"],
+  deleteCapability: ["DELETE FROM service_capabilities WHERE capability = ? AND service_id = ?"],
+  /** Index n inserts n + 1 rows. */
+  insertTags: termInserts("service_tags", "tag"),
+  insertCapabilities: termInserts("service_capabilities", "capability"),
+} as const;
+
+export type WriteStatementName = keyof typeof WRITE_SQL;
+
+export type SqlValue = string | number | null;
+
+/** One statement run: its name, the variant (index into `WRITE_SQL[name]`), and its positional parameters. */
+export type WriteOp = [name: WriteStatementName, variant: number, params: SqlValue[]];
+
+/** Where a planned write sends its statements. */
+export type WriteSink = (op: WriteOp) => void;
