@@ -14,7 +14,7 @@ import { createLogger, type Logger } from "./logging/logger.js";
 import { openStore } from "./storage/index.js";
 import { createVault } from "./vault/vault-service.js";
 import { bootstrapVault } from "./vault/vault-bootstrap.js";
-import { loadOrCreateNodeKey } from "./auth/node-key.js";
+import { openNodeKey, type NodeKey } from "./auth/node-key.js";
 import { TokenService } from "./auth/token-service.js";
 import { ensureAdminToken } from "./auth/admin-token.js";
 import { viewerOf, type Principal } from "./auth/principal.js";
@@ -32,7 +32,7 @@ import { CapabilityRouter, routerOptionsFromConfig } from "./gateway/router/inde
 import { routerPort } from "./http/gateway/router-port.js";
 import { VERSION } from "./version.js";
 import { KlpNode } from "./klp/klp-node.js";
-import { klpIdentityFromNodeKey } from "./klp/node-identity.js";
+import { nodeKeySource } from "./klp/node-identity.js";
 import { FederationService } from "./federation/federation-service.js";
 import { ServiceListing } from "./federation/service-listing.js";
 import { registerFederationMetrics } from "./federation/federation-metrics.js";
@@ -64,6 +64,8 @@ export interface RunningServer {
   /** The node's KLP endpoint (identity, documents, sessions to other nodes). */
   klp: KlpNode;
   federation: FederationService;
+  /** The node key (its private half only while the vault holds it unlocked); tests sign with it. */
+  nodeKey: NodeKey;
   close(): Promise<void>;
 }
 
@@ -88,7 +90,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       : { kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, checkpointIntervalMs: config.storage.sqlite.checkpointIntervalMs, logger },
   );
   try {
-    const key = loadOrCreateNodeKey(config.dataDir);
+    // The vault first: the node key's private half is sealed in it (auth/node-key.ts).
+    const vault = await createVault({ store: store.vaultStore(), dataDir: config.dataDir, config: config.vault, logger });
+    const env = options.env ?? process.env;
+    await bootstrapVault(vault, { ...(env.KAI_VAULT_PASSPHRASE ? { passphrase: env.KAI_VAULT_PASSPHRASE } : {}), logger });
+    const key = await openNodeKey(config.dataDir, vault, logger);
+    if (!key.available) logger.warn("the node key is sealed in the locked vault: no token can be minted and KLP is off until `kai vault unlock`");
     const tokens = await TokenService.create({
       store,
       key,
@@ -97,10 +104,6 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       maxTtlSeconds: config.auth.maxTokenTtlSeconds,
     });
     const admin = await ensureAdminToken(config.dataDir, tokens);
-
-    const vault = await createVault({ store: store.vaultStore(), dataDir: config.dataDir, config: config.vault, logger });
-    const env = options.env ?? process.env;
-    await bootstrapVault(vault, { ...(env.KAI_VAULT_PASSPHRASE ? { passphrase: env.KAI_VAULT_PASSPHRASE } : {}), logger });
 
     const feed = new ChangeFeed(await store.currentRevision(), config.registry.eventRetention, logger);
     const leases = new LeaseTable();
@@ -165,9 +168,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     // Active health checks feed each service's circuit breaker too, not only its registry status.
     health.onProbe = (id, ok) => router.reportHealth(id, { ok });
-    // KLP identity = the node key (node-key.pem); see klp/node-identity.ts.
+    // KLP identity = the node key; see klp/node-identity.ts.
     const klpNode = new KlpNode({
-      identity: klpIdentityFromNodeKey(key),
+      key: nodeKeySource(key),
       registry,
       logger,
       name: `kai node ${key.keyId}`,
@@ -178,13 +181,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       store: store.federationStore(),
       registryStore: store,
       feed,
-      identity: klpNode.identity,
+      did: klpNode.did,
+      identity: () => klpNode.identity,
       epoch,
       settings: config.federation,
       logger,
       connect: (url, did) => klpNode.connect(url, "ws", did),
     });
     klpNode.attachFederation(federation);
+    // Links that failed while the node key was sealed reconnect as soon as it is back.
+    key.onChange((available) => {
+      if (available) federation.reconnectAll().catch((error: unknown) => logger.warn({ err: error }, "federation links could not restart"));
+    });
     streams.attachRemote(federation.directory);
     registerFederationMetrics(metrics.registry, () => federation.listPeers());
     const listing = new ServiceListing(registry, klpNode.did, federation.directory, () => feed.revision);
@@ -226,7 +234,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       })();
       return closing;
     };
-    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, close };
+    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, nodeKey: key, close };
   } catch (error) {
     await store.close().catch(() => undefined);
     throw error;

@@ -1,32 +1,129 @@
 /**
  * @module auth/node-key
- * The node's Ed25519 identity key, kept in `<dataDir>/node-key.pem` (mode 0600). It signs the node's
- * access tokens (JWT, EdDSA) and, later, its KLP messages.
+ * The node's Ed25519 key: it signs the node's access tokens (JWT, EdDSA) and every KLP message and
+ * statement, and its public half is the node's DID. The private key is sealed in the vault (the secret
+ * `#system/node-key`, which no token can address) whenever the vault is unlocked; only the public key is a
+ * plain file (`<data-dir>/node-key.pub.pem`), which is all that verifying tokens needs. So a node whose vault
+ * is locked still authenticates requests (and can be unlocked), but mints no token and speaks no KLP until
+ * it is unlocked; locking the vault drops the private key from memory again.
+ *
+ * Before the vault was ever unlocked (or on a node created by an earlier version) the private key is
+ * `<data-dir>/node-key.pem`, mode 0600; it is moved into the vault, and the file deleted, on the first
+ * unlock. In the development default the vault unlocks itself at start, so that happens on first start.
  */
-import { generateKeyPairSync, createPrivateKey, createPublicKey, createHash, type KeyObject } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync, chmodSync } from "node:fs";
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
+import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ApiError } from "../errors.js";
+import type { Logger } from "../logging/logger.js";
+import { SERVER_ACTOR, SYSTEM_SECRET_PREFIX, type VaultService } from "../vault/vault-service.js";
 
-export interface NodeKey {
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-  /** Short stable identifier of the key (first 16 hex chars of SHA-256 of the raw public key). */
-  keyId: string;
+export const NODE_KEY_SECRET = `${SYSTEM_SECRET_PREFIX}node-key`;
+export const PRIVATE_KEY_FILE = "node-key.pem";
+export const PUBLIC_KEY_FILE = "node-key.pub.pem";
+
+export class NodeKey {
+  readonly keyId: string;
+  private current: KeyObject | null = null;
+  private readonly listeners = new Set<(available: boolean) => void>();
+
+  constructor(readonly publicKey: KeyObject) {
+    const raw = publicKey.export({ format: "jwk" }).x ?? "";
+    // Short stable identifier of the key (first 16 hex chars of SHA-256 of the raw public key).
+    this.keyId = createHash("sha256").update(raw).digest("hex").slice(0, 16);
+  }
+
+  /** The private key; refused with `vault_locked` while it is sealed in a locked vault. */
+  get privateKey(): KeyObject {
+    if (!this.current) throw new ApiError("vault_locked", "the node key is sealed in the vault: unlock the vault first (kai vault unlock)");
+    return this.current;
+  }
+
+  get available(): boolean {
+    return this.current !== null;
+  }
+
+  /** Tells `listener` when the private key becomes available (true) or is dropped (false). */
+  onChange(listener: (available: boolean) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** @internal the key holder's */
+  set(privateKey: KeyObject | null): void {
+    const was = this.available;
+    this.current = privateKey;
+    if (was !== this.available) for (const listener of this.listeners) listener(this.available);
+  }
 }
 
-export function loadOrCreateNodeKey(dataDir: string): NodeKey {
-  const file = join(dataDir, "node-key.pem");
-  let privateKey: KeyObject;
-  if (existsSync(file)) {
-    privateKey = createPrivateKey(readFileSync(file));
-    if (privateKey.asymmetricKeyType !== "ed25519") throw new Error(`${file} is not an Ed25519 private key`);
+function readPrivate(pem: string | Buffer, where: string): KeyObject {
+  const key = createPrivateKey(pem);
+  if (key.asymmetricKeyType !== "ed25519") throw new Error(`${where} is not an Ed25519 private key`);
+  return key;
+}
+
+function writePublic(path: string, publicKey: KeyObject): void {
+  writeFileSync(path, publicKey.export({ type: "spki", format: "pem" }), { mode: 0o644 });
+}
+
+/**
+ * Opens the node key: from the vault when it is unlocked, else from the plain file if there still is one,
+ * else only its public half (the private one follows the vault's next unlock). Creates it on first start.
+ */
+export async function openNodeKey(dataDir: string, vault: VaultService, logger: Logger): Promise<NodeKey> {
+  const privatePath = join(dataDir, PRIVATE_KEY_FILE);
+  const publicPath = join(dataDir, PUBLIC_KEY_FILE);
+  let plain: KeyObject | null = existsSync(privatePath) ? readPrivate(readFileSync(privatePath), privatePath) : null;
+  let publicKey: KeyObject;
+  if (plain) {
+    publicKey = createPublicKey(plain);
+    if (!existsSync(publicPath)) writePublic(publicPath, publicKey);
+  } else if (existsSync(publicPath)) {
+    publicKey = createPublicKey(readFileSync(publicPath));
+    if (publicKey.asymmetricKeyType !== "ed25519") throw new Error(`${publicPath} is not an Ed25519 public key`);
   } else {
-    privateKey = generateKeyPairSync("ed25519").privateKey;
-    writeFileSync(file, privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
-    chmodSync(file, 0o600);
+    // First start: a new key. It goes straight into the vault when the vault is open, else to a 0600 file.
+    // The public file is written only once the private key is kept somewhere (file now, or vault below).
+    plain = generateKeyPairSync("ed25519").privateKey;
+    publicKey = createPublicKey(plain);
+    if (!vault.isUnlocked) {
+      writeFileSync(privatePath, plain.export({ type: "pkcs8", format: "pem" }), { mode: 0o600, flag: "wx" });
+      chmodSync(privatePath, 0o600);
+    }
   }
-  const publicKey = createPublicKey(privateKey);
-  const raw = publicKey.export({ format: "jwk" }).x ?? "";
-  const keyId = createHash("sha256").update(raw).digest("hex").slice(0, 16);
-  return { privateKey, publicKey, keyId };
+  const key = new NodeKey(publicKey);
+  const expected = publicKey.export({ type: "spki", format: "der" });
+
+  /** With the vault open: seal a plain key into it (then delete the file), or take the sealed one out. */
+  const load = async (): Promise<void> => {
+    if (plain) {
+      await vault.putSecret(NODE_KEY_SECRET, { value: plain.export({ type: "pkcs8", format: "pem" }).toString(), description: "the node key (tokens, KLP)" }, SERVER_ACTOR);
+      rmSync(privatePath, { force: true });
+      key.set(plain);
+      plain = null;
+      logger.info("node key sealed in the vault");
+      return;
+    }
+    const stored = await vault.getSecret(NODE_KEY_SECRET, SERVER_ACTOR);
+    const sealed = readPrivate(stored.value, "the vault's node key");
+    // A vault from another node (a restored backup, a copied data dir) must not lend us its identity.
+    if (!createPublicKey(sealed).export({ type: "spki", format: "der" }).equals(expected)) {
+      throw new Error("the node key in the vault does not match node-key.pub.pem");
+    }
+    key.set(sealed);
+  };
+
+  if (plain) key.set(plain);
+  if (vault.isUnlocked) await load();
+  if (!existsSync(publicPath)) writePublic(publicPath, publicKey);
+  vault.onLockChange((unlocked) => {
+    if (!unlocked) {
+      // The vault locked: forget the private key with it (unless it still lives in a plain file, never sealed).
+      if (!plain) key.set(null);
+      return;
+    }
+    load().catch((error: unknown) => logger.error({ err: error }, "the node key could not be taken from the vault"));
+  });
+  return key;
 }

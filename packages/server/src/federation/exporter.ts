@@ -26,7 +26,8 @@ export interface PushTarget {
 export interface ExporterOptions {
   store: RegistryStore;
   feed: ChangeFeed;
-  identity: klp.KlpKeyPair;
+  /** The node's key pair (throws `vault_locked` while the node key is sealed). */
+  identity: () => klp.KlpKeyPair;
   epoch: string;
   /** How long an exported statement is good for unless refreshed, seconds. */
   recordTtlSeconds: number;
@@ -85,8 +86,8 @@ export class FederationExporter {
 
   /** The statement a change stands for, or undefined when peers must not hear of it. */
   private statementFor(record: ServiceRecord, deleted: boolean, wasPublic: boolean): klp.FederationStatement | undefined {
-    if (!deleted && isPublic(record)) return signRecordStatement(record, this.options.identity, this.now(), this.options.recordTtlSeconds);
-    if (wasPublic) return signTombstone(record.id, record.revision, this.options.identity, this.now());
+    if (!deleted && isPublic(record)) return signRecordStatement(record, this.options.identity(), this.now(), this.options.recordTtlSeconds);
+    if (wasPublic) return signTombstone(record.id, record.revision, this.options.identity(), this.now());
     return undefined;
   }
 
@@ -109,7 +110,7 @@ export class FederationExporter {
             statement,
           },
         },
-        this.options.identity,
+        this.options.identity(),
       );
       if (!target.push(envelope)) this.subscribers.delete(target);
     }
@@ -163,13 +164,14 @@ export class FederationExporter {
       ...(request.snapshotCursor !== undefined ? { cursor: request.snapshotCursor } : {}),
     });
     const nowMs = this.now();
+    const identity = this.options.identity();
     return {
       sinceRevision: request.sinceRevision,
       mode: "snapshot",
       revision,
       headRevision: revision,
       epoch: this.options.epoch,
-      statements: page.services.map((record) => signRecordStatement(record, this.options.identity, nowMs, this.options.recordTtlSeconds)),
+      statements: page.services.map((record) => signRecordStatement(record, identity, nowMs, this.options.recordTtlSeconds)),
       more: page.nextCursor !== null,
       nextSnapshotCursor: page.nextCursor,
     };

@@ -36,7 +36,9 @@ export interface FederationServiceOptions {
   store: FederationStore;
   registryStore: RegistryStore;
   feed: ChangeFeed;
-  identity: klp.KlpKeyPair;
+  /** This node's DID, and its key pair (throws `vault_locked` while the node key is sealed). */
+  did: string;
+  identity: () => klp.KlpKeyPair;
   epoch: string;
   settings: FederationSettings;
   logger: Logger;
@@ -131,7 +133,7 @@ export class FederationService implements KlpFederationPort {
     if (input.did !== undefined && document.did !== input.did) {
       throw new ApiError("peer_identity_mismatch", `the node at that URL is ${document.did}, not the pinned ${input.did}`);
     }
-    if (document.did === this.options.identity.did) throw new ApiError("validation_failed", "that URL is this node itself", [{ path: "url", message: "is this node" }]);
+    if (document.did === this.options.did) throw new ApiError("validation_failed", "that URL is this node itself", [{ path: "url", message: "is this node" }]);
     const existing = this.peers.get(document.did);
     const peer: PeerRow = {
       did: document.did,
@@ -183,6 +185,18 @@ export class FederationService implements KlpFederationPort {
       else await this.dropImports(did);
     }
     return this.info(this.peers.get(did)!);
+  }
+
+  /**
+   * Restarts every trusted peer's link now (after the node key came back from the vault: links that failed
+   * meanwhile would otherwise wait out their backoff).
+   */
+  async reconnectAll(): Promise<void> {
+    for (const peer of this.peers.values()) {
+      if (!peer.trusted) continue;
+      await this.stopLink(peer.did);
+      this.startLink(this.peers.get(peer.did)!);
+    }
   }
 
   /** Pulls from every connected peer now (tests and `kai peer sync`); resolves when each is caught up or failed. */

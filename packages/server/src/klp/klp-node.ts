@@ -13,9 +13,11 @@ import type { RegistryService } from "../registry/registry-service.js";
 import { KlpDiscovery } from "./discovery.js";
 import { RegistryHandlers, klpErrorFromApi, principalForDid } from "./registry-handlers.js";
 import { connectPeer, type KlpPeerSession, type PeerTransportKind } from "./peer-session.js";
+import type { KlpKeySource } from "./node-identity.js";
 
 export interface KlpNodeOptions {
-  identity: klp.KlpKeyPair;
+  /** The node key as KLP sees it: the DID always, the key pair while the vault holds it unlocked. */
+  key: KlpKeySource;
   registry: RegistryService;
   logger: Logger;
   /** Shown in the node document. */
@@ -72,7 +74,6 @@ const HANDSHAKE_TOPIC = "klp-handshake";
 
 export class KlpNode {
   readonly did: string;
-  readonly identity: klp.KlpKeyPair;
   private readonly options: KlpNodeOptions;
   private readonly replay: klp.ReplayCache;
   private readonly discovery: KlpDiscovery;
@@ -85,13 +86,31 @@ export class KlpNode {
 
   constructor(options: KlpNodeOptions) {
     this.options = options;
-    this.identity = options.identity;
-    this.did = options.identity.did;
+    this.did = options.key.did;
+    // While the node key is sealed, nothing can be signed: outgoing sessions go (the peers reconnect later).
+    options.key.onChange((available) => {
+      if (!available) void this.closeSessions("node key sealed");
+    });
     this.now = options.now ?? Date.now;
     this.replay = new klp.ReplayCache(options.replay);
     this.limiter = new RateLimiterMemory({ points: options.messagesPerMinute ?? 1200, duration: 60 });
     this.discovery = new KlpDiscovery(options.registry, this.did, (query, limit) => this.federation?.remoteEntries(query, limit) ?? []);
     this.handlers = new RegistryHandlers(options.registry, this.discovery, this.did);
+  }
+
+  /** The node's key pair; throws ApiError `vault_locked` while the node key is sealed in a locked vault. */
+  get identity(): klp.KlpKeyPair {
+    return this.options.key.identity();
+  }
+
+  /** False while the node key is sealed: KLP answers `vault_locked` (HTTP) or closes (WebSocket) until then. */
+  get available(): boolean {
+    return this.options.key.available;
+  }
+
+  /** Tells `listener` when the node key becomes available (true) or is sealed again (false). */
+  onAvailability(listener: (available: boolean) => void): () => void {
+    return this.options.key.onChange(listener);
   }
 
   /** Federation is started after the node (it opens sessions through it), then attached here. */
@@ -118,6 +137,8 @@ export class KlpNode {
 
   /** Runs the acceptance rules on one message and handles it; never throws. */
   async receive(text: string, options: ReceiveOptions = {}): Promise<ReceiveOutcome> {
+    // Without the key nothing can be answered (not even a signed refusal): the transport says so instead.
+    const identity = this.identity;
     const result = await klp.acceptText(text, this.acceptContext(options.sessionPeer, false));
     if (!result.ok) return this.refuse(result.error, text, options.sessionPeer);
     const envelope = result.envelope;
@@ -126,7 +147,7 @@ export class KlpNode {
     }
     try {
       const reply = envelope.type === "state_sync" ? await this.stateSync(envelope, options.channel) : await this.handlers.handle(envelope);
-      return { reply: klp.createEnvelope({ ...reply, to: envelope.from, metadata: { correlationId: envelope.id } }, this.identity) };
+      return { reply: klp.createEnvelope({ ...reply, to: envelope.from, metadata: { correlationId: envelope.id } }, identity) };
     } catch (error) {
       const klpError = klpErrorFromApi(error);
       if (klpError.code === "KLP_INTERNAL") this.options.logger.error({ err: error, type: envelope.type, from: envelope.from }, "KLP message handler failed");
@@ -192,7 +213,11 @@ export class KlpNode {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.sessions].map((session) => session.close("node shutting down")));
+    await this.closeSessions("node shutting down");
+  }
+
+  private async closeSessions(reason: string): Promise<void> {
+    await Promise.all([...this.sessions].map((session) => session.close(reason).catch(() => undefined)));
   }
 
   private acceptContext(sessionPeer: string | undefined, handshake: boolean): klp.AcceptContext {

@@ -70,7 +70,17 @@ export interface VaultDeps {
 export interface VaultService extends Vault {
   /** Unlocks a development-default vault from `<data-dir>/vault.key` (call at start when status().autoUnlock). */
   unlockFromKeyFile(actor: VaultActor): Promise<VaultStatus>;
+  /** Tells `listener` each time the vault is unlocked (true) or locked (false); returns its remover. */
+  onLockChange(listener: (unlocked: boolean) => void): () => void;
+  /** True while the keys are in memory. */
+  readonly isUnlocked: boolean;
 }
+
+/**
+ * Names of the server's own secrets (the node key). `#` is not allowed in API secret names, so no token can
+ * read, write, delete or list them, whatever its scopes; only the server actor addresses them.
+ */
+export const SYSTEM_SECRET_PREFIX = "#system/";
 
 /** The server acting on its own behalf (auto-unlock at start, automatic rotation). */
 export const SERVER_ACTOR: VaultActor = { tokenId: null, owner: "kai-server", scopes: ["admin"] };
@@ -124,6 +134,7 @@ export async function createVault(deps: VaultDeps): Promise<VaultService> {
 
 class VaultImpl implements VaultService {
   private unlocked: Unlocked | null = null;
+  private readonly lockListeners = new Set<(unlocked: boolean) => void>();
   private readonly lockState = new RwLock();
   private readonly backoff: UnlockBackoff;
   private readonly now: () => number;
@@ -401,7 +412,7 @@ class VaultImpl implements VaultService {
     await this.authorize(actor, op, null, ["vault:read"]);
     await this.requireHeader(actor, op, null);
     const all = await this.deps.store.listSecrets();
-    const visible = all.filter((secret) => nameAllowed(secret.name, actor.secretPatterns));
+    const visible = all.filter((secret) => !secret.name.startsWith(SYSTEM_SECRET_PREFIX) && nameAllowed(secret.name, actor.secretPatterns));
     await this.record(this.draft(actor, op, null, "allowed", `${visible.length} names`));
     return visible.map((secret) => this.info(secret));
   }
@@ -641,17 +652,39 @@ class VaultImpl implements VaultService {
   }
 
   private adopt(keyring: Keyring, kek: Buffer, usage: Map<number, number>): void {
-    this.drop();
+    const wasUnlocked = this.unlocked !== null;
+    this.drop(false);
     this.unlocked = { keyring, kek: new KeyMaterial(kek), usage };
     this.deps.onKeyringLoaded?.(keyring);
+    if (!wasUnlocked) this.announce(true);
   }
 
   /** Zeroes and forgets every key. */
-  private drop(): void {
+  private drop(announce = true): void {
     if (!this.unlocked) return;
     this.unlocked.keyring.destroy();
     this.unlocked.kek.destroy();
     this.unlocked = null;
+    if (announce) this.announce(false);
+  }
+
+  private announce(unlocked: boolean): void {
+    for (const listener of this.lockListeners) {
+      try {
+        listener(unlocked);
+      } catch (error) {
+        this.deps.logger.error({ err: error }, "vault lock listener failed");
+      }
+    }
+  }
+
+  onLockChange(listener: (unlocked: boolean) => void): () => void {
+    this.lockListeners.add(listener);
+    return () => this.lockListeners.delete(listener);
+  }
+
+  get isUnlocked(): boolean {
+    return this.unlocked !== null;
   }
 
   private info(secret: ListedSecret): SecretInfo {
@@ -741,7 +774,9 @@ class VaultImpl implements VaultService {
   }
 
   private async checkName(actor: VaultActor, op: string, name: string): Promise<void> {
-    const parsed = SecretNameSchema.safeParse(name);
+    // The server's own secrets: a name no token can send, accepted only from the server itself.
+    const system = actor.tokenId === null && actor.owner === SERVER_ACTOR.owner && name.startsWith(SYSTEM_SECRET_PREFIX);
+    const parsed = SecretNameSchema.safeParse(system ? name.slice(SYSTEM_SECRET_PREFIX.length) : name);
     if (!parsed.success) {
       await this.refuse(actor, op, name.slice(0, 200), "failed", "validation_failed", validation("name", parsed.error.issues[0]?.message ?? "invalid secret name"));
     }

@@ -34,7 +34,7 @@ export async function startTestServer(options: StartServerOptions & { keepDataDi
     dataDir,
     logDestination: capture,
     config: { logging: { file: true, level: "info" }, ...(options.config ?? {}) },
-    env: {},
+    env: options.env ?? {},
   });
   const request: TestServer["request"] = (path, init = {}) => {
     const { token, json, headers, ...rest } = init;

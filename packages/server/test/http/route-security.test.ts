@@ -2,9 +2,6 @@
 // added later is walked too — answers 401 without a token and with a malformed, foreign-signed, expired,
 // unsigned or revoked token, and 403 with a valid token that lacks the route's scope. The scope table below
 // must name every route: a new route without an entry fails this test until someone decides its scope.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { createPrivateKey } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose";
 import WebSocket from "ws";
@@ -161,8 +158,8 @@ beforeAll(async () => {
     .setProtectedHeader({ alg: "EdDSA", typ: "JWT", ...(header.kid ? { kid: header.kid } : {}) })
     .setIssuer(String(admin.iss)).setSubject("admin").setJti("forged-1").setIssuedAt().setExpirationTime("1h")
     .sign(foreign.privateKey);
-  // Signed by the node's own key (read from the data dir) but already expired: only the expiry is wrong.
-  const nodeKey = createPrivateKey(readFileSync(join(server.dataDir, "node-key.pem")));
+  // Signed by the node's own key (taken from the running server: it is sealed in the vault) but already expired.
+  const nodeKey = server.nodeKey.privateKey;
   const past = Math.floor(Date.now() / 1000) - 3600;
   badTokens.expired = await new SignJWT(claims)
     .setProtectedHeader({ alg: "EdDSA", typ: "JWT", ...(header.kid ? { kid: header.kid } : {}) })

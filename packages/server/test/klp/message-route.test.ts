@@ -1,8 +1,5 @@
 // POST /klp/message over a real server: the acceptance rules with their KLP codes and HTTP statuses, each
 // refusal answered by an `error` envelope that the node signed; bearer tokens neither help nor are needed.
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { createPrivateKey } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { klp } from "@kai/protocol";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -23,12 +20,12 @@ beforeAll(async () => {
 afterAll(async () => server.dispose());
 
 describe("GET /.well-known/klp.json", () => {
-  it("is public, names the DID of node-key.pem, and carries a detached signature over its JCS form", async () => {
+  it("is public, names the DID of the node key, and carries a detached signature over its JCS form", async () => {
     const response = await fetch(`${server.url}/.well-known/klp.json`);
     expect(response.status).toBe(200);
     const raw = (await response.json()) as Record<string, unknown>;
     const document = klp.KlpNodeDocumentSchema.parse(raw);
-    const jwk = createPrivateKey(readFileSync(join(server.dataDir, "node-key.pem"))).export({ format: "jwk" });
+    const jwk = server.nodeKey.privateKey.export({ format: "jwk" });
     expect(document.did).toBe(klp.keyPairFromSeed(klp.fromBase64Url(jwk.d!)!).did);
     expect(document.protocols).toEqual(["klp/1.0"]);
     expect(document.endpoints).toMatchObject({ message: "/klp/message", websocket: "/klp", register: "/klp/register", discover: "/klp/discover", verify: "/klp/verify" });

@@ -13,12 +13,24 @@ import type { KlpNode, PushChannel } from "../../klp/klp-node.js";
 import { CLOSE_POLICY_VIOLATION, WebSocketTransport } from "../../klp/ws-transport.js";
 import type { Logger } from "../../logging/logger.js";
 
+/** Close code 1013 "try again later": too many KLP connections, or the node key is sealed. */
+const CLOSE_TRY_AGAIN_LATER = 1013;
+
 /** Pushed bytes a subscriber may leave unread before it is disconnected. */
 const MAX_PUSH_BACKLOG_BYTES = 16 * 1024 * 1024;
 
 /** Handles one connection: handshake, then request → reply until either side closes. */
 export async function serveKlpSocket(node: KlpNode, socket: WebSocket, logger: Logger): Promise<void> {
   const transport = new WebSocketTransport(socket);
+  // Nothing can be signed while the node key is sealed in a locked vault: come back later.
+  if (!node.available) {
+    await transport.close("node key sealed in the vault", CLOSE_TRY_AGAIN_LATER);
+    return;
+  }
+  const stopWatching = node.onAvailability((available) => {
+    if (!available) void transport.close("node key sealed in the vault", CLOSE_TRY_AGAIN_LATER);
+  });
+  transport.onClose(() => stopWatching());
   let peer: string;
   try {
     peer = (await node.answerHandshake(transport)).peerDid;
@@ -54,8 +66,6 @@ export async function serveKlpSocket(node: KlpNode, socket: WebSocket, logger: L
   });
 }
 
-/** Close code 1013 "try again later": the node has as many KLP connections as it takes. */
-const CLOSE_TRY_AGAIN_LATER = 1013;
 
 export function klpSocketRoute(node: KlpNode, logger: Logger, maxSockets = 1000): FastifyPluginAsyncZod {
   let open = 0;
