@@ -87,7 +87,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const store = await openStore(
     config.storage.kind === "memory"
       ? { kind: "memory" }
-      : { kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, checkpointIntervalMs: config.storage.sqlite.checkpointIntervalMs, logger },
+      : { kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, checkpointIntervalMs: config.storage.sqlite.checkpointIntervalMs, pageSize: config.storage.sqlite.pageSize, logger },
   );
   try {
     // The vault first: the node key's private half is sealed in it (auth/node-key.ts).

@@ -45,6 +45,11 @@ export const ConfigSchema = z.strictObject({
            * commit that crosses SQLite's threshold (what SQLite does by default).
            */
           checkpointIntervalMs: z.int().min(0).max(60_000).default(500),
+          /**
+           * Page size of a NEW database file, bytes (an existing file keeps its own). Every registration dirties
+           * a few random B-tree leaves; smaller pages mean fewer bytes written to the WAL and fsynced per leaf.
+           */
+          pageSize: z.union([z.literal(1024), z.literal(2048), z.literal(4096), z.literal(8192), z.literal(16384)]).default(4096),
         })
         .prefault({}),
     })

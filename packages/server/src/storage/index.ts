@@ -21,6 +21,8 @@ export interface SqliteStoreConfig {
   logger?: { warn(msg: string): void };
   /** Background WAL checkpoint interval, ms; 0 = SQLite's inline automatic checkpoint. */
   checkpointIntervalMs?: number;
+  /** Page size of a new database file, bytes. */
+  pageSize?: number;
 }
 
 export interface MemoryStoreConfig {

@@ -35,9 +35,10 @@ export async function serveKlpSocket(node: KlpNode, socket: WebSocket, logger: L
   try {
     peer = (await node.answerHandshake(transport)).peerDid;
   } catch (error) {
-    // Tell the peer why (signed), then hang up: nothing else is read from an unproven connection.
-    await transport.send(JSON.stringify(node.handshakeError(error))).catch(() => undefined);
-    await transport.close("handshake failed", CLOSE_POLICY_VIOLATION);
+    // Tell the peer why (signed, if the key is still there: the vault may have locked meanwhile), then hang
+    // up: nothing else is read from an unproven connection.
+    if (node.available) await transport.send(JSON.stringify(node.handshakeError(error))).catch(() => undefined);
+    await transport.close("handshake failed", node.available ? CLOSE_POLICY_VIOLATION : CLOSE_TRY_AGAIN_LATER);
     return;
   }
   // Federation pushes go out on the same socket; a subscriber that stops reading is cut off (it

@@ -33,6 +33,8 @@ import type { FederationStore } from "../federation-store.js";
 export interface SqliteStoreOptions {
   path: string;
   synchronous?: SynchronousMode;
+  /** Page size of a new database file, bytes; an existing file keeps its own. */
+  pageSize?: number;
   logger?: { warn(msg: string): void };
   /**
    * Checkpoint the WAL from a worker thread this often, ms (default 500); 0 leaves checkpoints to SQLite's
@@ -198,7 +200,7 @@ export class SqliteStore implements RegistryStore {
     }
     const intervalMs = options.path === ":memory:" ? 0 : (options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS);
     const autoCheckpointPages = intervalMs > 0 ? BACKSTOP_CHECKPOINT_PAGES : INLINE_CHECKPOINT_PAGES;
-    const db = openDatabase({ path: options.path, synchronous, autoCheckpointPages });
+    const db = openDatabase({ path: options.path, synchronous, autoCheckpointPages, ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}) });
     let writer: WriterThread | null = null;
     if (options.path !== ":memory:" && options.writerThread !== false) {
       try {
