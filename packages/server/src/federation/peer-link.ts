@@ -47,6 +47,8 @@ export class PeerLink {
   private refreshTimer: NodeJS.Timeout | null = null;
   /** Every batch (pull answer or push) is applied after the previous one. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** Pushed statements not yet handed to the importer (see onPush). */
+  private pushed: unknown[] = [];
   /** Pulls run one after another: a snapshot and a pull interleaved would move the cursor out of order. */
   private syncQueue: Promise<unknown> = Promise.resolve();
 
@@ -224,9 +226,15 @@ export class PeerLink {
       this.options.onRejected("KLP_MALFORMED");
       return;
     }
-    void this.enqueue(() => this.options.importer.apply(this.options.did, [payload.data.statement])).catch((error: unknown) =>
-      this.options.logger.warn({ err: error, peer: this.options.did }, "applying a pushed federation statement failed"),
-    );
+    // Pushes that arrive while a batch is being written wait and go together in the next one: one
+    // transaction (one fsync) per batch instead of per statement, so a burst is not fsync-bound.
+    this.pushed.push(payload.data.statement);
+    if (this.pushed.length > 1) return;
+    void this.enqueue(() => {
+      const batch = this.pushed;
+      this.pushed = [];
+      return this.options.importer.apply(this.options.did, batch);
+    }).catch((error: unknown) => this.options.logger.warn({ err: error, peer: this.options.did }, "applying pushed federation statements failed"));
   }
 
   private enqueue<T>(work: () => Promise<T>): Promise<T> {
