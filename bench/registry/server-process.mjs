@@ -29,6 +29,8 @@ function configYaml(synchronous) {
     "storage:",
     "  sqlite:",
     `    synchronous: ${synchronous}`,
+    // BENCH_SQLITE_PAGE_SIZE tries another page size for the new database (e.g. 2048); default: the server's.
+    ...(process.env.BENCH_SQLITE_PAGE_SIZE ? [`    pageSize: ${Number(process.env.BENCH_SQLITE_PAGE_SIZE)}`] : []),
     "",
   ].join("\n");
 }
