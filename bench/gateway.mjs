@@ -9,6 +9,8 @@
  * Reports, per path: max throughput (closed loop), latency at a fixed rate and what each path adds over
  * direct, and for streaming the added time to first byte and chunks per second. Ratios are against the
  * undici proxy, measured side by side. Figures only: no pass/fail on timings (the machine is shared).
+ * Each path's own process CPU per request (and per streamed chunk) is reported too, from /proc: on a shared
+ * machine it moves far less than wall-clock throughput does (for "direct" it is the upstream's own cost).
  *
  * BENCH_QUICK=1 shortens every window for a smoke run.
  */
@@ -16,6 +18,7 @@ import autocannon from "autocannon";
 import { Pool } from "undici";
 import { cpus, release, totalmem } from "node:os";
 import { startKai, startPortkey, startUndiciProxy, startUpstream } from "./gateway/processes.mjs";
+import { processCpuMs } from "./lib/proc-stats.mjs";
 import { summarize } from "./lib/stats.mjs";
 
 const quick = process.env.BENCH_QUICK === "1";
@@ -57,8 +60,10 @@ async function checkTarget(target) {
 
 async function throughput(target) {
   await autocannonRun(target, { connections: settings.throughputConnections, duration: settings.warmupSeconds });
+  const cpuBefore = processCpuMs(target.pid);
   const result = await autocannonRun(target, { connections: settings.throughputConnections, duration: settings.throughputSeconds });
-  return { perSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx };
+  const cpuUsPerRequest = ((processCpuMs(target.pid) - cpuBefore) * 1000) / result.requests.total;
+  return { perSecond: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, errors: result.errors + result.non2xx, cpuUsPerRequest };
 }
 
 /**
@@ -104,6 +109,7 @@ async function streaming(target) {
   let chunks = 0;
   let errors = 0;
   const started = performance.now();
+  const cpuBefore = processCpuMs(target.pid);
   const deadline = started + settings.streamSeconds * 1000;
   async function worker() {
     while (performance.now() < deadline) {
@@ -128,9 +134,10 @@ async function streaming(target) {
   }
   await Promise.all(Array.from({ length: settings.streamConcurrency }, worker));
   const seconds = (performance.now() - started) / 1000;
+  const cpuUsPerChunk = ((processCpuMs(target.pid) - cpuBefore) * 1000) / chunks;
   await pool.close();
   const stats = summarize(ttfb);
-  return { ttfbP50: stats.p50, ttfbP99: stats.p99, chunksPerSecond: chunks / seconds, streams: ttfb.length, errors };
+  return { ttfbP50: stats.p50, ttfbP99: stats.p99, chunksPerSecond: chunks / seconds, streams: ttfb.length, errors, cpuUsPerChunk };
 }
 
 const fmt = (n, digits = 2) => (Number.isFinite(n) ? n.toFixed(digits) : "—");
@@ -141,16 +148,16 @@ async function main() {
   log(`machine: ${cpus().length} x ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GB, Linux ${release()}, Node ${process.version}`);
   const upstream = await startUpstream();
   const stops = [upstream.stop];
-  const targets = [{ name: "direct", url: upstream.url, path: "/v1/chat/completions", headers: { authorization: "Bearer upstream-key" } }];
+  const targets = [{ name: "direct", url: upstream.url, pid: upstream.pid, path: "/v1/chat/completions", headers: { authorization: "Bearer upstream-key" } }];
   const skipped = {};
   try {
     const proxy = await startUndiciProxy(upstream.url);
     stops.push(proxy.stop);
-    targets.push({ name: "undici proxy", url: proxy.url, path: "/v1/chat/completions", headers: { authorization: "Bearer upstream-key" } });
+    targets.push({ name: "undici proxy", url: proxy.url, pid: proxy.pid, path: "/v1/chat/completions", headers: { authorization: "Bearer upstream-key" } });
     try {
       const kai = await startKai(upstream.url, log);
       stops.push(kai.stop);
-      targets.push({ name: "ours", url: kai.url, path: "/v1/chat/completions", headers: { authorization: `Bearer ${kai.token}` } });
+      targets.push({ name: "ours", url: kai.url, pid: kai.pid, path: "/v1/chat/completions", headers: { authorization: `Bearer ${kai.token}` } });
     } catch (error) {
       skipped.ours = error.message;
     }
@@ -160,6 +167,7 @@ async function main() {
       targets.push({
         name: "portkey",
         url: portkey.url,
+        pid: portkey.pid,
         path: "/v1/chat/completions",
         headers: { authorization: "Bearer upstream-key", "x-portkey-provider": "openai", "x-portkey-custom-host": `${upstream.url}/v1` },
       });
@@ -176,11 +184,11 @@ async function main() {
       }
       log(`\n== ${target.name}`);
       const tp = await throughput(target);
-      log(`  throughput: ${int(tp.perSecond)}/s (p50 ${fmt(tp.p50)} ms, p99 ${fmt(tp.p99)} ms, ${tp.errors} errors)`);
+      log(`  throughput: ${int(tp.perSecond)}/s (p50 ${fmt(tp.p50)} ms, p99 ${fmt(tp.p99)} ms, ${tp.errors} errors; ${int(tp.cpuUsPerRequest)} µs CPU per request)`);
       const fr = await fixedRate(target);
       log(`  at ${fr.rate}/s: p50 ${fmt(fr.p50)} ms, p99 ${fmt(fr.p99)} ms (${fr.errors} errors)`);
       const st = await streaming(target);
-      log(`  streaming: ttfb p50 ${fmt(st.ttfbP50)} ms p99 ${fmt(st.ttfbP99)} ms, ${int(st.chunksPerSecond)} chunks/s (${st.streams} streams, ${st.errors} errors)`);
+      log(`  streaming: ttfb p50 ${fmt(st.ttfbP50)} ms p99 ${fmt(st.ttfbP99)} ms, ${int(st.chunksPerSecond)} chunks/s (${st.streams} streams, ${st.errors} errors; ${fmt(st.cpuUsPerChunk, 1)} µs CPU per chunk)`);
       results[target.name] = { throughput: tp, fixedRate: fr, streaming: st };
     }
     report(results, skipped);
@@ -192,17 +200,19 @@ async function main() {
 function report(results, skipped) {
   const direct = results.direct;
   const floor = results["undici proxy"];
-  const rows = [["Path", "req/s (closed loop, 64 conn.)", "vs undici proxy", `added p50 / p99 at ${settings.fixedRate}/s (ms)`, "stream: added TTFB p50 (ms)", "chunks/s", "vs undici proxy"]];
+  const rows = [["Path", "req/s (closed loop, 64 conn.)", "vs undici proxy", "CPU µs/req", `added p50 / p99 at ${settings.fixedRate}/s (ms)`, "stream: added TTFB p50 (ms)", "chunks/s", "vs undici proxy", "CPU µs/chunk"]];
   for (const [name, r] of Object.entries(results)) {
     const added = direct ? `${fmt(r.fixedRate.p50 - direct.fixedRate.p50)} / ${fmt(r.fixedRate.p99 - direct.fixedRate.p99)}` : "—";
     rows.push([
       name,
       int(r.throughput.perSecond),
       floor ? `${fmt(r.throughput.perSecond / floor.throughput.perSecond)}x` : "—",
+      int(r.throughput.cpuUsPerRequest),
       added,
       direct ? fmt(r.streaming.ttfbP50 - direct.streaming.ttfbP50) : "—",
       int(r.streaming.chunksPerSecond),
       floor ? `${fmt(r.streaming.chunksPerSecond / floor.streaming.chunksPerSecond)}x` : "—",
+      fmt(r.streaming.cpuUsPerChunk, 1),
     ]);
   }
   const widths = rows[0].map((_, column) => Math.max(...rows.map((row) => String(row[column]).length)));
@@ -212,6 +222,7 @@ function report(results, skipped) {
   console.log(`|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`);
   for (const row of rows.slice(1)) console.log(line(row));
   console.log("Throughput: autocannon, closed loop. Fixed rate: open loop timed with performance.now(); 'added' = path minus direct at the same rate.");
+  console.log("CPU: the path's own process (user+system from /proc) per request and per streamed chunk; for direct, the upstream's.");
   for (const [name, reason] of Object.entries(skipped)) console.log(`skipped ${name}: ${reason}`);
 }
 

@@ -72,14 +72,23 @@ export class TokenService {
     return { ...toInfo(row), token };
   }
 
+  /**
+   * `verify` for a token verified before, without a promise: the principal, or null when it has since expired or
+   * been revoked; undefined when the token is not in the cache (then `verify` must check its signature).
+   * Revocation and expiry are checked on every call, so a cached answer never outlives either.
+   */
+  verifyCached(token: string): Principal | null | undefined {
+    const cached = this.cache.get(token);
+    if (!cached) return undefined;
+    if (cached.expiresAt > this.now() && !this.revoked.has(cached.tokenId)) return cached;
+    this.cache.delete(token);
+    return null;
+  }
+
   /** Verifies a bearer token; returns null for anything that is not a valid, unrevoked, unexpired token of this node. */
   async verify(token: string): Promise<Principal | null> {
-    const cached = this.cache.get(token);
-    if (cached) {
-      if (cached.expiresAt > this.now() && !this.revoked.has(cached.tokenId)) return cached;
-      this.cache.delete(token);
-      return null;
-    }
+    const cached = this.verifyCached(token);
+    if (cached !== undefined) return cached;
     if (token.length > 4096) return null;
     let payload;
     try {

@@ -35,6 +35,7 @@ import type {
   WorkflowRunRequest,
   WorkflowRunResponse,
 } from "@kai/protocol";
+import type { Cancellable } from "./cancel-signal.js";
 
 /** The operations a connector can offer; the router only sends a connector what it lists here. */
 export type ConnectorOperation =
@@ -103,6 +104,11 @@ export interface CallContext {
   readonly target: UpstreamTarget;
   /** Aborted when the client goes away or the router's overall deadline passes; the upstream request is cancelled at once. */
   readonly signal?: AbortSignal;
+  /**
+   * The same cancellation as `signal`, in a form that costs nothing to listen to (the router passes both; `signal`
+   * is then created only if a connector reads it). `upstream-http` prefers it when present.
+   */
+  readonly cancel?: Cancellable;
   /** Longest wait for the upstream's response headers (and, for non-streaming calls, the whole body). Default 60 000 ms. */
   readonly timeoutMs?: number;
   /** Longest silence between two stream chunks before the stream counts as stalled. Default 30 000 ms. */

@@ -11,14 +11,32 @@ import type { ConnectorStream } from "./connector.js";
 import { UpstreamError } from "./upstream-error.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, errorFromException, type OpenedUpstream } from "./upstream-http.js";
 
-/** Raw body bytes; each wait for the next chunk is bounded by `idleTimeoutMs`. */
+/**
+ * Raw body bytes; each wait for the next chunk is bounded by `idleTimeoutMs`. Only the waits count: a consumer
+ * that is slow to ask for the next chunk (a slow client) is not a stalled upstream.
+ *
+ * One timer per stream, not one per chunk: each wait records when it began, and the timer, when it fires,
+ * either aborts (a wait has lasted the whole idle timeout) or re-arms for what is left. Creating and
+ * clearing a timer per chunk was a visible cost when relaying token streams.
+ */
 export async function* readBody(opened: OpenedUpstream, provider: string, idleTimeoutMs: number, credential?: string): AsyncGenerator<Uint8Array> {
   opened.clearTimeout();
   const iterator = opened.response.body[Symbol.asyncIterator]();
   let finished = false;
+  /** When the current wait for a chunk began (performance.now()), or -1 between waits. */
+  let waitingSince = -1;
+  let timer: NodeJS.Timeout | undefined;
+  const check = () => {
+    timer = undefined;
+    if (waitingSince < 0) return;
+    const left = waitingSince + idleTimeoutMs - performance.now();
+    if (left <= 0) opened.abort("idle");
+    else timer = setTimeout(check, left);
+  };
   try {
     for (;;) {
-      const idle = setTimeout(() => opened.abort("idle"), idleTimeoutMs);
+      waitingSince = performance.now();
+      timer ??= setTimeout(check, idleTimeoutMs);
       let result: IteratorResult<Uint8Array>;
       try {
         result = await iterator.next();
@@ -28,7 +46,7 @@ export async function* readBody(opened: OpenedUpstream, provider: string, idleTi
         if (cause === undefined) throw new UpstreamError("upstream_stream_broken", `${provider} closed the stream before it was complete`);
         throw errorFromException(provider, error, cause, credential);
       } finally {
-        clearTimeout(idle);
+        waitingSince = -1;
       }
       if (result.done) {
         finished = true;
@@ -37,6 +55,7 @@ export async function* readBody(opened: OpenedUpstream, provider: string, idleTi
       yield result.value;
     }
   } finally {
+    if (timer) clearTimeout(timer);
     // Leaving early (a break, an error, a cancel) destroys the body, which closes the upstream connection.
     if (!finished) await iterator.return?.();
   }
@@ -77,9 +96,53 @@ export interface UsageSlot {
   usage?: Usage;
 }
 
-/** Wraps a chunk generator as a single-use `ConnectorStream` that closes the upstream when abandoned. */
+/**
+ * Wraps a chunk generator as a single-use `ConnectorStream` that closes the upstream when abandoned. The iterator
+ * is written out rather than being one more async generator around `chunks` (`yield*`): every generator layer
+ * costs promises and microtask hops per chunk, and a token stream has many chunks.
+ */
 export function toConnectorStream(opened: OpenedUpstream, chunks: AsyncGenerator<ChatCompletionChunk>, slot: UsageSlot): ConnectorStream {
   let used = false;
+  let ended = false;
+  /** The `next()` in progress, so that `return()` waits for it as a generator would. */
+  let pending: Promise<unknown> | undefined;
+  // Normal end: the body is drained; only the timer and the caller's signal are let go.
+  // Early exit or failure: aborting closes the socket upstream.
+  const end = (complete: boolean) => {
+    if (ended) return;
+    ended = true;
+    if (complete) opened.finish();
+    else opened.abort("done");
+  };
+  const iterator: AsyncIterableIterator<ChatCompletionChunk> = {
+    async next() {
+      if (ended) return { done: true, value: undefined };
+      const step = chunks.next();
+      pending = step;
+      try {
+        const result = await step;
+        if (result.done) end(true);
+        return result;
+      } catch (error) {
+        end(false);
+        throw error;
+      } finally {
+        pending = undefined;
+      }
+    },
+    async return(value?: unknown) {
+      await pending?.catch(() => undefined);
+      try {
+        await chunks.return(undefined);
+      } finally {
+        end(false);
+      }
+      return { done: true, value };
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
   return {
     headersLatencyMs: opened.headersLatencyMs,
     usage: () => slot.usage,
@@ -91,18 +154,7 @@ export function toConnectorStream(opened: OpenedUpstream, chunks: AsyncGenerator
     [Symbol.asyncIterator]() {
       if (used) throw new Error("a ConnectorStream can be iterated only once");
       used = true;
-      return (async function* () {
-        let complete = false;
-        try {
-          yield* chunks;
-          complete = true;
-        } finally {
-          // Normal end: the body is drained; only the timer and the caller's signal are let go.
-          // Early exit: aborting closes the socket upstream.
-          if (complete) opened.finish();
-          else opened.abort("done");
-        }
-      })();
+      return iterator;
     },
   };
 }

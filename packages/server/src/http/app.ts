@@ -22,7 +22,7 @@ import { ApiError } from "../errors.js";
 import { installJsonBodyParser } from "./json-body.js";
 import { createAuthenticateHook, principalOf } from "./authenticate.js";
 import { installRateLimit } from "./rate-limit.js";
-import { generateRequestId, installRequestLog } from "./request-log.js";
+import { generateRequestId, installRequestLog, lazyChildLogger } from "./request-log.js";
 import { installRequestMetrics } from "./request-metrics.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import type { NodeMetrics } from "../metrics/metrics.js";
@@ -107,6 +107,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // Fastify's own two lines per request are off: request-log.ts writes one line with what we need.
     logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }),
     genReqId: generateRequestId,
+    // Request child loggers are built on first use only (see request-log.ts).
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: deps.config.server.bodyLimit,
     // Closing: in-flight requests finish; idle keep-alive connections are closed at once.
     forceCloseConnections: "idle",

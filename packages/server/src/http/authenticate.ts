@@ -5,7 +5,7 @@
  * token). The token comes from `Authorization: Bearer …`, or from `?token=` on WebSocket upgrades
  * (browsers cannot set headers there).
  */
-import type { FastifyRequest } from "fastify";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Scope } from "@kai/protocol";
 import { hasAnyScope, type Principal } from "../auth/principal.js";
 import type { TokenService } from "../auth/token-service.js";
@@ -36,19 +36,36 @@ function tokenFrom(request: FastifyRequest): string | undefined {
   return undefined;
 }
 
-/** Returns the onRequest hook that authenticates and authorises every request of the scope it is added to. */
+/**
+ * Returns the onRequest hook that authenticates and authorises every request of the scope it is added to.
+ * Callback-style on purpose: most requests carry a token verified before (`verifyCached`) and are decided
+ * without a promise; only a token seen for the first time waits for its signature check.
+ */
 export function createAuthenticateHook(tokens: TokenService) {
-  return async function authenticate(request: FastifyRequest): Promise<void> {
+  return function authenticate(request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void): void {
     const token = tokenFrom(request);
-    if (token === undefined) throw new ApiError("unauthorized", "missing bearer token (Authorization: Bearer <token>)", undefined, { "WWW-Authenticate": "Bearer" });
-    const principal = token ? await tokens.verify(token) : null;
-    if (!principal) throw new ApiError("unauthorized", "invalid, expired or revoked token", undefined, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
-    const required = request.routeOptions.config.scopes ?? [];
-    if (required.length > 0 && !hasAnyScope(principal, required)) {
-      throw new ApiError("forbidden", `this token lacks the scope for this route (needs ${required.join(" or ")})`);
-    }
-    request.principal = principal;
+    if (token === undefined) return done(new ApiError("unauthorized", "missing bearer token (Authorization: Bearer <token>)", undefined, { "WWW-Authenticate": "Bearer" }));
+    if (!token) return done(invalidToken());
+    const cached = tokens.verifyCached(token);
+    if (cached !== undefined) return done(authorise(request, cached));
+    tokens.verify(token).then(
+      (principal) => done(authorise(request, principal)),
+      (error: unknown) => done(error instanceof Error ? error : new Error("token verification failed")),
+    );
   };
+}
+
+const invalidToken = () => new ApiError("unauthorized", "invalid, expired or revoked token", undefined, { "WWW-Authenticate": 'Bearer error="invalid_token"' });
+
+/** Checks the route's scopes against the principal; sets `request.principal`, or returns the error to answer. */
+function authorise(request: FastifyRequest, principal: Principal | null): ApiError | undefined {
+  if (!principal) return invalidToken();
+  const required = request.routeOptions.config.scopes ?? [];
+  if (required.length > 0 && !hasAnyScope(principal, required)) {
+    return new ApiError("forbidden", `this token lacks the scope for this route (needs ${required.join(" or ")})`);
+  }
+  request.principal = principal;
+  return undefined;
 }
 
 /** The authenticated principal of a request in the protected scope. */

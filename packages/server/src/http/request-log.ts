@@ -5,7 +5,8 @@
  * token passed as `?token=` or in `Authorization` can never reach a log line.
  */
 import { randomUUID } from "node:crypto";
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
+import type { Bindings, ChildLoggerOptions } from "pino";
 import type { Logger } from "../logging/logger.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -14,6 +15,78 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 export function generateRequestId(request: { headers: Record<string, string | string[] | undefined> }): string {
   const given = request.headers["x-request-id"];
   return typeof given === "string" && REQUEST_ID.test(given) ? given : randomUUID();
+}
+
+type LogMethod = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
+
+/**
+ * A request's logger that becomes a real pino child only when something logs through it at an enabled level.
+ * Fastify builds a child logger for every request (bindings serialised, redaction set up): in bench/gateway
+ * profiles ~2% of the CPU per request, while at the usual levels almost no request logs anything itself.
+ * The lines it writes are the child's own, so they are the same as before (request id included).
+ */
+class LazyRequestLogger {
+  private real: FastifyBaseLogger | undefined;
+
+  constructor(
+    private readonly parent: FastifyBaseLogger,
+    private readonly bindings: Bindings,
+    private readonly options: ChildLoggerOptions,
+  ) {}
+
+  get level(): string {
+    return this.real?.level ?? this.options.level ?? this.parent.level;
+  }
+
+  set level(level: string) {
+    this.logger().level = level;
+  }
+
+  fatal(...args: unknown[]): void {
+    this.write("fatal", args);
+  }
+
+  error(...args: unknown[]): void {
+    this.write("error", args);
+  }
+
+  warn(...args: unknown[]): void {
+    this.write("warn", args);
+  }
+
+  info(...args: unknown[]): void {
+    this.write("info", args);
+  }
+
+  debug(...args: unknown[]): void {
+    this.write("debug", args);
+  }
+
+  trace(...args: unknown[]): void {
+    this.write("trace", args);
+  }
+
+  silent(): void {}
+
+  child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
+    return this.logger().child(bindings, options);
+  }
+
+  private write(method: LogMethod, args: unknown[]): void {
+    // A level the child would drop: no child needed (pino's own check, when the parent is pino and no level was set here).
+    const parent = this.parent as FastifyBaseLogger & { isLevelEnabled?: (level: string) => boolean };
+    if (!this.real && this.options.level === undefined && parent.isLevelEnabled && !parent.isLevelEnabled(method)) return;
+    (this.logger()[method] as (...values: unknown[]) => void)(...args);
+  }
+
+  private logger(): FastifyBaseLogger {
+    return (this.real ??= this.parent.child(this.bindings, this.options));
+  }
+}
+
+/** Fastify's `childLoggerFactory`: see `LazyRequestLogger`. */
+export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Bindings, options: ChildLoggerOptions): FastifyBaseLogger {
+  return new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger;
 }
 
 export function installRequestLog(app: FastifyInstance, logger: Logger): void {

@@ -9,9 +9,7 @@ import type { NodeMetrics } from "../metrics/metrics.js";
 
 export function installRequestMetrics(app: FastifyInstance, metrics: NodeMetrics): void {
   app.addHook("onResponse", (request, reply, done) => {
-    const route = request.routeOptions.url ?? "unmatched";
-    metrics.httpRequests.inc({ method: request.method, route, status: String(reply.statusCode) });
-    metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
+    metrics.recordHttpRequest(request.method, request.routeOptions.url ?? "unmatched", reply.statusCode, reply.elapsedTime / 1000);
     done();
   });
 }

@@ -12,15 +12,12 @@ const BREAKER_VALUE: Readonly<Record<BreakerState, number>> = { closed: 0, half_
 export function gatewayMetricsObserver(metrics: NodeMetrics): RouterObserver {
   return {
     onAttempt(event) {
-      metrics.gatewayInFlight.inc({ service: event.serviceId });
+      metrics.recordGatewayInFlight(event.serviceId, 1);
     },
     onResult(event) {
-      const labels = { service: event.serviceId, provider: event.provider, capability: event.capability };
-      metrics.gatewayInFlight.dec({ service: event.serviceId });
-      metrics.gatewayRequests.inc({ ...labels, outcome: event.outcome === "ok" ? "ok" : (event.code ?? event.outcome) });
-      metrics.gatewayDuration.observe(labels, event.latencyMs / 1000);
-      if (event.usage?.prompt_tokens) metrics.gatewayTokens.inc({ service: event.serviceId, kind: "prompt" }, event.usage.prompt_tokens);
-      if (event.usage?.completion_tokens) metrics.gatewayTokens.inc({ service: event.serviceId, kind: "completion" }, event.usage.completion_tokens);
+      metrics.recordGatewayInFlight(event.serviceId, -1);
+      const outcome = event.outcome === "ok" ? "ok" : (event.code ?? event.outcome);
+      metrics.recordGatewayResult(event.serviceId, event.provider, event.capability, outcome, event.latencyMs / 1000, event.usage?.prompt_tokens, event.usage?.completion_tokens);
     },
     onSkip(event) {
       metrics.gatewaySkips.inc({ service: event.serviceId, reason: event.reason });

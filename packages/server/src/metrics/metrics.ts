@@ -8,8 +8,13 @@
  *
  * Label values are bounded: HTTP metrics use the route *pattern* (never the raw path, which would create a
  * series per service id), and gateway metrics use service ids, which the registry bounds.
+ *
+ * Hot-path recording goes through the `record…` methods: counters and gauges buffer their increments
+ * (`BufferedSeries`, flushed when read) and histograms use one cached child per label set, so a request does
+ * not pay prom-client's per-call label validation and hashing more than it must.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
+import { BufferedSeries } from "./buffered-series.js";
 
 /** Latency buckets in seconds: sub-millisecond steps matter for gateway overhead, tens of seconds for LLM calls. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -32,17 +37,37 @@ export class NodeMetrics {
   readonly gatewayBreaker: Gauge<"service">;
   readonly gatewayOverhead: Histogram;
   readonly gatewaySkips: Counter<"service" | "reason">;
+  private readonly httpCounts = new BufferedSeries<"method" | "route" | "status">();
+  private readonly gatewayCounts = new BufferedSeries<"service" | "provider" | "capability" | "outcome">();
+  private readonly tokenCounts = new BufferedSeries<"service" | "kind">();
+  private readonly inFlight = new BufferedSeries<"service">();
+  private readonly histogramChildren = new Map<string, { observe(value: number): void }>();
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "kai_" });
     const registers = [this.registry];
-    this.httpRequests = new Counter({ name: "kai_http_requests_total", help: "HTTP requests answered, by route pattern and status", labelNames: ["method", "route", "status"], registers });
+    const httpCounts = this.httpCounts;
+    const gatewayCounts = this.gatewayCounts;
+    const tokenCounts = this.tokenCounts;
+    const inFlight = this.inFlight;
+    this.httpRequests = new Counter({
+      name: "kai_http_requests_total",
+      help: "HTTP requests answered, by route pattern and status",
+      labelNames: ["method", "route", "status"],
+      registers,
+      collect() {
+        httpCounts.flushInto(this);
+      },
+    });
     this.httpDuration = new Histogram({ name: "kai_http_request_duration_seconds", help: "HTTP request duration by route pattern", labelNames: ["method", "route"], buckets: LATENCY_BUCKETS, registers });
     this.gatewayRequests = new Counter({
       name: "kai_gateway_upstream_requests_total",
       help: "Upstream calls made by the gateway, by service and outcome (ok or an error code)",
       labelNames: ["service", "provider", "capability", "outcome"],
       registers,
+      collect() {
+        gatewayCounts.flushInto(this);
+      },
     });
     this.gatewayDuration = new Histogram({
       name: "kai_gateway_upstream_duration_seconds",
@@ -51,11 +76,53 @@ export class NodeMetrics {
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.gatewayTokens = new Counter({ name: "kai_gateway_tokens_total", help: "Tokens reported by providers, by service and kind (prompt, completion)", labelNames: ["service", "kind"], registers });
-    this.gatewayInFlight = new Gauge({ name: "kai_gateway_in_flight", help: "Upstream calls in flight by service", labelNames: ["service"], registers });
+    this.gatewayTokens = new Counter({
+      name: "kai_gateway_tokens_total",
+      help: "Tokens reported by providers, by service and kind (prompt, completion)",
+      labelNames: ["service", "kind"],
+      registers,
+      collect() {
+        tokenCounts.flushInto(this);
+      },
+    });
+    this.gatewayInFlight = new Gauge({
+      name: "kai_gateway_in_flight",
+      help: "Upstream calls in flight by service",
+      labelNames: ["service"],
+      registers,
+      collect() {
+        inFlight.flushInto(this);
+      },
+    });
     this.gatewayBreaker = new Gauge({ name: "kai_gateway_breaker_state", help: "Circuit breaker per service: 0 closed, 1 half-open, 2 open", labelNames: ["service"], registers });
     this.gatewaySkips = new Counter({ name: "kai_gateway_skips_total", help: "Candidates passed over without a call (breaker open, cooling down after 429, at its RPM/TPM limit)", labelNames: ["service", "reason"], registers });
     this.gatewayOverhead = new Histogram({ name: "kai_gateway_overhead_seconds", help: "Time the gateway itself adds per request (routing, auth, translation), excluding upstream time", buckets: LATENCY_BUCKETS, registers });
+  }
+
+  /** One answered HTTP request (method, route pattern or `unmatched`, status) and its duration. */
+  recordHttpRequest(method: string, route: string, status: number, seconds: number): void {
+    this.httpCounts.add(`${method}\u0000${route}\u0000${status}`, () => ({ method, route, status: String(status) }));
+    this.histogramChild(this.httpDuration, `h\u0000${method}\u0000${route}`, { method, route }).observe(seconds);
+  }
+
+  /** An upstream call of the gateway started (`delta` 1) or ended (`delta` -1). */
+  recordGatewayInFlight(service: string, delta: number): void {
+    this.inFlight.add(service, () => ({ service }), delta);
+  }
+
+  /** One finished upstream call: its outcome, latency and the tokens the provider reported. */
+  recordGatewayResult(service: string, provider: string, capability: string, outcome: string, seconds: number, promptTokens?: number, completionTokens?: number): void {
+    this.gatewayCounts.add(`${service}\u0000${provider}\u0000${capability}\u0000${outcome}`, () => ({ service, provider, capability, outcome }));
+    this.histogramChild(this.gatewayDuration, `g\u0000${service}\u0000${provider}\u0000${capability}`, { service, provider, capability }).observe(seconds);
+    if (promptTokens) this.tokenCounts.add(`${service}\u0000prompt`, () => ({ service, kind: "prompt" }), promptTokens);
+    if (completionTokens) this.tokenCounts.add(`${service}\u0000completion`, () => ({ service, kind: "completion" }), completionTokens);
+  }
+
+  /** prom-client's child for one label set of a histogram, made once (`key` must be unique across histograms). */
+  private histogramChild<L extends string>(histogram: Histogram<L>, key: string, labels: LabelValues<L>): { observe(value: number): void } {
+    let child = this.histogramChildren.get(key);
+    if (!child) this.histogramChildren.set(key, (child = histogram.labels(labels)));
+    return child;
   }
 
   /** Registry state gauges, read when scraped. */

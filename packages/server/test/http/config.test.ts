@@ -32,7 +32,7 @@ describe("loadConfig", () => {
     expect(config.server.port).toBe(7070);
     expect(config.server.host).toBe("127.0.0.1");
     expect(config.dataDir).toBe("./data");
-    expect(config.storage).toEqual({ kind: "sqlite", sqlite: { synchronous: "full", checkpointIntervalMs: 500 } });
+    expect(config.storage).toEqual({ kind: "sqlite", sqlite: { synchronous: "full", checkpointIntervalMs: 500, pageSize: 4096 } });
     expect(config.rateLimit.enabled).toBe(true);
   });
 

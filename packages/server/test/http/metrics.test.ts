@@ -1,16 +1,23 @@
 // /metrics: Prometheus text for a scraper holding only metrics:read; request counts by route pattern (never
-// by raw path), registry gauges read at scrape time, and no token or secret in the exposition.
+// by raw path), registry gauges read at scrape time, and no token or secret in the exposition. Gateway series
+// (upstream calls, latency, tokens, calls in flight) follow routed traffic, scrape after scrape.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { OPENAI_MODEL, startOpenAIFake } from "../gateway/fakes/openai-fake.js";
+import { PROMPT_TOKENS, type FakeUpstream } from "../gateway/fakes/fake-server.js";
 
 let server: TestServer;
 let scraper: string;
+let upstream: FakeUpstream | undefined;
 
 beforeAll(async () => {
   server = await startTestServer();
   scraper = await mintToken(server, ["metrics:read"], "prometheus");
 });
-afterAll(async () => server.dispose());
+afterAll(async () => {
+  await server.dispose();
+  await upstream?.close();
+});
 
 async function scrape(): Promise<string> {
   const response = await server.request("/metrics", { token: scraper });
@@ -37,6 +44,34 @@ describe("/metrics", () => {
     expect(text).toMatch(/^kai_process_cpu_seconds_total /m);
     expect(text).not.toContain(server.adminToken);
     expect(text).not.toContain(scraper);
+  });
+
+  it("counts routed gateway calls, their latency, tokens and calls in flight, scrape after scrape", async () => {
+    upstream = await startOpenAIFake();
+    expect((await server.request("/api/services/register", { method: "POST", json: registration({ id: "metered", url: upstream.url, metadata: { models: [OPENAI_MODEL] } }) })).status).toBe(201);
+    const caller = await mintToken(server, ["gateway:invoke"], "metered-caller");
+    const chat = async (stream: boolean) => {
+      const response = await server.request("/v1/chat/completions", { method: "POST", token: caller, json: { model: OPENAI_MODEL, stream, messages: [{ role: "user", content: "hi" }] } });
+      expect(response.status).toBe(200);
+      await response.text();
+    };
+    const upstreamLabels = `service="metered",provider="openai",capability="llm_chat"`;
+    const calls = (text: string) => sample(text, "kai_gateway_upstream_requests_total", `${upstreamLabels},outcome="ok"`);
+    await chat(false);
+    await chat(true);
+    let text = await scrape();
+    expect(calls(text)).toBe(2);
+    expect(sample(text, "kai_gateway_upstream_duration_seconds_count", upstreamLabels)).toBe(2);
+    expect(sample(text, "kai_gateway_in_flight", 'service="metered"')).toBe(0);
+    expect(sample(text, "kai_gateway_tokens_total", 'service="metered",kind="prompt"')).toBeGreaterThanOrEqual(PROMPT_TOKENS);
+    expect(sample(text, "kai_http_requests_total", 'method="POST",route="/v1/chat/completions",status="200"')).toBe(2);
+    expect(sample(text, "kai_http_request_duration_seconds_count", 'method="POST",route="/v1/chat/completions"')).toBe(2);
+    expect(text).toMatch(/^kai_gateway_overhead_seconds_count [1-9]/m);
+    await chat(false);
+    text = await scrape();
+    expect(calls(text)).toBe(3);
+    expect(sample(text, "kai_http_requests_total", 'method="POST",route="/v1/chat/completions",status="200"')).toBe(3);
+    expect(sample(text, "kai_gateway_in_flight", 'service="metered"')).toBe(0);
   });
 
   it("refuses a token without metrics:read", async () => {

@@ -13,6 +13,7 @@
 import type { RoutingHints, RoutingStrategy, ServiceRecord } from "@kai/protocol";
 import { ApiError, notFound } from "../../errors.js";
 import { canSee, type Viewer } from "../../storage/store.js";
+import type { Cancellable } from "../cancel-signal.js";
 import type { Connector, ConnectorOperation } from "../connector.js";
 import { isLocalService } from "./is-local.js";
 import type { ModelCatalog } from "./model-catalog.js";
@@ -35,7 +36,7 @@ export interface CandidateQuery {
   readonly hints: RoutingHints;
   readonly defaultStrategy: RoutingStrategy;
   /** Bounds the wait for a just-registered service's first model list. */
-  readonly signal?: AbortSignal;
+  readonly cancel?: Cancellable;
 }
 
 export interface Selection {
@@ -76,18 +77,19 @@ const GRACE_AFTER_FIRST_MS = 250;
  * fires, or — once one of them is known to serve the model — a short grace period. One stalled provider must
  * not hold a request that another service can take.
  */
-function waitForModels(sources: CandidateSources, records: ServiceRecord[], model: string, signal?: AbortSignal): Promise<void> {
+function waitForModels(sources: CandidateSources, records: ServiceRecord[], model: string, cancel?: Cancellable): Promise<void> {
   if (records.length === 0) return Promise.resolve();
   return new Promise((resolve) => {
     let left = records.length;
     let grace: NodeJS.Timeout | undefined;
     const finish = () => {
       if (grace) clearTimeout(grace);
-      signal?.removeEventListener("abort", finish);
+      detach?.();
       resolve();
     };
-    if (signal?.aborted) return resolve();
-    signal?.addEventListener("abort", finish, { once: true });
+    if (cancel?.aborted) return resolve();
+    // onAbort never calls back synchronously, so `finish` cannot run before `detach` is set.
+    const detach = cancel?.onAbort(finish);
     for (const record of records) {
       void sources.catalog.ready(record.id).then(() => {
         left--;
@@ -139,7 +141,7 @@ export async function selectCandidates(sources: CandidateSources, query: Candida
     // Only services that might serve it are worth waiting for (a just-registered one's first list is in flight),
     // and only while no service is known to serve it.
     if (!matching.some(({ record }) => sources.catalog.serves(record.id, model) === "yes")) {
-      await waitForModels(sources, matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "unknown").map(({ record }) => record), model, query.signal);
+      await waitForModels(sources, matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "unknown").map(({ record }) => record), model, query.cancel);
     }
     const known = matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "yes");
     const unknown = matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "unknown");

@@ -12,6 +12,7 @@ import type { ChangeFeed } from "../../registry/change-feed.js";
 import type { RegistryStore } from "../../storage/store.js";
 import { canSee } from "../../storage/store.js";
 import type { Vault } from "../../vault/vault.js";
+import { cancellableOf } from "../cancel-signal.js";
 import { UNSAFE_TO_RETRY, type CallContext, type Connector, type ConnectorLogger, type ConnectorOperation, type HealthResult } from "../connector.js";
 import { getConnector } from "../connectors/index.js";
 import { selectCandidates, type CandidateSources } from "./candidates.js";
@@ -273,7 +274,7 @@ export class CapabilityRouter {
       capability,
       ...(model !== undefined ? { model } : {}),
       ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
-      ...(context.signal ? { signal: context.signal } : {}),
+      ...(context.cancel ? { cancel: context.cancel } : context.signal ? { cancel: cancellableOf(context.signal) } : {}),
       unsafe: UNSAFE_TO_RETRY.has(operation),
     });
   }
@@ -288,7 +289,7 @@ export class CapabilityRouter {
       ...(model !== undefined ? { model } : {}),
       hints,
       defaultStrategy: this.deps.options.defaultStrategy,
-      signal: execution.signal,
+      cancel: execution.cancellation,
     });
   }
 

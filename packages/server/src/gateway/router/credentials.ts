@@ -49,7 +49,11 @@ export class CredentialResolver {
   async resolve(record: Pick<ServiceRecord, "id" | "auth">): Promise<ResolvedAuth> {
     const { auth } = record;
     if (auth.type === "none" || !auth.credentialRef) return NONE;
-    const value = await this.value(record.id, auth.credentialRef);
+    return this.present(auth, await this.value(record.id, auth.credentialRef));
+  }
+
+  /** How the credential value goes on the wire for this record's `auth`. */
+  private present(auth: ServiceRecord["auth"], value: string): ResolvedAuth {
     if (auth.type === "basic") {
       // `credentialRef` holds `user:password`; Basic auth sends it base64-encoded.
       const encoded = Buffer.from(value, "utf8").toString("base64");
@@ -57,6 +61,18 @@ export class CredentialResolver {
     }
     if (auth.header && auth.header.toLowerCase() !== "authorization") return { headers: { [auth.header]: value }, secrets: [value] };
     return { credential: value, secrets: [value] };
+  }
+
+  /**
+   * The same as `resolve` when the answer needs no read (no credential, or a cached one), without a promise;
+   * undefined when `resolve` has to read the vault or environment.
+   */
+  resolveCached(record: Pick<ServiceRecord, "id" | "auth">): ResolvedAuth | undefined {
+    const { auth } = record;
+    if (auth.type === "none" || !auth.credentialRef) return NONE;
+    const cached = this.cache.get(auth.credentialRef);
+    if (!cached || cached.expiresAt <= this.now()) return undefined;
+    return this.present(auth, cached.value);
   }
 
   /** Drops cached values (one reference, or all): the next request reads the vault or env again. */

@@ -15,6 +15,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
 import type { ErrorCode, Usage } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
+import { CancelSignal, type Cancellable } from "../cancel-signal.js";
 import type { CallContext, ConnectorLogger, UpstreamTarget } from "../connector.js";
 import { UpstreamError, redact } from "../upstream-error.js";
 import type { Candidate } from "./candidates.js";
@@ -51,7 +52,8 @@ export interface ExecutionInfo {
   readonly capability: string;
   readonly model?: string;
   readonly requestId?: string;
-  readonly signal?: AbortSignal;
+  /** The caller's cancellation (client gone): stops the upstream call and failover. */
+  readonly cancel?: Cancellable;
   /** The operation has side effects: no retry or failover once the request may have reached the provider. */
   readonly unsafe: boolean;
 }
@@ -71,7 +73,22 @@ export interface Success<T> extends AttemptOutcome<T> {
   readonly attempt: number;
 }
 
+/** Placeholder until the credential is resolved (compared by identity). */
+const NO_AUTH: ResolvedAuth = { secrets: [] };
+
 const attemptsKey = new WeakMap<object, readonly AttemptInfo[]>();
+
+/** `retryOn` / `failoverOn` as sets, built once per options object rather than once per request. */
+const codeSets = new WeakMap<RouterOptions, { retryOn: ReadonlySet<string>; failoverOn: ReadonlySet<string> }>();
+function codeSetsOf(options: RouterOptions): { retryOn: ReadonlySet<string>; failoverOn: ReadonlySet<string> } {
+  let sets = codeSets.get(options);
+  if (!sets) codeSets.set(options, (sets = { retryOn: new Set(options.retryOn), failoverOn: new Set(options.failoverOn) }));
+  return sets;
+}
+
+function onDeadline(execution: RouteExecution): void {
+  execution.expire();
+}
 
 /** The attempts behind a routing error (for logs and response headers), when the router threw it. */
 export function attemptsOf(error: unknown): readonly AttemptInfo[] | undefined {
@@ -91,14 +108,15 @@ function scrub(error: ApiError, secrets: readonly string[]): ApiError {
 
 export class RouteExecution {
   readonly attempts: AttemptInfo[] = [];
-  private readonly controller = new AbortController();
+  /** Fires on client disconnect or deadline; every upstream call of this request listens to it. */
+  private readonly cancel = new CancelSignal();
   private why: "cancelled" | "deadline" | undefined;
   private readonly startedAt = performance.now();
   private readonly deadlineAt: number;
   private deadlineTimer: NodeJS.Timeout | null;
   /** Time spent waiting upstream or backing off: not the router's own overhead. */
   private waitedMs = 0;
-  private readonly onCallerAbort = () => this.abort("cancelled");
+  private detachCaller: (() => void) | undefined;
   private readonly retryOn: ReadonlySet<string>;
   private readonly failoverOn: ReadonlySet<string>;
 
@@ -107,17 +125,26 @@ export class RouteExecution {
     readonly info: ExecutionInfo,
   ) {
     this.deadlineAt = deps.now() + deps.options.deadlineMs;
-    this.deadlineTimer = setTimeout(() => this.abort("deadline"), deps.options.deadlineMs);
+    this.deadlineTimer = setTimeout(onDeadline, deps.options.deadlineMs, this);
     this.deadlineTimer.unref();
-    if (info.signal?.aborted) this.abort("cancelled");
-    else info.signal?.addEventListener("abort", this.onCallerAbort, { once: true });
-    this.retryOn = new Set(deps.options.retryOn);
-    this.failoverOn = new Set(deps.options.failoverOn);
+    if (info.cancel?.aborted) this.abort("cancelled");
+    else if (info.cancel) this.detachCaller = info.cancel.onAbort(() => this.abort("cancelled"));
+    ({ retryOn: this.retryOn, failoverOn: this.failoverOn } = codeSetsOf(deps.options));
   }
 
-  /** Aborted on client disconnect or deadline; every upstream call of this request listens to it. */
+  /** Aborted on client disconnect or deadline, as a web AbortSignal (created on first use). */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    return this.cancel.signal;
+  }
+
+  /** The same cancellation, cheap to listen to. */
+  get cancellation(): Cancellable {
+    return this.cancel;
+  }
+
+  /** The deadline passed (called by the deadline timer). */
+  expire(): void {
+    this.abort("deadline");
   }
 
   /** Router time so far that was not upstream waiting or backoff, ms. */
@@ -134,7 +161,8 @@ export class RouteExecution {
   /** Detaches from the caller's signal and stops the deadline (the request is over). */
   close(): void {
     this.endDeadline();
-    this.info.signal?.removeEventListener("abort", this.onCallerAbort);
+    this.detachCaller?.();
+    this.detachCaller = undefined;
   }
 
   /**
@@ -145,7 +173,6 @@ export class RouteExecution {
     let lastError: ApiError | undefined;
     let limitWait: number | undefined;
     let unavailableWait: number | undefined;
-    const backoffs = new ExponentialBackoff({ initialDelay: this.deps.options.backoff.initialMs, maxDelay: this.deps.options.backoff.maxMs });
     let backoff: IBackoff<unknown> | undefined;
     for (const candidate of candidates) {
       const { record, runtime } = candidate;
@@ -158,9 +185,10 @@ export class RouteExecution {
           else unavailableWait = Math.min(unavailableWait ?? Infinity, skip.waitMs);
           break;
         }
-        let auth: ResolvedAuth = { secrets: [] };
+        // Most attempts find their credential cached (or need none): no promise, no await for those.
+        let auth: ResolvedAuth = this.deps.credentials.resolveCached(record) ?? NO_AUTH;
         try {
-          auth = await this.deps.credentials.resolve(record);
+          if (auth === NO_AUTH) auth = await this.deps.credentials.resolve(record);
         } catch (error) {
           runtime.breaker.release();
           const failure = error instanceof ApiError ? error : new ApiError("credential_unavailable", `the credential of service ${record.id} is unavailable`);
@@ -191,7 +219,7 @@ export class RouteExecution {
           const nothingSent = NOTHING_SENT.has(failure.code);
           const sideEffectsSafe = !this.info.unsafe || nothingSent;
           if (attempt <= this.deps.options.retries && sideEffectsSafe && this.retryOn.has(failure.code)) {
-            backoff = backoff ? backoff.next(undefined) : backoffs.next();
+            backoff = backoff ? backoff.next(undefined) : new ExponentialBackoff({ initialDelay: this.deps.options.backoff.initialMs, maxDelay: this.deps.options.backoff.maxMs }).next();
             const delay = backoff.duration;
             // A retry that cannot finish before the deadline only delays the fallback.
             if (this.deps.now() + delay < this.deadlineAt && this.mayRetry(candidate, this.deps.now() + delay)) {
@@ -227,7 +255,8 @@ export class RouteExecution {
     runtime.breaker.success();
     this.deps.stats.recordLatency(runtime, latencyMs);
     if (usage?.total_tokens) runtime.tokenWindow.add(usage.total_tokens, this.deps.now());
-    const result: ResultEvent = { ...event, outcome: "ok", latencyMs, ...(usage ? { usage } : {}), streamed };
+    const result = resultOf(event, "ok", latencyMs, streamed);
+    if (usage) result.usage = usage;
     this.emit((observer) => observer.onResult?.(result));
   }
 
@@ -252,7 +281,8 @@ export class RouteExecution {
     if (!cancelled) {
       this.deps.logger?.warn({ serviceId: record.id, provider: candidate.connector.id, code: failure.code, attempt: event.attempt, requestId: this.info.requestId, streamed }, "routed attempt failed");
     }
-    const result: ResultEvent = { ...event, outcome: cancelled ? "cancelled" : "error", code: failure.code, latencyMs, streamed };
+    const result = resultOf(event, cancelled ? "cancelled" : "error", latencyMs, streamed);
+    result.code = failure.code;
     this.emit((observer) => observer.onResult?.(result));
   }
 
@@ -267,15 +297,11 @@ export class RouteExecution {
   }
 
   event(candidate: Candidate, attempt: number): AttemptEvent {
-    return {
-      ...(this.info.requestId !== undefined ? { requestId: this.info.requestId } : {}),
-      serviceId: candidate.record.id,
-      provider: candidate.connector.id,
-      capability: this.info.capability,
-      operation: this.info.operation,
-      ...(this.info.model !== undefined ? { model: this.info.model } : {}),
-      attempt,
-    };
+    // Built by assignment, not conditional spreads: this runs for every attempt, and the spreads showed in profiles.
+    const event: Mutable<AttemptEvent> = { serviceId: candidate.record.id, provider: candidate.connector.id, capability: this.info.capability, operation: this.info.operation, attempt };
+    if (this.info.requestId !== undefined) event.requestId = this.info.requestId;
+    if (this.info.model !== undefined) event.model = this.info.model;
+    return event;
   }
 
   /** Hands observer work to a microtask, isolated: observers never slow or fail a request. */
@@ -320,9 +346,14 @@ export class RouteExecution {
       ...(auth.headers ? { headers: auth.headers } : {}),
     };
     const remaining = Math.max(1, this.deadlineAt - this.deps.now());
+    const cancel = this.cancel;
     return {
       target,
-      signal: this.controller.signal,
+      cancel,
+      // Materialised only for a connector that reads it (most never do: upstream-http listens to `cancel`).
+      get signal() {
+        return cancel.signal;
+      },
       timeoutMs: Math.min(this.deps.options.attemptTimeoutMs, remaining),
       idleTimeoutMs: this.deps.options.streamIdleTimeoutMs,
       ...(this.info.requestId !== undefined ? { requestId: this.info.requestId } : {}),
@@ -333,7 +364,7 @@ export class RouteExecution {
   private async pause(ms: number): Promise<void> {
     const started = performance.now();
     try {
-      await sleep(ms, undefined, { signal: this.controller.signal });
+      await sleep(ms, undefined, { signal: this.cancel.signal });
     } catch {
       // Aborted: throwIfStopped at the top of the loop reports why.
     } finally {
@@ -351,13 +382,23 @@ export class RouteExecution {
   private abort(why: "cancelled" | "deadline"): void {
     if (this.why) return;
     this.why = why;
-    this.controller.abort();
+    this.cancel.abort();
   }
 
   private tag<E extends ApiError>(error: E): E {
     attemptsKey.set(error, [...this.attempts]);
     return error;
   }
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** An attempt's result event, copied field by field (an object spread here showed in profiles). */
+function resultOf(event: AttemptEvent, outcome: ResultEvent["outcome"], latencyMs: number, streamed: boolean): Mutable<ResultEvent> {
+  const result: Mutable<ResultEvent> = { serviceId: event.serviceId, provider: event.provider, capability: event.capability, operation: event.operation, attempt: event.attempt, outcome, latencyMs, streamed };
+  if (event.requestId !== undefined) result.requestId = event.requestId;
+  if (event.model !== undefined) result.model = event.model;
+  return result;
 }
 
 const retryAfter = (ms: number): Record<string, string> => ({ "Retry-After": String(Math.max(1, Math.ceil(ms / 1000))) });

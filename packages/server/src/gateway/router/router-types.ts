@@ -6,6 +6,7 @@
  */
 import type { ChatCompletionChunk, ErrorCode, RoutingHints, RoutingStrategy, Usage } from "@kai/protocol";
 import type { Principal } from "../../auth/principal.js";
+import type { Cancellable } from "../cancel-signal.js";
 import type { BreakerState } from "./circuit-breaker.js";
 
 /** Per-request input common to `route` and `routeStream`. */
@@ -15,6 +16,8 @@ export interface RouteContext {
   readonly hints?: RoutingHints;
   /** Aborted when the client goes away: the upstream call is cancelled and failover stops. */
   readonly signal?: AbortSignal;
+  /** The same as `signal`, in the cheaper form the front doors use (one of the two is enough; `cancel` wins). */
+  readonly cancel?: Cancellable;
   /** Our request id, forwarded upstream as X-Request-Id. */
   readonly requestId?: string;
   /** Overrides the capability the operation implies (e.g. a custom capability served by an OpenAI-compatible service). */

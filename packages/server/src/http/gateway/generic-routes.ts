@@ -13,7 +13,7 @@ import type { NodeMetrics } from "../../metrics/metrics.js";
 import type { RequestOf, RouteOperation } from "../../gateway/router/operations.js";
 import type { GatewayPort } from "./gateway-port.js";
 import { chooseOperation, OPERATION_REQUEST_SCHEMAS } from "./operation-requests.js";
-import { GATEWAY_ERROR_RESPONSES, clientGoneSignal, markServed } from "./request-context.js";
+import { GATEWAY_ERROR_RESPONSES, clientGone, clientGoneSignal, markServed } from "./request-context.js";
 
 const errors = GATEWAY_ERROR_RESPONSES;
 const CapabilityParamsSchema = z.strictObject({ capability: z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9_.:-]*$/i, "a capability name") });
@@ -41,7 +41,7 @@ export function genericGatewayRoutes(gateway: GatewayPort, metrics: NodeMetrics)
         throw new ApiError("validation_failed", "streaming is served by /v1/chat/completions", [{ path: "body.request.stream", message: "use /v1/chat/completions for streaming" }]);
       }
       const hints = request.body.routingHints;
-      const context = { principal: principalOf(request), signal: clientGoneSignal(request, reply), requestId: request.id, capability, ...(hints ? { hints } : {}) };
+      const context = { principal: principalOf(request), cancel: clientGone(reply), requestId: request.id, capability, ...(hints ? { hints } : {}) };
       const preRouteMs = performance.now() - started;
       const result = await gateway.route(choice.operation as RouteOperation, parsed.data as RequestOf<RouteOperation>, context);
       markServed(reply, result, preRouteMs, metrics);

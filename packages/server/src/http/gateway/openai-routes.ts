@@ -28,8 +28,9 @@ import { principalOf } from "../authenticate.js";
 import type { NodeMetrics } from "../../metrics/metrics.js";
 import type { RouteOperation, RequestOf } from "../../gateway/router/operations.js";
 import type { GatewayPort } from "./gateway-port.js";
-import { GATEWAY_ERROR_RESPONSES, clientGoneSignal, hintsFromHeader, markServed } from "./request-context.js";
+import { GATEWAY_ERROR_RESPONSES, clientGone, hintsFromHeader, markServed } from "./request-context.js";
 import { sseBody } from "./sse.js";
+import { upstreamTextOf } from "../../gateway/upstream-text.js";
 
 /** OpenAI's own limit on audio uploads. */
 const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
@@ -44,7 +45,7 @@ export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): Fastif
     const routed = <O extends RouteOperation>(operation: O) => async (request: Parameters<typeof principalOf>[0] & { body: unknown; id: string }, reply: Parameters<typeof markServed>[0], body: unknown = request.body) => {
       const started = performance.now();
       const hints = hintsFromHeader(request);
-      const context = { principal: principalOf(request), signal: clientGoneSignal(request, reply), requestId: request.id, ...(hints ? { hints } : {}) };
+      const context = { principal: principalOf(request), cancel: clientGone(reply), requestId: request.id, ...(hints ? { hints } : {}) };
       const preRouteMs = performance.now() - started;
       const result = await gateway.route(operation, body as RequestOf<O>, context);
       markServed(reply, result, preRouteMs, metrics);
@@ -61,10 +62,15 @@ export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): Fastif
         response: { 200: ChatCompletionSchema, ...errors },
       },
     }, async (request, reply) => {
-      if (request.body.stream !== true) return routed("chat")(request, reply);
+      if (request.body.stream !== true) {
+        const answer = await routed("chat")(request, reply);
+        // The provider's own JSON when it is the same answer (gateway/upstream-text): no second serialisation.
+        const text = upstreamTextOf(answer);
+        return text === undefined ? answer : reply.type("application/json; charset=utf-8").send(text as unknown as typeof answer);
+      }
       const started = performance.now();
       const hints = hintsFromHeader(request);
-      const context = { principal: principalOf(request), signal: clientGoneSignal(request, reply), requestId: request.id, ...(hints ? { hints } : {}) };
+      const context = { principal: principalOf(request), cancel: clientGone(reply), requestId: request.id, ...(hints ? { hints } : {}) };
       const preRouteMs = performance.now() - started;
       const stream = await gateway.routeStream(request.body, context);
       markServed(reply, stream, preRouteMs, metrics);

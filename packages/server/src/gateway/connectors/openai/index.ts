@@ -17,7 +17,8 @@ import {
 } from "@kai/protocol";
 import type { CallContext, ChatConnector, ConnectorOperation, ConnectorStream, UpstreamTarget } from "../../connector.js";
 import { UpstreamError, providerMessage, redact } from "../../upstream-error.js";
-import { callJson, openUpstream, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
+import { callJson, openUpstream, parseUpstreamValue, probeHealth, upstreamRequests } from "../../upstream-http.js";
+import { rememberUpstreamText } from "../../upstream-text.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
 
 /** What distinguishes one OpenAI-compatible server from another. */
@@ -53,14 +54,18 @@ export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions
       let sawFinish = false;
       const events = sseEvents(readBody(opened, provider, context.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, credential));
       for await (const event of events) {
-        if (event.data.trim() === "[DONE]") {
+        const data = event.data;
+        // Only a short line can be the end marker (with spaces around it): no trim of every chunk.
+        if (data === "[DONE]" || (data.length < 32 && data.trim() === "[DONE]")) {
           sawDone = true;
           break;
         }
-        if (event.event === "error" || /^\s*\{\s*"error"/.test(event.data)) {
-          throw new UpstreamError("upstream_stream_broken", `${provider} reported an error mid-stream: ${redact(providerMessage(event.data), credential).slice(0, 300)}`);
+        if (event.event === "error" || /^\s*\{\s*"error"/.test(data)) {
+          throw new UpstreamError("upstream_stream_broken", `${provider} reported an error mid-stream: ${redact(providerMessage(data), credential).slice(0, 300)}`);
         }
-        const chunk = parseUpstream(provider, event.data, ChatCompletionChunkSchema);
+        const { input, data: chunk } = parseUpstreamValue(provider, data, ChatCompletionChunkSchema);
+        // Already in OpenAI shape: the front door can relay the provider's text instead of serialising the chunk again.
+        rememberUpstreamText(chunk, input, data);
         if (chunk.usage) slot.usage = chunk.usage;
         if (chunk.choices.some((choice) => choice.finish_reason)) sawFinish = true;
         yield chunk;
@@ -77,7 +82,8 @@ export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions
     displayName: options.displayName,
     operations,
     async chat(chat, context) {
-      const { data, latencyMs } = await callJson(request("POST", api("/chat/completions"), context, { ...chat, stream: false }), ChatCompletionSchema);
+      const { data, latencyMs, text, input } = await callJson(request("POST", api("/chat/completions"), context, { ...chat, stream: false }), ChatCompletionSchema);
+      rememberUpstreamText(data, input, text);
       return { data, usage: data.usage, latencyMs };
     },
     chatStream,
