@@ -107,15 +107,19 @@ export const StateSyncAnswerSchema = z.looseObject({
 export type StateSyncAnswer = z.infer<typeof StateSyncAnswerSchema>;
 
 /**
- * A pushed change (`capability_announce` from a peer the receiver subscribed to). The manifest members
- * the message type requires describe the record; `statement` is what the receiver checks and keeps.
+ * Pushed changes (`capability_announce` from a peer the receiver subscribed to): one or more statements, in
+ * the order the changes happened. An exporter sends at most one push per `PUSH_INTERVAL_MS` per subscriber
+ * (a burst goes out together), so that a busy origin cannot exhaust the receiver's replay memory. The
+ * manifest members the message type requires describe the first statement's record.
  */
 export const FederationPushPayloadSchema = z.looseObject({
   serviceId: IdentifierSchema,
   version: z.string().min(1).max(64),
   capabilities: z.array(z.string()),
-  statement: z.unknown(),
+  statements: z.array(z.unknown()).min(1).max(STATE_SYNC_MAX_BATCH),
 });
+/** Shortest time between two pushes to one subscriber, ms (the first change after a quiet spell goes at once). */
+export const PUSH_INTERVAL_MS = 100;
 export type FederationPushPayload = z.infer<typeof FederationPushPayloadSchema>;
 
 /** Where a record lives, as seen from the node answering: its own, or imported from a peer. */

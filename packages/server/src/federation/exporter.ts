@@ -37,12 +37,25 @@ export interface ExporterOptions {
 
 const ADMIN_VIEW = { owner: "#federation", admin: true };
 
+interface PendingPush {
+  statement: klp.FederationStatement;
+  version: string;
+  capabilities: string[];
+}
+
+interface PushState {
+  pending: PendingPush[];
+  timer: NodeJS.Timeout | null;
+  lastSentAt: number;
+}
+
 function isPublic(record: ServiceRecord | null | undefined): boolean {
   return record?.visibility === "public";
 }
 
 export class FederationExporter {
   private readonly subscribers = new Set<PushTarget>();
+  private readonly pushState = new Map<PushTarget, PushState>();
   private readonly now: () => number;
   private readonly unsubscribeFeed: () => void;
 
@@ -72,7 +85,7 @@ export class FederationExporter {
   /** Registers a session for pushes; returns the function that ends the subscription. */
   subscribe(target: PushTarget): () => void {
     this.subscribers.add(target);
-    return () => this.subscribers.delete(target);
+    return () => this.drop(target);
   }
 
   get subscriberCount(): number {
@@ -81,7 +94,7 @@ export class FederationExporter {
 
   close(): void {
     this.unsubscribeFeed();
-    this.subscribers.clear();
+    for (const target of [...this.subscribers]) this.drop(target);
   }
 
   /** The statement a change stands for, or undefined when peers must not hear of it. */
@@ -98,22 +111,54 @@ export class FederationExporter {
     const wasPublic = isPublic(change.previous) || (deleted && isPublic(change.event.service));
     const statement = this.statementFor(change.event.service, deleted, wasPublic);
     if (!statement) return;
-    for (const target of this.subscribers) {
+    const record = statement.kind === "record" ? change.event.service : undefined;
+    for (const target of this.subscribers) this.queue(target, { statement, version: change.event.service.version ?? "0.0.0", capabilities: record?.capabilities ?? [] });
+  }
+
+  /**
+   * Pushes go out at most every PUSH_INTERVAL_MS per subscriber: the first change after a quiet spell at
+   * once, a burst together in the next push. Each push is one signed message the receiver must remember
+   * for the staleness window, so the interval is what keeps a busy origin within its replay memory.
+   */
+  private queue(target: PushTarget, item: PendingPush): void {
+    let state = this.pushState.get(target);
+    if (!state) this.pushState.set(target, (state = { pending: [], timer: null, lastSentAt: 0 }));
+    state.pending.push(item);
+    if (state.timer) return;
+    const wait = state.lastSentAt + klp.PUSH_INTERVAL_MS - this.now();
+    if (wait <= 0) {
+      this.flush(target, state);
+      return;
+    }
+    state.timer = setTimeout(() => {
+      state.timer = null;
+      this.flush(target, state);
+    }, wait);
+    state.timer.unref();
+  }
+
+  private flush(target: PushTarget, state: PushState): void {
+    state.lastSentAt = this.now();
+    while (state.pending.length > 0 && this.subscribers.has(target)) {
+      const batch = state.pending.splice(0, klp.STATE_SYNC_MAX_BATCH);
+      const first = batch[0]!;
       const envelope = klp.createEnvelope(
         {
           type: "capability_announce",
           to: target.peerDid,
-          payload: {
-            serviceId: statement.serviceId,
-            version: change.event.service.version ?? "0.0.0",
-            capabilities: statement.kind === "record" ? change.event.service.capabilities : [],
-            statement,
-          },
+          payload: { serviceId: first.statement.serviceId, version: first.version, capabilities: first.capabilities, statements: batch.map((item) => item.statement) },
         },
         this.options.identity(),
       );
-      if (!target.push(envelope)) this.subscribers.delete(target);
+      if (!target.push(envelope)) this.drop(target);
     }
+  }
+
+  private drop(target: PushTarget): void {
+    this.subscribers.delete(target);
+    const state = this.pushState.get(target);
+    if (state?.timer) clearTimeout(state.timer);
+    this.pushState.delete(target);
   }
 
   /** From the in-memory feed, which knows each change's previous state; null when it does not reach back. */

@@ -228,8 +228,9 @@ export class PeerLink {
     }
     // Pushes that arrive while a batch is being written wait and go together in the next one: one
     // transaction (one fsync) per batch instead of per statement, so a burst is not fsync-bound.
-    this.pushed.push(payload.data.statement);
-    if (this.pushed.length > 1) return;
+    const first = this.pushed.length === 0;
+    this.pushed.push(...payload.data.statements);
+    if (!first) return;
     void this.enqueue(() => {
       const batch = this.pushed;
       this.pushed = [];

@@ -72,7 +72,7 @@ export class FakePeer {
       {
         type: "capability_announce",
         to: this.subscriber.did,
-        payload: { serviceId: (statement as { serviceId?: string }).serviceId ?? "x", version: "1.0.0", capabilities: [], statement },
+        payload: { serviceId: (statement as { serviceId?: string }).serviceId ?? "x", version: "1.0.0", capabilities: [], statements: [statement] },
         ...(options.timestamp ? { timestamp: options.timestamp } : {}),
       },
       options.signer ?? this.identity,

@@ -112,6 +112,23 @@ describe("import", () => {
   });
 });
 
+describe("no re-export", () => {
+  it("a node that imported B's records does not pass them on as its own (or at all)", async () => {
+    const c = await startTestServer({ config: { federation: FAST_FEDERATION } });
+    try {
+      expect((await addPeer(c, a)).status).toBe(201);
+      // A has B's b-public imported, and its own a-local (public by default): C gets only a-local, from A.
+      const didA = await nodeDid(a);
+      const remote = await eventually(() => listRemote(c), (records) => records.length >= 1);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+      expect((await listRemote(c)).map((r) => `${r.id}@${r.origin === didA ? "a" : r.origin}`)).toEqual(["a-local@a"]);
+      expect(remote.every((r) => r.origin === didA)).toBe(true);
+    } finally {
+      await c.dispose();
+    }
+  });
+});
+
 describe("trust", () => {
   it("withdrawn: B's records are dropped and B is cut off; given back: they return", async () => {
     const did = encodeURIComponent(didB);

@@ -56,7 +56,7 @@ describe("a hostile peer", () => {
 
   it("cannot get forged, replayed, stale or foreign messages through", async () => {
     const valid = fake.pushEnvelope(recordStatement(fake.identity.did, "f-two", 4, fake.identity));
-    const forged = { ...valid, payload: { ...valid.payload, statement: recordStatement(fake.identity.did, "f-evil", 5, fake.identity) } };
+    const forged = { ...valid, payload: { ...valid.payload, statements: [recordStatement(fake.identity.did, "f-evil", 5, fake.identity)] } };
     const stale = fake.pushEnvelope(recordStatement(fake.identity.did, "f-stale", 6, fake.identity), { timestamp: new Date(Date.now() - 3_600_000) });
     const foreign = fake.pushEnvelope(recordStatement(fake.identity.did, "f-foreign", 7, fake.identity), { signer: stranger });
     for (const envelope of [valid, valid, forged, stale, foreign]) await fake.pushText(JSON.stringify(envelope));
