@@ -108,9 +108,10 @@ export type StateSyncAnswer = z.infer<typeof StateSyncAnswerSchema>;
 
 /**
  * Pushed changes (`capability_announce` from a peer the receiver subscribed to): one or more statements, in
- * the order the changes happened. An exporter sends at most one push per `PUSH_INTERVAL_MS` per subscriber
- * (a burst goes out together), so that a busy origin cannot exhaust the receiver's replay memory. The
- * manifest members the message type requires describe the first statement's record.
+ * the order the changes happened. An exporter paces pushes per subscriber (a token bucket: bursts of
+ * `PUSH_BURST`, then `PUSH_RATE_PER_SECOND`; what waits goes out together), so that a busy origin stays within
+ * the receiver's replay memory (`PEER_SESSION_REPLAY_IDS` ids per peer session). The manifest members the
+ * message type requires describe the first statement's record.
  */
 export const FederationPushPayloadSchema = z.looseObject({
   serviceId: IdentifierSchema,
@@ -118,8 +119,12 @@ export const FederationPushPayloadSchema = z.looseObject({
   capabilities: z.array(z.string()),
   statements: z.array(z.unknown()).min(1).max(STATE_SYNC_MAX_BATCH),
 });
-/** Shortest time between two pushes to one subscriber, ms (the first change after a quiet spell goes at once). */
-export const PUSH_INTERVAL_MS = 100;
+/** Pushes sent at once after a quiet spell, per subscriber. */
+export const PUSH_BURST = 50;
+/** Sustained pushes per second per subscriber: at most 60,000 messages in a 300 s staleness window. */
+export const PUSH_RATE_PER_SECOND = 200;
+/** Message ids a node remembers per peer session (replay memory, §6): above what pacing can fill. */
+export const PEER_SESSION_REPLAY_IDS = 100_000;
 export type FederationPushPayload = z.infer<typeof FederationPushPayloadSchema>;
 
 /** Where a record lives, as seen from the node answering: its own, or imported from a peer. */

@@ -46,7 +46,9 @@ interface PendingPush {
 interface PushState {
   pending: PendingPush[];
   timer: NodeJS.Timeout | null;
-  lastSentAt: number;
+  /** Pushes that may go out now (fractional while refilling). */
+  tokens: number;
+  refilledAt: number;
 }
 
 function isPublic(record: ServiceRecord | null | undefined): boolean {
@@ -116,29 +118,37 @@ export class FederationExporter {
   }
 
   /**
-   * Pushes go out at most every PUSH_INTERVAL_MS per subscriber: the first change after a quiet spell at
-   * once, a burst together in the next push. Each push is one signed message the receiver must remember
-   * for the staleness window, so the interval is what keeps a busy origin within its replay memory.
+   * Pushes are paced per subscriber by a token bucket (klp.PUSH_BURST at once, then klp.PUSH_RATE_PER_SECOND):
+   * each push is one signed message the receiver must remember for the staleness window, so the pace is what
+   * keeps a busy origin within the receiver's replay memory. Sparse changes go out at once; changes that
+   * arrive while the bucket is empty wait (a few ms) and go out together.
    */
   private queue(target: PushTarget, item: PendingPush): void {
     let state = this.pushState.get(target);
-    if (!state) this.pushState.set(target, (state = { pending: [], timer: null, lastSentAt: 0 }));
+    if (!state) this.pushState.set(target, (state = { pending: [], timer: null, tokens: klp.PUSH_BURST, refilledAt: this.now() }));
     state.pending.push(item);
     if (state.timer) return;
-    const wait = state.lastSentAt + klp.PUSH_INTERVAL_MS - this.now();
-    if (wait <= 0) {
+    this.refill(state);
+    if (state.tokens >= 1) {
       this.flush(target, state);
       return;
     }
+    const wait = Math.ceil(((1 - state.tokens) * 1000) / klp.PUSH_RATE_PER_SECOND);
     state.timer = setTimeout(() => {
       state.timer = null;
+      this.refill(state);
       this.flush(target, state);
     }, wait);
     state.timer.unref();
   }
 
+  private refill(state: PushState): void {
+    const now = this.now();
+    state.tokens = Math.min(klp.PUSH_BURST, state.tokens + ((now - state.refilledAt) * klp.PUSH_RATE_PER_SECOND) / 1000);
+    state.refilledAt = now;
+  }
+
   private flush(target: PushTarget, state: PushState): void {
-    state.lastSentAt = this.now();
     while (state.pending.length > 0 && this.subscribers.has(target)) {
       const batch = state.pending.splice(0, klp.STATE_SYNC_MAX_BATCH);
       const first = batch[0]!;
@@ -150,6 +160,7 @@ export class FederationExporter {
         },
         this.options.identity(),
       );
+      state.tokens -= 1;
       if (!target.push(envelope)) this.drop(target);
     }
   }

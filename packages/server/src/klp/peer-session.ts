@@ -61,7 +61,8 @@ export async function connectPeer(baseUrl: string, self: klp.KlpKeyPair, via: Pe
   }
   const context: klp.AcceptContext = {
     ...(options.now ? { now: options.now } : {}),
-    replayCache: new klp.ReplayCache(),
+    // One sender on this session (the peer), which may push a lot: room for what its pacing allows.
+    replayCache: new klp.ReplayCache({ maxIdsPerSender: klp.PEER_SESSION_REPLAY_IDS }),
     trust: (envelope) =>
       envelope.from === document.did ? { ok: true } : { ok: false, code: "KLP_UNKNOWN_SENDER", message: "the reply is not from the node this session was opened with" },
     recipientExists: (address) => address.kind === "did" && address.did === self.did,
