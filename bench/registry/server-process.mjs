@@ -36,15 +36,15 @@ function configYaml(synchronous) {
 }
 
 /**
- * Starts `kai serve` on a free loopback port.
- * @param {{ synchronous: "full" | "normal" }} options
- * @returns {Promise<{ pid: number, url: string, adminToken: string, synchronous: string, stop(): Promise<void> }>}
+ * Starts `kai serve` on a free loopback port with its own temp data dir and the given config file text.
+ * @param {{ name: string, config: string }} options
+ * @returns {Promise<{ pid: number, url: string, adminToken: string, logTail(): string, stop(): Promise<void> }>}
  */
-export async function startRegistryServer({ synchronous }) {
-  const dir = mkdtempSync(join(tmpdir(), "kai-bench-registry-"));
+export async function startKaiServe({ name, config }) {
+  const dir = mkdtempSync(join(tmpdir(), `kai-bench-${name}-`));
   const dataDir = join(dir, "data");
   const configPath = join(dir, "config.yaml");
-  writeFileSync(configPath, configYaml(synchronous));
+  writeFileSync(configPath, config);
   const port = await freePort();
   const logPath = join(dir, "server.log");
   const logFd = openSync(logPath, "a");
@@ -76,7 +76,6 @@ export async function startRegistryServer({ synchronous }) {
     pid: child.pid,
     url,
     adminToken,
-    synchronous,
     logTail: tail,
     async stop() {
       if (!exited) {
@@ -90,4 +89,13 @@ export async function startRegistryServer({ synchronous }) {
       untrack();
     },
   };
+}
+
+/**
+ * Starts our registry for the registry phases.
+ * @param {{ synchronous: "full" | "normal" }} options
+ */
+export async function startRegistryServer({ synchronous }) {
+  const server = await startKaiServe({ name: "registry", config: configYaml(synchronous) });
+  return { ...server, synchronous };
 }

@@ -4,7 +4,8 @@
  * `remote`, `origin` the node it lives on, and `address` names that node (`klp://<origin>/<id>`), so that
  * whoever reads the entry knows where the service is registered, not just where it was found.
  */
-import { klp, type ServiceRecord } from "@kai/protocol";
+import type { klp, ServiceRecord } from "@kai/protocol";
+import { discoveryEntry } from "../klp/discovery.js";
 
 /** The entry for an imported record; undefined for a record without an origin (a local one). */
 export function remoteEntryOf(record: ServiceRecord): klp.KlpDiscoveryEntry | undefined {
@@ -13,23 +14,10 @@ export function remoteEntryOf(record: ServiceRecord): klp.KlpDiscoveryEntry | un
   // A service that registered over KLP on its origin keeps its own signed registration in metadata.klp.
   const claim = record.metadata.klp as { did?: unknown; registration?: unknown } | undefined;
   const serviceSigned = typeof claim?.did === "string" && typeof claim.registration === "string";
-  return {
-    serviceId: record.id,
-    address: klp.formatKlpAddress(record.id, origin),
-    name: record.name,
-    description: record.description,
-    type: record.type,
-    capabilities: record.capabilities,
-    tags: record.tags,
-    ...(record.version !== undefined ? { version: record.version } : {}),
-    ...(record.url !== undefined ? { url: record.url } : {}),
-    ...(record.isLocal !== undefined ? { isLocal: record.isLocal } : {}),
-    status: record.status,
-    trustLevel: klp.KLP_TRUST_LEVELS[record.trustLevel],
+  return discoveryEntry(record, {
     location: "remote",
     origin,
     signer: serviceSigned ? (claim.did as string) : origin,
-    revision: record.revision,
     ...(serviceSigned ? { registration: claim.registration as string } : {}),
-  };
+  });
 }

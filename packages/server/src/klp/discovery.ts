@@ -21,14 +21,22 @@ const MAX_SCANNED = 10_000;
 
 export type CheckedEntry = { entry: klp.KlpDiscoveryEntry; verified: boolean; reason?: string };
 
-/** A record as a discovery entry, with who vouches for it; `undefined` when the record may not leave the node. */
-export function entryOf(record: ServiceRecord, nodeDid: string): CheckedEntry | undefined {
-  if (record.visibility !== "public") return undefined;
-  const check = checkRecord(record);
-  const signer = check.kind === "service" ? check.signer : nodeDid;
-  const entry: klp.KlpDiscoveryEntry = {
+/** Where an entry says a record lives and who vouches for it. */
+export interface EntryProvenance {
+  location: "local" | "remote";
+  /** The node the record lives on. */
+  origin: string;
+  /** The service's DID when it registered with its own key, else the origin's. */
+  signer: string;
+  /** The service's own signed registration, when it has one. */
+  registration?: string;
+}
+
+/** The discovery entry of a record (local or imported) with its provenance. */
+export function discoveryEntry(record: ServiceRecord, provenance: EntryProvenance): klp.KlpDiscoveryEntry {
+  return {
     serviceId: record.id,
-    address: klp.formatKlpAddress(record.id, nodeDid),
+    address: klp.formatKlpAddress(record.id, provenance.origin),
     name: record.name,
     description: record.description,
     type: record.type,
@@ -39,13 +47,24 @@ export function entryOf(record: ServiceRecord, nodeDid: string): CheckedEntry | 
     ...(record.isLocal !== undefined ? { isLocal: record.isLocal } : {}),
     status: record.status,
     trustLevel: klp.KLP_TRUST_LEVELS[record.trustLevel],
-    // Every record is local until federation imports records from peers.
+    location: provenance.location,
+    origin: provenance.origin,
+    signer: provenance.signer,
+    revision: record.revision,
+    ...(provenance.registration !== undefined ? { registration: provenance.registration } : {}),
+  };
+}
+
+/** A record of this node as a discovery entry, with who vouches for it; `undefined` when it may not leave the node. */
+export function entryOf(record: ServiceRecord, nodeDid: string): CheckedEntry | undefined {
+  if (record.visibility !== "public") return undefined;
+  const check = checkRecord(record);
+  const entry = discoveryEntry(record, {
     location: "local",
     origin: nodeDid,
-    signer,
-    revision: record.revision,
+    signer: check.kind === "service" ? check.signer : nodeDid,
     ...(check.kind === "service" ? { registration: check.registration } : {}),
-  };
+  });
   if (check.kind === "invalid") return { entry, verified: false, reason: check.reason };
   return { entry, verified: check.verified, ...(check.kind === "service" && check.reason ? { reason: check.reason } : {}) };
 }
