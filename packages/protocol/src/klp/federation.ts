@@ -45,28 +45,25 @@ export const ExportedRecordSchema = z.looseObject({
 });
 export type ExportedRecord = z.infer<typeof ExportedRecordSchema>;
 
-/** "My record `serviceId` is `record`, as of my revision `originRevision`; drop it after `expiresAt`." */
-export const RecordStatementSchema = z.looseObject({
-  kind: z.literal("record"),
+/** What every statement carries: who says it, about which record, as of which of its revisions, signed. */
+const StatementBaseSchema = z.looseObject({
   origin: DidSchema,
   serviceId: IdentifierSchema,
   originRevision: z.int().min(1),
   issuedAt: KlpTimestampSchema,
+  signature: KlpSignatureSchema,
+});
+
+/** "My record `serviceId` is `record`, as of my revision `originRevision`; drop it after `expiresAt`." */
+export const RecordStatementSchema = StatementBaseSchema.extend({
+  kind: z.literal("record"),
   expiresAt: KlpTimestampSchema,
   record: ExportedRecordSchema,
-  signature: KlpSignatureSchema,
 });
 export type RecordStatement = z.infer<typeof RecordStatementSchema>;
 
 /** "My record `serviceId` is gone (deleted, or no longer public) as of my revision `originRevision`." */
-export const TombstoneStatementSchema = z.looseObject({
-  kind: z.literal("tombstone"),
-  origin: DidSchema,
-  serviceId: IdentifierSchema,
-  originRevision: z.int().min(1),
-  issuedAt: KlpTimestampSchema,
-  signature: KlpSignatureSchema,
-});
+export const TombstoneStatementSchema = StatementBaseSchema.extend({ kind: z.literal("tombstone") });
 export type TombstoneStatement = z.infer<typeof TombstoneStatementSchema>;
 
 export const FederationStatementSchema = z.discriminatedUnion("kind", [RecordStatementSchema, TombstoneStatementSchema]);

@@ -180,7 +180,8 @@ export class FederationExporter {
     const latest = new Map<string, { change: Change; wasPublic: boolean }>();
     for (const change of batch) {
       const id = change.event.service.id;
-      // Across several changes of one record, "was public" means public before the first of them.
+      // Across several changes of one record, "was public" means public before the first of them or after any
+      // but the last: a peer may have received any of those states by push.
       const earlier = latest.get(id);
       const wasPublic = earlier ? earlier.wasPublic || isPublic(earlier.change.event.service) : isPublic(change.previous);
       latest.set(id, { change, wasPublic: wasPublic || (change.event.event === "deregistered" && isPublic(change.event.service)) });

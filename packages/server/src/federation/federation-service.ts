@@ -110,14 +110,19 @@ export class FederationService implements KlpFederationPort {
 
   /** Imported records as KLP discovery entries, vouched for by their origin (or the service's own key). */
   remoteEntries(query: klp.KlpDiscoveryQuery, limit: number): klp.KlpDiscoveryEntry[] {
-    const page = this.directory.query({ ...(query.capabilities?.length ? { capability: query.capabilities } : {}) }, limit * 4 + 100);
+    const filter = query.capabilities?.length ? { capability: query.capabilities } : {};
     const entries: klp.KlpDiscoveryEntry[] = [];
-    for (const record of page.services) {
-      const entry = remoteEntryOf(record);
-      if (!entry || (query.trustLevel !== undefined && entry.trustLevel < query.trustLevel)) continue;
-      entries.push(entry);
-      if (entries.length >= limit) break;
-    }
+    let cursor: string | undefined;
+    do {
+      const page = this.directory.query(filter, Math.max(limit, 100), cursor);
+      for (const record of page.services) {
+        const entry = remoteEntryOf(record);
+        if (!entry || (query.trustLevel !== undefined && entry.trustLevel < query.trustLevel)) continue;
+        entries.push(entry);
+        if (entries.length >= limit) return entries;
+      }
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor !== undefined);
     return entries;
   }
 

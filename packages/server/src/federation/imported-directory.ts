@@ -76,6 +76,8 @@ export function entryFromRow(row: ImportedRow): ImportedEntry | undefined {
 
 export class ImportedDirectory {
   private readonly entries = new Map<string, ImportedEntry>();
+  /** Entries per origin, kept with every put and remove: peer listings and metrics read it per scrape. */
+  private readonly perOrigin = new Map<string, number>();
   private sortedKeys: string[] | null = null;
   private readonly listeners = new Set<RemoteChangeListener>();
 
@@ -88,9 +90,7 @@ export class ImportedDirectory {
   }
 
   countFrom(origin: string): number {
-    let count = 0;
-    for (const entry of this.entries.values()) if (entry.origin === origin) count++;
-    return count;
+    return this.perOrigin.get(origin) ?? 0;
   }
 
   /** Puts an entry (new or newer); `announce` false while loading from storage at start. */
@@ -98,7 +98,10 @@ export class ImportedDirectory {
     const key = keyOf(entry.origin, entry.serviceId);
     const existing = this.entries.get(key);
     this.entries.set(key, entry);
-    if (!existing) this.sortedKeys = null;
+    if (!existing) {
+      this.sortedKeys = null;
+      this.perOrigin.set(entry.origin, this.countFrom(entry.origin) + 1);
+    }
     // A refresh (same origin revision, new expiry) is not a change anyone watches.
     if (!announce || existing?.originRevision === entry.originRevision) return;
     this.emit({
@@ -116,6 +119,9 @@ export class ImportedDirectory {
     if (!entry) return undefined;
     this.entries.delete(key);
     this.sortedKeys = null;
+    const left = this.countFrom(origin) - 1;
+    if (left > 0) this.perOrigin.set(origin, left);
+    else this.perOrigin.delete(origin);
     this.emit({ event: "deregistered", origin, serviceId, record: entry.record });
     return entry;
   }
