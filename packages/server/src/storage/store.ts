@@ -107,7 +107,12 @@ export interface RegistryStore {
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null>;
 
   getService(id: string): Promise<ServiceRecord | null>;
-  /** Records matching the filter that the viewer may see, ordered by id, one page at a time. */
+  /**
+   * Records matching the filter that the viewer may see, one page at a time, in registration order: by the
+   * revision that created each record (an update keeps the place; deleting and registering again moves the
+   * record to the end). Cursors are `page-cursor.ts`'s, so a record registered while a client pages is never
+   * skipped.
+   */
   listServices(query: ServiceQuery): Promise<ServicePage>;
   /** Number of records the viewer may see, by status. */
   countServices(viewer: Viewer): Promise<Record<ServiceRecord["status"], number>>;

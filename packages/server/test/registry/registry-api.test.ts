@@ -133,7 +133,9 @@ describe("discovery", () => {
       cursor = body.nextCursor;
     } while (cursor);
     expect(new Set(seen).size).toBe(seen.length);
-    expect([...seen].sort()).toEqual(seen);
+    // The same records in the same (registration) order as one unpaged listing.
+    const whole = (await (await server.request("/api/services?limit=1000", { token: alice })).json()) as ListServicesResponse;
+    expect(seen).toEqual(whole.services.map((s) => s.id));
     expect(seen).toEqual(expect.arrayContaining(["d-agent", "d-ollama", "d-qdrant"]));
   });
 

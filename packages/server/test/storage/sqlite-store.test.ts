@@ -11,7 +11,8 @@ import { createInterface } from "node:readline";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/storage/index.js";
-import { LATEST_VERSION } from "../../src/storage/sqlite/migrations.js";
+import { LATEST_VERSION, MIGRATIONS } from "../../src/storage/sqlite/migrations.js";
+import { encodeRecordDoc, searchText } from "../../src/storage/sqlite/record-codec.js";
 import { runStoreContract } from "./store-contract.js";
 import { draft, fullDraft, registered } from "./__fixtures__/records.js";
 
@@ -82,6 +83,45 @@ describe("sqlite store on disk", () => {
     expect(db.pragma("user_version", { simple: true })).toBe(LATEST_VERSION);
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect((db.prepare("SELECT count(*) AS n FROM services").get() as { n: number }).n).toBe(3);
+    db.close();
+  });
+
+  it("upgrades a schema-4 file (id-keyed index rows) to registration order without losing a record or a tag", async () => {
+    const path = join(dir, "kai.db");
+    const old = new BetterSqlite3(path);
+    old.pragma("journal_mode = WAL");
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 4)) old.exec(migration.sql);
+    old.pragma("user_version = 4");
+    // Inserted (so registered) in an order that is not id order, each with its creating event, as schema 4 kept them.
+    const drafts = [draft("zulu", { tags: ["gpu"], capabilities: ["llm_chat"] }), draft("alpha", { tags: ["gpu", "eu"] }), draft("mike", { capabilities: ["llm_chat", "embeddings"] })];
+    drafts.forEach((record, index) => {
+      const revision = index + 1;
+      const doc = encodeRecordDoc(record);
+      old.prepare("INSERT INTO events (revision, event, service_id, doc) VALUES (?, 'registered', ?, ?)").run(revision, record.id, doc);
+      old
+        .prepare("INSERT INTO services (id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc) VALUES (?, ?, ?, ?, NULL, ?, NULL, NULL, 0, ?, ?, ?)")
+        .run(record.id, record.owner, record.visibility, record.type, record.status, revision, searchText(record), doc);
+      for (const tag of record.tags) old.prepare("INSERT INTO service_tags (tag, service_id) VALUES (?, ?)").run(tag, record.id);
+      for (const capability of record.capabilities) old.prepare("INSERT INTO service_capabilities (capability, service_id) VALUES (?, ?)").run(capability, record.id);
+    });
+    old.close();
+
+    const store = await openStore({ kind: "sqlite", path });
+    const list = async (filter = {}) => (await store.listServices({ filter, viewer: { owner: "", admin: true }, limit: 100 })).services.map((record) => record.id);
+    expect(await list()).toEqual(["zulu", "alpha", "mike"]);
+    expect(await list({ tag: ["gpu"] })).toEqual(["zulu", "alpha"]);
+    expect(await list({ capability: ["llm_chat"], tag: ["gpu"] })).toEqual(["zulu"]);
+    expect(await list({ capability: ["embeddings"] })).toEqual(["mike"]);
+    // New records go after the migrated ones; an update keeps its place and moves its index rows.
+    await store.writeService(registered(draft("bravo", { tags: ["gpu"] })));
+    await store.writeService({ event: "updated", record: draft("zulu", { tags: ["eu"] }), expectedRevision: 1 });
+    expect(await list()).toEqual(["zulu", "alpha", "mike", "bravo"]);
+    expect(await list({ tag: ["gpu"] })).toEqual(["alpha", "bravo"]);
+    expect(await list({ tag: ["eu"] })).toEqual(["zulu", "alpha"]);
+    await store.close();
+    const db = new BetterSqlite3(path, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(LATEST_VERSION);
+    expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
     db.close();
   });
 

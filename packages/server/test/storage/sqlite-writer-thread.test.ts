@@ -107,8 +107,8 @@ describe("sqlite writer thread", () => {
       const rows = {
         services: db.prepare("SELECT * FROM services ORDER BY id").all(),
         events: db.prepare("SELECT * FROM events ORDER BY revision").all(),
-        tags: db.prepare("SELECT * FROM service_tags ORDER BY tag, service_id").all(),
-        capabilities: db.prepare("SELECT * FROM service_capabilities ORDER BY capability, service_id").all(),
+        tags: db.prepare("SELECT * FROM service_tags ORDER BY tag, seq").all(),
+        capabilities: db.prepare("SELECT * FROM service_capabilities ORDER BY capability, seq").all(),
       };
       db.close();
       return rows;

@@ -8,7 +8,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { matchesFilter, SERVICE_STATUSES, type RegistryEvent, type ServiceFilter, type ServiceRecord } from "@kai/protocol";
-import { RevisionConflict, type RegistryStore, type ServiceDraft, type TokenRow, type Viewer } from "../../src/storage/store.js";
+import { InvalidCursorError, RevisionConflict, type RegistryStore, type ServiceDraft, type TokenRow, type Viewer } from "../../src/storage/store.js";
 import { draft, fullDraft, iso, registered } from "./__fixtures__/records.js";
 
 export type OpenStore = () => Promise<{ store: RegistryStore; cleanup: () => Promise<void> }>;
@@ -59,6 +59,12 @@ function population(): ServiceDraft[] {
     );
   }
   return records;
+}
+
+/** The population in the order the listing tests register it: not id order, so that the two orders differ. */
+function inRegistrationOrder(records: ServiceDraft[]): ServiceDraft[] {
+  // Stride 7 over 48 visits every index once (7 and 48 are coprime), scrambling id order deterministically.
+  return records.map((_, i) => records[(i * 7 + 5) % records.length]!);
 }
 
 export function runStoreContract(name: string, open: OpenStore): void {
@@ -150,7 +156,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
         expect((outcomes[3] as PromiseRejectedResult).reason).toBeInstanceOf(RevisionConflict);
         const landed = outcomes.flatMap((outcome) => (outcome.status === "fulfilled" && outcome.value ? [(outcome.value as RegistryEvent).revision] : []));
         expect(landed).toEqual([landed[0], landed[0]! + 1, landed[0]! + 2]);
-        expect(ids(await listAll(store, {}, ADMIN))).toEqual(["g-1", "g-2", "g-3", "taken"]);
+        expect(ids(await listAll(store, {}, ADMIN))).toEqual(["taken", "g-1", "g-2", "g-3"]);
       });
 
       it("writeServices is all-or-nothing: one conflict rejects the whole call", async () => {
@@ -240,9 +246,10 @@ export function runStoreContract(name: string, open: OpenStore): void {
     describe("listing", () => {
       const viewers: Viewer[] = [ADMIN, { owner: "alice", admin: false }, { owner: "bob", admin: false }, { owner: "nobody", admin: false }];
       let all: ServiceRecord[];
+      const registrationOrder = inRegistrationOrder(population()).map((record) => record.id);
 
       beforeEach(async () => {
-        await store.writeServices(population().map((record) => registered(record)));
+        await store.writeServices(inRegistrationOrder(population()).map((record) => registered(record)));
         all = await listAll(store, {}, ADMIN);
       });
 
@@ -250,9 +257,31 @@ export function runStoreContract(name: string, open: OpenStore): void {
         return ids(all.filter((record) => visibleTo(viewer, record) && matchesFilter(record, filter)));
       }
 
-      it("returns every record in id order for an admin", () => {
+      it("returns every record in registration order for an admin", () => {
         expect(all).toHaveLength(48);
-        expect(ids(all)).toEqual([...ids(all)].sort());
+        expect(ids(all)).toEqual(registrationOrder);
+        expect(ids(all)).not.toEqual([...ids(all)].sort());
+      });
+
+      it("an update keeps a record's place; deleting and registering it again moves it to the end", async () => {
+        const [first, second] = all;
+        await store.writeService({ event: "updated", record: { ...draft(first!.id), description: "changed" }, expectedRevision: first!.revision });
+        expect(ids(await listAll(store, {}, ADMIN))).toEqual(registrationOrder);
+        await store.deleteService(second!.id);
+        await store.writeService(registered(draft(second!.id, { tags: ["gpu"] })));
+        const order = ids(await listAll(store, {}, ADMIN));
+        expect(order).toEqual([...registrationOrder.filter((id) => id !== second!.id), second!.id]);
+        // The index rows follow the record: found by its new tag, at its new place, under a filter too.
+        expect(ids(await listAll(store, { tag: ["gpu"] }, ADMIN, 2)).at(-1)).toBe(second!.id);
+      });
+
+      it("refuses a cursor it did not issue", async () => {
+        const page = await store.listServices({ filter: {}, viewer: ADMIN, limit: 1 });
+        const issued = page.nextCursor!;
+        // An id-ordered cursor of earlier versions (base64url of an id), a bare number, garbage, a non-canonical form.
+        for (const cursor of [Buffer.from(all[0]!.id).toString("base64url"), Buffer.from("12").toString("base64url"), "%%%", "", `${issued}=`, Buffer.from("#0").toString("base64url")]) {
+          await expect(store.listServices({ filter: {}, viewer: ADMIN, limit: 1, cursor }), cursor).rejects.toBeInstanceOf(InvalidCursorError);
+        }
       });
 
       const cases: Array<[string, ServiceFilter]> = [
@@ -310,7 +339,7 @@ export function runStoreContract(name: string, open: OpenStore): void {
         );
       });
 
-      it("pages with a cursor cover every record exactly once, in id order", async () => {
+      it("pages with a cursor cover every record exactly once, in registration order", async () => {
         for (const limit of [1, 5, 47, 48, 49]) {
           const seen: string[] = [];
           let cursor: string | undefined;
@@ -327,15 +356,15 @@ export function runStoreContract(name: string, open: OpenStore): void {
         }
       });
 
-      it("a cursor stays valid while records are added and removed", async () => {
+      it("a cursor stays valid while records are added and removed, and skips none registered meanwhile", async () => {
         const first = await store.listServices({ filter: {}, viewer: ADMIN, limit: 10 });
         await store.deleteService(first.services[9]!.id);
+        await store.deleteService(all[20]!.id);
         await store.writeService(registered(draft("aaa-before-everything")));
         await store.writeService(registered(draft("zzz-after-everything")));
-        const rest = await listAll(store, {}, ADMIN, 10);
         const page2 = await store.listServices({ filter: {}, viewer: ADMIN, limit: 1000, cursor: first.nextCursor! });
-        expect(ids(page2.services)).toEqual(ids(rest).filter((id) => id > first.services[9]!.id));
-        expect(ids(page2.services)).toContain("zzz-after-everything");
+        // In id order "aaa-…" would fall before the cursor and be missed; in registration order it comes last.
+        expect(ids(page2.services)).toEqual([...registrationOrder.slice(10).filter((id) => id !== all[20]!.id), "aaa-before-everything", "zzz-after-everything"]);
       });
 
       it("private records are seen only by their owner and admins", async () => {

@@ -23,7 +23,10 @@ import type { FederationStore } from "../federation-store.js";
 
 export class MemoryStore implements RegistryStore {
   readonly description = "memory (not persistent)";
+  /** In listing order: a Map keeps insertion order, and a new record always takes a higher `seq` than all before it. */
   private readonly services = new Map<string, ServiceRecord>();
+  /** Each record's place in listing order: the revision that created it (as in the SQLite store). */
+  private readonly seqs = new Map<string, number>();
   private events: RegistryEvent[] = [];
   private revision = 0;
   private readonly tokens = new Map<string, TokenRow>();
@@ -53,6 +56,7 @@ export class MemoryStore implements RegistryStore {
       throw new RevisionConflict(write.record.id, current?.revision ?? 0);
     }
     const record = structuredClone({ ...write.record, revision: ++this.revision }) as ServiceRecord;
+    if (!current) this.seqs.set(record.id, record.revision);
     this.services.set(record.id, record);
     const event: RegistryEvent = { event: write.event, revision: record.revision, service: structuredClone(record) };
     this.events.push(event);
@@ -84,6 +88,7 @@ export class MemoryStore implements RegistryStore {
     if (!current) return null;
     if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new RevisionConflict(id, current.revision);
     this.services.delete(id);
+    this.seqs.delete(id);
     const event: RegistryEvent = { event: "deregistered", revision: ++this.revision, service: structuredClone(current) };
     this.events.push(event);
     return structuredClone(event);
@@ -98,20 +103,21 @@ export class MemoryStore implements RegistryStore {
   async listServices(query: ServiceQuery): Promise<ServicePage> {
     this.check();
     const after = query.cursor !== undefined ? decodeCursor(query.cursor) : undefined;
-    const ids = [...this.services.keys()].sort();
     const out: ServiceRecord[] = [];
+    let lastSeq = 0;
     let more = false;
-    for (const id of ids) {
-      if (after !== undefined && id <= after) continue;
-      const record = this.services.get(id)!;
+    for (const [id, record] of this.services) {
+      const seq = this.seqs.get(id)!;
+      if (after !== undefined && seq <= after) continue;
       if (!canSee(query.viewer, record) || !matchesFilter(record, query.filter)) continue;
       if (out.length === query.limit) {
         more = true;
         break;
       }
       out.push(structuredClone(record));
+      lastSeq = seq;
     }
-    return { services: out, nextCursor: more ? encodeCursor(out[out.length - 1]!.id) : null };
+    return { services: out, nextCursor: more ? encodeCursor(lastSeq) : null };
   }
 
   async countServices(viewer: Viewer): Promise<Record<ServiceRecord["status"], number>> {

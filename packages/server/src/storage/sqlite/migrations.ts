@@ -190,6 +190,58 @@ export const MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    description: "listing in registration order: services keyed by a creation sequence, tag and capability rows by it",
+    sql: `
+      -- seq is the revision that created the record (the rowid: INTEGER PRIMARY KEY); listings run in seq order.
+      -- New records take the next revision, so every index this table and the term tables keep is appended at
+      -- its end instead of at a random place: a registration dirties a few pages instead of one leaf per tag.
+      CREATE TABLE services_v5 (
+        seq          INTEGER PRIMARY KEY,
+        id           TEXT NOT NULL UNIQUE,
+        owner        TEXT NOT NULL,
+        visibility   TEXT NOT NULL,
+        type         TEXT NOT NULL,
+        provider     TEXT,
+        status       TEXT NOT NULL,
+        ttl          INTEGER,
+        heartbeat_at INTEGER,
+        updated_at   INTEGER NOT NULL,
+        revision     INTEGER NOT NULL,
+        search       TEXT NOT NULL,
+        doc          TEXT NOT NULL
+      );
+      -- Existing records keep the order they were inserted in, numbered 1..n. Every live record was created by
+      -- an event of its own, so n is at most the current revision and later creations sort after them all.
+      INSERT INTO services_v5 (seq, id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
+        SELECT row_number() OVER (ORDER BY rowid), id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc
+        FROM services;
+
+      CREATE TABLE service_tags_v5 (
+        tag TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (tag, seq)
+      ) WITHOUT ROWID;
+      INSERT INTO service_tags_v5 (tag, seq) SELECT t.tag, s.seq FROM service_tags t JOIN services_v5 s ON s.id = t.service_id;
+      CREATE TABLE service_capabilities_v5 (
+        capability TEXT NOT NULL,
+        seq        INTEGER NOT NULL,
+        PRIMARY KEY (capability, seq)
+      ) WITHOUT ROWID;
+      INSERT INTO service_capabilities_v5 (capability, seq) SELECT c.capability, s.seq FROM service_capabilities c JOIN services_v5 s ON s.id = c.service_id;
+
+      DROP TABLE service_tags;
+      DROP TABLE service_capabilities;
+      DROP TABLE services;
+      ALTER TABLE services_v5 RENAME TO services;
+      ALTER TABLE service_tags_v5 RENAME TO service_tags;
+      ALTER TABLE service_capabilities_v5 RENAME TO service_capabilities;
+      -- (owner) is (owner, seq) in the index: one owner's records in listing order, new ones appended.
+      CREATE INDEX services_owner ON services (owner);
+      CREATE INDEX services_status ON services (status, visibility, owner);
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

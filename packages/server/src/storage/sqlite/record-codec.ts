@@ -11,6 +11,8 @@ import type { ServiceDraft } from "../store.js";
 const SEARCH_SEPARATOR = "\u001f";
 
 export interface ServiceRow {
+  /** The record's place in listing order (the revision that created it). */
+  seq: number;
   id: string;
   heartbeat_at: number | null;
   revision: number;
@@ -55,10 +57,11 @@ export function eventDocOf(record: ServiceDraft, doc: string, revision: number):
 
 /**
  * The `services` row of a record, as the positional parameters of `upsertService` (write-statements.ts):
- * id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc.
+ * seq, id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc.
  */
-export function serviceColumns(record: ServiceDraft, revision: number, doc: string): Array<string | number | null> {
+export function serviceColumns(record: ServiceDraft, seq: number, revision: number, doc: string): Array<string | number | null> {
   return [
+    seq,
     record.id,
     record.owner,
     record.visibility,

@@ -2,8 +2,8 @@
  * @module storage/sqlite/service-query
  * Builds the SQL of a filtered listing. The shape is chosen for the 100k-service target: when the filter
  * names a capability (or else a tag), the query is driven from that value's index entries, which are
- * sorted by service id, so it walks them in page order and stops after `limit` hits; every other tag or
- * capability is an EXISTS probe keyed on the driver's `service_id`, so SQLite runs it on the index entry
+ * sorted by `seq` (the listing order), so it walks them in page order and stops after `limit` hits; every
+ * other tag or capability is an EXISTS probe keyed on the driver's `seq`, so SQLite runs it on the index entry
  * and reads the (wide) services row only for candidates that passed. `CROSS JOIN` pins that join order.
  */
 import type { ServiceFilter } from "@kai/protocol";
@@ -24,40 +24,40 @@ export function visibilityClause(viewer: Viewer): BuiltQuery | null {
 }
 
 /**
- * `SELECT s.id, s.heartbeat_at, s.revision, s.doc` of the records matching `filter` that `viewer` may see,
- * with id > `afterId`, in id order, at most `limit` rows.
+ * `SELECT s.seq, s.id, s.heartbeat_at, s.revision, s.doc` of the records matching `filter` that `viewer` may
+ * see, with seq > `afterSeq`, in seq (registration) order, at most `limit` rows.
  */
-export function buildListQuery(filter: ServiceFilter, viewer: Viewer, afterId: string | null, limit: number): BuiltQuery {
+export function buildListQuery(filter: ServiceFilter, viewer: Viewer, afterSeq: number | null, limit: number): BuiltQuery {
   const where: string[] = [];
   const params: Array<string | number> = [];
   const capabilities = unique(filter.capability);
   const tags = unique(filter.tag);
 
   let from = "services s";
-  let idColumn = "s.id";
+  let seqColumn = "s.seq";
   const driver = capabilities.shift() ?? null;
   const tagDriver = driver === null ? (tags.shift() ?? null) : null;
   if (driver !== null) {
-    from = "service_capabilities d CROSS JOIN services s ON s.id = d.service_id";
-    idColumn = "d.service_id";
+    from = "service_capabilities d CROSS JOIN services s ON s.seq = d.seq";
+    seqColumn = "d.seq";
     where.push("d.capability = ?");
     params.push(driver);
   } else if (tagDriver !== null) {
-    from = "service_tags d CROSS JOIN services s ON s.id = d.service_id";
-    idColumn = "d.service_id";
+    from = "service_tags d CROSS JOIN services s ON s.seq = d.seq";
+    seqColumn = "d.seq";
     where.push("d.tag = ?");
     params.push(tagDriver);
   }
-  if (afterId !== null) {
-    where.push(`${idColumn} > ?`);
-    params.push(afterId);
+  if (afterSeq !== null) {
+    where.push(`${seqColumn} > ?`);
+    params.push(afterSeq);
   }
   for (const capability of capabilities) {
-    where.push(`EXISTS (SELECT 1 FROM service_capabilities c WHERE c.capability = ? AND c.service_id = ${idColumn})`);
+    where.push(`EXISTS (SELECT 1 FROM service_capabilities c WHERE c.capability = ? AND c.seq = ${seqColumn})`);
     params.push(capability);
   }
   for (const tag of tags) {
-    where.push(`EXISTS (SELECT 1 FROM service_tags t WHERE t.tag = ? AND t.service_id = ${idColumn})`);
+    where.push(`EXISTS (SELECT 1 FROM service_tags t WHERE t.tag = ? AND t.seq = ${seqColumn})`);
     params.push(tag);
   }
   const anyOf = (column: string, values: readonly string[] | undefined) => {
@@ -89,8 +89,8 @@ export function buildListQuery(filter: ServiceFilter, viewer: Viewer, afterId: s
   }
   params.push(limit);
   const sql =
-    `SELECT s.id, s.heartbeat_at, s.revision, s.doc FROM ${from}` +
+    `SELECT s.seq, s.id, s.heartbeat_at, s.revision, s.doc FROM ${from}` +
     (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") +
-    ` ORDER BY ${idColumn} LIMIT ?`;
+    ` ORDER BY ${seqColumn} LIMIT ?`;
   return { sql, params };
 }

@@ -65,6 +65,13 @@ const COMPACTED_THROUGH = "events_compacted_through";
 const ScopesSchema = ScopeSchema.array();
 const SecretPatternsSchema = SecretPatternSchema.array();
 
+/** What planning a write needs of a stored (or planned, not yet committed) service row. */
+interface PlannedRow {
+  seq: number;
+  revision: number;
+  doc: string;
+}
+
 interface EventRow {
   revision: number;
   event: RegistryEvent["event"];
@@ -119,13 +126,13 @@ export class SqliteStore implements RegistryStore {
    * With the writer thread: the rows (revision, document) the batch being planned has written so far, which
    * this connection cannot see before the thread commits. Cleared when the batch committed or rolled back.
    */
-  private readonly planned = new Map<string, { revision: number; doc: string }>();
+  private readonly planned = new Map<string, PlannedRow>();
   /** What the write being planned changed in `planned`, to put back if it throws half-way (writeServices). */
-  private plannedUndo: Array<[string, { revision: number; doc: string } | undefined]> = [];
+  private plannedUndo: Array<[string, PlannedRow | undefined]> = [];
 
   private readonly stmt: {
     getService: Statement<[string], ServiceRow>;
-    getRevision: Statement<[string], { revision: number; doc: string }>;
+    getRevision: Statement<[string], PlannedRow>;
     deleteService: Statement<[string]>;
     insertEvent: Statement<[number, string, string, string]>;
     eventsAfter: Statement<[number, number], EventRow>;
@@ -151,8 +158,8 @@ export class SqliteStore implements RegistryStore {
     const prepare = <P extends unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
     const visible = visibilityClause({ owner: "", admin: false });
     this.stmt = {
-      getService: prepare("SELECT id, heartbeat_at, revision, doc FROM services WHERE id = ?"),
-      getRevision: prepare("SELECT revision, doc FROM services WHERE id = ?"),
+      getService: prepare("SELECT seq, id, heartbeat_at, revision, doc FROM services WHERE id = ?"),
+      getRevision: prepare("SELECT seq, revision, doc FROM services WHERE id = ?"),
       deleteService: prepare("DELETE FROM services WHERE id = ?"),
       insertEvent: prepare("INSERT INTO events (revision, event, service_id, doc) VALUES (?, ?, ?, ?)"),
       eventsAfter: prepare("SELECT revision, event, doc FROM events WHERE revision > ? ORDER BY revision LIMIT ?"),
@@ -250,7 +257,7 @@ export class SqliteStore implements RegistryStore {
       const last = fromRow(row);
       const revision = this.workingRevision + 1;
       this.stmt.insertEvent.run(revision, "deregistered", id, JSON.stringify(last));
-      this.replaceTerms(id, last, null, sink);
+      this.replaceTerms(row.seq, last, null, sink);
       this.stmt.deleteService.run(id);
       this.workingRevision = revision;
       // The event carries the record as it last was (its revision is that of its last change).
@@ -267,14 +274,14 @@ export class SqliteStore implements RegistryStore {
   async listServices(query: ServiceQuery): Promise<ServicePage> {
     this.assertOpen();
     const limit = Math.max(1, Math.min(1000, Math.trunc(query.limit)));
-    const afterId = query.cursor !== undefined ? decodeCursor(query.cursor) : null;
+    const afterSeq = query.cursor !== undefined ? decodeCursor(query.cursor) : null;
     // One row more than asked tells whether another page exists, so the last page has nextCursor null.
-    const built = buildListQuery(query.filter, query.viewer, afterId, limit + 1);
+    const built = buildListQuery(query.filter, query.viewer, afterSeq, limit + 1);
     const rows = this.cachedStatement(built.sql).all(...built.params) as ServiceRow[];
     const more = rows.length > limit;
-    const services = (more ? rows.slice(0, limit) : rows).map(fromRow);
-    const last = services[services.length - 1];
-    return { services, nextCursor: more && last ? encodeCursor(last.id) : null };
+    const page = more ? rows.slice(0, limit) : rows;
+    const last = page[page.length - 1];
+    return { services: page.map(fromRow), nextCursor: more && last ? encodeCursor(last.seq) : null };
   }
 
   async countServices(viewer: Viewer): Promise<Record<ServiceRecord["status"], number>> {
@@ -453,7 +460,7 @@ export class SqliteStore implements RegistryStore {
     if (this.closed) return Promise.reject(new StoreClosedError());
     return this.batcher.enqueue((sink) => {
       const start = this.workingRevision;
-      const undo: Array<[string, { revision: number; doc: string } | undefined]> = (this.plannedUndo = []);
+      const undo: Array<[string, PlannedRow | undefined]> = (this.plannedUndo = []);
       try {
         return plan(sink);
       } catch (error) {
@@ -467,8 +474,8 @@ export class SqliteStore implements RegistryStore {
     }, { planned: true });
   }
 
-  /** The stored revision and document of a service, as of the batch being planned. */
-  private currentRow(id: string): { revision: number; doc: string } | undefined {
+  /** The stored place, revision and document of a service, as of the batch being planned. */
+  private currentRow(id: string): PlannedRow | undefined {
     return this.planned.get(id) ?? this.stmt.getRevision.get(id);
   }
 
@@ -481,16 +488,18 @@ export class SqliteStore implements RegistryStore {
       throw new RevisionConflict(record.id, current);
     }
     const revision = this.workingRevision + 1;
+    // A new record is placed at the end of the listing order; an existing one keeps its place.
+    const seq = existing?.seq ?? revision;
     const doc = encodeRecordDoc(record);
     sink(["insertEvent", 0, [revision, write.event, record.id, eventDocOf(record, doc, revision)]]);
-    sink(["upsertService", 0, serviceColumns(record, revision, doc)]);
-    this.replaceTerms(record.id, existing ? parseRecordDoc(existing.doc) : null, record, sink);
+    sink(["upsertService", 0, serviceColumns(record, seq, revision, doc)]);
+    this.replaceTerms(seq, existing ? parseRecordDoc(existing.doc) : null, record, sink);
     // Only now, with every statement planned, does the revision count as used.
     this.workingRevision = revision;
     if (this.writer) {
       // The thread has not written it yet: the next write of this id in the batch must see it here.
       this.plannedUndo.push([record.id, this.planned.get(record.id)]);
-      this.planned.set(record.id, { revision, doc });
+      this.planned.set(record.id, { seq, revision, doc });
     }
     return { event: write.event, revision, service: { ...record, revision } };
   }
@@ -499,20 +508,20 @@ export class SqliteStore implements RegistryStore {
    * Brings a service's tag and capability index rows from `before` to `after` (null = none), touching only
    * the rows that differ: a new registration only inserts, a re-registration with the same tags writes nothing.
    */
-  private replaceTerms(id: string, before: Pick<ServiceDraft, "tags" | "capabilities"> | null, after: Pick<ServiceDraft, "tags" | "capabilities"> | null, sink: WriteSink): void {
+  private replaceTerms(seq: number, before: Pick<ServiceDraft, "tags" | "capabilities"> | null, after: Pick<ServiceDraft, "tags" | "capabilities"> | null, sink: WriteSink): void {
     const sync = (old: readonly string[], next: readonly string[], remove: "deleteTag" | "deleteCapability", insert: "insertTags" | "insertCapabilities") => {
       let added: readonly string[] = next;
       if (old.length > 0) {
         const keep = new Set(next);
-        for (const term of old) if (!keep.has(term)) sink([remove, 0, [term, id]]);
+        for (const term of old) if (!keep.has(term)) sink([remove, 0, [term, seq]]);
         const had = new Set(old);
         added = next.filter((term) => !had.has(term));
       }
       // One multi-row INSERT per few terms instead of one statement per term.
       for (let from = 0; from < added.length; from += MAX_TERMS_PER_INSERT) {
         const chunk = added.slice(from, from + MAX_TERMS_PER_INSERT);
-        const params: string[] = [];
-        for (const term of chunk) params.push(term, id);
+        const params: Array<string | number> = [];
+        for (const term of chunk) params.push(term, seq);
         sink([insert, chunk.length - 1, params]);
       }
     };

@@ -15,22 +15,23 @@ export const MAX_TERMS_PER_INSERT = 8;
 const termInserts = (table: string, column: string): string[] =>
   Array.from(
     { length: MAX_TERMS_PER_INSERT },
-    (_, i) => `INSERT OR IGNORE INTO ${table} (${column}, service_id) VALUES ${Array.from({ length: i + 1 }, () => "(?, ?)").join(", ")}`,
+    (_, i) => `INSERT OR IGNORE INTO ${table} (${column}, seq) VALUES ${Array.from({ length: i + 1 }, () => "(?, ?)").join(", ")}`,
   );
 
 export const WRITE_SQL = {
   insertEvent: ["INSERT INTO events (revision, event, service_id, doc) VALUES (?, ?, ?, ?)"],
   // Positional parameters (see serviceColumns in record-codec.ts): binding an array is cheaper than named ones.
+  // seq is set only by the insert: a record that already exists keeps its place in the listing order.
   upsertService: [
-    `INSERT INTO services (id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO services (seq, id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, visibility = excluded.visibility, type = excluded.type,
        provider = excluded.provider, status = excluded.status, ttl = excluded.ttl, heartbeat_at = excluded.heartbeat_at,
        updated_at = excluded.updated_at, revision = excluded.revision, search = excluded.search, doc = excluded.doc`,
   ],
-  // By exact key: the (tag, service_id) primary key finds the row; there is no service_id index to keep up (migration 3).
-  deleteTag: ["DELETE FROM service_tags WHERE tag = ? AND service_id = ?"],
-  deleteCapability: ["DELETE FROM service_capabilities WHERE capability = ? AND service_id = ?"],
+  // By exact key: the (tag, seq) primary key finds the row; there is no per-service index to keep up (migration 3).
+  deleteTag: ["DELETE FROM service_tags WHERE tag = ? AND seq = ?"],
+  deleteCapability: ["DELETE FROM service_capabilities WHERE capability = ? AND seq = ?"],
   /** Index n inserts n + 1 rows. */
   insertTags: termInserts("service_tags", "tag"),
   insertCapabilities: termInserts("service_capabilities", "capability"),
