@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/storage/index.js";
+import { RevisionConflict } from "../../src/storage/store.js";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/storage/sqlite/migrations.js";
 import { encodeRecordDoc, searchText } from "../../src/storage/sqlite/record-codec.js";
 import { runStoreContract } from "./store-contract.js";
@@ -69,6 +70,8 @@ describe("sqlite store on disk", () => {
     expect(await again.getMeta("k")).toBe("v");
     expect(await again.eventsSince(revision - 2, 10)).toBe("compacted");
     expect((await again.writeService(registered(draft("keep-3")))).revision).toBe(revision + 1);
+    // A record from before the reopen still exists for writes too: "must not exist" conflicts.
+    await expect(again.writeService(registered(draft("keep-1"), 0))).rejects.toBeInstanceOf(RevisionConflict);
     await again.close();
   });
 

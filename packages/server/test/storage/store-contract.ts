@@ -142,6 +142,16 @@ export function runStoreContract(name: string, open: OpenStore): void {
         expect(events !== "compacted" && events.map((event) => event.revision)).toEqual([first.revision, ok.revision]);
       });
 
+      it("two registrations of the same new id issued together: the first lands, the second conflicts", async () => {
+        const [first, second] = await Promise.allSettled([store.writeService(registered(draft("twin"), 0)), store.writeService(registered(draft("twin"), 0))]);
+        expect(first.status).toBe("fulfilled");
+        expect(second.status === "rejected" && second.reason).toBeInstanceOf(RevisionConflict);
+        const [removal, comeback] = await Promise.allSettled([store.deleteService("twin"), store.writeService(registered(draft("twin"), 0))]);
+        expect(removal.status === "fulfilled" && removal.value?.event).toBe("deregistered");
+        expect(comeback.status).toBe("fulfilled");
+        expect((await store.getService("twin"))?.revision).toBe(comeback.status === "fulfilled" ? comeback.value.revision : -1);
+      });
+
       it("a conflicting write among concurrent writes fails alone; the others land", async () => {
         await store.writeService(registered(draft("taken")));
         const outcomes = await Promise.allSettled([
