@@ -110,3 +110,29 @@ export function errorFromStatus(
   const retryAfterSeconds = status === 503 || status === 529 ? parseRetryAfter(retryAfterHeader, detail) : undefined;
   return new UpstreamError("upstream_error", message, { ...info, retryAfterSeconds });
 }
+
+/** Why an upstream call was aborted by us; lets the error mapping tell timeout, stall and client-gone apart. */
+export type AbortCause = "timeout" | "idle" | "cancelled" | "done";
+
+/** Maps an exception thrown by a request or a body read to our error, given why (if at all) we aborted. */
+export function errorFromException(provider: string, error: unknown, cause: AbortCause | undefined, credential?: string): UpstreamError {
+  if (error instanceof UpstreamError) return error;
+  if (cause === "cancelled") return new UpstreamError("request_cancelled", `request to ${provider} cancelled by the caller`);
+  if (cause === "timeout") return new UpstreamError("upstream_timeout", `${provider} did not answer in time`);
+  if (cause === "idle") return new UpstreamError("upstream_timeout", `${provider} stream stalled (no data within the idle timeout)`);
+  const code = (error as { code?: string })?.code ?? (error as { cause?: { code?: string } })?.cause?.code;
+  const text = error instanceof Error ? error.message : String(error);
+  return new UpstreamError("upstream_unreachable", redact(`could not reach ${provider}: ${code ?? text}`, credential));
+}
+
+/**
+ * Removes the values of `target.headers` from provider text. The router puts a credential there when a service
+ * record asks for another header (`auth.header`) or HTTP Basic, and providers echo auth headers back in errors.
+ */
+export function scrubHeaderValues(text: string, headers: Readonly<Record<string, string>> | undefined): string {
+  let out = text;
+  for (const value of Object.values(headers ?? {})) {
+    for (const part of [value, value.split(/\s+/).at(-1) ?? ""]) if (part.length >= 8) out = out.split(part).join("[redacted]");
+  }
+  return out;
+}

@@ -7,7 +7,7 @@
  */
 import type { Counter, Gauge, LabelValues } from "prom-client";
 
-interface Pending<L extends string> {
+export interface Pending<L extends string> {
   readonly labels: LabelValues<L>;
   delta: number;
   /** Whether prom-client has the series yet (a series that was touched must appear, even at 0). */
@@ -23,9 +23,17 @@ export class BufferedSeries<L extends string> {
    * (the label values joined); `labels` is only built the first time a key is seen.
    */
   add(key: string, labels: () => LabelValues<L>, delta = 1): void {
+    this.entry(key, labels).delta += delta;
+  }
+
+  /**
+   * The pending entry of the series `key` (made on first use), for callers that keep it per label set and add to its
+   * `delta` directly: no key string or label closure per increment.
+   */
+  entry(key: string, labels: () => LabelValues<L>): Pending<L> {
     let entry = this.pending.get(key);
     if (!entry) this.pending.set(key, (entry = { labels: labels(), delta: 0, known: false }));
-    entry.delta += delta;
+    return entry;
   }
 
   /** Moves the pending increments into the metric (called from its `collect`, i.e. when it is read). */

@@ -10,11 +10,13 @@
  * series per service id), and gateway metrics use service ids, which the registry bounds.
  *
  * Hot-path recording goes through the `record…` methods: counters and gauges buffer their increments
- * (`BufferedSeries`, flushed when read) and histograms use one cached child per label set, so a request does
- * not pay prom-client's per-call label validation and hashing more than it must.
+ * (`BufferedSeries`, flushed when read), histograms are `BufferedHistogram`s (same exposition, a bucket search per
+ * observation), and each label set's handles are found through nested maps of the label values, so a request pays
+ * neither prom-client's per-call label validation and hashing nor a key string per update.
  */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
-import { BufferedSeries } from "./buffered-series.js";
+import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
+import { BufferedHistogram, type HistogramSeries } from "./buffered-histogram.js";
+import { BufferedSeries, type Pending } from "./buffered-series.js";
 
 /** Latency buckets in seconds: sub-millisecond steps matter for gateway overhead, tens of seconds for LLM calls. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -26,22 +28,42 @@ export interface RegistryGaugeSource {
   watchers(): number;
 }
 
+/** One (method, route)'s series: its duration and its count per status. */
+interface HttpSeries {
+  readonly duration: HistogramSeries;
+  readonly byStatus: Map<number, Pending<"method" | "route" | "status">>;
+}
+
+/** One (service, provider, capability)'s series: latency, calls per outcome, tokens. */
+interface GatewaySeries {
+  readonly duration: HistogramSeries;
+  readonly byOutcome: Map<string, Pending<"service" | "provider" | "capability" | "outcome">>;
+  prompt: Pending<"service" | "kind"> | null;
+  completion: Pending<"service" | "kind"> | null;
+}
+
 export class NodeMetrics {
   readonly registry = new Registry();
   readonly httpRequests: Counter<"method" | "route" | "status">;
-  readonly httpDuration: Histogram<"method" | "route">;
+  readonly httpDuration: BufferedHistogram<"method" | "route">;
   readonly gatewayRequests: Counter<"service" | "provider" | "capability" | "outcome">;
-  readonly gatewayDuration: Histogram<"service" | "provider" | "capability">;
+  readonly gatewayDuration: BufferedHistogram<"service" | "provider" | "capability">;
   readonly gatewayTokens: Counter<"service" | "kind">;
   readonly gatewayInFlight: Gauge<"service">;
   readonly gatewayBreaker: Gauge<"service">;
-  readonly gatewayOverhead: Histogram;
+  readonly gatewayOverhead: BufferedHistogram;
   readonly gatewaySkips: Counter<"service" | "reason">;
   private readonly httpCounts = new BufferedSeries<"method" | "route" | "status">();
   private readonly gatewayCounts = new BufferedSeries<"service" | "provider" | "capability" | "outcome">();
   private readonly tokenCounts = new BufferedSeries<"service" | "kind">();
   private readonly inFlight = new BufferedSeries<"service">();
-  private readonly histogramChildren = new Map<string, { observe(value: number): void }>();
+  /**
+   * Series handles by label values, as nested maps (method → route; service → provider → capability): a request
+   * finds its series with a few Map lookups on strings it already holds, without building a key string.
+   */
+  private readonly httpSeries = new Map<string, Map<string, HttpSeries>>();
+  private readonly gatewaySeries = new Map<string, Map<string, Map<string, GatewaySeries>>>();
+  private readonly inFlightSeries = new Map<string, Pending<"service">>();
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "kai_" });
@@ -59,7 +81,7 @@ export class NodeMetrics {
         httpCounts.flushInto(this);
       },
     });
-    this.httpDuration = new Histogram({ name: "kai_http_request_duration_seconds", help: "HTTP request duration by route pattern", labelNames: ["method", "route"], buckets: LATENCY_BUCKETS, registers });
+    this.httpDuration = new BufferedHistogram({ name: "kai_http_request_duration_seconds", help: "HTTP request duration by route pattern", labelNames: ["method", "route"], buckets: LATENCY_BUCKETS, registers });
     this.gatewayRequests = new Counter({
       name: "kai_gateway_upstream_requests_total",
       help: "Upstream calls made by the gateway, by service and outcome (ok or an error code)",
@@ -69,7 +91,7 @@ export class NodeMetrics {
         gatewayCounts.flushInto(this);
       },
     });
-    this.gatewayDuration = new Histogram({
+    this.gatewayDuration = new BufferedHistogram({
       name: "kai_gateway_upstream_duration_seconds",
       help: "Upstream call latency by service (to the full answer; to the headers for streams)",
       labelNames: ["service", "provider", "capability"],
@@ -96,33 +118,47 @@ export class NodeMetrics {
     });
     this.gatewayBreaker = new Gauge({ name: "kai_gateway_breaker_state", help: "Circuit breaker per service: 0 closed, 1 half-open, 2 open", labelNames: ["service"], registers });
     this.gatewaySkips = new Counter({ name: "kai_gateway_skips_total", help: "Candidates passed over without a call (breaker open, cooling down after 429, at its RPM/TPM limit)", labelNames: ["service", "reason"], registers });
-    this.gatewayOverhead = new Histogram({ name: "kai_gateway_overhead_seconds", help: "Time the gateway itself adds per request (routing, auth, translation), excluding upstream time", buckets: LATENCY_BUCKETS, registers });
+    this.gatewayOverhead = new BufferedHistogram({ name: "kai_gateway_overhead_seconds", help: "Time the gateway itself adds per request (routing, auth, translation), excluding upstream time", buckets: LATENCY_BUCKETS, registers });
   }
+
+  // The record… methods look their series up inline (no helper taking a closure): they run several times per request.
 
   /** One answered HTTP request (method, route pattern or `unmatched`, status) and its duration. */
   recordHttpRequest(method: string, route: string, status: number, seconds: number): void {
-    this.httpCounts.add(`${method}\u0000${route}\u0000${status}`, () => ({ method, route, status: String(status) }));
-    this.histogramChild(this.httpDuration, `h\u0000${method}\u0000${route}`, { method, route }).observe(seconds);
+    let byRoute = this.httpSeries.get(method);
+    if (!byRoute) this.httpSeries.set(method, (byRoute = new Map()));
+    let series = byRoute.get(route);
+    if (!series) byRoute.set(route, (series = { duration: this.httpDuration.add({ method, route }), byStatus: new Map() }));
+    let count = series.byStatus.get(status);
+    if (!count) series.byStatus.set(status, (count = this.httpCounts.entry(`${method}\u0000${route}\u0000${status}`, () => ({ method, route, status: String(status) }))));
+    count.delta += 1;
+    series.duration.observe(seconds);
   }
 
   /** An upstream call of the gateway started (`delta` 1) or ended (`delta` -1). */
   recordGatewayInFlight(service: string, delta: number): void {
-    this.inFlight.add(service, () => ({ service }), delta);
+    let entry = this.inFlightSeries.get(service);
+    if (!entry) this.inFlightSeries.set(service, (entry = this.inFlight.entry(service, () => ({ service }))));
+    entry.delta += delta;
   }
 
   /** One finished upstream call: its outcome, latency and the tokens the provider reported. */
   recordGatewayResult(service: string, provider: string, capability: string, outcome: string, seconds: number, promptTokens?: number, completionTokens?: number): void {
-    this.gatewayCounts.add(`${service}\u0000${provider}\u0000${capability}\u0000${outcome}`, () => ({ service, provider, capability, outcome }));
-    this.histogramChild(this.gatewayDuration, `g\u0000${service}\u0000${provider}\u0000${capability}`, { service, provider, capability }).observe(seconds);
-    if (promptTokens) this.tokenCounts.add(`${service}\u0000prompt`, () => ({ service, kind: "prompt" }), promptTokens);
-    if (completionTokens) this.tokenCounts.add(`${service}\u0000completion`, () => ({ service, kind: "completion" }), completionTokens);
-  }
-
-  /** prom-client's child for one label set of a histogram, made once (`key` must be unique across histograms). */
-  private histogramChild<L extends string>(histogram: Histogram<L>, key: string, labels: LabelValues<L>): { observe(value: number): void } {
-    let child = this.histogramChildren.get(key);
-    if (!child) this.histogramChildren.set(key, (child = histogram.labels(labels)));
-    return child;
+    let byProvider = this.gatewaySeries.get(service);
+    if (!byProvider) this.gatewaySeries.set(service, (byProvider = new Map()));
+    let byCapability = byProvider.get(provider);
+    if (!byCapability) byProvider.set(provider, (byCapability = new Map()));
+    let series = byCapability.get(capability);
+    if (!series) byCapability.set(capability, (series = { duration: this.gatewayDuration.add({ service, provider, capability }), byOutcome: new Map(), prompt: null, completion: null }));
+    let count = series.byOutcome.get(outcome);
+    if (!count) {
+      const key = `${service}\u0000${provider}\u0000${capability}\u0000${outcome}`;
+      series.byOutcome.set(outcome, (count = this.gatewayCounts.entry(key, () => ({ service, provider, capability, outcome }))));
+    }
+    count.delta += 1;
+    series.duration.observe(seconds);
+    if (promptTokens) (series.prompt ??= this.tokenCounts.entry(`${service}\u0000prompt`, () => ({ service, kind: "prompt" }))).delta += promptTokens;
+    if (completionTokens) (series.completion ??= this.tokenCounts.entry(`${service}\u0000completion`, () => ({ service, kind: "completion" }))).delta += completionTokens;
   }
 
   /** Registry state gauges, read when scraped. */

@@ -134,7 +134,7 @@ export async function selectCandidates(sources: CandidateSources, query: Candida
   if (matching.length === 0) throw new ApiError("capability_not_found", `no service offering ${query.capability} matches the routing hints`);
 
   /** Services whose model list is unknown: candidates, but after every service known to serve the model. */
-  let unsure = new Set<string>();
+  let unsure: ReadonlySet<string> | null = null;
   // A pinned request goes to its service whatever the catalog says: the provider answers model_not_found if need be.
   if (pin.model !== undefined && pin.serviceId === undefined && MODEL_OPERATIONS.has(query.operation)) {
     const model = pin.model;
@@ -146,8 +146,11 @@ export async function selectCandidates(sources: CandidateSources, query: Candida
     const known = matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "yes");
     const unknown = matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "unknown");
     if (known.length + unknown.length === 0) throw new ApiError("model_not_found", `no service you may use serves the model ${model}`);
-    unsure = new Set(unknown.map(({ record }) => record.id));
-    matching = [...known, ...unknown];
+    // Usually every service's list is known: no set, no copy.
+    if (unknown.length > 0) {
+      unsure = new Set(unknown.map(({ record }) => record.id));
+      matching = [...known, ...unknown];
+    } else matching = known;
   }
 
   const routable = matching.filter(({ record }) => !UNROUTABLE.has(record.status));
@@ -165,7 +168,10 @@ export async function selectCandidates(sources: CandidateSources, query: Candida
   // Services of unknown models last; degraded ones after healthy ones; with preferLocal, local before remote (all stable).
   // An explicit fallback list is the caller's order and stays as given.
   const rank = (candidate: Candidate) =>
-    (unsure.has(candidate.record.id) ? 4 : 0) + (hints.preferLocal && !candidate.local ? 2 : 0) + (candidate.record.status === "degraded" ? 1 : 0);
-  const final = hints.fallback ? ordered : ordered.map((candidate, index) => ({ candidate, index })).sort((a, b) => rank(a.candidate) - rank(b.candidate) || a.index - b.index).map(({ candidate }) => candidate);
-  return { candidates: final, ...(pin.model !== undefined ? { model: pin.model } : {}), pinned: pin.serviceId !== undefined };
+    (unsure?.has(candidate.record.id) ? 4 : 0) + (hints.preferLocal && !candidate.local ? 2 : 0) + (candidate.record.status === "degraded" ? 1 : 0);
+  // One candidate needs no ranking (the common case: the map/sort/map below allocates per request).
+  const final = hints.fallback || ordered.length <= 1 ? ordered : ordered.map((candidate, index) => ({ candidate, index })).sort((a, b) => rank(a.candidate) - rank(b.candidate) || a.index - b.index).map(({ candidate }) => candidate);
+  const selection: { candidates: Candidate[]; model?: string; pinned: boolean } = { candidates: final, pinned: pin.serviceId !== undefined };
+  if (pin.model !== undefined) selection.model = pin.model;
+  return selection;
 }

@@ -5,7 +5,7 @@
  * It composes the directory (registry mirror), model catalog, credentials, per-service stats and the
  * execution loop; the front doors call `route` / `routeStream` and report the returned metadata.
  */
-import type { ChatCompletionChunk, ChatCompletionRequest, RoutingHints, ServiceCheckResponse } from "@kai/protocol";
+import type { ChatCompletionChunk, ChatCompletionRequest, RoutingHints, ServiceCheckResponse, Usage } from "@kai/protocol";
 import { ApiError, notFound } from "../../errors.js";
 import { viewerOf, type Principal } from "../../auth/principal.js";
 import type { ChangeFeed } from "../../registry/change-feed.js";
@@ -15,11 +15,11 @@ import type { Vault } from "../../vault/vault.js";
 import { cancellableOf } from "../cancel-signal.js";
 import { UNSAFE_TO_RETRY, type CallContext, type Connector, type ConnectorLogger, type ConnectorOperation, type HealthResult } from "../connector.js";
 import { getConnector } from "../connectors/index.js";
-import { selectCandidates, type CandidateSources } from "./candidates.js";
+import { selectCandidates, type CandidateQuery, type CandidateSources } from "./candidates.js";
 import { CredentialResolver } from "./credentials.js";
 import { ModelCatalog, type CatalogEntry } from "./model-catalog.js";
 import { INVOKERS, MODEL_OPERATIONS, OPERATION_CAPABILITY, modelOf, type RequestOf, type ResponseOf, type RouteOperation } from "./operations.js";
-import { RouteExecution, type ExecutionDeps } from "./route-execution.js";
+import { RouteExecution, type ExecutionDeps, type ExecutionInfo } from "./route-execution.js";
 import type { RouteContext, RouteResult, RoutedStream, RouterObserver, RouterOptions } from "./router-types.js";
 import { ServiceDirectory } from "./service-directory.js";
 import { ServiceStatsTable, type ServiceStats } from "./service-stats.js";
@@ -129,18 +129,22 @@ export class CapabilityRouter {
         const pending = invoke(candidate.connector, outbound, call);
         if (!pending) throw new Error(`connector ${candidate.connector.id} lists ${operation} but does not implement it`);
         const result = await pending;
-        return { value: result.data, latencyMs: result.latencyMs, ...(result.usage ? { usage: result.usage } : {}) };
+        const outcome: { value: ResponseOf<O>; latencyMs: number; usage?: Usage } = { value: result.data, latencyMs: result.latencyMs };
+        if (result.usage) outcome.usage = result.usage;
+        return outcome;
       });
-      return {
+      // Field by field rather than conditional spreads: this runs for every request (spreads showed in profiles).
+      const routed: Mutable<RouteResult<ResponseOf<O>>> = {
         data: success.value,
         serviceId: success.candidate.record.id,
         provider: success.candidate.connector.id,
-        ...(selection.model !== undefined ? { model: selection.model } : {}),
-        ...(success.usage ? { usage: success.usage } : {}),
         latencyMs: success.latencyMs,
         attempts: execution.attempts,
         overheadMs: execution.overheadMs(),
       };
+      if (selection.model !== undefined) routed.model = selection.model;
+      if (success.usage) routed.usage = success.usage;
+      return routed;
     } finally {
       execution.close();
     }
@@ -269,28 +273,20 @@ export class CapabilityRouter {
 
   private startExecution(operation: ConnectorOperation, capability: string, request: unknown, context: RouteContext): RouteExecution {
     const model = modelOf(request);
-    return new RouteExecution(this.execution, {
-      operation,
-      capability,
-      ...(model !== undefined ? { model } : {}),
-      ...(context.requestId !== undefined ? { requestId: context.requestId } : {}),
-      ...(context.cancel ? { cancel: context.cancel } : context.signal ? { cancel: cancellableOf(context.signal) } : {}),
-      unsafe: UNSAFE_TO_RETRY.has(operation),
-    });
+    const info: Mutable<ExecutionInfo> = { operation, capability, unsafe: UNSAFE_TO_RETRY.has(operation) };
+    if (model !== undefined) info.model = model;
+    if (context.requestId !== undefined) info.requestId = context.requestId;
+    if (context.cancel) info.cancel = context.cancel;
+    else if (context.signal) info.cancel = cancellableOf(context.signal);
+    return new RouteExecution(this.execution, info);
   }
 
   private select(operation: ConnectorOperation, capability: string, request: unknown, context: RouteContext, execution: RouteExecution) {
     const model = MODEL_OPERATIONS.has(operation) ? modelOf(request) : undefined;
     const hints: RoutingHints = context.hints ?? {};
-    return selectCandidates(this.sources, {
-      viewer: viewerOf(context.principal),
-      operation,
-      capability,
-      ...(model !== undefined ? { model } : {}),
-      hints,
-      defaultStrategy: this.deps.options.defaultStrategy,
-      cancel: execution.cancellation,
-    });
+    const query: Mutable<CandidateQuery> = { viewer: viewerOf(context.principal), operation, capability, hints, defaultStrategy: this.deps.options.defaultStrategy, cancel: execution.cancellation };
+    if (model !== undefined) query.model = model;
+    return selectCandidates(this.sources, query);
   }
 
   /** The request as sent upstream: a pinned `<serviceId>/<model>` loses its prefix. */
@@ -332,3 +328,5 @@ function secretsOf(context: CallContext): string[] {
   }
   return out;
 }
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };

@@ -237,7 +237,10 @@ export class RouteExecution {
           runtime.inFlight--;
           this.settleSuccess(candidate, event, outcome.latencyMs, outcome.usage, false);
         }
-        return { ...outcome, candidate, attempt };
+        // Field by field: spreading `outcome` (whose shape varies with `usage`) cost ~1 µs per request in profiles.
+        const success: Mutable<Success<T>> = { value: outcome.value, latencyMs: outcome.latencyMs, candidate, attempt };
+        if (outcome.usage) success.usage = outcome.usage;
+        return success;
       }
     }
     if (lastError) throw this.tag(lastError);
@@ -340,25 +343,15 @@ export class RouteExecution {
   }
 
   private context(baseUrl: string, auth: ResolvedAuth): CallContext {
-    const target: UpstreamTarget = {
-      baseUrl,
-      ...(auth.credential !== undefined ? { credential: auth.credential } : {}),
-      ...(auth.headers ? { headers: auth.headers } : {}),
-    };
+    // Built by assignment, not conditional spreads (once per attempt; spreads showed in profiles).
+    const target: Mutable<UpstreamTarget> = { baseUrl };
+    if (auth.credential !== undefined) target.credential = auth.credential;
+    if (auth.headers) target.headers = auth.headers;
     const remaining = Math.max(1, this.deadlineAt - this.deps.now());
-    const cancel = this.cancel;
-    return {
-      target,
-      cancel,
-      // Materialised only for a connector that reads it (most never do: upstream-http listens to `cancel`).
-      get signal() {
-        return cancel.signal;
-      },
-      timeoutMs: Math.min(this.deps.options.attemptTimeoutMs, remaining),
-      idleTimeoutMs: this.deps.options.streamIdleTimeoutMs,
-      ...(this.info.requestId !== undefined ? { requestId: this.info.requestId } : {}),
-      ...(this.deps.logger ? { logger: this.deps.logger } : {}),
-    };
+    const context: Mutable<CallContext> = new AttemptContext(target, this.cancel, Math.min(this.deps.options.attemptTimeoutMs, remaining), this.deps.options.streamIdleTimeoutMs);
+    if (this.info.requestId !== undefined) context.requestId = this.info.requestId;
+    if (this.deps.logger) context.logger = this.deps.logger;
+    return context;
   }
 
   private async pause(ms: number): Promise<void> {
@@ -392,6 +385,27 @@ export class RouteExecution {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * One attempt's `CallContext`. A class so that `signal` is a prototype getter: the web `AbortSignal` is materialised
+ * only for a connector that reads it (most never do: upstream-http listens to `cancel`), without an object literal
+ * with an accessor per attempt.
+ */
+class AttemptContext {
+  requestId?: string;
+  logger?: ConnectorLogger;
+
+  constructor(
+    readonly target: UpstreamTarget,
+    readonly cancel: CancelSignal,
+    readonly timeoutMs: number,
+    readonly idleTimeoutMs: number,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.cancel.signal;
+  }
+}
 
 /** An attempt's result event, copied field by field (an object spread here showed in profiles). */
 function resultOf(event: AttemptEvent, outcome: ResultEvent["outcome"], latencyMs: number, streamed: boolean): Mutable<ResultEvent> {

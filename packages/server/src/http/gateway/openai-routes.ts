@@ -7,6 +7,7 @@
  * Scope `gateway:invoke`; callers only ever reach services their token may see.
  */
 import multipart from "@fastify/multipart";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
   ChatCompletionRequestSchema,
@@ -26,9 +27,9 @@ import { z } from "zod";
 import { ApiError } from "../../errors.js";
 import { principalOf } from "../authenticate.js";
 import type { NodeMetrics } from "../../metrics/metrics.js";
-import type { RouteOperation, RequestOf } from "../../gateway/router/operations.js";
+import type { RouteOperation, RequestOf, ResponseOf } from "../../gateway/router/operations.js";
 import type { GatewayPort } from "./gateway-port.js";
-import { GATEWAY_ERROR_RESPONSES, clientGone, hintsFromHeader, markServed } from "./request-context.js";
+import { GATEWAY_ERROR_RESPONSES, hintsFromHeader, markServed, routeContextOf } from "./request-context.js";
 import { sseBody } from "./sse.js";
 import { upstreamTextOf } from "../../gateway/upstream-text.js";
 
@@ -42,15 +43,14 @@ export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): Fastif
   return async (app) => {
 
     /** Routes one non-streaming operation and answers with the served-by headers. */
-    const routed = <O extends RouteOperation>(operation: O) => async (request: Parameters<typeof principalOf>[0] & { body: unknown; id: string }, reply: Parameters<typeof markServed>[0], body: unknown = request.body) => {
+    async function routed<O extends RouteOperation>(operation: O, request: FastifyRequest, reply: FastifyReply, body: unknown = request.body): Promise<ResponseOf<O>> {
       const started = performance.now();
-      const hints = hintsFromHeader(request);
-      const context = { principal: principalOf(request), cancel: clientGone(reply), requestId: request.id, ...(hints ? { hints } : {}) };
+      const context = routeContextOf(request, reply, hintsFromHeader(request));
       const preRouteMs = performance.now() - started;
       const result = await gateway.route(operation, body as RequestOf<O>, context);
       markServed(reply, result, preRouteMs, metrics);
       return result.data;
-    };
+    }
 
     app.post("/v1/chat/completions", {
       config: gatewayConfig,
@@ -63,14 +63,13 @@ export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): Fastif
       },
     }, async (request, reply) => {
       if (request.body.stream !== true) {
-        const answer = await routed("chat")(request, reply);
+        const answer = await routed("chat", request, reply);
         // The provider's own JSON when it is the same answer (gateway/upstream-text): no second serialisation.
         const text = upstreamTextOf(answer);
         return text === undefined ? answer : reply.type("application/json; charset=utf-8").send(text as unknown as typeof answer);
       }
       const started = performance.now();
-      const hints = hintsFromHeader(request);
-      const context = { principal: principalOf(request), cancel: clientGone(reply), requestId: request.id, ...(hints ? { hints } : {}) };
+      const context = routeContextOf(request, reply, hintsFromHeader(request));
       const preRouteMs = performance.now() - started;
       const stream = await gateway.routeStream(request.body, context);
       markServed(reply, stream, preRouteMs, metrics);
@@ -86,18 +85,18 @@ export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): Fastif
       if ((request.body as { stream?: unknown }).stream === true) {
         throw new ApiError("validation_failed", "streaming is supported on /v1/chat/completions only", [{ path: "body.stream", message: "use /v1/chat/completions for streaming" }]);
       }
-      return routed("completions")(request, reply);
+      return routed("completions", request, reply);
     });
 
     app.post("/v1/embeddings", {
       config: gatewayConfig,
       schema: { tags: ["gateway"], summary: "Embeddings (OpenAI-compatible)", security: [{ bearer: [] }], body: EmbeddingRequestSchema, response: { 200: EmbeddingResponseSchema, ...errors } },
-    }, async (request, reply) => routed("embeddings")(request, reply));
+    }, async (request, reply) => routed("embeddings", request, reply));
 
     app.post("/v1/images/generations", {
       config: gatewayConfig,
       schema: { tags: ["gateway"], summary: "Image generation (OpenAI-compatible; A1111, ComfyUI and OpenAI-style services)", security: [{ bearer: [] }], body: ImageGenerationRequestSchema, response: { 200: ImageGenerationResponseSchema, ...errors } },
-    }, async (request, reply) => routed("images")(request, reply));
+    }, async (request, reply) => routed("images", request, reply));
 
     // Multipart parsing only where audio is uploaded: every other route refuses a non-JSON body with 415.
     await app.register(async (scope) => {
@@ -127,7 +126,7 @@ export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): Fastif
         if (!file) throw new ApiError("validation_failed", "no audio file", [{ path: "body.file", message: "required" }]);
         const parsed = TranscriptionRequestSchema.safeParse({ ...fields, file: file.bytes, filename: file.filename, mimeType: file.mimeType });
         if (!parsed.success) throw new ApiError("validation_failed", "invalid transcription request", fieldErrorsFromZod(parsed.error));
-        const answer = await routed("transcriptions")(request, reply, parsed.data);
+        const answer = await routed("transcriptions", request, reply, parsed.data);
         const format = parsed.data.response_format;
         // Plain formats go back as text, like OpenAI's own endpoint.
         if (format === "text" || format === "srt" || format === "vtt") return reply.type("text/plain; charset=utf-8").send(answer.text);

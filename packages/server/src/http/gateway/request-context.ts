@@ -7,7 +7,8 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { ErrorBodySchema, GATEWAY_HEADERS, RoutingHintsSchema, fieldErrorsFromZod, parseJson, type RoutingHints } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
-import type { RouteMeta } from "../../gateway/router/router-types.js";
+import type { RouteContext, RouteMeta } from "../../gateway/router/router-types.js";
+import { principalOf } from "../authenticate.js";
 import type { NodeMetrics } from "../../metrics/metrics.js";
 import { CancelSignal, type Cancellable } from "../../gateway/cancel-signal.js";
 
@@ -52,11 +53,24 @@ export function clientGone(reply: FastifyReply): Cancellable {
   return cancel;
 }
 
+/**
+ * The router's context for one front-door request: who asks, cancellation when the client leaves, the request id
+ * and routing hints. Built by assignment (a conditional spread per request showed in profiles).
+ */
+export function routeContextOf(request: FastifyRequest, reply: FastifyReply, hints: RoutingHints | undefined): RouteContext {
+  const context: { -readonly [K in keyof RouteContext]: RouteContext[K] } = { principal: principalOf(request), cancel: clientGone(reply), requestId: request.id };
+  if (hints) context.hints = hints;
+  return context;
+}
+
 /** Sets the served-by headers and records the gateway's own time. */
 export function markServed(reply: FastifyReply, meta: RouteMeta, handlerOverheadMs: number, metrics: NodeMetrics): void {
   const overheadMs = meta.overheadMs + handlerOverheadMs;
   reply.header(GATEWAY_HEADERS.service, meta.serviceId);
-  reply.header(GATEWAY_HEADERS.attempts, String(Math.max(1, meta.attempts.filter((attempt) => attempt.outcome !== "skipped").length)));
+  // Counted in a loop rather than with filter(): this runs for every request.
+  let attempts = 0;
+  for (const attempt of meta.attempts) if (attempt.outcome !== "skipped") attempts++;
+  reply.header(GATEWAY_HEADERS.attempts, String(Math.max(1, attempts)));
   reply.header(GATEWAY_HEADERS.overhead, overheadMs.toFixed(3));
   metrics.gatewayOverhead.observe(overheadMs / 1000);
 }

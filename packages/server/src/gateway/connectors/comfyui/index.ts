@@ -32,7 +32,9 @@ const request = upstreamRequests(PROVIDER, bearerAuth);
 function withinDeadline(context: CallContext, deadline: number): CallContext {
   const left = deadline - performance.now();
   if (left <= 0) throw new UpstreamError("upstream_timeout", `${PROVIDER} did not finish the job in time`);
-  return { ...context, timeoutMs: left };
+  // `signal` may be a getter on the context's prototype (route-execution's AttemptContext), which a spread skips.
+  const signal = context.signal;
+  return { ...context, ...(signal ? { signal } : {}), timeoutMs: left };
 }
 
 async function checkpoints(context: CallContext): Promise<string[]> {
