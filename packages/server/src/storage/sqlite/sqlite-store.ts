@@ -195,7 +195,7 @@ export class SqliteStore implements RegistryStore {
       countVisible: prepare(`SELECT status, count(*) AS n FROM services s WHERE ${visible?.sql ?? "1"} GROUP BY status`),
     };
     this.committedRevision = this.workingRevision = this.stmt.sequence.get()?.seq ?? 0;
-    // One pass over the id index (~30 ms at 100k services): see knownIds.
+    // One pass over the id index at open (~0.1 s at 100k services): see knownIds.
     this.knownIds = new Set(db.prepare<[], string>("SELECT id FROM services").pluck().all());
     this.writer = writer;
     this.batcher = new WriteBatcher(
