@@ -1,0 +1,74 @@
+/**
+ * @module vault/vault-audit-writer
+ * How every vault operation writes its audit entry (allowed, denied or failed), fail closed: an operation
+ * whose entry cannot be written does not happen. Writes go through `write`, which puts the change and its
+ * entry in ONE store transaction; reads and refusals append their entry on its own with `record` before
+ * anything is released. Secret names are stored only as keyed hashes (audit-chain.ts).
+ */
+import type { Logger } from "../logging/logger.js";
+import type { ApiError } from "../errors.js";
+import type { StoredAuditEntry, VaultStore, VaultTx } from "../storage/vault-store.js";
+import type { VaultActor } from "./vault.js";
+import type { AuditDraft, AuditKeys } from "./audit-chain.js";
+import { auditUnavailable, Refusal } from "./vault-errors.js";
+
+export class VaultAuditWriter {
+  constructor(
+    private readonly store: VaultStore,
+    private readonly logger: Logger,
+    private readonly keys: AuditKeys,
+    /** The vault's clock as an ISO timestamp (injectable in tests). */
+    private readonly iso: () => string,
+  ) {}
+
+  draft(actor: VaultActor, operation: string, name: string | null, outcome: StoredAuditEntry["outcome"], reason: string | null): AuditDraft {
+    return {
+      at: this.iso(),
+      tokenId: actor.tokenId,
+      actor: actor.owner,
+      operation,
+      secret: name === null ? null : this.keys.hashName(name),
+      outcome,
+      reason,
+      requestId: actor.requestId ?? null,
+    };
+  }
+
+  /** Appends one audit entry on its own; any failure becomes `unavailable` (the caller's operation fails). */
+  async record(draft: AuditDraft): Promise<void> {
+    try {
+      await this.store.transact((tx) => this.appendIn(tx, draft));
+    } catch (error) {
+      this.logger.error({ err: error, operation: draft.operation }, "vault: audit entry could not be written");
+      throw auditUnavailable();
+    }
+  }
+
+  /**
+   * Runs `work` and its audit entry in one transaction. A `Refusal` thrown by `work` rolls it back and is
+   * recorded on its own (then thrown as its ApiError); any other failure fails the operation closed.
+   */
+  async write<T>(actor: VaultActor, op: string, name: string | null, work: (tx: VaultTx) => { reason: string | null; value: T }): Promise<T> {
+    try {
+      return await this.store.transact((tx) => {
+        const { reason, value } = work(tx);
+        this.appendIn(tx, this.draft(actor, op, name, "allowed", reason));
+        return value;
+      });
+    } catch (error) {
+      if (error instanceof Refusal) return this.refuse(actor, op, name, error.outcome, error.reason, error.error);
+      this.logger.error({ err: error, operation: op }, "vault: operation could not be written");
+      throw auditUnavailable();
+    }
+  }
+
+  /** Records a denied or failed operation, then throws its error. */
+  async refuse(actor: VaultActor, op: string, name: string | null, outcome: "denied" | "failed", reason: string, error: ApiError): Promise<never> {
+    await this.record(this.draft(actor, op, name, outcome, reason));
+    throw error;
+  }
+
+  private appendIn(tx: VaultTx, draft: AuditDraft): void {
+    tx.appendAudit(this.keys.next(tx.auditHead(), draft));
+  }
+}

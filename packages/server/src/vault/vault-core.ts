@@ -1,0 +1,196 @@
+/**
+ * @module vault/vault-core
+ * The state every part of the vault works on, and the checks they all run first. One `VaultCore` per vault:
+ * - the keys while unlocked (keyring, KEK, encryptions per key version), as zeroable Buffers, and who is
+ *   told when they come and go;
+ * - the readers–writer lock: secret and transit operations hold it shared, key-changing operations
+ *   (init, unlock, lock, rekey, rotate, close) exclusively, so no operation sees a keyring being replaced
+ *   or zeroed;
+ * - the audit writer and the guards (scope, name, initialised, unlocked), each of which audits its refusal.
+ * The parts (vault-lifecycle, vault-unlock, vault-rotation, vault-secrets, vault-transit, vault-audit) hold
+ * no key state of their own, so there is exactly one place where keys are adopted and dropped.
+ */
+import { SecretNameSchema, type Scope, type VaultStatus } from "@kai/protocol";
+import type { Config } from "../config/config-schema.js";
+import type { Logger } from "../logging/logger.js";
+import { ApiError } from "../errors.js";
+import { hasAnyScope } from "../auth/principal.js";
+import type { VaultHeaderRow, VaultStore } from "../storage/vault-store.js";
+import type { VaultActor } from "./vault.js";
+import { parseStoredKdf, publicKdf, type StoredKdf } from "./crypto/kdf.js";
+import type { AuditKeys } from "./audit-chain.js";
+import type { Keyring } from "./keyring.js";
+import { KeyMaterial } from "./redacted.js";
+import { nameAllowed } from "./secret-patterns.js";
+import { UnlockBackoff } from "./unlock-backoff.js";
+import { RwLock } from "./rw-lock.js";
+import { VaultAuditWriter } from "./vault-audit-writer.js";
+import { lockedError, notInitialized, validation } from "./vault-errors.js";
+
+export interface VaultDeps {
+  store: VaultStore;
+  dataDir: string;
+  config: Config["vault"];
+  logger: Logger;
+  now?: () => number;
+  /** Retired data-key versions kept for transit decrypt/rewrap after a rotation (default 2). */
+  keepRetiredKeys?: number;
+  /** Test hook: called with the keyring each time one is loaded into memory. */
+  onKeyringLoaded?: (keyring: Keyring) => void;
+}
+
+/**
+ * Names of the server's own secrets (the node key). `#` is not allowed in API secret names, so no token can
+ * read, write, delete or list them, whatever its scopes; only the server actor addresses them.
+ */
+export const SYSTEM_SECRET_PREFIX = "#system/";
+
+/** The server acting on its own behalf (auto-unlock at start, automatic rotation). */
+export const SERVER_ACTOR: VaultActor = { tokenId: null, owner: "kai-server", scopes: ["admin"] };
+
+export const VAULT_FORMAT = 1;
+
+/** The keys in memory while the vault is unlocked. */
+export interface UnlockedKeys {
+  keyring: Keyring;
+  kek: KeyMaterial;
+  /** Encryptions per data-key version (persisted with every encryption). */
+  usage: Map<number, number>;
+}
+
+export class VaultCore {
+  readonly now: () => number;
+  readonly lockState = new RwLock();
+  readonly backoff: UnlockBackoff;
+  readonly audit: VaultAuditWriter;
+  private keys: UnlockedKeys | null = null;
+  private readonly lockListeners = new Set<(unlocked: boolean) => void>();
+  private closed = false;
+
+  constructor(
+    readonly deps: VaultDeps,
+    readonly auditKeys: AuditKeys,
+  ) {
+    this.now = deps.now ?? Date.now;
+    this.backoff = new UnlockBackoff(deps.config.freeUnlockAttempts, this.now);
+    this.audit = new VaultAuditWriter(deps.store, deps.logger, auditKeys, () => this.iso());
+  }
+
+  /** The keys while unlocked, else null. Replaced only through `adopt` and `drop`. */
+  get unlocked(): UnlockedKeys | null {
+    return this.keys;
+  }
+
+  get isUnlocked(): boolean {
+    return this.keys !== null;
+  }
+
+  iso(): string {
+    return new Date(this.now()).toISOString();
+  }
+
+  async status(): Promise<VaultStatus> {
+    const header = await this.deps.store.getHeader();
+    const unlockBackoffSeconds = this.backoff.remainingSeconds();
+    if (!header) {
+      return { initialized: false, locked: true, autoUnlock: false, kdf: null, keyVersion: null, secrets: null, encryptionsUnderCurrentKey: null, unlockBackoffSeconds };
+    }
+    const kdf = parseStoredKdf(header.kdf);
+    const usage = this.keys?.usage ?? (await this.deps.store.keyUsage());
+    return {
+      initialized: true,
+      locked: this.keys === null,
+      autoUnlock: kdf?.name === "key-file",
+      kdf: kdf ? publicKdf(kdf) : null,
+      keyVersion: header.activeVersion,
+      secrets: await this.deps.store.countSecrets(),
+      encryptionsUnderCurrentKey: usage.get(header.activeVersion) ?? 0,
+      unlockBackoffSeconds,
+    };
+  }
+
+  // ---- key state (call with the exclusive lock held) ----
+
+  /** Takes ownership of `keyring` and `kek` (zeroing whatever was held before). */
+  adopt(keyring: Keyring, kek: Buffer, usage: Map<number, number>): void {
+    const wasUnlocked = this.keys !== null;
+    this.drop(false);
+    this.keys = { keyring, kek: new KeyMaterial(kek), usage };
+    this.deps.onKeyringLoaded?.(keyring);
+    if (!wasUnlocked) this.announce(true);
+  }
+
+  /** Zeroes and forgets every key. */
+  drop(announce = true): void {
+    if (!this.keys) return;
+    this.keys.keyring.destroy();
+    this.keys.kek.destroy();
+    this.keys = null;
+    if (announce) this.announce(false);
+  }
+
+  onLockChange(listener: (unlocked: boolean) => void): () => void {
+    this.lockListeners.add(listener);
+    return () => this.lockListeners.delete(listener);
+  }
+
+  /** Drops the keys for good: every later operation that needs a key is refused as locked. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.lockState.exclusive(async () => {
+      this.drop();
+    });
+  }
+
+  private announce(unlocked: boolean): void {
+    for (const listener of this.lockListeners) {
+      try {
+        listener(unlocked);
+      } catch (error) {
+        this.deps.logger.error({ err: error }, "vault lock listener failed");
+      }
+    }
+  }
+
+  // ---- guards: each refusal is audited before it is thrown ----
+
+  async authorize(actor: VaultActor, op: string, name: string | null, scopes: Scope[]): Promise<void> {
+    if (!hasAnyScope(actor, scopes)) {
+      await this.audit.refuse(actor, op, name, "denied", `missing scope ${scopes.join(" or ")}`, new ApiError("forbidden", `this needs the ${scopes.join(" or ")} scope`));
+    }
+    if (name !== null && !nameAllowed(name, actor.secretPatterns)) {
+      await this.audit.refuse(actor, op, name, "denied", "outside the token's secret patterns", new ApiError("forbidden", "this token may not use that secret"));
+    }
+  }
+
+  async checkName(actor: VaultActor, op: string, name: string): Promise<void> {
+    // The server's own secrets: a name no token can send, accepted only from the server itself.
+    const system = actor.tokenId === null && actor.owner === SERVER_ACTOR.owner && name.startsWith(SYSTEM_SECRET_PREFIX);
+    const parsed = SecretNameSchema.safeParse(system ? name.slice(SYSTEM_SECRET_PREFIX.length) : name);
+    if (!parsed.success) {
+      await this.audit.refuse(actor, op, name.slice(0, 200), "failed", "validation_failed", validation("name", parsed.error.issues[0]?.message ?? "invalid secret name"));
+    }
+  }
+
+  async requireHeader(actor: VaultActor, op: string, name: string | null): Promise<VaultHeaderRow> {
+    const header = await this.deps.store.getHeader();
+    if (!header) return this.audit.refuse(actor, op, name, "failed", "vault_not_initialized", notInitialized());
+    return header;
+  }
+
+  async requireKdf(actor: VaultActor, op: string, header: VaultHeaderRow): Promise<StoredKdf> {
+    const kdf = parseStoredKdf(header.kdf);
+    if (!kdf || header.format !== VAULT_FORMAT) {
+      return this.audit.refuse(actor, op, null, "failed", "unknown header format", new ApiError("internal", "the vault header uses a format or KDF this server does not know"));
+    }
+    return kdf;
+  }
+
+  async requireUnlocked(actor: VaultActor, op: string, name: string | null): Promise<UnlockedKeys> {
+    if (this.closed) return this.audit.refuse(actor, op, name, "failed", "vault_locked", lockedError());
+    await this.requireHeader(actor, op, name);
+    if (!this.keys) return this.audit.refuse(actor, op, name, "failed", "vault_locked", lockedError());
+    return this.keys;
+  }
+}

@@ -1,0 +1,28 @@
+/**
+ * @module vault/vault-errors
+ * The errors the vault's parts throw, made in one place so every part says the same thing for the same
+ * failure (the messages and codes are part of the API: docs/api.md). `Refusal` carries a refusal out of a
+ * store transaction so the transaction rolls back and the refusal is then audited on its own.
+ */
+import { ApiError } from "../errors.js";
+
+/** Thrown inside a transaction to abort it with an ApiError after recording why. */
+export class Refusal extends Error {
+  constructor(
+    readonly error: ApiError,
+    readonly outcome: "denied" | "failed",
+    readonly reason: string,
+  ) {
+    super(error.message);
+  }
+}
+
+export const lockedError = () => new ApiError("vault_locked", "the vault is locked; unlock it with `kai vault unlock`");
+export const notInitialized = () => new ApiError("vault_not_initialized", "the vault is not initialised; run `kai vault init`");
+export const alreadyInitialized = () => new ApiError("conflict", "the vault is already initialised");
+export const invalidPassphrase = () => new ApiError("invalid_passphrase", "invalid passphrase");
+export const decryptionFailed = () => new ApiError("decryption_failed", "decryption failed");
+export const secretNotFound = () => new ApiError("not_found", "secret not found");
+export const integrityError = () => new ApiError("internal", "a stored secret failed its integrity check");
+export const auditUnavailable = () => new ApiError("unavailable", "the vault audit log could not be written; the operation was not performed");
+export const validation = (path: string, message: string) => new ApiError("validation_failed", `invalid ${path}`, [{ path, message }]);

@@ -1,0 +1,120 @@
+/**
+ * @module vault/vault-lifecycle
+ * Setting the vault up and changing how it is protected: `init` (first-time setup, with a passphrase or the
+ * development-default key file), `lock` (zero the keys) and `rekey` (a new passphrase or back to the key
+ * file: the keyring is re-wrapped under a new KEK, secrets are untouched). Unlocking is vault-unlock.ts.
+ * Every operation here holds the exclusive lock.
+ *
+ * Key files change crash-safely: a new `vault.key` is written (as `.new` for rekey) before the header that
+ * needs it commits, and renamed or removed only after; vault-unlock.ts finishes an interrupted rekey.
+ */
+import { randomBytes } from "node:crypto";
+import { renameSync } from "node:fs";
+import type { VaultStatus } from "@kai/protocol";
+import type { VaultHeaderRow } from "../storage/vault-store.js";
+import type { VaultActor } from "./vault.js";
+import { KEY_BYTES } from "./crypto/aead.js";
+import { derivePassphraseKek, newPbkdf2Params, type StoredKdf } from "./crypto/kdf.js";
+import { Keyring } from "./keyring.js";
+import { KeyMaterial } from "./redacted.js";
+import { pendingVaultKeyPath, readUnsealKeys, removeKeyFile, vaultKeyPath, writeKeyFile } from "./key-files.js";
+import { VAULT_FORMAT, type VaultCore } from "./vault-core.js";
+import { alreadyInitialized, notInitialized, Refusal, validation } from "./vault-errors.js";
+
+const MIN_PASSPHRASE = 12;
+
+export class VaultLifecycle {
+  constructor(private readonly core: VaultCore) {}
+
+  init(passphrase: string | undefined, actor: VaultActor): Promise<VaultStatus> {
+    const { core } = this;
+    return core.lockState.exclusive(async () => {
+      const op = "init";
+      await core.authorize(actor, op, null, ["vault:admin"]);
+      if (passphrase !== undefined && passphrase.length < MIN_PASSPHRASE) {
+        await core.audit.refuse(actor, op, null, "failed", "validation_failed", validation("passphrase", `use at least ${MIN_PASSPHRASE} characters`));
+      }
+      if (await core.deps.store.getHeader()) {
+        await core.audit.refuse(actor, op, null, "failed", "already initialized", alreadyInitialized());
+      }
+      const kdf: StoredKdf = passphrase === undefined ? { name: "key-file" } : newPbkdf2Params(core.deps.config.pbkdf2Iterations);
+      const kek = kdf.name === "pbkdf2-sha256" ? await derivePassphraseKek(passphrase!, kdf) : randomBytes(KEY_BYTES);
+      const keyring = Keyring.create(core.now());
+      try {
+        if (kdf.name === "key-file") {
+          if (readUnsealKeys(core.deps.dataDir).length > 0) core.deps.logger.warn("vault: replacing a vault.key that belonged to no vault");
+          writeKeyFile(vaultKeyPath(core.deps.dataDir), kek);
+        }
+        const at = core.iso();
+        const header: VaultHeaderRow = { format: VAULT_FORMAT, kdf: JSON.stringify(kdf), keyring: keyring.wrap(kek), activeVersion: 1, createdAt: at, updatedAt: at };
+        await core.audit.write(actor, op, null, (tx) => {
+          // Checked again inside the transaction: the header is the one thing two inits could race on.
+          if (tx.getHeader()) throw new Refusal(alreadyInitialized(), "failed", "already initialized");
+          tx.putHeader(header);
+          tx.setKeyUsage(1, 0);
+          return { reason: kdf.name === "key-file" ? "development default (key file)" : "passphrase", value: undefined };
+        });
+      } catch (error) {
+        keyring.destroy();
+        kek.fill(0);
+        throw error;
+      }
+      if (kdf.name === "pbkdf2-sha256") removeKeyFile(vaultKeyPath(core.deps.dataDir));
+      core.adopt(keyring, kek, new Map([[1, 0]]));
+      core.backoff.succeeded();
+      core.deps.logger.info({ kdf: kdf.name }, "vault initialised");
+      return core.status();
+    });
+  }
+
+  lock(actor: VaultActor): Promise<VaultStatus> {
+    const { core } = this;
+    return core.lockState.exclusive(async () => {
+      const op = "lock";
+      await core.authorize(actor, op, null, ["vault:admin"]);
+      await core.requireHeader(actor, op, null);
+      const was = core.unlocked !== null;
+      // Keys go first, the audit entry after: refusing to lock because the log failed would be less safe.
+      core.drop();
+      await core.audit.record(core.audit.draft(actor, op, null, "allowed", was ? null : "already locked"));
+      core.deps.logger.info("vault locked");
+      return core.status();
+    });
+  }
+
+  rekey(newPassphrase: string | undefined, actor: VaultActor): Promise<VaultStatus> {
+    const { core } = this;
+    return core.lockState.exclusive(async () => {
+      const op = "rekey";
+      await core.authorize(actor, op, null, ["vault:admin"]);
+      const state = await core.requireUnlocked(actor, op, null);
+      if (newPassphrase !== undefined && newPassphrase.length < MIN_PASSPHRASE) {
+        await core.audit.refuse(actor, op, null, "failed", "validation_failed", validation("newPassphrase", `use at least ${MIN_PASSPHRASE} characters`));
+      }
+      const kdf: StoredKdf = newPassphrase === undefined ? { name: "key-file" } : newPbkdf2Params(core.deps.config.pbkdf2Iterations);
+      const kek = kdf.name === "pbkdf2-sha256" ? await derivePassphraseKek(newPassphrase!, kdf) : randomBytes(KEY_BYTES);
+      const pending = pendingVaultKeyPath(core.deps.dataDir);
+      try {
+        // The new key file exists (as .new) before the header that needs it commits: a crash loses nothing.
+        if (kdf.name === "key-file") writeKeyFile(pending, kek);
+        const wrapped = state.keyring.wrap(kek);
+        await core.audit.write(actor, op, null, (tx) => {
+          const header = tx.getHeader();
+          if (!header) throw new Refusal(notInitialized(), "failed", "vault_not_initialized");
+          tx.putHeader({ ...header, kdf: JSON.stringify(kdf), keyring: wrapped, updatedAt: core.iso() });
+          return { reason: kdf.name === "key-file" ? "to key file" : "to passphrase", value: undefined };
+        });
+      } catch (error) {
+        kek.fill(0);
+        removeKeyFile(pending);
+        throw error;
+      }
+      if (kdf.name === "key-file") renameSync(pending, vaultKeyPath(core.deps.dataDir));
+      else removeKeyFile(vaultKeyPath(core.deps.dataDir));
+      state.kek.destroy();
+      state.kek = new KeyMaterial(kek);
+      core.deps.logger.info({ kdf: kdf.name }, "vault rekeyed");
+      return core.status();
+    });
+  }
+}
