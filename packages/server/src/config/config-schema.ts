@@ -121,6 +121,11 @@ export const ConfigSchema = z.strictObject({
       attemptTimeoutMs: z.int().min(100).max(3_600_000).default(60_000),
       /** Longest silence between two stream chunks, ms. */
       streamIdleTimeoutMs: z.int().min(100).max(3_600_000).default(30_000),
+      /**
+       * Most bytes of one upstream answer held in memory: a whole non-streaming body, or one SSE event / NDJSON line
+       * of a stream. A larger answer fails the attempt (`upstream_invalid_response`) instead of exhausting memory.
+       */
+      maxResponseBytes: z.int().min(64 * 1024).max(1024 ** 3).default(64 * 1024 ** 2),
       /** Extra attempts on the same service (for `retryOn` codes) before moving to the next candidate. */
       retries: z.int().min(0).max(10).default(1),
       /** Codes retried on the same service (after a jittered backoff). */

@@ -113,6 +113,12 @@ export interface CallContext {
   readonly timeoutMs?: number;
   /** Longest silence between two stream chunks before the stream counts as stalled. Default 30 000 ms. */
   readonly idleTimeoutMs?: number;
+  /**
+   * Most bytes one upstream answer may take in memory: a whole non-streaming body, or one SSE event / NDJSON line of a
+   * stream (a stream's total length is not limited). Beyond it the call fails with `upstream_invalid_response`.
+   * Default 64 MiB (`DEFAULT_MAX_RESPONSE_BYTES`).
+   */
+  readonly maxResponseBytes?: number;
   /** Our request id, forwarded upstream as `X-Request-Id` so logs on both sides line up. */
   readonly requestId?: string;
   /** Where to log; silent when absent. */

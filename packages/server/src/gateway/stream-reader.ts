@@ -2,14 +2,17 @@
  * @module gateway/stream-reader
  * Reads a streaming upstream body as SSE events or NDJSON lines, with an idle timeout between chunks,
  * and wraps a connector's chunk generator as a `ConnectorStream`. Every way a stream can go wrong —
- * connection cut, stall, caller abort — surfaces as a thrown `UpstreamError`; leaving the loop early
- * (break, cancel) closes the upstream connection.
+ * connection cut, stall, caller abort, one event or line beyond `maxResponseBytes` — surfaces as a thrown
+ * `UpstreamError`; leaving the loop early (break, cancel) closes the upstream connection.
+ *
+ * A stream's total length is not limited (a long answer is legitimate), but what is held while waiting for the end
+ * of one event or line is: without a bound, an upstream that never sends a newline fills the server's memory.
  */
 import type { ChatCompletionChunk, Usage } from "@kai/protocol";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
 import type { ConnectorStream } from "./connector.js";
-import { UpstreamError } from "./upstream-error.js";
-import { DEFAULT_IDLE_TIMEOUT_MS, errorFromException, type OpenedUpstream } from "./upstream-http.js";
+import { UpstreamError, responseTooLarge } from "./upstream-error.js";
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, errorFromException, type OpenedUpstream } from "./upstream-http.js";
 
 /**
  * Raw body bytes; each wait for the next chunk is bounded by `idleTimeoutMs`. Only the waits count: a consumer
@@ -61,31 +64,61 @@ export async function* readBody(opened: OpenedUpstream, provider: string, idleTi
   }
 }
 
-/** Server-sent events, parsed by `eventsource-parser` (handles split lines, comments, multi-line data). */
-export async function* sseEvents(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<EventSourceMessage> {
+/**
+ * Server-sent events, parsed by `eventsource-parser` (handles split lines, comments, multi-line data). An event whose
+ * buffered text passes `maxEventBytes` ends the stream with `upstream_invalid_response`; the parser counts characters,
+ * which are never more than the bytes they came from.
+ */
+export async function* sseEvents(bytes: AsyncIterable<Uint8Array>, provider = "the provider", maxEventBytes = DEFAULT_MAX_RESPONSE_BYTES): AsyncGenerator<EventSourceMessage> {
   const queue: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => queue.push(event) });
+  let overflow = false;
+  const parser = createParser({
+    onEvent: (event) => queue.push(event),
+    // Other parse errors (an invalid `retry:` and the like) are ignored, as browsers do.
+    onError: (error) => {
+      if (error.type === "max-buffer-size-exceeded") overflow = true;
+    },
+    maxBufferSize: maxEventBytes,
+  });
   const decoder = new TextDecoder();
   for await (const chunk of bytes) {
     parser.feed(decoder.decode(chunk, { stream: true }));
     while (queue.length > 0) yield queue.shift()!;
+    if (overflow) throw responseTooLarge(provider, maxEventBytes, "sent a stream event of");
   }
   // An unterminated last event is deliberately dropped: the connector's end-marker check reports the truncation.
 }
 
-/** Newline-delimited JSON lines (Ollama), as text; blank lines skipped, a trailing partial line yielded as is. */
-export async function* ndjsonLines(bytes: AsyncIterable<Uint8Array>): AsyncGenerator<string> {
+/**
+ * Newline-delimited JSON lines (Ollama), as text; blank lines skipped, a trailing partial line yielded as is. A line
+ * longer than `maxLineBytes` ends the stream with `upstream_invalid_response`.
+ */
+export async function* ndjsonLines(bytes: AsyncIterable<Uint8Array>, provider = "the provider", maxLineBytes = DEFAULT_MAX_RESPONSE_BYTES): AsyncGenerator<string> {
   const decoder = new TextDecoder();
   let buffer = "";
+  /** Size of the unfinished line in `buffer`: bytes received since its start (characters for its first part). */
+  let pending = 0;
   for await (const chunk of bytes) {
-    buffer += decoder.decode(chunk, { stream: true });
-    let newline = buffer.indexOf("\n");
+    const text = decoder.decode(chunk, { stream: true });
+    const first = text.indexOf("\n");
+    if (first < 0) {
+      // No line ends in this chunk: the unfinished line only grows. Searching just the new text also keeps a long
+      // line from being scanned again on every chunk.
+      pending += chunk.length;
+      if (pending > maxLineBytes) throw responseTooLarge(provider, maxLineBytes, "sent a stream line of");
+      buffer += text;
+      continue;
+    }
+    let newline = buffer.length + first;
+    buffer += text;
     while (newline >= 0) {
       const line = buffer.slice(0, newline).trim();
       buffer = buffer.slice(newline + 1);
       if (line) yield line;
       newline = buffer.indexOf("\n");
     }
+    pending = buffer.length;
+    if (pending > maxLineBytes) throw responseTooLarge(provider, maxLineBytes, "sent a stream line of");
   }
   const rest = (buffer + decoder.decode()).trim();
   if (rest) yield rest;
@@ -159,4 +192,4 @@ export function toConnectorStream(opened: OpenedUpstream, chunks: AsyncGenerator
   };
 }
 
-export { DEFAULT_IDLE_TIMEOUT_MS };
+export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES };

@@ -9,12 +9,13 @@
  * Streams keep `openUpstream` (they want a Node stream), as do multipart bodies and URLs `splitTarget` refuses.
  *
  * Behaviour is `openUpstream` + reading the text: the same headers, timeout (headers and body), caller
- * cancellation, error mapping (status errors with the provider's scrubbed text and `Retry-After`), and the text
- * decoded as undici's `text()` does (UTF-8, a leading BOM skipped).
+ * cancellation, error mapping (status errors with the provider's scrubbed text and `Retry-After`), the same size
+ * limit (`maxResponseBytes`: refused on an announced `content-length`, else as soon as the count passes it), and the
+ * text decoded as undici's `text()` does (UTF-8, a leading BOM skipped).
  */
 import type { Dispatcher } from "undici";
 import type { CallContext } from "./connector.js";
-import { UpstreamError, errorFromException, errorFromStatus, scrubHeaderValues, type AbortCause } from "./upstream-error.js";
+import { UpstreamError, errorFromException, errorFromStatus, responseTooLarge, scrubHeaderValues, type AbortCause } from "./upstream-error.js";
 import type { UpstreamRequest } from "./upstream-http.js";
 
 /** The provider's text once the whole body arrived with a 2xx status. */
@@ -48,6 +49,7 @@ class BufferedCall implements Dispatcher.DispatchHandler {
     private readonly resolve: (answer: BufferedAnswer) => void,
     private readonly reject: (error: unknown) => void,
     timeoutMs: number,
+    private readonly maxBytes: number,
   ) {
     const context = request.context;
     this.timer = setTimeout(onCallTimeout, timeoutMs, this);
@@ -81,12 +83,22 @@ class BufferedCall implements Dispatcher.DispatchHandler {
     const { context, provider } = this.request;
     context.logger?.debug({ provider, method: this.request.method, path: this.request.path, status, latencyMs: Math.round(performance.now() - this.startedAt) }, "upstream answered");
     if (status >= 300 && rawHeaders) this.retryAfter = headerValue(rawHeaders, "retry-after");
+    // An announced length beyond the limit is refused before a byte of the body is read.
+    if (rawHeaders && announcedLength(rawHeaders) > this.maxBytes) {
+      this.overflow();
+      return false;
+    }
     return true;
   }
 
   onData(chunk: Buffer): boolean {
-    this.chunks.push(chunk);
+    // Counted before it is kept: an answer never holds more than the limit (plus the chunk that crossed it, dropped).
     this.length += chunk.length;
+    if (this.length > this.maxBytes) {
+      this.overflow();
+      return false;
+    }
+    this.chunks.push(chunk);
     return true;
   }
 
@@ -121,6 +133,22 @@ class BufferedCall implements Dispatcher.DispatchHandler {
     this.reject(failure);
   }
 
+  /**
+   * The answer is larger than `maxBytes`: drop what was read and the connection (reading on would only fill memory).
+   * A success becomes `upstream_invalid_response`; a refusal is still that refusal, without its unreadable text.
+   */
+  private overflow(): void {
+    this.chunks.length = 0;
+    if (!this.settled) {
+      if (this.status >= 300) this.refuse("");
+      else {
+        this.finish();
+        this.reject(responseTooLarge(this.request.provider, this.maxBytes));
+      }
+    }
+    this.abortConnection?.(new CallAborted("done"));
+  }
+
   /** Settled: stops the timer and lets go of the caller's cancellation. */
   private finish(): void {
     this.settled = true;
@@ -146,8 +174,43 @@ function headerValue(rawHeaders: Buffer[] | string[], name: string): string | nu
   return null;
 }
 
+const CONTENT_LENGTH = "content-length";
+
+/**
+ * The `content-length` undici's raw header list announces, or -1. Runs on every answer, so it compares header names in
+ * place (lengths first) instead of making a string per header.
+ */
+function announcedLength(rawHeaders: Buffer[] | string[]): number {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length !== CONTENT_LENGTH.length) continue;
+    if (typeof name === "string" ? name.toLowerCase() !== CONTENT_LENGTH : !isContentLength(name)) continue;
+    const value = rawHeaders[i + 1]!;
+    const length = typeof value === "string" ? Number(value) : digits(value);
+    return Number.isSafeInteger(length) ? length : -1;
+  }
+  return -1;
+}
+
+function isContentLength(name: Buffer): boolean {
+  // ASCII lower-casing by setting bit 0x20; it leaves "-" as it is.
+  for (let i = 0; i < CONTENT_LENGTH.length; i++) if ((name[i]! | 0x20) !== CONTENT_LENGTH.charCodeAt(i)) return false;
+  return true;
+}
+
+/** A header value of decimal digits as a number; NaN for anything else. */
+function digits(value: Buffer): number {
+  if (value.length === 0) return NaN;
+  let result = 0;
+  for (const byte of value) {
+    if (byte < 0x30 || byte > 0x39) return NaN;
+    result = result * 10 + (byte - 0x30);
+  }
+  return result;
+}
+
 /** UTF-8 text of the collected body, a leading byte-order mark skipped (as undici's `body.text()` decodes). */
-function decodeText(chunks: Buffer[], length: number): string {
+export function decodeText(chunks: Buffer[], length: number): string {
   if (length === 0) return "";
   const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
   const start = buffer.length > 2 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
@@ -156,7 +219,7 @@ function decodeText(chunks: Buffer[], length: number): string {
 
 /**
  * Sends `request` (its body serialised as JSON) to `origin` + `path` on `dispatcher` and resolves with the whole
- * text of a 2xx answer, within `timeoutMs` from now; rejects with an `UpstreamError` otherwise.
+ * text of a 2xx answer of at most `maxBytes`, within `timeoutMs` from now; rejects with an `UpstreamError` otherwise.
  */
 export function dispatchBuffered(
   dispatcher: Dispatcher,
@@ -164,6 +227,7 @@ export function dispatchBuffered(
   target: { origin: string; path: string },
   headers: Record<string, string>,
   timeoutMs: number,
+  maxBytes: number,
 ): Promise<BufferedAnswer> {
   const context: CallContext = request.context;
   if (context.cancel ? context.cancel.aborted : context.signal?.aborted) {
@@ -177,6 +241,6 @@ export function dispatchBuffered(
   }
   return new Promise<BufferedAnswer>((resolve, reject) => {
     // undici reports invalid options (e.g. a header value it refuses) through the handler's onError.
-    dispatcher.dispatch({ origin: target.origin, path: target.path, method: request.method, headers, body }, new BufferedCall(request, resolve, reject, timeoutMs));
+    dispatcher.dispatch({ origin: target.origin, path: target.path, method: request.method, headers, body }, new BufferedCall(request, resolve, reject, timeoutMs, maxBytes));
   });
 }

@@ -136,3 +136,11 @@ export function scrubHeaderValues(text: string, headers: Readonly<Record<string,
   }
   return out;
 }
+
+/**
+ * An answer (or one stream event or line) beyond the gateway's `maxResponseBytes`. It is the provider's fault, like any
+ * answer we cannot use, so the breaker and failover treat it as an invalid response.
+ */
+export function responseTooLarge(provider: string, maxBytes: number, what = "answered with"): UpstreamError {
+  return new UpstreamError("upstream_invalid_response", `${provider} ${what} more than ${maxBytes} bytes`);
+}

@@ -1,8 +1,8 @@
 /**
  * @module gateway/upstream-http
  * The single way connectors talk HTTP to a provider. It links the caller's AbortSignal to the request so a
- * client that leaves cancels the upstream call, enforces the header/body timeout, maps failures to
- * `UpstreamError`, and validates JSON bodies with a zod schema.
+ * client that leaves cancels the upstream call, enforces the header/body timeout and the size limit of a buffered
+ * answer (`maxResponseBytes`), maps failures to `UpstreamError`, and validates JSON bodies with a zod schema.
  *
  * It uses undici's `request` over one keep-alive Agent rather than the global `fetch`: measured in
  * bench/gateway, WHATWG fetch (web streams, Response and AbortSignal objects per call) was half of the
@@ -13,14 +13,18 @@ import { Agent, request as undiciRequest, type Dispatcher } from "undici";
 import { parseJson } from "@kai/protocol";
 import type { z } from "zod";
 import type { CallContext, UpstreamTarget } from "./connector.js";
-import { UpstreamError, errorFromException, errorFromStatus, scrubHeaderValues, type AbortCause } from "./upstream-error.js";
-import { dispatchBuffered } from "./upstream-dispatch.js";
+import { UpstreamError, errorFromException, errorFromStatus, responseTooLarge, scrubHeaderValues, type AbortCause } from "./upstream-error.js";
+import { decodeText, dispatchBuffered } from "./upstream-dispatch.js";
 
 // Moved to upstream-error (shared with upstream-dispatch); re-exported for the connectors and readers that import them here.
 export { errorFromException, type AbortCause } from "./upstream-error.js";
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
+/** The most bytes of one answer (or one stream event or line) held in memory when the caller sets no limit. */
+export const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+/** A health probe discards the body: it reads this much at most, then drops the connection. */
+const HEALTH_BODY_BYTES = 64 * 1024;
 
 /** One upstream request as a connector describes it. */
 export interface UpstreamRequest {
@@ -56,7 +60,9 @@ export interface UpstreamResponse {
   header(name: string): string | undefined;
   /** The body as it arrives; leaving the iteration early closes the connection. */
   readonly body: AsyncIterable<Uint8Array>;
+  /** The whole body as text; rejects with `upstream_invalid_response` (and closes the connection) beyond the call's `maxResponseBytes`. */
   text(): Promise<string>;
+  /** The whole body; the same limit as `text()`. */
   bytes(): Promise<Uint8Array>;
 }
 
@@ -208,7 +214,7 @@ export async function openUpstream(request: UpstreamRequest): Promise<OpenedUpst
     call.release();
     throw errorFromException(provider, error, call.cause, context.target.credential);
   }
-  const response = upstreamResponse(answer);
+  const response = upstreamResponse(answer, provider, context.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
   const headersLatencyMs = performance.now() - startedAt;
   context.logger?.debug({ provider, method: request.method, path: request.path, status: response.status, latencyMs: Math.round(headersLatencyMs) }, "upstream answered");
   if (response.status < 200 || response.status >= 300) {
@@ -244,18 +250,50 @@ async function encodeMultipart(form: FormData, headers: Record<string, string>):
   return Buffer.from(await encoded.arrayBuffer());
 }
 
-function upstreamResponse(answer: Dispatcher.ResponseData): UpstreamResponse {
+function upstreamResponse(answer: Dispatcher.ResponseData, provider: string, maxBytes: number): UpstreamResponse {
   const { headers, body } = answer;
+  const header = (name: string) => {
+    const value = headers[name.toLowerCase()];
+    return Array.isArray(value) ? value[0] : value;
+  };
   return {
     status: answer.statusCode,
-    header: (name) => {
-      const value = headers[name.toLowerCase()];
-      return Array.isArray(value) ? value[0] : value;
-    },
+    header,
     body: body as AsyncIterable<Uint8Array>,
-    text: () => body.text(),
-    bytes: async () => new Uint8Array(await body.arrayBuffer()),
+    text: async () => {
+      const chunks: Buffer[] = [];
+      const length = await readBounded(body, header("content-length"), maxBytes, provider, chunks);
+      return decodeText(chunks, length);
+    },
+    bytes: async () => {
+      const chunks: Buffer[] = [];
+      const length = await readBounded(body, header("content-length"), maxBytes, provider, chunks);
+      return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
+    },
   };
+}
+
+/**
+ * Collects `body` into `chunks` and returns its length, refusing an answer longer than `maxBytes`: an announced
+ * `content-length` before reading anything, otherwise as soon as the count passes it. Either way the body is destroyed
+ * (closing the connection) and the call fails with `upstream_invalid_response`.
+ */
+async function readBounded(body: Dispatcher.ResponseData["body"], announced: string | undefined, maxBytes: number, provider: string, chunks: Buffer[]): Promise<number> {
+  if (announced !== undefined && Number(announced) > maxBytes) {
+    body.destroy();
+    throw responseTooLarge(provider, maxBytes);
+  }
+  let length = 0;
+  // Leaving the loop by a throw destroys the body.
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    length += chunk.length;
+    if (length > maxBytes) {
+      chunks.length = 0;
+      throw responseTooLarge(provider, maxBytes);
+    }
+    chunks.push(chunk);
+  }
+  return length;
 }
 
 /**
@@ -267,8 +305,8 @@ export function callJson<S extends z.ZodType>(request: UpstreamRequest, schema: 
   const body = request.body;
   const target = body instanceof FormData ? null : splitTarget(request.context.target.baseUrl, request.path, request.query ? `?${new URLSearchParams(request.query).toString()}` : "");
   if (!target) return callJsonOpened(request, schema);
-  const timeoutMs = request.context.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  return dispatchBuffered(agent, request, target, outboundHeaders(request, false), timeoutMs).then(({ text, latencyMs }) => {
+  const context = request.context;
+  return dispatchBuffered(agent, request, target, outboundHeaders(request, false), context.timeoutMs ?? DEFAULT_TIMEOUT_MS, context.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES).then(({ text, latencyMs }) => {
     const { input, data } = parseUpstreamValue(request.provider, text, schema);
     return { data, latencyMs, text, input };
   });
@@ -322,18 +360,26 @@ export function parseUpstreamValue<S extends z.ZodType>(provider: string, text: 
   return { input: parsed.value, data: result.data };
 }
 
-/** Health probe: any 2xx within the timeout is healthy. Never throws; the body is discarded. */
+/**
+ * Health probe: any 2xx within the timeout is healthy. Never throws. The body is discarded: a short one is read to its
+ * end (the connection can be reused); after `HEALTH_BODY_BYTES` the connection is dropped instead of reading on.
+ */
 export async function probeHealth(request: UpstreamRequest): Promise<{ ok: boolean; latencyMs: number; code?: string; message?: string }> {
   const started = performance.now();
   try {
     const opened = await openUpstream(request);
+    let read = 0;
     try {
-      await opened.response.bytes();
-      opened.finish();
+      for await (const chunk of opened.response.body) {
+        read += chunk.length;
+        if (read > HEALTH_BODY_BYTES) break;
+      }
     } catch (error) {
       opened.abort("done");
       throw error;
     }
+    if (read > HEALTH_BODY_BYTES) opened.abort("done");
+    else opened.finish();
     return { ok: true, latencyMs: performance.now() - started };
   } catch (error) {
     const failure = error instanceof UpstreamError ? error : errorFromException(request.provider, error, undefined, request.context.target.credential);

@@ -67,6 +67,7 @@ export class CapabilityRouter {
       connectorFor: this.connectorFor,
       credentials: this.credentials,
       refreshMs: options.modelRefreshMs,
+      maxResponseBytes: options.maxResponseBytes,
       ...(deps.logger ? { logger: deps.logger } : {}),
     });
     this.stats = new ServiceStatsTable(options.breaker, options.latencyEwmaAlpha, (serviceId, from, to) => {
@@ -237,6 +238,7 @@ export class CapabilityRouter {
       const context: CallContext = {
         target: { baseUrl: record.url, ...(auth.credential !== undefined ? { credential: auth.credential } : {}), ...(auth.headers ? { headers: auth.headers } : {}) },
         timeoutMs: 10_000,
+        maxResponseBytes: this.deps.options.maxResponseBytes,
         ...(signal ? { signal } : {}),
       };
       const health = await connector.health(context);
@@ -308,6 +310,7 @@ export class CapabilityRouter {
         const context: CallContext = {
           target: { baseUrl: record.url, ...(auth.credential !== undefined ? { credential: auth.credential } : {}), ...(auth.headers ? { headers: auth.headers } : {}) },
           timeoutMs: 5_000,
+          maxResponseBytes: this.deps.options.maxResponseBytes,
         };
         const result = await connector.health(context);
         if (result.ok) this.stats.peek(record.id)?.breaker.healthy(this.now());

@@ -46,6 +46,8 @@ export interface ModelCatalogOptions {
   readonly refreshMs: number;
   /** Longest wait for one provider's model list, ms. */
   readonly fetchTimeoutMs?: number;
+  /** Most bytes of a model list held in memory (the gateway's `maxResponseBytes`); the connector default when absent. */
+  readonly maxResponseBytes?: number;
   readonly logger?: ConnectorLogger;
 }
 
@@ -232,6 +234,7 @@ export class ModelCatalog {
           return connector.listModels({
             target: { baseUrl: url, ...(auth.credential !== undefined ? { credential: auth.credential } : {}), ...(auth.headers ? { headers: auth.headers } : {}) },
             timeoutMs: this.options.fetchTimeoutMs ?? 10_000,
+            ...(this.options.maxResponseBytes !== undefined ? { maxResponseBytes: this.options.maxResponseBytes } : {}),
           });
         })();
         result.catch(() => undefined);

@@ -348,7 +348,13 @@ export class RouteExecution {
     if (auth.credential !== undefined) target.credential = auth.credential;
     if (auth.headers) target.headers = auth.headers;
     const remaining = Math.max(1, this.deadlineAt - this.deps.now());
-    const context: Mutable<CallContext> = new AttemptContext(target, this.cancel, Math.min(this.deps.options.attemptTimeoutMs, remaining), this.deps.options.streamIdleTimeoutMs);
+    const context: Mutable<CallContext> = new AttemptContext(
+      target,
+      this.cancel,
+      Math.min(this.deps.options.attemptTimeoutMs, remaining),
+      this.deps.options.streamIdleTimeoutMs,
+      this.deps.options.maxResponseBytes,
+    );
     if (this.info.requestId !== undefined) context.requestId = this.info.requestId;
     if (this.deps.logger) context.logger = this.deps.logger;
     return context;
@@ -400,6 +406,7 @@ class AttemptContext {
     readonly cancel: CancelSignal,
     readonly timeoutMs: number,
     readonly idleTimeoutMs: number,
+    readonly maxResponseBytes: number,
   ) {}
 
   get signal(): AbortSignal {

@@ -12,6 +12,7 @@ export function routerOptionsFromConfig(gateway: Config["gateway"]): RouterOptio
     deadlineMs: gateway.deadlineMs,
     attemptTimeoutMs: gateway.attemptTimeoutMs,
     streamIdleTimeoutMs: gateway.streamIdleTimeoutMs,
+    maxResponseBytes: gateway.maxResponseBytes,
     retries: gateway.retries,
     retryOn: gateway.retryOn,
     failoverOn: gateway.failoverOn,

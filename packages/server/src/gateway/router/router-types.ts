@@ -113,6 +113,8 @@ export interface RouterOptions {
   readonly deadlineMs: number;
   readonly attemptTimeoutMs: number;
   readonly streamIdleTimeoutMs: number;
+  /** Most bytes of one upstream answer (or one stream event/line) held in memory; see `CallContext.maxResponseBytes`. */
+  readonly maxResponseBytes: number;
   readonly retries: number;
   readonly retryOn: readonly ErrorCode[];
   readonly failoverOn: readonly ErrorCode[];

@@ -2,7 +2,7 @@
  * @module test/gateway/fakes/fake-server
  * The programmable HTTP server under every provider fake. A fake decides what a route answers in the
  * provider's own wire format; this base applies the fault scenario around it (latency, stall before
- * headers, 429/5xx with Retry-After, cut/stall/error after the first frames), records every request
+ * headers, 429/5xx with Retry-After, cut/stall/error after the first frames, an oversized answer), records every request
  * (method, path, headers, body), and notices when the client closes a response before it ended.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -16,7 +16,13 @@ export type Scenario =
   | { kind: "status"; status: number; message?: string; retryAfter?: string; times?: number }
   | { kind: "fail-mid-stream" }
   | { kind: "stall-mid-stream" }
-  | { kind: "error-mid-stream" };
+  | { kind: "error-mid-stream" }
+  /**
+   * An answer of more than `bytes`: a JSON body `{"pad":"aaa…"}` (with its `content-length` when `announce`), or for a
+   * stream one event/line of `bytes` that never ends (after the first frames when `midStream`). Written with
+   * backpressure, so even hundreds of MiB cost the fake no memory.
+   */
+  | { kind: "oversized"; bytes: number; announce?: boolean; midStream?: boolean };
 
 export interface RecordedRequest {
   readonly method: string;
@@ -92,8 +98,9 @@ export class FakeUpstream {
   /** Sends stream frames (already in wire format) honouring the mid-stream scenarios. */
   async stream(res: ServerResponse, contentType: string, frames: string[]): Promise<void> {
     res.writeHead(200, { "content-type": contentType, "cache-control": "no-cache" });
-    const faulty = this.scenario.kind === "fail-mid-stream" || this.scenario.kind === "stall-mid-stream" || this.scenario.kind === "error-mid-stream";
-    const count = faulty ? FRAMES_BEFORE_FAULT : frames.length;
+    const scenario = this.scenario;
+    const faulty = scenario.kind === "fail-mid-stream" || scenario.kind === "stall-mid-stream" || scenario.kind === "error-mid-stream";
+    const count = scenario.kind === "oversized" ? (scenario.midStream ? FRAMES_BEFORE_FAULT : 0) : faulty ? FRAMES_BEFORE_FAULT : frames.length;
     for (const frame of frames.slice(0, count)) {
       res.write(frame);
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -107,6 +114,12 @@ export class FakeUpstream {
         return; // keep the connection open and silent
       case "error-mid-stream":
         res.end(this.wire.streamErrorFrame("upstream overloaded"));
+        return;
+      case "oversized":
+        // One event (SSE) or line (NDJSON) that never ends.
+        if (contentType.includes("event-stream")) res.write("data: ");
+        await writePadding(res, this.scenario.bytes);
+        if (!res.destroyed) res.end();
         return;
       default:
         res.end();
@@ -144,7 +157,37 @@ export class FakeUpstream {
       this.sendJson(res, scenario.status, this.wire.errorBody(scenario.status, scenario.message ?? `fake failure ${scenario.status}`), headers);
       return;
     }
+    if (scenario.kind === "oversized" && (request.body as { stream?: unknown } | undefined)?.stream !== true) {
+      const [head, tail] = ['{"pad":"', '"}'];
+      res.writeHead(200, { "content-type": "application/json", ...(scenario.announce ? { "content-length": String(head.length + scenario.bytes + tail.length) } : {}) });
+      res.write(head);
+      await writePadding(res, scenario.bytes);
+      if (!res.destroyed) res.end(tail);
+      return;
+    }
     this.wire.route(request, res, this);
+  }
+}
+
+const PADDING = Buffer.alloc(64 * 1024, "a");
+
+/** Writes `bytes` of "a", waiting for the socket to drain; stops when the client closes the connection. */
+export async function writePadding(res: ServerResponse, bytes: number): Promise<void> {
+  let left = bytes;
+  while (left > 0 && !res.destroyed) {
+    const part = left >= PADDING.length ? PADDING : PADDING.subarray(0, left);
+    left -= part.length;
+    if (!res.write(part)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off("drain", done);
+          res.off("close", done);
+          resolve();
+        };
+        res.on("drain", done);
+        res.on("close", done);
+      });
+    }
   }
 }
 

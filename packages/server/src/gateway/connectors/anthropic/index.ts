@@ -9,7 +9,7 @@ import type { ChatCompletionChunk, ChatCompletionRequest } from "@kai/protocol";
 import type { CallContext, ChatConnector, ConnectorStream } from "../../connector.js";
 import { UpstreamError, redact } from "../../upstream-error.js";
 import { callJson, openUpstream, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
-import { DEFAULT_IDLE_TIMEOUT_MS, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
 import { finishReason, fromAnthropicMessage, toAnthropicRequest, toToolCall, toUsage } from "./translate.js";
 import { AnthropicMessageSchema, AnthropicModelListSchema, AnthropicStreamEventSchema } from "./wire.js";
 
@@ -37,7 +37,7 @@ async function chatStream(chat: ChatCompletionRequest, context: CallContext): Pr
       model,
       choices: [{ index: 0, delta, finish_reason: finish }],
     });
-    for await (const raw of sseEvents(readBody(opened, PROVIDER, context.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, credential))) {
+    for await (const raw of sseEvents(readBody(opened, PROVIDER, context.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, credential), PROVIDER, context.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES)) {
       const event = parseUpstream(PROVIDER, raw.data, AnthropicStreamEventSchema);
       switch (event.type) {
         case "message_start":

@@ -117,7 +117,7 @@ function imagesOf(entry: ComfyHistoryEntry, template: boolean): ComfyImage[] {
 
 /** Best effort, after a cancel or timeout: drop the job from the queue and stop it if it already runs. */
 function abandon(promptId: string, context: CallContext): void {
-  const quiet: CallContext = { target: context.target, timeoutMs: CLEANUP_TIMEOUT_MS, requestId: context.requestId, logger: context.logger };
+  const quiet: CallContext = { target: context.target, timeoutMs: CLEANUP_TIMEOUT_MS, requestId: context.requestId, logger: context.logger, maxResponseBytes: context.maxResponseBytes };
   void callBytes(request("POST", "/queue", quiet, { delete: [promptId] })).catch(() => undefined);
   // `prompt_id` limits the interrupt to our job (ComfyUI ≥ 0.3.x); older versions ignore the body.
   void callBytes(request("POST", "/interrupt", quiet, { prompt_id: promptId })).catch(() => undefined);

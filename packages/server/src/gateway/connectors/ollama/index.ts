@@ -10,7 +10,7 @@ import type { CallContext, ChatConnector, ConnectorStream } from "../../connecto
 import { UpstreamError, redact } from "../../upstream-error.js";
 import { callJson, openUpstream, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { bearerAuth } from "../support.js";
-import { DEFAULT_IDLE_TIMEOUT_MS, ndjsonLines, readBody, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, ndjsonLines, readBody, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
 import { createdOf, finishReason, toOllamaChat, toOllamaOptions, toolCallsOf, usageOf } from "./translate.js";
 import { OllamaChatSchema, OllamaEmbedSchema, OllamaGenerateSchema, OllamaTagsSchema } from "./wire.js";
 
@@ -27,7 +27,7 @@ async function chatStream(chat: ChatCompletionRequest, context: CallContext): Pr
     const id = `chatcmpl-${randomUUID()}`;
     let first = true;
     let toolCalls = 0;
-    for await (const line of ndjsonLines(readBody(opened, PROVIDER, context.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, credential))) {
+    for await (const line of ndjsonLines(readBody(opened, PROVIDER, context.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, credential), PROVIDER, context.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES)) {
       const parsed = parseJson(line);
       if (parsed.ok && parsed.value && typeof parsed.value === "object" && typeof (parsed.value as { error?: unknown }).error === "string") {
         throw new UpstreamError("upstream_stream_broken", `${PROVIDER} reported an error mid-stream: ${redact((parsed.value as { error: string }).error, credential).slice(0, 300)}`);

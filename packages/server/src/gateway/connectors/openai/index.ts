@@ -19,7 +19,7 @@ import type { CallContext, ChatConnector, ConnectorOperation, ConnectorStream, U
 import { UpstreamError, providerMessage, redact } from "../../upstream-error.js";
 import { callJson, openUpstream, parseUpstreamValue, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { rememberUpstreamText } from "../../upstream-text.js";
-import { DEFAULT_IDLE_TIMEOUT_MS, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
 
 /** What distinguishes one OpenAI-compatible server from another. */
 export interface OpenAICompatibleOptions {
@@ -63,7 +63,7 @@ export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions
     async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
       let sawDone = false;
       let sawFinish = false;
-      const events = sseEvents(readBody(opened, provider, context.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, credential));
+      const events = sseEvents(readBody(opened, provider, context.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS, credential), provider, context.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
       for await (const event of events) {
         const data = event.data;
         // Only a short line can be the end marker (with spaces around it): no trim of every chunk.
