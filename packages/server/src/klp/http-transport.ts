@@ -5,6 +5,7 @@
  * So the same session code serves HTTP and WebSocket peers.
  */
 import type { klp } from "@kai/protocol";
+import { readBoundedText } from "./bounded-body.js";
 
 export interface HttpTransportOptions {
   /** Per-request timeout, ms. */
@@ -33,7 +34,7 @@ export class HttpClientTransport implements klp.KlpTransport {
     this.inFlight.add(controller);
     try {
       const response = await fetch(this.url, { method: "POST", headers: { "content-type": "application/json" }, body: text, signal: controller.signal, redirect: "error" });
-      const answer = await response.text();
+      const answer = await readBoundedText(response, "the peer's answer");
       if (!this.isClosed) for (const handler of this.messageHandlers) handler(answer);
     } finally {
       clearTimeout(timer);

@@ -9,6 +9,7 @@ import WebSocket from "ws";
 import { z } from "zod";
 import { klp, parseJson } from "@kai/protocol";
 import { HttpClientTransport } from "./http-transport.js";
+import { MAX_PEER_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
 import { CLOSE_NORMAL, WebSocketTransport } from "./ws-transport.js";
 
 export type PeerTransportKind = "http" | "ws";
@@ -21,14 +22,16 @@ export interface ConnectOptions {
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-/** Discovery answers can be large; what a peer may send us in one frame. */
-const MAX_INCOMING_FRAME = 16 * 1024 * 1024;
+/** Discovery answers can be large; what a peer may send us in one frame (the same bound as an HTTP answer). */
+const MAX_INCOMING_FRAME = MAX_PEER_ANSWER_BYTES;
+/** A node document is a DID, a few URLs and a signature: far below this. */
+const MAX_NODE_DOCUMENT_BYTES = 64 * 1024;
 
 /** Fetches `/.well-known/klp.json` and checks its schema and its detached signature by the DID it names. */
 export async function fetchNodeDocument(baseUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<klp.KlpNodeDocument> {
   const response = await fetch(new URL("/.well-known/klp.json", baseUrl), { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
   if (response.status !== 200) throw new klp.KlpError("KLP_NOT_FOUND", `no KLP node document at ${baseUrl} (HTTP ${response.status})`);
-  const json = parseJson(await response.text());
+  const json = parseJson(await readBoundedText(response, "the node document", MAX_NODE_DOCUMENT_BYTES));
   const parsed = json.ok ? klp.KlpNodeDocumentSchema.safeParse(json.value) : undefined;
   if (!json.ok || !parsed?.success) throw new klp.KlpError("KLP_MALFORMED", "the node document does not match the KLP node document schema");
   if (!klp.verifyDocument(json.value as Record<string, unknown>, parsed.data.did)) throw new klp.KlpError("KLP_BAD_SIGNATURE", "the node document's signature does not verify");
