@@ -17,6 +17,7 @@ import type { Dispatcher } from "undici";
 import type { CallContext } from "./connector.js";
 import { UpstreamError, errorFromException, errorFromStatus, responseTooLarge, scrubHeaderValues, type AbortCause } from "./upstream-error.js";
 import type { UpstreamRequest } from "./upstream-http.js";
+import { decodeText } from "../bounded-read.js";
 
 /** The provider's text once the whole body arrived with a 2xx status. */
 export interface BufferedAnswer {
@@ -207,14 +208,6 @@ function digits(value: Buffer): number {
     result = result * 10 + (byte - 0x30);
   }
   return result;
-}
-
-/** UTF-8 text of the collected body, a leading byte-order mark skipped (as undici's `body.text()` decodes). */
-export function decodeText(chunks: Buffer[], length: number): string {
-  if (length === 0) return "";
-  const buffer = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
-  const start = buffer.length > 2 && buffer[0] === 0xef && buffer[1] === 0xbb && buffer[2] === 0xbf ? 3 : 0;
-  return buffer.toString("utf8", start);
 }
 
 /**

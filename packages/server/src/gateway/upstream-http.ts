@@ -14,7 +14,8 @@ import { parseJson } from "@kai/protocol";
 import type { z } from "zod";
 import type { CallContext, UpstreamTarget } from "./connector.js";
 import { UpstreamError, errorFromException, errorFromStatus, responseTooLarge, scrubHeaderValues, type AbortCause } from "./upstream-error.js";
-import { decodeText, dispatchBuffered } from "./upstream-dispatch.js";
+import { dispatchBuffered } from "./upstream-dispatch.js";
+import { collectBounded, decodeText, type BoundedBody } from "../bounded-read.js";
 
 // Moved to upstream-error (shared with upstream-dispatch); re-exported for the connectors and readers that import them here.
 export { errorFromException, type AbortCause } from "./upstream-error.js";
@@ -261,39 +262,19 @@ function upstreamResponse(answer: Dispatcher.ResponseData, provider: string, max
     header,
     body: body as AsyncIterable<Uint8Array>,
     text: async () => {
-      const chunks: Buffer[] = [];
-      const length = await readBounded(body, header("content-length"), maxBytes, provider, chunks);
+      const { chunks, length } = await readBounded(body, header("content-length"), maxBytes, provider);
       return decodeText(chunks, length);
     },
     bytes: async () => {
-      const chunks: Buffer[] = [];
-      const length = await readBounded(body, header("content-length"), maxBytes, provider, chunks);
+      const { chunks, length } = await readBounded(body, header("content-length"), maxBytes, provider);
       return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, length);
     },
   };
 }
 
-/**
- * Collects `body` into `chunks` and returns its length, refusing an answer longer than `maxBytes`: an announced
- * `content-length` before reading anything, otherwise as soon as the count passes it. Either way the body is destroyed
- * (closing the connection) and the call fails with `upstream_invalid_response`.
- */
-async function readBounded(body: Dispatcher.ResponseData["body"], announced: string | undefined, maxBytes: number, provider: string, chunks: Buffer[]): Promise<number> {
-  if (announced !== undefined && Number(announced) > maxBytes) {
-    body.destroy();
-    throw responseTooLarge(provider, maxBytes);
-  }
-  let length = 0;
-  // Leaving the loop by a throw destroys the body.
-  for await (const chunk of body as AsyncIterable<Buffer>) {
-    length += chunk.length;
-    if (length > maxBytes) {
-      chunks.length = 0;
-      throw responseTooLarge(provider, maxBytes);
-    }
-    chunks.push(chunk);
-  }
-  return length;
+/** The whole body within `maxBytes` (bounded-read.ts); past it the body is destroyed and the call fails. */
+function readBounded(body: Dispatcher.ResponseData["body"], announced: string | undefined, maxBytes: number, provider: string): Promise<BoundedBody> {
+  return collectBounded(body, announced, maxBytes, () => responseTooLarge(provider, maxBytes), () => body.destroy());
 }
 
 /**

@@ -1,39 +1,20 @@
 /**
  * @module klp/bounded-body
- * Reads a peer's HTTP answer as text, but never more than a given number of bytes: a broken or hostile node
- * must not be able to make us buffer an endless body. The WebSocket side has the same bound as `maxPayload`.
- * Hand-written because `fetch` has no size limit of its own; it stops at the announced `content-length` when
- * that is already too large, else as soon as the bytes read pass the limit, and cancels the body either way.
+ * Reads a federation peer's HTTP answer as text, but never more than a given number of bytes (bounded-read.ts):
+ * a broken or hostile node must not be able to make us buffer an endless body. The WebSocket side has the same
+ * bound as `maxPayload`.
  */
 import { klp } from "@kai/protocol";
+import { collectBounded, decodeText } from "../bounded-read.js";
 
 /** The most a peer may send us in one answer (also the WebSocket frame limit of a peer session). */
 export const MAX_PEER_ANSWER_BYTES = 16 * 1024 * 1024;
 
-function tooLarge(what: string, maxBytes: number): klp.KlpError {
-  return new klp.KlpError("KLP_MALFORMED", `${what} is larger than ${maxBytes} bytes`);
-}
-
-/** The body of `response` as UTF-8 text (a leading BOM dropped, as `response.text()` does); throws past `maxBytes`. */
+/** The body of `response` as UTF-8 text (a leading BOM dropped, as `response.text()` does); `KLP_MALFORMED` past `maxBytes`. */
 export async function readBoundedText(response: Response, what: string, maxBytes = MAX_PEER_ANSWER_BYTES): Promise<string> {
-  const announced = Number(response.headers.get("content-length") ?? Number.NaN);
-  if (announced > maxBytes) {
-    await response.body?.cancel().catch(() => {});
-    throw tooLarge(what, maxBytes);
-  }
-  if (!response.body) return "";
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    length += value.byteLength;
-    if (length > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge(what, maxBytes);
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder().decode(Buffer.concat(chunks, length));
+  const body = response.body;
+  if (!body) return "";
+  const tooLarge = () => new klp.KlpError("KLP_MALFORMED", `${what} is larger than ${maxBytes} bytes`);
+  const { chunks, length } = await collectBounded(body, response.headers.get("content-length"), maxBytes, tooLarge, () => void body.cancel().catch(() => {}));
+  return decodeText(chunks, length);
 }

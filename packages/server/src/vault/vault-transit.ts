@@ -11,6 +11,7 @@ import type { VaultActor } from "./vault.js";
 import { decryptTransit, encryptTransit } from "./crypto/transit-format.js";
 import type { UnlockedKeys, VaultCore } from "./vault-core.js";
 import type { VaultRotation } from "./vault-rotation.js";
+import type { VaultTx } from "../storage/vault-store.js";
 import { decryptionFailed, validation } from "./vault-errors.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -32,12 +33,8 @@ export class VaultTransit {
       if (!parsed.success) await core.audit.refuse(actor, op, null, "failed", "validation_failed", validation("plaintext", "too long"));
       const state = await core.requireUnlocked(actor, op, null);
       return core.audit.write(actor, op, null, (tx) => {
-        const active = state.keyring.active;
-        const bytes = Buffer.from(plaintext, "utf8");
-        const ciphertext = encryptTransit(active.key.bytes, active.version, bytes, associatedData);
-        bytes.fill(0);
-        this.rotation.countEncryptions(tx, state, active.version, 1);
-        return { reason: `v${active.version}`, value: { ciphertext, keyVersion: active.version } };
+        const sealed = this.seal(tx, state, plaintext, associatedData);
+        return { reason: `v${sealed.keyVersion}`, value: sealed };
       });
     });
     await this.rotation.maybeAutoRotate();
@@ -66,16 +63,22 @@ export class VaultTransit {
       const plaintext = this.open(state, ciphertext, associatedData);
       if (plaintext === null) return core.audit.refuse(actor, op, null, "failed", "decryption_failed", decryptionFailed());
       return core.audit.write(actor, op, null, (tx) => {
-        const active = state.keyring.active;
-        const bytes = Buffer.from(plaintext, "utf8");
-        const out = encryptTransit(active.key.bytes, active.version, bytes, associatedData);
-        bytes.fill(0);
-        this.rotation.countEncryptions(tx, state, active.version, 1);
-        return { reason: `to v${active.version}`, value: { ciphertext: out, keyVersion: active.version } };
+        const sealed = this.seal(tx, state, plaintext, associatedData);
+        return { reason: `to v${sealed.keyVersion}`, value: sealed };
       });
     });
     await this.rotation.maybeAutoRotate();
     return result;
+  }
+
+  /** Encrypts under the active data key, counting the encryption against that key version in the same transaction. */
+  private seal(tx: VaultTx, state: UnlockedKeys, plaintext: string, associatedData: string | undefined): { ciphertext: string; keyVersion: number } {
+    const active = state.keyring.active;
+    const bytes = Buffer.from(plaintext, "utf8");
+    const ciphertext = encryptTransit(active.key.bytes, active.version, bytes, associatedData);
+    bytes.fill(0);
+    this.rotation.countEncryptions(tx, state, active.version, 1);
+    return { ciphertext, keyVersion: active.version };
   }
 
   /** The plaintext, or null for any failure (callers answer every failure the same way). */

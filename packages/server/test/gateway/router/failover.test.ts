@@ -8,7 +8,7 @@ import { startOpenAIFake } from "../fakes/openai-fake.js";
 import type { FakeUpstream } from "../fakes/fake-server.js";
 import type { RouterOptions } from "../../../src/gateway/router/index.js";
 import { attemptsOf } from "../../../src/gateway/router/index.js";
-import { ALICE, chat, openRouterHarness, rejection, settle, type RouterHarness } from "./harness.js";
+import { ALICE, chat, openRouterHarness, registerPreferredPair, rejection, settle, type RouterHarness } from "./harness.js";
 
 let a: FakeUpstream;
 let b: FakeUpstream;
@@ -26,11 +26,7 @@ async function closedPortUrl(): Promise<string> {
 /** Two services, `first` preferred (priority 1) over `second` (priority 2). */
 async function pair(options: Partial<RouterOptions> = {}): Promise<RouterHarness> {
   h = await openRouterHarness(options);
-  // Declared models: the fakes' faults also hit their model lists, which must not decide these tests.
-  await h.register({ id: "first", url: a.url, metadata: { priority: 1, models: ["gpt-fake"] } });
-  await h.register({ id: "second", url: b.url, metadata: { priority: 2, models: ["gpt-fake"] } });
-  await h.router.modelsReady("first");
-  await h.router.modelsReady("second");
+  await registerPreferredPair(h, a.url, b.url, "openai-compatible");
   return h;
 }
 

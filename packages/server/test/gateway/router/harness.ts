@@ -115,3 +115,15 @@ export const chat = (model = "gpt-fake") => ({ model, messages: [{ role: "user" 
 
 /** Waits for queued observer microtasks. */
 export const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Registers two services of `provider` on `h`: `first` (priority 1, at `firstUrl`) preferred over `second` (priority 2),
+ * both serving `gpt-fake`, and waits for their model lists. Declared models: a fake's faults also hit its model
+ * list, which must not decide the failover tests.
+ */
+export async function registerPreferredPair(h: RouterHarness, firstUrl: string, secondUrl: string, provider = "openai"): Promise<void> {
+  await h.register({ id: "first", url: firstUrl, provider, metadata: { priority: 1, models: ["gpt-fake"] } });
+  await h.register({ id: "second", url: secondUrl, provider, metadata: { priority: 2, models: ["gpt-fake"] } });
+  await h.router.modelsReady("first");
+  await h.router.modelsReady("second");
+}

@@ -13,7 +13,7 @@ import { ANSWER, FRAMES_BEFORE_FAULT, type FakeUpstream } from "../fakes/fake-se
 import { OLLAMA_MODEL, startOllamaFake } from "../fakes/ollama-fake.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
 import { WHISPER_MODEL, startWhisperFake } from "../fakes/whisper-fake.js";
-import { ALICE, chat, openRouterHarness, settle, type RouterHarness } from "./harness.js";
+import { ALICE, chat, openRouterHarness, registerPreferredPair, settle, type RouterHarness } from "./harness.js";
 
 const LIMIT = 1024 * 1024;
 const OVER = 8 * LIMIT;
@@ -102,10 +102,7 @@ describe("the router with gateway.maxResponseBytes", () => {
     a.scenario = { kind: "ok" };
     b.scenario = { kind: "ok" };
     h = await openRouterHarness({ maxResponseBytes: LIMIT, retries: 0 });
-    await h.register({ id: "first", url: a.url, provider: "openai", metadata: { priority: 1, models: ["gpt-fake"] } });
-    await h.register({ id: "second", url: b.url, provider: "openai", metadata: { priority: 2, models: ["gpt-fake"] } });
-    await h.router.modelsReady("first");
-    await h.router.modelsReady("second");
+    await registerPreferredPair(h, a.url, b.url);
   });
   afterEach(async () => {
     await h.close();

@@ -7,7 +7,7 @@ import type { ApiError } from "../../../src/errors.js";
 import { UpstreamError } from "../../../src/gateway/upstream-error.js";
 import { ANSWER, FRAMES_BEFORE_FAULT, type FakeUpstream } from "../fakes/fake-server.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { ALICE, chat, openRouterHarness, settle, type RouterHarness } from "./harness.js";
+import { ALICE, chat, openRouterHarness, registerPreferredPair, settle, type RouterHarness } from "./harness.js";
 
 let a: FakeUpstream;
 let b: FakeUpstream;
@@ -40,10 +40,7 @@ beforeEach(async () => {
   a.requests.length = 0;
   b.requests.length = 0;
   h = await openRouterHarness({ attemptTimeoutMs: 300, streamIdleTimeoutMs: 300 });
-  await h.register({ id: "first", url: a.url, provider: "openai", metadata: { priority: 1, models: ["gpt-fake"] } });
-  await h.register({ id: "second", url: b.url, provider: "openai", metadata: { priority: 2, models: ["gpt-fake"] } });
-  await h.router.modelsReady("first");
-  await h.router.modelsReady("second");
+  await registerPreferredPair(h, a.url, b.url);
 });
 afterEach(async () => {
   await h.close();
