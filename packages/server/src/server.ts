@@ -14,7 +14,7 @@ import { createLogger, type Logger } from "./logging/logger.js";
 import { openStore } from "./storage/index.js";
 import { createVault } from "./vault/vault-service.js";
 import { bootstrapVault } from "./vault/vault-bootstrap.js";
-import { openNodeKey, type NodeKey } from "./auth/node-key.js";
+import { openNodeKey, type NodeKey } from "./identity/node-key.js";
 import { TokenService } from "./auth/token-service.js";
 import { ensureAdminToken } from "./auth/admin-token.js";
 import { viewerOf, type Principal } from "./auth/principal.js";
@@ -32,7 +32,7 @@ import { CapabilityRouter, routerOptionsFromConfig } from "./gateway/router/inde
 import { routerPort } from "./http/gateway/router-port.js";
 import { VERSION } from "./version.js";
 import { KlpNode } from "./klp/klp-node.js";
-import { nodeKeySource } from "./klp/node-identity.js";
+import { nodeKeySource } from "./identity/node-identity.js";
 import { FederationService } from "./federation/federation-service.js";
 import { ServiceListing } from "./federation/service-listing.js";
 import { registerFederationMetrics } from "./federation/federation-metrics.js";
@@ -90,7 +90,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       : { kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, checkpointIntervalMs: config.storage.sqlite.checkpointIntervalMs, pageSize: config.storage.sqlite.pageSize, logger },
   );
   try {
-    // The vault first: the node key's private half is sealed in it (auth/node-key.ts).
+    // The vault first: the node key's private half is sealed in it (identity/node-key.ts).
     const vault = await createVault({ store: store.vaultStore(), dataDir: config.dataDir, config: config.vault, logger });
     const env = options.env ?? process.env;
     await bootstrapVault(vault, { ...(env.KAI_VAULT_PASSPHRASE ? { passphrase: env.KAI_VAULT_PASSPHRASE } : {}), logger });
@@ -168,7 +168,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     // Active health checks feed each service's circuit breaker too, not only its registry status.
     health.onProbe = (id, ok) => router.reportHealth(id, { ok });
-    // KLP identity = the node key; see klp/node-identity.ts.
+    // KLP identity = the node key; see identity/node-identity.ts.
     const klpNode = new KlpNode({
       key: nodeKeySource(key),
       registry,

@@ -4,20 +4,30 @@
  * Every token is also recorded in storage so that it can be listed and revoked; verification itself
  * needs no storage read (revocations are held in memory), which keeps authentication off the hot path.
  */
-import { randomUUID } from "node:crypto";
+import { randomUUID, type KeyObject } from "node:crypto";
 import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
 import { ScopeSchema, type CreateTokenRequest, type CreateTokenResponse, type Scope, type TokenInfo } from "@kai/protocol";
 import type { RegistryStore, TokenRow } from "../storage/store.js";
-import type { NodeKey } from "./node-key.js";
 import type { Principal } from "./principal.js";
 import { ApiError, notFound } from "../errors.js";
 
 /** Verified tokens are cached by their text so that a busy client pays for one signature check, not one per request. */
 const VERIFY_CACHE_LIMIT = 10_000;
 
+/**
+ * The key tokens are signed with: the node key (identity/node-key.ts) fits it. A port, so that auth/ does not
+ * import identity/ (which reads the vault, which reads auth/'s scope rules).
+ */
+export interface TokenSigningKey {
+  readonly keyId: string;
+  readonly publicKey: KeyObject;
+  /** Throws ApiError `vault_locked` while the key is sealed in a locked vault: no token can be minted then. */
+  readonly privateKey: KeyObject;
+}
+
 export interface TokenServiceOptions {
   store: RegistryStore;
-  key: NodeKey;
+  key: TokenSigningKey;
   issuer: string;
   defaultTtlSeconds: number;
   maxTtlSeconds: number;

@@ -13,7 +13,7 @@ import type { RegistryService } from "../registry/registry-service.js";
 import { KlpDiscovery } from "./discovery.js";
 import { RegistryHandlers, klpErrorFromApi, principalForDid } from "./registry-handlers.js";
 import { connectPeer, type KlpPeerSession, type PeerTransportKind } from "./peer-session.js";
-import type { KlpKeySource } from "./node-identity.js";
+import type { KlpKeySource } from "../identity/node-identity.js";
 
 export interface KlpNodeOptions {
   /** The node key as KLP sees it: the DID always, the key pair while the vault holds it unlocked. */

@@ -1,7 +1,9 @@
 /**
- * @module auth/node-key
+ * @module identity/node-key
  * The node's Ed25519 key: it signs the node's access tokens (JWT, EdDSA) and every KLP message and
- * statement, and its public half is the node's DID. The private key is sealed in the vault (the secret
+ * statement, and its public half is the node's DID (identity/node-identity.ts). This is who the node is,
+ * not who is calling it (auth/ holds request principals): so identity/ may read the vault, and auth/ never
+ * does, which keeps vault/ → auth/ one way. The private key is sealed in the vault (the secret
  * `#system/node-key`, which no token can address) whenever the vault is unlocked; only the public key is a
  * plain file (`<data-dir>/node-key.pub.pem`), which is all that verifying tokens needs. So a node whose vault
  * is locked still authenticates requests (and can be unlocked), but mints no token and speaks no KLP until

@@ -1,12 +1,12 @@
 /**
- * @module klp/node-identity
- * The node's KLP identity. It is the node key (auth/node-key.ts) that also signs the node's access tokens:
+ * @module identity/node-identity
+ * The node's KLP identity (DID and key pair). It is the node key (identity/node-key.ts) that also signs the node's access tokens:
  * one key per node means one identity to pin, back up and rotate, and a DID that a peer can match against
  * the tokens the node issues. The DID comes from the public key, so it is known even while the private key
  * is sealed in a locked vault; signing is refused (`vault_locked`) until the vault is unlocked.
  */
 import { klp } from "@kai/protocol";
-import type { NodeKey } from "../auth/node-key.js";
+import type { NodeKey } from "./node-key.js";
 
 /** Where the KLP node gets its key pair: always its DID, the secret half only while it is available. */
 export interface KlpKeySource {
