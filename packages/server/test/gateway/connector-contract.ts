@@ -152,6 +152,22 @@ export function describeConnectorContract(name: string, subject: ContractSubject
       else expect(stream.usage()).toBeUndefined();
     });
 
+    if (hasStream) it("sends usage to the caller only when stream_options.include_usage asks, as OpenAI does", async () => {
+      // Not asked: no usage field and no `choices: []` chunk (clients read choices[0] of every chunk).
+      const plain = await collect(await connector.chatStream!(chat(), ctx()));
+      for (const chunk of plain) {
+        expect(chunk.choices.length).toBeGreaterThan(0);
+        expect(chunk.usage ?? null).toBeNull();
+      }
+      // Asked: one closing chunk with `choices: []` and the usage; none before it.
+      const asked = await connector.chatStream!({ ...chat(), stream_options: { include_usage: true } }, ctx());
+      const chunks = await collect(asked);
+      expect(chunks.at(-1)?.choices).toEqual([]);
+      expect(chunks.at(-1)?.usage).toMatchObject(EXPECTED_USAGE);
+      for (const chunk of chunks.slice(0, -1)) expect(chunk.usage ?? null).toBeNull();
+      expect(asked.usage()).toMatchObject(EXPECTED_USAGE);
+    });
+
     it("adds no error when the upstream is slow but within the timeout, and reports the latency", async () => {
       fake.scenario = { kind: "ok", latencyMs: 120 };
       const result = await probe.call(ctx({ timeoutMs: 2_000 }));
@@ -296,6 +312,18 @@ export function describeConnectorContract(name: string, subject: ContractSubject
         expect(result.data.data).toHaveLength(2);
         expect(result.data.data[1]).toMatchObject({ object: "embedding", index: 1, embedding: [0.1, 0.2, 0.3] });
         expect(result.usage?.prompt_tokens).toBe(3);
+      });
+
+      it("answers embeddings in the encoding_format asked for (float, or base64 of little-endian float32)", async () => {
+        const floats = await connector.embeddings!({ model, input: "a", encoding_format: "float" }, ctx());
+        expect(floats.data.data[0]?.embedding).toEqual([0.1, 0.2, 0.3]);
+        const base64 = await connector.embeddings!({ model, input: ["a", "b"], encoding_format: "base64" }, ctx());
+        for (const entry of base64.data.data) {
+          expect(typeof entry.embedding).toBe("string");
+          const bytes = Buffer.from(entry.embedding as string, "base64");
+          expect(bytes.length).toBe(12);
+          [0.1, 0.2, 0.3].forEach((value, index) => expect(bytes.readFloatLE(index * 4)).toBeCloseTo(value, 6));
+        }
       });
     } else {
       it("declares no embeddings and has no embeddings method", () => {

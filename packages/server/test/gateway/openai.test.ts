@@ -32,6 +32,23 @@ for (const connector of [openaiConnector, openaiCompatibleConnector, lmStudioCon
   });
 }
 
+describe("openai-compatible connector against a server that ignores encoding_format", () => {
+  let fake: FakeUpstream;
+  beforeAll(async () => {
+    fake = await startOpenAIFake({ ignoreEncodingFormat: true });
+  });
+  afterAll(async () => {
+    await fake.close();
+  });
+
+  it("still answers base64 (little-endian float32) when the caller asked for it", async () => {
+    const result = await openaiCompatibleConnector.embeddings!({ model: "text-embedding-fake", input: "a", encoding_format: "base64" }, { target: { baseUrl: fake.url } });
+    expect((fake.last("/v1/embeddings")?.body as { encoding_format?: string }).encoding_format).toBe("base64");
+    const bytes = Buffer.from(result.data.data[0]?.embedding as string, "base64");
+    expect([0, 1, 2].map((index) => bytes.readFloatLE(index * 4))).toEqual([0.1, 0.2, 0.3].map((value) => Math.fround(value)));
+  });
+});
+
 describe("openai connector: OpenAI-only operations", () => {
   let fake: FakeUpstream;
   beforeAll(async () => {

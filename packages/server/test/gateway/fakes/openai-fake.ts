@@ -2,7 +2,7 @@
  * @module test/gateway/fakes/openai-fake
  * A fake OpenAI server speaking the real wire format: `/v1/chat/completions` (JSON, or SSE `data:` chunks
  * ending in `data: [DONE]`, with a usage chunk when `stream_options.include_usage` is set), `/v1/completions`,
- * `/v1/embeddings`, `/v1/images/generations`, `/v1/models`, `/health`. Also serves the same routes under
+ * `/v1/embeddings` (float or base64, as `encoding_format` asks), `/v1/images/generations`, `/v1/models`, `/health`. Also serves the same routes under
  * `/api` (Open WebUI). Auth errors echo the presented key, as real providers partly do, to prove redaction.
  */
 import type { ServerResponse } from "node:http";
@@ -27,7 +27,12 @@ export interface OpenAIFakeOptions {
   requireKey?: string;
   /** The models `GET /v1/models` lists (default: the chat and embedding fakes). */
   models?: string[];
+  /** Answer embeddings as float arrays whatever `encoding_format` says, as some OpenAI-compatible servers do. */
+  ignoreEncodingFormat?: boolean;
 }
+
+/** OpenAI's base64 embedding: the float32 little-endian bytes of the vector. */
+const base64Of = (vector: number[]) => Buffer.from(new Float32Array(vector).buffer).toString("base64");
 
 export function openaiWire(options: OpenAIFakeOptions = {}): ProviderWire {
   const wire: ProviderWire = {
@@ -70,7 +75,9 @@ export function openaiWire(options: OpenAIFakeOptions = {}): ProviderWire {
           return fake.sendJson(res, 200, { id: "cmpl-fake", object: "text_completion", created: CREATED, model: OPENAI_MODEL, choices: [{ index: 0, text: ANSWER, logprobs: null, finish_reason: "stop" }], usage });
         case "POST /v1/embeddings": {
           const inputs = Array.isArray(body.input) ? body.input : [body.input];
-          return fake.sendJson(res, 200, { object: "list", data: inputs.map((_, index) => ({ object: "embedding", index, embedding: [0.1, 0.2, 0.3] })), model: String(body.model), usage: { prompt_tokens: 3, total_tokens: 3 } });
+          const base64 = body.encoding_format === "base64" && !options.ignoreEncodingFormat;
+          const embedding = base64 ? base64Of([0.1, 0.2, 0.3]) : [0.1, 0.2, 0.3];
+          return fake.sendJson(res, 200, { object: "list", data: inputs.map((_, index) => ({ object: "embedding", index, embedding })), model: String(body.model), usage: { prompt_tokens: 3, total_tokens: 3 } });
         }
         case "POST /v1/images/generations":
           return fake.sendJson(res, 200, { created: CREATED, data: [{ url: "https://images.example/fake.png", revised_prompt: String(body.prompt) }] });

@@ -2,7 +2,8 @@
  * @module gateway/connectors/anthropic
  * Anthropic's Messages API behind the OpenAI chat shape, streaming included: `message_start` becomes the
  * role chunk, `content_block_delta` text becomes content chunks, `message_delta` the finish reason, and
- * `message_stop` a final usage chunk (as OpenAI's `include_usage` does). A stream without `message_stop`,
+ * `message_stop` a final usage chunk when the caller asked for it (`stream_options.include_usage`, as OpenAI
+ * sends it only then; the usage is recorded either way). A stream without `message_stop`,
  * or with an `error` event, throws.
  */
 import type { ChatCompletionChunk, ChatCompletionRequest } from "@kai/protocol";
@@ -10,6 +11,7 @@ import type { CallContext, ChatConnector, ConnectorStream } from "../../connecto
 import { UpstreamError, redact } from "../../upstream-error.js";
 import { callJson, openUpstream, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
+import { wantsStreamUsage } from "../stream-usage.js";
 import { finishReason, fromAnthropicMessage, toAnthropicRequest, toToolCall, toUsage } from "./translate.js";
 import { AnthropicMessageSchema, AnthropicModelListSchema, AnthropicStreamEventSchema } from "./wire.js";
 
@@ -23,6 +25,7 @@ async function chatStream(chat: ChatCompletionRequest, context: CallContext): Pr
   const opened = await openUpstream(request("POST", "/v1/messages", context, toAnthropicRequest(chat, true)));
   const slot: UsageSlot = {};
   const credential = context.target.credential;
+  const includeUsage = wantsStreamUsage(chat);
   async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
     let id = "";
     let model = chat.model;
@@ -70,7 +73,7 @@ async function chatStream(chat: ChatCompletionRequest, context: CallContext): Pr
         case "message_stop": {
           const usage = toUsage(inputTokens, outputTokens);
           slot.usage = usage;
-          yield { id, object: "chat.completion.chunk", created, model, choices: [], usage };
+          if (includeUsage) yield { id, object: "chat.completion.chunk", created, model, choices: [], usage };
           return;
         }
         case "error":

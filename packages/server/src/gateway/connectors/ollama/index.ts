@@ -9,6 +9,8 @@ import { parseJson, type ChatCompletionChunk, type ChatCompletionRequest } from 
 import type { CallContext, ChatConnector, ConnectorStream } from "../../connector.js";
 import { UpstreamError, redact } from "../../upstream-error.js";
 import { callJson, openUpstream, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
+import { encodeVector } from "../embedding-encoding.js";
+import { wantsStreamUsage } from "../stream-usage.js";
 import { bearerAuth } from "../support.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, ndjsonLines, readBody, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
 import { createdOf, finishReason, toOllamaChat, toOllamaOptions, toolCallsOf, usageOf } from "./translate.js";
@@ -23,6 +25,7 @@ async function chatStream(chat: ChatCompletionRequest, context: CallContext): Pr
   const opened = await openUpstream(request("POST", "/api/chat", context, toOllamaChat(chat, true)));
   const slot: UsageSlot = {};
   const credential = context.target.credential;
+  const includeUsage = wantsStreamUsage(chat);
   async function* chunks(): AsyncGenerator<ChatCompletionChunk> {
     const id = `chatcmpl-${randomUUID()}`;
     let first = true;
@@ -46,7 +49,9 @@ async function chatStream(chat: ChatCompletionRequest, context: CallContext): Pr
       }
       const usage = usageOf(body);
       slot.usage = usage;
-      yield { ...base, choices: [{ index: 0, delta, finish_reason: toolCalls > 0 ? "tool_calls" : finishReason(body.done_reason) }], ...(usage ? { usage } : {}) };
+      yield { ...base, choices: [{ index: 0, delta, finish_reason: toolCalls > 0 ? "tool_calls" : finishReason(body.done_reason) }] };
+      // Like OpenAI: usage comes as its own closing chunk, and only when the caller asked for it.
+      if (usage && includeUsage) yield { ...base, choices: [], usage };
       return;
     }
     throw new UpstreamError("upstream_stream_broken", `${PROVIDER} ended the stream before the final (done) line`);
@@ -108,7 +113,8 @@ export const ollamaConnector: ChatConnector = {
       data: {
         object: "list",
         model: data.model,
-        data: data.embeddings.map((vector, index) => ({ object: "embedding", index, embedding: vector })),
+        // Ollama only answers floats; base64 (the openai client's default) is encoded here.
+        data: data.embeddings.map((vector, index) => ({ object: "embedding", index, embedding: encodeVector(vector, embedding.encoding_format) })),
         ...(usage ? { usage: { prompt_tokens: usage.prompt_tokens, total_tokens: usage.total_tokens } } : {}),
       },
       usage,

@@ -20,6 +20,8 @@ import { UpstreamError, providerMessage, redact } from "../../upstream-error.js"
 import { callJson, openUpstream, parseUpstreamValue, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { rememberUpstreamText } from "../../upstream-text.js";
 import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
+import { inEncoding } from "../embedding-encoding.js";
+import { wantsStreamUsage } from "../stream-usage.js";
 
 /** What distinguishes one OpenAI-compatible server from another. */
 export interface OpenAICompatibleOptions {
@@ -56,6 +58,8 @@ export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions
 
   async function chatStream(chat: ChatCompletionRequest, context: CallContext): Promise<ConnectorStream> {
     const body = withStream(chat, true);
+    // Usage is asked for to record it; the caller sees the closing usage chunk only if it asked too (stream-usage).
+    const hideUsageChunk = options.streamUsage && !wantsStreamUsage(chat);
     if (options.streamUsage) body.stream_options = { ...(chat.stream_options as object | undefined), include_usage: true };
     const opened = await openUpstream(request("POST", api("/chat/completions"), context, body));
     const slot: UsageSlot = {};
@@ -79,6 +83,7 @@ export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions
         rememberUpstreamText(chunk, input, data);
         if (chunk.usage) slot.usage = chunk.usage;
         if (chunk.choices.some((choice) => choice.finish_reason)) sawFinish = true;
+        if (hideUsageChunk && chunk.choices.length === 0 && chunk.usage) continue;
         yield chunk;
       }
       // Servers that omit [DONE] still end with a finish_reason; without either, the answer was cut off.
@@ -105,7 +110,8 @@ export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions
     async embeddings(embedding, context) {
       const { data, latencyMs } = await callJson(request("POST", api("/embeddings"), context, embedding), EmbeddingResponseSchema);
       const usage = data.usage ? { prompt_tokens: data.usage.prompt_tokens, completion_tokens: 0, total_tokens: data.usage.total_tokens } : undefined;
-      return { data, usage, latencyMs };
+      // Some compatible servers ignore encoding_format and always answer floats: the caller gets what it asked for.
+      return { data: inEncoding(data, embedding.encoding_format), usage, latencyMs };
     },
     async images(image, context) {
       const { data, latencyMs } = await callJson(request("POST", api("/images/generations"), context, image), ImageGenerationResponseSchema);
