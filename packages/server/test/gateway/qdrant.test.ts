@@ -57,6 +57,38 @@ describe("qdrant wire details", () => {
     expect(fake.last("/collections/c/points/delete")?.body).toEqual({ filter: { must: [{ key: "lang", match: { value: "en" } }, { has_id: [uuidV5("x")] }] } });
   });
 
+  it("refuses a caller's payload or filter that uses the connector's own keys (_kai_id, document), before calling Qdrant", async () => {
+    const before = fake.requests.length;
+    for (const payload of [{ _kai_id: "other" }, { document: "mine" }]) {
+      const error = await qdrantConnector.upsertPoints!({ collection: "c", points: [{ id: "ok", vector: [1, 0] }, { id: "p", vector: [1, 2], payload }] }, ctx()).catch((caught: unknown) => caught);
+      expect(error).toMatchObject({ code: "validation_failed", status: 400 });
+      expect((error as { details?: Array<{ path: string }> }).details?.[0]?.path).toBe(`points.1.payload.${Object.keys(payload)[0]}`);
+    }
+    for (const filter of [{ _kai_id: "x" }, { document: "text" }]) {
+      await expect(qdrantConnector.queryPoints!({ collection: "c", vector: [1, 0], filter }, ctx())).rejects.toMatchObject({ code: "validation_failed" });
+      await expect(qdrantConnector.deletePoints!({ collection: "c", filter }, ctx())).rejects.toMatchObject({ code: "validation_failed" });
+    }
+    expect(fake.requests.length).toBe(before);
+  });
+
+  it("reads a point's id back only from an _kai_id it wrote itself, so delete by the returned id works", async () => {
+    await qdrantConnector.createCollection!({ name: "ids", dimension: 2, metric: "cosine" }, ctx());
+    await qdrantConnector.upsertPoints!({ collection: "ids", points: [{ id: "real", vector: [1, 0], payload: { lang: "en" } }] }, ctx());
+    // A point written straight to Qdrant (not through us) whose payload happens to carry _kai_id.
+    await fetch(`${fake.url}/collections/ids/points?wait=true`, {
+      method: "PUT",
+      headers: { "content-type": "application/json", "api-key": "qk" },
+      body: JSON.stringify({ points: [{ id: 7, vector: [0, 1], payload: { _kai_id: "real" } }] }),
+    });
+    const { data } = await qdrantConnector.queryPoints!({ collection: "ids", vector: [1, 1], k: 10 }, ctx());
+    expect(data.matches.map((match) => match.id).sort()).toEqual([7, "real"]);
+    // Not ours: the stranger's _kai_id stays the caller's payload.
+    expect(data.matches.find((match) => match.id === 7)?.payload).toEqual({ _kai_id: "real" });
+    expect(data.matches.find((match) => match.id === "real")?.payload).toEqual({ lang: "en" });
+    for (const match of data.matches) await qdrantConnector.deletePoints!({ collection: "ids", ids: [match.id] }, ctx());
+    expect((await qdrantConnector.queryPoints!({ collection: "ids", vector: [1, 1], k: 10 }, ctx())).data.matches).toEqual([]);
+  });
+
   it("reads Qdrant's {status: {error}} message into the error", async () => {
     const error = await qdrantConnector.queryPoints!({ collection: "missing", vector: [1] }, ctx()).catch((caught: unknown) => caught as Error);
     expect((error as Error).message).toContain("Collection `missing` doesn't exist");

@@ -17,7 +17,7 @@ import type { Connector } from "../../connector.js";
 import { UpstreamError } from "../../upstream-error.js";
 import { callJson, probeHealth, upstreamRequests } from "../../upstream-http.js";
 import { headerAuth, parseInput, refined } from "../support.js";
-import { fromQdrantPoint, toQdrantConditions, toQdrantDistance, toQdrantId, toQdrantPoint } from "./translate.js";
+import { checkPayloads, fromQdrantPoint, toQdrantConditions, toQdrantDistance, toQdrantId, toQdrantPoint } from "./translate.js";
 import { QdrantBooleanSchema, QdrantCollectionsSchema, QdrantSearchSchema, QdrantUpdateSchema } from "./wire.js";
 
 const PROVIDER = "Qdrant";
@@ -54,6 +54,7 @@ export const qdrantConnector: Connector = {
   upsertPoints: (input, context) =>
     refined(async () => {
       const upsert = parseInput(VectorUpsertRequestSchema, input);
+      checkPayloads(upsert.points);
       const body = { points: upsert.points.map(toQdrantPoint) };
       const { data, latencyMs } = await callJson(request("PUT", `${collectionPath(upsert.collection)}/points`, context, body, WAIT), QdrantUpdateSchema);
       return { data: { status: data.result.status, count: upsert.points.length }, latencyMs };

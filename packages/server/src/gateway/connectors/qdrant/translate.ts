@@ -6,12 +6,37 @@
  * the same UUID, so upsert-then-delete by the caller's id works) and the caller's id is kept in the payload
  * under `_kai_id`, which queries hand back as the match id. The neutral `document` lives in the payload as
  * `document`.
+ *
+ * Those two payload keys are ours, so a caller may not use them (in a payload or a filter: 400
+ * `validation_failed`), and `_kai_id` is read back only when it is the name the point's UUID was made from:
+ * otherwise a caller's (or another writer's) `_kai_id` would replace the point's real id, and a delete by
+ * that id would silently delete nothing. The layout itself is unchanged, so points stored before stay readable.
  */
 import { createHash } from "node:crypto";
-import type { VectorFilter, VectorMatch, VectorMetric, VectorPoint, VectorPointId } from "@kai/protocol";
+import type { FieldError, VectorFilter, VectorMatch, VectorMetric, VectorPoint, VectorPointId } from "@kai/protocol";
+import { ApiError } from "../../../errors.js";
 
 export const ORIGINAL_ID_KEY = "_kai_id";
 export const DOCUMENT_KEY = "document";
+/** Payload keys the connector keeps its own data in. */
+export const RESERVED_KEYS: readonly string[] = [ORIGINAL_ID_KEY, DOCUMENT_KEY];
+
+const reservedMessage = (key: string) =>
+  key === DOCUMENT_KEY ? "reserved for the point's document: send it as the point's `document` field" : "reserved for the connector's own id mapping";
+
+/** Refuses `keys` (a payload's or a filter's) that name a reserved key; `at` is the field path of the object. */
+function refuseReserved(keys: Iterable<string>, at: string): void {
+  const errors: FieldError[] = [];
+  for (const key of keys) if (RESERVED_KEYS.includes(key)) errors.push({ path: `${at}.${key}`, message: reservedMessage(key) });
+  if (errors.length > 0) throw new ApiError("validation_failed", `the Qdrant connector keeps its own data under ${RESERVED_KEYS.join(" and ")}; use other keys`, errors);
+}
+
+/** Refuses any point whose payload uses a reserved key (before anything is sent). */
+export function checkPayloads(points: readonly VectorPoint[]): void {
+  points.forEach((point, index) => {
+    if (point.payload) refuseReserved(Object.keys(point.payload), `points.${index}.payload`);
+  });
+}
 
 const METRICS: Record<VectorMetric, string> = { cosine: "Cosine", euclid: "Euclid", dot: "Dot" };
 
@@ -49,8 +74,9 @@ export function toQdrantPoint(point: VectorPoint): Record<string, unknown> {
   return { id, vector: point.vector, payload };
 }
 
-/** Neutral filter → Qdrant `must` conditions (AND); `{in: [...]}` becomes `match.any`. */
+/** Neutral filter → Qdrant `must` conditions (AND); `{in: [...]}` becomes `match.any`. Reserved keys are refused. */
 export function toQdrantConditions(filter: VectorFilter | undefined): Record<string, unknown>[] {
+  if (filter) refuseReserved(Object.keys(filter), "filter");
   return Object.entries(filter ?? {}).map(([key, value]) =>
     typeof value === "object" ? { key, match: { any: value.in } } : { key, match: { value } },
   );
@@ -61,10 +87,12 @@ export function fromQdrantPoint(point: { id: string | number; score: number; pay
   const payload = { ...point.payload };
   const original = payload[ORIGINAL_ID_KEY];
   const document = payload[DOCUMENT_KEY];
-  delete payload[ORIGINAL_ID_KEY];
+  // Ours only if the point's UUID was made from it; anything else is someone's data and stays in the payload.
+  const ours = typeof original === "string" && typeof point.id === "string" && uuidV5(original) === point.id.toLowerCase();
+  if (ours) delete payload[ORIGINAL_ID_KEY];
   if (typeof document === "string") delete payload[DOCUMENT_KEY];
   return {
-    id: typeof original === "string" || typeof original === "number" ? original : point.id,
+    id: ours ? original : point.id,
     score: point.score,
     ...(Object.keys(payload).length > 0 ? { payload } : {}),
     ...(typeof document === "string" ? { document } : {}),
