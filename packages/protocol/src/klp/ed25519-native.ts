@@ -6,11 +6,12 @@
  * cost about a twentieth of the pure-JS price, which is what federation (a signature per statement) needs.
  *
  * Signatures are RFC 8032 deterministic either way, so both give identical bytes. For verification, the
- * strict rules the pure-JS path applies (`zip215: false`: canonical encodings of the key, R and S) are
- * checked here before OpenSSL is asked, so that both paths accept exactly the same signatures.
+ * strict rules (strict-ed25519.ts: canonical key, R and S, no small-order key or R) are checked before
+ * OpenSSL is asked, as the pure-JS path does before @noble: OpenSSL alone accepts a small-order key.
  */
 import type * as NodeCrypto from "node:crypto";
 import { toHex } from "./encoding.js";
+import { passesStrictChecks } from "./strict-ed25519.js";
 
 type Crypto = typeof NodeCrypto;
 
@@ -22,28 +23,6 @@ export interface Ed25519Backend {
 // DER prefixes of PKCS#8 (private) and SPKI (public) Ed25519 keys: the raw 32 bytes follow (RFC 8410).
 const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
 const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00]);
-
-/** The group order L, little-endian: S must be below it (RFC 8032 §5.1.7). */
-const ORDER_LE = Uint8Array.from([
-  0xed, 0xd3, 0xf5, 0x5c, 0x1a, 0x63, 0x12, 0x58, 0xd6, 0x9c, 0xf7, 0xa2, 0xde, 0xf9, 0xde, 0x14, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
-  0x00, 0x00, 0x00, 0x00, 0x10,
-]);
-
-/** a < b for two 32-byte little-endian numbers. */
-function lessThan(a: Uint8Array, b: Uint8Array): boolean {
-  for (let i = 31; i >= 0; i--) {
-    if (a[i]! !== b[i]!) return a[i]! < b[i]!;
-  }
-  return false;
-}
-
-/** A point encoding is canonical when its y (the low 255 bits) is below p = 2^255 - 19. */
-function canonicalPoint(bytes: Uint8Array): boolean {
-  // y >= p only when the top 250 bits are all ones and the low byte is >= 0xed.
-  if ((bytes[31]! & 0x7f) !== 0x7f) return true;
-  for (let i = 30; i >= 1; i--) if (bytes[i] !== 0xff) return true;
-  return bytes[0]! < 0xed;
-}
 
 /**
  * `prefix || key` as what node:crypto's DER import takes. Node accepts any Uint8Array there; its typings
@@ -78,8 +57,7 @@ function nativeBackend(crypto: Crypto): Ed25519Backend {
       return new Uint8Array(crypto.sign(null, message, key));
     },
     verify(publicKey, message, signature) {
-      if (publicKey.length !== 32 || signature.length !== 64) return false;
-      if (!canonicalPoint(publicKey) || !canonicalPoint(signature.subarray(0, 32)) || !lessThan(signature.subarray(32), ORDER_LE)) return false;
+      if (!passesStrictChecks(publicKey, signature)) return false;
       try {
         const key = cached(publicKeys, toHex(publicKey), () => crypto.createPublicKey({ key: der(SPKI_PREFIX, publicKey), format: "der", type: "spki" }));
         return crypto.verify(null, message, key, signature);

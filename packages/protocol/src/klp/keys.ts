@@ -3,15 +3,18 @@
  * Ed25519 key pairs for KLP identities. Signing and verifying use the platform's native crypto where there
  * is one (ed25519-native.ts) and @noble/curves (audited, pure JS) elsewhere, so the same code runs in Node
  * and browsers and signing stays synchronous. Signatures are RFC 8032 deterministic, which is
- * what makes the golden vectors reproducible.
+ * what makes the golden vectors reproducible. Verification is strict on both paths (strict-ed25519.ts).
  */
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { didFromPublicKey } from "./did.js";
 import { loadNativeEd25519, type Ed25519Backend } from "./ed25519-native.js";
+import { passesStrictChecks } from "./strict-ed25519.js";
 
 const pureJs: Ed25519Backend = {
   sign: (secretKey, message) => ed25519.sign(message, secretKey),
   verify: (publicKey, message, signature) => {
+    // @noble with zip215: false refuses non-canonical encodings and small-order keys but not a small-order R.
+    if (!passesStrictChecks(publicKey, signature)) return false;
     try {
       return ed25519.verify(signature, message, publicKey, { zip215: false });
     } catch {

@@ -6,10 +6,12 @@
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { ed25519 } from "@noble/curves/ed25519.js";
 import {
   canonicalJson,
   createEnvelope,
   createGrant,
+  didFromPublicKey,
   fromHex,
   keyPairFromSeed,
   signBytes,
@@ -126,6 +128,16 @@ const resign = (value: Record<string, unknown>, signer: KlpKeyPair) => {
 };
 const flipLastChar = (sig: string) => `${sig.slice(0, -2)}${sig.at(-2) === "A" ? "B" : "A"}${sig.at(-1)}`;
 const base = taskRequest as unknown as Record<string, unknown>;
+/**
+ * Speaking as the identity point: its "key" is small-order, so R = identity and S = 0 satisfy the cofactored
+ * equation for every message. Re-signed in the sense that matters: a lenient verifier accepts it.
+ */
+const identityPoint = ed25519.Point.ZERO.toBytes();
+const asIdentityPoint = (() => {
+  const signature = new Uint8Array(64);
+  signature.set(identityPoint, 0);
+  return { ...base, from: didFromPublicKey(identityPoint), signature: toBase64Url(signature) };
+})();
 
 out("rejections", {
   description: "Inputs that must be rejected. Deliver each `deliverFirst` input (they must be accepted), then `input`, at receiver time `now`, with `trustedPeers` trusted and, when `recipients` is given, only those recipients existing; the answer must be `expectedCode`.",
@@ -139,6 +151,7 @@ out("rejections", {
     { name: "wrong-version", now: ACCEPT_AT, input: resign({ ...base, protocol: "klp/2.0" }, alice), expectedCode: "KLP_UNSUPPORTED_VERSION" },
     { name: "wrong-version-and-bad-signature", now: ACCEPT_AT, input: { ...base, protocol: "klp/2.0" }, expectedCode: "KLP_UNSUPPORTED_VERSION" },
     { name: "forged-by-other-key", now: ACCEPT_AT, input: { ...resign(base, mallory), from: alice.did }, expectedCode: "KLP_BAD_SIGNATURE" },
+    { name: "small-order-key", now: ACCEPT_AT, input: asIdentityPoint, expectedCode: "KLP_BAD_SIGNATURE" },
     { name: "signature-bit-flipped", now: ACCEPT_AT, input: { ...base, signature: flipLastChar(taskRequest.signature) }, expectedCode: "KLP_BAD_SIGNATURE" },
     { name: "payload-tampered", now: ACCEPT_AT, input: { ...base, payload: { ...taskRequest.payload, capability: "admin" } }, expectedCode: "KLP_BAD_SIGNATURE" },
     { name: "stale-and-bad-signature", now: at(3600), input: { ...base, signature: flipLastChar(taskRequest.signature) }, expectedCode: "KLP_BAD_SIGNATURE" },

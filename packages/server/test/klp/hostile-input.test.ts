@@ -1,14 +1,15 @@
 // Hostile input on the KLP routes, property-based: whatever arrives at POST /klp/message or /klp/register
 // (arbitrary JSON, envelopes with one field replaced, garbage text) is answered with a signed `error`
 // envelope with a 4xx status, never a 5xx, a stack trace or an unsigned answer; discovery queries of any
-// shape never cause a 5xx; and the node stays healthy.
+// shape never cause a 5xx; and the node stays healthy. Specific attacks found on a running node follow
+// (a small-order key speaking for every message).
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { klp } from "@kai/protocol";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { leaksStackTrace } from "../http/support/api-surface.js";
-import { nodeDid, postText } from "./support.js";
+import { expectKlpError, nodeDid, postText } from "./support.js";
 
 let server: TestServer;
 let did: string;
@@ -74,5 +75,18 @@ describe("hostile input on the KLP routes", () => {
       { numRuns: 60 },
     );
     expect((await fetch(`${server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe("specific attacks on the KLP routes", () => {
+  it("a message from the small-order identity key (R = identity, S = 0 verify leniently for anything) is KLP_BAD_SIGNATURE", async () => {
+    // y = 1, x = 0: the encoding of the identity point, a key whose DID anyone could otherwise speak as.
+    const identityPoint = new Uint8Array(32);
+    identityPoint[0] = 1;
+    const forged = new Uint8Array(64);
+    forged.set(identityPoint, 0);
+    const unsigned = klp.createEnvelope({ type: "service_discovery", to: did, payload: {} }, sender) as unknown as Record<string, unknown>;
+    const envelope = { ...unsigned, from: klp.didFromPublicKey(identityPoint), signature: klp.toBase64Url(forged) };
+    expectKlpError(await postText(server, "/klp/message", JSON.stringify(envelope)), did, "KLP_BAD_SIGNATURE", 401);
   });
 });
