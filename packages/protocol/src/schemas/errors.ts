@@ -1,57 +1,132 @@
 /**
  * @module errors
- * The error body every HTTP route and WebSocket message uses, and the table of stable error codes.
+ * The error body every HTTP route and WebSocket message uses, and the one table of stable error codes: for each
+ * code its HTTP status and how the gateway treats it (retried, failed over, counted against a service, safe after
+ * side effects). Every other view (status by code, the router's sets, the `gateway.retryOn` / `failoverOn` defaults,
+ * the KLP statuses) is derived from here, so a new code is one line and the rules cannot drift apart.
  * Clients switch on `code`; `message` is for humans and may change.
  */
 import { z } from "zod";
+import type { KlpErrorCode } from "../klp/errors.js";
 
-/** Every stable error code the API can answer with, and the HTTP status it travels with. */
-export const ERROR_STATUS = {
-  validation_failed: 400,
-  invalid_json: 400,
-  decryption_failed: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  invalid_passphrase: 403,
-  not_found: 404,
-  conflict: 409,
-  payload_too_large: 413,
-  unsupported_media_type: 415,
+/**
+ * What a code means beyond its status. The gateway traits only matter for codes a routed attempt can fail with
+ * (a connector call or the credential lookup before it); `test/gateway/error-table.test.ts` checks that.
+ */
+export interface ErrorTraits {
+  /** The HTTP status the error travels with. */
+  readonly status: number;
+  /** A second try may succeed (`UpstreamError.retryable`, a hint for the router and clients). */
+  readonly retryable?: true;
+  /** Retried on the same service by default (the default of `gateway.retryOn`). */
+  readonly retry?: true;
+  /** The router moves on to the next candidate by default (the default of `gateway.failoverOn`). */
+  readonly failover?: true;
+  /** Says something about the service's health, so it counts against the service's circuit breaker. */
+  readonly serviceFault?: true;
+  /**
+   * Nothing reached the provider: retrying or failing over is safe even for an operation with side effects
+   * (an operation's own side of that rule is `UNSAFE_TO_RETRY` in the server's `gateway/connector.ts`).
+   */
+  readonly nothingSent?: true;
+  /**
+   * The provider status that, from a resource connector (vectors, workflows, images), is an answer about the caller's
+   * named thing (a collection, workflow or job that does not exist or already exists): `refineError` re-codes such an
+   * `upstream_error` to this code, which is neither retried nor failed over. LLM connectors keep the 404 as a
+   * (retryable) `upstream_error`: for them it means a misconfigured server.
+   */
+  readonly resourceStatus?: number;
+}
+
+/** Every stable error code the API can answer with, its HTTP status, and how the gateway treats it. */
+export const ERROR_TABLE = {
+  validation_failed: { status: 400 },
+  invalid_json: { status: 400 },
+  decryption_failed: { status: 400 },
+  unauthorized: { status: 401 },
+  forbidden: { status: 403 },
+  invalid_passphrase: { status: 403 },
+  not_found: { status: 404 },
+  conflict: { status: 409 },
+  payload_too_large: { status: 413 },
+  unsupported_media_type: { status: 415 },
   // A WebSocket route called as plain HTTP.
-  upgrade_required: 426,
-  rate_limited: 429,
-  internal: 500,
-  unavailable: 503,
-  vault_locked: 503,
-  vault_not_initialized: 503,
+  upgrade_required: { status: 426 },
+  rate_limited: { status: 429 },
+  internal: { status: 500 },
+  unavailable: { status: 503 },
+  // The vault cannot hand out a service's credential: nothing was sent; another service may not need the vault.
+  vault_locked: { status: 503, failover: true, nothingSent: true },
+  vault_not_initialized: { status: 503, nothingSent: true },
+  // Stored vault data (keyring, a secret's metadata or ciphertext) failed its integrity check: altered outside the server.
+  vault_tampered: { status: 500 },
   // Gateway: what went wrong upstream, so the router can decide to fail over and clients can tell.
-  model_not_found: 404,
-  request_cancelled: 499,
-  upstream_rate_limited: 429,
-  upstream_bad_request: 400,
-  upstream_error: 502,
-  upstream_auth_failed: 502,
-  upstream_unreachable: 502,
-  upstream_invalid_response: 502,
-  upstream_stream_broken: 502,
-  upstream_timeout: 504,
+  model_not_found: { status: 404, failover: true },
+  request_cancelled: { status: 499 },
+  upstream_rate_limited: { status: 429, retryable: true, failover: true },
+  upstream_bad_request: { status: 400 },
+  upstream_error: { status: 502, retryable: true, retry: true, failover: true, serviceFault: true },
+  upstream_auth_failed: { status: 502, failover: true, serviceFault: true },
+  upstream_unreachable: { status: 502, retryable: true, retry: true, failover: true, serviceFault: true, nothingSent: true },
+  upstream_invalid_response: { status: 502, retryable: true, failover: true, serviceFault: true },
+  upstream_stream_broken: { status: 502, retryable: true, failover: true, serviceFault: true },
+  upstream_timeout: { status: 504, retryable: true, failover: true, serviceFault: true },
   // The provider says the named thing (collection, workflow, job) does not exist, or already exists.
-  upstream_not_found: 404,
-  upstream_conflict: 409,
+  upstream_not_found: { status: 404, resourceStatus: 404 },
+  upstream_conflict: { status: 409, resourceStatus: 409 },
   // Gateway routing: why no service could take the request (see docs/architecture/gateway.md, Routing).
-  capability_not_found: 404,
-  no_service_available: 503,
-  services_rate_limited: 429,
-  credential_unavailable: 503,
+  capability_not_found: { status: 404 },
+  no_service_available: { status: 503 },
+  services_rate_limited: { status: 429 },
+  credential_unavailable: { status: 503, failover: true, nothingSent: true },
   // Federation: a peer's node document could not be read, or names another DID than the one pinned.
-  peer_unreachable: 502,
-  peer_identity_mismatch: 409,
-} as const;
+  peer_unreachable: { status: 502 },
+  peer_identity_mismatch: { status: 409 },
+} as const satisfies Record<string, ErrorTraits>;
 
-export const ErrorCodeSchema = z.enum(
-  Object.keys(ERROR_STATUS) as [keyof typeof ERROR_STATUS, ...(keyof typeof ERROR_STATUS)[]],
-);
+type ErrorTableCode = keyof typeof ERROR_TABLE;
+const ERROR_CODES = Object.keys(ERROR_TABLE) as [ErrorTableCode, ...ErrorTableCode[]];
+
+export const ErrorCodeSchema = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCodeSchema>;
+
+/** The traits of `code` (the table typed as a plain record, for code that reads any trait of any code). */
+export const ERROR_TRAITS: Readonly<Record<ErrorCode, ErrorTraits>> = ERROR_TABLE;
+
+/** The HTTP status of every code (derived from `ERROR_TABLE`). */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.fromEntries(ERROR_CODES.map((code) => [code, ERROR_TABLE[code].status])) as Record<ErrorCode, number>;
+
+/** The gateway traits that are flags. */
+export type ErrorFlag = "retryable" | "retry" | "failover" | "serviceFault" | "nothingSent";
+
+/** The codes that have `flag`, in table order. */
+export function errorCodesWith(flag: ErrorFlag): ErrorCode[] {
+  return ERROR_CODES.filter((code) => ERROR_TRAITS[code][flag] === true);
+}
+
+/** The default of `gateway.retryOn`: codes retried on the same service. */
+export const DEFAULT_RETRY_ON: readonly ErrorCode[] = errorCodesWith("retry");
+/** The default of `gateway.failoverOn`: codes after which the next candidate is tried. */
+export const DEFAULT_FAILOVER_ON: readonly ErrorCode[] = errorCodesWith("failover");
+
+/**
+ * The HTTP status a KLP rejection travels with on `POST /klp/message` and `POST /klp/register`. The body is always the
+ * signed `error` envelope (its `code` is what peers switch on); the status only lets plain HTTP tooling (proxies, logs,
+ * retries) tell a bad request from a refused sender from a busy node.
+ */
+export const KLP_HTTP_STATUS: Readonly<Record<KlpErrorCode, number>> = {
+  KLP_MALFORMED: 400,
+  KLP_UNSUPPORTED_VERSION: 400,
+  KLP_BAD_SIGNATURE: 401,
+  KLP_STALE: 401,
+  KLP_REPLAY: 409,
+  KLP_UNKNOWN_SENDER: 403,
+  KLP_TRUST_INSUFFICIENT: 403,
+  KLP_UNAUTHORIZED: 403,
+  KLP_NOT_FOUND: 404,
+  KLP_RATE_LIMITED: 429,
+  KLP_INTERNAL: 500,
+};
 
 /** One failing field of a validation error: a dotted path and what is wrong with it. */
 export const FieldErrorSchema = z.object({

@@ -4,7 +4,7 @@
  * the YAML config file, environment variables (KAI_*), then command-line flags.
  */
 import { z } from "zod";
-import { ErrorCodeSchema } from "@kai/protocol";
+import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, ErrorCodeSchema } from "@kai/protocol";
 
 const RateBucketSchema = z.strictObject({
   /** Requests allowed per window, per token. */
@@ -128,23 +128,13 @@ export const ConfigSchema = z.strictObject({
       maxResponseBytes: z.int().min(64 * 1024).max(1024 ** 3).default(64 * 1024 ** 2),
       /** Extra attempts on the same service (for `retryOn` codes) before moving to the next candidate. */
       retries: z.int().min(0).max(10).default(1),
-      /** Codes retried on the same service (after a jittered backoff). */
-      retryOn: z.array(ErrorCodeSchema).default(["upstream_error", "upstream_unreachable"]),
-      /** Codes after which the next candidate is tried; anything else (e.g. upstream_bad_request) is the answer. */
-      failoverOn: z
-        .array(ErrorCodeSchema)
-        .default([
-          "upstream_rate_limited",
-          "upstream_error",
-          "upstream_unreachable",
-          "upstream_timeout",
-          "upstream_invalid_response",
-          "upstream_stream_broken",
-          "upstream_auth_failed",
-          "model_not_found",
-          "credential_unavailable",
-          "vault_locked",
-        ]),
+      /** Codes retried on the same service (after a jittered backoff). Default: the `retry` codes of `ERROR_TABLE`. */
+      retryOn: z.array(ErrorCodeSchema).default(() => [...DEFAULT_RETRY_ON]),
+      /**
+       * Codes after which the next candidate is tried; anything else (e.g. upstream_bad_request) is the answer.
+       * Default: the `failover` codes of `ERROR_TABLE` (@kai/protocol).
+       */
+      failoverOn: z.array(ErrorCodeSchema).default(() => [...DEFAULT_FAILOVER_ON]),
       backoff: z
         .strictObject({
           /** First retry delay, ms (decorrelated jitter around an exponential curve). */

@@ -72,13 +72,6 @@ export const OPERATION_METHODS: Readonly<Record<ConnectorOperation, readonly (ke
   workflows: ["listWorkflows"],
 };
 
-/**
- * Operations the router must not retry or fail over once the request may have reached the provider: they
- * have side effects (an n8n workflow sends mail, writes rows…), so a second attempt after a timeout or a 5xx
- * could do the work twice. Retrying on `upstream_unreachable` (nothing was sent) stays safe.
- */
-export const UNSAFE_TO_RETRY: ReadonlySet<ConnectorOperation> = new Set<ConnectorOperation>(["workflow_run"]);
-
 /** Where and as whom to call: resolved per request by the caller (the router reads the vault). */
 export interface UpstreamTarget {
   /** Base URL of the service, e.g. `http://127.0.0.1:11434` or `https://api.openai.com`; no trailing path needed. */

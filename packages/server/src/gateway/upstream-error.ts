@@ -4,7 +4,7 @@
  * code, and scrubs credentials out of every message first: providers echo keys back in auth errors
  * (LiteLLM leaked keys exactly this way), so no upstream text reaches our errors unredacted.
  */
-import { parseJson, type ErrorCode } from "@kai/protocol";
+import { ERROR_TRAITS, parseJson, type ErrorCode } from "@kai/protocol";
 import { ApiError } from "../errors.js";
 
 /** Fields the router needs to decide on retry, failover and cooldown. */
@@ -15,7 +15,7 @@ export interface UpstreamErrorInfo {
   readonly retryAfterSeconds?: number;
 }
 
-/** An upstream failure with one of the gateway's stable codes. `retryable` is a hint for the router. */
+/** An upstream failure with one of the gateway's stable codes. `retryable` (from `ERROR_TABLE`) is a hint for the router. */
 export class UpstreamError extends ApiError {
   readonly upstreamStatus?: number;
   readonly retryAfterSeconds?: number;
@@ -27,18 +27,9 @@ export class UpstreamError extends ApiError {
     this.name = "UpstreamError";
     this.upstreamStatus = info.upstreamStatus;
     this.retryAfterSeconds = info.retryAfterSeconds;
-    this.retryable = RETRYABLE.has(code);
+    this.retryable = ERROR_TRAITS[code]?.retryable === true;
   }
 }
-
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  "upstream_rate_limited",
-  "upstream_error",
-  "upstream_timeout",
-  "upstream_unreachable",
-  "upstream_stream_broken",
-  "upstream_invalid_response",
-]);
 
 const MAX_MESSAGE_CHARS = 300;
 // Key-like tokens a provider may echo even in part (OpenAI prints a masked key; others print it whole).

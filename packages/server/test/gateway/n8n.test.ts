@@ -2,7 +2,7 @@
 // text answers, GET with query input, test webhooks, unknown and failing workflows), cursor pagination of
 // the workflow list, and that the API key never reaches a webhook.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { UNSAFE_TO_RETRY } from "../../src/gateway/connector.js";
+import { UNSAFE_TO_RETRY } from "../../src/gateway/router/operations.js";
 import { n8nConnector } from "../../src/gateway/connectors/n8n/index.js";
 import { describeConnectorContract } from "./connector-contract.js";
 import type { FakeUpstream } from "./fakes/fake-server.js";

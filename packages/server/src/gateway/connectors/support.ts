@@ -5,7 +5,7 @@
  * and an abortable pause for connectors that poll. Kept out of `upstream-http.ts` because LLM connectors
  * must keep treating a 404 as a (retryable) upstream error: for them it means a misconfigured server.
  */
-import { fieldErrorsFromZod } from "@kai/protocol";
+import { ERROR_TRAITS, fieldErrorsFromZod, type ErrorCode, type ErrorTraits } from "@kai/protocol";
 import type { z } from "zod";
 import type { UpstreamTarget } from "../connector.js";
 import { ApiError } from "../../errors.js";
@@ -21,19 +21,25 @@ export function headerAuth(name: string, target: UpstreamTarget): Record<string,
   return target.credential ? { [name]: target.credential } : {};
 }
 
+/** Provider status → the code that says it is about the caller's named thing (`ERROR_TABLE`'s `resourceStatus`). */
+const RESOURCE_CODES: ReadonlyMap<number, ErrorCode> = new Map(
+  (Object.entries(ERROR_TRAITS) as [ErrorCode, ErrorTraits][]).flatMap(([code, traits]) => (traits.resourceStatus === undefined ? [] : [[traits.resourceStatus, code] as const])),
+);
+
 /**
- * Re-codes a provider's 404 as `upstream_not_found` and 409 as `upstream_conflict`: for a collection,
- * workflow or job these are answers about the caller's request, so failing over to another service or
- * retrying would be wrong. `secrets` are further forms of the credential (e.g. base64 for Basic auth) to
- * scrub from the message, because generic redaction only knows the raw value.
+ * Re-codes a provider's `upstream_error` whose status is a `resourceStatus` of the error table (404 →
+ * `upstream_not_found`, 409 → `upstream_conflict`): for a collection, workflow or job these are answers about the
+ * caller's request, so failing over to another service or retrying would be wrong. `secrets` are further forms
+ * of the credential (e.g. base64 for Basic auth) to scrub from the message, because generic redaction only knows
+ * the raw value.
  */
 export function refineError(error: unknown, secrets: readonly string[] = []): unknown {
   if (!(error instanceof UpstreamError)) return error;
   let message = error.message;
   for (const secret of secrets) if (secret) message = message.split(secret).join("[redacted]");
   const info = { upstreamStatus: error.upstreamStatus, retryAfterSeconds: error.retryAfterSeconds };
-  if (error.code === "upstream_error" && error.upstreamStatus === 404) return new UpstreamError("upstream_not_found", message, info);
-  if (error.code === "upstream_error" && error.upstreamStatus === 409) return new UpstreamError("upstream_conflict", message, info);
+  const resourceCode = error.code === "upstream_error" && error.upstreamStatus !== undefined ? RESOURCE_CODES.get(error.upstreamStatus) : undefined;
+  if (resourceCode) return new UpstreamError(resourceCode, message, info);
   if (message !== error.message) return new UpstreamError(error.code, message, info);
   return error;
 }

@@ -1,8 +1,9 @@
 /**
  * @module gateway/router/operations
  * The routable operations: for each, the request and response types, the capability a service must
- * declare to be a candidate, whether the requested model narrows the candidates, and how to invoke it
- * on a connector. Streaming chat is separate (`routeStream`), because its result is a live stream.
+ * declare to be a candidate, whether the requested model narrows the candidates, whether it may be retried
+ * after it may have reached the provider, and how to invoke it on a connector. Streaming chat is separate
+ * (`routeStream`), because its result is a live stream.
  */
 import type {
   ChatCompletion,
@@ -61,6 +62,14 @@ export const OPERATION_CAPABILITY: Readonly<Record<RouteOperation | "chat_stream
 
 /** Operations whose candidates must serve the requested `model`. */
 export const MODEL_OPERATIONS: ReadonlySet<ConnectorOperation> = new Set<ConnectorOperation>(["chat", "chat_stream", "completions", "embeddings"]);
+
+/**
+ * Operations the router must not retry or fail over once the request may have reached the provider: they have side
+ * effects (an n8n workflow sends mail, writes rows…), so a second attempt after a timeout or a 5xx could do the work
+ * twice. A property of the operation, not of the error: the error's side is `nothingSent` in `ERROR_TABLE`
+ * (@kai/protocol), and after such a failure (e.g. `upstream_unreachable`) retrying stays safe.
+ */
+export const UNSAFE_TO_RETRY: ReadonlySet<ConnectorOperation> = new Set<ConnectorOperation>(["workflow_run"]);
 
 /** The default operation for a capability named in `POST /api/route/{capability}`. */
 export const CAPABILITY_OPERATION: Readonly<Record<string, RouteOperation>> = {

@@ -13,7 +13,7 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { ExponentialBackoff, type IBackoff } from "cockatiel";
-import type { ErrorCode, Usage } from "@kai/protocol";
+import { ERROR_TRAITS, type Usage } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import { CancelSignal, type Cancellable } from "../cancel-signal.js";
 import type { CallContext, ConnectorLogger, UpstreamTarget } from "../connector.js";
@@ -23,19 +23,6 @@ import type { CredentialResolver, ResolvedAuth } from "./credentials.js";
 import type { ModelCatalog } from "./model-catalog.js";
 import type { AttemptEvent, AttemptInfo, ResultEvent, RouterObserver, RouterOptions, SkipReason } from "./router-types.js";
 import type { ServiceStatsTable } from "./service-stats.js";
-
-/** Failures that say something about the service's health and so count against its breaker. */
-const SERVICE_FAULTS: ReadonlySet<string> = new Set<ErrorCode>([
-  "upstream_error",
-  "upstream_unreachable",
-  "upstream_timeout",
-  "upstream_invalid_response",
-  "upstream_stream_broken",
-  "upstream_auth_failed",
-]);
-
-/** Failures after which nothing reached the provider: safe to retry or fail over even for side-effecting operations. */
-const NOTHING_SENT: ReadonlySet<string> = new Set<ErrorCode>(["upstream_unreachable", "credential_unavailable", "vault_locked", "vault_not_initialized"]);
 
 export interface ExecutionDeps {
   readonly options: RouterOptions;
@@ -216,7 +203,8 @@ export class RouteExecution {
           this.recordFailure(candidate, failure, elapsed, event, false);
           lastError = failure;
           if (failure.code === "request_cancelled" || this.why) throw this.tag(failure);
-          const nothingSent = NOTHING_SENT.has(failure.code);
+          // Nothing reached the provider (`ERROR_TABLE`'s `nothingSent`): safe even for an operation with side effects.
+          const nothingSent = ERROR_TRAITS[failure.code]?.nothingSent === true;
           const sideEffectsSafe = !this.info.unsafe || nothingSent;
           if (attempt <= this.deps.options.retries && sideEffectsSafe && this.retryOn.has(failure.code)) {
             backoff = backoff ? backoff.next(undefined) : new ExponentialBackoff({ initialDelay: this.deps.options.backoff.initialMs, maxDelay: this.deps.options.backoff.maxMs }).next();
@@ -271,7 +259,8 @@ export class RouteExecution {
     this.attempts.push({ serviceId: record.id, provider: candidate.connector.id, outcome: cancelled ? "cancelled" : "error", code: failure.code, latencyMs: Math.round(latencyMs) });
     // Our own deadline or the client leaving says nothing about the service.
     if (cancelled || this.why) runtime.breaker.release();
-    else if (SERVICE_FAULTS.has(failure.code)) {
+    // Only failures that say something about the service's health (`ERROR_TABLE`'s `serviceFault`) count against it.
+    else if (ERROR_TRAITS[failure.code]?.serviceFault) {
       runtime.failures++;
       runtime.breaker.failure(now);
     } else runtime.breaker.release();

@@ -10,10 +10,9 @@
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { ErrorBodySchema, IdentifierSchema, CapabilitySchema, klp } from "@kai/protocol";
+import { ErrorBodySchema, IdentifierSchema, CapabilitySchema, KLP_HTTP_STATUS, klp } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import type { KlpNode } from "../../klp/klp-node.js";
-import { KLP_HTTP_STATUS } from "../../klp/http-status.js";
 
 /** Envelopes are small; the WebSocket side has the same bound (maxPayload). */
 const MESSAGE_BODY_LIMIT = 64 * 1024;
@@ -115,7 +114,7 @@ export function klpRoutes(node: KlpNode): FastifyPluginAsyncZod {
       }, async (request, reply) => {
         const text = typeof request.body === "string" ? request.body : "";
         const outcome = await node.receive(text, only ? { only } : {});
-        // The status follows the KLP code (klp/http-status.ts); every status above carries the envelope.
+        // The status follows the KLP code (KLP_HTTP_STATUS, @kai/protocol errors); every status above carries the envelope.
         const status = (outcome.error ? KLP_HTTP_STATUS[outcome.error.code] : 200) as 200;
         return reply.status(status).send(outcome.reply);
       });

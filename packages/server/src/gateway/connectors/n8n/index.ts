@@ -9,7 +9,7 @@
  * forwarding the key would hand an admin credential to whatever the workflow does with its input. Webhook
  * auth (header or basic auth configured on the Webhook node) comes from the service record's extra headers.
  *
- * Running a workflow is not idempotent (it may send mail, write rows…); see `UNSAFE_TO_RETRY` in connector.ts.
+ * Running a workflow is not idempotent (it may send mail, write rows…); see `UNSAFE_TO_RETRY` in router/operations.ts.
  */
 import { parseJson, WorkflowRunRequestSchema, type WorkflowSummary } from "@kai/protocol";
 import type { CallContext, Connector } from "../../connector.js";
