@@ -1,11 +1,11 @@
 /**
  * @module federation/federation-metrics
- * Federation gauges on the node's Prometheus registry, read at scrape time from the peers' sync state:
- * liveness (connected, seconds since last contact), lag in revisions, imported records, and statements or
- * messages refused per peer and KLP code. Peers are few and chosen by an operator, so a `peer` label
- * (the DID) stays bounded.
+ * Federation series on the node's Prometheus registry, read at scrape time from the peers' sync state:
+ * gauges for liveness (connected, seconds since last contact), lag in revisions and imported records, and a
+ * counter of statements or messages refused per peer and KLP code. Peers are few and chosen by an operator,
+ * so a `peer` label (the DID) stays bounded.
  */
-import { Gauge, type Registry } from "prom-client";
+import { Counter, Gauge, type Registry } from "prom-client";
 import type { klp } from "@kai/protocol";
 
 export function registerFederationMetrics(registry: Registry, peers: () => klp.PeerInfo[], now: () => number = Date.now): void {
@@ -50,14 +50,16 @@ export function registerFederationMetrics(registry: Registry, peers: () => klp.P
       for (const peer of peers()) this.set({ peer: peer.did }, peer.importedRecords);
     },
   });
-  new Gauge({
+  // A counter (it only grows while the peer is known), so that rate() and increase() work on it. The peer's
+  // sync state keeps the running total; each scrape copies it in, and a removed peer's series disappear.
+  new Counter({
     name: "kai_federation_rejected_total",
     help: "Statements and messages from the peer refused, by KLP error code (since start)",
     labelNames: ["peer", "code"],
     registers,
     collect() {
       this.reset();
-      for (const peer of peers()) for (const [code, count] of Object.entries(peer.rejected)) this.set({ peer: peer.did, code }, count);
+      for (const peer of peers()) for (const [code, count] of Object.entries(peer.rejected)) this.inc({ peer: peer.did, code }, count);
     },
   });
 }

@@ -74,6 +74,16 @@ describe("/metrics", () => {
     expect(sample(text, "kai_gateway_in_flight", 'service="metered"')).toBe(0);
   });
 
+  it("declares every *_total series a counter, so that rate() and increase() apply (federation's rejections were a gauge)", async () => {
+    const types = new Map([...(await scrape()).matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((match) => [match[1]!, match[2]!]));
+    expect(types.get("kai_federation_rejected_total")).toBe("counter");
+    // prom-client's standard Node.js series `nodejs_active_{handles,requests,resources}_total` are gauges by their
+    // conventional names, which dashboards expect; every series of our own follows the counter convention.
+    const totals = [...types].filter(([name]) => name.endsWith("_total") && !/^kai_nodejs_active_\w+_total$/.test(name));
+    expect(totals.length).toBeGreaterThan(1);
+    for (const [name, type] of totals) expect(type, name).toBe("counter");
+  });
+
   it("refuses a token without metrics:read", async () => {
     const reader = await mintToken(server, ["services:read"], "reader");
     const response = await server.request("/metrics", { token: reader });
