@@ -15,7 +15,7 @@ import { statusCommand } from "./commands/status.js";
 import { tokenCommand } from "./commands/token.js";
 import { vaultCommand } from "./commands/vault.js";
 import { watchCommand } from "./commands/watch.js";
-import { chatCommand, routeCommand } from "./commands/gateway.js";
+import { chatCommand, modelsCommand, routeCommand } from "./commands/gateway.js";
 import { peerCommand } from "./commands/peer.js";
 import { klpCommand } from "./commands/klp.js";
 import { VERSION } from "./version.js";
@@ -46,6 +46,7 @@ export function buildProgram(): Command {
     .addCommand(vaultCommand())
     .addCommand(watchCommand())
     .addCommand(chatCommand())
+    .addCommand(modelsCommand())
     .addCommand(routeCommand())
     .addCommand(peerCommand())
     .addCommand(klpCommand());

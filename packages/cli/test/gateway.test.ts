@@ -16,7 +16,8 @@ const kai = (args: string[], input?: string) =>
   runKai(["--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: server.adminToken }, ...(input !== undefined ? { input } : {}) });
 
 beforeAll(async () => {
-  upstream = await startOpenAIFake();
+  // One model in its list too, so that `kai chat` without -m has exactly one to choose.
+  upstream = await startOpenAIFake({ models: [OPENAI_MODEL] });
   server = await startTestServer({ rateLimit: { enabled: false } });
   box = sandbox();
   const registered = await kai(["services", "register", "-f", "-"], JSON.stringify({ id: "llm", name: "LLM", type: "service", provider: "openai", capabilities: ["llm_chat"], url: upstream.url, visibility: "public", metadata: { models: [OPENAI_MODEL] } }));
@@ -43,9 +44,34 @@ describe("kai chat / route / services check", () => {
   it("reads the prompt from stdin and answers JSON with --json", async () => {
     const chat = await kai(["chat", "-m", OPENAI_MODEL, "--json"], "from stdin\n");
     expect(chat.code, chat.stderr).toBe(0);
-    const body = JSON.parse(chat.stdout) as { servedBy: string; choices: { message: { content: string } }[] };
-    expect(body.servedBy).toBe("llm");
+    const body = JSON.parse(chat.stdout) as { servedBy: unknown; choices: { message: { content: string } }[] };
     expect(body.choices[0]?.message.content).toBe(ANSWER);
+    // One shape for servedBy, in chat and route alike.
+    const routed = await kai(["route", "llm_chat", "-d", JSON.stringify({ model: OPENAI_MODEL, messages: [{ role: "user", content: "hi" }] }), "--json"]);
+    expect(body.servedBy).toEqual({ id: "llm", provider: "openai" });
+    expect((JSON.parse(routed.stdout) as { servedBy: unknown }).servedBy).toEqual(body.servedBy);
+  });
+
+  it("without -m, chats with the only chat model there is, and lists the models when there are several", async () => {
+    const only = await kai(["chat", "hello"]);
+    expect(only.code, only.stderr).toBe(0);
+    expect(only.stdout).toBe(`${ANSWER}\n`);
+    expect(only.stderr).toContain(`model: ${OPENAI_MODEL}`);
+    expect((upstream.last("/v1/chat/completions")?.body as { model: string }).model).toBe(OPENAI_MODEL);
+    const second = await kai(["services", "register", "-f", "-"], JSON.stringify({ id: "llm2", name: "LLM 2", type: "service", provider: "openai", capabilities: ["llm_chat"], url: upstream.url, visibility: "public", metadata: { models: ["other-model"] } }));
+    expect(second.code, second.stderr).toBe(0);
+    try {
+      const several = await kai(["chat", "hello"]);
+      expect(several.code).toBe(2);
+      expect(several.stderr).toContain("-m");
+      expect(several.stderr).toContain(OPENAI_MODEL);
+      expect(several.stderr).toContain("other-model");
+      const models = await kai(["models", "--capability", "llm_chat", "--json"]);
+      expect(models.code, models.stderr).toBe(0);
+      expect((JSON.parse(models.stdout) as { id: string }[]).map((model) => model.id)).toEqual(expect.arrayContaining([OPENAI_MODEL, "other-model", `llm/${OPENAI_MODEL}`, "llm2/other-model"]));
+    } finally {
+      expect((await kai(["services", "rm", "llm2"])).code).toBe(0);
+    }
   });
 
   it("fails with exit code 7 when the stream breaks midway", async () => {

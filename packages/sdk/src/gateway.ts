@@ -32,11 +32,15 @@ function routingHeaders(hints: RoutingHints | undefined): Record<string, string>
   return hints ? { [GATEWAY_HEADERS.routing]: JSON.stringify(hints) } : {};
 }
 
+/** Who served a `/v1/*` answer, from its headers, in the same shape as the generic route's `servedBy`. */
 function servedFrom(headers: Headers): ServedInfo {
   const overhead = Number(headers.get(GATEWAY_HEADERS.overhead));
   const attempts = Number(headers.get(GATEWAY_HEADERS.attempts));
+  const serviceId = headers.get(GATEWAY_HEADERS.service) ?? "";
+  const provider = headers.get(GATEWAY_HEADERS.provider);
   return {
-    serviceId: headers.get(GATEWAY_HEADERS.service) ?? "",
+    servedBy: { id: serviceId, ...(provider ? { provider } : {}) },
+    serviceId,
     attempts: Number.isFinite(attempts) && attempts > 0 ? attempts : 1,
     overheadMs: Number.isFinite(overhead) ? overhead : 0,
     ...(headers.get("x-request-id") ? { requestId: headers.get("x-request-id") as string } : {}),
@@ -108,8 +112,9 @@ export function createGatewayClient(http: HttpTransport): GatewayClient {
       return { embeddings: answer.data, ...servedFrom(answer.headers) };
     },
 
-    async models(options?: { signal?: AbortSignal }) {
-      return (await http.request("GET", "/v1/models", { schema: ModelListSchema, ...(options?.signal ? { signal: options.signal } : {}) })).data.data;
+    async models(options?: { signal?: AbortSignal; capability?: string }) {
+      const query = options?.capability ? { query: { capability: options.capability } } : {};
+      return (await http.request("GET", "/v1/models", { schema: ModelListSchema, ...query, ...(options?.signal ? { signal: options.signal } : {}) })).data.data;
     },
 
     async route(capability: string, request: unknown, options?: GatewayCallOptions & { operation?: string }) {

@@ -13,6 +13,7 @@ import type {
   ModelEntry,
   RouteResponse,
   RoutingHints,
+  ServedBy,
   ServiceCheckResponse,
   AuditEntry,
   AuditQueryInput,
@@ -205,6 +206,9 @@ export interface Agent {
 
 /** Which service answered a gateway call, how many upstream calls it took, and what the gateway added. */
 export interface ServedInfo {
+  /** The service that answered, in the shape `route()` answers (`RouteResponse.servedBy`). */
+  servedBy: ServedBy;
+  /** The same as `servedBy.id`. */
   serviceId: string;
   attempts: number;
   overheadMs: number;
@@ -226,8 +230,8 @@ export interface GatewayClient {
   chat(request: ChatCompletionRequest, options?: GatewayCallOptions): Promise<{ completion: ChatCompletion } & ServedInfo>;
   chatStream(request: ChatCompletionRequest, options?: GatewayCallOptions): Promise<GatewayStream>;
   embeddings(request: EmbeddingRequest, options?: GatewayCallOptions): Promise<{ embeddings: EmbeddingResponse } & ServedInfo>;
-  /** Models across the services the token may see (`<serviceId>/<model>` ids pin a service). */
-  models(options?: { signal?: AbortSignal }): Promise<ModelEntry[]>;
+  /** Models across the services the token may see (`<serviceId>/<model>` ids pin a service); only those of services offering `capability`, when given. */
+  models(options?: { signal?: AbortSignal; capability?: string }): Promise<ModelEntry[]>;
   /** The generic form: any capability, the provider-neutral request, optional hints. */
   route(capability: string, request: unknown, options?: GatewayCallOptions & { operation?: string }): Promise<RouteResponse>;
 }

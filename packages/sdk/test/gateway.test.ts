@@ -32,13 +32,15 @@ describe("client.gateway", () => {
     const answer = await alice.gateway.chat({ model: OPENAI_MODEL, messages: [{ role: "user", content: "hi" }] });
     expect(answer.completion.choices[0]?.message.content).toBe(ANSWER);
     expect(answer.serviceId).toBe("llm");
+    // The same shape as route()'s servedBy.
+    expect(answer.servedBy).toEqual({ id: "llm", provider: "openai" });
     expect(answer.attempts).toBe(1);
     expect(answer.overheadMs).toBeGreaterThanOrEqual(0);
   });
 
   it("streams a chat", async () => {
     const stream = await alice.gateway.chatStream({ model: OPENAI_MODEL, messages: [{ role: "user", content: "hi" }] });
-    expect(stream.serviceId).toBe("llm");
+    expect(stream.servedBy).toEqual({ id: "llm", provider: "openai" });
     let text = "";
     for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? "";
     expect(text).toBe(ANSWER);
@@ -59,7 +61,9 @@ describe("client.gateway", () => {
     const models = (await alice.gateway.models()).map((model) => model.id);
     expect(models).toContain(`llm/${OPENAI_MODEL}`);
     const routed = await alice.gateway.route("llm_chat", { model: OPENAI_MODEL, messages: [{ role: "user", content: "hi" }] });
-    expect(routed.servedBy.id).toBe("llm");
+    expect(routed.servedBy).toEqual({ id: "llm", provider: "openai" });
+    expect((await alice.gateway.models({ capability: "embeddings" })).map((model) => model.id)).toContain(`llm/${OPENAI_MODEL}`);
+    expect(await alice.gateway.models({ capability: "image_generation" })).toEqual([]);
   });
 
   it("reports a routing failure as KaiApiError with the gateway's code", async () => {

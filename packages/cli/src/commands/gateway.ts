@@ -1,7 +1,9 @@
 /**
  * @module commands/gateway
  * Calling services through the gateway from a terminal:
- *   kai chat [prompt…]        one chat turn, streamed to the terminal (stdin when no prompt is given)
+ *   kai chat [prompt…]        one chat turn, streamed to the terminal (stdin when no prompt is given); without
+ *                             -m the only chat model this token may use, or a usage error listing them
+ *   kai models                the models this token may use (`--capability` narrows to services offering it)
  *   kai route <capability>    the generic form: a JSON request in, the answer and who served it out
  *   kai services check <id>   a live probe of one service through its connector (in services.ts)
  * Routing hints come from flags (--tag, --prefer-local, --strategy, --fallback, --service, --max-latency).
@@ -9,7 +11,8 @@
  */
 import { Command, Option } from "commander";
 import { ROUTING_STRATEGIES, RoutingHintsSchema, fieldErrorsFromZod, parseJson, type RoutingHints } from "@kai/protocol";
-import type { ServedInfo } from "@kai/sdk";
+import type { ModelEntry } from "@kai/protocol";
+import type { KaiClient, ServedInfo } from "@kai/sdk";
 import { addGlobalOptions, collectList, contextOf, integerOption } from "../command-kit.js";
 import { CliError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
@@ -49,8 +52,35 @@ function hintsFrom(flags: HintFlags): RoutingHints | undefined {
   return parsed.data;
 }
 
-function describeServed(served: ServedInfo): string {
-  return `served by ${served.serviceId || "?"} (${served.attempts} attempt${served.attempts === 1 ? "" : "s"}, gateway overhead ${served.overheadMs.toFixed(2)} ms)`;
+function describeServed(served: Pick<ServedInfo, "servedBy" | "attempts" | "overheadMs">): string {
+  return `served by ${served.servedBy.id || "?"} (${served.attempts} attempt${served.attempts === 1 ? "" : "s"}, gateway overhead ${served.overheadMs.toFixed(2)} ms)`;
+}
+
+/**
+ * The names that route by model, without their `<serviceId>/<model>` pinned forms (`/v1/models` lists both: a pinned
+ * id is a visible service's id, a slash, and a name the list also has).
+ */
+export function routableNames(entries: readonly ModelEntry[]): string[] {
+  const ids = new Set(entries.map((entry) => entry.id));
+  const pinned = (id: string) => {
+    const slash = id.indexOf("/");
+    return slash > 0 && ids.has(id.slice(slash + 1));
+  };
+  return [...new Set(entries.map((entry) => entry.id).filter((id) => !pinned(id)))];
+}
+
+/**
+ * `kai chat` without -m: the one chat model this token may use. With none or several there is nothing sensible to
+ * guess (a literal "default" would be routed as a model nobody serves), so the user is told which there are.
+ */
+async function onlyChatModel(client: KaiClient, signal: AbortSignal): Promise<string> {
+  const names = routableNames(await client.gateway.models({ capability: "llm_chat", signal }));
+  if (names.length === 1) return names[0]!;
+  if (names.length === 0) {
+    throw new CliError("no chat model is available to this token: register a service offering llm_chat with its models, or name one with -m", "model_not_found", EXIT.notFound);
+  }
+  const shown = names.slice(0, 20).join(", ");
+  throw new CliError(`${names.length} chat models are available; choose one with -m <model> (kai models --capability llm_chat lists them): ${shown}${names.length > 20 ? ", …" : ""}`, "usage", EXIT.usage);
 }
 
 /** Ctrl-C cancels the call (and with it the upstream request) instead of killing the process mid-write. */
@@ -65,12 +95,12 @@ export function chatCommand(): Command {
   const command = new Command("chat")
     .description("one chat turn through the gateway, streamed to the terminal")
     .argument("[prompt...]", "the message (read from stdin when omitted)")
-    .option("-m, --model <model>", "model name, or <serviceId>/<model> to pin a service", "default")
+    .option("-m, --model <model>", "model name, or <serviceId>/<model> to pin a service (default: the only chat model there is)")
     .option("--system <text>", "a system message")
     .option("--no-stream", "wait for the whole answer instead of streaming it");
   addHintOptions(command);
   addGlobalOptions(command);
-  return command.action(async (words: string[], flags: HintFlags & { model: string; system?: string; stream: boolean }, self: Command) => {
+  return command.action(async (words: string[], flags: HintFlags & { model?: string; system?: string; stream: boolean }, self: Command) => {
     const { out, client } = contextOf(self);
     const prompt = words.length > 0 ? words.join(" ") : (await readStdin()).trim();
     if (!prompt) throw new CliError("nothing to say: give a prompt or pipe one on stdin", "usage", EXIT.usage);
@@ -78,11 +108,14 @@ export function chatCommand(): Command {
     const routingHints = hintsFrom(flags);
     const { signal, dispose } = interruptSignal();
     try {
-      const request = { model: flags.model, messages };
+      const model = flags.model ?? (await onlyChatModel(client(), signal));
+      if (flags.model === undefined) out.info(`model: ${model}`);
+      const request = { model, messages };
       const options = { signal, ...(routingHints ? { routingHints } : {}) };
       if (!flags.stream || out.json) {
         const answer = await client().gateway.chat(request, options);
-        if (out.json) out.document({ ...answer.completion, servedBy: answer.serviceId, attempts: answer.attempts, overheadMs: answer.overheadMs });
+        // `servedBy` as `kai route --json` prints it ({id, provider}).
+        if (out.json) out.document({ ...answer.completion, servedBy: answer.servedBy, attempts: answer.attempts, overheadMs: answer.overheadMs });
         else {
           out.line(String(answer.completion.choices[0]?.message?.content ?? ""));
           out.info(describeServed(answer));
@@ -99,6 +132,20 @@ export function chatCommand(): Command {
     } finally {
       dispose();
     }
+  });
+}
+
+export function modelsCommand(): Command {
+  const command = new Command("models")
+    .description("the models this token may use through the gateway (a name routes; <serviceId>/<model> pins a service)")
+    .option("--capability <name>", "only models of services offering this capability (e.g. llm_chat, embeddings)");
+  addGlobalOptions(command);
+  return command.action(async (flags: { capability?: string }, self: Command) => {
+    const { out, client } = contextOf(self);
+    const entries = await client().gateway.models(flags.capability ? { capability: flags.capability } : {});
+    if (out.json) out.document(entries);
+    else if (entries.length === 0) out.info("no models: register a service with its models (metadata.models) or one whose provider lists them");
+    else out.table(["ID", "OWNED BY"], entries.map((entry) => [entry.id, entry.owned_by ?? ""]));
   });
 }
 
@@ -127,7 +174,7 @@ export function routeCommand(): Command {
       if (out.json) out.document(answer);
       else {
         out.line(JSON.stringify(answer.response, null, 2));
-        out.info(describeServed({ serviceId: answer.servedBy.id, attempts: answer.attempts, overheadMs: answer.overheadMs }));
+        out.info(describeServed(answer));
       }
     } finally {
       dispose();

@@ -12,6 +12,8 @@ import { RoutingHintsSchema } from "./gateway-routing.js";
 export const GATEWAY_HEADERS = {
   /** The id of the service that answered. */
   service: "x-kai-service",
+  /** The connector (provider) of the service that answered, e.g. `openai`, `ollama`. */
+  provider: "x-kai-provider",
   /** Upstream calls made (1 when the first candidate answered). */
   attempts: "x-kai-attempts",
   /** What the gateway itself added, in ms (routing, auth, translation; not upstream time). */

@@ -68,6 +68,7 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "POST /v1/images/generations": { need: "gateway", body: () => ({ prompt: "a walk" }) },
   "POST /v1/audio/transcriptions": { need: "gateway" },
   "GET /v1/models": { need: "gateway" },
+  "GET /v1/models/{model}": { need: "gateway" },
   "POST /api/route/{capability}": { need: "gateway", body: () => ({ request: { model: "walk-model", messages: [{ role: "user", content: "hi" }] } }) },
   "GET /api/peers": { need: "federation" },
   // This node's own URL: a real node document, refused as "this node itself" (400) once past auth.

@@ -44,6 +44,11 @@ export interface Selection {
   /** The model to send upstream (pin prefix removed). */
   readonly model?: string;
   readonly pinned: boolean;
+  /**
+   * A model was asked for and no candidate is known to serve it: all are services whose model list is unknown. If
+   * none of them takes the request, the answer is `model_not_found` for that model, not whatever those failed with.
+   */
+  readonly unconfirmedModel?: boolean;
 }
 
 export interface CandidateSources {
@@ -54,6 +59,11 @@ export interface CandidateSources {
 }
 
 const UNROUTABLE = new Set<ServiceRecord["status"]>(["offline", "maintenance"]);
+
+/** What a caller reads when no service serves the model: the model, and where to find the ones there are. */
+export function modelNotFoundMessage(model: string): string {
+  return `no service you may use serves the model "${model}" (GET /v1/models lists the models you can use)`;
+}
 
 /** Splits a pin prefix off the model when it names a service the caller can see. */
 function pinOf(sources: CandidateSources, query: CandidateQuery): { serviceId?: string; model?: string } {
@@ -135,6 +145,7 @@ export async function selectCandidates(sources: CandidateSources, query: Candida
 
   /** Services whose model list is unknown: candidates, but after every service known to serve the model. */
   let unsure: ReadonlySet<string> | null = null;
+  let unconfirmedModel = false;
   // A pinned request goes to its service whatever the catalog says: the provider answers model_not_found if need be.
   if (pin.model !== undefined && pin.serviceId === undefined && MODEL_OPERATIONS.has(query.operation)) {
     const model = pin.model;
@@ -145,7 +156,8 @@ export async function selectCandidates(sources: CandidateSources, query: Candida
     }
     const known = matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "yes");
     const unknown = matching.filter(({ record }) => sources.catalog.serves(record.id, model) === "unknown");
-    if (known.length + unknown.length === 0) throw new ApiError("model_not_found", `no service you may use serves the model ${model}`);
+    if (known.length + unknown.length === 0) throw new ApiError("model_not_found", modelNotFoundMessage(model));
+    unconfirmedModel = known.length === 0;
     // Usually every service's list is known: no set, no copy.
     if (unknown.length > 0) {
       unsure = new Set(unknown.map(({ record }) => record.id));
@@ -171,7 +183,8 @@ export async function selectCandidates(sources: CandidateSources, query: Candida
     (unsure?.has(candidate.record.id) ? 4 : 0) + (hints.preferLocal && !candidate.local ? 2 : 0) + (candidate.record.status === "degraded" ? 1 : 0);
   // One candidate needs no ranking (the common case: the map/sort/map below allocates per request).
   const final = hints.fallback || ordered.length <= 1 ? ordered : ordered.map((candidate, index) => ({ candidate, index })).sort((a, b) => rank(a.candidate) - rank(b.candidate) || a.index - b.index).map(({ candidate }) => candidate);
-  const selection: { candidates: Candidate[]; model?: string; pinned: boolean } = { candidates: final, pinned: pin.serviceId !== undefined };
+  const selection: { -readonly [K in keyof Selection]: Selection[K] } = { candidates: final, pinned: pin.serviceId !== undefined };
   if (pin.model !== undefined) selection.model = pin.model;
+  if (unconfirmedModel) selection.unconfirmedModel = true;
   return selection;
 }

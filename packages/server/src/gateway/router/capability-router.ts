@@ -15,7 +15,7 @@ import type { Vault } from "../../vault/vault.js";
 import { cancellableOf } from "../cancel-signal.js";
 import type { CallContext, Connector, ConnectorLogger, ConnectorOperation, HealthResult } from "../connector.js";
 import { getConnector } from "../connectors/index.js";
-import { selectCandidates, type CandidateQuery, type CandidateSources } from "./candidates.js";
+import { modelNotFoundMessage, selectCandidates, type CandidateQuery, type CandidateSources } from "./candidates.js";
 import { CredentialResolver } from "./credentials.js";
 import { ModelCatalog, type CatalogEntry } from "./model-catalog.js";
 import { INVOKERS, MODEL_OPERATIONS, OPERATION_CAPABILITY, UNSAFE_TO_RETRY, modelOf, type RequestOf, type ResponseOf, type RouteOperation } from "./operations.js";
@@ -126,7 +126,7 @@ export class CapabilityRouter {
       const selection = await this.select(operation, capability, request, context, execution);
       const outbound = this.outbound(request, selection.model, operation);
       const invoke = INVOKERS[operation];
-      const success = await execution.run(selection.candidates, async (candidate, call) => {
+      const running = execution.run(selection.candidates, async (candidate, call) => {
         const pending = invoke(candidate.connector, outbound, call);
         if (!pending) throw new Error(`connector ${candidate.connector.id} lists ${operation} but does not implement it`);
         const result = await pending;
@@ -134,6 +134,7 @@ export class CapabilityRouter {
         if (result.usage) outcome.usage = result.usage;
         return outcome;
       });
+      const success = await (selection.unconfirmedModel ? running.catch((error: unknown) => unconfirmedModelError(error, selection.model)) : running);
       // Field by field rather than conditional spreads: this runs for every request (spreads showed in profiles).
       const routed: Mutable<RouteResult<ResponseOf<O>>> = {
         data: success.value,
@@ -162,7 +163,7 @@ export class CapabilityRouter {
     try {
       const selection = await this.select(operation, capability, request, context, execution);
       const outbound = this.outbound(request, selection.model, operation);
-      const success = await execution.run(
+      const running = execution.run(
         selection.candidates,
         async (candidate, call): Promise<{ value: OpenedStream; latencyMs: number }> => {
           const started = performance.now();
@@ -181,6 +182,7 @@ export class CapabilityRouter {
         },
         true,
       );
+      const success = await (selection.unconfirmedModel ? running.catch((error: unknown) => unconfirmedModelError(error, selection.model)) : running);
       return relayStream({
         execution,
         candidate: success.candidate,
@@ -319,6 +321,19 @@ export class CapabilityRouter {
       }
     }
   }
+}
+
+/** Failures that are answers about the request itself: they stand even when no service was known to serve the model. */
+const ABOUT_THE_REQUEST: ReadonlySet<string> = new Set(["request_cancelled", "upstream_bad_request", "validation_failed"]);
+
+/**
+ * No service was known to serve the model, and the services whose model list is unknown (one whose credential is
+ * missing, say) did not take the request either: what the caller needs to hear is that the model is not served
+ * here, not an unrelated service's failure (which is logged per attempt).
+ */
+function unconfirmedModelError(error: unknown, model: string | undefined): never {
+  if (model === undefined || (error instanceof ApiError && ABOUT_THE_REQUEST.has(error.code))) throw error;
+  throw new ApiError("model_not_found", modelNotFoundMessage(model));
 }
 
 function secretsOf(context: CallContext): string[] {

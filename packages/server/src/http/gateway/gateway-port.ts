@@ -12,8 +12,8 @@ import type { RouteContext, RouteResult, RoutedStream } from "../../gateway/rout
 export interface GatewayPort {
   route<O extends RouteOperation>(operation: O, request: RequestOf<O>, context: RouteContext): Promise<RouteResult<ResponseOf<O>>>;
   routeStream(request: ChatCompletionRequest, context: RouteContext): Promise<RoutedStream>;
-  /** Models of the services `principal` may see: `<serviceId>/<model>` entries and plain model names. */
-  models(principal: Principal): Promise<ModelEntry[]>;
+  /** Models of the services `principal` may see (only those offering `capability`, when given): `<serviceId>/<model>` entries and plain model names. */
+  models(principal: Principal, capability?: string): Promise<ModelEntry[]>;
   /** A live probe of one service the principal may see (health and models); never throws for a failing service. */
   check(principal: Principal, serviceId: string, signal?: AbortSignal): Promise<ServiceCheckResponse>;
 }

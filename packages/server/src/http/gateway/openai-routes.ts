@@ -1,7 +1,8 @@
 /**
  * @module http/gateway/openai-routes
  * The OpenAI-compatible front door: `/v1/chat/completions` (streaming and not), `/v1/completions`,
- * `/v1/embeddings`, `/v1/images/generations`, `/v1/audio/transcriptions` (multipart) and `GET /v1/models`.
+ * `/v1/embeddings`, `/v1/images/generations`, `/v1/audio/transcriptions` (multipart), `GET /v1/models` and
+ * `GET /v1/models/{model}`.
  * `model` is a model name (routed to any service that serves it) or `<serviceId>/<model>` (pinned). The
  * official `openai` npm client works against it unchanged; routing hints ride in the `x-kai-routing` header.
  * Scope `gateway:invoke`; callers only ever reach services their token may see.
@@ -10,6 +11,7 @@ import multipart from "@fastify/multipart";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
+  CapabilitySchema,
   ChatCompletionRequestSchema,
   ChatCompletionSchema,
   CompletionRequestSchema,
@@ -18,6 +20,7 @@ import {
   EmbeddingResponseSchema,
   ImageGenerationRequestSchema,
   ImageGenerationResponseSchema,
+  ModelEntrySchema,
   ModelListSchema,
   TranscriptionRequestSchema,
   TranscriptionResponseSchema,
@@ -28,6 +31,7 @@ import { ApiError } from "../../errors.js";
 import { principalOf } from "../authenticate.js";
 import type { NodeMetrics } from "../../metrics/metrics.js";
 import type { RouteOperation, RequestOf, ResponseOf } from "../../gateway/router/operations.js";
+import { modelNotFoundMessage } from "../../gateway/router/candidates.js";
 import type { GatewayPort } from "./gateway-port.js";
 import { GATEWAY_ERROR_RESPONSES, hintsFromHeader, markServed, routeContextOf } from "./request-context.js";
 import { sseBody } from "./sse.js";
@@ -136,7 +140,30 @@ export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): Fastif
 
     app.get("/v1/models", {
       config: gatewayConfig,
-      schema: { tags: ["gateway"], summary: "Models across the services this token may see (`<serviceId>/<model>` pins a service)", security: [{ bearer: [] }], response: { 200: ModelListSchema, ...errors } },
-    }, async (request) => ({ object: "list" as const, data: await gateway.models(principalOf(request)) }));
+      schema: {
+        tags: ["gateway"],
+        summary: "Models across the services this token may see (`<serviceId>/<model>` pins a service); `?capability=llm_chat` keeps those of services offering it",
+        security: [{ bearer: [] }],
+        querystring: z.strictObject({ capability: CapabilitySchema.optional() }),
+        response: { 200: ModelListSchema, ...errors },
+      },
+    }, async (request) => ({ object: "list" as const, data: await gateway.models(principalOf(request), request.query.capability) }));
+
+    // The client's `models.retrieve`: any id the list gives (plain or `<serviceId>/<model>`, whose slash arrives as %2F).
+    app.get("/v1/models/:model", {
+      config: gatewayConfig,
+      schema: {
+        tags: ["gateway"],
+        summary: "One model this token may use, as OpenAI's model object (404 `model_not_found` otherwise)",
+        security: [{ bearer: [] }],
+        params: z.strictObject({ model: z.string().min(1).max(1024) }),
+        response: { 200: ModelEntrySchema, ...errors },
+      },
+    }, async (request) => {
+      const id = request.params.model;
+      const model = (await gateway.models(principalOf(request))).find((entry) => entry.id === id);
+      if (!model) throw new ApiError("model_not_found", modelNotFoundMessage(id));
+      return model;
+    });
   };
 }

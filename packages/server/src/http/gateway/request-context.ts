@@ -67,6 +67,7 @@ export function routeContextOf(request: FastifyRequest, reply: FastifyReply, hin
 export function markServed(reply: FastifyReply, meta: RouteMeta, handlerOverheadMs: number, metrics: NodeMetrics): void {
   const overheadMs = meta.overheadMs + handlerOverheadMs;
   reply.header(GATEWAY_HEADERS.service, meta.serviceId);
+  reply.header(GATEWAY_HEADERS.provider, meta.provider);
   // Counted in a loop rather than with filter(): this runs for every request.
   let attempts = 0;
   for (const attempt of meta.attempts) if (attempt.outcome !== "skipped") attempts++;

@@ -12,8 +12,8 @@ export function routerPort(router: CapabilityRouter): GatewayPort {
   return {
     route: (operation, request, context) => router.route(operation, request, context),
     routeStream: (request, context) => router.routeStream(request, context),
-    async models(principal) {
-      const entries = router.models(principal);
+    async models(principal, capability) {
+      const entries = router.models(principal, capability);
       const pinned: ModelEntry[] = entries.map((entry) => ({ id: `${entry.serviceId}/${entry.model}`, object: "model", created: 0, owned_by: entry.ownedBy ?? entry.provider }));
       const names = [...new Set(entries.map((entry) => entry.model))].sort();
       const routed: ModelEntry[] = names.map((name) => ({ id: name, object: "model", created: 0, owned_by: "kai" }));
