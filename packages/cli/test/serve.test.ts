@@ -1,12 +1,38 @@
 /**
  * `kai serve` end to end: the real binary starts a server on a port we chose, writes the admin token
  * with mode 0600, answers /healthz, serves other `kai` commands, and stops with exit 0 on SIGTERM.
+ * `npm start` as a supervisor runs it: its banner's suggested command works as printed, and a SIGTERM
+ * to the npm process stops the server (npm's shell used to die alone and leave node serving).
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { exitOf, freePort, runKai, sandbox, spawnKai, waitForOutput } from "./helpers.js";
+import { CLI, exitOf, freePort, sandbox, spawnKai, runKai, waitForOutput, type KaiResult } from "./helpers.js";
+
+const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+
+/** The command the banner suggests (the text after `try:`). */
+function suggestedCommand(banner: string): string {
+  const command = /^\s*try:\s+(.+)$/m.exec(banner)?.[1]?.trim();
+  if (!command) throw new Error(`no suggested command in the banner: ${banner}`);
+  return command;
+}
+
+/** Runs a command line exactly as printed, through the shell, as a user would paste it. */
+function runShell(command: string, options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<KaiResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("/bin/sh", ["-c", command], { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
 
 const box = sandbox();
 const dataDir = mkdtempSync(join(tmpdir(), "kai-serve-test-"));
@@ -40,10 +66,56 @@ describe("kai serve", () => {
       const json = await runKai(["status", "--url", url, "--json"], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: readFileSync(tokenPath, "utf8").trim() } });
       expect(JSON.parse(json.stdout)).toMatchObject({ registry: { services: 0 } });
 
+      // The banner's suggestion works as printed from where the server was started (no `kai` on the PATH here).
+      const suggested = suggestedCommand(banner);
+      expect(suggested).toContain(`node ${CLI}`);
+      const tried = await runShell(suggested, { cwd: box.dir, env: box.env });
+      expect(tried.stderr).toBe("");
+      expect(tried.code).toBe(0);
+      expect(tried.stdout).toMatch(/^server:\s+http:\/\/127\.0\.0\.1:\d+$/m);
+
       child.kill("SIGTERM");
       expect(await exitOf(child)).toBe(0);
     } finally {
       child.kill("SIGKILL");
+    }
+  });
+
+  it("under `npm start`: suggests `npm run kai -- status`, which works from the repository root, and stops when npm gets SIGTERM", async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const npmDataDir = mkdtempSync(join(tmpdir(), "kai-npm-start-test-"));
+    // --ignore-scripts skips `prestart` (the build; this test runs against the built CLI like the others) but
+    // still runs `start` itself. Its own process group, so that a failing test can take npm and node down together.
+    const npm = spawn("npm", ["start", "--ignore-scripts", "--", "--port", String(port), "--data-dir", npmDataDir, "--quiet"], {
+      cwd: REPO_ROOT,
+      env: box.env,
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    let stderr = "";
+    npm.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    try {
+      const banner = await waitForOutput(npm.stderr, /try: .+\n/, 20_000);
+      const suggested = suggestedCommand(banner);
+      expect(suggested).toBe(`KAI_URL=${url} KAI_DATA_DIR=${npmDataDir} npm run kai -- status`);
+      const tried = await runShell(suggested, { cwd: REPO_ROOT, env: box.env });
+      expect(tried.code, tried.stderr).toBe(0);
+      expect(tried.stdout).toContain(url);
+
+      // What a supervisor does: SIGTERM to the process it started, npm, and to nothing else.
+      process.kill(npm.pid!, "SIGTERM");
+      await new Promise((resolve) => (npm.exitCode !== null || npm.signalCode !== null ? resolve(undefined) : npm.once("exit", resolve)));
+      await expect(fetch(`${url}/healthz`)).rejects.toThrow();
+      expect(stderr).toContain("SIGTERM: finishing in-flight requests");
+      expect(stderr).toContain("stopped cleanly");
+    } finally {
+      try {
+        process.kill(-npm.pid!, "SIGKILL");
+      } catch {
+        // Already gone, as it should be.
+      }
+      rmSync(npmDataDir, { recursive: true, force: true });
     }
   });
 

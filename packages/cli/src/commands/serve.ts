@@ -7,6 +7,7 @@ import { Command } from "commander";
 import { integerOption } from "../command-kit.js";
 import { CliError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
+import { cliInvocation, connectionPrefix } from "../invocation.js";
 
 interface ServeFlags {
   port?: number;
@@ -46,7 +47,8 @@ export function serveCommand(): Command {
           `kai server listening on ${server.url}`,
           `  API docs:    ${server.url}/docs`,
           `  admin token: ${server.adminTokenPath}${server.adminTokenCreated ? " (new)" : ""}`,
-          `  try:         KAI_URL=${server.url} kai services list`,
+          // A command that works as printed from here: `kai` alone is on no PATH after a fresh clone.
+          `  try:         ${connectionPrefix({ url: server.url, adminTokenPath: server.adminTokenPath })}${cliInvocation()} status`,
           "",
         ].join("\n"),
       );
