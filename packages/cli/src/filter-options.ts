@@ -4,7 +4,7 @@
  * `ServiceFilterSchema` the server uses, so a bad value is a usage error before any request is made.
  */
 import type { Command } from "commander";
-import { fieldErrorsFromZod, ServiceFilterSchema, type ServiceFilterInput } from "@kai/protocol";
+import { fieldErrorsFromZod, SERVICE_STATUSES, SERVICE_TYPES, ServiceFilterSchema, type FieldError, type ServiceFilterInput } from "@kai/protocol";
 import { usageError } from "./cli-error.js";
 import { collectList } from "./command-kit.js";
 
@@ -23,12 +23,12 @@ export interface FilterFlags {
 
 export function addFilterOptions(command: Command): Command {
   return command
-    .option("--type <type>", "service type (agent|tool|service|api|device|node); repeatable, any matches", collectList)
+    .option("--type <type>", `service type (${SERVICE_TYPES.join("|")}); repeatable, any matches`, collectList)
     .option("--tag <tag>", "tag; repeatable, all must match", collectList)
     .option("--capability <capability>", "capability such as llm_chat; repeatable, all must match", collectList)
     .option("--provider <provider>", "provider / connector id, e.g. openai")
     .option("--owner <owner>", "owner")
-    .option("--status <status>", "active|degraded|offline|maintenance; repeatable, any matches", collectList)
+    .option("--status <status>", `${SERVICE_STATUSES.join("|")}; repeatable, any matches`, collectList)
     .option("--visibility <visibility>", "public|internal|private")
     .option("-q, --query <text>", "free text over id, name, description, provider, tags, capabilities")
     .option("--location <where>", "local (this node's own, the default) | remote (imported from federation peers) | all")
@@ -50,12 +50,22 @@ export function filterFromFlags(flags: FilterFlags): ServiceFilterInput {
     origin: flags.origin,
   };
   for (const key of Object.keys(candidate)) if (candidate[key] === undefined) delete candidate[key];
+  // The repeatable enums first: the schema's verdict on a list of values is only "Invalid input".
+  const unknown = [...badChoices("type", flags.type, SERVICE_TYPES), ...badChoices("status", flags.status, SERVICE_STATUSES)];
+  if (unknown.length > 0) throw usageError("invalid filter", unknown);
   const parsed = ServiceFilterSchema.safeParse(candidate);
   if (!parsed.success) {
     const details = fieldErrorsFromZod(parsed.error).map((detail) => ({ ...detail, path: `--${flagName(detail.path)}` }));
     throw usageError("invalid filter", details);
   }
   return candidate as ServiceFilterInput;
+}
+
+/** One error per value of a repeatable flag that is not among `allowed`, naming the allowed ones. */
+function badChoices(flag: string, values: string[] | undefined, allowed: readonly string[]): FieldError[] {
+  return (values ?? [])
+    .filter((value) => !allowed.includes(value))
+    .map((value) => ({ path: `--${flag}`, message: `"${value}" is not one of ${allowed.join(", ")}` }));
 }
 
 function flagName(path: string): string {

@@ -4,7 +4,8 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
+import { SERVICE_STATUSES, SERVICE_TYPES } from "@kai/protocol";
+import { freePort, runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
 
 let server: TestServer;
 let box: Sandbox;
@@ -64,9 +65,9 @@ describe("kai services", () => {
     const result = await kai(["services", "list"]);
     expect(result.code).toBe(0);
     const lines = result.stdout.trimEnd().split("\n");
-    expect(lines[0]).toMatch(/^ID\s+NAME\s+TYPE\s+STATUS\s+CAPABILITIES\s+TAGS\s+OWNER$/);
+    expect(lines[0]).toMatch(/^ID\s+NAME\s+TYPE\s+STATUS\s+HEALTH\s+CAPABILITIES\s+TAGS\s+OWNER$/);
     const chat = lines.find((line) => line.startsWith("chat-1 "));
-    expect(chat?.split(/\s{2,}/)).toEqual(["chat-1", "Chat One", "service", "active", "llm_chat,embeddings", "prod,eu", expect.any(String)]);
+    expect(chat?.split(/\s{2,}/)).toEqual(["chat-1", "Chat One", "service", "active", "unknown", "llm_chat,embeddings", "prod,eu", expect.any(String)]);
     expect(lines.some((line) => line.startsWith("tool-1 "))).toBe(true);
   });
 
@@ -151,7 +152,11 @@ describe("kai services", () => {
     expect(yaml.code).toBe(2);
     expect(yaml.stderr).toContain("not valid YAML");
     expect((await kai(["services", "list", "--limit", "zero"])).code).toBe(2);
-    expect((await kai(["services", "list", "--status", "sleeping"])).code).toBe(2);
+    const status = await kai(["services", "list", "--status", "active,sleeping"]);
+    expect(status.code).toBe(2);
+    // A bad value names the allowed ones (the schema alone said only "Invalid input").
+    expect(status.stderr).toContain(`--status: "sleeping" is not one of ${SERVICE_STATUSES.join(", ")}`);
+    expect((await kai(["services", "list", "--type", "robot"])).stderr).toContain(`--type: "robot" is not one of ${SERVICE_TYPES.join(", ")}`);
     expect((await kai(["services", "heartbeat", "chat-1", "--status", "offline"])).code).toBe(2);
     expect((await kai(["services", "frobnicate"])).code).toBe(2);
     expect((await runKai(["services", "list", "--url", "not a url"], { cwd: box.dir, env: box.env })).code).toBe(2);
@@ -179,5 +184,12 @@ describe("kai services", () => {
     const result = await runKai(["services", "list", "--url", "http://127.0.0.1:9"], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: "x" } });
     expect(result.code).toBe(7);
     expect(result.stderr).toContain("(unreachable)");
+    // A port nothing listens on (fetch refuses port 9 outright): one sentence naming the URL, not Node's
+    // "ECONNREFUSED connect ECONNREFUSED 127.0.0.1:<port>".
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const refused = await runKai(["services", "list", "--url", url], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: "x" } });
+    expect(refused.code).toBe(7);
+    expect(refused.stderr).toContain(`cannot reach ${url}: the connection was refused (ECONNREFUSED); is the server running?`);
+    expect(refused.stderr.match(/ECONNREFUSED/g)).toHaveLength(1);
   });
 });

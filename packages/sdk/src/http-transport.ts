@@ -67,13 +67,28 @@ function parseRetryAfter(value: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
 }
 
+/** The socket errors people meet, as a sentence (Node's own text repeats the code: "connect ECONNREFUSED 127.0.0.1:7070"). */
+const SOCKET_FAILURES = new Map([
+  ["ECONNREFUSED", "the connection was refused (ECONNREFUSED); is the server running?"],
+  ["ENOTFOUND", "the host name does not resolve (ENOTFOUND)"],
+  ["EAI_AGAIN", "the host name could not be resolved right now (EAI_AGAIN)"],
+  ["ECONNRESET", "the connection was reset (ECONNRESET)"],
+  ["ETIMEDOUT", "the connection timed out (ETIMEDOUT)"],
+  ["EHOSTUNREACH", "the host is unreachable (EHOSTUNREACH)"],
+  ["ENETUNREACH", "the network is unreachable (ENETUNREACH)"],
+]);
+
 function describeCause(error: unknown): string {
   if (!(error instanceof Error)) return String(error);
   // Node's fetch reports "fetch failed" and hides the useful part (ECONNREFUSED, ENOTFOUND) in `cause`.
   const cause: unknown = error.cause;
   if (cause instanceof Error) {
     const code = (cause as { code?: unknown }).code;
-    return typeof code === "string" ? `${code} ${cause.message}` : cause.message;
+    if (typeof code !== "string") return cause.message;
+    // The code stays in the text, once: scripts and searches key on it.
+    const known = SOCKET_FAILURES.get(code);
+    if (known) return known;
+    return cause.message.includes(code) ? cause.message : `${cause.message} (${code})`;
   }
   return error.message;
 }
