@@ -12,7 +12,7 @@ export * from "./schemas/tokens.js";
 export * from "./schemas/status.js";
 export * from "./schemas/manifest.js";
 export * from "./schemas/vault.js";
-export { parseJson } from "./parse-json.js";
+export { parseJson, parseJsonBytes, decodeUtf8, isWellFormedText, findIllFormedText, type JsonResult, type JsonFailure, type ParseJsonOptions } from "./parse-json.js";
 export * from "./schemas/vault-api-types.js";
 export * from "./schemas/gateway-openai.js";
 export * from "./schemas/gateway-images.js";

@@ -4,7 +4,7 @@
  * deciding the error code. Everything environment-specific (clock, replay memory, who is trusted, which
  * recipients exist, rate limits) is injected, so the same pipeline serves the server, tests and browsers.
  */
-import { parseJson } from "../parse-json.js";
+import { parseJson, parseJsonBytes } from "../parse-json.js";
 import { KlpError, type KlpErrorCode } from "./errors.js";
 import { KLP_PROTOCOL, KlpEnvelopeSchema, type KlpEnvelope } from "./envelope.js";
 import { verifyEnvelope } from "./sign.js";
@@ -64,10 +64,18 @@ export async function accept(input: unknown, context: AcceptContext): Promise<Ac
   }
 }
 
-/** Decodes JSON text (safely: no prototype keys, bounded depth) and runs the rules; bad JSON is rule 1. */
-export async function acceptText(text: string, context: AcceptContext): Promise<AcceptResult> {
-  const json = parseJson(text);
-  if (!json.ok) return fail("KLP_MALFORMED", "the message is not valid JSON");
+/**
+ * Decodes a message (safely: no prototype keys, bounded depth) and runs the rules. Bad JSON is rule 1, and so
+ * are bytes that are not UTF-8 and strings with an unpaired surrogate (spec §1: text is UTF-8, and such a
+ * string cannot be canonicalised), refused as malformed rather than decoded to something else.
+ */
+export async function acceptText(message: string | Uint8Array, context: AcceptContext): Promise<AcceptResult> {
+  const json = typeof message === "string" ? parseJson(message, { wellFormed: true }) : parseJsonBytes(message);
+  if (!json.ok) {
+    if (json.reason === "encoding") return fail("KLP_MALFORMED", "the message is not valid UTF-8");
+    if (json.reason === "text") return fail("KLP_MALFORMED", `the message has text that is not valid Unicode at ${json.path ?? "(root)"}`);
+    return fail("KLP_MALFORMED", "the message is not valid JSON");
+  }
   return accept(json.value, context);
 }
 

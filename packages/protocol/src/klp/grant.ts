@@ -5,7 +5,7 @@
  * the same Ed25519 code as envelopes, so no JOSE library (and no Node-only code) is needed.
  */
 import { z } from "zod";
-import { parseJson } from "../parse-json.js";
+import { parseJsonBytes } from "../parse-json.js";
 import { canonicalJson } from "./jcs.js";
 import { fromBase64Url, toBase64Url, utf8 } from "./encoding.js";
 import { DidSchema, publicKeyFromDid } from "./did.js";
@@ -44,13 +44,7 @@ export function createGrant(input: CreateGrantInput, issuer: KlpKeyPair): KlpTok
 function decodePart<T extends z.ZodType>(part: string, schema: T): z.infer<T> | undefined {
   const bytes = fromBase64Url(part);
   if (!bytes) return undefined;
-  let text: string;
-  try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-  } catch {
-    return undefined;
-  }
-  const json = parseJson(text);
+  const json = parseJsonBytes(bytes);
   if (!json.ok) return undefined;
   const parsed = schema.safeParse(json.value);
   return parsed.success ? parsed.data : undefined;

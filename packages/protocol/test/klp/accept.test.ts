@@ -133,6 +133,24 @@ describe("acceptText", () => {
     expect(deep.ok ? "ok" : deep.error.code).toBe("KLP_MALFORMED");
     expect(await acceptText(JSON.stringify(request()), context())).toMatchObject({ ok: true });
   });
+
+  it("takes bytes, and refuses invalid UTF-8 as KLP_MALFORMED instead of reading U+FFFD into a signed message", async () => {
+    // Signed over a U+FFFD, then sent with a stray byte where its UTF-8 was: a lenient decoder would make it verify.
+    const signed = createEnvelope({ type: "task_request", to: "klp://svc-a", payload: { taskId: "t1", capability: "chat", parameters: { prompt: "a\ufffdb" } }, timestamp: new Date(T0) }, alice);
+    const bytes = new TextEncoder().encode(JSON.stringify(signed));
+    expect(await acceptText(bytes, context())).toMatchObject({ ok: true });
+    const at = bytes.findIndex((byte, i) => byte === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd);
+    const broken = Uint8Array.from([...bytes.subarray(0, at), 0xff, ...bytes.subarray(at + 3)]);
+    const result = await acceptText(broken, context());
+    expect(result.ok ? "ok" : [result.error.code, result.error.message]).toEqual(["KLP_MALFORMED", "the message is not valid UTF-8"]);
+  });
+
+  it("refuses a string with an unpaired surrogate as KLP_MALFORMED, naming where it is", async () => {
+    const text = JSON.stringify(request()).replace('"capability":"chat"', '"capability":"ch\\ud800at"');
+    expect(text).toContain("\\ud800");
+    const result = await acceptText(text, context());
+    expect(result.ok ? "ok" : [result.error.code, result.error.message]).toEqual(["KLP_MALFORMED", "the message has text that is not valid Unicode at payload.capability"]);
+  });
 });
 
 describe("accept: the first failing rule wins", () => {

@@ -4,7 +4,7 @@
  * the property-sorting example of §3.2.3 and the full example of §3.2.2).
  */
 import { describe, expect, it } from "vitest";
-import { canonicalJson } from "../../src/klp/index.js";
+import { canonicalJson, canonicalisable } from "../../src/klp/index.js";
 import { parseJson } from "../../src/parse-json.js";
 
 const fromBits = (hex: string) => new DataView(Uint8Array.from(hex.match(/../g) ?? [], (b) => parseInt(b, 16)).buffer).getFloat64(0);
@@ -81,5 +81,30 @@ describe("JCS (RFC 8785)", () => {
 
   it("sorts nested objects too (the drafts' Object.keys().sort() replacer silently dropped them)", () => {
     expect(canonicalJson({ b: { z: 1, a: [{ d: 2, c: 3 }] }, a: null })).toBe('{"a":null,"b":{"a":[{"c":3,"d":2}],"z":1}}');
+  });
+});
+
+describe("canonicalisable", () => {
+  it("agrees with canonicalJson: lone surrogates (values and names), NaN and Infinity cannot be canonicalised", () => {
+    const cases: unknown[] = [
+      { name: "ok", n: 1, list: ["😀", "\ud83d\ude00", null, true], nested: { "é": [0.1, -0] } },
+      { name: "x\ud800" },
+      { meta: { deep: ["fine", "\udc00y"] } },
+      { ["k\udbff"]: 1 },
+      { n: Number.NaN },
+      [Number.POSITIVE_INFINITY],
+      "\ud83d",
+      "\ud83d\ude00",
+    ];
+    for (const value of cases) {
+      let canonical = true;
+      try {
+        canonicalJson(value);
+      } catch {
+        canonical = false;
+      }
+      expect(canonicalisable(value), JSON.stringify(value)).toBe(canonical);
+    }
+    expect(canonicalisable({ name: "x\ud800" })).toBe(false);
   });
 });
