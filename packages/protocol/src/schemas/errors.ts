@@ -48,6 +48,8 @@ export const ERROR_TABLE = {
   invalid_passphrase: { status: 403 },
   not_found: { status: 404 },
   conflict: { status: 409 },
+  // The request (headers and body) did not arrive within `server.requestTimeoutMs`; the connection is closed.
+  request_timeout: { status: 408 },
   payload_too_large: { status: 413 },
   unsupported_media_type: { status: 415 },
   // A WebSocket route called as plain HTTP.

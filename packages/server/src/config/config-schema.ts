@@ -20,6 +20,11 @@ export const ConfigSchema = z.strictObject({
       port: z.int().min(0).max(65535).default(7070),
       /** Largest request body accepted, bytes (413 beyond). */
       bodyLimit: z.int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+      /**
+       * Longest time a request's headers and body may take to arrive, ms (408 `request_timeout`, connection closed).
+       * Only arriving requests are timed: slow answers, streams and WebSockets are not (http/body-guard.ts).
+       */
+      requestTimeoutMs: z.int().min(100).max(3_600_000).default(30_000),
       /** How long shutdown waits for in-flight requests before closing connections, ms. */
       shutdownTimeoutMs: z.int().min(0).default(10_000),
     })

@@ -20,6 +20,7 @@ import { VERSION } from "../version.js";
 import { installErrorHandling, sendFrameworkError } from "./error-handler.js";
 import { ApiError } from "../errors.js";
 import { installJsonBodyParser } from "./json-body.js";
+import { bodyGuardOptions, installBodyGuard } from "./body-guard.js";
 import { createAuthenticateHook, principalOf } from "./authenticate.js";
 import { installRateLimit } from "./rate-limit.js";
 import { generateRequestId, installRequestLog, lazyChildLogger } from "./request-log.js";
@@ -110,6 +111,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // Request child loggers are built on first use only (see request-log.ts).
     childLoggerFactory: lazyChildLogger,
     bodyLimit: deps.config.server.bodyLimit,
+    // How long a request may take to arrive (Node's requestTimeout, which Fastify turns off), and our 408.
+    ...bodyGuardOptions(deps.config.server),
     // Closing: in-flight requests finish; idle keep-alive connections are closed at once.
     forceCloseConnections: "idle",
     // Requests that arrive while closing get our own 503 body (installShutdownGate), not Fastify's.
@@ -129,6 +132,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   installRequestLog(app, deps.logger);
   installRequestMetrics(app, deps.metrics);
   installShutdownGate(app);
+  installBodyGuard(app);
 
   await app.register(swagger, {
     openapi: {
