@@ -99,7 +99,7 @@ export interface CallContext {
   readonly signal?: AbortSignal;
   /**
    * The same cancellation as `signal`, in a form that costs nothing to listen to (the router passes both; `signal`
-   * is then created only if a connector reads it). `upstream-http` prefers it when present.
+   * is then created only if a connector reads it). The upstream layer (`upstream/call-abort.ts`) prefers it when present.
    */
   readonly cancel?: Cancellable;
   /** Longest wait for the upstream's response headers (and, for non-streaming calls, the whole body). Default 60 000 ms. */
@@ -126,6 +126,17 @@ export interface ConnectorResult<T> {
   readonly usage?: Usage;
   /** Wall time from sending the request to having the full, parsed body, in ms. */
   readonly latencyMs: number;
+  /**
+   * The provider's own JSON text of `data`, when sending it is the same answer as serialising `data`
+   * (`relayableText`, upstream/upstream-text.ts): the front door then writes these bytes as they are.
+   */
+  readonly text?: string;
+}
+
+/** The wire text of the chunk a stream yielded last (see `ConnectorStream.lastChunk`). */
+export interface ChunkText {
+  /** The provider's own JSON text of that chunk when it can be relayed as it is; undefined: serialise the chunk. */
+  readonly text?: string;
 }
 
 /**
@@ -138,6 +149,11 @@ export interface ConnectorStream extends AsyncIterable<ChatCompletionChunk> {
   readonly headersLatencyMs: number;
   /** Usage as reported by the provider at the end of the stream; undefined until the stream completed (or if never reported). */
   usage(): Usage | undefined;
+  /**
+   * The chunk last yielded, as the provider wrote it: read it right after each `next()`. One object per stream that
+   * the connector updates as it yields, rather than a wrapper around every chunk.
+   */
+  readonly lastChunk: ChunkText;
   /** Stops reading and closes the upstream connection. Safe to call more than once. */
   cancel(): void;
 }

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { comfyuiConnector } from "../../src/gateway/connectors/comfyui/index.js";
 import { txt2ImgWorkflow } from "../../src/gateway/connectors/comfyui/workflow.js";
 import { ApiError } from "../../src/errors.js";
-import type { UpstreamError } from "../../src/gateway/upstream-error.js";
+import type { UpstreamError } from "../../src/gateway/upstream/upstream-error.js";
 import { describeConnectorContract } from "./connector-contract.js";
 import { COMFY_CHECKPOINTS, fakePng, startComfyFake, type ComfyFakeState } from "./fakes/comfyui-fake.js";
 import type { FakeUpstream } from "./fakes/fake-server.js";

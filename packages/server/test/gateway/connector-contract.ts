@@ -12,7 +12,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { IncomingHttpHeaders } from "node:http";
 import type { ChatCompletionChunk, ErrorCode } from "@kai/protocol";
 import { OPERATION_METHODS, type CallContext, type Connector, type ConnectorLogger, type ConnectorOperation } from "../../src/gateway/connector.js";
-import { UpstreamError } from "../../src/gateway/upstream-error.js";
+import { UpstreamError } from "../../src/gateway/upstream/upstream-error.js";
 import { ANSWER, PROMPT_TOKENS, TOKENS, type FakeUpstream } from "./fakes/fake-server.js";
 
 export interface ContractSubject {

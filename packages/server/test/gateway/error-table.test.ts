@@ -18,7 +18,7 @@ import {
 import { ConfigSchema } from "../../src/config/config-schema.js";
 import { refineError } from "../../src/gateway/connectors/support.js";
 import { routerOptions } from "../../src/gateway/router/router-options.js";
-import { UpstreamError, errorFromException, errorFromStatus, responseTooLarge, type AbortCause } from "../../src/gateway/upstream-error.js";
+import { UpstreamError, errorFromException, errorFromStatus, responseTooLarge, type AbortCause } from "../../src/gateway/upstream/upstream-error.js";
 
 const CODES = Object.keys(ERROR_TABLE) as ErrorCode[];
 

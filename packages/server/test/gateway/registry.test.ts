@@ -4,7 +4,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { connectors, getConnector } from "../../src/gateway/connectors/index.js";
-import { UpstreamError } from "../../src/gateway/upstream-error.js";
+import { UpstreamError } from "../../src/gateway/upstream/upstream-error.js";
 
 describe("connector registry", () => {
   it("registers every connector under its own id", () => {

@@ -8,9 +8,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { ndjsonLines, readBody, sseEvents } from "../../src/gateway/stream-reader.js";
-import { UpstreamError } from "../../src/gateway/upstream-error.js";
-import { callBytes, callJson, openUpstream, upstreamRequests } from "../../src/gateway/upstream-http.js";
+import { ndjsonLines, readBody, sseEvents } from "../../src/gateway/upstream/stream-reader.js";
+import { UpstreamError } from "../../src/gateway/upstream/upstream-error.js";
+import { callBytes, callJson, openUpstream } from "../../src/gateway/upstream/upstream-http.js";
+import { upstreamRequests } from "../../src/gateway/upstream/upstream-request.js";
 import { writePadding } from "./fakes/fake-server.js";
 
 const MiB = 1024 * 1024;

@@ -8,9 +8,10 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import type { CallContext } from "../../src/gateway/connector.js";
-import { ndjsonLines, sseEvents } from "../../src/gateway/stream-reader.js";
-import { UpstreamError } from "../../src/gateway/upstream-error.js";
-import { callBytes, callJson, probeHealth, upstreamRequests } from "../../src/gateway/upstream-http.js";
+import { ndjsonLines, sseEvents } from "../../src/gateway/upstream/stream-reader.js";
+import { UpstreamError } from "../../src/gateway/upstream/upstream-error.js";
+import { callBytes, callJson, probeHealth } from "../../src/gateway/upstream/upstream-http.js";
+import { upstreamRequests } from "../../src/gateway/upstream/upstream-request.js";
 import { writePadding } from "./fakes/fake-server.js";
 
 const LIMIT = 256 * 1024;

@@ -4,8 +4,8 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import { ndjsonLines, readBody, sseEvents } from "../../src/gateway/stream-reader.js";
-import { openUpstream } from "../../src/gateway/upstream-http.js";
+import { ndjsonLines, readBody, sseEvents } from "../../src/gateway/upstream/stream-reader.js";
+import { openUpstream } from "../../src/gateway/upstream/upstream-http.js";
 
 async function* bytes(...parts: string[]): AsyncGenerator<Uint8Array> {
   const encoder = new TextEncoder();

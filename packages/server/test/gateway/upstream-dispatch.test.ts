@@ -7,8 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { CancelSignal } from "../../src/gateway/cancel-signal.js";
 import type { CallContext } from "../../src/gateway/connector.js";
-import { UpstreamError } from "../../src/gateway/upstream-error.js";
-import { callJson, upstreamRequests } from "../../src/gateway/upstream-http.js";
+import { UpstreamError } from "../../src/gateway/upstream/upstream-error.js";
+import { callJson } from "../../src/gateway/upstream/upstream-http.js";
+import { upstreamRequests } from "../../src/gateway/upstream/upstream-request.js";
 
 const Answer = z.object({ text: z.string() });
 type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void;

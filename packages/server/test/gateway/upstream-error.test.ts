@@ -1,6 +1,6 @@
 // Unit tests of error mapping, Retry-After parsing and credential redaction.
 import { describe, expect, it } from "vitest";
-import { errorFromStatus, parseRetryAfter, providerMessage, redact } from "../../src/gateway/upstream-error.js";
+import { errorFromStatus, parseRetryAfter, providerMessage, redact } from "../../src/gateway/upstream/upstream-error.js";
 
 describe("redact", () => {
   it("removes the exact credential and key-shaped tokens", () => {

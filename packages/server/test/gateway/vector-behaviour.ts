@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CallContext, Connector } from "../../src/gateway/connector.js";
-import { UpstreamError } from "../../src/gateway/upstream-error.js";
+import { UpstreamError } from "../../src/gateway/upstream/upstream-error.js";
 import type { FakeUpstream } from "./fakes/fake-server.js";
 
 async function failure(promise: Promise<unknown>): Promise<UpstreamError> {

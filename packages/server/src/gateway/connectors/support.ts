@@ -9,7 +9,7 @@ import { ERROR_TRAITS, fieldErrorsFromZod, type ErrorCode, type ErrorTraits } fr
 import type { z } from "zod";
 import type { UpstreamTarget } from "../connector.js";
 import { ApiError } from "../../errors.js";
-import { UpstreamError } from "../upstream-error.js";
+import { UpstreamError } from "../upstream/upstream-error.js";
 
 /** `Authorization: Bearer <credential>` when there is one (servers without auth of their own sit behind a proxy). */
 export function bearerAuth(target: UpstreamTarget): Record<string, string> {

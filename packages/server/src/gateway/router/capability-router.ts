@@ -130,8 +130,9 @@ export class CapabilityRouter {
         const pending = invoke(candidate.connector, outbound, call);
         if (!pending) throw new Error(`connector ${candidate.connector.id} lists ${operation} but does not implement it`);
         const result = await pending;
-        const outcome: { value: ResponseOf<O>; latencyMs: number; usage?: Usage } = { value: result.data, latencyMs: result.latencyMs };
+        const outcome: { value: ResponseOf<O>; latencyMs: number; usage?: Usage; text?: string } = { value: result.data, latencyMs: result.latencyMs };
         if (result.usage) outcome.usage = result.usage;
+        if (result.text !== undefined) outcome.text = result.text;
         return outcome;
       });
       const success = await (selection.unconfirmedModel ? running.catch((error: unknown) => unconfirmedModelError(error, selection.model)) : running);
@@ -146,6 +147,7 @@ export class CapabilityRouter {
       };
       if (selection.model !== undefined) routed.model = selection.model;
       if (success.usage) routed.usage = success.usage;
+      if (success.text !== undefined) routed.text = success.text;
       return routed;
     } finally {
       execution.close();

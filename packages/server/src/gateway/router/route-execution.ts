@@ -17,7 +17,7 @@ import { ERROR_TRAITS, type Usage } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import { CancelSignal, type Cancellable } from "../cancel-signal.js";
 import type { CallContext, ConnectorLogger, UpstreamTarget } from "../connector.js";
-import { UpstreamError, redact } from "../upstream-error.js";
+import { UpstreamError, redact } from "../upstream/upstream-error.js";
 import type { Candidate } from "./candidates.js";
 import type { CredentialResolver, ResolvedAuth } from "./credentials.js";
 import type { ModelCatalog } from "./model-catalog.js";
@@ -50,6 +50,8 @@ export interface AttemptOutcome<T> {
   readonly value: T;
   readonly latencyMs: number;
   readonly usage?: Usage;
+  /** The provider's own text of `value`, when it can be relayed as it is (`ConnectorResult.text`). */
+  readonly text?: string;
 }
 
 /** Calls one candidate (the executor has resolved the credential and built the call context). */
@@ -228,6 +230,7 @@ export class RouteExecution {
         // Field by field: spreading `outcome` (whose shape varies with `usage`) cost ~1 µs per request in profiles.
         const success: Mutable<Success<T>> = { value: outcome.value, latencyMs: outcome.latencyMs, candidate, attempt };
         if (outcome.usage) success.usage = outcome.usage;
+        if (outcome.text !== undefined) success.text = outcome.text;
         return success;
       }
     }
@@ -383,7 +386,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 /**
  * One attempt's `CallContext`. A class so that `signal` is a prototype getter: the web `AbortSignal` is materialised
- * only for a connector that reads it (most never do: upstream-http listens to `cancel`), without an object literal
+ * only for a connector that reads it (most never do: the upstream layer listens to `cancel`), without an object literal
  * with an accessor per attempt.
  */
 class AttemptContext {

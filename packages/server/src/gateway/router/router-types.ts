@@ -7,6 +7,7 @@
 import type { ChatCompletionChunk, ErrorCode, RoutingHints, RoutingStrategy, Usage } from "@kai/protocol";
 import type { Principal } from "../../auth/principal.js";
 import type { Cancellable } from "../cancel-signal.js";
+import type { ChunkText } from "../connector.js";
 import type { BreakerState } from "./circuit-breaker.js";
 
 /** Per-request input common to `route` and `routeStream`. */
@@ -55,6 +56,8 @@ export interface RouteResult<T> extends RouteMeta {
   readonly usage?: Usage;
   /** Upstream latency of the successful attempt, ms. */
   readonly latencyMs: number;
+  /** The provider's own JSON text of `data` when it can be sent as it is (`ConnectorResult.text`). */
+  readonly text?: string;
 }
 
 /**
@@ -66,6 +69,8 @@ export interface RouteResult<T> extends RouteMeta {
 export interface RoutedStream extends RouteMeta, AsyncIterable<ChatCompletionChunk> {
   /** Usage as the provider reported it, once the stream completed. */
   usage(): Usage | undefined;
+  /** The chunk last yielded, as the provider wrote it (`ConnectorStream.lastChunk`): read it right after each `next()`. */
+  readonly lastChunk: ChunkText;
   cancel(): void;
 }
 

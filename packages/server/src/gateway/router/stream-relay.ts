@@ -8,7 +8,7 @@
 import type { ChatCompletionChunk } from "@kai/protocol";
 import type { ApiError } from "../../errors.js";
 import type { ConnectorStream } from "../connector.js";
-import { UpstreamError } from "../upstream-error.js";
+import { UpstreamError } from "../upstream/upstream-error.js";
 import type { Candidate } from "./candidates.js";
 import type { RouteExecution } from "./route-execution.js";
 import type { AttemptEvent, RoutedStream } from "./router-types.js";
@@ -87,6 +87,8 @@ export function relayStream({ execution, candidate, event, opened, firstChunkMs,
     attempts: execution.attempts,
     overheadMs,
     usage: () => stream.usage(),
+    // The connector's own slot, updated as it yields: the relay adds no read-ahead, so it always is the chunk just relayed.
+    lastChunk: stream.lastChunk,
     cancel: () => {
       cancelled = true;
       stream.cancel();

@@ -35,7 +35,6 @@ import { modelNotFoundMessage } from "../../gateway/router/candidates.js";
 import type { GatewayPort } from "./gateway-port.js";
 import { GATEWAY_ERROR_RESPONSES, hintsFromHeader, markServed, routeContextOf } from "./request-context.js";
 import { sseBody } from "./sse.js";
-import { upstreamTextOf } from "../../gateway/upstream-text.js";
 
 /** OpenAI's own limit on audio uploads. */
 const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
@@ -67,10 +66,13 @@ export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): Fastif
       },
     }, async (request, reply) => {
       if (request.body.stream !== true) {
-        const answer = await routed("chat", request, reply);
-        // The provider's own JSON when it is the same answer (gateway/upstream-text): no second serialisation.
-        const text = upstreamTextOf(answer);
-        return text === undefined ? answer : reply.type("application/json; charset=utf-8").send(text as unknown as typeof answer);
+        const started = performance.now();
+        const context = routeContextOf(request, reply, hintsFromHeader(request));
+        const preRouteMs = performance.now() - started;
+        const result = await gateway.route("chat", request.body, context);
+        markServed(reply, result, preRouteMs, metrics);
+        // The provider's own JSON when it is the same answer (RouteResult.text): no second serialisation.
+        return result.text === undefined ? result.data : reply.type("application/json; charset=utf-8").send(result.text as unknown as typeof result.data);
       }
       const started = performance.now();
       const context = routeContextOf(request, reply, hintsFromHeader(request));

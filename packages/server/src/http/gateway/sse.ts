@@ -5,12 +5,11 @@
  * (`data: {"error":{…}}`) and there is no `[DONE]`: the official OpenAI client raises it as an APIError,
  * and no client can mistake a truncated answer for a complete one (Portkey #1797, LiteLLM #40404).
  * The body is a Node Readable handed to `reply.send`, so Fastify's hooks (logs, metrics) still run. Chunks that
- * carry the provider's own text (gateway/upstream-text) are written with it instead of being serialised again.
+ * carry the provider's own text (`RoutedStream.lastChunk`) are written with it instead of being serialised again.
  */
 import { Readable } from "node:stream";
 import { ERROR_STATUS, type ChatCompletionChunk, type ErrorCode } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
-import { upstreamTextOf } from "../../gateway/upstream-text.js";
 import type { RoutedStream } from "../../gateway/router/router-types.js";
 
 const DONE = "data: [DONE]\n\n";
@@ -86,8 +85,8 @@ class SseBody extends Readable {
           this.queue(DONE);
           return;
         }
-        // The provider's own text when it is the same chunk (gateway/upstream-text), else the chunk serialised.
-        this.queue(`data: ${upstreamTextOf(next.value) ?? JSON.stringify(next.value)}\n\n`);
+        // The provider's own text when it is the same chunk (read right after next(): it is this chunk's), else the chunk serialised.
+        this.queue(`data: ${this.stream.lastChunk.text ?? JSON.stringify(next.value)}\n\n`);
       }
     } finally {
       this.pulling = false;

@@ -8,7 +8,7 @@ import type { ApiError } from "../../../src/errors.js";
 import { ollamaConnector } from "../../../src/gateway/connectors/ollama/index.js";
 import { openaiConnector } from "../../../src/gateway/connectors/openai/index.js";
 import { whisperConnector } from "../../../src/gateway/connectors/whisper/index.js";
-import { UpstreamError } from "../../../src/gateway/upstream-error.js";
+import { UpstreamError } from "../../../src/gateway/upstream/upstream-error.js";
 import { ANSWER, FRAMES_BEFORE_FAULT, type FakeUpstream } from "../fakes/fake-server.js";
 import { OLLAMA_MODEL, startOllamaFake } from "../fakes/ollama-fake.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";

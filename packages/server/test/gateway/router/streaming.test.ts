@@ -4,7 +4,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { ChatCompletionChunk } from "@kai/protocol";
 import type { ApiError } from "../../../src/errors.js";
-import { UpstreamError } from "../../../src/gateway/upstream-error.js";
+import { UpstreamError } from "../../../src/gateway/upstream/upstream-error.js";
 import { ANSWER, FRAMES_BEFORE_FAULT, type FakeUpstream } from "../fakes/fake-server.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
 import { ALICE, chat, openRouterHarness, registerPreferredPair, settle, type RouterHarness } from "./harness.js";

@@ -8,8 +8,9 @@
  */
 import type { ImageEditRequest, ImageGenerationRequest } from "@kai/protocol";
 import type { CallContext, Connector, ConnectorResult, UpstreamTarget } from "../../connector.js";
-import { UpstreamError } from "../../upstream-error.js";
-import { callJson, probeHealth, upstreamRequests } from "../../upstream-http.js";
+import { UpstreamError } from "../../upstream/upstream-error.js";
+import { callJson, probeHealth } from "../../upstream/upstream-http.js";
+import { upstreamRequests } from "../../upstream/upstream-request.js";
 import { refined } from "../support.js";
 import { findCheckpoint, fromA1111, toImg2Img, toTxt2Img } from "./translate.js";
 import { A1111ImagesSchema, A1111ModelsSchema } from "./wire.js";

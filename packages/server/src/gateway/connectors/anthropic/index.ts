@@ -8,9 +8,10 @@
  */
 import type { ChatCompletionChunk, ChatCompletionRequest } from "@kai/protocol";
 import type { CallContext, ChatConnector, ConnectorStream } from "../../connector.js";
-import { UpstreamError, redact } from "../../upstream-error.js";
-import { callJson, openUpstream, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
+import { UpstreamError, redact } from "../../upstream/upstream-error.js";
+import { callJson, openUpstream, parseUpstream, probeHealth } from "../../upstream/upstream-http.js";
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, upstreamRequests } from "../../upstream/upstream-request.js";
+import { readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../upstream/stream-reader.js";
 import { wantsStreamUsage } from "../stream-usage.js";
 import { finishReason, fromAnthropicMessage, toAnthropicRequest, toToolCall, toUsage } from "./translate.js";
 import { AnthropicMessageSchema, AnthropicModelListSchema, AnthropicStreamEventSchema } from "./wire.js";

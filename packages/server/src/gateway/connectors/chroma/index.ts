@@ -16,7 +16,8 @@ import {
   VectorUpsertRequestSchema,
 } from "@kai/protocol";
 import type { CallContext, Connector } from "../../connector.js";
-import { callJson, probeHealth, upstreamRequests } from "../../upstream-http.js";
+import { callJson, probeHealth } from "../../upstream/upstream-http.js";
+import { upstreamRequests } from "../../upstream/upstream-request.js";
 import { headerAuth, parseInput, refined } from "../support.js";
 import { fromChromaQuery, metricOf, toChromaSpace, toChromaUpsert, toWhere } from "./translate.js";
 import { ChromaAckSchema, ChromaCollectionListSchema, ChromaCollectionSchema, ChromaQuerySchema } from "./wire.js";

@@ -6,7 +6,7 @@
  */
 import type { VectorFilter, VectorMatch, VectorMetric, VectorPoint } from "@kai/protocol";
 import type { z } from "zod";
-import { UpstreamError } from "../../upstream-error.js";
+import { UpstreamError } from "../../upstream/upstream-error.js";
 import type { ChromaCollection, ChromaQuerySchema } from "./wire.js";
 
 const TO_SPACE: Record<VectorMetric, string> = { cosine: "cosine", euclid: "l2", dot: "ip" };

@@ -14,7 +14,8 @@
 import { parseJson, WorkflowRunRequestSchema, type WorkflowSummary } from "@kai/protocol";
 import type { CallContext, Connector } from "../../connector.js";
 import { ApiError } from "../../../errors.js";
-import { callBytes, callJson, probeHealth, type UpstreamRequest } from "../../upstream-http.js";
+import { callBytes, callJson, probeHealth } from "../../upstream/upstream-http.js";
+import type { UpstreamRequest } from "../../upstream/upstream-request.js";
 import { headerAuth, parseInput, refined } from "../support.js";
 import { N8nWorkflowPageSchema } from "./wire.js";
 

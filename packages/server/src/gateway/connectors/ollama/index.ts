@@ -7,12 +7,13 @@
 import { randomUUID } from "node:crypto";
 import { parseJson, type ChatCompletionChunk, type ChatCompletionRequest } from "@kai/protocol";
 import type { CallContext, ChatConnector, ConnectorStream } from "../../connector.js";
-import { UpstreamError, redact } from "../../upstream-error.js";
-import { callJson, openUpstream, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
+import { UpstreamError, redact } from "../../upstream/upstream-error.js";
+import { callJson, openUpstream, parseUpstream, probeHealth } from "../../upstream/upstream-http.js";
 import { encodeVector } from "../embedding-encoding.js";
 import { wantsStreamUsage } from "../stream-usage.js";
 import { bearerAuth } from "../support.js";
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, ndjsonLines, readBody, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, upstreamRequests } from "../../upstream/upstream-request.js";
+import { ndjsonLines, readBody, toConnectorStream, type UsageSlot } from "../../upstream/stream-reader.js";
 import { createdOf, finishReason, toOllamaChat, toOllamaOptions, toolCallsOf, usageOf } from "./translate.js";
 import { OllamaChatSchema, OllamaEmbedSchema, OllamaGenerateSchema, OllamaTagsSchema } from "./wire.js";
 

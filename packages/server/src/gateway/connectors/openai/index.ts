@@ -16,10 +16,11 @@ import {
   type ChatCompletionRequest,
 } from "@kai/protocol";
 import type { CallContext, ChatConnector, ConnectorOperation, ConnectorStream, UpstreamTarget } from "../../connector.js";
-import { UpstreamError, providerMessage, redact } from "../../upstream-error.js";
-import { callJson, openUpstream, parseUpstreamValue, probeHealth, upstreamRequests } from "../../upstream-http.js";
-import { rememberUpstreamText } from "../../upstream-text.js";
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../stream-reader.js";
+import { UpstreamError, providerMessage, redact } from "../../upstream/upstream-error.js";
+import { callJson, openUpstream, parseUpstreamValue, probeHealth } from "../../upstream/upstream-http.js";
+import { relayableText } from "../../upstream/upstream-text.js";
+import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, upstreamRequests } from "../../upstream/upstream-request.js";
+import { readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../upstream/stream-reader.js";
 import { inEncoding } from "../embedding-encoding.js";
 import { wantsStreamUsage } from "../stream-usage.js";
 
@@ -80,7 +81,7 @@ export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions
         }
         const { input, data: chunk } = parseUpstreamValue(provider, data, ChatCompletionChunkSchema);
         // Already in OpenAI shape: the front door can relay the provider's text instead of serialising the chunk again.
-        rememberUpstreamText(chunk, input, data);
+        slot.text = relayableText(input, data);
         if (chunk.usage) slot.usage = chunk.usage;
         if (chunk.choices.some((choice) => choice.finish_reason)) sawFinish = true;
         if (hideUsageChunk && chunk.choices.length === 0 && chunk.usage) continue;
@@ -99,8 +100,7 @@ export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions
     operations,
     async chat(chat, context) {
       const { data, latencyMs, text, input } = await callJson(request("POST", api("/chat/completions"), context, withStream(chat, false)), ChatCompletionSchema);
-      rememberUpstreamText(data, input, text);
-      return { data, usage: data.usage, latencyMs };
+      return { data, usage: data.usage, latencyMs, text: relayableText(input, text) };
     },
     chatStream,
     async completions(completion, context) {

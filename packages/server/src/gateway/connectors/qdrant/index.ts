@@ -14,8 +14,9 @@ import {
   VectorUpsertRequestSchema,
 } from "@kai/protocol";
 import type { Connector } from "../../connector.js";
-import { UpstreamError } from "../../upstream-error.js";
-import { callJson, probeHealth, upstreamRequests } from "../../upstream-http.js";
+import { UpstreamError } from "../../upstream/upstream-error.js";
+import { callJson, probeHealth } from "../../upstream/upstream-http.js";
+import { upstreamRequests } from "../../upstream/upstream-request.js";
 import { headerAuth, parseInput, refined } from "../support.js";
 import { checkPayloads, fromQdrantPoint, toQdrantConditions, toQdrantDistance, toQdrantId, toQdrantPoint } from "./translate.js";
 import { QdrantBooleanSchema, QdrantCollectionsSchema, QdrantSearchSchema, QdrantUpdateSchema } from "./wire.js";

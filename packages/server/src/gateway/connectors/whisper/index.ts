@@ -8,8 +8,9 @@
  */
 import { TranscriptionRequestSchema, type TranscriptionResponse, type Usage } from "@kai/protocol";
 import type { Connector } from "../../connector.js";
-import { UpstreamError } from "../../upstream-error.js";
-import { callBytes, callJson, parseUpstream, probeHealth, upstreamRequests } from "../../upstream-http.js";
+import { UpstreamError } from "../../upstream/upstream-error.js";
+import { callBytes, callJson, parseUpstream, probeHealth } from "../../upstream/upstream-http.js";
+import { upstreamRequests } from "../../upstream/upstream-request.js";
 import { bearerAuth, parseInput, refined } from "../support.js";
 import { TranscriptionBodySchema, WhisperModelsSchema } from "./wire.js";
 

@@ -1,5 +1,5 @@
 /**
- * @module gateway/upstream-dispatch
+ * @module gateway/upstream/dispatch
  * The non-streaming upstream call (`callJson`'s transport) through undici's `dispatch` with a handler of our own:
  * the answer's bytes are collected as they arrive and decoded once, and one promise settles per call.
  *
@@ -8,16 +8,17 @@
  * Measured under bench/gateway's load, that machinery was most of undici's share of the gateway's CPU per request.
  * Streams keep `openUpstream` (they want a Node stream), as do multipart bodies and URLs `splitTarget` refuses.
  *
- * Behaviour is `openUpstream` + reading the text: the same headers, timeout (headers and body), caller
- * cancellation, error mapping (status errors with the provider's scrubbed text and `Retry-After`), the same size
- * limit (`maxResponseBytes`: refused on an announced `content-length`, else as soon as the count passes it), and the
- * text decoded as undici's `text()` does (UTF-8, a leading BOM skipped).
+ * Behaviour is `openUpstream` + reading the text, from the same parts: the request's headers and URL
+ * (`upstream-request`), the timer and caller cancellation (`call-abort`), the error mapping (`upstream-error`: status
+ * errors with the provider's scrubbed text and `Retry-After`), the same size limit (`maxResponseBytes`: refused on an
+ * announced `content-length`, else as soon as the count passes it), and the text decoded as undici's `text()` does
+ * (UTF-8, a leading BOM skipped; `bounded-read`).
  */
 import type { Dispatcher } from "undici";
-import type { CallContext } from "./connector.js";
-import { UpstreamError, errorFromException, errorFromStatus, responseTooLarge, scrubHeaderValues, type AbortCause } from "./upstream-error.js";
-import type { UpstreamRequest } from "./upstream-http.js";
-import { decodeText } from "../bounded-read.js";
+import { decodeText } from "../../bounded-read.js";
+import { armCall, cancelledAlready, releaseCall, type AbortableCall } from "./call-abort.js";
+import { callerCancelled, errorFromException, refusal, responseTooLarge, type AbortCause } from "./upstream-error.js";
+import { logAnswered, type UpstreamRequest } from "./upstream-request.js";
 
 /** The provider's text once the whole body arrived with a 2xx status. */
 export interface BufferedAnswer {
@@ -30,19 +31,19 @@ export interface BufferedAnswer {
 class CallAborted extends Error {}
 
 /**
- * One call: the dispatch handler, its timer and its link to the caller's cancellation. Settles `done` exactly once;
- * undici's later callbacks (after an abort we initiated) are ignored.
+ * One call: the dispatch handler, its timer and its link to the caller's cancellation (`call-abort`). Settles `done`
+ * exactly once; undici's later callbacks (after an abort we initiated) are ignored.
  */
-class BufferedCall implements Dispatcher.DispatchHandler {
+class BufferedCall implements Dispatcher.DispatchHandler, AbortableCall {
   private status = 0;
   private retryAfter: string | null = null;
   private readonly chunks: Buffer[] = [];
   private length = 0;
   private abortConnection: ((reason: Error) => void) | null = null;
-  private cause: AbortCause | undefined;
+  cause: AbortCause | undefined;
+  timer: NodeJS.Timeout | null = null;
+  detach: (() => void) | null = null;
   private settled = false;
-  private timer: NodeJS.Timeout | null;
-  private detach: (() => void) | null = null;
   private readonly startedAt = performance.now();
 
   constructor(
@@ -52,15 +53,7 @@ class BufferedCall implements Dispatcher.DispatchHandler {
     timeoutMs: number,
     private readonly maxBytes: number,
   ) {
-    const context = request.context;
-    this.timer = setTimeout(onCallTimeout, timeoutMs, this);
-    if (context.cancel) this.detach = context.cancel.onAbort(() => this.abort("cancelled"));
-    else if (context.signal) {
-      const signal = context.signal;
-      const onAbort = () => this.abort("cancelled");
-      signal.addEventListener("abort", onAbort, { once: true });
-      this.detach = () => signal.removeEventListener("abort", onAbort);
-    }
+    armCall(this, request.context, timeoutMs);
   }
 
   /** Our own abort (timeout or the caller left): settles at once, and drops the connection if it is in use. */
@@ -81,8 +74,7 @@ class BufferedCall implements Dispatcher.DispatchHandler {
     // 1xx informational answers come before the real one.
     if (status < 200) return true;
     this.status = status;
-    const { context, provider } = this.request;
-    context.logger?.debug({ provider, method: this.request.method, path: this.request.path, status, latencyMs: Math.round(performance.now() - this.startedAt) }, "upstream answered");
+    logAnswered(this.request, status, performance.now() - this.startedAt);
     if (status >= 300 && rawHeaders) this.retryAfter = headerValue(rawHeaders, "retry-after");
     // An announced length beyond the limit is refused before a byte of the body is read.
     if (rawHeaders && announcedLength(rawHeaders) > this.maxBytes) {
@@ -128,10 +120,7 @@ class BufferedCall implements Dispatcher.DispatchHandler {
   /** A non-2xx answer: the provider's error, classified by status, with its text scrubbed. */
   private refuse(text: string): void {
     this.finish();
-    const { context, provider, path } = this.request;
-    const failure = errorFromStatus(provider, this.status, scrubHeaderValues(text, context.target.headers), this.retryAfter, context.target.credential);
-    context.logger?.warn({ provider, path, status: this.status, code: failure.code, message: failure.message }, "upstream refused the request");
-    this.reject(failure);
+    this.reject(refusal(this.request, this.status, text, this.retryAfter));
   }
 
   /**
@@ -153,15 +142,8 @@ class BufferedCall implements Dispatcher.DispatchHandler {
   /** Settled: stops the timer and lets go of the caller's cancellation. */
   private finish(): void {
     this.settled = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    this.detach?.();
-    this.detach = null;
+    releaseCall(this);
   }
-}
-
-function onCallTimeout(call: BufferedCall): void {
-  call.abort("timeout");
 }
 
 /** The first value of a response header, from undici's raw `[name, value, …]` list. */
@@ -222,10 +204,8 @@ export function dispatchBuffered(
   timeoutMs: number,
   maxBytes: number,
 ): Promise<BufferedAnswer> {
-  const context: CallContext = request.context;
-  if (context.cancel ? context.cancel.aborted : context.signal?.aborted) {
-    return Promise.reject(new UpstreamError("request_cancelled", `request to ${request.provider} cancelled by the caller`));
-  }
+  const context = request.context;
+  if (cancelledAlready(context)) return Promise.reject(callerCancelled(request.provider));
   let body: string | undefined;
   try {
     body = request.body === undefined ? undefined : JSON.stringify(request.body);

@@ -1,11 +1,11 @@
-// Relaying the provider's text instead of re-serialising: whenever a text is remembered for a parsed value, it must
-// be the same JSON value as that value (property-based over chunk and completion shapes with and without usage,
+// Relaying the provider's text instead of re-serialising: whenever a text is found relayable for a parsed value, it
+// must be the same JSON value as that value (property-based over chunk and completion shapes with and without usage,
 // unknown keys, unusual spacing); texts that validation would change, or that would break SSE framing, are not kept.
 import fc from "fast-check";
 import { ChatCompletionChunkSchema, ChatCompletionSchema } from "@kai/protocol";
 import { describe, expect, it } from "vitest";
 import { parseUpstreamValue } from "./upstream-http.js";
-import { rememberUpstreamText, upstreamTextOf } from "./upstream-text.js";
+import { relayableText } from "./upstream-text.js";
 
 const usage = fc.record(
   { prompt_tokens: fc.nat(1000), completion_tokens: fc.nat(1000), total_tokens: fc.nat(2000) },
@@ -41,8 +41,7 @@ describe("upstream text relay", () => {
     fc.assert(
       fc.property(fc.tuple(chunk, extras).chain(([body, more]) => spelled({ ...body, ...more })), (text) => {
         const { input, data } = parseUpstreamValue("test", text, ChatCompletionChunkSchema);
-        rememberUpstreamText(data, input, text);
-        const relayed = upstreamTextOf(data);
+        const relayed = relayableText(input, text);
         if (relayed !== undefined) expect(JSON.parse(relayed)).toEqual(JSON.parse(JSON.stringify(data)));
       }),
       { numRuns: 300 },
@@ -53,8 +52,7 @@ describe("upstream text relay", () => {
     fc.assert(
       fc.property(fc.tuple(completion, extras).chain(([body, more]) => spelled({ ...body, ...more })), (text) => {
         const { input, data } = parseUpstreamValue("test", text, ChatCompletionSchema);
-        rememberUpstreamText(data, input, text);
-        const relayed = upstreamTextOf(data);
+        const relayed = relayableText(input, text);
         if (relayed !== undefined) expect(JSON.parse(relayed)).toEqual(JSON.parse(JSON.stringify(data)));
       }),
       { numRuns: 300 },
@@ -64,9 +62,8 @@ describe("upstream text relay", () => {
   it("keeps the text of an ordinary chunk, and not of one validation completes, one with a line break or a __proto__ key", () => {
     const base = { id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta: { content: "hi" }, finish_reason: null }] };
     const remembered = (text: string) => {
-      const { input, data } = parseUpstreamValue("test", text, ChatCompletionChunkSchema);
-      rememberUpstreamText(data, input, text);
-      return upstreamTextOf(data);
+      const { input } = parseUpstreamValue("test", text, ChatCompletionChunkSchema);
+      return relayableText(input, text);
     };
     const plain = JSON.stringify(base);
     expect(remembered(plain)).toBe(plain);
@@ -75,6 +72,6 @@ describe("upstream text relay", () => {
     expect(remembered(JSON.stringify({ ...base, usage: { prompt_tokens: 1, completion_tokens: 0, total_tokens: 1 } }))).toBeDefined();
     expect(remembered(JSON.stringify(base, null, 2))).toBeUndefined();
     expect(remembered(plain.replace('"model"', '"__proto__":{"x":1},"model"'))).toBeUndefined();
-    expect(upstreamTextOf({})).toBeUndefined();
+    expect(relayableText(undefined, "{}")).toBeUndefined();
   });
 });

@@ -1,11 +1,13 @@
 /**
- * @module gateway/upstream-error
- * Turns whatever a provider answered (status, body, Retry-After) into one `UpstreamError` with a stable
- * code, and scrubs credentials out of every message first: providers echo keys back in auth errors
- * (LiteLLM leaked keys exactly this way), so no upstream text reaches our errors unredacted.
+ * @module gateway/upstream/upstream-error
+ * Turns whatever a provider answered (status, body, Retry-After) or however a call failed (timeout, stall, the caller
+ * leaving, a cut connection) into one `UpstreamError` with a stable code, and scrubs credentials out of every message
+ * first: providers echo keys back in auth errors (LiteLLM leaked keys exactly this way), so no upstream text reaches
+ * our errors unredacted. Both transports (`dispatch`, `upstream-http`) and the stream reader map through here.
  */
 import { ERROR_TRAITS, parseJson, type ErrorCode } from "@kai/protocol";
-import { ApiError } from "../errors.js";
+import { ApiError } from "../../errors.js";
+import type { UpstreamRequest } from "./upstream-request.js";
 
 /** Fields the router needs to decide on retry, failover and cooldown. */
 export interface UpstreamErrorInfo {
@@ -102,13 +104,29 @@ export function errorFromStatus(
   return new UpstreamError("upstream_error", message, { ...info, retryAfterSeconds });
 }
 
+/**
+ * A provider's refusal (a non-2xx answer with its text): mapped by status, with the values of the target's extra
+ * headers scrubbed from the text too, and logged once (status, code and the redacted message, never the body).
+ */
+export function refusal(request: UpstreamRequest, status: number, text: string, retryAfterHeader: string | null): UpstreamError {
+  const { context, provider } = request;
+  const failure = errorFromStatus(provider, status, scrubHeaderValues(text, context.target.headers), retryAfterHeader, context.target.credential);
+  context.logger?.warn({ provider, path: request.path, status, code: failure.code, message: failure.message }, "upstream refused the request");
+  return failure;
+}
+
 /** Why an upstream call was aborted by us; lets the error mapping tell timeout, stall and client-gone apart. */
 export type AbortCause = "timeout" | "idle" | "cancelled" | "done";
+
+/** The caller went away (or had already gone) before `provider` answered. */
+export function callerCancelled(provider: string): UpstreamError {
+  return new UpstreamError("request_cancelled", `request to ${provider} cancelled by the caller`);
+}
 
 /** Maps an exception thrown by a request or a body read to our error, given why (if at all) we aborted. */
 export function errorFromException(provider: string, error: unknown, cause: AbortCause | undefined, credential?: string): UpstreamError {
   if (error instanceof UpstreamError) return error;
-  if (cause === "cancelled") return new UpstreamError("request_cancelled", `request to ${provider} cancelled by the caller`);
+  if (cause === "cancelled") return callerCancelled(provider);
   if (cause === "timeout") return new UpstreamError("upstream_timeout", `${provider} did not answer in time`);
   if (cause === "idle") return new UpstreamError("upstream_timeout", `${provider} stream stalled (no data within the idle timeout)`);
   const code = (error as { code?: string })?.code ?? (error as { cause?: { code?: string } })?.cause?.code;

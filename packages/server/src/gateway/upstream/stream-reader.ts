@@ -1,5 +1,5 @@
 /**
- * @module gateway/stream-reader
+ * @module gateway/upstream/stream-reader
  * Reads a streaming upstream body as SSE events or NDJSON lines, with an idle timeout between chunks,
  * and wraps a connector's chunk generator as a `ConnectorStream`. Every way a stream can go wrong —
  * connection cut, stall, caller abort, one event or line beyond `maxResponseBytes` — surfaces as a thrown
@@ -10,9 +10,10 @@
  */
 import type { ChatCompletionChunk, Usage } from "@kai/protocol";
 import { createParser, type EventSourceMessage } from "eventsource-parser";
-import type { ConnectorStream } from "./connector.js";
-import { UpstreamError, responseTooLarge } from "./upstream-error.js";
-import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, errorFromException, type OpenedUpstream } from "./upstream-http.js";
+import type { ConnectorStream } from "../connector.js";
+import { UpstreamError, errorFromException, responseTooLarge } from "./upstream-error.js";
+import type { OpenedUpstream } from "./upstream-http.js";
+import { DEFAULT_MAX_RESPONSE_BYTES } from "./upstream-request.js";
 
 /**
  * Raw body bytes; each wait for the next chunk is bounded by `idleTimeoutMs`. Only the waits count: a consumer
@@ -124,9 +125,14 @@ export async function* ndjsonLines(bytes: AsyncIterable<Uint8Array>, provider = 
   if (rest) yield rest;
 }
 
-/** Mutable usage slot a connector's generator fills in when the provider reports totals. */
+/**
+ * What a connector's chunk generator fills in as it goes: `usage` when the provider reports totals, and `text`, the
+ * provider's own JSON text of the chunk it yields (`relayableText`; undefined when the chunk must be serialised). The
+ * stream hands the slot out as `ConnectorStream.lastChunk`: one object per stream, no wrapper per chunk.
+ */
 export interface UsageSlot {
   usage?: Usage;
+  text?: string;
 }
 
 /**
@@ -179,6 +185,7 @@ export function toConnectorStream(opened: OpenedUpstream, chunks: AsyncGenerator
   return {
     headersLatencyMs: opened.headersLatencyMs,
     usage: () => slot.usage,
+    lastChunk: slot,
     cancel: () => {
       opened.abort("cancelled");
       // The generator may be mid-read; its error (if any) already reached the iterating caller.
@@ -191,5 +198,3 @@ export function toConnectorStream(opened: OpenedUpstream, chunks: AsyncGenerator
     },
   };
 }
-
-export { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES };

@@ -2,7 +2,7 @@
 // joined URL would give, for every base URL and path it accepts; anything it cannot vouch for goes the slow way.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { joinUrl, splitTarget } from "./upstream-http.js";
+import { joinUrl, splitTarget } from "./upstream-request.js";
 
 const bases = fc.constantFrom(
   "http://127.0.0.1:11434",
