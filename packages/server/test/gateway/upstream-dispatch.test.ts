@@ -1,4 +1,4 @@
-// callJson's dispatch path (gateway/upstream-dispatch): a buffered call over undici's `dispatch` with our own handler
+// callJson's dispatch path (gateway/upstream/dispatch): a buffered call over undici's `dispatch` with our own handler
 // must behave as `openUpstream` + reading the text did: the same request on the wire, text decoded the same way, the
 // same errors for statuses, timeouts (headers and body), cancellation and broken connections. Real sockets throughout.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";

@@ -1,6 +1,6 @@
 /**
  * @module gateway/router/capability-router
- * `routeCapabilityRequest`: finds the services that offer a capability, orders them by strategy and
+ * `CapabilityRouter`: finds the services that offer a capability, orders them by strategy and
  * hints, and executes the request with the service's credential, failing over within one deadline.
  * It composes the directory (registry mirror), model catalog, credentials, per-service stats and the
  * execution loop; the front doors call `route` / `routeStream` and report the returned metadata.
