@@ -3,7 +3,7 @@
  * Who is calling, once their token has been verified, and the scope rules.
  */
 import type { Scope } from "@kai/protocol";
-import type { Viewer } from "../storage/store.js";
+import type { Viewer } from "../storage/contracts/viewer.js";
 
 export interface Principal {
   tokenId: string;

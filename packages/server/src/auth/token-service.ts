@@ -7,7 +7,7 @@
 import { randomUUID, type KeyObject } from "node:crypto";
 import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
 import { ScopeSchema, type CreateTokenRequest, type CreateTokenResponse, type Scope, type TokenInfo } from "@kai/protocol";
-import type { RegistryStore, TokenRow } from "../storage/store.js";
+import type { TokenRow, TokenStore } from "../storage/contracts/node-store.js";
 import type { Principal } from "./principal.js";
 import { ApiError, notFound } from "../errors.js";
 
@@ -26,7 +26,7 @@ export interface TokenSigningKey {
 }
 
 export interface TokenServiceOptions {
-  store: RegistryStore;
+  store: TokenStore;
   key: TokenSigningKey;
   issuer: string;
   defaultTtlSeconds: number;

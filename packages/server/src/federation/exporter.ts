@@ -14,7 +14,7 @@
 import { klp, type ServiceRecord } from "@kai/protocol";
 import type { Logger } from "../logging/logger.js";
 import type { Change, ChangeFeed } from "../registry/change-feed.js";
-import type { RegistryStore } from "../storage/store.js";
+import type { NodeStore } from "../storage/contracts/node-store.js";
 import { signRecordStatement, signTombstone } from "./statements.js";
 
 /** Whom pushes go to: one subscribed session. `push` returns false when the session is gone or hopelessly behind. */
@@ -24,7 +24,7 @@ export interface PushTarget {
 }
 
 export interface ExporterOptions {
-  store: RegistryStore;
+  store: NodeStore;
   feed: ChangeFeed;
   /** The node's key pair (throws `vault_locked` while the node key is sealed). */
   identity: () => klp.KlpKeyPair;

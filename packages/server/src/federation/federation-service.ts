@@ -13,8 +13,8 @@ import { klp } from "@kai/protocol";
 import { ApiError } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { ChangeFeed } from "../registry/change-feed.js";
-import type { FederationStore, PeerRow } from "../storage/federation-store.js";
-import type { RegistryStore } from "../storage/store.js";
+import type { FederationStore, PeerRow } from "../storage/contracts/federation-store.js";
+import type { NodeStore } from "../storage/contracts/node-store.js";
 import { fetchNodeDocument, type KlpPeerSession } from "../klp/peer-session.js";
 import type { KlpFederationPort } from "../klp/klp-node.js";
 import { FederationExporter, type PushTarget } from "./exporter.js";
@@ -34,7 +34,7 @@ export interface FederationSettings {
 
 export interface FederationServiceOptions {
   store: FederationStore;
-  registryStore: RegistryStore;
+  registryStore: NodeStore;
   feed: ChangeFeed;
   /** This node's DID, and its key pair (throws `vault_locked` while the node key is sealed). */
   did: string;

@@ -6,8 +6,8 @@
  * Every change is announced to listeners (the watch stream) as a remote change.
  */
 import { klp, matchesFilter, parseJson, type RegistryEventType, type ServiceFilter, type ServiceRecord } from "@kai/protocol";
-import type { ImportedRow } from "../storage/federation-store.js";
-import { InvalidCursorError } from "../storage/store.js";
+import type { ImportedRow } from "../storage/contracts/federation-store.js";
+import { InvalidCursorError } from "../storage/contracts/page-cursor.js";
 import { importedServiceRecord } from "./statements.js";
 
 export interface ImportedEntry {

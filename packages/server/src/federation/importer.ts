@@ -10,7 +10,7 @@
  * directory (which tells the watch stream).
  */
 import type { klp } from "@kai/protocol";
-import type { FederationStore, ImportedRow } from "../storage/federation-store.js";
+import type { FederationStore, ImportedRow } from "../storage/contracts/federation-store.js";
 import type { ImportedDirectory, ImportedEntry } from "./imported-directory.js";
 import { checkStatement, importedServiceRecord } from "./statements.js";
 

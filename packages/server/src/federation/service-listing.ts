@@ -9,7 +9,7 @@ import type { ListServicesQuery, ListServicesResponse, ServiceFilter } from "@ka
 import type { Principal } from "../auth/principal.js";
 import { ApiError } from "../errors.js";
 import type { RegistryService } from "../registry/registry-service.js";
-import { InvalidCursorError } from "../storage/store.js";
+import { InvalidCursorError } from "../storage/contracts/page-cursor.js";
 import { REMOTE_CURSOR_PREFIX, REMOTE_START_CURSOR, type ImportedDirectory } from "./imported-directory.js";
 
 export class ServiceListing {

@@ -8,7 +8,7 @@
  */
 import type { HealthCheck, ServiceRecord } from "@kai/protocol";
 import type { Logger } from "../logging/logger.js";
-import type { RegistryStore } from "../storage/store.js";
+import type { NodeStore } from "../storage/contracts/node-store.js";
 import type { ChangeFeed, Change } from "./change-feed.js";
 import type { RegistryService } from "./registry-service.js";
 
@@ -27,7 +27,7 @@ interface CheckState {
 
 export interface HealthCheckerDeps {
   registry: RegistryService;
-  store: RegistryStore;
+  store: NodeStore;
   feed: ChangeFeed;
   logger: Logger;
 }

@@ -6,7 +6,7 @@
  * the machine stalled) so that services are not blamed for heartbeats that could not land.
  */
 import type { Logger } from "../logging/logger.js";
-import type { RegistryStore } from "../storage/store.js";
+import type { NodeStore } from "../storage/contracts/node-store.js";
 import type { LeaseTable, Lease } from "./lease-table.js";
 import type { RegistryService } from "./registry-service.js";
 import { ExpiryGuard, type ExpiryGuardState } from "./expiry-guard.js";
@@ -22,7 +22,7 @@ export interface LeaseMonitorOptions {
 export interface LeaseMonitorDeps {
   leases: LeaseTable;
   registry: RegistryService;
-  store: RegistryStore;
+  store: NodeStore;
   logger: Logger;
   now?: () => number;
 }

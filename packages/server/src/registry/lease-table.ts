@@ -6,7 +6,7 @@
  * could not land while the registry was away.
  */
 import type { ServiceRecord } from "@kai/protocol";
-import type { LeaseRow } from "../storage/store.js";
+import type { LeaseRow } from "../storage/contracts/node-store.js";
 
 export interface Lease {
   id: string;

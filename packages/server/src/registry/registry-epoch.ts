@@ -7,12 +7,12 @@
  * resume, such a watcher gets a fresh snapshot instead.
  */
 import { randomUUID } from "node:crypto";
-import type { RegistryStore } from "../storage/store.js";
+import type { NodeSettingsStore } from "../storage/contracts/node-store.js";
 
 const EPOCH_KEY = "registry.epoch";
 
 /** Reads the epoch, creating it on first use. */
-export async function loadOrCreateEpoch(store: Pick<RegistryStore, "getMeta" | "setMeta">): Promise<string> {
+export async function loadOrCreateEpoch(store: NodeSettingsStore): Promise<string> {
   const existing = await store.getMeta(EPOCH_KEY);
   if (existing) return existing;
   const epoch = randomUUID();

@@ -19,7 +19,9 @@ import type {
 
 /** `auth` as a registration or patch carries it: possibly with a raw `token` still to be moved to the vault. */
 type ServiceAuthInput = ServiceRegistration["auth"];
-import { canSee, InvalidCursorError, RevisionConflict, type RegistryStore, type ServiceWrite } from "../storage/store.js";
+import { RevisionConflict, type NodeStore, type ServiceWrite } from "../storage/contracts/node-store.js";
+import { InvalidCursorError } from "../storage/contracts/page-cursor.js";
+import { canSee } from "../storage/contracts/viewer.js";
 import { isAdmin, viewerOf, type Principal } from "../auth/principal.js";
 import { ApiError, conflict, forbidden, notFound } from "../errors.js";
 import type { ChangeFeed } from "./change-feed.js";
@@ -28,7 +30,7 @@ import type { Vault, VaultActor } from "../vault/vault.js";
 import { applyPatch, classifyChange, recordFromRegistration, withStatus } from "./service-record.js";
 
 export interface RegistryServiceDeps {
-  store: RegistryStore;
+  store: NodeStore;
   feed: ChangeFeed;
   leases: LeaseTable;
   now?: () => number;
@@ -40,7 +42,7 @@ export interface RegistryServiceDeps {
 
 
 export class RegistryService {
-  private readonly store: RegistryStore;
+  private readonly store: NodeStore;
   private readonly feed: ChangeFeed;
   private readonly leases: LeaseTable;
   private readonly now: () => number;

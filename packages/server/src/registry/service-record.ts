@@ -5,7 +5,7 @@
  */
 import { isDeepStrictEqual } from "node:util";
 import type { ServicePatch, ServiceRecord, ServiceRegistration } from "@kai/protocol";
-import type { ServiceDraft } from "../storage/store.js";
+import type { ServiceDraft } from "../storage/contracts/node-store.js";
 
 /** `http`/`https`/`ws`/`klp` from a URL's scheme when the registration does not say. */
 export function protocolFromUrl(url: string | undefined): ServiceRecord["protocol"] {

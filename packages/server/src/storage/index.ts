@@ -1,16 +1,12 @@
 /**
  * @module storage
- * Opens the configured storage backend. The rest of the server sees only `RegistryStore`; adding a backend
- * (PostgreSQL next) means one more `kind` here and one folder that passes `test/storage/store-contract.ts`.
+ * Opens the configured storage backend: the one factory. Everything a backend provides is in `contracts/`
+ * (`StorageBackend`: the node's store, the vault's and the federation's); adding a backend (PostgreSQL next)
+ * means one more `kind` here and one folder that passes the contract suites (docs/contributing/add-storage-backend.md).
  */
-import type { RegistryStore } from "./store.js";
-import type { VaultStore } from "./vault-store.js";
-import type { FederationStore } from "./federation-store.js";
+import type { StorageBackend } from "./contracts/storage-backend.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import { MemoryStore } from "./memory/memory-store.js";
-
-export * from "./store.js";
-export type * from "./federation-store.js";
 
 export interface SqliteStoreConfig {
   kind: "sqlite";
@@ -30,9 +26,6 @@ export interface MemoryStoreConfig {
 }
 
 export type OpenStoreOptions = SqliteStoreConfig | MemoryStoreConfig;
-
-/** A backend: the registry's store, plus the vault's and federation's stores over the same database (one file, one transaction log). */
-export type StorageBackend = RegistryStore & { vaultStore(): VaultStore; federationStore(): FederationStore };
 
 export async function openStore(options: OpenStoreOptions): Promise<StorageBackend> {
   switch (options.kind) {

@@ -13,7 +13,7 @@
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 import { lengthPrefixed } from "./crypto/aead.js";
 import { KeyMaterial } from "./redacted.js";
-import type { AuditHead, StoredAuditEntry } from "../storage/vault-store.js";
+import type { AuditHead, StoredAuditEntry } from "../storage/contracts/vault-store.js";
 
 export type AuditDraft = Omit<StoredAuditEntry, "seq" | "mac">;
 

@@ -7,7 +7,7 @@
  */
 import type { Logger } from "../logging/logger.js";
 import type { ApiError } from "../errors.js";
-import type { StoredAuditEntry, VaultStore, VaultTx } from "../storage/vault-store.js";
+import type { StoredAuditEntry, VaultStore, VaultTx } from "../storage/contracts/vault-store.js";
 import type { VaultActor } from "./vault.js";
 import type { AuditDraft, AuditKeys } from "./audit-chain.js";
 import { auditUnavailable, Refusal } from "./vault-errors.js";

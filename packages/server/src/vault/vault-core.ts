@@ -15,7 +15,7 @@ import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
 import { ApiError } from "../errors.js";
 import { hasAnyScope } from "../auth/principal.js";
-import type { VaultHeaderRow, VaultStore } from "../storage/vault-store.js";
+import type { VaultHeaderRow, VaultStore } from "../storage/contracts/vault-store.js";
 import type { VaultActor } from "./vault.js";
 import { parseStoredKdf, publicKdf, type StoredKdf } from "./crypto/kdf.js";
 import type { AuditKeys } from "./audit-chain.js";

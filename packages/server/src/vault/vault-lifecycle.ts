@@ -11,7 +11,7 @@
 import { randomBytes } from "node:crypto";
 import { renameSync } from "node:fs";
 import type { VaultStatus } from "@kai/protocol";
-import type { VaultHeaderRow } from "../storage/vault-store.js";
+import type { VaultHeaderRow } from "../storage/contracts/vault-store.js";
 import type { VaultActor } from "./vault.js";
 import { KEY_BYTES } from "./crypto/aead.js";
 import { derivePassphraseKek, newPbkdf2Params, type StoredKdf } from "./crypto/kdf.js";

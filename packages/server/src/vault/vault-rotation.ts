@@ -7,7 +7,7 @@
  * Rotation holds the exclusive lock; the encrypting parts call `maybeAutoRotate` after releasing their
  * shared one.
  */
-import type { VaultTx } from "../storage/vault-store.js";
+import type { VaultTx } from "../storage/contracts/vault-store.js";
 import type { VaultActor } from "./vault.js";
 import { decryptSecret, encryptSecret } from "./crypto/secret-format.js";
 import { SERVER_ACTOR, type UnlockedKeys, type VaultCore } from "./vault-core.js";

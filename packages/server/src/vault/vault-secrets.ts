@@ -7,7 +7,7 @@
  * automatic rotation (vault-rotation.ts) once the lock is released.
  */
 import { PutSecretRequestSchema, type PutSecretRequest, type SecretInfo, type SecretValueResponse } from "@kai/protocol";
-import type { ListedSecret, SecretMetaRow } from "../storage/vault-store.js";
+import type { ListedSecret, SecretMetaRow } from "../storage/contracts/vault-store.js";
 import type { VaultActor } from "./vault.js";
 import { DecryptionError } from "./crypto/aead.js";
 import { decryptSecret, encryptSecret } from "./crypto/secret-format.js";

@@ -11,7 +11,7 @@ import type { VaultActor } from "./vault.js";
 import { decryptTransit, encryptTransit } from "./crypto/transit-format.js";
 import type { UnlockedKeys, VaultCore } from "./vault-core.js";
 import type { VaultRotation } from "./vault-rotation.js";
-import type { VaultTx } from "../storage/vault-store.js";
+import type { VaultTx } from "../storage/contracts/vault-store.js";
 import { decryptionFailed, validation } from "./vault-errors.js";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

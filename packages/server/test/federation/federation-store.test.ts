@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { openStore, type StorageBackend } from "../../src/storage/index.js";
-import type { PeerRow } from "../../src/storage/federation-store.js";
+import { openStore } from "../../src/storage/index.js";
+import type { StorageBackend } from "../../src/storage/contracts/storage-backend.js";
+import type { PeerRow } from "../../src/storage/contracts/federation-store.js";
 
 const peer = (did: string, overrides: Partial<PeerRow> = {}): PeerRow => ({
   did,

@@ -1,5 +1,5 @@
 /** The in-memory backend passes the same conformance suite as SQLite. */
 import { MemoryStore } from "../../src/storage/memory/memory-store.js";
-import { runStoreContract } from "./store-contract.js";
+import { runNodeStoreContract } from "./node-store-contract.js";
 
-runStoreContract("memory", async () => ({ store: new MemoryStore(), cleanup: async () => undefined }));
+runNodeStoreContract("memory", async () => ({ store: new MemoryStore(), cleanup: async () => undefined }));

@@ -11,10 +11,10 @@ import { createInterface } from "node:readline";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/storage/index.js";
-import { RevisionConflict } from "../../src/storage/store.js";
+import { RevisionConflict } from "../../src/storage/contracts/node-store.js";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/storage/sqlite/migrations.js";
 import { encodeRecordDoc, searchText } from "../../src/storage/sqlite/record-codec.js";
-import { runStoreContract } from "./store-contract.js";
+import { runNodeStoreContract } from "./node-store-contract.js";
 import { draft, fullDraft, registered } from "./__fixtures__/records.js";
 
 async function tempDir(): Promise<string> {
@@ -22,7 +22,7 @@ async function tempDir(): Promise<string> {
 }
 
 for (const synchronous of ["full", "normal"] as const) {
-  runStoreContract(`sqlite synchronous=${synchronous}`, async () => {
+  runNodeStoreContract(`sqlite synchronous=${synchronous}`, async () => {
     const dir = await tempDir();
     const store = await openStore({ kind: "sqlite", path: join(dir, "kai.db"), synchronous });
     return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };

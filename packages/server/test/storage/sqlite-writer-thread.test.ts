@@ -10,15 +10,15 @@ import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
-import { RevisionConflict } from "../../src/storage/store.js";
-import { runStoreContract } from "./store-contract.js";
+import { RevisionConflict } from "../../src/storage/contracts/node-store.js";
+import { runNodeStoreContract } from "./node-store-contract.js";
 import { draft, fullDraft, registered } from "./__fixtures__/records.js";
 
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "kai-writer-"));
 }
 
-runStoreContract("sqlite on disk without the writer thread", async () => {
+runNodeStoreContract("sqlite on disk without the writer thread", async () => {
   const dir = await tempDir();
   const store = SqliteStore.open({ path: join(dir, "kai.db"), writerThread: false });
   return { store, cleanup: () => rm(dir, { recursive: true, force: true }) };

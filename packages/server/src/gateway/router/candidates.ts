@@ -12,7 +12,7 @@
  */
 import type { RoutingHints, RoutingStrategy, ServiceRecord } from "@kai/protocol";
 import { ApiError, notFound } from "../../errors.js";
-import { canSee, type Viewer } from "../../storage/store.js";
+import { canSee, type Viewer } from "../../storage/contracts/viewer.js";
 import type { Cancellable } from "../cancel-signal.js";
 import type { Connector, ConnectorOperation } from "../connector.js";
 import { isLocalService } from "./is-local.js";

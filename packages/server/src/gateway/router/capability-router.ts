@@ -9,8 +9,8 @@ import type { ChatCompletionChunk, ChatCompletionRequest, RoutingHints, ServiceC
 import { ApiError, notFound } from "../../errors.js";
 import { viewerOf, type Principal } from "../../auth/principal.js";
 import type { ChangeFeed } from "../../registry/change-feed.js";
-import type { RegistryStore } from "../../storage/store.js";
-import { canSee } from "../../storage/store.js";
+import type { NodeStore } from "../../storage/contracts/node-store.js";
+import { canSee } from "../../storage/contracts/viewer.js";
 import type { Vault } from "../../vault/vault.js";
 import { cancellableOf } from "../cancel-signal.js";
 import type { CallContext, Connector, ConnectorLogger, ConnectorOperation, HealthResult } from "../connector.js";
@@ -26,7 +26,7 @@ import { ServiceStatsTable, type ServiceStats } from "./service-stats.js";
 import { relayStream, type OpenedStream } from "./stream-relay.js";
 
 export interface CapabilityRouterDeps {
-  readonly store: RegistryStore;
+  readonly store: NodeStore;
   readonly feed: ChangeFeed;
   readonly options: RouterOptions;
   readonly vault?: Vault;

@@ -9,7 +9,7 @@
  */
 import type { ServiceRecord } from "@kai/protocol";
 import type { Change, ChangeFeed } from "../../registry/change-feed.js";
-import type { RegistryStore } from "../../storage/store.js";
+import type { NodeStore } from "../../storage/contracts/node-store.js";
 
 /** What a directory listener hears: the new record, or null when the service was removed. */
 export interface DirectoryChange {
@@ -31,7 +31,7 @@ export class ServiceDirectory {
   private unsubscribe: (() => void) | null = null;
 
   constructor(
-    private readonly store: RegistryStore,
+    private readonly store: NodeStore,
     private readonly feed: ChangeFeed,
   ) {}
 

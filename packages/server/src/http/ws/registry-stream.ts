@@ -20,7 +20,8 @@ import {
   type ServiceRecord,
 } from "@kai/protocol";
 import type { ChangeFeed, Change } from "../../registry/change-feed.js";
-import { canSee, type RegistryStore, type Viewer } from "../../storage/store.js";
+import type { NodeStore } from "../../storage/contracts/node-store.js";
+import { canSee, type Viewer } from "../../storage/contracts/viewer.js";
 import type { Principal } from "../../auth/principal.js";
 import { viewerOf } from "../../auth/principal.js";
 import type { Logger } from "../../logging/logger.js";
@@ -111,7 +112,7 @@ export class RegistryStreamHub {
 
   constructor(
     private readonly feed: ChangeFeed,
-    private readonly store: RegistryStore,
+    private readonly store: NodeStore,
     private readonly logger: Logger,
     private readonly options: RegistryStreamOptions,
   ) {

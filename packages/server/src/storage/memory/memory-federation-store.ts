@@ -3,7 +3,7 @@
  * `FederationStore` in process memory, for `storage.kind: memory` (nothing survives a restart: a restarted
  * node re-imports everything from its peers, from revision 0).
  */
-import type { FederationStore, ImportBatch, ImportedRow, PeerRow } from "../federation-store.js";
+import type { FederationStore, ImportBatch, ImportedRow, PeerRow } from "../contracts/federation-store.js";
 
 const key = (origin: string, serviceId: string) => `${origin}\n${serviceId}`;
 

@@ -1,27 +1,19 @@
 /**
  * @module storage/memory/memory-store
- * A `RegistryStore` that keeps everything in process memory: for ephemeral runs (`storage.kind: memory`)
- * and as a second implementation that keeps the storage contract honest. Nothing survives a restart.
+ * A `StorageBackend` that keeps everything in process memory: for ephemeral runs (`storage.kind: memory`)
+ * and as a second implementation that keeps the storage contracts honest. Nothing survives a restart.
  */
 import { matchesFilter, SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
-import { decodeCursor, encodeCursor } from "../page-cursor.js";
-import {
-  canSee,
-  RevisionConflict,
-  type LeaseRow,
-  type RegistryStore,
-  type ServicePage,
-  type ServiceQuery,
-  type ServiceWrite,
-  type TokenRow,
-  type Viewer,
-} from "../store.js";
-import type { VaultStore } from "../vault-store.js";
+import { decodeCursor, encodeCursor } from "../contracts/page-cursor.js";
+import { RevisionConflict, type LeaseRow, type ServicePage, type ServiceQuery, type ServiceWrite, type TokenRow } from "../contracts/node-store.js";
+import { canSee, type Viewer } from "../contracts/viewer.js";
+import type { StorageBackend } from "../contracts/storage-backend.js";
+import type { VaultStore } from "../contracts/vault-store.js";
+import type { FederationStore } from "../contracts/federation-store.js";
 import { MemoryVaultStore } from "./memory-vault-store.js";
 import { MemoryFederationStore } from "./memory-federation-store.js";
-import type { FederationStore } from "../federation-store.js";
 
-export class MemoryStore implements RegistryStore {
+export class MemoryStore implements StorageBackend {
   readonly description = "memory (not persistent)";
   /** In listing order: a Map keeps insertion order, and a new record always takes a higher `seq` than all before it. */
   private readonly services = new Map<string, ServiceRecord>();
@@ -34,6 +26,8 @@ export class MemoryStore implements RegistryStore {
   private closed = false;
   private vault: MemoryVaultStore | null = null;
   private federation: MemoryFederationStore | null = null;
+
+  // ---- vault and federation ----
 
   /** The credential vault's store, kept in this process's memory like everything else here. */
   vaultStore(): VaultStore {
@@ -49,6 +43,8 @@ export class MemoryStore implements RegistryStore {
   private check(): void {
     if (this.closed) throw new Error("store is closed");
   }
+
+  // ---- service records and events ----
 
   private apply(write: ServiceWrite): RegistryEvent {
     const current = this.services.get(write.record.id);
@@ -144,6 +140,8 @@ export class MemoryStore implements RegistryStore {
     if (this.events.length > keep) this.events = this.events.slice(this.events.length - keep);
   }
 
+  // ---- leases ----
+
   async listLeases(): Promise<LeaseRow[]> {
     this.check();
     return [...this.services.values()]
@@ -168,6 +166,8 @@ export class MemoryStore implements RegistryStore {
       if (record && (!record.heartbeat || Date.parse(record.heartbeat) < at)) record.heartbeat = new Date(at).toISOString();
     }
   }
+
+  // ---- tokens ----
 
   async insertToken(token: TokenRow): Promise<void> {
     this.check();
@@ -194,6 +194,8 @@ export class MemoryStore implements RegistryStore {
     return true;
   }
 
+  // ---- node settings ----
+
   async getMeta(key: string): Promise<string | null> {
     this.check();
     return this.meta.get(key) ?? null;
@@ -203,6 +205,8 @@ export class MemoryStore implements RegistryStore {
     this.check();
     this.meta.set(key, value);
   }
+
+  // ---- lifecycle ----
 
   async close(): Promise<void> {
     this.closed = true;

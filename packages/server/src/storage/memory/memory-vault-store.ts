@@ -15,7 +15,7 @@ import type {
   VaultHeaderRow,
   VaultStore,
   VaultTx,
-} from "../vault-store.js";
+} from "../contracts/vault-store.js";
 
 const cloneVersion = (row: SecretVersionRow): SecretVersionRow => ({ ...row, ciphertext: Buffer.from(row.ciphertext) });
 const cloneHeader = (row: VaultHeaderRow): VaultHeaderRow => ({ ...row, keyring: Buffer.from(row.keyring) });

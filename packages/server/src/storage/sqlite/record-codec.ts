@@ -5,7 +5,7 @@
  * without rewriting the document and the revision is assigned by the store.
  */
 import { parseJson, type ServiceRecord } from "@kai/protocol";
-import type { ServiceDraft } from "../store.js";
+import type { ServiceDraft } from "../contracts/node-store.js";
 
 /** Separates fields in the search column; a control character no identifier or tag can hold. */
 const SEARCH_SEPARATOR = "\u001f";

@@ -7,7 +7,7 @@
  * and reads the (wide) services row only for candidates that passed. `CROSS JOIN` pins that join order.
  */
 import type { ServiceFilter } from "@kai/protocol";
-import type { Viewer } from "../store.js";
+import type { Viewer } from "../contracts/viewer.js";
 import { searchNeedle } from "./record-codec.js";
 
 export interface BuiltQuery {

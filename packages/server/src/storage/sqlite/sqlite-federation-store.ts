@@ -1,17 +1,12 @@
 /**
  * @module storage/sqlite/sqlite-federation-store
- * The SQLite backend of `FederationStore`, on the registry store's connection (tables of migration 4).
- * Reads run synchronously; writes join the registry store's group-commit batches, each as one atomic entry,
+ * The SQLite backend of `FederationStore`, on the backend's connection (sqlite-store.ts; tables of migration 4).
+ * Reads run synchronously; writes join the backend's group-commit batches, each as one atomic entry,
  * so an import batch and its cursor commit together and resolve once durable.
  */
 import type { Database, Statement } from "better-sqlite3";
-import type { FederationStore, ImportBatch, ImportedRow, PeerRow } from "../federation-store.js";
-
-export interface SqliteFederationStoreHooks {
-  /** Queues synchronous work into the next batch transaction (atomic per entry). */
-  enqueue<T>(work: () => T): Promise<T>;
-  assertOpen(): void;
-}
+import type { FederationStore, ImportBatch, ImportedRow, PeerRow } from "../contracts/federation-store.js";
+import type { SqliteStoreHooks } from "./store-hooks.js";
 
 interface PeerDbRow {
   did: string;
@@ -43,7 +38,7 @@ export class SqliteFederationStore implements FederationStore {
 
   constructor(
     db: Database,
-    private readonly hooks: SqliteFederationStoreHooks,
+    private readonly hooks: SqliteStoreHooks,
   ) {
     this.selectPeers = db.prepare("SELECT did, url, name, trusted, added_at, cursor, epoch FROM federation_peers ORDER BY added_at, did");
     this.upsertPeer = db.prepare(

@@ -1,34 +1,30 @@
 /**
  * @module storage/sqlite/sqlite-store
- * The embedded SQLite backend of `RegistryStore`. Reads run synchronously on the connection (better-sqlite3);
- * every write goes through the group-commit batcher, so it is acknowledged only after its transaction
- * committed (and, in synchronous=FULL, was fsynced), while concurrent writes share one commit.
+ * The embedded SQLite backend (`StorageBackend`): one database file, one connection, one group-commit
+ * batcher (write-batcher.ts) shared by every part, so writes of the registry, vault and federation issued
+ * together share one commit and one fsync. This module opens and closes the backend and hands each part
+ * its way into the batcher; what the parts hold lives in their own modules: service records and events
+ * (sqlite-service-record-store.ts), leases, tokens, node settings, the vault and federation stores.
  */
-import { parseJson, ScopeSchema, SecretPatternSchema, SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
-import type { Database, Statement } from "better-sqlite3";
-import {
-  RevisionConflict,
-  type LeaseRow,
-  type RegistryStore,
-  type ServiceDraft,
-  type ServicePage,
-  type ServiceQuery,
-  type ServiceWrite,
-  type TokenRow,
-  type Viewer,
-} from "../store.js";
+import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
+import type { Database } from "better-sqlite3";
+import type { LeaseRow, ServicePage, ServiceQuery, ServiceWrite, TokenRow } from "../contracts/node-store.js";
+import type { StorageBackend } from "../contracts/storage-backend.js";
+import type { Viewer } from "../contracts/viewer.js";
+import type { VaultStore } from "../contracts/vault-store.js";
+import type { FederationStore } from "../contracts/federation-store.js";
 import { connectionPragmas, openDatabase, type SynchronousMode } from "./open-database.js";
-import { WriteBatcher } from "./write-batcher.js";
+import { WriteBatcher, type EnqueueOptions } from "./write-batcher.js";
 import { BackgroundCheckpointer } from "./background-checkpointer.js";
 import { WriterThread } from "./writer-thread.js";
-import { MAX_TERMS_PER_INSERT, type WriteSink } from "./write-statements.js";
-import { encodeRecordDoc, eventDocOf, fromRow, parseRecordDoc, serviceColumns, type ServiceRow } from "./record-codec.js";
-import { buildListQuery, visibilityClause } from "./service-query.js";
-import { decodeCursor, encodeCursor } from "../page-cursor.js";
-import type { VaultStore } from "../vault-store.js";
+import type { WriteSink } from "./write-statements.js";
+import type { SqliteStoreHooks } from "./store-hooks.js";
+import { SqliteServiceRecordStore } from "./sqlite-service-record-store.js";
+import { SqliteLeaseStore } from "./sqlite-lease-store.js";
+import { SqliteTokenStore } from "./sqlite-token-store.js";
+import { SqliteNodeSettingsStore } from "./sqlite-node-settings-store.js";
 import { SqliteVaultStore } from "./sqlite-vault-store.js";
 import { SqliteFederationStore } from "./sqlite-federation-store.js";
-import type { FederationStore } from "../federation-store.js";
 
 export interface SqliteStoreOptions {
   path: string;
@@ -51,8 +47,6 @@ export interface SqliteStoreOptions {
 /** Default interval of background WAL checkpoints, ms. */
 const CHECKPOINT_INTERVAL_MS = 500;
 
-/** Dynamic listing queries are prepared once per distinct SQL shape; this bounds that cache. */
-const MAX_CACHED_QUERIES = 256;
 /**
  * Automatic checkpoint thresholds of the main connection, in WAL pages. With the background checkpointer
  * the automatic one is only a backstop (~200 MiB of WAL); without it, every ~40 MiB: a registration touches
@@ -61,45 +55,9 @@ const MAX_CACHED_QUERIES = 256;
  */
 const BACKSTOP_CHECKPOINT_PAGES = 50_000;
 const INLINE_CHECKPOINT_PAGES = 10_000;
-const COMPACTED_THROUGH = "events_compacted_through";
-const ScopesSchema = ScopeSchema.array();
-const SecretPatternsSchema = SecretPatternSchema.array();
 
-/** What planning a write needs of a stored (or planned, not yet committed) service row. */
-interface PlannedRow {
-  seq: number;
-  revision: number;
-  doc: string;
-}
-
-interface EventRow {
-  revision: number;
-  event: RegistryEvent["event"];
-  doc: string;
-}
-
-interface TokenDbRow {
-  id: string;
-  owner: string;
-  scopes: string;
-  name: string | null;
-  /** JSON list of secret-name patterns, or NULL. */
-  secrets: string | null;
-  created_at: string;
-  expires_at: string;
-  revoked_at: string | null;
-}
-
-interface LeaseDbRow {
-  id: string;
-  ttl: number;
-  heartbeat_at: number | null;
-  status: ServiceRecord["status"];
-  owner: string;
-  visibility: ServiceRecord["visibility"];
-  revision: number;
-  updated_at: number;
-}
+/** Every write but a planned service write: running it again after a batch rolled back is harmless. */
+const RERUNNABLE: EnqueueOptions = { rerunnable: true };
 
 class StoreClosedError extends Error {
   constructor() {
@@ -108,115 +66,44 @@ class StoreClosedError extends Error {
   }
 }
 
-export class SqliteStore implements RegistryStore {
+export class SqliteStore implements StorageBackend {
   readonly description: string;
   private readonly db: Database;
   private readonly batcher: WriteBatcher;
-  private readonly listCache = new Map<string, Statement>();
   private closed = false;
+  private readonly services: SqliteServiceRecordStore;
+  private readonly leases: SqliteLeaseStore;
+  private readonly tokens: SqliteTokenStore;
+  private readonly settings: SqliteNodeSettingsStore;
+  /** How the parts other than the service records reach the batcher. */
+  private readonly hooks: SqliteStoreHooks;
   private vault: SqliteVaultStore | null = null;
   private federation: SqliteFederationStore | null = null;
   private checkpointer: BackgroundCheckpointer | null = null;
-  /** Highest committed revision. */
-  private committedRevision: number;
-  /** Highest revision used inside the batch being written (equals committedRevision between batches). */
-  private workingRevision: number;
-  private writer: WriterThread | null = null;
-  /**
-   * With the writer thread: the rows (revision, document) the batch being planned has written so far, which
-   * this connection cannot see before the thread commits. Cleared when the batch committed or rolled back.
-   */
-  private readonly planned = new Map<string, PlannedRow>();
-  /**
-   * Every committed service id (and possibly a few more), so that registering a new id, the common write,
-   * needs no B-tree lookup: each read on this connection after the writer thread committed starts with a
-   * cold page cache, and the two lookups of a registration (the registry's, then the plan's) were ~10 % of
-   * the event loop's time under load. Never misses a committed id: ids are added when their write commits
-   * (or earlier), and removed only when a delete committed. An id here that is not stored costs a lookup.
-   */
-  private readonly knownIds: Set<string>;
-  /** Id changes of the open transaction, applied to `knownIds` in order when it commits, dropped if it rolls back. */
-  private idChanges: Array<[id: string, present: boolean]> = [];
-  /** The ids in `idChanges`: written in the open transaction, so this connection's reads must look them up. */
-  private readonly touchedIds = new Set<string>();
-  /** What the write being planned changed in `planned`, to put back if it throws half-way (writeServices). */
-  private plannedUndo: Array<[string, PlannedRow | undefined]> = [];
-
-  private readonly stmt: {
-    getService: Statement<[string], ServiceRow>;
-    getRevision: Statement<[string], PlannedRow>;
-    deleteService: Statement<[string]>;
-    insertEvent: Statement<[number, string, string, string]>;
-    eventsAfter: Statement<[number, number], EventRow>;
-    deleteEventsThrough: Statement<[number]>;
-    getState: Statement<[string], { value: number }>;
-    setState: Statement<[string, number]>;
-    sequence: Statement<[], { seq: number }>;
-    saveHeartbeat: Statement<[number, string]>;
-    listLeases: Statement<[], LeaseDbRow>;
-    insertToken: Statement;
-    getToken: Statement<[string], TokenDbRow>;
-    listTokens: Statement<[], TokenDbRow>;
-    revokeToken: Statement<[string, string]>;
-    getMeta: Statement<[string], { value: string }>;
-    setMeta: Statement<[string, string]>;
-    countAll: Statement<[], { status: string; n: number }>;
-    countVisible: Statement<[string], { status: string; n: number }>;
-  };
+  private readonly writer: WriterThread | null;
 
   private constructor(db: Database, synchronous: SynchronousMode, writer: WriterThread | null) {
     this.db = db;
     this.description = `sqlite (WAL, synchronous=${synchronous.toUpperCase()})`;
-    const prepare = <P extends unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
-    const visible = visibilityClause({ owner: "", admin: false });
-    this.stmt = {
-      getService: prepare("SELECT seq, id, heartbeat_at, revision, doc FROM services WHERE id = ?"),
-      getRevision: prepare("SELECT seq, revision, doc FROM services WHERE id = ?"),
-      deleteService: prepare("DELETE FROM services WHERE id = ?"),
-      insertEvent: prepare("INSERT INTO events (revision, event, service_id, doc) VALUES (?, ?, ?, ?)"),
-      eventsAfter: prepare("SELECT revision, event, doc FROM events WHERE revision > ? ORDER BY revision LIMIT ?"),
-      deleteEventsThrough: prepare("DELETE FROM events WHERE revision <= ?"),
-      getState: prepare("SELECT value FROM store_state WHERE key = ?"),
-      setState: prepare("INSERT INTO store_state (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-      sequence: prepare("SELECT seq FROM sqlite_sequence WHERE name = 'events'"),
-      // Heartbeat times only move forward: a late batch must not undo a newer registration's time.
-      saveHeartbeat: prepare("UPDATE services SET heartbeat_at = max(coalesce(heartbeat_at, 0), ?) WHERE id = ?"),
-      listLeases: prepare("SELECT id, ttl, heartbeat_at, status, owner, visibility, revision, updated_at FROM services WHERE ttl IS NOT NULL ORDER BY id"),
-      insertToken: db.prepare(
-        `INSERT INTO tokens (id, owner, scopes, name, secrets, created_at, expires_at, revoked_at)
-         VALUES (@id, @owner, @scopes, @name, @secrets, @created_at, @expires_at, @revoked_at)`,
-      ),
-      getToken: prepare("SELECT * FROM tokens WHERE id = ?"),
-      listTokens: prepare("SELECT * FROM tokens ORDER BY created_at, id"),
-      revokeToken: prepare("UPDATE tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?"),
-      getMeta: prepare("SELECT value FROM meta WHERE key = ?"),
-      setMeta: prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
-      countAll: prepare("SELECT status, count(*) AS n FROM services GROUP BY status"),
-      countVisible: prepare(`SELECT status, count(*) AS n FROM services s WHERE ${visible?.sql ?? "1"} GROUP BY status`),
-    };
-    this.committedRevision = this.workingRevision = this.stmt.sequence.get()?.seq ?? 0;
-    // One pass over the id index at open (~0.1 s at 100k services): see knownIds.
-    this.knownIds = new Set(db.prepare<[], string>("SELECT id FROM services").pluck().all());
     this.writer = writer;
+    this.hooks = {
+      enqueue: (work) => this.enqueue(work, RERUNNABLE),
+      assertOpen: () => this.assertOpen(),
+    };
+    this.services = new SqliteServiceRecordStore(
+      db,
+      { enqueue: (run, options) => this.enqueue(run, options), assertOpen: this.hooks.assertOpen },
+      writer !== null,
+    );
+    this.leases = new SqliteLeaseStore(db, this.hooks);
+    this.tokens = new SqliteTokenStore(db, this.hooks);
+    this.settings = new SqliteNodeSettingsStore(db, this.hooks);
+    // Only the service records keep state outside SQLite that a batch's outcome decides (revisions, known ids).
     this.batcher = new WriteBatcher(
       db,
       {
-        committed: () => {
-          for (const [id, present] of this.idChanges) {
-            if (present) this.knownIds.add(id);
-            else this.knownIds.delete(id);
-          }
-          this.idChanges = [];
-          this.touchedIds.clear();
-          this.committedRevision = this.workingRevision;
-          this.planned.clear();
-        },
-        rolledBack: () => {
-          this.idChanges = [];
-          this.touchedIds.clear();
-          this.workingRevision = this.committedRevision;
-          this.planned.clear();
-        },
+        committed: () => this.services.batchCommitted(),
+        rolledBack: () => this.services.batchRolledBack(),
       },
       writer,
     );
@@ -260,183 +147,96 @@ export class SqliteStore implements RegistryStore {
     return store;
   }
 
-  // ---- services ----
+  // ---- service records and events (sqlite-service-record-store.ts) ----
 
   writeService(write: ServiceWrite): Promise<RegistryEvent> {
-    return this.writePlanned((sink) => this.applyWrite(write, sink));
+    return this.services.writeService(write);
   }
 
   writeServices(writes: ServiceWrite[]): Promise<RegistryEvent[]> {
-    // One batch entry, hence one savepoint (or one plan): the writes land together or not at all.
-    return this.writePlanned((sink) => writes.map((write) => this.applyWrite(write, sink)));
+    return this.services.writeServices(writes);
   }
 
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
-    return this.write((sink) => {
-      const row = this.stmt.getService.get(id);
-      if (!row) return null;
-      if (expectedRevision !== undefined && expectedRevision !== row.revision) throw new RevisionConflict(id, row.revision);
-      const last = fromRow(row);
-      const revision = this.workingRevision + 1;
-      this.stmt.insertEvent.run(revision, "deregistered", id, JSON.stringify(last));
-      this.replaceTerms(row.seq, last, null, sink);
-      this.stmt.deleteService.run(id);
-      this.workingRevision = revision;
-      // Last, after everything that can throw: a delete must never reach knownIds unless it happened.
-      this.noteIdChange(id, false);
-      // The event carries the record as it last was (its revision is that of its last change).
-      return { event: "deregistered", revision, service: last };
-    });
+    return this.services.deleteService(id, expectedRevision);
   }
 
-  async getService(id: string): Promise<ServiceRecord | null> {
-    this.assertOpen();
-    if (!this.knownIds.has(id)) return null;
-    const row = this.stmt.getService.get(id);
-    return row ? fromRow(row) : null;
+  getService(id: string): Promise<ServiceRecord | null> {
+    return this.services.getService(id);
   }
 
-  async listServices(query: ServiceQuery): Promise<ServicePage> {
-    this.assertOpen();
-    const limit = Math.max(1, Math.min(1000, Math.trunc(query.limit)));
-    const afterSeq = query.cursor !== undefined ? decodeCursor(query.cursor) : null;
-    // One row more than asked tells whether another page exists, so the last page has nextCursor null.
-    const built = buildListQuery(query.filter, query.viewer, afterSeq, limit + 1);
-    const rows = this.cachedStatement(built.sql).all(...built.params) as ServiceRow[];
-    const more = rows.length > limit;
-    const page = more ? rows.slice(0, limit) : rows;
-    const last = page[page.length - 1];
-    return { services: page.map(fromRow), nextCursor: more && last ? encodeCursor(last.seq) : null };
+  listServices(query: ServiceQuery): Promise<ServicePage> {
+    return this.services.listServices(query);
   }
 
-  async countServices(viewer: Viewer): Promise<Record<ServiceRecord["status"], number>> {
-    this.assertOpen();
-    const counts = Object.fromEntries(SERVICE_STATUSES.map((status) => [status, 0])) as Record<ServiceRecord["status"], number>;
-    const rows = viewer.admin ? this.stmt.countAll.all() : this.stmt.countVisible.all(viewer.owner);
-    for (const row of rows) if (row.status in counts) counts[row.status as ServiceRecord["status"]] = row.n;
-    return counts;
+  countServices(viewer: Viewer): Promise<Record<ServiceRecord["status"], number>> {
+    return this.services.countServices(viewer);
   }
 
-  // ---- events ----
-
-  async currentRevision(): Promise<number> {
-    this.assertOpen();
-    return this.committedRevision;
+  currentRevision(): Promise<number> {
+    return this.services.currentRevision();
   }
 
-  /**
-   * The rule: compaction records the highest revision it dropped (`compactedThrough`, 0 if never).
-   * `afterRevision < compactedThrough` means at least one event the caller needs is gone → "compacted".
-   * Otherwise every event after `afterRevision` is still in the log (revisions have no gaps), so the
-   * answer is complete: `eventsSince(0)` on a never-compacted log returns everything.
-   */
-  async eventsSince(afterRevision: number, limit: number): Promise<RegistryEvent[] | "compacted"> {
-    this.assertOpen();
-    const compactedThrough = this.stmt.getState.get(COMPACTED_THROUGH)?.value ?? 0;
-    if (afterRevision < compactedThrough) return "compacted";
-    const rows = this.stmt.eventsAfter.all(Math.max(0, afterRevision), Math.max(0, Math.trunc(limit)));
-    return rows.map((row) => ({ event: row.event, revision: row.revision, service: parseRecordDoc(row.doc) }));
+  eventsSince(afterRevision: number, limit: number): Promise<RegistryEvent[] | "compacted"> {
+    return this.services.eventsSince(afterRevision, limit);
   }
 
   compactEvents(keep: number): Promise<void> {
-    return this.write(() => {
-      const through = this.workingRevision - Math.max(0, Math.trunc(keep));
-      const previous = this.stmt.getState.get(COMPACTED_THROUGH)?.value ?? 0;
-      if (through <= previous) return;
-      this.stmt.deleteEventsThrough.run(through);
-      this.stmt.setState.run(COMPACTED_THROUGH, through);
-    });
+    return this.services.compactEvents(keep);
   }
 
-  // ---- leases and heartbeats ----
+  // ---- leases (sqlite-lease-store.ts) ----
 
-  async listLeases(): Promise<LeaseRow[]> {
-    this.assertOpen();
-    return this.stmt.listLeases.all().map((row) => ({
-      id: row.id,
-      ttl: row.ttl,
-      heartbeatAt: row.heartbeat_at,
-      status: row.status,
-      owner: row.owner,
-      visibility: row.visibility,
-      revision: row.revision,
-      updatedAt: row.updated_at,
-    }));
+  listLeases(): Promise<LeaseRow[]> {
+    return this.leases.listLeases();
   }
 
   saveHeartbeats(beats: ReadonlyArray<{ id: string; at: number }>): Promise<void> {
-    const copy = beats.map((beat) => ({ id: beat.id, at: beat.at }));
-    return this.write(() => {
-      for (const beat of copy) this.stmt.saveHeartbeat.run(beat.at, beat.id);
-    });
+    return this.leases.saveHeartbeats(beats);
   }
 
-  // ---- tokens ----
+  // ---- tokens (sqlite-token-store.ts) ----
 
   insertToken(token: TokenRow): Promise<void> {
-    const row: TokenDbRow = {
-      id: token.id,
-      owner: token.owner,
-      scopes: JSON.stringify(token.scopes),
-      name: token.name ?? null,
-      secrets: token.secrets ? JSON.stringify(token.secrets) : null,
-      created_at: token.createdAt,
-      expires_at: token.expiresAt,
-      revoked_at: token.revokedAt,
-    };
-    return this.write(() => {
-      this.stmt.insertToken.run(row);
-    });
+    return this.tokens.insertToken(token);
   }
 
-  async getToken(id: string): Promise<TokenRow | null> {
-    this.assertOpen();
-    const row = this.stmt.getToken.get(id);
-    return row ? toTokenRow(row) : null;
+  getToken(id: string): Promise<TokenRow | null> {
+    return this.tokens.getToken(id);
   }
 
-  async listTokens(): Promise<TokenRow[]> {
-    this.assertOpen();
-    return this.stmt.listTokens.all().map(toTokenRow);
+  listTokens(): Promise<TokenRow[]> {
+    return this.tokens.listTokens();
   }
 
   revokeToken(id: string, at: string): Promise<boolean> {
-    return this.write(() => this.stmt.revokeToken.run(at, id).changes > 0);
+    return this.tokens.revokeToken(id, at);
   }
 
-  // ---- meta ----
+  // ---- node settings (sqlite-node-settings-store.ts) ----
 
-  async getMeta(key: string): Promise<string | null> {
-    this.assertOpen();
-    return this.stmt.getMeta.get(key)?.value ?? null;
+  getMeta(key: string): Promise<string | null> {
+    return this.settings.getMeta(key);
   }
 
   setMeta(key: string, value: string): Promise<void> {
-    return this.write(() => {
-      this.stmt.setMeta.run(key, value);
-    });
+    return this.settings.setMeta(key, value);
   }
 
-  // ---- vault ----
+  // ---- vault and federation ----
 
   /**
    * The credential vault's store over this same database file: its writes join the same group-commit
    * batches (one fsync for registry and vault writes issued together), each as its own atomic savepoint.
    */
   vaultStore(): VaultStore {
-    this.vault ??= new SqliteVaultStore(this.db, {
-      enqueue: (work) => this.write(work),
-      assertOpen: () => this.assertOpen(),
-    });
+    this.vault ??= new SqliteVaultStore(this.db, this.hooks);
     return this.vault;
   }
 
   /** Federation peers and imported records, on this same database and in the same group commits. */
   federationStore(): FederationStore {
-    this.federation ??= new SqliteFederationStore(this.db, {
-      enqueue: (work) => this.write(work),
-      assertOpen: () => this.assertOpen(),
-    });
+    this.federation ??= new SqliteFederationStore(this.db, this.hooks);
     return this.federation;
   }
 
@@ -461,147 +261,9 @@ export class SqliteStore implements RegistryStore {
     if (this.closed) throw new StoreClosedError();
   }
 
-  private write<T>(run: (sink: WriteSink) => T): Promise<T> {
+  /** Every part's way into the batcher: nothing is queued once the store is closed. */
+  private enqueue<T>(run: (sink: WriteSink) => T, options: EnqueueOptions): Promise<T> {
     if (this.closed) return Promise.reject(new StoreClosedError());
-    return this.batcher.enqueue((sink) => {
-      // The batcher rolls this entry back to its savepoint on a throw; the revision counter must follow,
-      // or a writeServices call that fails half-way would leave a gap in the revisions.
-      const start = this.workingRevision;
-      try {
-        return run(sink);
-      } catch (error) {
-        this.workingRevision = start;
-        throw error;
-      }
-      // Re-runnable: its only state outside SQLite is workingRevision, which the rolledBack hook resets.
-    }, { rerunnable: true });
+    return this.batcher.enqueue(run, options);
   }
-
-  /**
-   * A service write: its statements go to the sink, which runs them here or in the writer thread's next
-   * transaction. Planning may throw (a revision conflict); it then leaves no trace in the batch's state.
-   */
-  private writePlanned<T>(plan: (sink: WriteSink) => T): Promise<T> {
-    if (this.closed) return Promise.reject(new StoreClosedError());
-    return this.batcher.enqueue((sink) => {
-      const start = this.workingRevision;
-      const undo: Array<[string, PlannedRow | undefined]> = (this.plannedUndo = []);
-      try {
-        return plan(sink);
-      } catch (error) {
-        this.workingRevision = start;
-        for (const [id, before] of undo.reverse()) {
-          if (before) this.planned.set(id, before);
-          else this.planned.delete(id);
-        }
-        throw error;
-      }
-    }, { planned: true });
-  }
-
-  /**
-   * Notes that the open transaction writes (`present`) or deletes `id`. An entry left by a write that then
-   * threw is harmless: an add only makes knownIds look the id up, and a delete is noted after its last throw.
-   */
-  private noteIdChange(id: string, present: boolean): void {
-    this.idChanges.push([id, present]);
-    this.touchedIds.add(id);
-  }
-
-  /** The stored place, revision and document of a service, as of the batch being planned. */
-  private currentRow(id: string): PlannedRow | undefined {
-    const planned = this.planned.get(id);
-    if (planned) return planned;
-    return this.knownIds.has(id) || this.touchedIds.has(id) ? this.stmt.getRevision.get(id) : undefined;
-  }
-
-  /** Plans one service write: the event, the row and its index rows, under the next revision. */
-  private applyWrite(write: ServiceWrite, sink: WriteSink): RegistryEvent {
-    const { record } = write;
-    const existing = this.currentRow(record.id);
-    const current = existing?.revision ?? 0;
-    if (write.expectedRevision !== undefined && write.expectedRevision !== current) {
-      throw new RevisionConflict(record.id, current);
-    }
-    const revision = this.workingRevision + 1;
-    // A new record is placed at the end of the listing order; an existing one keeps its place.
-    const seq = existing?.seq ?? revision;
-    const doc = encodeRecordDoc(record);
-    sink(["insertEvent", 0, [revision, write.event, record.id, eventDocOf(record, doc, revision)]]);
-    sink(["upsertService", 0, serviceColumns(record, seq, revision, doc)]);
-    this.replaceTerms(seq, existing ? parseRecordDoc(existing.doc) : null, record, sink);
-    // Only now, with every statement planned, does the revision count as used.
-    this.workingRevision = revision;
-    this.noteIdChange(record.id, true);
-    if (this.writer) {
-      // The thread has not written it yet: the next write of this id in the batch must see it here.
-      this.plannedUndo.push([record.id, this.planned.get(record.id)]);
-      this.planned.set(record.id, { seq, revision, doc });
-    }
-    return { event: write.event, revision, service: { ...record, revision } };
-  }
-
-  /**
-   * Brings a service's tag and capability index rows from `before` to `after` (null = none), touching only
-   * the rows that differ: a new registration only inserts, a re-registration with the same tags writes nothing.
-   */
-  private replaceTerms(seq: number, before: Pick<ServiceDraft, "tags" | "capabilities"> | null, after: Pick<ServiceDraft, "tags" | "capabilities"> | null, sink: WriteSink): void {
-    const sync = (old: readonly string[], next: readonly string[], remove: "deleteTag" | "deleteCapability", insert: "insertTags" | "insertCapabilities") => {
-      let added: readonly string[] = next;
-      if (old.length > 0) {
-        const keep = new Set(next);
-        for (const term of old) if (!keep.has(term)) sink([remove, 0, [term, seq]]);
-        const had = new Set(old);
-        added = next.filter((term) => !had.has(term));
-      }
-      // One multi-row INSERT per few terms instead of one statement per term.
-      for (let from = 0; from < added.length; from += MAX_TERMS_PER_INSERT) {
-        const chunk = added.slice(from, from + MAX_TERMS_PER_INSERT);
-        const params: Array<string | number> = [];
-        for (const term of chunk) params.push(term, seq);
-        sink([insert, chunk.length - 1, params]);
-      }
-    };
-    sync(before?.tags ?? [], after?.tags ?? [], "deleteTag", "insertTags");
-    sync(before?.capabilities ?? [], after?.capabilities ?? [], "deleteCapability", "insertCapabilities");
-  }
-
-  private cachedStatement(sql: string): Statement {
-    let statement = this.listCache.get(sql);
-    if (statement) {
-      // Re-insert to mark as recently used (Map keeps insertion order).
-      this.listCache.delete(sql);
-    } else {
-      statement = this.db.prepare(sql);
-      if (this.listCache.size >= MAX_CACHED_QUERIES) {
-        const oldest = this.listCache.keys().next();
-        if (!oldest.done) this.listCache.delete(oldest.value);
-      }
-    }
-    this.listCache.set(sql, statement);
-    return statement;
-  }
-}
-
-function toTokenRow(row: TokenDbRow): TokenRow {
-  const json = parseJson(row.scopes);
-  const scopes = ScopesSchema.safeParse(json.ok ? json.value : null);
-  if (!scopes.success) throw new Error(`stored token ${row.id} has invalid scopes`);
-  const token: TokenRow = {
-    id: row.id,
-    owner: row.owner,
-    scopes: scopes.data,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-  };
-  if (row.name !== null) token.name = row.name;
-  if (row.secrets !== null) {
-    const json = parseJson(row.secrets);
-    const patterns = SecretPatternsSchema.safeParse(json.ok ? json.value : null);
-    // Fail closed: a token whose limits cannot be read must not be treated as unlimited.
-    if (!patterns.success) throw new Error(`stored token ${row.id} has invalid secret patterns`);
-    token.secrets = patterns.data;
-  }
-  return token;
 }

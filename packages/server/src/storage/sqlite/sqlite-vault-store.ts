@@ -1,7 +1,7 @@
 /**
  * @module storage/sqlite/sqlite-vault-store
- * The SQLite backend of `VaultStore`, on the registry store's connection. Reads run synchronously on the
- * connection; every transaction goes through the registry store's group-commit batcher, where it runs in
+ * The SQLite backend of `VaultStore`, on the backend's connection (sqlite-store.ts). Reads run synchronously on the
+ * connection; every transaction goes through the backend's group-commit batcher, where it runs in
  * its own savepoint: it commits whole or not at all, and resolves only once the batch is durable.
  */
 import type { Database, Statement } from "better-sqlite3";
@@ -16,14 +16,8 @@ import type {
   VaultHeaderRow,
   VaultStore,
   VaultTx,
-} from "../vault-store.js";
-
-export interface SqliteVaultStoreHooks {
-  /** Queues synchronous work into the next batch transaction (savepoint per entry). */
-  enqueue<T>(work: () => T): Promise<T>;
-  /** Throws when the underlying store is closed. */
-  assertOpen(): void;
-}
+} from "../contracts/vault-store.js";
+import type { SqliteStoreHooks } from "./store-hooks.js";
 
 interface HeaderDbRow {
   format: number;
@@ -139,7 +133,7 @@ export class SqliteVaultStore implements VaultStore {
 
   constructor(
     private readonly db: Database,
-    private readonly hooks: SqliteVaultStoreHooks,
+    private readonly hooks: SqliteStoreHooks,
   ) {
     const prepare = <P extends unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
     this.stmt = {

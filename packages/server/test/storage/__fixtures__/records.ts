@@ -4,7 +4,7 @@
  * `draft` the minimum plus what a test overrides.
  */
 import { ServiceRecordSchema } from "@kai/protocol";
-import type { ServiceDraft, ServiceWrite } from "../../../src/storage/store.js";
+import type { ServiceDraft, ServiceWrite } from "../../../src/storage/contracts/node-store.js";
 
 const BASE_TIME = Date.parse("2025-01-02T03:04:05.678Z");
 

@@ -4,7 +4,7 @@
  * (a throw leaves nothing behind), ordering, version pruning, the audit chain's sequence rule and head.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { SecretMetaRow, StoredAuditEntry, VaultStore } from "../../../src/storage/vault-store.js";
+import type { SecretMetaRow, StoredAuditEntry, VaultStore } from "../../../src/storage/contracts/vault-store.js";
 
 export type OpenVaultStore = () => Promise<{ store: VaultStore; cleanup: () => Promise<void> }>;
 

@@ -1,5 +1,5 @@
 /**
- * @module storage/vault-store
+ * @module storage/contracts/vault-store
  * The credential vault's storage contract. The vault service (`vault/vault-service.ts`) does all the
  * cryptography; a store only keeps opaque bytes and metadata, so a backend never sees a key or a value.
  *

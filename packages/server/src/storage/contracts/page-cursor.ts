@@ -1,5 +1,5 @@
 /**
- * @module storage/page-cursor
+ * @module storage/contracts/page-cursor
  * The opaque paging cursor: base64url of `#` and the listing position (`seq`) of the last record of the page.
  * Listings run in registration order (each record's `seq`, the revision that created it), so the next page
  * is "seq > cursor": correct while records are added or removed between pages, and a record registered
@@ -7,9 +7,16 @@
  * Shared by every backend, so that a cursor means the same thing whichever store issued it. The `#` cannot
  * start a service id, so a cursor of the id-ordered listing of earlier versions is refused, not misread.
  */
-import { InvalidCursorError } from "./store.js";
 
 const PREFIX = "#";
+
+/** Thrown by `listServices` (and the directory's listings) for a cursor this node did not issue (the API answers 400). */
+export class InvalidCursorError extends Error {
+  constructor() {
+    super("invalid cursor");
+    this.name = "InvalidCursorError";
+  }
+}
 
 export function encodeCursor(lastSeq: number): string {
   return Buffer.from(`${PREFIX}${lastSeq}`, "utf8").toString("base64url");

@@ -1,5 +1,5 @@
 /**
- * @module storage/federation-store
+ * @module storage/contracts/federation-store
  * The federation storage contract: the peers this node imports from (with each one's sync cursor) and the
  * records imported from them, kept as the signed statements they arrived as. Imported records live apart
  * from `services`, so the registry's owner rules, leases and health checks never touch them: they are

@@ -1,8 +1,10 @@
 /**
- * @module storage/store
- * The storage contract. The registry, auth and (later) vault and federation talk to storage only
- * through this interface, so that a backend (SQLite today, PostgreSQL next) is one folder that passes
- * the conformance suite in `test/storage/store-contract.ts`.
+ * @module storage/contracts/node-store
+ * The node's storage contract: what this node itself owns. `NodeStore` is made of four parts, each its own
+ * interface, so a module that needs one part can say so: the service records with their event log, the
+ * leases (heartbeat times), the API tokens, and the node's settings. A backend (SQLite today, PostgreSQL
+ * next) implements all of them and passes the conformance suite in `test/storage/node-store-contract.ts`;
+ * the vault's and federation's contracts sit beside this file, and `storage-backend.ts` joins the three.
  *
  * Rules every backend keeps:
  * - Every change to a service is one atomic write of the record *and* its event, under one new global
@@ -11,21 +13,9 @@
  * - Heartbeat timestamps are saved without a new revision: they are not changes anyone watches.
  */
 import type { RegistryEvent, RegistryEventType, ServiceFilter, ServiceRecord, Scope } from "@kai/protocol";
+import type { Viewer } from "./viewer.js";
 
-/** Who is asking: decides which records a query may return. */
-export interface Viewer {
-  owner: string;
-  /** Admins see every record. */
-  admin: boolean;
-}
-
-/**
- * The visibility rule every backend's `listServices`/`countServices` applies and the registry enforces:
- * admins see everything, owners see their own, everyone else sees `public` and `internal` records.
- */
-export function canSee(viewer: Viewer, record: Pick<ServiceRecord, "owner" | "visibility">): boolean {
-  return viewer.admin || record.owner === viewer.owner || record.visibility !== "private";
-}
+// ---- service records and their events ----
 
 export interface ServiceQuery {
   filter: ServiceFilter;
@@ -51,31 +41,6 @@ export interface ServiceWrite {
   expectedRevision?: number;
 }
 
-export interface LeaseRow {
-  id: string;
-  ttl: number;
-  /** Last heartbeat, ms since epoch; null when never received. */
-  heartbeatAt: number | null;
-  status: ServiceRecord["status"];
-  owner: string;
-  visibility: ServiceRecord["visibility"];
-  /** The record's revision (the lease monitor writes status changes conditionally on it). */
-  revision: number;
-  updatedAt: number;
-}
-
-export interface TokenRow {
-  id: string;
-  owner: string;
-  scopes: Scope[];
-  name?: string;
-  /** Vault secret-name patterns the token is limited to. */
-  secrets?: string[];
-  createdAt: string;
-  expiresAt: string;
-  revokedAt: string | null;
-}
-
 /** Thrown by `writeService`/`deleteService` when `expectedRevision` does not match. */
 export class RevisionConflict extends Error {
   constructor(
@@ -87,18 +52,11 @@ export class RevisionConflict extends Error {
   }
 }
 
-/** Thrown by `listServices` for a cursor this store did not issue (the API answers 400). */
-export class InvalidCursorError extends Error {
-  constructor() {
-    super("invalid cursor");
-    this.name = "InvalidCursorError";
-  }
-}
-
-export interface RegistryStore {
-  /** Human-readable backend name and mode, e.g. `sqlite (WAL, synchronous=FULL)`. */
-  readonly description: string;
-
+/**
+ * The registry's records and the event log of their changes. One interface, because one write changes
+ * both: the record and its event land together under one revision.
+ */
+export interface ServiceRecordStore {
   /** Writes the record and appends its event atomically; resolves with the event once durable. */
   writeService(write: ServiceWrite): Promise<RegistryEvent>;
   /** Applies several writes in one transaction (one revision each, in order). */
@@ -108,10 +66,10 @@ export interface RegistryStore {
 
   getService(id: string): Promise<ServiceRecord | null>;
   /**
-   * Records matching the filter that the viewer may see, one page at a time, in registration order: by the
-   * revision that created each record (an update keeps the place; deleting and registering again moves the
-   * record to the end). Cursors are `page-cursor.ts`'s, so a record registered while a client pages is never
-   * skipped.
+   * Records matching the filter that the viewer may see (`canSee` in viewer.ts), one page at a time, in
+   * registration order: by the revision that created each record (an update keeps the place; deleting and
+   * registering again moves the record to the end). Cursors are `page-cursor.ts`'s, so a record registered
+   * while a client pages is never skipped; a cursor this store did not issue throws `InvalidCursorError`.
    */
   listServices(query: ServiceQuery): Promise<ServicePage>;
   /** Number of records the viewer may see, by status. */
@@ -126,22 +84,67 @@ export interface RegistryStore {
   eventsSince(afterRevision: number, limit: number): Promise<RegistryEvent[] | "compacted">;
   /** Drops events so that at most `keep` of the newest remain. */
   compactEvents(keep: number): Promise<void>;
+}
 
+// ---- leases ----
+
+export interface LeaseRow {
+  id: string;
+  ttl: number;
+  /** Last heartbeat, ms since epoch; null when never received. */
+  heartbeatAt: number | null;
+  status: ServiceRecord["status"];
+  owner: string;
+  visibility: ServiceRecord["visibility"];
+  /** The record's revision (the lease monitor writes status changes conditionally on it). */
+  revision: number;
+  updatedAt: number;
+}
+
+/** The leases of service records that have a ttl: what the lease monitor reads and the heartbeats it saves. */
+export interface LeaseStore {
   /** Every record that has a ttl, for the lease monitor. */
   listLeases(): Promise<LeaseRow[]>;
-  /** Saves heartbeat times (ms since epoch) without a new revision or event. */
+  /** Saves heartbeat times (ms since epoch) without a new revision or event; a time never moves backwards. */
   saveHeartbeats(beats: ReadonlyArray<{ id: string; at: number }>): Promise<void>;
+}
 
+// ---- tokens ----
+
+export interface TokenRow {
+  id: string;
+  owner: string;
+  scopes: Scope[];
+  name?: string;
+  /** Vault secret-name patterns the token is limited to. */
+  secrets?: string[];
+  createdAt: string;
+  expiresAt: string;
+  revokedAt: string | null;
+}
+
+/** The API tokens this node issued, kept so they can be listed and revoked (the signed token itself is never stored). */
+export interface TokenStore {
   insertToken(token: TokenRow): Promise<void>;
   getToken(id: string): Promise<TokenRow | null>;
   listTokens(): Promise<TokenRow[]>;
   /** Marks a token revoked; false when it does not exist. */
   revokeToken(id: string, at: string): Promise<boolean>;
+}
 
-  /** Small key/value settings of the node (e.g. when it last ran). */
+// ---- node settings ----
+
+/** Small key/value settings of the node (e.g. its registry epoch, when it last ran). */
+export interface NodeSettingsStore {
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
+}
 
+// ---- the whole ----
+
+export interface NodeStore extends ServiceRecordStore, LeaseStore, TokenStore, NodeSettingsStore {
+  /** Human-readable backend name and mode, e.g. `sqlite (WAL, synchronous=FULL)`. */
+  readonly description: string;
   /** Flushes and closes; later calls reject. */
   close(): Promise<void>;
 }

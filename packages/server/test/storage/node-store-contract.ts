@@ -1,17 +1,19 @@
 /**
- * @module test/storage/store-contract
- * The conformance suite every `RegistryStore` backend must pass. A backend's test file calls
- * `runStoreContract(name, open)`; `open` returns a fresh, empty store and a cleanup. The expected answers
+ * @module test/storage/node-store-contract
+ * The conformance suite every `NodeStore` backend must pass. A backend's test file calls
+ * `runNodeStoreContract(name, open)`; `open` returns a fresh, empty store and a cleanup. The expected answers
  * of listings come from a reference model (`matchesFilter` from @kai/protocol plus the visibility rule),
  * so the suite checks the backend against the meaning of a filter, not against itself.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { matchesFilter, SERVICE_STATUSES, type RegistryEvent, type ServiceFilter, type ServiceRecord } from "@kai/protocol";
-import { InvalidCursorError, RevisionConflict, type RegistryStore, type ServiceDraft, type TokenRow, type Viewer } from "../../src/storage/store.js";
+import { RevisionConflict, type NodeStore, type ServiceDraft, type TokenRow } from "../../src/storage/contracts/node-store.js";
+import { InvalidCursorError } from "../../src/storage/contracts/page-cursor.js";
+import type { Viewer } from "../../src/storage/contracts/viewer.js";
 import { draft, fullDraft, iso, registered } from "./__fixtures__/records.js";
 
-export type OpenStore = () => Promise<{ store: RegistryStore; cleanup: () => Promise<void> }>;
+export type OpenNodeStore = () => Promise<{ store: NodeStore; cleanup: () => Promise<void> }>;
 
 const ADMIN: Viewer = { owner: "root", admin: true };
 
@@ -19,7 +21,7 @@ function visibleTo(viewer: Viewer, record: ServiceRecord): boolean {
   return viewer.admin || record.visibility !== "private" || record.owner === viewer.owner;
 }
 
-async function listAll(store: RegistryStore, filter: ServiceFilter, viewer: Viewer, limit = 1000): Promise<ServiceRecord[]> {
+async function listAll(store: NodeStore, filter: ServiceFilter, viewer: Viewer, limit = 1000): Promise<ServiceRecord[]> {
   const out: ServiceRecord[] = [];
   let cursor: string | undefined;
   for (let pages = 0; pages < 10_000; pages++) {
@@ -67,9 +69,9 @@ function inRegistrationOrder(records: ServiceDraft[]): ServiceDraft[] {
   return records.map((_, i) => records[(i * 7 + 5) % records.length]!);
 }
 
-export function runStoreContract(name: string, open: OpenStore): void {
-  describe(`RegistryStore contract: ${name}`, () => {
-    let store: RegistryStore;
+export function runNodeStoreContract(name: string, open: OpenNodeStore): void {
+  describe(`NodeStore contract: ${name}`, () => {
+    let store: NodeStore;
     let cleanup: () => Promise<void>;
 
     beforeEach(async () => {

@@ -1,0 +1,13 @@
+/**
+ * @module storage/sqlite/store-hooks
+ * What each part of the SQLite backend (leases, tokens, node settings, vault, federation) gets from the
+ * backend that owns the connection (sqlite-store.ts): a way into its one group-commit batcher, so that the
+ * writes of every part share commits and fsyncs, and the check that the backend is still open.
+ */
+
+export interface SqliteStoreHooks {
+  /** Queues synchronous work into the next batch transaction, as one atomic entry; resolves once durable. */
+  enqueue<T>(work: () => T): Promise<T>;
+  /** Throws when the backend is closed. */
+  assertOpen(): void;
+}
