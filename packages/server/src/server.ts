@@ -29,7 +29,7 @@ import { createApp } from "./http/app.js";
 import { NodeMetrics } from "./metrics/metrics.js";
 import { gatewayMetricsObserver } from "./metrics/gateway-observer.js";
 import { CapabilityRouter, routerOptionsFromConfig } from "./gateway/router/index.js";
-import { routerPort } from "./http/gateway/router-port.js";
+import { routerPort } from "./http/front-doors/router-port.js";
 import { VERSION } from "./version.js";
 import { KlpNode } from "./klp/klp-node.js";
 import { nodeKeySource } from "./identity/node-identity.js";

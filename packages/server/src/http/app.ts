@@ -27,9 +27,9 @@ import { generateRequestId, installRequestLog, lazyChildLogger } from "./request
 import { installRequestMetrics } from "./request-metrics.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import type { NodeMetrics } from "../metrics/metrics.js";
-import type { GatewayPort } from "./gateway/gateway-port.js";
-import { openAiRoutes } from "./gateway/openai-routes.js";
-import { genericGatewayRoutes } from "./gateway/generic-routes.js";
+import type { GatewayPort } from "./front-doors/gateway-port.js";
+import { openAiRoutes } from "./front-doors/openai-routes.js";
+import { genericGatewayRoutes } from "./front-doors/generic-routes.js";
 import { servicesRoutes } from "./routes/services.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { vaultRoutes } from "./routes/vault.js";

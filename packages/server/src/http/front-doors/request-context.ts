@@ -1,5 +1,5 @@
 /**
- * @module http/gateway/request-context
+ * @module http/front-doors/request-context
  * Per-request plumbing shared by the gateway's front doors: routing hints from the `x-kai-routing` header,
  * an AbortSignal that fires when the client goes away (so the upstream request is cancelled with it), and
  * the response headers that say which service answered and what the gateway added.

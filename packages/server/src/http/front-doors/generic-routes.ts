@@ -1,5 +1,5 @@
 /**
- * @module http/gateway/generic-routes
+ * @module http/front-doors/generic-routes
  * The seed's generic form, `POST /api/route/{capability}` `{"request", "operation"?, "routingHints"?}` →
  * `{"response", "servedBy", "attempts", "overheadMs"}`, for every capability (chat, embeddings, images, vector
  * storage, workflows, custom ones), and `POST /api/services/{id}/check`, a live probe of one service.

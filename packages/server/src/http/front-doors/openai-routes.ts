@@ -1,5 +1,5 @@
 /**
- * @module http/gateway/openai-routes
+ * @module http/front-doors/openai-routes
  * The OpenAI-compatible front door: `/v1/chat/completions` (streaming and not), `/v1/completions`,
  * `/v1/embeddings`, `/v1/images/generations`, `/v1/audio/transcriptions` (multipart), `GET /v1/models` and
  * `GET /v1/models/{model}`.

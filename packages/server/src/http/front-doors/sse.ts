@@ -1,5 +1,5 @@
 /**
- * @module http/gateway/sse
+ * @module http/front-doors/sse
  * Writes a routed chat stream as OpenAI-style server-sent events: one `data:` frame per chunk, then
  * `data: [DONE]`. If the stream breaks after it started, the last frame is an in-band error
  * (`data: {"error":{…}}`) and there is no `[DONE]`: the official OpenAI client raises it as an APIError,

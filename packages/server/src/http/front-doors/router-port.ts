@@ -1,5 +1,5 @@
 /**
- * @module http/gateway/router-port
+ * @module http/front-doors/router-port
  * Adapts the capability router to the front doors' `GatewayPort`: routing passes straight through; the model
  * list becomes OpenAI's `/v1/models` entries (each service's models as `<serviceId>/<model>`, which pins that
  * service, plus each plain model name once, which routes); the live check goes to the router's probe.

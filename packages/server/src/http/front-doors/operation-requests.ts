@@ -1,5 +1,5 @@
 /**
- * @module http/gateway/operation-requests
+ * @module http/front-doors/operation-requests
  * The request schema of every operation the generic front door (`POST /api/route/{capability}`) accepts,
  * and which operation a capability means when the caller names none. Transcriptions are left out on
  * purpose: audio travels as a multipart upload on `/v1/audio/transcriptions`, not inside JSON.

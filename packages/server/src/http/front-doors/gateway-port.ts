@@ -1,5 +1,5 @@
 /**
- * @module http/gateway/gateway-port
+ * @module http/front-doors/gateway-port
  * What the HTTP front doors need from the gateway, as a narrow interface: route an operation, route a chat
  * stream, list the models a caller may use, probe one service. The composition root adapts the capability
  * router to it; the routes never reach into the router's internals.
