@@ -74,7 +74,7 @@ class BufferedCall implements Dispatcher.DispatchHandler, AbortableCall {
     // 1xx informational answers come before the real one.
     if (status < 200) return true;
     this.status = status;
-    logAnswered(this.request, status, performance.now() - this.startedAt);
+    logAnswered(this.request, status, this.startedAt);
     if (status >= 300 && rawHeaders) this.retryAfter = headerValue(rawHeaders, "retry-after");
     // An announced length beyond the limit is refused before a byte of the body is read.
     if (rawHeaders && announcedLength(rawHeaders) > this.maxBytes) {

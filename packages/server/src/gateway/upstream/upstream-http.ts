@@ -116,7 +116,7 @@ export async function openUpstream(request: UpstreamRequest): Promise<OpenedUpst
   }
   const response = upstreamResponse(answer, provider, context.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES);
   const headersLatencyMs = performance.now() - startedAt;
-  logAnswered(request, response.status, headersLatencyMs);
+  logAnswered(request, response.status, startedAt);
   if (response.status < 200 || response.status >= 300) {
     let text = "";
     try {

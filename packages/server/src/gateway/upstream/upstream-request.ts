@@ -101,7 +101,10 @@ export function outboundHeaders(request: UpstreamRequest, multipart: boolean): R
   return headers;
 }
 
-/** The one debug line per answer: method, path, status and latency (never headers or bodies). */
-export function logAnswered(request: UpstreamRequest, status: number, latencyMs: number): void {
-  request.context.logger?.debug({ provider: request.provider, method: request.method, path: request.path, status, latencyMs: Math.round(latencyMs) }, "upstream answered");
+/**
+ * The one debug line per answer: method, path, status and the latency since `startedAt` (never headers or bodies).
+ * The clock is read only when there is a logger.
+ */
+export function logAnswered(request: UpstreamRequest, status: number, startedAt: number): void {
+  request.context.logger?.debug({ provider: request.provider, method: request.method, path: request.path, status, latencyMs: Math.round(performance.now() - startedAt) }, "upstream answered");
 }
