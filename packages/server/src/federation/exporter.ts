@@ -51,6 +51,9 @@ interface PushState {
   refilledAt: number;
 }
 
+/** Distinct unexportable records logged at most (each once); more are still skipped, silently. */
+const MAX_REPORTED_UNSIGNABLE = 1000;
+
 function isPublic(record: ServiceRecord | null | undefined): boolean {
   return record?.visibility === "public";
 }
@@ -60,6 +63,7 @@ export class FederationExporter {
   private readonly pushState = new Map<PushTarget, PushState>();
   private readonly now: () => number;
   private readonly unsubscribeFeed: () => void;
+  private readonly reportedUnsignable = new Set<string>();
 
   constructor(private readonly options: ExporterOptions) {
     this.now = options.now ?? Date.now;
@@ -99,11 +103,29 @@ export class FederationExporter {
     for (const target of [...this.subscribers]) this.drop(target);
   }
 
-  /** The statement a change stands for, or undefined when peers must not hear of it. */
+  /**
+   * The statement a change stands for, or undefined when peers must not hear of it. A public record that
+   * cannot be signed (see `signRecordStatement`) is left out, and peers that may hold an earlier version of
+   * it get a tombstone: they must not keep serving a state the origin no longer vouches for.
+   */
   private statementFor(record: ServiceRecord, deleted: boolean, wasPublic: boolean): klp.FederationStatement | undefined {
-    if (!deleted && isPublic(record)) return signRecordStatement(record, this.options.identity(), this.now(), this.options.recordTtlSeconds);
+    if (!deleted && isPublic(record)) {
+      const statement = signRecordStatement(record, this.options.identity(), this.now(), this.options.recordTtlSeconds);
+      if (statement) return statement;
+      this.unsignable(record.id);
+    }
     if (wasPublic) return signTombstone(record.id, record.revision, this.options.identity(), this.now());
     return undefined;
+  }
+
+  /**
+   * Logs a record that cannot be exported, by id only (its text is the problem, and is not for the log), once
+   * per id: peers pull every few seconds, and the log must not fill with the same line.
+   */
+  private unsignable(serviceId: string): void {
+    if (this.reportedUnsignable.has(serviceId) || this.reportedUnsignable.size >= MAX_REPORTED_UNSIGNABLE) return;
+    this.reportedUnsignable.add(serviceId);
+    this.options.logger.warn({ serviceId }, "federation: a public record holds text that cannot be signed (an unpaired surrogate); it is not exported");
   }
 
   private onChange(change: Change): void {
@@ -114,7 +136,9 @@ export class FederationExporter {
     const statement = this.statementFor(change.event.service, deleted, wasPublic);
     if (!statement) return;
     const record = statement.kind === "record" ? change.event.service : undefined;
-    for (const target of this.subscribers) this.queue(target, { statement, version: change.event.service.version ?? "0.0.0", capabilities: record?.capabilities ?? [] });
+    // The tombstone of an unsignable record must not carry its (possibly unsignable) version into the push.
+    const version = change.event.service.version !== undefined && klp.canonicalisable(change.event.service.version) ? change.event.service.version : "0.0.0";
+    for (const target of this.subscribers) this.queue(target, { statement, version, capabilities: record?.capabilities ?? [] });
   }
 
   /**
@@ -228,7 +252,12 @@ export class FederationExporter {
       revision,
       headRevision: revision,
       epoch: this.options.epoch,
-      statements: page.services.map((record) => signRecordStatement(record, identity, nowMs, this.options.recordTtlSeconds)),
+      statements: page.services.flatMap((record) => {
+        const statement = signRecordStatement(record, identity, nowMs, this.options.recordTtlSeconds);
+        if (statement) return [statement];
+        this.unsignable(record.id);
+        return [];
+      }),
       more: page.nextCursor !== null,
       nextSnapshotCursor: page.nextCursor,
     };

@@ -31,7 +31,14 @@ export function exportedRecordOf(record: ServiceRecord): klp.ExportedRecord {
   };
 }
 
-export function signRecordStatement(record: ServiceRecord, identity: klp.KlpKeyPair, nowMs: number, ttlSeconds: number): klp.RecordStatement {
+/**
+ * The signed statement of a public record, or `undefined` when the record cannot be signed: it holds text
+ * that cannot be canonicalised (an unpaired surrogate, stored before the API refused them or written around
+ * it). The caller leaves that one record out, so that it cannot fail a whole `state_sync` answer or push.
+ */
+export function signRecordStatement(record: ServiceRecord, identity: klp.KlpKeyPair, nowMs: number, ttlSeconds: number): klp.RecordStatement | undefined {
+  const exported = exportedRecordOf(record);
+  if (!klp.canonicalisable(exported)) return undefined;
   return klp.signDocument(
     {
       kind: "record" as const,
@@ -40,7 +47,7 @@ export function signRecordStatement(record: ServiceRecord, identity: klp.KlpKeyP
       originRevision: record.revision,
       issuedAt: new Date(nowMs).toISOString(),
       expiresAt: new Date(nowMs + ttlSeconds * 1000).toISOString(),
-      record: exportedRecordOf(record),
+      record: exported,
     },
     identity,
   );

@@ -3,11 +3,15 @@
  * KLP discovery and verification over the local registry. Only `public` records ever leave the node
  * (`internal` and `private` ones are filtered by the query *and* re-checked per record), and a record
  * whose signature does not hold (see service-binding.ts) is dropped from discovery, never returned.
+ * Every answer is signed as a whole, so an entry that cannot be canonicalised (text with an unpaired
+ * surrogate, stored before the API refused it or written around it) is left out and logged by id, instead
+ * of failing the answer for every other record; `verify` treats such a record as not public here.
  */
 import { klp, type ServiceRecord } from "@kai/protocol";
 import type { Principal } from "../auth/principal.js";
 import type { RegistryService } from "../registry/registry-service.js";
 import { ApiError } from "../errors.js";
+import type { Logger } from "../logging/logger.js";
 import { checkRecord } from "./service-binding.js";
 
 /**
@@ -18,6 +22,9 @@ const PUBLIC_READER: Principal = { tokenId: "klp-discovery", owner: "#klp-public
 
 /** How many records one discovery reads at most while filtering, so that a query cannot scan without bound. */
 const MAX_SCANNED = 10_000;
+
+/** Distinct unsignable records logged at most (each once: discovery is public, and must not be a log pump). */
+const MAX_REPORTED_UNSIGNABLE = 1000;
 
 export type CheckedEntry = { entry: klp.KlpDiscoveryEntry; verified: boolean; reason?: string };
 
@@ -73,18 +80,36 @@ export function entryOf(record: ServiceRecord, nodeDid: string): CheckedEntry | 
 export type RemoteEntries = (query: klp.KlpDiscoveryQuery, limit: number) => klp.KlpDiscoveryEntry[];
 
 export class KlpDiscovery {
+  private readonly reportedUnsignable = new Set<string>();
+
   constructor(
     private readonly registry: RegistryService,
     private readonly nodeDid: string,
     private readonly remote: RemoteEntries = () => [],
+    private readonly logger?: Logger,
   ) {}
 
   /** Verified public entries matching the query, at most `limit`: local ones first, then imported ones (unless a location is given). */
   async discover(query: klp.KlpDiscoveryQuery, limit: number): Promise<klp.KlpDiscoveryEntry[]> {
-    if (query.location === "remote") return this.remote(query, limit);
+    if (query.location === "remote") return this.remoteSignable(query, limit);
     const local = await this.discoverLocal(query, limit);
     if (query.location === "local" || local.length >= limit) return local;
-    return [...local, ...this.remote(query, limit - local.length)];
+    return [...local, ...this.remoteSignable(query, limit - local.length)];
+  }
+
+  /** Imported entries come from verified statements, but are read back from storage like any record. */
+  private remoteSignable(query: klp.KlpDiscoveryQuery, limit: number): klp.KlpDiscoveryEntry[] {
+    return this.remote(query, limit).filter((entry) => this.signable(entry));
+  }
+
+  /** True when `entry` can go into a signed answer; logs the record's id (once) when it cannot. */
+  private signable(entry: klp.KlpDiscoveryEntry): boolean {
+    if (klp.canonicalisable(entry)) return true;
+    if (!this.reportedUnsignable.has(entry.serviceId) && this.reportedUnsignable.size < MAX_REPORTED_UNSIGNABLE) {
+      this.reportedUnsignable.add(entry.serviceId);
+      this.logger?.warn({ serviceId: entry.serviceId, origin: entry.origin }, "KLP discovery: a public record holds text that cannot be signed (an unpaired surrogate); it is left out");
+    }
+    return false;
   }
 
   private async discoverLocal(query: klp.KlpDiscoveryQuery, limit: number): Promise<klp.KlpDiscoveryEntry[]> {
@@ -100,7 +125,7 @@ export class KlpDiscovery {
       });
       for (const record of page.services) {
         const checked = entryOf(record, this.nodeDid);
-        if (!checked?.verified) continue;
+        if (!checked?.verified || !this.signable(checked.entry)) continue;
         if (query.trustLevel !== undefined && checked.entry.trustLevel < query.trustLevel) continue;
         entries.push(checked.entry);
         if (entries.length >= limit) return entries;
@@ -120,6 +145,9 @@ export class KlpDiscovery {
       if (error instanceof ApiError && error.code === "not_found") return undefined;
       throw error;
     }
-    return entryOf(record, this.nodeDid);
+    const checked = entryOf(record, this.nodeDid);
+    // The answer is signed with the entry in it: a record that cannot be signed is not served here either.
+    if (checked && !this.signable(checked.entry)) return undefined;
+    return checked;
   }
 }

@@ -94,7 +94,7 @@ export class KlpNode {
     this.now = options.now ?? Date.now;
     this.replay = new klp.ReplayCache(options.replay);
     this.limiter = new RateLimiterMemory({ points: options.messagesPerMinute ?? 1200, duration: 60 });
-    this.discovery = new KlpDiscovery(options.registry, this.did, (query, limit) => this.federation?.remoteEntries(query, limit) ?? []);
+    this.discovery = new KlpDiscovery(options.registry, this.did, (query, limit) => this.federation?.remoteEntries(query, limit) ?? [], options.logger);
     this.handlers = new RegistryHandlers(options.registry, this.discovery, this.did);
   }
 
