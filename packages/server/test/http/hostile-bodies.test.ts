@@ -3,13 +3,13 @@
 // the server has already refused (401, 415, 413) is not read to its end: the answer says `Connection: close` and the
 // socket is closed once it is flushed, so a client announcing 1 GiB gets its answer after a few MiB at most.
 // And what the bound must NOT cut: slow answers, long streams and WebSockets, whose requests arrived in time.
-import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { ErrorBodySchema, type ServerStreamMessage } from "@kai/protocol";
+import type { ServerStreamMessage } from "@kai/protocol";
 import { eventually, mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { FakeUpstream } from "../gateway/fakes/fake-server.js";
 import { openaiWire, OPENAI_MODEL } from "../gateway/fakes/openai-fake.js";
+import { errorCodeOf, flood, openSocket, requestHead, sendAndListen } from "./support/raw-http.js";
 
 /** The bound under test: small, so that a trickling body is cut within a test's patience. */
 const BOUND_MS = 600;
@@ -44,114 +44,24 @@ afterAll(async () => {
   await slow?.close();
 });
 
-function open(): Promise<Socket> {
-  const url = new URL(server.url);
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host: url.hostname, port: Number(url.port) }, () => resolve(socket));
-    socket.once("error", reject);
-  });
-}
-
-function head(method: string, path: string, headers: Record<string, string | number>): string {
-  const lines = Object.entries({ host: "localhost", ...headers }).map(([name, value]) => `${name}: ${value}`);
-  return `${method} ${path} HTTP/1.1\r\n${lines.join("\r\n")}\r\n\r\n`;
-}
-
-interface Observed {
-  /** Everything the server sent. */
-  text: string;
-  /** Milliseconds from the last byte we wrote until the server closed the connection; undefined if it did not. */
-  closedAfterMs?: number;
-}
-
-/** Writes `bytes`, then only listens: what the server answers, and when (whether) it closes within `waitMs`. */
-async function trickle(bytes: string, waitMs: number): Promise<Observed> {
-  const socket = await open();
-  const chunks: Buffer[] = [];
-  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-  socket.on("error", () => undefined);
-  const sent = Date.now();
-  socket.write(bytes);
-  const closed = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), waitMs);
-    socket.once("close", () => {
-      clearTimeout(timer);
-      resolve(true);
-    });
-  });
-  const observed: Observed = { text: Buffer.concat(chunks).toString("utf8"), ...(closed ? { closedAfterMs: Date.now() - sent } : {}) };
-  socket.destroy();
-  return observed;
-}
-
-interface Flooded {
-  /** Body bytes the socket took (written to the kernel) before the server's close made writing fail. */
-  accepted: number;
-  text: string;
-  /** The server ended the connection (we did not give up writing). */
-  refused: boolean;
-}
-
-/** Writes `head`, then body bytes as fast as the connection takes them until it fails, `limit` bytes or 15 s. */
-async function flood(headText: string, limit: number): Promise<Flooded> {
-  const socket = await open();
-  const chunks: Buffer[] = [];
-  let failed = false;
-  let wake: (() => void) | undefined;
-  const fail = () => {
-    failed = true;
-    wake?.();
-  };
-  socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-  socket.on("error", fail);
-  socket.on("close", fail);
-  // The server ending its side (FIN) is a refusal too: nothing written after it will be read.
-  socket.on("end", fail);
-  socket.write(headText);
-  const block = Buffer.alloc(64 * 1024, "x");
-  const deadline = Date.now() + 15_000;
-  let accepted = 0;
-  let written = 0;
-  while (!failed && written < limit && Date.now() < deadline) {
-    written += block.length;
-    const more = socket.write(block, (error) => {
-      if (!error) accepted += block.length;
-    });
-    if (!more) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        socket.once("drain", resolve);
-      });
-      wake = undefined;
-    }
-  }
-  // Let the answer (already on its way) arrive.
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  socket.destroy();
-  return { accepted, text: Buffer.concat(chunks).toString("utf8"), refused: failed };
-}
-
-/** The error code in a raw HTTP answer's body. */
-function codeOf(text: string): string {
-  const body = text.slice(text.indexOf("\r\n\r\n") + 4);
-  return ErrorBodySchema.parse(JSON.parse(body)).error.code;
-}
+const open = () => openSocket(server.url);
+const trickle = (bytes: string, waitMs: number) => sendAndListen(server.url, bytes, waitMs);
 
 describe("a request body that trickles in", () => {
   const sixty = 60 * 1024;
 
   it("is cut off after server.requestTimeoutMs on an unauthenticated KLP route: 408 request_timeout, then closed", async () => {
-    const observed = await trickle(head("POST", "/klp/message", { "content-type": "application/json", "content-length": sixty }) + "{", 5_000);
+    const observed = await trickle(requestHead("POST", "/klp/message", { "content-type": "application/json", "content-length": sixty }) + "{", 5_000);
     expect(observed.text).toMatch(/^HTTP\/1\.1 408 /);
-    expect(codeOf(observed.text)).toBe("request_timeout");
+    expect(errorCodeOf(observed.text)).toBe("request_timeout");
     expect(observed.closedAfterMs).toBeGreaterThanOrEqual(BOUND_MS - 50);
     expect(observed.closedAfterMs).toBeLessThan(BOUND_MS + 2_000);
   });
 
   it("is cut off after the bound on an authenticated route waiting for its body", async () => {
-    const observed = await trickle(head("POST", "/api/services/register", { authorization: `Bearer ${writer}`, "content-type": "application/json", "content-length": sixty }) + "{", 5_000);
+    const observed = await trickle(requestHead("POST", "/api/services/register", { authorization: `Bearer ${writer}`, "content-type": "application/json", "content-length": sixty }) + "{", 5_000);
     expect(observed.text).toMatch(/^HTTP\/1\.1 408 /);
-    expect(codeOf(observed.text)).toBe("request_timeout");
+    expect(errorCodeOf(observed.text)).toBe("request_timeout");
     expect(observed.closedAfterMs).toBeLessThan(BOUND_MS + 2_000);
   });
 
@@ -162,31 +72,31 @@ describe("a request body that trickles in", () => {
   });
 
   it("on a route that already answered 401: the connection closes right after the answer, not after the bound", async () => {
-    const observed = await trickle(head("POST", "/api/services/register", { "content-type": "application/json", "content-length": sixty }) + "{", 5_000);
+    const observed = await trickle(requestHead("POST", "/api/services/register", { "content-type": "application/json", "content-length": sixty }) + "{", 5_000);
     expect(observed.text).toMatch(/^HTTP\/1\.1 401 /);
     expect(observed.text.toLowerCase()).toContain("connection: close");
-    expect(codeOf(observed.text)).toBe("unauthorized");
+    expect(errorCodeOf(observed.text)).toBe("unauthorized");
     expect(observed.closedAfterMs).toBeLessThan(BOUND_MS);
   });
 });
 
 describe("a body the server has already refused", () => {
   const cases = [
-    { what: "401 (no token)", status: 401, code: "unauthorized", head: () => head("POST", "/api/services/register", { "content-type": "application/json", "content-length": GIB }) },
-    { what: "415 (not JSON)", status: 415, code: "unsupported_media_type", head: () => head("POST", "/api/services/register", { authorization: `Bearer ${writer}`, "content-type": "text/plain", "content-length": GIB }) },
-    { what: "413 (announced over the limit)", status: 413, code: "payload_too_large", head: () => head("POST", "/api/services/register", { authorization: `Bearer ${writer}`, "content-type": "application/json", "content-length": GIB }) },
-    { what: "413 (chunked, over the limit once read)", status: 413, code: "payload_too_large", head: () => head("POST", "/api/services/register", { authorization: `Bearer ${writer}`, "content-type": "application/json", "transfer-encoding": "chunked" }) + `${(GIB).toString(16)}\r\n` },
-    { what: "413 on the unauthenticated KLP route", status: 413, code: "payload_too_large", head: () => head("POST", "/klp/message", { "content-type": "application/json", "content-length": GIB }) },
+    { what: "401 (no token)", status: 401, code: "unauthorized", head: () => requestHead("POST", "/api/services/register", { "content-type": "application/json", "content-length": GIB }) },
+    { what: "415 (not JSON)", status: 415, code: "unsupported_media_type", head: () => requestHead("POST", "/api/services/register", { authorization: `Bearer ${writer}`, "content-type": "text/plain", "content-length": GIB }) },
+    { what: "413 (announced over the limit)", status: 413, code: "payload_too_large", head: () => requestHead("POST", "/api/services/register", { authorization: `Bearer ${writer}`, "content-type": "application/json", "content-length": GIB }) },
+    { what: "413 (chunked, over the limit once read)", status: 413, code: "payload_too_large", head: () => requestHead("POST", "/api/services/register", { authorization: `Bearer ${writer}`, "content-type": "application/json", "transfer-encoding": "chunked" }) + `${(GIB).toString(16)}\r\n` },
+    { what: "413 on the unauthenticated KLP route", status: 413, code: "payload_too_large", head: () => requestHead("POST", "/klp/message", { "content-type": "application/json", "content-length": GIB }) },
   ];
   for (const { what, status, code, head: headOf } of cases) {
     it(`${what}: answered and closed after far fewer than the announced 1 GiB`, async () => {
-      const result = await flood(headOf(), GIB);
+      const result = await flood(server.url, headOf(), GIB);
       expect(result.refused, `the server read ${result.accepted} bytes without closing`).toBe(true);
       // Measured: ~4 MiB on Linux loopback, what the two kernels buffer; the rest of the 1 GiB is never read.
       expect(result.accepted).toBeLessThan(32 * 1024 ** 2);
       expect(result.text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
       expect(result.text.toLowerCase()).toContain("connection: close");
-      expect(codeOf(result.text)).toBe(code);
+      expect(errorCodeOf(result.text)).toBe(code);
     });
   }
 
@@ -195,9 +105,9 @@ describe("a body the server has already refused", () => {
     const chunks: Buffer[] = [];
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
     const body = JSON.stringify(registration({ id: "never" }));
-    socket.write(head("POST", "/api/services/register", { "content-type": "application/json", "content-length": Buffer.byteLength(body) }) + body);
+    socket.write(requestHead("POST", "/api/services/register", { "content-type": "application/json", "content-length": Buffer.byteLength(body) }) + body);
     await eventually(async () => Buffer.concat(chunks).toString("utf8").includes("unauthorized"));
-    socket.write(head("GET", "/healthz", {}));
+    socket.write(requestHead("GET", "/healthz", {}));
     await eventually(async () => Buffer.concat(chunks).toString("utf8").includes('{"status":"ok"}'));
     expect(Buffer.concat(chunks).toString("utf8").toLowerCase()).not.toContain("connection: close");
     socket.destroy();
@@ -236,11 +146,11 @@ describe("what the bound does not cut", () => {
     const socket = await open();
     const chunks: Buffer[] = [];
     socket.on("data", (chunk: Buffer) => chunks.push(chunk));
-    socket.write(head("GET", "/healthz", {}));
+    socket.write(requestHead("GET", "/healthz", {}));
     await eventually(async () => Buffer.concat(chunks).toString("utf8").includes('{"status":"ok"}'));
     await new Promise((resolve) => setTimeout(resolve, 3 * BOUND_MS));
     chunks.length = 0;
-    socket.write(head("GET", "/healthz", {}));
+    socket.write(requestHead("GET", "/healthz", {}));
     await eventually(async () => Buffer.concat(chunks).toString("utf8").includes('{"status":"ok"}'));
     socket.destroy();
   });

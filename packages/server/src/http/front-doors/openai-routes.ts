@@ -35,9 +35,12 @@ import { modelNotFoundMessage } from "../../gateway/router/candidates.js";
 import type { GatewayPort } from "./gateway-port.js";
 import { GATEWAY_ERROR_RESPONSES, hintsFromHeader, markServed, routeContextOf } from "./request-context.js";
 import { sseBody } from "./sse.js";
+import { readUpload } from "../multipart-body.js";
 
 /** OpenAI's own limit on audio uploads. */
 const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
+/** The whole upload: the audio file and a few short text fields (model, language, prompt, …). */
+const AUDIO_UPLOAD = { fileBytes: MAX_AUDIO_BYTES, fields: 16, fieldBytes: 64 * 1024 };
 
 const errors = GATEWAY_ERROR_RESPONSES;
 const gatewayConfig = { scopes: ["gateway:invoke" as const], bucket: "gateway" as const };
@@ -118,17 +121,11 @@ export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): Fastif
         },
       }, async (request, reply) => {
         if (!request.isMultipart()) throw new ApiError("unsupported_media_type", "send the audio as multipart/form-data");
-        const fields: Record<string, unknown> = {};
-        let file: { bytes: Buffer; filename: string; mimeType: string } | undefined;
-        for await (const part of request.parts()) {
-          if (part.type === "file") {
-            const bytes = await part.toBuffer();
-            if (part.file.truncated) throw new ApiError("payload_too_large", `audio files are limited to ${MAX_AUDIO_BYTES / 1024 / 1024} MiB`);
-            file = { bytes, filename: part.filename || "audio.wav", mimeType: part.mimetype };
-          } else if (typeof part.value === "string") {
-            fields[part.fieldname] = part.fieldname === "temperature" ? Number(part.value) : part.value;
-          }
-        }
+        // Limits enforced while the upload arrives (413 at once), malformed multipart a 400: http/multipart-body.ts.
+        const upload = await readUpload(request, AUDIO_UPLOAD);
+        const fields: Record<string, unknown> = { ...upload.fields };
+        if (upload.fields.temperature !== undefined) fields.temperature = Number(upload.fields.temperature);
+        const file = upload.file && { ...upload.file, filename: upload.file.filename || "audio.wav" };
         if (!file) throw new ApiError("validation_failed", "no audio file", [{ path: "body.file", message: "required" }]);
         const parsed = TranscriptionRequestSchema.safeParse({ ...fields, file: file.bytes, filename: file.filename, mimeType: file.mimeType });
         if (!parsed.success) throw new ApiError("validation_failed", "invalid transcription request", fieldErrorsFromZod(parsed.error));
