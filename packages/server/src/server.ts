@@ -1,7 +1,9 @@
 /**
  * @module server
- * The composition root: configuration → logger → storage → identity and tokens → registry (leases,
- * health checks, change feed, streams) → HTTP app → listen. `close()` undoes it in reverse: streams
+ * The composition root: configuration → logger → storage → vault → identity and tokens → registry (leases,
+ * change feed) → KLP and federation → directory (listing, watch) → gateway router → health checks → HTTP app
+ * → listen. Every part gets what it needs in its constructor, in that order; the one cycle (KLP ↔ federation)
+ * is broken by a late-bound port (see `KlpNodeOptions.federation`). `close()` undoes it in reverse: streams
  * told to go away, in-flight requests finished, timers stopped, heartbeats saved, storage closed.
  */
 import { mkdirSync } from "node:fs";
@@ -23,18 +25,19 @@ import { LeaseTable } from "./registry/lease-table.js";
 import { RegistryService } from "./registry/registry-service.js";
 import { LeaseMonitor } from "./registry/lease-monitor.js";
 import { HealthChecker } from "./registry/health-checker.js";
+import { HealthVerdicts } from "./registry/health-verdicts.js";
 import { loadOrCreateEpoch } from "./registry/registry-epoch.js";
-import { RegistryStreamHub } from "./http/ws/registry-stream.js";
 import { createApp } from "./http/app.js";
 import { NodeMetrics } from "./metrics/metrics.js";
 import { gatewayMetricsObserver } from "./metrics/gateway-observer.js";
 import { CapabilityRouter, routerOptionsFromConfig } from "./gateway/router/index.js";
 import { routerPort } from "./http/front-doors/router-port.js";
 import { VERSION } from "./version.js";
-import { KlpNode } from "./klp/klp-node.js";
+import { KlpNode, type KlpFederationPort } from "./klp/klp-node.js";
 import { nodeKeySource } from "./identity/node-identity.js";
 import { FederationService } from "./federation/federation-service.js";
-import { ServiceListing } from "./federation/service-listing.js";
+import { ServiceListing } from "./directory/service-listing.js";
+import { DirectoryWatch } from "./directory/directory-watch.js";
 import { registerFederationMetrics } from "./federation/federation-metrics.js";
 
 export interface StartServerOptions {
@@ -108,9 +111,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const feed = new ChangeFeed(await store.currentRevision(), config.registry.eventRetention, logger);
     const leases = new LeaseTable();
     leases.restore(await store.listLeases(), Date.now());
-    const registry = new RegistryService({ store, feed, leases, vault });
-    const health = new HealthChecker({ registry, store, feed, logger });
-    registry.isHealthFailing = (id) => health.isFailing(id);
+    // Health verdicts first: the health checker writes them, the registry and the directory read them.
+    const verdicts = new HealthVerdicts();
+    const registry = new RegistryService({ store, feed, leases, vault, health: verdicts });
     const monitor = new LeaseMonitor(
       { leases, registry, store, logger },
       {
@@ -128,12 +131,48 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       },
     );
     const epoch = await loadOrCreateEpoch(store);
-    const streams = new RegistryStreamHub(feed, store, logger, {
+    // KLP identity = the node key; see identity/node-identity.ts. Federation opens its peer sessions through
+    // the node and the node answers peers through federation: the node reads it late-bound (see KlpNodeOptions).
+    const late: { federation?: KlpFederationPort } = {};
+    const klpNode = new KlpNode({
+      key: nodeKeySource(key),
+      registry,
+      logger,
+      name: `kai node ${key.keyId}`,
+      version: VERSION,
+      messagesPerMinute: config.klp.messagesPerMinute,
+      federation: () => late.federation,
+    });
+    const federation = await FederationService.start({
+      store: store.federationStore(),
+      registryStore: store,
+      feed,
+      did: klpNode.did,
+      identity: () => klpNode.identity,
+      epoch,
+      settings: config.federation,
+      logger,
+      connect: (url, did) => klpNode.connect(url, "ws", did),
+    });
+    late.federation = federation;
+    // Links that failed while the node key was sealed reconnect as soon as it is back.
+    key.onChange((available) => {
+      if (available) federation.reconnectAll().catch((error: unknown) => logger.warn({ err: error }, "federation links could not restart"));
+    });
+
+    // The directory: local and imported records, listed and watched.
+    const streams = new DirectoryWatch({
+      feed,
+      registry,
+      logger,
+      imported: federation.directory,
+      health: verdicts,
       epoch,
       maxBufferedBytes: config.watch.maxBufferedBytes,
       maxSubscribersPerToken: config.watch.maxSubscribersPerToken,
       progressIntervalMs: config.registry.progressIntervalMs,
     });
+    const listing = new ServiceListing({ registry, nodeDid: klpNode.did, imported: federation.directory, currentRevision: () => feed.revision });
     const startedAt = new Date();
     const getStatus = async (principal: Principal): Promise<StatusResponse> => {
       const byStatus = await store.countServices(viewerOf(principal));
@@ -166,36 +205,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       observer: gatewayMetricsObserver(metrics),
       logger,
     });
-    // Active health checks feed each service's circuit breaker too, not only its registry status.
-    health.onProbe = (id, ok) => router.reportHealth(id, { ok });
-    // KLP identity = the node key; see identity/node-identity.ts.
-    const klpNode = new KlpNode({
-      key: nodeKeySource(key),
-      registry,
-      logger,
-      name: `kai node ${key.keyId}`,
-      version: VERSION,
-      messagesPerMinute: config.klp.messagesPerMinute,
-    });
-    const federation = await FederationService.start({
-      store: store.federationStore(),
-      registryStore: store,
-      feed,
-      did: klpNode.did,
-      identity: () => klpNode.identity,
-      epoch,
-      settings: config.federation,
-      logger,
-      connect: (url, did) => klpNode.connect(url, "ws", did),
-    });
-    klpNode.attachFederation(federation);
-    // Links that failed while the node key was sealed reconnect as soon as it is back.
-    key.onChange((available) => {
-      if (available) federation.reconnectAll().catch((error: unknown) => logger.warn({ err: error }, "federation links could not restart"));
-    });
-    streams.attachRemote(federation.directory);
+    // Active health checks feed each service's circuit breaker too, not only its verdict and status.
+    const health = new HealthChecker({ registry, store, feed, logger, verdicts, onProbe: (id, ok) => router.reportHealth(id, { ok }) });
     registerFederationMetrics(metrics.registry, () => federation.listPeers());
-    const listing = new ServiceListing(registry, klpNode.did, federation.directory, () => feed.revision);
     const app = await createApp({ config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing });
     monitor.start();
     await health.start();

@@ -18,10 +18,10 @@ import { readDocument } from "../input-file.js";
 import { cell, formatKeyValues, listCell } from "../output.js";
 import { applyManifest, planManifest } from "../apply-manifest.js";
 
-const TABLE_HEADERS = ["ID", "NAME", "TYPE", "STATUS", "CAPABILITIES", "TAGS", "OWNER"];
+const TABLE_HEADERS = ["ID", "NAME", "TYPE", "STATUS", "HEALTH", "CAPABILITIES", "TAGS", "OWNER"];
 
 function tableRow(service: ServiceRecord): string[] {
-  return [service.id, service.name, service.type, service.status, listCell(service.capabilities), listCell(service.tags), service.owner];
+  return [service.id, service.name, service.type, service.status, service.health ?? "unknown", listCell(service.capabilities), listCell(service.tags), service.owner];
 }
 
 function describeService(service: ServiceRecord): string {
@@ -55,7 +55,7 @@ function describeService(service: ServiceRecord): string {
 function listCommand(): Command {
   const command = new Command("list")
     .alias("ls")
-    .description("list services (table: ID NAME TYPE STATUS CAPABILITIES TAGS OWNER)")
+    .description("list services (table: ID NAME TYPE STATUS HEALTH CAPABILITIES TAGS OWNER)")
     .option("--limit <n>", "page size (1-1000, server default 100)", integerOption(1, 1000))
     .option("--cursor <cursor>", "continue after a previous page (its nextCursor)")
     .option("--all", "follow cursors and list every matching service");

@@ -41,6 +41,16 @@ export const SERVICE_STATUSES = ["active", "degraded", "offline", "maintenance"]
 export const ServiceStatusSchema = z.enum(SERVICE_STATUSES);
 export type ServiceStatus = z.infer<typeof ServiceStatusSchema>;
 
+/**
+ * This node's health-check verdict on a service, apart from its `status` (which owners set and leases
+ * expire): `passing` once a probe succeeded, `failing` once `failuresBeforeOffline` probes in a row failed
+ * (until `successesBeforeActive` in a row succeed), `unknown` while there is no verdict (no health check
+ * declared, none decided yet, or a record imported from a peer, which its origin checks).
+ */
+export const SERVICE_HEALTH = ["passing", "failing", "unknown"] as const;
+export const ServiceHealthSchema = z.enum(SERVICE_HEALTH);
+export type ServiceHealth = z.infer<typeof ServiceHealthSchema>;
+
 export const VISIBILITIES = ["public", "internal", "private"] as const;
 export const VisibilitySchema = z.enum(VISIBILITIES);
 export type Visibility = z.infer<typeof VisibilitySchema>;
@@ -335,6 +345,11 @@ export const ServiceRecordSchema = z.object({
   status: ServiceStatusSchema,
   /** Why the status is what it is (heartbeat note, failed health check, lease expiry). */
   statusNote: z.string().optional(),
+  /**
+   * The health-check verdict when the record was read (listings, get, watch snapshots and events); never stored.
+   * A verdict that changes no status (the first passing probe) is not a watch event of its own.
+   */
+  health: ServiceHealthSchema.optional(),
   createdAt: TimestampSchema,
   updatedAt: TimestampSchema,
   /** The global registry revision of this record's last change (for an imported record: its origin's revision). */

@@ -40,16 +40,17 @@ import { klpAdminRoutes, klpRoutes } from "./routes/klp.js";
 import { klpSocketRoute } from "./ws/klp-socket.js";
 import type { KlpNode } from "../klp/klp-node.js";
 import type { FederationService } from "../federation/federation-service.js";
-import type { ServiceListing } from "../federation/service-listing.js";
+import type { ServiceListing } from "../directory/service-listing.js";
 import { peersRoutes } from "./routes/peers.js";
-import type { RegistryStreamHub } from "./ws/registry-stream.js";
+import type { DirectoryWatch } from "../directory/directory-watch.js";
+import { attachRegistryStream } from "./ws/registry-stream.js";
 
 export interface AppDeps {
   config: Config;
   logger: Logger;
   tokens: TokenService;
   registry: RegistryService;
-  streams: RegistryStreamHub;
+  streams: DirectoryWatch;
   getStatus: StatusProvider;
   vault: Vault;
   metrics: NodeMetrics;
@@ -184,7 +185,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       handler: () => {
         throw new ApiError("upgrade_required", "this is a WebSocket endpoint: send an Upgrade: websocket request", undefined, { Upgrade: "websocket" });
       },
-      wsHandler: (socket, request) => deps.streams.attach(socket, principalOf(request)),
+      wsHandler: (socket, request) => attachRegistryStream(deps.streams, socket, principalOf(request)),
     });
   });
 

@@ -29,6 +29,12 @@ export interface KlpNodeOptions {
   replay?: klp.ReplayCacheOptions;
   /** Rule 7's rate limit: messages accepted per sender DID per minute (default 1200). */
   messagesPerMinute?: number;
+  /**
+   * Federation, late-bound: it starts after the node, because it opens its peer sessions through the node
+   * (`connect`), while the node answers peers' `state_sync` through it; a construction-order cycle that this
+   * function breaks. Read on every use; while it returns undefined (or when absent) the node does not federate.
+   */
+  federation?: () => KlpFederationPort | undefined;
 }
 
 /**
@@ -80,7 +86,6 @@ export class KlpNode {
   private readonly handlers: RegistryHandlers;
   private readonly now: () => number;
   private readonly sessions = new Set<KlpPeerSession>();
-  private federation: KlpFederationPort | undefined;
   /** Per-sender budget, checked after the signature (so nobody can spend another sender's budget). */
   private readonly limiter: RateLimiterMemory;
 
@@ -113,9 +118,9 @@ export class KlpNode {
     return this.options.key.onChange(listener);
   }
 
-  /** Federation is started after the node (it opens sessions through it), then attached here. */
-  attachFederation(port: KlpFederationPort): void {
-    this.federation = port;
+  /** The federation port, once federation has started (see `KlpNodeOptions.federation`). */
+  private get federation(): KlpFederationPort | undefined {
+    return this.options.federation?.();
   }
 
   /** The document of `/.well-known/klp.json`, signed (detached) with the node key. */

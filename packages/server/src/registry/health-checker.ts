@@ -4,12 +4,15 @@
  * failures-before-critical / successes-before-passing): one slow or failed reply does not flap the
  * status; only `failuresBeforeOffline` consecutive failures mark the service offline, and only
  * `successesBeforeActive` consecutive successes bring it back. While a check is failing, the health
- * check has the last word: heartbeats do not revive the service.
+ * check has the last word: heartbeats do not revive the service. Its verdicts (`passing`, `failing`) go to
+ * `HealthVerdicts` (health-verdicts.ts), which the registry and the directory read; every probe's outcome
+ * goes to `onProbe` (the gateway's circuit breakers). Both are given to the constructor.
  */
 import type { HealthCheck, ServiceRecord } from "@kai/protocol";
 import type { Logger } from "../logging/logger.js";
 import type { NodeStore } from "../storage/contracts/node-store.js";
 import type { ChangeFeed, Change } from "./change-feed.js";
+import type { HealthVerdicts } from "./health-verdicts.js";
 import type { RegistryService } from "./registry-service.js";
 
 interface CheckState {
@@ -30,6 +33,10 @@ export interface HealthCheckerDeps {
   store: NodeStore;
   feed: ChangeFeed;
   logger: Logger;
+  /** Where verdicts are kept for the registry and the directory to read. */
+  verdicts: HealthVerdicts;
+  /** Told every probe's outcome (the gateway feeds it to the service's circuit breaker). */
+  onProbe?: (id: string, ok: boolean) => void;
 }
 
 const PAGE = 1000;
@@ -46,14 +53,10 @@ export class HealthChecker {
   private readonly states = new Map<string, CheckState>();
   private unsubscribe: (() => void) | null = null;
   private stopped = false;
-  /** Told every probe's outcome (the gateway feeds it to the service's circuit breaker); set after construction. */
-  onProbe: (id: string, ok: boolean) => void = () => undefined;
+  private readonly onProbe: (id: string, ok: boolean) => void;
 
-  constructor(private readonly deps: HealthCheckerDeps) {}
-
-  /** True while the service's health check is failing (heartbeats must not revive it). */
-  isFailing(id: string): boolean {
-    return this.states.get(id)?.failing ?? false;
+  constructor(private readonly deps: HealthCheckerDeps) {
+    this.onProbe = deps.onProbe ?? (() => undefined);
   }
 
   async start(): Promise<void> {
@@ -79,6 +82,7 @@ export class HealthChecker {
     if (event.event === "deregistered" || !checkable(record)) {
       if (state?.timer) clearTimeout(state.timer);
       this.states.delete(record.id);
+      this.deps.verdicts.forget(record.id);
       return;
     }
     if (state && state.url === record.url && JSON.stringify(state.check) === JSON.stringify(record.healthCheck)) {
@@ -148,8 +152,11 @@ export class HealthChecker {
     this.onProbe(state.id, true);
     state.failures = 0;
     state.successes++;
-    if (state.failing && state.successes >= state.check.successesBeforeActive) {
+    // Debounced like the status: a failing service passes again only after `successesBeforeActive` in a row.
+    if (!state.failing) this.deps.verdicts.set(state.id, "passing");
+    else if (state.successes >= state.check.successesBeforeActive) {
       state.failing = false;
+      this.deps.verdicts.set(state.id, "passing");
       if (state.status === "offline") await this.deps.registry.setStatusBySystem(state.id, "active", "health check passing");
     }
   }
@@ -160,6 +167,8 @@ export class HealthChecker {
     state.failures++;
     if (state.failures >= state.check.failuresBeforeOffline && !state.failing) {
       state.failing = true;
+      // Before the status change below, so that its event already reads `failing`.
+      this.deps.verdicts.set(state.id, "failing");
       if (state.status !== "offline" && state.status !== "maintenance") {
         await this.deps.registry.setStatusBySystem(state.id, "offline", `health check failed ${state.failures} times: ${reason}`);
       }

@@ -28,14 +28,18 @@ import type { ChangeFeed } from "./change-feed.js";
 import type { LeaseTable } from "./lease-table.js";
 import type { Vault, VaultActor } from "../vault/vault.js";
 import { applyPatch, classifyChange, recordFromRegistration, withStatus } from "./service-record.js";
+import { withHealth, type HealthView } from "./health-verdicts.js";
 
 export interface RegistryServiceDeps {
   store: NodeStore;
   feed: ChangeFeed;
   leases: LeaseTable;
   now?: () => number;
-  /** True while a service's active health check is failing: its heartbeats then do not bring it back. */
-  isHealthFailing?: (id: string) => boolean;
+  /**
+   * The health checker's verdicts (health-verdicts.ts): a service whose check is failing is not brought back by
+   * heartbeats, and reads (`get`, `list`) show the verdict as `health`. Without it every verdict is `unknown`.
+   */
+  health?: HealthView;
   /** Where a raw credential that arrives with a registration (`auth.token`) is kept instead of the registry. */
   vault?: Vault;
 }
@@ -47,11 +51,10 @@ export class RegistryService {
   private readonly leases: LeaseTable;
   private readonly now: () => number;
   private readonly vault: Vault | undefined;
-  /** Set once the health checker exists (it needs the registry, so it is wired after construction). */
-  isHealthFailing: (id: string) => boolean;
+  private readonly health: HealthView | undefined;
 
   constructor(deps: RegistryServiceDeps) {
-    this.isHealthFailing = deps.isHealthFailing ?? (() => false);
+    this.health = deps.health;
     this.store = deps.store;
     this.feed = deps.feed;
     this.leases = deps.leases;
@@ -127,7 +130,7 @@ export class RegistryService {
     const existing = await this.loadOwned(principal, id);
     const nowIso = new Date(nowMs).toISOString();
     let record = existing;
-    const heldOffline = existing.status === "offline" && this.isHealthFailing(id);
+    const heldOffline = existing.status === "offline" && this.health?.of(id) === "failing";
     const next = existing.status === "maintenance" || heldOffline ? existing.status : (body.status ?? "active");
     if (next !== existing.status) {
       const note = body.note ?? (existing.status === "offline" ? "heartbeat received" : undefined);
@@ -155,7 +158,7 @@ export class RegistryService {
   async get(principal: Principal, id: string): Promise<ServiceRecord> {
     const record = await this.store.getService(id);
     if (!record || !canSee(viewerOf(principal), record)) throw notFound("service");
-    return this.withLiveHeartbeat(record);
+    return this.asRead(record);
   }
 
   async list(principal: Principal, query: ListServicesQuery): Promise<ListServicesResponse> {
@@ -171,7 +174,7 @@ export class RegistryService {
       }
       throw error;
     }
-    return { services: page.services.map((record) => this.withLiveHeartbeat(record)), revision, nextCursor: page.nextCursor };
+    return { services: page.services.map((record) => this.asRead(record)), revision, nextCursor: page.nextCursor };
   }
 
   /** Marks a service offline (lease expired or health check failing). Returns false if it changed meanwhile. */
@@ -242,11 +245,14 @@ export class RegistryService {
     else this.leases.queueBeat(record.id, nowMs);
   }
 
-  private withLiveHeartbeat(record: ServiceRecord): ServiceRecord {
+  /** A stored record as reads return it: the lease's latest heartbeat (saved in batches) and the health verdict. */
+  private asRead(record: ServiceRecord): ServiceRecord {
+    const read = withHealth(record, this.health);
     const lease = this.leases.get(record.id);
-    if (!lease) return record;
+    if (!lease) return read;
     const stored = record.heartbeat ? Date.parse(record.heartbeat) : 0;
-    return lease.lastBeat > stored ? { ...record, heartbeat: new Date(lease.lastBeat).toISOString() } : record;
+    if (lease.lastBeat > stored) read.heartbeat = new Date(lease.lastBeat).toISOString();
+    return read;
   }
 
   /**

@@ -16,7 +16,7 @@ import {
   ServiceRegistrationSchema,
 } from "@kai/protocol";
 import type { RegistryService } from "../../registry/registry-service.js";
-import type { ServiceListing } from "../../federation/service-listing.js";
+import type { ServiceListing } from "../../directory/service-listing.js";
 import { principalOf } from "../authenticate.js";
 
 const IdParamsSchema = z.strictObject({ id: IdentifierSchema });
