@@ -69,6 +69,17 @@ describe("kai vault", () => {
     expect(refused.stderr).toContain("(forbidden)");
   });
 
+  it("unlocks a key-file vault again after a lock without asking for a passphrase", async () => {
+    expect((await kai(["vault", "set", "keyfile/kept"], "kept-through-lock")).code).toBe(0);
+    expect((await kai(["vault", "lock"])).code).toBe(0);
+    expect((await kai(["vault", "get", "keyfile/kept"])).code).toBe(7);
+    // No stdin at all: nothing is read, the server opens the vault from its key file.
+    const unlock = await kai(["vault", "unlock"]);
+    expect(unlock.code, unlock.stderr).toBe(0);
+    expect(unlock.stderr).toContain("vault unlocked from its key file");
+    expect((await kai(["vault", "get", "keyfile/kept"])).stdout).toBe("kept-through-lock");
+  });
+
   it("rotates, re-keys with a passphrase from stdin, locks, refuses a wrong passphrase and unlocks", async () => {
     expect((await kai(["vault", "set", "kept/one"], "kept-value")).code).toBe(0);
     const rotate = await kai(["vault", "rotate", "--json"]);

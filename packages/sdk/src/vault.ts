@@ -30,7 +30,7 @@ export function createVaultClient(http: HttpTransport): VaultClient {
   return {
     status: async () => (await http.request("GET", "/api/vault/status", { schema: status })).data,
     init: async (passphrase) => (await http.request("POST", "/api/vault/init", { body: defined({ passphrase }), schema: status })).data,
-    unlock: async (passphrase) => (await http.request("POST", "/api/vault/unlock", { body: { passphrase }, schema: status })).data,
+    unlock: async (passphrase) => (await http.request("POST", "/api/vault/unlock", { body: defined({ passphrase }), schema: status })).data,
     lock: async () => (await http.request("POST", "/api/vault/lock", { schema: status })).data,
     rekey: async (newPassphrase) => (await http.request("POST", "/api/vault/rekey", { body: defined({ newPassphrase }), schema: status })).data,
     rotate: async () => (await http.request("POST", "/api/vault/rotate", { schema: RotateResponseSchema })).data,

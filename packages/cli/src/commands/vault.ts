@@ -64,8 +64,13 @@ function initCommand(): Command {
 }
 
 function unlockCommand(): Command {
-  return leaf("unlock", "unlock the vault; the passphrase is read from stdin or a prompt").action(async (_flags: unknown, self: Command) => {
+  return leaf("unlock", "unlock the vault; the passphrase is read from stdin or a prompt (a key-file vault needs none)").action(async (_flags: unknown, self: Command) => {
     const { client } = contextOf(self);
+    // A development-default vault opens from its key file on the server: nothing to ask (e.g. after `kai vault lock`).
+    if ((await client().vault.status()).autoUnlock) {
+      reportStatus(self, await client().vault.unlock(), "vault unlocked from its key file");
+      return;
+    }
     const passphrase = await readSecret({ what: "passphrase" });
     reportStatus(self, await client().vault.unlock(passphrase), "vault unlocked");
   });
@@ -95,6 +100,8 @@ function rotateCommand(): Command {
     const result = await client().vault.rotate();
     if (out.json) out.document(result);
     else out.info(`key version ${result.keyVersion}; ${result.reencrypted} secret version(s) re-encrypted; retired ${result.retiredVersions.join(", ") || "none"}`);
+    // Tampered secrets were left as they were; the server logged each one.
+    if (result.skipped.length > 0) out.warn(`not rotated, failed their integrity check: ${result.skipped.join(", ")}`);
   });
 }
 

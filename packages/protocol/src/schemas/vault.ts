@@ -43,7 +43,8 @@ export const VaultStatusSchema = z.object({
 });
 export type VaultStatus = z.infer<typeof VaultStatusSchema>;
 
-export const UnlockRequestSchema = z.strictObject({ passphrase: z.string().min(1).max(1024) });
+/** Without `passphrase` (or with no body at all), a key-file vault is unlocked from `<data-dir>/vault.key`. */
+export const UnlockRequestSchema = z.strictObject({ passphrase: z.string().min(1).max(1024).optional() });
 export const InitRequestSchema = z.strictObject({ passphrase: z.string().min(12, "use at least 12 characters").max(1024).optional() });
 export const RekeyRequestSchema = z.strictObject({
   /** The new passphrase. Omit to go back to the development default (random key in vault.key). */
@@ -81,7 +82,13 @@ export type SecretValueResponse = z.infer<typeof SecretValueResponseSchema>;
 
 export const ListSecretsResponseSchema = z.object({ secrets: z.array(SecretInfoSchema) });
 
-export const RotateResponseSchema = z.object({ keyVersion: z.int(), reencrypted: z.int(), retiredVersions: z.array(z.int()) });
+export const RotateResponseSchema = z.object({
+  keyVersion: z.int(),
+  reencrypted: z.int(),
+  retiredVersions: z.array(z.int()),
+  /** Secrets that failed their integrity check: left as they were (and logged), while the rest rotated. */
+  skipped: z.array(z.string()),
+});
 
 /** Transit: encrypt arbitrary UTF-8 text; the ciphertext is `kai:v<keyVersion>:<base64url>`. */
 export const EncryptRequestSchema = z.strictObject({

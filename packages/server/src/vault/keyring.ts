@@ -7,12 +7,12 @@
  *
  * Serialised in binary, never as text, so no key ever exists as an unzeroable JS string:
  * `"KR1\0" | count(4) | count × (version(4) | state(1) | createdAtMs(f64) | key(32))`, then wrapped with
- * AES-256-GCM under the key-encryption key with the AAD `kai-vault/1|keyring`. A wrong KEK (wrong
- * passphrase) is exactly a tag failure here.
+ * AES-256-GCM under the key-encryption key. The AAD is the header's (vault-header.ts: it binds the active
+ * version shown while locked); a wrong KEK or an altered blob or AAD is a tag failure here.
  */
 import { randomBytes } from "node:crypto";
 import { inspect } from "node:util";
-import { DecryptionError, KEY_BYTES, lengthPrefixed, NONCE_BYTES, open, seal, TAG_BYTES } from "./crypto/aead.js";
+import { DecryptionError, KEY_BYTES, NONCE_BYTES, open, seal, TAG_BYTES } from "./crypto/aead.js";
 import { KeyMaterial, REDACTED } from "./redacted.js";
 
 export type KeyState = "active" | "retired";
@@ -26,7 +26,6 @@ export interface DataKey {
 
 const MAGIC = Buffer.from("KR1\0", "latin1");
 const ENTRY_BYTES = 4 + 1 + 8 + KEY_BYTES;
-const KEYRING_AAD = lengthPrefixed("kai-vault/1", "keyring");
 
 export class Keyring {
   private readonly keys = new Map<number, DataKey>();
@@ -42,12 +41,12 @@ export class Keyring {
   }
 
   /** Unwraps with the KEK; `DecryptionError` when the KEK is wrong or the blob was altered. */
-  static unwrap(wrapped: Buffer, kek: Buffer): Keyring {
+  static unwrap(wrapped: Buffer, kek: Buffer, aad: Buffer): Keyring {
     if (wrapped.length < NONCE_BYTES + TAG_BYTES) throw new DecryptionError();
     const plain = open(
       kek,
       { nonce: wrapped.subarray(0, NONCE_BYTES), ciphertext: wrapped.subarray(NONCE_BYTES, wrapped.length - TAG_BYTES), tag: wrapped.subarray(wrapped.length - TAG_BYTES) },
-      KEYRING_AAD,
+      aad,
     );
     try {
       return Keyring.decode(plain);
@@ -77,10 +76,10 @@ export class Keyring {
   }
 
   /** nonce | ciphertext | tag under the KEK. */
-  wrap(kek: Buffer): Buffer {
+  wrap(kek: Buffer, aad: Buffer): Buffer {
     const plain = this.encode();
     try {
-      const sealed = seal(kek, plain, KEYRING_AAD);
+      const sealed = seal(kek, plain, aad);
       return Buffer.concat([sealed.nonce, sealed.ciphertext, sealed.tag]);
     } finally {
       plain.fill(0);

@@ -25,6 +25,7 @@ import { nameAllowed } from "./secret-patterns.js";
 import { UnlockBackoff } from "./unlock-backoff.js";
 import { RwLock } from "./rw-lock.js";
 import { VaultAuditWriter } from "./vault-audit-writer.js";
+import { LEGACY_FORMAT, VAULT_FORMAT } from "./vault-header.js";
 import { lockedError, notInitialized, validation } from "./vault-errors.js";
 
 export interface VaultDeps {
@@ -48,7 +49,6 @@ export const SYSTEM_SECRET_PREFIX = "#system/";
 /** The server acting on its own behalf (auto-unlock at start, automatic rotation). */
 export const SERVER_ACTOR: VaultActor = { tokenId: null, owner: "kai-server", scopes: ["admin"] };
 
-export const VAULT_FORMAT = 1;
 
 /** The keys in memory while the vault is unlocked. */
 export interface UnlockedKeys {
@@ -102,7 +102,8 @@ export class VaultCore {
       locked: this.keys === null,
       autoUnlock: kdf?.name === "key-file",
       kdf: kdf ? publicKdf(kdf) : null,
-      keyVersion: header.activeVersion,
+      // While unlocked, from the keyring (authenticated); while locked, the header's copy, checked at unlock.
+      keyVersion: this.keys?.keyring.active.version ?? header.activeVersion,
       secrets: await this.deps.store.countSecrets(),
       encryptionsUnderCurrentKey: usage.get(header.activeVersion) ?? 0,
       unlockBackoffSeconds,
@@ -181,10 +182,24 @@ export class VaultCore {
 
   async requireKdf(actor: VaultActor, op: string, header: VaultHeaderRow): Promise<StoredKdf> {
     const kdf = parseStoredKdf(header.kdf);
-    if (!kdf || header.format !== VAULT_FORMAT) {
+    if (!kdf || (header.format !== VAULT_FORMAT && header.format !== LEGACY_FORMAT)) {
+      // Said in the log too: at start this is the only trace of a replaced KDF row or an unknown format.
+      this.deps.logger.error(
+        { format: header.format, kdfReadable: kdf !== null },
+        "vault: the header's format or KDF row is not one this server knows (altered, or written by a newer server); the vault stays locked",
+      );
       return this.audit.refuse(actor, op, null, "failed", "unknown header format", new ApiError("internal", "the vault header uses a format or KDF this server does not know"));
     }
     return kdf;
+  }
+
+  /**
+   * Stored data failed its integrity check: one error-level log line (naming the secret, never a value) and
+   * a `failed` audit entry, then `error` is thrown.
+   */
+  async tampered(actor: VaultActor, op: string, name: string | null, what: string, error: ApiError): Promise<never> {
+    this.deps.logger.error(name === null ? { operation: op } : { operation: op, secret: name }, `vault: tampering detected: ${what}`);
+    return this.audit.refuse(actor, op, name, "failed", `tampered: ${what}`, error);
   }
 
   async requireUnlocked(actor: VaultActor, op: string, name: string | null): Promise<UnlockedKeys> {

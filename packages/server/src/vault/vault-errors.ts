@@ -23,6 +23,14 @@ export const alreadyInitialized = () => new ApiError("conflict", "the vault is a
 export const invalidPassphrase = () => new ApiError("invalid_passphrase", "invalid passphrase");
 export const decryptionFailed = () => new ApiError("decryption_failed", "decryption failed");
 export const secretNotFound = () => new ApiError("not_found", "secret not found");
-export const integrityError = () => new ApiError("internal", "a stored secret failed its integrity check");
+/** A secret's ciphertext or its authenticated metadata (version, expiry, key version) was altered. */
+export const integrityError = () => new ApiError("vault_tampered", "a stored secret failed its integrity check: the vault's data was altered outside the server");
+/** The header's keyring, active key version, format or KDF check was altered (the key itself is right). */
+export const headerTampered = () =>
+  new ApiError("vault_tampered", "the vault header failed its integrity check (keyring, key version or KDF altered outside the server); the vault stays locked");
+export const keyFileMissing = () => new ApiError("vault_locked", "vault.key is missing from the data directory; the vault opens only with it");
+export const keyFileWrong = () => new ApiError("vault_locked", "vault.key does not belong to this vault (its key check does not match)");
+/** A format-1 header has no key check: a wrong key and an altered keyring look the same there. */
+export const keyFileLegacyFailed = () => new ApiError("vault_locked", "vault.key does not open this vault (a wrong key, or an altered keyring)");
 export const auditUnavailable = () => new ApiError("unavailable", "the vault audit log could not be written; the operation was not performed");
 export const validation = (path: string, message: string) => new ApiError("validation_failed", `invalid ${path}`, [{ path, message }]);

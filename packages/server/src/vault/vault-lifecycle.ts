@@ -18,7 +18,8 @@ import { derivePassphraseKek, newPbkdf2Params, type StoredKdf } from "./crypto/k
 import { Keyring } from "./keyring.js";
 import { KeyMaterial } from "./redacted.js";
 import { pendingVaultKeyPath, readUnsealKeys, removeKeyFile, vaultKeyPath, writeKeyFile } from "./key-files.js";
-import { VAULT_FORMAT, type VaultCore } from "./vault-core.js";
+import type { VaultCore } from "./vault-core.js";
+import { sealHeader } from "./vault-header.js";
 import { alreadyInitialized, notInitialized, Refusal, validation } from "./vault-errors.js";
 
 const MIN_PASSPHRASE = 12;
@@ -46,7 +47,7 @@ export class VaultLifecycle {
           writeKeyFile(vaultKeyPath(core.deps.dataDir), kek);
         }
         const at = core.iso();
-        const header: VaultHeaderRow = { format: VAULT_FORMAT, kdf: JSON.stringify(kdf), keyring: keyring.wrap(kek), activeVersion: 1, createdAt: at, updatedAt: at };
+        const header: VaultHeaderRow = sealHeader(kdf, kek, keyring, at, at);
         await core.audit.write(actor, op, null, (tx) => {
           // Checked again inside the transaction: the header is the one thing two inits could race on.
           if (tx.getHeader()) throw new Refusal(alreadyInitialized(), "failed", "already initialized");
@@ -97,11 +98,11 @@ export class VaultLifecycle {
       try {
         // The new key file exists (as .new) before the header that needs it commits: a crash loses nothing.
         if (kdf.name === "key-file") writeKeyFile(pending, kek);
-        const wrapped = state.keyring.wrap(kek);
+        const at = core.iso();
         await core.audit.write(actor, op, null, (tx) => {
           const header = tx.getHeader();
           if (!header) throw new Refusal(notInitialized(), "failed", "vault_not_initialized");
-          tx.putHeader({ ...header, kdf: JSON.stringify(kdf), keyring: wrapped, updatedAt: core.iso() });
+          tx.putHeader(sealHeader(kdf, kek, state.keyring, header.createdAt, at));
           return { reason: kdf.name === "key-file" ? "to key file" : "to passphrase", value: undefined };
         });
       } catch (error) {

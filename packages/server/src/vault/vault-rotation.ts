@@ -1,9 +1,11 @@
 /**
  * @module vault/vault-rotation
- * Data-key rotation: a new active key version, every stored secret re-encrypted under it in ONE transaction
- * with its audit entry, the previous key retired (kept for transit decrypt/rewrap up to `keepRetiredKeys`
- * versions, then zeroed). Also counts encryptions per key version, and rotates as the server once the active
+ * Data-key rotation: a new active key version, every stored secret re-encrypted under it (and its head
+ * re-sealed) in ONE transaction with its audit entry, the previous key retired (kept for transit
+ * decrypt/rewrap up to `keepRetiredKeys` versions, then zeroed). Also counts encryptions per key version, and rotates as the server once the active
  * key has done `rotateAfterEncryptions` of them, so a long-lived key never encrypts without bound.
+ * A secret that fails its integrity check (head or any version) is skipped and reported by name (log line,
+ * audit entry), so one tampered row cannot keep the rest of the vault on an old key.
  * Rotation holds the exclusive lock; the encrypting parts call `maybeAutoRotate` after releasing their
  * shared one.
  */
@@ -11,12 +13,16 @@ import type { VaultTx } from "../storage/contracts/vault-store.js";
 import type { VaultActor } from "./vault.js";
 import { decryptSecret, encryptSecret } from "./crypto/secret-format.js";
 import { SERVER_ACTOR, type UnlockedKeys, type VaultCore } from "./vault-core.js";
-import { integrityError, notInitialized, Refusal } from "./vault-errors.js";
+import { keyringAad, VAULT_FORMAT } from "./vault-header.js";
+import { checkHead, sealHead, type KeyLookup } from "./secret-integrity.js";
+import { notInitialized, Refusal } from "./vault-errors.js";
 
 export interface RotationResult {
   keyVersion: number;
   reencrypted: number;
   retiredVersions: number[];
+  /** Secrets left as they were because they failed their integrity check (reported, not rotated). */
+  skipped: string[];
 }
 
 export class VaultRotation {
@@ -70,41 +76,90 @@ export class VaultRotation {
     const op = "rotate";
     const state = await core.requireUnlocked(actor, op, null);
     const { next, newVersion, retired, dropped } = state.keyring.rotated(core.now(), this.keepRetired);
+    const oldKeyFor = (version: number) => state.keyring.keyFor(version);
+    const newKeyFor = (version: number) => next.keyFor(version);
     const newKey = next.keyFor(newVersion)!;
-    let reencrypted: number;
+    let outcome: { reencrypted: number; skipped: Skipped[] };
     try {
-      const wrapped = next.wrap(state.kek.bytes);
-      reencrypted = await core.audit.write(actor, op, null, (tx) => {
+      const wrapped = next.wrap(state.kek.bytes, keyringAad(VAULT_FORMAT, newVersion));
+      outcome = await core.audit.write(actor, op, null, (tx) => {
         const header = tx.getHeader();
         if (!header) throw new Refusal(notInitialized(), "failed", "vault_not_initialized");
-        const rows = tx.allSecretVersions();
-        for (const row of rows) {
-          let plaintext: Buffer;
-          try {
-            plaintext = decryptSecret(row.ciphertext, row.name, row.version, (version) => state.keyring.keyFor(version));
-          } catch {
-            throw new Refusal(integrityError(), "failed", "integrity check failed; nothing rotated");
-          }
-          tx.replaceCiphertext(row.name, row.version, newVersion, encryptSecret(newKey, newVersion, row.name, row.version, plaintext));
-          plaintext.fill(0);
+        let reencrypted = 0;
+        const skipped: Skipped[] = [];
+        for (const name of new Set(tx.allSecretVersions().map((row) => row.name))) {
+          const result = reencryptSecret(tx, name, oldKeyFor, newKeyFor, newKey, newVersion);
+          if (typeof result === "number") reencrypted += result;
+          else skipped.push({ name, what: result.what });
         }
-        tx.putHeader({ ...header, keyring: wrapped, activeVersion: newVersion, updatedAt: core.iso() });
-        tx.setKeyUsage(newVersion, rows.length);
+        tx.putHeader({ ...header, format: VAULT_FORMAT, keyring: wrapped, activeVersion: newVersion, updatedAt: core.iso() });
+        tx.setKeyUsage(newVersion, reencrypted);
         for (const version of dropped) tx.deleteKeyUsage(version);
-        const reason = `v${newVersion}, re-encrypted ${rows.length}${why ? `, ${why}` : ""}`;
-        return { reason, value: rows.length };
+        const reason = `v${newVersion}, re-encrypted ${reencrypted}${skipped.length ? `, skipped ${skipped.length} tampered secret(s)` : ""}${why ? `, ${why}` : ""}`;
+        return { reason, value: { reencrypted, skipped } };
       });
     } catch (error) {
       next.destroyVersions([newVersion]);
       throw error;
     }
+    const { reencrypted, skipped } = outcome;
     // Committed: switch to the new keyring in memory and zero the keys that left the window.
     state.usage.set(newVersion, reencrypted);
     for (const version of dropped) state.usage.delete(version);
     state.keyring.destroyVersions(dropped);
     state.keyring = next;
     core.deps.onKeyringLoaded?.(next);
-    core.deps.logger.info({ keyVersion: newVersion, reencrypted }, "vault data key rotated");
-    return { keyVersion: newVersion, reencrypted, retiredVersions: retired };
+    core.deps.logger.info({ keyVersion: newVersion, reencrypted, skipped: skipped.length }, "vault data key rotated");
+    // Each skipped secret is reported on its own (log line by name, audit entry), after the rotation committed.
+    for (const { name, what } of skipped) {
+      core.deps.logger.error({ operation: op, secret: name }, `vault: tampering detected: secret ${name}: ${what}; rotation left it as it was`);
+      try {
+        await core.audit.record(core.audit.draft(actor, op, name, "failed", `tampered: ${what}; not rotated`));
+      } catch {
+        // The rotation itself committed with its own entry; the log line above still names the secret.
+      }
+    }
+    return { keyVersion: newVersion, reencrypted, retiredVersions: retired, skipped: skipped.map((entry) => entry.name) };
+  }
+}
+
+interface Skipped {
+  name: string;
+  what: string;
+}
+
+/**
+ * Re-encrypts every kept version of one secret under the new key and re-seals its head; returns how many
+ * versions, or what is wrong when its head or any version fails its check (then nothing of it is changed).
+ */
+function reencryptSecret(
+  tx: VaultTx,
+  name: string,
+  oldKeyFor: KeyLookup,
+  newKeyFor: KeyLookup,
+  newKey: Buffer,
+  newVersion: number,
+): number | { what: string } {
+  const stored = tx.getSecret(name);
+  if (!stored) return { what: "it has versions but no metadata row" };
+  const checked = checkHead(stored, oldKeyFor);
+  if ("what" in checked) return checked;
+  const plaintexts: Array<{ version: number; plaintext: Buffer }> = [];
+  try {
+    for (const row of stored.versions) {
+      try {
+        plaintexts.push({ version: row.version, plaintext: decryptSecret(row.ciphertext, name, row.version, oldKeyFor) });
+      } catch {
+        return { what: `its version ${row.version} failed to decrypt` };
+      }
+    }
+    for (const { version, plaintext } of plaintexts) {
+      const ciphertext = encryptSecret(newKey, newVersion, name, version, plaintext);
+      tx.replaceCiphertext(name, version, newVersion, ciphertext);
+      if (version === stored.meta.version) tx.putSecretMeta({ ...stored.meta, headMac: sealHead(stored.meta, ciphertext, newKeyFor) });
+    }
+    return plaintexts.length;
+  } finally {
+    for (const { plaintext } of plaintexts) plaintext.fill(0);
   }
 }

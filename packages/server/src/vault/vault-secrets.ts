@@ -3,14 +3,16 @@
  * Named secrets: put (a new version; the last `keepVersions` kept), get (decrypt the current version and
  * stamp last-used in the same transaction as the audit entry), list (names and metadata only, filtered by
  * the token's patterns, never the server's own `#system/` secrets), delete, and the credential stored with
- * a service registration. Secret operations hold the shared lock; encrypting ones may then trigger an
+ * a service registration. A read checks the secret's authenticated head (secret-integrity.ts) before its
+ * expiry or value is trusted; a tampered secret is refused as `vault_tampered`, logged by name, never by value.
+ * Listing shows the metadata as stored: it needs no key, so it cannot check it. Secret operations hold the shared lock; encrypting ones may then trigger an
  * automatic rotation (vault-rotation.ts) once the lock is released.
  */
 import { PutSecretRequestSchema, type PutSecretRequest, type SecretInfo, type SecretValueResponse } from "@kai/protocol";
 import type { ListedSecret, SecretMetaRow } from "../storage/contracts/vault-store.js";
 import type { VaultActor } from "./vault.js";
-import { DecryptionError } from "./crypto/aead.js";
 import { decryptSecret, encryptSecret } from "./crypto/secret-format.js";
+import { checkHead, sealHead } from "./secret-integrity.js";
 import { nameAllowed } from "./secret-patterns.js";
 import { SYSTEM_SECRET_PREFIX, type VaultCore } from "./vault-core.js";
 import type { VaultRotation } from "./vault-rotation.js";
@@ -43,20 +45,23 @@ export class VaultSecrets {
       const state = await core.requireUnlocked(actor, op, name);
       const stored = await core.deps.store.getSecret(name);
       if (!stored) return core.audit.refuse(actor, op, name, "failed", "not_found", secretNotFound());
+      const keyFor = (version: number) => state.keyring.keyFor(version);
+      // The head first: the expiry and the current version are only trusted once their MAC verified.
+      const checked = checkHead(stored, keyFor);
+      if ("what" in checked) return core.tampered(actor, op, name, `secret ${name}: ${checked.what}`, integrityError());
       // An expired secret looks exactly like a missing one to the caller; the audit entry says which.
       if (this.expired(stored.meta)) return core.audit.refuse(actor, op, name, "failed", "expired", secretNotFound());
-      const current = stored.versions.find((row) => row.version === stored.meta.version);
+      const { current } = checked;
       let value: string;
       try {
-        if (!current) throw new DecryptionError();
-        const plaintext = decryptSecret(current.ciphertext, name, current.version, (version) => state.keyring.keyFor(version));
+        const plaintext = decryptSecret(current.ciphertext, name, current.version, keyFor);
         try {
           value = utf8.decode(plaintext);
         } finally {
           plaintext.fill(0);
         }
       } catch {
-        return core.audit.refuse(actor, op, name, "failed", "integrity check failed", integrityError());
+        return core.tampered(actor, op, name, `secret ${name}: its current ciphertext failed to decrypt`, integrityError());
       }
       const at = core.iso();
       await core.audit.write(actor, op, name, (tx) => {
@@ -118,13 +123,22 @@ export class VaultSecrets {
       const keep = core.deps.config.keepVersions;
       return core.audit.write(actor, op, name, (tx) => {
         const existing = tx.getSecret(name);
+        const keyFor = (keyVersion: number) => state.keyring.keyFor(keyVersion);
+        if (existing) {
+          // A new version is not stacked on a tampered head (its number would follow a rolled-back one).
+          const checked = checkHead(existing, keyFor);
+          if ("what" in checked) {
+            core.deps.logger.error({ operation: op, secret: name }, `vault: tampering detected: secret ${name}: ${checked.what}`);
+            throw new Refusal(integrityError(), "failed", `tampered: secret ${name}: ${checked.what}`);
+          }
+        }
         const version = (existing?.meta.version ?? 0) + 1;
         const at = core.iso();
         const active = state.keyring.active;
         const bytes = Buffer.from(request.value, "utf8");
         const ciphertext = encryptSecret(active.key.bytes, active.version, name, version, bytes);
         bytes.fill(0);
-        const meta: SecretMetaRow = {
+        const meta: Omit<SecretMetaRow, "headMac"> = {
           name,
           version,
           description: request.description ?? existing?.meta.description ?? null,
@@ -136,7 +150,7 @@ export class VaultSecrets {
           lastUsedBy: existing?.meta.lastUsedBy ?? null,
           expiresAt: request.expiresAt ?? null,
         };
-        tx.putSecretMeta(meta);
+        tx.putSecretMeta({ ...meta, headMac: sealHead(meta, ciphertext, keyFor) });
         tx.putSecretVersion({ name, version, keyVersion: active.version, ciphertext, createdAt: at });
         const keepFrom = version - keep + 1;
         tx.pruneSecretVersions(name, keepFrom);
@@ -152,7 +166,7 @@ export class VaultSecrets {
     });
   }
 
-  private info(secret: ListedSecret): SecretInfo {
+  private info(secret: Omit<ListedSecret, "headMac">): SecretInfo {
     const info: SecretInfo = {
       name: secret.name,
       version: secret.version,

@@ -22,10 +22,12 @@
  * Concurrency: secret and transit operations hold a shared lock, key-changing operations (unlock, lock,
  * rekey, rotate) an exclusive one, so no operation sees a keyring being replaced or zeroed.
  */
+import { existsSync } from "node:fs";
 import type { AuditEntry, PutSecretRequest, SecretInfo, SecretValueResponse, VaultStatus } from "@kai/protocol";
 import type { AuditQuery, Vault, VaultActor } from "./vault.js";
 import { AuditKeys } from "./audit-chain.js";
 import { loadOrCreateAuditKey, tooOpen, vaultKeyPath } from "./key-files.js";
+import { headerProblem } from "./vault-header.js";
 import { VaultCore, type VaultDeps } from "./vault-core.js";
 import { VaultLifecycle } from "./vault-lifecycle.js";
 import { VaultUnlock } from "./vault-unlock.js";
@@ -35,7 +37,8 @@ import { VaultTransit } from "./vault-transit.js";
 import { VaultAudit } from "./vault-audit.js";
 
 // Importers use vault-service.ts as the vault's one entry point; these live beside the part that uses them.
-export { SERVER_ACTOR, SYSTEM_SECRET_PREFIX, VAULT_FORMAT, type VaultDeps } from "./vault-core.js";
+export { SERVER_ACTOR, SYSTEM_SECRET_PREFIX, type VaultDeps } from "./vault-core.js";
+export { VAULT_FORMAT } from "./vault-header.js";
 export { serviceCredentialName } from "./vault-secrets.js";
 
 /** The vault plus what the server itself needs at start. */
@@ -56,6 +59,9 @@ export async function createVault(deps: VaultDeps): Promise<VaultService> {
     deps.logger.warn("vault: audit.key was missing and a new one was made; entries written before cannot be verified any more");
   }
   if (tooOpen(vaultKeyPath(deps.dataDir))) deps.logger.warn("vault: vault.key is readable by other users; run chmod 600 on it");
+  const header = await deps.store.getHeader();
+  const problem = header ? headerProblem(header, existsSync(vaultKeyPath(deps.dataDir))) : null;
+  if (problem) deps.logger.error(`vault: ${problem}`);
   return new VaultFacade(new VaultCore(deps, auditKeys));
 }
 
@@ -105,7 +111,7 @@ class VaultFacade implements VaultService {
     return this.lifecycle.rekey(newPassphrase, actor);
   }
 
-  unlock(passphrase: string, actor: VaultActor): Promise<VaultStatus> {
+  unlock(passphrase: string | undefined, actor: VaultActor): Promise<VaultStatus> {
     return this.unlocking.unlock(passphrase, actor);
   }
 
@@ -113,7 +119,7 @@ class VaultFacade implements VaultService {
     return this.unlocking.unlockFromKeyFile(actor);
   }
 
-  rotate(actor: VaultActor): Promise<{ keyVersion: number; reencrypted: number; retiredVersions: number[] }> {
+  rotate(actor: VaultActor): Promise<{ keyVersion: number; reencrypted: number; retiredVersions: number[]; skipped: string[] }> {
     return this.rotation.rotate(actor);
   }
 

@@ -42,12 +42,13 @@ export interface Vault {
   status(): Promise<VaultStatus>;
   /** First-time setup; with no passphrase, the development default (random key in vault.key, auto-unlock). */
   init(passphrase: string | undefined, actor: VaultActor): Promise<VaultStatus>;
-  unlock(passphrase: string, actor: VaultActor): Promise<VaultStatus>;
+  /** With the passphrase; without (undefined), a key-file vault from `<data-dir>/vault.key` (after a lock). */
+  unlock(passphrase: string | undefined, actor: VaultActor): Promise<VaultStatus>;
   lock(actor: VaultActor): Promise<VaultStatus>;
   /** New passphrase (or back to the key file when undefined): re-wraps the keyring, secrets untouched. */
   rekey(newPassphrase: string | undefined, actor: VaultActor): Promise<VaultStatus>;
   /** New data-key version; every secret re-encrypted in one transaction; old versions retired. */
-  rotate(actor: VaultActor): Promise<{ keyVersion: number; reencrypted: number; retiredVersions: number[] }>;
+  rotate(actor: VaultActor): Promise<{ keyVersion: number; reencrypted: number; retiredVersions: number[]; skipped: string[] }>;
 
   putSecret(name: string, request: PutSecretRequest, actor: VaultActor): Promise<SecretInfo>;
   getSecret(name: string, actor: VaultActor): Promise<SecretValueResponse>;

@@ -71,13 +71,15 @@ export function vaultRoutes(vault: Vault): FastifyPluginAsyncZod {
       config: { scopes: [], bucket: "write" },
       schema: {
         tags,
-        summary: "Unlock the vault with its passphrase (vault:admin)",
-        description: "A wrong passphrase answers 403 `invalid_passphrase`; repeated wrong attempts answer 429 with Retry-After.",
+        summary: "Unlock the vault with its passphrase, or a key-file vault from its key file (vault:admin)",
+        description:
+          "A wrong passphrase answers 403 `invalid_passphrase`; repeated wrong attempts answer 429 with Retry-After. " +
+          "Without `passphrase` (an empty object or no body), a development-default vault unlocks from `<data-dir>/vault.key`.",
         security,
-        body: UnlockRequestSchema,
+        body: UnlockRequestSchema.nullish(),
         response: { 200: VaultStatusSchema, ...errors },
       },
-    }, async (request) => vault.unlock(request.body.passphrase, vaultActor(request)));
+    }, async (request) => vault.unlock(request.body?.passphrase, vaultActor(request)));
 
     app.post("/api/vault/lock", {
       config: { scopes: [], bucket: "write" },

@@ -37,6 +37,11 @@ export interface SecretMetaRow {
   lastUsedAt: string | null;
   lastUsedBy: string | null;
   expiresAt: string | null;
+  /**
+   * The vault's MAC over name, version, expiry and the current ciphertext's key version (vault/crypto/secret-head.ts);
+   * null only in rows written before header format 2, until the migration at unlock seals them.
+   */
+  headMac: Buffer | null;
 }
 
 /** One stored version of a secret: its ciphertext (`fmt | keyVersion | nonce | ct | tag`). */

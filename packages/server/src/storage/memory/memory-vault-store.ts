@@ -19,6 +19,7 @@ import type {
 
 const cloneVersion = (row: SecretVersionRow): SecretVersionRow => ({ ...row, ciphertext: Buffer.from(row.ciphertext) });
 const cloneHeader = (row: VaultHeaderRow): VaultHeaderRow => ({ ...row, keyring: Buffer.from(row.keyring) });
+const cloneMeta = (row: SecretMetaRow): SecretMetaRow => ({ ...row, headMac: row.headMac === null ? null : Buffer.from(row.headMac) });
 
 export class MemoryVaultStore implements VaultStore {
   private header: VaultHeaderRow | null = null;
@@ -49,7 +50,7 @@ export class MemoryVaultStore implements VaultStore {
     this.check();
     return [...this.secrets.values()]
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((meta) => ({ ...meta, versions: [...(this.versions.get(meta.name)?.keys() ?? [])].sort((a, b) => b - a) }));
+      .map((meta) => ({ ...cloneMeta(meta), versions: [...(this.versions.get(meta.name)?.keys() ?? [])].sort((a, b) => b - a) }));
   }
 
   async countSecrets(): Promise<number> {
@@ -113,7 +114,7 @@ export class MemoryVaultStore implements VaultStore {
     const meta = this.secrets.get(name);
     if (!meta) return null;
     const versions = [...(this.versions.get(name)?.values() ?? [])].sort((a, b) => b.version - a.version).map(cloneVersion);
-    return { meta: { ...meta }, versions };
+    return { meta: cloneMeta(meta), versions };
   }
 
   /** Remembers how to restore `map`'s entry for `key` as it is now. */
@@ -146,7 +147,7 @@ export class MemoryVaultStore implements VaultStore {
     getSecret: (name) => this.readSecret(name),
     putSecretMeta: (meta) => {
       this.saveEntry(this.secrets, meta.name);
-      this.secrets.set(meta.name, { ...meta });
+      this.secrets.set(meta.name, cloneMeta(meta));
     },
     putSecretVersion: (row) => {
       if (!this.secrets.has(row.name)) throw new Error("secret version without its secret");

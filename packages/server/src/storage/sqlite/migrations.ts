@@ -242,6 +242,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX services_status ON services (status, visibility, owner);
     `,
   },
+  {
+    version: 6,
+    description: "vault: a MAC over each secret's head (current version, expiry, key version); docs/decisions/0009",
+    sql: `
+      -- NULL until the vault seals it: rows written before are sealed by the format-2 migration at the next unlock.
+      ALTER TABLE vault_secrets ADD COLUMN head_mac BLOB;
+    `,
+  },
 ];
 
 /** The schema version this code writes. */

@@ -39,6 +39,7 @@ interface SecretDbRow {
   last_used_at: string | null;
   last_used_by: string | null;
   expires_at: string | null;
+  head_mac: Buffer | null;
 }
 
 interface VersionDbRow {
@@ -82,6 +83,7 @@ const toMeta = (row: SecretDbRow): SecretMetaRow => ({
   lastUsedAt: row.last_used_at,
   lastUsedBy: row.last_used_by,
   expiresAt: row.expires_at,
+  headMac: row.head_mac === null ? null : Buffer.from(row.head_mac),
 });
 
 const toVersion = (row: VersionDbRow): SecretVersionRow => ({
@@ -150,12 +152,12 @@ export class SqliteVaultStore implements VaultStore {
       listVersionNumbers: prepare("SELECT name, version FROM vault_secret_versions ORDER BY name, version DESC"),
       countSecrets: prepare("SELECT count(*) AS n FROM vault_secrets"),
       putMeta: db.prepare(
-        `INSERT INTO vault_secrets (name, version, description, created_at, created_by, updated_at, updated_by, last_used_at, last_used_by, expires_at)
-         VALUES (@name, @version, @description, @created_at, @created_by, @updated_at, @updated_by, @last_used_at, @last_used_by, @expires_at)
+        `INSERT INTO vault_secrets (name, version, description, created_at, created_by, updated_at, updated_by, last_used_at, last_used_by, expires_at, head_mac)
+         VALUES (@name, @version, @description, @created_at, @created_by, @updated_at, @updated_by, @last_used_at, @last_used_by, @expires_at, @head_mac)
          ON CONFLICT (name) DO UPDATE SET version = excluded.version, description = excluded.description,
            created_at = excluded.created_at, created_by = excluded.created_by, updated_at = excluded.updated_at,
            updated_by = excluded.updated_by, last_used_at = excluded.last_used_at, last_used_by = excluded.last_used_by,
-           expires_at = excluded.expires_at`,
+           expires_at = excluded.expires_at, head_mac = excluded.head_mac`,
       ),
       putVersion: db.prepare(
         `INSERT INTO vault_secret_versions (name, version, key_version, ciphertext, created_at)
@@ -283,6 +285,7 @@ export class SqliteVaultStore implements VaultStore {
           last_used_at: meta.lastUsedAt,
           last_used_by: meta.lastUsedBy,
           expires_at: meta.expiresAt,
+          head_mac: meta.headMac,
         });
       },
       putSecretVersion: (version) => {

@@ -20,6 +20,8 @@ export const SALT_BYTES = 16;
 export const MIN_PBKDF2_ITERATIONS = 10_000;
 
 const Base64Salt = z.string().regex(/^[A-Za-z0-9_-]{22}$/, "16-byte base64url salt");
+/** The KEK's check value (vault-header.ts), in every format-2 header; absent in format 1. */
+const Base64Check = z.string().regex(/^[A-Za-z0-9_-]{43}$/, "32-byte base64url check value").optional();
 
 export const StoredKdfSchema = z.discriminatedUnion("name", [
   KdfParamsSchema.extend({
@@ -27,8 +29,9 @@ export const StoredKdfSchema = z.discriminatedUnion("name", [
     iterations: z.int().min(MIN_PBKDF2_ITERATIONS).max(100_000_000),
     hash: z.literal("sha256"),
     salt: Base64Salt,
+    check: Base64Check,
   }),
-  KdfParamsSchema.extend({ name: z.literal("key-file") }),
+  KdfParamsSchema.extend({ name: z.literal("key-file"), check: Base64Check }),
 ]);
 export type StoredKdf = z.infer<typeof StoredKdfSchema>;
 export type Pbkdf2Kdf = Extract<StoredKdf, { name: "pbkdf2-sha256" }>;

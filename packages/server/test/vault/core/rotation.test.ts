@@ -33,7 +33,7 @@ describe("rotation", () => {
     }
     expect(keyVersionsOfRows(h.dbPath)).toEqual([1]);
     const result = await h.vault.rotate(ADMIN);
-    expect(result).toEqual({ keyVersion: 2, reencrypted: 180, retiredVersions: [1] });
+    expect(result).toEqual({ keyVersion: 2, reencrypted: 180, retiredVersions: [1], skipped: [] });
     expect(keyVersionsOfRows(h.dbPath)).toEqual([2]);
     expect((await h.vault.status())).toMatchObject({ keyVersion: 2, encryptionsUnderCurrentKey: 180 });
 
@@ -59,16 +59,44 @@ describe("rotation", () => {
     for (const [name, value] of expected) expect((await h.vault.getSecret(name, ADMIN)).value).toBe(value);
   });
 
-  it("aborts the whole rotation when one stored row fails its integrity check", async () => {
+  it("skips and reports a secret that fails its integrity check, and rotates every other one", async () => {
     h = await openHarness();
     await h.vault.init(undefined, ADMIN);
     for (let i = 0; i < 5; i++) await h.vault.putSecret(`s/${i}`, { value: `v${i}` }, ADMIN);
+    await h.vault.putSecret("s/1", { value: "v1 second" }, ADMIN);
     const db = new BetterSqlite3(h.dbPath);
+    // s/3: another secret's ciphertext; s/1: its head rolled back to version 1 (still kept).
     db.prepare("UPDATE vault_secret_versions SET ciphertext = (SELECT ciphertext FROM vault_secret_versions WHERE name = 's/0') WHERE name = 's/3'").run();
+    db.prepare("UPDATE vault_secrets SET version = 1 WHERE name = 's/1'").run();
     db.close();
-    await expectCode(h.vault.rotate(ADMIN), "internal");
-    expect(keyVersionsOfRows(h.dbPath)).toEqual([1]);
-    expect((await h.vault.status()).keyVersion).toBe(1);
+    const logged = h.logLines.length;
+
+    const result = await h.vault.rotate(ADMIN);
+    expect(result).toEqual({ keyVersion: 2, reencrypted: 3, retiredVersions: [1], skipped: ["s/1", "s/3"] });
+    const rows = new BetterSqlite3(h.dbPath, { readonly: true });
+    const byName = rows.prepare("SELECT name, key_version AS v FROM vault_secret_versions ORDER BY name, version").all() as Array<{ name: string; v: number }>;
+    rows.close();
+    expect(byName).toEqual([
+      { name: "s/0", v: 2 }, { name: "s/1", v: 1 }, { name: "s/1", v: 1 }, { name: "s/2", v: 2 }, { name: "s/3", v: 1 }, { name: "s/4", v: 2 },
+    ]);
+    for (const i of [0, 2, 4]) expect((await h.vault.getSecret(`s/${i}`, ADMIN)).value).toBe(`v${i}`);
+    await expectCode(h.vault.getSecret("s/1", ADMIN), "vault_tampered");
+    await expectCode(h.vault.getSecret("s/3", ADMIN), "vault_tampered");
+
+    // Each skipped secret: one error line naming it (never a value), and a failed audit entry.
+    const lines = h.logLines.slice(logged).join("");
+    expect(lines).toMatch(/tampering detected: secret s\/1: its metadata .*rotation left it as it was/);
+    expect(lines).toMatch(/tampering detected: secret s\/3: its version 1 failed to decrypt; rotation left it as it was/);
+    expect(lines).not.toMatch(/v\d second|"v[0-4]"/);
+    const failed = await h.vault.auditEntries({ limit: 100, operation: "rotate", outcome: "failed" }, ADMIN);
+    expect(failed).toHaveLength(2);
+    expect(failed.every((entry) => entry.reason?.startsWith("tampered: ") && entry.secret?.startsWith("hmac-sha256:"))).toBe(true);
+    const allowed = await h.vault.auditEntries({ limit: 100, operation: "rotate", outcome: "allowed" }, ADMIN);
+    expect(allowed.map((entry) => entry.reason)).toEqual(["v2, re-encrypted 3, skipped 2 tampered secret(s)"]);
+
+    // The rotated secrets survive a restart under the new key.
+    await h.restart();
+    await h.vault.unlockFromKeyFile(ADMIN);
     expect((await h.vault.getSecret("s/4", ADMIN)).value).toBe("v4");
   });
 

@@ -130,11 +130,11 @@ describe("stored rows", () => {
     const conn = db();
     conn.prepare("UPDATE vault_secret_versions SET ciphertext = (SELECT ciphertext FROM vault_secret_versions WHERE name = 'a') WHERE name = 'b'").run();
     conn.close();
-    const error = await expectCode(h.vault.getSecret("b", ADMIN), "internal");
+    const error = await expectCode(h.vault.getSecret("b", ADMIN), "vault_tampered");
     expect(error.message).not.toContain("value of");
     expect((await h.vault.getSecret("a", ADMIN)).value).toBe("value of a");
     const failed = await h.vault.auditEntries({ limit: 10, outcome: "failed" }, ADMIN);
-    expect(failed.map((e) => e.reason)).toEqual(["integrity check failed"]);
+    expect(failed.map((e) => e.reason)).toEqual(["tampered: secret b: its current ciphertext failed to decrypt"]);
   });
 
   it("a row relabelled to another version or key version, or with any byte flipped, fails", async () => {
@@ -145,20 +145,20 @@ describe("stored rows", () => {
     const put = (bytes: Buffer) => conn.prepare("UPDATE vault_secret_versions SET ciphertext = ? WHERE name = 'a' AND version = 2").run(bytes);
     // Version 1's ciphertext presented as version 2.
     put((conn.prepare("SELECT ciphertext FROM vault_secret_versions WHERE name = 'a' AND version = 1").get() as { ciphertext: Buffer }).ciphertext);
-    await expectCode(h.vault.getSecret("a", ADMIN), "internal");
+    await expectCode(h.vault.getSecret("a", ADMIN), "vault_tampered");
     for (const position of [0, 1, 4, 5, 16, 17, original.length - 17, original.length - 1]) {
       const copy = Buffer.from(original);
       copy[position]! ^= 0x01;
       put(copy);
-      await expectCode(h.vault.getSecret("a", ADMIN), "internal");
+      await expectCode(h.vault.getSecret("a", ADMIN), "vault_tampered");
     }
     put(original.subarray(0, original.length - 1));
-    await expectCode(h.vault.getSecret("a", ADMIN), "internal");
+    await expectCode(h.vault.getSecret("a", ADMIN), "vault_tampered");
     // Relabelled as under key version 2 (a key that does not exist yet), then after a rotation made it exist.
     const relabelled = Buffer.from(original);
     relabelled.writeUInt32BE(2, 1);
     put(relabelled);
-    await expectCode(h.vault.getSecret("a", ADMIN), "internal");
+    await expectCode(h.vault.getSecret("a", ADMIN), "vault_tampered");
     put(original);
     expect((await h.vault.getSecret("a", ADMIN)).value).toBe("v2");
     conn.close();

@@ -11,7 +11,7 @@ export type OpenVaultStore = () => Promise<{ store: VaultStore; cleanup: () => P
 const at = "2030-01-01T00:00:00.000Z";
 const meta = (name: string, version: number): SecretMetaRow => ({
   name, version, description: null, createdAt: at, createdBy: "alice", updatedAt: at, updatedBy: "alice",
-  lastUsedAt: null, lastUsedBy: null, expiresAt: null,
+  lastUsedAt: null, lastUsedBy: null, expiresAt: null, headMac: Buffer.alloc(32, version),
 });
 const entry = (seq: number, operation = "op"): StoredAuditEntry => ({
   seq, at, tokenId: "t1", actor: "alice", operation, secret: null, outcome: "allowed", reason: null, requestId: null, mac: `${seq}`.padStart(64, "0"),
@@ -45,6 +45,21 @@ export function runVaultStoreContract(name: string, open: OpenVaultStore): void 
       expect(again?.keyring).toEqual(Buffer.from([9]));
       expect(again?.activeVersion).toBe(2);
       expect(again?.createdAt).toBe(at);
+    });
+
+    it("keeps a secret's head MAC byte for byte (or null), through puts, touches and listings", async () => {
+      await store.transact((tx) => {
+        tx.putSecretMeta(meta("m", 1));
+        tx.putSecretMeta({ ...meta("legacy", 1), headMac: null });
+      });
+      expect((await store.getSecret("m"))?.meta.headMac).toEqual(Buffer.alloc(32, 1));
+      expect((await store.getSecret("legacy"))?.meta.headMac).toBeNull();
+      await store.transact((tx) => {
+        tx.touchSecret("m", "2030-02-01T00:00:00.000Z", "bob");
+        tx.putSecretMeta({ ...meta("legacy", 1), headMac: Buffer.from([7, 0, 7]) });
+      });
+      expect((await store.getSecret("m"))?.meta.headMac).toEqual(Buffer.alloc(32, 1));
+      expect((await store.listSecrets()).map((row) => row.headMac)).toEqual([Buffer.from([7, 0, 7]), Buffer.alloc(32, 1)]);
     });
 
     it("keeps secrets with their versions newest first, prunes, replaces, touches and deletes", async () => {

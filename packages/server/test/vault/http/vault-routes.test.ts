@@ -209,6 +209,22 @@ describe("transit", () => {
   });
 });
 
+describe("unlocking the development default after a lock", () => {
+  it("unlocks from the key file with no body or an empty object; no passphrase is asked", async () => {
+    await put("keyfile/kept", "kept-through-lock");
+    for (const init of [{}, { json: {} }]) {
+      expect((await call(server, "/api/vault/lock", { method: "POST", token: vaultAdmin })).status).toBe(200);
+      expect(codeOf(await get("keyfile/kept"))).toBe("vault_locked");
+      const unlocked = await call(server, "/api/vault/unlock", { method: "POST", token: vaultAdmin, ...init });
+      expect(unlocked.status, unlocked.text).toBe(200);
+      expect(VaultStatusSchema.parse(unlocked.body)).toMatchObject({ locked: false, autoUnlock: true });
+      expect((await get("keyfile/kept")).body).toMatchObject({ value: "kept-through-lock" });
+    }
+    // Still vault:admin only.
+    expect(codeOf(await call(server, "/api/vault/unlock", { method: "POST", token: reader, json: {} }))).toBe("forbidden");
+  });
+});
+
 describe("rekey and the locked state", () => {
   it("re-keys to a passphrase with every secret still readable, then locks", async () => {
     await put("lock/kept", "survives-locking");
@@ -260,6 +276,10 @@ describe("rekey and the locked state", () => {
     expect(wrong.text).not.toContain("wrong passphrase guess");
     expect(VaultStatusSchema.parse((await call(server, "/api/vault/status", { token: reader })).body).locked).toBe(true);
 
+    // A passphrase vault asked to unlock without one: 400, it stays locked.
+    const without = await call(server, "/api/vault/unlock", { method: "POST", token: vaultAdmin, json: {} });
+    expect(without.status).toBe(400);
+    expect(codeOf(without)).toBe("validation_failed");
     const right = await call(server, "/api/vault/unlock", { method: "POST", token: vaultAdmin, json: { passphrase: PASSPHRASE } });
     expect(right.status, right.text).toBe(200);
     expect(VaultStatusSchema.parse(right.body).locked).toBe(false);
