@@ -2,7 +2,8 @@
 // `server.requestTimeoutMs` (408 `request_timeout`, then the socket closes), also on unauthenticated routes; a body
 // the server has already refused (401, 415, 413) is not read to its end: the answer says `Connection: close` and the
 // socket is closed once it is flushed, so a client announcing 1 GiB gets its answer after a few MiB at most.
-// And what the bound must NOT cut: slow answers, long streams and WebSockets, whose requests arrived in time.
+// Bytes that are not HTTP get our error body too (400 validation_failed), not Fastify's. And what the bound must NOT
+// cut: slow answers, long streams and WebSockets, whose requests arrived in time.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { ServerStreamMessage } from "@kai/protocol";
@@ -111,6 +112,19 @@ describe("a body the server has already refused", () => {
     await eventually(async () => Buffer.concat(chunks).toString("utf8").includes('{"status":"ok"}'));
     expect(Buffer.concat(chunks).toString("utf8").toLowerCase()).not.toContain("connection: close");
     socket.destroy();
+  });
+});
+
+describe("bytes that are not HTTP", () => {
+  it("answer 400 validation_failed in our error body and close the connection (also headers over Node's limit)", async () => {
+    const garbage = await trickle("NOT HTTP AT ALL\r\n\r\n", 5_000);
+    expect(garbage.text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(errorCodeOf(garbage.text)).toBe("validation_failed");
+    expect(garbage.closedAfterMs).toBeDefined();
+    const huge = await trickle(`GET /healthz HTTP/1.1\r\nhost: localhost\r\nx-big: ${"a".repeat(32 * 1024)}\r\n\r\n`, 5_000);
+    expect(huge.text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(errorCodeOf(huge.text)).toBe("validation_failed");
+    expect(huge.closedAfterMs).toBeDefined();
   });
 });
 
