@@ -7,7 +7,7 @@
  * sessions to other nodes. Transports only move text in and out (routes/klp.ts, ws/klp-socket.ts).
  */
 import { RateLimiterMemory } from "rate-limiter-flexible";
-import { klp, parseJson } from "@kai/protocol";
+import { klp, parseJson, parseJsonBytes } from "@kai/protocol";
 import type { Logger } from "../logging/logger.js";
 import type { RegistryService } from "../registry/registry-service.js";
 import { KlpDiscovery } from "./discovery.js";
@@ -141,7 +141,7 @@ export class KlpNode {
   }
 
   /** Runs the acceptance rules on one message and handles it; never throws. */
-  async receive(text: string, options: ReceiveOptions = {}): Promise<ReceiveOutcome> {
+  async receive(text: string | Uint8Array, options: ReceiveOptions = {}): Promise<ReceiveOutcome> {
     // Without the key nothing can be answered (not even a signed refusal): the transport says so instead.
     const identity = this.identity;
     const result = await klp.acceptText(text, this.acceptContext(options.sessionPeer, false));
@@ -282,8 +282,9 @@ export class KlpNode {
     }
   }
 
-  private refuse(error: klp.KlpError, text: string, fallbackTo: string | undefined): ReceiveOutcome {
-    const raw = parseJson(text);
+  private refuse(error: klp.KlpError, text: string | Uint8Array, fallbackTo: string | undefined): ReceiveOutcome {
+    // Bytes come from POST /klp/message, decoded only by the acceptance rules (invalid UTF-8 is malformed there).
+    const raw = typeof text === "string" ? parseJson(text) : parseJsonBytes(text);
     this.options.logger.debug({ code: error.code }, "KLP message refused");
     return { reply: klp.createErrorReply(error, raw.ok ? raw.value : undefined, this.identity, fallbackTo), error };
   }

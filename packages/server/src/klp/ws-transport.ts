@@ -5,18 +5,23 @@
  * (up to a bound) so that nothing is lost between the handshake and the session that follows it.
  */
 import type { RawData, WebSocket } from "ws";
-import { klp } from "@kai/protocol";
+import { decodeUtf8, klp } from "@kai/protocol";
 
 /** Frames kept while nobody listens; a peer that floods a connection nobody reads is cut off. */
 const MAX_QUEUED = 64;
 /** WebSocket close codes (RFC 6455 §7.4.1). */
 export const CLOSE_NORMAL = 1000;
 export const CLOSE_UNSUPPORTED_DATA = 1003;
+export const CLOSE_INVALID_PAYLOAD = 1007;
 export const CLOSE_POLICY_VIOLATION = 1008;
 
-function textOf(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
-  return Buffer.from(data as ArrayBuffer).toString("utf8");
+/**
+ * A text frame's UTF-8, or `undefined` when it is not UTF-8. `ws` already closes such frames (1007) unless its
+ * validation is switched off; decoding fatally here keeps any frame from reaching the rules as U+FFFD.
+ */
+function textOf(data: RawData): string | undefined {
+  const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.isBuffer(data) ? data : Buffer.from(data);
+  return decodeUtf8(bytes);
 }
 
 export class WebSocketTransport extends klp.TransportBase {
@@ -28,6 +33,7 @@ export class WebSocketTransport extends klp.TransportBase {
       if (this.closed) return;
       if (isBinary) return void this.close("KLP frames are text", CLOSE_UNSUPPORTED_DATA);
       const text = textOf(data);
+      if (text === undefined) return void this.close("KLP frames are UTF-8 text", CLOSE_INVALID_PAYLOAD);
       if (this.messageHandlers.size > 0) {
         this.deliver(text);
       } else if (this.queued.length < MAX_QUEUED) {

@@ -2,7 +2,9 @@
 // own /openapi.json) gets arbitrary JSON, deep nesting, huge and odd strings, prototype-pollution keys,
 // malformed JSON text, wrong content types, path-traversal ids and random query strings. The server must
 // answer every one with a 4xx in our error shape (or a success), never a 5xx or a stack trace; it must stay
-// healthy, and a service registered before the barrage must come out of it unchanged.
+// healthy, and a service registered before the barrage must come out of it unchanged. Text that is not
+// valid Unicode (an unpaired UTF-16 surrogate, bytes that are not UTF-8) is refused on every route with a
+// body, and nothing other than what was sent is ever stored (no U+FFFD in its place).
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
@@ -310,6 +312,100 @@ describe("hostile input (property-based)", () => {
       );
     }
     await expectHealthyAndIntact();
+  });
+});
+
+/** A string holding an unpaired surrogate somewhere (JSON.stringify writes it as a `\udxxx` escape). */
+const illFormedString = fc
+  .tuple(fc.string({ maxLength: 8 }), fc.integer({ min: 0xd800, max: 0xdfff }), fc.string({ maxLength: 8 }))
+  .map(([before, unit, after]) => `${before}${String.fromCharCode(unit)}${after}`)
+  .filter((text) => /[\ud800-\udfff]/u.test(text));
+/** Byte sequences no UTF-8 decoder may accept: stray continuation, overlong, encoded surrogate, truncated, too large, 0xff. */
+const INVALID_UTF8: number[][] = [[0x80], [0xc0, 0xaf], [0xed, 0xa0, 0x80], [0xe2, 0x82], [0xf4, 0x90, 0x80, 0x80], [0xf8, 0x88, 0x80, 0x80, 0x80], [0xff]];
+
+/** Valid-looking bodies of every kind with one field, at any depth, holding ill-formed text. */
+const illFormedBody = fc
+  // `__proto__` is left out: that member is dropped while parsing, whatever it holds, so nothing ill-formed stays.
+  .tuple(fc.constantFrom(...REGISTRATION_FIELDS.filter((field) => field !== "__proto__")), illFormedString, fc.constantFrom("registration", "patch", "heartbeat", "token", "secret", "transit"), fc.boolean())
+  .map(([key, text, base, nested]) => {
+    const start: Record<string, unknown> =
+      base === "registration" ? registration({ id: "fuzz-ill-formed" }) : base === "patch" ? { description: "d" } : base === "heartbeat" ? { status: "active" } : base === "secret" ? { value: "v" } : base === "transit" ? { plaintext: "p" } : { scopes: ["services:read"], ttl: "1h" };
+    return withKey(start, key, nested ? { inner: [text] } : text);
+  });
+
+describe("hostile input: text that is not valid Unicode", () => {
+  it("a string with an unpaired surrogate anywhere in a body is 400 validation_failed on every route with a body", async () => {
+    for (const route of routes.filter((r) => r.hasBody)) {
+      await fc.assert(
+        fc.asyncProperty(illFormedBody, async (value) => {
+          const body = JSON.stringify(value);
+          const response = await raw(route.method, pathFor(route), { token: tokenFor(route), body });
+          expectSane(response, `${route.key} ${body.slice(0, 160)}`);
+          expect(response.status, `${route.key} ${body.slice(0, 160)} → ${response.text.slice(0, 200)}`).toBe(400);
+          expect(ErrorBodySchema.parse(JSON.parse(response.text)).error.code).toBe("validation_failed");
+        }),
+        { numRuns: RUNS.small },
+      );
+    }
+    await expectHealthyAndIntact();
+  });
+
+  it("bytes that are not UTF-8 in a body are 400 invalid_json on every route with a body", async () => {
+    for (const route of routes.filter((r) => r.hasBody)) {
+      for (const bad of INVALID_UTF8) {
+        const body = Buffer.concat([Buffer.from('{"name":"a'), Buffer.from(bad), Buffer.from('b","description":"d"}')]);
+        const response = await raw(route.method, pathFor(route), { token: tokenFor(route), body });
+        expectSane(response, `${route.key} with bytes ${Buffer.from(bad).toString("hex")}`);
+        expect(response.status, `${route.key} ${Buffer.from(bad).toString("hex")} → ${response.text.slice(0, 200)}`).toBe(400);
+        expect(ErrorBodySchema.parse(JSON.parse(response.text)).error.code).toBe("invalid_json");
+      }
+    }
+    await expectHealthyAndIntact();
+  });
+
+  it("refuses a registration whose name holds a lone surrogate, naming the field, and stores nothing", async () => {
+    const response = await raw("POST", "/api/services/register", { body: JSON.stringify(registration({ id: "lone-surrogate", name: "x\ud800" })) });
+    expect(response.status, response.text).toBe(400);
+    const error = ErrorBodySchema.parse(JSON.parse(response.text)).error;
+    expect(error.code).toBe("validation_failed");
+    expect(error.details?.[0]?.path).toBe("name");
+    // The refusal does not echo the text, neither as sent nor "repaired".
+    expect(response.text).not.toContain("x\\ud800");
+    expect(response.text).not.toContain("x\ufffd");
+    expect((await server.request("/api/services/lone-surrogate")).status).toBe(404);
+  });
+
+  it("refuses invalid UTF-8 in a registration instead of storing U+FFFD", async () => {
+    // Before: decoded leniently, the 0xff became U+FFFD in a stored name (201).
+    const [head, tail] = JSON.stringify(registration({ id: "bad-utf8", name: "x@@y" })).split("@@");
+    const response = await raw("POST", "/api/services/register", { body: Buffer.concat([Buffer.from(head!), Buffer.from([0xff]), Buffer.from(tail!)]) });
+    expect(response.status, response.text).toBe(400);
+    expect(ErrorBodySchema.parse(JSON.parse(response.text)).error.code).toBe("invalid_json");
+    expect((await server.request("/api/services/bad-utf8")).status).toBe(404);
+  });
+
+  it("refuses a secret or a transit plaintext with a lone surrogate instead of handing back U+FFFD", async () => {
+    const secret = await raw("PUT", "/api/vault/secrets/hostile/lone", { token: server.adminToken, body: JSON.stringify({ value: "pass\udc00word" }) });
+    expect(secret.status, secret.text).toBe(400);
+    expect(ErrorBodySchema.parse(JSON.parse(secret.text)).error).toMatchObject({ code: "validation_failed", details: [{ path: "value" }] });
+    expect((await server.request("/api/vault/secrets/hostile/lone")).status).toBe(404);
+    const transit = await raw("POST", "/vault/encrypt", { token: server.adminToken, body: JSON.stringify({ plaintext: "a\ud83d" }) });
+    expect(transit.status, transit.text).toBe(400);
+    expect(ErrorBodySchema.parse(JSON.parse(transit.text)).error).toMatchObject({ code: "validation_failed", details: [{ path: "plaintext" }] });
+    // Surrogate pairs are ordinary text: they go in and come back unchanged.
+    const pair = await raw("PUT", "/api/vault/secrets/hostile/pair", { token: server.adminToken, body: JSON.stringify({ value: "pass😀word" }) });
+    expect(pair.status, pair.text).toBe(200);
+    const read = await server.request("/api/vault/secrets/hostile/pair");
+    expect(read.status, await read.clone().text()).toBe(200);
+    expect(((await read.json()) as { value: string }).value).toBe("pass😀word");
+  });
+
+  it("left no ill-formed text in the registry after every barrage", async () => {
+    const list = await server.request("/api/services?limit=1000");
+    const text = await list.text();
+    expect(list.status).toBe(200);
+    // JSON.stringify writes a paired surrogate as itself, so an escape here can only be a stored lone one.
+    expect(text).not.toMatch(/\\u[dD][89a-fA-F]/);
   });
 });
 

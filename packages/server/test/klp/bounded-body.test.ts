@@ -1,5 +1,6 @@
 // What a peer's HTTP answer may cost us: the node document and `POST /klp/message` answers are read up to a
-// bound, announced or not, and the connection is dropped when a peer sends more; normal answers read as before.
+// bound, announced or not, and the connection is dropped when a peer sends more; normal answers read as before;
+// an answer that is not UTF-8 is refused, not read as U+FFFD.
 import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,11 +17,22 @@ let cutShort = 0;
 /** How the server answers `/.well-known/klp.json` (always at the root of the node's URL). */
 let documentMode: "announced" | "endless" = "announced";
 
+/** Waits for `drain` or `close`, whichever comes first, and removes the other listener (left behind, 11 of them were a MaxListenersExceededWarning). */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done).off("close", done);
+      resolve();
+    };
+    res.once("drain", done).once("close", done);
+  });
+}
+
 /** Writes `bytes` of JSON-ish padding with backpressure, so the server side costs no memory either. */
 async function pad(res: ServerResponse, bytes: number): Promise<void> {
   const block = Buffer.alloc(64 * 1024, 0x20);
   for (let sent = 0; sent < bytes && !res.destroyed; sent += block.length) {
-    if (!res.write(block)) await new Promise((resolve) => res.once("drain", resolve).once("close", resolve));
+    if (!res.write(block)) await drainedOrClosed(res);
   }
 }
 
@@ -37,6 +49,9 @@ beforeAll(async () => {
     } else if (path === "/.well-known/klp.json" || path === "/endless/klp/message") {
       res.writeHead(200, { "content-type": "application/json" });
       void pad(res, 200 * MiB).then(() => res.end());
+    } else if (path === "/not-utf8") {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(Buffer.from([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d])); // {"a":"<0xff>"}
     } else if (path === "/small") {
       res.writeHead(200, { "content-type": "application/json" });
       res.end("\uFEFF{\"ok\":true}");
@@ -91,5 +106,11 @@ describe("bounded peer answers", () => {
   it("reads an answer within the bound as response.text() would (a leading BOM dropped)", async () => {
     expect(await readBoundedText(await fetch(`${base}/small`), "an answer", 64)).toBe('{"ok":true}');
     await expect(readBoundedText(await fetch(`${base}/small`), "an answer", 8)).rejects.toThrow(/larger than 8 bytes/);
+  });
+
+  it("refuses an answer that is not UTF-8 (KLP_MALFORMED) instead of handing the rules U+FFFD", async () => {
+    const error = await refusal(readBoundedText(await fetch(`${base}/not-utf8`), "the peer's answer"));
+    expect(error.code).toBe("KLP_MALFORMED");
+    expect(error.message).toBe("the peer's answer is not valid UTF-8");
   });
 });

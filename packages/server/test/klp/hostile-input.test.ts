@@ -2,7 +2,8 @@
 // (arbitrary JSON, envelopes with one field replaced, garbage text) is answered with a signed `error`
 // envelope with a 4xx status, never a 5xx, a stack trace or an unsigned answer; discovery queries of any
 // shape never cause a 5xx; and the node stays healthy. Specific attacks found on a running node follow
-// (a small-order key speaking for every message).
+// (a small-order key speaking for every message; bytes that are not UTF-8 and unpaired surrogates, which must
+// be refused as malformed, never decoded to U+FFFD or left to fail deeper).
 import { isDeepStrictEqual } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
@@ -78,7 +79,45 @@ describe("hostile input on the KLP routes", () => {
   });
 });
 
+/** POSTs raw bytes to a KLP route and reads the answer as `postText` does. */
+async function postBytes(path: string, bytes: Uint8Array): Promise<Awaited<ReturnType<typeof postText>>> {
+  const response = await fetch(server.url + path, { method: "POST", headers: { "content-type": "application/json" }, body: bytes });
+  const text = await response.text();
+  const json = JSON.parse(text) as unknown;
+  const parsed = klp.KlpEnvelopeSchema.safeParse(json);
+  return { status: response.status, text, json, ...(parsed.success ? { envelope: parsed.data } : {}) };
+}
+
 describe("specific attacks on the KLP routes", () => {
+  it("arbitrary bytes get a signed 4xx error, never a 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 200 }), fc.constantFrom("/klp/message", "/klp/register"), async (bytes, path) => {
+        const answer = await postBytes(path, bytes);
+        expect(answer.status).toBeGreaterThanOrEqual(400);
+        expect(answer.status).toBeLessThan(500);
+        expect(answer.envelope?.type).toBe("error");
+        expect(klp.verifyEnvelope(answer.json as Record<string, unknown>)).toBe(true);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("a signed message sent with a byte that is not UTF-8 where its U+FFFD was is KLP_MALFORMED, not accepted as U+FFFD", async () => {
+    // Signed over "a\ufffdb"; a lenient decoder turns the stray 0xff back into U+FFFD, and the signature holds.
+    const envelope = klp.createEnvelope({ type: "task_request", to: did, payload: { taskId: "t1", capability: "chat", parameters: { prompt: "a\ufffdb" } } }, sender);
+    const [head, tail] = JSON.stringify(envelope).split("\ufffd");
+    const answer = await postBytes("/klp/message", Buffer.concat([Buffer.from(head!), Buffer.from([0xff]), Buffer.from(tail!)]));
+    const error = expectKlpError(answer, did, "KLP_MALFORMED", 400);
+    expect((error.payload as { message: string }).message).toBe("the message is not valid UTF-8");
+  });
+
+  it("a message with an unpaired surrogate in a string is KLP_MALFORMED, naming where", async () => {
+    const envelope = klp.createEnvelope({ type: "task_request", to: did, payload: { taskId: "t1", capability: "chat", parameters: { prompt: "ok" } } }, sender);
+    const text = JSON.stringify(envelope).replace('"prompt":"ok"', '"prompt":"o\\udc00k"');
+    const error = expectKlpError(await postText(server, "/klp/message", text), did, "KLP_MALFORMED", 400);
+    expect((error.payload as { message: string }).message).toBe("the message has text that is not valid Unicode at payload.parameters.prompt");
+  });
+
   it("a message from the small-order identity key (R = identity, S = 0 verify leniently for anything) is KLP_BAD_SIGNATURE", async () => {
     // y = 1, x = 0: the encoding of the identity point, a key whose DID anyone could otherwise speak as.
     const identityPoint = new Uint8Array(32);

@@ -40,11 +40,12 @@ const REGISTER_ONLY: ReadonlySet<klp.KlpMessageType> = new Set(["capability_anno
 
 export function klpRoutes(node: KlpNode): FastifyPluginAsyncZod {
   return async (app) => {
-    // The envelope is checked byte for byte by the acceptance rules, so the body reaches them as text:
-    // bad JSON is rule 1 (KLP_MALFORMED, a signed answer), not the API's `invalid_json`.
+    // The envelope is checked byte for byte by the acceptance rules, so the body reaches them as bytes:
+    // bad JSON and invalid UTF-8 are rule 1 (KLP_MALFORMED, a signed answer), not the API's `invalid_json`,
+    // and nothing is decoded leniently (U+FFFD) before the rules see it.
     app.removeAllContentTypeParsers();
-    app.addContentTypeParser("application/json", { parseAs: "string", bodyLimit: MESSAGE_BODY_LIMIT }, (_request, body, done) => {
-      done(null, typeof body === "string" ? body : body.toString("utf8"));
+    app.addContentTypeParser("application/json", { parseAs: "buffer", bodyLimit: MESSAGE_BODY_LIMIT }, (_request, body, done) => {
+      done(null, body);
     });
 
     app.get("/.well-known/klp.json", {
@@ -112,8 +113,8 @@ export function klpRoutes(node: KlpNode): FastifyPluginAsyncZod {
           },
         },
       }, async (request, reply) => {
-        const text = typeof request.body === "string" ? request.body : "";
-        const outcome = await node.receive(text, only ? { only } : {});
+        const body = request.body instanceof Uint8Array || typeof request.body === "string" ? request.body : "";
+        const outcome = await node.receive(body, only ? { only } : {});
         // The status follows the KLP code (KLP_HTTP_STATUS, @kai/protocol errors); every status above carries the envelope.
         const status = (outcome.error ? KLP_HTTP_STATUS[outcome.error.code] : 200) as 200;
         return reply.status(status).send(outcome.reply);
