@@ -3,17 +3,18 @@
  * vault authenticates (a secret's current version, its expiry, its head MAC; the header's keyring, active key
  * version and KDF row) is refused as `vault_tampered` with a log line that names what (and which secret, never
  * its value); each way a vault fails to open (missing vault.key, another vault's key, an altered header, a
- * replaced KDF row) has its own message; a format-1 vault is migrated at unlock, whole or not at all; and a
- * key-file vault unlocks again without a passphrase after a lock.
+ * replaced KDF row) has its own message; a format-1 vault (key file or passphrase) is migrated at unlock, whole
+ * or not at all; and a key-file vault unlocks again without a passphrase after a lock.
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, describe, expect, it } from "vitest";
+import { derivePassphraseKek, type Pbkdf2Kdf } from "../../../src/vault/crypto/kdf.js";
 import { Keyring } from "../../../src/vault/keyring.js";
 import { keyringAad } from "../../../src/vault/vault-header.js";
-import { ADMIN, expectCode, openHarness, type Harness } from "./harness.js";
+import { ADMIN, expectCode, openHarness, vaultConfig, type Harness } from "./harness.js";
 
 const PASS = "tampering test passphrase";
 let h: Harness;
@@ -270,6 +271,36 @@ describe("vaults made before (format 1)", () => {
     await h.vault.unlockFromKeyFile(ADMIN);
     expect(read<{ format: number }>("SELECT format FROM vault_header").format).toBe(2);
     expect((await h.vault.getSecret("a", ADMIN)).value).toBe("a-two");
+  });
+});
+
+describe("a format-1 passphrase vault", () => {
+  it("is migrated together with a KDF upgrade in the unlock's one transaction, and opens again after a restart", async () => {
+    h = await openHarness();
+    await h.vault.init(PASS, ADMIN);
+    await h.vault.putSecret("p/one", { value: "pass-value" }, ADMIN);
+    await h.vault.close();
+    const header = read<{ kdf: string; keyring: Buffer; active_version: number }>("SELECT kdf, keyring, active_version FROM vault_header");
+    const { check: _check, ...kdf } = JSON.parse(header.kdf) as Pbkdf2Kdf;
+    const kek = await derivePassphraseKek(PASS, kdf);
+    const keyring = Keyring.unwrap(header.keyring, kek, keyringAad(2, header.active_version));
+    edit("UPDATE vault_header SET format = 1, kdf = ?, keyring = ?", JSON.stringify(kdf), keyring.wrap(kek, keyringAad(1, header.active_version)));
+    edit("UPDATE vault_secrets SET head_mac = NULL");
+    keyring.destroy();
+
+    await h.restart(vaultConfig({ pbkdf2Iterations: 20_000 }));
+    await expectCode(h.vault.unlock("not the passphrase at all", ADMIN), "invalid_passphrase");
+    await h.vault.unlock(PASS, ADMIN);
+    const after = read<{ format: number; kdf: string }>("SELECT format, kdf FROM vault_header");
+    expect(after.format).toBe(2);
+    expect(JSON.parse(after.kdf)).toMatchObject({ iterations: 20_000, check: expect.any(String) });
+    const [unlock] = await h.vault.auditEntries({ limit: 1, operation: "unlock", outcome: "allowed" }, ADMIN);
+    expect(unlock?.reason).toBe("kdf upgraded to 20000 iterations; migrated to format 2 (1 secrets)");
+    expect((await h.vault.getSecret("p/one", ADMIN)).value).toBe("pass-value");
+
+    await h.restart(vaultConfig({ pbkdf2Iterations: 20_000 }));
+    await h.vault.unlock(PASS, ADMIN);
+    expect((await h.vault.getSecret("p/one", ADMIN)).value).toBe("pass-value");
   });
 });
 
