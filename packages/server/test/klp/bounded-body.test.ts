@@ -17,6 +17,10 @@ let cutShort = 0;
 /** How the server answers `/.well-known/klp.json` (always at the root of the node's URL). */
 let documentMode: "announced" | "endless" = "announced";
 
+/** Process warnings while this file runs: the padding writer once leaked a `close` listener per wait. */
+const warnings: string[] = [];
+process.on("warning", (warning) => warnings.push(warning.name));
+
 /** Waits for `drain` or `close`, whichever comes first, and removes the other listener (left behind, 11 of them were a MaxListenersExceededWarning). */
 function drainedOrClosed(res: ServerResponse): Promise<void> {
   return new Promise((resolve) => {
@@ -112,5 +116,10 @@ describe("bounded peer answers", () => {
     const error = await refusal(readBoundedText(await fetch(`${base}/not-utf8`), "the peer's answer"));
     expect(error.code).toBe("KLP_MALFORMED");
     expect(error.message).toBe("the peer's answer is not valid UTF-8");
+  });
+
+  it("wrote all that padding without leaking listeners (no MaxListenersExceededWarning)", async () => {
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(warnings).not.toContain("MaxListenersExceededWarning");
   });
 });
