@@ -8,7 +8,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import websocket from "@fastify/websocket";
 import swagger, { type SwaggerTransformObject } from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import { jsonSchemaTransform, validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
+import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
 import { ClientStreamMessageSchema, HealthzResponseSchema, ServerStreamMessageSchema } from "@kai/protocol";
 import { z } from "zod";
 import type { Config } from "../config/config-schema.js";
@@ -18,6 +18,7 @@ import type { RegistryService } from "../registry/registry-service.js";
 import type { Vault } from "../vault/vault.js";
 import { VERSION } from "../version.js";
 import { installErrorHandling, sendFrameworkError } from "./error-handler.js";
+import { openApiTransform, withNamedSchemas } from "./openapi-schemas.js";
 import { ApiError } from "../errors.js";
 import { installJsonBodyParser } from "./json-body.js";
 import { bodyGuardOptions, installBodyGuard } from "./body-guard.js";
@@ -145,10 +146,11 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
       },
       components: { securitySchemes: { bearer: { type: "http", scheme: "bearer", bearerFormat: "JWT" } } },
     },
-    transform: jsonSchemaTransform,
+    transform: openApiTransform,
     // @fastify/swagger leaves WebSocket routes out of the document; the change stream is part of the API,
     // so its upgrade request and message shapes are added here, from the same zod schemas the server uses.
-    transformObject: (documentObject) => addWebSocketPaths(documentObject),
+    // The named (recursive) schemas the routes refer to are added as components (openapi-schemas.ts).
+    transformObject: (documentObject) => addWebSocketPaths({ ...documentObject, openapiObject: withNamedSchemas(documentObject) } as typeof documentObject),
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
@@ -156,6 +158,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
 
   app.get("/healthz", { schema: { tags: ["node"], summary: "Liveness probe (no authentication)", response: { 200: HealthzResponseSchema } } }, async () => ({ status: "ok" as const }));
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+  // Someone who opens the server's address in a browser lands on the API docs (the dashboard, once there is one).
+  app.get("/", { schema: { tags: ["node"], summary: "Redirects to the API docs page (no authentication)", response: { 302: z.null().describe("to /docs") } } }, async (_request, reply) => {
+    await reply.redirect("/docs", 302);
+  });
   // KLP: authenticated by envelope signatures (or public, signed reads), never by bearer tokens.
   await app.register(klpRoutes(deps.klp));
   await app.register(klpSocketRoute(deps.klp, deps.logger, deps.config.klp.maxSockets));

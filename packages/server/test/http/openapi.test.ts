@@ -1,6 +1,8 @@
 // The OpenAPI document: version 3.1, generated from the route schemas, listing every route of the issue
 // (the seed's registry routes, tokens, status, health), bearer security on every protected route, and a
-// readable docs page.
+// readable docs page. An independent validator (not the generator's own code) checks the whole document,
+// every `$ref` resolved, so that code generators can work from it. `/` leads to the docs.
+import { Validator } from "@seriousme/openapi-schema-validator";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { fetchOpenApi, isPublicPath, isSignatureAuthenticatedPath, routesOf, type OpenApiDoc } from "./support/api-surface.js";
@@ -38,6 +40,24 @@ describe("/openapi.json", () => {
     expect(response.headers.get("content-type")).toMatch(/application\/json/);
   });
 
+  it("is a valid OpenAPI 3.1 document by an independent validator, with every $ref resolved", async () => {
+    // The document as served, not the parsed slice: the validator must see every byte a generator sees.
+    const served: unknown = await (await fetch(`${server.url}/openapi.json`)).json();
+    const validator = new Validator();
+    const result = await validator.validate(served as Record<string, unknown>);
+    expect(result.errors ?? [], JSON.stringify(result.errors)).toEqual([]);
+    expect(result.valid).toBe(true);
+    expect(validator.version).toBe("3.1");
+    // Dereferencing throws on any `$ref` that points nowhere (a recursive schema's definition once went missing).
+    expect(() => validator.resolveRefs()).not.toThrow();
+  });
+
+  it("names the recursive JSON value of service metadata as a component, and refers to it", () => {
+    const schemas = (doc.components as { schemas?: Record<string, unknown> } | undefined)?.schemas ?? {};
+    expect(Object.keys(schemas)).toContain("JsonValueInput");
+    expect(JSON.stringify(doc.paths["/api/services/register"])).toContain('"$ref":"#/components/schemas/JsonValueInput"');
+  });
+
   it("lists every route of the issue", () => {
     const keys = routesOf(doc).map((route) => route.key);
     for (const route of ISSUE_ROUTES) expect(keys, route).toContain(route);
@@ -66,6 +86,15 @@ describe("/openapi.json", () => {
 });
 
 describe("/docs", () => {
+  it("is where / leads, without a token (no JSON 404 for someone who opens the server's address)", async () => {
+    const response = await fetch(`${server.url}/`, { redirect: "manual" });
+    expect(response.status).toBe(302);
+    expect(response.headers.get("location")).toBe("/docs");
+    const followed = await fetch(`${server.url}/`);
+    expect(followed.status).toBe(200);
+    expect(followed.headers.get("content-type")).toMatch(/text\/html/);
+  });
+
   it("serves a readable HTML page without a token", async () => {
     const response = await fetch(`${server.url}/docs`);
     expect(response.status).toBe(200);

@@ -62,7 +62,7 @@ export function isSignatureAuthenticatedPath(path: string): boolean {
 
 /** Routes documented as public: they are the only ones that answer without a token. */
 export function isPublicPath(path: string): boolean {
-  return path === "/healthz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/") || KLP_PUBLIC_PATHS.includes(path);
+  return path === "/" || path === "/healthz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/") || KLP_PUBLIC_PATHS.includes(path);
 }
 
 export async function fetchOpenApi(server: TestServer): Promise<OpenApiDoc> {
