@@ -15,6 +15,8 @@ import {
   ServiceRecordSchema,
   ServiceRegistrationSchema,
 } from "@kai/protocol";
+import type { Principal } from "../../auth/principal.js";
+import { ApiError } from "../../errors.js";
 import type { RegistryService } from "../../registry/registry-service.js";
 import type { ServiceListing } from "../../directory/service-listing.js";
 import { principalOf } from "../authenticate.js";
@@ -22,6 +24,35 @@ import { principalOf } from "../authenticate.js";
 const IdParamsSchema = z.strictObject({ id: IdentifierSchema });
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema };
 const security = [{ bearer: [] }];
+
+/**
+ * Runs a change by id on a local record. When there is none but the directory lists imported records with
+ * that id, the bare 404 becomes a 409 that says why: an imported record is read-only here, and only its
+ * origin node can change or remove it (the next statement from the origin would undo a local change anyway).
+ */
+async function onLocalRecord<T>(listing: ServiceListing, principal: Principal, id: string, change: () => Promise<T>): Promise<T> {
+  try {
+    return await change();
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== "not_found") throw error;
+    const origins = await importedOrigins(listing, principal, id);
+    if (origins.length === 0) throw error;
+    throw new ApiError("conflict", `service "${id}" is imported from ${origins.join(", ")} and read-only here: change or deregister it on its origin node`);
+  }
+}
+
+/** The origins of the imported records with this id, read through the directory's own listing (imported records are public). */
+async function importedOrigins(listing: ServiceListing, principal: Principal, id: string): Promise<string[]> {
+  const origins: string[] = [];
+  let cursor: string | undefined;
+  do {
+    // `q` narrows the scan to records whose text contains the id; only exact ids count.
+    const page = await listing.list(principal, { location: "remote", q: id, limit: 1000, ...(cursor !== undefined ? { cursor } : {}) });
+    for (const record of page.services) if (record.id === id && record.origin) origins.push(record.origin);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor !== undefined);
+  return origins;
+}
 
 export function servicesRoutes(registry: RegistryService, listing: ServiceListing): FastifyPluginAsyncZod {
   return async (app) => {
@@ -71,7 +102,10 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
         body: ServicePatchSchema,
         response: { 200: ServiceRecordSchema, ...errors },
       },
-    }, async (request) => registry.patch(principalOf(request), request.params.id, request.body));
+    }, async (request) => {
+      const principal = principalOf(request);
+      return onLocalRecord(listing, principal, request.params.id, () => registry.patch(principal, request.params.id, request.body));
+    });
 
     app.post("/api/services/:id/heartbeat", {
       config: { scopes: ["services:heartbeat", "services:write"], bucket: "heartbeat" },
@@ -84,13 +118,24 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
         body: HeartbeatRequestSchema.nullish(),
         response: { 200: HeartbeatResponseSchema, ...errors },
       },
-    }, async (request) => registry.heartbeat(principalOf(request), request.params.id, request.body ?? {}));
+    }, async (request) => {
+      const principal = principalOf(request);
+      return onLocalRecord(listing, principal, request.params.id, () => registry.heartbeat(principal, request.params.id, request.body ?? {}));
+    });
 
     app.delete("/api/services/:id", {
       config: { scopes: ["services:write"], bucket: "write" },
-      schema: { tags: ["services"], summary: "Deregister a service (owner or admin)", security, params: IdParamsSchema, response: { 204: z.null().describe("Deregistered"), ...errors } },
+      schema: {
+        tags: ["services"],
+        summary: "Deregister a service (owner or admin)",
+        description: "A record imported from a federation peer is read-only here: 409 `conflict`, naming its origin node.",
+        security,
+        params: IdParamsSchema,
+        response: { 204: z.null().describe("Deregistered"), ...errors },
+      },
     }, async (request, reply) => {
-      await registry.remove(principalOf(request), request.params.id);
+      const principal = principalOf(request);
+      await onLocalRecord(listing, principal, request.params.id, () => registry.remove(principal, request.params.id));
       return reply.status(204).send(null);
     });
   };
