@@ -169,3 +169,10 @@ describe("what the bound does not cut", () => {
     socket.destroy();
   });
 });
+
+describe("after all of the above", () => {
+  it("the node logged each cut-off request at info level, and nothing as an error", () => {
+    expect(server.logs.some((line) => line.includes("server.requestTimeoutMs: connection closed"))).toBe(true);
+    expect(server.logs.filter((line) => line.includes('"level":50') || line.includes('"level":60'))).toEqual([]);
+  });
+});
