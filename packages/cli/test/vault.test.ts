@@ -30,7 +30,9 @@ describe("kai vault", () => {
     expect(human.stdout).toMatch(/^initialized:\s+true$/m);
     expect(human.stdout).toMatch(/^locked:\s+false$/m);
     const json = await kai(["vault", "status", "--json"]);
-    expect(JSON.parse(json.stdout)).toMatchObject({ initialized: true, locked: false, autoUnlock: true });
+    // No secret stored yet: the server's own node key (`#system/node-key`) is not counted, as it is not listed.
+    expect(JSON.parse(json.stdout)).toMatchObject({ initialized: true, locked: false, autoUnlock: true, secrets: 0 });
+    expect(human.stdout).toMatch(/^secrets:\s+0$/m);
   });
 
   it("sets a secret from stdin, gets exactly the value on stdout, lists without values, removes it", async () => {
@@ -115,6 +117,19 @@ describe("kai vault", () => {
     const denied = JSON.parse((await kai(["vault", "audit", "--outcome", "denied", "--json"])).stdout) as { entries: { outcome: string }[] };
     expect(denied.entries.length).toBeGreaterThan(0);
     expect(denied.entries.every((entry) => entry.outcome === "denied")).toBe(true);
+
+    // --limit n shows the newest n (each read is itself audited, first), oldest of them first; --after pages from the start.
+    type Entries = { entries: { seq: number; operation: string }[] };
+    const all = (JSON.parse((await kai(["vault", "audit", "--limit", "1000", "--json"])).stdout) as Entries).entries;
+    const newest = all.at(-1)!.seq + 1;
+    expect(all.length).toBeGreaterThan(10);
+    const five = (JSON.parse((await kai(["vault", "audit", "--limit", "5", "--json"])).stdout) as Entries).entries;
+    expect(five.map((entry) => entry.seq)).toEqual([newest - 4, newest - 3, newest - 2, newest - 1, newest]);
+    expect(five.at(-1)!.operation).toBe("audit.read");
+    const tail = await kai(["vault", "audit", "--limit", "5"]);
+    expect(tail.stdout.trimEnd().split("\n").at(-1)).toMatch(new RegExp(`^${newest + 1}\\s`));
+    const first = (JSON.parse((await kai(["vault", "audit", "--after", "0", "--limit", "2", "--json"])).stdout) as Entries).entries;
+    expect(first.map((entry) => entry.seq)).toEqual([1, 2]);
 
     const verify = await kai(["vault", "audit", "verify"]);
     expect(verify.code).toBe(0);

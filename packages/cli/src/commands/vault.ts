@@ -166,7 +166,7 @@ function rmCommand(): Command {
 function auditCommand(): Command {
   return leaf("audit", "show the vault's audit log (admin); `kai vault audit verify` checks its MAC chain")
     .argument("[verify]", "verify the chain instead of listing entries")
-    .option("--limit <n>", "at most this many entries (default 100)", integerOption(1, 1000))
+    .option("--limit <n>", "the newest n entries (default 100); with --after, the first n after that seq", integerOption(1, 1000))
     .option("--operation <name>", "only this operation (e.g. getSecret)")
     .addOption(new Option("--outcome <outcome>", "only this outcome").choices([...AUDIT_OUTCOMES]))
     .option("--actor <owner>", "only this actor")
@@ -181,13 +181,17 @@ function auditCommand(): Command {
         if (!result.ok) throw new CliError(`the audit log's chain is broken at entry ${result.brokenAt}: an entry was edited, inserted or deleted`, "audit_broken", EXIT.unexpected);
         return;
       }
-      const entries = await client().vault.audit({
+      // Without --after the newest entries are wanted (like `tail`): asked for newest first, shown in seq order.
+      const newest = flags.after === undefined;
+      const answer = await client().vault.audit({
+        ...(newest ? { order: "desc" as const } : {}),
         ...(flags.limit !== undefined ? { limit: flags.limit } : {}),
         ...(flags.operation !== undefined ? { operation: flags.operation } : {}),
         ...(flags.outcome !== undefined ? { outcome: flags.outcome } : {}),
         ...(flags.actor !== undefined ? { actor: flags.actor } : {}),
         ...(flags.after !== undefined ? { afterSeq: flags.after } : {}),
       });
+      const entries = newest ? answer.toReversed() : answer;
       if (out.json) out.document({ entries });
       else {
         out.table(

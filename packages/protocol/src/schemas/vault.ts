@@ -125,6 +125,8 @@ export const AuditQuerySchema = z.strictObject({
   actor: z.string().max(128).optional(),
   /** Entries with seq greater than this (paging forward). */
   afterSeq: z.coerce.number().int().min(0).optional(),
+  /** `asc` (default): the oldest `limit` entries first; `desc`: the newest first (what `kai vault audit` shows). */
+  order: z.enum(["asc", "desc"]).optional(),
 });
 export const AuditListResponseSchema = z.object({ entries: z.array(AuditEntrySchema) });
 export const AuditVerifyResponseSchema = z.object({

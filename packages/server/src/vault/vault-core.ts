@@ -104,7 +104,8 @@ export class VaultCore {
       kdf: kdf ? publicKdf(kdf) : null,
       // While unlocked, from the keyring (authenticated); while locked, the header's copy, checked at unlock.
       keyVersion: this.keys?.keyring.active.version ?? header.activeVersion,
-      secrets: await this.deps.store.countSecrets(),
+      // The server's own `#system/` secrets (the node key) are no one's to see, so they are not counted either.
+      secrets: await this.deps.store.countSecrets(SYSTEM_SECRET_PREFIX),
       encryptionsUnderCurrentKey: usage.get(header.activeVersion) ?? 0,
       unlockBackoffSeconds,
     };

@@ -36,6 +36,8 @@ export interface AuditQuery {
   outcome?: AuditEntry["outcome"];
   actor?: string;
   afterSeq?: number;
+  /** `desc`: the newest matching entries, newest first. */
+  order?: "asc" | "desc";
 }
 
 export interface Vault {

@@ -145,18 +145,19 @@ export function vaultRoutes(vault: Vault): FastifyPluginAsyncZod {
       schema: {
         tags,
         summary: "Read the audit log (admin)",
-        description: "Oldest first; page forward with `afterSeq`. Secret names appear only as keyed HMACs.",
+        description: "Oldest first, page forward with `afterSeq`; `order=desc` for the newest first. Secret names appear only as keyed HMACs.",
         security,
         querystring: AuditQuerySchema,
         response: { 200: AuditListResponseSchema, ...errors },
       },
     }, async (request) => {
-      const { limit, operation, outcome, actor, afterSeq } = request.query;
+      const { limit, operation, outcome, actor, afterSeq, order } = request.query;
       const query: AuditQuery = { limit };
       if (operation !== undefined) query.operation = operation;
       if (outcome !== undefined) query.outcome = outcome;
       if (actor !== undefined) query.actor = actor;
       if (afterSeq !== undefined) query.afterSeq = afterSeq;
+      if (order !== undefined) query.order = order;
       return { entries: await vault.auditEntries(query, vaultActor(request)) };
     });
 

@@ -89,6 +89,8 @@ export interface AuditFilter {
   outcome?: StoredAuditEntry["outcome"];
   actor?: string;
   afterSeq?: number;
+  /** `desc`: the newest matching entries (still seq > afterSeq), newest first. */
+  order?: "asc" | "desc";
 }
 
 /** Synchronous access inside one transaction. */
@@ -125,11 +127,12 @@ export interface VaultStore {
   getSecret(name: string): Promise<StoredSecret | null>;
   /** Metadata of every secret with its kept versions, ordered by name. */
   listSecrets(): Promise<ListedSecret[]>;
-  countSecrets(): Promise<number>;
+  /** How many secrets there are, leaving out those whose name starts with `exceptPrefix` (the vault's own). */
+  countSecrets(exceptPrefix?: string): Promise<number>;
   /** Persisted encryption counters by key version. */
   keyUsage(): Promise<Map<number, number>>;
 
-  /** Entries matching the filter, oldest first (seq > afterSeq), at most `limit`. */
+  /** Entries matching the filter (seq > afterSeq), at most `limit`: oldest first, or newest first with `order: "desc"`. */
   listAudit(filter: AuditFilter): Promise<StoredAuditEntry[]>;
   /** Entries with seq > afterSeq, in seq order, at most `limit` (for chain verification). */
   auditPage(afterSeq: number, limit: number): Promise<StoredAuditEntry[]>;

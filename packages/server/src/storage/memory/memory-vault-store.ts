@@ -53,9 +53,12 @@ export class MemoryVaultStore implements VaultStore {
       .map((meta) => ({ ...cloneMeta(meta), versions: [...(this.versions.get(meta.name)?.keys() ?? [])].sort((a, b) => b - a) }));
   }
 
-  async countSecrets(): Promise<number> {
+  async countSecrets(exceptPrefix?: string): Promise<number> {
     this.check();
-    return this.secrets.size;
+    if (exceptPrefix === undefined) return this.secrets.size;
+    let count = 0;
+    for (const name of this.secrets.keys()) if (!name.startsWith(exceptPrefix)) count++;
+    return count;
   }
 
   async keyUsage(): Promise<Map<number, number>> {
@@ -67,7 +70,7 @@ export class MemoryVaultStore implements VaultStore {
     this.check();
     const limit = Math.max(1, Math.min(1000, Math.trunc(filter.limit)));
     const out: StoredAuditEntry[] = [];
-    for (const entry of this.audit) {
+    for (const entry of filter.order === "desc" ? this.audit.toReversed() : this.audit) {
       if (entry.seq <= (filter.afterSeq ?? 0)) continue;
       if (filter.operation !== undefined && entry.operation !== filter.operation) continue;
       if (filter.outcome !== undefined && entry.outcome !== filter.outcome) continue;

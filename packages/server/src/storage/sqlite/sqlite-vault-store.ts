@@ -116,6 +116,7 @@ export class SqliteVaultStore implements VaultStore {
     listMeta: Statement<[], SecretDbRow>;
     listVersionNumbers: Statement<[], { name: string; version: number }>;
     countSecrets: Statement<[], { n: number }>;
+    countSecretsPrefixed: Statement<[number, string], { n: number }>;
     putMeta: Statement;
     putVersion: Statement;
     pruneVersions: Statement<[string, number]>;
@@ -151,6 +152,8 @@ export class SqliteVaultStore implements VaultStore {
       listMeta: prepare("SELECT * FROM vault_secrets ORDER BY name"),
       listVersionNumbers: prepare("SELECT name, version FROM vault_secret_versions ORDER BY name, version DESC"),
       countSecrets: prepare("SELECT count(*) AS n FROM vault_secrets"),
+      // substr, not LIKE: a prefix is matched literally, whatever `%` or `_` it holds.
+      countSecretsPrefixed: prepare("SELECT count(*) AS n FROM vault_secrets WHERE substr(name, 1, ?) = ?"),
       putMeta: db.prepare(
         `INSERT INTO vault_secrets (name, version, description, created_at, created_by, updated_at, updated_by, last_used_at, last_used_by, expires_at, head_mac)
          VALUES (@name, @version, @description, @created_at, @created_by, @updated_at, @updated_by, @last_used_at, @last_used_by, @expires_at, @head_mac)
@@ -205,9 +208,10 @@ export class SqliteVaultStore implements VaultStore {
     return this.stmt.listMeta.all().map((row) => ({ ...toMeta(row), versions: versions.get(row.name) ?? [] }));
   }
 
-  async countSecrets(): Promise<number> {
+  async countSecrets(exceptPrefix?: string): Promise<number> {
     this.hooks.assertOpen();
-    return this.stmt.countSecrets.get()?.n ?? 0;
+    const all = this.stmt.countSecrets.get()?.n ?? 0;
+    return exceptPrefix === undefined ? all : all - (this.stmt.countSecretsPrefixed.get(exceptPrefix.length, exceptPrefix)?.n ?? 0);
   }
 
   async keyUsage(): Promise<Map<number, number>> {
@@ -233,7 +237,8 @@ export class SqliteVaultStore implements VaultStore {
     }
     params.push(Math.max(1, Math.min(1000, Math.trunc(filter.limit))));
     // Only fixed clause texts are joined; every value is a bound parameter.
-    const rows = this.db.prepare<unknown[], AuditDbRow>(`SELECT * FROM vault_audit WHERE ${where.join(" AND ")} ORDER BY seq LIMIT ?`).all(...params);
+    const order = filter.order === "desc" ? "DESC" : "ASC";
+    const rows = this.db.prepare<unknown[], AuditDbRow>(`SELECT * FROM vault_audit WHERE ${where.join(" AND ")} ORDER BY seq ${order} LIMIT ?`).all(...params);
     return rows.map(toAudit);
   }
 

@@ -77,6 +77,9 @@ export function runVaultStoreContract(name: string, open: OpenVaultStore): void 
       expect(secret?.versions.map((row) => row.version)).toEqual([4, 3]);
       expect((await store.listSecrets()).map((row) => [row.name, row.versions])).toEqual([["a", [1]], ["b/x", [4, 3]]]);
       expect(await store.countSecrets()).toBe(2);
+      // The vault's own secrets are left out of its status by prefix, matched literally.
+      expect(await store.countSecrets("b/")).toBe(1);
+      expect(await store.countSecrets("%")).toBe(2);
 
       await store.transact((tx) => {
         tx.replaceCiphertext("b/x", 3, 2, Buffer.from([99]));
@@ -134,6 +137,9 @@ export function runVaultStoreContract(name: string, open: OpenVaultStore): void 
       expect((await store.listAudit({ limit: 10, outcome: "denied" })).map((row) => row.seq)).toEqual([3]);
       expect((await store.listAudit({ limit: 10, actor: "alice" })).map((row) => row.seq)).toEqual([1, 2]);
       expect((await store.listAudit({ limit: 1, afterSeq: 1 })).map((row) => row.seq)).toEqual([2]);
+      // Newest first: what `kai vault audit --limit n` shows (the last n, not the first).
+      expect((await store.listAudit({ limit: 2, order: "desc" })).map((row) => row.seq)).toEqual([3, 2]);
+      expect((await store.listAudit({ limit: 10, operation: "a", order: "desc" })).map((row) => row.seq)).toEqual([3, 1]);
       expect(await store.auditPage(0, 10)).toEqual([entry(1, "a"), entry(2, "b"), { ...entry(3, "a"), outcome: "denied", actor: "bob" }]);
     });
 
