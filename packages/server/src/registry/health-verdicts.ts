@@ -30,7 +30,12 @@ export class HealthVerdicts implements HealthView {
   }
 }
 
-/** A record as read, with this node's verdict on it (a copy: stored records never carry `health`). */
+/** This node's verdict on a service; `unknown` without a health checker. */
+export function healthOf(id: string, view: HealthView | undefined): ServiceHealth {
+  return view ? view.of(id) : "unknown";
+}
+
+/** A shared record (a change on the feed) as read, with this node's verdict: a copy, since others hold it too. */
 export function withHealth(record: ServiceRecord, view: HealthView | undefined): ServiceRecord {
-  return { ...record, health: view ? view.of(record.id) : "unknown" };
+  return { ...record, health: healthOf(record.id, view) };
 }
