@@ -119,7 +119,8 @@ export interface VaultClient {
   status(): Promise<VaultStatus>;
   /** Without a passphrase: the development default (random key file, auto-unlock). */
   init(passphrase?: string): Promise<VaultStatus>;
-  unlock(passphrase: string): Promise<VaultStatus>;
+  /** Without a passphrase: a key-file vault (development default) unlocks from its key file, e.g. after `lock()`. */
+  unlock(passphrase?: string): Promise<VaultStatus>;
   lock(): Promise<VaultStatus>;
   /** New passphrase for the keyring; without one, back to the development key file. */
   rekey(newPassphrase?: string): Promise<VaultStatus>;

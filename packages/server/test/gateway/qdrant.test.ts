@@ -64,7 +64,7 @@ describe("qdrant wire details", () => {
       expect(error).toMatchObject({ code: "validation_failed", status: 400 });
       expect((error as { details?: Array<{ path: string }> }).details?.[0]?.path).toBe(`points.1.payload.${Object.keys(payload)[0]}`);
     }
-    for (const filter of [{ _kai_id: "x" }, { document: "text" }]) {
+    for (const filter of [{ _kai_id: "x" }, { document: "text" }] as Array<Record<string, string>>) {
       await expect(qdrantConnector.queryPoints!({ collection: "c", vector: [1, 0], filter }, ctx())).rejects.toMatchObject({ code: "validation_failed" });
       await expect(qdrantConnector.deletePoints!({ collection: "c", filter }, ctx())).rejects.toMatchObject({ code: "validation_failed" });
     }
