@@ -9,6 +9,7 @@ import { ERROR_TRAITS, fieldErrorsFromZod, type ErrorCode, type ErrorTraits } fr
 import type { z } from "zod";
 import type { UpstreamTarget } from "../connector.js";
 import { ApiError } from "../../errors.js";
+import { scrubCredential } from "../upstream/credential-forms.js";
 import { UpstreamError } from "../upstream/upstream-error.js";
 
 /** `Authorization: Bearer <credential>` when there is one (servers without auth of their own sit behind a proxy). */
@@ -30,13 +31,13 @@ const RESOURCE_CODES: ReadonlyMap<number, ErrorCode> = new Map(
  * Re-codes a provider's `upstream_error` whose status is a `resourceStatus` of the error table (404 →
  * `upstream_not_found`, 409 → `upstream_conflict`): for a collection, workflow or job these are answers about the
  * caller's request, so failing over to another service or retrying would be wrong. `secrets` are further forms
- * of the credential (e.g. base64 for Basic auth) to scrub from the message, because generic redaction only knows
- * the raw value.
+ * of the credential (e.g. base64 for Basic auth) to scrub from the message, each in every encoding `credential-forms`
+ * knows, because generic redaction only knows the target's plain credential.
  */
 export function refineError(error: unknown, secrets: readonly string[] = []): unknown {
   if (!(error instanceof UpstreamError)) return error;
   let message = error.message;
-  for (const secret of secrets) if (secret) message = message.split(secret).join("[redacted]");
+  for (const secret of secrets) if (secret) message = scrubCredential(message, secret);
   const info = { upstreamStatus: error.upstreamStatus, retryAfterSeconds: error.retryAfterSeconds };
   const resourceCode = error.code === "upstream_error" && error.upstreamStatus !== undefined ? RESOURCE_CODES.get(error.upstreamStatus) : undefined;
   if (resourceCode) return new UpstreamError(resourceCode, message, info);

@@ -3,10 +3,11 @@
  * Turns whatever a provider answered (status, body, Retry-After) or however a call failed (timeout, stall, the caller
  * leaving, a cut connection) into one `UpstreamError` with a stable code, and scrubs credentials out of every message
  * first: providers echo keys back in auth errors (LiteLLM leaked keys exactly this way), so no upstream text reaches
- * our errors unredacted. Both transports (`dispatch`, `upstream-http`) and the stream reader map through here.
+ * our errors unredacted, in any of the encodings `credential-forms` knows (base64, base64url, URL-encoding, Basic). Both transports (`dispatch`, `upstream-http`) and the stream reader map through here.
  */
 import { ERROR_TRAITS, parseJson, type ErrorCode } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
+import { scrubCredential, scrubWindow } from "./credential-forms.js";
 import type { UpstreamRequest } from "./upstream-request.js";
 
 /** Fields the router needs to decide on retry, failover and cooldown. */
@@ -37,11 +38,13 @@ const MAX_MESSAGE_CHARS = 300;
 // Key-like tokens a provider may echo even in part (OpenAI prints a masked key; others print it whole).
 const KEY_LIKE = /\b(?:sk|pk|rk|key|api[-_]?key)[-_][A-Za-z0-9*_.-]{6,}|\bBearer\s+\S+/gi;
 
-/** Removes the credential (and anything key-shaped) from text that may end up in an error or a log line. */
+/**
+ * Removes the credential in every encoding a provider may echo it in (see `credential-forms`), and anything
+ * key-shaped, from text that may end up in an error or a log line. Only the first `SCRUB_WINDOW_CHARS` (4 KiB) of
+ * `text` are kept: every caller keeps a short message, and scrubbing a whole hostile body would cost seconds.
+ */
 export function redact(text: string, credential?: string): string {
-  let out = text;
-  if (credential && credential.length > 0) out = out.split(credential).join("[redacted]");
-  return out.replace(KEY_LIKE, "[redacted]");
+  return scrubWindow(text, credential ? [credential] : [], (window) => (credential ? scrubCredential(window, credential) : window).replace(KEY_LIKE, "[redacted]"));
 }
 
 /** Pulls the provider's human message out of an error body (OpenAI/Anthropic `{error:{message}}`, Ollama `{error:"…"}`, Chroma, Qdrant, FastAPI `{detail}`). */
@@ -82,15 +85,21 @@ export function parseRetryAfter(header: string | null, message: string, now = Da
   return undefined;
 }
 
-/** Maps a non-success upstream answer to our error. `provider` names the connector in the message. */
+/**
+ * Maps a non-success upstream answer to our error. `provider` names the connector in the message; `credential` and
+ * the values of `headers` (a record's own auth header) are scrubbed from the provider's text.
+ */
 export function errorFromStatus(
   provider: string,
   status: number,
   body: string,
   retryAfterHeader: string | null,
   credential?: string,
+  headers?: Readonly<Record<string, string>>,
 ): UpstreamError {
-  const detail = redact(providerMessage(body), credential).slice(0, MAX_MESSAGE_CHARS);
+  const text = providerMessage(body);
+  const scrubbed = headers ? scrubWindow(text, Object.values(headers), (window) => scrubHeaderValues(window, headers)) : text;
+  const detail = redact(scrubbed, credential).slice(0, MAX_MESSAGE_CHARS);
   const message = `${provider} answered ${status}${detail ? `: ${detail}` : ""}`;
   const info = { upstreamStatus: status };
   if (status === 429) {
@@ -110,7 +119,7 @@ export function errorFromStatus(
  */
 export function refusal(request: UpstreamRequest, status: number, text: string, retryAfterHeader: string | null): UpstreamError {
   const { context, provider } = request;
-  const failure = errorFromStatus(provider, status, scrubHeaderValues(text, context.target.headers), retryAfterHeader, context.target.credential);
+  const failure = errorFromStatus(provider, status, text, retryAfterHeader, context.target.credential, context.target.headers);
   context.logger?.warn({ provider, path: request.path, status, code: failure.code, message: failure.message }, "upstream refused the request");
   return failure;
 }
@@ -135,13 +144,18 @@ export function errorFromException(provider: string, error: unknown, cause: Abor
 }
 
 /**
- * Removes the values of `target.headers` from provider text. The router puts a credential there when a service
- * record asks for another header (`auth.header`) or HTTP Basic, and providers echo auth headers back in errors.
+ * Removes the values of `target.headers` from provider text, in every encoding `credential-forms` knows. The router
+ * puts a credential there when a service record asks for another header (`auth.header`) or HTTP Basic, and providers
+ * echo auth headers back in errors: whole, as the token after the scheme, or (Basic) as the decoded `user:password`.
  */
 export function scrubHeaderValues(text: string, headers: Readonly<Record<string, string>> | undefined): string {
+  if (!headers) return text;
   let out = text;
-  for (const value of Object.values(headers ?? {})) {
-    for (const part of [value, value.split(/\s+/).at(-1) ?? ""]) if (part.length >= 8) out = out.split(part).join("[redacted]");
+  for (const value of Object.values(headers)) {
+    const token = value.split(/\s+/).at(-1) ?? "";
+    const parts = [value, token];
+    if (/^Basic\s/i.test(value)) parts.push(Buffer.from(token, "base64").toString("utf8"));
+    for (const part of parts) if (part.length >= 8) out = scrubCredential(out, part);
   }
   return out;
 }

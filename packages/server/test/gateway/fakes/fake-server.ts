@@ -2,11 +2,13 @@
  * @module test/gateway/fakes/fake-server
  * The programmable HTTP server under every provider fake. A fake decides what a route answers in the
  * provider's own wire format; this base applies the fault scenario around it (latency, stall before
- * headers, 429/5xx with Retry-After, cut/stall/error after the first frames, an oversized answer), records every request
+ * headers, 429/5xx with Retry-After, cut/stall/error after the first frames, an oversized answer, a hostile echo of
+ * the credential it was sent), records every request
  * (method, path, headers, body), and notices when the client closes a response before it ended.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { echoMessage, type EchoEncoding } from "./credential-echo.js";
 
 /** How the fake misbehaves; applies to every request until changed. */
 export type Scenario =
@@ -22,7 +24,12 @@ export type Scenario =
    * stream one event/line of `bytes` that never ends (after the first frames when `midStream`). Written with
    * backpressure, so even hundreds of MiB cost the fake no memory.
    */
-  | { kind: "oversized"; bytes: number; announce?: boolean; midStream?: boolean };
+  | { kind: "oversized"; bytes: number; announce?: boolean; midStream?: boolean }
+  /**
+   * A hostile provider: answers `status` (default 400) with the request's credential echoed in `encoding` as its
+   * error message, or, with `midStream`, a stream's in-band error frame carrying it after the first frames.
+   */
+  | { kind: "echo-credential"; encoding: EchoEncoding; status?: number; midStream?: boolean };
 
 export interface RecordedRequest {
   readonly method: string;
@@ -54,6 +61,8 @@ export class FakeUpstream {
   readonly requests: RecordedRequest[] = [];
   /** Responses the client closed before the fake ended them (cancellation evidence). */
   earlyCloses = 0;
+  /** Every message an `echo-credential` scenario answered with, in order. */
+  readonly echoes: string[] = [];
   private closeWaiters: Array<() => void> = [];
   url = "";
   private readonly server = createServer((req, res) => void this.handle(req, res));
@@ -99,7 +108,7 @@ export class FakeUpstream {
   async stream(res: ServerResponse, contentType: string, frames: string[]): Promise<void> {
     res.writeHead(200, { "content-type": contentType, "cache-control": "no-cache" });
     const scenario = this.scenario;
-    const faulty = scenario.kind === "fail-mid-stream" || scenario.kind === "stall-mid-stream" || scenario.kind === "error-mid-stream";
+    const faulty = scenario.kind === "fail-mid-stream" || scenario.kind === "stall-mid-stream" || scenario.kind === "error-mid-stream" || scenario.kind === "echo-credential";
     const count = scenario.kind === "oversized" ? (scenario.midStream ? FRAMES_BEFORE_FAULT : 0) : faulty ? FRAMES_BEFORE_FAULT : frames.length;
     for (const frame of frames.slice(0, count)) {
       res.write(frame);
@@ -114,6 +123,9 @@ export class FakeUpstream {
         return; // keep the connection open and silent
       case "error-mid-stream":
         res.end(this.wire.streamErrorFrame("upstream overloaded"));
+        return;
+      case "echo-credential":
+        res.end(this.wire.streamErrorFrame(this.echoes.at(-1) ?? ""));
         return;
       case "oversized":
         // One event (SSE) or line (NDJSON) that never ends.
@@ -156,6 +168,14 @@ export class FakeUpstream {
       const headers: Record<string, string> = scenario.retryAfter ? { "retry-after": scenario.retryAfter } : {};
       this.sendJson(res, scenario.status, this.wire.errorBody(scenario.status, scenario.message ?? `fake failure ${scenario.status}`), headers);
       return;
+    }
+    if (scenario.kind === "echo-credential") {
+      const message = echoMessage(scenario.encoding, req.headers);
+      this.echoes.push(message);
+      if (!scenario.midStream || (request.body as { stream?: unknown } | undefined)?.stream !== true) {
+        this.sendJson(res, scenario.status ?? 400, this.wire.errorBody(scenario.status ?? 400, message));
+        return;
+      }
     }
     if (scenario.kind === "oversized" && (request.body as { stream?: unknown } | undefined)?.stream !== true) {
       const [head, tail] = ['{"pad":"', '"}'];
