@@ -15,7 +15,8 @@
  *
  * The forms are computed once per credential and kept in a small cache, not per request: scrubbing runs only on the
  * error path, and the hot path never touches it. The cache holds forms as secret as the credential itself, so it is
- * bounded and forgets a credential unused for `FORGET_AFTER_MS`, like the gateway's own credential cache.
+ * bounded and, at the next scrub, forgets a credential unused for `FORGET_AFTER_MS`, like the gateway's own
+ * credential cache.
  *
  * The patterns cost more per character than a plain search (a hostile 4 MB body of near-matches took seconds), and
  * every caller keeps only a short message, so `scrubWindow` scrubs a bounded prefix of a text, never a whole body.
@@ -74,6 +75,11 @@ export function scrubCredential(text: string, credential: string): string {
 
 function formsOf(credential: string): CredentialForms {
   const now = Date.now();
+  // The map is in least-recently-used order: drop from its front what is stale or over the bound.
+  for (const [key, entry] of cache) {
+    if (cache.size < MAX_CACHED && now - entry.usedAt < FORGET_AFTER_MS) break;
+    cache.delete(key);
+  }
   const cached = cache.get(credential);
   if (cached) {
     // Re-inserted so the map's order stays least recently used first.
@@ -81,10 +87,6 @@ function formsOf(credential: string): CredentialForms {
     cached.usedAt = now;
     cache.set(credential, cached);
     return cached;
-  }
-  for (const [key, entry] of cache) {
-    if (cache.size < MAX_CACHED && now - entry.usedAt < FORGET_AFTER_MS) break;
-    cache.delete(key);
   }
   const forms = computeForms(credential, now);
   cache.set(credential, forms);
