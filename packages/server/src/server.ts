@@ -242,7 +242,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         await vault.close();
         await store.close();
         logger.info("stopped");
-        flush();
+        await flush();
       })();
       return closing;
     };

@@ -23,7 +23,7 @@ export interface CreateLoggerOptions {
   extraDestination?: DestinationStream;
 }
 
-export function createLogger({ config, extraDestination }: CreateLoggerOptions): { logger: Logger; flush(): void } {
+export function createLogger({ config, extraDestination }: CreateLoggerOptions): { logger: Logger; flush(): Promise<void> } {
   const streams: pino.StreamEntry[] = [];
   const fileDestinations: ReturnType<typeof pino.destination>[] = [];
   if (config.logging.stdout) streams.push({ stream: pino.destination({ fd: 1, sync: false }) });
@@ -48,12 +48,24 @@ export function createLogger({ config, extraDestination }: CreateLoggerOptions):
   );
   return {
     logger,
-    flush() {
+    async flush() {
       for (const destination of fileDestinations) {
         try {
           destination.flushSync();
         } catch {
           // A destination that is not ready yet has nothing to flush.
+        }
+        // flushSync writes what is queued, but not the one asynchronous write that may be in flight (sonic-boom keeps
+        // it in `_writing`; no public field tells): the last line ("stopped") can still be on its way. Wait for it,
+        // briefly, so whoever reads the file after close() finds every line.
+        if ((destination as unknown as { _writing?: boolean })._writing === true) {
+          await new Promise<void>((resolve) => {
+            const giveUp = setTimeout(resolve, 1000);
+            destination.once("drain", () => {
+              clearTimeout(giveUp);
+              resolve();
+            });
+          });
         }
       }
     },
