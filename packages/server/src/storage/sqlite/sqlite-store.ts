@@ -56,8 +56,10 @@ const CHECKPOINT_INTERVAL_MS = 500;
 const BACKSTOP_CHECKPOINT_PAGES = 50_000;
 const INLINE_CHECKPOINT_PAGES = 10_000;
 
-/** Every write but a planned service write: running it again after a batch rolled back is harmless. */
+/** Writes with no effect outside SQLite (leases, tokens, settings, federation): running one again after a batch rolled back is harmless. */
 const RERUNNABLE: EnqueueOptions = { rerunnable: true };
+/** Work with effects outside SQLite (the vault's transactions): its own savepoint, never run twice. */
+const RUN_ONCE: EnqueueOptions = { rerunnable: false };
 
 class StoreClosedError extends Error {
   constructor() {
@@ -88,6 +90,7 @@ export class SqliteStore implements StorageBackend {
     this.writer = writer;
     this.hooks = {
       enqueue: (work) => this.enqueue(work, RERUNNABLE),
+      enqueueOnce: (work) => this.enqueue(work, RUN_ONCE),
       assertOpen: () => this.assertOpen(),
     };
     this.services = new SqliteServiceRecordStore(

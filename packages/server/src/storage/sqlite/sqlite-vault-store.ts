@@ -253,7 +253,8 @@ export class SqliteVaultStore implements VaultStore {
   }
 
   transact<T>(work: (tx: VaultTx) => T): Promise<T> {
-    return this.hooks.enqueue(() => work(this.tx));
+    // The caller's work may keep state in memory (rotation counts encryptions): never re-run it.
+    return this.hooks.enqueueOnce(() => work(this.tx));
   }
 
   private createTx(): VaultTx {

@@ -6,8 +6,17 @@
  */
 
 export interface SqliteStoreHooks {
-  /** Queues synchronous work into the next batch transaction, as one atomic entry; resolves once durable. */
+  /**
+   * Queues synchronous work into the next batch transaction, as one atomic entry; resolves once durable. The work
+   * may run twice (the batch's savepoint-free attempt is rolled back and re-run when another write in it throws): it
+   * must have no effect outside SQLite.
+   */
   enqueue<T>(work: () => T): Promise<T>;
+  /**
+   * The same for work that has effects outside SQLite (the vault's transactions run the caller's callback, which
+   * keeps counters in memory): it runs exactly once, in a savepoint of its own.
+   */
+  enqueueOnce<T>(work: () => T): Promise<T>;
   /** Throws when the backend is closed. */
   assertOpen(): void;
 }

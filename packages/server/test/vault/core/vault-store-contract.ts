@@ -123,6 +123,23 @@ export function runVaultStoreContract(name: string, open: OpenVaultStore): void 
       expect(await store.getHeader()).toBeNull();
     });
 
+    it("runs a transaction's work exactly once, also when another transaction committed with it fails", async () => {
+      // The vault's callbacks keep state in memory (rotation counts encryptions): a backend that groups transactions
+      // into one commit must not run a callback again when it retries the group after a failure.
+      let runs = 0;
+      const succeeding = store.transact((tx) => {
+        runs++;
+        tx.setKeyUsage(1, 1);
+      });
+      const failing = store.transact(() => {
+        throw new Error("boom");
+      });
+      await expect(failing).rejects.toThrow("boom");
+      await succeeding;
+      expect(runs).toBe(1);
+      expect((await store.keyUsage()).get(1)).toBe(1);
+    });
+
     it("appends audit entries only in sequence and moves the head", async () => {
       await store.transact((tx) => {
         tx.appendAudit(entry(1, "a"));
