@@ -92,6 +92,17 @@ export function runNodeStoreContract(name: string, open: OpenNodeStore): void {
         expect(await store.getService("absent")).toBeNull();
       });
 
+      it("hands every read a record of its own: changing it changes neither the store nor the next read", async () => {
+        // The registry sets `health` and the live heartbeat on what a read returns, in place (registry-service.ts).
+        await store.writeService(registered(draft("own-1")));
+        const got = await store.getService("own-1");
+        const listed = (await store.listServices({ filter: {}, viewer: ADMIN, limit: 10 })).services.find((r) => r.id === "own-1");
+        got!.name = "changed by a reader";
+        listed!.name = "changed by another reader";
+        expect((await store.getService("own-1"))?.name).toBe(draft("own-1").name);
+        expect((await store.listServices({ filter: {}, viewer: ADMIN, limit: 10 })).services.find((r) => r.id === "own-1")?.name).toBe(draft("own-1").name);
+      });
+
       it("round-trips a minimal record (absent optional fields stay absent)", async () => {
         const record = draft("min-1");
         await store.writeService(registered(record));

@@ -11,6 +11,7 @@
  *   revision (strictly increasing, never reused, even after events are compacted).
  * - A write is acknowledged (its promise resolves) only once it is durable per the backend's mode.
  * - Heartbeat timestamps are saved without a new revision: they are not changes anyone watches.
+ * - Every read hands out records of its own: the registry sets `health` and the live heartbeat on them in place.
  */
 import type { RegistryEvent, RegistryEventType, ServiceFilter, ServiceRecord, Scope } from "@kai/protocol";
 import type { Viewer } from "./viewer.js";
