@@ -4,7 +4,7 @@
  * each run in an empty working directory with its own config dir, so that no login, ./data/admin.token
  * or KAI_* variable of the developer's shell can leak into a test.
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -41,15 +41,21 @@ export function spawnKai(args: string[], options: { env: NodeJS.ProcessEnv; cwd:
 
 /** Runs `kai args…` to completion. `input` is written to stdin (which is then closed). */
 export function runKai(args: string[], options: { env: NodeJS.ProcessEnv; cwd: string; input?: string }): Promise<KaiResult> {
+  const child = spawnKai(args, options);
+  const result = resultOf(child);
+  child.stdin.end(options.input ?? "");
+  return result;
+}
+
+/** A child's exit code and everything it wrote, once it has closed. */
+export function resultOf(child: ChildProcess): Promise<KaiResult> {
   return new Promise((resolve, reject) => {
-    const child = spawnKai(args, options);
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? "");
   });
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { CLI, exitOf, freePort, sandbox, spawnKai, runKai, waitForOutput, type KaiResult } from "./helpers.js";
+import { CLI, exitOf, freePort, resultOf, sandbox, spawnKai, runKai, waitForOutput, type KaiResult } from "./helpers.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 
@@ -23,15 +23,7 @@ function suggestedCommand(banner: string): string {
 
 /** Runs a command line exactly as printed, through the shell, as a user would paste it. */
 function runShell(command: string, options: { cwd: string; env: NodeJS.ProcessEnv }): Promise<KaiResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("/bin/sh", ["-c", command], { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
+  return resultOf(spawn("/bin/sh", ["-c", command], { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] }));
 }
 
 const box = sandbox();

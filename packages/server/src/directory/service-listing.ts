@@ -51,6 +51,11 @@ export class ServiceListing {
     return { services: [...local.services, ...remote.services], revision: local.revision, nextCursor: remote.nextCursor };
   }
 
+  /** The origins of the imported records with this id: a change to one of them belongs on its origin node. */
+  importedOrigins(id: string): string[] {
+    return this.deps.imported?.originsOf(id) ?? [];
+  }
+
   private remote(filter: ServiceFilter, limit: number, cursor: string | undefined) {
     const { imported } = this.deps;
     if (!imported) return { services: [], nextCursor: null };

@@ -131,6 +131,11 @@ export class ImportedDirectory {
     return [...this.entries.values()].filter((entry) => entry.origin === origin);
   }
 
+  /** The peers this node holds a record `serviceId` from (the same id may come from several origins). */
+  originsOf(serviceId: string): string[] {
+    return [...this.entries.values()].filter((entry) => entry.serviceId === serviceId).map((entry) => entry.origin);
+  }
+
   /** Entries whose statement ran out at `nowMs`. */
   expired(nowMs: number): ImportedEntry[] {
     return [...this.entries.values()].filter((entry) => entry.expiresAt <= nowMs);

@@ -15,7 +15,6 @@ import {
   ServiceRecordSchema,
   ServiceRegistrationSchema,
 } from "@kai/protocol";
-import type { Principal } from "../../auth/principal.js";
 import { ApiError } from "../../errors.js";
 import type { RegistryService } from "../../registry/registry-service.js";
 import type { ServiceListing } from "../../directory/service-listing.js";
@@ -30,28 +29,15 @@ const security = [{ bearer: [] }];
  * that id, the bare 404 becomes a 409 that says why: an imported record is read-only here, and only its
  * origin node can change or remove it (the next statement from the origin would undo a local change anyway).
  */
-async function onLocalRecord<T>(listing: ServiceListing, principal: Principal, id: string, change: () => Promise<T>): Promise<T> {
+async function onLocalRecord<T>(listing: ServiceListing, id: string, change: () => Promise<T>): Promise<T> {
   try {
     return await change();
   } catch (error) {
     if (!(error instanceof ApiError) || error.code !== "not_found") throw error;
-    const origins = await importedOrigins(listing, principal, id);
+    const origins = listing.importedOrigins(id);
     if (origins.length === 0) throw error;
     throw new ApiError("conflict", `service "${id}" is imported from ${origins.join(", ")} and read-only here: change or deregister it on its origin node`);
   }
-}
-
-/** The origins of the imported records with this id, read through the directory's own listing (imported records are public). */
-async function importedOrigins(listing: ServiceListing, principal: Principal, id: string): Promise<string[]> {
-  const origins: string[] = [];
-  let cursor: string | undefined;
-  do {
-    // `q` narrows the scan to records whose text contains the id; only exact ids count.
-    const page = await listing.list(principal, { location: "remote", q: id, limit: 1000, ...(cursor !== undefined ? { cursor } : {}) });
-    for (const record of page.services) if (record.id === id && record.origin) origins.push(record.origin);
-    cursor = page.nextCursor ?? undefined;
-  } while (cursor !== undefined);
-  return origins;
 }
 
 export function servicesRoutes(registry: RegistryService, listing: ServiceListing): FastifyPluginAsyncZod {
@@ -102,10 +88,7 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
         body: ServicePatchSchema,
         response: { 200: ServiceRecordSchema, ...errors },
       },
-    }, async (request) => {
-      const principal = principalOf(request);
-      return onLocalRecord(listing, principal, request.params.id, () => registry.patch(principal, request.params.id, request.body));
-    });
+    }, async (request) => onLocalRecord(listing, request.params.id, () => registry.patch(principalOf(request), request.params.id, request.body)));
 
     app.post("/api/services/:id/heartbeat", {
       config: { scopes: ["services:heartbeat", "services:write"], bucket: "heartbeat" },
@@ -118,10 +101,7 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
         body: HeartbeatRequestSchema.nullish(),
         response: { 200: HeartbeatResponseSchema, ...errors },
       },
-    }, async (request) => {
-      const principal = principalOf(request);
-      return onLocalRecord(listing, principal, request.params.id, () => registry.heartbeat(principal, request.params.id, request.body ?? {}));
-    });
+    }, async (request) => onLocalRecord(listing, request.params.id, () => registry.heartbeat(principalOf(request), request.params.id, request.body ?? {})));
 
     app.delete("/api/services/:id", {
       config: { scopes: ["services:write"], bucket: "write" },
@@ -134,8 +114,7 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
         response: { 204: z.null().describe("Deregistered"), ...errors },
       },
     }, async (request, reply) => {
-      const principal = principalOf(request);
-      await onLocalRecord(listing, principal, request.params.id, () => registry.remove(principal, request.params.id));
+      await onLocalRecord(listing, request.params.id, () => registry.remove(principalOf(request), request.params.id));
       return reply.status(204).send(null);
     });
   };
