@@ -39,8 +39,39 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   storage: z
     .strictObject({
-      /** `memory` keeps nothing across restarts: for demos and throwaway test nodes. */
-      kind: z.enum(["sqlite", "memory"]).default("sqlite"),
+      /**
+       * `sqlite` (default): one process, a file under the data dir. `postgres`: one PostgreSQL shared by every
+       * instance of the node (docs/deployment.md). `memory` keeps nothing across restarts: for demos and throwaway test nodes.
+       */
+      kind: z.enum(["sqlite", "postgres", "memory"]).default("sqlite"),
+      postgres: z
+        .strictObject({
+          /** `postgres://user:password@host:5432/db` (or KAI_DATABASE_URL). Required when `kind` is `postgres`. */
+          url: z.string().min(1).optional(),
+          /** Connections this instance opens at most (its pool), besides the one held for leader election and the one that listens. */
+          poolSize: z.int().min(2).max(500).default(10),
+          /** Longest a statement may run before PostgreSQL cancels it, ms (0 = no limit). */
+          statementTimeoutMs: z.int().min(0).max(3_600_000).default(15_000),
+          /** Longest wait for a connection (from the pool or a new one), ms; beyond it the request fails with 503 storage_unavailable. */
+          connectTimeoutMs: z.int().min(100).max(600_000).default(5_000),
+          tls: z
+            .strictObject({
+              /** `disable`, `require` (encrypted, server certificate not checked), `verify-full` (certificate and host name checked). */
+              mode: z.enum(["disable", "require", "verify-full"]).default("disable"),
+              /** PEM file of the CA that signed the server's certificate (verify-full). */
+              caFile: z.string().min(1).optional(),
+              /** Client certificate and key (PEM files) when the server asks for one. */
+              certFile: z.string().min(1).optional(),
+              keyFile: z.string().min(1).optional(),
+            })
+            .prefault({}),
+          /**
+           * Connections the database keeps for superusers and other clients; start is refused when
+           * instances × (poolSize + 2) would go past max_connections − reserve (`cluster.expectedInstances`).
+           */
+          reservedConnections: z.int().min(0).max(10_000).default(10),
+        })
+        .prefault({}),
       sqlite: z
         .strictObject({
           /** FULL: an acknowledged write survives power loss; NORMAL: it survives a process crash (kill -9). */
@@ -184,6 +215,37 @@ export const ConfigSchema = z.strictObject({
       maxSockets: z.int().min(1).max(100_000).default(1000),
     })
     .prefault({}),
+  cache: z
+    .strictObject({
+      redis: z
+        .strictObject({
+          /**
+           * `redis://[:password@]host:6379[/db]` (or KAI_REDIS_URL). Optional: shared rate-limit counters, the short-TTL
+           * service cache and cross-instance event fan-out go through it when set; without it (or while it is down) PostgreSQL does them.
+           */
+          url: z.string().min(1).optional(),
+          /** Lifetime of a cached service record, ms. */
+          serviceTtlMs: z.int().min(100).max(600_000).default(5_000),
+          /** Key prefix, so several nodes can share one Redis. */
+          keyPrefix: z.string().min(1).max(64).default("kai:"),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
+  cluster: z
+    .strictObject({
+      /** This instance's name in `GET /api/cluster` (default: host name and process id). */
+      instanceName: z.string().min(1).max(200).optional(),
+      /** Instances expected to share the database at most: the connection budget checked at start is this × (poolSize + 2). */
+      expectedInstances: z.int().min(1).max(1000).default(4),
+      /** How often an instance writes its membership row, ms. */
+      heartbeatMs: z.int().min(100).max(60_000).default(1_000),
+      /** An instance whose membership row is older than this is gone (its jobs are taken over), ms. */
+      memberTimeoutMs: z.int().min(500).max(600_000).default(5_000),
+      /** How often changes are read from the database even without a notification (a missed NOTIFY costs at most this), ms. */
+      pollIntervalMs: z.int().min(50).max(60_000).default(2_000),
+    })
+    .prefault({}),
   federation: z
     .strictObject({
       /**
@@ -205,6 +267,9 @@ export const ConfigSchema = z.strictObject({
       path: ["refreshIntervalMs"],
     })
     .prefault({}),
+}).refine((c) => c.storage.kind !== "postgres" || c.storage.postgres.url !== undefined, {
+  message: "storage.kind postgres needs storage.postgres.url (or KAI_DATABASE_URL)",
+  path: ["storage", "postgres", "url"],
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -45,6 +45,11 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (Object.keys(server).length) out.server = server;
   if (env.KAI_DATA_DIR) out.dataDir = env.KAI_DATA_DIR;
   if (env.KAI_LOG_LEVEL) out.logging = { level: env.KAI_LOG_LEVEL };
+  // A database URL in the environment means PostgreSQL (the way container platforms hand it over), unless a kind is set too.
+  if (env.KAI_DATABASE_URL) out.storage = { ...(env.KAI_STORAGE_KIND ? {} : { kind: "postgres" }), postgres: { url: env.KAI_DATABASE_URL } };
+  if (env.KAI_STORAGE_KIND) out.storage = { ...((out.storage as object | undefined) ?? {}), kind: env.KAI_STORAGE_KIND };
+  if (env.KAI_REDIS_URL) out.cache = { redis: { url: env.KAI_REDIS_URL } };
+  if (env.KAI_INSTANCE_NAME) out.cluster = { instanceName: env.KAI_INSTANCE_NAME };
   return out;
 }
 

@@ -1,0 +1,184 @@
+/**
+ * A real PostgreSQL server for tests, started by the test itself: `initdb` into a temporary folder, then
+ * `postgres` on a free loopback port, stopped (and the folder removed) by `stop()`. The binaries come from
+ * KAI_TEST_PG_BIN, the PATH, Debian's /usr/lib/postgresql/<version>/bin (what `.ci/run` installs) or Homebrew.
+ * PostgreSQL refuses to run as root, so under root the server runs as the `postgres` user (or `nobody`).
+ *
+ * Each test file asks for a database of its own (`createDatabase`), so files never see each other's rows.
+ * `kill()` sends SIGKILL and `start()` brings the same cluster back: what the durability tests do.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir, userInfo } from "node:os";
+import { join } from "node:path";
+import pg from "pg";
+import { missingPart } from "./real-parts.js";
+
+export interface PostgresServer {
+  readonly port: number;
+  /** Connection URL of a database on this server (`postgres` when omitted). */
+  url(database?: string): string;
+  /** Creates an empty database with a fresh name and returns its URL. */
+  createDatabase(prefix?: string): Promise<string>;
+  /** SIGKILL: the server dies as in a crash (no checkpoint, no goodbye to clients). */
+  kill(): Promise<void>;
+  /** Starts the server again on the same folder and port (after `kill` or `halt`). */
+  start(): Promise<void>;
+  /** A clean shutdown, keeping the folder (for a restart). */
+  halt(): Promise<void>;
+  /** Stops the server and removes its folder. */
+  stop(): Promise<void>;
+}
+
+export interface StartPostgresOptions {
+  /** `fsync=off` for speed where no test crashes the machine itself (a killed process loses nothing either way). Default true. */
+  fast?: boolean;
+  maxConnections?: number;
+}
+
+const HOW_TO_GET =
+  "install PostgreSQL (Debian: `apt-get install postgresql`; macOS: `brew install postgresql`) or point KAI_TEST_PG_BIN at its bin folder";
+
+function has(dir: string): boolean {
+  return existsSync(join(dir, "initdb")) && existsSync(join(dir, "postgres"));
+}
+
+/** The folder holding `initdb` and `postgres`, or null. */
+export function findPostgresBin(): string | null {
+  const candidates: string[] = [];
+  if (process.env.KAI_TEST_PG_BIN) candidates.push(process.env.KAI_TEST_PG_BIN);
+  for (const dir of (process.env.PATH ?? "").split(":")) if (dir) candidates.push(dir);
+  for (const root of ["/usr/lib/postgresql", "/usr/local/opt", "/opt/homebrew/opt"]) {
+    if (!existsSync(root)) continue;
+    const versions = readdirSync(root)
+      .filter((name) => root === "/usr/lib/postgresql" || name.startsWith("postgresql"))
+      .sort((a, b) => Number(b.replace(/\D+/g, "")) - Number(a.replace(/\D+/g, "")));
+    for (const version of versions) candidates.push(join(root, version, "bin"));
+  }
+  return candidates.find(has) ?? null;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Under root, the uid/gid the server runs as (PostgreSQL will not run as root). */
+function runAs(): { uid: number; gid: number } | null {
+  if (userInfo().uid !== 0) return null;
+  for (const user of ["postgres", "nobody"]) {
+    const id = spawnSync("id", ["-u", user], { encoding: "utf8" });
+    const gid = spawnSync("id", ["-g", user], { encoding: "utf8" });
+    if (id.status === 0 && gid.status === 0) return { uid: Number(id.stdout.trim()), gid: Number(gid.stdout.trim()) };
+  }
+  throw new Error("running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as");
+}
+
+async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`postgres exited with ${child.exitCode}: ${log()}`);
+    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+    try {
+      await client.connect();
+      await client.query("select 1");
+      await client.end();
+      return;
+    } catch {
+      await client.end().catch(() => undefined);
+      if (Date.now() > deadline) throw new Error(`postgres did not accept connections within 30 s: ${log()}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+/**
+ * Starts a private PostgreSQL server; null (with a skip message) when none is installed and CI is not set.
+ * Call `stop()` in afterAll.
+ */
+export async function startPostgres(options: StartPostgresOptions = {}): Promise<PostgresServer | null> {
+  const bin = findPostgresBin();
+  if (!bin) {
+    missingPart("PostgreSQL (initdb and postgres)", HOW_TO_GET);
+    return null;
+  }
+  const owner = runAs();
+  const dir = mkdtempSync(join(tmpdir(), "kai-pg-"));
+  const dataDir = join(dir, "data");
+  if (owner) chownSync(dir, owner.uid, owner.gid);
+  const ids = owner ? { uid: owner.uid, gid: owner.gid } : {};
+  const init = spawnSync(join(bin, "initdb"), ["-D", dataDir, "-U", "kai", "--auth=trust", "--encoding=UTF8", "--no-locale"], {
+    encoding: "utf8",
+    cwd: dir,
+    ...ids,
+  });
+  if (init.status !== 0) throw new Error(`initdb failed: ${init.stderr || init.stdout}`);
+  // Trust on loopback only: the folder and the port exist only for this test run.
+  writeFileSync(join(dataDir, "pg_hba.conf"), "local all all trust\nhost all all 127.0.0.1/32 trust\n");
+  if (owner) chownSync(join(dataDir, "pg_hba.conf"), owner.uid, owner.gid);
+  const port = await freePort();
+  const settings = [
+    "-c", `port=${port}`,
+    "-c", "listen_addresses=127.0.0.1",
+    "-c", `unix_socket_directories=${dir}`,
+    "-c", `max_connections=${options.maxConnections ?? 300}`,
+    "-c", "shared_buffers=64MB",
+    ...(options.fast === false ? [] : ["-c", "fsync=off", "-c", "full_page_writes=off"]),
+  ];
+  let child: ChildProcess | null = null;
+  let output = "";
+  const url = (database = "postgres") => `postgres://kai@127.0.0.1:${port}/${database}`;
+
+  const start = async (): Promise<void> => {
+    output = "";
+    const proc = spawn(join(bin, "postgres"), ["-D", dataDir, ...settings], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], ...ids });
+    proc.stdout?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+    proc.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
+    child = proc;
+    await waitReady(url(), proc, () => output);
+  };
+  const exited = (proc: ChildProcess) => (proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => proc.once("exit", () => resolve())));
+  const signal = async (sig: NodeJS.Signals): Promise<void> => {
+    const proc = child;
+    if (!proc) return;
+    child = null;
+    proc.kill(sig);
+    await exited(proc);
+    if (sig === "SIGKILL") {
+      // The postmaster's children outlive it for a moment and hold the shared memory; the next start waits for them.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    }
+  };
+  let seq = 0;
+  await start();
+  return {
+    port,
+    url,
+    async createDatabase(prefix = "t") {
+      const name = `${prefix.replace(/[^a-z0-9_]/gi, "_").toLowerCase()}_${process.pid}_${++seq}_${Math.random().toString(36).slice(2, 8)}`;
+      const client = new pg.Client({ connectionString: url() });
+      await client.connect();
+      try {
+        await client.query(`create database "${name}"`);
+      } finally {
+        await client.end();
+      }
+      return url(name);
+    },
+    kill: () => signal("SIGKILL"),
+    halt: () => signal("SIGINT"),
+    start,
+    async stop() {
+      await signal("SIGINT");
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
