@@ -37,6 +37,23 @@ export function mergeSettings(a: unknown, b: unknown): unknown {
   return b;
 }
 
+/**
+ * Every environment variable the server reads, with what it sets (deployment files may use only these;
+ * test/install/deployment-files.test.ts checks). The CLI's own (KAI_URL, KAI_TOKEN, KAI_CONFIG_DIR) are in the CLI.
+ */
+export const SERVER_ENVIRONMENT: Readonly<Record<string, string>> = {
+  KAI_CONFIG: "path of the YAML config file",
+  KAI_DATA_DIR: "dataDir",
+  KAI_HOST: "server.host",
+  KAI_PORT: "server.port",
+  KAI_LOG_LEVEL: "logging.level",
+  KAI_STORAGE_KIND: "storage.kind",
+  KAI_DATABASE_URL: "storage.postgres.url (and storage.kind postgres unless KAI_STORAGE_KIND says otherwise)",
+  KAI_REDIS_URL: "cache.redis.url",
+  KAI_INSTANCE_NAME: "cluster.instanceName",
+  KAI_VAULT_PASSPHRASE: "unlocks (or, on first start, initialises) the vault at start",
+};
+
 function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const server: Record<string, unknown> = {};
