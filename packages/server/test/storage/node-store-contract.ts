@@ -471,6 +471,21 @@ export function runNodeStoreContract(name: string, open: OpenNodeStore): void {
         await store.setMeta("last-run", "two");
         expect(await store.getMeta("last-run")).toBe("two");
       });
+
+      it("claimMeta sets a value only when there is none, and every caller gets the one stored", async () => {
+        expect(await store.claimMeta("epoch", "first")).toBe("first");
+        expect(await store.claimMeta("epoch", "second")).toBe("first");
+        expect(await store.getMeta("epoch")).toBe("first");
+        // Claims issued together agree on one winner.
+        const answers = await Promise.all(["a", "b", "c", "d"].map((value) => store.claimMeta("node-key", value)));
+        expect(new Set(answers).size).toBe(1);
+        expect(await store.getMeta("node-key")).toBe(answers[0]);
+        // A value set earlier wins over a claim; setMeta still replaces it.
+        await store.setMeta("set-first", "kept");
+        expect(await store.claimMeta("set-first", "other")).toBe("kept");
+        await store.setMeta("set-first", "replaced");
+        expect(await store.getMeta("set-first")).toBe("replaced");
+      });
     });
 
     describe("close", () => {

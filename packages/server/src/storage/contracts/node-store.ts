@@ -139,6 +139,12 @@ export interface TokenStore {
 export interface NodeSettingsStore {
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;
+  /**
+   * Sets `key` to `value` only if it has no value yet, atomically, and returns the value now stored: `value`
+   * when this call set it, else the one set before (the winner's). Two instances starting at once on one
+   * database agree through it on one value (the registry epoch, the node key).
+   */
+  claimMeta(key: string, value: string): Promise<string>;
 }
 
 // ---- the whole ----

@@ -4,7 +4,11 @@
  * database the vault's (vault-store.ts) and the federation's (federation-store.ts). One database means one
  * transaction log: a backend may commit writes of all three together (SQLite shares one group commit).
  * `storage/index.ts`'s `openStore` is the one place a backend is chosen and opened.
+ *
+ * A backend that several instances of one node share (PostgreSQL) is also a `SharedStorage`: the instances
+ * follow each other's changes through it (`changesSince` in revision order, woken by `listen`).
  */
+import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import type { FederationStore } from "./federation-store.js";
 import type { NodeStore } from "./node-store.js";
 import type { VaultStore } from "./vault-store.js";
@@ -14,4 +18,40 @@ export interface StorageBackend extends NodeStore {
   vaultStore(): VaultStore;
   /** Federation peers and imported records over this backend's database (one instance per backend). */
   federationStore(): FederationStore;
+}
+
+/** One change of the registry's log, with the record as it was before it (null: the id did not exist). */
+export interface StoredChange {
+  event: RegistryEvent;
+  previous: ServiceRecord | null;
+}
+
+/** The channel every registry write transaction notifies at commit; the payload is its latest revision. */
+export const REGISTRY_CHANGES_CHANNEL = "kai_changes";
+
+/**
+ * What a database shared by several instances offers besides the stores: the change log with previous records,
+ * notifications at commit, and a cheap health probe. Revisions commit in revision order across instances, so a
+ * reader of "revision > x" never misses a lower revision that commits later.
+ */
+export interface SharedStorage {
+  readonly shared: true;
+  /**
+   * Changes with revision > `afterRevision`, oldest first, at most `limit`; `"compacted"` when some of them are
+   * no longer kept (the caller takes a snapshot instead).
+   */
+  changesSince(afterRevision: number, limit: number): Promise<StoredChange[] | "compacted">;
+  /**
+   * Calls `onNotify` with each notification's payload on `channel`. The backend keeps one listening connection and
+   * reconnects it by itself after it drops; notifications sent meanwhile are lost, so `onReconnect` is called after
+   * every reconnect for the caller to re-read what it may have missed. Resolves with a function that stops listening.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onReconnect: () => void): Promise<() => Promise<void>>;
+  /** Resolves when the database answers; rejects with `StorageUnavailableError` otherwise (readiness probes). */
+  ping(): Promise<void>;
+}
+
+/** Whether `backend` is shared by several instances (and offers `SharedStorage`). */
+export function isSharedStorage<T extends object>(backend: T): backend is T & SharedStorage {
+  return (backend as Partial<SharedStorage>).shared === true;
 }

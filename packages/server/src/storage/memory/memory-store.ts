@@ -206,6 +206,14 @@ export class MemoryStore implements StorageBackend {
     this.meta.set(key, value);
   }
 
+  async claimMeta(key: string, value: string): Promise<string> {
+    this.check();
+    const stored = this.meta.get(key);
+    if (stored !== undefined) return stored;
+    this.meta.set(key, value);
+    return value;
+  }
+
   // ---- lifecycle ----
 
   async close(): Promise<void> {
