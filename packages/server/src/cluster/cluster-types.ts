@@ -1,13 +1,17 @@
 /**
  * @module cluster/cluster-types
  * What one instance of a node needs to act, with its siblings, as one node: who the instances are, which one
- * runs the singleton jobs (leadership, fenced by an epoch), a durable signal bus for changes that are not
- * registry events (a token revoked, the vault's keyring rotated, a health verdict), and shared rate counters.
+ * runs the singleton jobs (leadership, fenced by an epoch), and a durable signal bus for changes that are not
+ * registry events (a token revoked, the vault's keyring rotated, a health verdict).
  *
  * Two implementations: `single-node.ts` (SQLite or memory storage: one process, always the leader, signals stay
  * in process) and `postgres/` (every instance on one PostgreSQL: membership rows, a session advisory lock for
  * leadership, a signal log read on NOTIFY and on a poll, so a lost notification delays a signal but never loses it).
  * Registry events do not travel here: they have their own ordered log (storage) and `change-tailer.ts`.
+ *
+ * Besides the types, this module holds the two rules both implementations must apply the same way (so they live
+ * beside the contract): which topics are state and how they are keyed (`stateEntry`), and how a signal reaches
+ * its handlers (`SignalSubscribers`: in order, one failing handler never stops the others). See docs/architecture/cluster.md.
  */
 
 /** A signal's topic: who listens decides what the payload means. */
@@ -16,30 +20,57 @@ export type SignalTopic =
   | "token_revoked"
   /** `{ reason }`: the vault header changed (rotation, passphrase change, initialisation); instances reload it. */
   | "vault_changed"
-  /** `{ serviceId, verdict: "passing" | "failing" | null }`: the health checker's verdict changed. */
+  /** `{ serviceId, verdict: "passing" | "failing" | null }`: the health checker's verdict changed. A state topic. */
   | "health_verdict"
   /** `{ serviceId, ok }`: one active probe's outcome (circuit breakers on every instance). */
   | "health_probe"
   /** `{ origin? }`: federation peers or imported records changed; instances reload them. */
   | "federation_changed";
 
-export type SignalHandler = (payload: Record<string, unknown>, meta: { origin: string; fromSelf: boolean }) => void;
+export interface SignalMeta {
+  /** Instance id of the publisher. */
+  origin: string;
+  /** True when this instance published it. */
+  fromSelf: boolean;
+}
+
+export type SignalHandler = (payload: Record<string, unknown>, meta: SignalMeta) => void;
 
 export interface ClusterSignals {
   /**
    * Publishes durably: resolves once the signal is committed; every live instance (this one included) gets it
    * exactly once, in publication order, even if its notification was lost (it reads the log on a poll too).
+   * Payloads are small JSON (at most `MAX_SIGNAL_BYTES`) and never carry a secret: every instance and the
+   * database see them. Throws `StorageUnavailableError` when the database cannot be reached (nothing published).
    */
   publish(topic: SignalTopic, payload: Record<string, unknown>): Promise<void>;
+  /** Signals published after this instance started; handlers run one at a time, in publication order. */
   subscribe(topic: SignalTopic, handler: SignalHandler): () => void;
+  /**
+   * The current state of a state topic (`STATE_TOPICS`): the latest payload per key, e.g. every service's health
+   * verdict by service id. An instance that starts later reads it once, then follows the signals.
+   */
+  state(topic: SignalTopic): Promise<Map<string, Record<string, unknown>>>;
+  /**
+   * Told when this instance may have missed signals (it was cut off from the database for longer than the log
+   * keeps them): whoever keeps a cache that signals refresh reloads it from the database.
+   */
+  onMissed(listener: () => void): () => void;
 }
 
 export interface Leadership {
   /** True while this instance holds the singleton jobs. */
   readonly isLeader: boolean;
-  /** The fencing epoch of the current leadership (strictly increasing across the cluster); 0 before any. */
+  /**
+   * The fencing epoch of this instance's leadership: strictly increasing across the cluster, so a singleton job
+   * passes it to the store and a write of a deposed leader is refused (docs/architecture/cluster.md, "Fencing").
+   * Keeps the last value after stepping down; 0 before this instance ever led.
+   */
   readonly epoch: number;
-  /** Told true when this instance becomes the leader, false when it stops being it. */
+  /**
+   * Told true when this instance becomes the leader, false when it stops being it (at once: before the lock is
+   * released). Does not replay the current state: read `isLeader` after subscribing.
+   */
   onChange(listener: (leader: boolean) => void): () => void;
 }
 
@@ -71,11 +102,102 @@ export interface Cluster {
   readonly signals: ClusterSignals;
   /** Instances seen alive (membership rows fresher than the member timeout), this one included. */
   members(): Promise<ClusterMember[]>;
+  /** The current leader while it is alive (a live member); null while there is none. */
   leader(): Promise<LeaderInfo | null>;
-  /** What this instance reports in its membership row (merged into `info`). */
+  /** What this instance reports in its membership row (merged into `info`; written with the next heartbeat). */
   report(info: Record<string, unknown>): void;
-  /** Joins: membership, leadership, signals. */
+  /** Joins: membership, leadership, signals. Throws when the database cannot be reached. */
   start(): Promise<void>;
   /** Leaves: gives up leadership at once (another instance takes over without waiting for a timeout). */
   close(): Promise<void>;
+}
+
+/** The logger the cluster writes to (pino's `Logger` fits). */
+export interface ClusterLogger {
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+/** Largest signal payload, bytes of JSON: signals say what changed, the database holds the data. */
+export const MAX_SIGNAL_BYTES = 4096;
+
+/**
+ * Topics that are state as well as events, and the payload field that keys them: the latest payload per key is
+ * kept (`ClusterSignals.state`). A payload whose `clearField` is null removes its key (a service without a verdict).
+ */
+export const STATE_TOPICS: Partial<Record<SignalTopic, { keyField: string; clearField: string }>> = {
+  health_verdict: { keyField: "serviceId", clearField: "verdict" },
+};
+
+/** What a signal does to its topic's state: set or clear one key; null when the topic is not state or the payload has no key. */
+export function stateEntry(topic: SignalTopic, payload: Record<string, unknown>): { key: string; clear: boolean } | null {
+  const rule = STATE_TOPICS[topic];
+  if (!rule) return null;
+  const key = payload[rule.keyField];
+  if (typeof key !== "string" || key === "") return null;
+  return { key, clear: payload[rule.clearField] === null };
+}
+
+/** Checks a payload before it is published: a plain JSON object no larger than `MAX_SIGNAL_BYTES`. Returns its JSON. */
+export function encodeSignalPayload(topic: SignalTopic, payload: Record<string, unknown>): string {
+  if (typeof payload !== "object" || payload === null || Array.isArray(payload)) throw new TypeError(`signal ${topic}: the payload must be an object`);
+  const json = JSON.stringify(payload);
+  if (Buffer.byteLength(json) > MAX_SIGNAL_BYTES) throw new RangeError(`signal ${topic}: the payload is over ${MAX_SIGNAL_BYTES} bytes`);
+  return json;
+}
+
+/** The handlers of each topic. Delivery is synchronous and in the caller's order; a throwing handler is logged and skipped. */
+export class SignalSubscribers {
+  private readonly handlers = new Map<SignalTopic, Set<SignalHandler>>();
+
+  constructor(private readonly logger: ClusterLogger) {}
+
+  subscribe(topic: SignalTopic, handler: SignalHandler): () => void {
+    let set = this.handlers.get(topic);
+    if (!set) this.handlers.set(topic, (set = new Set()));
+    // A wrapper per subscription, so subscribing one function twice delivers twice and each unsubscribe removes one.
+    const entry: SignalHandler = (payload, meta) => handler(payload, meta);
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+    };
+  }
+
+  deliver(topic: SignalTopic, payload: Record<string, unknown>, meta: SignalMeta): void {
+    const set = this.handlers.get(topic);
+    if (!set) return;
+    for (const handler of [...set]) {
+      try {
+        handler(payload, meta);
+      } catch (error) {
+        this.logger.error({ topic, err: error instanceof Error ? error.message : String(error) }, "a cluster signal handler failed");
+      }
+    }
+  }
+}
+
+/** Listeners of a boolean or void event, each isolated from the others' failures. */
+export class Listeners<T> {
+  private readonly set = new Set<(value: T) => void>();
+
+  constructor(private readonly logger: ClusterLogger, private readonly what: string) {}
+
+  add(listener: (value: T) => void): () => void {
+    const entry = (value: T) => listener(value);
+    this.set.add(entry);
+    return () => {
+      this.set.delete(entry);
+    };
+  }
+
+  emit(value: T): void {
+    for (const listener of [...this.set]) {
+      try {
+        listener(value);
+      } catch (error) {
+        this.logger.error({ err: error instanceof Error ? error.message : String(error) }, `a ${this.what} listener failed`);
+      }
+    }
+  }
 }
