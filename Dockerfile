@@ -1,0 +1,77 @@
+# syntax=docker/dockerfile:1
+#
+# The kAI Service Stack server: one image for every instance of a node (docs/deployment.md).
+#
+#   build    the whole workspace with dev dependencies (`npm ci`), compiled to dist/ by `npm run build` (tsc -b)
+#   deps     production dependencies only (`npm ci --omit=dev`), from the same lockfile
+#   runtime  node:20-bookworm-slim with the compiled packages and the production node_modules, as an
+#            unprivileged user; no compiler, no sources, no dev dependencies
+#
+# Both install stages use Debian bookworm, like the runtime stage, so better-sqlite3's native addon (built or
+# fetched in them) links against the same glibc it runs with.
+
+# ---- build -------------------------------------------------------------------------------------------------
+FROM node:20-bookworm AS build
+# better-sqlite3 compiles its addon with node-gyp when no prebuilt binary can be fetched: python3, make and g++
+# (already in this image; named here so that a change of base image cannot drop them unnoticed).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+# The manifests first: the `npm ci` layer is reused until the lockfile or a package.json changes.
+COPY package.json package-lock.json .npmrc ./
+COPY packages/protocol/package.json packages/protocol/
+COPY packages/sdk/package.json packages/sdk/
+COPY packages/server/package.json packages/server/
+COPY packages/cli/package.json packages/cli/
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.base.json ./
+COPY packages/ packages/
+RUN npm run build
+
+# ---- deps --------------------------------------------------------------------------------------------------
+FROM node:20-bookworm AS deps
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends python3 make g++ \
+ && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+COPY packages/protocol/package.json packages/protocol/
+COPY packages/sdk/package.json packages/sdk/
+COPY packages/server/package.json packages/server/
+COPY packages/cli/package.json packages/cli/
+# node_modules/@kai/* are links to packages/*: the runtime stage puts each package's dist/ where they point.
+RUN npm ci --omit=dev --no-audit --no-fund
+
+# ---- runtime -----------------------------------------------------------------------------------------------
+FROM node:20-bookworm-slim AS runtime
+# In a container the server must listen on every interface (its own default, 127.0.0.1, is unreachable from
+# outside). The data directory holds per-instance files (logs, the bootstrap admin token; everything on SQLite).
+ENV NODE_ENV=production \
+    KAI_HOST=0.0.0.0 \
+    KAI_PORT=7070 \
+    KAI_DATA_DIR=/var/lib/kai
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /app/package.json ./
+COPY --from=build /app/packages/protocol/package.json packages/protocol/
+COPY --from=build /app/packages/protocol/dist packages/protocol/dist
+COPY --from=build /app/packages/sdk/package.json packages/sdk/
+COPY --from=build /app/packages/sdk/dist packages/sdk/dist
+COPY --from=build /app/packages/server/package.json packages/server/
+COPY --from=build /app/packages/server/dist packages/server/dist
+COPY --from=build /app/packages/cli/package.json packages/cli/
+COPY --from=build /app/packages/cli/dist packages/cli/dist
+# The code stays owned by root (read-only to the server); only the data directory belongs to the server's user.
+# 1000 is the image's `node` user, given by number so that Kubernetes' runAsNonRoot can check it.
+RUN mkdir -p /var/lib/kai && chown 1000:1000 /var/lib/kai && chmod 0700 /var/lib/kai
+USER 1000:1000
+EXPOSE 7070
+# Liveness only (the process answers HTTP); whether it can serve is /readyz, which orchestrators probe themselves.
+# node, because the slim image has no curl or wget.
+HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.KAI_PORT || 7070) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+# The CLI in exec form: node is PID 1 and gets SIGTERM itself, and `kai serve` finishes in-flight requests on it.
+# Any other CLI command runs in its place: `docker run … kai-service-stack storage copy --from … --to …`.
+ENTRYPOINT ["node", "/app/packages/cli/dist/main.js"]
+CMD ["serve"]
