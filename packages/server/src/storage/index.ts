@@ -1,12 +1,17 @@
 /**
  * @module storage
  * Opens the configured storage backend: the one factory. Everything a backend provides is in `contracts/`
- * (`StorageBackend`: the node's store, the vault's and the federation's); adding a backend (PostgreSQL next)
- * means one more `kind` here and one folder that passes the contract suites (docs/contributing/add-storage-backend.md).
+ * (`StorageBackend`: the node's store, the vault's and the federation's); adding a backend means one more `kind`
+ * here and one folder that passes the contract suites (docs/contributing/add-storage-backend.md). PostgreSQL is
+ * also `SharedStorage` (several instances of one node on one database; `isSharedStorage` tells).
  */
 import type { StorageBackend } from "./contracts/storage-backend.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import { MemoryStore } from "./memory/memory-store.js";
+import { PostgresStore } from "./postgres/pg-store.js";
+import type { PostgresStoreConfig } from "./postgres/pg-config.js";
+
+export type { PostgresStoreConfig } from "./postgres/pg-config.js";
 
 export interface SqliteStoreConfig {
   kind: "sqlite";
@@ -25,12 +30,14 @@ export interface MemoryStoreConfig {
   kind: "memory";
 }
 
-export type OpenStoreOptions = SqliteStoreConfig | MemoryStoreConfig;
+export type OpenStoreOptions = SqliteStoreConfig | PostgresStoreConfig | MemoryStoreConfig;
 
 export async function openStore(options: OpenStoreOptions): Promise<StorageBackend> {
   switch (options.kind) {
     case "sqlite":
       return SqliteStore.open(options);
+    case "postgres":
+      return PostgresStore.open(options);
     case "memory":
       return new MemoryStore();
   }

@@ -1,12 +1,19 @@
-// The FederationStore contract, on both backends: peers with cursors, import batches that commit with their
-// cursor, deletes, a removed peer taking its records with it; and on SQLite, that it all survives a reopen.
+// The FederationStore contract, on every backend: peers with cursors, import batches that commit with their
+// cursor, deletes, a removed peer taking its records with it; and on SQLite and PostgreSQL, that it all survives a
+// reopen. PostgreSQL runs on a real server this file starts (test/helpers/postgres-server.ts), a database per test.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/storage/index.js";
 import type { StorageBackend } from "../../src/storage/contracts/storage-backend.js";
 import type { PeerRow } from "../../src/storage/contracts/federation-store.js";
+import { startPostgres } from "../helpers/postgres-server.js";
+
+const postgres = await startPostgres();
+afterAll(async () => {
+  await postgres?.stop();
+});
 
 const peer = (did: string, overrides: Partial<PeerRow> = {}): PeerRow => ({
   did,
@@ -35,14 +42,24 @@ async function sqlite(dir?: string): Promise<{ store: StorageBackend; dir: strin
   return { store, dir: path };
 }
 
-for (const [name, open] of [
+async function onPostgres(url?: string): Promise<{ store: StorageBackend; url: string }> {
+  const at = url ?? (await postgres!.createDatabase("fed"));
+  const store = await openStore({ kind: "postgres", url: at, poolSize: 2 });
+  opened.push(store);
+  return { store, url: at };
+}
+
+const backends: Array<readonly [string, () => Promise<StorageBackend>]> = [
   ["sqlite", async () => (await sqlite()).store],
   ["memory", async () => {
     const store = await openStore({ kind: "memory" });
     opened.push(store);
     return store;
   }],
-] as const) {
+];
+if (postgres) backends.push(["postgres", async () => (await onPostgres()).store]);
+
+for (const [name, open] of backends) {
   describe(`FederationStore contract: ${name}`, () => {
     it("keeps peers, and moves a cursor only with its batch", async () => {
       const fed = (await open()).federationStore();
@@ -82,5 +99,20 @@ describe("FederationStore on SQLite", () => {
     const reopened = again.store.federationStore();
     expect(await reopened.listPeers()).toEqual([peer("b", { trusted: false, name: "bee", cursor: 3, epoch: "e" })]);
     expect(await reopened.listImports()).toEqual([row("b", "x", 3)]);
+  });
+});
+
+describe.skipIf(!postgres)("FederationStore on PostgreSQL", () => {
+  it("survives a reopen, and a second instance on the same database sees the same rows", async () => {
+    const first = await onPostgres();
+    const fed = first.store.federationStore();
+    await fed.savePeer(peer("b", { trusted: false, name: "bee" }));
+    await fed.applyImports({ origin: "b", upserts: [row("b", "x", 3), row("b", "x", 4)], deletes: [], cursor: { revision: 4, epoch: "e" } });
+    const sibling = (await onPostgres(first.url)).store.federationStore();
+    expect(await sibling.listImports()).toEqual([row("b", "x", 4)]);
+    await first.store.close();
+    const reopened = (await onPostgres(first.url)).store.federationStore();
+    expect(await reopened.listPeers()).toEqual([peer("b", { trusted: false, name: "bee", cursor: 4, epoch: "e" })]);
+    expect(await reopened.listImports()).toEqual([row("b", "x", 4)]);
   });
 });

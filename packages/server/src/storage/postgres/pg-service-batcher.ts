@@ -1,0 +1,128 @@
+/**
+ * @module storage/postgres/pg-service-batcher
+ * Group commit of service writes on PostgreSQL. Writes issued while a batch is being committed wait and form the
+ * next batch (no timer: an idle store commits on the next turn of the event loop), so under load one transaction,
+ * one revision-counter bump, one NOTIFY and one WAL flush serve many writes.
+ *
+ * Each batch transaction first locks the one revision-counter row (`store_state.revision`). Every registry write
+ * of every instance does, so registry transactions run one after another across instances: revisions are gap-free,
+ * strictly increasing, and commit in revision order (a reader of `revision > x` can never see x + 2 before x + 1).
+ * Under that lock the batch reads the rows it touches, which are then current (nothing else writes them but a
+ * heartbeat, whose newer time the upsert keeps), and plans every write in memory (pg-service-plan.ts): a conflict
+ * is refused without touching the database, so it never fails the other writes. At the end the counter is set to
+ * the batch's last revision and `kai_changes` is notified with it; both take effect at commit.
+ *
+ * A write is acknowledged only after COMMIT returned, with synchronous_commit on: it survives a crash of the
+ * process and of PostgreSQL. If the batch fails for another reason than the database being unavailable, its
+ * writes run again one by one, so only the culprit fails (a unique violation from a writer that did not take the
+ * counter lock, e.g. a bulk copy, becomes the `RevisionConflict` it is).
+ */
+import type pg from "pg";
+import { RevisionConflict } from "../contracts/node-store.js";
+import { REGISTRY_CHANGES_CHANNEL } from "../contracts/storage-backend.js";
+import { isUniqueViolation, unavailableReason } from "./pg-errors.js";
+import type { PgDatabase } from "./pg-database.js";
+import { idsOf, ServiceBatchPlan, type EntryOutcome, type ServiceBatchEntry } from "./pg-service-plan.js";
+import { storedOf, type PgServiceRow, type StoredService } from "./pg-service-rows.js";
+
+/** Writes per batch at most (bounds the statements' array sizes and the time the counter lock is held). */
+const MAX_BATCH = 500;
+
+const LOCK_COUNTER = "SELECT value FROM store_state WHERE key = 'revision' FOR UPDATE";
+const READ_TOUCHED = "SELECT seq, id, heartbeat_at, revision, doc FROM services WHERE id = ANY($1::text[])";
+const PUBLISH = "WITH bumped AS (UPDATE store_state SET value = $1 WHERE key = 'revision' RETURNING value) SELECT pg_notify($2, value::text) FROM bumped";
+
+interface Pending {
+  entry: ServiceBatchEntry;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+export class PgServiceBatcher {
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private inFlight: Promise<void> | null = null;
+
+  constructor(private readonly db: PgDatabase) {}
+
+  enqueue(entry: ServiceBatchEntry): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      this.db.assertOpen();
+      this.queue.push({ entry, resolve, reject });
+      if (!this.scheduled && !this.inFlight) {
+        this.scheduled = true;
+        // After this tick's promise jobs, so that writes issued together join one batch.
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
+      }
+    });
+  }
+
+  /** Resolves once everything queued so far (and whatever queues meanwhile) is committed or rejected. */
+  async drain(): Promise<void> {
+    for (;;) {
+      if (this.inFlight) await this.inFlight;
+      else if (this.queue.length > 0) this.pump();
+      else return;
+    }
+  }
+
+  /** Starts the next batch unless one is in flight; when it ends, the writes that queued meanwhile go next. */
+  private pump(): void {
+    if (this.inFlight || this.queue.length === 0) return;
+    const batch = this.queue.splice(0, MAX_BATCH);
+    this.inFlight = this.commitBatch(batch).finally(() => {
+      this.inFlight = null;
+      this.pump();
+    });
+  }
+
+  private async commitBatch(batch: Pending[]): Promise<void> {
+    let outcomes: EntryOutcome[];
+    try {
+      outcomes = await this.db.transaction((client) => this.run(client, batch.map((pending) => pending.entry)), { whenClosed: true });
+    } catch (error) {
+      if (batch.length > 1 && unavailableReason(error) === null) {
+        // Nothing was written: run each write alone, so that only the one at fault is refused.
+        for (const pending of batch) await this.commitBatch([pending]);
+        return;
+      }
+      const reason = batch.length === 1 && isUniqueViolation(error) ? await this.conflictOf(batch[0]!.entry) : error;
+      for (const pending of batch) pending.reject(reason);
+      return;
+    }
+    batch.forEach((pending, index) => {
+      const outcome = outcomes[index]!;
+      if (outcome.ok) pending.resolve(outcome.value);
+      else pending.reject(outcome.error);
+    });
+  }
+
+  private async run(client: pg.PoolClient, entries: ServiceBatchEntry[]): Promise<EntryOutcome[]> {
+    const counter = await client.query<{ value: string }>(LOCK_COUNTER);
+    const base = Number(counter.rows[0]?.value ?? 0);
+    const ids = [...new Set(entries.flatMap(idsOf))];
+    const rows = await client.query<PgServiceRow>(READ_TOUCHED, [ids]);
+    const stored = new Map<string, StoredService>(rows.rows.map((row) => [row.id, storedOf(row)]));
+    const plan = new ServiceBatchPlan(stored, base);
+    const outcomes = entries.map((entry) => plan.apply(entry));
+    if (!plan.empty) {
+      for (const statement of plan.statements()) await client.query(statement.text, statement.values);
+      await client.query(PUBLISH, [plan.revision, REGISTRY_CHANGES_CHANNEL]);
+    }
+    return outcomes;
+  }
+
+  /** The conflict a unique violation stands for: the id exists now, at this revision. */
+  private async conflictOf(entry: ServiceBatchEntry): Promise<unknown> {
+    const id = idsOf(entry)[0] ?? "";
+    try {
+      const rows = await this.db.query<{ revision: string }>("SELECT revision FROM services WHERE id = $1", [id]);
+      return new RevisionConflict(id, Number(rows[0]?.revision ?? 0));
+    } catch (error) {
+      return error;
+    }
+  }
+}
