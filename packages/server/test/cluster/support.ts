@@ -35,7 +35,7 @@ export interface TestInstance {
   cluster: PostgresCluster;
   pool: pg.Pool;
   logger: ReturnType<typeof memoryLogger>;
-  /** Closes the cluster (unless already closed) and its pool. */
+  /** Closes the cluster (unless already closed) and its pool (unless already ended). */
   stop(): Promise<void>;
 }
 
@@ -64,7 +64,8 @@ export function instance(url: string, name: string, options: Partial<PostgresClu
       if (stopped) return;
       stopped = true;
       await cluster.close();
-      await pool.end();
+      // A test may have ended the pool already (to cut the instance off).
+      await pool.end().catch(() => undefined);
     },
   };
 }
