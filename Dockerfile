@@ -52,15 +52,12 @@ ENV NODE_ENV=production \
     KAI_PORT=7070 \
     KAI_DATA_DIR=/var/lib/kai
 WORKDIR /app
-COPY --from=deps /app/node_modules ./node_modules
-COPY --from=build /app/package.json ./
-COPY --from=build /app/packages/protocol/package.json packages/protocol/
+# The deps stage whole: the manifests and every node_modules folder npm made (also any nested in a package),
+# then each package's compiled dist/ from the build stage.
+COPY --from=deps /app ./
 COPY --from=build /app/packages/protocol/dist packages/protocol/dist
-COPY --from=build /app/packages/sdk/package.json packages/sdk/
 COPY --from=build /app/packages/sdk/dist packages/sdk/dist
-COPY --from=build /app/packages/server/package.json packages/server/
 COPY --from=build /app/packages/server/dist packages/server/dist
-COPY --from=build /app/packages/cli/package.json packages/cli/
 COPY --from=build /app/packages/cli/dist packages/cli/dist
 # The code stays owned by root (read-only to the server); only the data directory belongs to the server's user.
 # 1000 is the image's `node` user, given by number so that Kubernetes' runAsNonRoot can check it.

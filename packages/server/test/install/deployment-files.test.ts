@@ -331,13 +331,22 @@ describe("Dockerfile and .dockerignore", () => {
     expect(cmd).toEqual(["serve"]);
   });
 
-  it("the runtime stage has every workspace package's package.json and dist/, and the production node_modules", () => {
+  it("the runtime stage gets the production install whole (every workspace's package.json) and every workspace's dist/", () => {
     const workspaces = z.looseObject({ workspaces: z.array(z.string()) }).parse(JSON.parse(read("package.json"))).workspaces;
-    const copied = runtime
+    const fromStage = (name: string) => stages.find((stage) => new RegExp(`\\bAS\\s+${name}$`, "i").test(stage[0]!.args));
+    const copies = runtime
       .filter((i) => i.keyword === "COPY" && /--from=/.test(i.args))
-      .map((i) => i.args.split(/\s+/).filter((word) => !word.startsWith("--"))[0]!.replace(/^\/app\//, ""));
-    for (const workspace of workspaces) expect(copied).toEqual(expect.arrayContaining([`${workspace}/package.json`, `${workspace}/dist`]));
-    expect(copied).toContain("node_modules");
+      .map((i) => ({ stage: /--from=(\S+)/.exec(i.args)![1]!, source: i.args.split(/\s+/).filter((word) => !word.startsWith("--"))[0]! }));
+    // The install stage's /app whole: its manifests and every node_modules folder npm made there.
+    const install = copies.find((copy) => copy.source === "/app");
+    expect(install).toBeDefined();
+    const installStage = fromStage(install!.stage)!;
+    expect(installStage.some((i) => i.keyword === "RUN" && /\bnpm ci\b[^&]*--omit=dev/.test(i.args))).toBe(true);
+    const manifests = contextSources(installStage);
+    for (const file of ["package.json", "package-lock.json", ...workspaces.map((workspace) => `${workspace}/package.json`)]) expect(manifests).toContain(file);
+    // The compiled code, from the stage that ran the build.
+    const compiled = copies.map((copy) => copy.source.replace(/^\/app\//, ""));
+    for (const workspace of workspaces) expect(compiled).toContain(`${workspace}/dist`);
   });
 
   it("everything the build copies from the context exists and is not ignored; installed output and secrets are", () => {
