@@ -10,6 +10,7 @@ export * from "./schemas/query.js";
 export * from "./schemas/registry-stream.js";
 export * from "./schemas/tokens.js";
 export * from "./schemas/status.js";
+export * from "./schemas/cluster.js";
 export * from "./schemas/manifest.js";
 export * from "./schemas/vault.js";
 export { parseJson, parseJsonBytes, decodeUtf8, isWellFormedText, findIllFormedText, type JsonResult, type JsonFailure, type ParseJsonOptions } from "./parse-json.js";

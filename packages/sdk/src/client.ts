@@ -4,6 +4,7 @@
  * statuses and schemas follow the HTTP API exactly. Streaming lives in `watcher.ts`.
  */
 import {
+  ClusterResponseSchema,
   CreateTokenResponseSchema,
   HealthzResponseSchema,
   HeartbeatResponseSchema,
@@ -45,6 +46,7 @@ export function createClient(options: ClientOptions): KaiClient {
     url: http.baseUrl,
     health: async () => (await http.request("GET", "/healthz", { schema: HealthzResponseSchema })).data,
     status: async () => (await http.request("GET", "/api/status", { schema: StatusResponseSchema })).data,
+    cluster: async () => (await http.request("GET", "/api/cluster", { schema: ClusterResponseSchema })).data,
     services: {
       register: async (input) => {
         const response = await http.request("POST", "/api/services/register", { body: input, schema: ServiceRecordSchema });

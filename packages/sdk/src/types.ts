@@ -18,6 +18,7 @@ import type {
   AuditEntry,
   AuditQueryInput,
   AuditVerifyResponse,
+  ClusterResponse,
   CreateTokenRequestInput,
   CreateTokenResponse,
   EncryptResponse,
@@ -61,6 +62,8 @@ export interface KaiClient {
   readonly url: string;
   health(): Promise<{ status: "ok" }>;
   status(): Promise<StatusResponse>;
+  /** The node's instances, the leader and its singleton jobs, the shared database and cache (scope `admin`). */
+  cluster(): Promise<ClusterResponse>;
   services: {
     /** `created` is true when the registry answered 201 (new), false for 200 (re-registration). */
     register(input: ServiceRegistrationInput): Promise<{ service: ServiceRecord; created: boolean }>;

@@ -1,14 +1,16 @@
 /**
  * @module commands/status
- * `kai status`: is the node up, what does the registry hold, and who am I to it.
+ * `kai status`: is the node up, what does the registry hold, which instance answered and who leads the
+ * cluster, and who am I to it.
  */
 import { Command } from "commander";
 import type { StatusResponse } from "@kai/protocol";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { formatKeyValues } from "../output.js";
+import { describeLeader } from "./cluster.js";
 
 function describeStatus(status: StatusResponse, url: string): string {
-  const { node, registry, caller } = status;
+  const { node, registry, caller, cluster } = status;
   const byStatus = Object.entries(registry.byStatus)
     .map(([name, count]) => `${count} ${name}`)
     .join(", ");
@@ -20,6 +22,11 @@ function describeStatus(status: StatusResponse, url: string): string {
     ["version", node.version],
     ["started", `${node.startedAt} (up ${Math.round(node.uptimeSeconds)}s)`],
     ["storage", node.storage],
+    ["mode", cluster.mode],
+    ["instance", `${cluster.instance.name} (${cluster.instance.id})`],
+    ["leader", describeLeader(cluster.leader)],
+    ["instances", String(cluster.instances)],
+    ["cache", `redis ${cluster.cache.redis}`],
     ["services", byStatus ? `${registry.services} (${byStatus})` : String(registry.services)],
     ["revision", String(registry.revision)],
     ["watchers", String(registry.watchers)],

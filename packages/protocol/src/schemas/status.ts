@@ -1,12 +1,36 @@
 /**
  * @module status
- * `GET /healthz` and `GET /api/status`: liveness of the server and a summary of the registry.
+ * `GET /healthz`, `GET /readyz` and `GET /api/status`: liveness and readiness of this instance, and a summary
+ * of the registry and of the cluster the instance belongs to.
  */
 import { z } from "zod";
 import { ServiceStatusSchema } from "./service.js";
 import { TimestampSchema } from "./common.js";
+import { ClusterSummarySchema } from "./cluster.js";
 
 export const HealthzResponseSchema = z.object({ status: z.literal("ok") });
+
+/**
+ * Why an instance cannot serve now. A closed list on purpose: `/readyz` needs no token, so it says no more
+ * than these few words (never an error message, a host or a URL).
+ */
+export const READINESS_REASONS = [
+  "database unreachable",
+  "vault locked",
+  "catching up with the event log",
+  "shutting down",
+  // The check itself failed (a bug, or a part that did not answer): not sending traffic is the safe side.
+  "readiness check failed",
+] as const;
+export const ReadinessReasonSchema = z.enum(READINESS_REASONS);
+export type ReadinessReason = z.infer<typeof ReadinessReasonSchema>;
+
+/** `GET /readyz` 200: this instance can serve; a load balancer may send it requests. */
+export const ReadyzReadySchema = z.object({ status: z.literal("ready") });
+/** `GET /readyz` 503: this instance cannot serve now; a load balancer takes it out until it is ready again. */
+export const ReadyzNotReadySchema = z.object({ status: z.literal("not_ready"), reasons: z.array(ReadinessReasonSchema) });
+export const ReadyzResponseSchema = z.discriminatedUnion("status", [ReadyzReadySchema, ReadyzNotReadySchema]);
+export type ReadyzResponse = z.infer<typeof ReadyzResponseSchema>;
 
 export const StatusResponseSchema = z.object({
   node: z.object({
@@ -30,5 +54,7 @@ export const StatusResponseSchema = z.object({
     watchers: z.int(),
   }),
   caller: z.object({ owner: z.string(), scopes: z.array(z.string()) }),
+  /** This instance, the leader, how many instances are live, the mode and the cache (details: `GET /api/cluster`). */
+  cluster: ClusterSummarySchema,
 });
 export type StatusResponse = z.infer<typeof StatusResponseSchema>;

@@ -1,15 +1,17 @@
 /**
  * @module http/app
  * Builds the HTTP application (Fastify) from already-constructed services; it does not listen.
- * Public: `/healthz`, `/openapi.json`, `/docs`. Everything else lives in one protected scope where
+ * Public: `/healthz`, `/readyz`, `/openapi.json`, `/docs`. Everything else lives in one protected scope where
  * authentication, scope checks and rate limits apply to every route without exception.
  */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import websocket from "@fastify/websocket";
 import swagger, { type SwaggerTransformObject } from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import { ClientStreamMessageSchema, HealthzResponseSchema, ServerStreamMessageSchema } from "@kai/protocol";
+import { CLUSTER_JOBS, ClientStreamMessageSchema, HealthzResponseSchema, ServerStreamMessageSchema, type ClusterResponse, type ClusterSummary, type InstanceVaultState } from "@kai/protocol";
 import { z } from "zod";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
@@ -19,7 +21,7 @@ import type { Vault } from "../vault/vault.js";
 import { VERSION } from "../version.js";
 import { installErrorHandling, sendFrameworkError } from "./error-handler.js";
 import { openApiTransform, withNamedSchemas } from "./openapi-schemas.js";
-import { ApiError } from "../errors.js";
+import { ApiError, storageUnavailable, storageUnavailableIn } from "../errors.js";
 import { installJsonBodyParser } from "./json-body.js";
 import { bodyGuardOptions, installBodyGuard } from "./body-guard.js";
 import { createAuthenticateHook, principalOf } from "./authenticate.js";
@@ -35,7 +37,8 @@ import { servicesRoutes } from "./routes/services.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { vaultRoutes } from "./routes/vault.js";
 import { transitRoutes } from "./routes/transit.js";
-import { statusRoutes, type StatusProvider } from "./routes/status.js";
+import { statusRoutes, type ClusterSummaryProvider, type StatusProvider } from "./routes/status.js";
+import { clusterRoutes, readinessRoute, type ClusterProvider, type Readiness, type ReadinessProvider } from "./routes/cluster.js";
 // KLP (issue 5): signature-authenticated and public routes, outside the bearer scope; grants inside it.
 import { klpAdminRoutes, klpRoutes } from "./routes/klp.js";
 import { klpSocketRoute } from "./ws/klp-socket.js";
@@ -60,19 +63,82 @@ export interface AppDeps {
   federation: FederationService;
   /** `GET /api/services` over local and imported records. */
   listing: ServiceListing;
+  /** `GET /api/cluster`: the instances, the leader, the shared database and cache. */
+  getCluster?: ClusterProvider;
+  /** `GET /api/status`'s `cluster` section. */
+  clusterSummary?: ClusterSummaryProvider;
+  /** `GET /readyz`: whether this instance can serve (database reachable, vault unlocked, caught up). */
+  readiness?: ReadinessProvider;
 }
 
-/** Once shutdown begins, new requests on kept-alive connections answer 503 `unavailable` (in-flight ones finish). */
-function installShutdownGate(app: FastifyInstance): void {
+/**
+ * TEMPORARY (issue 13), until server.ts passes `getCluster`, `clusterSummary` and `readiness` from the cluster
+ * module: the answers of one process that is its own cluster (mode `single`, one instance, the leader, every job).
+ * Readiness follows the vault: a locked vault cannot hand out credentials or sign, so the instance is not ready.
+ * Delete this function once server.ts passes the three providers.
+ */
+function singleInstanceDefaults(deps: AppDeps, app: FastifyInstance): { getCluster: ClusterProvider; clusterSummary: ClusterSummaryProvider; readiness: ReadinessProvider } {
+  const id = randomUUID();
+  const name = deps.config.cluster.instanceName ?? `${hostname()}:${process.pid}`;
+  const since = new Date().toISOString();
+  const vaultState = async (): Promise<InstanceVaultState> => {
+    const vault = await deps.vault.status();
+    return !vault.initialized ? "uninitialized" : vault.locked ? "locked" : "unlocked";
+  };
+  const readiness = async (): Promise<Readiness> => ((await vaultState()) === "locked" ? { ready: false, reasons: ["vault locked"] } : { ready: true, reasons: [] });
+  const clusterSummary = (): ClusterSummary => ({ mode: "single", instance: { id, name }, leader: { instanceId: id, name, since }, instances: 1, cache: { redis: "off" } });
+  // The node's version, storage and revision, as the status provider reads them (any principal sees those alike).
+  const viewer = { tokenId: "cluster-view", owner: "admin", scopes: ["admin"] as const, expiresAt: Number.MAX_SAFE_INTEGER };
+  const getCluster = async (): Promise<ClusterResponse> => {
+    const [status, vault, ready] = await Promise.all([deps.getStatus(viewer), vaultState(), readiness()]);
+    const address = app.server.address();
+    const host = deps.config.server.host.includes(":") ? `[${deps.config.server.host}]` : deps.config.server.host;
+    const url = typeof address === "object" && address ? `http://${host}:${address.port}` : null;
+    return {
+      mode: "single",
+      instance: { id, name },
+      leader: { instanceId: id, name, epoch: 1, since },
+      instances: [{
+        id, name, url, version: status.node.version, startedAt: status.node.startedAt, lastSeenAt: new Date().toISOString(), leader: true,
+        jobs: [...CLUSTER_JOBS], revision: status.registry.revision, lagRevisions: 0, ready: ready.ready, vault,
+      }],
+      storage: { kind: deps.config.storage.kind, description: status.node.storage },
+      cache: { redis: "off" },
+    };
+  };
+  return { getCluster, clusterSummary, readiness };
+}
+
+/**
+ * Answers a `StorageUnavailableError` (thrown by a route or a hook, or the cause of what they threw) with 503
+ * `storage_unavailable` and `Retry-After`, logged once at warn by its message only (the backend's own error can
+ * name a host or user). Everything else goes on to the app's error handler unchanged: a scope's error handler that
+ * throws hands the error to its parent's.
+ */
+export function installStorageErrorMapping(scope: FastifyInstance): void {
+  scope.setErrorHandler((error, request) => {
+    const unavailable = storageUnavailableIn(error);
+    if (!unavailable) throw error;
+    request.log.warn({ route: request.routeOptions.url, reason: unavailable.message }, "storage unavailable: answered 503 storage_unavailable");
+    throw storageUnavailable();
+  });
+}
+
+/**
+ * Once shutdown begins, new requests on kept-alive connections answer 503 `unavailable` (in-flight ones finish);
+ * `/readyz` answers for itself (not ready: shutting down). Returns whether shutdown has begun.
+ */
+function installShutdownGate(app: FastifyInstance): () => boolean {
   let closing = false;
   app.addHook("preClose", async () => {
     closing = true;
   });
-  app.addHook("onRequest", (_request, reply, done) => {
-    if (!closing) return done();
+  app.addHook("onRequest", (request, reply, done) => {
+    if (!closing || request.routeOptions.url === "/readyz") return done();
     reply.header("Connection", "close");
     done(new ApiError("unavailable", "the server is shutting down", undefined, { "Retry-After": "1" }));
   });
+  return () => closing;
 }
 
 /** Adds `/ws/registry` to the OpenAPI document: the upgrade request, its errors, and both message schemas. */
@@ -133,7 +199,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandling(app);
   installRequestLog(app, deps.logger);
   installRequestMetrics(app, deps.metrics);
-  installShutdownGate(app);
+  const closing = installShutdownGate(app);
   installBodyGuard(app);
 
   await app.register(swagger, {
@@ -157,6 +223,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await installRateLimit(app, deps.config.rateLimit);
 
   app.get("/healthz", { schema: { tags: ["node"], summary: "Liveness probe (no authentication)", response: { 200: HealthzResponseSchema } } }, async () => ({ status: "ok" as const }));
+  // TEMPORARY defaults (see singleInstanceDefaults) for the cluster providers server.ts does not pass yet.
+  const single = singleInstanceDefaults(deps, app);
+  await app.register(readinessRoute(deps.readiness ?? single.readiness, closing));
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   // Someone who opens the server's address in a browser lands on the API docs (the dashboard, once there is one).
   app.get("/", { schema: { tags: ["node"], summary: "Redirects to the API docs page (no authentication)", response: { 302: z.null().describe("to /docs") } } }, async (_request, reply) => {
@@ -167,11 +236,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(klpSocketRoute(deps.klp, deps.logger, deps.config.klp.maxSockets));
 
   await app.register(async (scope) => {
+    installStorageErrorMapping(scope);
     scope.addHook("onRequest", createAuthenticateHook(deps.tokens));
     await scope.register(servicesRoutes(deps.registry, deps.listing));
     await scope.register(peersRoutes(deps.federation));
     await scope.register(tokenRoutes(deps.tokens));
-    await scope.register(statusRoutes(deps.getStatus));
+    await scope.register(statusRoutes(deps.getStatus, deps.clusterSummary ?? single.clusterSummary));
+    await scope.register(clusterRoutes(deps.getCluster ?? single.getCluster));
     await scope.register(vaultRoutes(deps.vault));
     await scope.register(transitRoutes(deps.vault));
     await scope.register(metricsRoutes(deps.metrics));

@@ -33,6 +33,7 @@ async function unlockWalkVault(): Promise<void> {
 /** The scope each route requires. Every protected route must be here (asserted below). */
 const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/status": { need: "any" },
+  "GET /api/cluster": { need: "admin" },
   "GET /api/services": { need: "read" },
   "GET /api/services/{id}": { need: "read" },
   "POST /api/services/register": { need: "write", body: () => registration() },

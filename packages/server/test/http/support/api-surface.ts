@@ -60,9 +60,9 @@ export function isSignatureAuthenticatedPath(path: string): boolean {
   return SIGNATURE_AUTHENTICATED_ROUTES.some((key) => key.slice(key.indexOf(" ") + 1) === path);
 }
 
-/** Routes documented as public: they are the only ones that answer without a token. */
+/** Routes documented as public: they are the only ones that answer without a token (`/readyz`: a load balancer's probe). */
 export function isPublicPath(path: string): boolean {
-  return path === "/" || path === "/healthz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/") || KLP_PUBLIC_PATHS.includes(path);
+  return path === "/" || path === "/healthz" || path === "/readyz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/") || KLP_PUBLIC_PATHS.includes(path);
 }
 
 export async function fetchOpenApi(server: TestServer): Promise<OpenApiDoc> {
