@@ -7,3 +7,4 @@ export { startServer, type StartServerOptions, type RunningServer } from "./serv
 export { loadConfig, ConfigError, type ConfigSources } from "./config/load-config.js";
 export { ConfigSchema, type Config, type ConfigInput } from "./config/config-schema.js";
 export { VERSION } from "./version.js";
+export { copyStorage, postgresTarget, maskUrl, scrubPassword, type CopyReport, type CopyStorageOptions } from "./storage/copy/index.js";

@@ -15,7 +15,8 @@
 import { rmSync } from "node:fs";
 import pg from "pg";
 import { ApiError } from "../../errors.js";
-import type { OpenStoreOptions } from "../index.js";
+import type { OpenStoreOptions, PostgresStoreConfig } from "../index.js";
+import { clientConfigOf } from "../postgres/pg-config.js";
 import { MIGRATION_LOCK, PG_MIGRATIONS } from "../postgres/pg-migrations.js";
 import { maskUrl } from "./mask-url.js";
 import { assertSqliteNotInUse } from "./sqlite-source.js";
@@ -38,28 +39,25 @@ export function kaiPostgresTables(): string[] {
 
 /** Empties the target (see the module header). The target's store must be closed. */
 export async function eraseTarget(target: OpenStoreOptions): Promise<void> {
-  // Read through a loose view: the kinds `openStore` knows grow (postgres) without this module changing.
-  const options = target as { kind: string; path?: string; url?: string };
-  const kind = options.kind;
-  if (kind === "sqlite" && options.path !== undefined) {
-    const path = options.path;
-    assertSqliteNotInUse(path);
-    for (const suffix of ["", "-wal", "-shm"]) rmSync(`${path}${suffix}`, { force: true });
-    return;
+  switch (target.kind) {
+    case "sqlite":
+      assertSqliteNotInUse(target.path);
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(`${target.path}${suffix}`, { force: true });
+      return;
+    case "postgres":
+      await erasePostgres(target);
+      return;
+    case "memory":
+      return;
   }
-  if (kind === "postgres" && options.url !== undefined) {
-    await erasePostgres(options.url);
-    return;
-  }
-  if (kind === "memory") return;
-  throw new ApiError("validation_failed", `cannot empty a storage target of kind ${kind}`);
 }
 
-async function erasePostgres(url: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url, application_name: "kai storage copy --force" });
+async function erasePostgres(target: PostgresStoreConfig): Promise<void> {
+  // The backend's own connection settings (TLS, timeouts), under a name other sessions' lists show.
+  const client = new pg.Client({ ...clientConfigOf(target), application_name: "kai storage copy --force" });
   await client.connect();
   try {
-    await waitForOtherSessions(client, url);
+    await waitForOtherSessions(client, target.url);
     await client.query("BEGIN");
     try {
       // The same lock the migration runner holds: no instance migrates (creates these tables) meanwhile.

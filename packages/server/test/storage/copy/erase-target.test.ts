@@ -38,7 +38,7 @@ describe.skipIf(!server)("erasing a PostgreSQL target", () => {
       await client.end();
     }
 
-    await eraseTarget({ kind: "postgres", url } as never);
+    await eraseTarget({ kind: "postgres", url });
 
     const after = new pg.Client({ connectionString: url });
     await after.connect();
@@ -57,7 +57,7 @@ describe.skipIf(!server)("erasing a PostgreSQL target", () => {
     await other.connect();
     try {
       await migratePostgres(other);
-      const error = await eraseTarget({ kind: "postgres", url } as never).catch((thrown: unknown) => thrown);
+      const error = await eraseTarget({ kind: "postgres", url }).catch((thrown: unknown) => thrown);
       expect(error).toMatchObject({ code: "conflict" });
       expect((error as Error).message).toContain("a running instance");
       expect(await tablesOf(other)).toContain("services");

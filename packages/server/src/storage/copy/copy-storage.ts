@@ -1,0 +1,195 @@
+/**
+ * @module storage/copy/copy-storage
+ * `copyStorage`: moves a node's data from its SQLite data directory into another backend (PostgreSQL, for
+ * `kai storage copy`), then verifies the copy kind by kind. The steps, and why in this order:
+ * 1. Source checks, before anything is opened for writing: `<from>/kai.db` exists and no server has it
+ *    open (sqlite-source.ts); the node key's private half is sealed in the vault, never a plain file
+ *    (source-identity.ts).
+ * 2. The target must be empty (inventory.ts). A non-empty target is refused, unless `force`: then it is
+ *    emptied completely first (erase-target.ts) and the report says what was there.
+ * 3. Copy: the node identity (the public key, into the settings), the vault, the settings with a NEW
+ *    registry epoch, the service records, the tokens, the federation (copy-*.ts). Identity and vault go
+ *    first so that an instance started on a half-copied target never creates an identity or a vault of its own.
+ * 4. Verify (verify-copy.ts). A difference is reported (`ok: false`), not thrown: the caller prints the table.
+ * A failure part-way leaves a target that is not empty; running the copy again with `force` repairs it.
+ */
+import { createPublicKey, randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { parseJson } from "@kai/protocol";
+import { ApiError } from "../../errors.js";
+import { NODE_KEY_SECRET, NodeKey } from "../../identity/node-key.js";
+import { didOfNodeKey } from "../../identity/node-identity.js";
+import { AUDIT_KEY_FILE, VAULT_KEY_FILE } from "../../vault/key-files.js";
+import type { StorageBackend } from "../contracts/storage-backend.js";
+import { openStore, type OpenStoreOptions } from "../index.js";
+import { copyServices, copyTokens } from "./copy-node.js";
+import { copyFederation } from "./copy-federation.js";
+import { copyVault } from "./copy-vault.js";
+import { eraseTarget } from "./erase-target.js";
+import { contentsOf, takeInventory, type Inventory } from "./inventory.js";
+import { maskUrl, scrubPassword } from "./mask-url.js";
+import { IDENTITY_PUBLIC_KEY_META, readSourceIdentity } from "./source-identity.js";
+import { inspectSqliteSource, type SqliteSource } from "./sqlite-source.js";
+import { verifyCopy, type VerificationRow } from "./verify-copy.js";
+
+/** The registry's epoch setting (registry/registry-epoch.ts): never copied, the target gets a new one. */
+export const REGISTRY_EPOCH_META = "registry.epoch";
+
+export interface CopyStorageOptions {
+  /** The source node's data directory (holds `kai.db`, `node-key.pub.pem`, `audit.key`). */
+  from: string;
+  /** The target backend, as `openStore` takes it. */
+  to: OpenStoreOptions;
+  /** Empty a target that is not empty instead of refusing it (everything in it is lost). */
+  force?: boolean;
+  /** One line per step, for humans (the CLI prints them on stderr). */
+  onProgress?: (message: string) => void;
+}
+
+export interface CopyReport {
+  /** True when every verification row agrees. */
+  ok: boolean;
+  from: string;
+  /** The target, password masked. */
+  to: string;
+  /** The node's DID (the same on both sides). */
+  did: string;
+  epoch: { source: string | null; target: string };
+  /** What the target held before `force` emptied it (empty when it was empty). */
+  overwritten: string[];
+  rows: VerificationRow[];
+  /** What the operator still has to do by hand (key files to carry to the instances). */
+  notes: string[];
+}
+
+/** The target as messages name it: never with its password. */
+export function describeTarget(to: OpenStoreOptions): string {
+  switch (to.kind) {
+    case "postgres":
+      return maskUrl(to.url);
+    case "sqlite":
+      return `sqlite ${to.path}`;
+    case "memory":
+      return "memory";
+  }
+}
+
+export async function copyStorage(options: CopyStorageOptions): Promise<CopyReport> {
+  const progress = options.onProgress ?? (() => undefined);
+  const targetName = describeTarget(options.to);
+  const source = inspectSqliteSource(options.from);
+  const identity = readSourceIdentity(options.from);
+  progress(`source: ${source.path} (node ${identity.did})`);
+
+  const sourceStore = await openStore({ kind: "sqlite", path: source.path, checkpointIntervalMs: 0 });
+  let targetStore: StorageBackend | null = null;
+  try {
+    const header = await sourceStore.vaultStore().getHeader();
+    if (!header || !(await sourceStore.vaultStore().getSecret(NODE_KEY_SECRET))) {
+      throw new ApiError(
+        "conflict",
+        `the node key is not sealed in the source's vault: start the node once with its vault unlocked, stop it, then copy again`,
+      );
+    }
+    const copiedMeta = new Map([...source.meta].filter(([key]) => key !== REGISTRY_EPOCH_META && key !== IDENTITY_PUBLIC_KEY_META));
+    const metaKeys = [...copiedMeta.keys(), REGISTRY_EPOCH_META, IDENTITY_PUBLIC_KEY_META];
+
+    progress(`target: ${targetName}`);
+    targetStore = await openTarget(options.to, targetName);
+    const before = await takeInventory(targetStore, metaKeys);
+    const overwritten = contentsOf(before);
+    if (overwritten.length > 0) {
+      if (!options.force) {
+        throw new ApiError("conflict", `the target ${targetName} is not empty (${overwritten.join(", ")}): use --force to empty it and copy anyway`);
+      }
+      progress(`target holds ${overwritten.join(", ")}: emptying it (--force)`);
+      await targetStore.close();
+      targetStore = null;
+      await eraseTarget(options.to);
+      targetStore = await openTarget(options.to, targetName);
+      const left = contentsOf(await takeInventory(targetStore, metaKeys));
+      if (left.length > 0) throw new ApiError("internal", `the target ${targetName} still holds ${left.join(", ")} after it was emptied`);
+    }
+
+    // 1. Identity and vault first (see the module header).
+    await targetStore.setMeta(IDENTITY_PUBLIC_KEY_META, identity.publicKeyPem);
+    progress(`identity: public key of ${identity.did} stored as ${IDENTITY_PUBLIC_KEY_META}`);
+    const vault = await copyVault(sourceStore.vaultStore(), targetStore.vaultStore(), progress);
+    // 2. Settings; the registry epoch is new, because the target's revisions are its own (copy-node.ts).
+    for (const [key, value] of copiedMeta) await targetStore.setMeta(key, value);
+    const targetEpoch = randomUUID();
+    await targetStore.setMeta(REGISTRY_EPOCH_META, targetEpoch);
+    progress(`settings: ${copiedMeta.size} copied, new registry epoch ${targetEpoch}`);
+    // 3. Registry, tokens, federation.
+    await copyServices(sourceStore, targetStore, progress);
+    await copyTokens(sourceStore, targetStore, progress);
+    await copyFederation(sourceStore.federationStore(), targetStore.federationStore(), progress);
+
+    progress("verifying");
+    const [sourceInventory, targetInventory] = await Promise.all([takeInventory(sourceStore, metaKeys), takeInventory(targetStore, metaKeys)]);
+    const rows = verifyCopy(sourceInventory, targetInventory, {
+      copied: copiedMeta,
+      epochKey: REGISTRY_EPOCH_META,
+      sourceEpoch: source.meta.get(REGISTRY_EPOCH_META) ?? null,
+      identityKey: IDENTITY_PUBLIC_KEY_META,
+      sourceDid: identity.did,
+      didOf,
+    });
+    return {
+      ok: rows.every((row) => row.ok),
+      from: options.from,
+      to: targetName,
+      did: identity.did,
+      epoch: { source: source.meta.get(REGISTRY_EPOCH_META) ?? null, target: targetEpoch },
+      overwritten,
+      rows,
+      notes: notesFor(source, header.kdf, vault.auditEntries, sourceInventory),
+    };
+  } finally {
+    await Promise.allSettled([sourceStore.close(), targetStore?.close()]);
+  }
+}
+
+async function openTarget(to: OpenStoreOptions, name: string): Promise<StorageBackend> {
+  try {
+    return await openStore(to);
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new ApiError("storage_unavailable", `cannot open the target ${name}: ${to.kind === "postgres" ? scrubPassword(message, to.url) : message}`);
+  }
+}
+
+function didOf(pem: string): string | null {
+  try {
+    const key = createPublicKey(pem);
+    return key.asymmetricKeyType === "ed25519" ? didOfNodeKey(new NodeKey(key)) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The files that stay in the source's data directory and that every instance of the node needs. */
+function notesFor(source: SqliteSource, kdfText: string, auditEntries: number, inventory: Inventory): string[] {
+  const notes: string[] = [];
+  const auditKey = join(source.dataDir, AUDIT_KEY_FILE);
+  if (existsSync(auditKey)) {
+    notes.push(
+      `copy ${auditKey} into the data directory of every instance (mode 0600): the vault's audit log is MAC-chained with it` +
+        (auditEntries > 0 ? ` (${auditEntries} entries), and without it the chain no longer verifies` : ""),
+    );
+  }
+  const kdf = parseJson(kdfText);
+  const kdfName = kdf.ok && typeof kdf.value === "object" && kdf.value !== null ? (kdf.value as { name?: unknown }).name : undefined;
+  if (kdfName === "key-file") {
+    notes.push(
+      `the vault opens with ${join(source.dataDir, VAULT_KEY_FILE)} (development default): copy it to every instance too, ` +
+        "or better move the source to a passphrase first (kai vault rekey) and start the instances with KAI_VAULT_PASSPHRASE",
+    );
+  } else {
+    notes.push("the vault opens with the same passphrase as before (KAI_VAULT_PASSPHRASE on every instance, or kai vault unlock)");
+  }
+  if (inventory.tokens > 0) notes.push("tokens issued by the node (admin.token included) stay valid: the node key and the token rows were copied");
+  return notes;
+}

@@ -1,0 +1,200 @@
+/**
+ * @module storage/copy/inventory
+ * What a backend holds, counted kind by kind, with a digest of each kind's content: read through the store
+ * contracts only, so the same code takes stock of the SQLite source and of any target. `kai storage copy`
+ * uses it three times: to see whether the target is empty, to say what `--force` overwrites, and to verify
+ * the copy (counts and digests side by side).
+ *
+ * Digests leave out what is not the same by design on the target: a record's `revision` (the target's log
+ * is its own) and `health` (never stored). Everything else must match byte for byte, so a count that agrees
+ * while the content differs is still caught.
+ */
+import { createHash, type Hash } from "node:crypto";
+import { SERVICE_STATUSES, type ServiceRecord, type ServiceStatus } from "@kai/protocol";
+import type { StorageBackend } from "../contracts/storage-backend.js";
+
+/** Page size of every paged read (listings, the audit log). */
+const PAGE = 1000;
+const ADMIN = { owner: "", admin: true } as const;
+
+export interface Inventory {
+  /** Records by status. */
+  services: Record<ServiceStatus, number>;
+  /** Records that have a ttl (a lease), and how many of those ever sent a heartbeat. */
+  leases: number;
+  heartbeats: number;
+  tokens: number;
+  revokedTokens: number;
+  /** 1 when the vault is initialised. */
+  vaultHeader: number;
+  secrets: number;
+  secretVersions: number;
+  /** Data-key versions with an encryption counter, and the counters' sum. */
+  keyUsageVersions: number;
+  encryptions: number;
+  auditEntries: number;
+  /** `seq:mac` of the audit chain's head, `-` for an empty log. */
+  auditHead: string;
+  peers: number;
+  imports: number;
+  /** The settings asked about that are present, by key. */
+  meta: Map<string, string>;
+  /** Content digests (hex) by kind, compared by the verification. */
+  digests: Record<DigestKind, string>;
+}
+
+export type DigestKind = "services" | "leases" | "tokens" | "vaultHeader" | "secrets" | "keyUsage" | "audit" | "peers" | "imports";
+
+/** Canonical JSON: object keys sorted, Buffers as hex, undefined members dropped. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, inner: unknown) => {
+    // JSON.stringify hands a Buffer to the replacer in its toJSON() form, `{ type: "Buffer", data: [...] }`.
+    if (inner !== null && typeof inner === "object" && (inner as { type?: unknown }).type === "Buffer" && Array.isArray((inner as { data?: unknown }).data)) {
+      return { hex: Buffer.from((inner as { data: number[] }).data).toString("hex") };
+    }
+    if (inner !== null && typeof inner === "object" && !Array.isArray(inner)) {
+      return Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    }
+    return inner;
+  });
+}
+
+function feed(hash: Hash, value: unknown): void {
+  hash.update(canonical(value)).update("\n");
+}
+
+/** Orders rows by a text key (code-unit order: the same on every machine, unlike localeCompare). */
+function byKey<T>(key: (row: T) => string): (a: T, b: T) => number {
+  return (a, b) => {
+    const left = key(a);
+    const right = key(b);
+    return left < right ? -1 : left > right ? 1 : 0;
+  };
+}
+
+/** A record as the verification compares it: everything but the target's own revision and the read-time health. */
+function comparable(record: ServiceRecord): Omit<ServiceRecord, "revision" | "health"> {
+  const { revision: _revision, health: _health, ...rest } = record;
+  return rest;
+}
+
+/** Every local record, in registration order, page by page. */
+export async function* allServices(store: StorageBackend): AsyncGenerator<ServiceRecord[]> {
+  let cursor: string | undefined;
+  for (;;) {
+    const page = await store.listServices({ filter: {}, viewer: ADMIN, limit: PAGE, ...(cursor !== undefined ? { cursor } : {}) });
+    if (page.services.length > 0) yield page.services;
+    if (page.nextCursor === null) return;
+    cursor = page.nextCursor;
+  }
+}
+
+/** Takes stock of `store`; `metaKeys` are the settings to look up (the contract cannot list them). */
+export async function takeInventory(store: StorageBackend, metaKeys: Iterable<string>): Promise<Inventory> {
+  const services = Object.fromEntries(SERVICE_STATUSES.map((status) => [status, 0])) as Record<ServiceStatus, number>;
+  const serviceHash = createHash("sha256");
+  for await (const page of allServices(store)) {
+    for (const record of page) {
+      services[record.status]++;
+      feed(serviceHash, comparable(record));
+    }
+  }
+
+  const leaseRows = (await store.listLeases()).sort(byKey((lease) => lease.id));
+  const leaseHash = createHash("sha256");
+  for (const lease of leaseRows) feed(leaseHash, { id: lease.id, ttl: lease.ttl, heartbeatAt: lease.heartbeatAt });
+
+  const tokenRows = (await store.listTokens()).sort(byKey((token) => token.id));
+  const tokenHash = createHash("sha256");
+  for (const token of tokenRows) feed(tokenHash, token);
+
+  const vault = store.vaultStore();
+  const header = await vault.getHeader();
+  const secretHash = createHash("sha256");
+  const listed = await vault.listSecrets();
+  let secretVersions = 0;
+  for (const { name } of listed) {
+    const secret = await vault.getSecret(name);
+    if (!secret) continue;
+    secretVersions += secret.versions.length;
+    feed(secretHash, secret);
+  }
+  const usage = [...(await vault.keyUsage()).entries()].sort(([a], [b]) => a - b);
+
+  const auditHash = createHash("sha256");
+  let auditEntries = 0;
+  for (let after = 0; ; ) {
+    const rows = await vault.auditPage(after, PAGE);
+    for (const row of rows) feed(auditHash, row);
+    auditEntries += rows.length;
+    const last = rows.at(-1);
+    if (!last || rows.length < PAGE) break;
+    after = last.seq;
+  }
+  const head = await vault.auditHead();
+
+  const federation = store.federationStore();
+  const peers = (await federation.listPeers()).sort(byKey((peer) => peer.did));
+  const imports = (await federation.listImports()).sort(byKey((row) => `${row.origin}\u0000${row.serviceId}`));
+
+  const meta = new Map<string, string>();
+  for (const key of new Set(metaKeys)) {
+    const value = await store.getMeta(key);
+    if (value !== null) meta.set(key, value);
+  }
+
+  const digest = (items: readonly unknown[]) => {
+    const hash = createHash("sha256");
+    for (const item of items) feed(hash, item);
+    return hash.digest("hex");
+  };
+  return {
+    services,
+    leases: leaseRows.length,
+    heartbeats: leaseRows.filter((lease) => lease.heartbeatAt !== null).length,
+    tokens: tokenRows.length,
+    revokedTokens: tokenRows.filter((token) => token.revokedAt !== null).length,
+    vaultHeader: header ? 1 : 0,
+    secrets: listed.length,
+    secretVersions,
+    keyUsageVersions: usage.length,
+    encryptions: usage.reduce((sum, [, count]) => sum + count, 0),
+    auditEntries,
+    auditHead: head ? `${head.seq}:${head.mac}` : "-",
+    peers: peers.length,
+    imports: imports.length,
+    meta,
+    digests: {
+      services: serviceHash.digest("hex"),
+      leases: leaseHash.digest("hex"),
+      tokens: tokenHash.digest("hex"),
+      vaultHeader: digest(header ? [header] : []),
+      secrets: secretHash.digest("hex"),
+      keyUsage: digest(usage),
+      audit: auditHash.digest("hex"),
+      peers: digest(peers),
+      imports: digest(imports),
+    },
+  };
+}
+
+/** Total records. */
+export function serviceTotal(inventory: Inventory): number {
+  return Object.values(inventory.services).reduce((sum, count) => sum + count, 0);
+}
+
+/** What makes a target "not empty", as `kind: count` phrases (empty list: nothing there). */
+export function contentsOf(inventory: Inventory): string[] {
+  const parts: Array<[string, number]> = [
+    ["services", serviceTotal(inventory)],
+    ["tokens", inventory.tokens],
+    ["vault header", inventory.vaultHeader],
+    ["secrets", inventory.secrets],
+    ["audit entries", inventory.auditEntries],
+    ["key usage counters", inventory.keyUsageVersions],
+    ["peers", inventory.peers],
+    ["imported records", inventory.imports],
+    ["settings", inventory.meta.size],
+  ];
+  return parts.filter(([, count]) => count > 0).map(([kind, count]) => `${count} ${kind}`);
+}
