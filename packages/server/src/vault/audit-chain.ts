@@ -8,7 +8,8 @@
  * - chain:  mac(n) = HMAC(chainKey, mac(n-1) || canonical(entry n)), mac(0) = 32 zero bytes.
  * `verifyChain` recomputes every MAC in seq order and reports the first entry that does not verify, so an
  * edited, inserted, deleted or reordered entry is found; a stored head (last seq + MAC) catches deletion
- * of the newest entries.
+ * of the newest entries. A third value, `check`, identifies the key without revealing it: a store shared by
+ * several instances records it, so an instance started with another audit.key is refused (vault-service.ts).
  */
 import { createHmac, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
 import { lengthPrefixed } from "./crypto/aead.js";
@@ -22,9 +23,12 @@ const GENESIS = Buffer.alloc(32);
 export class AuditKeys {
   private readonly names: KeyMaterial;
   private readonly chain: KeyMaterial;
+  /** hex HKDF output naming this key (not secret: it confirms nothing about names or entries). */
+  readonly check: string;
 
   constructor(master: Buffer) {
     if (master.length !== 32) throw new RangeError("the audit key is 32 bytes");
+    this.check = Buffer.from(hkdfSync("sha256", master, Buffer.alloc(0), "kai-audit/1|check", 32)).toString("hex");
     this.names = new KeyMaterial(Buffer.from(hkdfSync("sha256", master, Buffer.alloc(0), "kai-audit/1|names", 32)));
     this.chain = new KeyMaterial(Buffer.from(hkdfSync("sha256", master, Buffer.alloc(0), "kai-audit/1|chain", 32)));
   }

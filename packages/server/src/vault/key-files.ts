@@ -6,9 +6,12 @@
  * - `audit.key`: the audit log's MAC key (see audit-chain.ts).
  * A replacement unseal key is first written as `vault.key.new` and renamed only after the header that
  * needs it committed; `readUnsealKeys` offers both, so a crash between the two steps loses nothing.
+ * `audit.key` is created only if absent, atomically (a hard link, which fails when the name exists): two
+ * instances starting at once on one shared key directory end up with the same key, never one each.
+ * The directory is the data dir by default, or the vault's `keyDir` (vault-core.ts).
  */
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { dirname, join } from "node:path";
 
 export const VAULT_KEY_FILE = "vault.key";
@@ -28,8 +31,8 @@ function fsyncDir(dir: string): void {
   }
 }
 
-/** Writes `bytes` to `path` atomically with mode 0600. */
-export function writeKeyFile(path: string, bytes: Buffer): void {
+/** Writes `bytes` to a fresh temporary file beside `path` (mode 0600, fsynced) and returns its name. */
+function writeTemp(path: string, bytes: Buffer): string {
   const temp = `${path}.tmp-${randomBytes(6).toString("hex")}`;
   const fd = openSync(temp, "wx", 0o600);
   try {
@@ -38,8 +41,28 @@ export function writeKeyFile(path: string, bytes: Buffer): void {
   } finally {
     closeSync(fd);
   }
-  renameSync(temp, path);
+  return temp;
+}
+
+/** Writes `bytes` to `path` atomically with mode 0600. */
+export function writeKeyFile(path: string, bytes: Buffer): void {
+  renameSync(writeTemp(path, bytes), path);
   fsyncDir(dirname(path));
+}
+
+/** Creates `path` with `bytes` unless it exists (atomically, whoever else tries at once); true when this call created it. */
+function createKeyFileOnce(path: string, bytes: Buffer): boolean {
+  const temp = writeTemp(path, bytes);
+  try {
+    linkSync(temp, path);
+    fsyncDir(dirname(path));
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  } finally {
+    rmSync(temp, { force: true });
+  }
 }
 
 /** The key in `path`, or null when absent. Throws when it exists but is not a 32-byte key. */
@@ -86,12 +109,14 @@ export function readUnsealKeys(dataDir: string): Array<{ path: string; key: Buff
   return out;
 }
 
-/** Loads `audit.key`, creating it when absent. `created` tells the caller a new key was made. */
-export function loadOrCreateAuditKey(dataDir: string): { key: Buffer; created: boolean } {
-  const path = auditKeyPath(dataDir);
+/** Loads `audit.key` from `keyDir`, creating it when absent. `created` tells the caller a new key was made. */
+export function loadOrCreateAuditKey(keyDir: string): { key: Buffer; created: boolean } {
+  const path = auditKeyPath(keyDir);
   const existing = readKeyFile(path);
   if (existing) return { key: existing, created: false };
   const key = randomBytes(KEY_BYTES);
-  writeKeyFile(path, key);
-  return { key, created: true };
+  if (createKeyFileOnce(path, key)) return { key, created: true };
+  // Another process created it a moment ago: use that one.
+  key.fill(0);
+  return { key: readKeyFile(path)!, created: false };
 }

@@ -4,15 +4,26 @@
  * whose entry cannot be written does not happen. Writes go through `write`, which puts the change and its
  * entry in ONE store transaction; reads and refusals append their entry on its own with `record` before
  * anything is released. Secret names are stored only as keyed hashes (audit-chain.ts).
+ *
+ * With several instances on one store, every instance must write the chain with the same audit key. An
+ * instance whose key is not the one the store recorded is `blocked` (vault-service.ts decides at start): it
+ * writes nothing, so every operation fails closed instead of forking the chain. A database that is unreachable
+ * is reported as such (`storage_unavailable`), not as a broken log.
  */
 import type { Logger } from "../logging/logger.js";
-import type { ApiError } from "../errors.js";
-import type { StoredAuditEntry, VaultStore, VaultTx } from "../storage/contracts/vault-store.js";
+import { ApiError } from "../errors.js";
+import type { StoredAuditEntry, VaultReads, VaultStore, VaultTx } from "../storage/contracts/vault-store.js";
 import type { VaultActor } from "./vault.js";
 import type { AuditDraft, AuditKeys } from "./audit-chain.js";
-import { auditUnavailable, Refusal } from "./vault-errors.js";
+import { auditUnavailable, Refusal, StaleKeys } from "./vault-errors.js";
+
+/** Errors that already say what happened; every other failure to write is `auditUnavailable`. */
+const passesThrough = (error: unknown) => error instanceof StaleKeys || (error instanceof ApiError && error.code === "storage_unavailable");
 
 export class VaultAuditWriter {
+  /** Why this instance must not write the chain (its audit key is not the shared one), or null. */
+  private blocked: string | null = null;
+
   constructor(
     private readonly store: VaultStore,
     private readonly logger: Logger,
@@ -34,11 +45,17 @@ export class VaultAuditWriter {
     };
   }
 
+  /** From now on every append fails (closed): `why` is logged with each refused operation. */
+  block(why: string): void {
+    this.blocked = why;
+  }
+
   /** Appends one audit entry on its own; any failure becomes `unavailable` (the caller's operation fails). */
   async record(draft: AuditDraft): Promise<void> {
     try {
       await this.store.transact((tx) => this.appendIn(tx, draft));
     } catch (error) {
+      if (passesThrough(error)) throw error;
       this.logger.error({ err: error, operation: draft.operation }, "vault: audit entry could not be written");
       throw auditUnavailable();
     }
@@ -48,15 +65,23 @@ export class VaultAuditWriter {
    * Runs `work` and its audit entry in one transaction. A `Refusal` thrown by `work` rolls it back and is
    * recorded on its own (then thrown as its ApiError); any other failure fails the operation closed.
    */
-  async write<T>(actor: VaultActor, op: string, name: string | null, work: (tx: VaultTx) => { reason: string | null; value: T }): Promise<T> {
+  async write<T>(
+    actor: VaultActor,
+    op: string,
+    name: string | null,
+    work: (tx: VaultTx) => { reason: string | null; value: T },
+    /** What `work` reads (the store loads it first; see contracts/vault-store.ts). */
+    reads?: VaultReads,
+  ): Promise<T> {
     try {
       return await this.store.transact((tx) => {
         const { reason, value } = work(tx);
         this.appendIn(tx, this.draft(actor, op, name, "allowed", reason));
         return value;
-      });
+      }, reads);
     } catch (error) {
       if (error instanceof Refusal) return this.refuse(actor, op, name, error.outcome, error.reason, error.error);
+      if (passesThrough(error)) throw error;
       this.logger.error({ err: error, operation: op }, "vault: operation could not be written");
       throw auditUnavailable();
     }
@@ -69,6 +94,7 @@ export class VaultAuditWriter {
   }
 
   private appendIn(tx: VaultTx, draft: AuditDraft): void {
+    if (this.blocked !== null) throw new Error(this.blocked);
     tx.appendAudit(this.keys.next(tx.auditHead(), draft));
   }
 }

@@ -7,6 +7,15 @@
  * - a key-file vault → unlock from the key file;
  * - a passphrase vault with a passphrase given → unlock with it; without → stay locked (`kai vault unlock`).
  * Never throws for a wrong passphrase: the server still starts, with the vault locked, and says why.
+ *
+ * Several instances on one database (a shared store):
+ * - two instances starting at once on an empty database with the same passphrase both try to initialise;
+ *   the store serialises them, exactly one succeeds and the other, refused as already initialised, unlocks
+ *   with the same passphrase instead;
+ * - the development default is NOT used: each instance has its own data directory, so a key file made by one
+ *   would lock every other out (and two starting at once would each make their own). Without a passphrase
+ *   the vault stays uninitialised, and the log says to start every instance with the same KAI_VAULT_PASSPHRASE.
+ *   A key-file vault copied from a single node still unlocks where its vault.key is present, with a warning.
  */
 import type { VaultStatus } from "@kai/protocol";
 import type { Logger } from "../logging/logger.js";
@@ -17,8 +26,22 @@ export async function bootstrapVault(vault: VaultService, options: { passphrase?
   const { passphrase, logger } = options;
   let status = await vault.status();
   try {
+    if (!status.initialized && passphrase === undefined && vault.shared) {
+      logger.error(
+        "vault: not initialised, and instances sharing a database cannot use the development default (a key file in each one's data dir); " +
+          "start every instance with the same KAI_VAULT_PASSPHRASE. The vault stays uninitialised until then",
+      );
+      return status;
+    }
     if (!status.initialized) {
-      status = await vault.init(passphrase, SERVER_ACTOR);
+      try {
+        status = await vault.init(passphrase, SERVER_ACTOR);
+      } catch (error) {
+        // Another instance sharing the database initialised it first: unlock it like any existing vault.
+        if (!(error instanceof ApiError) || error.code !== "conflict" || passphrase === undefined) throw error;
+        logger.info("vault: initialised by another instance a moment ago; unlocking it");
+        return await vault.unlock(passphrase, SERVER_ACTOR);
+      }
       if (passphrase === undefined) {
         logger.warn(
           "vault: DEVELOPMENT DEFAULT - initialised with a random unseal key in <data-dir>/vault.key and unlocked automatically. " +
@@ -29,7 +52,11 @@ export async function bootstrapVault(vault: VaultService, options: { passphrase?
     }
     if (status.autoUnlock) {
       status = await vault.unlockFromKeyFile(SERVER_ACTOR);
-      logger.warn("vault: unlocked from <data-dir>/vault.key (development default); move to a passphrase with `kai vault rekey`");
+      logger.warn(
+        vault.shared
+          ? "vault: unlocked from vault.key (development default), which every instance sharing this database needs a copy of; move to a passphrase with `kai vault rekey` and start every instance with KAI_VAULT_PASSPHRASE"
+          : "vault: unlocked from <data-dir>/vault.key (development default); move to a passphrase with `kai vault rekey`",
+      );
       return status;
     }
     if (passphrase !== undefined) return await vault.unlock(passphrase, SERVER_ACTOR);

@@ -6,7 +6,12 @@
  * - the readers–writer lock: secret and transit operations hold it shared, key-changing operations
  *   (init, unlock, lock, rekey, rotate, close) exclusively, so no operation sees a keyring being replaced
  *   or zeroed;
- * - the audit writer and the guards (scope, name, initialised, unlocked), each of which audits its refusal.
+ * - the audit writer and the guards (scope, name, initialised, unlocked), each of which audits its refusal;
+ * - freshness when several instances share the store: the keys remember the wrapped keyring they were opened
+ *   from, and an operation that finds another header in the store (another instance rotated or re-keyed)
+ *   throws `StaleKeys` before it uses a key, so the facade reloads and runs it again (vault-reload.ts).
+ *   Writes that encrypt check the same INSIDE their transaction, which a shared store serialises with every
+ *   instance's rotation: no instance can commit a secret under a data key another instance already retired.
  * The parts (vault-lifecycle, vault-unlock, vault-rotation, vault-secrets, vault-transit, vault-audit) hold
  * no key state of their own, so there is exactly one place where keys are adopted and dropped.
  */
@@ -26,7 +31,8 @@ import { UnlockBackoff } from "./unlock-backoff.js";
 import { RwLock } from "./rw-lock.js";
 import { VaultAuditWriter } from "./vault-audit-writer.js";
 import { LEGACY_FORMAT, VAULT_FORMAT } from "./vault-header.js";
-import { lockedError, notInitialized, validation } from "./vault-errors.js";
+import { lockedError, notInitialized, StaleKeys, validation } from "./vault-errors.js";
+import type { VaultTx } from "../storage/contracts/vault-store.js";
 
 export interface VaultDeps {
   store: VaultStore;
@@ -38,6 +44,11 @@ export interface VaultDeps {
   keepRetiredKeys?: number;
   /** Test hook: called with the keyring each time one is loaded into memory. */
   onKeyringLoaded?: (keyring: Keyring) => void;
+  /**
+   * Where `vault.key` and `audit.key` are kept (default: `dataDir`). Instances sharing a database must share
+   * `audit.key` (one MAC chain): point every instance at the same directory (a mounted secret) or copy the file.
+   */
+  keyDir?: string;
 }
 
 /**
@@ -54,8 +65,13 @@ export const SERVER_ACTOR: VaultActor = { tokenId: null, owner: "kai-server", sc
 export interface UnlockedKeys {
   keyring: Keyring;
   kek: KeyMaterial;
-  /** Encryptions per data-key version (persisted with every encryption). */
+  /**
+   * Encryptions per data-key version, as the store last reported them (every encryption's transaction returns
+   * the new total, which counts every instance's encryptions); drives automatic rotation.
+   */
   usage: Map<number, number>;
+  /** The header's wrapped keyring these keys were opened from or written as: a different one in the store means stale keys. */
+  wrapped: Buffer;
 }
 
 export class VaultCore {
@@ -65,6 +81,7 @@ export class VaultCore {
   readonly audit: VaultAuditWriter;
   private keys: UnlockedKeys | null = null;
   private readonly lockListeners = new Set<(unlocked: boolean) => void>();
+  private readonly headerListeners = new Set<() => void>();
   private closed = false;
 
   constructor(
@@ -85,6 +102,11 @@ export class VaultCore {
     return this.keys !== null;
   }
 
+  /** Where vault.key and audit.key are kept. */
+  get keyDir(): string {
+    return this.deps.keyDir ?? this.deps.dataDir;
+  }
+
   iso(): string {
     return new Date(this.now()).toISOString();
   }
@@ -96,7 +118,8 @@ export class VaultCore {
       return { initialized: false, locked: true, autoUnlock: false, kdf: null, keyVersion: null, secrets: null, encryptionsUnderCurrentKey: null, unlockBackoffSeconds };
     }
     const kdf = parseStoredKdf(header.kdf);
-    const usage = this.keys?.usage ?? (await this.deps.store.keyUsage());
+    // From the store, not memory: with several instances the count is everyone's.
+    const usage = await this.deps.store.keyUsage();
     return {
       initialized: true,
       locked: this.keys === null,
@@ -113,11 +136,11 @@ export class VaultCore {
 
   // ---- key state (call with the exclusive lock held) ----
 
-  /** Takes ownership of `keyring` and `kek` (zeroing whatever was held before). */
-  adopt(keyring: Keyring, kek: Buffer, usage: Map<number, number>): void {
+  /** Takes ownership of `keyring` and `kek` (zeroing whatever was held before); `wrapped`: the header's keyring they match. */
+  adopt(keyring: Keyring, kek: Buffer, usage: Map<number, number>, wrapped: Buffer): void {
     const wasUnlocked = this.keys !== null;
     this.drop(false);
-    this.keys = { keyring, kek: new KeyMaterial(kek), usage };
+    this.keys = { keyring, kek: new KeyMaterial(kek), usage, wrapped: Buffer.from(wrapped) };
     this.deps.onKeyringLoaded?.(keyring);
     if (!wasUnlocked) this.announce(true);
   }
@@ -134,6 +157,49 @@ export class VaultCore {
   onLockChange(listener: (unlocked: boolean) => void): () => void {
     this.lockListeners.add(listener);
     return () => this.lockListeners.delete(listener);
+  }
+
+  onHeaderChanged(listener: () => void): () => void {
+    this.headerListeners.add(listener);
+    return () => this.headerListeners.delete(listener);
+  }
+
+  /** This instance committed a new header (init, unlock's upgrade, rekey, rotation): tells the listeners (the cluster layer). */
+  headerChanged(): void {
+    for (const listener of this.headerListeners) {
+      try {
+        listener();
+      } catch (error) {
+        this.deps.logger.error({ err: error }, "vault header listener failed");
+      }
+    }
+  }
+
+  // ---- freshness (several instances on one store) ----
+
+  /** Throws `StaleKeys` when the store's header is not the one `keys` came from. */
+  checkFresh(keys: UnlockedKeys, header: VaultHeaderRow | null): void {
+    if (!header || !header.keyring.equals(keys.wrapped)) throw new StaleKeys();
+  }
+
+  /** Inside a transaction that encrypts or rewrites the header: the same check, serialised with every instance's writes. */
+  checkFreshIn(tx: VaultTx, keys: UnlockedKeys): VaultHeaderRow {
+    const header = tx.getHeader();
+    this.checkFresh(keys, header);
+    return header!;
+  }
+
+  /** True when this instance holds keys and the store's header moved on (so a key it lacks may simply be newer). */
+  async keysOutdated(): Promise<boolean> {
+    const keys = this.keys;
+    if (!keys) return false;
+    const header = await this.deps.store.getHeader();
+    return !header || !header.keyring.equals(keys.wrapped);
+  }
+
+  /** Notes a counter total the store returned after a commit (totals only grow, so a late one never lowers it). */
+  noteUsage(keys: UnlockedKeys, version: number, total: number): void {
+    keys.usage.set(version, Math.max(keys.usage.get(version) ?? 0, total));
   }
 
   /** Drops the keys for good: every later operation that needs a key is refused as locked. */
@@ -199,14 +265,18 @@ export class VaultCore {
    * a `failed` audit entry, then `error` is thrown.
    */
   async tampered(actor: VaultActor, op: string, name: string | null, what: string, error: ApiError): Promise<never> {
+    // A secret under a key version this instance does not hold yet is not tampering if another instance rotated.
+    if (await this.keysOutdated()) throw new StaleKeys();
     this.deps.logger.error(name === null ? { operation: op } : { operation: op, secret: name }, `vault: tampering detected: ${what}`);
     return this.audit.refuse(actor, op, name, "failed", `tampered: ${what}`, error);
   }
 
+  /** The keys, checked against the store's header (`StaleKeys` when another instance changed it). */
   async requireUnlocked(actor: VaultActor, op: string, name: string | null): Promise<UnlockedKeys> {
     if (this.closed) return this.audit.refuse(actor, op, name, "failed", "vault_locked", lockedError());
-    await this.requireHeader(actor, op, name);
+    const header = await this.requireHeader(actor, op, name);
     if (!this.keys) return this.audit.refuse(actor, op, name, "failed", "vault_locked", lockedError());
+    this.checkFresh(this.keys, header);
     return this.keys;
   }
 }

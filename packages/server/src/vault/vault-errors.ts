@@ -2,7 +2,8 @@
  * @module vault/vault-errors
  * The errors the vault's parts throw, made in one place so every part says the same thing for the same
  * failure (the messages and codes are part of the API: docs/api.md). `Refusal` carries a refusal out of a
- * store transaction so the transaction rolls back and the refusal is then audited on its own.
+ * store transaction so the transaction rolls back and the refusal is then audited on its own; `StaleKeys`
+ * carries "another instance changed the header" out of an operation so it is retried after a reload.
  */
 import { ApiError } from "../errors.js";
 
@@ -14,6 +15,17 @@ export class Refusal extends Error {
     readonly reason: string,
   ) {
     super(error.message);
+  }
+}
+
+/**
+ * The store's header is no longer the one this instance's keys came from: another instance sharing the
+ * database rotated the data key or changed the passphrase. Never reaches a caller: the vault reloads its keys
+ * from the store (vault-reload.ts) and runs the operation again; nothing was written or audited before it.
+ */
+export class StaleKeys extends Error {
+  constructor() {
+    super("the vault header changed on another instance; reload the keys");
   }
 }
 
@@ -33,4 +45,7 @@ export const keyFileWrong = () => new ApiError("vault_locked", "vault.key does n
 /** A format-1 header has no key check: a wrong key and an altered keyring look the same there. */
 export const keyFileLegacyFailed = () => new ApiError("vault_locked", "vault.key does not open this vault (a wrong key, or an altered keyring)");
 export const auditUnavailable = () => new ApiError("unavailable", "the vault audit log could not be written; the operation was not performed");
+/** Instances sharing a database cannot share a key file in each one's own data directory. */
+export const passphraseNeeded = (path: string) =>
+  validation(path, "instances that share a database need a passphrase (start every instance with the same KAI_VAULT_PASSPHRASE); the key-file default works for one instance only");
 export const validation = (path: string, message: string) => new ApiError("validation_failed", `invalid ${path}`, [{ path, message }]);

@@ -8,14 +8,21 @@
  * audit entry), so one tampered row cannot keep the rest of the vault on an old key.
  * Rotation holds the exclusive lock; the encrypting parts call `maybeAutoRotate` after releasing their
  * shared one.
+ *
+ * Several instances on one store: the counters are increments (`addKeyUsage`), so every instance's
+ * encryptions add up, and the total each transaction returns is what `maybeAutoRotate` compares. A rotation
+ * commits only over the header this instance's keys came from (checked inside its transaction, which the
+ * store serialises with every instance's): when two instances reach the threshold together, one rotates and
+ * the other finds `StaleKeys`, reloads the new keyring and, its count now being the new key's, does not
+ * rotate again. The committed rotation is announced (`core.headerChanged`) so the others reload.
  */
 import type { VaultTx } from "../storage/contracts/vault-store.js";
 import type { VaultActor } from "./vault.js";
 import { decryptSecret, encryptSecret } from "./crypto/secret-format.js";
-import { SERVER_ACTOR, type UnlockedKeys, type VaultCore } from "./vault-core.js";
+import { SERVER_ACTOR, type VaultCore } from "./vault-core.js";
 import { keyringAad, VAULT_FORMAT } from "./vault-header.js";
 import { checkHead, sealHead, type KeyLookup } from "./secret-integrity.js";
-import { notInitialized, Refusal } from "./vault-errors.js";
+import { notInitialized, Refusal, StaleKeys } from "./vault-errors.js";
 
 export interface RotationResult {
   keyVersion: number;
@@ -30,7 +37,11 @@ export class VaultRotation {
   /** An automatic rotation is queued or running: further triggers need not queue another. */
   private rotating = false;
 
-  constructor(private readonly core: VaultCore) {
+  constructor(
+    private readonly core: VaultCore,
+    /** Reloads the keys from the store (vault-reload.ts); takes the exclusive lock itself. */
+    private readonly reload: () => Promise<void>,
+  ) {
     this.keepRetired = Math.max(0, core.deps.keepRetiredKeys ?? 2);
   }
 
@@ -49,13 +60,22 @@ export class VaultRotation {
     const active = state.keyring.active.version;
     if ((state.usage.get(active) ?? 0) < core.deps.config.rotateAfterEncryptions) return;
     this.rotating = true;
-    try {
-      await core.lockState.exclusive(async () => {
+    const attempt = () =>
+      core.lockState.exclusive(async () => {
         // Re-check under the lock: another caller may have rotated (or locked) meanwhile.
         const current = core.unlocked;
         if (!current || (current.usage.get(current.keyring.active.version) ?? 0) < core.deps.config.rotateAfterEncryptions) return;
         await this.rotateExclusive(SERVER_ACTOR, "automatic");
       });
+    try {
+      try {
+        await attempt();
+      } catch (error) {
+        if (!(error instanceof StaleKeys)) throw error;
+        // Another instance rotated (or re-keyed) first: take its keyring; the check above then sees its count.
+        await this.reload();
+        await attempt();
+      }
     } catch (error) {
       core.deps.logger.error({ err: error }, "vault: automatic rotation failed");
     } finally {
@@ -63,11 +83,12 @@ export class VaultRotation {
     }
   }
 
-  /** Adds `count` encryptions under `version`, in memory and in `tx` (so the count commits with them). */
-  countEncryptions(tx: VaultTx, state: UnlockedKeys, version: number, count: number): void {
-    const used = (state.usage.get(version) ?? 0) + count;
-    state.usage.set(version, used);
-    tx.setKeyUsage(version, used);
+  /**
+   * Adds `count` encryptions under `version` in `tx` (so the count commits with them) and returns the total the
+   * store reports; the caller hands it to `core.noteUsage` once the transaction committed.
+   */
+  countEncryptions(tx: VaultTx, version: number, count: number): number {
+    return tx.addKeyUsage(version, count);
   }
 
   /** Runs with the exclusive lock held. */
@@ -79,12 +100,15 @@ export class VaultRotation {
     const oldKeyFor = (version: number) => state.keyring.keyFor(version);
     const newKeyFor = (version: number) => next.keyFor(version);
     const newKey = next.keyFor(newVersion)!;
-    let outcome: { reencrypted: number; skipped: Skipped[] };
+    let outcome: { reencrypted: number; skipped: Skipped[]; total: number };
+    let wrapped: Buffer;
     try {
-      const wrapped = next.wrap(state.kek.bytes, keyringAad(VAULT_FORMAT, newVersion));
+      wrapped = next.wrap(state.kek.bytes, keyringAad(VAULT_FORMAT, newVersion));
+      const sealed = wrapped;
       outcome = await core.audit.write(actor, op, null, (tx) => {
-        const header = tx.getHeader();
-        if (!header) throw new Refusal(notInitialized(), "failed", "vault_not_initialized");
+        if (!tx.getHeader()) throw new Refusal(notInitialized(), "failed", "vault_not_initialized");
+        // Only over the keyring these keys came from: otherwise another instance's rotation would be undone.
+        const header = core.checkFreshIn(tx, state);
         let reencrypted = 0;
         const skipped: Skipped[] = [];
         for (const name of new Set(tx.allSecretVersions().map((row) => row.name))) {
@@ -92,24 +116,26 @@ export class VaultRotation {
           if (typeof result === "number") reencrypted += result;
           else skipped.push({ name, what: result.what });
         }
-        tx.putHeader({ ...header, format: VAULT_FORMAT, keyring: wrapped, activeVersion: newVersion, updatedAt: core.iso() });
-        tx.setKeyUsage(newVersion, reencrypted);
+        tx.putHeader({ ...header, format: VAULT_FORMAT, keyring: sealed, activeVersion: newVersion, updatedAt: core.iso() });
+        const total = tx.addKeyUsage(newVersion, reencrypted);
         for (const version of dropped) tx.deleteKeyUsage(version);
         const reason = `v${newVersion}, re-encrypted ${reencrypted}${skipped.length ? `, skipped ${skipped.length} tampered secret(s)` : ""}${why ? `, ${why}` : ""}`;
-        return { reason, value: { reencrypted, skipped } };
-      });
+        return { reason, value: { reencrypted, skipped, total } };
+      }, { allSecrets: true });
     } catch (error) {
       next.destroyVersions([newVersion]);
       throw error;
     }
-    const { reencrypted, skipped } = outcome;
+    const { reencrypted, skipped, total } = outcome;
     // Committed: switch to the new keyring in memory and zero the keys that left the window.
-    state.usage.set(newVersion, reencrypted);
+    state.usage.set(newVersion, total);
     for (const version of dropped) state.usage.delete(version);
     state.keyring.destroyVersions(dropped);
     state.keyring = next;
+    state.wrapped = wrapped;
     core.deps.onKeyringLoaded?.(next);
     core.deps.logger.info({ keyVersion: newVersion, reencrypted, skipped: skipped.length }, "vault data key rotated");
+    core.headerChanged();
     // Each skipped secret is reported on its own (log line by name, audit entry), after the rotation committed.
     for (const { name, what } of skipped) {
       core.deps.logger.error({ operation: op, secret: name }, `vault: tampering detected: secret ${name}: ${what}; rotation left it as it was`);

@@ -7,6 +7,10 @@
  * expiry or value is trusted; a tampered secret is refused as `vault_tampered`, logged by name, never by value.
  * Listing shows the metadata as stored: it needs no key, so it cannot check it. Secret operations hold the shared lock; encrypting ones may then trigger an
  * automatic rotation (vault-rotation.ts) once the lock is released.
+ *
+ * Nothing is cached: every read goes to the store, so a secret written on one instance is read on every
+ * other at once. A put encrypts only under the active key of the header still in the store (checked inside
+ * its transaction), so an instance that missed another's rotation cannot store a secret under a retired key.
  */
 import { PutSecretRequestSchema, type PutSecretRequest, type SecretInfo, type SecretValueResponse } from "@kai/protocol";
 import type { ListedSecret, SecretMetaRow } from "../storage/contracts/vault-store.js";
@@ -95,7 +99,7 @@ export class VaultSecrets {
       await core.audit.write(actor, op, name, (tx) => {
         if (!tx.deleteSecret(name)) throw new Refusal(secretNotFound(), "failed", "not_found");
         return { reason: null, value: undefined };
-      });
+      }, { secrets: [name] });
     });
   }
 
@@ -121,7 +125,9 @@ export class VaultSecrets {
       if (checkAccess) await core.authorize(actor, op, name, ["vault:write"]);
       const state = await core.requireUnlocked(actor, op, name);
       const keep = core.deps.config.keepVersions;
-      return core.audit.write(actor, op, name, (tx) => {
+      let used = 0;
+      const info = await core.audit.write(actor, op, name, (tx) => {
+        core.checkFreshIn(tx, state);
         const existing = tx.getSecret(name);
         const keyFor = (keyVersion: number) => state.keyring.keyFor(keyVersion);
         if (existing) {
@@ -154,10 +160,12 @@ export class VaultSecrets {
         tx.putSecretVersion({ name, version, keyVersion: active.version, ciphertext, createdAt: at });
         const keepFrom = version - keep + 1;
         tx.pruneSecretVersions(name, keepFrom);
-        this.rotation.countEncryptions(tx, state, active.version, 1);
+        used = this.rotation.countEncryptions(tx, active.version, 1);
         const versions = [version, ...(existing?.versions.map((row) => row.version) ?? [])].filter((v) => v >= keepFrom);
         return { reason: `v${version}`, value: this.info({ ...meta, versions }) };
-      });
+      }, { secrets: [name] });
+      core.noteUsage(state, state.keyring.active.version, used);
+      return info;
     });
     // Outside the shared lock: rotation needs it exclusively.
     return result.then(async (info) => {

@@ -9,7 +9,9 @@
  * wrong passphrase, a missing vault.key, a vault.key of another vault, and an altered header.
  * Once open, the header is brought up to date in one transaction with the unlock's audit entry: stronger
  * PBKDF2 parameters (while the passphrase is at hand) and the format-1 → 2 migration (vault-migration.ts).
- * Both hold the exclusive lock; a key that was read but not adopted is zeroed on every path.
+ * Both hold the exclusive lock; a key that was read but not adopted is zeroed on every path. That update
+ * rewrites the header only if it is still the one that was opened (another instance may have changed it
+ * meanwhile: then `StaleKeys`, and the unlock runs again on the new header), and is announced when committed.
  */
 import { renameSync } from "node:fs";
 import type { VaultStatus } from "@kai/protocol";
@@ -22,7 +24,7 @@ import { pendingVaultKeyPath, readKeyFile, vaultKeyPath } from "./key-files.js";
 import type { VaultCore } from "./vault-core.js";
 import { LEGACY_FORMAT, openHeader, sealHeader, VAULT_FORMAT } from "./vault-header.js";
 import { migrateSecretHeads } from "./vault-migration.js";
-import { headerTampered, invalidPassphrase, keyFileLegacyFailed, keyFileMissing, keyFileWrong, validation } from "./vault-errors.js";
+import { headerTampered, invalidPassphrase, keyFileLegacyFailed, keyFileMissing, keyFileWrong, StaleKeys, validation } from "./vault-errors.js";
 
 export class VaultUnlock {
   constructor(private readonly core: VaultCore) {}
@@ -115,7 +117,7 @@ export class VaultUnlock {
       }
       const status = await this.finish(actor, header, kdf, opened.keyring, opened.kek, undefined, "key file");
       // A rekey to a new key file was interrupted after its header committed: finish it.
-      if (opened.path === pendingVaultKeyPath(core.deps.dataDir)) renameSync(opened.path, vaultKeyPath(core.deps.dataDir));
+      if (opened.path === pendingVaultKeyPath(core.keyDir)) renameSync(opened.path, vaultKeyPath(core.keyDir));
       return status;
     });
   }
@@ -123,7 +125,7 @@ export class VaultUnlock {
   /** The unseal key candidates, newest first; a file that is not a 32-byte key is logged and skipped. */
   private readCandidates(): Array<{ path: string; key: Buffer }> {
     const out: Array<{ path: string; key: Buffer }> = [];
-    for (const [path, label] of [[pendingVaultKeyPath(this.core.deps.dataDir), "vault.key.new"], [vaultKeyPath(this.core.deps.dataDir), "vault.key"]] as const) {
+    for (const [path, label] of [[pendingVaultKeyPath(this.core.keyDir), "vault.key.new"], [vaultKeyPath(this.core.keyDir), "vault.key"]] as const) {
       try {
         const key = readKeyFile(path);
         if (key) out.push({ path, key });
@@ -150,6 +152,7 @@ export class VaultUnlock {
     }
     let nextKdf = kdf;
     let nextKek = kek;
+    let wrapped = header.keyring;
     try {
       const configured = core.deps.config.pbkdf2Iterations;
       const upgradeKdf = kdf.name === "pbkdf2-sha256" && passphrase !== undefined && kdf.iterations < configured;
@@ -161,11 +164,20 @@ export class VaultUnlock {
       }
       if (upgradeKdf || migrate) {
         const reasons = [...(why ? [why] : []), ...(upgradeKdf ? [`kdf upgraded to ${configured} iterations`] : [])];
-        await core.audit.write(actor, op, null, (tx) => {
-          if (migrate) reasons.push(`migrated to format ${VAULT_FORMAT} (${migrateSecretHeads(tx, keyring)} secrets)`);
-          tx.putHeader(sealHeader(nextKdf, nextKek, keyring, header.createdAt, core.iso()));
-          return { reason: reasons.join("; "), value: undefined };
-        });
+        wrapped = await core.audit.write(
+          actor,
+          op,
+          null,
+          (tx) => {
+            // Only over the header that was opened: another instance may have rotated or re-keyed since.
+            if (!tx.getHeader()?.keyring.equals(header.keyring)) throw new StaleKeys();
+            if (migrate) reasons.push(`migrated to format ${VAULT_FORMAT} (${migrateSecretHeads(tx, keyring)} secrets)`);
+            const next = sealHeader(nextKdf, nextKek, keyring, header.createdAt, core.iso());
+            tx.putHeader(next);
+            return { reason: reasons.join("; "), value: next.keyring };
+          },
+          migrate ? { allSecrets: true } : undefined,
+        );
         if (migrate) core.deps.logger.info({ format: VAULT_FORMAT }, "vault: header and secret metadata migrated to the authenticated format");
       } else {
         await core.audit.record(core.audit.draft(actor, op, null, "allowed", why));
@@ -177,8 +189,9 @@ export class VaultUnlock {
       throw error;
     }
     if (nextKek !== kek) kek.fill(0);
-    core.adopt(keyring, nextKek, await core.deps.store.keyUsage());
+    core.adopt(keyring, nextKek, await core.deps.store.keyUsage(), wrapped);
     core.deps.logger.info("vault unlocked");
+    if (wrapped !== header.keyring) core.headerChanged();
     return core.status();
   }
 }

@@ -4,12 +4,19 @@
  * cryptography; a store only keeps opaque bytes and metadata, so a backend never sees a key or a value.
  *
  * Rules every backend keeps (checked by `test/vault/core/vault-store-contract.ts`):
- * - `transact(work)` runs `work` synchronously against a `VaultTx` and applies ALL its changes or NONE:
- *   a throw inside `work` rolls everything back and rejects. The promise resolves only once durable.
- *   The vault relies on this to write an operation and its audit entry together (fail closed).
- * - Transactions are applied in the order `transact` was called.
+ * - `transact(work, reads)` runs `work` EXACTLY ONCE, synchronously, against a `VaultTx` and applies ALL its
+ *   changes or NONE: a throw inside `work` rolls everything back and rejects. The promise resolves only once
+ *   durable. The vault relies on this to write an operation and its audit entry together (fail closed).
+ * - `reads` says which secrets `work` may read (`VaultReads`). The header, the audit head and the key usage
+ *   counters are always readable. Why: a backend whose transactions are asynchronous (PostgreSQL) cannot
+ *   answer a synchronous read from the database, so it loads what `work` will read before running it. Every
+ *   backend refuses a read that was not announced (`unannouncedRead`), so a vault caller that forgets a hint
+ *   fails its tests on SQLite too, not only in production on PostgreSQL.
+ * - Transactions are applied in the order `transact` was called. A `shared` store is used by several
+ *   instances at once: its transactions are serialised across all of them too (one audit chain, no lost update).
  * - Audit entries are append-only with strictly increasing `seq` (1, 2, 3, …); the head (last seq and MAC)
  *   is also kept apart from the entries, so a truncated log is detectable.
+ * - Key usage counters only grow by `addKeyUsage` increments, so counts made by several instances add up.
  */
 
 /** The vault header: how the keyring is wrapped. `kdf` is JSON (name, parameters, salt), not secret. */
@@ -93,27 +100,77 @@ export interface AuditFilter {
   order?: "asc" | "desc";
 }
 
+/**
+ * What a transaction's work reads besides the header, the audit head and the key usage counters.
+ * `secrets`: the names it passes to `getSecret`, `deleteSecret` or `replaceCiphertext` (a name that turns out
+ * absent is fine). `allSecrets`: it may read every secret (`allSecretVersions`, then any name).
+ */
+export interface VaultReads {
+  secrets?: readonly string[];
+  allSecrets?: boolean;
+}
+
+/** A read `work` did not announce in its `VaultReads`: a programming error in the caller, never a data problem. */
+export function unannouncedRead(what: string): Error {
+  return new Error(`vault transaction read ${what} without announcing it in transact's reads (a bug in the caller)`);
+}
+
+/**
+ * `tx` with the reads rule of `reads` enforced (see the module rules). Backends that can read synchronously
+ * (SQLite, memory) wrap their transaction object with it, so they refuse exactly what PostgreSQL cannot answer.
+ */
+export function announcedReadsOnly(tx: VaultTx, reads: VaultReads | undefined): VaultTx {
+  const all = reads?.allSecrets === true;
+  const names = new Set(reads?.secrets ?? []);
+  const need = (name: string) => {
+    if (!all && !names.has(name)) throw unannouncedRead(`secret ${JSON.stringify(name)}`);
+  };
+  return {
+    ...tx,
+    getSecret: (name) => {
+      need(name);
+      return tx.getSecret(name);
+    },
+    deleteSecret: (name) => {
+      need(name);
+      return tx.deleteSecret(name);
+    },
+    replaceCiphertext: (name, version, keyVersion, ciphertext) => {
+      need(name);
+      tx.replaceCiphertext(name, version, keyVersion, ciphertext);
+    },
+    allSecretVersions: () => {
+      if (!all) throw unannouncedRead("every secret");
+      return tx.allSecretVersions();
+    },
+  };
+}
+
 /** Synchronous access inside one transaction. */
 export interface VaultTx {
   getHeader(): VaultHeaderRow | null;
   putHeader(header: VaultHeaderRow): void;
 
+  /** Needs `name` in the transaction's reads. */
   getSecret(name: string): StoredSecret | null;
   /** Inserts or replaces the metadata row. */
   putSecretMeta(meta: SecretMetaRow): void;
   putSecretVersion(version: SecretVersionRow): void;
   /** Deletes versions of `name` older than `keepFrom` (version < keepFrom). */
   pruneSecretVersions(name: string, keepFrom: number): void;
-  /** Replaces one version's ciphertext (rotation). */
+  /** Replaces one version's ciphertext (rotation); throws when that version is missing. Needs `name` in the reads. */
   replaceCiphertext(name: string, version: number, keyVersion: number, ciphertext: Buffer): void;
-  /** Every stored version of every secret (rotation re-encrypts them all). */
+  /** Every stored version of every secret, by name then version (rotation re-encrypts them all). Needs `allSecrets`. */
   allSecretVersions(): SecretVersionRow[];
   touchSecret(name: string, at: string, by: string): void;
-  /** Deletes the secret and all its versions; false when absent. */
+  /** Deletes the secret and all its versions; false when absent. Needs `name` in the reads. */
   deleteSecret(name: string): boolean;
 
-  /** Encryptions made under a data-key version, as persisted. */
-  setKeyUsage(version: number, encryptions: number): void;
+  /**
+   * Adds `delta` encryptions under a data-key version (a missing counter starts at 0) and returns the new
+   * total as this transaction sees it. An increment, never a set: counts made by several instances add up.
+   */
+  addKeyUsage(version: number, delta: number): number;
   deleteKeyUsage(version: number): void;
 
   /** The chain head, or null when the log is empty. */
@@ -123,6 +180,14 @@ export interface VaultTx {
 }
 
 export interface VaultStore {
+  /** True when several instances use this store at once (PostgreSQL); the vault then refuses what only works for one. */
+  readonly shared: boolean;
+  /**
+   * Records `check` (a check value of the instance's audit key) as the one every instance must use, unless one
+   * is recorded already, and returns the recorded one. A store only one process uses may keep nothing and
+   * return `check`: there is no other instance to disagree with.
+   */
+  claimAuditKey(check: string): Promise<string>;
   getHeader(): Promise<VaultHeaderRow | null>;
   getSecret(name: string): Promise<StoredSecret | null>;
   /** Metadata of every secret with its kept versions, ordered by name. */
@@ -138,6 +203,6 @@ export interface VaultStore {
   auditPage(afterSeq: number, limit: number): Promise<StoredAuditEntry[]>;
   auditHead(): Promise<AuditHead | null>;
 
-  /** Runs `work` in one atomic, durable transaction (see the module rules). */
-  transact<T>(work: (tx: VaultTx) => T): Promise<T>;
+  /** Runs `work` once in one atomic, durable transaction; `reads`: what it reads (see the module rules). */
+  transact<T>(work: (tx: VaultTx) => T, reads?: VaultReads): Promise<T>;
 }

@@ -2,7 +2,8 @@
  * @module storage/memory/memory-vault-store
  * A `VaultStore` in process memory, for `storage.kind: memory` and as the second implementation that keeps
  * the vault storage contract honest. Transactions keep an undo log, so a throw inside `work` leaves the
- * state exactly as it was (the same all-or-nothing rule SQLite's savepoints give).
+ * state exactly as it was (the same all-or-nothing rule SQLite's savepoints give). Reads are held to the
+ * transaction's announced reads, like every backend (contracts/vault-store.ts).
  */
 import type {
   AuditFilter,
@@ -13,9 +14,11 @@ import type {
   StoredAuditEntry,
   StoredSecret,
   VaultHeaderRow,
+  VaultReads,
   VaultStore,
   VaultTx,
 } from "../contracts/vault-store.js";
+import { announcedReadsOnly } from "../contracts/vault-store.js";
 
 const cloneVersion = (row: SecretVersionRow): SecretVersionRow => ({ ...row, ciphertext: Buffer.from(row.ciphertext) });
 const cloneHeader = (row: VaultHeaderRow): VaultHeaderRow => ({ ...row, keyring: Buffer.from(row.keyring) });
@@ -34,7 +37,13 @@ export class MemoryVaultStore implements VaultStore {
   /** Transactions run one after another, in call order, like the SQLite batcher's. */
   private chain: Promise<unknown> = Promise.resolve();
 
+  readonly shared = false;
+
   constructor(private readonly check: () => void) {}
+
+  async claimAuditKey(check: string): Promise<string> {
+    return check;
+  }
 
   async getHeader(): Promise<VaultHeaderRow | null> {
     this.check();
@@ -91,12 +100,13 @@ export class MemoryVaultStore implements VaultStore {
     return this.head ? { ...this.head } : null;
   }
 
-  transact<T>(work: (tx: VaultTx) => T): Promise<T> {
+  transact<T>(work: (tx: VaultTx) => T, reads?: VaultReads): Promise<T> {
+    const tx = announcedReadsOnly(this.tx, reads);
     const run = this.chain.then(() => {
       this.check();
       this.undo = [];
       try {
-        return work(this.tx);
+        return work(tx);
       } catch (error) {
         for (const step of this.undo.reverse()) step();
         throw error;
@@ -198,9 +208,11 @@ export class MemoryVaultStore implements VaultStore {
       this.versions.delete(name);
       return true;
     },
-    setKeyUsage: (version, encryptions) => {
+    addKeyUsage: (version, delta) => {
       this.saveEntry(this.usage, version);
-      this.usage.set(version, encryptions);
+      const total = (this.usage.get(version) ?? 0) + delta;
+      this.usage.set(version, total);
+      return total;
     },
     deleteKeyUsage: (version) => {
       this.saveEntry(this.usage, version);

@@ -3,6 +3,8 @@
  * The SQLite backend of `VaultStore`, on the backend's connection (sqlite-store.ts). Reads run synchronously on the
  * connection; every transaction goes through the backend's group-commit batcher, where it runs in
  * its own savepoint: it commits whole or not at all, and resolves only once the batch is durable.
+ * One process uses the file, so the store is not `shared`; reads are still held to the transaction's
+ * announced reads (contracts/vault-store.ts), so a missing hint fails here as it would on PostgreSQL.
  */
 import type { Database, Statement } from "better-sqlite3";
 import type {
@@ -14,9 +16,11 @@ import type {
   StoredAuditEntry,
   StoredSecret,
   VaultHeaderRow,
+  VaultReads,
   VaultStore,
   VaultTx,
 } from "../contracts/vault-store.js";
+import { announcedReadsOnly } from "../contracts/vault-store.js";
 import type { SqliteStoreHooks } from "./store-hooks.js";
 
 interface HeaderDbRow {
@@ -125,7 +129,7 @@ export class SqliteVaultStore implements VaultStore {
     touch: Statement<[string, string, string]>;
     deleteSecret: Statement<[string]>;
     keyUsage: Statement<[], { version: number; encryptions: number }>;
-    setKeyUsage: Statement<[number, number]>;
+    addKeyUsage: Statement<[number, number], { encryptions: number }>;
     deleteKeyUsage: Statement<[number]>;
     auditHead: Statement<[], { seq: number; mac: string }>;
     setAuditHead: Statement<[number, string]>;
@@ -133,6 +137,7 @@ export class SqliteVaultStore implements VaultStore {
     auditPage: Statement<[number, number], AuditDbRow>;
   };
   private readonly tx: VaultTx;
+  readonly shared = false;
 
   constructor(
     private readonly db: Database,
@@ -172,8 +177,9 @@ export class SqliteVaultStore implements VaultStore {
       touch: prepare("UPDATE vault_secrets SET last_used_at = ?, last_used_by = ? WHERE name = ?"),
       deleteSecret: prepare("DELETE FROM vault_secrets WHERE name = ?"),
       keyUsage: prepare("SELECT version, encryptions FROM vault_key_usage"),
-      setKeyUsage: prepare(
-        "INSERT INTO vault_key_usage (version, encryptions) VALUES (?, ?) ON CONFLICT (version) DO UPDATE SET encryptions = excluded.encryptions",
+      addKeyUsage: prepare(
+        `INSERT INTO vault_key_usage (version, encryptions) VALUES (?, ?)
+         ON CONFLICT (version) DO UPDATE SET encryptions = encryptions + excluded.encryptions RETURNING encryptions`,
       ),
       deleteKeyUsage: prepare("DELETE FROM vault_key_usage WHERE version = ?"),
       auditHead: prepare("SELECT seq, mac FROM vault_audit_head WHERE id = 1"),
@@ -185,6 +191,10 @@ export class SqliteVaultStore implements VaultStore {
       auditPage: prepare("SELECT * FROM vault_audit WHERE seq > ? ORDER BY seq LIMIT ?"),
     };
     this.tx = this.createTx();
+  }
+
+  async claimAuditKey(check: string): Promise<string> {
+    return check;
   }
 
   async getHeader(): Promise<VaultHeaderRow | null> {
@@ -252,9 +262,10 @@ export class SqliteVaultStore implements VaultStore {
     return this.tx.auditHead();
   }
 
-  transact<T>(work: (tx: VaultTx) => T): Promise<T> {
+  transact<T>(work: (tx: VaultTx) => T, reads?: VaultReads): Promise<T> {
+    const tx = announcedReadsOnly(this.tx, reads);
     // The caller's work may keep state in memory (rotation counts encryptions): never re-run it.
-    return this.hooks.enqueueOnce(() => work(this.tx));
+    return this.hooks.enqueueOnce(() => work(tx));
   }
 
   private createTx(): VaultTx {
@@ -315,9 +326,7 @@ export class SqliteVaultStore implements VaultStore {
         stmt.touch.run(at, by, name);
       },
       deleteSecret: (name) => stmt.deleteSecret.run(name).changes > 0,
-      setKeyUsage: (version, encryptions) => {
-        stmt.setKeyUsage.run(version, encryptions);
-      },
+      addKeyUsage: (version, delta) => stmt.addKeyUsage.get(version, delta)!.encryptions,
       deleteKeyUsage: (version) => {
         stmt.deleteKeyUsage.run(version);
       },

@@ -183,10 +183,10 @@ describe("rekey", () => {
     h = await openHarness();
     await h.vault.init(PASS, ADMIN);
     for (let i = 0; i < 20; i++) await h.vault.putSecret(`s/${i}`, { value: `value-${i}` }, ADMIN);
-    const rowsBefore = (await h.sqlite.vaultStore().transact((tx) => tx.allSecretVersions())).map((row) => row.ciphertext.toString("hex"));
+    const rowsBefore = (await h.sqlite.vaultStore().transact((tx) => tx.allSecretVersions(), { allSecrets: true })).map((row) => row.ciphertext.toString("hex"));
 
     await h.vault.rekey("a brand new passphrase", ADMIN);
-    const rowsAfter = (await h.sqlite.vaultStore().transact((tx) => tx.allSecretVersions())).map((row) => row.ciphertext.toString("hex"));
+    const rowsAfter = (await h.sqlite.vaultStore().transact((tx) => tx.allSecretVersions(), { allSecrets: true })).map((row) => row.ciphertext.toString("hex"));
     expect(rowsAfter).toEqual(rowsBefore);
 
     await h.restart();

@@ -1,7 +1,9 @@
 /**
  * @module test/vault/core/vault-store-contract
- * The conformance suite every `VaultStore` backend must pass (SQLite and memory): atomic transactions
- * (a throw leaves nothing behind), ordering, version pruning, the audit chain's sequence rule and head.
+ * The conformance suite every `VaultStore` backend must pass (SQLite, memory and PostgreSQL): atomic
+ * transactions (a throw leaves nothing behind), ordering, version pruning, the audit chain's sequence rule and
+ * head, counters that only add up, and the announced-reads rule (a read `work` did not announce is refused on
+ * every backend, so a vault caller's missing hint fails on SQLite as it would on PostgreSQL).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { SecretMetaRow, StoredAuditEntry, VaultStore } from "../../../src/storage/contracts/vault-store.js";
@@ -84,23 +86,23 @@ export function runVaultStoreContract(name: string, open: OpenVaultStore): void 
       await store.transact((tx) => {
         tx.replaceCiphertext("b/x", 3, 2, Buffer.from([99]));
         tx.touchSecret("a", "2030-02-01T00:00:00.000Z", "bob");
-      });
+      }, { secrets: ["b/x"] });
       expect((await store.getSecret("b/x"))?.versions[1]).toMatchObject({ version: 3, keyVersion: 2, ciphertext: Buffer.from([99]) });
       expect((await store.getSecret("a"))?.meta).toMatchObject({ lastUsedAt: "2030-02-01T00:00:00.000Z", lastUsedBy: "bob" });
-      const all = await store.transact((tx) => tx.allSecretVersions());
+      const all = await store.transact((tx) => tx.allSecretVersions(), { allSecrets: true });
       expect(all.map((row) => `${row.name}@${row.version}`)).toEqual(["a@1", "b/x@3", "b/x@4"]);
 
-      expect(await store.transact((tx) => tx.deleteSecret("b/x"))).toBe(true);
-      expect(await store.transact((tx) => tx.deleteSecret("b/x"))).toBe(false);
+      expect(await store.transact((tx) => tx.deleteSecret("b/x"), { secrets: ["b/x"] })).toBe(true);
+      expect(await store.transact((tx) => tx.deleteSecret("b/x"), { secrets: ["b/x"] })).toBe(false);
       expect(await store.getSecret("b/x")).toBeNull();
-      expect(await store.transact((tx) => tx.allSecretVersions().length)).toBe(1);
+      expect(await store.transact((tx) => tx.allSecretVersions().length, { allSecrets: true })).toBe(1);
     });
 
     it("rolls back everything a failing transaction did", async () => {
       await store.transact((tx) => {
         tx.putSecretMeta(meta("keep", 1));
         tx.putSecretVersion({ name: "keep", version: 1, keyVersion: 1, ciphertext: Buffer.from([1]), createdAt: at });
-        tx.setKeyUsage(1, 5);
+        tx.addKeyUsage(1, 5);
         tx.appendAudit(entry(1));
       });
       await expect(
@@ -109,11 +111,11 @@ export function runVaultStoreContract(name: string, open: OpenVaultStore): void 
           tx.putSecretVersion({ name: "gone", version: 1, keyVersion: 1, ciphertext: Buffer.from([2]), createdAt: at });
           tx.replaceCiphertext("keep", 1, 2, Buffer.from([7]));
           tx.deleteSecret("keep");
-          tx.setKeyUsage(1, 6);
+          tx.addKeyUsage(1, 1);
           tx.appendAudit(entry(2));
           tx.putHeader({ format: 1, kdf: "{}", keyring: Buffer.from([1]), activeVersion: 1, createdAt: at, updatedAt: at });
           throw new Error("boom");
-        }),
+        }, { secrets: ["keep"] }),
       ).rejects.toThrow("boom");
       expect(await store.getSecret("gone")).toBeNull();
       expect((await store.getSecret("keep"))?.versions[0]?.ciphertext).toEqual(Buffer.from([1]));
@@ -129,7 +131,7 @@ export function runVaultStoreContract(name: string, open: OpenVaultStore): void 
       let runs = 0;
       const succeeding = store.transact((tx) => {
         runs++;
-        tx.setKeyUsage(1, 1);
+        tx.addKeyUsage(1, 1);
       });
       const failing = store.transact(() => {
         throw new Error("boom");
@@ -170,16 +172,68 @@ export function runVaultStoreContract(name: string, open: OpenVaultStore): void 
       expect((await store.auditHead())?.seq).toBe(20);
     });
 
-    it("keeps key usage counters", async () => {
+    it("keeps key usage counters, which only add up", async () => {
+      const totals = await store.transact((tx) => [tx.addKeyUsage(1, 10), tx.addKeyUsage(2, 3), tx.addKeyUsage(1, 0)]);
+      expect(totals).toEqual([10, 3, 10]);
+      expect(await store.transact((tx) => tx.addKeyUsage(2, 1))).toBe(4);
       await store.transact((tx) => {
-        tx.setKeyUsage(1, 10);
-        tx.setKeyUsage(2, 3);
-      });
-      await store.transact((tx) => {
-        tx.setKeyUsage(2, 4);
+        tx.addKeyUsage(2, 4);
         tx.deleteKeyUsage(1);
       });
-      expect([...(await store.keyUsage())]).toEqual([[2, 4]]);
+      expect([...(await store.keyUsage())]).toEqual([[2, 8]]);
+      // Increments made by concurrent transactions are all counted.
+      await Promise.all(Array.from({ length: 10 }, () => store.transact((tx) => tx.addKeyUsage(3, 2))));
+      expect((await store.keyUsage()).get(3)).toBe(20);
+    });
+
+    it("refuses a read that was not announced, and answers announced ones with the transaction's own writes", async () => {
+      await store.transact((tx) => {
+        tx.putSecretMeta(meta("s", 1));
+        tx.putSecretVersion({ name: "s", version: 1, keyVersion: 1, ciphertext: Buffer.from([1]), createdAt: at });
+      });
+      await expect(store.transact((tx) => tx.getSecret("s"))).rejects.toThrow(/without announcing/);
+      await expect(store.transact((tx) => tx.getSecret("s"), { secrets: ["other"] })).rejects.toThrow(/without announcing/);
+      await expect(store.transact((tx) => tx.allSecretVersions(), { secrets: ["s"] })).rejects.toThrow(/without announcing/);
+      await expect(store.transact((tx) => tx.deleteSecret("s"))).rejects.toThrow(/without announcing/);
+      await expect(store.transact((tx) => tx.replaceCiphertext("s", 1, 2, Buffer.from([2])))).rejects.toThrow(/without announcing/);
+      // Blind writes need no announcement; the header, audit head and counters are always readable.
+      await store.transact((tx) => {
+        tx.touchSecret("s", "2030-03-01T00:00:00.000Z", "carol");
+        expect(tx.getHeader()).toBeNull();
+        expect(tx.auditHead()).toBeNull();
+      });
+      expect((await store.getSecret("s"))?.meta.lastUsedBy).toBe("carol");
+
+      const seen = await store.transact((tx) => {
+        const before = tx.getSecret("s")!;
+        tx.putSecretMeta({ ...before.meta, version: 2 });
+        tx.putSecretVersion({ name: "s", version: 2, keyVersion: 1, ciphertext: Buffer.from([2]), createdAt: at });
+        tx.pruneSecretVersions("s", 2);
+        tx.putSecretMeta(meta("new", 1));
+        tx.appendAudit(entry(1));
+        const after = tx.getSecret("s")!;
+        return {
+          before: before.versions.map((row) => row.version),
+          after: after.versions.map((row) => row.version),
+          version: after.meta.version,
+          absent: tx.getSecret("missing"),
+          created: tx.getSecret("new")?.meta.name,
+          head: tx.auditHead()?.seq,
+        };
+      }, { secrets: ["s", "missing", "new"] });
+      expect(seen).toEqual({ before: [1], after: [2], version: 2, absent: null, created: "new", head: 1 });
+      const everything = await store.transact((tx) => {
+        tx.replaceCiphertext("s", 2, 7, Buffer.from([7]));
+        return tx.allSecretVersions().map((row) => `${row.name}@${row.version}:${row.keyVersion}`);
+      }, { allSecrets: true });
+      expect(everything).toEqual(["s@2:7"]);
+    });
+
+    it("records one audit key for every instance when it is shared", async () => {
+      const first = await store.claimAuditKey("check-a");
+      expect(first).toBe("check-a");
+      // A store one process uses has no other instance to disagree with; a shared one keeps the first claim.
+      expect(await store.claimAuditKey("check-b")).toBe(store.shared ? "check-a" : "check-b");
     });
   });
 }

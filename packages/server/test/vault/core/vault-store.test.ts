@@ -1,4 +1,4 @@
-/** The vault storage contract against both backends, plus SQLite specifics (token secret patterns, reopen). */
+/** The vault storage contract against SQLite and memory (PostgreSQL: pg-vault-store.test.ts), plus SQLite specifics (token secret patterns, reopen). */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -33,7 +33,7 @@ describe("sqlite tokens and vault rows on disk", () => {
       const base = { owner: "o", scopes: ["vault:read" as const], createdAt: "2025-01-01T00:00:00.000Z", expiresAt: "2026-01-01T00:00:00.000Z", revokedAt: null };
       await first.insertToken({ id: "limited", ...base, secrets: ["openai/*", "services/**"] });
       await first.insertToken({ id: "open", ...base });
-      await first.vaultStore().transact((tx) => tx.setKeyUsage(1, 77));
+      await first.vaultStore().transact((tx) => tx.addKeyUsage(1, 77));
       await first.close();
 
       const again = SqliteStore.open({ path });
