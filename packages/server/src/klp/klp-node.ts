@@ -6,7 +6,6 @@
  * a signed `error`. Also produces the node's signed documents (well-known, discovery, verify) and opens
  * sessions to other nodes. Transports only move text in and out (routes/klp.ts, ws/klp-socket.ts).
  */
-import { RateLimiterMemory } from "rate-limiter-flexible";
 import { klp, parseJson, parseJsonBytes } from "@kai/protocol";
 import type { Logger } from "../logging/logger.js";
 import type { RegistryService } from "../registry/registry-service.js";
@@ -14,6 +13,8 @@ import { KlpDiscovery } from "./discovery.js";
 import { RegistryHandlers, klpErrorFromApi, principalForDid } from "./registry-handlers.js";
 import { connectPeer, type KlpPeerSession, type PeerTransportKind } from "./peer-session.js";
 import type { KlpKeySource } from "../identity/node-identity.js";
+import { memoryRateLimits } from "../cluster/limits/rate-limits.js";
+import type { RateLimits, WindowCounter } from "../cluster/limits/limit-types.js";
 
 export interface KlpNodeOptions {
   /** The node key as KLP sees it: the DID always, the key pair while the vault holds it unlocked. */
@@ -29,6 +30,12 @@ export interface KlpNodeOptions {
   replay?: klp.ReplayCacheOptions;
   /** Rule 7's rate limit: messages accepted per sender DID per minute (default 1200). */
   messagesPerMinute?: number;
+  /**
+   * Where rule 7's budget is counted: the node's shared counters when it runs as several instances (so a peer
+   * gets the budget once, not once per instance), this process's memory when absent. While the shared store
+   * cannot be reached, each instance counts its share (budget ÷ live instances) locally: KLP stays up.
+   */
+  limits?: RateLimits;
   /**
    * Federation, late-bound: it starts after the node, because it opens its peer sessions through the node
    * (`connect`), while the node answers peers' `state_sync` through it; a construction-order cycle that this
@@ -87,7 +94,8 @@ export class KlpNode {
   private readonly now: () => number;
   private readonly sessions = new Set<KlpPeerSession>();
   /** Per-sender budget, checked after the signature (so nobody can spend another sender's budget). */
-  private readonly limiter: RateLimiterMemory;
+  private readonly limiter: WindowCounter;
+  private readonly messagesPerMinute: number;
 
   constructor(options: KlpNodeOptions) {
     this.options = options;
@@ -98,7 +106,8 @@ export class KlpNode {
     });
     this.now = options.now ?? Date.now;
     this.replay = new klp.ReplayCache(options.replay);
-    this.limiter = new RateLimiterMemory({ points: options.messagesPerMinute ?? 1200, duration: 60 });
+    this.messagesPerMinute = options.messagesPerMinute ?? 1200;
+    this.limiter = (options.limits ?? memoryRateLimits()).counter("klp_sender", 60_000, { whenDown: "local" });
     this.discovery = new KlpDiscovery(options.registry, this.did, (query, limit) => this.federation?.remoteEntries(query, limit) ?? [], options.logger);
     this.handlers = new RegistryHandlers(options.registry, this.discovery, this.did);
   }
@@ -273,13 +282,9 @@ export class KlpNode {
   }
 
   private async allowRate(envelope: klp.KlpEnvelope): Promise<boolean> {
-    try {
-      await this.limiter.consume(envelope.from);
-      return true;
-    } catch {
-      // rate-limiter-flexible rejects with the limiter's state when the budget is spent.
-      return false;
-    }
+    // One atomic add per message; the sender is within its budget while the window's total is.
+    const count = await this.limiter.add(envelope.from);
+    return count.total <= this.messagesPerMinute;
   }
 
   private refuse(error: klp.KlpError, text: string | Uint8Array, fallbackTo: string | undefined): ReceiveOutcome {

@@ -6,6 +6,9 @@
  * cooldown and rate limits before calling (a service at its limit is skipped, not hammered); retries on
  * the same service only for `retryOn` codes, with jittered exponential backoff that must fit in the
  * deadline; then moves on for `failoverOn` codes; and feeds every outcome back into the service's stats.
+ * When the node runs as several instances, a service's RPM/TPM are asked of the node-wide windows right
+ * before the attempt is sent (one round trip; `ServiceStatsTable.shared`), and its tokens are added to them
+ * after the answer; on a single instance both stay in memory, with no await added to the attempt.
  *
  * Backoff delays come from cockatiel's `ExponentialBackoff` (decorrelated jitter). Its `RetryPolicy` is
  * not used: a retry here must re-check the breaker, cooldown and rate limit of the service, fit in the
@@ -23,6 +26,7 @@ import type { CredentialResolver, ResolvedAuth } from "./credentials.js";
 import type { ModelCatalog } from "./model-catalog.js";
 import type { AttemptEvent, AttemptInfo, ResultEvent, RouterObserver, RouterOptions, SkipReason } from "./router-types.js";
 import type { ServiceStatsTable } from "./service-stats.js";
+import type { ServiceLimitRefusal, SharedServiceWindows } from "../../cluster/limits/service-windows.js";
 
 export interface ExecutionDeps {
   readonly options: RouterOptions;
@@ -188,6 +192,24 @@ export class RouteExecution {
           throw this.tag(failure);
         }
 
+        // Several instances: the service's node-wide RPM/TPM windows, asked last, right before sending.
+        const shared = this.deps.stats.shared;
+        if (shared !== undefined && shared.applies(record)) {
+          const refusal = await this.askShared(shared, candidate);
+          if (refusal) {
+            runtime.breaker.release();
+            this.skipped(candidate, refusal.limit);
+            limitWait = Math.min(limitWait ?? Infinity, refusal.waitMs);
+            break;
+          }
+          if (this.why || this.deps.now() >= this.deadlineAt) {
+            // The client left (or time ran out) while the windows answered: the request taken was not used.
+            shared.release(record);
+            runtime.breaker.release();
+            this.throwIfStopped();
+          }
+        }
+
         const event = this.event(candidate, attempt);
         this.emit((observer) => observer.onAttempt?.(event));
         runtime.inFlight++;
@@ -248,7 +270,10 @@ export class RouteExecution {
     const { runtime } = candidate;
     runtime.breaker.success();
     this.deps.stats.recordLatency(runtime, latencyMs);
-    if (usage?.total_tokens) runtime.tokenWindow.add(usage.total_tokens, this.deps.now());
+    if (usage?.total_tokens) {
+      runtime.tokenWindow.add(usage.total_tokens, this.deps.now());
+      this.deps.stats.shared?.charge(candidate.record, usage.total_tokens);
+    }
     const result = resultOf(event, "ok", latencyMs, streamed);
     if (usage) result.usage = usage;
     this.emit((observer) => observer.onResult?.(result));
@@ -326,12 +351,25 @@ export class RouteExecution {
       if (limited) skip = { reason: limited.limit, waitMs: limited.waitMs };
       else if (runtime.breaker.admit(now) === "deny") skip = { reason: "breaker_open", waitMs: runtime.breaker.retryAfterMs(now) || 1000 };
     }
-    if (skip) {
-      const reason = skip.reason;
-      this.attempts.push({ serviceId: record.id, provider: candidate.connector.id, outcome: "skipped", reason });
-      this.emit((observer) => observer.onSkip?.({ serviceId: record.id, reason, ...(this.info.requestId !== undefined ? { requestId: this.info.requestId } : {}) }));
-    }
+    if (skip) this.skipped(candidate, skip.reason);
     return skip;
+  }
+
+  /** Records a skipped candidate (attempt list and observer). */
+  private skipped(candidate: Candidate, reason: SkipReason): void {
+    const serviceId = candidate.record.id;
+    this.attempts.push({ serviceId, provider: candidate.connector.id, outcome: "skipped", reason });
+    this.emit((observer) => observer.onSkip?.({ serviceId, reason, ...(this.info.requestId !== undefined ? { requestId: this.info.requestId } : {}) }));
+  }
+
+  /** The node-wide windows' verdict; a counter that fails unexpectedly lets the attempt go (logged). */
+  private async askShared(shared: SharedServiceWindows, candidate: Candidate): Promise<ServiceLimitRefusal | null> {
+    try {
+      return await shared.admit(candidate.record);
+    } catch (error) {
+      this.deps.logger?.warn({ serviceId: candidate.record.id, error: error instanceof Error ? error.name : typeof error, requestId: this.info.requestId }, "the shared rate windows failed; the attempt goes unchecked");
+      return null;
+    }
   }
 
   private context(baseUrl: string, auth: ResolvedAuth): CallContext {

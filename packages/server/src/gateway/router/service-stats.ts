@@ -3,10 +3,16 @@
  * The router's live knowledge of each service: requests in flight, EWMA latency, counts, its circuit
  * breaker, its `Retry-After` cooldown and its RPM/TPM windows. Strategies read it, the executor writes
  * it, and `/metrics` and status pages query it through `snapshot()`.
+ *
+ * RPM and TPM are judged here, in memory, on a single instance. When the node runs as several instances the
+ * table is given the node's shared windows (`shared`): the executor then asks those before each attempt
+ * (cluster/limits/service-windows.ts), and this table judges only what stays per instance (concurrency).
+ * The in-memory windows keep counting either way: they are this instance's share in `snapshot()`.
  */
 import type { ServiceRecord } from "@kai/protocol";
 import { CircuitBreaker, type BreakerOptions, type BreakerState } from "./circuit-breaker.js";
 import { SlidingWindow } from "./sliding-window.js";
+import type { SharedServiceWindows } from "../../cluster/limits/service-windows.js";
 
 export interface ServiceRuntime {
   readonly serviceId: string;
@@ -51,6 +57,8 @@ export class ServiceStatsTable {
     private readonly breakerOptions: BreakerOptions,
     private readonly alpha: number,
     private readonly onBreakerChange: (serviceId: string, from: BreakerState, to: BreakerState) => void,
+    /** The node-wide RPM/TPM windows (several instances); absent on a single instance. */
+    readonly shared?: SharedServiceWindows,
   ) {}
 
   get(serviceId: string): ServiceRuntime {
@@ -86,11 +94,15 @@ export class ServiceStatsTable {
     runtime.ewmaLatencyMs = runtime.ewmaLatencyMs === undefined ? latencyMs : this.alpha * latencyMs + (1 - this.alpha) * runtime.ewmaLatencyMs;
   }
 
-  /** Null when the service may take one more request under its `rateLimit`; otherwise which limit and for how long. */
+  /**
+   * Null when the service may take one more request under its `rateLimit`; otherwise which limit and for how long.
+   * With shared windows only concurrency is judged here (RPM/TPM are asked of the shared windows before sending).
+   */
   limitVerdict(record: Pick<ServiceRecord, "rateLimit">, runtime: ServiceRuntime, now: number): LimitVerdict | null {
     const limits = record.rateLimit;
     if (!limits) return null;
     if (limits.concurrency !== undefined && runtime.inFlight >= limits.concurrency) return { limit: "concurrency", waitMs: 1000 };
+    if (this.shared) return null;
     if (limits.rpm !== undefined) {
       const waitMs = runtime.requestWindow.waitUntilBelow(limits.rpm, now);
       if (waitMs > 0) return { limit: "rpm", waitMs };
