@@ -12,12 +12,14 @@ import { loginCommand } from "./commands/login.js";
 import { serveCommand } from "./commands/serve.js";
 import { servicesCommand } from "./commands/services.js";
 import { statusCommand } from "./commands/status.js";
+import { clusterCommand } from "./commands/cluster.js";
 import { tokenCommand } from "./commands/token.js";
 import { vaultCommand } from "./commands/vault.js";
 import { watchCommand } from "./commands/watch.js";
 import { chatCommand, modelsCommand, routeCommand } from "./commands/gateway.js";
 import { peerCommand } from "./commands/peer.js";
 import { klpCommand } from "./commands/klp.js";
+import { storageCommand } from "./commands/storage.js";
 import { VERSION } from "./version.js";
 
 const EPILOGUE = `
@@ -40,6 +42,7 @@ export function buildProgram(): Command {
   program
     .addCommand(serveCommand())
     .addCommand(statusCommand())
+    .addCommand(clusterCommand())
     .addCommand(loginCommand())
     .addCommand(servicesCommand())
     .addCommand(tokenCommand())
@@ -49,7 +52,8 @@ export function buildProgram(): Command {
     .addCommand(modelsCommand())
     .addCommand(routeCommand())
     .addCommand(peerCommand())
-    .addCommand(klpCommand());
+    .addCommand(klpCommand())
+    .addCommand(storageCommand());
   applyRecursively(program, (command) => command.exitOverride());
   return program;
 }
