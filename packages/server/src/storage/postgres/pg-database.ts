@@ -68,6 +68,12 @@ export class PgDatabase {
         throw toStorageError(error);
       }
       let broken = false;
+      // A checked-out connection has no error listener of the pool's: an error the server sends between two
+      // statements (it is shutting down) would otherwise crash the process. The next statement fails anyway.
+      const onError = () => {
+        broken = true;
+      };
+      client.on("error", onError);
       try {
         await client.query("BEGIN");
         const value = await work(client);
@@ -83,6 +89,7 @@ export class PgDatabase {
         if (!broken && isRetryable(error) && attempt < DEADLOCK_ATTEMPTS) continue;
         throw toStorageError(error);
       } finally {
+        client.removeListener("error", onError);
         // A connection that failed may be half-dead: let the pool open a fresh one instead of handing it out again.
         client.release(broken);
       }

@@ -141,6 +141,11 @@ export async function migratePostgres(target: Queryable): Promise<number[]> {
   const pooled = target instanceof pg.Pool;
   const client = pooled ? await target.connect() : (target as pg.ClientBase);
   let broken = false;
+  // A checked-out connection has no error listener of the pool's; a server error between statements must not crash.
+  const onError = () => {
+    broken = true;
+  };
+  if (pooled) client.on("error", onError);
   try {
     await client.query("SELECT pg_advisory_lock($1::bigint)", [MIGRATION_LOCK]);
     try {
@@ -155,7 +160,10 @@ export async function migratePostgres(target: Queryable): Promise<number[]> {
     broken = true;
     throw error;
   } finally {
-    if (pooled) (client as pg.PoolClient).release(broken);
+    if (pooled) {
+      client.removeListener("error", onError);
+      (client as pg.PoolClient).release(broken);
+    }
   }
 }
 
