@@ -9,18 +9,17 @@
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { DestinationStream } from "pino";
-import type { StatusResponse } from "@kai/protocol";
+import type { NodeStatus } from "./http/routes/status.js";
 import { loadConfig, mergeSettings, type DeepPartial } from "./config/load-config.js";
 import type { Config, ConfigInput } from "./config/config-schema.js";
 import { createLogger, type Logger } from "./logging/logger.js";
-import { openStore } from "./storage/index.js";
+import { openStore, type OpenStoreOptions } from "./storage/index.js";
 import { createVault } from "./vault/vault-service.js";
 import { bootstrapVault } from "./vault/vault-bootstrap.js";
-import { openNodeKey, type NodeKey } from "./identity/node-key.js";
+import { openNodeKey, openSharedNodeKey, type NodeKey } from "./identity/node-key.js";
 import { TokenService } from "./auth/token-service.js";
 import { ensureAdminToken } from "./auth/admin-token.js";
 import { viewerOf, type Principal } from "./auth/principal.js";
-import { ChangeFeed } from "./registry/change-feed.js";
 import { LeaseTable } from "./registry/lease-table.js";
 import { RegistryService } from "./registry/registry-service.js";
 import { LeaseMonitor } from "./registry/lease-monitor.js";
@@ -39,6 +38,10 @@ import { FederationService } from "./federation/federation-service.js";
 import { ServiceListing } from "./directory/service-listing.js";
 import { DirectoryWatch } from "./directory/directory-watch.js";
 import { registerFederationMetrics } from "./federation/federation-metrics.js";
+import { openCluster } from "./cluster/open-cluster.js";
+import { SingletonJobs } from "./cluster/singleton-jobs.js";
+import { shareClusterSignals } from "./cluster/share-signals.js";
+import { ClusterReport } from "./cluster/cluster-report.js";
 
 export interface StartServerOptions {
   dataDir?: string;
@@ -87,17 +90,24 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
   const { logger, flush } = createLogger({ config, ...(options.logDestination ? { extraDestination: options.logDestination } : {}) });
-  const store = await openStore(
-    config.storage.kind === "memory"
-      ? { kind: "memory" }
-      : { kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: config.storage.sqlite.synchronous, checkpointIntervalMs: config.storage.sqlite.checkpointIntervalMs, pageSize: config.storage.sqlite.pageSize, logger },
-  );
+  const store = await openStore(storageOptions(config, logger));
+  // Torn down in reverse if the start fails half-way.
+  const undo: Array<() => Promise<unknown>> = [() => store.close()];
   try {
+    // One process, or one instance of several on a shared database: the same parts either way (cluster/open-cluster.ts).
+    const { cluster, feed, tailer } = await openCluster({ config, store, logger, version: VERSION });
+    const shared = tailer !== null;
+    await cluster.start();
+    undo.unshift(() => cluster.close());
+    if (tailer) {
+      await tailer.start();
+      undo.unshift(() => tailer.stop());
+    }
     // The vault first: the node key's private half is sealed in it (identity/node-key.ts).
-    const vault = await createVault({ store: store.vaultStore(), dataDir: config.dataDir, config: config.vault, logger });
+    const vault = await createVault({ store: store.vaultStore(), dataDir: config.dataDir, ...(config.vault.keyDir ? { keyDir: resolve(config.vault.keyDir) } : {}), config: config.vault, logger });
     const env = options.env ?? process.env;
     await bootstrapVault(vault, { ...(env.KAI_VAULT_PASSPHRASE ? { passphrase: env.KAI_VAULT_PASSPHRASE } : {}), logger });
-    const key = await openNodeKey(config.dataDir, vault, logger);
+    const key = shared ? await openSharedNodeKey(store, vault, logger) : await openNodeKey(config.dataDir, vault, logger);
     if (!key.available) logger.warn("the node key is sealed in the locked vault: no token can be minted and KLP is off until `kai vault unlock`");
     const tokens = await TokenService.create({
       store,
@@ -105,15 +115,19 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       issuer: `kai:${key.keyId}`,
       defaultTtlSeconds: config.auth.defaultTokenTtlSeconds,
       maxTtlSeconds: config.auth.maxTokenTtlSeconds,
+      ...(shared ? { onRevoked: (id: string) => cluster.signals.publish("token_revoked", { tokenId: id }) } : {}),
     });
     const admin = await ensureAdminToken(config.dataDir, tokens);
 
-    const feed = new ChangeFeed(await store.currentRevision(), config.registry.eventRetention, logger);
     const leases = new LeaseTable();
     leases.restore(await store.listLeases(), Date.now());
+    // Changes other instances commit reach this lease table through the feed, like this instance's own.
+    if (shared) feed.subscribe(({ event }) => leases.follow(event.service, event.event === "deregistered", Date.now()));
     // Health verdicts first: the health checker writes them, the registry and the directory read them.
     const verdicts = new HealthVerdicts();
-    const registry = new RegistryService({ store, feed, leases, vault, health: verdicts });
+    const registry = new RegistryService({ store, feed, leases, vault, health: verdicts, ...(tailer ? { awaitPublished: (revision: number) => tailer.waitFor(revision) } : {}) });
+    // Lease sweeps are a singleton job: only the instance holding the jobs expires leases.
+    let sweeping = !shared;
     const monitor = new LeaseMonitor(
       { leases, registry, store, logger },
       {
@@ -128,6 +142,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
           windowMs: config.registry.massExpiry.windowSeconds * 1000,
           maxHoldMs: config.registry.massExpiry.maxHoldSeconds * 1000,
         },
+        // Other instances' heartbeats reach the database in batches (heartbeatFlushMs): a lease is overdue only past that.
+        ...(shared ? { cluster: { isLeader: () => sweeping, clusterGraceMs: 2 * config.registry.heartbeatFlushMs + config.cluster.pollIntervalMs } } : {}),
       },
     );
     const epoch = await loadOrCreateEpoch(store);
@@ -171,10 +187,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       maxBufferedBytes: config.watch.maxBufferedBytes,
       maxSubscribersPerToken: config.watch.maxSubscribersPerToken,
       progressIntervalMs: config.registry.progressIntervalMs,
+      ...(tailer ? { catchUp: (revision: number) => Promise.race([tailer.waitFor(revision), new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]) } : {}),
     });
     const listing = new ServiceListing({ registry, nodeDid: klpNode.did, imported: federation.directory, currentRevision: () => feed.revision });
     const startedAt = new Date();
-    const getStatus = async (principal: Principal): Promise<StatusResponse> => {
+    const getStatus = async (principal: Principal): Promise<NodeStatus> => {
       const byStatus = await store.countServices(viewerOf(principal));
       const guard = monitor.guardState;
       return {
@@ -205,30 +222,81 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       observer: gatewayMetricsObserver(metrics),
       logger,
     });
-    // Active health checks feed each service's circuit breaker too, not only its verdict and status.
-    const health = new HealthChecker({ registry, store, feed, logger, verdicts, onProbe: (id, ok) => router.reportHealth(id, { ok }) });
     registerFederationMetrics(metrics.registry, () => federation.listPeers());
-    const app = await createApp({ config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing });
+    // Signals between instances: revocations, vault header changes, health verdicts (cluster/share-signals.ts).
+    const signals = await shareClusterSignals({ cluster, shared, tokens, vault, verdicts, router, logger });
+    undo.unshift(async () => signals.stop());
+
+    // The singleton jobs: run by this instance while it leads (always, in one process).
+    let health: HealthChecker | null = null;
+    let compaction: NodeJS.Timeout | null = null;
+    const jobs = new SingletonJobs(cluster.leadership, logger)
+      .add({ name: "lease-sweeps", start: () => void (sweeping = true), stop: () => void (sweeping = false) })
+      .add({
+        name: "health-checks",
+        start: async () => {
+          // Active health checks feed each service's circuit breaker too, not only its verdict and status.
+          health = new HealthChecker({ registry, store, feed, logger, verdicts, onProbe: (id, ok) => router.reportHealth(id, { ok }) });
+          await health.start();
+        },
+        stop: () => {
+          health?.stop();
+          health = null;
+        },
+      })
+      .add({
+        name: "event-compaction",
+        start: () => {
+          compaction = setInterval(() => {
+            store.compactEvents(config.registry.eventRetention).catch((error: unknown) => logger.error({ err: error }, "event log compaction failed"));
+          }, 60_000);
+          compaction.unref();
+        },
+        stop: () => {
+          if (compaction) clearInterval(compaction);
+          compaction = null;
+        },
+      });
+    // What /api/cluster, /api/status and /readyz say about this instance and its siblings.
+    let listeningUrl: string | null = null;
+    let shuttingDown = false;
+    const report = new ClusterReport({
+      cluster,
+      jobs,
+      feed,
+      tailer,
+      vault,
+      store,
+      storageKind: config.storage.kind,
+      redis: () => "off",
+      url: () => listeningUrl,
+      closing: () => shuttingDown,
+      reportIntervalMs: config.cluster.heartbeatMs,
+      logger,
+    });
+    const app = await createApp({
+      config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing,
+      getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness,
+    });
     monitor.start();
-    await health.start();
     await router.start();
-    const compaction = setInterval(() => {
-      store.compactEvents(config.registry.eventRetention).catch((error: unknown) => logger.error({ err: error }, "event log compaction failed"));
-    }, 60_000);
-    compaction.unref();
+    await jobs.start();
 
     await app.listen({ port: config.server.port, host: config.server.host });
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.server.port;
     const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
     const url = `http://${host}:${port}`;
+    listeningUrl = url;
+    report.start();
     logger.info({ url, dataDir: config.dataDir, storage: store.description, adminTokenPath: admin.path }, "kai server listening");
 
     let closing: Promise<void> | null = null;
     const close = () => {
       closing ??= (async () => {
         logger.info("shutting down");
-        clearInterval(compaction);
+        shuttingDown = true;
+        report.stop();
         streams.close();
         const forced = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownTimeoutMs);
         forced.unref();
@@ -236,9 +304,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         await klpNode.close();
         await app.close();
         clearTimeout(forced);
-        health.stop();
+        await jobs.stop();
         router.stop();
         await monitor.stop();
+        signals.stop();
+        await tailer?.stop();
+        // Leaving hands the singleton jobs to another instance at once (no timeout to wait for).
+        await cluster.close();
         await vault.close();
         await store.close();
         logger.info("stopped");
@@ -248,7 +320,31 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     };
     return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, nodeKey: key, close };
   } catch (error) {
-    await store.close().catch(() => undefined);
+    for (const step of undo) await step().catch(() => undefined);
     throw error;
+  }
+}
+
+/** Where the node keeps its data, from the configuration. */
+function storageOptions(config: Config, logger: Logger): OpenStoreOptions {
+  const { storage } = config;
+  switch (storage.kind) {
+    case "memory":
+      return { kind: "memory" };
+    case "postgres":
+      return {
+        kind: "postgres",
+        // The schema refuses `postgres` without a URL.
+        url: storage.postgres.url ?? "",
+        poolSize: storage.postgres.poolSize,
+        statementTimeoutMs: storage.postgres.statementTimeoutMs,
+        connectTimeoutMs: storage.postgres.connectTimeoutMs,
+        tls: storage.postgres.tls,
+        reservedConnections: storage.postgres.reservedConnections,
+        expectedInstances: config.cluster.expectedInstances,
+        logger,
+      };
+    case "sqlite":
+      return { kind: "sqlite", path: join(config.dataDir, "kai.db"), synchronous: storage.sqlite.synchronous, checkpointIntervalMs: storage.sqlite.checkpointIntervalMs, pageSize: storage.sqlite.pageSize, logger };
   }
 }

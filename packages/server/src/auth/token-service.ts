@@ -32,6 +32,8 @@ export interface TokenServiceOptions {
   defaultTtlSeconds: number;
   maxTtlSeconds: number;
   now?: () => number;
+  /** Told after a revocation is stored (a cluster publishes it to the other instances). */
+  onRevoked?: (id: string) => Promise<void>;
 }
 
 export class TokenService {
@@ -135,7 +137,30 @@ export class TokenService {
   async revoke(id: string): Promise<void> {
     const found = await this.options.store.revokeToken(id, new Date(this.now()).toISOString());
     if (!found) throw notFound("token");
+    this.markRevoked(id);
+    // Other instances of the node (a cluster) are told before the caller hears "revoked".
+    await this.options.onRevoked?.(id);
+  }
+
+  /** Refuses a token from now on: one this instance revoked, or one another instance of the node did. */
+  markRevoked(id: string): void {
     this.revoked.add(id);
+    for (const [text, principal] of this.cache) if (principal.tokenId === id) this.cache.delete(text);
+  }
+
+  /**
+   * Reads every revocation from storage again (a cluster instance that was cut off from the database for longer
+   * than signals are kept must not go on accepting a token revoked meanwhile). Returns how many were new.
+   */
+  async refreshRevoked(): Promise<number> {
+    let added = 0;
+    for (const row of await this.options.store.listTokens()) {
+      if (row.revokedAt && !this.revoked.has(row.id)) {
+        this.markRevoked(row.id);
+        added++;
+      }
+    }
+    return added;
   }
 }
 

@@ -145,6 +145,12 @@ export const ConfigSchema = z.strictObject({
       rotateAfterEncryptions: z.int().min(1000).max(2 ** 32 - 1).default(1_000_000_000),
       /** After this many wrong passphrases in a row, each further attempt must wait (doubling, capped at 5 minutes). */
       freeUnlockAttempts: z.int().min(1).default(3),
+      /**
+       * Where `audit.key` (the audit chain's MAC key) and the development default's `vault.key` are kept (default: the
+       * data dir). Instances sharing a database must share `audit.key`: point them all at one directory (a mounted
+       * secret or shared volume), or KAI_VAULT_KEY_DIR.
+       */
+      keyDir: z.string().min(1).optional(),
     })
     .prefault({}),
   gateway: z

@@ -66,6 +66,11 @@ export interface DirectoryWatchOptions {
   progressIntervalMs: number;
   /** This registry's epoch (see `registry/registry-epoch.ts`), sent with every snapshot and resume. */
   epoch: string;
+  /**
+   * In a cluster: waits (briefly) until this instance's feed has reached `revision`, so that a watcher resuming from
+   * a revision it got on a sibling instance that is a few milliseconds ahead is resumed, not sent a snapshot.
+   */
+  catchUp?: (revision: number) => Promise<void>;
 }
 
 type SubscriberState = "idle" | "syncing" | "live" | "lagging";
@@ -169,8 +174,18 @@ export class DirectoryWatch {
     if (from !== undefined && message.data.epoch !== undefined && message.data.epoch !== this.options.epoch) void this.snapshot(subscriber, "epoch_changed");
     // Remote changes do not get local revisions, so they cannot be replayed: a fresh snapshot is exact instead.
     else if (from !== undefined && wantsRemote(subscriber.filter)) void this.snapshot(subscriber, "includes_remote");
+    else if (from !== undefined && from > this.feed.revision && this.options.catchUp) void this.resumeAfterCatchUp(subscriber, from);
     else if (from !== undefined) this.resume(subscriber, from);
     else void this.snapshot(subscriber, "subscribe");
+  }
+
+  /** A resume from a revision this instance has not published yet: wait for it (bounded), then resume as usual. */
+  private async resumeAfterCatchUp(subscriber: Subscriber, fromRevision: number): Promise<void> {
+    const generation = subscriber.generation;
+    subscriber.state = "idle";
+    await this.options.catchUp?.(fromRevision).catch(() => undefined);
+    if (generation !== subscriber.generation || !this.subscribers.has(subscriber)) return;
+    this.resume(subscriber, fromRevision);
   }
 
   /** Replays what the subscriber missed, synchronously so that nothing can slip in between, then goes live. */

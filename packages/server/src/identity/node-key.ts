@@ -18,11 +18,15 @@ import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node
 import { join } from "node:path";
 import { ApiError } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
+import type { NodeSettingsStore } from "../storage/contracts/node-store.js";
 import { SERVER_ACTOR, SYSTEM_SECRET_PREFIX, type VaultService } from "../vault/vault-service.js";
 
 export const NODE_KEY_SECRET = `${SYSTEM_SECRET_PREFIX}node-key`;
 export const PRIVATE_KEY_FILE = "node-key.pem";
 export const PUBLIC_KEY_FILE = "node-key.pub.pem";
+/** On shared storage (a cluster), the public key lives in the database: every instance is the same node. */
+export const PUBLIC_KEY_META = "identity.publicKey";
+const CANDIDATE_PREFIX = `${NODE_KEY_SECRET}-candidate/`;
 
 export class NodeKey {
   readonly keyId: string;
@@ -123,6 +127,89 @@ export async function openNodeKey(dataDir: string, vault: VaultService, logger: 
     if (!unlocked) {
       // The vault locked: forget the private key with it (unless it still lives in a plain file, never sealed).
       if (!plain) key.set(null);
+      return;
+    }
+    load().catch((error: unknown) => logger.error({ err: error }, "the node key could not be taken from the vault"));
+  });
+  return key;
+}
+
+function keyIdOf(publicKey: KeyObject): string {
+  return new NodeKey(publicKey).keyId;
+}
+
+function publicPem(key: KeyObject): string {
+  return createPublicKey(key).export({ type: "spki", format: "pem" }).toString();
+}
+
+async function readSecret(vault: VaultService, name: string): Promise<string | null> {
+  try {
+    return (await vault.getSecret(name, SERVER_ACTOR)).value;
+  } catch (error) {
+    if (error instanceof ApiError && error.code === "not_found") return null;
+    throw error;
+  }
+}
+
+/**
+ * The node key on shared storage (several instances, one node): the public key is the database's
+ * (`identity.publicKey` in the node settings), the private key the shared vault's. The first instance to start
+ * on an empty database creates it; instances starting at the same moment agree through `claimMeta`, and each
+ * contender's key is sealed in the vault (as a candidate) BEFORE it claims, so a crash between the claim and the
+ * final seal never leaves a public key whose private half is nowhere: the next start promotes the candidate.
+ * Needs the vault unlocked on the very first start (a private key is never written to a plain file here: the
+ * other instances could not read it).
+ */
+export async function openSharedNodeKey(settings: NodeSettingsStore, vault: VaultService, logger: Logger): Promise<NodeKey> {
+  let pem = await settings.getMeta(PUBLIC_KEY_META);
+  if (!pem) {
+    if (!vault.isUnlocked) {
+      throw new Error("the first start on shared storage creates the node key in the vault: start with the vault unlocked (KAI_VAULT_PASSPHRASE), or copy an existing node with `kai storage copy`");
+    }
+    const mine = generateKeyPairSync("ed25519").privateKey;
+    const minePem = publicPem(mine);
+    const pkcs8 = mine.export({ type: "pkcs8", format: "pem" }).toString();
+    const candidate = `${CANDIDATE_PREFIX}${keyIdOf(createPublicKey(mine))}`;
+    await vault.putSecret(candidate, { value: pkcs8, description: "a node key offered at first start (cluster)" }, SERVER_ACTOR);
+    pem = await settings.claimMeta(PUBLIC_KEY_META, minePem);
+    if (pem === minePem) {
+      await vault.putSecret(NODE_KEY_SECRET, { value: pkcs8, description: "the node key (tokens, KLP)" }, SERVER_ACTOR);
+      logger.info("node key created and sealed in the shared vault");
+    }
+    await vault.deleteSecret(candidate, SERVER_ACTOR).catch(() => undefined);
+  }
+  const publicKey = createPublicKey(pem);
+  if (publicKey.asymmetricKeyType !== "ed25519") throw new Error(`the node settings' ${PUBLIC_KEY_META} is not an Ed25519 public key`);
+  const key = new NodeKey(publicKey);
+  const expected = publicKey.export({ type: "spki", format: "der" });
+
+  const load = async (): Promise<void> => {
+    // The instance that won the first start may still be sealing it: wait a little for it.
+    for (let attempt = 0; ; attempt++) {
+      let stored = await readSecret(vault, NODE_KEY_SECRET);
+      if (stored === null) {
+        const offered = await readSecret(vault, `${CANDIDATE_PREFIX}${key.keyId}`);
+        if (offered !== null) {
+          await vault.putSecret(NODE_KEY_SECRET, { value: offered, description: "the node key (tokens, KLP)" }, SERVER_ACTOR);
+          stored = offered;
+        }
+      }
+      if (stored !== null) {
+        const sealed = readPrivate(stored, "the vault's node key");
+        if (!createPublicKey(sealed).export({ type: "spki", format: "der" }).equals(expected)) {
+          throw new Error(`the node key in the vault does not match the node settings' ${PUBLIC_KEY_META}`);
+        }
+        key.set(sealed);
+        return;
+      }
+      if (attempt >= 50) throw new Error("the node key is not in the shared vault (was the first start interrupted?)");
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  if (vault.isUnlocked) await load();
+  vault.onLockChange((unlocked) => {
+    if (!unlocked) {
+      key.set(null);
       return;
     }
     load().catch((error: unknown) => logger.error({ err: error }, "the node key could not be taken from the vault"));

@@ -67,6 +67,18 @@ export class ChangeFeed {
     }
   }
 
+  /**
+   * Forgets the window and continues from `revision` (a cluster instance whose place in the shared event log
+   * was compacted away): resuming from any earlier revision gets a snapshot, never a silent gap.
+   */
+  jumpTo(revision: number): void {
+    if (revision <= this.latest) return;
+    this.items = [];
+    this.head = 0;
+    this.coveredFrom = revision;
+    this.latest = revision;
+  }
+
   subscribe(listener: ChangeListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);

@@ -12,21 +12,39 @@ export interface HealthView {
   of(id: string): ServiceHealth;
 }
 
+export type VerdictListener = (id: string, verdict: "passing" | "failing" | null) => void;
+
 export class HealthVerdicts implements HealthView {
   private readonly verdicts = new Map<string, "passing" | "failing">();
+  private readonly listeners = new Set<VerdictListener>();
 
   of(id: string): ServiceHealth {
     return this.verdicts.get(id) ?? "unknown";
   }
 
+  /** Told every change this instance's health checker makes (a cluster shares them with the other instances). */
+  observe(listener: VerdictListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** @internal the health checker's */
   set(id: string, verdict: "passing" | "failing"): void {
+    if (this.verdicts.get(id) === verdict) return;
     this.verdicts.set(id, verdict);
+    for (const listener of this.listeners) listener(id, verdict);
   }
 
   /** @internal the health checker's: the service is gone or no longer declares a check. */
   forget(id: string): void {
-    this.verdicts.delete(id);
+    if (!this.verdicts.delete(id)) return;
+    for (const listener of this.listeners) listener(id, null);
+  }
+
+  /** A verdict another instance's health checker reached (a cluster has one checker, on the leader): not re-announced. */
+  adopt(id: string, verdict: "passing" | "failing" | null): void {
+    if (verdict === null) this.verdicts.delete(id);
+    else this.verdicts.set(id, verdict);
   }
 }
 

@@ -17,6 +17,12 @@ export interface LeaseMonitorOptions {
   offlineGraceMs: number;
   stallThresholdMs: number;
   guard: ConstructorParameters<typeof ExpiryGuard>[0];
+  /**
+   * In a cluster: sweeps run only while this returns true (the instance holds the singleton jobs), heartbeat
+   * times saved by the other instances are read before any lease is expired, and a lease must be overdue by
+   * `clusterGraceMs` (their heartbeats reach the database in batches) before it is.
+   */
+  cluster?: { isLeader: () => boolean; clusterGraceMs: number };
 }
 
 export interface LeaseMonitorDeps {
@@ -102,6 +108,13 @@ export class LeaseMonitor {
       this.deps.logger.warn({ gapMs: gap }, "registry was paused; extended every lease by the pause");
       return;
     }
+    const cluster = this.options.cluster;
+    if (cluster && !cluster.isLeader()) return;
+    if (cluster && this.anyOverdue(now, cluster.clusterGraceMs)) {
+      // Another instance may have taken this service's heartbeats: its saved times win over what this table holds.
+      this.deps.leases.mergeStoredBeats(await this.deps.store.listLeases());
+    }
+    const grace = cluster?.clusterGraceMs ?? 0;
     const expired: Lease[] = [];
     const toDeregister: Lease[] = [];
     let live = 0;
@@ -113,7 +126,7 @@ export class LeaseMonitor {
       }
       if (lease.status === "maintenance") continue;
       live++;
-      if (lease.expiresAt <= now) expired.push(lease);
+      if (lease.expiresAt + grace <= now) expired.push(lease);
     }
     const { allowed, transition } = this.guard.admit(expired.length, live, now);
     if (transition === "engaged") this.deps.logger.warn({ expired: expired.length, live, allowed, reason: this.guard.state.reason }, "mass-expiry guard engaged: holding back lease expiry");
@@ -127,6 +140,14 @@ export class LeaseMonitor {
       work.push(this.withLease(lease, () => this.deps.registry.deregisterBySystem(lease.id, lease.revision)));
     }
     await Promise.all(work);
+  }
+
+  private anyOverdue(now: number, grace: number): boolean {
+    for (const lease of this.deps.leases.values()) {
+      if (lease.status === "offline" || lease.status === "maintenance" || lease.busy) continue;
+      if (lease.expiresAt + grace <= now) return true;
+    }
+    return false;
   }
 
   private async withLease(lease: Lease, action: () => Promise<boolean>): Promise<void> {

@@ -68,6 +68,40 @@ export class LeaseTable {
     });
   }
 
+  /**
+   * Follows a change another instance of the node committed (a cluster): the lease is created, updated or dropped
+   * as that instance's own table did, so heartbeats to THIS instance take the fast path for services registered
+   * elsewhere, and this instance can take over the sweeps. A change this table already holds is ignored.
+   */
+  follow(record: ServiceRecord, deleted: boolean, now: number): void {
+    if (deleted) {
+      this.remove(record.id);
+      return;
+    }
+    const existing = this.leases.get(record.id);
+    if (existing && existing.revision >= record.revision) return;
+    // The record's heartbeat is the time its writer counted as the last one (e.g. a heartbeat that revived it).
+    const beat = record.heartbeat ? Date.parse(record.heartbeat) : Number.NaN;
+    const beatAt = !existing ? now : Number.isFinite(beat) && beat > existing.lastBeat ? beat : undefined;
+    this.track(record, now, beatAt);
+  }
+
+  /**
+   * Takes heartbeat times saved by other instances (a cluster): a lease whose stored heartbeat is newer than the
+   * one this table holds moves its deadline. Returns how many moved.
+   */
+  mergeStoredBeats(rows: ReadonlyArray<Pick<LeaseRow, "id" | "heartbeatAt">>): number {
+    let moved = 0;
+    for (const row of rows) {
+      const lease = this.leases.get(row.id);
+      if (!lease || row.heartbeatAt === null || row.heartbeatAt <= lease.lastBeat) continue;
+      lease.lastBeat = row.heartbeatAt;
+      lease.expiresAt = row.heartbeatAt + lease.ttlMs;
+      moved++;
+    }
+    return moved;
+  }
+
   /** Loads the leases stored before a restart, each with one fresh ttl from `now`. */
   restore(rows: ReadonlyArray<LeaseRow>, now: number): void {
     for (const row of rows) {

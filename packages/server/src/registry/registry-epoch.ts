@@ -11,11 +11,9 @@ import type { NodeSettingsStore } from "../storage/contracts/node-store.js";
 
 const EPOCH_KEY = "registry.epoch";
 
-/** Reads the epoch, creating it on first use. */
+/** Reads the epoch, creating it on first use (instances of one node starting at once agree on one: `claimMeta`). */
 export async function loadOrCreateEpoch(store: NodeSettingsStore): Promise<string> {
   const existing = await store.getMeta(EPOCH_KEY);
   if (existing) return existing;
-  const epoch = randomUUID();
-  await store.setMeta(EPOCH_KEY, epoch);
-  return epoch;
+  return store.claimMeta(EPOCH_KEY, randomUUID());
 }

@@ -42,6 +42,12 @@ export interface RegistryServiceDeps {
   health?: HealthView;
   /** Where a raw credential that arrives with a registration (`auth.token`) is kept instead of the registry. */
   vault?: Vault;
+  /**
+   * In a cluster the feed has one writer, the tailer of the shared event log (cluster/change-tailer.ts): a commit
+   * then waits until the tailer has published its revision instead of publishing itself. Without it (one
+   * process) each commit publishes its own change.
+   */
+  awaitPublished?: (revision: number) => Promise<void>;
 }
 
 
@@ -52,8 +58,11 @@ export class RegistryService {
   private readonly now: () => number;
   private readonly vault: Vault | undefined;
   private readonly health: HealthView | undefined;
+  private readonly published: ((change: { event: RegistryEvent; previous: ServiceRecord | null }) => Promise<void>) | null;
 
   constructor(deps: RegistryServiceDeps) {
+    const awaitPublished = deps.awaitPublished;
+    this.published = awaitPublished ? (change) => awaitPublished(change.event.revision) : null;
     this.health = deps.health;
     this.store = deps.store;
     this.feed = deps.feed;
@@ -266,8 +275,8 @@ export class RegistryService {
   private commit(write: ServiceWrite, previous: ServiceRecord | null): Promise<RegistryEvent> {
     return this.store
       .writeService(write)
-      .then((event) => {
-        this.feed.publish({ event, previous });
+      .then(async (event) => {
+        await this.publish({ event, previous });
         return event;
       })
       .catch((error: unknown) => {
@@ -276,12 +285,18 @@ export class RegistryService {
       });
   }
 
+  /** Puts a committed change on the feed: directly (one process), or by waiting for the cluster's tailer. */
+  private async publish(change: { event: RegistryEvent; previous: ServiceRecord | null }): Promise<void> {
+    if (this.published) await this.published(change);
+    else this.feed.publish(change);
+  }
+
   private commitDelete(existing: ServiceRecord): Promise<void> {
     return this.store
       .deleteService(existing.id, existing.revision)
-      .then((event) => {
+      .then(async (event) => {
         this.leases.remove(existing.id);
-        if (event) this.feed.publish({ event, previous: existing });
+        if (event) await this.publish({ event, previous: existing });
       })
       .catch((error: unknown) => {
         if (error instanceof RevisionConflict) throw conflict(`service ${existing.id} changed concurrently; retry`);

@@ -222,6 +222,10 @@ export class SqliteStore implements StorageBackend {
     return this.settings.getMeta(key);
   }
 
+  claimMeta(key: string, value: string): Promise<string> {
+    return this.settings.claimMeta(key, value);
+  }
+
   setMeta(key: string, value: string): Promise<void> {
     return this.settings.setMeta(key, value);
   }

@@ -1,0 +1,73 @@
+/**
+ * @module cluster/share-signals
+ * What the instances of one node tell each other besides registry changes, wired in one place:
+ * - a token revoked on one instance is refused by all (the token service publishes; the others mark it; every
+ *   minute each instance also re-reads revocations from the database, so one cut off for longer than signals
+ *   are kept cannot go on accepting a revoked token);
+ * - the vault's header changed (initialised, rotated, passphrase changed) on one: the others reload it;
+ * - the health checker (a singleton job, on the leader) reached a verdict: every instance shows and routes on it.
+ * In one process there is nobody to tell, and nothing is wired.
+ */
+import type { Logger } from "../logging/logger.js";
+import type { TokenService } from "../auth/token-service.js";
+import type { VaultService } from "../vault/vault-service.js";
+import type { HealthVerdicts } from "../registry/health-verdicts.js";
+import type { Cluster } from "./cluster-types.js";
+
+const REVOCATION_REFRESH_MS = 60_000;
+
+export interface SharedSignalsDeps {
+  cluster: Cluster;
+  shared: boolean;
+  tokens: TokenService;
+  vault: VaultService;
+  verdicts: HealthVerdicts;
+  /** The gateway's circuit breakers hear the leader's verdicts too. */
+  router: { reportHealth(id: string, outcome: { ok: boolean }): void };
+  logger: Logger;
+}
+
+export async function shareClusterSignals(deps: SharedSignalsDeps): Promise<{ stop(): void }> {
+  const { cluster, shared, tokens, vault, verdicts, router, logger } = deps;
+  if (!shared) return { stop: () => undefined };
+  const offs: Array<() => void> = [];
+  const publish = (topic: Parameters<Cluster["signals"]["publish"]>[0], payload: Record<string, unknown>) =>
+    cluster.signals.publish(topic, payload).catch((error: unknown) => logger.warn({ err: error, topic }, "a cluster signal could not be published"));
+
+  offs.push(
+    cluster.signals.subscribe("token_revoked", (payload, meta) => {
+      if (!meta.fromSelf && typeof payload.tokenId === "string") tokens.markRevoked(payload.tokenId);
+    }),
+  );
+  const refresh = setInterval(() => {
+    tokens.refreshRevoked().catch((error: unknown) => logger.warn({ err: error }, "re-reading token revocations failed"));
+  }, REVOCATION_REFRESH_MS);
+  refresh.unref();
+
+  offs.push(vault.onHeaderChanged(() => void publish("vault_changed", { reason: "header" })));
+  offs.push(
+    cluster.signals.subscribe("vault_changed", (_payload, meta) => {
+      if (meta.fromSelf) return;
+      vault.reloadFromStore().catch((error: unknown) => logger.error({ err: error }, "reloading the vault after another instance changed it failed"));
+    }),
+  );
+
+  offs.push(verdicts.observe((serviceId, verdict) => void publish("health_verdict", { serviceId, verdict })));
+  const adopt = (payload: Record<string, unknown>) => {
+    const { serviceId, verdict } = payload;
+    if (typeof serviceId !== "string") return;
+    const value = verdict === "passing" || verdict === "failing" ? verdict : null;
+    verdicts.adopt(serviceId, value);
+    if (value !== null) router.reportHealth(serviceId, { ok: value === "passing" });
+  };
+  offs.push(cluster.signals.subscribe("health_verdict", (payload, meta) => (meta.fromSelf ? undefined : adopt(payload))));
+  // What the checker concluded before this instance started.
+  for (const payload of (await cluster.signals.state("health_verdict")).values()) adopt(payload);
+
+  return {
+    stop() {
+      clearInterval(refresh);
+      for (const off of offs) off();
+    },
+  };
+}

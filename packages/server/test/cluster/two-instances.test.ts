@@ -1,0 +1,179 @@
+/**
+ * Two instances of one node on one real PostgreSQL, each a whole server (its own data dir, port and pool):
+ * they must act as one node. Writes on either are visible on both at once; each one's watch stream carries the
+ * other's changes in one revision order and resumes from a revision got on the other; heartbeats to either keep
+ * a lease; a token revoked on one is refused by the other; a secret written on one is read on the other; both
+ * are the same KLP node; `GET /api/cluster` shows both with exactly one leader, and closing the leader hands the
+ * singleton jobs over.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
+import type { ClusterResponse } from "@kai/protocol";
+import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
+import { mintToken, startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const pg: PostgresServer | null = await startPostgres();
+
+async function eventually<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+interface Frame {
+  type: string;
+  event?: string;
+  revision?: number;
+  serviceId?: string;
+  service?: { id: string; status?: string };
+  epoch?: string;
+}
+
+/** A watch stream on one instance, collecting every frame. */
+async function watch(server: TestServer, subscribe: Record<string, unknown>): Promise<{ frames: Frame[]; close(): void }> {
+  const socket = new WebSocket(server.url.replace("http", "ws") + "/ws/registry", { headers: { authorization: `Bearer ${server.adminToken}` } });
+  const frames: Frame[] = [];
+  socket.on("message", (data: Buffer) => frames.push(JSON.parse(data.toString()) as Frame));
+  await new Promise((resolve, reject) => {
+    socket.once("open", resolve);
+    socket.once("error", reject);
+  });
+  socket.send(JSON.stringify({ type: "subscribe", ...subscribe }));
+  return { frames, close: () => socket.close() };
+}
+
+const changeRevisions = (frames: Frame[]) => frames.filter((f) => f.type === "event").map((f) => f.revision!);
+
+describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
+  let a: TestServer;
+  let b: TestServer;
+  let keyDir: string;
+
+  beforeAll(async () => {
+    const url = await pg!.createDatabase("cluster");
+    keyDir = mkdtempSync(join(tmpdir(), "kai-keys-"));
+    const config = {
+      storage: { kind: "postgres" as const, postgres: { url, poolSize: 4 } },
+      vault: { keyDir, pbkdf2Iterations: 10_000 },
+      cluster: { heartbeatMs: 200, memberTimeoutMs: 1500, pollIntervalMs: 300 },
+      registry: { sweepIntervalMs: 100, heartbeatFlushMs: 200 },
+    };
+    const env = { KAI_VAULT_PASSPHRASE: "correct horse battery staple" };
+    // Both at once on an empty database: one creates the schema, the vault, the node key and the epoch; both agree.
+    [a, b] = await Promise.all([
+      startTestServer({ config: { ...config, cluster: { ...config.cluster, instanceName: "a" } }, env }),
+      startTestServer({ config: { ...config, cluster: { ...config.cluster, instanceName: "b" } }, env }),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([a?.dispose(), b?.dispose()]);
+    rmSync(keyDir, { recursive: true, force: true });
+    await pg?.stop();
+  });
+
+  test("are one KLP node: one DID, and either's tokens work on both", async () => {
+    const docA = (await (await fetch(`${a.url}/.well-known/klp.json`)).json()) as { did: string };
+    const docB = (await (await fetch(`${b.url}/.well-known/klp.json`)).json()) as { did: string };
+    expect(docA.did).toBe(docB.did);
+    expect((await b.request("/api/status", { token: a.adminToken })).status).toBe(200);
+  });
+
+  test("a registration on one is read, listed and counted on the other at once", async () => {
+    const created = await a.request("/api/services/register", { method: "POST", json: { id: "shared-1", name: "Shared", type: "service", capabilities: ["chat"] } });
+    expect(created.status).toBe(201);
+    const got = await b.request("/api/services/shared-1");
+    expect(got.status).toBe(200);
+    const listA = (await (await a.request("/api/services?capability=chat")).json()) as { services: Array<{ id: string }> };
+    const listB = (await (await b.request("/api/services?capability=chat")).json()) as { services: Array<{ id: string }> };
+    expect(listB.services.map((s) => s.id)).toEqual(listA.services.map((s) => s.id));
+  });
+
+  test("each watch stream carries changes made on either instance, in one revision order, and resumes across instances", async () => {
+    const onB = await watch(b, {});
+    await eventually(async () => onB.frames.some((f) => f.type === "snapshot"));
+    for (let i = 0; i < 5; i++) {
+      const target = i % 2 === 0 ? a : b;
+      expect((await target.request("/api/services/register", { method: "POST", json: { id: `w-${i}`, name: `W${i}`, type: "service" } })).status).toBe(201);
+    }
+    await eventually(async () => changeRevisions(onB.frames).length >= 5);
+    const revisions = changeRevisions(onB.frames);
+    expect([...revisions].sort((x, y) => x - y)).toEqual(revisions);
+    expect(new Set(revisions).size).toBe(revisions.length);
+    onB.close();
+
+    // Resume on A from a revision seen on B: exactly the changes after it, no gap, no duplicate.
+    const from = revisions[1]!;
+    const expected = revisions.filter((r) => r > from);
+    const onA = await watch(a, { fromRevision: from, epoch: onB.frames.find((f) => f.type === "snapshot")!.epoch });
+    const resumed = await eventually(async () => onA.frames.find((f) => f.type === "resumed"));
+    expect(resumed).toBeTruthy();
+    expect(changeRevisions(onA.frames.slice(0, onA.frames.indexOf(resumed)))).toEqual(expected);
+    onA.close();
+  });
+
+  test("heartbeats to either instance keep a lease; without them it expires once", async () => {
+    expect((await a.request("/api/services/register", { method: "POST", json: { id: "leased", name: "Leased", type: "service", ttl: 2 } })).status).toBe(201);
+    const watcher = await watch(a, {});
+    const until = Date.now() + 4_000;
+    let turn = 0;
+    while (Date.now() < until) {
+      const target = turn++ % 2 === 0 ? b : a;
+      expect((await target.request("/api/services/leased/heartbeat", { method: "POST", json: {} })).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 400));
+    }
+    expect(((await (await b.request("/api/services/leased")).json()) as { status: string }).status).toBe("active");
+    // Now silence: it goes offline, once.
+    await eventually(async () => ((await (await a.request("/api/services/leased")).json()) as { status: string }).status === "offline", 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const offline = watcher.frames.filter((f) => f.type === "event" && f.event === "status_changed" && f.service?.status === "offline");
+    expect(offline.length).toBe(1);
+    watcher.close();
+  });
+
+  test("a token revoked on one instance is refused by the other", async () => {
+    const token = await mintToken(a, ["services:read"]);
+    expect((await b.request("/api/services", { token })).status).toBe(200);
+    const list = (await (await a.request("/api/tokens")).json()) as { tokens: Array<{ id: string; owner: string; revokedAt: string | null }> };
+    const row = list.tokens.find((t) => t.owner === "alice" && t.revokedAt === null)!;
+    expect((await a.request(`/api/tokens/${row.id}`, { method: "DELETE" })).status).toBe(204);
+    await eventually(async () => (await b.request("/api/services", { token })).status === 401, 5_000);
+  });
+
+  test("a secret written on one is read on the other", async () => {
+    expect((await a.request("/api/vault/secrets/shared-secret", { method: "PUT", json: { value: "s3cret-value" } })).status).toBeLessThan(300);
+    const read = await b.request("/api/vault/secrets/shared-secret");
+    expect(read.status).toBe(200);
+    expect(((await read.json()) as { value: string }).value).toBe("s3cret-value");
+  });
+
+  test("GET /api/cluster shows both instances, exactly one leader, and the leader's jobs move when it leaves", async () => {
+    const view = await eventually(async () => {
+      const body = (await (await a.request("/api/cluster")).json()) as ClusterResponse;
+      return body.instances.length === 2 ? body : null;
+    });
+    expect(view.mode).toBe("postgres");
+    expect(view.instances.filter((i) => i.leader)).toHaveLength(1);
+    const leader = view.instances.find((i) => i.leader)!;
+    expect(leader.jobs).toEqual(expect.arrayContaining(["lease-sweeps", "health-checks", "event-compaction"]));
+    expect(view.instances.find((i) => !i.leader)!.jobs).toEqual([]);
+    expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
+
+    const [leaving, staying] = leader.name === "a" ? [a, b] : [b, a];
+    const epoch = view.leader!.epoch;
+    await leaving.close();
+    const after = await eventually(async () => {
+      const body = (await (await staying.request("/api/cluster")).json()) as ClusterResponse;
+      return body.leader && body.leader.epoch > epoch && body.instances.length === 1 && body.instances[0]!.jobs.length > 0 ? body : null;
+    });
+    expect(after.instances[0]!.leader).toBe(true);
+    expect(after.instances[0]!.jobs).toEqual(expect.arrayContaining(["lease-sweeps", "health-checks", "event-compaction"]));
+  });
+});
