@@ -39,7 +39,8 @@ function describeCluster(cluster: ClusterResponse): string {
     ["mode", cluster.mode],
     ["this instance", `${cluster.instance.name} (${cluster.instance.id})`],
     ["leader", cluster.leader ? `${describeLeader(cluster.leader)}, epoch ${cluster.leader.epoch}` : describeLeader(null)],
-    ["storage", `${cluster.storage.kind}: ${cluster.storage.description}`],
+    // The description usually names the backend already ("sqlite (WAL, …)"); the kind is added when it does not.
+    ["storage", cluster.storage.description.startsWith(cluster.storage.kind) ? cluster.storage.description : `${cluster.storage.kind}: ${cluster.storage.description}`],
     ["cache", `redis ${cluster.cache.redis}`],
     ["instances", String(cluster.instances.length)],
   ]);
