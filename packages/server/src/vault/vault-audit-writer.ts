@@ -11,14 +11,15 @@
  * is reported as such (`storage_unavailable`), not as a broken log.
  */
 import type { Logger } from "../logging/logger.js";
-import { ApiError } from "../errors.js";
+import type { ApiError } from "../errors.js";
+import { StorageUnavailableError } from "../storage/contracts/storage-errors.js";
 import type { StoredAuditEntry, VaultReads, VaultStore, VaultTx } from "../storage/contracts/vault-store.js";
 import type { VaultActor } from "./vault.js";
 import type { AuditDraft, AuditKeys } from "./audit-chain.js";
 import { auditUnavailable, Refusal, StaleKeys } from "./vault-errors.js";
 
 /** Errors that already say what happened; every other failure to write is `auditUnavailable`. */
-const passesThrough = (error: unknown) => error instanceof StaleKeys || (error instanceof ApiError && error.code === "storage_unavailable");
+const passesThrough = (error: unknown) => error instanceof StaleKeys || error instanceof StorageUnavailableError;
 
 export class VaultAuditWriter {
   /** Why this instance must not write the chain (its audit key is not the shared one), or null. */

@@ -22,11 +22,10 @@
  * instance is readable on all at once. A secret with its versions is read in ONE statement (one snapshot),
  * so a reader never pairs one version's metadata with another's rows.
  *
- * A lost connection or a server that is going away becomes `storage_unavailable` (503, retryable); nothing
- * was acknowledged, and the next transaction takes a fresh connection.
+ * A lost connection or a server that is going away becomes `StorageUnavailableError` (pg-errors.ts; answered
+ * 503 `storage_unavailable`); nothing was acknowledged, and the next transaction takes a fresh connection.
  */
 import type pg from "pg";
-import { ApiError } from "../../errors.js";
 import type {
   AuditFilter,
   AuditHead,
@@ -38,6 +37,7 @@ import type {
   VaultStore,
   VaultTx,
 } from "../contracts/vault-store.js";
+import { toStorageError } from "./pg-errors.js";
 import { VaultOverlay, type VaultWrite } from "./pg-vault-overlay.js";
 import {
   groupSecrets,
@@ -58,17 +58,8 @@ import {
  */
 export const VAULT_LOCK = "7164917000002";
 
-/** SQLSTATE classes and codes that mean the server or the connection is gone, not that the statement is wrong. */
-const UNAVAILABLE_STATES = /^(08|53|57P0[1-3]|58)/;
-
-/** `error` as the vault should see it: connection trouble becomes `storage_unavailable`, anything else stays. */
-function storageFailure(error: unknown): unknown {
-  if (error instanceof ApiError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  const sqlState = typeof code === "string" && /^[0-9A-Z]{5}$/.test(code) ? code : null;
-  const lost = sqlState === null ? error instanceof Error : UNAVAILABLE_STATES.test(sqlState);
-  return lost ? new ApiError("storage_unavailable", "the database is unavailable; retry shortly") : error;
-}
+/** `error` as the vault should see it: connection trouble becomes `StorageUnavailableError` (pg-errors.ts). */
+const storageFailure = toStorageError;
 
 export function createPgVaultStore(pool: pg.Pool): VaultStore {
   return new PgVaultStore(pool);

@@ -6,6 +6,7 @@
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { StoredAuditEntry, VaultStore } from "../../../src/storage/contracts/vault-store.js";
+import { StorageUnavailableError } from "../../../src/storage/contracts/storage-errors.js";
 import { createPgVaultStore } from "../../../src/storage/postgres/pg-vault-store.js";
 import { migratePostgres } from "../../../src/storage/postgres/pg-migrations.js";
 import { startPostgres, type PostgresServer } from "../../helpers/postgres-server.js";
@@ -123,8 +124,8 @@ describe.skipIf(!server)("two instances on one PostgreSQL vault store", () => {
       await store.transact((tx) => tx.addKeyUsage(1, 1));
       await server!.halt();
       try {
-        await expect(store.transact((tx) => tx.addKeyUsage(1, 1))).rejects.toMatchObject({ code: "storage_unavailable" });
-        await expect(store.getHeader()).rejects.toMatchObject({ code: "storage_unavailable" });
+        await expect(store.transact((tx) => tx.addKeyUsage(1, 1))).rejects.toBeInstanceOf(StorageUnavailableError);
+        await expect(store.getHeader()).rejects.toBeInstanceOf(StorageUnavailableError);
       } finally {
         await server!.start();
       }
