@@ -64,6 +64,7 @@ export class PostgresCluster implements Cluster {
   private lastBeatOk = 0;
   private beatHealthy = false;
   private lastPrune = -Infinity;
+  private pruning: Promise<void> | null = null;
   private started = false;
   private closed = false;
 
@@ -136,6 +137,7 @@ export class PostgresCluster implements Cluster {
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
     if (this.pollTimer) clearInterval(this.pollTimer);
     await this.beating;
+    await this.pruning;
     // Unlock first, explicitly: the next leader is elected on its next heartbeat, not after a timeout.
     await this.leadership.resign();
     await this.signals.stop();
@@ -163,7 +165,12 @@ export class PostgresCluster implements Cluster {
   private tick(): void {
     if (this.closed || !this.started) return;
     if (!this.beating) {
-      this.beating = this.beat().finally(() => {
+      // A write hanging on a dead pooled connection must not stop the heartbeat for good: after the member
+      // timeout the beat counts as failed and the next tick starts another.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.memberTimeoutMs)));
+      this.beating = Promise.race([this.beat(), timeout]).finally(() => {
+        clearTimeout(timer);
         this.beating = null;
       });
     }
@@ -183,11 +190,14 @@ export class PostgresCluster implements Cluster {
       this.beatHealthy = false;
     }
     if (this.closed) return;
-    // Bid only while this instance's own row is fresh: a leader the others cannot see alive is no leader.
-    await this.leadership.tick(this.beatHealthy);
-    if (this.leadership.isLeader && performance.now() - this.lastPrune > PRUNE_EVERY_MS) {
+    // After the membership write, so a new leader is already a live member; not awaited: a slow lock connection
+    // must not delay the next membership write. Bid only while this instance's own row is fresh.
+    void this.leadership.tick(() => this.beatHealthy && !this.closed);
+    if (this.leadership.isLeader && !this.pruning && performance.now() - this.lastPrune > PRUNE_EVERY_MS) {
       this.lastPrune = performance.now();
-      await this.prune();
+      this.pruning = this.prune().finally(() => {
+        this.pruning = null;
+      });
     }
   }
 

@@ -11,7 +11,7 @@
  * membership row for longer than the member timeout, or when the leadership row names a newer epoch.
  *
  * Advisory locks are re-entrant within a session: a second `pg_try_advisory_lock` would succeed and need two
- * unlocks. So the lock is tried only while this instance neither holds it nor is trying (`holding`, `trying`).
+ * unlocks. So the lock is tried only while this instance neither holds it nor is trying (`holding`, `ticking`).
  */
 import type { ClusterLogger, Leadership } from "../cluster-types.js";
 import { Listeners } from "../cluster-types.js";
@@ -24,7 +24,8 @@ export class PgLeadership implements Leadership {
   private currentEpoch = 0;
   /** Connection generation that holds the lock, or null. */
   private holding: number | null = null;
-  private trying = false;
+  private ticking: Promise<void> | null = null;
+  private closed = false;
   private readonly listeners: Listeners<boolean>;
 
   constructor(
@@ -47,19 +48,24 @@ export class PgLeadership implements Leadership {
     return this.listeners.add(listener);
   }
 
-  /** One step of the heartbeat: a leader checks it still is; anyone else tries for the lock. */
-  async tick(eligible: boolean): Promise<void> {
-    if (this.trying || !this.connection.connected) return;
-    this.trying = true;
-    try {
-      if (this.leading) await this.verify();
-      else if (eligible && this.holding === null) await this.tryAcquire();
-    } catch (error) {
-      // The connection's own failure handling has already run (onConnectionLost); nothing else to undo.
-      this.logger.warn({ err: errorText(error) }, "leadership check failed");
-    } finally {
-      this.trying = false;
-    }
+  /**
+   * One step of the heartbeat: a leader checks it still is; anyone else tries for the lock while `eligible()`
+   * (asked again before claiming: the membership heartbeat may fail while the bid is in flight).
+   */
+  tick(eligible: () => boolean): Promise<void> {
+    if (this.ticking || this.closed || !this.connection.connected) return this.ticking ?? Promise.resolve();
+    this.ticking = (async () => {
+      try {
+        if (this.leading) await this.verify();
+        else if (eligible() && this.holding === null) await this.tryAcquire(eligible);
+      } catch (error) {
+        // The connection's own failure handling has already run (onConnectionLost); nothing else to undo.
+        this.logger.warn({ err: errorText(error) }, "leadership check failed");
+      }
+    })().finally(() => {
+      this.ticking = null;
+    });
+    return this.ticking;
   }
 
   /** The dedicated connection broke: its lock is gone with it, so is the leadership. */
@@ -81,8 +87,11 @@ export class PgLeadership implements Leadership {
     void this.release();
   }
 
-  /** Graceful: stop leading and unlock explicitly, so the next leader is elected at once. */
+  /** Graceful and final: stop leading and unlock explicitly, so the next leader is elected at once. */
   async resign(): Promise<void> {
+    this.closed = true;
+    // A bid in flight finishes first (and, seeing `closed`, claims nothing); then whatever it holds is released.
+    await this.ticking;
     if (this.leading) {
       this.leading = false;
       this.logger.info({ epoch: this.currentEpoch }, "handing over cluster leadership");
@@ -103,7 +112,7 @@ export class PgLeadership implements Leadership {
     }
   }
 
-  private async tryAcquire(): Promise<void> {
+  private async tryAcquire(eligible: () => boolean): Promise<void> {
     const generation = this.connection.generation;
     const { rows } = await this.connection.query<{ ok: boolean }>("SELECT pg_try_advisory_lock($1, $2) AS ok", [LOCK_NAMESPACE, LEADER_LOCK]);
     if (!rows[0]?.ok) return;
@@ -117,6 +126,11 @@ export class PgLeadership implements Leadership {
     );
     // Lost (or stepped down) between the two statements: the lock went with the connection; claim nothing.
     if (this.holding !== generation || this.connection.generation !== generation || !this.connection.connected) return;
+    // Closing, or no longer fit to lead: give the lock back (the epoch bump is harmless, epochs only need to grow).
+    if (this.closed || !eligible()) {
+      await this.release();
+      return;
+    }
     this.currentEpoch = Number(bumped.rows[0]!.epoch);
     this.leading = true;
     this.logger.info({ epoch: this.currentEpoch }, "became cluster leader");

@@ -137,6 +137,8 @@ export class PgSignals implements ClusterSignals {
     }
     this.reading = this.readUntilCaughtUp().finally(() => {
       this.reading = null;
+      // A wake that came after the loop's last check and before this line would otherwise wait for the poll.
+      if (this.again && !this.failing) this.wake();
     });
   }
 
@@ -173,7 +175,8 @@ export class PgSignals implements ClusterSignals {
 
   private async readBatch(): Promise<number> {
     const { rows } = await this.options.pool.query<SignalRow>(
-      "SELECT id::text AS id, topic, payload, origin FROM cluster_signals WHERE id > $1 ORDER BY id LIMIT $2",
+      // id stays bigint for the ORDER BY (an alias `id::text AS id` would sort as text: "10" before "9"); pg hands int8 out as a string.
+      "SELECT id, topic, payload, origin FROM cluster_signals WHERE id > $1 ORDER BY id LIMIT $2",
       [this.lastSeen, this.batchSize],
     );
     for (const row of rows) {
