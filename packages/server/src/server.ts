@@ -42,6 +42,7 @@ import { openCluster } from "./cluster/open-cluster.js";
 import { SingletonJobs } from "./cluster/singleton-jobs.js";
 import { shareClusterSignals } from "./cluster/share-signals.js";
 import { ClusterReport } from "./cluster/cluster-report.js";
+import { openRateLimits } from "./cluster/open-rate-limits.js";
 
 export interface StartServerOptions {
   dataDir?: string;
@@ -147,6 +148,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       },
     );
     const epoch = await loadOrCreateEpoch(store);
+    // Rate limits every instance counts in one place (PostgreSQL, or Redis with PostgreSQL standing in): N instances never allow N × a limit.
+    const limits = await openRateLimits({ config, store, cluster, logger });
+    undo.unshift(() => limits.close());
     // KLP identity = the node key; see identity/node-identity.ts. Federation opens its peer sessions through
     // the node and the node answers peers through federation: the node reads it late-bound (see KlpNodeOptions).
     const late: { federation?: KlpFederationPort } = {};
@@ -157,6 +161,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       name: `kai node ${key.keyId}`,
       version: VERSION,
       messagesPerMinute: config.klp.messagesPerMinute,
+      limits: limits.limits,
       federation: () => late.federation,
     });
     const federation = await FederationService.start({
@@ -221,6 +226,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       options: routerOptionsFromConfig(config.gateway),
       observer: gatewayMetricsObserver(metrics),
       logger,
+      limits: limits.limits,
     });
     registerFederationMetrics(metrics.registry, () => federation.listPeers());
     // Signals between instances: revocations, vault header changes, health verdicts (cluster/share-signals.ts).
@@ -268,7 +274,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       vault,
       store,
       storageKind: config.storage.kind,
-      redis: () => "off",
+      redis: () => limits.redisState(),
       url: () => listeningUrl,
       closing: () => shuttingDown,
       reportIntervalMs: config.cluster.heartbeatMs,
@@ -311,6 +317,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         await tailer?.stop();
         // Leaving hands the singleton jobs to another instance at once (no timeout to wait for).
         await cluster.close();
+        await limits.close();
         await vault.close();
         await store.close();
         logger.info("stopped");

@@ -5,6 +5,8 @@
  * It composes the directory (registry mirror), model catalog, credentials, per-service stats and the
  * execution loop; the front doors call `route` / `routeStream` and report the returned metadata.
  */
+import type { RateLimits } from "../../cluster/limits/limit-types.js";
+import { SharedServiceWindows } from "../../cluster/limits/service-windows.js";
 import type { ChatCompletionChunk, ChatCompletionRequest, RoutingHints, ServiceCheckResponse, Usage } from "@kai/protocol";
 import { ApiError, notFound } from "../../errors.js";
 import { viewerOf, type Principal } from "../../auth/principal.js";
@@ -37,6 +39,8 @@ export interface CapabilityRouterDeps {
   /** Connector lookup by provider id; defaults to the built-in registry (`connectors/index.ts`). */
   readonly connectorFor?: (provider: string | undefined) => Connector | undefined;
   readonly now?: () => number;
+  /** Where per-service RPM/TPM windows are counted: shared by every instance of the node when `limits.shared`. */
+  readonly limits?: RateLimits;
 }
 
 /** A model some visible service serves (for `GET /v1/models`). */
@@ -80,7 +84,7 @@ export class CapabilityRouter {
           // Observers cannot affect routing.
         }
       });
-    });
+    }, deps.limits?.shared ? new SharedServiceWindows(deps.limits, deps.logger) : undefined);
     this.execution = {
       options,
       stats: this.stats,
