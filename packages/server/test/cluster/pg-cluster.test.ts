@@ -164,6 +164,44 @@ describe.skipIf(!server)("PostgresCluster on one database", () => {
     }
   });
 
+  it("prunes old signals but keeps the newest, so ids go on; a reader that finds a hole is told it missed signals", async () => {
+    const { url, all, stopAll } = await group(1, { signalRetentionMs: 60_000 });
+    try {
+      const [only] = all;
+      // The leader prunes once on becoming leader, then every minute: let that first run pass before ageing rows.
+      await waitFor("leading", () => only!.cluster.leadership.isLeader);
+      await sleep(1_000);
+      const missed: number[] = [];
+      only!.cluster.signals.onMissed(() => missed.push(Date.now()));
+      const got: unknown[] = [];
+      only!.cluster.signals.subscribe("federation_changed", (payload) => got.push(payload.n));
+      for (let n = 1; n <= 3; n++) await only!.cluster.signals.publish("federation_changed", { n });
+      await waitFor("three signals", () => got.length === 3);
+
+      const db = new pg.Client({ connectionString: url });
+      await db.connect();
+      try {
+        await db.query("UPDATE cluster_signals SET at = now() - interval '1 hour'");
+        expect(await only!.cluster.signals.prune()).toBe(2);
+        expect((await db.query("SELECT id::int AS id FROM cluster_signals")).rows).toEqual([{ id: 3 }]);
+        await only!.cluster.signals.publish("federation_changed", { n: 4 });
+        expect((await db.query("SELECT max(id)::int AS id FROM cluster_signals")).rows).toEqual([{ id: 4 }]);
+        await waitFor("the fourth", () => got.length === 4);
+        expect(missed).toEqual([]);
+
+        // What an instance cut off for longer than the retention finds: ids 5..7 gone before it read them.
+        await db.query(`INSERT INTO cluster_signals (id, topic, payload, origin) VALUES (8, 'federation_changed', '{"n":8}', 'elsewhere')`);
+      } finally {
+        await db.end();
+      }
+      await waitFor("the signal after the hole", () => got.length === 5);
+      expect(got).toEqual([1, 2, 3, 4, 8]);
+      expect(missed).toHaveLength(1);
+    } finally {
+      await stopAll();
+    }
+  });
+
   it("tells a late starter the current state, and only signals published after it started", async () => {
     const { url, all, stopAll } = await group(1);
     try {
