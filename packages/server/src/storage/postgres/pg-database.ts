@@ -57,8 +57,9 @@ export class PgDatabase {
    * Runs `work` inside BEGIN … COMMIT on one connection; rolls back and rejects when it throws. A deadlock or
    * serialisation failure runs `work` again from the start (it must not have effects outside the database that a
    * second run would repeat). `whenClosed`: set by the backend's own drain at close, which still needs to commit.
+   * `begin`: a first statement without parameters, sent together with BEGIN in one round trip; `work` gets its rows.
    */
-  async transaction<T>(work: (client: pg.PoolClient) => Promise<T>, options: { whenClosed?: boolean } = {}): Promise<T> {
+  async transaction<T>(work: (client: pg.PoolClient, first: Row[]) => Promise<T>, options: { whenClosed?: boolean; begin?: string } = {}): Promise<T> {
     if (!options.whenClosed) this.assertOpen();
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
@@ -75,12 +76,18 @@ export class PgDatabase {
       };
       client.on("error", onError);
       try {
-        await client.query("BEGIN");
-        const value = await work(client);
+        let first: Row[] = [];
+        if (options.begin === undefined) await client.query("BEGIN");
+        else {
+          // A simple-protocol query with two statements answers with one result each.
+          const results = (await client.query(`BEGIN; ${options.begin}`)) as unknown as pg.QueryResult<Row>[];
+          first = results[1]?.rows ?? [];
+        }
+        const value = await work(client, first);
         await client.query("COMMIT");
         return value;
       } catch (error) {
-        broken = unavailableReason(error) !== null;
+        broken ||= unavailableReason(error) !== null;
         if (!broken) {
           await client.query("ROLLBACK").catch(() => {
             broken = true;

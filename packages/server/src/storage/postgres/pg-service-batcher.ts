@@ -21,7 +21,7 @@ import type pg from "pg";
 import { RevisionConflict } from "../contracts/node-store.js";
 import { REGISTRY_CHANGES_CHANNEL } from "../contracts/storage-backend.js";
 import { isUniqueViolation, unavailableReason } from "./pg-errors.js";
-import type { PgDatabase } from "./pg-database.js";
+import type { PgDatabase, Row } from "./pg-database.js";
 import { idsOf, ServiceBatchPlan, type EntryOutcome, type ServiceBatchEntry } from "./pg-service-plan.js";
 import { storedOf, type PgServiceRow, type StoredService } from "./pg-service-rows.js";
 
@@ -30,7 +30,6 @@ const MAX_BATCH = 500;
 
 const LOCK_COUNTER = "SELECT value FROM store_state WHERE key = 'revision' FOR UPDATE";
 const READ_TOUCHED = "SELECT seq, id, heartbeat_at, revision, doc FROM services WHERE id = ANY($1::text[])";
-const PUBLISH = "WITH bumped AS (UPDATE store_state SET value = $1 WHERE key = 'revision' RETURNING value) SELECT pg_notify($2, value::text) FROM bumped";
 
 interface Pending {
   entry: ServiceBatchEntry;
@@ -82,7 +81,10 @@ export class PgServiceBatcher {
   private async commitBatch(batch: Pending[]): Promise<void> {
     let outcomes: EntryOutcome[];
     try {
-      outcomes = await this.db.transaction((client) => this.run(client, batch.map((pending) => pending.entry)), { whenClosed: true });
+      outcomes = await this.db.transaction((client, counter) => this.run(client, counter, batch.map((pending) => pending.entry)), {
+        whenClosed: true,
+        begin: LOCK_COUNTER,
+      });
     } catch (error) {
       if (batch.length > 1 && unavailableReason(error) === null) {
         // Nothing was written: run each write alone, so that only the one at fault is refused.
@@ -100,17 +102,15 @@ export class PgServiceBatcher {
     });
   }
 
-  private async run(client: pg.PoolClient, entries: ServiceBatchEntry[]): Promise<EntryOutcome[]> {
-    const counter = await client.query<{ value: string }>(LOCK_COUNTER);
-    const base = Number(counter.rows[0]?.value ?? 0);
+  private async run(client: pg.PoolClient, counter: Row[], entries: ServiceBatchEntry[]): Promise<EntryOutcome[]> {
+    const base = Number(counter[0]?.value ?? 0);
     const ids = [...new Set(entries.flatMap(idsOf))];
-    const rows = await client.query<PgServiceRow>(READ_TOUCHED, [ids]);
+    const rows = await client.query<PgServiceRow>({ name: "kai_read_touched", text: READ_TOUCHED, values: [ids] });
     const stored = new Map<string, StoredService>(rows.rows.map((row) => [row.id, storedOf(row)]));
     const plan = new ServiceBatchPlan(stored, base);
     const outcomes = entries.map((entry) => plan.apply(entry));
     if (!plan.empty) {
-      for (const statement of plan.statements()) await client.query(statement.text, statement.values);
-      await client.query(PUBLISH, [plan.revision, REGISTRY_CHANGES_CHANNEL]);
+      for (const statement of plan.statements(REGISTRY_CHANGES_CHANNEL)) await client.query(statement);
     }
     return outcomes;
   }

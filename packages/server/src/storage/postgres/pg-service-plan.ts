@@ -3,9 +3,9 @@
  * Plans one group-commit batch of service writes (pg-service-batcher.ts) in memory, against the rows the batch
  * read under the revision-counter lock: checks each write's expected revision, assigns revisions in order, and
  * keeps what each id looks like after the writes before it. A write that conflicts is refused here and leaves no
- * trace, so one conflict never fails the others and no savepoint is needed. The outcome is a handful of set-based
- * statements for the whole batch (events, services, tag and capability rows, each one `unnest` of arrays), so a
- * batch of 100 writes costs about as many round trips as a batch of one.
+ * trace, so one conflict never fails the others and no savepoint is needed. The outcome is one set-based statement
+ * for the whole batch (events, services, tag and capability rows, each an `unnest` of arrays, and the counter), so a
+ * batch of 100 writes costs as many round trips as a batch of one.
  */
 import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import { RevisionConflict, type ServiceDraft, type ServiceWrite } from "../contracts/node-store.js";
@@ -36,6 +36,8 @@ interface PlannedEvent {
 }
 
 export interface PlannedStatement {
+  /** Prepared once per connection under this name. */
+  name?: string;
   text: string;
   values: unknown[];
 }
@@ -51,26 +53,41 @@ export function idsOf(entry: ServiceBatchEntry): string[] {
   }
 }
 
-const UPSERT_SERVICES = `
-  INSERT INTO services (seq, id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
-  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::integer[],
-                       $9::bigint[], $10::bigint[], $11::bigint[], $12::text[], $13::text[])
-  ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, visibility = excluded.visibility, type = excluded.type,
-    provider = excluded.provider, status = excluded.status, ttl = excluded.ttl,
-    -- A heartbeat saved by another instance since this batch read the row is newer than the draft's: keep it.
-    heartbeat_at = GREATEST(services.heartbeat_at, excluded.heartbeat_at),
-    updated_at = excluded.updated_at, revision = excluded.revision, search = excluded.search, doc = excluded.doc`;
+/**
+ * Everything a batch writes, in ONE statement (data-modifying WITH queries all run, on one snapshot): its events, the
+ * services rows, the tag and capability rows removed and added, and the revision counter, notifying `kai_changes`
+ * with the batch's last revision (delivered at commit). One round trip and one plan, prepared once per connection,
+ * whatever the batch holds. The removed and added term rows never share a key, and a record that moved (deleted and
+ * registered again in the batch) had its old row deleted by an earlier statement, so no row is touched twice.
+ */
+const COMMIT_BATCH = `
+  WITH new_events AS (
+    INSERT INTO events (revision, event, service_id, doc, previous)
+    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
+  ), upserted AS (
+    INSERT INTO services (seq, id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
+    SELECT * FROM unnest($6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::integer[],
+                         $14::bigint[], $15::bigint[], $16::bigint[], $17::text[], $18::text[])
+    ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, visibility = excluded.visibility, type = excluded.type,
+      provider = excluded.provider, status = excluded.status, ttl = excluded.ttl,
+      -- A heartbeat saved by another instance since this batch read the row is newer than the draft's: keep it.
+      heartbeat_at = GREATEST(services.heartbeat_at, excluded.heartbeat_at),
+      updated_at = excluded.updated_at, revision = excluded.revision, search = excluded.search, doc = excluded.doc
+  ), tags_removed AS (
+    DELETE FROM service_tags t USING unnest($19::text[], $20::bigint[]) AS d(term, seq) WHERE t.tag = d.term AND t.seq = d.seq
+  ), tags_added AS (
+    INSERT INTO service_tags (tag, seq) SELECT * FROM unnest($21::text[], $22::bigint[]) ON CONFLICT DO NOTHING
+  ), capabilities_removed AS (
+    DELETE FROM service_capabilities c USING unnest($23::text[], $24::bigint[]) AS d(term, seq) WHERE c.capability = d.term AND c.seq = d.seq
+  ), capabilities_added AS (
+    INSERT INTO service_capabilities (capability, seq) SELECT * FROM unnest($25::text[], $26::bigint[]) ON CONFLICT DO NOTHING
+  ), bumped AS (
+    UPDATE store_state SET value = $27 WHERE key = 'revision' RETURNING value
+  )
+  SELECT pg_notify($28, value::text) FROM bumped`;
 
-const INSERT_EVENTS = `
-  INSERT INTO events (revision, event, service_id, doc, previous)
-  SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])`;
-
-const termStatements = (table: string, column: string) => ({
-  remove: `DELETE FROM ${table} t USING unnest($1::text[], $2::bigint[]) AS d(term, seq) WHERE t.${column} = d.term AND t.seq = d.seq`,
-  insert: `INSERT INTO ${table} (${column}, seq) SELECT * FROM unnest($1::text[], $2::bigint[]) ON CONFLICT DO NOTHING`,
-});
-const TAGS = termStatements("service_tags", "tag");
-const CAPABILITIES = termStatements("service_capabilities", "capability");
+/** Columns of a `services` row (serviceColumns in record-codec.ts). */
+const SERVICE_COLUMN_COUNT = 13;
 
 export class ServiceBatchPlan {
   /** The last revision used so far. */
@@ -171,16 +188,14 @@ export class ServiceBatchPlan {
     return { event: "deregistered", revision, service: last };
   }
 
-  /** The statements that make the database what the plan says, in an order that keeps every constraint. */
-  statements(): PlannedStatement[] {
+  /**
+   * The statements that make the database what the plan says (none when nothing was written): the delete of rows
+   * that moved or went, if any, then COMMIT_BATCH, which also sets the counter and notifies `channel`.
+   */
+  statements(channel: string): PlannedStatement[] {
     if (this.events.length === 0) return [];
     const out: PlannedStatement[] = [];
     const events = this.events;
-    out.push({
-      text: INSERT_EVENTS,
-      values: [events.map((e) => e.revision), events.map((e) => e.event), events.map((e) => e.serviceId), events.map((e) => e.doc), events.map((e) => e.previous)],
-    });
-
     const removed: string[] = [];
     const upserts: Array<Array<string | number | null>> = [];
     const tags = { remove: [[], []] as [string[], number[]], insert: [[], []] as [string[], number[]] };
@@ -213,14 +228,25 @@ export class ServiceBatchPlan {
       sync(capabilities, old?.capabilities ?? [], after?.draft?.capabilities ?? []);
     }
     if (removed.length > 0) out.push({ text: "DELETE FROM services WHERE id = ANY($1::text[])", values: [removed] });
-    if (upserts.length > 0) out.push({ text: UPSERT_SERVICES, values: upserts[0]!.map((_, column) => upserts.map((row) => row[column])) });
-    for (const [statements, rows] of [
-      [TAGS, tags],
-      [CAPABILITIES, capabilities],
-    ] as const) {
-      if (rows.remove[0].length > 0) out.push({ text: statements.remove, values: rows.remove });
-      if (rows.insert[0].length > 0) out.push({ text: statements.insert, values: rows.insert });
-    }
+    const serviceArrays = Array.from({ length: SERVICE_COLUMN_COUNT }, (_, column) => upserts.map((row) => row[column]));
+    out.push({
+      name: "kai_commit_batch",
+      text: COMMIT_BATCH,
+      values: [
+        events.map((e) => e.revision),
+        events.map((e) => e.event),
+        events.map((e) => e.serviceId),
+        events.map((e) => e.doc),
+        events.map((e) => e.previous),
+        ...serviceArrays,
+        ...tags.remove,
+        ...tags.insert,
+        ...capabilities.remove,
+        ...capabilities.insert,
+        this.revision,
+        channel,
+      ],
+    });
     return out;
   }
 }
