@@ -8,7 +8,6 @@
 import type { StorageBackend } from "./contracts/storage-backend.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import { MemoryStore } from "./memory/memory-store.js";
-import { PostgresStore } from "./postgres/pg-store.js";
 import type { PostgresStoreConfig } from "./postgres/pg-config.js";
 
 export type { PostgresStoreConfig } from "./postgres/pg-config.js";
@@ -36,8 +35,11 @@ export async function openStore(options: OpenStoreOptions): Promise<StorageBacke
   switch (options.kind) {
     case "sqlite":
       return SqliteStore.open(options);
-    case "postgres":
+    case "postgres": {
+      // Loaded only when configured: a single-process install on SQLite never loads the PostgreSQL client.
+      const { PostgresStore } = await import("./postgres/pg-store.js");
       return PostgresStore.open(options);
+    }
     case "memory":
       return new MemoryStore();
   }
