@@ -78,10 +78,11 @@ export class ClusterReport {
         store.ping().then(() => true, () => false),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), PING_TIMEOUT_MS).unref()),
       ]);
-      if (!reachable) reasons.push("database unreachable");
+      // Nothing else can be read without the database (the vault's state lives there too).
+      if (!reachable) return ["database unreachable"];
     }
     if ((await this.vaultState()) === "locked") reasons.push("vault locked");
-    if (tailer && tailer.failure !== null && !reasons.includes("database unreachable")) reasons.push("catching up with the event log");
+    if (tailer && tailer.failure !== null) reasons.push("catching up with the event log");
     return reasons;
   }
 
@@ -153,7 +154,8 @@ export class ClusterReport {
   /** Writes this instance's own figures where the others read them (its membership row). */
   private async reportSelf(): Promise<Record<string, unknown>> {
     const { cluster, jobs, feed, url } = this.deps;
-    const [reasons, vault] = await Promise.all([this.reasons(), this.vaultState()]);
+    const reasons = await this.reasons();
+    const vault = await this.vaultState().catch((): InstanceVaultState => "locked");
     const info = { revision: feed.revision, ready: reasons.length === 0, vault, jobs: jobs.running, url: url() };
     cluster.report(info);
     return info;

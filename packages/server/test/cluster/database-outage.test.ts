@@ -1,0 +1,88 @@
+/**
+ * PostgreSQL going away under a running instance: requests that need it answer a clear 503
+ * `storage_unavailable` (no stack, no URL), `/readyz` takes the instance out of a load balancer, nothing
+ * acknowledged before is lost, and the instance recovers by itself when the database is back.
+ * Also: two instances registering one new id at the same moment: one creates it, the other does not
+ * silently overwrite it.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const pg: PostgresServer | null = await startPostgres({ fast: false });
+
+async function eventually(probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe.skipIf(!pg)("an instance whose PostgreSQL goes away", () => {
+  let a: TestServer;
+  let b: TestServer;
+  let keyDir: string;
+  let url: string;
+
+  beforeAll(async () => {
+    url = await pg!.createDatabase("outage");
+    keyDir = mkdtempSync(join(tmpdir(), "kai-keys-"));
+    const config = (name: string) => ({
+      storage: { kind: "postgres" as const, postgres: { url, poolSize: 4, connectTimeoutMs: 1000 } },
+      vault: { keyDir, pbkdf2Iterations: 10_000 },
+      cluster: { instanceName: name, heartbeatMs: 200, memberTimeoutMs: 1500, pollIntervalMs: 300 },
+    });
+    const env = { KAI_VAULT_PASSPHRASE: "outage passphrase" };
+    a = await startTestServer({ config: config("a"), env });
+    b = await startTestServer({ config: config("b"), env });
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.allSettled([a?.dispose(), b?.dispose()]);
+    rmSync(keyDir, { recursive: true, force: true });
+    await pg?.stop();
+  });
+
+  test("two instances registering one new id at once: one creates it, the other updates or is refused, never a second record", async () => {
+    const body = (name: string) => ({ id: "contested", name, type: "service" });
+    const [ra, rb] = await Promise.all([
+      a.request("/api/services/register", { method: "POST", json: body("from-a") }),
+      b.request("/api/services/register", { method: "POST", json: body("from-b") }),
+    ]);
+    const statuses = [ra.status, rb.status].sort();
+    expect(statuses.filter((s) => s === 201)).toHaveLength(1);
+    expect([200, 409]).toContain(statuses.find((s) => s !== 201));
+    const loser = ra.status === 201 ? rb : ra;
+    if (loser.status === 409) expect(((await loser.json()) as { error: { code: string } }).error.code).toBe("conflict");
+    const list = (await (await a.request("/api/services?q=contested")).json()) as { services: Array<{ id: string }> };
+    expect(list.services.filter((s) => s.id === "contested")).toHaveLength(1);
+  });
+
+  test("answers 503 storage_unavailable and is not ready while the database is down, and recovers by itself", async () => {
+    expect((await a.request("/api/services/register", { method: "POST", json: { id: "before-outage", name: "Kept", type: "service" } })).status).toBe(201);
+    await pg!.kill();
+    try {
+      const failed = await a.request("/api/services/register", { method: "POST", json: { id: "during-outage", name: "No", type: "service" } });
+      expect(failed.status).toBe(503);
+      const error = (await failed.json()) as { error: { code: string; message: string } };
+      expect(error.error.code).toBe("storage_unavailable");
+      expect(JSON.stringify(error)).not.toContain("127.0.0.1");
+      expect(JSON.stringify(error)).not.toMatch(/\bat .*\.js:\d+/);
+      const ready = await fetch(`${b.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(((await ready.json()) as { reasons: string[] }).reasons).toContain("database unreachable");
+    } finally {
+      await pg!.start();
+    }
+    await eventually(async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200);
+    expect((await b.request("/api/services/before-outage")).status).toBe(200);
+    expect((await b.request("/api/services/during-outage")).status).toBe(404);
+    expect((await b.request("/api/services/register", { method: "POST", json: { id: "after-outage", name: "Back", type: "service" } })).status).toBe(201);
+    // The instances follow each other again: A sees B's write, and its own watch position moves on.
+    await eventually(async () => (await a.request("/api/services/after-outage")).status === 200);
+  });
+});
