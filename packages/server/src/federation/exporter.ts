@@ -9,12 +9,18 @@
  * A record that stops being public must look deleted to peers (a tombstone), but a private record must not
  * be mentioned at all, not even by id: a tombstone goes out only when the record was public before the
  * change (known from the change feed's `previous`), or when a deleted record was public at deletion. A
- * public→private change older than the feed's window is caught by the importer's periodic full refresh.
+ * public→private change older than the feed's window is caught by the importer's periodic full refresh (on a
+ * shared database the log keeps previous states too, so there it is caught at once).
+ *
+ * Nothing here is state only the writing instance has: in a cluster every instance's feed carries every
+ * instance's changes, and the log and records are the shared database's, so any instance answers any peer and
+ * pushes every change to the sessions connected to it.
  */
 import { klp, type ServiceRecord } from "@kai/protocol";
 import type { Logger } from "../logging/logger.js";
 import type { Change, ChangeFeed } from "../registry/change-feed.js";
 import type { NodeStore } from "../storage/contracts/node-store.js";
+import { isSharedStorage } from "../storage/contracts/storage-backend.js";
 import { signRecordStatement, signTombstone } from "./statements.js";
 
 /** Whom pushes go to: one subscribed session. `push` returns false when the session is gone or hopelessly behind. */
@@ -201,6 +207,12 @@ export class FederationExporter {
     const changes = this.options.feed.changesSince(since);
     if (changes === null) return null;
     const batch = changes.slice(0, limit);
+    const revision = batch.length > 0 ? batch[batch.length - 1]!.event.revision : this.options.feed.revision;
+    return { statements: this.statementsOf(batch), revision: Math.max(revision, since), more: changes.length > limit };
+  }
+
+  /** The statements of a run of changes (each with its previous state): the latest per record. */
+  private statementsOf(batch: readonly Change[]): klp.FederationStatement[] {
     const latest = new Map<string, { change: Change; wasPublic: boolean }>();
     for (const change of batch) {
       const id = change.event.service.id;
@@ -215,13 +227,24 @@ export class FederationExporter {
       const statement = this.statementFor(change.event.service, change.event.event === "deregistered", wasPublic);
       if (statement) statements.push(statement);
     }
-    const revision = batch.length > 0 ? batch[batch.length - 1]!.event.revision : this.options.feed.revision;
-    return { statements, revision: Math.max(revision, since), more: changes.length > limit };
+    return statements;
   }
 
-  /** From the store's event log (older than the feed's window): previous states are unknown there. */
+  /**
+   * From the store's event log (older than the feed's window, or, on one instance of a cluster, newer than what
+   * this instance's feed has caught up with: a peer may have pulled from a quicker instance before). A shared
+   * database keeps each change's previous state, so the answer is the one the feed would give; elsewhere
+   * previous states are unknown here.
+   */
   private async changesFromLog(since: number, limit: number): Promise<{ statements: klp.FederationStatement[]; revision: number; more: boolean } | "compacted"> {
-    const events = await this.options.store.eventsSince(since, limit);
+    const store = this.options.store;
+    if (isSharedStorage(store)) {
+      const changes = await store.changesSince(since, limit);
+      if (changes === "compacted") return "compacted";
+      const revision = changes.length > 0 ? changes[changes.length - 1]!.event.revision : await store.currentRevision();
+      return { statements: this.statementsOf(changes), revision: Math.max(revision, since), more: changes.length === limit };
+    }
+    const events = await store.eventsSince(since, limit);
     if (events === "compacted") return "compacted";
     const latest = new Map<string, (typeof events)[number]>();
     for (const event of events) latest.set(event.service.id, event);
@@ -231,7 +254,7 @@ export class FederationExporter {
       const statement = this.statementFor(event.service, deleted, deleted && isPublic(event.service));
       if (statement) statements.push(statement);
     }
-    const revision = events.length > 0 ? events[events.length - 1]!.revision : await this.options.store.currentRevision();
+    const revision = events.length > 0 ? events[events.length - 1]!.revision : await store.currentRevision();
     return { statements, revision: Math.max(revision, since), more: events.length === limit };
   }
 

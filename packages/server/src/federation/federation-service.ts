@@ -8,12 +8,18 @@
  * DID pinned here". The peer does not have to add us back for that; two nodes that add each other
  * exchange both ways. Removing a peer, or withdrawing its trust, drops its records and cuts the link: its
  * pushes can no longer arrive (the session is closed) and nothing from it is applied.
+ *
+ * In a cluster (several instances on one database, `coordination` set), every instance answers peers and serves
+ * the peer list and imported records from memory, but only the leader runs the peer links and the expiry sweep
+ * (`startLinks`/`stopLinks`, the `federation-links` singleton job). Each committed change is announced to the
+ * other instances, which re-read it from the store (instance-sync.ts); the leader starts or stops links for peers
+ * changed elsewhere. See docs/architecture/klp.md, "Federation in a cluster".
  */
 import { klp } from "@kai/protocol";
 import { ApiError } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { ChangeFeed } from "../registry/change-feed.js";
-import type { FederationStore, PeerRow } from "../storage/contracts/federation-store.js";
+import type { FederationStore, ImportedRow, PeerRow } from "../storage/contracts/federation-store.js";
 import type { NodeStore } from "../storage/contracts/node-store.js";
 import { fetchNodeDocument, type KlpPeerSession } from "../klp/peer-session.js";
 import type { KlpFederationPort } from "../klp/klp-node.js";
@@ -22,6 +28,10 @@ import { remoteEntryOf } from "./remote-entries.js";
 import { ImportedDirectory, entryFromRow } from "./imported-directory.js";
 import { FederationImporter } from "./importer.js";
 import { PeerLink } from "./peer-link.js";
+import type { FederationCoordination } from "./coordination.js";
+import type { FederationChanges } from "./change-batcher.js";
+import { InstanceSync } from "./instance-sync.js";
+import { syncOrigin } from "./directory-sync.js";
 
 export interface FederationSettings {
   /** Who may pull this node's public records: any node that proves its key, or only this node's peers. */
@@ -45,6 +55,12 @@ export interface FederationServiceOptions {
   /** Opens a KLP session to a peer (pinned DID); the KLP node's `connect` over WebSocket. */
   connect: (url: string, did: string) => Promise<KlpPeerSession>;
   now?: () => number;
+  /**
+   * Set when several instances of this node share the database: links and the expiry sweep then run only
+   * between `startLinks()` and `stopLinks()` (the singleton job), and changes reach the other instances through
+   * it. Without it (one process), they run from `start()` to `close()`.
+   */
+  coordination?: FederationCoordination;
 }
 
 export class FederationService implements KlpFederationPort {
@@ -57,6 +73,11 @@ export class FederationService implements KlpFederationPort {
   private readonly now: () => number;
   private sweepTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** True while this instance runs the peer links and the sweep (always in one process; the leader in a cluster). */
+  private linksRunning = false;
+  /** Changes to peers, links and reloads run one after another: a reload must not interleave with an API change. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly sync: InstanceSync | null;
 
   private constructor(private readonly options: FederationServiceOptions) {
     this.now = options.now ?? Date.now;
@@ -69,22 +90,89 @@ export class FederationService implements KlpFederationPort {
       logger: options.logger,
       now: this.now,
     });
-    this.importer = new FederationImporter(options.store, this.directory, (did, code) => this.countRejection(did, code), this.now);
+    this.sync = options.coordination
+      ? new InstanceSync({ coordination: options.coordination, reload: (changes) => this.reloadFromStore(changes), logger: options.logger })
+      : null;
+    this.importer = new FederationImporter(
+      options.store,
+      this.directory,
+      (did, code) => this.countRejection(did, code),
+      this.now,
+      (origin) => this.sync?.announce({ origin }),
+    );
   }
 
-  /** Loads peers and imported records, starts a link per trusted peer and the expiry sweep. */
+  /**
+   * Loads peers and imported records; in one process, also starts a link per trusted peer and the expiry sweep.
+   * In a cluster those wait for `startLinks()`, and this instance listens to the others from here on (it
+   * subscribed before loading, so a change committed meanwhile is re-read, not missed).
+   */
   static async start(options: FederationServiceOptions): Promise<FederationService> {
     const service = new FederationService(options);
-    for (const peer of await options.store.listPeers()) service.peers.set(peer.did, peer);
-    for (const row of await options.store.listImports()) {
-      const entry = entryFromRow(row);
-      // Only what a trusted peer's link would keep; a row that no longer parses is dropped at the next sweep.
-      if (entry && service.peers.get(entry.origin)?.trusted) service.directory.put(entry, false);
+    try {
+      await service.serial(async () => {
+        for (const peer of await options.store.listPeers()) service.peers.set(peer.did, peer);
+        for (const row of await options.store.listImports()) {
+          const entry = entryFromRow(row);
+          // Only what a trusted peer's link would keep; a row that no longer parses is dropped at the next sweep.
+          if (entry && service.peers.get(entry.origin)?.trusted) service.directory.put(entry, false);
+        }
+        if (!options.coordination) service.runLinks();
+      });
+    } catch (error) {
+      await service.close();
+      throw error;
     }
-    for (const peer of service.peers.values()) if (peer.trusted) service.startLink(peer);
-    service.sweepTimer = setInterval(() => void service.sweep(), options.settings.sweepIntervalMs);
-    service.sweepTimer.unref();
     return service;
+  }
+
+  /**
+   * Starts the peer links and the expiry sweep on this instance (it became the leader). In a cluster, first
+   * re-reads peers (with the cursors the previous leader reached) and imported records from the store, so links
+   * resume where it stopped; then tells the others to re-read everything, in case it died before announcing its
+   * last batch. A no-op while they run (in one process, from `start()` on).
+   */
+  async startLinks(): Promise<void> {
+    let started = false;
+    await this.serial(async () => {
+      if (this.closed || this.linksRunning) return;
+      if (this.options.coordination) {
+        await this.reload({ all: true, peers: true, origins: new Set() });
+        await this.purgeUntrusted();
+      }
+      this.runLinks();
+      started = true;
+    });
+    if (started) this.sync?.announce({ all: true });
+  }
+
+  /**
+   * Stops the peer links and the sweep (this instance is no longer the leader); resolves once no batch of
+   * theirs can still be written, and what they imported has been announced to the other instances.
+   */
+  async stopLinks(): Promise<void> {
+    await this.serial(async () => {
+      if (!this.linksRunning) return;
+      this.linksRunning = false;
+      if (this.sweepTimer) clearInterval(this.sweepTimer);
+      this.sweepTimer = null;
+      await Promise.all([...this.links.keys()].map((did) => this.stopLink(did)));
+    });
+    await this.sync?.flush();
+  }
+
+  /** True while this instance runs the peer links (the leader of a cluster, or the one process). */
+  get runsLinks(): boolean {
+    return this.linksRunning;
+  }
+
+  /**
+   * Brings peers and imported records up to the store after another instance changed them (its signal, batched
+   * by instance-sync.ts). On the leader, peers added, changed or trusted elsewhere get their link started, and
+   * removed or untrusted ones lose it.
+   */
+  async reloadFromStore(changes: FederationChanges): Promise<void> {
+    await this.serial(() => this.reload(changes));
   }
 
   /** Rule 6 for imported state: only trusted peers' pushes and answers are applied. */
@@ -139,15 +227,22 @@ export class FederationService implements KlpFederationPort {
       throw new ApiError("peer_identity_mismatch", `the node at that URL is ${document.did}, not the pinned ${input.did}`);
     }
     if (document.did === this.options.did) throw new ApiError("validation_failed", "that URL is this node itself", [{ path: "url", message: "is this node" }]);
-    const existing = this.peers.get(document.did);
+    return this.serial(() => this.putPeer(input, document));
+  }
+
+  private async putPeer(input: klp.AddPeerRequest, document: klp.KlpNodeDocument): Promise<{ peer: klp.PeerInfo; created: boolean }> {
+    const existing = await this.storedPeer(document.did);
+    const trusted = input.trusted ?? existing?.trusted ?? true;
+    // Trust given or withdrawn here starts over from nothing, as with setTrusted: the records were (or are) dropped.
+    const resume = existing !== undefined && existing.trusted === trusted;
     const peer: PeerRow = {
       did: document.did,
       url: input.url,
       name: input.name ?? existing?.name ?? document.name,
-      trusted: input.trusted ?? existing?.trusted ?? true,
+      trusted,
       addedAt: existing?.addedAt ?? new Date(this.now()).toISOString(),
-      cursor: existing?.cursor ?? 0,
-      epoch: existing?.epoch ?? null,
+      cursor: resume ? existing.cursor : 0,
+      epoch: resume ? existing.epoch : null,
     };
     // A changed URL is a new place to sync from: keep the cursor (same DID, same history), reconnect.
     await this.options.store.savePeer(peer);
@@ -155,6 +250,7 @@ export class FederationService implements KlpFederationPort {
     await this.stopLink(peer.did);
     if (peer.trusted) this.startLink(peer);
     else await this.dropImports(peer.did);
+    this.sync?.announce({ peers: true });
     return { peer: this.info(peer), created: existing === undefined };
   }
 
@@ -168,40 +264,50 @@ export class FederationService implements KlpFederationPort {
     return this.info(peer);
   }
 
-  async removePeer(did: string): Promise<void> {
-    if (!this.peers.has(did)) throw new ApiError("not_found", "peer not found");
-    await this.stopLink(did);
-    this.peers.delete(did);
-    await this.options.store.deletePeer(did);
-    this.importer.forget(did);
-    this.rejected.delete(did);
+  removePeer(did: string): Promise<void> {
+    return this.serial(async () => {
+      if (!(await this.storedPeer(did))) throw new ApiError("not_found", "peer not found");
+      await this.stopLink(did);
+      this.peers.delete(did);
+      await this.options.store.deletePeer(did);
+      this.importer.forget(did);
+      this.rejected.delete(did);
+      this.sync?.announce({ peers: true });
+    });
   }
 
-  async setTrusted(did: string, trusted: boolean): Promise<klp.PeerInfo> {
-    const peer = this.peers.get(did);
-    if (!peer) throw new ApiError("not_found", "peer not found");
-    if (peer.trusted !== trusted) {
-      // Withdrawn trust starts over from nothing when given back: the records were dropped, so must the cursor be.
-      const next: PeerRow = { ...peer, trusted, ...(trusted ? {} : { cursor: 0, epoch: null }) };
-      await this.stopLink(did);
-      await this.options.store.savePeer(next);
-      this.peers.set(did, next);
-      if (trusted) this.startLink(next);
-      else await this.dropImports(did);
-    }
-    return this.info(this.peers.get(did)!);
+  setTrusted(did: string, trusted: boolean): Promise<klp.PeerInfo> {
+    return this.serial(async () => {
+      const peer = await this.storedPeer(did);
+      if (!peer) throw new ApiError("not_found", "peer not found");
+      if (peer.trusted !== trusted) {
+        // Withdrawn trust starts over from nothing when given back: the records were dropped, so must the cursor be.
+        // Reset on both edges: in a cluster the leader's link may still move the cursor between the two.
+        const next: PeerRow = { ...peer, trusted, cursor: 0, epoch: null };
+        await this.stopLink(did);
+        await this.options.store.savePeer(next);
+        this.peers.set(did, next);
+        if (trusted) this.startLink(next);
+        else await this.dropImports(did);
+        this.sync?.announce({ peers: true });
+      }
+      return this.info(this.peers.get(did)!);
+    });
   }
 
   /**
    * Restarts every trusted peer's link now (after the node key came back from the vault: links that failed
-   * meanwhile would otherwise wait out their backoff).
+   * meanwhile would otherwise wait out their backoff). Nothing to do on an instance that runs no links.
    */
-  async reconnectAll(): Promise<void> {
-    for (const peer of this.peers.values()) {
-      if (!peer.trusted) continue;
-      await this.stopLink(peer.did);
-      this.startLink(this.peers.get(peer.did)!);
-    }
+  reconnectAll(): Promise<void> {
+    return this.serial(async () => {
+      if (!this.linksRunning) return;
+      for (const peer of this.peers.values()) {
+        if (!peer.trusted) continue;
+        await this.stopLink(peer.did);
+        this.startLink(this.peers.get(peer.did)!);
+      }
+    });
   }
 
   /** Pulls from every connected peer now (tests and `kai peer sync`); resolves when each is caught up or failed. */
@@ -218,13 +324,117 @@ export class FederationService implements KlpFederationPort {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.linksRunning = false;
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.exporter.close();
     await Promise.all([...this.links.keys()].map((did) => this.stopLink(did)));
+    // What the links imported last is announced before leaving (the next leader re-reads everything anyway).
+    await this.sync?.close();
+  }
+
+  /** Runs `work` after every change queued before it (see `queue`). */
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Starts a link per trusted peer and the expiry sweep on this instance. */
+  private runLinks(): void {
+    if (this.closed) return;
+    this.linksRunning = true;
+    for (const peer of this.peers.values()) if (peer.trusted) this.startLink(peer);
+    this.sweepTimer = setInterval(() => void this.sweep(), this.options.settings.sweepIntervalMs);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * A peer as it is now. In a cluster, read from the store: another instance may have added, changed or removed
+   * it a moment ago, and its cursor moves with the leader's links (this instance's copy may lag behind).
+   */
+  private async storedPeer(did: string): Promise<PeerRow | undefined> {
+    if (!this.options.coordination) return this.peers.get(did);
+    return (await this.options.store.listPeers()).find((peer) => peer.did === did);
+  }
+
+  private async reload(changes: FederationChanges): Promise<void> {
+    if (this.closed) return;
+    const origins = new Set(changes.origins);
+    let dropped = false;
+    if (changes.all || changes.peers) {
+      const outcome = await this.reloadPeers();
+      for (const did of outcome.trusted) origins.add(did);
+      dropped = outcome.dropped;
+    }
+    if (changes.all || origins.size > 0) {
+      // Peers are few and imports are read whole (the store reads no single origin); batching keeps this rare.
+      const byOrigin = new Map<string, ImportedRow[]>();
+      for (const row of await this.options.store.listImports()) {
+        if (!changes.all && !origins.has(row.origin)) continue;
+        let rows = byOrigin.get(row.origin);
+        if (!rows) byOrigin.set(row.origin, (rows = []));
+        rows.push(row);
+      }
+      const targets = changes.all ? new Set([...byOrigin.keys(), ...this.peers.keys()]) : origins;
+      // On the leader its own links write at the same time: a read taken a moment ago must not undo them.
+      const mode = this.linksRunning ? "merge" : "replace";
+      for (const origin of targets) if (this.peers.get(origin)?.trusted) syncOrigin(this.directory, origin, byOrigin.get(origin) ?? [], mode);
+    }
+    if (dropped && this.linksRunning) await this.purgeUntrusted();
+  }
+
+  /**
+   * Re-reads the peer list and applies the differences: removed or untrusted peers lose their link and records
+   * (the store side was done by the instance that changed them); on the leader, new, re-trusted or moved peers
+   * get a link, from the cursor in the store. Returns the peers whose records must be (re)read.
+   */
+  private async reloadPeers(): Promise<{ trusted: string[]; dropped: boolean }> {
+    const rows = await this.options.store.listPeers();
+    const stored = new Map(rows.map((row) => [row.did, row]));
+    let dropped = false;
+    for (const did of [...this.peers.keys()]) {
+      if (stored.has(did)) continue;
+      await this.stopLink(did);
+      this.peers.delete(did);
+      this.importer.forget(did);
+      this.rejected.delete(did);
+      dropped = true;
+    }
+    const trusted: string[] = [];
+    for (const row of rows) {
+      const held = this.peers.get(row.did);
+      // The store's row wins (name, cursor): a running link's own cursor is what `info` shows meanwhile.
+      this.peers.set(row.did, row);
+      if (!row.trusted) {
+        if (held?.trusted) {
+          await this.stopLink(row.did);
+          this.peers.set(row.did, row);
+          this.importer.forget(row.did);
+          dropped = true;
+        }
+        continue;
+      }
+      if (!held || !held.trusted || held.url !== row.url) {
+        await this.stopLink(row.did);
+        this.peers.set(row.did, row);
+        this.startLink(row);
+        trusted.push(row.did);
+      }
+    }
+    return { trusted, dropped };
+  }
+
+  /**
+   * On the leader: drops stored records whose origin is no longer a trusted peer. The instance that removed or
+   * untrusted a peer dropped them already, but a batch of this instance's link may have landed just after.
+   */
+  private async purgeUntrusted(): Promise<void> {
+    const stray = (await this.options.store.listImports()).filter((row) => !this.peers.get(row.origin)?.trusted);
+    if (stray.length > 0) await this.options.store.deleteImports(stray.map((row) => ({ origin: row.origin, serviceId: row.serviceId })));
   }
 
   private startLink(peer: PeerRow): void {
-    if (this.closed) return;
+    if (this.closed || !this.linksRunning) return;
     const link = new PeerLink({
       did: peer.did,
       url: peer.url,
@@ -255,6 +465,7 @@ export class FederationService implements KlpFederationPort {
     const entries = this.directory.entriesFrom(did);
     if (entries.length > 0) await this.options.store.deleteImports(entries.map((entry) => ({ origin: did, serviceId: entry.serviceId })));
     this.importer.forget(did);
+    this.sync?.announce({ origin: did });
   }
 
   private async sweep(): Promise<void> {

@@ -7,7 +7,8 @@
  * - it is newer (origin revision) than what is held; older ones are ignored, so reordering is harmless;
  * - a record statement that has already run out is ignored.
  * A batch is written in one transaction together with the peer's cursor, then applied to the in-memory
- * directory (which tells the watch stream).
+ * directory (which tells the watch stream); `onStored` then hears which origin's records changed in the store
+ * (the other instances of a cluster re-read them).
  */
 import type { klp } from "@kai/protocol";
 import type { FederationStore, ImportedRow } from "../storage/contracts/federation-store.js";
@@ -15,6 +16,9 @@ import type { ImportedDirectory, ImportedEntry } from "./imported-directory.js";
 import { checkStatement, importedServiceRecord } from "./statements.js";
 
 export type RejectionCounter = (peerDid: string, code: klp.KlpErrorCode) => void;
+
+/** Told after records of `origin` were written to or deleted from the store. */
+export type StoredListener = (origin: string) => void;
 
 export interface ImportOutcome {
   applied: number;
@@ -33,6 +37,7 @@ export class FederationImporter {
     private readonly directory: ImportedDirectory,
     private readonly countRejection: RejectionCounter,
     private readonly now: () => number = Date.now,
+    private readonly onStored: StoredListener = () => undefined,
   ) {}
 
   /**
@@ -114,6 +119,8 @@ export class FederationImporter {
       if (!current || current.originRevision <= entry.originRevision) this.directory.put(entry);
     }
     for (const id of realDeletes) this.directory.remove(peerDid, id);
+    // A batch that only moved the cursor changed no record: nobody needs to re-read anything.
+    if (rows.length > 0 || realDeletes.length > 0) this.onStored(peerDid);
     return outcome;
   }
 
@@ -131,6 +138,7 @@ export class FederationImporter {
     if (expired.length === 0) return 0;
     await this.store.deleteImports(expired.map((entry) => ({ origin: entry.origin, serviceId: entry.serviceId })));
     for (const entry of expired) this.directory.remove(entry.origin, entry.serviceId);
+    for (const origin of new Set(expired.map((entry) => entry.origin))) this.onStored(origin);
     return expired.length;
   }
 

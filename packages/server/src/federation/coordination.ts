@@ -1,0 +1,51 @@
+/**
+ * @module federation/coordination
+ * What federation needs from a cluster of instances sharing one database, as a narrow port: a durable signal
+ * that peers or imported records changed (the `federation_changed` topic), and word that signals may have been
+ * missed. Only the database holds the data; a signal only says what to re-read. The port is federation's own,
+ * so that `cluster/` never imports federation and tests can drive two instances with an in-process bus.
+ *
+ * The leadership half (peer links and the expiry sweep on one instance only) is not here: the composition root
+ * runs `FederationService.startLinks()/stopLinks()` as the `federation-links` singleton job.
+ */
+import type { ClusterSignals } from "../cluster/cluster-types.js";
+
+/**
+ * One signal's meaning: `peers` (the peer list changed: re-read it), `origin` (records imported from that peer
+ * changed: re-read them), `all` (re-read everything: a new leader took over, or signals were missed).
+ */
+export interface FederationChange {
+  all?: boolean;
+  peers?: boolean;
+  origin?: string;
+}
+
+export interface FederationCoordination {
+  /** Publishes durably; every other instance hears it once. Rejects when the database cannot be reached. */
+  publish(change: FederationChange): Promise<void>;
+  /** Signals published after subscribing, this instance's own included (`fromSelf`), in publication order. */
+  subscribe(listener: (payload: Record<string, unknown>, fromSelf: boolean) => void): () => void;
+  /** Told when this instance may have missed signals (cut off from the database for too long). */
+  onMissed?(listener: () => void): () => void;
+}
+
+/** The port over a cluster's signal bus (the topic `federation_changed` is federation's). */
+export function clusterCoordination(signals: ClusterSignals): FederationCoordination {
+  return {
+    publish: (change) => signals.publish("federation_changed", { ...change }),
+    subscribe: (listener) => signals.subscribe("federation_changed", (payload, meta) => listener(payload, meta.fromSelf)),
+    onMissed: (listener) => signals.onMissed(listener),
+  };
+}
+
+/**
+ * A received payload as a change, or null when it says nothing this version understands (a newer instance
+ * may publish more; an unknown field must not make an older one fail).
+ */
+export function parseFederationSignal(payload: Record<string, unknown>): FederationChange | null {
+  const change: FederationChange = {};
+  if (payload.all === true) change.all = true;
+  if (payload.peers === true) change.peers = true;
+  if (typeof payload.origin === "string" && payload.origin !== "") change.origin = payload.origin;
+  return change.all || change.peers || change.origin !== undefined ? change : null;
+}
