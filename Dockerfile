@@ -61,7 +61,8 @@ COPY --from=build /app/packages/server/dist packages/server/dist
 COPY --from=build /app/packages/cli/dist packages/cli/dist
 # The code stays owned by root (read-only to the server); only the data directory belongs to the server's user.
 # 1000 is the image's `node` user, given by number so that Kubernetes' runAsNonRoot can check it.
-RUN mkdir -p /var/lib/kai && chown 1000:1000 /var/lib/kai && chmod 0700 /var/lib/kai
+# /var/lib/kai-keys: where instances of one node share the vault's audit.key (KAI_VAULT_KEY_DIR; a volume or a mounted secret).
+RUN mkdir -p /var/lib/kai /var/lib/kai-keys && chown 1000:1000 /var/lib/kai /var/lib/kai-keys && chmod 0700 /var/lib/kai /var/lib/kai-keys
 USER 1000:1000
 EXPOSE 7070
 # Liveness only (the process answers HTTP); whether it can serve is /readyz, which orchestrators probe themselves.
