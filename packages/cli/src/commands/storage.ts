@@ -15,6 +15,7 @@ import { createOutput } from "../output.js";
 
 interface CopyFlags {
   from: string;
+  keyDir?: string;
   to?: string;
   force?: boolean;
   json?: boolean;
@@ -31,6 +32,7 @@ export function storageCommand(): Command {
     new Command("copy")
       .description("copy a stopped node's SQLite data directory into an empty PostgreSQL database, then verify the copy")
       .requiredOption("--from <dir>", "the node's data directory (holds kai.db); the node must be stopped")
+      .option("--key-dir <dir>", "where the node keeps audit.key and vault.key, when not in --from (its vault.keyDir)")
       .option("--to <url>", "target database, postgres://user:password@host:5432/db (env KAI_DATABASE_URL; prefer it: argv is visible to other users)")
       .option("--force", "empty a target that is not empty first (everything in it is lost)")
       .option("--json", "the verification as JSON on stdout (errors also as JSON on stderr)")
@@ -53,6 +55,7 @@ async function copyAction(flags: CopyFlags): Promise<void> {
   try {
     report = await copyStorage({
       from: resolve(flags.from),
+      ...(flags.keyDir !== undefined ? { keyDir: resolve(flags.keyDir) } : {}),
       to: postgresTarget(url),
       force: flags.force === true,
       onProgress: (line) => out.info(scrub(line)),

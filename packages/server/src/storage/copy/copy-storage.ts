@@ -7,20 +7,19 @@
  *    (source-identity.ts).
  * 2. The target must be empty (inventory.ts). A non-empty target is refused, unless `force`: then it is
  *    emptied completely first (erase-target.ts) and the report says what was there.
- * 3. Copy: the node identity (the public key, into the settings), the vault, the settings with a NEW
- *    registry epoch, the service records, the tokens, the federation (copy-*.ts). Identity and vault go
- *    first so that an instance started on a half-copied target never creates an identity or a vault of its own.
+ * 3. Copy: the node identity (the public key, into the settings), the audit key's check value
+ *    (source-audit-key.ts), the vault, the settings with a NEW registry epoch, the service records, the
+ *    tokens, the federation (copy-*.ts). Identity and vault go first so that an instance started on a
+ *    half-copied target never creates an identity, an audit key or a vault of its own.
  * 4. Verify (verify-copy.ts). A difference is reported (`ok: false`), not thrown: the caller prints the table.
  * A failure part-way leaves a target that is not empty; running the copy again with `force` repairs it.
  */
 import { createPublicKey, randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
-import { join } from "node:path";
 import { parseJson } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import { NODE_KEY_SECRET, NodeKey } from "../../identity/node-key.js";
 import { didOfNodeKey } from "../../identity/node-identity.js";
-import { AUDIT_KEY_FILE, VAULT_KEY_FILE } from "../../vault/key-files.js";
+import { vaultKeyPath } from "../../vault/key-files.js";
 import type { StorageBackend } from "../contracts/storage-backend.js";
 import { openStore, type OpenStoreOptions } from "../index.js";
 import { copyServices, copyTokens } from "./copy-node.js";
@@ -29,8 +28,9 @@ import { copyVault } from "./copy-vault.js";
 import { eraseTarget } from "./erase-target.js";
 import { contentsOf, takeInventory, type Inventory } from "./inventory.js";
 import { maskUrl, scrubPassword } from "./mask-url.js";
+import { readSourceAuditKey, type SourceAuditKey } from "./source-audit-key.js";
 import { IDENTITY_PUBLIC_KEY_META, readSourceIdentity } from "./source-identity.js";
-import { inspectSqliteSource, type SqliteSource } from "./sqlite-source.js";
+import { inspectSqliteSource } from "./sqlite-source.js";
 import { verifyCopy, type VerificationRow } from "./verify-copy.js";
 
 /** The registry's epoch setting (registry/registry-epoch.ts): never copied, the target gets a new one. */
@@ -39,6 +39,8 @@ export const REGISTRY_EPOCH_META = "registry.epoch";
 export interface CopyStorageOptions {
   /** The source node's data directory (holds `kai.db`, `node-key.pub.pem`, `audit.key`). */
   from: string;
+  /** Where the source keeps `audit.key` and `vault.key` when not in `from` (its `vault.keyDir`). */
+  keyDir?: string;
   /** The target backend, as `openStore` takes it. */
   to: OpenStoreOptions;
   /** Empty a target that is not empty instead of refusing it (everything in it is lost). */
@@ -80,6 +82,7 @@ export async function copyStorage(options: CopyStorageOptions): Promise<CopyRepo
   const targetName = describeTarget(options.to);
   const source = inspectSqliteSource(options.from);
   const identity = readSourceIdentity(options.from);
+  const auditKey = readSourceAuditKey(options.keyDir ?? options.from);
   progress(`source: ${source.path} (node ${identity.did})`);
 
   const sourceStore = await openStore({ kind: "sqlite", path: source.path, checkpointIntervalMs: 0 });
@@ -115,6 +118,7 @@ export async function copyStorage(options: CopyStorageOptions): Promise<CopyRepo
     // 1. Identity and vault first (see the module header).
     await targetStore.setMeta(IDENTITY_PUBLIC_KEY_META, identity.publicKeyPem);
     progress(`identity: public key of ${identity.did} stored as ${IDENTITY_PUBLIC_KEY_META}`);
+    await claimAuditKey(targetStore, auditKey, targetName);
     const vault = await copyVault(sourceStore.vaultStore(), targetStore.vaultStore(), progress);
     // 2. Settings; the registry epoch is new, because the target's revisions are its own (copy-node.ts).
     for (const [key, value] of copiedMeta) await targetStore.setMeta(key, value);
@@ -136,6 +140,11 @@ export async function copyStorage(options: CopyStorageOptions): Promise<CopyRepo
       sourceDid: identity.did,
       didOf,
     });
+    if (auditKey.check !== null) {
+      // Claiming again answers what the target recorded (or, for a store that records nothing, our own).
+      const recorded = await targetStore.vaultStore().claimAuditKey(auditKey.check);
+      rows.push({ kind: "audit key (check)", source: auditKey.check.slice(0, 16), target: recorded.slice(0, 16), ok: recorded === auditKey.check });
+    }
     return {
       ok: rows.every((row) => row.ok),
       from: options.from,
@@ -144,7 +153,7 @@ export async function copyStorage(options: CopyStorageOptions): Promise<CopyRepo
       epoch: { source: source.meta.get(REGISTRY_EPOCH_META) ?? null, target: targetEpoch },
       overwritten,
       rows,
-      notes: notesFor(source, header.kdf, vault.auditEntries, sourceInventory),
+      notes: notesFor(options.keyDir ?? options.from, auditKey, header.kdf, vault.auditEntries, sourceInventory),
     };
   } finally {
     await Promise.allSettled([sourceStore.close(), targetStore?.close()]);
@@ -170,22 +179,35 @@ function didOf(pem: string): string | null {
   }
 }
 
-/** The files that stay in the source's data directory and that every instance of the node needs. */
-function notesFor(source: SqliteSource, kdfText: string, auditEntries: number, inventory: Inventory): string[] {
+/**
+ * Records the source's audit key (its check value) as the one the target's audit log is written with, before
+ * any entry is copied (source-audit-key.ts). A target that records another one was not emptied: refused.
+ */
+async function claimAuditKey(target: StorageBackend, auditKey: SourceAuditKey, name: string): Promise<void> {
+  if (auditKey.check === null) return;
+  const recorded = await target.vaultStore().claimAuditKey(auditKey.check);
+  if (recorded !== auditKey.check) {
+    throw new ApiError("conflict", `the target ${name} records another node's audit key: use --force to empty it and copy anyway`);
+  }
+}
+
+/** The files that stay with the source and that every instance of the node needs. */
+function notesFor(keyDir: string, auditKey: SourceAuditKey, kdfText: string, auditEntries: number, inventory: Inventory): string[] {
   const notes: string[] = [];
-  const auditKey = join(source.dataDir, AUDIT_KEY_FILE);
-  if (existsSync(auditKey)) {
+  if (auditKey.check !== null) {
     notes.push(
-      `copy ${auditKey} into the data directory of every instance (mode 0600): the vault's audit log is MAC-chained with it` +
-        (auditEntries > 0 ? ` (${auditEntries} entries), and without it the chain no longer verifies` : ""),
+      `copy ${auditKey.path} into the key directory of every instance (vault.keyDir or KAI_VAULT_KEY_DIR; default its data directory), mode 0600: ` +
+        `the vault's audit log is MAC-chained with it${auditEntries > 0 ? ` (${auditEntries} entries)` : ""}, and the target now accepts only this key`,
     );
+  } else if (auditEntries > 0) {
+    notes.push(`${auditKey.path} is missing: the ${auditEntries} copied audit entries cannot be verified by any instance (pass --key-dir if the node kept its keys elsewhere)`);
   }
   const kdf = parseJson(kdfText);
   const kdfName = kdf.ok && typeof kdf.value === "object" && kdf.value !== null ? (kdf.value as { name?: unknown }).name : undefined;
   if (kdfName === "key-file") {
     notes.push(
-      `the vault opens with ${join(source.dataDir, VAULT_KEY_FILE)} (development default): copy it to every instance too, ` +
-        "or better move the source to a passphrase first (kai vault rekey) and start the instances with KAI_VAULT_PASSPHRASE",
+      `the vault opens with ${vaultKeyPath(keyDir)} (development default): every instance needs a copy of it too; ` +
+        "better move the source to a passphrase first (kai vault rekey) and start the instances with KAI_VAULT_PASSPHRASE",
     );
   } else {
     notes.push("the vault opens with the same passphrase as before (KAI_VAULT_PASSPHRASE on every instance, or kai vault unlock)");

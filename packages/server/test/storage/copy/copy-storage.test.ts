@@ -103,6 +103,23 @@ describe.skipIf(!pg)("copying into PostgreSQL", () => {
     expectVerified(report);
     expect(report.to).toBe(url);
 
+    // The copy recorded the source's audit key: an instance started first but without it (a new key made at
+    // start) keeps the vault locked, rather than claiming its own key and leaving the copied chain unverifiable.
+    // (With the source's admin.token: a node whose vault stays locked cannot mint one at start.)
+    const forgetfulDir = tempDir("kai-copy-instance-");
+    copyFileSync(join(source.dataDir, "admin.token"), join(forgetfulDir, "admin.token"));
+    const forgetful = await startTestServer({
+      keepDataDir: forgetfulDir,
+      env: { KAI_VAULT_PASSPHRASE: PASSPHRASE },
+      config: { storage: { kind: "postgres", postgres: { url } } },
+    });
+    try {
+      expect(((await (await forgetful.request("/api/vault/status", { token: source.adminToken })).json()) as { locked: boolean }).locked).toBe(true);
+      expect(forgetful.logs.some((line) => line.includes("audit.key is not the one"))).toBe(true);
+    } finally {
+      await forgetful.dispose();
+    }
+
     // An instance of the cluster: a data directory of its own with the audit key only; its identity is the database's.
     const instanceDir = tempDir("kai-copy-instance-");
     carryKeyFiles(instanceDir, { publicKey: false });
