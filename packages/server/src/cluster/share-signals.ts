@@ -62,7 +62,21 @@ export async function shareClusterSignals(deps: SharedSignalsDeps): Promise<{ st
   };
   offs.push(cluster.signals.subscribe("health_verdict", (payload, meta) => (meta.fromSelf ? undefined : adopt(payload))));
   // What the checker concluded before this instance started.
-  for (const payload of (await cluster.signals.state("health_verdict")).values()) adopt(payload);
+  const loadVerdicts = async () => {
+    for (const payload of (await cluster.signals.state("health_verdict")).values()) adopt(payload);
+  };
+  await loadVerdicts();
+  // Signals this instance may have missed (cut off for longer than they are kept): read the state they carried again.
+  offs.push(
+    cluster.signals.onMissed(() => {
+      const reload = async () => {
+        await tokens.refreshRevoked();
+        await vault.reloadFromStore();
+        await loadVerdicts();
+      };
+      reload().catch((error: unknown) => logger.warn({ err: error }, "reloading after missed cluster signals failed"));
+    }),
+  );
 
   return {
     stop() {
