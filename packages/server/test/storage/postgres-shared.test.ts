@@ -128,6 +128,17 @@ describe.skipIf(!server)("PostgreSQL shared by two instances", () => {
     expect(heard.every((payload) => Number(payload) <= latest)).toBe(true);
   });
 
+  it("writes issued together commit in one transaction: one counter bump, one notification", async () => {
+    const [a, b] = await pair();
+    const heard: string[] = [];
+    await b.listen(REGISTRY_CHANGES_CHANNEL, (payload) => heard.push(payload), () => undefined);
+    const events = await Promise.all(Array.from({ length: 50 }, (_, i) => a.writeService(registered(draft(`gc-${i}`)))));
+    const last = events.at(-1)!.revision;
+    expect(events.map((event) => event.revision)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    await until(() => heard.includes(String(last)), "the notification");
+    expect(heard).toEqual([String(last)]);
+  });
+
   it("the listening connection comes back by itself after it is cut, and says so", async () => {
     const [a, b] = await pair();
     const heard: string[] = [];

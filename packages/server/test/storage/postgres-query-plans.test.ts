@@ -1,0 +1,72 @@
+/**
+ * Listing plans on PostgreSQL at 100k services: every filtered page is walked in listing order along an index and
+ * stops at the page size (a Limit over index scans), never a scan of the whole services table followed by a sort.
+ * Plans, not timings, so the check holds on a busy machine; the rows are made by SQL for speed, in the shape the
+ * store writes them (seq = the creating revision, (value, seq) term rows).
+ */
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import type { ServiceFilter } from "@kai/protocol";
+import { migratePostgres } from "../../src/storage/postgres/pg-migrations.js";
+import { buildListQuery } from "../../src/storage/postgres/pg-service-query.js";
+import { startPostgres } from "../helpers/postgres-server.js";
+
+const server = await startPostgres();
+afterAll(async () => {
+  await server?.stop();
+});
+
+interface PlanNode {
+  "Node Type": string;
+  "Relation Name"?: string;
+  "Index Name"?: string;
+  Plans?: PlanNode[];
+}
+
+function nodes(plan: PlanNode): PlanNode[] {
+  return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+}
+
+describe.skipIf(!server)("PostgreSQL listing plans at 100k services", () => {
+  it("drives every filtered page from an index in seq order, with no full scan or sort of services", async () => {
+    const pool = new pg.Pool({ connectionString: await server!.createDatabase("plans"), max: 2 });
+    try {
+      await migratePostgres(pool);
+      await pool.query(`
+        INSERT INTO services (seq, id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
+        SELECT i, 'svc-' || i, 'owner-' || (i % 50), (ARRAY['public','internal','private'])[1 + i % 3], (ARRAY['agent','tool','service','api'])[1 + i % 4],
+               CASE WHEN i % 3 = 0 THEN 'openai' END, (ARRAY['active','degraded','offline','maintenance'])[1 + i % 4], 30, NULL, 0, i,
+               'svc-' || i || chr(31) || 'service ' || i, '{"id":"svc-' || i || '","tags":[],"capabilities":[]}'
+        FROM generate_series(1, 100000) AS i`);
+      await pool.query(`INSERT INTO service_capabilities (capability, seq) SELECT (ARRAY['llm_chat','embeddings','tts','stt','image','code'])[1 + i % 6], i FROM generate_series(1, 100000) AS i`);
+      await pool.query(`INSERT INTO service_tags (tag, seq) SELECT (ARRAY['gpu','eu','us','beta','fast','cheap','big','small'])[1 + i % 8], i FROM generate_series(1, 100000) AS i`);
+      await pool.query("ANALYZE");
+
+      const viewer = { owner: "owner-3", admin: false };
+      const filters: ServiceFilter[] = [
+        {},
+        { capability: ["llm_chat"] },
+        { capability: ["tts"], tag: ["gpu"] },
+        { tag: ["beta"] },
+        { status: ["offline"] },
+        { owner: "owner-7" },
+        { type: ["agent"], status: ["active"], provider: "openai" },
+        { visibility: "public", q: "service 12" },
+      ];
+      for (const filter of filters) {
+        for (const afterSeq of [null, 50_000]) {
+          const query = buildListQuery(filter, viewer, afterSeq, 101);
+          const { rows } = await pool.query<{ "QUERY PLAN": [{ Plan: PlanNode }] }>(`EXPLAIN (FORMAT JSON) ${query.text}`, query.values);
+          const plan = rows[0]!["QUERY PLAN"][0].Plan;
+          const all = nodes(plan);
+          const label = `${JSON.stringify(filter)} after ${afterSeq}: ${JSON.stringify(all.map((node) => [node["Node Type"], node["Relation Name"] ?? node["Index Name"] ?? ""]))}`;
+          expect(plan["Node Type"], label).toBe("Limit");
+          expect(all.some((node) => node["Node Type"] === "Sort"), label).toBe(false);
+          expect(all.some((node) => node["Node Type"] === "Seq Scan" && node["Relation Name"] === "services"), label).toBe(false);
+        }
+      }
+    } finally {
+      await pool.end();
+    }
+  });
+});
