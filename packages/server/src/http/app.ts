@@ -4,14 +4,12 @@
  * Public: `/healthz`, `/readyz`, `/openapi.json`, `/docs`. Everything else lives in one protected scope where
  * authentication, scope checks and rate limits apply to every route without exception.
  */
-import { randomUUID } from "node:crypto";
-import { hostname } from "node:os";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import websocket from "@fastify/websocket";
 import swagger, { type SwaggerTransformObject } from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import { CLUSTER_JOBS, ClientStreamMessageSchema, HealthzResponseSchema, ServerStreamMessageSchema, type ClusterResponse, type ClusterSummary, type InstanceVaultState } from "@kai/protocol";
+import { ClientStreamMessageSchema, HealthzResponseSchema, ServerStreamMessageSchema } from "@kai/protocol";
 import { z } from "zod";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
@@ -38,7 +36,7 @@ import { tokenRoutes } from "./routes/tokens.js";
 import { vaultRoutes } from "./routes/vault.js";
 import { transitRoutes } from "./routes/transit.js";
 import { statusRoutes, type ClusterSummaryProvider, type StatusProvider } from "./routes/status.js";
-import { clusterRoutes, readinessRoute, type ClusterProvider, type Readiness, type ReadinessProvider } from "./routes/cluster.js";
+import { alwaysReady, clusterRoutes, readinessRoute, type ClusterProvider, type ReadinessProvider } from "./routes/cluster.js";
 // KLP (issue 5): signature-authenticated and public routes, outside the bearer scope; grants inside it.
 import { klpAdminRoutes, klpRoutes } from "./routes/klp.js";
 import { klpSocketRoute } from "./ws/klp-socket.js";
@@ -64,49 +62,11 @@ export interface AppDeps {
   /** `GET /api/services` over local and imported records. */
   listing: ServiceListing;
   /** `GET /api/cluster`: the instances, the leader, the shared database and cache. */
-  getCluster?: ClusterProvider;
+  getCluster: ClusterProvider;
   /** `GET /api/status`'s `cluster` section. */
-  clusterSummary?: ClusterSummaryProvider;
-  /** `GET /readyz`: whether this instance can serve (database reachable, vault unlocked, caught up). */
+  clusterSummary: ClusterSummaryProvider;
+  /** `GET /readyz`: whether this instance can serve (database reachable, vault unlocked, caught up); without it, always ready. */
   readiness?: ReadinessProvider;
-}
-
-/**
- * TEMPORARY (issue 13), until server.ts passes `getCluster`, `clusterSummary` and `readiness` from the cluster
- * module: the answers of one process that is its own cluster (mode `single`, one instance, the leader, every job).
- * Readiness follows the vault: a locked vault cannot hand out credentials or sign, so the instance is not ready.
- * Delete this function once server.ts passes the three providers.
- */
-function singleInstanceDefaults(deps: AppDeps, app: FastifyInstance): { getCluster: ClusterProvider; clusterSummary: ClusterSummaryProvider; readiness: ReadinessProvider } {
-  const id = randomUUID();
-  const name = deps.config.cluster.instanceName ?? `${hostname()}:${process.pid}`;
-  const since = new Date().toISOString();
-  const vaultState = async (): Promise<InstanceVaultState> => {
-    const vault = await deps.vault.status();
-    return !vault.initialized ? "uninitialized" : vault.locked ? "locked" : "unlocked";
-  };
-  const readiness = async (): Promise<Readiness> => ((await vaultState()) === "locked" ? { ready: false, reasons: ["vault locked"] } : { ready: true, reasons: [] });
-  const clusterSummary = (): ClusterSummary => ({ mode: "single", instance: { id, name }, leader: { instanceId: id, name, since }, instances: 1, cache: { redis: "off" } });
-  // The node's version, storage and revision, as the status provider reads them (any principal sees those alike).
-  const viewer = { tokenId: "cluster-view", owner: "admin", scopes: ["admin"] as const, expiresAt: Number.MAX_SAFE_INTEGER };
-  const getCluster = async (): Promise<ClusterResponse> => {
-    const [status, vault, ready] = await Promise.all([deps.getStatus(viewer), vaultState(), readiness()]);
-    const address = app.server.address();
-    const host = deps.config.server.host.includes(":") ? `[${deps.config.server.host}]` : deps.config.server.host;
-    const url = typeof address === "object" && address ? `http://${host}:${address.port}` : null;
-    return {
-      mode: "single",
-      instance: { id, name },
-      leader: { instanceId: id, name, epoch: 1, since },
-      instances: [{
-        id, name, url, version: status.node.version, startedAt: status.node.startedAt, lastSeenAt: new Date().toISOString(), leader: true,
-        jobs: [...CLUSTER_JOBS], revision: status.registry.revision, lagRevisions: 0, ready: ready.ready, vault,
-      }],
-      storage: { kind: deps.config.storage.kind, description: status.node.storage },
-      cache: { redis: "off" },
-    };
-  };
-  return { getCluster, clusterSummary, readiness };
 }
 
 /**
@@ -223,9 +183,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await installRateLimit(app, deps.config.rateLimit);
 
   app.get("/healthz", { schema: { tags: ["node"], summary: "Liveness probe (no authentication)", response: { 200: HealthzResponseSchema } } }, async () => ({ status: "ok" as const }));
-  // TEMPORARY defaults (see singleInstanceDefaults) for the cluster providers server.ts does not pass yet.
-  const single = singleInstanceDefaults(deps, app);
-  await app.register(readinessRoute(deps.readiness ?? single.readiness, closing));
+  await app.register(readinessRoute(deps.readiness ?? alwaysReady, closing));
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
   // Someone who opens the server's address in a browser lands on the API docs (the dashboard, once there is one).
   app.get("/", { schema: { tags: ["node"], summary: "Redirects to the API docs page (no authentication)", response: { 302: z.null().describe("to /docs") } } }, async (_request, reply) => {
@@ -241,8 +199,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(servicesRoutes(deps.registry, deps.listing));
     await scope.register(peersRoutes(deps.federation));
     await scope.register(tokenRoutes(deps.tokens));
-    await scope.register(statusRoutes(deps.getStatus, deps.clusterSummary ?? single.clusterSummary));
-    await scope.register(clusterRoutes(deps.getCluster ?? single.getCluster));
+    await scope.register(statusRoutes(deps.getStatus, deps.clusterSummary));
+    await scope.register(clusterRoutes(deps.getCluster));
     await scope.register(vaultRoutes(deps.vault));
     await scope.register(transitRoutes(deps.vault));
     await scope.register(metricsRoutes(deps.metrics));
