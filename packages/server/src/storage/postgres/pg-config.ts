@@ -63,7 +63,9 @@ export function clientConfigOf(config: PostgresStoreConfig): pg.ClientConfig {
     ssl: sslOf(config.tls),
     connectionTimeoutMillis: config.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
     // Sent at connection start-up, so it holds for every statement of the session, even before the first query.
-    ...(statementTimeout > 0 ? { statement_timeout: statementTimeout } : {}),
+    // The idle-in-transaction limit frees the revision-counter lock of an instance that froze mid-transaction
+    // (every other instance's registry writes wait for it); kAI's own transactions never idle that long.
+    ...(statementTimeout > 0 ? { statement_timeout: statementTimeout, idle_in_transaction_session_timeout: statementTimeout } : {}),
     application_name: "kai",
     // A peer that vanished without closing (a cut network) is noticed by TCP keepalive instead of never.
     keepAlive: true,
