@@ -12,11 +12,11 @@ import { createPublicKey } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ApiError } from "../../errors.js";
-import { NodeKey, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE } from "../../identity/node-key.js";
+import { NodeKey, PRIVATE_KEY_FILE, PUBLIC_KEY_FILE, PUBLIC_KEY_META } from "../../identity/node-key.js";
 import { didOfNodeKey } from "../../identity/node-identity.js";
 
-/** The settings key a target keeps the node's public key under (PEM, SPKI). */
-export const IDENTITY_PUBLIC_KEY_META = "identity.publicKey";
+/** The settings key a target keeps the node's public key under (PEM, SPKI): where a cluster instance reads it (identity/node-key.ts). */
+export const IDENTITY_PUBLIC_KEY_META = PUBLIC_KEY_META;
 
 export interface SourceIdentity {
   /** PEM (SPKI) of the node's Ed25519 public key. */
