@@ -32,6 +32,8 @@ const BY_API_CODE: Partial<Record<ErrorCode, ExitCode>> = {
   // The vault: a wrong passphrase is an authentication failure; a locked vault is unavailable until unlocked.
   invalid_passphrase: EXIT.unauthorized,
   vault_locked: EXIT.unreachable,
+  // The node's database is away: the node itself is as good as unreachable until it returns.
+  storage_unavailable: EXIT.unreachable,
   vault_not_initialized: EXIT.unreachable,
   decryption_failed: EXIT.validation,
   // The gateway: no service could answer (down, rate limited, unreachable) is "try later"; a model that no

@@ -105,7 +105,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       undo.unshift(() => tailer.stop());
     }
     // The vault first: the node key's private half is sealed in it (identity/node-key.ts).
-    const vault = await createVault({ store: store.vaultStore(), dataDir: config.dataDir, ...(config.vault.keyDir ? { keyDir: resolve(config.vault.keyDir) } : {}), config: config.vault, logger });
+    const keyDir = config.vault.keyDir ? resolve(config.vault.keyDir) : undefined;
+    if (keyDir) mkdirSync(keyDir, { recursive: true, mode: 0o700 });
+    const vault = await createVault({ store: store.vaultStore(), dataDir: config.dataDir, ...(keyDir ? { keyDir } : {}), config: config.vault, logger });
     const env = options.env ?? process.env;
     await bootstrapVault(vault, { ...(env.KAI_VAULT_PASSPHRASE ? { passphrase: env.KAI_VAULT_PASSPHRASE } : {}), logger });
     const key = shared ? await openSharedNodeKey(store, vault, logger) : await openNodeKey(config.dataDir, vault, logger);
@@ -118,7 +120,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       maxTtlSeconds: config.auth.maxTokenTtlSeconds,
       ...(shared ? { onRevoked: (id: string) => cluster.signals.publish("token_revoked", { tokenId: id }) } : {}),
     });
-    const admin = await ensureAdminToken(config.dataDir, tokens);
+    const admin = await ensureAdminToken(config.dataDir, tokens, shared ? cluster.instanceName : undefined);
+    if (!admin.token) logger.warn("no admin token could be minted: the vault is locked (the node key is sealed in it); unlock it with a token minted earlier");
 
     const leases = new LeaseTable();
     leases.restore(await store.listLeases(), Date.now());
@@ -238,6 +241,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     let compaction: NodeJS.Timeout | null = null;
     const jobs = new SingletonJobs(cluster.leadership, logger)
       .add({ name: "lease-sweeps", start: () => void (sweeping = true), stop: () => void (sweeping = false) })
+      // The cluster prunes its signal log while it leads (cluster/postgres/pg-signals.ts); listed so it shows where it runs.
+      .add({ name: "signal-pruning", start: () => undefined, stop: () => undefined })
       .add({
         name: "health-checks",
         start: async () => {

@@ -23,6 +23,8 @@ export interface TokenSigningKey {
   readonly publicKey: KeyObject;
   /** Throws ApiError `vault_locked` while the key is sealed in a locked vault: no token can be minted then. */
   readonly privateKey: KeyObject;
+  /** False while the private key is sealed (optional: a key that is always there may leave it out). */
+  readonly available?: boolean;
 }
 
 export interface TokenServiceOptions {
@@ -49,6 +51,11 @@ export class TokenService {
     const service = new TokenService(options);
     for (const row of await options.store.listTokens()) if (row.revokedAt) service.revoked.add(row.id);
     return service;
+  }
+
+  /** False while no token can be minted (the node key is sealed in a locked vault). */
+  get canMint(): boolean {
+    return this.options.key.available !== false;
   }
 
   /** Mints a token. The caller has already been authorised to do so. */

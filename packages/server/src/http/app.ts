@@ -19,7 +19,7 @@ import type { Vault } from "../vault/vault.js";
 import { VERSION } from "../version.js";
 import { installErrorHandling, sendFrameworkError } from "./error-handler.js";
 import { openApiTransform, withNamedSchemas } from "./openapi-schemas.js";
-import { ApiError, storageUnavailable, storageUnavailableIn } from "../errors.js";
+import { ApiError } from "../errors.js";
 import { installJsonBodyParser } from "./json-body.js";
 import { bodyGuardOptions, installBodyGuard } from "./body-guard.js";
 import { createAuthenticateHook, principalOf } from "./authenticate.js";
@@ -67,21 +67,6 @@ export interface AppDeps {
   clusterSummary: ClusterSummaryProvider;
   /** `GET /readyz`: whether this instance can serve (database reachable, vault unlocked, caught up); without it, always ready. */
   readiness?: ReadinessProvider;
-}
-
-/**
- * Answers a `StorageUnavailableError` (thrown by a route or a hook, or the cause of what they threw) with 503
- * `storage_unavailable` and `Retry-After`, logged once at warn by its message only (the backend's own error can
- * name a host or user). Everything else goes on to the app's error handler unchanged: a scope's error handler that
- * throws hands the error to its parent's.
- */
-export function installStorageErrorMapping(scope: FastifyInstance): void {
-  scope.setErrorHandler((error, request) => {
-    const unavailable = storageUnavailableIn(error);
-    if (!unavailable) throw error;
-    request.log.warn({ route: request.routeOptions.url, reason: unavailable.message }, "storage unavailable: answered 503 storage_unavailable");
-    throw storageUnavailable();
-  });
 }
 
 /**
@@ -194,7 +179,6 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(klpSocketRoute(deps.klp, deps.logger, deps.config.klp.maxSockets));
 
   await app.register(async (scope) => {
-    installStorageErrorMapping(scope);
     scope.addHook("onRequest", createAuthenticateHook(deps.tokens));
     await scope.register(servicesRoutes(deps.registry, deps.listing));
     await scope.register(peersRoutes(deps.federation));

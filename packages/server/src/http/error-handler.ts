@@ -8,7 +8,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import type { ErrorBody, ErrorCode, FieldError } from "@kai/protocol";
 import { ERROR_STATUS } from "@kai/protocol";
-import { ApiError } from "../errors.js";
+import { ApiError, storageUnavailable, storageUnavailableIn } from "../errors.js";
 
 function send(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, message: string, details?: FieldError[]): FastifyReply {
   const body: ErrorBody = { error: { code, message, ...(details ? { details } : {}), requestId: request.id } };
@@ -34,7 +34,14 @@ export function sendFrameworkError(_error: FastifyError, request: FastifyRequest
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((error: FastifyError | ApiError, request, reply) => {
+  app.setErrorHandler((thrown: FastifyError | ApiError, request, reply) => {
+    let error = thrown;
+    // The database went away under any route (API, KLP, WebSocket upgrade): one clear, retryable answer.
+    const unavailable = storageUnavailableIn(error);
+    if (unavailable) {
+      request.log.warn({ route: request.routeOptions.url, reason: unavailable.message }, "storage unavailable: answered 503 storage_unavailable");
+      error = storageUnavailable();
+    }
     if (error instanceof ApiError) {
       if (error.headers) reply.headers(error.headers);
       return send(reply, request, error.code, error.message, error.details);

@@ -9,7 +9,9 @@
 import { randomUUID } from "node:crypto";
 import type { NodeSettingsStore } from "../storage/contracts/node-store.js";
 
-const EPOCH_KEY = "registry.epoch";
+/** Where the epoch is kept in the node settings (storage copy leaves it behind: a copy is a new history). */
+export const REGISTRY_EPOCH_META = "registry.epoch";
+const EPOCH_KEY = REGISTRY_EPOCH_META;
 
 /** Reads the epoch, creating it on first use (instances of one node starting at once agree on one: `claimMeta`). */
 export async function loadOrCreateEpoch(store: NodeSettingsStore): Promise<string> {

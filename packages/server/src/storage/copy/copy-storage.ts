@@ -27,14 +27,15 @@ import { copyFederation } from "./copy-federation.js";
 import { copyVault } from "./copy-vault.js";
 import { eraseTarget } from "./erase-target.js";
 import { contentsOf, takeInventory, type Inventory } from "./inventory.js";
+import { REGISTRY_EPOCH_META } from "../../registry/registry-epoch.js";
 import { maskUrl, scrubPassword } from "./mask-url.js";
 import { readSourceAuditKey, type SourceAuditKey } from "./source-audit-key.js";
 import { IDENTITY_PUBLIC_KEY_META, readSourceIdentity } from "./source-identity.js";
 import { inspectSqliteSource } from "./sqlite-source.js";
 import { verifyCopy, type VerificationRow } from "./verify-copy.js";
 
-/** The registry's epoch setting (registry/registry-epoch.ts): never copied, the target gets a new one. */
-export const REGISTRY_EPOCH_META = "registry.epoch";
+/** The registry's epoch setting: never copied, the target gets a new one. */
+export { REGISTRY_EPOCH_META };
 
 export interface CopyStorageOptions {
   /** The source node's data directory (holds `kai.db`, `node-key.pub.pem`, `audit.key`). */

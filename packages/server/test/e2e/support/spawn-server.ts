@@ -21,11 +21,11 @@ export interface SpawnedServer {
   output(): string;
 }
 
-export async function spawnServer(dataDir: string, configFile: string, via: "fixture" | "cli" = "fixture"): Promise<SpawnedServer> {
+export async function spawnServer(dataDir: string, configFile: string, via: "fixture" | "cli" = "fixture", extraEnv: Record<string, string> = {}): Promise<SpawnedServer> {
   const main = via === "fixture" ? SERVER_DIST : CLI_MAIN;
   if (!existsSync(main)) throw new Error(`${main} is missing: run \`npm run build\` before the e2e tests`);
   const args = via === "fixture" ? [FIXTURE, dataDir, configFile] : [CLI_MAIN, "serve", "--port", "0", "--data-dir", dataDir, "--config", configFile, "--quiet"];
-  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KAI_PORT: "", KAI_HOST: "", KAI_DATA_DIR: "", KAI_CONFIG: "" } });
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, KAI_PORT: "", KAI_HOST: "", KAI_DATA_DIR: "", KAI_CONFIG: "", ...extraEnv } });
   let text = "";
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once("exit", (code, signal) => resolve({ code, signal })));
   const url = await new Promise<string>((resolve, reject) => {
