@@ -287,7 +287,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     const app = await createApp({
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing,
-      getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness,
+      getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
     });
     monitor.start();
     await router.start();

@@ -24,6 +24,7 @@ import { installJsonBodyParser } from "./json-body.js";
 import { bodyGuardOptions, installBodyGuard } from "./body-guard.js";
 import { createAuthenticateHook, principalOf } from "./authenticate.js";
 import { installRateLimit } from "./rate-limit.js";
+import type { RateLimits } from "../cluster/limits/limit-types.js";
 import { generateRequestId, installRequestLog, lazyChildLogger } from "./request-log.js";
 import { installRequestMetrics } from "./request-metrics.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -65,6 +66,8 @@ export interface AppDeps {
   getCluster: ClusterProvider;
   /** `GET /api/status`'s `cluster` section. */
   clusterSummary: ClusterSummaryProvider;
+  /** Where the per-token buckets are counted: node-wide (PostgreSQL/Redis) when shared; in memory by default. */
+  limits?: RateLimits;
   /** `GET /readyz`: whether this instance can serve (database reachable, vault unlocked, caught up); without it, always ready. */
   readiness?: ReadinessProvider;
 }
@@ -165,7 +168,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  await installRateLimit(app, deps.config.rateLimit);
+  await installRateLimit(app, deps.config.rateLimit, deps.limits);
 
   app.get("/healthz", { schema: { tags: ["node"], summary: "Liveness probe (no authentication)", response: { 200: HealthzResponseSchema } } }, async () => ({ status: "ok" as const }));
   await app.register(readinessRoute(deps.readiness ?? alwaysReady, closing));
