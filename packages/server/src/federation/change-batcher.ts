@@ -5,28 +5,36 @@
  * instances, not one per batch. Work that fails (the database went away) keeps its changes, merged with any
  * newer ones, and is tried again after `retryMs`: a change is dropped only when the batcher is closed.
  */
-import type { FederationChange } from "./coordination.js";
+import type { FederationChange, LinkStatus } from "./coordination.js";
 
 /** What changed since the last run. */
 export interface FederationChanges {
   all: boolean;
   peers: boolean;
   origins: Set<string>;
+  /** The latest state of each link that changed (older states of the same link are of no interest). */
+  links: Map<string, LinkStatus>;
 }
 
 export function noChanges(): FederationChanges {
-  return { all: false, peers: false, origins: new Set() };
+  return { all: false, peers: false, origins: new Set(), links: new Map() };
 }
 
 function isEmpty(changes: FederationChanges): boolean {
-  return !changes.all && !changes.peers && changes.origins.size === 0;
+  return !changes.all && !changes.peers && changes.origins.size === 0 && changes.links.size === 0;
 }
 
-function merge(into: FederationChanges, change: FederationChange | FederationChanges): void {
+/** Merges `change` into `into`; `newer` says which of the two is the later news (for link states). */
+function merge(into: FederationChanges, change: FederationChange | FederationChanges, newer = true): void {
   if (change.all) into.all = true;
   if (change.peers) into.peers = true;
-  if ("origins" in change) for (const origin of change.origins) into.origins.add(origin);
-  else if (change.origin !== undefined) into.origins.add(change.origin);
+  if ("origins" in change) {
+    for (const origin of change.origins) into.origins.add(origin);
+    for (const [did, status] of change.links) if (newer || !into.links.has(did)) into.links.set(did, status);
+    return;
+  }
+  if (change.origin !== undefined) into.origins.add(change.origin);
+  if (change.link) into.links.set(change.link.did, change.link);
 }
 
 export interface ChangeBatcherOptions {
@@ -86,7 +94,7 @@ export class ChangeBatcher {
       (error: unknown) => {
         this.running = null;
         // Not lost: merged back with whatever arrived meanwhile, and tried again later.
-        merge(this.pending, taken);
+        merge(this.pending, taken, false);
         this.options.onError(error);
         this.schedule(this.options.retryMs);
       },

@@ -9,15 +9,29 @@
  * runs `FederationService.startLinks()/stopLinks()` as the `federation-links` singleton job.
  */
 import type { ClusterSignals } from "../cluster/cluster-types.js";
+import type { LinkState } from "./peer-link.js";
+
+/** The state of the leader's link to one peer, as the other instances show it. */
+export interface LinkStatus {
+  did: string;
+  state: LinkState;
+  lastError: string | null;
+}
+
+const LINK_STATES: ReadonlySet<string> = new Set<LinkState>(["connecting", "connected", "disconnected"]);
+/** A link's last error travels in a signal, whose payload is small: longer text is cut. */
+const MAX_ERROR_CHARS = 300;
 
 /**
  * One signal's meaning: `peers` (the peer list changed: re-read it), `origin` (records imported from that peer
- * changed: re-read them), `all` (re-read everything: a new leader took over, or signals were missed).
+ * changed: re-read them), `all` (re-read everything: a new leader took over, or signals were missed), `link`
+ * (the leader's link to a peer changed state: nothing to re-read, the signal is the news).
  */
 export interface FederationChange {
   all?: boolean;
   peers?: boolean;
   origin?: string;
+  link?: LinkStatus;
 }
 
 export interface FederationCoordination {
@@ -47,5 +61,14 @@ export function parseFederationSignal(payload: Record<string, unknown>): Federat
   if (payload.all === true) change.all = true;
   if (payload.peers === true) change.peers = true;
   if (typeof payload.origin === "string" && payload.origin !== "") change.origin = payload.origin;
-  return change.all || change.peers || change.origin !== undefined ? change : null;
+  const link = payload.link as Record<string, unknown> | null | undefined;
+  if (typeof link === "object" && link !== null && typeof link.did === "string" && typeof link.state === "string" && LINK_STATES.has(link.state)) {
+    change.link = { did: link.did, state: link.state as LinkState, lastError: typeof link.lastError === "string" ? link.lastError : null };
+  }
+  return change.all || change.peers || change.origin !== undefined || change.link !== undefined ? change : null;
+}
+
+/** A link's status as it goes out in a signal (its error text bounded). */
+export function linkStatus(did: string, state: LinkState, lastError: string | null): LinkStatus {
+  return { did, state, lastError: lastError === null ? null : lastError.slice(0, MAX_ERROR_CHARS) };
 }

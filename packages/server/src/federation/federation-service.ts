@@ -28,8 +28,8 @@ import { remoteEntryOf } from "./remote-entries.js";
 import { ImportedDirectory, entryFromRow } from "./imported-directory.js";
 import { FederationImporter } from "./importer.js";
 import { PeerLink } from "./peer-link.js";
-import type { FederationCoordination } from "./coordination.js";
-import type { FederationChanges } from "./change-batcher.js";
+import { linkStatus, type FederationCoordination, type LinkStatus } from "./coordination.js";
+import { noChanges, type FederationChanges } from "./change-batcher.js";
 import { InstanceSync } from "./instance-sync.js";
 import { syncOrigin } from "./directory-sync.js";
 
@@ -78,6 +78,8 @@ export class FederationService implements KlpFederationPort {
   /** Changes to peers, links and reloads run one after another: a reload must not interleave with an API change. */
   private queue: Promise<unknown> = Promise.resolve();
   private readonly sync: InstanceSync | null;
+  /** On an instance that runs no links: the leader's link states, as it announced them. */
+  private readonly leaderLinks = new Map<string, LinkStatus>();
 
   private constructor(private readonly options: FederationServiceOptions) {
     this.now = options.now ?? Date.now;
@@ -137,7 +139,7 @@ export class FederationService implements KlpFederationPort {
     await this.serial(async () => {
       if (this.closed || this.linksRunning) return;
       if (this.options.coordination) {
-        await this.reload({ all: true, peers: true, origins: new Set() });
+        await this.reload({ ...noChanges(), all: true, peers: true });
         await this.purgeUntrusted();
       }
       this.runLinks();
@@ -247,6 +249,7 @@ export class FederationService implements KlpFederationPort {
     // A changed URL is a new place to sync from: keep the cursor (same DID, same history), reconnect.
     await this.options.store.savePeer(peer);
     this.peers.set(peer.did, peer);
+    this.leaderLinks.delete(peer.did);
     await this.stopLink(peer.did);
     if (peer.trusted) this.startLink(peer);
     else await this.dropImports(peer.did);
@@ -272,6 +275,7 @@ export class FederationService implements KlpFederationPort {
       await this.options.store.deletePeer(did);
       this.importer.forget(did);
       this.rejected.delete(did);
+      this.leaderLinks.delete(did);
       this.sync?.announce({ peers: true });
     });
   }
@@ -287,6 +291,7 @@ export class FederationService implements KlpFederationPort {
         await this.stopLink(did);
         await this.options.store.savePeer(next);
         this.peers.set(did, next);
+        this.leaderLinks.delete(did);
         if (trusted) this.startLink(next);
         else await this.dropImports(did);
         this.sync?.announce({ peers: true });
@@ -343,6 +348,7 @@ export class FederationService implements KlpFederationPort {
   private runLinks(): void {
     if (this.closed) return;
     this.linksRunning = true;
+    this.leaderLinks.clear();
     for (const peer of this.peers.values()) if (peer.trusted) this.startLink(peer);
     this.sweepTimer = setInterval(() => void this.sweep(), this.options.settings.sweepIntervalMs);
     this.sweepTimer.unref();
@@ -359,6 +365,8 @@ export class FederationService implements KlpFederationPort {
 
   private async reload(changes: FederationChanges): Promise<void> {
     if (this.closed) return;
+    // News of the leader's links; an instance running its own (the leader, or one about to be) ignores it.
+    if (!this.linksRunning) for (const [did, status] of changes.links) this.leaderLinks.set(did, status);
     const origins = new Set(changes.origins);
     let dropped = false;
     if (changes.all || changes.peers) {
@@ -398,6 +406,7 @@ export class FederationService implements KlpFederationPort {
       this.peers.delete(did);
       this.importer.forget(did);
       this.rejected.delete(did);
+      this.leaderLinks.delete(did);
       dropped = true;
     }
     const trusted: string[] = [];
@@ -410,6 +419,7 @@ export class FederationService implements KlpFederationPort {
           await this.stopLink(row.did);
           this.peers.set(row.did, row);
           this.importer.forget(row.did);
+          this.leaderLinks.delete(row.did);
           dropped = true;
         }
         continue;
@@ -446,6 +456,10 @@ export class FederationService implements KlpFederationPort {
       pullIntervalMs: this.options.settings.pullIntervalMs,
       refreshIntervalMs: this.options.settings.refreshIntervalMs,
       onRejected: (code) => this.countRejection(peer.did, code),
+      // Only a link this instance keeps running is news: one stopped because leadership moved is not.
+      onStateChange: (state, lastError) => {
+        if (this.linksRunning && this.links.get(peer.did) === link) this.sync?.announce({ link: linkStatus(peer.did, state, lastError) });
+      },
     });
     this.links.set(peer.did, link);
     link.start();
@@ -479,6 +493,8 @@ export class FederationService implements KlpFederationPort {
 
   private info(peer: PeerRow): klp.PeerInfo {
     const link = this.links.get(peer.did);
+    // Another instance's link: its state and error as announced; contact time and lag stay with the leader.
+    const remote = link || this.linksRunning ? undefined : this.leaderLinks.get(peer.did);
     const cursor = link?.cursor ?? peer.cursor;
     return {
       did: peer.did,
@@ -486,9 +502,9 @@ export class FederationService implements KlpFederationPort {
       ...(peer.name !== null ? { name: peer.name } : {}),
       trusted: peer.trusted,
       addedAt: peer.addedAt,
-      state: !peer.trusted ? "untrusted" : (link?.state ?? "disconnected"),
+      state: !peer.trusted ? "untrusted" : (link?.state ?? remote?.state ?? "disconnected"),
       lastContact: link?.lastContact != null ? new Date(link.lastContact).toISOString() : null,
-      lastError: link?.lastError ?? null,
+      lastError: link?.lastError ?? remote?.lastError ?? null,
       cursor,
       lagRevisions: link?.lagRevisions ?? 0,
       importedRecords: this.directory.countFrom(peer.did),

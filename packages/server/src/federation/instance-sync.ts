@@ -6,7 +6,8 @@
  *   dropped or expired by the leader's links and sweep), it announces what changed: batched, so a burst of pushed
  *   statements makes a few signals, and retried while the database is away;
  * - when another instance announces a change, this one re-reads that part from the store, also batched (one
- *   re-read covers every signal that arrived meanwhile), and re-reads everything when signals may have been missed.
+ *   re-read covers every signal that arrived meanwhile), and re-reads everything when signals may have been missed;
+ * - the leader's link states (connecting, connected, disconnected) travel the same way, so every instance shows them.
  * The database is the truth; signals only say what to re-read, so a lost or repeated signal costs a re-read.
  */
 import type { Logger } from "../logging/logger.js";
@@ -75,12 +76,12 @@ export class InstanceSync {
 
   private async publish(changes: FederationChanges): Promise<void> {
     const { coordination } = this.options;
-    // "Everything" covers the rest; otherwise one small signal per kind of change (peers are few).
-    if (changes.all) {
-      await coordination.publish({ all: true });
-      return;
+    // "Everything" covers the other re-reads; otherwise one small signal per kind of change (peers are few).
+    if (changes.all) await coordination.publish({ all: true });
+    else {
+      if (changes.peers) await coordination.publish({ peers: true });
+      for (const origin of changes.origins) await coordination.publish({ origin });
     }
-    if (changes.peers) await coordination.publish({ peers: true });
-    for (const origin of changes.origins) await coordination.publish({ origin });
+    for (const link of changes.links.values()) await coordination.publish({ link });
   }
 }

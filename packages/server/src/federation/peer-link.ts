@@ -27,13 +27,15 @@ export interface PeerLinkOptions {
   refreshIntervalMs: number;
   /** A refused or failed message from the peer, by KLP code. */
   onRejected: (code: klp.KlpErrorCode) => void;
+  /** Told when the link's state changes (the other instances of a cluster show the leader's links). */
+  onStateChange?: (state: LinkState, lastError: string | null) => void;
 }
 
 const BACKOFF_START_MS = 500;
 const BACKOFF_MAX_MS = 30_000;
 
 export class PeerLink {
-  state: LinkState = "connecting";
+  private current: LinkState = "connecting";
   lastContact: number | null = null;
   lastError: string | null = null;
   cursor: number;
@@ -55,6 +57,16 @@ export class PeerLink {
   constructor(private readonly options: PeerLinkOptions) {
     this.cursor = options.cursor;
     this.epoch = options.epoch;
+  }
+
+  get state(): LinkState {
+    return this.current;
+  }
+
+  private set state(next: LinkState) {
+    if (next === this.current) return;
+    this.current = next;
+    this.options.onStateChange?.(next, this.lastError);
   }
 
   get did(): string {

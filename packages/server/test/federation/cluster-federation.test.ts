@@ -98,21 +98,25 @@ describe.skipIf(!postgres)("federation on two instances of one node", () => {
     await a.federation.addPeer({ url: peer.url });
     await until(() => held(a, "p-public") !== undefined && held(b, "p-public") !== undefined);
     expect(a.federation.getPeer(peerDid).state).toBe("connected");
-    // The follower knows the peer and its records, but holds no session of its own.
+    // The follower knows the peer and its records, and shows the leader's link, but holds no session of its own:
+    // the peer has one subscriber (sessions of earlier tests are gone once it noticed).
     expect(b.federation.runsLinks).toBe(false);
-    expect(b.federation.getPeer(peerDid).state).toBe("disconnected");
+    await until(() => b.federation.getPeer(peerDid).state === "connected");
+    await until(() => peer.federation.exporter.subscriberCount === 1);
 
     await a.federation.stopLinks();
-    expect(a.federation.getPeer(peerDid).state).toBe("disconnected");
     const stored = (await b.store.federationStore().listPeers()).find((row) => row.did === peerDid)!;
     expect(stored.cursor).toBeGreaterThan(0);
     await b.federation.startLinks();
     expect(b.federation.getPeer(peerDid).cursor).toBeGreaterThanOrEqual(stored.cursor);
     await until(() => b.federation.getPeer(peerDid).state === "connected");
+    // The old leader now shows the new leader's link.
+    await until(() => a.federation.getPeer(peerDid).state === "connected");
+    expect(a.federation.runsLinks).toBe(false);
 
     await peerRequest("/api/services/register", { method: "POST", json: registration({ id: "p-moved", capabilities: ["embeddings"] }) }, 201);
     await until(() => held(b, "p-moved") !== undefined && held(a, "p-moved") !== undefined);
-    expect(a.federation.getPeer(peerDid).state).toBe("disconnected");
+    await until(() => peer.federation.exporter.subscriberCount === 1);
     await peerRequest("/api/services/p-moved", { method: "DELETE" }, 204);
     await until(() => held(b, "p-moved") === undefined && held(a, "p-moved") === undefined);
   });
@@ -122,7 +126,8 @@ describe.skipIf(!postgres)("federation on two instances of one node", () => {
     await a.federation.startLinks();
     const added = await b.federation.addPeer({ url: peer.url });
     expect(added.created).toBe(true);
-    expect(b.federation.getPeer(peerDid).state).toBe("disconnected");
+    // Nothing connected from the follower itself: no link there, and no news of the leader's yet.
+    expect(added.peer.state).toBe("disconnected");
     await until(() => a.federation.listPeers().some((p) => p.did === peerDid && p.state === "connected"));
     await until(() => held(a, "p-public") !== undefined && held(b, "p-public") !== undefined);
     expect(b.heard.some((change) => change.event === "registered" && change.serviceId === "p-public" && change.origin === peerDid)).toBe(true);
@@ -162,17 +167,20 @@ describe.skipIf(!postgres)("federation on two instances of one node", () => {
 
   it("catches up with everything when told it may have missed signals", async () => {
     const { a, b, bus } = await twoInstances();
+    // Cut off from the start: the follower hears nothing of what the leader does.
+    bus.dropping = true;
     await a.federation.startLinks();
     await a.federation.addPeer({ url: peer.url });
-    await until(() => held(b, "p-public") !== undefined);
-    bus.dropping = true;
     await peerRequest("/api/services/register", { method: "POST", json: registration({ id: "p-unheard" }) }, 201);
-    await until(() => held(a, "p-unheard") !== undefined);
-    // Nothing told the follower: it re-reads only on a signal.
+    await until(() => held(a, "p-unheard") !== undefined && held(a, "p-public") !== undefined);
+    // It re-reads only when told: without a signal it holds what it loaded at start (nothing).
+    expect(b.federation.listPeers()).toEqual([]);
     expect(held(b, "p-unheard")).toBeUndefined();
     bus.dropping = false;
     bus.tellMissed();
-    await until(() => held(b, "p-unheard") !== undefined);
+    await until(() => held(b, "p-unheard") !== undefined && held(b, "p-public") !== undefined);
+    expect(b.federation.listPeers().map((p) => p.did)).toEqual([peerDid]);
+    expect(b.heard.some((change) => change.event === "registered" && change.serviceId === "p-unheard")).toBe(true);
     await peerRequest("/api/services/p-unheard", { method: "DELETE" }, 204);
     await until(() => held(b, "p-unheard") === undefined);
   });
