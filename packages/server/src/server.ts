@@ -38,6 +38,7 @@ import { FederationService } from "./federation/federation-service.js";
 import { ServiceListing } from "./directory/service-listing.js";
 import { DirectoryWatch } from "./directory/directory-watch.js";
 import { registerFederationMetrics } from "./federation/federation-metrics.js";
+import { clusterCoordination } from "./federation/coordination.js";
 import { openCluster } from "./cluster/open-cluster.js";
 import { SingletonJobs } from "./cluster/singleton-jobs.js";
 import { shareClusterSignals } from "./cluster/share-signals.js";
@@ -177,6 +178,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       settings: config.federation,
       logger,
       connect: (url, did) => klpNode.connect(url, "ws", did),
+      // In a cluster the leader runs the peer links (a singleton job below); every instance answers peers.
+      ...(shared ? { coordination: clusterCoordination(cluster.signals) } : {}),
     });
     late.federation = federation;
     // Links that failed while the node key was sealed reconnect as soon as it is back.
@@ -241,6 +244,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     let compaction: NodeJS.Timeout | null = null;
     const jobs = new SingletonJobs(cluster.leadership, logger)
       .add({ name: "lease-sweeps", start: () => void (sweeping = true), stop: () => void (sweeping = false) })
+      .add({ name: "federation-links", start: () => federation.startLinks(), stop: () => federation.stopLinks() })
       // The cluster prunes its signal log while it leads (cluster/postgres/pg-signals.ts); listed so it shows where it runs.
       .add({ name: "signal-pruning", start: () => undefined, stop: () => undefined })
       .add({
@@ -311,11 +315,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         streams.close();
         const forced = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownTimeoutMs);
         forced.unref();
+        // The singleton jobs stop first (another instance takes them over), then the parts they use.
+        await jobs.stop();
         await federation.close();
         await klpNode.close();
         await app.close();
         clearTimeout(forced);
-        await jobs.stop();
         router.stop();
         await monitor.stop();
         signals.stop();

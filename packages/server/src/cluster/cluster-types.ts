@@ -24,7 +24,7 @@ export type SignalTopic =
   | "health_verdict"
   /** `{ serviceId, ok }`: one active probe's outcome (circuit breakers on every instance). */
   | "health_probe"
-  /** `{ origin? }`: federation peers or imported records changed; instances reload them. */
+  /** `{ origin } | { peers: true } | { all: true } | { link: { did, state, lastError } }`: federation peers, imported records or a link's state changed; instances reload that part (federation/instance-sync.ts). */
   | "federation_changed";
 
 export interface SignalMeta {
