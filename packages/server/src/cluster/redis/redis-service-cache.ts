@@ -131,7 +131,9 @@ export class RedisServiceCache implements Pick<ServiceRecordStore, "getService">
 
   /**
    * Fences the cache at start, so this instance's first reads do not kill entries other instances have filled
-   * meanwhile. Resolves false when Redis cannot be reached (reads go to the store and fence later). Never throws.
+   * meanwhile. Call it after `follow`: a change published between the fence and the subscription would go
+   * uninvalidated by this instance. Resolves false when Redis cannot be reached (reads go to the store and fence
+   * later). Never throws.
    */
   start(): Promise<boolean> {
     return isRedisReady(this.redis) ? this.fenced() : Promise.resolve(false);
