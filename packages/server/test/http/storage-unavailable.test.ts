@@ -2,8 +2,8 @@
 // (or that caused what they threw) is answered 503 `storage_unavailable` with `Retry-After`, a message that says
 // to retry, no stack and nothing of the backend's own error (host, user, password); it is logged once, at warn,
 // by its message only. `/readyz` says "database unreachable" when its check hits the same error, and never more
-// than its few words. A real Fastify app over real sockets, with the server's own error handler and the mapping
-// `createApp` installs on its protected scope; the routes here throw what a PostgreSQL store throws when its
+// than its few words. A real Fastify app over real sockets, with the server's own error handler (which maps it
+// for every route); the routes here throw what a PostgreSQL store throws when its
 // database is gone (storage/postgres/pg-errors.ts turns pg's errors into it).
 import { Writable } from "node:stream";
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
@@ -12,7 +12,6 @@ import { validatorCompiler } from "fastify-type-provider-zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorBodySchema, ReadyzNotReadySchema } from "@kai/protocol";
 import { installErrorHandling } from "../../src/http/error-handler.js";
-import { installStorageErrorMapping } from "../../src/http/app.js";
 import { readinessRoute, type Readiness } from "../../src/http/routes/cluster.js";
 import { ApiError } from "../../src/errors.js";
 import { StorageUnavailableError } from "../../src/storage/contracts/storage-errors.js";
@@ -42,7 +41,6 @@ beforeAll(async () => {
   installErrorHandling(app);
   await app.register(readinessRoute(() => readiness.next(), () => readiness.closing));
   await app.register(async (scope) => {
-    installStorageErrorMapping(scope);
     scope.get("/thrown", async () => {
       throw unavailable();
     });
