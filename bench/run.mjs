@@ -1,12 +1,16 @@
 /**
  * @module bench/run
- * `npm run bench`: the registry benchmark side by side with etcd, in one run on one machine.
- * Phases (each on a fresh server / fresh etcd): 1 registrations per durability mode, 2 heartbeats on
- * 10k services, 3 filtered discovery at 100k services, 4 one change fanned out to 1,000 watchers.
+ * `npm run bench`: the registry benchmark side by side with etcd, in one run on one machine, with our
+ * registry in two columns: on SQLite and on PostgreSQL (issue 13; a PostgreSQL the bench starts itself with
+ * durable default settings). Phases (each on a fresh server / fresh etcd / fresh database): 1 registrations
+ * per durability mode, 2 heartbeats on 10k services, 3 filtered discovery at 100k services, 4 one change
+ * fanned out to 1,000 watchers; then two instances on one PostgreSQL (bench/cluster/cluster-phases.mjs):
+ * a change on A seen on B's watch stream, and leader failover after kill -9.
  * Prints figures only: a benchmark has no pass/fail on timings. A phase that errors is reported and
  * the run goes on; the exit code is 1 when any phase failed, so a broken bench does not go unnoticed.
  *
- * BENCH_QUICK=1 for a ~1 minute smoke run; BENCH_ONLY=registry|etcd to run one side.
+ * BENCH_QUICK=1 for a ~1 minute smoke run; BENCH_ONLY=sqlite,postgres,etcd,cluster (any of them; `registry`
+ * = sqlite,postgres) to run some columns; BENCH_PHASES=registrations,heartbeats,discovery for some phases.
  */
 import { cpus, release, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -16,6 +20,9 @@ import { ensureEtcd } from "./etcd/etcd-process.mjs";
 import { etcdDiscoveryAndWatch, etcdHeartbeats, etcdRegistrations } from "./etcd/etcd-phases.mjs";
 import { registryDiscoveryAndWatch, registryHeartbeats, registryRegistrations } from "./registry/registry-phases.mjs";
 import { registryUnavailable } from "./registry/server-process.mjs";
+import { clusterBench } from "./cluster/cluster-phases.mjs";
+import { fsyncProbe } from "./lib/fsync-probe.mjs";
+import { findPostgres, startPostgres } from "./lib/postgres-process.mjs";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const log = (message) => process.stderr.write(`${message}\n`);
@@ -33,6 +40,7 @@ const results = {
   settings,
   durability: DURABILITY,
   registry: { registrations: {} },
+  postgres: {},
   etcd: {},
   skipped: {},
   errors: [],
@@ -59,7 +67,7 @@ log("load generator: this process (undici keep-alive pools, ws in worker threads
 
 let runRegistry = settings.runRegistry;
 let runEtcd = settings.runEtcd;
-const etcd = runEtcd ? ensureEtcd(log) : { skip: "BENCH_ONLY=registry" };
+const etcd = runEtcd ? ensureEtcd(log) : { skip: `BENCH_ONLY=${process.env.BENCH_ONLY}` };
 if (etcd.skip) {
   runEtcd = false;
   results.skipped.etcd = etcd.skip;
@@ -68,29 +76,75 @@ if (etcd.skip) {
   results.machine.etcd = etcd.version;
   log(`etcd: ${etcd.path} (${etcd.version})`);
 }
-const unavailable = runRegistry ? registryUnavailable() : "BENCH_ONLY=etcd";
+let runPostgres = settings.runPostgres;
+let runCluster = settings.runCluster;
+const unavailable = registryUnavailable();
 if (unavailable) {
-  runRegistry = false;
-  results.skipped.registry = unavailable;
+  for (const [side, wanted] of [["registry", runRegistry], ["postgres", runPostgres], ["cluster", runCluster]]) if (wanted) results.skipped[side] = unavailable;
+  runRegistry = runPostgres = runCluster = false;
   log(`our registry skipped: ${unavailable}`);
 }
-
-const wants = (name) => settings.phases.includes(name);
-if (runRegistry && wants("registrations")) {
-  for (const mode of settings.durabilityModes) {
-    results.registry.registrations[mode] = await phase(`1. registrations, ours (synchronous=${mode})`, () => registryRegistrations(settings, mode, log));
+/** One PostgreSQL for the whole run; each phase group gets a fresh database on it. */
+let pg;
+if (runPostgres || runCluster) {
+  const found = findPostgres();
+  if (found.skip) {
+    if (runPostgres) results.skipped.postgres = found.skip;
+    if (runCluster) results.skipped.cluster = found.skip;
+    runPostgres = runCluster = false;
+    log(`PostgreSQL column and two-instance bench skipped: ${found.skip}`);
+  } else {
+    try {
+      pg = await startPostgres(found);
+      results.machine.postgres = found.version;
+      results.postgresSettings = pg.settings;
+      log(`PostgreSQL: ${found.bin} (${found.version}); ${Object.entries(pg.settings).map(([key, value]) => `${key}=${value}`).join(" ")}`);
+    } catch (error) {
+      const reason = `PostgreSQL did not start: ${error.message}`;
+      if (runPostgres) results.skipped.postgres = reason;
+      if (runCluster) results.skipped.cluster = reason;
+      runPostgres = runCluster = false;
+      log(reason);
+    }
   }
 }
-if (runEtcd && wants("registrations")) results.etcd.registrations = await phase("1. registrations, etcd (lease grant + put)", () => etcdRegistrations(etcd.path, settings, log));
-if (runRegistry && wants("heartbeats")) results.registry.heartbeats = await phase(`2. heartbeats, ours (${settings.heartbeatServices} services)`, () => registryHeartbeats(settings, log));
-if (runEtcd && wants("heartbeats")) results.etcd.heartbeats = await phase(`2. heartbeats, etcd (${settings.heartbeatServices} leases)`, () => etcdHeartbeats(etcd.path, settings, log));
-if (runRegistry && wants("discovery")) {
-  results.registry.discovery = await phase(`3+4. load ${settings.loadCount}, filtered discovery, WebSocket fan-out, ours`, () =>
-    registryDiscoveryAndWatch(settings, log));
-}
-if (runEtcd && wants("discovery")) {
-  results.etcd.discovery = await phase(`3+4. load ${settings.loadCount}, prefix get, watch fan-out, etcd`, () =>
-    etcdDiscoveryAndWatch(etcd.path, settings, log));
+// What one durable commit costs this disk: the bound of every write figure below (SQLite full, PostgreSQL, etcd).
+results.machine.fsync = fsyncProbe();
+log(`disk (temp dir): 8 KB write + fdatasync p50 ${results.machine.fsync.p50.toFixed(2)} ms, p99 ${results.machine.fsync.p99.toFixed(2)} ms`);
+
+const postgresTarget = { kind: "postgres", pg };
+const wants = (name) => settings.phases.includes(name);
+try {
+  if (runRegistry && wants("registrations")) {
+    for (const mode of settings.durabilityModes) {
+      results.registry.registrations[mode] = await phase(`1. registrations, ours on SQLite (synchronous=${mode})`, () =>
+        registryRegistrations(settings, { kind: "sqlite", synchronous: mode }, log));
+    }
+  }
+  if (runPostgres && wants("registrations")) {
+    results.postgres.registrations = await phase("1. registrations, ours on PostgreSQL (synchronous_commit=on)", () => registryRegistrations(settings, postgresTarget, log));
+  }
+  if (runEtcd && wants("registrations")) results.etcd.registrations = await phase("1. registrations, etcd (lease grant + put)", () => etcdRegistrations(etcd.path, settings, log));
+  if (runRegistry && wants("heartbeats")) results.registry.heartbeats = await phase(`2. heartbeats, ours on SQLite (${settings.heartbeatServices} services)`, () => registryHeartbeats(settings, log));
+  if (runPostgres && wants("heartbeats")) {
+    results.postgres.heartbeats = await phase(`2. heartbeats, ours on PostgreSQL (${settings.heartbeatServices} services)`, () => registryHeartbeats(settings, log, postgresTarget));
+  }
+  if (runEtcd && wants("heartbeats")) results.etcd.heartbeats = await phase(`2. heartbeats, etcd (${settings.heartbeatServices} leases)`, () => etcdHeartbeats(etcd.path, settings, log));
+  if (runRegistry && wants("discovery")) {
+    results.registry.discovery = await phase(`3+4. load ${settings.loadCount}, filtered discovery, WebSocket fan-out, ours on SQLite`, () =>
+      registryDiscoveryAndWatch(settings, log));
+  }
+  if (runPostgres && wants("discovery")) {
+    results.postgres.discovery = await phase(`3+4. load ${settings.loadCount}, filtered discovery, WebSocket fan-out, ours on PostgreSQL`, () =>
+      registryDiscoveryAndWatch(settings, log, postgresTarget));
+  }
+  if (runEtcd && wants("discovery")) {
+    results.etcd.discovery = await phase(`3+4. load ${settings.loadCount}, prefix get, watch fan-out, etcd`, () =>
+      etcdDiscoveryAndWatch(etcd.path, settings, log));
+  }
+  if (runCluster) results.cluster = await phase("5. two instances on one PostgreSQL: A→B change latency, leader failover after kill -9", () => clusterBench(pg, settings, log));
+} finally {
+  await pg?.stop();
 }
 
 results.finishedAt = new Date().toISOString();

@@ -14,9 +14,10 @@ import { summarize } from "./stats.mjs";
  * @param {number} options.measureMs
  * @param {number} [options.maxOps] stop after this many measured operations (a safety bound)
  * @param {number} options.serverPid process whose CPU is reported for the measured window
+ * @param {number} [options.dbPid] root of a database's process tree (PostgreSQL), reported as dbCpuPct
  * @param {(seq: number) => Promise<unknown>} options.op one operation; `seq` is a global counter
  */
-export async function runClosedLoop({ concurrency, warmupMs, measureMs, maxOps = 10_000_000, serverPid, op }) {
+export async function runClosedLoop({ concurrency, warmupMs, measureMs, maxOps = 10_000_000, serverPid, dbPid, op }) {
   const latencies = [];
   let seq = 0;
   let errors = 0;
@@ -25,7 +26,7 @@ export async function runClosedLoop({ concurrency, warmupMs, measureMs, maxOps =
   const measureStart = start + warmupMs;
   const deadline = measureStart + measureMs;
   let meter;
-  const meterTimer = setTimeout(() => (meter = cpuMeter(serverPid)), warmupMs);
+  const meterTimer = setTimeout(() => (meter = cpuMeter(serverPid, dbPid)), warmupMs);
 
   async function worker() {
     while (latencies.length < maxOps) {
@@ -45,7 +46,7 @@ export async function runClosedLoop({ concurrency, warmupMs, measureMs, maxOps =
   await Promise.all(Array.from({ length: concurrency }, worker));
   clearTimeout(meterTimer);
   const wallMs = performance.now() - measureStart;
-  const cpu = meter ? meter.stop() : { serverCpuPct: NaN, clientCpuPct: NaN };
+  const cpu = meter ? meter.stop() : { serverCpuPct: NaN, dbCpuPct: NaN, clientCpuPct: NaN };
   return {
     concurrency,
     ops: latencies.length,

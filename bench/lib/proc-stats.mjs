@@ -2,8 +2,10 @@
  * @module bench/lib/proc-stats
  * CPU and memory of another process from /proc, so each phase can say how busy the server (or etcd)
  * was, next to the load generator's own CPU. CPU is reported as % of one core (machine max = cores×100).
+ * A database that runs as a process tree (PostgreSQL: a postmaster and one backend per connection) is
+ * measured as the sum over the tree (`dbPid`), so the PostgreSQL column shows the server's and the database's CPU.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // USER_HZ is 100 on every Linux build Node supports
 
@@ -19,6 +21,41 @@ export function processCpuMs(pid) {
   }
 }
 
+/** utime+stime of `rootPid` and every descendant alive now, in ms (NaN when /proc is not readable). */
+export function processTreeCpuMs(rootPid) {
+  let entries;
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return NaN;
+  }
+  const children = new Map();
+  const cpu = new Map();
+  for (const name of entries) {
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      const ppid = Number(fields[1]);
+      if (!children.has(ppid)) children.set(ppid, []);
+      children.get(ppid).push(Number(name));
+      cpu.set(Number(name), ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND);
+    } catch {
+      // exited while we were reading
+    }
+  }
+  if (!cpu.has(rootPid)) return NaN;
+  let total = 0;
+  const stack = [rootPid];
+  while (stack.length) {
+    const pid = stack.pop();
+    total += cpu.get(pid) ?? 0;
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+const dbCpuMs = (dbPid) => (dbPid ? processTreeCpuMs(dbPid) : NaN);
+
 /** Resident set size of `pid` in MB, or NaN. */
 export function processRssMb(pid) {
   try {
@@ -31,12 +68,14 @@ export function processRssMb(pid) {
 }
 
 /**
- * Starts a CPU meter over the server process and this (load-generator) process.
- * `stop()` returns both as % of one core over the elapsed wall time.
+ * Starts a CPU meter over the server process, the database's process tree (when `dbPid` is given) and
+ * this (load-generator) process. `stop()` returns them as % of one core over the elapsed wall time
+ * (`dbCpuPct` is NaN without a database process).
  */
-export function cpuMeter(serverPid) {
+export function cpuMeter(serverPid, dbPid) {
   const startWall = performance.now();
   const startServer = processCpuMs(serverPid);
+  const startDb = dbCpuMs(dbPid);
   const startSelf = process.cpuUsage();
   return {
     stop() {
@@ -44,6 +83,7 @@ export function cpuMeter(serverPid) {
       const self = process.cpuUsage(startSelf);
       return {
         serverCpuPct: ((processCpuMs(serverPid) - startServer) / wallMs) * 100,
+        dbCpuPct: ((dbCpuMs(dbPid) - startDb) / wallMs) * 100,
         clientCpuPct: ((self.user + self.system) / 1000 / wallMs) * 100,
       };
     },
@@ -54,25 +94,27 @@ export function cpuMeter(serverPid) {
  * Accumulates CPU over several short windows (fan-out repetitions), so idle gaps between them do not
  * dilute the figure.
  */
-export function windowedCpu(serverPid) {
+export function windowedCpu(serverPid, dbPid) {
   let wallMs = 0;
   let serverMs = 0;
+  let dbMs = 0;
   let clientMs = 0;
   let open = null;
   return {
     begin() {
-      open = { wall: performance.now(), server: processCpuMs(serverPid), self: process.cpuUsage() };
+      open = { wall: performance.now(), server: processCpuMs(serverPid), db: dbCpuMs(dbPid), self: process.cpuUsage() };
     },
     end() {
       if (!open) return;
       const self = process.cpuUsage(open.self);
       wallMs += performance.now() - open.wall;
       serverMs += processCpuMs(serverPid) - open.server;
+      dbMs += dbCpuMs(dbPid) - open.db;
       clientMs += (self.user + self.system) / 1000;
       open = null;
     },
     result() {
-      return { serverCpuPct: (serverMs / wallMs) * 100, clientCpuPct: (clientMs / wallMs) * 100 };
+      return { serverCpuPct: (serverMs / wallMs) * 100, dbCpuPct: (dbMs / wallMs) * 100, clientCpuPct: (clientMs / wallMs) * 100 };
     },
   };
 }

@@ -1,16 +1,19 @@
 /**
  * @module bench/lib/report
- * Turns one run's results into the side-by-side table (ours, etcd, ratio oriented so that > 1 always
- * means "we are better"), the goal summary of the issue, and a JSON file under .bench-tmp/.
+ * Turns one run's results into the side-by-side table (ours on SQLite, ours on PostgreSQL, etcd, ratios
+ * oriented so that > 1 always means "we are better"), the goal summaries of issues 2 and 13, the
+ * two-instance figures, and a JSON file under .bench-tmp/.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { round } from "./stats.mjs";
+import { renderClusterReport } from "../cluster/cluster-report.mjs";
 
 export const DURABILITY = {
   full: "SQLite WAL, synchronous=FULL: each acknowledged commit is fsync'd (survives power loss)",
   normal: "SQLite WAL, synchronous=NORMAL: WAL fsync'd at checkpoints only (survives kill -9, not power loss)",
   etcd: "etcd WAL fdatasync'd per raft batch before acknowledging (defaults; 3.4 has no way to turn it off)",
+  postgres: "PostgreSQL fsync=on, synchronous_commit=on: each acknowledged commit's WAL is fdatasync'd (survives power loss)",
 };
 
 const GOALS = {
@@ -19,11 +22,17 @@ const GOALS = {
   discoveryP99Ms: 20,
   fanoutP99Ms: 50,
 };
+/** Issue 13's goals for the PostgreSQL column (the two-instance goals are in cluster/cluster-report.mjs). */
+const PG_GOALS = { registrationsVsEtcd: 2, discoveryP99Ms: 20 };
 
 const fmtRate = (value) => (Number.isFinite(value) ? `${Math.round(value).toLocaleString("en-US")}/s` : "—");
 const fmtMs = (value) => (Number.isFinite(value) ? `${round(value)} ms` : "—");
-const fmtCpu = (level) =>
-  level && Number.isFinite(level.serverCpuPct) ? `${Math.round(level.serverCpuPct)} / ${Math.round(level.clientCpuPct)} %` : "—";
+const fmtCpu = (level) => {
+  if (!level || !Number.isFinite(level.serverCpuPct)) return "—";
+  // PostgreSQL column: our server + the database's process tree / the load generator.
+  const db = Number.isFinite(level.dbCpuPct) ? ` + ${Math.round(level.dbCpuPct)}` : "";
+  return `${Math.round(level.serverCpuPct)}${db} / ${Math.round(level.clientCpuPct)} %`;
+};
 const ratio = (value) => (Number.isFinite(value) && value > 0 ? `${value.toFixed(2)}x` : "—");
 
 function levelAt(phase, concurrency) {
@@ -37,99 +46,142 @@ function rateCell(level) {
 }
 
 /**
- * Table rows: [figure, ours, etcd, ratio, ours CPU server/client, etcd CPU server/client].
- * Ratio for throughput = ours/etcd; for latency = etcd/ours. Either way > 1 means ours is better.
+ * Table rows: [figure, SQLite, PostgreSQL, etcd, SQLite/etcd, PostgreSQL/etcd, CPU SQLite, CPU PostgreSQL, CPU etcd].
+ * Ratio for throughput = ours/etcd; for latency = etcd/ours. Either way > 1 means ours is better. `results.registry`
+ * is our SQLite column (its name since issue 2), `results.postgres` the PostgreSQL one (absent in older files).
  */
 export function buildRows(results, settings) {
   const rows = [];
   const ours = results.registry ?? {};
+  const pg = results.postgres ?? {};
   const etcd = results.etcd ?? {};
-  const throughput = (figure, mine, theirs) =>
-    rows.push([figure, rateCell(mine), rateCell(theirs), ratio(mine?.perSecond / theirs?.perSecond), fmtCpu(mine), fmtCpu(theirs)]);
-  const latency = (figure, mine, theirs, key) =>
-    rows.push([figure, fmtMs(mine?.[key]), fmtMs(theirs?.[key]), ratio(theirs?.[key] / mine?.[key]), fmtCpu(mine), fmtCpu(theirs)]);
+  const throughput = (figure, mine, postgres, theirs) =>
+    rows.push([
+      figure, rateCell(mine), rateCell(postgres), rateCell(theirs),
+      ratio(mine?.perSecond / theirs?.perSecond), ratio(postgres?.perSecond / theirs?.perSecond),
+      fmtCpu(mine), fmtCpu(postgres), fmtCpu(theirs),
+    ]);
+  const latency = (figure, mine, postgres, theirs, key) =>
+    rows.push([
+      figure, fmtMs(mine?.[key]), fmtMs(postgres?.[key]), fmtMs(theirs?.[key]),
+      ratio(theirs?.[key] / mine?.[key]), ratio(theirs?.[key] / postgres?.[key]),
+      fmtCpu(mine), fmtCpu(postgres), fmtCpu(theirs),
+    ]);
 
   for (const mode of settings.durabilityModes) {
     const phase = ours.registrations?.[mode];
-    throughput(`1. Registrations, best level (ours ${mode} vs etcd fsync)`, phase?.best, etcd.registrations?.best);
+    // PostgreSQL (synchronous_commit on) is a durable column: it sits beside SQLite full, not normal.
+    const postgres = mode === "full" ? pg.registrations : undefined;
+    throughput(`1. Registrations, best level (SQLite ${mode}${postgres ? ", PostgreSQL durable" : ""} vs etcd fsync)`, phase?.best, postgres?.best, etcd.registrations?.best);
     for (const concurrency of settings.levels) {
-      throughput(`   ${concurrency} in flight (ours ${mode})`, levelAt(phase, concurrency), levelAt(etcd.registrations, concurrency));
+      throughput(`   ${concurrency} in flight (SQLite ${mode})`, levelAt(phase, concurrency), levelAt(postgres, concurrency), levelAt(etcd.registrations, concurrency));
     }
   }
   // Heartbeats: etcd renews leases two ways; each row compares with the better of the two (the harder comparison).
-  const heartbeats = ours.heartbeats;
-  const heartbeatRow = (figure, mine, once, shared) => {
+  const heartbeatRow = (figure, mine, postgres, once, shared) => {
     const better = [once, shared].filter(Boolean).reduce((a, b) => (!a || b.perSecond > a.perSecond ? b : a), undefined);
     const theirs = once || shared ? `once ${fmtRate(once?.perSecond)} · stream ${fmtRate(shared?.perSecond)}` : "—";
-    rows.push([figure, rateCell(mine), theirs, ratio(mine?.perSecond / better?.perSecond), fmtCpu(mine), fmtCpu(better)]);
+    rows.push([
+      figure, rateCell(mine), rateCell(postgres), theirs,
+      ratio(mine?.perSecond / better?.perSecond), ratio(postgres?.perSecond / better?.perSecond),
+      fmtCpu(mine), fmtCpu(postgres), fmtCpu(better),
+    ]);
   };
-  heartbeatRow("2. Heartbeats, best level (vs etcd keepaliveOnce · shared stream)", heartbeats?.best, etcd.heartbeats?.once?.best, etcd.heartbeats?.shared?.best);
+  heartbeatRow("2. Heartbeats, best level (vs etcd keepaliveOnce · shared stream)", ours.heartbeats?.best, pg.heartbeats?.best, etcd.heartbeats?.once?.best, etcd.heartbeats?.shared?.best);
   for (const concurrency of settings.levels) {
-    heartbeatRow(`   ${concurrency} in flight`, levelAt(heartbeats, concurrency), levelAt(etcd.heartbeats?.once, concurrency), levelAt(etcd.heartbeats?.shared, concurrency));
+    heartbeatRow(`   ${concurrency} in flight`, levelAt(ours.heartbeats, concurrency), levelAt(pg.heartbeats, concurrency), levelAt(etcd.heartbeats?.once, concurrency), levelAt(etcd.heartbeats?.shared, concurrency));
   }
-  const oursDiscovery = ours.discovery?.discovery ?? [];
-  const etcdDiscovery = etcd.discovery?.discovery ?? [];
+  const at = (phase, concurrency) => (phase?.discovery?.discovery ?? []).find((level) => level.concurrency === concurrency);
   for (const concurrency of settings.discoveryLevels) {
-    const mine = oursDiscovery.find((level) => level.concurrency === concurrency);
-    const theirs = etcdDiscovery.find((level) => level.concurrency === concurrency);
-    latency(`3. Filtered query p50, ${concurrency} in flight (vs prefix get limit 100)`, mine, theirs, "p50");
-    latency(`3. Filtered query p99, ${concurrency} in flight (vs prefix get limit 100)`, mine, theirs, "p99");
-    throughput(`   queries/s, ${concurrency} in flight`, mine, theirs);
+    const mine = at(ours, concurrency);
+    const postgres = at(pg, concurrency);
+    const theirs = at(etcd, concurrency);
+    latency(`3. Filtered query p50, ${concurrency} in flight (vs prefix get limit 100)`, mine, postgres, theirs, "p50");
+    latency(`3. Filtered query p99, ${concurrency} in flight (vs prefix get limit 100)`, mine, postgres, theirs, "p99");
+    throughput(`   queries/s, ${concurrency} in flight`, mine, postgres, theirs);
   }
-  latency("   extra: unfiltered first page p99, 1 in flight", ours.discovery?.unfiltered, etcdDiscovery[0], "p99");
-  const oursLoad = ours.discovery?.load;
+  latency("   extra: unfiltered first page p99, 1 in flight", ours.discovery?.unfiltered, pg.discovery?.unfiltered, at(etcd, 1), "p99");
+  latency("   extra: filtered p50, 1 in flight, PostgreSQL after an explicit ANALYZE", undefined, pg.discovery?.afterAnalyze, at(etcd, 1), "p50");
+  latency("   extra: filtered p99, 1 in flight, PostgreSQL after an explicit ANALYZE", undefined, pg.discovery?.afterAnalyze, at(etcd, 1), "p99");
+  const loadCell = (load) => (load ? `${fmtRate(load.perSecond)} (${load.count} in ${round(load.seconds)} s, RSS ${Math.round(load.rssMb)} MB)` : "—");
   const etcdLoad = etcd.discovery?.load;
   rows.push([
     `   load of ${settings.loadCount.toLocaleString("en-US")} (ours: API, ${settings.loadConcurrency} in flight; etcd: Txn x${settings.etcdTxnOps}, ${settings.etcdTxnInFlight} in flight)`,
-    oursLoad ? `${fmtRate(oursLoad.perSecond)} (${oursLoad.count} in ${round(oursLoad.seconds)} s, RSS ${Math.round(oursLoad.rssMb)} MB)` : "—",
+    loadCell(ours.discovery?.load),
+    loadCell(pg.discovery?.load),
     etcdLoad ? `${fmtRate(etcdLoad.perSecond)} (RSS ${Math.round(etcdLoad.rssMb)} MB)` : "—",
-    ratio(oursLoad?.perSecond / etcdLoad?.perSecond),
-    "—",
-    "—",
+    ratio(ours.discovery?.load?.perSecond / etcdLoad?.perSecond),
+    ratio(pg.discovery?.load?.perSecond / etcdLoad?.perSecond),
+    "—", "—", "—",
   ]);
-  const fanout = ours.discovery?.watch;
   for (const theirs of etcd.discovery?.watch ?? [{}]) {
     const label = theirs.layout ? `etcd ${theirs.layout}` : "etcd";
-    for (const key of ["p50", "p99", "max"]) latency(`4. Fan-out to ${settings.watchSubscribers} subscribers ${key} (vs ${label})`, fanout, theirs, key);
+    for (const key of ["p50", "p99", "max"]) latency(`4. Fan-out to ${settings.watchSubscribers} subscribers ${key} (vs ${label})`, ours.discovery?.watch, pg.discovery?.watch, theirs, key);
   }
   // Phases that did not run (BENCH_ONLY, BENCH_PHASES, a failure) would only add rows of dashes.
-  return rows.filter((row) => row[1] !== "—" || row[2] !== "—");
+  return rows.filter((row) => row[1] !== "—" || row[2] !== "—" || row[3] !== "—");
 }
 
 export function formatTable(rows) {
-  const header = ["Figure", "Ours", "etcd", "Ratio (>1 = ours better)", "CPU ours srv/client", "CPU etcd srv/client"];
-  const all = [header, ...rows];
-  const widths = header.map((_, column) => Math.max(...all.map((row) => String(row[column]).length)));
+  const header = ["Figure", "SQLite", "PostgreSQL", "etcd", "SQLite/etcd", "PostgreSQL/etcd", "CPU SQLite srv/client", "CPU PG srv + db/client", "CPU etcd srv/client"];
+  // A column nobody measured (an old file without PostgreSQL, BENCH_ONLY) is left out rather than filled with dashes.
+  const keep = header.map((_, column) => column === 0 || rows.some((row) => row[column] !== "—"));
+  const pick = (row) => row.filter((_, column) => keep[column]);
+  const all = [pick(header), ...rows.map(pick)];
+  const widths = all[0].map((_, column) => Math.max(...all.map((row) => String(row[column]).length)));
   const line = (row) => `| ${row.map((cell, column) => String(cell).padEnd(widths[column])).join(" | ")} |`;
-  return [line(header), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+  return [line(all[0]), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...all.slice(1).map(line)].join("\n");
 }
 
-/** The four headline figures against the issue's goals and against etcd. */
+const bestOf = (...values) => {
+  const finite = values.filter(Number.isFinite);
+  return finite.length ? Math.max(...finite) : NaN;
+};
+const lowestOf = (...values) => {
+  const finite = values.filter(Number.isFinite);
+  return finite.length ? Math.min(...finite) : NaN;
+};
+
+/** etcd's four figures, each its better variant (the harder comparison). */
+function etcdFigures(etcd) {
+  return {
+    registrations: etcd.registrations?.best?.perSecond,
+    heartbeats: bestOf(etcd.heartbeats?.once?.best?.perSecond, etcd.heartbeats?.shared?.best?.perSecond),
+    discovery: etcd.discovery?.discovery?.find((level) => level.concurrency === 1)?.p99,
+    fanout: lowestOf(...(etcd.discovery?.watch ?? []).map((each) => each.p99)),
+  };
+}
+
+/** The four headline figures of our SQLite column against issue 2's goals and against etcd. */
 export function headline(results) {
   const ours = results.registry ?? {};
-  const etcd = results.etcd ?? {};
-  const bestOf = (...values) => {
-    const finite = values.filter(Number.isFinite);
-    return finite.length ? Math.max(...finite) : NaN;
-  };
-  const lowestOf = (...values) => {
-    const finite = values.filter(Number.isFinite);
-    return finite.length ? Math.min(...finite) : NaN;
-  };
+  const theirs = etcdFigures(results.etcd ?? {});
   const registrations = ours.registrations?.full?.best?.perSecond;
   const heartbeats = ours.heartbeats?.best?.perSecond;
   const discovery = ours.discovery?.discovery?.find((level) => level.concurrency === 1)?.p99;
   const fanout = ours.discovery?.watch?.p99;
-  const etcdRegistrations = etcd.registrations?.best?.perSecond;
-  // Compare against etcd's better figure each time: the harder comparison.
-  const etcdHeartbeats = bestOf(etcd.heartbeats?.once?.best?.perSecond, etcd.heartbeats?.shared?.best?.perSecond);
-  const etcdDiscovery = etcd.discovery?.discovery?.find((level) => level.concurrency === 1)?.p99;
-  const etcdFanout = lowestOf(...(etcd.discovery?.watch ?? []).map((each) => each.p99));
   return [
-    { figure: "Registrations/s (durability full)", ours: registrations, goal: `>= ${GOALS.registrations}`, meetsGoal: registrations >= GOALS.registrations, etcd: etcdRegistrations, ratio: registrations / etcdRegistrations, unit: "/s" },
-    { figure: "Heartbeats/s", ours: heartbeats, goal: `>= ${GOALS.heartbeats}`, meetsGoal: heartbeats >= GOALS.heartbeats, etcd: etcdHeartbeats, ratio: heartbeats / etcdHeartbeats, unit: "/s" },
-    { figure: "Filtered query p99 at 100k (1 in flight)", ours: discovery, goal: `< ${GOALS.discoveryP99Ms} ms`, meetsGoal: discovery < GOALS.discoveryP99Ms, etcd: etcdDiscovery, ratio: etcdDiscovery / discovery, unit: "ms" },
-    { figure: `One change to ${ours.discovery?.watch?.subscribers ?? "1,000"} WS subscribers p99`, ours: fanout, goal: `< ${GOALS.fanoutP99Ms} ms`, meetsGoal: fanout < GOALS.fanoutP99Ms, etcd: etcdFanout, ratio: etcdFanout / fanout, unit: "ms" },
+    { figure: "Registrations/s (durability full)", ours: registrations, goal: `>= ${GOALS.registrations}`, meetsGoal: registrations >= GOALS.registrations, etcd: theirs.registrations, ratio: registrations / theirs.registrations, unit: "/s" },
+    { figure: "Heartbeats/s", ours: heartbeats, goal: `>= ${GOALS.heartbeats}`, meetsGoal: heartbeats >= GOALS.heartbeats, etcd: theirs.heartbeats, ratio: heartbeats / theirs.heartbeats, unit: "/s" },
+    { figure: "Filtered query p99 at 100k (1 in flight)", ours: discovery, goal: `< ${GOALS.discoveryP99Ms} ms`, meetsGoal: discovery < GOALS.discoveryP99Ms, etcd: theirs.discovery, ratio: theirs.discovery / discovery, unit: "ms" },
+    { figure: `One change to ${ours.discovery?.watch?.subscribers ?? "1,000"} WS subscribers p99`, ours: fanout, goal: `< ${GOALS.fanoutP99Ms} ms`, meetsGoal: fanout < GOALS.fanoutP99Ms, etcd: theirs.fanout, ratio: theirs.fanout / fanout, unit: "ms" },
+  ];
+}
+
+/** The PostgreSQL column's four figures against issue 13's goals (registrations ≥ 2× etcd, query p99 < 20 ms) and etcd. */
+export function postgresHeadline(results) {
+  const pg = results.postgres ?? {};
+  const theirs = etcdFigures(results.etcd ?? {});
+  const registrations = pg.registrations?.best?.perSecond;
+  const heartbeats = pg.heartbeats?.best?.perSecond;
+  const discovery = pg.discovery?.discovery?.find((level) => level.concurrency === 1)?.p99;
+  const fanout = pg.discovery?.watch?.p99;
+  const vsEtcd = registrations / theirs.registrations;
+  return [
+    { figure: "Registrations/s (synchronous_commit on)", ours: registrations, goal: `>= ${PG_GOALS.registrationsVsEtcd}x etcd`, meetsGoal: vsEtcd >= PG_GOALS.registrationsVsEtcd, etcd: theirs.registrations, ratio: vsEtcd, unit: "/s" },
+    { figure: "Heartbeats/s", ours: heartbeats, goal: "report", meetsGoal: undefined, etcd: theirs.heartbeats, ratio: heartbeats / theirs.heartbeats, unit: "/s" },
+    { figure: "Filtered query p99 at 100k (1 in flight)", ours: discovery, goal: `< ${PG_GOALS.discoveryP99Ms} ms`, meetsGoal: discovery < PG_GOALS.discoveryP99Ms, etcd: theirs.discovery, ratio: theirs.discovery / discovery, unit: "ms" },
+    { figure: `One change to ${pg.discovery?.watch?.subscribers ?? "1,000"} WS subscribers p99`, ours: fanout, goal: "report", meetsGoal: undefined, etcd: theirs.fanout, ratio: theirs.fanout / fanout, unit: "ms" },
   ];
 }
 
@@ -137,11 +189,25 @@ export function formatHeadline(lines) {
   const value = (number, unit) => (unit === "/s" ? fmtRate(number) : fmtMs(number));
   return lines
     .map((line) => {
-      const verdict = Number.isFinite(line.ours) ? (line.meetsGoal ? "goal met" : "goal MISSED") : "not measured";
+      const verdict = !Number.isFinite(line.ours) ? "not measured" : line.meetsGoal === undefined ? "(no goal)" : line.meetsGoal ? "goal met" : "goal MISSED";
       const versus = Number.isFinite(line.ratio) ? `, ${ratio(line.ratio)} etcd's ${value(line.etcd, line.unit)} (${line.ratio > 1 ? "ahead" : "BEHIND"})` : "";
-      return `  ${line.figure.padEnd(44)} ${value(line.ours, line.unit).padStart(12)}  goal ${line.goal.padEnd(9)} ${verdict}${versus}`;
+      return `  ${line.figure.padEnd(44)} ${value(line.ours, line.unit).padStart(12)}  goal ${line.goal.padEnd(12)} ${verdict}${versus}`;
     })
     .join("\n");
+}
+
+/** Where PostgreSQL's write time goes, per registration level: commits/s, writes per commit, WAL fsyncs and volume. */
+function postgresWritePath(results) {
+  const levels = results.postgres?.registrations?.levels ?? [];
+  const out = [];
+  for (const level of levels) {
+    if (!level.pg) continue;
+    out.push(
+      `  ${String(level.concurrency).padStart(3)} in flight: ${fmtRate(level.perSecond)} = ${Math.round(level.pg.commitsPerSecond)} commits/s × ${level.pg.writesPerCommit.toFixed(1)} registrations per commit; ` +
+        `${Math.round(level.pg.walSyncsPerSecond)} WAL fsyncs/s, ${level.pg.walMbPerSecond.toFixed(1)} MB/s WAL; CPU kai ${Math.round(level.serverCpuPct)} %, PostgreSQL ${Math.round(level.dbCpuPct)} %, load generator ${Math.round(level.clientCpuPct)} %`,
+    );
+  }
+  return out;
 }
 
 /** Writes the results as JSON to `<root>/.bench-tmp/registry-<timestamp>.json` and returns the path. */
@@ -160,22 +226,46 @@ export function renderReport(results) {
   const out = [];
   out.push("");
   out.push(`## kAI registry vs etcd — ${results.startedAt}${settings.quick ? " (BENCH_QUICK smoke run)" : ""}, ${Math.round(results.seconds)} s`);
-  out.push(`machine: ${results.machine.cpus} x ${results.machine.cpuModel}, ${results.machine.memoryGb} GB, Linux ${results.machine.kernel}, Node ${results.machine.node}${results.machine.etcd ? `, ${results.machine.etcd}` : ""}`);
+  out.push(`machine: ${results.machine.cpus} x ${results.machine.cpuModel}, ${results.machine.memoryGb} GB, Linux ${results.machine.kernel}, Node ${results.machine.node}${results.machine.etcd ? `, ${results.machine.etcd}` : ""}${results.machine.postgres ? `, ${results.machine.postgres}` : ""}`);
+  const fsync = results.machine.fsync;
+  if (fsync) out.push(`disk (temp dir, where all three keep their data): 8 KB write + fdatasync p50 ${fmtMs(fsync.p50)}, p99 ${fmtMs(fsync.p99)} — at most ~${Math.round(1000 / fsync.p50)} durable commits/s one after the other`);
   out.push("");
   out.push("Durability:");
-  for (const mode of settings.durabilityModes) out.push(`  ours ${mode.padEnd(6)}: ${DURABILITY[mode]}`);
-  out.push(`  etcd       : ${DURABILITY.etcd}`);
-  out.push("Phases 2-4 of ours run with synchronous=full. Throughput ratio = ours/etcd, latency ratio = etcd/ours: > 1 means ours is better.");
-  out.push(`CPU = % of one core over the measured window (machine max ${results.machine.cpus * 100} %): server process / load generator.`);
+  for (const mode of settings.durabilityModes) out.push(`  SQLite ${mode.padEnd(6)}: ${DURABILITY[mode]}`);
+  if (results.postgres) out.push(`  PostgreSQL   : ${DURABILITY.postgres}`);
+  out.push(`  etcd         : ${DURABILITY.etcd}`);
+  if (results.postgresSettings) out.push(`PostgreSQL settings: ${Object.entries(results.postgresSettings).map(([key, value]) => `${key}=${value}`).join(", ")} (initdb defaults; only port, listen address, socket dir and max_connections set). Our server: default pool (10).`);
+  out.push("Phases 2-4 on SQLite run with synchronous=full. Throughput ratio = ours/etcd, latency ratio = etcd/ours: > 1 means ours is better.");
+  out.push(`CPU = % of one core over the measured window (machine max ${results.machine.cpus * 100} %): server process / load generator; for PostgreSQL: our server + PostgreSQL's processes / load generator.`);
   const fanout = results.registry?.discovery?.watch;
   if (fanout?.layout) out.push(`Our fan-out subscribers: ${fanout.layout}; connected in ${round(fanout.connectSeconds)} s; lag snapshots ${fanout.lagSnapshots}, stream errors ${fanout.streamErrors}, incomplete reps ${fanout.incomplete}.`);
-  const load = results.registry?.discovery?.load;
-  if (load) out.push(`Our 100k load: ${load.count} services (complete: ${load.complete}); the discovery filter matches ${load.filterMatches} of them (expected ${load.filterExpected}).`);
+  const pgFanout = results.postgres?.discovery?.watch;
+  if (pgFanout?.layout) out.push(`PostgreSQL fan-out: connected in ${round(pgFanout.connectSeconds)} s; lag snapshots ${pgFanout.lagSnapshots}, stream errors ${pgFanout.streamErrors}, incomplete reps ${pgFanout.incomplete}.`);
+  for (const [name, side] of [["SQLite", results.registry], ["PostgreSQL", results.postgres]]) {
+    const load = side?.discovery?.load;
+    if (load) out.push(`${name} 100k load: ${load.count} services (complete: ${load.complete}); the discovery filter matches ${load.filterMatches} of them (expected ${load.filterExpected}).`);
+    if (load?.plannerStats) {
+      out.push(`  planner statistics when the queries began: ${load.plannerStats.map((row) => `${row.relname} ${row.analyzed ? `analyzed, ${row.n_mod_since_analyze} changes since` : "NEVER analyzed"}${row.vacuumed ? ", vacuumed" : ""}`).join("; ")}`);
+    }
+  }
   out.push("");
   out.push(formatTable(buildRows(results, settings)));
   out.push("");
-  out.push("Headline figures vs the goals of issue 2:");
-  out.push(formatHeadline(headline(results)));
+  const measured = (side) => Boolean(side && (Object.keys(side.registrations ?? {}).length || side.heartbeats || side.discovery));
+  if (measured(results.registry)) {
+    out.push("Headline figures, SQLite, vs the goals of issue 2:");
+    out.push(formatHeadline(headline(results)));
+  }
+  if (measured(results.postgres)) {
+    out.push("Headline figures, PostgreSQL, vs the goals of issue 13:");
+    out.push(formatHeadline(postgresHeadline(results)));
+    const path = postgresWritePath(results);
+    if (path.length) {
+      out.push("PostgreSQL write path (registrations; group commit: one transaction, one revision-counter bump, one WAL flush per batch):");
+      out.push(...path);
+    }
+  }
+  if (results.cluster) out.push(renderClusterReport(results.cluster));
   for (const [side, reason] of Object.entries(results.skipped ?? {})) out.push(`  skipped ${side}: ${reason}`);
   for (const error of results.errors ?? []) out.push(`  phase failed: ${error.phase}: ${error.message}`);
   return out.join("\n");

@@ -1,15 +1,19 @@
 /**
  * @module bench/lib/settings
  * The knobs of one benchmark run, from the environment: BENCH_QUICK=1 shrinks every phase for a
- * smoke run of about a minute; BENCH_ONLY=registry|etcd runs one side. Every loop in the bench is
- * bounded by these numbers in both time and count, so a stuck server cannot make the run hang.
+ * smoke run of about a minute; BENCH_ONLY picks the columns (a comma list of sqlite, postgres, etcd,
+ * cluster; `registry` means sqlite and postgres). Every loop in the bench is bounded by these numbers in
+ * both time and count, so a stuck server cannot make the run hang.
  */
 
 const quick = process.env.BENCH_QUICK === "1" || process.env.BENCH_QUICK === "true";
-const only = process.env.BENCH_ONLY ?? "";
-if (only !== "" && only !== "registry" && only !== "etcd") {
-  throw new Error(`BENCH_ONLY must be "registry" or "etcd" (got "${only}")`);
+const SIDES = ["sqlite", "postgres", "etcd", "cluster"];
+const onlyList = (process.env.BENCH_ONLY ?? "").split(",").map((name) => name.trim()).filter(Boolean)
+  .flatMap((name) => (name === "registry" ? ["sqlite", "postgres"] : [name]));
+for (const name of onlyList) {
+  if (!SIDES.includes(name)) throw new Error(`BENCH_ONLY: unknown side "${name}" (known: registry, ${SIDES.join(", ")})`);
 }
+const runs = (side) => onlyList.length === 0 || onlyList.includes(side);
 
 const PHASES = ["registrations", "heartbeats", "discovery"];
 /** BENCH_PHASES=registrations,heartbeats,discovery (a comma list) runs only some phase groups; default all. */
@@ -21,8 +25,13 @@ for (const name of phases) {
 /** @type {const} */
 export const settings = {
   quick,
-  runRegistry: only === "" || only === "registry",
-  runEtcd: only === "" || only === "etcd",
+  /** Our registry on SQLite (the `Ours` column of issue 2's table). */
+  runRegistry: runs("sqlite"),
+  /** Our registry on PostgreSQL (issue 13's column), the same phases and work. */
+  runPostgres: runs("postgres"),
+  runEtcd: runs("etcd"),
+  /** The two-instance benchmark (bench/cluster.mjs): A→B change latency and leader failover. */
+  runCluster: runs("cluster"),
   /** Phase groups to run: registrations (1), heartbeats (2), discovery (3 and 4, which share the 100k load). */
   phases,
   /** Closed-loop concurrency levels, as in the etcd baseline. */
@@ -36,7 +45,7 @@ export const settings = {
   /** Requests in flight while loading our registry through its API. */
   loadConcurrency: 128,
   /** Upper bound on the load phase; what was loaded by then is what is measured (and reported). */
-  loadMaxMs: quick ? 60_000 : 240_000,
+  loadMaxMs: quick ? 60_000 : 600_000,
   /** etcd load: Txns of this many puts (etcd's default max-txn-ops), this many in flight. */
   etcdTxnOps: 128,
   etcdTxnInFlight: 8,
@@ -54,4 +63,12 @@ export const settings = {
   etcdWatchLayouts: quick ? [[10, 20]] : [[10, 100], [1, 1000]],
   /** Storage durability modes our registration phase runs in. */
   durabilityModes: ["full", "normal"],
+  /** Two instances: changes made on A, timed until B's (and A's) watch stream delivers them, at a steady pace. */
+  clusterChanges: quick ? 100 : 400,
+  clusterWarmupChanges: 20,
+  clusterChangesPerSecond: 50,
+  /** kill -9 of the leader, repeated (the killed instance is restarted between repetitions). */
+  failoverReps: quick ? 1 : 3,
+  /** Longest wait for a new leader before a repetition counts as failed. */
+  failoverTimeoutMs: 30_000,
 };

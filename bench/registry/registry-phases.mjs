@@ -4,10 +4,16 @@
  * heartbeats on 10k services, loading 100k services and filtered discovery over them, then the
  * WebSocket fan-out. Like the etcd side, each phase group runs on a fresh server, so the 30 s leases
  * of one phase never expire into the next.
+ *
+ * A target is where the server keeps its data: `{ kind: "sqlite", synchronous }` (a file in its data dir) or
+ * `{ kind: "postgres", pg }` (a fresh database on the bench's PostgreSQL per phase group, dropped after it).
+ * On PostgreSQL each level also records the database's commits, WAL fsyncs and WAL volume per second, so the
+ * report can say whether a figure is bound by fsyncs, by the batch size or by CPU.
  */
 import { randomUUID } from "node:crypto";
 import { runClosedLoop, best } from "../lib/closed-loop.mjs";
 import { processRssMb } from "../lib/proc-stats.mjs";
+import { pgCounters, pgRates } from "../lib/postgres-process.mjs";
 import { DISCOVERY_FILTER, matchesDiscovery, serviceRecordJson } from "../lib/service-record.mjs";
 import { sleep } from "../lib/net.mjs";
 import { call, poolFor } from "./http-client.mjs";
@@ -41,15 +47,62 @@ async function clientToken(server, log) {
   }
 }
 
-async function withServer(options, log, fn) {
-  const server = await startRegistryServer(options);
+/** A target's name in logs: `sqlite full`, `postgres`. */
+export function targetName(target) {
+  return target.kind === "postgres" ? "postgres" : `sqlite ${target.synchronous}`;
+}
+
+async function withServer(target, log, fn) {
+  if (target.kind !== "postgres") {
+    const server = await startRegistryServer({ synchronous: target.synchronous });
+    try {
+      const { token, kind } = await clientToken(server, log);
+      return await fn(server, token, kind);
+    } finally {
+      await server.stop();
+    }
+  }
+  const database = await target.pg.createDatabase("registry");
   try {
-    const { token, kind } = await clientToken(server, log);
-    return await fn(server, token, kind);
+    const started = await startRegistryServer({ postgresUrl: database.url });
+    const server = { ...started, dbPid: target.pg.pid, counters: () => pgCounters(target.pg, database.name), database: database.name };
+    try {
+      const { token, kind } = await clientToken(server, log);
+      return await fn(server, token, kind);
+    } finally {
+      await server.stop();
+    }
   } finally {
-    await server.stop();
+    await target.pg.dropDatabase(database.name);
   }
 }
+
+/** runClosedLoop with the server's database CPU and, on PostgreSQL, its commit/WAL rates over the level. */
+async function measureLevel(server, options) {
+  const before = server.counters ? await server.counters() : undefined;
+  const started = performance.now();
+  const level = await runClosedLoop({ ...options, serverPid: server.pid, dbPid: server.dbPid });
+  if (before) {
+    const rates = pgRates(before, await server.counters(), (performance.now() - started) / 1000);
+    level.pg = { ...rates, writesPerCommit: level.perSecond / rates.commitsPerSecond };
+  }
+  return level;
+}
+
+/** With BENCH_PG_STAT_STATEMENTS=1: the statements that took the most time in this server's database. */
+async function topStatements(target, server) {
+  if (target.kind !== "postgres" || !target.pg.statStatements) return undefined;
+  const rows = await target.pg.query(
+    `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query, calls, round(total_exec_time::numeric, 1) AS total_ms,
+            round(mean_exec_time::numeric, 3) AS mean_ms, rows, round(wal_bytes::numeric / greatest(calls, 1)) AS wal_bytes_per_call
+       FROM pg_stat_statements JOIN pg_database d ON d.oid = dbid WHERE d.datname = $1 ORDER BY total_exec_time DESC LIMIT 12`,
+    [server.database],
+  );
+  return rows.map((row) => ({ ...row, calls: Number(row.calls), total_ms: Number(row.total_ms), mean_ms: Number(row.mean_ms), rows: Number(row.rows) }));
+}
+
+const pgNote = (level) =>
+  level.pg ? ` [pg: ${Math.round(level.pg.commitsPerSecond)} commits/s, ${level.pg.writesPerCommit.toFixed(1)} per commit, ${Math.round(level.pg.walSyncsPerSecond)} WAL fsyncs/s, ${level.pg.walMbPerSecond.toFixed(1)} MB/s WAL]` : "";
 
 /** Registers `count` services with `concurrency` in flight, bounded by `maxMs`. Returns ids and the rate. */
 async function registerMany(server, token, { count, concurrency, maxMs, bodyOf }) {
@@ -77,60 +130,61 @@ async function registerMany(server, token, { count, concurrency, maxMs, bodyOf }
   return { ids: ids.slice(0, done), count: done, seconds, perSecond: done / seconds };
 }
 
-/** 1. Registrations, closed loop per level, on a fresh server in the given durability mode. */
-export function registryRegistrations(settings, synchronous, log) {
-  return withServer({ synchronous }, log, async (server, token, tokenKind) => {
+/** 1. Registrations, closed loop per level, on a fresh server on the given target. */
+export function registryRegistrations(settings, target, log) {
+  const name = targetName(target);
+  return withServer(target, log, async (server, token, tokenKind) => {
     const levels = [];
     for (const concurrency of settings.levels) {
       const pool = poolFor(server.url, concurrency);
       try {
-        const level = await runClosedLoop({
+        const level = await measureLevel(server, {
           concurrency,
           warmupMs: settings.warmupMs,
           measureMs: settings.measureMs,
-          serverPid: server.pid,
           op: () => call(pool, { method: "POST", path: REGISTER, token, body: serviceRecordJson(), expect: [201] }),
         });
         levels.push(level);
-        log(`  ours (${synchronous}) registration x${concurrency}: ${Math.round(level.perSecond)}/s p99 ${level.p99.toFixed(1)} ms${level.errors ? ` (${level.errors} errors: ${level.firstError})` : ""}`);
+        log(`  ours (${name}) registration x${concurrency}: ${Math.round(level.perSecond)}/s p99 ${level.p99.toFixed(1)} ms${level.errors ? ` (${level.errors} errors: ${level.firstError})` : ""}${pgNote(level)}`);
       } finally {
         await pool.close();
       }
     }
-    return { synchronous, tokenKind, levels, best: best(levels) };
+    const statements = await topStatements(target, server);
+    return { synchronous: target.kind === "postgres" ? "postgres" : target.synchronous, tokenKind, levels, best: best(levels), ...(statements ? { statements } : {}) };
   });
 }
 
 /** 2. Heartbeats round-robin over `heartbeatServices` registered services (ttl 30). */
-export function registryHeartbeats(settings, log) {
-  return withServer({ synchronous: "full" }, log, async (server, token) => {
+export function registryHeartbeats(settings, log, target = { kind: "sqlite", synchronous: "full" }) {
+  const name = targetName(target);
+  return withServer(target, log, async (server, token) => {
     const setup = await registerMany(server, token, {
       count: settings.heartbeatServices,
       concurrency: 64,
       maxMs: 120_000,
       bodyOf: (id, index) => serviceRecordJson({ id, index }),
     });
-    log(`  ours: ${setup.count} services registered for heartbeats (${Math.round(setup.perSecond)}/s)`);
+    log(`  ours (${name}): ${setup.count} services registered for heartbeats (${Math.round(setup.perSecond)}/s)`);
     const paths = setup.ids.map((id) => `/api/services/${encodeURIComponent(id)}/heartbeat`);
     const levels = [];
     for (const concurrency of settings.levels) {
       const pool = poolFor(server.url, concurrency);
       try {
-        const level = await runClosedLoop({
+        const level = await measureLevel(server, {
           concurrency,
           warmupMs: settings.warmupMs,
           measureMs: settings.measureMs,
-          serverPid: server.pid,
           // No body: a plain "I am alive" is the common heartbeat and changes nothing, so it is no event.
           op: (seq) => call(pool, { method: "POST", path: paths[seq % paths.length], token, expect: [200] }),
         });
         levels.push(level);
-        log(`  ours heartbeat x${concurrency}: ${Math.round(level.perSecond)}/s p99 ${level.p99.toFixed(1)} ms${level.errors ? ` (${level.errors} errors: ${level.firstError})` : ""}`);
+        log(`  ours (${name}) heartbeat x${concurrency}: ${Math.round(level.perSecond)}/s p99 ${level.p99.toFixed(1)} ms${level.errors ? ` (${level.errors} errors: ${level.firstError})` : ""}${pgNote(level)}`);
       } finally {
         await pool.close();
       }
     }
-    return { services: setup.count, levels, best: best(levels) };
+    return { services: setup.count, setupPerSecond: setup.perSecond, levels, best: best(levels) };
   });
 }
 
@@ -158,8 +212,9 @@ async function countMatches(server, token) {
 }
 
 /** 3 and 4. Load 100k services through the API, query them with a filter, then the WebSocket fan-out. */
-export function registryDiscoveryAndWatch(settings, log) {
-  return withServer({ synchronous: "full" }, log, async (server, token) => {
+export function registryDiscoveryAndWatch(settings, log, target = { kind: "sqlite", synchronous: "full" }) {
+  const name = targetName(target);
+  return withServer(target, log, async (server, token) => {
     const loaded = await registerMany(server, token, {
       count: settings.loadCount,
       concurrency: settings.loadConcurrency,
@@ -180,17 +235,25 @@ export function registryDiscoveryAndWatch(settings, log) {
       filterMatches: await countMatches(server, token),
       filterExpected: expected,
     };
-    log(`  ours: loaded ${load.count} services in ${load.seconds.toFixed(1)} s (${Math.round(load.perSecond)}/s); filter matches ${load.filterMatches} (expected ${expected})`);
+    if (target.kind === "postgres") {
+      // Whether autovacuum has analyzed the fresh tables yet decides the plan of the filtered query (see docs/benchmarks.md).
+      load.plannerStats = await target.pg.query(
+        `SELECT relname, n_live_tup::int, n_mod_since_analyze::int, last_autoanalyze IS NOT NULL AS analyzed, last_autovacuum IS NOT NULL AS vacuumed
+           FROM pg_stat_user_tables WHERE relname IN ('services', 'service_tags', 'service_capabilities') ORDER BY relname`,
+        [],
+        server.database,
+      );
+    }
+    log(`  ours (${name}): loaded ${load.count} services in ${load.seconds.toFixed(1)} s (${Math.round(load.perSecond)}/s); filter matches ${load.filterMatches} (expected ${expected})`);
 
     const discovery = [];
     for (const concurrency of settings.discoveryLevels) {
       const pool = poolFor(server.url, concurrency);
       try {
-        const level = await runClosedLoop({
+        const level = await measureLevel(server, {
           concurrency,
           warmupMs: settings.warmupMs,
           measureMs: settings.discoveryMs,
-          serverPid: server.pid,
           op: async () => {
             const answer = await call(pool, { method: "GET", path: DISCOVERY_PATH, token, expect: [200], parse: true });
             const want = Math.min(100, expected);
@@ -198,7 +261,7 @@ export function registryDiscoveryAndWatch(settings, log) {
           },
         });
         discovery.push(level);
-        log(`  ours filtered list x${concurrency}: p50 ${level.p50.toFixed(2)} p99 ${level.p99.toFixed(2)} ms${level.errors ? ` (${level.errors} errors: ${level.firstError})` : ""}`);
+        log(`  ours (${name}) filtered list x${concurrency}: p50 ${level.p50.toFixed(2)} p99 ${level.p99.toFixed(2)} ms${level.errors ? ` (${level.errors} errors: ${level.firstError})` : ""}`);
       } finally {
         await pool.close();
       }
@@ -207,11 +270,10 @@ export function registryDiscoveryAndWatch(settings, log) {
     const pool = poolFor(server.url, 1);
     let unfiltered;
     try {
-      unfiltered = await runClosedLoop({
+      unfiltered = await measureLevel(server, {
         concurrency: 1,
         warmupMs: settings.warmupMs,
         measureMs: settings.discoveryMs,
-        serverPid: server.pid,
         op: async () => {
           const answer = await call(pool, { method: "GET", path: "/api/services?limit=100", token, expect: [200], parse: true });
           if (answer.services.length !== 100) throw new Error(`list returned ${answer.services.length}`);
@@ -220,14 +282,34 @@ export function registryDiscoveryAndWatch(settings, log) {
     } finally {
       await pool.close();
     }
+    // PostgreSQL extra: the same 1-in-flight query once the planner has fresh statistics (an explicit ANALYZE).
+    let afterAnalyze;
+    if (target.kind === "postgres") {
+      await target.pg.query("ANALYZE", [], server.database);
+      const analyzed = poolFor(server.url, 1);
+      try {
+        afterAnalyze = await measureLevel(server, {
+          concurrency: 1,
+          warmupMs: settings.warmupMs,
+          measureMs: settings.discoveryMs,
+          op: async () => {
+            const answer = await call(analyzed, { method: "GET", path: DISCOVERY_PATH, token, expect: [200], parse: true });
+            if (answer.services.length !== Math.min(100, expected)) throw new Error(`filtered list returned ${answer.services.length}`);
+          },
+        });
+        log(`  ours (${name}) filtered list x1 after ANALYZE: p50 ${afterAnalyze.p50.toFixed(2)} p99 ${afterAnalyze.p99.toFixed(2)} ms`);
+      } finally {
+        await analyzed.close();
+      }
+    }
     // A fan-out failure must not discard the load and discovery figures above.
     let watch;
     try {
       watch = await wsFanout(server, token, settings, log);
     } catch (error) {
-      log(`  ours fan-out FAILED: ${error.message}`);
+      log(`  ours (${name}) fan-out FAILED: ${error.message}`);
       watch = { error: error.message };
     }
-    return { load, discovery, unfiltered, watch };
+    return { load, discovery, unfiltered, ...(afterAnalyze ? { afterAnalyze } : {}), watch };
   });
 }

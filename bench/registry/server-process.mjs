@@ -3,6 +3,7 @@
  * Runs our registry as a separate process (`kai serve`), the way an operator runs it, so that the
  * load generator never shares the server's event loop. Each instance gets a temp data dir and a
  * config with rate limits off and warn-level logs; the admin token is read from `<dataDir>/admin.token`.
+ * Storage is SQLite in the data dir (durability mode under test) or a PostgreSQL database the bench made.
  */
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +14,15 @@ import { freePort, sleep, waitForHttp } from "../lib/net.mjs";
 import { trackChild } from "../lib/cleanup.mjs";
 
 export const CLI_MAIN = resolve(fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url)));
+
+/**
+ * BENCH_SERVER_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it exits (open it in Chrome
+ * DevTools or speedscope): where the server's own CPU goes in a phase. Off by default (it slows the server).
+ */
+function profileFlags(name) {
+  const dir = process.env.BENCH_SERVER_CPU_PROF;
+  return dir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+}
 
 /** Why our server cannot be run, or undefined when the built CLI is there. */
 export function registryUnavailable() {
@@ -35,12 +45,37 @@ function configYaml(synchronous) {
   ].join("\n");
 }
 
+/** The vault passphrase of every bench instance on PostgreSQL (a throwaway node on a throwaway database). */
+export const BENCH_VAULT_PASSPHRASE = "kai bench throwaway vault passphrase";
+
+/**
+ * The config of an instance on PostgreSQL: the server's defaults (pool of 10, cluster heartbeat 1 s, member
+ * timeout 5 s, poll 2 s) with rate limits off and quiet logs. `extra` lines are appended (the cluster bench's
+ * shared vault key dir). The URL holds no password: the bench's PostgreSQL trusts loopback.
+ */
+export function postgresConfigYaml(url, extra = []) {
+  return [
+    "# written by bench/: no rate limits (they would cap the figures), quiet logs, default pool and cluster settings",
+    "logging:",
+    "  level: warn",
+    "rateLimit:",
+    "  enabled: false",
+    "storage:",
+    "  kind: postgres",
+    "  postgres:",
+    `    url: ${JSON.stringify(url)}`,
+    ...extra,
+    "",
+  ].join("\n");
+}
+
 /**
  * Starts `kai serve` on a free loopback port with its own temp data dir and the given config file text.
- * @param {{ name: string, config: string }} options
- * @returns {Promise<{ pid: number, url: string, adminToken: string, logTail(): string, stop(): Promise<void> }>}
+ * `env` adds environment variables (the cluster bench's vault passphrase).
+ * @param {{ name: string, config: string, env?: Record<string, string> }} options
+ * @returns {Promise<{ pid: number, url: string, adminToken: string, logTail(): string, kill(): Promise<void>, stop(): Promise<void> }>}
  */
-export async function startKaiServe({ name, config }) {
+export async function startKaiServe({ name, config, env = {} }) {
   const dir = mkdtempSync(join(tmpdir(), `kai-bench-${name}-`));
   const dataDir = join(dir, "data");
   const configPath = join(dir, "config.yaml");
@@ -50,8 +85,8 @@ export async function startKaiServe({ name, config }) {
   const logFd = openSync(logPath, "a");
   const child = spawn(
     process.execPath,
-    [CLI_MAIN, "serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--config", configPath],
-    { stdio: ["ignore", logFd, logFd], env: { ...process.env, KAI_LOG_LEVEL: "warn" } },
+    [...profileFlags(name), CLI_MAIN, "serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--config", configPath],
+    { stdio: ["ignore", logFd, logFd], env: { ...process.env, KAI_LOG_LEVEL: "warn", ...env } },
   );
   closeSync(logFd);
   const untrack = trackChild(child, dir);
@@ -77,6 +112,13 @@ export async function startKaiServe({ name, config }) {
     url,
     adminToken,
     logTail: tail,
+    /** kill -9: no shutdown, no goodbye to the database (its sockets close with the process). */
+    async kill() {
+      if (exited) return;
+      const gone = new Promise((done) => child.once("exit", done));
+      child.kill("SIGKILL");
+      await gone;
+    },
     async stop() {
       if (!exited) {
         const gone = new Promise((done) => child.once("exit", done));
@@ -92,10 +134,15 @@ export async function startKaiServe({ name, config }) {
 }
 
 /**
- * Starts our registry for the registry phases.
- * @param {{ synchronous: "full" | "normal" }} options
+ * Starts our registry for the registry phases: on SQLite in a durability mode, or on a PostgreSQL database.
+ * @param {{ synchronous?: "full" | "normal", postgresUrl?: string }} options
  */
-export async function startRegistryServer({ synchronous }) {
+export async function startRegistryServer({ synchronous, postgresUrl }) {
+  if (postgresUrl) {
+    // On shared storage the first start creates the node key in the vault, so the vault must unlock at start.
+    const server = await startKaiServe({ name: "registry-pg", config: postgresConfigYaml(postgresUrl), env: { KAI_VAULT_PASSPHRASE: BENCH_VAULT_PASSPHRASE } });
+    return { ...server, synchronous: "postgres" };
+  }
   const server = await startKaiServe({ name: "registry", config: configYaml(synchronous) });
   return { ...server, synchronous };
 }

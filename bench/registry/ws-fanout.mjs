@@ -61,7 +61,7 @@ export async function wsFanout(server, token, settings, log) {
     const first = [];
     const requestMs = [];
     let incomplete = 0;
-    const cpu = windowedCpu(server.pid);
+    const cpu = windowedCpu(server.pid, server.dbPid);
     for (let rep = 0; rep < settings.watchWarmupReps + settings.watchReps; rep++) {
       const id = `fanout-${randomUUID()}`;
       let done;
