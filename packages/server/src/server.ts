@@ -44,6 +44,8 @@ import { SingletonJobs } from "./cluster/singleton-jobs.js";
 import { shareClusterSignals } from "./cluster/share-signals.js";
 import { ClusterReport } from "./cluster/cluster-report.js";
 import { openRateLimits } from "./cluster/open-rate-limits.js";
+import { openRedisExtras } from "./cluster/redis/redis-extras.js";
+import { withServiceCache } from "./cluster/redis/redis-service-cache.js";
 
 export interface StartServerOptions {
   dataDir?: string;
@@ -97,7 +99,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const undo: Array<() => Promise<unknown>> = [() => store.close()];
   try {
     // One process, or one instance of several on a shared database: the same parts either way (cluster/open-cluster.ts).
-    const { cluster, feed, tailer } = await openCluster({ config, store, logger, version: VERSION });
+    const { cluster, feed, tailer, signalReader } = await openCluster({ config, store, logger, version: VERSION });
     const shared = tailer !== null;
     await cluster.start();
     undo.unshift(() => cluster.close());
@@ -105,6 +107,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       await tailer.start();
       undo.unshift(() => tailer.stop());
     }
+    // Rate limits every instance counts in one place (PostgreSQL, or Redis with PostgreSQL standing in): N instances never allow N × a limit.
+    const limits = await openRateLimits({ config, store, cluster, logger });
+    undo.unshift(() => limits.close());
+    // With Redis: instances wake each other on commits, and KLP's reads go through the short-TTL service cache.
+    const redisExtras = await openRedisExtras({ redis: limits.redis, tailer, signalReader, cluster, feed, store, config, logger });
+    undo.unshift(() => redisExtras.close());
     // The vault first: the node key's private half is sealed in it (identity/node-key.ts).
     const keyDir = config.vault.keyDir ? resolve(config.vault.keyDir) : undefined;
     if (keyDir) mkdirSync(keyDir, { recursive: true, mode: 0o700 });
@@ -130,7 +138,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     if (shared) feed.subscribe(({ event }) => leases.follow(event.service, event.event === "deregistered", Date.now()));
     // Health verdicts first: the health checker writes them, the registry and the directory read them.
     const verdicts = new HealthVerdicts();
-    const registry = new RegistryService({ store, feed, leases, vault, health: verdicts, ...(tailer ? { awaitPublished: (revision: number) => tailer.waitFor(revision) } : {}) });
+    const registry = new RegistryService({ store, feed, leases, vault, health: verdicts, ...(tailer ? { awaitPublished: (revision: number) => {
+      redisExtras.wakeOthers();
+      return tailer.waitFor(revision);
+    } } : {}) });
+    // Reads answering other nodes may lag by the cache's TTL; the registry's own reads never do.
+    const peerReads = redisExtras.serviceCache ? new RegistryService({ store: withServiceCache(store, redisExtras.serviceCache), feed, leases, vault, health: verdicts }) : registry;
     // Lease sweeps are a singleton job: only the instance holding the jobs expires leases.
     let sweeping = !shared;
     const monitor = new LeaseMonitor(
@@ -152,9 +165,6 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       },
     );
     const epoch = await loadOrCreateEpoch(store);
-    // Rate limits every instance counts in one place (PostgreSQL, or Redis with PostgreSQL standing in): N instances never allow N × a limit.
-    const limits = await openRateLimits({ config, store, cluster, logger });
-    undo.unshift(() => limits.close());
     // KLP identity = the node key; see identity/node-identity.ts. Federation opens its peer sessions through
     // the node and the node answers peers through federation: the node reads it late-bound (see KlpNodeOptions).
     const late: { federation?: KlpFederationPort } = {};
@@ -165,6 +175,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       name: `kai node ${key.keyId}`,
       version: VERSION,
       messagesPerMinute: config.klp.messagesPerMinute,
+      peerReads,
       limits: limits.limits,
       federation: () => late.federation,
     });
@@ -327,6 +338,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         await tailer?.stop();
         // Leaving hands the singleton jobs to another instance at once (no timeout to wait for).
         await cluster.close();
+        await redisExtras.close();
         await limits.close();
         await vault.close();
         await store.close();

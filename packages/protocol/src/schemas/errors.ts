@@ -58,7 +58,7 @@ export const ERROR_TABLE = {
   internal: { status: 500 },
   unavailable: { status: 503 },
   /** The database cannot be reached (or did not answer in time): nothing was acknowledged; retry, or another instance may serve. */
-  storage_unavailable: { status: 503, retryable: true },
+  storage_unavailable: { status: 503 },
   // The vault cannot hand out a service's credential: nothing was sent; another service may not need the vault.
   vault_locked: { status: 503, failover: true, nothingSent: true },
   vault_not_initialized: { status: 503, nothingSent: true },

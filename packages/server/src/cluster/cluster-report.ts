@@ -43,8 +43,9 @@ function isShared(store: StorageBackend): store is StorageBackend & SharedStorag
   return (store as Partial<SharedStorage>).shared === true;
 }
 
+/** The known jobs an instance reported, in the order `CLUSTER_JOBS` lists them. */
 function jobsOf(value: unknown): ClusterJob[] {
-  return Array.isArray(value) ? value.filter((job): job is ClusterJob => (CLUSTER_JOBS as readonly string[]).includes(job as string)) : [];
+  return Array.isArray(value) ? CLUSTER_JOBS.filter((job) => value.includes(job)) : [];
 }
 
 function count(value: unknown): number {

@@ -22,6 +22,8 @@ export interface ClusterParts {
   feed: ChangeFeed;
   /** Follows the shared event log (null in one process). */
   tailer: ChangeTailer | null;
+  /** Reads the signal log now (a Redis wake-up from another instance); null in one process. */
+  signalReader: { wake(): void } | null;
 }
 
 export function isShared(store: StorageBackend): store is StorageBackend & SharedStorage & PostgresStore {
@@ -33,7 +35,7 @@ export async function openCluster(options: { config: Config; store: StorageBacke
   const instanceName = config.cluster.instanceName ?? `${hostname()}:${process.pid}`;
   if (!isShared(store)) {
     const feed = new ChangeFeed(await store.currentRevision(), config.registry.eventRetention, logger);
-    return { cluster: new SingleNodeCluster({ instanceName, version, logger }), feed, tailer: null };
+    return { cluster: new SingleNodeCluster({ instanceName, version, logger }), feed, tailer: null, signalReader: null };
   }
   // The feed starts primed with the most recent changes, so a watcher can resume here from a revision it got on
   // another instance, even from before this one started.
@@ -53,5 +55,5 @@ export async function openCluster(options: { config: Config; store: StorageBacke
     pollIntervalMs: config.cluster.pollIntervalMs,
     logger,
   });
-  return { cluster, feed, tailer };
+  return { cluster, feed, tailer, signalReader: cluster.signals };
 }

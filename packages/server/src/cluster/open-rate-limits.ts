@@ -24,6 +24,8 @@ const REDIS_START_WAIT_MS = 2_000;
 
 export interface OpenedRateLimits {
   limits: RateLimits;
+  /** The node's Redis client when `cache.redis.url` is set (wake-ups and the service cache use it too); closed by `close()`. */
+  redis: Redis | undefined;
   /** The optional Redis: `off` when not configured. */
   redisState(): RedisState;
   close(): Promise<void>;
@@ -33,7 +35,7 @@ export async function openRateLimits(options: { config: Config; store: StorageBa
   const { config, store, cluster, logger } = options;
   if (!isShared(store)) {
     const limits = memoryRateLimits();
-    return { limits, redisState: () => "off", close: () => limits.close() };
+    return { limits, redis: undefined, redisState: () => "off", close: () => limits.close() };
   }
   let live = 1;
   const refresh = () =>
@@ -58,6 +60,7 @@ export async function openRateLimits(options: { config: Config; store: StorageBa
   await limits.start();
   return {
     limits,
+    redis,
     redisState: () => (!redis ? "off" : isRedisReady(redis) ? "up" : "down"),
     async close() {
       clearInterval(timer);

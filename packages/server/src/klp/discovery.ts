@@ -83,7 +83,7 @@ export class KlpDiscovery {
   private readonly reportedUnsignable = new Set<string>();
 
   constructor(
-    private readonly registry: RegistryService,
+    private readonly registry: Pick<RegistryService, "get" | "list">,
     private readonly nodeDid: string,
     private readonly remote: RemoteEntries = () => [],
     private readonly logger?: Logger,

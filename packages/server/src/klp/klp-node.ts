@@ -20,6 +20,11 @@ export interface KlpNodeOptions {
   /** The node key as KLP sees it: the DID always, the key pair while the vault holds it unlocked. */
   key: KlpKeySource;
   registry: RegistryService;
+  /**
+   * Reads that answer other nodes (discovery, verification, the recipient check); they may be up to
+   * `cache.redis.serviceTtlMs` behind (cluster/redis/redis-extras.ts). Default: the registry itself.
+   */
+  peerReads?: Pick<RegistryService, "get" | "list">;
   logger: Logger;
   /** Shown in the node document. */
   name: string;
@@ -108,7 +113,7 @@ export class KlpNode {
     this.replay = new klp.ReplayCache(options.replay);
     this.messagesPerMinute = options.messagesPerMinute ?? 1200;
     this.limiter = (options.limits ?? memoryRateLimits()).counter("klp_sender", 60_000, { whenDown: "local" });
-    this.discovery = new KlpDiscovery(options.registry, this.did, (query, limit) => this.federation?.remoteEntries(query, limit) ?? [], options.logger);
+    this.discovery = new KlpDiscovery(options.peerReads ?? options.registry, this.did, (query, limit) => this.federation?.remoteEntries(query, limit) ?? [], options.logger);
     this.handlers = new RegistryHandlers(options.registry, this.discovery, this.did);
   }
 
@@ -273,7 +278,7 @@ export class KlpNode {
     if (address.kind === "topic") return handshake ? address.topic === HANDSHAKE_TOPIC : TOPICS.has(address.topic);
     if (address.nodeDid !== undefined && address.nodeDid !== this.did) return false;
     try {
-      await this.options.registry.get(principalForDid(envelope.from), address.serviceId);
+      await (this.options.peerReads ?? this.options.registry).get(principalForDid(envelope.from), address.serviceId);
       return true;
     } catch (error) {
       if (klpErrorFromApi(error).code === "KLP_NOT_FOUND") return false;

@@ -32,8 +32,25 @@ describe("loadConfig", () => {
     expect(config.server.port).toBe(7070);
     expect(config.server.host).toBe("127.0.0.1");
     expect(config.dataDir).toBe("./data");
-    expect(config.storage).toEqual({ kind: "sqlite", sqlite: { synchronous: "full", checkpointIntervalMs: 500, pageSize: 4096 } });
+    expect(config.storage).toEqual({
+      kind: "sqlite",
+      sqlite: { synchronous: "full", checkpointIntervalMs: 500, pageSize: 4096 },
+      postgres: { poolSize: 10, statementTimeoutMs: 15_000, connectTimeoutMs: 5_000, tls: { mode: "disable" }, reservedConnections: 10 },
+    });
+    expect(config.cache).toEqual({ redis: { serviceTtlMs: 5_000, keyPrefix: "kai:" } });
+    expect(config.cluster).toEqual({ expectedInstances: 4, heartbeatMs: 1_000, memberTimeoutMs: 5_000, pollIntervalMs: 2_000 });
     expect(config.rateLimit.enabled).toBe(true);
+  });
+
+  it("takes PostgreSQL from KAI_DATABASE_URL, and refuses postgres without a URL", () => {
+    const config = loadConfig({ env: { KAI_DATABASE_URL: "postgres://kai@db:5432/kai", KAI_REDIS_URL: "redis://cache:6379/0", KAI_INSTANCE_NAME: "kai-7" } });
+    expect(config.storage.kind).toBe("postgres");
+    expect(config.storage.postgres.url).toBe("postgres://kai@db:5432/kai");
+    expect(config.cache.redis.url).toBe("redis://cache:6379/0");
+    expect(config.cluster.instanceName).toBe("kai-7");
+    // An explicit kind wins over the URL's implication.
+    expect(loadConfig({ env: { KAI_DATABASE_URL: "postgres://kai@db/kai", KAI_STORAGE_KIND: "sqlite" } }).storage.kind).toBe("sqlite");
+    expect(configError(() => loadConfig({ env: { KAI_STORAGE_KIND: "postgres" } })).message).toContain("storage.postgres.url");
   });
 
   it("reads the YAML file", () => {
