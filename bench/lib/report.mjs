@@ -202,9 +202,12 @@ function postgresWritePath(results) {
   const out = [];
   for (const level of levels) {
     if (!level.pg) continue;
+    const perSync = level.perSecond / level.pg.walSyncsPerSecond;
+    const cpuUs = (pct) => Math.round((pct * 10_000) / level.perSecond);
     out.push(
-      `  ${String(level.concurrency).padStart(3)} in flight: ${fmtRate(level.perSecond)} = ${Math.round(level.pg.commitsPerSecond)} commits/s × ${level.pg.writesPerCommit.toFixed(1)} registrations per commit; ` +
-        `${Math.round(level.pg.walSyncsPerSecond)} WAL fsyncs/s, ${level.pg.walMbPerSecond.toFixed(1)} MB/s WAL; CPU kai ${Math.round(level.serverCpuPct)} %, PostgreSQL ${Math.round(level.dbCpuPct)} %, load generator ${Math.round(level.clientCpuPct)} %`,
+      `  ${String(level.concurrency).padStart(3)} in flight: ${fmtRate(level.perSecond)} = ${Math.round(level.pg.walSyncsPerSecond)} WAL fsyncs/s × ${perSync.toFixed(1)} registrations per fsync; ` +
+        `${Math.round(level.pg.commitsPerSecond)} transactions/s (reads included), ${level.pg.walMbPerSecond.toFixed(1)} MB/s WAL; ` +
+        `CPU per registration: kai ${cpuUs(level.serverCpuPct)} µs (${Math.round(level.serverCpuPct)} % of a core), PostgreSQL ${cpuUs(level.dbCpuPct)} µs, load generator ${cpuUs(level.clientCpuPct)} µs`,
     );
   }
   return out;
@@ -243,7 +246,7 @@ export function renderReport(results) {
   if (pgFanout?.layout) out.push(`PostgreSQL fan-out: connected in ${round(pgFanout.connectSeconds)} s; lag snapshots ${pgFanout.lagSnapshots}, stream errors ${pgFanout.streamErrors}, incomplete reps ${pgFanout.incomplete}.`);
   for (const [name, side] of [["SQLite", results.registry], ["PostgreSQL", results.postgres]]) {
     const load = side?.discovery?.load;
-    if (load) out.push(`${name} 100k load: ${load.count} services (complete: ${load.complete}); the discovery filter matches ${load.filterMatches} of them (expected ${load.filterExpected}).`);
+    if (load) out.push(`${name} 100k load: ${load.count} services (complete: ${load.complete}${load.errors ? `; ${load.errors} registrations FAILED, first: ${load.firstError}` : ""}); the discovery filter matches ${load.filterMatches} of them (expected ${load.filterExpected}).`);
     if (load?.plannerStats) {
       out.push(`  planner statistics when the queries began: ${load.plannerStats.map((row) => `${row.relname} ${row.analyzed ? `analyzed, ${row.n_mod_since_analyze} changes since` : "NEVER analyzed"}${row.vacuumed ? ", vacuumed" : ""}`).join("; ")}`);
     }
@@ -262,6 +265,9 @@ export function renderReport(results) {
     const path = postgresWritePath(results);
     if (path.length) {
       out.push("PostgreSQL write path (registrations; group commit: one transaction, one revision-counter bump, one WAL flush per batch):");
+      const sqlite = results.registry?.registrations?.full?.levels ?? [];
+      const us = (level) => (level ? `${Math.round((level.serverCpuPct * 10_000) / level.perSecond)} µs` : "—");
+      if (sqlite.length) out.push(`  (for comparison, our server's CPU per registration on SQLite full: ${settings.levels.map((concurrency) => `${concurrency} in flight ${us(levelAt(results.registry.registrations.full, concurrency))}`).join(", ")})`);
       out.push(...path);
     }
   }

@@ -58,10 +58,15 @@ export function matchesDiscovery(index) {
  * @param {object} [options]
  * @param {string} [options.id] defaults to a fresh `svc-<uuid>` (always the same length)
  * @param {number} [options.index] picks capabilities and tags with `traitsOf`
- * @param {number|undefined} [options.ttl] seconds; `undefined` registers a service that never heartbeats
+ * @param {number|undefined} [options.ttl] seconds (default 30); `ttl: undefined` given explicitly registers a
+ *   service without a lease, which never expires
  * @param {string[]} [options.extraCapabilities]
  */
-export function serviceRecordJson({ id = `svc-${randomUUID()}`, index = 0, ttl = 30, extraCapabilities = [] } = {}) {
+export function serviceRecordJson(options = {}) {
+  const { id = `svc-${randomUUID()}`, index = 0, extraCapabilities = [] } = options;
+  // Not a default parameter: JavaScript applies a default to an explicit `undefined` too, so `{ ttl: undefined }`
+  // used to register services with ttl 30 that expired during the discovery and fan-out phases (fixed for issue 13).
+  const ttl = "ttl" in options ? options.ttl : 30;
   const traits = traitsOf(index);
   const record = {
     id,

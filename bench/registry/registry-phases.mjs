@@ -84,7 +84,8 @@ async function measureLevel(server, options) {
   const level = await runClosedLoop({ ...options, serverPid: server.pid, dbPid: server.dbPid });
   if (before) {
     const rates = pgRates(before, await server.counters(), (performance.now() - started) / 1000);
-    level.pg = { ...rates, writesPerCommit: level.perSecond / rates.commitsPerSecond };
+    // commitsPerSecond counts every transaction, reads included; WAL fsyncs are what durable writes wait for.
+    level.pg = { ...rates, perWalSync: level.perSecond / rates.walSyncsPerSecond };
   }
   return level;
 }
@@ -102,23 +103,36 @@ async function topStatements(target, server) {
 }
 
 const pgNote = (level) =>
-  level.pg ? ` [pg: ${Math.round(level.pg.commitsPerSecond)} commits/s, ${level.pg.writesPerCommit.toFixed(1)} per commit, ${Math.round(level.pg.walSyncsPerSecond)} WAL fsyncs/s, ${level.pg.walMbPerSecond.toFixed(1)} MB/s WAL]` : "";
+  level.pg ? ` [pg: ${Math.round(level.pg.walSyncsPerSecond)} WAL fsyncs/s (${level.pg.perWalSync.toFixed(1)} per fsync), ${Math.round(level.pg.commitsPerSecond)} transactions/s, ${level.pg.walMbPerSecond.toFixed(1)} MB/s WAL]` : "";
 
-/** Registers `count` services with `concurrency` in flight, bounded by `maxMs`. Returns ids and the rate. */
+/**
+ * Registers `count` services with `concurrency` in flight, bounded by `maxMs`. Returns ids and the rate. A failed
+ * registration is counted (and its first error kept) rather than ending the load: a 503 in minute three must not
+ * void the phase. More than `MAX_LOAD_ERRORS` failures do end it.
+ */
+const MAX_LOAD_ERRORS = 1000;
 async function registerMany(server, token, { count, concurrency, maxMs, bodyOf }) {
   const pool = poolFor(server.url, concurrency);
-  const ids = new Array(count);
+  const ids = [];
   let next = 0;
-  let done = 0;
+  let errors = 0;
+  let firstError;
+  const errorTimes = [];
   const started = performance.now();
   const deadline = started + maxMs;
   async function worker() {
     while (next < count && performance.now() < deadline) {
       const index = next++;
       const id = `svc-${randomUUID()}`;
-      await call(pool, { method: "POST", path: REGISTER, token, body: bodyOf(id, index), expect: [201] });
-      ids[index] = id;
-      done++;
+      try {
+        await call(pool, { method: "POST", path: REGISTER, token, body: bodyOf(id, index), expect: [201] });
+        ids.push({ index, id });
+      } catch (error) {
+        errors++;
+        firstError ??= error.message;
+        if (errorTimes.length < 20) errorTimes.push(Math.round((performance.now() - started) / 100) / 10);
+        if (errors > MAX_LOAD_ERRORS) throw new Error(`${errors} failed registrations while loading; first: ${firstError}`);
+      }
     }
   }
   try {
@@ -127,7 +141,8 @@ async function registerMany(server, token, { count, concurrency, maxMs, bodyOf }
     await pool.close();
   }
   const seconds = (performance.now() - started) / 1000;
-  return { ids: ids.slice(0, done), count: done, seconds, perSecond: done / seconds };
+  ids.sort((a, b) => a.index - b.index);
+  return { ids: ids.map((each) => each.id), indexes: ids.map((each) => each.index), count: ids.length, seconds, perSecond: ids.length / seconds, errors, firstError, errorSeconds: errorTimes };
 }
 
 /** 1. Registrations, closed loop per level, on a fresh server on the given target. */
@@ -165,7 +180,7 @@ export function registryHeartbeats(settings, log, target = { kind: "sqlite", syn
       maxMs: 120_000,
       bodyOf: (id, index) => serviceRecordJson({ id, index }),
     });
-    log(`  ours (${name}): ${setup.count} services registered for heartbeats (${Math.round(setup.perSecond)}/s)`);
+    log(`  ours (${name}): ${setup.count} services registered for heartbeats (${Math.round(setup.perSecond)}/s)${setup.errors ? `, ${setup.errors} failed (${setup.firstError})` : ""}`);
     const paths = setup.ids.map((id) => `/api/services/${encodeURIComponent(id)}/heartbeat`);
     const levels = [];
     for (const concurrency of settings.levels) {
@@ -224,13 +239,16 @@ export function registryDiscoveryAndWatch(settings, log, target = { kind: "sqlit
     });
     await sleep(2000);
     let expected = 0;
-    for (let index = 0; index < loaded.count; index++) if (matchesDiscovery(index)) expected++;
+    for (const index of loaded.indexes) if (matchesDiscovery(index)) expected++;
     const load = {
       count: loaded.count,
       seconds: loaded.seconds,
       perSecond: loaded.perSecond,
       concurrency: settings.loadConcurrency,
       complete: loaded.count === settings.loadCount,
+      errors: loaded.errors,
+      firstError: loaded.firstError,
+      errorSeconds: loaded.errorSeconds,
       rssMb: processRssMb(server.pid),
       filterMatches: await countMatches(server, token),
       filterExpected: expected,
@@ -244,6 +262,7 @@ export function registryDiscoveryAndWatch(settings, log, target = { kind: "sqlit
         server.database,
       );
     }
+    if (load.errors) log(`  ours (${name}): ${load.errors} registrations FAILED while loading (first: ${load.firstError}; at ${load.errorSeconds.join(", ")} s)`);
     log(`  ours (${name}): loaded ${load.count} services in ${load.seconds.toFixed(1)} s (${Math.round(load.perSecond)}/s); filter matches ${load.filterMatches} (expected ${expected})`);
 
     const discovery = [];

@@ -6,7 +6,7 @@
  * Storage is SQLite in the data dir (durability mode under test) or a PostgreSQL database the bench made.
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -126,6 +126,11 @@ export async function startKaiServe({ name, config, env = {} }) {
         const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
         await gone;
         clearTimeout(timer);
+      }
+      // BENCH_KEEP_LOGS=1 keeps each server's log (for a phase that failed); the data dir goes either way.
+      if (process.env.BENCH_KEEP_LOGS === "1") {
+        copyFileSync(logPath, `${dir}.log`);
+        process.stderr.write(`  (server log kept: ${dir}.log)\n`);
       }
       rmSync(dir, { recursive: true, force: true });
       untrack();
