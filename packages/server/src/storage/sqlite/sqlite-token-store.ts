@@ -1,27 +1,12 @@
 /**
  * @module storage/sqlite/sqlite-token-store
- * The SQLite backend of `TokenStore`: the `tokens` table. Scopes and secret patterns are stored as JSON
- * and parsed back with their schemas; a row that does not parse fails closed (never an unlimited token).
+ * The SQLite backend of `TokenStore`: the `tokens` table. The row and its conversion are shared with PostgreSQL
+ * (rows/token-rows.ts).
  */
-import { parseJson, ScopeSchema, SecretPatternSchema } from "@kai/protocol";
 import type { Database, Statement } from "better-sqlite3";
 import type { TokenRow, TokenStore } from "../contracts/node-store.js";
+import { toTokenDbRow, toTokenRow, type TokenDbRow } from "../rows/token-rows.js";
 import type { SqliteStoreHooks } from "./store-hooks.js";
-
-const ScopesSchema = ScopeSchema.array();
-const SecretPatternsSchema = SecretPatternSchema.array();
-
-interface TokenDbRow {
-  id: string;
-  owner: string;
-  scopes: string;
-  name: string | null;
-  /** JSON list of secret-name patterns, or NULL. */
-  secrets: string | null;
-  created_at: string;
-  expires_at: string;
-  revoked_at: string | null;
-}
 
 export class SqliteTokenStore implements TokenStore {
   private readonly insert: Statement<[TokenDbRow]>;
@@ -43,16 +28,7 @@ export class SqliteTokenStore implements TokenStore {
   }
 
   insertToken(token: TokenRow): Promise<void> {
-    const row: TokenDbRow = {
-      id: token.id,
-      owner: token.owner,
-      scopes: JSON.stringify(token.scopes),
-      name: token.name ?? null,
-      secrets: token.secrets ? JSON.stringify(token.secrets) : null,
-      created_at: token.createdAt,
-      expires_at: token.expiresAt,
-      revoked_at: token.revokedAt,
-    };
+    const row = toTokenDbRow(token);
     return this.hooks.enqueue(() => {
       this.insert.run(row);
     });
@@ -72,27 +48,4 @@ export class SqliteTokenStore implements TokenStore {
   revokeToken(id: string, at: string): Promise<boolean> {
     return this.hooks.enqueue(() => this.revoke.run(at, id).changes > 0);
   }
-}
-
-function toTokenRow(row: TokenDbRow): TokenRow {
-  const json = parseJson(row.scopes);
-  const scopes = ScopesSchema.safeParse(json.ok ? json.value : null);
-  if (!scopes.success) throw new Error(`stored token ${row.id} has invalid scopes`);
-  const token: TokenRow = {
-    id: row.id,
-    owner: row.owner,
-    scopes: scopes.data,
-    createdAt: row.created_at,
-    expiresAt: row.expires_at,
-    revokedAt: row.revoked_at,
-  };
-  if (row.name !== null) token.name = row.name;
-  if (row.secrets !== null) {
-    const json = parseJson(row.secrets);
-    const patterns = SecretPatternsSchema.safeParse(json.ok ? json.value : null);
-    // Fail closed: a token whose limits cannot be read must not be treated as unlimited.
-    if (!patterns.success) throw new Error(`stored token ${row.id} has invalid secret patterns`);
-    token.secrets = patterns.data;
-  }
-  return token;
 }
