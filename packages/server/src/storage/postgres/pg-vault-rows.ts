@@ -1,33 +1,10 @@
 /**
  * @module storage/postgres/pg-vault-rows
- * The vault's rows as node-postgres returns them, and their conversion to the contract's types. node-postgres
- * returns bigint as a string (it may exceed 2^53); the vault's sequences and counters never come near that,
- * so they are read back as numbers. bytea comes back as a Buffer.
+ * PostgreSQL's own part of reading the vault: the query that joins a secret with its versions, and grouping its
+ * rows back into secrets. The plain rows and their conversion are shared with SQLite (rows/vault-rows.ts).
  */
-import type { SecretMetaRow, SecretVersionRow, StoredAuditEntry, VaultHeaderRow } from "../contracts/vault-store.js";
-
-export interface HeaderDbRow {
-  format: number;
-  kdf: string;
-  keyring: Buffer;
-  active_version: number;
-  created_at: string;
-  updated_at: string;
-}
-
-export interface SecretDbRow {
-  name: string;
-  version: number;
-  description: string | null;
-  created_at: string;
-  created_by: string;
-  updated_at: string;
-  updated_by: string;
-  last_used_at: string | null;
-  last_used_by: string | null;
-  expires_at: string | null;
-  head_mac: Buffer | null;
-}
+import type { SecretMetaRow, SecretVersionRow } from "../contracts/vault-store.js";
+import { toMeta, toVersion, type SecretDbRow } from "../rows/vault-rows.js";
 
 /** A secret's row joined with one of its versions (the v_ columns are null for a secret without versions). */
 export interface SecretWithVersionDbRow extends SecretDbRow {
@@ -37,66 +14,17 @@ export interface SecretWithVersionDbRow extends SecretDbRow {
   v_created_at: string | null;
 }
 
-export interface AuditDbRow {
-  seq: string | number;
-  at: string;
-  token_id: string | null;
-  actor: string | null;
-  operation: string;
-  secret: string | null;
-  outcome: StoredAuditEntry["outcome"];
-  reason: string | null;
-  request_id: string | null;
-  mac: string;
-}
-
-export const toHeader = (row: HeaderDbRow): VaultHeaderRow => ({
-  format: Number(row.format),
-  kdf: row.kdf,
-  keyring: Buffer.from(row.keyring),
-  activeVersion: Number(row.active_version),
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
-
-export const toMeta = (row: SecretDbRow): SecretMetaRow => ({
-  name: row.name,
-  version: Number(row.version),
-  description: row.description,
-  createdAt: row.created_at,
-  createdBy: row.created_by,
-  updatedAt: row.updated_at,
-  updatedBy: row.updated_by,
-  lastUsedAt: row.last_used_at,
-  lastUsedBy: row.last_used_by,
-  expiresAt: row.expires_at,
-  headMac: row.head_mac === null ? null : Buffer.from(row.head_mac),
-});
-
 /** The version part of a joined row, or null for the row of a secret without versions. */
 export const toJoinedVersion = (row: SecretWithVersionDbRow): SecretVersionRow | null =>
   row.v_version === null || row.v_ciphertext === null
     ? null
-    : {
+    : toVersion({
         name: row.name,
-        version: Number(row.v_version),
-        keyVersion: Number(row.v_key_version),
-        ciphertext: Buffer.from(row.v_ciphertext),
-        createdAt: row.v_created_at ?? "",
-      };
-
-export const toAudit = (row: AuditDbRow): StoredAuditEntry => ({
-  seq: Number(row.seq),
-  at: row.at,
-  tokenId: row.token_id,
-  actor: row.actor,
-  operation: row.operation,
-  secret: row.secret,
-  outcome: row.outcome,
-  reason: row.reason,
-  requestId: row.request_id,
-  mac: row.mac,
-});
+        version: row.v_version,
+        key_version: Number(row.v_key_version),
+        ciphertext: row.v_ciphertext,
+        created_at: row.v_created_at ?? "",
+      });
 
 /**
  * The columns of a secret joined with its versions, newest version first per secret (names in "C" order: byte

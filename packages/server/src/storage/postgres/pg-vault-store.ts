@@ -37,20 +37,10 @@ import type {
   VaultStore,
   VaultTx,
 } from "../contracts/vault-store.js";
+import { toAudit, toHeader, toMeta, type AuditDbRow, type HeaderDbRow, type SecretDbRow } from "../rows/vault-rows.js";
 import { toStorageError } from "./pg-errors.js";
 import { VaultOverlay, type VaultWrite } from "./pg-vault-overlay.js";
-import {
-  groupSecrets,
-  SECRET_ORDER,
-  SECRET_WITH_VERSIONS,
-  toAudit,
-  toHeader,
-  toMeta,
-  type AuditDbRow,
-  type HeaderDbRow,
-  type SecretDbRow,
-  type SecretWithVersionDbRow,
-} from "./pg-vault-rows.js";
+import { groupSecrets, SECRET_ORDER, SECRET_WITH_VERSIONS, type SecretWithVersionDbRow } from "./pg-vault-rows.js";
 
 /**
  * Key of the transaction-scoped advisory lock every vault transaction takes (a fixed bigint beside the

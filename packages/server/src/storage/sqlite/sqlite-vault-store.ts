@@ -11,8 +11,6 @@ import type {
   AuditFilter,
   AuditHead,
   ListedSecret,
-  SecretMetaRow,
-  SecretVersionRow,
   StoredAuditEntry,
   StoredSecret,
   VaultHeaderRow,
@@ -21,95 +19,8 @@ import type {
   VaultTx,
 } from "../contracts/vault-store.js";
 import { announcedReadsOnly } from "../contracts/vault-store.js";
+import { toAudit, toHeader, toMeta, toVersion, type AuditDbRow, type HeaderDbRow, type SecretDbRow, type VersionDbRow } from "../rows/vault-rows.js";
 import type { SqliteStoreHooks } from "./store-hooks.js";
-
-interface HeaderDbRow {
-  format: number;
-  kdf: string;
-  keyring: Buffer;
-  active_version: number;
-  created_at: string;
-  updated_at: string;
-}
-
-interface SecretDbRow {
-  name: string;
-  version: number;
-  description: string | null;
-  created_at: string;
-  created_by: string;
-  updated_at: string;
-  updated_by: string;
-  last_used_at: string | null;
-  last_used_by: string | null;
-  expires_at: string | null;
-  head_mac: Buffer | null;
-}
-
-interface VersionDbRow {
-  name: string;
-  version: number;
-  key_version: number;
-  ciphertext: Buffer;
-  created_at: string;
-}
-
-interface AuditDbRow {
-  seq: number;
-  at: string;
-  token_id: string | null;
-  actor: string | null;
-  operation: string;
-  secret: string | null;
-  outcome: StoredAuditEntry["outcome"];
-  reason: string | null;
-  request_id: string | null;
-  mac: string;
-}
-
-const toHeader = (row: HeaderDbRow): VaultHeaderRow => ({
-  format: row.format,
-  kdf: row.kdf,
-  keyring: Buffer.from(row.keyring),
-  activeVersion: row.active_version,
-  createdAt: row.created_at,
-  updatedAt: row.updated_at,
-});
-
-const toMeta = (row: SecretDbRow): SecretMetaRow => ({
-  name: row.name,
-  version: row.version,
-  description: row.description,
-  createdAt: row.created_at,
-  createdBy: row.created_by,
-  updatedAt: row.updated_at,
-  updatedBy: row.updated_by,
-  lastUsedAt: row.last_used_at,
-  lastUsedBy: row.last_used_by,
-  expiresAt: row.expires_at,
-  headMac: row.head_mac === null ? null : Buffer.from(row.head_mac),
-});
-
-const toVersion = (row: VersionDbRow): SecretVersionRow => ({
-  name: row.name,
-  version: row.version,
-  keyVersion: row.key_version,
-  ciphertext: Buffer.from(row.ciphertext),
-  createdAt: row.created_at,
-});
-
-const toAudit = (row: AuditDbRow): StoredAuditEntry => ({
-  seq: row.seq,
-  at: row.at,
-  tokenId: row.token_id,
-  actor: row.actor,
-  operation: row.operation,
-  secret: row.secret,
-  outcome: row.outcome,
-  reason: row.reason,
-  requestId: row.request_id,
-  mac: row.mac,
-});
 
 export class SqliteVaultStore implements VaultStore {
   private readonly stmt: {
