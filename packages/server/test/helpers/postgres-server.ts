@@ -10,14 +10,14 @@
  * Each test file asks for a database of its own (`createDatabase`), so files never see each other's rows.
  * `kill()` sends SIGKILL and `start()` brings the same cluster back: what the durability tests do.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { createServer } from "node:net";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join } from "node:path";
 import pg from "pg";
 import { missingPart } from "./real-parts.js";
+import { freePort, serverProcess } from "./server-process.js";
 
 export interface PostgresServer {
   readonly port: number;
@@ -118,18 +118,6 @@ export function findPostgresBin(): string | null {
   return (allowed.system ? systemPostgresBin() : null) ?? (allowed.embedded ? embeddedPostgresBin() : null);
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Under root, the uid/gid the server runs as (PostgreSQL will not run as root). */
 function runAs(): { uid: number; gid: number } | null {
   if (userInfo().uid !== 0) return null;
@@ -141,21 +129,15 @@ function runAs(): { uid: number; gid: number } | null {
   throw new Error("running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as");
 }
 
-async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`postgres exited with ${child.exitCode}: ${log()}`);
-    const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
-    try {
-      await client.connect();
-      await client.query("select 1");
-      await client.end();
-      return;
-    } catch {
-      await client.end().catch(() => undefined);
-      if (Date.now() > deadline) throw new Error(`postgres did not accept connections within 30 s: ${log()}`);
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+/** Whether the server at `url` accepts a connection and answers a query. */
+async function accepts(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  try {
+    await client.connect();
+    await client.query("select 1");
+    return true;
+  } finally {
+    await client.end().catch(() => undefined);
   }
 }
 
@@ -192,26 +174,17 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     "-c", "shared_buffers=64MB",
     ...(options.fast === false ? [] : ["-c", "fsync=off", "-c", "full_page_writes=off"]),
   ];
-  let child: ChildProcess | null = null;
-  let output = "";
   const url = (database = "postgres") => `postgres://kai@127.0.0.1:${port}/${database}`;
-
-  const start = async (): Promise<void> => {
-    output = "";
-    const proc = spawn(join(bin, "postgres"), ["-D", dataDir, ...settings], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], ...ids });
-    proc.stdout?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-    proc.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-    child = proc;
-    await waitReady(url(), proc, () => output);
-  };
-  const exited = (proc: ChildProcess) => (proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => proc.once("exit", () => resolve())));
+  const server = serverProcess({
+    name: "postgres",
+    spawn: () => spawn(join(bin, "postgres"), ["-D", dataDir, ...settings], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], ...ids }),
+    ready: () => accepts(url()),
+    readyWithin: { ms: 30_000, message: "did not accept connections within 30 s" },
+    pollMs: 100,
+  });
+  const start = () => server.start();
   const signal = async (sig: NodeJS.Signals): Promise<void> => {
-    const proc = child;
-    if (!proc) return;
-    child = null;
-    proc.kill(sig);
-    await exited(proc);
-    if (sig === "SIGKILL") {
+    if ((await server.signal(sig)) && sig === "SIGKILL") {
       // The postmaster's children outlive it for a moment and hold the shared memory; the next start waits for them.
       await new Promise((resolve) => setTimeout(resolve, 300));
     }

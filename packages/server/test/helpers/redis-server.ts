@@ -7,12 +7,13 @@
  * brings a fresh server back on the same port, so clients that reconnect by themselves find it again: what the
  * "Redis outage" tests do. `flush()` empties it between tests.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createConnection, createServer } from "node:net";
+import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { missingPart } from "./real-parts.js";
+import { freePort, serverProcess } from "./server-process.js";
 
 export interface RedisServer {
   readonly port: number;
@@ -39,18 +40,6 @@ export function findRedisServer(): string | null {
   return candidates.find((path) => existsSync(path)) ?? null;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Sends one inline command and resolves with the first reply line (no client library: the helper tests clients). */
 function command(port: number, line: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -69,20 +58,6 @@ function command(port: number, line: string): Promise<string> {
   });
 }
 
-async function waitReady(port: number, child: ChildProcess, log: () => string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}: ${log()}`);
-    try {
-      if ((await command(port, "PING")) === "+PONG") return;
-    } catch {
-      // Not listening yet.
-    }
-    if (Date.now() > deadline) throw new Error(`redis-server did not answer PING within 20 s: ${log()}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 /**
  * Starts a private Redis server; null (with a skip message) when none is installed and CI is not set.
  * Call `stop()` in afterAll.
@@ -97,25 +72,14 @@ export async function startRedis(): Promise<RedisServer | null> {
   const port = await freePort();
   // No persistence: a killed server comes back empty, like a cache that lost its memory.
   const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "no", "--daemonize", "no", "--loglevel", "warning"];
-  let child: ChildProcess | null = null;
-  let output = "";
-
-  const start = async (): Promise<void> => {
-    output = "";
-    const proc = spawn(bin, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
-    proc.stdout?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-    proc.stderr?.on("data", (chunk: Buffer) => (output = (output + chunk.toString()).slice(-4000)));
-    child = proc;
-    await waitReady(port, proc, () => output);
-  };
-  const exited = (proc: ChildProcess) => (proc.exitCode !== null || proc.signalCode !== null ? Promise.resolve() : new Promise<void>((resolve) => proc.once("exit", () => resolve())));
-  const signal = async (sig: NodeJS.Signals): Promise<void> => {
-    const proc = child;
-    if (!proc) return;
-    child = null;
-    proc.kill(sig);
-    await exited(proc);
-  };
+  const server = serverProcess({
+    name: "redis-server",
+    spawn: () => spawn(bin, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] }),
+    ready: async () => (await command(port, "PING")) === "+PONG",
+    readyWithin: { ms: 20_000, message: "did not answer PING within 20 s" },
+    pollMs: 50,
+  });
+  const start = () => server.start();
 
   await start();
   return {
@@ -125,10 +89,12 @@ export async function startRedis(): Promise<RedisServer | null> {
       const reply = await command(port, "FLUSHALL");
       if (reply !== "+OK") throw new Error(`FLUSHALL answered ${reply}`);
     },
-    kill: () => signal("SIGKILL"),
+    async kill() {
+      await server.signal("SIGKILL");
+    },
     start,
     async stop() {
-      await signal("SIGTERM");
+      await server.signal("SIGTERM");
       rmSync(dir, { recursive: true, force: true });
     },
   };
