@@ -21,7 +21,11 @@ export function processCpuMs(pid) {
   }
 }
 
-/** utime+stime of `rootPid` and every descendant alive now, in ms (NaN when /proc is not readable). */
+/**
+ * utime+stime of `rootPid` and every descendant alive now, plus the root's cutime+cstime (the CPU of children it
+ * has reaped), in ms; NaN when /proc is not readable. Counting reaped children keeps the sum from dropping when a
+ * backend or an autovacuum worker exits between two readings (PostgreSQL's postmaster reaps its own children).
+ */
 export function processTreeCpuMs(rootPid) {
   let entries;
   try {
@@ -38,7 +42,9 @@ export function processTreeCpuMs(rootPid) {
       const ppid = Number(fields[1]);
       if (!children.has(ppid)) children.set(ppid, []);
       children.get(ppid).push(Number(name));
-      cpu.set(Number(name), ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND);
+      const own = Number(fields[11]) + Number(fields[12]);
+      const reaped = Number(name) === rootPid ? Number(fields[13]) + Number(fields[14]) : 0;
+      cpu.set(Number(name), ((own + reaped) * 1000) / TICKS_PER_SECOND);
     } catch {
       // exited while we were reading
     }
