@@ -6,44 +6,29 @@
  * silently overwrite it.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
+import type { TestServer } from "../helpers/test-server.js";
+import { waitFor } from "./support.js";
+import { startInstances, type Instances } from "./support/instances.js";
 
 const pg: PostgresServer | null = await startPostgres({ fast: false });
-
-async function eventually(probe: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 describe.skipIf(!pg)("an instance whose PostgreSQL goes away", () => {
   let a: TestServer;
   let b: TestServer;
-  let keyDir: string;
-  let url: string;
+  let instances: Instances | undefined;
 
   beforeAll(async () => {
-    url = await pg!.createDatabase("outage");
-    keyDir = mkdtempSync(join(tmpdir(), "kai-keys-"));
-    const config = (name: string) => ({
-      storage: { kind: "postgres" as const, postgres: { url, poolSize: 4, connectTimeoutMs: 1000 } },
-      vault: { keyDir, pbkdf2Iterations: 10_000 },
-      cluster: { instanceName: name, heartbeatMs: 200, memberTimeoutMs: 1500, pollIntervalMs: 300 },
+    instances = await startInstances(pg!, {
+      database: "outage",
+      postgres: { connectTimeoutMs: 1000 },
+      cluster: { heartbeatMs: 200, memberTimeoutMs: 1500, pollIntervalMs: 300 },
     });
-    const env = { KAI_VAULT_PASSPHRASE: "outage passphrase" };
-    a = await startTestServer({ config: config("a"), env });
-    b = await startTestServer({ config: config("b"), env });
+    [a, b] = instances.servers as [TestServer, TestServer];
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.allSettled([a?.dispose(), b?.dispose()]);
-    rmSync(keyDir, { recursive: true, force: true });
+    await instances?.dispose();
     await pg?.stop();
   });
 
@@ -78,11 +63,11 @@ describe.skipIf(!pg)("an instance whose PostgreSQL goes away", () => {
     } finally {
       await pg!.start();
     }
-    await eventually(async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200);
+    await waitFor("both ready again", async () => (await fetch(`${a.url}/readyz`)).status === 200 && (await fetch(`${b.url}/readyz`)).status === 200);
     expect((await b.request("/api/services/before-outage")).status).toBe(200);
     expect((await b.request("/api/services/during-outage")).status).toBe(404);
     expect((await b.request("/api/services/register", { method: "POST", json: { id: "after-outage", name: "Back", type: "service" } })).status).toBe(201);
     // The instances follow each other again: A sees B's write, and its own watch position moves on.
-    await eventually(async () => (await a.request("/api/services/after-outage")).status === 200);
+    await waitFor("B's write on A", async () => (await a.request("/api/services/after-outage")).status === 200);
   });
 });

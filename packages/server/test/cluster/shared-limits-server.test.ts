@@ -3,36 +3,24 @@
  * bucket across both instances gets exactly the bucket's size in total, then 429 from either.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
-import { mintToken, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { mintToken, type TestServer } from "../helpers/test-server.js";
+import { startInstances, type Instances } from "./support/instances.js";
 
 const pg: PostgresServer | null = await startPostgres();
 
 describe.skipIf(!pg)("per-token limits across two instances", () => {
   let a: TestServer;
   let b: TestServer;
-  let keyDir: string;
+  let instances: Instances | undefined;
 
   beforeAll(async () => {
-    const url = await pg!.createDatabase("limits");
-    keyDir = mkdtempSync(join(tmpdir(), "kai-keys-"));
-    const config = (name: string) => ({
-      storage: { kind: "postgres" as const, postgres: { url, poolSize: 4 } },
-      vault: { keyDir, pbkdf2Iterations: 10_000 },
-      cluster: { instanceName: name },
-      rateLimit: { read: { max: 6, windowSeconds: 60 } },
-    });
-    const env = { KAI_VAULT_PASSPHRASE: "limits passphrase" };
-    a = await startTestServer({ config: config("a"), env });
-    b = await startTestServer({ config: config("b"), env });
+    instances = await startInstances(pg!, { database: "limits", config: { rateLimit: { read: { max: 6, windowSeconds: 60 } } } });
+    [a, b] = instances.servers as [TestServer, TestServer];
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.allSettled([a?.dispose(), b?.dispose()]);
-    rmSync(keyDir, { recursive: true, force: true });
+    await instances?.dispose();
     await pg?.stop();
   });
 

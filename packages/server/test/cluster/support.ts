@@ -1,6 +1,7 @@
 /**
  * Helpers of the cluster tests: a database with the cluster's tables, instances on small pools, a logger that
- * keeps its lines, and a wait that polls a condition (no timing assertions: the machine is shared and slow).
+ * keeps its lines, and a wait that polls a condition (no timing assertions: the machine is shared and slow). Whole
+ * servers as instances: support/instances.ts.
  */
 import pg from "pg";
 import { migratePostgres } from "../../src/storage/postgres/pg-migrations.js";
@@ -70,14 +71,19 @@ export function instance(url: string, name: string, options: Partial<PostgresClu
   };
 }
 
-/** Polls `check` until it returns a value other than undefined/false, or fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 20_000): Promise<T> {
+type NotYet = undefined | null | false;
+
+/**
+ * Polls `check` until it returns a value other than undefined/null/false, or fails after `timeoutMs` (with the
+ * last error `check` threw, if any: a throw counts as "not yet").
+ */
+export async function waitFor<T>(what: string, check: () => T | NotYet | Promise<T | NotYet>, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let last: unknown;
     try {
       const value = await check();
-      if (value !== undefined && value !== false) return value;
+      if (value !== undefined && value !== null && value !== false) return value;
     } catch (error) {
       last = error;
     }

@@ -5,50 +5,34 @@
  * says `down`; when it is back, `up` again.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { ClusterResponse } from "@kai/protocol";
 import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
 import { startRedis, type RedisServer } from "../helpers/redis-server.js";
-import { mintToken, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { mintToken, type TestServer } from "../helpers/test-server.js";
+import { waitFor } from "./support.js";
+import { startInstances, type Instances } from "./support/instances.js";
 
 const pg: PostgresServer | null = await startPostgres();
 const redis: RedisServer | null = pg ? await startRedis() : null;
-
-async function eventually(probe: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await probe())) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const cacheState = async (server: TestServer) => ((await (await server.request("/api/cluster")).json()) as ClusterResponse).cache.redis;
 
 describe.skipIf(!pg || !redis)("two instances with Redis", () => {
   let a: TestServer;
   let b: TestServer;
-  let keyDir: string;
+  let instances: Instances | undefined;
 
   beforeAll(async () => {
-    const url = await pg!.createDatabase("redis");
-    keyDir = mkdtempSync(join(tmpdir(), "kai-keys-"));
-    const config = (name: string) => ({
-      storage: { kind: "postgres" as const, postgres: { url, poolSize: 4 } },
-      cache: { redis: { url: redis!.url() } },
-      vault: { keyDir, pbkdf2Iterations: 10_000 },
-      cluster: { instanceName: name, pollIntervalMs: 60_000 },
-      rateLimit: { read: { max: 8, windowSeconds: 60 } },
+    instances = await startInstances(pg!, {
+      database: "redis",
+      cluster: { pollIntervalMs: 60_000 },
+      config: { cache: { redis: { url: redis!.url() } }, rateLimit: { read: { max: 8, windowSeconds: 60 } } },
     });
-    const env = { KAI_VAULT_PASSPHRASE: "redis passphrase" };
-    a = await startTestServer({ config: config("a"), env });
-    b = await startTestServer({ config: config("b"), env });
+    [a, b] = instances.servers as [TestServer, TestServer];
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.allSettled([a?.dispose(), b?.dispose()]);
-    rmSync(keyDir, { recursive: true, force: true });
+    await instances?.dispose();
     await redis?.stop();
     await pg?.stop();
   });
@@ -61,7 +45,7 @@ describe.skipIf(!pg || !redis)("two instances with Redis", () => {
 
     await redis!.kill();
     try {
-      await eventually(async () => (await cacheState(b)) === "down");
+      await waitFor("Redis down on B", async () => (await cacheState(b)) === "down", 15_000);
       // Redis is gone: PostgreSQL counts now, in a window of its own (what Redis had counted is not carried over, so
       // a switch can allow up to one more bucket: docs/architecture/limits.md), but never more than a bucket of 8.
       const during = await Promise.all(Array.from({ length: 12 }, (_, i) => (i % 2 ? a : b).request("/api/services", { token }).then((r) => r.status)));
@@ -73,6 +57,6 @@ describe.skipIf(!pg || !redis)("two instances with Redis", () => {
     } finally {
       await redis!.start();
     }
-    await eventually(async () => (await cacheState(a)) === "up" && (await cacheState(b)) === "up");
+    await waitFor("Redis up on both", async () => (await cacheState(a)) === "up" && (await cacheState(b)) === "up", 15_000);
   });
 });

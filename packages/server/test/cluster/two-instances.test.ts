@@ -7,25 +7,14 @@
  * singleton jobs over.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import WebSocket from "ws";
 import type { ClusterResponse } from "@kai/protocol";
 import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
-import { mintToken, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { mintToken, type TestServer } from "../helpers/test-server.js";
+import { waitFor } from "./support.js";
+import { startInstances, type Instances } from "./support/instances.js";
 
 const pg: PostgresServer | null = await startPostgres();
-
-async function eventually<T>(probe: () => Promise<T | null | undefined | false>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Frame {
   type: string;
@@ -54,28 +43,21 @@ const changeRevisions = (frames: Frame[]) => frames.filter((f) => f.type === "ev
 describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
   let a: TestServer;
   let b: TestServer;
-  let keyDir: string;
+  let instances: Instances | undefined;
 
   beforeAll(async () => {
-    const url = await pg!.createDatabase("cluster");
-    keyDir = mkdtempSync(join(tmpdir(), "kai-keys-"));
-    const config = {
-      storage: { kind: "postgres" as const, postgres: { url, poolSize: 4 } },
-      vault: { keyDir, pbkdf2Iterations: 10_000 },
-      cluster: { heartbeatMs: 200, memberTimeoutMs: 1500, pollIntervalMs: 300 },
-      registry: { sweepIntervalMs: 100, heartbeatFlushMs: 200 },
-    };
-    const env = { KAI_VAULT_PASSPHRASE: "correct horse battery staple" };
     // Both at once on an empty database: one creates the schema, the vault, the node key and the epoch; both agree.
-    [a, b] = await Promise.all([
-      startTestServer({ config: { ...config, cluster: { ...config.cluster, instanceName: "a" } }, env }),
-      startTestServer({ config: { ...config, cluster: { ...config.cluster, instanceName: "b" } }, env }),
-    ]);
+    instances = await startInstances(pg!, {
+      database: "cluster",
+      start: "together",
+      cluster: { heartbeatMs: 200, memberTimeoutMs: 1500, pollIntervalMs: 300 },
+      config: { registry: { sweepIntervalMs: 100, heartbeatFlushMs: 200 } },
+    });
+    [a, b] = instances.servers as [TestServer, TestServer];
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.allSettled([a?.dispose(), b?.dispose()]);
-    rmSync(keyDir, { recursive: true, force: true });
+    await instances?.dispose();
     await pg?.stop();
   });
 
@@ -98,12 +80,12 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
 
   test("each watch stream carries changes made on either instance, in one revision order, and resumes across instances", async () => {
     const onB = await watch(b, {});
-    await eventually(async () => onB.frames.some((f) => f.type === "snapshot"));
+    await waitFor("the snapshot on B", async () => onB.frames.some((f) => f.type === "snapshot"), 10_000);
     for (let i = 0; i < 5; i++) {
       const target = i % 2 === 0 ? a : b;
       expect((await target.request("/api/services/register", { method: "POST", json: { id: `w-${i}`, name: `W${i}`, type: "service" } })).status).toBe(201);
     }
-    await eventually(async () => changeRevisions(onB.frames).length >= 5);
+    await waitFor("five changes on B", async () => changeRevisions(onB.frames).length >= 5, 10_000);
     const revisions = changeRevisions(onB.frames);
     expect([...revisions].sort((x, y) => x - y)).toEqual(revisions);
     expect(new Set(revisions).size).toBe(revisions.length);
@@ -113,7 +95,7 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     const from = revisions[1]!;
     const expected = revisions.filter((r) => r > from);
     const onA = await watch(a, { fromRevision: from, epoch: onB.frames.find((f) => f.type === "snapshot")!.epoch });
-    const resumed = await eventually(async () => onA.frames.find((f) => f.type === "resumed"));
+    const resumed = await waitFor("resumed on A", async () => onA.frames.find((f) => f.type === "resumed"), 10_000);
     expect(resumed).toBeTruthy();
     expect(changeRevisions(onA.frames.slice(0, onA.frames.indexOf(resumed)))).toEqual(expected);
     onA.close();
@@ -131,7 +113,7 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     }
     expect(((await (await b.request("/api/services/leased")).json()) as { status: string }).status).toBe("active");
     // Now silence: it goes offline, once.
-    await eventually(async () => ((await (await a.request("/api/services/leased")).json()) as { status: string }).status === "offline", 15_000);
+    await waitFor("the lease offline", async () => ((await (await a.request("/api/services/leased")).json()) as { status: string }).status === "offline", 15_000);
     await new Promise((resolve) => setTimeout(resolve, 500));
     const offline = watcher.frames.filter((f) => f.type === "event" && f.event === "status_changed" && f.service?.status === "offline");
     expect(offline.length).toBe(1);
@@ -144,7 +126,7 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     const list = (await (await a.request("/api/tokens")).json()) as { tokens: Array<{ id: string; owner: string; revokedAt: string | null }> };
     const row = list.tokens.find((t) => t.owner === "alice" && t.revokedAt === null)!;
     expect((await a.request(`/api/tokens/${row.id}`, { method: "DELETE" })).status).toBe(204);
-    await eventually(async () => (await b.request("/api/services", { token })).status === 401, 5_000);
+    await waitFor("the token refused on B", async () => (await b.request("/api/services", { token })).status === 401, 5_000);
   });
 
   test("a secret written on one is read on the other", async () => {
@@ -155,10 +137,10 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
   });
 
   test("GET /api/cluster shows both instances, exactly one leader, and the leader's jobs move when it leaves", async () => {
-    const view = await eventually(async () => {
+    const view = await waitFor("both instances listed", async () => {
       const body = (await (await a.request("/api/cluster")).json()) as ClusterResponse;
       return body.instances.length === 2 ? body : null;
-    });
+    }, 10_000);
     expect(view.mode).toBe("postgres");
     expect(view.instances.filter((i) => i.leader)).toHaveLength(1);
     const leader = view.instances.find((i) => i.leader)!;
@@ -169,10 +151,10 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     const [leaving, staying] = leader.name === "a" ? [a, b] : [b, a];
     const epoch = view.leader!.epoch;
     await leaving.close();
-    const after = await eventually(async () => {
+    const after = await waitFor("the jobs moved", async () => {
       const body = (await (await staying.request("/api/cluster")).json()) as ClusterResponse;
       return body.leader && body.leader.epoch > epoch && body.instances.length === 1 && body.instances[0]!.jobs.length > 0 ? body : null;
-    });
+    }, 10_000);
     expect(after.instances[0]!.leader).toBe(true);
     expect(after.instances[0]!.jobs).toEqual(expect.arrayContaining(["lease-sweeps", "health-checks", "event-compaction"]));
   });
