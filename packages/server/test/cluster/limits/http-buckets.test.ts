@@ -2,7 +2,7 @@
 // two real Fastify apps with the real rate-limit plugin and the real error handler, one token, limit N →
 // exactly N answers 2xx in total, then 429 `rate_limited` with Retry-After on both; when the database cannot
 // be reached, the bucket fails closed with 503 `storage_unavailable`.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import Fastify, { type FastifyInstance } from "fastify";
 import pg from "pg";
 import { ErrorBodySchema } from "@kai/protocol";
@@ -10,23 +10,12 @@ import { createRateLimits, type RateLimits } from "../../../src/cluster/limits/i
 import { installRateLimit } from "../../../src/http/rate-limit.js";
 import { installErrorHandling } from "../../../src/http/error-handler.js";
 import { ConfigSchema } from "../../../src/config/config-schema.js";
-import { startPostgres, type PostgresServer } from "../../helpers/postgres-server.js";
-import { startRedis, type RedisServer } from "../../helpers/redis-server.js";
 import { startInstances, type InstanceGroup } from "./instances.js";
+import { useRealServers } from "../support/real-servers.js";
 
 const LIMIT = 7;
 
-let postgres: PostgresServer | null = null;
-let redis: RedisServer | null = null;
-
-beforeAll(async () => {
-  postgres = await startPostgres();
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-  await postgres?.stop();
-});
+const servers = useRealServers();
 
 /** One instance's HTTP app: a token (from a test header) as the principal, one route in the `read` bucket. */
 async function appOn(limits: RateLimits): Promise<FastifyInstance> {
@@ -71,8 +60,8 @@ async function twoAppsOneToken(group: InstanceGroup): Promise<void> {
 
 describe("per-token buckets across two instances", () => {
   it("on PostgreSQL: exactly N requests pass in total, then 429 with Retry-After on both", async (context) => {
-    if (!postgres) return context.skip();
-    const group = await startInstances(2, await postgres.createDatabase("http"));
+    if (!servers.postgres) return context.skip();
+    const group = await startInstances(2, await servers.postgres.createDatabase("http"));
     try {
       await twoAppsOneToken(group);
     } finally {
@@ -81,9 +70,9 @@ describe("per-token buckets across two instances", () => {
   });
 
   it("on Redis with PostgreSQL behind it: exactly N requests pass in total", async (context) => {
-    if (!postgres || !redis) return context.skip();
-    await redis.flush();
-    const group = await startInstances(2, await postgres.createDatabase("http"), redis.url());
+    if (!servers.postgres || !servers.redis) return context.skip();
+    await servers.redis.flush();
+    const group = await startInstances(2, await servers.postgres.createDatabase("http"), servers.redis.url());
     try {
       await twoAppsOneToken(group);
     } finally {

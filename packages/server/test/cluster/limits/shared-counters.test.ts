@@ -2,33 +2,22 @@
 // the test: N instances (each with its own pool and Redis client) admit exactly the limit in one window under
 // concurrent hits; a Redis outage moves the counting to PostgreSQL (still exact) and Redis is used again once
 // it is back; when no shared store answers, a counter either refuses or counts this instance's share.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import pg from "pg";
 import { createRateLimits, LimitStoreUnavailable } from "../../../src/cluster/limits/index.js";
 import { isRedisReady, waitForRedis } from "../../../src/cluster/redis/redis-client.js";
-import { startPostgres, type PostgresServer } from "../../helpers/postgres-server.js";
-import { startRedis, type RedisServer } from "../../helpers/redis-server.js";
 import { hitTogether, startInstances } from "./instances.js";
+import { useRealServers } from "../support/real-servers.js";
 
 const LIMIT = 50;
 const admitted = (totals: { total: number }[]) => totals.filter((count) => count.total <= LIMIT).length;
 
-let postgres: PostgresServer | null = null;
-let redis: RedisServer | null = null;
-
-beforeAll(async () => {
-  postgres = await startPostgres();
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.stop();
-  await postgres?.stop();
-});
+const servers = useRealServers();
 
 describe("on PostgreSQL", () => {
   it("3 instances × 100 concurrent hits on a limit of 50 admit exactly 50, each hit seeing a distinct total", async (context) => {
-    if (!postgres) return context.skip();
-    const group = await startInstances(3, await postgres.createDatabase("limits"));
+    if (!servers.postgres) return context.skip();
+    const group = await startInstances(3, await servers.postgres.createDatabase("limits"));
     try {
       const totals = await hitTogether(group, "http", "token-a", 100);
       expect(admitted(totals)).toBe(LIMIT);
@@ -44,8 +33,8 @@ describe("on PostgreSQL", () => {
   });
 
   it("reads without adding, takes back a refund, and starts a new window once the old one ended", async (context) => {
-    if (!postgres) return context.skip();
-    const group = await startInstances(2, await postgres.createDatabase("limits"));
+    if (!servers.postgres) return context.skip();
+    const group = await startInstances(2, await servers.postgres.createDatabase("limits"));
     try {
       const [a, b] = group.instances.map((instance) => instance.limits.counter("klp", 1000));
       await a!.add("did:x", 3);
@@ -80,9 +69,9 @@ describe("on PostgreSQL", () => {
 
 describe("on Redis, with PostgreSQL as the insurance", () => {
   it("3 instances × 100 concurrent hits on a limit of 50 admit exactly 50, counted in Redis", async (context) => {
-    if (!postgres || !redis) return context.skip();
-    await redis.flush();
-    const group = await startInstances(3, await postgres.createDatabase("limits"), redis.url());
+    if (!servers.postgres || !servers.redis) return context.skip();
+    await servers.redis.flush();
+    const group = await startInstances(3, await servers.postgres.createDatabase("limits"), servers.redis.url());
     try {
       const totals = await hitTogether(group, "http", "token-a", 100);
       expect(admitted(totals)).toBe(LIMIT);
@@ -94,20 +83,20 @@ describe("on Redis, with PostgreSQL as the insurance", () => {
   });
 
   it("Redis killed mid-run: hits are still limited, exactly, in PostgreSQL; Redis back: used again", async (context) => {
-    if (!postgres || !redis) return context.skip();
-    await redis.flush();
-    const group = await startInstances(3, await postgres.createDatabase("limits"), redis.url());
+    if (!servers.postgres || !servers.redis) return context.skip();
+    await servers.redis.flush();
+    const group = await startInstances(3, await servers.postgres.createDatabase("limits"), servers.redis.url());
     try {
       const before = await hitTogether(group, "http", "before", 10);
       expect(before.every((count) => count.source === "redis")).toBe(true);
 
-      await redis.kill();
+      await servers.redis.kill();
       const during = await hitTogether(group, "http", "during", 100);
       expect(admitted(during)).toBe(LIMIT);
       expect(during.every((count) => count.source === "postgres")).toBe(true);
       expect(group.instances.every((instance) => instance.limits.state().degraded)).toBe(true);
 
-      await redis.start();
+      await servers.redis.start();
       for (const instance of group.instances) expect(await waitForRedis(instance.redis!, 10_000)).toBe(true);
       expect(group.instances.every((instance) => isRedisReady(instance.redis!))).toBe(true);
       const after = await hitTogether(group, "http", "after", 100);

@@ -3,32 +3,18 @@
 // Redis throws nothing into publishers and, once it is back, subscribers resubscribe, read once, and get wakes
 // again; a change committed on one instance reaches another's feed through the wake alone; a signal published on
 // one instance wakes the others.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import { RedisFanout, wakeOnOwnSignals, type WakeKind } from "../../../src/cluster/redis/redis-fanout.js";
-import { startPostgres, type PostgresServer } from "../../helpers/postgres-server.js";
-import { startRedis, type RedisServer } from "../../helpers/redis-server.js";
 import { draft, registered } from "../../storage/__fixtures__/records.js";
 import { clusterDatabase, instance, type TestInstance } from "../support.js";
 import { closeRedisClient, openStore, redisClient, silent, tailedFeed, until } from "./support.js";
+import { cleanupAfterEach, useRealServers } from "../support/real-servers.js";
 
-let redis: RedisServer | null = null;
-let postgres: PostgresServer | null = null;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  postgres = await startPostgres();
-});
-afterAll(async () => {
-  await redis?.stop();
-  await postgres?.stop();
-});
+const servers = useRealServers();
 
 /** Everything a test opened, closed after it in reverse order. */
-const cleanup: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
-});
+const cleanup = cleanupAfterEach();
 
 interface Node {
   fanout: RedisFanout;
@@ -38,7 +24,7 @@ interface Node {
 
 /** One instance's fan-out on its own client, counting the wakes it receives; resolves once it receives. */
 async function node(instanceId: string, keyPrefix = "kai:"): Promise<Node> {
-  const client = await redisClient(redis!.url(), `test:${instanceId}`);
+  const client = await redisClient(servers.redis!.url(), `test:${instanceId}`);
   cleanup.push(() => closeRedisClient(client));
   const fanout = new RedisFanout({ redis: client, keyPrefix, instanceId, logger: silent });
   cleanup.push(() => fanout.close());
@@ -55,7 +41,7 @@ async function node(instanceId: string, keyPrefix = "kai:"): Promise<Node> {
 
 describe("Redis wakes", () => {
   it("reach the other instances on their kind and key prefix, and never the instance that published them", async (context) => {
-    if (!redis) return context.skip();
+    if (!servers.redis) return context.skip();
     const [a, b, c, d] = [await node("a"), await node("b"), await node("c", "other:"), await node("d", "other:")];
     a.fanout.publishWake("changes");
     await until("b woken for changes", () => b.woken.changes === 1);
@@ -73,7 +59,7 @@ describe("Redis wakes", () => {
   });
 
   it("coalesce a burst: one PUBLISH at a time and one more after it, so the last wake still arrives", async (context) => {
-    if (!redis) return context.skip();
+    if (!servers.redis) return context.skip();
     const [a, b] = [await node("a"), await node("b")];
     for (let i = 0; i < 100; i++) a.fanout.publishWake("changes");
     await until("b woken twice", () => b.woken.changes === 2);
@@ -85,14 +71,14 @@ describe("Redis wakes", () => {
   });
 
   it("survive Redis being killed: publishing throws nothing, and once it is back subscribers read once and hear wakes again", async (context) => {
-    if (!redis) return context.skip();
+    if (!servers.redis) return context.skip();
     const [a, b] = [await node("a"), await node("b")];
-    await redis.kill();
+    await servers.redis.kill();
     await until("b's subscription lost", () => !b.fanout.receiving);
     // Never throws, never rejects (an unhandled rejection would fail the run).
     for (let i = 0; i < 10; i++) expect(() => a.fanout.publishWake("changes")).not.toThrow();
     expect(b.woken.changes).toBe(0);
-    await redis.start();
+    await servers.redis.start();
     await until("b subscribed again", () => b.fanout.receiving);
     // Wakes sent while it was away are lost: the resubscription wakes every callback once instead.
     await until("b's wake after resubscribing", () => b.woken.changes >= 1 && b.woken.signals >= 1);
@@ -103,7 +89,7 @@ describe("Redis wakes", () => {
   });
 
   it("after close, no callback runs and publishing is a no-op", async (context) => {
-    if (!redis) return context.skip();
+    if (!servers.redis) return context.skip();
     const [a, b, c] = [await node("a"), await node("b"), await node("c")];
     await b.fanout.close();
     a.fanout.publishWake("signals");
@@ -119,8 +105,8 @@ describe("Redis wakes", () => {
 
 describe("Redis wakes driving PostgreSQL readers", () => {
   it("a change committed on A reaches B's feed through the wake alone (B hears no NOTIFY and polls once in ten minutes)", async (context) => {
-    if (!redis || !postgres) return context.skip();
-    const url = await postgres.createDatabase("wakes");
+    if (!servers.redis || !servers.postgres) return context.skip();
+    const url = await servers.postgres.createDatabase("wakes");
     const storeA = await openStore(url);
     cleanup.push(() => storeA.close());
     const storeB = await openStore(url);
@@ -142,8 +128,8 @@ describe("Redis wakes driving PostgreSQL readers", () => {
   });
 
   it("a signal published on A wakes B's signal reader (A announces its own signals after they commit)", async (context) => {
-    if (!redis || !postgres) return context.skip();
-    const url = await clusterDatabase(postgres);
+    if (!servers.redis || !servers.postgres) return context.skip();
+    const url = await clusterDatabase(servers.postgres);
     const one: TestInstance = instance(url, "a");
     cleanup.push(() => one.stop());
     await one.cluster.start();

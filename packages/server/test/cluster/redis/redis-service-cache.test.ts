@@ -4,36 +4,23 @@
 // older record, and an instance never answers older than its own feed; a read that began before a change never
 // stores its old record after the change's invalidation; an invalidation lost to a Redis outage fences the cache
 // anew; with Redis down every read goes to PostgreSQL and none fails.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Redis } from "ioredis";
 import type { ServiceRecord } from "@kai/protocol";
 import { ChangeFeed } from "../../../src/registry/change-feed.js";
 import { RedisServiceCache, withServiceCache } from "../../../src/cluster/redis/redis-service-cache.js";
 import type { ServiceRecordStore } from "../../../src/storage/contracts/node-store.js";
 import type { PostgresStore } from "../../../src/storage/postgres/pg-store.js";
-import { startPostgres, type PostgresServer } from "../../helpers/postgres-server.js";
-import { startRedis, type RedisServer } from "../../helpers/redis-server.js";
 import { draft, registered } from "../../storage/__fixtures__/records.js";
 import { closeRedisClient, openStore, redisClient, silent, tailedFeed, until } from "./support.js";
+import { cleanupAfterEach, useRealServers } from "../support/real-servers.js";
 
 const TTL_MS = 60_000;
 
-let redis: RedisServer | null = null;
-let postgres: PostgresServer | null = null;
+const servers = useRealServers();
 
-beforeAll(async () => {
-  redis = await startRedis();
-  postgres = await startPostgres();
-});
-afterAll(async () => {
-  await redis?.stop();
-  await postgres?.stop();
-});
-
-const cleanup: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step().catch(() => undefined);
-});
+/** Everything a test opened, closed after it in reverse order. */
+const cleanup = cleanupAfterEach();
 
 interface Instance {
   store: PostgresStore;
@@ -43,12 +30,12 @@ interface Instance {
 
 /** Two instances on one fresh database, with caches of one key prefix, fenced. */
 async function pair(options: { ttlMs?: number; keyPrefix?: string } = {}): Promise<[Instance, Instance]> {
-  const url = await postgres!.createDatabase("svccache");
+  const url = await servers.postgres!.createDatabase("svccache");
   const keyPrefix = options.keyPrefix ?? `t${Math.random().toString(36).slice(2, 8)}:`;
   const make = async (name: string): Promise<Instance> => {
     const store = await openStore(url);
     cleanup.push(() => store.close());
-    const client = await redisClient(redis!.url(), `test:${name}`);
+    const client = await redisClient(servers.redis!.url(), `test:${name}`);
     cleanup.push(() => closeRedisClient(client));
     const cache = new RedisServiceCache({ redis: client, source: store, keyPrefix, ttlMs: options.ttlMs ?? TTL_MS, logger: silent });
     expect(await cache.start()).toBe(true);
@@ -61,7 +48,7 @@ const update = (id: string, name: string) => ({ event: "updated" as const, recor
 
 describe("the Redis service cache", () => {
   it("fills on a miss and answers later reads on every instance from Redis, with what the store holds", async (context) => {
-    if (!redis || !postgres) return context.skip();
+    if (!servers.redis || !servers.postgres) return context.skip();
     const [a, b] = await pair();
     const written = await a.store.writeService(registered(draft("svc-1", { tags: ["gpu"] })));
     const direct = await a.store.getService("svc-1");
@@ -80,7 +67,7 @@ describe("the Redis service cache", () => {
   });
 
   it("caches an absent id as absent, until a registration's invalidation", async (context) => {
-    if (!redis || !postgres) return context.skip();
+    if (!servers.redis || !servers.postgres) return context.skip();
     const [a, b] = await pair();
     expect(await b.cache.getService("later")).toBeNull();
     expect(await b.cache.getService("later")).toBeNull();
@@ -92,7 +79,7 @@ describe("the Redis service cache", () => {
   });
 
   it("keeps an entry at most ttlMs: it expires in Redis and the next read gets the store's record", async (context) => {
-    if (!redis || !postgres) return context.skip();
+    if (!servers.redis || !servers.postgres) return context.skip();
     const [a, b] = await pair({ ttlMs: 300 });
     await a.store.writeService(registered(draft("short")));
     await b.cache.getService("short");
@@ -107,7 +94,7 @@ describe("the Redis service cache", () => {
   });
 
   it("once any instance applied a change from its feed, no instance answers the older record; an instance never answers older than its own feed", async (context) => {
-    if (!redis || !postgres) return context.skip();
+    if (!servers.redis || !servers.postgres) return context.skip();
     const [a, b] = await pair();
     const followedA = await tailedFeed(a.store);
     cleanup.push(() => followedA.tailer.stop());
@@ -144,7 +131,7 @@ describe("the Redis service cache", () => {
   });
 
   it("an invalidation holds for this instance's very next read, even one sent before the DEL reached Redis", async (context) => {
-    if (!redis || !postgres) return context.skip();
+    if (!servers.redis || !servers.postgres) return context.skip();
     const [a, b] = await pair();
     await a.store.writeService(registered(draft("next", { name: "v1" })));
     await b.cache.getService("next");
@@ -157,7 +144,7 @@ describe("the Redis service cache", () => {
   });
 
   it("a read that began before a change never stores its older record after the change's invalidation", async (context) => {
-    if (!redis || !postgres) return context.skip();
+    if (!servers.redis || !servers.postgres) return context.skip();
     const [a, b] = await pair();
     await a.store.writeService(registered(draft("race", { name: "old" })));
     // B's read of PostgreSQL happens, then stalls before the answer reaches the cache (a slow instance).
@@ -192,7 +179,7 @@ describe("the Redis service cache", () => {
   });
 
   it("an invalidation lost while this instance was cut off from Redis makes it fence a new generation before it trusts any entry", async (context) => {
-    if (!redis || !postgres) return context.skip();
+    if (!servers.redis || !servers.postgres) return context.skip();
     const [a, b] = await pair();
     await a.store.writeService(registered(draft("cut", { name: "old" })));
     expect((await b.cache.getService("cut"))!.name).toBe("old");
@@ -214,7 +201,7 @@ describe("the Redis service cache", () => {
   });
 
   it("a jump in the followed feed (its tailer skipped a compacted stretch of the log) retires every entry", async (context) => {
-    if (!redis || !postgres) return context.skip();
+    if (!servers.redis || !servers.postgres) return context.skip();
     const [a, b] = await pair();
     await a.store.writeService(registered(draft("kept")));
     await b.cache.getService("kept");
@@ -232,11 +219,11 @@ describe("the Redis service cache", () => {
   });
 
   it("with Redis down, every read goes to PostgreSQL and none fails; once it is back the cache is used again", async (context) => {
-    if (!redis || !postgres) return context.skip();
+    if (!servers.redis || !servers.postgres) return context.skip();
     const [a, b] = await pair();
     await a.store.writeService(registered(draft("outage", { name: "v1" })));
     expect((await b.cache.getService("outage"))!.name).toBe("v1");
-    await redis.kill();
+    await servers.redis.kill();
     try {
       await a.store.writeService(update("outage", "v2"));
       a.cache.invalidate("outage");
@@ -246,7 +233,7 @@ describe("the Redis service cache", () => {
       expect(await b.cache.getService("nothing-here")).toBeNull();
       expect(b.cache.stats.bypassed).toBeGreaterThanOrEqual(10);
     } finally {
-      await redis.start();
+      await servers.redis.start();
     }
     await until("clients back", () => a.client.status === "ready" && b.client.status === "ready");
     await b.cache.getService("outage");
@@ -256,7 +243,7 @@ describe("the Redis service cache", () => {
   });
 
   it("as a decorator, answers getService from the cache and leaves every other method to the store", async (context) => {
-    if (!redis || !postgres) return context.skip();
+    if (!servers.redis || !servers.postgres) return context.skip();
     const [a] = await pair();
     const written = await a.store.writeService(registered(draft("wrapped")));
     const wrapped = withServiceCache(a.store, a.cache);
