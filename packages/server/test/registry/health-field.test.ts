@@ -44,9 +44,10 @@ it("lists a service whose health check fails as failing, a passing one as passin
     });
     expect(response.status).toBe(201);
   }
+  // The verdict is set first (so no heartbeat revives the service meanwhile), then the status change is written.
   const bad = await eventually(async () => {
     const record = await listed("hf-bad");
-    return record?.health === "failing" ? record : null;
+    return record?.health === "failing" && record.status === "offline" ? record : null;
   }, 8000);
   expect(bad.status).toBe("offline");
   expect(((await (await server.request("/api/services/hf-bad")).json()) as ServiceRecord).health).toBe("failing");
