@@ -42,6 +42,22 @@ function shuffle<T>(items: T[]): T[] {
   return items;
 }
 
+/**
+ * Status changes a sweep has in flight at most. A mass expiry released by the guard can be tens of thousands at
+ * once; started together they took every database connection for seconds (registrations failed with
+ * storage_unavailable meanwhile) and stalled the event loop. Bounded, they still group-commit in batches.
+ */
+const MAX_CONCURRENT_ACTIONS = 64;
+
+/** Runs the tasks with at most `limit` in flight (a sweep's writes are independent); six lines, not worth a dependency. */
+async function runBounded(tasks: ReadonlyArray<() => Promise<void>>, limit: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) await tasks[next++]!();
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+}
+
 export class LeaseMonitor {
   private readonly guard: ExpiryGuard;
   private readonly now: () => number;
@@ -131,15 +147,15 @@ export class LeaseMonitor {
     const { allowed, transition } = this.guard.admit(expired.length, live, now);
     if (transition === "engaged") this.deps.logger.warn({ expired: expired.length, live, allowed, reason: this.guard.state.reason }, "mass-expiry guard engaged: holding back lease expiry");
     else if (transition) this.deps.logger.warn({ transition, expired: expired.length }, "mass-expiry guard released");
-    const work: Promise<unknown>[] = [];
+    const work: Array<() => Promise<void>> = [];
     for (const lease of shuffle(expired).slice(0, allowed)) {
       const seconds = Math.round(lease.ttlMs / 1000);
-      work.push(this.withLease(lease, () => this.deps.registry.setStatusBySystem(lease.id, "offline", `no heartbeat for ${seconds}s (ttl)`, lease.revision)));
+      work.push(() => this.withLease(lease, () => this.deps.registry.setStatusBySystem(lease.id, "offline", `no heartbeat for ${seconds}s (ttl)`, lease.revision)));
     }
     for (const lease of toDeregister) {
-      work.push(this.withLease(lease, () => this.deps.registry.deregisterBySystem(lease.id, lease.revision)));
+      work.push(() => this.withLease(lease, () => this.deps.registry.deregisterBySystem(lease.id, lease.revision)));
     }
-    await Promise.all(work);
+    await runBounded(work, MAX_CONCURRENT_ACTIONS);
   }
 
   private anyOverdue(now: number, grace: number): boolean {

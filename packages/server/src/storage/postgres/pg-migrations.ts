@@ -124,6 +124,19 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     description: "services, tag and capability indexes, event log with previous records, revision counter, tokens, meta, federation, vault, cluster",
     sql: `${NODE_SCHEMA}\n${VAULT_SCHEMA}\n${CLUSTER_SCHEMA}`,
   },
+  {
+    version: 2,
+    description: "fresher planner statistics on the listing tables",
+    // Autovacuum analyses a table after 10 % of it changed by default; a registry that grows from nothing to 100k
+    // services was planned with the statistics of a small table (a scan and sort of every match instead of an
+    // index walk that stops at the page size: 47 ms against 2 ms at 20k services, docs/benchmarks.md). Analyse
+    // these tables after 1 % (and at least 1,000 rows) changed.
+    sql: `
+      ALTER TABLE services SET (autovacuum_analyze_scale_factor = 0.01, autovacuum_analyze_threshold = 1000);
+      ALTER TABLE service_tags SET (autovacuum_analyze_scale_factor = 0.01, autovacuum_analyze_threshold = 1000);
+      ALTER TABLE service_capabilities SET (autovacuum_analyze_scale_factor = 0.01, autovacuum_analyze_threshold = 1000);
+    `,
+  },
 ];
 
 /** The schema version this code writes. */
