@@ -14,6 +14,7 @@ import { loadConfig, mergeSettings, type DeepPartial } from "./config/load-confi
 import type { Config, ConfigInput } from "./config/config-schema.js";
 import { createLogger, type Logger } from "./logging/logger.js";
 import { openStore, type OpenStoreOptions } from "./storage/index.js";
+import type { StoredChange } from "./storage/contracts/storage-backend.js";
 import { createVault } from "./vault/vault-service.js";
 import { bootstrapVault } from "./vault/vault-bootstrap.js";
 import { openNodeKey, openSharedNodeKey, type NodeKey } from "./identity/node-key.js";
@@ -138,9 +139,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     if (shared) feed.subscribe(({ event }) => leases.follow(event.service, event.event === "deregistered", Date.now()));
     // Health verdicts first: the health checker writes them, the registry and the directory read them.
     const verdicts = new HealthVerdicts();
-    const registry = new RegistryService({ store, feed, leases, vault, health: verdicts, ...(tailer ? { awaitPublished: (revision: number) => {
+    const registry = new RegistryService({ store, feed, leases, vault, health: verdicts, ...(tailer ? { awaitPublished: (change: StoredChange) => {
       redisExtras.wakeOthers();
-      return tailer.waitFor(revision);
+      return tailer.committed(change);
     } } : {}) });
     // Reads answering other nodes may lag by the cache's TTL; the registry's own reads never do.
     const peerReads = redisExtras.serviceCache ? new RegistryService({ store: withServiceCache(store, redisExtras.serviceCache), feed, leases, vault, health: verdicts }) : registry;

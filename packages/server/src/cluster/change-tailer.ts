@@ -37,6 +37,8 @@ export class ChangeTailer {
   private timer: NodeJS.Timeout | null = null;
   private unlisten: (() => Promise<void>) | null = null;
   private waiters: Waiter[] = [];
+  /** This instance's own committed changes not yet published (a change of another instance comes before them). */
+  private readonly own = new Map<number, StoredChange>();
   private stopped = false;
   /** The last failed read, until a read succeeds. */
   private lastError: unknown = null;
@@ -112,6 +114,32 @@ export class ChangeTailer {
   }
 
   /**
+   * A change THIS instance committed, as its write returned it (every registry write is conditional on the
+   * record's revision, so the `previous` the registry read is the one the log holds). When it is the next revision
+   * it is published at once, without reading it back from the database; otherwise it waits, like any commit, until
+   * the changes before it (another instance's) have been read, and is published after them. Resolves once published.
+   */
+  committed(change: StoredChange): Promise<void> {
+    const revision = change.event.revision;
+    if (revision > this.options.feed.revision) {
+      this.own.set(revision, change);
+      this.publishOwn();
+    }
+    return this.waitFor(revision);
+  }
+
+  /** Publishes held own changes that are now next in line, and forgets those the log read already published. */
+  private publishOwn(): void {
+    const { feed } = this.options;
+    for (let next = feed.revision + 1, change = this.own.get(next); change; next++, change = this.own.get(next)) {
+      this.own.delete(next);
+      feed.publish(change);
+    }
+    for (const revision of this.own.keys()) if (revision <= feed.revision) this.own.delete(revision);
+    this.release();
+  }
+
+  /**
    * Resolves once the feed has published `revision` (a commit of this instance waits here, so that its caller
    * sees its own change on the feed, as with one process). Kicks a read at once: the commit just happened.
    */
@@ -138,8 +166,9 @@ export class ChangeTailer {
           this.release();
           return;
         }
-        for (const change of page) feed.publish(change);
-        this.release();
+        // Own changes may have been published from memory meanwhile: only what is still ahead of the feed.
+        for (const change of page) if (change.event.revision > feed.revision) feed.publish(change);
+        this.publishOwn();
         this.lastError = null;
         if (page.length < this.batchSize) return;
       }

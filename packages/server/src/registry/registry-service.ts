@@ -44,10 +44,11 @@ export interface RegistryServiceDeps {
   vault?: Vault;
   /**
    * In a cluster the feed has one writer, the tailer of the shared event log (cluster/change-tailer.ts): a commit
-   * then waits until the tailer has published its revision instead of publishing itself. Without it (one
+   * hands its change to the tailer, which publishes it in revision order (at once when nothing of another instance
+   * comes before it), instead of publishing itself. Without it (one
    * process) each commit publishes its own change.
    */
-  awaitPublished?: (revision: number) => Promise<void>;
+  awaitPublished?: (change: { event: RegistryEvent; previous: ServiceRecord | null }) => Promise<void>;
 }
 
 
@@ -61,8 +62,7 @@ export class RegistryService {
   private readonly published: ((change: { event: RegistryEvent; previous: ServiceRecord | null }) => Promise<void>) | null;
 
   constructor(deps: RegistryServiceDeps) {
-    const awaitPublished = deps.awaitPublished;
-    this.published = awaitPublished ? (change) => awaitPublished(change.event.revision) : null;
+    this.published = deps.awaitPublished ?? null;
     this.health = deps.health;
     this.store = deps.store;
     this.feed = deps.feed;
