@@ -11,7 +11,7 @@
  * the feed has exactly one writer, this tailer: the registry's own commits wait for it (`waitFor`) instead of
  * publishing, so a local change can never overtake a remote one with a lower revision.
  */
-import type { SharedStorage, StoredChange } from "../storage/contracts/storage-backend.js";
+import { REGISTRY_CHANGES_CHANNEL, type SharedStorage, type StoredChange } from "../storage/contracts/storage-backend.js";
 import type { ServiceRecordStore } from "../storage/contracts/node-store.js";
 import type { ChangeFeed } from "../registry/change-feed.js";
 import type { Logger } from "../logging/logger.js";
@@ -42,16 +42,9 @@ export class ChangeTailer {
   private stopped = false;
   /** The last failed read, until a read succeeds. */
   private lastError: unknown = null;
-  /** Newest revision the database told us about (NOTIFY payload), for the lag figure. */
-  private announced = 0;
 
   constructor(private readonly options: ChangeTailerOptions) {
     this.batchSize = options.batchSize ?? 1000;
-  }
-
-  /** Revisions committed in the database but not yet published here (as far as this instance has heard). */
-  get lag(): number {
-    return Math.max(0, this.announced - this.options.feed.revision);
   }
 
   /**
@@ -74,12 +67,8 @@ export class ChangeTailer {
 
   async start(): Promise<void> {
     this.unlisten = await this.options.storage.listen(
-      "kai_changes",
-      (payload) => {
-        const revision = Number(payload);
-        if (Number.isSafeInteger(revision) && revision > this.announced) this.announced = revision;
-        this.kick();
-      },
+      REGISTRY_CHANGES_CHANNEL,
+      () => this.kick(),
       () => this.kick(),
     );
     this.timer = setInterval(() => this.kick(), this.options.pollIntervalMs);
@@ -145,7 +134,6 @@ export class ChangeTailer {
    */
   waitFor(revision: number): Promise<void> {
     if (this.options.feed.revision >= revision || this.stopped) return Promise.resolve();
-    if (revision > this.announced) this.announced = revision;
     return new Promise((resolve) => {
       this.waiters.push({ revision, resolve });
       this.kick();

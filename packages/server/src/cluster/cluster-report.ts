@@ -12,7 +12,7 @@ import type { ClusterInstance, ClusterJob, ClusterResponse, ClusterSummary, Inst
 import { CLUSTER_JOBS } from "@kai/protocol";
 import type { Logger } from "../logging/logger.js";
 import type { ChangeFeed } from "../registry/change-feed.js";
-import type { StorageBackend, SharedStorage } from "../storage/contracts/storage-backend.js";
+import { isSharedStorage, type StorageBackend } from "../storage/contracts/storage-backend.js";
 import type { VaultService } from "../vault/vault-service.js";
 import type { ChangeTailer } from "./change-tailer.js";
 import type { Cluster, ClusterMember } from "./cluster-types.js";
@@ -38,10 +38,6 @@ export interface ClusterReportDeps {
 
 /** The database answers within this, or the instance is not ready. */
 const PING_TIMEOUT_MS = 2_000;
-
-function isShared(store: StorageBackend): store is StorageBackend & SharedStorage {
-  return (store as Partial<SharedStorage>).shared === true;
-}
 
 /** The known jobs an instance reported, in the order `CLUSTER_JOBS` lists them. */
 function jobsOf(value: unknown): ClusterJob[] {
@@ -74,7 +70,7 @@ export class ClusterReport {
     const { store, tailer, closing } = this.deps;
     if (closing()) return ["shutting down"];
     const reasons: ReadinessReason[] = [];
-    if (isShared(store)) {
+    if (isSharedStorage(store)) {
       const reachable = await Promise.race([
         store.ping().then(() => true, () => false),
         new Promise<boolean>((resolve) => setTimeout(() => resolve(false), PING_TIMEOUT_MS).unref()),

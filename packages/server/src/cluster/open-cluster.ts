@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
 import { ChangeFeed } from "../registry/change-feed.js";
-import type { StorageBackend, SharedStorage } from "../storage/contracts/storage-backend.js";
+import { isSharedStorage, type StorageBackend, type SharedStorage } from "../storage/contracts/storage-backend.js";
 import type { PostgresStore } from "../storage/postgres/pg-store.js";
 import type { Cluster } from "./cluster-types.js";
 import { ChangeTailer } from "./change-tailer.js";
@@ -26,8 +26,9 @@ export interface ClusterParts {
   signalReader: { wake(): void } | null;
 }
 
+/** The store as a shared (PostgreSQL) backend, whose pool and connection settings the cluster parts use. */
 export function isShared(store: StorageBackend): store is StorageBackend & SharedStorage & PostgresStore {
-  return (store as Partial<SharedStorage>).shared === true;
+  return isSharedStorage(store);
 }
 
 export async function openCluster(options: { config: Config; store: StorageBackend; logger: Logger; version: string }): Promise<ClusterParts> {

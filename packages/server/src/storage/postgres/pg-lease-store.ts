@@ -10,6 +10,7 @@ import type { ServiceRecord } from "@kai/protocol";
 import type { LeaseRow, LeaseStore } from "../contracts/node-store.js";
 import { StoreClosedError, type PgDatabase } from "./pg-database.js";
 import { isRetryable } from "./pg-errors.js";
+import { FlushLoop } from "./pg-flush-loop.js";
 
 const SAVE_HEARTBEATS = `
   UPDATE services s SET heartbeat_at = GREATEST(s.heartbeat_at, b.at)
@@ -46,8 +47,7 @@ export class PgLeaseStore implements LeaseStore {
   /** Heartbeats waiting for the next flush: the latest time per id. */
   private pending = new Map<string, number>();
   private waiters: Waiter[] = [];
-  private scheduled = false;
-  private inFlight: Promise<void> | null = null;
+  private readonly loop = new FlushLoop(() => this.waiters.length > 0, () => this.flushPending());
 
   constructor(private readonly db: PgDatabase) {}
 
@@ -74,35 +74,21 @@ export class PgLeaseStore implements LeaseStore {
     }
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
-      if (!this.scheduled && !this.inFlight) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.pump();
-        });
-      }
+      this.loop.schedule();
     });
   }
 
   /** Saves everything pending (and what arrives meanwhile); used by close. */
-  async drain(): Promise<void> {
-    for (;;) {
-      if (this.inFlight) await this.inFlight;
-      else if (this.waiters.length > 0) this.pump();
-      else return;
-    }
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 
-  private pump(): void {
-    if (this.inFlight || this.waiters.length === 0) return;
+  private flushPending(): Promise<void> {
     const beats = this.pending;
     const waiters = this.waiters;
     this.pending = new Map();
     this.waiters = [];
-    this.inFlight = this.flush(beats, waiters).finally(() => {
-      this.inFlight = null;
-      this.pump();
-    });
+    return this.flush(beats, waiters);
   }
 
   private async flush(beats: Map<string, number>, waiters: Waiter[]): Promise<void> {

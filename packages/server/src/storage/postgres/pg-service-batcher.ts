@@ -17,6 +17,7 @@
  * writes run again one by one, so only the culprit fails (a unique violation from a writer that did not take the
  * counter lock, e.g. a bulk copy, becomes the `RevisionConflict` it is).
  */
+import { FlushLoop } from "./pg-flush-loop.js";
 import type pg from "pg";
 import { RevisionConflict } from "../contracts/node-store.js";
 import { REGISTRY_CHANGES_CHANNEL } from "../contracts/storage-backend.js";
@@ -39,8 +40,10 @@ interface Pending {
 
 export class PgServiceBatcher {
   private queue: Pending[] = [];
-  private scheduled = false;
-  private inFlight: Promise<void> | null = null;
+  private readonly loop = new FlushLoop(
+    () => this.queue.length > 0,
+    () => this.commitBatch(this.queue.splice(0, MAX_BATCH)),
+  );
 
   constructor(private readonly db: PgDatabase) {}
 
@@ -48,34 +51,13 @@ export class PgServiceBatcher {
     return new Promise((resolve, reject) => {
       this.db.assertOpen();
       this.queue.push({ entry, resolve, reject });
-      if (!this.scheduled && !this.inFlight) {
-        this.scheduled = true;
-        // After this tick's promise jobs, so that writes issued together join one batch.
-        setImmediate(() => {
-          this.scheduled = false;
-          this.pump();
-        });
-      }
+      this.loop.schedule();
     });
   }
 
   /** Resolves once everything queued so far (and whatever queues meanwhile) is committed or rejected. */
-  async drain(): Promise<void> {
-    for (;;) {
-      if (this.inFlight) await this.inFlight;
-      else if (this.queue.length > 0) this.pump();
-      else return;
-    }
-  }
-
-  /** Starts the next batch unless one is in flight; when it ends, the writes that queued meanwhile go next. */
-  private pump(): void {
-    if (this.inFlight || this.queue.length === 0) return;
-    const batch = this.queue.splice(0, MAX_BATCH);
-    this.inFlight = this.commitBatch(batch).finally(() => {
-      this.inFlight = null;
-      this.pump();
-    });
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 
   private async commitBatch(batch: Pending[]): Promise<void> {
