@@ -153,7 +153,10 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     await leaving.close();
     const after = await waitFor("the jobs moved", async () => {
       const body = (await (await staying.request("/api/cluster")).json()) as ClusterResponse;
-      return body.leader && body.leader.epoch > epoch && body.instances.length === 1 && body.instances[0]!.jobs.length > 0 ? body : null;
+      // The new leader starts its jobs one after another (health checks first read every record): wait for all three.
+      const jobs = body.instances[0]?.jobs ?? [];
+      const started = ["lease-sweeps", "health-checks", "event-compaction"].every((job) => jobs.includes(job as (typeof jobs)[number]));
+      return body.leader && body.leader.epoch > epoch && body.instances.length === 1 && started ? body : null;
     }, 10_000);
     expect(after.instances[0]!.leader).toBe(true);
     expect(after.instances[0]!.jobs).toEqual(expect.arrayContaining(["lease-sweeps", "health-checks", "event-compaction"]));
