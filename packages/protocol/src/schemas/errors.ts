@@ -45,6 +45,21 @@ export const ERROR_TABLE = {
   decryption_failed: { status: 400 },
   unauthorized: { status: 401 },
   forbidden: { status: 403 },
+  // Sign-in (issue 14). One code for every wrong name, password, code or signature: which part was wrong is not said.
+  invalid_credentials: { status: 401 },
+  // The password was right; a second factor (TOTP, recovery code or passkey) must come with it.
+  mfa_required: { status: 401 },
+  // The session was revoked (sign-out, password change, an admin, a reused refresh token) or has ended.
+  session_revoked: { status: 401 },
+  // The sign-in was right but a new password must be chosen first (the first admin's one-time password).
+  password_change_required: { status: 403 },
+  account_disabled: { status: 403 },
+  // A cookie-authenticated write without the matching CSRF header.
+  csrf_failed: { status: 403 },
+  // Too many failed sign-ins for this name or address: wait `Retry-After` seconds.
+  login_throttled: { status: 429 },
+  // Single sign-on could not complete (state expired or unknown, the provider refused, claims unusable).
+  sso_failed: { status: 401 },
   invalid_passphrase: { status: 403 },
   not_found: { status: 404 },
   conflict: { status: 409 },

@@ -5,6 +5,9 @@
  */
 import { z } from "zod";
 import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, ErrorCodeSchema } from "@kai/protocol";
+import { SignInConfigSchema } from "./sign-in-config.js";
+import { MfaConfigSchema } from "./mfa-config.js";
+import { SsoConfigSchema } from "./sso-config.js";
 
 const RateBucketSchema = z.strictObject({
   /** Requests allowed per window, per token. */
@@ -95,6 +98,12 @@ export const ConfigSchema = z.strictObject({
       /** Lifetime of tokens minted without an explicit ttl, seconds. */
       defaultTokenTtlSeconds: z.int().min(60).default(30 * 86400),
       maxTokenTtlSeconds: z.int().min(60).default(365 * 86400),
+      /** Users and sessions (config/sign-in-config.ts). */
+      signIn: SignInConfigSchema.prefault({}),
+      /** Second factors (config/mfa-config.ts). */
+      mfa: MfaConfigSchema.prefault({}),
+      /** Single sign-on providers (config/sso-config.ts). */
+      sso: SsoConfigSchema.prefault({}),
     })
     .prefault({}),
   rateLimit: z
