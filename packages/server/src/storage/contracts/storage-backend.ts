@@ -1,7 +1,7 @@
 /**
  * @module storage/contracts/storage-backend
  * Everything a storage backend provides, in one type: the node's store (node-store.ts), and over the same
- * database the vault's (vault-store.ts) and the federation's (federation-store.ts). One database means one
+ * database the vault's (vault-store.ts), the federation's (federation-store.ts) and sign-in's (identity-store.ts). One database means one
  * transaction log: a backend may commit writes of all three together (SQLite shares one group commit).
  * `storage/index.ts`'s `openStore` is the one place a backend is chosen and opened.
  *
@@ -10,6 +10,7 @@
  */
 import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import type { FederationStore } from "./federation-store.js";
+import type { IdentityStore } from "./identity-store.js";
 import type { NodeStore } from "./node-store.js";
 import type { VaultStore } from "./vault-store.js";
 
@@ -18,6 +19,8 @@ export interface StorageBackend extends NodeStore {
   vaultStore(): VaultStore;
   /** Federation peers and imported records over this backend's database (one instance per backend). */
   federationStore(): FederationStore;
+  /** Users, roles, sessions, second factors, challenges and the security log (sign-in) over this backend's database (one instance per backend). */
+  identityStore(): IdentityStore;
 }
 
 /** One change of the registry's log, with the record as it was before it (null: the id did not exist). */

@@ -10,8 +10,10 @@ import { canSee, type Viewer } from "../contracts/viewer.js";
 import type { StorageBackend } from "../contracts/storage-backend.js";
 import type { VaultStore } from "../contracts/vault-store.js";
 import type { FederationStore } from "../contracts/federation-store.js";
+import type { IdentityStore } from "../contracts/identity-store.js";
 import { MemoryVaultStore } from "./memory-vault-store.js";
 import { MemoryFederationStore } from "./memory-federation-store.js";
+import { MemoryIdentityStore } from "./memory-identity-store.js";
 
 export class MemoryStore implements StorageBackend {
   readonly description = "memory (not persistent)";
@@ -26,8 +28,9 @@ export class MemoryStore implements StorageBackend {
   private closed = false;
   private vault: MemoryVaultStore | null = null;
   private federation: MemoryFederationStore | null = null;
+  private identity: MemoryIdentityStore | null = null;
 
-  // ---- vault and federation ----
+  // ---- vault, federation and identity ----
 
   /** The credential vault's store, kept in this process's memory like everything else here. */
   vaultStore(): VaultStore {
@@ -38,6 +41,12 @@ export class MemoryStore implements StorageBackend {
   federationStore(): FederationStore {
     this.federation ??= new MemoryFederationStore(() => this.check());
     return this.federation;
+  }
+
+  /** Sign-in's users, sessions, factors and security log, in this process's memory too. */
+  identityStore(): IdentityStore {
+    this.identity ??= new MemoryIdentityStore(() => this.check());
+    return this.identity;
   }
 
   private check(): void {

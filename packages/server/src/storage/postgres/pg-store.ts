@@ -18,6 +18,7 @@ import type { SharedStorage, StorageBackend, StoredChange } from "../contracts/s
 import type { Viewer } from "../contracts/viewer.js";
 import type { VaultStore } from "../contracts/vault-store.js";
 import type { FederationStore } from "../contracts/federation-store.js";
+import type { IdentityStore } from "../contracts/identity-store.js";
 import {
   clientConfigOf,
   DEFAULT_POOL_SIZE,
@@ -197,6 +198,11 @@ export class PostgresStore implements StorageBackend, SharedStorage {
   federationStore(): FederationStore {
     this.federation ??= new PgFederationStore(this.db);
     return this.federation;
+  }
+
+  /** Sign-in's store (in progress: the PostgreSQL tables come with their migration). */
+  identityStore(): IdentityStore {
+    throw new Error("the identity store is not available on PostgreSQL yet");
   }
 
   // ---- shared storage ----

@@ -13,6 +13,7 @@ import type { StorageBackend } from "../contracts/storage-backend.js";
 import type { Viewer } from "../contracts/viewer.js";
 import type { VaultStore } from "../contracts/vault-store.js";
 import type { FederationStore } from "../contracts/federation-store.js";
+import type { IdentityStore } from "../contracts/identity-store.js";
 import { connectionPragmas, openDatabase, type SynchronousMode } from "./open-database.js";
 import { WriteBatcher, type EnqueueOptions } from "./write-batcher.js";
 import { BackgroundCheckpointer } from "./background-checkpointer.js";
@@ -245,6 +246,11 @@ export class SqliteStore implements StorageBackend {
   federationStore(): FederationStore {
     this.federation ??= new SqliteFederationStore(this.db, this.hooks);
     return this.federation;
+  }
+
+  /** Sign-in's store (in progress: the SQLite tables come with their migration). */
+  identityStore(): IdentityStore {
+    throw new Error("the identity store is not available on SQLite yet");
   }
 
   // ---- lifecycle ----
