@@ -12,6 +12,7 @@ import {
   ListTokensResponseSchema,
   ServiceRecordSchema,
   StatusResponseSchema,
+  LoginResponseSchema,
   type ListServicesQueryInput,
   type ServiceFilterInput,
   type ServiceRecord,
@@ -23,11 +24,21 @@ import { createWatcher } from "./watcher.js";
 import { createVaultClient } from "./vault.js";
 import { createGatewayClient } from "./gateway.js";
 import { createKlpClient, createPeersClient } from "./peers.js";
+import { SessionCredentials } from "./session.js";
+import { createAuthClient } from "./auth.js";
+import { createMeClient, createRolesClient, createUsersClient } from "./users.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 
 export function createClient(options: ClientOptions): KaiClient {
-  const http = new HttpTransport(options);
+  // The session refreshes through the transport it authenticates; the refresh itself goes without credentials.
+  const session: SessionCredentials = new SessionCredentials(
+    { token: options.token, refreshToken: options.refreshToken, accessExpiresAt: options.accessExpiresAt, sessionExpiresAt: options.sessionExpiresAt },
+    async (refreshToken) =>
+      (await http.request("POST", "/api/auth/refresh", { body: { refreshToken }, schema: LoginResponseSchema, anonymous: true })).data,
+    options.onTokens?.bind(options),
+  );
+  const http = new HttpTransport({ ...options, credentials: session });
 
   const list = async (query?: ListServicesQueryInput) =>
     (await http.request("GET", "/api/services", { query, schema: ListServicesResponseSchema })).data;
@@ -73,13 +84,17 @@ export function createClient(options: ClientOptions): KaiClient {
       },
     },
     vault: createVaultClient(http),
+    auth: createAuthClient(http, session),
+    users: createUsersClient(http),
+    me: createMeClient(http),
+    roles: createRolesClient(http),
     gateway: createGatewayClient(http),
     peers: createPeersClient(http),
     klp: createKlpClient(http),
     watch: (watchOptions) =>
       createWatcher({
         baseUrl: http.baseUrl,
-        token: options.token,
+        accessToken: () => session.currentAccessToken(),
         WebSocket: options.WebSocket,
         // A failed connect is checked against the REST API, which tells a bad token from a dead server.
         probeAccess: async () => {

@@ -3,10 +3,13 @@
  * One HTTP request to the registry: URL, bearer token, timeout, and the reading of the answer. Every
  * body is parsed with a protocol schema (never cast); failures become `KaiApiError` (the server said no)
  * or `KaiConnectionError` (no answer). Uses the global `fetch` of Node 20 and browsers unless one is injected.
+ * Credentials come from a `Credentials` port (session.ts): a 401 that a fresh access token may cure is retried
+ * once after the session renewed it.
  */
 import { ErrorBodySchema, parseJson } from "@kai/protocol";
 import { KaiApiError, KaiConnectionError } from "./errors.js";
 import { toQueryString } from "./query-string.js";
+import { isRenewableRefusal, type Credentials } from "./session.js";
 
 /** The part of a zod schema the SDK needs; keeps the SDK free of a direct zod dependency. */
 export interface ResponseSchema<T> {
@@ -15,7 +18,8 @@ export interface ResponseSchema<T> {
 
 export interface TransportOptions {
   url: string;
-  token?: string | undefined;
+  /** What authenticates requests; none: requests go without credentials. */
+  credentials?: Credentials | undefined;
   fetch?: typeof fetch | undefined;
   timeoutMs?: number | undefined;
   userAgent?: string | undefined;
@@ -32,6 +36,8 @@ export interface RequestOptions<T> {
   timeoutMs?: number;
   /** Cancels the call; with the gateway, the upstream request is cancelled too. */
   signal?: AbortSignal;
+  /** Send no credentials (sign-in routes: login, refresh, challenge), and so never renew on a 401. */
+  anonymous?: boolean;
 }
 
 export interface TransportResponse<T> {
@@ -93,16 +99,23 @@ function describeCause(error: unknown): string {
   return error.message;
 }
 
+/** The `code` of an error body, if the text is one. */
+function errorCodeOf(text: string): string | undefined {
+  const json = parseJson(text);
+  const parsed = json.ok ? ErrorBodySchema.safeParse(json.value) : undefined;
+  return parsed?.success ? parsed.data.error.code : undefined;
+}
+
 export class HttpTransport {
   readonly baseUrl: string;
-  readonly token: string | undefined;
+  private readonly credentials: Credentials | undefined;
   private readonly fetchImpl: typeof fetch;
   private readonly timeoutMs: number;
   private readonly userAgent: string;
 
   constructor(options: TransportOptions) {
     this.baseUrl = normaliseBaseUrl(options.url);
-    this.token = options.token;
+    this.credentials = options.credentials;
     const fetchImpl = options.fetch ?? (globalThis.fetch as typeof fetch | undefined);
     if (typeof fetchImpl !== "function") throw new TypeError("no fetch implementation: pass options.fetch");
     // Bind so that a browser's fetch is not called with the wrong `this` ("Illegal invocation").
@@ -112,15 +125,15 @@ export class HttpTransport {
   }
 
   async request<T = undefined>(method: string, path: string, options: RequestOptions<T> = {}): Promise<TransportResponse<T>> {
-    const { response, done, signal } = await this.send(method, path, options, "application/json");
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      throw this.connectionError(method, path, error, options, signal);
-    } finally {
-      done();
-    }
+    const { response, text } = await this.sendRenewing(method, path, options, "application/json", async (sent) => {
+      try {
+        return await sent.response.text();
+      } catch (error) {
+        throw this.connectionError(method, path, error, options, sent.signal);
+      } finally {
+        sent.done();
+      }
+    });
 
     const requestId = response.headers.get("x-request-id") ?? undefined;
     if (!response.ok) throw this.errorFrom(response, text, requestId);
@@ -148,20 +161,56 @@ export class HttpTransport {
    * stream at any time. The caller reads `response.body`.
    */
   async stream(method: string, path: string, options: Omit<RequestOptions<never>, "schema"> = {}): Promise<Response> {
-    const { response, done } = await this.send(method, path, options, "text/event-stream", { keepSignalAfterHeaders: true });
-    if (response.ok) {
-      done();
-      return response;
-    }
-    let text = "";
-    try {
-      text = await response.text();
-    } catch {
-      // The error body is best effort.
-    } finally {
-      done();
-    }
+    const { response, text } = await this.sendRenewing(
+      method,
+      path,
+      options,
+      "text/event-stream",
+      async (sent) => {
+        if (sent.response.ok) {
+          sent.done();
+          return undefined;
+        }
+        try {
+          return await sent.response.text();
+        } catch {
+          return ""; // The error body is best effort.
+        } finally {
+          sent.done();
+        }
+      },
+      { keepSignalAfterHeaders: true },
+    );
+    if (text === undefined) return response;
     throw this.errorFrom(response, text, response.headers.get("x-request-id") ?? undefined);
+  }
+
+  /**
+   * Sends, reads the body with `read` (which must call `done`), and when the answer is a 401 a fresh access
+   * token may cure, renews the session and sends once more. A body is JSON text, so sending it again is safe;
+   * the server refused the request before acting on it.
+   */
+  private async sendRenewing<R>(
+    method: string,
+    path: string,
+    options: Omit<RequestOptions<unknown>, "schema">,
+    accept: string,
+    read: (sent: { response: Response; done(): void; signal: AbortSignal }) => Promise<R>,
+    mode: { keepSignalAfterHeaders?: boolean } = {},
+  ): Promise<{ response: Response; text: R }> {
+    for (let attempt = 0; ; attempt += 1) {
+      const sent = await this.send(method, path, options, accept, mode);
+      const text = await read(sent);
+      const retry =
+        attempt === 0 &&
+        sent.response.status === 401 &&
+        !options.anonymous &&
+        this.credentials !== undefined &&
+        typeof text === "string" &&
+        isRenewableRefusal(401, errorCodeOf(text)) &&
+        (await this.credentials.renew(sent.usedToken));
+      if (!retry) return { response: sent.response, text };
+    }
   }
 
   /** Sends the request; `done()` clears the timeout (call it once the body was read). */
@@ -171,10 +220,11 @@ export class HttpTransport {
     options: Omit<RequestOptions<unknown>, "schema">,
     accept: string,
     mode: { keepSignalAfterHeaders?: boolean } = {},
-  ): Promise<{ response: Response; done(): void; signal: AbortSignal }> {
+  ): Promise<{ response: Response; done(): void; signal: AbortSignal; usedToken: string | undefined }> {
     const url = `${this.baseUrl}${path}${toQueryString(options.query)}`;
     const headers: Record<string, string> = { accept, "user-agent": this.userAgent, ...options.headers };
-    if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
+    if (!options.anonymous && this.credentials !== undefined) Object.assign(headers, await this.credentials.authorize(method));
+    const usedToken = headers.authorization?.replace(/^Bearer /, "");
     let body: string | undefined;
     if (options.body !== undefined) {
       // Only requests that carry a body say it is JSON: an empty body declared as JSON is a 400 on the server.
@@ -194,7 +244,7 @@ export class HttpTransport {
     try {
       const response = await this.fetchImpl(url, { method, headers, body, signal: controller.signal });
       if (mode.keepSignalAfterHeaders) clearTimeout(timer);
-      return { response, done, signal: controller.signal };
+      return { response, done, signal: controller.signal, usedToken };
     } catch (error) {
       done();
       throw this.connectionError(method, path, error, options, controller.signal);

@@ -1,17 +1,24 @@
 /**
  * @module @kai/sdk
  * Typed client of the kAI service registry for Node 20+ and browsers: the REST API, a resuming watch
- * stream, and an agent helper that keeps a service registered. Data types come from @kai/protocol.
+ * stream, an agent helper that keeps a service registered, and sign-in sessions that renew themselves.
+ * Data types come from @kai/protocol.
  */
 export { createClient } from "./client.js";
 export { createAgent } from "./agent.js";
 export { KaiApiError, KaiConnectionError, isAuthError, type KaiApiErrorInit } from "./errors.js";
 export { backoffDelay } from "./backoff.js";
 export { inspectNode, type NodeIdentity } from "./peers.js";
+export type { SessionTokens } from "./session.js";
 export type {
   Agent,
   AgentDefinition,
+  AgentKey,
   AgentOptions,
+  AuthClient,
+  MeClient,
+  RolesClient,
+  UsersClient,
   ClientOptions,
   GatewayCallOptions,
   GatewayClient,
@@ -63,4 +70,20 @@ export type {
   SecretInfo,
   SecretValueResponse,
   VaultStatus,
+  ChallengeResponse,
+  ChangePasswordRequest,
+  CreateUserRequestInput,
+  ListSecurityEventsResponse,
+  ListUsersResponse,
+  LoginRequestInput,
+  LoginResponse,
+  PutRoleRequest,
+  Role,
+  SecurityEvent,
+  Session,
+  UpdateProfileRequest,
+  UpdateUserRequest,
+  User,
+  UserPreferences,
+  ValidateResponse,
 } from "@kai/protocol";

@@ -39,13 +39,42 @@ import type {
   StatusResponse,
   TokenInfo,
   VaultStatus,
+  ChallengeResponse,
+  ChangePasswordRequest,
+  CreateUserRequestInput,
+  ListSecurityEventsResponse,
+  ListUsersResponse,
+  LoginRequestInput,
+  LoginResponse,
+  PutRoleRequest,
+  Role,
+  Session,
+  UpdateProfileRequest,
+  UpdateUserRequest,
+  User,
+  ValidateResponse,
 } from "@kai/protocol";
+import type { SessionTokens } from "./session.js";
 
 export interface ClientOptions {
   /** Base URL of the registry, e.g. `http://127.0.0.1:7070`. */
   url: string;
-  /** Bearer token (JWT). */
+  /** Bearer token (JWT): an API token, or the access token of a session (with `refreshToken`). */
   token?: string;
+  /**
+   * The refresh token of a sign-in session: the client then renews its access token when it is about to
+   * expire or the server answers 401, and reports each rotated refresh token through `onTokens`.
+   */
+  refreshToken?: string;
+  /** When `token` (a session's access token) expires, ISO-8601 by this machine's clock (`SessionTokens.accessExpiresAt`). */
+  accessExpiresAt?: string;
+  /** When the session ends for good (kept for `onTokens`). */
+  sessionExpiresAt?: string;
+  /**
+   * Called after every sign-in and refresh with the new tokens (keep `refreshToken`: the old one is spent),
+   * and with `null` when the session ended (logout, or the server refused the refresh token).
+   */
+  onTokens?(tokens: SessionTokens | null): void | Promise<void>;
   /** A `fetch` to use instead of the global one (tests, proxies, older runtimes). */
   fetch?: typeof fetch;
   /**
@@ -83,6 +112,14 @@ export interface KaiClient {
     revoke(id: string): Promise<void>;
   };
   vault: VaultClient;
+  /** Signing in and out, who am I, sessions, the security log. */
+  auth: AuthClient;
+  /** Users (scope `admin`). */
+  users: UsersClient;
+  /** The signed-in user's own profile, password and personal tokens. */
+  me: MeClient;
+  /** Roles: named sets of scopes (listing: any user; changes: scope `admin`). */
+  roles: RolesClient;
   /** Calling services through the gateway (token scope `gateway:invoke`). */
   gateway: GatewayClient;
   /** Federation peers (token scope `federation:admin`). */
@@ -90,6 +127,69 @@ export interface KaiClient {
   /** The node's KLP administration (scope `admin`). */
   klp: KlpClient;
   watch(options: WatchOptions): Watcher;
+}
+
+/** An agent's KLP key: the 32-byte Ed25519 seed (bytes or base64url), and optionally the DID to sign in as. */
+export interface AgentKey {
+  did?: string;
+  seed?: Uint8Array | string;
+  /** The same as `seed` (the RFC 8032 private key is the seed). */
+  privateKey?: Uint8Array | string;
+}
+
+/**
+ * Sign-in. Failures arrive as `KaiApiError` with the stable codes `invalid_credentials`, `mfa_required` (send
+ * the password again with `code`, `recoveryCode` or `passkey`), `password_change_required` (again with
+ * `newPassword`), `account_disabled`, `login_throttled` (`retryAfterSeconds`), `session_revoked`.
+ */
+export interface AuthClient {
+  /** `POST /api/auth/login`; on success this client uses the new session from then on. */
+  login(request: LoginRequestInput): Promise<LoginResponse>;
+  /** A one-time challenge for an agent's DID (`POST /api/auth/challenge`). */
+  challenge(did: string): Promise<ChallengeResponse>;
+  /** Challenge, Ed25519 signature over its message with the agent's key, login; the client then uses the session. */
+  signInAsAgent(key: AgentKey): Promise<LoginResponse>;
+  /** Rotates the refresh token (the client's own unless one is given) and takes the new tokens. */
+  refresh(refreshToken?: string): Promise<LoginResponse>;
+  /** Ends the session on the server (its refresh token is useless from then on) and forgets it here. */
+  logout(): Promise<void>;
+  /** Who the caller is, with which scopes, until when (`GET /api/auth/validate`). */
+  validate(): Promise<ValidateResponse>;
+  sessions: {
+    /** The caller's sessions; an admin may ask for another user's (`userId`) or everyone's (`all`). */
+    list(query?: { userId?: string; all?: boolean }): Promise<Session[]>;
+    revoke(id: string): Promise<void>;
+  };
+  /** The security log, newest first (scope `admin`); `before` pages back from `nextBefore`. */
+  securityEvents(query?: { limit?: number; before?: number; type?: string; userId?: string }): Promise<ListSecurityEventsResponse>;
+}
+
+export interface UsersClient {
+  list(query?: { limit?: number; cursor?: string }): Promise<ListUsersResponse>;
+  /** Every user, page after page. */
+  listAll(query?: { pageSize?: number }): AsyncIterable<User>;
+  create(input: CreateUserRequestInput): Promise<User>;
+  /** By id or username. */
+  get(id: string): Promise<User>;
+  /** Roles, state (disable / enable), display name, a password reset. */
+  update(id: string, patch: UpdateUserRequest): Promise<User>;
+  remove(id: string): Promise<void>;
+}
+
+export interface MeClient {
+  get(): Promise<User>;
+  update(patch: UpdateProfileRequest): Promise<User>;
+  /** Changes the password; the user's other sessions end. */
+  changePassword(request: ChangePasswordRequest): Promise<void>;
+  /** A personal API token, never holding more than the user's roles allow. */
+  createToken(input: Omit<CreateTokenRequestInput, "owner">): Promise<CreateTokenResponse>;
+}
+
+export interface RolesClient {
+  list(): Promise<Role[]>;
+  /** Creates or replaces a custom role (built-in roles cannot be changed). */
+  put(name: string, role: PutRoleRequest): Promise<Role>;
+  remove(name: string): Promise<void>;
 }
 
 export interface KlpClient {

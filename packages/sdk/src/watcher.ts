@@ -23,7 +23,8 @@ import { WS_OPEN, messageText, openSocket, resolveWebSocket, type WebSocketLike 
 
 export interface WatcherContext {
   baseUrl: string;
-  token: string | undefined;
+  /** The token to open a connection with (a session's current access token, renewed when due). */
+  accessToken(): Promise<string | undefined>;
   WebSocket: unknown;
   /** Throws a `KaiApiError` 401/403 when the token may not read the registry. */
   probeAccess(): Promise<void>;
@@ -137,11 +138,23 @@ class RegistryWatcher implements Watcher {
 
   private async connect(): Promise<void> {
     if (this.stopped) return;
+    let token: string | undefined;
+    try {
+      token = await this.context.accessToken();
+    } catch (error) {
+      // Renewing the session's access token failed: over for good (refused), or try again later (no answer).
+      if (isAuthError(error)) this.fail(error);
+      else {
+        this.report(error instanceof Error ? error : new Error(String(error)));
+        this.scheduleReconnect();
+      }
+      return;
+    }
     let socket: WebSocketLike;
     try {
       const constructor = await resolveWebSocket(this.context.WebSocket);
       if (this.stopped) return;
-      socket = openSocket(constructor, this.context.baseUrl, this.context.token);
+      socket = openSocket(constructor, this.context.baseUrl, token);
     } catch (error) {
       // No WebSocket implementation or an unusable URL: nothing a retry would change.
       this.fail(error instanceof Error ? error : new Error(String(error)));
