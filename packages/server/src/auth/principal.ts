@@ -13,6 +13,26 @@ export interface Principal {
   expiresAt: number;
   /** Vault secret-name patterns the token is limited to (claim `sec`); undefined = no limit. */
   secretPatterns?: readonly string[];
+  /** The user the token belongs to (claim `uid`): a session's access token or a personal API token (issue 14). */
+  userId?: string;
+  /** The session a session's access token belongs to (claim `sid`). */
+  sessionId?: string;
+  /** How the caller authenticated: an API token (the default), a session's access token as bearer, or its cookie. */
+  via?: "token" | "session" | "cookie";
+}
+
+/**
+ * What a user's token may do now: its scopes capped by the user's current roles, refused when the user is disabled or
+ * deleted or the session revoked (auth/users/principal-gate.ts). A port, so that the token service does not import
+ * the users' parts.
+ */
+export interface PrincipalGate {
+  /** The principal as of now; null = refused; undefined = not known in memory yet (then `load`). */
+  apply(token: Principal): Principal | null | undefined;
+  /** `apply` after reading what memory did not know from the store. */
+  load(token: Principal): Promise<Principal | null>;
+  /** Why a user's token is refused, for the error code; null when it is not refused for a user or session reason. */
+  refusal(token: Principal): "session_revoked" | "account_disabled" | null;
 }
 
 /** Scopes that carry others with them (besides `admin`, which carries every scope). */

@@ -4,11 +4,11 @@
  * Every token is also recorded in storage so that it can be listed and revoked; verification itself
  * needs no storage read (revocations are held in memory), which keeps authentication off the hot path.
  */
-import { randomUUID, type KeyObject } from "node:crypto";
+import { createHash, randomUUID, sign, type KeyObject } from "node:crypto";
 import { SignJWT, jwtVerify, errors as joseErrors } from "jose";
 import { ScopeSchema, type CreateTokenRequest, type CreateTokenResponse, type Scope, type TokenInfo } from "@kai/protocol";
 import type { TokenRow, TokenStore } from "../storage/contracts/node-store.js";
-import type { Principal } from "./principal.js";
+import type { Principal, PrincipalGate } from "./principal.js";
 import { ApiError, notFound } from "../errors.js";
 
 /** Verified tokens are cached by their text so that a busy client pays for one signature check, not one per request. */
@@ -36,6 +36,8 @@ export interface TokenServiceOptions {
   now?: () => number;
   /** Told after a revocation is stored (a cluster publishes it to the other instances). */
   onRevoked?: (id: string) => Promise<void>;
+  /** Caps users' tokens by their current roles and refuses those of disabled users and revoked sessions (issue 14). */
+  gate?: PrincipalGate;
 }
 
 export class TokenService {
@@ -58,8 +60,35 @@ export class TokenService {
     return this.options.key.available !== false;
   }
 
-  /** Mints a token. The caller has already been authorised to do so. */
-  async mint(request: CreateTokenRequest & { owner: string }): Promise<CreateTokenResponse> {
+  /**
+   * A secret derived from the node key for `label` (an Ed25519 signature is deterministic, so every instance of the
+   * node derives the same one): keys that must be shared by the instances without being stored, such as the CSRF key.
+   * Throws `vault_locked` while the key is sealed.
+   */
+  deriveKey(label: string): Buffer {
+    return createHash("sha256").update(sign(null, Buffer.from(`kai derived key: ${label}`), this.options.key.privateKey)).digest();
+  }
+
+  /**
+   * Signs a session's access token (claims `uid`, `sid`). It is not stored: a session's tokens are refused through
+   * the session (revocation by `sid`), and live minutes only.
+   */
+  async signAccess(request: { owner: string; scopes: readonly Scope[]; userId: string; sessionId: string; ttlSeconds: number }): Promise<{ token: string; expiresAt: number }> {
+    const issuedAt = Math.floor(this.now() / 1000);
+    const expires = issuedAt + request.ttlSeconds;
+    const token = await new SignJWT({ scope: [...new Set(request.scopes)].join(" "), uid: request.userId, sid: request.sessionId })
+      .setProtectedHeader({ alg: "EdDSA", typ: "JWT", kid: this.options.key.keyId })
+      .setIssuer(this.options.issuer)
+      .setSubject(request.owner)
+      .setJti(randomUUID())
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(expires)
+      .sign(this.options.key.privateKey);
+    return { token, expiresAt: expires * 1000 };
+  }
+
+  /** Mints a token. The caller has already been authorised to do so. `userId`: a user's personal token (claim `uid`, capped by their roles). */
+  async mint(request: CreateTokenRequest & { owner: string; userId?: string }): Promise<CreateTokenResponse> {
     const ttl = request.ttl ?? this.options.defaultTtlSeconds;
     if (ttl > this.options.maxTtlSeconds) {
       throw new ApiError("validation_failed", "ttl is too long", [{ path: "ttl", message: `must be at most ${this.options.maxTtlSeconds} seconds` }]);
@@ -69,6 +98,7 @@ export class TokenService {
     const scopes = [...new Set(request.scopes)];
     const claims: Record<string, unknown> = { scope: scopes.join(" ") };
     if (request.secrets) claims.sec = request.secrets;
+    if (request.userId) claims.uid = request.userId;
     const token = await new SignJWT(claims)
       .setProtectedHeader({ alg: "EdDSA", typ: "JWT", kid: this.options.key.keyId })
       .setIssuer(this.options.issuer)
@@ -97,6 +127,26 @@ export class TokenService {
    * Revocation and expiry are checked on every call, so a cached answer never outlives either.
    */
   verifyCached(token: string): Principal | null | undefined {
+    const raw = this.rawCached(token);
+    if (!raw || !raw.userId || !this.options.gate) return raw;
+    return this.options.gate.apply(raw);
+  }
+
+  /** Verifies a bearer token; returns null for anything that is not a valid, unrevoked, unexpired token of this node. */
+  async verify(token: string): Promise<Principal | null> {
+    const raw = this.rawCached(token) ?? (await this.verifySignature(token));
+    if (!raw || !raw.userId || !this.options.gate) return raw;
+    return this.options.gate.apply(raw) ?? (await this.options.gate.load(raw));
+  }
+
+  /** Why a verified user's token is refused (`session_revoked`, `account_disabled`), for a clearer error; null otherwise. */
+  refusal(token: string): "session_revoked" | "account_disabled" | null {
+    const raw = this.rawCached(token);
+    return raw?.userId && this.options.gate ? this.options.gate.refusal(raw) : null;
+  }
+
+  /** The token as signed (before a user's roles cap it): null when expired or revoked, undefined when not cached. */
+  private rawCached(token: string): Principal | null | undefined {
     const cached = this.cache.get(token);
     if (!cached) return undefined;
     if (cached.expiresAt > this.now() && !this.revoked.has(cached.tokenId)) return cached;
@@ -104,10 +154,7 @@ export class TokenService {
     return null;
   }
 
-  /** Verifies a bearer token; returns null for anything that is not a valid, unrevoked, unexpired token of this node. */
-  async verify(token: string): Promise<Principal | null> {
-    const cached = this.verifyCached(token);
-    if (cached !== undefined) return cached;
+  private async verifySignature(token: string): Promise<Principal | null> {
     if (token.length > 4096) return null;
     let payload;
     try {
@@ -125,12 +172,16 @@ export class TokenService {
     if (!payload.jti || !payload.sub || !payload.exp || this.revoked.has(payload.jti)) return null;
     const sec = payload.sec;
     const secretPatterns = Array.isArray(sec) && sec.every((p) => typeof p === "string") ? (sec as string[]) : undefined;
+    const userId = typeof payload.uid === "string" ? payload.uid : undefined;
+    const sessionId = typeof payload.sid === "string" ? payload.sid : undefined;
     const principal: Principal = {
       tokenId: payload.jti,
       owner: payload.sub,
       scopes: parsedScopes,
       expiresAt: payload.exp * 1000,
       ...(secretPatterns ? { secretPatterns } : {}),
+      ...(userId ? { userId } : {}),
+      ...(sessionId ? { sessionId, via: "session" as const } : { via: "token" as const }),
     };
     if (this.cache.size >= VERIFY_CACHE_LIMIT) this.cache.clear();
     this.cache.set(token, principal);
