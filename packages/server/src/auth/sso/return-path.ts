@@ -16,7 +16,7 @@ export function safeReturnPath(value: string | undefined): string | null {
   // One leading slash, then not a second slash or backslash (browsers read `//host` and `/\host` as another origin).
   if (!value.startsWith("/") || value.startsWith("//") || value.startsWith("/\\")) return null;
   // Backslashes, whitespace and control characters have no place in a path and are how filters are tricked.
-  if (/[\\\s\u0000-\u001f\u007f]/.test(value)) return null;
+  if (/[\\\s]/.test(value) || [...value].some((char) => char.charCodeAt(0) < 0x20 || char.charCodeAt(0) === 0x7f)) return null;
   // Encoded slashes and backslashes could turn into the above after one more decoding along the way.
   if (/%(2f|5c)/i.test(value)) return null;
   // Finally the browser's own view: resolved against an origin, it must stay on that origin.

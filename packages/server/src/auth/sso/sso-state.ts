@@ -1,0 +1,77 @@
+/**
+ * @module auth/sso/sso-state
+ * A started SSO sign-in, kept until the provider sends the browser back: the OIDC `state`, the PKCE code verifier,
+ * the nonce, where to land and the callback URL used, as a one-time `sso_state` challenge in the identity store
+ * (so any instance of the node can finish it, and only once: `takeChallenge` is atomic across instances).
+ *
+ * The state is also bound to the browser that started it: a random value in a short-lived HttpOnly cookie whose
+ * SHA-256 is stored with the state. Without it, someone could start a sign-in with their own account and send the
+ * callback link to a victim, who would then be signed in as the attacker (login CSRF, RFC 9700 §4.7).
+ */
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { z } from "zod";
+import { parseJson } from "@kai/protocol";
+import type { IdentityStore } from "../../storage/contracts/identity-store.js";
+
+const SsoStateDataSchema = z.object({
+  provider: z.string(),
+  codeVerifier: z.string(),
+  nonce: z.string(),
+  returnPath: z.string(),
+  redirectUri: z.string(),
+  mode: z.enum(["cookie"]),
+  /** SHA-256 (hex) of the browser-binding cookie's value. */
+  bindingHash: z.string(),
+});
+export type SsoStateData = z.infer<typeof SsoStateDataSchema>;
+
+export type SsoStateStore = Pick<IdentityStore, "putChallenge" | "takeChallenge">;
+
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** The name of the browser-binding cookie of one sign-in: one per state, so two tabs signing in do not clash. */
+export function bindingCookieName(state: string): string {
+  return `kai_sso_${sha256(state).slice(0, 16)}`;
+}
+
+/** A fresh browser-binding value (256 bits, base64url). */
+export function newBinding(): string {
+  return randomBytes(32).toString("base64url");
+}
+
+export class SsoStates {
+  constructor(
+    private readonly store: SsoStateStore,
+    private readonly ttlMs: number,
+    private readonly now: () => number,
+  ) {}
+
+  /** Stores a started sign-in under its state. */
+  async put(state: string, data: Omit<SsoStateData, "bindingHash">, binding: string): Promise<void> {
+    const at = this.now();
+    const value: SsoStateData = { ...data, bindingHash: sha256(binding) };
+    await this.store.putChallenge({
+      id: state,
+      kind: "sso_state",
+      subject: null,
+      data: JSON.stringify(value),
+      createdAt: new Date(at).toISOString(),
+      expiresAt: new Date(at + this.ttlMs).toISOString(),
+    });
+  }
+
+  /**
+   * Takes (and so ends) the sign-in of this state. Null when it is unknown, expired or already used, when it was
+   * started for another provider, or when the browser does not hold its binding cookie: all of them end the same way.
+   */
+  async take(state: string, provider: string, binding: string | undefined): Promise<SsoStateData | null> {
+    const row = await this.store.takeChallenge(state, "sso_state", new Date(this.now()).toISOString());
+    if (!row) return null;
+    const parsed = parseJson(row.data);
+    const data = parsed.ok ? SsoStateDataSchema.safeParse(parsed.value) : null;
+    if (!data?.success) return null;
+    if (data.data.provider !== provider) return null;
+    if (binding === undefined || !timingSafeEqual(Buffer.from(sha256(binding)), Buffer.from(data.data.bindingHash.padEnd(64).slice(0, 64)))) return null;
+    return data.data;
+  }
+}
