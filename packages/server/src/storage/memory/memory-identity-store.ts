@@ -23,7 +23,7 @@ import {
   type UserPatch,
   type UserRow,
 } from "../contracts/identity-store.js";
-import { applyRotation, foldName, sessionEnded, sessionLive } from "../rows/identity-rules.js";
+import { applyRotation, foldName, mergeUser, sessionEnded, sessionLive } from "../rows/identity-rules.js";
 
 const byNewest = (a: SessionRow, b: SessionRow): number => (a.createdAt === b.createdAt ? (a.id < b.id ? 1 : -1) : a.createdAt < b.createdAt ? 1 : -1);
 
@@ -63,7 +63,7 @@ export class MemoryIdentityStore implements IdentityStore {
     this.check();
     const current = this.users.get(id);
     if (!current) return null;
-    const next: UserRow = { ...current, ...structuredClone(patch), id, createdAt: current.createdAt };
+    const next = mergeUser(current, structuredClone(patch));
     this.assertUnique(next, id);
     this.users.set(id, next);
     return structuredClone(next);

@@ -6,11 +6,20 @@
  * transaction that then writes its result, so the verdict and the rotation (or the revocation for a reuse) are
  * one atomic step (the contract's rule; RFC 9700 §4.14.2).
  */
-import type { RotateRefresh, SessionRow } from "../contracts/identity-store.js";
+import type { RotateRefresh, SessionRow, UserPatch, UserRow } from "../contracts/identity-store.js";
 
 /** The key usernames and role names are unique by: `Alice` and `alice` are one user. */
 export function foldName(name: string): string {
   return name.toLowerCase();
+}
+
+/** `current` with `patch` applied: keys the patch leaves undefined keep their value; `id` and `createdAt` never change. */
+export function mergeUser(current: UserRow, patch: UserPatch): UserRow {
+  const next: UserRow = { ...current };
+  for (const [key, value] of Object.entries(patch)) if (value !== undefined) (next as unknown as Record<string, unknown>)[key] = value;
+  next.id = current.id;
+  next.createdAt = current.createdAt;
+  return next;
 }
 
 /** Unrevoked and within both its idle and its absolute limit at `now` (ISO-8601 strings compare in time order). */
@@ -33,8 +42,8 @@ export type RotationVerdict =
  * - a hash that is neither the current nor the previous token → `unknown` (nothing is revealed about the session);
  * - the session was revoked → `revoked`; past its idle or absolute limit → `expired`;
  * - the current token → `rotated`: the next token becomes current, the presented one previous;
- * - the previous token within `graceMs` of `rotatedAt` (a retry whose answer was lost) → `rotated` again to the next
- *   token. The previous token and `rotatedAt` stay as they were, so retries never stretch the grace window, and a
+ * - the previous token less than `graceMs` after `rotatedAt` (a retry whose answer was lost; 0: no grace) → `rotated`
+ *   again to the next token. The previous token and `rotatedAt` stay as they were, so retries never stretch the grace window, and a
  *   later use of that same spent token is still seen as a reuse;
  * - the previous token after the grace window → `reused`: the session is revoked (`refresh_reuse`) in this same step.
  */
@@ -52,7 +61,7 @@ export function applyRotation(session: SessionRow, rotation: RotateRefresh): Rot
       changed: true,
     };
   }
-  if (Date.parse(rotation.now) - Date.parse(session.rotatedAt) <= rotation.graceMs) {
+  if (Date.parse(rotation.now) - Date.parse(session.rotatedAt) < rotation.graceMs) {
     return { outcome: "rotated", session: { ...session, ...renewed }, changed: true };
   }
   return { outcome: "reused", session: { ...session, revokedAt: rotation.now, revokedReason: "refresh_reuse" }, changed: true };

@@ -5,6 +5,7 @@
  * half-way. Migrations are append-only: a released one is never edited, a change is a new number.
  */
 import type { Database } from "better-sqlite3";
+import { IDENTITY_SCHEMA } from "./sqlite-identity-schema.js";
 
 export interface Migration {
   version: number;
@@ -249,6 +250,11 @@ export const MIGRATIONS: readonly Migration[] = [
       -- NULL until the vault seals it: rows written before are sealed by the format-2 migration at the next unlock.
       ALTER TABLE vault_secrets ADD COLUMN head_mac BLOB;
     `,
+  },
+  {
+    version: 7,
+    description: "sign-in: users, custom roles, sessions, TOTP, recovery codes, passkeys, one-time challenges, security log",
+    sql: IDENTITY_SCHEMA,
   },
 ];
 

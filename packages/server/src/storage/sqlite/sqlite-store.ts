@@ -4,12 +4,13 @@
  * batcher (write-batcher.ts) shared by every part, so writes of the registry, vault and federation issued
  * together share one commit and one fsync. This module opens and closes the backend and hands each part
  * its way into the batcher; what the parts hold lives in their own modules: service records and events
- * (sqlite-service-record-store.ts), leases, tokens, node settings, the vault and federation stores.
+ * (sqlite-service-record-store.ts), leases, tokens, node settings, the vault, federation and identity stores.
  */
 import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import type { Database } from "better-sqlite3";
 import type { LeaseRow, ServicePage, ServiceQuery, ServiceWrite, TokenRow } from "../contracts/node-store.js";
 import type { StorageBackend } from "../contracts/storage-backend.js";
+import type { ServiceChange, ServiceDecision } from "../contracts/node-store.js";
 import type { Viewer } from "../contracts/viewer.js";
 import type { VaultStore } from "../contracts/vault-store.js";
 import type { FederationStore } from "../contracts/federation-store.js";
@@ -26,6 +27,7 @@ import { SqliteTokenStore } from "./sqlite-token-store.js";
 import { SqliteNodeSettingsStore } from "./sqlite-node-settings-store.js";
 import { SqliteVaultStore } from "./sqlite-vault-store.js";
 import { SqliteFederationStore } from "./sqlite-federation-store.js";
+import { SqliteIdentityStore } from "./sqlite-identity-store.js";
 
 export interface SqliteStoreOptions {
   path: string;
@@ -82,6 +84,7 @@ export class SqliteStore implements StorageBackend {
   private readonly hooks: SqliteStoreHooks;
   private vault: SqliteVaultStore | null = null;
   private federation: SqliteFederationStore | null = null;
+  private identity: SqliteIdentityStore | null = null;
   private checkpointer: BackgroundCheckpointer | null = null;
   private readonly writer: WriterThread | null;
 
@@ -161,6 +164,10 @@ export class SqliteStore implements StorageBackend {
     return this.services.writeServices(writes);
   }
 
+  changeService(id: string, decide: ServiceDecision): Promise<ServiceChange> {
+    return this.services.changeService(id, decide);
+  }
+
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
     return this.services.deleteService(id, expectedRevision);
   }
@@ -231,7 +238,7 @@ export class SqliteStore implements StorageBackend {
     return this.settings.setMeta(key, value);
   }
 
-  // ---- vault and federation ----
+  // ---- vault, federation and identity ----
 
   /**
    * The credential vault's store over this same database file: its writes join the same group-commit
@@ -248,9 +255,10 @@ export class SqliteStore implements StorageBackend {
     return this.federation;
   }
 
-  /** Sign-in's store (in progress: the SQLite tables come with their migration). */
+  /** Sign-in's users, sessions, factors, challenges and security log, on this same database and in the same group commits. */
   identityStore(): IdentityStore {
-    throw new Error("the identity store is not available on SQLite yet");
+    this.identity ??= new SqliteIdentityStore(this.db, this.hooks);
+    return this.identity;
   }
 
   // ---- lifecycle ----
