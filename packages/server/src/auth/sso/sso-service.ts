@@ -3,7 +3,7 @@
  * Single sign-on with OpenID Connect (issue 14): the providers of `auth.sso`, a sign-in's start (authorization
  * request, state kept as a one-time challenge bound to the browser) and its callback (code redeemed and the ID
  * token checked by `openid-client`, claims mapped to a user and roles, a session started through SPINE's
- * `SessionStarter`, method `sso`). Every SSO sign-in and every failure is a security event.
+ * `SessionStarter`, method `sso`, which records the `sign_in` event). Every failure is a `sign_in_failed` event.
  *
  * Users: the link between a provider's account and a user is the subject `<providerId>|<sub>` (never the email or
  * the username, which can change or be reused). At the first sign-in a user is created (kind person, no password)
@@ -166,8 +166,8 @@ export class SsoService {
     }
     if (!created) user = await this.syncRoles(provider, user, roles);
 
+    // The session starter records the `sign_in` security event (method sso) for every way of signing in.
     const issued = await this.deps.sessions.start(user, { method: "sso", mfa: usedSecondFactor(claims), userAgent: input.userAgent, address: input.address });
-    await this.record({ type: "sign_in", outcome: "success", userId: user.id, username: user.username, address: input.address, details: { method: "sso", provider: providerId, sessionId: issued.sessionId, created } });
     return { issued, returnPath: started.returnPath, mode: started.mode, user };
   }
 
