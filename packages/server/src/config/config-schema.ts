@@ -10,10 +10,31 @@ import { MfaConfigSchema } from "./mfa-config.js";
 import { SsoConfigSchema } from "./sso-config.js";
 
 const RateBucketSchema = z.strictObject({
-  /** Requests allowed per window, per token. */
+  /** Requests allowed per window, per key (a token for the api buckets, a client address for `global` and `auth`). */
   max: z.int().min(1).default(600),
   windowSeconds: z.number().min(1).default(60),
 });
+
+/**
+ * The sign-in throttle (auth/throttle/login-throttle.ts): after the free failed attempts, each further failure makes
+ * the next attempt wait, twice as long each time, up to the cap. Counted per username and per client address.
+ */
+const SignInThrottleSchema = z
+  .strictObject({
+    /** Off only for tests that guess on purpose; not switched off by `rateLimit.enabled: false`. */
+    enabled: z.boolean().default(true),
+    /** Failed attempts per username within `windowSeconds` before any delay. */
+    freeAttempts: z.int().min(1).max(1000).default(5),
+    /** Failed attempts per client address (across usernames) within `windowSeconds` before any delay. */
+    addressFreeAttempts: z.int().min(1).max(100_000).default(20),
+    /** The first delay, seconds; each further failure doubles it. */
+    baseDelaySeconds: z.int().min(1).max(3600).default(1),
+    /** The longest delay, seconds (the cap: never a lockout). */
+    maxDelaySeconds: z.int().min(1).max(86_400).default(900),
+    /** Failures are counted in windows of this length, seconds; a window that ends forgets them. */
+    windowSeconds: z.int().min(1).max(86_400).default(3600),
+  })
+  .refine((t) => t.maxDelaySeconds >= t.baseDelaySeconds, { message: "maxDelaySeconds must be at least baseDelaySeconds", path: ["maxDelaySeconds"] });
 
 export const ConfigSchema = z.strictObject({
   dataDir: z.string().min(1).default("./data"),
@@ -108,12 +129,24 @@ export const ConfigSchema = z.strictObject({
     .prefault({}),
   rateLimit: z
     .strictObject({
+      /** The request tiers (global, auth, api); the sign-in throttle has its own switch (`signIn.enabled`). */
       enabled: z.boolean().default(true),
+      /**
+       * Tier `global`: requests per client address (IPv6: per /64) that carry no valid token or session (sign-in,
+       * docs, KLP reads). Authenticated requests are counted per token by the api buckets instead; health probes and
+       * KLP's signed routes (own per-sender budget) are not counted. Default as in the seed: 1000 per hour.
+       */
+      global: RateBucketSchema.prefault({ max: 1000, windowSeconds: 3600 }),
+      /** Tier `auth`: requests per client address to the public sign-in routes (login, refresh, challenge, …). */
+      auth: RateBucketSchema.prefault({ max: 10, windowSeconds: 60 }),
+      /** Tier `api`: per token, one bucket each for reads, writes, heartbeats and gateway calls. */
       read: RateBucketSchema.prefault({ max: 1200 }),
       write: RateBucketSchema.prefault({ max: 600 }),
       heartbeat: RateBucketSchema.prefault({ max: 1200 }),
       /** Gateway calls (/v1/*, /api/route/*) per token: their own bucket, so model traffic cannot starve registry calls. */
       gateway: RateBucketSchema.prefault({ max: 6000 }),
+      /** Growing delays after failed sign-ins, per username and per address. */
+      signIn: SignInThrottleSchema.prefault({}),
     })
     .prefault({}),
   registry: z

@@ -1,41 +1,139 @@
 /**
  * @module http/rate-limit
- * Per-token rate limits (@fastify/rate-limit), one bucket each for reads, writes, heartbeats and gateway calls, so that a
- * chatty reader cannot starve its own heartbeats. Answers 429 `rate_limited` with `Retry-After`.
- * Runs after authentication (preHandler), so the bucket key is the verified token id, not a guessable header.
+ * The request rate-limit tiers (issue 14, the seed's global / api / auth), each answering 429 `rate_limited` with
+ * `Retry-After`, and the IETF draft's `RateLimit-Limit`, `RateLimit-Remaining`, `RateLimit-Reset` headers on every
+ * limited route:
+ * - `api`: per token, one bucket each for reads, writes, heartbeats and gateway calls (`config.bucket`), so that a
+ *   chatty reader cannot starve its own heartbeats. Counted by @fastify/rate-limit after authentication
+ *   (preHandler), so the key is the verified token id, not a guessable header.
+ * - `global`: per client address (IPv6: per /64), on every request that carries no valid token or session: the
+ *   sign-in routes, the docs, KLP's public reads. Authenticated requests are not counted here: their token's api
+ *   buckets bound them, and one more shared count per request would cost the registry's hot path (100k
+ *   registrations from one address with one token must pass). Health probes and KLP's signature-authenticated
+ *   routes (which have KLP's per-sender budget) are not counted at all.
+ * - `auth`: per client address on the public sign-in routes (`config.bucket: "auth"`), against floods of sign-in
+ *   attempts; guessing one account is slowed further by the sign-in throttle (auth/throttle).
+ * The per-address tiers run as route-level onRequest hooks: after the scope's authentication (so they know whether
+ * the request authenticated) and before the body is read (a refused flood costs no parsing).
  *
  * Where buckets are counted: in this process (`SharedRateStore`, one instance) or, when the node runs as several
  * instances, in the shared counters the composition root passes (`limits`, see cluster/limits and
- * docs/architecture/limits.md), so N instances do not allow N times a token's limit. A shared bucket that
- * cannot be checked answers 503 `storage_unavailable`.
+ * docs/architecture/limits.md), so N instances do not allow N times a limit. A shared api bucket that cannot be
+ * checked answers 503 `storage_unavailable`; the per-address tiers count this instance's share instead, so the docs
+ * and KLP reads stay up while the database is away.
  */
-import type { FastifyInstance, FastifyRequest, RouteOptions } from "fastify";
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import rateLimit, { type FastifyRateLimitStoreCtor } from "@fastify/rate-limit";
 import { SharedRateStore } from "./shared-rate-store.js";
-import { sharedFastifyStore } from "../cluster/limits/fastify-store.js";
+import { sharedFastifyStore, type FastifyRateStore } from "../cluster/limits/fastify-store.js";
+import { addressKey } from "../cluster/limits/address-key.js";
 import type { RateLimits } from "../cluster/limits/limit-types.js";
 import type { Config } from "../config/config-schema.js";
 import { ApiError } from "../errors.js";
 
+/** The per-token buckets of the `api` tier. */
+export type ApiBucket = "read" | "write" | "heartbeat" | "gateway";
+/** Every bucket a route can name in `config.bucket`: the api buckets and the `auth` tier of the sign-in routes. */
+export type RateBucket = ApiBucket | "auth";
+
+/**
+ * The route config of a public sign-in route (`config: AUTH_TIER`): the `auth` tier. A constant because
+ * http/authenticate.ts's `bucket` type does not name "auth" yet.
+ */
+export const AUTH_TIER = { bucket: "auth" } as unknown as FastifyContextConfig;
+
+const API_BUCKETS: ReadonlySet<string> = new Set<ApiBucket>(["read", "write", "heartbeat", "gateway"]);
+
+/** Routes the `global` tier does not count: health probes, and KLP's routes authenticated by signatures. */
+const GLOBAL_TIER_EXEMPT: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/klp", "/klp/message", "/klp/register"]);
+
+/** The standard headers (draft-ietf-httpapi-ratelimit-headers, as @fastify/rate-limit's `enableDraftSpec` names them). */
+const HEADERS = { limit: "RateLimit-Limit", remaining: "RateLimit-Remaining", reset: "RateLimit-Reset" } as const;
+
+interface TierVerdict {
+  limit: number;
+  total: number;
+  resetSeconds: number;
+}
+
+/** A per-address tier: its limit and window, counted in a store with the api buckets' `incr` shape. */
+interface AddressTier {
+  name: "global" | "auth";
+  max: number;
+  windowMs: number;
+  store: FastifyRateStore | SharedRateStore;
+}
+
 export async function installRateLimit(app: FastifyInstance, config: Config["rateLimit"], limits?: RateLimits): Promise<void> {
   if (!config.enabled) return;
-  // Give every route that names a bucket that bucket's limit, shared across routes through `groupId`.
-  // This hook must be added before the plugin's own onRoute hook, which reads `config.rateLimit`.
+  const tier = (name: AddressTier["name"]): AddressTier => ({
+    name,
+    max: config[name].max,
+    windowMs: Math.round(config[name].windowSeconds * 1000),
+    // Each tier its own counter name, so a global and an auth window of the same length never meet.
+    store: limits?.shared ? new (sharedFastifyStore(limits, `tier-${name}`, { whenDown: "local" }))({}) : new SharedRateStore({}),
+  });
+  const globalTier = tier("global");
+  const authTier = tier("auth");
+
+  // Give every route that names an api bucket that bucket's limit, shared across routes through `groupId`, and every
+  // route its per-address tiers. This hook must be added before the plugin's own onRoute hook, which reads `config.rateLimit`.
   app.addHook("onRoute", (route: RouteOptions) => {
-    const bucket = (route.config as { bucket?: "read" | "write" | "heartbeat" | "gateway" } | undefined)?.bucket;
-    if (!bucket) return;
-    const limits = config[bucket];
-    route.config = { ...(route.config ?? {}), rateLimit: { max: limits.max, timeWindow: limits.windowSeconds * 1000, groupId: bucket } } as RouteOptions["config"];
+    const bucket = (route.config as { bucket?: RateBucket } | undefined)?.bucket;
+    if (bucket && API_BUCKETS.has(bucket)) {
+      const limit = config[bucket as ApiBucket];
+      route.config = { ...(route.config ?? {}), rateLimit: { max: limit.max, timeWindow: limit.windowSeconds * 1000, groupId: bucket } } as RouteOptions["config"];
+    }
+    const tiers = [...(GLOBAL_TIER_EXEMPT.has(route.url) ? [] : [globalTier]), ...(bucket === "auth" ? [authTier] : [])];
+    if (tiers.length > 0) route.onRequest = [...hooksOf(route.onRequest), addressTiersHook(tiers)];
   });
   await app.register(rateLimit, {
     global: false,
     hook: "preHandler",
+    enableDraftSpec: true,
     // The plugin calls incr(key, callback, timeWindow, max); its published type omits the last two.
     store: (limits?.shared ? sharedFastifyStore(limits) : SharedRateStore) as unknown as FastifyRateLimitStoreCtor,
     keyGenerator: (request: FastifyRequest) => request.principal?.tokenId ?? request.ip,
-    errorResponseBuilder: (_request, context) =>
-      new ApiError("rate_limited", `rate limit exceeded; retry in ${Math.ceil(context.ttl / 1000)}s`, undefined, {
-        "Retry-After": String(Math.max(1, Math.ceil(context.ttl / 1000))),
-      }),
+    errorResponseBuilder: (_request, context) => rateLimited(Math.max(1, Math.ceil(context.ttl / 1000))),
+  });
+}
+
+function rateLimited(retryAfterSeconds: number): ApiError {
+  return new ApiError("rate_limited", `rate limit exceeded; retry in ${retryAfterSeconds}s`, undefined, { "Retry-After": String(retryAfterSeconds) });
+}
+
+type OnRequestHook = Extract<NonNullable<RouteOptions["onRequest"]>, readonly unknown[]>[number];
+
+function hooksOf(hooks: RouteOptions["onRequest"]): OnRequestHook[] {
+  if (!hooks) return [];
+  return Array.isArray(hooks) ? [...(hooks as OnRequestHook[])] : [hooks as OnRequestHook];
+}
+
+/**
+ * The onRequest hook of a route's per-address tiers. Callback-style so that an authenticated request (the hot path)
+ * passes without a promise; an anonymous one is counted in every tier of the route, and the tier closest to its
+ * limit (or over it) is the one the headers describe.
+ */
+function addressTiersHook(tiers: readonly AddressTier[]) {
+  return function limitByAddress(request: FastifyRequest, reply: FastifyReply, done: (error?: Error) => void): void {
+    if (request.principal) return done();
+    const key = addressKey(request.ip);
+    Promise.all(tiers.map((tier) => hit(tier, key))).then(
+      (verdicts) => {
+        const worst = verdicts.reduce((a, b) => (b.limit - b.total < a.limit - a.total ? b : a));
+        reply.header(HEADERS.limit, worst.limit).header(HEADERS.remaining, Math.max(0, worst.limit - worst.total)).header(HEADERS.reset, worst.resetSeconds);
+        done(worst.total > worst.limit ? rateLimited(Math.max(1, worst.resetSeconds)) : undefined);
+      },
+      (error: unknown) => done(error instanceof Error ? error : new Error(String(error))),
+    );
+  };
+}
+
+function hit(tier: AddressTier, key: string): Promise<TierVerdict> {
+  return new Promise((resolve, reject) => {
+    tier.store.incr(`${tier.name}:${key}`, (error, result) => {
+      if (error || !result) reject(error ?? new Error("the rate counter gave no answer"));
+      else resolve({ limit: tier.max, total: result.current, resetSeconds: Math.ceil(result.ttl / 1000) });
+    }, tier.windowMs, tier.max);
   });
 }

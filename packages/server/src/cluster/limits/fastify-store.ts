@@ -6,10 +6,11 @@
  * (the plugin appends the route's `groupId`), and every route shares one store (`child()` returns it).
  *
  * When no shared store answers, the request fails closed with 503 `storage_unavailable` (Retry-After: 1):
- * the API behind these buckets needs the same database, and an unchecked bucket would be no limit at all.
+ * the API behind these buckets needs the same database, and an unchecked bucket would be no limit at all. A counter
+ * made with `whenDown: "local"` (the per-address tiers) counts this instance's share in memory instead.
  */
 import { ApiError } from "../../errors.js";
-import { LimitStoreUnavailable, type RateLimits } from "./limit-types.js";
+import { LimitStoreUnavailable, type CounterOptions, type RateLimits } from "./limit-types.js";
 
 interface RateCounter {
   current: number;
@@ -24,11 +25,11 @@ export interface FastifyRateStore {
 }
 
 /** The store class to hand to @fastify/rate-limit (`store:`); it is constructed by the plugin. */
-export function sharedFastifyStore(limits: RateLimits, counterName = "http"): new (options: unknown) => FastifyRateStore {
+export function sharedFastifyStore(limits: RateLimits, counterName = "http", counterOptions: CounterOptions = {}): new (options: unknown) => FastifyRateStore {
   return class SharedCounterStore implements FastifyRateStore {
     incr(key: string, callback: IncrCallback, timeWindow: number): void {
       // A window of 1.5 s is 1500 ms; counters take whole milliseconds.
-      const counter = limits.counter(counterName, Math.round(timeWindow));
+      const counter = limits.counter(counterName, Math.round(timeWindow), counterOptions);
       counter.add(key).then(
         (count) => callback(null, { current: count.total, ttl: count.resetMs }),
         (error: unknown) => {
