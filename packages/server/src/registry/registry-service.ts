@@ -19,7 +19,7 @@ import type {
 
 /** `auth` as a registration or patch carries it: possibly with a raw `token` still to be moved to the vault. */
 type ServiceAuthInput = ServiceRegistration["auth"];
-import { RevisionConflict, type NodeStore, type ServiceWrite } from "../storage/contracts/node-store.js";
+import { RevisionConflict, type NodeStore, type ServiceChange, type ServiceDecision, type ServiceWrite } from "../storage/contracts/node-store.js";
 import { InvalidCursorError } from "../storage/contracts/page-cursor.js";
 import { canSee } from "../storage/contracts/viewer.js";
 import { isAdmin, viewerOf, type Principal } from "../auth/principal.js";
@@ -78,30 +78,40 @@ export class RegistryService {
     }
     if (input.trustLevel !== "unverified" && !admin) throw forbidden(`only an admin may set trustLevel ${input.trustLevel}`);
     const id = input.id ?? randomUUID();
-    const existing = await this.store.getService(id);
-    if (existing && existing.owner !== principal.owner && !admin) {
-      // Do not reveal private records: a caller who cannot see it learns only that the id is taken.
-      throw conflict(`service id ${id} is registered by another owner`);
+    const { token, ...plain } = input.auth;
+    let auth: ServiceAuth = plain;
+    if (token !== undefined) {
+      // The credential goes to the vault only after the ownership check (below, again, as part of the write).
+      this.checkRegistrant(principal, id, await this.store.getService(id));
+      auth = await this.vaultCredential(principal, id, input.auth);
     }
-    const owner = input.owner ?? existing?.owner ?? principal.owner;
-    const auth = await this.vaultCredential(principal, id, input.auth);
     const nowMs = this.now();
     const nowIso = new Date(nowMs).toISOString();
-    const draft = recordFromRegistration({ ...input, auth }, id, owner, existing, nowIso);
-    if (existing) {
+    // Read and write in one storage step: PostgreSQL decides in the batch that writes, under its lock, so a
+    // registration costs no read round trip of its own; the others read and write conditionally on the revision.
+    const { previous, event } = await this.commitChange(id, (existing) => {
+      this.checkRegistrant(principal, id, existing);
+      const owner = input.owner ?? existing?.owner ?? principal.owner;
+      const draft = recordFromRegistration({ ...input, auth }, id, owner, existing, nowIso);
+      if (!existing) return { event: "registered", record: draft };
       const kind = classifyChange(existing, draft);
-      if (kind === "none") {
-        // A re-registration that changes nothing is a heartbeat, not an event.
-        this.noteBeat(existing, nowMs);
-        return { record: { ...existing, heartbeat: nowIso }, created: false };
-      }
-      const event = await this.commit({ event: kind, record: draft, expectedRevision: existing.revision }, existing);
-      this.leases.track(event.service, nowMs, nowMs);
-      return { record: event.service, created: false };
+      // A re-registration that changes nothing is a heartbeat, not an event.
+      return kind === "none" ? null : { event: kind, record: draft };
+    });
+    if (!event) {
+      if (!previous) throw new Error(`registering ${id} decided nothing for an absent record`);
+      this.noteBeat(previous, nowMs);
+      return { record: { ...previous, heartbeat: nowIso }, created: false };
     }
-    const event = await this.commit({ event: "registered", record: draft, expectedRevision: 0 }, null);
     this.leases.track(event.service, nowMs, nowMs);
-    return { record: event.service, created: true };
+    return { record: event.service, created: previous === null };
+  }
+
+  /** Another owner's id is taken; do not reveal private records: the caller learns only that the id is taken. */
+  private checkRegistrant(principal: Principal, id: string, existing: ServiceRecord | null): void {
+    if (existing && existing.owner !== principal.owner && !isAdmin(principal)) {
+      throw conflict(`service id ${id} is registered by another owner`);
+    }
   }
 
   async patch(principal: Principal, id: string, patch: ServicePatch): Promise<ServiceRecord> {
@@ -281,6 +291,20 @@ export class RegistryService {
       })
       .catch((error: unknown) => {
         if (error instanceof RevisionConflict) throw conflict(`service ${write.record.id} changed concurrently; retry`);
+        throw error;
+      });
+  }
+
+  /** `commit` for a change decided against the stored record in the same storage step (`changeService`). */
+  private commitChange(id: string, decide: ServiceDecision): Promise<ServiceChange> {
+    return this.store
+      .changeService(id, decide)
+      .then(async (change) => {
+        if (change.event) await this.publish({ event: change.event, previous: change.previous });
+        return change;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof RevisionConflict) throw conflict(`service ${id} changed concurrently; retry`);
         throw error;
       });
   }

@@ -212,6 +212,70 @@ export function runNodeStoreContract(name: string, open: OpenNodeStore): void {
         expect((await store.deleteService("d-2", written.revision))?.event).toBe("deregistered");
       });
 
+      it("changeService decides from the stored record (null when absent) and writes what it decided, against it", async () => {
+        const seen: Array<ServiceRecord | null> = [];
+        const created = await store.changeService("ch-1", (existing) => {
+          seen.push(existing);
+          return { event: "registered", record: draft("ch-1", { tags: ["a"] }) };
+        });
+        expect(seen.at(-1)).toBeNull();
+        expect(created.previous).toBeNull();
+        expect(created.event?.event).toBe("registered");
+        const stored = await store.getService("ch-1");
+        expect(stored).toEqual(created.event?.service);
+        await store.writeService(registered(draft("ch-2")));
+        const updated = await store.changeService("ch-1", (existing) => {
+          seen.push(existing);
+          return { event: "updated", record: draft("ch-1", { name: `after ${existing?.revision}`, tags: ["b"] }) };
+        });
+        expect(seen.at(-1)).toEqual(stored);
+        expect(updated.previous).toEqual(stored);
+        expect(updated.event?.revision).toBe((await store.currentRevision()));
+        expect((await store.getService("ch-1"))?.name).toBe(`after ${stored?.revision}`);
+        const events = await store.eventsSince(updated.event!.revision - 1, 10);
+        expect(events !== "compacted" && events.map((event) => [event.event, event.service.id])).toEqual([["updated", "ch-1"]]);
+        // An update keeps the record's place in the listing; its terms are replaced.
+        expect(ids(await listAll(store, {}, ADMIN))).toEqual(["ch-1", "ch-2"]);
+        expect(ids(await listAll(store, { tag: ["a"] }, ADMIN))).toEqual([]);
+        expect(ids(await listAll(store, { tag: ["b"] }, ADMIN))).toEqual(["ch-1"]);
+      });
+
+      it("changeService writes nothing when the decision is null, and passes a refusal on while other writes land", async () => {
+        const first = await store.writeService(registered(draft("ch-3")));
+        const unchanged = await store.changeService("ch-3", () => null);
+        expect(unchanged).toEqual({ previous: first.service, event: null });
+        expect(await store.currentRevision()).toBe(first.revision);
+        const refusal = new Error("refused by the decision");
+        const outcomes = await Promise.allSettled([
+          store.writeService(registered(draft("ch-4"), 0)),
+          store.changeService("ch-3", () => {
+            throw refusal;
+          }),
+          store.changeService("ch-5", () => ({ event: "registered", record: draft("ch-5") })),
+        ]);
+        expect(outcomes.map((outcome) => outcome.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+        expect((outcomes[1] as PromiseRejectedResult).reason).toBe(refusal);
+        expect((await store.getService("ch-3"))?.revision).toBe(first.revision);
+        expect(await store.currentRevision()).toBe(first.revision + 2);
+      });
+
+      it("two changeService calls on one new id issued together never both create it", async () => {
+        const decide = (name: string) => (existing: ServiceRecord | null) =>
+          ({ event: existing ? ("updated" as const) : ("registered" as const), record: draft("ch-twin", { name }) });
+        const [first, second] = await Promise.allSettled([store.changeService("ch-twin", decide("one")), store.changeService("ch-twin", decide("two"))]);
+        expect(first.status === "fulfilled" && first.value.event?.event).toBe("registered");
+        // A backend that decides under its write lock shows the second call the first one's record; one that reads
+        // and then writes conditionally refuses it. Either way the first write is never overwritten unseen.
+        if (second.status === "fulfilled") {
+          expect(second.value.previous?.name).toBe("one");
+          expect(second.value.event?.event).toBe("updated");
+        } else {
+          expect(second.reason).toBeInstanceOf(RevisionConflict);
+        }
+        const events = await store.eventsSince(0, 10);
+        expect(events !== "compacted" && events.filter((event) => event.event === "registered").length).toBe(1);
+      });
+
       it("replaces tags and capabilities on update", async () => {
         await store.writeService(registered(draft("t-1", { tags: ["a", "b"], capabilities: ["llm_chat"] })));
         await store.writeService({ event: "updated", record: draft("t-1", { tags: ["b", "c"], capabilities: ["embeddings"] }) });

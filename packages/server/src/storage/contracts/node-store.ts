@@ -42,6 +42,20 @@ export interface ServiceWrite {
   expectedRevision?: number;
 }
 
+/**
+ * How `changeService` changes one record, decided from the record as stored (null when absent): the write to make
+ * (for the same id; its `expectedRevision` is ignored: the store writes against the record it passed), or null to
+ * leave it as it is. It must be synchronous and without effects (a backend may call it more than once, e.g. when
+ * it runs a transaction again); throwing refuses the change and rejects `changeService` with that error.
+ */
+export type ServiceDecision = (existing: ServiceRecord | null) => Omit<ServiceWrite, "expectedRevision"> | null;
+
+/** What `changeService` did: the record it decided on (null when absent) and the event written (null if none). */
+export interface ServiceChange {
+  previous: ServiceRecord | null;
+  event: RegistryEvent | null;
+}
+
 /** Thrown by `writeService`/`deleteService` when `expectedRevision` does not match. */
 export class RevisionConflict extends Error {
   constructor(
@@ -62,6 +76,12 @@ export interface ServiceRecordStore {
   writeService(write: ServiceWrite): Promise<RegistryEvent>;
   /** Applies several writes in one transaction (one revision each, in order). */
   writeServices(writes: ServiceWrite[]): Promise<RegistryEvent[]>;
+  /**
+   * Reads the record and writes what `decide` makes of it, as one step: the write lands only if the record is still
+   * the one `decide` saw, else `RevisionConflict` (a backend that decides under its write lock never conflicts).
+   * The registry registers this way, so a backend whose reads are round trips can fold the read into its write.
+   */
+  changeService(id: string, decide: ServiceDecision): Promise<ServiceChange>;
   /** Deletes the record and appends a `deregistered` event carrying its last state; null if absent. */
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null>;
 

@@ -8,6 +8,8 @@ import { decodeCursor, encodeCursor } from "../contracts/page-cursor.js";
 import { RevisionConflict, type LeaseRow, type ServicePage, type ServiceQuery, type ServiceWrite, type TokenRow } from "../contracts/node-store.js";
 import { canSee, type Viewer } from "../contracts/viewer.js";
 import type { StorageBackend } from "../contracts/storage-backend.js";
+import type { ServiceChange, ServiceDecision } from "../contracts/node-store.js";
+import { changeByRead } from "../rows/change-by-read.js";
 import type { VaultStore } from "../contracts/vault-store.js";
 import type { FederationStore } from "../contracts/federation-store.js";
 import type { IdentityStore } from "../contracts/identity-store.js";
@@ -85,6 +87,10 @@ export class MemoryStore implements StorageBackend {
       pending.set(id, ++next);
     }
     return writes.map((write) => this.apply(write));
+  }
+
+  changeService(id: string, decide: ServiceDecision): Promise<ServiceChange> {
+    return changeByRead(this, id, decide);
   }
 
   async deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {

@@ -8,7 +8,7 @@
  * batch of 100 writes costs as many round trips as a batch of one.
  */
 import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
-import { RevisionConflict, type ServiceDraft, type ServiceWrite } from "../contracts/node-store.js";
+import { RevisionConflict, type ServiceChange, type ServiceDecision, type ServiceDraft, type ServiceWrite } from "../contracts/node-store.js";
 import { encodeRecordDoc, eventDocOf, parseRecordDoc, serviceColumns } from "../sqlite/record-codec.js";
 import { recordOf, type StoredService } from "./pg-service-rows.js";
 
@@ -17,9 +17,11 @@ export type ServiceBatchEntry =
   | { kind: "write"; write: ServiceWrite }
   /** writeServices: all or nothing. */
   | { kind: "writes"; writes: ServiceWrite[] }
-  | { kind: "delete"; id: string; expectedRevision: number | undefined };
+  | { kind: "delete"; id: string; expectedRevision: number | undefined }
+  /** changeService: decided here, against the row read under the counter lock (no read of its own before). */
+  | { kind: "change"; id: string; decide: ServiceDecision };
 
-export type EntryOutcome = { ok: true; value: RegistryEvent | RegistryEvent[] | null } | { ok: false; error: unknown };
+export type EntryOutcome = { ok: true; value: RegistryEvent | RegistryEvent[] | ServiceChange | null } | { ok: false; error: unknown };
 
 /** An id's state after the writes planned so far: null once deleted. */
 interface PlannedService extends StoredService {
@@ -49,6 +51,7 @@ export function idsOf(entry: ServiceBatchEntry): string[] {
     case "writes":
       return entry.writes.map((write) => write.record.id);
     case "delete":
+    case "change":
       return [entry.id];
   }
 }
@@ -130,6 +133,9 @@ export class ServiceBatchPlan {
         case "delete":
           remember(entry.id);
           return { ok: true, value: this.delete(entry.id, entry.expectedRevision) };
+        case "change":
+          remember(entry.id);
+          return { ok: true, value: this.change(entry.id, entry.decide) };
       }
     } catch (error) {
       this.revision = revision;
@@ -172,6 +178,16 @@ export class ServiceBatchPlan {
     this.planned.set(record.id, { seq, revision, heartbeatAt, doc, draft: record });
     this.revision = revision;
     return { event: write.event, revision, service: { ...record, revision } };
+  }
+
+  /** The record as it is at this point of the batch, handed to `decide`; its write (if any) is planned at once. */
+  private change(id: string, decide: ServiceDecision): ServiceChange {
+    const existing = this.current(id);
+    const previous = existing ? recordOf(id, existing) : null;
+    const write = decide(previous);
+    if (write === null) return { previous, event: null };
+    if (write.record.id !== id) throw new Error(`changeService(${id}) decided a write of ${write.record.id}`);
+    return { previous, event: this.write({ ...write, expectedRevision: existing?.revision ?? 0 }) };
   }
 
   private delete(id: string, expectedRevision: number | undefined): RegistryEvent | null {

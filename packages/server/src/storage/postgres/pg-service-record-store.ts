@@ -6,7 +6,7 @@
  * write committed by any instance. Nothing is cached in this process: another instance may have written since.
  */
 import { SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
-import type { ServicePage, ServiceQuery, ServiceRecordStore, ServiceWrite } from "../contracts/node-store.js";
+import type { ServiceChange, ServiceDecision, ServicePage, ServiceQuery, ServiceRecordStore, ServiceWrite } from "../contracts/node-store.js";
 import type { StoredChange } from "../contracts/storage-backend.js";
 import type { Viewer } from "../contracts/viewer.js";
 import { decodeCursor, encodeCursor } from "../contracts/page-cursor.js";
@@ -58,6 +58,11 @@ export class PgServiceRecordStore implements ServiceRecordStore {
       return [];
     }
     return this.batcher.enqueue({ kind: "writes", writes }) as Promise<RegistryEvent[]>;
+  }
+
+  /** No read of its own: the batch decides against the row it reads under the revision-counter lock anyway. */
+  changeService(id: string, decide: ServiceDecision): Promise<ServiceChange> {
+    return this.batcher.enqueue({ kind: "change", id, decide }) as Promise<ServiceChange>;
   }
 
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {

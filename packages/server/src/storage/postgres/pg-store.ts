@@ -15,6 +15,7 @@ import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import pg from "pg";
 import type { LeaseRow, ServicePage, ServiceQuery, ServiceWrite, TokenRow } from "../contracts/node-store.js";
 import type { SharedStorage, StorageBackend, StoredChange } from "../contracts/storage-backend.js";
+import type { ServiceChange, ServiceDecision } from "../contracts/node-store.js";
 import type { Viewer } from "../contracts/viewer.js";
 import type { VaultStore } from "../contracts/vault-store.js";
 import type { FederationStore } from "../contracts/federation-store.js";
@@ -112,6 +113,10 @@ export class PostgresStore implements StorageBackend, SharedStorage {
 
   writeServices(writes: ServiceWrite[]): Promise<RegistryEvent[]> {
     return this.services.writeServices(writes);
+  }
+
+  changeService(id: string, decide: ServiceDecision): Promise<ServiceChange> {
+    return this.services.changeService(id, decide);
   }
 
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {

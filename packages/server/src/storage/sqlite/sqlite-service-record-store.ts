@@ -17,6 +17,8 @@ import type { EnqueueOptions } from "./write-batcher.js";
 import { MAX_TERMS_PER_INSERT, type WriteSink } from "./write-statements.js";
 import { encodeRecordDoc, eventDocOf, fromRow, parseRecordDoc, serviceColumns, type ServiceRow } from "./record-codec.js";
 import { buildListQuery, visibilityClause } from "./service-query.js";
+import type { ServiceChange, ServiceDecision } from "../contracts/node-store.js";
+import { changeByRead } from "../rows/change-by-read.js";
 
 /** Dynamic listing queries are prepared once per distinct SQL shape; this bounds that cache. */
 const MAX_CACHED_QUERIES = 256;
@@ -142,6 +144,11 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
   writeServices(writes: ServiceWrite[]): Promise<RegistryEvent[]> {
     // One batch entry, hence one savepoint (or one plan): the writes land together or not at all.
     return this.writePlanned((sink) => writes.map((write) => this.applyWrite(write, sink)));
+  }
+
+  /** A read (the known-id set answers a new id without SQLite) and a write conditional on its revision. */
+  changeService(id: string, decide: ServiceDecision): Promise<ServiceChange> {
+    return changeByRead(this, id, decide);
   }
 
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
