@@ -3,14 +3,15 @@
  * Decides which server and token a command uses, and builds the SDK client. Precedence, highest
  * first: flags `--url`/`--token`, environment `KAI_URL`/`KAI_TOKEN`, the stored `kai login`, then the
  * defaults of a local `npm start` (http://127.0.0.1:7070 and ./data/admin.token), so that a fresh
- * checkout needs no setup at all.
+ * checkout needs no setup at all. A stored sign-in session renews itself through the SDK; each rotated
+ * refresh token is written back to the login file at once (the previous one is spent).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { createClient, type KaiClient } from "@kai/sdk";
+import { createClient, type KaiClient, type SessionTokens } from "@kai/sdk";
 import { CliError, usageError } from "./cli-error.js";
 import { EXIT } from "./exit-codes.js";
-import { readStoredLogin, storedLoginPath } from "./stored-login.js";
+import { deleteStoredLogin, readStoredLogin, storedLoginPath, writeStoredLogin, type StoredSession } from "./stored-login.js";
 
 export const DEFAULT_URL = "http://127.0.0.1:7070";
 
@@ -23,7 +24,11 @@ export interface Connection {
   url: string;
   token: string | undefined;
   /** Where the token came from, for messages ("no token: …"). */
-  tokenSource: "flag" | "env" | "login" | "data-dir" | "none";
+  tokenSource: "flag" | "env" | "login" | "session" | "data-dir" | "none";
+  /** The stored sign-in session (`tokenSource: "session"`), renewed and saved back by `connect`. */
+  session?: StoredSession;
+  /** The login file the session is kept in. */
+  loginPath?: string;
 }
 
 /** The admin token a local server wrote, if this user can read it. */
@@ -40,13 +45,15 @@ export function resolveConnection(flags: ConnectionFlags, env: NodeJS.ProcessEnv
   const explicitUrl = flags.url || env.KAI_URL;
   const explicitToken = flags.token || env.KAI_TOKEN?.trim();
   // The login file is read only when it is needed, so a broken one cannot get in the way of explicit settings.
-  const login = explicitUrl && explicitToken ? undefined : readStoredLogin(storedLoginPath(env));
+  const loginPath = storedLoginPath(env);
+  const login = explicitUrl && explicitToken ? undefined : readStoredLogin(loginPath);
   const url = explicitUrl || login?.url || DEFAULT_URL;
   checkUrl(url);
   if (flags.token) return { url, token: flags.token, tokenSource: "flag" };
   if (explicitToken) return { url, token: explicitToken, tokenSource: "env" };
   // A stored token belongs to the stored URL; never send it to another server.
-  if (login && login.url === url) return { url, token: login.token, tokenSource: "login" };
+  if (login?.url === url && login.session) return { url, token: login.session.accessToken, tokenSource: "session", session: login.session, loginPath };
+  if (login?.url === url && login.token) return { url, token: login.token, tokenSource: "login" };
   const local = localAdminToken(env);
   if (local) return { url, token: local, tokenSource: "data-dir" };
   return { url, token: undefined, tokenSource: "none" };
@@ -69,10 +76,27 @@ export function connect(flags: ConnectionFlags, env: NodeJS.ProcessEnv = process
   const connection = resolveConnection(flags, env);
   if (connection.token === undefined) {
     throw new CliError(
-      "no token: set KAI_TOKEN, run `kai login`, or run next to a server's ./data directory",
+      "no token: run `kai login`, set KAI_TOKEN, or run next to a server's ./data directory",
       "unauthorized",
       EXIT.unauthorized,
     );
   }
-  return createClient({ url: connection.url, token: connection.token });
+  const { session, loginPath } = connection;
+  if (session === undefined || loginPath === undefined) return createClient({ url: connection.url, token: connection.token });
+  return createClient({
+    url: connection.url,
+    token: session.accessToken,
+    refreshToken: session.refreshToken,
+    accessExpiresAt: session.accessExpiresAt,
+    sessionExpiresAt: session.sessionExpiresAt,
+    onTokens: saveSession(connection.url, session.username, loginPath),
+  });
+}
+
+/** Keeps the login file in step with the session: the rotated tokens, or no file once the session is over. */
+export function saveSession(url: string, username: string, path: string): (tokens: SessionTokens | null) => void {
+  return (tokens) => {
+    if (tokens === null) deleteStoredLogin(path);
+    else writeStoredLogin({ url, session: { username, ...tokens } }, path);
+  };
 }

@@ -3,7 +3,7 @@
  * The exit codes scripts can rely on, and the one table that maps API error codes onto them.
  * Changing a number here is a breaking change for every script that calls `kai`.
  */
-import type { ErrorCode } from "@kai/protocol";
+import { ERROR_STATUS } from "@kai/protocol";
 
 export const EXIT = {
   ok: 0,
@@ -18,48 +18,27 @@ export const EXIT = {
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
-/** API error code → exit code. Codes not listed (internal, payload_too_large, …) are "unexpected". */
-const BY_API_CODE: Partial<Record<ErrorCode, ExitCode>> = {
-  validation_failed: EXIT.validation,
-  invalid_json: EXIT.validation,
-  unauthorized: EXIT.unauthorized,
-  forbidden: EXIT.unauthorized,
-  not_found: EXIT.notFound,
-  conflict: EXIT.conflict,
-  rate_limited: EXIT.rateLimited,
-  // A server that is shutting down or overloaded is, for a script, as good as unreachable: retry later.
-  unavailable: EXIT.unreachable,
-  // The vault: a wrong passphrase is an authentication failure; a locked vault is unavailable until unlocked.
-  invalid_passphrase: EXIT.unauthorized,
-  vault_locked: EXIT.unreachable,
-  // The node's database is away: the node itself is as good as unreachable until it returns.
-  storage_unavailable: EXIT.unreachable,
-  vault_not_initialized: EXIT.unreachable,
-  decryption_failed: EXIT.validation,
-  // The gateway: no service could answer (down, rate limited, unreachable) is "try later"; a model that no
-  // service serves is "not found"; a request the provider refused is a validation failure.
-  model_not_found: EXIT.notFound,
-  upstream_bad_request: EXIT.validation,
-  upstream_rate_limited: EXIT.rateLimited,
-  upstream_error: EXIT.unreachable,
-  upstream_auth_failed: EXIT.unreachable,
-  upstream_unreachable: EXIT.unreachable,
-  upstream_invalid_response: EXIT.unreachable,
-  upstream_stream_broken: EXIT.unreachable,
-  upstream_timeout: EXIT.unreachable,
-  upstream_not_found: EXIT.notFound,
-  upstream_conflict: EXIT.conflict,
-  capability_not_found: EXIT.notFound,
-  no_service_available: EXIT.unreachable,
-  services_rate_limited: EXIT.rateLimited,
-  credential_unavailable: EXIT.unreachable,
-  // Federation: a peer that cannot be read is unreachable; one that is not the pinned DID is a conflict.
-  peer_unreachable: EXIT.unreachable,
-  peer_identity_mismatch: EXIT.conflict,
+/**
+ * HTTP status → exit code. The exit code of an API error follows from its status in the protocol's one error
+ * table (`ERROR_STATUS`), so a new error code gets its exit code there and nowhere else: 401/403 are "no access"
+ * (`invalid_credentials`, `mfa_required`, `session_revoked`, …), 502–504 "try later" (gateway, peers, storage).
+ * Statuses not listed (500 internal, 413, 415, 408, …) are "unexpected".
+ */
+const BY_STATUS: Readonly<Record<number, ExitCode>> = {
+  400: EXIT.validation,
+  401: EXIT.unauthorized,
+  403: EXIT.unauthorized,
+  404: EXIT.notFound,
+  409: EXIT.conflict,
+  429: EXIT.rateLimited,
+  502: EXIT.unreachable,
+  503: EXIT.unreachable,
+  504: EXIT.unreachable,
 };
 
 export function exitCodeForApiCode(code: string): ExitCode {
-  return BY_API_CODE[code as ErrorCode] ?? EXIT.unexpected;
+  const status = (ERROR_STATUS as Readonly<Record<string, number>>)[code];
+  return (status !== undefined ? BY_STATUS[status] : undefined) ?? EXIT.unexpected;
 }
 
 /** Shown at the end of `kai --help`, and documented in docs/cli.md. */
@@ -68,8 +47,9 @@ export const EXIT_CODES_HELP = `Exit codes:
   1  unexpected error
   2  usage error (bad flags, unreadable or malformed file)
   3  not found
-  4  unauthorized or forbidden (missing, bad, expired or revoked token; missing scope)
+  4  unauthorized or forbidden (wrong password or code, missing, bad, expired or revoked token or
+     session, missing scope, disabled account)
   5  conflict (e.g. the service id belongs to another owner)
   6  validation failed (the server, or the local schema check, refused the input)
   7  server unreachable or unavailable
-  8  rate limited (retry after the time the server names)`;
+  8  rate limited or sign-in throttled (retry after the time the server names)`;

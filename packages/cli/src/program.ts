@@ -20,12 +20,20 @@ import { chatCommand, modelsCommand, routeCommand } from "./commands/gateway.js"
 import { peerCommand } from "./commands/peer.js";
 import { klpCommand } from "./commands/klp.js";
 import { storageCommand } from "./commands/storage.js";
+import { agentLoginCommand } from "./commands/agent-login.js";
+import { logoutCommand, whoamiCommand } from "./commands/logout.js";
+import { usersCommand } from "./commands/users.js";
+import { rolesCommand } from "./commands/roles.js";
+import { sessionsCommand } from "./commands/sessions.js";
+import { mfaCommand } from "./commands/mfa.js";
+import { meCommand } from "./commands/me.js";
+import { securityCommand } from "./commands/security.js";
 import { VERSION } from "./version.js";
 
 const EPILOGUE = `
-Server and token: --url/--token flags, else KAI_URL/KAI_TOKEN, else \`kai login\`, else
-http://127.0.0.1:7070 with ./data/admin.token. Prefer KAI_TOKEN or \`kai login\` (token on stdin)
-over --token: command lines are visible to other users of the machine.
+Server and token: --url/--token flags, else KAI_URL/KAI_TOKEN, else the session of \`kai login\`
+(renewed by itself), else http://127.0.0.1:7070 with ./data/admin.token. Prefer \`kai login\` or
+KAI_TOKEN over --token: command lines are visible to other users of the machine.
 
 ${EXIT_CODES_HELP}`;
 
@@ -44,6 +52,15 @@ export function buildProgram(): Command {
     .addCommand(statusCommand())
     .addCommand(clusterCommand())
     .addCommand(loginCommand())
+    .addCommand(agentLoginCommand())
+    .addCommand(logoutCommand())
+    .addCommand(whoamiCommand())
+    .addCommand(usersCommand())
+    .addCommand(rolesCommand())
+    .addCommand(sessionsCommand())
+    .addCommand(mfaCommand())
+    .addCommand(meCommand())
+    .addCommand(securityCommand())
     .addCommand(servicesCommand())
     .addCommand(tokenCommand())
     .addCommand(vaultCommand())

@@ -77,7 +77,7 @@ export function createAuthClient(http: HttpTransport, session: SessionCredential
     },
     validate: async () => (await http.request("GET", "/api/auth/validate", { schema: ValidateResponseSchema })).data,
     sessions: {
-      list: async (query = {}) => (await http.request("GET", "/api/auth/sessions", { query: defined(query), schema: ListSessionsResponseSchema })).data.sessions,
+      list: async () => (await http.request("GET", "/api/auth/sessions", { schema: ListSessionsResponseSchema })).data.sessions,
       revoke: async (id) => {
         await http.request("DELETE", sessionPath(id));
       },

@@ -27,6 +27,7 @@ import { createKlpClient, createPeersClient } from "./peers.js";
 import { SessionCredentials } from "./session.js";
 import { createAuthClient } from "./auth.js";
 import { createMeClient, createRolesClient, createUsersClient } from "./users.js";
+import { createMfaClient } from "./mfa.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 
@@ -88,6 +89,7 @@ export function createClient(options: ClientOptions): KaiClient {
     users: createUsersClient(http),
     me: createMeClient(http),
     roles: createRolesClient(http),
+    mfa: createMfaClient(http),
     gateway: createGatewayClient(http),
     peers: createPeersClient(http),
     klp: createKlpClient(http),

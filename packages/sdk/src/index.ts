@@ -17,6 +17,7 @@ export type {
   AgentOptions,
   AuthClient,
   MeClient,
+  MfaClient,
   RolesClient,
   UsersClient,
   ClientOptions,
@@ -86,4 +87,9 @@ export type {
   User,
   UserPreferences,
   ValidateResponse,
+  MfaStatus,
+  Passkey,
+  SecondFactorProof,
+  TotpConfirmResponse,
+  TotpEnrolResponse,
 } from "@kai/protocol";

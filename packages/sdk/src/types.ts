@@ -53,6 +53,11 @@ import type {
   UpdateUserRequest,
   User,
   ValidateResponse,
+  MfaStatus,
+  Passkey,
+  SecondFactorProof,
+  TotpConfirmResponse,
+  TotpEnrolResponse,
 } from "@kai/protocol";
 import type { SessionTokens } from "./session.js";
 
@@ -120,6 +125,8 @@ export interface KaiClient {
   me: MeClient;
   /** Roles: named sets of scopes (listing: any user; changes: scope `admin`). */
   roles: RolesClient;
+  /** The signed-in user's second factors (TOTP, recovery codes, passkeys). */
+  mfa: MfaClient;
   /** Calling services through the gateway (token scope `gateway:invoke`). */
   gateway: GatewayClient;
   /** Federation peers (token scope `federation:admin`). */
@@ -156,8 +163,9 @@ export interface AuthClient {
   /** Who the caller is, with which scopes, until when (`GET /api/auth/validate`). */
   validate(): Promise<ValidateResponse>;
   sessions: {
-    /** The caller's sessions; an admin may ask for another user's (`userId`) or everyone's (`all`). */
-    list(query?: { userId?: string; all?: boolean }): Promise<Session[]>;
+    /** The caller's own sessions, newest first (`current` marks the one in use). */
+    list(): Promise<Session[]>;
+    /** Ends one of the caller's sessions, or anyone's (scope `admin`). */
     revoke(id: string): Promise<void>;
   };
   /** The security log, newest first (scope `admin`); `before` pages back from `nextBefore`. */
@@ -169,11 +177,13 @@ export interface UsersClient {
   /** Every user, page after page. */
   listAll(query?: { pageSize?: number }): AsyncIterable<User>;
   create(input: CreateUserRequestInput): Promise<User>;
-  /** By id or username. */
+  /** By id. */
   get(id: string): Promise<User>;
   /** Roles, state (disable / enable), display name, a password reset. */
   update(id: string, patch: UpdateUserRequest): Promise<User>;
   remove(id: string): Promise<void>;
+  /** A user's sessions (admin). */
+  sessions(id: string): Promise<Session[]>;
 }
 
 export interface MeClient {
@@ -190,6 +200,29 @@ export interface RolesClient {
   /** Creates or replaces a custom role (built-in roles cannot be changed). */
   put(name: string, role: PutRoleRequest): Promise<Role>;
   remove(name: string): Promise<void>;
+}
+
+/**
+ * Second factors. `proof` is one current factor (`{ code }`, `{ recoveryCode }` or `{ passkey }`), required for
+ * changes once the user has any factor; a wrong one is `invalid_credentials` and counts in the sign-in throttle.
+ */
+export interface MfaClient {
+  status(): Promise<MfaStatus>;
+  totp: {
+    /** Starts (or restarts) an enrolment: the secret, the otpauth URI and its QR code, shown once. */
+    enrol(proof?: SecondFactorProof): Promise<TotpEnrolResponse>;
+    /** The first code from the authenticator app; the first factor also brings recovery codes (shown once). */
+    confirm(code: string): Promise<TotpConfirmResponse>;
+    disable(proof: SecondFactorProof): Promise<void>;
+  };
+  /** A new set of recovery codes (shown once); the old set stops working. */
+  regenerateRecoveryCodes(proof: SecondFactorProof): Promise<string[]>;
+  passkeys: {
+    list(): Promise<Passkey[]>;
+    remove(id: string, proof: SecondFactorProof): Promise<void>;
+  };
+  /** Admin: removes every factor of another user (a lost phone); scope `admin`. */
+  reset(userId: string): Promise<void>;
 }
 
 export interface KlpClient {

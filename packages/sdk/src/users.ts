@@ -8,6 +8,7 @@
 import {
   CreateTokenResponseSchema,
   ListRolesResponseSchema,
+  ListSessionsResponseSchema,
   ListUsersResponseSchema,
   RoleSchema,
   UserSchema,
@@ -40,6 +41,7 @@ export function createUsersClient(http: HttpTransport): UsersClient {
     remove: async (id) => {
       await http.request("DELETE", userPath(id));
     },
+    sessions: async (id) => (await http.request("GET", `${userPath(id)}/sessions`, { schema: ListSessionsResponseSchema })).data.sessions,
   };
 }
 
