@@ -10,6 +10,7 @@
 import pg from "pg";
 import { VAULT_SCHEMA } from "./pg-vault-schema.js";
 import { CLUSTER_SCHEMA } from "./pg-cluster-schema.js";
+import { IDENTITY_SCHEMA } from "./pg-identity-schema.js";
 
 export interface PgMigration {
   version: number;
@@ -136,6 +137,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
       ALTER TABLE service_tags SET (autovacuum_analyze_scale_factor = 0.01, autovacuum_analyze_threshold = 1000);
       ALTER TABLE service_capabilities SET (autovacuum_analyze_scale_factor = 0.01, autovacuum_analyze_threshold = 1000);
     `,
+  },
+  {
+    version: 3,
+    description: "sign-in: users, custom roles, sessions, TOTP, recovery codes, passkeys, one-time challenges, security log",
+    sql: IDENTITY_SCHEMA,
   },
 ];
 

@@ -4,7 +4,7 @@
  * This module opens it (connection budget check, migrations under an advisory lock, the pool) and closes it, and
  * hands each part the pool through `PgDatabase`; the parts live in their own modules: service records and the
  * change log (pg-service-record-store.ts, with group commit in pg-service-batcher.ts), leases, tokens, settings,
- * federation, the vault (pg-vault-store.ts), and the one LISTEN connection (pg-listener.ts).
+ * federation, sign-in's identity store, the vault (pg-vault-store.ts), and the one LISTEN connection (pg-listener.ts).
  *
  * Durability is PostgreSQL's: a write is acknowledged after COMMIT returned with synchronous_commit on (forced on
  * for this backend's sessions if the server or role turned it off), so it survives `kill -9` of the instance and a
@@ -37,6 +37,7 @@ import { PgLeaseStore } from "./pg-lease-store.js";
 import { PgTokenStore } from "./pg-token-store.js";
 import { PgNodeSettingsStore } from "./pg-node-settings-store.js";
 import { PgFederationStore } from "./pg-federation-store.js";
+import { PgIdentityStore } from "./pg-identity-store.js";
 import { createPgVaultStore } from "./pg-vault-store.js";
 
 export class PostgresStore implements StorageBackend, SharedStorage {
@@ -56,6 +57,7 @@ export class PostgresStore implements StorageBackend, SharedStorage {
   private readonly listener: PgListener;
   private vault: VaultStore | null = null;
   private federation: PgFederationStore | null = null;
+  private identity: PgIdentityStore | null = null;
   private closing: Promise<void> | null = null;
 
   private constructor(config: PostgresStoreConfig, clientConfig: pg.ClientConfig, budget: ConnectionBudget) {
@@ -193,7 +195,7 @@ export class PostgresStore implements StorageBackend, SharedStorage {
     return this.settings.claimMeta(key, value);
   }
 
-  // ---- vault and federation ----
+  // ---- vault, federation and identity ----
 
   vaultStore(): VaultStore {
     this.vault ??= createPgVaultStore(this.pool);
@@ -205,9 +207,10 @@ export class PostgresStore implements StorageBackend, SharedStorage {
     return this.federation;
   }
 
-  /** Sign-in's store (in progress: the PostgreSQL tables come with their migration). */
+  /** Sign-in's users, sessions, factors, challenges and security log, shared by every instance (pg-identity-store.ts). */
   identityStore(): IdentityStore {
-    throw new Error("the identity store is not available on PostgreSQL yet");
+    this.identity ??= new PgIdentityStore(this.db);
+    return this.identity;
   }
 
   // ---- shared storage ----
