@@ -25,8 +25,11 @@ export interface MfaDeps {
   config: MfaConfig;
   /** `config.server.host` and the port the server listens on (asked once the first passkey call comes). */
   server: { host: string; port: () => number };
-  /** 32 bytes that seal TOTP secrets (see the module header). */
-  sealKey: Buffer;
+  /**
+   * 32 bytes that seal TOTP secrets (see the module header), or a function giving them when first needed (it may
+   * throw `vault_locked` while the node key is sealed: only TOTP waits for it, passkeys work meanwhile).
+   */
+  sealKey: Buffer | (() => Buffer);
   throttle?: LoginThrottle;
   now?: () => number;
 }

@@ -19,12 +19,24 @@ export interface SecretSealer {
   open(sealed: string, context: string): Buffer;
 }
 
-export function createSecretSealer(key: Buffer): SecretSealer {
-  if (key.length !== 32) throw new RangeError("the MFA seal key must be 32 bytes (AES-256)");
-  // A private copy: the caller may zero or reuse its buffer.
-  const sealKey = Buffer.from(key);
+/**
+ * `key`: the 32 bytes, or a function giving them when first needed — for a node whose key is sealed in a locked
+ * vault at start: it throws (e.g. `vault_locked`) until the vault is unlocked, and only TOTP waits for it.
+ */
+export function createSecretSealer(key: Buffer | (() => Buffer)): SecretSealer {
+  let cached: Buffer | undefined;
+  const keyOf = (): Buffer => {
+    if (cached) return cached;
+    const bytes = typeof key === "function" ? key() : key;
+    if (bytes.length !== 32) throw new RangeError("the MFA seal key must be 32 bytes (AES-256)");
+    // A private copy: the caller may zero or reuse its buffer.
+    cached = Buffer.from(bytes);
+    return cached;
+  };
+  if (typeof key !== "function") keyOf();
   return {
     seal(plain, context) {
+      const sealKey = keyOf();
       const nonce = randomBytes(NONCE_BYTES);
       const cipher = createCipheriv(ALGORITHM, sealKey, nonce, { authTagLength: TAG_BYTES });
       cipher.setAAD(Buffer.from(context, "utf8"));
@@ -32,6 +44,7 @@ export function createSecretSealer(key: Buffer): SecretSealer {
       return ["v1", nonce, ciphertext, cipher.getAuthTag()].map((part) => (typeof part === "string" ? part : part.toString("base64url"))).join(".");
     },
     open(sealed, context) {
+      const sealKey = keyOf();
       const parts = sealed.split(".");
       if (parts.length !== 4 || parts[0] !== "v1") throw new Error("sealed secret has an unknown format");
       const [nonce, ciphertext, tag] = parts.slice(1).map((part) => Buffer.from(part, "base64url")) as [Buffer, Buffer, Buffer];
