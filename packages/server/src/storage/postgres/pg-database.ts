@@ -96,7 +96,8 @@ export class PgDatabase {
         if (!broken && isRetryable(error) && attempt < DEADLOCK_ATTEMPTS) continue;
         throw toStorageError(error);
       } finally {
-        client.removeListener("error", onError);
+        // A broken connection is closed in the background and may still receive an error meanwhile: it keeps the listener.
+        if (!broken) client.removeListener("error", onError);
         // A connection that failed may be half-dead: let the pool open a fresh one instead of handing it out again.
         client.release(broken);
       }

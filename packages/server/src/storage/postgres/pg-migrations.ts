@@ -180,7 +180,9 @@ export async function migratePostgres(target: Queryable): Promise<number[]> {
     throw error;
   } finally {
     if (pooled) {
-      client.removeListener("error", onError);
+      // A connection released as broken is closed in the background; the server may still send it an error (it is
+      // shutting down) before it is gone, so it keeps a listener: an error event without one crashes the process.
+      if (!broken) client.removeListener("error", onError);
       (client as pg.PoolClient).release(broken);
     }
   }
