@@ -47,6 +47,21 @@ import { ClusterReport } from "./cluster/cluster-report.js";
 import { openRateLimits } from "./cluster/open-rate-limits.js";
 import { openRedisExtras } from "./cluster/redis/redis-extras.js";
 import { withServiceCache } from "./cluster/redis/redis-service-cache.js";
+// Sign-in (issue 14).
+import { hkdfSync } from "node:crypto";
+import { RoleCatalog } from "./auth/roles.js";
+import { AccessTable } from "./auth/users/access-table.js";
+import { SecurityLog } from "./auth/security-log.js";
+import { PasswordHasher } from "./auth/passwords.js";
+import { SessionService } from "./auth/sessions/session-service.js";
+import { UserService } from "./auth/users/user-service.js";
+import { FirstAdmin, removeFirstAdminFile } from "./auth/users/first-admin.js";
+import { SignInService } from "./auth/sign-in/sign-in-service.js";
+import { CountingLoginThrottle } from "./auth/throttle/login-throttle.js";
+import { AgentSignInService } from "./auth/agents/agent-sign-in.js";
+import { createMfa } from "./auth/mfa/create-mfa.js";
+import type { SecondFactors } from "./auth/sign-in-ports.js";
+import { ApiError } from "./errors.js";
 
 export interface StartServerOptions {
   dataDir?: string;
@@ -77,6 +92,8 @@ export interface RunningServer {
   federation: FederationService;
   /** The node key (its private half only while the vault holds it unlocked); tests sign with it. */
   nodeKey: NodeKey;
+  /** Where the first admin's one-time password was written at this start (null when no first admin was created here). */
+  firstAdminPasswordPath: string | null;
   close(): Promise<void>;
 }
 
@@ -122,6 +139,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await bootstrapVault(vault, { ...(env.KAI_VAULT_PASSPHRASE ? { passphrase: env.KAI_VAULT_PASSPHRASE } : {}), logger });
     const key = shared ? await openSharedNodeKey(store, vault, logger) : await openNodeKey(config.dataDir, vault, logger);
     if (!key.available) logger.warn("the node key is sealed in the locked vault: no token can be minted and KLP is off until `kai vault unlock`");
+    // Users, roles and live sessions as every request checks them (issue 14): in memory, kept fresh by the services
+    // that change them and, across instances, by the user_changed / session_revoked signals.
+    const identity = store.identityStore();
+    const roles = new RoleCatalog(identity);
+    await roles.load();
+    const access = new AccessTable(identity, roles, shared ? (topic, payload) => cluster.signals.publish(topic, payload) : undefined);
+    await access.loadAll();
     const tokens = await TokenService.create({
       store,
       key,
@@ -129,6 +153,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       defaultTtlSeconds: config.auth.defaultTokenTtlSeconds,
       maxTtlSeconds: config.auth.maxTokenTtlSeconds,
       ...(shared ? { onRevoked: (id: string) => cluster.signals.publish("token_revoked", { tokenId: id }) } : {}),
+      gate: access,
     });
     const admin = await ensureAdminToken(config.dataDir, tokens, shared ? cluster.instanceName : undefined);
     if (!admin.token) logger.warn("no admin token could be minted: the vault is locked (the node key is sealed in it); unlock it with a token minted earlier");
@@ -247,8 +272,48 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       limits: limits.limits,
     });
     registerFederationMetrics(metrics.registry, () => federation.listPeers());
-    // Signals between instances: revocations, vault header changes, health verdicts (cluster/share-signals.ts).
-    const signals = await shareClusterSignals({ cluster, shared, tokens, vault, verdicts, router, logger });
+    // Sign-in (issue 14): the security log, passwords, the login throttle, second factors, sessions, users, the first admin.
+    const securityLog = new SecurityLog(identity, logger);
+    const signInSettings = config.auth.signIn;
+    const hasher = new PasswordHasher(signInSettings.password);
+    const throttle = new CountingLoginThrottle({ limits: limits.limits, settings: config.rateLimit.signIn, securityLog });
+    let listeningPort = config.server.port;
+    const secondFactors: SecondFactors = key.available
+      ? createMfa({
+          store: identity,
+          securityLog,
+          config: config.auth.mfa,
+          server: { host: config.server.host, port: () => listeningPort },
+          // Every instance derives the same key from the node key (auth/mfa/create-mfa.ts).
+          sealKey: Buffer.from(hkdfSync("sha256", tokens.deriveKey("mfa"), Buffer.alloc(0), "kai mfa totp seal v1", 32)),
+          throttle,
+        }).secondFactors
+      : sealedSecondFactors();
+    const sessions = new SessionService({ store: identity, tokens, roles, access, log: securityLog, secondFactors, settings: signInSettings });
+    const users = new UserService({
+      store: identity,
+      hasher,
+      roles,
+      access,
+      sessions,
+      log: securityLog,
+      onPasswordChanged: (user) => removeFirstAdminFile(config.dataDir, signInSettings.firstAdmin.username, user),
+    });
+    const agents = new AgentSignInService({ store: identity, nodeDid: () => klpNode.did, securityLog });
+    const signIn = new SignInService({ store: identity, hasher, throttle, secondFactors, sessions, users, log: securityLog, agents });
+    const firstAdmin = await new FirstAdmin({
+      dataDir: config.dataDir,
+      username: signInSettings.firstAdmin.username,
+      enabled: signInSettings.firstAdmin.enabled,
+      store: identity,
+      hasher,
+      users,
+      log: securityLog,
+      logger,
+    }).ensure();
+
+    // Signals between instances: revocations, vault header changes, health verdicts, users and sessions (cluster/share-signals.ts).
+    const signals = await shareClusterSignals({ cluster, shared, tokens, vault, verdicts, router, logger, identity: { access, roles } });
     undo.unshift(async () => signals.stop());
 
     // The singleton jobs: run by this instance while it leads (always, in one process).
@@ -304,6 +369,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const app = await createApp({
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
+      signIn: { signIn, sessions, users, roles, access, log: securityLog, agents },
     });
     monitor.start();
     await router.start();
@@ -312,6 +378,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await app.listen({ port: config.server.port, host: config.server.host });
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.server.port;
+    listeningPort = port;
     const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
     const url = `http://${host}:${port}`;
     listeningUrl = url;
@@ -348,11 +415,27 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       })();
       return closing;
     };
-    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, nodeKey: key, close };
+    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, nodeKey: key, firstAdminPasswordPath: firstAdmin.path, close };
   } catch (error) {
     for (const step of undo) await step().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Second factors while the node key is sealed (a locked vault at start): TOTP secrets cannot be opened, so no sign-in
+ * that might need one goes through (none could get a token then anyway); a restart after unlocking brings them back.
+ */
+function sealedSecondFactors(): SecondFactors {
+  const locked = () => new ApiError("vault_locked", "the vault is locked: sign-in is unavailable until it is unlocked");
+  return {
+    required: async () => {
+      throw locked();
+    },
+    verify: async () => {
+      throw locked();
+    },
+  };
 }
 
 /** Where the node keeps its data, from the configuration. */

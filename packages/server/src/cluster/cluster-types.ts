@@ -25,7 +25,11 @@ export type SignalTopic =
   /** `{ serviceId, ok }`: one active probe's outcome (circuit breakers on every instance). */
   | "health_probe"
   /** `{ origin } | { peers: true } | { all: true } | { link: { did, state, lastError } }`: federation peers, imported records or a link's state changed; instances reload that part (federation/instance-sync.ts). */
-  | "federation_changed";
+  | "federation_changed"
+  /** `{ userId } | { roles: true }`: a user was created, changed or deleted, or the custom roles changed; instances reload it (issue 14). */
+  | "user_changed"
+  /** `{ sessionId } | { userId }`: a session (or every session of a user) was revoked; instances refuse its access tokens at once. */
+  | "session_revoked";
 
 export interface SignalMeta {
   /** Instance id of the publisher. */

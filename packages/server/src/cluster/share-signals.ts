@@ -5,7 +5,11 @@
  *   minute each instance also re-reads revocations from the database, so one cut off for longer than signals
  *   are kept cannot go on accepting a revoked token);
  * - the vault's header changed (initialised, rotated, passphrase changed) on one: the others reload it;
- * - the health checker (a singleton job, on the leader) reached a verdict: every instance shows and routes on it.
+ * - the health checker (a singleton job, on the leader) reached a verdict: every instance shows and routes on it;
+ * - a user was created, changed (roles, state) or deleted, or a custom role changed: every instance reloads it, so
+ *   a user's tokens are capped by their current roles everywhere at once; a session was revoked: every instance
+ *   refuses its access tokens at once (every minute each instance also checks its live sessions against the
+ *   database, like token revocations).
  * In one process there is nobody to tell, and nothing is wired.
  */
 import type { Logger } from "../logging/logger.js";
@@ -13,6 +17,8 @@ import type { TokenService } from "../auth/token-service.js";
 import type { VaultService } from "../vault/vault-service.js";
 import type { HealthVerdicts } from "../registry/health-verdicts.js";
 import type { Cluster } from "./cluster-types.js";
+import type { AccessTable } from "../auth/users/access-table.js";
+import type { RoleCatalog } from "../auth/roles.js";
 
 const REVOCATION_REFRESH_MS = 60_000;
 
@@ -25,6 +31,8 @@ export interface SharedSignalsDeps {
   /** The gateway's circuit breakers hear the leader's verdicts too. */
   router: { reportHealth(id: string, outcome: { ok: boolean }): void };
   logger: Logger;
+  /** Users, roles and sessions as every request checks them (issue 14). */
+  identity?: { access: AccessTable; roles: RoleCatalog };
 }
 
 export async function shareClusterSignals(deps: SharedSignalsDeps): Promise<{ stop(): void }> {
@@ -39,8 +47,24 @@ export async function shareClusterSignals(deps: SharedSignalsDeps): Promise<{ st
       if (!meta.fromSelf && typeof payload.tokenId === "string") tokens.markRevoked(payload.tokenId);
     }),
   );
+  const identity = deps.identity;
+  if (identity) {
+    offs.push(
+      cluster.signals.subscribe("user_changed", (payload, meta) => {
+        if (meta.fromSelf) return;
+        const reload = payload.roles === true ? identity.roles.load() : typeof payload.userId === "string" ? identity.access.reloadUser(payload.userId) : Promise.resolve();
+        reload.catch((error: unknown) => logger.warn({ err: error }, "reloading a user another instance changed failed"));
+      }),
+      cluster.signals.subscribe("session_revoked", (payload, meta) => {
+        if (meta.fromSelf) return;
+        if (typeof payload.sessionId === "string") identity.access.markSessionRevoked(payload.sessionId);
+        if (typeof payload.userId === "string") identity.access.forgetUserSessions(payload.userId);
+      }),
+    );
+  }
   const refresh = setInterval(() => {
     tokens.refreshRevoked().catch((error: unknown) => logger.warn({ err: error }, "re-reading token revocations failed"));
+    identity?.access.refreshSessions().catch((error: unknown) => logger.warn({ err: error }, "re-reading session revocations failed"));
   }, REVOCATION_REFRESH_MS);
   refresh.unref();
 
@@ -71,6 +95,10 @@ export async function shareClusterSignals(deps: SharedSignalsDeps): Promise<{ st
     cluster.signals.onMissed(() => {
       const reload = async () => {
         await tokens.refreshRevoked();
+        if (identity) {
+          await identity.roles.load();
+          await identity.access.loadAll();
+        }
         await vault.reloadFromStore();
         await loadVerdicts();
       };

@@ -1,11 +1,14 @@
 /**
  * @module http/app
  * Builds the HTTP application (Fastify) from already-constructed services; it does not listen.
- * Public: `/healthz`, `/readyz`, `/openapi.json`, `/docs`. Everything else lives in one protected scope where
- * authentication, scope checks and rate limits apply to every route without exception.
+ * Public: `/healthz`, `/readyz`, `/openapi.json`, `/docs`, and the sign-in scope (sign-in, refresh, sign-out: the
+ * caller has no token yet; the `auth` rate-limit tier and the login throttle guard them). Everything else lives in one
+ * protected scope where authentication (bearer token or a session cookie with CSRF), scope checks and rate limits
+ * apply to every route without exception.
  */
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import websocket from "@fastify/websocket";
+import cookie from "@fastify/cookie";
 import swagger, { type SwaggerTransformObject } from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
@@ -47,6 +50,29 @@ import type { ServiceListing } from "../directory/service-listing.js";
 import { peersRoutes } from "./routes/peers.js";
 import type { DirectoryWatch } from "../directory/directory-watch.js";
 import { attachRegistryStream } from "./ws/registry-stream.js";
+// Sign-in (issue 14): users, roles, sessions.
+import { authRoutes, signInRoutes } from "./routes/auth.js";
+import { userRoutes } from "./routes/users.js";
+import { roleRoutes } from "./routes/roles.js";
+import type { SignInService } from "../auth/sign-in/sign-in-service.js";
+import type { SessionService } from "../auth/sessions/session-service.js";
+import type { UserService } from "../auth/users/user-service.js";
+import type { RoleCatalog } from "../auth/roles.js";
+import type { AccessTable } from "../auth/users/access-table.js";
+import type { SecurityLog } from "../auth/security-log.js";
+import type { AgentSignIn } from "../auth/sign-in-ports.js";
+import { agentSignInRoutes } from "./routes/agent-sign-in.js";
+
+/** The sign-in parts the routes use (server.ts builds them). */
+export interface SignInParts {
+  signIn: SignInService;
+  sessions: SessionService;
+  users: UserService;
+  roles: RoleCatalog;
+  access: AccessTable;
+  log: SecurityLog;
+  agents: AgentSignIn;
+}
 
 export interface AppDeps {
   config: Config;
@@ -68,6 +94,8 @@ export interface AppDeps {
   clusterSummary: ClusterSummaryProvider;
   /** Where the per-token buckets are counted: node-wide (PostgreSQL/Redis) when shared; in memory by default. */
   limits?: RateLimits;
+  /** Users, roles, sessions and the security log (issue 14). */
+  signIn: SignInParts;
   /** `GET /readyz`: whether this instance can serve (database reachable, vault unlocked, caught up); without it, always ready. */
   readiness?: ReadinessProvider;
 }
@@ -169,6 +197,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
   await installRateLimit(app, deps.config.rateLimit, deps.limits);
+  // Session cookies (HttpOnly, SameSite=Lax; Secure with the __Host- prefix over HTTPS): http/session-reply.ts.
+  await app.register(cookie);
+  app.decorate("secureCookies", deps.config.auth.signIn.secureCookies);
 
   app.get("/healthz", { schema: { tags: ["node"], summary: "Liveness probe (no authentication)", response: { 200: HealthzResponseSchema } } }, async () => ({ status: "ok" as const }));
   await app.register(readinessRoute(deps.readiness ?? alwaysReady, closing));
@@ -181,8 +212,14 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(klpRoutes(deps.klp));
   await app.register(klpSocketRoute(deps.klp, deps.logger, deps.config.klp.maxSockets));
 
+  // The sign-in scope: public on purpose (the caller signs in here), each route in the `auth` tier.
   await app.register(async (scope) => {
-    scope.addHook("onRequest", createAuthenticateHook(deps.tokens));
+    await scope.register(signInRoutes({ signIn: deps.signIn.signIn, sessions: deps.signIn.sessions, tokens: deps.tokens }));
+    await scope.register(agentSignInRoutes(deps.signIn.agents));
+  });
+
+  await app.register(async (scope) => {
+    scope.addHook("onRequest", createAuthenticateHook(deps.tokens, (sessionId, presented) => deps.signIn.sessions.checkCsrf(sessionId, presented)));
     await scope.register(servicesRoutes(deps.registry, deps.listing));
     await scope.register(peersRoutes(deps.federation));
     await scope.register(tokenRoutes(deps.tokens));
@@ -194,6 +231,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(openAiRoutes(deps.gateway, deps.metrics));
     await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics));
     await scope.register(klpAdminRoutes(deps.klp));
+    await scope.register(authRoutes({ sessions: deps.signIn.sessions, access: deps.signIn.access, log: deps.signIn.log }));
+    await scope.register(userRoutes({ users: deps.signIn.users, sessions: deps.signIn.sessions, tokens: deps.tokens, access: deps.signIn.access }));
+    await scope.register(roleRoutes({ roles: deps.signIn.roles, users: deps.signIn.users, access: deps.signIn.access, log: deps.signIn.log }));
     scope.route({
       method: "GET",
       url: "/ws/registry",

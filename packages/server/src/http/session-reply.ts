@@ -54,16 +54,20 @@ export function loginResponse(issued: IssuedSession, mode: SessionMode): LoginRe
   };
 }
 
+/** Sets the session's cookies on the reply without sending it (single sign-on's callback redirects afterwards). */
+export function setSessionCookies(reply: FastifyReply, issued: IssuedSession): void {
+  const secure = secureRequest(reply.request);
+  const names = secure ? SESSION_COOKIES.secure : SESSION_COOKIES.plain;
+  const base = { httpOnly: true, sameSite: "lax" as const, secure, path: "/" };
+  const now = Date.now();
+  reply.setCookie(names.access, issued.accessToken, { ...base, maxAge: Math.max(1, Math.floor((issued.accessExpiresAt - now) / 1000)) });
+  reply.setCookie(names.refresh, issued.refreshToken, { ...base, maxAge: Math.max(1, Math.floor((issued.sessionExpiresAt - now) / 1000)) });
+  reply.header("Cache-Control", "no-store");
+}
+
 /** Answers a session: sets the cookies in cookie mode; never cached. */
 export function sendSession(reply: FastifyReply, issued: IssuedSession, mode: SessionMode): FastifyReply {
-  if (mode === "cookie") {
-    const secure = secureRequest(reply.request);
-    const names = secure ? SESSION_COOKIES.secure : SESSION_COOKIES.plain;
-    const base = { httpOnly: true, sameSite: "lax" as const, secure, path: "/" };
-    const now = Date.now();
-    reply.setCookie(names.access, issued.accessToken, { ...base, maxAge: Math.max(1, Math.floor((issued.accessExpiresAt - now) / 1000)) });
-    reply.setCookie(names.refresh, issued.refreshToken, { ...base, maxAge: Math.max(1, Math.floor((issued.sessionExpiresAt - now) / 1000)) });
-  }
+  if (mode === "cookie") setSessionCookies(reply, issued);
   return reply.header("Cache-Control", "no-store").send(loginResponse(issued, mode));
 }
 

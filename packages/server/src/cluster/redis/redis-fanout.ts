@@ -164,6 +164,8 @@ const SIGNAL_TOPICS = {
   health_verdict: true,
   health_probe: true,
   federation_changed: true,
+  user_changed: true,
+  session_revoked: true,
 } satisfies Record<SignalTopic, true>;
 
 /**
