@@ -4,8 +4,9 @@
 // the user with roles mapped from the groups claim, a later one updates them, the session is a cookie session the
 // API accepts, and every way of cheating the flow (tampered, unknown, replayed or foreign state, an open redirect)
 // ends in a refusal, with the client secret in no log line.
+import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorBodySchema, ListSsoProvidersResponseSchema, ValidateResponseSchema } from "@kai/protocol";
+import { ErrorBodySchema, ListSsoProvidersResponseSchema, LoginResponseSchema, ValidateResponseSchema } from "@kai/protocol";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { freePort } from "../helpers/server-process.js";
 import { authorizeAtProvider, startOidcProvider, TestBrowser, type TestOidcProvider } from "../helpers/oidc-provider.js";
@@ -249,5 +250,57 @@ describe("single sign-on with a real OpenID provider", () => {
     // Sign-ins and failures are in the security log (category security), with the provider and a reason.
     expect(kai.logs.some((line) => line.includes('"category":"security"') && line.includes('"sign_in_failed"') && line.includes('"provider":"corp"'))).toBe(true);
     expect(kai.logs.some((line) => line.includes('"category":"security"') && line.includes('"sign_in"') && line.includes('"method":"sso"'))).toBe(true);
+  });
+
+  describe("the CLI (mode=token): loopback redirect and a one-time exchange code", () => {
+    const loopback = "http://127.0.0.1:53682/sso-callback";
+    const startCli = (browser: TestBrowser, challenge: string, redirect = loopback) =>
+      browser.request(`${kai.url}/api/auth/sso/corp/start?mode=token&redirect=${encodeURIComponent(redirect)}&challenge=${challenge}`);
+    const pkcePair = () => {
+      const verifier = randomBytes(32).toString("base64url");
+      return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+    };
+    const exchange = (code: string, verifier: string) => fetch(`${kai.url}/api/auth/sso/exchange`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code, verifier }) });
+
+    async function codeFor(login: string, challenge: string): Promise<string> {
+      const browser = new TestBrowser();
+      const started = await startCli(browser, challenge);
+      expect(started.status, await started.clone().text()).toBe(302);
+      const callback = await browser.request(await authorizeAtProvider(browser, started.headers.get("location") ?? "", login));
+      expect(callback.status, await callback.clone().text()).toBe(302);
+      const location = new URL(callback.headers.get("location") ?? "");
+      expect(`${location.origin}${location.pathname}`).toBe(loopback);
+      // No browser session for a CLI sign-in: only the code goes to the loopback address.
+      expect([...browser.cookies(kai.url).keys()].filter((name) => name.includes("kai_access") || name.includes("kai_refresh"))).toEqual([]);
+      return location.searchParams.get("code") ?? "";
+    }
+
+    it("trades the code and the verifier for tokens the API accepts", async () => {
+      const { verifier, challenge } = pkcePair();
+      const code = await codeFor("u-ada", challenge);
+      const response = await exchange(code, verifier);
+      expect(response.status, await response.clone().text()).toBe(200);
+      const login = LoginResponseSchema.parse(await response.json());
+      expect(login.refreshToken).toBeTruthy();
+      const me = await kai.request("/api/auth/validate", { token: login.accessToken ?? "" });
+      expect(ValidateResponseSchema.parse(await me.json()).user).toMatchObject({ username: "ada" });
+      // Once only.
+      expect((await errorOf(await exchange(code, verifier))).code).toBe("sso_failed");
+    });
+
+    it("refuses a code presented without its verifier, and burns it", async () => {
+      const { verifier, challenge } = pkcePair();
+      const code = await codeFor("u-ada", challenge);
+      const stolen = await exchange(code, pkcePair().verifier);
+      expect(stolen.status).toBe(401);
+      expect((await errorOf(stolen)).code).toBe("sso_failed");
+      expect((await exchange(code, verifier)).status).toBe(401);
+    });
+
+    it.each(["https://127.0.0.1:53682/", "http://evil.example:53682/", "http://127.0.0.1/"])("refuses redirect=%j", async (redirect) => {
+      const response = await startCli(new TestBrowser(), pkcePair().challenge, redirect);
+      expect(response.status).toBe(400);
+      expect(response.headers.get("location")).toBeNull();
+    });
   });
 });

@@ -71,6 +71,8 @@ export async function startOidcProvider(options: TestOidcProviderOptions): Promi
     // Groups travel with the profile scope (as many providers do); UserInfo carries them.
     claims: { openid: ["sub"], profile: ["name", "preferred_username", "groups"], email: ["email", "email_verified"] },
     cookies: { keys: ["oidc-test-cookie-key"] },
+    // Explicit lifetimes (seconds): the defaults work but print a notice each.
+    ttl: { Interaction: 600, Session: 3600, Grant: 3600, AccessToken: 600, IdToken: 600, AuthorizationCode: 60 },
     findAccount: (_ctx: unknown, id: string) => {
       const account = accounts.get(id);
       if (!account) return undefined;

@@ -30,3 +30,21 @@ export function safeReturnPath(value: string | undefined): string | null {
   if (resolved.origin !== base) return null;
   return value;
 }
+
+/**
+ * The CLI's loopback redirect (RFC 8252 §7.3): `http` to 127.0.0.1, [::1] or localhost with an explicit port, no
+ * credentials, no fragment. Anything else is refused: an exchange code must never travel to another machine.
+ * Returns the normalised URL, or null.
+ */
+export function safeLoopbackRedirect(value: string | undefined): string | null {
+  if (value === undefined || value.length > 2048) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return null;
+  }
+  if (url.protocol !== "http:" || url.port === "" || url.username !== "" || url.password !== "" || url.hash !== "") return null;
+  if (url.hostname !== "127.0.0.1" && url.hostname !== "[::1]" && url.hostname !== "localhost") return null;
+  return url.href;
+}

@@ -12,7 +12,7 @@
  * roles are set to what the claims map to: the provider is the source of truth for its users' roles, and an
  * admin's change to them lasts until their next SSO sign-in. A disabled user is refused (`account_disabled`).
  */
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { SsoProviderInfo } from "@kai/protocol";
 import type { SsoConfig, SsoProvider } from "../../config/sso-config.js";
 import { ApiError } from "../../errors.js";
@@ -21,11 +21,11 @@ import type { IssuedSession, SessionStarter } from "../sign-in-ports.js";
 import type { SecurityEventInput } from "../security-log.js";
 import { displayNameFromClaims, domainRefusal, rolesFromClaims, ssoSubjectOf, usedSecondFactor, usernameFromClaims, type Claims } from "./claim-mapping.js";
 import { OidcFailure, OidcRelyingParty } from "./oidc-relying-party.js";
-import { safeReturnPath } from "./return-path.js";
+import { safeLoopbackRedirect, safeReturnPath } from "./return-path.js";
 import { newBinding, SsoStates, type SsoStateStore } from "./sso-state.js";
 
 /** The store operations SSO needs: its one-time states and the users it links. */
-export type SsoStore = SsoStateStore & Pick<IdentityStore, "getUserBySsoSubject" | "getUserByUsername" | "insertUser" | "updateUser">;
+export type SsoStore = SsoStateStore & Pick<IdentityStore, "getUser" | "getUserBySsoSubject" | "getUserByUsername" | "insertUser" | "updateUser">;
 
 export interface SsoServiceDeps {
   settings: SsoConfig;
@@ -62,11 +62,20 @@ export interface SsoCallbackInput {
   address: string | null;
 }
 
-export interface SsoSignedIn {
-  issued: IssuedSession;
-  returnPath: string;
-  mode: "cookie";
-  user: UserRow;
+/**
+ * A finished callback: a browser's session (cookie mode, then on to `returnPath`), or, for the CLI (token mode), the
+ * loopback URL with a one-time exchange code to send the browser to (the session starts at the exchange).
+ */
+export type SsoSignedIn =
+  | { mode: "cookie"; issued: IssuedSession; returnPath: string; user: UserRow }
+  | { mode: "token"; location: string; user: UserRow };
+
+/** What the CLI asks at start (token mode). */
+export interface SsoCliStart {
+  /** Its loopback address (RFC 8252). */
+  redirect: string | undefined;
+  /** base64url SHA-256 of its verifier. */
+  challenge: string | undefined;
 }
 
 /** OAuth error codes are [A-Za-z_]; anything else in `error` is not repeated back. */
@@ -94,11 +103,18 @@ export class SsoService {
    * Starts a sign-in at `providerId`. `origin` is the scheme and host the request came to (used for the callback URL
    * when neither the provider's `redirectUri` nor `auth.sso.publicUrl` is set).
    */
-  async start(providerId: string, request: { returnTo?: string | undefined; origin: string }): Promise<SsoStart> {
+  async start(providerId: string, request: { returnTo?: string | undefined; origin: string; cli?: SsoCliStart }): Promise<SsoStart> {
     const party = this.party(providerId);
     const returnPath = safeReturnPath(request.returnTo);
     if (returnPath === null) {
       throw new ApiError("validation_failed", "return must be a path on this server (starting with a single /)", [{ path: "return", message: "must be a path on this server" }]);
+    }
+    let cli: { redirect: string; challenge: string } | undefined;
+    if (request.cli) {
+      const redirect = safeLoopbackRedirect(request.cli.redirect);
+      if (redirect === null) throw new ApiError("validation_failed", "mode=token needs redirect, an http://127.0.0.1:<port>/… address on this machine", [{ path: "redirect", message: "must be a loopback http URL with a port" }]);
+      if (request.cli.challenge === undefined) throw new ApiError("validation_failed", "mode=token needs challenge, the base64url SHA-256 of the verifier", [{ path: "challenge", message: "required with mode=token" }]);
+      cli = { redirect, challenge: request.cli.challenge };
     }
     const redirectUri = party.provider.redirectUri ?? `${(this.deps.settings.publicUrl ?? request.origin).replace(/\/+$/, "")}/api/auth/sso/${providerId}/callback`;
     let authorization;
@@ -110,7 +126,7 @@ export class SsoService {
       throw new ApiError("sso_failed", `signing in with ${party.provider.displayName} is not possible right now: ${failure.message}`);
     }
     const binding = newBinding();
-    await this.states.put(authorization.state, { provider: providerId, codeVerifier: authorization.codeVerifier, nonce: authorization.nonce, returnPath, redirectUri, mode: "cookie" }, binding);
+    await this.states.put(authorization.state, { provider: providerId, codeVerifier: authorization.codeVerifier, nonce: authorization.nonce, returnPath, redirectUri, mode: cli ? "token" : "cookie", ...(cli ? { cli } : {}) }, binding);
     return { location: authorization.url.href, state: authorization.state, binding, maxAgeSeconds: this.deps.settings.stateTtlSeconds };
   }
 
@@ -166,9 +182,33 @@ export class SsoService {
     }
     if (!created) user = await this.syncRoles(provider, user, roles);
 
+    const mfa = usedSecondFactor(claims);
+    if (started.mode === "token" && started.cli) {
+      // The CLI: a one-time code to its loopback address; the session starts when it proves its verifier.
+      const code = randomBytes(32).toString("base64url");
+      await this.states.putExchange(code, { provider: providerId, userId: user.id, mfa, challenge: started.cli.challenge });
+      const location = new URL(started.cli.redirect);
+      location.searchParams.set("code", code);
+      return { mode: "token", location: location.href, user };
+    }
     // The session starter records the `sign_in` security event (method sso) for every way of signing in.
-    const issued = await this.deps.sessions.start(user, { method: "sso", mfa: usedSecondFactor(claims), userAgent: input.userAgent, address: input.address });
-    return { issued, returnPath: started.returnPath, mode: started.mode, user };
+    const issued = await this.deps.sessions.start(user, { method: "sso", mfa, userAgent: input.userAgent, address: input.address });
+    return { mode: "cookie", issued, returnPath: started.returnPath, user };
+  }
+
+  /** The CLI's exchange: its one-time code and verifier for a session (token mode). */
+  async exchange(input: { code: string; verifier: string; userAgent: string | null; address: string | null }): Promise<IssuedSession> {
+    const pending = await this.states.takeExchange(input.code, input.verifier);
+    const user = pending ? await this.deps.store.getUser(pending.userId) : null;
+    if (!pending || !user) {
+      await this.record({ type: "sign_in_failed", outcome: "failure", address: input.address, details: { method: "sso", reason: "unknown_exchange" } });
+      throw new ApiError("sso_failed", "this exchange code is unknown, has expired, was already used or does not match the verifier: sign in again");
+    }
+    if (user.state !== "active") {
+      await this.record({ type: "sign_in_failed", outcome: "failure", userId: user.id, username: user.username, address: input.address, details: { method: "sso", provider: pending.provider, reason: "account_disabled" } });
+      throw new ApiError("account_disabled", "this account is disabled");
+    }
+    return this.deps.sessions.start(user, { method: "sso", mfa: pending.mfa, userAgent: input.userAgent, address: input.address });
   }
 
   /** A new user for a first sign-in (or the one another instance created a moment ago), or why there is none. */

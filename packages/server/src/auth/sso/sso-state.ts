@@ -19,11 +19,27 @@ const SsoStateDataSchema = z.object({
   nonce: z.string(),
   returnPath: z.string(),
   redirectUri: z.string(),
-  mode: z.enum(["cookie"]),
+  /** `cookie`: a browser session; `token`: the CLI, which gets an exchange code at its loopback address. */
+  mode: z.enum(["cookie", "token"]),
+  /** token mode: the CLI's loopback address and the SHA-256 (base64url) of its verifier. */
+  cli: z.object({ redirect: z.string(), challenge: z.string() }).optional(),
   /** SHA-256 (hex) of the browser-binding cookie's value. */
   bindingHash: z.string(),
 });
 export type SsoStateData = z.infer<typeof SsoStateDataSchema>;
+
+/** A signed-in CLI's pending exchange: whose session to start, once the CLI proves it holds the verifier. */
+const SsoExchangeDataSchema = z.object({
+  exchange: z.literal(true),
+  provider: z.string(),
+  userId: z.string(),
+  mfa: z.boolean(),
+  challenge: z.string(),
+});
+export type SsoExchangeData = Omit<z.infer<typeof SsoExchangeDataSchema>, "exchange">;
+
+/** How long the CLI has to trade its exchange code, ms: it is waiting for it on its loopback port. */
+const EXCHANGE_TTL_MS = 60_000;
 
 export type SsoStateStore = Pick<IdentityStore, "putChallenge" | "takeChallenge">;
 
@@ -58,6 +74,32 @@ export class SsoStates {
       createdAt: new Date(at).toISOString(),
       expiresAt: new Date(at + this.ttlMs).toISOString(),
     });
+  }
+
+  /** Stores a CLI's exchange code (one-time, one minute). */
+  async putExchange(code: string, data: SsoExchangeData): Promise<void> {
+    const at = this.now();
+    await this.store.putChallenge({
+      id: code,
+      kind: "sso_state",
+      subject: data.userId,
+      data: JSON.stringify({ exchange: true, ...data }),
+      createdAt: new Date(at).toISOString(),
+      expiresAt: new Date(at + EXCHANGE_TTL_MS).toISOString(),
+    });
+  }
+
+  /** Takes an exchange code; null when unknown, expired, used, or the verifier does not hash to its challenge. */
+  async takeExchange(code: string, verifier: string): Promise<SsoExchangeData | null> {
+    const row = await this.store.takeChallenge(code, "sso_state", new Date(this.now()).toISOString());
+    if (!row) return null;
+    const parsed = parseJson(row.data);
+    const data = parsed.ok ? SsoExchangeDataSchema.safeParse(parsed.value) : null;
+    if (!data?.success) return null;
+    const presented = Buffer.from(createHash("sha256").update(verifier).digest("base64url"));
+    const expected = Buffer.from(data.data.challenge);
+    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) return null;
+    return { provider: data.data.provider, userId: data.data.userId, mfa: data.data.mfa, challenge: data.data.challenge };
   }
 
   /**

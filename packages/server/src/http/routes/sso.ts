@@ -6,38 +6,34 @@
  * - `GET /api/auth/sso/{provider}/start?return=/path`: 302 to the provider, with a short-lived HttpOnly cookie
  *   binding the sign-in to this browser;
  * - `GET /api/auth/sso/{provider}/callback`: the provider sends the browser back here; the session's cookies are
- *   set and the browser goes on (302) to the return path.
+ *   set and the browser goes on (302) to the return path — or, for the CLI (`mode=token`), to its loopback address
+ *   with a one-time code;
+ * - `POST /api/auth/sso/exchange`: the CLI trades that code and its verifier for tokens.
  * Errors are `sso_failed` (or `account_disabled`) with a message for the person; the query (code, state) is never
  * logged (request-log.ts logs no query string) nor echoed.
  */
 import { fastifyCookie } from "@fastify/cookie";
 import { z } from "zod";
-import type { FastifyContextConfig, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { ErrorBodySchema, ListSsoProvidersResponseSchema, SsoCallbackQuerySchema, SsoStartQuerySchema } from "@kai/protocol";
-import type { IssuedSession } from "../../auth/sign-in-ports.js";
+import { ErrorBodySchema, ListSsoProvidersResponseSchema, LoginResponseSchema, SsoCallbackQuerySchema, SsoExchangeRequestSchema, SsoStartQuerySchema } from "@kai/protocol";
 import type { SsoService } from "../../auth/sso/sso-service.js";
 import { bindingCookieName } from "../../auth/sso/sso-state.js";
+import { AUTH_TIER } from "../rate-limit.js";
+import { sendSession } from "../session-reply.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 503: ErrorBodySchema };
-/** The `auth` rate-limit tier (per client address) of the public sign-in routes (http/rate-limit.ts). */
-const AUTH_BUCKET = { bucket: "auth" } as unknown as FastifyContextConfig;
 /** The binding cookies are sent only to these routes. */
 const COOKIE_PATH = "/api/auth/sso";
 const ProviderParamsSchema = z.strictObject({ provider: z.string().min(1).max(64) });
 
-export interface SsoRouteOptions {
-  /** Sets the session's cookies on the reply (cookie mode), without sending it: SPINE's http/session-reply.ts. */
-  setSessionCookies: (request: FastifyRequest, reply: FastifyReply, issued: IssuedSession) => void;
-  /** Cookies' Secure flag: `auto` = when the request came over HTTPS (auth.signIn.secureCookies). */
-  secureCookies?: "auto" | "always";
-}
+/** Cookies' Secure flag, as the session cookies have it (`auth.signIn.secureCookies`, http/session-reply.ts). */
+const secure = (request: FastifyRequest) => request.server.secureCookies === "always" || request.protocol === "https";
 
-export function ssoRoutes(sso: SsoService, options: SsoRouteOptions): FastifyPluginAsyncZod {
-  const secure = (request: FastifyRequest) => options.secureCookies === "always" || request.protocol === "https";
+export function ssoRoutes(sso: SsoService): FastifyPluginAsyncZod {
   return async (app) => {
     app.get("/api/auth/sso/providers", {
-      config: AUTH_BUCKET,
+      config: AUTH_TIER,
       schema: {
         tags: ["sign-in"],
         summary: "Single sign-on providers (public)",
@@ -47,7 +43,7 @@ export function ssoRoutes(sso: SsoService, options: SsoRouteOptions): FastifyPlu
     }, async () => ({ providers: sso.providers() }));
 
     app.get("/api/auth/sso/:provider/start", {
-      config: AUTH_BUCKET,
+      config: AUTH_TIER,
       schema: {
         tags: ["sign-in"],
         summary: "Start signing in with a provider (public; 302 to the provider)",
@@ -57,7 +53,12 @@ export function ssoRoutes(sso: SsoService, options: SsoRouteOptions): FastifyPlu
         response: { 302: z.null().describe("to the provider"), ...errors },
       },
     }, async (request, reply) => {
-      const started = await sso.start(request.params.provider, { returnTo: request.query.return, origin: `${request.protocol}://${request.host}` });
+      const { query } = request;
+      const started = await sso.start(request.params.provider, {
+        returnTo: query.return,
+        origin: `${request.protocol}://${request.host}`,
+        ...(query.mode === "token" ? { cli: { redirect: query.redirect, challenge: query.challenge } } : {}),
+      });
       const cookie = fastifyCookie.serialize(bindingCookieName(started.state), started.binding, {
         httpOnly: true,
         secure: secure(request),
@@ -70,7 +71,7 @@ export function ssoRoutes(sso: SsoService, options: SsoRouteOptions): FastifyPlu
     });
 
     app.get("/api/auth/sso/:provider/callback", {
-      config: AUTH_BUCKET,
+      config: AUTH_TIER,
       schema: {
         tags: ["sign-in"],
         summary: "The provider's redirect back (public; signs in, 302 to the return path)",
@@ -94,8 +95,25 @@ export function ssoRoutes(sso: SsoService, options: SsoRouteOptions): FastifyPlu
         userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null,
         address: request.ip,
       });
-      options.setSessionCookies(request, reply, signedIn.issued);
-      return reply.header("cache-control", "no-store").redirect(signedIn.returnPath, 302);
+      if (signedIn.mode === "token") return reply.header("cache-control", "no-store").redirect(signedIn.location, 302);
+      // The session's cookies with a 302 to the return path: the browser follows it (the body, the usual sign-in
+      // answer, is not shown to the page; the web app gets its CSRF token as after any reload of a cookie session).
+      reply.status(302).header("location", signedIn.returnPath);
+      return sendSession(reply, signedIn.issued, "cookie");
+    });
+
+    app.post("/api/auth/sso/exchange", {
+      config: AUTH_TIER,
+      schema: {
+        tags: ["sign-in"],
+        summary: "The CLI trades its one-time SSO code for tokens (public)",
+        description: "After `start?mode=token&redirect=http://127.0.0.1:<port>/…&challenge=…`, the CLI's loopback address receives `?code=`; this trades it (within a minute, once) with the verifier whose SHA-256 was the challenge.",
+        body: SsoExchangeRequestSchema,
+        response: { 200: LoginResponseSchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const issued = await sso.exchange({ code: request.body.code, verifier: request.body.verifier, userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null, address: request.ip });
+      return sendSession(reply, issued, "token");
     });
   };
 }
