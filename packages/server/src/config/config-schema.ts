@@ -132,9 +132,10 @@ export const ConfigSchema = z.strictObject({
       /** The request tiers (global, auth, api); the sign-in throttle has its own switch (`signIn.enabled`). */
       enabled: z.boolean().default(true),
       /**
-       * Tier `global`: requests per client address (IPv6: per /64) that carry no valid token or session (sign-in,
-       * docs, KLP reads). Authenticated requests are counted per token by the api buckets instead; health probes and
-       * KLP's signed routes (own per-sender budget) are not counted. Default as in the seed: 1000 per hour.
+       * Tier `global`: requests per client address (IPv6: per /64) that carry no valid token or session, to routes
+       * without an api bucket (sign-in, docs). Authenticated requests are counted per token by the api buckets
+       * instead; health probes and KLP's signed routes (own per-sender budget) are not counted. Default as in the
+       * seed: 1000 per hour.
        */
       global: RateBucketSchema.prefault({ max: 1000, windowSeconds: 3600 }),
       /** Tier `auth`: requests per client address to the public sign-in routes (login, refresh, challenge, …). */

@@ -6,11 +6,12 @@
  * - `api`: per token, one bucket each for reads, writes, heartbeats and gateway calls (`config.bucket`), so that a
  *   chatty reader cannot starve its own heartbeats. Counted by @fastify/rate-limit after authentication
  *   (preHandler), so the key is the verified token id, not a guessable header.
- * - `global`: per client address (IPv6: per /64), on every request that carries no valid token or session: the
- *   sign-in routes, the docs, KLP's public reads. Authenticated requests are not counted here: their token's api
- *   buckets bound them, and one more shared count per request would cost the registry's hot path (100k
- *   registrations from one address with one token must pass). Health probes and KLP's signature-authenticated
- *   routes (which have KLP's per-sender budget) are not counted at all.
+ * - `global`: per client address (IPv6: per /64), on every request that carries no valid token or session and
+ *   whose route has no api bucket: the sign-in routes, the docs. Authenticated requests are not counted here: their
+ *   token's api buckets bound them, and one more shared count per request would cost the registry's hot path (100k
+ *   registrations from one address with one token must pass). A public route with an api bucket (KLP's reads)
+ *   already counts anonymous callers per address in that bucket, so each response describes one limit. Health
+ *   probes and KLP's signature-authenticated routes (which have KLP's per-sender budget) are not counted at all.
  * - `auth`: per client address on the public sign-in routes (`config.bucket: "auth"`), against floods of sign-in
  *   attempts; guessing one account is slowed further by the sign-in throttle (auth/throttle).
  * The per-address tiers run as route-level onRequest hooks: after the scope's authentication (so they know whether
@@ -80,11 +81,12 @@ export async function installRateLimit(app: FastifyInstance, config: Config["rat
   // route its per-address tiers. This hook must be added before the plugin's own onRoute hook, which reads `config.rateLimit`.
   app.addHook("onRoute", (route: RouteOptions) => {
     const bucket = (route.config as { bucket?: RateBucket } | undefined)?.bucket;
-    if (bucket && API_BUCKETS.has(bucket)) {
+    const apiBucket = bucket !== undefined && API_BUCKETS.has(bucket);
+    if (apiBucket) {
       const limit = config[bucket as ApiBucket];
       route.config = { ...(route.config ?? {}), rateLimit: { max: limit.max, timeWindow: limit.windowSeconds * 1000, groupId: bucket } } as RouteOptions["config"];
     }
-    const tiers = [...(GLOBAL_TIER_EXEMPT.has(route.url) ? [] : [globalTier]), ...(bucket === "auth" ? [authTier] : [])];
+    const tiers = [...(apiBucket || GLOBAL_TIER_EXEMPT.has(route.url) ? [] : [globalTier]), ...(bucket === "auth" ? [authTier] : [])];
     if (tiers.length > 0) route.onRequest = [...hooksOf(route.onRequest), addressTiersHook(tiers)];
   });
   await app.register(rateLimit, {

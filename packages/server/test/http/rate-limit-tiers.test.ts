@@ -1,6 +1,6 @@
 // The rate-limit tiers of issue 14 on a real server: `global` counts anonymous requests per client address (and
-// answers 429 with Retry-After and the RateLimit-* headers past it), leaves health probes and authenticated
-// requests alone (those count per token in the api buckets, which send the same headers); `auth` counts the public
+// answers 429 with Retry-After and the RateLimit-* headers past it), leaves health probes, routes with their own
+// api bucket and authenticated requests alone (those count per token in the api buckets, same headers); `auth` counts the public
 // sign-in routes per address; and two instances on one PostgreSQL count the global tier once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import Fastify, { type FastifyInstance } from "fastify";
@@ -17,7 +17,7 @@ import { ConfigSchema } from "../../src/config/config-schema.js";
 import { MemoryStore } from "../../src/storage/memory/memory-store.js";
 
 const GLOBAL = 4;
-const ANONYMOUS = "/.well-known/klp.json";
+const ANONYMOUS = "/openapi.json";
 
 function expectHeaders(response: { headers: Headers }, limit: number, remaining: number): void {
   expect(response.headers.get("ratelimit-limit")).toBe(String(limit));
@@ -51,14 +51,17 @@ describe("global tier on one server", () => {
     }
     await expectRateLimited(await server.request(ANONYMOUS, { token: null }));
     // Every anonymous route of the address shares the tier.
-    await expectRateLimited(await server.request("/openapi.json", { token: null }));
+    await expectRateLimited(await server.request("/", { token: null, redirect: "manual" }));
   });
 
-  it("never limits health probes", async () => {
+  it("never limits health probes; KLP's public reads keep their own per-address read bucket", async () => {
     for (let i = 0; i < GLOBAL + 2; i++) {
       expect((await server.request("/healthz", { token: null })).status).toBe(200);
       expect((await server.request("/readyz", { token: null })).status).toBe(200);
     }
+    const klpRead = await server.request("/.well-known/klp.json", { token: null });
+    expect(klpRead.status).toBe(200);
+    expectHeaders(klpRead, 50, 49);
   });
 
   it("does not count authenticated requests from the same address: their token's api bucket does, with the same headers", async () => {
