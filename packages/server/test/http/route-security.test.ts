@@ -78,6 +78,25 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/peers/{did}": { need: "federation" },
   "PATCH /api/peers/{did}": { need: "federation", body: () => ({ trusted: false }) },
   "DELETE /api/peers/{did}": { need: "federation" },
+  // Sign-in (issue 14). The caller's own user and sessions: any valid token; a token with no user behind it (an API
+  // token minted by an admin) finds no "me" there (404).
+  "GET /api/auth/validate": { need: "any" },
+  "GET /api/auth/sessions": { need: "any" },
+  "DELETE /api/auth/sessions/{id}": { need: "any" },
+  "GET /api/security/events": { need: "admin" },
+  "GET /api/users": { need: "admin" },
+  "POST /api/users": { need: "admin", body: () => ({ username: `walker-${Math.random().toString(36).slice(2, 10)}`, password: "a walk of twelve characters" }) },
+  "GET /api/users/{id}": { need: "admin" },
+  "PATCH /api/users/{id}": { need: "admin", body: () => ({ displayName: "walked" }) },
+  "DELETE /api/users/{id}": { need: "admin" },
+  "GET /api/users/{id}/sessions": { need: "admin" },
+  "GET /api/users/me": { need: "any" },
+  "PATCH /api/users/me": { need: "any", body: () => ({ displayName: "walked" }) },
+  "POST /api/users/me/password": { need: "any", body: () => ({ currentPassword: "not the password", newPassword: "a walk of twelve characters" }) },
+  "POST /api/users/me/tokens": { need: "any", body: () => ({ scopes: ["services:read"] }) },
+  "GET /api/roles": { need: "any" },
+  "PUT /api/roles/{name}": { need: "admin", body: () => ({ scopes: ["services:read"] }) },
+  "DELETE /api/roles/{name}": { need: "admin" },
   // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
   "GET /ws/registry": { need: "read" },
 };

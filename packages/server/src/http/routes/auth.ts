@@ -156,7 +156,7 @@ export function authRoutes(deps: AuthRouteDeps): FastifyPluginAsyncZod {
     }, async (request) => {
       const principal = principalOf(request);
       const user = principal.userId ? deps.access.user(principal.userId) : undefined;
-      if (!user) throw new ApiError("forbidden", "this token does not belong to a user");
+      if (!user) throw new ApiError("not_found", "no user behind this token");
       return { sessions: await deps.sessions.list(user, principal.sessionId) };
     });
 

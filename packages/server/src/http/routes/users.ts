@@ -38,10 +38,10 @@ export interface UserRouteDeps {
   access: AccessTable;
 }
 
-/** The caller's user id; `forbidden` for a token that belongs to no user (the admin token, a service's token). */
+/** The caller's user id; `not_found` for a token that belongs to no user (the admin token, a service's token): there is no "me". */
 function meOf(request: FastifyRequest): string {
   const userId = principalOf(request).userId;
-  if (!userId) throw new ApiError("forbidden", "this token does not belong to a user (sign in with POST /api/auth/login)");
+  if (!userId) throw new ApiError("not_found", "no user behind this token (sign in with POST /api/auth/login)");
   return userId;
 }
 
@@ -109,7 +109,7 @@ export function userRoutes(deps: UserRouteDeps): FastifyPluginAsyncZod {
       },
     }, async (request, reply) => {
       const user = deps.access.user(meOf(request));
-      if (!user) throw new ApiError("forbidden", "this token does not belong to a user");
+      if (!user) throw new ApiError("not_found", "no user behind this token");
       const allowed = capScopes(request.body.scopes, user.scopes);
       const beyond = request.body.scopes.filter((scope) => !allowed.includes(scope));
       if (beyond.length > 0) throw new ApiError("forbidden", `your roles do not give: ${beyond.join(", ")}`);

@@ -60,9 +60,15 @@ export function isSignatureAuthenticatedPath(path: string): boolean {
   return SIGNATURE_AUTHENTICATED_ROUTES.some((key) => key.slice(key.indexOf(" ") + 1) === path);
 }
 
+/**
+ * The sign-in scope (issue 14): routes of callers who have no token yet (they sign in, refresh or sign out with what
+ * they hold). Each is guarded by the `auth` rate-limit tier and, for sign-in, the login throttle; test/auth/ checks them.
+ */
+export const SIGN_IN_PUBLIC_PATHS: readonly string[] = ["/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/auth/challenge"];
+
 /** Routes documented as public: they are the only ones that answer without a token (`/readyz`: a load balancer's probe). */
 export function isPublicPath(path: string): boolean {
-  return path === "/" || path === "/healthz" || path === "/readyz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/") || KLP_PUBLIC_PATHS.includes(path);
+  return path === "/" || path === "/healthz" || path === "/readyz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/") || KLP_PUBLIC_PATHS.includes(path) || SIGN_IN_PUBLIC_PATHS.includes(path);
 }
 
 export async function fetchOpenApi(server: TestServer): Promise<OpenApiDoc> {
