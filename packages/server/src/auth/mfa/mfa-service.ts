@@ -41,6 +41,11 @@ export interface MfaContext {
 export class MfaService {
   constructor(private readonly deps: MfaServiceDeps) {}
 
+  /** The user a signed-in request belongs to, or null when they were deleted. */
+  user(id: string): Promise<UserRow | null> {
+    return this.deps.store.getUser(id);
+  }
+
   async status(user: UserRow): Promise<MfaStatus> {
     const [enrolled, totp, passkeys, recoveryCodesLeft] = await Promise.all([
       enrolledFactors(this.deps, user.id),

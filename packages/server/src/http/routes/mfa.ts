@@ -30,7 +30,7 @@ import {
   TotpEnrolResponseSchema,
   WebAuthnOptionsResponseSchema,
 } from "@kai/protocol";
-import type { IdentityStore, UserRow } from "../../storage/contracts/identity-store.js";
+import type { UserRow } from "../../storage/contracts/identity-store.js";
 import type { MfaService, MfaContext } from "../../auth/mfa/mfa-service.js";
 import type { SessionStarter } from "../../auth/sign-in-ports.js";
 import { principalOf } from "../authenticate.js";
@@ -44,14 +44,13 @@ const PROOF_NOTE = " Once the user has a factor, `proof` must carry one of them 
 
 export interface MfaRouteDeps {
   mfa: MfaService;
-  store: Pick<IdentityStore, "getUser">;
 }
 
 /** The signed-in user; 403 for a token that belongs to no user, 401 when the user is gone. */
-async function meOf(store: MfaRouteDeps["store"], request: FastifyRequest): Promise<UserRow> {
+async function meOf(mfa: MfaService, request: FastifyRequest): Promise<UserRow> {
   const userId = principalOf(request).userId;
   if (!userId) throw new ApiError("forbidden", "this token does not belong to a user (sign in with POST /api/auth/login)");
-  const user = await store.getUser(userId);
+  const user = await mfa.user(userId);
   if (!user) throw new ApiError("unauthorized", "the user of this token no longer exists");
   return user;
 }
@@ -60,12 +59,12 @@ const contextOf = (request: FastifyRequest): MfaContext => ({ address: request.i
 const noStore = (reply: FastifyReply) => reply.header("Cache-Control", "no-store");
 
 export function mfaRoutes(deps: MfaRouteDeps): FastifyPluginAsyncZod {
-  const { mfa, store } = deps;
+  const { mfa } = deps;
   return async (app) => {
     app.get("/api/users/me/mfa", {
       config: { scopes: [], bucket: "read" },
       schema: { tags: ["mfa"], summary: "Your second factors: what is enrolled, whether your role requires one", security, response: { 200: MfaStatusSchema, ...errors } },
-    }, async (request) => mfa.status(await meOf(store, request)));
+    }, async (request) => mfa.status(await meOf(mfa, request)));
 
     app.post("/api/users/me/mfa/totp", {
       config: { scopes: [], bucket: "write" },
@@ -78,7 +77,7 @@ export function mfaRoutes(deps: MfaRouteDeps): FastifyPluginAsyncZod {
         response: { 201: TotpEnrolResponseSchema, ...errors },
       },
     }, async (request, reply) => {
-      const enrolment = await mfa.beginTotp(await meOf(store, request), request.body?.proof, contextOf(request));
+      const enrolment = await mfa.beginTotp(await meOf(mfa, request), request.body?.proof, contextOf(request));
       return noStore(reply).status(201).send(enrolment);
     });
 
@@ -91,13 +90,13 @@ export function mfaRoutes(deps: MfaRouteDeps): FastifyPluginAsyncZod {
         body: TotpConfirmRequestSchema,
         response: { 200: TotpConfirmResponseSchema, ...errors },
       },
-    }, async (request, reply) => noStore(reply).send(await mfa.confirmTotp(await meOf(store, request), request.body.code, contextOf(request))));
+    }, async (request, reply) => noStore(reply).send(await mfa.confirmTotp(await meOf(mfa, request), request.body.code, contextOf(request))));
 
     app.delete("/api/users/me/mfa/totp", {
       config: { scopes: [], bucket: "write" },
       schema: { tags: ["mfa"], summary: "Disable TOTP (needs a current factor in `proof`)", description: PROOF_NOTE.trim(), security, body: MfaProofRequestSchema, response: { 204: z.null().describe("Disabled"), ...errors } },
     }, async (request, reply) => {
-      await mfa.disableTotp(await meOf(store, request), request.body.proof, contextOf(request));
+      await mfa.disableTotp(await meOf(mfa, request), request.body.proof, contextOf(request));
       return reply.status(204).send(null);
     });
 
@@ -111,7 +110,7 @@ export function mfaRoutes(deps: MfaRouteDeps): FastifyPluginAsyncZod {
         body: MfaProofRequestSchema,
         response: { 200: RecoveryCodesResponseSchema, ...errors },
       },
-    }, async (request, reply) => noStore(reply).send({ recoveryCodes: await mfa.regenerateRecoveryCodes(await meOf(store, request), request.body.proof, contextOf(request)) }));
+    }, async (request, reply) => noStore(reply).send({ recoveryCodes: await mfa.regenerateRecoveryCodes(await meOf(mfa, request), request.body.proof, contextOf(request)) }));
 
     app.post("/api/users/me/passkeys/options", {
       config: { scopes: [], bucket: "write" },
@@ -123,7 +122,7 @@ export function mfaRoutes(deps: MfaRouteDeps): FastifyPluginAsyncZod {
         body: PasskeyRegistrationOptionsRequestSchema.optional(),
         response: { 200: WebAuthnOptionsResponseSchema, ...errors },
       },
-    }, async (request, reply) => noStore(reply).send(await mfa.passkeyRegistrationOptions(await meOf(store, request), request.body?.proof, contextOf(request))));
+    }, async (request, reply) => noStore(reply).send(await mfa.passkeyRegistrationOptions(await meOf(mfa, request), request.body?.proof, contextOf(request))));
 
     app.post("/api/users/me/passkeys", {
       config: { scopes: [], bucket: "write" },
@@ -136,14 +135,14 @@ export function mfaRoutes(deps: MfaRouteDeps): FastifyPluginAsyncZod {
       },
     }, async (request, reply) => {
       const { challengeId, response, name } = request.body;
-      const registered = await mfa.registerPasskey(await meOf(store, request), challengeId, response, name ?? null, contextOf(request));
+      const registered = await mfa.registerPasskey(await meOf(mfa, request), challengeId, response, name ?? null, contextOf(request));
       return noStore(reply).status(201).send(registered);
     });
 
     app.get("/api/users/me/passkeys", {
       config: { scopes: [], bucket: "read" },
       schema: { tags: ["mfa"], summary: "Your passkeys", security, response: { 200: ListPasskeysResponseSchema, ...errors } },
-    }, async (request) => ({ passkeys: await mfa.listPasskeys(await meOf(store, request)) }));
+    }, async (request) => ({ passkeys: await mfa.listPasskeys(await meOf(mfa, request)) }));
 
     app.delete("/api/users/me/passkeys/:id", {
       config: { scopes: [], bucket: "write" },
@@ -157,7 +156,7 @@ export function mfaRoutes(deps: MfaRouteDeps): FastifyPluginAsyncZod {
         response: { 204: z.null().describe("Removed"), ...errors },
       },
     }, async (request, reply) => {
-      await mfa.deletePasskey(await meOf(store, request), request.params.id, request.body.proof, contextOf(request));
+      await mfa.deletePasskey(await meOf(mfa, request), request.params.id, request.body.proof, contextOf(request));
       return reply.status(204).send(null);
     });
 
