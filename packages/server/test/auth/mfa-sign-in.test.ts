@@ -116,10 +116,10 @@ describe("TOTP at sign-in", () => {
     expect((await login(server, { username: "uma", password: PASSWORD })).status).toBe(200);
   });
 
-  it("the MFA routes are for users: a token without a user gets 403", async () => {
+  it("the MFA routes are for users: a token without a user finds no 'me' (404)", async () => {
     const answer = await call("/api/users/me/mfa", server.adminToken);
-    expect(answer.status).toBe(403);
-    expect(answer.body.error?.code).toBe("forbidden");
+    expect(answer.status).toBe(404);
+    expect(answer.body.error?.code).toBe("not_found");
   });
 });
 

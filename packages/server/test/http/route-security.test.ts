@@ -97,6 +97,17 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/roles": { need: "any" },
   "PUT /api/roles/{name}": { need: "admin", body: () => ({ scopes: ["services:read"] }) },
   "DELETE /api/roles/{name}": { need: "admin" },
+  // Second factors (issue 14): the caller's own (any valid token; none behind a non-user token: 404), the admin reset.
+  "GET /api/users/me/mfa": { need: "any" },
+  "POST /api/users/me/mfa/totp": { need: "any", body: () => ({}) },
+  "POST /api/users/me/mfa/totp/confirm": { need: "any", body: () => ({ code: "123456" }) },
+  "DELETE /api/users/me/mfa/totp": { need: "any", body: () => ({ proof: { code: "123456" } }) },
+  "POST /api/users/me/mfa/recovery-codes": { need: "any", body: () => ({ proof: { code: "123456" } }) },
+  "POST /api/users/me/passkeys/options": { need: "any", body: () => ({}) },
+  "POST /api/users/me/passkeys": { need: "any", body: () => ({ challengeId: "walk", response: {} }) },
+  "GET /api/users/me/passkeys": { need: "any" },
+  "DELETE /api/users/me/passkeys/{id}": { need: "any", body: () => ({ proof: { code: "123456" } }) },
+  "DELETE /api/users/{id}/mfa": { need: "admin" },
   // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
   "GET /ws/registry": { need: "read" },
 };

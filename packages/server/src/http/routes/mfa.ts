@@ -3,7 +3,7 @@
  * Second factors (issue 14).
  * - `mfaRoutes` (protected scope): the signed-in user's own factors — status, TOTP enrolment/confirmation/removal,
  *   recovery codes, passkeys — open to any valid token that belongs to a user (a token without a user, such as the
- *   admin token, gets 403); and the admin reset of another user's factors (scope `admin`). Changes to a user's
+ *   admin token, finds no "me": 404); and the admin reset of another user's factors (scope `admin`). Changes to a user's
  *   factors need one of their current factors in `proof` once they have one (auth/mfa/mfa-service.ts).
  * - `passkeySignInRoutes` (public sign-in scope, `auth` rate-limit tier): a passkey challenge, and passwordless
  *   sign-in with it. The challenge also serves as the passkey second factor of `POST /api/auth/login`.
@@ -46,10 +46,10 @@ export interface MfaRouteDeps {
   mfa: MfaService;
 }
 
-/** The signed-in user; 403 for a token that belongs to no user, 401 when the user is gone. */
+/** The signed-in user; `not_found` for a token that belongs to no user (as `/api/users/me`), 401 when the user is gone. */
 async function meOf(mfa: MfaService, request: FastifyRequest): Promise<UserRow> {
   const userId = principalOf(request).userId;
-  if (!userId) throw new ApiError("forbidden", "this token does not belong to a user (sign in with POST /api/auth/login)");
+  if (!userId) throw new ApiError("not_found", "no user behind this token (sign in with POST /api/auth/login)");
   const user = await mfa.user(userId);
   if (!user) throw new ApiError("unauthorized", "the user of this token no longer exists");
   return user;

@@ -64,7 +64,7 @@ export function isSignatureAuthenticatedPath(path: string): boolean {
  * The sign-in scope (issue 14): routes of callers who have no token yet (they sign in, refresh or sign out with what
  * they hold). Each is guarded by the `auth` rate-limit tier and, for sign-in, the login throttle; test/auth/ checks them.
  */
-export const SIGN_IN_PUBLIC_PATHS: readonly string[] = ["/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/auth/challenge"];
+export const SIGN_IN_PUBLIC_PATHS: readonly string[] = ["/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/auth/challenge", "/api/auth/passkey/options", "/api/auth/passkey/login"];
 
 /** Routes documented as public: they are the only ones that answer without a token (`/readyz`: a load balancer's probe). */
 export function isPublicPath(path: string): boolean {
