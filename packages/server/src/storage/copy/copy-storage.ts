@@ -9,7 +9,7 @@
  *    emptied completely first (erase-target.ts) and the report says what was there.
  * 3. Copy: the node identity (the public key, into the settings), the audit key's check value
  *    (source-audit-key.ts), the vault, the settings with a NEW registry epoch, the service records, the
- *    tokens, the federation (copy-*.ts). Identity and vault go first so that an instance started on a
+ *    tokens, the federation, sign-in's users, sessions, factors and security log (copy-*.ts). Identity and vault go first so that an instance started on a
  *    half-copied target never creates an identity, an audit key or a vault of its own.
  * 4. Verify (verify-copy.ts). A difference is reported (`ok: false`), not thrown: the caller prints the table.
  * A failure part-way leaves a target that is not empty; running the copy again with `force` repairs it.
@@ -25,6 +25,8 @@ import { openStore, type OpenStoreOptions } from "../index.js";
 import { copyServices, copyTokens } from "./copy-node.js";
 import { copyFederation } from "./copy-federation.js";
 import { copyVault } from "./copy-vault.js";
+import { copyIdentity } from "./copy-identity.js";
+import { readSourceRecoveryCodes } from "./source-recovery-codes.js";
 import { eraseTarget } from "./erase-target.js";
 import { contentsOf, takeInventory, type Inventory } from "./inventory.js";
 import { REGISTRY_EPOCH_META } from "../../registry/registry-epoch.js";
@@ -130,6 +132,7 @@ export async function copyStorage(options: CopyStorageOptions): Promise<CopyRepo
     await copyServices(sourceStore, targetStore, progress);
     await copyTokens(sourceStore, targetStore, progress);
     await copyFederation(sourceStore.federationStore(), targetStore.federationStore(), progress);
+    await copyIdentity(sourceStore.identityStore(), targetStore.identityStore(), readSourceRecoveryCodes(source.path), progress);
 
     progress("verifying");
     const [sourceInventory, targetInventory] = await Promise.all([takeInventory(sourceStore, metaKeys), takeInventory(targetStore, metaKeys)]);
@@ -214,5 +217,8 @@ function notesFor(keyDir: string, auditKey: SourceAuditKey, kdfText: string, aud
     notes.push("the vault opens with the same passphrase as before (KAI_VAULT_PASSPHRASE on every instance, or kai vault unlock)");
   }
   if (inventory.tokens > 0) notes.push("tokens issued by the node (admin.token included) stay valid: the node key and the token rows were copied");
+  if (inventory.identity.sessions > 0) {
+    notes.push("sign-in sessions were copied: people and agents stay signed in; sign-ins that were half-way (one-time challenges) must start again");
+  }
   return notes;
 }

@@ -1,7 +1,7 @@
 /**
  * @module storage/copy/inventory
- * What a backend holds, counted kind by kind, with a digest of each kind's content: read through the store
- * contracts only, so the same code takes stock of the SQLite source and of any target. `kai storage copy`
+ * What a backend holds, counted kind by kind, with a digest of each kind's content (content-digest.ts): read
+ * through the store contracts only, so the same code takes stock of the SQLite source and of any target. `kai storage copy`
  * uses it three times: to see whether the target is empty, to say what `--force` overwrites, and to verify
  * the copy (counts and digests side by side).
  *
@@ -9,9 +9,11 @@
  * is its own) and `health` (never stored). Everything else must match byte for byte, so a count that agrees
  * while the content differs is still caught.
  */
-import { createHash, type Hash } from "node:crypto";
+import { createHash } from "node:crypto";
 import { SERVICE_STATUSES, type ServiceRecord, type ServiceStatus } from "@kai/protocol";
 import type { StorageBackend } from "../contracts/storage-backend.js";
+import { byKey, digestOf, feed } from "./content-digest.js";
+import { identityContents, takeIdentityInventory, type IdentityInventory } from "./identity-inventory.js";
 
 /** Page size of every paged read (listings, the audit log). */
 const PAGE = 1000;
@@ -39,38 +41,13 @@ export interface Inventory {
   imports: number;
   /** The settings asked about that are present, by key. */
   meta: Map<string, string>;
+  /** Sign-in's users, roles, sessions, factors and security log (identity-inventory.ts). */
+  identity: IdentityInventory;
   /** Content digests (hex) by kind, compared by the verification. */
   digests: Record<DigestKind, string>;
 }
 
 export type DigestKind = "services" | "leases" | "tokens" | "vaultHeader" | "secrets" | "keyUsage" | "audit" | "peers" | "imports";
-
-/** Canonical JSON: object keys sorted, Buffers as hex, undefined members dropped. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, inner: unknown) => {
-    // JSON.stringify hands a Buffer to the replacer in its toJSON() form, `{ type: "Buffer", data: [...] }`.
-    if (inner !== null && typeof inner === "object" && (inner as { type?: unknown }).type === "Buffer" && Array.isArray((inner as { data?: unknown }).data)) {
-      return { hex: Buffer.from((inner as { data: number[] }).data).toString("hex") };
-    }
-    if (inner !== null && typeof inner === "object" && !Array.isArray(inner)) {
-      return Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-    }
-    return inner;
-  });
-}
-
-function feed(hash: Hash, value: unknown): void {
-  hash.update(canonical(value)).update("\n");
-}
-
-/** Orders rows by a text key (code-unit order: the same on every machine, unlike localeCompare). */
-function byKey<T>(key: (row: T) => string): (a: T, b: T) => number {
-  return (a, b) => {
-    const left = key(a);
-    const right = key(b);
-    return left < right ? -1 : left > right ? 1 : 0;
-  };
-}
 
 /** A record as the verification compares it: everything but the target's own revision and the read-time health. */
 function comparable(record: ServiceRecord): Omit<ServiceRecord, "revision" | "health"> {
@@ -143,11 +120,7 @@ export async function takeInventory(store: StorageBackend, metaKeys: Iterable<st
     if (value !== null) meta.set(key, value);
   }
 
-  const digest = (items: readonly unknown[]) => {
-    const hash = createHash("sha256");
-    for (const item of items) feed(hash, item);
-    return hash.digest("hex");
-  };
+  const identity = await takeIdentityInventory(store.identityStore());
   return {
     services,
     leases: leaseRows.length,
@@ -164,16 +137,17 @@ export async function takeInventory(store: StorageBackend, metaKeys: Iterable<st
     peers: peers.length,
     imports: imports.length,
     meta,
+    identity,
     digests: {
       services: serviceHash.digest("hex"),
       leases: leaseHash.digest("hex"),
       tokens: tokenHash.digest("hex"),
-      vaultHeader: digest(header ? [header] : []),
+      vaultHeader: digestOf(header ? [header] : []),
       secrets: secretHash.digest("hex"),
-      keyUsage: digest(usage),
+      keyUsage: digestOf(usage),
       audit: auditHash.digest("hex"),
-      peers: digest(peers),
-      imports: digest(imports),
+      peers: digestOf(peers),
+      imports: digestOf(imports),
     },
   };
 }
@@ -195,6 +169,7 @@ export function contentsOf(inventory: Inventory): string[] {
     ["peers", inventory.peers],
     ["imported records", inventory.imports],
     ["settings", inventory.meta.size],
+    ...identityContents(inventory.identity),
   ];
   return parts.filter(([, count]) => count > 0).map(([kind, count]) => `${count} ${kind}`);
 }

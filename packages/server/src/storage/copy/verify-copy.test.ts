@@ -19,6 +19,17 @@ function inventory(overrides: Partial<Inventory> = {}): Inventory {
     peers: 1,
     imports: 4,
     meta: new Map(),
+    identity: {
+      users: 2,
+      roles: 1,
+      sessions: 3,
+      revokedSessions: 1,
+      totpFactors: 1,
+      recoveryCodes: 9,
+      passkeys: 1,
+      securityEvents: 20,
+      digests: { users: "u", roles: "r", sessions: "s", totp: "o", passkeys: "k", securityEvents: "e" },
+    },
     digests: { services: "s", leases: "l", tokens: "t", vaultHeader: "h", secrets: "x", keyUsage: "k", audit: "a", peers: "p", imports: "i" },
     ...overrides,
   };
@@ -44,9 +55,10 @@ describe("verifyCopy", () => {
     const target = inventory({
       revokedTokens: 0,
       digests: { ...inventory().digests, secrets: "changed" },
+      identity: { ...inventory().identity, recoveryCodes: 10, digests: { ...inventory().identity.digests, sessions: "changed" } },
       meta: new Map([["custom", "2"], ["registry.epoch", "old"], ["identity.publicKey", "OTHER"]]),
     });
     const bad = verifyCopy(inventory(), target, settings).filter((row) => !row.ok).map((row) => row.kind.trim());
-    expect(bad).toEqual(["revoked", "secrets", "settings", "registry epoch", "node identity (DID)"]);
+    expect(bad).toEqual(["revoked", "secrets", "sessions", "recovery codes (unused)", "settings", "registry epoch", "node identity (DID)"]);
   });
 });

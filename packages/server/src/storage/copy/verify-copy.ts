@@ -1,12 +1,14 @@
 /**
  * @module storage/copy/verify-copy
  * The check after a copy: the source's and the target's inventories (inventory.ts) side by side, one row
- * per kind, each with both counts and whether they agree (counts AND content digests). The settings row
+ * per kind (sign-in's users, roles, sessions, factors and security log included), each with both counts and
+ * whether they agree (counts AND content digests). The settings row
  * compares the copied settings by value; the registry epoch must differ (the target's is new, see
  * copy-node.ts); the identity row compares the DID the target's stored public key gives with the source's.
  */
 import { SERVICE_STATUSES } from "@kai/protocol";
 import type { DigestKind, Inventory } from "./inventory.js";
+import type { IdentityDigestKind } from "./identity-inventory.js";
 import { serviceTotal } from "./inventory.js";
 
 export interface VerificationRow {
@@ -47,6 +49,19 @@ export function verifyCopy(source: Inventory, target: Inventory, settings: Setti
   rows.push({ kind: "  chain head (seq)", source: headSeq(source.auditHead), target: headSeq(target.auditHead), ok: source.auditHead === target.auditHead });
   count("peers", source.peers, target.peers, "peers");
   count("imported records", source.imports, target.imports, "imports");
+
+  const a = source.identity;
+  const b = target.identity;
+  const identity = (kind: string, x: number, y: number, digest?: IdentityDigestKind) =>
+    rows.push({ kind, source: String(x), target: String(y), ok: x === y && (digest === undefined || a.digests[digest] === b.digests[digest]) });
+  identity("users", a.users, b.users, "users");
+  identity("custom roles", a.roles, b.roles, "roles");
+  identity("sessions", a.sessions, b.sessions, "sessions");
+  identity("  revoked", a.revokedSessions, b.revokedSessions);
+  identity("TOTP factors", a.totpFactors, b.totpFactors, "totp");
+  identity("recovery codes (unused)", a.recoveryCodes, b.recoveryCodes);
+  identity("passkeys", a.passkeys, b.passkeys, "passkeys");
+  identity("security events", a.securityEvents, b.securityEvents, "securityEvents");
 
   const same = [...settings.copied].filter(([key, value]) => target.meta.get(key) === value).length;
   rows.push({ kind: "settings", source: String(settings.copied.size), target: String(same), ok: same === settings.copied.size });

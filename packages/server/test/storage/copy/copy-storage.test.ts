@@ -19,6 +19,7 @@ import { startPostgres } from "../../helpers/postgres-server.js";
 import { registration } from "../../helpers/test-server.js";
 import { PASSPHRASE, buildSourceNode, type SourceNode } from "./source-node.js";
 import { expectSameNode } from "./target-checks.js";
+import { addIdentityData, expectCopiedIdentity } from "../identity-copy-data.js";
 
 let peer: TestServer;
 let source: SourceNode;
@@ -58,6 +59,8 @@ beforeAll(async () => {
   expect(response.status).toBe(201);
   source = await buildSourceNode(peer);
   cleanup.push(source.dataDir);
+  // Sign-in's data through the store (the source node is stopped): users, sessions, factors, security log.
+  await addIdentityData(source.dataDir);
 }, 120_000);
 
 afterAll(async () => {
@@ -76,6 +79,8 @@ describe("copying into SQLite", () => {
     expect(report.epoch.target).not.toBe(report.epoch.source);
     expect(report.notes.join("\n")).toContain("audit.key");
     expect(progress.some((line) => line.startsWith("services:"))).toBe(true);
+    expect(report.rows.find((row) => row.kind === "users")).toMatchObject({ target: expect.not.stringMatching(/^0$/), ok: true });
+    await expectCopiedIdentity(source.dataDir, { kind: "sqlite", path: join(targetDir, "kai.db") });
 
     // A SQLite node reads its public key from the data directory; everything else comes from the database.
     carryKeyFiles(targetDir, { publicKey: true });
@@ -92,7 +97,7 @@ describe("copying into SQLite", () => {
     expect(again.message).toMatch(/not empty .*services.*--force/);
     const forced = await copyStorage({ from: source.dataDir, to: { kind: "sqlite", path: join(targetDir, "kai.db") }, force: true });
     expectVerified(forced);
-    expect(forced.overwritten.join(", ")).toMatch(/services.*tokens.*vault header/);
+    expect(forced.overwritten.join(", ")).toMatch(/services.*tokens.*vault header.*users.*sessions/);
   }, 60_000);
 });
 
@@ -102,6 +107,7 @@ describe.skipIf(!pg)("copying into PostgreSQL", () => {
     const report = await copyStorage({ from: source.dataDir, to: postgresTarget(url) });
     expectVerified(report);
     expect(report.to).toBe(url);
+    await expectCopiedIdentity(source.dataDir, postgresTarget(url));
 
     // The copy recorded the source's audit key: an instance started first but without it (a new key made at
     // start) keeps the vault locked, rather than claiming its own key and leaving the copied chain unverifiable.
@@ -138,7 +144,7 @@ describe.skipIf(!pg)("copying into PostgreSQL", () => {
     expect(again.code).toBe("conflict");
     const forced = await copyStorage({ from: source.dataDir, to: postgresTarget(url), force: true });
     expectVerified(forced);
-    expect(forced.overwritten.join(", ")).toMatch(/services.*tokens.*vault header/);
+    expect(forced.overwritten.join(", ")).toMatch(/services.*tokens.*vault header.*users.*sessions/);
   }, 90_000);
 });
 
