@@ -82,7 +82,7 @@ export function signInRoutes(deps: SignInRouteDeps): FastifyPluginAsyncZod {
           "The refresh token comes in the body (token mode) or its cookie (cookie mode). It rotates on every use: a spent one presented " +
           "again (after a 10 s grace for a lost answer) revokes the whole session (`session_revoked`).",
         security: [],
-        body: RefreshRequestSchema.optional(),
+        body: RefreshRequestSchema.nullish(),
         response: { 200: LoginResponseSchema, ...publicErrors },
       },
     }, async (request, reply) => {
@@ -105,7 +105,7 @@ export function signInRoutes(deps: SignInRouteDeps): FastifyPluginAsyncZod {
         summary: "Sign out: end the session of a refresh token or of the session cookies (no authentication)",
         description: "Answers 204 whether or not the session was still live (signing out twice is not an error).",
         security: [],
-        body: LogoutRequestSchema.optional(),
+        body: LogoutRequestSchema.nullish(),
         response: { 204: z.null().describe("Signed out"), ...publicErrors },
       },
     }, async (request, reply) => {
