@@ -1,7 +1,7 @@
 /**
  * @module storage
  * Opens the configured storage backend: the one factory. Everything a backend provides is in `contracts/`
- * (`StorageBackend`: the node's store, the vault's and the federation's); adding a backend means one more `kind`
+ * (`StorageBackend`: the node's store, the vault's, the federation's and sign-in's); adding a backend means one more `kind`
  * here and one folder that passes the contract suites (docs/contributing/add-storage-backend.md). PostgreSQL is
  * also `SharedStorage` (several instances of one node on one database; `isSharedStorage` tells).
  */
