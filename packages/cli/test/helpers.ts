@@ -102,6 +102,8 @@ export function freePort(): Promise<number> {
 export interface TestServer {
   url: string;
   adminToken: string;
+  /** The server's data directory (the first admin's one-time password is in it). */
+  dataDir: string;
   close(): Promise<void>;
 }
 
@@ -112,6 +114,7 @@ export async function startTestServer(config: StartServerOptions["config"] = {})
   return {
     url: server.url,
     adminToken: server.adminToken,
+    dataDir,
     close: async () => {
       await server.close();
       rmSync(dataDir, { recursive: true, force: true });
