@@ -35,6 +35,15 @@ describe("resolveConnection", () => {
     expect(resolveConnection({ token: "from-flag" }, env)).toMatchObject({ url: "http://env.example:1", token: "from-flag", tokenSource: "flag" });
   });
 
+  it("uses a stored sign-in session (its access token) for its own server only", () => {
+    const session = { username: "ada", refreshToken: "r1", accessToken: "a1", accessExpiresAt: "2030-01-01T00:00:00.000Z", sessionExpiresAt: "2030-01-02T00:00:00.000Z" };
+    writeStoredLogin({ url: "https://stored.example", session }, join(dir, "config", "cli.json"));
+    expect(resolveConnection({}, env)).toMatchObject({ url: "https://stored.example", token: "a1", tokenSource: "session", session });
+    expect(resolveConnection({ url: "https://elsewhere.example" }, env)).toMatchObject({ token: undefined, tokenSource: "none" });
+    env.KAI_TOKEN = "from-env";
+    expect(resolveConnection({}, env)).toMatchObject({ token: "from-env", tokenSource: "env" });
+  });
+
   it("never sends the stored token to another server", () => {
     writeStoredLogin({ url: "https://stored.example", token: "stored" }, join(dir, "config", "cli.json"));
     expect(resolveConnection({ url: "https://elsewhere.example" }, env)).toMatchObject({ token: undefined, tokenSource: "none" });
