@@ -143,6 +143,11 @@ function failureOf(error: unknown): OidcFailure {
   if (error instanceof oidc.AuthorizationResponseError || error instanceof oidc.ResponseBodyError) {
     return new OidcFailure("provider_error", `the provider answered ${error.error}`);
   }
+  // A 401 with a WWW-Authenticate challenge (e.g. a wrong client secret: invalid_client).
+  if (error instanceof oidc.WWWAuthenticateChallengeError) {
+    const code = error.cause.map((challenge) => challenge.parameters.error).find((value) => typeof value === "string" && /^[A-Za-z_]{1,64}$/.test(value));
+    return new OidcFailure("provider_error", `the provider refused this node's client credentials (${code ?? `HTTP ${error.status}`})`);
+  }
   return new OidcFailure("response_rejected", `the provider's answer did not pass the checks (${describe(error)})`);
 }
 

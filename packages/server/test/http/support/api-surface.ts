@@ -64,7 +64,9 @@ export function isSignatureAuthenticatedPath(path: string): boolean {
  * The sign-in scope (issue 14): routes of callers who have no token yet (they sign in, refresh or sign out with what
  * they hold). Each is guarded by the `auth` rate-limit tier and, for sign-in, the login throttle; test/auth/ checks them.
  */
-export const SIGN_IN_PUBLIC_PATHS: readonly string[] = ["/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/auth/challenge", "/api/auth/passkey/options", "/api/auth/passkey/login"];
+export const SIGN_IN_PUBLIC_PATHS: readonly string[] = ["/api/auth/login", "/api/auth/refresh", "/api/auth/logout", "/api/auth/challenge", "/api/auth/passkey/options", "/api/auth/passkey/login",
+  // Single sign-on (auth/sso/, test/auth/sso-sign-in.test.ts): providers, start, the provider's redirect back, the CLI's exchange.
+  "/api/auth/sso/providers", "/api/auth/sso/{provider}/start", "/api/auth/sso/{provider}/callback", "/api/auth/sso/exchange"];
 
 /** Routes documented as public: they are the only ones that answer without a token (`/readyz`: a load balancer's probe). */
 export function isPublicPath(path: string): boolean {
