@@ -278,3 +278,17 @@ describe("logs", () => {
     for (const secret of [enrolment.secret, code, ...recoveryCodes, "999999"]) expect(all).not.toContain(secret);
   });
 });
+
+describe("WebAuthn settings", () => {
+  it("default to localhost (or the host name) on the listening port, and normalise configured origins", async () => {
+    const { resolveWebAuthnSettings } = await import("../../src/auth/mfa/webauthn-settings.js");
+    const defaults = MfaConfigSchema.parse({}).webauthn;
+    let port = 0;
+    const local = resolveWebAuthnSettings(defaults, { host: "0.0.0.0", port: () => port });
+    port = 7070;
+    expect(local()).toMatchObject({ rpId: "localhost", rpName: "kAI Service Stack", origins: ["http://localhost:7070", "https://localhost:7070"], challengeTtlMs: 300_000 });
+    expect(resolveWebAuthnSettings(defaults, { host: "kai.example.com", port: () => 443 })()).toMatchObject({ rpId: "kai.example.com", origins: ["https://kai.example.com"] });
+    const configured = MfaConfigSchema.parse({ webauthn: { rpId: "example.com", origins: ["https://kai.example.com/sign-in"] } }).webauthn;
+    expect(resolveWebAuthnSettings(configured, { host: "127.0.0.1", port: () => 7070 })()).toMatchObject({ rpId: "example.com", origins: ["https://kai.example.com"] });
+  });
+});
