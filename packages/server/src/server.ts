@@ -59,6 +59,7 @@ import { FirstAdmin, removeFirstAdminFile } from "./auth/users/first-admin.js";
 import { SignInService } from "./auth/sign-in/sign-in-service.js";
 import { CountingLoginThrottle } from "./auth/throttle/login-throttle.js";
 import { AgentSignInService } from "./auth/agents/agent-sign-in.js";
+import { SsoService } from "./auth/sso/sso-service.js";
 import { createMfa } from "./auth/mfa/create-mfa.js";
 import type { SecondFactors } from "./auth/sign-in-ports.js";
 import { ApiError } from "./errors.js";
@@ -300,6 +301,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       onPasswordChanged: (user) => removeFirstAdminFile(config.dataDir, signInSettings.firstAdmin.username, user),
     });
     const agents = new AgentSignInService({ store: identity, nodeDid: () => klpNode.did, securityLog });
+    // Single sign-on: client secrets are read from the vault by name when a sign-in needs one (never logged).
+    const sso = new SsoService({
+      settings: config.auth.sso,
+      store: identity,
+      sessions,
+      securityLog,
+      userChanged: (user) => access.userChanged(user.id, user),
+      readVaultSecret: async (name) => (await vault.getSecret(name, { tokenId: null, owner: "kai-sso", scopes: ["vault:read"] })).value,
+      env,
+      logger,
+    });
     const signIn = new SignInService({ store: identity, hasher, throttle, secondFactors, sessions, users, log: securityLog, agents });
     const firstAdmin = await new FirstAdmin({
       dataDir: config.dataDir,
@@ -369,7 +381,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const app = await createApp({
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
-      signIn: { signIn, sessions, users, roles, access, log: securityLog, agents },
+      signIn: { signIn, sessions, users, roles, access, log: securityLog, agents, sso },
     });
     monitor.start();
     await router.start();

@@ -62,6 +62,8 @@ import type { AccessTable } from "../auth/users/access-table.js";
 import type { SecurityLog } from "../auth/security-log.js";
 import type { AgentSignIn } from "../auth/sign-in-ports.js";
 import { agentSignInRoutes } from "./routes/agent-sign-in.js";
+import type { SsoService } from "../auth/sso/sso-service.js";
+import { ssoRoutes } from "./routes/sso.js";
 
 /** The sign-in parts the routes use (server.ts builds them). */
 export interface SignInParts {
@@ -72,6 +74,8 @@ export interface SignInParts {
   access: AccessTable;
   log: SecurityLog;
   agents: AgentSignIn;
+  /** Single sign-on with OpenID Connect providers (auth/sso/). */
+  sso: SsoService;
 }
 
 export interface AppDeps {
@@ -216,6 +220,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => {
     await scope.register(signInRoutes({ signIn: deps.signIn.signIn, sessions: deps.signIn.sessions, tokens: deps.tokens }));
     await scope.register(agentSignInRoutes(deps.signIn.agents));
+    await scope.register(ssoRoutes(deps.signIn.sso));
   });
 
   await app.register(async (scope) => {
