@@ -49,6 +49,8 @@ export class OidcFailure extends Error {
 
 export class OidcRelyingParty {
   private metadata: Promise<oidc.ServerMetadata> | null = null;
+  /** The issuer's signing keys as last fetched, shared by the sign-ins (the library refetches on an unknown key id). */
+  private jwks: ReturnType<typeof oidc.getJwksCache>;
   /** Plain HTTP is allowed only for an issuer on this machine (the config schema refuses any other). */
   private readonly insecure: boolean;
 
@@ -91,6 +93,7 @@ export class OidcRelyingParty {
     }
     const auth = this.provider.tokenEndpointAuthMethod === "client_secret_post" ? oidc.ClientSecretPost(secret) : oidc.ClientSecretBasic(secret);
     const config = this.configuration(metadata, auth);
+    if (this.jwks) oidc.setJwksCache(config, this.jwks);
     try {
       const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
         pkceCodeVerifier: expected.codeVerifier,
@@ -98,6 +101,7 @@ export class OidcRelyingParty {
         expectedNonce: expected.nonce,
         idTokenExpected: true,
       });
+      this.jwks = oidc.getJwksCache(config) ?? this.jwks;
       const idClaims = tokens.claims();
       if (!idClaims) throw new OidcFailure("response_rejected", "the provider sent no ID token");
       let userInfo: Claims = {};
