@@ -10,7 +10,8 @@
  * Under that lock the batch reads the rows it touches, which are then current (nothing else writes them but a
  * heartbeat, whose newer time the upsert keeps), and plans every write in memory (pg-service-plan.ts): a conflict
  * is refused without touching the database, so it never fails the other writes. At the end the counter is set to
- * the batch's last revision and `kai_changes` is notified with it; both take effect at commit.
+ * the batch's last revision and `kai_changes` is notified with it; both take effect at commit. BEGIN, the lock and
+ * the read go in one round trip (`lockAndRead`), so a batch costs three: that one, the write, and COMMIT.
  *
  * A write is acknowledged only after COMMIT returned, with synchronous_commit on: it survives a crash of the
  * process and of PostgreSQL. If the batch fails for another reason than the database being unavailable, its
@@ -18,19 +19,38 @@
  * counter lock, e.g. a bulk copy, becomes the `RevisionConflict` it is).
  */
 import { FlushLoop } from "./pg-flush-loop.js";
-import type pg from "pg";
+import pg from "pg";
 import { RevisionConflict } from "../contracts/node-store.js";
 import { REGISTRY_CHANGES_CHANNEL } from "../contracts/storage-backend.js";
 import { isUniqueViolation, unavailableReason } from "./pg-errors.js";
-import type { PgDatabase, Row } from "./pg-database.js";
+import type { PgDatabase } from "./pg-database.js";
 import { idsOf, ServiceBatchPlan, type EntryOutcome, type ServiceBatchEntry } from "./pg-service-plan.js";
 import { storedOf, type PgServiceRow, type StoredService } from "./pg-service-rows.js";
 
 /** Writes per batch at most (bounds the statements' array sizes and the time the counter lock is held). */
 const MAX_BATCH = 500;
 
-const LOCK_COUNTER = "SELECT value FROM store_state WHERE key = 'revision' FOR UPDATE";
 const READ_TOUCHED = "SELECT seq, id, heartbeat_at, revision, doc FROM services WHERE id = ANY($1::text[])";
+
+/**
+ * The counter lock and the rows `ids` in ONE statement, sent with BEGIN as one simple-protocol query (hence the ids
+ * inlined as literals). A statement reads on the snapshot it started with, and the lock may have waited for another
+ * instance's batch that committed after it: `seen` (the counter on that snapshot) then differs from `locked` (the
+ * row the lock returns is always the newest), and the rows are read again, under the lock. Every registry write
+ * bumps the counter under this lock, so equal values mean no write committed in between and the rows are current.
+ */
+function lockAndRead(ids: readonly string[]): string {
+  const list = ids.map((id) => pg.escapeLiteral(id)).join(", ");
+  return `SELECT c.value AS locked, (SELECT value FROM store_state WHERE key = 'revision') AS seen, s.seq, s.id, s.heartbeat_at, s.revision, s.doc
+    FROM (SELECT value FROM store_state WHERE key = 'revision' FOR UPDATE) c
+    LEFT JOIN services s ON s.id = ANY(ARRAY[${list}]::text[])`;
+}
+
+interface LockedRow {
+  locked: string;
+  seen: string | null;
+  id: string | null;
+}
 
 interface Pending {
   entry: ServiceBatchEntry;
@@ -62,10 +82,12 @@ export class PgServiceBatcher {
 
   private async commitBatch(batch: Pending[]): Promise<void> {
     let outcomes: EntryOutcome[];
+    const entries = batch.map((pending) => pending.entry);
+    const ids = [...new Set(entries.flatMap(idsOf))];
     try {
-      outcomes = await this.db.transaction((client, counter) => this.run(client, counter, batch.map((pending) => pending.entry)), {
+      outcomes = await this.db.transaction((client, first) => this.run(client, first as unknown as LockedRow[], ids, entries), {
         whenClosed: true,
-        begin: LOCK_COUNTER,
+        begin: lockAndRead(ids),
       });
     } catch (error) {
       if (batch.length > 1 && unavailableReason(error) === null) {
@@ -84,11 +106,15 @@ export class PgServiceBatcher {
     });
   }
 
-  private async run(client: pg.PoolClient, counter: Row[], entries: ServiceBatchEntry[]): Promise<EntryOutcome[]> {
-    const base = Number(counter[0]?.value ?? 0);
-    const ids = [...new Set(entries.flatMap(idsOf))];
-    const rows = await client.query<PgServiceRow>({ name: "kai_read_touched", text: READ_TOUCHED, values: [ids] });
-    const stored = new Map<string, StoredService>(rows.rows.map((row) => [row.id, storedOf(row)]));
+  private async run(client: pg.PoolClient, first: LockedRow[], ids: string[], entries: ServiceBatchEntry[]): Promise<EntryOutcome[]> {
+    const head = first[0];
+    if (!head) throw new Error("the revision counter row is missing");
+    const base = Number(head.locked);
+    let rows = first.filter((row) => row.id !== null) as unknown as PgServiceRow[];
+    if (head.seen !== head.locked) {
+      rows = (await client.query<PgServiceRow>({ name: "kai_read_touched", text: READ_TOUCHED, values: [ids] })).rows;
+    }
+    const stored = new Map<string, StoredService>(rows.map((row) => [row.id, storedOf(row)]));
     const plan = new ServiceBatchPlan(stored, base);
     const outcomes = entries.map((entry) => plan.apply(entry));
     if (!plan.empty) {
