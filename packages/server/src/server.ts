@@ -279,17 +279,20 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const hasher = new PasswordHasher(signInSettings.password);
     const throttle = new CountingLoginThrottle({ limits: limits.limits, settings: config.rateLimit.signIn, securityLog });
     let listeningPort = config.server.port;
-    const secondFactors: SecondFactors = key.available
-      ? createMfa({
-          store: identity,
-          securityLog,
-          config: config.auth.mfa,
-          server: { host: config.server.host, port: () => listeningPort },
-          // Every instance derives the same key from the node key (auth/mfa/create-mfa.ts).
-          sealKey: Buffer.from(hkdfSync("sha256", tokens.deriveKey("mfa"), Buffer.alloc(0), "kai mfa totp seal v1", 32)),
-          throttle,
-        }).secondFactors
-      : sealedSecondFactors();
+    const mfa = createMfa({
+      store: identity,
+      securityLog,
+      config: config.auth.mfa,
+      server: { host: config.server.host, port: () => listeningPort },
+      // Every instance derives the same key from the node key (auth/mfa/create-mfa.ts); asked when TOTP is first
+      // used, so a node started with a locked vault gets TOTP once it is unlocked (passkeys work meanwhile).
+      sealKey: () => {
+        if (!key.available) throw new ApiError("vault_locked", "the vault is locked: TOTP is unavailable until it is unlocked");
+        return Buffer.from(hkdfSync("sha256", tokens.deriveKey("mfa"), Buffer.alloc(0), "kai mfa totp seal v1", 32));
+      },
+      throttle,
+    });
+    const secondFactors: SecondFactors = mfa.secondFactors;
     const sessions = new SessionService({ store: identity, tokens, roles, access, log: securityLog, secondFactors, settings: signInSettings });
     const users = new UserService({
       store: identity,
@@ -381,7 +384,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const app = await createApp({
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
-      signIn: { signIn, sessions, users, roles, access, log: securityLog, agents, sso },
+      signIn: { signIn, sessions, users, roles, access, log: securityLog, agents, mfa: mfa.service, sso },
     });
     monitor.start();
     await router.start();
@@ -432,22 +435,6 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     for (const step of undo) await step().catch(() => undefined);
     throw error;
   }
-}
-
-/**
- * Second factors while the node key is sealed (a locked vault at start): TOTP secrets cannot be opened, so no sign-in
- * that might need one goes through (none could get a token then anyway); a restart after unlocking brings them back.
- */
-function sealedSecondFactors(): SecondFactors {
-  const locked = () => new ApiError("vault_locked", "the vault is locked: sign-in is unavailable until it is unlocked");
-  return {
-    required: async () => {
-      throw locked();
-    },
-    verify: async () => {
-      throw locked();
-    },
-  };
 }
 
 /** Where the node keeps its data, from the configuration. */

@@ -64,6 +64,8 @@ import type { AgentSignIn } from "../auth/sign-in-ports.js";
 import { agentSignInRoutes } from "./routes/agent-sign-in.js";
 import type { SsoService } from "../auth/sso/sso-service.js";
 import { ssoRoutes } from "./routes/sso.js";
+import type { MfaService } from "../auth/mfa/mfa-service.js";
+import { mfaRoutes, passkeySignInRoutes } from "./routes/mfa.js";
 
 /** The sign-in parts the routes use (server.ts builds them). */
 export interface SignInParts {
@@ -74,6 +76,8 @@ export interface SignInParts {
   access: AccessTable;
   log: SecurityLog;
   agents: AgentSignIn;
+  /** Second factors: the user's own, the admin reset, passkey sign-in (auth/mfa/). */
+  mfa: MfaService;
   /** Single sign-on with OpenID Connect providers (auth/sso/). */
   sso: SsoService;
 }
@@ -220,6 +224,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => {
     await scope.register(signInRoutes({ signIn: deps.signIn.signIn, sessions: deps.signIn.sessions, tokens: deps.tokens }));
     await scope.register(agentSignInRoutes(deps.signIn.agents));
+    await scope.register(passkeySignInRoutes({ mfa: deps.signIn.mfa, sessions: deps.signIn.sessions }));
     await scope.register(ssoRoutes(deps.signIn.sso));
   });
 
@@ -238,6 +243,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(klpAdminRoutes(deps.klp));
     await scope.register(authRoutes({ sessions: deps.signIn.sessions, access: deps.signIn.access, log: deps.signIn.log }));
     await scope.register(userRoutes({ users: deps.signIn.users, sessions: deps.signIn.sessions, tokens: deps.tokens, access: deps.signIn.access }));
+    await scope.register(mfaRoutes({ mfa: deps.signIn.mfa }));
     await scope.register(roleRoutes({ roles: deps.signIn.roles, users: deps.signIn.users, access: deps.signIn.access, log: deps.signIn.log }));
     scope.route({
       method: "GET",
