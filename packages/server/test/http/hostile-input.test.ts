@@ -55,8 +55,11 @@ function expectSane(response: { status: number; text: string; headers: Record<st
 }
 
 function tokenFor(route: ApiRoute): string {
-  // Admin-only routes (tokens, KLP grants, federation peers, the cluster) need the admin token to get past authorisation to the body.
-  return route.path.startsWith("/api/tokens") || route.path.startsWith("/api/klp/") || route.path.startsWith("/api/peers") || route.path === "/api/cluster" ? server.adminToken : alice;
+  // Admin-only routes (tokens, KLP grants, federation peers, the cluster, users, roles, the security log) need the
+  // admin token to get past authorisation to the body.
+  const adminOnly = ["/api/tokens", "/api/klp/", "/api/peers", "/api/roles", "/api/security/"].some((prefix) => route.path.startsWith(prefix));
+  const users = route.path.startsWith("/api/users") && !route.path.startsWith("/api/users/me");
+  return adminOnly || users || route.path === "/api/cluster" ? server.adminToken : alice;
 }
 /** The path a barrage goes to: the fuzz target service, except for DELETE, which would remove it. */
 function pathFor(route: ApiRoute): string {
