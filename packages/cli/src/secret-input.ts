@@ -14,7 +14,6 @@ import { usageError } from "./cli-error.js";
 export function promptHidden(prompt: string): Promise<string> {
   const stdin = process.stdin;
   return new Promise((resolve, reject) => {
-    process.stderr.write(prompt);
     let value = "";
     const finish = (error?: Error) => {
       stdin.setRawMode(false);
@@ -32,9 +31,11 @@ export function promptHidden(prompt: string): Promise<string> {
         else value += char;
       }
     };
+    // No echo before the prompt shows: a password typed (or pasted) right after the prompt is never echoed.
     stdin.setRawMode(true);
     stdin.resume();
     stdin.on("data", onData);
+    process.stderr.write(prompt);
   });
 }
 
