@@ -42,6 +42,7 @@ import { registerFederationMetrics } from "./federation/federation-metrics.js";
 import { clusterCoordination } from "./federation/coordination.js";
 import { openCluster } from "./cluster/open-cluster.js";
 import { SingletonJobs } from "./cluster/singleton-jobs.js";
+import { signInPruningJob } from "./auth/sign-in-pruning.js";
 import { shareClusterSignals } from "./cluster/share-signals.js";
 import { ClusterReport } from "./cluster/cluster-report.js";
 import { openRateLimits } from "./cluster/open-rate-limits.js";
@@ -339,6 +340,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       .add({ name: "federation-links", start: () => federation.startLinks(), stop: () => federation.stopLinks() })
       // The cluster prunes its signal log while it leads (cluster/postgres/pg-signals.ts); listed so it shows where it runs.
       .add({ name: "signal-pruning", start: () => undefined, stop: () => undefined })
+      .add(signInPruningJob({ store: identity, logger }))
       .add({
         name: "health-checks",
         start: async () => {

@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { IdentifierSchema, TimestampSchema } from "./common.js";
 import { ScopeSchema } from "./tokens.js";
+import { DID_PATTERN } from "../klp/did.js";
 
 /** The roles every node has; their scopes are fixed in code (docs/security.md lists them). */
 export const BUILT_IN_ROLES = ["admin", "operator", "developer", "viewer"] as const;
@@ -43,7 +44,7 @@ export const UserSchema = z.object({
   roles: z.array(z.string()),
   /** The scopes the roles give, resolved (what the user's sessions and tokens may hold at most). */
   scopes: z.array(ScopeSchema),
-  /** An agent's DID (`did:key:…`), with which it signs in. */
+  /** An agent's KLP DID (`kind:did:<base64url Ed25519 key>#ed25519`), with which it signs in. */
   did: z.string().nullable(),
   /** Which sign-in methods the user has: password, totp, passkey, sso. */
   methods: z.array(z.enum(["password", "totp", "passkey", "recovery_codes", "sso", "agent_key"])),
@@ -63,8 +64,8 @@ export const CreateUserRequestSchema = z.strictObject({
   password: PasswordSchema.optional(),
   /** When true the first sign-in must choose a new password (an admin handing out a temporary one). */
   mustChangePassword: z.boolean().optional(),
-  /** Agents: the `did:key` they sign in with. */
-  did: z.string().max(256).optional(),
+  /** Agents: the KLP DID (`kind:did:…#ed25519`, the key itself) they sign in with. */
+  did: z.string().regex(DID_PATTERN, "must be a KLP DID: kind:did:<base64url Ed25519 public key>#ed25519").optional(),
   roles: z.array(RoleNameSchema).max(32).default([]),
 });
 export type CreateUserRequestInput = z.input<typeof CreateUserRequestSchema>;

@@ -51,6 +51,14 @@ export const ConfigSchema = z.strictObject({
       requestTimeoutMs: z.int().min(100).max(3_600_000).default(30_000),
       /** How long shutdown waits for in-flight requests before closing connections, ms. */
       shutdownTimeoutMs: z.int().min(0).default(10_000),
+      /**
+       * Which proxies in front of the server to believe about the client (`X-Forwarded-For`, `-Proto`, `-Host`):
+       * `false` (default: the peer address is the client), `true` (any peer: only when nothing but the proxy can reach
+       * the server), or the proxies' addresses/CIDRs (also the presets `loopback`, `linklocal`, `uniquelocal`). Not a
+       * hop count: Fastify refuses to trust hops without knowing the peer. Per-address limits (the global and auth
+       * tiers, sign-in delays), the security log's addresses and Secure cookies behind a TLS proxy depend on it.
+       */
+      trustProxy: z.union([z.boolean(), z.array(z.string().min(1).max(64)).min(1).max(64)]).default(false),
     })
     .prefault({}),
   logging: z

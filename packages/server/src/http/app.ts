@@ -163,6 +163,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // Request child loggers are built on first use only (see request-log.ts).
     childLoggerFactory: lazyChildLogger,
     bodyLimit: deps.config.server.bodyLimit,
+    // Behind a load balancer the client's address and scheme come from X-Forwarded-* (only from the proxies trusted here).
+    trustProxy: deps.config.server.trustProxy,
     // How long a request may take to arrive (Node's requestTimeout, which Fastify turns off), and our 408.
     ...bodyGuardOptions(deps.config.server),
     // Closing: in-flight requests finish; idle keep-alive connections are closed at once.

@@ -44,7 +44,7 @@ export class UserService {
 
   async create(input: CreateUserRequest, actor: Actor): Promise<UserRow> {
     this.checkRoles(input.roles);
-    if (input.kind === "agent" && (input.password !== undefined || !input.did)) throw invalid("did", "an agent signs in with its did:key and has no password");
+    if (input.kind === "agent" && (input.password !== undefined || !input.did)) throw invalid("did", "an agent signs in with its KLP DID and has no password");
     if (input.kind === "person" && input.did !== undefined) throw invalid("did", "only agents have a did");
     const at = this.iso();
     const row: UserRow = {

@@ -32,7 +32,7 @@ export interface UserRow {
   displayName: string | null;
   /** argon2id PHC string; null for agents, for users who only sign in by SSO, and for passkey-only users. */
   passwordHash: string | null;
-  /** An agent's `did:key` (Ed25519); unique when set. */
+  /** An agent's KLP DID (`kind:did:…#ed25519`, its Ed25519 key); unique when set. */
   did: string | null;
   /** `<providerId>|<sub>` of a user created by single sign-on; unique when set. */
   ssoSubject: string | null;
