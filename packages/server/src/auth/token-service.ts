@@ -192,6 +192,21 @@ export class TokenService {
     return (await this.options.store.listTokens()).map(toInfo);
   }
 
+  /**
+   * The tokens acting in `owner`'s name (a user's own: the personal tokens they minted, and any an admin minted with
+   * them as owner), never their values. The store keeps no user id on a token row: the owner name is the link.
+   */
+  async listOwnedBy(owner: string): Promise<TokenInfo[]> {
+    return (await this.options.store.listTokens()).filter((row) => row.owner === owner).map(toInfo);
+  }
+
+  /** Revokes one of `owner`'s tokens; `not_found` for anyone else's (whether it exists is not theirs to learn). */
+  async revokeOwned(id: string, owner: string): Promise<void> {
+    const row = await this.options.store.getToken(id);
+    if (!row || row.owner !== owner) throw notFound("token");
+    await this.revoke(id);
+  }
+
   async revoke(id: string): Promise<void> {
     const found = await this.options.store.revokeToken(id, new Date(this.now()).toISOString());
     if (!found) throw notFound("token");

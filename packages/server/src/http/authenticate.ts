@@ -101,3 +101,13 @@ export function principalOf(request: FastifyRequest): Principal {
   if (!request.principal) throw new ApiError("unauthorized", "not authenticated");
   return request.principal;
 }
+
+/**
+ * The id of the user behind the caller's token (a session's access token or a personal token): what the `/me` routes
+ * act on. `not_found` for a token that belongs to no user (the admin token, a service's token): there is no "me".
+ */
+export function userIdOf(request: FastifyRequest): string {
+  const userId = principalOf(request).userId;
+  if (!userId) throw new ApiError("not_found", "no user behind this token (sign in with POST /api/auth/login)");
+  return userId;
+}

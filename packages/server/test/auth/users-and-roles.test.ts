@@ -119,6 +119,84 @@ describe("personal API tokens", () => {
   });
 });
 
+describe("a user's own tokens", () => {
+  interface Listed { tokens: Array<{ id: string; owner: string; name?: string; revokedAt: string | null; token?: string }> }
+  const mintAs = async (accessToken: string, name: string) => {
+    const response = await server.request("/api/users/me/tokens", { method: "POST", token: accessToken, json: { scopes: ["services:read"], name } });
+    expect(response.status).toBe(201);
+    return (await response.json()) as { id: string; token: string };
+  };
+
+  it("are listed (never their values) and revoked by their user; someone else's token is not found", async () => {
+    await createUser(server, "kim", "correct horse battery", ["developer"]);
+    await createUser(server, "lou", "correct horse battery", ["developer"]);
+    const kim = await signIn(server, "kim", "correct horse battery");
+    const lou = await signIn(server, "lou", "correct horse battery");
+    const ci = await mintAs(kim.accessToken, "ci");
+    const laptop = await mintAs(kim.accessToken, "laptop");
+    const lous = await mintAs(lou.accessToken, "lou's");
+    // An admin's token in kim's name acts for kim: it is hers to see and revoke too.
+    const byAdmin = (await (await server.request("/api/tokens", { method: "POST", json: { scopes: ["services:read"], owner: "kim", name: "deploy" } })).json()) as { id: string };
+
+    const listed = await server.request("/api/users/me/tokens", { token: kim.accessToken });
+    expect(listed.status).toBe(200);
+    const mine = ((await listed.json()) as Listed).tokens;
+    expect(mine.map((token) => token.id).sort()).toEqual([ci.id, laptop.id, byAdmin.id].sort());
+    expect(mine.every((token) => token.owner === "kim" && token.token === undefined && token.revokedAt === null)).toBe(true);
+
+    // Lou's token, and one that does not exist, answer the same 404; lou's token goes on working.
+    for (const id of [lous.id, "00000000-0000-4000-8000-000000000000"]) {
+      const refused = await server.request(`/api/users/me/tokens/${id}`, { method: "DELETE", token: kim.accessToken });
+      expect(refused.status, id).toBe(404);
+      expect(await errorCode(refused)).toBe("not_found");
+    }
+    expect((await server.request("/api/auth/validate", { token: lous.token })).status).toBe(200);
+
+    expect((await server.request(`/api/users/me/tokens/${ci.id}`, { method: "DELETE", token: kim.accessToken })).status).toBe(204);
+    expect((await server.request("/api/auth/validate", { token: ci.token })).status).toBe(401);
+    expect((await server.request("/api/auth/validate", { token: laptop.token })).status).toBe(200);
+    const after = ((await (await server.request("/api/users/me/tokens", { token: laptop.token })).json()) as Listed).tokens;
+    expect(after.find((token) => token.id === ci.id)?.revokedAt).not.toBeNull();
+    expect(after.find((token) => token.id === laptop.id)?.revokedAt).toBeNull();
+    // Lou sees only lou's.
+    expect(((await (await server.request("/api/users/me/tokens", { token: lou.accessToken })).json()) as Listed).tokens.map((token) => token.id)).toEqual([lous.id]);
+    // The admin token belongs to no user: no "me".
+    expect((await server.request("/api/users/me/tokens")).status).toBe(404);
+  });
+
+  it("are minted from a session, never with another token nor beyond what the session holds", async () => {
+    await createUser(server, "mo", "correct horse battery", ["viewer"]);
+    const mo = await signIn(server, "mo", "correct horse battery");
+    const personal = await mintAs(mo.accessToken, "ci");
+    const again = await server.request("/api/users/me/tokens", { method: "POST", token: personal.token, json: { scopes: ["services:read"], ttl: "365d" } });
+    expect(again.status).toBe(403);
+    expect(await errorCode(again)).toBe("forbidden");
+    expect((await server.request("/api/users/me/tokens", { method: "POST", token: mo.accessToken, json: { scopes: ["services:write"] } })).status).toBe(403);
+  });
+});
+
+describe("users by username", () => {
+  it("the admin routes take a username (any case) where they take an id", async () => {
+    const id = await createUser(server, "Nell", "correct horse battery", ["viewer"]);
+    await signIn(server, "nell", "correct horse battery");
+    for (const ref of ["Nell", "nell", "NELL", id]) {
+      const got = await server.request(`/api/users/${ref}`);
+      expect(got.status, ref).toBe(200);
+      expect(((await got.json()) as { id: string }).id).toBe(id);
+    }
+    const patched = await server.request("/api/users/nell", { method: "PATCH", json: { roles: ["developer"] } });
+    expect(patched.status).toBe(200);
+    expect(((await patched.json()) as { id: string; roles: string[] })).toMatchObject({ id, roles: ["developer"] });
+    const sessions = (await (await server.request("/api/users/nell/sessions")).json()) as { sessions: Array<{ userId: string }> };
+    expect(sessions.sessions.length).toBeGreaterThan(0);
+    expect(sessions.sessions.every((session) => session.userId === id)).toBe(true);
+    expect((await server.request("/api/users/nobody-here")).status).toBe(404);
+    expect((await server.request("/api/users/Nell", { method: "DELETE" })).status).toBe(204);
+    expect((await server.request(`/api/users/${id}`)).status).toBe(404);
+    expect((await server.request("/api/users/nell")).status).toBe(404);
+  });
+});
+
 describe("roles", () => {
   it("lists built-in roles, manages custom ones, and applies a custom role's change at once", async () => {
     const roles = (await (await server.request("/api/roles")).json()) as { roles: Array<{ name: string; builtIn: boolean; scopes: string[] }> };

@@ -94,6 +94,8 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "PATCH /api/users/me": { need: "any", body: () => ({ displayName: "walked" }) },
   "POST /api/users/me/password": { need: "any", body: () => ({ currentPassword: "not the password", newPassword: "a walk of twelve characters" }) },
   "POST /api/users/me/tokens": { need: "any", body: () => ({ scopes: ["services:read"] }) },
+  "GET /api/users/me/tokens": { need: "any" },
+  "DELETE /api/users/me/tokens/{id}": { need: "any" },
   "GET /api/roles": { need: "any" },
   "PUT /api/roles/{name}": { need: "admin", body: () => ({ scopes: ["services:read"] }) },
   "DELETE /api/roles/{name}": { need: "admin" },

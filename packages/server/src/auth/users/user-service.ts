@@ -86,6 +86,16 @@ export class UserService {
     return row;
   }
 
+  /**
+   * A user named by id or username, as the admin routes take them: the id first, then the username
+   * (case-insensitively). Ids are UUIDs, so a username is only shadowed by the user whose id it is.
+   */
+  async find(idOrUsername: string): Promise<UserRow> {
+    const row = (await this.options.store.getUser(idOrUsername)) ?? (await this.options.store.getUserByUsername(idOrUsername));
+    if (!row) throw notFound("user");
+    return row;
+  }
+
   async list(): Promise<UserRow[]> {
     return this.options.store.listUsers();
   }
