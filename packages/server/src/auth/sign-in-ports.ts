@@ -41,6 +41,11 @@ export interface SessionStart {
   mfa: boolean;
   userAgent: string | null;
   address: string | null;
+  /**
+   * Non-secret context for the `sign_in` security event besides method, mfa and session id (single sign-on: the
+   * provider's id, so the log says where the person proved who they are).
+   */
+  details?: Record<string, unknown>;
 }
 
 /**
@@ -86,9 +91,18 @@ export interface LoginThrottle {
   succeeded(keys: ThrottleKeys): Promise<void>;
 }
 
+/** Who is signing in, as the request shows it: recorded with the session and with every failure. */
+export interface SignInClient {
+  address: string;
+  userAgent: string | null;
+}
+
 export interface AgentSignIn {
   /** A one-time challenge for the DID to sign. */
   challenge(did: string): Promise<ChallengeResponse>;
-  /** Checks the signature over the challenge (consuming it); the agent's user, or throws `invalid_credentials`. */
-  verify(request: AgentLoginRequest): Promise<UserRow>;
+  /**
+   * Checks the signature over the challenge (consuming it); the agent's user, or throws `invalid_credentials`.
+   * `client`: where the attempt came from, for the security event of a failure.
+   */
+  verify(request: AgentLoginRequest, client: Pick<SignInClient, "address">): Promise<UserRow>;
 }

@@ -66,13 +66,22 @@ describe("agent sign-in through the API", () => {
     expect(new Set([replay, wrongKey, unknown].map((a) => ErrorBodySchema.parse(a.body).error.message)).size).toBe(1);
   });
 
-  it("records failures with their reason in the security log, never the signature", async () => {
+  it("records failures with their reason and the client's address in the security log, never the signature", async () => {
     const events = await server.request("/api/security/events?type=sign_in_failed&limit=50");
     expect(events.status).toBe(200);
     const text = await events.text();
     expect(text).toContain("agent_key");
     expect(text).toContain("unknown_or_spent_challenge");
     expect(text).toContain("bad_signature");
+    expect(text).not.toContain(signed(agent, await challenge(agent.did)).signature);
+    // Failures name where the attempt came from, as the successful sign-in does (the test client's loopback address).
+    type Listed = { events: Array<{ address: string | null; details: { method?: string; reason?: string } }> };
+    const signIns = ((await (await server.request("/api/security/events?type=sign_in&limit=50")).json()) as Listed).events;
+    const address = signIns.find((event) => event.details.method === "agent_key")?.address;
+    expect(address).toMatch(/127\.0\.0\.1|::1/);
+    const failures = (JSON.parse(text) as Listed).events.filter((event) => event.details.method === "agent_key");
+    expect(failures.length).toBeGreaterThanOrEqual(3);
+    for (const failure of failures) expect(failure.address, failure.details.reason).toBe(address);
   });
 
   it("answers 400 for a challenge asked for text that is no DID", async () => {

@@ -10,6 +10,8 @@ import { MemoryStore } from "../../src/storage/memory/memory-store.js";
 import type { IdentityStore, UserRow } from "../../src/storage/contracts/identity-store.js";
 
 const NODE_DID = klp.generateKeyPair().did;
+/** Where the attempts come from (recorded with a failure). */
+const CLIENT = { address: "192.0.2.7" };
 
 function agentRow(did: string, overrides: Partial<UserRow> = {}): UserRow {
   const now = new Date().toISOString();
@@ -69,7 +71,7 @@ describe("agent sign-in", () => {
     expect(lines.find((line) => line.startsWith("nonce: "))?.slice(7)).toMatch(/^[A-Za-z0-9_-]{43}$/);
     expect(lines).toContain(`expires: ${challenge.expiresAt}`);
     expect(Date.parse(challenge.expiresAt) - clock).toBe(60_000);
-    expect((await service.verify(sign(agent, challenge))).id).toBe(agentUser.id);
+    expect((await service.verify(sign(agent, challenge), CLIENT)).id).toBe(agentUser.id);
   });
 
   it("gives every challenge a fresh nonce and id", async () => {
@@ -80,34 +82,34 @@ describe("agent sign-in", () => {
 
   it("accepts a challenge once: a replayed answer is refused", async () => {
     const answer = sign(agent, await service.challenge(agent.did));
-    await service.verify(answer);
-    expect(await refusal(service.verify(answer))).toBe("invalid_credentials");
+    await service.verify(answer, CLIENT);
+    expect(await refusal(service.verify(answer, CLIENT))).toBe("invalid_credentials");
   });
 
   it("refuses an expired challenge", async () => {
     const answer = sign(agent, await service.challenge(agent.did));
     clock += 60_001;
-    expect(await refusal(service.verify(answer))).toBe("invalid_credentials");
+    expect(await refusal(service.verify(answer, CLIENT))).toBe("invalid_credentials");
   });
 
   it("refuses a signature by another key, and spends the challenge doing so", async () => {
     const challenge = await service.challenge(agent.did);
     const impostor = klp.generateKeyPair();
-    expect(await refusal(service.verify({ ...sign(impostor, challenge), did: agent.did }))).toBe("invalid_credentials");
-    expect(await refusal(service.verify(sign(agent, challenge)))).toBe("invalid_credentials");
+    expect(await refusal(service.verify({ ...sign(impostor, challenge), did: agent.did }, CLIENT))).toBe("invalid_credentials");
+    expect(await refusal(service.verify(sign(agent, challenge), CLIENT))).toBe("invalid_credentials");
   });
 
   it("refuses another DID's challenge, even signed by that other DID's key", async () => {
     const other = klp.generateKeyPair();
     await store.insertUser(agentRow(other.did));
     const challenge = await service.challenge(agent.did);
-    expect(await refusal(service.verify(sign(other, challenge)))).toBe("invalid_credentials");
+    expect(await refusal(service.verify(sign(other, challenge), CLIENT))).toBe("invalid_credentials");
   });
 
   it("refuses garbage signatures and unknown challenge ids", async () => {
     const challenge = await service.challenge(agent.did);
-    expect(await refusal(service.verify({ ...sign(agent, challenge), signature: "not base64url!" }))).toBe("invalid_credentials");
-    expect(await refusal(service.verify({ ...sign(agent, challenge), challengeId: "no-such-challenge" }))).toBe("invalid_credentials");
+    expect(await refusal(service.verify({ ...sign(agent, challenge), signature: "not base64url!" }, CLIENT))).toBe("invalid_credentials");
+    expect(await refusal(service.verify({ ...sign(agent, challenge), challengeId: "no-such-challenge" }, CLIENT))).toBe("invalid_credentials");
   });
 
   it("answers a DID that is no agent exactly like one that is, and refuses its valid signature as invalid_credentials", async () => {
@@ -115,20 +117,20 @@ describe("agent sign-in", () => {
     const challenge = await service.challenge(stranger.did);
     expect(Object.keys(challenge).sort()).toEqual(["challengeId", "expiresAt", "message"]);
     expect(challenge.message.split("\n")).toContain(`agent: ${stranger.did}`);
-    expect(await refusal(service.verify(sign(stranger, challenge)))).toBe("invalid_credentials");
+    expect(await refusal(service.verify(sign(stranger, challenge), CLIENT))).toBe("invalid_credentials");
   });
 
   it("refuses a person's DID: only agents sign in with keys", async () => {
     const person = klp.generateKeyPair();
     await store.insertUser(agentRow(person.did, { kind: "person", username: "person-with-did" }));
-    expect(await refusal(service.verify(sign(person, await service.challenge(person.did))))).toBe("invalid_credentials");
+    expect(await refusal(service.verify(sign(person, await service.challenge(person.did)), CLIENT))).toBe("invalid_credentials");
   });
 
   it("says account_disabled only to the key's holder", async () => {
     await store.updateUser(agentUser.id, { state: "disabled" });
-    expect(await refusal(service.verify(sign(agent, await service.challenge(agent.did))))).toBe("account_disabled");
+    expect(await refusal(service.verify(sign(agent, await service.challenge(agent.did)), CLIENT))).toBe("account_disabled");
     const challenge = await service.challenge(agent.did);
-    expect(await refusal(service.verify({ ...sign(klp.generateKeyPair(), challenge), did: agent.did }))).toBe("invalid_credentials");
+    expect(await refusal(service.verify({ ...sign(klp.generateKeyPair(), challenge), did: agent.did }, CLIENT))).toBe("invalid_credentials");
   });
 
   it("refuses to issue a challenge for text that is not a DID", async () => {

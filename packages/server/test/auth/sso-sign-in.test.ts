@@ -6,7 +6,7 @@
 // ends in a refusal, with the client secret in no log line.
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorBodySchema, ListSsoProvidersResponseSchema, LoginResponseSchema, ValidateResponseSchema } from "@kai/protocol";
+import { ErrorBodySchema, ListSecurityEventsResponseSchema, ListSsoProvidersResponseSchema, LoginResponseSchema, ValidateResponseSchema } from "@kai/protocol";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 import { freePort } from "../helpers/server-process.js";
 import { authorizeAtProvider, startOidcProvider, TestBrowser, type TestOidcProvider } from "../helpers/oidc-provider.js";
@@ -83,6 +83,14 @@ async function whoAmI(browser: TestBrowser) {
   return ValidateResponseSchema.parse(await response.json());
 }
 
+/** The `sign_in` security event of a session (GET /api/security/events, with the admin token). */
+async function signInEventOf(sessionId: string | undefined) {
+  const response = await kai.request("/api/security/events?type=sign_in&limit=100");
+  expect(response.status).toBe(200);
+  const { events } = ListSecurityEventsResponseSchema.parse(await response.json());
+  return events.find((event) => event.details.sessionId === sessionId);
+}
+
 async function errorOf(response: Response) {
   return ErrorBodySchema.parse(await response.json()).error;
 }
@@ -118,6 +126,9 @@ describe("single sign-on with a real OpenID provider", () => {
     const me = await whoAmI(browser);
     expect(me.via).toBe("cookie");
     expect(me.user).toMatchObject({ username: "ada", kind: "person", roles: ["developer", "viewer"] });
+    // The security log says where the person proved who they are.
+    expect(me.sessionId).toBeTruthy();
+    expect(await signInEventOf(me.sessionId)).toMatchObject({ outcome: "success", username: "ada", details: { method: "sso", provider: "corp" } });
     // The binding cookie is gone with the sign-in it was for.
     expect([...browser.cookies(kai.url).keys()].some((name) => name.startsWith("kai_sso_"))).toBe(false);
   });
@@ -286,6 +297,7 @@ describe("single sign-on with a real OpenID provider", () => {
       expect(login.refreshToken).toBeTruthy();
       const me = await kai.request("/api/auth/validate", { token: login.accessToken ?? "" });
       expect(ValidateResponseSchema.parse(await me.json()).user).toMatchObject({ username: "ada" });
+      expect(await signInEventOf(login.sessionId)).toMatchObject({ username: "ada", details: { method: "sso", provider: "corp" } });
       // Once only.
       expect((await errorOf(await exchange(code, verifier))).code).toBe("sso_failed");
     });

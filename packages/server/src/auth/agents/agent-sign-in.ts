@@ -18,7 +18,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { z } from "zod";
 import { klp, parseJson, type AgentLoginRequest, type ChallengeResponse } from "@kai/protocol";
-import type { AgentSignIn } from "../sign-in-ports.js";
+import type { AgentSignIn, SignInClient } from "../sign-in-ports.js";
 import type { IdentityStore, UserRow } from "../../storage/contracts/identity-store.js";
 import type { SecurityEventInput } from "../security-log.js";
 import { ApiError } from "../../errors.js";
@@ -52,6 +52,12 @@ export function agentSignInMessage(fields: { nodeDid: string; agentDid: string; 
   ].join("\n");
 }
 
+/** One sign-in attempt: what was presented and from where. */
+interface Attempt {
+  request: AgentLoginRequest;
+  address: string;
+}
+
 type FailureReason = "unknown_or_spent_challenge" | "did_mismatch" | "bad_signature" | "unknown_agent" | "not_an_agent" | "disabled";
 
 export class AgentSignInService implements AgentSignIn {
@@ -83,38 +89,40 @@ export class AgentSignInService implements AgentSignIn {
     return { challengeId, message, expiresAt };
   }
 
-  async verify(request: AgentLoginRequest): Promise<UserRow> {
+  async verify(request: AgentLoginRequest, client: Pick<SignInClient, "address">): Promise<UserRow> {
+    const attempt = { request, address: client.address };
     const row = await this.deps.store.takeChallenge(request.challengeId, "agent_sign_in", new Date(this.now()).toISOString());
-    if (!row) return this.fail(request, "unknown_or_spent_challenge");
-    if (row.subject !== request.did) return this.fail(request, "did_mismatch");
+    if (!row) return this.fail(attempt, "unknown_or_spent_challenge");
+    if (row.subject !== request.did) return this.fail(attempt, "did_mismatch");
     const parsed = parseJson(row.data);
     const data = parsed.ok ? ChallengeDataSchema.safeParse(parsed.value) : undefined;
     const publicKey = klp.publicKeyFromDid(request.did);
     const signature = klp.fromBase64Url(request.signature);
     if (!data?.success || !publicKey || !signature || !klp.verifyBytes(publicKey, klp.utf8(data.data.message), signature)) {
-      return this.fail(request, "bad_signature");
+      return this.fail(attempt, "bad_signature");
     }
     const user = await this.deps.store.getUserByDid(request.did);
-    if (!user) return this.fail(request, "unknown_agent");
-    if (user.kind !== "agent") return this.fail(request, "not_an_agent", user);
+    if (!user) return this.fail(attempt, "unknown_agent");
+    if (user.kind !== "agent") return this.fail(attempt, "not_an_agent", user);
     if (user.state !== "active") {
-      this.record(request, "disabled", user);
+      this.record(attempt, "disabled", user);
       throw new ApiError("account_disabled", "this account is disabled");
     }
     return user;
   }
 
-  private fail(request: AgentLoginRequest, reason: FailureReason, user?: UserRow): never {
-    this.record(request, reason, user);
+  private fail(attempt: Attempt, reason: FailureReason, user?: UserRow): never {
+    this.record(attempt, reason, user);
     throw new ApiError("invalid_credentials", "the challenge or its signature is not valid");
   }
 
-  private record(request: AgentLoginRequest, reason: FailureReason, user?: UserRow): void {
+  private record({ request, address }: Attempt, reason: FailureReason, user?: UserRow): void {
     this.deps.securityLog?.recordLater({
       type: "sign_in_failed",
       outcome: "failure",
       userId: user?.id ?? null,
       username: user?.username ?? request.did,
+      address,
       details: { method: "agent_key", reason, did: request.did },
     });
   }

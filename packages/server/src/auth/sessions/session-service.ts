@@ -80,7 +80,7 @@ export class SessionService implements SessionStarter {
     this.options.access.sessionStarted(row);
     const issued = await this.issue(user, row, refreshToken);
     await this.options.store.updateUser(user.id, { lastSignInAt: iso(now) });
-    await this.options.log.record({ type: "sign_in", outcome: "success", userId: user.id, username: user.username, address: how.address, details: { method: how.method, mfa: how.mfa, sessionId: id } });
+    await this.options.log.record({ type: "sign_in", outcome: "success", userId: user.id, username: user.username, address: how.address, details: { ...how.details, method: how.method, mfa: how.mfa, sessionId: id } });
     return issued;
   }
 

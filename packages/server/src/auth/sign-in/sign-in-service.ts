@@ -11,7 +11,7 @@
 import type { AgentLoginRequest, PasswordLoginRequest } from "@kai/protocol";
 import type { IdentityStore, UserRow } from "../../storage/contracts/identity-store.js";
 import type { PasswordHasher } from "../passwords.js";
-import type { AgentSignIn, IssuedSession, LoginThrottle, PresentedSecondFactor, SecondFactors, SessionStarter } from "../sign-in-ports.js";
+import type { AgentSignIn, IssuedSession, LoginThrottle, PresentedSecondFactor, SecondFactors, SessionStarter, SignInClient } from "../sign-in-ports.js";
 import type { SecurityLog } from "../security-log.js";
 import type { UserService } from "../users/user-service.js";
 import { ApiError } from "../../errors.js";
@@ -28,17 +28,12 @@ export interface SignInServiceOptions {
   agents: AgentSignIn | null;
 }
 
-export interface Client {
-  address: string;
-  userAgent: string | null;
-}
-
 const refused = () => new ApiError("invalid_credentials", "wrong username or password");
 
 export class SignInService {
   constructor(private readonly options: SignInServiceOptions) {}
 
-  async password(request: PasswordLoginRequest, client: Client): Promise<IssuedSession> {
+  async password(request: PasswordLoginRequest, client: SignInClient): Promise<IssuedSession> {
     const { throttle, hasher, log } = this.options;
     const keys = { username: request.username, address: client.address };
     await throttle.check(keys);
@@ -79,14 +74,14 @@ export class SignInService {
     return this.options.sessions.start(current, { method: "password", mfa, userAgent: client.userAgent, address: client.address });
   }
 
-  async agent(request: AgentLoginRequest, client: Client): Promise<IssuedSession> {
+  async agent(request: AgentLoginRequest, client: SignInClient): Promise<IssuedSession> {
     const { throttle, log, agents } = this.options;
     if (!agents) throw new ApiError("invalid_credentials", "agents cannot sign in with their keys on this node yet");
     const keys = { username: request.did, address: client.address };
     await throttle.check(keys);
     let user: UserRow;
     try {
-      user = await agents.verify(request);
+      user = await agents.verify(request, client);
     } catch (error) {
       // The agent sign-in records the failure with its reason; here it only counts.
       if (error instanceof ApiError && error.code === "invalid_credentials") await throttle.failed(keys);

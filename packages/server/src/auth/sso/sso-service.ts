@@ -3,7 +3,7 @@
  * Single sign-on with OpenID Connect (issue 14): the providers of `auth.sso`, a sign-in's start (authorization
  * request, state kept as a one-time challenge bound to the browser) and its callback (code redeemed and the ID
  * token checked by `openid-client`, claims mapped to a user and roles, a session started through SPINE's
- * `SessionStarter`, method `sso`, which records the `sign_in` event). Every failure is a `sign_in_failed` event.
+ * `SessionStarter`, method `sso`, which records the `sign_in` event naming the provider). Every failure is a `sign_in_failed` event.
  *
  * Users: the link between a provider's account and a user is the subject `<providerId>|<sub>` (never the email or
  * the username, which can change or be reused). At the first sign-in a user is created (kind person, no password)
@@ -192,7 +192,7 @@ export class SsoService {
       return { mode: "token", location: location.href, user };
     }
     // The session starter records the `sign_in` security event (method sso) for every way of signing in.
-    const issued = await this.deps.sessions.start(user, { method: "sso", mfa, userAgent: input.userAgent, address: input.address });
+    const issued = await this.deps.sessions.start(user, { method: "sso", mfa, userAgent: input.userAgent, address: input.address, details: { provider: providerId } });
     return { mode: "cookie", issued, returnPath: started.returnPath, user };
   }
 
@@ -208,7 +208,7 @@ export class SsoService {
       await this.record({ type: "sign_in_failed", outcome: "failure", userId: user.id, username: user.username, address: input.address, details: { method: "sso", provider: pending.provider, reason: "account_disabled" } });
       throw new ApiError("account_disabled", "this account is disabled");
     }
-    return this.deps.sessions.start(user, { method: "sso", mfa: pending.mfa, userAgent: input.userAgent, address: input.address });
+    return this.deps.sessions.start(user, { method: "sso", mfa: pending.mfa, userAgent: input.userAgent, address: input.address, details: { provider: pending.provider } });
   }
 
   /** A new user for a first sign-in (or the one another instance created a moment ago), or why there is none. */
