@@ -21,6 +21,8 @@ export interface Output extends OutputOptions {
   info(text: string): void;
   /** A warning on stderr; printed even with --quiet because it may explain a later failure. */
   warn(text: string): void;
+  /** Something the person must act on (an address to open), on stderr, printed even with --quiet. */
+  notice(text: string): void;
   /** Prints a failure: `error: <message> (<code>)`, field details, and with --json the error body. */
   error(reported: ReportedError): void;
   table(headers: string[], rows: string[][]): void;
@@ -37,6 +39,7 @@ export function createOutput(options: OutputOptions, streams = { out: process.st
       if (!options.quiet) err.write(`${text}\n`);
     },
     warn: (text) => void err.write(`warning: ${text}\n`),
+    notice: (text) => void err.write(`${text}\n`),
     error: ({ body }) => {
       const lines = [`error: ${body.error.message} (${body.error.code})`];
       for (const detail of body.error.details ?? []) lines.push(`  - ${detail.path}: ${detail.message}`);

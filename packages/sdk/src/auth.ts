@@ -4,12 +4,14 @@
  * successful sign-in or refresh is taken over by the client's session (session.ts), so that the same client
  * goes on with the new access token and renews it by itself. An agent signs in with its KLP key: it asks for
  * a one-time challenge for its DID and signs the challenge's message with the key (Ed25519, @kai/protocol's
- * KLP helpers); the key itself is never sent.
+ * KLP helpers); the key itself is never sent. Single sign-on for programs: the start URL to open in a browser and
+ * the exchange of the one-time code its loopback address receives (sso.ts makes the verifier).
  */
 import {
   ChallengeResponseSchema,
   ListSecurityEventsResponseSchema,
   ListSessionsResponseSchema,
+  ListSsoProvidersResponseSchema,
   LoginResponseSchema,
   ValidateResponseSchema,
   klp,
@@ -17,6 +19,7 @@ import {
 } from "@kai/protocol";
 import type { HttpTransport } from "./http-transport.js";
 import type { SessionCredentials } from "./session.js";
+import { ssoStartUrl } from "./sso.js";
 import type { AgentKey, AuthClient } from "./types.js";
 
 const sessionPath = (id: string) => `/api/auth/sessions/${encodeURIComponent(id)}`;
@@ -60,6 +63,11 @@ export function createAuthClient(http: HttpTransport, session: SessionCredential
       const signature = klp.toBase64Url(klp.signBytes(pair.secretKey, klp.utf8(issued.message)));
       return login({ did, challengeId: issued.challengeId, signature });
     },
+    ssoProviders: async () =>
+      (await http.request("GET", "/api/auth/sso/providers", { schema: ListSsoProvidersResponseSchema, anonymous: true })).data.providers,
+    ssoStartUrl: (provider, options) => ssoStartUrl(http.baseUrl, provider, options),
+    ssoExchange: async (request) =>
+      takeOver((await http.request("POST", "/api/auth/sso/exchange", { body: request, schema: LoginResponseSchema, anonymous: true })).data),
     refresh: async (refreshToken) => {
       const token = refreshToken ?? session.currentRefreshToken();
       const response = await http.request("POST", "/api/auth/refresh", { body: defined({ refreshToken: token }), schema: LoginResponseSchema, anonymous: true });

@@ -10,6 +10,7 @@ export { KaiApiError, KaiConnectionError, isAuthError, type KaiApiErrorInit } fr
 export { backoffDelay } from "./backoff.js";
 export { inspectNode, type NodeIdentity } from "./peers.js";
 export type { SessionTokens } from "./session.js";
+export { createSsoVerifier, ssoChallengeOf, type SsoStartOptions, type SsoVerifier } from "./sso.js";
 export type {
   Agent,
   AgentDefinition,
@@ -79,6 +80,8 @@ export type {
   LoginRequestInput,
   LoginResponse,
   PutRoleRequest,
+  SsoExchangeRequest,
+  SsoProviderInfo,
   Role,
   SecurityEvent,
   Session,

@@ -46,6 +46,8 @@ import type {
   ListUsersResponse,
   LoginRequestInput,
   LoginResponse,
+  SsoExchangeRequest,
+  SsoProviderInfo,
   PutRoleRequest,
   Role,
   Session,
@@ -60,6 +62,7 @@ import type {
   TotpEnrolResponse,
 } from "@kai/protocol";
 import type { SessionTokens } from "./session.js";
+import type { SsoStartOptions } from "./sso.js";
 
 export interface ClientOptions {
   /** Base URL of the registry, e.g. `http://127.0.0.1:7070`. */
@@ -156,6 +159,16 @@ export interface AuthClient {
   challenge(did: string): Promise<ChallengeResponse>;
   /** Challenge, Ed25519 signature over its message with the agent's key, login; the client then uses the session. */
   signInAsAgent(key: AgentKey): Promise<LoginResponse>;
+  /** The single sign-on providers the server offers (`GET /api/auth/sso/providers`): id and display name. */
+  ssoProviders(): Promise<SsoProviderInfo[]>;
+  /**
+   * The URL that starts a sign-in with `provider` in a browser. `{ returnTo }`: the browser's own cookie session.
+   * `{ redirect, challenge }` (programs, RFC 8252): the browser ends at `redirect` (a loopback address) with
+   * `?code=`, to trade with `ssoExchange`; `challenge` comes from `createSsoVerifier()`.
+   */
+  ssoStartUrl(provider: string, options?: SsoStartOptions): string;
+  /** Trades the one-time code (valid one minute, once) and the verifier for a session; this client uses it from then on. */
+  ssoExchange(request: SsoExchangeRequest): Promise<LoginResponse>;
   /** Rotates the refresh token (the client's own unless one is given) and takes the new tokens. */
   refresh(refreshToken?: string): Promise<LoginResponse>;
   /** Ends the session on the server (its refresh token is useless from then on) and forgets it here. */
@@ -193,6 +206,10 @@ export interface MeClient {
   changePassword(request: ChangePasswordRequest): Promise<void>;
   /** A personal API token, never holding more than the user's roles allow. */
   createToken(input: Omit<CreateTokenRequestInput, "owner">): Promise<CreateTokenResponse>;
+  /** The caller's own personal tokens (`GET /api/users/me/tokens`; never their secret). */
+  tokens(): Promise<TokenInfo[]>;
+  /** Revokes one of the caller's personal tokens (`DELETE /api/users/me/tokens/{id}`); it stops working at once. */
+  revokeToken(id: string): Promise<void>;
 }
 
 export interface RolesClient {

@@ -8,6 +8,7 @@
 import {
   CreateTokenResponseSchema,
   ListRolesResponseSchema,
+  ListTokensResponseSchema,
   ListSessionsResponseSchema,
   ListUsersResponseSchema,
   RoleSchema,
@@ -53,6 +54,10 @@ export function createMeClient(http: HttpTransport): MeClient {
       await http.request("POST", "/api/users/me/password", { body: request });
     },
     createToken: async (input) => (await http.request("POST", "/api/users/me/tokens", { body: input, schema: CreateTokenResponseSchema })).data,
+    tokens: async () => (await http.request("GET", "/api/users/me/tokens", { schema: ListTokensResponseSchema })).data.tokens,
+    revokeToken: async (id) => {
+      await http.request("DELETE", `/api/users/me/tokens/${encodeURIComponent(id)}`);
+    },
   };
 }
 

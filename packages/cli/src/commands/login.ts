@@ -5,11 +5,11 @@
  * themselves. On a terminal it asks for what it needs, the password without echo; scripts give the username as a
  * flag and the password on stdin (`--password-stdin`), never on argv, where other users of the machine can read it.
  * `kai login --with-token` (or `--token-file`, or a token piped without `--username`) stores an API token instead,
- * as before sign-in existed.
+ * as before sign-in existed. `kai login --sso [provider]` signs in through the browser instead (sso-sign-in.ts).
  */
 import { Command } from "commander";
 import { createClient } from "@kai/sdk";
-import { addGlobalOptions, contextOf } from "../command-kit.js";
+import { addGlobalOptions, contextOf, integerOption } from "../command-kit.js";
 import { checkUrl, DEFAULT_URL } from "../connection.js";
 import { CliError, usageError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
@@ -18,6 +18,7 @@ import type { Output } from "../output.js";
 import { newPasswordProblem, passwordSignIn, secondFactorFrom, type Answers } from "../password-sign-in.js";
 import { promptHidden, promptLine, readStdinLines } from "../secret-input.js";
 import { keepSession, signInClient } from "../sign-in-session.js";
+import { ssoSignIn } from "../sso-sign-in.js";
 import { storedLoginPath, writeStoredLogin } from "../stored-login.js";
 
 interface LoginFlags {
@@ -26,7 +27,15 @@ interface LoginFlags {
   code?: string;
   withToken?: boolean;
   tokenFile?: string;
+  /** `--sso` alone: true; `--sso <provider>`: the provider's id. */
+  sso?: string | true;
+  /** `--no-browser` makes this false. */
+  browser: boolean;
+  timeout?: number;
 }
+
+/** How long `--sso` waits for the browser by default: time to type a password and approve a second factor. */
+const SSO_TIMEOUT_SECONDS = 300;
 
 async function readToken(flags: { token?: string; tokenFile?: string }, prompt: (text: string) => void): Promise<string> {
   if (flags.token && flags.tokenFile) throw usageError("give --token or --token-file, not both");
@@ -124,12 +133,15 @@ async function passwordLogin(out: Output, url: string, flags: LoginFlags): Promi
 
 export function loginCommand(): Command {
   const command = new Command("login")
-    .description("sign in with username and password (asked for, or --password-stdin) and keep the session (mode 0600) for later commands")
+    .description("sign in with username and password (asked for, or --password-stdin), or with --sso in a browser, and keep the session (mode 0600) for later commands")
     .option("--username <name>", "who signs in (asked for on a terminal)")
     .option("--password-stdin", "read the password from stdin (a second line: the new password, when one must be chosen)")
     .option("--code <code>", "the 6-digit code of your authenticator app, when a second factor is enrolled (asked for on a terminal)")
     .option("--with-token", "store an API token read from stdin instead of signing in")
-    .option("--token-file <file>", "store an API token read from this file instead of signing in");
+    .option("--token-file <file>", "store an API token read from this file instead of signing in")
+    .option("--sso [provider]", "sign in with single sign-on in a browser (the provider's id; optional when the server offers one)")
+    .option("--no-browser", "with --sso: only print the address to open, never start a browser")
+    .option("--timeout <seconds>", `with --sso: how long to wait for the browser (default ${SSO_TIMEOUT_SECONDS})`, integerOption(1, 3600));
   addGlobalOptions(command);
   return command.action(async (flags: LoginFlags, self: Command) => {
     const { out, flags: global } = contextOf(self);
@@ -138,6 +150,12 @@ export function loginCommand(): Command {
     const passwordWanted = flags.username !== undefined || flags.passwordStdin === true || flags.code !== undefined;
     const tokenWanted = global.token !== undefined || flags.tokenFile !== undefined || flags.withToken === true;
     if (passwordWanted && tokenWanted) throw usageError("sign in with a password or store a token, not both");
+    if (flags.sso !== undefined) {
+      if (passwordWanted || tokenWanted) throw usageError("--sso signs in through the browser: give no --username, --password-stdin, --code or token");
+      await ssoSignIn(out, url, { provider: flags.sso === true ? undefined : flags.sso, browser: flags.browser, timeoutMs: (flags.timeout ?? SSO_TIMEOUT_SECONDS) * 1000 });
+      return;
+    }
+    if (flags.timeout !== undefined || !flags.browser) throw usageError("--timeout and --no-browser go with --sso");
     // Without any flag, a piped stdin is a token, as before sign-in existed; a terminal signs in.
     if (tokenWanted || (!passwordWanted && !process.stdin.isTTY)) {
       await tokenLogin(out, url, { ...(global.token ? { token: global.token } : {}), ...(flags.tokenFile ? { tokenFile: flags.tokenFile } : {}) });
