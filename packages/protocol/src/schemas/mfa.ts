@@ -87,11 +87,15 @@ export const MfaStatusSchema = z.object({
 });
 export type MfaStatus = z.infer<typeof MfaStatusSchema>;
 
-/** `POST /api/users/me/mfa/totp`: start (or restart) a TOTP enrolment. */
-export const TotpEnrolRequestSchema = z.strictObject({
-  /** Needed when the user already has a factor (passkeys, recovery codes). */
+/** A change that adds a factor: proof of a current factor is needed only once the user has one. */
+export const OptionalProofRequestSchema = z.strictObject({
+  /** Needed when the user already has a factor (TOTP, passkeys, recovery codes). */
   proof: SecondFactorProofSchema.optional(),
 });
+export type OptionalProofRequest = z.infer<typeof OptionalProofRequestSchema>;
+
+/** `POST /api/users/me/mfa/totp`: start (or restart) a TOTP enrolment. */
+export const TotpEnrolRequestSchema = OptionalProofRequestSchema;
 export type TotpEnrolRequest = z.infer<typeof TotpEnrolRequestSchema>;
 
 export const TotpEnrolResponseSchema = z.object({
@@ -124,10 +128,7 @@ export const MfaProofRequestSchema = z.strictObject({ proof: SecondFactorProofSc
 export type MfaProofRequest = z.infer<typeof MfaProofRequestSchema>;
 
 /** `POST /api/users/me/passkeys/options`: start registering a passkey. */
-export const PasskeyRegistrationOptionsRequestSchema = z.strictObject({
-  /** Needed when the user already has a factor. */
-  proof: SecondFactorProofSchema.optional(),
-});
+export const PasskeyRegistrationOptionsRequestSchema = OptionalProofRequestSchema;
 export type PasskeyRegistrationOptionsRequest = z.infer<typeof PasskeyRegistrationOptionsRequestSchema>;
 
 /** WebAuthn options for the browser (`PublicKeyCredentialCreationOptionsJSON` / `…RequestOptionsJSON`), with the challenge's id. */

@@ -4,11 +4,12 @@
  * passkey, single sign-on): in `token` mode both tokens are in the body (CLI, SDK); in `cookie` mode they are
  * HttpOnly, SameSite=Lax cookies (browsers) and the body carries only the CSRF token. Cookies are Secure with the
  * `__Host-` prefix when the request came over HTTPS (or `auth.signIn.secureCookies: always`): a plain-HTTP
- * development node still works in a browser, a deployed one gets the strict form.
+ * development node still works in a browser, a deployed one gets the strict form. Also what every sign-in route
+ * reads of the request alike: whether its cookies are Secure, and who is signing in.
  */
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { LoginResponse } from "@kai/protocol";
-import type { IssuedSession } from "../auth/sign-in-ports.js";
+import type { IssuedSession, SignInClient } from "../auth/sign-in-ports.js";
 
 declare module "fastify" {
   interface FastifyInstance {
@@ -28,8 +29,14 @@ export const SESSION_COOKIES = {
 /** The header a cookie-authenticated write must carry the CSRF token in. */
 export const CSRF_HEADER = "x-csrf-token";
 
-function secureRequest(request: FastifyRequest): boolean {
+/** Whether cookies set for this request are Secure (the session cookies, single sign-on's binding cookie). */
+export function secureRequest(request: FastifyRequest): boolean {
   return request.server.secureCookies === "always" || request.protocol === "https";
+}
+
+/** Who is signing in, as the request shows it (every sign-in route records it with the session or the failure). */
+export function signInClientOf(request: FastifyRequest): SignInClient {
+  return { address: request.ip, userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null };
 }
 
 /** The access or refresh cookie of the request (the `__Host-` one first). */

@@ -8,13 +8,16 @@ import { MemoryIdentityStore } from "../../storage/memory/memory-identity-store.
 import { PasswordHasher } from "../passwords.js";
 import { SecurityLog } from "../security-log.js";
 import { SignInService } from "./sign-in-service.js";
-import { NO_SECOND_FACTORS, NO_THROTTLE } from "./interim-ports.js";
+import { AgentSignInService } from "../agents/agent-sign-in.js";
 import type { UserService } from "../users/user-service.js";
-import type { IssuedSession, SessionStarter } from "../sign-in-ports.js";
+import type { IssuedSession, LoginThrottle, SecondFactors, SessionStarter } from "../sign-in-ports.js";
 import { ApiError } from "../../errors.js";
 import type { UserRow } from "../../storage/contracts/identity-store.js";
 
 const quiet = { info: () => undefined, warn: () => undefined };
+// Neither is under test here (each has its own tests): no user has a factor, and no attempt waits.
+const noSecondFactors: SecondFactors = { required: async () => ({ enrolled: [], mustEnrol: false }), verify: async () => false };
+const noThrottle: LoginThrottle = { check: async () => undefined, failed: async () => undefined, succeeded: async () => undefined };
 
 function user(overrides: Partial<UserRow>): UserRow {
   const at = new Date().toISOString();
@@ -30,7 +33,7 @@ describe("password sign-in", () => {
     await store.insertUser(user({ username: "agent:one", kind: "agent", did: "did:key:z6Mk" }));
     const started: IssuedSession[] = [];
     const sessions: SessionStarter = { start: async () => { throw new Error("no session may start"); } };
-    const signIn = new SignInService({ store, hasher, throttle: NO_THROTTLE, secondFactors: NO_SECOND_FACTORS, sessions, users: {} as UserService, log: new SecurityLog(store, quiet), agents: null });
+    const signIn = new SignInService({ store, hasher, throttle: noThrottle, secondFactors: noSecondFactors, sessions, users: {} as UserService, log: new SecurityLog(store, quiet), agents: new AgentSignInService({ store, nodeDid: () => "kind:did:node#ed25519" }) });
     const client = { address: "127.0.0.1", userAgent: null };
     const answers: Array<{ code: string; message: string }> = [];
     for (const username of ["nobody", "alice", "sso-only", "agent:one"]) {

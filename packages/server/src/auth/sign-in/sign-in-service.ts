@@ -24,8 +24,7 @@ export interface SignInServiceOptions {
   sessions: SessionStarter;
   users: UserService;
   log: SecurityLog;
-  /** Null while agents cannot sign in with their keys (the part is not there). */
-  agents: AgentSignIn | null;
+  agents: AgentSignIn;
 }
 
 const refused = () => new ApiError("invalid_credentials", "wrong username or password");
@@ -76,7 +75,6 @@ export class SignInService {
 
   async agent(request: AgentLoginRequest, client: SignInClient): Promise<IssuedSession> {
     const { throttle, log, agents } = this.options;
-    if (!agents) throw new ApiError("invalid_credentials", "agents cannot sign in with their keys on this node yet");
     const keys = { username: request.did, address: client.address };
     await throttle.check(keys);
     let user: UserRow;

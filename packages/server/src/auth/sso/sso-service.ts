@@ -12,12 +12,13 @@
  * roles are set to what the claims map to: the provider is the source of truth for its users' roles, and an
  * admin's change to them lasts until their next SSO sign-in. A disabled user is refused (`account_disabled`).
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { SsoProviderInfo } from "@kai/protocol";
 import type { SsoConfig, SsoProvider } from "../../config/sso-config.js";
 import { ApiError } from "../../errors.js";
 import { IdentityConflict, type IdentityStore, type UserRow } from "../../storage/contracts/identity-store.js";
 import type { IssuedSession, SessionStarter } from "../sign-in-ports.js";
+import { newUserRow } from "../users/new-user-row.js";
 import type { SecurityEventInput } from "../security-log.js";
 import { displayNameFromClaims, domainRefusal, rolesFromClaims, ssoSubjectOf, usedSecondFactor, usernameFromClaims, type Claims } from "./claim-mapping.js";
 import { OidcFailure, OidcRelyingParty } from "./oidc-relying-party.js";
@@ -220,24 +221,7 @@ export class SsoService {
     if ("reason" in name) return name;
     const taken = { reason: "username_taken", message: `the username ${name.username} belongs to another user of this node: ask an administrator` };
     if (await this.deps.store.getUserByUsername(name.username)) return taken;
-    const at = new Date(this.now()).toISOString();
-    const user: UserRow = {
-      id: randomUUID(),
-      username: name.username,
-      kind: "person",
-      displayName: displayNameFromClaims(provider, claims),
-      passwordHash: null,
-      did: null,
-      ssoSubject: subject,
-      state: "active",
-      roles,
-      mustChangePassword: false,
-      preferences: {},
-      createdAt: at,
-      updatedAt: at,
-      passwordChangedAt: null,
-      lastSignInAt: null,
-    };
+    const user = newUserRow({ username: name.username, kind: "person", displayName: displayNameFromClaims(provider, claims), ssoSubject: subject, roles }, new Date(this.now()).toISOString());
     try {
       await this.deps.store.insertUser(user);
       await this.deps.userChanged(user);

@@ -7,12 +7,13 @@
  * before). Instances racing on an empty database create one admin (the username is unique); only the winner writes
  * its file. A lost password is reset through the API with the admin token (`kai users reset-password`).
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { IdentityStore, UserRow } from "../../storage/contracts/identity-store.js";
 import type { PasswordHasher } from "../passwords.js";
 import type { UserService } from "./user-service.js";
+import { newUserRow } from "./new-user-row.js";
 import type { SecurityLog } from "../security-log.js";
 import { ApiError } from "../../errors.js";
 
@@ -46,24 +47,7 @@ export class FirstAdmin {
     if (!this.options.enabled || (await store.countUsers()) > 0) return { created: false, path: existsSync(this.path) ? this.path : null };
     // 144 random bits, typed once: long enough that guessing is hopeless, short enough to copy.
     const password = randomBytes(18).toString("base64url");
-    const at = new Date().toISOString();
-    const row: UserRow = {
-      id: randomUUID(),
-      username,
-      kind: "person",
-      displayName: "Administrator",
-      passwordHash: await this.options.hasher.hash(password),
-      did: null,
-      ssoSubject: null,
-      state: "active",
-      roles: ["admin"],
-      mustChangePassword: true,
-      preferences: {},
-      createdAt: at,
-      updatedAt: at,
-      passwordChangedAt: at,
-      lastSignInAt: null,
-    };
+    const row = newUserRow({ username, kind: "person", displayName: "Administrator", passwordHash: await this.options.hasher.hash(password), roles: ["admin"], mustChangePassword: true }, new Date().toISOString());
     try {
       await this.options.users.insert(row);
     } catch (error) {

@@ -6,13 +6,13 @@
  * change ends every other session. Every change is a security event; the last active admin cannot be removed
  * (the admin token still works, but a node should not lose its last person who can manage it by accident).
  */
-import { randomUUID } from "node:crypto";
 import type { CreateUserRequest, UpdateProfileRequest, UpdateUserRequest, User, UserPreferences } from "@kai/protocol";
 import { UserPreferencesSchema } from "@kai/protocol";
 import { IdentityConflict, type IdentityStore, type UserPatch, type UserRow } from "../../storage/contracts/identity-store.js";
 import type { PasswordHasher } from "../passwords.js";
 import type { RoleCatalog } from "../roles.js";
 import type { AccessTable } from "./access-table.js";
+import { newUserRow } from "./new-user-row.js";
 import type { SessionService } from "../sessions/session-service.js";
 import type { SecurityLog } from "../security-log.js";
 import { ApiError, conflict, notFound } from "../../errors.js";
@@ -46,24 +46,15 @@ export class UserService {
     this.checkRoles(input.roles);
     if (input.kind === "agent" && (input.password !== undefined || !input.did)) throw invalid("did", "an agent signs in with its KLP DID and has no password");
     if (input.kind === "person" && input.did !== undefined) throw invalid("did", "only agents have a did");
-    const at = this.iso();
-    const row: UserRow = {
-      id: randomUUID(),
+    const row = newUserRow({
       username: input.username,
       kind: input.kind,
       displayName: input.displayName ?? null,
       passwordHash: input.password !== undefined ? await this.options.hasher.hash(input.password) : null,
       did: input.did ?? null,
-      ssoSubject: null,
-      state: "active",
-      roles: [...new Set(input.roles)],
-      mustChangePassword: input.password !== undefined && (input.mustChangePassword ?? false),
-      preferences: {},
-      createdAt: at,
-      updatedAt: at,
-      passwordChangedAt: input.password !== undefined ? at : null,
-      lastSignInAt: null,
-    };
+      roles: input.roles,
+      mustChangePassword: input.mustChangePassword ?? false,
+    }, this.iso());
     await this.insert(row);
     await this.options.log.record({ type: "user_created", outcome: "success", userId: row.id, username: row.username, actor: actor.name, address: actor.address ?? null, details: { kind: row.kind, roles: row.roles } });
     return row;

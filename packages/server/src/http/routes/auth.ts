@@ -28,8 +28,8 @@ import type { SecurityLog } from "../../auth/security-log.js";
 import type { AccessTable } from "../../auth/users/access-table.js";
 import type { TokenService } from "../../auth/token-service.js";
 import { isAdmin } from "../../auth/principal.js";
-import { principalOf } from "../authenticate.js";
-import { clearSessionCookies, sendSession, sessionCookie } from "../session-reply.js";
+import { principalOf, userIdOf } from "../authenticate.js";
+import { clearSessionCookies, sendSession, sessionCookie, signInClientOf } from "../session-reply.js";
 import { ApiError } from "../../errors.js";
 
 /** The sign-in routes' rate-limit tier (per client address): `auth`. */
@@ -39,7 +39,6 @@ const publicErrors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBod
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema };
 const security = [{ bearer: [] }];
 
-const clientOf = (request: FastifyRequest) => ({ address: request.ip, userAgent: request.headers["user-agent"] ?? null });
 
 export interface SignInRouteDeps {
   signIn: SignInService;
@@ -67,10 +66,10 @@ export function signInRoutes(deps: SignInRouteDeps): FastifyPluginAsyncZod {
       const body = request.body;
       if ("did" in body) {
         const agent = AgentLoginRequestSchema.parse(body);
-        return sendSession(reply, await deps.signIn.agent(agent, clientOf(request)), "token");
+        return sendSession(reply, await deps.signIn.agent(agent, signInClientOf(request)), "token");
       }
       const person = PasswordLoginRequestSchema.parse(body);
-      return sendSession(reply, await deps.signIn.password(person, clientOf(request)), person.mode);
+      return sendSession(reply, await deps.signIn.password(person, signInClientOf(request)), person.mode);
     });
 
     app.post("/api/auth/refresh", {
@@ -154,10 +153,9 @@ export function authRoutes(deps: AuthRouteDeps): FastifyPluginAsyncZod {
       config: { scopes: [], bucket: "read" },
       schema: { tags: ["auth"], summary: "The caller's own sessions (newest first)", security, response: { 200: ListSessionsResponseSchema, ...errors } },
     }, async (request) => {
-      const principal = principalOf(request);
-      const user = principal.userId ? deps.access.user(principal.userId) : undefined;
+      const user = deps.access.user(userIdOf(request));
       if (!user) throw new ApiError("not_found", "no user behind this token");
-      return { sessions: await deps.sessions.list(user, principal.sessionId) };
+      return { sessions: await deps.sessions.list(user, principalOf(request).sessionId) };
     });
 
     app.delete("/api/auth/sessions/:id", {

@@ -33,8 +33,8 @@ import {
 import type { UserRow } from "../../storage/contracts/identity-store.js";
 import type { MfaService, MfaContext } from "../../auth/mfa/mfa-service.js";
 import type { SessionStarter } from "../../auth/sign-in-ports.js";
-import { principalOf } from "../authenticate.js";
-import { sendSession } from "../session-reply.js";
+import { principalOf, userIdOf } from "../authenticate.js";
+import { sendSession, signInClientOf } from "../session-reply.js";
 import { AUTH_TIER } from "../rate-limit.js";
 import { ApiError } from "../../errors.js";
 
@@ -48,9 +48,7 @@ export interface MfaRouteDeps {
 
 /** The signed-in user; `not_found` for a token that belongs to no user (as `/api/users/me`), 401 when the user is gone. */
 async function meOf(mfa: MfaService, request: FastifyRequest): Promise<UserRow> {
-  const userId = principalOf(request).userId;
-  if (!userId) throw new ApiError("not_found", "no user behind this token (sign in with POST /api/auth/login)");
-  const user = await mfa.user(userId);
+  const user = await mfa.user(userIdOf(request));
   if (!user) throw new ApiError("unauthorized", "the user of this token no longer exists");
   return user;
 }
@@ -213,9 +211,9 @@ export function passkeySignInRoutes(deps: PasskeySignInRouteDeps): FastifyPlugin
         response: { 200: LoginResponseSchema, ...publicErrors },
       },
     }, async (request, reply) => {
-      const address = request.ip;
-      const user = await deps.mfa.passkeySignIn(request.body.challengeId, request.body.response, { address });
-      const issued = await deps.sessions.start(user, { method: "passkey", mfa: true, userAgent: request.headers["user-agent"] ?? null, address });
+      const client = signInClientOf(request);
+      const user = await deps.mfa.passkeySignIn(request.body.challengeId, request.body.response, { address: client.address });
+      const issued = await deps.sessions.start(user, { method: "passkey", mfa: true, ...client });
       return sendSession(reply, issued, request.body.mode);
     });
   };

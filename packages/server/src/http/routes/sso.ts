@@ -14,21 +14,18 @@
  */
 import { fastifyCookie } from "@fastify/cookie";
 import { z } from "zod";
-import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { ErrorBodySchema, ListSsoProvidersResponseSchema, LoginResponseSchema, SsoCallbackQuerySchema, SsoExchangeRequestSchema, SsoStartQuerySchema } from "@kai/protocol";
 import type { SsoService } from "../../auth/sso/sso-service.js";
 import { bindingCookieName } from "../../auth/sso/sso-state.js";
 import { AUTH_TIER } from "../rate-limit.js";
-import { sendSession } from "../session-reply.js";
+import { secureRequest, sendSession, signInClientOf } from "../session-reply.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 503: ErrorBodySchema };
 /** The binding cookies are sent only to these routes. */
 const COOKIE_PATH = "/api/auth/sso";
 const ProviderParamsSchema = z.strictObject({ provider: z.string().min(1).max(64) });
 
-/** Cookies' Secure flag, as the session cookies have it (`auth.signIn.secureCookies`, http/session-reply.ts). */
-const secure = (request: FastifyRequest) => request.server.secureCookies === "always" || request.protocol === "https";
 
 export function ssoRoutes(sso: SsoService): FastifyPluginAsyncZod {
   return async (app) => {
@@ -61,7 +58,7 @@ export function ssoRoutes(sso: SsoService): FastifyPluginAsyncZod {
       });
       const cookie = fastifyCookie.serialize(bindingCookieName(started.state), started.binding, {
         httpOnly: true,
-        secure: secure(request),
+        secure: secureRequest(request),
         // Lax: sent on the provider's top-level redirect back to the callback, not on cross-site subrequests.
         sameSite: "lax",
         path: COOKIE_PATH,
@@ -87,13 +84,12 @@ export function ssoRoutes(sso: SsoService): FastifyPluginAsyncZod {
       const state = query.state;
       // The binding cookie has done its job either way: gone with the sign-in it was for.
       if (state !== undefined) {
-        reply.header("set-cookie", fastifyCookie.serialize(bindingCookieName(state), "", { httpOnly: true, secure: secure(request), sameSite: "lax", path: COOKIE_PATH, maxAge: 0 }));
+        reply.header("set-cookie", fastifyCookie.serialize(bindingCookieName(state), "", { httpOnly: true, secure: secureRequest(request), sameSite: "lax", path: COOKIE_PATH, maxAge: 0 }));
       }
       const signedIn = await sso.callback(request.params.provider, {
         query,
         binding: (name) => cookies[bindingCookieName(name)],
-        userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null,
-        address: request.ip,
+        ...signInClientOf(request),
       });
       if (signedIn.mode === "token") return reply.header("cache-control", "no-store").redirect(signedIn.location, 302);
       // The session's cookies with a 302 to the return path: the browser follows it (the body, the usual sign-in
@@ -112,7 +108,7 @@ export function ssoRoutes(sso: SsoService): FastifyPluginAsyncZod {
         response: { 200: LoginResponseSchema, ...errors },
       },
     }, async (request, reply) => {
-      const issued = await sso.exchange({ code: request.body.code, verifier: request.body.verifier, userAgent: request.headers["user-agent"]?.slice(0, 512) ?? null, address: request.ip });
+      const issued = await sso.exchange({ code: request.body.code, verifier: request.body.verifier, ...signInClientOf(request) });
       return sendSession(reply, issued, "token");
     });
   };
