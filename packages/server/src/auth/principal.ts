@@ -23,7 +23,7 @@ export interface Principal {
 
 /**
  * What a user's token may do now: its scopes capped by the user's current roles, refused when the user is disabled or
- * deleted or the session revoked (auth/users/principal-gate.ts). A port, so that the token service does not import
+ * deleted or the session revoked (auth/users/access-table.ts). A port, so that the token service does not import
  * the users' parts.
  */
 export interface PrincipalGate {
