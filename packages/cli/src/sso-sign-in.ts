@@ -62,7 +62,7 @@ export async function ssoSignIn(out: Output, url: string, options: SsoSignInOpti
     }
     if ("error" in arrived) {
       await loopback.finish({ ok: false, text: `Signing in to kai failed (${arrived.error}). See the terminal; you can close this tab.` });
-      const reason = arrived.error === "access_denied" ? "the sign-in was cancelled or refused" : `the sign-in answered ${arrived.error}`;
+      const reason = arrived.error === "access_denied" ? "the sign-in was cancelled or refused" : `the sign-in answered ${arrived.error}${arrived.description ? `: ${arrived.description}` : ""}`;
       throw new CliError(`single sign-on with ${provider.displayName} failed: ${reason}`, "sso_failed", EXIT.unauthorized);
     }
 
