@@ -5,16 +5,24 @@
  * the kai callback to the CLI's loopback address, whose page says how it went. What users rely on: the session is
  * kept as a password sign-in's (0600 file, `kai whoami` is the SSO user, later commands work), nothing secret is
  * printed, and every way it can fail (no answer, a refusal, a forged code, an unknown or unnamed provider among
- * several) ends with exit 4, 3 or 2 and nothing stored.
+ * several) ends with exit 4, 3 or 2 and nothing stored. On a terminal (util-linux `script`) the CLI opens the address
+ * with the platform's opener (a stand-in `xdg-open` on the PATH that records it), and never with `--no-browser`.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { spawn, spawnSync } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "@kai/sdk";
 import { authorizeAtProvider, startOidcProvider, TestBrowser, type TestOidcProvider } from "../../server/test/helpers/oidc-provider.js";
-import { freePort, resultOf, runKai, sandbox, spawnKai, startTestServer, waitForOutput, type KaiResult, type Sandbox, type TestServer } from "./helpers.js";
+import { CLI, freePort, resultOf, runKai, sandbox, spawnKai, startTestServer, waitForOutput, type KaiResult, type Sandbox, type TestServer } from "./helpers.js";
 
 const SECRET_NAME = "sso/corp-client";
+const hasScript = spawnSync("script", ["--version"]).status === 0;
+if (!hasScript) {
+  const message = "sso-sign-in.test.ts: no `script` command (util-linux) to give the CLI a terminal; install util-linux";
+  if (process.env.CI === "true") throw new Error(message);
+  console.warn(`${message} (the terminal cases are skipped)`);
+}
 let op: TestOidcProvider;
 let server: TestServer;
 const boxes: Sandbox[] = [];
@@ -180,5 +188,55 @@ describe("kai login --sso", () => {
     const box = newBox();
     expect((await kai(box, ["login", "--sso", "corp", "--username", "ada"])).code).toBe(2);
     expect((await kai(box, ["login", "--no-browser", "--username", "ada", "--password-stdin"])).code).toBe(2);
+  });
+
+  describe.skipIf(!hasScript)("on a terminal (util-linux script)", () => {
+    /** A stand-in `xdg-open` that writes the URL it was given to a file, and the environment that finds it. */
+    function withOpener(box: Sandbox): { env: NodeJS.ProcessEnv; opened: string } {
+      const bin = join(box.dir, "bin");
+      const opened = join(box.dir, "opened.txt");
+      mkdirSync(bin);
+      writeFileSync(join(bin, "xdg-open"), `#!/bin/sh\nprintf '%s\\n' "$1" > '${opened}'\n`);
+      chmodSync(join(bin, "xdg-open"), 0o755);
+      return { env: { ...box.env, PATH: `${bin}${delimiter}${box.env.PATH ?? ""}`, DISPLAY: ":0" }, opened };
+    }
+
+    function inTerminal(box: Sandbox, env: NodeJS.ProcessEnv, args: string[]): { output(): string; result: Promise<number | null> } {
+      const command = ["node", CLI, "--url", server.url, "login", ...args].map((word) => `'${word}'`).join(" ");
+      const child = spawn("script", ["-qfec", command, "/dev/null"], { cwd: box.dir, env, stdio: "pipe" });
+      let output = "";
+      child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+      return { output: () => output, result: new Promise((resolve) => child.on("close", (code) => resolve(code))) };
+    }
+
+    async function until<T>(probe: () => T | undefined): Promise<T> {
+      for (let attempt = 0; attempt < 200; attempt++) {
+        const value = probe();
+        if (value !== undefined) return value;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error("waited 10 s in vain");
+    }
+
+    it("opens the address in the browser and signs in", async () => {
+      const box = newBox();
+      const { env, opened } = withOpener(box);
+      const run = inTerminal(box, env, ["--sso", "corp"]);
+      const startUrl = await until(() => (existsSync(opened) ? readFileSync(opened, "utf8").trim() || undefined : undefined));
+      expect(run.output()).toContain(startUrl);
+      const loopback = await loopbackAddress(new TestBrowser(), startUrl, "u-ada");
+      expect((await fetch(loopback)).status).toBe(200);
+      expect(await run.result, run.output()).toBe(0);
+      expect(JSON.parse(readFileSync(loginFile(box), "utf8"))).toMatchObject({ session: { username: "ada" } });
+    }, 60_000);
+
+    it("--no-browser only prints the address", async () => {
+      const box = newBox();
+      const { env, opened } = withOpener(box);
+      const run = inTerminal(box, env, ["--sso", "corp", "--no-browser", "--timeout", "2"]);
+      await until(() => (/\/start\?\S+/.test(run.output()) ? true : undefined));
+      expect(await run.result).toBe(4);
+      expect(existsSync(opened)).toBe(false);
+    }, 30_000);
   });
 });
