@@ -5,7 +5,8 @@
  * revision order. The database assigns revisions in commit order without gaps (storage/postgres), so "read
  * every event after the last one published" is complete: nothing is skipped and nothing published twice.
  *
- * The read is woken three ways: a NOTIFY from the committing transaction (fast path, milliseconds), a poll
+ * The read is woken three ways: a NOTIFY from the committing transaction (fast path, milliseconds; none when the
+ * notified revision is published already, as this instance's own commits are), a poll
  * every `pollIntervalMs` (a NOTIFY lost while the listening connection was down costs at most one interval),
  * and a reconnect of the listening connection (re-read at once, as PostgreSQL's own advice goes). In a cluster
  * the feed has exactly one writer, this tailer: the registry's own commits wait for it (`waitFor`) instead of
@@ -68,7 +69,7 @@ export class ChangeTailer {
   async start(): Promise<void> {
     this.unlisten = await this.options.storage.listen(
       REGISTRY_CHANGES_CHANNEL,
-      () => this.kick(),
+      (payload) => this.notified(payload),
       () => this.kick(),
     );
     this.timer = setInterval(() => this.kick(), this.options.pollIntervalMs);
@@ -84,6 +85,23 @@ export class ChangeTailer {
     await this.running;
     for (const waiter of this.waiters) waiter.resolve();
     this.waiters = [];
+  }
+
+  /**
+   * A NOTIFY carries the last revision of the batch that committed. The feed publishes in revision order without
+   * gaps, so at or below its revision everything (this instance's and every other's) is published already: no read.
+   * That is the usual case for this instance's own commits, published from memory (`committed`). The NOTIFY may
+   * overtake the reply to this instance's own COMMIT (it travels on another connection), so a revision still ahead
+   * is checked again one turn of the event loop later, when that reply has usually been handled; a change of another
+   * instance is read then, less than a millisecond later. A payload that is not a revision always reads.
+   */
+  private notified(payload: string): void {
+    const revision = /^\d+$/.test(payload) ? Number(payload) : NaN;
+    if (!Number.isSafeInteger(revision)) return this.kick();
+    if (revision <= this.options.feed.revision) return;
+    setImmediate(() => {
+      if (revision > this.options.feed.revision) this.kick();
+    });
   }
 
   /** Reads whatever is new (coalesced: a kick while a read runs makes one more read after it). */
