@@ -3,9 +3,10 @@
  * The one way every part of the PostgreSQL backend talks to its pool: a statement, or a transaction on one pooled
  * connection. It refuses work once the backend is closed, turns availability failures into
  * `StorageUnavailableError` (pg-errors.ts), throws away a connection that failed (so the pool opens a fresh one
- * once the server is back: recovery needs nothing else), and runs a transaction again after a deadlock.
+ * once the server is back: recovery needs nothing else), and runs a transaction again after a deadlock. A
+ * transaction's last write may carry its COMMIT in the same round trip (`thenCommit`).
  */
-import type pg from "pg";
+import pg from "pg";
 import { isRetryable, toStorageError, unavailableReason } from "./pg-errors.js";
 
 /** Attempts of a transaction that keeps losing deadlocks before its error is passed on. */
@@ -19,6 +20,51 @@ export class StoreClosedError extends Error {
 }
 
 export type Row = Record<string, unknown>;
+
+/** Runs the transaction's last statement and COMMIT in one round trip; resolves with the statement's rows once committed. */
+export type ThenCommit = (statement: pg.QueryConfig) => Promise<Row[]>;
+
+/** The part of pg's Query this module extends (not in its type declarations). */
+interface QueryInternals {
+  _getRows(connection: WireConnection, rows: number | undefined): void;
+}
+
+interface WireConnection {
+  parse(query: { text: string }): void;
+  bind(config: { values: unknown[] }): void;
+  execute(config: { portal: string; rows?: number }): void;
+  sync(): void;
+}
+
+/**
+ * `statement` and then COMMIT as one pipeline of the extended protocol: the statement's Parse (first use on the
+ * connection), Bind and Execute, then COMMIT's Parse, Bind and Execute, then ONE Sync, written at once. The server
+ * answers both before the one ReadyForQuery, so this resolves only after COMMIT returned (the write is durable).
+ * If the statement fails, the server skips everything up to the Sync: COMMIT never runs, the transaction stays
+ * aborted and the caller rolls back as after any failed statement. pg sends a prepared statement's Execute and
+ * Sync from `_getRows`; that is the one step replaced here.
+ */
+function queryThenCommit(client: pg.PoolClient, statement: pg.QueryConfig): Promise<Row[]> {
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const query = new pg.Query<Row>(statement, (error: Error | undefined, results: unknown) => {
+      if (settled) return;
+      settled = true;
+      if (error) return reject(error);
+      // Two commands answered: pg hands back one result per command, the statement's first.
+      const first = (Array.isArray(results) ? results[0] : results) as pg.QueryResult<Row> | undefined;
+      resolve(first?.rows ?? []);
+    });
+    (query as unknown as QueryInternals)._getRows = (connection, rows) => {
+      connection.execute({ portal: "", ...(rows ? { rows } : {}) });
+      connection.parse({ text: "COMMIT" });
+      connection.bind({ values: [] });
+      connection.execute({ portal: "" });
+      connection.sync();
+    };
+    client.query(query);
+  });
+}
 
 export class PgDatabase {
   private closed = false;
@@ -58,8 +104,13 @@ export class PgDatabase {
    * serialisation failure runs `work` again from the start (it must not have effects outside the database that a
    * second run would repeat). `whenClosed`: set by the backend's own drain at close, which still needs to commit.
    * `begin`: a first statement without parameters, sent together with BEGIN in one round trip; `work` gets its rows.
+   * `thenCommit`: `work` may run its last statement through it, which commits in the same round trip; otherwise
+   * COMMIT follows `work`. Either way the transaction resolves only once committed.
    */
-  async transaction<T>(work: (client: pg.PoolClient, first: Row[]) => Promise<T>, options: { whenClosed?: boolean; begin?: string } = {}): Promise<T> {
+  async transaction<T>(
+    work: (client: pg.PoolClient, first: Row[], thenCommit: ThenCommit) => Promise<T>,
+    options: { whenClosed?: boolean; begin?: string } = {},
+  ): Promise<T> {
     if (!options.whenClosed) this.assertOpen();
     for (let attempt = 1; ; attempt++) {
       let client: pg.PoolClient;
@@ -83,8 +134,15 @@ export class PgDatabase {
           const results = (await client.query(`BEGIN; ${options.begin}`)) as unknown as pg.QueryResult<Row>[];
           first = results[1]?.rows ?? [];
         }
-        const value = await work(client, first);
-        await client.query("COMMIT");
+        let committed = false;
+        const thenCommit: ThenCommit = async (statement) => {
+          if (committed) throw new Error("the transaction is committed already");
+          const rows = await queryThenCommit(client, statement);
+          committed = true;
+          return rows;
+        };
+        const value = await work(client, first, thenCommit);
+        if (!committed) await client.query("COMMIT");
         return value;
       } catch (error) {
         broken ||= unavailableReason(error) !== null;

@@ -11,7 +11,7 @@
  * heartbeat, whose newer time the upsert keeps), and plans every write in memory (pg-service-plan.ts): a conflict
  * is refused without touching the database, so it never fails the other writes. At the end the counter is set to
  * the batch's last revision and `kai_changes` is notified with it; both take effect at commit. BEGIN, the lock and
- * the read go in one round trip (`lockAndRead`), so a batch costs three: that one, the write, and COMMIT.
+ * the read go in one round trip (`lockAndRead`), and the write carries COMMIT (`thenCommit`), so a batch costs two.
  *
  * A write is acknowledged only after COMMIT returned, with synchronous_commit on: it survives a crash of the
  * process and of PostgreSQL. If the batch fails for another reason than the database being unavailable, its
@@ -23,7 +23,7 @@ import pg from "pg";
 import { RevisionConflict } from "../contracts/node-store.js";
 import { REGISTRY_CHANGES_CHANNEL } from "../contracts/storage-backend.js";
 import { isUniqueViolation, unavailableReason } from "./pg-errors.js";
-import type { PgDatabase } from "./pg-database.js";
+import type { PgDatabase, ThenCommit } from "./pg-database.js";
 import { idsOf, ServiceBatchPlan, type EntryOutcome, type ServiceBatchEntry } from "./pg-service-plan.js";
 import { storedOf, type PgServiceRow, type StoredService } from "./pg-service-rows.js";
 
@@ -85,7 +85,7 @@ export class PgServiceBatcher {
     const entries = batch.map((pending) => pending.entry);
     const ids = [...new Set(entries.flatMap(idsOf))];
     try {
-      outcomes = await this.db.transaction((client, first) => this.run(client, first as unknown as LockedRow[], ids, entries), {
+      outcomes = await this.db.transaction((client, first, thenCommit) => this.run(client, first as unknown as LockedRow[], ids, entries, thenCommit), {
         whenClosed: true,
         begin: lockAndRead(ids),
       });
@@ -106,7 +106,7 @@ export class PgServiceBatcher {
     });
   }
 
-  private async run(client: pg.PoolClient, first: LockedRow[], ids: string[], entries: ServiceBatchEntry[]): Promise<EntryOutcome[]> {
+  private async run(client: pg.PoolClient, first: LockedRow[], ids: string[], entries: ServiceBatchEntry[], thenCommit: ThenCommit): Promise<EntryOutcome[]> {
     const head = first[0];
     if (!head) throw new Error("the revision counter row is missing");
     const base = Number(head.locked);
@@ -117,9 +117,11 @@ export class PgServiceBatcher {
     const stored = new Map<string, StoredService>(rows.map((row) => [row.id, storedOf(row)]));
     const plan = new ServiceBatchPlan(stored, base);
     const outcomes = entries.map((entry) => plan.apply(entry));
-    if (!plan.empty) {
-      for (const statement of plan.statements(REGISTRY_CHANGES_CHANNEL)) await client.query(statement);
-    }
+    const statements = plan.empty ? [] : plan.statements(REGISTRY_CHANGES_CHANNEL);
+    const last = statements.pop();
+    for (const statement of statements) await client.query(statement);
+    // The batch's write carries its COMMIT: one round trip less per batch.
+    if (last) await thenCommit(last);
     return outcomes;
   }
 
