@@ -59,6 +59,15 @@ describe("auth", () => {
     expect(await codeOf(adaClient.me.createToken({ scopes: ["admin"] }))).toBe("forbidden");
     const personal = await adaClient.me.createToken({ scopes: ["services:read"], ttl: "1h" });
     expect((await createClient({ url: registry.url, token: personal.token }).auth.validate()).owner).toBe("ada");
+    // Her own tokens: listed without their values, one revoked stops at once; the admin's is not hers to revoke.
+    const spare = await adaClient.me.createToken({ scopes: ["services:read"], name: "spare" });
+    expect((await adaClient.me.tokens()).map((token) => token.id).sort()).toEqual([personal.id, spare.id].sort());
+    expect(JSON.stringify(await adaClient.me.tokens())).not.toContain(spare.token);
+    await adaClient.me.revokeToken(spare.id);
+    expect(await codeOf(createClient({ url: registry.url, token: spare.token }).auth.validate())).toBe("unauthorized");
+    expect((await adaClient.me.tokens()).find((token) => token.id === spare.id)?.revokedAt).not.toBeNull();
+    const adminsToken = await admin.me.createToken({ scopes: ["services:read"], ttl: "1h" });
+    expect(await codeOf(adaClient.me.revokeToken(adminsToken.id))).toBe("not_found");
     expect(await codeOf(adaClient.users.list())).toBe("forbidden");
 
     // Disabled: her session and her personal token stop at once.
