@@ -12,14 +12,12 @@
  */
 import autocannon from "autocannon";
 import argon2 from "argon2";
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, release, totalmem, tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
+import { cpus, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { startUndiciProxy, startUpstream } from "./gateway/processes.mjs";
-import { trackChild } from "./lib/cleanup.mjs";
-import { freePort, sleep, waitForHttp } from "./lib/net.mjs";
+import { spawnKai, startUndiciProxy, startUpstream } from "./gateway/processes.mjs";
+import { sleep } from "./lib/net.mjs";
 import { processCpuMs } from "./lib/proc-stats.mjs";
 
 const quick = process.env.BENCH_QUICK === "1";
@@ -53,34 +51,12 @@ async function hashTime(cost) {
   return median(times);
 }
 
-/** A `kai serve` with production settings, limits high enough not to refuse the load. */
+/** A `kai serve` (bench/gateway/processes.mjs) and the first admin's one-time password it wrote at its first start. */
 async function startKai() {
-  const dir = mkdtempSync(join(tmpdir(), "kai-bench-sign-in-"));
-  const dataDir = join(dir, "data");
-  const configPath = join(dir, "config.yaml");
-  const high = "{ max: 10000000, windowSeconds: 60 }";
-  writeFileSync(configPath, ["logging:", "  level: warn", "rateLimit:", `  global: ${high}`, `  auth: ${high}`, `  read: ${high}`, `  write: ${high}`, `  gateway: ${high}`, ""].join("\n"));
-  const port = await freePort();
-  const child = spawn(process.execPath, [CLI_MAIN, "serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--config", configPath], {
-    stdio: ["ignore", "ignore", "inherit"],
-    env: { ...process.env, KAI_LOG_LEVEL: "warn" },
-  });
-  const untrack = trackChild(child, dir);
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/healthz`, { isAlive: () => child.exitCode === null });
-  const adminTokenPath = join(dataDir, "admin.token");
-  const firstAdminPath = join(dataDir, "first-admin.password");
-  for (let i = 0; i < 50 && !(existsSync(adminTokenPath) && existsSync(firstAdminPath)); i++) await sleep(100);
-  const stop = async () => {
-    if (child.exitCode === null) {
-      const gone = new Promise((done) => child.once("exit", done));
-      child.kill("SIGTERM");
-      await gone;
-    }
-    untrack();
-    rmSync(dir, { recursive: true, force: true });
-  };
-  return { url, pid: child.pid, adminToken: readFileSync(adminTokenPath, "utf8").trim(), firstAdminPassword: readFileSync(firstAdminPath, "utf8").trim(), stop };
+  const kai = await spawnKai();
+  const firstAdminPath = join(kai.dataDir, "first-admin.password");
+  for (let i = 0; i < 50 && !existsSync(firstAdminPath); i++) await sleep(100);
+  return { ...kai, firstAdminPassword: readFileSync(firstAdminPath, "utf8").trim() };
 }
 
 async function call(url, path, body, token, method = "POST") {

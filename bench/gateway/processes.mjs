@@ -54,23 +54,19 @@ export function startUndiciProxy(upstreamUrl) {
   return spawnWithPort(join(HERE, "undici-proxy.mjs"), ["0", upstreamUrl]);
 }
 
-/** Our server, with rate limits and metrics on as in production (limits set high enough not to refuse the load). */
-export async function startKai(upstreamUrl, log) {
+/** The rate limits of a benchmark server: on, as in production, but high enough not to refuse the load. */
+const HIGH_LIMITS = ["rateLimit:", "  enabled: true", ...["global", "auth", "read", "write", "gateway"].map((bucket) => `  ${bucket}: { max: 10000000, windowSeconds: 60 }`)];
+
+/**
+ * Spawns `kai serve` on a free port in a temp data dir with production settings and `HIGH_LIMITS`; resolves once it
+ * answers, with its admin token and data dir (bench/sign-in.mjs reads the first admin's one-time password there).
+ */
+export async function spawnKai(log) {
   if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} does not exist (run npm run build)`);
-  const dir = mkdtempSync(join(tmpdir(), "kai-bench-gateway-"));
+  const dir = mkdtempSync(join(tmpdir(), "kai-bench-"));
   const dataDir = join(dir, "data");
   const configPath = join(dir, "config.yaml");
-  writeFileSync(configPath, [
-    "# written by bench/gateway: production settings, with rate limits high enough for the load",
-    "logging:",
-    "  level: warn",
-    "rateLimit:",
-    "  enabled: true",
-    "  read: { max: 10000000, windowSeconds: 60 }",
-    "  write: { max: 10000000, windowSeconds: 60 }",
-    "  gateway: { max: 10000000, windowSeconds: 60 }",
-    "",
-  ].join("\n"));
+  writeFileSync(configPath, ["# written by the benchmark: production settings, with rate limits high enough for the load", "logging:", "  level: warn", ...HIGH_LIMITS, ""].join("\n"));
   const port = await freePort();
   const child = spawn(process.execPath, [CLI_MAIN, "serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--config", configPath], {
     stdio: ["ignore", "ignore", "inherit"],
@@ -81,7 +77,14 @@ export async function startKai(upstreamUrl, log) {
   await waitForHttp(`${url}/healthz`, { isAlive: () => child.exitCode === null });
   const tokenPath = join(dataDir, "admin.token");
   for (let i = 0; i < 50 && !existsSync(tokenPath); i++) await sleep(100);
-  const admin = readFileSync(tokenPath, "utf8").trim();
+  log?.(`  ours: ${url}`);
+  return { pid: child.pid, url, dataDir, adminToken: readFileSync(tokenPath, "utf8").trim(), stop: () => stop(child, untrack) };
+}
+
+/** Our server, with a registered upstream service and a gateway token. */
+export async function startKai(upstreamUrl, log) {
+  const kai = await spawnKai(log);
+  const { url, adminToken: admin } = kai;
   const call = async (path, body, token = admin) => {
     const response = await fetch(`${url}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
     const text = await response.text();
@@ -100,8 +103,8 @@ export async function startKai(upstreamUrl, log) {
     metadata: { models: ["bench-model"] },
   });
   const { token } = await call("/api/tokens", { scopes: ["gateway:invoke", "services:read"], owner: "bench", ttl: "1d" });
-  log?.(`  ours: ${url} (service bench-upstream → ${upstreamUrl})`);
-  return { pid: child.pid, url, token, stop: () => stop(child, untrack) };
+  log?.(`  ours: service bench-upstream → ${upstreamUrl}`);
+  return { pid: kai.pid, url, token, stop: kai.stop };
 }
 
 /** @portkey-ai/gateway from node_modules, pointed at the upstream with its custom-host header. */
