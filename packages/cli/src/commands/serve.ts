@@ -47,6 +47,10 @@ export function serveCommand(): Command {
           `kai server listening on ${server.url}`,
           `  API docs:    ${server.url}/docs`,
           `  admin token: ${server.adminTokenPath}${server.adminTokenCreated ? " (new)" : ""}`,
+          // Until someone signs in with it, the first admin's one-time password waits in a 0600 file (issue 14).
+          ...(server.firstAdminPasswordPath
+            ? [`  first admin: user ${server.config.auth.signIn.firstAdmin.username}, one-time password in ${server.firstAdminPasswordPath} (kai login; choose a new password at once)`]
+            : []),
           // A command that works as printed from here: `kai` alone is on no PATH after a fresh clone.
           `  try:         ${connectionPrefix({ url: server.url, adminTokenPath: server.adminTokenPath })}${cliInvocation()} status`,
           "",
