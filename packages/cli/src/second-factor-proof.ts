@@ -21,15 +21,21 @@ export function addProofOptions(command: Command): Command {
     .option("--recovery-code-stdin", "read one of your recovery codes from stdin instead (it is used up)");
 }
 
-/** The proof the flags give; on a terminal without flags, asked for; undefined when `optional` and none given. */
-export async function proofFrom(flags: ProofFlags, optional = false): Promise<SecondFactorProof | undefined> {
+/** The proof the flags give, or undefined when they give none (a change that needs no proof yet). */
+export async function optionalProofFrom(flags: ProofFlags): Promise<SecondFactorProof | undefined> {
   if (flags.code !== undefined && flags.recoveryCodeStdin) throw usageError("give --code or --recovery-code-stdin, not both");
   if (flags.code !== undefined) {
     if (!/^\d{6}$/.test(flags.code)) throw usageError("--code: must be 6 digits");
     return { code: flags.code };
   }
   if (flags.recoveryCodeStdin) return { recoveryCode: (await readSecret({ what: "recovery code" })).trim() };
-  if (optional) return undefined;
+  return undefined;
+}
+
+/** The proof the flags give; on a terminal without flags, asked for; a usage error otherwise. */
+export async function proofFrom(flags: ProofFlags): Promise<SecondFactorProof> {
+  const given = await optionalProofFrom(flags);
+  if (given) return given;
   if (!process.stdin.isTTY) throw usageError("a current second factor is needed: --code <6 digits> or --recovery-code-stdin");
   const typed = await promptLine("current code from your authenticator app (or a recovery code): ");
   if (typed === "") throw usageError("no code given");

@@ -5,12 +5,13 @@
  * or KAI_* variable of the developer's shell can leak into a test.
  */
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startServer, type StartServerOptions } from "@kai/server";
+import { createClient } from "@kai/sdk";
 
 export const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
@@ -120,4 +121,15 @@ export async function startTestServer(config: StartServerOptions["config"] = {})
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Signs the server's first admin in with the one-time password it wrote at its first start (choosing
+ * `newPassword`, as the server requires): an SDK client holding that session, for a test's setup.
+ */
+export async function signInFirstAdmin(server: TestServer, newPassword = "the admin's new password"): Promise<ReturnType<typeof createClient>> {
+  const oneTime = readFileSync(join(server.dataDir, "first-admin.password"), "utf8").trim();
+  const admin = createClient({ url: server.url });
+  await admin.auth.login({ username: "admin", password: oneTime, newPassword });
+  return admin;
 }

@@ -3,11 +3,9 @@
  * `create` and as the `--scope` shorthand), `kai me token list` shows them without their values, and
  * `kai me token revoke` stops one at once; someone else's token id is not found (exit 3), as an unknown one is.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient, KaiApiError } from "@kai/sdk";
-import { runKai, sandbox, startTestServer, type KaiResult, type Sandbox, type TestServer } from "./helpers.js";
+import { runKai, sandbox, signInFirstAdmin, startTestServer, type KaiResult, type Sandbox, type TestServer } from "./helpers.js";
 
 const PASSWORD = "mia's long enough password";
 let server: TestServer;
@@ -17,9 +15,7 @@ let othersTokenId: string;
 beforeAll(async () => {
   server = await startTestServer({ rateLimit: { enabled: false }, auth: { signIn: { password: { memoryKiB: 1024, iterations: 1 } } } });
   box = sandbox();
-  const oneTime = readFileSync(join(server.dataDir, "first-admin.password"), "utf8").trim();
-  const admin = createClient({ url: server.url });
-  await admin.auth.login({ username: "admin", password: oneTime, newPassword: "the admin's new password" });
+  const admin = await signInFirstAdmin(server);
   await admin.users.create({ username: "mia", password: PASSWORD, roles: ["developer"] });
   othersTokenId = (await admin.me.createToken({ scopes: ["services:read"], name: "admin's own" })).id;
 });

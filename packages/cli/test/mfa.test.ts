@@ -4,12 +4,9 @@
  * `mfa_required`) and signs in with `--code`; recovery codes are regenerated and TOTP is disabled with a recovery
  * code as proof. Codes are computed from the printed secret with otpauth, as an authenticator app would.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Secret, TOTP } from "otpauth";
-import { createClient } from "@kai/sdk";
-import { runKai, sandbox, startTestServer, type KaiResult, type Sandbox, type TestServer } from "./helpers.js";
+import { runKai, sandbox, signInFirstAdmin, startTestServer, type KaiResult, type Sandbox, type TestServer } from "./helpers.js";
 
 const PASSWORD = "mia's long enough password";
 let server: TestServer;
@@ -18,9 +15,7 @@ let box: Sandbox;
 beforeAll(async () => {
   server = await startTestServer({ rateLimit: { enabled: false }, auth: { signIn: { password: { memoryKiB: 1024, iterations: 1 } } } });
   box = sandbox();
-  const oneTime = readFileSync(join(server.dataDir, "first-admin.password"), "utf8").trim();
-  const admin = createClient({ url: server.url });
-  await admin.auth.login({ username: "admin", password: oneTime, newPassword: "the admin's new password" });
+  const admin = await signInFirstAdmin(server);
   await admin.users.create({ username: "mia", password: PASSWORD, roles: ["viewer"] });
 });
 

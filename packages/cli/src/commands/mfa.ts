@@ -10,7 +10,7 @@ import type { MfaStatus } from "@kai/protocol";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { usageError } from "../cli-error.js";
 import { cell, formatKeyValues, listCell, type Output } from "../output.js";
-import { addProofOptions, proofFrom, type ProofFlags } from "../second-factor-proof.js";
+import { addProofOptions, optionalProofFrom, proofFrom, type ProofFlags } from "../second-factor-proof.js";
 
 function describeStatus(status: MfaStatus): string {
   return formatKeyValues([
@@ -53,7 +53,7 @@ function enrollCommand(): Command {
     const { out, client } = contextOf(self);
     // The first factor needs no proof; a later enrolment does, and the server says so (`forbidden`/`mfa_required`).
     const status = await client().mfa.status();
-    const proof = status.enrolled.length > 0 ? await proofFrom(flags) : await proofFrom(flags, true);
+    const proof = status.enrolled.length > 0 ? await proofFrom(flags) : await optionalProofFrom(flags);
     const enrolment = await client().mfa.totp.enrol(proof);
     if (out.json) {
       out.document({ secret: enrolment.secret, uri: enrolment.uri, algorithm: enrolment.algorithm, digits: enrolment.digits, period: enrolment.period });
@@ -84,7 +84,6 @@ function disableCommand(): Command {
   return command.action(async (flags: ProofFlags, self: Command) => {
     const { out, client } = contextOf(self);
     const proof = await proofFrom(flags);
-    if (proof === undefined) throw usageError("a current second factor is needed");
     await client().mfa.totp.disable(proof);
     if (out.json) out.document({ totp: "disabled" });
     else out.info("TOTP is off");
@@ -98,7 +97,6 @@ function recoveryCodesCommand(): Command {
   return command.action(async (flags: ProofFlags, self: Command) => {
     const { out, client } = contextOf(self);
     const proof = await proofFrom(flags);
-    if (proof === undefined) throw usageError("a current second factor is needed");
     printRecoveryCodes(out, await client().mfa.regenerateRecoveryCodes(proof));
   });
 }
