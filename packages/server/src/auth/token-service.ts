@@ -76,15 +76,21 @@ export class TokenService {
   async signAccess(request: { owner: string; scopes: readonly Scope[]; userId: string; sessionId: string; ttlSeconds: number }): Promise<{ token: string; expiresAt: number }> {
     const issuedAt = Math.floor(this.now() / 1000);
     const expires = issuedAt + request.ttlSeconds;
-    const token = await new SignJWT({ scope: [...new Set(request.scopes)].join(" "), uid: request.userId, sid: request.sessionId })
+    const claims = { scope: [...new Set(request.scopes)].join(" "), uid: request.userId, sid: request.sessionId };
+    const token = await this.signJwt(claims, { owner: request.owner, id: randomUUID(), issuedAt, expires });
+    return { token, expiresAt: expires * 1000 };
+  }
+
+  /** Signs `claims` as this node's EdDSA JWT for `owner` (the one place tokens are signed: API tokens and sessions' access tokens). */
+  private signJwt(claims: Record<string, unknown>, token: { owner: string; id: string; issuedAt: number; expires: number }): Promise<string> {
+    return new SignJWT(claims)
       .setProtectedHeader({ alg: "EdDSA", typ: "JWT", kid: this.options.key.keyId })
       .setIssuer(this.options.issuer)
-      .setSubject(request.owner)
-      .setJti(randomUUID())
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(expires)
+      .setSubject(token.owner)
+      .setJti(token.id)
+      .setIssuedAt(token.issuedAt)
+      .setExpirationTime(token.expires)
       .sign(this.options.key.privateKey);
-    return { token, expiresAt: expires * 1000 };
   }
 
   /** Mints a token. The caller has already been authorised to do so. `userId`: a user's personal token (claim `uid`, capped by their roles). */
@@ -99,14 +105,7 @@ export class TokenService {
     const claims: Record<string, unknown> = { scope: scopes.join(" ") };
     if (request.secrets) claims.sec = request.secrets;
     if (request.userId) claims.uid = request.userId;
-    const token = await new SignJWT(claims)
-      .setProtectedHeader({ alg: "EdDSA", typ: "JWT", kid: this.options.key.keyId })
-      .setIssuer(this.options.issuer)
-      .setSubject(request.owner)
-      .setJti(id)
-      .setIssuedAt(issuedAt)
-      .setExpirationTime(issuedAt + ttl)
-      .sign(this.options.key.privateKey);
+    const token = await this.signJwt(claims, { owner: request.owner, id, issuedAt, expires: issuedAt + ttl });
     const row: TokenRow = {
       id,
       owner: request.owner,
