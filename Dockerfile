@@ -2,7 +2,8 @@
 #
 # The kAI Service Stack server: one image for every instance of a node (docs/deployment.md).
 #
-#   build    the whole workspace with dev dependencies (`npm ci`), compiled to dist/ by `npm run build` (tsc -b)
+#   build    the whole workspace with dev dependencies (`npm ci`), compiled to dist/ by `npm run build` (tsc -b,
+#            and Vite for the web app)
 #   deps     production dependencies only (`npm ci --omit=dev`), from the same lockfile
 #   runtime  node:20-bookworm-slim with the compiled packages and the production node_modules, as an
 #            unprivileged user; no compiler, no sources, no dev dependencies
@@ -24,6 +25,7 @@ COPY packages/protocol/package.json packages/protocol/
 COPY packages/sdk/package.json packages/sdk/
 COPY packages/server/package.json packages/server/
 COPY packages/cli/package.json packages/cli/
+COPY packages/web/package.json packages/web/
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.base.json ./
 COPY packages/ packages/
@@ -40,6 +42,7 @@ COPY packages/protocol/package.json packages/protocol/
 COPY packages/sdk/package.json packages/sdk/
 COPY packages/server/package.json packages/server/
 COPY packages/cli/package.json packages/cli/
+COPY packages/web/package.json packages/web/
 # node_modules/@kai/* are links to packages/*: the runtime stage puts each package's dist/ where they point.
 RUN npm ci --omit=dev --no-audit --no-fund
 
@@ -59,6 +62,8 @@ COPY --from=build /app/packages/protocol/dist packages/protocol/dist
 COPY --from=build /app/packages/sdk/dist packages/sdk/dist
 COPY --from=build /app/packages/server/dist packages/server/dist
 COPY --from=build /app/packages/cli/dist packages/cli/dist
+# The web app's build (static files the server serves at /; its React and Vite are build-time only).
+COPY --from=build /app/packages/web/dist packages/web/dist
 # The code stays owned by root (read-only to the server); only the data directory belongs to the server's user.
 # 1000 is the image's `node` user, given by number so that Kubernetes' runAsNonRoot can check it.
 # /var/lib/kai-keys: where instances of one node share the vault's audit.key (KAI_VAULT_KEY_DIR; a volume or a mounted secret).

@@ -3,9 +3,10 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import globals from "globals";
+import reactHooks from "eslint-plugin-react-hooks";
 
 export default tseslint.config(
-  { ignores: ["**/dist/**", "**/node_modules/**", "data/**", "coverage/**", ".bench-tmp/**"] },
+  { ignores: ["**/dist/**", "**/dist-extension/**", "**/node_modules/**", "data/**", "coverage/**", ".bench-tmp/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -17,10 +18,17 @@ export default tseslint.config(
     },
   },
   {
-    files: ["packages/*/src/**/*.ts"],
+    files: ["packages/*/src/**/*.ts", "packages/*/src/**/*.tsx"],
     ignores: ["**/*.test.ts", "packages/protocol/src/parse-json.ts"],
     rules: {
       "no-restricted-syntax": ["error", { selector: "CallExpression[callee.object.name='JSON'][callee.property.name='parse']", message: "Use parseJson from @kai/protocol: untrusted text must not throw or pollute prototypes." }],
     },
+  },
+  // The web app: browser globals, and React's rules of hooks (a hook called conditionally breaks state silently).
+  {
+    files: ["packages/web/src/**/*.{ts,tsx}"],
+    languageOptions: { globals: { ...globals.browser } },
+    plugins: { "react-hooks": reactHooks },
+    rules: { "react-hooks/rules-of-hooks": "error", "react-hooks/exhaustive-deps": "error" },
   },
 );

@@ -1,6 +1,9 @@
 // Test runner configuration. In-process tests import the workspace packages from source (the alias),
 // so they run without a build; tests that spawn the CLI or server use the built `dist/` (npm test builds first).
+// Two projects: `node` (everything on the server side, the SDK, the CLI, and the browser tests that drive a real
+// Chromium from Node) and `web` (the web app's component tests, in jsdom with Testing Library).
 import { defineConfig } from "vitest/config";
+import react from "@vitejs/plugin-react";
 import { fileURLToPath } from "node:url";
 
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
@@ -14,10 +17,25 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"],
     pool: "forks",
     testTimeout: 20_000,
     hookTimeout: 30_000,
     reporters: ["default"],
+    projects: [
+      {
+        extends: true,
+        test: { name: "node", include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"] },
+      },
+      {
+        extends: true,
+        plugins: [react()],
+        test: {
+          name: "web",
+          environment: "jsdom",
+          include: ["packages/web/src/**/*.test.tsx"],
+          setupFiles: ["packages/web/src/test-support/setup.ts"],
+        },
+      },
+    ],
   },
 });

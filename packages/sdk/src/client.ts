@@ -34,9 +34,9 @@ const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 export function createClient(options: ClientOptions): KaiClient {
   // The session refreshes through the transport it authenticates; the refresh itself goes without credentials.
   const session: SessionCredentials = new SessionCredentials(
-    { token: options.token, refreshToken: options.refreshToken, accessExpiresAt: options.accessExpiresAt, sessionExpiresAt: options.sessionExpiresAt },
+    { token: options.token, refreshToken: options.refreshToken, accessExpiresAt: options.accessExpiresAt, sessionExpiresAt: options.sessionExpiresAt, cookie: options.cookieSession },
     async (refreshToken) =>
-      (await http.request("POST", "/api/auth/refresh", { body: { refreshToken }, schema: LoginResponseSchema, anonymous: true })).data,
+      (await http.request("POST", "/api/auth/refresh", { body: refreshToken !== undefined ? { refreshToken } : {}, schema: LoginResponseSchema, anonymous: true })).data,
     options.onTokens?.bind(options),
   );
   const http = new HttpTransport({ ...options, credentials: session });

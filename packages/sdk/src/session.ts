@@ -37,12 +37,20 @@ export interface SessionInit {
   accessExpiresAt?: string | undefined;
   refreshToken?: string | undefined;
   sessionExpiresAt?: string | undefined;
+  /**
+   * A browser session held in HttpOnly cookies (the same-origin web app): no token is ever visible here; the
+   * client keeps the session's CSRF token for writes and renews through the refresh cookie.
+   */
+  cookie?: boolean | undefined;
   /** Called with the new tokens after every sign-in and refresh, and with `null` when the session ended. */
   onTokens?: ((tokens: SessionTokens | null) => void | Promise<void>) | undefined;
 }
 
 /** Renew this long before the access token expires, so a request never leaves with a token about to lapse. */
 const RENEW_MARGIN_MS = 30_000;
+
+/** Cookie mode: a 401 within this long after a renewal is retried with the cookie that renewal set. */
+const COOKIE_RENEWAL_REUSE_MS = 5_000;
 
 /**
  * The API codes of a 401 after which the session is asked for a fresh access token: `unauthorized` (the access
@@ -62,11 +70,14 @@ export class SessionCredentials implements Credentials {
   private sessionExpiresAt: string | undefined;
   private csrfToken: string | undefined;
   private inFlight: Promise<void> | undefined;
+  private readonly cookie: boolean;
+  /** Cookie mode: when the last renewal finished (a 401 to a request sent before it is retried without renewing again). */
+  private lastRenewalMs = Number.NEGATIVE_INFINITY;
 
   constructor(
     init: SessionInit,
-    /** Calls `POST /api/auth/refresh` with a refresh token (without credentials of its own). */
-    private readonly refresher: (refreshToken: string) => Promise<LoginResponse>,
+    /** Calls `POST /api/auth/refresh` with a refresh token, or with none in cookie mode (without credentials of its own). */
+    private readonly refresher: (refreshToken: string | undefined) => Promise<LoginResponse>,
     private readonly onTokens: SessionInit["onTokens"] = init.onTokens,
     private readonly now: () => number = Date.now,
   ) {
@@ -75,15 +86,18 @@ export class SessionCredentials implements Credentials {
     this.accessExpiresAtMs = Number.isNaN(expires) ? undefined : expires;
     this.refreshToken = init.refreshToken;
     this.sessionExpiresAt = init.sessionExpiresAt;
+    this.cookie = init.cookie === true;
   }
 
   /** True when the client holds a refresh token (a session), false for a fixed token or none. */
   get hasSession(): boolean {
-    return this.refreshToken !== undefined;
+    return this.refreshToken !== undefined || this.cookie;
   }
 
   async authorize(method: string): Promise<Record<string, string>> {
-    if (this.refreshToken !== undefined && this.needsRenewal()) await this.refresh();
+    if (this.cookie) {
+      if (this.accessExpiresAtMs !== undefined && this.needsRenewal()) await this.refresh();
+    } else if (this.refreshToken !== undefined && this.needsRenewal()) await this.refresh();
     const headers: Record<string, string> = {};
     if (this.accessToken !== undefined) headers.authorization = `Bearer ${this.accessToken}`;
     // A cookie session sends its CSRF token back on every write (the cookie itself goes with the browser's fetch).
@@ -92,6 +106,12 @@ export class SessionCredentials implements Credentials {
   }
 
   async renew(usedToken: string | undefined): Promise<boolean> {
+    if (this.cookie) {
+      // The cookie is the token: a renewal that finished while this request was out (within a few seconds) serves it too.
+      if (this.inFlight === undefined && this.now() - this.lastRenewalMs > COOKIE_RENEWAL_REUSE_MS) await this.refresh();
+      else await this.inFlight;
+      return true;
+    }
     if (this.refreshToken === undefined) return false;
     // Another request renewed while this one was on its way: retry with the token we have now.
     if (this.accessToken !== usedToken) return true;
@@ -102,6 +122,12 @@ export class SessionCredentials implements Credentials {
   /** Takes the tokens of a sign-in or refresh answer and reports them. */
   async adopt(response: LoginResponse): Promise<void> {
     if (response.csrfToken !== undefined) this.csrfToken = response.csrfToken;
+    if (this.cookie) {
+      this.accessExpiresAtMs = this.now() + response.expiresIn * 1000;
+      this.sessionExpiresAt = response.sessionExpiresAt;
+      this.lastRenewalMs = this.now();
+      return;
+    }
     if (response.accessToken === undefined) return;
     this.accessToken = response.accessToken;
     this.accessExpiresAtMs = this.now() + response.expiresIn * 1000;
@@ -113,7 +139,7 @@ export class SessionCredentials implements Credentials {
 
   /** Forgets the session (signed out, or the server says it is over) and reports `null`. */
   async end(): Promise<void> {
-    const had = this.refreshToken !== undefined || this.accessToken !== undefined;
+    const had = this.refreshToken !== undefined || this.accessToken !== undefined || this.csrfToken !== undefined;
     this.accessToken = undefined;
     this.accessExpiresAtMs = undefined;
     this.refreshToken = undefined;
@@ -129,7 +155,9 @@ export class SessionCredentials implements Credentials {
 
   /** The access token held now (for opening a watch stream). */
   async currentAccessToken(): Promise<string | undefined> {
-    if (this.refreshToken !== undefined && this.needsRenewal()) await this.refresh();
+    // In cookie mode there is no token to return, but a stream opened now must carry a fresh access cookie.
+    const renewable = this.refreshToken !== undefined || (this.cookie && this.accessExpiresAtMs !== undefined);
+    if (renewable && this.needsRenewal()) await this.refresh();
     return this.accessToken;
   }
 
@@ -144,7 +172,7 @@ export class SessionCredentials implements Credentials {
   }
 
   private needsRenewal(): boolean {
-    if (this.accessToken === undefined) return true;
+    if (this.accessToken === undefined && !this.cookie) return true;
     return this.accessExpiresAtMs !== undefined && this.accessExpiresAtMs - this.now() < RENEW_MARGIN_MS;
   }
 
@@ -157,7 +185,7 @@ export class SessionCredentials implements Credentials {
 
   private async runRefresh(): Promise<void> {
     const refreshToken = this.refreshToken;
-    if (refreshToken === undefined) return;
+    if (refreshToken === undefined && !this.cookie) return;
     try {
       await this.adopt(await this.refresher(refreshToken));
     } catch (error) {

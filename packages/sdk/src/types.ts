@@ -83,6 +83,12 @@ export interface ClientOptions {
    * and with `null` when the session ended (logout, or the server refused the refresh token).
    */
   onTokens?(tokens: SessionTokens | null): void | Promise<void>;
+  /**
+   * A browser session in HttpOnly cookies (the same-origin web app): sign in with `mode: "cookie"`; the client
+   * then sends the session's CSRF token on writes and renews through the refresh cookie (`auth.refresh()` with
+   * no argument resumes a session after a page load). `onTokens(null)` reports its end.
+   */
+  cookieSession?: boolean;
   /** A `fetch` to use instead of the global one (tests, proxies, older runtimes). */
   fetch?: typeof fetch;
   /**

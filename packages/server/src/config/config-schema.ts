@@ -8,6 +8,7 @@ import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, ErrorCodeSchema } from "@kai/pro
 import { SignInConfigSchema } from "./sign-in-config.js";
 import { MfaConfigSchema } from "./mfa-config.js";
 import { SsoConfigSchema } from "./sso-config.js";
+import { WebConfigSchema } from "./web-config.js";
 
 const RateBucketSchema = z.strictObject({
   /** Requests allowed per window, per key (a token for the api buckets, a client address for `global` and `auth`). */
@@ -61,6 +62,8 @@ export const ConfigSchema = z.strictObject({
       trustProxy: z.union([z.boolean(), z.array(z.string().min(1).max(64)).min(1).max(64)]).default(false),
     })
     .prefault({}),
+  /** The web app served at `/` (config/web-config.ts). */
+  web: WebConfigSchema.prefault({}),
   logging: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),

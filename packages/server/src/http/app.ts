@@ -21,6 +21,7 @@ import type { RegistryService } from "../registry/registry-service.js";
 import type { Vault } from "../vault/vault.js";
 import { VERSION } from "../version.js";
 import { installErrorHandling, sendFrameworkError } from "./error-handler.js";
+import { installWebApp, resolveWebRoot, type WebApp } from "./web-app.js";
 import { openApiTransform, withNamedSchemas } from "./openapi-schemas.js";
 import { ApiError } from "../errors.js";
 import { installJsonBodyParser } from "./json-body.js";
@@ -182,7 +183,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   // The response schemas still document the API in the OpenAPI document.
   app.setSerializerCompiler(() => (data) => JSON.stringify(data));
   installJsonBodyParser(app);
-  installErrorHandling(app);
+  // Browsers navigating to a deep link of the web app (`/services/x`) get the app; everything else its JSON 404.
+  const web: { app?: WebApp | undefined } = {};
+  installErrorHandling(app, (request, reply) => web.app?.serveNavigation(request, reply) ?? false);
   installRequestLog(app, deps.logger);
   installRequestMetrics(app, deps.metrics);
   const closing = installShutdownGate(app);
@@ -214,10 +217,13 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get("/healthz", { schema: { tags: ["node"], summary: "Liveness probe (no authentication)", response: { 200: HealthzResponseSchema } } }, async () => ({ status: "ok" as const }));
   await app.register(readinessRoute(deps.readiness ?? alwaysReady, closing));
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
-  // Someone who opens the server's address in a browser lands on the API docs (the dashboard, once there is one).
-  app.get("/", { schema: { tags: ["node"], summary: "Redirects to the API docs page (no authentication)", response: { 302: z.null().describe("to /docs") } } }, async (_request, reply) => {
-    await reply.redirect("/docs", 302);
-  });
+  // The web app at `/` (http/web-app.ts); without its build, someone who opens the address lands on the API docs.
+  web.app = await installWebApp(app, resolveWebRoot(deps.config.web));
+  if (!web.app) {
+    app.get("/", { schema: { tags: ["node"], summary: "Redirects to the API docs page (no authentication; the web app is not built)", response: { 302: z.null().describe("to /docs") } } }, async (_request, reply) => {
+      await reply.redirect("/docs", 302);
+    });
+  }
   // KLP: authenticated by envelope signatures (or public, signed reads), never by bearer tokens.
   await app.register(klpRoutes(deps.klp));
   await app.register(klpSocketRoute(deps.klp, deps.logger, deps.config.klp.maxSockets));

@@ -80,6 +80,11 @@ function authorise(request: FastifyRequest, verified: Principal | null, token: s
   if (cookie) {
     // Only a session's access token is accepted from a cookie, and a write needs the session's CSRF token.
     if (!principal.sessionId) return invalidToken();
+    // A WebSocket upgrade is a GET that no CSRF header can accompany (browsers cannot set one), and SameSite=Lax
+    // still sends the cookie from another port of the same site: the browser's Origin must be this node's own.
+    if (request.headers.upgrade !== undefined && !sameOrigin(request)) {
+      return new ApiError("csrf_failed", "a cookie-authenticated WebSocket must come from this node's own origin");
+    }
     if (!SAFE_METHODS.has(request.method)) {
       const header = request.headers[CSRF_HEADER];
       if (!csrf || !csrf(principal.sessionId, typeof header === "string" ? header : undefined)) {
@@ -94,6 +99,17 @@ function authorise(request: FastifyRequest, verified: Principal | null, token: s
   }
   request.principal = principal;
   return undefined;
+}
+
+/** Whether the request's Origin (browsers always send one on a WebSocket upgrade) is the host it was sent to. */
+function sameOrigin(request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (origin === undefined) return false;
+  try {
+    return new URL(origin).host === request.host;
+  } catch {
+    return false;
+  }
 }
 
 /** The authenticated principal of a request in the protected scope. */

@@ -33,7 +33,10 @@ export function sendFrameworkError(_error: FastifyError, request: FastifyRequest
   void send(reply, request, "validation_failed", "malformed request URL");
 }
 
-export function installErrorHandling(app: FastifyInstance): void {
+/** Answers a request no route matched before it becomes a 404 (the web app's deep links); false: not handled. */
+export type NotFoundFallback = (request: FastifyRequest, reply: FastifyReply) => FastifyReply | false;
+
+export function installErrorHandling(app: FastifyInstance, fallback: NotFoundFallback = () => false): void {
   app.setErrorHandler((thrown: FastifyError | ApiError, request, reply) => {
     let error = thrown;
     // The database went away under any route (API, KLP, WebSocket upgrade): one clear, retryable answer.
@@ -66,5 +69,5 @@ export function installErrorHandling(app: FastifyInstance): void {
     return send(reply, request, "internal", "internal error");
   });
 
-  app.setNotFoundHandler((request, reply) => send(reply, request, "not_found", `no route ${request.method} ${request.url.split("?")[0]}`));
+  app.setNotFoundHandler((request, reply) => fallback(request, reply) || send(reply, request, "not_found", `no route ${request.method} ${request.url.split("?")[0]}`));
 }

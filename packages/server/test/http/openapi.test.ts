@@ -86,13 +86,18 @@ describe("/openapi.json", () => {
 });
 
 describe("/docs", () => {
-  it("is where / leads, without a token (no JSON 404 for someone who opens the server's address)", async () => {
-    const response = await fetch(`${server.url}/`, { redirect: "manual" });
-    expect(response.status).toBe(302);
-    expect(response.headers.get("location")).toBe("/docs");
-    const followed = await fetch(`${server.url}/`);
-    expect(followed.status).toBe(200);
-    expect(followed.headers.get("content-type")).toMatch(/text\/html/);
+  it("is where / leads when the web app is turned off (no JSON 404 for someone who opens the server's address)", async () => {
+    const bare = await startTestServer({ config: { web: { enabled: false } } });
+    try {
+      const response = await fetch(`${bare.url}/`, { redirect: "manual" });
+      expect(response.status).toBe(302);
+      expect(response.headers.get("location")).toBe("/docs");
+      const followed = await fetch(`${bare.url}/`);
+      expect(followed.status).toBe(200);
+      expect(followed.headers.get("content-type")).toMatch(/text\/html/);
+    } finally {
+      await bare.dispose();
+    }
   });
 
   it("serves a readable HTML page without a token", async () => {

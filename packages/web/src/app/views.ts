@@ -1,0 +1,35 @@
+/**
+ * @module app/views
+ * Every page of the app, in the order of the navigation. A view is one folder under `src/views/` whose
+ * `index.tsx` default-exports its page; it is loaded on first visit (its code is not in the first load). A view
+ * owns everything under its path (`/services/*`: its own sub-routes, such as a service's page). `scope` hides
+ * the view from users whose session lacks it (the server refuses their calls anyway).
+ *
+ * Adding a view (agents, artifacts, memory, prompts, plugins…): make `src/views/<name>/index.tsx`, add one entry
+ * here, and a line to the browser tests' page list (docs/contributing/add-web-view.md).
+ */
+import { lazy, type ComponentType, type LazyExoticComponent } from "react";
+
+export interface ViewEntry {
+  /** Stable id, also the test id of its navigation link (`nav-<id>`). */
+  id: string;
+  /** Path under `/` without a leading slash (`""` is the overview). */
+  path: string;
+  label: string;
+  /** The scope a session needs to see the view; none: every signed-in user. */
+  scope?: string;
+  /** Navigation group: what people use, and the node's administration. */
+  group: "use" | "admin";
+  page: LazyExoticComponent<ComponentType>;
+}
+
+export const VIEWS: readonly ViewEntry[] = [
+  { id: "overview", path: "", label: "Overview", group: "use", page: lazy(() => import("../views/overview/index")) },
+  { id: "services", path: "services", label: "Services", scope: "services:read", group: "use", page: lazy(() => import("../views/services/index")) },
+  { id: "playground", path: "playground", label: "Playground", scope: "gateway:invoke", group: "use", page: lazy(() => import("../views/playground/index")) },
+  { id: "vault", path: "vault", label: "Vault", scope: "vault:read", group: "admin", page: lazy(() => import("../views/vault/index")) },
+  { id: "peers", path: "peers", label: "Peers", scope: "federation:admin", group: "admin", page: lazy(() => import("../views/peers/index")) },
+  { id: "access", path: "access", label: "Access", group: "admin", page: lazy(() => import("../views/access/index")) },
+  { id: "console", path: "console", label: "Console", scope: "admin", group: "admin", page: lazy(() => import("../views/console/index")) },
+  { id: "settings", path: "settings", label: "Settings", group: "admin", page: lazy(() => import("../views/settings/index")) },
+];

@@ -1,0 +1,31 @@
+/**
+ * @module components/Button
+ * The app's button: primary, secondary or danger, with a busy state that disables it (a second press while a
+ * request is on its way would send it twice).
+ */
+import type { ButtonHTMLAttributes } from "react";
+
+const LOOKS = {
+  primary: "bg-sky-700 text-white hover:bg-sky-800 dark:bg-sky-600 dark:hover:bg-sky-500",
+  secondary: "border border-slate-300 bg-white text-slate-900 hover:bg-slate-100 dark:border-slate-600 dark:bg-slate-800 dark:text-slate-100 dark:hover:bg-slate-700",
+  danger: "bg-red-700 text-white hover:bg-red-800 dark:bg-red-600 dark:hover:bg-red-500",
+} as const;
+
+export interface ButtonProps extends ButtonHTMLAttributes<HTMLButtonElement> {
+  look?: keyof typeof LOOKS;
+  busy?: boolean;
+}
+
+export function Button({ look = "secondary", busy = false, className = "", disabled, type = "button", children, ...rest }: ButtonProps) {
+  return (
+    <button
+      type={type}
+      disabled={disabled || busy}
+      aria-busy={busy || undefined}
+      className={`inline-flex items-center gap-2 rounded-md px-3 py-1.5 text-sm font-medium disabled:cursor-not-allowed disabled:opacity-60 ${LOOKS[look]} ${className}`}
+      {...rest}
+    >
+      {children}
+    </button>
+  );
+}
