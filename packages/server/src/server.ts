@@ -64,6 +64,7 @@ import { SsoService } from "./auth/sso/sso-service.js";
 import { createMfa } from "./auth/mfa/create-mfa.js";
 import type { SecondFactors } from "./auth/sign-in-ports.js";
 import { ApiError } from "./errors.js";
+import { hasWebBuild, resolveWebRoot } from "./http/web-app.js";
 
 export interface StartServerOptions {
   dataDir?: string;
@@ -96,6 +97,8 @@ export interface RunningServer {
   nodeKey: NodeKey;
   /** Where the first admin's one-time password was written at this start (null when no first admin was created here). */
   firstAdminPasswordPath: string | null;
+  /** Whether the web app is served at `/` (enabled, and its build found). */
+  webApp: boolean;
   close(): Promise<void>;
 }
 
@@ -432,7 +435,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       })();
       return closing;
     };
-    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, nodeKey: key, firstAdminPasswordPath: firstAdmin.path, close };
+    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, nodeKey: key, firstAdminPasswordPath: firstAdmin.path, webApp: hasWebBuild(resolveWebRoot(config.web)), close };
   } catch (error) {
     for (const step of undo) await step().catch(() => undefined);
     throw error;

@@ -45,6 +45,8 @@ export function serveCommand(): Command {
       process.stderr.write(
         [
           `kai server listening on ${server.url}`,
+          // The web app signs in with the first admin's password too (or any user's).
+          ...(server.webApp ? [`  web app:     ${server.url}/`] : []),
           `  API docs:    ${server.url}/docs`,
           `  admin token: ${server.adminTokenPath}${server.adminTokenCreated ? " (new)" : ""}`,
           // Until someone signs in with it, the first admin's one-time password waits in a 0600 file (issue 14).

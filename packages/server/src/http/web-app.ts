@@ -56,6 +56,11 @@ export function resolveWebRoot(config: WebConfig): string | undefined {
   }
 }
 
+/** Whether `root` holds a built app (its index page). */
+export function hasWebBuild(root: string | undefined): boolean {
+  return root !== undefined && existsSync(join(root, "index.html"));
+}
+
 export interface WebApp {
   /** The answer to a browser navigation outside the API (the app's index page), or false when it is not one. */
   serveNavigation(request: FastifyRequest, reply: FastifyReply): FastifyReply | false;
@@ -73,14 +78,13 @@ function isNavigation(request: FastifyRequest): boolean {
  * the API docs) when it is not.
  */
 export async function installWebApp(app: FastifyInstance, root: string | undefined): Promise<WebApp | undefined> {
-  const indexFile = root !== undefined ? join(root, "index.html") : undefined;
-  if (indexFile === undefined || !existsSync(indexFile)) return undefined;
+  if (root === undefined || !hasWebBuild(root)) return undefined;
   // Read once: the build does not change under a running node (a new build comes with a restart).
-  const index = readFileSync(indexFile);
+  const index = readFileSync(join(root, "index.html"));
   const sendIndex = (reply: FastifyReply) => reply.headers(PAGE_HEADERS).type("text/html; charset=utf-8").send(index);
 
   await app.register(fastifyStatic, {
-    root: join(root!, "assets"),
+    root: join(root, "assets"),
     prefix: "/assets/",
     // @fastify/swagger-ui registers the plugin too; only one may decorate the reply.
     decorateReply: false,
