@@ -13,6 +13,7 @@ export * from "./schemas/users.js";
 export * from "./schemas/sign-in.js";
 export * from "./schemas/mfa.js";
 export * from "./schemas/sso.js";
+export * from "./schemas/node-config.js";
 export * from "./schemas/status.js";
 export * from "./schemas/cluster.js";
 export * from "./schemas/manifest.js";

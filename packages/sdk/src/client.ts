@@ -28,6 +28,8 @@ import { SessionCredentials } from "./session.js";
 import { createAuthClient } from "./auth.js";
 import { createMeClient, createRolesClient, createUsersClient } from "./users.js";
 import { createMfaClient } from "./mfa.js";
+import { createConfigClient } from "./config.js";
+import { createPasskeyClient } from "./passkeys.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 
@@ -90,6 +92,8 @@ export function createClient(options: ClientOptions): KaiClient {
     me: createMeClient(http),
     roles: createRolesClient(http),
     mfa: createMfaClient(http),
+    passkeys: createPasskeyClient(http, session),
+    config: createConfigClient(http),
     gateway: createGatewayClient(http),
     peers: createPeersClient(http),
     klp: createKlpClient(http),

@@ -19,6 +19,8 @@ export type {
   AuthClient,
   MeClient,
   MfaClient,
+  ConfigClient,
+  PasskeyClient,
   RolesClient,
   UsersClient,
   ClientOptions,
@@ -95,4 +97,7 @@ export type {
   SecondFactorProof,
   TotpConfirmResponse,
   TotpEnrolResponse,
+  NodeConfigResponse,
+  WebAuthnOptionsResponse,
+  RegisterPasskeyResponse,
 } from "@kai/protocol";

@@ -60,6 +60,11 @@ import type {
   SecondFactorProof,
   TotpConfirmResponse,
   TotpEnrolResponse,
+  NodeConfigResponse,
+  PasskeyLoginRequestInput,
+  RegisterPasskeyRequest,
+  RegisterPasskeyResponse,
+  WebAuthnOptionsResponse,
 } from "@kai/protocol";
 import type { SessionTokens } from "./session.js";
 import type { SsoStartOptions } from "./sso.js";
@@ -136,6 +141,10 @@ export interface KaiClient {
   roles: RolesClient;
   /** The signed-in user's second factors (TOTP, recovery codes, passkeys). */
   mfa: MfaClient;
+  /** Passkeys: WebAuthn options and answers for passwordless sign-in, the second factor, and registering one. */
+  passkeys: PasskeyClient;
+  /** The node's effective configuration, secrets redacted (scope `admin`). */
+  config: ConfigClient;
   /** Calling services through the gateway (token scope `gateway:invoke`). */
   gateway: GatewayClient;
   /** Federation peers (token scope `federation:admin`). */
@@ -246,6 +255,27 @@ export interface MfaClient {
   };
   /** Admin: removes every factor of another user (a lost phone); scope `admin`. */
   reset(userId: string): Promise<void>;
+}
+
+/** `client.config` (scope `admin`). */
+export interface ConfigClient {
+  /** `GET /api/config`: every effective setting, secrets replaced by `[redacted]` (their paths in `redacted`). */
+  get(): Promise<NodeConfigResponse>;
+}
+
+/**
+ * Passkeys (WebAuthn). The options go to the browser (`navigator.credentials.get/create`, e.g. through
+ * @simplewebauthn/browser) and its JSON answer comes back here with the options' `challengeId`.
+ */
+export interface PasskeyClient {
+  /** A sign-in challenge (`POST /api/auth/passkey/options`, no authentication): for `signIn`, or as the second factor of `auth.login` (`passkey: {challengeId, response}`). */
+  signInOptions(): Promise<WebAuthnOptionsResponse>;
+  /** Passwordless sign-in (`POST /api/auth/passkey/login`); this client uses the new session from then on. */
+  signIn(request: PasskeyLoginRequestInput): Promise<LoginResponse>;
+  /** Starts registering a passkey for the signed-in user; `proof` once they have a factor. */
+  registrationOptions(proof?: SecondFactorProof): Promise<WebAuthnOptionsResponse>;
+  /** Registers the browser's answer; the user's first factor also brings recovery codes (shown once). */
+  register(request: RegisterPasskeyRequest): Promise<RegisterPasskeyResponse>;
 }
 
 export interface KlpClient {

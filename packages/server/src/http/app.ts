@@ -67,6 +67,8 @@ import type { SsoService } from "../auth/sso/sso-service.js";
 import { ssoRoutes } from "./routes/sso.js";
 import type { MfaService } from "../auth/mfa/mfa-service.js";
 import { mfaRoutes, passkeySignInRoutes } from "./routes/mfa.js";
+// The effective configuration, secrets redacted (issue 15, the web app's Settings).
+import { configRoutes } from "./routes/config.js";
 
 /** The sign-in parts the routes use (server.ts builds them). */
 export interface SignInParts {
@@ -253,6 +255,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(userRoutes({ users: deps.signIn.users, sessions: deps.signIn.sessions, tokens: deps.tokens, access: deps.signIn.access }));
     await scope.register(mfaRoutes({ mfa: deps.signIn.mfa }));
     await scope.register(roleRoutes({ roles: deps.signIn.roles, users: deps.signIn.users, access: deps.signIn.access, log: deps.signIn.log }));
+    await scope.register(configRoutes(deps.config));
     scope.route({
       method: "GET",
       url: "/ws/registry",

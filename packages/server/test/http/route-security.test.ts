@@ -110,6 +110,8 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/users/me/passkeys": { need: "any" },
   "DELETE /api/users/me/passkeys/{id}": { need: "any", body: () => ({ proof: { code: "123456" } }) },
   "DELETE /api/users/{id}/mfa": { need: "admin" },
+  // The effective configuration, secrets redacted (issue 15).
+  "GET /api/config": { need: "admin" },
   // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
   "GET /ws/registry": { need: "read" },
 };
