@@ -1,0 +1,130 @@
+/**
+ * The app in a real Chromium against the built node: signing in (password, passkey), what a role may see, and
+ * axe-core on every page in light and dark. One browser for the file; a fresh context per test (own cookies).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { findChromium, launchBrowser, serviceRecord, startNode, type KaiNode } from "./harness";
+import { addVirtualAuthenticator, apiSession, appPages, goInApp, registerPasskey, seriousViolations, signIn, waitForHeading, watchPageErrors } from "./pages";
+
+const chromiumPath = findChromium();
+
+describe.skipIf(chromiumPath === undefined)("the web app in Chromium", () => {
+  let node: KaiNode;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    [node, browser] = await Promise.all([startNode(), launchBrowser()]);
+    await Promise.all([
+      node.createUser("ada", "ada's long password", ["admin"]),
+      node.createUser("vic", "vic's long password", ["viewer"]),
+      node.createUser("pat", "pat's long password", ["developer"]),
+      node.api("/api/services/register", { json: serviceRecord("chat-a", { tags: ["e2e"] }) }),
+    ]);
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await node?.stop();
+  });
+
+  async function newPage(options: { colorScheme?: "light" | "dark" } = {}): Promise<{ page: Page; errors: string[]; close(): Promise<void> }> {
+    const context = await browser.newContext({ colorScheme: options.colorScheme ?? "light" });
+    const page = await context.newPage();
+    return { page, errors: watchPageErrors(page), close: () => context.close() };
+  }
+
+  it("signs in with a password into a cookie session that survives a reload, and signs out", async () => {
+    const { page, errors, close } = await newPage();
+    try {
+      await signIn(page, node, "ada", "ada's long password");
+      await expect.poll(() => page.getByTestId("signed-in-as").textContent()).toBe("ada");
+      // The session is in HttpOnly cookies: nothing of it is readable by the page's scripts.
+      const cookies = await page.context().cookies();
+      expect(cookies.length).toBeGreaterThan(0);
+      expect(cookies.every((cookie) => cookie.httpOnly || !/refresh|access|session/i.test(cookie.name))).toBe(true);
+      await page.reload();
+      await page.getByRole("navigation", { name: "Main" }).waitFor();
+      await page.getByRole("button", { name: "Sign out" }).click();
+      await page.getByRole("heading", { name: "Sign in to kAI" }).waitFor();
+      await page.reload();
+      await page.getByRole("heading", { name: "Sign in to kAI" }).waitFor();
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  });
+
+  it("refuses a wrong password with a message, and stays on the sign-in page", async () => {
+    const { page, close } = await newPage();
+    try {
+      await page.goto(node.url);
+      await page.getByLabel("Username").fill("ada");
+      await page.getByLabel("Password", { exact: true }).fill("not the password");
+      await page.getByRole("button", { name: "Sign in", exact: true }).click();
+      await page.getByText("Could not sign in").waitFor();
+      expect(await page.getByRole("navigation", { name: "Main" }).count()).toBe(0);
+    } finally {
+      await close();
+    }
+  });
+
+  it("signs in with a passkey (a CDP virtual authenticator), without a password", async () => {
+    const { page, errors, close } = await newPage();
+    try {
+      await addVirtualAuthenticator(page.context(), page);
+      await page.goto(node.url);
+      await registerPasskey(page, node, await apiSession(node, "pat", "pat's long password"));
+      await page.reload();
+      await page.getByRole("button", { name: /passkey/i }).first().click();
+      await page.getByRole("navigation", { name: "Main" }).waitFor({ timeout: 15_000 });
+      await expect.poll(() => page.getByTestId("signed-in-as").textContent()).toBe("pat");
+      expect(errors).toEqual([]);
+    } finally {
+      await close();
+    }
+  }, 45_000);
+
+  it("does not show the vault to a role that may not see it, not even by its address", async () => {
+    const { page, close } = await newPage();
+    try {
+      await signIn(page, node, "vic", "vic's long password");
+      const nav = page.getByRole("navigation", { name: "Main" });
+      await nav.getByRole("link", { name: "Services" }).waitFor();
+      expect(await nav.getByRole("link", { name: "Vault" }).count()).toBe(0);
+      await page.goto(`${node.url}/vault`);
+      await waitForHeading(page, "Not available");
+      expect(await page.getByRole("heading", { level: 1, name: "Vault" }).count()).toBe(0);
+    } finally {
+      await close();
+    }
+  });
+
+  for (const scheme of ["light", "dark"] as const) {
+    it(`has no serious or critical axe violation on any page (${scheme})`, async () => {
+      const { page, errors, close } = await newPage({ colorScheme: scheme });
+      try {
+        const found: Record<string, unknown> = {};
+        await page.goto(node.url);
+        await page.getByRole("heading", { name: "Sign in to kAI" }).waitFor();
+        expect(await page.evaluate(() => document.documentElement.classList.contains("dark"))).toBe(scheme === "dark");
+        const signInViolations = await seriousViolations(page);
+        if (signInViolations.length > 0) found["sign-in"] = signInViolations;
+        await signIn(page, node, "ada", "ada's long password");
+        for (const { name, path } of appPages([{ name: "chat-a", path: "/services/chat-a" }])) {
+          await goInApp(page, path);
+          await page.getByRole("heading", { level: 1 }).first().waitFor({ timeout: 15_000 });
+          // Let data arrive (the page's queries) before judging it: what people see after a moment.
+          await page.waitForLoadState("networkidle", { timeout: 2000 }).catch(() => undefined);
+          const violations = await seriousViolations(page);
+          expect(await page.getByRole("heading", { level: 1 }).count(), `${name}: one <h1>`).toBe(1);
+          if (violations.length > 0) found[path] = violations;
+        }
+        expect(found).toEqual({});
+        expect(errors).toEqual([]);
+      } finally {
+        await close();
+      }
+    }, 120_000);
+  }
+});

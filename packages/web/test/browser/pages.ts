@@ -1,0 +1,110 @@
+/**
+ * @module test/browser/pages
+ * What the browser tests do in a page, written once: the list of the app's pages (from the app's own view list,
+ * so a new view is covered without touching the tests), signing in through the sign-in form, axe-core on the
+ * current page, a passkey on a CDP virtual authenticator, and collecting what the Content Security Policy refused.
+ * Everything is found by role and accessible name, as a person (or a screen reader) finds it.
+ */
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { expect } from "vitest";
+import type { BrowserContext, CDPSession, Page } from "playwright-core";
+import { VIEWS } from "../../src/app/views";
+import type { KaiNode } from "./harness";
+
+/** Every page of the app: each view's path, and the pages below them that the tests create data for. */
+export function appPages(extra: { name: string; path: string }[] = []): { name: string; path: string }[] {
+  return [...VIEWS.map((view) => ({ name: view.label, path: `/${view.path}` })), ...extra];
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+export interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: string[];
+}
+
+/**
+ * axe-core on the page as it is now: the serious and critical violations (what the issue forbids). Injected over
+ * the DevTools protocol, which the page's CSP does not govern, so the app's own policy stays in force.
+ */
+export async function seriousViolations(page: Page): Promise<AxeViolation[]> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE_SOURCE);
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document, options: unknown): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
+    const result = await axe.run(document, { resultTypes: ["violations"] });
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => JSON.stringify(n.target)) }));
+  });
+  return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+/** The console's CSP refusals and uncaught errors of a page, for asserting there were none. */
+export function watchPageErrors(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("pageerror", (error) => errors.push(`uncaught: ${error.message}`));
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy|Refused to/i.test(message.text())) errors.push(`csp: ${message.text()}`);
+  });
+  return errors;
+}
+
+/** Signs in through the form and waits for the app's shell (its main navigation). */
+export async function signIn(page: Page, node: KaiNode, username: string, password: string, path = "/"): Promise<void> {
+  await page.goto(node.url + path);
+  await page.getByLabel("Username").fill(username);
+  await page.getByLabel("Password", { exact: true }).fill(password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await expect.poll(() => page.getByRole("navigation", { name: "Main" }).isVisible(), { timeout: 15_000 }).toBe(true);
+}
+
+/**
+ * Goes to `path` inside the running app, as its own links do (history + popstate: the router follows), without
+ * reloading the page: faster than `page.goto`, and the session and caches stay as a person's would.
+ */
+export async function goInApp(page: Page, path: string): Promise<void> {
+  await page.evaluate((to) => {
+    // The heading of the page being left, so that waiting for the next page's heading does not find it.
+    document.querySelector("h1")?.setAttribute("data-left", "");
+    window.history.pushState(null, "", to);
+    window.dispatchEvent(new PopStateEvent("popstate"));
+  }, path);
+  await expect.poll(() => new URL(page.url()).pathname).toBe(path);
+  await page.locator("h1:not([data-left])").first().waitFor({ timeout: 15_000 });
+}
+
+/** Waits until the page's single <h1> reads `title` (the view's lazy chunk loaded and rendered). */
+export async function waitForHeading(page: Page, title: string | RegExp): Promise<void> {
+  await page.getByRole("heading", { level: 1, name: title }).waitFor({ timeout: 15_000 });
+}
+
+/** A platform authenticator that holds resident keys and verifies its user (a passkey), on this page's target. */
+export async function addVirtualAuthenticator(context: BrowserContext, page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
+  const cdp = await context.newCDPSession(page);
+  await cdp.send("WebAuthn.enable");
+  const { authenticatorId } = await cdp.send("WebAuthn.addVirtualAuthenticator", {
+    options: { protocol: "ctap2", transport: "internal", hasResidentKey: true, hasUserVerification: true, isUserVerified: true, automaticPresenceSimulation: true },
+  });
+  return { cdp, authenticatorId };
+}
+
+/**
+ * Registers a passkey for the user behind `accessToken`: the node's options, `navigator.credentials.create()` in
+ * the page (on the virtual authenticator; the page must be on the node's origin), the answer back to the node.
+ */
+export async function registerPasskey(page: Page, node: KaiNode, accessToken: string): Promise<void> {
+  const { challengeId, options } = await node.api<{ challengeId: string; options: unknown }>("/api/users/me/passkeys/options", { json: {}, token: accessToken });
+  const response = await page.evaluate(async (json) => {
+    const PKC = PublicKeyCredential as unknown as { parseCreationOptionsFromJSON(json: unknown): PublicKeyCredentialCreationOptions };
+    const credential = (await navigator.credentials.create({ publicKey: PKC.parseCreationOptionsFromJSON(json) })) as PublicKeyCredential & { toJSON(): unknown };
+    return credential.toJSON();
+  }, options);
+  await node.api("/api/users/me/passkeys", { json: { challengeId, response, name: "virtual authenticator" }, token: accessToken });
+}
+
+/** Signs a user in through the API (token mode): their session's access token, for setting things up. */
+export async function apiSession(node: KaiNode, username: string, password: string): Promise<string> {
+  const session = await node.api<{ accessToken: string }>("/api/auth/login", { json: { username, password }, token: null });
+  return session.accessToken;
+}
