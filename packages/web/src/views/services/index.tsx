@@ -1,13 +1,19 @@
 /**
  * @module views/services
- * The Services page (placeholder until its view is built).
+ * The Services area: the list at `/services` (live table, filters, register, edit, import, deregister) and a
+ * service's own page at `/services/:id`, loaded only when someone opens one.
  */
-import { Page } from "../../components/Page";
+import { lazy } from "react";
+import { Route, Routes } from "react-router";
+import { ServicesListPage } from "./list/ServicesListPage";
 
-export default function ServicesPage() {
+const ServicePage = lazy(() => import("./detail/ServicePage"));
+
+export default function ServicesArea() {
   return (
-    <Page title="Services">
-      <p>Coming in this release.</p>
-    </Page>
+    <Routes>
+      <Route index element={<ServicesListPage />} />
+      <Route path=":id" element={<ServicePage />} />
+    </Routes>
   );
 }

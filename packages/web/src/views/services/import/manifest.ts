@@ -1,0 +1,62 @@
+/**
+ * @module views/services/import/manifest
+ * Reads a service manifest (the YAML `services:` list `kai services apply` takes) into registrations, with the
+ * protocol's own ManifestSchema and manifestEntryToRegistration, so the app and the CLI agree on what a file
+ * means. Like the CLI, it checks the whole file before anything is sent (a typo in entry 7 must not leave six
+ * applied) and tags each service with `metadata.appliedFrom` (the file's name), so `kai services apply --prune`
+ * later recognises what this file registered. A `token_env` stays the reference `env:NAME`: the browser has no
+ * environment to read it from, and the node that uses it does.
+ */
+import { parse } from "yaml";
+import {
+  ManifestSchema,
+  ServiceRegistrationSchema,
+  fieldErrorsFromZod,
+  manifestEntryToRegistration,
+  type FieldError,
+  type ServiceRegistrationInput,
+} from "@kai/protocol";
+
+export interface PlannedService {
+  id: string;
+  name: string;
+  url: string | undefined;
+  input: ServiceRegistrationInput;
+}
+
+export type ManifestPlan = { ok: true; services: PlannedService[] } | { ok: false; problems: FieldError[] };
+
+/** The file name as `appliedFrom` records it (the CLI uses the base name). */
+function baseName(fileName: string): string {
+  return fileName.split(/[\\/]/).pop() || fileName;
+}
+
+export function planManifest(text: string, fileName: string): ManifestPlan {
+  let document: unknown;
+  try {
+    document = parse(text);
+  } catch (error) {
+    return { ok: false, problems: [{ path: "(file)", message: `not valid YAML: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}` }] };
+  }
+  const manifest = ManifestSchema.safeParse(document);
+  if (!manifest.success) return { ok: false, problems: fieldErrorsFromZod(manifest.error) };
+  const appliedFrom = baseName(fileName);
+  const problems: FieldError[] = [];
+  const seen = new Set<string>();
+  const services: PlannedService[] = [];
+  manifest.data.services.forEach((entry, index) => {
+    if (seen.has(entry.id)) problems.push({ path: `services.${index}.id`, message: `duplicate id "${entry.id}"` });
+    seen.add(entry.id);
+    const registration = manifestEntryToRegistration(entry);
+    const input: ServiceRegistrationInput = { ...registration, metadata: { ...(registration.metadata ?? {}), appliedFrom } };
+    const parsed = ServiceRegistrationSchema.safeParse(input);
+    if (!parsed.success) {
+      for (const issue of fieldErrorsFromZod(parsed.error)) problems.push({ path: `services.${index}.${issue.path}`, message: issue.message });
+      return;
+    }
+    services.push({ id: entry.id, name: parsed.data.name, url: parsed.data.url, input });
+  });
+  if (problems.length > 0) return { ok: false, problems };
+  if (services.length === 0) return { ok: false, problems: [{ path: "services", message: "the manifest lists no services" }] };
+  return { ok: true, services };
+}
