@@ -67,6 +67,9 @@ import type { SsoService } from "../auth/sso/sso-service.js";
 import { ssoRoutes } from "./routes/sso.js";
 import type { MfaService } from "../auth/mfa/mfa-service.js";
 import { mfaRoutes, passkeySignInRoutes } from "./routes/mfa.js";
+// The live log (issue 15): the logger's in-memory ring of recent, already-redacted lines.
+import { logsRoutes } from "./routes/logs.js";
+import { logTailOf } from "../logging/logger.js";
 // The effective configuration, secrets redacted (issue 15, the web app's Settings).
 import { configRoutes } from "./routes/config.js";
 
@@ -248,6 +251,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(vaultRoutes(deps.vault));
     await scope.register(transitRoutes(deps.vault));
     await scope.register(metricsRoutes(deps.metrics));
+    await scope.register(logsRoutes(logTailOf(deps.logger)));
     await scope.register(openAiRoutes(deps.gateway, deps.metrics));
     await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics));
     await scope.register(klpAdminRoutes(deps.klp));

@@ -8,6 +8,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import pino, { type Logger, type DestinationStream } from "pino";
 import type { Config } from "../config/config-schema.js";
+import { LogTail } from "./log-tail.js";
 
 export type { Logger };
 
@@ -23,7 +24,20 @@ export interface CreateLoggerOptions {
   extraDestination?: DestinationStream;
 }
 
-export function createLogger({ config, extraDestination }: CreateLoggerOptions): { logger: Logger; flush(): Promise<void> } {
+/** Each logger's ring of recent lines (`GET /api/logs`): looked up by the logger, so nothing else has to carry it. */
+const tails = new WeakMap<Logger, LogTail>();
+
+/** The ring of recent, already-redacted lines that `createLogger` attached to this logger (a fresh empty one otherwise). */
+export function logTailOf(logger: Logger): LogTail {
+  let tail = tails.get(logger);
+  if (!tail) {
+    tail = new LogTail();
+    tails.set(logger, tail);
+  }
+  return tail;
+}
+
+export function createLogger({ config, extraDestination }: CreateLoggerOptions): { logger: Logger; flush(): Promise<void>; tail: LogTail } {
   const streams: pino.StreamEntry[] = [];
   const fileDestinations: ReturnType<typeof pino.destination>[] = [];
   if (config.logging.stdout) streams.push({ stream: pino.destination({ fd: 1, sync: false }) });
@@ -35,6 +49,9 @@ export function createLogger({ config, extraDestination }: CreateLoggerOptions):
     streams.push({ stream: file });
   }
   if (extraDestination) streams.push({ stream: extraDestination });
+  // The in-memory ring behind GET /api/logs: it receives each line after redaction, like every other destination.
+  const tail = new LogTail();
+  streams.push({ stream: tail, ...(config.logging.level !== "silent" ? { level: config.logging.level } : {}) });
   const logger = pino(
     {
       level: config.logging.level,
@@ -44,10 +61,12 @@ export function createLogger({ config, extraDestination }: CreateLoggerOptions):
       // Errors are logged by name, code and message only: stack traces stay out of logs by rule.
       serializers: { err: (error: Error & { code?: string }) => ({ type: error.name, code: error.code, message: error.message }) },
     },
-    streams.length ? pino.multistream(streams) : pino.destination("/dev/null"),
+    pino.multistream(streams),
   );
+  tails.set(logger, tail);
   return {
     logger,
+    tail,
     async flush() {
       for (const destination of fileDestinations) {
         try {

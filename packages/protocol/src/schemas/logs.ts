@@ -1,0 +1,69 @@
+/**
+ * @module logs
+ * The node's recent log lines as the API serves them (`GET /api/logs`, `GET /api/logs/stream`, scope admin): a
+ * bounded in-memory ring of what the logger wrote, already redacted by it. An operator reads what the node is
+ * doing without shell access to its log file; the web app's Console shows them live.
+ */
+import { z } from "zod";
+
+/** pino's level names, lowest first. A query's `level` is the minimum: `warn` gives warn, error and fatal. */
+export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
+export const LogLevelSchema = z.enum(LOG_LEVELS);
+export type LogLevel = z.infer<typeof LogLevelSchema>;
+
+/** One log line. `seq` grows by one per line the node wrote since it started (a stream resumes after it). */
+export const LogEntrySchema = z.object({
+  seq: z.number().int().nonnegative(),
+  /** When the line was written (ISO 8601). */
+  time: z.string(),
+  level: LogLevelSchema,
+  msg: z.string(),
+  /** The request the line belongs to, when it belongs to one. */
+  requestId: z.string().optional(),
+  /** Every other field of the line (method, route, status, err…), as the logger wrote it. */
+  fields: z.record(z.string(), z.unknown()),
+});
+export type LogEntry = z.infer<typeof LogEntrySchema>;
+
+/** Filters shared by the list and the stream. */
+export const LogFilterSchema = z.strictObject({
+  /** Minimum level. */
+  level: LogLevelSchema.optional(),
+  /** Only lines of this request. */
+  requestId: z.string().min(1).max(128).optional(),
+  /** Only lines whose message, request id or fields contain this text (case-insensitive). */
+  q: z.string().min(1).max(200).optional(),
+});
+export type LogFilter = z.infer<typeof LogFilterSchema>;
+
+/** `GET /api/logs` query: the newest `limit` matching lines, optionally only those after `after` (a `seq`). */
+export const LogQuerySchema = LogFilterSchema.extend({
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+  after: z.coerce.number().int().nonnegative().optional(),
+});
+export type LogQuery = z.infer<typeof LogQuerySchema>;
+export type LogQueryInput = z.input<typeof LogQuerySchema>;
+
+/** `GET /api/logs/stream` query: the filters, and where to resume (also read from `Last-Event-ID`). */
+export const LogStreamQuerySchema = LogFilterSchema.extend({
+  after: z.coerce.number().int().nonnegative().optional(),
+});
+export type LogStreamQuery = z.infer<typeof LogStreamQuerySchema>;
+export type LogStreamQueryInput = z.input<typeof LogStreamQuerySchema>;
+
+/** `GET /api/logs` 200: oldest first. `capacity` is how many lines the ring keeps; `latestSeq` the newest written. */
+export const LogListResponseSchema = z.object({
+  entries: z.array(LogEntrySchema),
+  capacity: z.number().int().positive(),
+  latestSeq: z.number().int().nonnegative(),
+});
+export type LogListResponse = z.infer<typeof LogListResponseSchema>;
+
+/**
+ * The stream's server-sent events: `event: log` carries one `LogEntry` (its `id:` is the `seq`); `event: gap`
+ * says lines were skipped (the ring had dropped them before a resume, or this client read too slowly), with
+ * how many.
+ */
+export const LOG_STREAM_EVENTS = { log: "log", gap: "gap" } as const;
+export const LogGapSchema = z.object({ skipped: z.number().int().positive() });
+export type LogGap = z.infer<typeof LogGapSchema>;

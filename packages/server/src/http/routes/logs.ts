@@ -1,0 +1,127 @@
+/**
+ * @module http/routes/logs
+ * `GET /api/logs` (the recent lines, filtered) and `GET /api/logs/stream` (the same, live, as server-sent events),
+ * scope admin. Both read the logger's in-memory ring (logging/log-tail.ts): lines already redacted by the logger,
+ * never the log file. The stream starts with the kept lines after `after` (or `Last-Event-ID`, so an EventSource
+ * that reconnects resumes where it stopped), then follows; a client that reads too slowly is told how many lines
+ * it missed (`event: gap`) rather than holding the node's memory.
+ */
+import { Readable } from "node:stream";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { ErrorBodySchema, LOG_STREAM_EVENTS, LogListResponseSchema, LogQuerySchema, LogStreamQuerySchema, type LogEntry, type LogFilter } from "@kai/protocol";
+import { matches, type LogTail } from "../../logging/log-tail.js";
+
+const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
+/** Bytes a slow client may have queued before further lines are skipped (and counted in a gap event). */
+const MAX_QUEUED_BYTES = 1024 * 1024;
+/** A comment line this often keeps proxies from closing a quiet stream. */
+const KEEPALIVE_MS = 15_000;
+
+const frame = (entry: LogEntry) => `id: ${entry.seq}\nevent: ${LOG_STREAM_EVENTS.log}\ndata: ${JSON.stringify(entry)}\n\n`;
+const gapFrame = (skipped: number) => `event: ${LOG_STREAM_EVENTS.gap}\ndata: ${JSON.stringify({ skipped })}\n\n`;
+
+/** One client's stream: the backlog, then every matching line as it is written. */
+class LogStream extends Readable {
+  private skipped = 0;
+  private readonly stop: () => void;
+  private readonly keepalive: NodeJS.Timeout;
+
+  constructor(tail: LogTail, filter: LogFilter, after: number | undefined) {
+    super();
+    // Something at once, so that the headers go out now (Node sends them with the first bytes), and the reconnect delay.
+    this.push("retry: 2000\n\n");
+    // A resume from a line the ring no longer holds: say how many are gone.
+    if (after !== undefined && after + 1 < tail.oldestSeq) this.push(gapFrame(tail.oldestSeq - after - 1));
+    for (const entry of tail.list({ ...filter, after })) this.push(frame(entry));
+    this.stop = tail.subscribe((entry) => {
+      if (matches(entry, filter)) this.send(entry);
+    });
+    this.keepalive = setInterval(() => this.push(": keepalive\n\n"), KEEPALIVE_MS);
+    this.keepalive.unref();
+  }
+
+  override _read(): void {
+    // Lines are pushed as they are written; nothing to pull.
+  }
+
+  /** Ends the stream (the node is closing). */
+  finish(): void {
+    this.release();
+    if (!this.destroyed) this.push(null);
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.release();
+    callback(error);
+  }
+
+  private send(entry: LogEntry): void {
+    if (this.destroyed || this.readableEnded) return;
+    if (this.readableLength > MAX_QUEUED_BYTES) {
+      this.skipped++;
+      return;
+    }
+    if (this.skipped > 0) {
+      this.push(gapFrame(this.skipped));
+      this.skipped = 0;
+    }
+    this.push(frame(entry));
+  }
+
+  private release(): void {
+    clearInterval(this.keepalive);
+    this.stop();
+  }
+}
+
+/** `Last-Event-ID` (an EventSource reconnecting) when the query names no `after`. */
+function resumeFrom(query: number | undefined, header: string | string[] | undefined): number | undefined {
+  if (query !== undefined) return query;
+  const value = Array.isArray(header) ? header[0] : header;
+  return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
+}
+
+export function logsRoutes(tail: LogTail): FastifyPluginAsyncZod {
+  return async (app) => {
+    const open = new Set<LogStream>();
+    // Streams never end by themselves: end them when the node closes, so shutdown does not wait for them.
+    app.addHook("preClose", async () => {
+      for (const stream of open) stream.finish();
+    });
+
+    app.get("/api/logs", {
+      config: { scopes: ["admin"], bucket: "read" },
+      schema: {
+        tags: ["node"],
+        summary: "The node's recent log lines (in-memory ring, already redacted), oldest first; filters: level (minimum), requestId, q (text)",
+        security: [{ bearer: [] }],
+        querystring: LogQuerySchema,
+        response: { 200: LogListResponseSchema, ...errors },
+      },
+    }, async (request) => ({
+      entries: tail.list(request.query),
+      capacity: tail.capacity,
+      latestSeq: Math.max(0, tail.latestSeq),
+    }));
+
+    app.get("/api/logs/stream", {
+      config: { scopes: ["admin"], bucket: "read" },
+      schema: {
+        tags: ["node"],
+        summary: "The node's log lines live, as server-sent events (`event: log`, `id:` = seq; `event: gap` when lines were skipped); resumes after `after` or Last-Event-ID",
+        security: [{ bearer: [] }],
+        querystring: LogStreamQuerySchema,
+        response: { 200: z.string().describe("text/event-stream"), ...errors },
+      },
+    }, async (request, reply) => {
+      const { after, ...filter } = request.query;
+      const stream = new LogStream(tail, filter, resumeFrom(after, request.headers["last-event-id"]));
+      open.add(stream);
+      stream.once("close", () => open.delete(stream));
+      reply.raw.once("close", () => stream.destroy());
+      reply.header("content-type", "text/event-stream; charset=utf-8").header("cache-control", "no-cache").header("x-accel-buffering", "no");
+      return reply.send(stream as unknown as string);
+    });
+  };
+}

@@ -1,0 +1,173 @@
+// GET /api/logs and GET /api/logs/stream against a real node: the recent lines with their filters, the live stream
+// (server-sent events, resumable), admin only — and a canary secret (and every token) sent everywhere a secret can
+// travel, through the gateway to a hostile upstream that echoes its credential, never appears in either.
+import { randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LogEntrySchema, LogListResponseSchema, type LogEntry } from "@kai/protocol";
+import { eventually, mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { startOpenAIFake } from "../gateway/fakes/openai-fake.js";
+import type { FakeUpstream } from "../gateway/fakes/fake-server.js";
+
+const CANARY = `kai-canary-${randomBytes(8).toString("hex")}`;
+
+let server: TestServer;
+let fake: FakeUpstream;
+
+/** A live SSE reader: everything received so far, parsed into events. */
+interface OpenStream {
+  text(): string;
+  entries(): LogEntry[];
+  close(): void;
+}
+
+async function openStream(query = "", headers: Record<string, string> = {}, token = server.adminToken): Promise<OpenStream> {
+  const controller = new AbortController();
+  const response = await fetch(`${server.url}/api/logs/stream${query}`, { headers: { authorization: `Bearer ${token}`, ...headers }, signal: controller.signal });
+  expect(response.status).toBe(200);
+  expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+  let received = "";
+  const reader = response.body!.getReader();
+  const decoder = new TextDecoder();
+  void (async () => {
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) return;
+        received += decoder.decode(value, { stream: true });
+      }
+    } catch {
+      // aborted by close()
+    }
+  })();
+  return {
+    text: () => received,
+    entries: () =>
+      received
+        .split("\n\n")
+        .filter((block) => block.includes("event: log"))
+        .map((block) => LogEntrySchema.parse(JSON.parse(block.split("\n").find((line) => line.startsWith("data: "))!.slice(6)))),
+    close: () => controller.abort(),
+  };
+}
+
+async function list(query = "", token = server.adminToken) {
+  const response = await server.request(`/api/logs${query}`, { token });
+  expect(response.status, await response.clone().text()).toBe(200);
+  return LogListResponseSchema.parse(await response.json());
+}
+
+beforeAll(async () => {
+  server = await startTestServer();
+  fake = await startOpenAIFake();
+});
+afterAll(async () => {
+  await server.dispose();
+  await fake.close();
+});
+
+describe("GET /api/logs", () => {
+  it("lists the request lines the node wrote, filtered by request id, level and text", async () => {
+    expect((await server.request("/api/status", { headers: { "x-request-id": "logs-test-status" } })).status).toBe(200);
+    const mine = await eventually(async () => {
+      const { entries } = await list("?requestId=logs-test-status");
+      return entries.length > 0 ? entries : undefined;
+    });
+    expect(mine.every((entry) => entry.requestId === "logs-test-status")).toBe(true);
+    expect(mine.some((entry) => entry.fields.route === "/api/status" && entry.fields.status === 200)).toBe(true);
+
+    const all = await list("?limit=1000");
+    expect(all.entries.length).toBeGreaterThan(1);
+    expect(all.capacity).toBeGreaterThan(100);
+    // Oldest first, each seq once.
+    const seqs = all.entries.map((entry) => entry.seq);
+    expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
+    expect(new Set(seqs).size).toBe(seqs.length);
+
+    const warnings = await list("?level=warn&limit=1000");
+    expect(warnings.entries.every((entry) => ["warn", "error", "fatal"].includes(entry.level))).toBe(true);
+    expect(warnings.entries.length).toBeLessThan(all.entries.length);
+
+    const text = await list("?q=LOGS-TEST-STATUS");
+    expect(text.entries.length).toBeGreaterThan(0);
+    expect(text.entries.every((entry) => entry.requestId === "logs-test-status")).toBe(true);
+
+    const two = await list("?limit=2");
+    expect(two.entries[1]!.seq).toBeGreaterThan(two.entries[0]!.seq);
+    expect(two.entries).toHaveLength(2);
+  });
+
+  it("refuses a bad filter with validation_failed", async () => {
+    const response = await server.request("/api/logs?level=loud");
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
+  });
+
+  it("is for admins only, list and stream", async () => {
+    const operator = await mintToken(server, ["services:read", "services:write", "vault:admin", "metrics:read", "gateway:invoke"], "operator");
+    for (const path of ["/api/logs", "/api/logs/stream"]) {
+      const response = await server.request(path, { token: operator });
+      expect(response.status, path).toBe(403);
+      expect((await server.request(path, { token: null })).status, path).toBe(401);
+    }
+  });
+});
+
+describe("GET /api/logs/stream", () => {
+  it("sends new lines as they are written, with the filters, and resumes after Last-Event-ID", async () => {
+    const stream = await openStream("?requestId=logs-stream-1");
+    expect((await server.request("/api/services", { headers: { "x-request-id": "logs-stream-1" } })).status).toBe(200);
+    expect((await server.request("/api/services", { headers: { "x-request-id": "logs-stream-other" } })).status).toBe(200);
+    const seen = await eventually(async () => (stream.entries().length > 0 ? stream.entries() : undefined));
+    expect(seen.every((entry) => entry.requestId === "logs-stream-1")).toBe(true);
+    expect(seen.some((entry) => entry.fields.route === "/api/services")).toBe(true);
+    stream.close();
+
+    // A reconnect after the last seen line gets only what came later.
+    const last = seen.at(-1)!.seq;
+    expect((await server.request("/api/services", { headers: { "x-request-id": "logs-stream-1" } })).status).toBe(200);
+    const resumed = await openStream("?requestId=logs-stream-1", { "last-event-id": String(last) });
+    const later = await eventually(async () => (resumed.entries().length > 0 ? resumed.entries() : undefined));
+    expect(later.every((entry) => entry.seq > last)).toBe(true);
+    resumed.close();
+  });
+
+  it("never carries a canary secret or a token, even through a hostile upstream", async () => {
+    const stream = await openStream();
+    const reader = await mintToken(server, ["services:read", "gateway:invoke"], "reader");
+    // The canary as a credential everywhere it can travel.
+    expect((await server.request("/api/services", { token: CANARY })).status).toBe(401);
+    expect((await server.request("/api/services", { token: null, headers: { authorization: `Basic ${CANARY}` } })).status).toBe(401);
+    expect((await server.request(`/api/services?token=${CANARY}`, { token: reader })).status).toBe(400);
+    expect((await server.request("/api/vault/secrets/logs-canary", { method: "PUT", json: { value: CANARY } })).status).toBeLessThan(300);
+    expect((await server.request("/api/services/register", { method: "POST", json: registration({ metadata: { apiKey: CANARY } }) })).status).toBe(400);
+    // A service whose credential is the canary, behind an upstream that echoes it back in every error.
+    const registered = await server.request("/api/services/register", {
+      method: "POST",
+      json: registration({ id: "logs-echo", url: fake.url, auth: { type: "bearer_token", token: CANARY } }),
+    });
+    expect(registered.status, await registered.clone().text()).toBe(201);
+    for (const encoding of ["raw", "base64", "percent"] as const) {
+      fake.scenario = { kind: "echo-credential", encoding };
+      const answer = await server.request("/v1/chat/completions", { method: "POST", token: reader, json: { model: "logs-echo/gpt-fake", messages: [{ role: "user", content: "hi" }] } });
+      expect(answer.status).toBeGreaterThanOrEqual(400);
+    }
+    fake.scenario = { kind: "ok" };
+    expect(fake.echoes.length).toBeGreaterThan(0);
+    // The end marker: once its line is in the stream, every line before it is too.
+    expect((await server.request("/api/status", { headers: { "x-request-id": "logs-canary-end" } })).status).toBe(200);
+    await eventually(async () => stream.entries().some((entry) => entry.requestId === "logs-canary-end"));
+    stream.close();
+
+    const listed = JSON.stringify(await list("?limit=1000"));
+    const streamed = stream.text();
+    expect(stream.entries().length).toBeGreaterThan(5);
+    // Not vacuous: the upstream's (redacted) echo reached the log, and so the stream.
+    expect(stream.entries().some((entry) => entry.msg === "upstream refused the request" && String(entry.fields.message).includes("[redacted]"))).toBe(true);
+    for (const secret of [CANARY, server.adminToken, reader, ...fake.echoes]) {
+      expect(streamed.includes(secret), `stream leaks ${secret.slice(0, 16)}…`).toBe(false);
+      expect(listed.includes(secret), `list leaks ${secret.slice(0, 16)}…`).toBe(false);
+      const signature = secret.split(".")[2];
+      if (signature) expect(streamed.includes(signature) || listed.includes(signature)).toBe(false);
+    }
+  });
+});
