@@ -1,9 +1,13 @@
 // The Vault page against a real node: storing and revealing secrets, lock and unlock with a real passphrase,
 // rotation, what a limited or vault-less session sees, and the audit log with its chain verified.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { screen, waitFor, within } from "@testing-library/react";
+import { configure, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { mintToken, renderApp, startTestServer, type TestServer } from "../../test-support/app-harness";
+
+// The node does real work (PBKDF2 at 600,000 iterations on a rekey, several instances sharing two cores): wait for
+// what a person would see for up to 10 s rather than Testing Library's default second. No assertion is about time.
+configure({ asyncUtilTimeout: 10_000 });
 
 let server: TestServer;
 const PASSPHRASE = "correct horse battery staple";
@@ -29,7 +33,8 @@ async function tokenWith(scopes: string[], secrets?: string[]): Promise<string> 
 const secretsTable = () => screen.findByRole("table", { name: "Secrets" });
 const rowOf = (table: HTMLElement, name: string) => within(table).getByRole("row", { name: new RegExp(`^${name.replace("/", "\\/")}`) });
 
-describe("the vault page", () => {
+// Generous per test: real key derivation and several steps on a shared, busy machine.
+describe("the vault page", { timeout: 60_000 }, () => {
   it("lists names and versions without values, and reveals a value only when asked", async () => {
     renderApp(server, { path: "/vault" });
     const user = userEvent.setup();
