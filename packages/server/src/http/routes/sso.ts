@@ -10,21 +10,45 @@
  *   with a one-time code;
  * - `POST /api/auth/sso/exchange`: the CLI trades that code and its verifier for tokens.
  * Errors are `sso_failed` (or `account_disabled`) with a message for the person; the query (code, state) is never
- * logged (request-log.ts logs no query string) nor echoed.
+ * logged (request-log.ts logs no query string) nor echoed. A browser's own sign-in (a page navigation, `Accept:
+ * text/html`, not the CLI's token mode) that fails at start or callback is sent back to the web app's sign-in page
+ * (`/?sso_error=<code>&sso_message=<message>`) instead of being left on a JSON error page; programs keep the JSON.
  */
 import { fastifyCookie } from "@fastify/cookie";
 import { z } from "zod";
+import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { ErrorBodySchema, ListSsoProvidersResponseSchema, LoginResponseSchema, SsoCallbackQuerySchema, SsoExchangeRequestSchema, SsoStartQuerySchema } from "@kai/protocol";
 import type { SsoService } from "../../auth/sso/sso-service.js";
 import { bindingCookieName } from "../../auth/sso/sso-state.js";
 import { AUTH_TIER } from "../rate-limit.js";
 import { secureRequest, sendSession, signInClientOf } from "../session-reply.js";
+import { ApiError } from "../../errors.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 503: ErrorBodySchema };
 /** The binding cookies are sent only to these routes. */
 const COOKIE_PATH = "/api/auth/sso";
 const ProviderParamsSchema = z.strictObject({ provider: z.string().min(1).max(64) });
+
+/** A page navigation by a person's browser (not a program reading JSON). */
+function browserNavigation(request: FastifyRequest): boolean {
+  return request.method === "GET" && (request.headers.accept ?? "").includes("text/html");
+}
+
+/**
+ * Runs a step of a browser's sign-in; a refusal it can explain (an ApiError: cancelled, disabled, unknown provider,
+ * provider unreachable) goes back to the sign-in page with its stable code and message, so the person sees it in the
+ * app and can try again. The message is the one written for the person (never a secret or the provider's answer).
+ */
+async function orBackToSignIn(request: FastifyRequest, reply: FastifyReply, step: () => Promise<FastifyReply>): Promise<FastifyReply> {
+  try {
+    return await step();
+  } catch (error) {
+    if (!(error instanceof ApiError) || !browserNavigation(request)) throw error;
+    const query = new URLSearchParams({ sso_error: error.code, sso_message: error.message.slice(0, 300) });
+    return reply.header("cache-control", "no-store").redirect(`/?${query.toString()}`, 302);
+  }
+}
 
 
 export function ssoRoutes(sso: SsoService): FastifyPluginAsyncZod {
@@ -51,20 +75,24 @@ export function ssoRoutes(sso: SsoService): FastifyPluginAsyncZod {
       },
     }, async (request, reply) => {
       const { query } = request;
-      const started = await sso.start(request.params.provider, {
-        returnTo: query.return,
-        origin: `${request.protocol}://${request.host}`,
-        ...(query.mode === "token" ? { cli: { redirect: query.redirect, challenge: query.challenge } } : {}),
-      });
-      const cookie = fastifyCookie.serialize(bindingCookieName(started.state), started.binding, {
-        httpOnly: true,
-        secure: secureRequest(request),
-        // Lax: sent on the provider's top-level redirect back to the callback, not on cross-site subrequests.
-        sameSite: "lax",
-        path: COOKIE_PATH,
-        maxAge: started.maxAgeSeconds,
-      });
-      return reply.header("set-cookie", cookie).header("cache-control", "no-store").redirect(started.location, 302);
+      const begin = async (): Promise<FastifyReply> => {
+        const started = await sso.start(request.params.provider, {
+          returnTo: query.return,
+          origin: `${request.protocol}://${request.host}`,
+          ...(query.mode === "token" ? { cli: { redirect: query.redirect, challenge: query.challenge } } : {}),
+        });
+        const cookie = fastifyCookie.serialize(bindingCookieName(started.state), started.binding, {
+          httpOnly: true,
+          secure: secureRequest(request),
+          // Lax: sent on the provider's top-level redirect back to the callback, not on cross-site subrequests.
+          sameSite: "lax",
+          path: COOKIE_PATH,
+          maxAge: started.maxAgeSeconds,
+        });
+        return reply.header("set-cookie", cookie).header("cache-control", "no-store").redirect(started.location, 302);
+      };
+      // The CLI (token mode) reads errors as JSON; a person's browser goes back to the sign-in page.
+      return query.mode === "token" ? begin() : orBackToSignIn(request, reply, begin);
     });
 
     app.get("/api/auth/sso/:provider/callback", {
@@ -86,16 +114,18 @@ export function ssoRoutes(sso: SsoService): FastifyPluginAsyncZod {
       if (state !== undefined) {
         reply.header("set-cookie", fastifyCookie.serialize(bindingCookieName(state), "", { httpOnly: true, secure: secureRequest(request), sameSite: "lax", path: COOKIE_PATH, maxAge: 0 }));
       }
-      const signedIn = await sso.callback(request.params.provider, {
-        query,
-        binding: (name) => cookies[bindingCookieName(name)],
-        ...signInClientOf(request),
+      return orBackToSignIn(request, reply, async () => {
+        const signedIn = await sso.callback(request.params.provider, {
+          query,
+          binding: (name) => cookies[bindingCookieName(name)],
+          ...signInClientOf(request),
+        });
+        if (signedIn.mode === "token") return reply.header("cache-control", "no-store").redirect(signedIn.location, 302);
+        // The session's cookies with a 302 to the return path: the browser follows it (the body, the usual sign-in
+        // answer, is not shown to the page; the web app gets its CSRF token as after any reload of a cookie session).
+        reply.status(302).header("location", signedIn.returnPath);
+        return sendSession(reply, signedIn.issued, "cookie");
       });
-      if (signedIn.mode === "token") return reply.header("cache-control", "no-store").redirect(signedIn.location, 302);
-      // The session's cookies with a 302 to the return path: the browser follows it (the body, the usual sign-in
-      // answer, is not shown to the page; the web app gets its CSRF token as after any reload of a cookie session).
-      reply.status(302).header("location", signedIn.returnPath);
-      return sendSession(reply, signedIn.issued, "cookie");
     });
 
     app.post("/api/auth/sso/exchange", {
