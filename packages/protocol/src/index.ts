@@ -15,6 +15,7 @@ export * from "./schemas/mfa.js";
 export * from "./schemas/sso.js";
 export * from "./schemas/node-config.js";
 export * from "./schemas/status.js";
+export * from "./schemas/observations.js";
 export * from "./schemas/logs.js";
 export * from "./schemas/cluster.js";
 export * from "./schemas/manifest.js";

@@ -9,6 +9,7 @@ export { createAgent } from "./agent.js";
 export { KaiApiError, KaiConnectionError, isAuthError, type KaiApiErrorInit } from "./errors.js";
 export { backoffDelay } from "./backoff.js";
 export { inspectNode, type NodeIdentity } from "./peers.js";
+export type { ObservationsClient } from "./observations.js";
 export type { SessionTokens } from "./session.js";
 export { createSsoVerifier, ssoChallengeOf, type SsoStartOptions, type SsoVerifier } from "./sso.js";
 export type {
@@ -64,6 +65,11 @@ export type {
   ServiceRegistrationInput,
   SnapshotMessage,
   StatusResponse,
+  MetricsSummary,
+  ServiceActivity,
+  TrafficMinute,
+  TrafficTotals,
+  RecentError,
   ClusterResponse,
   ClusterInstance,
   ClusterSummary,

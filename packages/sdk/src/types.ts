@@ -68,6 +68,7 @@ import type {
 } from "@kai/protocol";
 import type { SessionTokens } from "./session.js";
 import type { SsoStartOptions } from "./sso.js";
+import type { ObservationsClient } from "./observations.js";
 
 export interface ClientOptions {
   /** Base URL of the registry, e.g. `http://127.0.0.1:7070`. */
@@ -149,6 +150,8 @@ export interface KaiClient {
   gateway: GatewayClient;
   /** Federation peers (token scope `federation:admin`). */
   peers: PeersClient;
+  /** What the node measured of its gateway traffic: now, the last hour, one service's activity. */
+  observations: ObservationsClient;
   /** The node's KLP administration (scope `admin`). */
   klp: KlpClient;
   watch(options: WatchOptions): Watcher;

@@ -277,6 +277,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       limits: limits.limits,
     });
     registerFederationMetrics(metrics.registry, () => federation.listPeers());
+    // The JSON view of the last hour (metrics/node-activity.ts): the router's live state and the health checker's verdicts.
+    metrics.activity.attachRuntime(() => router.serviceStats());
+    verdicts.observe((id, verdict) => metrics.activity.recordHealth(id, verdict));
     // Sign-in (issue 14): the security log, passwords, the login throttle, second factors, sessions, users, the first admin.
     const securityLog = new SecurityLog(identity, logger);
     const signInSettings = config.auth.signIn;

@@ -32,6 +32,8 @@ import type { RateLimits } from "../cluster/limits/limit-types.js";
 import { generateRequestId, installRequestLog, lazyChildLogger } from "./request-log.js";
 import { installRequestMetrics } from "./request-metrics.js";
 import { metricsRoutes } from "./routes/metrics.js";
+// What the node measured, as JSON for the web app (issue 15): traffic now and over the last hour, a service's activity.
+import { observationRoutes } from "./routes/observations.js";
 import type { NodeMetrics } from "../metrics/metrics.js";
 import type { GatewayPort } from "./front-doors/gateway-port.js";
 import { openAiRoutes } from "./front-doors/openai-routes.js";
@@ -251,6 +253,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(vaultRoutes(deps.vault));
     await scope.register(transitRoutes(deps.vault));
     await scope.register(metricsRoutes(deps.metrics));
+    await scope.register(observationRoutes({ activity: deps.metrics.activity, registry: deps.registry }));
     await scope.register(logsRoutes(logTailOf(deps.logger)));
     await scope.register(openAiRoutes(deps.gateway, deps.metrics));
     await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics));

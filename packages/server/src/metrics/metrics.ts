@@ -17,6 +17,7 @@
 import { collectDefaultMetrics, Counter, Gauge, Registry } from "prom-client";
 import { BufferedHistogram, type HistogramSeries } from "./buffered-histogram.js";
 import { BufferedSeries, type Pending } from "./buffered-series.js";
+import { NodeActivity } from "./node-activity.js";
 
 /** Latency buckets in seconds: sub-millisecond steps matter for gateway overhead, tens of seconds for LLM calls. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
@@ -53,6 +54,8 @@ export class NodeMetrics {
   readonly gatewayBreaker: Gauge<"service">;
   readonly gatewayOverhead: BufferedHistogram;
   readonly gatewaySkips: Counter<"service" | "reason">;
+  /** The last hour of gateway traffic as JSON for people (`/api/metrics/summary`, a service's activity). */
+  readonly activity = new NodeActivity();
   private readonly httpCounts = new BufferedSeries<"method" | "route" | "status">();
   private readonly gatewayCounts = new BufferedSeries<"service" | "provider" | "capability" | "outcome">();
   private readonly tokenCounts = new BufferedSeries<"service" | "kind">();

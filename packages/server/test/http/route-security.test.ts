@@ -61,6 +61,9 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "POST /vault/decrypt": { need: "vault-read", body: () => ({ ciphertext: WALK_CIPHERTEXT }) },
   "POST /vault/rewrap": { need: "vault-write", body: () => ({ ciphertext: WALK_CIPHERTEXT }) },
   "GET /metrics": { need: "metrics" },
+  // What the node measured, as JSON (issue 15, the web app): node-wide like /metrics; one service like reading it.
+  "GET /api/metrics/summary": { need: "metrics" },
+  "GET /api/services/{id}/activity": { need: "read" },
   "POST /api/klp/grants": { need: "admin", body: () => ({ for: "kind:did:11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo#ed25519" }) },
   "POST /api/services/{id}/check": { need: "read" },
   "POST /v1/chat/completions": { need: "gateway", body: () => ({ model: "walk-model", messages: [{ role: "user", content: "hi" }] }) },
