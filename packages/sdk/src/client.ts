@@ -28,6 +28,7 @@ import { SessionCredentials } from "./session.js";
 import { createAuthClient } from "./auth.js";
 import { createMeClient, createRolesClient, createUsersClient } from "./users.js";
 import { createMfaClient } from "./mfa.js";
+import { createLogsClient } from "./logs.js";
 import { createObservationsClient } from "./observations.js";
 import { createConfigClient } from "./config.js";
 import { createPasskeyClient } from "./passkeys.js";
@@ -97,6 +98,7 @@ export function createClient(options: ClientOptions): KaiClient {
     config: createConfigClient(http),
     gateway: createGatewayClient(http),
     peers: createPeersClient(http),
+    logs: createLogsClient(http),
     observations: createObservationsClient(http),
     klp: createKlpClient(http),
     watch: (watchOptions) =>

@@ -1,6 +1,6 @@
 /**
  * @module gateway
- * `client.gateway`: calling services through the gateway. Chat and embeddings go through the
+ * `client.gateway`: calling services through the gateway. Chat, embeddings and images go through the
  * OpenAI-compatible `/v1/*` front door (routing hints in the `x-kai-routing` header), the generic form
  * through `/api/route/{capability}`. Every answer says which service served it and what the gateway added.
  * Streams are read with eventsource-parser, and a stream the server ends with an in-band error throws
@@ -12,6 +12,7 @@ import {
   ChatCompletionSchema,
   EmbeddingResponseSchema,
   ErrorBodySchema,
+  ImageGenerationResponseSchema,
   GATEWAY_HEADERS,
   ModelListSchema,
   RouteResponseSchema,
@@ -19,6 +20,7 @@ import {
   type ChatCompletionChunk,
   type ChatCompletionRequest,
   type EmbeddingRequest,
+  type ImageGenerationRequest,
   type RoutingHints,
 } from "@kai/protocol";
 import { KaiApiError } from "./errors.js";
@@ -110,6 +112,11 @@ export function createGatewayClient(http: HttpTransport): GatewayClient {
     async embeddings(request: EmbeddingRequest, options?: GatewayCallOptions) {
       const answer = await http.request("POST", "/v1/embeddings", { ...callOptions(options), body: request, schema: EmbeddingResponseSchema });
       return { embeddings: answer.data, ...servedFrom(answer.headers) };
+    },
+
+    async images(request: ImageGenerationRequest, options?: GatewayCallOptions) {
+      const answer = await http.request("POST", "/v1/images/generations", { ...callOptions(options), body: request, schema: ImageGenerationResponseSchema });
+      return { images: answer.data, ...servedFrom(answer.headers) };
     },
 
     async models(options?: { signal?: AbortSignal; capability?: string }) {

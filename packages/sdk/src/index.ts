@@ -9,6 +9,7 @@ export { createAgent } from "./agent.js";
 export { KaiApiError, KaiConnectionError, isAuthError, type KaiApiErrorInit } from "./errors.js";
 export { backoffDelay } from "./backoff.js";
 export { inspectNode, type NodeIdentity } from "./peers.js";
+export type { LogsClient, LogStreamEvent } from "./logs.js";
 export type { ObservationsClient } from "./observations.js";
 export type { SessionTokens } from "./session.js";
 export { createSsoVerifier, ssoChallengeOf, type SsoStartOptions, type SsoVerifier } from "./sso.js";
@@ -43,6 +44,11 @@ export type {
   ChatCompletionRequest,
   EmbeddingRequest,
   EmbeddingResponse,
+  ImageGenerationRequest,
+  ImageGenerationResponse,
+  LogEntry,
+  LogLevel,
+  LogListResponse,
   ModelEntry,
   RouteResponse,
   RoutingHints,

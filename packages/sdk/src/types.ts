@@ -65,9 +65,12 @@ import type {
   RegisterPasskeyRequest,
   RegisterPasskeyResponse,
   WebAuthnOptionsResponse,
+  ImageGenerationRequest,
+  ImageGenerationResponse,
 } from "@kai/protocol";
 import type { SessionTokens } from "./session.js";
 import type { SsoStartOptions } from "./sso.js";
+import type { LogsClient } from "./logs.js";
 import type { ObservationsClient } from "./observations.js";
 
 export interface ClientOptions {
@@ -150,6 +153,8 @@ export interface KaiClient {
   gateway: GatewayClient;
   /** Federation peers (token scope `federation:admin`). */
   peers: PeersClient;
+  /** The node's recent log lines and their live stream, already redacted (scope `admin`). */
+  logs: LogsClient;
   /** What the node measured of its gateway traffic: now, the last hour, one service's activity. */
   observations: ObservationsClient;
   /** The node's KLP administration (scope `admin`). */
@@ -423,6 +428,8 @@ export interface GatewayClient {
   chat(request: ChatCompletionRequest, options?: GatewayCallOptions): Promise<{ completion: ChatCompletion } & ServedInfo>;
   chatStream(request: ChatCompletionRequest, options?: GatewayCallOptions): Promise<GatewayStream>;
   embeddings(request: EmbeddingRequest, options?: GatewayCallOptions): Promise<{ embeddings: EmbeddingResponse } & ServedInfo>;
+  /** Image generation (`/v1/images/generations`): A1111, ComfyUI and OpenAI-style services. */
+  images(request: ImageGenerationRequest, options?: GatewayCallOptions): Promise<{ images: ImageGenerationResponse } & ServedInfo>;
   /** Models across the services the token may see (`<serviceId>/<model>` ids pin a service); only those of services offering `capability`, when given. */
   models(options?: { signal?: AbortSignal; capability?: string }): Promise<ModelEntry[]>;
   /** The generic form: any capability, the provider-neutral request, optional hints. */

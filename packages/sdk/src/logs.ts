@@ -1,0 +1,77 @@
+/**
+ * @module logs
+ * `client.logs`: the node's recent log lines (`GET /api/logs`) and their live stream (`GET /api/logs/stream`,
+ * server-sent events), scope `admin`. Lines are already redacted by the node. The stream is an async iterable of
+ * events that ends when the node ends it; resume with `after` set to the last `seq` seen (a `gap` event says how
+ * many lines were skipped in between).
+ */
+import { createParser, type EventSourceMessage } from "eventsource-parser";
+import {
+  LOG_STREAM_EVENTS,
+  LogEntrySchema,
+  LogGapSchema,
+  LogListResponseSchema,
+  parseJson,
+  type LogEntry,
+  type LogListResponse,
+  type LogQueryInput,
+  type LogStreamQueryInput,
+} from "@kai/protocol";
+import { KaiApiError } from "./errors.js";
+import type { HttpTransport } from "./http-transport.js";
+
+export type LogStreamEvent = { type: "log"; entry: LogEntry } | { type: "gap"; skipped: number };
+
+export interface LogsClient {
+  /** The newest matching lines the node keeps, oldest first. */
+  list(query?: LogQueryInput, options?: { signal?: AbortSignal }): Promise<LogListResponse>;
+  /** Follows the log: the kept lines after `after` (all when absent), then each new one. Cancel with `signal`. */
+  stream(query?: LogStreamQueryInput, options?: { signal?: AbortSignal }): Promise<AsyncIterable<LogStreamEvent>>;
+}
+
+function eventOf(message: EventSourceMessage): LogStreamEvent | undefined {
+  if (message.event !== LOG_STREAM_EVENTS.log && message.event !== LOG_STREAM_EVENTS.gap) return undefined; // a later kind: skipped
+  const json = parseJson(message.data);
+  if (message.event === LOG_STREAM_EVENTS.log) {
+    const entry = json.ok ? LogEntrySchema.safeParse(json.value) : undefined;
+    if (!entry?.success) throw new KaiApiError({ status: 200, code: "invalid_response", message: "the log stream sent a line that does not match the protocol" });
+    return { type: "log", entry: entry.data };
+  }
+  const gap = json.ok ? LogGapSchema.safeParse(json.value) : undefined;
+  if (!gap?.success) throw new KaiApiError({ status: 200, code: "invalid_response", message: "the log stream sent a gap that does not match the protocol" });
+  return { type: "gap", skipped: gap.data.skipped };
+}
+
+async function* readEvents(response: Response): AsyncGenerator<LogStreamEvent> {
+  const body = response.body;
+  if (!body) throw new KaiApiError({ status: response.status, code: "invalid_response", message: "the stream has no body" });
+  const queue: EventSourceMessage[] = [];
+  const parser = createParser({ onEvent: (event) => queue.push(event) });
+  const decoder = new TextDecoder();
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      parser.feed(decoder.decode(value, { stream: true }));
+      while (queue.length > 0) {
+        const event = eventOf(queue.shift() as EventSourceMessage);
+        if (event) yield event;
+      }
+    }
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}
+
+export function createLogsClient(http: HttpTransport): LogsClient {
+  return {
+    async list(query = {}, options = {}) {
+      return (await http.request("GET", "/api/logs", { query: { ...query }, schema: LogListResponseSchema, ...(options.signal ? { signal: options.signal } : {}) })).data;
+    },
+    async stream(query = {}, options = {}) {
+      const response = await http.stream("GET", "/api/logs/stream", { query: { ...query }, ...(options.signal ? { signal: options.signal } : {}) });
+      return readEvents(response);
+    },
+  };
+}
