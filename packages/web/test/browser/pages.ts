@@ -7,7 +7,6 @@
  */
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { expect } from "vitest";
 import type { BrowserContext, CDPSession, Page } from "playwright-core";
 import { VIEWS } from "../../src/app/views";
 import type { KaiNode } from "./harness";
@@ -56,7 +55,7 @@ export async function signIn(page: Page, node: KaiNode, username: string, passwo
   await page.getByLabel("Username").fill(username);
   await page.getByLabel("Password", { exact: true }).fill(password);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
-  await expect.poll(() => page.getByRole("navigation", { name: "Main" }).isVisible(), { timeout: 15_000 }).toBe(true);
+  await page.getByRole("navigation", { name: "Main" }).waitFor({ timeout: 15_000 });
 }
 
 /**
@@ -64,14 +63,16 @@ export async function signIn(page: Page, node: KaiNode, username: string, passwo
  * reloading the page: faster than `page.goto`, and the session and caches stay as a person's would.
  */
 export async function goInApp(page: Page, path: string): Promise<void> {
-  await page.evaluate((to) => {
-    // The heading of the page being left, so that waiting for the next page's heading does not find it.
-    document.querySelector("h1")?.setAttribute("data-left", "");
+  const newPage = await page.evaluate((to) => {
+    // A different page: mark the heading being left, so that waiting for the next page's heading does not find
+    // it (the same page with other query parameters keeps its heading).
+    const changes = new URL(to, window.location.href).pathname !== window.location.pathname;
+    if (changes) document.querySelector("h1")?.setAttribute("data-left", "");
     window.history.pushState(null, "", to);
     window.dispatchEvent(new PopStateEvent("popstate"));
+    return changes;
   }, path);
-  await expect.poll(() => new URL(page.url()).pathname).toBe(path);
-  await page.locator("h1:not([data-left])").first().waitFor({ timeout: 15_000 });
+  if (newPage) await page.locator("h1:not([data-left])").first().waitFor({ timeout: 15_000 });
 }
 
 /** Waits until the page's single <h1> reads `title` (the view's lazy chunk loaded and rendered). */

@@ -1,0 +1,94 @@
+/**
+ * What people do in the app, end to end in a real Chromium against the built node: a registration made elsewhere
+ * shows up live, registering and editing through the forms, locking and unlocking the vault. One browser and one
+ * signed-in page for the file (the flows do not disturb each other: each uses its own services and tags).
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { findChromium, launchBrowser, serviceRecord, startNode, type KaiNode } from "./harness";
+import { goInApp, signIn, watchPageErrors } from "./pages";
+
+const chromiumPath = findChromium();
+
+describe.skipIf(chromiumPath === undefined)("flows in the web app", () => {
+  let node: KaiNode;
+  let browser: Browser;
+  let page: Page;
+  let errors: string[];
+
+  beforeAll(async () => {
+    [node, browser] = await Promise.all([startNode(), launchBrowser()]);
+    await node.createUser("ada", "ada's long password", ["admin"]);
+    page = await browser.newPage();
+    errors = watchPageErrors(page);
+    await signIn(page, node, "ada", "ada's long password");
+  }, 60_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await node?.stop();
+  });
+
+  async function servicesPage(query: string): Promise<void> {
+    await goInApp(page, `/services${query}`);
+    await page.getByRole("table", { name: "Services" }).waitFor({ timeout: 15_000 });
+    await page.getByText("Live: changes appear as they happen").waitFor({ timeout: 15_000 });
+  }
+
+  it("shows a registration made elsewhere without a reload, and drops a deregistered one", async () => {
+    await servicesPage("?tag=live");
+    const table = page.getByRole("table", { name: "Services" });
+    await node.api("/api/services/register", { json: serviceRecord("live-one", { name: "Live one", tags: ["live"] }) });
+    await table.getByRole("link", { name: "Live one" }).waitFor({ timeout: 10_000 });
+    await node.api("/api/services/live-one", { method: "DELETE" });
+    await table.getByRole("link", { name: "Live one" }).waitFor({ state: "detached", timeout: 10_000 });
+    expect(errors).toEqual([]);
+  }, 45_000);
+
+  it("registers a service through the form and edits it", async () => {
+    await servicesPage("?tag=formed");
+    await page.getByRole("button", { name: "Register service" }).click();
+    const form = page.getByRole("form", { name: "Register a service" });
+    await form.getByLabel("ID", { exact: true }).fill("formed-one");
+    await form.getByLabel("Name", { exact: true }).fill("Formed one");
+    await form.getByLabel("URL", { exact: true }).fill("http://127.0.0.1:11434");
+    await form.getByLabel("Capabilities", { exact: true }).fill("llm_chat, embeddings");
+    await form.getByLabel("Tags", { exact: true }).fill("formed");
+    await form.getByRole("button", { name: "Register" }).click();
+    await page.getByText("Registered formed-one.").waitFor({ timeout: 10_000 });
+    const table = page.getByRole("table", { name: "Services" });
+    await table.getByRole("link", { name: "Formed one" }).waitFor({ timeout: 10_000 });
+    const registered = await node.api<{ capabilities: string[]; tags: string[] }>("/api/services/formed-one");
+    expect(registered.capabilities).toEqual(["llm_chat", "embeddings"]);
+
+    await table.getByRole("button", { name: "Edit formed-one" }).click();
+    const edit = page.getByRole("form", { name: "Edit formed-one" });
+    await edit.getByLabel("Description", { exact: true }).fill("edited in the browser");
+    await edit.getByRole("button", { name: "Save changes" }).click();
+    await page.getByText("Saved formed-one.").waitFor({ timeout: 10_000 });
+    expect((await node.api<{ description: string }>("/api/services/formed-one")).description).toBe("edited in the browser");
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it("locks the vault and unlocks it with its passphrase", async () => {
+    const passphrase = "correct horse battery staple";
+    await goInApp(page, "/vault");
+    await page.getByRole("button", { name: "Set a passphrase" }).click({ timeout: 15_000 });
+    await page.getByLabel("New passphrase", { exact: true }).fill(passphrase);
+    await page.getByLabel("Repeat the new passphrase", { exact: true }).fill(passphrase);
+    await page.getByRole("button", { name: "Save passphrase" }).click();
+    await page.getByText(/^passphrase \(/).waitFor({ timeout: 30_000 });
+    await page.getByRole("button", { name: "Lock vault" }).click();
+    await expect.poll(() => page.getByTestId("vault-state").textContent(), { timeout: 15_000 }).toBe("locked");
+    expect((await node.api<{ locked: boolean }>("/api/vault/status")).locked).toBe(true);
+
+    await page.getByLabel("Passphrase", { exact: true }).fill("not the passphrase");
+    await page.getByRole("button", { name: "Unlock" }).click();
+    await page.getByText("The vault is still locked").waitFor({ timeout: 15_000 });
+    await page.getByLabel("Passphrase", { exact: true }).fill(passphrase);
+    await page.getByRole("button", { name: "Unlock" }).click();
+    await expect.poll(() => page.getByTestId("vault-state").textContent(), { timeout: 15_000 }).toBe("unlocked");
+    expect((await node.api<{ locked: boolean }>("/api/vault/status")).locked).toBe(false);
+    expect(errors).toEqual([]);
+  }, 60_000);
+});
