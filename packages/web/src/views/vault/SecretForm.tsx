@@ -68,7 +68,7 @@ export function SecretForm({ existing, onDone, onCancel }: SecretFormProps) {
 
   const title = existing ? `New version of ${existing.name}` : "Store a secret";
   return (
-    <form onSubmit={submit} aria-label={title} className="max-w-lg space-y-3">
+    <form onSubmit={submit} noValidate aria-label={title} className="max-w-lg space-y-3">
       <h3 className="text-sm font-semibold">{title}</h3>
       {!existing && (
         <TextField label="Secret name" value={name} onChange={(event) => setName(event.target.value)} error={problems.name} hint="Path segments, e.g. openai/prod" autoComplete="off" spellCheck={false} />
