@@ -74,6 +74,11 @@ export const MetricsSummarySchema = z.object({
   byCapability: z.array(TrafficTotalsSchema.extend({ capability: z.string() })),
   /** Last hour by service, most requests first (at most 50). */
   byService: z.array(TrafficTotalsSchema.extend({ serviceId: z.string() })),
+  /**
+   * Services with a health check, by the checker's verdict as this instance heard it (node-wide, every owner);
+   * services without a check are neither.
+   */
+  health: z.object({ passing: z.int().nonnegative(), failing: z.int().nonnegative() }),
   /** Services whose breaker is open or half-open now. */
   breakers: z.array(BreakerSummarySchema),
   /** The latest failed calls, newest first (at most 20). */

@@ -51,6 +51,8 @@ export class NodeActivity {
   private readonly services = new Map<string, ServiceTrack>();
   private readonly errors = new Latest<RecentError>(RECENT_ERRORS);
   private inFlight = 0;
+  /** The health checker's verdict per checked service, for the summary's counts. */
+  private readonly verdicts = new Map<string, "passing" | "failing">();
   private runtime: () => readonly ServiceStats[] = () => [];
 
   constructor(
@@ -103,6 +105,8 @@ export class NodeActivity {
 
   /** A change of the health checker's verdict (`null`: the service no longer has one). */
   recordHealth(serviceId: string, verdict: "passing" | "failing" | null): void {
+    if (verdict === null) this.verdicts.delete(serviceId);
+    else this.verdicts.set(serviceId, verdict);
     this.track(serviceId).health.push({ at: new Date(this.now()).toISOString(), health: verdict ?? "unknown" });
   }
 
@@ -122,6 +126,7 @@ export class NodeActivity {
       lastHour: { totals: this.total.sumInto(new TrafficSum(), now).totals(), minutes: this.total.minutes(now) },
       byCapability: busiest(byCapability),
       byService: busiest(byService).slice(0, TOP_SERVICES),
+      health: this.healthCounts(),
       breakers: this.runtime()
         .filter((stats) => stats.breaker !== "closed")
         .map((stats) => ({ serviceId: stats.serviceId, state: stats.breaker, retryAfterMs: stats.retryAfterMs }))
@@ -173,6 +178,12 @@ export class NodeActivity {
     }
     this.services.set(serviceId, track);
     return track;
+  }
+
+  private healthCounts(): { passing: number; failing: number } {
+    let passing = 0;
+    for (const verdict of this.verdicts.values()) if (verdict === "passing") passing++;
+    return { passing, failing: this.verdicts.size - passing };
   }
 
   /** Capabilities with no call in the window are dropped (services keep their event history until evicted). */

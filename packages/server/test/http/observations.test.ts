@@ -113,6 +113,7 @@ describe("GET /api/metrics/summary and /api/services/{id}/activity", () => {
     }, 10_000);
     expect(failing.status).toBe("offline");
     expect(failing.healthHistory.map((entry) => entry.health)).toEqual(["passing", "failing"]);
+    expect((await summary()).health).toEqual({ passing: 0, failing: 1 });
     checked.scenario = { kind: "ok" };
   });
 
