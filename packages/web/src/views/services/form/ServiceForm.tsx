@@ -176,7 +176,7 @@ export function ServiceForm({ mode, onDone, onCancel }: ServiceFormProps) {
         const extra = text !== "" && !options.includes(text) ? [text] : [];
         return (
           <SelectField key={field.path} label={shownLabel} hint={shownHint} required={required || undefined} error={error} value={text} onChange={(event) => set(field.path, event.target.value)}>
-            {(!field.required || field.defaultValue === undefined) && <option value="">Not set</option>}
+            {(field.defaultValue === undefined || field.inOptionalGroup) && <option value="">Not set</option>}
             {[...extra, ...options].map((option) => (
               <option key={option} value={option}>
                 {option}
@@ -196,6 +196,7 @@ export function ServiceForm({ mode, onDone, onCancel }: ServiceFormProps) {
             required={required || undefined}
             error={error}
             inputMode={field.kind === "number" ? "decimal" : undefined}
+            placeholder={field.inOptionalGroup && field.defaultValue !== undefined ? `${String(field.defaultValue)} (default)` : undefined}
             value={String(value ?? "")}
             onChange={(event) => set(field.path, event.target.value)}
           />

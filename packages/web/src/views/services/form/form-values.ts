@@ -44,7 +44,8 @@ function leaves(fields: readonly FieldSpec[]): FieldSpec[] {
 export function initialValues(fields: readonly FieldSpec[], record?: unknown): FormValues {
   const values: FormValues = {};
   for (const field of leaves(fields)) {
-    values[field.path] = format(field, record !== undefined ? valueAt(record, field.path) : field.defaultValue);
+    const initial = record !== undefined ? valueAt(record, field.path) : field.inOptionalGroup ? undefined : field.defaultValue;
+    values[field.path] = format(field, initial);
   }
   return values;
 }

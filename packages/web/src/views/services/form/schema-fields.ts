@@ -38,6 +38,11 @@ export interface FieldSpec {
   defaultValue?: unknown;
   /** Sub-fields of a group (a nested object). */
   fields?: FieldSpec[];
+  /**
+   * Inside a group that is optional and has no default (a health check, a rate limit): the group exists only
+   * when something in it is filled in, so its defaults are suggestions (placeholders), not initial values.
+   */
+  inOptionalGroup: boolean;
 }
 
 /** Strips optional/default/nullable wrappers and transforms to the schema that says what the field is. */
@@ -83,7 +88,7 @@ function kindOf(core: SchemaLike): FieldKind {
 }
 
 /** The fields of an object schema, in the schema's order, minus `omit` (dotted paths). */
-export function fieldsOf(schema: unknown, omit: ReadonlySet<string> = new Set(), prefix = ""): FieldSpec[] {
+export function fieldsOf(schema: unknown, omit: ReadonlySet<string> = new Set(), prefix = "", inOptionalGroup = false): FieldSpec[] {
   const { core } = unwrap(schema as SchemaLike);
   const shape = core.def.shape ?? {};
   const fields: FieldSpec[] = [];
@@ -92,10 +97,10 @@ export function fieldsOf(schema: unknown, omit: ReadonlySet<string> = new Set(),
     if (omit.has(path)) continue;
     const { core: childCore, optional, defaultValue } = unwrap(child);
     const kind = kindOf(childCore);
-    const spec: FieldSpec = { path, key, kind, required: !optional };
+    const spec: FieldSpec = { path, key, kind, required: !optional, inOptionalGroup };
     if (kind === "choice" && childCore.def.entries) spec.options = Object.values(childCore.def.entries);
     if (defaultValue !== undefined) spec.defaultValue = defaultValue;
-    if (kind === "group") spec.fields = fieldsOf(childCore, omit, path);
+    if (kind === "group") spec.fields = fieldsOf(childCore, omit, path, inOptionalGroup || (optional && defaultValue === undefined));
     fields.push(spec);
   }
   return fields;

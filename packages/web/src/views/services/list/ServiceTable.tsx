@@ -5,7 +5,7 @@
  * semantics for screen readers (role=table named "Services", aria-rowcount/-rowindex, aria-sort on the sorted
  * column); the scroll area takes keyboard focus so arrow keys scroll, and every row's actions are buttons.
  */
-import { useVirtualizer } from "@tanstack/react-virtual";
+import { observeElementRect, useVirtualizer } from "@tanstack/react-virtual";
 import { useEffect, useRef } from "react";
 import { Link } from "react-router";
 import { Badge, toneOf } from "../../../components/Badge";
@@ -14,6 +14,8 @@ import type { SortKey, SortState } from "./filters";
 import type { Row } from "./rows";
 
 const ROW_HEIGHT = 56;
+/** The height assumed while the scroll area has none yet (not laid out, or no layout at all as in jsdom). */
+const UNMEASURED_HEIGHT = 600;
 /** Load the next page while this many loaded rows are still ahead of the view. */
 const PREFETCH_ROWS = 50;
 const COLUMNS = "minmax(14rem,2fr) 6rem 10rem 7rem 7rem minmax(10rem,1.5fr) minmax(8rem,1fr) 9rem 11rem 10rem";
@@ -62,6 +64,9 @@ export function ServiceTable({ rows, hasMore, loadingMore, onLoadMore, sort, onS
     estimateSize: () => ROW_HEIGHT,
     overscan: 12,
     getItemKey: (index) => rows[index]?.key ?? index,
+    // A scroll area without layout would show no rows at all; a screenful is the better guess.
+    observeElementRect: (instance, callback) =>
+      observeElementRect(instance, (rect) => callback(rect.height > 0 ? rect : { width: rect.width, height: UNMEASURED_HEIGHT })),
   });
   const items = virtualizer.getVirtualItems();
   const lastVisible = items.length > 0 ? items[items.length - 1]!.index : -1;

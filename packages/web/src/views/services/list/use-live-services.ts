@@ -48,6 +48,9 @@ export function useLiveServices(filter: ServiceFilterInput): LiveServices {
   const baseline = pages.data?.pages[0]?.revision;
 
   const changes = useRef(new Map<string, LiveChange>());
+  /** Which list (filter and baseline) `changes` belongs to: a new list must not show the last one's changes. */
+  const changesOf = useRef("");
+  const listId = `${key}@${baseline ?? "-"}`;
   const watcherRef = useRef<Watcher | undefined>(undefined);
   const [snapshotMode, setSnapshotMode] = useState(false);
   const [version, setVersion] = useState(0);
@@ -57,6 +60,7 @@ export function useLiveServices(filter: ServiceFilterInput): LiveServices {
   useEffect(() => {
     if (baseline === undefined) return;
     changes.current = new Map();
+    changesOf.current = `${key}@${baseline}`;
     setSnapshotMode(false);
     setLiveError(null);
     const parsed = ServiceFilterSchema.parse(filter);
@@ -109,10 +113,11 @@ export function useLiveServices(filter: ServiceFilterInput): LiveServices {
     if (snapshotMode && watcherRef.current) {
       return [...watcherRef.current.services.values()].map((service: ServiceRecord) => ({ key: rowKey(service), service, fresh: false }));
     }
-    return mergeRows(loaded?.flatMap((page) => page.services) ?? [], changes.current, !hasMore);
+    const current = changesOf.current === listId ? changes.current : new Map<string, LiveChange>();
+    return mergeRows(loaded?.flatMap((page) => page.services) ?? [], current, !hasMore);
     // `version` counts the stream's changes, which live in a ref.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [loaded, hasMore, snapshotMode, version]);
+  }, [loaded, hasMore, snapshotMode, version, listId]);
 
   return {
     rows,

@@ -1,0 +1,126 @@
+// The Services page's rules on their own: how stream changes correct loaded pages, how the generated form
+// turns values into a registration or a patch, and how filters are read from the address.
+import { describe, expect, it } from "vitest";
+import { ServiceRegistrationSchema, type ServiceRecord } from "@kai/protocol";
+import { mergeRows, sortRows, type LiveChange } from "./list/rows";
+import { parseFilters, readFilters } from "./list/filters";
+import { fieldsOf } from "./form/schema-fields";
+import { initialValues, toInput, toPatch } from "./form/form-values";
+import { planManifest } from "./import/manifest";
+
+function service(id: string, revision: number, extra: Partial<ServiceRecord> = {}): ServiceRecord {
+  return {
+    id,
+    name: id,
+    description: "",
+    type: "service",
+    capabilities: [],
+    tags: [],
+    auth: { type: "none" },
+    endpoints: [],
+    owner: "admin",
+    visibility: "public",
+    trustLevel: "unverified",
+    metadata: {},
+    heartbeat: null,
+    status: "active",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    updatedAt: "2026-01-01T00:00:00.000Z",
+    revision,
+    ...extra,
+  };
+}
+
+const change = (record: ServiceRecord | undefined, revision: number, sequence: number, registered = false): LiveChange => ({ record, revision, registered, sequence });
+
+describe("merging pages with the stream", () => {
+  it("replaces older states, drops removed records, and keeps newer page states", () => {
+    const pages = [service("a", 1), service("b", 2), service("c", 9)];
+    const changes = new Map<string, LiveChange>([
+      ["a", change(service("a", 5, { status: "degraded" }), 5, 1)],
+      ["b", change(undefined, 3, 2)],
+      // Older than what the page holds: the page read it later.
+      ["c", change(service("c", 4, { status: "offline" }), 4, 3)],
+    ]);
+    const rows = mergeRows(pages, changes, false);
+    expect(rows.map((row) => [row.key, row.service.status])).toEqual([
+      ["a", "degraded"],
+      ["c", "active"],
+    ]);
+  });
+
+  it("puts new registrations first, and other arrivals only once every page is loaded", () => {
+    const changes = new Map<string, LiveChange>([
+      ["new-1", change(service("new-1", 10), 10, 1, true)],
+      ["new-2", change(service("new-2", 11), 11, 2, true)],
+      ["moved-in", change(service("moved-in", 12), 12, 3)],
+    ]);
+    expect(mergeRows([service("x", 1)], changes, false).map((row) => [row.key, row.fresh])).toEqual([
+      ["new-2", true],
+      ["new-1", true],
+      ["x", false],
+    ]);
+    expect(mergeRows([service("x", 1)], changes, true).map((row) => row.key)).toEqual(["moved-in", "new-2", "new-1", "x"]);
+  });
+
+  it("sorts by a column with ties broken by id", () => {
+    const rows = mergeRows([service("b", 1, { name: "Same" }), service("a", 2, { name: "Same" }), service("c", 3, { name: "Alpha" })], new Map(), true);
+    expect(sortRows(rows, { key: "name", descending: false }).map((row) => row.key)).toEqual(["c", "a", "b"]);
+    expect(sortRows(rows, { key: "registered", descending: true }).map((row) => row.key)).toEqual(["c", "a", "b"]);
+  });
+});
+
+describe("the generated form", () => {
+  const fields = fieldsOf(ServiceRegistrationSchema, new Set(["auth.token"]));
+
+  it("has every field of the registration schema, with its choices", () => {
+    const keys = fields.map((field) => field.key);
+    expect(keys).toEqual(Object.keys(ServiceRegistrationSchema.shape));
+    expect(fields.find((field) => field.key === "visibility")?.options).toEqual(["public", "internal", "private"]);
+    const auth = fields.find((field) => field.key === "auth");
+    expect(auth?.fields?.map((field) => field.key)).toEqual(["type", "credentialRef", "header"]);
+  });
+
+  it("leaves an untouched optional section out, and converts lists, numbers and JSON", () => {
+    const values = { ...initialValues(fields), name: "One", capabilities: "llm_chat, embeddings", ttl: "30", metadata: '{"models":["x"]}' };
+    const { input, errors } = toInput(fields, values);
+    expect(errors).toEqual({});
+    expect(input.healthCheck).toBeUndefined();
+    expect(input).toMatchObject({ name: "One", capabilities: ["llm_chat", "embeddings"], ttl: 30, metadata: { models: ["x"] }, auth: { type: "none" } });
+    expect(ServiceRegistrationSchema.safeParse(input).success).toBe(true);
+    expect(toInput(fields, { ...values, metadata: "{nope" }).errors.metadata).toMatch(/valid JSON/);
+  });
+
+  it("patches only what changed, with null for a removed optional field", () => {
+    const record = service("p", 3, { name: "P", version: "1.0.0", url: "http://127.0.0.1:9/", tags: ["t"] });
+    const values = initialValues(fields, record);
+    expect(toPatch(fields, values, record as unknown as Record<string, unknown>).input).toEqual({});
+    const edited = { ...values, version: "", tags: "t, u" };
+    expect(toPatch(fields, edited, record as unknown as Record<string, unknown>).input).toEqual({ version: null, tags: ["t", "u"] });
+  });
+});
+
+describe("filters from the address", () => {
+  it("splits list filters and refuses what the protocol refuses", () => {
+    const { filter, errors } = parseFilters(readFilters(new URLSearchParams("tag=a,b&status=offline&capability=Bad Value&q=llama")));
+    expect(filter).toEqual({ tag: ["a", "b"], status: "offline", q: "llama" });
+    expect(errors.capability).toBeDefined();
+  });
+});
+
+describe("manifests", () => {
+  it("turns the seed's vocabulary into registrations tagged with the file", () => {
+    const plan = planManifest("services:\n  - id: a\n    endpoint: http://127.0.0.1:9\n    type: llm\n    capabilities: [chat]\n", "dir/my.yaml");
+    expect(plan.ok).toBe(true);
+    if (!plan.ok) return;
+    expect(plan.services[0]?.input).toMatchObject({ name: "a", url: "http://127.0.0.1:9", type: "service", capabilities: ["llm_chat"], metadata: { kind: "llm", appliedFrom: "my.yaml" } });
+  });
+
+  it("names every problem and plans nothing when one entry is wrong", () => {
+    const plan = planManifest("services:\n  - id: a\n  - id: a\n  - id: b\n    endpoint: nope\n", "m.yaml");
+    expect(plan.ok).toBe(false);
+    if (plan.ok) return;
+    expect(plan.problems.map((problem) => problem.path)).toEqual(["services.1.id", "services.2.url"]);
+    expect(planManifest(": : :\n\t-", "m.yaml").ok).toBe(false);
+  });
+});
