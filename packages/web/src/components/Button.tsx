@@ -3,7 +3,7 @@
  * The app's button: primary, secondary or danger, with a busy state that disables it (a second press while a
  * request is on its way would send it twice).
  */
-import type { ButtonHTMLAttributes } from "react";
+import type { ButtonHTMLAttributes, Ref } from "react";
 
 const LOOKS = {
   primary: "bg-sky-700 text-white hover:bg-sky-800 dark:bg-sky-600 dark:hover:bg-sky-500",
@@ -14,6 +14,8 @@ const LOOKS = {
 export interface ButtonProps extends ButtonHTMLAttributes<HTMLButtonElement> {
   look?: keyof typeof LOOKS;
   busy?: boolean;
+  /** React 19 passes `ref` as a prop: moving focus to a button (e.g. after what it stood for was replaced). */
+  ref?: Ref<HTMLButtonElement>;
 }
 
 export function Button({ look = "secondary", busy = false, className = "", disabled, type = "button", children, ...rest }: ButtonProps) {

@@ -4,7 +4,7 @@
  * count). Validated with the protocol's SecretNameSchema and PutSecretRequestSchema before anything is sent. The value
  * field is a password field and is emptied once the vault has it.
  */
-import { useState, type FormEvent } from "react";
+import { useEffect, useRef, useState, type FormEvent } from "react";
 import { useMutation } from "@tanstack/react-query";
 import { PutSecretRequestSchema, SecretNameSchema, type SecretInfo } from "@kai/protocol";
 import { useClient } from "../../app/session";
@@ -30,6 +30,11 @@ export function SecretForm({ existing, onDone, onCancel }: SecretFormProps) {
   const [description, setDescription] = useState(existing?.description ?? "");
   const [expires, setExpires] = useState("");
   const [problems, setProblems] = useState<Problems>({});
+  // The form opens from a button: focus goes to its first field, where the person will type.
+  const formRef = useRef<HTMLFormElement>(null);
+  useEffect(() => {
+    formRef.current?.querySelector("input")?.focus();
+  }, []);
   const save = useMutation({
     mutationFn: (input: { name: string; body: { value: string; description?: string; expiresAt?: string } }) => {
       const { value: secret, ...options } = input.body;
@@ -68,7 +73,7 @@ export function SecretForm({ existing, onDone, onCancel }: SecretFormProps) {
 
   const title = existing ? `New version of ${existing.name}` : "Store a secret";
   return (
-    <form onSubmit={submit} noValidate aria-label={title} className="max-w-lg space-y-3">
+    <form ref={formRef} onSubmit={submit} noValidate aria-label={title} className="max-w-lg space-y-3">
       <h3 className="text-sm font-semibold">{title}</h3>
       {!existing && (
         <TextField label="Secret name" value={name} onChange={(event) => setName(event.target.value)} error={problems.name} hint="Path segments, e.g. openai/prod" autoComplete="off" spellCheck={false} />

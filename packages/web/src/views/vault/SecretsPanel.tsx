@@ -49,7 +49,7 @@ export function SecretsPanel({ locked }: { locked: boolean }) {
     <Panel title="Secrets">
       <div className="space-y-3">
         {access.write && !adding && !versioning && (
-          <Button look="primary" onClick={() => setAdding(true)}>
+          <Button look="primary" disabled={locked} title={locked ? "Unlock the vault to store secrets" : undefined} onClick={() => setAdding(true)}>
             Store a secret
           </Button>
         )}
