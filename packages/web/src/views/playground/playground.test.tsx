@@ -1,0 +1,154 @@
+// The Playground against a real node whose service is the server tests' faithful fake OpenAI upstream (over a
+// socket): a streamed chat with who answered and the gateway's overhead, Stop cancelling the upstream call,
+// parameters from the schema reaching the service (and a bad one refused before anything is sent), embeddings
+// and image generation.
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { renderApp, startTestServer, type TestServer } from "../../test-support/app-harness";
+
+/** What the test uses of the fake (packages/server/test/gateway/fakes/fake-server.ts). */
+interface FakeUpstream {
+  url: string;
+  scenario: { kind: string; [key: string]: unknown };
+  earlyCloses: number;
+  requests: Array<{ path: string; body: unknown }>;
+  waitForEarlyClose(seen: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+// Loaded by path at run time, like the harness loads the server's helper (not part of the app's compilation).
+const FAKE = new URL("../../../../server/test/gateway/fakes/openai-fake.ts", import.meta.url).pathname;
+const startOpenAIFake = async (): Promise<FakeUpstream> => ((await import(/* @vite-ignore */ FAKE)) as { startOpenAIFake(): Promise<FakeUpstream> }).startOpenAIFake();
+
+let server: TestServer;
+let fake: FakeUpstream;
+
+beforeAll(async () => {
+  fake = await startOpenAIFake();
+  server = await startTestServer();
+  const registered = await server.request("/api/services/register", {
+    method: "POST",
+    json: { id: "pg-openai", name: "Playground OpenAI", type: "service", provider: "openai", capabilities: ["llm_chat", "embeddings", "image_generation"], url: fake.url, visibility: "public" },
+  });
+  expect(registered.status, await registered.text()).toBe(201);
+});
+afterAll(async () => {
+  await server.dispose();
+  await fake.close();
+});
+beforeEach(() => {
+  fake.scenario = { kind: "ok" };
+});
+
+/** Opens a page of the playground; the first visit loads the view's code, which can take a while on a busy machine. */
+async function open(path: string) {
+  renderApp(server, { path });
+  await screen.findByRole("heading", { name: "Playground" }, { timeout: 15_000 });
+  return userEvent.setup();
+}
+
+const lastChat = () => [...fake.requests].reverse().find((request) => request.path === "/v1/chat/completions")?.body as Record<string, unknown> | undefined;
+
+describe("the playground", () => {
+  it("streams a chat answer and says which service answered and what the gateway added", async () => {
+    const user = await open("/playground");
+    await user.type(await screen.findByLabelText("Model"), "gpt-fake");
+    await user.type(screen.getByLabelText("Message"), "Say hello");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+
+    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("Answer complete"));
+    const conversation = screen.getByRole("list", { name: "Conversation" });
+    expect(within(conversation).getByText("Hello from the fake")).toBeTruthy();
+    expect(within(conversation).getByText("Say hello")).toBeTruthy();
+    const served = screen.getByRole("region", { name: "Served by" });
+    expect(served.textContent).toContain("pg-openai");
+    expect(served.textContent).toContain("(openai)");
+    expect(served.textContent).toMatch(/Gateway overhead\s*\d+\.\d\d ms/);
+    expect(lastChat()?.stream).toBe(true);
+  });
+
+  it("stops a stream: the partial answer stays, marked stopped, and the upstream call is cancelled", async () => {
+    fake.scenario = { kind: "stall-mid-stream" };
+    const closesBefore = fake.earlyCloses;
+    const user = await open("/playground");
+    await user.type(await screen.findByLabelText("Model"), "gpt-fake");
+    await user.type(screen.getByLabelText("Message"), "Tell me a long story");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    // The fake sent its first frames ("Hel") and then went silent.
+    await waitFor(() => expect(screen.getByTestId("streaming-answer").textContent).toBe("Hel"));
+    await user.click(screen.getByRole("button", { name: "Stop" }));
+
+    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("Stopped"));
+    const conversation = screen.getByRole("list", { name: "Conversation" });
+    expect(within(conversation).getByText("Hel")).toBeTruthy();
+    expect(within(conversation).getByText(/stopped/)).toBeTruthy();
+    expect((screen.getByRole("button", { name: "Stop" }) as HTMLButtonElement).disabled).toBe(true);
+    await fake.waitForEarlyClose(closesBefore);
+  });
+
+  it("sends the parameters generated from the request schema, and refuses a bad one before sending", async () => {
+    const user = await open("/playground");
+    await user.type(await screen.findByLabelText("Model"), "gpt-fake");
+    await user.type(screen.getByLabelText("Message"), "Short, please");
+    const sentBefore = fake.requests.length;
+    await user.type(screen.getByLabelText("temperature"), "warm");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    const temperature = screen.getByLabelText("temperature");
+    expect(temperature.getAttribute("aria-invalid")).toBe("true");
+    expect(fake.requests.length).toBe(sentBefore);
+
+    await user.clear(temperature);
+    await user.type(temperature, "0.2");
+    await user.type(screen.getByLabelText("max_tokens"), "5");
+    await user.type(screen.getByLabelText("stop"), "END");
+    await user.click(screen.getByLabelText("Stream the answer"));
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    await within(screen.getByRole("list", { name: "Conversation" })).findByText("Hello from the fake");
+    expect(lastChat()).toMatchObject({ temperature: 0.2, max_tokens: 5, stop: "END" });
+    expect(lastChat()?.stream).not.toBe(true);
+  });
+
+  it("pins a call to a chosen service", async () => {
+    const user = await open("/playground");
+    await user.type(await screen.findByLabelText("Model"), "gpt-fake");
+    const service = screen.getByLabelText("Service");
+    await within(service).findByRole("option", { name: "Playground OpenAI (pg-openai)" });
+    await user.selectOptions(service, "pg-openai");
+    await user.type(screen.getByLabelText("Message"), "hi");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    await within(screen.getByRole("list", { name: "Conversation" })).findByText("Hello from the fake");
+    expect(screen.getByRole("region", { name: "Served by" }).textContent).toContain("pg-openai");
+  });
+
+  it("embeds texts and shows the vectors", async () => {
+    const user = await open("/playground/embeddings");
+    await user.type(await screen.findByLabelText("Model"), "text-embedding-fake");
+    await user.type(screen.getByLabelText("Texts"), "first{enter}second");
+    await user.click(screen.getByRole("button", { name: "Embed" }));
+    const vectors = await screen.findByRole("list", { name: "Vectors" });
+    expect(within(vectors).getAllByRole("listitem")).toHaveLength(2);
+    expect(vectors.textContent).toContain("3 dimensions");
+    expect(screen.getByRole("region", { name: "Served by" }).textContent).toContain("pg-openai");
+  });
+
+  it("generates an image and links what the provider hosts", async () => {
+    const user = await open("/playground/images");
+    await user.type(await screen.findByLabelText("Prompt"), "a lighthouse at dusk");
+    await user.click(screen.getByRole("button", { name: "Generate" }));
+    const images = await screen.findByRole("list", { name: "Images" });
+    expect(within(images).getByRole("link", { name: /Open image 1/ }).getAttribute("href")).toBe("https://images.example/fake.png");
+    expect(images.textContent).toContain("a lighthouse at dusk");
+    expect(screen.getByRole("region", { name: "Served by" }).textContent).toContain("pg-openai");
+  });
+
+  it("shows the gateway's error with its code when no service can answer", async () => {
+    fake.scenario = { kind: "status", status: 500, times: 10 };
+    const user = await open("/playground");
+    await user.type(await screen.findByLabelText("Model"), "gpt-fake");
+    await user.type(screen.getByLabelText("Message"), "hi");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    const alert = await screen.findByRole("alert");
+    expect(alert.textContent).toMatch(/code upstream_/);
+  });
+});
