@@ -9,7 +9,7 @@ import { Badge } from "../../components/Badge";
 import { Panel } from "../../components/Page";
 import { formatCount } from "../../components/charts/format";
 import { useCan } from "../../app/session";
-import { toneFor } from "./tones";
+import { toneFor } from "../../components/status-tones";
 
 const STATUSES = ["active", "degraded", "maintenance", "offline"] as const;
 

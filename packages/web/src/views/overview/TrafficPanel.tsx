@@ -9,28 +9,9 @@ import type { MetricsSummary, TrafficTotals } from "@kai/sdk";
 import { Badge } from "../../components/Badge";
 import { Panel } from "../../components/Page";
 import { TrafficChart } from "../../components/charts/TrafficChart";
-import { formatCount, formatMs, formatRate, formatTime } from "../../components/charts/format";
-import { toneFor, wordFor } from "./tones";
-
-export function Figures({ label, totals, extra }: { label: string; totals: TrafficTotals; extra?: { term: string; value: string } }) {
-  const items = [
-    { term: "Calls", value: formatCount(totals.requests) },
-    { term: "Error rate", value: formatRate(totals.errorRate, totals.requests) },
-    { term: "Latency p50", value: formatMs(totals.p50Ms) },
-    { term: "Latency p99", value: formatMs(totals.p99Ms) },
-    ...(extra ? [extra] : []),
-  ];
-  return (
-    <dl aria-label={label} className="grid grid-cols-2 gap-2 text-sm sm:grid-cols-5">
-      {items.map((item) => (
-        <div key={item.term} className="rounded border border-slate-200 p-2 dark:border-slate-700">
-          <dt className="text-xs text-slate-600 dark:text-slate-400">{item.term}</dt>
-          <dd className="text-lg font-semibold">{item.value}</dd>
-        </div>
-      ))}
-    </dl>
-  );
-}
+import { formatCount, formatMs, formatRate } from "../../components/charts/format";
+import { Figures, RecentErrors } from "../../components/charts/TrafficTables";
+import { toneFor, wordFor } from "../../components/status-tones";
 
 function Breakdown({ caption, rows }: { caption: string; rows: Array<TrafficTotals & { name: string; link?: string }> }) {
   if (rows.length === 0) return null;
@@ -62,44 +43,6 @@ function Breakdown({ caption, rows }: { caption: string; rows: Array<TrafficTota
             <td>{formatRate(row.errorRate, row.requests)}</td>
             <td>{formatMs(row.p50Ms)}</td>
             <td>{formatMs(row.p99Ms)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
-}
-
-export function RecentErrors({ errors, showService }: { errors: MetricsSummary["recentErrors"]; showService: boolean }) {
-  if (errors.length === 0) return <p className="text-sm">No failed calls recently.</p>;
-  return (
-    <table className="w-full text-left text-sm">
-      <caption className="mb-1 text-left text-sm font-medium">Recent errors</caption>
-      <thead>
-        <tr>
-          <th scope="col">Time</th>
-          {showService && <th scope="col">Service</th>}
-          <th scope="col">Code</th>
-          <th scope="col">Operation</th>
-          <th scope="col">Request id</th>
-        </tr>
-      </thead>
-      <tbody>
-        {errors.map((error, index) => (
-          <tr key={`${error.at}-${error.requestId ?? index}`}>
-            <td>{formatTime(error.at)}</td>
-            {showService && (
-              <td>
-                <Link to={`/services/${encodeURIComponent(error.serviceId)}`} className="underline">
-                  {error.serviceId}
-                </Link>
-              </td>
-            )}
-            <td className="font-mono">{error.code}</td>
-            <td>
-              {error.operation}
-              {error.model ? ` (${error.model})` : ""}
-            </td>
-            <td className="font-mono text-xs">{error.requestId ?? "—"}</td>
           </tr>
         ))}
       </tbody>

@@ -11,7 +11,7 @@ import { Panel } from "../../components/Page";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { formatCount, formatTime } from "../../components/charts/format";
 import { useCan } from "../../app/session";
-import { toneFor } from "./tones";
+import { toneFor } from "../../components/status-tones";
 import { usePeerStates, useVaultState } from "./overview-queries";
 
 function vaultWord(vault: VaultStatus): string {

@@ -6,6 +6,7 @@
  * record heard on the registry stream replaces it at once (deregistration says so); the activity is polled.
  * Mounted by views/services at `/services/:id`.
  */
+import { useState } from "react";
 import { useQueryClient } from "@tanstack/react-query";
 import { Link, useParams } from "react-router";
 import { KaiApiError } from "@kai/sdk";
@@ -14,12 +15,10 @@ import { ErrorNotice } from "../../../components/ErrorNotice";
 import { Page } from "../../../components/Page";
 import { useRegistryChanges } from "../../../components/live-registry";
 import { toneFor, wordFor } from "../../../components/status-tones";
-import { useCan } from "../../../app/session";
 import { ActivityPanel } from "./ActivityPanel";
 import { detailKeys, useRegistryRevision, useServiceActivity, useServiceRecord } from "./detail-queries";
 import { ModelsPanel, ServiceUiPanel } from "./ModelsAndUi";
 import { RecordPanel } from "./RecordPanel";
-import { useState } from "react";
 
 const back = (
   <Link to="/services" className="text-sm underline">
@@ -34,7 +33,6 @@ export default function ServicePage() {
   const activity = useServiceActivity(id, record.isSuccess);
   const revision = useRegistryRevision();
   const [gone, setGone] = useState(false);
-  const canRead = useCan("services:read");
 
   useRegistryChanges(revision.data, (events) => {
     for (const event of events) {
@@ -91,7 +89,7 @@ export default function ServicePage() {
       {activity.data && <ActivityPanel activity={activity.data} />}
       <div className="grid gap-4 lg:grid-cols-2">
         <RecordPanel record={service} />
-        {canRead && <ModelsPanel record={service} />}
+        <ModelsPanel record={service} />
       </div>
       <ServiceUiPanel record={service} />
     </Page>

@@ -1,9 +1,9 @@
 /**
- * @module views/overview/tones
+ * @module components/status-tones
  * The badge tone of the words the overview and a service's page show (status, health, breaker, peer state). The
  * word itself is always shown; the tone only adds colour.
  */
-import type { Tone } from "../../components/Badge";
+import type { Tone } from "./Badge";
 
 const TONE: Record<string, Tone> = {
   active: "good",
