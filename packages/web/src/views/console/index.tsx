@@ -1,13 +1,46 @@
 /**
  * @module views/console
- * The Console page (placeholder until its view is built).
+ * The Console: the node's log, live (`client.logs`, scope admin). Lines come already redacted from the node's
+ * in-memory ring; filters by level, request id and text; pause to read, resume without losing lines (the stream
+ * reopens after the last line seen).
  */
+import { useState } from "react";
+import type { LogFilter } from "@kai/protocol";
+import { Button } from "../../components/Button";
+import { ErrorNotice } from "../../components/ErrorNotice";
 import { Page } from "../../components/Page";
+import { ConsoleFilters } from "./ConsoleFilters";
+import { LogTable } from "./LogTable";
+import { KEEP, useLogStream, type StreamState } from "./use-log-stream";
+
+const STATE_TEXT: Record<StreamState, string> = {
+  connecting: "Connecting…",
+  live: "Live: new lines appear as the node writes them.",
+  paused: "Paused. Resume to catch up; no line is lost.",
+  reconnecting: "The stream stopped; reconnecting…",
+};
 
 export default function ConsolePage() {
+  const [filter, setFilter] = useState<LogFilter>({});
+  const [paused, setPaused] = useState(false);
+  const { lines, state, error, clear } = useLogStream(filter, paused);
+
   return (
-    <Page title="Console">
-      <p>Coming in this release.</p>
+    <Page
+      title="Console"
+      actions={
+        <>
+          <Button onClick={() => setPaused((value) => !value)}>{paused ? "Resume" : "Pause"}</Button>
+          <Button onClick={clear}>Clear page</Button>
+        </>
+      }
+    >
+      <ConsoleFilters filter={filter} onApply={setFilter} />
+      <p role="status" className="text-sm text-slate-700 dark:text-slate-300">
+        {STATE_TEXT[state]} Showing the last {KEEP} lines at most.
+      </p>
+      {state === "reconnecting" && <ErrorNotice error={error} title="The log stream broke" />}
+      <LogTable lines={lines} onRequest={(requestId) => setFilter({ ...filter, requestId })} />
     </Page>
   );
 }

@@ -1,0 +1,68 @@
+/**
+ * @module views/console/ConsoleFilters
+ * The Console's filters: minimum level, one request id, and text. Checked with the protocol's `LogFilterSchema`
+ * (the same the node applies) and applied on Apply, so a stream is not reopened on every keystroke.
+ */
+import { useEffect, useState, type FormEvent } from "react";
+import { LOG_LEVELS, LogFilterSchema, type LogFilter } from "@kai/protocol";
+import { Button } from "../../components/Button";
+import { SelectField, TextField } from "../../components/Field";
+
+export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply(filter: LogFilter): void }) {
+  const [level, setLevel] = useState(filter.level ?? "");
+  const [requestId, setRequestId] = useState(filter.requestId ?? "");
+  const [q, setQ] = useState(filter.q ?? "");
+  const [errors, setErrors] = useState<Record<string, string>>({});
+
+  // A filter set from outside (a request id clicked in the table) shows in the fields.
+  useEffect(() => {
+    setLevel(filter.level ?? "");
+    setRequestId(filter.requestId ?? "");
+    setQ(filter.q ?? "");
+  }, [filter]);
+
+  function apply(event: FormEvent) {
+    event.preventDefault();
+    const parsed = LogFilterSchema.safeParse({
+      ...(level ? { level } : {}),
+      ...(requestId.trim() ? { requestId: requestId.trim() } : {}),
+      ...(q.trim() ? { q: q.trim() } : {}),
+    });
+    if (!parsed.success) {
+      const next: Record<string, string> = {};
+      for (const issue of parsed.error.issues) next[String(issue.path[0])] ??= issue.message;
+      setErrors(next);
+      return;
+    }
+    setErrors({});
+    onApply(parsed.data);
+  }
+
+  return (
+    <form onSubmit={apply} aria-label="Filter the log" className="grid items-end gap-3 sm:grid-cols-[10rem_1fr_1fr_auto]">
+      <SelectField label="Level" value={level} error={errors.level} onChange={(event) => setLevel(event.target.value)}>
+        <option value="">All levels</option>
+        {LOG_LEVELS.map((name) => (
+          <option key={name} value={name}>
+            {name} and above
+          </option>
+        ))}
+      </SelectField>
+      <TextField label="Request id" value={requestId} error={errors.requestId} onChange={(event) => setRequestId(event.target.value)} />
+      <TextField label="Text" type="search" value={q} error={errors.q} onChange={(event) => setQ(event.target.value)} />
+      <div className="flex gap-2">
+        <Button type="submit" look="primary">
+          Apply
+        </Button>
+        <Button
+          onClick={() => {
+            setErrors({});
+            onApply({});
+          }}
+        >
+          Reset
+        </Button>
+      </div>
+    </form>
+  );
+}

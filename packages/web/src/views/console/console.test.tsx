@@ -1,0 +1,89 @@
+// The Console against a real node: recent lines and new ones as the node writes them, filters (request id, level,
+// text; a request id clicked in the table), pause and resume without losing a line, admin only, and no token on
+// the page.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { mintToken, renderApp, startTestServer, type TestServer } from "../../test-support/app-harness";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer();
+});
+afterAll(async () => {
+  await server.dispose();
+});
+
+/** Opens the Console; the first visit loads the view's code, which can take a while on a busy machine. */
+async function open(token?: string) {
+  renderApp(server, { path: "/console", ...(token ? { token } : {}) });
+  await screen.findByRole("heading", { name: "Console" }, { timeout: 15_000 });
+  await waitFor(() => expect(screen.getByRole("status").textContent).toContain("Live"), { timeout: 10_000 });
+  return userEvent.setup();
+}
+
+const table = () => screen.getByRole("table");
+const rowsWith = (text: string) => within(table()).queryAllByRole("row").filter((row) => row.textContent?.includes(text));
+
+describe("the console", () => {
+  it("shows recent lines, then new ones as the node writes them", async () => {
+    await open();
+    // The node's own start is among the recent lines.
+    await waitFor(() => expect(rowsWith("kai server listening").length).toBeGreaterThan(0));
+    expect((await server.request("/api/status", { headers: { "x-request-id": "console-live-1" } })).status).toBe(200);
+    await waitFor(() => expect(rowsWith("console-live-1").length).toBeGreaterThan(0));
+    expect(rowsWith("console-live-1")[0]!.textContent).toContain("/api/status");
+    // Never a credential on the page (the node redacts; the page shows what it sent).
+    expect(document.body.textContent).not.toContain(server.adminToken);
+  });
+
+  it("filters by request id, level and text", async () => {
+    const user = await open();
+    await user.type(screen.getByLabelText("Request id"), "console-filter-1");
+    await user.click(screen.getByRole("button", { name: "Apply" }));
+    expect((await server.request("/api/status", { headers: { "x-request-id": "console-filter-1" } })).status).toBe(200);
+    expect((await server.request("/api/status", { headers: { "x-request-id": "console-other-1" } })).status).toBe(200);
+    await waitFor(() => expect(rowsWith("console-filter-1").length).toBeGreaterThan(0));
+    expect(rowsWith("console-other-1")).toEqual([]);
+
+    await user.click(screen.getByRole("button", { name: "Reset" }));
+    await user.selectOptions(screen.getByLabelText("Level"), "warn");
+    await user.click(screen.getByRole("button", { name: "Apply" }));
+    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("Live"));
+    const levels = within(table()).queryAllByRole("row").slice(1).map((row) => row.querySelectorAll("td")[1]?.textContent).filter(Boolean);
+    expect(levels.every((level) => ["warn", "error", "fatal"].includes(level as string))).toBe(true);
+    expect(rowsWith("console-filter-1")).toEqual([]);
+
+    await user.selectOptions(screen.getByLabelText("Level"), "");
+    await user.type(screen.getByLabelText("Text"), "CONSOLE-OTHER");
+    await user.click(screen.getByRole("button", { name: "Apply" }));
+    await waitFor(() => expect(rowsWith("console-other-1").length).toBeGreaterThan(0));
+    expect(rowsWith("console-filter-1")).toEqual([]);
+  });
+
+  it("filters to a request clicked in the table", async () => {
+    const user = await open();
+    expect((await server.request("/api/status", { headers: { "x-request-id": "console-click-1" } })).status).toBe(200);
+    const button = await within(table()).findByRole("button", { name: "console-click-1" });
+    await user.click(button);
+    expect((screen.getByLabelText("Request id") as HTMLInputElement).value).toBe("console-click-1");
+    await waitFor(() => expect(within(table()).queryAllByRole("row").slice(1).every((row) => row.textContent?.includes("console-click-1"))).toBe(true));
+  });
+
+  it("pauses and resumes without losing a line", async () => {
+    const user = await open();
+    await user.click(screen.getByRole("button", { name: "Pause" }));
+    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("Paused"));
+    expect((await server.request("/api/status", { headers: { "x-request-id": "console-paused-1" } })).status).toBe(200);
+    expect(rowsWith("console-paused-1")).toEqual([]);
+    await user.click(screen.getByRole("button", { name: "Resume" }));
+    await waitFor(() => expect(rowsWith("console-paused-1").length).toBeGreaterThan(0));
+  });
+
+  it("is not available to a session without admin", async () => {
+    const token = await mintToken(server, ["services:read", "gateway:invoke"]);
+    renderApp(server, { path: "/console", token });
+    await screen.findByRole("heading", { name: "Not available" }, { timeout: 15_000 });
+    expect(screen.queryByTestId("nav-console")).toBeNull();
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * @module views/console/use-log-stream
+ * The Console's live lines: the newest ones first (`client.logs.list`), then the stream from the last one seen
+ * (`client.logs.stream` with `after`), so nothing is missed or shown twice. When the stream ends or breaks it is
+ * opened again from the last line seen, after a pause. At most `KEEP` lines stay in memory: the page is for what is
+ * happening now, the node keeps a longer ring and the log file keeps everything.
+ */
+import { useEffect, useRef, useState } from "react";
+import type { LogEntry, LogFilter } from "@kai/protocol";
+import { useClient } from "../../app/session";
+
+/** Lines kept on the page. */
+export const KEEP = 1000;
+/** Lines read at the start. */
+const FIRST = 200;
+const RETRY_MS = 2000;
+
+/** A line, or a note that the node skipped lines (a slow reader, or a resume the ring no longer reached). */
+export type ConsoleLine = { kind: "log"; entry: LogEntry } | { kind: "gap"; skipped: number; key: string };
+
+export type StreamState = "connecting" | "live" | "paused" | "reconnecting";
+
+export function useLogStream(filter: LogFilter, paused: boolean): { lines: ConsoleLine[]; state: StreamState; error: unknown; clear(): void } {
+  const client = useClient();
+  const [lines, setLines] = useState<ConsoleLine[]>([]);
+  const [state, setState] = useState<StreamState>("connecting");
+  const [error, setError] = useState<unknown>(null);
+  const filterKey = JSON.stringify(filter);
+  /** The newest line seen: a stream (re)opens after it. Kept across a pause; a new filter starts over. */
+  const lastSeq = useRef<number | undefined>(undefined);
+
+  // Declared before the stream's effect, so it runs first when the filter changes.
+  useEffect(() => {
+    setLines([]);
+    lastSeq.current = undefined;
+  }, [filterKey]);
+
+  useEffect(() => {
+    if (paused) {
+      setState("paused");
+      return;
+    }
+    const controller = new AbortController();
+    const signal = controller.signal;
+    const add = (more: ConsoleLine[]) => setLines((before) => [...before, ...more].slice(-KEEP));
+    let gaps = 0;
+
+    async function run() {
+      setState("connecting");
+      while (!signal.aborted) {
+        try {
+          if (lastSeq.current === undefined) {
+            const recent = await client.logs.list({ ...filter, limit: FIRST }, { signal });
+            add(recent.entries.map((entry) => ({ kind: "log" as const, entry })));
+            lastSeq.current = recent.entries.at(-1)?.seq ?? recent.latestSeq;
+          }
+          // Resuming (after a pause or a break): the lines since the last one seen come first.
+          const events = await client.logs.stream({ ...filter, after: lastSeq.current }, { signal });
+          setState("live");
+          setError(null);
+          for await (const event of events) {
+            if (event.type === "log") {
+              lastSeq.current = event.entry.seq;
+              add([{ kind: "log", entry: event.entry }]);
+            } else add([{ kind: "gap", skipped: event.skipped, key: `gap-${++gaps}` }]);
+          }
+        } catch (failure) {
+          if (signal.aborted) return;
+          setError(failure);
+        }
+        if (signal.aborted) return;
+        setState("reconnecting");
+        await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+    }
+    void run();
+    return () => controller.abort();
+    // filterKey stands for filter's contents.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [client, filterKey, paused]);
+
+  return { lines, state, error, clear: () => setLines([]) };
+}
