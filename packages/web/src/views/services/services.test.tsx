@@ -14,7 +14,7 @@ beforeAll(async () => {
   server = await startTestServer();
   const secret = await server.request("/api/vault/secrets/openai-key", { method: "PUT", json: { value: "sk-test-not-real" } });
   expect(secret.ok).toBe(true);
-});
+}, 90_000);
 afterAll(async () => {
   await server.dispose();
 });
@@ -102,7 +102,7 @@ describe("the services list", () => {
     await user.clear(screen.getByLabelText("Capability"));
     await user.type(screen.getByLabelText("Capability"), "Not A Capability{Enter}");
     expect((await screen.findAllByRole("alert")).some((alert) => alert.textContent?.includes("lower-case"))).toBe(true);
-  }, 45_000);
+  }, 90_000);
 
   it("sorts by a column, and says which way", async () => {
     await register({ id: "sort-b", name: "Sort Bravo", tags: ["sort"] });
@@ -133,7 +133,7 @@ describe("the services list", () => {
     await screen.findByText("230 services", undefined, { timeout: 5000 });
     expect(screen.queryByRole("button", { name: "Load more services" })).toBeNull();
     expect(grid.getAttribute("aria-rowcount")).toBe("231");
-  }, 45_000);
+  }, 90_000);
 });
 
 describe("registering, editing and deregistering", () => {
@@ -169,7 +169,7 @@ describe("registering, editing and deregistering", () => {
     expect(body.capabilities).toEqual(["llm_chat", "embeddings"]);
     expect(body.healthCheck?.interval).toBe(60);
     expect(body.healthCheck?.path).toBe("/");
-  }, 45_000);
+  }, 90_000);
 
   it("edits only what changed, and removes an emptied field", async () => {
     await register({ id: "edit-me", name: "Edit me", tags: ["edited"], version: "1.0.0", description: "before" });
@@ -194,7 +194,7 @@ describe("registering, editing and deregistering", () => {
     expect(body.description).toBe("after");
     expect(body.version).toBeUndefined();
     expect(body.name).toBe("Edit me");
-  }, 45_000);
+  }, 90_000);
 
   it("reports a concurrent change instead of overwriting it", async () => {
     await register({ id: "edit-race", name: "Edit race", tags: ["race"] });

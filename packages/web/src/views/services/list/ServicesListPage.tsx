@@ -6,7 +6,7 @@
  * the node checks every call again.
  */
 import { useQuery } from "@tanstack/react-query";
-import { useCallback, useMemo, useState } from "react";
+import { lazy, useCallback, useMemo, useState } from "react";
 import { useSearchParams } from "react-router";
 import type { ServiceRecord } from "@kai/protocol";
 import { useCan, useClient } from "../../../app/session";
@@ -15,12 +15,14 @@ import { ConfirmDialog } from "../../../components/ConfirmDialog";
 import { ErrorNotice } from "../../../components/ErrorNotice";
 import { Page } from "../../../components/Page";
 import { ServiceForm } from "../form/ServiceForm";
-import { ImportManifest } from "../import/ImportManifest";
 import { FILTER_KEYS, parseFilters, readFilters, readSort, withParam, type SortKey } from "./filters";
 import { FilterBar } from "./FilterBar";
 import { sortRows, type Row } from "./rows";
 import { ServiceTable } from "./ServiceTable";
 import { useLiveServices, type LiveState } from "./use-live-services";
+
+/** The YAML parser is loaded only when someone imports a manifest. */
+const ImportManifest = lazy(() => import("../import/ImportManifest").then((module) => ({ default: module.ImportManifest })));
 
 const LIVE_WORDS: Record<LiveState, string> = {
   connecting: "Connecting to live updates…",
