@@ -13,7 +13,8 @@ let server: TestServer;
 const PASSPHRASE = "correct horse battery staple";
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // The fewest PBKDF2 iterations the node accepts: the passphrase is still real, the shared machine is spared.
+  server = await startTestServer({ config: { vault: { pbkdf2Iterations: 10_000 } } });
   // Stored through the API (not the page) so that each test starts from known secrets.
   for (const [name, value] of [["openai/prod", "sk-openai-prod-value"], ["anthropic/prod", "sk-anthropic-value"]]) {
     const response = await server.request(`/api/vault/secrets/${name}`, { method: "PUT", json: { value, description: `${name} key` } });
