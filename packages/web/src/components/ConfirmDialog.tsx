@@ -3,7 +3,7 @@
  * Asks before something that cannot be undone (deregister, revoke, delete). Built on the native <dialog>: modal,
  * focus kept inside, Escape cancels, focus returns to the button that opened it.
  */
-import { useEffect, useRef, type ReactNode } from "react";
+import { useEffect, useId, useRef, type ReactNode } from "react";
 import { Button } from "./Button";
 
 export interface ConfirmDialogProps {
@@ -18,6 +18,8 @@ export interface ConfirmDialogProps {
 
 export function ConfirmDialog({ open, title, children, confirmLabel, busy = false, onConfirm, onCancel }: ConfirmDialogProps) {
   const ref = useRef<HTMLDialogElement>(null);
+  // Several dialogs may be on one page: each needs its own title id.
+  const titleId = useId();
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -33,14 +35,14 @@ export function ConfirmDialog({ open, title, children, confirmLabel, busy = fals
   return (
     <dialog
       ref={ref}
-      aria-labelledby="confirm-title"
+      aria-labelledby={titleId}
       onCancel={(event) => {
         event.preventDefault();
         onCancel();
       }}
       className="rounded-lg border border-slate-300 bg-white p-5 text-slate-900 shadow-xl backdrop:bg-black/40 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100"
     >
-      <h2 id="confirm-title" className="mb-2 text-lg font-semibold">
+      <h2 id={titleId} className="mb-2 text-lg font-semibold">
         {title}
       </h2>
       <div className="mb-4 text-sm">{children}</div>
