@@ -100,6 +100,46 @@ describe.skipIf(chromiumPath === undefined)("the web app in Chromium", () => {
     }
   });
 
+  it("works from the keyboard alone: the skip link comes first, focus is visible, the navigation opens pages", async () => {
+    const { page, close } = await newPage();
+    try {
+      await page.goto(node.url);
+      // Signing in with the keyboard only: Tab to the username (wherever the page put the focus), type, Tab to the
+      // password, Enter submits.
+      const isFocused = (locator: ReturnType<Page["getByLabel"]>) => locator.evaluate((element) => element === document.activeElement);
+      const tabTo = async (locator: ReturnType<Page["getByLabel"]>) => {
+        for (let i = 0; i < 20 && !(await isFocused(locator)); i++) await page.keyboard.press("Tab");
+        expect(await isFocused(locator)).toBe(true);
+      };
+      await page.getByLabel("Username").waitFor();
+      await tabTo(page.getByLabel("Username"));
+      await page.keyboard.type("ada");
+      await page.keyboard.press("Tab");
+      expect(await isFocused(page.getByLabel("Password", { exact: true }))).toBe(true);
+      await page.keyboard.type("ada's long password");
+      await page.keyboard.press("Enter");
+      await page.getByRole("navigation", { name: "Main" }).waitFor({ timeout: 15_000 });
+
+      await page.keyboard.press("Tab");
+      const skip = page.getByRole("link", { name: "Skip to content" });
+      expect(await skip.evaluate((element) => element === document.activeElement)).toBe(true);
+      const focusStyle = async () => page.evaluate(() => {
+        const style = getComputedStyle(document.activeElement as Element);
+        return { outline: style.outlineStyle, width: parseFloat(style.outlineWidth), visible: (document.activeElement as HTMLElement).getBoundingClientRect().width > 0 };
+      });
+      expect(await focusStyle()).toMatchObject({ outline: "solid", visible: true });
+      expect((await focusStyle()).width).toBeGreaterThan(0);
+
+      // Tab on to the Services link and open it with Enter.
+      await tabTo(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Services" }));
+      expect(await focusStyle()).toMatchObject({ outline: "solid" });
+      await page.keyboard.press("Enter");
+      await waitForHeading(page, "Services");
+    } finally {
+      await close();
+    }
+  }, 45_000);
+
   for (const scheme of ["light", "dark"] as const) {
     it(`has no serious or critical axe violation on any page (${scheme})`, async () => {
       const { page, errors, close } = await newPage({ colorScheme: scheme });
