@@ -24,7 +24,7 @@ export default function AccessPage() {
         {sections.map((section) => (
           <NavLink
             key={section.path}
-            to={section.path}
+            to={`/access/${section.path}`}
             className={({ isActive }) => `${TAB} ${isActive ? "bg-sky-700 text-white dark:bg-sky-600" : "border border-slate-300 dark:border-slate-600"}`}
           >
             {section.label}
