@@ -131,6 +131,18 @@ describe("GET /api/logs/stream", () => {
     resumed.close();
   });
 
+  it("ends when the caller's token expires, so that access is checked again on the reconnect", async () => {
+    const created = await server.request("/api/tokens", { method: "POST", json: { scopes: ["admin"], owner: "brief", ttl: "2s" } });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const { token } = (await created.json()) as { token: string };
+    const response = await fetch(`${server.url}/api/logs/stream`, { headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    // Reading to the end returns: the node closed the stream (the test's own timeout is the bound).
+    const text = await response.text();
+    expect(text).toContain("retry:");
+    expect((await fetch(`${server.url}/api/logs/stream`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
+  });
+
   it("never carries a canary secret or a token, even through a hostile upstream", async () => {
     const stream = await openStream();
     const reader = await mintToken(server, ["services:read", "gateway:invoke"], "reader");

@@ -4,19 +4,27 @@
  * scope admin. Both read the logger's in-memory ring (logging/log-tail.ts): lines already redacted by the logger,
  * never the log file. The stream starts with the kept lines after `after` (or `Last-Event-ID`, so an EventSource
  * that reconnects resumes where it stopped), then follows; a client that reads too slowly is told how many lines
- * it missed (`event: gap`) rather than holding the node's memory.
+ * it missed (`event: gap`) rather than holding the node's memory. A stream ends when the caller's token expires (ten
+ * minutes at most), so that access is checked again on the reconnect.
  */
 import { Readable } from "node:stream";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ErrorBodySchema, LOG_STREAM_EVENTS, LogListResponseSchema, LogQuerySchema, LogStreamQuerySchema, type LogEntry, type LogFilter } from "@kai/protocol";
 import { matches, type LogTail } from "../../logging/log-tail.js";
+import { principalOf } from "../authenticate.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
 /** Bytes a slow client may have queued before further lines are skipped (and counted in a gap event). */
 const MAX_QUEUED_BYTES = 1024 * 1024;
 /** A comment line this often keeps proxies from closing a quiet stream. */
 const KEEPALIVE_MS = 15_000;
+/**
+ * The longest a stream stays open: the caller's token was checked when it opened, so it ends by the token's expiry
+ * (and after this at most), and the client reconnects with a token that is checked again — a revoked session or a
+ * removed role stops receiving lines within this time.
+ */
+const MAX_STREAM_MS = 10 * 60_000;
 
 const frame = (entry: LogEntry) => `id: ${entry.seq}\nevent: ${LOG_STREAM_EVENTS.log}\ndata: ${JSON.stringify(entry)}\n\n`;
 const gapFrame = (skipped: number) => `event: ${LOG_STREAM_EVENTS.gap}\ndata: ${JSON.stringify({ skipped })}\n\n`;
@@ -26,8 +34,9 @@ class LogStream extends Readable {
   private skipped = 0;
   private readonly stop: () => void;
   private readonly keepalive: NodeJS.Timeout;
+  private readonly lifetime: NodeJS.Timeout;
 
-  constructor(tail: LogTail, filter: LogFilter, after: number | undefined) {
+  constructor(tail: LogTail, filter: LogFilter, after: number | undefined, endAt: number) {
     super();
     // Something at once, so that the headers go out now (Node sends them with the first bytes), and the reconnect delay.
     this.push("retry: 2000\n\n");
@@ -39,6 +48,8 @@ class LogStream extends Readable {
     });
     this.keepalive = setInterval(() => this.push(": keepalive\n\n"), KEEPALIVE_MS);
     this.keepalive.unref();
+    this.lifetime = setTimeout(() => this.finish(), Math.max(0, Math.min(endAt - Date.now(), MAX_STREAM_MS)));
+    this.lifetime.unref();
   }
 
   override _read(): void {
@@ -71,6 +82,7 @@ class LogStream extends Readable {
 
   private release(): void {
     clearInterval(this.keepalive);
+    clearTimeout(this.lifetime);
     this.stop();
   }
 }
@@ -116,7 +128,7 @@ export function logsRoutes(tail: LogTail): FastifyPluginAsyncZod {
       },
     }, async (request, reply) => {
       const { after, ...filter } = request.query;
-      const stream = new LogStream(tail, filter, resumeFrom(after, request.headers["last-event-id"]));
+      const stream = new LogStream(tail, filter, resumeFrom(after, request.headers["last-event-id"]), principalOf(request).expiresAt);
       open.add(stream);
       stream.once("close", () => open.delete(stream));
       reply.raw.once("close", () => stream.destroy());

@@ -1,8 +1,9 @@
 /**
  * @module views/console/use-log-stream
  * The Console's live lines: the newest ones first (`client.logs.list`), then the stream from the last one seen
- * (`client.logs.stream` with `after`), so nothing is missed or shown twice. When the stream ends or breaks it is
- * opened again from the last line seen, after a pause. At most `KEEP` lines stay in memory: the page is for what is
+ * (`client.logs.stream` with `after`), so nothing is missed or shown twice. When the node ends the stream (at the
+ * expiry of the token it was opened with) it is opened again at once, from the last line seen; when it breaks, after
+ * a pause. At most `KEEP` lines stay in memory: the page is for what is
  * happening now, the node keeps a longer ring and the log file keeps everything.
  */
 import { useEffect, useRef, useState } from "react";
@@ -64,6 +65,10 @@ export function useLogStream(filter: LogFilter, paused: boolean): { lines: Conso
               add([{ kind: "log", entry: event.entry }]);
             } else add([{ kind: "gap", skipped: event.skipped, key: `gap-${++gaps}` }]);
           }
+          // The node ended the stream (it does when the token it was opened with expires): reopen at once.
+          if (signal.aborted) return;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          continue;
         } catch (failure) {
           if (signal.aborted) return;
           setError(failure);
