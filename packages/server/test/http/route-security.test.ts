@@ -61,6 +61,9 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "POST /vault/decrypt": { need: "vault-read", body: () => ({ ciphertext: WALK_CIPHERTEXT }) },
   "POST /vault/rewrap": { need: "vault-write", body: () => ({ ciphertext: WALK_CIPHERTEXT }) },
   "GET /metrics": { need: "metrics" },
+  // The live log (issue 15): recent lines and their stream (the stream is ended when the node closes).
+  "GET /api/logs": { need: "admin" },
+  "GET /api/logs/stream": { need: "admin" },
   // What the node measured, as JSON (issue 15, the web app): node-wide like /metrics; one service like reading it.
   "GET /api/metrics/summary": { need: "metrics" },
   "GET /api/services/{id}/activity": { need: "read" },
