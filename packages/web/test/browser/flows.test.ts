@@ -1,7 +1,9 @@
 /**
  * What people do in the app, end to end in a real Chromium against the built node: a registration made elsewhere
- * shows up live, registering and editing through the forms, locking and unlocking the vault. One browser and one
- * signed-in page for the file (the flows do not disturb each other: each uses its own services and tags).
+ * shows up live, registering and editing through the forms, a streamed chat in the playground and stopping one,
+ * locking and unlocking the vault. One browser and one signed-in page (a cookie session) for the file; the flows
+ * do not disturb each other (each uses its own services and tags). The playground's upstream is the server tests'
+ * faithful fake OpenAI server, listening on loopback in this process.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
@@ -10,15 +12,31 @@ import { goInApp, signIn, watchPageErrors } from "./pages";
 
 const chromiumPath = findChromium();
 
+/** What the test uses of the fake (packages/server/test/gateway/fakes/openai-fake.ts). */
+interface FakeUpstream {
+  url: string;
+  scenario: { kind: string; [key: string]: unknown };
+  earlyCloses: number;
+  waitForEarlyClose(seen: number, timeoutMs?: number): Promise<void>;
+  close(): Promise<void>;
+}
+// Loaded by path at run time: the server's test code is not part of the web app's compilation.
+const FAKE = new URL("../../../server/test/gateway/fakes/openai-fake.ts", import.meta.url).pathname;
+const startOpenAIFake = async (): Promise<FakeUpstream> => ((await import(/* @vite-ignore */ FAKE)) as { startOpenAIFake(): Promise<FakeUpstream> }).startOpenAIFake();
+
 describe.skipIf(chromiumPath === undefined)("flows in the web app", () => {
   let node: KaiNode;
   let browser: Browser;
   let page: Page;
   let errors: string[];
+  let fake: FakeUpstream;
 
   beforeAll(async () => {
-    [node, browser] = await Promise.all([startNode(), launchBrowser()]);
+    [node, browser, fake] = await Promise.all([startNode(), launchBrowser(), startOpenAIFake()]);
     await node.createUser("ada", "ada's long password", ["admin"]);
+    await node.api("/api/services/register", {
+      json: serviceRecord("pg-openai", { name: "Playground OpenAI", provider: "openai", capabilities: ["llm_chat"], url: fake.url }),
+    });
     page = await browser.newPage();
     errors = watchPageErrors(page);
     await signIn(page, node, "ada", "ada's long password");
@@ -27,6 +45,7 @@ describe.skipIf(chromiumPath === undefined)("flows in the web app", () => {
   afterAll(async () => {
     await browser?.close();
     await node?.stop();
+    await fake?.close();
   });
 
   async function servicesPage(query: string): Promise<void> {
@@ -67,6 +86,29 @@ describe.skipIf(chromiumPath === undefined)("flows in the web app", () => {
     await edit.getByRole("button", { name: "Save changes" }).click();
     await page.getByText("Saved formed-one.").waitFor({ timeout: 10_000 });
     expect((await node.api<{ description: string }>("/api/services/formed-one")).description).toBe("edited in the browser");
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it("streams a chat answer through the gateway, says who answered, and stops a stream", async () => {
+    fake.scenario = { kind: "ok" };
+    await goInApp(page, "/playground");
+    await page.getByLabel("Model", { exact: true }).fill("gpt-fake", { timeout: 15_000 });
+    await page.getByLabel("Message", { exact: true }).fill("Say hello");
+    await page.getByRole("button", { name: "Send" }).click();
+    const conversation = page.getByRole("list", { name: "Conversation" });
+    await conversation.getByText("Hello from the fake").waitFor({ timeout: 15_000 });
+    await page.getByRole("status").filter({ hasText: "Answer complete" }).waitFor();
+    expect(await page.getByRole("region", { name: "Served by" }).textContent()).toContain("pg-openai");
+
+    fake.scenario = { kind: "stall-mid-stream" };
+    const closesBefore = fake.earlyCloses;
+    await page.getByLabel("Message", { exact: true }).fill("Tell me a long story");
+    await page.getByRole("button", { name: "Send" }).click();
+    // The fake sends its first frames ("Hel") and then goes silent.
+    await expect.poll(() => page.getByTestId("streaming-answer").textContent(), { timeout: 15_000 }).toBe("Hel");
+    await page.getByRole("button", { name: "Stop" }).click();
+    await page.getByRole("status").filter({ hasText: "Stopped" }).waitFor();
+    await fake.waitForEarlyClose(closesBefore);
     expect(errors).toEqual([]);
   }, 60_000);
 
