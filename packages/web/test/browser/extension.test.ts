@@ -102,6 +102,18 @@ describe.skipIf(chromiumPath === undefined)("the browser extension", () => {
     await Promise.all([tab.close(), popup.close()]);
   }, 60_000);
 
+  it("has an options page (the manifest's) with the node's address", async () => {
+    const popup = await browser.context.newPage();
+    await popup.goto(`${base}/popup.html`);
+    const [options] = await Promise.all([
+      browser.context.waitForEvent("page"),
+      popup.evaluate(() => (globalThis as unknown as { chrome: { runtime: { openOptionsPage(): Promise<void> } } }).chrome.runtime.openOptionsPage()),
+    ]);
+    await options.getByRole("heading", { name: "Connect to a kAI node" }).waitFor();
+    expect(await options.getByLabel("Node address").inputValue()).toBe(node.url);
+    await Promise.all([options.close(), popup.close()]);
+  }, 30_000);
+
   it("signs out: the stored session is gone and the popup asks to sign in", async () => {
     const popup = await browser.context.newPage();
     await popup.goto(`${base}/popup.html`);
