@@ -141,10 +141,10 @@ export function ServiceForm({ mode, onDone, onCancel }: ServiceFormProps) {
     const value = values[field.path];
     if (field.kind === "group") {
       return (
-        <fieldset key={field.path} className="space-y-3 rounded-md border border-slate-200 p-3 dark:border-slate-700">
+        <fieldset key={field.path} className="space-y-3 rounded-md border md:col-span-2 border-slate-200 p-3 dark:border-slate-700">
           <legend className="px-1 text-sm font-semibold">{label}</legend>
           {hint && <p className="text-xs text-slate-600 dark:text-slate-400">{hint}</p>}
-          {(field.fields ?? []).map(renderField)}
+          <div className="grid items-start gap-3 md:grid-cols-2">{(field.fields ?? []).map(renderField)}</div>
         </fieldset>
       );
     }
@@ -209,7 +209,7 @@ export function ServiceForm({ mode, onDone, onCancel }: ServiceFormProps) {
       <h2 id="service-form-title" ref={heading} tabIndex={-1} className="text-lg font-semibold">
         {title}
       </h2>
-      <div className="grid gap-4 md:grid-cols-2">{fields.map(renderField)}</div>
+      <div className="grid items-start gap-4 md:grid-cols-2">{fields.map(renderField)}</div>
       {problems.length > 0 && (
         <ul role="alert" className="list-disc pl-5 text-sm text-red-700 dark:text-red-400">
           {problems.map((problem) => (

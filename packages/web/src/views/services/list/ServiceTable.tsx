@@ -19,6 +19,8 @@ const UNMEASURED_HEIGHT = 600;
 /** Load the next page while this many loaded rows are still ahead of the view. */
 const PREFETCH_ROWS = 50;
 const COLUMNS = "minmax(14rem,2fr) 6rem 10rem 7rem 7rem minmax(10rem,1.5fr) minmax(8rem,1fr) 9rem 11rem 10rem";
+/** The columns' least widths added up: rows are positioned absolutely, so they must be given the width to scroll. */
+const MIN_WIDTH = "min-w-[92rem]";
 
 interface Column {
   label: string;
@@ -85,7 +87,7 @@ export function ServiceTable({ rows, hasMore, loadingMore, onLoadMore, sort, onS
         tabIndex={0}
         className="relative max-h-[70vh] min-h-48 overflow-auto rounded-lg border border-slate-200 bg-white focus-visible:outline-2 focus-visible:outline-sky-600 dark:border-slate-700 dark:bg-slate-900"
       >
-        <div role="rowgroup" className="sticky top-0 z-10 min-w-max border-b border-slate-200 bg-slate-50 dark:border-slate-700 dark:bg-slate-800">
+        <div role="rowgroup" className={`sticky top-0 z-10 ${MIN_WIDTH} border-b border-slate-200 bg-slate-50 dark:border-slate-700 dark:bg-slate-800`}>
           <div role="row" aria-rowindex={1} className="grid items-center" style={{ gridTemplateColumns: COLUMNS }}>
             {HEADERS.map((column) => {
               const sorted = column.sort !== undefined && sort.key === column.sort;
@@ -94,7 +96,7 @@ export function ServiceTable({ rows, hasMore, loadingMore, onLoadMore, sort, onS
                   key={column.label}
                   role="columnheader"
                   aria-sort={sorted ? (sort.descending ? "descending" : "ascending") : undefined}
-                  className="px-2 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-700 dark:text-slate-300"
+                  className={`${column === HEADERS[0] ? "sticky left-0 z-[1] bg-slate-50 dark:bg-slate-800" : ""} px-2 py-2 text-left text-xs font-semibold uppercase tracking-wide text-slate-700 dark:text-slate-300`}
                 >
                   {column.sort ? (
                     <button type="button" className="inline-flex items-center gap-1 rounded uppercase hover:underline" onClick={() => onSort(column.sort!)}>
@@ -110,7 +112,7 @@ export function ServiceTable({ rows, hasMore, loadingMore, onLoadMore, sort, onS
             })}
           </div>
         </div>
-        <div role="rowgroup" className="relative min-w-max" style={{ height: virtualizer.getTotalSize() }}>
+        <div role="rowgroup" className={`relative ${MIN_WIDTH}`} style={{ height: virtualizer.getTotalSize() }}>
           {items.map((item) => {
             const row = rows[item.index]!;
             const { service } = row;
@@ -123,7 +125,8 @@ export function ServiceTable({ rows, hasMore, loadingMore, onLoadMore, sort, onS
                 className="absolute left-0 grid w-full items-center border-b border-slate-100 dark:border-slate-800"
                 style={{ gridTemplateColumns: COLUMNS, height: ROW_HEIGHT, transform: `translateY(${item.start}px)` }}
               >
-                <div role="cell" className={cell}>
+                {/* The service's name stays in sight while the row scrolls sideways (its actions are at the far end). */}
+                <div role="cell" className={`${cell} sticky left-0 z-[1] bg-white dark:bg-slate-900`}>
                   <Link to={`/services/${encodeURIComponent(service.id)}`} className="font-medium text-sky-800 underline-offset-2 hover:underline dark:text-sky-300">
                     {service.name}
                   </Link>
