@@ -49,9 +49,17 @@ describe("the console", () => {
     await user.click(screen.getByRole("button", { name: "Reset" }));
     await user.selectOptions(screen.getByLabelText("Level"), "warn");
     await user.click(screen.getByRole("button", { name: "Apply" }));
-    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("Live"));
-    const levels = within(table()).queryAllByRole("row").slice(1).map((row) => row.querySelectorAll("td")[1]?.textContent).filter(Boolean);
-    expect(levels.every((level) => ["warn", "error", "fatal"].includes(level as string))).toBe(true);
+    // A warning: the gateway's attempt at a service that does not answer.
+    const registered = await server.request("/api/services/register", {
+      method: "POST",
+      json: { id: "console-dead", name: "Dead", type: "service", provider: "openai", capabilities: ["llm_chat"], url: "http://127.0.0.1:9/", visibility: "public" },
+    });
+    expect(registered.status).toBe(201);
+    await server.request("/v1/chat/completions", { method: "POST", json: { model: "console-dead/m", messages: [{ role: "user", content: "hi" }] }, headers: { "x-request-id": "console-warn-1" } });
+    await waitFor(() => expect(rowsWith("console-warn-1").length).toBeGreaterThan(0));
+    const levels = within(table()).queryAllByRole("row").slice(1).map((row) => row.querySelectorAll("td")[1]?.textContent);
+    expect(levels.length).toBeGreaterThan(0);
+    expect(levels.every((level) => ["warn", "error", "fatal"].includes(level ?? ""))).toBe(true);
     expect(rowsWith("console-filter-1")).toEqual([]);
 
     await user.selectOptions(screen.getByLabelText("Level"), "");
