@@ -17,17 +17,19 @@ const CHOICES: { value: ThemeChoice; label: string; hint: string }[] = [
   { value: "dark", label: "Dark", hint: "" },
 ];
 
-export function AppearancePanel({ profile }: { profile: User | undefined }) {
+/** `person`: signed in as a person (an API token has no preferences to save to); `profile` once it has loaded. */
+export function AppearancePanel({ person, profile }: { person: boolean; profile: User | undefined }) {
   const client = useClient();
   const queries = useQueryClient();
   const { choice, setChoice } = useTheme();
   const save = useMutation({
-    mutationFn: (theme: ThemeChoice) => client.me.update({ preferences: { ...profile?.preferences, theme } }),
+    // The other preferences are kept: read them first when the profile has not arrived yet.
+    mutationFn: async (theme: ThemeChoice) => client.me.update({ preferences: { ...(profile ?? (await client.me.get())).preferences, theme } }),
     onSuccess: (user) => queries.setQueryData(["settings", "me"], user),
   });
   function choose(theme: ThemeChoice) {
     setChoice(theme);
-    if (profile) save.mutate(theme);
+    if (person) save.mutate(theme);
   }
   return (
     <Panel title="Appearance">
@@ -43,7 +45,7 @@ export function AppearancePanel({ profile }: { profile: User | undefined }) {
           ))}
         </div>
         <p className="text-xs text-slate-600 dark:text-slate-400" role="status">
-          {profile ? (save.isPending ? "Saving to your preferences…" : save.isSuccess ? "Saved to your preferences." : "Kept in this browser and in your preferences.") : "Kept in this browser."}
+          {person ? (save.isPending ? "Saving to your preferences…" : save.isSuccess ? "Saved to your preferences." : "Kept in this browser and in your preferences.") : "Kept in this browser."}
         </p>
       </fieldset>
       <ErrorNotice error={save.error} title="Could not save the theme to your preferences" />

@@ -21,7 +21,7 @@ export default function SettingsPage() {
   const profile = useQuery({ queryKey: ["settings", "me"], queryFn: () => client.me.get(), enabled: person });
   return (
     <Page title="Settings">
-      <AppearancePanel profile={profile.data} />
+      <AppearancePanel person={person} profile={profile.data} />
       <ErrorNotice error={profile.error} />
       {profile.data && (
         <>
