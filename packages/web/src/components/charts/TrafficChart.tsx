@@ -5,7 +5,7 @@
  * sighted users; the same numbers are in a table under "Show the numbers", and the figure's label says the gist, so
  * a screen reader (and a browser without canvas) loses nothing. Series differ by dash as well as colour.
  */
-import { useEffect, useId, useRef, useState } from "react";
+import { useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
 import type { TrafficMinute } from "@kai/sdk";
 import { formatCount, formatMs, formatTime } from "./format";
 
@@ -15,6 +15,8 @@ interface SeriesSpec {
   label: string;
   colour: string;
   dash?: number[];
+  /** Dots on each value: a latency measured in one minute only is a point, not a line. */
+  points?: boolean;
   value(minute: TrafficMinute): number | null;
 }
 
@@ -24,8 +26,8 @@ const SERIES: Record<ChartKind, SeriesSpec[]> = {
     { label: "Errors", colour: "#dc2626", dash: [6, 4], value: (m) => m.errors },
   ],
   latency: [
-    { label: "p50 (ms)", colour: "#059669", value: (m) => m.p50Ms },
-    { label: "p99 (ms)", colour: "#d97706", dash: [6, 4], value: (m) => m.p99Ms },
+    { label: "p50 (ms)", colour: "#059669", points: true, value: (m) => m.p50Ms },
+    { label: "p99 (ms)", colour: "#d97706", dash: [6, 4], points: true, value: (m) => m.p99Ms },
   ],
 };
 
@@ -42,6 +44,15 @@ export function describeChart(kind: ChartKind, minutes: readonly TrafficMinute[]
   return `Latency p99 between ${formatMs(Math.min(...p99s))} and ${formatMs(Math.max(...p99s))} in the last hour`;
 }
 
+/** Whether the page is dark now (the theme switch sets the `dark` class on <html>): the canvas must be redrawn. */
+function subscribeTheme(onChange: () => void): () => void {
+  if (typeof MutationObserver === "undefined") return () => undefined;
+  const observer = new MutationObserver(onChange);
+  observer.observe(document.documentElement, { attributes: true, attributeFilter: ["class"] });
+  return () => observer.disconnect();
+}
+const isDark = () => document.documentElement.classList.contains("dark");
+
 type Drawn = { destroy(): void; setData(data: never): void; setSize(size: { width: number; height: number }): void };
 
 function seriesData(specs: readonly SeriesSpec[], minutes: readonly TrafficMinute[]) {
@@ -56,8 +67,9 @@ export function TrafficChart({ title, kind, minutes }: { title: string; kind: Ch
   const [drawn, setDrawn] = useState(false);
   const captionId = useId();
   const specs = SERIES[kind];
+  const dark = useSyncExternalStore(subscribeTheme, isDark, () => false);
 
-  // The chart is made once per kind; new minutes only replace its data (no flicker on every poll).
+  // The chart is made once per kind and theme; new minutes only replace its data (no flicker on every poll).
   useEffect(() => {
     const element = holder.current;
     if (!element) return;
@@ -74,7 +86,7 @@ export function TrafficChart({ title, kind, minutes }: { title: string; kind: Ch
           {
             width: Math.max(240, element.clientWidth || 480),
             height: 180,
-            series: [{}, ...specs.map((spec) => ({ label: spec.label, stroke: spec.colour, width: 2, ...(spec.dash ? { dash: spec.dash } : {}) }))],
+            series: [{}, ...specs.map((spec) => ({ label: spec.label, stroke: spec.colour, width: 2, ...(spec.dash ? { dash: spec.dash } : {}), ...(spec.points ? { points: { show: true, size: 6 } } : {}) }))],
             axes: [axis, { ...axis, size: 56 }],
             scales: { y: { range: (_u: unknown, _min: number, max: number) => [0, Math.max(1, max)] as [number, number] } },
             cursor: { drag: { x: false, y: false } },
@@ -99,7 +111,7 @@ export function TrafficChart({ title, kind, minutes }: { title: string; kind: Ch
       chart.current = null;
       element.replaceChildren();
     };
-  }, [specs]);
+  }, [specs, dark]);
 
   useEffect(() => {
     chart.current?.setData(seriesData(specs, minutes) as never);
