@@ -206,13 +206,14 @@ export async function startNode(options: StartNodeOptions = {}): Promise<KaiNode
   const adminToken = readFileSync(join(dataDir, "admin.token"), "utf8").trim();
   const api = async <T>(path: string, call: ApiCall = {}): Promise<T> => {
     const token = call.token === undefined ? adminToken : call.token;
+    const method = call.method ?? (call.json === undefined ? "GET" : "POST");
     const response = await fetch(`http://127.0.0.1:${port}${path}`, {
-      method: call.method ?? (call.json === undefined ? "GET" : "POST"),
+      method,
       headers: { ...(token !== null ? { authorization: `Bearer ${token}` } : {}), ...(call.json !== undefined ? { "content-type": "application/json" } : {}) },
       ...(call.json !== undefined ? { body: JSON.stringify(call.json) } : {}),
     });
     const text = await response.text();
-    if (!response.ok) throw new Error(`${call.method ?? "GET/POST"} ${path} -> ${response.status} ${text.slice(0, 300)}`);
+    if (!response.ok) throw new Error(`${method} ${path} -> ${response.status} ${text.slice(0, 300)}`);
     return (text === "" ? undefined : JSON.parse(text)) as T;
   };
   return {
