@@ -65,7 +65,17 @@ export function useLiveServices(filter: ServiceFilterInput): LiveServices {
     setLiveError(null);
     const parsed = ServiceFilterSchema.parse(filter);
     let sequence = 0;
-    const bump = () => setVersion((value) => value + 1);
+    // A burst of changes (a lease sweep, an import) redraws the table once per frame, not once per change.
+    let scheduled = false;
+    const frame = globalThis.requestAnimationFrame?.bind(globalThis) ?? ((callback: () => void) => setTimeout(callback, 16));
+    const bump = () => {
+      if (scheduled) return;
+      scheduled = true;
+      frame(() => {
+        scheduled = false;
+        setVersion((value) => value + 1);
+      });
+    };
     const watcher = client.watch({
       filter,
       fromRevision: baseline,
