@@ -143,7 +143,20 @@ export function ChatPanel() {
         </p>
         <ErrorNotice error={failure} title="The gateway could not answer" />
         <form onSubmit={(event) => void send(event)} className="space-y-3" aria-label="Send a message">
-          <TextArea label="Message" rows={3} value={message} error={errors.message ?? errors.messages} onChange={(event) => setMessage(event.target.value)} />
+          <TextArea
+            label="Message"
+            rows={3}
+            value={message}
+            error={errors.message ?? errors.messages}
+            hint="Ctrl+Enter sends."
+            onChange={(event) => setMessage(event.target.value)}
+            onKeyDown={(event) => {
+              if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+                event.preventDefault();
+                event.currentTarget.form?.requestSubmit();
+              }
+            }}
+          />
           <div className="flex flex-wrap items-center gap-2">
             <Button type="submit" look="primary" busy={busy}>
               Send

@@ -115,8 +115,8 @@ describe("the playground", () => {
     const service = screen.getByLabelText("Service");
     await within(service).findByRole("option", { name: "Playground OpenAI (pg-openai)" });
     await user.selectOptions(service, "pg-openai");
-    await user.type(screen.getByLabelText("Message"), "hi");
-    await user.click(screen.getByRole("button", { name: "Send" }));
+    // From the keyboard: Ctrl+Enter in the message sends it.
+    await user.type(screen.getByLabelText("Message"), "hi{Control>}{Enter}{/Control}");
     await within(screen.getByRole("list", { name: "Conversation" })).findByText("Hello from the fake");
     expect(screen.getByRole("region", { name: "Served by" }).textContent).toContain("pg-openai");
   });
