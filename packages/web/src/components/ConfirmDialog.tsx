@@ -40,7 +40,7 @@ export function ConfirmDialog({ open, title, children, confirmLabel, busy = fals
         event.preventDefault();
         onCancel();
       }}
-      className="rounded-lg border border-slate-300 bg-white p-5 text-slate-900 shadow-xl backdrop:bg-black/40 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100"
+      className="m-auto max-w-lg rounded-lg border border-slate-300 bg-white p-5 text-slate-900 shadow-xl backdrop:bg-black/40 dark:border-slate-600 dark:bg-slate-900 dark:text-slate-100"
     >
       <h2 id={titleId} className="mb-2 text-lg font-semibold">
         {title}
