@@ -12,10 +12,9 @@ import { basename } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import {
   fieldErrorsFromZod,
-  manifestEntryToRegistration,
   ManifestSchema,
-  ServiceRegistrationSchema,
-  type FieldError,
+  planManifest as planManifestEntries,
+  type PlannedRegistration,
   type ServiceRecord,
   type ServiceRegistration,
   type ServiceRegistrationInput,
@@ -30,13 +29,8 @@ export interface ApplyResult {
   action: ApplyAction;
 }
 
-export interface PlannedService {
-  id: string;
-  /** What is sent to the server. */
-  input: ServiceRegistrationInput;
-  /** The same, with the schema's defaults filled in, to compare against the stored record. */
-  normalised: ServiceRegistration;
-}
+/** A manifest entry ready to send: `input` goes to the server, `normalised` is compared with the stored record. */
+export type PlannedService = PlannedRegistration;
 
 /** Fields a registration sets; a record that agrees on all of them needs no re-registration. */
 const COMPARED_FIELDS = [
@@ -69,29 +63,14 @@ function withCredential(input: ServiceRegistrationInput, tokenEnv: string | unde
 /** True when a planned registration carries a raw credential for the vault. */
 const carriesToken = (planned: ServiceRegistration) => (planned.auth as { token?: string }).token !== undefined;
 
-/** Validates a manifest document and turns it into registrations. Nothing is sent yet. */
+/** Validates a manifest document and turns it into registrations (the protocol's `planManifest`). Nothing is sent yet. */
 export function planManifest(document: unknown, fileName: string, options: PlanOptions = {}): PlannedService[] {
+  // Not a manifest at all is a usage error (exit 2); a manifest with bad entries is a validation error.
   const manifest = ManifestSchema.safeParse(document);
   if (!manifest.success) throw usageError(`${fileName}: not a service manifest (expected a \`services:\` list)`, fieldErrorsFromZod(manifest.error));
-  const appliedFrom = basename(fileName);
-  const problems: FieldError[] = [];
-  const seen = new Set<string>();
-  const planned: PlannedService[] = [];
-  manifest.data.services.forEach((entry, index) => {
-    if (seen.has(entry.id)) problems.push({ path: `services.${index}.id`, message: `duplicate id "${entry.id}"` });
-    seen.add(entry.id);
-    const registration = withCredential(manifestEntryToRegistration(entry), entry.auth?.token_env, entry.id, options);
-    const input: ServiceRegistrationInput = { ...registration, metadata: { ...(registration.metadata ?? {}), appliedFrom } };
-    const parsed = ServiceRegistrationSchema.safeParse(input);
-    if (!parsed.success) {
-      for (const issue of fieldErrorsFromZod(parsed.error)) problems.push({ path: `services.${index}.${issue.path}`, message: issue.message });
-      return;
-    }
-    planned.push({ id: entry.id, input, normalised: parsed.data });
-  });
-  // Check the whole file before writing anything, so a typo in entry 7 does not leave 6 applied.
-  if (problems.length > 0) throw new CliError(`${fileName}: ${problems.length} invalid field(s); nothing was applied`, "validation_failed", EXIT.validation, problems);
-  return planned;
+  const plan = planManifestEntries(document, basename(fileName), (registration, entry) => withCredential(registration, entry.auth?.token_env, entry.id, options));
+  if (!plan.ok) throw new CliError(`${fileName}: ${plan.problems.length} invalid field(s); nothing was applied`, "validation_failed", EXIT.validation, plan.problems);
+  return plan.services;
 }
 
 /** Fields the server fills in when a registration leaves them out (`protocol` from the URL's scheme). */

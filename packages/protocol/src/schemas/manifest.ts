@@ -5,7 +5,8 @@
  * registrations so that the CLI, SDK and server agree on what a manifest means.
  */
 import { z } from "zod";
-import { ServiceTypeSchema, type ServiceRegistrationInput, SERVICE_TYPES } from "./service.js";
+import { ServiceRegistrationSchema, ServiceTypeSchema, type ServiceRegistration, type ServiceRegistrationInput, SERVICE_TYPES } from "./service.js";
+import { fieldErrorsFromZod, type FieldError } from "./errors.js";
 
 /** The seed's capability shorthands and what they mean in our vocabulary. */
 export const CAPABILITY_ALIASES: Record<string, string> = {
@@ -79,4 +80,46 @@ export function manifestEntryToRegistration(entry: z.infer<typeof ManifestServic
   }
   if (Object.keys(metadata).length > 0) registration.metadata = metadata;
   return registration as ServiceRegistrationInput;
+}
+
+/** One manifest entry ready to send: the registration, and the same with the schema's defaults filled in. */
+export interface PlannedRegistration {
+  id: string;
+  input: ServiceRegistrationInput;
+  normalised: ServiceRegistration;
+}
+
+export type ManifestPlan = { ok: true; services: PlannedRegistration[] } | { ok: false; problems: FieldError[] };
+
+/**
+ * Validates a whole manifest document and turns every entry into a registration, tagged
+ * `metadata.appliedFrom = <appliedFrom>` so that a later `apply --prune` knows which services came from that file.
+ * Every problem of every entry is reported (duplicate ids, fields the registration schema refuses, by their path
+ * in the file), so a caller can refuse the whole file before anything is sent: a typo in entry 7 must not leave six
+ * applied. `credential` may change an entry's registration first (the CLI sends a `token_env` variable's value).
+ * The CLI and the web app both plan with this, so a file means the same in either.
+ */
+export function planManifest(
+  document: unknown,
+  appliedFrom: string,
+  credential: (registration: ServiceRegistrationInput, entry: z.infer<typeof ManifestServiceSchema>) => ServiceRegistrationInput = (registration) => registration,
+): ManifestPlan {
+  const manifest = ManifestSchema.safeParse(document);
+  if (!manifest.success) return { ok: false, problems: fieldErrorsFromZod(manifest.error) };
+  const problems: FieldError[] = [];
+  const seen = new Set<string>();
+  const services: PlannedRegistration[] = [];
+  manifest.data.services.forEach((entry, index) => {
+    if (seen.has(entry.id)) problems.push({ path: `services.${index}.id`, message: `duplicate id "${entry.id}"` });
+    seen.add(entry.id);
+    const registration = credential(manifestEntryToRegistration(entry), entry);
+    const input: ServiceRegistrationInput = { ...registration, metadata: { ...(registration.metadata ?? {}), appliedFrom } };
+    const parsed = ServiceRegistrationSchema.safeParse(input);
+    if (!parsed.success) {
+      for (const issue of fieldErrorsFromZod(parsed.error)) problems.push({ path: `services.${index}.${issue.path}`, message: issue.message });
+      return;
+    }
+    services.push({ id: entry.id, input, normalised: parsed.data });
+  });
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, services };
 }

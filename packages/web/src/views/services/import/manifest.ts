@@ -8,14 +8,7 @@
  * environment to read it from, and the node that uses it does.
  */
 import { parse } from "yaml";
-import {
-  ManifestSchema,
-  ServiceRegistrationSchema,
-  fieldErrorsFromZod,
-  manifestEntryToRegistration,
-  type FieldError,
-  type ServiceRegistrationInput,
-} from "@kai/protocol";
+import { planManifest as planManifestEntries, type FieldError, type ServiceRegistrationInput } from "@kai/protocol";
 
 export interface PlannedService {
   id: string;
@@ -38,25 +31,8 @@ export function planManifest(text: string, fileName: string): ManifestPlan {
   } catch (error) {
     return { ok: false, problems: [{ path: "(file)", message: `not valid YAML: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}` }] };
   }
-  const manifest = ManifestSchema.safeParse(document);
-  if (!manifest.success) return { ok: false, problems: fieldErrorsFromZod(manifest.error) };
-  const appliedFrom = baseName(fileName);
-  const problems: FieldError[] = [];
-  const seen = new Set<string>();
-  const services: PlannedService[] = [];
-  manifest.data.services.forEach((entry, index) => {
-    if (seen.has(entry.id)) problems.push({ path: `services.${index}.id`, message: `duplicate id "${entry.id}"` });
-    seen.add(entry.id);
-    const registration = manifestEntryToRegistration(entry);
-    const input: ServiceRegistrationInput = { ...registration, metadata: { ...(registration.metadata ?? {}), appliedFrom } };
-    const parsed = ServiceRegistrationSchema.safeParse(input);
-    if (!parsed.success) {
-      for (const issue of fieldErrorsFromZod(parsed.error)) problems.push({ path: `services.${index}.${issue.path}`, message: issue.message });
-      return;
-    }
-    services.push({ id: entry.id, name: parsed.data.name, url: parsed.data.url, input });
-  });
-  if (problems.length > 0) return { ok: false, problems };
-  if (services.length === 0) return { ok: false, problems: [{ path: "services", message: "the manifest lists no services" }] };
-  return { ok: true, services };
+  const plan = planManifestEntries(document, baseName(fileName));
+  if (!plan.ok) return plan;
+  if (plan.services.length === 0) return { ok: false, problems: [{ path: "services", message: "the manifest lists no services" }] };
+  return { ok: true, services: plan.services.map(({ id, input, normalised }) => ({ id, name: normalised.name, url: normalised.url, input })) };
 }
