@@ -34,6 +34,15 @@ export function PopupHome({ nodeUrl }: { nodeUrl: string }) {
     Promise.all([opened, selectService(id)]).catch(setError);
   }
 
+  /** Ends the session on this node first (its tokens would otherwise stay valid there), then asks for an address. */
+  async function changeNode() {
+    try {
+      await signOut();
+    } finally {
+      await forgetNode();
+    }
+  }
+
   return (
     <main className="space-y-4">
       <header className="space-y-0.5">
@@ -48,7 +57,7 @@ export function PopupHome({ nodeUrl }: { nodeUrl: string }) {
         <Button look="primary" onClick={() => void chromeApi().tabs.create({ url: chromeApi().runtime.getURL(FULL_TAB_PATH) })}>
           Open the full app
         </Button>
-        <Button onClick={() => void forgetNode()}>Change node</Button>
+        <Button onClick={() => void changeNode()}>Change node</Button>
         <Button onClick={() => void signOut()}>Sign out</Button>
       </div>
     </main>

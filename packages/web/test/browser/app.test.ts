@@ -160,6 +160,14 @@ describe.skipIf(chromiumPath === undefined)("the web app in Chromium", () => {
           expect(await page.getByRole("heading", { level: 1 }).count(), `${name}: one <h1>`).toBe(1);
           if (violations.length > 0) found[path] = violations;
         }
+        // A form opened on a page is judged too: the generated service form, with its errors showing.
+        await goInApp(page, "/services");
+        await page.getByRole("button", { name: "Register service" }).click();
+        const form = page.getByRole("form", { name: "Register a service" });
+        await form.getByRole("button", { name: "Register" }).click();
+        await form.getByRole("alert").first().waitFor();
+        const formViolations = await seriousViolations(page);
+        if (formViolations.length > 0) found["/services (register form, with errors)"] = formViolations;
         expect(found).toEqual({});
         expect(errors).toEqual([]);
       } finally {

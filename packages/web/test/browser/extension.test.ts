@@ -122,4 +122,20 @@ describe.skipIf(chromiumPath === undefined)("the browser extension", () => {
     await expect.poll(() => storedSession(popup)).toBeUndefined();
     await popup.close();
   }, 30_000);
+
+  it("changes node: ends the session on the old node first, then asks for an address", async () => {
+    const popup = await browser.context.newPage();
+    await popup.goto(`${base}/popup.html`);
+    await popup.getByLabel("Username").fill("ada");
+    await popup.getByLabel("Password", { exact: true }).fill("ada's long password");
+    await popup.getByRole("button", { name: "Sign in", exact: true }).click();
+    await popup.getByRole("button", { name: "Change node" }).waitFor({ timeout: 15_000 });
+    const refreshToken = (await storedSession(popup))?.refreshToken;
+    expect(refreshToken).toEqual(expect.any(String));
+    await popup.getByRole("button", { name: "Change node" }).click();
+    await popup.getByRole("heading", { name: "Connect to a kAI node" }).waitFor();
+    await expect.poll(() => storedSession(popup)).toBeUndefined();
+    await expect(node.api("/api/auth/refresh", { json: { refreshToken }, token: null })).rejects.toThrow(/401/);
+    await popup.close();
+  }, 30_000);
 });
