@@ -53,7 +53,7 @@ describe.skipIf(chromiumPath === undefined)("the web app in Chromium", () => {
     } finally {
       await close();
     }
-  });
+  }, 45_000);
 
   it("refuses a wrong password with a message, and stays on the sign-in page", async () => {
     const { page, close } = await newPage();
@@ -67,7 +67,7 @@ describe.skipIf(chromiumPath === undefined)("the web app in Chromium", () => {
     } finally {
       await close();
     }
-  });
+  }, 45_000);
 
   it("signs in with a passkey (a CDP virtual authenticator), without a password", async () => {
     const { page, errors, close } = await newPage();
@@ -98,7 +98,7 @@ describe.skipIf(chromiumPath === undefined)("the web app in Chromium", () => {
     } finally {
       await close();
     }
-  });
+  }, 45_000);
 
   it("works from the keyboard alone: the skip link comes first, focus is visible, the navigation opens pages", async () => {
     const { page, close } = await newPage();
