@@ -31,7 +31,7 @@ function session(init: ConstructorParameters<typeof SessionCredentials>[0], now:
   const credentials = new SessionCredentials(
     init,
     async (refreshToken) => {
-      presented.push(refreshToken);
+      presented.push(refreshToken ?? "(cookie)");
       await new Promise((resolve) => setTimeout(resolve, 5));
       if (refuse) throw new KaiApiError({ status: 401, code: "session_revoked", message: "revoked" });
       return answer(next++);
