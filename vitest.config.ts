@@ -32,6 +32,8 @@ export default defineConfig({
         test: {
           name: "web",
           environment: "jsdom",
+          // Each file starts a real node (argon2, key derivation): slow on a busy 2-core machine.
+          hookTimeout: 60_000,
           include: ["packages/web/src/**/*.test.tsx"],
           setupFiles: ["packages/web/src/test-support/setup.ts"],
         },

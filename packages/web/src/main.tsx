@@ -8,7 +8,9 @@ import "./styles.css";
 import { App } from "./app/App";
 import { sameOriginConnection } from "./api/connection";
 import { applyStoredTheme } from "./app/theme";
+import { preloadViewFor } from "./app/views";
 
 applyStoredTheme();
+preloadViewFor(window.location.pathname);
 const root = document.getElementById("root");
 if (root) createRoot(root).render(<App connection={sameOriginConnection()} />);

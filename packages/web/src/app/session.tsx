@@ -8,6 +8,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useState, t
 import { useQueryClient } from "@tanstack/react-query";
 import type { KaiClient, ValidateResponse } from "@kai/sdk";
 import type { Connection } from "../api/connection";
+import { useTheme } from "./theme";
 
 export type SessionState =
   | { status: "loading" }
@@ -30,7 +31,17 @@ export function SessionProvider({ connection, children }: { connection: Connecti
 
   const refreshIdentity = useCallback(async () => {
     try {
-      setState({ status: "signed-in", me: await connection.client.auth.validate() });
+      const me = await connection.client.auth.validate();
+      setState({ status: "signed-in", me });
+      // A person's theme follows them from browser to browser (saved in their preferences by Settings and the header).
+      if (me.user?.kind === "person") {
+        void connection.client.me.get().then(
+          (profile) => {
+            if (profile.preferences.theme !== undefined) useTheme.getState().setChoice(profile.preferences.theme);
+          },
+          () => undefined, // The theme stays this browser's own choice.
+        );
+      }
     } catch {
       setState({ status: "signed-out" });
     }

@@ -21,15 +21,33 @@ export interface ViewEntry {
   /** Navigation group: what people use, and the node's administration. */
   group: "use" | "admin";
   page: LazyExoticComponent<ComponentType>;
+  /** Starts loading the page's code (the same request `page` makes; loading twice costs nothing). */
+  load(): Promise<unknown>;
+}
+
+type PageModule = { default: ComponentType };
+
+/** A page loaded on first use, and loadable ahead of it (`preloadViewFor`). */
+function loaded(load: () => Promise<PageModule>): Pick<ViewEntry, "page" | "load"> {
+  return { page: lazy(load), load };
 }
 
 export const VIEWS: readonly ViewEntry[] = [
-  { id: "overview", path: "", label: "Overview", group: "use", page: lazy(() => import("../views/overview/index")) },
-  { id: "services", path: "services", label: "Services", scope: "services:read", group: "use", page: lazy(() => import("../views/services/index")) },
-  { id: "playground", path: "playground", label: "Playground", scope: "gateway:invoke", group: "use", page: lazy(() => import("../views/playground/index")) },
-  { id: "vault", path: "vault", label: "Vault", scope: "vault:read", group: "admin", page: lazy(() => import("../views/vault/index")) },
-  { id: "peers", path: "peers", label: "Peers", scope: "federation:admin", group: "admin", page: lazy(() => import("../views/peers/index")) },
-  { id: "access", path: "access", label: "Access", group: "admin", page: lazy(() => import("../views/access/index")) },
-  { id: "console", path: "console", label: "Console", scope: "admin", group: "admin", page: lazy(() => import("../views/console/index")) },
-  { id: "settings", path: "settings", label: "Settings", group: "admin", page: lazy(() => import("../views/settings/index")) },
+  { id: "overview", path: "", label: "Overview", group: "use", ...loaded(() => import("../views/overview/index")) },
+  { id: "services", path: "services", label: "Services", scope: "services:read", group: "use", ...loaded(() => import("../views/services/index")) },
+  { id: "playground", path: "playground", label: "Playground", scope: "gateway:invoke", group: "use", ...loaded(() => import("../views/playground/index")) },
+  { id: "vault", path: "vault", label: "Vault", scope: "vault:read", group: "admin", ...loaded(() => import("../views/vault/index")) },
+  { id: "peers", path: "peers", label: "Peers", scope: "federation:admin", group: "admin", ...loaded(() => import("../views/peers/index")) },
+  { id: "access", path: "access", label: "Access", group: "admin", ...loaded(() => import("../views/access/index")) },
+  { id: "console", path: "console", label: "Console", scope: "admin", group: "admin", ...loaded(() => import("../views/console/index")) },
+  { id: "settings", path: "settings", label: "Settings", group: "admin", ...loaded(() => import("../views/settings/index")) },
 ];
+
+/**
+ * Starts loading the code of the page at `pathname` at once, while the session is still being resumed: the page's
+ * chunk then arrives alongside the sign-in check instead of after it (part of "usable within 1.5 s").
+ */
+export function preloadViewFor(pathname: string): void {
+  const first = pathname.split("/").filter(Boolean)[0] ?? "";
+  void VIEWS.find((view) => view.path === first)?.load().catch(() => undefined);
+}

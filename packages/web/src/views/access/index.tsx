@@ -25,7 +25,7 @@ export default function AccessPage() {
           <NavLink
             key={section.path}
             to={`/access/${section.path}`}
-            className={({ isActive }) => `${TAB} ${isActive ? "bg-sky-700 text-white dark:bg-sky-600" : "border border-slate-300 dark:border-slate-600"}`}
+            className={({ isActive }) => `${TAB} ${isActive ? "bg-sky-700 text-white" : "border border-slate-300 dark:border-slate-600"}`}
           >
             {section.label}
           </NavLink>

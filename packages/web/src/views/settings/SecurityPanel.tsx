@@ -106,7 +106,7 @@ export function SecurityPanel() {
                 Set up an authenticator app
               </Button>
             )}
-            {passkeysAvailable() && (
+            {passkeysAvailable(client.url) && (
               <Button busy={addPasskey.isPending} onClick={() => addPasskey.mutate()}>
                 Add a passkey
               </Button>

@@ -62,7 +62,7 @@ export function SecondFactorStep(props: { username: string; busy: boolean; onFac
       <Button look="primary" type="submit" busy={props.busy} className="w-full justify-center">
         Verify
       </Button>
-      {passkeysAvailable() && (
+      {passkeysAvailable(connection.url) && (
         <Button className="w-full justify-center" busy={props.busy} onClick={() => void askPasskey()}>
           Use a passkey instead
         </Button>

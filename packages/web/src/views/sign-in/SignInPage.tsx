@@ -104,7 +104,7 @@ export function SignInPage({ ended = false }: { ended?: boolean }) {
         )}
         {step === "new-password" && <NewPasswordStep busy={busy} onNewPassword={(newPassword) => void attempt({ newPassword })} onCancel={startOver} />}
         <ErrorNotice error={error} title="Could not sign in" />
-        {step === "password" && passkeysAvailable() && (
+        {step === "password" && passkeysAvailable(connection.url) && (
           <Button className="w-full justify-center" busy={busy} onClick={() => void passwordless()}>
             Sign in with a passkey
           </Button>

@@ -11,7 +11,10 @@ type AuthenticationOptions = Parameters<typeof startAuthentication>[0]["optionsJ
 type RegistrationOptions = Parameters<typeof startRegistration>[0]["optionsJSON"];
 
 /** Whether this browser can use passkeys at all (buttons for them are shown only then). */
-export function passkeysAvailable(): boolean {
+export function passkeysAvailable(nodeUrl: string): boolean {
+  // A passkey is bound to the node's own site (its relying party): a page of another origin (the extension's
+  // chrome-extension:// pages) cannot use it, so the button is not offered there.
+  if (typeof window === "undefined" || new URL(nodeUrl).origin !== window.location.origin) return false;
   try {
     return browserSupportsWebAuthn();
   } catch {
