@@ -6,7 +6,6 @@
  * Streams are read with eventsource-parser, and a stream the server ends with an in-band error throws
  * instead of ending as if it were complete.
  */
-import { createParser, type EventSourceMessage } from "eventsource-parser";
 import {
   ChatCompletionChunkSchema,
   ChatCompletionSchema,
@@ -25,6 +24,7 @@ import {
 } from "@kai/protocol";
 import { KaiApiError } from "./errors.js";
 import type { HttpTransport } from "./http-transport.js";
+import { sseMessages } from "./sse.js";
 import type { GatewayCallOptions, GatewayClient, GatewayStream, ServedInfo } from "./types.js";
 
 /** LLM calls take far longer than registry calls; the client's default timeout would cut them off. */
@@ -59,40 +59,20 @@ function callOptions(options: GatewayCallOptions | undefined) {
 
 /** Reads an SSE body into chat chunks; throws on an in-band error event or a body that ends without `[DONE]`. */
 async function* readChunks(response: Response, served: ServedInfo): AsyncGenerator<ChatCompletionChunk> {
-  const body = response.body;
-  if (!body) throw new KaiApiError({ status: response.status, code: "invalid_response", message: "the stream has no body" });
-  const queue: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => queue.push(event) });
-  const decoder = new TextDecoder();
-  const reader = body.getReader();
-  let finished = false;
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      parser.feed(decoder.decode(value, { stream: true }));
-      while (queue.length > 0) {
-        const event = queue.shift() as EventSourceMessage;
-        if (event.data === "[DONE]") {
-          finished = true;
-          return;
-        }
-        const json = parseJson(event.data);
-        if (!json.ok) throw new KaiApiError({ status: 200, code: "invalid_response", message: "the stream sent an event that is not JSON" });
-        const error = ErrorBodySchema.safeParse(json.value);
-        if (error.success) {
-          // The gateway's in-band error: the stream broke after its first byte and was not completed.
-          throw new KaiApiError({ status: 502, code: error.data.error.code, message: error.data.error.message, ...(served.requestId ? { requestId: served.requestId } : {}) });
-        }
-        const chunk = ChatCompletionChunkSchema.safeParse(json.value);
-        if (!chunk.success) throw new KaiApiError({ status: 200, code: "invalid_response", message: "the stream sent a chunk that does not match the protocol" });
-        yield chunk.data;
-      }
+  for await (const event of sseMessages(response, (message) => message.data === "[DONE]")) {
+    if (event.data === "[DONE]") return;
+    const json = parseJson(event.data);
+    if (!json.ok) throw new KaiApiError({ status: 200, code: "invalid_response", message: "the stream sent an event that is not JSON" });
+    const error = ErrorBodySchema.safeParse(json.value);
+    if (error.success) {
+      // The gateway's in-band error: the stream broke after its first byte and was not completed.
+      throw new KaiApiError({ status: 502, code: error.data.error.code, message: error.data.error.message, ...(served.requestId ? { requestId: served.requestId } : {}) });
     }
-    throw new KaiApiError({ status: 502, code: "upstream_stream_broken", message: "the stream ended without its end marker" });
-  } finally {
-    if (!finished) await reader.cancel().catch(() => undefined);
+    const chunk = ChatCompletionChunkSchema.safeParse(json.value);
+    if (!chunk.success) throw new KaiApiError({ status: 200, code: "invalid_response", message: "the stream sent a chunk that does not match the protocol" });
+    yield chunk.data;
   }
+  throw new KaiApiError({ status: 502, code: "upstream_stream_broken", message: "the stream ended without its end marker" });
 }
 
 export function createGatewayClient(http: HttpTransport): GatewayClient {

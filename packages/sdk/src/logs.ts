@@ -5,7 +5,6 @@
  * events that ends when the node ends it; resume with `after` set to the last `seq` seen (a `gap` event says how
  * many lines were skipped in between).
  */
-import { createParser, type EventSourceMessage } from "eventsource-parser";
 import {
   LOG_STREAM_EVENTS,
   LogEntrySchema,
@@ -19,6 +18,7 @@ import {
 } from "@kai/protocol";
 import { KaiApiError } from "./errors.js";
 import type { HttpTransport } from "./http-transport.js";
+import { sseMessages, type EventSourceMessage } from "./sse.js";
 
 export type LogStreamEvent = { type: "log"; entry: LogEntry } | { type: "gap"; skipped: number };
 
@@ -43,24 +43,9 @@ function eventOf(message: EventSourceMessage): LogStreamEvent | undefined {
 }
 
 async function* readEvents(response: Response): AsyncGenerator<LogStreamEvent> {
-  const body = response.body;
-  if (!body) throw new KaiApiError({ status: response.status, code: "invalid_response", message: "the stream has no body" });
-  const queue: EventSourceMessage[] = [];
-  const parser = createParser({ onEvent: (event) => queue.push(event) });
-  const decoder = new TextDecoder();
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return;
-      parser.feed(decoder.decode(value, { stream: true }));
-      while (queue.length > 0) {
-        const event = eventOf(queue.shift() as EventSourceMessage);
-        if (event) yield event;
-      }
-    }
-  } finally {
-    await reader.cancel().catch(() => undefined);
+  for await (const message of sseMessages(response)) {
+    const event = eventOf(message);
+    if (event) yield event;
   }
 }
 

@@ -8,12 +8,9 @@ import { EmbeddingRequestSchema, type EmbeddingRequest } from "@kai/protocol";
 import type { EmbeddingResponse, ServedInfo } from "@kai/sdk";
 import { useClient } from "../../app/session";
 import { Button } from "../../components/Button";
-import { ErrorNotice } from "../../components/ErrorNotice";
 import { TextArea } from "../../components/Field";
-import { Panel } from "../../components/Page";
-import { ParamFields } from "./ParamFields";
-import { ServedBy } from "./ServedBy";
-import { TargetPicker, hintsOf, type Target } from "./TargetPicker";
+import { OneShotPanel, useOneShotCall } from "./OneShotPanel";
+import { hintsOf, type Target } from "./TargetPicker";
 import { paramFields, paramsFrom, validate, type ParamValues } from "./params";
 
 const FIELDS = paramFields(EmbeddingRequestSchema, ["model", "input"]);
@@ -30,9 +27,7 @@ export function EmbeddingsPanel() {
   const [input, setInput] = useState("");
   const [params, setParams] = useState<ParamValues>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<({ embeddings: EmbeddingResponse } & ServedInfo) | undefined>();
-  const [failure, setFailure] = useState<unknown>(null);
+  const call = useOneShotCall<{ embeddings: EmbeddingResponse } & ServedInfo>();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -43,49 +38,40 @@ export function EmbeddingsPanel() {
       return;
     }
     setErrors({});
-    setFailure(null);
-    setBusy(true);
-    try {
-      setResult(await client.gateway.embeddings(checked.request, hintsOf(target)));
-    } catch (error) {
-      setResult(undefined);
-      setFailure(error);
-    } finally {
-      setBusy(false);
-    }
+    await call.run(() => client.gateway.embeddings(checked.request, hintsOf(target)));
   }
 
   return (
-    <div className="grid gap-4 lg:grid-cols-[2fr_1fr]">
-      <Panel title="Embeddings">
+    <OneShotPanel
+      title="Embeddings"
+      capability="embeddings"
+      target={target}
+      onTarget={setTarget}
+      fields={FIELDS}
+      params={params}
+      onParams={setParams}
+      errors={errors}
+      served={call.result}
+      failure={call.failure}
+      form={
         <form onSubmit={(event) => void submit(event)} className="space-y-3" aria-label="Embed texts">
           <TextArea label="Texts" hint="One text per line; each gets its own vector." rows={4} value={input} error={errors.input} onChange={(event) => setInput(event.target.value)} />
-          <Button type="submit" look="primary" busy={busy}>
+          <Button type="submit" look="primary" busy={call.busy}>
             Embed
           </Button>
         </form>
-        <div className="mt-4 space-y-3">
-          <ErrorNotice error={failure} title="The gateway could not answer" />
-          {result && (
-            <ol aria-label="Vectors" className="space-y-1 font-mono text-xs">
-              {result.embeddings.data.map((item) => (
-                <li key={item.index}>
-                  #{item.index + 1}: {preview(item.embedding)}
-                </li>
-              ))}
-            </ol>
-          )}
-        </div>
-      </Panel>
-      <div className="space-y-4">
-        <Panel title="Target">
-          <TargetPicker capability="embeddings" target={target} onChange={setTarget} modelError={errors.model} />
-        </Panel>
-        <ServedBy served={result} />
-        <Panel title="Request">
-          <ParamFields fields={FIELDS} values={params} errors={errors} onChange={setParams} />
-        </Panel>
-      </div>
-    </div>
+      }
+      output={
+        call.result && (
+          <ol aria-label="Vectors" className="space-y-1 font-mono text-xs">
+            {call.result.embeddings.data.map((item) => (
+              <li key={item.index}>
+                #{item.index + 1}: {preview(item.embedding)}
+              </li>
+            ))}
+          </ol>
+        )
+      }
+    />
   );
 }

@@ -9,12 +9,9 @@ import { ImageGenerationRequestSchema, type ImageGenerationRequest } from "@kai/
 import type { ImageGenerationResponse, ServedInfo } from "@kai/sdk";
 import { useClient } from "../../app/session";
 import { Button } from "../../components/Button";
-import { ErrorNotice } from "../../components/ErrorNotice";
 import { TextArea } from "../../components/Field";
-import { Panel } from "../../components/Page";
-import { ParamFields } from "./ParamFields";
-import { ServedBy } from "./ServedBy";
-import { TargetPicker, hintsOf, type Target } from "./TargetPicker";
+import { OneShotPanel, useOneShotCall } from "./OneShotPanel";
+import { hintsOf, type Target } from "./TargetPicker";
 import { paramFields, paramsFrom, validate, type ParamValues } from "./params";
 
 const FIELDS = paramFields(ImageGenerationRequestSchema, ["prompt", "model"]);
@@ -25,9 +22,7 @@ export function ImagesPanel() {
   const [prompt, setPrompt] = useState("");
   const [params, setParams] = useState<ParamValues>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState(false);
-  const [result, setResult] = useState<({ images: ImageGenerationResponse } & ServedInfo) | undefined>();
-  const [failure, setFailure] = useState<unknown>(null);
+  const call = useOneShotCall<{ images: ImageGenerationResponse } & ServedInfo>();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -38,58 +33,50 @@ export function ImagesPanel() {
       return;
     }
     setErrors({});
-    setFailure(null);
-    setBusy(true);
-    try {
-      setResult(await client.gateway.images(checked.request, hintsOf(target)));
-    } catch (error) {
-      setResult(undefined);
-      setFailure(error);
-    } finally {
-      setBusy(false);
-    }
+    await call.run(() => client.gateway.images(checked.request, hintsOf(target)));
   }
 
   return (
-    <div className="grid gap-4 lg:grid-cols-[2fr_1fr]">
-      <Panel title="Image generation">
+    <OneShotPanel
+      title="Image generation"
+      capability="image_generation"
+      modelRequired={false}
+      target={target}
+      onTarget={setTarget}
+      fields={FIELDS}
+      params={params}
+      onParams={setParams}
+      errors={errors}
+      served={call.result}
+      failure={call.failure}
+      form={
         <form onSubmit={(event) => void submit(event)} className="space-y-3" aria-label="Generate an image">
           <TextArea label="Prompt" rows={3} value={prompt} error={errors.prompt} onChange={(event) => setPrompt(event.target.value)} />
-          <Button type="submit" look="primary" busy={busy}>
+          <Button type="submit" look="primary" busy={call.busy}>
             Generate
           </Button>
         </form>
-        <div className="mt-4 space-y-3">
-          <ErrorNotice error={failure} title="The gateway could not answer" />
-          {result && (
-            <ul aria-label="Images" className="grid gap-3 sm:grid-cols-2">
-              {result.images.data.map((image, index) => (
-                <li key={index} className="space-y-1 text-sm">
-                  {image.b64_json ? (
-                    <img src={`data:image/png;base64,${image.b64_json}`} alt={image.revised_prompt ?? prompt} className="max-w-full rounded-md" />
-                  ) : image.url ? (
-                    <a href={image.url} target="_blank" rel="noreferrer noopener" className="text-sky-700 underline dark:text-sky-400">
-                      Open image {index + 1} (hosted by the provider)
-                    </a>
-                  ) : (
-                    <span>Image {index + 1} came back empty.</span>
-                  )}
-                  {image.revised_prompt && <p className="text-xs text-slate-600 dark:text-slate-400">Prompt as the service read it: {image.revised_prompt}</p>}
-                </li>
-              ))}
-            </ul>
-          )}
-        </div>
-      </Panel>
-      <div className="space-y-4">
-        <Panel title="Target">
-          <TargetPicker capability="image_generation" target={target} onChange={setTarget} modelRequired={false} modelError={errors.model} />
-        </Panel>
-        <ServedBy served={result} />
-        <Panel title="Request">
-          <ParamFields fields={FIELDS} values={params} errors={errors} onChange={setParams} />
-        </Panel>
-      </div>
-    </div>
+      }
+      output={
+        call.result && (
+          <ul aria-label="Images" className="grid gap-3 sm:grid-cols-2">
+            {call.result.images.data.map((image, index) => (
+              <li key={index} className="space-y-1 text-sm">
+                {image.b64_json ? (
+                  <img src={`data:image/png;base64,${image.b64_json}`} alt={image.revised_prompt ?? prompt} className="max-w-full rounded-md" />
+                ) : image.url ? (
+                  <a href={image.url} target="_blank" rel="noreferrer noopener" className="text-sky-700 underline dark:text-sky-400">
+                    Open image {index + 1} (hosted by the provider)
+                  </a>
+                ) : (
+                  <span>Image {index + 1} came back empty.</span>
+                )}
+                {image.revised_prompt && <p className="text-xs text-slate-600 dark:text-slate-400">Prompt as the service read it: {image.revised_prompt}</p>}
+              </li>
+            ))}
+          </ul>
+        )
+      }
+    />
   );
 }
