@@ -18,6 +18,10 @@ export default defineConfig({
   },
   test: {
     pool: "forks",
+    // Two test files at a time. Vitest's default on a 2-core machine is one (cores - 1), which leaves the second core
+    // idle while a file waits on its servers (PostgreSQL's fsyncs, a spawned node, Chromium): the whole run took
+    // 24 minutes on one fork, too close to CI's 30-minute budget.
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 20_000,
     hookTimeout: 30_000,
     reporters: ["default"],

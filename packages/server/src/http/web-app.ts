@@ -91,6 +91,8 @@ export async function installWebApp(app: FastifyInstance, root: string | undefin
     index: false,
     // Content-hashed names: a file's bytes never change under its name.
     immutable: true,
+    // The build writes .br and .gz beside each script and stylesheet (vite.config.ts): sent to browsers that take them.
+    preCompressed: true,
     maxAge: 365 * 24 * 3600 * 1000,
     setHeaders: (response) => {
       response.setHeader("x-content-type-options", "nosniff");

@@ -3,6 +3,8 @@
 // cookie-authenticated WebSocket must come from the node's own origin.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { gunzipSync, gzipSync } from "node:zlib";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -18,6 +20,7 @@ beforeAll(async () => {
   mkdirSync(join(root, "assets"));
   writeFileSync(join(root, "index.html"), INDEX);
   writeFileSync(join(root, "assets", "index-abc123.js"), "console.log('app')");
+  writeFileSync(join(root, "assets", "index-abc123.js.gz"), gzipSync("console.log('app')"));
   server = await startTestServer({ config: { web: { root } } });
 });
 afterAll(async () => {
@@ -65,6 +68,26 @@ describe("the web app at /", () => {
     expect(response.headers.get("content-type")).toMatch(/javascript/);
     expect(response.headers.get("cache-control")).toContain("immutable");
     expect(await response.text()).toBe("console.log('app')");
+  });
+
+  it("sends the build's precompressed file to a browser that accepts gzip, and plain bytes to one that does not", async () => {
+    const get = (encoding: string | undefined) =>
+      new Promise<{ headers: Record<string, unknown>; body: Buffer }>((resolve, reject) => {
+        const url = new URL(`${server.url}/assets/index-abc123.js`);
+        const request = httpRequest(url, { headers: encoding ? { "accept-encoding": encoding } : {} }, (response) => {
+          const chunks: Buffer[] = [];
+          response.on("data", (chunk: Buffer) => chunks.push(chunk));
+          response.on("end", () => resolve({ headers: response.headers, body: Buffer.concat(chunks) }));
+        });
+        request.on("error", reject);
+        request.end();
+      });
+    const zipped = await get("gzip, deflate");
+    expect(zipped.headers["content-encoding"]).toBe("gzip");
+    expect(gunzipSync(zipped.body).toString()).toBe("console.log('app')");
+    const plain = await get(undefined);
+    expect(plain.headers["content-encoding"]).toBeUndefined();
+    expect(plain.body.toString()).toBe("console.log('app')");
   });
 
   it("refuses to serve files outside the build by path traversal", async () => {
