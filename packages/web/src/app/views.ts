@@ -8,7 +8,7 @@
  * Adding a view (agents, artifacts, memory, prompts, plugins…): make `src/views/<name>/index.tsx`, add one entry
  * here, and a line to the browser tests' page list (docs/contributing/add-web-view.md).
  */
-import { lazy, type ComponentType, type LazyExoticComponent } from "react";
+import { createElement, lazy, type ComponentType } from "react";
 
 export interface ViewEntry {
   /** Stable id, also the test id of its navigation link (`nav-<id>`). */
@@ -20,16 +20,32 @@ export interface ViewEntry {
   scope?: string;
   /** Navigation group: what people use, and the node's administration. */
   group: "use" | "admin";
-  page: LazyExoticComponent<ComponentType>;
+  page: ComponentType;
   /** Starts loading the page's code (the same request `page` makes; loading twice costs nothing). */
   load(): Promise<unknown>;
 }
 
 type PageModule = { default: ComponentType };
 
-/** A page loaded on first use, and loadable ahead of it (`preloadViewFor`). */
+/**
+ * A page loaded on first use, and loadable ahead of it (`preloadViewFor`). Once its code is here the page renders
+ * it directly: a React.lazy component suspends on its first render even when its module has already arrived, and
+ * React holds a revealed Suspense boundary back for up to 300 ms, which the services page's first rows would wait on.
+ */
 function loaded(load: () => Promise<PageModule>): Pick<ViewEntry, "page" | "load"> {
-  return { page: lazy(load), load };
+  let module: PageModule | undefined;
+  let pending: Promise<PageModule> | undefined;
+  const loadOnce = () =>
+    (pending ??= load().then(
+      (arrived) => (module = arrived),
+      (error: unknown) => {
+        pending = undefined; // a failed download (network, new deploy) may be retried on the next visit
+        throw error;
+      },
+    ));
+  const Lazy = lazy(loadOnce);
+  const Page = () => createElement(module ? module.default : Lazy);
+  return { page: Page, load: loadOnce };
 }
 
 export const VIEWS: readonly ViewEntry[] = [
