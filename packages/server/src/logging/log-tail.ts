@@ -32,14 +32,19 @@ export function scrubSecrets(text: string): string {
 export type LogListener = (entry: LogEntry) => void;
 
 export class LogTail {
-  private readonly ring: (LogEntry | undefined)[];
+  /**
+   * Each kept line as written, parsed (and scrubbed) only when someone reads it: logging is on every request's path,
+   * reading the log is rare, so a line nobody reads costs one array slot, not a JSON parse. Parsed once, then kept.
+   * A slot whose line is not a pino line holds `null`.
+   */
+  private readonly ring: (string | LogEntry | null | undefined)[];
   /** The `seq` the next line gets; also how many lines were written. */
   private next = 0;
   private readonly listeners = new Set<LogListener>();
 
   constructor(readonly capacity: number = DEFAULT_LOG_TAIL_CAPACITY) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("the log tail needs a capacity of at least one line");
-    this.ring = new Array<LogEntry | undefined>(capacity);
+    this.ring = new Array<string | LogEntry | null | undefined>(capacity);
   }
 
   /** pino's destination interface: one serialised line (or several, newline-separated) per call. */
@@ -63,7 +68,7 @@ export class LogTail {
     const from = Math.max(this.oldestSeq, filter.after === undefined ? 0 : filter.after + 1);
     const out: LogEntry[] = [];
     for (let seq = from; seq < this.next; seq++) {
-      const entry = this.ring[seq % this.capacity];
+      const entry = this.entryAt(seq);
       if (entry && matches(entry, filter)) out.push(entry);
     }
     return filter.limit !== undefined && out.length > filter.limit ? out.slice(out.length - filter.limit) : out;
@@ -75,11 +80,23 @@ export class LogTail {
     return () => void this.listeners.delete(listener);
   }
 
+  /** The line at `seq` as an entry (parsed now if no one read it before); undefined when it is not a log line. */
+  private entryAt(seq: number): LogEntry | undefined {
+    const slot = seq % this.capacity;
+    const kept = this.ring[slot];
+    if (typeof kept !== "string") return kept ?? undefined;
+    const entry = parseLine(kept, seq) ?? null;
+    this.ring[slot] = entry;
+    return entry ?? undefined;
+  }
+
   private add(line: string): void {
-    const entry = parseLine(line, this.next);
+    const seq = this.next++;
+    this.ring[seq % this.capacity] = line;
+    // Parsed at once only for live readers (the console's stream); otherwise when listed.
+    if (this.listeners.size === 0) return;
+    const entry = this.entryAt(seq);
     if (!entry) return;
-    this.ring[this.next % this.capacity] = entry;
-    this.next++;
     for (const listener of this.listeners) {
       try {
         listener(entry);
