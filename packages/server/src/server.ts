@@ -28,6 +28,7 @@ import { HealthChecker } from "./registry/health-checker.js";
 import { HealthVerdicts } from "./registry/health-verdicts.js";
 import { loadOrCreateEpoch } from "./registry/registry-epoch.js";
 import { createApp } from "./http/app.js";
+import { openAgentMesh, type AgentMesh } from "./agents/open-agent-mesh.js";
 import { NodeMetrics } from "./metrics/metrics.js";
 import { gatewayMetricsObserver } from "./metrics/gateway-observer.js";
 import { CapabilityRouter, routerOptionsFromConfig } from "./gateway/router/index.js";
@@ -99,6 +100,8 @@ export interface RunningServer {
   firstAdminPasswordPath: string | null;
   /** Whether the web app is served at `/` (enabled, and its build found). */
   webApp: boolean;
+  /** The agent mesh: bus, agents, kPlanner, kCore (issue 16). */
+  mesh: AgentMesh;
   close(): Promise<void>;
 }
 
@@ -389,8 +392,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       reportIntervalMs: config.cluster.heartbeatMs,
       logger,
     });
+    // The agent mesh (issue 16): bus, agents, kPlanner, kCore.
+    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode });
+    undo.unshift(() => mesh.close());
     const app = await createApp({
-      config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing,
+      config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
       signIn: { signIn, sessions, users, roles, access, log: securityLog, agents, mfa: mfa.service, sso },
     });
@@ -419,6 +425,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         forced.unref();
         // The singleton jobs stop first (another instance takes them over), then the parts they use.
         await jobs.stop();
+        await mesh.close();
         await federation.close();
         await klpNode.close();
         await app.close();
@@ -438,7 +445,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       })();
       return closing;
     };
-    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, nodeKey: key, firstAdminPasswordPath: firstAdmin.path, webApp: hasWebBuild(resolveWebRoot(config.web)), close };
+    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, nodeKey: key, firstAdminPasswordPath: firstAdmin.path, webApp: hasWebBuild(resolveWebRoot(config.web)), mesh, close };
   } catch (error) {
     for (const step of undo) await step().catch(() => undefined);
     throw error;

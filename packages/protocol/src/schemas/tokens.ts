@@ -16,6 +16,9 @@ export const SCOPES = [
   "metrics:read",
   // Managing federation peers (/api/peers): whom this node imports records from.
   "federation:admin",
+  // The agent mesh (/api/agent*, /api/agents, /api/planner, /api/events, /ws/events): reading agents, tasks and events;
+  // registering agents and adding A2A agents and MCP servers; submitting, answering and cancelling tasks, planning.
+  "agents:read", "agents:write", "tasks:run",
   "admin",
 ] as const;
 export const ScopeSchema = z.enum(SCOPES);

@@ -13,16 +13,16 @@ export type BuiltInRole = (typeof BUILT_IN_ROLES)[number];
 
 export const BUILT_IN_ROLE_SCOPES: Readonly<Record<BuiltInRole, readonly Scope[]>> = {
   admin: ["admin"],
-  operator: ["services:read", "services:write", "services:heartbeat", "vault:read", "gateway:invoke", "metrics:read", "federation:admin"],
-  developer: ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "vault:read"],
-  viewer: ["services:read", "metrics:read"],
+  operator: ["services:read", "services:write", "services:heartbeat", "vault:read", "gateway:invoke", "metrics:read", "federation:admin", "agents:read", "agents:write", "tasks:run"],
+  developer: ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "vault:read", "agents:read", "agents:write", "tasks:run"],
+  viewer: ["services:read", "metrics:read", "agents:read"],
 };
 
 const BUILT_IN_DESCRIPTIONS: Readonly<Record<BuiltInRole, string>> = {
   admin: "everything, including users, roles and tokens",
-  operator: "runs the node: services, gateway, metrics, federation peers, reading the vault",
-  developer: "registers and calls services, reads the vault",
-  viewer: "reads services and metrics",
+  operator: "runs the node: services, gateway, metrics, federation peers, agents and tasks, reading the vault",
+  developer: "registers and calls services and agents, runs tasks, reads the vault",
+  viewer: "reads services, agents, tasks and metrics",
 };
 
 export function isBuiltInRole(name: string): name is BuiltInRole {

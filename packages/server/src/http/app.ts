@@ -38,6 +38,8 @@ import type { NodeMetrics } from "../metrics/metrics.js";
 import type { GatewayPort } from "./front-doors/gateway-port.js";
 import { openAiRoutes } from "./front-doors/openai-routes.js";
 import { genericGatewayRoutes } from "./front-doors/generic-routes.js";
+import { connectorRoutes } from "./routes/connectors.js";
+import { describeConnectors } from "../gateway/connectors/catalog.js";
 import { servicesRoutes } from "./routes/services.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { vaultRoutes } from "./routes/vault.js";
@@ -74,6 +76,7 @@ import { logsRoutes } from "./routes/logs.js";
 import { logTailOf } from "../logging/logger.js";
 // The effective configuration, secrets redacted (issue 15, the web app's Settings).
 import { configRoutes } from "./routes/config.js";
+import type { AgentMesh } from "../agents/open-agent-mesh.js";
 
 /** The sign-in parts the routes use (server.ts builds them). */
 export interface SignInParts {
@@ -114,6 +117,8 @@ export interface AppDeps {
   signIn: SignInParts;
   /** `GET /readyz`: whether this instance can serve (database reachable, vault unlocked, caught up); without it, always ready. */
   readiness?: ReadinessProvider;
+  /** The agent mesh (issue 16): bus, agents, kPlanner, kCore. */
+  mesh: AgentMesh;
 }
 
 /**
@@ -257,12 +262,14 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(logsRoutes(logTailOf(deps.logger)));
     await scope.register(openAiRoutes(deps.gateway, deps.metrics));
     await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics));
+    await scope.register(connectorRoutes(describeConnectors));
     await scope.register(klpAdminRoutes(deps.klp));
     await scope.register(authRoutes({ sessions: deps.signIn.sessions, access: deps.signIn.access, log: deps.signIn.log }));
     await scope.register(userRoutes({ users: deps.signIn.users, sessions: deps.signIn.sessions, tokens: deps.tokens, access: deps.signIn.access }));
     await scope.register(mfaRoutes({ mfa: deps.signIn.mfa }));
     await scope.register(roleRoutes({ roles: deps.signIn.roles, users: deps.signIn.users, access: deps.signIn.access, log: deps.signIn.log }));
     await scope.register(configRoutes(deps.config));
+    // The agent mesh's routes (issue 16): agents, tasks, planner, events.
     scope.route({
       method: "GET",
       url: "/ws/registry",
