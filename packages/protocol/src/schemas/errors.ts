@@ -101,6 +101,10 @@ export const ERROR_TABLE = {
   // Federation: a peer's node document could not be read, or names another DID than the one pinned.
   peer_unreachable: { status: 502 },
   peer_identity_mismatch: { status: 409 },
+  // kPlanner (issue 16): the model's answers were not a valid plan within `agents.planner.attempts` (the problems are listed).
+  plan_invalid: { status: 422 },
+  // kPlanner: no language model (no service offering llm_chat, or not the model asked for) the caller may use.
+  planner_unavailable: { status: 503 },
 } as const satisfies Record<string, ErrorTraits>;
 
 type ErrorTableCode = keyof typeof ERROR_TABLE;

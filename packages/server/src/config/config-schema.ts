@@ -327,6 +327,21 @@ export const ConfigSchema = z.strictObject({
       path: ["refreshIntervalMs"],
     })
     .prefault({}),
+  agents: z
+    .strictObject({
+      /** kPlanner (issue 16): asks a language model through this node's gateway for a plan. */
+      planner: z
+        .strictObject({
+          /** The model asked (a `<serviceId>/<model>` entry or a plain model name); absent: the first llm_chat model the caller may use. */
+          model: z.string().min(1).max(200).optional(),
+          /** Answers asked for at most, re-asking with the problems of the last invalid one, before 422 plan_invalid. */
+          attempts: z.int().min(1).max(10).default(3),
+          /** Low by default: a plan should be the same plan when asked twice. */
+          temperature: z.number().min(0).max(2).default(0.2),
+        })
+        .prefault({}),
+    })
+    .prefault({}),
 }).refine((c) => c.storage.kind !== "postgres" || c.storage.postgres.url !== undefined, {
   message: "storage.kind postgres needs storage.postgres.url (or KAI_DATABASE_URL)",
   path: ["storage", "postgres", "url"],
