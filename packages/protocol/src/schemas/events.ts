@@ -36,6 +36,11 @@ export const BusEventSchema = z.object({
   payload: z.record(z.string(), z.unknown()),
   timestamp: TimestampSchema,
   correlationId: z.string().optional(),
+  /**
+   * Who may receive the event besides admins (a task's owner, a notification's recipient). Without it, an event
+   * with a `taskId` goes to admins only (its owner is unknown), any other to every subscriber allowed `agents:read`.
+   */
+  owner: z.string().optional(),
 });
 export type BusEvent = z.infer<typeof BusEventSchema>;
 
@@ -75,3 +80,18 @@ export const BusDroppedNoticeSchema = z.object({
   lastSeq: z.int().optional(),
 });
 export type BusDroppedNotice = z.infer<typeof BusDroppedNoticeSchema>;
+
+/** The SSE `event:` names of `GET /api/events`: a bus event, or the notice that ends a dropped subscription. */
+export const BUS_STREAM_EVENTS = { event: "bus", dropped: "dropped" } as const;
+
+/** `/ws/events`, client → server: replace the subscription's filter (a task filter with `after` replays first). */
+export const EventsClientMessageSchema = z.object({ type: z.literal("subscribe"), filter: BusEventFilterSchema.default({}) });
+export type EventsClientMessage = z.input<typeof EventsClientMessageSchema>;
+
+/** `/ws/events`, server → client: an event, a dropped notice (the socket closes after it), or a refused message. */
+export const EventsServerMessageSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("event"), event: BusEventSchema }),
+  z.object({ type: z.literal("dropped"), notice: BusDroppedNoticeSchema }),
+  z.object({ type: z.literal("error"), error: z.object({ code: z.string(), message: z.string() }) }),
+]);
+export type EventsServerMessage = z.infer<typeof EventsServerMessageSchema>;
