@@ -2,7 +2,9 @@
  * @module query
  * Discovery filters, shared by `GET /api/services`, WebSocket subscriptions and the SDK, plus the
  * one function that decides whether a record matches a filter (used by the server's stream fan-out
- * and by clients that keep a local view).
+ * and by clients that keep a local view), and the listing's sort orders with the one function that
+ * compares two records the way the node orders them (so a client merging live changes into sorted
+ * pages places each record where the node's next page would have it).
  */
 import { z } from "zod";
 import {
@@ -47,10 +49,31 @@ export const ServiceFilterSchema = z.strictObject({
 export type ServiceFilterInput = z.input<typeof ServiceFilterSchema>;
 export type ServiceFilter = z.output<typeof ServiceFilterSchema>;
 
-/** `GET /api/services` query string: a filter plus paging. */
+/**
+ * What a listing can be sorted by. `registered` is registration order (the node's listing position, the
+ * default); the others sort by a field: `name` case-insensitively (ASCII letters folded, as both databases
+ * fold them), `updated` by `updatedAt`, `provider` with a missing provider as "". Text compares by code
+ * point (bytewise UTF-8), identically on every backend. Ties go by registration position, in the same
+ * direction as the sort.
+ */
+export const SERVICE_SORTS = ["registered", "name", "updated", "status", "type", "provider", "owner"] as const;
+export const ServiceSortSchema = z.enum(SERVICE_SORTS);
+export type ServiceSort = z.infer<typeof ServiceSortSchema>;
+export const SortOrderSchema = z.enum(["asc", "desc"]);
+export type SortOrder = z.infer<typeof SortOrderSchema>;
+
+/**
+ * `GET /api/services` query string: a filter plus sorting and paging. Watches take only the filter (a
+ * stream of changes has no order to keep), so `sort` and `order` live here, not in ServiceFilterSchema.
+ * Absent `sort`/`order` mean `registered`/`asc` (optional rather than defaulted, so that a query built in
+ * code without them still types).
+ */
 export const ListServicesQuerySchema = ServiceFilterSchema.extend({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(512).optional(),
+  /** A cursor of a sorted listing carries the last row's sort value (a name of up to 200 characters). */
+  cursor: z.string().max(2048).optional(),
+  sort: ServiceSortSchema.optional().describe("Sort key (default `registered`: registration order)"),
+  order: SortOrderSchema.optional().describe("Sort direction (default `asc`)"),
 });
 export type ListServicesQueryInput = z.input<typeof ListServicesQuerySchema>;
 export type ListServicesQuery = z.output<typeof ListServicesQuerySchema>;
@@ -86,4 +109,69 @@ export function matchesFilter(service: ServiceRecord, filter: ServiceFilter): bo
     if (!haystack.some((text) => text.toLowerCase().includes(needle))) return false;
   }
   return true;
+}
+
+/** Lower-cases ASCII letters only: what SQLite's lower() and PostgreSQL's lower() under COLLATE "C" do. */
+function foldAscii(text: string): string {
+  return /[A-Z]/.test(text) ? text.replace(/[A-Z]+/g, (run) => run.toLowerCase()) : text;
+}
+
+/** A UTF-16 unit's rank in code point order: surrogates (astral code points) above U+E000..U+FFFF. */
+const rankUnit = (unit: number): number => (unit >= 0xd800 && unit <= 0xdfff ? unit + 0x2000 : unit >= 0xe000 ? unit - 0x800 : unit);
+
+/** Compares by code point, i.e. as UTF-8 bytes compare (SQLite's BINARY, PostgreSQL's "C"); `<` on strings compares UTF-16 units. */
+export function compareText(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x !== y) return rankUnit(x) - rankUnit(y);
+  }
+  return a.length - b.length;
+}
+
+function timeMs(iso: string): number {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
+/**
+ * The value a record sorts by under `sort`, exactly as the stores compute it (the same value goes into the
+ * cursor). `registered` has no field: the node's listing position orders it, which clients do not see.
+ */
+export function serviceSortValue(service: ServiceRecord, sort: ServiceSort): string | number | null {
+  switch (sort) {
+    case "registered":
+      return null;
+    case "name":
+      return foldAscii(service.name);
+    case "updated":
+      return timeMs(service.updatedAt);
+    case "status":
+      return service.status;
+    case "type":
+      return service.type;
+    case "provider":
+      return service.provider ?? "";
+    case "owner":
+      return service.owner;
+  }
+}
+
+/** Compares two sort values of the same key (numbers numerically, text by code point). */
+export function compareSortValues(a: string | number | null, b: string | number | null): number {
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  if (typeof a === "string" && typeof b === "string") return compareText(a, b);
+  return 0;
+}
+
+/**
+ * Orders two records as the node's listing sorted by (`sort`, `order`) does, apart from ties: the node
+ * breaks those by registration position, which a client does not know, so this returns 0 for them (and
+ * always for `registered`) and the caller tie-breaks by something stable of its own (the id, or the key).
+ */
+export function compareServices(a: ServiceRecord, b: ServiceRecord, sort: ServiceSort = "registered", order: SortOrder = "asc"): number {
+  const byValue = compareSortValues(serviceSortValue(a, sort), serviceSortValue(b, sort));
+  const sign = Math.sign(byValue);
+  return order === "desc" ? -sign || 0 : sign;
 }

@@ -181,12 +181,12 @@ export class RegistryService {
   }
 
   async list(principal: Principal, query: ListServicesQuery): Promise<ListServicesResponse> {
-    const { limit, cursor, ...filter } = query;
+    const { limit, cursor, sort, order, ...filter } = query;
     // Read the revision first: every change after it is newer than this answer, so a watch from it misses nothing.
     const revision = this.feed.revision;
     let page;
     try {
-      page = await this.store.listServices({ filter, viewer: viewerOf(principal), limit, ...(cursor !== undefined ? { cursor } : {}) });
+      page = await this.store.listServices({ filter, viewer: viewerOf(principal), limit, sort, order, ...(cursor !== undefined ? { cursor } : {}) });
     } catch (error) {
       if (error instanceof InvalidCursorError) {
         throw new ApiError("validation_failed", "invalid cursor", [{ path: "cursor", message: "is not a cursor this server issued" }]);

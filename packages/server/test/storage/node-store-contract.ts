@@ -12,6 +12,7 @@ import { RevisionConflict, type NodeStore, type ServiceDraft, type TokenRow } fr
 import { InvalidCursorError } from "../../src/storage/contracts/page-cursor.js";
 import type { Viewer } from "../../src/storage/contracts/viewer.js";
 import { draft, fullDraft, iso, registered } from "./__fixtures__/records.js";
+import { runSortedListingContract } from "./node-store-sort-contract.js";
 
 export type OpenNodeStore = () => Promise<{ store: NodeStore; cleanup: () => Promise<void> }>;
 
@@ -473,6 +474,8 @@ export function runNodeStoreContract(name: string, open: OpenNodeStore): void {
         }
       });
     });
+
+    runSortedListingContract(() => store);
 
     it("countServices reports every status, zero when empty", async () => {
       expect(await store.countServices(ADMIN)).toEqual({ active: 0, degraded: 0, offline: 0, maintenance: 0 });

@@ -63,7 +63,7 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
         tags: ["services"],
         summary: "Discover services",
         description:
-          "Filters combine with AND; `tag` and `capability` may repeat and all values must match. Ordered by id; follow `nextCursor`. `location=remote` (or `origin=<did>`) lists records imported from federation peers, `location=all` both (local first).",
+          "Filters combine with AND; `tag` and `capability` may repeat and all values must match. In registration order by default; `sort` (`registered`, `name`, `updated`, `status`, `type`, `provider`, `owner`) and `order` (`asc`, `desc`) sort on the node, ties by registration position. Follow `nextCursor` with the same sort and order (a cursor of another sort is refused). A sorted page is a scan of the matching records (no index per sort key, to keep registration fast). `location=remote` (or `origin=<did>`) lists records imported from federation peers, `location=all` both (local first, each part sorted).",
         security,
         querystring: ListServicesQuerySchema,
         response: { 200: ListServicesResponseSchema, ...errors },

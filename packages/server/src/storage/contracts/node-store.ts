@@ -13,7 +13,7 @@
  * - Heartbeat timestamps are saved without a new revision: they are not changes anyone watches.
  * - Every read hands out records of its own: the registry sets `health` and the live heartbeat on them in place.
  */
-import type { RegistryEvent, RegistryEventType, ServiceFilter, ServiceRecord, Scope } from "@kai/protocol";
+import type { RegistryEvent, RegistryEventType, ServiceFilter, ServiceRecord, ServiceSort, Scope, SortOrder } from "@kai/protocol";
 import type { Viewer } from "./viewer.js";
 
 // ---- service records and their events ----
@@ -23,8 +23,12 @@ export interface ServiceQuery {
   viewer: Viewer;
   /** Page size, 1..1000. */
   limit: number;
-  /** Opaque cursor from a previous page's `nextCursor`. */
+  /** Opaque cursor from a previous page's `nextCursor` (of a listing with the same sort and order). */
   cursor?: string;
+  /** The listing's order (page-cursor.ts); absent: registration order. */
+  sort?: ServiceSort | undefined;
+  /** Absent: ascending. */
+  order?: SortOrder | undefined;
 }
 
 export interface ServicePage {
@@ -87,10 +91,12 @@ export interface ServiceRecordStore {
 
   getService(id: string): Promise<ServiceRecord | null>;
   /**
-   * Records matching the filter that the viewer may see (`canSee` in viewer.ts), one page at a time, in
+   * Records matching the filter that the viewer may see (`canSee` in viewer.ts), one page at a time, by default in
    * registration order: by the revision that created each record (an update keeps the place; deleting and
-   * registering again moves the record to the end). Cursors are `page-cursor.ts`'s, so a record registered
-   * while a client pages is never skipped; a cursor this store did not issue throws `InvalidCursorError`.
+   * registering again moves the record to the end). With `sort`/`order`, by that key (`serviceSortValue` in
+   * @kai/protocol) and ties by registration position, both in that direction. Cursors are `page-cursor.ts`'s
+   * (keyset), so a record added while a client pages is never skipped when it sorts after the cursor; a cursor
+   * this store did not issue, or issued for another sort or order, throws `InvalidCursorError`.
    */
   listServices(query: ServiceQuery): Promise<ServicePage>;
   /** Number of records the viewer may see, by status. */

@@ -3,8 +3,8 @@
  * A `StorageBackend` that keeps everything in process memory: for ephemeral runs (`storage.kind: memory`)
  * and as a second implementation that keeps the storage contracts honest. Nothing survives a restart.
  */
-import { matchesFilter, SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
-import { decodeCursor, encodeCursor } from "../contracts/page-cursor.js";
+import { compareSortValues, matchesFilter, SERVICE_STATUSES, serviceSortValue, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
+import { decodeListCursor, encodeListCursor, orderOf } from "../contracts/page-cursor.js";
 import { RevisionConflict, type LeaseRow, type ServicePage, type ServiceQuery, type ServiceWrite, type TokenRow } from "../contracts/node-store.js";
 import { canSee, type Viewer } from "../contracts/viewer.js";
 import type { StorageBackend } from "../contracts/storage-backend.js";
@@ -16,6 +16,14 @@ import type { IdentityStore } from "../contracts/identity-store.js";
 import { MemoryVaultStore } from "./memory-vault-store.js";
 import { MemoryFederationStore } from "./memory-federation-store.js";
 import { MemoryIdentityStore } from "./memory-identity-store.js";
+import { MemoryTaskStore } from "./memory-task-store.js";
+
+/** A listed record with its listing position and sort value. */
+interface Positioned {
+  record: ServiceRecord;
+  seq: number;
+  value: string | number | null;
+}
 
 export class MemoryStore implements StorageBackend {
   readonly description = "memory (not persistent)";
@@ -31,6 +39,7 @@ export class MemoryStore implements StorageBackend {
   private vault: MemoryVaultStore | null = null;
   private federation: MemoryFederationStore | null = null;
   private identity: MemoryIdentityStore | null = null;
+  private tasks: MemoryTaskStore | null = null;
 
   // ---- vault, federation and identity ----
 
@@ -49,6 +58,12 @@ export class MemoryStore implements StorageBackend {
   identityStore(): IdentityStore {
     this.identity ??= new MemoryIdentityStore(() => this.check());
     return this.identity;
+  }
+
+  /** kCore's tasks and events (issue 16), in memory: a restart forgets them. */
+  taskStore(): MemoryTaskStore {
+    this.tasks ??= new MemoryTaskStore(() => this.check());
+    return this.tasks;
   }
 
   private check(): void {
@@ -113,22 +128,27 @@ export class MemoryStore implements StorageBackend {
 
   async listServices(query: ServiceQuery): Promise<ServicePage> {
     this.check();
-    const after = query.cursor !== undefined ? decodeCursor(query.cursor) : undefined;
-    const out: ServiceRecord[] = [];
-    let lastSeq = 0;
-    let more = false;
+    const listing = orderOf(query);
+    const after = query.cursor !== undefined ? decodeListCursor(query.cursor, query) : undefined;
+    const sign = listing.order === "asc" ? 1 : -1;
+    // (sort value, seq) in the listing's direction: the same keyset the SQL stores page by.
+    const compare = (a: Positioned, b: Positioned) => sign * (compareSortValues(a.value, b.value) || a.seq - b.seq);
+    const out: Positioned[] = [];
     for (const [id, record] of this.services) {
-      const seq = this.seqs.get(id)!;
-      if (after !== undefined && seq <= after) continue;
       if (!canSee(query.viewer, record) || !matchesFilter(record, query.filter)) continue;
-      if (out.length === query.limit) {
-        more = true;
-        break;
-      }
-      out.push(structuredClone(record));
-      lastSeq = seq;
+      const row = { record, seq: this.seqs.get(id)!, value: serviceSortValue(record, listing.sort) };
+      if (after !== undefined && compare(row, { record, seq: after.tie, value: after.value }) <= 0) continue;
+      out.push(row);
     }
-    return { services: out, nextCursor: more ? encodeCursor(lastSeq) : null };
+    // The map is in seq order already, so registration order needs no sort.
+    if (listing.sort !== "registered" || listing.order !== "asc") out.sort(compare);
+    const more = out.length > query.limit;
+    const page = out.slice(0, query.limit);
+    const last = page[page.length - 1];
+    return {
+      services: page.map((row) => structuredClone(row.record)),
+      nextCursor: more && last ? encodeListCursor(query, last.value, last.seq) : null,
+    };
   }
 
   async countServices(viewer: Viewer): Promise<Record<ServiceRecord["status"], number>> {

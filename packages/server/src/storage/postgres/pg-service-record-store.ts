@@ -9,7 +9,7 @@ import { SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/p
 import type { ServiceChange, ServiceDecision, ServicePage, ServiceQuery, ServiceRecordStore, ServiceWrite } from "../contracts/node-store.js";
 import type { StoredChange } from "../contracts/storage-backend.js";
 import type { Viewer } from "../contracts/viewer.js";
-import { decodeCursor, encodeCursor } from "../contracts/page-cursor.js";
+import { decodeListCursor, encodeListCursor, orderOf, type ListingOrder } from "../contracts/page-cursor.js";
 import type { PgDatabase } from "./pg-database.js";
 import { PgServiceBatcher } from "./pg-service-batcher.js";
 import { buildListQuery, visibilityClause } from "./pg-service-query.js";
@@ -32,6 +32,17 @@ const EVENTS_AFTER = {
 
 interface EventsAfterRow extends PgEventRow {
   compacted_through: string;
+}
+
+/**
+ * The database's sort value of a listed row, for the next cursor: `pg` hands bigint (`updated_at`) out as a
+ * string, so that one becomes a number; text stays exactly as PostgreSQL computed it.
+ */
+function sortValueOf(listing: ListingOrder, row: PgServiceRow): string | number | null {
+  const { sort } = orderOf(listing);
+  if (sort === "registered") return null;
+  const value = row.sort_value;
+  return sort === "updated" ? Number(value) : String(value);
 }
 
 export class PgServiceRecordStore implements ServiceRecordStore {
@@ -79,14 +90,14 @@ export class PgServiceRecordStore implements ServiceRecordStore {
   async listServices(query: ServiceQuery): Promise<ServicePage> {
     this.db.assertOpen();
     const limit = Math.max(1, Math.min(1000, Math.trunc(query.limit)));
-    const afterSeq = query.cursor !== undefined ? decodeCursor(query.cursor) : null;
+    const after = query.cursor !== undefined ? decodeListCursor(query.cursor, query) : null;
     // One row more than asked tells whether another page exists, so the last page has nextCursor null.
-    const built = buildListQuery(query.filter, query.viewer, afterSeq, limit + 1);
+    const built = buildListQuery(query.filter, query.viewer, after, limit + 1, query);
     const rows = await this.db.query<PgServiceRow>(built.text, built.values);
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
     const last = page[page.length - 1];
-    return { services: page.map(recordOfRow), nextCursor: more && last ? encodeCursor(Number(last.seq)) : null };
+    return { services: page.map(recordOfRow), nextCursor: more && last ? encodeListCursor(query, sortValueOf(query, last), Number(last.seq)) : null };
   }
 
   async countServices(viewer: Viewer): Promise<Record<ServiceRecord["status"], number>> {

@@ -10,9 +10,17 @@
  * driven from that value's index entries, which are sorted by `seq` (the listing order), so the database walks
  * them in page order and stops after `limit` hits; every other tag or capability is an EXISTS probe keyed on
  * the driver's `seq`, so the (wide) services row is read only for candidates that passed.
+ *
+ * Sorted listings (`sort` other than `registered`, or `order=desc`) page by keyset on (sort value, seq), both in
+ * the sort's direction, and select the sort value so the cursor carries the database's own value. No index
+ * backs a sort key, on purpose: every index is one more write per registration, and registration throughput is a
+ * benchmarked goal. So a sorted page is a top-N scan of the matching rows (the filter's walk as above, then a
+ * sort bounded by `limit`): linear in the matching records, fine for the directory's sizes (100k services), and
+ * the default order keeps its index walk.
  */
-import type { ServiceFilter } from "@kai/protocol";
+import type { ServiceFilter, ServiceSort } from "@kai/protocol";
 import type { Viewer } from "../contracts/viewer.js";
+import { orderOf, type ListingOrder, type SortedPosition } from "../contracts/page-cursor.js";
 import { searchNeedle } from "../sqlite/record-codec.js";
 
 /** Binds `value` and returns its placeholder in the statement text. */
@@ -31,6 +39,12 @@ export interface ListDialect {
   anyOf(column: string, list: string[], bind: Bind): string;
   /** `column` contains the plain text bound at `needle`. */
   contains(column: string, needle: string): string;
+  /**
+   * The expression a sort key orders by, computed as `serviceSortValue` in @kai/protocol does: `name` lower-cased
+   * (ASCII letters) from the document, `updated` the updated_at column, `provider` with NULL as ''. Text must
+   * compare bytewise (code point order), so that every backend orders the same data the same way.
+   */
+  sortValue(sort: Exclude<ServiceSort, "registered">): string;
 }
 
 export interface ListSql {
@@ -46,16 +60,21 @@ export function visibilityClause(viewer: Viewer, bind: Bind): string | null {
   return `(s.visibility <> 'private' OR s.owner = ${bind(viewer.owner)})`;
 }
 
+/** The column the sort value is selected as (null for registration order), read back for the next cursor. */
+export const SORT_VALUE_COLUMN = "sort_value";
+
 /**
- * The dialect's columns of the records matching `filter` that `viewer` may see, with seq > `afterSeq`, in seq
- * (registration) order, at most `limit` rows.
+ * The dialect's columns (plus `sort_value` for a sorted listing) of the records matching `filter` that `viewer`
+ * may see, after `after` (a seq, or a cursor's position) in the order of `listing` (by default seq, i.e.
+ * registration order, ascending), at most `limit` rows.
  */
 export function buildServiceListQuery(
   dialect: ListDialect,
   filter: ServiceFilter,
   viewer: Viewer,
-  afterSeq: number | null,
+  after: number | SortedPosition | null,
   limit: number,
+  listing: ListingOrder = {},
 ): ListSql {
   const values: unknown[] = [];
   // Conditions are joined in the order they are made, so the values bind in the order their placeholders appear.
@@ -80,7 +99,15 @@ export function buildServiceListQuery(
     seqColumn = "d.seq";
     where.push(`d.tag = ${bind(tagDriver)}`);
   }
-  if (afterSeq !== null) where.push(`${seqColumn} > ${bind(afterSeq)}`);
+  const { sort, order } = orderOf(listing);
+  const valueSql = sort === "registered" ? null : dialect.sortValue(sort);
+  const cmp = order === "asc" ? ">" : "<";
+  const position = typeof after === "number" ? { value: null, tie: after } : after;
+  if (position !== null) {
+    if (valueSql === null || position.value === null) where.push(`${seqColumn} ${cmp} ${bind(position.tie)}`);
+    // Spelled out rather than a row comparison, so that PostgreSQL keeps the expression's "C" collation.
+    else where.push(`(${valueSql} ${cmp} ${bind(position.value)} OR (${valueSql} = ${bind(position.value)} AND ${seqColumn} ${cmp} ${bind(position.tie)}))`);
+  }
   for (const capability of capabilities) {
     where.push(`EXISTS (SELECT 1 FROM service_capabilities c WHERE c.capability = ${bind(capability)} AND c.seq = ${seqColumn})`);
   }
@@ -99,7 +126,9 @@ export function buildServiceListQuery(
   if (filter.q !== undefined) where.push(dialect.contains("s.search", bind(searchNeedle(filter.q))));
   const visibility = visibilityClause(viewer, bind);
   if (visibility) where.push(visibility);
-  const text =
-    `SELECT ${dialect.columns} FROM ${from}` + (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") + ` ORDER BY ${seqColumn} LIMIT ${bind(limit)}`;
+  const direction = order === "asc" ? "" : " DESC";
+  const columns = valueSql === null ? dialect.columns : `${dialect.columns}, ${valueSql} AS ${SORT_VALUE_COLUMN}`;
+  const orderBy = valueSql === null ? `${seqColumn}${direction}` : `${SORT_VALUE_COLUMN}${direction}, ${seqColumn}${direction}`;
+  const text = `SELECT ${columns} FROM ${from}` + (where.length > 0 ? ` WHERE ${where.join(" AND ")}` : "") + ` ORDER BY ${orderBy} LIMIT ${bind(limit)}`;
   return { text, values };
 }

@@ -12,7 +12,7 @@ import { SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/p
 import type { Database, Statement } from "better-sqlite3";
 import { RevisionConflict, type ServiceDraft, type ServicePage, type ServiceQuery, type ServiceRecordStore, type ServiceWrite } from "../contracts/node-store.js";
 import type { Viewer } from "../contracts/viewer.js";
-import { decodeCursor, encodeCursor } from "../contracts/page-cursor.js";
+import { decodeListCursor, encodeListCursor } from "../contracts/page-cursor.js";
 import type { EnqueueOptions } from "./write-batcher.js";
 import { MAX_TERMS_PER_INSERT, type WriteSink } from "./write-statements.js";
 import { encodeRecordDoc, eventDocOf, fromRow, parseRecordDoc, serviceColumns, type ServiceRow } from "./record-codec.js";
@@ -179,14 +179,15 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
   async listServices(query: ServiceQuery): Promise<ServicePage> {
     this.hooks.assertOpen();
     const limit = Math.max(1, Math.min(1000, Math.trunc(query.limit)));
-    const afterSeq = query.cursor !== undefined ? decodeCursor(query.cursor) : null;
+    const after = query.cursor !== undefined ? decodeListCursor(query.cursor, query) : null;
     // One row more than asked tells whether another page exists, so the last page has nextCursor null.
-    const built = buildListQuery(query.filter, query.viewer, afterSeq, limit + 1);
-    const rows = this.cachedStatement(built.sql).all(...built.params) as ServiceRow[];
+    const built = buildListQuery(query.filter, query.viewer, after, limit + 1, query);
+    const rows = this.cachedStatement(built.sql).all(...built.params) as Array<ServiceRow & { sort_value?: string | number }>;
     const more = rows.length > limit;
     const page = more ? rows.slice(0, limit) : rows;
     const last = page[page.length - 1];
-    return { services: page.map(fromRow), nextCursor: more && last ? encodeCursor(last.seq) : null };
+    // The cursor carries the database's own sort value of the last row, so the next page compares like with like.
+    return { services: page.map(fromRow), nextCursor: more && last ? encodeListCursor(query, last.sort_value ?? null, last.seq) : null };
   }
 
   async countServices(viewer: Viewer): Promise<Record<ServiceRecord["status"], number>> {
