@@ -105,6 +105,8 @@ export const ERROR_TABLE = {
   plan_invalid: { status: 422 },
   // kPlanner: no language model (no service offering llm_chat, or not the model asked for) the caller may use.
   planner_unavailable: { status: 503 },
+  // kCore (issue 16): an answer sent to a task that is not waiting for input (not input-required).
+  task_not_waiting: { status: 409 },
 } as const satisfies Record<string, ErrorTraits>;
 
 type ErrorTableCode = keyof typeof ERROR_TABLE;

@@ -13,6 +13,7 @@ import type { FederationStore } from "./federation-store.js";
 import type { IdentityStore } from "./identity-store.js";
 import type { NodeStore } from "./node-store.js";
 import type { VaultStore } from "./vault-store.js";
+import type { TaskStore } from "./task-store.js";
 
 export interface StorageBackend extends NodeStore {
   /** The credential vault's store over this backend's database (one instance per backend). */
@@ -21,6 +22,8 @@ export interface StorageBackend extends NodeStore {
   federationStore(): FederationStore;
   /** Users, roles, sessions, second factors, challenges and the security log (sign-in) over this backend's database (one instance per backend). */
   identityStore(): IdentityStore;
+  /** kCore's tasks and their events (issue 16) over this backend's database (one instance per backend). */
+  taskStore(): TaskStore;
 }
 
 /** One change of the registry's log, with the record as it was before it (null: the id did not exist). */

@@ -11,6 +11,7 @@ import pg from "pg";
 import { VAULT_SCHEMA } from "./pg-vault-schema.js";
 import { CLUSTER_SCHEMA } from "./pg-cluster-schema.js";
 import { IDENTITY_SCHEMA } from "./pg-identity-schema.js";
+import { TASK_SCHEMA } from "./pg-task-store.js";
 
 export interface PgMigration {
   version: number;
@@ -142,6 +143,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     version: 3,
     description: "sign-in: users, custom roles, sessions, TOTP, recovery codes, passkeys, one-time challenges, security log",
     sql: IDENTITY_SCHEMA,
+  },
+  {
+    version: 4,
+    description: "agent mesh (issue 16): kCore's tasks and their numbered events",
+    sql: TASK_SCHEMA,
   },
 ];
 

@@ -38,6 +38,7 @@ import { PgTokenStore } from "./pg-token-store.js";
 import { PgNodeSettingsStore } from "./pg-node-settings-store.js";
 import { PgFederationStore } from "./pg-federation-store.js";
 import { PgIdentityStore } from "./pg-identity-store.js";
+import { PgTaskStore } from "./pg-task-store.js";
 import { createPgVaultStore } from "./pg-vault-store.js";
 
 export class PostgresStore implements StorageBackend, SharedStorage {
@@ -58,6 +59,7 @@ export class PostgresStore implements StorageBackend, SharedStorage {
   private vault: VaultStore | null = null;
   private federation: PgFederationStore | null = null;
   private identity: PgIdentityStore | null = null;
+  private tasks: PgTaskStore | null = null;
   private closing: Promise<void> | null = null;
 
   private constructor(config: PostgresStoreConfig, clientConfig: pg.ClientConfig, budget: ConnectionBudget) {
@@ -211,6 +213,12 @@ export class PostgresStore implements StorageBackend, SharedStorage {
   identityStore(): IdentityStore {
     this.identity ??= new PgIdentityStore(this.db);
     return this.identity;
+  }
+
+  /** kCore's tasks and their events (issue 16), shared by every instance. */
+  taskStore(): PgTaskStore {
+    this.tasks ??= new PgTaskStore(this.db);
+    return this.tasks;
   }
 
   // ---- shared storage ----

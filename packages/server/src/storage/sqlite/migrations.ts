@@ -6,6 +6,7 @@
  */
 import type { Database } from "better-sqlite3";
 import { IDENTITY_SCHEMA } from "./sqlite-identity-schema.js";
+import { TASK_SCHEMA } from "./sqlite-task-store.js";
 
 export interface Migration {
   version: number;
@@ -255,6 +256,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 7,
     description: "sign-in: users, custom roles, sessions, TOTP, recovery codes, passkeys, one-time challenges, security log",
     sql: IDENTITY_SCHEMA,
+  },
+  {
+    version: 8,
+    description: "agent mesh (issue 16): kCore's tasks and their numbered events",
+    sql: TASK_SCHEMA,
   },
 ];
 

@@ -27,6 +27,7 @@ import { SqliteTokenStore } from "./sqlite-token-store.js";
 import { SqliteNodeSettingsStore } from "./sqlite-node-settings-store.js";
 import { SqliteVaultStore } from "./sqlite-vault-store.js";
 import { SqliteFederationStore } from "./sqlite-federation-store.js";
+import { SqliteTaskStore } from "./sqlite-task-store.js";
 import { SqliteIdentityStore } from "./sqlite-identity-store.js";
 
 export interface SqliteStoreOptions {
@@ -84,6 +85,7 @@ export class SqliteStore implements StorageBackend {
   private readonly hooks: SqliteStoreHooks;
   private vault: SqliteVaultStore | null = null;
   private federation: SqliteFederationStore | null = null;
+  private tasks: SqliteTaskStore | null = null;
   private identity: SqliteIdentityStore | null = null;
   private checkpointer: BackgroundCheckpointer | null = null;
   private readonly writer: WriterThread | null;
@@ -259,6 +261,12 @@ export class SqliteStore implements StorageBackend {
   identityStore(): IdentityStore {
     this.identity ??= new SqliteIdentityStore(this.db, this.hooks);
     return this.identity;
+  }
+
+  /** kCore's tasks and their events (issue 16), on this same database and in the same group commits. */
+  taskStore(): SqliteTaskStore {
+    this.tasks ??= new SqliteTaskStore(this.db, this.hooks);
+    return this.tasks;
   }
 
   // ---- lifecycle ----

@@ -1,0 +1,79 @@
+/**
+ * @module storage/contracts/task-store
+ * Where kCore keeps its tasks (issue 16): each task as one document (the public `Task` and what kCore needs to
+ * carry it on after a restart), and each task's events with their per-task sequence numbers. A state change and
+ * the events that announce it are committed together (`commitTask`): an event is never stored for a state that
+ * was not, nor a state without its event, and a stream resuming "after seq N" misses nothing. Every backend
+ * (memory, SQLite, PostgreSQL) passes the contract suite (test/storage/task-store-contract.ts).
+ */
+import type { BusEvent, CreateTaskRequest, Scope, Task, TaskState } from "@kai/protocol";
+import type { TaskEventLog } from "../../bus/task-event-log.js";
+
+/** An event to store: the store gives it its task id and the next sequence number. */
+export type NewTaskEvent = Omit<BusEvent, "seq" | "taskId">;
+
+/** Who a task runs for, kept so that it runs with the same rights after a restart (discovery, gateway calls). */
+export interface TaskPrincipal {
+  owner: string;
+  scopes: Scope[];
+  tokenId: string;
+  userId?: string;
+}
+
+/** What kCore keeps beside the public task. */
+export interface TaskSpec {
+  input: CreateTaskRequest["input"];
+  context?: Record<string, unknown>;
+  constraints?: CreateTaskRequest["constraints"];
+  principal: TaskPrincipal;
+  /** Absolute task deadline, ms since epoch. */
+  deadlineAt?: number;
+  /** Per step: assignees that failed it (not chosen again). */
+  excluded: Record<string, string[]>;
+  /** Per step: the answer given to its input-required question (sent with the step when it runs again). */
+  answers: Record<string, unknown>;
+}
+
+export interface TaskRecord {
+  task: Task;
+  spec: TaskSpec;
+}
+
+export interface TaskListQuery {
+  /** Only this owner's tasks (absent: every owner's, for an admin). */
+  owner?: string;
+  states?: TaskState[];
+  limit: number;
+  /** The `nextCursor` of the previous page. */
+  cursor?: string;
+}
+
+export interface TaskPage {
+  records: TaskRecord[];
+  nextCursor: string | null;
+}
+
+export const UNFINISHED_TASK_STATES: readonly TaskState[] = ["submitted", "working", "input-required"];
+
+export interface TaskStore extends TaskEventLog {
+  /**
+   * Stores a new task with its first events. With `idempotencyKey`, a second create by the same owner with the same
+   * key stores nothing and returns the task made first (`created: false`, no events).
+   */
+  createTask(record: TaskRecord, events: NewTaskEvent[], idempotencyKey?: string): Promise<{ record: TaskRecord; created: boolean; events: BusEvent[] }>;
+  getTask(id: string): Promise<TaskRecord | null>;
+  /** Newest first. */
+  listTasks(query: TaskListQuery): Promise<TaskPage>;
+  /**
+   * Replaces the stored task by `record` and appends `events` after its last one, atomically; `record.task.lastSeq`
+   * is set to the new last sequence number (in the stored copy and in the returned one).
+   */
+  commitTask(record: TaskRecord, events: NewTaskEvent[]): Promise<{ record: TaskRecord; events: BusEvent[] }>;
+  /** Tasks not in a terminal state (restart resumes them), oldest first. */
+  unfinishedTasks(): Promise<TaskRecord[]>;
+}
+
+/** The stored copy of `record` with `lastSeq` set, and `events` numbered from `firstSeq` on. */
+export function numberEvents(taskId: string, events: readonly NewTaskEvent[], firstSeq: number): BusEvent[] {
+  return events.map((event, index) => ({ ...event, taskId, seq: firstSeq + index }));
+}

@@ -1,0 +1,83 @@
+/**
+ * @module storage/memory/memory-task-store
+ * `TaskStore` in process memory, for `storage.kind: memory` (nothing survives a restart). Every method runs to its
+ * end without awaiting, so a commit (task + events) is atomic by construction. Copies go in and out as JSON, so a
+ * caller changing its object never changes the stored one.
+ */
+import type { BusEvent } from "@kai/protocol";
+import { numberEvents, UNFINISHED_TASK_STATES, type NewTaskEvent, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+
+const copy = <T>(value: T): T => structuredClone(value);
+
+export class MemoryTaskStore implements TaskStore {
+  private readonly tasks = new Map<string, TaskRecord>();
+  private readonly events = new Map<string, BusEvent[]>();
+  private readonly keys = new Map<string, string>();
+
+  constructor(private readonly check: () => void) {}
+
+  async createTask(record: TaskRecord, events: NewTaskEvent[], idempotencyKey?: string) {
+    this.check();
+    const key = idempotencyKey === undefined ? undefined : `${record.task.owner}\n${idempotencyKey}`;
+    const existing = key === undefined ? undefined : this.keys.get(key);
+    if (existing !== undefined) return { record: copy(this.tasks.get(existing)!), created: false, events: [] };
+    if (this.tasks.has(record.task.id)) throw new Error(`task ${record.task.id} exists`);
+    const numbered = numberEvents(record.task.id, events, 1);
+    const stored = copy({ ...record, task: { ...record.task, lastSeq: numbered.length } });
+    this.tasks.set(stored.task.id, stored);
+    this.events.set(stored.task.id, copy(numbered));
+    if (key !== undefined) this.keys.set(key, stored.task.id);
+    return { record: copy(stored), created: true, events: numbered };
+  }
+
+  async getTask(id: string) {
+    this.check();
+    const record = this.tasks.get(id);
+    return record ? copy(record) : null;
+  }
+
+  async listTasks(query: TaskListQuery): Promise<TaskPage> {
+    this.check();
+    const matching = [...this.tasks.values()]
+      .filter((record) => query.owner === undefined || record.task.owner === query.owner)
+      .filter((record) => query.states === undefined || query.states.includes(record.task.state))
+      .filter((record) => query.cursor === undefined || record.task.id < query.cursor)
+      .sort((a, b) => (a.task.id < b.task.id ? 1 : -1));
+    const page = matching.slice(0, query.limit).map(copy);
+    return { records: page, nextCursor: matching.length > query.limit ? page[page.length - 1]!.task.id : null };
+  }
+
+  async commitTask(record: TaskRecord, events: NewTaskEvent[]) {
+    this.check();
+    const current = this.tasks.get(record.task.id);
+    if (!current) throw new Error(`task ${record.task.id} does not exist`);
+    const numbered = numberEvents(record.task.id, events, current.task.lastSeq + 1);
+    const stored = copy({ ...record, task: { ...record.task, lastSeq: current.task.lastSeq + numbered.length } });
+    this.tasks.set(stored.task.id, stored);
+    this.events.get(stored.task.id)!.push(...copy(numbered));
+    return { record: copy(stored), events: numbered };
+  }
+
+  async unfinishedTasks() {
+    this.check();
+    return [...this.tasks.values()]
+      .filter((record) => UNFINISHED_TASK_STATES.includes(record.task.state))
+      .sort((a, b) => (a.task.id < b.task.id ? -1 : 1))
+      .map(copy);
+  }
+
+  async append(taskId: string, event: NewTaskEvent): Promise<BusEvent> {
+    this.check();
+    const current = this.tasks.get(taskId);
+    if (!current) throw new Error(`task ${taskId} does not exist`);
+    current.task.lastSeq += 1;
+    const numbered: BusEvent = { ...event, taskId, seq: current.task.lastSeq };
+    this.events.get(taskId)!.push(copy(numbered));
+    return numbered;
+  }
+
+  async eventsAfter(taskId: string, afterSeq: number, limit: number): Promise<BusEvent[]> {
+    this.check();
+    return (this.events.get(taskId) ?? []).filter((event) => event.seq! > afterSeq).slice(0, limit).map(copy);
+  }
+}

@@ -1,0 +1,149 @@
+/**
+ * @module storage/postgres/pg-task-store
+ * The PostgreSQL backend of `TaskStore` (tables of migration 4), shared by every instance of the node. A commit
+ * locks the task's row (`FOR UPDATE`), so two writers of one task (instances, or an append beside a commit) take
+ * turns: sequence numbers stay gap-free and unique, and the document and its events commit in one transaction.
+ * A create with an idempotency key relies on the unique `idem_key`: the second of two racing creates finds the first.
+ */
+import type { BusEvent } from "@kai/protocol";
+import { numberEvents, UNFINISHED_TASK_STATES, type NewTaskEvent, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import type { PgDatabase } from "./pg-database.js";
+import type pg from "pg";
+
+/** Migration 4. `idem_key` is `<owner>\n<key>`; ids sort by creation time (`COLLATE "C"`: byte order, as the other backends). */
+export const TASK_SCHEMA = `
+  CREATE TABLE tasks (
+    id         text COLLATE "C" PRIMARY KEY,
+    owner      text NOT NULL,
+    state      text NOT NULL,
+    idem_key   text UNIQUE,
+    last_seq   bigint NOT NULL,
+    updated_at text NOT NULL,
+    doc        text NOT NULL
+  );
+  CREATE INDEX tasks_owner ON tasks (owner, id);
+  CREATE INDEX tasks_unfinished ON tasks (id) WHERE state IN ('submitted', 'working', 'input-required');
+
+  CREATE TABLE task_events (
+    task_id text NOT NULL,
+    seq     bigint NOT NULL,
+    doc     text NOT NULL,
+    PRIMARY KEY (task_id, seq)
+  );
+`;
+
+interface TaskRow {
+  doc: string;
+  last_seq: string;
+  [column: string]: unknown;
+}
+
+const decode = (row: TaskRow): TaskRecord => {
+  const record = JSON.parse(row.doc) as TaskRecord;
+  record.task.lastSeq = Number(row.last_seq);
+  return record;
+};
+
+async function insertEvents(client: pg.PoolClient, taskId: string, events: BusEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await client.query("INSERT INTO task_events (task_id, seq, doc) SELECT $1, * FROM unnest($2::bigint[], $3::text[])", [
+    taskId,
+    events.map((event) => event.seq),
+    events.map((event) => JSON.stringify(event)),
+  ]);
+}
+
+export class PgTaskStore implements TaskStore {
+  constructor(private readonly db: PgDatabase) {}
+
+  async createTask(record: TaskRecord, events: NewTaskEvent[], idempotencyKey?: string) {
+    const key = idempotencyKey === undefined ? null : `${record.task.owner}\n${idempotencyKey}`;
+    const numbered = numberEvents(record.task.id, events, 1);
+    const stored: TaskRecord = { ...record, task: { ...record.task, lastSeq: numbered.length } };
+    const made = await this.db.transaction(async (client) => {
+      const inserted = await client.query(
+        `INSERT INTO tasks (id, owner, state, idem_key, last_seq, updated_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)
+         ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
+        [stored.task.id, stored.task.owner, stored.task.state, key, numbered.length, stored.task.updatedAt, JSON.stringify(stored)],
+      );
+      if (inserted.rowCount === 0) return false;
+      await insertEvents(client, stored.task.id, numbered);
+      return true;
+    });
+    if (made) return { record: stored, created: true, events: numbered };
+    const rows = await this.db.query<TaskRow>("SELECT doc, last_seq FROM tasks WHERE idem_key = $1", [key]);
+    if (!rows[0]) throw new Error("the task of this idempotency key vanished");
+    return { record: decode(rows[0]), created: false, events: [] as BusEvent[] };
+  }
+
+  async getTask(id: string) {
+    const rows = await this.db.query<TaskRow>("SELECT doc, last_seq FROM tasks WHERE id = $1", [id]);
+    return rows[0] ? decode(rows[0]) : null;
+  }
+
+  async listTasks(query: TaskListQuery): Promise<TaskPage> {
+    const where: string[] = [];
+    const values: unknown[] = [];
+    if (query.owner !== undefined) {
+      values.push(query.owner);
+      where.push(`owner = $${values.length}`);
+    }
+    if (query.states !== undefined) {
+      values.push(query.states);
+      where.push(`state = ANY($${values.length}::text[])`);
+    }
+    if (query.cursor !== undefined) {
+      values.push(query.cursor);
+      where.push(`id < $${values.length}`);
+    }
+    values.push(query.limit + 1);
+    const rows = await this.db.query<TaskRow>(
+      `SELECT doc, last_seq FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT $${values.length}`,
+      values,
+    );
+    const records = rows.slice(0, query.limit).map(decode);
+    return { records, nextCursor: rows.length > query.limit ? records[records.length - 1]!.task.id : null };
+  }
+
+  commitTask(record: TaskRecord, events: NewTaskEvent[]) {
+    return this.db.transaction(async (client) => {
+      const current = await client.query<{ last_seq: string }>("SELECT last_seq FROM tasks WHERE id = $1 FOR UPDATE", [record.task.id]);
+      if (!current.rows[0]) throw new Error(`task ${record.task.id} does not exist`);
+      const numbered = numberEvents(record.task.id, events, Number(current.rows[0].last_seq) + 1);
+      const lastSeq = Number(current.rows[0].last_seq) + numbered.length;
+      const stored: TaskRecord = { ...record, task: { ...record.task, lastSeq } };
+      await client.query("UPDATE tasks SET state = $1, last_seq = $2, updated_at = $3, doc = $4 WHERE id = $5", [
+        stored.task.state,
+        lastSeq,
+        stored.task.updatedAt,
+        JSON.stringify(stored),
+        stored.task.id,
+      ]);
+      await insertEvents(client, stored.task.id, numbered);
+      return { record: stored, events: numbered };
+    });
+  }
+
+  async unfinishedTasks() {
+    const rows = await this.db.query<TaskRow>("SELECT doc, last_seq FROM tasks WHERE state = ANY($1::text[]) ORDER BY id", [UNFINISHED_TASK_STATES]);
+    return rows.map(decode);
+  }
+
+  append(taskId: string, event: NewTaskEvent): Promise<BusEvent> {
+    return this.db.transaction(async (client) => {
+      const updated = await client.query<{ last_seq: string }>("UPDATE tasks SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq", [taskId]);
+      if (!updated.rows[0]) throw new Error(`task ${taskId} does not exist`);
+      const numbered: BusEvent = { ...event, taskId, seq: Number(updated.rows[0].last_seq) };
+      await insertEvents(client, taskId, [numbered]);
+      return numbered;
+    });
+  }
+
+  async eventsAfter(taskId: string, afterSeq: number, limit: number): Promise<BusEvent[]> {
+    const rows = await this.db.query<{ doc: string; [column: string]: unknown }>(
+      "SELECT doc FROM task_events WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+      [taskId, afterSeq, limit],
+    );
+    return rows.map((row) => JSON.parse(row.doc) as BusEvent);
+  }
+}

@@ -1,0 +1,128 @@
+/**
+ * @module test/storage/task-store-contract
+ * The conformance suite every `TaskStore` backend must pass (src/storage/contracts/task-store.ts): create with an
+ * idempotency key, get, list newest first by owner and state with a cursor, a commit that replaces the task and
+ * appends its events with gap-free sequence numbers, `append`/`eventsAfter` of the TaskEventLog, unfinished tasks
+ * for restart, and (durable backends) all of it after a reopen; with a `twin` (a second instance on the same
+ * database) concurrent appends from both stay gap-free and unique.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { StorageBackend } from "../../src/storage/contracts/storage-backend.js";
+import type { NewTaskEvent, TaskRecord, TaskStore } from "../../src/storage/contracts/task-store.js";
+
+export interface OpenedTaskBackend {
+  backend: StorageBackend;
+  cleanup: () => Promise<void>;
+  reopen?: () => Promise<StorageBackend>;
+  twin?: () => Promise<StorageBackend>;
+}
+
+const at = "2030-05-06T07:08:09.000Z";
+
+function record(id: string, owner = "alice", state: TaskRecord["task"]["state"] = "submitted"): TaskRecord {
+  return {
+    task: { id, goal: `goal of ${id}`, state, owner, createdAt: at, updatedAt: at, steps: [{ id: "main", capability: "echo", state: "pending", attempts: 0 }], lastSeq: 0 },
+    spec: { input: { n: 1 }, principal: { owner, scopes: ["tasks:run"], tokenId: "t1" }, excluded: {}, answers: {} },
+  };
+}
+
+const event = (state: string): NewTaskEvent => ({ id: `e-${Math.random()}`, type: "TASK_PROGRESS", agent: "kCore:main", payload: { state }, timestamp: at });
+
+export function runTaskStoreContract(name: string, open: () => Promise<OpenedTaskBackend>): void {
+  describe(`task store contract: ${name}`, () => {
+    let opened: OpenedTaskBackend;
+    let store: TaskStore;
+    const extra: StorageBackend[] = [];
+
+    beforeEach(async () => {
+      opened = await open();
+      store = opened.backend.taskStore();
+    });
+    afterEach(async () => {
+      for (const backend of extra.splice(0)) await backend.close();
+      await opened.backend.close().catch(() => undefined);
+      await opened.cleanup();
+    });
+
+    it("creates a task with its first events numbered from 1, and reads it back", async () => {
+      const made = await store.createTask(record("t_a"), [event("submitted")]);
+      expect(made.created).toBe(true);
+      expect(made.events.map((e) => [e.taskId, e.seq])).toEqual([["t_a", 1]]);
+      expect(made.record.task.lastSeq).toBe(1);
+      const read = await store.getTask("t_a");
+      expect(read?.task).toMatchObject({ id: "t_a", goal: "goal of t_a", state: "submitted", lastSeq: 1 });
+      expect(read?.spec.input).toEqual({ n: 1 });
+      expect(await store.getTask("t_missing")).toBeNull();
+    });
+
+    it("an idempotency key returns the first task to the same owner, and is the owner's own", async () => {
+      await store.createTask(record("t_1"), [event("submitted")], "key-1");
+      const again = await store.createTask(record("t_2"), [event("submitted")], "key-1");
+      expect(again.created).toBe(false);
+      expect(again.record.task.id).toBe("t_1");
+      expect(again.events).toEqual([]);
+      expect(await store.getTask("t_2")).toBeNull();
+      const bob = await store.createTask(record("t_3", "bob"), [event("submitted")], "key-1");
+      expect(bob.created).toBe(true);
+    });
+
+    it("commits a new state with its events atomically after the last sequence number", async () => {
+      const made = await store.createTask(record("t_c"), [event("submitted")]);
+      const next = { ...made.record, task: { ...made.record.task, state: "working" as const } };
+      const committed = await store.commitTask(next, [event("working"), event("step")]);
+      expect(committed.events.map((e) => e.seq)).toEqual([2, 3]);
+      expect(committed.record.task.lastSeq).toBe(3);
+      const appended = await store.append("t_c", event("extra"));
+      expect(appended.seq).toBe(4);
+      const read = await store.getTask("t_c");
+      expect(read?.task.state).toBe("working");
+      expect(read?.task.lastSeq).toBe(4);
+      const events = await store.eventsAfter("t_c", 0, 100);
+      expect(events.map((e) => [e.seq, e.payload.state])).toEqual([[1, "submitted"], [2, "working"], [3, "step"], [4, "extra"]]);
+      expect((await store.eventsAfter("t_c", 2, 1)).map((e) => e.seq)).toEqual([3]);
+      expect(await store.eventsAfter("t_other", 0, 10)).toEqual([]);
+    });
+
+    it("lists newest first, by owner and state, page by page", async () => {
+      for (const [id, owner, state] of [["t_01", "alice", "completed"], ["t_02", "alice", "working"], ["t_03", "bob", "working"], ["t_04", "alice", "failed"]] as const) {
+        await store.createTask(record(id, owner, state), [event(state)]);
+      }
+      const first = await store.listTasks({ owner: "alice", limit: 2 });
+      expect(first.records.map((r) => r.task.id)).toEqual(["t_04", "t_02"]);
+      expect(first.nextCursor).not.toBeNull();
+      const second = await store.listTasks({ owner: "alice", limit: 2, cursor: first.nextCursor! });
+      expect(second.records.map((r) => r.task.id)).toEqual(["t_01"]);
+      expect(second.nextCursor).toBeNull();
+      const working = await store.listTasks({ states: ["working"], limit: 10 });
+      expect(working.records.map((r) => r.task.id)).toEqual(["t_03", "t_02"]);
+      const unfinished = await store.unfinishedTasks();
+      expect(unfinished.map((r) => r.task.id)).toEqual(["t_02", "t_03"]);
+    });
+
+    it("keeps tasks and events across a reopen (durable backends)", async ({ skip }) => {
+      if (!opened.reopen) return skip();
+      const made = await store.createTask(record("t_d"), [event("submitted")], "k");
+      await store.commitTask({ ...made.record, task: { ...made.record.task, state: "working" } }, [event("working")]);
+      await opened.backend.close();
+      const again = await opened.reopen();
+      extra.push(again);
+      const reopened = again.taskStore();
+      expect((await reopened.getTask("t_d"))?.task).toMatchObject({ state: "working", lastSeq: 2 });
+      expect((await reopened.eventsAfter("t_d", 0, 10)).map((e) => e.seq)).toEqual([1, 2]);
+      expect((await reopened.createTask(record("t_e"), [], "k")).record.task.id).toBe("t_d");
+      expect((await reopened.unfinishedTasks()).map((r) => r.task.id)).toEqual(["t_d"]);
+    });
+
+    it("two instances appending to one task at once never share or skip a number", async ({ skip }) => {
+      if (!opened.twin) return skip();
+      const twin = await opened.twin();
+      extra.push(twin);
+      await store.createTask(record("t_race"), [event("submitted")]);
+      const other = twin.taskStore();
+      await Promise.all(Array.from({ length: 10 }, (_, index) => (index % 2 ? other : store).append("t_race", event(`n${index}`))));
+      const seqs = (await store.eventsAfter("t_race", 0, 100)).map((e) => e.seq);
+      expect(seqs).toEqual(Array.from({ length: 11 }, (_, index) => index + 1));
+      expect((await other.getTask("t_race"))?.task.lastSeq).toBe(11);
+    });
+  });
+}
