@@ -7,43 +7,20 @@
 import { createHash, randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorBodySchema, ListSecurityEventsResponseSchema, ListSsoProvidersResponseSchema, LoginResponseSchema, ValidateResponseSchema } from "@kai/protocol";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
-import { freePort } from "../helpers/server-process.js";
-import { authorizeAtProvider, startOidcProvider, TestBrowser, type TestOidcProvider } from "../helpers/oidc-provider.js";
+import type { TestServer } from "../helpers/test-server.js";
+import { authorizeAtProvider, TestBrowser, type TestOidcProvider } from "../helpers/oidc-provider.js";
+import { startSsoNode, type SsoNode } from "../helpers/sso-node.js";
 
 const SECRET_NAME = "sso/corp-client";
 let op: TestOidcProvider;
 let kai: TestServer;
+let sso: SsoNode | undefined;
 
 beforeAll(async () => {
-  // The issuer is named in kai's config before the provider starts (the provider needs kai's callback URL).
-  const opPort = await freePort();
-  kai = await startTestServer({
-    config: {
-      // Many sign-ins from one address in a minute: the auth tier's limit is another test's subject.
-      rateLimit: { auth: { max: 10_000 }, global: { max: 100_000 } },
-      auth: {
-        sso: {
-          providers: [
-            {
-              id: "corp",
-              displayName: "Corp account",
-              issuer: `http://127.0.0.1:${opPort}`,
-              clientId: "kai-test",
-              clientSecret: { vault: SECRET_NAME },
-              claims: { roles: "groups" },
-              roleMap: { "kai-admins": "admin", "kai-devs": ["developer"] },
-              defaultRoles: ["viewer"],
-            },
-          ],
-        },
-      },
-    },
-  });
-  op = await startOidcProvider({
-    port: opPort,
+  sso = await startSsoNode({
     clientId: "kai-test",
-    redirectUris: [`${kai.url}/api/auth/sso/corp/callback`],
+    secretName: SECRET_NAME,
+    provider: { claims: { roles: "groups" }, roleMap: { "kai-admins": "admin", "kai-devs": ["developer"] }, defaultRoles: ["viewer"] },
     accounts: {
       "u-ada": { preferred_username: "ada", name: "Ada Lovelace", email: "ada@example.com", email_verified: true, groups: ["kai-devs", "payroll"] },
       "u-bob": { preferred_username: "bob", name: "Bob", groups: [] },
@@ -51,13 +28,11 @@ beforeAll(async () => {
       "u-taken": { preferred_username: "grace", groups: [] },
     },
   });
-  const put = await kai.request(`/api/vault/secrets/${SECRET_NAME}`, { method: "PUT", json: { value: op.clientSecret } });
-  expect(put.status, await put.text()).toBeLessThan(300);
+  ({ kai, op } = sso);
 }, 60_000);
 
 afterAll(async () => {
-  await kai?.dispose();
-  await op?.close();
+  await sso?.close();
 });
 
 /** Starts a sign-in in the browser: the start answer (302 to the provider). */

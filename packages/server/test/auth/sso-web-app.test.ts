@@ -5,44 +5,29 @@
 // the reason, not to a JSON error page; a program asking for JSON still gets JSON.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LoginResponseSchema, ValidateResponseSchema } from "@kai/protocol";
-import { startTestServer, type TestServer } from "../helpers/test-server.js";
-import { freePort } from "../helpers/server-process.js";
-import { authorizeAtProvider, startOidcProvider, TestBrowser, type TestOidcProvider } from "../helpers/oidc-provider.js";
+import type { TestServer } from "../helpers/test-server.js";
+import { authorizeAtProvider, TestBrowser } from "../helpers/oidc-provider.js";
+import { startSsoNode, type SsoNode } from "../helpers/sso-node.js";
 
 const SECRET_NAME = "sso/web-client";
 /** What a browser sends when it navigates to a page. */
 const PAGE = { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8" };
 
-let op: TestOidcProvider;
 let kai: TestServer;
+let sso: SsoNode | undefined;
 
 beforeAll(async () => {
-  const opPort = await freePort();
-  kai = await startTestServer({
-    config: {
-      rateLimit: { auth: { max: 10_000 }, global: { max: 100_000 } },
-      auth: {
-        sso: {
-          providers: [
-            { id: "corp", displayName: "Corp account", issuer: `http://127.0.0.1:${opPort}`, clientId: "kai-web", clientSecret: { vault: SECRET_NAME }, defaultRoles: ["developer"] },
-          ],
-        },
-      },
-    },
-  });
-  op = await startOidcProvider({
-    port: opPort,
+  sso = await startSsoNode({
     clientId: "kai-web",
-    redirectUris: [`${kai.url}/api/auth/sso/corp/callback`],
+    secretName: SECRET_NAME,
+    provider: { defaultRoles: ["developer"] },
     accounts: { "u-lin": { preferred_username: "lin", name: "Lin" } },
   });
-  const put = await kai.request(`/api/vault/secrets/${SECRET_NAME}`, { method: "PUT", json: { value: op.clientSecret } });
-  expect(put.status, await put.text()).toBeLessThan(300);
+  ({ kai } = sso);
 }, 60_000);
 
 afterAll(async () => {
-  await kai?.dispose();
-  await op?.close();
+  await sso?.close();
 });
 
 /** The sign-in page's button: a top-level navigation to the start address. */
