@@ -11,7 +11,11 @@ import type { StorageBackend } from "../storage/contracts/storage-backend.js";
 import type { GatewayPort } from "../http/front-doors/gateway-port.js";
 import type { KlpNode } from "../klp/klp-node.js";
 import type { EventBus } from "../bus/event-bus.js";
-import { createInProcessBus } from "../bus/in-process-bus.js";
+import { openEventBus } from "../bus/open-event-bus.js";
+import { EventHub } from "../bus/event-hub.js";
+import type { TaskEventLog } from "../bus/task-event-log.js";
+import { createMemoryTaskEventLog } from "../bus/memory-task-event-log.js";
+import type { ChangeFeed } from "../registry/change-feed.js";
 
 export interface AgentMeshDeps {
   config: Config;
@@ -20,21 +24,40 @@ export interface AgentMeshDeps {
   registry: RegistryService;
   gateway: GatewayPort;
   klp: KlpNode;
+  /** This instance's registry change feed: registry changes reach event subscribers as REGISTRY_CHANGE. */
+  feed?: Pick<ChangeFeed, "subscribe">;
 }
 
 export interface AgentMesh {
   /** Every event of the node, between its instances (bus/). */
   bus: EventBus;
+  /** The bus fanned out to clients (`GET /api/events`, `/ws/events`): filters, access, replay of task events (bus/event-hub.ts). */
+  events: EventHub;
+  /** Where task events are stored with their seq before they are published; replays read it. */
+  taskEvents: TaskEventLog;
   close(): Promise<void>;
 }
 
 export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
   const undo: Array<() => Promise<unknown>> = [];
   try {
-    const bus = createInProcessBus((error) => deps.logger.error({ err: error }, "a bus listener failed"));
+    const bus = await openEventBus(deps.config, deps.logger);
     undo.unshift(() => bus.close());
+    // The memory backend's log; kCore's task store (SQLite, PostgreSQL) provides the durable one in its place.
+    const taskEvents: TaskEventLog = createMemoryTaskEventLog();
+    const events = new EventHub({
+      bus,
+      taskEvents,
+      ...(deps.feed ? { feed: deps.feed } : {}),
+      maxQueued: deps.config.bus.maxQueuedEvents,
+      onError: (error) => deps.logger.error({ err: error }, "an event stream could not read the task event log"),
+    });
+    // Subscribers are told the node is shutting down before the bus goes.
+    undo.unshift(async () => events.close());
     return {
       bus,
+      events,
+      taskEvents,
       async close() {
         for (const step of undo) await step().catch((error: unknown) => deps.logger.error({ err: error }, "closing the agent mesh failed"));
       },

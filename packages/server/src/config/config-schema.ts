@@ -342,9 +342,32 @@ export const ConfigSchema = z.strictObject({
         .prefault({}),
     })
     .prefault({}),
+  /** The orchestration bus (issue 16, docs/agents/bus.md): what carries events between this node's instances. */
+  bus: z
+    .strictObject({
+      /** `memory`: one instance (the default); `redis`: pub/sub on `cache.redis.url`; `nats`: a NATS server at `bus.nats.url`. */
+      kind: z.enum(["memory", "redis", "nats"]).default("memory"),
+      nats: z
+        .strictObject({
+          /** `nats://host:4222` (or KAI_NATS_URL). */
+          url: z.string().min(1).optional(),
+          /** The subject every instance publishes and subscribes to; nodes sharing one NATS server need different ones. */
+          subject: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).default("kai.bus"),
+        })
+        .prefault({}),
+      /** Events a live subscriber (SSE, WebSocket) may have waiting at most; past it, it is told it was dropped and closed. */
+      maxQueuedEvents: z.int().min(16).max(100_000).default(1000),
+    })
+    .prefault({}),
 }).refine((c) => c.storage.kind !== "postgres" || c.storage.postgres.url !== undefined, {
   message: "storage.kind postgres needs storage.postgres.url (or KAI_DATABASE_URL)",
   path: ["storage", "postgres", "url"],
+}).refine((c) => c.bus.kind !== "redis" || c.cache.redis.url !== undefined, {
+  message: "bus.kind redis needs cache.redis.url (or KAI_REDIS_URL)",
+  path: ["bus", "kind"],
+}).refine((c) => c.bus.kind !== "nats" || c.bus.nats.url !== undefined, {
+  message: "bus.kind nats needs bus.nats.url (or KAI_NATS_URL)",
+  path: ["bus", "nats", "url"],
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -1,0 +1,89 @@
+/**
+ * @module bus/redis-bus
+ * The bus over Redis pub/sub (`bus.kind: redis`, the server at `cache.redis.url`): every instance publishes each
+ * event as JSON on one channel (`<keyPrefix>bus`) and receives every instance's events, its own included, from a
+ * connection of its own (a Redis connection in subscriber mode accepts nothing but subscriptions).
+ *
+ * Pub/sub is at most once: an event published while Redis is down, or while a subscriber reconnects, is lost on the
+ * wire. That is acceptable because the bus is a carrier, not a store: task events are in the TaskEventLog before
+ * they are published, and a subscriber that notices a gap in a task's sequence numbers reads it back from there
+ * (bus/event-hub.ts). Publishing never throws into the publisher: a failure is logged once per outage.
+ */
+import type { Redis } from "ioredis";
+import { BusEventSchema, parseJson, type BusEvent } from "@kai/protocol";
+import { closeRedisClient, createRedisClient, waitForRedis, type RedisClientLogger } from "../cluster/redis/redis-client.js";
+import type { BusListener, EventBus } from "./event-bus.js";
+
+export interface RedisBusOptions {
+  url: string;
+  /** `cache.redis.keyPrefix`: nodes sharing one Redis keep their buses apart. */
+  keyPrefix: string;
+  /** Shown by `CLIENT LIST` (no secret in it). */
+  instanceName?: string;
+  logger?: RedisClientLogger & { error(fields: Record<string, unknown>, message: string): void };
+  /** How long `openRedisBus` waits for Redis at start, ms (it keeps trying in the background afterwards). */
+  connectTimeoutMs?: number;
+}
+
+export async function openRedisBus(options: RedisBusOptions): Promise<EventBus> {
+  const channel = `${options.keyPrefix}bus`;
+  const name = options.instanceName ?? String(process.pid);
+  const publisher: Redis = createRedisClient({ url: options.url, connectionName: `kai:bus:${name}`, ...(options.logger ? { logger: options.logger } : {}) });
+  // ioredis subscribes again by itself after a reconnect (the SUBSCRIBE below got through before open resolved).
+  const subscriber: Redis = publisher.duplicate({ connectionName: `kai:bus-sub:${name}` });
+  subscriber.on("error", () => undefined); // the publisher's client reports the outage, once
+  const listeners = new Set<BusListener>();
+  let closed = false;
+  let failing = false;
+
+  subscriber.on("message", (from: string, text: string) => {
+    if (from !== channel || closed) return;
+    const json = parseJson(text);
+    const parsed = json.ok ? BusEventSchema.safeParse(json.value) : null;
+    // Something else writing to our channel (or a newer node's shape we cannot read): skipped, never passed on half-read.
+    if (!parsed?.success) return;
+    for (const listener of [...listeners]) {
+      try {
+        listener(parsed.data);
+      } catch (error) {
+        options.logger?.error({ err: error }, "a bus listener failed");
+      }
+    }
+  });
+
+  try {
+    const wait = options.connectTimeoutMs ?? 5_000;
+    if (!(await waitForRedis(publisher, wait))) throw new Error("Redis did not answer (bus.kind redis, cache.redis.url)");
+    await subscriber.subscribe(channel);
+  } catch (error) {
+    await closeRedisClient(subscriber);
+    await closeRedisClient(publisher);
+    throw error;
+  }
+
+  return {
+    kind: "redis",
+    async publish(event: BusEvent) {
+      if (closed) return;
+      try {
+        await publisher.publish(channel, JSON.stringify(event));
+        failing = false;
+      } catch (error) {
+        if (failing) return;
+        failing = true;
+        options.logger?.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, "bus events are not reaching Redis: subscribers catch up on task events from the store");
+      }
+    },
+    subscribe(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      listeners.clear();
+      await closeRedisClient(subscriber);
+      await closeRedisClient(publisher);
+    },
+  };
+}
