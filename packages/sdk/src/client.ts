@@ -48,7 +48,7 @@ export function createClient(options: ClientOptions): KaiClient {
   const list = async (query?: ListServicesQueryInput) =>
     (await http.request("GET", "/api/services", { query, schema: ListServicesResponseSchema })).data;
 
-  async function* listAll(query: ServiceFilterInput & { pageSize?: number } = {}): AsyncGenerator<ServiceRecord> {
+  async function* listAll(query: ServiceFilterInput & Pick<ListServicesQueryInput, "sort" | "order"> & { pageSize?: number } = {}): AsyncGenerator<ServiceRecord> {
     const { pageSize, ...filter } = query;
     let cursor: string | undefined;
     do {

@@ -8,6 +8,7 @@ import type {
   ChatCompletion,
   ChatCompletionChunk,
   ChatCompletionRequest,
+  ConnectorInfo,
   EmbeddingRequest,
   EmbeddingResponse,
   ModelEntry,
@@ -119,9 +120,10 @@ export interface KaiClient {
   services: {
     /** `created` is true when the registry answered 201 (new), false for 200 (re-registration). */
     register(input: ServiceRegistrationInput): Promise<{ service: ServiceRecord; created: boolean }>;
+    /** One page; `sort` (`name`, `updated`, …) and `order` (`asc`/`desc`) sort on the node; pass `nextCursor` with the same sort. */
     list(query?: ListServicesQueryInput): Promise<ListServicesResponse>;
-    /** Every matching service, page after page (follows `nextCursor`). */
-    listAll(query?: ServiceFilterInput & { pageSize?: number }): AsyncIterable<ServiceRecord>;
+    /** Every matching service, page after page (follows `nextCursor`), in the node's order for `sort`/`order`. */
+    listAll(query?: ServiceFilterInput & Pick<ListServicesQueryInput, "sort" | "order"> & { pageSize?: number }): AsyncIterable<ServiceRecord>;
     get(id: string): Promise<ServiceRecord>;
     update(id: string, patch: ServicePatchInput): Promise<ServiceRecord>;
     heartbeat(id: string, body?: HeartbeatRequest): Promise<HeartbeatResponse>;
@@ -432,6 +434,8 @@ export interface GatewayClient {
   images(request: ImageGenerationRequest, options?: GatewayCallOptions): Promise<{ images: ImageGenerationResponse } & ServedInfo>;
   /** Models across the services the token may see (`<serviceId>/<model>` ids pin a service); only those of services offering `capability`, when given. */
   models(options?: { signal?: AbortSignal; capability?: string }): Promise<ModelEntry[]>;
+  /** The node's provider connectors and, per operation, the request parameters each honours (`GET /api/connectors`). */
+  connectors(options?: { signal?: AbortSignal }): Promise<ConnectorInfo[]>;
   /** The generic form: any capability, the provider-neutral request, optional hints. */
   route(capability: string, request: unknown, options?: GatewayCallOptions & { operation?: string }): Promise<RouteResponse>;
 }

@@ -85,6 +85,16 @@ describe("client: services", () => {
     expect(new Set(seen.map((service) => service.id)).size).toBe(seen.length);
   });
 
+  it("passes sort and order to the node, for one page and for listAll", async () => {
+    const names = ["mike", "Lima", "kilo", "Juliet"];
+    for (const [i, name] of names.entries()) await alice.services.register(definition(`sorted-${i}`, { name, tags: ["sorted"] }));
+    const page = await alice.services.list({ tag: ["sorted"], sort: "name", limit: 2 });
+    expect(page.services.map((service) => service.name)).toEqual(["Juliet", "kilo"]);
+    const seen: string[] = [];
+    for await (const service of alice.services.listAll({ tag: ["sorted"], sort: "name", order: "desc", pageSize: 1 })) seen.push(service.name);
+    expect(seen).toEqual(["mike", "Lima", "kilo", "Juliet"]);
+  });
+
   it("updates with a merge patch and heartbeats", async () => {
     const { service } = await alice.services.register(definition("upd-1", { ttl: 60 }));
     const updated = await alice.services.update("upd-1", { description: "patched", tags: ["x", "y"] });
