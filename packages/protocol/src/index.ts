@@ -21,6 +21,7 @@ export * from "./schemas/cluster.js";
 export * from "./schemas/manifest.js";
 export * from "./schemas/vault.js";
 export * from "./schemas/agents.js";
+export * from "./schemas/agents-signing.js";
 export * from "./schemas/tasks.js";
 export * from "./schemas/events.js";
 export { parseJson, parseJsonBytes, decodeUtf8, isWellFormedText, findIllFormedText, type JsonResult, type JsonFailure, type ParseJsonOptions } from "./parse-json.js";

@@ -8,7 +8,7 @@
 import { z } from "zod";
 import { DidSchema } from "../klp/did.js";
 import { TimestampSchema } from "./common.js";
-import { CapabilitySchema, ServiceStatusSchema, TagSchema } from "./service.js";
+import { CapabilitySchema, ServiceRecordSchema, ServiceStatusSchema, TagSchema, VisibilitySchema } from "./service.js";
 
 /** `kClass:name`: a class starting with `k` and an upper-case letter, a lower-case name. */
 export const AgentIdSchema = z
@@ -65,6 +65,8 @@ export const AgentManifestSchema = z.strictObject({
   tags: z.array(TagSchema).max(32).default([]),
   /** Lease in seconds: without a heartbeat for this long the agent goes offline (as any service's ttl). */
   ttl: z.int().min(5).max(86_400).optional(),
+  /** Who may see the agent's record, as for any registry record (default `private`: its owner and admins). */
+  visibility: VisibilitySchema.optional(),
   /** When the agent signed it; the node refuses manifests signed too long ago (a replayed old manifest). */
   issuedAt: TimestampSchema,
 });
@@ -107,5 +109,26 @@ export const AgentRecordMetadataSchema = z.object({
   source: z.enum(["manifest", "a2a", "mcp", "builtin"]),
   skills: z.array(AgentSkillSchema),
   limits: AgentLimitsSchema,
+  /** The registered manifest's `issuedAt`: a manifest signed before it is an old one replayed, and refused. */
+  issuedAt: TimestampSchema.optional(),
 });
 export type AgentRecordMetadata = z.output<typeof AgentRecordMetadataSchema>;
+
+/** `GET /api/agents`: registry records of type `agent` the caller may see, in registration order. */
+export const ListAgentsQuerySchema = z.strictObject({
+  capability: CapabilitySchema.optional().describe("Only agents offering this capability"),
+  status: ServiceStatusSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(2048).optional(),
+});
+export type ListAgentsQueryInput = z.input<typeof ListAgentsQuerySchema>;
+export type ListAgentsQuery = z.output<typeof ListAgentsQuerySchema>;
+
+export const ListAgentsResponseSchema = z.object({
+  agents: z.array(ServiceRecordSchema),
+  nextCursor: z.string().nullable(),
+});
+export type ListAgentsResponse = z.infer<typeof ListAgentsResponseSchema>;
+
+/** `GET|DELETE /api/agents/{id}`. */
+export const AgentIdParamsSchema = z.strictObject({ id: AgentIdSchema });

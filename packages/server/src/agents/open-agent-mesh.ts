@@ -16,6 +16,7 @@ import { EventHub } from "../bus/event-hub.js";
 import type { TaskEventLog } from "../bus/task-event-log.js";
 import { createMemoryTaskEventLog } from "../bus/memory-task-event-log.js";
 import type { ChangeFeed } from "../registry/change-feed.js";
+import { AgentDirectory } from "./directory/agent-directory.js";
 
 export interface AgentMeshDeps {
   config: Config;
@@ -35,6 +36,8 @@ export interface AgentMesh {
   events: EventHub;
   /** Where task events are stored with their seq before they are published; replays read it. */
   taskEvents: TaskEventLog;
+  /** The agent directory: agents as registry records of type agent, registered by signed manifest; their status (directory/). */
+  agents: AgentDirectory;
   close(): Promise<void>;
 }
 
@@ -54,8 +57,11 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
     });
     // Subscribers are told the node is shutting down before the bus goes.
     undo.unshift(async () => events.close());
+    // kCore's AgentLoad plugs in here (`load: <kCore's AgentLoad>`); without one the status shows nothing running.
+    const agents = new AgentDirectory({ registry: deps.registry });
     return {
       bus,
+      agents,
       events,
       taskEvents,
       async close() {
