@@ -16,7 +16,7 @@ import { clusterCommand } from "./commands/cluster.js";
 import { tokenCommand } from "./commands/token.js";
 import { vaultCommand } from "./commands/vault.js";
 import { watchCommand } from "./commands/watch.js";
-import { chatCommand, modelsCommand, routeCommand } from "./commands/gateway.js";
+import { chatCommand, connectorsCommand, modelsCommand, routeCommand } from "./commands/gateway.js";
 import { peerCommand } from "./commands/peer.js";
 import { klpCommand } from "./commands/klp.js";
 import { storageCommand } from "./commands/storage.js";
@@ -67,6 +67,7 @@ export function buildProgram(): Command {
     .addCommand(watchCommand())
     .addCommand(chatCommand())
     .addCommand(modelsCommand())
+    .addCommand(connectorsCommand())
     .addCommand(routeCommand())
     .addCommand(peerCommand())
     .addCommand(klpCommand())

@@ -2,13 +2,15 @@
  * @module gateway
  * `client.gateway`: calling services through the gateway. Chat, embeddings and images go through the
  * OpenAI-compatible `/v1/*` front door (routing hints in the `x-kai-routing` header), the generic form
- * through `/api/route/{capability}`. Every answer says which service served it and what the gateway added.
+ * through `/api/route/{capability}`; `connectors()` says which request parameters each provider connector honours
+ * (`/api/connectors`). Every answer says which service served it and what the gateway added.
  * Streams are read with eventsource-parser, and a stream the server ends with an in-band error throws
  * instead of ending as if it were complete.
  */
 import {
   ChatCompletionChunkSchema,
   ChatCompletionSchema,
+  ConnectorListSchema,
   EmbeddingResponseSchema,
   ErrorBodySchema,
   ImageGenerationResponseSchema,
@@ -102,6 +104,10 @@ export function createGatewayClient(http: HttpTransport): GatewayClient {
     async models(options?: { signal?: AbortSignal; capability?: string }) {
       const query = options?.capability ? { query: { capability: options.capability } } : {};
       return (await http.request("GET", "/v1/models", { schema: ModelListSchema, ...query, ...(options?.signal ? { signal: options.signal } : {}) })).data.data;
+    },
+
+    async connectors(options?: { signal?: AbortSignal }) {
+      return (await http.request("GET", "/api/connectors", { schema: ConnectorListSchema, ...(options?.signal ? { signal: options.signal } : {}) })).data.connectors;
     },
 
     async route(capability: string, request: unknown, options?: GatewayCallOptions & { operation?: string }) {

@@ -5,6 +5,7 @@
  *                             -m the only chat model this token may use, or a usage error listing them
  *   kai models                the models this token may use (`--capability` narrows to services offering it)
  *   kai route <capability>    the generic form: a JSON request in, the answer and who served it out
+ *   kai connectors [id]       the provider connectors, their operations and the request parameters each honours
  *   kai services check <id>   a live probe of one service through its connector (in services.ts)
  * Routing hints come from flags (--tag, --prefer-local, --strategy, --fallback, --service, --max-latency).
  * Which service answered and the gateway's own overhead go to stderr, so stdout stays the model's text.
@@ -146,6 +147,44 @@ export function modelsCommand(): Command {
     if (out.json) out.document(entries);
     else if (entries.length === 0) out.info("no models: register a service with its models (metadata.models) or one whose provider lists them");
     else out.table(["ID", "OWNED BY"], entries.map((entry) => [entry.id, entry.owned_by ?? ""]));
+  });
+}
+
+/** A parameter's type as a short word for the table: `number`, `integer`, `text`, `a|b|c`, `text|texts`. */
+export function parameterType(schema: Record<string, unknown>): string {
+  const flat = (variant: Record<string, unknown>): Record<string, unknown>[] => (Array.isArray(variant.anyOf) ? (variant.anyOf as Record<string, unknown>[]).flatMap(flat) : [variant]);
+  const words = flat(schema)
+    .filter((variant) => variant.type !== "null")
+    .map((variant) => {
+      if (Array.isArray(variant.enum)) return variant.enum.map(String).join("|");
+      if (variant.type === "string") return "text";
+      if (variant.type === "array") return `list of ${parameterType((variant.items as Record<string, unknown> | undefined) ?? {})}`;
+      return typeof variant.type === "string" ? variant.type : "any";
+    });
+  return [...new Set(words)].join(" or ") || "any";
+}
+
+export function connectorsCommand(): Command {
+  const command = new Command("connectors")
+    .description("the provider connectors this node has, and per operation the request parameters each honours")
+    .argument("[id]", "only this connector (a service's provider, e.g. ollama)");
+  addGlobalOptions(command);
+  return command.action(async (id: string | undefined, _flags: unknown, self: Command) => {
+    const { out, client } = contextOf(self);
+    const all = await client().gateway.connectors();
+    const chosen = id === undefined ? all : all.filter((connector) => connector.id === id);
+    if (id !== undefined && chosen.length === 0) throw new CliError(`no connector "${id}"; there are: ${all.map((connector) => connector.id).join(", ")}`, "not_found", EXIT.notFound);
+    if (out.json) return out.document(id === undefined ? chosen : chosen[0]);
+    if (id === undefined) {
+      // The overview: one row per connector; parameters are shown for one connector (`kai connectors <id>`).
+      out.table(["ID", "NAME", "OPERATIONS"], chosen.map((connector) => [connector.id, connector.displayName, connector.operations.map((entry) => entry.operation).join(", ")]));
+      return;
+    }
+    const rows = chosen[0]!.operations.flatMap((entry) => {
+      const properties = Object.entries(entry.parameters?.properties ?? {});
+      return properties.length === 0 ? [[entry.operation, "(none)", ""]] : properties.map(([name, schema]) => [entry.operation, name, parameterType(schema)]);
+    });
+    out.table(["OPERATION", "PARAMETER", "TYPE"], rows);
   });
 }
 

@@ -8,7 +8,8 @@
  *
  * Connectors are not only for LLMs: image generation, vector storage, workflow orchestration and audio
  * transcription use the same contract. Every operation method is optional and listed in `operations`;
- * only `listModels` and `health` are required of all (a provider without models answers `[]`).
+ * only `listModels` and `health` are required of all (a provider without models answers `[]`). Each connector also
+ * declares which request parameters it honours per operation (`parameters`).
  */
 import type {
   ChatCompletion,
@@ -34,25 +35,13 @@ import type {
   WorkflowList,
   WorkflowRunRequest,
   WorkflowRunResponse,
+  ConnectorOperation,
 } from "@kai/protocol";
 import type { Cancellable } from "./cancel-signal.js";
+import type { ConnectorParameters } from "./connectors/parameters.js";
 
-/** The operations a connector can offer; the router only sends a connector what it lists here. */
-export type ConnectorOperation =
-  | "chat"
-  | "chat_stream"
-  | "completions"
-  | "embeddings"
-  | "images"
-  | "images_edit"
-  | "models"
-  | "transcriptions"
-  | "vector_collections"
-  | "vector_upsert"
-  | "vector_query"
-  | "vector_delete"
-  | "workflow_run"
-  | "workflows";
+/** The operations a connector can offer (one list, in @kai/protocol); the router only sends a connector what it lists. */
+export type { ConnectorOperation };
 
 /** The method(s) each operation stands for; `vector_collections` covers listing, creating and deleting. */
 export const OPERATION_METHODS: Readonly<Record<ConnectorOperation, readonly (keyof Connector)[]>> = {
@@ -186,6 +175,13 @@ export interface Connector {
   readonly displayName: string;
   /** What this connector can do; calling an operation not listed here is a programming error. */
   readonly operations: ReadonlySet<ConnectorOperation>;
+  /**
+   * Per operation, the request parameters this connector really honours (maps into its provider's wire format, or
+   * applies itself) and the provider-specific extras it forwards (`connectors/parameters.ts`). `GET /api/connectors`
+   * publishes them so a client offers a service only the parameters that reach its provider. An operation absent
+   * here takes no tuning parameters.
+   */
+  readonly parameters: ConnectorParameters;
   /** Non-streaming chat completion. */
   chat?(request: ChatCompletionRequest, context: CallContext): Promise<ConnectorResult<ChatCompletion>>;
   /** Streaming chat completion; resolves once the upstream accepted the request (see `ConnectorStream`). */

@@ -77,6 +77,7 @@ import { logTailOf } from "../logging/logger.js";
 // The effective configuration, secrets redacted (issue 15, the web app's Settings).
 import { configRoutes } from "./routes/config.js";
 import type { AgentMesh } from "../agents/open-agent-mesh.js";
+import { plannerRoutes } from "./routes/planner.js";
 import { agentsRoutes } from "./routes/agents.js";
 
 /** The sign-in parts the routes use (server.ts builds them). */
@@ -271,6 +272,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(roleRoutes({ roles: deps.signIn.roles, users: deps.signIn.users, access: deps.signIn.access, log: deps.signIn.log }));
     await scope.register(configRoutes(deps.config));
     // The agent mesh's routes (issue 16): agents, tasks, planner, events.
+    await scope.register(plannerRoutes(deps.mesh.planner));
     await scope.register(agentsRoutes(deps.mesh.agents));
     scope.route({
       method: "GET",

@@ -7,10 +7,10 @@ import { SignJWT, decodeJwt, decodeProtectedHeader, generateKeyPair } from "jose
 import WebSocket from "ws";
 import { ErrorBodySchema, type Scope } from "@kai/protocol";
 import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
-import { klp } from "@kai/protocol";
+import { klp, signAgentManifest } from "@kai/protocol";
 import { fetchOpenApi, fillPath, protectedRoutes, routesOf, SIGNATURE_AUTHENTICATED_ROUTES, type ApiRoute } from "./support/api-surface.js";
 
-type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin" | "metrics" | "gateway" | "federation";
+type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin" | "metrics" | "gateway" | "federation" | "agents-read" | "agents-write" | "tasks-run";
 
 interface RouteRule {
   need: Need;
@@ -19,6 +19,9 @@ interface RouteRule {
   /** Puts back what a successful call changed that later calls depend on (a locked vault). */
   after?: () => Promise<void>;
 }
+
+/** The key the walk's agent manifests are signed with (one key: the id stays bound to it across calls). */
+const WALK_AGENT_KEY = klp.generateKeyPair();
 
 /** The walk's vault passphrase: set in beforeAll, so that a walked `lock` can be undone with `unlock`. */
 const WALK_PASSPHRASE = "walk the routes with this passphrase";
@@ -76,6 +79,7 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "POST /v1/audio/transcriptions": { need: "gateway" },
   "GET /v1/models": { need: "gateway" },
   "GET /v1/models/{model}": { need: "gateway" },
+  "GET /api/connectors": { need: "gateway" },
   "POST /api/route/{capability}": { need: "gateway", body: () => ({ request: { model: "walk-model", messages: [{ role: "user", content: "hi" }] } }) },
   "GET /api/peers": { need: "federation" },
   // This node's own URL: a real node document, refused as "this node itself" (400) once past auth.
@@ -118,6 +122,12 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "DELETE /api/users/{id}/mfa": { need: "admin" },
   // The effective configuration, secrets redacted (issue 15).
   "GET /api/config": { need: "admin" },
+  // The agent mesh (issue 16): agents by signed manifest, their status.
+  "POST /api/agents": { need: "agents-write", body: () => signAgentManifest({ id: "kWalk:agent", name: "walked", skills: [{ id: "w", name: "w", capability: "llm_chat" }], endpoint: { transport: "http", url: "http://127.0.0.1:9/" } }, WALK_AGENT_KEY) },
+  "GET /api/agents": { need: "agents-read" },
+  "GET /api/agents/{id}": { need: "agents-read" },
+  "DELETE /api/agents/{id}": { need: "agents-write" },
+  "GET /api/agent/status": { need: "agents-read" },
   // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
   "GET /ws/registry": { need: "read" },
 };
@@ -134,6 +144,9 @@ const INSUFFICIENT: Record<Exclude<Need, "any">, Scope[]> = {
   metrics: ["services:read", "services:write", "services:heartbeat", "vault:admin", "gateway:invoke"],
   gateway: ["services:read", "services:write", "services:heartbeat", "vault:admin", "metrics:read"],
   federation: ["services:read", "services:write", "services:heartbeat", "vault:admin", "metrics:read", "gateway:invoke"],
+  "agents-read": ["services:read", "services:write", "services:heartbeat", "agents:write", "tasks:run"],
+  "agents-write": ["services:read", "services:write", "services:heartbeat", "agents:read", "tasks:run"],
+  "tasks-run": ["services:read", "services:write", "services:heartbeat", "agents:read", "agents:write"],
 };
 /** A token with only what the route needs: it must get past authentication and authorisation. */
 const SUFFICIENT: Record<Need, Scope[]> = {
@@ -148,6 +161,9 @@ const SUFFICIENT: Record<Need, Scope[]> = {
   metrics: ["metrics:read"],
   gateway: ["gateway:invoke"],
   federation: ["federation:admin"],
+  "agents-read": ["agents:read"],
+  "agents-write": ["agents:write"],
+  "tasks-run": ["tasks:run"],
 };
 
 let server: TestServer;

@@ -14,6 +14,7 @@ import { upstreamRequests } from "../../upstream/upstream-request.js";
 import { refined } from "../support.js";
 import { findCheckpoint, fromA1111, toImg2Img, toTxt2Img } from "./translate.js";
 import { A1111ImagesSchema, A1111ModelsSchema } from "./wire.js";
+import { A1111_PARAMETERS } from "./parameters.js";
 
 const PROVIDER = "A1111";
 
@@ -51,6 +52,7 @@ export const a1111Connector: Connector = {
   id: "a1111",
   displayName: PROVIDER,
   operations: new Set(["images", "images_edit", "models"]),
+  parameters: A1111_PARAMETERS,
   images: (image, context) => generate("/sdapi/v1/txt2img", (checkpoint) => toTxt2Img(image, checkpoint), image, context),
   imagesEdit: (edit, context) => generate("/sdapi/v1/img2img", (checkpoint) => toImg2Img(edit, checkpoint), edit, context),
   async listModels(context) {

@@ -15,6 +15,7 @@ import { readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../up
 import { wantsStreamUsage } from "../stream-usage.js";
 import { finishReason, fromAnthropicMessage, toAnthropicRequest, toToolCall, toUsage } from "./translate.js";
 import { AnthropicMessageSchema, AnthropicModelListSchema, AnthropicStreamEventSchema } from "./wire.js";
+import { ANTHROPIC_PARAMETERS } from "./parameters.js";
 
 /** The API version we speak; Anthropic requires the header on every call. */
 export const ANTHROPIC_VERSION = "2023-06-01";
@@ -92,6 +93,7 @@ export const anthropicConnector: ChatConnector = {
   id: "anthropic",
   displayName: PROVIDER,
   operations: new Set(["chat", "chat_stream", "models"]),
+  parameters: ANTHROPIC_PARAMETERS,
   async chat(chat, context) {
     const { data, latencyMs } = await callJson(request("POST", "/v1/messages", context, toAnthropicRequest(chat, false)), AnthropicMessageSchema);
     const completion = fromAnthropicMessage(data);

@@ -42,6 +42,8 @@ export function createChromaConnector(options: ChromaOptions): Connector {
     id: options.id,
     displayName: provider,
     operations: new Set(["vector_collections", "vector_upsert", "vector_query", "vector_delete", "models"]),
+    // The vector and workflow requests are the operations' inputs (collection, points, filter, k, workflow): no tuning parameters.
+    parameters: {},
     listCollections: (context) =>
       refined(async () => {
         const { data, latencyMs } = await callJson(request("GET", base, context), ChromaCollectionListSchema);

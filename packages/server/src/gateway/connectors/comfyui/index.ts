@@ -18,6 +18,7 @@ import { DEFAULT_TIMEOUT_MS, upstreamRequests } from "../../upstream/upstream-re
 import { bearerAuth, parseSize, pause, refined, toBase64 } from "../support.js";
 import { ComfyCheckpointInfoSchema, ComfyHistorySchema, ComfyQueuedSchema, ComfyWorkflowSchema, checkpointsOf, type ComfyHistoryEntry, type ComfyImage, type ComfyWorkflow } from "./wire.js";
 import { SAVE_NODE, TXT2IMG_DEFAULTS, txt2ImgWorkflow } from "./workflow.js";
+import { COMFYUI_PARAMETERS } from "./parameters.js";
 
 const PROVIDER = "ComfyUI";
 /** First poll after this long, then 1.5× longer each time up to the cap: quick jobs return fast, long ones cost few requests. */
@@ -155,6 +156,7 @@ export const comfyuiConnector: Connector = {
   id: "comfyui",
   displayName: PROVIDER,
   operations: new Set(["images", "models"]),
+  parameters: COMFYUI_PARAMETERS,
   images,
   async listModels(context) {
     return (await refined(() => checkpoints(context))).map((id) => ({ id }));

@@ -56,6 +56,8 @@ export const n8nConnector: Connector = {
   id: "n8n",
   displayName: PROVIDER,
   operations: new Set(["workflow_run", "workflows", "models"]),
+  // The vector and workflow requests are the operations' inputs (collection, points, filter, k, workflow): no tuning parameters.
+  parameters: {},
   runWorkflow: (input, context) =>
     refined(async () => {
       const run = parseInput(WorkflowRunRequestSchema, input);

@@ -16,6 +16,7 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, upstreamRequests }
 import { ndjsonLines, readBody, toConnectorStream, type UsageSlot } from "../../upstream/stream-reader.js";
 import { createdOf, finishReason, toOllamaChat, toOllamaOptions, toolCallsOf, usageOf } from "./translate.js";
 import { OllamaChatSchema, OllamaEmbedSchema, OllamaGenerateSchema, OllamaTagsSchema } from "./wire.js";
+import { OLLAMA_PARAMETERS } from "./parameters.js";
 
 const PROVIDER = "Ollama";
 
@@ -64,6 +65,7 @@ export const ollamaConnector: ChatConnector = {
   id: "ollama",
   displayName: PROVIDER,
   operations: new Set(["chat", "chat_stream", "completions", "embeddings", "models"]),
+  parameters: OLLAMA_PARAMETERS,
   async chat(chat, context) {
     const { data, latencyMs } = await callJson(request("POST", "/api/chat", context, toOllamaChat(chat, false)), OllamaChatSchema);
     const usage = usageOf(data);

@@ -1,7 +1,7 @@
 /**
  * @module gateway/connectors/ollama/translate
  * Pure translation between the OpenAI shapes and Ollama's native API: sampling parameters move into
- * `options` (`max_tokens` → `num_predict`), tool-call arguments switch between JSON string and object, and
+ * `options` (`max_tokens` → `num_predict`, Ollama's own `top_k` as it is), tool-call arguments switch between JSON string and object, and
  * Ollama's eval counts become usage.
  */
 import { ToolCallSchema, parseJson, type ChatCompletionRequest, type ChatMessage, type FinishReason, type ToolCall, type Usage } from "@kai/protocol";
@@ -15,11 +15,15 @@ function textOf(content: ChatMessage["content"]): string {
   return content.map((part) => part.text ?? "").join("");
 }
 
-/** Shared sampling options (Ollama nests them under `options`). */
-export function toOllamaOptions(request: { temperature?: number; top_p?: number; max_tokens?: number; max_completion_tokens?: number; stop?: string | string[] | null; seed?: number | null }): Record<string, unknown> {
+/**
+ * Shared sampling options (Ollama nests them under `options`). `top_k` is not OpenAI's but Ollama's own; it is
+ * declared in ollama/parameters.ts, and forwarded only as a number (the field is not in the shared schema).
+ */
+export function toOllamaOptions(request: { temperature?: number; top_p?: number; top_k?: unknown; max_tokens?: number; max_completion_tokens?: number; stop?: string | string[] | null; seed?: number | null }): Record<string, unknown> {
   const options: Record<string, unknown> = {};
   if (request.temperature !== undefined) options.temperature = request.temperature;
   if (request.top_p !== undefined) options.top_p = request.top_p;
+  if (typeof request.top_k === "number") options.top_k = request.top_k;
   const maxTokens = request.max_tokens ?? request.max_completion_tokens;
   if (maxTokens !== undefined) options.num_predict = maxTokens;
   if (request.stop !== undefined && request.stop !== null) options.stop = Array.isArray(request.stop) ? request.stop : [request.stop];

@@ -23,6 +23,8 @@ import { DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_RESPONSE_BYTES, upstreamRequests }
 import { readBody, sseEvents, toConnectorStream, type UsageSlot } from "../../upstream/stream-reader.js";
 import { inEncoding } from "../embedding-encoding.js";
 import { wantsStreamUsage } from "../stream-usage.js";
+import type { ConnectorParameters } from "../parameters.js";
+import { OPENAI_PARAMETERS, OPENAI_WITH_TOP_K_PARAMETERS } from "./parameters.js";
 
 /** What distinguishes one OpenAI-compatible server from another. */
 export interface OpenAICompatibleOptions {
@@ -35,6 +37,8 @@ export interface OpenAICompatibleOptions {
   /** Ask for usage in the final stream chunk (`stream_options.include_usage`); some servers reject it. */
   readonly streamUsage: boolean;
   readonly operations: readonly ConnectorOperation[];
+  /** The parameters this flavour's server reads (openai/parameters.ts); only those of offered operations are published. */
+  readonly parameters: ConnectorParameters;
 }
 
 /**
@@ -98,6 +102,7 @@ export function createOpenAICompatibleConnector(options: OpenAICompatibleOptions
     id: options.id,
     displayName: options.displayName,
     operations,
+    parameters: Object.fromEntries(Object.entries(options.parameters).filter(([operation]) => operations.has(operation as ConnectorOperation))),
     async chat(chat, context) {
       const { data, latencyMs, text, input } = await callJson(request("POST", api("/chat/completions"), context, withStream(chat, false)), ChatCompletionSchema);
       return { data, usage: data.usage, latencyMs, text: relayableText(input, text) };
@@ -134,14 +139,14 @@ const ALL: readonly ConnectorOperation[] = ["chat", "chat_stream", "completions"
 const TEXT: readonly ConnectorOperation[] = ["chat", "chat_stream", "completions", "embeddings", "models"];
 
 /** api.openai.com (and anything that is exactly OpenAI). */
-export const openaiConnector = createOpenAICompatibleConnector({ id: "openai", displayName: "OpenAI", pathPrefix: "/v1", healthPath: "/v1/models", streamUsage: true, operations: ALL });
+export const openaiConnector = createOpenAICompatibleConnector({ id: "openai", displayName: "OpenAI", pathPrefix: "/v1", healthPath: "/v1/models", streamUsage: true, operations: ALL, parameters: OPENAI_PARAMETERS });
 /** A generic OpenAI-compatible server; no `stream_options`, since not every such server accepts it. */
-export const openaiCompatibleConnector = createOpenAICompatibleConnector({ id: "openai-compatible", displayName: "OpenAI-compatible", pathPrefix: "/v1", healthPath: "/v1/models", streamUsage: false, operations: ALL });
+export const openaiCompatibleConnector = createOpenAICompatibleConnector({ id: "openai-compatible", displayName: "OpenAI-compatible", pathPrefix: "/v1", healthPath: "/v1/models", streamUsage: false, operations: ALL, parameters: OPENAI_PARAMETERS });
 /** LM Studio's local server (default port 1234). */
-export const lmStudioConnector = createOpenAICompatibleConnector({ id: "lmstudio", displayName: "LM Studio", pathPrefix: "/v1", healthPath: "/v1/models", streamUsage: true, operations: TEXT });
+export const lmStudioConnector = createOpenAICompatibleConnector({ id: "lmstudio", displayName: "LM Studio", pathPrefix: "/v1", healthPath: "/v1/models", streamUsage: true, operations: TEXT, parameters: OPENAI_WITH_TOP_K_PARAMETERS });
 /** vLLM's OpenAI server; `/health` answers 200 once the engine is up. */
-export const vllmConnector = createOpenAICompatibleConnector({ id: "vllm", displayName: "vLLM", pathPrefix: "/v1", healthPath: "/health", streamUsage: true, operations: TEXT });
+export const vllmConnector = createOpenAICompatibleConnector({ id: "vllm", displayName: "vLLM", pathPrefix: "/v1", healthPath: "/health", streamUsage: true, operations: TEXT, parameters: OPENAI_WITH_TOP_K_PARAMETERS });
 /** llama.cpp `llama-server`; `/health` answers 503 while the model loads, which is exactly "not ready". */
-export const llamaCppConnector = createOpenAICompatibleConnector({ id: "llama-cpp", displayName: "llama.cpp server", pathPrefix: "/v1", healthPath: "/health", streamUsage: true, operations: TEXT });
+export const llamaCppConnector = createOpenAICompatibleConnector({ id: "llama-cpp", displayName: "llama.cpp server", pathPrefix: "/v1", healthPath: "/health", streamUsage: true, operations: TEXT, parameters: OPENAI_WITH_TOP_K_PARAMETERS });
 /** Open WebUI exposes its OpenAI-style API under `/api` (`/api/chat/completions`, `/api/models`). */
-export const openWebUiConnector = createOpenAICompatibleConnector({ id: "open-webui", displayName: "Open WebUI", pathPrefix: "/api", healthPath: "/health", streamUsage: false, operations: ["chat", "chat_stream", "models"] });
+export const openWebUiConnector = createOpenAICompatibleConnector({ id: "open-webui", displayName: "Open WebUI", pathPrefix: "/api", healthPath: "/health", streamUsage: false, operations: ["chat", "chat_stream", "models"], parameters: OPENAI_PARAMETERS });

@@ -32,6 +32,8 @@ export const qdrantConnector: Connector = {
   id: "qdrant",
   displayName: PROVIDER,
   operations: new Set(["vector_collections", "vector_upsert", "vector_query", "vector_delete", "models"]),
+  // The vector and workflow requests are the operations' inputs (collection, points, filter, k, workflow): no tuning parameters.
+  parameters: {},
   listCollections: (context) =>
     refined(async () => {
       const { data, latencyMs } = await callJson(request("GET", "/collections", context), QdrantCollectionsSchema);

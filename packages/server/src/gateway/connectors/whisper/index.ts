@@ -13,6 +13,7 @@ import { callBytes, callJson, parseUpstream, probeHealth } from "../../upstream/
 import { upstreamRequests } from "../../upstream/upstream-request.js";
 import { bearerAuth, parseInput, refined } from "../support.js";
 import { TranscriptionBodySchema, WhisperModelsSchema } from "./wire.js";
+import { WHISPER_PARAMETERS } from "./parameters.js";
 
 export interface TranscriptionServerOptions {
   readonly id: string;
@@ -51,6 +52,7 @@ export function createTranscriptionConnector(options: TranscriptionServerOptions
     id: options.id,
     displayName: provider,
     operations: new Set(["transcriptions", "models"]),
+    parameters: WHISPER_PARAMETERS,
     transcriptions: (input, context) =>
       refined(async () => {
         const transcription = parseInput(TranscriptionRequestSchema, input);
