@@ -16,7 +16,7 @@ import type { Logger } from "../../src/logging/logger.js";
 import pino from "pino";
 import { startNats, type NatsServer } from "../helpers/nats-server.js";
 import { startRedis, type RedisServer } from "../helpers/redis-server.js";
-import { event, eventBusContract, until } from "./event-bus-contract.js";
+import { event, eventBusContract } from "./event-bus-contract.js";
 
 let redis: RedisServer | null = null;
 let nats: NatsServer | null = null;
