@@ -17,6 +17,9 @@ import type { TaskEventLog } from "../bus/task-event-log.js";
 import { createMemoryTaskEventLog } from "../bus/memory-task-event-log.js";
 import type { ChangeFeed } from "../registry/change-feed.js";
 import { AgentDirectory } from "./directory/agent-directory.js";
+import type { Planner } from "./ports.js";
+import { KPlanner } from "./planner/k-planner.js";
+import { lateBoundAgentLoad } from "./planner/agent-choice.js";
 
 export interface AgentMeshDeps {
   config: Config;
@@ -38,6 +41,8 @@ export interface AgentMesh {
   taskEvents: TaskEventLog;
   /** The agent directory: agents as registry records of type agent, registered by signed manifest; their status (directory/). */
   agents: AgentDirectory;
+  /** kPlanner: a goal into a validated plan, by a language model asked through the gateway as the caller (planner/). */
+  planner: Planner;
   close(): Promise<void>;
 }
 
@@ -59,11 +64,15 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
     undo.unshift(async () => events.close());
     // kCore's AgentLoad plugs in here (`load: <kCore's AgentLoad>`); without one the status shows nothing running.
     const agents = new AgentDirectory({ registry: deps.registry });
+    // kPlanner. kCore (built with it) knows the load on agents: it binds its AgentLoad with `plannerLoad.bind(...)`.
+    const plannerLoad = lateBoundAgentLoad();
+    const planner = new KPlanner({ gateway: deps.gateway, registry: deps.registry, load: plannerLoad.port, settings: deps.config.agents.planner, logger: deps.logger.child({ agent: "kPlanner:main" }) });
     return {
       bus,
-      agents,
       events,
       taskEvents,
+      agents,
+      planner,
       async close() {
         for (const step of undo) await step().catch((error: unknown) => deps.logger.error({ err: error }, "closing the agent mesh failed"));
       },
