@@ -51,6 +51,8 @@ class Subscriber implements EventSubscription {
   private ended = false;
   /** Task subscriptions: the last seq delivered (or skipped by the filter); undefined until known. */
   private lastSeq: number | undefined;
+  /** What the dropped notice tells as `lastSeq`: only seqs of events the caller may receive (never another's progress). */
+  private toldSeq: number | undefined;
   private catchingUp = false;
   /** Live events of the task that arrived while the log was being read, by seq, with when they arrived. */
   private readonly pending = new Map<number, { event: BusEvent; arrival: number }>();
@@ -62,6 +64,7 @@ class Subscriber implements EventSubscription {
     private readonly hub: { maxQueued: number; pageSize: number; log: TaskEventLog; onError: (error: unknown) => void; detach(s: Subscriber): void },
   ) {
     this.lastSeq = filter.task !== undefined ? filter.after : undefined;
+    this.toldSeq = this.lastSeq;
   }
 
   /** Called once attached to the hub: a replay (`after`) starts reading the log only now. */
@@ -94,7 +97,7 @@ class Subscriber implements EventSubscription {
   /** Ends it after what is queued with a notice: the slow consumer, or the node shutting down. */
   drop(reason: BusDroppedNotice["reason"]): void {
     if (this.ended) return;
-    const notice: BusDroppedNotice = { dropped: true, reason, ...(this.lastSeq !== undefined ? { lastSeq: this.lastSeq } : {}) };
+    const notice: BusDroppedNotice = { dropped: true, reason, ...(this.toldSeq !== undefined ? { lastSeq: this.toldSeq } : {}) };
     this.queue.push({ type: "dropped", notice });
     this.ended = true;
     this.hub.detach(this);
@@ -128,7 +131,9 @@ class Subscriber implements EventSubscription {
 
   private deliver(event: BusEvent): void {
     this.lastSeq = event.seq;
-    if (matchesBusFilter(event, this.filter) && mayReceive(this.viewer, { event })) this.push(event);
+    if (!mayReceive(this.viewer, { event })) return;
+    this.toldSeq = event.seq;
+    if (matchesBusFilter(event, this.filter)) this.push(event);
   }
 
   private push(event: BusEvent): void {
