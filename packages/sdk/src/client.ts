@@ -32,6 +32,7 @@ import { createLogsClient } from "./logs.js";
 import { createObservationsClient } from "./observations.js";
 import { createConfigClient } from "./config.js";
 import { createPasskeyClient } from "./passkeys.js";
+import { createPlannerClient } from "./planner.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 
@@ -101,6 +102,7 @@ export function createClient(options: ClientOptions): KaiClient {
     logs: createLogsClient(http),
     observations: createObservationsClient(http),
     klp: createKlpClient(http),
+    planner: createPlannerClient(http),
     watch: (watchOptions) =>
       createWatcher({
         baseUrl: http.baseUrl,

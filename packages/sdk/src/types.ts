@@ -73,6 +73,7 @@ import type { SessionTokens } from "./session.js";
 import type { SsoStartOptions } from "./sso.js";
 import type { LogsClient } from "./logs.js";
 import type { ObservationsClient } from "./observations.js";
+import type { PlannerClient } from "./planner.js";
 
 export interface ClientOptions {
   /** Base URL of the registry, e.g. `http://127.0.0.1:7070`. */
@@ -161,6 +162,8 @@ export interface KaiClient {
   observations: ObservationsClient;
   /** The node's KLP administration (scope `admin`). */
   klp: KlpClient;
+  /** kPlanner: a goal into a validated plan of steps across agents, tools and gateway capabilities (scope `tasks:run`). */
+  planner: PlannerClient;
   watch(options: WatchOptions): Watcher;
 }
 
