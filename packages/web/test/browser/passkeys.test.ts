@@ -36,9 +36,10 @@ describe.skipIf(chromiumPath === undefined)("passkeys in the web app", () => {
     const errors = watchPageErrors(page);
     const { cdp, authenticatorId } = await addVirtualAuthenticator(context, page);
     await page.goto(node.url);
-    return { page, errors, clearAuthenticator: async () => {
-        await cdp.send("WebAuthn.clearCredentials", { authenticatorId });
-      }, close: () => context.close() };
+    const clearAuthenticator = async () => {
+      await cdp.send("WebAuthn.clearCredentials", { authenticatorId });
+    };
+    return { page, errors, clearAuthenticator, close: () => context.close() };
   }
 
   /** The sign-in form's first step; the node then asks for a second factor (the page says whose). */
