@@ -3,7 +3,7 @@
  * Chat with a model or service through the gateway (`client.gateway.chatStream`, or `chat` when streaming is off).
  * The answer appears as it streams; Stop cancels the call (the SDK aborts the request and the gateway cancels the
  * upstream one) and keeps what had arrived, marked as stopped. The request is checked with the protocol's schema
- * before it is sent, and the parameters are generated from that schema (params.ts).
+ * before it is sent; the parameter fields are those the chosen service's connector honours (useParamFields.ts).
  */
 import { useMemo, useRef, useState, type FormEvent } from "react";
 import { ChatCompletionRequestSchema, type ChatCompletionRequest } from "@kai/protocol";
@@ -16,7 +16,8 @@ import { Panel } from "../../components/Page";
 import { ParamFields } from "./ParamFields";
 import { ServedBy } from "./ServedBy";
 import { TargetPicker, hintsOf, type Target } from "./TargetPicker";
-import { paramFields, paramsFrom, validate, type ParamValues } from "./params";
+import { paramsFrom, validate, type ParamValues } from "./params";
+import { useParamFields, type ParamFieldsSource } from "./useParamFields";
 
 interface Turn {
   role: "user" | "assistant";
@@ -36,7 +37,7 @@ const PHASE_TEXT: Record<Phase, string> = {
   failed: "The call failed.",
 };
 
-const FIELDS = paramFields(ChatCompletionRequestSchema, ["model", "messages", "stream"]);
+const PARAMS_SOURCE = { capability: "llm_chat", operation: "chat", schema: ChatCompletionRequestSchema, skip: ["model", "messages", "stream"] } as const satisfies ParamFieldsSource;
 
 export function ChatPanel() {
   const client = useClient();
@@ -53,6 +54,7 @@ export function ChatPanel() {
   const [failure, setFailure] = useState<unknown>(null);
   const call = useRef<AbortController | null>(null);
   const busy = phase === "waiting" || phase === "streaming";
+  const fields = useParamFields(PARAMS_SOURCE, target);
 
   const history = useMemo(() => turns.map(({ role, content }) => ({ role, content })), [turns]);
 
@@ -61,7 +63,7 @@ export function ChatPanel() {
     if (busy) return;
     const asked: Turn = { role: "user", content: message };
     const request = {
-      ...paramsFrom(FIELDS, params),
+      ...paramsFrom(fields, params),
       model: target.model.trim(),
       messages: [...(system.trim() ? [{ role: "system" as const, content: system }] : []), ...history, { role: "user" as const, content: message }],
     };
@@ -179,7 +181,7 @@ export function ChatPanel() {
       </Panel>
       <div className="space-y-4">
         <Panel title="Target">
-          <TargetPicker capability="llm_chat" target={target} onChange={setTarget} modelError={errors.model} />
+          <TargetPicker capability={PARAMS_SOURCE.capability} target={target} onChange={setTarget} modelError={errors.model} />
         </Panel>
         <ServedBy served={served} />
         <Panel title="Request">
@@ -189,7 +191,7 @@ export function ChatPanel() {
               <input type="checkbox" checked={stream} onChange={(event) => setStream(event.target.checked)} />
               Stream the answer
             </label>
-            <ParamFields fields={FIELDS} values={params} errors={errors} onChange={setParams} />
+            <ParamFields fields={fields} values={params} errors={errors} onChange={setParams} />
           </div>
         </Panel>
       </div>

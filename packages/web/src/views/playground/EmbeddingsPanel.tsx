@@ -11,9 +11,10 @@ import { Button } from "../../components/Button";
 import { TextArea } from "../../components/Field";
 import { OneShotPanel, useOneShotCall } from "./OneShotPanel";
 import { hintsOf, type Target } from "./TargetPicker";
-import { paramFields, paramsFrom, validate, type ParamValues } from "./params";
+import { paramsFrom, validate, type ParamValues } from "./params";
+import { useParamFields, type ParamFieldsSource } from "./useParamFields";
 
-const FIELDS = paramFields(EmbeddingRequestSchema, ["model", "input"]);
+const PARAMS_SOURCE = { capability: "embeddings", operation: "embeddings", schema: EmbeddingRequestSchema, skip: ["model", "input"] } as const satisfies ParamFieldsSource;
 
 function preview(vector: number[] | string): string {
   if (typeof vector === "string") return `base64, ${vector.length} characters`;
@@ -27,12 +28,13 @@ export function EmbeddingsPanel() {
   const [input, setInput] = useState("");
   const [params, setParams] = useState<ParamValues>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
+  const fields = useParamFields(PARAMS_SOURCE, target);
   const call = useOneShotCall<{ embeddings: EmbeddingResponse } & ServedInfo>();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     const texts = input.split("\n").filter((line) => line.trim() !== "");
-    const checked = validate<EmbeddingRequest>(EmbeddingRequestSchema, { ...paramsFrom(FIELDS, params), model: target.model.trim(), input: texts.length === 1 ? (texts[0] as string) : texts });
+    const checked = validate<EmbeddingRequest>(EmbeddingRequestSchema, { ...paramsFrom(fields, params), model: target.model.trim(), input: texts.length === 1 ? (texts[0] as string) : texts });
     if (texts.length === 0 || !checked.ok) {
       setErrors({ ...(checked.ok ? {} : checked.errors), ...(texts.length === 0 ? { input: "Write at least one text." } : {}) });
       return;
@@ -44,10 +46,10 @@ export function EmbeddingsPanel() {
   return (
     <OneShotPanel
       title="Embeddings"
-      capability="embeddings"
+      capability={PARAMS_SOURCE.capability}
       target={target}
       onTarget={setTarget}
-      fields={FIELDS}
+      fields={fields}
       params={params}
       onParams={setParams}
       errors={errors}

@@ -12,9 +12,10 @@ import { Button } from "../../components/Button";
 import { TextArea } from "../../components/Field";
 import { OneShotPanel, useOneShotCall } from "./OneShotPanel";
 import { hintsOf, type Target } from "./TargetPicker";
-import { paramFields, paramsFrom, validate, type ParamValues } from "./params";
+import { paramsFrom, validate, type ParamValues } from "./params";
+import { useParamFields, type ParamFieldsSource } from "./useParamFields";
 
-const FIELDS = paramFields(ImageGenerationRequestSchema, ["prompt", "model"]);
+const PARAMS_SOURCE = { capability: "image_generation", operation: "images", schema: ImageGenerationRequestSchema, skip: ["prompt", "model"] } as const satisfies ParamFieldsSource;
 
 export function ImagesPanel() {
   const client = useClient();
@@ -22,12 +23,13 @@ export function ImagesPanel() {
   const [prompt, setPrompt] = useState("");
   const [params, setParams] = useState<ParamValues>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
+  const fields = useParamFields(PARAMS_SOURCE, target);
   const call = useOneShotCall<{ images: ImageGenerationResponse } & ServedInfo>();
 
   async function submit(event: FormEvent) {
     event.preventDefault();
     const model = target.model.trim();
-    const checked = validate<ImageGenerationRequest>(ImageGenerationRequestSchema, { ...paramsFrom(FIELDS, params), prompt, ...(model ? { model } : {}) });
+    const checked = validate<ImageGenerationRequest>(ImageGenerationRequestSchema, { ...paramsFrom(fields, params), prompt, ...(model ? { model } : {}) });
     if (!checked.ok) {
       setErrors(prompt.trim() ? checked.errors : { ...checked.errors, prompt: "Describe the image first." });
       return;
@@ -39,11 +41,11 @@ export function ImagesPanel() {
   return (
     <OneShotPanel
       title="Image generation"
-      capability="image_generation"
+      capability={PARAMS_SOURCE.capability}
       modelRequired={false}
       target={target}
       onTarget={setTarget}
-      fields={FIELDS}
+      fields={fields}
       params={params}
       onParams={setParams}
       errors={errors}

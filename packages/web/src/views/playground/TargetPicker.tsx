@@ -2,7 +2,8 @@
  * @module views/playground/TargetPicker
  * Where a playground call goes: a model (any the gateway lists for the capability, or typed in: `<serviceId>/<model>`
  * pins a service), and optionally one service to pin it to (sent as the routing hint `serviceId`; "any" lets the
- * gateway route). The service list is offered only to sessions that may read the registry.
+ * gateway route). The service list is offered only to sessions that may read the registry. The request's parameter
+ * fields follow the choice (useParamFields.ts).
  */
 import { useId } from "react";
 import { useQuery } from "@tanstack/react-query";
@@ -14,16 +15,26 @@ export interface Target {
   serviceId: string;
 }
 
-export function TargetPicker({ capability, target, onChange, modelRequired = true, modelError }: { capability: string; target: Target; onChange(target: Target): void; modelRequired?: boolean; modelError?: string | undefined }) {
+/**
+ * The services offering `capability`, for sessions that may read the registry (one query, shared by the picker and
+ * the parameter fields, which follow the services' connectors).
+ */
+export function useCapabilityServices(capability: string) {
   const client = useClient();
   const mayList = useCan("services:read");
-  const listId = useId();
-  const models = useQuery({ queryKey: ["playground", "models", capability], queryFn: ({ signal }) => client.gateway.models({ capability, signal }) });
   const services = useQuery({
     queryKey: ["playground", "services", capability],
     queryFn: () => client.services.list({ capability, limit: 200 }),
     enabled: mayList,
   });
+  return { mayList, services };
+}
+
+export function TargetPicker({ capability, target, onChange, modelRequired = true, modelError }: { capability: string; target: Target; onChange(target: Target): void; modelRequired?: boolean; modelError?: string | undefined }) {
+  const client = useClient();
+  const { mayList, services } = useCapabilityServices(capability);
+  const listId = useId();
+  const models = useQuery({ queryKey: ["playground", "models", capability], queryFn: ({ signal }) => client.gateway.models({ capability, signal }) });
   return (
     <div className="grid gap-3 sm:grid-cols-2">
       <div>

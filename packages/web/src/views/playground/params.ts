@@ -1,9 +1,10 @@
 /**
  * @module views/playground/params
- * The parameter fields of a gateway request, generated from the request schema the gateway accepts and hands every
- * connector (`ChatCompletionRequestSchema`, `ImageGenerationRequestSchema`, …, from @kai/protocol): a field the
- * schema gains shows up here without a change to the app. Read through the schema's JSON Schema (zod's own
- * converter), so that only plain kinds matter: number, integer, boolean, text, a choice, or a list of texts.
+ * The parameter fields of a gateway request, generated from JSON Schema: what the chosen service's connector declares
+ * it honours (`GET /api/connectors`, see connector-params.ts), or the request schema the gateway accepts
+ * (`ChatCompletionRequestSchema`, …, from @kai/protocol) when no connector is known. Either way a field that appears
+ * there shows up here without a change to the app. Only plain kinds matter: number, integer, boolean, text, a choice,
+ * or a list of texts.
  */
 
 export type ParamKind = "number" | "integer" | "boolean" | "text" | "choice" | "texts";
@@ -63,11 +64,19 @@ function fieldOf(name: string, schema: JsonSchema): ParamField | undefined {
 
 /** The schema's parameter fields, in its order, except those the page asks for itself (`skip`). */
 export function paramFields(schema: RequestSchema, skip: readonly string[]): ParamField[] {
-  const json = schema.toJSONSchema({ io: "input", unrepresentable: "any" }) as JsonSchema;
+  return fieldsOf(schema.toJSONSchema({ io: "input", unrepresentable: "any" }) as JsonSchema, skip);
+}
+
+/**
+ * The fields of a JSON Schema object's `properties`, in their order, except `skip`: the same reading for the shared
+ * schema and for what a connector declares it honours (`GET /api/connectors` answers JSON Schema made by the same
+ * converter).
+ */
+export function fieldsOf(json: { properties?: Record<string, unknown> }, skip: readonly string[] = []): ParamField[] {
   const fields: ParamField[] = [];
   for (const [name, property] of Object.entries(json.properties ?? {})) {
     if (skip.includes(name)) continue;
-    const field = fieldOf(name, property);
+    const field = fieldOf(name, property as JsonSchema);
     if (field) fields.push(field);
   }
   return fields;

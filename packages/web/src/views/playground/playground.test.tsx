@@ -1,7 +1,8 @@
 // The Playground against a real node whose service is the server tests' faithful fake OpenAI upstream (over a
 // socket): a streamed chat with who answered and the gateway's overhead, Stop cancelling the upstream call,
-// parameters from the schema reaching the service (and a bad one refused before anything is sent), embeddings
-// and image generation.
+// parameters reaching the service (and a bad one refused before anything is sent), embeddings and image
+// generation. Then, with an Ollama service (its fake) next to it: the parameter fields are those the chosen
+// service's connector honours, and with "Any service" those both connectors honour.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -20,6 +21,8 @@ interface FakeUpstream {
 // Loaded by path at run time, like the harness loads the server's helper (not part of the app's compilation).
 const FAKE = new URL("../../../../server/test/gateway/fakes/openai-fake.ts", import.meta.url).pathname;
 const startOpenAIFake = async (): Promise<FakeUpstream> => ((await import(/* @vite-ignore */ FAKE)) as { startOpenAIFake(): Promise<FakeUpstream> }).startOpenAIFake();
+const OLLAMA_FAKE = new URL("../../../../server/test/gateway/fakes/ollama-fake.ts", import.meta.url).pathname;
+const startOllamaFake = async (): Promise<FakeUpstream> => ((await import(/* @vite-ignore */ OLLAMA_FAKE)) as { startOllamaFake(): Promise<FakeUpstream> }).startOllamaFake();
 
 let server: TestServer;
 let fake: FakeUpstream;
@@ -150,5 +153,65 @@ describe("the playground", () => {
     await user.click(screen.getByRole("button", { name: "Send" }));
     const alert = await screen.findByRole("alert");
     expect(alert.textContent).toMatch(/code upstream_/);
+  });
+});
+
+describe("the parameters follow the chosen service's connector", () => {
+  let ollama: FakeUpstream;
+  beforeAll(async () => {
+    ollama = await startOllamaFake();
+    const registered = await server.request("/api/services/register", {
+      method: "POST",
+      json: { id: "pg-ollama", name: "Playground Ollama", type: "service", provider: "ollama", capabilities: ["llm_chat"], url: ollama.url, visibility: "public", metadata: { models: ["llama-fake:1b"] } },
+    });
+    expect(registered.status, await registered.text()).toBe(201);
+  });
+  afterAll(async () => {
+    await ollama.close();
+  });
+
+  /** Picks a service and waits for its connector's fields (the list of connectors loads once). */
+  async function pick(user: ReturnType<typeof userEvent.setup>, serviceId: string, name: string) {
+    const service = await screen.findByLabelText("Service");
+    await within(service).findByRole("option", { name: `${name} (${serviceId})` });
+    await user.selectOptions(service, serviceId);
+  }
+
+  it("an Ollama service offers top_k and not what Ollama ignores; what is set reaches Ollama", async () => {
+    const user = await open("/playground");
+    await pick(user, "pg-ollama", "Playground Ollama");
+    const topK = await screen.findByLabelText("top_k");
+    expect(screen.queryByLabelText("user")).toBeNull();
+    expect(screen.queryByLabelText("frequency_penalty")).toBeNull();
+    expect(screen.getByLabelText("temperature")).toBeTruthy();
+
+    await user.type(screen.getByLabelText("Model"), "llama-fake:1b");
+    await user.type(topK, "12");
+    await user.type(screen.getByLabelText("temperature"), "0.3");
+    await user.type(screen.getByLabelText("Message"), "hi");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    await within(screen.getByRole("list", { name: "Conversation" })).findByText("Hello from the fake");
+    const sent = [...ollama.requests].reverse().find((request) => request.path === "/api/chat")?.body as { options?: Record<string, unknown> } | undefined;
+    expect(sent?.options).toMatchObject({ top_k: 12, temperature: 0.3 });
+  });
+
+  it("an OpenAI service offers seed and user, and no top_k", async () => {
+    const user = await open("/playground");
+    await pick(user, "pg-openai", "Playground OpenAI");
+    expect(await screen.findByLabelText("seed")).toBeTruthy();
+    expect(screen.getByLabelText("user")).toBeTruthy();
+    expect(screen.getByLabelText("frequency_penalty")).toBeTruthy();
+    expect(screen.queryByLabelText("top_k")).toBeNull();
+  });
+
+  it("with any service, offers only what every candidate's connector honours", async () => {
+    const user = await open("/playground");
+    await pick(user, "pg-ollama", "Playground Ollama");
+    await screen.findByLabelText("top_k");
+    await user.selectOptions(screen.getByLabelText("Service"), "");
+    await waitFor(() => expect(screen.queryByLabelText("top_k")).toBeNull());
+    expect(screen.queryByLabelText("user")).toBeNull();
+    expect(screen.getByLabelText("temperature")).toBeTruthy();
+    expect(screen.getByLabelText("stop")).toBeTruthy();
   });
 });
