@@ -14,12 +14,13 @@ import type { EventBus } from "../bus/event-bus.js";
 import { openEventBus } from "../bus/open-event-bus.js";
 import { EventHub } from "../bus/event-hub.js";
 import type { TaskEventLog } from "../bus/task-event-log.js";
-import { createMemoryTaskEventLog } from "../bus/memory-task-event-log.js";
 import type { ChangeFeed } from "../registry/change-feed.js";
 import { AgentDirectory } from "./directory/agent-directory.js";
 import type { Planner } from "./ports.js";
 import { KPlanner } from "./planner/k-planner.js";
 import { lateBoundAgentLoad } from "./planner/agent-choice.js";
+import { TaskEngine } from "./kcore/task-engine.js";
+import { KCORE_AGENT } from "./kcore/task-events.js";
 
 export interface AgentMeshDeps {
   config: Config;
@@ -43,6 +44,8 @@ export interface AgentMesh {
   agents: AgentDirectory;
   /** kPlanner: a goal into a validated plan, by a language model asked through the gateway as the caller (planner/). */
   planner: Planner;
+  /** kCore: tasks stored, planned, scheduled across agents, tools and the gateway, resumed after a restart (kcore/). */
+  tasks: TaskEngine;
   close(): Promise<void>;
 }
 
@@ -51,8 +54,9 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
   try {
     const bus = await openEventBus(deps.config, deps.logger);
     undo.unshift(() => bus.close());
-    // The memory backend's log; kCore's task store (SQLite, PostgreSQL) provides the durable one in its place.
-    const taskEvents: TaskEventLog = createMemoryTaskEventLog();
+    // kCore's task store keeps every task event with its seq (memory, SQLite or PostgreSQL, as the node's storage).
+    const taskStore = deps.store.taskStore();
+    const taskEvents: TaskEventLog = taskStore;
     const events = new EventHub({
       bus,
       taskEvents,
@@ -62,13 +66,17 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
     });
     // Subscribers are told the node is shutting down before the bus goes.
     undo.unshift(async () => events.close());
-    // kCore's AgentLoad plugs in here (`load: <kCore's AgentLoad>`); without one the status shows nothing running.
-    const agents = new AgentDirectory({ registry: deps.registry });
     // kPlanner. kCore (built with it) knows the load on agents: it binds its AgentLoad with `plannerLoad.bind(...)`.
     const plannerLoad = lateBoundAgentLoad();
     const planner = new KPlanner({ gateway: deps.gateway, registry: deps.registry, load: plannerLoad.port, settings: deps.config.agents.planner, logger: deps.logger.child({ agent: "kPlanner:main" }) });
+    // kCore: resumes the store's unfinished tasks now; closes before the bus (its runners halt, recording nothing).
+    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner });
+    undo.unshift(() => tasks.close());
+    plannerLoad.bind(tasks.load);
+    const agents = new AgentDirectory({ registry: deps.registry, load: tasks.load });
     return {
       bus,
+      tasks,
       events,
       taskEvents,
       agents,

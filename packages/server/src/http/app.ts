@@ -79,6 +79,7 @@ import { configRoutes } from "./routes/config.js";
 import type { AgentMesh } from "../agents/open-agent-mesh.js";
 import { plannerRoutes } from "./routes/planner.js";
 import { agentsRoutes } from "./routes/agents.js";
+import { taskRoutes } from "./routes/tasks.js";
 
 /** The sign-in parts the routes use (server.ts builds them). */
 export interface SignInParts {
@@ -274,6 +275,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // The agent mesh's routes (issue 16): agents, tasks, planner, events.
     await scope.register(plannerRoutes(deps.mesh.planner));
     await scope.register(agentsRoutes(deps.mesh.agents));
+    await scope.register(taskRoutes(deps.mesh.tasks));
     scope.route({
       method: "GET",
       url: "/ws/registry",

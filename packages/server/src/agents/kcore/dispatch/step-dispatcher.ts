@@ -1,0 +1,40 @@
+/**
+ * @module agents/kcore/dispatch/step-dispatcher
+ * How kCore hands one step to whoever runs it, one dispatcher per transport (HTTP and gateway now; KLP, A2A and
+ * MCP plug into the same switch, dispatchers.ts). A dispatcher answers with the step's output or a question
+ * (input-required), or throws `DispatchError`; it stops at once when the signal aborts (cancel, timeout, shutdown),
+ * so cancellation reaches the agent.
+ */
+import type { Principal } from "../../../auth/principal.js";
+import type { Assignee } from "../assignment.js";
+
+export interface StepDispatch {
+  taskId: string;
+  planId: string;
+  stepId: string;
+  capability: string;
+  input: Record<string, unknown>;
+  /** The answer to this step's earlier input-required question, when it runs again after one. */
+  answer?: unknown;
+  principal: Principal;
+  signal: AbortSignal;
+}
+
+export type DispatchOutcome =
+  | { kind: "output"; output: unknown; /** Who actually answered (a gateway call names the service it reached). */ assignee?: string }
+  | { kind: "input-required"; prompt: string };
+
+/** A step attempt that failed; `code` is stable (agent_error, agent_unreachable, agent_bad_answer, step_timeout, …). */
+export class DispatchError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = "DispatchError";
+  }
+}
+
+export interface StepDispatcher {
+  dispatch(assignee: Assignee, request: StepDispatch): Promise<DispatchOutcome>;
+}

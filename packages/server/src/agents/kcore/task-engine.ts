@@ -1,0 +1,160 @@
+/**
+ * @module agents/kcore/task-engine
+ * kCore: the task API's engine. A create is stored (with its first event) before it is acknowledged, then runs
+ * in a TaskRunner; get and list read the store (the owner's tasks, or every task for an admin; another's task is
+ * "not found"); cancel and answer reach the task's runner. On open it resumes every unfinished task in the store
+ * (a restart never loses an acknowledged task); on close it halts the runners without recording anything, so the
+ * next start resumes them. Every log line of a task carries its taskId and planId.
+ */
+import { randomBytes } from "node:crypto";
+import type { AnswerTaskRequestSchema, CreateTaskRequest, ListTasksQuery, ListTasksResponse, Task } from "@kai/protocol";
+import type { z } from "zod";
+import type { Logger } from "../../logging/logger.js";
+import type { EventBus } from "../../bus/event-bus.js";
+import { isAdmin, type Principal } from "../../auth/principal.js";
+import type { RegistryService } from "../../registry/registry-service.js";
+import type { GatewayPort } from "../../http/front-doors/gateway-port.js";
+import type { TaskRecord, TaskStore } from "../../storage/contracts/task-store.js";
+import { ApiError, notFound } from "../../errors.js";
+import type { Planner } from "../ports.js";
+import { LoadTracker } from "./agent-load.js";
+import { createDispatchers, type Dispatchers } from "./dispatch/dispatchers.js";
+import { planForRequest } from "./plan-for-request.js";
+import { KCORE_AGENT, taskEvent } from "./task-events.js";
+import { TaskRunner } from "./task-runner.js";
+
+export interface TaskEngineDeps {
+  store: TaskStore;
+  bus: EventBus;
+  logger: Logger;
+  registry: RegistryService;
+  gateway: GatewayPort;
+  /** kPlanner, read at each create (the mesh may plug it in after kCore is built). */
+  planner?: () => Planner | undefined;
+  /** A step's timeout when neither the step nor its agent gives one, ms (default 60 s). */
+  defaultStepTimeoutMs?: number;
+  /** Dispatchers (tests and the next transports may pass their own). */
+  dispatchers?: Dispatchers;
+}
+
+/** Time-ordered ids (listing newest first is listing by id): ms since epoch in base 36, then randomness. */
+export function newTaskId(): string {
+  return `task_${Date.now().toString(36).padStart(10, "0")}${randomBytes(8).toString("hex")}`;
+}
+
+export class TaskEngine {
+  readonly load = new LoadTracker();
+  private readonly runners = new Map<string, TaskRunner>();
+  private readonly dispatchers: Dispatchers;
+  private closed = false;
+
+  private constructor(private readonly deps: TaskEngineDeps) {
+    this.dispatchers = deps.dispatchers ?? createDispatchers(deps.gateway);
+  }
+
+  /** Builds the engine and resumes the unfinished tasks of the store. */
+  static async open(deps: TaskEngineDeps): Promise<TaskEngine> {
+    const engine = new TaskEngine(deps);
+    const unfinished = await deps.store.unfinishedTasks();
+    for (const record of unfinished) {
+      engine.deps.logger.info({ taskId: record.task.id, planId: record.task.planId }, "resuming a task after a restart");
+      void engine.launch(record, true);
+    }
+    return engine;
+  }
+
+  async create(request: CreateTaskRequest, principal: Principal): Promise<Task> {
+    if (this.closed) throw new ApiError("unavailable", "the node is shutting down");
+    const { plan, planId } = await planForRequest({ registry: this.deps.registry, planner: this.deps.planner ?? (() => undefined) }, request, principal);
+    const at = new Date().toISOString();
+    const record: TaskRecord = {
+      task: {
+        id: newTaskId(),
+        goal: request.goal,
+        state: "submitted",
+        owner: principal.owner,
+        createdAt: at,
+        updatedAt: at,
+        planId,
+        plan,
+        steps: plan.steps.map((step) => ({ id: step.id, capability: step.capability, state: "pending", attempts: 0 })),
+        lastSeq: 0,
+      },
+      spec: {
+        input: request.input,
+        ...(request.context ? { context: request.context } : {}),
+        ...(request.constraints ? { constraints: request.constraints } : {}),
+        principal: { owner: principal.owner, scopes: [...principal.scopes], tokenId: principal.tokenId, ...(principal.userId ? { userId: principal.userId } : {}) },
+        ...(request.constraints?.deadlineMs !== undefined ? { deadlineAt: Date.now() + request.constraints.deadlineMs } : {}),
+        excluded: {},
+        answers: {},
+      },
+    };
+    const made = await this.deps.store.createTask(record, [taskEvent("TASK_PROGRESS", planId, KCORE_AGENT, { state: "submitted", goal: request.goal })], request.idempotencyKey);
+    if (!made.created) return made.record.task;
+    for (const event of made.events) this.deps.bus.publish(event).catch(() => undefined);
+    // What was stored is what the caller is told (the runner changes its own copy from here on).
+    const acknowledged = structuredClone(made.record.task);
+    void this.launch(made.record, false);
+    return acknowledged;
+  }
+
+  async get(id: string, principal: Principal): Promise<Task> {
+    const record = await this.deps.store.getTask(id);
+    if (!record || (record.task.owner !== principal.owner && !isAdmin(principal))) throw notFound("task");
+    return this.runners.get(id)?.task ?? record.task;
+  }
+
+  async list(query: ListTasksQuery, principal: Principal): Promise<ListTasksResponse> {
+    const page = await this.deps.store.listTasks({
+      ...(isAdmin(principal) ? {} : { owner: principal.owner }),
+      ...(query.state ? { states: query.state } : {}),
+      limit: query.limit,
+      ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
+    });
+    return { tasks: page.records.map((record) => record.task), nextCursor: page.nextCursor };
+  }
+
+  async cancel(id: string, principal: Principal): Promise<Task> {
+    const task = await this.get(id, principal);
+    const runner = this.runners.get(id);
+    if (runner) await runner.cancel();
+    return (await this.deps.store.getTask(id))?.task ?? task;
+  }
+
+  async answer(id: string, principal: Principal, body: z.output<typeof AnswerTaskRequestSchema>): Promise<Task> {
+    const task = await this.get(id, principal);
+    const runner = this.runners.get(id);
+    if (!runner) throw new ApiError("task_not_waiting", `task is ${task.state}, not waiting for input`);
+    await runner.answer(body.answer);
+    return runner.task;
+  }
+
+  /** Halts every runner (nothing recorded: the next start resumes the tasks). */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.all([...this.runners.values()].map((runner) => runner.halt()));
+    this.runners.clear();
+  }
+
+  private async launch(record: TaskRecord, resumed: boolean): Promise<void> {
+    if (this.closed) return;
+    const logger = this.deps.logger.child({ taskId: record.task.id, planId: record.task.planId });
+    const runner = new TaskRunner(record, {
+      store: this.deps.store,
+      bus: this.deps.bus,
+      logger,
+      dispatchers: this.dispatchers,
+      assignment: { registry: this.deps.registry, load: this.load, supports: (transport) => this.dispatchers.supports(transport) },
+      load: this.load,
+      defaultStepTimeoutMs: this.deps.defaultStepTimeoutMs ?? 60_000,
+      onFinished: (taskId) => this.runners.delete(taskId),
+    });
+    this.runners.set(record.task.id, runner);
+    try {
+      await runner.start(resumed);
+    } catch (error) {
+      logger.error({ err: error }, "the task could not start");
+    }
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * @module agents/kcore/task-runner
+ * Carries out one task's plan: a step starts once every step it depends on completed, independent steps run in
+ * parallel; each attempt goes to an assignee (assignment.ts) through its transport's dispatcher with an AbortSignal
+ * (step timeout, task cancel, task deadline, node shutdown); a failed attempt is retried on another assignee while
+ * the step has retries left; a step may ask a question (input-required) and waits for the answer; the task
+ * completes with the outputs of the steps nothing depends on. Every change is committed to the store with its
+ * event(s) in order (one commit chain per task) and only then published on the bus.
+ */
+import type { PlanStep, StepRun, Task, TaskState } from "@kai/protocol";
+import type { Logger } from "../../logging/logger.js";
+import type { EventBus } from "../../bus/event-bus.js";
+import type { Principal } from "../../auth/principal.js";
+import type { NewTaskEvent, TaskRecord, TaskStore } from "../../storage/contracts/task-store.js";
+import { ApiError } from "../../errors.js";
+import { findAssignee, type Assignee, type AssignmentDeps } from "./assignment.js";
+import type { LoadTracker } from "./agent-load.js";
+import type { Dispatchers } from "./dispatch/dispatchers.js";
+import { DispatchError, type DispatchOutcome } from "./dispatch/step-dispatcher.js";
+import { stepInput } from "./step-input.js";
+import { KCORE_AGENT, taskEvent } from "./task-events.js";
+
+export interface RunnerDeps {
+  store: TaskStore;
+  bus: EventBus;
+  logger: Logger;
+  dispatchers: Dispatchers;
+  assignment: AssignmentDeps;
+  load: LoadTracker;
+  defaultStepTimeoutMs: number;
+  onFinished(taskId: string): void;
+}
+
+type AttemptResult = DispatchOutcome | { kind: "error"; code: string; message: string } | { kind: "stopped" };
+
+const now = () => new Date().toISOString();
+const ACTIVE_STEP_STATES: readonly StepRun["state"][] = ["pending", "running", "input-required"];
+
+export class TaskRunner {
+  private readonly abort = new AbortController();
+  private readonly active = new Set<string>();
+  private chain: Promise<unknown> = Promise.resolve();
+  private finished = false;
+  private deadline: NodeJS.Timeout | undefined;
+  readonly principal: Principal;
+
+  constructor(
+    private readonly record: TaskRecord,
+    private readonly deps: RunnerDeps,
+  ) {
+    const p = record.spec.principal;
+    // The owner's rights as of the create (kept for restarts); the task's own life is bounded by its deadline.
+    this.principal = { tokenId: p.tokenId, owner: p.owner, scopes: p.scopes, expiresAt: Number.MAX_SAFE_INTEGER, ...(p.userId ? { userId: p.userId } : {}) };
+  }
+
+  get task(): Task {
+    return this.record.task;
+  }
+
+  /** Starts (or, after a restart, resumes) the task. `resumed`: steps that were running when the node stopped run again or fail. */
+  async start(resumed = false): Promise<void> {
+    const { task, spec } = this.record;
+    if (spec.deadlineAt !== undefined) {
+      const left = spec.deadlineAt - Date.now();
+      if (left <= 0) return this.finish("failed", { code: "task_deadline_exceeded", message: "the task's deadline passed" });
+      this.deadline = setTimeout(() => void this.finish("failed", { code: "task_deadline_exceeded", message: `the task ran longer than ${spec.constraints?.deadlineMs} ms` }), left);
+      this.deadline.unref();
+    }
+    const events: NewTaskEvent[] = [];
+    if (resumed) {
+      for (const run of task.steps) {
+        if (run.state !== "running") continue;
+        const step = this.stepOf(run.id);
+        run.error = { code: "interrupted", message: "the node stopped while the step ran" };
+        if (run.attempts <= step.retries) run.state = "pending";
+        else {
+          run.state = "failed";
+          run.finishedAt = now();
+        }
+        events.push(taskEvent("AGENT_ERROR", task.planId, run.assignee ?? KCORE_AGENT, { step: run.id, error: run.error, attempt: run.attempts, willRetry: run.state === "pending" }));
+      }
+    }
+    if (task.state === "submitted") task.state = "working";
+    events.push(taskEvent("TASK_PROGRESS", task.planId, KCORE_AGENT, { state: task.state, ...(resumed ? { resumed: true } : {}) }));
+    await this.commit(events);
+    this.schedule();
+  }
+
+  /** Cancels the task: in-flight dispatches are aborted (the agents see their requests close). */
+  async cancel(): Promise<void> {
+    await this.finish("canceled", { code: "canceled", message: "canceled by the caller" });
+  }
+
+  /** Answers the task's input-required question; the step asking runs again with the answer, on the same assignee if it can. */
+  async answer(value: unknown): Promise<void> {
+    const { task, spec } = this.record;
+    const question = task.question;
+    if (this.finished || task.state !== "input-required" || !question) throw new ApiError("task_not_waiting", `task is ${task.state}, not waiting for input`);
+    const run = this.runOf(question.step);
+    spec.answers[question.step] = value;
+    run.state = "pending";
+    const next = task.steps.find((other) => other.state === "input-required");
+    if (next) task.question = { step: next.id, prompt: (next as StepRun & { prompt?: string }).prompt ?? "" };
+    else {
+      delete task.question;
+      task.state = "working";
+    }
+    await this.commit([taskEvent("TASK_PROGRESS", task.planId, KCORE_AGENT, { state: task.state, step: run.id, stepState: "pending", answered: true })]);
+    void this.runStep(this.stepOf(run.id), run.assignee);
+  }
+
+  /** Stops without recording anything (node shutdown): the stored task stays as it was, and a restart resumes it. */
+  async halt(): Promise<void> {
+    this.finished = true;
+    if (this.deadline) clearTimeout(this.deadline);
+    this.abort.abort(new Error("the node is shutting down"));
+    await this.chain;
+  }
+
+  // ---- scheduling ----
+
+  private stepOf(id: string): PlanStep {
+    return this.record.task.plan!.steps.find((step) => step.id === id)!;
+  }
+
+  private runOf(id: string): StepRun {
+    return this.record.task.steps.find((run) => run.id === id)!;
+  }
+
+  private schedule(): void {
+    if (this.finished) return;
+    const runs = this.record.task.steps;
+    const failed = runs.find((run) => run.state === "failed");
+    if (failed) {
+      void this.finish("failed", { code: "step_failed", message: `step "${failed.id}" failed: ${failed.error?.message ?? "no reason given"}` });
+      return;
+    }
+    if (runs.every((run) => run.state === "completed")) {
+      void this.complete();
+      return;
+    }
+    for (const step of this.record.task.plan!.steps) {
+      if (this.runOf(step.id).state !== "pending" || this.active.has(step.id)) continue;
+      if (step.dependsOn.every((dependency) => this.runOf(dependency).state === "completed")) void this.runStep(step);
+    }
+  }
+
+  private async runStep(step: PlanStep, resumeOn?: string): Promise<void> {
+    if (this.active.has(step.id)) return;
+    this.active.add(step.id);
+    const { task, spec } = this.record;
+    const run = this.runOf(step.id);
+    const log = this.deps.logger.child({ stepId: step.id });
+    try {
+      for (let first = true; ; first = false) {
+        if (this.finished) return;
+        const resuming = first && resumeOn !== undefined;
+        const excluded = spec.excluded[step.id] ?? [];
+        let assignee: Assignee | null;
+        try {
+          assignee = await findAssignee(this.deps.assignment, resuming ? { ...step, agent: resumeOn } : step, this.principal, excluded, spec.constraints?.agents);
+        } catch (error) {
+          log.warn({ err: error }, "finding an assignee failed");
+          assignee = null;
+        }
+        if (this.finished) return;
+        if (!assignee) {
+          const previous = run.error;
+          run.state = "failed";
+          run.finishedAt = now();
+          run.error = previous
+            ? { code: previous.code, message: `${previous.message}; no other agent, tool or gateway service offers ${step.capability}` }
+            : { code: "no_assignee", message: `no healthy agent, tool or gateway service offering ${step.capability} is available` };
+          await this.commit([taskEvent("TASK_PROGRESS", task.planId, KCORE_AGENT, { state: task.state, step: step.id, stepState: "failed", error: run.error })]);
+          break;
+        }
+        run.state = "running";
+        run.assignee = assignee.id;
+        if (!resuming) run.attempts += 1;
+        run.startedAt = now();
+        delete run.error;
+        await this.commit([taskEvent("TASK_PROGRESS", task.planId, KCORE_AGENT, { state: task.state, step: step.id, stepState: "running", assignee: assignee.id, attempt: run.attempts })]);
+        log.info({ assignee: assignee.id, attempt: run.attempts }, "step sent");
+        const result = await this.attempt(step, assignee);
+        if (result.kind === "stopped" || this.finished) return;
+        if (result.kind === "output") {
+          run.state = "completed";
+          run.output = result.output;
+          run.finishedAt = now();
+          if (result.assignee) run.assignee = result.assignee;
+          await this.commit([taskEvent("AGENT_RESULT", task.planId, run.assignee, { step: step.id, output: result.output })]);
+          break;
+        }
+        if (result.kind === "input-required") {
+          run.state = "input-required";
+          (run as StepRun & { prompt?: string }).prompt = result.prompt;
+          task.state = "input-required";
+          task.question ??= { step: step.id, prompt: result.prompt };
+          await this.commit([taskEvent("TASK_PROGRESS", task.planId, assignee.id, { state: task.state, step: step.id, stepState: "input-required", prompt: result.prompt })]);
+          return;
+        }
+        (spec.excluded[step.id] ??= []).push(assignee.id);
+        const willRetry = run.attempts <= step.retries;
+        run.error = { code: result.code, message: result.message };
+        run.state = willRetry ? "pending" : "failed";
+        if (!willRetry) run.finishedAt = now();
+        log.warn({ assignee: assignee.id, code: result.code, willRetry }, "step attempt failed");
+        await this.commit([taskEvent("AGENT_ERROR", task.planId, assignee.id, { step: step.id, error: run.error, attempt: run.attempts, willRetry })]);
+        if (!willRetry) break;
+      }
+    } catch (error) {
+      log.error({ err: error }, "the step stopped unexpectedly");
+      return;
+    } finally {
+      this.active.delete(step.id);
+    }
+    this.schedule();
+  }
+
+  private async attempt(step: PlanStep, assignee: Assignee): Promise<AttemptResult> {
+    const { task, spec } = this.record;
+    const timeoutMs = step.timeoutMs ?? (assignee.kind === "agent" ? assignee.stepTimeoutMs : undefined) ?? this.deps.defaultStepTimeoutMs;
+    const controller = new AbortController();
+    const onTaskAbort = () => controller.abort(this.abort.signal.reason);
+    this.abort.signal.addEventListener("abort", onTaskAbort, { once: true });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort(new DispatchError("step_timeout", `no answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    const release = assignee.kind === "agent" ? this.deps.load.add(assignee.id, task.id) : () => undefined;
+    try {
+      return await this.deps.dispatchers.dispatch(assignee, {
+        taskId: task.id,
+        planId: task.planId ?? "",
+        stepId: step.id,
+        capability: step.capability,
+        input: stepInput(step, task.steps),
+        ...(spec.answers[step.id] !== undefined ? { answer: spec.answers[step.id] } : {}),
+        principal: this.principal,
+        signal: controller.signal,
+      });
+    } catch (error) {
+      if (this.abort.signal.aborted) return { kind: "stopped" };
+      if (timedOut) return { kind: "error", code: "step_timeout", message: `${assignee.id} gave no answer within ${timeoutMs} ms` };
+      if (error instanceof DispatchError) return { kind: "error", code: error.code, message: error.message };
+      this.deps.logger.error({ err: error, stepId: step.id }, "dispatching a step failed");
+      return { kind: "error", code: "dispatch_failed", message: "the step could not be sent" };
+    } finally {
+      clearTimeout(timer);
+      this.abort.signal.removeEventListener("abort", onTaskAbort);
+      release();
+    }
+  }
+
+  // ---- the end ----
+
+  private async complete(): Promise<void> {
+    const { task } = this.record;
+    const plan = task.plan!;
+    const needed = new Set(plan.steps.flatMap((step) => step.dependsOn));
+    const result: Record<string, unknown> = {};
+    for (const step of plan.steps) if (!needed.has(step.id)) result[step.id] = this.runOf(step.id).output;
+    task.result = result;
+    await this.finish("completed");
+  }
+
+  private async finish(state: Extract<TaskState, "completed" | "failed" | "canceled">, error?: { code: string; message: string }): Promise<void> {
+    if (this.finished) return;
+    this.finished = true;
+    if (this.deadline) clearTimeout(this.deadline);
+    const { task } = this.record;
+    for (const run of task.steps) {
+      if (!ACTIVE_STEP_STATES.includes(run.state)) continue;
+      run.state = run.state === "pending" && state === "failed" ? "skipped" : "canceled";
+      run.finishedAt = now();
+    }
+    task.state = state;
+    delete task.question;
+    if (error) task.error = error;
+    this.abort.abort(new Error(`the task is ${state}`));
+    this.deps.logger.info({ state, ...(error ? { code: error.code } : {}) }, "task finished");
+    await this.commit([taskEvent("TASK_PROGRESS", task.planId, KCORE_AGENT, { state, ...(error ? { error } : {}), ...(state === "completed" ? { result: task.result } : {}) })]);
+    this.deps.onFinished(task.id);
+  }
+
+  // ---- store, then bus ----
+
+  /** Commits the task as it is now with `events`, after every earlier commit of this task; then publishes them. */
+  private commit(events: NewTaskEvent[]): Promise<void> {
+    this.record.task.updatedAt = now();
+    const snapshot = structuredClone(this.record);
+    const done = this.chain.then(async () => {
+      const stored = await this.deps.store.commitTask(snapshot, events);
+      this.record.task.lastSeq = Math.max(this.record.task.lastSeq, stored.record.task.lastSeq);
+      for (const event of stored.events) {
+        this.deps.bus.publish(event).catch((error: unknown) => this.deps.logger.warn({ err: error }, "publishing a task event failed (it is stored: streams replay it)"));
+      }
+    });
+    this.chain = done.catch((error: unknown) => {
+      this.deps.logger.error({ err: error }, "committing the task failed; it stops here and resumes after a restart");
+      this.finished = true;
+      this.abort.abort(error);
+    });
+    return this.chain as Promise<void>;
+  }
+}
