@@ -93,6 +93,19 @@ describe("kai services", () => {
     expect((JSON.parse(all.stdout) as { services: { id: string }[] }).services.map((service) => service.id).sort()).toEqual(["chat-1", "tool-1"]);
   });
 
+  it("sorts on the node with --sort and --desc, page after page", async () => {
+    const names = async (args: string[]) => {
+      const result = await kai(["services", "list", "--json", "--all", "--limit", "1", ...args]);
+      expect(result.code).toBe(0);
+      return (JSON.parse(result.stdout) as { services: { name: string }[] }).services.map((service) => service.name);
+    };
+    expect(await names(["--sort", "name"])).toEqual(["Chat One", "Tool One"]);
+    expect(await names(["--sort", "name", "--desc"])).toEqual(["Tool One", "Chat One"]);
+    const bad = await kai(["services", "list", "--sort", "colour"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("name");
+  });
+
   it("gets one service (human and JSON)", async () => {
     const human = await kai(["services", "get", "chat-1"]);
     expect(human.code).toBe(0);

@@ -6,9 +6,11 @@ import { Command, Option } from "commander";
 import {
   fieldErrorsFromZod,
   HeartbeatRequestSchema,
+  SERVICE_SORTS,
   ServiceRegistrationSchema,
   type ServiceRecord,
   type ServiceRegistrationInput,
+  type ServiceSort,
 } from "@kai/protocol";
 import { addGlobalOptions, contextOf, integerOption } from "../command-kit.js";
 import { CliError } from "../cli-error.js";
@@ -58,12 +60,15 @@ function listCommand(): Command {
     .description("list services (table: ID NAME TYPE STATUS HEALTH CAPABILITIES TAGS OWNER)")
     .option("--limit <n>", "page size (1-1000, server default 100)", integerOption(1, 1000))
     .option("--cursor <cursor>", "continue after a previous page (its nextCursor)")
-    .option("--all", "follow cursors and list every matching service");
+    .option("--all", "follow cursors and list every matching service")
+    // The node sorts (every page, not just the one printed), so --cursor must come with the same --sort/--desc.
+    .addOption(new Option("--sort <key>", "sort on the node by this key (default: registration order)").choices(SERVICE_SORTS))
+    .option("--desc", "sort descending");
   addFilterOptions(command);
   addGlobalOptions(command, { quietShort: false });
-  return command.action(async (flags: FilterFlags & { limit?: number; cursor?: string; all?: boolean }, self: Command) => {
+  return command.action(async (flags: FilterFlags & { limit?: number; cursor?: string; all?: boolean; sort?: ServiceSort; desc?: boolean }, self: Command) => {
     const { out, client } = contextOf(self);
-    const filter = filterFromFlags(flags);
+    const filter = { ...filterFromFlags(flags), ...(flags.sort ? { sort: flags.sort } : {}), ...(flags.desc ? { order: "desc" as const } : {}) };
     if (flags.all) {
       const services: ServiceRecord[] = [];
       for await (const service of client().services.listAll({ ...filter, ...(flags.limit ? { pageSize: flags.limit } : {}) })) services.push(service);
