@@ -28,6 +28,7 @@ import { sessionsCommand } from "./commands/sessions.js";
 import { mfaCommand } from "./commands/mfa.js";
 import { meCommand } from "./commands/me.js";
 import { securityCommand } from "./commands/security.js";
+import { planCommand } from "./commands/plan.js";
 import { VERSION } from "./version.js";
 
 const EPILOGUE = `
@@ -71,7 +72,8 @@ export function buildProgram(): Command {
     .addCommand(routeCommand())
     .addCommand(peerCommand())
     .addCommand(klpCommand())
-    .addCommand(storageCommand());
+    .addCommand(storageCommand())
+    .addCommand(planCommand());
   applyRecursively(program, (command) => command.exitOverride());
   return program;
 }
