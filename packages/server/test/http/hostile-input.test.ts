@@ -8,7 +8,7 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { ErrorBodySchema } from "@kai/protocol";
+import { ErrorBodySchema, klp, signAgentManifest } from "@kai/protocol";
 import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { fillPath, leaksStackTrace, protectedRoutes, type ApiRoute } from "./support/api-surface.js";
 
@@ -183,7 +183,8 @@ const hostileId = fc.oneof(
 beforeAll(async () => {
   // Limits off: the barrage sends far more requests than a sane client would.
   server = await startTestServer({ config: { rateLimit: { enabled: false } } });
-  alice = await mintToken(server, ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "metrics:read"], "alice");
+  // tasks:run, agents:read, agents:write: the agent mesh's routes (issue 16) must get past auth to meet the hostile bodies.
+  alice = await mintToken(server, ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "metrics:read", "tasks:run", "agents:read", "agents:write"], "alice");
   routes = await protectedRoutes(server);
   const sentinel = await server.request("/api/services/register", {
     method: "POST",
@@ -472,6 +473,34 @@ describe("hostile input (specific cases)", () => {
     expect(target.owner, JSON.stringify(target)).toBe("alice");
     const list = await server.request("/api/services?limit=1000");
     expect(await list.text()).not.toContain("polluted");
+    await expectHealthyAndIntact();
+  });
+});
+
+// Agent manifests (issue 16): a signed manifest with one field replaced, sent as it is (the signature no longer holds) and
+// signed again after the change (so that the schema, the age check and the registry see it), never causes a 5xx.
+const MANIFEST_FIELDS = ["id", "name", "description", "version", "did", "skills", "endpoint", "limits", "tags", "ttl", "visibility", "issuedAt", "signature", "__proto__", "constructor", "unknownField"];
+
+describe("hostile agent manifests (property-based)", () => {
+  const key = klp.generateKeyPair();
+  const manifest = () =>
+    signAgentManifest({ id: "kHostile:agent", name: "hostile", skills: [{ id: "s", name: "s", capability: "llm_chat" }], endpoint: { transport: "http", url: "http://127.0.0.1:9/" } }, key) as unknown as Record<string, unknown>;
+
+  it("a manifest with one field replaced by anything, signed or not, is answered sanely", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...MANIFEST_FIELDS), anyValue, fc.boolean(), async (field, value, resign) => {
+        let body = withKey(manifest(), field, value);
+        if (resign) {
+          try {
+            body = klp.signDocument(body, key);
+          } catch {
+            // Not JSON that JCS can canonicalise (it is sent unsigned then).
+          }
+        }
+        expectSane(await raw("POST", "/api/agents", { body: JSON.stringify(body) }), `${field}=${JSON.stringify(value)?.slice(0, 100)}`);
+      }),
+      { numRuns: RUNS.large },
+    );
     await expectHealthyAndIntact();
   });
 });
