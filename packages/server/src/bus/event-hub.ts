@@ -30,6 +30,8 @@ export interface EventSubscription {
   next(): Promise<HubItem | null>;
   /** Ends it (the client went away); pending `next` calls resolve null. */
   close(): void;
+  /** Ends it after what is queued with a dropped notice (the server shutting down). */
+  drop(reason: BusDroppedNotice["reason"]): void;
 }
 
 export interface EventHubOptions {

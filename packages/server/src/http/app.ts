@@ -77,6 +77,9 @@ import { logTailOf } from "../logging/logger.js";
 // The effective configuration, secrets redacted (issue 15, the web app's Settings).
 import { configRoutes } from "./routes/config.js";
 import type { AgentMesh } from "../agents/open-agent-mesh.js";
+// The orchestration bus to clients (issue 16): SSE and WebSocket.
+import { eventsRoutes } from "./routes/events.js";
+import { eventsSocketOpenApi, eventsSocketRoute } from "./ws/events-socket.js";
 import { plannerRoutes } from "./routes/planner.js";
 import { agentsRoutes } from "./routes/agents.js";
 import { taskRoutes } from "./routes/tasks.js";
@@ -160,6 +163,7 @@ function addWebSocketPaths(input: Parameters<SwaggerTransformObject>[0]): Record
       "x-server-messages": z.toJSONSchema(ServerStreamMessageSchema, { unrepresentable: "any" }),
     },
   };
+  paths["/ws/events"] = eventsSocketOpenApi(errorBody);
   const components = (document.components ??= {}) as { schemas?: Record<string, unknown> };
   components.schemas ??= {};
   components.schemas.Error ??= {
@@ -273,6 +277,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(roleRoutes({ roles: deps.signIn.roles, users: deps.signIn.users, access: deps.signIn.access, log: deps.signIn.log }));
     await scope.register(configRoutes(deps.config));
     // The agent mesh's routes (issue 16): agents, tasks, planner, events.
+    await scope.register(eventsRoutes(deps.mesh.events));
+    await scope.register(eventsSocketRoute(deps.mesh.events));
     await scope.register(plannerRoutes(deps.mesh.planner));
     await scope.register(agentsRoutes(deps.mesh.agents));
     await scope.register(taskRoutes(deps.mesh.tasks));
