@@ -130,6 +130,15 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/agent/status": { need: "agents-read" },
   // kPlanner: the walk's language model is a closed port, so past auth the planner honestly answers 503 (checked below).
   "POST /api/planner/plan": { need: "tasks-run", body: () => ({ goal: "walk the planner" }) },
+  // kCore: tasks (a one-step task for a capability nobody offers: stored, then failed with no_assignee).
+  "POST /api/agent/task": { need: "tasks-run", body: () => ({ goal: "walk kCore", capability: "walk_nothing" }) },
+  "GET /api/agent/task/{id}": { need: "agents-read" },
+  "GET /api/agent/tasks": { need: "agents-read" },
+  "POST /api/agent/task/{id}/cancel": { need: "tasks-run" },
+  "POST /api/agent/task/{id}/answer": { need: "tasks-run", body: () => ({ answer: "walked" }) },
+  // The orchestration bus (issue 16): SSE (past auth, a stream the walk leaves unread) and its WebSocket (426 over plain HTTP).
+  "GET /api/events": { need: "agents-read" },
+  "GET /ws/events": { need: "agents-read" },
   // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
   "GET /ws/registry": { need: "read" },
 };
