@@ -33,6 +33,7 @@ import { createObservationsClient } from "./observations.js";
 import { createConfigClient } from "./config.js";
 import { createPasskeyClient } from "./passkeys.js";
 import { createPlannerClient } from "./planner.js";
+import { createAgentsClient } from "./agents.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 
@@ -103,6 +104,7 @@ export function createClient(options: ClientOptions): KaiClient {
     observations: createObservationsClient(http),
     klp: createKlpClient(http),
     planner: createPlannerClient(http),
+    agents: createAgentsClient(http),
     watch: (watchOptions) =>
       createWatcher({
         baseUrl: http.baseUrl,

@@ -74,6 +74,7 @@ import type { SsoStartOptions } from "./sso.js";
 import type { LogsClient } from "./logs.js";
 import type { ObservationsClient } from "./observations.js";
 import type { PlannerClient } from "./planner.js";
+import type { AgentsClient } from "./agents.js";
 
 export interface ClientOptions {
   /** Base URL of the registry, e.g. `http://127.0.0.1:7070`. */
@@ -164,6 +165,8 @@ export interface KaiClient {
   klp: KlpClient;
   /** kPlanner: a goal into a validated plan of steps across agents, tools and gateway capabilities (scope `tasks:run`). */
   planner: PlannerClient;
+  /** The agent directory: agents registered by signed manifest, their status (scopes `agents:read`, `agents:write`). */
+  agents: AgentsClient;
   watch(options: WatchOptions): Watcher;
 }
 

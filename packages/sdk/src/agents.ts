@@ -1,0 +1,50 @@
+/**
+ * @module agents
+ * `client.agents`: the node's agent directory (issue 16). An agent registers with a manifest signed by its own
+ * Ed25519 key (`signAgentManifest` from @kai/protocol signs it; the key never leaves the caller), and becomes a
+ * registry record of type `agent`; `status()` is `GET /api/agent/status`, every visible agent with its load.
+ * Scopes: `agents:write` to register and remove, `agents:read` to read. Heartbeats go through
+ * `client.services.heartbeat(id)` (scope `services:heartbeat`): an agent's lease is its record's.
+ * Errors: `agent_signature_invalid`, `agent_manifest_stale` (sign again: a manifest is accepted for 5 minutes),
+ * `agent_identity_mismatch` (the id is bound to another key), `conflict`, `not_found`.
+ */
+import {
+  AgentStatusResponseSchema,
+  ListAgentsResponseSchema,
+  ServiceRecordSchema,
+  type AgentStatusResponse,
+  type ListAgentsQueryInput,
+  type ListAgentsResponse,
+  type ServiceRecord,
+  type SignedAgentManifestInput,
+} from "@kai/protocol";
+import type { HttpTransport } from "./http-transport.js";
+
+export interface AgentsClient {
+  /** Registers (201, `created`) or re-registers (200) the agent a signed manifest describes. */
+  register(manifest: SignedAgentManifestInput): Promise<{ agent: ServiceRecord; created: boolean }>;
+  /** One page of the agents the caller may see; follow `nextCursor`. */
+  list(query?: ListAgentsQueryInput): Promise<ListAgentsResponse>;
+  get(id: string): Promise<ServiceRecord>;
+  /** Removes the agent (owner or admin); its id may then be registered by another key. */
+  remove(id: string): Promise<void>;
+  /** Every agent the caller may see: status, capabilities, load, current tasks. */
+  status(): Promise<AgentStatusResponse>;
+}
+
+const agentPath = (id: string) => `/api/agents/${encodeURIComponent(id)}`;
+
+export function createAgentsClient(http: HttpTransport): AgentsClient {
+  return {
+    async register(manifest) {
+      const response = await http.request("POST", "/api/agents", { body: manifest, schema: ServiceRecordSchema });
+      return { agent: response.data, created: response.status === 201 };
+    },
+    list: async (query = {}) => (await http.request("GET", "/api/agents", { query: { ...query }, schema: ListAgentsResponseSchema })).data,
+    get: async (id) => (await http.request("GET", agentPath(id), { schema: ServiceRecordSchema })).data,
+    async remove(id) {
+      await http.request("DELETE", agentPath(id));
+    },
+    status: async () => (await http.request("GET", "/api/agent/status", { schema: AgentStatusResponseSchema })).data,
+  };
+}
