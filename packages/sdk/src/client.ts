@@ -34,6 +34,7 @@ import { createConfigClient } from "./config.js";
 import { createPasskeyClient } from "./passkeys.js";
 import { createPlannerClient } from "./planner.js";
 import { createAgentsClient } from "./agents.js";
+import { createTasksClient } from "./tasks.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 
@@ -105,6 +106,7 @@ export function createClient(options: ClientOptions): KaiClient {
     klp: createKlpClient(http),
     planner: createPlannerClient(http),
     agents: createAgentsClient(http),
+    tasks: createTasksClient(http),
     watch: (watchOptions) =>
       createWatcher({
         baseUrl: http.baseUrl,

@@ -12,6 +12,7 @@ export { inspectNode, type NodeIdentity } from "./peers.js";
 export type { LogsClient, LogStreamEvent } from "./logs.js";
 export type { ObservationsClient } from "./observations.js";
 export type { PlannerClient } from "./planner.js";
+export type { TasksClient, WaitOptions as TaskWaitOptions } from "./tasks.js";
 export type { SessionTokens } from "./session.js";
 export { createSsoVerifier, ssoChallengeOf, type SsoStartOptions, type SsoVerifier } from "./sso.js";
 export type {

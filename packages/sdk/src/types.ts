@@ -75,6 +75,7 @@ import type { LogsClient } from "./logs.js";
 import type { ObservationsClient } from "./observations.js";
 import type { PlannerClient } from "./planner.js";
 import type { AgentsClient } from "./agents.js";
+import type { TasksClient } from "./tasks.js";
 
 export interface ClientOptions {
   /** Base URL of the registry, e.g. `http://127.0.0.1:7070`. */
@@ -167,6 +168,8 @@ export interface KaiClient {
   planner: PlannerClient;
   /** The agent directory: agents registered by signed manifest, their status (scopes `agents:read`, `agents:write`). */
   agents: AgentsClient;
+  /** kCore's tasks: create (planned, or one step for an agent or capability), get, list, cancel, answer, wait (scopes `tasks:run`, `agents:read`). */
+  tasks: TasksClient;
   watch(options: WatchOptions): Watcher;
 }
 
