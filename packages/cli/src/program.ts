@@ -29,6 +29,7 @@ import { mfaCommand } from "./commands/mfa.js";
 import { meCommand } from "./commands/me.js";
 import { securityCommand } from "./commands/security.js";
 import { planCommand } from "./commands/plan.js";
+import { agentCommand } from "./commands/agent.js";
 import { VERSION } from "./version.js";
 
 const EPILOGUE = `
@@ -54,6 +55,7 @@ export function buildProgram(): Command {
     .addCommand(clusterCommand())
     .addCommand(loginCommand())
     .addCommand(agentLoginCommand())
+    .addCommand(agentCommand())
     .addCommand(logoutCommand())
     .addCommand(whoamiCommand())
     .addCommand(servicesCommand())
