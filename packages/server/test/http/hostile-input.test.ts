@@ -32,6 +32,11 @@ function raw(method: string, path: string, options: { token?: string | null; bod
   }
   return new Promise((resolve, reject) => {
     const req = httpRequest({ host: url.hostname, port: url.port, method, path, headers, agent: false }, (res) => {
+      // An event stream (GET /api/events) that opened is a sane answer: it never ends by itself, so stop reading.
+      if (String(res.headers["content-type"] ?? "").startsWith("text/event-stream")) {
+        res.destroy();
+        return resolve({ status: res.statusCode ?? 0, text: "", headers: res.headers });
+      }
       const chunks: Buffer[] = [];
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8"), headers: res.headers }));

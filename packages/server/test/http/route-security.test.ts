@@ -139,9 +139,6 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   // The orchestration bus (issue 16): SSE (past auth, a stream the walk leaves unread) and its WebSocket (426 over plain HTTP).
   "GET /api/events": { need: "agents-read" },
   "GET /ws/events": { need: "agents-read" },
-  // The orchestration bus (issue 16): SSE (past auth, a stream the walk leaves unread) and its WebSocket (426 over plain HTTP).
-  "GET /api/events": { need: "agents-read" },
-  "GET /ws/events": { need: "agents-read" },
   // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
   "GET /ws/registry": { need: "read" },
 };
