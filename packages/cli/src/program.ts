@@ -30,6 +30,7 @@ import { meCommand } from "./commands/me.js";
 import { securityCommand } from "./commands/security.js";
 import { planCommand } from "./commands/plan.js";
 import { agentCommand } from "./commands/agent.js";
+import { taskCommand } from "./commands/task.js";
 import { VERSION } from "./version.js";
 
 const EPILOGUE = `
@@ -56,6 +57,7 @@ export function buildProgram(): Command {
     .addCommand(loginCommand())
     .addCommand(agentLoginCommand())
     .addCommand(agentCommand())
+    .addCommand(taskCommand())
     .addCommand(logoutCommand())
     .addCommand(whoamiCommand())
     .addCommand(servicesCommand())
