@@ -1,14 +1,15 @@
 /**
  * Passkeys in a real Chromium against the built node, on a CDP virtual authenticator (a platform authenticator
  * that holds resident keys and verifies its user): a passkey as the second factor after a password, a passkey
- * that is someone else's refused at that step, and a passkey added through Settings and then used to sign in.
+ * that is someone else's refused at that step, and a passkey added through Settings, used to sign in, listed there
+ * and removed (the change confirmed with the passkey itself).
  * One browser for the file; a fresh context (own cookies, own authenticator) per test. Every person here has
  * their own account: once someone has a passkey, their password alone no longer lets them in.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { findChromium, launchBrowser, startNode, type KaiNode } from "./harness";
-import { addVirtualAuthenticator, apiSession, registerPasskey, signIn, waitForHeading, watchPageErrors } from "./pages";
+import { addVirtualAuthenticator, apiSession, goInApp, registerPasskey, signIn, waitForHeading, watchPageErrors } from "./pages";
 
 const chromiumPath = findChromium();
 
@@ -126,9 +127,20 @@ describe.skipIf(chromiumPath === undefined)("passkeys in the web app", () => {
       await page.getByLabel("Recovery code", { exact: true }).fill(codes[0]!);
       await page.getByRole("button", { name: "Verify" }).click();
       await signedInAs(page, "eve");
+
+      // Settings lists the passkey; removing it is a change to eve's factors, confirmed with the passkey itself.
+      await goInApp(page, "/settings");
+      await waitForHeading(page, "Settings");
+      const listed = page.getByRole("list", { name: "Passkeys" }).getByRole("listitem");
+      await expect.poll(() => listed.count(), { timeout: 15_000 }).toBe(1);
+      expect(await listed.first().textContent()).toContain("this browser");
+      expect(await page.getByLabel("Confirm changes with").inputValue()).toBe("passkey");
+      await page.getByRole("button", { name: "Remove passkey this browser" }).click();
+      await page.getByText("0 passkeys", { exact: true }).waitFor({ timeout: 15_000 });
+      expect(await page.getByRole("list", { name: "Passkeys" }).count()).toBe(0);
       expect(errors).toEqual([]);
     } finally {
       await close();
     }
-  }, 60_000);
+  }, 90_000);
 });

@@ -2,8 +2,8 @@
  * @module views/settings/SecurityPanel
  * The person's second factors: what is enrolled; setting up an authenticator app (QR code and secret shown once,
  * confirmed with a first code; the first factor brings recovery codes, shown once); adding a passkey through the
- * browser. Once the person has a factor, adding another needs proof of one (a current code): a stolen session alone
- * cannot add an attacker's factor.
+ * browser; the passkeys listed, each removable. Once the person has a factor, changing them needs proof of one (any
+ * factor they hold: factor-proof.tsx): a stolen session alone cannot add an attacker's factor.
  */
 import { useState, type FormEvent } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -15,6 +15,8 @@ import { Badge } from "../../components/Badge";
 import { TextField } from "../../components/Field";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { describePasskeyError, passkeyCredential, passkeysAvailable } from "../sign-in/passkey";
+import { useFactorProof } from "./factor-proof";
+import { PASSKEYS_QUERY, PasskeyList } from "./PasskeyList";
 
 function RecoveryCodes({ codes }: { codes: string[] }) {
   return (
@@ -33,16 +35,14 @@ export function SecurityPanel() {
   const client = useClient();
   const queries = useQueryClient();
   const status = useQuery({ queryKey: ["settings", "mfa"], queryFn: () => client.mfa.status() });
-  const [proof, setProof] = useState("");
   const [enrolment, setEnrolment] = useState<TotpEnrolResponse | null>(null);
   const [code, setCode] = useState("");
   const [codeError, setCodeError] = useState<string | undefined>(undefined);
   const [recoveryCodes, setRecoveryCodes] = useState<string[] | null>(null);
   const refresh = () => queries.invalidateQueries({ queryKey: ["settings", "mfa"] });
-  const hasFactor = (status.data?.enrolled.length ?? 0) > 0;
-  const proofOf = () => (hasFactor && proof.trim() ? { code: proof.trim() } : undefined);
+  const proof = useFactorProof(client, status.data);
 
-  const enrol = useMutation({ mutationFn: () => client.mfa.totp.enrol(proofOf()), onSuccess: (started) => setEnrolment(started) });
+  const enrol = useMutation({ mutationFn: async () => client.mfa.totp.enrol(await proof.get()), onSuccess: (started) => setEnrolment(started) });
   const confirm = useMutation({
     mutationFn: (first: string) => client.mfa.totp.confirm(first),
     onSuccess: async (done) => {
@@ -54,7 +54,7 @@ export function SecurityPanel() {
   });
   const addPasskey = useMutation({
     mutationFn: async () => {
-      const options = await client.passkeys.registrationOptions(proofOf());
+      const options = await client.passkeys.registrationOptions(await proof.get());
       const credential = await passkeyCredential(options).catch((failure: unknown) => {
         throw describePasskeyError(failure);
       });
@@ -62,7 +62,7 @@ export function SecurityPanel() {
     },
     onSuccess: async (registered) => {
       if (registered.recoveryCodes) setRecoveryCodes(registered.recoveryCodes);
-      await refresh();
+      await Promise.all([refresh(), queries.invalidateQueries({ queryKey: PASSKEYS_QUERY })]);
     },
   });
 
@@ -87,7 +87,8 @@ export function SecurityPanel() {
           </p>
         )}
         {recoveryCodes && <RecoveryCodes codes={recoveryCodes} />}
-        {hasFactor && <TextField label="Current authenticator code (to add a factor)" inputMode="numeric" autoComplete="one-time-code" value={proof} onChange={(event) => setProof(event.target.value)} />}
+        {proof.controls}
+        {(status.data?.passkeys ?? 0) > 0 && <PasskeyList client={client} proof={proof.get} onChanged={refresh} />}
         {enrolment ? (
           <form onSubmit={submitCode} aria-label="Confirm the authenticator app" className="space-y-3">
             <img src={enrolment.qrCode} alt="QR code to scan with the authenticator app" className="h-40 w-40 bg-white p-1" />
