@@ -35,6 +35,7 @@ import { createPasskeyClient } from "./passkeys.js";
 import { createPlannerClient } from "./planner.js";
 import { createAgentsClient } from "./agents.js";
 import { createTasksClient } from "./tasks.js";
+import { createEventsClient } from "./events.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
 
@@ -107,6 +108,7 @@ export function createClient(options: ClientOptions): KaiClient {
     planner: createPlannerClient(http),
     agents: createAgentsClient(http),
     tasks: createTasksClient(http),
+    events: createEventsClient(http),
     watch: (watchOptions) =>
       createWatcher({
         baseUrl: http.baseUrl,

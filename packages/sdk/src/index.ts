@@ -13,6 +13,7 @@ export type { LogsClient, LogStreamEvent } from "./logs.js";
 export type { ObservationsClient } from "./observations.js";
 export type { PlannerClient } from "./planner.js";
 export type { TasksClient, WaitOptions as TaskWaitOptions } from "./tasks.js";
+export type { BusStreamItem, EventsClient, EventStreamOptions } from "./events.js";
 export type { SessionTokens } from "./session.js";
 export { createSsoVerifier, ssoChallengeOf, type SsoStartOptions, type SsoVerifier } from "./sso.js";
 export type {

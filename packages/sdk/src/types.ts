@@ -76,6 +76,7 @@ import type { ObservationsClient } from "./observations.js";
 import type { PlannerClient } from "./planner.js";
 import type { AgentsClient } from "./agents.js";
 import type { TasksClient } from "./tasks.js";
+import type { EventsClient } from "./events.js";
 
 export interface ClientOptions {
   /** Base URL of the registry, e.g. `http://127.0.0.1:7070`. */
@@ -170,6 +171,8 @@ export interface KaiClient {
   agents: AgentsClient;
   /** kCore's tasks: create (planned, or one step for an agent or capability), get, list, cancel, answer, wait (scopes `tasks:run`, `agents:read`). */
   tasks: TasksClient;
+  /** The orchestration bus as a live stream: task progress, agent results, registry changes (scope `agents:read`). */
+  events: EventsClient;
   watch(options: WatchOptions): Watcher;
 }
 
