@@ -2,13 +2,13 @@
  * @module agents/planner/capability-catalog
  * What the caller could have done right now, read from the registry as the caller (so visibility and ownership rules
  * decide, never the planner): agents' skills (records of type `agent`), tools' capabilities (type `tool`) and the
- * gateway capabilities of other services that kCore can call through the gateway (only those that map to a routed
- * operation). kPlanner shows this catalogue to the model and refuses a plan asking for anything outside it.
+ * gateway capabilities of other services that kCore can call through the gateway (only those its gateway dispatcher
+ * serves). kPlanner shows this catalogue to the model and refuses a plan asking for anything outside it.
  */
 import { AGENT_METADATA_KEY, AgentRecordMetadataSchema, ListServicesQuerySchema, type ServiceRecord, type TrustLevel } from "@kai/protocol";
 import type { Principal } from "../../auth/principal.js";
 import type { RegistryService } from "../../registry/registry-service.js";
-import { CAPABILITY_OPERATION } from "../../gateway/router/operations.js";
+import { gatewayOperationOf } from "../kcore/dispatch/gateway-dispatcher.js";
 
 /** An agent that may be given steps, as the planner weighs it. */
 export interface AgentOffer {
@@ -77,8 +77,8 @@ export async function readCapabilityCatalog(registry: Pick<RegistryService, "lis
       } else if (record.type === "tool") {
         for (const capability of record.capabilities) offer(capability, `tool ${record.id}`);
       } else {
-        // kCore calls other services through the gateway, which only routes the capabilities that map to an operation.
-        for (const capability of record.capabilities) if (Object.hasOwn(CAPABILITY_OPERATION, capability)) offer(capability, `service ${record.id}`);
+        // kCore runs a step on another service as a gateway call: only the capabilities its gateway dispatcher can serve.
+        for (const capability of record.capabilities) if (gatewayOperationOf(capability) !== undefined) offer(capability, `service ${record.id}`);
       }
     }
     read += page.services.length;

@@ -56,7 +56,7 @@ export class KPlanner implements Planner {
     const [model, catalog] = await Promise.all([this.chooseModel(request, principal), readCapabilityCatalog(this.deps.registry, principal)]);
     const offered = new Set(catalog.capabilities.keys());
     const messages: ChatMessage[] = [
-      { role: "system", content: systemPrompt(catalog) },
+      { role: "system", content: systemPrompt(catalog, model) },
       { role: "user", content: goalMessage(request) },
     ];
     const attempts = this.deps.settings.attempts;

@@ -29,7 +29,8 @@ function describeCatalog(catalog: CapabilityCatalog): string {
   return [`Capabilities available (use only these):`, ...lines, ...(agents.length > 0 ? [``, `Agents and their skills:`, ...agents] : [])].join("\n");
 }
 
-export function systemPrompt(catalog: CapabilityCatalog): string {
+/** `model` is the model being asked: the natural default for the llm_chat steps it plans. */
+export function systemPrompt(catalog: CapabilityCatalog, model: string): string {
   return [
     `You are kPlanner, the planner of an agent mesh. Break the user's goal into a plan: a directed acyclic graph of steps.`,
     `Answer with exactly one JSON object and nothing else (no prose; a \`\`\`json fence is tolerated). It must match this JSON Schema:`,
@@ -40,6 +41,7 @@ export function systemPrompt(catalog: CapabilityCatalog): string {
     `- "dependsOn" lists the steps that must finish first; there must be no cycle.`,
     `- "inputsFrom" wires an input to an earlier step's output ({"step": id, "path": optional dot path}); that step must be in "dependsOn".`,
     `- Literal inputs go in "input". Independent steps run in parallel. Use as few steps as the goal needs.`,
+    `- A capability offered only by a service is a gateway call: its "input" is the request itself, e.g. for llm_chat {"model": ${JSON.stringify(model)}, "messages": [{"role": "user", "content": "…"}]}, for embeddings {"model": "…", "input": "…"}.`,
     ``,
     describeCatalog(catalog),
   ].join("\n");

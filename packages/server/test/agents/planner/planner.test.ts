@@ -147,6 +147,23 @@ describe("POST /api/planner/plan", () => {
     expect(((await named.json()) as { error: { code: string; message: string } }).error.message).toContain("no-such-model");
   });
 
+  it("plans a task created without a plan, which kCore then runs (here: a chat step through the gateway)", async () => {
+    const runner = await mintToken(server, ["tasks:run", "agents:read"], "alice");
+    const steps = [{ id: "answer", capability: "llm_chat", input: { model: OPENAI_MODEL, messages: [{ role: "user", content: "hello" }] } }];
+    llm.script(JSON.stringify({ steps }), "the step's own answer");
+    const created = await server.request("/api/agent/task", { method: "POST", json: { goal: "say hello" }, token: runner });
+    expect(created.status, await created.clone().text()).toBe(202);
+    const { task } = (await created.json()) as { task: { id: string; planId: string } };
+    expect(task.planId).toMatch(/^plan_/);
+    const done = await eventually(async () => {
+      const { task: read } = (await (await server.request(`/api/agent/task/${task.id}`, { token: runner })).json()) as { task: { state: string; result?: unknown; plan?: { steps: Array<{ id: string }> } } };
+      return ["completed", "failed"].includes(read.state) ? read : undefined;
+    });
+    expect(done.state, JSON.stringify(done)).toBe("completed");
+    expect(done.plan?.steps.map((step) => step.id)).toEqual(["answer"]);
+    expect(JSON.stringify(done.result)).toContain("the step's own answer");
+  });
+
   it("checks the body and the scope", async () => {
     expect((await plan({ goal: "" })).status).toBe(400);
     expect((await plan({ goal: GOAL, extra: true })).status).toBe(400);
