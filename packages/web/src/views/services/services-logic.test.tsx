@@ -1,9 +1,9 @@
 // The Services page's rules on their own: how stream changes correct loaded pages, how the generated form
 // turns values into a registration or a patch, and how filters are read from the address.
 import { describe, expect, it } from "vitest";
-import { ServiceRegistrationSchema, type ServiceRecord } from "@kai/protocol";
-import { mergeRows, sortRows, type LiveChange } from "./list/rows";
-import { parseFilters, readFilters } from "./list/filters";
+import { compareServices, ServiceRegistrationSchema, type ServiceRecord } from "@kai/protocol";
+import { mergeRows, sortAll, sortRows, type LiveChange } from "./list/rows";
+import { parseFilters, readFilters, readSort, sortQuery } from "./list/filters";
 import { fieldsOf } from "./form/schema-fields";
 import { initialValues, toInput, toPatch } from "./form/form-values";
 import { planManifest } from "./import/manifest";
@@ -63,10 +63,41 @@ describe("merging pages with the stream", () => {
     expect(mergeRows([service("x", 1)], changes, true).map((row) => row.key)).toEqual(["moved-in", "new-2", "new-1", "x"]);
   });
 
-  it("sorts by a column with ties broken by id", () => {
-    const rows = mergeRows([service("b", 1, { name: "Same" }), service("a", 2, { name: "Same" }), service("c", 3, { name: "Alpha" })], new Map(), true);
-    expect(sortRows(rows, { key: "name", descending: false }).map((row) => row.key)).toEqual(["c", "a", "b"]);
-    expect(sortRows(rows, { key: "registered", descending: true }).map((row) => row.key)).toEqual(["c", "a", "b"]);
+  it("keeps the node's sorted order, new registrations first, and re-places a record a live change moved", () => {
+    // Pages as the node sorted them by name: ties ("Same") in the node's order, which the client must keep.
+    const pages = [service("c", 3, { name: "Alpha" }), service("b", 1, { name: "Same" }), service("a", 2, { name: "Same" }), service("d", 4, { name: "Tango" })];
+    const changes = new Map<string, LiveChange>([
+      // Renamed after the read: it now sorts last.
+      ["c", change(service("c", 7, { name: "zulu" }), 7, 1)],
+      ["new", change(service("new", 8, { name: "Bravo" }), 8, 2, true)],
+    ]);
+    const rows = sortRows(mergeRows(pages, changes, false), { key: "name", descending: false });
+    expect(rows.map((row) => [row.key, row.fresh])).toEqual([
+      ["new", true],
+      ["b", false],
+      ["a", false],
+      ["d", false],
+      ["c", false],
+    ]);
+    // Registration order is the node's order as read, either way (the node reversed it for descending).
+    expect(sortRows(mergeRows(pages, new Map(), true), { key: "registered", descending: true }).map((row) => row.key)).toEqual(["c", "b", "a", "d"]);
+  });
+
+  it("orders a snapshot (no node order) by the node's comparison, ties by key", () => {
+    const rows = mergeRows([service("b", 1, { name: "same" }), service("a", 2, { name: "Same" }), service("c", 3, { name: "alpha" })], new Map(), true);
+    expect(sortAll(rows, { key: "name", descending: false }).map((row) => row.key)).toEqual(["c", "a", "b"]);
+    expect(sortAll(rows, { key: "name", descending: true }).map((row) => row.key)).toEqual(["a", "b", "c"]);
+    expect(sortAll(rows, { key: "registered", descending: true }).map((row) => row.key)).toEqual(["c", "a", "b"]);
+  });
+
+  it("compares as the node does: names without regard to ASCII case, text by code point, no provider as empty", () => {
+    expect(compareServices(service("x", 1, { name: "beta" }), service("y", 1, { name: "Alpha" }), "name")).toBe(1);
+    expect(compareServices(service("x", 1, { name: "beta" }), service("y", 1, { name: "Alpha" }), "name", "desc")).toBe(-1);
+    // U+FF21 (a full-width letter) before U+1F600: UTF-8 byte order, not JavaScript's UTF-16 `<`.
+    expect(compareServices(service("x", 1, { name: "\uFF21" }), service("y", 1, { name: "😀" }), "name")).toBe(-1);
+    expect(compareServices(service("x", 1), service("y", 1, { provider: "a" }), "provider")).toBe(-1);
+    expect(compareServices(service("x", 1, { updatedAt: "2026-01-02T00:00:00.000Z" }), service("y", 1), "updated")).toBe(1);
+    expect(compareServices(service("x", 1), service("y", 2), "registered")).toBe(0);
   });
 });
 
@@ -105,6 +136,12 @@ describe("filters from the address", () => {
     const { filter, errors } = parseFilters(readFilters(new URLSearchParams("tag=a,b&status=offline&capability=Bad Value&q=llama")));
     expect(filter).toEqual({ tag: ["a", "b"], status: "offline", q: "llama" });
     expect(errors.capability).toBeDefined();
+  });
+
+  it("reads the sort and asks the node for it, leaving the node's defaults out", () => {
+    expect(sortQuery(readSort(new URLSearchParams("sort=name&dir=desc")))).toEqual({ sort: "name", order: "desc" });
+    expect(sortQuery(readSort(new URLSearchParams("sort=colour")))).toEqual({});
+    expect(sortQuery(readSort(new URLSearchParams("dir=desc")))).toEqual({ order: "desc" });
   });
 });
 

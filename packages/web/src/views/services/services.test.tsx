@@ -5,6 +5,7 @@ import { configure, fireEvent, screen, waitFor, within } from "@testing-library/
 import userEvent from "@testing-library/user-event";
 import type { ServiceRecord } from "@kai/protocol";
 import { mintToken, renderApp, startTestServer, type TestServer } from "../../test-support/app-harness";
+import { listPaging } from "./list/use-live-services";
 
 // A real node on a busy machine: give answers and pushes time to arrive (this is patience, not a timing claim).
 configure({ asyncUtilTimeout: 5000 });
@@ -104,23 +105,47 @@ describe("the services list", () => {
     expect((await screen.findAllByRole("alert")).some((alert) => alert.textContent?.includes("lower-case"))).toBe(true);
   }, 90_000);
 
-  it("sorts by a column, and says which way", async () => {
-    await register({ id: "sort-b", name: "Sort Bravo", tags: ["sort"] });
-    await register({ id: "sort-a", name: "Sort Alpha", tags: ["sort"] });
-    await register({ id: "sort-c", name: "Sort Charlie", tags: ["sort"] });
-    renderApp(server, { path: "/services?tag=sort" });
-    const grid = await table();
-    await waitFor(() => expect(within(grid).getAllByRole("link")).toHaveLength(3));
-    const names = () => within(grid).getAllByRole("link").map((link) => link.textContent);
-    expect(names()).toEqual(["Sort Bravo", "Sort Alpha", "Sort Charlie"]);
-    const user = userEvent.setup();
-    await user.click(within(grid).getByRole("button", { name: /^Service/ }));
-    await waitFor(() => expect(names()).toEqual(["Sort Alpha", "Sort Bravo", "Sort Charlie"]));
-    expect(within(grid).getByRole("columnheader", { name: /Service/ }).getAttribute("aria-sort")).toBe("ascending");
-    await user.click(within(grid).getByRole("button", { name: /^Service/ }));
-    await waitFor(() => expect(names()).toEqual(["Sort Charlie", "Sort Bravo", "Sort Alpha"]));
-    expect(within(grid).getByRole("columnheader", { name: /Service/ }).getAttribute("aria-sort")).toBe("descending");
-  });
+  it("sorts by a column on the node, across more services than one page, and says which way", async () => {
+    // 105 services in pages of 100 (the table prefetches when fewer than 50 loaded rows are ahead, so a page must
+    // be larger than that to stay one page). Both ends of the name order register last: a sort of only the loaded
+    // page would start with "Sort 002" ascending and "Sort 101" descending.
+    const label = (i: number) => `${i % 2 === 1 ? "Sort" : "sort"} ${String(i).padStart(3, "0")}`;
+    const order = [...Array.from({ length: 101 }, (_, i) => i + 2), 0, 1, 103, 104];
+    for (const i of order) await register({ id: `sort-${i}`, name: label(i), tags: ["sort"] });
+    const byName = Array.from({ length: 105 }, (_, i) => label(i));
+    const pageSize = listPaging.pageSize;
+    listPaging.pageSize = 100;
+    try {
+      renderApp(server, { path: "/services?tag=sort" });
+      const grid = await table();
+      const names = () => within(grid).getAllByRole("link").map((link) => link.textContent);
+      /** The rendered rows (the table is virtualised) are the first of `want`. */
+      const showsStartOf = (want: string[]) => {
+        const shown = names();
+        expect(shown.length).toBeGreaterThan(5);
+        expect(shown).toEqual(want.slice(0, shown.length));
+      };
+      await screen.findByText("100 services loaded; the node has more");
+      const user = userEvent.setup();
+      await user.click(within(grid).getByRole("button", { name: /^Service/ }));
+      // Case-insensitive ("sort 000" before "Sort 001"), and the node's first of all 105, not of the 100 loaded.
+      await waitFor(() => showsStartOf(byName));
+      expect(within(grid).getByRole("columnheader", { name: /Service/ }).getAttribute("aria-sort")).toBe("ascending");
+      expect(screen.getByText("100 services loaded; the node has more")).toBeTruthy();
+      await user.click(within(grid).getByRole("button", { name: /^Service/ }));
+      await waitFor(() => showsStartOf([...byName].reverse()));
+      expect(within(grid).getByRole("columnheader", { name: /Service/ }).getAttribute("aria-sort")).toBe("descending");
+      await user.click(screen.getByRole("button", { name: "Load more services" }));
+      await screen.findByText("105 services");
+      showsStartOf([...byName].reverse());
+      // A registration while sorted shows at the top, marked new.
+      await live();
+      await register({ id: "sort-new", name: "Sort 050 again", tags: ["sort"] });
+      await waitFor(() => expect(names()[0]).toBe("Sort 050 again"));
+    } finally {
+      listPaging.pageSize = pageSize;
+    }
+  }, 120_000);
 
   it("reads the node page by page, keeping only rows in sight in the document", async () => {
     for (let index = 0; index < 230; index++) await register({ id: `page-${String(index).padStart(3, "0")}`, name: `Paged ${index}`, tags: ["paged"] });

@@ -1,12 +1,12 @@
 /**
  * @module views/services/list/ServicesListPage
- * The Services page: the live table with its filters, search and sort (all kept in the address), and the
+ * The Services page: the live table with its filters, search and sort (all kept in the address; the node sorts), and the
  * actions on it: register, edit (`?edit=<id>`, so other pages can link to a service's form), import a
  * manifest (`?panel=import`), deregister after a confirmation. What a user may press follows their scopes;
  * the node checks every call again.
  */
 import { useQuery } from "@tanstack/react-query";
-import { lazy, useCallback, useMemo, useState } from "react";
+import { lazy, useCallback, useState } from "react";
 import { useSearchParams } from "react-router";
 import type { ServiceRecord } from "@kai/protocol";
 import { useCan, useClient } from "../../../app/session";
@@ -17,7 +17,7 @@ import { Page } from "../../../components/Page";
 import { ServiceForm } from "../form/ServiceForm";
 import { FILTER_KEYS, parseFilters, readFilters, readSort, withParam, type SortKey } from "./filters";
 import { FilterBar } from "./FilterBar";
-import { sortRows, type Row } from "./rows";
+import type { Row } from "./rows";
 import { ServiceTable } from "./ServiceTable";
 import { useLiveServices, type LiveState } from "./use-live-services";
 
@@ -57,7 +57,7 @@ export function ServicesListPage() {
   const sort = readSort(params);
   const panel = params.get("panel");
   const editing = params.get("edit");
-  const services = useLiveServices(filter);
+  const services = useLiveServices(filter, sort);
   const [notice, setNotice] = useState("");
   const [target, setTarget] = useState<Row | undefined>(undefined);
   const [removing, setRemoving] = useState(false);
@@ -105,8 +105,6 @@ export function ServicesListPage() {
   }
 
   const { rows } = services;
-  const { key: sortKey, descending } = sort;
-  const sorted = useMemo(() => sortRows(rows, { key: sortKey, descending }), [rows, sortKey, descending]);
 
   return (
     <Page
@@ -169,13 +167,10 @@ export function ServicesListPage() {
           {LIVE_WORDS[services.live]}
         </p>
       </div>
-      {sort.key !== "registered" && services.hasMore && (
-        <p className="text-sm text-slate-700 dark:text-slate-300">Sorted among the services loaded so far; load more, or narrow the filters, to sort them all.</p>
-      )}
       <ErrorNotice error={services.error} title="The services could not be listed" />
       {services.live === "failed" && <ErrorNotice error={services.liveError} title="Live updates were refused" />}
       <ServiceTable
-        rows={sorted}
+        rows={rows}
         hasMore={services.hasMore}
         loadingMore={services.loadingMore}
         onLoadMore={services.loadMore}

@@ -5,7 +5,7 @@
  * is a valid filter; a value it refuses is shown against its control and left out of the query, rather than
  * sent to be refused by the node.
  */
-import { ServiceFilterSchema, fieldErrorsFromZod, type ServiceFilterInput } from "@kai/protocol";
+import { SERVICE_SORTS, ServiceFilterSchema, fieldErrorsFromZod, type ServiceFilterInput, type ServiceSort, type SortOrder } from "@kai/protocol";
 
 export const FILTER_KEYS = ["q", "capability", "tag", "type", "provider", "owner", "status", "location", "origin"] as const;
 export type FilterKey = (typeof FILTER_KEYS)[number];
@@ -51,8 +51,8 @@ export function filterKey(filter: ServiceFilterInput): string {
   return JSON.stringify(Object.entries(filter).sort(([a], [b]) => a.localeCompare(b)));
 }
 
-export const SORT_KEYS = ["registered", "name", "status", "type", "provider", "owner", "updated"] as const;
-export type SortKey = (typeof SORT_KEYS)[number];
+/** The sort keys are the node's (the node sorts, every page): `sort=<key>&dir=desc` in the address. */
+export type SortKey = ServiceSort;
 export interface SortState {
   key: SortKey;
   descending: boolean;
@@ -61,9 +61,14 @@ export interface SortState {
 export function readSort(params: URLSearchParams): SortState {
   const key = params.get("sort");
   return {
-    key: (SORT_KEYS as readonly string[]).includes(key ?? "") ? (key as SortKey) : "registered",
+    key: (SERVICE_SORTS as readonly string[]).includes(key ?? "") ? (key as SortKey) : "registered",
     descending: params.get("dir") === "desc",
   };
+}
+
+/** The listing query's `sort`/`order` for a sort state (left out when they are the node's defaults). */
+export function sortQuery(sort: SortState): { sort?: ServiceSort; order?: SortOrder } {
+  return { ...(sort.key !== "registered" ? { sort: sort.key } : {}), ...(sort.descending ? { order: "desc" as const } : {}) };
 }
 
 /** The address's parameters with one value changed (empty removes it). */

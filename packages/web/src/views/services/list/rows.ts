@@ -3,9 +3,11 @@
  * What the table shows: the pages read from the node, corrected by what the stream has said since (a change
  * replaces the older state of its record, a removal hides it), plus services the stream announced that no
  * loaded page holds yet (new registrations, shown first and marked new so they are seen at once even among
- * 100,000). Pure functions, so the rules hold whatever the rendering does.
+ * 100,000). The node sorts the pages (`sort`/`order`); a record a live change altered is placed again with
+ * `compareServices`, the node's own comparison, so it sits where the node's next read would put it. Pure
+ * functions, so the rules hold whatever the rendering does.
  */
-import type { ServiceRecord } from "@kai/protocol";
+import { compareServices, type ServiceRecord } from "@kai/protocol";
 import type { SortState } from "./filters";
 
 /** What the stream said about one record since the first page was read. */
@@ -54,24 +56,25 @@ export function mergeRows(pages: readonly ServiceRecord[], changes: ReadonlyMap<
   return [...fresh, ...rows];
 }
 
-const SORT_VALUE: Record<Exclude<SortState["key"], "registered">, (service: ServiceRecord) => string> = {
-  name: (service) => service.name.toLowerCase(),
-  status: (service) => service.status,
-  type: (service) => service.type,
-  provider: (service) => service.provider ?? "",
-  owner: (service) => service.owner,
-  updated: (service) => service.updatedAt,
-};
-
-/** Orders the rows: the node's order (registration, new arrivals first), or by a column, ties by id. */
+/**
+ * Orders merged rows for the sort the pages were read with. New registrations stay first (newest first, marked
+ * new); the rest are in the node's order already, except records a live change altered: a stable sort by
+ * `compareServices` moves those and keeps ties in the node's order (which is its registration tie-break).
+ */
 export function sortRows(rows: readonly Row[], sort: SortState): Row[] {
+  if (sort.key === "registered") return [...rows];
+  const order = sort.descending ? "desc" : "asc";
+  const fresh = rows.filter((row) => row.fresh);
+  const listed = rows.filter((row) => !row.fresh).sort((a, b) => compareServices(a.service, b.service, sort.key, order));
+  return [...fresh, ...listed];
+}
+
+/**
+ * Orders a complete set that has no node order (the stream's snapshot): by `compareServices`, ties by key; in
+ * registration order the set's own order (the node's snapshot order), reversed for descending.
+ */
+export function sortAll(rows: readonly Row[], sort: SortState): Row[] {
   if (sort.key === "registered") return sort.descending ? [...rows].reverse() : [...rows];
-  const value = SORT_VALUE[sort.key];
-  const direction = sort.descending ? -1 : 1;
-  return [...rows].sort((a, b) => {
-    const left = value(a.service);
-    const right = value(b.service);
-    const order = left < right ? -1 : left > right ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
-    return order * direction;
-  });
+  const order = sort.descending ? "desc" : "asc";
+  return [...rows].sort((a, b) => compareServices(a.service, b.service, sort.key, order) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
 }

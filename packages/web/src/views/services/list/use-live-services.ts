@@ -5,18 +5,23 @@
  * started from the first page's revision, so nothing between the read and the stream is missed and no
  * snapshot of the whole registry is sent. Should the node answer with a snapshot anyway (records imported from
  * peers are never replayed; a client that fell too far behind), the snapshot is the whole truth and the list
- * shows the watcher's own copy instead of pages.
+ * shows the watcher's own copy instead of pages. The node sorts the pages (the sort is part of what is read,
+ * so a new sort reads again from the first page); the stream is not sorted, so the rows it changes are
+ * placed with the node's comparison (rows.ts).
  */
 import { useInfiniteQuery } from "@tanstack/react-query";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { ServiceFilterSchema, matchesFilter, type ServiceFilterInput, type ServiceRecord } from "@kai/protocol";
 import type { Watcher, WatcherState } from "@kai/sdk";
 import { useClient } from "../../../app/session";
-import { filterKey } from "./filters";
-import { mergeRows, rowKey, type LiveChange, type Row } from "./rows";
+import { filterKey, sortQuery, type SortState } from "./filters";
+import { mergeRows, rowKey, sortAll, sortRows, type LiveChange, type Row } from "./rows";
 
-/** Rows per request: a screenful many times over, small enough to answer at once. */
-export const PAGE_SIZE = 200;
+/**
+ * Rows per request: a screenful many times over, small enough to answer at once. A field rather than a bare
+ * constant so that a test can read a list of a few services in several pages.
+ */
+export const listPaging = { pageSize: 200 };
 
 export type LiveState = WatcherState | "failed";
 
@@ -33,12 +38,16 @@ export interface LiveServices {
   liveError: unknown;
 }
 
-export function useLiveServices(filter: ServiceFilterInput): LiveServices {
+/** The services matching `filter`, in the node's order for `sort`. */
+export function useLiveServices(filter: ServiceFilterInput, sort: SortState): LiveServices {
   const client = useClient();
   const key = filterKey(filter);
+  const { key: sortKey, descending } = sort;
   const pages = useInfiniteQuery({
-    queryKey: ["services", "list", key],
-    queryFn: ({ pageParam }) => client.services.list({ ...filter, limit: PAGE_SIZE, ...(pageParam !== undefined ? { cursor: pageParam } : {}) }),
+    // The sort is part of the key: the node's pages differ by sort, and a cursor belongs to the sort it came from.
+    queryKey: ["services", "list", key, sortKey, descending],
+    queryFn: ({ pageParam }) =>
+      client.services.list({ ...filter, ...sortQuery({ key: sortKey, descending }), limit: listPaging.pageSize, ...(pageParam !== undefined ? { cursor: pageParam } : {}) }),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     // The stream keeps what was read current; reading it again would only lose the scroll position.
@@ -120,14 +129,15 @@ export function useLiveServices(filter: ServiceFilterInput): LiveServices {
   const hasMore = pages.hasNextPage;
   const loaded = pages.data?.pages;
   const rows = useMemo(() => {
+    const order = { key: sortKey, descending };
     if (snapshotMode && watcherRef.current) {
-      return [...watcherRef.current.services.values()].map((service: ServiceRecord) => ({ key: rowKey(service), service, fresh: false }));
+      return sortAll([...watcherRef.current.services.values()].map((service: ServiceRecord) => ({ key: rowKey(service), service, fresh: false })), order);
     }
     const current = changesOf.current === listId ? changes.current : new Map<string, LiveChange>();
-    return mergeRows(loaded?.flatMap((page) => page.services) ?? [], current, !hasMore);
+    return sortRows(mergeRows(loaded?.flatMap((page) => page.services) ?? [], current, !hasMore), order);
     // `version` counts the stream's changes, which live in a ref.
     // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [loaded, hasMore, snapshotMode, version, listId]);
+  }, [loaded, hasMore, snapshotMode, version, listId, sortKey, descending]);
 
   return {
     rows,
