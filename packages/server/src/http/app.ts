@@ -39,7 +39,6 @@ import type { GatewayPort } from "./front-doors/gateway-port.js";
 import { openAiRoutes } from "./front-doors/openai-routes.js";
 import { genericGatewayRoutes } from "./front-doors/generic-routes.js";
 import { connectorRoutes } from "./routes/connectors.js";
-import { describeConnectors } from "../gateway/connectors/catalog.js";
 import { servicesRoutes } from "./routes/services.js";
 import { tokenRoutes } from "./routes/tokens.js";
 import { vaultRoutes } from "./routes/vault.js";
@@ -269,7 +268,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(logsRoutes(logTailOf(deps.logger)));
     await scope.register(openAiRoutes(deps.gateway, deps.metrics));
     await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics));
-    await scope.register(connectorRoutes(describeConnectors));
+    await scope.register(connectorRoutes(() => deps.gateway.connectors()));
     await scope.register(klpAdminRoutes(deps.klp));
     await scope.register(authRoutes({ sessions: deps.signIn.sessions, access: deps.signIn.access, log: deps.signIn.log }));
     await scope.register(userRoutes({ users: deps.signIn.users, sessions: deps.signIn.sessions, tokens: deps.tokens, access: deps.signIn.access }));

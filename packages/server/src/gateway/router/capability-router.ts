@@ -7,7 +7,7 @@
  */
 import type { RateLimits } from "../../cluster/limits/limit-types.js";
 import { SharedServiceWindows } from "../../cluster/limits/service-windows.js";
-import type { ChatCompletionChunk, ChatCompletionRequest, RoutingHints, ServiceCheckResponse, Usage } from "@kai/protocol";
+import type { ChatCompletionChunk, ChatCompletionRequest, ConnectorList, RoutingHints, ServiceCheckResponse, Usage } from "@kai/protocol";
 import { ApiError, notFound } from "../../errors.js";
 import { viewerOf, type Principal } from "../../auth/principal.js";
 import type { ChangeFeed } from "../../registry/change-feed.js";
@@ -17,6 +17,7 @@ import type { Vault } from "../../vault/vault.js";
 import { cancellableOf } from "../cancel-signal.js";
 import type { CallContext, Connector, ConnectorLogger, ConnectorOperation, HealthResult } from "../connector.js";
 import { getConnector } from "../connectors/index.js";
+import { describeConnectors } from "../connectors/catalog.js";
 import { modelNotFoundMessage, selectCandidates, type CandidateQuery, type CandidateSources } from "./candidates.js";
 import { CredentialResolver } from "./credentials.js";
 import { ModelCatalog, type CatalogEntry } from "./model-catalog.js";
@@ -232,6 +233,11 @@ export class CapabilityRouter {
    * healthy, the models it lists (which also refreshes the catalog). The result feeds the service's breaker.
    * Throws only `not_found`; a failing service is an answer with `ok: false`.
    */
+  /** The connectors this node has and the request parameters each honours per operation (`GET /api/connectors`). */
+  connectors(): ConnectorList {
+    return describeConnectors();
+  }
+
   async checkService(principal: Principal, serviceId: string, signal?: AbortSignal): Promise<ServiceCheckResponse> {
     const record = this.directory.get(serviceId);
     if (!record || !canSee(viewerOf(principal), record)) throw notFound("service");

@@ -4,7 +4,7 @@
  * stream, list the models a caller may use, probe one service. The composition root adapts the capability
  * router to it; the routes never reach into the router's internals.
  */
-import type { ChatCompletionRequest, ModelEntry, ServiceCheckResponse } from "@kai/protocol";
+import type { ChatCompletionRequest, ConnectorList, ModelEntry, ServiceCheckResponse } from "@kai/protocol";
 import type { Principal } from "../../auth/principal.js";
 import type { RequestOf, ResponseOf, RouteOperation } from "../../gateway/router/operations.js";
 import type { RouteContext, RouteResult, RoutedStream } from "../../gateway/router/router-types.js";
@@ -16,4 +16,6 @@ export interface GatewayPort {
   models(principal: Principal, capability?: string): Promise<ModelEntry[]>;
   /** A live probe of one service the principal may see (health and models); never throws for a failing service. */
   check(principal: Principal, serviceId: string, signal?: AbortSignal): Promise<ServiceCheckResponse>;
+  /** The connectors and the request parameters each honours per operation (static: fixed at build time). */
+  connectors(): ConnectorList;
 }

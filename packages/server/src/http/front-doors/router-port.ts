@@ -20,5 +20,6 @@ export function routerPort(router: CapabilityRouter): GatewayPort {
       return [...routed, ...pinned.sort((a, b) => (a.id < b.id ? -1 : 1))];
     },
     check: (principal, serviceId, signal) => router.checkService(principal, serviceId, signal),
+    connectors: () => router.connectors(),
   };
 }
