@@ -30,6 +30,8 @@ const BY_STATUS: Readonly<Record<number, ExitCode>> = {
   403: EXIT.unauthorized,
   404: EXIT.notFound,
   409: EXIT.conflict,
+  // A well-formed request the node could not carry out as asked (a model that never gave a valid plan).
+  422: EXIT.validation,
   429: EXIT.rateLimited,
   502: EXIT.unreachable,
   503: EXIT.unreachable,

@@ -7,9 +7,16 @@
 import type { AgentStatusResponse, PlanRequest, PlanResponse } from "@kai/protocol";
 import type { Principal } from "../auth/principal.js";
 
+/** How one planning call is tied to its caller: cancelled when the caller goes away or the task is cancelled. */
+export interface PlanCallOptions {
+  signal?: AbortSignal;
+  /** Forwarded to the model's service as X-Request-Id, so its logs line up with ours. */
+  requestId?: string;
+}
+
 /** kPlanner: turns a goal into a validated plan (agents/planner/). */
 export interface Planner {
-  plan(request: PlanRequest, principal: Principal): Promise<PlanResponse>;
+  plan(request: PlanRequest, principal: Principal, options?: PlanCallOptions): Promise<PlanResponse>;
 }
 
 /** What kCore knows about the load it puts on agents (agents/kcore/); the agent directory shows it in /api/agent/status. */

@@ -8,6 +8,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { ErrorBodySchema, PlanRequestSchema, PlanResponseSchema } from "@kai/protocol";
 import type { Planner } from "../../agents/ports.js";
 import { principalOf } from "../authenticate.js";
+import { clientGoneSignal } from "../front-doors/request-context.js";
 
 const errors = {
   400: ErrorBodySchema,
@@ -34,6 +35,8 @@ export function plannerRoutes(planner: Planner): FastifyPluginAsyncZod {
         body: PlanRequestSchema,
         response: { 200: PlanResponseSchema, ...errors },
       },
-    }, async (request) => planner.plan(request.body, principalOf(request)));
+    }, async (request, reply) =>
+      // A caller that hangs up stops the model call too (it costs tokens, and nobody would read the plan).
+      planner.plan(request.body, principalOf(request), { signal: clientGoneSignal(request, reply), requestId: request.id }));
   };
 }
