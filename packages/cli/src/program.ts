@@ -31,6 +31,7 @@ import { securityCommand } from "./commands/security.js";
 import { planCommand } from "./commands/plan.js";
 import { agentCommand } from "./commands/agent.js";
 import { taskCommand } from "./commands/task.js";
+import { eventsCommand } from "./commands/events.js";
 import { VERSION } from "./version.js";
 
 const EPILOGUE = `
@@ -58,6 +59,7 @@ export function buildProgram(): Command {
     .addCommand(agentLoginCommand())
     .addCommand(agentCommand())
     .addCommand(taskCommand())
+    .addCommand(eventsCommand())
     .addCommand(logoutCommand())
     .addCommand(whoamiCommand())
     .addCommand(servicesCommand())
