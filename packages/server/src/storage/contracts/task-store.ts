@@ -6,7 +6,7 @@
  * was not, nor a state without its event, and a stream resuming "after seq N" misses nothing. Every backend
  * (memory, SQLite, PostgreSQL) passes the contract suite (test/storage/task-store-contract.ts).
  */
-import type { BusEvent, CreateTaskRequest, Scope, Task, TaskState } from "@kai/protocol";
+import { parseJson, type BusEvent, type CreateTaskRequest, type Scope, type Task, type TaskState } from "@kai/protocol";
 import type { TaskEventLog } from "../../bus/task-event-log.js";
 
 /** An event to store: the store gives it its task id and the next sequence number. */
@@ -71,6 +71,16 @@ export interface TaskStore extends TaskEventLog {
   commitTask(record: TaskRecord, events: NewTaskEvent[]): Promise<{ record: TaskRecord; events: BusEvent[] }>;
   /** Tasks not in a terminal state (restart resumes them), oldest first. */
   unfinishedTasks(): Promise<TaskRecord[]>;
+}
+
+/** Nesting allowed in a stored task or event (agents' outputs are kept as they came, within the API's own limit). */
+const STORED_DEPTH = 512;
+
+/** A stored task document or event, parsed (prototype keys dropped); a row that does not parse is a corrupt store. */
+export function decodeStored<T>(text: string, what: string): T {
+  const parsed = parseJson(text, { maxDepth: STORED_DEPTH });
+  if (!parsed.ok) throw new Error(`a stored ${what} is not valid JSON: ${parsed.error}`);
+  return parsed.value as T;
 }
 
 /** The stored copy of `record` with `lastSeq` set, and `events` numbered from `firstSeq` on. */

@@ -6,7 +6,7 @@
  * A create with an idempotency key relies on the unique `idem_key`: the second of two racing creates finds the first.
  */
 import type { BusEvent } from "@kai/protocol";
-import { numberEvents, UNFINISHED_TASK_STATES, type NewTaskEvent, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import { decodeStored, numberEvents, UNFINISHED_TASK_STATES, type NewTaskEvent, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
 import type { PgDatabase } from "./pg-database.js";
 import type pg from "pg";
 
@@ -39,7 +39,7 @@ interface TaskRow {
 }
 
 const decode = (row: TaskRow): TaskRecord => {
-  const record = JSON.parse(row.doc) as TaskRecord;
+  const record = decodeStored<TaskRecord>(row.doc, "task");
   record.task.lastSeq = Number(row.last_seq);
   return record;
 };
@@ -144,6 +144,6 @@ export class PgTaskStore implements TaskStore {
       "SELECT doc FROM task_events WHERE task_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
       [taskId, afterSeq, limit],
     );
-    return rows.map((row) => JSON.parse(row.doc) as BusEvent);
+    return rows.map((row) => decodeStored<BusEvent>(row.doc, "task event"));
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { Database, Statement } from "better-sqlite3";
 import type { BusEvent, TaskState } from "@kai/protocol";
-import { numberEvents, UNFINISHED_TASK_STATES, type NewTaskEvent, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import { decodeStored, numberEvents, UNFINISHED_TASK_STATES, type NewTaskEvent, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
 import type { SqliteStoreHooks } from "./store-hooks.js";
 
 /** Migration 8. `idem_key` is `<owner>\n<key>`: an idempotency key is the owner's own. Ids sort by creation time. */
@@ -39,7 +39,7 @@ interface TaskRow {
 }
 
 const decode = (row: TaskRow): TaskRecord => {
-  const record = JSON.parse(row.doc) as TaskRecord;
+  const record = decodeStored<TaskRecord>(row.doc, "task");
   record.task.lastSeq = row.last_seq;
   return record;
 };
@@ -146,6 +146,6 @@ export class SqliteTaskStore implements TaskStore {
 
   async eventsAfter(taskId: string, afterSeq: number, limit: number): Promise<BusEvent[]> {
     this.hooks.assertOpen();
-    return this.selectEvents.all(taskId, afterSeq, limit).map((row) => JSON.parse(row.doc) as BusEvent);
+    return this.selectEvents.all(taskId, afterSeq, limit).map((row) => decodeStored<BusEvent>(row.doc, "task event"));
   }
 }

@@ -5,6 +5,7 @@
  * agent answers 2xx with `{output}` or `{inputRequired: {prompt}}`; any other status is the step's failure. The
  * answer is read up to a bound, and an agent's error text is never copied beyond a short message.
  */
+import { parseJson } from "@kai/protocol";
 import { collectBounded, decodeText } from "../../../bounded-read.js";
 import type { Assignee } from "../assignment.js";
 import { DispatchError, type DispatchOutcome, type StepDispatch, type StepDispatcher } from "./step-dispatcher.js";
@@ -53,7 +54,11 @@ export function createHttpDispatcher(): StepDispatcher {
           () => void response.body?.cancel().catch(() => undefined),
         );
         const text = decodeText(read.chunks, read.length);
-        parsed = text.length > 0 ? JSON.parse(text) : undefined;
+        if (text.length > 0) {
+          const json = parseJson(text);
+          if (!json.ok) throw new SyntaxError(json.error);
+          parsed = json.value;
+        }
       } catch (error) {
         if (request.signal.aborted) throw request.signal.reason ?? error;
         if (error instanceof DispatchError) throw error;
