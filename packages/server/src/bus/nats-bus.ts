@@ -1,6 +1,6 @@
 /**
  * @module bus/nats-bus
- * The bus over NATS (`bus.kind: nats`, `bus.nats.url` or KAI_NATS_URL): every instance publishes each event as
+ * The bus over NATS (`bus.kind: nats`, `bus.nats.url`): every instance publishes each event as
  * JSON on one subject (`bus.nats.subject`, default `kai.bus`) and subscribes to it, so it receives every instance's
  * events, its own included. The client reconnects forever by itself and keeps its subscription.
  *

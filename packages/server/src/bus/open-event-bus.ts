@@ -33,7 +33,7 @@ export async function openEventBus(config: Config, logger: Logger): Promise<Even
     }
     case "nats": {
       const url = config.bus.nats.url;
-      if (!url) throw new Error("bus.kind nats needs bus.nats.url (or KAI_NATS_URL)");
+      if (!url) throw new Error("bus.kind nats needs bus.nats.url");
       try {
         return await openNatsBus({ url, subject: config.bus.nats.subject, logger: log, ...(instanceName ? { instanceName } : {}) });
       } catch (error) {

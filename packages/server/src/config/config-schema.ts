@@ -349,7 +349,7 @@ export const ConfigSchema = z.strictObject({
       kind: z.enum(["memory", "redis", "nats"]).default("memory"),
       nats: z
         .strictObject({
-          /** `nats://host:4222` (or KAI_NATS_URL). */
+          /** `nats://host:4222`. */
           url: z.string().min(1).optional(),
           /** The subject every instance publishes and subscribes to; nodes sharing one NATS server need different ones. */
           subject: z.string().regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/).default("kai.bus"),
@@ -366,7 +366,7 @@ export const ConfigSchema = z.strictObject({
   message: "bus.kind redis needs cache.redis.url (or KAI_REDIS_URL)",
   path: ["bus", "kind"],
 }).refine((c) => c.bus.kind !== "nats" || c.bus.nats.url !== undefined, {
-  message: "bus.kind nats needs bus.nats.url (or KAI_NATS_URL)",
+  message: "bus.kind nats needs bus.nats.url",
   path: ["bus", "nats", "url"],
 });
 
