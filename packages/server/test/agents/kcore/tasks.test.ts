@@ -158,6 +158,16 @@ describe("failures", () => {
     await slow.waitForAbort(0);
   });
 
+  it("fails the whole task at its deadline, closing the running step's request", async () => {
+    const late = await agent("kExecutor:late", ["late_work"], () => "hang");
+    const task = await create({ goal: "in time", agent: "kExecutor:late", constraints: { deadlineMs: 300 } });
+    const done = await settled(task.id);
+    expect(done.state).toBe("failed");
+    expect(done.error).toMatchObject({ code: "task_deadline_exceeded" });
+    expect(done.steps[0]!.state).toBe("canceled");
+    await late.waitForAbort(0);
+  });
+
   it("fails honestly when nothing offers the capability", async () => {
     const task = await create({ goal: "nobody", capability: "teleport" });
     const done = await settled(task.id);
@@ -177,6 +187,9 @@ describe("cancel and input-required", () => {
     const stuck = await agent("kExecutor:stuck", ["stuck_work"], () => "hang");
     const task = await create({ goal: "never ends", agent: "kExecutor:stuck" });
     await stuck.waitForSteps(1);
+    // The agent status shows kCore's load on it.
+    const status = (await (await server.request("/api/agent/status", { token: alice })).json()) as { agents: Array<{ id: string; load: { running: number }; currentTasks: string[] }> };
+    expect(status.agents.find((entry) => entry.id === "kExecutor:stuck")).toMatchObject({ load: { running: 1 }, currentTasks: [task.id] });
     const response = await server.request(`/api/agent/task/${task.id}/cancel`, { method: "POST", token: alice });
     expect(response.status).toBe(200);
     const canceled = TaskSchema.parse(((await response.json()) as { task: unknown }).task);
