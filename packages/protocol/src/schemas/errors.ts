@@ -101,6 +101,11 @@ export const ERROR_TABLE = {
   // Federation: a peer's node document could not be read, or names another DID than the one pinned.
   peer_unreachable: { status: 502 },
   peer_identity_mismatch: { status: 409 },
+  // Agents (issue 16): a manifest not signed by the key its `did` names; signed too long ago (or in the future: a replay);
+  // an agent id already bound to another DID (an admin may delete the agent, then it can be registered anew).
+  agent_signature_invalid: { status: 400 },
+  agent_manifest_stale: { status: 400 },
+  agent_identity_mismatch: { status: 409 },
   // kPlanner (issue 16): the model's answers were not a valid plan within `agents.planner.attempts` (the problems are listed).
   plan_invalid: { status: 422 },
   // kPlanner: no language model (no service offering llm_chat, or not the model asked for) the caller may use.
