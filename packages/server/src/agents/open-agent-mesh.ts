@@ -21,6 +21,9 @@ import { KPlanner } from "./planner/k-planner.js";
 import { lateBoundAgentLoad } from "./planner/agent-choice.js";
 import { TaskEngine } from "./kcore/task-engine.js";
 import { KCORE_AGENT } from "./kcore/task-events.js";
+import { createDispatchers } from "./kcore/dispatch/dispatchers.js";
+import type { StepDispatcher } from "./kcore/dispatch/step-dispatcher.js";
+import type { AgentTransport } from "@kai/protocol";
 
 export interface AgentMeshDeps {
   config: Config;
@@ -70,7 +73,11 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
     const plannerLoad = lateBoundAgentLoad();
     const planner = new KPlanner({ gateway: deps.gateway, registry: deps.registry, load: plannerLoad.port, settings: deps.config.agents.planner, logger: deps.logger.child({ agent: "kPlanner:main" }) });
     // kCore: resumes the store's unfinished tasks now; closes before the bus (its runners halt, recording nothing).
-    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner });
+    // The transports beyond HTTP and the gateway (KLP, A2A, MCP): one dispatcher each, by transport.
+    const transports: Partial<Record<AgentTransport, StepDispatcher>> = {
+    };
+    const dispatchers = createDispatchers(deps.gateway, transports);
+    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers });
     undo.unshift(() => tasks.close());
     plannerLoad.bind(tasks.load);
     const agents = new AgentDirectory({ registry: deps.registry, load: tasks.load });
