@@ -102,7 +102,8 @@ export class TaskEngine {
   async get(id: string, principal: Principal): Promise<Task> {
     const record = await this.deps.store.getTask(id);
     if (!record || (record.task.owner !== principal.owner && !isAdmin(principal))) throw notFound("task");
-    return this.runners.get(id)?.task ?? record.task;
+    // The stored task, never the runner's copy: what the API shows is what is committed (with its events).
+    return record.task;
   }
 
   async list(query: ListTasksQuery, principal: Principal): Promise<ListTasksResponse> {
@@ -127,7 +128,7 @@ export class TaskEngine {
     const runner = this.runners.get(id);
     if (!runner) throw new ApiError("task_not_waiting", `task is ${task.state}, not waiting for input`);
     await runner.answer(body.answer);
-    return runner.task;
+    return (await this.deps.store.getTask(id))?.task ?? task;
   }
 
   /** Halts every runner (nothing recorded: the next start resumes the tasks). */

@@ -105,8 +105,10 @@ export class TaskRunner {
       delete task.question;
       task.state = "working";
     }
-    await this.commit([taskEvent("TASK_PROGRESS", task.planId, KCORE_AGENT, { state: task.state, step: run.id, stepState: "pending", answered: true })]);
+    const committed = this.commit([taskEvent("TASK_PROGRESS", task.planId, KCORE_AGENT, { state: task.state, step: run.id, stepState: "pending", answered: true })]);
+    // Marked active at once (its commits queue after this one): the scheduler must not start it a second time meanwhile.
     void this.runStep(this.stepOf(run.id), run.assignee);
+    await committed;
   }
 
   /** Stops without recording anything (node shutdown): the stored task stays as it was, and a restart resumes it. */
