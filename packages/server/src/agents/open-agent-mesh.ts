@@ -77,7 +77,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
     const transports: Partial<Record<AgentTransport, StepDispatcher>> = {
     };
     const dispatchers = createDispatchers(deps.gateway, transports);
-    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers });
+    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs });
     undo.unshift(() => tasks.close());
     plannerLoad.bind(tasks.load);
     const agents = new AgentDirectory({ registry: deps.registry, load: tasks.load });

@@ -340,6 +340,13 @@ export const ConfigSchema = z.strictObject({
           temperature: z.number().min(0).max(2).default(0.2),
         })
         .prefault({}),
+      /** kCore (issue 16, docs/agents/tasks.md): how tasks' steps run. */
+      tasks: z
+        .strictObject({
+          /** A step's timeout when neither the step (`timeoutMs`) nor its agent (`limits.stepTimeoutMs`) gives one, ms. */
+          stepTimeoutMs: z.int().min(100).max(86_400_000).default(60_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** The orchestration bus (issue 16, docs/agents/bus.md): what carries events between this node's instances. */
