@@ -65,6 +65,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
       taskEvents,
       ...(deps.feed ? { feed: deps.feed } : {}),
       maxQueued: deps.config.bus.maxQueuedEvents,
+      maxStreamsPerToken: deps.config.bus.maxStreamsPerToken,
       onError: (error) => deps.logger.error({ err: error }, "an event stream could not read the task event log"),
     });
     // Subscribers are told the node is shutting down before the bus goes.

@@ -21,6 +21,7 @@ import type { EventBus } from "./event-bus.js";
 import { mayReceive, type HubEvent } from "./event-access.js";
 import { registryChangeEvent } from "./registry-change-events.js";
 import type { TaskEventLog } from "./task-event-log.js";
+import { StreamQuota } from "./stream-quota.js";
 
 export type HubItem = { type: "event"; event: BusEvent } | { type: "dropped"; notice: BusDroppedNotice };
 
@@ -43,6 +44,8 @@ export interface EventHubOptions {
   maxQueued: number;
   /** Events read from the log per query. */
   pageSize?: number;
+  /** Event streams one token may hold open (config `bus.maxStreamsPerToken`); default 100. */
+  maxStreamsPerToken?: number;
   onError?: (error: unknown) => void;
 }
 
@@ -202,8 +205,11 @@ export class EventHub {
   private readonly maxQueued: number;
   private readonly pageSize: number;
   private closed = false;
+  /** The transports take one stream of the caller's token before subscribing (bus/stream-quota.ts). */
+  readonly quota: StreamQuota;
 
   constructor(private readonly options: EventHubOptions) {
+    this.quota = new StreamQuota(options.maxStreamsPerToken ?? 100);
     this.maxQueued = options.maxQueued;
     this.pageSize = options.pageSize ?? 200;
     this.stops.push(options.bus.subscribe((event) => this.fanOut({ event })));

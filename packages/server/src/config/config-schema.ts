@@ -364,6 +364,8 @@ export const ConfigSchema = z.strictObject({
         .prefault({}),
       /** Events a live subscriber (SSE, WebSocket) may have waiting at most; past it, it is told it was dropped and closed. */
       maxQueuedEvents: z.int().min(16).max(100_000).default(1000),
+      /** Event streams (SSE and WebSocket) one token may hold open at once; more are refused (429 / close 1008). */
+      maxStreamsPerToken: z.int().min(1).max(100_000).default(100),
     })
     .prefault({}),
 }).refine((c) => c.storage.kind !== "postgres" || c.storage.postgres.url !== undefined, {

@@ -14,7 +14,8 @@ let alice: string;
 let noScope: string;
 
 beforeAll(async () => {
-  server = await startTestServer();
+  // Five streams per token: the quota test below reaches the limit without opening a hundred.
+  server = await startTestServer({ config: { bus: { maxStreamsPerToken: 5 } } });
   alice = await mintToken(server, ["agents:read"], "alice");
   noScope = await mintToken(server, ["services:read"], "alice");
 }, 60_000);
@@ -137,6 +138,25 @@ describe("GET /api/events", () => {
     expect(race).toBe("nothing");
     await stream.cancel();
     await other.cancel();
+  });
+
+  it("refuses a token's stream beyond bus.maxStreamsPerToken with 429, and takes one again once another closed", async () => {
+    const greedy = await mintToken(server, ["agents:read"], "greedy");
+    const streams = await Promise.all(Array.from({ length: 5 }, () => server.request("/api/events", { token: greedy })));
+    expect(streams.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    const refused = await server.request("/api/events", { token: greedy });
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe("rate_limited");
+    await streams[0]!.body!.cancel();
+    let again: Response | undefined;
+    // The server notices the closed connection a moment later.
+    for (let i = 0; i < 100 && again?.status !== 200; i++) {
+      await again?.body?.cancel();
+      again = await server.request("/api/events", { token: greedy });
+      if (again.status !== 200) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(again?.status).toBe(200);
+    for (const response of [...streams.slice(1), again!]) await response.body!.cancel();
   });
 
   it.todo("shows a service registration as REGISTRY_CHANGE (needs server.ts to pass the change feed to openAgentMesh)");

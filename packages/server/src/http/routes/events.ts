@@ -15,6 +15,7 @@ import { BUS_STREAM_EVENTS, BusEventFilterSchema, ErrorBodySchema, type BusEvent
 import type { EventHub, EventSubscription, HubItem } from "../../bus/event-hub.js";
 import { viewerOf } from "../../auth/principal.js";
 import { principalOf } from "../authenticate.js";
+import { ApiError } from "../../errors.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
 const KEEPALIVE_MS = 15_000;
@@ -107,10 +108,15 @@ export function eventsRoutes(hub: EventHub): FastifyPluginAsyncZod {
       },
     }, async (request, reply) => {
       const principal = principalOf(request);
+      const release = hub.quota.take(principal.tokenId);
+      if (!release) throw new ApiError("rate_limited", "this token has too many event streams open; close one first");
       const filter = resumeFilter(request.query, request.headers["last-event-id"]);
       const stream = new EventStream(hub.subscribe(viewerOf(principal), filter), principal.expiresAt);
       open.add(stream);
-      stream.once("close", () => open.delete(stream));
+      stream.once("close", () => {
+        open.delete(stream);
+        release();
+      });
       reply.raw.once("close", () => stream.destroy());
       reply.header("content-type", "text/event-stream; charset=utf-8").header("cache-control", "no-cache").header("x-accel-buffering", "no");
       return reply.send(stream as unknown as string);

@@ -24,6 +24,11 @@ export const EventsSocketQuerySchema = BusEventFilterSchema.extend({ token: z.st
 
 /** Attaches an authenticated socket: subscribes with `filter`, and again on each subscribe message. */
 export function attachEventsSocket(hub: EventHub, socket: WebSocket, principal: Principal, filter: BusEventFilter): void {
+  const release = hub.quota.take(principal.tokenId);
+  if (!release) {
+    socket.close(1008, "too many event streams for this token");
+    return;
+  }
   const viewer = viewerOf(principal);
   let current: EventSubscription | null = null;
   let alive = true;
@@ -76,6 +81,7 @@ export function attachEventsSocket(hub: EventHub, socket: WebSocket, principal: 
     subscribe(parsed.data.filter);
   });
   const end = () => {
+    release();
     clearInterval(ping);
     clearTimeout(expiry);
     current?.close();
