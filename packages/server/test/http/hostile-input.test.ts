@@ -20,6 +20,11 @@ let sentinelBefore: string;
 const TARGET = "hostile-target";
 const SENTINEL = "sentinel";
 const RUNS = { small: 15, medium: 60, large: 120 } as const;
+/**
+ * A barrage walks every route in one test, so its length grows with the API (the agent mesh added a dozen routes):
+ * a guard against a hang, not a speed assertion.
+ */
+const BARRAGE_TIMEOUT = 180_000;
 
 /** Sends raw bytes to the server (node:http, so that paths such as `../` are not normalised by a URL parser). */
 function raw(method: string, path: string, options: { token?: string | null; body?: string | Buffer; contentType?: string | null } = {}): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
@@ -219,7 +224,7 @@ describe("hostile input (property-based)", () => {
       );
     }
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 
   it("valid-looking bodies with one hostile field never cause a 5xx", async () => {
     for (const route of routes.filter((r) => r.hasBody)) {
@@ -232,7 +237,7 @@ describe("hostile input (property-based)", () => {
       );
     }
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 
   it("deeply nested JSON never causes a 5xx or a crash", async () => {
     for (const route of routes.filter((r) => r.hasBody)) {
@@ -250,7 +255,7 @@ describe("hostile input (property-based)", () => {
       );
     }
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 
   it("huge strings (up to the body limit) never cause a 5xx", async () => {
     const register = routes.find((r) => r.key === "POST /api/services/register")!;
@@ -261,7 +266,7 @@ describe("hostile input (property-based)", () => {
       { numRuns: RUNS.small },
     );
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 
   it("malformed JSON text is answered 400 invalid_json on every route with a body", async () => {
     for (const route of routes.filter((r) => r.hasBody)) {
@@ -276,7 +281,7 @@ describe("hostile input (property-based)", () => {
       );
     }
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 
   it("bodies with a content type other than JSON are refused with 415", async () => {
     const types = fc.constantFrom("text/plain", "application/xml", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/octet-stream", "text/html", "image/png");
@@ -292,7 +297,7 @@ describe("hostile input (property-based)", () => {
       );
     }
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 
   it("random query strings (repeated keys, arrays, unknown keys, broken encoding) never cause a 5xx", async () => {
     for (const route of routes) {
@@ -307,7 +312,7 @@ describe("hostile input (property-based)", () => {
       );
     }
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 
   it("hostile path ids (traversal, NUL, bad escapes, very long) never cause a 5xx", async () => {
     for (const route of routes.filter((r) => r.pathParams.length > 0)) {
@@ -321,7 +326,7 @@ describe("hostile input (property-based)", () => {
       );
     }
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 });
 
 /** A string holding an unpaired surrogate somewhere (JSON.stringify writes it as a `\udxxx` escape). */
@@ -357,7 +362,7 @@ describe("hostile input: text that is not valid Unicode", () => {
       );
     }
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 
   it("bytes that are not UTF-8 in a body are 400 invalid_json on every route with a body", async () => {
     for (const route of routes.filter((r) => r.hasBody)) {
@@ -370,7 +375,7 @@ describe("hostile input: text that is not valid Unicode", () => {
       }
     }
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 
   it("refuses a registration whose name holds a lone surrogate, naming the field, and stores nothing", async () => {
     const response = await raw("POST", "/api/services/register", { body: JSON.stringify(registration({ id: "lone-surrogate", name: "x\ud800" })) });
@@ -479,7 +484,7 @@ describe("hostile input (specific cases)", () => {
     const list = await server.request("/api/services?limit=1000");
     expect(await list.text()).not.toContain("polluted");
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 });
 
 // Agent manifests (issue 16): a signed manifest with one field replaced, sent as it is (the signature no longer holds) and
@@ -507,5 +512,5 @@ describe("hostile agent manifests (property-based)", () => {
       { numRuns: RUNS.large },
     );
     await expectHealthyAndIntact();
-  });
+  }, BARRAGE_TIMEOUT);
 });
