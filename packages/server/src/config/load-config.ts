@@ -50,6 +50,7 @@ export const SERVER_ENVIRONMENT: Readonly<Record<string, string>> = {
   KAI_STORAGE_KIND: "storage.kind",
   KAI_DATABASE_URL: "storage.postgres.url (and storage.kind postgres unless KAI_STORAGE_KIND says otherwise)",
   KAI_REDIS_URL: "cache.redis.url",
+  KAI_NATS_URL: "bus.nats.url",
   KAI_INSTANCE_NAME: "cluster.instanceName",
   KAI_VAULT_PASSPHRASE: "unlocks (or, on first start, initialises) the vault at start",
   KAI_VAULT_KEY_DIR: "vault.keyDir",
@@ -67,6 +68,7 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   if (env.KAI_DATABASE_URL) out.storage = { ...(env.KAI_STORAGE_KIND ? {} : { kind: "postgres" }), postgres: { url: env.KAI_DATABASE_URL } };
   if (env.KAI_STORAGE_KIND) out.storage = { ...((out.storage as object | undefined) ?? {}), kind: env.KAI_STORAGE_KIND };
   if (env.KAI_REDIS_URL) out.cache = { redis: { url: env.KAI_REDIS_URL } };
+  if (env.KAI_NATS_URL) out.bus = { nats: { url: env.KAI_NATS_URL } };
   if (env.KAI_INSTANCE_NAME) out.cluster = { instanceName: env.KAI_INSTANCE_NAME };
   if (env.KAI_VAULT_KEY_DIR) out.vault = { keyDir: env.KAI_VAULT_KEY_DIR };
   return out;

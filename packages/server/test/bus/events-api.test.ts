@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import type { BusEvent } from "@kai/protocol";
-import { mintToken, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 
 let server: TestServer;
 let alice: string;
@@ -159,7 +159,36 @@ describe("GET /api/events", () => {
     for (const response of [...streams.slice(1), again!]) await response.body!.cancel();
   });
 
-  it.todo("shows a service registration as REGISTRY_CHANGE (needs server.ts to pass the change feed to openAgentMesh)");
+  it("gives a task's owner its events (kCore stamps the owner), and not another reader", async () => {
+    const carol = await mintToken(server, ["tasks:run", "agents:read"], "carol");
+    // alice reads every event she may see, from before carol's task exists.
+    const aliceStream = frames(await server.request("/api/events?type=TASK_PROGRESS&type=SYSTEM_STATUS", { token: alice }));
+    const created = await server.request("/api/agent/task", { method: "POST", token: carol, json: { goal: "nobody can", capability: "no_such_capability" } });
+    expect(created.status).toBe(202);
+    const { task } = (await created.json()) as { task: { id: string } };
+    const carolStream = frames(await server.request(`/api/events?task=${task.id}&after=0`, { token: carol }));
+    expect((await carolStream.next()).data).toMatchObject({ taskId: task.id, seq: 1, owner: "carol", type: "TASK_PROGRESS" });
+    await carolStream.cancel();
+    await expect.poll(async () => ((await (await server.request(`/api/agent/task/${task.id}`, { token: carol })).json()) as { task: { state: string } }).task.state).toBe("failed");
+    // Every event of carol's task went out before this marker; alice's first frame is the marker.
+    await server.mesh.bus.publish(base({ type: "SYSTEM_STATUS", owner: undefined, payload: { marker: task.id } }));
+    expect((await aliceStream.next()).data).toMatchObject({ type: "SYSTEM_STATUS", payload: { marker: task.id } });
+    await aliceStream.cancel();
+  });
+
+  it("shows a registration as REGISTRY_CHANGE to those who may see the record, and not a private one of someone else", async () => {
+    const response = await server.request("/api/events?type=REGISTRY_CHANGE", { token: alice });
+    const stream = frames(response);
+    const hidden = await server.request("/api/services/register", { method: "POST", json: registration({ id: `bob-private-${randomUUID()}`, owner: "bob", visibility: "private" }) });
+    expect(hidden.status).toBe(201);
+    const id = `public-${randomUUID()}`;
+    expect((await server.request("/api/services/register", { method: "POST", json: registration({ id, owner: "bob", visibility: "public" }) })).status).toBe(201);
+    // The private registration came first: had it reached alice, it would be the first frame.
+    const frame = await stream.next();
+    expect(frame.data).toMatchObject({ type: "REGISTRY_CHANGE", payload: { event: "registered", serviceId: id } });
+    expect(JSON.stringify(frame.data)).not.toContain("metadata");
+    await stream.cancel();
+  });
 });
 
 describe("/ws/events", () => {

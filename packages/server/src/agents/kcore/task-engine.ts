@@ -90,7 +90,7 @@ export class TaskEngine {
         answers: {},
       },
     };
-    const made = await this.deps.store.createTask(record, [taskEvent("TASK_PROGRESS", planId, KCORE_AGENT, { state: "submitted", goal: request.goal })], request.idempotencyKey);
+    const made = await this.deps.store.createTask(record, [{ ...taskEvent("TASK_PROGRESS", planId, KCORE_AGENT, { state: "submitted", goal: request.goal }), owner: principal.owner }], request.idempotencyKey);
     if (!made.created) return made.record.task;
     for (const event of made.events) this.deps.bus.publish(event).catch(() => undefined);
     // What was stored is what the caller is told (the runner changes its own copy from here on).

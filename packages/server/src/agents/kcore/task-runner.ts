@@ -292,8 +292,10 @@ export class TaskRunner {
   private commit(events: NewTaskEvent[]): Promise<void> {
     this.record.task.updatedAt = now();
     const snapshot = structuredClone(this.record);
+    // The owner rides on every event: the event hub sends a task's events to its owner (and admins) only.
+    const owned = events.map((event) => ({ ...event, owner: snapshot.task.owner }));
     const done = this.chain.then(async () => {
-      const stored = await this.deps.store.commitTask(snapshot, events);
+      const stored = await this.deps.store.commitTask(snapshot, owned);
       this.record.task.lastSeq = Math.max(this.record.task.lastSeq, stored.record.task.lastSeq);
       for (const event of stored.events) {
         this.deps.bus.publish(event).catch((error: unknown) => this.deps.logger.warn({ err: error }, "publishing a task event failed (it is stored: streams replay it)"));
