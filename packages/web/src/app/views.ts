@@ -51,6 +51,7 @@ function loaded(load: () => Promise<PageModule>): Pick<ViewEntry, "page" | "load
 export const VIEWS: readonly ViewEntry[] = [
   { id: "overview", path: "", label: "Overview", group: "use", ...loaded(() => import("../views/overview/index")) },
   { id: "services", path: "services", label: "Services", scope: "services:read", group: "use", ...loaded(() => import("../views/services/index")) },
+  { id: "agents", path: "agents", label: "Agents", scope: "agents:read", group: "use", ...loaded(() => import("../views/agents/index")) },
   { id: "playground", path: "playground", label: "Playground", scope: "gateway:invoke", group: "use", ...loaded(() => import("../views/playground/index")) },
   { id: "vault", path: "vault", label: "Vault", scope: "vault:read", group: "admin", ...loaded(() => import("../views/vault/index")) },
   { id: "peers", path: "peers", label: "Peers", scope: "federation:admin", group: "admin", ...loaded(() => import("../views/peers/index")) },

@@ -1,0 +1,85 @@
+/**
+ * @module views/agents/PlanGraph
+ * A task's plan drawn as a graph (SVG): one box per step, laid out in layers by dependency (plan-layout), arrows
+ * from each step to those that wait on it. Each box shows the step's id, capability and state in words, coloured
+ * by state and dashed while unfinished, so colour is never the only signal. Every box is a button (Tab reaches it,
+ * Enter or Space selects it) that shows the step's details; the steps table below is the same content for screen
+ * readers and for people who prefer a table.
+ */
+import type { KeyboardEvent } from "react";
+import { GRAPH_FILL, isUnsettled, stateTone } from "./states";
+import { NODE_HEIGHT, NODE_WIDTH, type PlanLayout } from "./plan-layout";
+
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+
+export function PlanGraph({ layout, selected, onSelect }: { layout: PlanLayout; selected: string | undefined; onSelect(id: string): void }) {
+  const key = (id: string) => (event: KeyboardEvent) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      onSelect(id);
+    }
+  };
+  return (
+    <div className="overflow-x-auto">
+      <svg
+        role="group"
+        aria-label="Plan graph"
+        width={layout.width}
+        height={layout.height}
+        viewBox={`0 0 ${layout.width} ${layout.height}`}
+        className="text-slate-600 dark:text-slate-300"
+      >
+        <defs>
+          <marker id="plan-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
+            <path d="M 0 0 L 10 5 L 0 10 z" className="fill-current" />
+          </marker>
+        </defs>
+        {layout.edges.map((edge) => (
+          <path
+            key={`${edge.from}->${edge.to}`}
+            d={`M ${edge.x1} ${edge.y1} C ${edge.x1 + 28} ${edge.y1}, ${edge.x2 - 28} ${edge.y2}, ${edge.x2} ${edge.y2}`}
+            className="fill-none stroke-current"
+            strokeWidth={1.5}
+            markerEnd="url(#plan-arrow)"
+            aria-hidden="true"
+          />
+        ))}
+        {layout.steps.map((step) => {
+          const isSelected = step.id === selected;
+          return (
+            <g
+              key={step.id}
+              role="button"
+              tabIndex={0}
+              aria-pressed={isSelected}
+              aria-label={`Step ${step.id}: ${step.state}, ${step.capability}${step.assignee ? `, by ${step.assignee}` : ""}`}
+              data-state={step.state}
+              onClick={() => onSelect(step.id)}
+              onKeyDown={key(step.id)}
+              className="cursor-pointer outline-none focus-visible:[&>rect]:stroke-sky-600 focus-visible:[&>rect]:[stroke-width:4px]"
+              transform={`translate(${step.x} ${step.y})`}
+            >
+              <rect
+                width={NODE_WIDTH}
+                height={NODE_HEIGHT}
+                rx={8}
+                className={GRAPH_FILL[stateTone(step.state)]}
+                strokeWidth={isSelected ? 3 : 1.5}
+                strokeDasharray={isUnsettled(step.state) ? "6 4" : undefined}
+              />
+              <text x={10} y={20} className="fill-slate-900 text-sm font-semibold dark:fill-slate-50">
+                {clip(step.id, 22)}
+              </text>
+              <text x={10} y={38} className="fill-slate-800 text-xs dark:fill-slate-200">
+                {clip(step.capability, 26)}
+              </text>
+              <text x={10} y={55} className="fill-slate-900 text-xs font-medium dark:fill-slate-50">
+                {step.state}
+              </text>
+            </g>
+          );
+        })}
+      </svg>
+    </div>
+  );
+}
