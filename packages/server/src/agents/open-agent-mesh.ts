@@ -25,6 +25,8 @@ import { createDispatchers } from "./kcore/dispatch/dispatchers.js";
 import type { StepDispatcher } from "./kcore/dispatch/step-dispatcher.js";
 import { createKlpDispatcher } from "./kcore/dispatch/klp-dispatcher.js";
 import type { AgentTransport } from "@kai/protocol";
+import { A2aAgents } from "./a2a/client/a2a-agents.js";
+import { createA2aDispatcher } from "./kcore/dispatch/a2a-dispatcher.js";
 
 export interface AgentMeshDeps {
   config: Config;
@@ -50,6 +52,8 @@ export interface AgentMesh {
   planner: Planner;
   /** kCore: tasks stored, planned, scheduled across agents, tools and the gateway, resumed after a restart (kcore/). */
   tasks: TaskEngine;
+  /** External A2A agents added by URL: their cards read, registered and kept fresh (a2a/client/). */
+  a2a: A2aAgents;
   close(): Promise<void>;
 }
 
@@ -76,7 +80,10 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
     const planner = new KPlanner({ gateway: deps.gateway, registry: deps.registry, load: plannerLoad.port, settings: deps.config.agents.planner, logger: deps.logger.child({ agent: "kPlanner:main" }) });
     // kCore: resumes the store's unfinished tasks now; closes before the bus (its runners halt, recording nothing).
     // The transports beyond HTTP and the gateway (KLP, A2A, MCP): one dispatcher each, by transport.
+    const a2a = new A2aAgents({ registry: deps.registry, logger: deps.logger.child({ agent: "kCore:a2a" }), refreshMs: deps.config.agents.a2a.cardRefreshMs });
+    undo.unshift(() => a2a.close());
     const transports: Partial<Record<AgentTransport, StepDispatcher>> = {
+      a2a: createA2aDispatcher(a2a),
       klp: createKlpDispatcher({ identity: () => deps.klp.identity, registry: deps.registry }),
     };
     const dispatchers = createDispatchers(deps.gateway, transports);
@@ -91,6 +98,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
       taskEvents,
       agents,
       planner,
+      a2a,
       async close() {
         for (const step of undo) await step().catch((error: unknown) => deps.logger.error({ err: error }, "closing the agent mesh failed"));
       },

@@ -347,6 +347,8 @@ export const ConfigSchema = z.strictObject({
           stepTimeoutMs: z.int().min(100).max(86_400_000).default(60_000),
         })
         .prefault({}),
+      /** External A2A agents (issue 16, docs/agents/a2a.md): how often their agent cards are read again, ms. */
+      a2a: z.strictObject({ cardRefreshMs: z.int().min(1000).max(86_400_000).default(300_000) }).prefault({}),
     })
     .prefault({}),
   /** The orchestration bus (issue 16, docs/agents/bus.md): what carries events between this node's instances. */

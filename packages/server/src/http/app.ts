@@ -81,6 +81,7 @@ import { eventsRoutes } from "./routes/events.js";
 import { eventsSocketOpenApi, eventsSocketRoute } from "./ws/events-socket.js";
 import { plannerRoutes } from "./routes/planner.js";
 import { agentsRoutes } from "./routes/agents.js";
+import { agentsA2aRoutes } from "./routes/agents-a2a.js";
 import { taskRoutes } from "./routes/tasks.js";
 
 /** The sign-in parts the routes use (server.ts builds them). */
@@ -280,6 +281,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(eventsSocketRoute(deps.mesh.events));
     await scope.register(plannerRoutes(deps.mesh.planner));
     await scope.register(agentsRoutes(deps.mesh.agents));
+    await scope.register(agentsA2aRoutes(deps.mesh.a2a));
     await scope.register(taskRoutes(deps.mesh.tasks));
     scope.route({
       method: "GET",
