@@ -1,0 +1,185 @@
+/**
+ * @module http/routes/a2a
+ * The node as an A2A v1.0 agent (issue 16):
+ * - `GET /.well-known/agent-card.json`: the agent card, public (A2A clients read it before they have credentials);
+ *   only public records' capabilities appear in it (agents/a2a/server/agent-card.ts).
+ * - `POST /a2a` (bearer token, scope tasks:run): A2A's JSON-RPC binding. The official SDK's JsonRpcTransportHandler
+ *   parses and answers the JSON-RPC (so the wire format is the SDK's, the one every A2A client speaks); our
+ *   KcoreRequestHandler does the work on kCore. The SDK's Express adapter is not used (this server is Fastify);
+ *   this route does what it does: the `A2A-Version` check against the card, one JSON answer, or SSE for
+ *   SendStreamingMessage/SubscribeToTask (an error before the first event is a plain JSON-RPC error).
+ *   Streams carry `id: <taskId>:<seq>` and keep-alive comments every 15 s; a client's hang-up ends its stream, never
+ *   the task. `Last-Event-ID: <taskId>:<seq>` on SubscribeToTask replays after that seq (absent: every stored event).
+ */
+import { PassThrough } from "node:stream";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { A2A_VERSION_HEADER, type AgentCard } from "@a2a-js/sdk";
+import { JsonRpcTransportHandler, ServerCallContext, validateVersion, type User } from "@a2a-js/sdk/server";
+import { ErrorBodySchema } from "@kai/protocol";
+import type { EventHub } from "../../bus/event-hub.js";
+import type { Logger } from "../../logging/logger.js";
+import type { RegistryService } from "../../registry/registry-service.js";
+import type { TaskEngine } from "../../agents/kcore/task-engine.js";
+import { ApiError } from "../../errors.js";
+import { principalOf } from "../authenticate.js";
+import { A2A_PATH, type AgentCardSource } from "../../agents/a2a/server/agent-card.js";
+import { KcoreRequestHandler, PRINCIPAL_KEY, RESUME_KEY, SIGNAL_KEY } from "../../agents/a2a/server/kcore-request-handler.js";
+
+const KEEPALIVE_MS = 15_000;
+const STREAMING_METHODS = new Set(["SendStreamingMessage", "SubscribeToTask"]);
+
+/** A JSON-RPC 2.0 request (A2A's binding); the method's params are checked by the SDK's handler. */
+const JsonRpcRequestSchema = z.object({
+  jsonrpc: z.literal("2.0"),
+  id: z.union([z.string().max(200), z.int(), z.null()]).optional(),
+  method: z.string().min(1).max(100),
+  params: z.record(z.string(), z.unknown()).optional(),
+});
+const JsonRpcResponseSchema = z.object({ jsonrpc: z.literal("2.0"), id: z.union([z.string(), z.int(), z.null()]), result: z.unknown().optional(), error: z.unknown().optional() });
+
+export interface A2aRouteDeps {
+  tasks: TaskEngine;
+  hub: EventHub;
+  registry: RegistryService;
+  logger: Logger;
+}
+
+/** How the caller reached this node: the card's endpoint URL is built from it (behind trusted proxies, X-Forwarded-*). */
+function baseUrlOf(request: { protocol: string; host: string }): string {
+  return `${request.protocol}://${request.host}`;
+}
+
+/** The SSE `id:` of a stream answer: `<taskId>:<seq>` for an event of the task, none for the first (the Task). */
+function sseId(answer: unknown): string | undefined {
+  const result = (answer as { result?: Record<string, { taskId?: unknown; metadata?: { kai?: { seq?: unknown } } }> }).result;
+  const update = result?.statusUpdate ?? result?.artifactUpdate;
+  const seq = update?.metadata?.kai?.seq;
+  return typeof update?.taskId === "string" && typeof seq === "number" ? `${update.taskId}:${seq}` : undefined;
+}
+
+export function a2aCardRoutes(source: AgentCardSource): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get("/.well-known/agent-card.json", {
+      config: { bucket: "read" },
+      schema: {
+        tags: ["agents"],
+        summary: "The node's A2A v1.0 agent card (no token): its JSON-RPC endpoint /a2a, bearer security, streaming, skills offered by public records",
+        security: [],
+        response: { 200: z.record(z.string(), z.unknown()).describe("an A2A v1.0 AgentCard"), 429: ErrorBodySchema },
+      },
+    }, async (request, reply) => {
+      // Public and the same for everyone: caches may keep it a little (the skills are re-read every 30 s anyway).
+      reply.header("Cache-Control", "public, max-age=30");
+      return (await source.cardJson(baseUrlOf(request))) as Record<string, unknown>;
+    });
+  };
+}
+
+export function a2aRoutes(deps: A2aRouteDeps, source: AgentCardSource): FastifyPluginAsyncZod {
+  return async (app) => {
+    const handler = new KcoreRequestHandler({ tasks: deps.tasks, hub: deps.hub, logger: deps.logger });
+    const transport = new JsonRpcTransportHandler(handler);
+    const open = new Set<AbortController>();
+    // Streams and blocking sends wait on a task: let them go when the node shuts down (the tasks are kCore's).
+    app.addHook("preClose", async () => {
+      for (const controller of open) controller.abort();
+    });
+
+    app.post(A2A_PATH, {
+      config: { scopes: ["tasks:run"], bucket: "write" },
+      schema: {
+        tags: ["agents"],
+        summary: "A2A v1.0 JSON-RPC endpoint (SendMessage, SendStreamingMessage, GetTask, ListTasks, CancelTask, SubscribeToTask) running tasks through kCore",
+        description:
+          "Send the `A2A-Version: 1.0` header. Streaming methods answer server-sent events (each `data:` a JSON-RPC response; the first is " +
+          "the full Task, then status updates from the task's stored events in order). See docs/agents/a2a.md.",
+        security: [{ bearer: [] }],
+        body: JsonRpcRequestSchema,
+        response: { 200: z.union([JsonRpcResponseSchema, z.string().describe("text/event-stream")]), 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema },
+      },
+    }, async (request, reply) => {
+      const principal = principalOf(request);
+      const rpcId = request.body.id ?? null;
+      const header = request.headers[A2A_VERSION_HEADER.toLowerCase()];
+      const requestedVersion = Array.isArray(header) ? header[0] : header;
+      const user: User = { isAuthenticated: true, userName: principal.owner };
+      const controller = new AbortController();
+      const lastEventId = request.headers["last-event-id"];
+      const context = new ServerCallContext({
+        user,
+        ...(requestedVersion !== undefined ? { requestedVersion } : {}),
+        state: new Map<string, unknown>([
+          [PRINCIPAL_KEY, principal],
+          [SIGNAL_KEY, controller.signal],
+          ...(typeof lastEventId === "string" ? ([[RESUME_KEY, lastEventId]] as const) : []),
+        ]),
+      });
+      try {
+        const card: AgentCard = await source.card(baseUrlOf(request));
+        validateVersion(context.requestedVersion, card, "JSONRPC");
+      } catch (error) {
+        return reply.status(200).send({ jsonrpc: "2.0", id: rpcId, error: JsonRpcTransportHandler.mapToJSONRPCError(error) });
+      }
+      const streaming = STREAMING_METHODS.has(request.body.method);
+      const release = streaming ? deps.hub.quota.take(principal.tokenId) : () => undefined;
+      if (!release) throw new ApiError("rate_limited", "this token has too many event streams open; close one first");
+      open.add(controller);
+      reply.raw.once("close", () => controller.abort());
+      const done = () => {
+        open.delete(controller);
+        release();
+      };
+      let answer: Awaited<ReturnType<JsonRpcTransportHandler["handle"]>>;
+      try {
+        answer = await transport.handle(request.body, context);
+      } catch (error) {
+        done();
+        throw error;
+      }
+      if (!(Symbol.asyncIterator in answer)) {
+        done();
+        return reply.status(200).send(answer as z.infer<typeof JsonRpcResponseSchema>);
+      }
+      const iterator = answer[Symbol.asyncIterator]();
+      let first: IteratorResult<unknown>;
+      try {
+        first = await iterator.next();
+      } catch (error) {
+        // Before any event (the task not found, a malformed message): a plain JSON-RPC error, as the SDK's adapter does.
+        done();
+        return reply.status(200).send({ jsonrpc: "2.0", id: rpcId, error: JsonRpcTransportHandler.mapToJSONRPCError(error) });
+      }
+      const stream = new PassThrough();
+      const frame = (data: unknown, event?: string) => {
+        const id = event ? undefined : sseId(data);
+        stream.write(`${id ? `id: ${id}\n` : ""}${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`);
+      };
+      const keepalive = setInterval(() => stream.write(": keepalive\n\n"), KEEPALIVE_MS);
+      keepalive.unref();
+      void (async () => {
+        try {
+          if (!first.done) frame(first.value);
+          for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
+            if (controller.signal.aborted) break;
+            frame(next.value);
+          }
+        } catch (error) {
+          // After the stream began: an `error` event with the JSON-RPC error (the SDK client raises it), then the end.
+          if (!controller.signal.aborted) frame({ jsonrpc: "2.0", id: rpcId, error: JsonRpcTransportHandler.mapToJSONRPCError(error) }, "error");
+        } finally {
+          clearInterval(keepalive);
+          done();
+          await iterator.return?.(undefined).catch(() => undefined);
+          stream.end();
+        }
+      })();
+      return reply
+        .status(200)
+        .header("Content-Type", "text/event-stream; charset=utf-8")
+        .header("Cache-Control", "no-cache")
+        .header("X-Accel-Buffering", "no")
+        .send(stream as unknown as string);
+    });
+  };
+}
