@@ -83,6 +83,9 @@ import { plannerRoutes } from "./routes/planner.js";
 import { agentsRoutes } from "./routes/agents.js";
 import { agentsA2aRoutes } from "./routes/agents-a2a.js";
 import { taskRoutes } from "./routes/tasks.js";
+// The node as an A2A agent (issue 16): its public agent card and the A2A JSON-RPC endpoint on kCore.
+import { a2aCardRoutes, a2aRoutes } from "./routes/a2a.js";
+import { AgentCardSource } from "../agents/a2a/server/agent-card.js";
 
 /** The sign-in parts the routes use (server.ts builds them). */
 export interface SignInParts {
@@ -246,6 +249,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   // KLP: authenticated by envelope signatures (or public, signed reads), never by bearer tokens.
   await app.register(klpRoutes(deps.klp));
   await app.register(klpSocketRoute(deps.klp, deps.logger, deps.config.klp.maxSockets));
+  // A2A: the agent card is public (clients read it before they have a token); /a2a is in the protected scope.
+  const a2aCard = new AgentCardSource(deps.registry);
+  await app.register(a2aCardRoutes(a2aCard));
 
   // The sign-in scope: public on purpose (the caller signs in here), each route in the `auth` tier.
   await app.register(async (scope) => {
@@ -283,6 +289,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(agentsRoutes(deps.mesh.agents));
     await scope.register(agentsA2aRoutes(deps.mesh.a2a));
     await scope.register(taskRoutes(deps.mesh.tasks));
+    await scope.register(a2aRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger }, a2aCard));
     scope.route({
       method: "GET",
       url: "/ws/registry",
