@@ -138,6 +138,8 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/agent/tasks": { need: "agents-read" },
   "POST /api/agent/task/{id}/cancel": { need: "tasks-run" },
   "POST /api/agent/task/{id}/answer": { need: "tasks-run", body: () => ({ answer: "walked" }) },
+  // The node as an A2A agent: JSON-RPC; past auth an unknown task is a JSON-RPC error (200), never a 5xx.
+  "POST /a2a": { need: "tasks-run", body: () => ({ jsonrpc: "2.0", id: 1, method: "GetTask", params: { id: "task_walk" } }) },
   // The orchestration bus (issue 16): SSE (past auth, a stream the walk leaves unread) and its WebSocket (426 over plain HTTP).
   "GET /api/events": { need: "agents-read" },
   "GET /ws/events": { need: "agents-read" },

@@ -46,6 +46,9 @@ const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "
  */
 export const KLP_PUBLIC_PATHS: readonly string[] = ["/.well-known/klp.json", "/klp/discover", "/klp/verify"];
 
+/** The node's A2A agent card (issue 16): A2A clients read it before they hold a token; it lists public records' capabilities only. */
+export const A2A_PUBLIC_PATHS: readonly string[] = ["/.well-known/agent-card.json"];
+
 /**
  * Routes authenticated by KLP signatures instead of bearer tokens (issue 5): the request is a signed
  * envelope (or, on the WebSocket, a handshake proving the peer's key) that must pass the acceptance rules —
@@ -70,7 +73,7 @@ export const SIGN_IN_PUBLIC_PATHS: readonly string[] = ["/api/auth/login", "/api
 
 /** Routes documented as public: they are the only ones that answer without a token (`/readyz`: a load balancer's probe). */
 export function isPublicPath(path: string): boolean {
-  return path === "/" || path === "/healthz" || path === "/readyz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/") || KLP_PUBLIC_PATHS.includes(path) || SIGN_IN_PUBLIC_PATHS.includes(path);
+  return path === "/" || path === "/healthz" || path === "/readyz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/") || KLP_PUBLIC_PATHS.includes(path) || A2A_PUBLIC_PATHS.includes(path) || SIGN_IN_PUBLIC_PATHS.includes(path);
 }
 
 export async function fetchOpenApi(server: TestServer): Promise<OpenApiDoc> {
