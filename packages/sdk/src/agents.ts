@@ -12,6 +12,7 @@ import {
   AgentStatusResponseSchema,
   ListAgentsResponseSchema,
   ServiceRecordSchema,
+  type AddA2aAgentRequest,
   type AgentStatusResponse,
   type ListAgentsQueryInput,
   type ListAgentsResponse,
@@ -30,6 +31,11 @@ export interface AgentsClient {
   remove(id: string): Promise<void>;
   /** Every agent the caller may see: status, capabilities, load, current tasks. */
   status(): Promise<AgentStatusResponse>;
+  /**
+   * Adds an external A2A agent by URL (its base URL or its card's `.json` URL): the node reads the card, registers the
+   * agent (201 `created`, 200 added again) and keeps it fresh. `agent_card_unreadable` (502) when the card is unusable.
+   */
+  addA2a(url: string, options?: Omit<AddA2aAgentRequest, "url">): Promise<{ agent: ServiceRecord; created: boolean }>;
 }
 
 const agentPath = (id: string) => `/api/agents/${encodeURIComponent(id)}`;
@@ -46,5 +52,9 @@ export function createAgentsClient(http: HttpTransport): AgentsClient {
       await http.request("DELETE", agentPath(id));
     },
     status: async () => (await http.request("GET", "/api/agent/status", { schema: AgentStatusResponseSchema })).data,
+    async addA2a(url, options = {}) {
+      const response = await http.request("POST", "/api/agents/a2a", { body: { ...options, url }, schema: ServiceRecordSchema });
+      return { agent: response.data, created: response.status === 201 };
+    },
   };
 }

@@ -15,6 +15,7 @@ import { EXIT } from "../exit-codes.js";
 import { readAgentKey } from "../agent-key-file.js";
 import { readDocument } from "../input-file.js";
 import { cell, formatKeyValues, listCell } from "../output.js";
+import { addA2aCommand } from "./agent-a2a.js";
 
 const AGENT_HEADERS = ["ID", "NAME", "STATUS", "TRANSPORT", "CAPABILITIES", "URL"];
 const STATUS_HEADERS = ["ID", "STATUS", "TRANSPORT", "LOAD", "TASKS", "HEARTBEAT"];
@@ -163,5 +164,6 @@ export function agentCommand(): Command {
     .addCommand(listCommand())
     .addCommand(showCommand())
     .addCommand(removeCommand())
-    .addCommand(statusCommand());
+    .addCommand(statusCommand())
+    .addCommand(addA2aCommand());
 }
