@@ -9,7 +9,7 @@
  *    emptied completely first (erase-target.ts) and the report says what was there.
  * 3. Copy: the node identity (the public key, into the settings), the audit key's check value
  *    (source-audit-key.ts), the vault, the settings with a NEW registry epoch, the service records, the
- *    tokens, the federation, sign-in's users, sessions, factors and security log (copy-*.ts). Identity and vault go first so that an instance started on a
+ *    tokens, the federation, sign-in's users, sessions, factors and security log, kCore's tasks (copy-*.ts). Identity and vault go first so that an instance started on a
  *    half-copied target never creates an identity, an audit key or a vault of its own.
  * 4. Verify (verify-copy.ts). A difference is reported (`ok: false`), not thrown: the caller prints the table.
  * A failure part-way leaves a target that is not empty; running the copy again with `force` repairs it.
@@ -24,6 +24,7 @@ import type { StorageBackend } from "../contracts/storage-backend.js";
 import { openStore, type OpenStoreOptions } from "../index.js";
 import { copyServices, copyTokens } from "./copy-node.js";
 import { copyFederation } from "./copy-federation.js";
+import { copyTasks } from "./copy-tasks.js";
 import { copyVault } from "./copy-vault.js";
 import { copyIdentity } from "./copy-identity.js";
 import { readSourceRecoveryCodes } from "./source-recovery-codes.js";
@@ -133,6 +134,7 @@ export async function copyStorage(options: CopyStorageOptions): Promise<CopyRepo
     await copyTokens(sourceStore, targetStore, progress);
     await copyFederation(sourceStore.federationStore(), targetStore.federationStore(), progress);
     await copyIdentity(sourceStore.identityStore(), targetStore.identityStore(), readSourceRecoveryCodes(source.path), progress);
+    await copyTasks(sourceStore.taskStore(), targetStore.taskStore(), progress);
 
     progress("verifying");
     const [sourceInventory, targetInventory] = await Promise.all([takeInventory(sourceStore, metaKeys), takeInventory(targetStore, metaKeys)]);

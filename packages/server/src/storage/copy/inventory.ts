@@ -14,6 +14,7 @@ import { SERVICE_STATUSES, type ServiceRecord, type ServiceStatus } from "@kai/p
 import type { StorageBackend } from "../contracts/storage-backend.js";
 import { byKey, digestOf, feed } from "./content-digest.js";
 import { identityContents, takeIdentityInventory, type IdentityInventory } from "./identity-inventory.js";
+import { allTaskEvents, allTasks } from "./copy-tasks.js";
 
 /** Page size of every paged read (listings, the audit log). */
 const PAGE = 1000;
@@ -43,11 +44,14 @@ export interface Inventory {
   meta: Map<string, string>;
   /** Sign-in's users, roles, sessions, factors and security log (identity-inventory.ts). */
   identity: IdentityInventory;
+  /** kCore's tasks and their stored events (issue 16). */
+  tasks: number;
+  taskEvents: number;
   /** Content digests (hex) by kind, compared by the verification. */
   digests: Record<DigestKind, string>;
 }
 
-export type DigestKind = "services" | "leases" | "tokens" | "vaultHeader" | "secrets" | "keyUsage" | "audit" | "peers" | "imports";
+export type DigestKind = "services" | "leases" | "tokens" | "vaultHeader" | "secrets" | "keyUsage" | "audit" | "peers" | "imports" | "tasks";
 
 /** A record as the verification compares it: everything but the target's own revision and the read-time health. */
 function comparable(record: ServiceRecord): Omit<ServiceRecord, "revision" | "health"> {
@@ -121,6 +125,20 @@ export async function takeInventory(store: StorageBackend, metaKeys: Iterable<st
   }
 
   const identity = await takeIdentityInventory(store.identityStore());
+
+  // Tasks with their events, in id order (listing order is the store's own: newest first, ties by id).
+  const taskStore = store.taskStore();
+  const taskRows: Array<{ id: string; document: unknown }> = [];
+  let taskEvents = 0;
+  for await (const page of allTasks(taskStore)) {
+    for (const record of page) {
+      const events = await allTaskEvents(taskStore, record.task.id);
+      taskEvents += events.length;
+      taskRows.push({ id: record.task.id, document: { record, events } });
+    }
+  }
+  taskRows.sort(byKey((row) => row.id));
+
   return {
     services,
     leases: leaseRows.length,
@@ -138,6 +156,8 @@ export async function takeInventory(store: StorageBackend, metaKeys: Iterable<st
     imports: imports.length,
     meta,
     identity,
+    tasks: taskRows.length,
+    taskEvents,
     digests: {
       services: serviceHash.digest("hex"),
       leases: leaseHash.digest("hex"),
@@ -148,6 +168,7 @@ export async function takeInventory(store: StorageBackend, metaKeys: Iterable<st
       audit: auditHash.digest("hex"),
       peers: digestOf(peers),
       imports: digestOf(imports),
+      tasks: digestOf(taskRows),
     },
   };
 }
@@ -168,6 +189,7 @@ export function contentsOf(inventory: Inventory): string[] {
     ["key usage counters", inventory.keyUsageVersions],
     ["peers", inventory.peers],
     ["imported records", inventory.imports],
+    ["tasks", inventory.tasks],
     ["settings", inventory.meta.size],
     ...identityContents(inventory.identity),
   ];

@@ -19,6 +19,8 @@ function inventory(overrides: Partial<Inventory> = {}): Inventory {
     peers: 1,
     imports: 4,
     meta: new Map(),
+    tasks: 2,
+    taskEvents: 7,
     identity: {
       users: 2,
       roles: 1,
@@ -30,7 +32,7 @@ function inventory(overrides: Partial<Inventory> = {}): Inventory {
       securityEvents: 20,
       digests: { users: "u", roles: "r", sessions: "s", totp: "o", passkeys: "k", securityEvents: "e" },
     },
-    digests: { services: "s", leases: "l", tokens: "t", vaultHeader: "h", secrets: "x", keyUsage: "k", audit: "a", peers: "p", imports: "i" },
+    digests: { services: "s", leases: "l", tokens: "t", vaultHeader: "h", secrets: "x", keyUsage: "k", audit: "a", peers: "p", imports: "i", tasks: "q" },
     ...overrides,
   };
 }

@@ -48,6 +48,8 @@ export function verifyCopy(source: Inventory, target: Inventory, settings: Setti
   count("audit entries", source.auditEntries, target.auditEntries, "audit");
   rows.push({ kind: "  chain head (seq)", source: headSeq(source.auditHead), target: headSeq(target.auditHead), ok: source.auditHead === target.auditHead });
   count("peers", source.peers, target.peers, "peers");
+  count("tasks", source.tasks, target.tasks, "tasks");
+  count("  events", source.taskEvents, target.taskEvents);
   count("imported records", source.imports, target.imports, "imports");
 
   const a = source.identity;

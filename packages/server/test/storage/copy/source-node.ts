@@ -33,6 +33,8 @@ export interface SourceNode {
   /** GET /api/peers as it answered. */
   peers: unknown;
   auditEntries: number;
+  /** A finished task of kCore's (GET /api/agent/task/{id} as it answered), with events stored. */
+  task: { id: string; state: string; lastSeq: number };
 }
 
 async function ok(response: Response, status = 200): Promise<unknown> {
@@ -82,6 +84,13 @@ export async function buildSourceNode(peer: TestServer): Promise<SourceNode> {
       expect(((await ok(await node.request(`/api/vault/secrets/${name}`))) as { value: string }).value).toBe(value);
     }
 
+    // A task kCore finishes at once (nobody offers its capability): stored with its events.
+    const created = (await post("/api/agent/task", { goal: "copied task", capability: "nobody_offers_this" }, 202)) as { task: { id: string } };
+    const task = await eventually(
+      async () => ((await ok(await node.request(`/api/agent/task/${created.task.id}`))) as { task: SourceNode["task"] }).task,
+      (current) => current.state === "failed",
+    );
+
     await ok(await addPeer(node, peer), 201);
     const remote = await eventually(() => listRemote(node), (records) => records.length >= 1);
     const peers = await ok(await node.request("/api/peers"));
@@ -100,6 +109,7 @@ export async function buildSourceNode(peer: TestServer): Promise<SourceNode> {
       peers,
       // The verification itself was read by the admin: one more entry.
       auditEntries: audit.entries + 1,
+      task,
     };
   } finally {
     await node.dispose();

@@ -3,7 +3,7 @@
  * What a user relies on after `kai storage copy`, checked on a real node started on the copy: the same
  * listings, tokens that still work (and the revoked one still refused), a vault that opens with the same
  * passphrase and reads every secret, an audit chain that verifies, the same peers and imported records, and
- * the same DID.
+ * the same DID, and kCore's tasks with their events numbered as before.
  */
 import { expect } from "vitest";
 import type { ServiceRecord } from "@kai/protocol";
@@ -25,6 +25,12 @@ export async function expectSameNode(target: TestServer, source: SourceNode): Pr
   expect((await target.request("/api/services", { token: source.revokedToken })).status).toBe(401);
   const tokens = (await (await asAdmin("/api/tokens")).json()) as { tokens: Array<{ id: string; revokedAt: string | null }> };
   expect(tokens.tokens.find((token) => token.id === source.revokedTokenId)?.revokedAt).toEqual(expect.any(String));
+
+  // kCore's task, as it was, and its events under the same sequence numbers (a stream resumes where it was).
+  expect(((await (await asAdmin(`/api/agent/task/${source.task.id}`)).json()) as { task: unknown }).task).toEqual(source.task);
+  expect(source.task.lastSeq).toBeGreaterThan(1);
+  const replayed = await target.mesh.taskEvents.eventsAfter(source.task.id, 0, 100);
+  expect(replayed.map((event) => event.seq)).toEqual(Array.from({ length: source.task.lastSeq }, (_, index) => index + 1));
 
   // The vault: unlocked at start with the same passphrase, every secret readable, the chain intact.
   const status = (await (await asAdmin("/api/vault/status")).json()) as { initialized: boolean; locked: boolean };
