@@ -22,6 +22,7 @@ export * from "./schemas/manifest.js";
 export * from "./schemas/vault.js";
 export * from "./schemas/agents.js";
 export * from "./schemas/agents-signing.js";
+export * from "./schemas/agents-mcp.js";
 export * from "./schemas/agents-a2a.js";
 export * from "./schemas/tasks.js";
 export * from "./schemas/events.js";

@@ -393,7 +393,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       logger,
     });
     // The agent mesh (issue 16): bus, agents, kPlanner, kCore.
-    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed });
+    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault });
     undo.unshift(() => mesh.close());
     const app = await createApp({
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh,

@@ -106,6 +106,8 @@ export const ERROR_TABLE = {
   agent_signature_invalid: { status: 400 },
   agent_manifest_stale: { status: 400 },
   agent_identity_mismatch: { status: 409 },
+  // MCP tool servers (issue 16): the server added could not be reached, started or listed (the reason in a few words).
+  mcp_server_unreachable: { status: 502 },
   // External A2A agents (issue 16): the agent card at the URL given could not be read or is not a usable A2A card.
   agent_card_unreadable: { status: 502 },
   // kPlanner (issue 16): the model's answers were not a valid plan within `agents.planner.attempts` (the problems are listed).

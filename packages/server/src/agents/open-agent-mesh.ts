@@ -27,6 +27,8 @@ import { createKlpDispatcher } from "./kcore/dispatch/klp-dispatcher.js";
 import type { AgentTransport } from "@kai/protocol";
 import { A2aAgents } from "./a2a/client/a2a-agents.js";
 import { createA2aDispatcher } from "./kcore/dispatch/a2a-dispatcher.js";
+import { McpServers, type McpSecrets } from "./mcp/mcp-servers.js";
+import { createMcpDispatcher } from "./kcore/dispatch/mcp-dispatcher.js";
 
 export interface AgentMeshDeps {
   config: Config;
@@ -37,6 +39,8 @@ export interface AgentMeshDeps {
   klp: KlpNode;
   /** This instance's registry change feed: registry changes reach event subscribers as REGISTRY_CHANGE. */
   feed?: Pick<ChangeFeed, "subscribe">;
+  /** The vault: a command MCP server's environment comes from secrets named in its config. */
+  vault?: McpSecrets;
 }
 
 export interface AgentMesh {
@@ -54,6 +58,8 @@ export interface AgentMesh {
   tasks: TaskEngine;
   /** External A2A agents added by URL: their cards read, registered and kept fresh (a2a/client/). */
   a2a: A2aAgents;
+  /** MCP tool servers added by URL or command: connected, their tools registered as capabilities, kept fresh (mcp/). */
+  mcp: McpServers;
   close(): Promise<void>;
 }
 
@@ -82,8 +88,11 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
     // The transports beyond HTTP and the gateway (KLP, A2A, MCP): one dispatcher each, by transport.
     const a2a = new A2aAgents({ registry: deps.registry, logger: deps.logger.child({ agent: "kCore:a2a" }), refreshMs: deps.config.agents.a2a.cardRefreshMs });
     undo.unshift(() => a2a.close());
+    const mcp = new McpServers({ registry: deps.registry, logger: deps.logger.child({ agent: "kCore:mcp" }), ...(deps.vault ? { secrets: deps.vault } : {}), ...(deps.feed ? { feed: deps.feed } : {}) });
+    undo.unshift(() => mcp.close());
     const transports: Partial<Record<AgentTransport, StepDispatcher>> = {
       a2a: createA2aDispatcher(a2a),
+      mcp: createMcpDispatcher({ servers: mcp, registry: deps.registry }),
       klp: createKlpDispatcher({ identity: () => deps.klp.identity, registry: deps.registry }),
     };
     const dispatchers = createDispatchers(deps.gateway, transports);
@@ -99,6 +108,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
       agents,
       planner,
       a2a,
+      mcp,
       async close() {
         for (const step of undo) await step().catch((error: unknown) => deps.logger.error({ err: error }, "closing the agent mesh failed"));
       },
