@@ -40,6 +40,9 @@ export async function planForRequest(sources: PlanSources, request: CreateTaskRe
   }
   const planner = sources.planner();
   if (!planner) throw new ApiError("planner_unavailable", "no planner is available on this node: give a plan, an agent or a capability");
-  const planned = await planner.plan({ goal: request.goal, ...(request.context ? { context: request.context } : {}) }, principal);
+  // The planner sees the task's input too (as `context.input`), so that it can wire it into the steps that need it.
+  const hasInput = Object.keys(request.input).length > 0;
+  const context = hasInput ? { input: request.input, ...request.context } : request.context;
+  const planned = await planner.plan({ goal: request.goal, ...(context ? { context } : {}) }, principal);
   return { plan: planned.plan, planId: planned.planId };
 }
