@@ -1,7 +1,7 @@
 /**
  * A KLP agent as its own process, built with the SDK's agent runtime (`@kai/sdk/agent`, here from source): the
  * tests start it with `agent-process.ts`. Configured by environment (KAI_URL, KAI_TOKEN, AGENT_ID, AGENT_SKILLS a
- * JSON list of capabilities, AGENT_BEHAVIOUR `echo` | `hang`, AGENT_KEY_FILE). It reports on stdout, one JSON per
+ * JSON list of capabilities, AGENT_BEHAVIOUR `echo` | `hang`; the capability `wait_for_cancel` always hangs, AGENT_KEY_FILE). It reports on stdout, one JSON per
  * line: `ready` (did, url), `step` when a handler starts, `refused` for each refused message, `aborted`.
  */
 import { createClient } from "@kai/sdk";
@@ -22,9 +22,9 @@ const client = createClient({ url: env("KAI_URL"), token: env("KAI_TOKEN") });
 const handler = async (input: Record<string, unknown>, context: Parameters<Parameters<typeof createKlpAgent>[0]["handlers"][string]>[1]) => {
   say({ event: "step", capability: context.capability, taskId: context.taskId, stepId: context.stepId });
   context.progress({ progress: 0.5, detail: `${id} is on it` });
-  if (behaviour === "hang") {
+  if (behaviour === "hang" || context.capability === "wait_for_cancel") {
     await new Promise<void>((resolve) => context.signal.addEventListener("abort", () => resolve(), { once: true }));
-    say({ event: "aborted", taskId: context.taskId });
+    say({ event: "aborted", taskId: context.taskId, reason: (context.signal.reason as Error | undefined)?.message });
     throw new Error("aborted");
   }
   if (context.capability === "text_combine") return { summary: `${String(input.page)} + ${String(input.chat)}`, by: id };

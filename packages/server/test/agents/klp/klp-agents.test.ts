@@ -58,7 +58,7 @@ beforeAll(async () => {
   // The agent processes start in parallel (each loads TypeScript through tsx).
   [fetcher, writer, doomed, spare] = await Promise.all([
     agent("kExecutor:fetcher", ["web_fetch"]),
-    agent("kWriter:main", ["text_combine"]),
+    agent("kWriter:main", ["text_combine", "wait_for_cancel"]),
     agent("kExecutor:doomed", ["long_work"], "hang"),
     agent("kExecutor:spare", ["long_work"]),
   ]);
@@ -123,6 +123,17 @@ describe("KLP agents as processes", () => {
   });
 });
 
+describe("cancel", () => {
+  it("reaches the KLP agent: the handler's signal aborts and the task ends canceled", async () => {
+    const task = await create({ goal: "wait", agent: "kWriter:main", capability: "wait_for_cancel", input: {} });
+    await writer.waitFor((line) => line.event === "step" && line.taskId === task.id);
+    const response = await server.request(`/api/agent/task/${task.id}/cancel`, { method: "POST", token: alice });
+    expect(response.status, await response.text()).toBe(200);
+    await writer.waitFor((line) => line.event === "aborted" && line.taskId === task.id);
+    expect((await settled(task.id)).state).toBe("canceled");
+  });
+});
+
 describe("forged task requests", () => {
   const attacker = klp.generateKeyPair();
 
@@ -139,6 +150,17 @@ describe("forged task requests", () => {
     to: fetcher.did,
     timestamp: new Date().toISOString(),
     payload: { taskId, capability: "web_fetch", parameters: { url: "https://evil.example/" } },
+  });
+
+  it("runs a request signed by the node once, and refuses the same request replayed", async () => {
+    const genuine = klp.createEnvelope({ type: "task_request", to: fetcher.did, payload: { taskId: "replayed-once", capability: "web_fetch", parameters: { url: "https://example.org/" } } }, server.klp.identity);
+    const first = await fetch(`${fetcher.url}/klp/message`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(genuine) });
+    expect(first.status).toBe(200);
+    const answers = (await first.text()).trim().split("\n").map((line) => JSON.parse(line) as klp.KlpEnvelope);
+    expect(answers.at(-1)).toMatchObject({ type: "task_result", from: fetcher.did, to: nodeDid, metadata: { correlationId: genuine.id }, payload: { status: "success" } });
+    const again = await send(genuine);
+    expect([again.status, (again.reply.payload as { code: string }).code]).toEqual([409, "KLP_REPLAY"]);
+    expect(fetcher.lines.filter((line) => line.event === "step" && line.taskId === "replayed-once")).toHaveLength(1);
   });
 
   it("refuses an unsigned request, one signed by another key, and one claiming the node's DID with another key's signature", async () => {
