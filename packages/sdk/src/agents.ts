@@ -13,6 +13,7 @@ import {
   ListAgentsResponseSchema,
   ServiceRecordSchema,
   type AddA2aAgentRequest,
+  type AddMcpServerRequestInput,
   type AgentStatusResponse,
   type ListAgentsQueryInput,
   type ListAgentsResponse,
@@ -36,6 +37,14 @@ export interface AgentsClient {
    * agent (201 `created`, 200 added again) and keeps it fresh. `agent_card_unreadable` (502) when the card is unusable.
    */
   addA2a(url: string, options?: Omit<AddA2aAgentRequest, "url">): Promise<{ agent: ServiceRecord; created: boolean }>;
+  /**
+   * Adds an MCP tool server by `url` (streamable HTTP) or `command` (stdio; admin only, `env` names vault secrets): the
+   * node lists its tools and registers a record of type `tool` (capabilities `mcp.<id>.<tool>`), kept fresh.
+   * `mcp_server_unreachable` (502) when it cannot be connected; `conflict` when two tools become one capability.
+   */
+  addMcp(request: AddMcpServerRequestInput): Promise<{ tool: ServiceRecord; created: boolean }>;
+  /** Removes an MCP tool server (owner or admin): its record goes and the node closes the connection. */
+  removeMcp(id: string): Promise<void>;
 }
 
 const agentPath = (id: string) => `/api/agents/${encodeURIComponent(id)}`;
@@ -55,6 +64,13 @@ export function createAgentsClient(http: HttpTransport): AgentsClient {
     async addA2a(url, options = {}) {
       const response = await http.request("POST", "/api/agents/a2a", { body: { ...options, url }, schema: ServiceRecordSchema });
       return { agent: response.data, created: response.status === 201 };
+    },
+    async addMcp(request) {
+      const response = await http.request("POST", "/api/agents/mcp", { body: request, schema: ServiceRecordSchema });
+      return { tool: response.data, created: response.status === 201 };
+    },
+    async removeMcp(id) {
+      await http.request("DELETE", `/api/agents/mcp/${encodeURIComponent(id)}`);
     },
   };
 }

@@ -16,6 +16,7 @@ import { readAgentKey } from "../agent-key-file.js";
 import { readDocument } from "../input-file.js";
 import { cell, formatKeyValues, listCell } from "../output.js";
 import { addA2aCommand } from "./agent-a2a.js";
+import { addMcpCommand, removeMcpCommand } from "./agent-mcp.js";
 
 const AGENT_HEADERS = ["ID", "NAME", "STATUS", "TRANSPORT", "CAPABILITIES", "URL"];
 const STATUS_HEADERS = ["ID", "STATUS", "TRANSPORT", "LOAD", "TASKS", "HEARTBEAT"];
@@ -165,5 +166,7 @@ export function agentCommand(): Command {
     .addCommand(showCommand())
     .addCommand(removeCommand())
     .addCommand(statusCommand())
-    .addCommand(addA2aCommand());
+    .addCommand(addA2aCommand())
+    .addCommand(addMcpCommand())
+    .addCommand(removeMcpCommand());
 }

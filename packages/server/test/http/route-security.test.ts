@@ -130,6 +130,9 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/agent/status": { need: "agents-read" },
   // External A2A agents by URL: the walk's URL is a closed port, so past auth the card is honestly unreadable (502, below).
   "POST /api/agents/a2a": { need: "agents-write", body: () => ({ url: "http://127.0.0.1:9/" }) },
+  // MCP tool servers by URL: the walk's URL is a closed port, so past auth the server is honestly unreachable (502, below).
+  "POST /api/agents/mcp": { need: "agents-write", body: () => ({ id: "walk", url: "http://127.0.0.1:9/mcp" }) },
+  "DELETE /api/agents/mcp/{id}": { need: "agents-write" },
   // kPlanner: the walk's language model is a closed port, so past auth the planner honestly answers 503 (checked below).
   "POST /api/planner/plan": { need: "tasks-run", body: () => ({ goal: "walk the planner" }) },
   // kCore: tasks (a one-step task for a capability nobody offers: stored, then failed with no_assignee).
@@ -310,10 +313,10 @@ describe("route security walk", () => {
       if (!rule) continue;
       const response = await call(route, await tokenFor(SUFFICIENT[rule.need]));
       expect([401, 403], `${route.key} with ${SUFFICIENT[rule.need].join(",")} → ${response.status}`).not.toContain(response.status);
-      if ((rule.need === "gateway" || route.key === "POST /api/planner/plan" || route.key === "POST /api/agents/a2a") && response.status >= 500) {
+      if ((rule.need === "gateway" || route.key === "POST /api/planner/plan" || route.key === "POST /api/agents/a2a" || route.key === "POST /api/agents/mcp") && response.status >= 500) {
         // The walk's services point at a closed port: past auth, the gateway honestly reports the upstream.
         const code = ((await response.json()) as { error: { code: string } }).error.code;
-        expect(code, route.key).toMatch(/^(upstream_|no_service_available$|capability_not_found$|model_not_found$|planner_unavailable$|agent_card_unreadable$)/);
+        expect(code, route.key).toMatch(/^(upstream_|no_service_available$|capability_not_found$|model_not_found$|planner_unavailable$|agent_card_unreadable$|mcp_server_unreachable$)/);
       } else expect(response.status, route.key).toBeLessThan(500);
     }
   });
