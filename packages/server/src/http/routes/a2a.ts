@@ -81,8 +81,10 @@ export function a2aRoutes(deps: A2aRouteDeps, source: AgentCardSource): FastifyP
     const handler = new KcoreRequestHandler({ tasks: deps.tasks, hub: deps.hub, logger: deps.logger });
     const transport = new JsonRpcTransportHandler(handler);
     const open = new Set<AbortController>();
+    let closing = false;
     // Streams and blocking sends wait on a task: let them go when the node shuts down (the tasks are kCore's).
     app.addHook("preClose", async () => {
+      closing = true;
       for (const controller of open) controller.abort();
     });
 
@@ -164,6 +166,8 @@ export function a2aRoutes(deps: A2aRouteDeps, source: AgentCardSource): FastifyP
             if (controller.signal.aborted) break;
             frame(next.value);
           }
+          // Cut by the shutdown, not ended by the task: say so (a clean end would read as "done").
+          if (closing && controller.signal.aborted) frame({ jsonrpc: "2.0", id: rpcId, error: { code: -32603, message: "the node is shutting down: subscribe to the task again to resume" } }, "error");
         } catch (error) {
           // After the stream began: an `error` event with the JSON-RPC error (the SDK client raises it), then the end.
           if (!controller.signal.aborted) frame({ jsonrpc: "2.0", id: rpcId, error: JsonRpcTransportHandler.mapToJSONRPCError(error) }, "error");

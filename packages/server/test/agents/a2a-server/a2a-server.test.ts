@@ -80,6 +80,7 @@ beforeAll(async () => {
   await agent("kExecutor:upper", ["text_upper"], (step) => ({ body: { output: { text: String(step.input.text).toUpperCase() } } }), "public");
   await agent("kExecutor:hidden", ["secret_cap"], () => ({ body: { output: {} } }), "private");
   await agent("kExecutor:slow", ["slow_work"], () => "hang", "private");
+  await agent("kExecutor:asker", ["ask_name"], (step) => (step.answer === undefined ? { body: { inputRequired: { prompt: "What is your name?" } } } : { body: { output: { hello: step.answer } } }), "private");
   await agent("kExecutor:gated", ["gated_work"], async (step) => {
     await gate;
     return { body: { output: { done: step.input.text } } };
@@ -157,6 +158,18 @@ describe("tasks over A2A", () => {
     const first = events[0]!.payload!.value as A2aTask;
     const firstSeq = (first.metadata as { kai: { lastSeq: number } }).kai.lastSeq;
     expect(seqs).toEqual(seqs.map((_, index) => firstSeq + 1 + index));
+  });
+
+  it("asks a question (input-required) and takes the answer as a message on the same task", async () => {
+    const asked = asTask(await client.sendMessage(message("greet me", {}, { capability: "ask_name" })));
+    expect(asked.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    const question = asked.status?.message?.parts.find((part) => part.content?.$case === "text")?.content?.value;
+    expect(question).toBe("What is your name?");
+    const answered = asTask(await client.sendMessage(message("my answer", { name: "Ada" }, {}, { taskId: asked.id })));
+    expect(answered.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    expect(JSON.stringify(answered.artifacts[0]?.parts[0]?.content?.value)).toContain("Ada");
+    // A finished task takes no more messages.
+    await expect(client.sendMessage(message("again", {}, {}, { taskId: asked.id }))).rejects.toThrow(/only an input-required task/);
   });
 
   it("cancels a running task: the agent's request is closed, and a finished task cannot be cancelled", async () => {
