@@ -112,6 +112,25 @@ describe("steps on the A2A agent", () => {
   });
 });
 
+describe("an agent that does not stream", () => {
+  it("is used through the blocking SendMessage: the completed task's artifact is the output", async () => {
+    const blocking = await SdkA2aAgent.start({ name: "Blocking Agent", streaming: false });
+    try {
+      const added = await server.request("/api/agents/a2a", { method: "POST", json: { url: blocking.url, id: "kA2a:blocking" }, token: alice });
+      expect(added.status, await added.clone().text()).toBe(201);
+      expect(ServiceRecordSchema.parse(await added.json()).metadata.a2a).toMatchObject({ streaming: false });
+      const task = await create({ goal: "echo", agent: "kA2a:blocking", capability: "echo", input: { kind: "echo", n: 2 } });
+      const done = await settled(task.id);
+      expect(done.state, JSON.stringify(done)).toBe("completed");
+      expect(done.result).toEqual({ main: { echo: { kind: "echo", n: 2 } } });
+      expect(blocking.executor.received).toHaveLength(1);
+    } finally {
+      await server.request("/api/agents/kA2a:blocking", { method: "DELETE", token: alice });
+      await blocking.close();
+    }
+  });
+});
+
 describe("keeping the card fresh", () => {
   it("updates a changed card, puts an unreadable one offline and back, and stops at removal", async () => {
     agent.skills = [...agent.skills, { id: "translate", name: "Translate", description: "", tags: [], examples: [], inputModes: [], outputModes: [], securityRequirements: [] }];

@@ -107,16 +107,17 @@ export class SdkA2aAgent {
   private constructor(
     private readonly server: Server,
     readonly url: string,
+    private readonly options: { name: string; streaming: boolean },
   ) {}
 
   card(): AgentCard {
     return {
-      name: "Test SDK Agent",
+      name: this.options.name,
       description: "an A2A agent made with the official SDK",
       supportedInterfaces: [{ url: `${this.url}/a2a`, protocolBinding: "JSONRPC", tenant: "", protocolVersion: "1.0" }],
       provider: undefined,
       version: "1.0.0",
-      capabilities: { streaming: true, pushNotifications: false, extensions: [] },
+      capabilities: { streaming: this.options.streaming, pushNotifications: false, extensions: [] },
       securitySchemes: {},
       securityRequirements: [],
       defaultInputModes: ["text/plain", "application/json"],
@@ -126,7 +127,8 @@ export class SdkA2aAgent {
     } as AgentCard;
   }
 
-  static async start(): Promise<SdkA2aAgent> {
+  /** `streaming: false` makes a card without streaming: clients then use the blocking SendMessage. */
+  static async start(options: { name?: string; streaming?: boolean } = {}): Promise<SdkA2aAgent> {
     const holder: { agent?: SdkA2aAgent } = {};
     const server = createServer((request, response) => {
       void holder.agent!.handle(request, response).catch(() => {
@@ -135,7 +137,7 @@ export class SdkA2aAgent {
       });
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const agent = new SdkA2aAgent(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const agent = new SdkA2aAgent(server, `http://127.0.0.1:${(server.address() as AddressInfo).port}`, { name: options.name ?? "Test SDK Agent", streaming: options.streaming ?? true });
     holder.agent = agent;
     agent.handler = new DefaultRequestHandler(agent.card(), new InMemoryTaskStore(), agent.executor);
     return agent;

@@ -33,6 +33,11 @@ interface A2aTaskRef {
   contextId: string;
 }
 
+/** The A2A task a step waits on, and the agent it lives on (an answer goes there only). */
+interface Waiting extends A2aTaskRef {
+  agentId: string;
+}
+
 /** The state of an A2A task as the stream tells it. */
 interface Followed {
   ref?: A2aTaskRef;
@@ -109,11 +114,12 @@ function noteArtifact(followed: Followed, artifact: Artifact, append: boolean): 
 
 export function createA2aDispatcher(source: A2aClientSource): StepDispatcher {
   /** `taskId:stepId` → the A2A task that step waits on for an answer. */
-  const waiting = new Map<string, A2aTaskRef>();
+  const waiting = new Map<string, Waiting>();
 
-  function outgoing(request: StepDispatch, key: string): Message {
-    const pending = request.answer !== undefined ? waiting.get(key) : undefined;
+  function outgoing(agentId: string, request: StepDispatch, key: string): Message {
+    const held = waiting.get(key);
     waiting.delete(key);
+    const pending = request.answer !== undefined && held?.agentId === agentId ? held : undefined;
     const metadata = { kai: { taskId: request.taskId, planId: request.planId, stepId: request.stepId, capability: request.capability } };
     if (pending) {
       // The answer to the agent's question, on the same A2A task.
@@ -164,7 +170,7 @@ export function createA2aDispatcher(source: A2aClientSource): StepDispatcher {
       request.signal.addEventListener("abort", onAbort, { once: true });
       try {
         const stream = client.sendMessageStream(
-          { tenant: "", message: outgoing(request, key), configuration: undefined, metadata: undefined },
+          { tenant: "", message: outgoing(assignee.id, request, key), configuration: undefined, metadata: undefined },
           { signal: request.signal },
         );
         for await (const event of stream) {
@@ -195,7 +201,7 @@ export function createA2aDispatcher(source: A2aClientSource): StepDispatcher {
         case TaskState.TASK_STATE_INPUT_REQUIRED:
           if (followed.ref) {
             if (waiting.size >= MAX_WAITING) waiting.delete(waiting.keys().next().value!);
-            waiting.set(key, followed.ref);
+            waiting.set(key, { ...followed.ref, agentId: assignee.id });
           }
           return { kind: "input-required", prompt: (textOfMessage(followed.statusMessage) ?? `${assignee.id} needs more input`).slice(0, 4000) };
         case TaskState.TASK_STATE_FAILED:
