@@ -12,6 +12,7 @@ const chromiumPath = findChromium();
 describe.skipIf(chromiumPath === undefined)("the web app in Chromium", () => {
   let node: KaiNode;
   let browser: Browser;
+  let taskPath = "";
 
   beforeAll(async () => {
     [node, browser] = await Promise.all([startNode(), launchBrowser()]);
@@ -21,6 +22,9 @@ describe.skipIf(chromiumPath === undefined)("the web app in Chromium", () => {
       node.createUser("pat", "pat's long password", ["developer"]),
       node.api("/api/services/register", { json: serviceRecord("chat-a", { tags: ["e2e"] }) }),
     ]);
+    // A task's page for axe: a two-step plan nobody offers a capability for (it fails at once, no agent needed).
+    const made = await node.api<{ task: { id: string } }>("/api/agent/task", { json: { goal: "axe: a plan", plan: { goal: "axe: a plan", steps: [{ id: "first", capability: "nobody_offers" }, { id: "second", capability: "nobody_offers", dependsOn: ["first"] }] } } });
+    taskPath = `/agents/tasks/${made.task.id}`;
   }, 60_000);
 
   afterAll(async () => {
@@ -151,7 +155,7 @@ describe.skipIf(chromiumPath === undefined)("the web app in Chromium", () => {
         const signInViolations = await seriousViolations(page);
         if (signInViolations.length > 0) found["sign-in"] = signInViolations;
         await signIn(page, node, "ada", "ada's long password");
-        for (const { name, path } of appPages([{ name: "chat-a", path: "/services/chat-a" }])) {
+        for (const { name, path } of appPages([{ name: "chat-a", path: "/services/chat-a" }, { name: "a task", path: taskPath }])) {
           await goInApp(page, path);
           await page.getByRole("heading", { level: 1 }).first().waitFor({ timeout: 15_000 });
           // Let data arrive (the page's queries) before judging it: what people see after a moment.

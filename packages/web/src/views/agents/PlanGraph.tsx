@@ -10,7 +10,14 @@ import type { KeyboardEvent } from "react";
 import { GRAPH_FILL, isUnsettled, stateTone } from "./states";
 import { NODE_HEIGHT, NODE_WIDTH, type PlanLayout } from "./plan-layout";
 
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+/** A word cut to fit its box (the box's name says it whole). */
+function Clipped({ text, max, ...rest }: { text: string; max: number; x: number; y: number; className: string }) {
+  return (
+    <text {...rest}>
+      {text.length > max ? `${text.slice(0, max - 1)}…` : text}
+    </text>
+  );
+}
 
 export function PlanGraph({ layout, selected, onSelect }: { layout: PlanLayout; selected: string | undefined; onSelect(id: string): void }) {
   const key = (id: string) => (event: KeyboardEvent) => {
@@ -52,7 +59,7 @@ export function PlanGraph({ layout, selected, onSelect }: { layout: PlanLayout; 
               role="button"
               tabIndex={0}
               aria-pressed={isSelected}
-              aria-label={`Step ${step.id}: ${step.state}, ${step.capability}${step.assignee ? `, by ${step.assignee}` : ""}`}
+              aria-label={`Step ${step.id}, ${step.capability}, ${step.state}${step.assignee ? `, by ${step.assignee}` : ""}`}
               data-state={step.state}
               onClick={() => onSelect(step.id)}
               onKeyDown={key(step.id)}
@@ -67,15 +74,11 @@ export function PlanGraph({ layout, selected, onSelect }: { layout: PlanLayout; 
                 strokeWidth={isSelected ? 3 : 1.5}
                 strokeDasharray={isUnsettled(step.state) ? "6 4" : undefined}
               />
-              <text x={10} y={20} className="fill-slate-900 text-sm font-semibold dark:fill-slate-50">
-                {clip(step.id, 22)}
-              </text>
-              <text x={10} y={38} className="fill-slate-800 text-xs dark:fill-slate-200">
-                {clip(step.capability, 26)}
-              </text>
-              <text x={10} y={55} className="fill-slate-900 text-xs font-medium dark:fill-slate-50">
-                {step.state}
-              </text>
+              {/* The spaces between the words: SVG text runs together otherwise, and the box's name (its words in order,
+                  axe's label-content-name-mismatch) would not match what is drawn. */}
+              <Clipped text={step.id} max={22} x={10} y={20} className="fill-slate-900 text-sm font-semibold dark:fill-slate-50" />{" "}
+              <Clipped text={step.capability} max={26} x={10} y={38} className="fill-slate-800 text-xs dark:fill-slate-200" />{" "}
+              <Clipped text={step.state} max={26} x={10} y={55} className="fill-slate-900 text-xs font-medium dark:fill-slate-50" />
             </g>
           );
         })}

@@ -147,10 +147,10 @@ describe("the agent center", { timeout: 60_000 }, () => {
     const user = userEvent.setup();
     const graph = await screen.findByRole("group", { name: "Plan graph" });
     // The writer waits at the gate: its step runs while the page watches.
-    await within(graph).findByRole("button", { name: /^Step write: running/ });
-    expect(within(graph).getByRole("button", { name: /^Step fetch: completed, web_fetch, by kExecutor:fetcher/ })).toBeTruthy();
+    await within(graph).findByRole("button", { name: /^Step write, gated_write, running/ });
+    expect(within(graph).getByRole("button", { name: /^Step fetch, web_fetch, completed, by kExecutor:fetcher/ })).toBeTruthy();
     releaseGate();
-    await within(graph).findByRole("button", { name: /^Step write: completed, gated_write, by kWriter:gate/ });
+    await within(graph).findByRole("button", { name: /^Step write, gated_write, completed, by kWriter:gate/ });
     await waitFor(() => expect(screen.getByLabelText("Result").textContent).toContain("page at https://example.org/a"));
     expect(screen.getByRole("list", { name: "Events of this task" }).textContent).toContain("AGENT_RESULT");
 
@@ -177,12 +177,12 @@ describe("the agent center", { timeout: 60_000 }, () => {
     renderApp(node, { path: `/agents/tasks/${id}` });
     const user = userEvent.setup();
     const graph = await screen.findByRole("group", { name: "Plan graph" });
-    await within(graph).findByRole("button", { name: /: running/ });
+    await within(graph).findByRole("button", { name: /, running/ });
     await user.click(screen.getByRole("button", { name: "Cancel task" }));
     const dialog = screen.getByRole("dialog", { name: "Cancel this task?" });
     await user.click(within(dialog).getByRole("button", { name: "Cancel task" }));
     await waitFor(() => expect(screen.getAllByText("canceled").length).toBeGreaterThan(0));
-    await within(graph).findByRole("button", { name: /: canceled/ });
+    await within(graph).findByRole("button", { name: /, canceled/ });
     await waitFor(() => expect(gateAgent.aborted).toHaveLength(1));
     expect(screen.queryByRole("button", { name: "Cancel task" })).toBeNull();
   });
