@@ -11,6 +11,8 @@ import { klp, signAgentManifest, TaskSchema, TERMINAL_TASK_STATES, type CreateTa
 import { eventually, mintToken, registration, startTestServer, type TestServer } from "../../helpers/test-server.js";
 import { OPENAI_MODEL, startOpenAIFake } from "../../gateway/fakes/openai-fake.js";
 import { ANSWER, type FakeUpstream } from "../../gateway/fakes/fake-server.js";
+import { createClient } from "@kai/sdk";
+import { createKlpAgent } from "../../../../sdk/src/agent-runtime/index.js";
 import { AgentProcess } from "./agent-process.js";
 
 let server: TestServer;
@@ -131,6 +133,35 @@ describe("cancel", () => {
     expect(response.status, await response.text()).toBe(200);
     await writer.waitFor((line) => line.event === "aborted" && line.taskId === task.id);
     expect((await settled(task.id)).state).toBe("canceled");
+  });
+});
+
+describe("input-required over KLP", () => {
+  it("asks the task's owner, and runs the step again on the same agent with the answer", async () => {
+    // In-process (no child needed here): the same runtime, started from this test.
+    const asker = createKlpAgent({
+      client: createClient({ url: server.url, token: alice }),
+      key: klp.generateKeyPair(),
+      manifest: { id: "kAsker:main", name: "asker", skills: [{ id: "colour", name: "colour", capability: "pick_colour" }] },
+      handlers: { pick_colour: (_input, step) => (step.answer === undefined ? step.inputRequired("Which colour?") : { colour: step.answer }) },
+    });
+    await asker.start();
+    try {
+      const task = await create({ goal: "paint", agent: "kAsker:main", capability: "pick_colour", input: {} });
+      const waiting = await eventually(async () => {
+        const response = await server.request(`/api/agent/task/${task.id}`, { token: alice });
+        const current = TaskSchema.parse(((await response.json()) as { task: unknown }).task);
+        return current.state === "input-required" ? current : undefined;
+      }, 15_000);
+      expect(waiting.steps[0]).toMatchObject({ state: "input-required" });
+      const answered = await server.request(`/api/agent/task/${task.id}/answer`, { method: "POST", json: { answer: "blue" }, token: alice });
+      expect(answered.status, await answered.text()).toBe(200);
+      const done = await settled(task.id);
+      expect(done.state).toBe("completed");
+      expect(Object.values(done.result as object)[0]).toEqual({ colour: "blue" });
+    } finally {
+      await asker.stop();
+    }
   });
 });
 
