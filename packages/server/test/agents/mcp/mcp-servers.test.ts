@@ -8,6 +8,7 @@
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { MCP_METADATA_KEY, ServiceRecordSchema, TaskSchema, TERMINAL_TASK_STATES, type CreateTaskRequestInput, type ServiceRecord, type Task } from "@kai/protocol";
+import { createClient } from "@kai/sdk";
 import { eventually, mintToken, startTestServer, type TestServer } from "../../helpers/test-server.js";
 import { McpHttpServer } from "./mcp-http-server.js";
 
@@ -117,9 +118,10 @@ it("runs a stdio server by command (admin), with its environment from vault secr
   const stored = await server.request("/api/vault/secrets/mcp/greeting", { method: "PUT", json: { value: "hello from the vault" } });
   expect(stored.status, await stored.clone().text()).toBe(200);
   const command = { command: process.execPath, args: [CHILD], env: { GREETING: "mcp/greeting" } };
-  const response = await server.request("/api/agents/mcp", { method: "POST", json: { id: "local", command, visibility: "public" } });
-  expect(response.status, await response.clone().text()).toBe(201);
-  const added = ServiceRecordSchema.parse(await response.json());
+  // Through the SDK, as the CLI does.
+  const admin = createClient({ url: server.url, token: server.adminToken });
+  const { tool: added, created } = await admin.agents.addMcp({ id: "local", command, visibility: "public" });
+  expect(created).toBe(true);
   expect(added.capabilities).toEqual(expect.arrayContaining(["mcp.local.add", "mcp.local.greeting", "mcp.local.pid"]));
   // The secret's name is kept, never its value.
   expect(JSON.stringify(added)).not.toContain("hello from the vault");
@@ -139,8 +141,7 @@ it("runs a stdio server by command (admin), with its environment from vault secr
   expect(second).not.toBe(first);
   expect((await record("local")).status).toBe("active");
 
-  const removed = await server.request("/api/agents/mcp/local", { method: "DELETE" });
-  expect(removed.status).toBe(204);
+  await admin.agents.removeMcp("local");
   await eventually(async () => !alive(second));
   expect((await server.request("/api/services/local")).status).toBe(404);
 });
