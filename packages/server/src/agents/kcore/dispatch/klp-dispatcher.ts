@@ -152,21 +152,26 @@ export function createKlpDispatcher(deps: KlpDispatcherDeps): StepDispatcher {
   };
 }
 
+/**
+ * A step dispatch that may carry a progress sink (kCore's TASK_PROGRESS for the step). Read optionally: until
+ * StepDispatch declares it, status updates are verified and passed to `deps.onProgress` only.
+ */
+type WithProgress = StepDispatch & { progress?: (update: { status: string; progress?: number; detail?: string }) => void };
+
 /** One verified answer envelope: the step's outcome, or undefined to read on (a progress update). */
-function interpret(answer: klp.KlpEnvelope, agent: string, request: StepDispatch, onProgress: KlpDispatcherDeps["onProgress"]): DispatchOutcome | undefined {
+function interpret(answer: klp.KlpEnvelope, agent: string, request: WithProgress, onProgress: KlpDispatcherDeps["onProgress"]): DispatchOutcome | undefined {
   const payload = answer.payload as Record<string, unknown>;
   if (answer.type !== "error" && payload.taskId !== request.taskId) throw new DispatchError("agent_bad_answer", `${agent} answered for another task`);
   switch (answer.type) {
     case "status_update": {
       const update = answer.payload as klp.KlpPayload<"status_update">;
-      onProgress?.({
-        taskId: request.taskId,
-        stepId: request.stepId,
-        agent,
-        status: update.status,
+      const report = {
+        status: short(update.status),
         ...(update.progress !== undefined ? { progress: update.progress } : {}),
         ...(update.detail !== undefined ? { detail: short(update.detail) } : {}),
-      });
+      };
+      onProgress?.({ taskId: request.taskId, stepId: request.stepId, agent, ...report });
+      request.progress?.(report);
       return undefined;
     }
     case "task_result": {
