@@ -20,6 +20,9 @@ import { DispatchError, type DispatchOutcome } from "./dispatch/step-dispatcher.
 import { stepInput } from "./step-input.js";
 import { KCORE_AGENT, taskEvent } from "./task-events.js";
 
+/** Progress reports stored per step attempt; later ones are dropped. */
+const PROGRESS_LIMIT = 100;
+
 export interface RunnerDeps {
   store: TaskStore;
   bus: EventBus;
@@ -231,6 +234,7 @@ export class TaskRunner {
       controller.abort(new DispatchError("step_timeout", `no answer within ${timeoutMs} ms`));
     }, timeoutMs);
     const release = assignee.kind === "agent" ? this.deps.load.add(assignee.id, task.id) : () => undefined;
+    let progressReports = 0;
     try {
       return await this.deps.dispatchers.dispatch(assignee, {
         taskId: task.id,
@@ -241,6 +245,13 @@ export class TaskRunner {
         ...(spec.answers[step.id] !== undefined ? { answer: spec.answers[step.id] } : {}),
         principal: this.principal,
         signal: controller.signal,
+        progress: (update) => {
+          // Reports are stored like every task event, so a chatty agent is bounded: at most PROGRESS_LIMIT per
+          // attempt (an agent that floods is not allowed to fill the task's log).
+          if (controller.signal.aborted || progressReports >= PROGRESS_LIMIT) return;
+          progressReports++;
+          void this.commit([taskEvent("TASK_PROGRESS", task.planId, assignee.id, { state: task.state, step: step.id, stepState: "running", ...update })]);
+        },
       });
     } catch (error) {
       if (this.abort.signal.aborted) return { kind: "stopped" };

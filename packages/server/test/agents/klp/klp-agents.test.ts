@@ -111,6 +111,9 @@ describe("KLP agents as processes", () => {
     ]);
     expect(fetcher.lines).toContainEqual({ event: "step", capability: "web_fetch", taskId: task.id, stepId: "fetch" });
     expect(writer.lines).toContainEqual({ event: "step", capability: "text_combine", taskId: task.id, stepId: "combine" });
+    // The agents' signed progress reports became the task's TASK_PROGRESS events, from the agent that sent them.
+    const events = await server.mesh.taskEvents.eventsAfter(task.id, 0, 1000);
+    expect(events).toContainEqual(expect.objectContaining({ type: "TASK_PROGRESS", agent: "kExecutor:fetcher", payload: expect.objectContaining({ step: "fetch", stepState: "running", progress: 0.5 }) }));
   });
 
   it("gives the step of an agent killed mid-step (SIGKILL) to another agent, and the task completes", async () => {

@@ -127,6 +127,12 @@ it("runs a stdio server by command (admin), with its environment from vault secr
   expect(JSON.stringify(added)).not.toContain("hello from the vault");
   expect((added.metadata[MCP_METADATA_KEY] as { command: { env: object } }).command.env).toEqual({ GREETING: "mcp/greeting" });
 
+  // A task step runs on the command server (it has no URL: kCore reaches it through the node's own connection).
+  const done = await runTask({ goal: "add on the local server", capability: "mcp.local.add", input: { a: 20, b: 22 } });
+  expect(done.state, JSON.stringify(done.steps)).toBe("completed");
+  expect(done.steps[0]?.assignee).toBe("local");
+  expect(done.result).toEqual({ main: { sum: 42 } });
+
   const connection = await server.mesh.mcp.connection("local");
   const greeting = await connection.callTool("greeting", {}, new AbortController().signal);
   expect(greeting.content).toEqual([{ type: "text", text: "hello from the vault" }]);

@@ -152,14 +152,9 @@ export function createKlpDispatcher(deps: KlpDispatcherDeps): StepDispatcher {
   };
 }
 
-/**
- * A step dispatch that may carry a progress sink (kCore's TASK_PROGRESS for the step). Read optionally: until
- * StepDispatch declares it, status updates are verified and passed to `deps.onProgress` only.
- */
-type WithProgress = StepDispatch & { progress?: (update: { status: string; progress?: number; detail?: string }) => void };
 
 /** One verified answer envelope: the step's outcome, or undefined to read on (a progress update). */
-function interpret(answer: klp.KlpEnvelope, agent: string, request: WithProgress, onProgress: KlpDispatcherDeps["onProgress"]): DispatchOutcome | undefined {
+function interpret(answer: klp.KlpEnvelope, agent: string, request: StepDispatch, onProgress: KlpDispatcherDeps["onProgress"]): DispatchOutcome | undefined {
   const payload = answer.payload as Record<string, unknown>;
   if (answer.type !== "error" && payload.taskId !== request.taskId) throw new DispatchError("agent_bad_answer", `${agent} answered for another task`);
   switch (answer.type) {

@@ -18,6 +18,16 @@ export interface StepDispatch {
   answer?: unknown;
   principal: Principal;
   signal: AbortSignal;
+  /** Where the assignee's progress reports go while it works (kCore turns them into TASK_PROGRESS events). */
+  progress?(update: StepProgress): void;
+}
+
+/** A progress report of an assignee on its step (KLP's `status_update`, an A2A status message, …). */
+export interface StepProgress {
+  status: string;
+  /** 0 to 1. */
+  progress?: number;
+  detail?: string;
 }
 
 export type DispatchOutcome =
