@@ -1,6 +1,6 @@
 /**
  * @module commands/agent-mcp
- * `kai agent add-mcp <id> --url U | --command "cmd args"` and `kai agent rm-mcp <id>` (issue 16): add an MCP tool
+ * `kai agent add-mcp <id> --endpoint U | --command "cmd args"` and `kai agent rm-mcp <id>` (issue 16): add an MCP tool
  * server; the node connects, lists its tools and registers them as capabilities `mcp.<id>.<tool>` of a `tool`
  * record, kept fresh. A command (stdio) server runs on the node, so admins only; `--env NAME=secret` gives it an
  * environment variable from the vault secret of that name (the value is read by the node, never sent or stored).
@@ -23,15 +23,16 @@ export function addMcpCommand(): Command {
   const command = new Command("add-mcp")
     .description("add an MCP tool server by URL (streamable HTTP) or command (stdio, admin only): its tools become capabilities mcp.<id>.<tool>")
     .argument("<id>", "the server's id (lower-case letters, digits, _ and -): the record id and the middle of its capabilities")
-    .option("--url <url>", "the server's streamable-HTTP endpoint")
+    // Not --url: that is every command's server URL (the node's).
+    .option("--endpoint <url>", "the MCP server's streamable-HTTP endpoint")
     .option("--command <command line>", 'the program and its arguments, e.g. "npx -y @modelcontextprotocol/server-everything"')
     .option("--env <NAME=secret>", "an environment variable for the command from a vault secret (repeatable)", collect, [])
     .option("--name <name>", "a display name (default: what the server calls itself)")
     .option("--visibility <visibility>", "private (default), internal or public");
   addGlobalOptions(command);
-  return command.action(async (id: string, flags: { url?: string; command?: string; env: string[]; name?: string; visibility?: string }, self: Command) => {
+  return command.action(async (id: string, flags: { endpoint?: string; command?: string; env: string[]; name?: string; visibility?: string }, self: Command) => {
     const { out, client } = contextOf(self);
-    if ((flags.url === undefined) === (flags.command === undefined)) throw usageError("give exactly one of --url and --command");
+    if ((flags.endpoint === undefined) === (flags.command === undefined)) throw usageError("give exactly one of --endpoint and --command");
     const env: Record<string, string> = {};
     for (const pair of flags.env) {
       const at = pair.indexOf("=");
@@ -42,7 +43,7 @@ export function addMcpCommand(): Command {
     if (flags.command !== undefined && words.length === 0) throw usageError("--command is empty");
     const { tool, created } = await client().agents.addMcp({
       id,
-      ...(flags.url !== undefined ? { url: flags.url } : { command: { command: words[0]!, args: words.slice(1), env } }),
+      ...(flags.endpoint !== undefined ? { url: flags.endpoint } : { command: { command: words[0]!, args: words.slice(1), env } }),
       ...(flags.name !== undefined ? { name: flags.name } : {}),
       ...(flags.visibility !== undefined ? { visibility: flags.visibility as "private" } : {}),
     });
