@@ -10,11 +10,17 @@ import type { KeyboardEvent } from "react";
 import { GRAPH_FILL, isUnsettled, stateTone } from "./states";
 import { NODE_HEIGHT, NODE_WIDTH, type PlanLayout } from "./plan-layout";
 
-/** A word cut to fit its box (the box's name says it whole). */
-function Clipped({ text, max, ...rest }: { text: string; max: number; x: number; y: number; className: string }) {
+/** The box's inside: text runs under its edge instead of over it. */
+const TEXT_CLIP = "plan-box-text";
+
+/**
+ * A word drawn whole but clipped at the box's edge: the text stays the step's own (so the box's name, which says it
+ * whole, contains what is drawn: axe's label-content-name-mismatch), only the overflow is hidden.
+ */
+function Clipped({ text, ...rest }: { text: string; x: number; y: number; className: string }) {
   return (
-    <text {...rest}>
-      {text.length > max ? `${text.slice(0, max - 1)}…` : text}
+    <text clipPath={`url(#${TEXT_CLIP})`} {...rest}>
+      {text}
     </text>
   );
 }
@@ -37,6 +43,9 @@ export function PlanGraph({ layout, selected, onSelect }: { layout: PlanLayout; 
         className="text-slate-600 dark:text-slate-300"
       >
         <defs>
+          <clipPath id={TEXT_CLIP}>
+            <rect x={4} y={0} width={NODE_WIDTH - 10} height={NODE_HEIGHT} />
+          </clipPath>
           <marker id="plan-arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">
             <path d="M 0 0 L 10 5 L 0 10 z" className="fill-current" />
           </marker>
@@ -76,9 +85,9 @@ export function PlanGraph({ layout, selected, onSelect }: { layout: PlanLayout; 
               />
               {/* The spaces between the words: SVG text runs together otherwise, and the box's name (its words in order,
                   axe's label-content-name-mismatch) would not match what is drawn. */}
-              <Clipped text={step.id} max={22} x={10} y={20} className="fill-slate-900 text-sm font-semibold dark:fill-slate-50" />{" "}
-              <Clipped text={step.capability} max={26} x={10} y={38} className="fill-slate-800 text-xs dark:fill-slate-200" />{" "}
-              <Clipped text={step.state} max={26} x={10} y={55} className="fill-slate-900 text-xs font-medium dark:fill-slate-50" />
+              <Clipped text={step.id} x={10} y={20} className="fill-slate-900 text-sm font-semibold dark:fill-slate-50" />{" "}
+              <Clipped text={step.capability} x={10} y={38} className="fill-slate-800 text-xs dark:fill-slate-200" />{" "}
+              <Clipped text={step.state} x={10} y={55} className="fill-slate-900 text-xs font-medium dark:fill-slate-50" />
             </g>
           );
         })}
