@@ -9,8 +9,8 @@
  * task's sequence numbers reads it back from there (bus/event-hub.ts). Publishing never throws into the publisher.
  */
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { BusEventSchema, parseJson, type BusEvent } from "@kai/protocol";
-import type { BusListener, EventBus } from "./event-bus.js";
+import type { EventBus } from "./event-bus.js";
+import { wireBus } from "./wire-bus.js";
 
 export interface NatsBusOptions {
   /** `nats://host:4222` (credentials in the URL are passed to the server, never logged). */
@@ -34,52 +34,24 @@ export async function openNatsBus(options: NatsBusOptions): Promise<EventBus> {
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
   });
-  const listeners = new Set<BusListener>();
-  let closed = false;
-  let failing = false;
-
-  const subscription: Subscription = connection.subscribe(options.subject, {
-    callback: (error, message) => {
-      if (error || closed) return;
-      const json = parseJson(message.string());
-      const parsed = json.ok ? BusEventSchema.safeParse(json.value) : null;
-      if (!parsed?.success) return; // not ours, or a shape this node cannot read: skipped, never passed on half-read
-      for (const listener of [...listeners]) {
-        try {
-          listener(parsed.data);
-        } catch (listenerError) {
-          options.logger?.error({ err: listenerError }, "a bus listener failed");
-        }
-      }
-    },
-  });
-  // The server knows the subscription once this round trip is done: events another instance publishes from now on arrive.
-  await connection.flush();
-
-  return {
+  const { bus, receive } = wireBus({
     kind: "nats",
-    async publish(event: BusEvent) {
-      if (closed) return;
-      try {
-        connection.publish(options.subject, JSON.stringify(event));
-        failing = false;
-      } catch (error) {
-        if (failing) return;
-        failing = true;
-        options.logger?.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, "bus events are not reaching NATS: subscribers catch up on task events from the store");
-      }
-    },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      listeners.clear();
+    send: (text) => connection.publish(options.subject, text),
+    close: async () => {
       subscription.unsubscribe();
       // drain() sends what is buffered first; a connection already gone just closes.
       await connection.drain().catch(() => connection.close());
     },
-  };
+    outage: "bus events are not reaching NATS: subscribers catch up on task events from the store",
+    logger: options.logger,
+  });
+  // Read by `close` above, which can only run once `openNatsBus` has returned the bus.
+  const subscription: Subscription = connection.subscribe(options.subject, {
+    callback: (error, message) => {
+      if (!error) receive(message.string());
+    },
+  });
+  // The server knows the subscription once this round trip is done: events another instance publishes from now on arrive.
+  await connection.flush();
+  return bus;
 }

@@ -10,9 +10,9 @@
  * (bus/event-hub.ts). Publishing never throws into the publisher: a failure is logged once per outage.
  */
 import type { Redis } from "ioredis";
-import { BusEventSchema, parseJson, type BusEvent } from "@kai/protocol";
 import { closeRedisClient, createRedisClient, waitForRedis, type RedisClientLogger } from "../cluster/redis/redis-client.js";
-import type { BusListener, EventBus } from "./event-bus.js";
+import type { EventBus } from "./event-bus.js";
+import { wireBus } from "./wire-bus.js";
 
 export interface RedisBusOptions {
   url: string;
@@ -32,23 +32,21 @@ export async function openRedisBus(options: RedisBusOptions): Promise<EventBus> 
   // ioredis subscribes again by itself after a reconnect (the SUBSCRIBE below got through before open resolved).
   const subscriber: Redis = publisher.duplicate({ connectionName: `kai:bus-sub:${name}` });
   subscriber.on("error", () => undefined); // the publisher's client reports the outage, once
-  const listeners = new Set<BusListener>();
-  let closed = false;
-  let failing = false;
-
+  const { bus, receive } = wireBus({
+    kind: "redis",
+    send: async (text) => {
+      await publisher.publish(channel, text);
+    },
+    close: async () => {
+      await closeRedisClient(subscriber);
+      await closeRedisClient(publisher);
+    },
+    outage: "bus events are not reaching Redis: subscribers catch up on task events from the store",
+    logger: options.logger,
+  });
+  // Something else writing to our channel (or a newer node's shape we cannot read) is skipped by `receive`.
   subscriber.on("message", (from: string, text: string) => {
-    if (from !== channel || closed) return;
-    const json = parseJson(text);
-    const parsed = json.ok ? BusEventSchema.safeParse(json.value) : null;
-    // Something else writing to our channel (or a newer node's shape we cannot read): skipped, never passed on half-read.
-    if (!parsed?.success) return;
-    for (const listener of [...listeners]) {
-      try {
-        listener(parsed.data);
-      } catch (error) {
-        options.logger?.error({ err: error }, "a bus listener failed");
-      }
-    }
+    if (from === channel) receive(text);
   });
 
   try {
@@ -60,30 +58,5 @@ export async function openRedisBus(options: RedisBusOptions): Promise<EventBus> 
     await closeRedisClient(publisher);
     throw error;
   }
-
-  return {
-    kind: "redis",
-    async publish(event: BusEvent) {
-      if (closed) return;
-      try {
-        await publisher.publish(channel, JSON.stringify(event));
-        failing = false;
-      } catch (error) {
-        if (failing) return;
-        failing = true;
-        options.logger?.warn({ err: { name: (error as Error).name, message: (error as Error).message } }, "bus events are not reaching Redis: subscribers catch up on task events from the store");
-      }
-    },
-    subscribe(listener) {
-      listeners.add(listener);
-      return () => void listeners.delete(listener);
-    },
-    async close() {
-      if (closed) return;
-      closed = true;
-      listeners.clear();
-      await closeRedisClient(subscriber);
-      await closeRedisClient(publisher);
-    },
-  };
+  return bus;
 }

@@ -52,43 +52,30 @@ async function eventsFlowAgain(publisher: EventBus, seen: BusEvent[]): Promise<v
   }
 }
 
-describe.runIf(findRedisServer() !== null)("Redis bus: outage", () => {
-  it("publishing while Redis is down does not throw, and events flow again once it is back", async () => {
-    const a = await openRedis();
-    const b = await openRedis();
-    try {
-      const seen: BusEvent[] = [];
-      b.subscribe((e) => seen.push(e));
-      await redis!.kill();
-      await expect(a.publish(event())).resolves.toBeUndefined();
-      await redis!.start();
-      await eventsFlowAgain(a, seen);
-      expect(seen.length).toBeGreaterThan(0);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  }, 30_000);
-});
-
-describe.runIf(findNatsServer() !== null)("NATS bus: outage", () => {
-  it("publishing while NATS is down does not throw, and events flow again once it is back", async () => {
-    const a = await openNats();
-    const b = await openNats();
-    try {
-      const seen: BusEvent[] = [];
-      b.subscribe((e) => seen.push(e));
-      await nats!.kill();
-      await expect(a.publish(event())).resolves.toBeUndefined();
-      await nats!.start();
-      await eventsFlowAgain(a, seen);
-      expect(seen.length).toBeGreaterThan(0);
-    } finally {
-      await a.close();
-      await b.close();
-    }
-  }, 30_000);
-});
+const OUTAGES = [
+  { name: "Redis", present: findRedisServer() !== null, open: openRedis, server: () => redis! },
+  { name: "NATS", present: findNatsServer() !== null, open: openNats, server: () => nats! },
+];
+for (const backend of OUTAGES) {
+  describe.runIf(backend.present)(`${backend.name} bus: outage`, () => {
+    it(`publishing while ${backend.name} is down does not throw, and events flow again once it is back`, async () => {
+      const a = await backend.open();
+      const b = await backend.open();
+      try {
+        const seen: BusEvent[] = [];
+        b.subscribe((e) => seen.push(e));
+        await backend.server().kill();
+        await expect(a.publish(event())).resolves.toBeUndefined();
+        await backend.server().start();
+        await eventsFlowAgain(a, seen);
+        expect(seen.length).toBeGreaterThan(0);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    }, 30_000);
+  });
+}
 
 describe("opening the configured bus", () => {
   const logger = pino({ level: "silent" }) as unknown as Logger;
