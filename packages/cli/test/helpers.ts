@@ -10,8 +10,13 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { vi } from "vitest";
 import { startServer, type StartServerOptions } from "@kai/server";
 import { createClient } from "@kai/sdk";
+
+// Every test here starts the CLI as a process, several times: a second or more each on a shared 2-core machine
+// (Node's start and the module graph). The default 20 s guard catches a hang, not this; a longer one still does.
+vi.setConfig({ testTimeout: 60_000 });
 
 export const CLI = fileURLToPath(new URL("../dist/main.js", import.meta.url));
 
