@@ -218,7 +218,8 @@ describe("watch after a long absence", () => {
       const client = createClient({ url: small.url, token, WebSocket: TrackingWebSocket });
       await client.services.register(definition("far-0", { tags: ["far"] }));
       const record = recorder();
-      const watcher = client.watch({ filter: { tag: ["far"] }, reconnect: { minDelayMs: 1500, maxDelayMs: 1500 }, ...record.handlers });
+      // The reconnect waits long enough for the 121 writes below to land while it is away, even on a busy machine.
+      const watcher = client.watch({ filter: { tag: ["far"] }, reconnect: { minDelayMs: 5000, maxDelayMs: 5000 }, ...record.handlers });
       try {
         await watcher.ready;
         sockets.at(-1)?.terminate();
@@ -229,7 +230,7 @@ describe("watch after a long absence", () => {
         const { service: last } = await client.services.register(definition("far-last", { tags: ["far"] }));
         expect(watcher.state).toBe("reconnecting");
 
-        await eventually(() => watcher.revision >= last.revision && watcher.state === "open", 10_000);
+        await eventually(() => watcher.revision >= last.revision && watcher.state === "open", 15_000);
         expect(record.snapshotReasons).toEqual(["subscribe", "too_far_behind"]);
         expect(revisionsOf(watcher.services)).toEqual(await restView(client, "far"));
         expect(watcher.services.size).toBe(62);
