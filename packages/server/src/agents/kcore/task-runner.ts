@@ -7,6 +7,7 @@
  * completes with the outputs of the steps nothing depends on. Every change is committed to the store with its
  * event(s) in order (one commit chain per task) and only then published on the bus.
  */
+import { setMaxListeners } from "node:events";
 import type { PlanStep, StepRun, Task, TaskState } from "@kai/protocol";
 import type { Logger } from "../../logging/logger.js";
 import type { EventBus } from "../../bus/event-bus.js";
@@ -51,6 +52,8 @@ export class TaskRunner {
     private readonly record: TaskRecord,
     private readonly deps: RunnerDeps,
   ) {
+    // Every running step listens on the task's signal (up to a plan's 100 steps at once): not a leak.
+    setMaxListeners(0, this.abort.signal);
     const p = record.spec.principal;
     // The owner's rights as of the create (kept for restarts); the task's own life is bounded by its deadline.
     this.principal = { tokenId: p.tokenId, owner: p.owner, scopes: p.scopes, expiresAt: Number.MAX_SAFE_INTEGER, ...(p.userId ? { userId: p.userId } : {}) };

@@ -16,6 +16,7 @@ import type { EventHub, EventSubscription, HubItem } from "../../bus/event-hub.j
 import { viewerOf } from "../../auth/principal.js";
 import { principalOf } from "../authenticate.js";
 import { ApiError } from "../../errors.js";
+import { eventJson } from "../../bus/event-json.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
 const KEEPALIVE_MS = 15_000;
@@ -26,7 +27,7 @@ export function sseFrame(item: HubItem): string {
   if (item.type === "dropped") return `event: ${BUS_STREAM_EVENTS.dropped}\ndata: ${JSON.stringify(item.notice)}\n\n`;
   const { event } = item;
   const id = event.taskId !== undefined && event.seq !== undefined ? `id: ${event.taskId}:${event.seq}\n` : "";
-  return `${id}event: ${BUS_STREAM_EVENTS.event}\ndata: ${JSON.stringify(event)}\n\n`;
+  return `${id}event: ${BUS_STREAM_EVENTS.event}\ndata: ${eventJson(event)}\n\n`;
 }
 
 /** `Last-Event-ID: <taskId>:<seq>` resumes a stream of that task when the query names no `after`. */

@@ -16,6 +16,7 @@ import { BusEventFilterSchema, EventsClientMessageSchema, EventsServerMessageSch
 import type { Principal } from "../../auth/principal.js";
 import { viewerOf } from "../../auth/principal.js";
 import type { EventHub, EventSubscription } from "../../bus/event-hub.js";
+import { eventJson } from "../../bus/event-json.js";
 
 const PING_MS = 15_000;
 
@@ -33,18 +34,20 @@ export function attachEventsSocket(hub: EventHub, socket: WebSocket, principal: 
   let current: EventSubscription | null = null;
   let alive = true;
 
-  const send = (message: EventsServerMessage) =>
+  const sendText = (text: string) =>
     new Promise<void>((resolve) => {
       if (socket.readyState !== socket.OPEN) return resolve();
-      socket.send(JSON.stringify(message), { binary: false }, () => resolve());
+      socket.send(text, { binary: false }, () => resolve());
     });
+  const send = (message: EventsServerMessage) => sendText(JSON.stringify(message));
 
   const pump = async (subscription: EventSubscription) => {
     for (;;) {
       const item = await subscription.next();
       if (!item || subscription !== current) return;
       if (item.type === "event") {
-        await send({ type: "event", event: item.event });
+        // `{"type":"event","event":…}` around the event's text, made once for all its subscribers.
+        await sendText(`{"type":"event","event":${eventJson(item.event)}}`);
         continue;
       }
       await send({ type: "dropped", notice: item.notice });
