@@ -8,7 +8,7 @@
  * wire. Task events are in the TaskEventLog before they are published, and a subscriber that notices a gap in a
  * task's sequence numbers reads it back from there (bus/event-hub.ts). Publishing never throws into the publisher.
  */
-import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { connect, type NatsConnection, type Subscription } from "nats";
 import type { EventBus } from "./event-bus.js";
 import { wireBus } from "./wire-bus.js";
 

@@ -28,7 +28,9 @@ export interface RedisBusOptions {
 export async function openRedisBus(options: RedisBusOptions): Promise<EventBus> {
   const channel = `${options.keyPrefix}bus`;
   const name = options.instanceName ?? String(process.pid);
-  const publisher: Redis = createRedisClient({ url: options.url, connectionName: `kai:bus:${name}`, ...(options.logger ? { logger: options.logger } : {}) });
+  // A longer command timeout than the cache's 1 s: a publish that times out is an event lost on the wire (pub/sub
+  // is at most once), and a busy Redis or host is no reason to lose it; the publisher never waits on it anyway.
+  const publisher: Redis = createRedisClient({ url: options.url, connectionName: `kai:bus:${name}`, commandTimeoutMs: 10_000, ...(options.logger ? { logger: options.logger } : {}) });
   // ioredis subscribes again by itself after a reconnect (the SUBSCRIBE below got through before open resolved).
   const subscriber: Redis = publisher.duplicate({ connectionName: `kai:bus-sub:${name}` });
   subscriber.on("error", () => undefined); // the publisher's client reports the outage, once
@@ -51,7 +53,8 @@ export async function openRedisBus(options: RedisBusOptions): Promise<EventBus> 
 
   try {
     const wait = options.connectTimeoutMs ?? 5_000;
-    if (!(await waitForRedis(publisher, wait))) throw new Error("Redis did not answer (bus.kind redis, cache.redis.url)");
+    // Both connections up before SUBSCRIBE: with the offline queue off, a command on a connection still opening fails.
+    if (!(await waitForRedis(publisher, wait)) || !(await waitForRedis(subscriber, wait))) throw new Error("Redis did not answer (bus.kind redis, cache.redis.url)");
     await subscriber.subscribe(channel);
   } catch (error) {
     await closeRedisClient(subscriber);
