@@ -1,6 +1,8 @@
 /**
  * The SDK must load in browsers: no top-level `node:` imports and no static import of `ws` (it is loaded
- * lazily, only when the platform has no WebSocket). Checked on the sources and on the built output.
+ * lazily, only when the platform has no WebSocket). Checked on the sources and on the built output. The one
+ * exception is the agent runtime (`@kai/sdk/agent`, `agent-runtime/`): an agent serves HTTP, so it is Node-only by
+ * design, a separate entry that nothing else in the SDK imports (checked too).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -9,9 +11,13 @@ import { describe, expect, it } from "vitest";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
+/** The Node-only entry (`exports["./agent"]`). */
+const NODE_ONLY = "agent-runtime";
+
 function files(dir: string, extension: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
     .filter((name) => name.endsWith(extension) && !name.endsWith(".test.ts") && !name.endsWith(".d.ts"))
+    .filter((name) => !name.startsWith(`${NODE_ONLY}/`))
     .map((name) => join(dir, name));
 }
 
@@ -37,6 +43,14 @@ describe("runtime neutrality", () => {
     const sources = files(join(packageDir, "src"), ".ts");
     expect(sources.length).toBeGreaterThan(5);
     expect(offenders(sources)).toEqual([]);
+  });
+
+  it("nothing but the package's ./agent entry reaches the Node-only agent runtime", () => {
+    const reaching = files(join(packageDir, "src"), ".ts").filter((path) => readFileSync(path, "utf8").includes(`./${NODE_ONLY}/`));
+    expect(reaching).toEqual([]);
+    const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { exports: Record<string, { default: string }> };
+    expect(manifest.exports["."]?.default).not.toContain(NODE_ONLY);
+    expect(manifest.exports["./agent"]?.default).toContain(NODE_ONLY);
   });
 
   it("the built dist/ imports nothing from node:", () => {
