@@ -52,8 +52,13 @@ export class TaskRunner {
     private readonly record: TaskRecord,
     private readonly deps: RunnerDeps,
   ) {
-    // Every running step listens on the task's signal (up to a plan's 100 steps at once): not a leak.
-    setMaxListeners(0, this.abort.signal);
+    // Every running step listens on the task's signal (up to a plan's 100 steps at once): not a leak. (Under the web
+    // app's component tests the node runs in jsdom, whose AbortSignal Node's setMaxListeners does not accept.)
+    try {
+      setMaxListeners(0, this.abort.signal);
+    } catch {
+      // not Node's EventTarget: it has no listener-leak warning to quiet
+    }
     const p = record.spec.principal;
     // The owner's rights as of the create (kept for restarts); the task's own life is bounded by its deadline.
     this.principal = { tokenId: p.tokenId, owner: p.owner, scopes: p.scopes, expiresAt: Number.MAX_SAFE_INTEGER, ...(p.userId ? { userId: p.userId } : {}) };
