@@ -14,7 +14,7 @@ import { ApiError } from "../../errors.js";
 import type { GatewayPort } from "../../http/front-doors/gateway-port.js";
 import type { Logger } from "../../logging/logger.js";
 import type { RegistryService } from "../../registry/registry-service.js";
-import type { AgentLoad, Planner } from "../ports.js";
+import type { AgentLoad, PlanCallOptions, Planner } from "../ports.js";
 import { chooseAgents } from "./agent-choice.js";
 import { readCapabilityCatalog } from "./capability-catalog.js";
 import { readPlanAnswer } from "./plan-answer.js";
@@ -29,11 +29,6 @@ export interface KPlannerDeps {
   logger: Logger;
 }
 
-/** Per call: the HTTP request's cancellation and id, passed on to the gateway. */
-export interface PlanCallOptions {
-  signal?: AbortSignal;
-  requestId?: string;
-}
 
 /** The gateway's answers that mean "no model for you here": the planner turns them into `planner_unavailable`. */
 const NO_MODEL_CODES: ReadonlySet<string> = new Set(["capability_not_found", "model_not_found", "no_service_available"]);

@@ -8,7 +8,6 @@
  * and the stream ends: it is told, never silently skipped. Comment lines every 15 s keep proxies from closing a
  * quiet stream; the stream ends by the caller's token expiry (ten minutes at most), so access is checked again.
  */
-import { Readable } from "node:stream";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { BUS_STREAM_EVENTS, BusEventFilterSchema, ErrorBodySchema, type BusEventFilter } from "@kai/protocol";
@@ -17,10 +16,9 @@ import { viewerOf } from "../../auth/principal.js";
 import { principalOf } from "../authenticate.js";
 import { ApiError } from "../../errors.js";
 import { eventJson } from "../../bus/event-json.js";
+import { SseStream } from "../sse-stream.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
-const KEEPALIVE_MS = 15_000;
-const MAX_STREAM_MS = 10 * 60_000;
 
 /** One SSE frame per hub item. */
 export function sseFrame(item: HubItem): string {
@@ -41,19 +39,15 @@ export function resumeFilter(filter: BusEventFilter, header: string | string[] |
 }
 
 /** Pulls the subscription at the pace of the client's socket (Node asks for more when its buffer drains). */
-class EventStream extends Readable {
+class EventStream extends SseStream {
   private pulling = false;
-  private readonly keepalive: NodeJS.Timeout;
-  private readonly lifetime: NodeJS.Timeout;
 
   constructor(readonly subscription: EventSubscription, endAt: number) {
-    super();
-    // Something at once, so that the headers go out now, and the reconnect delay for EventSource.
-    this.push("retry: 2000\n\n");
-    this.keepalive = setInterval(() => this.push(": keepalive\n\n"), KEEPALIVE_MS);
-    this.keepalive.unref();
-    this.lifetime = setTimeout(() => this.subscription.close(), Math.max(0, Math.min(endAt - Date.now(), MAX_STREAM_MS)));
-    this.lifetime.unref();
+    super(endAt);
+  }
+
+  protected expire(): void {
+    this.subscription.close();
   }
 
   override _read(): void {
@@ -85,8 +79,7 @@ class EventStream extends Readable {
   }
 
   private release(): void {
-    clearInterval(this.keepalive);
-    clearTimeout(this.lifetime);
+    this.stopTimers();
   }
 }
 

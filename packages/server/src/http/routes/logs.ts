@@ -7,7 +7,7 @@
  * it missed (`event: gap`) rather than holding the node's memory. A stream ends when the caller's token expires (ten
  * minutes at most), so that access is checked again on the reconnect.
  */
-import { Readable } from "node:stream";
+import { SseStream } from "../sse-stream.js";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ErrorBodySchema, LOG_STREAM_EVENTS, LogListResponseSchema, LogQuerySchema, LogStreamQuerySchema, type LogEntry, type LogFilter } from "@kai/protocol";
@@ -17,39 +17,26 @@ import { principalOf } from "../authenticate.js";
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
 /** Bytes a slow client may have queued before further lines are skipped (and counted in a gap event). */
 const MAX_QUEUED_BYTES = 1024 * 1024;
-/** A comment line this often keeps proxies from closing a quiet stream. */
-const KEEPALIVE_MS = 15_000;
-/**
- * The longest a stream stays open: the caller's token was checked when it opened, so it ends by the token's expiry
- * (and after this at most), and the client reconnects with a token that is checked again — a revoked session or a
- * removed role stops receiving lines within this time.
- */
-const MAX_STREAM_MS = 10 * 60_000;
-
 const frame = (entry: LogEntry) => `id: ${entry.seq}\nevent: ${LOG_STREAM_EVENTS.log}\ndata: ${JSON.stringify(entry)}\n\n`;
 const gapFrame = (skipped: number) => `event: ${LOG_STREAM_EVENTS.gap}\ndata: ${JSON.stringify({ skipped })}\n\n`;
 
 /** One client's stream: the backlog, then every matching line as it is written. */
-class LogStream extends Readable {
+class LogStream extends SseStream {
   private skipped = 0;
   private readonly stop: () => void;
-  private readonly keepalive: NodeJS.Timeout;
-  private readonly lifetime: NodeJS.Timeout;
 
   constructor(tail: LogTail, filter: LogFilter, after: number | undefined, endAt: number) {
-    super();
-    // Something at once, so that the headers go out now (Node sends them with the first bytes), and the reconnect delay.
-    this.push("retry: 2000\n\n");
+    super(endAt);
     // A resume from a line the ring no longer holds: say how many are gone.
     if (after !== undefined && after + 1 < tail.oldestSeq) this.push(gapFrame(tail.oldestSeq - after - 1));
     for (const entry of tail.list({ ...filter, after })) this.push(frame(entry));
     this.stop = tail.subscribe((entry) => {
       if (matches(entry, filter)) this.send(entry);
     });
-    this.keepalive = setInterval(() => this.push(": keepalive\n\n"), KEEPALIVE_MS);
-    this.keepalive.unref();
-    this.lifetime = setTimeout(() => this.finish(), Math.max(0, Math.min(endAt - Date.now(), MAX_STREAM_MS)));
-    this.lifetime.unref();
+  }
+
+  protected expire(): void {
+    this.finish();
   }
 
   override _read(): void {
@@ -81,8 +68,7 @@ class LogStream extends Readable {
   }
 
   private release(): void {
-    clearInterval(this.keepalive);
-    clearTimeout(this.lifetime);
+    this.stopTimers();
     this.stop();
   }
 }
