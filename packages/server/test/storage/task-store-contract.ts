@@ -4,11 +4,13 @@
  * idempotency key, get, list newest first by owner and state with a cursor, a commit that replaces the task and
  * appends its events with gap-free sequence numbers, `append`/`eventsAfter` of the TaskEventLog, unfinished tasks
  * for restart, and (durable backends) all of it after a reopen; with a `twin` (a second instance on the same
- * database) concurrent appends from both stay gap-free and unique.
+ * database) concurrent appends from both stay gap-free and unique. Tasks on many instances: the runner is
+ * recorded, adoption is conditional (one of two adopters wins), a commit by a runner that was replaced is refused
+ * (fencing), and an answer left by any instance is taken once.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StorageBackend } from "../../src/storage/contracts/storage-backend.js";
-import type { NewTaskEvent, TaskRecord, TaskStore } from "../../src/storage/contracts/task-store.js";
+import { TaskFencedError, type NewTaskEvent, type TaskRecord, type TaskStore } from "../../src/storage/contracts/task-store.js";
 
 export interface OpenedTaskBackend {
   backend: StorageBackend;
@@ -111,6 +113,62 @@ export function runTaskStoreContract(name: string, open: () => Promise<OpenedTas
       expect((await reopened.eventsAfter("t_d", 0, 10)).map((e) => e.seq)).toEqual([1, 2]);
       expect((await reopened.createTask(record("t_e"), [], "k")).record.task.id).toBe("t_d");
       expect((await reopened.unfinishedTasks()).map((r) => r.task.id)).toEqual(["t_d"]);
+    });
+
+    it("records the runner; only a live adoption changes it, and a replaced runner's commit is refused", async () => {
+      const made = await store.createTask({ ...record("t_run"), runner: "inst-a" }, [event("submitted")]);
+      expect(made.record.runner).toBe("inst-a");
+      expect((await store.getTask("t_run"))?.runner).toBe("inst-a");
+      expect((await store.unfinishedTasks()).find((r) => r.task.id === "t_run")?.runner).toBe("inst-a");
+      // A commit from an instance that is not the runner is refused, and stores nothing.
+      await expect(store.commitTask({ ...made.record, runner: "inst-b", task: { ...made.record.task, state: "working" } }, [event("b")])).rejects.toBeInstanceOf(TaskFencedError);
+      // Adoption is conditional on the runner it expects: a stale expectation loses.
+      expect(await store.adoptTask("t_run", "inst-x", "inst-b")).toBeNull();
+      const adopted = await store.adoptTask("t_run", "inst-a", "inst-b");
+      expect(adopted?.runner).toBe("inst-b");
+      expect(adopted?.task.lastSeq).toBe(1);
+      expect(await store.adoptTask("t_run", "inst-a", "inst-c")).toBeNull();
+      // The zombie (inst-a) is fenced off; the adopter commits.
+      await expect(store.commitTask({ ...made.record, task: { ...made.record.task, state: "working" } }, [event("a")])).rejects.toBeInstanceOf(TaskFencedError);
+      const next = await store.commitTask({ ...adopted!, task: { ...adopted!.task, state: "completed" } }, [event("done")]);
+      expect(next.events.map((e) => e.seq)).toEqual([2]);
+      expect((await store.getTask("t_run"))?.runner).toBe("inst-b");
+      expect((await store.eventsAfter("t_run", 0, 10)).map((e) => e.payload.state)).toEqual(["submitted", "done"]);
+      // A finished task is adopted by no one; a runner-less one (copied, or older) by whoever expects null.
+      expect(await store.adoptTask("t_run", "inst-b", "inst-c")).toBeNull();
+      await store.createTask(record("t_none"), [event("submitted")]);
+      expect((await store.getTask("t_none"))?.runner ?? null).toBeNull();
+      expect((await store.adoptTask("t_none", null, "inst-c"))?.runner).toBe("inst-c");
+      expect(await store.adoptTask("t_missing", null, "inst-c")).toBeNull();
+    });
+
+    it("an answer left for an input-required task is taken once; none for a task not waiting", async () => {
+      await store.createTask({ ...record("t_wait", "alice", "input-required"), runner: "inst-a" }, [event("input-required")]);
+      await store.createTask(record("t_busy", "alice", "working"), [event("working")]);
+      expect(await store.putAnswer("t_busy", { step: "main", value: 1 })).toBe(false);
+      expect(await store.putAnswer("t_missing", { step: "main", value: 1 })).toBe(false);
+      expect(await store.takeAnswer("t_wait")).toBeNull();
+      expect(await store.putAnswer("t_wait", { step: "main", value: { city: "Oslo" } })).toBe(true);
+      expect(await store.putAnswer("t_wait", { step: "main", value: { city: "Bergen" } })).toBe(true);
+      expect(await store.takeAnswer("t_wait")).toEqual({ step: "main", value: { city: "Bergen" } });
+      expect(await store.takeAnswer("t_wait")).toBeNull();
+      // The runner's commits leave an answer not yet taken in place.
+      const waiting = (await store.getTask("t_wait"))!;
+      await store.putAnswer("t_wait", { step: "main", value: 2 });
+      await store.commitTask(waiting, [event("still")]);
+      expect(await store.takeAnswer("t_wait")).toEqual({ step: "main", value: 2 });
+    });
+
+    it("two instances adopting one task at once: exactly one wins", async ({ skip }) => {
+      if (!opened.twin) return skip();
+      const twin = await opened.twin();
+      extra.push(twin);
+      await store.createTask({ ...record("t_adopt"), runner: "dead" }, [event("submitted")]);
+      const other = twin.taskStore();
+      const results = await Promise.all([store.adoptTask("t_adopt", "dead", "inst-a"), other.adoptTask("t_adopt", "dead", "inst-b")]);
+      const winners = results.filter((r) => r !== null);
+      expect(winners).toHaveLength(1);
+      expect((await store.getTask("t_adopt"))?.runner).toBe(winners[0]!.runner);
     });
 
     it("two instances appending to one task at once never share or skip a number", async ({ skip }) => {

@@ -37,6 +37,30 @@ export interface TaskSpec {
 export interface TaskRecord {
   task: Task;
   spec: TaskSpec;
+  /**
+   * The cluster instance (`Cluster.instanceId`) that runs the task; null or absent: none (a copied task, or one
+   * stored before runners were recorded). Only this instance may commit the task (see `commitTask`); another one
+   * takes it over with `adoptTask` once the runner is no longer a live member (agents/kcore/task-adoption.ts).
+   */
+  runner?: string | null;
+}
+
+/** An answer to a task's input-required question, left in the store for the instance that runs the task. */
+export interface PendingAnswer {
+  step: string;
+  value: unknown;
+}
+
+/**
+ * A commit refused because the task's runner is no longer the committer (another instance adopted the task):
+ * fencing, so an instance that was thought dead never overwrites what its adopter does. Its runner halts.
+ */
+export class TaskFencedError extends Error {
+  readonly code = "task_fenced";
+  constructor(taskId: string) {
+    super(`task ${taskId} is run by another instance now; this commit is refused`);
+    this.name = "TaskFencedError";
+  }
 }
 
 export interface TaskListQuery {
@@ -66,12 +90,29 @@ export interface TaskStore extends TaskEventLog {
   listTasks(query: TaskListQuery): Promise<TaskPage>;
   /**
    * Replaces the stored task by `record` and appends `events` after its last one, atomically; `record.task.lastSeq`
-   * is set to the new last sequence number (in the stored copy and in the returned one).
+   * is set to the new last sequence number (in the stored copy and in the returned one). Refused with
+   * `TaskFencedError` (nothing stored) when the stored task's runner is not `record.runner` (null and absent alike).
    */
   commitTask(record: TaskRecord, events: NewTaskEvent[]): Promise<{ record: TaskRecord; events: BusEvent[] }>;
   /** Tasks not in a terminal state (restart resumes them), oldest first. */
   unfinishedTasks(): Promise<TaskRecord[]>;
+  /**
+   * Makes `to` the runner of an unfinished task whose runner is still `from` (a conditional update: of two instances
+   * adopting the same task, one wins and the other gets null). Returns the adopted task, or null when the task is
+   * finished, missing, or its runner is no longer `from`.
+   */
+  adoptTask(id: string, from: string | null, to: string): Promise<TaskRecord | null>;
+  /**
+   * Leaves an answer for an input-required task (any instance may; the runner takes it on a `task_control` signal).
+   * False when the task is not waiting for input. A later answer replaces one not yet taken.
+   */
+  putAnswer(id: string, answer: PendingAnswer): Promise<boolean>;
+  /** Takes (reads and clears) the answer left for a task, if any. */
+  takeAnswer(id: string): Promise<PendingAnswer | null>;
 }
+
+/** The runner a commit must find stored for it to be accepted. */
+export const runnerOf = (record: TaskRecord): string | null => record.runner ?? null;
 
 /** Nesting allowed in a stored task or event (agents' outputs are kept as they came, within the API's own limit). */
 const STORED_DEPTH = 512;

@@ -5,7 +5,7 @@
  * caller changing its object never changes the stored one.
  */
 import type { BusEvent } from "@kai/protocol";
-import { numberEvents, UNFINISHED_TASK_STATES, type NewTaskEvent, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import { numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -13,6 +13,7 @@ export class MemoryTaskStore implements TaskStore {
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly events = new Map<string, BusEvent[]>();
   private readonly keys = new Map<string, string>();
+  private readonly answers = new Map<string, PendingAnswer>();
 
   constructor(private readonly check: () => void) {}
 
@@ -51,6 +52,7 @@ export class MemoryTaskStore implements TaskStore {
     this.check();
     const current = this.tasks.get(record.task.id);
     if (!current) throw new Error(`task ${record.task.id} does not exist`);
+    if (runnerOf(current) !== runnerOf(record)) throw new TaskFencedError(record.task.id);
     const numbered = numberEvents(record.task.id, events, current.task.lastSeq + 1);
     const stored = copy({ ...record, task: { ...record.task, lastSeq: current.task.lastSeq + numbered.length } });
     this.tasks.set(stored.task.id, stored);
@@ -64,6 +66,28 @@ export class MemoryTaskStore implements TaskStore {
       .filter((record) => UNFINISHED_TASK_STATES.includes(record.task.state))
       .sort((a, b) => (a.task.id < b.task.id ? -1 : 1))
       .map(copy);
+  }
+
+  async adoptTask(id: string, from: string | null, to: string) {
+    this.check();
+    const current = this.tasks.get(id);
+    if (!current || !UNFINISHED_TASK_STATES.includes(current.task.state) || runnerOf(current) !== from) return null;
+    current.runner = to;
+    return copy(current);
+  }
+
+  async putAnswer(id: string, answer: PendingAnswer) {
+    this.check();
+    if (this.tasks.get(id)?.task.state !== "input-required") return false;
+    this.answers.set(id, copy(answer));
+    return true;
+  }
+
+  async takeAnswer(id: string) {
+    this.check();
+    const answer = this.answers.get(id);
+    this.answers.delete(id);
+    return answer ?? null;
   }
 
   async append(taskId: string, event: NewTaskEvent): Promise<BusEvent> {

@@ -11,7 +11,7 @@ import pg from "pg";
 import { VAULT_SCHEMA } from "./pg-vault-schema.js";
 import { CLUSTER_SCHEMA } from "./pg-cluster-schema.js";
 import { IDENTITY_SCHEMA } from "./pg-identity-schema.js";
-import { TASK_SCHEMA } from "./pg-task-store.js";
+import { TASK_RUNNER_SCHEMA, TASK_SCHEMA } from "./pg-task-store.js";
 
 export interface PgMigration {
   version: number;
@@ -148,6 +148,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     version: 4,
     description: "agent mesh (issue 16): kCore's tasks and their numbered events",
     sql: TASK_SCHEMA,
+  },
+  {
+    version: 5,
+    description: "agent mesh (issue 16): each task's runner instance and an answer left for it",
+    sql: TASK_RUNNER_SCHEMA,
   },
 ];
 

@@ -6,7 +6,7 @@
  * A create with an idempotency key relies on the unique `idem_key`: the second of two racing creates finds the first.
  */
 import type { BusEvent } from "@kai/protocol";
-import { decodeStored, numberEvents, UNFINISHED_TASK_STATES, type NewTaskEvent, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import { decodeStored, numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
 import type { PgDatabase } from "./pg-database.js";
 import type pg from "pg";
 
@@ -32,15 +32,27 @@ export const TASK_SCHEMA = `
   );
 `;
 
+/**
+ * Migration 5 (tasks on a node of many instances): the instance running each task, which alone may commit it
+ * (fencing), and an answer any instance leaves for that runner (agents/kcore/task-adoption.ts).
+ */
+export const TASK_RUNNER_SCHEMA = `
+  ALTER TABLE tasks ADD COLUMN runner text;
+  ALTER TABLE tasks ADD COLUMN answer text;
+`;
+
 interface TaskRow {
   doc: string;
   last_seq: string;
+  runner: string | null;
   [column: string]: unknown;
 }
 
 const decode = (row: TaskRow): TaskRecord => {
   const record = decodeStored<TaskRecord>(row.doc, "task");
   record.task.lastSeq = Number(row.last_seq);
+  // The column is the truth (an adoption changes it without rewriting the document).
+  record.runner = row.runner;
   return record;
 };
 
@@ -62,22 +74,22 @@ export class PgTaskStore implements TaskStore {
     const stored: TaskRecord = { ...record, task: { ...record.task, lastSeq: numbered.length } };
     const made = await this.db.transaction(async (client) => {
       const inserted = await client.query(
-        `INSERT INTO tasks (id, owner, state, idem_key, last_seq, updated_at, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)
+        `INSERT INTO tasks (id, owner, state, idem_key, last_seq, updated_at, doc, runner) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (idem_key) DO NOTHING RETURNING id`,
-        [stored.task.id, stored.task.owner, stored.task.state, key, numbered.length, stored.task.updatedAt, JSON.stringify(stored)],
+        [stored.task.id, stored.task.owner, stored.task.state, key, numbered.length, stored.task.updatedAt, JSON.stringify(stored), runnerOf(stored)],
       );
       if (inserted.rowCount === 0) return false;
       await insertEvents(client, stored.task.id, numbered);
       return true;
     });
     if (made) return { record: stored, created: true, events: numbered };
-    const rows = await this.db.query<TaskRow>("SELECT doc, last_seq FROM tasks WHERE idem_key = $1", [key]);
+    const rows = await this.db.query<TaskRow>("SELECT doc, last_seq, runner FROM tasks WHERE idem_key = $1", [key]);
     if (!rows[0]) throw new Error("the task of this idempotency key vanished");
     return { record: decode(rows[0]), created: false, events: [] as BusEvent[] };
   }
 
   async getTask(id: string) {
-    const rows = await this.db.query<TaskRow>("SELECT doc, last_seq FROM tasks WHERE id = $1", [id]);
+    const rows = await this.db.query<TaskRow>("SELECT doc, last_seq, runner FROM tasks WHERE id = $1", [id]);
     return rows[0] ? decode(rows[0]) : null;
   }
 
@@ -98,7 +110,7 @@ export class PgTaskStore implements TaskStore {
     }
     values.push(query.limit + 1);
     const rows = await this.db.query<TaskRow>(
-      `SELECT doc, last_seq FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT $${values.length}`,
+      `SELECT doc, last_seq, runner FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT $${values.length}`,
       values,
     );
     const records = rows.slice(0, query.limit).map(decode);
@@ -107,8 +119,10 @@ export class PgTaskStore implements TaskStore {
 
   commitTask(record: TaskRecord, events: NewTaskEvent[]) {
     return this.db.transaction(async (client) => {
-      const current = await client.query<{ last_seq: string }>("SELECT last_seq FROM tasks WHERE id = $1 FOR UPDATE", [record.task.id]);
+      const current = await client.query<{ last_seq: string; runner: string | null }>("SELECT last_seq, runner FROM tasks WHERE id = $1 FOR UPDATE", [record.task.id]);
       if (!current.rows[0]) throw new Error(`task ${record.task.id} does not exist`);
+      // Fencing: the row lock is held, so an adoption either happened before (refused here) or waits for this commit.
+      if (current.rows[0].runner !== runnerOf(record)) throw new TaskFencedError(record.task.id);
       const numbered = numberEvents(record.task.id, events, Number(current.rows[0].last_seq) + 1);
       const lastSeq = Number(current.rows[0].last_seq) + numbered.length;
       const stored: TaskRecord = { ...record, task: { ...record.task, lastSeq } };
@@ -125,8 +139,31 @@ export class PgTaskStore implements TaskStore {
   }
 
   async unfinishedTasks() {
-    const rows = await this.db.query<TaskRow>("SELECT doc, last_seq FROM tasks WHERE state = ANY($1::text[]) ORDER BY id", [UNFINISHED_TASK_STATES]);
+    const rows = await this.db.query<TaskRow>("SELECT doc, last_seq, runner FROM tasks WHERE state = ANY($1::text[]) ORDER BY id", [UNFINISHED_TASK_STATES]);
     return rows.map(decode);
+  }
+
+  async adoptTask(id: string, from: string | null, to: string) {
+    const rows = await this.db.query<TaskRow>(
+      "UPDATE tasks SET runner = $1 WHERE id = $2 AND runner IS NOT DISTINCT FROM $3 AND state = ANY($4::text[]) RETURNING doc, last_seq, runner",
+      [to, id, from, UNFINISHED_TASK_STATES],
+    );
+    return rows[0] ? decode(rows[0]) : null;
+  }
+
+  async putAnswer(id: string, answer: PendingAnswer) {
+    const rows = await this.db.query<{ id: string }>("UPDATE tasks SET answer = $1 WHERE id = $2 AND state = 'input-required' RETURNING id", [JSON.stringify(answer), id]);
+    return rows.length === 1;
+  }
+
+  async takeAnswer(id: string) {
+    // One statement: the old value is read and cleared atomically (two takers never both get it).
+    const rows = await this.db.query<{ answer: string | null }>(
+      "UPDATE tasks SET answer = NULL FROM (SELECT answer AS old FROM tasks WHERE id = $1 FOR UPDATE) AS previous WHERE id = $1 RETURNING previous.old AS answer",
+      [id],
+    );
+    const text = rows[0]?.answer;
+    return text ? decodeStored<PendingAnswer>(text, "task answer") : null;
   }
 
   append(taskId: string, event: NewTaskEvent): Promise<BusEvent> {

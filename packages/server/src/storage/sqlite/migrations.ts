@@ -6,7 +6,7 @@
  */
 import type { Database } from "better-sqlite3";
 import { IDENTITY_SCHEMA } from "./sqlite-identity-schema.js";
-import { TASK_SCHEMA } from "./sqlite-task-store.js";
+import { TASK_RUNNER_SCHEMA, TASK_SCHEMA } from "./sqlite-task-store.js";
 
 export interface Migration {
   version: number;
@@ -261,6 +261,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 8,
     description: "agent mesh (issue 16): kCore's tasks and their numbered events",
     sql: TASK_SCHEMA,
+  },
+  {
+    version: 9,
+    description: "agent mesh (issue 16): each task's runner instance and an answer left for it",
+    sql: TASK_RUNNER_SCHEMA,
   },
 ];
 

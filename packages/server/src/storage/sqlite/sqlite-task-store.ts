@@ -7,7 +7,7 @@
  */
 import type { Database, Statement } from "better-sqlite3";
 import type { BusEvent, TaskState } from "@kai/protocol";
-import { decodeStored, numberEvents, UNFINISHED_TASK_STATES, type NewTaskEvent, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import { decodeStored, numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
 import type { SqliteStoreHooks } from "./store-hooks.js";
 
 /** Migration 8. `idem_key` is `<owner>\n<key>`: an idempotency key is the owner's own. Ids sort by creation time. */
@@ -33,22 +33,39 @@ export const TASK_SCHEMA = `
   ) WITHOUT ROWID;
 `;
 
+/**
+ * Migration 9 (tasks on a node of many instances): the instance running each task, which alone may commit it, and
+ * an answer left by any instance for that runner (agents/kcore/task-adoption.ts). One SQLite file is one process,
+ * so here the runner only changes at a restart; the columns keep the backends alike.
+ */
+export const TASK_RUNNER_SCHEMA = `
+  ALTER TABLE tasks ADD COLUMN runner TEXT;
+  ALTER TABLE tasks ADD COLUMN answer TEXT;
+`;
+
 interface TaskRow {
   doc: string;
   last_seq: number;
+  runner: string | null;
 }
 
 const decode = (row: TaskRow): TaskRecord => {
   const record = decodeStored<TaskRecord>(row.doc, "task");
   record.task.lastSeq = row.last_seq;
+  // The column is the truth (an adoption changes it without rewriting the document).
+  record.runner = row.runner;
   return record;
 };
 
 export class SqliteTaskStore implements TaskStore {
-  private readonly insertTask: Statement<[string, string, string, string | null, number, string, string]>;
+  private readonly insertTask: Statement<[string, string, string, string | null, number, string, string, string | null]>;
+  private readonly adopt: Statement<[string, string, string | null], TaskRow>;
+  private readonly putAnswerRow: Statement<[string, string]>;
+  private readonly takeAnswerRow: Statement<[string], { answer: string | null }>;
+  private readonly clearAnswer: Statement<[string]>;
   private readonly selectByKey: Statement<[string], TaskRow>;
   private readonly selectTask: Statement<[string], TaskRow>;
-  private readonly selectLastSeq: Statement<[string], { last_seq: number }>;
+  private readonly selectLastSeq: Statement<[string], { last_seq: number; runner: string | null }>;
   private readonly updateTask: Statement<[string, number, string, string, string]>;
   private readonly bumpSeq: Statement<[number, string]>;
   private readonly insertEvent: Statement<[string, number, string]>;
@@ -61,16 +78,21 @@ export class SqliteTaskStore implements TaskStore {
     private readonly hooks: SqliteStoreHooks,
   ) {
     this.db = db;
-    this.insertTask = db.prepare("INSERT INTO tasks (id, owner, state, idem_key, last_seq, updated_at, doc) VALUES (?, ?, ?, ?, ?, ?, ?)");
-    this.selectByKey = db.prepare("SELECT doc, last_seq FROM tasks WHERE idem_key = ?");
-    this.selectTask = db.prepare("SELECT doc, last_seq FROM tasks WHERE id = ?");
-    this.selectLastSeq = db.prepare("SELECT last_seq FROM tasks WHERE id = ?");
+    this.insertTask = db.prepare("INSERT INTO tasks (id, owner, state, idem_key, last_seq, updated_at, doc, runner) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    const unfinished = UNFINISHED_TASK_STATES.map((state) => `'${state}'`).join(", ");
+    this.adopt = db.prepare(`UPDATE tasks SET runner = ? WHERE id = ? AND runner IS ? AND state IN (${unfinished}) RETURNING doc, last_seq, runner`);
+    this.putAnswerRow = db.prepare("UPDATE tasks SET answer = ? WHERE id = ? AND state = 'input-required'");
+    this.takeAnswerRow = db.prepare("SELECT answer FROM tasks WHERE id = ?");
+    this.clearAnswer = db.prepare("UPDATE tasks SET answer = NULL WHERE id = ?");
+    this.selectByKey = db.prepare("SELECT doc, last_seq, runner FROM tasks WHERE idem_key = ?");
+    this.selectTask = db.prepare("SELECT doc, last_seq, runner FROM tasks WHERE id = ?");
+    this.selectLastSeq = db.prepare("SELECT last_seq, runner FROM tasks WHERE id = ?");
     this.updateTask = db.prepare("UPDATE tasks SET state = ?, last_seq = ?, updated_at = ?, doc = ? WHERE id = ?");
     this.bumpSeq = db.prepare("UPDATE tasks SET last_seq = ? WHERE id = ?");
     this.insertEvent = db.prepare("INSERT INTO task_events (task_id, seq, doc) VALUES (?, ?, ?)");
     this.selectEvents = db.prepare("SELECT doc FROM task_events WHERE task_id = ? AND seq > ? ORDER BY seq LIMIT ?");
     this.selectUnfinished = db.prepare(
-      `SELECT doc, last_seq FROM tasks WHERE state IN (${UNFINISHED_TASK_STATES.map((state) => `'${state}'`).join(", ")}) ORDER BY id`,
+      `SELECT doc, last_seq, runner FROM tasks WHERE state IN (${UNFINISHED_TASK_STATES.map((state) => `'${state}'`).join(", ")}) ORDER BY id`,
     );
   }
 
@@ -81,7 +103,7 @@ export class SqliteTaskStore implements TaskStore {
       if (existing) return { record: decode(existing), created: false, events: [] as BusEvent[] };
       const numbered = numberEvents(record.task.id, events, 1);
       const stored: TaskRecord = { ...record, task: { ...record.task, lastSeq: numbered.length } };
-      this.insertTask.run(stored.task.id, stored.task.owner, stored.task.state, key, numbered.length, stored.task.updatedAt, JSON.stringify(stored));
+      this.insertTask.run(stored.task.id, stored.task.owner, stored.task.state, key, numbered.length, stored.task.updatedAt, JSON.stringify(stored), runnerOf(stored));
       for (const event of numbered) this.insertEvent.run(stored.task.id, event.seq!, JSON.stringify(event));
       return { record: stored, created: true, events: numbered };
     });
@@ -109,7 +131,7 @@ export class SqliteTaskStore implements TaskStore {
       where.push("id < ?");
       values.push(query.cursor);
     }
-    const sql = `SELECT doc, last_seq FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
+    const sql = `SELECT doc, last_seq, runner FROM tasks ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
     const rows = this.db.prepare<unknown[], TaskRow>(sql).all(...values, query.limit + 1);
     const records = rows.slice(0, query.limit).map(decode);
     return { records, nextCursor: rows.length > query.limit ? records[records.length - 1]!.task.id : null };
@@ -119,6 +141,7 @@ export class SqliteTaskStore implements TaskStore {
     return this.hooks.enqueue(() => {
       const current = this.selectLastSeq.get(record.task.id);
       if (!current) throw new Error(`task ${record.task.id} does not exist`);
+      if (current.runner !== runnerOf(record)) throw new TaskFencedError(record.task.id);
       const numbered = numberEvents(record.task.id, events, current.last_seq + 1);
       const lastSeq = current.last_seq + numbered.length;
       const stored: TaskRecord = { ...record, task: { ...record.task, lastSeq } };
@@ -131,6 +154,26 @@ export class SqliteTaskStore implements TaskStore {
   async unfinishedTasks() {
     this.hooks.assertOpen();
     return this.selectUnfinished.all().map(decode);
+  }
+
+  adoptTask(id: string, from: string | null, to: string) {
+    return this.hooks.enqueue(() => {
+      const row = this.adopt.get(to, id, from);
+      return row ? decode(row) : null;
+    });
+  }
+
+  putAnswer(id: string, answer: PendingAnswer) {
+    return this.hooks.enqueue(() => this.putAnswerRow.run(JSON.stringify(answer), id).changes === 1);
+  }
+
+  takeAnswer(id: string) {
+    return this.hooks.enqueue(() => {
+      const row = this.takeAnswerRow.get(id);
+      if (!row?.answer) return null;
+      this.clearAnswer.run(id);
+      return decodeStored<PendingAnswer>(row.answer, "task answer");
+    });
   }
 
   append(taskId: string, event: NewTaskEvent): Promise<BusEvent> {
