@@ -6,7 +6,8 @@
  *
  * What it does, by the `kind` field of the step's data part: `echo` completes with an artifact `{echo: input}`;
  * `ask` asks "Which city?" (input-required) and completes with `{booked: <answer>}` once answered on the same task;
- * `slow` works until canceled (and records the cancel); `fail` fails with a message.
+ * `slow` works until canceled (and records the cancel); `fail` fails with a message. A cancel of a task waiting for
+ * input (`ask`) ends it as canceled and is recorded too.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -45,6 +46,8 @@ class TestExecutor implements AgentExecutor {
   readonly tasks: string[] = [];
   readonly canceled: string[] = [];
   private readonly running = new Map<string, () => void>();
+  /** Tasks waiting for input (their execute has returned): a cancel ends them itself. */
+  private readonly asking = new Map<string, string>();
 
   async execute(context: RequestContext, bus: ExecutionEventBus): Promise<void> {
     const message = context.userMessage;
@@ -54,6 +57,7 @@ class TestExecutor implements AgentExecutor {
     const status = (state: TaskState, parts?: Part[]) =>
       bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: { state, message: parts ? agentMessage(taskId, contextId, parts) : undefined, timestamp: new Date().toISOString() }, metadata: undefined }));
     if (context.task) {
+      this.asking.delete(taskId);
       // A follow-up on an existing task: the answer to "Which city?".
       bus.publish(AgentEvent.task(context.task));
       bus.publish(AgentEvent.artifactUpdate({ taskId, contextId, artifact: { artifactId: "booking", name: "booking", description: "", parts: [data({ booked: textOf(message) })], metadata: undefined, extensions: [] }, append: false, lastChunk: true, metadata: undefined }));
@@ -70,6 +74,7 @@ class TestExecutor implements AgentExecutor {
         status(TaskState.TASK_STATE_COMPLETED);
         break;
       case "ask":
+        this.asking.set(taskId, contextId);
         status(TaskState.TASK_STATE_INPUT_REQUIRED, [text("Which city?")]);
         break;
       case "slow":
@@ -83,10 +88,17 @@ class TestExecutor implements AgentExecutor {
     bus.finished();
   }
 
-  async cancelTask(taskId: string, _bus: ExecutionEventBus): Promise<void> {
+  async cancelTask(taskId: string, bus: ExecutionEventBus): Promise<void> {
     this.canceled.push(taskId);
-    this.running.get(taskId)?.();
+    const running = this.running.get(taskId);
     this.running.delete(taskId);
+    if (running) return running();
+    // A task waiting for input has no execute left to say it ended: say it here (the SDK waits for that event).
+    const contextId = this.asking.get(taskId);
+    if (contextId === undefined) return;
+    this.asking.delete(taskId);
+    bus.publish(AgentEvent.statusUpdate({ taskId, contextId, status: { state: TaskState.TASK_STATE_CANCELED, message: undefined, timestamp: new Date().toISOString() }, metadata: undefined }));
+    bus.finished();
   }
 }
 
