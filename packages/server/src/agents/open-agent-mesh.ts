@@ -20,6 +20,7 @@ import type { Planner } from "./ports.js";
 import { KPlanner } from "./planner/k-planner.js";
 import { lateBoundAgentLoad } from "./planner/agent-choice.js";
 import { TaskEngine } from "./kcore/task-engine.js";
+import type { TaskCluster } from "./kcore/task-adoption.js";
 import { KCORE_AGENT } from "./kcore/task-events.js";
 import { createDispatchers } from "./kcore/dispatch/dispatchers.js";
 import type { StepDispatcher } from "./kcore/dispatch/step-dispatcher.js";
@@ -41,6 +42,8 @@ export interface AgentMeshDeps {
   feed?: Pick<ChangeFeed, "subscribe">;
   /** The vault: a command MCP server's environment comes from secrets named in its config. */
   vault?: McpSecrets;
+  /** The node's cluster: kCore records which instance runs each task, adopts those of instances that are gone, and sends cancel/answer to the runner (kcore/task-adoption.ts, task-control.ts). Absent: this instance alone. */
+  cluster?: TaskCluster;
 }
 
 export interface AgentMesh {
@@ -96,7 +99,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
       klp: createKlpDispatcher({ identity: () => deps.klp.identity, registry: deps.registry }),
     };
     const dispatchers = createDispatchers(deps.gateway, transports);
-    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs });
+    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs, ...(deps.cluster ? { cluster: deps.cluster, adoptionSweepMs: deps.config.cluster.pollIntervalMs } : {}) });
     undo.unshift(() => tasks.close());
     plannerLoad.bind(tasks.load);
     const agents = new AgentDirectory({ registry: deps.registry, load: tasks.load });

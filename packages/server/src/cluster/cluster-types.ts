@@ -29,7 +29,9 @@ export type SignalTopic =
   /** `{ userId } | { roles: true }`: a user was created, changed or deleted, or the custom roles changed; instances reload it (issue 14). */
   | "user_changed"
   /** `{ sessionId } | { userId }`: a session (or every session of a user) was revoked; instances refuse its access tokens at once. */
-  | "session_revoked";
+  | "session_revoked"
+  /** `{ taskId, action: "cancel" | "answer" }`: a task's cancel or answer for the instance running it (an answer's value is in the task store). */
+  | "task_control";
 
 export interface SignalMeta {
   /** Instance id of the publisher. */

@@ -2,12 +2,14 @@
  * @module agents/kcore/task-engine
  * kCore: the task API's engine. A create is stored (with its first event) before it is acknowledged, then runs
  * in a TaskRunner; get and list read the store (the owner's tasks, or every task for an admin; another's task is
- * "not found"); cancel and answer reach the task's runner. On open it resumes every unfinished task in the store
- * (a restart never loses an acknowledged task); on close it halts the runners without recording anything, so the
- * next start resumes them. Every log line of a task carries its taskId and planId.
+ * "not found"); cancel and answer reach the task's runner, on this instance or (task-control.ts) on another one.
+ * Each task records the instance running it; on open an instance resumes the unfinished tasks no live instance runs
+ * (on one node: all of them, so a restart never loses an acknowledged task), and the leader adopts those of
+ * instances that are gone (task-adoption.ts). On close it halts the runners without recording anything, so the
+ * next start (or another instance) resumes them. Every log line of a task carries its taskId and planId.
  */
 import { randomBytes } from "node:crypto";
-import type { AnswerTaskRequestSchema, CreateTaskRequest, ListTasksQuery, ListTasksResponse, Task } from "@kai/protocol";
+import { TERMINAL_TASK_STATES, type AnswerTaskRequestSchema, type CreateTaskRequest, type ListTasksQuery, type ListTasksResponse, type Task } from "@kai/protocol";
 import type { z } from "zod";
 import type { Logger } from "../../logging/logger.js";
 import type { EventBus } from "../../bus/event-bus.js";
@@ -22,6 +24,8 @@ import { createDispatchers, type Dispatchers } from "./dispatch/dispatchers.js";
 import { planForRequest } from "./plan-for-request.js";
 import { KCORE_AGENT, taskEvent } from "./task-events.js";
 import { TaskRunner } from "./task-runner.js";
+import { soloTaskCluster, TaskAdoption, type TaskCluster } from "./task-adoption.js";
+import { applyLeftAnswer, TaskControl } from "./task-control.js";
 
 export interface TaskEngineDeps {
   store: TaskStore;
@@ -35,6 +39,10 @@ export interface TaskEngineDeps {
   defaultStepTimeoutMs?: number;
   /** Dispatchers (tests and the next transports may pass their own). */
   dispatchers?: Dispatchers;
+  /** The node's cluster (one instance alone when absent): who runs which task, cancel/answer across instances. */
+  cluster?: TaskCluster;
+  /** How often the leader looks for tasks of instances that are gone, ms (default 2 s). */
+  adoptionSweepMs?: number;
 }
 
 /** Time-ordered ids (listing newest first is listing by id): ms since epoch in base 36, then randomness. */
@@ -46,20 +54,40 @@ export class TaskEngine {
   readonly load = new LoadTracker();
   private readonly runners = new Map<string, TaskRunner>();
   private readonly dispatchers: Dispatchers;
+  private readonly cluster: TaskCluster;
+  private readonly adoption: TaskAdoption;
+  private readonly control: TaskControl;
   private closed = false;
 
   private constructor(private readonly deps: TaskEngineDeps) {
     this.dispatchers = deps.dispatchers ?? createDispatchers(deps.gateway);
+    this.cluster = deps.cluster ?? soloTaskCluster();
+    this.adoption = new TaskAdoption({
+      store: deps.store,
+      cluster: this.cluster,
+      logger: deps.logger,
+      running: (taskId) => this.runners.has(taskId),
+      resume: (record) => {
+        deps.logger.info({ taskId: record.task.id, planId: record.task.planId }, "resuming a task");
+        void this.launch(record, true);
+      },
+      sweepMs: deps.adoptionSweepMs ?? 2_000,
+    });
+    this.control = new TaskControl({
+      store: deps.store,
+      cluster: this.cluster,
+      adoption: this.adoption,
+      logger: deps.logger,
+      local: (taskId) => this.runners.get(taskId),
+      run: (record, start) => this.launch(record, true, start),
+    });
   }
 
-  /** Builds the engine and resumes the unfinished tasks of the store. */
+  /** Builds the engine and resumes the unfinished tasks of the store that no live instance runs. */
   static async open(deps: TaskEngineDeps): Promise<TaskEngine> {
     const engine = new TaskEngine(deps);
-    const unfinished = await deps.store.unfinishedTasks();
-    for (const record of unfinished) {
-      engine.deps.logger.info({ taskId: record.task.id, planId: record.task.planId }, "resuming a task after a restart");
-      void engine.launch(record, true);
-    }
+    engine.control.start();
+    await engine.adoption.start();
     return engine;
   }
 
@@ -68,6 +96,7 @@ export class TaskEngine {
     const { plan, planId } = await planForRequest({ registry: this.deps.registry, planner: this.deps.planner ?? (() => undefined) }, request, principal);
     const at = new Date().toISOString();
     const record: TaskRecord = {
+      runner: this.cluster.instanceId,
       task: {
         id: newTaskId(),
         goal: request.goal,
@@ -120,26 +149,34 @@ export class TaskEngine {
     const task = await this.get(id, principal);
     const runner = this.runners.get(id);
     if (runner) await runner.cancel();
+    else if (!TERMINAL_TASK_STATES.includes(task.state)) await this.control.cancel(id);
     return (await this.deps.store.getTask(id))?.task ?? task;
   }
 
   async answer(id: string, principal: Principal, body: z.output<typeof AnswerTaskRequestSchema>): Promise<Task> {
     const task = await this.get(id, principal);
     const runner = this.runners.get(id);
-    if (!runner) throw new ApiError("task_not_waiting", `task is ${task.state}, not waiting for input`);
-    await runner.answer(body.answer);
+    if (runner) await runner.answer(body.answer);
+    else await this.control.answer(id, body.answer);
     return (await this.deps.store.getTask(id))?.task ?? task;
   }
 
   /** Halts every runner (nothing recorded: the next start resumes the tasks). */
   async close(): Promise<void> {
     this.closed = true;
+    this.adoption.close();
+    this.control.close();
     await Promise.all([...this.runners.values()].map((runner) => runner.halt()));
     this.runners.clear();
   }
 
-  private async launch(record: TaskRecord, resumed: boolean): Promise<void> {
-    if (this.closed) return;
+  /**
+   * Runs a task on this instance (its runner is this instance in the store). Resolves with the runner once started
+   * (`start: false`: registered only, for a cancel of an adopted task). A resumed task waiting for input takes the
+   * answer left for it, if any (an answer given through another instance whose runner was gone).
+   */
+  private async launch(record: TaskRecord, resumed: boolean, start = true): Promise<TaskRunner | undefined> {
+    if (this.closed) return undefined;
     const logger = this.deps.logger.child({ taskId: record.task.id, planId: record.task.planId });
     const runner = new TaskRunner(record, {
       store: this.deps.store,
@@ -149,13 +186,19 @@ export class TaskEngine {
       assignment: { registry: this.deps.registry, load: this.load, supports: (transport) => this.dispatchers.supports(transport) },
       load: this.load,
       defaultStepTimeoutMs: this.deps.defaultStepTimeoutMs ?? 60_000,
-      onFinished: (taskId) => this.runners.delete(taskId),
+      // Only this runner's own entry (after a refused commit, this instance may run the task again later).
+      onFinished: (taskId) => {
+        if (this.runners.get(taskId) === runner) this.runners.delete(taskId);
+      },
     });
     this.runners.set(record.task.id, runner);
+    if (!start) return runner;
     try {
       await runner.start(resumed);
+      if (resumed && runner.task.state === "input-required") await applyLeftAnswer(this.deps.store, runner, logger);
     } catch (error) {
       logger.error({ err: error }, "the task could not start");
     }
+    return runner;
   }
 }

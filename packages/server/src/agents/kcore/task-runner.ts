@@ -12,7 +12,7 @@ import type { PlanStep, StepRun, Task, TaskState } from "@kai/protocol";
 import type { Logger } from "../../logging/logger.js";
 import type { EventBus } from "../../bus/event-bus.js";
 import type { Principal } from "../../auth/principal.js";
-import type { NewTaskEvent, TaskRecord, TaskStore } from "../../storage/contracts/task-store.js";
+import { TaskFencedError, type NewTaskEvent, type TaskRecord, type TaskStore } from "../../storage/contracts/task-store.js";
 import { ApiError } from "../../errors.js";
 import { findAssignee, type Assignee, type AssignmentDeps } from "./assignment.js";
 import type { LoadTracker } from "./agent-load.js";
@@ -321,9 +321,15 @@ export class TaskRunner {
       }
     });
     this.chain = done.catch((error: unknown) => {
-      this.deps.logger.error({ err: error }, "committing the task failed; it stops here and resumes after a restart");
+      const fenced = error instanceof TaskFencedError;
+      // Refused because another instance adopted the task (this one was thought gone): halt, the adopter runs it.
+      if (fenced) this.deps.logger.warn({}, "another instance runs the task now; this runner halts");
+      else this.deps.logger.error({ err: error }, "committing the task failed; it stops here and resumes after a restart");
+      const wasFinished = this.finished;
       this.finished = true;
+      if (this.deadline) clearTimeout(this.deadline);
       this.abort.abort(error);
+      if (fenced && !wasFinished) this.deps.onFinished(this.record.task.id);
     });
     return this.chain as Promise<void>;
   }

@@ -166,6 +166,7 @@ const SIGNAL_TOPICS = {
   federation_changed: true,
   user_changed: true,
   session_revoked: true,
+  task_control: true,
 } satisfies Record<SignalTopic, true>;
 
 /**
