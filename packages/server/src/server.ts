@@ -29,6 +29,7 @@ import { HealthVerdicts } from "./registry/health-verdicts.js";
 import { loadOrCreateEpoch } from "./registry/registry-epoch.js";
 import { createApp } from "./http/app.js";
 import { openAgentMesh, type AgentMesh } from "./agents/open-agent-mesh.js";
+import { openSystemPublishers, type SystemPublishers } from "./bus/publishers/open-system-publishers.js";
 import { NodeMetrics } from "./metrics/metrics.js";
 import { gatewayMetricsObserver } from "./metrics/gateway-observer.js";
 import { CapabilityRouter, routerOptionsFromConfig } from "./gateway/router/index.js";
@@ -102,6 +103,8 @@ export interface RunningServer {
   webApp: boolean;
   /** The agent mesh: bus, agents, kPlanner, kCore (issue 16). */
   mesh: AgentMesh;
+  /** The node's own publishers on the bus (bus/publishers/): system status, heartbeats, configuration updates. */
+  publishers: SystemPublishers;
   close(): Promise<void>;
 }
 
@@ -395,6 +398,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // The agent mesh (issue 16): bus, agents, kPlanner, kCore.
     const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault });
     undo.unshift(() => mesh.close());
+    // The node's own events on the bus (bus/publishers/): system status, agents' heartbeats, configuration updates, admins' notifications.
+    const publishers = await openSystemPublishers({
+      bus: mesh.bus, cluster, ...(shared ? { signals: cluster.signals } : {}), logger, statusIntervalMs: config.bus.statusIntervalMs, vault: key, leases, feed, store,
+      peers: () => federation.listPeers(), summary: () => ({ bus: mesh.bus.kind, eventStreams: mesh.events.size }),
+    });
+    undo.unshift(async () => publishers.stop());
     const app = await createApp({
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
@@ -425,6 +434,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         forced.unref();
         // The singleton jobs stop first (another instance takes them over), then the parts they use.
         await jobs.stop();
+        publishers.stop();
         await mesh.close();
         await federation.close();
         await klpNode.close();
@@ -445,7 +455,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       })();
       return closing;
     };
-    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, nodeKey: key, firstAdminPasswordPath: firstAdmin.path, webApp: hasWebBuild(resolveWebRoot(config.web)), mesh, close };
+    return { url, port, adminToken: admin.token, adminTokenPath: admin.path, adminTokenCreated: admin.created, config, logger, klp: klpNode, federation, nodeKey: key, firstAdminPasswordPath: firstAdmin.path, webApp: hasWebBuild(resolveWebRoot(config.web)), mesh, publishers, close };
   } catch (error) {
     for (const step of undo) await step().catch(() => undefined);
     throw error;

@@ -12,6 +12,7 @@ import type { GatewayPort } from "../http/front-doors/gateway-port.js";
 import type { KlpNode } from "../klp/klp-node.js";
 import type { EventBus } from "../bus/event-bus.js";
 import { openEventBus } from "../bus/open-event-bus.js";
+import { withTaskNotifications } from "../bus/publishers/task-notifications.js";
 import { EventHub } from "../bus/event-hub.js";
 import type { TaskEventLog } from "../bus/task-event-log.js";
 import type { ChangeFeed } from "../registry/change-feed.js";
@@ -69,7 +70,8 @@ export interface AgentMesh {
 export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
   const undo: Array<() => Promise<unknown>> = [];
   try {
-    const bus = await openEventBus(deps.config, deps.logger);
+    // A task that completes, fails or asks a question notifies its owner, once: from the instance that published it.
+    const bus = withTaskNotifications(await openEventBus(deps.config, deps.logger), (error) => deps.logger.warn({ err: error }, "a task notification could not be published"));
     undo.unshift(() => bus.close());
     // kCore's task store keeps every task event with its seq (memory, SQLite or PostgreSQL, as the node's storage).
     const taskStore = deps.store.taskStore();

@@ -368,6 +368,8 @@ export const ConfigSchema = z.strictObject({
       maxQueuedEvents: z.int().min(16).max(100_000).default(1000),
       /** Event streams (SSE and WebSocket) one token may hold open at once; more are refused (429 / close 1008). */
       maxStreamsPerToken: z.int().min(1).max(100_000).default(100),
+      /** How often the leader publishes a SYSTEM_STATUS summary and looks at membership and peer links, ms. */
+      statusIntervalMs: z.int().min(1000).max(3_600_000).default(30_000),
     })
     .prefault({}),
 }).refine((c) => c.storage.kind !== "postgres" || c.storage.postgres.url !== undefined, {
