@@ -116,6 +116,10 @@ export const ERROR_TABLE = {
   planner_unavailable: { status: 503 },
   // kCore (issue 16): an answer sent to a task that is not waiting for input (not input-required).
   task_not_waiting: { status: 409 },
+  // kReviewer (issue 16): a reviewed step's output (or the task's result) was rejected and no retry was left.
+  review_rejected: { status: 422 },
+  // kReviewer: a review was asked for and neither a reviewer agent nor a language model could give one.
+  reviewer_unavailable: { status: 503 },
 } as const satisfies Record<string, ErrorTraits>;
 
 type ErrorTableCode = keyof typeof ERROR_TABLE;

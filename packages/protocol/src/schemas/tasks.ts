@@ -117,6 +117,8 @@ export const TaskConstraintsSchema = z.strictObject({
   deadlineMs: z.int().min(100).max(7 * 86_400_000).optional(),
   /** Only these agents may be given steps. */
   agents: z.array(AgentIdSchema).max(64).optional(),
+  /** kReviewer checks the aggregated result before the task completes (rejected: the task fails `review_rejected`). */
+  review: z.boolean().optional(),
 });
 
 /** `POST /api/agent/task`: a goal, and either a plan, a target agent/capability, or neither (kPlanner plans it). */
@@ -138,6 +140,30 @@ export type CreateTaskRequest = z.output<typeof CreateTaskRequestSchema>;
 
 export const TaskErrorSchema = z.object({ code: z.string(), message: z.string() });
 
+/** The capability a reviewer agent offers; kReviewer sends it `{goal, step?, input?, output, previous?}` (docs/agents/review.md). */
+export const REVIEW_CAPABILITY = "review";
+
+/** What a reviewer answers about an output: approved or not, why, and (optionally) how good, 0 to 1. */
+export const ReviewVerdictSchema = z.object({
+  approved: z.boolean(),
+  reasons: z.array(z.string().max(2000)).max(20).default([]),
+  score: z.number().min(0).max(1).optional(),
+});
+export type ReviewVerdict = z.output<typeof ReviewVerdictSchema>;
+
+/** A review of a step's output (or of the task's result): under way, or its verdict, and who gave it. */
+export const ReviewSchema = z.object({
+  state: z.enum(["reviewing", "approved", "rejected"]),
+  /** The reviewer agent's id, or `kReviewer:main` (a model asked through the gateway) with the service that answered. */
+  reviewer: z.string().optional(),
+  reasons: z.array(z.string()).optional(),
+  score: z.number().optional(),
+  /** The step attempt this review is of. */
+  attempt: z.int().optional(),
+  at: TimestampSchema,
+});
+export type Review = z.infer<typeof ReviewSchema>;
+
 export const StepRunSchema = z.object({
   id: StepIdSchema,
   capability: z.string(),
@@ -149,6 +175,8 @@ export const StepRunSchema = z.object({
   finishedAt: TimestampSchema.optional(),
   output: z.unknown().optional(),
   error: TaskErrorSchema.optional(),
+  /** For a `review: true` step: its latest review (the step stays "running" while it is reviewed). */
+  review: ReviewSchema.optional(),
 });
 export type StepRun = z.infer<typeof StepRunSchema>;
 
@@ -164,6 +192,8 @@ export const TaskSchema = z.object({
   steps: z.array(StepRunSchema),
   /** The aggregated result once completed. */
   result: z.unknown().optional(),
+  /** With `constraints.review`: the review of the aggregated result. */
+  review: ReviewSchema.optional(),
   error: TaskErrorSchema.optional(),
   /** While input-required: what is asked, and of which step. */
   question: z.object({ step: z.string(), prompt: z.string() }).optional(),

@@ -20,6 +20,9 @@ import type { Dispatchers } from "./dispatch/dispatchers.js";
 import { DispatchError, type DispatchOutcome } from "./dispatch/step-dispatcher.js";
 import { stepInput } from "./step-input.js";
 import { KCORE_AGENT, taskEvent } from "./task-events.js";
+import type { GatewayPort } from "../../http/front-doors/gateway-port.js";
+import { KReviewer, type StepReviewer } from "./review.js";
+import { REVIEW_ERROR_CODES, reviewFeedback, reviewStepOutput, reviewTaskResult, type ReviewHookContext } from "./review-step.js";
 
 /** Progress reports stored per step attempt; later ones are dropped. */
 const PROGRESS_LIMIT = 100;
@@ -33,6 +36,10 @@ export interface RunnerDeps {
   load: LoadTracker;
   defaultStepTimeoutMs: number;
   onFinished(taskId: string): void;
+  /** kReviewer's model path (review.ts): without it only reviewer agents review. */
+  gateway?: Pick<GatewayPort, "route" | "models">;
+  /** Who reviews `review: true` steps and reviewed results (default: a KReviewer over these deps). */
+  reviewer?: StepReviewer;
 }
 
 type AttemptResult = DispatchOutcome | { kind: "error"; code: string; message: string } | { kind: "stopped" };
@@ -46,6 +53,8 @@ export class TaskRunner {
   private chain: Promise<unknown> = Promise.resolve();
   private finished = false;
   private deadline: NodeJS.Timeout | undefined;
+  /** The result is being reviewed (complete() runs once even when two last steps end together). */
+  private completing = false;
   readonly principal: Principal;
 
   constructor(
@@ -145,7 +154,9 @@ export class TaskRunner {
     const runs = this.record.task.steps;
     const failed = runs.find((run) => run.state === "failed");
     if (failed) {
-      void this.finish("failed", { code: "step_failed", message: `step "${failed.id}" failed: ${failed.error?.message ?? "no reason given"}` });
+      // A review's verdict is the task's reason (review_rejected, reviewer_unavailable); any other failure is step_failed.
+      const code = failed.error && REVIEW_ERROR_CODES.has(failed.error.code) ? failed.error.code : "step_failed";
+      void this.finish("failed", { code, message: `step "${failed.id}" failed: ${failed.error?.message ?? "no reason given"}` });
       return;
     }
     if (runs.every((run) => run.state === "completed")) {
@@ -197,6 +208,13 @@ export class TaskRunner {
         const result = await this.attempt(step, assignee);
         if (result.kind === "stopped" || this.finished) return;
         if (result.kind === "output") {
+          if (step.review) {
+            // kReviewer: the output is checked before the step completes (its dependants wait for the verdict).
+            const reviewed = await reviewStepOutput(this.reviewContext(), step, run, { id: assignee.id, author: result.assignee ?? assignee.id }, result.output, stepInput(step, task.steps));
+            if (reviewed.kind === "stopped" || this.finished) return;
+            if (reviewed.kind === "rejected" && reviewed.willRetry) continue;
+            if (reviewed.kind !== "approved") return void this.finish("failed", reviewed.error);
+          }
           run.state = "completed";
           run.output = result.output;
           run.finishedAt = now();
@@ -249,7 +267,7 @@ export class TaskRunner {
         planId: task.planId ?? "",
         stepId: step.id,
         capability: step.capability,
-        input: stepInput(step, task.steps),
+        input: reviewFeedback(stepInput(step, task.steps), this.runOf(step.id), assignee),
         ...(spec.answers[step.id] !== undefined ? { answer: spec.answers[step.id] } : {}),
         principal: this.principal,
         signal: controller.signal,
@@ -277,13 +295,27 @@ export class TaskRunner {
   // ---- the end ----
 
   private async complete(): Promise<void> {
-    const { task } = this.record;
+    if (this.completing) return;
+    this.completing = true;
+    const { task, spec } = this.record;
     const plan = task.plan!;
     const needed = new Set(plan.steps.flatMap((step) => step.dependsOn));
     const result: Record<string, unknown> = {};
     for (const step of plan.steps) if (!needed.has(step.id)) result[step.id] = this.runOf(step.id).output;
+    if (spec.constraints?.review) {
+      // kReviewer: the result is the task's only once approved.
+      const reviewed = await reviewTaskResult(this.reviewContext(), result);
+      if (reviewed.kind === "stopped" || this.finished) return;
+      if (reviewed.kind !== "approved") return this.finish("failed", reviewed.error);
+    }
     task.result = result;
     await this.finish("completed");
+  }
+
+  private reviewContext(): ReviewHookContext {
+    const { dispatchers, assignment, gateway, logger } = this.deps;
+    this.deps.reviewer ??= new KReviewer({ dispatchers, assignment, ...(gateway ? { gateway } : {}), logger: logger.child({ agent: "kReviewer:main" }) });
+    return { reviewer: this.deps.reviewer, record: this.record, principal: this.principal, signal: this.abort.signal, commit: (events) => this.commit(events) };
   }
 
   private async finish(state: Extract<TaskState, "completed" | "failed" | "canceled">, error?: { code: string; message: string }): Promise<void> {
