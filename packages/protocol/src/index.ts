@@ -24,6 +24,7 @@ export * from "./schemas/agents.js";
 export * from "./schemas/agents-signing.js";
 export * from "./schemas/agents-mcp.js";
 export * from "./schemas/agents-a2a.js";
+export * from "./schemas/agents-runtime.js";
 export * from "./schemas/tasks.js";
 export * from "./schemas/events.js";
 export { parseJson, parseJsonBytes, decodeUtf8, isWellFormedText, findIllFormedText, type JsonResult, type JsonFailure, type ParseJsonOptions } from "./parse-json.js";

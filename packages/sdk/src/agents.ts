@@ -9,11 +9,15 @@
  * `agent_identity_mismatch` (the id is bound to another key), `conflict`, `not_found`.
  */
 import {
+  AgentRunListResponseSchema,
+  AgentRunStateSchema,
   AgentStatusResponseSchema,
   ListAgentsResponseSchema,
   ServiceRecordSchema,
   type AddA2aAgentRequest,
   type AddMcpServerRequestInput,
+  type AgentRunState,
+  type RunAgentSpecInput,
   type AgentStatusResponse,
   type ListAgentsQueryInput,
   type ListAgentsResponse,
@@ -45,6 +49,19 @@ export interface AgentsClient {
   addMcp(request: AddMcpServerRequestInput): Promise<{ tool: ServiceRecord; created: boolean }>;
   /** Removes an MCP tool server (owner or admin): its record goes and the node closes the connection. */
   removeMcp(id: string): Promise<void>;
+  /**
+   * Starts an agent the node runs itself (`agents.run`; admin, or the user its spec names as owner): answers with its
+   * run state once the process is spawned. `not_found` when the node runs no such agent the caller may see.
+   */
+  start(id: string): Promise<AgentRunState>;
+  /** Stops an agent the node runs (SIGTERM, then SIGKILL after its grace); it stays stopped until started again. */
+  stop(id: string): Promise<AgentRunState>;
+  /** The agents the node runs itself, with their run state (state, pid, restarts, last exit). */
+  runs(): Promise<AgentRunState[]>;
+  /** One run-agent's state. */
+  run(id: string): Promise<AgentRunState>;
+  /** Adds an agent the node runs (admin only; kept until the node stops): `env` names vault secrets. */
+  addRun(spec: RunAgentSpecInput): Promise<AgentRunState>;
 }
 
 const agentPath = (id: string) => `/api/agents/${encodeURIComponent(id)}`;
@@ -72,5 +89,10 @@ export function createAgentsClient(http: HttpTransport): AgentsClient {
     async removeMcp(id) {
       await http.request("DELETE", `/api/agents/mcp/${encodeURIComponent(id)}`);
     },
+    start: async (id) => (await http.request("POST", `${agentPath(id)}/start`, { schema: AgentRunStateSchema })).data,
+    stop: async (id) => (await http.request("POST", `${agentPath(id)}/stop`, { schema: AgentRunStateSchema })).data,
+    runs: async () => (await http.request("GET", "/api/agents/run", { schema: AgentRunListResponseSchema })).data.agents,
+    run: async (id) => (await http.request("GET", `${agentPath(id)}/run`, { schema: AgentRunStateSchema })).data,
+    addRun: async (spec) => (await http.request("POST", "/api/agents/run", { body: spec, schema: AgentRunStateSchema })).data,
   };
 }

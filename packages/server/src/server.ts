@@ -29,6 +29,7 @@ import { HealthVerdicts } from "./registry/health-verdicts.js";
 import { loadOrCreateEpoch } from "./registry/registry-epoch.js";
 import { createApp } from "./http/app.js";
 import { openAgentMesh, type AgentMesh } from "./agents/open-agent-mesh.js";
+import { createRunTokens } from "./agents/runtime/run-token.js";
 import { openSystemPublishers, type SystemPublishers } from "./bus/publishers/open-system-publishers.js";
 import { NodeMetrics } from "./metrics/metrics.js";
 import { gatewayMetricsObserver } from "./metrics/gateway-observer.js";
@@ -396,7 +397,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       logger,
     });
     // The agent mesh (issue 16): bus, agents, kPlanner, kCore.
-    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault });
+    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl });
     undo.unshift(() => mesh.close());
     // The node's own events on the bus (bus/publishers/): system status, agents' heartbeats, configuration updates, admins' notifications.
     const publishers = await openSystemPublishers({
@@ -421,6 +422,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const url = `http://${host}:${port}`;
     listeningUrl = url;
     report.start();
+    // The agents the node runs itself start now: they are given its URL.
+    await mesh.runtime.open();
     logger.info({ url, dataDir: config.dataDir, storage: store.description, adminTokenPath: admin.path }, "kai server listening");
 
     let closing: Promise<void> | null = null;

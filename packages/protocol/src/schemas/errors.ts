@@ -108,6 +108,9 @@ export const ERROR_TABLE = {
   agent_identity_mismatch: { status: 409 },
   // MCP tool servers (issue 16): the server added could not be reached, started or listed (the reason in a few words).
   mcp_server_unreachable: { status: 502 },
+  // Agents (issue 16): a reserved metadata key changed through the services API: `agent` (the signed manifest's part, changed
+  // only by `POST /api/agents`), `mcp` and `a2a` (how the node reaches a tool or agent: only their own routes write them).
+  reserved_metadata_key: { status: 403 },
   // External A2A agents (issue 16): the agent card at the URL given could not be read or is not a usable A2A card.
   agent_card_unreadable: { status: 502 },
   // kPlanner (issue 16): the model's answers were not a valid plan within `agents.planner.attempts` (the problems are listed).

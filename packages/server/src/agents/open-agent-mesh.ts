@@ -31,6 +31,8 @@ import { A2aAgents } from "./a2a/client/a2a-agents.js";
 import { createA2aDispatcher } from "./kcore/dispatch/a2a-dispatcher.js";
 import { McpServers, type McpSecrets } from "./mcp/mcp-servers.js";
 import { createMcpDispatcher } from "./kcore/dispatch/mcp-dispatcher.js";
+import { AgentRuntime } from "./runtime/agent-runtime.js";
+import type { RunTokens } from "./runtime/run-token.js";
 
 export interface AgentMeshDeps {
   config: Config;
@@ -45,6 +47,9 @@ export interface AgentMeshDeps {
   vault?: McpSecrets;
   /** The node's cluster: kCore records which instance runs each task, adopts those of instances that are gone, and sends cancel/answer to the runner (kcore/task-adoption.ts, task-control.ts). Absent: this instance alone. */
   cluster?: TaskCluster;
+  /** Run-agents' tokens (agents/runtime/run-token.ts) and the node's URL once it listens: for the agents it runs itself. */
+  runTokens?: RunTokens;
+  nodeUrl?: () => string | null;
 }
 
 export interface AgentMesh {
@@ -64,6 +69,8 @@ export interface AgentMesh {
   a2a: A2aAgents;
   /** MCP tool servers added by URL or command: connected, their tools registered as capabilities, kept fresh (mcp/). */
   mcp: McpServers;
+  /** The agents the node runs itself as child processes (runtime/); `open()` once the node listens. */
+  runtime: AgentRuntime;
   close(): Promise<void>;
 }
 
@@ -105,6 +112,10 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
     undo.unshift(() => tasks.close());
     plannerLoad.bind(tasks.load);
     const agents = new AgentDirectory({ registry: deps.registry, load: tasks.load });
+    // The agents the node runs: stopped (SIGTERM, then SIGKILL) before kCore and the bus close.
+    const noTokens: RunTokens = { mint: () => Promise.reject(new Error("this node mints no run-agent tokens")), revoke: async () => undefined, revokeLeftovers: async () => 0 };
+    const runtime = new AgentRuntime({ specs: deps.config.agents.run, logger: deps.logger.child({ part: "agent-runtime" }), tokens: deps.runTokens ?? noTokens, ...(deps.vault ? { secrets: deps.vault } : {}), registry: deps.registry, nodeUrl: deps.nodeUrl ?? (() => null) });
+    undo.unshift(() => runtime.close());
     return {
       bus,
       tasks,
@@ -114,6 +125,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
       planner,
       a2a,
       mcp,
+      runtime,
       async close() {
         for (const step of undo) await step().catch((error: unknown) => deps.logger.error({ err: error }, "closing the agent mesh failed"));
       },

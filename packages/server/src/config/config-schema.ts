@@ -4,7 +4,7 @@
  * the YAML config file, environment variables (KAI_*), then command-line flags.
  */
 import { z } from "zod";
-import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, ErrorCodeSchema } from "@kai/protocol";
+import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, ErrorCodeSchema, RunAgentSpecSchema } from "@kai/protocol";
 import { SignInConfigSchema } from "./sign-in-config.js";
 import { MfaConfigSchema } from "./mfa-config.js";
 import { SsoConfigSchema } from "./sso-config.js";
@@ -349,6 +349,8 @@ export const ConfigSchema = z.strictObject({
         .prefault({}),
       /** External A2A agents (issue 16, docs/agents/a2a.md): how often their agent cards are read again, ms. */
       a2a: z.strictObject({ cardRefreshMs: z.int().min(1000).max(86_400_000).default(300_000) }).prefault({}),
+      /** Agents the node runs itself as child processes (issue 16, docs/agents/runtime.md); env values name vault secrets. */
+      run: z.array(RunAgentSpecSchema).max(64).default([]).refine((list) => new Set(list.map((agent) => agent.id)).size === list.length, { message: "each run-agent id once" }),
     })
     .prefault({}),
   /** The orchestration bus (issue 16, docs/agents/bus.md): what carries events between this node's instances. */

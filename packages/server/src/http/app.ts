@@ -83,6 +83,7 @@ import { plannerRoutes } from "./routes/planner.js";
 import { agentsRoutes } from "./routes/agents.js";
 import { agentsA2aRoutes } from "./routes/agents-a2a.js";
 import { agentsMcpRoutes } from "./routes/agents-mcp.js";
+import { agentsRuntimeRoutes } from "./routes/agents-runtime.js";
 import { taskRoutes } from "./routes/tasks.js";
 // The node as an A2A agent (issue 16): its public agent card and the A2A JSON-RPC endpoint on kCore.
 import { a2aCardRoutes, a2aRoutes } from "./routes/a2a.js";
@@ -290,6 +291,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(agentsRoutes(deps.mesh.agents));
     await scope.register(agentsA2aRoutes(deps.mesh.a2a));
     await scope.register(agentsMcpRoutes(deps.mesh.mcp));
+    await scope.register(agentsRuntimeRoutes(deps.mesh.runtime));
     await scope.register(taskRoutes(deps.mesh.tasks));
     await scope.register(a2aRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger }, a2aCard));
     scope.route({

@@ -133,6 +133,12 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   // MCP tool servers by URL: the walk's URL is a closed port, so past auth the server is honestly unreachable (502, below).
   "POST /api/agents/mcp": { need: "agents-write", body: () => ({ id: "walk", url: "http://127.0.0.1:9/mcp" }) },
   "DELETE /api/agents/mcp/{id}": { need: "agents-write" },
+  // Agents the node runs itself (agents/runtime/): start/stop by agents:write (admin or the spec's owner inside); adding one is admin.
+  "GET /api/agents/run": { need: "agents-read" },
+  "POST /api/agents/run": { need: "admin", body: () => ({ id: "kWalk:run", command: "/bin/true", autostart: false }) },
+  "GET /api/agents/{id}/run": { need: "agents-read" },
+  "POST /api/agents/{id}/start": { need: "agents-write" },
+  "POST /api/agents/{id}/stop": { need: "agents-write" },
   // kPlanner: the walk's language model is a closed port, so past auth the planner honestly answers 503 (checked below).
   "POST /api/planner/plan": { need: "tasks-run", body: () => ({ goal: "walk the planner" }) },
   // kCore: tasks (a one-step task for a capability nobody offers: stored, then failed with no_assignee).

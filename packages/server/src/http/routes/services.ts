@@ -19,6 +19,7 @@ import { ApiError } from "../../errors.js";
 import type { RegistryService } from "../../registry/registry-service.js";
 import type { ServiceListing } from "../../directory/service-listing.js";
 import { principalOf } from "../authenticate.js";
+import { patchKeepingReserved, refuseReservedRegistration } from "../../registry/reserved-metadata.js";
 
 const IdParamsSchema = z.strictObject({ id: IdentifierSchema });
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema };
@@ -53,6 +54,7 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
         response: { 200: ServiceRecordSchema, 201: ServiceRecordSchema, ...errors },
       },
     }, async (request, reply) => {
+      refuseReservedRegistration(request.body);
       const { record, created } = await registry.register(principalOf(request), request.body);
       return reply.status(created ? 201 : 200).send(record);
     });
@@ -88,7 +90,7 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
         body: ServicePatchSchema,
         response: { 200: ServiceRecordSchema, ...errors },
       },
-    }, async (request) => onLocalRecord(listing, request.params.id, () => registry.patch(principalOf(request), request.params.id, request.body)));
+    }, async (request) => onLocalRecord(listing, request.params.id, () => patchKeepingReserved(registry, principalOf(request), request.params.id, request.body)));
 
     app.post("/api/services/:id/heartbeat", {
       config: { scopes: ["services:heartbeat", "services:write"], bucket: "heartbeat" },
