@@ -1,14 +1,15 @@
 /**
  * @module agents/kcore/task-adoption
  * Which instance runs which task on a node of many instances (docs/agents/tasks.md, "Many instances"). Each task
- * records its runner (the cluster instance id); membership is the lease: a task whose runner is not a live member
+ * records its runner: the cluster instance id and a lease suffix new at each create or adoption (`<id>#<lease>`),
+ * so that even an instance that adopts back a task it once ran fences off its own old runner. Membership is the lease: a task whose runner is not a live member
  * is an orphan. At start an instance resumes its orphans (every unfinished task on a single node, whose instance id
  * is new at each start); while it leads, it looks for orphans every `sweepMs` and when it becomes the leader. Taking
  * a task is a conditional update in the store (`adoptTask`), so of two adopters one wins; the loser leaves it.
  * The adopter's commits are then the only ones the store accepts (fencing: task-store.ts `TaskFencedError`).
  */
 import type { Logger } from "../../logging/logger.js";
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import type { ClusterMember, ClusterSignals, Leadership } from "../../cluster/cluster-types.js";
 import type { TaskRecord, TaskStore } from "../../storage/contracts/task-store.js";
 
@@ -20,6 +21,12 @@ export interface TaskCluster {
   readonly leadership: Pick<Leadership, "isLeader" | "onChange">;
   readonly signals: Pick<ClusterSignals, "publish" | "subscribe">;
 }
+
+/** A new runner id for a task run by `instanceId`. */
+export const newRunnerId = (instanceId: string): string => `${instanceId}#${randomBytes(4).toString("hex")}`;
+
+/** The instance of a runner id (null: no runner). */
+export const instanceOf = (runner: string | null | undefined): string | null => (runner ? runner.split("#")[0]! : null);
 
 /** The cluster of one, for a kCore built without one (tests): a new instance id, alone, leading, no signals. */
 export function soloTaskCluster(): TaskCluster {
@@ -65,8 +72,9 @@ export class TaskAdoption {
   async adoptIfOrphan(record: TaskRecord, live?: Set<string>): Promise<TaskRecord | null> {
     const self = this.deps.cluster.instanceId;
     const runner = record.runner ?? null;
-    if (runner === self ? this.deps.running(record.task.id) : runner !== null && (live ?? (await this.liveMembers())).has(runner)) return null;
-    const adopted = await this.deps.store.adoptTask(record.task.id, runner, self);
+    const instance = instanceOf(runner);
+    if (instance === self ? this.deps.running(record.task.id) : instance !== null && (live ?? (await this.liveMembers())).has(instance)) return null;
+    const adopted = await this.deps.store.adoptTask(record.task.id, runner, newRunnerId(self));
     if (adopted) this.deps.logger.info({ taskId: record.task.id, planId: record.task.planId, from: runner }, runner === null ? "running a task that had no runner" : "adopting a task whose instance is gone");
     return adopted;
   }
@@ -109,7 +117,7 @@ export class TaskAdoption {
     const self = this.deps.cluster.instanceId;
     // Only tasks of other (gone) runners or none: one of this instance's own that has no runner here halted after a
     // failed commit and waits for the next start, as on one node (resuming it from this read could be stale).
-    const candidates = unfinished.filter((record) => (record.runner ?? null) !== self);
+    const candidates = unfinished.filter((record) => instanceOf(record.runner) !== self);
     if (candidates.length === 0) return;
     const live = await this.liveMembers();
     for (const record of candidates) {

@@ -24,7 +24,7 @@ import { createDispatchers, type Dispatchers } from "./dispatch/dispatchers.js";
 import { planForRequest } from "./plan-for-request.js";
 import { KCORE_AGENT, taskEvent } from "./task-events.js";
 import { TaskRunner } from "./task-runner.js";
-import { soloTaskCluster, TaskAdoption, type TaskCluster } from "./task-adoption.js";
+import { newRunnerId, soloTaskCluster, TaskAdoption, type TaskCluster } from "./task-adoption.js";
 import { applyLeftAnswer, TaskControl } from "./task-control.js";
 
 export interface TaskEngineDeps {
@@ -96,7 +96,7 @@ export class TaskEngine {
     const { plan, planId } = await planForRequest({ registry: this.deps.registry, planner: this.deps.planner ?? (() => undefined) }, request, principal);
     const at = new Date().toISOString();
     const record: TaskRecord = {
-      runner: this.cluster.instanceId,
+      runner: newRunnerId(this.cluster.instanceId),
       task: {
         id: newTaskId(),
         goal: request.goal,
@@ -159,6 +159,11 @@ export class TaskEngine {
     if (runner) await runner.answer(body.answer);
     else await this.control.answer(id, body.answer);
     return (await this.deps.store.getTask(id))?.task ?? task;
+  }
+
+  /** True while this instance runs the task (its runner here has not finished, halted or been replaced). */
+  isRunning(taskId: string): boolean {
+    return this.runners.has(taskId);
   }
 
   /** Halts every runner (nothing recorded: the next start resumes the tasks). */

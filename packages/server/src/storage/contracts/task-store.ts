@@ -38,9 +38,10 @@ export interface TaskRecord {
   task: Task;
   spec: TaskSpec;
   /**
-   * The cluster instance (`Cluster.instanceId`) that runs the task; null or absent: none (a copied task, or one
-   * stored before runners were recorded). Only this instance may commit the task (see `commitTask`); another one
-   * takes it over with `adoptTask` once the runner is no longer a live member (agents/kcore/task-adoption.ts).
+   * Who runs the task: the cluster instance (`Cluster.instanceId`) and a lease of its own, `<instanceId>#<lease>`;
+   * null or absent: none (a copied task, or one stored before runners were recorded). Opaque to the store.
+   * Only this runner may commit the task (see `commitTask`); another one takes it over with `adoptTask` once the
+   * runner's instance is no longer a live member (agents/kcore/task-adoption.ts).
    */
   runner?: string | null;
 }
