@@ -9,6 +9,7 @@ import { VIEWS, type ViewEntry } from "./views";
 import { hasScope, useSession } from "./session";
 import { ThemeSwitch } from "./ThemeSwitch";
 import { Button } from "../components/Button";
+import { NotificationsBell } from "../components/notifications/NotificationsBell";
 
 function NavGroup({ label, views }: { label: string; views: ViewEntry[] }) {
   if (views.length === 0) return null;
@@ -48,6 +49,8 @@ export function Layout() {
         <span className="font-semibold">kAI</span>
         <div className="flex items-center gap-3">
           <ThemeSwitch />
+          {/* Notifications come from the event stream, which needs agents:read. */}
+          <NotificationsBell enabled={hasScope(me, "agents:read")} />
           {me && (
             <span className="text-sm" data-testid="signed-in-as">
               {me.user?.username ?? me.owner}
