@@ -29,19 +29,20 @@ import { summarize } from "./lib/stats.mjs";
 
 const quick = process.env.BENCH_QUICK === "1";
 const storeKind = process.env.BENCH_AGENTS_STORE ?? "sqlite";
-/** BENCH_AGENTS_ONLY=overhead|throughput|fanout runs one part (e.g. under --cpu-prof). */
+/** BENCH_AGENTS_ONLY=overhead|throughput|fanout (or a comma list) runs only those parts (e.g. under --cpu-prof). */
 const only = process.env.BENCH_AGENTS_ONLY;
-const runs = (part) => only === undefined || only === part;
+const runs = (part) => only === undefined || only.split(",").includes(part);
 const settings = {
   agents: 8,
   warmupTasks: quick ? 10 : 30,
   tasksPerShape: quick ? 30 : 200,
-  shapes: [
+  // BENCH_AGENTS_SHAPES=chain:20,wide:20 runs only those shapes (e.g. to profile one).
+  shapes: (process.env.BENCH_AGENTS_SHAPES?.split(",").map((shape) => ({ name: shape.split(":")[0], steps: Number(shape.split(":")[1]) })) ?? [
     { name: "chain", steps: 1 },
     { name: "chain", steps: 5 },
     { name: "chain", steps: 20 },
     { name: "wide", steps: 20 },
-  ],
+  ]),
   concurrentTasks: quick ? 200 : 1000,
   concurrentSteps: 5,
   submitConnections: 64,
@@ -50,7 +51,8 @@ const settings = {
   // One event at a time to all subscribers (its fan-out done before the next): latency, not a saturated queue.
   probeIntervalMs: 100,
 };
-const SERVER = fileURLToPath(new URL("../packages/server/dist/index.js", import.meta.url));
+/** BENCH_AGENTS_SERVER: another build's packages/server/dist/index.js (e.g. the previous commit's, for a before/after in one session). */
+const SERVER = process.env.BENCH_AGENTS_SERVER ?? fileURLToPath(new URL("../packages/server/dist/index.js", import.meta.url));
 const PROTOCOL = fileURLToPath(new URL("../packages/protocol/dist/index.js", import.meta.url));
 const log = (message) => process.stderr.write(`${message}\n`);
 const now = () => Number(process.hrtime.bigint()) / 1e6;
@@ -158,7 +160,7 @@ async function overhead(node, pool, token, agents) {
     if (result.state !== "completed") throw new Error(`task ${id} ${result.state}`);
     return { id, wall: result.at - started };
   };
-  for (let i = 0; i < settings.warmupTasks; i++) await runOne(settings.shapes[1], i);
+  for (let i = 0; i < settings.warmupTasks; i++) await runOne({ name: "chain", steps: 5 }, i);
   await ask(agents, { type: "collect" }, "intervals");
   const results = [];
   for (const shape of settings.shapes) {
@@ -263,7 +265,7 @@ async function fanout(node) {
 }
 
 async function main() {
-  log(`kAI agent mesh benchmark${quick ? " (BENCH_QUICK)" : ""}, storage ${storeKind}`);
+  log(`kAI agent mesh benchmark${quick ? " (BENCH_QUICK)" : ""}, storage ${storeKind}, server ${SERVER}`);
   log(`machine: ${cpus().length} x ${cpus()[0]?.model}, ${Math.round(totalmem() / 2 ** 30)} GB, Linux ${release()}, Node ${process.version}; load average ${load()}`);
   const loadBefore = load();
   const dataDir = mkdtempSync(join(tmpdir(), "kai-bench-agents-"));
@@ -304,7 +306,7 @@ async function main() {
     log(`  ${int(tp.stepsPerSecond)} steps/s (${int(tp.tasksPerSecond)} tasks/s) over ${fmt(tp.seconds)} s; all submitted after ${fmt(tp.submitSeconds)} s; submit → done p50 ${int(tp.completion.p50)} ms, p99 ${int(tp.completion.p99)} ms; ${tp.failed} failed; CPU per step ${fmt(tp.cpuPerStep.main)} ms main thread, ${fmt(tp.cpuPerStep.all)} ms process`);
 
     log(`\n== event fan-out to ${settings.subscribers.toLocaleString("en-US")} WebSocket subscribers [load ${load()}]`);
-    const fan = runs("fanout") ? await fanout(node) : { stats: {} };
+    const fan = runs("fanout") ? await fanout(node) : { stats: {}, cpuPerDelivery: {} };
     log(`  publish → receipt p50 ${fmt(fan.stats.p50)} ms, p99 ${fmt(fan.stats.p99)} ms, max ${fmt(fan.stats.max)} ms; ${fan.received} of ${fan.expected} received, ${fan.dropped} dropped, ${fan.closedEarly} closed; main-thread CPU ${fmt(fan.cpuPerDelivery.main * 1000, 0)} µs per delivery`);
     const loadAfter = load();
 

@@ -16,7 +16,7 @@ import { BusEventFilterSchema, EventsClientMessageSchema, EventsServerMessageSch
 import type { Principal } from "../../auth/principal.js";
 import { viewerOf } from "../../auth/principal.js";
 import type { EventHub, EventSubscription } from "../../bus/event-hub.js";
-import { eventJson } from "../../bus/event-json.js";
+import { eventMessageBytes } from "../../bus/event-json.js";
 
 const PING_MS = 15_000;
 
@@ -34,7 +34,7 @@ export function attachEventsSocket(hub: EventHub, socket: WebSocket, principal: 
   let current: EventSubscription | null = null;
   let alive = true;
 
-  const sendText = (text: string) =>
+  const sendText = (text: string | Buffer) =>
     new Promise<void>((resolve) => {
       if (socket.readyState !== socket.OPEN) return resolve();
       socket.send(text, { binary: false }, () => resolve());
@@ -46,8 +46,8 @@ export function attachEventsSocket(hub: EventHub, socket: WebSocket, principal: 
       const item = await subscription.next();
       if (!item || subscription !== current) return;
       if (item.type === "event") {
-        // `{"type":"event","event":…}` around the event's text, made once for all its subscribers.
-        await sendText(`{"type":"event","event":${eventJson(item.event)}}`);
+        // `{"type":"event","event":…}` as bytes made once for all its subscribers (the socket does not copy them).
+        await sendText(eventMessageBytes(item.event));
         continue;
       }
       await send({ type: "dropped", notice: item.notice });
