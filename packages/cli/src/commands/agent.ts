@@ -17,6 +17,7 @@ import { readDocument } from "../input-file.js";
 import { cell, formatKeyValues, listCell } from "../output.js";
 import { addA2aCommand } from "./agent-a2a.js";
 import { addMcpCommand, removeMcpCommand } from "./agent-mcp.js";
+import { runsCommand, startAgentCommand, stopAgentCommand } from "./agent-run.js";
 
 const AGENT_HEADERS = ["ID", "NAME", "STATUS", "TRANSPORT", "CAPABILITIES", "URL"];
 const STATUS_HEADERS = ["ID", "STATUS", "TRANSPORT", "LOAD", "TASKS", "HEARTBEAT"];
@@ -159,7 +160,7 @@ function statusCommand(): Command {
 
 export function agentCommand(): Command {
   return new Command("agent")
-    .description("agents of the mesh: keys, signed registration, listing and status")
+    .description("agents of the mesh: keys, signed registration, listing and status; start and stop the agents the node runs")
     .addCommand(keygenCommand())
     .addCommand(registerCommand())
     .addCommand(listCommand())
@@ -168,5 +169,8 @@ export function agentCommand(): Command {
     .addCommand(statusCommand())
     .addCommand(addA2aCommand())
     .addCommand(addMcpCommand())
-    .addCommand(removeMcpCommand());
+    .addCommand(removeMcpCommand())
+    .addCommand(startAgentCommand())
+    .addCommand(stopAgentCommand())
+    .addCommand(runsCommand());
 }
