@@ -2,7 +2,7 @@
  * @module agents/planner/planner-prompt
  * The messages kPlanner sends the model: a system prompt stating the plan's JSON Schema (generated from the
  * protocol's PlanSchema, so the prompt and the validation cannot drift apart), the DAG rules the schema cannot say,
- * and the capabilities the caller can use now; the goal and context as the user's message; and, after an invalid
+ * when to ask for a review (kReviewer, docs/agents/review.md), and the capabilities the caller can use now; the goal and context as the user's message; and, after an invalid
  * answer, the problems found, so the model can correct itself.
  */
 import { z } from "zod";
@@ -41,6 +41,7 @@ export function systemPrompt(catalog: CapabilityCatalog, model: string): string 
     `- "dependsOn" lists the steps that must finish first; there must be no cycle.`,
     `- "inputsFrom" wires an input to an earlier step's output ({"step": id, "path": optional dot path}); that step must be in "dependsOn".`,
     `- Literal inputs go in "input". Independent steps run in parallel. Use as few steps as the goal needs.`,
+    `- Set "review": true on a step whose output is risky to rely on unchecked (it acts on the outside world, or is a claim later steps build on): a reviewer checks it before its dependants run. Leave it out otherwise (each review costs time).`,
     `- A capability offered only by a service is a gateway call: its "input" is the request itself, e.g. for llm_chat {"model": ${JSON.stringify(model)}, "messages": [{"role": "user", "content": "…"}]}, for embeddings {"model": "…", "input": "…"}.`,
     ``,
     describeCatalog(catalog),

@@ -2,11 +2,14 @@
  * @module views/agents/PlanGraph
  * A task's plan drawn as a graph (SVG): one box per step, laid out in layers by dependency (plan-layout), arrows
  * from each step to those that wait on it. Each box shows the step's id, capability and state in words, coloured
- * by state and dashed while unfinished, so colour is never the only signal. Every box is a button (Tab reaches it,
+ * by state and dashed while unfinished, so colour is never the only signal; a reviewed step's state line adds its
+ * review ("reviewing", "review approved", "review rejected") when the runs are given. Every box is a button (Tab reaches it,
  * Enter or Space selects it) that shows the step's details; the steps table below is the same content for screen
  * readers and for people who prefer a table.
  */
 import type { KeyboardEvent } from "react";
+import type { StepRun } from "@kai/protocol";
+import { currentReview, reviewWords } from "./StepsTable";
 import { GRAPH_FILL, isUnsettled, stateTone } from "./states";
 import { NODE_HEIGHT, NODE_WIDTH, type PlanLayout } from "./plan-layout";
 
@@ -25,7 +28,7 @@ function Clipped({ text, ...rest }: { text: string; x: number; y: number; classN
   );
 }
 
-export function PlanGraph({ layout, selected, onSelect }: { layout: PlanLayout; selected: string | undefined; onSelect(id: string): void }) {
+export function PlanGraph({ layout, runs, selected, onSelect }: { layout: PlanLayout; runs?: readonly StepRun[]; selected: string | undefined; onSelect(id: string): void }) {
   const key = (id: string) => (event: KeyboardEvent) => {
     if (event.key === "Enter" || event.key === " ") {
       event.preventDefault();
@@ -62,13 +65,15 @@ export function PlanGraph({ layout, selected, onSelect }: { layout: PlanLayout; 
         ))}
         {layout.steps.map((step) => {
           const isSelected = step.id === selected;
+          const review = currentReview(runs?.find((run) => run.id === step.id));
+          const stateText = review ? `${step.state}, ${reviewWords(review)}` : step.state;
           return (
             <g
               key={step.id}
               role="button"
               tabIndex={0}
               aria-pressed={isSelected}
-              aria-label={`Step ${step.id}, ${step.capability}, ${step.state}${step.assignee ? `, by ${step.assignee}` : ""}`}
+              aria-label={`Step ${step.id}, ${step.capability}, ${stateText}${step.assignee ? `, by ${step.assignee}` : ""}`}
               data-state={step.state}
               onClick={() => onSelect(step.id)}
               onKeyDown={key(step.id)}
@@ -87,7 +92,7 @@ export function PlanGraph({ layout, selected, onSelect }: { layout: PlanLayout; 
                   axe's label-content-name-mismatch) would not match what is drawn. */}
               <Clipped text={step.id} x={10} y={20} className="fill-slate-900 text-sm font-semibold dark:fill-slate-50" />{" "}
               <Clipped text={step.capability} x={10} y={38} className="fill-slate-800 text-xs dark:fill-slate-200" />{" "}
-              <Clipped text={step.state} x={10} y={55} className="fill-slate-900 text-xs font-medium dark:fill-slate-50" />
+              <Clipped text={stateText} x={10} y={55} className="fill-slate-900 text-xs font-medium dark:fill-slate-50" />
             </g>
           );
         })}

@@ -1,16 +1,56 @@
 /**
  * @module views/agents/StepsTable
  * The plan's steps as a table, the graph's text alternative (screen readers, people who prefer tables): id,
- * capability, what it waits on, state in words, who runs it, attempts; and the selected step's details (times,
- * output, error).
+ * capability, what it waits on, state in words (and its review: kReviewer's verdict, or "reviewing"), who runs it,
+ * attempts; and the selected step's details (times, review with its reasons, output, error).
  */
 import { Badge } from "../../components/Badge";
 import { When } from "../../components/When";
-import type { StepRun } from "@kai/protocol";
+import type { Review, StepRun } from "@kai/protocol";
+import type { Tone } from "../../components/Badge";
 import type { LaidStep } from "./plan-layout";
 import { stateTone } from "./states";
 
 const CELL = "px-2 py-1.5 align-top";
+
+const REVIEW_TONE: Record<Review["state"], Tone> = { reviewing: "warn", approved: "good", rejected: "bad" };
+
+/**
+ * The review a step shows: its verdict, or "reviewing" while its current attempt is being reviewed (a "reviewing"
+ * left by an attempt the node stopped during, and ran again, is not current).
+ */
+export function currentReview(run: StepRun | undefined): Review | undefined {
+  const review = run?.review;
+  if (!review || review.state !== "reviewing") return review;
+  return run.state === "running" && review.attempt === run.attempts ? review : undefined;
+}
+
+/** The review's words: "reviewing", "review approved", "review rejected" (the word, not only its colour). */
+export const reviewWords = (review: Review) => (review.state === "reviewing" ? "reviewing" : `review ${review.state}`);
+
+export function ReviewBadge({ review }: { review: Review }) {
+  return <Badge tone={REVIEW_TONE[review.state]}>{reviewWords(review)}</Badge>;
+}
+
+/** A verdict in full: who gave it, the score, and the reasons. */
+export function ReviewDetails({ review }: { review: Review }) {
+  return (
+    <div className="space-y-1">
+      <p>
+        <ReviewBadge review={review} />
+        {review.reviewer && <span className="ml-2 font-mono text-xs">by {review.reviewer}</span>}
+        {review.score !== undefined && <span className="ml-2">score {review.score}</span>}
+      </p>
+      {review.reasons && review.reasons.length > 0 && (
+        <ul className="list-disc pl-5">
+          {review.reasons.map((reason, index) => (
+            <li key={index}>{reason}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
 
 export function StepsTable({ steps, runs, selected, onSelect }: { steps: LaidStep[]; runs: readonly StepRun[]; selected: string | undefined; onSelect(id: string): void }) {
   return (
@@ -38,6 +78,10 @@ export function StepsTable({ steps, runs, selected, onSelect }: { steps: LaidSte
               <td className={`${CELL} font-mono text-xs`}>{step.dependsOn.length === 0 ? "nothing" : step.dependsOn.join(", ")}</td>
               <td className={CELL}>
                 <Badge tone={stateTone(step.state)}>{step.state}</Badge>
+                {(() => {
+                  const review = currentReview(runs.find((run) => run.id === step.id));
+                  return review && <> <ReviewBadge review={review} /></>;
+                })()}
               </td>
               <td className={`${CELL} font-mono text-xs`}>{step.assignee ?? "not yet"}</td>
               <td className={CELL}>{runs.find((run) => run.id === step.id)?.attempts ?? 0}</td>
@@ -62,6 +106,14 @@ export function StepDetails({ run }: { run: StepRun }) {
         <dd className="font-mono text-xs">{run.assignee ?? "not yet"}</dd>
         <dt>Attempts</dt>
         <dd>{run.attempts}</dd>
+        {currentReview(run) && (
+          <>
+            <dt>Review</dt>
+            <dd>
+              <ReviewDetails review={currentReview(run)!} />
+            </dd>
+          </>
+        )}
         <dt>Started</dt>
         <dd>
           <When at={run.startedAt} never="not yet" />
