@@ -5,7 +5,7 @@
  * admins (only) notified of the lock; and USER_NOTIFICATION reaching a client over `GET /api/events`. Subscribers are
  * the node's own event hub (what SSE and WebSocket drain), with the access of the token they stand for.
  * One server for the file. Plus the rules that make each event once in a cluster (a follower publishes nothing
- * periodic; configuration changes only from the instance that made them), on the parts themselves.
+ * periodic; the database's state and configuration changes from the instance that saw or made them), on the parts.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { klp, signAgentManifest, type BusEvent, type BusEventFilterInput, BusEventFilterSchema, TaskSchema, type Task } from "@kai/protocol";
@@ -232,6 +232,24 @@ describe("once in a cluster", () => {
     await bus.close();
     const kinds = seen.map((event) => [event.payload.kind, (event.payload.member as { name?: string } | undefined)?.name]);
     expect(kinds).toEqual([["summary", undefined], ["instance_joined", "c"], ["instance_left", "b"], ["summary", undefined]]);
+  });
+
+  it("each instance tells when the shared database stops answering it, and when it is back, once per change", async () => {
+    const bus = createInProcessBus(() => undefined);
+    const seen: BusEvent[] = [];
+    bus.subscribe((event) => seen.push(event));
+    let reachable = true;
+    const storage = { ping: () => (reachable ? Promise.resolve() : Promise.reject(new Error("connection refused"))) };
+    const status = new SystemStatusPublisher({ bus, cluster: { instanceId: "b", instanceName: "b", leadership: follower, members: async () => [] }, storage, intervalMs: 60_000, onError: () => undefined });
+    await status.checkStorage();
+    reachable = false;
+    await status.checkStorage();
+    await status.checkStorage();
+    reachable = true;
+    await status.checkStorage();
+    await bus.close();
+    expect(seen.map((event) => [event.payload.kind, event.payload.instance])).toEqual([["storage_unavailable", "b"], ["storage_available", "b"]]);
+    expect(JSON.stringify(seen)).not.toContain("connection refused");
   });
 
   it("a configuration change is announced by the instance that made it, naming the key, never a value", async () => {

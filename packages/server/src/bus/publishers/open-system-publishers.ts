@@ -11,6 +11,7 @@ import type { Logger } from "../../logging/logger.js";
 import type { Change } from "../../registry/change-feed.js";
 import type { Lease } from "../../registry/lease-table.js";
 import type { NodeStore } from "../../storage/contracts/node-store.js";
+import { isSharedStorage } from "../../storage/contracts/storage-backend.js";
 import { AdminNotifications, type PeerLinkView } from "./admin-notifications.js";
 import { ConfigUpdates } from "./config-updates.js";
 import { HeartbeatEvents } from "./heartbeat-events.js";
@@ -71,6 +72,8 @@ export async function openSystemPublishers(deps: SystemPublishersDeps): Promise<
       const byStatus = await deps.store.countServices({ owner: "", admin: true });
       return { services: byStatus, ...(deps.summary ? await deps.summary() : {}) };
     },
+    // A shared database (PostgreSQL) can stop answering while the node runs; a local file cannot in that way.
+    ...(isSharedStorage(deps.store) ? { storage: deps.store } : {}),
     intervalMs: deps.statusIntervalMs,
     onError,
   });

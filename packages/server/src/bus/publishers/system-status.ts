@@ -3,8 +3,9 @@
  * SYSTEM_STATUS: what operators care about, as it happens, plus a periodic summary. Each event is published once in
  * a cluster:
  * - by the instance where it happened: this instance became the leader (`leader_changed`), its vault was locked or
- *   unlocked (`vault_locked` / `vault_unlocked`), and whatever the node reports through `report(...)` (storage
- *   unavailable / back, bus reconnected: `storage_unavailable`, `storage_available`, `bus_reconnected`);
+ *   unlocked (`vault_locked` / `vault_unlocked`), the shared database stopped or started answering it (each
+ *   instance pings it on the interval: `storage_unavailable` / `storage_available`), and whatever the node reports
+ *   through `report(...)` (`bus_reconnected`);
  * - by the leader, on its interval (`bus.statusIntervalMs`): instances that joined or left since its last look
  *   (`instance_joined` / `instance_left`) and the summary (`summary`: instances, leader, the caller's figures).
  * Every payload has `kind` and `instance` (the publishing instance's name); none carries a secret.
@@ -12,6 +13,9 @@
  */
 import type { ClusterMember, Leadership } from "../../cluster/cluster-types.js";
 import { publishQuietly, systemEvent, type PublishPort } from "./system-event.js";
+
+/** A ping slower than this counts as the database not answering. */
+const PING_TIMEOUT_MS = 5000;
 
 export type SystemStatusKind =
   | "leader_changed"
@@ -31,6 +35,8 @@ export interface SystemStatusDeps {
   vault?: { onChange(listener: (available: boolean) => void): () => void };
   /** Figures for the summary (services, agents, tasks running...); no secrets. */
   summary?: () => Promise<Record<string, unknown>> | Record<string, unknown>;
+  /** The shared database (PostgreSQL), pinged on the interval by every instance; absent for a local store. */
+  storage?: { ping(): Promise<void> };
   intervalMs: number;
   onError: (error: unknown) => void;
 }
@@ -41,6 +47,9 @@ export class SystemStatusPublisher {
   /** The members the leader saw at its last look, by instance id; null until its first look. */
   private known: Map<string, string> | null = null;
   private ticking = false;
+  /** Whether the storage answered the last ping (it did at start: the node could not have started otherwise). */
+  private storageUp = true;
+  private pinging = false;
 
   constructor(private readonly deps: SystemStatusDeps) {}
 
@@ -54,12 +63,15 @@ export class SystemStatusPublisher {
       }),
     );
     if (vault) this.stops.push(vault.onChange((available) => this.emit(available ? "vault_unlocked" : "vault_locked", {})));
-    this.timer = setInterval(() => void this.tick(), this.deps.intervalMs);
+    this.timer = setInterval(() => {
+      void this.checkStorage();
+      void this.tick();
+    }, this.deps.intervalMs);
     this.timer.unref();
   }
 
   /** Something this instance saw happen (storage unavailable or back, the bus reconnected). */
-  report(kind: Extract<SystemStatusKind, "storage_unavailable" | "storage_available" | "bus_reconnected">, details: Record<string, unknown> = {}): void {
+  report(kind: Extract<SystemStatusKind, "bus_reconnected">, details: Record<string, unknown> = {}): void {
     this.emit(kind, details);
   }
 
@@ -82,6 +94,23 @@ export class SystemStatusPublisher {
       this.deps.onError(error);
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /** Pings the storage; a change from the last answer is published. Public so tests need not wait for the interval. */
+  async checkStorage(): Promise<void> {
+    const storage = this.deps.storage;
+    if (!storage || this.pinging) return;
+    this.pinging = true;
+    try {
+      const up = await Promise.race([
+        storage.ping().then(() => true, () => false),
+        new Promise<boolean>((resolve) => setTimeout(() => resolve(false), PING_TIMEOUT_MS).unref()),
+      ]);
+      if (up !== this.storageUp) this.emit(up ? "storage_available" : "storage_unavailable", {});
+      this.storageUp = up;
+    } finally {
+      this.pinging = false;
     }
   }
 
