@@ -4,9 +4,10 @@
  * The target numbers a task's events 1, 2, … as it stores them, which are the numbers they had: a client that
  * resumes a task's event stream "after seq N" on the new backend misses nothing. A task that was running when the
  * source node stopped is copied as it was and resumed by the first instance that opens the target, as after any
- * restart. The runner (the instance running a task) stays behind: the source's instances never run against the
- * target, so a copied task has none, and the first instance to open the target adopts the unfinished ones.
- * Idempotency keys stay behind (they only protect a client's retries of a create, minutes apart).
+ * restart. The runner (the instance that ran a task) is copied as it was (the copy is verified equal): that
+ * instance is never a live member on the target, so the first instance to open the target adopts the unfinished
+ * ones (agents/kcore/task-adoption.ts). Idempotency keys stay behind (they only protect a client's retries of a
+ * create, minutes apart).
  */
 import type { NewTaskEvent, TaskRecord, TaskStore } from "../contracts/task-store.js";
 import type { Progress } from "./copy-node.js";
@@ -44,7 +45,7 @@ export async function copyTasks(source: TaskStore, target: TaskStore, progress: 
   for await (const page of allTasks(source)) {
     for (const record of page) {
       const history = await allTaskEvents(source, record.task.id);
-      await target.createTask({ ...record, runner: null }, history);
+      await target.createTask(record, history);
       tasks++;
       events += history.length;
     }
