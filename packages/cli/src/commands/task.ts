@@ -7,7 +7,7 @@
  * question. `--json` prints the node's documents.
  */
 import { Command } from "commander";
-import { CreateTaskRequestSchema, fieldErrorsFromZod, parseJson, TASK_STATES, type Task, type TaskState } from "@kai/protocol";
+import { CreateTaskRequestSchema, fieldErrorsFromZod, parseJson, TASK_STATES, type Review, type Task, type TaskState } from "@kai/protocol";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { CliError, usageError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
@@ -18,6 +18,15 @@ function jsonFlag(name: string, text: string): unknown {
   const parsed = parseJson(text);
   if (!parsed.ok) throw usageError(`${name} is not valid JSON: ${parsed.error}`);
   return parsed.value;
+}
+
+/** kReviewer's verdict in a few words: "approved by kReviewer:x (0.9)", "rejected by …: reason; reason", "reviewing". */
+function reviewText(review: Review | undefined): string | undefined {
+  if (!review) return undefined;
+  if (review.state === "reviewing") return "reviewing";
+  const score = review.score !== undefined ? ` (${review.score})` : "";
+  const reasons = review.state === "rejected" && review.reasons && review.reasons.length > 0 ? `: ${review.reasons.join("; ")}` : "";
+  return `${review.state} by ${review.reviewer ?? "a reviewer"}${score}${reasons}`;
 }
 
 function stepRows(task: Task): string[][] {
@@ -35,10 +44,17 @@ function printTask(out: ReturnType<typeof contextOf>["out"], task: Task): void {
   ];
   if (task.question) pairs.push(["question", `${task.question.prompt} (step ${task.question.step}; answer with: kai task answer ${task.id} <answer>)`]);
   if (task.error) pairs.push(["error", `${task.error.message} (${task.error.code})`]);
+  if (task.review) pairs.push(["review", reviewText(task.review)!]);
   if (task.result !== undefined) pairs.push(["result", JSON.stringify(task.result)]);
   out.line(formatKeyValues(pairs));
   out.line("");
   out.table(["STEP", "CAPABILITY", "STATE", "ASSIGNEE", "ATTEMPTS", "ERROR"], stepRows(task));
+  // kReviewer's verdicts, for the steps that were reviewed (most are not: no column for them).
+  const reviewed = task.steps.filter((step) => step.review !== undefined);
+  if (reviewed.length > 0) {
+    out.line("");
+    out.table(["STEP", "REVIEW"], reviewed.map((step) => [step.id, reviewText(step.review)!]));
+  }
 }
 
 /** Exit 1 for a task that ended without completing (a script waiting on it must see that). */
