@@ -11,6 +11,7 @@ import { Panel } from "../../components/Page";
 import { When } from "../../components/When";
 import { toneFor } from "../../components/status-tones";
 import { useAgentStatus } from "./agents-queries";
+import { RunAgentsTable } from "./RunAgentsTable";
 
 const CELL = "px-2 py-1.5 align-top";
 
@@ -82,6 +83,7 @@ export function AgentsPanel() {
           </table>
         </div>
       )}
+      <RunAgentsTable />
     </Panel>
   );
 }
