@@ -3,7 +3,8 @@
  * reviewer agents (node:http servers registered by signed manifests, offering `review`) or, with no reviewer agent,
  * by the scripted fake language model behind the gateway. An approved output reaches its dependants only after the
  * verdict; a rejected one goes to another agent with the reasons; no retry left fails `review_rejected`; no reviewer
- * at all fails `reviewer_unavailable` (never passed unchecked); the verdicts are on the step runs and in the events.
+ * at all fails `reviewer_unavailable` (never passed unchecked); a cancel during a review reaches the reviewer; the
+ * verdicts are on the step runs and in the events.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskSchema, TERMINAL_TASK_STATES, type CreateTaskRequestInput, type Task } from "@kai/protocol";
@@ -193,6 +194,31 @@ describe("a review: true step reviewed by a reviewer agent", () => {
     expect(done.steps[0]!.review).toMatchObject({ state: "approved", reviewer: "kReviewer:fair" });
     expect(selfish.received.filter((step) => step.body.capability === "review")).toHaveLength(0);
     expect(broken.received.length + fair.received.length).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe("cancel during a review", () => {
+  it("closes the reviewer's request and cancels the task; the output is never accepted", async () => {
+    await agent("kWriter:slowly-reviewed", ["memo_text"], () => ({ body: { output: "a memo" } }));
+    const reviewer = await agent("kReviewer:slow", ["review"], () => "hang");
+    const task = await create({
+      goal: "a memo",
+      plan: { goal: "a memo", steps: [{ id: "memo", capability: "memo_text", review: true }] },
+      constraints: { agents: ["kWriter:slowly-reviewed", "kReviewer:slow"] },
+    });
+    await reviewer.waitForSteps(1);
+    const reviewing = await eventually(async () => {
+      const response = await server.request(`/api/agent/task/${task.id}`, { token: alice });
+      const read = TaskSchema.parse(((await response.json()) as { task: unknown }).task);
+      return read.steps[0]!.review?.state === "reviewing" ? read : undefined;
+    });
+    expect(reviewing.steps[0]).toMatchObject({ state: "running", attempts: 1, review: { state: "reviewing", attempt: 1 } });
+    expect((await server.request(`/api/agent/task/${task.id}/cancel`, { method: "POST", token: alice })).status).toBe(200);
+    await reviewer.waitForAbort(0);
+    const done = await settled(task.id);
+    expect(done.state).toBe("canceled");
+    expect(done.steps[0]!.state).toBe("canceled");
+    expect(done.steps[0]!.output).toBeUndefined();
   });
 });
 
