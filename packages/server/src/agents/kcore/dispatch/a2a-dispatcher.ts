@@ -48,7 +48,7 @@ export function a2aResumeOf(value: unknown): A2aResume | undefined {
 }
 
 /** A step request as kCore sends it once it passes the step's stored handle back (`resume`). */
-export type A2aStepDispatch = StepDispatch & { resume?: unknown };
+export type A2aStepDispatch = Omit<StepDispatch, "resume"> & { resume?: unknown };
 /** An outcome with the handle kCore stores on the step run (input-required only). */
 export type A2aDispatchOutcome = DispatchOutcome & { resume?: A2aResume };
 
