@@ -15,6 +15,7 @@ import { HttpAgent } from "../agents/kcore/http-agent.js";
 import { HeartbeatEvents } from "../../src/bus/publishers/heartbeat-events.js";
 import { SystemStatusPublisher } from "../../src/bus/publishers/system-status.js";
 import { ConfigUpdates } from "../../src/bus/publishers/config-updates.js";
+import { taskNotification } from "../../src/bus/publishers/task-notifications.js";
 import { ADMINS_AUDIENCE } from "../../src/bus/publishers/system-event.js";
 import { createInProcessBus } from "../../src/bus/in-process-bus.js";
 import type { SignalHandler, SignalTopic } from "../../src/cluster/cluster-types.js";
@@ -112,6 +113,26 @@ describe("USER_NOTIFICATION for a task's owner", () => {
     expect(failed).toMatchObject({ owner: "alice", payload: { kind: "task_failed", title: "Task failed" } });
     expect(failed.payload.message).toMatch(/^The task failed/);
   }, 30_000);
+});
+
+describe("which task events call for a notification", () => {
+  const progress = (payload: Record<string, unknown>, extras: Partial<BusEvent> = {}): BusEvent => ({ id: "e", type: "TASK_PROGRESS", taskId: "t1", seq: 3, owner: "alice", payload, timestamp: new Date().toISOString(), ...extras });
+
+  it("the task's end (completed, failed, canceled, rejected) and a step's question; nothing else", () => {
+    expect(taskNotification(progress({ state: "canceled" }))?.payload).toMatchObject({ kind: "task_canceled", taskId: "t1" });
+    expect(taskNotification(progress({ state: "rejected" }))?.payload).toMatchObject({ kind: "task_rejected" });
+    expect(taskNotification(progress({ state: "failed", error: { code: "review_rejected", message: "secret detail" } }))?.payload.message).toBe("The task failed (review_rejected).");
+    expect(taskNotification(progress({ state: "working", step: "a", stepState: "input-required", prompt: "?" }))?.payload).toMatchObject({ kind: "task_input_required", step: "a" });
+    for (const quiet of [progress({ state: "working" }), progress({ state: "working", step: "a", stepState: "failed" }), progress({ state: "completed" }, { owner: undefined }), progress({ state: "completed" }, { type: "AGENT_RESULT" })]) {
+      expect(taskNotification(quiet)).toBeNull();
+    }
+    // The notification is not a task event: no seq (it is not stored), the owner kept, the task only in the payload.
+    const note = taskNotification(progress({ state: "completed", result: { secret: 1 } }))!;
+    expect(note).toMatchObject({ type: "USER_NOTIFICATION", owner: "alice" });
+    expect(note.seq).toBeUndefined();
+    expect(note.taskId).toBeUndefined();
+    expect(JSON.stringify(note)).not.toContain("secret");
+  });
 });
 
 describe("HEARTBEAT for agents", () => {

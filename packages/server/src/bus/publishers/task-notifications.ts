@@ -1,6 +1,6 @@
 /**
  * @module bus/publishers/task-notifications
- * USER_NOTIFICATION to a task's owner when the task completes, fails or is canceled, or one of its steps asks a
+ * USER_NOTIFICATION to a task's owner when the task completes, fails, is canceled or rejected, or one of its steps asks a
  * question (input-required). It watches what kCore publishes on THIS instance (a wrapper around the bus kCore is
  * given), not the bus itself: every instance receives every task event, but only the one running the task sees it
  * published, so each notification is sent once in a cluster. The notification names the task and links to it; it
@@ -11,9 +11,9 @@ import type { EventBus } from "../event-bus.js";
 import { systemEvent } from "./system-event.js";
 
 /** What the notification says happened. */
-export type TaskNotificationKind = "task_completed" | "task_failed" | "task_canceled" | "task_input_required";
+export type TaskNotificationKind = "task_completed" | "task_failed" | "task_canceled" | "task_rejected" | "task_input_required";
 
-const TERMINAL: Record<string, TaskNotificationKind> = { completed: "task_completed", failed: "task_failed", canceled: "task_canceled" };
+const TERMINAL: Record<string, TaskNotificationKind> = { completed: "task_completed", failed: "task_failed", canceled: "task_canceled", rejected: "task_rejected" };
 
 /** The notification a task event calls for, or null (most task events call for none). */
 export function taskNotification(event: BusEvent): BusEvent | null {
@@ -48,6 +48,8 @@ function titleOf(kind: TaskNotificationKind): string {
       return "Task failed";
     case "task_canceled":
       return "Task canceled";
+    case "task_rejected":
+      return "Task rejected";
     case "task_input_required":
       return "A task needs your answer";
   }
@@ -59,6 +61,7 @@ function messageOf(kind: TaskNotificationKind, payload: Record<string, unknown>)
     return typeof error?.code === "string" ? `The task failed (${error.code}).` : "The task failed.";
   }
   if (kind === "task_input_required") return typeof payload.step === "string" ? `Step ${payload.step} is waiting for input.` : "A step is waiting for input.";
+  if (kind === "task_rejected") return "The task was rejected.";
   return kind === "task_completed" ? "The task finished; its result is ready." : "The task was canceled.";
 }
 
