@@ -13,7 +13,10 @@ import { fileURLToPath } from "node:url";
 import { freePort, sleep, waitForHttp } from "../lib/net.mjs";
 import { trackChild } from "../lib/cleanup.mjs";
 
-export const CLI_MAIN = resolve(fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url)));
+/** BENCH_KAI_MAIN runs another build's CLI (e.g. a tree unpacked from an older commit, for before/after runs). */
+export const CLI_MAIN = process.env.BENCH_KAI_MAIN
+  ? resolve(process.env.BENCH_KAI_MAIN)
+  : resolve(fileURLToPath(new URL("../../packages/cli/dist/main.js", import.meta.url)));
 
 /**
  * BENCH_SERVER_CPU_PROF=<dir>: each server writes a V8 CPU profile there when it exits (open it in Chrome
@@ -75,7 +78,7 @@ export function postgresConfigYaml(url, extra = []) {
  * @param {{ name: string, config: string, env?: Record<string, string> }} options
  * @returns {Promise<{ pid: number, url: string, adminToken: string, logTail(): string, kill(): Promise<void>, stop(): Promise<void> }>}
  */
-export async function startKaiServe({ name, config, env = {} }) {
+export async function startKaiServe({ name, config, env = {}, main = CLI_MAIN }) {
   const dir = mkdtempSync(join(tmpdir(), `kai-bench-${name}-`));
   const dataDir = join(dir, "data");
   const configPath = join(dir, "config.yaml");
@@ -85,7 +88,7 @@ export async function startKaiServe({ name, config, env = {} }) {
   const logFd = openSync(logPath, "a");
   const child = spawn(
     process.execPath,
-    [...profileFlags(name), CLI_MAIN, "serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--config", configPath],
+    [...profileFlags(name), main, "serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--config", configPath],
     { stdio: ["ignore", logFd, logFd], env: { ...process.env, KAI_LOG_LEVEL: "warn", ...env } },
   );
   closeSync(logFd);
@@ -142,12 +145,12 @@ export async function startKaiServe({ name, config, env = {} }) {
  * Starts our registry for the registry phases: on SQLite in a durability mode, or on a PostgreSQL database.
  * @param {{ synchronous?: "full" | "normal", postgresUrl?: string }} options
  */
-export async function startRegistryServer({ synchronous, postgresUrl }) {
+export async function startRegistryServer({ synchronous, postgresUrl, main }) {
   if (postgresUrl) {
     // On shared storage the first start creates the node key in the vault, so the vault must unlock at start.
-    const server = await startKaiServe({ name: "registry-pg", config: postgresConfigYaml(postgresUrl), env: { KAI_VAULT_PASSPHRASE: BENCH_VAULT_PASSPHRASE } });
+    const server = await startKaiServe({ name: "registry-pg", config: postgresConfigYaml(postgresUrl), env: { KAI_VAULT_PASSPHRASE: BENCH_VAULT_PASSPHRASE }, ...(main ? { main } : {}) });
     return { ...server, synchronous: "postgres" };
   }
-  const server = await startKaiServe({ name: "registry", config: configYaml(synchronous) });
+  const server = await startKaiServe({ name: "registry", config: configYaml(synchronous), ...(main ? { main } : {}) });
   return { ...server, synchronous };
 }

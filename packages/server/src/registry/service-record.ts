@@ -19,7 +19,13 @@ export function protocolFromUrl(url: string | undefined): ServiceRecord["protoco
 
 /** Drops keys whose value is undefined, so that stored JSON and comparisons are canonical. */
 function compact<T extends object>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  // A loop rather than fromEntries(entries().filter()): no arrays of pairs on every registration and patch.
+  const result: Record<string, unknown> = {};
+  for (const key in value) {
+    const field = value[key];
+    if (field !== undefined) result[key] = field;
+  }
+  return result as T;
 }
 
 export function recordFromRegistration(
