@@ -120,6 +120,7 @@ export function runTaskStoreContract(name: string, open: () => Promise<OpenedTas
       expect(made.record.runner).toBe("inst-a");
       expect((await store.getTask("t_run"))?.runner).toBe("inst-a");
       expect((await store.unfinishedTasks()).find((r) => r.task.id === "t_run")?.runner).toBe("inst-a");
+      expect((await store.unfinishedRunners()).find((r) => r.id === "t_run")).toEqual({ id: "t_run", runner: "inst-a" });
       // A commit from an instance that is not the runner is refused, and stores nothing.
       await expect(store.commitTask({ ...made.record, runner: "inst-b", task: { ...made.record.task, state: "working" } }, [event("b")])).rejects.toBeInstanceOf(TaskFencedError);
       // Adoption is conditional on the runner it expects: a stale expectation loses.
@@ -181,6 +182,59 @@ export function runTaskStoreContract(name: string, open: () => Promise<OpenedTas
       const seqs = (await store.eventsAfter("t_race", 0, 100)).map((e) => e.seq);
       expect(seqs).toEqual(Array.from({ length: 11 }, (_, index) => index + 1));
       expect((await other.getTask("t_race"))?.task.lastSeq).toBe(11);
+    });
+
+    // ---- group commit (commitTasks, kCore's task-commits.ts) ----
+
+    it("a group commit stores each task and numbers each task's events after its own last one", async () => {
+      await store.createTask(record("t_g1"), [event("submitted")]);
+      await store.createTask(record("t_g2"), [event("submitted"), event("working")]);
+      const one = record("t_g1", "alice", "working");
+      const two = record("t_g2", "alice", "completed");
+      two.task.result = { done: true };
+      const outcomes = await store.commitTasks([
+        { record: one, events: [event("a"), event("b")] },
+        { record: two, events: [event("c")] },
+      ]);
+      // The store read the records during the call: changing them now changes nothing stored.
+      one.task.state = "failed";
+      expect(outcomes).toEqual([
+        { ok: true, lastSeq: 3, events: [expect.objectContaining({ taskId: "t_g1", seq: 2, payload: { state: "a" } }), expect.objectContaining({ taskId: "t_g1", seq: 3 })] },
+        { ok: true, lastSeq: 3, events: [expect.objectContaining({ taskId: "t_g2", seq: 3, payload: { state: "c" } })] },
+      ]);
+      expect((await store.getTask("t_g1"))?.task).toMatchObject({ state: "working", lastSeq: 3 });
+      expect((await store.getTask("t_g2"))?.task).toMatchObject({ state: "completed", lastSeq: 3, result: { done: true } });
+      expect((await store.eventsAfter("t_g1", 0, 10)).map((e) => [e.seq, e.payload])).toEqual([[1, { state: "submitted" }], [2, { state: "a" }], [3, { state: "b" }]]);
+      expect(await store.commitTasks([])).toEqual([]);
+    });
+
+    it("in a group commit a refused entry (fenced, or missing) fails alone: the others are stored", async () => {
+      await store.createTask({ ...record("t_gf"), runner: "inst-b" }, [event("submitted")]);
+      await store.createTask({ ...record("t_gok"), runner: "inst-a" }, [event("submitted")]);
+      const outcomes = await store.commitTasks([
+        { record: { ...record("t_gf", "alice", "working"), runner: "inst-a" }, events: [event("zombie")] },
+        { record: record("t_gmissing"), events: [event("x")] },
+        { record: { ...record("t_gok", "alice", "working"), runner: "inst-a" }, events: [event("fine")] },
+      ]);
+      expect(outcomes[0]).toMatchObject({ ok: false });
+      expect(outcomes[0]!.ok ? null : outcomes[0]!.error).toBeInstanceOf(TaskFencedError);
+      expect(outcomes[1]).toMatchObject({ ok: false });
+      expect(outcomes[2]).toMatchObject({ ok: true, lastSeq: 2 });
+      expect((await store.getTask("t_gf"))?.task).toMatchObject({ state: "submitted", lastSeq: 1 });
+      expect(await store.eventsAfter("t_gf", 1, 10)).toEqual([]);
+      expect((await store.getTask("t_gok"))?.task).toMatchObject({ state: "working", lastSeq: 2 });
+    });
+
+    it("a group commit is durable: it is all there after a reopen", async ({ skip }) => {
+      if (!opened.reopen) return skip();
+      await store.createTask(record("t_gd"), [event("submitted")]);
+      await store.commitTasks([{ record: record("t_gd", "alice", "completed"), events: [event("done")] }]);
+      await opened.backend.close();
+      const reopened = await opened.reopen();
+      extra.push(reopened);
+      const again = reopened.taskStore();
+      expect((await again.getTask("t_gd"))?.task).toMatchObject({ state: "completed", lastSeq: 2 });
+      expect((await again.eventsAfter("t_gd", 1, 10)).map((e) => e.payload)).toEqual([{ state: "done" }]);
     });
   });
 }

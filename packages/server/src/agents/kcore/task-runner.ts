@@ -20,6 +20,7 @@ import type { Dispatchers } from "./dispatch/dispatchers.js";
 import { DispatchError, type DispatchOutcome } from "./dispatch/step-dispatcher.js";
 import { stepInput } from "./step-input.js";
 import { KCORE_AGENT, taskEvent } from "./task-events.js";
+import { TaskCommitter } from "./task-commits.js";
 import type { GatewayPort } from "../../http/front-doors/gateway-port.js";
 import { KReviewer, type StepReviewer } from "./review.js";
 import { REVIEW_ERROR_CODES, reviewFeedback, reviewStepOutput, reviewTaskResult, type ReviewHookContext } from "./review-step.js";
@@ -51,6 +52,7 @@ export class TaskRunner {
   private readonly abort = new AbortController();
   private readonly active = new Set<string>();
   private chain: Promise<unknown> = Promise.resolve();
+  private committer: TaskCommitter | undefined;
   private finished = false;
   private deadline: NodeJS.Timeout | undefined;
   /** The result is being reviewed (complete() runs once even when two last steps end together). */
@@ -339,30 +341,38 @@ export class TaskRunner {
 
   // ---- store, then bus ----
 
-  /** Commits the task as it is now with `events`, after every earlier commit of this task; then publishes them. */
+  /**
+   * Commits the task as it is now with `events`, after every earlier commit of this task; then publishes them.
+   * Group commit (task-commits.ts): what is written is the record when the batch leaves, so a change to the record
+   * and the commit() announcing it must happen in one synchronous run (no await between them).
+   */
   private commit(events: NewTaskEvent[]): Promise<void> {
     this.record.task.updatedAt = now();
-    const snapshot = structuredClone(this.record);
+    this.committer ??= new TaskCommitter({
+      record: this.record,
+      store: this.deps.store,
+      stored: (stored) => {
+        for (const event of stored) {
+          this.deps.bus.publish(event).catch((error: unknown) => this.deps.logger.warn({ err: error }, "publishing a task event failed (it is stored: streams replay it)"));
+        }
+      },
+    });
     // The owner rides on every event: the event hub sends a task's events to its owner (and admins) only.
-    const owned = events.map((event) => ({ ...event, owner: snapshot.task.owner }));
-    const done = this.chain.then(async () => {
-      const stored = await this.deps.store.commitTask(snapshot, owned);
-      this.record.task.lastSeq = Math.max(this.record.task.lastSeq, stored.record.task.lastSeq);
-      for (const event of stored.events) {
-        this.deps.bus.publish(event).catch((error: unknown) => this.deps.logger.warn({ err: error }, "publishing a task event failed (it is stored: streams replay it)"));
-      }
-    });
-    this.chain = done.catch((error: unknown) => {
-      const fenced = error instanceof TaskFencedError;
-      // Refused because another instance adopted the task (this one was thought gone): halt, the adopter runs it.
-      if (fenced) this.deps.logger.warn({}, "another instance runs the task now; this runner halts");
-      else this.deps.logger.error({ err: error }, "committing the task failed; it stops here and resumes after a restart");
-      const wasFinished = this.finished;
-      this.finished = true;
-      if (this.deadline) clearTimeout(this.deadline);
-      this.abort.abort(error);
-      if (fenced && !wasFinished) this.deps.onFinished(this.record.task.id);
-    });
-    return this.chain as Promise<void>;
+    const owner = this.record.task.owner;
+    const settled = this.committer.commit(events.map((event) => ({ ...event, owner }))).catch((error: unknown) => this.commitFailed(error));
+    this.chain = Promise.all([this.chain, settled]);
+    return settled;
+  }
+
+  private commitFailed(error: unknown): void {
+    const fenced = error instanceof TaskFencedError;
+    // Refused because another instance adopted the task (this one was thought gone): halt, the adopter runs it.
+    if (fenced) this.deps.logger.warn({}, "another instance runs the task now; this runner halts");
+    else this.deps.logger.error({ err: error }, "committing the task failed; it stops here and resumes after a restart");
+    const wasFinished = this.finished;
+    this.finished = true;
+    if (this.deadline) clearTimeout(this.deadline);
+    this.abort.abort(error);
+    if (fenced && !wasFinished) this.deps.onFinished(this.record.task.id);
   }
 }

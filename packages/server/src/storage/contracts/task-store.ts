@@ -64,6 +64,20 @@ export class TaskFencedError extends Error {
   }
 }
 
+/** One entry of `commitTasks`: what `commitTask` takes. */
+export interface TaskCommit {
+  record: TaskRecord;
+  events: readonly NewTaskEvent[];
+}
+
+/** The outcome of one `commitTasks` entry. */
+export type TaskCommitOutcome = { ok: true; lastSeq: number; events: BusEvent[] } | { ok: false; error: unknown };
+
+/** `commitTasks`' outcomes from its entries' settled promises (the backends that commit entry by entry). */
+export function commitOutcomes(settled: ReadonlyArray<PromiseSettledResult<{ lastSeq: number; events: BusEvent[] }>>): TaskCommitOutcome[] {
+  return settled.map((result) => (result.status === "fulfilled" ? { ok: true, ...result.value } : { ok: false, error: result.reason as unknown }));
+}
+
 export interface TaskListQuery {
   /** Only this owner's tasks (absent: every owner's, for an admin). */
   owner?: string;
@@ -97,6 +111,17 @@ export interface TaskStore extends TaskEventLog {
   commitTask(record: TaskRecord, events: NewTaskEvent[]): Promise<{ record: TaskRecord; events: BusEvent[] }>;
   /** Tasks not in a terminal state (restart resumes them), oldest first. */
   unfinishedTasks(): Promise<TaskRecord[]>;
+  /** The unfinished tasks' ids and runners only (no documents), oldest first: the leader's frequent look for orphans. */
+  unfinishedRunners(): Promise<Array<{ id: string; runner: string | null }>>;
+  /**
+   * Group commit (kCore's, agents/kcore/task-commits.ts): each entry is a `commitTask` of a different task, and all
+   * go to the store together (one transaction and one flush where the backend can). Each entry is atomic on its own
+   * and has its own outcome, in batch order: an entry that is refused (fencing, a missing task) stores nothing and
+   * fails alone, the others commit. The store reads `record` and `events` during the call only, so the caller may
+   * change its objects once it returns (no copy needed on its side); the outcome gives the new last sequence number
+   * and the numbered events, not a copy of the record.
+   */
+  commitTasks(batch: readonly TaskCommit[]): Promise<TaskCommitOutcome[]>;
   /**
    * Makes `to` the runner of an unfinished task whose runner is still `from` (a conditional update: of two instances
    * adopting the same task, one wins and the other gets null). Returns the adopted task, or null when the task is

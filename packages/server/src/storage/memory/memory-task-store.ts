@@ -5,7 +5,7 @@
  * caller changing its object never changes the stored one.
  */
 import type { BusEvent } from "@kai/protocol";
-import { numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import { numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskCommit, type TaskCommitOutcome, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -68,6 +68,10 @@ export class MemoryTaskStore implements TaskStore {
       .map(copy);
   }
 
+  async unfinishedRunners() {
+    return (await this.unfinishedTasks()).map((record) => ({ id: record.task.id, runner: record.runner ?? null }));
+  }
+
   async adoptTask(id: string, from: string | null, to: string) {
     this.check();
     const current = this.tasks.get(id);
@@ -103,5 +107,23 @@ export class MemoryTaskStore implements TaskStore {
   async eventsAfter(taskId: string, afterSeq: number, limit: number): Promise<BusEvent[]> {
     this.check();
     return (this.events.get(taskId) ?? []).filter((event) => event.seq! > afterSeq).slice(0, limit).map(copy);
+  }
+
+  /** Group commit: entry by entry, each all or nothing; nothing awaited, so the batch is atomic as a whole too. */
+  async commitTasks(batch: readonly TaskCommit[]): Promise<TaskCommitOutcome[]> {
+    this.check();
+    return batch.map(({ record, events }): TaskCommitOutcome => {
+      const current = this.tasks.get(record.task.id);
+      if (!current) return { ok: false, error: new Error(`task ${record.task.id} does not exist`) };
+      if (runnerOf(current) !== runnerOf(record)) return { ok: false, error: new TaskFencedError(record.task.id) };
+      const numbered = numberEvents(record.task.id, events, current.task.lastSeq + 1);
+      const lastSeq = current.task.lastSeq + numbered.length;
+      // One copy in (the caller keeps changing its record); none out: the caller needs only lastSeq and the events.
+      const stored = copy(record);
+      stored.task.lastSeq = lastSeq;
+      this.tasks.set(stored.task.id, stored);
+      this.events.get(stored.task.id)!.push(...copy(numbered));
+      return { ok: true, lastSeq, events: numbered };
+    });
   }
 }

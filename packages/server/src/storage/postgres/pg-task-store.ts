@@ -6,7 +6,7 @@
  * A create with an idempotency key relies on the unique `idem_key`: the second of two racing creates finds the first.
  */
 import type { BusEvent } from "@kai/protocol";
-import { decodeStored, numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import { decodeStored, numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskCommit, type TaskCommitOutcome, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
 import type { PgDatabase } from "./pg-database.js";
 import type pg from "pg";
 
@@ -143,6 +143,10 @@ export class PgTaskStore implements TaskStore {
     return rows.map(decode);
   }
 
+  unfinishedRunners() {
+    return this.db.query<{ id: string; runner: string | null }>("SELECT id, runner FROM tasks WHERE state = ANY($1::text[]) ORDER BY id", [UNFINISHED_TASK_STATES]);
+  }
+
   async adoptTask(id: string, from: string | null, to: string) {
     const rows = await this.db.query<TaskRow>(
       "UPDATE tasks SET runner = $1 WHERE id = $2 AND runner IS NOT DISTINCT FROM $3 AND state = ANY($4::text[]) RETURNING doc, last_seq, runner",
@@ -182,5 +186,54 @@ export class PgTaskStore implements TaskStore {
       [taskId, afterSeq, limit],
     );
     return rows.map((row) => decodeStored<BusEvent>(row.doc, "task event"));
+  }
+
+  /**
+   * Group commit in one transaction and three statements, whatever the batch's size: the rows are locked in id
+   * order (two batches never deadlock), refused entries (fencing, missing) are decided under the lock and write
+   * nothing, and the rest are updated and their events inserted in one statement each. The documents are
+   * serialised during the call (the caller may change its records afterwards); their `lastSeq` is the column's.
+   */
+  async commitTasks(batch: readonly TaskCommit[]): Promise<TaskCommitOutcome[]> {
+    const entries = batch.map(({ record, events }) => ({ id: record.task.id, state: record.task.state, updatedAt: record.task.updatedAt, runner: runnerOf(record), doc: JSON.stringify(record), events }));
+    if (new Set(entries.map((entry) => entry.id)).size !== entries.length) throw new Error("a group commit holds one entry per task");
+    if (entries.length === 0) return [];
+    return this.db.transaction(async (client) => {
+      const locked = await client.query<{ id: string; last_seq: string; runner: string | null }>(
+        "SELECT id, last_seq, runner FROM tasks WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE",
+        [entries.map((entry) => entry.id)],
+      );
+      const current = new Map(locked.rows.map((row) => [row.id, row]));
+      const outcomes: TaskCommitOutcome[] = [];
+      const updates: Array<{ id: string; state: string; lastSeq: number; updatedAt: string; doc: string }> = [];
+      const numbered: BusEvent[] = [];
+      for (const entry of entries) {
+        const row = current.get(entry.id);
+        if (!row) outcomes.push({ ok: false, error: new Error(`task ${entry.id} does not exist`) });
+        else if (row.runner !== entry.runner) outcomes.push({ ok: false, error: new TaskFencedError(entry.id) });
+        else {
+          const events = numberEvents(entry.id, entry.events, Number(row.last_seq) + 1);
+          const lastSeq = Number(row.last_seq) + events.length;
+          updates.push({ id: entry.id, state: entry.state, lastSeq, updatedAt: entry.updatedAt, doc: entry.doc });
+          numbered.push(...events);
+          outcomes.push({ ok: true, lastSeq, events });
+        }
+      }
+      if (updates.length > 0) {
+        await client.query(
+          `UPDATE tasks AS t SET state = u.state, last_seq = u.last_seq, updated_at = u.updated_at, doc = u.doc
+           FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[]) AS u(id, state, last_seq, updated_at, doc) WHERE t.id = u.id`,
+          [updates.map((u) => u.id), updates.map((u) => u.state), updates.map((u) => u.lastSeq), updates.map((u) => u.updatedAt), updates.map((u) => u.doc)],
+        );
+      }
+      if (numbered.length > 0) {
+        await client.query("INSERT INTO task_events (task_id, seq, doc) SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])", [
+          numbered.map((event) => event.taskId),
+          numbered.map((event) => event.seq),
+          numbered.map((event) => JSON.stringify(event)),
+        ]);
+      }
+      return outcomes;
+    });
   }
 }

@@ -7,7 +7,7 @@
  */
 import type { Database, Statement } from "better-sqlite3";
 import type { BusEvent, TaskState } from "@kai/protocol";
-import { decodeStored, numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import { commitOutcomes, decodeStored, numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskCommit, type TaskCommitOutcome, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
 import type { SqliteStoreHooks } from "./store-hooks.js";
 
 /** Migration 8. `idem_key` is `<owner>\n<key>`: an idempotency key is the owner's own. Ids sort by creation time. */
@@ -156,6 +156,12 @@ export class SqliteTaskStore implements TaskStore {
     return this.selectUnfinished.all().map(decode);
   }
 
+  async unfinishedRunners() {
+    this.hooks.assertOpen();
+    const states = UNFINISHED_TASK_STATES.map((state) => `'${state}'`).join(", ");
+    return this.db.prepare<[], { id: string; runner: string | null }>(`SELECT id, runner FROM tasks WHERE state IN (${states}) ORDER BY id`).all();
+  }
+
   adoptTask(id: string, from: string | null, to: string) {
     return this.hooks.enqueue(() => {
       const row = this.adopt.get(to, id, from);
@@ -190,5 +196,30 @@ export class SqliteTaskStore implements TaskStore {
   async eventsAfter(taskId: string, afterSeq: number, limit: number): Promise<BusEvent[]> {
     this.hooks.assertOpen();
     return this.selectEvents.all(taskId, afterSeq, limit).map((row) => decodeStored<BusEvent>(row.doc, "task event"));
+  }
+
+  /**
+   * Group commit: each entry is its own entry of the backend's write batch (so a refused one is rolled back alone),
+   * and entries queued in one tick share that batch's transaction and its one fsync. The document is serialised
+   * now, during the call (the contract lets the caller change its record afterwards); its `lastSeq` is the column's.
+   */
+  commitTasks(batch: readonly TaskCommit[]): Promise<TaskCommitOutcome[]> {
+    return Promise.allSettled(
+      batch.map(({ record, events }) => {
+        const { id, state, updatedAt } = record.task;
+        const runner = runnerOf(record);
+        const doc = JSON.stringify(record);
+        return this.hooks.enqueue(() => {
+          const current = this.selectLastSeq.get(id);
+          if (!current) throw new Error(`task ${id} does not exist`);
+          if (current.runner !== runner) throw new TaskFencedError(id);
+          const numbered = numberEvents(id, events, current.last_seq + 1);
+          const lastSeq = current.last_seq + numbered.length;
+          this.updateTask.run(state, lastSeq, updatedAt, doc, id);
+          for (const event of numbered) this.insertEvent.run(id, event.seq!, JSON.stringify(event));
+          return { lastSeq, events: numbered };
+        });
+      }),
+    ).then(commitOutcomes);
   }
 }
