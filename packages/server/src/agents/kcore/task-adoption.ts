@@ -66,16 +66,16 @@ export class TaskAdoption {
   }
 
   /**
-   * Takes the task for this instance when its runner is gone (not a live member, or none; or this instance without
-   * a runner for it, after a failed commit). Returns the adopted record, or null when someone runs it or it ended.
+   * Takes the task for this instance when `runner` (its runner as last read) is gone: not a live member, or none; or
+   * this instance without a runner for it (after a failed commit). Returns the adopted record, or null when another
+   * instance runs it, it ended, or its runner changed since it was read.
    */
-  async adoptIfOrphan(record: TaskRecord, live?: Set<string>): Promise<TaskRecord | null> {
+  async adoptIfOrphan(taskId: string, runner: string | null, live?: Set<string>): Promise<TaskRecord | null> {
     const self = this.deps.cluster.instanceId;
-    const runner = record.runner ?? null;
     const instance = instanceOf(runner);
-    if (instance === self ? this.deps.running(record.task.id) : instance !== null && (live ?? (await this.liveMembers())).has(instance)) return null;
-    const adopted = await this.deps.store.adoptTask(record.task.id, runner, newRunnerId(self));
-    if (adopted) this.deps.logger.info({ taskId: record.task.id, planId: record.task.planId, from: runner }, runner === null ? "running a task that had no runner" : "adopting a task whose instance is gone");
+    if (instance === self ? this.deps.running(taskId) : instance !== null && (live ?? (await this.liveMembers())).has(instance)) return null;
+    const adopted = await this.deps.store.adoptTask(taskId, runner, newRunnerId(self));
+    if (adopted) this.deps.logger.info({ taskId, planId: adopted.task.planId, from: runner }, runner === null ? "running a task that had no runner" : "adopting a task whose instance is gone");
     return adopted;
   }
 
@@ -113,16 +113,17 @@ export class TaskAdoption {
   }
 
   private async sweepOnce(): Promise<void> {
-    const unfinished = await this.deps.store.unfinishedTasks();
+    // Ids and runners only (the leader looks often); the adoption reads the task itself, under its update.
+    const unfinished = await this.deps.store.unfinishedRunners();
     const self = this.deps.cluster.instanceId;
     // Only tasks of other (gone) runners or none: one of this instance's own that has no runner here halted after a
-    // failed commit and waits for the next start, as on one node (resuming it from this read could be stale).
-    const candidates = unfinished.filter((record) => instanceOf(record.runner) !== self);
+    // failed commit and waits for the next start, as on one node.
+    const candidates = unfinished.filter((entry) => instanceOf(entry.runner) !== self);
     if (candidates.length === 0) return;
     const live = await this.liveMembers();
-    for (const record of candidates) {
+    for (const { id, runner } of candidates) {
       if (this.closed) return;
-      const adopted = await this.adoptIfOrphan(record, live);
+      const adopted = await this.adoptIfOrphan(id, runner, live);
       if (adopted) this.deps.resume(adopted);
     }
   }

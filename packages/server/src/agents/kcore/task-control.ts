@@ -82,7 +82,7 @@ export class TaskControl {
       // The answer waits in the store for whoever runs the task: the runner on the signal, or a runner resumed
       // after an adoption (kCore applies an answer left for a resumed task), so it is applied once either way.
       if (action === "answer" && !(await this.deps.store.putAnswer(taskId, { step: question!.step, value }))) return notWaitingIf(true, record.task);
-      const adopted = await this.deps.adoption.adoptIfOrphan(record);
+      const adopted = await this.deps.adoption.adoptIfOrphan(taskId, record.runner ?? null);
       if (adopted) {
         // No live instance ran it: this one does now (a cancel needs no step to run first).
         const runner = await this.deps.run(adopted, action !== "cancel");
