@@ -44,6 +44,8 @@ export class SupervisedAgent {
   private timer: NodeJS.Timeout | undefined;
   private wanted: "running" | "stopped" = "stopped";
   private queue: Promise<unknown> = Promise.resolve();
+  /** Resolves once the last ended process's token is revoked and its record put offline. */
+  private settled: Promise<void> = Promise.resolve();
 
   constructor(
     readonly spec: RunAgentSpec,
@@ -73,7 +75,10 @@ export class SupervisedAgent {
       this.wanted = "running";
       this.restarts = 0;
       this.cancelBackoff();
-      if (this.child === undefined) await this.launch();
+      if (this.child === undefined) {
+        await this.settled;
+        await this.launch();
+      }
       return this.state();
     });
   }
@@ -161,22 +166,33 @@ export class SupervisedAgent {
     await running;
   }
 
+  /**
+   * The process ended. The state is decided at once (a reader never sees `running` without a process); the token is
+   * revoked and the record put offline before a restart may spawn again (the restart waits for `settled`).
+   */
   private async onEnded(child: ChildProcess, how: { code: number | null; signal: NodeJS.Signals | null; error?: Error; ranMs: number; tokenId: string }): Promise<void> {
     if (this.child === child) this.child = undefined;
-    await this.port.release(how.tokenId);
     this.lastExit = { code: how.code, signal: how.signal, at: new Date().toISOString() };
     if (how.error) this.error = `could not be spawned: ${reasonOf(how.error)}`;
     if (how.ranMs >= STABLE_RUN_MS) this.restarts = 0;
     this.logger[how.code === 0 ? "info" : "warn"]({ code: how.code, signal: how.signal, ...(how.error ? { err: this.error } : {}) }, "run-agent exited");
-    await this.port.ended(this.spec).catch((error: unknown) => this.logger.warn({ err: reasonOf(error) }, "the run-agent's record could not be put offline"));
-    // A stop in progress decides the state itself; so does an exit the node asked for.
-    if (this.wanted !== "running") return;
-    if (how.code === 0 && how.signal === null && !how.error) {
-      this.wanted = "stopped";
-      this.set("stopped");
-      return;
+    let settle!: () => void;
+    this.settled = new Promise<void>((resolve) => (settle = resolve));
+    // A stop in progress decides the state itself (an exit the node asked for).
+    if (this.wanted === "running") {
+      if (how.code === 0 && how.signal === null && !how.error) {
+        this.wanted = "stopped";
+        this.set("stopped");
+      } else {
+        this.failed();
+      }
     }
-    this.failed();
+    try {
+      await this.port.release(how.tokenId);
+      await this.port.ended(this.spec).catch((error: unknown) => this.logger.warn({ err: reasonOf(error) }, "the run-agent's record could not be put offline"));
+    } finally {
+      settle();
+    }
   }
 
   /** It failed: try again later, or give up. */
@@ -197,6 +213,7 @@ export class SupervisedAgent {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       void this.enqueue(async () => {
+        await this.settled;
         if (this.wanted === "running" && this.child === undefined && this.status === "backoff") await this.launch();
       });
     }, delay);

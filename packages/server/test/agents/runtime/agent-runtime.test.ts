@@ -113,7 +113,7 @@ describe("agents the node runs", () => {
     process.kill(before.pid!, "SIGKILL");
     const after = await eventually(async () => {
       const state = await runState(AUTO);
-      return state.state === "running" && state.pid !== before.pid ? state : undefined;
+      return state.state === "running" && state.pid !== null && state.pid !== before.pid ? state : undefined;
     }, 15_000);
     expect(after).toMatchObject({ restarts: 1, lastExit: { code: null, signal: "SIGKILL" } });
     const tokens = await runTokens(AUTO);
@@ -171,6 +171,24 @@ describe("agents the node runs", () => {
     expect(added.status).toBe(201);
     expect(await added.json()).toMatchObject({ id: "kExecutor:added", state: "stopped", source: "api" });
     expect((await server.request("/api/agents/run", { method: "POST", json: add })).status).toBe(409);
+  });
+
+  it("gives up after maxRestarts failures in a row (crashed), and says why a command could not be spawned", async () => {
+    const failing = { id: "kExecutor:failing", command: process.execPath, args: ["-e", "process.exit(3)"], backoffMs: 20, maxRestarts: 2 };
+    expect((await server.request("/api/agents/run", { method: "POST", json: failing })).status).toBe(201);
+    const crashed = await eventually(async () => {
+      const state = await runState(failing.id);
+      return state.state === "crashed" ? state : undefined;
+    }, 15_000);
+    expect(crashed).toMatchObject({ restarts: 2, pid: null, lastExit: { code: 3, signal: null } });
+    expect((await runTokens(failing.id)).every((token) => token.revokedAt !== null)).toBe(true);
+    const missing = { id: "kExecutor:missing", command: "/nonexistent/kai-agent", backoffMs: 20, maxRestarts: 1 };
+    expect((await server.request("/api/agents/run", { method: "POST", json: missing })).status).toBe(201);
+    const gone = await eventually(async () => {
+      const state = await runState(missing.id);
+      return state.state === "crashed" ? state : undefined;
+    }, 15_000);
+    expect(gone.error).toMatch(/could not be spawned: .*ENOENT/);
   });
 
   it("refuses a change to an agent record's metadata.agent through the services API", async () => {
