@@ -8,10 +8,10 @@
  *   KcoreRequestHandler does the work on kCore. The SDK's Express adapter is not used (this server is Fastify);
  *   this route does what it does: the `A2A-Version` check against the card, one JSON answer, or SSE for
  *   SendStreamingMessage/SubscribeToTask (an error before the first event is a plain JSON-RPC error).
- *   Streams carry `id: <taskId>:<seq>` and keep-alive comments every 15 s; a client's hang-up ends its stream, never
- *   the task. `Last-Event-ID: <taskId>:<seq>` on SubscribeToTask replays after that seq (absent: every stored event).
+ *   Streams are the node's shared SSE base (agents/a2a/server/a2a-sse-stream.ts): `id: <taskId>:<seq>`, keep-alives,
+ *   an end by token expiry or after 10 minutes (an `error` event: subscribe again); a client's hang-up ends its
+ *   stream, never the task. `Last-Event-ID: <taskId>:<seq>` on SubscribeToTask replays after that seq (absent: every stored event).
  */
-import { PassThrough } from "node:stream";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { A2A_VERSION_HEADER, type AgentCard } from "@a2a-js/sdk";
@@ -25,8 +25,8 @@ import { ApiError } from "../../errors.js";
 import { principalOf } from "../authenticate.js";
 import { A2A_PATH, type AgentCardSource } from "../../agents/a2a/server/agent-card.js";
 import { KcoreRequestHandler, PRINCIPAL_KEY, RESUME_KEY, SIGNAL_KEY } from "../../agents/a2a/server/kcore-request-handler.js";
+import { A2aSseStream } from "../../agents/a2a/server/a2a-sse-stream.js";
 
-const KEEPALIVE_MS = 15_000;
 const STREAMING_METHODS = new Set(["SendStreamingMessage", "SubscribeToTask"]);
 
 /** A JSON-RPC 2.0 request (A2A's binding); the method's params are checked by the SDK's handler. */
@@ -48,14 +48,6 @@ export interface A2aRouteDeps {
 /** How the caller reached this node: the card's endpoint URL is built from it (behind trusted proxies, X-Forwarded-*). */
 function baseUrlOf(request: { protocol: string; host: string }): string {
   return `${request.protocol}://${request.host}`;
-}
-
-/** The SSE `id:` of a stream answer: `<taskId>:<seq>` for an event of the task, none for the first (the Task). */
-function sseId(answer: unknown): string | undefined {
-  const result = (answer as { result?: Record<string, { taskId?: unknown; metadata?: { kai?: { seq?: unknown } } }> }).result;
-  const update = result?.statusUpdate ?? result?.artifactUpdate;
-  const seq = update?.metadata?.kai?.seq;
-  return typeof update?.taskId === "string" && typeof seq === "number" ? `${update.taskId}:${seq}` : undefined;
 }
 
 export function a2aCardRoutes(source: AgentCardSource): FastifyPluginAsyncZod {
@@ -152,32 +144,16 @@ export function a2aRoutes(deps: A2aRouteDeps, source: AgentCardSource): FastifyP
         done();
         return reply.status(200).send({ jsonrpc: "2.0", id: rpcId, error: JsonRpcTransportHandler.mapToJSONRPCError(error) });
       }
-      const stream = new PassThrough();
-      const frame = (data: unknown, event?: string) => {
-        const id = event ? undefined : sseId(data);
-        stream.write(`${id ? `id: ${id}\n` : ""}${event ? `event: ${event}\n` : ""}data: ${JSON.stringify(data)}\n\n`);
-      };
-      const keepalive = setInterval(() => stream.write(": keepalive\n\n"), KEEPALIVE_MS);
-      keepalive.unref();
-      void (async () => {
-        try {
-          if (!first.done) frame(first.value);
-          for (let next = await iterator.next(); !next.done; next = await iterator.next()) {
-            if (controller.signal.aborted) break;
-            frame(next.value);
-          }
-          // Cut by the shutdown, not ended by the task: say so (a clean end would read as "done").
-          if (closing && controller.signal.aborted) frame({ jsonrpc: "2.0", id: rpcId, error: { code: -32603, message: "the node is shutting down: subscribe to the task again to resume" } }, "error");
-        } catch (error) {
-          // After the stream began: an `error` event with the JSON-RPC error (the SDK client raises it), then the end.
-          if (!controller.signal.aborted) frame({ jsonrpc: "2.0", id: rpcId, error: JsonRpcTransportHandler.mapToJSONRPCError(error) }, "error");
-        } finally {
-          clearInterval(keepalive);
+      // The shared SSE base (retry line, keep-alives, end by token expiry or 10 minutes), pulled as the client reads.
+      const stream = new A2aSseStream(iterator, first, {
+        rpcId,
+        signal: controller.signal,
+        closing: () => closing,
+        onEnd: () => {
+          controller.abort();
           done();
-          await iterator.return?.(undefined).catch(() => undefined);
-          stream.end();
-        }
-      })();
+        },
+      }, principal.expiresAt);
       return reply
         .status(200)
         .header("Content-Type", "text/event-stream; charset=utf-8")
