@@ -1,0 +1,52 @@
+/**
+ * Step assignment's shared discovery (src/agents/kcore/assignment-candidates.ts): steps assigned in the same run of
+ * the job queues share one registry answer; a step assigned after a timer or I/O callback asks again, so a health
+ * verdict or registry change that came before it is always in its answer; a query in flight is joined; viewers who
+ * see different records never share an answer. The registry is a stand-in for its `list` only: what is tested is
+ * when the cache asks it, not what it answers.
+ */
+import { describe, expect, it } from "vitest";
+import type { ListServicesQuery, ServiceRecord } from "@kai/protocol";
+import type { Principal } from "../../../src/auth/principal.js";
+import { AssignmentCandidates } from "../../../src/agents/kcore/assignment-candidates.js";
+
+const principal = (owner: string): Principal => ({ tokenId: `t-${owner}`, owner, scopes: ["tasks:run"], expiresAt: Number.MAX_SAFE_INTEGER });
+
+function registry() {
+  const state = { health: "passing" as ServiceRecord["health"], calls: [] as Array<{ owner: string; query: ListServicesQuery }> };
+  return {
+    state,
+    list: async (who: Principal, query: ListServicesQuery) => {
+      state.calls.push({ owner: who.owner, query });
+      const record = { id: "kExec:a", type: "agent", owner: "alice", url: "http://127.0.0.1:1/step", revision: 7, health: state.health, metadata: {} } as unknown as ServiceRecord;
+      return { services: [record], revision: 1, nextCursor: null };
+    },
+  };
+}
+
+describe("assignment candidates", () => {
+  it("shares one answer among the steps assigned together, and asks again after a callback could have changed it", async () => {
+    const reg = registry();
+    const candidates = new AssignmentCandidates(reg);
+    const together = await Promise.all([candidates.find(principal("alice"), "echo"), candidates.find(principal("alice"), "echo")]);
+    expect(reg.state.calls).toHaveLength(1);
+    expect(together[0]).toBe(together[1]);
+    expect(reg.state.calls[0]!.query).toMatchObject({ type: ["agent", "tool"], status: ["active"], capability: ["echo"] });
+    // A health verdict arrives in a later callback: the next step sees it.
+    await new Promise((resolve) => setImmediate(resolve));
+    reg.state.health = "failing";
+    const later = await candidates.find(principal("alice"), "echo");
+    expect(reg.state.calls).toHaveLength(2);
+    expect(later[0]!.record.health).toBe("failing");
+    // Parsed once per record revision (same revision: the same assignee part).
+    expect(later[0]!.assignee).toBe(together[0]![0]!.assignee);
+    expect(later[0]!.assignee).toMatchObject({ kind: "agent", id: "kExec:a", transport: "http", limit: 4 });
+  });
+
+  it("never shares an answer between viewers or capabilities", async () => {
+    const reg = registry();
+    const candidates = new AssignmentCandidates(reg);
+    await Promise.all([candidates.find(principal("alice"), "echo"), candidates.find(principal("bob"), "echo"), candidates.find(principal("alice"), "other")]);
+    expect(reg.state.calls.map((call) => `${call.owner}:${call.query.capability?.join()}`).sort()).toEqual(["alice:echo", "alice:other", "bob:echo"]);
+  });
+});
