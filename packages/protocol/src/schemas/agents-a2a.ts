@@ -36,5 +36,10 @@ export const A2aRecordMetadataSchema = z.object({
   streaming: z.boolean(),
   /** The card's own version string, for people. */
   version: z.string().optional(),
+  /** The card's A2A signature (AgentCardSignature) as last read: verified by the key its `kid` names, or unverified
+   * (none, or by a key the node cannot resolve). An invalid signature is refused, never recorded. */
+  signature: z.enum(["verified", "unverified"]).optional(),
+  /** The key id (a DID) of the signature that verified. */
+  signedBy: z.string().max(200).optional(),
 });
 export type A2aRecordMetadata = z.infer<typeof A2aRecordMetadataSchema>;

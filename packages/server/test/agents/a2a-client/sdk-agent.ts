@@ -112,6 +112,8 @@ export class SdkA2aAgent {
   readonly executor = new TestExecutor();
   /** When false the card is answered 503 (the agent "goes away" for the refresh). */
   cardAvailable = true;
+  /** The card's A2A signatures (a test signs the card and sets them; empty: an unsigned card). */
+  signatures: AgentCard["signatures"] = [];
   skills: AgentCard["skills"] = [
     { id: "echo", name: "Echo", description: "echoes", tags: ["Demo Tag"], examples: [], inputModes: [], outputModes: [], securityRequirements: [] },
     { id: "Book Trip", name: "Book a trip", description: "asks where", tags: [], examples: [], inputModes: [], outputModes: [], securityRequirements: [] },
@@ -135,7 +137,7 @@ export class SdkA2aAgent {
       defaultInputModes: ["text/plain", "application/json"],
       defaultOutputModes: ["application/json"],
       skills: this.skills,
-      signatures: [],
+      signatures: this.signatures,
     } as AgentCard;
   }
 

@@ -4,10 +4,13 @@
  * the protobuf-JSON spelling some servers use), and choosing the interface the node talks to: the JSON-RPC one
  * (the binding the node's own A2A client transport speaks). A card without one cannot be used and is refused
  * clearly, as is anything that is not a card: the caller learns `agent_card_unreadable`, never the fetch's internals.
+ * A card's A2A signatures are checked when it has any (../card-signature.ts): one that does not verify against the
+ * key it names means a changed or forged card, refused like an unreadable one (a refresh then puts the agent offline).
  */
 import { DefaultAgentCardResolver } from "@a2a-js/sdk/client";
 import type { AgentCard, AgentInterface } from "@a2a-js/sdk";
 import { ApiError } from "../../../errors.js";
+import { checkAgentCardSignatures, type CardSignatureCheck } from "../card-signature.js";
 
 const CARD_PATH = "/.well-known/agent-card.json";
 /** A card read takes at most this long: an agent that hangs is treated as unreadable, not waited on. */
@@ -43,6 +46,8 @@ export interface ReadCard {
   cardUrl: string;
   /** The JSON-RPC interface the node calls. */
   endpoint: AgentInterface;
+  /** What the card's signatures say (verified or unverified: an invalid one is refused). */
+  signature?: CardSignatureCheck;
 }
 
 /** The card at `cardUrl`, or `agent_card_unreadable` saying why in a few words. */
@@ -61,5 +66,9 @@ export async function readAgentCard(cardUrl: string): Promise<ReadCard> {
   if (!endpoint) {
     throw new ApiError("agent_card_unreadable", `the agent card at ${cardUrl} offers no JSON-RPC interface (the binding this node speaks)`);
   }
-  return { card, cardUrl, endpoint };
+  const signature = await checkAgentCardSignatures(card);
+  if (signature.status === "invalid") {
+    throw new ApiError("agent_card_unreadable", `the agent card at ${cardUrl} carries a signature that does not verify (changed or forged): refused`);
+  }
+  return { card, cardUrl, endpoint, signature };
 }

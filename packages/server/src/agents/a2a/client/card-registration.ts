@@ -79,6 +79,8 @@ export function registrationFromCard(read: ReadCard, request: AddA2aAgentRequest
     protocolVersion: read.endpoint.protocolVersion,
     streaming: read.card.capabilities?.streaming === true,
     ...(read.card.version ? { version: read.card.version.slice(0, 64) } : {}),
+    ...(read.signature ? { signature: read.signature.status === "verified" ? "verified" : "unverified" } : {}),
+    ...(read.signature?.signedBy ? { signedBy: read.signature.signedBy.slice(0, 200) } : {}),
   };
   const parsed = ServiceRegistrationSchema.safeParse({
     id: request.id,

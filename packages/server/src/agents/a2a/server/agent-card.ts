@@ -5,9 +5,12 @@
  * caller: agents' skills, tools' capabilities and the gateway capabilities kCore's gateway dispatcher serves.
  * The card is public (A2A requires it readable before sign-in), so it lists only what `public` records offer
  * (never an internal or private record's capability); a caller may be able to run more. Read from the registry at
- * most every CACHE_MS: a public endpoint must stay cheap however often it is asked.
+ * most every CACHE_MS: a public endpoint must stay cheap however often it is asked. With the node's key the card is
+ * signed (A2A AgentCardSignature, EdDSA, `kid` the node's DID: ../card-signature.ts), once per base URL and skills read.
  */
 import { AgentCard, type AgentSkill } from "@a2a-js/sdk";
+import type { klp } from "@kai/protocol";
+import { signAgentCard } from "../card-signature.js";
 import type { Principal } from "../../../auth/principal.js";
 import type { RegistryService } from "../../../registry/registry-service.js";
 import { VERSION } from "../../../version.js";
@@ -20,6 +23,8 @@ export const A2A_PATH = "/a2a";
 const CACHE_MS = 30_000;
 /** A card is read by clients on every connect: keep it a card, not a registry dump. */
 const MAX_SKILLS = 200;
+/** Signed cards kept per skills read (one per base URL the node is reached by). */
+const MAX_SIGNED = 16;
 
 /** Reads the registry as nobody in particular: the public card shows public records only. */
 const ANONYMOUS: Principal = { tokenId: "a2a-card", owner: "\u0000a2a-card", scopes: ["services:read"], expiresAt: Number.MAX_SAFE_INTEGER };
@@ -77,9 +82,14 @@ export function buildAgentCard(baseUrl: string, skills: AgentSkill[]): AgentCard
 
 /** The card's skills, read at most every CACHE_MS (one read at a time however many ask at once). */
 export class AgentCardSource {
-  private cached: { at: number; skills: Promise<AgentSkill[]> } | undefined;
+  private cached: { at: number; skills: Promise<AgentSkill[]>; signed: Map<string, Promise<AgentCard>> } | undefined;
 
-  constructor(private readonly registry: Pick<RegistryService, "list">, private readonly now: () => number = Date.now) {}
+  /** `signingKey`: the node's identity key (the card is signed with it); absent: an unsigned card. */
+  constructor(
+    private readonly registry: Pick<RegistryService, "list">,
+    private readonly now: () => number = Date.now,
+    private readonly signingKey?: () => klp.KlpKeyPair,
+  ) {}
 
   /** The card as A2A's JSON (proto JSON: enum names, no `$case`), for `baseUrl` (how the caller reached the node). */
   async cardJson(baseUrl: string): Promise<unknown> {
@@ -87,14 +97,25 @@ export class AgentCardSource {
   }
 
   async card(baseUrl: string): Promise<AgentCard> {
-    return buildAgentCard(baseUrl, await this.skills());
+    const skills = await this.skills();
+    const key = this.signingKey?.();
+    const cached = this.cached;
+    if (!key || !cached) return buildAgentCard(baseUrl, skills);
+    let signed = cached.signed.get(baseUrl);
+    if (!signed) {
+      if (cached.signed.size >= MAX_SIGNED) cached.signed.clear();
+      signed = signAgentCard(buildAgentCard(baseUrl, skills), key);
+      cached.signed.set(baseUrl, signed);
+      signed.catch(() => cached.signed.delete(baseUrl));
+    }
+    return signed;
   }
 
   private skills(): Promise<AgentSkill[]> {
     const now = this.now();
     if (!this.cached || now - this.cached.at >= CACHE_MS) {
       const skills = readPublicSkills(this.registry);
-      this.cached = { at: now, skills };
+      this.cached = { at: now, skills, signed: new Map() };
       // A failed read is not kept: the next caller tries again.
       skills.catch(() => {
         if (this.cached?.skills === skills) this.cached = undefined;
