@@ -66,7 +66,7 @@ export async function readAgentCard(cardUrl: string): Promise<ReadCard> {
   if (!endpoint) {
     throw new ApiError("agent_card_unreadable", `the agent card at ${cardUrl} offers no JSON-RPC interface (the binding this node speaks)`);
   }
-  const signature = await checkAgentCardSignatures(card);
+  const signature = checkAgentCardSignatures(card);
   if (signature.status === "invalid") {
     throw new ApiError("agent_card_unreadable", `the agent card at ${cardUrl} carries a signature that does not verify (changed or forged): refused`);
   }
