@@ -397,7 +397,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       logger,
     });
     // The agent mesh (issue 16): bus, agents, kPlanner, kCore.
-    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl });
+    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl });
     undo.unshift(() => mesh.close());
     // The node's own events on the bus (bus/publishers/): system status, agents' heartbeats, configuration updates, admins' notifications.
     const publishers = await openSystemPublishers({

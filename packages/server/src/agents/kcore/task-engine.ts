@@ -191,6 +191,7 @@ export class TaskEngine {
       assignment: { registry: this.deps.registry, load: this.load, supports: (transport) => this.dispatchers.supports(transport) },
       load: this.load,
       defaultStepTimeoutMs: this.deps.defaultStepTimeoutMs ?? 60_000,
+      gateway: this.deps.gateway,
       // Only this runner's own entry (after a refused commit, this instance may run the task again later).
       onFinished: (taskId) => {
         if (this.runners.get(taskId) === runner) this.runners.delete(taskId);

@@ -44,8 +44,6 @@ async function settled(id: string, token = alice): Promise<Task> {
 const events = (taskId: string) => server.mesh.taskEvents.eventsAfter(taskId, 0, 200);
 const progressOf = async (taskId: string, step: string) => (await events(taskId)).filter((event) => event.type === "TASK_PROGRESS" && event.payload.step === step).map((event) => event.payload);
 
-/** The model reviewer needs the gateway passed to kCore's runners (task-engine.ts); without it these are skipped. */
-let modelReviews = false;
 
 beforeAll(async () => {
   llm = await startScriptedOpenAI();
@@ -62,22 +60,12 @@ beforeAll(async () => {
     const models = await server.request("/v1/models?capability=llm_chat");
     return models.ok && ((await models.json()) as { data: { id: string }[] }).data.some((model) => model.id === OPENAI_MODEL);
   });
-  modelReviews = await probeModelReview();
 });
 afterAll(async () => {
   await server?.dispose();
   await llm?.fake.close();
   for (const started of agents) await started.close();
 });
-
-/** Whether kCore's runners reach the model reviewer (the wiring in task-engine.ts): one reviewed task, told by its reviewer's name. */
-async function probeModelReview(): Promise<boolean> {
-  await agent("kExecutor:probe", ["probe_work"], () => ({ body: { output: "ok" } }));
-  llm.script(JSON.stringify({ approved: true, reasons: [] }));
-  const task = await create({ goal: "probe", constraints: { review: true, agents: ["kExecutor:probe"] }, plan: { goal: "probe", steps: [{ id: "probe", capability: "probe_work" }] } });
-  const done = await settled(task.id);
-  return done.review?.reviewer?.startsWith("kReviewer:main") === true;
-}
 
 describe("a review: true step reviewed by a reviewer agent", () => {
   it("holds the dependants until the verdict, records it on the step run, and sends the reviewer what was asked and answered", async () => {
@@ -258,8 +246,7 @@ describe("with no reviewer available", () => {
 });
 
 describe("the node's own kReviewer (a model through the gateway)", () => {
-  it("reviews the task's result with the model's verdict, re-asking after an answer that is not one", async ({ skip }) => {
-    if (!modelReviews) skip("kCore's runners are not given the gateway yet (task-engine.ts)");
+  it("reviews the task's result with the model's verdict, re-asking after an answer that is not one", async () => {
     await agent("kExecutor:facts", ["fact_find"], () => ({ body: { output: { fact: "water boils at 100 °C at sea level" } } }));
     llm.script("I think it is fine.", "```json\n" + JSON.stringify({ approved: true, reasons: ["correct"], score: 1 }) + "\n```");
     const task = await create({ goal: "a fact", plan: { goal: "a fact", steps: [{ id: "fact", capability: "fact_find" }] }, constraints: { review: true, agents: ["kExecutor:facts"] } });
@@ -276,8 +263,7 @@ describe("the node's own kReviewer (a model through the gateway)", () => {
     expect(progress.some((payload) => payload.reviewing === "result")).toBe(true);
   });
 
-  it("fails review_rejected when the model rejects a step's output and no retry is left", async ({ skip }) => {
-    if (!modelReviews) skip("kCore's runners are not given the gateway yet (task-engine.ts)");
+  it("fails review_rejected when the model rejects a step's output and no retry is left", async () => {
     await agent("kExecutor:guess", ["guess_work"], () => ({ body: { output: "probably 7" } }));
     llm.script(JSON.stringify({ approved: false, reasons: ["a guess, not an answer"], score: 0.1 }));
     const task = await create({ goal: "count", plan: { goal: "count", steps: [{ id: "guess", capability: "guess_work", review: true, retries: 0 }] }, constraints: { agents: ["kExecutor:guess"] } });
