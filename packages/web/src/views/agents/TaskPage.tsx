@@ -21,7 +21,7 @@ import { AnswerForm } from "./AnswerForm";
 import { layoutPlan } from "./plan-layout";
 import { PlanGraph } from "./PlanGraph";
 import { stateTone } from "./states";
-import { JsonBlock, StepDetails, StepsTable } from "./StepsTable";
+import { JsonBlock, ReviewDetails, StepDetails, StepsTable } from "./StepsTable";
 import { useTaskStream } from "./use-task-stream";
 
 export default function TaskPage() {
@@ -98,7 +98,7 @@ function TaskView({ task }: { task: Task }) {
       {task.state === "input-required" && task.question && canRun && <AnswerForm task={task} question={task.question} />}
 
       <Panel title="Plan">
-        <PlanGraph layout={layout} selected={selected} onSelect={setSelected} />
+        <PlanGraph layout={layout} runs={task.steps} selected={selected} onSelect={setSelected} />
         <div className="mt-3">
           <StepsTable steps={layout.steps} runs={task.steps} selected={selected} onSelect={setSelected} />
         </div>
@@ -112,6 +112,11 @@ function TaskView({ task }: { task: Task }) {
       {task.state === "completed" && (
         <Panel title="Result">
           <JsonBlock label="Result" value={task.result ?? null} />
+        </Panel>
+      )}
+      {task.review && (
+        <Panel title="Review of the result">
+          <ReviewDetails review={task.review} />
         </Panel>
       )}
       {task.error && (
