@@ -65,11 +65,11 @@ function expectSane(response: { status: number; text: string; headers: Record<st
 }
 
 function tokenFor(route: ApiRoute): string {
-  // Admin-only routes (tokens, KLP grants, federation peers, the cluster, users, roles, the security log) need the
-  // admin token to get past authorisation to the body.
+  // Admin-only routes (tokens, KLP grants, federation peers, the cluster, users, roles, the security log, adding an
+  // agent the node runs) need the admin token to get past authorisation to the body.
   const adminOnly = ["/api/tokens", "/api/klp/", "/api/peers", "/api/roles", "/api/security/"].some((prefix) => route.path.startsWith(prefix));
   const users = route.path.startsWith("/api/users") && !route.path.startsWith("/api/users/me");
-  return adminOnly || users || route.path === "/api/cluster" ? server.adminToken : alice;
+  return adminOnly || users || route.path === "/api/cluster" || route.path === "/api/agents/run" ? server.adminToken : alice;
 }
 /** The path a barrage goes to: the fuzz target service, except for DELETE, which would remove it. */
 function pathFor(route: ApiRoute): string {
