@@ -252,7 +252,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(klpRoutes(deps.klp));
   await app.register(klpSocketRoute(deps.klp, deps.logger, deps.config.klp.maxSockets));
   // A2A: the agent card is public (clients read it before they have a token); /a2a is in the protected scope.
-  const a2aCard = new AgentCardSource(deps.registry);
+  const a2aCard = new AgentCardSource(deps.registry, Date.now, () => deps.klp.identity);
   await app.register(a2aCardRoutes(a2aCard));
 
   // The sign-in scope: public on purpose (the caller signs in here), each route in the `auth` tier.

@@ -17,7 +17,7 @@ import { ApiError } from "../../errors.js";
 import { findAssignee, type Assignee, type AssignmentDeps } from "./assignment.js";
 import type { LoadTracker } from "./agent-load.js";
 import type { Dispatchers } from "./dispatch/dispatchers.js";
-import { DispatchError, type DispatchOutcome } from "./dispatch/step-dispatcher.js";
+import { DispatchError, type DispatchOutcome, type StepResume } from "./dispatch/step-dispatcher.js";
 import { stepInput } from "./step-input.js";
 import { KCORE_AGENT, taskEvent } from "./task-events.js";
 import { TaskCommitter } from "./task-commits.js";
@@ -47,6 +47,9 @@ type AttemptResult = DispatchOutcome | { kind: "error"; code: string; message: s
 
 const now = () => new Date().toISOString();
 const ACTIVE_STEP_STATES: readonly StepRun["state"][] = ["pending", "running", "input-required"];
+
+/** A step run as stored: the question it asks, and its dispatcher's handle on the remote work that waits (A2A task). */
+type StoredRun = StepRun & { prompt?: string; resume?: StepResume };
 
 export class TaskRunner {
   private readonly abort = new AbortController();
@@ -209,6 +212,8 @@ export class TaskRunner {
         log.info({ assignee: assignee.id, attempt: run.attempts }, "step sent");
         const result = await this.attempt(step, assignee);
         if (result.kind === "stopped" || this.finished) return;
+        // The handle was for this attempt's remote work: an answer, an output or an error ends its use.
+        delete (run as StoredRun).resume;
         if (result.kind === "output") {
           if (step.review) {
             // kReviewer: the output is checked before the step completes (its dependants wait for the verdict).
@@ -226,7 +231,8 @@ export class TaskRunner {
         }
         if (result.kind === "input-required") {
           run.state = "input-required";
-          (run as StepRun & { prompt?: string }).prompt = result.prompt;
+          (run as StoredRun).prompt = result.prompt;
+          if (result.resume) (run as StoredRun).resume = result.resume;
           task.state = "input-required";
           task.question ??= { step: step.id, prompt: result.prompt };
           await this.commit([taskEvent("TASK_PROGRESS", task.planId, assignee.id, { state: task.state, step: step.id, stepState: "input-required", prompt: result.prompt })]);
@@ -271,6 +277,7 @@ export class TaskRunner {
         capability: step.capability,
         input: reviewFeedback(stepInput(step, task.steps), this.runOf(step.id), assignee),
         ...(spec.answers[step.id] !== undefined ? { answer: spec.answers[step.id] } : {}),
+        ...((this.runOf(step.id) as StoredRun).resume ? { resume: (this.runOf(step.id) as StoredRun).resume! } : {}),
         principal: this.principal,
         signal: controller.signal,
         progress: (update) => {
@@ -327,6 +334,12 @@ export class TaskRunner {
     const { task } = this.record;
     for (const run of task.steps) {
       if (!ACTIVE_STEP_STATES.includes(run.state)) continue;
+      // A step waiting on remote work (an A2A task in input-required) will not be answered: the remote side is told.
+      const resume = (run as StoredRun).resume;
+      if (run.state === "input-required" && resume) {
+        delete (run as StoredRun).resume;
+        this.deps.dispatchers.abandon(resume).catch((error: unknown) => this.deps.logger.warn({ err: error, stepId: run.id }, "ending a waiting step's remote work failed"));
+      }
       run.state = run.state === "pending" && state === "failed" ? "skipped" : "canceled";
       run.finishedAt = now();
     }

@@ -4,21 +4,16 @@
  * answer given afterwards goes to the SAME remote task (not a new one); a task canceled while such a step waits
  * sends CancelTask to the agent.
  *
- * kCore keeps the dispatcher's handle on the step run and hands it back (StepDispatch.resume, Dispatchers.abandon):
- * until the runner does, these cases are skipped (the A2A dispatcher's own side is tested in a2a-resume.test.ts).
+ * kCore keeps the dispatcher's handle on the step run and hands it back (StepDispatch.resume, Dispatchers.abandon);
+ * the A2A dispatcher's own side is tested in a2a-resume.test.ts.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TaskSchema, TERMINAL_TASK_STATES, type Task } from "@kai/protocol";
-import { createDispatchers } from "../../../src/agents/kcore/dispatch/dispatchers.js";
-import type { GatewayPort } from "../../../src/http/front-doors/gateway-port.js";
 import { eventually, mintToken, startTestServer, type TestServer } from "../../helpers/test-server.js";
 import { SdkA2aAgent } from "./sdk-agent.js";
-
-/** Whether kCore passes dispatchers' handles back (the runner's side of this feature). */
-const runnerKeepsHandles = typeof (createDispatchers({} as GatewayPort) as { abandon?: unknown }).abandon === "function";
 
 const dataDir = mkdtempSync(join(tmpdir(), "kai-a2a-restart-"));
 const ID = "kA2a:waiting-agent";
@@ -54,7 +49,7 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-describe.skipIf(!runnerKeepsHandles)("an A2A step in input-required", () => {
+describe("an A2A step in input-required", () => {
   it("is continued on the same remote task after a restart", async () => {
     const task = await create();
     await reached(task.id, ["input-required"]);

@@ -9,10 +9,12 @@ import type { GatewayPort } from "../../../http/front-doors/gateway-port.js";
 import type { Assignee } from "../assignment.js";
 import { createGatewayDispatcher } from "./gateway-dispatcher.js";
 import { createHttpDispatcher } from "./http-dispatcher.js";
-import { DispatchError, type DispatchOutcome, type StepDispatch, type StepDispatcher } from "./step-dispatcher.js";
+import { DispatchError, type DispatchOutcome, type StepDispatch, type StepDispatcher, type StepResume } from "./step-dispatcher.js";
 
 export interface Dispatchers extends StepDispatcher {
   supports(transport: AgentTransport): boolean;
+  /** Hands a waiting step's handle back to the dispatcher that made it (by its `transport`); unknown: nothing to do. */
+  abandon(resume: StepResume): Promise<void>;
 }
 
 export function createDispatchers(gateway: GatewayPort, extra: Partial<Record<AgentTransport, StepDispatcher>> = {}): Dispatchers {
@@ -20,6 +22,10 @@ export function createDispatchers(gateway: GatewayPort, extra: Partial<Record<Ag
   const viaGateway = createGatewayDispatcher(gateway);
   return {
     supports: (transport) => byTransport[transport] !== undefined,
+    abandon: async (resume) => {
+      const dispatcher = Object.hasOwn(byTransport, resume.transport) ? byTransport[resume.transport as AgentTransport] : undefined;
+      await dispatcher?.abandon?.(resume);
+    },
     dispatch(assignee: Assignee, request: StepDispatch): Promise<DispatchOutcome> {
       if (assignee.kind === "gateway") return viaGateway.dispatch(assignee, request);
       const dispatcher = byTransport[assignee.transport];

@@ -16,6 +16,8 @@ export interface StepDispatch {
   input: Record<string, unknown>;
   /** The answer to this step's earlier input-required question, when it runs again after one. */
   answer?: unknown;
+  /** The handle the dispatcher gave with that question (stored on the step run, so it outlives a restart). */
+  resume?: StepResume;
   principal: Principal;
   signal: AbortSignal;
   /** Where the assignee's progress reports go while it works (kCore turns them into TASK_PROGRESS events). */
@@ -32,7 +34,13 @@ export interface StepProgress {
 
 export type DispatchOutcome =
   | { kind: "output"; output: unknown; /** Who actually answered (a gateway call names the service it reached). */ assignee?: string }
-  | { kind: "input-required"; prompt: string };
+  | { kind: "input-required"; prompt: string; /** The transport's handle on the waiting remote work (e.g. an A2A task id), kept on the step run. */ resume?: StepResume };
+
+/**
+ * A dispatcher's handle on remote work a step waits on, stored as JSON on the step run (small: ids, not data).
+ * `transport` says whose it is, so kCore's switch brings it back to the same dispatcher, also after a restart.
+ */
+export type StepResume = { readonly transport: string } & Readonly<Record<string, unknown>>;
 
 /** A step attempt that failed; `code` is stable (agent_error, agent_unreachable, agent_bad_answer, step_timeout, …). */
 export class DispatchError extends Error {
@@ -47,4 +55,6 @@ export class DispatchError extends Error {
 
 export interface StepDispatcher {
   dispatch(assignee: Assignee, request: StepDispatch): Promise<DispatchOutcome>;
+  /** The step waiting on `resume` will not run again (its task was canceled or failed): end the remote work. */
+  abandon?(resume: StepResume): Promise<void>;
 }
