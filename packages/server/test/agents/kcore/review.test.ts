@@ -7,8 +7,9 @@
  * verdicts are on the step runs and in the events.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TaskSchema, TERMINAL_TASK_STATES, type CreateTaskRequestInput, type Task } from "@kai/protocol";
+import { TaskSchema, type CreateTaskRequestInput, type Task } from "@kai/protocol";
 import { eventually, mintToken, registration, startTestServer, type TestServer } from "../../helpers/test-server.js";
+import { createTask, taskReaching } from "../../helpers/tasks.js";
 import { OPENAI_MODEL } from "../../gateway/fakes/openai-fake.js";
 import { startScriptedOpenAI, type ScriptedOpenAI } from "../planner/scripted-openai.js";
 import { HttpAgent, type Behaviour } from "./http-agent.js";
@@ -26,20 +27,8 @@ async function agent(id: string, capabilities: string[], behaviour: Behaviour, t
   return started;
 }
 
-async function create(body: CreateTaskRequestInput, token = alice): Promise<Task> {
-  const response = await server.request("/api/agent/task", { method: "POST", json: body, token });
-  const text = await response.text();
-  expect(response.status, text).toBe(202);
-  return TaskSchema.parse((JSON.parse(text) as { task: unknown }).task);
-}
-
-async function settled(id: string, token = alice): Promise<Task> {
-  return eventually(async () => {
-    const response = await server.request(`/api/agent/task/${id}`, { token });
-    const task = TaskSchema.parse(((await response.json()) as { task: unknown }).task);
-    return TERMINAL_TASK_STATES.includes(task.state) ? task : undefined;
-  }, 15_000);
-}
+const create = (body: CreateTaskRequestInput, token = alice): Promise<Task> => createTask(server, token, body);
+const settled = (id: string, token = alice): Promise<Task> => taskReaching(server, token, id);
 
 const events = (taskId: string) => server.mesh.taskEvents.eventsAfter(taskId, 0, 200);
 const progressOf = async (taskId: string, step: string) => (await events(taskId)).filter((event) => event.type === "TASK_PROGRESS" && event.payload.step === step).map((event) => event.payload);

@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
-import { TaskSchema, TERMINAL_TASK_STATES, type CreateTaskRequestInput, type Task } from "@kai/protocol";
-import { eventually, mintToken, startTestServer, type TestServer } from "../../helpers/test-server.js";
+import type { Task } from "@kai/protocol";
+import { mintToken, startTestServer, type TestServer } from "../../helpers/test-server.js";
+import { createTask, taskReaching } from "../../helpers/tasks.js";
 import { HttpAgent } from "./http-agent.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "kai-restart-"));
@@ -24,19 +25,8 @@ afterAll(async () => {
 
 const start = () => startTestServer({ keepDataDir: dataDir, config: { rateLimit: { enabled: false } } });
 
-async function create(node: TestServer, token: string, body: CreateTaskRequestInput): Promise<Task> {
-  const response = await node.request("/api/agent/task", { method: "POST", json: body, token });
-  expect(response.status, await response.clone().text()).toBe(202);
-  return TaskSchema.parse(((await response.json()) as { task: unknown }).task);
-}
-
-async function settled(node: TestServer, token: string, id: string): Promise<Task> {
-  return eventually(async () => {
-    const response = await node.request(`/api/agent/task/${id}`, { token });
-    const task = TaskSchema.parse(((await response.json()) as { task: unknown }).task);
-    return TERMINAL_TASK_STATES.includes(task.state) ? task : undefined;
-  }, 15_000);
-}
+const create = createTask;
+const settled = (node: TestServer, token: string, id: string): Promise<Task> => taskReaching(node, token, id);
 
 it("resumes the tasks that were running, or fails them honestly, after a restart", async () => {
   let answering = false;

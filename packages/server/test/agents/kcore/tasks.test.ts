@@ -10,6 +10,7 @@ import { ErrorBodySchema, TaskSchema, TERMINAL_TASK_STATES, type CreateTaskReque
 import { eventually, mintToken, registration, startTestServer, type TestServer } from "../../helpers/test-server.js";
 import { OPENAI_MODEL, startOpenAIFake } from "../../gateway/fakes/openai-fake.js";
 import { ANSWER, type FakeUpstream } from "../../gateway/fakes/fake-server.js";
+import { createTask, readTask, taskReaching } from "../../helpers/tasks.js";
 import { HttpAgent } from "./http-agent.js";
 
 let server: TestServer;
@@ -25,25 +26,10 @@ async function agent(id: string, capabilities: string[], behaviour: ConstructorP
   return started;
 }
 
-async function create(body: CreateTaskRequestInput, token = alice): Promise<Task> {
-  const response = await server.request("/api/agent/task", { method: "POST", json: body, token });
-  const text = await response.text();
-  expect(response.status, text).toBe(202);
-  return TaskSchema.parse((JSON.parse(text) as { task: unknown }).task);
-}
+const create = (body: CreateTaskRequestInput, token = alice): Promise<Task> => createTask(server, token, body);
+const read = (id: string, token = alice): Promise<Task> => readTask(server, token, id);
 
-async function read(id: string, token = alice): Promise<Task> {
-  const response = await server.request(`/api/agent/task/${id}`, { token });
-  expect(response.status).toBe(200);
-  return TaskSchema.parse(((await response.json()) as { task: unknown }).task);
-}
-
-async function settled(id: string, states: readonly string[] = TERMINAL_TASK_STATES): Promise<Task> {
-  return eventually(async () => {
-    const task = await read(id);
-    return states.includes(task.state) ? task : undefined;
-  }, 15_000);
-}
+const settled = (id: string, states: readonly string[] = TERMINAL_TASK_STATES): Promise<Task> => taskReaching(server, alice, id, states);
 
 beforeAll(async () => {
   llm = await startOpenAIFake();
