@@ -397,8 +397,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       logger,
     });
     // The agent mesh (issue 16): bus, agents, kPlanner, kCore.
-    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl });
+    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl, runCluster: cluster });
     undo.unshift(() => mesh.close());
+    // The agents the node runs itself run where the singleton jobs do (the leader of many instances).
+    jobs.add(mesh.runtime.singletonJob);
     // The node's own events on the bus (bus/publishers/): system status, agents' heartbeats, configuration updates, admins' notifications.
     const publishers = await openSystemPublishers({
       bus: mesh.bus, cluster, ...(shared ? { signals: cluster.signals } : {}), logger, statusIntervalMs: config.bus.statusIntervalMs, vault: key, leases, feed, store,

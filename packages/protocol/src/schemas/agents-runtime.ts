@@ -4,12 +4,16 @@
  * child process (no shell), supervises (restarts on failure with backoff, up to `maxRestarts`) and stops on
  * shutdown. Configured under `agents.run` or added at runtime by an admin (`POST /api/agents/run`). The command's
  * environment names vault secrets, never their values (as MCP command servers do), so no secret is ever stored in
- * the config or shown by the API. What the API shows of each is its run state.
+ * the config or shown by the API. What the API shows of each is its run state (`agent-run-state.ts`: apart, so that
+ * `agents.ts` can show it in an agent's status without an import cycle).
  */
 import { z } from "zod";
 import { AgentIdSchema } from "./agents.js";
 import { McpCommandSchema } from "./agents-mcp.js";
-import { IdentifierSchema, TimestampSchema } from "./common.js";
+import { IdentifierSchema } from "./common.js";
+import { AgentRunStateSchema } from "./agent-run-state.js";
+
+export * from "./agent-run-state.js";
 
 /** One agent the node runs: the command (program, args, env from vault secret names) and how it is supervised. */
 export const RunAgentSpecSchema = McpCommandSchema.extend({
@@ -32,42 +36,6 @@ export const RunAgentSpecSchema = McpCommandSchema.extend({
 });
 export type RunAgentSpecInput = z.input<typeof RunAgentSpecSchema>;
 export type RunAgentSpec = z.output<typeof RunAgentSpecSchema>;
-
-/**
- * `starting`: being prepared or spawned; `running`: the process is alive; `backoff`: it failed and waits to be
- * started again; `crashed`: it failed and the node gave up (or `restart: never`); `stopped`: stopped on purpose,
- * exited cleanly, or never started.
- */
-export const AgentRunStatusSchema = z.enum(["starting", "running", "backoff", "crashed", "stopped"]);
-export type AgentRunStatus = z.infer<typeof AgentRunStatusSchema>;
-
-/** How the process last ended. */
-export const AgentExitSchema = z.object({
-  code: z.int().nullable(),
-  signal: z.string().nullable(),
-  at: TimestampSchema,
-});
-
-/** One run-agent as the node supervises it now. */
-export const AgentRunStateSchema = z.object({
-  id: AgentIdSchema,
-  state: AgentRunStatusSchema,
-  /** The process id while it runs. */
-  pid: z.int().nullable(),
-  /** Restarts in a row after failures (reset by a long run or a start by hand). */
-  restarts: z.int(),
-  lastExit: AgentExitSchema.nullable(),
-  /** Why the last start failed before a process existed (e.g. the vault is locked), in a few words. */
-  error: z.string().nullable(),
-  /** When the state last changed. */
-  since: TimestampSchema,
-  autostart: z.boolean(),
-  /** Where it is defined: the node's config, or added over the API since the node started. */
-  source: z.enum(["config", "api"]),
-  /** When it waits in `backoff`: when it starts again. */
-  nextStartAt: TimestampSchema.nullable(),
-});
-export type AgentRunState = z.infer<typeof AgentRunStateSchema>;
 
 /** `GET /api/agents/run`: every agent the node runs (the caller's, or all for an admin). */
 export const AgentRunListResponseSchema = z.object({ agents: z.array(AgentRunStateSchema) });

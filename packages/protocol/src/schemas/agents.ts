@@ -8,6 +8,7 @@
 import { z } from "zod";
 import { DidSchema } from "../klp/did.js";
 import { TimestampSchema } from "./common.js";
+import { AgentRunStateSchema } from "./agent-run-state.js";
 import { CapabilitySchema, ServiceRecordSchema, ServiceStatusSchema, TagSchema, VisibilitySchema } from "./service.js";
 
 /** `kClass:name`: a class starting with `k` and an upper-case letter, a lower-case name. */
@@ -93,6 +94,8 @@ export const AgentStatusSchema = z.object({
   /** Tasks it is working on now. */
   currentTasks: z.array(z.string()),
   heartbeat: TimestampSchema.nullable(),
+  /** When the node runs this agent itself (a run-agent): its process's state, as the caller may see it. */
+  run: AgentRunStateSchema.optional(),
 });
 export type AgentStatus = z.infer<typeof AgentStatusSchema>;
 

@@ -33,6 +33,7 @@ import { McpServers, type McpSecrets } from "./mcp/mcp-servers.js";
 import { createMcpDispatcher } from "./kcore/dispatch/mcp-dispatcher.js";
 import { AgentRuntime } from "./runtime/agent-runtime.js";
 import type { RunTokens } from "./runtime/run-token.js";
+import type { RuntimeCluster } from "./runtime/run-agent-relay.js";
 
 export interface AgentMeshDeps {
   config: Config;
@@ -50,6 +51,8 @@ export interface AgentMeshDeps {
   /** Run-agents' tokens (agents/runtime/run-token.ts) and the node's URL once it listens: for the agents it runs itself. */
   runTokens?: RunTokens;
   nodeUrl?: () => string | null;
+  /** The cluster the run-agents follow: they run on the leader only (the node adds `runtime.singletonJob` to its singleton jobs). Absent: always here. */
+  runCluster?: RuntimeCluster;
 }
 
 export interface AgentMesh {
@@ -114,7 +117,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
     const agents = new AgentDirectory({ registry: deps.registry, load: tasks.load });
     // The agents the node runs: stopped (SIGTERM, then SIGKILL) before kCore and the bus close.
     const noTokens: RunTokens = { mint: () => Promise.reject(new Error("this node mints no run-agent tokens")), revoke: async () => undefined, revokeLeftovers: async () => 0 };
-    const runtime = new AgentRuntime({ specs: deps.config.agents.run, logger: deps.logger.child({ part: "agent-runtime" }), tokens: deps.runTokens ?? noTokens, ...(deps.vault ? { secrets: deps.vault } : {}), registry: deps.registry, nodeUrl: deps.nodeUrl ?? (() => null) });
+    const runtime = new AgentRuntime({ specs: deps.config.agents.run, logger: deps.logger.child({ part: "agent-runtime" }), tokens: deps.runTokens ?? noTokens, ...(deps.vault ? { secrets: deps.vault } : {}), registry: deps.registry, nodeUrl: deps.nodeUrl ?? (() => null), ...(deps.runCluster ? { cluster: deps.runCluster } : {}) });
     undo.unshift(() => runtime.close());
     return {
       bus,

@@ -31,7 +31,9 @@ export type SignalTopic =
   /** `{ sessionId } | { userId }`: a session (or every session of a user) was revoked; instances refuse its access tokens at once. */
   | "session_revoked"
   /** `{ taskId, action: "cancel" | "answer" }`: a task's cancel or answer for the instance running it (an answer's value is in the task store). */
-  | "task_control";
+  | "task_control"
+  /** `{ request, op: "start" | "stop", id }` to the leader, which runs the run-agents; `{ reply, state } | { reply, error }` back (agents/runtime/run-agent-relay.ts). */
+  | "run_agent";
 
 export interface SignalMeta {
   /** Instance id of the publisher. */

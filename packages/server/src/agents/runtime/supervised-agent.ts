@@ -52,6 +52,8 @@ export class SupervisedAgent {
     readonly source: "config" | "api",
     private readonly port: LaunchPort,
     private readonly logger: Logger,
+    /** Told after each change of state (the leader of many instances reports the states to the others). */
+    private readonly changed: () => void = () => undefined,
   ) {}
 
   state(): AgentRunState {
@@ -104,6 +106,7 @@ export class SupervisedAgent {
     if (status !== this.status) this.since = new Date().toISOString();
     this.status = status;
     if (status !== "backoff") this.nextStartAt = null;
+    this.changed();
   }
 
   private cancelBackoff(): void {

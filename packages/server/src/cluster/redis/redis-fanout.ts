@@ -167,6 +167,7 @@ const SIGNAL_TOPICS = {
   user_changed: true,
   session_revoked: true,
   task_control: true,
+  run_agent: true,
 } satisfies Record<SignalTopic, true>;
 
 /**

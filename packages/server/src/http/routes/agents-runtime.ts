@@ -4,6 +4,7 @@
  * the user a run-agent's spec names as owner; scope `agents:write`), their run states (`GET /api/agents/run`,
  * `GET /api/agents/{id}/run`, scope `agents:read`), and `POST /api/agents/run` to add one while the node runs
  * (admins only: it runs a command on the node). A run-agent the caller may not see is a 404, as one that does not exist.
+ * On a node of many instances the leader runs them: any instance answers with the leader's view (`instance` says whose).
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { AgentIdParamsSchema, AgentRunListResponseSchema, AgentRunStateSchema, ErrorBodySchema, RunAgentSpecSchema } from "@kai/protocol";
@@ -21,10 +22,11 @@ export function agentsRuntimeRoutes(runtime: AgentRuntime): FastifyPluginAsyncZo
       schema: {
         tags: ["agents"],
         summary: "The agents this node runs itself, with their run state (admins see all; others those naming them as owner)",
+        description: "On a node of many instances: the view of the leader, which runs them (`instance`), as it last reported it (within a heartbeat).",
         security,
         response: { 200: AgentRunListResponseSchema, ...errors },
       },
-    }, async (request) => ({ agents: runtime.list(principalOf(request)) }));
+    }, async (request) => ({ agents: await runtime.list(principalOf(request)) }));
 
     app.post("/api/agents/run", {
       config: { scopes: ["admin"], bucket: "write" },
@@ -34,7 +36,8 @@ export function agentsRuntimeRoutes(runtime: AgentRuntime): FastifyPluginAsyncZo
         description:
           "`env` maps variable names to the NAMES of vault secrets (read at each start, never stored or shown). The process gets " +
           "`KAI_URL`, `KAI_AGENT_ID` and `KAI_TOKEN` (a token for its own records only, revoked when it exits). Kept until the node " +
-          "stops; put it in `agents.run` of the config to keep it. 201 with its run state; 409 `conflict` when the id is taken.",
+          "stops; put it in `agents.run` of the config to keep it. 201 with its run state; 409 `conflict` when the id is taken, " +
+          "or on a node of many instances (there, run-agents come from the config of every instance).",
         security,
         body: RunAgentSpecSchema,
         response: { 201: AgentRunStateSchema, ...errors },
@@ -45,7 +48,7 @@ export function agentsRuntimeRoutes(runtime: AgentRuntime): FastifyPluginAsyncZo
       config: { scopes: ["agents:read"], bucket: "read" },
       schema: { tags: ["agents"], summary: "One agent the node runs: its run state", security, params: AgentIdParamsSchema, response: { 200: AgentRunStateSchema, ...errors } },
     }, async (request) => {
-      const state = runtime.stateOf(principalOf(request), request.params.id);
+      const state = await runtime.stateOf(principalOf(request), request.params.id);
       if (!state) throw new ApiError("not_found", `the node runs no agent ${request.params.id}`);
       return state;
     });

@@ -17,12 +17,14 @@ import {
   SignedAgentManifestSchema,
 } from "@kai/protocol";
 import type { AgentDirectory } from "../../agents/directory/agent-directory.js";
+import type { AgentRuntime } from "../../agents/runtime/agent-runtime.js";
 import { principalOf } from "../authenticate.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema };
 const security = [{ bearer: [] }];
 
-export function agentsRoutes(directory: AgentDirectory): FastifyPluginAsyncZod {
+/** `runs`: the agents the node runs itself, whose run state `GET /api/agent/status` shows on their agents. */
+export function agentsRoutes(directory: AgentDirectory, runs?: Pick<AgentRuntime, "list">): FastifyPluginAsyncZod {
   return async (app) => {
     /** The body as parsed from JSON, before the schema's defaults: what the agent signed. */
     const received = new WeakMap<FastifyRequest, unknown>();
@@ -89,6 +91,12 @@ export function agentsRoutes(directory: AgentDirectory): FastifyPluginAsyncZod {
         security,
         response: { 200: AgentStatusResponseSchema, ...errors },
       },
-    }, async (request) => directory.status(principalOf(request)));
+    }, async (request) => {
+      const principal = principalOf(request);
+      const status = await directory.status(principal);
+      if (!runs) return status;
+      const states = new Map((await runs.list(principal)).map((state) => [state.id, state]));
+      return { ...status, agents: status.agents.map((agent) => (states.has(agent.id) ? { ...agent, run: states.get(agent.id)! } : agent)) };
+    });
   };
 }
