@@ -2,7 +2,8 @@
  * @module views/agents/AgentsPanel
  * Every agent and tool the session may see (`client.agents.status()`): status, transport, where it came from,
  * capabilities, load (steps running of its limit) and the tasks it works on now, each a link to the task. Kept
- * live by the agent center's bus subscription. Statuses are words (badges), never colour alone.
+ * live by the agent center's bus subscription. Statuses are words (badges), never colour alone. An agent the node
+ * runs itself also says its process's state (`run`; the run-agents table below has the details and buttons).
  */
 import { Link } from "react-router";
 import { Badge } from "../../components/Badge";
@@ -48,6 +49,7 @@ export function AgentsPanel() {
                   </th>
                   <td className={CELL}>
                     <Badge tone={toneFor(agent.status)}>{agent.status}</Badge>
+                    {agent.run && <span className="block text-xs text-slate-600 dark:text-slate-400">run by the node: {agent.run.state}</span>}
                   </td>
                   <td className={CELL}>
                     {agent.transport}
