@@ -169,14 +169,16 @@ export class AgentRuntime {
     return this.apply(op, id);
   }
 
-  /** Where the run-agents run (the leader, or alone): a start or stop. */
-  private apply(op: RunOp, id: string): Promise<AgentRunState> {
+  /** Where the run-agents run (the leader, or alone): a start or stop; the state it leaves, as `states()` shows it. */
+  private async apply(op: RunOp, id: string): Promise<AgentRunState> {
     const agent = this.agents.get(id);
     if (!agent) throw new ApiError("not_found", `the node runs no agent ${id}`);
-    if (op === "stop") return agent.stop();
-    if (this.closed) throw new ApiError("unavailable", "the node is shutting down");
-    if (!this.opened) throw new ApiError("unavailable", "the node is still starting");
-    return agent.start();
+    if (op === "start") {
+      if (this.closed) throw new ApiError("unavailable", "the node is shutting down");
+      if (!this.opened) throw new ApiError("unavailable", "the node is still starting");
+    }
+    const state = op === "stop" ? await agent.stop() : await agent.start();
+    return this.relay ? { ...state, instance: this.deps.cluster!.instanceId } : state;
   }
 
   /** Every run-agent's state as the instance that runs them sees it. */

@@ -96,7 +96,7 @@ it.skipIf(!postgres)("a stop asked of the other instance stops it on the leader;
   const leader = await instanceId(a);
   const before = await runningOn(a, leader);
   const stopped = await control(b, "stop");
-  expect(stopped).toMatchObject({ id: ID, state: "stopped", pid: null });
+  expect(stopped).toMatchObject({ id: ID, state: "stopped", pid: null, instance: leader });
   expect(processes()).toEqual([]);
   expect((await runState(a)).state).toBe("stopped");
   const started = await control(b, "start");
