@@ -19,7 +19,7 @@ export type ClusterMode = z.infer<typeof ClusterModeSchema>;
  * checks, compaction of the event log, federation links (export and pull), pruning of the cluster signal log, and
  * pruning of sign-in's expired challenges and long-ended sessions.
  */
-export const CLUSTER_JOBS = ["lease-sweeps", "health-checks", "event-compaction", "federation-links", "signal-pruning", "sign-in-pruning"] as const;
+export const CLUSTER_JOBS = ["lease-sweeps", "health-checks", "event-compaction", "federation-links", "signal-pruning", "sign-in-pruning", "run-agents"] as const;
 export const ClusterJobSchema = z.enum(CLUSTER_JOBS);
 export type ClusterJob = z.infer<typeof ClusterJobSchema>;
 

@@ -288,7 +288,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(eventsRoutes(deps.mesh.events));
     await scope.register(eventsSocketRoute(deps.mesh.events));
     await scope.register(plannerRoutes(deps.mesh.planner));
-    await scope.register(agentsRoutes(deps.mesh.agents));
+    await scope.register(agentsRoutes(deps.mesh.agents, deps.mesh.runtime));
     await scope.register(agentsA2aRoutes(deps.mesh.a2a));
     await scope.register(agentsMcpRoutes(deps.mesh.mcp));
     await scope.register(agentsRuntimeRoutes(deps.mesh.runtime));

@@ -92,6 +92,8 @@ describe("agents the node runs", () => {
     expect(record).toMatchObject({ type: "agent", owner: `run:${AUTO}`, metadata: { agent: { transport: "klp" } } });
     const state = await runState(AUTO);
     expect(state).toMatchObject({ state: "running", restarts: 0, source: "config", autostart: true });
+    const { agents } = (await (await server.request("/api/agent/status")).json()) as { agents: Array<{ id: string; run?: AgentRunState }> };
+    expect(agents.find((agent) => agent.id === AUTO)?.run).toMatchObject({ state: "running", pid: state.pid });
     const tokens = await runTokens(AUTO);
     expect(tokens).toHaveLength(1);
     expect(tokens[0]).toMatchObject({ owner: `run:${AUTO}`, scopes: ["agents:write", "services:heartbeat"], revokedAt: null });
