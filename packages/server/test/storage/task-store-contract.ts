@@ -30,7 +30,18 @@ function record(id: string, owner = "alice", state: TaskRecord["task"]["state"] 
 
 const event = (state: string): NewTaskEvent => ({ id: `e-${Math.random()}`, type: "TASK_PROGRESS", agent: "kCore:main", payload: { state }, timestamp: at });
 
-export function runTaskStoreContract(name: string, open: () => Promise<OpenedTaskBackend>): void {
+/** What a backend can do beyond the contract's core: survive a reopen (`reopen`), be opened twice (`twin`). */
+export interface TaskBackendTraits {
+  durable: boolean;
+  instances: boolean;
+}
+
+/** `it` when the backend has the trait; otherwise the case is not declared (nothing to skip). */
+const itIf = (declared: boolean) => (title: string, body: () => Promise<void>) => {
+  if (declared) it(title, body);
+};
+
+export function runTaskStoreContract(name: string, open: () => Promise<OpenedTaskBackend>, traits: TaskBackendTraits): void {
   describe(`task store contract: ${name}`, () => {
     let opened: OpenedTaskBackend;
     let store: TaskStore;
@@ -101,12 +112,12 @@ export function runTaskStoreContract(name: string, open: () => Promise<OpenedTas
       expect(unfinished.map((r) => r.task.id)).toEqual(["t_02", "t_03"]);
     });
 
-    it("keeps tasks and events across a reopen (durable backends)", async ({ skip }) => {
-      if (!opened.reopen) return skip();
+    // Declared only for the backends that have the trait (the memory store has no reopen; one SQLite file, no twin).
+    itIf(traits.durable)("keeps tasks and events across a reopen (durable backends)", async () => {
       const made = await store.createTask(record("t_d"), [event("submitted")], "k");
       await store.commitTask({ ...made.record, task: { ...made.record.task, state: "working" } }, [event("working")]);
       await opened.backend.close();
-      const again = await opened.reopen();
+      const again = await opened.reopen!();
       extra.push(again);
       const reopened = again.taskStore();
       expect((await reopened.getTask("t_d"))?.task).toMatchObject({ state: "working", lastSeq: 2 });
@@ -160,9 +171,8 @@ export function runTaskStoreContract(name: string, open: () => Promise<OpenedTas
       expect(await store.takeAnswer("t_wait")).toEqual({ step: "main", value: 2 });
     });
 
-    it("two instances adopting one task at once: exactly one wins", async ({ skip }) => {
-      if (!opened.twin) return skip();
-      const twin = await opened.twin();
+    itIf(traits.instances)("two instances adopting one task at once: exactly one wins", async () => {
+      const twin = await opened.twin!();
       extra.push(twin);
       await store.createTask({ ...record("t_adopt"), runner: "dead" }, [event("submitted")]);
       const other = twin.taskStore();
@@ -172,9 +182,8 @@ export function runTaskStoreContract(name: string, open: () => Promise<OpenedTas
       expect((await store.getTask("t_adopt"))?.runner).toBe(winners[0]!.runner);
     });
 
-    it("two instances appending to one task at once never share or skip a number", async ({ skip }) => {
-      if (!opened.twin) return skip();
-      const twin = await opened.twin();
+    itIf(traits.instances)("two instances appending to one task at once never share or skip a number", async () => {
+      const twin = await opened.twin!();
       extra.push(twin);
       await store.createTask(record("t_race"), [event("submitted")]);
       const other = twin.taskStore();
@@ -225,12 +234,11 @@ export function runTaskStoreContract(name: string, open: () => Promise<OpenedTas
       expect((await store.getTask("t_gok"))?.task).toMatchObject({ state: "working", lastSeq: 2 });
     });
 
-    it("a group commit is durable: it is all there after a reopen", async ({ skip }) => {
-      if (!opened.reopen) return skip();
+    itIf(traits.durable)("a group commit is durable: it is all there after a reopen", async () => {
       await store.createTask(record("t_gd"), [event("submitted")]);
       await store.commitTasks([{ record: record("t_gd", "alice", "completed"), events: [event("done")] }]);
       await opened.backend.close();
-      const reopened = await opened.reopen();
+      const reopened = await opened.reopen!();
       extra.push(reopened);
       const again = reopened.taskStore();
       expect((await again.getTask("t_gd"))?.task).toMatchObject({ state: "completed", lastSeq: 2 });
