@@ -19,6 +19,9 @@ export const SCOPES = [
   // The agent mesh (/api/agent*, /api/agents, /api/planner, /api/events, /ws/events): reading agents, tasks and events;
   // registering agents and adding A2A agents and MCP servers; submitting, answering and cancelling tasks, planning.
   "agents:read", "agents:write", "tasks:run",
+  // Data services (issue 17): prompts (/api/prompts), artifacts (/api/artifacts) and semantic memory (/api/memory).
+  // `:read` lists, fetches, renders, downloads and searches; `:write` saves, uploads, shares and deletes.
+  "prompts:read", "prompts:write", "artifacts:read", "artifacts:write", "memory:read", "memory:write",
   "admin",
 ] as const;
 export const ScopeSchema = z.enum(SCOPES);

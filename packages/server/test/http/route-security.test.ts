@@ -10,7 +10,8 @@ import { mintToken, registration, startTestServer, type TestServer } from "../he
 import { klp, signAgentManifest } from "@kai/protocol";
 import { fetchOpenApi, fillPath, protectedRoutes, routesOf, SIGNATURE_AUTHENTICATED_ROUTES, type ApiRoute } from "./support/api-surface.js";
 
-type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin" | "metrics" | "gateway" | "federation" | "agents-read" | "agents-write" | "tasks-run";
+type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin" | "metrics" | "gateway" | "federation" | "agents-read" | "agents-write" | "tasks-run"
+  | "prompts-read" | "prompts-write" | "artifacts-read" | "artifacts-write" | "memory-read" | "memory-write";
 
 interface RouteRule {
   need: Need;
@@ -171,6 +172,13 @@ const INSUFFICIENT: Record<Exclude<Need, "any">, Scope[]> = {
   "agents-read": ["services:read", "services:write", "services:heartbeat", "agents:write", "tasks:run"],
   "agents-write": ["services:read", "services:write", "services:heartbeat", "agents:read", "tasks:run"],
   "tasks-run": ["services:read", "services:write", "services:heartbeat", "agents:read", "agents:write"],
+  // Data services (issue 17): every other data scope, so a route that checked the wrong one is caught.
+  "prompts-read": ["services:read", "prompts:write", "artifacts:read", "memory:read"],
+  "prompts-write": ["services:read", "prompts:read", "artifacts:write", "memory:write"],
+  "artifacts-read": ["services:read", "artifacts:write", "prompts:read", "memory:read"],
+  "artifacts-write": ["services:read", "artifacts:read", "prompts:write", "memory:write"],
+  "memory-read": ["services:read", "memory:write", "prompts:read", "artifacts:read"],
+  "memory-write": ["services:read", "memory:read", "prompts:write", "artifacts:write"],
 };
 /** A token with only what the route needs: it must get past authentication and authorisation. */
 const SUFFICIENT: Record<Need, Scope[]> = {
@@ -188,6 +196,12 @@ const SUFFICIENT: Record<Need, Scope[]> = {
   "agents-read": ["agents:read"],
   "agents-write": ["agents:write"],
   "tasks-run": ["tasks:run"],
+  "prompts-read": ["prompts:read"],
+  "prompts-write": ["prompts:write"],
+  "artifacts-read": ["artifacts:read"],
+  "artifacts-write": ["artifacts:write"],
+  "memory-read": ["memory:read"],
+  "memory-write": ["memory:write"],
 };
 
 let server: TestServer;
