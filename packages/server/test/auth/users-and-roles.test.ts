@@ -21,7 +21,7 @@ describe("users", () => {
     const id = await createUser(server, "Carol", "correct horse battery", ["viewer"]);
     const got = (await (await server.request(`/api/users/${id}`)).json()) as { username: string; roles: string[]; scopes: string[]; methods: string[]; state: string };
     expect(got).toMatchObject({ username: "Carol", roles: ["viewer"], methods: ["password"], state: "active" });
-    expect(got.scopes.sort()).toEqual(["agents:read", "metrics:read", "services:read"]);
+    expect(got.scopes.sort()).toEqual(["agents:read", "artifacts:read", "memory:read", "metrics:read", "prompts:read", "services:read"]);
     // Usernames are unique whatever their case.
     expect((await server.request("/api/users", { method: "POST", json: { username: "carol", password: "another password!" } })).status).toBe(409);
     // Unknown roles and short passwords are refused.
