@@ -11,10 +11,10 @@ import { useClient } from "../../app/session";
 import { Badge } from "../../components/Badge";
 import type { Tone } from "../../components/Badge";
 import { Button } from "../../components/Button";
+import { DataTable } from "../../components/DataTable";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { agentKeys } from "./agents-queries";
 
-const CELL = "px-2 py-1.5 align-top";
 const RUNS_KEY = ["agents", "runs"] as const;
 /** Restarts and crashes happen without an event on the bus: read again this often. */
 const RUNS_REFRESH_MS = 5_000;
@@ -44,43 +44,38 @@ export function RunAgentsTable() {
         Agents this node runs
       </h3>
       <ErrorNotice error={action.error} title="The agent could not be started or stopped" />
-      <div className="overflow-x-auto">
-        <table className="w-full text-left text-sm" aria-label="Agents this node runs">
-          <thead className="border-b border-slate-200 dark:border-slate-700">
-            <tr>
-              <th scope="col" className={CELL}>Agent</th>
-              <th scope="col" className={CELL}>State</th>
-              <th scope="col" className={CELL}>Process</th>
-              <th scope="col" className={CELL}>Restarts</th>
-              <th scope="col" className={CELL}>Last exit</th>
-              <th scope="col" className={CELL}>Action</th>
-            </tr>
-          </thead>
-          <tbody>
-            {list.map((run) => {
+      <DataTable
+        label="Agents this node runs"
+        rows={list}
+        rowKey={(run) => run.id}
+        empty="This node runs no agents."
+        columns={[
+          { header: "Agent", className: "font-mono text-xs font-medium", cell: (run) => run.id },
+          {
+            header: "State",
+            cell: (run) => (
+              <>
+                <Badge tone={TONES[run.state]}>{run.state}</Badge>
+                {run.error && <span className="block text-xs text-slate-600 dark:text-slate-400">{run.error}</span>}
+              </>
+            ),
+          },
+          { header: "Process", cell: (run) => (run.pid === null ? <span className="text-slate-600 dark:text-slate-400">none</span> : `pid ${run.pid}`) },
+          { header: "Restarts", cell: (run) => run.restarts },
+          { header: "Last exit", cell: lastExit },
+          {
+            header: "Action",
+            cell: (run) => {
               const up = run.state === "running" || run.state === "starting" || run.state === "backoff";
-              const busy = action.isPending && action.variables.id === run.id;
               return (
-                <tr key={run.id} className="border-b border-slate-100 dark:border-slate-800">
-                  <th scope="row" className={`${CELL} font-mono text-xs font-medium`}>{run.id}</th>
-                  <td className={CELL}>
-                    <Badge tone={TONES[run.state]}>{run.state}</Badge>
-                    {run.error && <span className="block text-xs text-slate-600 dark:text-slate-400">{run.error}</span>}
-                  </td>
-                  <td className={CELL}>{run.pid === null ? <span className="text-slate-600 dark:text-slate-400">none</span> : `pid ${run.pid}`}</td>
-                  <td className={CELL}>{run.restarts}</td>
-                  <td className={CELL}>{lastExit(run)}</td>
-                  <td className={CELL}>
-                    <Button look={up ? "danger" : "primary"} busy={busy} aria-label={`${up ? "Stop" : "Start"} ${run.id}`} onClick={() => action.mutate({ id: run.id, verb: up ? "stop" : "start" })}>
-                      {up ? "Stop" : "Start"}
-                    </Button>
-                  </td>
-                </tr>
+                <Button look={up ? "danger" : "primary"} busy={action.isPending && action.variables.id === run.id} aria-label={`${up ? "Stop" : "Start"} ${run.id}`} onClick={() => action.mutate({ id: run.id, verb: up ? "stop" : "start" })}>
+                  {up ? "Stop" : "Start"}
+                </Button>
               );
-            })}
-          </tbody>
-        </table>
-      </div>
+            },
+          },
+        ]}
+      />
     </section>
   );
 }
