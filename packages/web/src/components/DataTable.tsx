@@ -11,7 +11,7 @@ export const CELL = "px-2 py-1.5 align-top";
 export interface Column<Row> {
   header: string;
   cell(row: Row): ReactNode;
-  /** Classes added to this column's cells (width, font, wrapping). */
+  /** Classes added to this column's cells (width, font, wrapping); the heading column's default is `font-normal`. */
   className?: string;
 }
 
@@ -47,7 +47,7 @@ export function DataTable<Row>({ label, columns, rows, rowKey, empty, rowTestId 
             <tr key={rowKey(row)} className="border-b border-slate-100 dark:border-slate-800" data-testid={rowTestId?.(row)}>
               {columns.map((column, index) =>
                 index === 0 ? (
-                  <th key={column.header} scope="row" className={`${CELL} font-normal ${column.className ?? ""}`}>
+                  <th key={column.header} scope="row" className={`${CELL} ${column.className ?? "font-normal"}`}>
                     {column.cell(row)}
                   </th>
                 ) : (

@@ -6,6 +6,7 @@
  * runs itself also says its process's state (`run`; the run-agents table below has the details and buttons).
  */
 import { Link } from "react-router";
+import { DataTable } from "../../components/DataTable";
 import { Badge } from "../../components/Badge";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Panel } from "../../components/Page";
@@ -13,8 +14,6 @@ import { When } from "../../components/When";
 import { toneFor } from "../../components/status-tones";
 import { useAgentStatus } from "./agents-queries";
 import { RunAgentsTable } from "./RunAgentsTable";
-
-const CELL = "px-2 py-1.5 align-top";
 
 export function AgentsPanel() {
   const status = useAgentStatus();
@@ -24,66 +23,70 @@ export function AgentsPanel() {
       <ErrorNotice error={status.error} title="The agents could not be read" />
       {status.isPending ? (
         <p className="text-sm">Loading agents…</p>
-      ) : agents.length === 0 ? (
-        <p className="text-sm">No agents yet. Agents register with a signed manifest (kai agent register), or are added by A2A card or MCP server.</p>
       ) : (
-        <div className="overflow-x-auto">
-          <table className="w-full text-left text-sm" aria-label="Agents">
-            <thead className="border-b border-slate-200 dark:border-slate-700">
-              <tr>
-                <th scope="col" className={CELL}>Agent</th>
-                <th scope="col" className={CELL}>Status</th>
-                <th scope="col" className={CELL}>Transport</th>
-                <th scope="col" className={CELL}>Capabilities</th>
-                <th scope="col" className={CELL}>Load</th>
-                <th scope="col" className={CELL}>Current tasks</th>
-                <th scope="col" className={CELL}>Last heartbeat</th>
-              </tr>
-            </thead>
-            <tbody>
-              {agents.map((agent) => (
-                <tr key={agent.id} className="border-b border-slate-100 dark:border-slate-800">
-                  <th scope="row" className={`${CELL} font-medium`}>
-                    <span className="block">{agent.name}</span>
-                    {agent.name !== agent.id && <span className="block font-mono text-xs text-slate-600 dark:text-slate-400">{agent.id}</span>}
-                  </th>
-                  <td className={CELL}>
-                    <Badge tone={toneFor(agent.status)}>{agent.status}</Badge>
-                    {agent.run && <span className="block text-xs text-slate-600 dark:text-slate-400">run by the node: {agent.run.state}</span>}
-                  </td>
-                  <td className={CELL}>
-                    {agent.transport}
-                    {agent.source !== "manifest" && <span className="text-slate-600 dark:text-slate-400"> ({agent.source})</span>}
-                  </td>
-                  <td className={`${CELL} font-mono text-xs`}>{agent.capabilities.join(", ")}</td>
-                  <td className={CELL}>
-                    <span aria-label={`${agent.load.running} of ${agent.load.limit} steps running`}>
-                      {agent.load.running} / {agent.load.limit}
-                    </span>
-                  </td>
-                  <td className={CELL}>
-                    {agent.currentTasks.length === 0 ? (
-                      <span className="text-slate-600 dark:text-slate-400">none</span>
-                    ) : (
-                      <ul>
-                        {agent.currentTasks.map((task) => (
-                          <li key={task}>
-                            <Link to={`/agents/tasks/${encodeURIComponent(task)}`} className="font-mono text-xs text-sky-800 underline dark:text-sky-300">
-                              {task}
-                            </Link>
-                          </li>
-                        ))}
-                      </ul>
-                    )}
-                  </td>
-                  <td className={CELL}>
-                    <When at={agent.heartbeat} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable
+          label="Agents"
+          rows={agents}
+          rowKey={(agent) => agent.id}
+          empty="No agents yet. Agents register with a signed manifest (kai agent register), or are added by A2A card or MCP server."
+          columns={[
+            {
+              header: "Agent",
+              className: "font-medium",
+              cell: (agent) => (
+                <>
+                  <span className="block">{agent.name}</span>
+                  {agent.name !== agent.id && <span className="block font-mono text-xs text-slate-600 dark:text-slate-400">{agent.id}</span>}
+                </>
+              ),
+            },
+            {
+              header: "Status",
+              cell: (agent) => (
+                <>
+                  <Badge tone={toneFor(agent.status)}>{agent.status}</Badge>
+                  {agent.run && <span className="block text-xs text-slate-600 dark:text-slate-400">run by the node: {agent.run.state}</span>}
+                </>
+              ),
+            },
+            {
+              header: "Transport",
+              cell: (agent) => (
+                <>
+                  {agent.transport}
+                  {agent.source !== "manifest" && <span className="text-slate-600 dark:text-slate-400"> ({agent.source})</span>}
+                </>
+              ),
+            },
+            { header: "Capabilities", className: "font-mono text-xs", cell: (agent) => agent.capabilities.join(", ") },
+            {
+              header: "Load",
+              cell: (agent) => (
+                <span aria-label={`${agent.load.running} of ${agent.load.limit} steps running`}>
+                  {agent.load.running} / {agent.load.limit}
+                </span>
+              ),
+            },
+            {
+              header: "Current tasks",
+              cell: (agent) =>
+                agent.currentTasks.length === 0 ? (
+                  <span className="text-slate-600 dark:text-slate-400">none</span>
+                ) : (
+                  <ul>
+                    {agent.currentTasks.map((task) => (
+                      <li key={task}>
+                        <Link to={`/agents/tasks/${encodeURIComponent(task)}`} className="font-mono text-xs text-sky-800 underline dark:text-sky-300">
+                          {task}
+                        </Link>
+                      </li>
+                    ))}
+                  </ul>
+                ),
+            },
+            { header: "Last heartbeat", cell: (agent) => <When at={agent.heartbeat} /> },
+          ]}
+        />
       )}
       <RunAgentsTable />
     </Panel>
