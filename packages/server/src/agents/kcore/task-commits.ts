@@ -11,7 +11,9 @@
  * exactly the changes its queued events announce; the store reads it during the call (its contract), so no copy
  * is made here at all. Guarantees kept: a task's writes reach the store one after another in order (never two in
  * flight), its events are published only once stored and in order, and each batch entry is atomic on its own
- * (one refused task, e.g. fenced, fails alone).
+ * (one refused task, e.g. fenced, fails alone). After a refused or failed write a task's committer stores nothing
+ * more (what was queued behind it, and any later change, fails with the same error): a later write would store the
+ * record without the events of the write that failed. The runner halts on the first failure anyway.
  */
 import type { BusEvent } from "@kai/protocol";
 import type { NewTaskEvent, TaskCommitOutcome, TaskRecord, TaskStore } from "../../storage/contracts/task-store.js";
@@ -84,6 +86,8 @@ export class TaskCommitter {
   private waiters: Waiter[] = [];
   private inBatch: Waiter[] | null = null;
   private queued = false;
+  /** Set by the first write that failed: nothing is written after it. */
+  private failure: { error: unknown } | null = null;
 
   constructor(private readonly options: TaskCommitterOptions) {
     this.batcher = batcherOf(options.store);
@@ -91,6 +95,7 @@ export class TaskCommitter {
 
   /** Queues `events` (announcing changes already made to the record); resolves once stored and handed to `stored`. */
   commit(events: readonly NewTaskEvent[]): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure.error);
     this.events.push(...events);
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
     this.enqueue();
@@ -124,7 +129,12 @@ export class TaskCommitter {
       this.options.stored(outcome.events);
       for (const waiter of waiters) waiter.resolve();
     } else {
-      for (const waiter of waiters) waiter.reject(outcome.error);
+      this.failure = { error: outcome.error };
+      const queued = this.waiters;
+      this.waiters = [];
+      this.events = [];
+      for (const waiter of [...waiters, ...queued]) waiter.reject(outcome.error);
+      return;
     }
     this.enqueue();
   }

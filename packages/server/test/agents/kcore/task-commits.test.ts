@@ -84,4 +84,30 @@ describe("task group commit", () => {
     expect(published.map((e) => e.id)).toEqual(["fine"]);
     expect(await store.eventsAfter("t_fenced", 1, 10)).toEqual([]);
   });
+
+  it("after a failed write a task stores nothing more: what queued behind it and later changes fail with the same error", async () => {
+    const { store } = countedStore();
+    const published: BusEvent[] = [];
+    const rec = record("t_io");
+    const c = await committer(store, rec, published);
+    // One write fails (an I/O error), the store works again after it: a later write would store the record without
+    // the failed write's events.
+    const commitTasks = store.commitTasks.bind(store);
+    const ioError = new Error("disk I/O error");
+    let failures = 1;
+    store.commitTasks = (batch) => (failures-- > 0 ? Promise.reject(ioError) : commitTasks(batch));
+    // Each outcome is taken as it settles (the failure may come before the next line runs).
+    const outcome = (promise: Promise<void>) => promise.then(() => "stored", (error: unknown) => error);
+    rec.task.steps[0]!.state = "completed";
+    const failed = outcome(c.commit([event("result")]));
+    await new Promise((resolve) => setImmediate(resolve)); // the failing write has left; the next change queues behind it
+    rec.task.state = "completed";
+    const queued = outcome(c.commit([event("finished")]));
+    const results = await Promise.all([failed, queued]);
+    results.push(await outcome(c.commit([event("later")])));
+    expect(results).toEqual([ioError, ioError, ioError]);
+    expect(published).toEqual([]);
+    expect((await store.getTask("t_io"))?.task).toMatchObject({ state: "working", lastSeq: 1, steps: [{ state: "pending" }] });
+    expect(await store.eventsAfter("t_io", 1, 10)).toEqual([]);
+  });
 });

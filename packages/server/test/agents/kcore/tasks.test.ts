@@ -98,6 +98,30 @@ describe("a plan across agents and the gateway", () => {
     expect(taskLines.every((line) => line.includes(`"planId":"${task.planId}"`))).toBe(true);
   });
 
+  it("sends a chained step only once the step before it is stored completed and this one stored running", async () => {
+    // What the store holds at the moment each step reaches its agent (read through the API: the committed task).
+    const seen: Array<{ step: string; states: string[]; outputs: unknown[] }> = [];
+    const chain = await agent("kExecutor:chain", ["chain_link"], async (step) => {
+      const stored = await read(step.taskId);
+      seen.push({ step: step.stepId, states: stored.steps.map((run) => run.state), outputs: stored.steps.map((run) => run.output ?? null) });
+      return { body: { output: { link: step.stepId } } };
+    });
+    const steps = ["a", "b", "c"].map((id, i, ids) => ({ id, capability: "chain_link", input: {}, ...(i > 0 ? { dependsOn: [ids[i - 1]!], inputsFrom: { previous: { step: ids[i - 1]!, path: "link" } } } : {}) }));
+    const task = await create({ goal: "a chain", plan: { goal: "a chain", steps } });
+    const done = await settled(task.id);
+    expect(done.state, JSON.stringify(done)).toBe("completed");
+    expect(chain.received.map((received) => received.body.input)).toEqual([{}, { previous: "a" }, { previous: "b" }]);
+    expect(seen).toEqual([
+      { step: "a", states: ["running", "pending", "pending"], outputs: [null, null, null] },
+      { step: "b", states: ["completed", "running", "pending"], outputs: [{ link: "a" }, null, null] },
+      { step: "c", states: ["completed", "completed", "running"], outputs: [{ link: "a" }, { link: "b" }, null] },
+    ]);
+    // Each state's event is stored with it, in order: a step's result before the next step's running.
+    const events = await server.mesh.taskEvents.eventsAfter(task.id, 0, 100);
+    const order = events.filter((event) => event.payload.step !== undefined).map((event) => `${event.type === "AGENT_RESULT" ? "result" : String(event.payload.stepState)} ${String(event.payload.step)}`);
+    expect(order).toEqual(["running a", "result a", "running b", "result b", "running c", "result c"]);
+  });
+
   it("runs independent steps at the same time", async () => {
     // Answers only once both steps are in: run one after the other, the first would wait forever (and time out).
     let release: () => void = () => undefined;
