@@ -6,6 +6,7 @@
 import { z } from "zod";
 import semverValid from "semver/functions/valid.js";
 import { IdentifierSchema, TimestampSchema } from "./common.js";
+import { DEFAULT_MAX_JSON_DEPTH } from "../parse-json.js";
 
 export const SERVICE_TYPES = ["agent", "tool", "service", "api", "device", "node"] as const;
 export const ServiceTypeSchema = z.enum(SERVICE_TYPES);
@@ -172,30 +173,114 @@ export const SemverSchema = z
 
 const METADATA_MAX_BYTES = 64 * 1024;
 
-function findRawCredentialKey(value: unknown, path: string[]): string[] | undefined {
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const found = findRawCredentialKey(value[i], [...path, String(i)]);
-      if (found) return found;
-    }
-  } else if (value !== null && typeof value === "object") {
-    for (const [key, child] of Object.entries(value)) {
-      if (RAW_CREDENTIAL_KEYS.has(key.toLowerCase()) && typeof child === "string") return [...path, key];
-      const found = findRawCredentialKey(child, [...path, key]);
-      if (found) return found;
-    }
-  }
-  return undefined;
+/** One value of `metadata`: any JSON value (what `z.json()` would infer). */
+export type MetadataValue = string | number | boolean | null | MetadataValue[] | { [key: string]: MetadataValue };
+
+/**
+ * The value type of `metadata` as a schema: it lets any value through, typed as JSON; MetadataSchema's one walk
+ * (`checkMetadata`) then checks that every value IS JSON, with the path of the first one that is not.
+ * Why not `z.json()`: it is a recursive schema (a `z.lazy` cycle), and zod can neither compile a recursive schema nor
+ * any schema that holds one (`z.compile` refuses a reference cycle). Held in `metadata`, it kept the whole
+ * registration and patch off zod's compiled path and on its path for recursive schemas (per-parse memo tables, a copy
+ * of every value): the largest single cost of a registration on the server (issue 13). In the OpenAPI document this is
+ * any value (only a description), named `JsonValue` (server http/openapi-schemas.ts).
+ */
+const MetadataValueSchema = z.unknown().describe("any JSON value") as z.ZodType<MetadataValue>;
+
+const NOT_JSON_MESSAGE = "must be JSON: a string, a finite number, true, false, null, an array or a plain object";
+
+/** What the walk of one `metadata` found. */
+interface MetadataFindings {
+  /** An upper bound of the metadata's JSON length (each UTF-16 unit of a string at most `\uXXXX`). */
+  bound: number;
+  notJson?: { path: string[]; message: string };
+  credential?: string[];
 }
 
-/** Free-form JSON metadata (e.g. `models`, `ui`), at most 64 KiB, and never a raw credential. */
-export const MetadataSchema = z.record(z.string().max(128), z.json()).superRefine((metadata, ctx) => {
-  if (JSON.stringify(metadata).length > METADATA_MAX_BYTES) {
+function isPlainObject(value: object): boolean {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * Walks one value: adds its JSON length bound, and notes the first non-JSON value and the first raw credential (a
+ * credential-named key holding a string). `path` is the walk's own stack (copied only for a finding).
+ */
+function walkMetadata(value: unknown, path: string[], findings: MetadataFindings): void {
+  switch (typeof value) {
+    case "string":
+      findings.bound += 2 + 6 * value.length;
+      return;
+    case "boolean":
+      findings.bound += 5;
+      return;
+    case "number":
+      // The longest JavaScript number text is 24 characters (-2.2250738585072014e-308).
+      findings.bound += 24;
+      if (!Number.isFinite(value)) findings.notJson ??= { path: [...path], message: NOT_JSON_MESSAGE };
+      return;
+    case "object":
+      break;
+    default:
+      findings.notJson ??= { path: [...path], message: NOT_JSON_MESSAGE };
+      return;
+  }
+  if (value === null) {
+    findings.bound += 4;
+    return;
+  }
+  // Deeper than any parsed body may be (parse-json.ts): also how an in-process caller's cyclic object ends.
+  if (path.length > DEFAULT_MAX_JSON_DEPTH) {
+    findings.notJson ??= { path: [...path], message: `must not nest deeper than ${DEFAULT_MAX_JSON_DEPTH} levels` };
+    return;
+  }
+  findings.bound += 2;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      findings.bound += 1;
+      path.push(String(i));
+      walkMetadata(value[i], path, findings);
+      path.pop();
+    }
+    return;
+  }
+  if (!isPlainObject(value)) {
+    findings.notJson ??= { path: [...path], message: NOT_JSON_MESSAGE };
+    return;
+  }
+  for (const key of Object.keys(value)) {
+    const child = (value as Record<string, unknown>)[key];
+    findings.bound += 4 + 6 * key.length;
+    path.push(key);
+    if (findings.credential === undefined && typeof child === "string" && RAW_CREDENTIAL_KEYS.has(key.toLowerCase())) findings.credential = [...path];
+    walkMetadata(child, path, findings);
+    path.pop();
+  }
+}
+
+/**
+ * `metadata`'s rules in one walk: every value JSON, at most 64 KiB of JSON, and never a raw credential. The exact
+ * size (`JSON.stringify`) is computed only when the walk's upper bound passes the limit, so a small record is never
+ * serialised here.
+ */
+function checkMetadata(metadata: Record<string, MetadataValue>, ctx: z.RefinementCtx): void {
+  const findings: MetadataFindings = { bound: 0 };
+  walkMetadata(metadata, [], findings);
+  if (findings.notJson) {
+    ctx.addIssue({ code: "custom", path: findings.notJson.path, message: findings.notJson.message });
+    return;
+  }
+  if (findings.bound > METADATA_MAX_BYTES && JSON.stringify(metadata).length > METADATA_MAX_BYTES) {
     ctx.addIssue({ code: "custom", message: `must be at most ${METADATA_MAX_BYTES} bytes of JSON` });
   }
-  const credentialPath = findRawCredentialKey(metadata, []);
-  if (credentialPath) ctx.addIssue({ code: "custom", path: credentialPath, message: RAW_CREDENTIAL_MESSAGE });
-});
+  if (findings.credential) ctx.addIssue({ code: "custom", path: findings.credential, message: RAW_CREDENTIAL_MESSAGE });
+}
+
+/**
+ * Free-form JSON metadata (e.g. `models`, `ui`), at most 64 KiB, and never a raw credential. Not recursive as a
+ * schema (see MetadataValueSchema), so every schema that holds it can be compiled (`z.compile`).
+ */
+export const MetadataSchema = z.record(z.string().max(128), MetadataValueSchema).superRefine(checkMetadata);
 
 const uniqueStrings = (values: string[]) => [...new Set(values)];
 

@@ -1,11 +1,9 @@
 /**
  * @module http/openapi-schemas
- * The named schemas of the OpenAPI document. A recursive zod schema (`z.json()`, the value type of service
- * metadata) can only be written as a `$ref` to itself; the zod type provider turns that self-reference into
- * `#/components/schemas/<id>Input` but, for a schema with no id, puts no such component in the document: a
- * dangling `$ref` that validators and code generators reject. Giving each recursive schema an id in a
- * registry of our own (not zod's global one, which the protocol package does not write to) makes the type
- * provider emit a `$ref` by that id, and `withNamedSchemas` adds the components it points to.
+ * The named schemas of the OpenAPI document. A schema the routes share by name (the value type of service
+ * metadata, `JsonValue`) gets an id in a registry of our own (not zod's global one, which the protocol package does
+ * not write to), so the zod type provider emits a `$ref` by that id and `withNamedSchemas` adds the component it
+ * points to: one definition in the document instead of a copy per route.
  */
 import { MetadataSchema } from "@kai/protocol";
 import { createJsonSchemaTransform, createJsonSchemaTransformObject, type jsonSchemaTransform } from "fastify-type-provider-zod";

@@ -1,12 +1,14 @@
 /**
- * The fast validator of registration bodies (http/registration-body.ts) answers exactly what the protocol's
- * ServiceRegistrationSchema answers: the same value for every valid body, a refusal for every invalid one, and then
- * the schema's own error (the route's 400 body is unchanged).
+ * The register route validates its body with the protocol's ServiceRegistrationSchema compiled (`z.compile`, in
+ * http/routes/services.ts) on the route's ordinary validator. This checks what that relies on: the schema compiles
+ * (no recursive field, nothing async: `strict` would make the server fail at start otherwise), the compiled parser
+ * answers the schema's value for every valid body, and a body it refuses gets the schema's own error (the route's
+ * 400 body is unchanged). The PATCH body holds the same fields, so it must compile too.
  */
 import { describe, expect, it } from "vitest";
-import { ServiceRegistrationSchema } from "@kai/protocol";
+import { ServicePatchSchema, ServiceRegistrationSchema } from "@kai/protocol";
 import { validatorCompiler } from "fastify-type-provider-zod";
-import { parseRegistration, registrationValidatorCompiler } from "../../src/http/registration-body.js";
+import { z } from "zod";
 
 const base = {
   id: "svc-1",
@@ -30,6 +32,8 @@ const valid: Array<[string, unknown]> = [
   ["only a name (every default)", { name: "n" }],
   ["no metadata", { ...base, metadata: undefined }],
   ["empty metadata", { ...base, metadata: {} }],
+  ["metadata with a credential-named key that holds no string", { ...base, metadata: { token: { expires: 3600 }, password: null } }],
+  ["metadata just under 64 KiB of escaped JSON", { ...base, metadata: { q: '"'.repeat(32 * 1024 - 20) } }],
   ["duplicate capabilities and tags (deduplicated)", { ...base, capabilities: ["a", "a", "b"], tags: ["t", "t"] }],
   ["auth by reference with a header", { ...base, auth: { type: "api_key", credentialRef: "env:KEY", header: "X-Key" } }],
   ["auth with a raw token (for the vault)", { ...base, auth: { type: "bearer_token", token: "s3cret" } }],
@@ -46,7 +50,11 @@ const invalid: Array<[string, unknown]> = [
   ["a raw credential in metadata", { ...base, metadata: { apiKey: "k" } }],
   ["a raw credential deep in metadata", { ...base, metadata: { a: [{ password: "p" }] } }],
   ["metadata not an object", { ...base, metadata: [1, 2] }],
+  ["a metadata key over 128 characters", { ...base, metadata: { ["k".repeat(129)]: 1 } }],
   ["metadata too large", { ...base, metadata: { big: "x".repeat(70 * 1024) } }],
+  ["metadata too large once escaped", { ...base, metadata: { q: '"'.repeat(33 * 1024) } }],
+  ["metadata too large and a credential", { ...base, metadata: { big: "x".repeat(70 * 1024), token: "t" } }],
+  ["a metadata value that is not JSON", { ...base, metadata: { when: new Date(0) } }],
   ["metadata and another field wrong", { ...base, ttl: 0, metadata: { token: "t" } }],
   ["an unknown auth field", { ...base, auth: { type: "none", password: "p" } }],
   ["token and credentialRef", { ...base, auth: { type: "api_key", token: "t", credentialRef: "env:K" } }],
@@ -57,19 +65,28 @@ const invalid: Array<[string, unknown]> = [
   ["status offline", { ...base, status: "offline" }],
 ];
 
-describe("registration body validator", () => {
+const compiled = z.compile(ServiceRegistrationSchema, { strict: true });
+const route = { method: "POST", url: "/api/services/register", httpPart: "body" };
+type Validate = (data: unknown) => { error?: Error; value?: unknown };
+const fast = validatorCompiler({ ...route, schema: compiled }) as Validate;
+const runtime = validatorCompiler({ ...route, schema: ServiceRegistrationSchema }) as Validate;
+
+describe("the register route's compiled body schema", () => {
+  it("compiles, and so does the PATCH body (no recursive field)", () => {
+    expect(() => z.compile(ServicePatchSchema, { strict: true })).not.toThrow();
+    expect(compiled).not.toBe(ServiceRegistrationSchema);
+  });
+
   it.each(valid)("accepts %s with the schema's value", (_name, body) => {
     const expected = ServiceRegistrationSchema.safeParse(body);
     expect(expected.success).toBe(true);
-    expect(parseRegistration(body)).toStrictEqual(expected.data);
+    const answer = fast(body);
+    expect(answer.error).toBeUndefined();
+    expect(answer.value).toStrictEqual(expected.data);
   });
 
-  it.each(invalid)("refuses %s, and the route answers the schema's error", (_name, body) => {
+  it.each(invalid)("refuses %s with the schema's own error", (_name, body) => {
     expect(ServiceRegistrationSchema.safeParse(body).success).toBe(false);
-    expect(parseRegistration(body)).toBeUndefined();
-    const route = { schema: ServiceRegistrationSchema, method: "POST", url: "/api/services/register", httpPart: "body" };
-    const fast = registrationValidatorCompiler(route) as (data: unknown) => { error?: Error; value?: unknown };
-    const runtime = validatorCompiler(route) as (data: unknown) => { error?: Error; value?: unknown };
     const answer = fast(body);
     expect(answer.error).toBeDefined();
     expect(JSON.stringify(answer.error)).toBe(JSON.stringify(runtime(body).error));
@@ -78,7 +95,7 @@ describe("registration body validator", () => {
 
   it("leaves the caller's body as it was", () => {
     const body = structuredClone(base);
-    parseRegistration(body);
+    fast(body);
     expect(body).toStrictEqual(base);
   });
 });

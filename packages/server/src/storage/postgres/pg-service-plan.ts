@@ -11,6 +11,7 @@ import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import { RevisionConflict, type ServiceChange, type ServiceDecision, type ServiceDraft, type ServiceWrite } from "../contracts/node-store.js";
 import { encodeRecordDoc, eventDocOf, parseRecordDoc, serviceColumns } from "../sqlite/record-codec.js";
 import { recordOf, type StoredService } from "./pg-service-rows.js";
+import { textArrayParameter } from "./pg-service-text-array.js";
 
 /** One caller's work in a batch. */
 export type ServiceBatchEntry =
@@ -91,6 +92,8 @@ const COMMIT_BATCH = `
 
 /** Columns of a `services` row (serviceColumns in record-codec.ts). */
 const SERVICE_COLUMN_COUNT = 13;
+/** Which of them are `text` ($7–$12, $17, $18 of COMMIT_BATCH): sent as array literals written by textArrayParameter. */
+const SERVICE_TEXT_COLUMNS = new Set([1, 2, 3, 4, 5, 6, 11, 12]);
 
 export class ServiceBatchPlan {
   /** The last revision used so far. */
@@ -244,21 +247,28 @@ export class ServiceBatchPlan {
       sync(capabilities, old?.capabilities ?? [], after?.draft?.capabilities ?? []);
     }
     if (removed.length > 0) out.push({ text: "DELETE FROM services WHERE id = ANY($1::text[])", values: [removed] });
-    const serviceArrays = Array.from({ length: SERVICE_COLUMN_COUNT }, (_, column) => upserts.map((row) => row[column]));
+    const serviceArrays = Array.from({ length: SERVICE_COLUMN_COUNT }, (_, column) => {
+      const values = upserts.map((row) => row[column]);
+      return SERVICE_TEXT_COLUMNS.has(column) ? textArrayParameter(values as Array<string | null>) : values;
+    });
     out.push({
       name: "kai_commit_batch",
       text: COMMIT_BATCH,
       values: [
         events.map((e) => e.revision),
-        events.map((e) => e.event),
-        events.map((e) => e.serviceId),
-        events.map((e) => e.doc),
-        events.map((e) => e.previous),
+        textArrayParameter(events.map((e) => e.event)),
+        textArrayParameter(events.map((e) => e.serviceId)),
+        textArrayParameter(events.map((e) => e.doc)),
+        textArrayParameter(events.map((e) => e.previous)),
         ...serviceArrays,
-        ...tags.remove,
-        ...tags.insert,
-        ...capabilities.remove,
-        ...capabilities.insert,
+        textArrayParameter(tags.remove[0]),
+        tags.remove[1],
+        textArrayParameter(tags.insert[0]),
+        tags.insert[1],
+        textArrayParameter(capabilities.remove[0]),
+        capabilities.remove[1],
+        textArrayParameter(capabilities.insert[0]),
+        capabilities.insert[1],
         this.revision,
         channel,
       ],
