@@ -34,6 +34,7 @@ import { createMcpDispatcher } from "./kcore/dispatch/mcp-dispatcher.js";
 import { AgentRuntime } from "./runtime/agent-runtime.js";
 import type { RunTokens } from "./runtime/run-token.js";
 import type { RuntimeCluster } from "./runtime/run-agent-relay.js";
+import { A2aPush } from "./a2a/server/push/a2a-push.js";
 
 export interface AgentMeshDeps {
   config: Config;
@@ -53,6 +54,8 @@ export interface AgentMeshDeps {
   nodeUrl?: () => string | null;
   /** The cluster the run-agents follow: they run on the leader only (the node adds `runtime.singletonJob` to its singleton jobs). Absent: always here. */
   runCluster?: RuntimeCluster;
+  /** 32 bytes that seal A2A push credentials at rest (derived from the node key; may throw while it is sealed). Absent: push configs with credentials are refused. */
+  pushSealKey?: () => Buffer;
 }
 
 export interface AgentMesh {
@@ -74,6 +77,8 @@ export interface AgentMesh {
   mcp: McpServers;
   /** The agents the node runs itself as child processes (runtime/); `open()` once the node listens. */
   runtime: AgentRuntime;
+  /** A2A push notifications of the node's own A2A endpoint (a2a/server/push/): configs, and their delivery (`push.delivery`, a singleton job the node adds). */
+  push: A2aPush;
   close(): Promise<void>;
 }
 
@@ -119,6 +124,18 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
     const noTokens: RunTokens = { mint: () => Promise.reject(new Error("this node mints no run-agent tokens")), revoke: async () => undefined, revokeLeftovers: async () => 0 };
     const runtime = new AgentRuntime({ specs: deps.config.agents.run, logger: deps.logger.child({ part: "agent-runtime" }), tokens: deps.runTokens ?? noTokens, ...(deps.vault ? { secrets: deps.vault } : {}), registry: deps.registry, nodeUrl: deps.nodeUrl ?? (() => null), ...(deps.runCluster ? { cluster: deps.runCluster } : {}) });
     undo.unshift(() => runtime.close());
+    // A2A push notifications: configs in the task store's database; delivered by the leading instance (its singleton job).
+    const push = new A2aPush({
+      store: deps.store.a2aPushStore(),
+      tasks: taskStore,
+      hub: events,
+      settings: deps.config.agents.a2a.push,
+      ...(deps.pushSealKey ? { sealKey: deps.pushSealKey } : {}),
+      logger: deps.logger.child({ part: "a2a-push" }),
+      pollMs: deps.config.cluster.pollIntervalMs,
+    });
+    // Before the hub closes (undo runs in reverse): the loops end quietly, their positions stored.
+    undo.unshift(() => push.delivery.stop());
     return {
       bus,
       tasks,
@@ -129,6 +146,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
       a2a,
       mcp,
       runtime,
+      push,
       async close() {
         for (const step of undo) await step().catch((error: unknown) => deps.logger.error({ err: error }, "closing the agent mesh failed"));
       },

@@ -11,6 +11,7 @@
  *   Streams are the node's shared SSE base (agents/a2a/server/a2a-sse-stream.ts): `id: <taskId>:<seq>`, keep-alives,
  *   an end by token expiry or after 10 minutes (an `error` event: subscribe again); a client's hang-up ends its
  *   stream, never the task. `Last-Event-ID: <taskId>:<seq>` on SubscribeToTask replays after that seq (absent: every stored event).
+ *   Push notification configs (`*TaskPushNotificationConfig`) go to agents/a2a/server/push/ through the same handler.
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
@@ -26,6 +27,7 @@ import { principalOf } from "../authenticate.js";
 import { A2A_PATH, type AgentCardSource } from "../../agents/a2a/server/agent-card.js";
 import { KcoreRequestHandler, PRINCIPAL_KEY, RESUME_KEY, SIGNAL_KEY } from "../../agents/a2a/server/kcore-request-handler.js";
 import { A2aSseStream } from "../../agents/a2a/server/a2a-sse-stream.js";
+import type { A2aPush } from "../../agents/a2a/server/push/a2a-push.js";
 
 const STREAMING_METHODS = new Set(["SendStreamingMessage", "SubscribeToTask"]);
 
@@ -38,11 +40,33 @@ const JsonRpcRequestSchema = z.object({
 });
 const JsonRpcResponseSchema = z.object({ jsonrpc: z.literal("2.0"), id: z.union([z.string(), z.int(), z.null()]), result: z.unknown().optional(), error: z.unknown().optional() });
 
+/** Where A2A carries free-form JSON (a data part's `data`, every `metadata`): any object is fine there. */
+const FREE_FORM_KEYS = new Set(["data", "metadata"]);
+
+/**
+ * The path of the first value in `params` that cannot become text or a number: a JSON object with its own `toString`
+ * or `valueOf` key. The SDK's decoders turn the fields they expect as text into text with `String()`, which throws on
+ * such an object, and the SDK answers that as an internal error (-32603); the node answers -32602 instead, as for any
+ * other invalid params. Free-form JSON (`data`, `metadata`) is never coerced, so it is not looked into.
+ */
+export function uncoercibleValueAt(value: unknown, path = "params", depth = 0): string | null {
+  if (typeof value !== "object" || value === null || depth > 64) return null;
+  if (!Array.isArray(value) && (Object.hasOwn(value, "toString") || Object.hasOwn(value, "valueOf"))) return path;
+  for (const [key, child] of Object.entries(value)) {
+    if (!Array.isArray(value) && FREE_FORM_KEYS.has(key)) continue;
+    const found = uncoercibleValueAt(child, `${path}.${key}`, depth + 1);
+    if (found) return found;
+  }
+  return null;
+}
+
 export interface A2aRouteDeps {
   tasks: TaskEngine;
   hub: EventHub;
   registry: RegistryService;
   logger: Logger;
+  /** A2A push notification configs and their delivery (agents/a2a/server/push/); absent: the push methods are refused. */
+  push?: A2aPush;
 }
 
 /** How the caller reached this node: the card's endpoint URL is built from it (behind trusted proxies, X-Forwarded-*). */
@@ -70,7 +94,7 @@ export function a2aCardRoutes(source: AgentCardSource): FastifyPluginAsyncZod {
 
 export function a2aRoutes(deps: A2aRouteDeps, source: AgentCardSource): FastifyPluginAsyncZod {
   return async (app) => {
-    const handler = new KcoreRequestHandler({ tasks: deps.tasks, hub: deps.hub, logger: deps.logger });
+    const handler = new KcoreRequestHandler({ tasks: deps.tasks, hub: deps.hub, logger: deps.logger, ...(deps.push ? { push: deps.push } : {}) });
     const transport = new JsonRpcTransportHandler(handler);
     const open = new Set<AbortController>();
     let closing = false;
@@ -84,7 +108,7 @@ export function a2aRoutes(deps: A2aRouteDeps, source: AgentCardSource): FastifyP
       config: { scopes: ["tasks:run"], bucket: "write" },
       schema: {
         tags: ["agents"],
-        summary: "A2A v1.0 JSON-RPC endpoint (SendMessage, SendStreamingMessage, GetTask, ListTasks, CancelTask, SubscribeToTask) running tasks through kCore",
+        summary: "A2A v1.0 JSON-RPC endpoint (SendMessage, SendStreamingMessage, GetTask, ListTasks, CancelTask, SubscribeToTask, Create/Get/List/DeleteTaskPushNotificationConfig) running tasks through kCore",
         description:
           "Send the `A2A-Version: 1.0` header. Streaming methods answer server-sent events (each `data:` a JSON-RPC response; the first is " +
           "the full Task, then status updates from the task's stored events in order). See docs/agents/a2a.md.",
@@ -114,6 +138,10 @@ export function a2aRoutes(deps: A2aRouteDeps, source: AgentCardSource): FastifyP
         validateVersion(context.requestedVersion, card, "JSONRPC");
       } catch (error) {
         return reply.status(200).send({ jsonrpc: "2.0", id: rpcId, error: JsonRpcTransportHandler.mapToJSONRPCError(error) });
+      }
+      const uncoercible = uncoercibleValueAt(request.body.params);
+      if (uncoercible) {
+        return reply.status(200).send({ jsonrpc: "2.0", id: rpcId, error: { code: -32602, message: `invalid params: ${uncoercible} is an object with its own toString or valueOf key where text or a number is expected` } });
       }
       const streaming = STREAMING_METHODS.has(request.body.method);
       const release = streaming ? deps.hub.quota.take(principal.tokenId) : () => undefined;

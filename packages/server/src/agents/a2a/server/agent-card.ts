@@ -1,7 +1,7 @@
 /**
  * @module agents/a2a/server/agent-card
  * The node's A2A v1.0 agent card (`/.well-known/agent-card.json`): one JSON-RPC interface at `<base>/a2a`
- * (A2A 1.0), bearer tokens with scope `tasks:run`, streaming, and one skill per capability kCore can run for a
+ * (A2A 1.0), bearer tokens with scope `tasks:run`, streaming, push notifications (push/), and one skill per capability kCore can run for a
  * caller: agents' skills, tools' capabilities and the gateway capabilities kCore's gateway dispatcher serves.
  * The card is public (A2A requires it readable before sign-in), so it lists only what `public` records offer
  * (never an internal or private record's capability); a caller may be able to run more. Read from the registry at
@@ -26,8 +26,11 @@ const MAX_SKILLS = 200;
 /** Signed cards kept per skills read (one per base URL the node is reached by). */
 const MAX_SIGNED = 16;
 
-/** Reads the registry as nobody in particular: the public card shows public records only. */
-const ANONYMOUS: Principal = { tokenId: "a2a-card", owner: "\u0000a2a-card", scopes: ["services:read"], expiresAt: Number.MAX_SAFE_INTEGER };
+/**
+ * Reads the registry as nobody in particular: the public card shows public records only. The owner is no one's (an
+ * owner is an identifier starting with a letter or digit); not a NUL byte, which PostgreSQL refuses in text.
+ */
+const ANONYMOUS: Principal = { tokenId: "a2a-card", owner: "(a2a card: no one)", scopes: ["services:read"], expiresAt: Number.MAX_SAFE_INTEGER };
 
 function kindOf(offeredBy: string): string {
   return offeredBy.startsWith("agent ") ? "agent" : offeredBy.startsWith("tool ") ? "tool" : "gateway";
@@ -68,7 +71,7 @@ export function buildAgentCard(baseUrl: string, skills: AgentSkill[]): AgentCard
     supportedInterfaces: [{ url: `${baseUrl}${A2A_PATH}`, protocolBinding: "JSONRPC", tenant: "", protocolVersion: A2A_VERSION }],
     provider: undefined,
     version: VERSION,
-    capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
+    capabilities: { streaming: true, pushNotifications: true, extensions: [], extendedAgentCard: false },
     securitySchemes: {
       bearer: { scheme: { $case: "httpAuthSecurityScheme", value: { description: "A node token (or session access token) with scope tasks:run", scheme: "Bearer", bearerFormat: "JWT" } } },
     },

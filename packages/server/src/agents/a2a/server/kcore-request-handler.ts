@@ -10,6 +10,8 @@
  * SendMessage without a taskId creates a task: the goal from the text parts, the input from the data parts, an optional
  * `kai` object in the message's or request's metadata ({capability, agent, plan, context, constraints}); the message id is the
  * idempotency key (a retried send returns the same task). With a taskId it answers the task's input-required question.
+ * Push notification configs (a SendMessage's `taskPushNotificationConfig` and the four config methods) go to push/a2a-push.ts,
+ * once the caller has been shown the task.
  */
 import {
   Role,
@@ -24,6 +26,10 @@ import {
   type SubscribeToTaskRequest,
   type Task as A2aTask,
   type TaskPushNotificationConfig,
+  type GetTaskPushNotificationConfigRequest,
+  type ListTaskPushNotificationConfigsRequest,
+  type ListTaskPushNotificationConfigsResponse,
+  type DeleteTaskPushNotificationConfigRequest,
 } from "@a2a-js/sdk";
 import type { A2ARequestHandler, ServerCallContext } from "@a2a-js/sdk/server";
 import {
@@ -45,6 +51,7 @@ import type { TaskEngine } from "../../kcore/task-engine.js";
 import { fromA2aState, isTerminal, toA2aTask } from "./a2a-mapping.js";
 import { buildAgentCard } from "./agent-card.js";
 import { StreamCutError, taskStream } from "./task-stream.js";
+import { PushConfigInvalid, PushConfigNotFound, type A2aPush, type CheckedPushConfig } from "./push/a2a-push.js";
 
 /** Keys of ServerCallContext.state the HTTP route fills. */
 export const PRINCIPAL_KEY = "kai.principal";
@@ -56,6 +63,8 @@ export interface KcoreRequestHandlerDeps {
   tasks: Pick<TaskEngine, "create" | "get" | "list" | "cancel" | "answer">;
   hub: Pick<EventHub, "subscribe">;
   logger: Logger;
+  /** Push notification configs (push/a2a-push.ts); absent: the push methods answer PushNotificationNotSupportedError. */
+  push?: A2aPush;
 }
 
 function principalIn(context: ServerCallContext): Principal {
@@ -76,6 +85,8 @@ function plainObject(value: unknown): value is Record<string, unknown> {
 export function toA2aError(error: unknown, logger: Logger): A2AError {
   if (error instanceof A2AError) return error;
   if (error instanceof StreamCutError) return new A2AError({ message: error.message, metadata: { reason: error.reason } });
+  if (error instanceof PushConfigInvalid) return new RequestMalformedError({ message: error.message, metadata: { code: "validation_failed" } });
+  if (error instanceof PushConfigNotFound) return new TaskNotFoundError({ message: error.message, metadata: { code: "not_found" } });
   if (error instanceof ApiError) {
     const metadata = { code: error.code };
     if (error.code === "not_found") return new TaskNotFoundError({ message: error.message, metadata });
@@ -202,20 +213,39 @@ export class KcoreRequestHandler implements A2ARequestHandler {
     });
   }
 
-  async createTaskPushNotificationConfig(): Promise<TaskPushNotificationConfig> {
-    throw new PushNotificationNotSupportedError();
+  /** A config of a task the caller may see (another's task: TaskNotFoundError); it gets the task's events from now on. */
+  async createTaskPushNotificationConfig(params: TaskPushNotificationConfig, context: ServerCallContext): Promise<TaskPushNotificationConfig> {
+    return this.guard(async () => {
+      const push = this.pushOrRefuse();
+      return push.create(await this.deps.tasks.get(params.taskId, principalIn(context)), params);
+    });
   }
 
-  async getTaskPushNotificationConfig(): Promise<TaskPushNotificationConfig> {
-    throw new PushNotificationNotSupportedError();
+  async getTaskPushNotificationConfig(params: GetTaskPushNotificationConfigRequest, context: ServerCallContext): Promise<TaskPushNotificationConfig> {
+    return this.guard(async () => {
+      const push = this.pushOrRefuse();
+      return push.get(await this.deps.tasks.get(params.taskId, principalIn(context)), params.id);
+    });
   }
 
-  async listTaskPushNotificationConfigs(): Promise<never> {
-    throw new PushNotificationNotSupportedError();
+  async listTaskPushNotificationConfigs(params: ListTaskPushNotificationConfigsRequest, context: ServerCallContext): Promise<ListTaskPushNotificationConfigsResponse> {
+    return this.guard(async () => {
+      const push = this.pushOrRefuse();
+      // At most MAX_CONFIGS_PER_TASK per task: one page holds them all.
+      return { configs: await push.list(await this.deps.tasks.get(params.taskId, principalIn(context))), nextPageToken: "" };
+    });
   }
 
-  async deleteTaskPushNotificationConfig(): Promise<void> {
-    throw new PushNotificationNotSupportedError();
+  async deleteTaskPushNotificationConfig(params: DeleteTaskPushNotificationConfigRequest, context: ServerCallContext): Promise<void> {
+    return this.guard(async () => {
+      const push = this.pushOrRefuse();
+      await push.delete(await this.deps.tasks.get(params.taskId, principalIn(context)), params.id);
+    });
+  }
+
+  private pushOrRefuse(): A2aPush {
+    if (!this.deps.push) throw new PushNotificationNotSupportedError();
+    return this.deps.push;
   }
 
   /** A new task, or the answer to the question of the task the message names. */
@@ -223,9 +253,18 @@ export class KcoreRequestHandler implements A2ARequestHandler {
     const message = params.message;
     if (!message) throw new RequestMalformedError("SendMessage needs a message");
     if (message.role !== Role.ROLE_USER && message.role !== Role.ROLE_UNSPECIFIED) throw new RequestMalformedError("the message's role must be ROLE_USER");
-    if (!message.taskId) return this.deps.tasks.create(createRequestOf(params), principal);
+    // A push config sent with the message is checked before anything is made, and stored before this answers.
+    const pushConfig = params.configuration?.taskPushNotificationConfig;
+    const checked: CheckedPushConfig | undefined = pushConfig ? await this.pushOrRefuse().check(pushConfig) : undefined;
+    if (!message.taskId) {
+      const created = await this.deps.tasks.create(createRequestOf(params), principal);
+      // Every event of the task it made, from the first.
+      if (checked) await this.deps.push!.store(created, checked, { fromStart: true });
+      return created;
+    }
     const task = await this.deps.tasks.get(message.taskId, principal);
     if (task.state !== "input-required") throw new UnsupportedOperationError(`task ${task.id} is ${task.state}: only an input-required task takes a message`);
+    if (checked) await this.deps.push!.store(task, checked, { fromStart: false });
     return this.deps.tasks.answer(task.id, principal, { answer: answerOf(message) });
   }
 
