@@ -31,7 +31,11 @@ import { securityCommand } from "./commands/security.js";
 import { planCommand } from "./commands/plan.js";
 import { agentCommand } from "./commands/agent.js";
 import { taskCommand } from "./commands/task.js";
+import { promptCommand } from "./commands/prompt.js";
+import { memoryCommand } from "./commands/memory.js";
+import { artifactCommand } from "./commands/artifact.js";
 import { eventsCommand } from "./commands/events.js";
+import { configCommand } from "./commands/config.js";
 import { VERSION } from "./version.js";
 
 const EPILOGUE = `
@@ -59,7 +63,11 @@ export function buildProgram(): Command {
     .addCommand(agentLoginCommand())
     .addCommand(agentCommand())
     .addCommand(taskCommand())
+    .addCommand(promptCommand())
+    .addCommand(memoryCommand())
+    .addCommand(artifactCommand())
     .addCommand(eventsCommand())
+    .addCommand(configCommand())
     .addCommand(logoutCommand())
     .addCommand(whoamiCommand())
     .addCommand(servicesCommand())

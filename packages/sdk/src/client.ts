@@ -35,6 +35,9 @@ import { createPasskeyClient } from "./passkeys.js";
 import { createPlannerClient } from "./planner.js";
 import { createAgentsClient } from "./agents.js";
 import { createTasksClient } from "./tasks.js";
+import { createPromptsClient } from "./prompts.js";
+import { createMemoryClient } from "./memory.js";
+import { createArtifactsClient } from "./artifacts.js";
 import { createEventsClient } from "./events.js";
 
 const servicePath = (id: string) => `/api/services/${encodeURIComponent(id)}`;
@@ -108,6 +111,9 @@ export function createClient(options: ClientOptions): KaiClient {
     planner: createPlannerClient(http),
     agents: createAgentsClient(http),
     tasks: createTasksClient(http),
+    prompts: createPromptsClient(http),
+    memory: createMemoryClient(http),
+    artifacts: createArtifactsClient(http),
     events: createEventsClient(http),
     watch: (watchOptions) =>
       createWatcher({

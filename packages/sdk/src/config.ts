@@ -1,14 +1,18 @@
 /**
  * @module config
- * `client.config`: the node's effective configuration with secrets redacted (`GET /api/config`, scope `admin`),
- * parsed with its protocol schema. Read-only: the configuration is changed in the node's file or environment.
+ * `client.config` (scope `config:admin`): the node's effective configuration with secrets redacted
+ * (`GET /api/config`), where one setting's value comes from (`explain`: every layer's value and the winner), and
+ * runtime changes (`set`: the runtime layer, all or nothing; refused 409 `config_locked` / `config_restart_required`).
+ * Answers are parsed with their protocol schemas.
  */
-import { NodeConfigResponseSchema } from "@kai/protocol";
+import { ConfigExplainResponseSchema, ConfigPatchResponseSchema, NodeConfigResponseSchema } from "@kai/protocol";
 import type { HttpTransport } from "./http-transport.js";
 import type { ConfigClient } from "./types.js";
 
 export function createConfigClient(http: HttpTransport): ConfigClient {
   return {
     get: async () => (await http.request("GET", "/api/config", { schema: NodeConfigResponseSchema })).data,
+    explain: async (key) => (await http.request("GET", "/api/config/explain", { query: { key }, schema: ConfigExplainResponseSchema })).data,
+    set: async (settings) => (await http.request("PATCH", "/api/config", { body: { settings }, schema: ConfigPatchResponseSchema })).data,
   };
 }

@@ -32,6 +32,11 @@ export interface RequestOptions<T> {
   schema?: ResponseSchema<T>;
   /** Extra request headers (never the authorization header, which the transport sets). */
   headers?: Record<string, string>;
+  /**
+   * A body sent as it is, with its content type, instead of `body` (artifact uploads: bytes or a stream). A stream
+   * cannot be sent twice, so a 401 after it is not retried with a renewed session token (bytes and blobs are).
+   */
+  rawBody?: { data: Uint8Array | Blob | ReadableStream<Uint8Array>; contentType: string };
   /** Overrides the client's timeout for this call (gateway calls wait for models). */
   timeoutMs?: number;
   /** Cancels the call; with the gateway, the upstream request is cancelled too. */
@@ -160,12 +165,12 @@ export class HttpTransport {
    * throws `KaiApiError` otherwise. The timeout covers only the wait for the headers; `signal` cancels the
    * stream at any time. The caller reads `response.body`.
    */
-  async stream(method: string, path: string, options: Omit<RequestOptions<never>, "schema"> = {}): Promise<Response> {
+  async stream(method: string, path: string, options: Omit<RequestOptions<never>, "schema"> & { accept?: string } = {}): Promise<Response> {
     const { response, text } = await this.sendRenewing(
       method,
       path,
       options,
-      "text/event-stream",
+      options.accept ?? "text/event-stream",
       async (sent) => {
         if (sent.response.ok) {
           sent.done();
@@ -203,6 +208,7 @@ export class HttpTransport {
       const text = await read(sent);
       const retry =
         attempt === 0 &&
+        !(options.rawBody?.data instanceof ReadableStream) &&
         sent.response.status === 401 &&
         !options.anonymous &&
         this.credentials !== undefined &&
@@ -225,8 +231,11 @@ export class HttpTransport {
     const headers: Record<string, string> = { accept, "user-agent": this.userAgent, ...options.headers };
     if (!options.anonymous && this.credentials !== undefined) Object.assign(headers, await this.credentials.authorize(method));
     const usedToken = headers.authorization?.replace(/^Bearer /, "");
-    let body: string | undefined;
-    if (options.body !== undefined) {
+    let body: string | Uint8Array | Blob | ReadableStream<Uint8Array> | undefined;
+    if (options.rawBody !== undefined) {
+      headers["content-type"] = options.rawBody.contentType;
+      body = options.rawBody.data;
+    } else if (options.body !== undefined) {
       // Only requests that carry a body say it is JSON: an empty body declared as JSON is a 400 on the server.
       headers["content-type"] = "application/json";
       body = JSON.stringify(options.body);
@@ -242,7 +251,9 @@ export class HttpTransport {
       if (!mode.keepSignalAfterHeaders) options.signal?.removeEventListener("abort", onAbort);
     };
     try {
-      const response = await this.fetchImpl(url, { method, headers, body, signal: controller.signal });
+      // A stream body needs `duplex: "half"` (fetch's rule; not yet in the DOM typings).
+      const init = { method, headers, body, signal: controller.signal, ...(body instanceof ReadableStream ? { duplex: "half" } : {}) } as RequestInit;
+      const response = await this.fetchImpl(url, init);
       if (mode.keepSignalAfterHeaders) clearTimeout(timer);
       return { response, done, signal: controller.signal, usedToken };
     } catch (error) {

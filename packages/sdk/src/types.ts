@@ -62,6 +62,8 @@ import type {
   TotpConfirmResponse,
   TotpEnrolResponse,
   NodeConfigResponse,
+  ConfigExplainResponse,
+  ConfigPatchResponse,
   PasskeyLoginRequestInput,
   RegisterPasskeyRequest,
   RegisterPasskeyResponse,
@@ -76,6 +78,9 @@ import type { ObservationsClient } from "./observations.js";
 import type { PlannerClient } from "./planner.js";
 import type { AgentsClient } from "./agents.js";
 import type { TasksClient } from "./tasks.js";
+import type { PromptsClient } from "./prompts.js";
+import type { MemoryClient } from "./memory.js";
+import type { ArtifactsClient } from "./artifacts.js";
 import type { EventsClient } from "./events.js";
 
 export interface ClientOptions {
@@ -171,6 +176,12 @@ export interface KaiClient {
   agents: AgentsClient;
   /** kCore's tasks: create (planned, or one step for an agent or capability), get, list, cancel, answer, wait (scopes `tasks:run`, `agents:read`). */
   tasks: TasksClient;
+  /** The prompt store: versions, labels, diff, restore, search, render, a stale-tolerant cache (scopes `prompts:read`, `prompts:write`). */
+  prompts: PromptsClient;
+  /** Semantic memory: add, search by meaning with metadata filters, delete (scopes `memory:read`, `memory:write`). */
+  memory: MemoryClient;
+  /** Artifact storage: streamed upload, download with ranges, list, delete, share links (scopes `artifacts:read`, `artifacts:write`). */
+  artifacts: ArtifactsClient;
   /** The orchestration bus as a live stream: task progress, agent results, registry changes (scope `agents:read`). */
   events: EventsClient;
   watch(options: WatchOptions): Watcher;
@@ -283,6 +294,10 @@ export interface MfaClient {
 export interface ConfigClient {
   /** `GET /api/config`: every effective setting, secrets replaced by `[redacted]` (their paths in `redacted`). */
   get(): Promise<NodeConfigResponse>;
+  /** `GET /api/config/explain`: one key's value in every layer, the winning layer, its lock, whether it can change live. */
+  explain(key: string): Promise<ConfigExplainResponse>;
+  /** `PATCH /api/config`: runtime-layer values by dotted key (`null` removes one), all or nothing; the effective changes. */
+  set(settings: Record<string, unknown>): Promise<ConfigPatchResponse>;
 }
 
 /**

@@ -10,7 +10,10 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { DestinationStream } from "pino";
 import type { NodeStatus } from "./http/routes/status.js";
-import { loadConfig, mergeSettings, type DeepPartial } from "./config/load-config.js";
+import { loadConfigLayers, mergeSettings, readConfigLayers, type ConfigSources, type DeepPartial } from "./config/load-config.js";
+import { layerFiles, watchConfigFiles } from "./config/layers/watch-files.js";
+import { LayeredConfig } from "./config/layers/layered-config.js";
+import { setLogLevel, stopTrackingChildren } from "./logging/log-level.js";
 import type { Config, ConfigInput } from "./config/config-schema.js";
 import { createLogger, type Logger } from "./logging/logger.js";
 import { openStore, type OpenStoreOptions } from "./storage/index.js";
@@ -29,6 +32,9 @@ import { HealthVerdicts } from "./registry/health-verdicts.js";
 import { loadOrCreateEpoch } from "./registry/registry-epoch.js";
 import { createApp } from "./http/app.js";
 import { openAgentMesh, type AgentMesh } from "./agents/open-agent-mesh.js";
+import { openArtifacts } from "./artifacts/open-artifacts.js";
+import { openMemory } from "./memory/open-memory.js";
+import { PromptService } from "./prompts/prompt-service.js";
 import { createRunTokens } from "./agents/runtime/run-token.js";
 import { openSystemPublishers, type SystemPublishers } from "./bus/publishers/open-system-publishers.js";
 import { NodeMetrics } from "./metrics/metrics.js";
@@ -115,11 +121,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     server: { port: options.port, host: options.host },
     ...(options.quiet ? { logging: { stdout: false } } : {}),
   };
-  const config = loadConfig({
+  // The configuration's layers (config/layers/): files, environment and flags; the runtime layer comes from PATCH /api/config.
+  const configSources: ConfigSources = {
     ...(options.configFile !== undefined ? { configFile: options.configFile } : {}),
     ...(options.env !== undefined ? { env: options.env } : {}),
     overrides: mergeSettings(options.config ?? {}, explicit) as DeepPartial<ConfigInput>,
-  });
+  };
+  const { config, layers: configLayers } = loadConfigLayers(configSources);
   config.dataDir = resolve(config.dataDir);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
@@ -397,21 +405,49 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       logger,
     });
     // The agent mesh (issue 16): bus, agents, kPlanner, kCore.
-    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl, runCluster: cluster });
+    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl, runCluster: cluster,
+      // A2A push credentials are sealed with a key every instance derives from the node key (as TOTP secrets are).
+      pushSealKey: () => {
+        if (!key.available) throw new ApiError("vault_locked", "the vault is locked: push credentials cannot be sealed or opened until it is unlocked");
+        return Buffer.from(hkdfSync("sha256", tokens.deriveKey("a2a-push"), Buffer.alloc(0), "kai a2a push credentials seal v1", 32));
+      },
+    });
     undo.unshift(() => mesh.close());
     // The agents the node runs itself run where the singleton jobs do (the leader of many instances).
     jobs.add(mesh.runtime.singletonJob);
+    // A2A push notifications are delivered by the leader only (else each receiver gets every event once per instance).
+    jobs.add(mesh.push.delivery);
     // The node's own events on the bus (bus/publishers/): system status, agents' heartbeats, configuration updates, admins' notifications.
     const publishers = await openSystemPublishers({
       bus: mesh.bus, cluster, ...(shared ? { signals: cluster.signals } : {}), logger, statusIntervalMs: config.bus.statusIntervalMs, vault: key, leases, feed, store,
       peers: () => federation.listPeers(), summary: () => ({ bus: mesh.bus.kind, eventStreams: mesh.events.size }),
     });
     undo.unshift(async () => publishers.stop());
+    // Artifact storage (issue 17): the backend's metadata, blobs under the data dir, share links signed with the node key.
+    const artifacts = await openArtifacts({ config, store, key });
+    // The prompt store (issue 17): prompts and versions in the backend's database; vault references read as the caller.
+    const prompts = new PromptService({ store: store.promptStore(), vault });
+    // Semantic memory (issue 17): rows in the backend's database, the embedded index rebuilt from them now; TTL sweeps a singleton job.
+    const memory = await openMemory({ config, logger, store, gateway: routerPort(router) });
+    jobs.add(memory.sweeper);
+    // Runtime configuration changes (issue 18): live settings applied in place, each announced as CONFIG_UPDATE.
+    const layeredConfig = new LayeredConfig({
+      layers: configLayers, config,
+      live: { "logging.level": (level) => setLogLevel(logger, String(level)) },
+      reread: () => readConfigLayers(configSources),
+      onChanged: (changes, by) => { for (const change of changes) publishers.config.changed(change.key, by); },
+    });
     const app = await createApp({
-      config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh,
+      configLayers: layeredConfig,
+      memory: memory.service,
+      prompts,
+      config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh, artifacts,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
       signIn: { signIn, sessions, users, roles, access, log: securityLog, agents, mfa: mfa.service, sso },
     });
+    // The configuration files are reloaded when they change (all or nothing; an invalid file keeps the last good one).
+    const configWatch = watchConfigFiles({ files: layerFiles(configLayers), layered: layeredConfig, logger });
+    undo.unshift(async () => configWatch.close());
     monitor.start();
     await router.start();
     await jobs.start();
@@ -426,6 +462,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     report.start();
     // The agents the node runs itself start now: they are given its URL.
     await mesh.runtime.open();
+    // The long-lived parts have made their loggers: a runtime level change reaches them (logging/log-level.ts).
+    stopTrackingChildren(logger);
     logger.info({ url, dataDir: config.dataDir, storage: store.description, adminTokenPath: admin.path }, "kai server listening");
 
     let closing: Promise<void> | null = null;
@@ -433,6 +471,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       closing ??= (async () => {
         logger.info("shutting down");
         shuttingDown = true;
+        configWatch.close();
         report.stop();
         streams.close();
         const forced = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownTimeoutMs);

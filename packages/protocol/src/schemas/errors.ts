@@ -123,6 +123,22 @@ export const ERROR_TABLE = {
   review_rejected: { status: 422 },
   // kReviewer: a review was asked for and neither a reviewer agent nor a language model could give one.
   reviewer_unavailable: { status: 503 },
+  // Artifacts (issue 17): an upload over `artifacts.maxBytes` (refused the moment it passes the limit).
+  artifact_too_large: { status: 413 },
+  // Artifacts: a Range header that selects no byte of the artifact.
+  range_not_satisfiable: { status: 416 },
+  // Artifacts: a share link that is tampered with, expired, revoked, or whose artifact is gone (no detail on which).
+  share_link_invalid: { status: 403 },
+  // Memory (issue 17): the memory index cannot answer (not loaded, or its backend is down); nothing was stored or lost.
+  memory_index_unavailable: { status: 503 },
+  // Prompts (issue 17): a template names a variable it does not declare (or a declared default has the wrong type).
+  prompt_template_invalid: { status: 422 },
+  // Prompts: a render is missing a required variable or was given one of the wrong type (or one not declared).
+  prompt_variables_invalid: { status: 422 },
+  // Configuration layers (issue 18): a change to a key that a system or policy file locked (the lock's layer and file are named).
+  config_locked: { status: 409 },
+  // Configuration layers: a change to settings that only take effect at a restart (the keys are named); nothing was applied.
+  config_restart_required: { status: 409 },
 } as const satisfies Record<string, ErrorTraits>;
 
 type ErrorTableCode = keyof typeof ERROR_TABLE;

@@ -20,3 +20,57 @@ export const NodeConfigResponseSchema = z.object({
   version: z.string(),
 });
 export type NodeConfigResponse = z.infer<typeof NodeConfigResponseSchema>;
+
+/** The configuration layers, lowest first (issue 18, docs/configuration.md "Layers"). */
+export const CONFIG_LAYERS = ["defaults", "system", "policy", "user", "env", "cli", "runtime"] as const;
+export const ConfigLayerNameSchema = z.enum(CONFIG_LAYERS);
+
+/** A dotted setting name: `logging.level`, `rateLimit.read.max`. */
+export const ConfigKeySchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "a dotted setting name such as logging.level")
+  .refine((key) => !key.split(".").some((name) => name === "__proto__" || name === "constructor" || name === "prototype"), { message: "not a setting name" });
+
+/** `GET /api/config/explain?key=`: the key's value in every layer and which layer wins. */
+export const ConfigExplainQuerySchema = z.strictObject({ key: ConfigKeySchema });
+
+export const ConfigExplainResponseSchema = z.object({
+  key: z.string(),
+  /** The effective value (secrets redacted; absent when the setting is unset, e.g. an optional URL). */
+  value: z.unknown().optional(),
+  /** The layer whose value is in effect (`defaults` when no layer sets the key). */
+  winner: ConfigLayerNameSchema,
+  /** The system or policy layer that locks the key, if one does. */
+  locked: z.object({ layer: ConfigLayerNameSchema, source: z.string(), key: z.string() }).nullable(),
+  /** Whether a change through `PATCH /api/config` applies at once (otherwise it is refused: restart required). */
+  live: z.boolean(),
+  /** Every layer present on this node, lowest first. */
+  layers: z.array(z.object({
+    layer: ConfigLayerNameSchema,
+    /** A file path, `KAI_* environment`, `command line`, `API` or `built-in`. */
+    source: z.string(),
+    /** Whether this layer sets the key (or an object holding it). */
+    set: z.boolean(),
+    /** Its value there (secrets redacted). */
+    value: z.unknown().optional(),
+    /** The variable an `@env:NAME` reference read it from. */
+    env: z.string().optional(),
+  })),
+});
+export type ConfigExplainResponse = z.infer<typeof ConfigExplainResponseSchema>;
+
+/** `PATCH /api/config`: runtime-layer values by dotted key; `null` removes the key from the runtime layer. All or nothing. */
+export const ConfigPatchRequestSchema = z.strictObject({
+  settings: z.record(ConfigKeySchema, z.unknown()).refine((settings) => Object.keys(settings).length > 0 && Object.keys(settings).length <= 100, {
+    message: "between 1 and 100 settings",
+  }),
+});
+export type ConfigPatchRequest = z.infer<typeof ConfigPatchRequestSchema>;
+
+export const ConfigPatchResponseSchema = z.object({
+  /** The effective values that changed (secrets redacted); empty when the change left the configuration as it was. */
+  changed: z.array(z.object({ key: z.string(), old: z.unknown().optional(), new: z.unknown().optional() })),
+});
+export type ConfigPatchResponse = z.infer<typeof ConfigPatchResponseSchema>;

@@ -22,6 +22,8 @@ export const SCOPES = [
   // Data services (issue 17): prompts (/api/prompts), artifacts (/api/artifacts) and semantic memory (/api/memory).
   // `:read` lists, fetches, renders, downloads and searches; `:write` saves, uploads, shares and deletes.
   "prompts:read", "prompts:write", "artifacts:read", "artifacts:write", "memory:read", "memory:write",
+  // The node's configuration (/api/config): reading it (secrets redacted), explaining its layers, changing the runtime layer.
+  "config:admin",
   "admin",
 ] as const;
 export const ScopeSchema = z.enum(SCOPES);

@@ -1,7 +1,7 @@
 /**
  * @module config/config-schema
- * Every setting of the server, with its default. Sources, lowest precedence first: these defaults,
- * the YAML config file, environment variables (KAI_*), then command-line flags.
+ * Every setting of the server, with its default. Sources, lowest precedence first: these defaults, the system,
+ * policy and user files, environment variables (KAI_*), command-line flags, runtime changes (config/layers/).
  */
 import { z } from "zod";
 import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, ErrorCodeSchema, RunAgentSpecSchema } from "@kai/protocol";
@@ -348,7 +348,24 @@ export const ConfigSchema = z.strictObject({
         })
         .prefault({}),
       /** External A2A agents (issue 16, docs/agents/a2a.md): how often their agent cards are read again, ms. */
-      a2a: z.strictObject({ cardRefreshMs: z.int().min(1000).max(86_400_000).default(300_000) }).prefault({}),
+      a2a: z
+        .strictObject({
+          cardRefreshMs: z.int().min(1000).max(86_400_000).default(300_000),
+          /** Push notifications of the node's own A2A endpoint (docs/agents/a2a.md "Push notifications"). */
+          push: z
+            .strictObject({
+              /** Receivers on loopback, private, link-local… addresses are refused (SSRF) unless this is true (tests, a closed network). */
+              allowPrivate: z.boolean().default(false),
+              /** POSTs per event at most (the first and its retries) before the event is passed over for that receiver. */
+              attempts: z.int().min(1).max(20).default(5),
+              /** The first retry's delay, doubled each time (jittered, capped at 60 s), ms. */
+              backoffMs: z.int().min(10).max(60_000).default(1000),
+              /** One POST's timeout, ms. */
+              timeoutMs: z.int().min(100).max(60_000).default(5000),
+            })
+            .prefault({}),
+        })
+        .prefault({}),
       /** Agents the node runs itself as child processes (issue 16, docs/agents/runtime.md); env values name vault secrets. */
       run: z.array(RunAgentSpecSchema).max(64).default([]).refine((list) => new Set(list.map((agent) => agent.id)).size === list.length, { message: "each run-agent id once" }),
     })
@@ -372,6 +389,30 @@ export const ConfigSchema = z.strictObject({
       maxStreamsPerToken: z.int().min(1).max(100_000).default(100),
       /** How often the leader publishes a SYSTEM_STATUS summary and looks at membership and peer links, ms. */
       statusIntervalMs: z.int().min(1000).max(3_600_000).default(30_000),
+    })
+    .prefault({}),
+  /** Artifact storage (issue 17, docs/data/artifacts.md): uploaded files, stored once per content. */
+  artifacts: z
+    .strictObject({
+      /** Largest upload, bytes (413 `artifact_too_large` the moment an upload passes it). Default 1 GiB. */
+      maxBytes: z.int().min(1).max(1024 ** 4).default(1024 ** 3),
+      /** Where the filesystem blob store keeps the bytes (default `<dataDir>/artifacts`). */
+      path: z.string().min(1).optional(),
+    })
+    .prefault({}),
+  /** Semantic memory (issue 17, docs/data/memory.md): texts embedded through the node's gateway and searched by meaning. */
+  memory: z
+    .strictObject({
+      /** The embedding model (`<serviceId>/<model>` or a plain name); absent: the first embedding model the caller may use. */
+      model: z.string().min(1).max(200).optional(),
+      /** Vectors in one namespace from which the embedded index searches an HNSW graph (below: exact search). */
+      hnswFrom: z.int().min(1).max(100_000_000).default(10_000),
+      /** HNSW graph degree (usearch `connectivity`). */
+      hnswConnectivity: z.int().min(4).max(128).default(16),
+      /** HNSW candidates kept while searching (usearch `expansion_search`): recall against speed. */
+      hnswExpansionSearch: z.int().min(16).max(4096).default(128),
+      /** How often expired memories are deleted (besides never being returned once expired), ms. */
+      sweepIntervalMs: z.int().min(100).max(86_400_000).default(60_000),
     })
     .prefault({}),
 }).refine((c) => c.storage.kind !== "postgres" || c.storage.postgres.url !== undefined, {

@@ -1,48 +1,40 @@
 /**
  * @module config/load-config
- * Reads the YAML config file, applies KAI_* environment variables and explicit overrides, and
- * validates the result against `ConfigSchema`, so that a typo in any source is an error at start.
+ * Builds the node's configuration from its layers (config/layers/layer-model.ts: defaults < system file < policy
+ * file < user file < KAI_* environment < command line < runtime), validating each layer and the result, so that a
+ * typo in any source is an error at start that names the file and key.
  */
-import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
-import { fieldErrorsFromZod } from "@kai/protocol";
 import { ConfigSchema, type Config, type ConfigInput } from "./config-schema.js";
+import { ConfigError } from "./layers/config-error.js";
+import { cloneSettings } from "./layers/key-paths.js";
+import type { ConfigLayer } from "./layers/layer-model.js";
+import { makeLayer, readFileLayer } from "./layers/read-layer.js";
+import { mergeSettings, resolveLayers } from "./layers/resolve-layers.js";
+
+export { ConfigError, mergeSettings };
 
 export interface ConfigSources {
-  /** Path of a YAML config file (flag `--config` or KAI_CONFIG). */
+  /** Path of the user config file (flag `--config` or KAI_CONFIG). */
   configFile?: string;
+  /** Path of the system file (KAI_SYSTEM_CONFIG): the operator's, may lock keys. */
+  systemFile?: string;
+  /** Path of the organisation policy file (KAI_POLICY_CONFIG): may lock keys. */
+  policyFile?: string;
   env?: NodeJS.ProcessEnv;
-  /** Values given explicitly (command-line flags, tests); they win over everything else. */
+  /** Values given explicitly (command-line flags, tests): the `cli` layer, above the files and the environment. */
   overrides?: DeepPartial<ConfigInput>;
 }
 
 export type DeepPartial<T> = T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
-
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-/** Deep merge where `b` wins; arrays and scalars are replaced, `undefined` values are ignored. */
-export function mergeSettings(a: unknown, b: unknown): unknown {
-  if (b === undefined) return a;
-  if (isPlainObject(a) && isPlainObject(b)) {
-    const out: Record<string, unknown> = { ...a };
-    for (const [key, value] of Object.entries(b)) out[key] = mergeSettings(a[key], value);
-    return out;
-  }
-  return b;
-}
 
 /**
  * Every environment variable the server reads, with what it sets (deployment files may use only these;
  * test/install/deployment-files.test.ts checks). The CLI's own (KAI_URL, KAI_TOKEN, KAI_CONFIG_DIR) are in the CLI.
  */
 export const SERVER_ENVIRONMENT: Readonly<Record<string, string>> = {
-  KAI_CONFIG: "path of the YAML config file",
+  KAI_CONFIG: "path of the user config file (layer user)",
+  KAI_SYSTEM_CONFIG: "path of the system config file (layer system; may lock keys)",
+  KAI_POLICY_CONFIG: "path of the organisation policy file (layer policy; may lock keys)",
   KAI_DATA_DIR: "dataDir",
   KAI_HOST: "server.host",
   KAI_PORT: "server.port",
@@ -74,29 +66,40 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return out;
 }
 
-export function loadConfig(sources: ConfigSources = {}): Config {
+/** The layers the sources make, lowest first (the defaults layer first; no runtime layer yet). */
+export function readConfigLayers(sources: ConfigSources = {}): ConfigLayer[] {
   const env = sources.env ?? process.env;
-  const file = sources.configFile ?? env.KAI_CONFIG;
-  let fromFile: unknown = {};
-  if (file) {
-    let text: string;
-    try {
-      text = readFileSync(file, "utf8");
-    } catch (error) {
-      throw new ConfigError(`cannot read config file ${file}: ${(error as NodeJS.ErrnoException).code ?? "error"}`);
-    }
-    try {
-      fromFile = parseYaml(text) ?? {};
-    } catch (error) {
-      throw new ConfigError(`config file ${file} is not valid YAML: ${(error as Error).message}`);
-    }
-    if (!isPlainObject(fromFile)) throw new ConfigError(`config file ${file} must hold a mapping`);
+  const layers: ConfigLayer[] = [{ name: "defaults", source: "built-in", values: ConfigSchema.parse({}) as unknown as Record<string, unknown>, locked: [], fromEnv: {} }];
+  const system = sources.systemFile ?? env.KAI_SYSTEM_CONFIG;
+  if (system) layers.push(readFileLayer("system", system, env));
+  const policy = sources.policyFile ?? env.KAI_POLICY_CONFIG;
+  if (policy) layers.push(readFileLayer("policy", policy, env));
+  const user = sources.configFile ?? env.KAI_CONFIG;
+  if (user) layers.push(readFileLayer("user", user, env));
+  layers.push(makeLayer("env", "KAI_* environment", envOverrides(env), {}));
+  // Flags and test overrides carry `undefined` for what was not given: dropped, so they never count as set.
+  layers.push(makeLayer("cli", "command line", cloneSettings(dropUndefined(sources.overrides ?? {})) as Record<string, unknown>, {}));
+  return layers;
+}
+
+function dropUndefined(value: unknown): unknown {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) {
+    const kept = dropUndefined(item);
+    // An object left empty said nothing (`server: {port: undefined}`): it must not count as setting `server`.
+    if (kept === undefined || (typeof kept === "object" && kept !== null && !Array.isArray(kept) && Object.keys(kept).length === 0)) continue;
+    out[key] = kept;
   }
-  const merged = mergeSettings(mergeSettings(fromFile, envOverrides(env)), sources.overrides ?? {});
-  const parsed = ConfigSchema.safeParse(merged);
-  if (!parsed.success) {
-    const lines = fieldErrorsFromZod(parsed.error).map((issue) => `  ${issue.path}: ${issue.message}`);
-    throw new ConfigError(`invalid configuration${file ? ` (${file})` : ""}:\n${lines.join("\n")}`);
-  }
-  return parsed.data;
+  return out;
+}
+
+/** The configuration and the layers it was made of (server.ts keeps both: `explain` and runtime changes need the layers). */
+export function loadConfigLayers(sources: ConfigSources = {}): { config: Config; layers: ConfigLayer[] } {
+  const layers = readConfigLayers(sources);
+  return { config: resolveLayers(layers), layers };
+}
+
+export function loadConfig(sources: ConfigSources = {}): Config {
+  return loadConfigLayers(sources).config;
 }

@@ -75,6 +75,7 @@ import { logsRoutes } from "./routes/logs.js";
 import { logTailOf } from "../logging/logger.js";
 // The effective configuration, secrets redacted (issue 15, the web app's Settings).
 import { configRoutes } from "./routes/config.js";
+import type { LayeredConfig } from "../config/layers/layered-config.js";
 import type { AgentMesh } from "../agents/open-agent-mesh.js";
 // The orchestration bus to clients (issue 16): SSE and WebSocket.
 import { eventsRoutes } from "./routes/events.js";
@@ -85,6 +86,12 @@ import { agentsA2aRoutes } from "./routes/agents-a2a.js";
 import { agentsMcpRoutes } from "./routes/agents-mcp.js";
 import { agentsRuntimeRoutes } from "./routes/agents-runtime.js";
 import { taskRoutes } from "./routes/tasks.js";
+import { promptRoutes } from "./routes/prompts.js";
+import type { PromptService } from "../prompts/prompt-service.js";
+import { artifactRoutes, artifactShareRoutes } from "./routes/artifacts.js";
+import type { ArtifactService } from "../artifacts/artifact-service.js";
+import { memoryRoutes } from "./routes/memory.js";
+import type { MemoryService } from "../memory/memory-service.js";
 // The node as an A2A agent (issue 16): its public agent card and the A2A JSON-RPC endpoint on kCore.
 import { a2aCardRoutes, a2aRoutes } from "./routes/a2a.js";
 import { AgentCardSource } from "../agents/a2a/server/agent-card.js";
@@ -106,6 +113,8 @@ export interface SignInParts {
 
 export interface AppDeps {
   config: Config;
+  /** The configuration's layers and runtime changes (issue 18); absent: GET /api/config only explains the values themselves. */
+  configLayers?: LayeredConfig;
   logger: Logger;
   tokens: TokenService;
   registry: RegistryService;
@@ -130,6 +139,12 @@ export interface AppDeps {
   readiness?: ReadinessProvider;
   /** The agent mesh (issue 16): bus, agents, kPlanner, kCore. */
   mesh: AgentMesh;
+  /** The prompt store (issue 17): prompts, versions, labels, render. */
+  prompts: PromptService;
+  /** Artifact storage (issue 17): uploads, downloads, share links. */
+  artifacts: ArtifactService;
+  /** Semantic memory (issue 17): add, search by meaning, delete. */
+  memory: MemoryService;
 }
 
 /**
@@ -254,6 +269,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   // A2A: the agent card is public (clients read it before they have a token); /a2a is in the protected scope.
   const a2aCard = new AgentCardSource(deps.registry, Date.now, () => deps.klp.identity);
   await app.register(a2aCardRoutes(a2aCard));
+  // Share links (issue 17): public on purpose, the link's Ed25519 signature authenticates it (artifacts/share-links.ts).
+  await app.register(artifactShareRoutes(deps.artifacts));
 
   // The sign-in scope: public on purpose (the caller signs in here), each route in the `auth` tier.
   await app.register(async (scope) => {
@@ -275,7 +292,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(metricsRoutes(deps.metrics));
     await scope.register(observationRoutes({ activity: deps.metrics.activity, registry: deps.registry }));
     await scope.register(logsRoutes(logTailOf(deps.logger)));
-    await scope.register(openAiRoutes(deps.gateway, deps.metrics));
+    await scope.register(openAiRoutes(deps.gateway, deps.metrics, deps.prompts));
     await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics));
     await scope.register(connectorRoutes(() => deps.gateway.connectors()));
     await scope.register(klpAdminRoutes(deps.klp));
@@ -283,7 +300,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(userRoutes({ users: deps.signIn.users, sessions: deps.signIn.sessions, tokens: deps.tokens, access: deps.signIn.access }));
     await scope.register(mfaRoutes({ mfa: deps.signIn.mfa }));
     await scope.register(roleRoutes({ roles: deps.signIn.roles, users: deps.signIn.users, access: deps.signIn.access, log: deps.signIn.log }));
-    await scope.register(configRoutes(deps.config));
+    await scope.register(configRoutes(deps.config, { ...(deps.configLayers ? { layered: deps.configLayers } : {}), log: deps.signIn.log }));
     // The agent mesh's routes (issue 16): agents, tasks, planner, events.
     await scope.register(eventsRoutes(deps.mesh.events));
     await scope.register(eventsSocketRoute(deps.mesh.events));
@@ -293,7 +310,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(agentsMcpRoutes(deps.mesh.mcp));
     await scope.register(agentsRuntimeRoutes(deps.mesh.runtime));
     await scope.register(taskRoutes(deps.mesh.tasks));
-    await scope.register(a2aRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger }, a2aCard));
+    await scope.register(promptRoutes(deps.prompts));
+    await scope.register(artifactRoutes(deps.artifacts));
+    await scope.register(memoryRoutes(deps.memory));
+    await scope.register(a2aRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger, push: deps.mesh.push }, a2aCard));
     scope.route({
       method: "GET",
       url: "/ws/registry",

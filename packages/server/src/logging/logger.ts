@@ -9,6 +9,7 @@ import { join } from "node:path";
 import pino, { type Logger, type DestinationStream } from "pino";
 import type { Config } from "../config/config-schema.js";
 import { LogTail } from "./log-tail.js";
+import { levelTracking } from "./log-level.js";
 
 export type { Logger };
 
@@ -52,17 +53,24 @@ export function createLogger({ config, extraDestination }: CreateLoggerOptions):
   // The in-memory ring behind GET /api/logs: it receives each line after redaction, like every other destination.
   const tail = new LogTail();
   streams.push({ stream: tail, ...(config.logging.level !== "silent" ? { level: config.logging.level } : {}) });
+  // Every destination at the configured level (multistream's own default is info: debug lines would never reach a file).
+  if (config.logging.level !== "silent") for (const entry of streams) entry.level ??= config.logging.level;
+  const multi = pino.multistream(streams);
+  const levels = levelTracking(multi);
   const logger = pino(
     {
       level: config.logging.level,
+      // Children are remembered so that a level changed at run time reaches them (logging/log-level.ts).
+      onChild: levels.onChild,
       base: { service: "kai" },
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
       // Errors are logged by name, code and message only: stack traces stay out of logs by rule.
       serializers: { err: (error: Error & { code?: string }) => ({ type: error.name, code: error.code, message: error.message }) },
     },
-    pino.multistream(streams),
+    multi,
   );
+  levels.adopt(logger);
   tails.set(logger, tail);
   return {
     logger,

@@ -194,7 +194,10 @@ beforeAll(async () => {
   // Limits off: the barrage sends far more requests than a sane client would.
   server = await startTestServer({ config: { rateLimit: { enabled: false } } });
   // tasks:run, agents:read, agents:write: the agent mesh's routes (issue 16) must get past auth to meet the hostile bodies.
-  alice = await mintToken(server, ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "metrics:read", "tasks:run", "agents:read", "agents:write"], "alice");
+  // memory:read, memory:write: so do semantic memory's (issue 17; with no embedding service, an add or search ends in 404).
+  // prompts:read, prompts:write: so do the prompt store's (issue 17).
+  // artifacts:read, artifacts:write: so do the artifact routes' (issue 17; the upload takes any body as the file's bytes, so it is not among the routes "with a body").
+  alice = await mintToken(server, ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "metrics:read", "tasks:run", "agents:read", "agents:write", "memory:read", "memory:write", "prompts:read", "prompts:write", "artifacts:read", "artifacts:write", "config:admin"], "alice");
   routes = await protectedRoutes(server);
   const sentinel = await server.request("/api/services/register", {
     method: "POST",
@@ -512,5 +515,235 @@ describe("hostile agent manifests (property-based)", () => {
       { numRuns: RUNS.large },
     );
     await expectHealthyAndIntact();
+  }, BARRAGE_TIMEOUT);
+});
+
+// The prompt store (issue 17): a token with the prompt scopes (the barrages above stop at 403 on these routes), every
+// prompt route with arbitrary and half-valid bodies, hostile search text, selectors and templates; a stored prompt
+// comes out of it with its versions intact.
+const PROMPT_FIELDS = ["template", "variables", "tags", "labels", "visibility", "description", "message", "version", "label", "__proto__", "constructor", "unknownField"];
+
+describe("hostile input: the prompt store", () => {
+  let writer: string;
+  const promptPath = "/api/prompts/hostile-prompt";
+  const promptBody = () => ({ template: [{ role: "system", content: "Hi {{who}} {{vault:x/y}}" }], variables: [{ name: "who", type: "string" }], tags: ["t"] });
+  const stored = async () => (await server.request(`${promptPath}/versions`, { token: writer })).text();
+  let before = "";
+
+  beforeAll(async () => {
+    writer = await mintToken(server, ["prompts:read", "prompts:write"], "alice");
+    const saved = await server.request(promptPath, { method: "PUT", json: promptBody(), token: writer });
+    expect(saved.status, await saved.text()).toBe(201);
+    before = await stored();
+  });
+
+  it("arbitrary and half-valid bodies on every prompt route never cause a 5xx", async () => {
+    const promptRoutes = routes.filter((route) => route.path.startsWith("/api/prompts") && route.hasBody);
+    expect(promptRoutes.length).toBeGreaterThanOrEqual(4);
+    for (const route of promptRoutes) {
+      // Not the stored prompt: a half-valid save would add versions to it.
+      const path = fillPath(route.path, "hostile-other");
+      await fc.assert(
+        fc.asyncProperty(fc.constantFrom(...PROMPT_FIELDS), anyValue, fc.boolean(), async (field, value, wholeAnyValue) => {
+          const body = wholeAnyValue ? (JSON.stringify(value) ?? "null") : JSON.stringify(withKey({ ...promptBody(), version: 1, variables: [] }, field, value));
+          expectSane(await raw(route.method, path, { token: writer, body }), `${route.key} ${body.slice(0, 160)}`);
+        }),
+        { numRuns: RUNS.medium },
+      );
+    }
+    expect(await stored()).toBe(before);
+  }, BARRAGE_TIMEOUT);
+
+  it("search text, selectors and render variables with syntax in them are only text", async () => {
+    await fc.assert(
+      fc.asyncProperty(oddString, fc.constantFrom("q", "label", "version", "tag", "cursor"), async (text, key) => {
+        const path = key === "q" || key === "tag" || key === "cursor" ? "/api/prompts" : promptPath;
+        expectSane(await raw("GET", `${path}?${key}=${percentEncode(text)}`, { token: writer }), `${key}=${text}`);
+        const render = await raw("POST", `${promptPath}/render`, { token: writer, body: JSON.stringify({ variables: { who: text } }) });
+        // The template's vault reference needs vault:read, which this token lacks: 403 (never a 5xx, never the variable expanded).
+        expectSane(render, `render who=${text}`);
+      }),
+      { numRuns: RUNS.large },
+    );
+    for (const q of ['"x" OR *', "NEAR(a b)", "a:* & !b", "'; DROP TABLE prompts; --", "\\", "*"]) {
+      const response = await raw("GET", `/api/prompts?q=${encodeURIComponent(q)}`, { token: writer });
+      expectSane(response, q);
+      expect(response.status, q).toBe(200);
+    }
+    expect(await stored()).toBe(before);
+  }, BARRAGE_TIMEOUT);
+});
+
+// A2A push notification configs (JSON-RPC on POST /a2a): hostile params on the four methods are answered with an A2A
+// error or a result, never a 5xx or an internal error; receivers inside the node's network are refused (SSRF,
+// agents.a2a.push.allowPrivate is off here) and none is ever reached.
+const PUSH_METHODS = ["CreateTaskPushNotificationConfig", "GetTaskPushNotificationConfig", "ListTaskPushNotificationConfigs", "DeleteTaskPushNotificationConfig"];
+const PUSH_FIELDS = ["taskId", "id", "url", "token", "authentication", "tenant", "pageSize", "pageToken", "__proto__", "constructor"];
+const INSIDE_URLS = ["http://127.0.0.1:9/hook", "http://localhost:9/hook", "http://169.254.169.254/latest/meta-data", "http://[::1]/hook", "http://[::ffff:7f00:1]/hook", "http://10.0.0.1/", "http://0.0.0.0:9/", "http://2130706433/", "http://0x7f000001/", "http://127.1/"];
+
+describe("hostile input: A2A push notification configs", () => {
+  let taskId = "";
+  // With A2A-Version 1.0 (without it the endpoint refuses every call as A2A 0.3, before the params are read).
+  const rpc = async (method: string, params: unknown) => {
+    const response = await server.request("/a2a", { method: "POST", token: alice, headers: { "a2a-version": "1.0" }, json: { jsonrpc: "2.0", id: 1, method, params } });
+    return { status: response.status, text: await response.text(), headers: Object.fromEntries(response.headers) };
+  };
+
+  beforeAll(async () => {
+    // A task of alice's (nothing serves its capability: it ends at once, which is enough to reach the config checks).
+    const sent = await server.request("/a2a", {
+      method: "POST",
+      token: alice,
+      headers: { "a2a-version": "1.0" },
+      json: { jsonrpc: "2.0", id: 1, method: "SendMessage", params: { message: { messageId: "hostile-push", role: "ROLE_USER", parts: [{ text: "nothing" }], metadata: { kai: { capability: "nobody_serves_this" } } }, configuration: { returnImmediately: true } } },
+    });
+    taskId = ((await sent.json()) as { result?: { task?: { id?: string } } }).result?.task?.id ?? "";
+  });
+
+  it("hostile params on the push methods never cause a 5xx or an internal error", async () => {
+    let checked = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...PUSH_METHODS), fc.constantFrom(...PUSH_FIELDS), anyValue, fc.boolean(), async (method, field, value, realTask) => {
+        const params = withKey({ taskId: realTask ? taskId : "task_hostile", id: "c1", url: "https://hooks.example/x" }, field, value);
+        const response = await rpc(method, params);
+        expectSane(response, `${method} ${JSON.stringify(params).slice(0, 160)}`);
+        const code = response.status === 200 ? (JSON.parse(response.text) as { error?: { code?: number } }).error?.code : undefined;
+        expect(code, response.text.slice(0, 300)).not.toBe(-32603);
+        // The params reached the push handler (not refused before it, e.g. for the protocol version).
+        if (code !== -32009 && response.status === 200) checked += 1;
+      }),
+      { numRuns: RUNS.medium },
+    );
+    expect(checked).toBeGreaterThan(RUNS.medium / 2);
+  }, BARRAGE_TIMEOUT);
+
+  it("refuses receivers on loopback, private and link-local addresses, however they are written", async () => {
+    expect(taskId).not.toBe("");
+    for (const url of INSIDE_URLS) {
+      const response = await rpc("CreateTaskPushNotificationConfig", { taskId, id: "inside", url });
+      expectSane(response, url);
+      const answer = JSON.parse(response.text) as { error?: { code?: number; message?: string } };
+      expect(answer.error?.code, `${url}: ${response.text.slice(0, 300)}`).toBe(-32602);
+    }
+    const listed = JSON.parse((await rpc("ListTaskPushNotificationConfigs", { taskId })).text) as { result?: { configs?: unknown[] } };
+    expect(listed.result?.configs ?? []).toEqual([]);
+  });
+});
+
+// Artifacts (issue 17): a token with the artifact scopes (the barrages above stop at 403 on these routes); hostile
+// names and tags, multipart bodies that are not multipart, Range and conditional headers, and share tokens. Every
+// answer is sane (no 5xx, our error shape), and nothing is stored from a refused upload.
+describe("hostile input: artifacts", () => {
+  let writer: string;
+  let artifactId: string;
+  const listed = async () => ((await (await server.request("/api/artifacts?limit=500", { token: writer })).json()) as { artifacts: unknown[] }).artifacts.length;
+
+  beforeAll(async () => {
+    writer = await mintToken(server, ["artifacts:read", "artifacts:write"], "alice");
+    const stored = await server.request("/api/artifacts?name=hostile.txt", { method: "POST", token: writer, body: "0123456789", headers: { "content-type": "text/plain" } });
+    expect(stored.status).toBe(201);
+    artifactId = ((await stored.json()) as { artifact: { id: string } }).artifact.id;
+  });
+
+  it("hostile names and tags are refused with 400 or stored as plain text, never a 5xx", async () => {
+    const text = fc.oneof(
+      fc.constantFrom("../../etc/passwd", "a/b", "a\\b", "..", ".", "%00", "a%00b", "\u0000", "\u202e.txt", "__proto__", "x".repeat(300), ",,,", "a,b,c,".repeat(20), "<script>"),
+      fc.string({ maxLength: 80 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(text, fc.constantFrom("name", "tags"), async (value, key) => {
+        const response = await raw("POST", `/api/artifacts?${key}=${encodeURIComponent(value)}`, { token: writer, body: "x", contentType: "text/plain" });
+        expectSane(response, `upload ${key}=${JSON.stringify(value)}`);
+        if (response.status < 300) {
+          const { artifact, created } = JSON.parse(response.text) as { artifact: { id: string; name: string }; created: boolean };
+          // eslint-disable-next-line no-control-regex
+          expect(artifact.name).not.toMatch(/[/\\\u0000-\u001f]/);
+          if (created) await server.request(`/api/artifacts/${artifact.id}`, { method: "DELETE", token: writer });
+        }
+      }),
+      { numRuns: RUNS.medium },
+    );
+  }, BARRAGE_TIMEOUT);
+
+  it("bodies that claim to be multipart but are not are a 400, and leave nothing stored", async () => {
+    const before = await listed();
+    const bodies = fc.oneof(fc.string({ maxLength: 200 }), fc.constantFrom("--x\r\n", "--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\nabc", "--x--", "\r\n\r\n"));
+    const types = fc.constantFrom("multipart/form-data", "multipart/form-data; boundary=x", "multipart/form-data; boundary=", "multipart/mixed; boundary=x");
+    await fc.assert(
+      fc.asyncProperty(bodies, types, async (body, contentType) => {
+        const response = await raw("POST", "/api/artifacts", { token: writer, body, contentType });
+        expectSane(response, `upload as ${contentType}: ${JSON.stringify(body).slice(0, 100)}`);
+        // A body that is valid multipart is stored: removed again, unless it was an artifact already there (dedupe).
+        const answer = response.status < 300 ? (JSON.parse(response.text) as { artifact: { id: string }; created: boolean }) : undefined;
+        if (answer?.created) await server.request(`/api/artifacts/${answer.artifact.id}`, { method: "DELETE", token: writer });
+      }),
+      { numRuns: RUNS.medium },
+    );
+    expect(await listed()).toBe(before);
+  }, BARRAGE_TIMEOUT);
+
+  it("hostile Range, If-Range and If-None-Match headers get a 200, 206, 304 or 416, never a 5xx", async () => {
+    const header = fc.oneof(
+      fc.constantFrom("bytes=", "bytes=-", "bytes=-0", "bytes=5-2", "bytes=0-0,1-1", "bytes=99999999999999999999-", "bytes=-99999999999999999999", "items=0-1", "bytes=0-9007199254740993", "bytes= 1-2", "*", "W/\"x\"", "\"\""),
+      fc.string({ maxLength: 60 }),
+    );
+    await fc.assert(
+      fc.asyncProperty(header, fc.constantFrom("range", "if-range", "if-none-match"), async (value, name) => {
+        const response = await server.request(`/api/artifacts/${artifactId}/content`, { token: writer, headers: { [name]: value, ...(name === "if-range" ? { range: "bytes=0-1" } : {}) } });
+        const text = await response.text();
+        expect([200, 206, 304, 416], `${name}: ${JSON.stringify(value)} → ${response.status} ${text.slice(0, 200)}`).toContain(response.status);
+        expect(leaksStackTrace(text)).toBe(false);
+      }),
+      { numRuns: RUNS.large },
+    );
+  }, BARRAGE_TIMEOUT);
+
+  it("hostile share tokens are 403 share_link_invalid (or 400 for a path that is no token), never a 5xx", async () => {
+    const token = fc.oneof(
+      fc.constantFrom("a.b", ".", "..", "a..b", "%00", "e30.AAAA", `${Buffer.from('{"s":"shr_0000000000aaaaaaaaaaaaaaaa","a":"art_0000000000aaaaaaaaaaaaaaaa","e":99999999999999}').toString("base64url")}.${"A".repeat(86)}`, "x".repeat(600)),
+      fc.string({ minLength: 1, maxLength: 200 }).map(encodeURIComponent),
+    );
+    await fc.assert(
+      fc.asyncProperty(token, async (value) => {
+        const response = await raw("GET", `/s/${value}`, { token: null });
+        expectSane(response, `/s/${value.slice(0, 100)}`);
+        expect([400, 403, 404], `/s/${value.slice(0, 100)} → ${response.status}`).toContain(response.status);
+      }),
+      { numRuns: RUNS.large },
+    );
+  }, BARRAGE_TIMEOUT);
+});
+
+// Configuration layers (issue 18): a config:admin token (the barrages above stop at 403 here) sends hostile keys and
+// values to PATCH /api/config and hostile keys to explain: never a 5xx, never a prototype polluted, and nothing but the
+// one live setting (logging.level) can have changed afterwards.
+describe("hostile input: configuration layers", () => {
+  let configAdmin: string;
+  const view = async () => {
+    const body = (await (await server.request("/api/config", { token: configAdmin })).json()) as { config: Record<string, unknown> };
+    return { ...body.config, logging: undefined };
+  };
+  const KEYS = ["logging.level", "logging", "rateLimit.read.max", "gateway.retryOn", "dataDir", "__proto__.x", "constructor.prototype.x", "a..b", ".", "logging.level.deeper", "x".repeat(300)];
+
+  beforeAll(async () => {
+    configAdmin = await mintToken(server, ["config:admin"], "carol");
+  });
+
+  it("hostile settings and explain keys are answered 200, 400, 404 or 409, and only the log level may change", async () => {
+    const before = await view();
+    await fc.assert(
+      fc.asyncProperty(fc.oneof(fc.constantFrom(...KEYS), oddString), anyValue, async (key, value) => {
+        const patched = await raw("PATCH", "/api/config", { token: configAdmin, body: JSON.stringify({ settings: { [key]: value } }) });
+        expectSane(patched, `PATCH ${key}=${JSON.stringify(value)?.slice(0, 100)}`);
+        expect([200, 400, 409], `${key} ${patched.text.slice(0, 200)}`).toContain(patched.status);
+        const explained = await raw("GET", `/api/config/explain?key=${percentEncode(key)}`, { token: configAdmin });
+        expectSane(explained, `explain ${key}`);
+        expect([200, 400, 404], `explain ${key}`).toContain(explained.status);
+      }),
+      { numRuns: RUNS.large },
+    );
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+    expect(await view()).toEqual(before);
+    await server.request("/api/config", { method: "PATCH", token: configAdmin, json: { settings: { "logging.level": null } } });
   }, BARRAGE_TIMEOUT);
 });

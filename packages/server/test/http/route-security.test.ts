@@ -11,7 +11,8 @@ import { klp, signAgentManifest } from "@kai/protocol";
 import { fetchOpenApi, fillPath, protectedRoutes, routesOf, SIGNATURE_AUTHENTICATED_ROUTES, type ApiRoute } from "./support/api-surface.js";
 
 type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin" | "metrics" | "gateway" | "federation" | "agents-read" | "agents-write" | "tasks-run"
-  | "prompts-read" | "prompts-write" | "artifacts-read" | "artifacts-write" | "memory-read" | "memory-write";
+  | "prompts-read" | "prompts-write" | "artifacts-read" | "artifacts-write" | "memory-read" | "memory-write"
+  | "config-admin";
 
 interface RouteRule {
   need: Need;
@@ -122,7 +123,10 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "DELETE /api/users/me/passkeys/{id}": { need: "any", body: () => ({ proof: { code: "123456" } }) },
   "DELETE /api/users/{id}/mfa": { need: "admin" },
   // The effective configuration, secrets redacted (issue 15).
-  "GET /api/config": { need: "admin" },
+  "GET /api/config": { need: "config-admin" },
+  // Configuration layers (issue 18): explain a key, change the runtime layer (the walk sets the level the node already has).
+  "GET /api/config/explain": { need: "config-admin" },
+  "PATCH /api/config": { need: "config-admin", body: () => ({ settings: { "logging.level": "info" } }) },
   // The agent mesh (issue 16): agents by signed manifest, their status.
   "POST /api/agents": { need: "agents-write", body: () => signAgentManifest({ id: "kWalk:agent", name: "walked", skills: [{ id: "w", name: "w", capability: "llm_chat" }], endpoint: { transport: "http", url: "http://127.0.0.1:9/" } }, WALK_AGENT_KEY) },
   "GET /api/agents": { need: "agents-read" },
@@ -155,6 +159,32 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /ws/events": { need: "agents-read" },
   // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
   "GET /ws/registry": { need: "read" },
+  // The prompt store (issue 17): "walk-target" is saved by the walk itself (a sufficient token is its owner).
+  "GET /api/prompts": { need: "prompts-read" },
+  "PUT /api/prompts/{name}": { need: "prompts-write", body: () => ({ template: "walk {{x}}", variables: [{ name: "x" }] }) },
+  "GET /api/prompts/{name}": { need: "prompts-read" },
+  "GET /api/prompts/{name}/versions": { need: "prompts-read" },
+  "GET /api/prompts/{name}/diff": { need: "prompts-read" },
+  "POST /api/prompts/{name}/restore": { need: "prompts-write", body: () => ({ version: 1 }) },
+  "PUT /api/prompts/{name}/labels/{label}": { need: "prompts-write", body: () => ({ version: 1 }) },
+  "DELETE /api/prompts/{name}/labels/{label}": { need: "prompts-write" },
+  "POST /api/prompts/{name}/render": { need: "prompts-read", body: () => ({ variables: { x: "walked" } }) },
+  "DELETE /api/prompts/{name}": { need: "prompts-write" },
+  // Semantic memory (issue 17): past auth, adding embeds through the gateway, and the walk has no embedding service (404 capability_not_found).
+  "POST /api/memory": { need: "memory-write", body: () => ({ text: "walked memory" }) },
+  "GET /api/memory/search": { need: "memory-read" },
+  "GET /api/memory/{id}": { need: "memory-read" },
+  "DELETE /api/memory/{id}": { need: "memory-write" },
+  "POST /api/memory/delete": { need: "memory-write", body: () => ({ namespace: "walk", all: true }) },
+  // Artifacts (issue 17): "walk-target" is not an artifact id, so past auth the id routes answer 400; the upload stores the walk's JSON body.
+  "POST /api/artifacts": { need: "artifacts-write", body: () => ({ walked: true }) },
+  "GET /api/artifacts": { need: "artifacts-read" },
+  "GET /api/artifacts/{id}": { need: "artifacts-read" },
+  "GET /api/artifacts/{id}/content": { need: "artifacts-read" },
+  "GET /api/artifacts/{id}/preview": { need: "artifacts-read" },
+  "DELETE /api/artifacts/{id}": { need: "artifacts-write" },
+  "POST /api/artifacts/{id}/share": { need: "artifacts-write", body: () => ({ ttlSeconds: 60 }) },
+  "DELETE /api/artifacts/{id}/shares/{shareId}": { need: "artifacts-write" },
 };
 
 /** A token that has every scope except what the route needs (for `heartbeat`, write also suffices). */
@@ -179,6 +209,7 @@ const INSUFFICIENT: Record<Exclude<Need, "any">, Scope[]> = {
   "artifacts-write": ["services:read", "artifacts:read", "prompts:write", "memory:write"],
   "memory-read": ["services:read", "memory:write", "prompts:read", "artifacts:read"],
   "memory-write": ["services:read", "memory:read", "prompts:write", "artifacts:write"],
+  "config-admin": ["services:read", "services:write", "vault:admin", "federation:admin", "metrics:read"],
 };
 /** A token with only what the route needs: it must get past authentication and authorisation. */
 const SUFFICIENT: Record<Need, Scope[]> = {
@@ -202,6 +233,7 @@ const SUFFICIENT: Record<Need, Scope[]> = {
   "artifacts-write": ["artifacts:write"],
   "memory-read": ["memory:read"],
   "memory-write": ["memory:write"],
+  "config-admin": ["config:admin"],
 };
 
 let server: TestServer;

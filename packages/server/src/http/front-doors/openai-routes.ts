@@ -12,7 +12,7 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
   CapabilitySchema,
-  ChatCompletionRequestSchema,
+  PromptedChatCompletionRequestSchema,
   ChatCompletionSchema,
   CompletionRequestSchema,
   CompletionSchema,
@@ -36,6 +36,7 @@ import type { GatewayPort } from "./gateway-port.js";
 import { GATEWAY_ERROR_RESPONSES, hintsFromHeader, markServed, routeContextOf } from "./request-context.js";
 import { sseBody } from "./sse.js";
 import { readUpload } from "../multipart-body.js";
+import { withPromptMessages, type PromptRenderer } from "./prompted-chat.js";
 
 /** OpenAI's own limit on audio uploads. */
 const MAX_AUDIO_BYTES = 25 * 1024 * 1024;
@@ -45,7 +46,8 @@ const AUDIO_UPLOAD = { fileBytes: MAX_AUDIO_BYTES, fields: 16, fieldBytes: 64 * 
 const errors = GATEWAY_ERROR_RESPONSES;
 const gatewayConfig = { scopes: ["gateway:invoke" as const], bucket: "gateway" as const };
 
-export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): FastifyPluginAsyncZod {
+/** `prompts`: the prompt store, for a `prompt` reference on `/v1/chat/completions` (issue 17). */
+export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics, prompts?: PromptRenderer): FastifyPluginAsyncZod {
   return async (app) => {
 
     /** Routes one non-streaming operation and answers with the served-by headers. */
@@ -63,16 +65,20 @@ export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): Fastif
       schema: {
         tags: ["gateway"],
         summary: "Chat completion (OpenAI-compatible; `stream: true` answers server-sent events)",
+        description:
+          "Optional `prompt: {name, version?|label?, variables}` (needs `prompts:read`): the stored prompt is rendered and its messages " +
+          "go before `messages`; the version used is in the `x-kai-prompt-version` header.",
         security: [{ bearer: [] }],
-        body: ChatCompletionRequestSchema,
+        body: PromptedChatCompletionRequestSchema,
         response: { 200: ChatCompletionSchema, ...errors },
       },
     }, async (request, reply) => {
-      if (request.body.stream !== true) {
+      const body = await withPromptMessages(request.body, request, reply, prompts);
+      if (body.stream !== true) {
         const started = performance.now();
         const context = routeContextOf(request, reply, hintsFromHeader(request));
         const preRouteMs = performance.now() - started;
-        const result = await gateway.route("chat", request.body, context);
+        const result = await gateway.route("chat", body, context);
         markServed(reply, result, preRouteMs, metrics);
         // The provider's own JSON when it is the same answer (RouteResult.text): no second serialisation.
         return result.text === undefined ? result.data : reply.type("application/json; charset=utf-8").send(result.text as unknown as typeof result.data);
@@ -80,7 +86,7 @@ export function openAiRoutes(gateway: GatewayPort, metrics: NodeMetrics): Fastif
       const started = performance.now();
       const context = routeContextOf(request, reply, hintsFromHeader(request));
       const preRouteMs = performance.now() - started;
-      const stream = await gateway.routeStream(request.body, context);
+      const stream = await gateway.routeStream(body, context);
       markServed(reply, stream, preRouteMs, metrics);
       reply.header("content-type", "text/event-stream; charset=utf-8").header("cache-control", "no-cache").header("x-accel-buffering", "no");
       // The SSE body is a stream, not the JSON shape the schema documents for the non-streaming answer.

@@ -1,74 +1,27 @@
 /**
  * @module http/routes/config
- * `GET /api/config` (scope `admin`): the node's effective configuration with secrets redacted, for the web app's
- * Settings view and any operator asking "what is this node running with?". Redaction is by shape, not by a list
- * of today's settings, so a secret added to the config later is hidden without anyone remembering this file:
- * - a string under a key that names a secret (password, passphrase, secret, token, api key, private key,
- *   credentials) is replaced;
- * - a URL's password (`postgres://user:pw@host`, `redis://:pw@host`) and any query parameter named like a secret
- *   are replaced, the rest of the URL (host, database) stays readable.
- * File paths (`keyFile`, `certFile`, `keyDir`) and references to secrets (SSO's `clientSecret: {vault: name}`) are
- * not secrets themselves and stay.
+ * The node's configuration (scope `config:admin`; `admin` implies it):
+ * - `GET /api/config`: the effective configuration with secrets redacted (config/layers/redact.ts), for the web
+ *   app's Settings view and any operator asking "what is this node running with?";
+ * - `GET /api/config/explain?key=a.b`: the key's value in every layer and which layer wins (and any lock);
+ * - `PATCH /api/config`: the runtime layer, all or nothing (config/layers/layered-config.ts): refused 409
+ *   `config_locked` for a locked key, 409 `config_restart_required` for settings that cannot change live. Every
+ *   applied change is a security-log event (who, key, old, new, redacted); CONFIG_UPDATE is published by the
+ *   `onChanged` that server.ts gave the LayeredConfig.
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
-import { ErrorBodySchema, NodeConfigResponseSchema, REDACTED_VALUE, type NodeConfigResponse } from "@kai/protocol";
+import { ConfigExplainQuerySchema, ConfigExplainResponseSchema, ConfigPatchRequestSchema, ConfigPatchResponseSchema, ErrorBodySchema, NodeConfigResponseSchema, type NodeConfigResponse } from "@kai/protocol";
+import type { SecurityLog } from "../../auth/security-log.js";
+import { LayeredConfig } from "../../config/layers/layered-config.js";
+import { principalOf } from "../authenticate.js";
+import { redactConfig } from "../../config/layers/redact.js";
+
+export { redactConfig };
 import type { Config } from "../../config/config-schema.js";
 import { VERSION } from "../../version.js";
 
 const errors = { 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
 const security = [{ bearer: [] }];
-
-/** Key names whose string values are secrets. */
-const SECRET_KEY = /(password|passphrase|secret|token|api[-_]?key|private[-_]?key|credentials?)$/i;
-
-/** A URL with its password and secret-named query parameters replaced; `undefined` when nothing was secret. */
-function redactUrl(value: string): string | undefined {
-  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    return undefined;
-  }
-  let changed = false;
-  if (url.password !== "") {
-    url.password = "REDACTED";
-    changed = true;
-  }
-  for (const name of [...url.searchParams.keys()]) {
-    if (SECRET_KEY.test(name)) {
-      url.searchParams.set(name, "REDACTED");
-      changed = true;
-    }
-  }
-  return changed ? url.toString().replaceAll("REDACTED", REDACTED_VALUE) : undefined;
-}
-
-/** A deep copy of `value` with secrets replaced; each replaced value's dotted path is pushed to `paths`. */
-export function redactConfig(value: unknown, paths: string[] = [], path = ""): unknown {
-  if (Array.isArray(value)) return value.map((item, index) => redactConfig(item, paths, `${path}.${index}`));
-  if (value !== null && typeof value === "object") {
-    const out: Record<string, unknown> = {};
-    for (const [key, item] of Object.entries(value)) {
-      const here = path === "" ? key : `${path}.${key}`;
-      if (typeof item === "string" && SECRET_KEY.test(key)) {
-        out[key] = REDACTED_VALUE;
-        paths.push(here);
-      } else {
-        out[key] = redactConfig(item, paths, here);
-      }
-    }
-    return out;
-  }
-  if (typeof value === "string") {
-    const url = redactUrl(value);
-    if (url !== undefined) {
-      paths.push(path);
-      return url;
-    }
-  }
-  return value;
-}
 
 /** The answer of `GET /api/config` for a configuration. */
 export function configView(config: Config): NodeConfigResponse {
@@ -77,20 +30,64 @@ export function configView(config: Config): NodeConfigResponse {
   return { config: view, redacted, version: VERSION };
 }
 
-export function configRoutes(config: Config): FastifyPluginAsyncZod {
+export interface ConfigRouteDeps {
+  /** The layers and the runtime layer (absent: a fixed configuration, no layers to explain but its own). */
+  layered?: LayeredConfig;
+  /** Where runtime changes are recorded (who, key, old, new). */
+  log?: SecurityLog;
+}
+
+export function configRoutes(config: Config, deps: ConfigRouteDeps = {}): FastifyPluginAsyncZod {
+  const layered = deps.layered ?? LayeredConfig.fixed(config);
   return async (app) => {
     app.get("/api/config", {
-      config: { scopes: ["admin"], bucket: "read" },
+      config: { scopes: ["config:admin"], bucket: "read" },
       schema: {
         tags: ["node"],
-        summary: "The node's effective configuration, secrets redacted (admin)",
+        summary: "The node's effective configuration, secrets redacted (config:admin)",
         description:
-          "Every setting after defaults, the YAML file, KAI_* variables and flags were merged. Secrets are replaced by `[redacted]` " +
-          "(values under keys naming a password, passphrase, secret, token, API key, private key or credentials; a URL's password " +
-          "and secret-named query parameters) and their paths listed in `redacted`.",
+          "Every setting after its layers were merged (defaults, system, policy and user files, KAI_* variables, flags, runtime changes). " +
+          "Secrets are replaced by `[redacted]` (values under keys naming a password, passphrase, secret, token, API key, private key or " +
+          "credentials; a URL's password and secret-named query parameters) and their paths listed in `redacted`.",
         security,
         response: { 200: NodeConfigResponseSchema, ...errors },
       },
     }, async (_request, reply) => reply.header("Cache-Control", "no-store").send(configView(config)));
+
+    app.get("/api/config/explain", {
+      config: { scopes: ["config:admin"], bucket: "read" },
+      schema: {
+        tags: ["node"],
+        summary: "Where a setting's value comes from: every layer's value and the winner (config:admin)",
+        description: "Layers lowest first: defaults, system, policy, user, env, cli, runtime. `locked` names the system or policy file that locks the key; `live` says whether PATCH applies it at once.",
+        security,
+        querystring: ConfigExplainQuerySchema,
+        response: { 200: ConfigExplainResponseSchema, 400: ErrorBodySchema, 404: ErrorBodySchema, ...errors },
+      },
+    }, async (request, reply) => reply.header("Cache-Control", "no-store").send(layered.explain(request.query.key)));
+
+    app.patch("/api/config", {
+      config: { scopes: ["config:admin"], bucket: "write" },
+      schema: {
+        tags: ["node"],
+        summary: "Change settings at run time: the runtime layer, all or nothing (config:admin)",
+        description:
+          "`settings` maps dotted keys to values (`null` removes the key from the runtime layer). Applied only when every changed " +
+          "setting can change live (today `logging.level`); otherwise 409 `config_restart_required` naming the keys. A key locked by " +
+          "a system or policy file: 409 `config_locked` naming the file. An invalid value: 400 `validation_failed` naming the key. " +
+          "Each applied change is a security-log event and a CONFIG_UPDATE event. The runtime layer lives in this instance's memory: " +
+          "a restart forgets it.",
+        security,
+        body: ConfigPatchRequestSchema,
+        response: { 200: ConfigPatchResponseSchema, 400: ErrorBodySchema, 409: ErrorBodySchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const actor = principalOf(request).owner;
+      const result = layered.change(request.body.settings, actor);
+      for (const change of result.changed) {
+        await deps.log?.record({ type: "config_changed", outcome: "success", actor, address: request.ip, details: { key: change.key, old: change.old ?? null, new: change.new ?? null } });
+      }
+      return reply.send(result);
+    });
   };
 }

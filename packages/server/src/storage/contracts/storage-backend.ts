@@ -14,6 +14,10 @@ import type { IdentityStore } from "./identity-store.js";
 import type { NodeStore } from "./node-store.js";
 import type { VaultStore } from "./vault-store.js";
 import type { TaskStore } from "./task-store.js";
+import type { PromptStore } from "./prompt-store.js";
+import type { ArtifactStore } from "./artifact-store.js";
+import type { A2aPushStore } from "./a2a-push-store.js";
+import type { SemanticMemoryStore } from "./semantic-memory-store.js";
 
 export interface StorageBackend extends NodeStore {
   /** The credential vault's store over this backend's database (one instance per backend). */
@@ -24,6 +28,14 @@ export interface StorageBackend extends NodeStore {
   identityStore(): IdentityStore;
   /** kCore's tasks and their events (issue 16) over this backend's database (one instance per backend). */
   taskStore(): TaskStore;
+  /** The prompt store's prompts and versions (issue 17) over this backend's database (one instance per backend). */
+  promptStore(): PromptStore;
+  /** Artifact metadata, blob reference counts and share links (issue 17) over this backend's database (one instance per backend). */
+  artifactStore(): ArtifactStore;
+  /** The A2A push notification configs of kCore's tasks (issue 16), over the task store's database (one instance per backend). */
+  a2aPushStore(): A2aPushStore;
+  /** Semantic memory's rows (issue 17) over this backend's database (one instance per backend). */
+  semanticMemoryStore(): SemanticMemoryStore;
 }
 
 /** One change of the registry's log, with the record as it was before it (null: the id did not exist). */

@@ -25,6 +25,9 @@ import { openStore, type OpenStoreOptions } from "../index.js";
 import { copyServices, copyTokens } from "./copy-node.js";
 import { copyFederation } from "./copy-federation.js";
 import { copyTasks } from "./copy-tasks.js";
+import { copyArtifacts } from "./copy-artifacts.js";
+import { copyPrompts } from "./copy-prompts.js";
+import { copyMemories } from "./copy-memories.js";
 import { copyVault } from "./copy-vault.js";
 import { copyIdentity } from "./copy-identity.js";
 import { readSourceRecoveryCodes } from "./source-recovery-codes.js";
@@ -135,6 +138,9 @@ export async function copyStorage(options: CopyStorageOptions): Promise<CopyRepo
     await copyFederation(sourceStore.federationStore(), targetStore.federationStore(), progress);
     await copyIdentity(sourceStore.identityStore(), targetStore.identityStore(), readSourceRecoveryCodes(source.path), progress);
     await copyTasks(sourceStore.taskStore(), targetStore.taskStore(), progress);
+    await copyArtifacts(sourceStore.artifactStore(), targetStore.artifactStore(), progress);
+    await copyPrompts(sourceStore.promptStore(), targetStore.promptStore(), progress);
+    await copyMemories(sourceStore.semanticMemoryStore(), targetStore.semanticMemoryStore(), progress);
 
     progress("verifying");
     const [sourceInventory, targetInventory] = await Promise.all([takeInventory(sourceStore, metaKeys), takeInventory(targetStore, metaKeys)]);

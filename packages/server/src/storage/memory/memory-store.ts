@@ -17,6 +17,10 @@ import { MemoryVaultStore } from "./memory-vault-store.js";
 import { MemoryFederationStore } from "./memory-federation-store.js";
 import { MemoryIdentityStore } from "./memory-identity-store.js";
 import { MemoryTaskStore } from "./memory-task-store.js";
+import { MemoryPromptStore } from "./memory-prompt-store.js";
+import { MemoryArtifactStore } from "./memory-artifact-store.js";
+import { MemoryA2aPushStore } from "./memory-a2a-push-store.js";
+import { MemorySemanticStore } from "./memory-semantic-store.js";
 
 /** A listed record with its listing position and sort value. */
 interface Positioned {
@@ -40,6 +44,9 @@ export class MemoryStore implements StorageBackend {
   private federation: MemoryFederationStore | null = null;
   private identity: MemoryIdentityStore | null = null;
   private tasks: MemoryTaskStore | null = null;
+  private prompts: MemoryPromptStore | null = null;
+  private artifacts: MemoryArtifactStore | null = null;
+  private a2aPush: MemoryA2aPushStore | null = null;
 
   // ---- vault, federation and identity ----
 
@@ -64,6 +71,31 @@ export class MemoryStore implements StorageBackend {
   taskStore(): MemoryTaskStore {
     this.tasks ??= new MemoryTaskStore(() => this.check());
     return this.tasks;
+  }
+
+  /** Prompts and their versions (issue 17), in memory: a restart forgets them. */
+  promptStore(): MemoryPromptStore {
+    this.prompts ??= new MemoryPromptStore(() => this.check());
+    return this.prompts;
+  }
+
+  /** Artifact metadata and share links (issue 17), in memory: a restart forgets them. */
+  artifactStore(): MemoryArtifactStore {
+    this.artifacts ??= new MemoryArtifactStore(() => this.check());
+    return this.artifacts;
+  }
+
+  /** A2A push notification configs (issue 16), in memory: a restart forgets them with the tasks. */
+  a2aPushStore(): MemoryA2aPushStore {
+    this.a2aPush ??= new MemoryA2aPushStore(() => this.check());
+    return this.a2aPush;
+  }
+
+  /** Semantic memory's rows (issue 17), in memory: a restart forgets them. */
+  private semanticMemory: MemorySemanticStore | null = null;
+  semanticMemoryStore(): MemorySemanticStore {
+    this.semanticMemory ??= new MemorySemanticStore(() => this.check());
+    return this.semanticMemory;
   }
 
   private check(): void {

@@ -12,6 +12,10 @@ import { VAULT_SCHEMA } from "./pg-vault-schema.js";
 import { CLUSTER_SCHEMA } from "./pg-cluster-schema.js";
 import { IDENTITY_SCHEMA } from "./pg-identity-schema.js";
 import { TASK_RUNNER_SCHEMA, TASK_SCHEMA } from "./pg-task-store.js";
+import { PROMPT_SCHEMA } from "./pg-prompt-store.js";
+import { ARTIFACT_SCHEMA } from "./pg-artifact-store.js";
+import { A2A_PUSH_SCHEMA } from "./pg-a2a-push-store.js";
+import { PG_SEMANTIC_MEMORY_SCHEMA } from "./pg-semantic-store.js";
 
 export interface PgMigration {
   version: number;
@@ -153,6 +157,26 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     version: 5,
     description: "agent mesh (issue 16): each task's runner instance and an answer left for it",
     sql: TASK_RUNNER_SCHEMA,
+  },
+  {
+    version: 6,
+    description: "prompts (issue 17): prompts, their immutable versions and a full-text index",
+    sql: PROMPT_SCHEMA,
+  },
+  {
+    version: 7,
+    description: "artifacts (issue 17): artifacts, their tags, reference-counted blobs and share links",
+    sql: ARTIFACT_SCHEMA,
+  },
+  {
+    version: 8,
+    description: "memory (issue 17): memories with their namespace, metadata, expiry and vector",
+    sql: PG_SEMANTIC_MEMORY_SCHEMA,
+  },
+  {
+    version: 9,
+    description: "agent mesh (issue 16): A2A push notification configs of kCore's tasks",
+    sql: A2A_PUSH_SCHEMA,
   },
 ];
 

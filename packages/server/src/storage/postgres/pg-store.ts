@@ -39,6 +39,10 @@ import { PgNodeSettingsStore } from "./pg-node-settings-store.js";
 import { PgFederationStore } from "./pg-federation-store.js";
 import { PgIdentityStore } from "./pg-identity-store.js";
 import { PgTaskStore } from "./pg-task-store.js";
+import { PgPromptStore } from "./pg-prompt-store.js";
+import { PgArtifactStore } from "./pg-artifact-store.js";
+import { PgA2aPushStore } from "./pg-a2a-push-store.js";
+import { PgSemanticStore } from "./pg-semantic-store.js";
 import { createPgVaultStore } from "./pg-vault-store.js";
 
 export class PostgresStore implements StorageBackend, SharedStorage {
@@ -60,6 +64,9 @@ export class PostgresStore implements StorageBackend, SharedStorage {
   private federation: PgFederationStore | null = null;
   private identity: PgIdentityStore | null = null;
   private tasks: PgTaskStore | null = null;
+  private prompts: PgPromptStore | null = null;
+  private artifacts: PgArtifactStore | null = null;
+  private a2aPush: PgA2aPushStore | null = null;
   private closing: Promise<void> | null = null;
 
   private constructor(config: PostgresStoreConfig, clientConfig: pg.ClientConfig, budget: ConnectionBudget) {
@@ -219,6 +226,31 @@ export class PostgresStore implements StorageBackend, SharedStorage {
   taskStore(): PgTaskStore {
     this.tasks ??= new PgTaskStore(this.db);
     return this.tasks;
+  }
+
+  /** Prompts and their versions (issue 17), shared by every instance. */
+  promptStore(): PgPromptStore {
+    this.prompts ??= new PgPromptStore(this.db);
+    return this.prompts;
+  }
+
+  /** Artifact metadata, blob references and share links (issue 17), shared by every instance. */
+  artifactStore(): PgArtifactStore {
+    this.artifacts ??= new PgArtifactStore(this.db);
+    return this.artifacts;
+  }
+
+  /** A2A push notification configs (issue 16), shared by every instance. */
+  a2aPushStore(): PgA2aPushStore {
+    this.a2aPush ??= new PgA2aPushStore(this.db);
+    return this.a2aPush;
+  }
+
+  /** Semantic memory's rows (issue 17), shared by every instance. */
+  private semanticMemory: PgSemanticStore | null = null;
+  semanticMemoryStore(): PgSemanticStore {
+    this.semanticMemory ??= new PgSemanticStore(this.db);
+    return this.semanticMemory;
   }
 
   // ---- shared storage ----

@@ -7,6 +7,10 @@
 import type { Database } from "better-sqlite3";
 import { IDENTITY_SCHEMA } from "./sqlite-identity-schema.js";
 import { TASK_RUNNER_SCHEMA, TASK_SCHEMA } from "./sqlite-task-store.js";
+import { PROMPT_SCHEMA } from "./sqlite-prompt-store.js";
+import { ARTIFACT_SCHEMA } from "./sqlite-artifact-store.js";
+import { A2A_PUSH_SCHEMA } from "./sqlite-a2a-push-store.js";
+import { SEMANTIC_MEMORY_SCHEMA } from "./sqlite-semantic-store.js";
 
 export interface Migration {
   version: number;
@@ -266,6 +270,27 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 9,
     description: "agent mesh (issue 16): each task's runner instance and an answer left for it",
     sql: TASK_RUNNER_SCHEMA,
+  },
+  {
+    version: 10,
+    description: "prompts (issue 17): prompts, their immutable versions and a full-text index",
+    sql: PROMPT_SCHEMA,
+  },
+  {
+    version: 11,
+    description: "artifacts (issue 17): artifacts, their tags, reference-counted blobs and share links",
+    sql: ARTIFACT_SCHEMA,
+  },
+  {
+    version: 12,
+    description: "memory (issue 17): memories with their namespace, metadata, expiry and vector",
+    sql: SEMANTIC_MEMORY_SCHEMA,
+  },
+  // Keep entries in version order: migrate() skips every entry at or below the file's version.
+  {
+    version: 13,
+    description: "agent mesh (issue 16): A2A push notification configs of kCore's tasks",
+    sql: A2A_PUSH_SCHEMA,
   },
 ];
 

@@ -28,6 +28,10 @@ import { SqliteNodeSettingsStore } from "./sqlite-node-settings-store.js";
 import { SqliteVaultStore } from "./sqlite-vault-store.js";
 import { SqliteFederationStore } from "./sqlite-federation-store.js";
 import { SqliteTaskStore } from "./sqlite-task-store.js";
+import { SqlitePromptStore } from "./sqlite-prompt-store.js";
+import { SqliteArtifactStore } from "./sqlite-artifact-store.js";
+import { SqliteA2aPushStore } from "./sqlite-a2a-push-store.js";
+import { SqliteSemanticStore } from "./sqlite-semantic-store.js";
 import { SqliteIdentityStore } from "./sqlite-identity-store.js";
 
 export interface SqliteStoreOptions {
@@ -86,6 +90,9 @@ export class SqliteStore implements StorageBackend {
   private vault: SqliteVaultStore | null = null;
   private federation: SqliteFederationStore | null = null;
   private tasks: SqliteTaskStore | null = null;
+  private prompts: SqlitePromptStore | null = null;
+  private artifacts: SqliteArtifactStore | null = null;
+  private a2aPush: SqliteA2aPushStore | null = null;
   private identity: SqliteIdentityStore | null = null;
   private checkpointer: BackgroundCheckpointer | null = null;
   private readonly writer: WriterThread | null;
@@ -267,6 +274,31 @@ export class SqliteStore implements StorageBackend {
   taskStore(): SqliteTaskStore {
     this.tasks ??= new SqliteTaskStore(this.db, this.hooks);
     return this.tasks;
+  }
+
+  /** Prompts and their versions (issue 17), on this backend's connection and group commit. */
+  promptStore(): SqlitePromptStore {
+    this.prompts ??= new SqlitePromptStore(this.db, this.hooks);
+    return this.prompts;
+  }
+
+  /** Artifact metadata, blob references and share links (issue 17), on this same database and in the same group commits. */
+  artifactStore(): SqliteArtifactStore {
+    this.artifacts ??= new SqliteArtifactStore(this.db, this.hooks);
+    return this.artifacts;
+  }
+
+  /** A2A push notification configs (issue 16), on this same database and in the same group commits. */
+  a2aPushStore(): SqliteA2aPushStore {
+    this.a2aPush ??= new SqliteA2aPushStore(this.db, this.hooks);
+    return this.a2aPush;
+  }
+
+  /** Semantic memory's rows (issue 17), on this same database and in the same group commits. */
+  private semanticMemory: SqliteSemanticStore | null = null;
+  semanticMemoryStore(): SqliteSemanticStore {
+    this.semanticMemory ??= new SqliteSemanticStore(this.db, this.hooks);
+    return this.semanticMemory;
   }
 
   // ---- lifecycle ----

@@ -71,9 +71,12 @@ export const SIGN_IN_PUBLIC_PATHS: readonly string[] = ["/api/auth/login", "/api
   // Single sign-on (auth/sso/, test/auth/sso-sign-in.test.ts): providers, start, the provider's redirect back, the CLI's exchange.
   "/api/auth/sso/providers", "/api/auth/sso/{provider}/start", "/api/auth/sso/{provider}/callback", "/api/auth/sso/exchange"];
 
+/** Artifact share links (issue 17): a signed, expiring, revocable token in the path is their authentication (test/artifacts/). */
+export const SHARE_LINK_PATHS: readonly string[] = ["/s/{token}"];
+
 /** Routes documented as public: they are the only ones that answer without a token (`/readyz`: a load balancer's probe). */
 export function isPublicPath(path: string): boolean {
-  return path === "/" || path === "/healthz" || path === "/readyz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/") || KLP_PUBLIC_PATHS.includes(path) || A2A_PUBLIC_PATHS.includes(path) || SIGN_IN_PUBLIC_PATHS.includes(path);
+  return SHARE_LINK_PATHS.includes(path) || path === "/" || path === "/healthz" || path === "/readyz" || path === "/openapi.json" || path === "/docs" || path.startsWith("/docs/") || KLP_PUBLIC_PATHS.includes(path) || A2A_PUBLIC_PATHS.includes(path) || SIGN_IN_PUBLIC_PATHS.includes(path);
 }
 
 export async function fetchOpenApi(server: TestServer): Promise<OpenApiDoc> {

@@ -2,7 +2,7 @@
  * @module views/settings
  * The Settings page: appearance (theme, also saved to the person's preferences), their profile, preferences,
  * password and second factors (for a person signed in; an API token has no profile), and the node's effective
- * configuration with secrets redacted (administrators).
+ * configuration with secrets redacted (sessions with `config:admin`).
  */
 import { useQuery } from "@tanstack/react-query";
 import { useCan, useClient, useSession } from "../../app/session";
@@ -16,7 +16,7 @@ import { ConfigPanel } from "./ConfigPanel";
 export default function SettingsPage() {
   const client = useClient();
   const { state } = useSession();
-  const admin = useCan("admin");
+  const configAdmin = useCan("config:admin");
   const person = state.status === "signed-in" && state.me.user !== undefined && state.me.user.kind === "person";
   const profile = useQuery({ queryKey: ["settings", "me"], queryFn: () => client.me.get(), enabled: person });
   return (
@@ -30,7 +30,7 @@ export default function SettingsPage() {
           <SecurityPanel />
         </>
       )}
-      {admin && <ConfigPanel />}
+      {configAdmin && <ConfigPanel />}
     </Page>
   );
 }

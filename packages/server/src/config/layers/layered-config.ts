@@ -1,0 +1,156 @@
+/**
+ * @module config/layers/layered-config
+ * The running node's configuration and its layers: `explain` (each layer's value for a key and which one wins) and
+ * `change` (the runtime layer, `PATCH /api/config`).
+ *
+ * A change is all or nothing: the new runtime layer is resolved with every other layer (validation, locks) before
+ * anything is touched; if any effective value that would change is not a live setting, nothing is applied and the
+ * answer is 409 `config_restart_required` naming the keys. Otherwise the shared `Config` object is updated in place
+ * (every part holds that one object) and each live setting's applier runs (e.g. the loggers' level). Each changed
+ * key is then reported to `onChanged` (server.ts: the security log and a CONFIG_UPDATE event), values redacted.
+ *
+ * Live settings are only those whose users read them at use time or have an applier: today `logging.level`.
+ * Rate limits are fixed into each route when the routes are registered (http/rate-limit.ts), so they need a restart.
+ */
+import { resolve } from "node:path";
+import type { ConfigExplainResponse, ConfigPatchResponse } from "@kai/protocol";
+import { ApiError } from "../../errors.js";
+import type { Config } from "../config-schema.js";
+import { ConfigError } from "./config-error.js";
+import { changedKeys, cloneSettings, getAt, overlaps, setAt, splitKey, unsetAt, type Settings } from "./key-paths.js";
+import type { ConfigLayer } from "./layer-model.js";
+import { makeLayer } from "./read-layer.js";
+import { redactAt } from "./redact.js";
+import { lockOf, resolveLayers, setsKey, winnerOf } from "./resolve-layers.js";
+
+/** One applied change, values redacted. */
+export interface ConfigChange {
+  key: string;
+  old: unknown;
+  new: unknown;
+}
+
+export interface LayeredConfigDeps {
+  /** The layers the node started with, lowest first (load-config.ts `readConfigLayers`). */
+  layers: readonly ConfigLayer[];
+  /** The node's configuration object, shared by every part: changed in place. */
+  config: Config;
+  /** Appliers of the live settings by dotted key; a change under any other key needs a restart. */
+  live: Readonly<Record<string, (value: unknown) => void>>;
+  /** The layers below the runtime one read again from their sources (file reloads); absent: no reload. */
+  reread?: () => ConfigLayer[];
+  /** Told of every applied change (audit, CONFIG_UPDATE). */
+  onChanged?: (changes: readonly ConfigChange[], by: string) => void;
+}
+
+/** A ConfigError as the API's answer: a lock is 409 `config_locked`, anything else 400 `validation_failed` naming keys. */
+function asApiError(error: unknown): unknown {
+  if (!(error instanceof ConfigError)) return error;
+  // The lock was checked per key before; here a value sets an object that holds a locked key.
+  const locked = error.problems.find((problem) => problem.message.startsWith("locked by"));
+  if (locked) return new ApiError("config_locked", `${locked.key} is ${locked.message}; nothing was changed`);
+  return new ApiError("validation_failed", "the change makes the configuration invalid; nothing was changed", error.problems.map((problem) => ({ path: problem.key, message: problem.message })));
+}
+
+export class LayeredConfig {
+  private layers: ConfigLayer[];
+
+  constructor(private readonly deps: LayeredConfigDeps) {
+    this.layers = [...deps.layers];
+  }
+
+  /** A configuration with no layers but its own values (a node built without load-config: tests, embedding). */
+  static fixed(config: Config): LayeredConfig {
+    return new LayeredConfig({ layers: [{ name: "cli", source: "built-in", values: cloneSettings(config) as unknown as Settings, locked: [], fromEnv: {} }], config, live: {} });
+  }
+
+  private isLive(key: string): boolean {
+    return Object.keys(this.deps.live).some((live) => overlaps(splitKey(live), splitKey(key)) && splitKey(key).length >= splitKey(live).length);
+  }
+
+  explain(key: string): ConfigExplainResponse {
+    const path = splitKey(key);
+    const value = getAt(this.deps.config, path);
+    const parent = getAt(this.deps.config, path.slice(0, -1));
+    const known = value !== undefined || (path.length === 1 ? false : typeof parent === "object" && parent !== null && !Array.isArray(parent)) || this.layers.some((layer) => getAt(layer.values, path) !== undefined);
+    if (!known) throw new ApiError("not_found", `no setting ${key}`);
+    const lock = lockOf(this.layers, path);
+    return {
+      key,
+      ...(value !== undefined ? { value: redactAt(key, value) } : {}),
+      winner: winnerOf(this.layers, path)?.name ?? "defaults",
+      locked: lock ? { layer: lock.layer.name, source: lock.layer.source, key: lock.key } : null,
+      live: this.isLive(key),
+      layers: this.layers.map((layer) => {
+        const here = getAt(layer.values, path);
+        const env = layer.fromEnv[key];
+        return {
+          layer: layer.name,
+          source: layer.source,
+          set: setsKey(layer, path),
+          ...(here !== undefined ? { value: redactAt(key, here) } : {}),
+          ...(env !== undefined ? { env } : {}),
+        };
+      }),
+    };
+  }
+
+  /** Sets (or, with `null`, removes) runtime-layer values by dotted key, all or nothing. */
+  change(settings: Readonly<Record<string, unknown>>, by: string): ConfigPatchResponse {
+    const runtimeIndex = this.layers.findIndex((layer) => layer.name === "runtime");
+    const runtime = cloneSettings(runtimeIndex >= 0 ? (this.layers[runtimeIndex] as ConfigLayer).values : {});
+    for (const [key, value] of Object.entries(settings)) {
+      const path = splitKey(key);
+      if (value !== null) {
+        const lock = lockOf(this.layers, path);
+        if (lock) throw new ApiError("config_locked", `${key} is locked by the ${lock.layer.name} layer (${lock.layer.source}, key ${lock.key}); nothing was changed`);
+      }
+      if (value === null) unsetAt(runtime, path);
+      else setAt(runtime, path, value);
+    }
+    let layers: ConfigLayer[];
+    try {
+      // The runtime layer's values are the API's own: no `@env:` references are read from them.
+      layers = [...this.layers.filter((one) => one.name !== "runtime"), makeLayer("runtime", "API", runtime, {})];
+    } catch (error) {
+      throw asApiError(error);
+    }
+    return this.apply(layers, by);
+  }
+
+  /**
+   * Reads the files again (`deps.reread`) under the current runtime layer and applies the result like a runtime
+   * change: all or nothing. Throws ConfigError for an invalid file and ApiError `config_restart_required` for a
+   * change that needs a restart; either way the running configuration stays the last good one.
+   */
+  reload(): ConfigPatchResponse {
+    if (!this.deps.reread) return { changed: [] };
+    const runtime = this.layers.filter((one) => one.name === "runtime");
+    const layers = [...this.deps.reread(), ...runtime];
+    return this.apply(layers, "file", false);
+  }
+
+  private apply(layers: ConfigLayer[], by: string, apiErrors = true): ConfigPatchResponse {
+    let next: Config;
+    try {
+      next = resolveLayers(layers);
+    } catch (error) {
+      throw apiErrors ? asApiError(error) : error;
+    }
+    // dataDir was made absolute at start: compare what the node runs with, in that form.
+    if (resolve(next.dataDir) === this.deps.config.dataDir) next.dataDir = this.deps.config.dataDir;
+    const changed = changedKeys(this.deps.config, next);
+    const restart = changed.filter((key) => !this.isLive(key));
+    if (restart.length > 0) {
+      throw new ApiError("config_restart_required", `only applied at a restart: ${restart.join(", ")}; nothing was changed (live settings: ${Object.keys(this.deps.live).join(", ") || "none"})`, restart.map((key) => ({ path: key, message: "needs a restart" })));
+    }
+    const changes: ConfigChange[] = changed.map((key) => ({ key, old: redactAt(key, getAt(this.deps.config, splitKey(key))), new: redactAt(key, getAt(next, splitKey(key))) }));
+    this.layers = layers;
+    for (const key of changed) setAt(this.deps.config as unknown as Settings, splitKey(key), getAt(next, splitKey(key)));
+    for (const [live, apply] of Object.entries(this.deps.live)) {
+      if (changed.some((key) => overlaps(splitKey(live), splitKey(key)))) apply(getAt(this.deps.config, splitKey(live)));
+    }
+    if (changes.length > 0) this.deps.onChanged?.(changes, by);
+    return { changed: changes };
+  }
+}

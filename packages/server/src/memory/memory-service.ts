@@ -1,0 +1,271 @@
+/**
+ * @module memory/memory-service
+ * Semantic memory (issue 17, docs/data/memory.md): add, show, search and delete memories. A memory's row (store) is
+ * the truth and the index (vector-index.ts) a view of the rows, rebuilt from them at start. The order of every
+ * write keeps the two consistent for readers: an add is durable before it is indexed, a delete removes the row and
+ * then the index entry before it answers, and a search re-reads the rows of its hits, so a memory deleted or
+ * expired is never returned, not even by an index that lags (another instance's delete).
+ *
+ * Isolation: a namespace is its owner's (the token's owner): non-admin callers only ever touch their own; an admin
+ * may name another owner. Filters (`filter[key]=value`: metadata equality) and expiry are decided inside the index
+ * search through its `accept` callback, from a catalog of each indexed memory's metadata and expiry kept here.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import type { AddMemoryRequestSchema, DeleteMemoriesRequestSchema, Memory, MemoryMetadata, MemorySearchResult, SearchMemoryParams, SearchMemoryResponse } from "@kai/protocol";
+import type { z } from "zod";
+import { isAdmin, type Principal } from "../auth/principal.js";
+import { ApiError, notFound } from "../errors.js";
+import type { Logger } from "../logging/logger.js";
+import type { RemovedMemory, SemanticMemoryStore, StoredMemory } from "../storage/contracts/semantic-memory-store.js";
+import type { Embedder } from "./gateway-embedder.js";
+import { IndexUnavailableError, normalise, type VectorIndex } from "./vector-index.js";
+
+export interface MemoryServiceDeps {
+  store: SemanticMemoryStore;
+  index: VectorIndex;
+  embedder: Embedder;
+  logger: Logger;
+  now?: () => number;
+}
+
+interface CatalogEntry {
+  metadata: MemoryMetadata;
+  expiresAt: number | null;
+}
+
+/** Rows read per page while the index is rebuilt at start. */
+const REBUILD_PAGE = 2_000;
+/** Expired memories deleted per sweep statement. */
+const SWEEP_BATCH = 1_000;
+
+/** The index partition of one owner's namespace under one embedding model (vectors of two models never mix). */
+export const partitionOf = (owner: string, namespace: string, model: string) => `${owner}\n${namespace}\n${model}`;
+
+const newMemoryId = () => `mem_${Date.now().toString(36).padStart(10, "0")}${randomBytes(8).toString("hex")}`;
+
+export const contentHashOf = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
+
+/** Metadata equality by text (`filter[year]=2026` matches 2026 and "2026"; `null` matches null). */
+export function matchesFilter(metadata: MemoryMetadata, filter: Readonly<Record<string, string>>): boolean {
+  for (const [key, wanted] of Object.entries(filter)) {
+    if (!Object.hasOwn(metadata, key)) return false;
+    if (String(metadata[key]) !== wanted) return false;
+  }
+  return true;
+}
+
+export function toPublicMemory(memory: StoredMemory): Memory {
+  return {
+    id: memory.id,
+    namespace: memory.namespace,
+    owner: memory.owner,
+    text: memory.text,
+    metadata: memory.metadata,
+    relations: memory.relations,
+    contentHash: memory.contentHash,
+    model: memory.model,
+    dimensions: memory.vector.length,
+    createdAt: new Date(memory.createdAt).toISOString(),
+    expiresAt: memory.expiresAt === null ? null : new Date(memory.expiresAt).toISOString(),
+  };
+}
+
+function dot(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let index = 0; index < a.length && index < b.length; index++) sum += a[index]! * b[index]!;
+  return sum;
+}
+
+export class MemoryService {
+  private readonly catalog = new Map<string, CatalogEntry>();
+  private readonly now: () => number;
+
+  constructor(private readonly deps: MemoryServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Rebuilds the index from the stored rows (expired ones are left to the sweeper and never indexed). */
+  async start(): Promise<void> {
+    const loading = this.deps.index as Partial<{ markLoading(): void; markLoaded(): void }>;
+    loading.markLoading?.();
+    const started = performance.now();
+    let count = 0;
+    let after: string | null = null;
+    for (;;) {
+      const page = await this.deps.store.scan(after, REBUILD_PAGE);
+      if (page.length === 0) break;
+      after = page[page.length - 1]!.id;
+      const now = this.now();
+      const byPartition = new Map<string, Array<{ id: string; vector: Float32Array }>>();
+      for (const memory of page) {
+        if (memory.expiresAt !== null && memory.expiresAt <= now) continue;
+        const key = partitionOf(memory.owner, memory.namespace, memory.model);
+        let entries = byPartition.get(key);
+        if (!entries) byPartition.set(key, (entries = []));
+        entries.push({ id: memory.id, vector: memory.vector });
+        this.catalog.set(memory.id, { metadata: memory.metadata, expiresAt: memory.expiresAt });
+        count++;
+      }
+      for (const [key, entries] of byPartition) await this.deps.index.addMany(key, entries);
+      if (page.length < REBUILD_PAGE) break;
+    }
+    loading.markLoaded?.();
+    this.deps.logger.info({ memories: count, ms: Math.round(performance.now() - started), index: this.deps.index.kind }, "memory index rebuilt");
+  }
+
+  async add(request: z.output<typeof AddMemoryRequestSchema>, principal: Principal): Promise<{ memory: Memory; created: boolean }> {
+    this.checkIndex();
+    const owner = principal.owner;
+    if (request.relations.length > 0) await this.checkRelations(owner, request.namespace, request.relations);
+    const { model, vectors } = await this.deps.embedder.embed(principal, [request.text]);
+    const vector = this.unit(vectors[0]!);
+    const now = this.now();
+    const candidate: StoredMemory = {
+      id: newMemoryId(),
+      owner,
+      namespace: request.namespace,
+      text: request.text,
+      metadata: request.metadata,
+      relations: [...new Set(request.relations)],
+      contentHash: contentHashOf(request.text),
+      model,
+      vector,
+      createdAt: now,
+      expiresAt: request.ttlSeconds === undefined ? null : now + request.ttlSeconds * 1000,
+    };
+    const outcome = await this.deps.store.add(candidate, now);
+    await this.unindex(outcome.removed);
+    if (outcome.created) {
+      // Durable first, then indexed: a search never finds a memory whose row is not there.
+      await this.deps.index.add(partitionOf(owner, candidate.namespace, model), candidate.id, vector);
+      this.catalog.set(candidate.id, { metadata: candidate.metadata, expiresAt: candidate.expiresAt });
+    }
+    return { memory: toPublicMemory(outcome.memory), created: outcome.created };
+  }
+
+  async get(id: string, principal: Principal): Promise<Memory> {
+    const memory = await this.deps.store.get(id);
+    if (!memory || !this.visible(memory, principal) || this.expired(memory)) throw notFound("memory");
+    return toPublicMemory(memory);
+  }
+
+  async search(query: SearchMemoryParams, filter: Readonly<Record<string, string>>, principal: Principal): Promise<SearchMemoryResponse> {
+    this.checkIndex();
+    const owner = this.ownerFor(query.owner, principal);
+    const { model, vectors } = await this.deps.embedder.embed(principal, [query.q]);
+    const vector = this.unit(vectors[0]!);
+    const now = this.now();
+    const accept = (id: string) => {
+      const entry = this.catalog.get(id);
+      return entry !== undefined && (entry.expiresAt === null || entry.expiresAt > now) && matchesFilter(entry.metadata, filter);
+    };
+    const hits = await this.deps.index.search({ partition: partitionOf(owner, query.namespace, model), query: vector, k: query.limit, accept, ...(query.threshold !== undefined ? { threshold: query.threshold } : {}) });
+    const rows = new Map((await this.deps.store.getMany(hits.map((hit) => hit.id))).map((memory) => [memory.id, memory]));
+    const results: MemorySearchResult[] = [];
+    for (const hit of hits) {
+      const memory = rows.get(hit.id);
+      // The row is the truth: gone (deleted, perhaps by another instance) or expired means not returned.
+      if (!memory || memory.owner !== owner || memory.namespace !== query.namespace || this.expired(memory, now)) continue;
+      results.push({ memory: toPublicMemory(memory), score: hit.score });
+    }
+    if (query.expand) results.push(...(await this.related(results, rows, vector, owner, query.namespace, now)));
+    return { results, model };
+  }
+
+  async delete(id: string, principal: Principal): Promise<void> {
+    const memory = await this.deps.store.get(id);
+    if (!memory || !this.visible(memory, principal)) throw notFound("memory");
+    await this.unindex(await this.deps.store.delete([id]));
+  }
+
+  /** Deletes every memory of a namespace matching `filter`, or all of it; returns how many. */
+  async deleteWhere(body: z.output<typeof DeleteMemoriesRequestSchema>, principal: Principal): Promise<number> {
+    const owner = this.ownerFor(body.owner, principal);
+    let removed: RemovedMemory[];
+    if (body.all) removed = await this.deps.store.deleteNamespace(owner, body.namespace);
+    else {
+      const filter = body.filter ?? {};
+      const ids = (await this.deps.store.metadataIn(owner, body.namespace)).filter((entry) => matchesFilter(entry.metadata, filter)).map((entry) => entry.id);
+      removed = ids.length > 0 ? await this.deps.store.delete(ids) : [];
+    }
+    await this.unindex(removed);
+    return removed.length;
+  }
+
+  /** Deletes the expired memories (rows and index entries); returns how many. */
+  async sweep(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const removed = await this.deps.store.deleteExpired(this.now(), SWEEP_BATCH);
+      await this.unindex(removed);
+      total += removed.length;
+      if (removed.length < SWEEP_BATCH) return total;
+    }
+  }
+
+  private async related(results: MemorySearchResult[], rows: Map<string, StoredMemory>, query: Float32Array, owner: string, namespace: string, now: number): Promise<MemorySearchResult[]> {
+    const seen = new Set(results.map((result) => result.memory.id));
+    const wanted = new Map<string, string>();
+    for (const result of results) {
+      for (const id of rows.get(result.memory.id)?.relations ?? []) if (!seen.has(id) && !wanted.has(id)) wanted.set(id, result.memory.id);
+    }
+    if (wanted.size === 0) return [];
+    const found = await this.deps.store.getMany([...wanted.keys()]);
+    return found
+      .filter((memory) => memory.owner === owner && memory.namespace === namespace && !this.expired(memory, now))
+      .map((memory) => ({ memory: toPublicMemory(memory), score: dot(query, memory.vector), relatedTo: wanted.get(memory.id)! }))
+      .sort((a, b) => b.score - a.score);
+  }
+
+  private async checkRelations(owner: string, namespace: string, ids: readonly string[]): Promise<void> {
+    const found = await this.deps.store.getMany(ids);
+    const live = new Set(found.filter((memory) => memory.owner === owner && memory.namespace === namespace && !this.expired(memory)).map((memory) => memory.id));
+    const missing = ids.filter((id) => !live.has(id));
+    if (missing.length > 0) {
+      throw new ApiError("validation_failed", "relations must name memories of the same namespace", missing.map((id) => ({ path: "relations", message: `no memory ${id} in this namespace` })));
+    }
+  }
+
+  private async unindex(removed: readonly RemovedMemory[]): Promise<void> {
+    const byPartition = new Map<string, string[]>();
+    for (const memory of removed) {
+      this.catalog.delete(memory.id);
+      const key = partitionOf(memory.owner, memory.namespace, memory.model);
+      let ids = byPartition.get(key);
+      if (!ids) byPartition.set(key, (ids = []));
+      ids.push(memory.id);
+    }
+    for (const [key, ids] of byPartition) await this.deps.index.remove(key, ids);
+  }
+
+  private ownerFor(asked: string | undefined, principal: Principal): string {
+    if (asked === undefined || asked === principal.owner) return principal.owner;
+    if (!isAdmin(principal)) throw new ApiError("forbidden", "only an admin may use another owner's memory");
+    return asked;
+  }
+
+  private visible(memory: StoredMemory, principal: Principal): boolean {
+    return memory.owner === principal.owner || isAdmin(principal);
+  }
+
+  private expired(memory: Pick<StoredMemory, "expiresAt">, now = this.now()): boolean {
+    return memory.expiresAt !== null && memory.expiresAt <= now;
+  }
+
+  private unit(vector: number[]): Float32Array {
+    try {
+      return normalise(vector);
+    } catch {
+      throw new ApiError("upstream_invalid_response", "the embedding service answered a zero vector");
+    }
+  }
+
+  private checkIndex(): void {
+    try {
+      this.deps.index.check();
+    } catch (error) {
+      if (error instanceof IndexUnavailableError) throw new ApiError("memory_index_unavailable", error.message, undefined, { "Retry-After": "1" });
+      throw error;
+    }
+  }
+}

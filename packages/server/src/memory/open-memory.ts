@@ -1,0 +1,55 @@
+/**
+ * @module memory/open-memory
+ * The composition root of semantic memory: the row store of the node's storage backend, the embedded index, the
+ * gateway embedder, the service (its index rebuilt from the rows before the node listens), and the TTL sweeper as a
+ * singleton job (one instance deletes expired rows; every instance already refuses to return them).
+ */
+import type { Config } from "../config/config-schema.js";
+import type { SingletonJob } from "../cluster/singleton-jobs.js";
+import type { GatewayPort } from "../http/front-doors/gateway-port.js";
+import type { Logger } from "../logging/logger.js";
+import type { StorageBackend } from "../storage/contracts/storage-backend.js";
+import { EmbeddedIndex } from "./embedded-index.js";
+import { GatewayEmbedder } from "./gateway-embedder.js";
+import { MemoryService } from "./memory-service.js";
+
+export interface OpenMemoryDeps {
+  config: Config;
+  logger: Logger;
+  store: Pick<StorageBackend, "semanticMemoryStore">;
+  gateway: Pick<GatewayPort, "route" | "models">;
+}
+
+export interface OpenedMemory {
+  service: MemoryService;
+  sweeper: SingletonJob;
+}
+
+export async function openMemory(deps: OpenMemoryDeps): Promise<OpenedMemory> {
+  const settings = deps.config.memory;
+  const logger = deps.logger.child({ component: "memory" });
+  const index = new EmbeddedIndex({ hnswFrom: settings.hnswFrom, connectivity: settings.hnswConnectivity, expansionSearch: settings.hnswExpansionSearch });
+  const service = new MemoryService({ store: deps.store.semanticMemoryStore(), index, embedder: new GatewayEmbedder(deps.gateway, settings.model), logger });
+  await service.start();
+  let timer: NodeJS.Timeout | null = null;
+  const sweep = () => {
+    service.sweep().then(
+      (count) => {
+        if (count > 0) logger.info({ expired: count }, "expired memories deleted");
+      },
+      (error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, "memory sweep failed; next one retries"),
+    );
+  };
+  const sweeper: SingletonJob = {
+    name: "memory-sweeps",
+    start() {
+      timer = setInterval(sweep, settings.sweepIntervalMs);
+      timer.unref();
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+      timer = null;
+    },
+  };
+  return { service, sweeper };
+}

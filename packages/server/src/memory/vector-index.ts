@@ -1,0 +1,64 @@
+/**
+ * @module memory/vector-index
+ * The one interface every memory index backend implements (the embedded one here, memory/embedded-index.ts; a
+ * remote one such as pgvector or Qdrant would be another class behind it). An index holds unit vectors in
+ * partitions (the service makes one per owner, namespace and embedding model) and answers nearest-neighbour
+ * searches by cosine similarity. Its promises are what users rely on, checked by one contract suite on every
+ * backend (test/memory/vector-index-contract.ts):
+ * - a removed id is never returned afterwards (the index is consistent with the write that removed it);
+ * - a search with an `accept` filter returns `k` hits whenever `k` accepted vectors exist (the filter is applied
+ *   inside the search, never to a fixed candidate list: pgvector's post-filter trap);
+ * - hits come best first, each at least `threshold` when one is given.
+ */
+
+export interface VectorHit {
+  id: string;
+  /** Cosine similarity, -1 … 1. */
+  score: number;
+}
+
+export interface VectorSearch {
+  partition: string;
+  /** Unit length, of the partition's dimensions. */
+  query: Float32Array;
+  k: number;
+  /** Only ids this returns true for are hits (metadata filters, expiry); called during the search. */
+  accept?: (id: string) => boolean;
+  /** Only hits scoring at least this. */
+  threshold?: number;
+}
+
+export interface VectorIndex {
+  /** `embedded` (exact below `hnswFrom` vectors per partition, HNSW above), … */
+  readonly kind: string;
+  /** Adds (or replaces) one vector; the first vector of a partition fixes its dimensions. */
+  add(partition: string, id: string, vector: Float32Array): Promise<void>;
+  /** Adds many at once (the rebuild at start): cheaper than one by one for an approximate index. */
+  addMany(partition: string, entries: ReadonlyArray<{ id: string; vector: Float32Array }>): Promise<void>;
+  /** Removes these ids (unknown ones are ignored). */
+  remove(partition: string, ids: readonly string[]): Promise<void>;
+  search(search: VectorSearch): Promise<VectorHit[]>;
+  /** Vectors in the partition now. */
+  size(partition: string): number;
+  /** Throws `IndexUnavailableError` when the backend cannot answer (the service answers 503 memory_index_unavailable). */
+  check(): void;
+}
+
+/** The index cannot answer now (not built yet, or its backend is down). */
+export class IndexUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "IndexUnavailableError";
+  }
+}
+
+/** A vector scaled to unit length (cosine similarity becomes a dot product); a zero vector is refused. */
+export function normalise(vector: ArrayLike<number>): Float32Array {
+  let sum = 0;
+  for (let index = 0; index < vector.length; index++) sum += vector[index]! * vector[index]!;
+  const norm = Math.sqrt(sum);
+  if (!Number.isFinite(norm) || norm === 0) throw new Error("a zero or non-finite vector has no direction");
+  const unit = new Float32Array(vector.length);
+  for (let index = 0; index < vector.length; index++) unit[index] = vector[index]! / norm;
+  return unit;
+}

@@ -1,0 +1,113 @@
+/**
+ * @module test/artifacts/blob-store-contract
+ * The conformance suite every `BlobStore` (src/artifacts/blob-store.ts) passes: staged bytes are invisible until
+ * committed, a commit makes them readable whole and by range, a second commit of the same digest keeps one blob and
+ * says it existed, a discarded or failed stage leaves nothing, removal is idempotent, and many uploads of the same
+ * bytes at once end as one intact blob.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { Readable } from "node:stream";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { BlobStore } from "../../src/artifacts/blob-store.js";
+
+export interface OpenedBlobStore {
+  store: BlobStore;
+  /** Staged bytes not yet committed or discarded (a failure must leave none). */
+  staged: () => Promise<number>;
+  cleanup: () => Promise<void>;
+}
+
+const sha = (bytes: Buffer) => createHash("sha256").update(bytes).digest("hex");
+
+async function readAll(stream: Readable | null): Promise<Buffer> {
+  if (!stream) throw new Error("no blob");
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+/** Yields `bytes` in chunks, then fails (a client that goes away mid-upload). */
+function failingAfter(bytes: Buffer): Readable {
+  return new Readable({
+    read() {
+      this.push(bytes);
+      this.destroy(new Error("client went away"));
+    },
+  });
+}
+
+export function runBlobStoreContract(name: string, open: () => Promise<OpenedBlobStore>): void {
+  describe(`blob store contract: ${name}`, () => {
+    let opened: OpenedBlobStore;
+    let store: BlobStore;
+
+    beforeEach(async () => {
+      opened = await open();
+      store = opened.store;
+    });
+    afterEach(async () => {
+      await opened.cleanup();
+    });
+
+    it("keeps staged bytes invisible until they are committed under their digest", async () => {
+      const bytes = randomBytes(300_000);
+      const digest = sha(bytes);
+      const staged = await store.stage(Readable.from([bytes]));
+      expect(await store.has(digest)).toBe(false);
+      expect(await store.read(digest)).toBeNull();
+      expect(await store.commit(staged, digest)).toEqual({ existed: false });
+      expect(await store.has(digest)).toBe(true);
+      expect((await readAll(await store.read(digest))).equals(bytes)).toBe(true);
+      expect(await opened.staged()).toBe(0);
+    });
+
+    it("reads an inclusive byte range", async () => {
+      const bytes = Buffer.from("0123456789abcdef");
+      const digest = sha(bytes);
+      await store.commit(await store.stage(Readable.from([bytes])), digest);
+      expect((await readAll(await store.read(digest, { start: 3, end: 6 }))).toString()).toBe("3456");
+      expect((await readAll(await store.read(digest, { start: 15, end: 15 }))).toString()).toBe("f");
+    });
+
+    it("stores identical bytes once: the second commit says the blob existed and drops its copy", async () => {
+      const bytes = Buffer.from("the same bytes twice");
+      const digest = sha(bytes);
+      expect(await store.commit(await store.stage(Readable.from([bytes])), digest)).toEqual({ existed: false });
+      expect(await store.commit(await store.stage(Readable.from([bytes])), digest)).toEqual({ existed: true });
+      expect((await readAll(await store.read(digest))).equals(bytes)).toBe(true);
+      expect(await opened.staged()).toBe(0);
+    });
+
+    it("leaves nothing behind for a discarded stage or a source that fails", async () => {
+      const staged = await store.stage(Readable.from([Buffer.from("not kept")]));
+      await store.discard(staged);
+      await store.discard(staged);
+      await expect(store.stage(failingAfter(randomBytes(10_000)))).rejects.toThrow("client went away");
+      expect(await opened.staged()).toBe(0);
+    });
+
+    it("removes a blob, and removing a missing one is no error", async () => {
+      const bytes = Buffer.from("short-lived");
+      const digest = sha(bytes);
+      await store.commit(await store.stage(Readable.from([bytes])), digest);
+      await store.remove(digest);
+      expect(await store.has(digest)).toBe(false);
+      expect(await store.read(digest)).toBeNull();
+      await store.remove(digest);
+    });
+
+    it("refuses an address that is not a SHA-256 (no path ever comes from outside)", async () => {
+      await expect(store.has("../../etc/passwd")).rejects.toThrow();
+      await expect(store.read("A".repeat(64))).rejects.toThrow();
+    });
+
+    it("ends many concurrent uploads of the same bytes as one intact blob", async () => {
+      const bytes = randomBytes(200_000);
+      const digest = sha(bytes);
+      const outcomes = await Promise.all(Array.from({ length: 8 }, async () => store.commit(await store.stage(Readable.from([bytes])), digest)));
+      expect(outcomes.filter((outcome) => !outcome.existed).length).toBeGreaterThanOrEqual(1);
+      expect((await readAll(await store.read(digest))).equals(bytes)).toBe(true);
+      expect(await opened.staged()).toBe(0);
+    });
+  });
+}

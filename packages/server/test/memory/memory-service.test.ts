@@ -1,0 +1,74 @@
+/**
+ * The memory service over the real in-process store and the embedded index, with a clock the test moves: a memory
+ * expires at its TTL (never returned from then on, before any sweep), the sweeper deletes its row, the same text
+ * stored again after expiry is a new memory, and while the index is being rebuilt every call answers 503
+ * `memory_index_unavailable` and stores nothing. Vectors come from the embedding fake's function, the boundary
+ * where the gateway would be.
+ */
+import { describe, expect, it } from "vitest";
+import type { Principal } from "../../src/auth/principal.js";
+import { ApiError } from "../../src/errors.js";
+import pino from "pino";
+import { EmbeddedIndex } from "../../src/memory/embedded-index.js";
+import type { Embedder } from "../../src/memory/gateway-embedder.js";
+import { MemoryService } from "../../src/memory/memory-service.js";
+import { openStore } from "../../src/storage/index.js";
+import { EMBED_MODEL, embedText } from "./embedding-fake.js";
+
+const embedder: Embedder = { embed: async (_principal, texts) => ({ model: EMBED_MODEL, vectors: texts.map(embedText) }) };
+const alice: Principal = { tokenId: "t-alice", owner: "alice", scopes: ["memory:read", "memory:write"], expiresAt: Number.MAX_SAFE_INTEGER };
+
+async function setUp() {
+  const backend = await openStore({ kind: "memory" });
+  const index = new EmbeddedIndex({ hnswFrom: 4 });
+  let now = 1_900_000_000_000;
+  const logger = pino({ level: "silent" });
+  const service = new MemoryService({ store: backend.semanticMemoryStore(), index, embedder, logger, now: () => now });
+  await service.start();
+  return { backend, index, service, advance: (ms: number) => (now += ms) };
+}
+
+const query = (q: string, namespace = "default") => ({ q, namespace, limit: 10 });
+const add = (text: string, extra: { ttlSeconds?: number } = {}) => ({ text, namespace: "default", metadata: {}, relations: [], ...extra });
+
+describe("memory service", () => {
+  it("never returns an expired memory, and the sweeper deletes its row", async () => {
+    const { backend, service, advance } = await setUp();
+    const short = await service.add(add("the meeting room code is 4711", { ttlSeconds: 60 }), alice);
+    await service.add(add("the meeting room is on floor two"), alice);
+    advance(59_999);
+    expect((await service.search(query("meeting room code"), {}, alice)).results.map((result) => result.memory.id)).toContain(short.memory.id);
+    advance(1);
+    expect((await service.search(query("meeting room code"), {}, alice)).results.map((result) => result.memory.id)).not.toContain(short.memory.id);
+    await expect(service.get(short.memory.id, alice)).rejects.toMatchObject({ code: "not_found" });
+    expect(await backend.semanticMemoryStore().get(short.memory.id)).not.toBeNull();
+    expect(await service.sweep()).toBe(1);
+    expect(await backend.semanticMemoryStore().get(short.memory.id)).toBeNull();
+    await backend.close();
+  });
+
+  it("stores the same text again once the first one expired", async () => {
+    const { backend, service, advance } = await setUp();
+    const first = await service.add(add("parking is free on sundays", { ttlSeconds: 1 }), alice);
+    expect((await service.add(add("parking is free on sundays"), alice)).created).toBe(false);
+    advance(1000);
+    const second = await service.add(add("parking is free on sundays"), alice);
+    expect(second.created).toBe(true);
+    expect(second.memory.id).not.toBe(first.memory.id);
+    expect((await service.search(query("parking sundays"), {}, alice)).results.map((result) => result.memory.id)).toEqual([second.memory.id]);
+    await backend.close();
+  });
+
+  it("answers 503 memory_index_unavailable while the index is being rebuilt, and stores nothing", async () => {
+    const { backend, index, service } = await setUp();
+    index.markLoading();
+    const refused = service.add(add("written while rebuilding"), alice);
+    await expect(refused).rejects.toBeInstanceOf(ApiError);
+    await expect(refused).rejects.toMatchObject({ code: "memory_index_unavailable", status: 503 });
+    await expect(service.search(query("anything"), {}, alice)).rejects.toMatchObject({ code: "memory_index_unavailable" });
+    expect(await backend.semanticMemoryStore().scan(null, 10)).toEqual([]);
+    index.markLoaded();
+    expect((await service.add(add("written after the rebuild"), alice)).created).toBe(true);
+    await backend.close();
+  });
+});
