@@ -40,7 +40,7 @@ function memory(overrides: Partial<StoredMemory> = {}): StoredMemory {
   };
 }
 
-export function runSemanticMemoryStoreContract(name: string, open: () => Promise<OpenedMemoryBackend>, options: { durable: boolean }): void {
+export function runSemanticMemoryStoreContract(name: string, open: () => Promise<OpenedMemoryBackend>, options: { durable: boolean; shared?: boolean }): void {
   describe(`semantic memory store contract: ${name}`, () => {
     let opened: OpenedMemoryBackend;
     let store: SemanticMemoryStore;
@@ -149,7 +149,7 @@ export function runSemanticMemoryStoreContract(name: string, open: () => Promise
       });
     }
 
-    if (name.includes("two instances")) {
+    if (options.shared) {
       it("lets one of many racing adds of one text create it, on two instances", async () => {
         const twin = await opened.twin!();
         extra.push(twin);

@@ -1,33 +1,8 @@
 /**
- * The prompt store's conformance suite (prompt-store-contract.ts) on every backend: memory, SQLite (a file on disk,
- * reopened for durability) and a real PostgreSQL started here (two instances on one database for the races).
+ * The prompt store's conformance suite (prompt-store-contract.ts) on every backend (test/helpers/storage-backends.ts):
+ * memory, SQLite (reopened for durability) and a real PostgreSQL (two instances on one database for the races).
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { afterAll } from "vitest";
-import { openStore } from "../../src/storage/index.js";
-import { startPostgres } from "../helpers/postgres-server.js";
+import { storageBackends } from "../helpers/storage-backends.js";
 import { runPromptStoreContract } from "./prompt-store-contract.js";
 
-runPromptStoreContract("memory", async () => ({ backend: await openStore({ kind: "memory" }), cleanup: async () => undefined }), { durable: false });
-
-runPromptStoreContract("sqlite", async () => {
-  const dir = await mkdtemp(join(tmpdir(), "kai-prompts-"));
-  const path = join(dir, "kai.db");
-  return { backend: await openStore({ kind: "sqlite", path }), cleanup: () => rm(dir, { recursive: true, force: true }), reopen: () => openStore({ kind: "sqlite", path }) };
-}, { durable: true });
-
-const server = await startPostgres();
-afterAll(async () => {
-  await server?.stop();
-});
-
-if (server) {
-  let databases = 0;
-  runPromptStoreContract("postgres (two instances on one database)", async () => {
-    const url = await server.createDatabase(`prompts${++databases}`);
-    const open = () => openStore({ kind: "postgres", url, poolSize: 3 });
-    return { backend: await open(), cleanup: async () => undefined, reopen: open, twin: open };
-  }, { durable: true });
-}
+for (const backend of await storageBackends("prompts")) runPromptStoreContract(backend.label, backend.open, { durable: backend.durable });
