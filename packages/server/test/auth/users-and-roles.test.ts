@@ -40,7 +40,7 @@ describe("users", () => {
     expect(patched.status).toBe(200);
     // The role change applies to the live session at once (metrics:read is gone; what viewer and developer share stays); the token never gains what it was not issued with.
     const validate = (await (await server.request("/api/auth/validate", { token: carol.accessToken })).json()) as { scopes: string[] };
-    expect(validate.scopes).toEqual(["services:read", "agents:read"]);
+    expect(validate.scopes).toEqual(["services:read", "agents:read", "prompts:read", "artifacts:read", "memory:read"]);
     const again = await signIn(server, "carol", "correct horse battery");
     expect(((await (await server.request("/api/auth/validate", { token: again.accessToken })).json()) as { scopes: string[] }).scopes).toContain("services:write");
 
