@@ -4,9 +4,9 @@
  * bids for leadership again; after a crash and restart of PostgreSQL itself every instance comes back, one leads
  * with a higher epoch, and signals flow again.
  */
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
+import { startPostgres, type PostgresServer, testClient } from "../helpers/postgres-server.js";
 import { clusterDatabase, instance, sleep, waitFor } from "./support.js";
 
 const server: PostgresServer | null = await startPostgres();
@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 async function sql(url: string, text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: url });
+  const client = testClient({ connectionString: url });
   await client.connect();
   try {
     return await client.query(text, values);

@@ -3,9 +3,8 @@
  * increasing epochs, a graceful handover on close, signals reaching every instance (the publisher too) once and
  * in order, a lost NOTIFY covered by the poll, state for a late starter, and membership.
  */
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
+import { startPostgres, type PostgresServer, testClient } from "../helpers/postgres-server.js";
 import type { SignalTopic } from "../../src/cluster/cluster-types.js";
 import { clusterDatabase, instance, sleep, waitFor, type TestInstance } from "./support.js";
 
@@ -45,7 +44,7 @@ describe.skipIf(!server)("PostgresCluster on one database", () => {
         });
       }
       const first = await waitFor("a leader", () => (leaders(all).length === 1 ? leaders(all)[0] : undefined));
-      const db = new pg.Client({ connectionString: url });
+      const db = testClient({ connectionString: url });
       await db.connect();
       try {
         const row = (await db.query("SELECT instance_id, epoch FROM cluster_leader WHERE job = 'singletons'")).rows[0];
@@ -91,7 +90,7 @@ describe.skipIf(!server)("PostgresCluster on one database", () => {
       only!.cluster.leadership.onChange((leader) => told.push(leader));
       const epoch = only!.cluster.leadership.epoch;
       // What a newer leader's bump looks like to a deposed one (its lock lost unnoticed).
-      const db = new pg.Client({ connectionString: url });
+      const db = testClient({ connectionString: url });
       await db.connect();
       await db.query("UPDATE cluster_leader SET epoch = epoch + 1, instance_id = 'someone-else' WHERE job = 'singletons'");
       await db.end();
@@ -123,7 +122,7 @@ describe.skipIf(!server)("PostgresCluster on one database", () => {
       );
       await waitFor("45 signals on every instance", () => got.every((list) => list.length >= 45));
       await sleep(600); // a poll or two more: nothing is delivered twice
-      const db = new pg.Client({ connectionString: url });
+      const db = testClient({ connectionString: url });
       await db.connect();
       const order = (await db.query("SELECT payload->>'n' AS n FROM cluster_signals ORDER BY id")).rows.map((row) => row.n as string);
       await db.end();
@@ -149,7 +148,7 @@ describe.skipIf(!server)("PostgresCluster on one database", () => {
       const got = all.map(() => [] as unknown[]);
       all.forEach((member, index) => member.cluster.signals.subscribe("vault_changed", (payload) => got[index]!.push(payload.n)));
       // Twelve at once, read in one batch by the poll: ids 1..12 must come in numeric order (10 after 9, not after 1).
-      const db = new pg.Client({ connectionString: url });
+      const db = testClient({ connectionString: url });
       await db.connect();
       await db.query(
         `INSERT INTO cluster_signals (id, topic, payload, origin)
@@ -178,7 +177,7 @@ describe.skipIf(!server)("PostgresCluster on one database", () => {
       for (let n = 1; n <= 3; n++) await only!.cluster.signals.publish("federation_changed", { n });
       await waitFor("three signals", () => got.length === 3);
 
-      const db = new pg.Client({ connectionString: url });
+      const db = testClient({ connectionString: url });
       await db.connect();
       try {
         await db.query("UPDATE cluster_signals SET at = now() - interval '1 hour'");

@@ -8,9 +8,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
+import { startPostgres, type PostgresServer, testClient } from "../helpers/postgres-server.js";
 import { clusterDatabase, instance, waitFor } from "./support.js";
 
 const server: PostgresServer | null = await startPostgres();
@@ -63,7 +62,7 @@ function spawnMember(url: string, name: string): Member {
 }
 
 async function leaderRow(url: string): Promise<{ instance_id: string; epoch: number } | null> {
-  const client = new pg.Client({ connectionString: url });
+  const client = testClient({ connectionString: url });
   await client.connect();
   try {
     const row = (await client.query("SELECT instance_id, epoch::int AS epoch FROM cluster_leader WHERE job = 'singletons'")).rows[0];
@@ -118,7 +117,7 @@ describe.skipIf(!server)("PostgresCluster failover between processes", () => {
       expect(first.child.exitCode).toBe(0);
       await waitFor("the survivor leads", () => survivor.leader);
       expect(survivor.epoch).toBeGreaterThan(first.epoch);
-      const client = new pg.Client({ connectionString: url });
+      const client = testClient({ connectionString: url });
       await client.connect();
       const rows = (await client.query("SELECT instance_id FROM cluster_members")).rows.map((row) => row.instance_id as string);
       await client.end();

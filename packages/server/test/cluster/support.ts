@@ -3,11 +3,12 @@
  * keeps its lines, and a wait that polls a condition (no timing assertions: the machine is shared and slow). Whole
  * servers as instances: support/instances.ts.
  */
-import pg from "pg";
+import type pg from "pg";
 import { migratePostgres } from "../../src/storage/postgres/pg-migrations.js";
 import { PostgresCluster, type PostgresClusterOptions } from "../../src/cluster/postgres/pg-cluster.js";
 import type { ClusterLogger } from "../../src/cluster/cluster-types.js";
 import type { PostgresServer } from "../helpers/postgres-server.js";
+import { testPool } from "../helpers/postgres-server.js";
 
 export interface LogLine {
   level: "info" | "warn" | "error";
@@ -23,7 +24,7 @@ export function memoryLogger(lines: LogLine[] = []): ClusterLogger & { lines: Lo
 /** A fresh database on `server` with the node's schema (cluster tables included). */
 export async function clusterDatabase(server: PostgresServer): Promise<string> {
   const url = await server.createDatabase("cluster");
-  const pool = new pg.Pool({ connectionString: url, max: 1 });
+  const pool = testPool({ connectionString: url, max: 1 });
   try {
     await migratePostgres(pool);
   } finally {
@@ -42,7 +43,7 @@ export interface TestInstance {
 
 export function instance(url: string, name: string, options: Partial<PostgresClusterOptions> = {}): TestInstance {
   // A short connection timeout: while the server is down, a pool query fails quickly instead of hanging.
-  const pool = new pg.Pool({ connectionString: url, max: 3, connectionTimeoutMillis: 2_000 });
+  const pool = testPool({ connectionString: url, max: 3, connectionTimeoutMillis: 2_000 });
   pool.on("error", () => undefined);
   const logger = memoryLogger();
   const cluster = new PostgresCluster({

@@ -132,6 +132,9 @@ function runAs(): { uid: number; gid: number } | null {
 /** Whether the server at `url` accepts a connection and answers a query. */
 async function accepts(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 1000 });
+  // A connect attempt that timed out (a loaded machine, a server still starting) may report its socket's end
+  // afterwards as an "error" event; unheard, that event is an uncaught error that fails the whole test run.
+  client.on("error", () => undefined);
   try {
     await client.connect();
     await client.query("select 1");
@@ -197,6 +200,7 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
     async createDatabase(prefix = "t") {
       const name = `${prefix.replace(/[^a-z0-9_]/gi, "_").toLowerCase()}_${process.pid}_${++seq}_${Math.random().toString(36).slice(2, 8)}`;
       const client = new pg.Client({ connectionString: url() });
+      client.on("error", () => undefined);
       await client.connect();
       try {
         await client.query(`create database "${name}"`);
@@ -213,4 +217,22 @@ export async function startPostgres(options: StartPostgresOptions = {}): Promise
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A pool for a test's own queries. It listens for errors as the store's pool does: an idle connection that the
+ * server ends (a restart, a kill, the server stopping in afterAll) reports it as an event, and an event nobody
+ * hears is an uncaught error that fails the whole run rather than the test.
+ */
+export function testPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on("error", () => undefined);
+  return pool;
+}
+
+/** A client for a test's own queries; see testPool for why it listens for errors. */
+export function testClient(config: pg.ClientConfig): pg.Client {
+  const client = new pg.Client(config);
+  client.on("error", () => undefined);
+  return client;
 }

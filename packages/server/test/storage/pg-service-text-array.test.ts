@@ -3,9 +3,8 @@
 // every kind of string (quotes, backslashes, braces, commas, spaces, "NULL", empty, non-ASCII, JSON documents), NULL
 // elements, the empty array, and the strings JSON would escape differently (control characters, surrogates), which
 // go to the driver unchanged.
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { startPostgres } from "../helpers/postgres-server.js";
+import { startPostgres, testClient } from "../helpers/postgres-server.js";
 import { textArrayParameter } from "../../src/storage/postgres/pg-service-text-array.js";
 
 const server = await startPostgres();
@@ -28,7 +27,7 @@ const arrays: Array<[string, Array<string | null>]> = [
 
 describe.skipIf(!server)("textArrayParameter", () => {
   it("writes literals PostgreSQL reads as the same text[]", async () => {
-    const client = new pg.Client({ connectionString: await server!.createDatabase() });
+    const client = testClient({ connectionString: await server!.createDatabase() });
     await client.connect();
     try {
       for (const [name, values] of arrays) {

@@ -8,12 +8,11 @@
 import { spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { StorageUnavailableError } from "../../src/storage/contracts/storage-errors.js";
 import { PostgresStore } from "../../src/storage/postgres/pg-store.js";
 import type { RegistryEvent } from "@kai/protocol";
-import { startPostgres } from "../helpers/postgres-server.js";
+import { startPostgres, testClient } from "../helpers/postgres-server.js";
 import { draft, registered } from "./__fixtures__/records.js";
 
 const server = await startPostgres({ fast: false });
@@ -137,7 +136,7 @@ describe.skipIf(!server)("PostgreSQL faults", () => {
     const store = await open(url, { statementTimeoutMs: 300 });
     await store.writeService(registered(draft("first")));
     // Another session holds the revision counter (as a stuck writer would).
-    const blocker = new pg.Client({ connectionString: url });
+    const blocker = testClient({ connectionString: url });
     await blocker.connect();
     try {
       await blocker.query("BEGIN");

@@ -4,12 +4,11 @@
  * Plans, not timings, so the check holds on a busy machine; the rows are made by SQL for speed, in the shape the
  * store writes them (seq = the creating revision, (value, seq) term rows).
  */
-import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import type { ServiceFilter } from "@kai/protocol";
 import { migratePostgres } from "../../src/storage/postgres/pg-migrations.js";
 import { buildListQuery } from "../../src/storage/postgres/pg-service-query.js";
-import { startPostgres } from "../helpers/postgres-server.js";
+import { startPostgres, testPool } from "../helpers/postgres-server.js";
 
 const server = await startPostgres();
 afterAll(async () => {
@@ -29,7 +28,7 @@ function nodes(plan: PlanNode): PlanNode[] {
 
 describe.skipIf(!server)("PostgreSQL listing plans at 100k services", () => {
   it("drives every filtered page from an index in seq order, with no full scan or sort of services", async () => {
-    const pool = new pg.Pool({ connectionString: await server!.createDatabase("plans"), max: 2 });
+    const pool = testPool({ connectionString: await server!.createDatabase("plans"), max: 2 });
     try {
       await migratePostgres(pool);
       await pool.query(`

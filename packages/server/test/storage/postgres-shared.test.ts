@@ -4,13 +4,12 @@
  * and settle a registration of the same id issued on both at once with one winner and one RevisionConflict. Also
  * what it tells an operator: the connection budget it refuses to exceed, and a description without secrets.
  */
-import pg from "pg";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/storage/index.js";
 import { RevisionConflict } from "../../src/storage/contracts/node-store.js";
 import { isSharedStorage, REGISTRY_CHANGES_CHANNEL, type StorageBackend, type StoredChange } from "../../src/storage/contracts/storage-backend.js";
 import { PostgresStore } from "../../src/storage/postgres/pg-store.js";
-import { startPostgres } from "../helpers/postgres-server.js";
+import { startPostgres, testClient } from "../helpers/postgres-server.js";
 import { draft, registered } from "./__fixtures__/records.js";
 
 const server = await startPostgres({ maxConnections: 60 });
@@ -145,7 +144,7 @@ describe.skipIf(!server)("PostgreSQL shared by two instances", () => {
     let reconnects = 0;
     await b.listen(REGISTRY_CHANGES_CHANNEL, (payload) => heard.push(payload), () => reconnects++);
     // Cut b's listening connection from the server side, as a restart or a network fault would.
-    const admin = new pg.Client({ connectionString: server!.url() });
+    const admin = testClient({ connectionString: server!.url() });
     await admin.connect();
     try {
       const database = new URL(b.clientConfig.connectionString!).pathname.slice(1);
@@ -197,7 +196,7 @@ describe.skipIf(!server)("PostgreSQL shared by two instances", () => {
     expect(message).toMatch(/max_connections 60/);
     expect(message).toMatch(/storage\.postgres\.poolSize \(to 9 at most\)/);
     // Nothing was created in a database it refused.
-    const check = new pg.Client({ connectionString: url });
+    const check = testClient({ connectionString: url });
     await check.connect();
     try {
       expect((await check.query("SELECT to_regclass('services') AS t")).rows[0].t).toBeNull();

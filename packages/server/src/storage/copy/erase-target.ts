@@ -55,6 +55,9 @@ export async function eraseTarget(target: OpenStoreOptions): Promise<void> {
 async function erasePostgres(target: PostgresStoreConfig): Promise<void> {
   // The backend's own connection settings (TLS, timeouts), under a name other sessions' lists show.
   const client = new pg.Client({ ...clientConfigOf(target), application_name: "kai storage copy --force" });
+  // A connection the server ends while idle reports it as an event; unheard, it would crash the CLI. Queries
+  // in flight still reject with the error, which is what this function reports.
+  client.on("error", () => undefined);
   await client.connect();
   try {
     await waitForOtherSessions(client, target.url);

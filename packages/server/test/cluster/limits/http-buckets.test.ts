@@ -4,7 +4,6 @@
 // be reached, the bucket fails closed with 503 `storage_unavailable`.
 import { describe, expect, it } from "vitest";
 import Fastify, { type FastifyInstance } from "fastify";
-import pg from "pg";
 import { ErrorBodySchema } from "@kai/protocol";
 import { createRateLimits, type RateLimits } from "../../../src/cluster/limits/index.js";
 import { installRateLimit } from "../../../src/http/rate-limit.js";
@@ -12,6 +11,7 @@ import { installErrorHandling } from "../../../src/http/error-handler.js";
 import { ConfigSchema } from "../../../src/config/config-schema.js";
 import { startInstances, type InstanceGroup } from "./instances.js";
 import { useRealServers } from "../support/real-servers.js";
+import { testPool } from "../../helpers/postgres-server.js";
 
 const LIMIT = 7;
 
@@ -81,7 +81,7 @@ describe("per-token buckets across two instances", () => {
   });
 
   it("answers 503 storage_unavailable (fail closed) when the bucket's database cannot be reached", async () => {
-    const pool = new pg.Pool({ connectionString: "postgres://kai@127.0.0.1:9/none", max: 1, connectionTimeoutMillis: 500 });
+    const pool = testPool({ connectionString: "postgres://kai@127.0.0.1:9/none", max: 1, connectionTimeoutMillis: 500 });
     const app = await appOn(createRateLimits({ mode: "postgres", pool }, { sweepIntervalMs: 0 }));
     try {
       const response = await app.inject({ method: "GET", url: "/things", headers: { "x-test-token": "tok-shared" } });

@@ -3,11 +3,11 @@
 // concurrent hits; a Redis outage moves the counting to PostgreSQL (still exact) and Redis is used again once
 // it is back; when no shared store answers, a counter either refuses or counts this instance's share.
 import { describe, expect, it } from "vitest";
-import pg from "pg";
 import { createRateLimits, LimitStoreUnavailable } from "../../../src/cluster/limits/index.js";
 import { isRedisReady, waitForRedis } from "../../../src/cluster/redis/redis-client.js";
 import { hitTogether, startInstances } from "./instances.js";
 import { useRealServers } from "../support/real-servers.js";
+import { testPool } from "../../helpers/postgres-server.js";
 
 const LIMIT = 50;
 const admitted = (totals: { total: number }[]) => totals.filter((count) => count.total <= LIMIT).length;
@@ -52,7 +52,7 @@ describe("on PostgreSQL", () => {
 
   it("when the database cannot be reached: `fail` counters refuse, `local` counters count this instance's share", async () => {
     // A pool pointing at a port where nothing listens: every query fails to connect.
-    const pool = new pg.Pool({ connectionString: "postgres://kai@127.0.0.1:9/none", max: 1, connectionTimeoutMillis: 500 });
+    const pool = testPool({ connectionString: "postgres://kai@127.0.0.1:9/none", max: 1, connectionTimeoutMillis: 500 });
     try {
       const limits = createRateLimits({ mode: "postgres", pool }, { instances: () => 4, sweepIntervalMs: 0 });
       await expect(limits.counter("http", 60_000).add("t")).rejects.toBeInstanceOf(LimitStoreUnavailable);

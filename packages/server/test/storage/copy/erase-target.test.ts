@@ -6,12 +6,12 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import pg from "pg";
+import type pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { eraseTarget, kaiPostgresTables } from "../../../src/storage/copy/erase-target.js";
 import { migratePostgres, PG_MIGRATIONS } from "../../../src/storage/postgres/pg-migrations.js";
 import { openStore } from "../../../src/storage/index.js";
-import { startPostgres } from "../../helpers/postgres-server.js";
+import { startPostgres, testClient } from "../../helpers/postgres-server.js";
 
 const server = await startPostgres();
 afterAll(async () => {
@@ -26,7 +26,7 @@ async function tablesOf(client: pg.Client): Promise<string[]> {
 describe.skipIf(!server)("erasing a PostgreSQL target", () => {
   it("drops exactly the tables kAI's migrations create, and the database migrates afresh afterwards", async () => {
     const url = await server!.createDatabase("erase");
-    const client = new pg.Client({ connectionString: url });
+    const client = testClient({ connectionString: url });
     await client.connect();
     try {
       await migratePostgres(client);
@@ -40,7 +40,7 @@ describe.skipIf(!server)("erasing a PostgreSQL target", () => {
 
     await eraseTarget({ kind: "postgres", url });
 
-    const after = new pg.Client({ connectionString: url });
+    const after = testClient({ connectionString: url });
     await after.connect();
     try {
       expect(await tablesOf(after)).toEqual(["someone_elses"]);
@@ -53,7 +53,7 @@ describe.skipIf(!server)("erasing a PostgreSQL target", () => {
 
   it("is refused while another session is connected to the database", async () => {
     const url = await server!.createDatabase("erase");
-    const other = new pg.Client({ connectionString: url, application_name: "a running instance" });
+    const other = testClient({ connectionString: url, application_name: "a running instance" });
     await other.connect();
     try {
       await migratePostgres(other);

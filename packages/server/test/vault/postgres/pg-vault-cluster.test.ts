@@ -11,7 +11,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Writable } from "node:stream";
-import pg from "pg";
+import type pg from "pg";
 import pino from "pino";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import type { Config } from "../../../src/config/config-schema.js";
@@ -19,7 +19,7 @@ import { createPgVaultStore } from "../../../src/storage/postgres/pg-vault-store
 import { migratePostgres } from "../../../src/storage/postgres/pg-migrations.js";
 import { bootstrapVault } from "../../../src/vault/vault-bootstrap.js";
 import { createVault, SERVER_ACTOR, type VaultService } from "../../../src/vault/vault-service.js";
-import { startPostgres, type PostgresServer } from "../../helpers/postgres-server.js";
+import { startPostgres, type PostgresServer, testPool } from "../../helpers/postgres-server.js";
 import { ADMIN, expectCode, vaultConfig } from "../core/harness.js";
 
 const server: PostgresServer | null = await startPostgres();
@@ -50,7 +50,7 @@ async function tempDir(prefix: string): Promise<string> {
 
 /** One instance: its own pool, data dir and logger; `keyDir` holds the audit.key it shares (or not) with others. */
 async function instance(url: string, keyDir: string, config: Config["vault"] = vaultConfig()): Promise<Instance> {
-  const pool = new pg.Pool({ connectionString: url, max: 3 });
+  const pool = testPool({ connectionString: url, max: 3 });
   pool.on("error", () => undefined);
   const logs: string[] = [];
   const logger = pino({ level: "debug" }, new Writable({ write: (chunk: Buffer, _encoding, done) => (logs.push(chunk.toString()), done()) }));
@@ -68,7 +68,7 @@ async function instance(url: string, keyDir: string, config: Config["vault"] = v
 /** A fresh database and two instances sharing one key directory (the mounted secret holding audit.key). */
 async function cluster(config?: Config["vault"]): Promise<{ url: string; keyDir: string; a: Instance; b: Instance }> {
   const url = await server!.createDatabase("vaultcluster");
-  const admin = new pg.Pool({ connectionString: url, max: 1 });
+  const admin = testPool({ connectionString: url, max: 1 });
   await migratePostgres(admin);
   await admin.end();
   const keyDir = await tempDir("kai-vault-keys-");
