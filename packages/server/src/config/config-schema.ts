@@ -47,7 +47,8 @@ export const ConfigSchema = z.strictObject({
       bodyLimit: z.int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
       /**
        * Longest time a request's headers and body may take to arrive, ms (408 `request_timeout`, connection closed).
-       * Only arriving requests are timed: slow answers, streams and WebSockets are not (http/body-guard.ts).
+       * Only arriving requests are timed: slow answers, streams and WebSockets are not; an authorised streamed upload
+       * is timed by progress, cut only after this long without a byte (http/body-guard.ts).
        */
       requestTimeoutMs: z.int().min(100).max(3_600_000).default(30_000),
       /** How long shutdown waits for in-flight requests before closing connections, ms. */

@@ -205,7 +205,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: deps.config.server.bodyLimit,
     // Behind a load balancer the client's address and scheme come from X-Forwarded-* (only from the proxies trusted here).
     trustProxy: deps.config.server.trustProxy,
-    // How long a request may take to arrive (Node's requestTimeout, which Fastify turns off), and our 408.
+    // How long a request's headers may take to arrive, and our 408 (bodies: installBodyGuard).
     ...bodyGuardOptions(deps.config.server),
     // Closing: in-flight requests finish; idle keep-alive connections are closed at once.
     forceCloseConnections: "idle",
@@ -228,7 +228,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   installRequestLog(app, deps.logger);
   installRequestMetrics(app, deps.metrics);
   const closing = installShutdownGate(app);
-  installBodyGuard(app);
+  installBodyGuard(app, deps.config.server);
 
   await app.register(swagger, {
     openapi: {

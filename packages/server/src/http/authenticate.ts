@@ -24,6 +24,8 @@ declare module "fastify" {
     scopes?: readonly Scope[];
     /** Rate-limit bucket this route draws from (`auth`: the public sign-in routes' tier). */
     bucket?: "read" | "write" | "heartbeat" | "gateway" | "auth";
+    /** The body is a stream of any length (an upload): once authorised it is timed by progress (http/body-guard.ts). */
+    streamedBody?: boolean;
   }
 }
 

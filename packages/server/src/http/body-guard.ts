@@ -2,11 +2,18 @@
  * @module http/body-guard
  * What a request body may cost the server before it is refused, beyond the byte limit the body parsers enforce.
  *
- * Time: a request (headers and body) must arrive within `server.requestTimeoutMs`. This is Node's own
- * `requestTimeout`, which Fastify turns off by default (so a socket that sent its headers and one byte of a body
- * was held for ever, also on routes that need no token). Node only times a request while it is still arriving:
- * once the body is in, a slow handler, a long SSE stream or an upgraded WebSocket is not cut. A request that is too
- * slow gets 408 `request_timeout` in our error body (when nothing of an answer was sent yet) and its socket closed.
+ * Time: a request's headers must arrive within `server.requestTimeoutMs` (at most 60 s: Node's `headersTimeout`),
+ * and its body within `server.requestTimeoutMs` of the headers (the deadline set here, per request), also on routes
+ * that need no token: a socket that sent its headers and one byte of a body is not held for ever. Only a request
+ * still arriving is timed: once the body is in, a slow handler, a long SSE stream or an upgraded WebSocket is not
+ * cut. A request that is too slow gets 408 `request_timeout` in our error body (when nothing of an answer was sent
+ * yet) and its socket closed.
+ *
+ * Streamed uploads: a route with `config.streamedBody` (an artifact upload) takes bodies far larger than a JSON
+ * request, which a fixed bound from the headers would cut (1 GiB needs more than 30 s at 30 MB/s). Once such a
+ * request has been authenticated and authorised, its bound is one of progress instead: it is cut only when no byte
+ * arrived for `server.requestTimeoutMs`. Unauthenticated bodies never get that: they keep the fixed bound.
+ * Node's own `requestTimeout` is one bound for the whole server, hence this deadline of ours (Node's is off).
  *
  * Bytes after a refusal: when the server answers before the body has arrived (401 in the auth hook, 415 for a
  * content type with no parser, 429, …), Node would read the rest of the body and throw it away to keep the
@@ -17,7 +24,7 @@
 import { STATUS_CODES } from "node:http";
 import type { IncomingMessage, ServerOptions } from "node:http";
 import type { Socket } from "node:net";
-import type { ConnectionError, FastifyInstance } from "fastify";
+import type { ConnectionError, FastifyInstance, FastifyRequest } from "fastify";
 import { ERROR_STATUS, type ErrorBody, type ErrorCode } from "@kai/protocol";
 
 export interface BodyGuardSettings {
@@ -33,10 +40,11 @@ export function bodyGuardOptions(settings: BodyGuardSettings): {
 } {
   const timeout = settings.requestTimeoutMs;
   return {
-    requestTimeout: timeout,
+    // Bodies are timed per request by installBodyGuard (a streamed upload needs a rule of its own).
+    requestTimeout: 0,
     http: {
-      requestTimeout: timeout,
-      // Node's default header bound (60 s) is longer than a small request bound; it must not be (Node checks).
+      requestTimeout: 0,
+      // Node's default header bound (60 s) is longer than a small request bound; it must not be.
       headersTimeout: Math.min(60_000, timeout),
       // Node looks for late requests only this often (default 30 s, which would double a 30 s bound): a pass
       // walks the requests still arriving, which is cheap, so a tenth of the bound, between 50 ms and 1 s.
@@ -55,10 +63,15 @@ function answerClientError(this: FastifyInstance, error: ConnectionError, socket
   if (error.code === "ECONNRESET" || socket.destroyed) return;
   const timedOut = error.code === "ERR_HTTP_REQUEST_TIMEOUT";
   if (timedOut) this.log.info({ code: "request_timeout" }, "a request did not arrive within server.requestTimeoutMs: connection closed");
+  closeWithError(socket, timedOut, error.code);
+}
+
+/** Writes our error body straight to the socket (unless an answer is already on its way), then destroys it. */
+function closeWithError(socket: Socket, timedOut: boolean, errorCode?: string): void {
   const code: ErrorCode = timedOut ? "request_timeout" : "validation_failed";
   const message = timedOut
     ? "the request did not arrive in time (server.requestTimeoutMs)"
-    : error.code === "HPE_HEADER_OVERFLOW"
+    : errorCode === "HPE_HEADER_OVERFLOW"
       ? "request headers are too large"
       : "malformed HTTP request";
   // Node's own handler makes the same check: the in-flight response of this socket, if its headers went out.
@@ -81,8 +94,42 @@ function bodyStillArriving(request: IncomingMessage): boolean {
   return request.headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
 }
 
-/** Answers sent before the body arrived close their connection instead of reading the rest of the body. */
-export function installBodyGuard(app: FastifyInstance): void {
+/**
+ * Times every request whose body is still arriving (see the module header): 408 once `timeoutMs` passed since its
+ * headers, or, for an authorised `streamedBody` route, once no byte came for `timeoutMs`. The socket's byte count
+ * measures progress, so the body stream is never touched (a listener on it would start it flowing).
+ */
+function watchBodyArrival(app: FastifyInstance, request: FastifyRequest, timeoutMs: number): void {
+  const raw = request.raw;
+  const socket = raw.socket;
+  let bytesSeen = socket.bytesRead;
+  let timer: NodeJS.Timeout;
+  const check = () => {
+    if (!bodyStillArriving(raw) || socket.destroyed) return;
+    const streamed = request.routeOptions.config.streamedBody === true && request.principal !== undefined;
+    if (streamed && socket.bytesRead > bytesSeen) {
+      bytesSeen = socket.bytesRead;
+      timer = setTimeout(check, timeoutMs).unref();
+      return;
+    }
+    app.log.info({ code: "request_timeout" }, "a request did not arrive within server.requestTimeoutMs: connection closed");
+    closeWithError(socket, true);
+  };
+  timer = setTimeout(check, timeoutMs).unref();
+  const stop = () => clearTimeout(timer);
+  raw.once("end", stop);
+  raw.once("close", stop);
+}
+
+/**
+ * Bounds the time a body may take to arrive, and makes answers sent before the body arrived close their
+ * connection instead of reading the rest of the body.
+ */
+export function installBodyGuard(app: FastifyInstance, settings: BodyGuardSettings): void {
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (bodyStillArriving(request.raw)) watchBodyArrival(app, request, settings.requestTimeoutMs);
+    done();
+  });
   app.addHook("onSend", (request, reply, payload, done) => {
     if (!bodyStillArriving(request.raw)) return done(null, payload);
     // A refusal made at once (a missing token) is sent while Node's parser is still inside the chunk that held the

@@ -81,6 +81,49 @@ describe("a request body that trickles in", () => {
   });
 });
 
+describe("a streamed upload (an artifact)", () => {
+  /** Sends the head, then `chunks` bytes of the body one at a time `everyMs` apart; resolves with what came back. */
+  async function upload(token: string | undefined, chunks: number, everyMs: number, totalChunks = chunks): Promise<{ text: string; afterMs: number }> {
+    const socket = await open();
+    const received: Buffer[] = [];
+    socket.on("data", (chunk: Buffer) => received.push(chunk));
+    const closed = new Promise<void>((resolve) => socket.once("close", () => resolve()));
+    const started = Date.now();
+    const headers: Record<string, string | number> = { "content-type": "application/octet-stream", "content-length": totalChunks * 1024, connection: "close" };
+    if (token) headers.authorization = `Bearer ${token}`;
+    socket.write(requestHead("POST", "/api/artifacts?name=slow.bin", headers));
+    for (let sent = 0; sent < chunks && !socket.destroyed; sent += 1) {
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+      if (!socket.destroyed) socket.write(Buffer.alloc(1024, 65 + sent));
+    }
+    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+    socket.destroy();
+    return { text: Buffer.concat(received).toString("utf8"), afterMs: Date.now() - started };
+  }
+
+  it("that keeps arriving is taken whole, however long past the bound it lasts", async () => {
+    const uploader = await mintToken(server, ["artifacts:write"], "uploader");
+    // Twelve chunks a third of the bound apart: about four times the bound in all, never idle for a whole bound.
+    const { text, afterMs } = await upload(uploader, 12, BOUND_MS / 3);
+    expect(afterMs).toBeGreaterThan(3 * BOUND_MS);
+    expect(text).toMatch(/^HTTP\/1\.1 201 /);
+  });
+
+  it("that stops arriving is cut off once nothing came for the bound: 408", async () => {
+    const uploader = await mintToken(server, ["artifacts:write"], "uploader");
+    const { text, afterMs } = await upload(uploader, 3, BOUND_MS / 3, 12);
+    expect(text).toMatch(/^HTTP\/1\.1 408 /);
+    expect(errorCodeOf(text)).toBe("request_timeout");
+    expect(afterMs).toBeLessThan(4 * BOUND_MS + 2_000);
+  });
+
+  it("is timed by progress only once authorised: without the scope it is refused at once", async () => {
+    const reader = await mintToken(server, ["artifacts:read"], "reader");
+    const { text } = await upload(reader, 1, 10, 12);
+    expect(text).toMatch(/^HTTP\/1\.1 403 /);
+  });
+});
+
 describe("a body the server has already refused", () => {
   const cases = [
     { what: "401 (no token)", status: 401, code: "unauthorized", head: () => requestHead("POST", "/api/services/register", { "content-type": "application/json", "content-length": GIB }) },

@@ -104,7 +104,7 @@ export function artifactRoutes(service: ArtifactService): FastifyPluginAsyncZod 
       await scope.register(multipart, { limits: { fileSize: service.limit + 1, files: 1, fields: MAX_FIELDS, fieldSize: 4096, parts: MAX_FIELDS + 1, headerPairs: 32 } });
       scope.addContentTypeParser("*", (_request, _payload, done) => done(null));
       scope.post("/api/artifacts", {
-        config: { scopes: ["artifacts:write"], bucket: "write" },
+        config: { scopes: ["artifacts:write"], bucket: "write", streamedBody: true },
         schema: {
           tags: ["artifacts"],
           summary: "Upload an artifact",
