@@ -9,7 +9,8 @@
  *    emptied completely first (erase-target.ts) and the report says what was there.
  * 3. Copy: the node identity (the public key, into the settings), the audit key's check value
  *    (source-audit-key.ts), the vault, the settings with a NEW registry epoch, the service records, the
- *    tokens, the federation, sign-in's users, sessions, factors and security log, kCore's tasks (copy-*.ts). Identity and vault go first so that an instance started on a
+ *    tokens, the federation, sign-in's users, sessions, factors and security log, kCore's tasks, artifact
+ *    metadata, prompts, memories and A2A push configs (copy-*.ts). Identity and vault go first so that an instance started on a
  *    half-copied target never creates an identity, an audit key or a vault of its own.
  * 4. Verify (verify-copy.ts). A difference is reported (`ok: false`), not thrown: the caller prints the table.
  * A failure part-way leaves a target that is not empty; running the copy again with `force` repairs it.
@@ -28,6 +29,7 @@ import { copyTasks } from "./copy-tasks.js";
 import { copyArtifacts } from "./copy-artifacts.js";
 import { copyPrompts } from "./copy-prompts.js";
 import { copyMemories } from "./copy-memories.js";
+import { copyPushConfigs } from "./copy-push-configs.js";
 import { copyVault } from "./copy-vault.js";
 import { copyIdentity } from "./copy-identity.js";
 import { readSourceRecoveryCodes } from "./source-recovery-codes.js";
@@ -141,6 +143,8 @@ export async function copyStorage(options: CopyStorageOptions): Promise<CopyRepo
     await copyArtifacts(sourceStore.artifactStore(), targetStore.artifactStore(), progress);
     await copyPrompts(sourceStore.promptStore(), targetStore.promptStore(), progress);
     await copyMemories(sourceStore.semanticMemoryStore(), targetStore.semanticMemoryStore(), progress);
+    // After the tasks: a push config belongs to a task.
+    await copyPushConfigs(sourceStore.a2aPushStore(), targetStore.a2aPushStore(), progress);
 
     progress("verifying");
     const [sourceInventory, targetInventory] = await Promise.all([takeInventory(sourceStore, metaKeys), takeInventory(targetStore, metaKeys)]);

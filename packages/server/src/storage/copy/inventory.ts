@@ -15,6 +15,7 @@ import type { StorageBackend } from "../contracts/storage-backend.js";
 import { byKey, digestOf, feed } from "./content-digest.js";
 import { identityContents, takeIdentityInventory, type IdentityInventory } from "./identity-inventory.js";
 import { allTaskEvents, allTasks } from "./copy-tasks.js";
+import { dataContents, takeDataInventory, type DataInventory } from "./data-inventory.js";
 
 /** Page size of every paged read (listings, the audit log). */
 const PAGE = 1000;
@@ -47,6 +48,8 @@ export interface Inventory {
   /** kCore's tasks and their stored events (issue 16). */
   tasks: number;
   taskEvents: number;
+  /** Artifact metadata, prompts, memories and A2A push configs (data-inventory.ts). */
+  data: DataInventory;
   /** Content digests (hex) by kind, compared by the verification. */
   digests: Record<DigestKind, string>;
 }
@@ -139,6 +142,8 @@ export async function takeInventory(store: StorageBackend, metaKeys: Iterable<st
   }
   taskRows.sort(byKey((row) => row.id));
 
+  const data = await takeDataInventory(store);
+
   return {
     services,
     leases: leaseRows.length,
@@ -158,6 +163,7 @@ export async function takeInventory(store: StorageBackend, metaKeys: Iterable<st
     identity,
     tasks: taskRows.length,
     taskEvents,
+    data,
     digests: {
       services: serviceHash.digest("hex"),
       leases: leaseHash.digest("hex"),
@@ -190,6 +196,7 @@ export function contentsOf(inventory: Inventory): string[] {
     ["peers", inventory.peers],
     ["imported records", inventory.imports],
     ["tasks", inventory.tasks],
+    ...dataContents(inventory.data),
     ["settings", inventory.meta.size],
     ...identityContents(inventory.identity),
   ];

@@ -1,7 +1,7 @@
 /**
  * @module storage/copy/verify-copy
  * The check after a copy: the source's and the target's inventories (inventory.ts) side by side, one row
- * per kind (sign-in's users, roles, sessions, factors and security log included), each with both counts and
+ * per kind (sign-in's users, roles, sessions, factors and security log, and the data services, included), each with both counts and
  * whether they agree (counts AND content digests). The settings row
  * compares the copied settings by value; the registry epoch must differ (the target's is new, see
  * copy-node.ts); the identity row compares the DID the target's stored public key gives with the source's.
@@ -9,6 +9,7 @@
 import { SERVICE_STATUSES } from "@kai/protocol";
 import type { DigestKind, Inventory } from "./inventory.js";
 import type { IdentityDigestKind } from "./identity-inventory.js";
+import type { DataDigestKind } from "./data-inventory.js";
 import { serviceTotal } from "./inventory.js";
 
 export interface VerificationRow {
@@ -51,6 +52,14 @@ export function verifyCopy(source: Inventory, target: Inventory, settings: Setti
   count("tasks", source.tasks, target.tasks, "tasks");
   count("  events", source.taskEvents, target.taskEvents);
   count("imported records", source.imports, target.imports, "imports");
+
+  const data = (kind: string, x: number, y: number, digest?: DataDigestKind) =>
+    rows.push({ kind, source: String(x), target: String(y), ok: x === y && (digest === undefined || source.data.digests[digest] === target.data.digests[digest]) });
+  data("artifacts", source.data.artifacts, target.data.artifacts, "artifacts");
+  data("prompts", source.data.prompts, target.data.prompts, "prompts");
+  data("  versions", source.data.promptVersions, target.data.promptVersions);
+  data("memories", source.data.memories, target.data.memories, "memories");
+  data("A2A push configs", source.data.pushConfigs, target.data.pushConfigs, "pushConfigs");
 
   const a = source.identity;
   const b = target.identity;

@@ -20,6 +20,7 @@ import { registration } from "../../helpers/test-server.js";
 import { PASSPHRASE, buildSourceNode, type SourceNode } from "./source-node.js";
 import { expectSameNode } from "./target-checks.js";
 import { addIdentityData, expectCopiedIdentity } from "../identity-copy-data.js";
+import { addDataServicesData } from "../data-copy-data.js";
 
 let peer: TestServer;
 let source: SourceNode;
@@ -61,6 +62,8 @@ beforeAll(async () => {
   cleanup.push(source.dataDir);
   // Sign-in's data through the store (the source node is stopped): users, sessions, factors, security log.
   await addIdentityData(source.dataDir);
+  // Artifacts, prompts, memories and a push config on the task, likewise.
+  await addDataServicesData(source.dataDir, source.task.id);
 }, 120_000);
 
 afterAll(async () => {
@@ -80,6 +83,17 @@ describe("copying into SQLite", () => {
     expect(report.notes.join("\n")).toContain("audit.key");
     expect(progress.some((line) => line.startsWith("services:"))).toBe(true);
     expect(report.rows.find((row) => row.kind === "users")).toMatchObject({ target: expect.not.stringMatching(/^0$/), ok: true });
+    // The data services are verified kind by kind, each with its rows counted (the prompt's two versions under it).
+    const kinds = report.rows.map((row) => row.kind);
+    const at = kinds.indexOf("artifacts");
+    expect(kinds.slice(at, at + 5)).toEqual(["artifacts", "prompts", "  versions", "memories", "A2A push configs"]);
+    expect(report.rows.slice(at, at + 5).map((row) => [row.source, row.target, row.ok])).toEqual([
+      ["1", "1", true],
+      ["1", "1", true],
+      ["2", "2", true],
+      ["2", "2", true],
+      ["1", "1", true],
+    ]);
     await expectCopiedIdentity(source.dataDir, { kind: "sqlite", path: join(targetDir, "kai.db") });
 
     // A SQLite node reads its public key from the data directory; everything else comes from the database.
@@ -97,7 +111,7 @@ describe("copying into SQLite", () => {
     expect(again.message).toMatch(/not empty .*services.*--force/);
     const forced = await copyStorage({ from: source.dataDir, to: { kind: "sqlite", path: join(targetDir, "kai.db") }, force: true });
     expectVerified(forced);
-    expect(forced.overwritten.join(", ")).toMatch(/services.*tokens.*vault header.*users.*sessions/);
+    expect(forced.overwritten.join(", ")).toMatch(/services.*tokens.*vault header.*tasks.*1 artifacts.*1 prompts.*2 memories.*1 push configs.*users.*sessions/);
   }, 60_000);
 });
 
