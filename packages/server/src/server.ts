@@ -34,6 +34,7 @@ import { createApp } from "./http/app.js";
 import { openAgentMesh, type AgentMesh } from "./agents/open-agent-mesh.js";
 import { openArtifacts } from "./artifacts/open-artifacts.js";
 import { openMemory } from "./memory/open-memory.js";
+import { shareMemoryChanges } from "./memory/memory-signals.js";
 import { PromptService } from "./prompts/prompt-service.js";
 import { createRunTokens } from "./agents/runtime/run-token.js";
 import { openSystemPublishers, type SystemPublishers } from "./bus/publishers/open-system-publishers.js";
@@ -430,6 +431,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Semantic memory (issue 17): rows in the backend's database, the embedded index rebuilt from them now; TTL sweeps a singleton job.
     const memory = await openMemory({ config, logger, store, gateway: routerPort(router) });
     jobs.add(memory.sweeper);
+    // Every instance's index learns the memories the others add and remove (memory/memory-signals.ts).
+    const memorySignals = shareMemoryChanges({ cluster, shared, memory: memory.service, logger });
+    undo.unshift(async () => memorySignals.stop());
     // Runtime configuration changes (issue 18): live settings applied in place, each announced as CONFIG_UPDATE.
     const layeredConfig = new LayeredConfig({
       layers: configLayers, config,

@@ -33,7 +33,9 @@ export type SignalTopic =
   /** `{ taskId, action: "cancel" | "answer" }`: a task's cancel or answer for the instance running it (an answer's value is in the task store). */
   | "task_control"
   /** `{ request, op: "start" | "stop", id }` to the leader, which runs the run-agents; `{ reply, state } | { reply, error }` back (agents/runtime/run-agent-relay.ts). */
-  | "run_agent";
+  | "run_agent"
+  /** `{ added: ids } | { removed: ids }`: memories one instance added or removed; the others index them (memory/memory-signals.ts). */
+  | "memory_changed";
 
 export interface SignalMeta {
   /** Instance id of the publisher. */

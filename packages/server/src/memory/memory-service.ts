@@ -6,6 +6,12 @@
  * then the index entry before it answers, and a search re-reads the rows of its hits, so a memory deleted or
  * expired is never returned, not even by an index that lags (another instance's delete).
  *
+ * Several instances of one node (issue 13) each keep an index: every memory this instance adds or removes is told
+ * to `onChange` listeners (memory-signals.ts publishes it to the other instances), and what another instance did
+ * comes back through `indexAdded` / `forgetRemoved`; `reconcile` makes the index agree with the rows again after
+ * signals were missed. Until a signal arrives another instance's new memory is not found here (seconds at most);
+ * a removed one is never returned (the rows decide, above).
+ *
  * Isolation: a namespace is its owner's (the token's owner): non-admin callers only ever touch their own; an admin
  * may name another owner. Filters (`filter[key]=value`: metadata equality) and expiry are decided inside the index
  * search through its `accept` callback, from a catalog of each indexed memory's metadata and expiry kept here.
@@ -31,6 +37,14 @@ export interface MemoryServiceDeps {
 interface CatalogEntry {
   metadata: MemoryMetadata;
   expiresAt: number | null;
+  /** Its index partition (partitionOf), so a removal told by id alone finds it. */
+  partition: string;
+}
+
+/** Memories this instance added to or removed from the rows (and its index), by id. */
+export interface MemoryChange {
+  added?: string[];
+  removed?: string[];
 }
 
 /** Rows read per page while the index is rebuilt at start. */
@@ -79,6 +93,7 @@ function dot(a: Float32Array, b: Float32Array): number {
 export class MemoryService {
   private readonly catalog = new Map<string, CatalogEntry>();
   private readonly now: () => number;
+  private readonly changeListeners = new Set<(change: MemoryChange) => void>();
 
   constructor(private readonly deps: MemoryServiceDeps) {
     this.now = deps.now ?? Date.now;
@@ -90,27 +105,89 @@ export class MemoryService {
     loading.markLoading?.();
     const started = performance.now();
     let count = 0;
-    let after: string | null = null;
-    for (;;) {
-      const page = await this.deps.store.scan(after, REBUILD_PAGE);
-      if (page.length === 0) break;
-      after = page[page.length - 1]!.id;
-      const now = this.now();
-      const byPartition = new Map<string, Array<{ id: string; vector: Float32Array }>>();
-      for (const memory of page) {
-        if (memory.expiresAt !== null && memory.expiresAt <= now) continue;
-        const key = partitionOf(memory.owner, memory.namespace, memory.model);
-        let entries = byPartition.get(key);
-        if (!entries) byPartition.set(key, (entries = []));
-        entries.push({ id: memory.id, vector: memory.vector });
-        this.catalog.set(memory.id, { metadata: memory.metadata, expiresAt: memory.expiresAt });
-        count++;
-      }
-      for (const [key, entries] of byPartition) await this.deps.index.addMany(key, entries);
-      if (page.length < REBUILD_PAGE) break;
-    }
+    for await (const page of this.allRows()) count += await this.indexRows(page);
     loading.markLoaded?.();
     this.deps.logger.info({ memories: count, ms: Math.round(performance.now() - started), index: this.deps.index.kind }, "memory index rebuilt");
+  }
+
+  /** Every stored row, page by page, in id order. */
+  private async *allRows(): AsyncGenerator<StoredMemory[]> {
+    for (let after: string | null = null; ; ) {
+      const page = await this.deps.store.scan(after, REBUILD_PAGE);
+      if (page.length > 0) yield page;
+      if (page.length < REBUILD_PAGE) return;
+      after = page[page.length - 1]!.id;
+    }
+  }
+
+  /** Indexes the rows given that are not expired and not indexed yet; returns how many. */
+  private async indexRows(rows: readonly StoredMemory[]): Promise<number> {
+    const now = this.now();
+    const byPartition = new Map<string, Array<{ id: string; vector: Float32Array }>>();
+    let count = 0;
+    for (const memory of rows) {
+      if (this.expired(memory, now) || this.catalog.has(memory.id)) continue;
+      const key = partitionOf(memory.owner, memory.namespace, memory.model);
+      let entries = byPartition.get(key);
+      if (!entries) byPartition.set(key, (entries = []));
+      entries.push({ id: memory.id, vector: memory.vector });
+      this.catalog.set(memory.id, { metadata: memory.metadata, expiresAt: memory.expiresAt, partition: key });
+      count++;
+    }
+    for (const [key, entries] of byPartition) await this.deps.index.addMany(key, entries);
+    return count;
+  }
+
+  /** Tells the listener of every memory this instance adds or removes; returns how to stop. */
+  onChange(listener: (change: MemoryChange) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
+  }
+
+  private tell(change: MemoryChange): void {
+    for (const listener of this.changeListeners) {
+      try {
+        listener(change);
+      } catch (error) {
+        this.deps.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "a memory change listener failed");
+      }
+    }
+  }
+
+  /** Another instance added these memories: their rows are indexed here (those gone or expired since are not). */
+  async indexAdded(ids: readonly string[]): Promise<void> {
+    const fresh = ids.filter((id) => !this.catalog.has(id));
+    if (fresh.length > 0) await this.indexRows(await this.deps.store.getMany(fresh));
+  }
+
+  /** Another instance removed these memories: they leave this index too. */
+  async forgetRemoved(ids: readonly string[]): Promise<void> {
+    const byPartition = new Map<string, string[]>();
+    for (const id of ids) {
+      const entry = this.catalog.get(id);
+      if (!entry) continue;
+      this.catalog.delete(id);
+      let list = byPartition.get(entry.partition);
+      if (!list) byPartition.set(entry.partition, (list = []));
+      list.push(id);
+    }
+    for (const [key, list] of byPartition) await this.deps.index.remove(key, list);
+  }
+
+  /**
+   * Makes the index agree with the rows (after missed signals): rows not indexed are added, index entries without
+   * a row are removed. Reads every row once.
+   */
+  async reconcile(): Promise<{ added: number; removed: number }> {
+    const seen = new Set<string>();
+    let added = 0;
+    for await (const page of this.allRows()) {
+      for (const memory of page) seen.add(memory.id);
+      added += await this.indexRows(page);
+    }
+    const gone = [...this.catalog.keys()].filter((id) => !seen.has(id));
+    await this.forgetRemoved(gone);
+    return { added, removed: gone.length };
   }
 
   async add(request: z.output<typeof AddMemoryRequestSchema>, principal: Principal): Promise<{ memory: Memory; created: boolean }> {
@@ -137,8 +214,10 @@ export class MemoryService {
     await this.unindex(outcome.removed);
     if (outcome.created) {
       // Durable first, then indexed: a search never finds a memory whose row is not there.
-      await this.deps.index.add(partitionOf(owner, candidate.namespace, model), candidate.id, vector);
-      this.catalog.set(candidate.id, { metadata: candidate.metadata, expiresAt: candidate.expiresAt });
+      const partition = partitionOf(owner, candidate.namespace, model);
+      await this.deps.index.add(partition, candidate.id, vector);
+      this.catalog.set(candidate.id, { metadata: candidate.metadata, expiresAt: candidate.expiresAt, partition });
+      this.tell({ added: [candidate.id] });
     }
     return { memory: toPublicMemory(outcome.memory), created: outcome.created };
   }
@@ -236,6 +315,7 @@ export class MemoryService {
       ids.push(memory.id);
     }
     for (const [key, ids] of byPartition) await this.deps.index.remove(key, ids);
+    if (removed.length > 0) this.tell({ removed: removed.map((memory) => memory.id) });
   }
 
   private ownerFor(asked: string | undefined, principal: Principal): string {

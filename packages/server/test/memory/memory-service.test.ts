@@ -71,4 +71,46 @@ describe("memory service", () => {
     expect((await service.add(add("written after the rebuild"), alice)).created).toBe(true);
     await backend.close();
   });
+
+  it("two instances on one store: each tells its adds and removals, the other indexes and drops them; reconcile repairs what was missed", async () => {
+    const backend = await openStore({ kind: "memory" });
+    const logger = pino({ level: "silent" });
+    const make = () => {
+      const index = new EmbeddedIndex({ hnswFrom: 4 });
+      return { index, service: new MemoryService({ store: backend.semanticMemoryStore(), index, embedder, logger }) };
+    };
+    const a = make();
+    const b = make();
+    await a.service.start();
+    await b.service.start();
+    const told: Array<{ added?: string[]; removed?: string[] }> = [];
+    a.service.onChange((change) => told.push(change));
+    const partition = `alice\ndefault\n${EMBED_MODEL}`;
+
+    const first = await a.service.add(add("the backup runs at midnight"), alice);
+    expect(told).toEqual([{ added: [first.memory.id] }]);
+    // Before B hears of it, its index does not have it; once told, B finds it.
+    expect(b.index.size(partition)).toBe(0);
+    await b.service.indexAdded(told[0]!.added!);
+    expect(b.index.size(partition)).toBe(1);
+    expect((await b.service.search(query("when does the backup run"), {}, alice)).results.map((result) => result.memory.id)).toEqual([first.memory.id]);
+    // Told twice (a signal delivered again): indexed once.
+    await b.service.indexAdded(told[0]!.added!);
+    expect(b.index.size(partition)).toBe(1);
+
+    await a.service.delete(first.memory.id, alice);
+    expect(told[1]).toEqual({ removed: [first.memory.id] });
+    await b.service.forgetRemoved(told[1]!.removed!);
+    expect(b.index.size(partition)).toBe(0);
+
+    // Signals B never got: two adds and a delete. Reconciling reads the rows and repairs the index.
+    const second = await a.service.add(add("the printer is on floor three"), alice);
+    await a.service.add(add("the coffee machine is broken"), alice);
+    expect(await b.service.reconcile()).toEqual({ added: 2, removed: 0 });
+    await a.service.delete(second.memory.id, alice);
+    expect(await b.service.reconcile()).toEqual({ added: 0, removed: 1 });
+    expect(b.index.size(partition)).toBe(1);
+    expect(b.index.size(partition)).toBe(a.index.size(partition));
+    await backend.close();
+  });
 });

@@ -168,6 +168,7 @@ const SIGNAL_TOPICS = {
   session_revoked: true,
   task_control: true,
   run_agent: true,
+  memory_changed: true,
 } satisfies Record<SignalTopic, true>;
 
 /**
