@@ -24,6 +24,7 @@ export * from "./schemas/agents.js";
 export * from "./schemas/agents-signing.js";
 export * from "./schemas/agents-mcp.js";
 export * from "./schemas/agents-a2a.js";
+export * from "./schemas/agents-a2a-rest.js";
 export * from "./schemas/agents-runtime.js";
 export * from "./schemas/tasks.js";
 export * from "./schemas/events.js";

@@ -97,6 +97,7 @@ import { a2aCardRoutes, a2aRoutes } from "./routes/a2a.js";
 import { AgentCardSource } from "../agents/a2a/server/agent-card.js";
 
 /** The sign-in parts the routes use (server.ts builds them). */
+import { a2aRestRoutes } from "./routes/a2a-rest.js";
 export interface SignInParts {
   signIn: SignInService;
   sessions: SessionService;
@@ -322,6 +323,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
         tags: ["services"],
         summary: "Registry change stream (WebSocket)",
         description: "Upgrade to WebSocket; token in Authorization or ?token=. Send {\"type\":\"subscribe\",\"filter\"?,\"fromRevision\"?}.",
+    // The same A2A operations over the HTTP+JSON (REST) binding, on the same request handler: /a2a/rest/...
+    await scope.register(a2aRestRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger, push: deps.mesh.push }, a2aCard));
       },
       // Plain HTTP (no Upgrade header) gets our error body, not the plugin's empty 404.
       handler: () => {

@@ -8,7 +8,7 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { ErrorBodySchema, klp, signAgentManifest } from "@kai/protocol";
+import { A2aRestErrorBodySchema, ErrorBodySchema, klp, signAgentManifest } from "@kai/protocol";
 import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { fillPath, leaksStackTrace, protectedRoutes, type ApiRoute } from "./support/api-surface.js";
 
@@ -29,7 +29,9 @@ const BARRAGE_TIMEOUT = 180_000;
 /** Sends raw bytes to the server (node:http, so that paths such as `../` are not normalised by a URL parser). */
 function raw(method: string, path: string, options: { token?: string | null; body?: string | Buffer; contentType?: string | null } = {}): Promise<{ status: number; text: string; headers: Record<string, string | string[] | undefined> }> {
   const url = new URL(server.url);
-  const headers: Record<string, string> = {};
+  // A2A's version header on every request: A2A's HTTP+JSON routes (/a2a/rest/...) then read the hostile body instead
+  // of refusing the version first; every other route ignores it.
+  const headers: Record<string, string> = { "a2a-version": "1.0" };
   if (options.token !== null) headers.authorization = `Bearer ${options.token ?? alice}`;
   if (options.body !== undefined) {
     if (options.contentType !== null) headers["content-type"] = options.contentType ?? "application/json";
@@ -59,7 +61,9 @@ function expectSane(response: { status: number; text: string; headers: Record<st
   expect(leaksStackTrace(response.text), `${what} leaked: ${response.text.slice(0, 300)}`).toBe(false);
   expect(response.headers["x-request-id"], what).toBeTruthy();
   if (response.status >= 400) {
-    const parsed = ErrorBodySchema.safeParse(JSON.parse(response.text));
+    // A2A's HTTP+JSON binding answers A2A's failures in A2A's error body (AIP-193), everything before it in ours.
+    const body: unknown = JSON.parse(response.text);
+    const parsed = what.includes("/a2a/rest/") && A2aRestErrorBodySchema.safeParse(body).success ? { success: true } : ErrorBodySchema.safeParse(body);
     expect(parsed.success, `${what} error body: ${response.text.slice(0, 300)}`).toBe(true);
   }
 }

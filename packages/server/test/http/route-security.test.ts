@@ -159,6 +159,17 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /ws/events": { need: "agents-read" },
   // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
   "GET /ws/registry": { need: "read" },
+  // The A2A HTTP+JSON binding beside it (same handler, scope and bucket): past auth, an A2A error (the walk sends no A2A-Version: 400).
+  "POST /a2a/rest/message:send": { need: "tasks-run", body: () => ({ message: { messageId: "walk", role: "ROLE_USER", parts: [{ text: "walk" }] } }) },
+  "POST /a2a/rest/message:stream": { need: "tasks-run", body: () => ({ message: { messageId: "walk", role: "ROLE_USER", parts: [{ text: "walk" }] } }) },
+  "GET /a2a/rest/tasks": { need: "tasks-run" },
+  "GET /a2a/rest/tasks/{id}": { need: "tasks-run" },
+  "POST /a2a/rest/tasks/{id}": { need: "tasks-run" },
+  "POST /a2a/rest/tasks/{id}/pushNotificationConfigs": { need: "tasks-run", body: () => ({ url: "https://example.invalid/walk" }) },
+  "GET /a2a/rest/tasks/{id}/pushNotificationConfigs": { need: "tasks-run" },
+  "GET /a2a/rest/tasks/{id}/pushNotificationConfigs/{configId}": { need: "tasks-run" },
+  "DELETE /a2a/rest/tasks/{id}/pushNotificationConfigs/{configId}": { need: "tasks-run" },
+  "GET /a2a/rest/extendedAgentCard": { need: "tasks-run" },
   // The prompt store (issue 17): "walk-target" is saved by the walk itself (a sufficient token is its owner).
   "GET /api/prompts": { need: "prompts-read" },
   "PUT /api/prompts/{name}": { need: "prompts-write", body: () => ({ template: "walk {{x}}", variables: [{ name: "x" }] }) },

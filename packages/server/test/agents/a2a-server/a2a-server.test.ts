@@ -105,7 +105,11 @@ describe("the agent card", () => {
     const response = await server.request("/.well-known/agent-card.json", { token: null });
     expect(response.status).toBe(200);
     const json = (await response.json()) as { supportedInterfaces: { url: string; protocolBinding: string; protocolVersion: string }[] };
-    expect(json.supportedInterfaces).toEqual([{ url: `${server.url}/a2a`, protocolBinding: "JSONRPC", protocolVersion: "1.0" }]);
+    // JSON-RPC here; the HTTP+JSON binding beside it is a2a-rest.test.ts's.
+    expect(json.supportedInterfaces).toEqual([
+      { url: `${server.url}/a2a`, protocolBinding: "JSONRPC", protocolVersion: "1.0" },
+      { url: `${server.url}/a2a/rest`, protocolBinding: "HTTP+JSON", protocolVersion: "1.0" },
+    ]);
     const card = await client.getAgentCard();
     expect(card.capabilities?.streaming).toBe(true);
     expect(card.securitySchemes.bearer?.scheme?.$case).toBe("httpAuthSecurityScheme");

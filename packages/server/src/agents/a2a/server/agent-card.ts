@@ -1,7 +1,7 @@
 /**
  * @module agents/a2a/server/agent-card
- * The node's A2A v1.0 agent card (`/.well-known/agent-card.json`): one JSON-RPC interface at `<base>/a2a`
- * (A2A 1.0), bearer tokens with scope `tasks:run`, streaming, push notifications (push/), and one skill per capability kCore can run for a
+ * The node's A2A v1.0 agent card (`/.well-known/agent-card.json`): two interfaces, JSON-RPC at `<base>/a2a` and
+ * HTTP+JSON (REST) at `<base>/a2a/rest` (A2A 1.0, both served by one request handler), bearer tokens with scope `tasks:run`, streaming, push notifications (push/), and one skill per capability kCore can run for a
  * caller: agents' skills, tools' capabilities and the gateway capabilities kCore's gateway dispatcher serves.
  * The card is public (A2A requires it readable before sign-in), so it lists only what `public` records offer
  * (never an internal or private record's capability); a caller may be able to run more. Read from the registry at
@@ -20,6 +20,8 @@ import { readCapabilityCatalog } from "../../planner/capability-catalog.js";
 export const A2A_VERSION = "1.0";
 /** The JSON-RPC endpoint's path on this node. */
 export const A2A_PATH = "/a2a";
+/** The HTTP+JSON (REST) binding's base path on this node: `POST <this>/message:send`, `GET <this>/tasks/{id}`, … */
+export const A2A_REST_PATH = "/a2a/rest";
 const CACHE_MS = 30_000;
 /** A card is read by clients on every connect: keep it a card, not a registry dump. */
 const MAX_SKILLS = 200;
@@ -68,7 +70,11 @@ export function buildAgentCard(baseUrl: string, skills: AgentSkill[]): AgentCard
     description:
       "A kAI Service Stack node. Send a goal as a text part (input as data parts): kCore plans it with kPlanner, or runs the " +
       "capability named in metadata kai.capability, across the node's agents, tools and gateway.",
-    supportedInterfaces: [{ url: `${baseUrl}${A2A_PATH}`, protocolBinding: "JSONRPC", tenant: "", protocolVersion: A2A_VERSION }],
+    // JSON-RPC first: the binding clients that accept both have always used here.
+    supportedInterfaces: [
+      { url: `${baseUrl}${A2A_PATH}`, protocolBinding: "JSONRPC", tenant: "", protocolVersion: A2A_VERSION },
+      { url: `${baseUrl}${A2A_REST_PATH}`, protocolBinding: "HTTP+JSON", tenant: "", protocolVersion: A2A_VERSION },
+    ],
     provider: undefined,
     version: VERSION,
     capabilities: { streaming: true, pushNotifications: true, extensions: [], extendedAgentCard: false },
