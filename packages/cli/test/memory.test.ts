@@ -59,6 +59,25 @@ describe("kai memory", () => {
     expect(JSON.parse(bulk.stdout)).toEqual({ deleted: 1 });
   });
 
+  it("reembed moves every memory to another model (admin), following it with --wait; --status tells the outcome", async () => {
+    const admin = createClient({ url: server.url, token: server.adminToken });
+    await admin.services.register({ id: "cli-embedder-v2", name: "embedder v2", type: "service", provider: "openai-compatible", capabilities: ["embeddings"], url: fake.url, visibility: "public", metadata: { models: ["embed-fake-v2"] } });
+    const kept = (await kai(["memory", "add", "the office closes at six", "-n", "reembed"])).stdout.trim();
+    // alice may not: the job is an admin's.
+    expect((await kai(["memory", "reembed", "--model", "embed-fake-v2"])).code).toBe(4);
+    const asAdmin = (args: string[]) => runKai(["--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: server.adminToken } });
+    const moved = await asAdmin(["memory", "reembed", "--model", "embed-fake-v2", "--wait"]);
+    expect(moved.code, moved.stderr).toBe(0);
+    expect(moved.stdout).toMatch(/^state:\s+completed$/m);
+    expect(moved.stdout).toMatch(/^model:\s+embed-fake-v2$/m);
+    expect((await kai(["memory", "show", kept])).stdout).toMatch(/^model:\s+embed-fake-v2 /m);
+    const status = await asAdmin(["memory", "reembed", "--status", "--json"]);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: "completed", model: "embed-fake-v2", error: null });
+    // Nothing runs: a cancel is a conflict (exit 5); two actions at once are a usage error.
+    expect((await asAdmin(["memory", "reembed", "--cancel"])).code).toBe(5);
+    expect((await asAdmin(["memory", "reembed", "--status", "--cancel"])).code).toBe(2);
+  });
+
   it("refuses bad flags as usage errors", async () => {
     expect((await kai(["memory", "search", "x", "--limit", "0"])).code).toBe(2);
     expect((await kai(["memory", "add", "x", "--meta", "novalue"])).code).toBe(2);

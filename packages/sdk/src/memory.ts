@@ -4,17 +4,20 @@
  * through its gateway; the same text already in the namespace comes back with `created: false`), `search` finds
  * memories by meaning with metadata `filter`s applied inside the search, `get`, `delete` one, and `deleteWhere`
  * (by filter, or a whole namespace with `all: true`). Scopes: `memory:read` to read and search, `memory:write` to
- * add and delete.
+ * add and delete. `reembed` / `reembedStatus` / `cancelReembed` (scope `admin`): the job that moves every memory to
+ * another embedding model.
  */
 import {
   AddMemoryResponseSchema,
   DeleteMemoriesResponseSchema,
   MemoryResponseSchema,
+  ReembedStatusSchema,
   SearchMemoryResponseSchema,
   type AddMemoryRequest,
   type AddMemoryResponse,
   type DeleteMemoriesRequest,
   type Memory,
+  type ReembedStatus,
   type SearchMemoryResponse,
 } from "@kai/protocol";
 import type { HttpTransport } from "./http-transport.js";
@@ -42,6 +45,11 @@ export interface MemoryClient {
   delete(id: string): Promise<void>;
   /** Deletes by `filter`, or every memory of the namespace with `all: true`; resolves with how many. */
   deleteWhere(request: DeleteMemoriesRequest): Promise<number>;
+  /** Starts moving every memory to `model` (absent: the node's `memory.model`); resolves with the job's first status. */
+  reembed(model?: string): Promise<ReembedStatus>;
+  reembedStatus(): Promise<ReembedStatus>;
+  /** Stops the running job after its current batch. */
+  cancelReembed(): Promise<ReembedStatus>;
 }
 
 export function createMemoryClient(http: HttpTransport): MemoryClient {
@@ -59,5 +67,8 @@ export function createMemoryClient(http: HttpTransport): MemoryClient {
       await http.request("DELETE", memoryPath(id));
     },
     deleteWhere: async (request) => (await http.request("POST", "/api/memory/delete", { body: request, schema: DeleteMemoriesResponseSchema })).data.deleted,
+    reembed: async (model) => (await http.request("POST", "/api/memory/reembed", { body: model === undefined ? {} : { model }, schema: ReembedStatusSchema })).data,
+    reembedStatus: async () => (await http.request("GET", "/api/memory/reembed", { schema: ReembedStatusSchema })).data,
+    cancelReembed: async () => (await http.request("POST", "/api/memory/reembed/cancel", { schema: ReembedStatusSchema })).data,
   };
 }

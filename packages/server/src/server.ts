@@ -429,7 +429,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // The prompt store (issue 17): prompts and versions in the backend's database; vault references read as the caller.
     const prompts = new PromptService({ store: store.promptStore(), vault });
     // Semantic memory (issue 17): rows in the backend's database, the embedded index rebuilt from them now; TTL sweeps a singleton job.
-    const memory = await openMemory({ config, logger, store, gateway: routerPort(router) });
+    const memory = await openMemory({ config, logger, store, gateway: routerPort(router), instanceName: cluster.instanceName });
+    undo.unshift(async () => memory.reembed.stop());
     jobs.add(memory.sweeper);
     // Every instance's index learns the memories the others add and remove (memory/memory-signals.ts).
     const memorySignals = shareMemoryChanges({ cluster, shared, memory: memory.service, logger });
@@ -444,6 +445,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const app = await createApp({
       configLayers: layeredConfig,
       memory: memory.service,
+      memoryReembed: memory.reembed,
       prompts,
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh, artifacts,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
@@ -492,6 +494,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         await monitor.stop();
         signals.stop();
         await tailer?.stop();
+        // A re-embedding stops after its batch, resumable (memory/reembed-job.ts).
+        await memory.reembed.stop();
+        memorySignals.stop();
         // Leaving hands the singleton jobs to another instance at once (no timeout to wait for).
         await cluster.close();
         await redisExtras.close();

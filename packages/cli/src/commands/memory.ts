@@ -4,11 +4,12 @@
  * a namespace (embedded by the node; the same text twice is one memory), `--meta key=value` adds metadata, `--ttl`
  * expires it, `--relates` links it to other memories. `search <query…>` prints the nearest memories with their
  * scores; `--filter key=value` keeps those whose metadata matches (inside the search: `--limit` results whenever that
- * many match). `delete <id>` deletes one; `delete --namespace n --filter k=v` or `--all` deletes many. `--json` prints
- * the node's documents.
+ * many match). `delete <id>` deletes one; `delete --namespace n --filter k=v` or `--all` deletes many.
+ * `reembed [--model m] [--wait]` moves every memory to another embedding model (admin), `reembed --status` and
+ * `reembed --cancel` follow and stop it. `--json` prints the node's documents.
  */
 import { Command } from "commander";
-import { AddMemoryRequestSchema, DeleteMemoriesRequestSchema, fieldErrorsFromZod, type Memory } from "@kai/protocol";
+import { AddMemoryRequestSchema, DeleteMemoriesRequestSchema, fieldErrorsFromZod, type Memory, type ReembedStatus } from "@kai/protocol";
 import { addGlobalOptions, collectList, contextOf } from "../command-kit.js";
 import { CliError, usageError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
@@ -174,11 +175,62 @@ function deleteCommand(): Command {
   });
 }
 
+interface ReembedFlags {
+  model?: string;
+  wait?: boolean;
+  status?: boolean;
+  cancel?: boolean;
+}
+
+/** How often `--wait` asks for progress. */
+const REEMBED_POLL_MS = 1_000;
+
+function printReembed(out: ReturnType<typeof contextOf>["out"], status: ReembedStatus): void {
+  out.line(
+    formatKeyValues([
+      ["state", status.state],
+      ["model", cell(status.model ?? undefined)],
+      ["progress", `${status.done} of ${status.total}${status.skipped > 0 ? ` (${status.skipped} gone before their turn)` : ""}`],
+      ["instance", cell(status.instance ?? undefined)],
+      ["started", cell(status.startedAt ?? undefined)],
+      ["finished", cell(status.finishedAt ?? undefined)],
+      ["error", status.error ? `${status.error.code}: ${status.error.message}` : "-"],
+    ]),
+  );
+}
+
+function reembedCommand(): Command {
+  const command = new Command("reembed")
+    .description("move every memory to another embedding model, in the background (scope admin); --status, --cancel")
+    .option("--model <model>", "the model to move to (default: the node's memory.model)")
+    .option("--wait", "follow the job until it ends (exit 1 when it fails)")
+    .option("--status", "show the job's status and progress")
+    .option("--cancel", "stop the running job after its current batch");
+  addGlobalOptions(command);
+  return command.action(async (flags: ReembedFlags, self: Command) => {
+    const { out, client } = contextOf(self);
+    if ([flags.status, flags.cancel, flags.model !== undefined || flags.wait].filter(Boolean).length > 1) throw usageError("give one of --status, --cancel, or a start (--model, --wait)");
+    const memory = client().memory;
+    let status = flags.status ? await memory.reembedStatus() : flags.cancel ? await memory.cancelReembed() : await memory.reembed(flags.model);
+    if (flags.wait) {
+      while (status.state === "running") {
+        out.info(`re-embedding: ${status.done} of ${status.total}`);
+        await new Promise((resolve) => setTimeout(resolve, REEMBED_POLL_MS));
+        status = await memory.reembedStatus();
+      }
+    }
+    if (out.json) out.document(status);
+    else printReembed(out, status);
+    if (flags.wait && status.state !== "completed") throw new CliError(`the re-embedding ended ${status.state}`, status.error?.code ?? "internal", EXIT.unexpected);
+  });
+}
+
 export function memoryCommand(): Command {
   return new Command("memory")
     .description("semantic memory: texts the node embeds and finds again by meaning")
     .addCommand(addCommand())
     .addCommand(searchCommand())
     .addCommand(showCommand())
-    .addCommand(deleteCommand());
+    .addCommand(deleteCommand())
+    .addCommand(reembedCommand());
 }

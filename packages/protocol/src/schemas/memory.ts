@@ -138,3 +138,36 @@ export type DeleteMemoriesRequest = z.input<typeof DeleteMemoriesRequestSchema>;
 
 export const DeleteMemoriesResponseSchema = z.object({ deleted: z.number().int().nonnegative() });
 export type DeleteMemoriesResponse = z.infer<typeof DeleteMemoriesResponseSchema>;
+
+/** Start re-embedding every memory under `model` (absent: the node's `memory.model`). */
+export const ReembedMemoriesRequestSchema = z.strictObject({
+  model: z.string().min(1).max(200).optional(),
+});
+export type ReembedMemoriesRequest = z.input<typeof ReembedMemoriesRequestSchema>;
+
+export const ReembedStateSchema = z.enum(["idle", "running", "completed", "failed", "canceled", "interrupted"]);
+export type ReembedState = z.infer<typeof ReembedStateSchema>;
+
+/**
+ * The re-embedding job (docs/data/memory.md "Changing the embedding model"): one per node, its progress stored so every
+ * instance answers the same. `interrupted`: it was running on an instance that stopped; starting again resumes (the
+ * memories already under the model are skipped).
+ */
+export const ReembedStatusSchema = z.object({
+  state: ReembedStateSchema,
+  /** The model memories are being moved to. */
+  model: z.string().nullable(),
+  /** Memories under another model when the job started. */
+  total: z.number().int().nonnegative(),
+  /** Re-embedded so far. */
+  done: z.number().int().nonnegative(),
+  /** Gone (deleted, expired) before their turn. */
+  skipped: z.number().int().nonnegative(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+  /** The instance running it (its name). */
+  instance: z.string().nullable(),
+  /** Why it failed (the gateway's error code and message). */
+  error: z.object({ code: z.string(), message: z.string() }).nullable(),
+});
+export type ReembedStatus = z.infer<typeof ReembedStatusSchema>;

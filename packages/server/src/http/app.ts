@@ -92,12 +92,14 @@ import { artifactRoutes, artifactShareRoutes } from "./routes/artifacts.js";
 import type { ArtifactService } from "../artifacts/artifact-service.js";
 import { memoryRoutes } from "./routes/memory.js";
 import type { MemoryService } from "../memory/memory-service.js";
+import type { ReembedJob } from "../memory/reembed-job.js";
 // The node as an A2A agent (issue 16): its public agent card and the A2A JSON-RPC endpoint on kCore.
 import { a2aCardRoutes, a2aRoutes } from "./routes/a2a.js";
 import { AgentCardSource } from "../agents/a2a/server/agent-card.js";
 
-/** The sign-in parts the routes use (server.ts builds them). */
 import { a2aRestRoutes } from "./routes/a2a-rest.js";
+
+/** The sign-in parts the routes use (server.ts builds them). */
 export interface SignInParts {
   signIn: SignInService;
   sessions: SessionService;
@@ -146,6 +148,8 @@ export interface AppDeps {
   artifacts: ArtifactService;
   /** Semantic memory (issue 17): add, search by meaning, delete. */
   memory: MemoryService;
+  /** The re-embedding job (POST/GET /api/memory/reembed). */
+  memoryReembed: ReembedJob;
 }
 
 /**
@@ -313,8 +317,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(taskRoutes(deps.mesh.tasks));
     await scope.register(promptRoutes(deps.prompts));
     await scope.register(artifactRoutes(deps.artifacts));
-    await scope.register(memoryRoutes(deps.memory));
+    await scope.register(memoryRoutes(deps.memory, deps.memoryReembed));
     await scope.register(a2aRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger, push: deps.mesh.push }, a2aCard));
+    // The same A2A operations over the HTTP+JSON (REST) binding, on the same request handler: /a2a/rest/...
+    await scope.register(a2aRestRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger, push: deps.mesh.push }, a2aCard));
     scope.route({
       method: "GET",
       url: "/ws/registry",
@@ -323,8 +329,6 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
         tags: ["services"],
         summary: "Registry change stream (WebSocket)",
         description: "Upgrade to WebSocket; token in Authorization or ?token=. Send {\"type\":\"subscribe\",\"filter\"?,\"fromRevision\"?}.",
-    // The same A2A operations over the HTTP+JSON (REST) binding, on the same request handler: /a2a/rest/...
-    await scope.register(a2aRestRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger, push: deps.mesh.push }, a2aCard));
       },
       // Plain HTTP (no Upgrade header) gets our error body, not the plugin's empty 404.
       handler: () => {

@@ -17,7 +17,8 @@ export interface Embedding {
 }
 
 export interface Embedder {
-  embed(principal: Principal, texts: readonly string[], signal?: AbortSignal): Promise<Embedding>;
+  /** `model`: this model rather than the configured or chosen one (re-embedding, reembed-job.ts). */
+  embed(principal: Principal, texts: readonly string[], signal?: AbortSignal, model?: string): Promise<Embedding>;
 }
 
 /** OpenAI's base64 embedding: little-endian float32 bytes. */
@@ -35,8 +36,8 @@ export class GatewayEmbedder implements Embedder {
     private readonly model: string | undefined,
   ) {}
 
-  async embed(principal: Principal, texts: readonly string[], signal?: AbortSignal): Promise<Embedding> {
-    const model = this.model ?? (await this.chooseModel(principal));
+  async embed(principal: Principal, texts: readonly string[], signal?: AbortSignal, asked?: string): Promise<Embedding> {
+    const model = asked ?? this.model ?? (await this.chooseModel(principal));
     const result = await this.gateway.route("embeddings", { model, input: [...texts], encoding_format: "float" }, { principal, ...(signal ? { signal } : {}) });
     const data = [...result.data.data].sort((a, b) => a.index - b.index);
     if (data.length !== texts.length) throw new ApiError("upstream_invalid_response", `the embedding service answered ${data.length} vectors for ${texts.length} texts`);

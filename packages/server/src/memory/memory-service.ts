@@ -190,6 +190,24 @@ export class MemoryService {
     return { added, removed: gone.length };
   }
 
+  /**
+   * Moves memories to `model`'s vector space (reembed-job.ts): each row's vector and model replaced, then its index
+   * entry moved to the new partition, and the other instances told. Returns how many were moved (a memory gone
+   * meanwhile is not).
+   */
+  async replaceEmbeddings(model: string, replacements: ReadonlyArray<{ id: string; vector: Float32Array }>): Promise<number> {
+    const moved: string[] = [];
+    for (const { id, vector } of replacements) {
+      if (await this.deps.store.replaceEmbedding(id, model, vector)) moved.push(id);
+    }
+    if (moved.length === 0) return 0;
+    await this.forgetRemoved(moved);
+    await this.indexRows(await this.deps.store.getMany(moved));
+    this.tell({ removed: moved });
+    this.tell({ added: moved });
+    return moved.length;
+  }
+
   async add(request: z.output<typeof AddMemoryRequestSchema>, principal: Principal): Promise<{ memory: Memory; created: boolean }> {
     this.checkIndex();
     const owner = principal.owner;

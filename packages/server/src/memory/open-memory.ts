@@ -2,7 +2,8 @@
  * @module memory/open-memory
  * The composition root of semantic memory: the row store of the node's storage backend, the embedded index, the
  * gateway embedder, the service (its index rebuilt from the rows before the node listens), and the TTL sweeper as a
- * singleton job (one instance deletes expired rows; every instance already refuses to return them).
+ * singleton job (one instance deletes expired rows; every instance already refuses to return them), and the
+ * re-embedding job (reembed-job.ts).
  */
 import type { Config } from "../config/config-schema.js";
 import type { SingletonJob } from "../cluster/singleton-jobs.js";
@@ -12,25 +13,33 @@ import type { StorageBackend } from "../storage/contracts/storage-backend.js";
 import { EmbeddedIndex } from "./embedded-index.js";
 import { GatewayEmbedder } from "./gateway-embedder.js";
 import { MemoryService } from "./memory-service.js";
+import { ReembedJob } from "./reembed-job.js";
 
 export interface OpenMemoryDeps {
   config: Config;
   logger: Logger;
-  store: Pick<StorageBackend, "semanticMemoryStore">;
+  store: Pick<StorageBackend, "semanticMemoryStore" | "getMeta" | "setMeta">;
   gateway: Pick<GatewayPort, "route" | "models">;
+  /** This instance's name (the re-embedding status says where it runs). */
+  instanceName: string;
 }
 
 export interface OpenedMemory {
   service: MemoryService;
   sweeper: SingletonJob;
+  reembed: ReembedJob;
 }
 
 export async function openMemory(deps: OpenMemoryDeps): Promise<OpenedMemory> {
   const settings = deps.config.memory;
   const logger = deps.logger.child({ component: "memory" });
   const index = new EmbeddedIndex({ hnswFrom: settings.hnswFrom, connectivity: settings.hnswConnectivity, expansionSearch: settings.hnswExpansionSearch });
-  const service = new MemoryService({ store: deps.store.semanticMemoryStore(), index, embedder: new GatewayEmbedder(deps.gateway, settings.model), logger });
+  const embedder = new GatewayEmbedder(deps.gateway, settings.model);
+  const service = new MemoryService({ store: deps.store.semanticMemoryStore(), index, embedder, logger });
   await service.start();
+  const reembed = new ReembedJob({
+    store: deps.store.semanticMemoryStore(), settings: deps.store, service, embedder, defaultModel: settings.model, instanceName: deps.instanceName, logger,
+  });
   let timer: NodeJS.Timeout | null = null;
   const sweep = () => {
     service.sweep().then(
@@ -51,5 +60,5 @@ export async function openMemory(deps: OpenMemoryDeps): Promise<OpenedMemory> {
       timer = null;
     },
   };
-  return { service, sweeper };
+  return { service, sweeper, reembed };
 }

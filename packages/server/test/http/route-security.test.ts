@@ -192,6 +192,10 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/artifacts": { need: "artifacts-read" },
   "GET /api/artifacts/{id}": { need: "artifacts-read" },
   "GET /api/artifacts/{id}/content": { need: "artifacts-read" },
+  // Re-embedding (admin): the walk names no model and memory.model is unset, so a start ends in 400 past auth.
+  "POST /api/memory/reembed": { need: "admin", body: () => ({}) },
+  "GET /api/memory/reembed": { need: "admin" },
+  "POST /api/memory/reembed/cancel": { need: "admin" },
   "GET /api/artifacts/{id}/preview": { need: "artifacts-read" },
   "DELETE /api/artifacts/{id}": { need: "artifacts-write" },
   "POST /api/artifacts/{id}/share": { need: "artifacts-write", body: () => ({ ttlSeconds: 60 }) },

@@ -88,6 +88,18 @@ export function runSemanticMemoryStoreContract(name: string, open: () => Promise
       expect(await store.get(old.id)).toBeNull();
     });
 
+    it("replaces a memory's embedding, reporting the model it had; a gone memory is null", async () => {
+      const a = memory();
+      await store.add(a, NOW);
+      const vector = new Float32Array([1, 0, 0, 0, 0, 0.5]);
+      expect(await store.replaceEmbedding(a.id, "embed-large", vector)).toEqual({ id: a.id, owner: "alice", namespace: "default", model: "embed-fake" });
+      const stored = await store.get(a.id);
+      expect(stored).toEqual({ ...a, model: "embed-large", vector });
+      // Everything else, the dedupe key included, is unchanged: the same text still finds it.
+      expect((await store.add(memory({ text: a.text }), NOW)).memory.id).toBe(a.id);
+      expect(await store.replaceEmbedding("mem_000000000000404", "embed-large", vector)).toBeNull();
+    });
+
     it("deletes by id and reports only what existed", async () => {
       const a = memory();
       const b = memory();

@@ -2,7 +2,8 @@
  * @module http/routes/memory
  * Semantic memory's API (issue 17, docs/data/memory.md): add a memory (201, or 200 with the memory stored first when
  * the text is already in the namespace), show one, search by meaning with metadata filters, delete one, and delete
- * by filter or a whole namespace. Memories are their owner's: another owner's memory is "not found".
+ * by filter or a whole namespace. Memories are their owner's: another owner's memory is "not found". An admin moves
+ * every memory to another embedding model with the re-embedding job (memory/reembed-job.ts).
  */
 import { z } from "zod";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
@@ -15,10 +16,13 @@ import {
   MemoryIdSchema,
   MemoryResponseSchema,
   memoryFiltersOf,
+  ReembedMemoriesRequestSchema,
+  ReembedStatusSchema,
   SearchMemoryQuerySchema,
   SearchMemoryResponseSchema,
 } from "@kai/protocol";
 import type { MemoryService } from "../../memory/memory-service.js";
+import type { ReembedJob } from "../../memory/reembed-job.js";
 import { principalOf } from "../authenticate.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema };
@@ -27,8 +31,46 @@ const embedErrors = { 502: ErrorBodySchema, 503: ErrorBodySchema, 504: ErrorBody
 const security = [{ bearer: [] }];
 const MemoryParamsSchema = z.strictObject({ id: MemoryIdSchema });
 
-export function memoryRoutes(memory: MemoryService): FastifyPluginAsyncZod {
+export function memoryRoutes(memory: MemoryService, reembed: ReembedJob): FastifyPluginAsyncZod {
   return async (app) => {
+    // Registered before /api/memory/:id, which would otherwise not match "reembed" anyway (not a memory id).
+    app.post("/api/memory/reembed", {
+      config: { scopes: ["admin"], bucket: "write" },
+      schema: {
+        tags: ["memory"],
+        summary: "Re-embed every memory under another model (admin)",
+        description:
+          "Starts the background job that moves every memory not yet under `model` (absent: `memory.model`) to it: texts embedded " +
+          "through the gateway as the caller, in batches; rows and index entries replaced. 202 with its status; follow it with " +
+          "`GET /api/memory/reembed`. 409 `conflict` while one runs. Starting again after a failure or an interruption resumes.",
+        security,
+        body: ReembedMemoriesRequestSchema,
+        response: { 202: ReembedStatusSchema, 409: ErrorBodySchema, ...errors },
+      },
+    }, async (request, reply) => reply.status(202).send(await reembed.start(principalOf(request), request.body.model)));
+
+    app.get("/api/memory/reembed", {
+      config: { scopes: ["admin"], bucket: "read" },
+      schema: {
+        tags: ["memory"],
+        summary: "The re-embedding job's status and progress (admin)",
+        description: "`state` idle, running, completed, failed (with the error), canceled or interrupted (its instance stopped); `done` of `total`. The same on every instance.",
+        security,
+        response: { 200: ReembedStatusSchema, ...errors },
+      },
+    }, async () => reembed.status());
+
+    app.post("/api/memory/reembed/cancel", {
+      config: { scopes: ["admin"], bucket: "write" },
+      schema: {
+        tags: ["memory"],
+        summary: "Cancel the running re-embedding (admin)",
+        description: "It stops after its current batch, on whichever instance runs it; memories already moved stay moved. 409 `conflict` when none runs.",
+        security,
+        response: { 200: ReembedStatusSchema, 409: ErrorBodySchema, ...errors },
+      },
+    }, async () => reembed.cancel());
+
     app.post("/api/memory", {
       config: { scopes: ["memory:write"], bucket: "write" },
       schema: {

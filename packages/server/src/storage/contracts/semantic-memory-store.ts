@@ -60,6 +60,11 @@ export interface SemanticMemoryStore {
   deleteNamespace(owner: string, namespace: string): Promise<RemovedMemory[]>;
   /** Deletes up to `limit` memories expired at `now`; returns them. */
   deleteExpired(now: number, limit: number): Promise<RemovedMemory[]>;
+  /**
+   * Replaces a memory's embedding (re-embedding under another model, memory/reembed-job.ts). Returns the memory as it
+   * WAS indexed (its old model: the index drops that entry), or null when it is gone.
+   */
+  replaceEmbedding(id: string, model: string, vector: Float32Array): Promise<RemovedMemory | null>;
   /** Memories in id order after `afterId` (null: from the start), at most `limit`: the index is rebuilt from them. */
   scan(afterId: string | null, limit: number): Promise<StoredMemory[]>;
 }

@@ -32,6 +32,7 @@ function inventory(overrides: Partial<Inventory> = {}): Inventory {
       securityEvents: 20,
       digests: { users: "u", roles: "r", sessions: "s", totp: "o", passkeys: "k", securityEvents: "e" },
     },
+    data: { artifacts: 1, prompts: 1, promptVersions: 2, memories: 3, pushConfigs: 0, digests: { artifacts: "a", prompts: "p", memories: "m", pushConfigs: "c" } },
     digests: { services: "s", leases: "l", tokens: "t", vaultHeader: "h", secrets: "x", keyUsage: "k", audit: "a", peers: "p", imports: "i", tasks: "q" },
     ...overrides,
   };

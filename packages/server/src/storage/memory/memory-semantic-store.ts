@@ -64,6 +64,15 @@ export class MemorySemanticStore implements SemanticMemoryStore {
     return removed;
   }
 
+  async replaceEmbedding(id: string, model: string, vector: Float32Array) {
+    this.check();
+    const row = this.rows.get(id);
+    if (!row) return null;
+    const before = removedOf(row);
+    this.rows.set(id, { ...row, model, vector: new Float32Array(vector) });
+    return before;
+  }
+
   async metadataIn(owner: string, namespace: string) {
     this.check();
     return [...this.rows.values()].filter((row) => row.owner === owner && row.namespace === namespace).map((row) => ({ id: row.id, metadata: { ...row.metadata } }));

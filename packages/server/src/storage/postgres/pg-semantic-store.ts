@@ -104,6 +104,16 @@ export class PgSemanticStore implements SemanticMemoryStore {
     return rows.map(removedOf);
   }
 
+  async replaceEmbedding(id: string, model: string, vector: Float32Array) {
+    // The old model comes from the row as it was, locked by the sub-select until the update commits.
+    const rows = await this.db.query<RemovedRow>(
+      `UPDATE memories AS m SET model = $2, vector = $3 FROM (SELECT id, model FROM memories WHERE id = $1 FOR UPDATE) AS old
+       WHERE m.id = old.id RETURNING m.id, m.owner, m.namespace, old.model`,
+      [id, model, vectorBytes(vector)],
+    );
+    return rows[0] ? removedOf(rows[0]) : null;
+  }
+
   async metadataIn(owner: string, namespace: string) {
     const rows = await this.db.query<{ id: string; metadata: string }>("SELECT id, metadata FROM memories WHERE owner = $1 AND namespace = $2 ORDER BY id", [owner, namespace]);
     return rows.map((row) => ({ id: row.id, metadata: decodeStored<MemoryMetadata>(row.metadata, "memory's metadata") }));

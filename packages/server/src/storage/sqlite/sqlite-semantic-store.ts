@@ -129,6 +129,16 @@ export class SqliteSemanticStore implements SemanticMemoryStore {
     });
   }
 
+  replaceEmbedding(id: string, model: string, vector: Float32Array) {
+    return this.hooks.enqueue(() => {
+      // One entry of the writer's batch: the read of the old model and the update cannot be split by another write.
+      const before = this.db.prepare<[string], RemovedMemory>(`SELECT ${REMOVED_COLUMNS} FROM memories WHERE id = ?`).get(id);
+      if (!before) return null;
+      this.db.prepare<[string, Buffer, string]>("UPDATE memories SET model = ?, vector = ? WHERE id = ?").run(model, vectorBytes(vector), id);
+      return removedOf(before);
+    });
+  }
+
   async metadataIn(owner: string, namespace: string) {
     this.hooks.assertOpen();
     return this.selectMeta.all(owner, namespace).map((row) => ({ id: row.id, metadata: decodeStored<MemoryMetadata>(row.metadata, "memory's metadata") }));
