@@ -36,6 +36,7 @@ import { memoryCommand } from "./commands/memory.js";
 import { artifactCommand } from "./commands/artifact.js";
 import { eventsCommand } from "./commands/events.js";
 import { configCommand } from "./commands/config.js";
+import { pluginCommand } from "./commands/plugin.js";
 import { VERSION } from "./version.js";
 
 const EPILOGUE = `
@@ -68,6 +69,7 @@ export function buildProgram(): Command {
     .addCommand(artifactCommand())
     .addCommand(eventsCommand())
     .addCommand(configCommand())
+    .addCommand(pluginCommand())
     .addCommand(logoutCommand())
     .addCommand(whoamiCommand())
     .addCommand(servicesCommand())

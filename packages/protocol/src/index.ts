@@ -41,4 +41,6 @@ export * from "./schemas/gateway-front-door.js";
 export * from "./schemas/connectors.js";
 export * as klp from "./klp/index.js";
 export * from "./schemas/artifacts.js";
+export * from "./schemas/step-artifacts.js";
 export * from "./schemas/memory.js";
+export * from "./schemas/plugins.js";

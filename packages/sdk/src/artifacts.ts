@@ -2,7 +2,7 @@
  * @module artifacts
  * `client.artifacts`: artifact storage (issue 17, docs/data/artifacts.md). `upload` sends bytes, a Blob or a stream
  * as the raw body (streamed: the server hashes and stores it as it arrives); `download` gives the live response
- * body (a byte range when asked); `list`, `get`, `delete`; `share` makes a signed link that works without a token,
+ * body (a byte range when asked); `preview` what can be shown of it, `thumbnail` an image's thumbnail; `list`, `get`, `delete`; `share` makes a signed link that works without a token,
  * `revokeShare` kills it early. Scopes: `artifacts:read` to read, `artifacts:write` to upload, delete and share.
  */
 import {
@@ -49,12 +49,26 @@ export interface ArtifactDownload {
   sha256: string;
 }
 
+/** An image artifact's thumbnail. */
+export interface ArtifactThumbnail {
+  /** WebP, at most 256 px on the longer side. */
+  bytes: Uint8Array;
+  contentType: string;
+  /** Changes with the image's bytes (send it as If-None-Match to revalidate a kept copy). */
+  etag: string;
+}
+
 export interface ArtifactsClient {
   upload(data: Uint8Array | Blob | ReadableStream<Uint8Array>, options?: UploadOptions): Promise<UploadArtifactResponse>;
   download(id: string, options?: DownloadOptions): Promise<ArtifactDownload>;
   get(id: string): Promise<Artifact>;
-  /** Text and JSON: an excerpt of the start; other types: `kind: "none"` with the reason. */
+  /**
+   * Text and JSON: an excerpt of the start; Markdown: sanitised HTML; images: size and thumbnail path; PDF: page count
+   * and title; a file that cannot be read: `kind: "unavailable"`; other types: `kind: "none"` (both with the reason).
+   */
   preview(id: string): Promise<ArtifactPreview>;
+  /** The thumbnail of a PNG, JPEG, WebP or GIF image (422 `preview_unavailable` for anything else). */
+  thumbnail(id: string, options?: { signal?: AbortSignal }): Promise<ArtifactThumbnail>;
   list(query?: { tag?: string; type?: string; uploader?: string; q?: string; limit?: number; cursor?: string }): Promise<ListArtifactsResponse>;
   delete(id: string): Promise<void>;
   /** `ttlSeconds`: default 1 hour, at most 7 days. */
@@ -93,6 +107,14 @@ export function createArtifactsClient(http: HttpTransport): ArtifactsClient {
     },
     get: async (id) => (await http.request("GET", artifactPath(id), { schema: ArtifactResponseSchema })).data.artifact,
     preview: async (id) => (await http.request("GET", `${artifactPath(id)}/preview`, { schema: ArtifactPreviewResponseSchema })).data.preview,
+    thumbnail: async (id, options = {}) => {
+      const response = await http.stream("GET", `${artifactPath(id)}/thumbnail`, { accept: "image/*", ...(options.signal ? { signal: options.signal } : {}) });
+      return {
+        bytes: new Uint8Array(await response.arrayBuffer()),
+        contentType: response.headers.get("content-type") ?? "image/webp",
+        etag: response.headers.get("etag") ?? "",
+      };
+    },
     list: async (query = {}) => (await http.request("GET", "/api/artifacts", { query, schema: ListArtifactsResponseSchema })).data,
     delete: async (id) => {
       await http.request("DELETE", artifactPath(id));

@@ -31,6 +31,7 @@ import { createMfaClient } from "./mfa.js";
 import { createLogsClient } from "./logs.js";
 import { createObservationsClient } from "./observations.js";
 import { createConfigClient } from "./config.js";
+import { createPluginsClient } from "./plugins.js";
 import { createPasskeyClient } from "./passkeys.js";
 import { createPlannerClient } from "./planner.js";
 import { createAgentsClient } from "./agents.js";
@@ -115,6 +116,7 @@ export function createClient(options: ClientOptions): KaiClient {
     memory: createMemoryClient(http),
     artifacts: createArtifactsClient(http),
     events: createEventsClient(http),
+    plugins: createPluginsClient(http),
     watch: (watchOptions) =>
       createWatcher({
         baseUrl: http.baseUrl,

@@ -15,8 +15,9 @@ export type { PlannerClient } from "./planner.js";
 export type { TasksClient, WaitOptions as TaskWaitOptions } from "./tasks.js";
 export type { CachedPrompt, PromptSelection, PromptsClient } from "./prompts.js";
 export type { MemoryClient, MemorySearchOptions } from "./memory.js";
-export type { ArtifactDownload, ArtifactsClient, DownloadOptions as ArtifactDownloadOptions, UploadOptions as ArtifactUploadOptions } from "./artifacts.js";
+export type { ArtifactDownload, ArtifactsClient, ArtifactThumbnail, DownloadOptions as ArtifactDownloadOptions, UploadOptions as ArtifactUploadOptions } from "./artifacts.js";
 export type { BusStreamItem, EventsClient, EventStreamOptions } from "./events.js";
+export type { PluginsClient } from "./plugins.js";
 export type { SessionTokens } from "./session.js";
 export { createSsoVerifier, ssoChallengeOf, type SsoStartOptions, type SsoVerifier } from "./sso.js";
 export type {

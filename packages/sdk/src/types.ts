@@ -3,6 +3,7 @@
  * The public surface of the SDK: the client, the watcher and the agent helper, as interfaces. The data
  * shapes themselves come from @kai/protocol and are re-exported, never redefined.
  */
+import type { PluginsClient } from "./plugins.js";
 import type {
   klp,
   ChatCompletion,
@@ -184,6 +185,8 @@ export interface KaiClient {
   artifacts: ArtifactsClient;
   /** The orchestration bus as a live stream: task progress, agent results, registry changes (scope `agents:read`). */
   events: EventsClient;
+  /** Plugins: the plugin folders' listing with trust levels and problems, one plugin, a rescan (scope `plugins:admin`). */
+  plugins: PluginsClient;
   watch(options: WatchOptions): Watcher;
 }
 

@@ -35,6 +35,7 @@ import { openAgentMesh, type AgentMesh } from "./agents/open-agent-mesh.js";
 import { openArtifacts } from "./artifacts/open-artifacts.js";
 import { openMemory } from "./memory/open-memory.js";
 import { shareMemoryChanges } from "./memory/memory-signals.js";
+import { openPlugins } from "./plugins/open-plugins.js";
 import { PromptService } from "./prompts/prompt-service.js";
 import { createRunTokens } from "./agents/runtime/run-token.js";
 import { openSystemPublishers, type SystemPublishers } from "./bus/publishers/open-system-publishers.js";
@@ -44,6 +45,8 @@ import { CapabilityRouter, routerOptionsFromConfig } from "./gateway/router/inde
 import { routerPort } from "./http/front-doors/router-port.js";
 import { VERSION } from "./version.js";
 import { KlpNode, type KlpFederationPort } from "./klp/klp-node.js";
+import { KlpMemoryHandlers } from "./klp/memory-handlers.js";
+import { KlpMemoryGrants } from "./klp/memory-grants.js";
 import { nodeKeySource } from "./identity/node-identity.js";
 import { FederationService } from "./federation/federation-service.js";
 import { ServiceListing } from "./directory/service-listing.js";
@@ -214,7 +217,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const epoch = await loadOrCreateEpoch(store);
     // KLP identity = the node key; see identity/node-identity.ts. Federation opens its peer sessions through
     // the node and the node answers peers through federation: the node reads it late-bound (see KlpNodeOptions).
-    const late: { federation?: KlpFederationPort } = {};
+    const late: { federation?: KlpFederationPort; memory?: KlpMemoryHandlers } = {};
     const klpNode = new KlpNode({
       key: nodeKeySource(key),
       registry,
@@ -225,6 +228,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       peerReads,
       limits: limits.limits,
       federation: () => late.federation,
+      memory: () => late.memory,
     });
     const federation = await FederationService.start({
       store: store.federationStore(),
@@ -405,8 +409,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       reportIntervalMs: config.cluster.heartbeatMs,
       logger,
     });
+    // Artifact storage (issue 17): the backend's metadata, blobs under the data dir, share links signed with the node key.
+    // Before the mesh: kCore keeps the files agents return from steps as artifacts.
+    const artifacts = await openArtifacts({ config, store, key, vault });
+    // The prompt store (issue 17): prompts and versions in the backend's database; vault references read as the caller.
+    // Before the mesh: a task may name a prompt, which kCore renders as the task's owner at dispatch.
+    const prompts = new PromptService({ store: store.promptStore(), vault });
     // The agent mesh (issue 16): bus, agents, kPlanner, kCore.
-    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl, runCluster: cluster,
+    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, prompts, artifacts, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl, runCluster: cluster,
       // A2A push credentials are sealed with a key every instance derives from the node key (as TOTP secrets are).
       pushSealKey: () => {
         if (!key.available) throw new ApiError("vault_locked", "the vault is locked: push credentials cannot be sealed or opened until it is unlocked");
@@ -424,10 +434,6 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       peers: () => federation.listPeers(), summary: () => ({ bus: mesh.bus.kind, eventStreams: mesh.events.size }),
     });
     undo.unshift(async () => publishers.stop());
-    // Artifact storage (issue 17): the backend's metadata, blobs under the data dir, share links signed with the node key.
-    const artifacts = await openArtifacts({ config, store, key });
-    // The prompt store (issue 17): prompts and versions in the backend's database; vault references read as the caller.
-    const prompts = new PromptService({ store: store.promptStore(), vault });
     // Semantic memory (issue 17): rows in the backend's database, the embedded index rebuilt from them now; TTL sweeps a singleton job.
     const memory = await openMemory({ config, logger, store, gateway: routerPort(router), instanceName: cluster.instanceName });
     undo.unshift(async () => memory.reembed.stop());
@@ -435,6 +441,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Every instance's index learns the memories the others add and remove (memory/memory-signals.ts).
     const memorySignals = shareMemoryChanges({ cluster, shared, memory: memory.service, logger });
     undo.unshift(async () => memorySignals.stop());
+    // Plugins (issue 18): the plugin folders read once now (a broken plugin is listed, never fatal); rescans over the API.
+    const plugins = await openPlugins({ config, logger, isTrustedPeer: (did) => federation.isTrustedPeer(did) });
+    // Memory over KLP (memory_read/memory_write) for the senders klp.memoryGrants names; the node reads it late-bound.
+    late.memory = new KlpMemoryHandlers(memory.service, new KlpMemoryGrants(config.klp.memoryGrants, registry));
     // Runtime configuration changes (issue 18): live settings applied in place, each announced as CONFIG_UPDATE.
     const layeredConfig = new LayeredConfig({
       layers: configLayers, config,
@@ -446,6 +456,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       configLayers: layeredConfig,
       memory: memory.service,
       memoryReembed: memory.reembed,
+      plugins,
       prompts,
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh, artifacts,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
@@ -484,6 +495,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         forced.unref();
         // The singleton jobs stop first (another instance takes them over), then the parts they use.
         await jobs.stop();
+        // A re-embedding stops after its batch, resumable (memory/reembed-job.ts).
+        await memory.reembed.stop();
+        memorySignals.stop();
         publishers.stop();
         await mesh.close();
         await federation.close();
@@ -494,9 +508,6 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         await monitor.stop();
         signals.stop();
         await tailer?.stop();
-        // A re-embedding stops after its batch, resumable (memory/reembed-job.ts).
-        await memory.reembed.stop();
-        memorySignals.stop();
         // Leaving hands the singleton jobs to another instance at once (no timeout to wait for).
         await cluster.close();
         await redisExtras.close();

@@ -4,13 +4,16 @@
  * `upload <file|->` streams the file (or stdin) to the node, which hashes it and keeps one copy per content;
  * `download <id>` writes the bytes to `-o <file>` (default: the artifact's name in the current directory, never
  * overwriting a file; `-o -` is stdout), `--range a-b` only those bytes; `share <id> --ttl 1h` prints a link that
- * works without a token, `share <id> --revoke <shareId>` kills one. `--json` prints the node's documents.
+ * works without a token, `share <id> --revoke <shareId>` kills one. `preview <id>` prints what the node can show of it
+ * (an excerpt, Markdown's sanitised HTML, an image's size, a PDF's page count); `thumbnail <id> -o <file>` writes an
+ * image's WebP thumbnail. `--json` prints the node's documents.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { Readable, type Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { Command } from "commander";
-import { parseDurationSeconds, SHARE_TTL_MAX_SECONDS, type Artifact } from "@kai/protocol";
+import { writeFile } from "node:fs/promises";
+import { parseDurationSeconds, SHARE_TTL_MAX_SECONDS, type Artifact, type ArtifactPreview } from "@kai/protocol";
 import { addGlobalOptions, collectList, contextOf } from "../command-kit.js";
 import { usageError } from "../cli-error.js";
 import { cell, formatKeyValues } from "../output.js";
@@ -32,6 +35,30 @@ function printArtifact(out: ReturnType<typeof contextOf>["out"], artifact: Artif
       ["encrypted", artifact.encrypted ? "yes" : "no"],
     ]),
   );
+}
+
+/** Text from an uploaded file, made safe for a terminal: no control characters but line breaks and tabs (no escapes). */
+// eslint-disable-next-line no-control-regex
+const terminalSafe = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\ufffd");
+
+function printPreview(out: ReturnType<typeof contextOf>["out"], id: string, preview: ArtifactPreview): void {
+  switch (preview.kind) {
+    case "none":
+    case "unavailable":
+      return out.line(`(${terminalSafe(preview.reason)})`);
+    case "text":
+    case "json":
+      out.line(terminalSafe(preview.excerpt));
+      if (preview.truncated) out.line("… (cut: download it for the rest)");
+      return;
+    case "markdown":
+      out.info(`Markdown rendered to sanitised HTML${preview.remoteImages > 0 ? ` (${preview.remoteImages} remote image(s) not loaded: data-remote-src)` : ""}${preview.truncated ? "; only its start" : ""}`);
+      return out.line(terminalSafe(preview.html));
+    case "image":
+      return out.line(`${preview.contentType}, ${preview.width} × ${preview.height} pixels; thumbnail: kai artifact thumbnail ${id} -o <file.webp>`);
+    case "pdf":
+      return out.line(`PDF, ${preview.pages} page${preview.pages === 1 ? "" : "s"}${preview.title !== null ? `; title: ${terminalSafe(preview.title)}` : ""}${preview.encrypted ? " (encrypted)" : ""}`);
+  }
 }
 
 /** The last path segment of a file name (the node refuses names with slashes). */
@@ -118,7 +145,7 @@ function showCommand(): Command {
   const command = new Command("show")
     .description("an artifact's metadata (scope artifacts:read)")
     .argument("<id>", "the artifact's id")
-    .option("--preview", "also the start of it (text and JSON; other types say they have none)");
+    .option("--preview", "also its preview (as `kai artifact preview`)");
   addGlobalOptions(command);
   return command.action(async (id: string, flags: { preview?: boolean }, self: Command) => {
     const { out, client } = contextOf(self);
@@ -128,9 +155,40 @@ function showCommand(): Command {
     printArtifact(out, artifact);
     if (!preview) return;
     out.line("");
-    if (preview.kind === "none") return out.line(`(${preview.reason})`);
-    out.line(preview.excerpt);
-    if (preview.truncated) out.line("… (cut: download it for the rest)");
+    printPreview(out, id, preview);
+  });
+}
+
+function previewCommand(): Command {
+  const command = new Command("preview")
+    .description("what the node can show of an artifact: text/JSON excerpt, Markdown as sanitised HTML, image size, PDF page count (scope artifacts:read)")
+    .argument("<id>", "the artifact's id");
+  addGlobalOptions(command);
+  return command.action(async (id: string, _flags: unknown, self: Command) => {
+    const { out, client } = contextOf(self);
+    const preview = await client().artifacts.preview(id);
+    if (out.json) return out.document({ preview });
+    printPreview(out, id, preview);
+  });
+}
+
+function thumbnailCommand(): Command {
+  const command = new Command("thumbnail")
+    .description("write an image artifact's thumbnail (WebP, at most 256 px) (scope artifacts:read)")
+    .argument("<id>", "the artifact's id")
+    .option("-o, --out <file>", "where to write (default: <id>.webp here, never overwritten; `-` for stdout)");
+  addGlobalOptions(command);
+  return command.action(async (id: string, flags: { out?: string }, self: Command) => {
+    const { out, client } = contextOf(self);
+    const thumbnail = await client().artifacts.thumbnail(id);
+    const target = flags.out ?? `${id}.webp`;
+    if (target === "-") {
+      process.stdout.write(thumbnail.bytes);
+      return;
+    }
+    await writeFile(target, thumbnail.bytes, { flag: flags.out === undefined ? "wx" : "w" });
+    if (out.json) return out.document({ file: target, bytes: thumbnail.bytes.length, contentType: thumbnail.contentType });
+    out.info(`${target}: ${sizeText(thumbnail.bytes.length)} (${thumbnail.contentType})`);
   });
 }
 
@@ -178,6 +236,8 @@ export function artifactCommand(): Command {
     .addCommand(downloadCommand())
     .addCommand(listCommand())
     .addCommand(showCommand())
+    .addCommand(previewCommand())
+    .addCommand(thumbnailCommand())
     .addCommand(shareCommand())
     .addCommand(deleteCommand());
 }

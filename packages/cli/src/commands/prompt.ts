@@ -32,7 +32,7 @@ function variableSpec(spec: string): Record<string, unknown> {
 }
 
 /** A `--var name=value` text as the declared type (left as text when it does not convert: the node then says why). */
-function typedValue(variable: PromptVariable | undefined, text: string): unknown {
+export function typedValue(variable: PromptVariable | undefined, text: string): unknown {
   switch (variable?.type) {
     case "number":
       return text.trim() !== "" && Number.isFinite(Number(text)) ? Number(text) : text;

@@ -8,10 +8,12 @@
  */
 import { Command } from "commander";
 import { CreateTaskRequestSchema, fieldErrorsFromZod, parseJson, TASK_STATES, type Review, type Task, type TaskState } from "@kai/protocol";
-import { addGlobalOptions, contextOf } from "../command-kit.js";
+import { addGlobalOptions, contextOf, integerOption } from "../command-kit.js";
+import type { KaiClient } from "@kai/sdk";
 import { CliError, usageError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
 import { readDocument } from "../input-file.js";
+import { typedValue } from "./prompt.js";
 import { cell, formatKeyValues } from "../output.js";
 
 function jsonFlag(name: string, text: string): unknown {
@@ -71,6 +73,10 @@ interface RunFlags {
   input?: string;
   context?: string;
   idempotencyKey?: string;
+  prompt?: string;
+  promptVersion?: number;
+  promptLabel?: string;
+  var?: string[];
   wait?: boolean;
   timeout?: string;
 }
@@ -85,6 +91,10 @@ function runCommand(): Command {
     .option("--input <json>", "the task's input, a JSON object")
     .option("--context <json>", "context for the planner, a JSON object")
     .option("--idempotency-key <key>", "repeating the run with this key returns the task made first")
+    .option("--prompt <name>", "a stored prompt rendered into the step's input at dispatch (with --agent/--capability; scope prompts:read)")
+    .option("--prompt-version <n>", "with --prompt: this version", integerOption(1))
+    .option("--prompt-label <label>", "with --prompt: the version this label points at")
+    .option("--var <name=value>", "with --prompt: a variable's value, as its declared type (repeatable)", (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
     .option("--wait", "wait until the task finishes or asks a question")
     .option("--timeout <seconds>", "with --wait: give up after this long", "300");
   addGlobalOptions(command);
@@ -104,6 +114,7 @@ function runCommand(): Command {
       ...(flags.input !== undefined ? { input: jsonFlag("--input", flags.input) } : {}),
       ...(flags.context !== undefined ? { context: jsonFlag("--context", flags.context) } : {}),
       ...(flags.idempotencyKey !== undefined ? { idempotencyKey: flags.idempotencyKey } : {}),
+      ...(flags.prompt !== undefined ? { prompt: await promptReference(client(), flags.prompt, flags) } : {}),
     });
     if (!request.success) throw new CliError("invalid task", "validation_failed", EXIT.validation, fieldErrorsFromZod(request.error));
     let task = await client().tasks.create(request.data);
@@ -119,6 +130,22 @@ function runCommand(): Command {
     printTask(out, task);
     finish(task);
   });
+}
+
+/**
+ * `--prompt` with its version or label and `--var name=value`s: the version is read first (pinned, so a label that moves
+ * meanwhile changes nothing) and each value turned into its declared type, as `kai prompt render` does.
+ */
+async function promptReference(client: KaiClient, name: string, flags: RunFlags): Promise<Record<string, unknown>> {
+  const chosen = await client.prompts.get(name, { ...(flags.promptVersion !== undefined ? { version: flags.promptVersion } : {}), ...(flags.promptLabel !== undefined ? { label: flags.promptLabel } : {}) });
+  const declared = new Map(chosen.version.variables.map((variable) => [variable.name, variable]));
+  const variables: Record<string, unknown> = {};
+  for (const pair of flags.var ?? []) {
+    const at = pair.indexOf("=");
+    if (at <= 0) throw usageError(`--var ${pair}: expected name=value`);
+    variables[pair.slice(0, at)] = typedValue(declared.get(pair.slice(0, at)), pair.slice(at + 1));
+  }
+  return { name, version: chosen.version.version, variables };
 }
 
 function showCommand(): Command {

@@ -21,3 +21,4 @@ export * from "./handshake.js";
 export * from "./signed-document.js";
 export * from "./registry-api.js";
 export * from "./federation.js";
+export * from "./memory-grant.js";

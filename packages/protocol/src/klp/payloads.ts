@@ -7,6 +7,7 @@
 import { z } from "zod";
 import { KlpErrorCodeSchema } from "./errors.js";
 import { DidSchema } from "./did.js";
+import { MEMORY_TEXT_MAX, MemoryIdSchema, MemoryMetadataKeySchema, MemoryMetadataSchema, MemoryNamespaceSchema, MemorySchema } from "../schemas/memory.js";
 
 /** KLP timestamps: RFC 3339 UTC with exactly three fraction digits, as `Date#toISOString` writes them. */
 export const KlpTimestampSchema = z
@@ -55,8 +56,63 @@ export const HeartbeatPayloadSchema = z.looseObject({
   status: z.enum(["ok", "degraded", "draining"]),
   uptimeSeconds: z.number().nonnegative().optional(),
 });
-export const MemoryReadPayloadSchema = z.looseObject({ key: Text, namespace: Text.optional() });
-export const MemoryWritePayloadSchema = z.looseObject({ key: Text, namespace: Text.optional(), value: z.unknown() });
+/** A memory search's metadata filters (equality, compared as text), at most 16, as on `GET /api/memory/search`. */
+const MemoryFilterSchema = z
+  .record(MemoryMetadataKeySchema, z.string().max(1024))
+  .refine((filter) => Object.keys(filter).length <= 16, "at most 16 filters");
+/**
+ * `memory_read` (docs/protocol/klp.md "Memory"): exactly one of `key` (the profile's read: the memories written under
+ * that key), `id` (one memory) or `query` (a search by meaning), in `namespace` (default `default`) of the owner the
+ * sender's grant names. `limit`, `threshold`, `filter` and `expand` shape a `key` or `query` read as on
+ * `GET /api/memory/search`. The node answers `memory_read` echoing the request, plus `results` (MemoryReadAnswerSchema).
+ */
+export const MemoryReadPayloadSchema = z
+  .looseObject({
+    key: Text.optional(),
+    id: MemoryIdSchema.optional(),
+    query: z.string().min(1).max(MEMORY_TEXT_MAX).optional(),
+    namespace: MemoryNamespaceSchema.optional(),
+    limit: z.int().min(1).max(100).optional(),
+    threshold: z.number().min(-1).max(1).optional(),
+    filter: MemoryFilterSchema.optional(),
+    expand: z.boolean().optional(),
+  })
+  .refine((payload) => [payload.key, payload.id, payload.query].filter((given) => given !== undefined).length === 1, {
+    message: "give exactly one of key, id or query",
+    path: ["key"],
+  });
+/** The metadata key a `memory_write`'s `key` is stored under (so that a `memory_read` by key finds it). */
+export const KLP_MEMORY_KEY_FIELD = "key";
+const MemoryTextSchema = z.string().min(1).max(MEMORY_TEXT_MAX).refine((text) => text.trim().length > 0, "must not be blank");
+/**
+ * What a node with semantic memory stores from a `memory_write`'s `value`: its text, given as a string or as
+ * `{text, …}` (the shape of the golden vector `memory-write-with-grant`). The envelope schema keeps `value` open (any
+ * JSON, as KLP 1.0 says); a value of another shape is refused by the node's handler with KLP_MALFORMED.
+ */
+export const MemoryTextValueSchema = z.union([MemoryTextSchema, z.looseObject({ text: MemoryTextSchema })]);
+/**
+ * `memory_write`: the profile's `{key, namespace, value}` (`value` any JSON; a semantic-memory node takes its text,
+ * MemoryTextValueSchema), plus what `POST /api/memory` takes: `metadata` (without `key`, which the payload's `key`
+ * fills), `ttlSeconds`, `relations`. The node answers `status_update` (MemoryWriteAnswerSchema).
+ */
+export const MemoryWritePayloadSchema = z.looseObject({
+  key: Text,
+  namespace: MemoryNamespaceSchema.optional(),
+  value: z.unknown(),
+  metadata: MemoryMetadataSchema.refine((metadata) => !Object.hasOwn(metadata, KLP_MEMORY_KEY_FIELD), "key is the payload's own key, not metadata")
+    .refine((metadata) => Object.keys(metadata).length <= 31, "at most 31 metadata keys (the 32nd is key)")
+    .optional(),
+  ttlSeconds: z.int().min(1).max(31_536_000).optional(),
+  relations: z.array(MemoryIdSchema).max(64).optional(),
+});
+/** One memory of a `memory_read` answer: `score` on a search (by key or query), absent on a read by id. */
+export const KlpMemoryHitSchema = z.object({ memory: MemorySchema, score: z.number().optional(), relatedTo: MemoryIdSchema.optional() });
+/** The payload of the node's `memory_read` answer: the request's fields, the memories found, the embedding model. */
+export const MemoryReadAnswerSchema = z.looseObject({ results: z.array(KlpMemoryHitSchema), model: z.string().optional() });
+export type MemoryReadAnswer = z.infer<typeof MemoryReadAnswerSchema>;
+/** The payload of the node's `status_update` answer to `memory_write`: stored now, or the same text already was. */
+export const MemoryWriteAnswerSchema = z.looseObject({ status: z.enum(["created", "existing"]), key: Text, memory: MemorySchema });
+export type MemoryWriteAnswer = z.infer<typeof MemoryWriteAnswerSchema>;
 export const StateSyncPayloadSchema = z.looseObject({
   sinceRevision: z.number().int().nonnegative(),
   limit: z.number().int().positive().max(10_000).optional(),

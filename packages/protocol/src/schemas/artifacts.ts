@@ -112,10 +112,20 @@ export type ArtifactShare = z.infer<typeof ArtifactShareSchema>;
 
 export const ArtifactShareResponseSchema = z.object({ share: ArtifactShareSchema });
 
+/** Image formats that get a thumbnail (`GET /api/artifacts/{id}/thumbnail`); SVG is not one: it stays text, never run. */
+export const THUMBNAIL_SOURCE_TYPES = ["image/png", "image/jpeg", "image/webp", "image/gif"] as const;
+/** A thumbnail fits this many pixels on its longer side (never enlarged). */
+export const THUMBNAIL_MAX_SIDE = 256;
+/** The type thumbnails are served as. */
+export const THUMBNAIL_CONTENT_TYPE = "image/webp";
+
 /**
- * `GET /api/artifacts/{id}/preview`: what can be shown of an artifact without downloading it. Text (Markdown, CSV,
- * code: as text, never rendered here) and JSON get an excerpt of their start; every other type says plainly that it
- * has no preview (`kind: "none"` with the reason), never an empty success.
+ * `GET /api/artifacts/{id}/preview`: what can be shown of an artifact without downloading it. Text (CSV, code, HTML,
+ * SVG: as text, never rendered) and JSON get an excerpt of their start; Markdown is rendered and sanitised (the HTML
+ * keeps no script, event handler, `javascript:` URL or remote image source); PNG/JPEG/WebP/GIF images get their size
+ * and the path of a thumbnail; PDF its page count and title. A type without previews says so (`kind: "none"`), and a
+ * file of a previewed type that cannot be read (a broken PDF, an image of too many pixels) says why
+ * (`kind: "unavailable"`): never an empty success.
  */
 export const ArtifactPreviewSchema = z.discriminatedUnion("kind", [
   z.object({
@@ -134,6 +144,38 @@ export const ArtifactPreviewSchema = z.discriminatedUnion("kind", [
     /** Whether the whole document parsed (null: too large to check here). */
     valid: z.boolean().nullable(),
   }),
+  z.object({
+    kind: z.literal("markdown"),
+    contentType: ContentTypeSchema,
+    /**
+     * The rendered document, sanitised by an allow-list: no scripts, styles, frames, forms or event handlers; links
+     * only http(s)/mailto/fragment; images only `data:` inline. A remote image keeps its address in
+     * `data-remote-src` (no `src`), so nothing is fetched unless a viewer chooses to load remote images.
+     */
+    html: z.string(),
+    /** Only the start of the file was rendered. */
+    truncated: z.boolean(),
+    /** How many images point at remote addresses (shown only on the viewer's request). */
+    remoteImages: z.number().int().nonnegative(),
+  }),
+  z.object({
+    kind: z.literal("image"),
+    contentType: ContentTypeSchema,
+    /** The image's own size in pixels. */
+    width: z.number().int().positive(),
+    height: z.number().int().positive(),
+    /** Where its thumbnail is (`/api/artifacts/{id}/thumbnail`: WebP, at most 256 px on the longer side). */
+    thumbnail: z.string(),
+  }),
+  z.object({
+    kind: z.literal("pdf"),
+    pages: z.number().int().nonnegative(),
+    /** The document's title from its metadata, if it has one. */
+    title: z.string().nullable(),
+    /** Encrypted PDFs are counted but not opened. */
+    encrypted: z.boolean(),
+  }),
+  z.object({ kind: z.literal("unavailable"), contentType: ContentTypeSchema, reason: z.string() }),
   z.object({ kind: z.literal("none"), contentType: ContentTypeSchema, reason: z.string() }),
 ]);
 export type ArtifactPreview = z.infer<typeof ArtifactPreviewSchema>;

@@ -129,6 +129,10 @@ export const ERROR_TABLE = {
   range_not_satisfiable: { status: 416 },
   // Artifacts: a share link that is tampered with, expired, revoked, or whose artifact is gone (no detail on which).
   share_link_invalid: { status: 403 },
+  // Artifacts: the blob store (an S3-compatible object store) cannot be reached or refused the request; nothing was stored.
+  artifact_store_unavailable: { status: 503 },
+  // Artifact previews: no thumbnail for this artifact (not a PNG/JPEG/WebP/GIF image, unreadable, or too many pixels; the reason is given).
+  preview_unavailable: { status: 422 },
   // Memory (issue 17): the memory index cannot answer (not loaded, or its backend is down); nothing was stored or lost.
   memory_index_unavailable: { status: 503 },
   // Prompts (issue 17): a template names a variable it does not declare (or a declared default has the wrong type).

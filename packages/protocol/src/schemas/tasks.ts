@@ -9,6 +9,7 @@ import { z } from "zod";
 import { TimestampSchema } from "./common.js";
 import { CapabilitySchema } from "./service.js";
 import { AgentIdSchema } from "./agents.js";
+import { PromptReferenceSchema } from "./prompts.js";
 
 /** A2A's task states. Terminal: completed, failed, canceled, rejected. input-required pauses until answered. */
 export const TASK_STATES = ["submitted", "working", "input-required", "completed", "failed", "canceled", "rejected"] as const;
@@ -132,6 +133,11 @@ export const CreateTaskRequestSchema = z.strictObject({
   agent: AgentIdSchema.optional(),
   /** A one-step task for whatever offers this capability. */
   capability: CapabilitySchema.optional(),
+  /**
+   * A stored prompt by name (with `agent` or `capability`): rendered as the caller into the step's input at dispatch,
+   * a text prompt as `prompt`, a chat prompt as `messages`. The task keeps the reference, never the rendered text.
+   */
+  prompt: PromptReferenceSchema.optional(),
   /** Repeating a create with the same key returns the task already made (safe client retries). */
   idempotencyKey: z.string().min(1).max(200).optional(),
 });

@@ -24,6 +24,8 @@ export const SCOPES = [
   "prompts:read", "prompts:write", "artifacts:read", "artifacts:write", "memory:read", "memory:write",
   // The node's configuration (/api/config): reading it (secrets redacted), explaining its layers, changing the runtime layer.
   "config:admin",
+  // Plugins (issue 18, /api/plugins): listing them with their manifests, trust and problems, rescanning their folders.
+  "plugins:admin",
   "admin",
 ] as const;
 export const ScopeSchema = z.enum(SCOPES);

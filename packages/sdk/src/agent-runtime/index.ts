@@ -8,3 +8,4 @@ export { createKlpAgent, type KlpAgent, type KlpAgentManifest, type KlpAgentOpti
 export { KlpEndpoint, type KlpEndpointOptions, type KlpInputRequired, type KlpSkillHandler, type KlpStepContext } from "./klp-endpoint.js";
 export { loadOrCreateAgentKey } from "./agent-key.js";
 export { pinNodeDid } from "./node-pin.js";
+export { createKlpMemory, type KlpMemory, type KlpMemoryOptions, type KlpMemoryRead, type KlpMemoryWrite } from "./node-memory.js";

@@ -22,6 +22,8 @@ import { KPlanner } from "./planner/k-planner.js";
 import { lateBoundAgentLoad } from "./planner/agent-choice.js";
 import { TaskEngine } from "./kcore/task-engine.js";
 import type { TaskCluster } from "./kcore/task-adoption.js";
+import type { TaskPromptPort } from "./kcore/task-prompt.js";
+import type { StepArtifactsPort } from "./kcore/step-artifacts.js";
 import { KCORE_AGENT } from "./kcore/task-events.js";
 import { createDispatchers } from "./kcore/dispatch/dispatchers.js";
 import type { StepDispatcher } from "./kcore/dispatch/step-dispatcher.js";
@@ -56,6 +58,10 @@ export interface AgentMeshDeps {
   runCluster?: RuntimeCluster;
   /** 32 bytes that seal A2A push credentials at rest (derived from the node key; may throw while it is sealed). Absent: push configs with credentials are refused. */
   pushSealKey?: () => Buffer;
+  /** The prompt store: tasks may name a prompt, rendered as their owner at dispatch (kcore/task-prompt.ts). */
+  prompts?: TaskPromptPort;
+  /** The artifact store: files agents return from steps are kept as artifacts (kcore/step-artifacts.ts). */
+  artifacts?: StepArtifactsPort;
 }
 
 export interface AgentMesh {
@@ -116,7 +122,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
       klp: createKlpDispatcher({ identity: () => deps.klp.identity, registry: deps.registry }),
     };
     const dispatchers = createDispatchers(deps.gateway, transports);
-    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs, ...(deps.cluster ? { cluster: deps.cluster, adoptionSweepMs: deps.config.cluster.pollIntervalMs } : {}) });
+    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, ...(deps.prompts ? { prompts: deps.prompts } : {}), ...(deps.artifacts ? { artifacts: deps.artifacts } : {}), defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs, ...(deps.cluster ? { cluster: deps.cluster, adoptionSweepMs: deps.config.cluster.pollIntervalMs } : {}) });
     undo.unshift(() => tasks.close());
     plannerLoad.bind(tasks.load);
     const agents = new AgentDirectory({ registry: deps.registry, load: tasks.load });

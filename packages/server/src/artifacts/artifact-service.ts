@@ -9,14 +9,16 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
-import type { Artifact, ArtifactPreview, ArtifactShare, ListArtifactsQuery, ListArtifactsResponse, UploadArtifactResponse } from "@kai/protocol";
+import { THUMBNAIL_SOURCE_TYPES, type Artifact, type ArtifactPreview, type ArtifactShare, type ListArtifactsQuery, type ListArtifactsResponse, type UploadArtifactResponse } from "@kai/protocol";
 import { isAdmin, type Principal } from "../auth/principal.js";
 import { ApiError, notFound } from "../errors.js";
 import type { ArtifactStore } from "../storage/contracts/artifact-store.js";
-import { previewOf } from "./artifact-preview.js";
+import { previewOf, readAll } from "./artifact-preview.js";
 import type { BlobStore, ByteRange } from "./blob-store.js";
 import { DigestingStream, SNIFF_BYTES } from "./digesting-stream.js";
 import { KeyLock } from "./key-lock.js";
+import { ImageRefused, makeThumbnail, MAX_IMAGE_BYTES } from "./previews/image-thumbnail.js";
+import { ThumbnailCache, thumbnailTag } from "./previews/thumbnail-cache.js";
 import type { ShareLinks } from "./share-links.js";
 import { sniffContentType } from "./sniff-content-type.js";
 
@@ -54,6 +56,9 @@ export class ArtifactService {
   private readonly maxBytes: number;
   private readonly now: () => number;
   private readonly locks = new KeyLock();
+  private readonly thumbnails: ThumbnailCache;
+  /** Thumbnails being made, by source blob: concurrent first requests make one. */
+  private readonly making = new Map<string, Promise<Buffer>>();
 
   constructor(options: ArtifactServiceOptions) {
     this.store = options.store;
@@ -61,6 +66,7 @@ export class ArtifactService {
     this.shares = options.shares;
     this.maxBytes = options.maxBytes;
     this.now = options.now ?? Date.now;
+    this.thumbnails = new ThumbnailCache(this.blobs);
   }
 
   get limit(): number {
@@ -109,7 +115,7 @@ export class ArtifactService {
       encrypted: false,
     };
     return this.locks.run(sha256, async () => {
-      let committed: { existed: boolean };
+      let committed: { existed: boolean; encrypted?: boolean };
       try {
         committed = await this.blobs.commit(staged, sha256);
       } catch (error) {
@@ -117,7 +123,8 @@ export class ArtifactService {
         throw error;
       }
       try {
-        const added = await this.store.addArtifact(artifact);
+        // Encrypted or not is the stored blob's form (an upload deduplicated onto an older plain blob is plain).
+        const added = await this.store.addArtifact({ ...artifact, encrypted: committed.encrypted === true });
         return { artifact: added.artifact, created: added.created, deduplicated: committed.existed };
       } catch (error) {
         // Bytes written for an artifact that was not recorded would be referenced by nothing.
@@ -161,12 +168,63 @@ export class ArtifactService {
     return previewOf(artifact, (range) => this.read(artifact, range));
   }
 
+  /**
+   * The ETag of the artifact's thumbnail (known without making it, so a current client gets a 304 at once); 422
+   * `preview_unavailable` for an artifact that gets no thumbnail by its type or size.
+   */
+  thumbnailTag(artifact: Artifact): string {
+    if (!(THUMBNAIL_SOURCE_TYPES as readonly string[]).includes(artifact.contentType)) {
+      throw new ApiError("preview_unavailable", `no thumbnail for ${artifact.contentType}: thumbnails are made of PNG, JPEG, WebP and GIF images`);
+    }
+    if (artifact.size > MAX_IMAGE_BYTES) throw new ApiError("preview_unavailable", `no thumbnail: the image is larger than the ${MAX_IMAGE_BYTES} bytes a thumbnail is made from`);
+    return thumbnailTag(artifact.sha256);
+  }
+
+  /**
+   * The artifact's thumbnail (WebP, previews/image-thumbnail.ts): kept from an earlier request, else made now and kept
+   * (previews/thumbnail-cache.ts). 422 `preview_unavailable` with the reason when the artifact gets none.
+   */
+  async thumbnail(artifact: Artifact): Promise<Buffer> {
+    this.thumbnailTag(artifact);
+    const kept = await this.thumbnails.get(artifact.sha256);
+    if (kept) return kept;
+    const pending = this.making.get(artifact.sha256);
+    if (pending) return pending;
+    const making = this.makeThumbnail(artifact).finally(() => this.making.delete(artifact.sha256));
+    this.making.set(artifact.sha256, making);
+    return making;
+  }
+
+  private async makeThumbnail(artifact: Artifact): Promise<Buffer> {
+    const source = artifact.size === 0 ? Buffer.alloc(0) : await readAll(await this.read(artifact));
+    let thumbnail: Buffer;
+    try {
+      thumbnail = await makeThumbnail(source, artifact.contentType);
+    } catch (error) {
+      if (error instanceof ImageRefused) throw new ApiError("preview_unavailable", `no thumbnail: ${error.message}`);
+      throw error;
+    }
+    // Kept under the source's lock, and only while the source is there: a delete of its last artifact, which removes
+    // the thumbnail under the same lock, must not be followed by a thumbnail nothing will remove.
+    // A thumbnail that could not be kept (the blob store refusing a write) is still this request's answer: the next
+    // request makes it again.
+    await this.locks
+      .run(artifact.sha256, async () => {
+        if (await this.blobs.has(artifact.sha256)) await this.thumbnails.put(artifact.sha256, thumbnail);
+      })
+      .catch(() => undefined);
+    return thumbnail;
+  }
+
   /** Deletes the artifact; its blob goes with its last artifact. */
   async delete(id: string, principal: Principal): Promise<void> {
     const artifact = await this.get(id, principal);
     await this.locks.run(artifact.sha256, async () => {
       const deleted = await this.store.deleteArtifact(id);
-      if (deleted?.blobReleased) await this.blobs.remove(artifact.sha256);
+      if (deleted?.blobReleased) {
+        await this.blobs.remove(artifact.sha256);
+        await this.thumbnails.remove(artifact.sha256);
+      }
     });
   }
 

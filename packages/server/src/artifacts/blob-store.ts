@@ -1,7 +1,8 @@
 /**
  * @module artifacts/blob-store
  * Where artifacts' bytes live, behind one interface (issue 17): the filesystem under the data dir by default
- * (fs-blob-store.ts), other stores (S3-compatible) later. A blob is addressed by the lower-case hex SHA-256 of its
+ * (fs-blob-store.ts), or any S3-compatible object store (s3-blob-store.ts); encryption at rest wraps either
+ * (encrypting-blob-store.ts). A blob is addressed by the lower-case hex SHA-256 of its
  * raw bytes and never changes once stored. Writing is two steps so that a half-received upload is never visible:
  * `stage` takes the bytes under a private name, `commit` makes them the blob of their digest (or drops them when the
  * blob is already there: identical bytes are stored once). Whether a blob is still referenced is the metadata
@@ -32,9 +33,10 @@ export interface BlobStore {
   stage(source: Readable): Promise<StagedBlob>;
   /**
    * Makes the staged bytes the blob `sha256` (atomically: a reader sees the whole blob or none). When that blob
-   * exists already the staged bytes are dropped and `existed` is true.
+   * exists already the staged bytes are dropped and `existed` is true. `encrypted`: whether the stored blob is
+   * encrypted at rest (encrypting-blob-store.ts; absent: it is not).
    */
-  commit(staged: StagedBlob, sha256: string): Promise<{ existed: boolean }>;
+  commit(staged: StagedBlob, sha256: string): Promise<{ existed: boolean; encrypted?: boolean }>;
   /** Drops staged bytes that will not be committed (idempotent). */
   discard(staged: StagedBlob): Promise<void>;
   /** The blob's bytes (a range of them when given), or null when there is no such blob. */

@@ -1,22 +1,52 @@
 /**
  * @module artifacts/open-artifacts
  * Builds the artifact service from the node's parts (server.ts calls this once): the metadata store of the storage
- * backend, the filesystem blob store under `artifacts.path` (default `<dataDir>/artifacts`), and share links signed
- * with the node key.
+ * backend; the blob store `artifacts.store` names (the filesystem under `artifacts.path`, default
+ * `<dataDir>/artifacts`, or an S3-compatible object store), always wrapped by the encrypting store so that encrypted
+ * blobs read whether or not `artifacts.encryption.enabled` is on now; and share links signed with the node key.
  */
 import { join, resolve } from "node:path";
 import type { Config } from "../config/config-schema.js";
 import type { StorageBackend } from "../storage/contracts/storage-backend.js";
+import type { VaultService } from "../vault/vault-service.js";
+import { VaultArtifactKey } from "./artifact-key.js";
 import { ArtifactService } from "./artifact-service.js";
+import type { BlobStore } from "./blob-store.js";
+import { EncryptingBlobStore } from "./encrypting-blob-store.js";
 import { FsBlobStore } from "./fs-blob-store.js";
+import { S3BlobStore } from "./s3-blob-store.js";
 import { ShareLinks, type ShareKey } from "./share-links.js";
 
-export async function openArtifacts(options: { config: Config; store: StorageBackend; key: ShareKey }): Promise<ArtifactService> {
+/** The configured backend, not yet wrapped. */
+export async function openBlobBackend(config: Config): Promise<BlobStore> {
+  const artifacts = config.artifacts;
+  if (artifacts.store === "s3") {
+    const s3 = artifacts.s3;
+    // The schema refuses `store: s3` without a bucket; this only narrows the type.
+    if (s3.bucket === undefined) throw new Error("artifacts.store s3 needs artifacts.s3.bucket");
+    return new S3BlobStore({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      bucket: s3.bucket,
+      prefix: s3.prefix,
+      forcePathStyle: s3.forcePathStyle,
+      accessKeyId: s3.accessKeyId,
+      secretAccessKey: s3.secretAccessKey,
+      partSizeBytes: s3.partSizeBytes,
+      queueSize: s3.queueSize,
+    });
+  }
+  const root = artifacts.path === undefined ? join(config.dataDir, "artifacts") : resolve(artifacts.path);
+  return FsBlobStore.open(root);
+}
+
+export async function openArtifacts(options: { config: Config; store: StorageBackend; key: ShareKey; vault: VaultService }): Promise<ArtifactService> {
   const { config } = options;
-  const root = config.artifacts.path === undefined ? join(config.dataDir, "artifacts") : resolve(config.artifacts.path);
+  const encryption = config.artifacts.encryption;
+  const keys = new VaultArtifactKey(options.vault, ...(encryption.keySecret !== undefined ? [encryption.keySecret] : []));
   return new ArtifactService({
     store: options.store.artifactStore(),
-    blobs: await FsBlobStore.open(root),
+    blobs: new EncryptingBlobStore(await openBlobBackend(config), keys, encryption.enabled),
     shares: new ShareLinks(options.key),
     maxBytes: config.artifacts.maxBytes,
   });

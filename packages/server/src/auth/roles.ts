@@ -13,14 +13,14 @@ export type BuiltInRole = (typeof BUILT_IN_ROLES)[number];
 
 export const BUILT_IN_ROLE_SCOPES: Readonly<Record<BuiltInRole, readonly Scope[]>> = {
   admin: ["admin"],
-  operator: ["services:read", "services:write", "services:heartbeat", "vault:read", "gateway:invoke", "metrics:read", "federation:admin", "agents:read", "agents:write", "tasks:run", "prompts:read", "prompts:write", "artifacts:read", "artifacts:write", "memory:read", "memory:write"],
+  operator: ["services:read", "services:write", "services:heartbeat", "vault:read", "gateway:invoke", "metrics:read", "federation:admin", "agents:read", "agents:write", "tasks:run", "prompts:read", "prompts:write", "artifacts:read", "artifacts:write", "memory:read", "memory:write", "plugins:admin"],
   developer: ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "vault:read", "agents:read", "agents:write", "tasks:run", "prompts:read", "prompts:write", "artifacts:read", "artifacts:write", "memory:read", "memory:write"],
   viewer: ["services:read", "metrics:read", "agents:read", "prompts:read", "artifacts:read", "memory:read"],
 };
 
 const BUILT_IN_DESCRIPTIONS: Readonly<Record<BuiltInRole, string>> = {
   admin: "everything, including users, roles and tokens",
-  operator: "runs the node: services, gateway, metrics, federation peers, agents and tasks, prompts, artifacts and memory, reading the vault",
+  operator: "runs the node: services, gateway, metrics, federation peers, agents and tasks, prompts, artifacts and memory, plugins, reading the vault",
   developer: "registers and calls services and agents, runs tasks, keeps prompts, artifacts and memory, reads the vault",
   viewer: "reads services, agents, tasks, metrics, prompts, artifacts and memory",
 };

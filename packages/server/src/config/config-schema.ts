@@ -9,6 +9,7 @@ import { SignInConfigSchema } from "./sign-in-config.js";
 import { MfaConfigSchema } from "./mfa-config.js";
 import { SsoConfigSchema } from "./sso-config.js";
 import { WebConfigSchema } from "./web-config.js";
+import { klp } from "@kai/protocol"; // plugins.trustedKeys
 
 const RateBucketSchema = z.strictObject({
   /** Requests allowed per window, per key (a token for the api buckets, a client address for `global` and `auth`). */
@@ -274,6 +275,13 @@ export const ConfigSchema = z.strictObject({
       messagesPerMinute: z.int().min(1).max(1_000_000).default(1200),
       /** Open `/klp` WebSocket connections at most; more are refused at once (close code 1013, try again later). */
       maxSockets: z.int().min(1).max(100_000).default(1000),
+      /**
+       * Who may use semantic memory over KLP (`memory_read`/`memory_write`, docs/protocol/klp.md "Memory"): each grant
+       * names a sender (a DID, or a registered agent by id whose record is owned by `owner` and bound to the sender's
+       * DID), the owner whose memory it acts on, and the namespaces it may read and write (`write` implies read).
+       * A pattern is a namespace or a prefix ending in `*`. No grant: every memory message is KLP_UNAUTHORIZED.
+       */
+      memoryGrants: z.array(klp.KlpMemoryGrantSchema).max(1000).default([]),
     })
     .prefault({}),
   cache: z
@@ -399,6 +407,37 @@ export const ConfigSchema = z.strictObject({
       maxBytes: z.int().min(1).max(1024 ** 4).default(1024 ** 3),
       /** Where the filesystem blob store keeps the bytes (default `<dataDir>/artifacts`). */
       path: z.string().min(1).optional(),
+      /** Which blob store keeps the bytes: `filesystem` (under `path`) or `s3` (any S3-compatible object store, `s3`). */
+      store: z.enum(["filesystem", "s3"]).default("filesystem"),
+      /** The S3-compatible object store (`store: s3`; docs/data/artifacts.md). */
+      s3: z
+        .strictObject({
+          /** The endpoint of an S3-compatible server (`https://minio.example:9000`); absent: AWS S3 in `region`. */
+          endpoint: z.url({ protocol: /^https?$/ }).optional(),
+          region: z.string().min(1).max(64).default("us-east-1"),
+          /** The bucket (it must exist). Required when `store` is `s3`. */
+          bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name").optional(),
+          /** Prepended to every key: empty, or path segments each ending in `/` (`kai/`). */
+          prefix: z.string().max(512).regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, "empty, or segments each ending in /").default("kai/"),
+          /** Bucket in the path instead of the host name, as most S3-compatible servers (MinIO, Ceph) need. */
+          forcePathStyle: z.boolean().default(false),
+          /** Static credentials (both or neither; `@env:NAME` reads them from the environment); neither: the AWS SDK's chain. */
+          accessKeyId: z.string().min(1).max(256).optional(),
+          secretAccessKey: z.string().min(1).max(256).optional(),
+          /** Multipart part size, bytes (S3's minimum 5 MiB); up to `(queueSize + 1)` parts are in memory per upload. */
+          partSizeBytes: z.int().min(5 * 1024 ** 2).max(512 * 1024 ** 2).default(8 * 1024 ** 2),
+          /** Parts of one upload sent at once. */
+          queueSize: z.int().min(1).max(16).default(2),
+        })
+        .prefault({}),
+      /** Encryption at rest of new blobs, under a key kept in the vault (docs/data/artifacts.md, "Encryption"). */
+      encryption: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          /** The vault secret holding the key (32 random bytes, base64); absent: `#system/artifacts-key`, made at first use. */
+          keySecret: z.string().min(1).max(200).optional(),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** Semantic memory (issue 17, docs/data/memory.md): texts embedded through the node's gateway and searched by meaning. */
@@ -416,6 +455,19 @@ export const ConfigSchema = z.strictObject({
       sweepIntervalMs: z.int().min(100).max(86_400_000).default(60_000),
     })
     .prefault({}),
+  /** Plugins (issue 18, docs/plugins.md): folders with a plugin.yaml under `<dataDir>/plugins` and these paths. */
+  plugins: z
+    .strictObject({
+      /** False: no folder is read (GET /api/plugins lists nothing). */
+      enabled: z.boolean().default(true),
+      /** More folders whose sub-folders are plugins (each `<path>/<plugin>/plugin.yaml`); relative to the working directory. */
+      paths: z.array(z.string().min(1).max(4096)).max(64).default([]),
+      /** Keys (KLP DIDs, `kind:did:…#ed25519`) whose signature makes a plugin `trusted`. */
+      trustedKeys: z.array(klp.DidSchema).max(256).default([]),
+      /** True: the keys of this node's trusted federation peers (the KLP trust list) also make a plugin `trusted`. */
+      trustPeers: z.boolean().default(false),
+    })
+    .prefault({}),
 }).refine((c) => c.storage.kind !== "postgres" || c.storage.postgres.url !== undefined, {
   message: "storage.kind postgres needs storage.postgres.url (or KAI_DATABASE_URL)",
   path: ["storage", "postgres", "url"],
@@ -425,6 +477,16 @@ export const ConfigSchema = z.strictObject({
 }).refine((c) => c.bus.kind !== "nats" || c.bus.nats.url !== undefined, {
   message: "bus.kind nats needs bus.nats.url",
   path: ["bus", "nats", "url"],
+}).refine((c) => c.artifacts.store !== "s3" || c.artifacts.s3.bucket !== undefined, {
+  message: "artifacts.store s3 needs artifacts.s3.bucket",
+  path: ["artifacts", "s3", "bucket"],
+}).refine((c) => (c.artifacts.s3.accessKeyId === undefined) === (c.artifacts.s3.secretAccessKey === undefined), {
+  message: "artifacts.s3 needs both accessKeyId and secretAccessKey, or neither",
+  path: ["artifacts", "s3", "secretAccessKey"],
+}).refine((c) => c.artifacts.store !== "s3" || c.artifacts.maxBytes <= 5 * 1024 ** 3, {
+  // S3's CopyObject (how a staged upload becomes its blob) takes at most 5 GiB.
+  message: "artifacts.store s3 takes artifacts.maxBytes up to 5 GiB (5368709120)",
+  path: ["artifacts", "maxBytes"],
 });
 
 export type Config = z.output<typeof ConfigSchema>;

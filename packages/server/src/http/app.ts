@@ -93,11 +93,12 @@ import type { ArtifactService } from "../artifacts/artifact-service.js";
 import { memoryRoutes } from "./routes/memory.js";
 import type { MemoryService } from "../memory/memory-service.js";
 import type { ReembedJob } from "../memory/reembed-job.js";
+import { pluginRoutes } from "./routes/plugins.js";
+import type { PluginCatalog } from "../plugins/plugin-catalog.js";
 // The node as an A2A agent (issue 16): its public agent card and the A2A JSON-RPC endpoint on kCore.
 import { a2aCardRoutes, a2aRoutes } from "./routes/a2a.js";
-import { AgentCardSource } from "../agents/a2a/server/agent-card.js";
-
 import { a2aRestRoutes } from "./routes/a2a-rest.js";
+import { AgentCardSource } from "../agents/a2a/server/agent-card.js";
 
 /** The sign-in parts the routes use (server.ts builds them). */
 export interface SignInParts {
@@ -150,6 +151,8 @@ export interface AppDeps {
   memory: MemoryService;
   /** The re-embedding job (POST/GET /api/memory/reembed). */
   memoryReembed: ReembedJob;
+  /** Plugins (issue 18): what the plugin folders hold, GET /api/plugins. */
+  plugins: PluginCatalog;
 }
 
 /**
@@ -318,6 +321,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(promptRoutes(deps.prompts));
     await scope.register(artifactRoutes(deps.artifacts));
     await scope.register(memoryRoutes(deps.memory, deps.memoryReembed));
+    await scope.register(pluginRoutes(deps.plugins));
     await scope.register(a2aRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger, push: deps.mesh.push }, a2aCard));
     // The same A2A operations over the HTTP+JSON (REST) binding, on the same request handler: /a2a/rest/...
     await scope.register(a2aRestRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger, push: deps.mesh.push }, a2aCard));

@@ -11,6 +11,7 @@ import type { Logger } from "../logging/logger.js";
 import type { RegistryService } from "../registry/registry-service.js";
 import { KlpDiscovery } from "./discovery.js";
 import { RegistryHandlers, klpErrorFromApi, principalForDid } from "./registry-handlers.js";
+import { KlpMemoryHandlers } from "./memory-handlers.js";
 import { connectPeer, type KlpPeerSession, type PeerTransportKind } from "./peer-session.js";
 import type { KlpKeySource } from "../identity/node-identity.js";
 import { memoryRateLimits } from "../cluster/limits/rate-limits.js";
@@ -47,6 +48,11 @@ export interface KlpNodeOptions {
    * function breaks. Read on every use; while it returns undefined (or when absent) the node does not federate.
    */
   federation?: () => KlpFederationPort | undefined;
+  /**
+   * `memory_read`/`memory_write` (memory-handlers.ts), late-bound: memory embeds through the gateway's router, which
+   * is built after the node. While it returns undefined (or when absent) memory messages answer KLP_NOT_FOUND.
+   */
+  memory?: () => KlpMemoryHandlers | undefined;
 }
 
 /**
@@ -147,7 +153,7 @@ export class KlpNode {
         name: this.options.name,
         version: this.options.version,
         capabilities: ["register", "discover", "verify", ...(this.federation ? ["federation"] : [])],
-        messageTypes: [...HANDLED_TYPES],
+        messageTypes: [...HANDLED_TYPES, ...(this.options.memory?.() ? KlpMemoryHandlers.TYPES : [])],
         issuedAt: new Date(this.now()).toISOString(),
       },
       this.identity,
@@ -165,13 +171,23 @@ export class KlpNode {
       return this.refuse(new klp.KlpError("KLP_MALFORMED", `this endpoint takes only ${[...options.only].join(", ")} messages`), text, options.sessionPeer);
     }
     try {
-      const reply = envelope.type === "state_sync" ? await this.stateSync(envelope, options.channel) : await this.handlers.handle(envelope);
+      const reply =
+        envelope.type === "state_sync" ? await this.stateSync(envelope, options.channel)
+        : KlpMemoryHandlers.TYPES.has(envelope.type) ? await this.memory(envelope)
+        : await this.handlers.handle(envelope);
       return { reply: klp.createEnvelope({ ...reply, to: envelope.from, metadata: { correlationId: envelope.id } }, identity) };
     } catch (error) {
       const klpError = klpErrorFromApi(error);
       if (klpError.code === "KLP_INTERNAL") this.options.logger.error({ err: error, type: envelope.type, from: envelope.from }, "KLP message handler failed");
       return this.refuse(klpError, text, options.sessionPeer);
     }
+  }
+
+  /** `memory_read` / `memory_write`, once memory has started. */
+  private memory(envelope: klp.KlpEnvelope): Promise<Omit<klp.CreateEnvelopeInput<klp.KlpMessageType>, "to" | "metadata">> {
+    const handlers = this.options.memory?.();
+    if (!handlers) throw new klp.KlpError("KLP_NOT_FOUND", "this node does not serve memory over KLP");
+    return handlers.handle(envelope);
   }
 
   /** `state_sync`: one batch of exported statements; with `subscribe` on a WebSocket, pushes from now on. */

@@ -123,9 +123,11 @@ describe("upload and download", () => {
 describe("previews", () => {
   const preview = async (id: string) => ((await (await server.request(`/api/artifacts/${id}/preview`, { token: alice })).json()) as { preview: Record<string, unknown> }).preview;
 
-  it("gives text an excerpt (source, not rendered), JSON re-indented, and says plainly when a type has none", async () => {
+  it("gives text an excerpt (source, not rendered), JSON re-indented, Markdown rendered and sanitised, images their size (more: artifact-previews.test.ts)", async () => {
     const markdown = await upload(Buffer.from("# Title\n\n<script>alert(1)</script> text"), "?name=readme.md", alice, "text/markdown");
-    expect(await preview(markdown.body.artifact.id)).toEqual({ kind: "text", contentType: "text/markdown", excerpt: "# Title\n\n<script>alert(1)</script> text", truncated: false });
+    expect(await preview(markdown.body.artifact.id)).toEqual({ kind: "markdown", contentType: "text/markdown", html: "<h1>Title</h1>\n text", truncated: false, remoteImages: 0 });
+    const html = await upload(Buffer.from("<p>hi</p><script>alert(1)</script>"), "?name=page.html", alice, "text/html");
+    expect(await preview(html.body.artifact.id)).toEqual({ kind: "text", contentType: "text/html", excerpt: "<p>hi</p><script>alert(1)</script>", truncated: false });
 
     const json = await upload(Buffer.from('{"a":[1,2],"b":{"c":true}}'), "?name=doc.json", alice, "application/json");
     expect(await preview(json.body.artifact.id)).toEqual({ kind: "json", excerpt: JSON.stringify({ a: [1, 2], b: { c: true } }, null, 2), truncated: false, valid: true });
@@ -135,7 +137,9 @@ describe("previews", () => {
     expect(await preview(long.body.artifact.id)).toEqual({ kind: "text", contentType: "text/plain", excerpt: "é".repeat(4000), truncated: true });
 
     const image = await upload(PNG, "?name=preview.png");
-    expect(await preview(image.body.artifact.id)).toMatchObject({ kind: "none", contentType: "image/png", reason: expect.stringContaining("image/png") });
+    expect(await preview(image.body.artifact.id)).toEqual({ kind: "image", contentType: "image/png", width: 1, height: 1, thumbnail: `/api/artifacts/${image.body.artifact.id}/thumbnail` });
+    const binary = await upload(Buffer.from([0, 1, 2, 3]), "?name=preview.bin");
+    expect(await preview(binary.body.artifact.id)).toMatchObject({ kind: "none", contentType: "application/octet-stream", reason: expect.stringContaining("application/octet-stream") });
   });
 });
 

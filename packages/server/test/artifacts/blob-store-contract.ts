@@ -55,7 +55,7 @@ export function runBlobStoreContract(name: string, open: () => Promise<OpenedBlo
       const staged = await store.stage(Readable.from([bytes]));
       expect(await store.has(digest)).toBe(false);
       expect(await store.read(digest)).toBeNull();
-      expect(await store.commit(staged, digest)).toEqual({ existed: false });
+      expect(await store.commit(staged, digest)).toMatchObject({ existed: false });
       expect(await store.has(digest)).toBe(true);
       expect((await readAll(await store.read(digest))).equals(bytes)).toBe(true);
       expect(await opened.staged()).toBe(0);
@@ -72,8 +72,8 @@ export function runBlobStoreContract(name: string, open: () => Promise<OpenedBlo
     it("stores identical bytes once: the second commit says the blob existed and drops its copy", async () => {
       const bytes = Buffer.from("the same bytes twice");
       const digest = sha(bytes);
-      expect(await store.commit(await store.stage(Readable.from([bytes])), digest)).toEqual({ existed: false });
-      expect(await store.commit(await store.stage(Readable.from([bytes])), digest)).toEqual({ existed: true });
+      expect(await store.commit(await store.stage(Readable.from([bytes])), digest)).toMatchObject({ existed: false });
+      expect(await store.commit(await store.stage(Readable.from([bytes])), digest)).toMatchObject({ existed: true });
       expect((await readAll(await store.read(digest))).equals(bytes)).toBe(true);
       expect(await opened.staged()).toBe(0);
     });

@@ -71,7 +71,7 @@ function expectSane(response: { status: number; text: string; headers: Record<st
 function tokenFor(route: ApiRoute): string {
   // Admin-only routes (tokens, KLP grants, federation peers, the cluster, users, roles, the security log, adding an
   // agent the node runs) need the admin token to get past authorisation to the body.
-  const adminOnly = ["/api/tokens", "/api/klp/", "/api/peers", "/api/roles", "/api/security/"].some((prefix) => route.path.startsWith(prefix));
+  const adminOnly = ["/api/tokens", "/api/klp/", "/api/peers", "/api/roles", "/api/security/", "/api/memory/reembed"].some((prefix) => route.path.startsWith(prefix));
   const users = route.path.startsWith("/api/users") && !route.path.startsWith("/api/users/me");
   return adminOnly || users || route.path === "/api/cluster" || route.path === "/api/agents/run" ? server.adminToken : alice;
 }
@@ -201,7 +201,7 @@ beforeAll(async () => {
   // memory:read, memory:write: so do semantic memory's (issue 17; with no embedding service, an add or search ends in 404).
   // prompts:read, prompts:write: so do the prompt store's (issue 17).
   // artifacts:read, artifacts:write: so do the artifact routes' (issue 17; the upload takes any body as the file's bytes, so it is not among the routes "with a body").
-  alice = await mintToken(server, ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "metrics:read", "tasks:run", "agents:read", "agents:write", "memory:read", "memory:write", "prompts:read", "prompts:write", "artifacts:read", "artifacts:write", "config:admin"], "alice");
+  alice = await mintToken(server, ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "metrics:read", "tasks:run", "agents:read", "agents:write", "memory:read", "memory:write", "prompts:read", "prompts:write", "artifacts:read", "artifacts:write", "config:admin", "plugins:admin"], "alice");
   routes = await protectedRoutes(server);
   const sentinel = await server.request("/api/services/register", {
     method: "POST",

@@ -12,7 +12,8 @@ import { fetchOpenApi, fillPath, protectedRoutes, routesOf, SIGNATURE_AUTHENTICA
 
 type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin" | "metrics" | "gateway" | "federation" | "agents-read" | "agents-write" | "tasks-run"
   | "prompts-read" | "prompts-write" | "artifacts-read" | "artifacts-write" | "memory-read" | "memory-write"
-  | "config-admin";
+  | "config-admin"
+  | "plugins-admin";
 
 interface RouteRule {
   need: Need;
@@ -127,6 +128,10 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   // Configuration layers (issue 18): explain a key, change the runtime layer (the walk sets the level the node already has).
   "GET /api/config/explain": { need: "config-admin" },
   "PATCH /api/config": { need: "config-admin", body: () => ({ settings: { "logging.level": "info" } }) },
+  // Plugins (issue 18): the plugin folders' listing, one plugin (the walk's node has none: 404 past auth), a rescan.
+  "GET /api/plugins": { need: "plugins-admin" },
+  "GET /api/plugins/{id}": { need: "plugins-admin" },
+  "POST /api/plugins/rescan": { need: "plugins-admin" },
   // The agent mesh (issue 16): agents by signed manifest, their status.
   "POST /api/agents": { need: "agents-write", body: () => signAgentManifest({ id: "kWalk:agent", name: "walked", skills: [{ id: "w", name: "w", capability: "llm_chat" }], endpoint: { transport: "http", url: "http://127.0.0.1:9/" } }, WALK_AGENT_KEY) },
   "GET /api/agents": { need: "agents-read" },
@@ -154,11 +159,6 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "POST /api/agent/task/{id}/answer": { need: "tasks-run", body: () => ({ answer: "walked" }) },
   // The node as an A2A agent: JSON-RPC; past auth an unknown task is a JSON-RPC error (200), never a 5xx.
   "POST /a2a": { need: "tasks-run", body: () => ({ jsonrpc: "2.0", id: 1, method: "GetTask", params: { id: "task_walk" } }) },
-  // The orchestration bus (issue 16): SSE (past auth, a stream the walk leaves unread) and its WebSocket (426 over plain HTTP).
-  "GET /api/events": { need: "agents-read" },
-  "GET /ws/events": { need: "agents-read" },
-  // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
-  "GET /ws/registry": { need: "read" },
   // The A2A HTTP+JSON binding beside it (same handler, scope and bucket): past auth, an A2A error (the walk sends no A2A-Version: 400).
   "POST /a2a/rest/message:send": { need: "tasks-run", body: () => ({ message: { messageId: "walk", role: "ROLE_USER", parts: [{ text: "walk" }] } }) },
   "POST /a2a/rest/message:stream": { need: "tasks-run", body: () => ({ message: { messageId: "walk", role: "ROLE_USER", parts: [{ text: "walk" }] } }) },
@@ -170,6 +170,11 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /a2a/rest/tasks/{id}/pushNotificationConfigs/{configId}": { need: "tasks-run" },
   "DELETE /a2a/rest/tasks/{id}/pushNotificationConfigs/{configId}": { need: "tasks-run" },
   "GET /a2a/rest/extendedAgentCard": { need: "tasks-run" },
+  // The orchestration bus (issue 16): SSE (past auth, a stream the walk leaves unread) and its WebSocket (426 over plain HTTP).
+  "GET /api/events": { need: "agents-read" },
+  "GET /ws/events": { need: "agents-read" },
+  // The WebSocket upgrade; also walked as a real WebSocket by its own test below.
+  "GET /ws/registry": { need: "read" },
   // The prompt store (issue 17): "walk-target" is saved by the walk itself (a sufficient token is its owner).
   "GET /api/prompts": { need: "prompts-read" },
   "PUT /api/prompts/{name}": { need: "prompts-write", body: () => ({ template: "walk {{x}}", variables: [{ name: "x" }] }) },
@@ -187,16 +192,17 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/memory/{id}": { need: "memory-read" },
   "DELETE /api/memory/{id}": { need: "memory-write" },
   "POST /api/memory/delete": { need: "memory-write", body: () => ({ namespace: "walk", all: true }) },
+  // Re-embedding (admin): the walk names no model and memory.model is unset, so a start ends in 400 past auth.
+  "POST /api/memory/reembed": { need: "admin", body: () => ({}) },
+  "GET /api/memory/reembed": { need: "admin" },
+  "POST /api/memory/reembed/cancel": { need: "admin" },
   // Artifacts (issue 17): "walk-target" is not an artifact id, so past auth the id routes answer 400; the upload stores the walk's JSON body.
   "POST /api/artifacts": { need: "artifacts-write", body: () => ({ walked: true }) },
   "GET /api/artifacts": { need: "artifacts-read" },
   "GET /api/artifacts/{id}": { need: "artifacts-read" },
   "GET /api/artifacts/{id}/content": { need: "artifacts-read" },
-  // Re-embedding (admin): the walk names no model and memory.model is unset, so a start ends in 400 past auth.
-  "POST /api/memory/reembed": { need: "admin", body: () => ({}) },
-  "GET /api/memory/reembed": { need: "admin" },
-  "POST /api/memory/reembed/cancel": { need: "admin" },
   "GET /api/artifacts/{id}/preview": { need: "artifacts-read" },
+  "GET /api/artifacts/{id}/thumbnail": { need: "artifacts-read" },
   "DELETE /api/artifacts/{id}": { need: "artifacts-write" },
   "POST /api/artifacts/{id}/share": { need: "artifacts-write", body: () => ({ ttlSeconds: 60 }) },
   "DELETE /api/artifacts/{id}/shares/{shareId}": { need: "artifacts-write" },
@@ -225,6 +231,7 @@ const INSUFFICIENT: Record<Exclude<Need, "any">, Scope[]> = {
   "memory-read": ["services:read", "memory:write", "prompts:read", "artifacts:read"],
   "memory-write": ["services:read", "memory:read", "prompts:write", "artifacts:write"],
   "config-admin": ["services:read", "services:write", "vault:admin", "federation:admin", "metrics:read"],
+  "plugins-admin": ["services:read", "services:write", "config:admin", "federation:admin", "agents:write"],
 };
 /** A token with only what the route needs: it must get past authentication and authorisation. */
 const SUFFICIENT: Record<Need, Scope[]> = {
@@ -249,6 +256,7 @@ const SUFFICIENT: Record<Need, Scope[]> = {
   "memory-read": ["memory:read"],
   "memory-write": ["memory:write"],
   "config-admin": ["config:admin"],
+  "plugins-admin": ["plugins:admin"],
 };
 
 let server: TestServer;

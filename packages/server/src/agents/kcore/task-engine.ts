@@ -22,6 +22,8 @@ import type { Planner } from "../ports.js";
 import { LoadTracker } from "./agent-load.js";
 import { createDispatchers, type Dispatchers } from "./dispatch/dispatchers.js";
 import { planForRequest } from "./plan-for-request.js";
+import { pinPrompt, type TaskPromptPort } from "./task-prompt.js";
+import type { StepArtifactsPort } from "./step-artifacts.js";
 import { KCORE_AGENT, taskEvent } from "./task-events.js";
 import { TaskRunner } from "./task-runner.js";
 import { newRunnerId, soloTaskCluster, TaskAdoption, type TaskCluster } from "./task-adoption.js";
@@ -35,6 +37,10 @@ export interface TaskEngineDeps {
   gateway: GatewayPort;
   /** kPlanner, read at each create (the mesh may plug it in after kCore is built). */
   planner?: () => Planner | undefined;
+  /** The prompt store: a task may name a prompt (task-prompt.ts); absent, such a create is refused 503. */
+  prompts?: TaskPromptPort;
+  /** The artifact store: files in a step's output are kept as artifacts (step-artifacts.ts). */
+  artifacts?: StepArtifactsPort;
   /** A step's timeout when neither the step nor its agent gives one, ms (default 60 s). */
   defaultStepTimeoutMs?: number;
   /** Dispatchers (tests and the next transports may pass their own). */
@@ -93,6 +99,11 @@ export class TaskEngine {
 
   async create(request: CreateTaskRequest, principal: Principal): Promise<Task> {
     if (this.closed) throw new ApiError("unavailable", "the node is shutting down");
+    if (request.prompt && (request.plan || (request.agent === undefined && request.capability === undefined))) {
+      throw new ApiError("validation_failed", "a prompt goes with a one-step task", [{ path: "prompt", message: "give agent or capability with it (not a plan, nor a goal for the planner)" }]);
+    }
+    // Rendered now only to refuse what cannot render and to pin the version; the step gets it at dispatch.
+    const prompt = request.prompt ? await pinPrompt(this.deps.prompts, request.prompt, principal) : undefined;
     const { plan, planId } = await planForRequest({ registry: this.deps.registry, planner: this.deps.planner ?? (() => undefined) }, request, principal);
     const at = new Date().toISOString();
     const record: TaskRecord = {
@@ -113,7 +124,14 @@ export class TaskEngine {
         input: request.input,
         ...(request.context ? { context: request.context } : {}),
         ...(request.constraints ? { constraints: request.constraints } : {}),
-        principal: { owner: principal.owner, scopes: [...principal.scopes], tokenId: principal.tokenId, ...(principal.userId ? { userId: principal.userId } : {}) },
+        ...(prompt ? { prompt } : {}),
+        principal: {
+          owner: principal.owner,
+          scopes: [...principal.scopes],
+          tokenId: principal.tokenId,
+          ...(principal.userId ? { userId: principal.userId } : {}),
+          ...(principal.secretPatterns ? { secretPatterns: [...principal.secretPatterns] } : {}),
+        },
         ...(request.constraints?.deadlineMs !== undefined ? { deadlineAt: Date.now() + request.constraints.deadlineMs } : {}),
         excluded: {},
         answers: {},
@@ -192,6 +210,8 @@ export class TaskEngine {
       load: this.load,
       defaultStepTimeoutMs: this.deps.defaultStepTimeoutMs ?? 60_000,
       gateway: this.deps.gateway,
+      ...(this.deps.prompts ? { prompts: this.deps.prompts } : {}),
+      ...(this.deps.artifacts ? { artifacts: this.deps.artifacts } : {}),
       // Only this runner's own entry (after a refused commit, this instance may run the task again later).
       onFinished: (taskId) => {
         if (this.runners.get(taskId) === runner) this.runners.delete(taskId);

@@ -19,6 +19,8 @@ import type { LoadTracker } from "./agent-load.js";
 import type { Dispatchers } from "./dispatch/dispatchers.js";
 import { DispatchError, type DispatchOutcome, type StepResume } from "./dispatch/step-dispatcher.js";
 import { stepInput } from "./step-input.js";
+import { withPrompt, type PinnedPrompt, type TaskPromptPort } from "./task-prompt.js";
+import { storeStepArtifacts, type StepArtifactsPort } from "./step-artifacts.js";
 import { KCORE_AGENT, taskEvent } from "./task-events.js";
 import { TaskCommitter } from "./task-commits.js";
 import type { GatewayPort } from "../../http/front-doors/gateway-port.js";
@@ -41,6 +43,10 @@ export interface RunnerDeps {
   gateway?: Pick<GatewayPort, "route" | "models">;
   /** Who reviews `review: true` steps and reviewed results (default: a KReviewer over these deps). */
   reviewer?: StepReviewer;
+  /** Renders the task's prompt into its step's input at dispatch (task-prompt.ts). */
+  prompts?: TaskPromptPort;
+  /** Stores the files a step's output carries as artifacts (step-artifacts.ts); absent, outputs stay as they are. */
+  artifacts?: StepArtifactsPort;
 }
 
 type AttemptResult = DispatchOutcome | { kind: "error"; code: string; message: string } | { kind: "stopped" };
@@ -75,7 +81,14 @@ export class TaskRunner {
     }
     const p = record.spec.principal;
     // The owner's rights as of the create (kept for restarts); the task's own life is bounded by its deadline.
-    this.principal = { tokenId: p.tokenId, owner: p.owner, scopes: p.scopes, expiresAt: Number.MAX_SAFE_INTEGER, ...(p.userId ? { userId: p.userId } : {}) };
+    this.principal = {
+      tokenId: p.tokenId,
+      owner: p.owner,
+      scopes: p.scopes,
+      expiresAt: Number.MAX_SAFE_INTEGER,
+      ...(p.userId ? { userId: p.userId } : {}),
+      ...(p.secretPatterns ? { secretPatterns: p.secretPatterns } : {}),
+    };
   }
 
   get task(): Task {
@@ -284,12 +297,14 @@ export class TaskRunner {
     const release = assignee.kind === "agent" ? this.deps.load.add(assignee.id, task.id) : () => undefined;
     let progressReports = 0;
     try {
-      return await this.deps.dispatchers.dispatch(assignee, {
+      const input = reviewFeedback(stepInput(step, task.steps), this.runOf(step.id), assignee);
+      const outcome = await this.deps.dispatchers.dispatch(assignee, {
         taskId: task.id,
         planId: task.planId ?? "",
         stepId: step.id,
         capability: step.capability,
-        input: reviewFeedback(stepInput(step, task.steps), this.runOf(step.id), assignee),
+        // The rendered prompt lives only in this call (never in the stored task): see task-prompt.ts.
+        input: spec.prompt ? await this.renderPrompt(spec.prompt, input) : input,
         ...(spec.answers[step.id] !== undefined ? { answer: spec.answers[step.id] } : {}),
         ...((this.runOf(step.id) as StoredRun).resume ? { resume: (this.runOf(step.id) as StoredRun).resume! } : {}),
         principal: this.principal,
@@ -302,6 +317,8 @@ export class TaskRunner {
           void this.commit([taskEvent("TASK_PROGRESS", task.planId, assignee.id, { state: task.state, step: step.id, stepState: "running", ...update })]);
         },
       });
+      if (outcome.kind !== "output" || !this.deps.artifacts) return outcome;
+      return { ...outcome, output: await this.keepArtifacts(outcome.output, outcome.assignee ?? assignee.id) };
     } catch (error) {
       if (this.abort.signal.aborted) return { kind: "stopped" };
       if (timedOut) return { kind: "error", code: "step_timeout", message: `${assignee.id} gave no answer within ${timeoutMs} ms` };
@@ -312,6 +329,27 @@ export class TaskRunner {
       clearTimeout(timer);
       this.abort.signal.removeEventListener("abort", onTaskAbort);
       release();
+    }
+  }
+
+  /** The output with its files stored as artifacts; a file the artifact store refuses (too large, …) fails the attempt. */
+  private async keepArtifacts(output: unknown, agent: string): Promise<unknown> {
+    try {
+      return await storeStepArtifacts(this.deps.artifacts!, output, { taskId: this.record.task.id, agent }, this.principal);
+    } catch (error) {
+      if (error instanceof ApiError) throw new DispatchError("artifact_rejected", `a file in the output of ${agent} was not stored: ${error.code}: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /** The step input with the task's prompt rendered as its owner; a render that fails now fails the attempt. */
+  private async renderPrompt(pinned: PinnedPrompt, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (!this.deps.prompts) throw new DispatchError("prompt_render_failed", "this node has no prompt store for tasks");
+    try {
+      return await withPrompt(this.deps.prompts, pinned, input, this.principal);
+    } catch (error) {
+      if (error instanceof ApiError) throw new DispatchError("prompt_render_failed", `prompt ${pinned.name}@${pinned.version}: ${error.code}`);
+      throw error;
     }
   }
 

@@ -3,7 +3,7 @@
  * Secrets out of configuration values shown to anyone (`GET /api/config`, `explain`, the audit of runtime changes).
  * Redaction is by shape, not by a list of today's settings, so a secret added to the config later is hidden without
  * anyone remembering this file:
- * - a string under a key that names a secret (password, passphrase, secret, token, api key, private key,
+ * - a string under a key that names a secret (password, passphrase, secret, token, api key, private key, access key,
  *   credentials) is replaced;
  * - a URL's password (`postgres://user:pw@host`, `redis://:pw@host`) and any query parameter named like a secret
  *   are replaced, the rest of the URL (host, database) stays readable.
@@ -14,7 +14,7 @@ import { REDACTED_VALUE } from "@kai/protocol";
 import { setAt, getAt, splitKey } from "./key-paths.js";
 
 /** Key names whose string values are secrets. */
-const SECRET_KEY = /(password|passphrase|secret|token|api[-_]?key|private[-_]?key|credentials?)$/i;
+const SECRET_KEY = /(password|passphrase|secret|token|api[-_]?key|private[-_]?key|access[-_]?key|credentials?)$/i;
 
 /** A URL with its password and secret-named query parameters replaced; `undefined` when nothing was secret. */
 function redactUrl(value: string): string | undefined {

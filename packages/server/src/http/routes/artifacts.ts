@@ -1,8 +1,9 @@
 /**
  * @module http/routes/artifacts
  * Artifact storage (issue 17, docs/data/artifacts.md): upload (the raw body, or multipart/form-data with one file),
- * metadata, download with Range and ETag, list and search, delete, share links and their revocation; and `GET
- * /s/{token}`, the public side of a share link (no bearer token: the link's signature is its authentication).
+ * metadata, download with Range and ETag, previews and image thumbnails, list and search, delete, share links and
+ * their revocation; and `GET /s/{token}`, the public side of a share link (no bearer token: the link's signature is
+ * its authentication).
  *
  * The upload route takes its body as a stream: its scope has no body parser that reads (JSON's 1 MiB `bodyLimit`
  * does not apply; `artifacts.maxBytes` does, while the bytes arrive). Downloads are always attachments with
@@ -24,6 +25,8 @@ import {
   ListArtifactsQuerySchema,
   ListArtifactsResponseSchema,
   ShareIdSchema,
+  THUMBNAIL_CONTENT_TYPE,
+  THUMBNAIL_MAX_SIDE,
   UploadArtifactQuerySchema,
   UploadArtifactResponseSchema,
   type Artifact,
@@ -200,12 +203,39 @@ export function artifactRoutes(service: ArtifactService): FastifyPluginAsyncZod 
       schema: {
         tags: ["artifacts"],
         summary: "A preview of an artifact",
-        description: "Text types: an excerpt of the start (source, never rendered); JSON: re-indented when small enough to parse; other types: `kind: \"none\"` with the reason.",
+        description:
+          "Text types (HTML and SVG too): an excerpt of the start (source, never rendered); JSON: re-indented when small enough to parse; " +
+          "Markdown: rendered to sanitised HTML (no scripts, handlers, `javascript:` links; remote images only as `data-remote-src`); " +
+          "PNG/JPEG/WebP/GIF: the size and the thumbnail's path; PDF: page count and title. A file of these types that cannot be read: " +
+          "`kind: \"unavailable\"` with the reason; other types: `kind: \"none\"` with the reason.",
         security,
         params: ArtifactParamsSchema,
         response: { 200: ArtifactPreviewResponseSchema, ...errors },
       },
     }, async (request) => ({ preview: await service.preview(request.params.id, principalOf(request)) }));
+
+    app.get("/api/artifacts/:id/thumbnail", {
+      config: { scopes: ["artifacts:read"], bucket: "read" },
+      schema: {
+        tags: ["artifacts"],
+        summary: "An image artifact's thumbnail",
+        description:
+          `WebP, at most ${THUMBNAIL_MAX_SIDE} px on the longer side, of a PNG, JPEG, WebP or GIF image (its first frame), made on the first request and kept. ` +
+          "`ETag` (`If-None-Match` → 304). 422 `preview_unavailable` for another type (SVG included: it is never rendered), a damaged image, or one of too many pixels.",
+        security,
+        params: ArtifactParamsSchema,
+        response: { 200: z.string().describe("the thumbnail (image/webp)"), 304: z.null().describe("not modified"), 422: ErrorBodySchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const artifact = await service.get(request.params.id, principalOf(request));
+      const etag = service.thumbnailTag(artifact);
+      // The same caching headers as the content: a private resource, revalidated (cheap: the ETag needs no bytes).
+      reply.header("ETag", etag).header("Cache-Control", "private, max-age=0, must-revalidate").header("X-Content-Type-Options", "nosniff").header("Content-Security-Policy", "default-src 'none'; sandbox");
+      if (noneMatch(request.headers["if-none-match"], etag)) return reply.status(304).send(null);
+      const thumbnail = await service.thumbnail(artifact);
+      // Bytes, not the string the schema describes them as (as the content route sends its stream).
+      return (reply as FastifyReply).status(200).type(THUMBNAIL_CONTENT_TYPE).header("Content-Length", String(thumbnail.length)).send(thumbnail);
+    });
 
     app.delete("/api/artifacts/:id", {
       config: { scopes: ["artifacts:write"], bucket: "write" },

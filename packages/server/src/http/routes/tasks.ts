@@ -24,7 +24,8 @@ export function taskRoutes(tasks: TaskEngine): FastifyPluginAsyncZod {
         summary: "Create a task (kCore)",
         description:
           "Stores the task and starts it: the `plan` given, one step for `agent` and/or `capability`, else a plan from kPlanner. " +
-          "Answers 202 once the task is stored. The same `idempotencyKey` returns the task made first.",
+          "Answers 202 once the task is stored. The same `idempotencyKey` returns the task made first. A one-step task may name a stored `prompt` " +
+          "(needs prompts:read): checked at create, rendered as the caller into the step's input at dispatch, never stored rendered.",
         security,
         body: CreateTaskRequestSchema,
         response: { 202: TaskResponseSchema, 422: ErrorBodySchema, 503: ErrorBodySchema, ...errors },

@@ -18,6 +18,8 @@ export interface TaskPrincipal {
   scopes: Scope[];
   tokenId: string;
   userId?: string;
+  /** The token's vault secret patterns (a task's prompt reads `{{vault:…}}` secrets within them, at dispatch). */
+  secretPatterns?: readonly string[];
 }
 
 /** What kCore keeps beside the public task. */
@@ -26,6 +28,8 @@ export interface TaskSpec {
   context?: Record<string, unknown>;
   constraints?: CreateTaskRequest["constraints"];
   principal: TaskPrincipal;
+  /** The task's prompt (agents/kcore/task-prompt.ts): the reference with its pinned version, rendered at dispatch. */
+  prompt?: { name: string; version: number; variables: Record<string, unknown> };
   /** Absolute task deadline, ms since epoch. */
   deadlineAt?: number;
   /** Per step: assignees that failed it (not chosen again). */

@@ -1,7 +1,8 @@
 /**
  * @module views/artifacts/ArtifactsPanel
  * The artifacts the session may see (its own; an admin's: everyone's), found by name, tag and type: name, sniffed
- * type, size, SHA-256, tags, uploader, when. Each can be downloaded; with `artifacts:write` also shared (a signed
+ * type, size, SHA-256, tags, uploader, when, with an image's thumbnail. Each can be previewed (ArtifactPreviewView.tsx)
+ * and downloaded; with `artifacts:write` also shared (a signed
  * link that works without a token, for an hour unless asked otherwise) and deleted after asking. The upload form
  * opens from "Upload".
  */
@@ -16,6 +17,8 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { TextField } from "../../components/Field";
 import { Panel } from "../../components/Page";
 import { When } from "../../components/When";
+import { ArtifactPreviewView } from "./ArtifactPreviewView";
+import { ArtifactThumbnail } from "./ArtifactThumbnail";
 import { useArtifactList, useRefreshArtifacts, type ArtifactFilter } from "./artifacts-queries";
 import { UploadForm } from "./UploadForm";
 
@@ -58,6 +61,7 @@ export function ArtifactsPanel() {
   const [notice, setNotice] = useState<string>();
   const [shared, setShared] = useState<{ artifact: Artifact; share: ArtifactShare }>();
   const [deleting, setDeleting] = useState<Artifact>();
+  const [previewing, setPreviewing] = useState<Artifact>();
   const list = useArtifactList(filter);
   const artifacts = list.data?.pages.flatMap((page) => page.artifacts) ?? [];
   const download = useMutation({ mutationFn: (artifact: Artifact) => saveToDisk(client, artifact) });
@@ -118,6 +122,7 @@ export function ArtifactsPanel() {
           <code className="mt-1 block break-all font-mono text-xs">{shared.share.url}</code>
         </div>
       )}
+      {previewing && <ArtifactPreviewView key={previewing.id} artifact={previewing} onClose={() => setPreviewing(undefined)} />}
       <ErrorNotice error={list.error} title="The artifacts could not be listed" />
       <ErrorNotice error={actionError} title={download.error ? "The file could not be downloaded" : "No link was made"} />
       {list.isPending ? (
@@ -133,10 +138,13 @@ export function ArtifactsPanel() {
               header: "Name",
               className: "font-medium",
               cell: (artifact) => (
-                <>
-                  {artifact.name}
-                  <span className="block font-mono text-xs font-normal text-slate-600 dark:text-slate-400">{artifact.id}</span>
-                </>
+                <div className="flex items-center gap-2">
+                  <ArtifactThumbnail artifact={artifact} />
+                  <div>
+                    {artifact.name}
+                    <span className="block font-mono text-xs font-normal text-slate-600 dark:text-slate-400">{artifact.id}</span>
+                  </div>
+                </div>
               ),
             },
             { header: "Type", cell: (artifact) => artifact.contentType },
@@ -149,6 +157,9 @@ export function ArtifactsPanel() {
               className: "whitespace-nowrap",
               cell: (artifact) => (
                 <div className="flex flex-wrap gap-2">
+                  <Button aria-label={`Preview ${artifact.name}`} onClick={() => setPreviewing(artifact)}>
+                    Preview
+                  </Button>
                   <Button aria-label={`Download ${artifact.name}`} busy={download.isPending && download.variables.id === artifact.id} onClick={() => download.mutate(artifact)}>
                     Download
                   </Button>

@@ -1,0 +1,256 @@
+/**
+ * @module plugins
+ * Plugins (issue 18, docs/plugins.md): the manifest a plugin folder carries (`plugin.yaml`, the seed's fields plus the
+ * node API range and the capabilities it provides), the permission vocabulary, the signed file-hash manifest
+ * (`plugin.sig.json`) and what `GET /api/plugins` answers. The manifest keeps the seed's snake_case names
+ * (`trust_level`, `node_api`) because operators write it by hand in YAML next to the seed's examples.
+ */
+import { z } from "zod";
+import semverValid from "semver/functions/valid.js";
+import semverValidRange from "semver/ranges/valid.js";
+import { CapabilitySchema } from "./service.js";
+import { TimestampSchema } from "./common.js";
+import { Sha256HexSchema } from "./artifacts.js";
+
+/** The plugin API this node offers; a manifest's `node_api` range must include it (docs/plugins.md "Compatibility"). */
+export const PLUGIN_API_VERSION = "1.0.0";
+
+/** The file a plugin folder is recognised by, and the signed list of its files' hashes. */
+export const PLUGIN_MANIFEST_FILE = "plugin.yaml";
+export const PLUGIN_SIGNATURE_FILE = "plugin.sig.json";
+
+/** A plugin's id: stable, lower-case, safe as a folder and URL segment (`plugin-musicgen`). */
+export const PluginIdSchema = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "must be 1-64 lower-case letters, digits and . _ - starting with a letter or digit")
+  .refine((id) => !id.includes(".."), "must not contain ..");
+export type PluginId = z.infer<typeof PluginIdSchema>;
+
+/**
+ * How far the node trusts a plugin. The node decides it (docs/plugins.md "Trust"): `system` for plugins shipped with
+ * the node, `trusted` for a folder whose every file is covered by a valid signature of a key the operator trusts,
+ * `unverified` for everything else. A manifest's own `trust_level` is a request, never a grant.
+ */
+export const PLUGIN_TRUST_LEVELS = ["system", "trusted", "unverified"] as const;
+export const PluginTrustLevelSchema = z.enum(PLUGIN_TRUST_LEVELS);
+export type PluginTrustLevel = z.infer<typeof PluginTrustLevelSchema>;
+
+/**
+ * Permissions without an argument. `llm_access`: language models through the node's gateway; `registry_read`: the
+ * service registry; `audio_output`: playing audio; `memory_read`/`memory_write`: semantic memory; `artifacts_read`/
+ * `artifacts_write`: artifact storage; `events_subscribe`: the node's event bus.
+ */
+export const PLUGIN_PLAIN_PERMISSIONS = [
+  "llm_access", "registry_read", "audio_output", "memory_read", "memory_write", "artifacts_read", "artifacts_write", "events_subscribe",
+] as const;
+/** Permissions with an argument: `vault_read:<secret name or pattern>`, `network:<host>[:<port>]`. */
+export const PLUGIN_PARAMETERISED_PERMISSIONS = ["vault_read", "network"] as const;
+
+// A vault secret name or pattern as the vault's own patterns write it (`openai/key`, `services/*`); no `.`/`..` segments.
+const VAULT_NAME = /^(?!\.{1,2}(\/|$))(?!.*\/\.{1,2}(\/|$))[A-Za-z0-9_.*-]+(\/[A-Za-z0-9_.*-]+)*$/;
+// A DNS name (optionally `*.` for its subdomains) or an IPv4 address, with an optional port. No schemes, no paths.
+const NETWORK_HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$/;
+
+export const PluginPermissionSchema = z.union(
+  [
+    z.enum(PLUGIN_PLAIN_PERMISSIONS),
+    z.templateLiteral(["vault_read:", z.string().max(200).regex(VAULT_NAME)]),
+    z.templateLiteral(["network:", z.string().max(260).regex(NETWORK_HOST)]),
+  ],
+  {
+    error: `must be one of ${PLUGIN_PLAIN_PERMISSIONS.join(", ")}, vault_read:<secret name or pattern> or network:<host>[:<port>] (lower-case host, no scheme)`,
+  },
+);
+export type PluginPermission = z.infer<typeof PluginPermissionSchema>;
+
+/** A permission split into its kind and argument (`network:api.example.com` → `network`, `api.example.com`). */
+export function splitPluginPermission(permission: PluginPermission): { kind: string; argument?: string } {
+  const colon = permission.indexOf(":");
+  return colon < 0 ? { kind: permission } : { kind: permission.slice(0, colon), argument: permission.slice(colon + 1) };
+}
+
+/** A path inside the plugin folder: relative, forward slashes, no `..`, no hidden tricks. */
+export const PluginRelativePathSchema = z
+  .string()
+  .min(1)
+  .max(512)
+  .regex(/^[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]*(\/[A-Za-z0-9_@+-][A-Za-z0-9_.@+-]*)*$/, "must be a relative path inside the plugin folder (forward slashes, no .., no leading dot or slash)");
+
+/** Any file's path inside a signed folder (dot files too): relative, forward slashes, no `.`/`..` segments, no control characters. */
+export const PluginFilePathSchema = z
+  .string()
+  .min(1)
+  .max(1024)
+  .refine((path) => !path.includes("\\") && ![...path].some((char) => char <= "\u001f" || char === "\u007f") && path.split("/").every((part) => part !== "" && part !== "." && part !== ".."), "must be a relative path inside the plugin folder");
+
+const SemverSchema = z.string().max(256).refine((value) => semverValid(value) !== null, "must be a semantic version such as 1.2.3");
+const SemverRangeSchema = z.string().min(1).max(256).refine((value) => semverValidRange(value) !== null, "must be a semantic version range such as ^1.0.0");
+
+/** A JSON Schema object (kept as given; checked as an object here, applied to calls by the runtime). */
+const JsonSchemaObjectSchema = z.record(z.string(), z.unknown()).refine((value) => JSON.stringify(value).length <= 65_536, "must be at most 64 KiB of JSON");
+
+/** One capability a plugin provides: routable through the gateway and usable as an agent step once the runtime runs it. */
+export const PluginCapabilitySchema = z.strictObject({
+  name: CapabilitySchema,
+  description: z.string().max(1000).optional(),
+  /** JSON Schema of a call's input. */
+  input: JsonSchemaObjectSchema.optional(),
+  /** JSON Schema of a call's output. */
+  output: JsonSchemaObjectSchema.optional(),
+});
+export type PluginCapability = z.infer<typeof PluginCapabilitySchema>;
+
+const PackageNameSchema = z.string().min(1).max(214).regex(/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/, "must be a package name such as @tensorflow/tfjs");
+const DependencyMapSchema = z.record(PackageNameSchema, SemverRangeSchema);
+
+/**
+ * `plugin.yaml`. `dependencies` takes the seed's form (a list of one-entry maps, `- "@tensorflow/tfjs": "^4.0.0"`)
+ * or a plain map; `pluginDependencies` reads both as one map.
+ */
+export const PluginManifestSchema = z.strictObject({
+  id: PluginIdSchema,
+  name: z.string().min(1).max(200),
+  description: z.string().max(2000).optional(),
+  /** The file the runtime starts, relative to the plugin folder. */
+  entrypoint: PluginRelativePathSchema,
+  version: SemverSchema,
+  /** The plugin API versions the plugin works with (`^1`); absent: any (the listing says it was not declared). */
+  node_api: SemverRangeSchema.optional(),
+  permissions: z
+    .array(PluginPermissionSchema)
+    .max(64)
+    .default([])
+    .refine((list) => new Set(list).size === list.length, "must name each permission once"),
+  ui: z
+    .strictObject({
+      /** True: the plugin gets an entry in the web app's menu. */
+      menu: z.boolean().default(false),
+      icon: PluginRelativePathSchema.optional(),
+    })
+    .optional(),
+  /** What the author asks for; the node decides (PluginTrustLevelSchema). */
+  trust_level: PluginTrustLevelSchema.optional(),
+  dependencies: z
+    .union([z.array(DependencyMapSchema).max(256), DependencyMapSchema])
+    .default({}),
+  capabilities: z
+    .array(PluginCapabilitySchema)
+    .max(64)
+    .default([])
+    .refine((list) => new Set(list.map((capability) => capability.name)).size === list.length, "must name each capability once"),
+});
+export type PluginManifestInput = z.input<typeof PluginManifestSchema>;
+export type PluginManifest = z.output<typeof PluginManifestSchema>;
+
+/** A manifest's dependencies as one map, whichever of its two forms it used. */
+export function pluginDependencies(manifest: PluginManifest): Record<string, string> {
+  return Array.isArray(manifest.dependencies) ? Object.assign({}, ...manifest.dependencies) as Record<string, string> : manifest.dependencies;
+}
+
+/**
+ * `plugin.sig.json`: the SHA-256 of every file in the plugin folder (except this one) and a detached Ed25519
+ * `signature` by the key in `did` over the UTF-8 JCS text of the document minus `signature` (the KLP signed-document
+ * input, klp/signed-document.ts). A file added, removed or changed after signing makes the folder unverified.
+ */
+export const PluginSignatureSchema = z.strictObject({
+  format: z.literal("kai-plugin-signature/1"),
+  plugin: PluginIdSchema,
+  version: SemverSchema,
+  files: z.record(PluginFilePathSchema, Sha256HexSchema).refine((files) => Object.keys(files).length <= 10_000, "must list at most 10000 files"),
+  /** The signer's KLP DID (`kind:did:…#ed25519`). */
+  did: z.string().min(1).max(200),
+  signedAt: TimestampSchema,
+  signature: z.string().min(1).max(200),
+});
+export type PluginSignature = z.infer<typeof PluginSignatureSchema>;
+
+/** One thing wrong with a plugin: the file, the field (dotted, when a manifest field is at fault) and what. */
+export const PluginProblemSchema = z.object({
+  file: z.string(),
+  field: z.string().optional(),
+  message: z.string(),
+});
+export type PluginProblem = z.infer<typeof PluginProblemSchema>;
+
+/** Where a plugin folder was found: shipped with the node, under `<dataDir>/plugins`, or a `plugins.paths` entry. */
+export const PluginSourceSchema = z.enum(["system", "data", "config"]);
+
+/**
+ * What the node made of a plugin folder. `invalid`: the manifest could not be read or validated; `incompatible`: its
+ * `node_api` range excludes this node; `discovered`: valid and compatible, not running (the runtime is not built yet).
+ */
+export const PluginStateSchema = z.enum(["discovered", "invalid", "incompatible"]);
+
+export const PluginTrustSchema = z.object({
+  level: PluginTrustLevelSchema,
+  /** Why: `shipped with the node`, `signed by … (trusted key)`, `file changed after signing: main.js`, … */
+  reason: z.string(),
+  /** The key that signed the folder, when a signature was read. */
+  signer: z.string().optional(),
+  /** The file that made a signed folder unverified (changed, added or removed after signing). */
+  file: z.string().optional(),
+});
+export type PluginTrust = z.infer<typeof PluginTrustSchema>;
+
+export const PluginCompatibilitySchema = z.object({
+  compatible: z.boolean(),
+  /** The plugin's range (absent when it declared none, or its manifest is invalid). */
+  range: z.string().optional(),
+  apiVersion: z.string(),
+  reason: z.string(),
+});
+export type PluginCompatibility = z.infer<typeof PluginCompatibilitySchema>;
+
+export const PluginSummarySchema = z.object({
+  /** The manifest's id; the folder name when the manifest is invalid. */
+  id: z.string(),
+  name: z.string().optional(),
+  version: z.string().optional(),
+  folder: z.string(),
+  source: PluginSourceSchema,
+  state: PluginStateSchema,
+  trust: PluginTrustSchema,
+  errors: z.array(PluginProblemSchema),
+});
+export type PluginSummary = z.infer<typeof PluginSummarySchema>;
+
+export const PluginListResponseSchema = z.object({
+  apiVersion: z.string(),
+  plugins: z.array(PluginSummarySchema),
+  /** Problems not tied to one plugin (a configured `plugins.paths` entry that is missing or not a folder). */
+  errors: z.array(PluginProblemSchema),
+  /** When the folders were last read (at start, or the last rescan). */
+  scannedAt: TimestampSchema,
+});
+export type PluginListResponse = z.infer<typeof PluginListResponseSchema>;
+
+export const PluginDetailSchema = PluginSummarySchema.extend({
+  /** The validated manifest (absent when invalid). */
+  manifest: PluginManifestSchema.optional(),
+  compatibility: PluginCompatibilitySchema,
+  /** The folder's path on the node (admins only see this). */
+  path: z.string(),
+});
+export type PluginDetail = z.infer<typeof PluginDetailSchema>;
+
+/**
+ * The IPC messages between the node and a plugin's host process (plugins/runtime/). Both sides parse every message
+ * with these schemas; anything else ends the plugin. `id` pairs an `invoke` with its `result`.
+ */
+export const PluginHostRequestSchema = z.strictObject({
+  type: z.literal("invoke"),
+  id: z.int().min(1),
+  capability: CapabilitySchema,
+  input: z.unknown(),
+});
+export type PluginHostRequest = z.infer<typeof PluginHostRequestSchema>;
+
+export const PluginHostMessageSchema = z.union([
+  /** The entrypoint loaded; the capabilities it implements. */
+  z.strictObject({ type: z.literal("ready"), capabilities: z.array(CapabilitySchema).max(64) }),
+  z.strictObject({ type: z.literal("result"), id: z.int().min(1), ok: z.literal(true), output: z.unknown() }),
+  z.strictObject({ type: z.literal("result"), id: z.int().min(1), ok: z.literal(false), error: z.string().max(2000) }),
+  /** The entrypoint could not be loaded (the process exits after sending it). */
+  z.strictObject({ type: z.literal("failed"), error: z.string().max(2000) }),
+]);
+export type PluginHostMessage = z.infer<typeof PluginHostMessageSchema>;

@@ -1,0 +1,241 @@
+/**
+ * @module plugins/runtime/plugin-process
+ * One plugin in its own OS process (issue 18, docs/plugins.md "Runtime"): a Node process running plugin-host.ts,
+ * spoken to over IPC with schema-checked messages, every `invoke` with a timeout.
+ *
+ * Isolation, strongest first (docs/security.md "Plugins" says what it holds against and what not):
+ * - its own process: a crash, a hang or a leak is the plugin's, never the node's;
+ * - operating-system limits through `prlimit` where it exists (CPU seconds, no core files, no file writes, few
+ *   descriptors) and V8's heap cap (`--max-old-space-size`);
+ * - no network unless `network` is set: a fresh network namespace (`unshare --user --net`, where unprivileged user
+ *   namespaces are allowed) has no interface but a loopback that is down, so no socket reaches anything;
+ * - an empty environment (the node's variables, database URLs among them, are not inherited);
+ * - Node's permission model as defence in depth (reads only of the host script and the plugin's folder; no child
+ *   processes, no workers, no writes). Node's documentation says it is not a boundary against malicious code.
+ *
+ * A plugin that sends anything the schemas refuse, answers an invoke it was not asked, does not answer within the
+ * timeout, exits or exceeds a limit is stopped (SIGKILL) and its state says why; pending calls fail at once.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { isAbsolute, resolve } from "node:path";
+import { PluginHostMessageSchema, type PluginHostRequest } from "@kai/protocol";
+import { ApiError } from "../../errors.js";
+
+export type PluginProcessState = "starting" | "running" | "stopped" | "crashed" | "hung" | "failed";
+
+export interface PluginProcessOptions {
+  /** The plugin's folder (absolute) and its entrypoint, relative to it. */
+  folder: string;
+  entrypoint: string;
+  /** V8 heap cap, MiB. */
+  maxOldSpaceMb?: number;
+  /** CPU seconds the process may use in all (prlimit); past it the kernel ends it. */
+  cpuSeconds?: number;
+  /** How long the entrypoint may take to load, ms. */
+  startTimeoutMs?: number;
+  /** How long one invoke may take, ms (per call override in `invoke`). */
+  invokeTimeoutMs?: number;
+  /** Calls waiting for an answer at most; more are refused (a caller cannot queue unbounded work). */
+  maxPending?: number;
+  /** True: the plugin shares the node's network (a `network:` permission); false: its own empty network namespace. */
+  network?: boolean;
+}
+
+/** Which of the isolation layers this plugin process got (they depend on what the machine offers). */
+export interface PluginIsolation {
+  prlimit: boolean;
+  networkNamespace: boolean;
+  permissionModel: true;
+}
+
+const DEFAULTS = { maxOldSpaceMb: 64, cpuSeconds: 60, startTimeoutMs: 5_000, invokeTimeoutMs: 5_000, maxPending: 64, network: false } as const;
+const PRLIMIT_PATHS = ["/usr/bin/prlimit", "/bin/prlimit"];
+const UNSHARE_PATHS = ["/usr/bin/unshare", "/bin/unshare"];
+
+let unshareUsable: string | null | undefined;
+/** The unshare program when it can make an unprivileged user and network namespace here (tried once), else null. */
+function usableUnshare(): string | null {
+  if (unshareUsable !== undefined) return unshareUsable;
+  const path = UNSHARE_PATHS.find((candidate) => existsSync(candidate));
+  unshareUsable = path && spawnSync(path, ["--user", "--map-root-user", "--net", "--", "true"], { stdio: "ignore", timeout: 5_000 }).status === 0 ? path : null;
+  return unshareUsable;
+}
+/** The last bytes of the plugin's stderr kept to explain an exit (never logged by this module). */
+const STDERR_TAIL_BYTES = 4096;
+
+/** plugin-host.js next to this module in `dist/`; from `src/` (tests run the sources) the built one. */
+export function hostScriptPath(): string {
+  const beside = fileURLToPath(new URL("./plugin-host.js", import.meta.url));
+  if (existsSync(beside)) return beside;
+  const built = beside.replace(/([/\\])src([/\\]plugins[/\\]runtime[/\\])/, "$1dist$2");
+  if (existsSync(built)) return built;
+  throw new Error(`the plugin host script is not built (${built}): run npm run build`);
+}
+
+/** Node's permission flags for this Node version: reads of the host and the folder only. */
+function permissionFlags(host: string, folder: string): string[] {
+  const major = Number(process.versions.node.split(".")[0]);
+  const flag = process.allowedNodeEnvironmentFlags.has("--permission") ? "--permission" : "--experimental-permission";
+  // One flag per path (a comma-separated list is not read as a list by every version); Node 20 wants `/*` for a folder's contents.
+  return [flag, `--allow-fs-read=${host}`, `--allow-fs-read=${major <= 20 ? `${folder}/*` : folder}`];
+}
+
+interface Pending {
+  resolve: (output: unknown) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class PluginProcess {
+  private state_: PluginProcessState = "starting";
+  private reason_: string | null = null;
+  private capabilities_: string[] = [];
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private stderrTail = "";
+  private readonly exited: Promise<void>;
+
+  private constructor(private readonly child: ChildProcess, private readonly options: Required<PluginProcessOptions>, readonly isolation: PluginIsolation) {
+    this.exited = new Promise((resolveExit) => child.once("exit", () => resolveExit()));
+    child.stderr?.on("data", (chunk: Buffer) => {
+      this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_BYTES);
+    });
+    // Output on stdout is the plugin's business; it is read so the pipe never fills and blocks it.
+    child.stdout?.resume();
+    child.on("exit", (code, signal) => this.onExit(code, signal));
+    child.on("error", (error) => this.end("failed", `the process could not run: ${error.message}`));
+  }
+
+  /** Starts the plugin; resolves once its entrypoint loaded, rejects (and leaves nothing running) otherwise. */
+  static async start(options: PluginProcessOptions): Promise<PluginProcess> {
+    if (!isAbsolute(options.folder)) throw new TypeError("the plugin folder must be an absolute path");
+    const settings: Required<PluginProcessOptions> = { ...DEFAULTS, ...options, folder: resolve(options.folder) };
+    const host = hostScriptPath();
+    const nodeArgs = [`--max-old-space-size=${settings.maxOldSpaceMb}`, ...permissionFlags(host, settings.folder), host, settings.folder, settings.entrypoint];
+    // prlimit sets the limits and execs unshare (when the plugin gets no network), which execs Node: one process.
+    let argv = [process.execPath, ...nodeArgs];
+    const unshare = settings.network ? null : usableUnshare();
+    if (unshare) argv = [unshare, "--user", "--map-root-user", "--net", "--", ...argv];
+    const prlimit = PRLIMIT_PATHS.find((path) => existsSync(path));
+    if (prlimit) argv = [prlimit, `--cpu=${settings.cpuSeconds}`, "--core=0", "--fsize=0", "--nofile=256", "--", ...argv];
+    const [command, ...args] = argv as [string, ...string[]];
+    const child = spawn(command, args, {
+      cwd: settings.folder,
+      // Nothing of the node's environment: its variables hold database URLs, tokens and passphrases.
+      env: {},
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      serialization: "json",
+      shell: false,
+      windowsHide: true,
+    });
+    const plugin = new PluginProcess(child, settings, { prlimit: prlimit !== undefined, networkNamespace: unshare !== null, permissionModel: true });
+    await plugin.ready();
+    return plugin;
+  }
+
+  get state(): PluginProcessState {
+    return this.state_;
+  }
+
+  /** Why the plugin is not running (null while it is). */
+  get reason(): string | null {
+    return this.reason_;
+  }
+
+  get capabilities(): readonly string[] {
+    return this.capabilities_;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
+  private ready(): Promise<void> {
+    return new Promise((resolveReady, rejectReady) => {
+      const timer = setTimeout(() => {
+        this.end("failed", `did not load within ${this.options.startTimeoutMs} ms`);
+        rejectReady(new Error(this.reason_ ?? "did not start"));
+      }, this.options.startTimeoutMs);
+      this.child.on("message", (raw: unknown) => {
+        const parsed = PluginHostMessageSchema.safeParse(raw);
+        if (!parsed.success) return this.end("failed", "sent a message the protocol does not allow");
+        const message = parsed.data;
+        if (message.type === "ready") {
+          if (this.state_ !== "starting") return this.end("failed", "said it was ready twice");
+          clearTimeout(timer);
+          this.capabilities_ = message.capabilities;
+          this.state_ = "running";
+          return resolveReady();
+        }
+        if (message.type === "failed") {
+          clearTimeout(timer);
+          this.end("failed", message.error);
+          return rejectReady(new Error(message.error));
+        }
+        const call = this.pending.get(message.id);
+        if (!call) return this.end("failed", "answered a call it was not asked");
+        this.pending.delete(message.id);
+        clearTimeout(call.timer);
+        if (message.ok) call.resolve(message.output);
+        else call.reject(new ApiError("upstream_error", `the plugin failed: ${message.error}`));
+      });
+      this.child.once("exit", () => {
+        clearTimeout(timer);
+        if (this.state_ !== "running") rejectReady(new Error(this.reason_ ?? "exited while starting"));
+      });
+    });
+  }
+
+  /** Calls one capability; rejects on the plugin's error, a timeout (the plugin is then stopped) or a stopped plugin. */
+  invoke(capability: string, input: unknown, timeoutMs: number = this.options.invokeTimeoutMs): Promise<unknown> {
+    if (this.state_ !== "running") return Promise.reject(new ApiError("unavailable", `the plugin is ${this.state_}${this.reason_ ? `: ${this.reason_}` : ""}`));
+    if (this.pending.size >= this.options.maxPending) return Promise.reject(new ApiError("rate_limited", "the plugin has too many calls waiting"));
+    const id = this.nextId++;
+    const request: PluginHostRequest = { type: "invoke", id, capability, input };
+    return new Promise((resolveCall, rejectCall) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        rejectCall(new ApiError("upstream_timeout", `the plugin did not answer ${capability} within ${timeoutMs} ms; it was stopped`));
+        this.end("hung", `did not answer ${capability} within ${timeoutMs} ms`);
+      }, timeoutMs);
+      this.pending.set(id, { resolve: resolveCall, reject: rejectCall, timer });
+      try {
+        this.child.send(request);
+      } catch (error) {
+        this.pending.delete(id);
+        clearTimeout(timer);
+        rejectCall(new ApiError("unavailable", `the plugin could not be reached: ${(error as Error).message}`));
+      }
+    });
+  }
+
+  /** Stops the plugin (SIGKILL: a plugin gets no say in being stopped) and waits for its exit. */
+  async stop(): Promise<void> {
+    this.end("stopped", "stopped by the node");
+    await this.exited;
+  }
+
+  private end(state: Exclude<PluginProcessState, "starting" | "running">, reason: string): void {
+    if (this.state_ !== "starting" && this.state_ !== "running") return;
+    this.state_ = state;
+    this.reason_ = reason;
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
+    for (const [id, call] of this.pending) {
+      clearTimeout(call.timer);
+      call.reject(new ApiError("unavailable", `the plugin is ${state}: ${reason}`));
+      this.pending.delete(id);
+    }
+  }
+
+  private onExit(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.state_ !== "starting" && this.state_ !== "running") return;
+    const tail = this.stderrTail;
+    let reason: string;
+    if (/heap limit|JavaScript heap out of memory/.test(tail)) reason = `exceeded its memory limit (${this.options.maxOldSpaceMb} MiB)`;
+    else if (signal === "SIGXCPU" || signal === "SIGKILL") reason = `was killed by ${signal} (its CPU limit is ${this.options.cpuSeconds} s)`;
+    else reason = signal ? `exited on ${signal}` : `exited with code ${code ?? "?"}`;
+    this.end("crashed", reason);
+  }
+}
