@@ -8,29 +8,27 @@
  * twice: delivery is at least once), each with the config's Authorization opened by the surviving instance, and the
  * config is deleted after the last event.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { SendMessageRequest, TaskState, type Task as A2aTask } from "@a2a-js/sdk";
-import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, type Client } from "@a2a-js/sdk/client";
-import { ClusterResponseSchema, klp, signAgentManifest } from "@kai/protocol";
+import { ClusterResponseSchema } from "@kai/protocol";
 import { eventually, mintToken, startTestServer, type TestServer } from "../../helpers/test-server.js";
 import { startPostgres } from "../../helpers/postgres-server.js";
-import { HttpAgent, type Behaviour } from "../kcore/http-agent.js";
+import type { HttpAgent} from "../kcore/http-agent.js";
+import { type Behaviour } from "../kcore/http-agent.js";
 import { PushReceiver, type ReceivedPush } from "./push-receiver.js";
+import { spawnInstance } from "../kcore/__fixtures__/spawn-instance.js";
+import { a2aClient, registerHttpAgent } from "./a2a-support.js";
 
 const postgres = await startPostgres();
-const script = fileURLToPath(new URL("../kcore/__fixtures__/task-instance.ts", import.meta.url));
 const keyDir = mkdtempSync(join(tmpdir(), "kai-keys-"));
 const PUSH = { allowPrivate: true, backoffMs: 10, attempts: 5, timeoutMs: 2000 };
 let survivor: TestServer | undefined;
 let leader: ChildProcess | undefined;
-let leaderStderr = "";
 let receiver: PushReceiver | undefined;
 const agents: HttpAgent[] = [];
 let databaseUrl = "";
@@ -53,42 +51,15 @@ function instanceOptions(url: string, name: string) {
 
 /** Starts the instance that will lead and be killed, as its own process; resolves with its URL once it serves. */
 async function spawnLeader(url: string): Promise<string> {
-  const started = spawn(process.execPath, ["--import", "tsx", script, JSON.stringify(instanceOptions(url, "leader"))], { stdio: ["ignore", "pipe", "pipe"] });
-  leader = started;
-  started.stderr!.on("data", (chunk: Buffer) => (leaderStderr = (leaderStderr + chunk.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    started.once("exit", (code, signal) => reject(new Error(`the instance exited before it served (${code ?? signal}): ${leaderStderr}`)));
-    createInterface({ input: started.stdout! }).on("line", (text) => {
-      try {
-        const line = JSON.parse(text) as { event?: string; url?: string };
-        if (line.event === "ready" && line.url) resolve(line.url);
-      } catch {
-        // Not one of the fixture's lines.
-      }
-    });
-  });
+  const started = await spawnInstance(instanceOptions(url, "leader"));
+  leader = started.child;
+  return started.url;
 }
 
 async function registerAgent(target: TestServer, token: string, id: string, capability: string, behaviour: Behaviour): Promise<HttpAgent> {
-  const started = await HttpAgent.start(id, behaviour);
+  const started = await registerHttpAgent(target, token, id, capability, behaviour);
   agents.push(started);
-  const manifest = signAgentManifest(
-    { id, name: id, skills: [{ id: "s0", name: capability, capability, description: `does ${capability}` }], endpoint: { transport: "http", url: started.url }, limits: { maxConcurrentTasks: 8, stepTimeoutMs: 30_000 }, visibility: "private" },
-    klp.generateKeyPair(),
-  );
-  const response = await target.request("/api/agents", { method: "POST", json: manifest, token });
-  expect(response.status, await response.text()).toBe(201);
   return started;
-}
-
-async function a2aClient(url: string, token: string): Promise<Client> {
-  const authed: typeof fetch = (input, init) => {
-    const headers = new Headers(init?.headers);
-    headers.set("authorization", `Bearer ${token}`);
-    return fetch(input, { ...init, headers });
-  };
-  const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new JsonRpcTransportFactory({ fetchImpl: authed })] }));
-  return factory.createFromUrl(url);
 }
 
 function seqOf(push: ReceivedPush): number | undefined {

@@ -14,12 +14,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SendMessageRequest, TaskState, type Task as A2aTask, type TaskPushNotificationConfig } from "@a2a-js/sdk";
-import { ClientFactory, ClientFactoryOptions, JsonRpcTransportFactory, type Client } from "@a2a-js/sdk/client";
-import { klp, signAgentManifest } from "@kai/protocol";
+import type { Client } from "@a2a-js/sdk/client";
 import { eventually, mintToken, startTestServer, type TestServer } from "../../helpers/test-server.js";
 import { startPostgres } from "../../helpers/postgres-server.js";
-import { HttpAgent, type Behaviour } from "../kcore/http-agent.js";
+import type { HttpAgent} from "../kcore/http-agent.js";
+import { type Behaviour } from "../kcore/http-agent.js";
 import { PushReceiver, type ReceivedPush } from "./push-receiver.js";
+import { a2aClient, registerHttpAgent } from "./a2a-support.js";
 
 const PUSH = { allowPrivate: true, backoffMs: 10, attempts: 5, timeoutMs: 2000 };
 
@@ -44,26 +45,12 @@ function gateOf(taskId: string) {
 }
 
 async function agent(target: TestServer, token: string, id: string, capability: string, behaviour: Behaviour): Promise<HttpAgent> {
-  const started = await HttpAgent.start(id, behaviour);
+  const started = await registerHttpAgent(target, token, id, capability, behaviour);
   agents.push(started);
-  const manifest = signAgentManifest(
-    { id, name: id, skills: [{ id: "s0", name: capability, capability, description: `does ${capability}` }], endpoint: { transport: "http", url: started.url }, limits: { maxConcurrentTasks: 8, stepTimeoutMs: 30_000 }, visibility: "private" },
-    klp.generateKeyPair(),
-  );
-  const response = await target.request("/api/agents", { method: "POST", json: manifest, token });
-  expect(response.status, await response.text()).toBe(201);
   return started;
 }
 
-async function clientFor(target: TestServer, token: string): Promise<Client> {
-  const authed: typeof fetch = (input, init) => {
-    const headers = new Headers(init?.headers);
-    headers.set("authorization", `Bearer ${token}`);
-    return fetch(input, { ...init, headers });
-  };
-  const factory = new ClientFactory(ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { transports: [new JsonRpcTransportFactory({ fetchImpl: authed })] }));
-  return factory.createFromUrl(target.url);
-}
+const clientFor = (target: TestServer, token: string): Promise<Client> => a2aClient(target.url, token);
 
 const twoStepPlan = {
   goal: "two steps",

@@ -6,25 +6,22 @@
  * task's event log stays one gapless sequence. What the killed process acknowledged (the task, its first step) is
  * all there.
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { TaskSchema, TERMINAL_TASK_STATES, type Task } from "@kai/protocol";
 import { eventually, mintToken, startTestServer, type TestServer } from "../../helpers/test-server.js";
 import { startPostgres } from "../../helpers/postgres-server.js";
 import type { TaskStore } from "../../../src/storage/contracts/task-store.js";
 import { HttpAgent } from "./http-agent.js";
+import { spawnInstance } from "./__fixtures__/spawn-instance.js";
 
 const postgres = await startPostgres();
-const script = fileURLToPath(new URL("./__fixtures__/task-instance.ts", import.meta.url));
 const keyDir = mkdtempSync(join(tmpdir(), "kai-keys-"));
 let survivor: TestServer | undefined;
 let child: ChildProcess | undefined;
-let childStderr = "";
 let agent: HttpAgent | undefined;
 let databaseUrl = "";
 
@@ -43,21 +40,10 @@ function instanceOptions(url: string, name: string) {
 }
 
 /** Starts the instance that will be killed, as its own process; resolves with its URL once it serves. */
-async function spawnInstance(url: string): Promise<string> {
-  const started = spawn(process.execPath, ["--import", "tsx", script, JSON.stringify(instanceOptions(url, "doomed"))], { stdio: ["ignore", "pipe", "pipe"] });
-  child = started;
-  started.stderr!.on("data", (chunk: Buffer) => (childStderr = (childStderr + chunk.toString()).slice(-4000)));
-  return new Promise((resolve, reject) => {
-    started.once("exit", (code, signal) => reject(new Error(`the instance exited before it served (${code ?? signal}): ${childStderr}`)));
-    createInterface({ input: started.stdout! }).on("line", (text) => {
-      try {
-        const line = JSON.parse(text) as { event?: string; url?: string };
-        if (line.event === "ready" && line.url) resolve(line.url);
-      } catch {
-        // Not one of the fixture's lines.
-      }
-    });
-  });
+async function spawnDoomed(url: string): Promise<string> {
+  const started = await spawnInstance(instanceOptions(url, "doomed"));
+  child = started.child;
+  return started.url;
 }
 
 beforeAll(async () => {
@@ -85,7 +71,7 @@ it.skipIf(!postgres)("kill -9 of the instance running a task: the other adopts i
   });
   await agent.register(survivor!, alice, ["kill_steps"]);
 
-  const doomedUrl = await spawnInstance(databaseUrl);
+  const doomedUrl = await spawnDoomed(databaseUrl);
   const asAlice = (path: string, init: RequestInit = {}) =>
     fetch(doomedUrl + path, { ...init, headers: { authorization: `Bearer ${alice}`, "content-type": "application/json" } });
   const plan = { goal: "two steps", steps: [{ id: "one", capability: "kill_steps" }, { id: "two", capability: "kill_steps", dependsOn: ["one"] }] };
