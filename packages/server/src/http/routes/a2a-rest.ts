@@ -18,7 +18,6 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import {
-  A2A_VERSION_HEADER,
   AgentCard,
   ListTaskPushNotificationConfigsResponse,
   ListTasksResponse,
@@ -27,17 +26,17 @@ import {
   TaskPushNotificationConfig,
   type StreamResponse,
 } from "@a2a-js/sdk";
-import { ServerCallContext, validateVersion, type User } from "@a2a-js/sdk/server";
+import { validateVersion, type ServerCallContext } from "@a2a-js/sdk/server";
 import { RequestMalformedError, UnsupportedOperationError } from "@a2a-js/sdk/errors";
 import { A2aRestErrorBodySchema, ErrorBodySchema } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import { principalOf } from "../authenticate.js";
 import { A2A_REST_PATH, type AgentCardSource } from "../../agents/a2a/server/agent-card.js";
-import { KcoreRequestHandler, PRINCIPAL_KEY, RESUME_KEY, SIGNAL_KEY } from "../../agents/a2a/server/kcore-request-handler.js";
+import { KcoreRequestHandler } from "../../agents/a2a/server/kcore-request-handler.js";
 import { restErrorAnswer } from "../../agents/a2a/server/rest/rest-errors.js";
 import { RestSseStream } from "../../agents/a2a/server/rest/rest-sse-stream.js";
 import { listTasksRequestOf, pushConfigOf, sendMessageRequestOf, taskVerbOf } from "../../agents/a2a/server/rest/rest-requests.js";
-import { uncoercibleValueAt, type A2aRouteDeps } from "./a2a.js";
+import { a2aCallContext, uncoercibleValueAt, type A2aRouteDeps } from "./a2a.js";
 
 /** `application/a2a+json` (any parameters after it are kept). */
 const A2A_MEDIA_TYPE = /^\s*application\/a2a\+json(?=\s*(;|$))/i;
@@ -90,20 +89,7 @@ export function a2aRestRoutes(deps: A2aRouteDeps, source: AgentCardSource): Fast
 
     /** The call's context (the caller, its hang-up signal, a Last-Event-ID), after the version check. */
     async function contextOf(request: FastifyRequest, controller: AbortController): Promise<ServerCallContext> {
-      const principal = principalOf(request);
-      const header = request.headers[A2A_VERSION_HEADER.toLowerCase()];
-      const requestedVersion = Array.isArray(header) ? header[0] : header;
-      const lastEventId = request.headers["last-event-id"];
-      const user: User = { isAuthenticated: true, userName: principal.owner };
-      const context = new ServerCallContext({
-        user,
-        ...(requestedVersion !== undefined ? { requestedVersion } : {}),
-        state: new Map<string, unknown>([
-          [PRINCIPAL_KEY, principal],
-          [SIGNAL_KEY, controller.signal],
-          ...(typeof lastEventId === "string" ? ([[RESUME_KEY, lastEventId]] as const) : []),
-        ]),
-      });
+      const context = a2aCallContext(request, controller.signal);
       validateVersion(context.requestedVersion, await source.card(baseUrlOf(request)), "HTTP+JSON");
       return context;
     }

@@ -13,6 +13,7 @@
  *   stream, never the task. `Last-Event-ID: <taskId>:<seq>` on SubscribeToTask replays after that seq (absent: every stored event).
  *   Push notification configs (`*TaskPushNotificationConfig`) go to agents/a2a/server/push/ through the same handler.
  */
+import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { A2A_VERSION_HEADER, type AgentCard } from "@a2a-js/sdk";
@@ -92,6 +93,27 @@ export function a2aCardRoutes(source: AgentCardSource): FastifyPluginAsyncZod {
   };
 }
 
+/**
+ * The SDK's call context of an A2A request, for either binding: the caller (its principal, for kCore), the signal
+ * that ends its streams, the `A2A-Version` it asked for and the `Last-Event-ID` a stream resumes after.
+ */
+export function a2aCallContext(request: FastifyRequest, signal: AbortSignal): ServerCallContext {
+  const principal = principalOf(request);
+  const header = request.headers[A2A_VERSION_HEADER.toLowerCase()];
+  const requestedVersion = Array.isArray(header) ? header[0] : header;
+  const lastEventId = request.headers["last-event-id"];
+  const user: User = { isAuthenticated: true, userName: principal.owner };
+  return new ServerCallContext({
+    user,
+    ...(requestedVersion !== undefined ? { requestedVersion } : {}),
+    state: new Map<string, unknown>([
+      [PRINCIPAL_KEY, principal],
+      [SIGNAL_KEY, signal],
+      ...(typeof lastEventId === "string" ? ([[RESUME_KEY, lastEventId]] as const) : []),
+    ]),
+  });
+}
+
 export function a2aRoutes(deps: A2aRouteDeps, source: AgentCardSource): FastifyPluginAsyncZod {
   return async (app) => {
     const handler = new KcoreRequestHandler({ tasks: deps.tasks, hub: deps.hub, logger: deps.logger, ...(deps.push ? { push: deps.push } : {}) });
@@ -119,20 +141,8 @@ export function a2aRoutes(deps: A2aRouteDeps, source: AgentCardSource): FastifyP
     }, async (request, reply) => {
       const principal = principalOf(request);
       const rpcId = request.body.id ?? null;
-      const header = request.headers[A2A_VERSION_HEADER.toLowerCase()];
-      const requestedVersion = Array.isArray(header) ? header[0] : header;
-      const user: User = { isAuthenticated: true, userName: principal.owner };
       const controller = new AbortController();
-      const lastEventId = request.headers["last-event-id"];
-      const context = new ServerCallContext({
-        user,
-        ...(requestedVersion !== undefined ? { requestedVersion } : {}),
-        state: new Map<string, unknown>([
-          [PRINCIPAL_KEY, principal],
-          [SIGNAL_KEY, controller.signal],
-          ...(typeof lastEventId === "string" ? ([[RESUME_KEY, lastEventId]] as const) : []),
-        ]),
-      });
+      const context = a2aCallContext(request, controller.signal);
       try {
         const card: AgentCard = await source.card(baseUrlOf(request));
         validateVersion(context.requestedVersion, card, "JSONRPC");
