@@ -24,6 +24,17 @@ export default tseslint.config(
       "no-restricted-syntax": ["error", { selector: "CallExpression[callee.object.name='JSON'][callee.property.name='parse']", message: "Use parseJson from @kai/protocol: untrusted text must not throw or pollute prototypes." }],
     },
   },
+  // The CLI loads the server package only inside the commands that need it (`await import("@kai/server")`): a static
+  // import costs every `kai` invocation seconds (it loads the whole server: sharp, the AWS SDK, …).
+  {
+    files: ["packages/cli/src/**/*.ts"],
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        { paths: [{ name: "@kai/server", message: "Import the server lazily inside the command: await import(\"@kai/server\").", allowTypeImports: true }] },
+      ],
+    },
+  },
   // The web app: browser globals, and React's rules of hooks (a hook called conditionally breaks state silently).
   {
     files: ["packages/web/src/**/*.{ts,tsx}"],

@@ -11,7 +11,6 @@
 import { Command } from "commander";
 import type { PluginDetail, PluginSummary } from "@kai/protocol";
 import { klp } from "@kai/protocol";
-import { readPluginManifest, signPluginFolder } from "@kai/server";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { usageError } from "../cli-error.js";
 import { readAgentKey } from "../agent-key-file.js";
@@ -88,6 +87,8 @@ function signCommand(): Command {
   addGlobalOptions(command);
   return command.action(async (folder: string, flags: { key: string }, self: Command) => {
     const { out } = contextOf(self);
+    // Loaded only here, as serve and storage copy do: the server package costs seconds to load, on every command.
+    const { readPluginManifest, signPluginFolder } = await import("@kai/server");
     const read = await readPluginManifest(folder);
     if (!read.ok) throw usageError(read.problems.map((problem) => `${problem.file}${problem.field ? ` ${problem.field}` : ""}: ${problem.message}`).join("; "));
     const keyPair = klp.keyPairFromSeed(await readAgentKey(flags.key, (text) => out.warn(text)));
