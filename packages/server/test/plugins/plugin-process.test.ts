@@ -129,8 +129,11 @@ describe("a plugin process", () => {
 
   it.skipIf(!HAS_NETNS)("reaches no socket without the network (its own empty network namespace), and the node's when given it", async () => {
     let connections = 0;
+    let connected: () => void = () => undefined;
+    const firstConnection = new Promise<void>((resolve) => (connected = resolve));
     const listener = createServer((socket) => {
       connections += 1;
+      connected();
       socket.destroy();
     });
     await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
@@ -146,6 +149,8 @@ describe("a plugin process", () => {
       running.push(networked);
       expect(networked.isolation.networkNamespace).toBe(false);
       expect(await networked.invoke("connect", port)).toBe("connected");
+      // The plugin's answer can arrive before this process has taken the connection from its listener.
+      await firstConnection;
       expect(connections).toBe(1);
     } finally {
       listener.close();
