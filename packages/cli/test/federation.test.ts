@@ -52,20 +52,28 @@ async function register(node: Node, id: string): Promise<void> {
   expect(response.status).toBe(201);
 }
 
+const idsOf = (services: ServiceRecord[]) => services.map((s) => `${s.id}@${s.origin === nodes.b.did ? "b" : s.origin === nodes.a.did ? "a" : "?"}`).sort();
+
 async function remoteIds(node: Node): Promise<string[]> {
   const result = await kai(node, ["services", "list", "--location", "remote", "--json"]);
   expect(result.code, result.stderr).toBe(0);
-  return (JSON.parse(result.stdout) as { services: ServiceRecord[] }).services.map((s) => `${s.id}@${s.origin === nodes.b.did ? "b" : s.origin === nodes.a.did ? "a" : "?"}`).sort();
+  return idsOf((JSON.parse(result.stdout) as { services: ServiceRecord[] }).services);
 }
 
-async function eventually(read: () => Promise<string[]>, expected: string[], timeoutMs = 15_000): Promise<void> {
+/** The same listing read over HTTP: cheap to poll, where each `kai` run costs a Node start (a second on a busy CI). */
+async function remoteIdsOverHttp(node: Node): Promise<string[]> {
+  const response = await fetch(`${node.url}/api/services?location=remote`, { headers: { authorization: `Bearer ${node.token}` } });
+  expect(response.status).toBe(200);
+  return idsOf(((await response.json()) as { services: ServiceRecord[] }).services);
+}
+
+/** Waits (over HTTP) until `node` lists `expected` as imported, then checks that `kai services list` says so. */
+async function eventually(node: Node, expected: string[], timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (JSON.stringify(last) !== JSON.stringify(expected) && Date.now() < deadline) {
+  while (JSON.stringify(await remoteIdsOverHttp(node)) !== JSON.stringify(expected) && Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 150));
-    last = await read();
   }
-  expect(last).toEqual(expected);
+  expect(await remoteIds(node)).toEqual(expected);
 }
 
 beforeAll(async () => {
@@ -106,8 +114,8 @@ describe("three nodes", () => {
 
   it("a service registered on B is discovered on A and C, with B as origin", async () => {
     await register(nodes.b, "b-one");
-    await eventually(() => remoteIds(nodes.a), ["b-one@b"]);
-    await eventually(() => remoteIds(nodes.c), ["b-one@b"]);
+    await eventually(nodes.a, ["b-one@b"]);
+    await eventually(nodes.c, ["b-one@b"]);
     const list = await kai(nodes.a, ["peer", "list", "--json"]);
     const peers = (JSON.parse(list.stdout) as { peers: { did: string; state: string; importedRecords: number }[] }).peers;
     expect(peers).toEqual([expect.objectContaining({ did: nodes.b.did, state: "connected", importedRecords: 1 })]);
@@ -119,15 +127,15 @@ describe("three nodes", () => {
     const removed = await fetch(`${nodes.b.url}/api/services/b-one`, { method: "DELETE", headers: { authorization: `Bearer ${nodes.b.token}` } });
     expect(removed.status).toBe(204);
     await start(nodes.a);
-    await eventually(() => remoteIds(nodes.a), ["b-two@b"]);
-    await eventually(() => remoteIds(nodes.c), ["b-two@b"]);
+    await eventually(nodes.a, ["b-two@b"]);
+    await eventually(nodes.c, ["b-two@b"]);
   }, 60_000);
 
   it("an exporter that restarts is reconnected to, and its later changes arrive", async () => {
     await stop(nodes.b);
     await start(nodes.b);
     await register(nodes.b, "b-three");
-    await eventually(() => remoteIds(nodes.a), ["b-three@b", "b-two@b"], 30_000);
+    await eventually(nodes.a, ["b-three@b", "b-two@b"], 30_000);
   }, 60_000);
 
   it("withdrawn trust cuts a peer off; kai peer rm removes it and its records", async () => {
@@ -135,7 +143,7 @@ describe("three nodes", () => {
     expect(withdrawn.code, withdrawn.stderr).toBe(0);
     expect(await remoteIds(nodes.c)).toEqual([]);
     await register(nodes.b, "b-four");
-    await eventually(() => remoteIds(nodes.a), ["b-four@b", "b-three@b", "b-two@b"]);
+    await eventually(nodes.a, ["b-four@b", "b-three@b", "b-two@b"]);
     expect(await remoteIds(nodes.c)).toEqual([]);
 
     const removed = await kai(nodes.a, ["peer", "rm", nodes.b.did]);

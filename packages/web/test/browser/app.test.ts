@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { findChromium, launchBrowser, serviceRecord, startNode, type KaiNode } from "./harness";
-import { addVirtualAuthenticator, apiSession, appPages, goInApp, registerPasskey, seriousViolations, signIn, waitForHeading, watchPageErrors } from "./pages";
+import { addVirtualAuthenticator, apiSession, appPages, goInApp, registerPasskey, seriousViolations, signIn, trackRequests, waitForHeading, watchPageErrors } from "./pages";
 
 const chromiumPath = findChromium();
 
@@ -147,6 +147,7 @@ describe.skipIf(chromiumPath === undefined)("the web app in Chromium", () => {
   for (const scheme of ["light", "dark"] as const) {
     it(`has no serious or critical axe violation on any page (${scheme})`, async () => {
       const { page, errors, close } = await newPage({ colorScheme: scheme });
+      const requests = trackRequests(page);
       try {
         const found: Record<string, unknown> = {};
         await page.goto(node.url);
@@ -159,7 +160,7 @@ describe.skipIf(chromiumPath === undefined)("the web app in Chromium", () => {
           await goInApp(page, path);
           await page.getByRole("heading", { level: 1 }).first().waitFor({ timeout: 15_000 });
           // Let data arrive (the page's queries) before judging it: what people see after a moment.
-          await page.waitForLoadState("networkidle", { timeout: 2000 }).catch(() => undefined);
+          await requests.quiet({ quietMs: 500, timeoutMs: 2000 });
           const violations = await seriousViolations(page);
           expect(await page.getByRole("heading", { level: 1 }).count(), `${name}: one <h1>`).toBe(1);
           if (violations.length > 0) found[path] = violations;

@@ -49,6 +49,35 @@ export function watchPageErrors(page: Page): string[] {
   return errors;
 }
 
+/**
+ * The page's requests in flight, for waiting until its data has arrived. Playwright's `networkidle` never comes in
+ * the app: the shell keeps an event stream open for as long as it is shown (notifications), so every wait for it
+ * ran into its timeout. Here a request that answered with an event stream counts as settled once its headers came.
+ */
+export function trackRequests(page: Page): { quiet(options?: { quietMs?: number; timeoutMs?: number }): Promise<void> } {
+  const pending = new Set<unknown>();
+  let lastChange = Date.now();
+  const settle = (request: unknown) => {
+    if (pending.delete(request)) lastChange = Date.now();
+  };
+  page.on("request", (request) => {
+    pending.add(request);
+    lastChange = Date.now();
+  });
+  page.on("response", (response) => {
+    if (/^text\/event-stream/i.test(response.headers()["content-type"] ?? "")) settle(response.request());
+  });
+  page.on("requestfinished", settle);
+  page.on("requestfailed", settle);
+  return {
+    /** Resolves once no request has been in flight for `quietMs` (as `networkidle`: 500 ms), or after `timeoutMs`. */
+    async quiet({ quietMs = 500, timeoutMs = 2000 } = {}) {
+      const deadline = Date.now() + timeoutMs;
+      while (Date.now() < deadline && (pending.size > 0 || Date.now() - lastChange < quietMs)) await new Promise((done) => setTimeout(done, 50));
+    },
+  };
+}
+
 /** Signs in through the form and waits for the app's shell (its main navigation). */
 export async function signIn(page: Page, node: KaiNode, username: string, password: string, path = "/"): Promise<void> {
   await page.goto(node.url + path);
