@@ -24,7 +24,8 @@ beforeAll(async () => {
   const folder = join(plugins, "musicgen");
   mkdirSync(folder, { recursive: true });
   writeFileSync(join(folder, "plugin.yaml"), "id: plugin-musicgen\nname: AI Music Generator\nentrypoint: main.js\nversion: 0.2.1\nnode_api: ^1\npermissions: [audio_output, llm_access]\n");
-  writeFileSync(join(folder, "main.js"), "export default {};\n");
+  // CommonJS: the folder has no package.json saying "type": "module" (the plugin runs once enabled).
+  writeFileSync(join(folder, "main.js"), "module.exports = {};\n");
   const key = klp.generateKeyPair();
   const keyFile = join(box.dir, "publisher.key");
   writeFileSync(keyFile, klp.toHex(key.secretKey));
@@ -48,11 +49,34 @@ describe("kai plugin", () => {
   it("lists and shows a signed plugin as trusted", async () => {
     const list = await kai(["plugin", "list"]);
     expect(list.code, list.stderr).toBe(0);
-    expect(list.stdout).toMatch(/^plugin-musicgen\s+0\.2\.1\s+discovered\s+trusted\s+config\s+-$/m);
+    expect(list.stdout).toMatch(/^plugin-musicgen\s+0\.2\.1\s+discovered\s+disabled\s+trusted\s+config\s+-$/m);
     const show = await kai(["plugin", "show", "plugin-musicgen"]);
     expect(show.code, show.stderr).toBe(0);
     expect(show.stdout).toContain(`trusted: signed by ${did}`);
     expect(show.stdout).toMatch(/permissions:\s+audio_output, llm_access/);
+  });
+
+  it("enables a plugin (it runs) and disables it", async () => {
+    const enabled = await kai(["plugin", "enable", "plugin-musicgen"]);
+    expect(enabled.code, enabled.stderr).toBe(0);
+    expect(enabled.stdout.trim()).toBe("plugin-musicgen: running");
+    const disabled = await kai(["plugin", "disable", "plugin-musicgen"]);
+    expect(disabled.code, disabled.stderr).toBe(0);
+    expect(disabled.stdout.trim()).toMatch(/^plugin-musicgen: disabled/);
+  });
+
+  it("writes a new plugin from the template that runs as it is: enabled, it serves its capability", async () => {
+    const made = await runKai(["plugin", "new", join(plugins, "greeter")], { cwd: box.dir, env: box.env });
+    expect(made.code, made.stderr).toBe(0);
+    expect(readFileSync(join(plugins, "greeter", "plugin.yaml"), "utf8")).toContain("id: greeter");
+    expect((await runKai(["plugin", "new", join(plugins, "greeter")], { cwd: box.dir, env: box.env })).code).toBe(2);
+    expect((await kai(["plugin", "rescan"])).code).toBe(0);
+    const enabled = await kai(["plugin", "enable", "greeter"]);
+    expect(enabled.stdout.trim(), enabled.stderr).toBe("greeter: running");
+    const admin = createClient({ url: server.url, token: server.adminToken });
+    const answer = await admin.gateway.route("greeter_greet", { name: "Ada" });
+    expect(answer.response).toMatchObject({ greeting: "hello, Ada", services: expect.any(Number) });
+    expect(answer.servedBy.id).toBe("plugin:greeter");
   });
 
   it("says which file changed after signing, once the node reads the folder again", async () => {

@@ -44,3 +44,5 @@ export * from "./schemas/artifacts.js";
 export * from "./schemas/step-artifacts.js";
 export * from "./schemas/memory.js";
 export * from "./schemas/plugins.js";
+export * from "./schemas/plugin-lifecycle.js";
+export * from "./schemas/plugin-ui.js";

@@ -12,6 +12,7 @@ import type { DestinationStream } from "pino";
 import type { NodeStatus } from "./http/routes/status.js";
 import { loadConfigLayers, mergeSettings, readConfigLayers, type ConfigSources, type DeepPartial } from "./config/load-config.js";
 import { layerFiles, watchConfigFiles } from "./config/layers/watch-files.js";
+import { RuntimeLayerSync, SYNCED_BY } from "./config/layers/runtime-layer-sync.js";
 import { LayeredConfig } from "./config/layers/layered-config.js";
 import { setLogLevel, stopTrackingChildren } from "./logging/log-level.js";
 import type { Config, ConfigInput } from "./config/config-schema.js";
@@ -36,12 +37,16 @@ import { openArtifacts } from "./artifacts/open-artifacts.js";
 import { openMemory } from "./memory/open-memory.js";
 import { shareMemoryChanges } from "./memory/memory-signals.js";
 import { openPlugins } from "./plugins/open-plugins.js";
+import { PluginBus } from "./plugins/runtime/plugin-bus.js";
+import { PluginRuntime } from "./plugins/runtime/plugin-runtime.js";
+import { restartPolicyOf } from "./plugins/runtime/plugin-supervisor.js";
+import { openPluginInstaller } from "./plugins/install/open-plugin-installer.js";
 import { PromptService } from "./prompts/prompt-service.js";
 import { createRunTokens } from "./agents/runtime/run-token.js";
 import { openSystemPublishers, type SystemPublishers } from "./bus/publishers/open-system-publishers.js";
 import { NodeMetrics } from "./metrics/metrics.js";
 import { gatewayMetricsObserver } from "./metrics/gateway-observer.js";
-import { CapabilityRouter, routerOptionsFromConfig } from "./gateway/router/index.js";
+import { applyLiveRouting, CapabilityRouter, LIVE_ROUTING_KEYS, routerOptionsFromConfig } from "./gateway/router/index.js";
 import { routerPort } from "./http/front-doors/router-port.js";
 import { VERSION } from "./version.js";
 import { KlpNode, type KlpFederationPort } from "./klp/klp-node.js";
@@ -217,7 +222,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const epoch = await loadOrCreateEpoch(store);
     // KLP identity = the node key; see identity/node-identity.ts. Federation opens its peer sessions through
     // the node and the node answers peers through federation: the node reads it late-bound (see KlpNodeOptions).
-    const late: { federation?: KlpFederationPort; memory?: KlpMemoryHandlers } = {};
+    const late: { federation?: KlpFederationPort; memory?: KlpMemoryHandlers; plugins?: PluginRuntime } = {};
     const klpNode = new KlpNode({
       key: nodeKeySource(key),
       registry,
@@ -286,12 +291,14 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       revision: () => feed.revision,
       watchers: () => streams.size,
     });
+    // One options object the router reads per request: the live routing settings are written into it (LIVE_ROUTING_KEYS).
+    const routerOptions = routerOptionsFromConfig(config.gateway);
     const router = new CapabilityRouter({
       store,
       feed,
       vault,
       env,
-      options: routerOptionsFromConfig(config.gateway),
+      options: routerOptions,
       observer: gatewayMetricsObserver(metrics),
       logger,
       limits: limits.limits,
@@ -416,7 +423,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Before the mesh: a task may name a prompt, which kCore renders as the task's owner at dispatch.
     const prompts = new PromptService({ store: store.promptStore(), vault });
     // The agent mesh (issue 16): bus, agents, kPlanner, kCore.
-    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, prompts, artifacts, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl, runCluster: cluster,
+    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, prompts, artifacts, plugins: () => late.plugins, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl, runCluster: cluster,
       // A2A push credentials are sealed with a key every instance derives from the node key (as TOTP secrets are).
       pushSealKey: () => {
         if (!key.available) throw new ApiError("vault_locked", "the vault is locked: push credentials cannot be sealed or opened until it is unlocked");
@@ -443,20 +450,57 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     undo.unshift(async () => memorySignals.stop());
     // Plugins (issue 18): the plugin folders read once now (a broken plugin is listed, never fatal); rescans over the API.
     const plugins = await openPlugins({ config, logger, isTrustedPeer: (did) => federation.isTrustedPeer(did) });
+    // The plugins this node runs (plugins/runtime/): enabled node-wide, each in its own isolated process, its ServiceBus
+    // calls checked against its permissions and security-logged; kCore reaches them late-bound (steps on plugin records).
+    const pluginRuntime = new PluginRuntime({
+      catalog: plugins,
+      settings: store,
+      registry,
+      bus: new PluginBus({ registry, vault, gateway: routerPort(router), bus: () => mesh.bus, audit: securityLog, memory: memory.service, capabilities: () => late.plugins }),
+      audit: securityLog,
+      logger: logger.child({ part: "plugins" }),
+      policy: restartPolicyOf(config.plugins.restart),
+      ...(shared ? { signals: cluster.signals } : {}),
+    });
+    undo.unshift(() => pluginRuntime.close());
+    late.plugins = pluginRuntime;
+    // Install, update, remove, roll back (plugins/install/): after each change the catalog reads the folders again and
+    // the runtime restarts what changed; a new version of an enabled plugin must start and pass its health check, or
+    // the installer puts the previous one back.
+    const pluginInstaller = openPluginInstaller({ config, catalog: plugins, isTrustedPeer: (did) => federation.isTrustedPeer(did),
+      onChanged: async () => { await plugins.scan(); await pluginRuntime.reload(); }, verify: (id) => pluginRuntime.verify(id) });
     // Memory over KLP (memory_read/memory_write) for the senders klp.memoryGrants names; the node reads it late-bound.
     late.memory = new KlpMemoryHandlers(memory.service, new KlpMemoryGrants(config.klp.memoryGrants, registry));
-    // Runtime configuration changes (issue 18): live settings applied in place, each announced as CONFIG_UPDATE.
+    // Runtime configuration changes (issue 18): live settings applied in place, each announced as CONFIG_UPDATE (once:
+    // by the instance where it was made). The rate limit tiers are read per request, so they need no applier.
+    const readPerRequest = () => undefined;
     const layeredConfig = new LayeredConfig({
       layers: configLayers, config,
-      live: { "logging.level": (level) => setLogLevel(logger, String(level)) },
+      live: {
+        "logging.level": (level) => setLogLevel(logger, String(level)),
+        ...Object.fromEntries(["global", "auth", "read", "write", "heartbeat", "gateway"].map((tier) => [`rateLimit.${tier}`, readPerRequest])),
+        ...Object.fromEntries(LIVE_ROUTING_KEYS.map((key) => [`gateway.${key}`, () => applyLiveRouting(routerOptions, config.gateway)])),
+      },
       reread: () => readConfigLayers(configSources),
-      onChanged: (changes, by) => { for (const change of changes) publishers.config.changed(change.key, by); },
+      onChanged: (changes, by) => {
+        if (by === SYNCED_BY) return;
+        for (const change of changes) publishers.config.changed(change.key, by);
+        // A reloaded file is a change nobody made over the API: the security log records it here (PATCH records its own, with the caller).
+        if (by === "file") for (const change of changes) securityLog.recordLater({ type: "config_changed", outcome: "success", actor: "file", details: { key: change.key, old: change.old ?? null, new: change.new ?? null, source: "file" } });
+      },
     });
+    // The runtime layer is stored by the node: applied now from the store, and from the other instances as they change it.
+    const configSync = new RuntimeLayerSync({ layered: layeredConfig, settings: store, ...(shared ? { signals: cluster.signals } : {}), logger: logger.child({ part: "config" }) });
+    await configSync.open();
+    undo.unshift(async () => configSync.close());
     const app = await createApp({
       configLayers: layeredConfig,
+      configSync,
       memory: memory.service,
       memoryReembed: memory.reembed,
       plugins,
+      pluginRuntime,
+      pluginInstaller,
       prompts,
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh, artifacts,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
@@ -477,8 +521,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const url = `http://${host}:${port}`;
     listeningUrl = url;
     report.start();
-    // The agents the node runs itself start now: they are given its URL.
+    // The agents the node runs itself start now: they are given its URL. So do the enabled plugins.
     await mesh.runtime.open();
+    await pluginRuntime.open();
     // The long-lived parts have made their loggers: a runtime level change reaches them (logging/log-level.ts).
     stopTrackingChildren(logger);
     logger.info({ url, dataDir: config.dataDir, storage: store.description, adminTokenPath: admin.path }, "kai server listening");
@@ -489,6 +534,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         logger.info("shutting down");
         shuttingDown = true;
         configWatch.close();
+        configSync.close();
         report.stop();
         streams.close();
         const forced = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownTimeoutMs);
@@ -498,6 +544,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         // A re-embedding stops after its batch, resumable (memory/reembed-job.ts).
         await memory.reembed.stop();
         memorySignals.stop();
+        await pluginRuntime.close();
         publishers.stop();
         await mesh.close();
         await federation.close();

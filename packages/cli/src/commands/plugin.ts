@@ -3,7 +3,9 @@
  * `kai plugin list|show|rescan|sign` (docs/plugins.md):
  * - `list`: every plugin folder the node read (scope `plugins:admin`), table ID VERSION STATE TRUST SOURCE PROBLEM;
  * - `show ID`: one plugin's manifest, trust level and why, node API check, problems;
- * - `rescan`: the node reads its plugin folders again (after adding, signing or fixing one);
+ * - `rescan`: the node reads its plugin folders again (after adding, signing or fixing one; changed running plugins restart);
+ * - `new FOLDER`: local: a plugin folder from the template (plugin-new.ts);
+ * - `enable ID` / `disable ID`: every instance of the node starts or stops the plugin (its state after is printed);
  * - `sign FOLDER --key FILE`: local, no node: hashes every file of the folder and writes `plugin.sig.json`, signed
  *   with the Ed25519 key in FILE (the forms `kai agent-login --key` reads). Prints the signer's DID, which the
  *   operator adds to `plugins.trustedKeys`.
@@ -15,6 +17,8 @@ import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { usageError } from "../cli-error.js";
 import { readAgentKey } from "../agent-key-file.js";
 import { formatKeyValues } from "../output.js";
+import { pluginNewCommand } from "./plugin-new.js";
+import { pluginLifecycleCommands } from "./plugin-lifecycle.js";
 
 function firstProblem(plugin: PluginSummary): string {
   const problem = plugin.errors[0];
@@ -30,8 +34,8 @@ function listCommand(): Command {
     const listing = await client().plugins.list();
     if (out.json) return out.document(listing);
     out.table(
-      ["ID", "VERSION", "STATE", "TRUST", "SOURCE", "PROBLEM"],
-      listing.plugins.map((plugin) => [plugin.id, plugin.version ?? "-", plugin.state, plugin.trust.level, plugin.source, firstProblem(plugin)]),
+      ["ID", "VERSION", "STATE", "RUN", "TRUST", "SOURCE", "PROBLEM"],
+      listing.plugins.map((plugin) => [plugin.id, plugin.version ?? "-", plugin.state, plugin.runtime?.state ?? "-", plugin.trust.level, plugin.source, plugin.runtime?.state === "failed" || plugin.runtime?.state === "restarting" ? (plugin.runtime.reason ?? firstProblem(plugin)) : firstProblem(plugin)]),
     );
     for (const problem of listing.errors) out.warn(`${problem.file}: ${problem.message}`);
     out.info(`${listing.plugins.length} plugin(s); node plugin API ${listing.apiVersion}; read at ${listing.scannedAt}`);
@@ -49,6 +53,7 @@ function printDetail(out: ReturnType<typeof contextOf>["out"], plugin: PluginDet
       ["trust", `${plugin.trust.level}: ${plugin.trust.reason}`],
       ["node api", `${plugin.compatibility.compatible ? "compatible" : "incompatible"}: ${plugin.compatibility.reason}`],
       ["source", `${plugin.source} (${plugin.path})`],
+      ["run", plugin.runtime ? `${plugin.runtime.enabled ? "enabled" : "not enabled"}, ${plugin.runtime.state}${plugin.runtime.reason ? `: ${plugin.runtime.reason}` : ""}${plugin.runtime.restarts > 0 ? ` (${plugin.runtime.restarts} restart(s))` : ""}` : "-"],
       ["entrypoint", manifest?.entrypoint ?? "-"],
       ["permissions", manifest && manifest.permissions.length > 0 ? manifest.permissions.join(", ") : "-"],
       ["capabilities", manifest && manifest.capabilities.length > 0 ? manifest.capabilities.map((capability) => capability.name).join(", ") : "-"],
@@ -79,6 +84,21 @@ function rescanCommand(): Command {
   });
 }
 
+function switchCommand(action: "enable" | "disable"): Command {
+  const command = new Command(action)
+    .description(action === "enable" ? "enable a plugin: every instance of the node starts it (plugins:admin)" : "disable a plugin: every instance stops it (plugins:admin)")
+    .argument("<id>", "the plugin's id");
+  addGlobalOptions(command);
+  return command.action(async (id: string, _flags: unknown, self: Command) => {
+    const { out, client } = contextOf(self);
+    const plugin = action === "enable" ? await client().plugins.enable(id) : await client().plugins.disable(id);
+    if (out.json) return out.document(plugin);
+    const runtime = plugin.runtime;
+    out.line(`${plugin.id}: ${runtime ? `${runtime.state}${runtime.reason ? ` (${runtime.reason})` : ""}` : action === "enable" ? "enabled" : "disabled"}`);
+    if (action === "enable" && runtime && runtime.state !== "running") out.warn(`${plugin.id} is enabled but not running here: ${runtime.reason ?? runtime.state}`);
+  });
+}
+
 function signCommand(): Command {
   const command = new Command("sign")
     .description("sign a plugin folder: SHA-256 of every file and an Ed25519 signature, written to plugin.sig.json (local)")
@@ -100,10 +120,16 @@ function signCommand(): Command {
 }
 
 export function pluginCommand(): Command {
-  return new Command("plugin")
+  const command = new Command("plugin")
     .description("plugins: what the node found in its plugin folders, their trust levels; sign a plugin folder")
     .addCommand(listCommand())
     .addCommand(showCommand())
     .addCommand(rescanCommand())
-    .addCommand(signCommand());
+    .addCommand(switchCommand("enable"))
+    .addCommand(switchCommand("disable"))
+    .addCommand(signCommand())
+    .addCommand(pluginNewCommand());
+  // Install, remove, history, rollback, update (plugin-lifecycle.ts).
+  for (const lifecycle of pluginLifecycleCommands()) command.addCommand(lifecycle);
+  return command;
 }

@@ -18,8 +18,8 @@ export const AgentIdSchema = z
   .regex(/^k[A-Z][A-Za-z0-9]{0,30}:[a-z0-9][a-z0-9._-]{0,62}$/, "must be kClass:name, e.g. kPlanner:main or kExecutor:webscraper");
 export type AgentId = z.infer<typeof AgentIdSchema>;
 
-/** How the node reaches an agent: KLP envelopes, the A2A protocol, plain HTTP (POST the step), or an MCP tool server. */
-export const AGENT_TRANSPORTS = ["klp", "a2a", "http", "mcp"] as const;
+/** How the node reaches an agent: KLP envelopes, the A2A protocol, plain HTTP (POST the step), an MCP tool server, or a plugin the node runs (over its ServiceBus). */
+export const AGENT_TRANSPORTS = ["klp", "a2a", "http", "mcp", "plugin"] as const;
 export const AgentTransportSchema = z.enum(AGENT_TRANSPORTS);
 export type AgentTransport = z.infer<typeof AgentTransportSchema>;
 
@@ -86,7 +86,7 @@ export const AgentStatusSchema = z.object({
   did: z.string().optional(),
   transport: AgentTransportSchema,
   /** Where the record came from: a signed manifest, an A2A agent card read by URL, an MCP server, or the node's own agents. */
-  source: z.enum(["manifest", "a2a", "mcp", "builtin"]),
+  source: z.enum(["manifest", "a2a", "mcp", "builtin", "plugin"]),
   status: ServiceStatusSchema,
   capabilities: z.array(z.string()),
   /** Steps running on it now, and how many it accepts at once. */
@@ -109,7 +109,7 @@ export const AGENT_METADATA_KEY = "agent";
 export const AgentRecordMetadataSchema = z.object({
   did: z.string().optional(),
   transport: AgentTransportSchema,
-  source: z.enum(["manifest", "a2a", "mcp", "builtin"]),
+  source: z.enum(["manifest", "a2a", "mcp", "builtin", "plugin"]),
   skills: z.array(AgentSkillSchema),
   limits: AgentLimitsSchema,
   /** The registered manifest's `issuedAt`: a manifest signed before it is an old one replayed, and refused. */

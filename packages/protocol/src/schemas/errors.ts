@@ -143,6 +143,16 @@ export const ERROR_TABLE = {
   config_locked: { status: 409 },
   // Configuration layers: a change to settings that only take effect at a restart (the keys are named); nothing was applied.
   config_restart_required: { status: 409 },
+  // Plugin lifecycle (issue 18): a new version (install, update, rollback) failed its start or health check; the previous one was put back.
+  plugin_start_failed: { status: 422 },
+  // Plugin updates: the update manifest is signed by a key this node does not trust for plugins (plugins.trustedKeys).
+  plugin_untrusted: { status: 403 },
+  // Plugin runtime (issue 18): the plugin that provides the capability is not running on this instance (disabled, restarting, failed).
+  plugin_unavailable: { status: 503 },
+  // Plugin runtime: a call's input does not match the JSON Schema the plugin's manifest declares for the capability.
+  plugin_input_invalid: { status: 422 },
+  // ServiceBus (issue 18): a plugin called the node without the permission the call needs (recorded in the security log).
+  plugin_permission_denied: { status: 403 },
 } as const satisfies Record<string, ErrorTraits>;
 
 type ErrorTableCode = keyof typeof ERROR_TABLE;

@@ -11,6 +11,7 @@ import semverValidRange from "semver/ranges/valid.js";
 import { CapabilitySchema } from "./service.js";
 import { TimestampSchema } from "./common.js";
 import { Sha256HexSchema } from "./artifacts.js";
+import { AddMemoryRequestSchema, SearchMemoryParamsSchema } from "./memory.js";
 
 /** The plugin API this node offers; a manifest's `node_api` range must include it (docs/plugins.md "Compatibility"). */
 export const PLUGIN_API_VERSION = "1.0.0";
@@ -43,8 +44,11 @@ export type PluginTrustLevel = z.infer<typeof PluginTrustLevelSchema>;
 export const PLUGIN_PLAIN_PERMISSIONS = [
   "llm_access", "registry_read", "audio_output", "memory_read", "memory_write", "artifacts_read", "artifacts_write", "events_subscribe",
 ] as const;
-/** Permissions with an argument: `vault_read:<secret name or pattern>`, `network:<host>[:<port>]`. */
-export const PLUGIN_PARAMETERISED_PERMISSIONS = ["vault_read", "network"] as const;
+/**
+ * Permissions with an argument: `vault_read:<secret name or pattern>`, `network:<host>[:<port>]`,
+ * `invoke:<capability>` (calling a capability another plugin provides).
+ */
+export const PLUGIN_PARAMETERISED_PERMISSIONS = ["vault_read", "network", "invoke"] as const;
 
 // A vault secret name or pattern as the vault's own patterns write it (`openai/key`, `services/*`); no `.`/`..` segments.
 const VAULT_NAME = /^(?!\.{1,2}(\/|$))(?!.*\/\.{1,2}(\/|$))[A-Za-z0-9_.*-]+(\/[A-Za-z0-9_.*-]+)*$/;
@@ -56,9 +60,10 @@ export const PluginPermissionSchema = z.union(
     z.enum(PLUGIN_PLAIN_PERMISSIONS),
     z.templateLiteral(["vault_read:", z.string().max(200).regex(VAULT_NAME)]),
     z.templateLiteral(["network:", z.string().max(260).regex(NETWORK_HOST)]),
+    z.templateLiteral(["invoke:", z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/)]),
   ],
   {
-    error: `must be one of ${PLUGIN_PLAIN_PERMISSIONS.join(", ")}, vault_read:<secret name or pattern> or network:<host>[:<port>] (lower-case host, no scheme)`,
+    error: `must be one of ${PLUGIN_PLAIN_PERMISSIONS.join(", ")}, vault_read:<secret name or pattern>, network:<host>[:<port>] (lower-case host, no scheme) or invoke:<capability>`,
   },
 );
 export type PluginPermission = z.infer<typeof PluginPermissionSchema>;
@@ -126,6 +131,8 @@ export const PluginManifestSchema = z.strictObject({
       /** True: the plugin gets an entry in the web app's menu. */
       menu: z.boolean().default(false),
       icon: PluginRelativePathSchema.optional(),
+      /** The plugin's UI: an HTML file in its folder, shown in a sandboxed frame (docs/plugins.md "Plugin UIs"). */
+      page: PluginRelativePathSchema.optional(),
     })
     .optional(),
   /** What the author asks for; the node decides (PluginTrustLevelSchema). */
@@ -201,6 +208,32 @@ export const PluginCompatibilitySchema = z.object({
 });
 export type PluginCompatibility = z.infer<typeof PluginCompatibilitySchema>;
 
+/**
+ * What a plugin's process is doing on the instance that answers (plugins/runtime/): `disabled` (not enabled),
+ * `starting`, `running`, `restarting` (it crashed, hung, exceeded a limit or flooded the bus, and starts again after
+ * a pause), `failed` (it crashed too often in a row, or cannot start here; it stays stopped until enabled again).
+ */
+export const PLUGIN_RUN_STATES = ["disabled", "starting", "running", "restarting", "failed"] as const;
+export const PluginRunStateSchema = z.enum(PLUGIN_RUN_STATES);
+export type PluginRunState = z.infer<typeof PluginRunStateSchema>;
+
+export const PluginRuntimeSchema = z.object({
+  /** Enabled on the node (every instance runs it when it has its folder). */
+  enabled: z.boolean(),
+  state: PluginRunStateSchema,
+  /** Why it is not running (the last crash, the limit it exceeded), when it is not. */
+  reason: z.string().optional(),
+  /** Restarts after a crash since it was last enabled. */
+  restarts: z.int().min(0),
+  /** Since when it has been in this state. */
+  since: TimestampSchema.optional(),
+  /** The capabilities its process offers (declared in the manifest and implemented by the entrypoint). */
+  capabilities: z.array(z.string()),
+  /** Which isolation layers its process got on this host (plugins/runtime/plugin-process.ts). */
+  isolation: z.object({ prlimit: z.boolean(), networkNamespace: z.boolean(), permissionModel: z.boolean() }).optional(),
+});
+export type PluginRuntime = z.infer<typeof PluginRuntimeSchema>;
+
 export const PluginSummarySchema = z.object({
   /** The manifest's id; the folder name when the manifest is invalid. */
   id: z.string(),
@@ -211,6 +244,8 @@ export const PluginSummarySchema = z.object({
   state: PluginStateSchema,
   trust: PluginTrustSchema,
   errors: z.array(PluginProblemSchema),
+  /** Whether it is enabled and what its process is doing on this instance. */
+  runtime: PluginRuntimeSchema.optional(),
 });
 export type PluginSummary = z.infer<typeof PluginSummarySchema>;
 
@@ -234,15 +269,50 @@ export const PluginDetailSchema = PluginSummarySchema.extend({
 export type PluginDetail = z.infer<typeof PluginDetailSchema>;
 
 /**
- * The IPC messages between the node and a plugin's host process (plugins/runtime/). Both sides parse every message
- * with these schemas; anything else ends the plugin. `id` pairs an `invoke` with its `result`.
+ * The ServiceBus calls a plugin may make to the node (docs/plugins.md "ServiceBus"), each gated by a permission and
+ * recorded in the security log, allowed or refused: `registry.list` (registry_read), `vault.read` (vault_read:<name>),
+ * `llm.chat` (llm_access: a chat completion through the node's gateway), `events.subscribe` (events_subscribe: the
+ * node's non-task events), `events.broadcast` (no permission; rate-limited: a USER_NOTIFICATION to admins),
+ * `net.fetch` (network:<host>: an HTTP request the node makes to a host the permission names; plugins have no network
+ * of their own), `memory.search` / `memory.add` (memory_read / memory_write: the plugin's own namespaces),
+ * `capability.invoke` (invoke:<capability>: a capability another plugin provides).
  */
-export const PluginHostRequestSchema = z.strictObject({
-  type: z.literal("invoke"),
-  id: z.int().min(1),
-  capability: CapabilitySchema,
-  input: z.unknown(),
-});
+export const PLUGIN_BUS_METHODS = ["registry.list", "vault.read", "llm.chat", "events.subscribe", "events.broadcast", "net.fetch", "memory.search", "memory.add", "capability.invoke"] as const;
+export const PluginBusMethodSchema = z.enum(PLUGIN_BUS_METHODS);
+export type PluginBusMethod = z.infer<typeof PluginBusMethodSchema>;
+
+/** The parameters of each ServiceBus method (the node parses them; a plugin's malformed call is refused, not run). */
+export const PluginBusParamsSchemas = {
+  "registry.list": z.strictObject({ capability: CapabilitySchema.optional(), type: z.string().max(32).optional(), limit: z.int().min(1).max(500).default(100) }),
+  "vault.read": z.strictObject({ name: z.string().min(1).max(200) }),
+  "llm.chat": z.record(z.string(), z.unknown()),
+  "events.subscribe": z.strictObject({ types: z.array(z.enum(["SYSTEM_STATUS", "USER_NOTIFICATION", "CONFIG_UPDATE", "HEARTBEAT", "REGISTRY_CHANGE"])).max(8).optional() }),
+  "net.fetch": z.strictObject({
+    url: z.url({ protocol: /^https?$/ }).max(2048),
+    method: z.enum(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]).default("GET"),
+    headers: z.record(z.string().max(128), z.string().max(8192)).refine((headers) => Object.keys(headers).length <= 32, "at most 32 headers").default({}),
+    body: z.string().max(1024 * 1024).optional(),
+    timeoutMs: z.int().min(100).max(30_000).default(10_000),
+  }),
+  // The memory API's own shapes (one schema per shape), less what a plugin cannot use (an owner, relations, expansion).
+  "memory.search": z.strictObject(SearchMemoryParamsSchema.pick({ q: true, namespace: true, limit: true, threshold: true }).shape),
+  "memory.add": AddMemoryRequestSchema.pick({ text: true, namespace: true, metadata: true, ttlSeconds: true }),
+  "capability.invoke": z.strictObject({ capability: CapabilitySchema, input: z.unknown() }),
+  "events.broadcast": z.strictObject({ topic: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "a topic: lower-case letters, digits and . _ -"), data: z.record(z.string(), z.unknown()).refine((data) => JSON.stringify(data).length <= 16_384, "must be at most 16 KiB of JSON") }),
+} as const satisfies Record<PluginBusMethod, z.ZodType>;
+
+/**
+ * The IPC messages between the node and a plugin's host process (plugins/runtime/). Both sides parse every message
+ * with these schemas; anything else ends the plugin. `id` pairs an `invoke` with its `result`, and a plugin's `call`
+ * with the node's `reply` (two separate id spaces, one per direction).
+ */
+export const PluginHostRequestSchema = z.union([
+  z.strictObject({ type: z.literal("invoke"), id: z.int().min(1), capability: CapabilitySchema, input: z.unknown() }),
+  z.strictObject({ type: z.literal("reply"), id: z.int().min(1), ok: z.literal(true), output: z.unknown() }),
+  z.strictObject({ type: z.literal("reply"), id: z.int().min(1), ok: z.literal(false), code: z.string(), error: z.string() }),
+  /** A node event for a plugin that subscribed. */
+  z.strictObject({ type: z.literal("event"), event: z.unknown() }),
+]);
 export type PluginHostRequest = z.infer<typeof PluginHostRequestSchema>;
 
 export const PluginHostMessageSchema = z.union([
@@ -252,5 +322,7 @@ export const PluginHostMessageSchema = z.union([
   z.strictObject({ type: z.literal("result"), id: z.int().min(1), ok: z.literal(false), error: z.string().max(2000) }),
   /** The entrypoint could not be loaded (the process exits after sending it). */
   z.strictObject({ type: z.literal("failed"), error: z.string().max(2000) }),
+  /** A ServiceBus call to the node. */
+  z.strictObject({ type: z.literal("call"), id: z.int().min(1), method: z.string().max(64), params: z.unknown() }),
 ]);
 export type PluginHostMessage = z.infer<typeof PluginHostMessageSchema>;

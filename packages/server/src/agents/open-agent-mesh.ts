@@ -26,6 +26,7 @@ import type { TaskPromptPort } from "./kcore/task-prompt.js";
 import type { StepArtifactsPort } from "./kcore/step-artifacts.js";
 import { KCORE_AGENT } from "./kcore/task-events.js";
 import { createDispatchers } from "./kcore/dispatch/dispatchers.js";
+import { createPluginDispatcher, type PluginInvokePort } from "./kcore/dispatch/plugin-dispatcher.js";
 import type { StepDispatcher } from "./kcore/dispatch/step-dispatcher.js";
 import { createKlpDispatcher } from "./kcore/dispatch/klp-dispatcher.js";
 import type { AgentTransport } from "@kai/protocol";
@@ -62,6 +63,8 @@ export interface AgentMeshDeps {
   prompts?: TaskPromptPort;
   /** The artifact store: files agents return from steps are kept as artifacts (kcore/step-artifacts.ts). */
   artifacts?: StepArtifactsPort;
+  /** The plugin runtime: steps on a plugin's record run in its process (kcore/dispatch/plugin-dispatcher.ts). */
+  plugins?: () => PluginInvokePort | undefined;
 }
 
 export interface AgentMesh {
@@ -120,6 +123,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
       a2a: createA2aDispatcher(a2a),
       mcp: createMcpDispatcher({ servers: mcp, registry: deps.registry }),
       klp: createKlpDispatcher({ identity: () => deps.klp.identity, registry: deps.registry }),
+      ...(deps.plugins ? { plugin: createPluginDispatcher(deps.plugins) } : {}),
     };
     const dispatchers = createDispatchers(deps.gateway, transports);
     const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, ...(deps.prompts ? { prompts: deps.prompts } : {}), ...(deps.artifacts ? { artifacts: deps.artifacts } : {}), defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs, ...(deps.cluster ? { cluster: deps.cluster, adoptionSweepMs: deps.config.cluster.pollIntervalMs } : {}) });

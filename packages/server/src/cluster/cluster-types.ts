@@ -35,7 +35,11 @@ export type SignalTopic =
   /** `{ request, op: "start" | "stop", id }` to the leader, which runs the run-agents; `{ reply, state } | { reply, error }` back (agents/runtime/run-agent-relay.ts). */
   | "run_agent"
   /** `{ added: ids } | { removed: ids }`: memories one instance added or removed; the others index them (memory/memory-signals.ts). */
-  | "memory_changed";
+  | "memory_changed"
+  /** `{ id }`: a plugin was enabled or disabled; instances read the enabled set again and start or stop it (plugins/runtime/plugin-runtime.ts). */
+  | "plugins_changed"
+  /** `{}`: the stored runtime configuration layer changed; instances read and apply it (config/layers/runtime-layer-sync.ts). */
+  | "config_changed";
 
 export interface SignalMeta {
   /** Instance id of the publisher. */

@@ -466,6 +466,22 @@ export const ConfigSchema = z.strictObject({
       trustedKeys: z.array(klp.DidSchema).max(256).default([]),
       /** True: the keys of this node's trusted federation peers (the KLP trust list) also make a plugin `trusted`. */
       trustPeers: z.boolean().default(false),
+      /** Versions kept per plugin under `<dataDir>/plugins/.history/<id>/` after a replace, update, rollback or remove (newest first). */
+      historyLimit: z.int().min(0).max(100).default(5),
+      /** The largest plugin package (.tar.gz) `POST /api/plugins/install` and an update download accept, in bytes. */
+      maxPackageBytes: z.int().min(1024).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
+      /**
+       * How a plugin whose process ended on its own (crash, hang, limit, flood) is restarted: after `initialDelayMs`,
+       * doubling up to `maxDelayMs`; `crashLoopCount` ends within `crashLoopWindowMs` stop it until it is enabled again.
+       */
+      restart: z
+        .strictObject({
+          initialDelayMs: z.int().min(10).max(600_000).default(500),
+          maxDelayMs: z.int().min(10).max(3_600_000).default(30_000),
+          crashLoopCount: z.int().min(1).max(100).default(5),
+          crashLoopWindowMs: z.int().min(1000).max(86_400_000).default(60_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
 }).refine((c) => c.storage.kind !== "postgres" || c.storage.postgres.url !== undefined, {

@@ -75,6 +75,7 @@ import { logsRoutes } from "./routes/logs.js";
 import { logTailOf } from "../logging/logger.js";
 // The effective configuration, secrets redacted (issue 15, the web app's Settings).
 import { configRoutes } from "./routes/config.js";
+import type { RuntimeLayerSync } from "../config/layers/runtime-layer-sync.js";
 import type { LayeredConfig } from "../config/layers/layered-config.js";
 import type { AgentMesh } from "../agents/open-agent-mesh.js";
 // The orchestration bus to clients (issue 16): SSE and WebSocket.
@@ -95,6 +96,11 @@ import type { MemoryService } from "../memory/memory-service.js";
 import type { ReembedJob } from "../memory/reembed-job.js";
 import { pluginRoutes } from "./routes/plugins.js";
 import type { PluginCatalog } from "../plugins/plugin-catalog.js";
+import type { PluginRuntime } from "../plugins/runtime/plugin-runtime.js";
+// Plugin lifecycle (issue 18): install, update, remove, roll back, history.
+import { pluginLifecycleRoutes } from "./routes/plugin-lifecycle.js";
+import { pluginUiRoutes } from "./routes/plugin-ui.js";
+import type { PluginInstaller } from "../plugins/install/plugin-installer.js";
 // The node as an A2A agent (issue 16): its public agent card and the A2A JSON-RPC endpoint on kCore.
 import { a2aCardRoutes, a2aRoutes } from "./routes/a2a.js";
 import { a2aRestRoutes } from "./routes/a2a-rest.js";
@@ -119,6 +125,8 @@ export interface AppDeps {
   config: Config;
   /** The configuration's layers and runtime changes (issue 18); absent: GET /api/config only explains the values themselves. */
   configLayers?: LayeredConfig;
+  /** The runtime layer stored and shared by the instances (config/layers/runtime-layer-sync.ts). */
+  configSync?: RuntimeLayerSync;
   logger: Logger;
   tokens: TokenService;
   registry: RegistryService;
@@ -153,6 +161,10 @@ export interface AppDeps {
   memoryReembed: ReembedJob;
   /** Plugins (issue 18): what the plugin folders hold, GET /api/plugins. */
   plugins: PluginCatalog;
+  /** The plugins running on this instance: enable/disable, their state, calls of their capabilities (plugins/runtime/). */
+  pluginRuntime?: PluginRuntime;
+  /** Plugin lifecycle (issue 18): install, update, remove, roll back; absent: those routes are not served. */
+  pluginInstaller?: PluginInstaller;
 }
 
 /**
@@ -256,7 +268,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: "/docs" });
   await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
-  await installRateLimit(app, deps.config.rateLimit, deps.limits);
+  // Read per request: the tiers' limits change live (PATCH /api/config, a reloaded file).
+  await installRateLimit(app, () => deps.config.rateLimit, deps.limits);
   // Session cookies (HttpOnly, SameSite=Lax; Secure with the __Host- prefix over HTTPS): http/session-reply.ts.
   await app.register(cookie);
   app.decorate("secureCookies", deps.config.auth.signIn.secureCookies);
@@ -301,14 +314,14 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(observationRoutes({ activity: deps.metrics.activity, registry: deps.registry }));
     await scope.register(logsRoutes(logTailOf(deps.logger)));
     await scope.register(openAiRoutes(deps.gateway, deps.metrics, deps.prompts));
-    await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics));
+    await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics, deps.pluginRuntime));
     await scope.register(connectorRoutes(() => deps.gateway.connectors()));
     await scope.register(klpAdminRoutes(deps.klp));
     await scope.register(authRoutes({ sessions: deps.signIn.sessions, access: deps.signIn.access, log: deps.signIn.log }));
     await scope.register(userRoutes({ users: deps.signIn.users, sessions: deps.signIn.sessions, tokens: deps.tokens, access: deps.signIn.access }));
     await scope.register(mfaRoutes({ mfa: deps.signIn.mfa }));
     await scope.register(roleRoutes({ roles: deps.signIn.roles, users: deps.signIn.users, access: deps.signIn.access, log: deps.signIn.log }));
-    await scope.register(configRoutes(deps.config, { ...(deps.configLayers ? { layered: deps.configLayers } : {}), log: deps.signIn.log }));
+    await scope.register(configRoutes(deps.config, { ...(deps.configLayers ? { layered: deps.configLayers } : {}), ...(deps.configSync ? { sync: deps.configSync } : {}), log: deps.signIn.log }));
     // The agent mesh's routes (issue 16): agents, tasks, planner, events.
     await scope.register(eventsRoutes(deps.mesh.events));
     await scope.register(eventsSocketRoute(deps.mesh.events));
@@ -321,7 +334,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(promptRoutes(deps.prompts));
     await scope.register(artifactRoutes(deps.artifacts));
     await scope.register(memoryRoutes(deps.memory, deps.memoryReembed));
-    await scope.register(pluginRoutes(deps.plugins));
+    await scope.register(pluginRoutes(deps.plugins, deps.pluginRuntime));
+    if (deps.pluginRuntime) await scope.register(pluginUiRoutes(deps.plugins, deps.pluginRuntime));
+    if (deps.pluginInstaller) await scope.register(pluginLifecycleRoutes(deps.pluginInstaller, deps.plugins, deps.config.plugins.maxPackageBytes));
     await scope.register(a2aRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger, push: deps.mesh.push }, a2aCard));
     // The same A2A operations over the HTTP+JSON (REST) binding, on the same request handler: /a2a/rest/...
     await scope.register(a2aRestRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger, push: deps.mesh.push }, a2aCard));

@@ -54,20 +54,22 @@ interface TierVerdict {
   resetSeconds: number;
 }
 
-/** A per-address tier: its limit and window, counted in a store with the api buckets' `incr` shape. */
+/** A per-address tier: its limit and window (read per request: they change live), counted in a store with the api buckets' `incr` shape. */
 interface AddressTier {
   name: "global" | "auth";
-  max: number;
-  windowMs: number;
+  limits: () => { max: number; windowSeconds: number };
   store: FastifyRateStore | SharedRateStore;
 }
 
-export async function installRateLimit(app: FastifyInstance, config: Config["rateLimit"], limits?: RateLimits): Promise<void> {
-  if (!config.enabled) return;
+/**
+ * Installs the tiers. `settings` is read per request (each tier's max and window), so a runtime change of
+ * `rateLimit.<tier>` applies to the next request; `enabled` is read once (it decides which hooks exist).
+ */
+export async function installRateLimit(app: FastifyInstance, settings: () => Config["rateLimit"], limits?: RateLimits): Promise<void> {
+  if (!settings().enabled) return;
   const tier = (name: AddressTier["name"]): AddressTier => ({
     name,
-    max: config[name].max,
-    windowMs: Math.round(config[name].windowSeconds * 1000),
+    limits: () => settings()[name],
     // Each tier its own counter name, so a global and an auth window of the same length never meet.
     store: limits?.shared ? new (sharedFastifyStore(limits, `tier-${name}`, { whenDown: "local" }))({}) : new SharedRateStore({}),
   });
@@ -80,8 +82,8 @@ export async function installRateLimit(app: FastifyInstance, config: Config["rat
     const bucket = (route.config as { bucket?: RateBucket } | undefined)?.bucket;
     const apiBucket = bucket !== undefined && API_BUCKETS.has(bucket);
     if (apiBucket) {
-      const limit = config[bucket as ApiBucket];
-      route.config = { ...(route.config ?? {}), rateLimit: { max: limit.max, timeWindow: limit.windowSeconds * 1000, groupId: bucket } } as RouteOptions["config"];
+      const name = bucket as ApiBucket;
+      route.config = { ...(route.config ?? {}), rateLimit: { max: () => settings()[name].max, timeWindow: () => settings()[name].windowSeconds * 1000, groupId: bucket } } as RouteOptions["config"];
     }
     const tiers = [...(apiBucket || GLOBAL_TIER_EXEMPT.has(route.url) ? [] : [globalTier]), ...(bucket === "auth" ? [authTier] : [])];
     if (tiers.length > 0) route.onRequest = [...hooksOf(route.onRequest), addressTiersHook(tiers)];
@@ -129,10 +131,11 @@ function addressTiersHook(tiers: readonly AddressTier[]) {
 }
 
 function hit(tier: AddressTier, key: string): Promise<TierVerdict> {
+  const { max, windowSeconds } = tier.limits();
   return new Promise((resolve, reject) => {
     tier.store.incr(`${tier.name}:${key}`, (error, result) => {
       if (error || !result) reject(error ?? new Error("the rate counter gave no answer"));
-      else resolve({ limit: tier.max, total: result.current, resetSeconds: Math.ceil(result.ttl / 1000) });
-    }, tier.windowMs, tier.max);
+      else resolve({ limit: max, total: result.current, resetSeconds: Math.ceil(result.ttl / 1000) });
+    }, Math.round(windowSeconds * 1000), max);
   });
 }

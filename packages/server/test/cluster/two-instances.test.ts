@@ -4,7 +4,7 @@
  * other's changes in one revision order and resumes from a revision got on the other; heartbeats to either keep
  * a lease; a token revoked on one is refused by the other; a secret written on one is read on the other; both
  * are the same KLP node; `GET /api/cluster` shows both with exactly one leader, and closing the leader hands the
- * singleton jobs over.
+ * singleton jobs over. A runtime configuration change and a plugin enabled on one reach the other.
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
@@ -13,8 +13,18 @@ import { startPostgres, type PostgresServer } from "../helpers/postgres-server.j
 import { mintToken, type TestServer } from "../helpers/test-server.js";
 import { waitFor } from "./support.js";
 import { startInstances, type Instances } from "./support/instances.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { makePlugin } from "../plugins/plugin-fixtures.js";
 
 const pg: PostgresServer | null = await startPostgres();
+
+// One plugin folder both instances read (each instance runs its plugins from its own disk; here it is the same folder).
+const pluginsRoot = mkdtempSync(join(tmpdir(), "kai-two-instances-plugins-"));
+makePlugin(pluginsRoot, "shout", { id: "shout", name: "Shout", entrypoint: "main.mjs", version: "1.0.0", capabilities: [{ name: "shout_text" }] }, {
+  "main.mjs": "export default { capabilities: { shout_text: (text) => String(text).toUpperCase() } };\n",
+});
 
 interface Frame {
   type: string;
@@ -51,7 +61,7 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
       database: "cluster",
       start: "together",
       cluster: { heartbeatMs: 200, memberTimeoutMs: 1500, pollIntervalMs: 300 },
-      config: { registry: { sweepIntervalMs: 100, heartbeatFlushMs: 200 } },
+      config: { registry: { sweepIntervalMs: 100, heartbeatFlushMs: 200 }, plugins: { paths: [pluginsRoot] } },
     });
     [a, b] = instances.servers as [TestServer, TestServer];
   }, 60_000);
@@ -59,6 +69,27 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
   afterAll(async () => {
     await instances?.dispose();
     await pg?.stop();
+    rmSync(pluginsRoot, { recursive: true, force: true });
+  });
+
+  test("a runtime configuration change and a plugin enabled on one instance reach the other", async () => {
+    const patched = await a.request("/api/config", { method: "PATCH", json: { settings: { "rateLimit.read.max": 777 } } });
+    expect(patched.status, await patched.clone().text()).toBe(200);
+    await waitFor("the runtime change on the other instance", async () => {
+      const explained = (await (await b.request("/api/config/explain?key=rateLimit.read.max")).json()) as { value: number; winner: string };
+      return explained.value === 777 && explained.winner === "runtime";
+    }, 10_000);
+    const enabled = await a.request("/api/plugins/shout/enable", { method: "POST" });
+    expect(enabled.status, await enabled.clone().text()).toBe(200);
+    await waitFor("the plugin running on the other instance", async () => {
+      const onB = (await (await b.request("/api/plugins/shout")).json()) as { runtime?: { state: string } };
+      return onB.runtime?.state === "running";
+    }, 10_000);
+    const routed = (await (await b.request("/api/route/shout_text", { method: "POST", json: { request: "hi" } })).json()) as { response: unknown; servedBy: { id: string } };
+    expect(routed).toMatchObject({ response: "HI", servedBy: { id: "plugin:shout" } });
+    expect((await a.request("/api/config", { method: "PATCH", json: { settings: { "rateLimit.read.max": null } } })).status).toBe(200);
+    expect((await b.request("/api/plugins/shout/disable", { method: "POST" })).status).toBe(200);
+    await waitFor("the plugin stopped on the first instance", async () => ((await (await a.request("/api/plugins/shout")).json()) as { runtime?: { state: string } }).runtime?.state === "disabled", 10_000);
   });
 
   test("are one KLP node: one DID, and either's tokens work on both", async () => {

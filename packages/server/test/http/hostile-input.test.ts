@@ -751,3 +751,50 @@ describe("hostile input: configuration layers", () => {
     await server.request("/api/config", { method: "PATCH", token: configAdmin, json: { settings: { "logging.level": null } } });
   }, BARRAGE_TIMEOUT);
 });
+
+// Plugin packages (issue 18): random bytes, broken gzip and archives with links, `..` or absolute paths posted to
+// POST /api/plugins/install are a 4xx in the error shape, never a 5xx, and nothing is installed or left in staging.
+describe("hostile input: plugin packages", () => {
+  it("bodies that are not a sound plugin package are refused, and install nothing", async () => {
+    const { gzipSync } = await import("node:zlib");
+    const { rawTar } = await import("../plugins/plugin-package-fixtures.js");
+    const yaml = "id: evil\nname: evil\nentrypoint: main.js\nversion: 1.0.0\n";
+    const archives = [
+      rawTar([{ path: "plugin.yaml", body: yaml }, { path: "main.js", type: "SymbolicLink", linkpath: "/etc/passwd", size: 0 }]),
+      rawTar([{ path: "plugin.yaml", body: yaml }, { path: "../../main.js", body: "x" }]),
+      rawTar([{ path: "/tmp/evil.js", body: "x" }]),
+      rawTar([{ path: "plugin.yaml", body: "id: [\n" }, { path: "main.js", body: "x" }]),
+    ];
+    const bodies = fc.oneof(
+      fc.uint8Array({ maxLength: 2000 }).map((bytes) => Buffer.from(bytes)),
+      fc.uint8Array({ maxLength: 600 }).map((bytes) => gzipSync(bytes)),
+      fc.constantFrom(...archives),
+    );
+    await fc.assert(
+      fc.asyncProperty(bodies, fc.constantFrom("application/gzip", "application/x-tar+gzip"), async (body, contentType) => {
+        const response = await raw("POST", "/api/plugins/install", { token: alice, body, contentType });
+        expectSane(response, `install ${body.length} bytes as ${contentType}`);
+        expect(response.status, response.text.slice(0, 200)).toBeGreaterThanOrEqual(400);
+      }),
+      { numRuns: RUNS.medium },
+    );
+    const listed = (await (await server.request("/api/plugins", { token: alice })).json()) as { plugins: unknown[] };
+    expect(listed.plugins).toEqual([]);
+  }, BARRAGE_TIMEOUT);
+});
+
+// Plugin UIs (issue 18): hostile plugin ids on GET /api/plugins/{id}/ui are a 4xx in the error shape (the walk's node
+// has no plugins: nothing is ever read from disk), never a 5xx (the path-id barrage above covers the route too).
+describe("hostile input: plugin UI pages", () => {
+  it("hostile ids are refused with a 4xx, never a page", async () => {
+    await fc.assert(
+      fc.asyncProperty(hostileId, async (id) => {
+        const response = await raw("GET", fillPath("/api/plugins/{id}/ui", id), { token: alice });
+        expectSane(response, `plugin ui ${id.slice(0, 100)}`);
+        expect(response.status).toBeGreaterThanOrEqual(400);
+        expect(response.status).toBeLessThan(500);
+      }),
+      { numRuns: RUNS.medium },
+    );
+  }, BARRAGE_TIMEOUT);
+});

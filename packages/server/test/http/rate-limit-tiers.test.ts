@@ -78,7 +78,8 @@ async function signInApp(max: number): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandling(app);
-  await installRateLimit(app, ConfigSchema.parse({ rateLimit: { auth: { max, windowSeconds: 60 } } }).rateLimit);
+  const settings = ConfigSchema.parse({ rateLimit: { auth: { max, windowSeconds: 60 } } }).rateLimit;
+  await installRateLimit(app, () => settings);
   const agents = new AgentSignInService({ store: new MemoryStore().identityStore(), nodeDid: () => klp.generateKeyPair().did });
   await app.register(agentSignInRoutes(agents));
   await app.ready();

@@ -132,6 +132,19 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/plugins": { need: "plugins-admin" },
   "GET /api/plugins/{id}": { need: "plugins-admin" },
   "POST /api/plugins/rescan": { need: "plugins-admin" },
+  // Plugin runtime (issue 18): enable and disable node-wide (the walk's node has no such plugin: 404 past auth).
+  "POST /api/plugins/{id}/enable": { need: "plugins-admin" },
+  "POST /api/plugins/{id}/disable": { need: "plugins-admin" },
+  // Plugin lifecycle (issue 18): walk-target is no installed plugin (404 past auth); an empty install body is 400 past auth.
+  "POST /api/plugins/install": { need: "plugins-admin" },
+  "DELETE /api/plugins/{id}": { need: "plugins-admin" },
+  "GET /api/plugins/{id}/history": { need: "plugins-admin" },
+  "POST /api/plugins/{id}/rollback": { need: "plugins-admin", body: () => ({}) },
+  "POST /api/plugins/{id}/update": { need: "plugins-admin", body: () => ({ manifest: {} }) },
+  // Plugin UIs (issue 18): whoever may call plugins sees their pages (the walk's node has none: 404 past auth).
+  "GET /api/plugin-uis": { need: "gateway" },
+  "GET /api/plugins/{id}/ui": { need: "gateway" },
+  "GET /api/plugins/{id}/ui/page": { need: "gateway" },
   // The agent mesh (issue 16): agents by signed manifest, their status.
   "POST /api/agents": { need: "agents-write", body: () => signAgentManifest({ id: "kWalk:agent", name: "walked", skills: [{ id: "w", name: "w", capability: "llm_chat" }], endpoint: { transport: "http", url: "http://127.0.0.1:9/" } }, WALK_AGENT_KEY) },
   "GET /api/agents": { need: "agents-read" },

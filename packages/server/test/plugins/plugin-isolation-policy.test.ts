@@ -1,6 +1,6 @@
 // From discovery to a running process (issue 18): the trust level decides the isolation. An unverified plugin that
-// asks for the network gets none and the smallest limits; the same plugin signed by a trusted key gets the network it
-// asked for; an invalid or incompatible plugin is not run. Real folders, real keys, real processes (the host script
+// asks for the network gets none and the smallest limits; the same plugin signed by a trusted key gets the larger
+// limits, and its network:<host> through the node only (no network of its own); an invalid or incompatible plugin is not run. Real folders, real keys, real processes (the host script
 // is the built one: `npx tsc -b packages/server` first).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -38,7 +38,8 @@ describe("isolation by trust level", () => {
     const loose = processOptionsFor(catalog.get("loose"));
     expect(loose).toMatchObject({ network: false, ...LIMITS_BY_TRUST.unverified, entrypoint: "main.mjs", folder: join(plugins, "loose") });
     const trusted = processOptionsFor(catalog.get("signed"));
-    expect(trusted).toMatchObject({ network: true, ...LIMITS_BY_TRUST.trusted });
+    // A trusted plugin's network:<host> goes through the node (kai.net.fetch, checked per host): no network of its own.
+    expect(trusted).toMatchObject({ network: false, ...LIMITS_BY_TRUST.trusted });
     expect(() => processOptionsFor(catalog.get("future"))).toThrow(/cannot run: it is incompatible/);
     expect(() => processOptionsFor(catalog.get("broken"))).toThrow(/cannot run: it is invalid/);
 

@@ -10,6 +10,7 @@ import { hasScope, useSession } from "./session";
 import { ThemeSwitch } from "./ThemeSwitch";
 import { Button } from "../components/Button";
 import { NotificationsBell } from "../components/notifications/NotificationsBell";
+import { PluginNav } from "../views/plugins/PluginNav";
 
 function NavGroup({ label, views }: { label: string; views: ViewEntry[] }) {
   if (views.length === 0) return null;
@@ -62,6 +63,7 @@ export function Layout() {
       <div className="flex">
         <nav aria-label="Main" className="w-48 shrink-0 space-y-4 border-r border-slate-200 p-3 dark:border-slate-800">
           <NavGroup label="Use" views={visible.filter((view) => view.group === "use")} />
+          <PluginNav />
           <NavGroup label="Administer" views={visible.filter((view) => view.group === "admin")} />
         </nav>
         <main id="main" tabIndex={-1} className="min-w-0 flex-1 p-6">

@@ -19,7 +19,7 @@ export interface ViewEntry {
   /** The scope a session needs to see the view; none: every signed-in user. */
   scope?: string;
   /** Navigation group: what people use, and the node's administration. */
-  group: "use" | "admin";
+  group: "use" | "admin" | "plugins";
   page: ComponentType;
   /** Starts loading the page's code (the same request `page` makes; loading twice costs nothing). */
   load(): Promise<unknown>;
@@ -61,6 +61,9 @@ export const VIEWS: readonly ViewEntry[] = [
   { id: "access", path: "access", label: "Access", group: "admin", ...loaded(() => import("../views/access/index")) },
   { id: "console", path: "console", label: "Console", scope: "admin", group: "admin", ...loaded(() => import("../views/console/index")) },
   { id: "settings", path: "settings", label: "Settings", group: "admin", ...loaded(() => import("../views/settings/index")) },
+  { id: "plugins", path: "plugins", label: "Plugins", scope: "plugins:admin", group: "admin", ...loaded(() => import("../views/plugins/index")) },
+  // Plugins' own UI pages: the navigation lists them one by one (views/plugins/PluginNav.tsx), not this entry.
+  { id: "plugin-ui", path: "plugin-ui", label: "Plugin UIs", scope: "gateway:invoke", group: "plugins", ...loaded(() => import("../views/plugins/ui")) },
 ];
 
 /**

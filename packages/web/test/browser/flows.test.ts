@@ -5,6 +5,8 @@
  * do not disturb each other (each uses its own services and tags). The playground's upstream is the server tests'
  * faithful fake OpenAI server, listening on loopback in this process.
  */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { findChromium, launchBrowser, serviceRecord, startNode, type KaiNode } from "./harness";
@@ -133,4 +135,26 @@ describe.skipIf(chromiumPath === undefined)("flows in the web app", () => {
     expect((await node.api<{ locked: boolean }>("/api/vault/status")).locked).toBe(false);
     expect(errors).toEqual([]);
   }, 60_000);
+
+  // Plugin UIs (issue 18): a running plugin's page runs its script in a sandboxed frame (an opaque origin: no cookies),
+  // and its call through the app's message channel comes back with the plugin's answer.
+  it("runs a plugin's UI in a sandboxed frame that calls its plugin through the app", async () => {
+    const folder = join(node.dataDir, "plugins", "echo-ui");
+    mkdirSync(folder, { recursive: true });
+    writeFileSync(join(folder, "plugin.yaml"), "id: echo-ui\nname: Echo UI\nentrypoint: main.mjs\nversion: 1.0.0\nui: { menu: true, page: ui.html }\ncapabilities: [{ name: ui_echo }]\n");
+    writeFileSync(join(folder, "main.mjs"), "export default { capabilities: { ui_echo: async (input) => ({ echoed: input.text }) } };\n");
+    writeFileSync(join(folder, "ui.html"), `<!doctype html><title>Echo</title><p id="answer">waiting</p><p id="cookie"></p><script>
+      try { document.cookie; document.getElementById("cookie").textContent = "readable"; } catch { document.getElementById("cookie").textContent = "no cookies"; }
+      addEventListener("message", (event) => { if (event.data && event.data.id === 1) document.getElementById("answer").textContent = event.data.ok ? JSON.stringify(event.data.output) : "error: " + event.data.error; });
+      parent.postMessage({ kai: 1, id: 1, type: "invoke", capability: "ui_echo", input: { text: "hello" } }, "*");
+    </script>`);
+    await node.api("/api/plugins/rescan", { method: "POST" });
+    await node.api("/api/plugins/echo-ui/enable", { method: "POST" });
+    await goInApp(page, "/plugin-ui/echo-ui");
+    const frame = page.frameLocator('iframe[title="Echo UI (plugin)"]');
+    await expect.poll(() => frame.locator("#answer").textContent(), { timeout: 15_000 }).toBe('{"echoed":"hello"}');
+    expect(await frame.locator("#cookie").textContent()).toBe("no cookies");
+    await node.api("/api/plugins/echo-ui/disable", { method: "POST" });
+    expect(errors).toEqual([]);
+  }, 30_000);
 });

@@ -35,7 +35,7 @@ export async function findAssignee(
     .filter(({ record }) => record.health !== "failing" && !excluded.includes(record.id))
     .filter(({ record }) => record.type !== "agent" || allowedAgents === undefined || allowedAgents.includes(record.id))
     .map(({ assignee }) => assignee)
-    .filter((assignee) => deps.supports(assignee.transport) && (assignee.url !== undefined || assignee.transport === "mcp") && deps.load.of(assignee.id).running < assignee.limit);
+    .filter((assignee) => deps.supports(assignee.transport) && (assignee.url !== undefined || assignee.transport === "mcp" || assignee.transport === "plugin") && deps.load.of(assignee.id).running < assignee.limit);
   const named = step.agent === undefined ? undefined : candidates.find((candidate) => candidate.id === step.agent);
   if (named) return named;
   candidates.sort((a, b) => deps.load.of(a.id).running / a.limit - deps.load.of(b.id).running / b.limit);

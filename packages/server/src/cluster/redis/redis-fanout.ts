@@ -169,6 +169,8 @@ const SIGNAL_TOPICS = {
   task_control: true,
   run_agent: true,
   memory_changed: true,
+  plugins_changed: true,
+  config_changed: true,
 } satisfies Record<SignalTopic, true>;
 
 /**

@@ -11,8 +11,8 @@
  * - `user` is the file of `--config` / KAI_CONFIG (the one file the node always had).
  * - issue 18's "agent overrides" has no source yet: no setting is per agent today (run-agents carry their own
  *   specs in `agents.run`), so the layer is not listed rather than always empty.
- * - `runtime` holds what `PATCH /api/config` set, kept in this instance's memory (lost at restart: see
- *   docs/decisions/0014-config-layers.md).
+ * - `runtime` holds what `PATCH /api/config` set, stored by the node and shared by its instances
+ *   (runtime-layer-sync.ts, docs/decisions/0014-config-layers.md).
  */
 import type { Settings } from "./key-paths.js";
 

@@ -9,8 +9,11 @@
  * (every part holds that one object) and each live setting's applier runs (e.g. the loggers' level). Each changed
  * key is then reported to `onChanged` (server.ts: the security log and a CONFIG_UPDATE event), values redacted.
  *
- * Live settings are only those whose users read them at use time or have an applier: today `logging.level`.
- * Rate limits are fixed into each route when the routes are registered (http/rate-limit.ts), so they need a restart.
+ * Live settings are only those whose users read them at use time or have an applier: `logging.level`, the rate
+ * limits' tiers (`rateLimit.global|auth|read|write|heartbeat|gateway`, read per request by http/rate-limit.ts) and the
+ * gateway's routing settings (gateway/router/router-options.ts `LIVE_ROUTING_KEYS`);
+ * `rateLimit.enabled` needs a restart. The runtime layer is stored by the node and shared by its instances
+ * (runtime-layer-sync.ts).
  */
 import { resolve } from "node:path";
 import type { ConfigExplainResponse, ConfigPatchResponse } from "@kai/protocol";
@@ -22,6 +25,17 @@ import type { ConfigLayer } from "./layer-model.js";
 import { makeLayer } from "./read-layer.js";
 import { redactAt } from "./redact.js";
 import { lockOf, resolveLayers, setsKey, winnerOf } from "./resolve-layers.js";
+
+/** A checked change, not yet applied (`LayeredConfig.plan`, then `commit`). */
+export interface ConfigPlan {
+  layers: ConfigLayer[];
+  next: Config;
+  changed: string[];
+  /** The runtime layer's values after it (what to store). */
+  runtime: Settings;
+  /** The layers it was planned on: a commit on other layers is refused. */
+  base: readonly ConfigLayer[];
+}
 
 /** One applied change, values redacted. */
 export interface ConfigChange {
@@ -97,6 +111,34 @@ export class LayeredConfig {
 
   /** Sets (or, with `null`, removes) runtime-layer values by dotted key, all or nothing. */
   change(settings: Readonly<Record<string, unknown>>, by: string): ConfigPatchResponse {
+    return this.commit(this.plan(settings), by);
+  }
+
+  /** The runtime layer's values (what `PATCH /api/config` set and kept), for storing them. */
+  runtimeValues(): Settings {
+    const runtime = this.layers.find((layer) => layer.name === "runtime");
+    return cloneSettings(runtime ? runtime.values : {});
+  }
+
+  /**
+   * Replaces the whole runtime layer with `values` (stored by this node, or changed on another instance) and applies
+   * it like a change: all or nothing, live settings only.
+   */
+  restoreRuntime(values: Settings, by: string): ConfigPatchResponse {
+    let layers: ConfigLayer[];
+    try {
+      layers = [...this.layers.filter((one) => one.name !== "runtime"), makeLayer("runtime", "API", cloneSettings(values), {})];
+    } catch (error) {
+      throw asApiError(error);
+    }
+    return this.commit(this.check(layers), by);
+  }
+
+  /**
+   * What `settings` would change, checked (locks, validation, live-only) but not applied: `commit` applies it. Lets a
+   * caller store the new runtime layer first, so a change is applied only once it is kept.
+   */
+  plan(settings: Readonly<Record<string, unknown>>): ConfigPlan {
     const runtimeIndex = this.layers.findIndex((layer) => layer.name === "runtime");
     const runtime = cloneSettings(runtimeIndex >= 0 ? (this.layers[runtimeIndex] as ConfigLayer).values : {});
     for (const [key, value] of Object.entries(settings)) {
@@ -115,7 +157,7 @@ export class LayeredConfig {
     } catch (error) {
       throw asApiError(error);
     }
-    return this.apply(layers, by);
+    return { ...this.check(layers), runtime };
   }
 
   /**
@@ -127,10 +169,11 @@ export class LayeredConfig {
     if (!this.deps.reread) return { changed: [] };
     const runtime = this.layers.filter((one) => one.name === "runtime");
     const layers = [...this.deps.reread(), ...runtime];
-    return this.apply(layers, "file", false);
+    return this.commit(this.check(layers, false), "file");
   }
 
-  private apply(layers: ConfigLayer[], by: string, apiErrors = true): ConfigPatchResponse {
+  /** Resolves `layers` and checks that everything they change may change live; nothing is touched. */
+  private check(layers: ConfigLayer[], apiErrors = true): ConfigPlan {
     let next: Config;
     try {
       next = resolveLayers(layers);
@@ -144,6 +187,14 @@ export class LayeredConfig {
     if (restart.length > 0) {
       throw new ApiError("config_restart_required", `only applied at a restart: ${restart.join(", ")}; nothing was changed (live settings: ${Object.keys(this.deps.live).join(", ") || "none"})`, restart.map((key) => ({ path: key, message: "needs a restart" })));
     }
+    const runtime = layers.find((layer) => layer.name === "runtime");
+    return { layers, next, changed, runtime: cloneSettings(runtime ? runtime.values : {}), base: this.layers };
+  }
+
+  /** Applies a plan: the shared Config updated in place, live appliers run, `onChanged` told. Refused when the layers changed since the plan. */
+  commit(plan: ConfigPlan, by: string): ConfigPatchResponse {
+    if (plan.base !== this.layers) throw new ApiError("conflict", "the configuration changed meanwhile; nothing was changed: try again");
+    const { layers, next, changed } = plan;
     const changes: ConfigChange[] = changed.map((key) => ({ key, old: redactAt(key, getAt(this.deps.config, splitKey(key))), new: redactAt(key, getAt(next, splitKey(key))) }));
     this.layers = layers;
     for (const key of changed) setAt(this.deps.config as unknown as Settings, splitKey(key), getAt(next, splitKey(key)));

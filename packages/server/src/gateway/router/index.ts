@@ -5,7 +5,7 @@
  */
 export { CapabilityRouter, type CapabilityRouterDeps, type RoutableModel } from "./capability-router.js";
 export { attemptsOf } from "./route-execution.js";
-export { routerOptions, routerOptionsFromConfig } from "./router-options.js";
+export { applyLiveRouting, LIVE_ROUTING_KEYS, routerOptions, routerOptionsFromConfig } from "./router-options.js";
 export { CAPABILITY_OPERATION, MODEL_OPERATIONS, OPERATION_CAPABILITY, type OperationTypes, type RequestOf, type ResponseOf, type RouteOperation } from "./operations.js";
 export { GATEWAY_ACTOR } from "./credentials.js";
 export { isLocalService } from "./is-local.js";

@@ -10,7 +10,7 @@ import { RouteRequestSchema, RouteResponseSchema, ServiceCheckResponseSchema, fi
 import { ApiError } from "../../errors.js";
 import { principalOf } from "../authenticate.js";
 import type { NodeMetrics } from "../../metrics/metrics.js";
-import type { RequestOf, RouteOperation } from "../../gateway/router/operations.js";
+import { CAPABILITY_OPERATION, type RequestOf, type RouteOperation } from "../../gateway/router/operations.js";
 import type { GatewayPort } from "./gateway-port.js";
 import { chooseOperation, OPERATION_REQUEST_SCHEMAS } from "./operation-requests.js";
 import { GATEWAY_ERROR_RESPONSES, clientGone, clientGoneSignal, markServed } from "./request-context.js";
@@ -18,7 +18,13 @@ import { GATEWAY_ERROR_RESPONSES, clientGone, clientGoneSignal, markServed } fro
 const errors = GATEWAY_ERROR_RESPONSES;
 const CapabilityParamsSchema = z.strictObject({ capability: z.string().min(1).max(128).regex(/^[a-z0-9][a-z0-9_.:-]*$/i, "a capability name") });
 
-export function genericGatewayRoutes(gateway: GatewayPort, metrics: NodeMetrics): FastifyPluginAsyncZod {
+/** What the generic route needs of the plugin runtime (plugins/runtime/plugin-runtime.ts): custom capabilities plugins declare. */
+export interface PluginCapabilityPort {
+  declares(capability: string): boolean;
+  invoke(capability: string, input: unknown, options: { pluginId?: string }): Promise<{ pluginId: string; output: unknown }>;
+}
+
+export function genericGatewayRoutes(gateway: GatewayPort, metrics: NodeMetrics, plugins?: PluginCapabilityPort): FastifyPluginAsyncZod {
   return async (app) => {
     app.post("/api/route/:capability", {
       config: { scopes: ["gateway:invoke"], bucket: "gateway" },
@@ -33,6 +39,12 @@ export function genericGatewayRoutes(gateway: GatewayPort, metrics: NodeMetrics)
     }, async (request, reply) => {
       const started = performance.now();
       const { capability } = request.params;
+      // A capability no connector operation serves, declared by an enabled plugin: the plugin's process answers it,
+      // its input checked against the manifest's schema (503 plugin_unavailable while it is not running here).
+      if (plugins && request.body.operation === undefined && !(capability in CAPABILITY_OPERATION) && plugins.declares(capability)) {
+        const { pluginId, output } = await plugins.invoke(capability, request.body.request ?? null, {});
+        return { response: output, servedBy: { id: `plugin:${pluginId}`, provider: "plugin" }, attempts: 1, overheadMs: Number((performance.now() - started).toFixed(3)) };
+      }
       const choice = chooseOperation(capability, request.body.operation);
       if (!choice.ok) throw new ApiError("validation_failed", choice.message, [{ path: "body.operation", message: choice.message }]);
       const parsed = OPERATION_REQUEST_SCHEMAS[choice.operation].safeParse(request.body.request);

@@ -13,6 +13,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { ConfigExplainQuerySchema, ConfigExplainResponseSchema, ConfigPatchRequestSchema, ConfigPatchResponseSchema, ErrorBodySchema, NodeConfigResponseSchema, type NodeConfigResponse } from "@kai/protocol";
 import type { SecurityLog } from "../../auth/security-log.js";
 import { LayeredConfig } from "../../config/layers/layered-config.js";
+import type { RuntimeLayerSync } from "../../config/layers/runtime-layer-sync.js";
 import { principalOf } from "../authenticate.js";
 import { redactConfig } from "../../config/layers/redact.js";
 
@@ -35,6 +36,8 @@ export interface ConfigRouteDeps {
   layered?: LayeredConfig;
   /** Where runtime changes are recorded (who, key, old, new). */
   log?: SecurityLog;
+  /** Stores the runtime layer and shares it with the other instances (absent: this process's memory only). */
+  sync?: RuntimeLayerSync;
 }
 
 export function configRoutes(config: Config, deps: ConfigRouteDeps = {}): FastifyPluginAsyncZod {
@@ -73,17 +76,18 @@ export function configRoutes(config: Config, deps: ConfigRouteDeps = {}): Fastif
         summary: "Change settings at run time: the runtime layer, all or nothing (config:admin)",
         description:
           "`settings` maps dotted keys to values (`null` removes the key from the runtime layer). Applied only when every changed " +
-          "setting can change live (today `logging.level`); otherwise 409 `config_restart_required` naming the keys. A key locked by " +
-          "a system or policy file: 409 `config_locked` naming the file. An invalid value: 400 `validation_failed` naming the key. " +
-          "Each applied change is a security-log event and a CONFIG_UPDATE event. The runtime layer lives in this instance's memory: " +
-          "a restart forgets it.",
+          "setting can change live (`logging.level`, the rate limit tiers `rateLimit.global|auth|read|write|heartbeat|gateway`, the routing " +
+          "settings `gateway.defaultStrategy|deadlineMs|attemptTimeoutMs|streamIdleTimeoutMs|retries|backoff`); " +
+          "otherwise 409 `config_restart_required` naming the keys. A key locked by a system or policy file: 409 `config_locked` naming " +
+          "the file. An invalid value: 400 `validation_failed` naming the key. Each applied change is a security-log event and a " +
+          "CONFIG_UPDATE event. The runtime layer is stored by the node before it is applied: every instance applies it, and a restart keeps it.",
         security,
         body: ConfigPatchRequestSchema,
         response: { 200: ConfigPatchResponseSchema, 400: ErrorBodySchema, 409: ErrorBodySchema, ...errors },
       },
     }, async (request, reply) => {
       const actor = principalOf(request).owner;
-      const result = layered.change(request.body.settings, actor);
+      const result = deps.sync ? await deps.sync.change(request.body.settings, actor) : layered.change(request.body.settings, actor);
       for (const change of result.changed) {
         await deps.log?.record({ type: "config_changed", outcome: "success", actor, address: request.ip, details: { key: change.key, old: change.old ?? null, new: change.new ?? null } });
       }

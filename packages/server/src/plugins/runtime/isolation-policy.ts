@@ -2,7 +2,9 @@
  * @module plugins/runtime/isolation-policy
  * How a discovered plugin's process is set up from its trust level and permissions (docs/plugins.md "Runtime"):
  * unverified plugins get the narrowest set whatever they ask for (no network, the smallest heap and CPU budget, the
- * shortest timeouts); trusted and system plugins get the network only when a `network:` permission asks for it.
+ * shortest timeouts). Only `system` plugins (shipped with the node) get a network of their own, when a `network:`
+ * permission asks for it; a trusted plugin's `network:<host>` is served by the node (`kai.net.fetch`, plugin-bus.ts),
+ * which checks each request's host against it, so its network is narrowed to the hosts it names.
  */
 import type { PluginDetail, PluginTrustLevel } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
@@ -25,6 +27,6 @@ export function processOptionsFor(plugin: PluginDetail): PluginProcessOptions {
     folder: plugin.path,
     entrypoint: plugin.manifest.entrypoint,
     ...LIMITS_BY_TRUST[level],
-    network: level !== "unverified" && asksNetwork,
+    network: level === "system" && asksNetwork,
   };
 }

@@ -7,11 +7,29 @@
  *
  * The entrypoint's default export (or the module itself) is an object of async functions, one per capability, or
  * an object with such a `capabilities` object: `export default { capabilities: { echo: async (input) => input } }`.
+ * Each is called as `handler(input, kai)`: `kai` is the plugin's side of the ServiceBus (docs/plugins.md), whose calls
+ * the node checks against the plugin's permissions. An optional `health` function is the plugin's health check.
  */
 import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
 
-type Handler = (input: unknown) => unknown;
+type Handler = (input: unknown, kai: KaiBus) => unknown;
+type EventListener = (event: unknown) => void;
+
+/** What a plugin's handlers get to reach the node: every call answered (or refused) by the node. */
+interface KaiBus {
+  call(method: string, params?: unknown): Promise<unknown>;
+  registry: { list(query?: Record<string, unknown>): Promise<unknown> };
+  vault: { read(name: string): Promise<unknown> };
+  llm: { chat(request: Record<string, unknown>): Promise<unknown> };
+  events: { subscribe(listener: EventListener, types?: string[]): Promise<void>; broadcast(topic: string, data: Record<string, unknown>): Promise<void> };
+  net: { fetch(url: string, init?: Record<string, unknown>): Promise<unknown> };
+  memory: { search(query: Record<string, unknown>): Promise<unknown>; add(memory: Record<string, unknown>): Promise<unknown> };
+  invoke(capability: string, input?: unknown): Promise<unknown>;
+}
+
+/** How long a call to the node may take before the plugin gives up on it (the node has its own limits too). */
+const CALL_TIMEOUT_MS = 60_000;
 
 const CAPABILITY_NAME = /^[a-z][a-z0-9_.:-]{0,63}$/;
 
@@ -32,6 +50,63 @@ async function load(folder: string, entrypoint: string): Promise<Record<string, 
   return handlers;
 }
 
+const pendingCalls = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; timer: NodeJS.Timeout }>();
+const eventListeners: EventListener[] = [];
+let nextCallId = 1;
+
+function call(method: string, params: unknown = {}): Promise<unknown> {
+  const id = nextCallId++;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      pendingCalls.delete(id);
+      reject(new Error(`the node did not answer ${method} within ${CALL_TIMEOUT_MS} ms`));
+    }, CALL_TIMEOUT_MS);
+    pendingCalls.set(id, { resolve, reject, timer });
+    send({ type: "call", id, method, params });
+  });
+}
+
+const kai: KaiBus = {
+  call,
+  registry: { list: (query = {}) => call("registry.list", query) },
+  vault: { read: (name) => call("vault.read", { name }) },
+  llm: { chat: (request) => call("llm.chat", request) },
+  events: {
+    subscribe: async (listener, types) => {
+      await call("events.subscribe", types ? { types } : {});
+      eventListeners.push(listener);
+    },
+    broadcast: async (topic, data) => {
+      await call("events.broadcast", { topic, data });
+    },
+  },
+  net: { fetch: (url, init = {}) => call("net.fetch", { ...init, url }) },
+  memory: { search: (query) => call("memory.search", query), add: (memory) => call("memory.add", memory) },
+  invoke: (capability, input = null) => call("capability.invoke", { capability, input }),
+};
+
+/** The node's answer to one of our calls, or an event for our subscribers. */
+function onNodeMessage(message: { type?: unknown; id?: unknown; ok?: unknown; output?: unknown; error?: unknown; code?: unknown; event?: unknown }): boolean {
+  if (message.type === "event") {
+    for (const listener of eventListeners) {
+      try {
+        listener(message.event);
+      } catch {
+        // A listener's fault is the plugin's; the other listeners still hear the event.
+      }
+    }
+    return true;
+  }
+  if (message.type !== "reply" || typeof message.id !== "number") return false;
+  const pending = pendingCalls.get(message.id);
+  if (!pending) return true;
+  pendingCalls.delete(message.id);
+  clearTimeout(pending.timer);
+  if (message.ok === true) pending.resolve(message.output);
+  else pending.reject(Object.assign(new Error(String(message.error)), { code: String(message.code) }));
+  return true;
+}
+
 async function main(): Promise<void> {
   const [folder, entrypoint] = process.argv.slice(2);
   if (!folder || !entrypoint || !isAbsolute(folder)) {
@@ -47,6 +122,8 @@ async function main(): Promise<void> {
   }
   process.on("message", (message: unknown) => {
     // The node is the only sender; a shape check keeps a bug there from becoming a crash here.
+    if (message === null || typeof message !== "object") return;
+    if (onNodeMessage(message as Parameters<typeof onNodeMessage>[0])) return;
     const request = message as { type?: unknown; id?: unknown; capability?: unknown; input?: unknown };
     if (request?.type !== "invoke" || typeof request.id !== "number" || typeof request.capability !== "string") return;
     const { id, capability } = request;
@@ -56,7 +133,7 @@ async function main(): Promise<void> {
       return;
     }
     Promise.resolve()
-      .then(() => handler(request.input))
+      .then(() => handler(request.input, kai))
       .then(
         (output) => send({ type: "result", id, ok: true, output: output ?? null }),
         (error: unknown) => send({ type: "result", id, ok: false, error: describe(error) }),

@@ -14,16 +14,21 @@
  *   processes, no workers, no writes). Node's documentation says it is not a boundary against malicious code.
  *
  * A plugin that sends anything the schemas refuse, answers an invoke it was not asked, does not answer within the
- * timeout, exits or exceeds a limit is stopped (SIGKILL) and its state says why; pending calls fail at once.
+ * timeout, exits, exceeds a limit or floods the node with ServiceBus calls is stopped (SIGKILL) and its state says
+ * why; pending calls fail at once. Its own calls to the node (`call` messages) go to `onCall`, which checks them
+ * against its permissions (plugin-bus.ts); without `onCall` every call is refused.
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { isAbsolute, resolve } from "node:path";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { PluginHostMessageSchema, type PluginHostRequest } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 
-export type PluginProcessState = "starting" | "running" | "stopped" | "crashed" | "hung" | "failed";
+export type PluginProcessState = "starting" | "running" | "stopped" | "crashed" | "hung" | "flooded" | "failed";
+
+/** Answers a plugin's ServiceBus call (resolves with the output, rejects with an ApiError the plugin sees). */
+export type PluginCallHandler = (method: string, params: unknown) => Promise<unknown>;
 
 export interface PluginProcessOptions {
   /** The plugin's folder (absolute) and its entrypoint, relative to it. */
@@ -41,6 +46,10 @@ export interface PluginProcessOptions {
   maxPending?: number;
   /** True: the plugin shares the node's network (a `network:` permission); false: its own empty network namespace. */
   network?: boolean;
+  /** ServiceBus calls per second the plugin may make on average (twice as many in a burst); past it, it is stopped. */
+  maxCallsPerSecond?: number;
+  /** Its calls to the node waiting for an answer at most; past it, it is stopped (a flood, not a queue). */
+  maxCallsPending?: number;
 }
 
 /** Which of the isolation layers this plugin process got (they depend on what the machine offers). */
@@ -50,7 +59,7 @@ export interface PluginIsolation {
   permissionModel: true;
 }
 
-const DEFAULTS = { maxOldSpaceMb: 64, cpuSeconds: 60, startTimeoutMs: 5_000, invokeTimeoutMs: 5_000, maxPending: 64, network: false } as const;
+const DEFAULTS = { maxOldSpaceMb: 64, cpuSeconds: 60, startTimeoutMs: 5_000, invokeTimeoutMs: 5_000, maxPending: 64, network: false, maxCallsPerSecond: 100, maxCallsPending: 32 } as const;
 const PRLIMIT_PATHS = ["/usr/bin/prlimit", "/bin/prlimit"];
 const UNSHARE_PATHS = ["/usr/bin/unshare", "/bin/unshare"];
 
@@ -67,7 +76,9 @@ const STDERR_TAIL_BYTES = 4096;
 
 /** plugin-host.js next to this module in `dist/`; from `src/` (tests run the sources) the built one. */
 export function hostScriptPath(): string {
-  const beside = fileURLToPath(new URL("./plugin-host.js", import.meta.url));
+  // From the module's own path as text: a bundler (vite, in the web app's tests) may rewrite `new URL(…, import.meta.url)`
+  // to an http URL, which fileURLToPath refuses.
+  const beside = join(dirname(fileURLToPath(import.meta.url)), "plugin-host.js");
   if (existsSync(beside)) return beside;
   const built = beside.replace(/([/\\])src([/\\]plugins[/\\]runtime[/\\])/, "$1dist$2");
   if (existsSync(built)) return built;
@@ -96,8 +107,14 @@ export class PluginProcess {
   private readonly pending = new Map<number, Pending>();
   private stderrTail = "";
   private readonly exited: Promise<void>;
+  private callsPending = 0;
+  private callTokens: number;
+  private callTokensAt = Date.now();
+  private onCall: PluginCallHandler | undefined;
+  private readonly exitListeners: Array<() => void> = [];
 
   private constructor(private readonly child: ChildProcess, private readonly options: Required<PluginProcessOptions>, readonly isolation: PluginIsolation) {
+    this.callTokens = options.maxCallsPerSecond * 2;
     this.exited = new Promise((resolveExit) => child.once("exit", () => resolveExit()));
     child.stderr?.on("data", (chunk: Buffer) => {
       this.stderrTail = (this.stderrTail + chunk.toString("utf8")).slice(-STDERR_TAIL_BYTES);
@@ -109,7 +126,7 @@ export class PluginProcess {
   }
 
   /** Starts the plugin; resolves once its entrypoint loaded, rejects (and leaves nothing running) otherwise. */
-  static async start(options: PluginProcessOptions): Promise<PluginProcess> {
+  static async start(options: PluginProcessOptions, onCall?: PluginCallHandler): Promise<PluginProcess> {
     if (!isAbsolute(options.folder)) throw new TypeError("the plugin folder must be an absolute path");
     const settings: Required<PluginProcessOptions> = { ...DEFAULTS, ...options, folder: resolve(options.folder) };
     const host = hostScriptPath();
@@ -131,6 +148,7 @@ export class PluginProcess {
       windowsHide: true,
     });
     const plugin = new PluginProcess(child, settings, { prlimit: prlimit !== undefined, networkNamespace: unshare !== null, permissionModel: true });
+    plugin.onCall = onCall;
     await plugin.ready();
     return plugin;
   }
@@ -174,6 +192,7 @@ export class PluginProcess {
           this.end("failed", message.error);
           return rejectReady(new Error(message.error));
         }
+        if (message.type === "call") return this.answerCall(message.id, message.method, message.params);
         const call = this.pending.get(message.id);
         if (!call) return this.end("failed", "answered a call it was not asked");
         this.pending.delete(message.id);
@@ -211,6 +230,51 @@ export class PluginProcess {
     });
   }
 
+  /** Hands a node event to the plugin (it subscribed through the ServiceBus); dropped when it is not running. */
+  sendEvent(event: unknown): void {
+    if (this.state_ !== "running" || !this.child.connected) return;
+    const message: PluginHostRequest = { type: "event", event };
+    try {
+      this.child.send(message);
+    } catch {
+      // The channel closed between the check and the send: the exit handler reports it.
+    }
+  }
+
+  /** Called once when the process has ended, whatever ended it (the supervisor restarts it from here). */
+  onEnded(listener: () => void): void {
+    if (this.state_ !== "starting" && this.state_ !== "running") listener();
+    else this.exitListeners.push(listener);
+  }
+
+  /** One ServiceBus call of the plugin: counted against its rate, answered with the handler's output or error. */
+  private answerCall(id: number, method: string, params: unknown): void {
+    const now = Date.now();
+    const rate = this.options.maxCallsPerSecond;
+    this.callTokens = Math.min(rate * 2, this.callTokens + ((now - this.callTokensAt) * rate) / 1000);
+    this.callTokensAt = now;
+    if (this.callTokens < 1) return this.end("flooded", `made more than ${rate} calls per second to the node`);
+    if (this.callsPending >= this.options.maxCallsPending) return this.end("flooded", `had more than ${this.options.maxCallsPending} calls to the node waiting`);
+    this.callTokens -= 1;
+    this.callsPending += 1;
+    const handler = this.onCall ?? (() => Promise.reject(new ApiError("forbidden", "this plugin may not call the node")));
+    handler(method, params).then(
+      (output) => this.reply({ type: "reply", id, ok: true, output: output ?? null }),
+      (error: unknown) => this.reply({ type: "reply", id, ok: false, code: error instanceof ApiError ? error.code : "internal", error: error instanceof ApiError ? error.message : "the node could not answer the call" }),
+    ).finally(() => {
+      this.callsPending -= 1;
+    });
+  }
+
+  private reply(message: PluginHostRequest): void {
+    if (this.state_ !== "running" || !this.child.connected) return;
+    try {
+      this.child.send(message);
+    } catch {
+      // The plugin went away while the node answered: nobody is waiting.
+    }
+  }
+
   /** Stops the plugin (SIGKILL: a plugin gets no say in being stopped) and waits for its exit. */
   async stop(): Promise<void> {
     this.end("stopped", "stopped by the node");
@@ -227,6 +291,7 @@ export class PluginProcess {
       call.reject(new ApiError("unavailable", `the plugin is ${state}: ${reason}`));
       this.pending.delete(id);
     }
+    for (const listener of this.exitListeners.splice(0)) listener();
   }
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {

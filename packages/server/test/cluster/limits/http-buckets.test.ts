@@ -26,7 +26,7 @@ async function appOn(limits: RateLimits): Promise<FastifyInstance> {
     if (typeof tokenId === "string") request.principal = { tokenId, owner: tokenId, scopes: ["services:read"], expiresAt: Date.now() + 60_000 };
   });
   const config = ConfigSchema.parse({ rateLimit: { read: { max: LIMIT, windowSeconds: 60 } } }).rateLimit;
-  await installRateLimit(app, config, limits);
+  await installRateLimit(app, () => config, limits);
   app.get("/things", { config: { bucket: "read" } }, async () => ({ ok: true }));
   app.get("/other-things", { config: { bucket: "read" } }, async () => ({ ok: true }));
   await app.ready();
