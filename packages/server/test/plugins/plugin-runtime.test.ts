@@ -6,7 +6,7 @@
 // sockets, and is stopped when it allocates past its heap; a plugin that crashes at every start ends `failed`, one
 // that floods the bus is stopped and restarted; a new version that fails its health check is rolled back while the old
 // one keeps serving; the enabled set survives a restart of the node; disable removes the record.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -76,6 +76,9 @@ beforeAll(async () => {
     permissions: ["vault_read:plugins/*"],
     capabilities: [capability("steal"), capability("read_file"), capability("connect"), capability("grow"), capability("flood"), capability("ping")],
   }, { "main.mjs": NOSY });
+  makePlugin(plugins, "needs-pad", {
+    id: "needs-pad", name: "Needs a package", entrypoint: "main.mjs", version: "0.1.0", dependencies: { "left-pad": "^1.0.0" }, capabilities: [capability("pad")],
+  }, { "main.mjs": "export default { capabilities: { pad: () => 'ok' } };\n", "node_modules/left-pad/package.json": JSON.stringify({ name: "left-pad", version: "0.9.0" }) });
   makePlugin(plugins, "crasher", { id: "crasher", name: "Crasher", entrypoint: "main.mjs", version: "0.1.0", capabilities: [capability("never")] }, { "main.mjs": "process.exit(7);\n" });
   web = createServer((request, response) => response.writeHead(200, { "content-type": "text/plain" }).end(`hello from ${request.url}`));
   await new Promise<void>((resolve) => web.listen(0, "127.0.0.1", resolve));
@@ -262,6 +265,18 @@ describe("an unverified plugin", () => {
     expect(server.logs.some((line) => /plugin nosy is restarting: (made more than 100 calls per second|had more than 32 calls to the node waiting)/.test(line))).toBe(true);
     // The node kept serving the other plugin meanwhile.
     expect((await route("text_reverse", { text: "ok" })).status).toBe(200);
+  });
+});
+
+describe("a plugin whose dependencies are not in its folder", () => {
+  it("is not started, and says which package and why; with the package at an accepted version it runs", async () => {
+    const refused = await enable("needs-pad");
+    expect(refused.runtime).toMatchObject({ enabled: true, state: "failed", reason: expect.stringContaining("dependency left-pad is 0.9.0, the manifest needs ^1.0.0") });
+    writeFileSync(join(dataDir, "plugins", "needs-pad", "node_modules", "left-pad", "package.json"), JSON.stringify({ name: "left-pad", version: "1.3.0" }));
+    expect((await post("/api/plugins/rescan")).status).toBe(200);
+    const running = await enable("needs-pad");
+    expect(running.runtime?.state).toBe("running");
+    await post("/api/plugins/needs-pad/disable");
   });
 });
 

@@ -9,6 +9,7 @@
 import type { BusEvent, PluginDetail, PluginRunState } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import { processOptionsFor } from "./isolation-policy.js";
+import { dependencyProblems } from "./plugin-dependencies.js";
 import type { PluginBus, PluginBusSession } from "./plugin-bus.js";
 import { PluginProcess, type PluginIsolation, type PluginProcessOptions } from "./plugin-process.js";
 
@@ -79,6 +80,11 @@ export class PluginSupervisor {
       throw error;
     }
     const manifest = this.plugin.manifest!;
+    const missing = await dependencyProblems(this.plugin.path, manifest);
+    if (missing.length > 0) {
+      this.set({ state: "failed", reason: `${missing.join("; ")}; it is not started until enabled again` });
+      throw new ApiError("plugin_unavailable", `plugin ${this.plugin.id} cannot start: ${missing[0]}`);
+    }
     const session = this.deps.bus.open({ id: this.plugin.id, permissions: manifest.permissions, trust: this.plugin.trust.level }, (event: BusEvent) => this.process?.sendEvent(event));
     let started: PluginProcess;
     try {
