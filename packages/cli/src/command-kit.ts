@@ -25,6 +25,7 @@ export function addGlobalOptions(command: Command, { quietShort = true }: { quie
     .option("--json", "machine-readable output (JSON on stdout; errors also as JSON on stderr)")
     .option("--url <url>", "server URL (env KAI_URL; default: stored login, then http://127.0.0.1:7070)")
     .option("--token <token>", "access token; prefer env KAI_TOKEN or `kai login` (argv is visible to other users)")
+    .option("--ca-file <file>", "also trust this CA (PEM) for the server's certificate (env KAI_CA_FILE)")
     .option(quietShort ? "-q, --quiet" : "--quiet", "no messages on stderr (data and errors are still printed)");
 }
 

@@ -38,6 +38,7 @@ import { eventsCommand } from "./commands/events.js";
 import { configCommand } from "./commands/config.js";
 import { pluginCommand } from "./commands/plugin.js";
 import { VERSION } from "./version.js";
+import { caFileOf, trustCaFile } from "./tls-trust.js";
 
 const EPILOGUE = `
 Server and token: --url/--token flags, else KAI_URL/KAI_TOKEN, else the session of \`kai login\`
@@ -103,6 +104,8 @@ function applyRecursively(command: Command, apply: (command: Command) => void): 
 export async function run(argv: string[]): Promise<ExitCode> {
   const program = buildProgram();
   try {
+    const caFile = caFileOf(argv, process.env);
+    if (caFile !== undefined) await trustCaFile(caFile);
     await program.parseAsync(argv, { from: "user" });
     return EXIT.ok;
   } catch (error) {

@@ -32,6 +32,7 @@ import { HealthChecker } from "./registry/health-checker.js";
 import { HealthVerdicts } from "./registry/health-verdicts.js";
 import { loadOrCreateEpoch } from "./registry/registry-epoch.js";
 import { createApp } from "./http/app.js";
+import { tlsEnabled, watchTlsFiles } from "./http/tls-server.js";
 import { openAgentMesh, type AgentMesh } from "./agents/open-agent-mesh.js";
 import { openArtifacts } from "./artifacts/open-artifacts.js";
 import { openMemory } from "./memory/open-memory.js";
@@ -518,7 +519,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const port = typeof address === "object" && address ? address.port : config.server.port;
     listeningPort = port;
     const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
-    const url = `http://${host}:${port}`;
+    const url = `${tlsEnabled(config.server.tls) ? "https" : "http"}://${host}:${port}`;
+    // A renewed certificate goes live without a restart (http/tls-server.ts).
+    const tlsWatch = tlsEnabled(config.server.tls) ? watchTlsFiles(app.server, config.server.tls, logger) : null;
     listeningUrl = url;
     report.start();
     // The agents the node runs itself start now: they are given its URL. So do the enabled plugins.
@@ -535,6 +538,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         shuttingDown = true;
         configWatch.close();
         configSync.close();
+        tlsWatch?.close();
         report.stop();
         streams.close();
         const forced = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownTimeoutMs);

@@ -62,6 +62,23 @@ export const ConfigSchema = z.strictObject({
        * tiers, sign-in delays), the security log's addresses and Secure cookies behind a TLS proxy depend on it.
        */
       trustProxy: z.union([z.boolean(), z.array(z.string().min(1).max(64)).min(1).max(64)]).default(false),
+      /**
+       * TLS terminated by the node itself (http/tls-server.ts): a PEM certificate (chain) and its key; the files are
+       * read again when they change (a renewed certificate needs no restart). `clientCertificates`: `off`; `peers`:
+       * KLP's routes (/klp/*) need a client certificate signed by `caFile` (mTLS between nodes), other routes do not;
+       * `all`: every connection needs one.
+       */
+      tls: z
+        .strictObject({
+          certFile: z.string().min(1).optional(),
+          keyFile: z.string().min(1).optional(),
+          caFile: z.string().min(1).optional(),
+          clientCertificates: z.enum(["off", "peers", "all"]).default("off"),
+        })
+        .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), { message: "server.tls needs certFile and keyFile together", path: ["keyFile"] })
+        .refine((tls) => tls.clientCertificates === "off" || tls.caFile !== undefined, { message: "server.tls.clientCertificates needs caFile (the CA that signs client certificates)", path: ["caFile"] })
+        .refine((tls) => tls.clientCertificates === "off" || tls.certFile !== undefined, { message: "server.tls.clientCertificates needs certFile and keyFile (TLS itself)", path: ["clientCertificates"] })
+        .prefault({}),
     })
     .prefault({}),
   /** The web app served at `/` (config/web-config.ts). */

@@ -75,6 +75,7 @@ import { logsRoutes } from "./routes/logs.js";
 import { logTailOf } from "../logging/logger.js";
 // The effective configuration, secrets redacted (issue 15, the web app's Settings).
 import { configRoutes } from "./routes/config.js";
+import { requirePeerCertificates, tlsEnabled, tlsServerFactory } from "./tls-server.js";
 import type { RuntimeLayerSync } from "../config/layers/runtime-layer-sync.js";
 import type { LayeredConfig } from "../config/layers/layered-config.js";
 import type { AgentMesh } from "../agents/open-agent-mesh.js";
@@ -235,7 +236,10 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // Errors the router raises before any hook runs (malformed URL encoding, over-long path parameters)
     // get the same error body and request id as everything else.
     frameworkErrors: sendFrameworkError,
+    // TLS terminated here when server.tls names a certificate (http/tls-server.ts); else plain HTTP (a proxy in front).
+    ...(tlsEnabled(deps.config.server.tls) ? { serverFactory: tlsServerFactory(deps.config.server.tls) } : {}),
   }).withTypeProvider<ZodTypeProvider>();
+  requirePeerCertificates(app, deps.config.server.tls);
 
   app.setValidatorCompiler(validatorCompiler);
   // Responses are built from typed, already-valid records; re-validating them on every reply would only cost time.

@@ -1,0 +1,111 @@
+/**
+ * @module http/tls-server
+ * TLS terminated by the node itself (issue 19, `server.tls`): the HTTPS server Fastify runs on (its `serverFactory`),
+ * the certificate files read again when they change, and the client-certificate rule for KLP's routes.
+ *
+ * - Reload: the files' folders are watched (a renewal by write-and-rename, certbot's symlink swap or a Kubernetes
+ *   secret update are all seen), events coalesced for a moment; the new pair goes live with `setSecureContext`, so
+ *   connections made from then on get it and open ones keep theirs. A pair that does not load (a key that does not
+ *   match, a half-written file) keeps the last good one and says why in the log.
+ * - Client certificates: `all` makes the TLS handshake refuse a client without a certificate signed by `caFile`;
+ *   `peers` asks every client for one but lets the handshake through, and `/klp/*` then answers 401 unless the
+ *   certificate was verified (other nodes authenticate by TLS as well as by their signed envelopes; browsers and the
+ *   CLI need none).
+ */
+import { readFileSync, watch, type FSWatcher } from "node:fs";
+import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions } from "node:https";
+import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
+import type { TLSSocket } from "node:tls";
+import { basename, dirname, resolve } from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { Config } from "../config/config-schema.js";
+import { ApiError } from "../errors.js";
+import type { Logger } from "../logging/logger.js";
+
+type TlsSettings = Config["server"]["tls"];
+
+/** True when the node terminates TLS itself. */
+export function tlsEnabled(settings: TlsSettings): boolean {
+  return settings.certFile !== undefined && settings.keyFile !== undefined;
+}
+
+/** The certificate, key and CA as the TLS layer takes them (read now; throws with the file named when one cannot be read). */
+function secureContextOf(settings: TlsSettings): Pick<ServerOptions, "cert" | "key" | "ca"> {
+  const read = (file: string, what: string) => {
+    try {
+      return readFileSync(file);
+    } catch (error) {
+      throw new Error(`server.tls.${what} ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    }
+  };
+  return {
+    cert: read(settings.certFile!, "certFile"),
+    key: read(settings.keyFile!, "keyFile"),
+    ...(settings.caFile !== undefined ? { ca: read(settings.caFile, "caFile") } : {}),
+  };
+}
+
+/**
+ * Fastify's `serverFactory` for an HTTPS server with these settings. The cast: Fastify types its raw server as an
+ * http.Server unless told otherwise at every use; an https.Server has the same request/upgrade interface.
+ */
+export function tlsServerFactory(settings: TlsSettings): (handler: (request: IncomingMessage, response: ServerResponse) => void) => HttpServer {
+  return (handler) => createHttpsServer({
+    ...secureContextOf(settings),
+    // Modern clients only; Node's defaults for ciphers.
+    minVersion: "TLSv1.2",
+    requestCert: settings.clientCertificates !== "off",
+    rejectUnauthorized: settings.clientCertificates === "all",
+  }, handler) as unknown as HttpServer;
+}
+
+/** KLP's routes need a verified client certificate when `clientCertificates` is `peers`. */
+export function requirePeerCertificates(app: FastifyInstance, settings: TlsSettings): void {
+  if (settings.clientCertificates !== "peers") return;
+  app.addHook("onRequest", (request, _reply, done) => {
+    if (!request.url.startsWith("/klp/") && request.url !== "/klp") return done();
+    const socket = request.raw.socket as TLSSocket;
+    if (socket.authorized === true) return done();
+    done(new ApiError("unauthorized", "KLP on this node needs a client certificate signed by its CA (server.tls.clientCertificates: peers)"));
+  });
+}
+
+/** Watches the certificate files and loads a changed pair into the running server; `close()` stops watching. */
+export function watchTlsFiles(server: HttpServer, settings: TlsSettings, logger: Logger, settleMs = 200): { close(): void } {
+  const https = server as unknown as HttpsServer;
+  const files = [settings.certFile, settings.keyFile, settings.caFile].filter((file): file is string => file !== undefined).map((file) => resolve(file));
+  const byFolder = new Map<string, Set<string>>();
+  for (const file of files) byFolder.set(dirname(file), (byFolder.get(dirname(file)) ?? new Set()).add(basename(file)));
+  let timer: NodeJS.Timeout | null = null;
+  const reload = () => {
+    timer = null;
+    try {
+      https.setSecureContext({ ...secureContextOf(settings), minVersion: "TLSv1.2" });
+      logger.info({ certFile: settings.certFile }, "TLS certificate reloaded");
+    } catch (error) {
+      logger.warn({ reason: error instanceof Error ? error.message : String(error) }, "the TLS certificate files changed but do not load: kept the last good certificate");
+    }
+  };
+  const watchers: FSWatcher[] = [];
+  for (const [folder, names] of byFolder) {
+    try {
+      // Any change in the folder (a symlink swap renames files under other names), the names checked when given.
+      const watcher = watch(folder, { persistent: false }, (_event, name) => {
+        if (name !== null && !names.has(String(name)) && !String(name).startsWith("..")) return;
+        if (timer) clearTimeout(timer);
+        timer = setTimeout(reload, settleMs);
+        timer.unref();
+      });
+      watcher.on("error", (error) => logger.warn({ err: error, folder }, "TLS certificate files are no longer watched"));
+      watchers.push(watcher);
+    } catch (error) {
+      logger.warn({ err: error, folder }, "TLS certificate files cannot be watched: a renewed certificate applies at the next restart");
+    }
+  }
+  return {
+    close() {
+      if (timer) clearTimeout(timer);
+      for (const watcher of watchers) watcher.close();
+    },
+  };
+}

@@ -1,0 +1,126 @@
+// TLS terminated by the node (issue 19, server.tls): a real node with a certificate signed by a test CA (made with
+// the openssl program) answers over HTTPS only to clients that trust that CA; a renewed certificate written over the
+// files is served to new connections without a restart; with clientCertificates: peers, KLP's routes need a client
+// certificate signed by the CA while the rest of the API does not; the built `kai` trusts the CA with --ca-file.
+import { execFile, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "node:tls";
+import { fileURLToPath } from "node:url";
+import { Agent } from "undici";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventually, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { missingPart } from "../helpers/real-parts.js";
+
+const HAS_OPENSSL = spawnSync("openssl", ["version"], { stdio: "ignore" }).status === 0 || Boolean(missingPart("the openssl program (test certificates)", "apt-get install openssl"));
+const CLI = fileURLToPath(new URL("../../../cli/dist/main.js", import.meta.url));
+
+const dir = mkdtempSync(join(tmpdir(), "kai-tls-"));
+const file = (name: string) => join(dir, name);
+
+function openssl(...args: string[]): void {
+  const result = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
+  if (result.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${result.stderr}`);
+}
+
+/** A key and a certificate signed by the test CA: `name.key`, `name.pem`. */
+function issue(name: string, subject: string, extensions: string): void {
+  openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
+  writeFileSync(file(`${name}.ext`), extensions);
+  openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`);
+}
+
+/** The serial number of the certificate the server presents to a new connection. */
+function servedSerial(port: number, ca: Buffer | string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port, ca, servername: "localhost" }, () => {
+      resolve(socket.getPeerCertificate().serialNumber);
+      socket.end();
+    });
+    socket.on("error", reject);
+  });
+}
+
+let ca: string;
+let node: TestServer;
+let peersNode: TestServer;
+
+beforeAll(async () => {
+  if (!HAS_OPENSSL) return;
+  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kai test CA");
+  issue("server", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+  issue("client", "/CN=peer-node", "extendedKeyUsage=clientAuth\n");
+  copyFileSync(file("server.pem"), file("live.pem"));
+  copyFileSync(file("server.key"), file("live.key"));
+  ca = (await import("node:fs")).readFileSync(file("ca.pem"), "utf8");
+  node = await startTestServer({ config: { server: { tls: { certFile: file("live.pem"), keyFile: file("live.key") } } } });
+  peersNode = await startTestServer({ config: { server: { tls: { certFile: file("server.pem"), keyFile: file("server.key"), caFile: file("ca.pem"), clientCertificates: "peers" } } } });
+}, 60_000);
+
+afterAll(async () => {
+  await node?.dispose();
+  await peersNode?.dispose();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
+  it("serves HTTPS to clients that trust its CA, and to no other", async () => {
+    expect(node.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    const trusting = new Agent({ connect: { ca } });
+    const health = await fetch(`${node.url}/healthz`, { dispatcher: trusting } as RequestInit);
+    expect(health.status).toBe(200);
+    const status = await fetch(`${node.url}/api/status`, { dispatcher: trusting, headers: { authorization: `Bearer ${node.adminToken}` } } as RequestInit);
+    expect(status.status).toBe(200);
+    // The system's roots alone do not know the test CA: the certificate is verified, not waved through.
+    await expect(fetch(`${node.url}/healthz`)).rejects.toThrow();
+    await trusting.close();
+  });
+
+  it("serves a renewed certificate to new connections without a restart", async () => {
+    const port = Number(new URL(node.url).port);
+    const before = await servedSerial(port, ca);
+    issue("renewed", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+    // Key first, then certificate, as a renewal tool writes them; the watcher waits for the pair to settle.
+    copyFileSync(file("renewed.key"), file("live.key"));
+    copyFileSync(file("renewed.pem"), file("live.pem"));
+    const after = await eventually(async () => {
+      const serial = await servedSerial(port, ca);
+      return serial !== before ? serial : undefined;
+    }, 10_000);
+    expect(after).not.toBe(before);
+    expect(node.logs.some((line) => line.includes("TLS certificate reloaded"))).toBe(true);
+  });
+
+  it("with clientCertificates: peers, KLP's routes need a client certificate signed by the CA; the API does not", async () => {
+    const anonymous = new Agent({ connect: { ca } });
+    const withCertificate = new Agent({ connect: { ca, cert: (await import("node:fs")).readFileSync(file("client.pem")), key: (await import("node:fs")).readFileSync(file("client.key")) } });
+    const message = (dispatcher: Agent) => fetch(`${peersNode.url}/klp/message`, { method: "POST", dispatcher, headers: { "content-type": "application/json" }, body: "{}" } as RequestInit);
+    const refused = await message(anonymous);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("client certificate");
+    // Past the certificate check: the envelope itself is what is wrong now.
+    const checked = await message(withCertificate);
+    expect(checked.status).not.toBe(401);
+    expect(checked.status).toBeLessThan(500);
+    expect((await fetch(`${peersNode.url}/healthz`, { dispatcher: anonymous } as RequestInit)).status).toBe(200);
+    expect((await fetch(`${peersNode.url}/.well-known/klp.json`, { dispatcher: anonymous } as RequestInit)).status).toBe(200);
+    await anonymous.close();
+    await withCertificate.close();
+  });
+
+  it("the CLI trusts the node's CA with --ca-file, and refuses the node without it", async () => {
+    // Spawned without blocking: the node runs in this process and must answer meanwhile.
+    const kai = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KAI_TOKEN: node.adminToken, KAI_CA_FILE: "" } }, (error, _stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr });
+      });
+    });
+    const trusted = await kai(["status", "--url", node.url, "--ca-file", file("ca.pem")]);
+    expect(trusted.code, trusted.stderr).toBe(0);
+    const untrusted = await kai(["status", "--url", node.url]);
+    expect(untrusted.code).toBe(7);
+    const missing = await kai(["status", "--url", node.url, "--ca-file", file("no-such.pem")]);
+    expect(missing.code).toBe(2);
+  });
+});
