@@ -51,15 +51,24 @@ export class PgCountStore implements CountStore {
     private readonly timeoutMs: number,
   ) {}
 
+  /**
+   * Milliseconds until the window resets, never more than the window: `now()` is each transaction's start, so a
+   * transaction that started a few ms before the one that opened the window sees that window end a few ms past its own
+   * `now() + window` (seen: 60,005 ms for a 60 s window, under load).
+   */
+  private resetOf(row: CountRow): number {
+    return Math.min(this.windowMs, Math.max(0, row.reset_ms));
+  }
+
   async add(key: string, amount: number): Promise<RawCount> {
     const result = await this.query<CountRow>(ADD, [this.counter, key, amount, this.windowMs]);
     const row = result.rows[0]!;
-    return { total: row.total, resetMs: Math.max(0, row.reset_ms) };
+    return { total: row.total, resetMs: this.resetOf(row) };
   }
 
   async read(key: string): Promise<RawCount> {
     const row = (await this.query<CountRow>(READ, [this.counter, key])).rows[0];
-    return row ? { total: row.total, resetMs: Math.max(0, row.reset_ms) } : { total: 0, resetMs: 0 };
+    return row ? { total: row.total, resetMs: this.resetOf(row) } : { total: 0, resetMs: 0 };
   }
 
   async refund(key: string, amount: number): Promise<void> {
