@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
 import { fileURLToPath } from "node:url";
-import { Agent } from "undici";
+// undici's own fetch: it takes undici's Agent as its dispatcher (the global fetch's types know no dispatcher).
+import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { missingPart } from "../helpers/real-parts.js";
@@ -68,9 +69,9 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
   it("serves HTTPS to clients that trust its CA, and to no other", async () => {
     expect(node.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     const trusting = new Agent({ connect: { ca } });
-    const health = await fetch(`${node.url}/healthz`, { dispatcher: trusting } as RequestInit);
+    const health = await fetch(`${node.url}/healthz`, { dispatcher: trusting });
     expect(health.status).toBe(200);
-    const status = await fetch(`${node.url}/api/status`, { dispatcher: trusting, headers: { authorization: `Bearer ${node.adminToken}` } } as RequestInit);
+    const status = await fetch(`${node.url}/api/status`, { dispatcher: trusting, headers: { authorization: `Bearer ${node.adminToken}` } });
     expect(status.status).toBe(200);
     // The system's roots alone do not know the test CA: the certificate is verified, not waved through.
     await expect(fetch(`${node.url}/healthz`)).rejects.toThrow();
@@ -95,7 +96,7 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
   it("with clientCertificates: peers, KLP's routes need a client certificate signed by the CA; the API does not", async () => {
     const anonymous = new Agent({ connect: { ca } });
     const withCertificate = new Agent({ connect: { ca, cert: (await import("node:fs")).readFileSync(file("client.pem")), key: (await import("node:fs")).readFileSync(file("client.key")) } });
-    const message = (dispatcher: Agent) => fetch(`${peersNode.url}/klp/message`, { method: "POST", dispatcher, headers: { "content-type": "application/json" }, body: "{}" } as RequestInit);
+    const message = (dispatcher: Agent) => fetch(`${peersNode.url}/klp/message`, { method: "POST", dispatcher, headers: { "content-type": "application/json" }, body: "{}" });
     const refused = await message(anonymous);
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("client certificate");
@@ -103,8 +104,8 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     const checked = await message(withCertificate);
     expect(checked.status).not.toBe(401);
     expect(checked.status).toBeLessThan(500);
-    expect((await fetch(`${peersNode.url}/healthz`, { dispatcher: anonymous } as RequestInit)).status).toBe(200);
-    expect((await fetch(`${peersNode.url}/.well-known/klp.json`, { dispatcher: anonymous } as RequestInit)).status).toBe(200);
+    expect((await fetch(`${peersNode.url}/healthz`, { dispatcher: anonymous })).status).toBe(200);
+    expect((await fetch(`${peersNode.url}/.well-known/klp.json`, { dispatcher: anonymous })).status).toBe(200);
     await anonymous.close();
     await withCertificate.close();
   });
