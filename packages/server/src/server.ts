@@ -468,7 +468,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Install, update, remove, roll back (plugins/install/): after each change the catalog reads the folders again and
     // the runtime restarts what changed; a new version of an enabled plugin must start and pass its health check, or
     // the installer puts the previous one back.
-    const pluginInstaller = openPluginInstaller({ config, catalog: plugins, isTrustedPeer: (did) => federation.isTrustedPeer(did),
+    const pluginInstaller = openPluginInstaller({ config, catalog: plugins,
       onChanged: async () => { await plugins.scan(); await pluginRuntime.reload(); }, verify: (id) => pluginRuntime.verify(id) });
     // Memory over KLP (memory_read/memory_write) for the senders klp.memoryGrants names; the node reads it late-bound.
     late.memory = new KlpMemoryHandlers(memory.service, new KlpMemoryGrants(config.klp.memoryGrants, registry));

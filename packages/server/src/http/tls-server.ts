@@ -12,15 +12,15 @@
  *   certificate was verified (other nodes authenticate by TLS as well as by their signed envelopes; browsers and the
  *   CLI need none).
  */
-import { readFileSync, watch, type FSWatcher } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions } from "node:https";
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { basename, dirname, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/config-schema.js";
 import { ApiError } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
+import { watchFileFolders, type FolderWatch } from "../config/watch-folders.js";
 
 type TlsSettings = Config["server"]["tls"];
 
@@ -71,14 +71,9 @@ export function requirePeerCertificates(app: FastifyInstance, settings: TlsSetti
 }
 
 /** Watches the certificate files and loads a changed pair into the running server; `close()` stops watching. */
-export function watchTlsFiles(server: HttpServer, settings: TlsSettings, logger: Logger, settleMs = 200): { close(): void } {
+export function watchTlsFiles(server: HttpServer, settings: TlsSettings, logger: Logger, settleMs = 200): FolderWatch {
   const https = server as unknown as HttpsServer;
-  const files = [settings.certFile, settings.keyFile, settings.caFile].filter((file): file is string => file !== undefined).map((file) => resolve(file));
-  const byFolder = new Map<string, Set<string>>();
-  for (const file of files) byFolder.set(dirname(file), (byFolder.get(dirname(file)) ?? new Set()).add(basename(file)));
-  let timer: NodeJS.Timeout | null = null;
   const reload = () => {
-    timer = null;
     try {
       https.setSecureContext({ ...secureContextOf(settings), minVersion: "TLSv1.2" });
       logger.info({ certFile: settings.certFile }, "TLS certificate reloaded");
@@ -86,26 +81,7 @@ export function watchTlsFiles(server: HttpServer, settings: TlsSettings, logger:
       logger.warn({ reason: error instanceof Error ? error.message : String(error) }, "the TLS certificate files changed but do not load: kept the last good certificate");
     }
   };
-  const watchers: FSWatcher[] = [];
-  for (const [folder, names] of byFolder) {
-    try {
-      // Any change in the folder (a symlink swap renames files under other names), the names checked when given.
-      const watcher = watch(folder, { persistent: false }, (_event, name) => {
-        if (name !== null && !names.has(String(name)) && !String(name).startsWith("..")) return;
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(reload, settleMs);
-        timer.unref();
-      });
-      watcher.on("error", (error) => logger.warn({ err: error, folder }, "TLS certificate files are no longer watched"));
-      watchers.push(watcher);
-    } catch (error) {
-      logger.warn({ err: error, folder }, "TLS certificate files cannot be watched: a renewed certificate applies at the next restart");
-    }
-  }
-  return {
-    close() {
-      if (timer) clearTimeout(timer);
-      for (const watcher of watchers) watcher.close();
-    },
-  };
+  const files = [settings.certFile, settings.keyFile, settings.caFile].filter((file): file is string => file !== undefined);
+  // A symlink swap renames files under other names (`..data`): those count too.
+  return watchFileFolders({ files, onChange: reload, logger, what: "TLS certificate files", settleMs, linkedNames: true });
 }

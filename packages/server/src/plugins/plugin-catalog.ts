@@ -36,6 +36,11 @@ export class PluginCatalog {
     this.scannedAt = (options.now ?? (() => new Date()))();
   }
 
+  /** Whether a signer's key makes a plugin `trusted` (the installer checks packages and update manifests with the same rule). */
+  isTrustedKey(did: string): boolean {
+    return this.options.isTrustedKey(did);
+  }
+
   /** The roots in the order their plugins win an id: shipped with the node, the data dir, then configured paths. */
   roots(): PluginRoot[] {
     const roots: PluginRoot[] = [];

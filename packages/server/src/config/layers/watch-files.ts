@@ -1,12 +1,11 @@
 /**
  * @module config/layers/watch-files
- * Reloads the configuration when one of its files (system, policy, user) changes. The folder is watched rather than
- * the file, so an editor's or a ConfigMap's write-and-rename is seen too; events are coalesced for a moment (one
- * save is often several events). A reload is all or nothing (LayeredConfig.reload): an invalid file, or a change to a
+ * Reloads the configuration when one of its files (system, policy, user) changes (config/watch-folders.ts watches
+ * their folders and coalesces the events). A reload is all or nothing (LayeredConfig.reload): an invalid file, or a change to a
  * setting that needs a restart, keeps the last good configuration and the log says why, naming the file and keys.
  */
-import { watch, type FSWatcher } from "node:fs";
-import { basename, dirname, resolve } from "node:path";
+import { resolve } from "node:path";
+import { watchFileFolders } from "../watch-folders.js";
 import type { Logger } from "../../logging/logger.js";
 import { ApiError } from "../../errors.js";
 import { ConfigError } from "./config-error.js";
@@ -24,14 +23,7 @@ export function layerFiles(layers: readonly ConfigLayer[]): string[] {
 
 export function watchConfigFiles(options: { files: readonly string[]; layered: LayeredConfig; logger: Logger; settleMs?: number }): ConfigFileWatch {
   const log = options.logger.child({ part: "config" });
-  const byFolder = new Map<string, Set<string>>();
-  for (const file of options.files) {
-    const folder = dirname(file);
-    byFolder.set(folder, (byFolder.get(folder) ?? new Set()).add(basename(file)));
-  }
-  let timer: NodeJS.Timeout | null = null;
   const reload = () => {
-    timer = null;
     try {
       const { changed } = options.layered.reload();
       if (changed.length > 0) log.info({ keys: changed.map((change) => change.key) }, "configuration reloaded from its files");
@@ -41,25 +33,5 @@ export function watchConfigFiles(options: { files: readonly string[]; layered: L
       else log.error({ err: error }, "the configuration could not be reloaded: kept the last good configuration");
     }
   };
-  const watchers: FSWatcher[] = [];
-  for (const [folder, names] of byFolder) {
-    try {
-      const watcher = watch(folder, { persistent: false }, (_event, name) => {
-        if (name !== null && !names.has(String(name))) return;
-        if (timer) clearTimeout(timer);
-        timer = setTimeout(reload, options.settleMs ?? 100);
-        timer.unref();
-      });
-      watcher.on("error", (error) => log.warn({ err: error, folder }, "configuration files are no longer watched"));
-      watchers.push(watcher);
-    } catch (error) {
-      log.warn({ err: error, folder }, "configuration files cannot be watched: changes apply at the next restart");
-    }
-  }
-  return {
-    close() {
-      if (timer) clearTimeout(timer);
-      for (const watcher of watchers) watcher.close();
-    },
-  };
+  return watchFileFolders({ files: options.files, onChange: reload, logger: log, what: "configuration files", ...(options.settleMs !== undefined ? { settleMs: options.settleMs } : {}) });
 }

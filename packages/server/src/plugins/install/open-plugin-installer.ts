@@ -1,7 +1,7 @@
 /**
  * @module plugins/install/open-plugin-installer
- * The plugin installer as server.ts composes it: `<dataDir>/plugins`, the same trusted keys as discovery
- * (plugins.trustedKeys and, with plugins.trustPeers, the trusted federation peers), `plugins.historyLimit` and
+ * The plugin installer as server.ts composes it: `<dataDir>/plugins`, the catalog's own trust rule (plugins.trustedKeys
+ * and, with plugins.trustPeers, the trusted federation peers: one rule for discovery and installs), `plugins.historyLimit` and
  * `plugins.maxPackageBytes`, the catalog to see which source provides an id, and after each change a rescan (or the
  * caller's onChanged: the runtime restarts the plugin) and the caller's verify (its start and health check).
  */
@@ -12,8 +12,6 @@ import { PluginInstaller } from "./plugin-installer.js";
 export interface OpenPluginInstallerOptions {
   config: Config;
   catalog: PluginCatalog;
-  /** The federation's trust list (FederationService.isTrustedPeer). */
-  isTrustedPeer: (did: string) => boolean;
   /** Default: `catalog.scan()`. */
   onChanged?: (id: string) => Promise<void> | void;
   verify?: (id: string) => Promise<void>;
@@ -21,11 +19,10 @@ export interface OpenPluginInstallerOptions {
 
 export function openPluginInstaller(options: OpenPluginInstallerOptions): PluginInstaller {
   const settings = options.config.plugins;
-  const trustedKeys = new Set(settings.trustedKeys);
   const { catalog } = options;
   const installer = new PluginInstaller({
     dataDir: options.config.dataDir,
-    isTrustedKey: (did) => trustedKeys.has(did) || (settings.trustPeers && options.isTrustedPeer(did)),
+    isTrustedKey: (did) => catalog.isTrustedKey(did),
     historyLimit: settings.historyLimit,
     limits: { maxPackageBytes: settings.maxPackageBytes },
     lookup: (id) => {

@@ -131,7 +131,7 @@ export class PluginRuntime {
 
   /** After the catalog read the folders again: start, stop and restart (changed folders) to match. */
   reload(): Promise<void> {
-    return this.schedule(() => this.reconcile());
+    return this.schedule(() => this.reconcile({ checkFolders: true }));
   }
 
   /** Starts `id` from its current folder (restarting it) and runs its health check: the installer's proof a new version works. */
@@ -207,7 +207,12 @@ export class PluginRuntime {
     return next;
   }
 
-  private async reconcile(): Promise<void> {
+  /**
+   * Starts the enabled plugins that are not running and stops the rest. With `checkFolders` (after a rescan) a running
+   * plugin's folder is hashed again and a changed one restarted; otherwise (enable, disable, a signal) running plugins
+   * are left alone, so an enable does not re-read every other plugin's files.
+   */
+  private async reconcile(options: { checkFolders?: boolean } = {}): Promise<void> {
     if (this.closed) return;
     const found = new Map(this.deps.catalog.list().plugins.map((plugin) => [plugin.id, plugin]));
     for (const [id] of this.running) {
@@ -217,9 +222,10 @@ export class PluginRuntime {
     for (const id of [...this.enabled.keys()].sort()) {
       const summary = found.get(id);
       if (!summary || summary.state !== "discovered") continue;
+      const current = this.running.get(id);
+      if (current && !options.checkFolders) continue;
       const detail = this.deps.catalog.get(id);
       const fingerprint = await this.fingerprintOf(detail);
-      const current = this.running.get(id);
       if (current && current.fingerprint === fingerprint && current.supervisor.plugin.trust.level === detail.trust.level) continue;
       if (current) await this.stopOne(id, "its folder changed: restarting from the new one");
       await this.startOne(detail, fingerprint);
