@@ -68,6 +68,8 @@ export interface Success<T> extends AttemptOutcome<T> {
 
 /** Placeholder until the credential is resolved (compared by identity). */
 const NO_AUTH: ResolvedAuth = { secrets: [] };
+/** Timers may fire a millisecond or two before the wall clock reaches their mark. */
+const TIMER_SLACK_MS = 5;
 
 const attemptsKey = new WeakMap<object, readonly AttemptInfo[]>();
 
@@ -308,6 +310,11 @@ export class RouteExecution {
 
   /** The error a failed call amounts to, with our abort reasons applied and every credential form scrubbed. */
   classify(caught: unknown, auth: ResolvedAuth): ApiError {
+    // An attempt's own timeout is capped at the time left, so it and the deadline's timer fire together and
+    // either may win the race: a timeout at the deadline is the deadline (no retry fits; the service is not blamed).
+    if (!this.why && caught instanceof ApiError && caught.code === "upstream_timeout" && this.deadlineAt - this.deps.now() <= TIMER_SLACK_MS) {
+      this.abort("deadline");
+    }
     if (this.why === "deadline") return new UpstreamError("upstream_timeout", `no service answered within the gateway's deadline of ${this.deps.options.deadlineMs} ms`);
     if (this.why === "cancelled") return new UpstreamError("request_cancelled", "the client went away; the request was cancelled");
     if (caught instanceof ApiError) return scrub(caught, auth.secrets);
