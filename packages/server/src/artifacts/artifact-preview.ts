@@ -10,8 +10,10 @@
 import type { Readable } from "node:stream";
 import { parseJson, THUMBNAIL_SOURCE_TYPES, type Artifact, type ArtifactPreview } from "@kai/protocol";
 import { imageFacts, ImageRefused, MAX_IMAGE_BYTES, pixelLimitReason } from "./previews/image-thumbnail.js";
-import { renderMarkdown } from "./previews/markdown-preview.js";
-import { pdfFacts } from "./previews/pdf-preview.js";
+// The Markdown and PDF parsers (sanitize-html, pdf-lib: ~300 ms of module loading) load on the first preview of
+// their kind, not with the node: most nodes never render one, and every start (and test) would pay for them.
+const loadMarkdown = () => import("./previews/markdown-preview.js");
+const loadPdf = () => import("./previews/pdf-preview.js");
 
 /** Characters of an excerpt at most. */
 export const EXCERPT_CHARS = 4000;
@@ -104,6 +106,7 @@ async function textPreview(artifact: Artifact, kind: "text" | "json", read: Read
 async function markdownPreview(artifact: Artifact, read: ReadRange): Promise<ArtifactPreview> {
   const wanted = Math.min(artifact.size, MARKDOWN_BYTES);
   const source = wanted === 0 ? "" : excerptOf(await readHead(read, wanted), Number.MAX_SAFE_INTEGER).excerpt;
+  const { renderMarkdown } = await loadMarkdown();
   const { html, remoteImages } = renderMarkdown(source);
   return { kind: "markdown", contentType: artifact.contentType, html, truncated: wanted < artifact.size, remoteImages };
 }
@@ -123,6 +126,7 @@ async function imagePreview(artifact: Artifact, read: ReadRange): Promise<Artifa
 async function pdfPreview(artifact: Artifact, read: ReadRange): Promise<ArtifactPreview> {
   if (artifact.size > PDF_PARSE_BYTES) return unavailable(artifact, `the PDF is larger than the ${PDF_PARSE_BYTES} bytes read for a page count`);
   if (artifact.size === 0) return unavailable(artifact, "the file is empty");
+  const { pdfFacts } = await loadPdf();
   const facts = await pdfFacts(await readHead(read, artifact.size));
   return facts.ok ? { kind: "pdf", pages: facts.pages, title: facts.title, encrypted: facts.encrypted } : unavailable(artifact, facts.reason);
 }

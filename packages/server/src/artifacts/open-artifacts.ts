@@ -14,7 +14,6 @@ import { ArtifactService } from "./artifact-service.js";
 import type { BlobStore } from "./blob-store.js";
 import { EncryptingBlobStore } from "./encrypting-blob-store.js";
 import { FsBlobStore } from "./fs-blob-store.js";
-import { S3BlobStore } from "./s3-blob-store.js";
 import { ShareLinks, type ShareKey } from "./share-links.js";
 
 /** The configured backend, not yet wrapped. */
@@ -24,6 +23,8 @@ export async function openBlobBackend(config: Config): Promise<BlobStore> {
     const s3 = artifacts.s3;
     // The schema refuses `store: s3` without a bucket; this only narrows the type.
     if (s3.bucket === undefined) throw new Error("artifacts.store s3 needs artifacts.s3.bucket");
+    // The AWS SDK (~200 ms of module loading) loads only for a node that stores artifacts in S3.
+    const { S3BlobStore } = await import("./s3-blob-store.js");
     return new S3BlobStore({
       endpoint: s3.endpoint,
       region: s3.region,

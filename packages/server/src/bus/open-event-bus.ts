@@ -8,8 +8,8 @@ import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
 import type { EventBus } from "./event-bus.js";
 import { createInProcessBus } from "./in-process-bus.js";
-import { openNatsBus } from "./nats-bus.js";
-import { openRedisBus } from "./redis-bus.js";
+// The Redis and NATS clients load only when configured (ioredis and nats are ~300 ms of module loading that a
+// single node, and every test, would pay for at each start).
 
 export async function openEventBus(config: Config, logger: Logger): Promise<EventBus> {
   const log = {
@@ -25,6 +25,7 @@ export async function openEventBus(config: Config, logger: Logger): Promise<Even
       const url = config.cache.redis.url;
       if (!url) throw new Error("bus.kind redis needs cache.redis.url (or KAI_REDIS_URL)");
       try {
+        const { openRedisBus } = await import("./redis-bus.js");
         return await openRedisBus({ url, keyPrefix: config.cache.redis.keyPrefix, logger: log, ...(instanceName ? { instanceName } : {}) });
       } catch (error) {
         // The URL may carry a password: the message names the setting, never its value.
@@ -35,6 +36,7 @@ export async function openEventBus(config: Config, logger: Logger): Promise<Even
       const url = config.bus.nats.url;
       if (!url) throw new Error("bus.kind nats needs bus.nats.url");
       try {
+        const { openNatsBus } = await import("./nats-bus.js");
         return await openNatsBus({ url, subject: config.bus.nats.subject, logger: log, ...(instanceName ? { instanceName } : {}) });
       } catch (error) {
         throw new Error(`the bus could not reach NATS (bus.nats.url): ${(error as Error).message}`, { cause: error });

@@ -5,10 +5,22 @@
  * tools, calls a tool with the step's AbortSignal (the SDK sends `notifications/cancelled` and stops waiting), and
  * tells its owner when the server says its tool list changed or when the connection is gone.
  */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
-import { getDefaultEnvironment, StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { ToolListChangedNotificationSchema, type CallToolResult, type Tool } from "@modelcontextprotocol/sdk/types.js";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { CallToolResult, Tool } from "@modelcontextprotocol/sdk/types.js";
+
+/**
+ * The MCP SDK (~500 ms of module loading with its schemas) loads with the first MCP server the node connects to,
+ * not with the node: every start (and test) would otherwise pay for it.
+ */
+const loadSdk = async () => {
+  const [{ Client }, { StreamableHTTPClientTransport }, { getDefaultEnvironment, StdioClientTransport }, { ToolListChangedNotificationSchema }] = await Promise.all([
+    import("@modelcontextprotocol/sdk/client/index.js"),
+    import("@modelcontextprotocol/sdk/client/streamableHttp.js"),
+    import("@modelcontextprotocol/sdk/client/stdio.js"),
+    import("@modelcontextprotocol/sdk/types.js"),
+  ]);
+  return { Client, StreamableHTTPClientTransport, getDefaultEnvironment, StdioClientTransport, ToolListChangedNotificationSchema };
+};
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js";
 import { VERSION } from "../../version.js";
 
@@ -37,6 +49,7 @@ export class McpConnection {
   ) {}
 
   static async open(target: McpTarget, events: McpConnectionEvents): Promise<McpConnection> {
+    const { Client, StreamableHTTPClientTransport, getDefaultEnvironment, StdioClientTransport, ToolListChangedNotificationSchema } = await loadSdk();
     const client = new Client({ name: "kai-node", version: VERSION }, { capabilities: {} });
     const transport: Transport =
       target.kind === "url"

@@ -14,14 +14,8 @@
  *   anyone which usernames exist.
  */
 import { randomUUID } from "node:crypto";
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticatorTransportFuture,
-} from "@simplewebauthn/server";
-import { isoBase64URL } from "@simplewebauthn/server/helpers";
+import type * as SimpleWebAuthn from "@simplewebauthn/server";
+import type { AuthenticatorTransportFuture, verifyAuthenticationResponse, verifyRegistrationResponse } from "@simplewebauthn/server";
 import { parseJson, WebAuthnAuthenticationResponseSchema, WebAuthnRegistrationResponseSchema, type WebAuthnOptionsResponse } from "@kai/protocol";
 import { z } from "zod";
 import { IdentityConflict, type ChallengeKind, type IdentityStore, type PasskeyRow, type UserRow } from "../../storage/contracts/identity-store.js";
@@ -29,6 +23,19 @@ import { ApiError, conflict } from "../../errors.js";
 import type { WebAuthnSettings } from "./webauthn-settings.js";
 
 type PasskeyStore = Pick<IdentityStore, "insertPasskey" | "getPasskey" | "listPasskeys" | "touchPasskey" | "deletePasskey" | "putChallenge" | "takeChallenge">;
+
+/**
+ * The WebAuthn library and its ASN.1/CBOR parsers (~230 ms of module loading) load with the first passkey
+ * ceremony, not with the node: most nodes never see one, and every start (and test) would pay for them.
+ */
+let webauthn: Promise<typeof SimpleWebAuthn> | undefined;
+const loadWebAuthn = () => (webauthn ??= import("@simplewebauthn/server"));
+/** WebAuthn's base64url (RFC 4648 §5, unpadded) is Node's own "base64url". */
+const base64url = {
+  fromBytes: (bytes: Uint8Array) => Buffer.from(bytes).toString("base64url"),
+  fromUtf8: (text: string) => Buffer.from(text, "utf8").toString("base64url"),
+  toBytes: (text: string) => new Uint8Array(Buffer.from(text, "base64url")),
+};
 
 const ChallengeDataSchema = z.object({ challenge: z.string().min(1) });
 
@@ -48,6 +55,7 @@ export class PasskeyFactor {
   async registrationOptions(user: Pick<UserRow, "id" | "username" | "displayName">): Promise<WebAuthnOptionsResponse> {
     const { rpId, rpName, challengeTtlMs } = this.settings();
     const existing = await this.store.listPasskeys(user.id);
+    const { generateRegistrationOptions } = await loadWebAuthn();
     const options = await generateRegistrationOptions({
       rpName,
       rpID: rpId,
@@ -72,7 +80,7 @@ export class PasskeyFactor {
     const { rpId, origins } = this.settings();
     let verification;
     try {
-      verification = await verifyRegistrationResponse({
+      verification = await (await loadWebAuthn()).verifyRegistrationResponse({
         response: parsed.data as Parameters<typeof verifyRegistrationResponse>[0]["response"],
         expectedChallenge: challenge.challenge,
         expectedOrigin: origins,
@@ -88,7 +96,7 @@ export class PasskeyFactor {
     const row: PasskeyRow = {
       id: info.credential.id,
       userId,
-      publicKey: isoBase64URL.fromBuffer(info.credential.publicKey),
+      publicKey: base64url.fromBytes(info.credential.publicKey),
       counter: info.credential.counter,
       transports: parsed.data.response.transports ?? [],
       name,
@@ -108,6 +116,7 @@ export class PasskeyFactor {
   /** Options for `navigator.credentials.get()` (no credentials listed: see the module header). */
   async signInOptions(): Promise<WebAuthnOptionsResponse> {
     const { rpId, challengeTtlMs } = this.settings();
+    const { generateAuthenticationOptions } = await loadWebAuthn();
     const options = await generateAuthenticationOptions({ rpID: rpId, userVerification: "preferred", timeout: challengeTtlMs });
     return this.issue("webauthn_sign_in", null, options.challenge, options);
   }
@@ -128,15 +137,15 @@ export class PasskeyFactor {
     if (!passkey) return { ok: false, reason: "unknown_credential" };
     if (expect.userId !== undefined && passkey.userId !== expect.userId) return { ok: false, reason: "other_user" };
     const userHandle = parsed.data.response.userHandle;
-    if (userHandle && userHandle !== isoBase64URL.fromUTF8String(passkey.userId)) return { ok: false, reason: "user_handle" };
+    if (userHandle && userHandle !== base64url.fromUtf8(passkey.userId)) return { ok: false, reason: "user_handle" };
     const { rpId, origins } = this.settings();
     try {
-      const verification = await verifyAuthenticationResponse({
+      const verification = await (await loadWebAuthn()).verifyAuthenticationResponse({
         response: parsed.data as Parameters<typeof verifyAuthenticationResponse>[0]["response"],
         expectedChallenge: challenge.challenge,
         expectedOrigin: origins,
         expectedRPID: rpId,
-        credential: { id: passkey.id, publicKey: isoBase64URL.toBuffer(passkey.publicKey), counter: passkey.counter, transports: passkey.transports as AuthenticatorTransportFuture[] },
+        credential: { id: passkey.id, publicKey: base64url.toBytes(passkey.publicKey), counter: passkey.counter, transports: passkey.transports as AuthenticatorTransportFuture[] },
         requireUserVerification: expect.requireUserVerification,
       });
       if (!verification.verified) return { ok: false, reason: "signature" };

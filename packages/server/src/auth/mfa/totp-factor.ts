@@ -7,7 +7,6 @@
  * time step only once per user: `consumeTotpStep` is atomic in the store, so a code seen over a shoulder or in
  * a log cannot be replayed, not even on another instance.
  */
-import QRCode from "qrcode";
 import { Secret, TOTP } from "otpauth";
 import type { IdentityStore, UserRow } from "../../storage/contracts/identity-store.js";
 import type { SecretSealer } from "./secret-sealer.js";
@@ -50,6 +49,8 @@ export class TotpFactor {
       createdAt: new Date(this.now()).toISOString(),
     });
     const uri = this.totp(secret, user.username).toString();
+    // qrcode loads with the first enrolment, not with the node (module loading every start would pay for).
+    const { default: QRCode } = await import("qrcode");
     const svg = await QRCode.toString(uri, { type: "svg", errorCorrectionLevel: "M", margin: 2 });
     return {
       secret: secret.base32,

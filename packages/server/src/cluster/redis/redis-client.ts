@@ -9,7 +9,16 @@
  * Users apply `cache.redis.keyPrefix` to their keys themselves (the client sets none), because a key prefix
  * set on the client does not apply to pub/sub channels.
  */
-import { Redis } from "ioredis";
+import { createRequire } from "node:module";
+import type * as IoRedis from "ioredis";
+import type { Redis } from "ioredis";
+
+/**
+ * ioredis (CommonJS, ~230 ms of module loading) is required on the first client, not with the node: only nodes
+ * with `cache.redis.url` or a Redis bus use it. `require` keeps `createRedisClient` synchronous.
+ */
+let RedisClass: typeof Redis | undefined;
+const redisClass = (): typeof Redis => (RedisClass ??= (createRequire(import.meta.url)("ioredis") as typeof IoRedis).Redis);
 
 export interface RedisClientLogger {
   info(fields: Record<string, unknown>, message: string): void;
@@ -39,7 +48,7 @@ export function isRedisReady(client: Redis): boolean {
  */
 export function createRedisClient(options: RedisClientOptions): Redis {
   const maxDelay = options.maxReconnectDelayMs ?? 2000;
-  const client = new Redis(options.url, {
+  const client = new (redisClass())(options.url, {
     // Fail fast while disconnected: the caller's fallback (PostgreSQL) answers instead of a queue that waits.
     enableOfflineQueue: false,
     // One attempt per command: a reconnect in progress must not hold a request for seconds.

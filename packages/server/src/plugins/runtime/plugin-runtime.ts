@@ -17,7 +17,7 @@
  * restarted from the new folder: hot reload without restarting the node.
  */
 import { createHash } from "node:crypto";
-import { Ajv, type ValidateFunction } from "ajv";
+import type { Ajv, ValidateFunction } from "ajv";
 import { z } from "zod";
 import {
   AGENT_METADATA_KEY,
@@ -83,7 +83,8 @@ export class PluginRuntime {
   private offSignal: (() => void) | null = null;
   private reconciling: Promise<void> = Promise.resolve();
   private closed = false;
-  private readonly ajv = new Ajv({ strict: false, allErrors: false });
+  /** Made with the first plugin that starts (ajv loads only then: most nodes run no plugin). */
+  private ajv: Ajv | undefined;
   /** The registration of a plugin's record that its last start set off (enable answers after it). */
   private readonly registering = new Map<string, Promise<void>>();
 
@@ -185,7 +186,7 @@ export class PluginRuntime {
     if (!pluginId || !current) throw new ApiError("plugin_unavailable", `no plugin running on this instance offers ${capability}`);
     const validate = current.validators.get(capability);
     if (validate && !validate(input)) {
-      throw new ApiError("plugin_input_invalid", `the input does not match the schema plugin ${pluginId} declares for ${capability}: ${this.ajv.errorsText(validate.errors, { dataVar: "input" }).slice(0, 500)}`);
+      throw new ApiError("plugin_input_invalid", `the input does not match the schema plugin ${pluginId} declares for ${capability}: ${this.ajv?.errorsText(validate.errors, { dataVar: "input" }) ?? "invalid"}.slice(0, 500)}`);
     }
     return { pluginId, output: await current.supervisor.invoke(capability, input, options.timeoutMs) };
   }
@@ -233,11 +234,13 @@ export class PluginRuntime {
   }
 
   private async startOne(plugin: PluginDetail, fingerprint: string): Promise<void> {
+    this.ajv ??= new (await import("ajv")).Ajv({ strict: false, allErrors: false });
+    const ajv = this.ajv;
     const validators = new Map<string, ValidateFunction>();
     for (const capability of plugin.manifest?.capabilities ?? []) {
       if (!capability.input) continue;
       try {
-        validators.set(capability.name, this.ajv.compile(capability.input));
+        validators.set(capability.name, ajv.compile(capability.input));
       } catch (error) {
         this.deps.logger.warn({ plugin: plugin.id, capability: capability.name }, `plugin ${plugin.id}: the input schema of ${capability.name} is not a usable JSON Schema (${error instanceof Error ? error.message.slice(0, 200) : "invalid"}); its calls are refused`);
         validators.set(capability.name, Object.assign(() => false, { errors: [] }) as unknown as ValidateFunction);

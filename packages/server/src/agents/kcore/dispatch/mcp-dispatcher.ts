@@ -6,7 +6,7 @@
  * tool's `structuredContent`, or its content when it has none. The step's AbortSignal cancels the request (the SDK
  * sends `notifications/cancelled` to the server).
  */
-import { McpError, type CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import type { McpServers } from "../../mcp/mcp-servers.js";
 import { mcpMetadataOf } from "../../mcp/mcp-registration.js";
 import type { RegistryService } from "../../../registry/registry-service.js";
@@ -52,6 +52,8 @@ export function createMcpDispatcher(deps: McpDispatcherDeps): StepDispatcher {
         if (request.signal.aborted) throw request.signal.reason ?? error;
         const message = error instanceof Error ? error.message.split("\n")[0]!.slice(0, MAX_MESSAGE) : "no answer";
         // The server answered with a JSON-RPC error (unknown tool, invalid arguments): the call failed, the server is fine.
+        // The MCP SDK is loaded lazily (mcp-connection.ts); a connection exists, so it is loaded by now.
+        const { McpError } = await import("@modelcontextprotocol/sdk/types.js");
         if (error instanceof McpError) throw new DispatchError("agent_error", `the MCP server ${assignee.id} refused the call of ${tool}: ${message}`);
         throw new DispatchError("agent_unreachable", `the MCP server ${assignee.id} did not answer the call of ${tool}: ${message}`);
       }
