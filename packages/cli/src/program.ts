@@ -20,6 +20,7 @@ import { chatCommand, connectorsCommand, modelsCommand, routeCommand } from "./c
 import { peerCommand } from "./commands/peer.js";
 import { klpCommand } from "./commands/klp.js";
 import { storageCommand } from "./commands/storage.js";
+import { backupCommand } from "./commands/backup.js";
 import { agentLoginCommand } from "./commands/agent-login.js";
 import { logoutCommand, whoamiCommand } from "./commands/logout.js";
 import { usersCommand } from "./commands/users.js";
@@ -35,6 +36,7 @@ import { promptCommand } from "./commands/prompt.js";
 import { memoryCommand } from "./commands/memory.js";
 import { artifactCommand } from "./commands/artifact.js";
 import { eventsCommand } from "./commands/events.js";
+import { logsCommand } from "./commands/logs.js";
 import { configCommand } from "./commands/config.js";
 import { pluginCommand } from "./commands/plugin.js";
 import { VERSION } from "./version.js";
@@ -69,6 +71,7 @@ export function buildProgram(): Command {
     .addCommand(memoryCommand())
     .addCommand(artifactCommand())
     .addCommand(eventsCommand())
+    .addCommand(logsCommand())
     .addCommand(configCommand())
     .addCommand(pluginCommand())
     .addCommand(logoutCommand())
@@ -90,6 +93,7 @@ export function buildProgram(): Command {
     .addCommand(peerCommand())
     .addCommand(klpCommand())
     .addCommand(storageCommand())
+    .addCommand(backupCommand())
     .addCommand(planCommand());
   applyRecursively(program, (command) => command.exitOverride());
   return program;

@@ -1,7 +1,7 @@
 /**
  * `kai events tail`: a long-running child that prints one line per bus event (NDJSON with --json), until SIGINT;
  * a task's stored events replayed with --task --after; usage errors. Events come from kCore itself: a task for a
- * capability nobody offers is created through the API, and fails.
+ * capability nobody offers is created through the API, and fails. Also `kai logs tail` (the node's log lines), on the same server.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -58,5 +58,60 @@ describe("kai events tail", () => {
     expect(noTask.stderr).toContain("--after needs --task");
     const badType = await runKai(["events", "tail", "--url", server.url, "--type", "NOPE"], { cwd: box.dir, env: env() });
     expect(badType.code).toBe(2);
+  });
+});
+
+describe("kai logs tail", () => {
+  it("--no-follow --level warn prints the recent warnings, one readable line each, and stops", async () => {
+    // A refused vault read: the vault's security line, at warn.
+    const missing = await fetch(`${server.url}/api/vault/secrets/cli-logs-missing`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+    expect(missing.status).toBe(404);
+    const result = await runKai(["logs", "tail", "--url", server.url, "--no-follow", "--level", "warn"], { cwd: box.dir, env: env() });
+    expect(result.code, result.stderr).toBe(0);
+    const lines = result.stdout.trim().split("\n");
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((line) => /^\d{4}-\d\d-\d\dT[\d:.]+Z (WARN |ERROR|FATAL) /.test(line))).toBe(true);
+    expect(result.stdout).toMatch(/WARN {2}security: vault\.secret\.get .*category=security .*operation=secret\.get .*outcome=failed/);
+    expect(result.stdout).not.toContain(server.adminToken);
+
+    const json = await runKai(["logs", "tail", "--url", server.url, "--no-follow", "--level", "warn", "--json", "-n", "5"], { cwd: box.dir, env: env() });
+    expect(json.code, json.stderr).toBe(0);
+    const entries = json.stdout.trim().split("\n").map((line) => JSON.parse(line) as { level: string; seq: number });
+    expect(entries.length).toBeGreaterThan(0);
+    expect(entries.length).toBeLessThanOrEqual(5);
+    expect(entries.every((entry) => ["warn", "error", "fatal"].includes(entry.level))).toBe(true);
+  });
+
+  it("follows: prints a request's and a task's new lines as the node writes them, and stops cleanly on a signal", async () => {
+    const child = spawnKai(["logs", "tail", "--url", server.url, "--request", "cli-logs-follow"], { cwd: box.dir, env: env() });
+    try {
+      await waitForOutput(child.stderr, /following the node's log/);
+      await fetch(`${server.url}/api/status`, { headers: { authorization: `Bearer ${server.adminToken}`, "x-request-id": "cli-logs-follow" } });
+      const output = await waitForOutput(child.stdout, /INFO {2}request \[cli-logs-follow\] .*route=\/api\/status/);
+      expect(output).not.toContain(server.adminToken);
+      child.kill("SIGINT");
+      expect(await exitOf(child)).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+    }
+    // A task's lines by its id: kCore's lines carry taskId.
+    const task = await failingTask();
+    const byTask = spawnKai(["logs", "tail", "--url", server.url, "--task", task.id, "--json"], { cwd: box.dir, env: env() });
+    try {
+      const output = await waitForOutput(byTask.stdout, new RegExp(`"taskId":"${task.id}"`));
+      await waitForOutput(byTask.stderr, /following the node's log/);
+      const entries = output.trim().split("\n").map((line) => JSON.parse(line) as { fields: { taskId?: string } });
+      expect(entries.every((entry) => entry.fields.taskId === task.id)).toBe(true);
+      byTask.kill("SIGTERM");
+      expect(await exitOf(byTask)).toBe(0);
+    } finally {
+      byTask.kill("SIGKILL");
+    }
+  });
+
+  it("refuses a bad level as a usage error (exit 2)", async () => {
+    const bad = await runKai(["logs", "tail", "--url", server.url, "--level", "loud", "--no-follow"], { cwd: box.dir, env: env() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("invalid filter");
   });
 });

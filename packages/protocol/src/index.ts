@@ -46,3 +46,4 @@ export * from "./schemas/memory.js";
 export * from "./schemas/plugins.js";
 export * from "./schemas/plugin-lifecycle.js";
 export * from "./schemas/plugin-ui.js";
+export * from "./schemas/backups.js";

@@ -32,6 +32,7 @@ import { createLogsClient } from "./logs.js";
 import { createObservationsClient } from "./observations.js";
 import { createConfigClient } from "./config.js";
 import { createPluginsClient } from "./plugins.js";
+import { createBackupsClient } from "./backups.js";
 import { createPasskeyClient } from "./passkeys.js";
 import { createPlannerClient } from "./planner.js";
 import { createAgentsClient } from "./agents.js";
@@ -117,6 +118,7 @@ export function createClient(options: ClientOptions): KaiClient {
     artifacts: createArtifactsClient(http),
     events: createEventsClient(http),
     plugins: createPluginsClient(http),
+    backups: createBackupsClient(http),
     watch: (watchOptions) =>
       createWatcher({
         baseUrl: http.baseUrl,

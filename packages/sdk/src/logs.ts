@@ -3,7 +3,8 @@
  * `client.logs`: the node's recent log lines (`GET /api/logs`) and their live stream (`GET /api/logs/stream`,
  * server-sent events), scope `admin`. Lines are already redacted by the node. The stream is an async iterable of
  * events that ends when the node ends it; resume with `after` set to the last `seq` seen (a `gap` event says how
- * many lines were skipped in between).
+ * many lines were skipped in between). Both take the same filters: `level` (minimum), `requestId`, `taskId`,
+ * `serviceId` and `q` (text).
  */
 import {
   LOG_STREAM_EVENTS,

@@ -23,6 +23,10 @@ export function createPeersClient(http: HttpTransport): PeersClient {
       await http.request("DELETE", peerPath(did));
     },
     sync: async () => (await http.request("POST", "/api/peers/sync", { schema: klp.PeerListResponseSchema, timeoutMs: 120_000 })).data.peers,
+    discovered: async (options = {}) => {
+      const query = options.waitMs ? `?waitMs=${Math.round(options.waitMs)}` : "";
+      return (await http.request("GET", `/api/peers/discovered${query}`, { schema: klp.DiscoveredPeerListResponseSchema, timeoutMs: 30_000 })).data;
+    },
   };
 }
 

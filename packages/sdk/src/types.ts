@@ -4,6 +4,7 @@
  * shapes themselves come from @kai/protocol and are re-exported, never redefined.
  */
 import type { PluginsClient } from "./plugins.js";
+import type { BackupsClient } from "./backups.js";
 import type {
   klp,
   ChatCompletion,
@@ -187,6 +188,8 @@ export interface KaiClient {
   events: EventsClient;
   /** Plugins: the plugin folders' listing with trust levels and problems, one plugin, a rescan (scope `plugins:admin`). */
   plugins: PluginsClient;
+  /** Backups: take, list, verify (scope `backup:admin`). */
+  backups: BackupsClient;
   watch(options: WatchOptions): Watcher;
 }
 
@@ -337,6 +340,11 @@ export interface PeersClient {
   remove(did: string): Promise<void>;
   /** Pulls from every connected peer now; resolves with their state once each is caught up. */
   sync(): Promise<klp.PeerInfo[]>;
+  /**
+   * The nodes heard on the LAN by mDNS (`federation.mdns`); `waitMs` asks the LAN again and waits that long first.
+   * Announcements are unauthenticated: add one with its `did`, so that a node that is someone else is refused.
+   */
+  discovered(options?: { waitMs?: number }): Promise<klp.DiscoveredPeerListResponse>;
 }
 
 /**

@@ -31,6 +31,9 @@ describe("client.logs", () => {
     expect(entries.at(-1)!.seq).toBeLessThanOrEqual(latestSeq);
     const warnings = await registry.admin.logs.list({ level: "error" });
     expect(warnings.entries.every((entry) => entry.level === "error" || entry.level === "fatal")).toBe(true);
+    // The task and service filters reach the node: ids no line carries leave nothing.
+    expect((await registry.admin.logs.list({ taskId: "sdk-no-such-task" })).entries).toEqual([]);
+    expect((await registry.admin.logs.list({ serviceId: "sdk-no-such-service" })).entries).toEqual([]);
   });
 
   it("follows the log live until cancelled", async () => {

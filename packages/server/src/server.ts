@@ -50,17 +50,20 @@ import { gatewayMetricsObserver } from "./metrics/gateway-observer.js";
 import { applyLiveRouting, CapabilityRouter, LIVE_ROUTING_KEYS, routerOptionsFromConfig } from "./gateway/router/index.js";
 import { routerPort } from "./http/front-doors/router-port.js";
 import { VERSION } from "./version.js";
+import { startTracing } from "./tracing/node-tracing.js";
 import { KlpNode, type KlpFederationPort } from "./klp/klp-node.js";
 import { KlpMemoryHandlers } from "./klp/memory-handlers.js";
 import { KlpMemoryGrants } from "./klp/memory-grants.js";
 import { nodeKeySource } from "./identity/node-identity.js";
 import { FederationService } from "./federation/federation-service.js";
+import { startLanDiscovery, type LanDiscovery } from "./federation/lan-discovery.js";
 import { ServiceListing } from "./directory/service-listing.js";
 import { DirectoryWatch } from "./directory/directory-watch.js";
 import { registerFederationMetrics } from "./federation/federation-metrics.js";
 import { clusterCoordination } from "./federation/coordination.js";
 import { openCluster } from "./cluster/open-cluster.js";
 import { SingletonJobs } from "./cluster/singleton-jobs.js";
+import { openBackups } from "./backup/index.js";
 import { signInPruningJob } from "./auth/sign-in-pruning.js";
 import { shareClusterSignals } from "./cluster/share-signals.js";
 import { ClusterReport } from "./cluster/cluster-report.js";
@@ -169,6 +172,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await bootstrapVault(vault, { ...(env.KAI_VAULT_PASSPHRASE ? { passphrase: env.KAI_VAULT_PASSPHRASE } : {}), logger });
     const key = shared ? await openSharedNodeKey(store, vault, logger) : await openNodeKey(config.dataDir, vault, logger);
     if (!key.available) logger.warn("the node key is sealed in the locked vault: no token can be minted and KLP is off until `kai vault unlock`");
+    // Tracing (issue 19, tracing/node-tracing.ts): the SDK is loaded only when `tracing.enabled`.
+    const tracing = await startTracing({ settings: config.tracing, instanceId: key.keyId, version: VERSION, env });
+    if (tracing) undo.unshift(() => tracing.close());
     // Users, roles and live sessions as every request checks them (issue 14): in memory, kept fresh by the services
     // that change them and, across instances, by the user_changed / session_revoked signals.
     const identity = store.identityStore();
@@ -235,6 +241,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       limits: limits.limits,
       federation: () => late.federation,
       memory: () => late.memory,
+      ...(tracing ? { tracing } : {}),
     });
     const federation = await FederationService.start({
       store: store.federationStore(),
@@ -402,6 +409,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       });
     // What /api/cluster, /api/status and /readyz say about this instance and its siblings.
     let listeningUrl: string | null = null;
+    let lanDiscovery: LanDiscovery | null = null;
     let shuttingDown = false;
     const report = new ClusterReport({
       cluster,
@@ -494,7 +502,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const configSync = new RuntimeLayerSync({ layered: layeredConfig, settings: store, ...(shared ? { signals: cluster.signals } : {}), logger: logger.child({ part: "config" }) });
     await configSync.open();
     undo.unshift(async () => configSync.close());
+    // Backups (issue 19): taken while serving, scheduled as a singleton job when backup.schedule is on.
+    const backups = openBackups(config, store, logger, async (name) => (await vault.getSecret(name, { tokenId: null, owner: "kai-backup", scopes: ["vault:read"] })).value);
+    if (backups.job) jobs.add(backups.job);
     const app = await createApp({
+      backups: backups.service,
       configLayers: layeredConfig,
       configSync,
       memory: memory.service,
@@ -503,6 +515,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       pluginRuntime,
       pluginInstaller,
       prompts,
+      ...(tracing ? { tracing } : {}),
+      lanDiscovery: { current: () => lanDiscovery, advertising: config.federation.mdns.advertise },
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh, artifacts,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
       signIn: { signIn, sessions, users, roles, access, log: securityLog, agents, mfa: mfa.service, sso },
@@ -524,6 +538,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const tlsWatch = tlsEnabled(config.server.tls) ? watchTlsFiles(app.server, config.server.tls, logger) : null;
     listeningUrl = url;
     report.start();
+    // LAN discovery needs the port it announces, so it starts once the node listens.
+    if (config.federation.mdns.enabled) lanDiscovery = await startLanDiscovery({ config, did: klpNode.did, name: `kai-${key.keyId}`, port, secure: tlsEnabled(config.server.tls), logger });
     // The agents the node runs itself start now: they are given its URL. So do the enabled plugins.
     await mesh.runtime.open();
     await pluginRuntime.open();
@@ -540,6 +556,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         configSync.close();
         tlsWatch?.close();
         report.stop();
+        await lanDiscovery?.close().catch(() => undefined);
         streams.close();
         const forced = setTimeout(() => app.server.closeAllConnections(), config.server.shutdownTimeoutMs);
         forced.unref();
@@ -554,6 +571,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         await federation.close();
         await klpNode.close();
         await app.close();
+        // The last spans are exported before the node reports stopped.
+        await tracing?.close().catch(() => undefined);
         clearTimeout(forced);
         router.stop();
         await monitor.stop();

@@ -1,8 +1,9 @@
 /**
  * @module commands/peer
- * `kai peer add|list|rm|trust|sync` (scope `federation:admin`): the nodes this one imports public records
+ * `kai peer add|list|rm|trust|sync|discover` (scope `federation:admin`): the nodes this one imports public records
  * from. `add` shows the DID the peer's signed node document names and asks before pinning it (on a
- * terminal); scripts pass `--did` to pin a DID they already know, or `--yes` to accept what is shown.
+ * terminal); scripts pass `--did` to pin a DID they already know, or `--yes` to accept what is shown. `discover`
+ * lists the nodes heard on the LAN (mDNS) and adds one the same way.
  */
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
@@ -118,6 +119,44 @@ function syncCommand(): Command {
   });
 }
 
+function discoverCommand(): Command {
+  const command = new Command("discover")
+    .description("nodes heard on the LAN by mDNS (federation.mdns.enabled); --add one to pin its DID as `peer add` does")
+    .option("--wait <seconds>", "ask the LAN again and wait this long for answers (0-5)", "2")
+    .option("--add <did-or-name>", "add this discovered node as a peer (its DID is checked against its signed node document)")
+    .option("-y, --yes", "with --add: accept the DID without asking");
+  addGlobalOptions(command);
+  return command.action(async (flags: { wait: string; add?: string; yes?: boolean }, self: Command) => {
+    const { out, client } = contextOf(self);
+    const seconds = Number(flags.wait);
+    if (!Number.isFinite(seconds) || seconds < 0 || seconds > 5) throw usageError("--wait takes 0 to 5 seconds");
+    const found = await client().peers.discovered({ waitMs: seconds * 1000 });
+    if (!found.enabled) throw new CliError("LAN discovery is off on this node: set federation.mdns.enabled to true", "discovery_off", EXIT.usage);
+    if (flags.add === undefined) {
+      if (out.json) out.document(found);
+      else if (found.peers.length === 0) out.info("no other node heard on the LAN");
+      else out.table(["NAME", "DID", "URL", "PEER"], found.peers.map((peer) => [peer.name, peer.did, peer.url, peer.known ? "yes" : "no"]));
+      return;
+    }
+    const wanted = flags.add;
+    const candidate = found.peers.find((peer) => peer.did === wanted || peer.name === wanted);
+    if (!candidate) throw new CliError(`no node named or identified ${wanted} was heard on the LAN`, "not_found", EXIT.notFound);
+    // The announcement is unauthenticated: the node at the address must sign as the DID announced.
+    const identity = await inspectNode(candidate.url).catch((error: unknown) => {
+      throw new CliError(`cannot read the node document at ${candidate.url}: ${error instanceof Error ? error.message : String(error)}`, "peer_unreachable", EXIT.unreachable);
+    });
+    if (identity.did !== candidate.did) throw new CliError(`the node at ${candidate.url} identifies as ${identity.did}, not the announced ${candidate.did}: not added`, "peer_identity_mismatch", EXIT.unexpected);
+    out.info(`${candidate.url} identifies as ${identity.did} (${identity.name}, ${identity.version})`);
+    if (!flags.yes) {
+      if (!process.stdin.isTTY) throw usageError("not a terminal: accept the DID with --yes");
+      if (!(await confirm("Pin this DID and import from this node? [y/N] "))) throw new CliError("not added", "cancelled", EXIT.usage);
+    }
+    const { peer, created } = await client().peers.add({ url: candidate.url, did: identity.did, name: candidate.name });
+    if (out.json) out.document(peer);
+    else out.info(`${created ? "added" : "updated"} peer ${peer.did}`);
+  });
+}
+
 export function peerCommand(): Command {
   return new Command("peer")
     .alias("peers")
@@ -127,5 +166,6 @@ export function peerCommand(): Command {
     .addCommand(showCommand())
     .addCommand(removeCommand())
     .addCommand(trustCommand())
-    .addCommand(syncCommand());
+    .addCommand(syncCommand())
+    .addCommand(discoverCommand());
 }

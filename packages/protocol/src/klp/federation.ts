@@ -166,3 +166,24 @@ export type UpdatePeerRequest = z.infer<typeof UpdatePeerRequestSchema>;
 
 export const PeerListResponseSchema = z.object({ peers: z.array(PeerInfoSchema) });
 export type PeerListResponse = z.infer<typeof PeerListResponseSchema>;
+
+/** A node heard on the LAN by mDNS/DNS-SD (`GET /api/peers/discovered`). Unauthenticated: adding it pins its DID as `POST /api/peers` does. */
+export const DiscoveredPeerSchema = z.object({
+  /** The DNS-SD instance name it announced. */
+  name: z.string(),
+  /** The DID its announcement names (checked against its signed node document only when it is added). */
+  did: DidSchema,
+  /** The first address to reach it at (IPv4 first). */
+  url: z.string(),
+  urls: z.array(z.string()),
+  /** Its mDNS host name (`….local`). */
+  host: z.string(),
+  lastSeen: TimestampSchema,
+  /** Whether it is already one of this node's peers. */
+  known: z.boolean().optional(),
+});
+export type DiscoveredPeer = z.infer<typeof DiscoveredPeerSchema>;
+
+/** `GET /api/peers/discovered` 200. `enabled` false: LAN discovery is off (`federation.mdns.enabled`), the list is empty. */
+export const DiscoveredPeerListResponseSchema = z.object({ enabled: z.boolean(), advertising: z.boolean(), peers: z.array(DiscoveredPeerSchema) });
+export type DiscoveredPeerListResponse = z.infer<typeof DiscoveredPeerListResponseSchema>;

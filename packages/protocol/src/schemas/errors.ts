@@ -153,6 +153,10 @@ export const ERROR_TABLE = {
   plugin_input_invalid: { status: 422 },
   // ServiceBus (issue 18): a plugin called the node without the permission the call needs (recorded in the security log).
   plugin_permission_denied: { status: 403 },
+  // Backups (issue 19): the passphrase does not open the backup (its key fails the header's check value).
+  backup_passphrase_wrong: { status: 422 },
+  // Backups: the file is not a backup, is cut short or changed (authentication fails), or a file inside does not match the manifest's hash.
+  backup_corrupt: { status: 422 },
 } as const satisfies Record<string, ErrorTraits>;
 
 type ErrorTableCode = keyof typeof ERROR_TABLE;

@@ -26,6 +26,8 @@ export const SCOPES = [
   "config:admin",
   // Plugins (issue 18, /api/plugins): listing them with their manifests, trust and problems, rescanning their folders.
   "plugins:admin",
+  // Backups (issue 19, /api/backups): taking, listing and verifying backups of everything the node holds.
+  "backup:admin",
   "admin",
 ] as const;
 export const ScopeSchema = z.enum(SCOPES);

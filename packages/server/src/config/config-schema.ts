@@ -4,7 +4,7 @@
  * policy and user files, environment variables (KAI_*), command-line flags, runtime changes (config/layers/).
  */
 import { z } from "zod";
-import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, ErrorCodeSchema, RunAgentSpecSchema } from "@kai/protocol";
+import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, DurationSchema, ErrorCodeSchema, RunAgentSpecSchema } from "@kai/protocol";
 import { SignInConfigSchema } from "./sign-in-config.js";
 import { MfaConfigSchema } from "./mfa-config.js";
 import { SsoConfigSchema } from "./sso-config.js";
@@ -86,9 +86,16 @@ export const ConfigSchema = z.strictObject({
   logging: z
     .strictObject({
       level: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
-      /** Also write logs to <dataDir>/logs/kai.log. */
+      /** Also write logs to <dataDir>/logs/system/ (every line), logs/security/ and logs/agents/ (logging/log-files.ts). */
       file: z.boolean().default(true),
       stdout: z.boolean().default(true),
+      /** The log files: a new file each UTC day and before one would pass `maxSizeMb`; files older than `retentionDays` are deleted. */
+      rotation: z
+        .strictObject({
+          maxSizeMb: z.number().min(0.001).max(100_000).default(50),
+          retentionDays: z.int().min(1).max(3650).default(30),
+        })
+        .prefault({}),
     })
     .prefault({}),
   storage: z
@@ -347,6 +354,20 @@ export const ConfigSchema = z.strictObject({
       recordTtlSeconds: z.int().min(10).max(604_800).default(3600),
       /** How often expired imported records are dropped, ms. */
       sweepIntervalMs: z.int().min(100).max(3_600_000).default(10_000),
+      /**
+       * LAN discovery by mDNS/DNS-SD (`_kai._tcp`, the DID in the TXT record; federation/lan-discovery.ts). Off by
+       * default: an announcement tells the whole segment a node runs here. Discovered nodes are only listed
+       * (`kai peer discover`); adding one pins its DID like `kai peer add`.
+       */
+      mdns: z
+        .strictObject({
+          enabled: z.boolean().default(false),
+          /** Announce this node (false: only listen for others). */
+          advertise: z.boolean().default(true),
+          /** The instance name announced; default `kai-<key id>`. */
+          name: z.string().min(1).max(63).optional(),
+        })
+        .prefault({}),
     })
     .refine((f) => f.refreshIntervalMs < f.recordTtlSeconds * 1000, {
       message: "refreshIntervalMs must be shorter than recordTtlSeconds, or imported records expire between refreshes",
@@ -500,6 +521,39 @@ export const ConfigSchema = z.strictObject({
         })
         .prefault({}),
     })
+    .prefault({}),
+  /** Distributed tracing (issue 19, docs/operations/tracing.md): OpenTelemetry spans, W3C `traceparent`, OTLP/HTTP export. */
+  tracing: z
+    .strictObject({
+      enabled: z.boolean().default(false),
+      /** OTLP/HTTP traces URL (e.g. http://collector:4318/v1/traces); absent: OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else nothing is exported. */
+      otlpEndpoint: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+      /** The share of new traces recorded (0..1); a caller's sampled flag is followed (parent-based). */
+      sampleRatio: z.number().min(0).max(1).default(1),
+      /** `service.name` of this node's spans. */
+      serviceName: z.string().min(1).max(128).default("kai"),
+    })
+    .prefault({}),
+  /** Backups (issue 19, docs/operations/backup.md): `kai backup`, /api/backups and scheduled backups. */
+  backup: z
+    .strictObject({
+      /** Where backups are written and listed; absent: `<dataDir>/backups`. */
+      dir: z.string().min(1).max(4096).optional(),
+      /** The passphrase scheduled backups (and API calls that give none) are encrypted with; use `@env:NAME`. */
+      passphrase: z.string().min(8).max(1024).optional(),
+      /** Or: the name of a vault secret whose value is that passphrase (read when needed; the vault must be unlocked). */
+      passphraseSecret: z.string().min(1).max(256).optional(),
+      /** How often the node takes a backup itself (a duration: `6h`, `1d`), or `off`. Needs `passphrase`. */
+      schedule: z.union([z.literal("off"), DurationSchema]).default("off"),
+      /** How many backups the schedule keeps in `dir` (the oldest beyond are deleted after each scheduled backup). */
+      retain: z.int().min(1).max(10_000).default(7),
+      /** Scheduled backups also carry the artifacts' bytes. */
+      withArtifacts: z.boolean().default(false),
+      /** PBKDF2-SHA256 iterations of the key a passphrase gives (as the vault's `pbkdf2Iterations`). */
+      kdfIterations: z.int().min(10_000).max(100_000_000).default(600_000),
+    })
+    .refine((b) => b.schedule === "off" || b.passphrase !== undefined || b.passphraseSecret !== undefined, { message: "backup.schedule needs backup.passphrase or backup.passphraseSecret", path: ["passphrase"] })
+    .refine((b) => b.passphrase === undefined || b.passphraseSecret === undefined, { message: "give backup.passphrase or backup.passphraseSecret, not both", path: ["passphraseSecret"] })
     .prefault({}),
 }).refine((c) => c.storage.kind !== "postgres" || c.storage.postgres.url !== undefined, {
   message: "storage.kind postgres needs storage.postgres.url (or KAI_DATABASE_URL)",

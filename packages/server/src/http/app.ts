@@ -30,6 +30,7 @@ import { createAuthenticateHook, principalOf } from "./authenticate.js";
 import { installRateLimit } from "./rate-limit.js";
 import type { RateLimits } from "../cluster/limits/limit-types.js";
 import { generateRequestId, installRequestLog, lazyChildLogger } from "./request-log.js";
+import type { NodeTracing } from "../tracing/node-tracing.js";
 import { installRequestMetrics } from "./request-metrics.js";
 import { metricsRoutes } from "./routes/metrics.js";
 // What the node measured, as JSON for the web app (issue 15): traffic now and over the last hour, a service's activity.
@@ -51,7 +52,7 @@ import { klpSocketRoute } from "./ws/klp-socket.js";
 import type { KlpNode } from "../klp/klp-node.js";
 import type { FederationService } from "../federation/federation-service.js";
 import type { ServiceListing } from "../directory/service-listing.js";
-import { peersRoutes } from "./routes/peers.js";
+import { peersRoutes, type LanDiscoveryView } from "./routes/peers.js";
 import type { DirectoryWatch } from "../directory/directory-watch.js";
 import { attachRegistryStream } from "./ws/registry-stream.js";
 // Sign-in (issue 14): users, roles, sessions.
@@ -101,6 +102,9 @@ import type { PluginRuntime } from "../plugins/runtime/plugin-runtime.js";
 // Plugin lifecycle (issue 18): install, update, remove, roll back, history.
 import { pluginLifecycleRoutes } from "./routes/plugin-lifecycle.js";
 import { pluginUiRoutes } from "./routes/plugin-ui.js";
+// Backups (issue 19): take, list, verify.
+import { backupRoutes } from "./routes/backups.js";
+import type { BackupService } from "../backup/backup-service.js";
 import type { PluginInstaller } from "../plugins/install/plugin-installer.js";
 // The node as an A2A agent (issue 16): its public agent card and the A2A JSON-RPC endpoint on kCore.
 import { a2aCardRoutes, a2aRoutes } from "./routes/a2a.js";
@@ -129,6 +133,8 @@ export interface AppDeps {
   /** The runtime layer stored and shared by the instances (config/layers/runtime-layer-sync.ts). */
   configSync?: RuntimeLayerSync;
   logger: Logger;
+  /** The node's tracing (tracing/node-tracing.ts): a server span per request; absent when `tracing.enabled` is off. */
+  tracing?: NodeTracing;
   tokens: TokenService;
   registry: RegistryService;
   streams: DirectoryWatch;
@@ -138,6 +144,8 @@ export interface AppDeps {
   gateway: GatewayPort;
   klp: KlpNode;
   federation: FederationService;
+  /** LAN discovery (federation.mdns), started once the node listens. */
+  lanDiscovery?: LanDiscoveryView;
   /** `GET /api/services` over local and imported records. */
   listing: ServiceListing;
   /** `GET /api/cluster`: the instances, the leader, the shared database and cache. */
@@ -166,6 +174,8 @@ export interface AppDeps {
   pluginRuntime?: PluginRuntime;
   /** Plugin lifecycle (issue 18): install, update, remove, roll back; absent: those routes are not served. */
   pluginInstaller?: PluginInstaller;
+  /** Backups (issue 19): /api/backups; absent: those routes are not served. */
+  backups?: BackupService;
 }
 
 /**
@@ -249,7 +259,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   // Browsers navigating to a deep link of the web app (`/services/x`) get the app; everything else its JSON 404.
   const web: { app?: WebApp | undefined } = {};
   installErrorHandling(app, (request, reply) => web.app?.serveNavigation(request, reply) ?? false);
-  installRequestLog(app, deps.logger);
+  installRequestLog(app, deps.logger, deps.tracing);
   installRequestMetrics(app, deps.metrics);
   const closing = installShutdownGate(app);
   installBodyGuard(app, deps.config.server);
@@ -308,7 +318,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(async (scope) => {
     scope.addHook("onRequest", createAuthenticateHook(deps.tokens, (sessionId, presented) => deps.signIn.sessions.checkCsrf(sessionId, presented)));
     await scope.register(servicesRoutes(deps.registry, deps.listing));
-    await scope.register(peersRoutes(deps.federation));
+    await scope.register(peersRoutes(deps.federation, deps.lanDiscovery));
     await scope.register(tokenRoutes(deps.tokens));
     await scope.register(statusRoutes(deps.getStatus, deps.clusterSummary));
     await scope.register(clusterRoutes(deps.getCluster));
@@ -341,6 +351,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(pluginRoutes(deps.plugins, deps.pluginRuntime));
     if (deps.pluginRuntime) await scope.register(pluginUiRoutes(deps.plugins, deps.pluginRuntime));
     if (deps.pluginInstaller) await scope.register(pluginLifecycleRoutes(deps.pluginInstaller, deps.plugins, deps.config.plugins.maxPackageBytes));
+    if (deps.backups) await scope.register(backupRoutes(deps.backups));
     await scope.register(a2aRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger, push: deps.mesh.push }, a2aCard));
     // The same A2A operations over the HTTP+JSON (REST) binding, on the same request handler: /a2a/rest/...
     await scope.register(a2aRestRoutes({ tasks: deps.mesh.tasks, hub: deps.mesh.events, registry: deps.registry, logger: deps.logger, push: deps.mesh.push }, a2aCard));

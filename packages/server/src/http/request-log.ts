@@ -8,6 +8,8 @@ import { randomUUID } from "node:crypto";
 import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
 import type { Bindings, ChildLoggerOptions } from "pino";
 import type { Logger } from "../logging/logger.js";
+import type { NodeTracing } from "../tracing/node-tracing.js";
+import { installRequestSpans, requestTraceIds } from "../tracing/http-spans.js";
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -89,7 +91,7 @@ export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Bindings, o
   return new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger;
 }
 
-export function installRequestLog(app: FastifyInstance, logger: Logger): void {
+export function installRequestLog(app: FastifyInstance, logger: Logger, tracing?: NodeTracing): void {
   // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
   app.addHook("onRequest", (request, reply, done) => {
     reply.header("X-Request-Id", request.id);
@@ -107,9 +109,13 @@ export function installRequestLog(app: FastifyInstance, logger: Logger): void {
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
         owner: request.principal?.owner,
+        // Written after the handler's traced context is left: the span's ids are added here (tracing/http-spans.ts).
+        ...(tracing ? requestTraceIds(request) : {}),
       },
       "request",
     );
     done();
   });
+  // After the log's hooks: the span ends after the request's line has read its ids.
+  if (tracing) installRequestSpans(app, tracing);
 }

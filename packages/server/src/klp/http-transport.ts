@@ -6,6 +6,7 @@
  */
 import type { klp } from "@kai/protocol";
 import { readBoundedText } from "./bounded-body.js";
+import { withTraceHeaders } from "../tracing/spans.js";
 
 export interface HttpTransportOptions {
   /** Per-request timeout, ms. */
@@ -33,7 +34,7 @@ export class HttpClientTransport implements klp.KlpTransport {
     const timer = setTimeout(() => controller.abort(), this.options.timeoutMs ?? 10_000);
     this.inFlight.add(controller);
     try {
-      const response = await fetch(this.url, { method: "POST", headers: { "content-type": "application/json" }, body: text, signal: controller.signal, redirect: "error" });
+      const response = await fetch(this.url, { method: "POST", headers: withTraceHeaders({ "content-type": "application/json" }), body: text, signal: controller.signal, redirect: "error" });
       const answer = await readBoundedText(response, "the peer's answer");
       if (!this.isClosed) for (const handler of this.messageHandlers) handler(answer);
     } finally {

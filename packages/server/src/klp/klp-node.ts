@@ -16,6 +16,9 @@ import { connectPeer, type KlpPeerSession, type PeerTransportKind } from "./peer
 import type { KlpKeySource } from "../identity/node-identity.js";
 import { memoryRateLimits } from "../cluster/limits/rate-limits.js";
 import type { RateLimits, WindowCounter } from "../cluster/limits/limit-types.js";
+import type { Span } from "@opentelemetry/api";
+import type { NodeTracing } from "../tracing/node-tracing.js";
+import { failSpan, inSpan, SpanKind } from "../tracing/spans.js";
 
 export interface KlpNodeOptions {
   /** The node key as KLP sees it: the DID always, the key pair while the vault holds it unlocked. */
@@ -53,6 +56,8 @@ export interface KlpNodeOptions {
    * is built after the node. While it returns undefined (or when absent) memory messages answer KLP_NOT_FOUND.
    */
   memory?: () => KlpMemoryHandlers | undefined;
+  /** The node's tracing: a span per KLP message received and sent (tracing/spans.ts); absent: none. */
+  tracing?: NodeTracing;
 }
 
 /**
@@ -162,11 +167,22 @@ export class KlpNode {
 
   /** Runs the acceptance rules on one message and handles it; never throws. */
   async receive(text: string | Uint8Array, options: ReceiveOptions = {}): Promise<ReceiveOutcome> {
+    // A span per message when the node traces: over HTTP a child of the request's span (and so of the sender's).
+    if (!this.options.tracing) return this.receiveMessage(text, options, undefined);
+    return inSpan(this.options.tracing, "klp.receive", { kind: SpanKind.SERVER }, async (span) => {
+      const outcome = await this.receiveMessage(text, options, span);
+      if (outcome.error && span) failSpan(span, outcome.error);
+      return outcome;
+    });
+  }
+
+  private async receiveMessage(text: string | Uint8Array, options: ReceiveOptions, span: Span | undefined): Promise<ReceiveOutcome> {
     // Without the key nothing can be answered (not even a signed refusal): the transport says so instead.
     const identity = this.identity;
     const result = await klp.acceptText(text, this.acceptContext(options.sessionPeer, false));
     if (!result.ok) return this.refuse(result.error, text, options.sessionPeer);
     const envelope = result.envelope;
+    span?.setAttributes({ "klp.type": envelope.type, "klp.from": envelope.from });
     if (options.only && !options.only.has(envelope.type)) {
       return this.refuse(new klp.KlpError("KLP_MALFORMED", `this endpoint takes only ${[...options.only].join(", ")} messages`), text, options.sessionPeer);
     }
@@ -241,7 +257,11 @@ export class KlpNode {
 
   /** Opens a session from this node to another one (its DID read from its signed node document, or pinned). */
   async connect(baseUrl: string, via: PeerTransportKind, expectDid?: string): Promise<KlpPeerSession> {
-    const session = await connectPeer(baseUrl, this.identity, via, { ...(expectDid !== undefined ? { expectDid } : {}), now: this.now });
+    const session = await connectPeer(baseUrl, this.identity, via, {
+      ...(expectDid !== undefined ? { expectDid } : {}),
+      ...(this.options.tracing ? { tracing: this.options.tracing } : {}),
+      now: this.now,
+    });
     this.sessions.add(session);
     session.onClose(() => this.sessions.delete(session));
     return session;

@@ -11,6 +11,8 @@ import { klp, parseJson } from "@kai/protocol";
 import { HttpClientTransport } from "./http-transport.js";
 import { MAX_PEER_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
 import { CLOSE_NORMAL, WebSocketTransport } from "./ws-transport.js";
+import type { NodeTracing } from "../tracing/node-tracing.js";
+import { inSpan, SpanKind } from "../tracing/spans.js";
 
 export type PeerTransportKind = "http" | "ws";
 
@@ -19,6 +21,8 @@ export interface ConnectOptions {
   expectDid?: string;
   now?: () => number;
   timeoutMs?: number;
+  /** The node's tracing: a client span per request sent, its `traceparent` on the HTTP transport's POST. */
+  tracing?: NodeTracing;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -71,7 +75,7 @@ export async function connectPeer(baseUrl: string, self: klp.KlpKeyPair, via: Pe
     recipientExists: (address) => address.kind === "did" && address.did === self.did,
   };
   if (via === "http") {
-    return new KlpPeerSession(new HttpClientTransport(new URL(document.endpoints.message, baseUrl).href, { timeoutMs }), self, document.did, context, timeoutMs);
+    return new KlpPeerSession(new HttpClientTransport(new URL(document.endpoints.message, baseUrl).href, { timeoutMs }), self, document.did, context, timeoutMs, options.tracing);
   }
   const url = new URL(document.endpoints.websocket, baseUrl);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
@@ -82,7 +86,7 @@ export async function connectPeer(baseUrl: string, self: klp.KlpKeyPair, via: Pe
     await transport.close("handshake failed");
     throw error;
   }
-  return new KlpPeerSession(transport, self, document.did, context, timeoutMs);
+  return new KlpPeerSession(transport, self, document.did, context, timeoutMs, options.tracing);
 }
 
 interface Pending {
@@ -107,6 +111,7 @@ export class KlpPeerSession {
     readonly peerDid: string,
     private readonly context: klp.AcceptContext,
     private readonly timeoutMs: number,
+    private readonly tracing?: NodeTracing,
   ) {
     transport.onMessage((text) => void this.onText(text));
     transport.onClose((reason) => this.failAll(new klp.KlpError("KLP_INTERNAL", `connection closed: ${reason}`)));
@@ -123,6 +128,12 @@ export class KlpPeerSession {
 
   /** Sends an envelope that is already signed (by anyone: the node answers whoever signed it). */
   send(envelope: klp.KlpEnvelope): Promise<klp.KlpEnvelope> {
+    if (!this.tracing) return this.sendMessage(envelope);
+    // A client span until the reply (or refusal); the transport sends inside it, so HTTP carries its `traceparent`.
+    return inSpan(this.tracing, "klp.send", { kind: SpanKind.CLIENT, attributes: { "klp.type": envelope.type, "klp.peer": this.peerDid } }, () => this.sendMessage(envelope));
+  }
+
+  private sendMessage(envelope: klp.KlpEnvelope): Promise<klp.KlpEnvelope> {
     const answer = new Promise<klp.KlpEnvelope>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(envelope.id);

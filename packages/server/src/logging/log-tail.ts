@@ -107,10 +107,12 @@ export class LogTail {
   }
 }
 
-/** Whether a line passes the filters (level minimum, request id, text in message or fields). */
+/** Whether a line passes the filters (level minimum, request, task and service ids, text in message or fields). */
 export function matches(entry: LogEntry, filter: LogFilter): boolean {
   if (filter.level && (LEVEL_RANK.get(entry.level) ?? 0) < (LEVEL_RANK.get(filter.level) ?? 0)) return false;
   if (filter.requestId && entry.requestId !== filter.requestId) return false;
+  if (filter.taskId && entry.fields.taskId !== filter.taskId) return false;
+  if (filter.serviceId && entry.fields.serviceId !== filter.serviceId) return false;
   if (filter.q) {
     const needle = filter.q.toLowerCase();
     const inFields = () => JSON.stringify(entry.fields).toLowerCase().includes(needle);

@@ -1,15 +1,16 @@
 /**
  * @module logging/logger
- * Structured JSON logs (pino) to stdout and to `<dataDir>/logs/kai.log`. Secrets never reach a log line:
+ * Structured JSON logs (pino) to stdout and to the files under `<dataDir>/logs/` (log-files.ts: `system/`,
+ * `security/`, `agents/`, rotated, with retention). Secrets never reach a log line:
  * request headers and query strings are not logged at all, and known secret-bearing fields are redacted
  * as a second line of defence.
  */
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import pino, { type Logger, type DestinationStream } from "pino";
 import type { Config } from "../config/config-schema.js";
 import { LogTail } from "./log-tail.js";
 import { levelTracking } from "./log-level.js";
+import { openLogFiles, type LogFiles } from "./log-files.js";
+import { activeTraceIds } from "../tracing/spans.js";
 
 export type { Logger };
 
@@ -40,14 +41,11 @@ export function logTailOf(logger: Logger): LogTail {
 
 export function createLogger({ config, extraDestination }: CreateLoggerOptions): { logger: Logger; flush(): Promise<void>; tail: LogTail } {
   const streams: pino.StreamEntry[] = [];
-  const fileDestinations: ReturnType<typeof pino.destination>[] = [];
+  let files: LogFiles | undefined;
   if (config.logging.stdout) streams.push({ stream: pino.destination({ fd: 1, sync: false }) });
   if (config.logging.file) {
-    const dir = join(config.dataDir, "logs");
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const file = pino.destination({ dest: join(dir, "kai.log"), sync: false, mkdir: true });
-    fileDestinations.push(file);
-    streams.push({ stream: file });
+    files = openLogFiles(config);
+    streams.push(...files.streams);
   }
   if (extraDestination) streams.push({ stream: extraDestination });
   // The in-memory ring behind GET /api/logs: it receives each line after redaction, like every other destination.
@@ -63,6 +61,8 @@ export function createLogger({ config, extraDestination }: CreateLoggerOptions):
       // Children are remembered so that a level changed at run time reaches them (logging/log-level.ts).
       onChild: levels.onChild,
       base: { service: "kai" },
+      // trace_id and span_id of the active span on every line written inside a traced request or step (tracing/spans.ts).
+      mixin: () => activeTraceIds(),
       timestamp: pino.stdTimeFunctions.isoTime,
       redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
       // Errors are logged by name, code and message only: stack traces stay out of logs by rule.
@@ -76,25 +76,7 @@ export function createLogger({ config, extraDestination }: CreateLoggerOptions):
     logger,
     tail,
     async flush() {
-      for (const destination of fileDestinations) {
-        try {
-          destination.flushSync();
-        } catch {
-          // A destination that is not ready yet has nothing to flush.
-        }
-        // flushSync writes what is queued, but not the one asynchronous write that may be in flight (sonic-boom keeps
-        // it in `_writing`; no public field tells): the last line ("stopped") can still be on its way. Wait for it,
-        // briefly, so whoever reads the file after close() finds every line.
-        if ((destination as unknown as { _writing?: boolean })._writing === true) {
-          await new Promise<void>((resolve) => {
-            const giveUp = setTimeout(resolve, 1000);
-            destination.once("drain", () => {
-              clearTimeout(giveUp);
-              resolve();
-            });
-          });
-        }
-      }
+      await files?.flush();
     },
   };
 }

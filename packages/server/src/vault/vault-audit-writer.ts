@@ -60,6 +60,7 @@ export class VaultAuditWriter {
       this.logger.error({ err: error, operation: draft.operation }, "vault: audit entry could not be written");
       throw auditUnavailable();
     }
+    this.logAccess(draft);
   }
 
   /**
@@ -75,11 +76,15 @@ export class VaultAuditWriter {
     reads?: VaultReads,
   ): Promise<T> {
     try {
-      return await this.store.transact((tx) => {
+      let written: AuditDraft | undefined;
+      const value = await this.store.transact((tx) => {
         const { reason, value } = work(tx);
-        this.appendIn(tx, this.draft(actor, op, name, "allowed", reason));
+        written = this.draft(actor, op, name, "allowed", reason);
+        this.appendIn(tx, written);
         return value;
       }, reads);
+      if (written) this.logAccess(written);
+      return value;
     } catch (error) {
       if (error instanceof Refusal) return this.refuse(actor, op, name, error.outcome, error.reason, error.error);
       if (passesThrough(error)) throw error;
@@ -92,6 +97,16 @@ export class VaultAuditWriter {
   async refuse(actor: VaultActor, op: string, name: string | null, outcome: "denied" | "failed", reason: string, error: ApiError): Promise<never> {
     await this.record(this.draft(actor, op, name, outcome, reason));
     throw error;
+  }
+
+  /**
+   * The security log's line for an entry once written (logging/log-routing.ts sends `category: security` to
+   * logs/security/): who did which operation and how it went; never the secret's name, its hash or the reason text.
+   */
+  private logAccess(draft: AuditDraft): void {
+    const line = { category: "security", event: "vault.access", operation: draft.operation, outcome: draft.outcome, actor: draft.actor, tokenId: draft.tokenId, ...(draft.requestId !== null ? { requestId: draft.requestId } : {}) };
+    if (draft.outcome === "allowed") this.logger.info(line, `security: vault.${draft.operation}`);
+    else this.logger.warn(line, `security: vault.${draft.operation}`);
   }
 
   private appendIn(tx: VaultTx, draft: AuditDraft): void {

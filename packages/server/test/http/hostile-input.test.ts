@@ -201,7 +201,8 @@ beforeAll(async () => {
   // memory:read, memory:write: so do semantic memory's (issue 17; with no embedding service, an add or search ends in 404).
   // prompts:read, prompts:write: so do the prompt store's (issue 17).
   // artifacts:read, artifacts:write: so do the artifact routes' (issue 17; the upload takes any body as the file's bytes, so it is not among the routes "with a body").
-  alice = await mintToken(server, ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "metrics:read", "tasks:run", "agents:read", "agents:write", "memory:read", "memory:write", "prompts:read", "prompts:write", "artifacts:read", "artifacts:write", "config:admin", "plugins:admin"], "alice");
+  // backup:admin: so do the backup routes' (issue 19; no body the barrage makes has a passphrase, so none takes a backup).
+  alice = await mintToken(server, ["services:read", "services:write", "services:heartbeat", "gateway:invoke", "metrics:read", "tasks:run", "agents:read", "agents:write", "memory:read", "memory:write", "prompts:read", "prompts:write", "artifacts:read", "artifacts:write", "config:admin", "plugins:admin", "backup:admin"], "alice");
   routes = await protectedRoutes(server);
   const sentinel = await server.request("/api/services/register", {
     method: "POST",

@@ -1,10 +1,10 @@
 // Secrets never reach a log line or an error body. A canary secret and every real token (the admin token and
 // minted ones) travel everywhere a secret can travel in this issue — bearer header, `?token=` on the
 // WebSocket, a raw credential in a registration, an X-Request-Id — and must then appear in no captured log
-// line, not in <dataDir>/logs/kai.log, and in no error response. Also: the request log has exactly one line
+// line, not in the log files under <dataDir>/logs/ (system, security, agents), and in no error response. Also: the request log has exactly one line
 // per request with its id, method, route, status and duration, and the X-Request-Id rules hold.
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync, statSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
@@ -128,13 +128,15 @@ describe("secrets", () => {
     for (const body of errorBodies.filter((text) => text.startsWith("{"))) expect(ErrorBodySchema.safeParse(JSON.parse(body)).success, body).toBe(true);
   });
 
-  it("appear nowhere in <dataDir>/logs/kai.log after shutdown, which holds the request log", async () => {
+  it("appear nowhere in the log files under <dataDir>/logs/ after shutdown, whose system log holds the request log", async () => {
     await server.close();
     closed = true;
-    const file = readFileSync(join(server.dataDir, "logs", "kai.log"), "utf8");
-    expect(file).toContain('"msg":"request"');
-    expect(file).toContain('"msg":"stopped"');
-    for (const secret of allSecrets()) expect(file.includes(secret), `secret ${secret.slice(0, 16)}… in kai.log`).toBe(false);
+    const read = (folder: string) => readdirSync(join(server.dataDir, "logs", folder)).map((name) => readFileSync(join(server.dataDir, "logs", folder, name), "utf8")).join("");
+    const system = read("system");
+    expect(system).toContain('"msg":"request"');
+    expect(system).toContain('"msg":"stopped"');
+    const file = system + read("security") + read("agents");
+    for (const secret of allSecrets()) expect(file.includes(secret), `secret ${secret.slice(0, 16)}… in a log file`).toBe(false);
     // The one place the admin token is written down is private to the node's user.
     expect(statSync(join(server.dataDir, "admin.token")).mode & 0o777).toBe(0o600);
   });

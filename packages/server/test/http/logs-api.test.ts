@@ -1,7 +1,12 @@
 // GET /api/logs and GET /api/logs/stream against a real node: the recent lines with their filters, the live stream
 // (server-sent events, resumable), admin only — and a canary secret (and every token) sent everywhere a secret can
-// travel, through the gateway to a hostile upstream that echoes its credential, never appears in either.
+// travel, through the gateway to a hostile upstream that echoes its credential, never appears in either. The same
+// node's log files: logs/system, logs/security (vault access), logs/agents (a task's lines), retention applied at
+// start to files the test dated back, and no canary in any file.
 import { randomBytes } from "node:crypto";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { LogEntrySchema, LogListResponseSchema, type LogEntry } from "@kai/protocol";
 import { eventually, mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -12,6 +17,13 @@ const CANARY = `kai-canary-${randomBytes(8).toString("hex")}`;
 
 let server: TestServer;
 let fake: FakeUpstream;
+let closed = false;
+const dataDir = mkdtempSync(join(tmpdir(), "kai-logs-api-"));
+const DAY = 86_400_000;
+const daysAgo = (days: number) => new Date(Date.now() - days * DAY).toISOString().slice(0, 10);
+/** Files dated before the test: past the default 30 days' retention, and within it. */
+const expiredFiles = [join("system", `system-${daysAgo(45)}.log`), join("security", `security-${daysAgo(31)}.1.log`)];
+const keptFiles = [join("system", `system-${daysAgo(29)}.log`), join("agents", `agents-${daysAgo(3)}.log`)];
 
 /** A live SSE reader: everything received so far, parsed into events. */
 interface OpenStream {
@@ -57,12 +69,17 @@ async function list(query = "", token = server.adminToken) {
 }
 
 beforeAll(async () => {
-  server = await startTestServer();
+  for (const file of [...expiredFiles, ...keptFiles]) {
+    mkdirSync(join(dataDir, "logs", file, ".."), { recursive: true, mode: 0o700 });
+    writeFileSync(join(dataDir, "logs", file), '{"msg":"from before"}\n');
+  }
+  server = await startTestServer({ keepDataDir: dataDir });
   fake = await startOpenAIFake();
 });
 afterAll(async () => {
-  await server.dispose();
-  await fake.close();
+  if (!closed) await server?.dispose();
+  await fake?.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe("GET /api/logs", () => {
@@ -181,5 +198,75 @@ describe("GET /api/logs/stream", () => {
       const signature = secret.split(".")[2];
       if (signature) expect(streamed.includes(signature) || listed.includes(signature)).toBe(false);
     }
+  });
+});
+
+describe("filters by task and service", () => {
+  it("serviceId gives the gateway's lines about one service; taskId a task's lines; both checked like the others", async () => {
+    // The canary test above routed to `logs-echo`, whose upstream refused each attempt.
+    const echo = await list("?serviceId=logs-echo&limit=1000");
+    expect(echo.entries.length).toBeGreaterThan(0);
+    expect(echo.entries.every((entry) => entry.fields.serviceId === "logs-echo")).toBe(true);
+    expect(echo.entries.some((entry) => entry.msg === "routed attempt failed")).toBe(true);
+    expect((await list("?serviceId=no-such-service")).entries).toEqual([]);
+
+    // A task for a capability nobody offers: kCore logs its failure with the task's id.
+    const created = await server.request("/api/agent/task", { method: "POST", json: { goal: "nobody can", capability: "logs_api_nobody" } });
+    expect(created.status, await created.clone().text()).toBeLessThan(300);
+    const { id } = ((await created.json()) as { task: { id: string } }).task;
+    const mine = await eventually(async () => {
+      const { entries } = await list(`?taskId=${id}&limit=1000`);
+      return entries.length > 0 ? entries : undefined;
+    });
+    expect(mine.every((entry) => entry.fields.taskId === id)).toBe(true);
+    const stream = await openStream(`?taskId=${encodeURIComponent(id)}&after=0`);
+    await eventually(async () => stream.entries().length >= mine.length);
+    expect(stream.entries().every((entry) => entry.fields.taskId === id)).toBe(true);
+    stream.close();
+
+    for (const query of [`?taskId=${"t".repeat(129)}`, "?serviceId=", `?serviceId=${"s".repeat(257)}`, "?taskId=a&taskId=b", "?task=x"]) {
+      const response = await server.request(`/api/logs${query}`);
+      expect(response.status, query).toBe(400);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
+    }
+  });
+});
+
+describe("the log files", () => {
+  const filesIn = (folder: string) => readdirSync(join(dataDir, "logs", folder)).map((name) => join(folder, name));
+  const text = (file: string) => readFileSync(join(dataDir, "logs", file), "utf8");
+
+  it("keep every line in logs/system, the security log and the agents' lines apart, no canary anywhere, and retention applied at start", async () => {
+    // A failed sign-in with the canary as its password: the security log's line, without it.
+    const signIn = await server.request("/api/auth/login", { method: "POST", token: null, json: { username: "admin", password: CANARY } });
+    expect(signIn.status).toBe(401);
+    await server.close();
+    closed = true;
+    // Retention ran at start: what was past 30 days is gone, the rest is untouched.
+    for (const file of expiredFiles) expect(readdirSync(join(dataDir, "logs", file, "..")), file).not.toContain(file.split("/")[1]);
+    for (const file of keptFiles) expect(text(file), file).toBe('{"msg":"from before"}\n');
+    const today = new Date().toISOString().slice(0, 10);
+    const current = (folder: string) => filesIn(folder).filter((file) => file.includes(today)).map(text).join("");
+
+    const system = current("system");
+    expect(system).toContain('"msg":"request"');
+    expect(system).toContain('"msg":"stopped"');
+    const security = current("security");
+    const securityLines = security.trim().split("\n").map((line) => JSON.parse(line) as { category?: string; event?: string; operation?: string });
+    expect(securityLines.every((line) => line.category === "security")).toBe(true);
+    expect(securityLines.some((line) => line.event === "vault.access" && line.operation === "secret.put")).toBe(true);
+    expect(securityLines.some((line) => line.event === "sign_in_failed")).toBe(true);
+    const agents = current("agents");
+    expect(agents).toContain('"taskId"');
+    expect(agents).not.toContain('"msg":"request"');
+    // Every security and agents line is in the system log too.
+    for (const line of [...security.trim().split("\n"), ...agents.trim().split("\n")]) expect(system).toContain(line);
+
+    for (const folder of ["system", "security", "agents"]) {
+      expect(statSync(join(dataDir, "logs", folder)).mode & 0o777, folder).toBe(0o700);
+      for (const file of filesIn(folder).filter((name) => name.includes(today))) expect(statSync(join(dataDir, "logs", file)).mode & 0o777, file).toBe(0o600);
+    }
+    const all = ["system", "security", "agents"].flatMap(filesIn).map(text).join("");
+    for (const secret of [CANARY, server.adminToken, ...fake.echoes]) expect(all.includes(secret), `a log file leaks ${secret.slice(0, 16)}…`).toBe(false);
   });
 });

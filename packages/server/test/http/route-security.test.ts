@@ -13,7 +13,8 @@ import { fetchOpenApi, fillPath, protectedRoutes, routesOf, SIGNATURE_AUTHENTICA
 type Need = "read" | "write" | "heartbeat" | "admin" | "any" | "vault-read" | "vault-write" | "vault-admin" | "metrics" | "gateway" | "federation" | "agents-read" | "agents-write" | "tasks-run"
   | "prompts-read" | "prompts-write" | "artifacts-read" | "artifacts-write" | "memory-read" | "memory-write"
   | "config-admin"
-  | "plugins-admin";
+  | "plugins-admin"
+  | "backup-admin";
 
 interface RouteRule {
   need: Need;
@@ -85,6 +86,7 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/connectors": { need: "gateway" },
   "POST /api/route/{capability}": { need: "gateway", body: () => ({ request: { model: "walk-model", messages: [{ role: "user", content: "hi" }] } }) },
   "GET /api/peers": { need: "federation" },
+  "GET /api/peers/discovered": { need: "federation" },
   // This node's own URL: a real node document, refused as "this node itself" (400) once past auth.
   "POST /api/peers": { need: "federation", body: () => ({ url: server.url }) },
   "POST /api/peers/sync": { need: "federation" },
@@ -140,6 +142,10 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "DELETE /api/plugins/{id}": { need: "plugins-admin" },
   "GET /api/plugins/{id}/history": { need: "plugins-admin" },
   "POST /api/plugins/{id}/rollback": { need: "plugins-admin", body: () => ({}) },
+  // Backups (issue 19): past auth the walk node has no backup.passphrase (400), and "walk-target" is no backup id (400).
+  "POST /api/backups": { need: "backup-admin", body: () => ({}) },
+  "GET /api/backups": { need: "backup-admin" },
+  "POST /api/backups/{id}/verify": { need: "backup-admin", body: () => ({}) },
   "POST /api/plugins/{id}/update": { need: "plugins-admin", body: () => ({ manifest: {} }) },
   // Plugin UIs (issue 18): whoever may call plugins sees their pages (the walk's node has none: 404 past auth).
   "GET /api/plugin-uis": { need: "gateway" },
@@ -245,6 +251,7 @@ const INSUFFICIENT: Record<Exclude<Need, "any">, Scope[]> = {
   "memory-write": ["services:read", "memory:read", "prompts:write", "artifacts:write"],
   "config-admin": ["services:read", "services:write", "vault:admin", "federation:admin", "metrics:read"],
   "plugins-admin": ["services:read", "services:write", "config:admin", "federation:admin", "agents:write"],
+  "backup-admin": ["services:read", "services:write", "config:admin", "vault:admin", "plugins:admin"],
 };
 /** A token with only what the route needs: it must get past authentication and authorisation. */
 const SUFFICIENT: Record<Need, Scope[]> = {
@@ -270,6 +277,7 @@ const SUFFICIENT: Record<Need, Scope[]> = {
   "memory-write": ["memory:write"],
   "config-admin": ["config:admin"],
   "plugins-admin": ["plugins:admin"],
+  "backup-admin": ["backup:admin"],
 };
 
 let server: TestServer;

@@ -17,7 +17,9 @@ import { ApiError } from "../../errors.js";
 import { findAssignee, type Assignee, type AssignmentDeps } from "./assignment.js";
 import type { LoadTracker } from "./agent-load.js";
 import type { Dispatchers } from "./dispatch/dispatchers.js";
-import { DispatchError, type DispatchOutcome, type StepResume } from "./dispatch/step-dispatcher.js";
+import { DispatchError, type DispatchOutcome, type StepDispatch, type StepResume } from "./dispatch/step-dispatcher.js";
+import { context } from "@opentelemetry/api";
+import { inSpan, tracingOf } from "../../tracing/spans.js";
 import { stepInput } from "./step-input.js";
 import { withPrompt, type PinnedPrompt, type TaskPromptPort } from "./task-prompt.js";
 import { storeStepArtifacts, type StepArtifactsPort } from "./step-artifacts.js";
@@ -67,6 +69,8 @@ export class TaskRunner {
   /** The result is being reviewed (complete() runs once even when two last steps end together). */
   private completing = false;
   readonly principal: Principal;
+  /** Where the task was created (the request's traced context, when there is one): its steps' spans are children of it. */
+  private readonly traceParent = context.active();
 
   constructor(
     private readonly record: TaskRecord,
@@ -298,7 +302,13 @@ export class TaskRunner {
     let progressReports = 0;
     try {
       const input = reviewFeedback(stepInput(step, task.steps), this.runOf(step.id), assignee);
-      const outcome = await this.deps.dispatchers.dispatch(assignee, {
+      const dispatch = (request: StepDispatch) => this.deps.dispatchers.dispatch(assignee, request);
+      const tracing = tracingOf(this.traceParent);
+      // A span per step attempt under the task's request (its dispatch carries the span on: tracing/spans.ts).
+      const send = tracing
+        ? (request: StepDispatch) => inSpan(tracing, "task.step", { parent: this.traceParent, attributes: { "kai.task_id": task.id, "kai.step_id": step.id, "kai.assignee": assignee.id, "kai.capability": step.capability } }, () => dispatch(request))
+        : dispatch;
+      const outcome = await send({
         taskId: task.id,
         planId: task.planId ?? "",
         stepId: step.id,

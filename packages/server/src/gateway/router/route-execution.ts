@@ -27,6 +27,7 @@ import type { ModelCatalog } from "./model-catalog.js";
 import type { AttemptEvent, AttemptInfo, ResultEvent, RouterObserver, RouterOptions, SkipReason } from "./router-types.js";
 import type { ServiceStatsTable } from "./service-stats.js";
 import type { ServiceLimitRefusal, SharedServiceWindows } from "../../cluster/limits/service-windows.js";
+import { inSpan, SpanKind, tracingOf } from "../../tracing/spans.js";
 
 export interface ExecutionDeps {
   readonly options: RouterOptions;
@@ -220,7 +221,11 @@ export class RouteExecution {
         const started = performance.now();
         let outcome: AttemptOutcome<T>;
         try {
-          outcome = await call(candidate, this.context(record.url!, auth));
+          // A span per attempt when the request is traced (its `traceparent` goes to the provider: upstream-request.ts).
+          const tracing = tracingOf();
+          outcome = tracing
+            ? await inSpan(tracing, "gateway.attempt", { kind: SpanKind.CLIENT, attributes: { "kai.service_id": record.id, "kai.provider": candidate.connector.id, "kai.attempt": attempt, "kai.operation": this.info.operation } }, () => call(candidate, this.context(record.url!, auth)))
+            : await call(candidate, this.context(record.url!, auth));
         } catch (caught) {
           const elapsed = performance.now() - started;
           this.waitedMs += elapsed;

@@ -5,6 +5,7 @@
  * timeouts and the answer size. The bottom of the upstream layer with `upstream-error`: it imports neither transport.
  */
 import type { CallContext, UpstreamTarget } from "../connector.js";
+import { injectTraceHeaders } from "../../tracing/spans.js";
 
 export const DEFAULT_TIMEOUT_MS = 60_000;
 export const DEFAULT_IDLE_TIMEOUT_MS = 30_000;
@@ -97,6 +98,8 @@ export function outboundHeaders(request: UpstreamRequest, multipart: boolean): R
   const headers: Record<string, string> = context.target.headers ? { ...context.target.headers, ...request.authHeaders } : Object.assign({}, request.authHeaders);
   headers.accept = "application/json, text/event-stream, application/x-ndjson";
   if (context.requestId) headers["x-request-id"] = context.requestId;
+  // W3C `traceparent` of the gateway's attempt span, when the request is traced (tracing/spans.ts).
+  injectTraceHeaders(headers);
   if (request.body !== undefined && !multipart) headers["content-type"] = "application/json";
   return headers;
 }

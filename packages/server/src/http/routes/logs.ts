@@ -2,7 +2,7 @@
  * @module http/routes/logs
  * `GET /api/logs` (the recent lines, filtered) and `GET /api/logs/stream` (the same, live, as server-sent events),
  * scope admin. Both read the logger's in-memory ring (logging/log-tail.ts): lines already redacted by the logger,
- * never the log file. The stream starts with the kept lines after `after` (or `Last-Event-ID`, so an EventSource
+ * never the log files (logging/log-files.ts). The stream starts with the kept lines after `after` (or `Last-Event-ID`, so an EventSource
  * that reconnects resumes where it stopped), then follows; a client that reads too slowly is told how many lines
  * it missed (`event: gap`) rather than holding the node's memory. A stream ends when the caller's token expires (ten
  * minutes at most), so that access is checked again on the reconnect.
@@ -92,7 +92,7 @@ export function logsRoutes(tail: LogTail): FastifyPluginAsyncZod {
       config: { scopes: ["admin"], bucket: "read" },
       schema: {
         tags: ["node"],
-        summary: "The node's recent log lines (in-memory ring, already redacted), oldest first; filters: level (minimum), requestId, q (text)",
+        summary: "The node's recent log lines (in-memory ring, already redacted), oldest first; filters: level (minimum), requestId, taskId, serviceId, q (text)",
         security: [{ bearer: [] }],
         querystring: LogQuerySchema,
         response: { 200: LogListResponseSchema, ...errors },

@@ -9,14 +9,48 @@ import { z } from "zod";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { ErrorBodySchema, klp } from "@kai/protocol";
 import type { FederationService } from "../../federation/federation-service.js";
+import type { LanDiscovery } from "../../federation/lan-discovery.js";
+
+/** What the discovered-peers route reads: the running LAN discovery, if any (it starts once the node listens). */
+export interface LanDiscoveryView {
+  current(): LanDiscovery | null;
+  advertising: boolean;
+}
+
+const DiscoverQuerySchema = z.strictObject({
+  /** Ask the LAN again and wait this long for answers before listing, ms. */
+  waitMs: z.coerce.number().int().min(0).max(5000).default(0),
+});
 
 const DidParamsSchema = z.strictObject({ did: klp.DidSchema });
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema, 502: ErrorBodySchema };
 const security = [{ bearer: [] }];
 const scopes = ["federation:admin" as const];
 
-export function peersRoutes(federation: FederationService): FastifyPluginAsyncZod {
+export function peersRoutes(federation: FederationService, lan?: LanDiscoveryView): FastifyPluginAsyncZod {
   return async (app) => {
+    app.get("/api/peers/discovered", {
+      config: { scopes, bucket: "read" },
+      schema: {
+        tags: ["federation"],
+        summary: "Nodes heard on the LAN by mDNS (federation.mdns)",
+        description:
+          "Unauthenticated announcements: adding one (`POST /api/peers` with its `url` and `did`) reads its signed node document and pins the DID, refusing a node that is not the one announced. `waitMs` asks the LAN again and waits that long first.",
+        security,
+        querystring: DiscoverQuerySchema,
+        response: { 200: klp.DiscoveredPeerListResponseSchema, ...errors },
+      },
+    }, async (request) => {
+      const discovery = lan?.current() ?? null;
+      if (!discovery) return { enabled: false, advertising: false, peers: [] };
+      if (request.query.waitMs > 0) {
+        discovery.refresh();
+        await new Promise((resolve) => setTimeout(resolve, request.query.waitMs));
+      }
+      const known = new Set(federation.listPeers().map((peer) => peer.did));
+      return { enabled: true, advertising: lan?.advertising ?? false, peers: discovery.list().map((peer) => ({ ...peer, known: known.has(peer.did) })) };
+    });
+
     app.get("/api/peers", {
       config: { scopes, bucket: "read" },
       schema: { tags: ["federation"], summary: "List federation peers with their sync state", security, response: { 200: klp.PeerListResponseSchema, ...errors } },

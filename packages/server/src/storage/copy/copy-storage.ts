@@ -32,7 +32,7 @@ import { copyMemories } from "./copy-memories.js";
 import { copyPushConfigs } from "./copy-push-configs.js";
 import { copyVault } from "./copy-vault.js";
 import { copyIdentity } from "./copy-identity.js";
-import { readSourceRecoveryCodes } from "./source-recovery-codes.js";
+import { readSourceRecoveryCodes, type SourceRecoveryCodes } from "./source-recovery-codes.js";
 import { eraseTarget } from "./erase-target.js";
 import { contentsOf, takeInventory, type Inventory } from "./inventory.js";
 import { REGISTRY_EPOCH_META } from "../../registry/registry-epoch.js";
@@ -134,17 +134,8 @@ export async function copyStorage(options: CopyStorageOptions): Promise<CopyRepo
     const targetEpoch = randomUUID();
     await targetStore.setMeta(REGISTRY_EPOCH_META, targetEpoch);
     progress(`settings: ${copiedMeta.size} copied, new registry epoch ${targetEpoch}`);
-    // 3. Registry, tokens, federation.
-    await copyServices(sourceStore, targetStore, progress);
-    await copyTokens(sourceStore, targetStore, progress);
-    await copyFederation(sourceStore.federationStore(), targetStore.federationStore(), progress);
-    await copyIdentity(sourceStore.identityStore(), targetStore.identityStore(), readSourceRecoveryCodes(source.path), progress);
-    await copyTasks(sourceStore.taskStore(), targetStore.taskStore(), progress);
-    await copyArtifacts(sourceStore.artifactStore(), targetStore.artifactStore(), progress);
-    await copyPrompts(sourceStore.promptStore(), targetStore.promptStore(), progress);
-    await copyMemories(sourceStore.semanticMemoryStore(), targetStore.semanticMemoryStore(), progress);
-    // After the tasks: a push config belongs to a task.
-    await copyPushConfigs(sourceStore.a2aPushStore(), targetStore.a2aPushStore(), progress);
+    // 3. Registry, tokens, federation, sign-in, the data services.
+    await copyRecords(sourceStore, targetStore, readSourceRecoveryCodes(source.path), progress);
 
     progress("verifying");
     const [sourceInventory, targetInventory] = await Promise.all([takeInventory(sourceStore, metaKeys), takeInventory(targetStore, metaKeys)]);
@@ -174,6 +165,29 @@ export async function copyStorage(options: CopyStorageOptions): Promise<CopyRepo
   } finally {
     await Promise.allSettled([sourceStore.close(), targetStore?.close()]);
   }
+}
+
+/**
+ * Step 3 on its own: every kind after the identity, the vault and the settings, store to store. Also used by backup/
+ * to snapshot a node on PostgreSQL into a SQLite file (the source is then any backend; its unused recovery codes are
+ * read by the caller, as the contract cannot list them).
+ */
+export async function copyRecords(
+  sourceStore: StorageBackend,
+  targetStore: StorageBackend,
+  recoveryCodes: Map<string, SourceRecoveryCodes>,
+  progress: (message: string) => void,
+): Promise<void> {
+  await copyServices(sourceStore, targetStore, progress);
+  await copyTokens(sourceStore, targetStore, progress);
+  await copyFederation(sourceStore.federationStore(), targetStore.federationStore(), progress);
+  await copyIdentity(sourceStore.identityStore(), targetStore.identityStore(), recoveryCodes, progress);
+  await copyTasks(sourceStore.taskStore(), targetStore.taskStore(), progress);
+  await copyArtifacts(sourceStore.artifactStore(), targetStore.artifactStore(), progress);
+  await copyPrompts(sourceStore.promptStore(), targetStore.promptStore(), progress);
+  await copyMemories(sourceStore.semanticMemoryStore(), targetStore.semanticMemoryStore(), progress);
+  // After the tasks: a push config belongs to a task.
+  await copyPushConfigs(sourceStore.a2aPushStore(), targetStore.a2aPushStore(), progress);
 }
 
 async function openTarget(to: OpenStoreOptions, name: string): Promise<StorageBackend> {

@@ -2,7 +2,7 @@
  * The canary: one random value planted through every vault API — as a secret value (put, and a refused
  * put), as transit plaintext and associated data, as a service registration's raw token, and as the
  * vault's passphrase (rekey, a wrong unlock, a right unlock). Afterwards it must be absent from every
- * log line (captured and logs/kai.log), every audit row, every error body and every response — except the
+ * log line (captured and the files under logs/: system, security, agents), every audit row, every error body and every response — except the
  * two answers whose job is to return it: `GET /api/vault/secrets/{name}` and `POST /vault/decrypt`.
  */
 import { randomBytes } from "node:crypto";
@@ -103,7 +103,9 @@ describe("canary", () => {
     expect(server.logs.length).toBeGreaterThan(20);
     for (const line of server.logs) expect(line).not.toContain(CANARY);
     const files = filesUnder(dataDir);
-    expect(files.some((file) => file.path.endsWith("kai.log"))).toBe(true);
+    expect(files.some((file) => /logs\/system\/system-[\d-]+\.log$/.test(file.path))).toBe(true);
+    // The security log got the vault's accesses (the canary went through put, transit and unlock), without it.
+    expect(files.some((file) => /logs\/security\/security-[\d-]+\.log$/.test(file.path) && file.text.includes('"event":"vault.access"'))).toBe(true);
     for (const file of files) expect(file.text.includes(CANARY), file.path).toBe(false);
   });
 });

@@ -124,7 +124,7 @@ describe("auth.token goes to the vault", () => {
     // After a clean shutdown: the database files and the log file, byte for byte; and the captured log lines.
     const files = filesUnder(dataDir);
     expect(files.some((file) => file.path.endsWith("kai.db"))).toBe(true);
-    expect(files.some((file) => file.path.endsWith("kai.log"))).toBe(true);
+    expect(files.some((file) => /logs\/system\/system-[\d-]+\.log$/.test(file.path))).toBe(true);
     for (const file of files) {
       expect(file.text.includes(RAW), file.path).toBe(false);
       expect(file.text.includes(RAW_PATCHED), file.path).toBe(false);

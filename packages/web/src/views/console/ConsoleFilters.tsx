@@ -1,6 +1,6 @@
 /**
  * @module views/console/ConsoleFilters
- * The Console's filters: minimum level, one request id, and text. Checked with the protocol's `LogFilterSchema`
+ * The Console's filters: minimum level, one request, task or service id, and text. Checked with the protocol's `LogFilterSchema`
  * (the same the node applies) and applied on Apply, so a stream is not reopened on every keystroke.
  */
 import { useEffect, useState, type FormEvent } from "react";
@@ -11,6 +11,8 @@ import { SelectField, TextField } from "../../components/Field";
 export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply(filter: LogFilter): void }) {
   const [level, setLevel] = useState(filter.level ?? "");
   const [requestId, setRequestId] = useState(filter.requestId ?? "");
+  const [taskId, setTaskId] = useState(filter.taskId ?? "");
+  const [serviceId, setServiceId] = useState(filter.serviceId ?? "");
   const [q, setQ] = useState(filter.q ?? "");
   const [errors, setErrors] = useState<Record<string, string>>({});
 
@@ -18,6 +20,8 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
   useEffect(() => {
     setLevel(filter.level ?? "");
     setRequestId(filter.requestId ?? "");
+    setTaskId(filter.taskId ?? "");
+    setServiceId(filter.serviceId ?? "");
     setQ(filter.q ?? "");
   }, [filter]);
 
@@ -26,6 +30,8 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
     const parsed = LogFilterSchema.safeParse({
       ...(level ? { level } : {}),
       ...(requestId.trim() ? { requestId: requestId.trim() } : {}),
+      ...(taskId.trim() ? { taskId: taskId.trim() } : {}),
+      ...(serviceId.trim() ? { serviceId: serviceId.trim() } : {}),
       ...(q.trim() ? { q: q.trim() } : {}),
     });
     if (!parsed.success) {
@@ -39,7 +45,7 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
   }
 
   return (
-    <form onSubmit={apply} aria-label="Filter the log" className="grid items-end gap-3 sm:grid-cols-[10rem_1fr_1fr_auto]">
+    <form onSubmit={apply} aria-label="Filter the log" className="grid items-end gap-3 sm:grid-cols-2 lg:grid-cols-[10rem_1fr_1fr_1fr_1fr_auto]">
       <SelectField label="Level" value={level} error={errors.level} onChange={(event) => setLevel(event.target.value)}>
         <option value="">All levels</option>
         {LOG_LEVELS.map((name) => (
@@ -49,6 +55,8 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
         ))}
       </SelectField>
       <TextField label="Request id" value={requestId} error={errors.requestId} onChange={(event) => setRequestId(event.target.value)} />
+      <TextField label="Task id" value={taskId} error={errors.taskId} onChange={(event) => setTaskId(event.target.value)} />
+      <TextField label="Service id" value={serviceId} error={errors.serviceId} onChange={(event) => setServiceId(event.target.value)} />
       <TextField label="Text" type="search" value={q} error={errors.q} onChange={(event) => setQ(event.target.value)} />
       <div className="flex gap-2">
         <Button type="submit" look="primary">

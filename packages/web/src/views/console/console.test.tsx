@@ -1,5 +1,5 @@
 // The Console against a real node: recent lines and new ones as the node writes them, filters (request id, level,
-// text; a request id clicked in the table), pause and resume without losing a line, admin only, and no token on
+// text, service and task id; a request id clicked in the table), pause and resume without losing a line, admin only, and no token on
 // the page.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { screen, waitFor, within } from "@testing-library/react";
@@ -67,6 +67,27 @@ describe("the console", () => {
     await user.click(screen.getByRole("button", { name: "Apply" }));
     await waitFor(() => expect(rowsWith("console-other-1").length).toBeGreaterThan(0));
     expect(rowsWith("console-filter-1")).toEqual([]);
+  });
+
+  it("filters by service id and task id", async () => {
+    const user = await open();
+    await user.type(screen.getByLabelText("Service id"), "console-svc-dead");
+    await user.click(screen.getByRole("button", { name: "Apply" }));
+    // The gateway's warning about a service that does not answer carries its serviceId.
+    const registered = await server.request("/api/services/register", {
+      method: "POST",
+      json: { id: "console-svc-dead", name: "Dead", type: "service", provider: "openai", capabilities: ["llm_chat"], url: "http://127.0.0.1:9/", visibility: "public" },
+    });
+    expect(registered.status).toBe(201);
+    expect((await server.request("/api/status", { headers: { "x-request-id": "console-svc-other" } })).status).toBe(200);
+    await server.request("/v1/chat/completions", { method: "POST", json: { model: "console-svc-dead/m", messages: [{ role: "user", content: "hi" }] }, headers: { "x-request-id": "console-svc-1" } });
+    await waitFor(() => expect(rowsWith("console-svc-1").length).toBeGreaterThan(0));
+    expect(rowsWith("console-svc-other")).toEqual([]);
+    // A task id no line carries: nothing left.
+    await user.clear(screen.getByLabelText("Service id"));
+    await user.type(screen.getByLabelText("Task id"), "no-such-task");
+    await user.click(screen.getByRole("button", { name: "Apply" }));
+    await waitFor(() => expect(rowsWith("console-svc-1")).toEqual([]));
   });
 
   it("filters to a request clicked in the table", async () => {

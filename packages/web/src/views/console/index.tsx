@@ -1,7 +1,7 @@
 /**
  * @module views/console
  * The Console: the node's log, live (`client.logs`, scope admin). Lines come already redacted from the node's
- * in-memory ring; filters by level, request id and text; pause to read, resume without losing lines (the stream
+ * in-memory ring; filters by level, request, task and service id, and text; pause to read, resume without losing lines (the stream
  * reopens after the last line seen).
  */
 import { useState } from "react";

@@ -20,6 +20,7 @@ import { Role, TaskState, type Artifact, type Message, type Part, type Task } fr
 import type { Client } from "@a2a-js/sdk/client";
 import type { Assignee } from "../assignment.js";
 import { DispatchError, type DispatchOutcome, type StepDispatch, type StepDispatcher } from "./step-dispatcher.js";
+import { withTraceHeaders } from "../../../tracing/spans.js";
 
 export interface A2aClientSource {
   clientFor(agentId: string): Promise<Client>;
@@ -202,7 +203,8 @@ export function createA2aDispatcher(source: A2aClientSource): A2aDispatcher {
     const onAbort = () => void cancelRemote(client, followed.ref);
     signal.addEventListener("abort", onAbort, { once: true });
     try {
-      const stream = client.sendMessageStream({ tenant: "", message, configuration: undefined, metadata: undefined }, { signal });
+      // Service parameters travel as HTTP headers: the step's `traceparent` when the task is traced (tracing/spans.ts).
+      const stream = client.sendMessageStream({ tenant: "", message, configuration: undefined, metadata: undefined }, { signal, serviceParameters: withTraceHeaders({}) });
       for await (const event of stream) {
         const payload = event.payload;
         if (!payload) continue;

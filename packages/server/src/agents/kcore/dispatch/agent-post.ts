@@ -17,6 +17,7 @@
  */
 import { Agent, type Dispatcher } from "undici";
 import { decodeText } from "../../../bounded-read.js";
+import { withTraceHeaders } from "../../../tracing/spans.js";
 
 /** Keep-alive connections to the agents, shared by every step (an idle one closes after this long, ms). */
 const agentConnections = new Agent({ keepAliveTimeout: 30_000, connections: 256 });
@@ -129,7 +130,8 @@ export function postJson(url: string, body: string, headers: Record<string, stri
   return new Promise<AgentAnswer>((resolve, reject) => {
     const call = new AgentCall(signal, maxBytes, resolve, reject);
     try {
-      agentConnections.dispatch({ origin: target.origin, path: `${target.pathname}${target.search}`, method: "POST", headers, body }, call);
+      // With the step's `traceparent` when the task is traced (tracing/spans.ts).
+      agentConnections.dispatch({ origin: target.origin, path: `${target.pathname}${target.search}`, method: "POST", headers: withTraceHeaders(headers), body }, call);
     } catch (error) {
       call.onError(error instanceof Error ? error : new Error(String(error)));
     }

@@ -13,6 +13,7 @@ import { AGENT_METADATA_KEY, AgentRecordMetadataSchema, klp } from "@kai/protoco
 import type { RegistryService } from "../../../registry/registry-service.js";
 import type { Assignee } from "../assignment.js";
 import { DispatchError, type DispatchOutcome, type StepDispatch, type StepDispatcher } from "./step-dispatcher.js";
+import { withTraceHeaders } from "../../../tracing/spans.js";
 
 /** Bounds on what an agent may send back: one envelope, and the whole exchange. */
 const MAX_LINE_BYTES = 1024 * 1024;
@@ -119,7 +120,8 @@ export function createKlpDispatcher(deps: KlpDispatcherDeps): StepDispatcher {
         try {
           response = await fetch(url, {
             method: "POST",
-            headers: { "content-type": "application/json", accept: "application/x-ndjson, application/json", "x-kai-task-id": request.taskId },
+            // With the step's `traceparent` when the task is traced (tracing/spans.ts).
+            headers: withTraceHeaders({ "content-type": "application/json", accept: "application/x-ndjson, application/json", "x-kai-task-id": request.taskId }),
             body: JSON.stringify(envelope),
             signal: exchange.signal,
             redirect: "error",

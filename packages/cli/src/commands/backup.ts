@@ -1,0 +1,180 @@
+/**
+ * @module commands/backup
+ * `kai backup create|list|verify|restore` (issue 19, docs/operations/backup.md):
+ * - `create`, `list`, `verify ID`: through the node's API (scope `backup:admin`): the node takes the backup while it
+ *   serves and keeps it in its backup directory;
+ * - `verify --file FILE`: local, no node: the same proof (decrypt, hashes, scratch restore) on a file copied elsewhere;
+ * - `restore FILE --data-dir DIR`: local, the node stopped: onto an empty data directory (SQLite) or, with `--to` or
+ *   `--postgres`, an empty PostgreSQL database. The server package's `restoreBackup` does the work, imported lazily
+ *   like `kai storage copy` does.
+ * The backup's passphrase is read from `KAI_BACKUP_PASSPHRASE`, or stdin/a prompt with `--passphrase` (never argv:
+ * other users can read it); `create` and `verify ID` without either use the node's `backup.passphrase`.
+ */
+import { resolve } from "node:path";
+import { Command } from "commander";
+import type { BackupVerification } from "@kai/protocol";
+import { addGlobalOptions, contextOf } from "../command-kit.js";
+import { CliError, usageError } from "../cli-error.js";
+import { EXIT, exitCodeForApiCode } from "../exit-codes.js";
+import { createOutput, type Output } from "../output.js";
+import { readSecret } from "../secret-input.js";
+
+const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
+
+/** The passphrase: asked for (`--passphrase`), else KAI_BACKUP_PASSPHRASE, else none (`required`: an error). */
+async function passphraseOf(ask: boolean | undefined, required: boolean): Promise<string | undefined> {
+  if (ask) return readSecret({ what: "backup passphrase" });
+  const env = process.env.KAI_BACKUP_PASSPHRASE;
+  if (env !== undefined && env !== "") return env;
+  if (required) return readSecret({ what: "backup passphrase" });
+  return undefined;
+}
+
+function printVerification(out: Output, verification: BackupVerification): void {
+  if (out.json) return out.document(verification);
+  out.table(["WHAT", "BACKUP", "RESTORED", "CHECK"], verification.rows.map((row) => [row.kind, row.expected, row.restored, row.ok ? "ok" : "DIFFERENT"]));
+  out.info(`${verification.id}: ${verification.files} files, hashes match; ${verification.ok ? "restores" : "DOES NOT restore as it should"}`);
+}
+
+function failIfNotOk(verification: BackupVerification): void {
+  if (verification.ok) return;
+  const different = verification.rows.filter((row) => !row.ok).map((row) => row.kind.trim());
+  throw new CliError(`the backup does not restore as its manifest says (${different.join(", ")})`, "backup_corrupt", EXIT.unexpected);
+}
+
+/** A refusal of the server package (an ApiError: its code decides the exit code), or any other failure. */
+function asCliError(error: unknown, scrub: (text: string) => string = (text) => text): CliError {
+  const message = scrub(error instanceof Error ? error.message : String(error));
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof Error && error.name === "ApiError" && typeof code === "string") return new CliError(message, code, exitCodeForApiCode(code));
+  return new CliError(message, "internal", EXIT.unexpected);
+}
+
+function createCommand(): Command {
+  const command = new Command("create")
+    .description("take a backup of everything the node holds, while it serves (backup:admin)")
+    .option("--with-artifacts", "also carry the artifacts' bytes")
+    .option("--passphrase", "read the backup's passphrase from stdin or a prompt (else KAI_BACKUP_PASSPHRASE, else the node's backup.passphrase)");
+  addGlobalOptions(command);
+  return command.action(async (flags: { withArtifacts?: boolean; passphrase?: boolean }, self: Command) => {
+    const { out, client } = contextOf(self);
+    const passphrase = await passphraseOf(flags.passphrase, false);
+    const created = await client().backups.create({ ...(passphrase !== undefined ? { passphrase } : {}), ...(flags.withArtifacts ? { withArtifacts: true } : {}) });
+    if (out.json) return out.document(created);
+    out.table(["WHAT", "COUNT"], Object.entries(created.counts).map(([kind, count]) => [kind, String(count)]));
+    out.line(`${created.id} (${created.bytes} bytes)`);
+  });
+}
+
+function listCommand(): Command {
+  const command = new Command("list").description("the backups in the node's backup directory, newest first (backup:admin)");
+  addGlobalOptions(command);
+  return command.action(async (_flags: unknown, self: Command) => {
+    const { out, client } = contextOf(self);
+    const backups = await client().backups.list();
+    if (out.json) return out.document({ backups });
+    out.table(
+      ["ID", "CREATED", "BYTES", "ARTIFACTS", "FROM"],
+      backups.map((backup) => [backup.id, backup.createdAt, String(backup.bytes), backup.withArtifacts ? "bytes" : "metadata", backup.sourceBackend]),
+    );
+  });
+}
+
+function verifyCommand(): Command {
+  const command = new Command("verify")
+    .description("prove a backup restores: decrypt, check every hash, restore into a scratch database and compare (backup:admin; --file: local)")
+    .argument("[id]", "a backup in the node's backup directory")
+    .option("--file <file>", "verify a backup file here instead (no node needed)")
+    .option("--passphrase", "read the backup's passphrase from stdin or a prompt (else KAI_BACKUP_PASSPHRASE)");
+  addGlobalOptions(command);
+  return command.action(async (id: string | undefined, flags: { file?: string; passphrase?: boolean }, self: Command) => {
+    if ((id === undefined) === (flags.file === undefined)) throw usageError("give a backup id, or --file <file>");
+    if (flags.file !== undefined) {
+      const out = createOutput({ json: self.optsWithGlobals<{ json?: boolean }>().json === true, quiet: false });
+      const passphrase = (await passphraseOf(flags.passphrase, true)) ?? "";
+      const { verifyBackup } = await import("@kai/server");
+      let verification: BackupVerification;
+      try {
+        verification = await verifyBackup(resolve(flags.file), passphrase);
+      } catch (error) {
+        throw asCliError(error);
+      }
+      printVerification(out, verification);
+      return failIfNotOk(verification);
+    }
+    const { out, client } = contextOf(self);
+    const passphrase = await passphraseOf(flags.passphrase, false);
+    const verification = await client().backups.verify(id!, passphrase);
+    printVerification(out, verification);
+    failIfNotOk(verification);
+  });
+}
+
+interface RestoreFlags {
+  dataDir: string;
+  keyDir?: string;
+  to?: string;
+  postgres?: boolean;
+  force?: boolean;
+  passphrase?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+function restoreCommand(): Command {
+  return new Command("restore")
+    .description("restore a backup onto an empty, stopped node: its SQLite data directory, or an empty PostgreSQL database")
+    .argument("<file>", "the backup file (.kaibak)")
+    .requiredOption("--data-dir <dir>", "the node's data directory (its public key goes here; and kai.db, unless --to/--postgres)")
+    .option("--key-dir <dir>", "where the node keeps audit.key (its vault.keyDir), when not in --data-dir")
+    .option("--to <url>", "restore into this PostgreSQL database, postgres://… (prefer --postgres: argv is visible to other users)")
+    .option("--postgres", "restore into the PostgreSQL database in KAI_DATABASE_URL")
+    .option("--force", "empty a target that is not empty first, and replace another node's key files (everything there is lost)")
+    .option("--passphrase", "read the backup's passphrase from stdin or a prompt (else KAI_BACKUP_PASSPHRASE)")
+    .option("--json", "the verification as JSON on stdout (errors also as JSON on stderr)")
+    .option("-q, --quiet", "no progress lines on stderr")
+    .action(async (file: string, flags: RestoreFlags) => {
+      const out = createOutput({ json: flags.json === true, quiet: flags.quiet === true });
+      const url = flags.to ?? (flags.postgres ? process.env.KAI_DATABASE_URL : undefined);
+      if (flags.postgres && (url === undefined || url === "")) throw usageError("--postgres needs KAI_DATABASE_URL");
+      // Not echoed: a malformed URL may still hold the password.
+      if (url !== undefined && !POSTGRES_URL.test(url)) throw usageError("--to must be a postgres:// or postgresql:// URL");
+      const passphrase = (await passphraseOf(flags.passphrase, true)) ?? "";
+      const { restoreBackup, postgresTarget, scrubPassword } = await import("@kai/server");
+      const scrub = (text: string) => (url === undefined ? text : scrubPassword(text, url));
+      let report: Awaited<ReturnType<typeof restoreBackup>>;
+      try {
+        report = await restoreBackup({
+          file: resolve(file),
+          passphrase,
+          dataDir: resolve(flags.dataDir),
+          ...(flags.keyDir !== undefined ? { keyDir: resolve(flags.keyDir) } : {}),
+          ...(url !== undefined ? { to: postgresTarget(url) } : {}),
+          force: flags.force === true,
+          onProgress: (line) => out.info(scrub(line)),
+        });
+      } catch (error) {
+        throw asCliError(error, scrub);
+      }
+      if (out.json) {
+        out.document({ id: report.header.id, did: report.copy.did, ok: report.copy.ok, to: report.copy.to, blobs: report.blobs, rows: report.copy.rows, notes: report.notes });
+      } else {
+        out.table(["WHAT", "BACKUP", "RESTORED", "CHECK"], report.copy.rows.map((row) => [row.kind, row.source, row.target, row.ok ? "ok" : "DIFFERENT"]));
+        out.info(`restored ${report.header.id} → ${report.copy.to} (node ${report.copy.did})`);
+        for (const note of report.notes) out.info(`note: ${note}`);
+      }
+      if (!report.copy.ok) {
+        const different = report.copy.rows.filter((row) => !row.ok).map((row) => row.kind.trim());
+        throw new CliError(`the restored node does not match the backup (${different.join(", ")}); fix the cause and restore again with --force`, "copy_mismatch", EXIT.unexpected);
+      }
+    });
+}
+
+export function backupCommand(): Command {
+  return new Command("backup")
+    .description("encrypted backups of everything the node holds: take, list, verify, restore")
+    .addCommand(createCommand())
+    .addCommand(listCommand())
+    .addCommand(verifyCommand())
+    .addCommand(restoreCommand());
+}

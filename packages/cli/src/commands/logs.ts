@@ -1,0 +1,105 @@
+/**
+ * @module commands/logs
+ * `kai logs tail` (issue 19): the node's recent log lines, then each new one as it is written, until Ctrl-C (scope
+ * admin; `GET /api/logs` then `GET /api/logs/stream`). Filters: minimum level, request, task, service and text, applied
+ * by the node. One readable line per log line (`time LEVEL message request key=value…`); with --json the entries as
+ * the API gives them, one per line. The lines are the node's in-memory ring, already redacted by its logger: the files
+ * under `<dataDir>/logs/` hold the same lines.
+ *
+ * The node ends a stream when the token it was opened with expires (ten minutes at most): the command opens the next
+ * one after the last line it printed, so nothing is printed twice and nothing kept is missed.
+ */
+import { Command } from "commander";
+import { LOG_LEVELS, LogFilterSchema, type LogEntry, type LogFilter } from "@kai/protocol";
+import { addGlobalOptions, contextOf, integerOption } from "../command-kit.js";
+import { usageError } from "../cli-error.js";
+
+interface TailFlags {
+  level?: string;
+  request?: string;
+  task?: string;
+  service?: string;
+  grep?: string;
+  lines: number;
+  follow: boolean;
+}
+
+/** A field's value on the line: plain when it is a word, JSON otherwise (so one line stays one line). */
+function fieldText(value: unknown): string {
+  if (typeof value === "string" && /^[^\s"=]{1,200}$/.test(value)) return value;
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 200 ? `${text.slice(0, 199)}…` : text;
+}
+
+/** `time LEVEL message [request] key=value …` */
+export function logLine(entry: LogEntry): string {
+  const fields = Object.entries(entry.fields).map(([key, value]) => `${key}=${fieldText(value)}`);
+  const parts = [entry.time, entry.level.toUpperCase().padEnd(5), JSON.stringify(entry.msg).slice(1, -1)];
+  if (entry.requestId !== undefined) parts.push(`[${entry.requestId}]`);
+  return [...parts, ...fields].join(" ");
+}
+
+function filterOf(flags: TailFlags): LogFilter {
+  const parsed = LogFilterSchema.safeParse({
+    ...(flags.level !== undefined ? { level: flags.level } : {}),
+    ...(flags.request !== undefined ? { requestId: flags.request } : {}),
+    ...(flags.task !== undefined ? { taskId: flags.task } : {}),
+    ...(flags.service !== undefined ? { serviceId: flags.service } : {}),
+    ...(flags.grep !== undefined ? { q: flags.grep } : {}),
+  });
+  if (!parsed.success) throw usageError(`invalid filter: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "filter"}: ${issue.message}`).join("; ")}`);
+  return parsed.data;
+}
+
+function tailCommand(): Command {
+  const command = new Command("tail")
+    .description("print the node's recent log lines, then follow new ones until Ctrl-C (scope admin)")
+    .option("--level <level>", `minimum level: ${LOG_LEVELS.join(", ")}`)
+    .option("--request <id>", "only this request's lines")
+    .option("--task <id>", "only this task's lines (the agent mesh's taskId)")
+    .option("--service <id>", "only lines about this registered service (serviceId)")
+    .option("--grep <text>", "only lines whose message, request id or fields contain this text (case-insensitive)")
+    .option("-n, --lines <n>", "recent lines printed first", integerOption(0, 1000), 50)
+    .option("--no-follow", "print the recent lines and stop");
+  addGlobalOptions(command);
+  return command.action(async (flags: TailFlags, self: Command) => {
+    const { out, client } = contextOf(self);
+    const filter = filterOf(flags);
+    const print = (entry: LogEntry) => (out.json ? out.jsonLine(entry) : out.line(logLine(entry)));
+    const controller = new AbortController();
+    const stop = () => controller.abort();
+    // Before the first request: a Ctrl-C while the recent lines print still ends cleanly.
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+    try {
+      const recent = await client().logs.list({ ...filter, limit: Math.max(1, flags.lines) }, { signal: controller.signal });
+      for (const entry of flags.lines === 0 ? [] : recent.entries) print(entry);
+      if (!flags.follow) return;
+      // Lines written after the list: the stream starts after the newest line the node had then.
+      let after = recent.latestSeq;
+      out.info("following the node's log; Ctrl-C to stop");
+      while (!controller.signal.aborted) {
+        const stream = await client().logs.stream({ ...filter, after }, { signal: controller.signal });
+        for await (const event of stream) {
+          if (event.type === "gap") {
+            out.warn(`${event.skipped} line(s) skipped (this client fell behind, or the node no longer kept them)`);
+            continue;
+          }
+          after = event.entry.seq;
+          print(event.entry);
+        }
+        // The node ended the stream (the token's time was up, or it is shutting down): open the next one; a node
+        // that is gone fails the request, which ends the command with the usual exit code.
+      }
+    } catch (error) {
+      if (!controller.signal.aborted) throw error;
+    } finally {
+      process.off("SIGINT", stop);
+      process.off("SIGTERM", stop);
+    }
+  });
+}
+
+export function logsCommand(): Command {
+  return new Command("logs").description("the node's log lines (the same as the files under <dataDir>/logs/)").addCommand(tailCommand());
+}

@@ -1,0 +1,68 @@
+/**
+ * `kai backup` end to end: the built CLI asks a real node (SQLite) to take a backup while it serves, lists it and
+ * has the node verify it (the passphrase from the node's `backup.passphrase`); then, with no node, verifies the file
+ * itself and restores it into an empty data directory (the passphrase from KAI_BACKUP_PASSPHRASE). Exit codes as
+ * documented: 6 for a wrong passphrase, 5 for a target that is not empty, 2 for bad usage.
+ */
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
+
+const PASSPHRASE = "the cli test's backup passphrase";
+let box: Sandbox;
+let server: TestServer;
+const cleanup: string[] = [];
+
+const kai = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  runKai(["--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: server.adminToken, ...env } });
+
+beforeAll(async () => {
+  box = sandbox();
+  server = await startTestServer({ backup: { passphrase: PASSPHRASE, kdfIterations: 10_000 } });
+  const response = await fetch(`${server.url}/api/services/register`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ id: "backed-up", name: "backed up", description: "", type: "service", capabilities: ["llm_chat"], tags: [], url: "http://127.0.0.1:9/", visibility: "public" }),
+  });
+  expect(response.status).toBe(201);
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  box?.cleanup();
+  for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
+});
+
+describe("kai backup", () => {
+  it("creates, lists and verifies through the node; verifies and restores a file without one", async () => {
+    const created = await kai(["backup", "create", "--json"]);
+    expect(created.code, created.stderr).toBe(0);
+    const { id, counts } = JSON.parse(created.stdout) as { id: string; counts: { services: number } };
+    expect(counts.services).toBe(1);
+    const listed = await kai(["backup", "list"]);
+    expect(listed.stdout).toContain(id);
+    const verified = await kai(["backup", "verify", id]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/services\s+1\s+1\s+ok/);
+
+    const file = join(server.dataDir, "backups", `${id}.kaibak`);
+    expect((await kai(["backup", "verify", "--file", file], { KAI_BACKUP_PASSPHRASE: PASSPHRASE })).code).toBe(0);
+    const wrong = await kai(["backup", "verify", "--file", file], { KAI_BACKUP_PASSPHRASE: "not the passphrase" });
+    expect(wrong.code).toBe(6);
+    expect(wrong.stderr).toContain("backup_passphrase_wrong");
+    expect((await kai(["backup", "verify"])).code).toBe(2);
+
+    const target = mkdtempSync(join(tmpdir(), "kai-cli-restore-"));
+    cleanup.push(target);
+    const restored = await kai(["backup", "restore", file, "--data-dir", target], { KAI_BACKUP_PASSPHRASE: PASSPHRASE });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stdout).toMatch(/services\s+1\s+1\s+ok/);
+    expect(existsSync(join(target, "kai.db"))).toBe(true);
+    expect(existsSync(join(target, "node-key.pub.pem"))).toBe(true);
+    const again = await kai(["backup", "restore", file, "--data-dir", target], { KAI_BACKUP_PASSPHRASE: PASSPHRASE });
+    expect(again.code).toBe(5);
+    expect(again.stderr).toContain("not empty");
+  }, 60_000);
+});

@@ -1,0 +1,176 @@
+/**
+ * @module backup/backup-service
+ * The node's backups (issue 19, docs/operations/backup.md): `create` takes a snapshot while the node serves
+ * (backup-snapshot.ts), writes its manifest, archives and encrypts it into `<dir>/<id>.kaibak`
+ * (backup-archive.ts, backup-envelope.ts); `list` reads the files' public headers; `verify` restores one into a
+ * scratch database (backup-verify.ts); `prune` keeps the newest N. One backup is taken at a time per process (a
+ * second waits for the first): two snapshots at once would only double the I/O.
+ *
+ * A node on SQLite is snapshotted at one instant (`VACUUM INTO`); a node on PostgreSQL is copied kind by kind
+ * through the store contracts into the same SQLite format (postgres-snapshot.ts says what consistency that gives),
+ * so every backup restores into either backend.
+ */
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import {
+  BackupIdSchema,
+  type BackupManifest,
+  type BackupSummary,
+  type BackupVerification,
+  type CreateBackupResponse,
+} from "@kai/protocol";
+import { ApiError } from "../errors.js";
+import type { Logger } from "../logging/logger.js";
+import type { BlobStore } from "../artifacts/blob-store.js";
+import type { StorageBackend } from "../storage/contracts/storage-backend.js";
+import { readSourceIdentity } from "../storage/copy/source-identity.js";
+import { VERSION } from "../version.js";
+import { listFiles, MANIFEST_FILE, packFolder } from "./backup-archive.js";
+import { readBackupHeader, writeBackup } from "./backup-envelope.js";
+import { takeSnapshot } from "./backup-snapshot.js";
+import { verifyBackup } from "./backup-verify.js";
+
+export const BACKUP_SUFFIX = ".kaibak";
+
+export interface BackupServiceOptions {
+  dataDir: string;
+  keyDir: string;
+  /** Where backups are written and listed. */
+  dir: string;
+  /** The node's storage backend kind, and its store (read directly when it is PostgreSQL). */
+  storage: "sqlite" | "postgres" | "memory";
+  store?: StorageBackend;
+  /** The artifacts' blob store backend, for backups with their bytes. */
+  blobs: () => Promise<BlobStore>;
+  /** `backup.passphrase`: used when a call gives none. */
+  passphrase?: string;
+  /** `backup.passphraseSecret`: reads the passphrase from the vault when a call gives none (and there is no `passphrase`). */
+  readPassphrase?: () => Promise<string>;
+  kdfIterations: number;
+  logger: Logger;
+}
+
+export interface CreateOptions {
+  passphrase?: string;
+  withArtifacts?: boolean;
+}
+
+function newId(at: Date): string {
+  const stamp = at.toISOString().replace(/[-:]/g, "").replace(/\.\d{3}Z$/, "Z");
+  const suffix = [...randomBytes(6)].map((byte) => "abcdefghijklmnopqrstuvwxyz0123456789"[byte % 36]).join("");
+  return `kai-backup-${stamp}-${suffix}`;
+}
+
+export class BackupService {
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(private readonly options: BackupServiceOptions) {}
+
+  get dir(): string {
+    return this.options.dir;
+  }
+
+  /** The file of backup `id` (the id is checked first: never a path of the caller's making). */
+  fileOf(id: string): string {
+    if (!BackupIdSchema.safeParse(id).success) throw new ApiError("validation_failed", "not a backup id");
+    return join(this.options.dir, `${id}${BACKUP_SUFFIX}`);
+  }
+
+  async create(options: CreateOptions = {}): Promise<CreateBackupResponse> {
+    const passphrase = await this.passphraseOf(options.passphrase);
+    return this.serialised(() => this.take(passphrase, options.withArtifacts === true));
+  }
+
+  async list(): Promise<BackupSummary[]> {
+    if (!existsSync(this.options.dir)) return [];
+    const backups: BackupSummary[] = [];
+    for (const name of await readdir(this.options.dir)) {
+      if (!name.endsWith(BACKUP_SUFFIX) || !BackupIdSchema.safeParse(name.slice(0, -BACKUP_SUFFIX.length)).success) continue;
+      try {
+        const { header, size } = await readBackupHeader(join(this.options.dir, name));
+        backups.push({ id: header.id, createdAt: header.createdAt, did: header.did, sourceBackend: header.sourceBackend, withArtifacts: header.withArtifacts, bytes: size });
+      } catch (error) {
+        // A damaged file is not listed as a backup; the log says which.
+        this.options.logger.warn({ file: name, err: error }, "a file in the backup directory is not a readable backup");
+      }
+    }
+    return backups.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
+  }
+
+  async verify(id: string, passphrase?: string): Promise<BackupVerification> {
+    const file = this.fileOf(id);
+    if (!existsSync(file)) throw new ApiError("not_found", `no backup ${id}`);
+    const key = await this.passphraseOf(passphrase);
+    return this.serialised(() => verifyBackup(file, key, this.options.dir));
+  }
+
+  /** Deletes all but the newest `retain` backups; answers the ids deleted. */
+  async prune(retain: number): Promise<string[]> {
+    const old = (await this.list()).slice(retain);
+    for (const backup of old) await rm(this.fileOf(backup.id), { force: true });
+    return old.map((backup) => backup.id);
+  }
+
+  private async passphraseOf(given: string | undefined): Promise<string> {
+    const passphrase = given ?? this.options.passphrase ?? (await this.options.readPassphrase?.());
+    if (passphrase === undefined) throw new ApiError("validation_failed", "a passphrase is needed: give one, or set backup.passphrase (or backup.passphraseSecret)");
+    if (passphrase.length < 8) throw new ApiError("validation_failed", "the backup passphrase must have at least 8 characters");
+    return passphrase;
+  }
+
+  private serialised<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async take(passphrase: string, withArtifacts: boolean): Promise<CreateBackupResponse> {
+    const { storage, store } = this.options;
+    if (storage === "memory" || (storage === "postgres" && !store)) {
+      throw new ApiError("conflict", `this node keeps its data in ${storage === "memory" ? "memory only: there is nothing durable to back up" : "PostgreSQL, and the backup service was not given its store"}`);
+    }
+    const createdAt = new Date();
+    const id = newId(createdAt);
+    await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+    const work = await mkdtemp(join(this.options.dir, ".kai-backup-take-"));
+    try {
+      const into = join(work, "data");
+      await mkdir(into, { mode: 0o700 });
+      const counts = await takeSnapshot({
+        dataDir: this.options.dataDir,
+        keyDir: this.options.keyDir,
+        into,
+        ...(withArtifacts ? { blobs: await this.options.blobs() } : {}),
+        ...(storage === "postgres" && store ? { postgres: store } : {}),
+      });
+      const { did } = readSourceIdentity(into);
+      const manifest: BackupManifest = {
+        format: 1,
+        id,
+        createdAt: createdAt.toISOString(),
+        did,
+        sourceBackend: storage,
+        version: VERSION,
+        withArtifacts,
+        counts,
+        files: await listFiles(into),
+      };
+      await writeFile(join(into, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
+      const file = this.fileOf(id);
+      await writeBackup(
+        file,
+        { id, createdAt: manifest.createdAt, did, sourceBackend: storage, withArtifacts },
+        passphrase,
+        this.options.kdfIterations,
+        await packFolder(into),
+      );
+      const { size } = await readBackupHeader(file);
+      this.options.logger.info({ backup: id, bytes: size, withArtifacts }, "backup taken");
+      return { id, createdAt: manifest.createdAt, did, sourceBackend: storage, withArtifacts, bytes: size, counts };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
+  }
+}

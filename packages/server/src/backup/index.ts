@@ -1,0 +1,45 @@
+/**
+ * @module backup
+ * Backups of a node (issue 19, docs/operations/backup.md): encrypted, verified snapshots taken while the node
+ * serves (backup-service.ts), scheduled with retention (backup-schedule.ts), verified by a scratch restore
+ * (backup-verify.ts) and restored offline onto an empty node, SQLite or PostgreSQL (backup-restore.ts).
+ */
+import { join, resolve } from "node:path";
+import type { Config } from "../config/config-schema.js";
+import type { Logger } from "../logging/logger.js";
+import { openBlobBackend } from "../artifacts/open-artifacts.js";
+import { BackupService } from "./backup-service.js";
+import { backupScheduleJob } from "./backup-schedule.js";
+import type { SingletonJob } from "../cluster/singleton-jobs.js";
+import type { StorageBackend } from "../storage/contracts/storage-backend.js";
+
+export { BackupService, BACKUP_SUFFIX } from "./backup-service.js";
+export { restoreBackup, type RestoreOptions, type RestoreReport } from "./backup-restore.js";
+export { verifyBackup } from "./backup-verify.js";
+export { readBackupHeader } from "./backup-envelope.js";
+
+/** The node's backup service and, when `backup.schedule` is on, its singleton job (server.ts adds it). */
+export function openBackups(
+  config: Config,
+  store: StorageBackend,
+  logger: Logger,
+  readVaultSecret: (name: string) => Promise<string>,
+): { service: BackupService; job: SingletonJob | null } {
+  const backup = config.backup;
+  const service = new BackupService({
+    dataDir: config.dataDir,
+    keyDir: config.vault.keyDir ? resolve(config.vault.keyDir) : config.dataDir,
+    dir: backup.dir !== undefined ? resolve(backup.dir) : join(config.dataDir, "backups"),
+    storage: config.storage.kind,
+    store,
+    blobs: () => openBlobBackend(config),
+    ...(backup.passphrase !== undefined ? { passphrase: backup.passphrase } : {}),
+    ...(backup.passphraseSecret !== undefined ? { readPassphrase: () => readVaultSecret(backup.passphraseSecret!) } : {}),
+    kdfIterations: backup.kdfIterations,
+    logger: logger.child({ part: "backup" }),
+  });
+  const job = backup.schedule === "off"
+    ? null
+    : backupScheduleJob({ service, intervalSeconds: backup.schedule, retain: backup.retain, withArtifacts: backup.withArtifacts, logger: logger.child({ part: "backup" }) });
+  return { service, job };
+}

@@ -1,0 +1,153 @@
+/**
+ * @module federation/lan-discovery
+ * Nodes on the same LAN find each other by mDNS/DNS-SD (seed 002's "mDNS + KLP"; issue 19): each node may
+ * advertise `_kai._tcp` with its DID in the TXT record, and lists the other nodes it hears (`kai peer discover`,
+ * `GET /api/peers/discovered`). Off by default (`federation.mdns`): a multicast announcement tells everyone on the
+ * segment that a node runs here.
+ *
+ * Discovery is a hint, never trust. A TXT record is unauthenticated, so anyone on the LAN can announce any DID;
+ * what protects a node is that adding a discovered node goes through `POST /api/peers` like any other peer: the
+ * node's signed document is read from the address and its DID pinned (and refused when it is not the DID shown).
+ * A spoofed announcement can therefore at worst offer the operator a node that is what it says it is.
+ *
+ * The protocol itself is bonjour-service's (a maintained pure-JavaScript DNS-SD over multicast-dns); it is loaded
+ * only when discovery is on.
+ */
+import type { Bonjour, Browser, Service } from "bonjour-service";
+import { klp } from "@kai/protocol";
+import type { Config } from "../config/config-schema.js";
+import type { Logger } from "../logging/logger.js";
+
+/** The DNS-SD service type: `_kai._tcp`. */
+export const MDNS_SERVICE_TYPE = "kai";
+/** The TXT record's version: a reader skips announcements of a version it does not know. */
+const TXT_VERSION = "1";
+/** How long a node not heard again stays listed, ms (DNS-SD's own goodbye removes it sooner). */
+const FORGET_AFTER_MS = 10 * 60_000;
+/** Most nodes kept (a noisy segment cannot grow the list without bound). */
+const MAX_DISCOVERED = 256;
+
+export interface LanDiscoveryOptions {
+  /** This node's DID (announced; its own announcement is not listed). */
+  did: string;
+  /** The instance name announced (unique on the LAN; bonjour-service renames on a clash). */
+  name: string;
+  port: number;
+  /** Whether the node serves HTTPS. */
+  secure: boolean;
+  /** Announce this node (false: only listen). */
+  advertise: boolean;
+  logger: Logger;
+  now?: () => number;
+}
+
+export class LanDiscovery {
+  private readonly seen = new Map<string, klp.DiscoveredPeer & { seenAt: number }>();
+  private readonly now: () => number;
+
+  private readonly browser: Browser;
+
+  private constructor(
+    private readonly options: LanDiscoveryOptions,
+    private readonly bonjour: Bonjour,
+  ) {
+    this.now = options.now ?? Date.now;
+    this.browser = bonjour.find({ type: MDNS_SERVICE_TYPE, protocol: "tcp" }, (service: Service) => this.heard(service));
+    this.browser.on("down", (service: Service) => this.gone(service));
+  }
+
+  /** Starts announcing (when `advertise`) and listening. A LAN that refuses multicast fails here, with the reason. */
+  static async start(options: LanDiscoveryOptions): Promise<LanDiscovery> {
+    const { Bonjour } = await import("bonjour-service");
+    const bonjour = new Bonjour({}, (error: Error) => {
+      options.logger.warn({ error: error.message }, "mDNS discovery failed on this network");
+    });
+    if (options.advertise) {
+      bonjour.publish({
+        name: options.name,
+        type: MDNS_SERVICE_TYPE,
+        protocol: "tcp",
+        port: options.port,
+        txt: { v: TXT_VERSION, did: options.did, proto: options.secure ? "https" : "http" },
+      });
+    }
+    return new LanDiscovery(options, bonjour);
+  }
+
+  /** The nodes heard recently, newest first; never this node. */
+  list(): klp.DiscoveredPeer[] {
+    const cutoff = this.now() - FORGET_AFTER_MS;
+    const peers: klp.DiscoveredPeer[] = [];
+    for (const [key, entry] of this.seen) {
+      if (entry.seenAt < cutoff) this.seen.delete(key);
+      else {
+        const { seenAt: _seenAt, ...peer } = entry;
+        peers.push(peer);
+      }
+    }
+    return peers.sort((a, b) => b.lastSeen.localeCompare(a.lastSeen));
+  }
+
+  /** Asks the LAN again now (nodes answer within a second or so). */
+  refresh(): void {
+    this.browser.update();
+  }
+
+  async close(): Promise<void> {
+    this.browser.stop();
+    // unpublishAll sends DNS-SD goodbyes, so the other nodes drop this one at once.
+    await new Promise<void>((resolve) => this.bonjour.unpublishAll(() => resolve()));
+    await new Promise<void>((resolve) => this.bonjour.destroy(() => resolve()));
+  }
+
+  private heard(service: Service): void {
+    const peer = describe(service, this.now());
+    if (!peer || peer.did === this.options.did) return;
+    const key = `${service.name}|${peer.did}`;
+    if (!this.seen.has(key) && this.seen.size >= MAX_DISCOVERED) return;
+    this.seen.set(key, { ...peer, seenAt: this.now() });
+  }
+
+  private gone(service: Service): void {
+    for (const key of this.seen.keys()) if (key.startsWith(`${service.name}|`)) this.seen.delete(key);
+  }
+}
+
+/** The announcement as a listed node, or null when it is not one we can use (no DID, unknown version, no address). */
+function describe(service: Service, now: number): klp.DiscoveredPeer | null {
+  const txt = (service.txt ?? {}) as Record<string, unknown>;
+  const did = typeof txt.did === "string" ? txt.did : undefined;
+  if (!did || !klp.DidSchema.safeParse(did).success || txt.v !== TXT_VERSION) return null;
+  const scheme = txt.proto === "https" ? "https" : "http";
+  // IPv4 first: a link-local IPv6 address needs a zone to be reachable, which a URL cannot carry portably.
+  const addresses = [...new Set(service.addresses ?? [])].filter((a) => !a.toLowerCase().startsWith("fe80:")).sort((a, b) => Number(a.includes(":")) - Number(b.includes(":")));
+  if (addresses.length === 0 || !Number.isInteger(service.port) || service.port <= 0) return null;
+  const urls = addresses.slice(0, 8).map((address) => `${scheme}://${address.includes(":") ? `[${address}]` : address}:${service.port}`);
+  return { name: service.name.slice(0, 200), did, url: urls[0]!, urls, host: (service.host ?? "").slice(0, 255), lastSeen: new Date(now).toISOString() };
+}
+
+/**
+ * Starts discovery as the configuration says, for a node listening on `port`. A network without multicast does not
+ * stop the node: discovery is then off, with the reason logged.
+ */
+export async function startLanDiscovery(options: { config: Config; did: string; name: string; port: number; secure: boolean; logger: Logger }): Promise<LanDiscovery | null> {
+  const { config, logger } = options;
+  const { mdns } = config.federation;
+  const host = config.server.host;
+  if (mdns.advertise && (host === "localhost" || host.startsWith("127.") || host === "::1")) {
+    logger.warn({ host }, "mDNS announces this node, but it listens on loopback only: other machines cannot reach it (set server.host)");
+  }
+  try {
+    return await LanDiscovery.start({
+      did: options.did,
+      name: mdns.name ?? options.name,
+      port: options.port,
+      secure: options.secure,
+      advertise: mdns.advertise,
+      logger,
+    });
+  } catch (error) {
+    logger.warn({ error: error instanceof Error ? error.message : String(error) }, "mDNS discovery could not start; the node serves without it");
+    return null;
+  }
+}

@@ -1,0 +1,65 @@
+/**
+ * @module http/routes/backups
+ * `/api/backups` (scope `backup:admin`; `admin` implies it, issue 19): take a backup while the node serves, list the
+ * backups in the backup directory, verify one by restoring it into a scratch database (backup/). A passphrase in a
+ * body is used for that call only: never stored, never logged (request bodies are not logged). Restoring is not
+ * served here on purpose: it replaces everything the node holds, which a running node cannot do under itself
+ * (`kai backup restore` on the stopped node; docs/operations/backup.md).
+ */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import {
+  BackupIdSchema,
+  BackupListResponseSchema,
+  BackupVerificationSchema,
+  CreateBackupRequestSchema,
+  CreateBackupResponseSchema,
+  ErrorBodySchema,
+  VerifyBackupRequestSchema,
+} from "@kai/protocol";
+import type { BackupService } from "../../backup/backup-service.js";
+
+const IdParamsSchema = z.strictObject({ id: BackupIdSchema });
+const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
+const security = [{ bearer: [] }];
+const scopes = ["backup:admin" as const];
+
+export function backupRoutes(backups: BackupService): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post("/api/backups", {
+      config: { scopes, bucket: "write" },
+      schema: {
+        tags: ["backups"],
+        summary: "Take a backup of everything the node holds, while it serves: encrypted with the passphrase given or backup.passphrase (backup:admin)",
+        security,
+        body: CreateBackupRequestSchema,
+        response: { 201: CreateBackupResponseSchema, 409: ErrorBodySchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const created = await backups.create(request.body);
+      return reply.code(201).header("Cache-Control", "no-store").send(created);
+    });
+
+    app.get("/api/backups", {
+      config: { scopes, bucket: "read" },
+      schema: {
+        tags: ["backups"],
+        summary: "The backups in the node's backup directory, newest first: id, time, node, size (backup:admin)",
+        security,
+        response: { 200: BackupListResponseSchema, ...errors },
+      },
+    }, async (_request, reply) => reply.header("Cache-Control", "no-store").send({ backups: await backups.list() }));
+
+    app.post("/api/backups/:id/verify", {
+      config: { scopes, bucket: "write" },
+      schema: {
+        tags: ["backups"],
+        summary: "Prove a backup restores: decrypt, check every hash, restore into a scratch database and compare kind by kind (backup:admin)",
+        security,
+        params: IdParamsSchema,
+        body: VerifyBackupRequestSchema,
+        response: { 200: BackupVerificationSchema, 404: ErrorBodySchema, 422: ErrorBodySchema, ...errors },
+      },
+    }, async (request, reply) => reply.header("Cache-Control", "no-store").send(await backups.verify(request.params.id, request.body.passphrase)));
+  };
+}

@@ -1,0 +1,142 @@
+/**
+ * @module logging/rotating-file
+ * One log folder's files: a pino destination that writes `<dir>/<name>-<day>.log` and starts a new file when the UTC
+ * day changes or the current file would pass `maxBytes` (`<name>-<day>.1.log`, `.2.log`…). Each rotation (and the
+ * start) deletes the files past retention (log-retention.ts). Files are created 0600 in a 0700 folder: log lines are
+ * redacted, but still say who signed in from where.
+ *
+ * A rotation opens a new sonic-boom and ends the old one (which writes what it still holds, then closes), rather than
+ * reopening one stream: a reopen would send the lines still queued to the new file, so a line could land in the next
+ * day's file. A node restarted during the day appends to that day's newest file. A folder that exists keeps its mode
+ * (an operator may have opened it to a log shipper's group); only new files and folders get ours.
+ */
+import { mkdirSync, readdirSync, statSync } from "node:fs";
+import { join } from "node:path";
+import pino from "pino";
+import { dayOf, parseLogFileName, pruneLogs, pruneLogsSync } from "./log-retention.js";
+
+type Destination = ReturnType<typeof pino.destination>;
+
+export interface RotatingFileOptions {
+  dir: string;
+  /** File name prefix (the folder's name: `system`, `security`, `agents`). */
+  name: string;
+  /** A file is rotated before it would pass this size. */
+  maxBytes: number;
+  /** Files whose day is more than this many days before today are deleted. */
+  retentionDays: number;
+  /** The clock (tests move it). */
+  now?: () => number;
+}
+
+export class RotatingFile {
+  private readonly now: () => number;
+  private destination: Destination;
+  private day: string;
+  /** When the current day ends (ms): checking a number per line is cheaper than formatting a date. */
+  private dayEndsAt: number;
+  private index: number;
+  private size: number;
+
+  constructor(private readonly options: RotatingFileOptions) {
+    this.now = options.now ?? Date.now;
+    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+    const now = this.now();
+    pruneLogsSync(options.dir, options.name, options.retentionDays, now);
+    this.day = dayOf(now);
+    this.dayEndsAt = endOfDay(now);
+    const last = this.newestOf(this.day);
+    this.index = last.index;
+    this.size = last.size;
+    if (this.size >= options.maxBytes) {
+      this.index++;
+      this.size = 0;
+    }
+    this.destination = this.open();
+  }
+
+  /** The file being written now. */
+  get path(): string {
+    const suffix = this.index === 0 ? "" : `.${this.index}`;
+    return join(this.options.dir, `${this.options.name}-${this.day}${suffix}.log`);
+  }
+
+  /** pino's destination interface: one serialised line per call (multistream writes line by line). */
+  write(chunk: string): boolean {
+    const bytes = Buffer.byteLength(chunk);
+    const now = this.now();
+    if (now >= this.dayEndsAt) {
+      this.day = dayOf(now);
+      this.dayEndsAt = endOfDay(now);
+      // Usually no file of the new day exists yet; after a clock change one may.
+      const last = this.newestOf(this.day);
+      if (last.size >= this.options.maxBytes) this.rotate(now, last.index + 1, 0);
+      else this.rotate(now, last.index, last.size);
+    } else if (this.size > 0 && this.size + bytes > this.options.maxBytes) {
+      this.rotate(now, this.index + 1, 0);
+    }
+    this.size += bytes;
+    return this.destination.write(chunk);
+  }
+
+  /**
+   * Writes what is queued. flushSync writes the buffer but not the one asynchronous write that may be in flight
+   * (sonic-boom keeps it in `_writing`; no public field tells), so wait for that too, briefly: whoever reads the file
+   * after the node closed must find every line, the last ("stopped") included.
+   */
+  async flush(): Promise<void> {
+    const destination = this.destination;
+    try {
+      destination.flushSync();
+    } catch {
+      // A destination that is not open yet has nothing to flush.
+    }
+    if ((destination as unknown as { _writing?: boolean })._writing !== true) return;
+    await new Promise<void>((resolve) => {
+      const giveUp = setTimeout(resolve, 1000);
+      destination.once("drain", () => {
+        clearTimeout(giveUp);
+        resolve();
+      });
+    });
+  }
+
+  private rotate(now: number, index: number, size: number): void {
+    const old = this.destination;
+    this.index = index;
+    this.size = size;
+    this.destination = this.open();
+    // Writes what it still holds to its own file, then closes.
+    old.end();
+    void pruneLogs(this.options.dir, this.options.name, this.options.retentionDays, now);
+  }
+
+  private open(): Destination {
+    return pino.destination({ dest: this.path, sync: false, mkdir: true, mode: 0o600, append: true });
+  }
+
+  /** The highest-numbered file of `day` already in the folder, and its size (index 0, size 0 when there is none). */
+  private newestOf(day: string): { index: number; size: number } {
+    let index = -1;
+    try {
+      for (const file of readdirSync(this.options.dir)) {
+        const parsed = parseLogFileName(this.options.name, file);
+        if (parsed?.day === day && parsed.index > index) index = parsed.index;
+      }
+    } catch {
+      // An unreadable folder: opening the file will say so.
+    }
+    if (index < 0) return { index: 0, size: 0 };
+    const suffix = index === 0 ? "" : `.${index}`;
+    try {
+      return { index, size: statSync(join(this.options.dir, `${this.options.name}-${day}${suffix}.log`)).size };
+    } catch {
+      return { index, size: 0 };
+    }
+  }
+}
+
+function endOfDay(time: number): number {
+  const day = new Date(time);
+  return Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate() + 1);
+}

@@ -1,0 +1,77 @@
+/**
+ * @module tracing/http-spans
+ * A server span for every HTTP request (Fastify hooks): the caller's W3C `traceparent` is its parent when given; the
+ * handler runs inside the span's context, so the gateway's upstream attempts, KLP messages and task steps it starts
+ * are its children and carry it on. The span is named by method and route pattern and records only the pattern: no
+ * path (a share link's token is in one, `/s/:token`), no query string, no header ever leaves the node in a span.
+ *
+ * Why the context is entered in `preHandler` and not `onRequest`: the body is parsed in between, from the socket's
+ * events, which would run outside a context entered earlier; `preHandler` calls the handler directly.
+ */
+import type { FastifyInstance, FastifyRequest } from "fastify";
+import { context, trace, SpanStatusCode, type Context, type Span } from "@opentelemetry/api";
+import type { NodeTracing } from "./node-tracing.js";
+import { SpanKind, extractTraceContext } from "./spans.js";
+
+interface RequestSpan {
+  span: Span;
+  context: Context;
+}
+
+const spans = new WeakMap<FastifyRequest, RequestSpan>();
+
+/** The trace id of a request's span (for its request log line, written after the handler's context is left). */
+export function requestTraceIds(request: FastifyRequest): { trace_id?: string; span_id?: string } {
+  const entry = spans.get(request);
+  if (!entry) return {};
+  const ids = entry.span.spanContext();
+  return trace.isSpanContextValid(ids) ? { trace_id: ids.traceId, span_id: ids.spanId } : {};
+}
+
+function end(request: FastifyRequest, status: number | undefined): void {
+  const entry = spans.get(request);
+  if (!entry) return;
+  spans.delete(request);
+  if (status !== undefined) {
+    entry.span.setAttribute("http.response.status_code", status);
+    if (status >= 500) entry.span.setStatus({ code: SpanStatusCode.ERROR });
+  } else {
+    entry.span.setStatus({ code: SpanStatusCode.ERROR, message: "request aborted" });
+  }
+  entry.span.end();
+}
+
+export function installRequestSpans(app: FastifyInstance, tracing: NodeTracing): void {
+  // Callback-style hooks, as the request log's: an async hook costs a promise per request.
+  app.addHook("onRequest", (request, _reply, done) => {
+    const parent = extractTraceContext(tracing, request.headers);
+    const route = request.routeOptions.url;
+    const span = tracing.tracer.startSpan(
+      route ? `${request.method} ${route}` : request.method,
+      {
+        kind: SpanKind.SERVER,
+        attributes: {
+          "http.request.method": request.method,
+          ...(route ? { "http.route": route } : {}),
+          "kai.request_id": request.id,
+        },
+      },
+      parent,
+    );
+    spans.set(request, { span, context: trace.setSpan(parent, span) });
+    done();
+  });
+  app.addHook("preHandler", (request, _reply, done) => {
+    const entry = spans.get(request);
+    if (entry) context.with(entry.context, done);
+    else done();
+  });
+  app.addHook("onResponse", (request, reply, done) => {
+    end(request, reply.statusCode);
+    done();
+  });
+  app.addHook("onRequestAbort", (request, done) => {
+    end(request, undefined);
+    done();
+  });
+}

@@ -1,0 +1,92 @@
+/**
+ * @module tracing/node-tracing
+ * Starts a node's OpenTelemetry tracing (docs/operations/tracing.md): a tracer provider of its own (resource: the
+ * configured service name, version and the node's key id), parent-based ratio sampling, and OTLP/HTTP export when an
+ * endpoint is configured. The SDK, exporter and propagator are imported only here and only when `tracing.enabled`:
+ * every test and every node without tracing loads just `@opentelemetry/api`, which stays a no-op.
+ *
+ * The provider is deliberately not registered as the process's global one: tests run two nodes in one process, each
+ * with its own resource and exporter. The node's tracer travels instead in the active context (tracing/spans.ts),
+ * put there by the entry points that know the node (HTTP requests, KLP sessions). Only the context manager
+ * (AsyncLocalStorage) is process-wide, as OpenTelemetry requires; it is set once by the first node that traces.
+ */
+import { context, type TextMapPropagator, type Tracer } from "@opentelemetry/api";
+import type { Config } from "../config/config-schema.js";
+
+/** A running node's tracing: its tracer, the W3C propagator, and the export's flush and shutdown. */
+export interface NodeTracing {
+  readonly tracer: Tracer;
+  readonly propagator: TextMapPropagator;
+  /** Where spans are exported (undefined: spans are made and propagated, but not exported). */
+  readonly endpoint: string | undefined;
+  /** Exports what is buffered now. */
+  flush(): Promise<void>;
+  /** Exports what is buffered and stops (the node's close). */
+  close(): Promise<void>;
+}
+
+export interface StartTracingOptions {
+  settings: Config["tracing"];
+  /** `service.instance.id`: which node (of several with one service name) made a span. */
+  instanceId: string;
+  version: string;
+  /** The environment read for the standard OTEL_EXPORTER_OTLP_* and OTEL_BSP_* variables. */
+  env: Readonly<Record<string, string | undefined>>;
+}
+
+let contextManagerSet = false;
+/** How long a stopping node waits for its last spans to be exported. */
+const CLOSE_TIMEOUT_MS = 3000;
+
+/** The OTLP/HTTP traces URL: the configured one, else the standard variables (the generic one gets `/v1/traces`). */
+export function exportEndpoint(settings: Config["tracing"], env: StartTracingOptions["env"]): string | undefined {
+  if (settings.otlpEndpoint) return settings.otlpEndpoint;
+  const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
+  if (traces) return traces;
+  const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
+  return base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined;
+}
+
+/** A positive integer from the environment, or undefined (the SDK's default applies). */
+function envInteger(env: StartTracingOptions["env"], name: string): number | undefined {
+  const value = Number(env[name]);
+  return Number.isInteger(value) && value > 0 ? value : undefined;
+}
+
+/** The node's tracing, or undefined when `tracing.enabled` is off (nothing is loaded then). */
+export async function startTracing(options: StartTracingOptions): Promise<NodeTracing | undefined> {
+  const { settings, env } = options;
+  if (!settings.enabled) return undefined;
+  const [sdk, resources, core, hooks] = await Promise.all([
+    import("@opentelemetry/sdk-trace-base"),
+    import("@opentelemetry/resources"),
+    import("@opentelemetry/core"),
+    import("@opentelemetry/context-async-hooks"),
+  ]);
+  if (!contextManagerSet) {
+    // Process-wide by OpenTelemetry's design; child spans nest through async calls only with it.
+    context.setGlobalContextManager(new hooks.AsyncLocalStorageContextManager().enable());
+    contextManagerSet = true;
+  }
+  const endpoint = exportEndpoint(settings, env);
+  const processors: InstanceType<typeof sdk.BatchSpanProcessor>[] = [];
+  if (endpoint) {
+    const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
+    const delay = envInteger(env, "OTEL_BSP_SCHEDULE_DELAY");
+    processors.push(new sdk.BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint }), delay !== undefined ? { scheduledDelayMillis: delay } : {}));
+  }
+  const provider = new sdk.BasicTracerProvider({
+    resource: resources.resourceFromAttributes({ "service.name": settings.serviceName, "service.version": options.version, "service.instance.id": options.instanceId }),
+    // A caller's sampled flag is followed; new traces are kept at the configured ratio.
+    sampler: new sdk.ParentBasedSampler({ root: new sdk.TraceIdRatioBasedSampler(settings.sampleRatio) }),
+    spanProcessors: processors,
+  });
+  return {
+    tracer: provider.getTracer("kai", options.version),
+    propagator: new core.W3CTraceContextPropagator(),
+    endpoint,
+    flush: () => provider.forceFlush(),
+    // A collector that does not answer must not hold up the node's stop (the exporter's own timeout is 10 s).
+    close: () => Promise.race([provider.shutdown(), new Promise<void>((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())]),
+  };
+}

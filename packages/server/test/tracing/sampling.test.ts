@@ -1,0 +1,90 @@
+/**
+ * Sampling (tracing/node-tracing.ts) against the real OTLP receiver (test/helpers/otlp-receiver.ts): at ratio 0 a new
+ * trace exports nothing, yet its ids still travel (`traceparent` with the sampled flag off) and still name log lines;
+ * a caller that sampled its trace is followed (parent-based); at ratio 1 everything is exported; disabled, nothing
+ * is started at all.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { exportEndpoint, startTracing, type NodeTracing } from "../../src/tracing/node-tracing.js";
+import { activeTraceIds, extractTraceContext, inSpan, injectTraceHeaders } from "../../src/tracing/spans.js";
+import { startOtlpReceiver, type OtlpReceiver } from "../helpers/otlp-receiver.js";
+
+let receiver: OtlpReceiver;
+const started: NodeTracing[] = [];
+
+async function tracing(sampleRatio: number, serviceName: string): Promise<NodeTracing> {
+  const node = await startTracing({ settings: { enabled: true, otlpEndpoint: receiver.url, sampleRatio, serviceName }, instanceId: serviceName, version: "test", env: {} });
+  if (!node) throw new Error("tracing did not start");
+  started.push(node);
+  return node;
+}
+
+beforeAll(async () => {
+  receiver = await startOtlpReceiver();
+});
+afterAll(async () => {
+  for (const node of started) await node.close();
+  await receiver?.close();
+});
+
+describe("sampling", () => {
+  it("at ratio 0 exports no new trace, but still propagates and logs its ids", async () => {
+    const node = await tracing(0, "ratio-zero");
+    const headers: Record<string, string> = {};
+    let logged: ReturnType<typeof activeTraceIds> = {};
+    await inSpan(node, "unsampled", {}, async () => {
+      injectTraceHeaders(headers);
+      logged = activeTraceIds();
+    });
+    await node.flush();
+    expect(headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-00$/);
+    expect(logged.trace_id).toBe(headers.traceparent!.split("-")[1]);
+    expect(receiver.spans.filter((span) => span.serviceName === "ratio-zero")).toEqual([]);
+  });
+
+  it("at ratio 0 follows a caller that sampled its trace (parent-based)", async () => {
+    const node = await tracing(0, "ratio-zero-parent");
+    const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const parent = extractTraceContext(node, { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    await inSpan(node, "followed", { parent }, async () => undefined);
+    // A caller that did not sample: not recorded either.
+    const unsampled = extractTraceContext(node, { traceparent: "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00" });
+    await inSpan(node, "not-followed", { parent: unsampled }, async () => undefined);
+    await node.flush();
+    const spans = receiver.spans.filter((span) => span.serviceName === "ratio-zero-parent");
+    expect(spans.map((span) => [span.name, span.traceId, span.parentSpanId])).toEqual([["followed", traceId, "00f067aa0ba902b7"]]);
+  });
+
+  it("at ratio 1 exports every span, nested by context", async () => {
+    const node = await tracing(1, "ratio-one");
+    await inSpan(node, "outer", {}, () => inSpan(node, "inner", {}, async () => undefined));
+    await expect(inSpan(node, "failing", {}, () => Promise.reject(Object.assign(new Error("no"), { code: "upstream_timeout" })))).rejects.toThrow("no");
+    await node.flush();
+    const spans = receiver.spans.filter((span) => span.serviceName === "ratio-one");
+    const outer = spans.find((span) => span.name === "outer")!;
+    expect(spans.find((span) => span.name === "inner")).toMatchObject({ traceId: outer.traceId, parentSpanId: outer.spanId });
+    expect(spans.find((span) => span.name === "failing")).toMatchObject({ statusCode: 2, parentSpanId: "" });
+    // A malformed caller header is ignored: the span starts a new trace.
+    await inSpan(node, "after-garbage", { parent: extractTraceContext(node, { traceparent: "00-zz-not-a-trace-01".repeat(50) }) }, async () => undefined);
+    await node.flush();
+    expect(receiver.spans.find((span) => span.serviceName === "ratio-one" && span.name === "after-garbage")).toMatchObject({ parentSpanId: "" });
+    expect(receiver.rejected).toEqual([]);
+  });
+
+  it("disabled: nothing starts, and nothing is traced", async () => {
+    expect(await startTracing({ settings: { enabled: false, sampleRatio: 1, serviceName: "off" }, instanceId: "off", version: "test", env: {} })).toBeUndefined();
+    const headers: Record<string, string> = {};
+    await inSpan(undefined, "nothing", {}, async () => injectTraceHeaders(headers));
+    expect(headers).toEqual({});
+  });
+});
+
+describe("where spans go", () => {
+  const settings = { enabled: true, sampleRatio: 1, serviceName: "kai" };
+  it("the configured endpoint first, then the standard variables, else nowhere", () => {
+    expect(exportEndpoint({ ...settings, otlpEndpoint: "http://collector:4318/v1/traces" }, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://other:4318" })).toBe("http://collector:4318/v1/traces");
+    expect(exportEndpoint(settings, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://traces:4318/custom", OTEL_EXPORTER_OTLP_ENDPOINT: "http://other:4318" })).toBe("http://traces:4318/custom");
+    expect(exportEndpoint(settings, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/" })).toBe("http://collector:4318/v1/traces");
+    expect(exportEndpoint(settings, {})).toBeUndefined();
+  });
+});
