@@ -6,6 +6,8 @@
  *   undici proxy  client → minimal pass-through proxy → upstream (the floor any Node gateway pays)
  *   ours          client → kai /v1/chat/completions (auth, routing, rate limits, metrics) → upstream
  *   portkey       client → @portkey-ai/gateway /v1/chat/completions → upstream
+ *   ours, traced 0 % / 100 %   ours with OpenTelemetry on (spans exported over OTLP/HTTP to a sink in its own
+ *                 process), sampling none or every request: what tracing costs the gateway path
  * Reports, per path: max throughput (closed loop), latency at a fixed rate and what each path adds over
  * direct, and for streaming the added time to first byte and chunks per second. Ratios are against the
  * undici proxy, measured side by side. Figures only: no pass/fail on timings (the machine is shared).
@@ -17,7 +19,7 @@
 import autocannon from "autocannon";
 import { Pool } from "undici";
 import { cpus, release, totalmem } from "node:os";
-import { startKai, startPortkey, startUndiciProxy, startUpstream } from "./gateway/processes.mjs";
+import { startKai, startOtlpSink, startPortkey, startUndiciProxy, startUpstream } from "./gateway/processes.mjs";
 import { processCpuMs } from "./lib/proc-stats.mjs";
 import { summarize } from "./lib/stats.mjs";
 
@@ -160,6 +162,26 @@ async function main() {
       targets.push({ name: "ours", url: kai.url, pid: kai.pid, path: "/v1/chat/completions", headers: { authorization: `Bearer ${kai.token}` } });
     } catch (error) {
       skipped.ours = error.message;
+    }
+    // Tracing on: sampling none (the cost of the context and the sampling decision) and every request (spans made
+    // and exported). Skipped with BENCH_TRACING=0.
+    if (process.env.BENCH_TRACING !== "0") {
+      try {
+        const sink = await startOtlpSink();
+        stops.push(sink.stop);
+        for (const sampleRatio of [0, 1]) {
+          const name = `ours, traced ${sampleRatio * 100} %`;
+          try {
+            const traced = await startKai(upstream.url, log, { endpoint: sink.url, sampleRatio });
+            stops.push(traced.stop);
+            targets.push({ name, url: traced.url, pid: traced.pid, path: "/v1/chat/completions", headers: { authorization: `Bearer ${traced.token}` } });
+          } catch (error) {
+            skipped[name] = error.message;
+          }
+        }
+      } catch (error) {
+        skipped["ours, traced"] = error.message;
+      }
     }
     try {
       const portkey = await startPortkey();

@@ -61,12 +61,12 @@ const HIGH_LIMITS = ["rateLimit:", "  enabled: true", ...["global", "auth", "rea
  * Spawns `kai serve` on a free port in a temp data dir with production settings and `HIGH_LIMITS`; resolves once it
  * answers, with its admin token and data dir (bench/sign-in.mjs reads the first admin's one-time password there).
  */
-export async function spawnKai(log) {
+export async function spawnKai(log, extraConfig = []) {
   if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} does not exist (run npm run build)`);
   const dir = mkdtempSync(join(tmpdir(), "kai-bench-"));
   const dataDir = join(dir, "data");
   const configPath = join(dir, "config.yaml");
-  writeFileSync(configPath, ["# written by the benchmark: production settings, with rate limits high enough for the load", "logging:", "  level: warn", ...HIGH_LIMITS, ""].join("\n"));
+  writeFileSync(configPath, ["# written by the benchmark: production settings, with rate limits high enough for the load", "logging:", "  level: warn", ...HIGH_LIMITS, ...extraConfig, ""].join("\n"));
   const port = await freePort();
   const child = spawn(process.execPath, [CLI_MAIN, "serve", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--config", configPath], {
     stdio: ["ignore", "ignore", "inherit"],
@@ -81,9 +81,18 @@ export async function spawnKai(log) {
   return { pid: child.pid, url, dataDir, adminToken: readFileSync(tokenPath, "utf8").trim(), stop: () => stop(child, untrack) };
 }
 
-/** Our server, with a registered upstream service and a gateway token. */
-export async function startKai(upstreamUrl, log) {
-  const kai = await spawnKai(log);
+/** Where the tracing runs send their spans (otlp-sink.mjs). */
+export function startOtlpSink() {
+  return spawnWithPort(join(HERE, "otlp-sink.mjs"), ["0"]);
+}
+
+/**
+ * Our server, with a registered upstream service and a gateway token. `tracing`: OpenTelemetry on, exporting to
+ * `tracing.endpoint`, recording `tracing.sampleRatio` of the requests (the benchmark's callers send no traceparent).
+ */
+export async function startKai(upstreamUrl, log, tracing) {
+  const extra = tracing ? ["tracing:", "  enabled: true", `  otlpEndpoint: ${tracing.endpoint}/v1/traces`, `  sampleRatio: ${tracing.sampleRatio}`] : [];
+  const kai = await spawnKai(log, extra);
   const { url, adminToken: admin } = kai;
   const call = async (path, body, token = admin) => {
     const response = await fetch(`${url}${path}`, { method: "POST", headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: JSON.stringify(body) });
