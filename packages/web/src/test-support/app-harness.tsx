@@ -22,7 +22,7 @@ export interface TestServer {
 }
 
 interface ServerHelpers {
-  startTestServer(options?: { config?: Record<string, unknown> }): Promise<TestServer>;
+  startTestServer(options?: { config?: Record<string, unknown>; host?: string }): Promise<TestServer>;
   mintToken(server: TestServer, scopes: string[], owner?: string): Promise<string>;
 }
 
@@ -30,7 +30,7 @@ const HELPERS = new URL("../../../server/test/helpers/test-server.ts", import.me
 const helpers = () => import(/* @vite-ignore */ HELPERS) as Promise<ServerHelpers>;
 
 /** Starts a real node for a test file (dispose it in afterAll). */
-export async function startTestServer(options?: { config?: Record<string, unknown> }): Promise<TestServer> {
+export async function startTestServer(options?: { config?: Record<string, unknown>; host?: string }): Promise<TestServer> {
   return (await helpers()).startTestServer(options);
 }
 

@@ -1,5 +1,6 @@
 // The Peers page against two real nodes: this one (the app's) and a peer it federates with. Adding (with the DID
-// checked), the imported records by origin, withdrawing trust, removing, and who may see the page.
+// checked), the imported records by origin, withdrawing trust, removing, who may see the page, and the peer heard on
+// the LAN by mDNS added with one click (the peer announces on every interface; this node only listens).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configure, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -18,8 +19,8 @@ let peerDid: string;
 
 beforeAll(async () => {
   [node, peer] = await Promise.all([
-    startTestServer({ config: { federation: FAST_FEDERATION } }),
-    startTestServer({ config: { federation: FAST_FEDERATION } }),
+    startTestServer({ config: { federation: { ...FAST_FEDERATION, mdns: { enabled: true, advertise: false } } } }),
+    startTestServer({ config: { federation: { ...FAST_FEDERATION, mdns: { enabled: true } } }, host: "0.0.0.0" }),
   ]);
   const registered = await peer.request("/api/services/register", {
     method: "POST",
@@ -107,6 +108,16 @@ describe("the peers page", { timeout: 60_000 }, () => {
     await user.click(within(dialog).getByRole("button", { name: "Remove peer" }));
     await screen.findByText(/No peers yet/);
     expect((await node.request("/api/services?location=remote").then((r) => r.json()) as { services: unknown[] }).services).toHaveLength(0);
+  });
+
+  it("lists the peer heard on this network and adds it with one click, its announced DID pinned", async () => {
+    renderApp(node, { path: "/peers" });
+    const user = userEvent.setup();
+    const heard = await screen.findByRole("table", { name: "Nodes on this network" });
+    const row = await within(heard).findByRole("row", { name: new RegExp(peerDid.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) });
+    await user.click(within(row).getByRole("button", { name: /^Add .+ as a peer$/ }));
+    await within(await peersTable()).findByText(peerDid);
+    await waitFor(() => expect(within(screen.getByRole("table", { name: "Nodes on this network" })).getByText("already a peer")).toBeTruthy());
   });
 });
 

@@ -2,7 +2,7 @@
  * @module views/peers
  * The Peers page: the federation peers this node imports public records from, their trust, pinned DID, link and sync
  * state (read again every few seconds), the records imported from each origin; adding, trusting, removing, and a
- * "sync now" that pulls from every connected peer. Scope `federation:admin`; the records need `services:read` too.
+ * "sync now" that pulls from every connected peer; and the nodes heard on the LAN by mDNS, to add with one click. Scope `federation:admin`; the records need `services:read` too.
  */
 import { useState } from "react";
 import { useMutation } from "@tanstack/react-query";
@@ -11,6 +11,7 @@ import { Button } from "../../components/Button";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Page, Panel } from "../../components/Page";
 import { AddPeerForm } from "./AddPeerForm";
+import { DiscoveredPeers } from "./DiscoveredPeers";
 import { ImportedRecords } from "./ImportedRecords";
 import { PeersTable, peerLabel } from "./PeersTable";
 import { usePeers, useRefreshPeers } from "./peers-queries";
@@ -73,6 +74,9 @@ export default function PeersPage() {
             <ImportedRecords did={peer.did} label={peerLabel(peer)} />
           </Panel>
         ))}
+      <Panel title="On this network">
+        <DiscoveredPeers />
+      </Panel>
     </Page>
   );
 }

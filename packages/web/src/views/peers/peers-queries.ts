@@ -10,6 +10,7 @@ export const peerKeys = {
   all: ["peers"] as const,
   list: ["peers", "list"] as const,
   imported: (did: string) => ["peers", "imported", did] as const,
+  discovered: ["peers", "discovered"] as const,
 };
 
 /** How often the peers' sync state is read again. */
