@@ -19,6 +19,8 @@ export interface NodeTracing {
   readonly propagator: TextMapPropagator;
   /** Where spans are exported (undefined: spans are made and propagated, but not exported). */
   readonly endpoint: string | undefined;
+  /** The share of new traces recorded (`tracing.sampleRatio`). */
+  readonly sampleRatio: number;
   /** Exports what is buffered now. */
   flush(): Promise<void>;
   /** Exports what is buffered and stops (the node's close). */
@@ -85,6 +87,7 @@ export async function startTracing(options: StartTracingOptions): Promise<NodeTr
     tracer: provider.getTracer("kai", options.version),
     propagator: new core.W3CTraceContextPropagator(),
     endpoint,
+    sampleRatio: settings.sampleRatio,
     flush: () => provider.forceFlush(),
     // A collector that does not answer must not hold up the node's stop (the exporter's own timeout is 10 s).
     close: () => Promise.race([provider.shutdown(), new Promise<void>((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())]),

@@ -2,12 +2,14 @@
  * Sampling (tracing/node-tracing.ts) against the real OTLP receiver (test/helpers/otlp-receiver.ts): at ratio 0 a new
  * trace exports nothing, yet its ids still travel (`traceparent` with the sampled flag off) and still name log lines;
  * a caller that sampled its trace is followed (parent-based); at ratio 1 everything is exported; disabled, nothing
- * is started at all.
+ * is started at all. Through a real node at ratio 0, a request without a `traceparent` is not traced at all (what
+ * sampled-out spans cost is saved), one with a sampled `traceparent` is.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportEndpoint, startTracing, type NodeTracing } from "../../src/tracing/node-tracing.js";
 import { activeTraceIds, extractTraceContext, inSpan, injectTraceHeaders } from "../../src/tracing/spans.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../helpers/otlp-receiver.js";
+import { startTestServer } from "../helpers/test-server.js";
 
 let receiver: OtlpReceiver;
 const started: NodeTracing[] = [];
@@ -53,6 +55,25 @@ describe("sampling", () => {
     await node.flush();
     const spans = receiver.spans.filter((span) => span.serviceName === "ratio-zero-parent");
     expect(spans.map((span) => [span.name, span.traceId, span.parentSpanId])).toEqual([["followed", traceId, "00f067aa0ba902b7"]]);
+  });
+
+  it("at ratio 0 a node traces only the requests that bring a traceparent", async () => {
+    const server = await startTestServer({ config: { tracing: { enabled: true, otlpEndpoint: receiver.url, sampleRatio: 0, serviceName: "http-ratio-zero" } } });
+    const traceId = "5bf92f3577b34da6a3ce929d0e0e4737";
+    try {
+      expect((await server.request("/api/services", { headers: { "x-request-id": "untraced-request" } })).status).toBe(200);
+      // Not traced at all: its log lines carry no trace id (a sampled-out span would still give it one).
+      const lines = server.logs.filter((line) => line.includes("untraced-request"));
+      expect(lines.length).toBeGreaterThan(0);
+      expect(lines.filter((line) => line.includes("trace_id"))).toEqual([]);
+      const followed = await server.request("/api/services", { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01` } });
+      expect(followed.status).toBe(200);
+    } finally {
+      // Closing the node exports its last spans.
+      await server.dispose();
+    }
+    const spans = receiver.spans.filter((span) => span.serviceName === "http-ratio-zero");
+    expect(spans.map((span) => [span.name, span.traceId])).toEqual([["GET /api/services", traceId]]);
   });
 
   it("at ratio 1 exports every span, nested by context", async () => {
