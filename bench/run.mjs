@@ -5,21 +5,23 @@
  * durable default settings). Phases (each on a fresh server / fresh etcd / fresh database): 1 registrations
  * per durability mode, 2 heartbeats on 10k services, 3 filtered discovery at 100k services, 4 one change
  * fanned out to 1,000 watchers; then two instances on one PostgreSQL (bench/cluster/cluster-phases.mjs):
- * a change on A seen on B's watch stream, and leader failover after kill -9.
+ * a change on A seen on B's watch stream, and leader failover after kill -9; 6 the bulk load (issue 19: 100k
+ * services through POST /api/services/bulk beside etcd's load, same run).
  * Prints figures only: a benchmark has no pass/fail on timings. A phase that errors is reported and
  * the run goes on; the exit code is 1 when any phase failed, so a broken bench does not go unnoticed.
  *
  * BENCH_QUICK=1 for a ~1 minute smoke run; BENCH_ONLY=sqlite,postgres,etcd,cluster (any of them; `registry`
- * = sqlite,postgres) to run some columns; BENCH_PHASES=registrations,heartbeats,discovery for some phases.
+ * = sqlite,postgres) to run some columns; BENCH_PHASES=registrations,heartbeats,discovery,bulk for some phases.
  */
 import { cpus, release, totalmem } from "node:os";
 import { fileURLToPath } from "node:url";
 import { settings } from "./lib/settings.mjs";
 import { DURABILITY, renderReport, writeResults } from "./lib/report.mjs";
 import { ensureEtcd } from "./etcd/etcd-process.mjs";
-import { etcdDiscoveryAndWatch, etcdHeartbeats, etcdRegistrations } from "./etcd/etcd-phases.mjs";
+import { etcdDiscoveryAndWatch, etcdHeartbeats, etcdLoad, etcdRegistrations } from "./etcd/etcd-phases.mjs";
 import { registryDiscoveryAndWatch, registryHeartbeats, registryRegistrations } from "./registry/registry-phases.mjs";
 import { registryUnavailable } from "./registry/server-process.mjs";
+import { registryBulkLoad } from "./registry/bulk-load.mjs";
 import { clusterBench } from "./cluster/cluster-phases.mjs";
 import { fsyncProbe } from "./lib/fsync-probe.mjs";
 import { findPostgres, startPostgres } from "./lib/postgres-process.mjs";
@@ -141,6 +143,13 @@ try {
   if (runEtcd && wants("discovery")) {
     results.etcd.discovery = await phase(`3+4. load ${settings.loadCount}, prefix get, watch fan-out, etcd`, () =>
       etcdDiscoveryAndWatch(etcd.path, settings, log));
+  }
+  if (wants("bulk") && (runRegistry || runPostgres || runEtcd)) {
+    // Issue 19: the bulk endpoint's load rate beside etcd's, measured in the same run.
+    results.bulk = {};
+    if (runRegistry) results.bulk.sqlite = await phase(`6. bulk load ${settings.loadCount} (POST /api/services/bulk, ${settings.bulkBatch} a batch, ${settings.bulkInFlight} in flight), ours on SQLite`, () => registryBulkLoad(settings, log));
+    if (runPostgres) results.bulk.postgres = await phase(`6. bulk load ${settings.loadCount}, ours on PostgreSQL`, () => registryBulkLoad(settings, log, postgresTarget));
+    if (runEtcd) results.bulk.etcd = await phase(`6. bulk load ${settings.loadCount}, etcd (Txns of ${settings.etcdTxnOps} puts, ${settings.etcdTxnInFlight} in flight)`, () => etcdLoad(etcd.path, settings, log));
   }
   if (runCluster) results.cluster = await phase("5. two instances on one PostgreSQL: A→B change latency, leader failover after kill -9", () => clusterBench(pg, settings, log));
 } finally {

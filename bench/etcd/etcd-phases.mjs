@@ -294,3 +294,18 @@ export function etcdDiscoveryAndWatch(binary, settings, log) {
     }
   });
 }
+
+/** Issue 19's bulk-load comparison: etcd's load alone (phase 3's Txns of puts), on a fresh etcd. */
+export function etcdLoad(binary, settings, log) {
+  return withFreshEtcd(binary, async (etcd) => {
+    const etcdClient = client(etcd);
+    try {
+      const load = await loadKeys(etcdClient, settings);
+      delete load.keys;
+      log(`  etcd: loaded ${load.count} keys in ${load.seconds.toFixed(1)} s (${Math.round(load.perSecond)}/s; Txns of ${settings.etcdTxnOps} puts, ${settings.etcdTxnInFlight} in flight)`);
+      return load;
+    } finally {
+      etcdClient.close();
+    }
+  });
+}

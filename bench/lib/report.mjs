@@ -271,8 +271,22 @@ export function renderReport(results) {
       out.push(...path);
     }
   }
+  if (results.bulk) out.push(...renderBulk(results.bulk, settings));
   if (results.cluster) out.push(renderClusterReport(results.cluster));
   for (const [side, reason] of Object.entries(results.skipped ?? {})) out.push(`  skipped ${side}: ${reason}`);
   for (const error of results.errors ?? []) out.push(`  phase failed: ${error.phase}: ${error.message}`);
   return out.join("\n");
+}
+
+/** Phase 6 (issue 19): services/s through POST /api/services/bulk and the ratio to etcd's load rate (goal ≥ 20,000/s). */
+function renderBulk(bulk, settings) {
+  const out = [`Bulk load of ${settings.loadCount} services (issue 19; goal ≥ 20,000/s through the bulk endpoint):`];
+  const etcd = bulk.etcd?.perSecond;
+  if (etcd) out.push(`  etcd (Txns of ${settings.etcdTxnOps} puts, ${settings.etcdTxnInFlight} in flight): ${Math.round(etcd)}/s`);
+  for (const [name, side] of [["SQLite", bulk.sqlite], ["PostgreSQL", bulk.postgres]]) {
+    if (!side) continue;
+    const vs = etcd ? `, ${(side.perSecond / etcd).toFixed(2)}× etcd` : "";
+    out.push(`  ours on ${name} (batches of ${side.batch}, ${side.inFlight} in flight): ${Math.round(side.perSecond)}/s${vs}; ${side.count} loaded (complete: ${side.complete}), p50 ${Math.round(side.batchP50Ms)} ms a batch, server CPU ${Math.round(side.serverCpuUsPerService)} µs a service, RSS ${Math.round(side.rssMb)} MB`);
+  }
+  return out;
 }

@@ -15,7 +15,7 @@ for (const name of onlyList) {
 }
 const runs = (side) => onlyList.length === 0 || onlyList.includes(side);
 
-const PHASES = ["registrations", "heartbeats", "discovery"];
+const PHASES = ["registrations", "heartbeats", "discovery", "bulk"];
 /** BENCH_PHASES=registrations,heartbeats,discovery (a comma list) runs only some phase groups; default all. */
 const phases = (process.env.BENCH_PHASES ?? PHASES.join(",")).split(",").map((name) => name.trim()).filter(Boolean);
 for (const name of phases) {
@@ -46,6 +46,9 @@ export const settings = {
   loadConcurrency: 128,
   /** Upper bound on the load phase; what was loaded by then is what is measured (and reported). */
   loadMaxMs: quick ? 60_000 : 600_000,
+  /** Bulk load (issue 19, phase 6): `loadCount` services through POST /api/services/bulk, batches of this many, this many in flight. */
+  bulkBatch: 1000,
+  bulkInFlight: 4,
   /** etcd load: Txns of this many puts (etcd's default max-txn-ops), this many in flight. */
   etcdTxnOps: 128,
   etcdTxnInFlight: 8,

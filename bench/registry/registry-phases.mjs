@@ -52,7 +52,7 @@ export function targetName(target) {
   return target.kind === "postgres" ? "postgres" : `sqlite ${target.synchronous}`;
 }
 
-async function withServer(target, log, fn) {
+export async function withServer(target, log, fn) {
   if (target.kind !== "postgres") {
     const server = await startRegistryServer({ synchronous: target.synchronous });
     try {

@@ -7,11 +7,17 @@
  * A `token_env: NAME` whose variable is set is sent as `auth.token`: the server moves it into its vault
  * and keeps only `credentialRef: vault:services/<id>/credential`. Such entries are always re-sent, because
  * whether the vaulted value is still current cannot be seen from the registry.
+ *
+ * At scale (issue 19): what the registry holds is read in one listing (a GET per entry for short manifests), and
+ * the changed entries go through `POST /api/services/bulk` in batches of up to 1000, each all or nothing. A refused
+ * batch stops the apply: the batches before it stay applied, it and everything after it are not (the error says so).
  */
 import { basename } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import {
+  BULK_REGISTRATION_MAX,
   fieldErrorsFromZod,
+  type FieldError,
   ManifestSchema,
   planManifest as planManifestEntries,
   type PlannedRegistration,
@@ -21,7 +27,7 @@ import {
 } from "@kai/protocol";
 import { KaiApiError, type KaiClient } from "@kai/sdk";
 import { CliError, usageError } from "./cli-error.js";
-import { EXIT } from "./exit-codes.js";
+import { EXIT, exitCodeForApiCode } from "./exit-codes.js";
 
 export type ApplyAction = "created" | "updated" | "unchanged" | "pruned";
 export interface ApplyResult {
@@ -96,11 +102,46 @@ async function getOrUndefined(client: KaiClient, id: string): Promise<ServiceRec
   }
 }
 
+/** Up to this many entries, the records are read one GET each; above, in one listing of what the caller sees. */
+const READ_EACH_UP_TO = 50;
+
+/**
+ * The records the registry holds for the manifest's ids (those the caller may see: a GET and the listing agree).
+ * One listing, 1000 records a page, instead of a request per entry: 100,000 GETs would take longer than the writes.
+ */
+async function readExisting(client: KaiClient, planned: PlannedService[]): Promise<Map<string, ServiceRecord>> {
+  const existing = new Map<string, ServiceRecord>();
+  if (planned.length <= READ_EACH_UP_TO) {
+    for (const service of planned) {
+      const record = await getOrUndefined(client, service.id);
+      if (record) existing.set(service.id, record);
+    }
+    return existing;
+  }
+  const wanted = new Set(planned.map((service) => service.id));
+  for await (const record of client.services.listAll({ location: "local", pageSize: 1000 })) {
+    if (wanted.has(record.id)) existing.set(record.id, record);
+  }
+  return existing;
+}
+
 export interface ApplyOptions {
   prune: boolean;
   dryRun: boolean;
-  /** Called after each service, so progress shows on long manifests and survives a later failure. */
+  /** Called for each service once its batch is done, so results show on long manifests and survive a later failure. */
   onResult?(result: ApplyResult): void;
+  /** Called after each batch: how many of the manifest's entries are done (applied or found unchanged) of how many. */
+  onProgress?(done: number, total: number): void;
+  /** Changed entries per bulk request, 1..1000 (default 1000). */
+  batchSize?: number;
+}
+
+/** One entry of the manifest on its way: where it is in the file and what the registry holds for it. */
+interface Pending {
+  index: number;
+  service: PlannedService;
+  existing: ServiceRecord | undefined;
+  unchanged: boolean;
 }
 
 export async function applyManifest(client: KaiClient, fileName: string, planned: PlannedService[], options: ApplyOptions): Promise<ApplyResult[]> {
@@ -109,20 +150,46 @@ export async function applyManifest(client: KaiClient, fileName: string, planned
     results.push(result);
     options.onResult?.(result);
   };
+  const batchSize = Math.max(1, Math.min(BULK_REGISTRATION_MAX, Math.trunc(options.batchSize ?? BULK_REGISTRATION_MAX)));
   const owners = new Set<string>();
-  for (const service of planned) {
-    const existing = await getOrUndefined(client, service.id);
-    if (existing) owners.add(existing.owner);
-    if (existing && isUnchanged(service.normalised, existing)) {
-      report({ id: service.id, action: "unchanged" });
-    } else if (options.dryRun) {
-      report({ id: service.id, action: existing ? "updated" : "created" });
-    } else {
-      const { service: record, created } = await client.services.register(service.input);
-      owners.add(record.owner);
-      report({ id: service.id, action: created ? "created" : "updated" });
+  const stored = await readExisting(client, planned);
+  const applied = { created: 0, updated: 0, unchanged: 0, batches: 0 };
+  let done = 0;
+  // A window is a run of the manifest holding one batch of changed entries (and the unchanged ones among them), so
+  // results are reported in the manifest's order.
+  let window: Pending[] = [];
+  let changedInWindow = 0;
+  const flush = async () => {
+    const changed = window.filter((entry) => !entry.unchanged);
+    const actions = new Map<number, ApplyAction>();
+    if (changed.length > 0 && !options.dryRun) {
+      const answer = await sendBatch(client, changed, { ...applied, done, total: planned.length });
+      applied.batches++;
+      answer.results.forEach((result, k) => {
+        // A token entry the registry found unchanged still had its vaulted value written again: it counts as updated.
+        const entry = changed[k]!;
+        actions.set(entry.index, result.action === "unchanged" && carriesToken(entry.service.normalised) ? "updated" : result.action);
+      });
     }
+    for (const entry of window) {
+      const action = entry.unchanged ? "unchanged" : (actions.get(entry.index) ?? (entry.existing ? "updated" : "created"));
+      if (action !== "pruned") applied[action]++;
+      report({ id: entry.service.id, action });
+    }
+    done += window.length;
+    window = [];
+    changedInWindow = 0;
+    options.onProgress?.(done, planned.length);
+  };
+  for (const [index, service] of planned.entries()) {
+    const existing = stored.get(service.id);
+    if (existing) owners.add(existing.owner);
+    if (service.normalised.owner !== undefined) owners.add(service.normalised.owner);
+    const unchanged = existing !== undefined && isUnchanged(service.normalised, existing);
+    window.push({ index, service, existing, unchanged });
+    if (!unchanged && ++changedInWindow === batchSize) await flush();
   }
+  if (window.length > 0) await flush();
   if (options.prune) {
     // Only the caller's own services (and those of owners this manifest wrote) are candidates: an admin
     // applying `services.yaml` must not delete another team's services applied from their own `services.yaml`.
@@ -139,4 +206,38 @@ export async function applyManifest(client: KaiClient, fileName: string, planned
     }
   }
   return results;
+}
+
+/** What was applied before a batch, for the message of a batch that is refused. */
+interface Applied {
+  created: number;
+  updated: number;
+  unchanged: number;
+  batches: number;
+  done: number;
+  total: number;
+}
+
+/**
+ * Sends one batch. A refusal says what was applied and what not, and points at the manifest's entries: the server
+ * names `services.<i>` of the batch, which is the manifest's `services.<index>` only when nothing was skipped.
+ */
+async function sendBatch(client: KaiClient, batch: Pending[], before: Applied) {
+  try {
+    return await client.services.registerMany(batch.map((entry) => entry.service.input));
+  } catch (error) {
+    if (!(error instanceof KaiApiError)) throw error;
+    const toFile = (text: string) => text.replace(/\bservices\.(\d+)/g, (whole, k: string) => {
+      const entry = batch[Number(k)];
+      return entry ? `services.${entry.index}` : whole;
+    });
+    const first = batch[0]!.index + 1;
+    const last = batch[batch.length - 1]!.index + 1;
+    const message =
+      `batch ${before.batches + 1} (manifest entries ${first}-${last}, ${batch.length} changed) was refused, so none of it was applied: ${toFile(error.message)}. ` +
+      `Applied before it: ${before.batches} batch(es) covering entries 1-${before.done} of ${before.total} (${before.created} created, ${before.updated} updated, ${before.unchanged} unchanged); ` +
+      `entries ${before.done + 1}-${before.total} were not applied (entries are numbered from 1; paths such as services.<i> from 0).`;
+    const details: FieldError[] | undefined = error.details?.map((detail) => ({ ...detail, path: toFile(detail.path.replace(/^body\./, "")) }));
+    throw new CliError(message, error.code, exitCodeForApiCode(error.code), details);
+  }
 }

@@ -4,6 +4,7 @@
  * statuses and schemas follow the HTTP API exactly. Streaming lives in `watcher.ts`.
  */
 import {
+  BulkRegistrationResponseSchema,
   ClusterResponseSchema,
   CreateTokenResponseSchema,
   HealthzResponseSchema,
@@ -77,6 +78,9 @@ export function createClient(options: ClientOptions): KaiClient {
         const response = await http.request("POST", "/api/services/register", { body: input, schema: ServiceRecordSchema });
         return { service: response.data, created: response.status === 201 };
       },
+      // A full batch is one storage transaction of 1000 records: allow longer than a single registration.
+      registerMany: async (registrations) =>
+        (await http.request("POST", "/api/services/bulk", { body: { services: registrations }, schema: BulkRegistrationResponseSchema, timeoutMs: 60_000 })).data,
       list,
       listAll,
       get: async (id) => (await http.request("GET", servicePath(id), { schema: ServiceRecordSchema })).data,

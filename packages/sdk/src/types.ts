@@ -38,6 +38,7 @@ import type {
   SecretInfo,
   SecretValueResponse,
   ServiceRegistrationInput,
+  BulkRegistrationResponse,
   SnapshotMessage,
   StatusResponse,
   TokenInfo,
@@ -131,6 +132,11 @@ export interface KaiClient {
   services: {
     /** `created` is true when the registry answered 201 (new), false for 200 (re-registration). */
     register(input: ServiceRegistrationInput): Promise<{ service: ServiceRecord; created: boolean }>;
+    /**
+     * Registers up to 1000 services in one request (`POST /api/services/bulk`), all or none: one result per entry, in
+     * order (`created`, `updated`, or `unchanged`). A refused entry refuses the batch (its index in the error).
+     */
+    registerMany(registrations: ServiceRegistrationInput[]): Promise<BulkRegistrationResponse>;
     /** One page; `sort` (`name`, `updated`, …) and `order` (`asc`/`desc`) sort on the node; pass `nextCursor` with the same sort. */
     list(query?: ListServicesQueryInput): Promise<ListServicesResponse>;
     /** Every matching service, page after page (follows `nextCursor`), in the node's order for `sort`/`order`. */

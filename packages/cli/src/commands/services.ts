@@ -119,17 +119,20 @@ function applyCommand(): Command {
     .description("register every service of a manifest (`services:` list); unchanged services are left alone")
     .requiredOption("-f, --file <file>", "manifest file (YAML or JSON)")
     .option("--prune", "delete your services applied earlier from a file of this name that are no longer in it")
-    .option("--dry-run", "show what would change, change nothing");
+    .option("--dry-run", "show what would change, change nothing")
+    .option("--progress", "show progress on stderr after each batch of up to 1000 (default when stderr is a terminal)");
   addGlobalOptions(command);
-  return command.action(async (flags: { file: string; prune?: boolean; dryRun?: boolean }, self: Command) => {
+  return command.action(async (flags: { file: string; prune?: boolean; dryRun?: boolean; progress?: boolean }, self: Command) => {
     const { out, client } = contextOf(self);
     if (flags.file === "-") throw new CliError("apply needs a file name (it tags services with it for --prune)", "usage", EXIT.usage);
     const planned = planManifest(await readDocument(flags.file), flags.file, { warn: (message) => out.warn(message) });
     const dryRun = flags.dryRun === true;
     if (dryRun) out.info("dry run: nothing is changed");
+    const progress = applyProgress(flags.progress === true, out.quiet);
     const results = await applyManifest(client(), flags.file, planned, {
       prune: flags.prune === true,
       dryRun,
+      onProgress: progress,
       onResult: (result) => {
         if (!out.json) out.line(`${result.action.padEnd(9)} ${result.id}`);
       },
@@ -141,6 +144,21 @@ function applyCommand(): Command {
       out.info([...counts].map(([action, count]) => `${count} ${action}`).join(", ") || "the manifest is empty");
     }
   });
+}
+
+/**
+ * `applied 35,000/100,000` on stderr after each batch: on a terminal one line rewritten in place, else (`--progress`
+ * into a file or pipe) one line per batch. Off when `--progress` was not given and stderr is not a terminal or
+ * `--quiet` was.
+ */
+function applyProgress(asked: boolean, quiet: boolean): ((done: number, total: number) => void) | undefined {
+  const terminal = process.stderr.isTTY;
+  if (!asked && (!terminal || quiet)) return undefined;
+  const count = (n: number) => n.toLocaleString("en-US");
+  return (done, total) => {
+    const line = `applied ${count(done)}/${count(total)}`;
+    process.stderr.write(terminal ? `\r${line}${done === total ? "\n" : ""}` : `${line}\n`);
+  };
 }
 
 function heartbeatCommand(): Command {

@@ -344,6 +344,32 @@ export type ServiceRegistrationInput = z.input<typeof ServiceRegistrationSchema>
 export type ServiceRegistration = z.output<typeof ServiceRegistrationSchema>;
 
 /**
+ * Most registrations one `POST /api/services/bulk` takes. A batch is one storage transaction and one request
+ * body: 1000 keeps a batch of typical entries (~0.5 KB each) far below the route's own body limit (8 MiB) and the
+ * transaction short enough not to hold other writers back noticeably.
+ */
+export const BULK_REGISTRATION_MAX = 1000;
+
+/** `POST /api/services/bulk`: registrations written together, all or none (`kai services apply` sends these). */
+export const BulkRegistrationRequestSchema = z.strictObject({
+  services: z.array(ServiceRegistrationSchema).min(1).max(BULK_REGISTRATION_MAX),
+});
+export type BulkRegistrationRequestInput = z.input<typeof BulkRegistrationRequestSchema>;
+export type BulkRegistrationRequest = z.output<typeof BulkRegistrationRequestSchema>;
+
+/** What a bulk registration did to one entry: `unchanged` is a re-registration that changed nothing (a heartbeat). */
+export const BulkRegistrationActionSchema = z.enum(["created", "updated", "unchanged"]);
+export type BulkRegistrationAction = z.infer<typeof BulkRegistrationActionSchema>;
+
+/** The answer to a bulk registration: one result per entry, in the request's order, and the revision after it. */
+export const BulkRegistrationResponseSchema = z.object({
+  results: z.array(z.object({ id: IdentifierSchema, action: BulkRegistrationActionSchema })),
+  /** The registry's revision once the batch's changes are written (the last change's; unchanged if none). */
+  revision: z.int(),
+});
+export type BulkRegistrationResponse = z.infer<typeof BulkRegistrationResponseSchema>;
+
+/**
  * `PATCH /api/services/{id}`: a merge patch. Absent fields stay as they are; `null` removes an optional
  * field (`healthCheck`, `rateLimit`, `ttl`, `url`, `provider`, `version`, `isLocal`).
  */

@@ -6,6 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import type {
+  BulkRegistrationAction,
+  BulkRegistrationResponse,
   HeartbeatRequest,
   HeartbeatResponse,
   ListServicesQuery,
@@ -29,6 +31,7 @@ import type { LeaseTable } from "./lease-table.js";
 import type { Vault, VaultActor } from "../vault/vault.js";
 import { applyPatch, classifyChange, recordFromRegistration, withStatus } from "./service-record.js";
 import { healthOf, type HealthView } from "./health-verdicts.js";
+import { atEntry, atEntryAsync, refuseRepeatedIds } from "./bulk-entries.js";
 
 export interface RegistryServiceDeps {
   store: NodeStore;
@@ -72,11 +75,7 @@ export class RegistryService {
   }
 
   async register(principal: Principal, input: ServiceRegistration): Promise<{ record: ServiceRecord; created: boolean }> {
-    const admin = isAdmin(principal);
-    if (input.owner !== undefined && input.owner !== principal.owner && !admin) {
-      throw forbidden("only an admin may register a service for another owner");
-    }
-    if (input.trustLevel !== "unverified" && !admin) throw forbidden(`only an admin may set trustLevel ${input.trustLevel}`);
+    this.checkClaims(principal, isAdmin(principal), input);
     const id = input.id ?? randomUUID();
     const { token, ...plain } = input.auth;
     let auth: ServiceAuth = plain;
@@ -105,6 +104,56 @@ export class RegistryService {
     }
     this.leases.track(event.service, nowMs, nowMs);
     return { record: event.service, created: previous === null };
+  }
+
+  /**
+   * Registers a batch (`POST /api/services/bulk`) by `register`'s rules, all or nothing: every entry is checked first
+   * (owner, trust level, the id not another owner's; a refusal names the entry as `services.<i>`), credentials move
+   * to the vault only after every check passed, and every change is written in ONE storage transaction, each
+   * conditional on the revision read (a change in between: 409, nothing written). Then each event is published, in
+   * order. An entry that changes nothing is a heartbeat, as in `register`, and no event.
+   */
+  async registerMany(principal: Principal, inputs: readonly ServiceRegistration[]): Promise<BulkRegistrationResponse> {
+    const admin = isAdmin(principal);
+    const ids = inputs.map((input) => input.id ?? randomUUID());
+    refuseRepeatedIds(ids);
+    inputs.forEach((input, index) => atEntry(index, ids[index]!, () => this.checkClaims(principal, admin, input)));
+    const stored = await this.store.getServices(ids);
+    ids.forEach((id, index) => atEntry(index, id, () => this.checkRegistrant(principal, id, stored[index] ?? null)));
+    // One at a time: a batch with tokens is rare, and a locked vault should refuse at the first.
+    const auths: ServiceAuth[] = [];
+    for (const [index, input] of inputs.entries()) {
+      const { token, ...plain } = input.auth;
+      auths.push(token === undefined ? plain : await atEntryAsync(index, ids[index]!, () => this.vaultCredential(principal, ids[index]!, input.auth)));
+    }
+    const nowMs = this.now();
+    const nowIso = new Date(nowMs).toISOString();
+    const writes: ServiceWrite[] = [];
+    const previous: Array<ServiceRecord | null> = [];
+    const actions: BulkRegistrationAction[] = inputs.map((input, index) => {
+      const existing = stored[index] ?? null;
+      const owner = input.owner ?? existing?.owner ?? principal.owner;
+      const draft = recordFromRegistration({ ...input, auth: auths[index]! }, ids[index]!, owner, existing, nowIso);
+      const kind = existing ? classifyChange(existing, draft) : "registered";
+      if (kind === "none") return "unchanged";
+      writes.push({ event: kind, record: draft, expectedRevision: existing?.revision ?? 0 });
+      previous.push(existing);
+      return existing ? "updated" : "created";
+    });
+    const events = writes.length > 0 ? await this.commitMany(writes, previous) : [];
+    for (const event of events) this.leases.track(event.service, nowMs, nowMs);
+    actions.forEach((action, index) => {
+      if (action === "unchanged") this.noteBeat(stored[index]!, nowMs);
+    });
+    return { results: ids.map((id, index) => ({ id, action: actions[index]! })), revision: events.at(-1)?.revision ?? this.feed.revision };
+  }
+
+  /** `register`'s claims a caller must be an admin to make: another owner, or a trust level above `unverified`. */
+  private checkClaims(principal: Principal, admin: boolean, input: ServiceRegistration): void {
+    if (input.owner !== undefined && input.owner !== principal.owner && !admin) {
+      throw forbidden("only an admin may register a service for another owner");
+    }
+    if (input.trustLevel !== "unverified" && !admin) throw forbidden(`only an admin may set trustLevel ${input.trustLevel}`);
   }
 
   /** Another owner's id is taken; do not reveal private records: the caller learns only that the id is taken. */
@@ -291,6 +340,23 @@ export class RegistryService {
       })
       .catch((error: unknown) => {
         if (error instanceof RevisionConflict) throw conflict(`service ${write.record.id} changed concurrently; retry`);
+        throw error;
+      });
+  }
+
+  /**
+   * `commit` for a batch: one storage transaction. Every publication starts before the first await, so no other
+   * commit's publication lands between them and the feed stays in revision order.
+   */
+  private commitMany(writes: ServiceWrite[], previous: Array<ServiceRecord | null>): Promise<RegistryEvent[]> {
+    return this.store
+      .writeServices(writes)
+      .then(async (events) => {
+        await Promise.all(events.map((event, index) => this.publish({ event, previous: previous[index] ?? null })));
+        return events;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof RevisionConflict) throw conflict(`service ${error.serviceId} changed concurrently; retry (nothing of the batch was written)`);
         throw error;
       });
   }

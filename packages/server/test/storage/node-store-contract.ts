@@ -104,6 +104,14 @@ export function runNodeStoreContract(name: string, open: OpenNodeStore): void {
         expect((await store.listServices({ filter: {}, viewer: ADMIN, limit: 10 })).services.find((r) => r.id === "own-1")?.name).toBe(draft("own-1").name);
       });
 
+      it("getServices reads a batch in the order asked, null where absent", async () => {
+        await store.writeServices([registered(draft("many-1")), registered(draft("many-2"))]);
+        const read = await store.getServices(["many-2", "many-absent", "many-1"]);
+        expect(read.map((record) => record?.id ?? null)).toEqual(["many-2", null, "many-1"]);
+        expect(read[0]).toEqual(await store.getService("many-2"));
+        expect(await store.getServices([])).toEqual([]);
+      });
+
       it("round-trips a minimal record (absent optional fields stay absent)", async () => {
         const record = draft("min-1");
         await store.writeService(registered(record));

@@ -5,6 +5,8 @@
 import { z } from "zod";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
+  BulkRegistrationRequestSchema,
+  BulkRegistrationResponseSchema,
   ErrorBodySchema,
   HeartbeatRequestSchema,
   HeartbeatResponseSchema,
@@ -19,6 +21,7 @@ import { ApiError } from "../../errors.js";
 import type { RegistryService } from "../../registry/registry-service.js";
 import type { ServiceListing } from "../../directory/service-listing.js";
 import { principalOf } from "../authenticate.js";
+import { atEntry } from "../../registry/bulk-entries.js";
 import { patchKeepingReserved, refuseReservedRegistration } from "../../registry/reserved-metadata.js";
 
 const IdParamsSchema = z.strictObject({ id: IdentifierSchema });
@@ -31,6 +34,13 @@ const IdParamsSchema = z.strictObject({ id: IdentifierSchema });
  * field, an async check), the server fails at start rather than silently going slow.
  */
 const RegistrationBodySchema = z.compile(ServiceRegistrationSchema, { strict: true });
+/** The bulk route's body schema, compiled like the register route's (the same registration schema, 1..1000 times). */
+const BulkBodySchema = z.compile(BulkRegistrationRequestSchema, { strict: true });
+/**
+ * The bulk route's own body limit: 1000 registrations of up to ~8 KB each. The node-wide `server.bodyLimit` (1 MiB
+ * by default) is sized for one record and would refuse a full batch of entries with rich metadata.
+ */
+const BULK_BODY_LIMIT = 8 * 1024 * 1024;
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema };
 const security = [{ bearer: [] }];
 
@@ -66,6 +76,23 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
       refuseReservedRegistration(request.body);
       const { record, created } = await registry.register(principalOf(request), request.body);
       return reply.status(created ? 201 : 200).send(record);
+    });
+
+    app.post("/api/services/bulk", {
+      config: { scopes: ["services:write"], bucket: "write" },
+      bodyLimit: BULK_BODY_LIMIT,
+      schema: {
+        tags: ["services"],
+        summary: "Register up to 1000 services at once, all or none",
+        description:
+          "Each entry follows the rules of `POST /api/services/register`. The batch is one storage transaction: an invalid entry (400, field path `services.<i>.<field>`), a refused one (403/409, the message names `services.<i>`), an id named twice (400) or a record changed meanwhile (409: retry) writes nothing. `results` are in the request's order; `unchanged` entries count as heartbeats and emit no event. Body limit 8 MiB.",
+        security,
+        body: BulkBodySchema,
+        response: { 200: BulkRegistrationResponseSchema, ...errors, 413: ErrorBodySchema },
+      },
+    }, async (request) => {
+      request.body.services.forEach((entry, index) => atEntry(index, entry.id ?? "no id", () => refuseReservedRegistration(entry)));
+      return registry.registerMany(principalOf(request), request.body.services);
     });
 
     app.get("/api/services", {

@@ -91,6 +91,11 @@ export interface ServiceRecordStore {
 
   getService(id: string): Promise<ServiceRecord | null>;
   /**
+   * The records of `ids`, in the same order, null where absent: one read for a batch (bulk registration), where
+   * `getService` per id would cost a round trip each on a backend whose reads are round trips.
+   */
+  getServices(ids: readonly string[]): Promise<Array<ServiceRecord | null>>;
+  /**
    * Records matching the filter that the viewer may see (`canSee` in viewer.ts), one page at a time, by default in
    * registration order: by the revision that created each record (an update keeps the place; deleting and
    * registering again moves the record to the end). With `sort`/`order`, by that key (`serviceSortValue` in

@@ -158,6 +158,14 @@ export class MemoryStore implements StorageBackend {
     return record ? structuredClone(record) : null;
   }
 
+  async getServices(ids: readonly string[]): Promise<Array<ServiceRecord | null>> {
+    this.check();
+    return ids.map((id) => {
+      const record = this.services.get(id);
+      return record ? structuredClone(record) : null;
+    });
+  }
+
   async listServices(query: ServiceQuery): Promise<ServicePage> {
     this.check();
     const listing = orderOf(query);

@@ -16,6 +16,7 @@ import { buildListQuery, visibilityClause } from "./pg-service-query.js";
 import { changeOfRow, eventOfRow, recordOfRow, type PgEventRow, type PgServiceRow } from "./pg-service-rows.js";
 
 const GET_SERVICE = { name: "kai_get_service", text: "SELECT seq, id, heartbeat_at, revision, doc FROM services WHERE id = $1" };
+const GET_SERVICES = { name: "kai_get_services", text: "SELECT seq, id, heartbeat_at, revision, doc FROM services WHERE id = ANY($1::text[])" };
 const CURRENT_REVISION = { name: "kai_current_revision", text: "SELECT value FROM store_state WHERE key = 'revision'" };
 /**
  * The compaction mark and the page of events in ONE statement, so both come from one snapshot: read apart, a
@@ -85,6 +86,17 @@ export class PgServiceRecordStore implements ServiceRecordStore {
   async getService(id: string): Promise<ServiceRecord | null> {
     const rows = await this.db.query<PgServiceRow>({ ...GET_SERVICE, values: [id] });
     return rows[0] ? recordOfRow(rows[0]) : null;
+  }
+
+  /** One statement for the whole batch (a round trip per id would dominate a bulk registration). */
+  async getServices(ids: readonly string[]): Promise<Array<ServiceRecord | null>> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.query<PgServiceRow>({ ...GET_SERVICES, values: [[...ids]] });
+    const byId = new Map(rows.map((row) => [row.id, row]));
+    return ids.map((id) => {
+      const row = byId.get(id);
+      return row ? recordOfRow(row) : null;
+    });
   }
 
   async listServices(query: ServiceQuery): Promise<ServicePage> {

@@ -138,6 +138,10 @@ export class PostgresStore implements StorageBackend, SharedStorage {
     return this.services.getService(id);
   }
 
+  getServices(ids: readonly string[]): Promise<Array<ServiceRecord | null>> {
+    return this.services.getServices(ids);
+  }
+
   listServices(query: ServiceQuery): Promise<ServicePage> {
     return this.services.listServices(query);
   }

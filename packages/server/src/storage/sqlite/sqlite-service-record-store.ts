@@ -176,6 +176,16 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
     return row ? fromRow(row) : null;
   }
 
+  /** Point reads on this connection are synchronous and cheap: one per id, new ids answered by knownIds. */
+  async getServices(ids: readonly string[]): Promise<Array<ServiceRecord | null>> {
+    this.hooks.assertOpen();
+    return ids.map((id) => {
+      if (!this.knownIds.has(id)) return null;
+      const row = this.stmt.getService.get(id);
+      return row ? fromRow(row) : null;
+    });
+  }
+
   async listServices(query: ServiceQuery): Promise<ServicePage> {
     this.hooks.assertOpen();
     const limit = Math.max(1, Math.min(1000, Math.trunc(query.limit)));

@@ -185,6 +185,10 @@ export class SqliteStore implements StorageBackend {
     return this.services.getService(id);
   }
 
+  getServices(ids: readonly string[]): Promise<Array<ServiceRecord | null>> {
+    return this.services.getServices(ids);
+  }
+
   listServices(query: ServiceQuery): Promise<ServicePage> {
     return this.services.listServices(query);
   }

@@ -1,0 +1,71 @@
+/**
+ * @module bench/registry/bulk-load
+ * Issue 19's bulk load: `settings.loadCount` services through `POST /api/services/bulk`, in batches of
+ * `bulkBatch` (1000, the route's most) with `bulkInFlight` batches in flight, on a fresh server. The same 600-byte
+ * records as the one-by-one load (phase 3) and etcd's load, without a ttl like etcd's lease-less keys. The figure is
+ * services/s from the first request to the last answer; every batch must answer 200 with one result per entry.
+ * Also the server process's CPU time per service (utime+stime): on a shared machine the rate moves with the
+ * neighbours' load, the CPU per service much less, and 1e6 / (µs per service) is what one busy core would allow.
+ */
+import { randomUUID } from "node:crypto";
+import { processCpuMs, processRssMb } from "../lib/proc-stats.mjs";
+import { serviceRecordJson } from "../lib/service-record.mjs";
+import { call, poolFor } from "./http-client.mjs";
+import { targetName, withServer } from "./registry-phases.mjs";
+
+const BULK = "/api/services/bulk";
+
+export function registryBulkLoad(settings, log, target = { kind: "sqlite", synchronous: "full" }) {
+  const name = targetName(target);
+  const batch = settings.bulkBatch;
+  const inFlight = settings.bulkInFlight;
+  return withServer(target, log, async (server, token) => {
+    // Bodies are built before the clock starts: the figure is the server's, not the load generator's JSON.
+    const bodies = [];
+    for (let from = 0; from < settings.loadCount; from += batch) {
+      const entries = [];
+      for (let index = from; index < Math.min(from + batch, settings.loadCount); index++) {
+        entries.push(serviceRecordJson({ id: `svc-${randomUUID()}`, index, ttl: undefined }));
+      }
+      bodies.push(`{"services":[${entries.join(",")}]}`);
+    }
+    const pool = poolFor(server.url, inFlight);
+    let next = 0;
+    let loaded = 0;
+    const latencies = [];
+    const deadline = performance.now() + settings.loadMaxMs;
+    const cpuBefore = processCpuMs(server.pid);
+    const started = performance.now();
+    async function worker() {
+      while (next < bodies.length && performance.now() < deadline) {
+        const body = bodies[next++];
+        const sent = performance.now();
+        const answer = await call(pool, { method: "POST", path: BULK, token, body, expect: [200], parse: true });
+        latencies.push(performance.now() - sent);
+        loaded += answer.results.filter((result) => result.action === "created").length;
+      }
+    }
+    try {
+      await Promise.all(Array.from({ length: inFlight }, worker));
+    } finally {
+      await pool.close();
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const serverCpuMs = processCpuMs(server.pid) - cpuBefore;
+    latencies.sort((a, b) => a - b);
+    const result = {
+      count: loaded,
+      complete: loaded === settings.loadCount,
+      seconds,
+      perSecond: loaded / seconds,
+      batch,
+      inFlight,
+      batchP50Ms: latencies[Math.floor(latencies.length / 2)],
+      batchMaxMs: latencies[latencies.length - 1],
+      serverCpuUsPerService: (serverCpuMs * 1000) / Math.max(1, loaded),
+      rssMb: processRssMb(server.pid),
+    };
+    log(`  ours (${name}) bulk: loaded ${loaded} services in ${seconds.toFixed(1)} s (${Math.round(result.perSecond)}/s; batches of ${batch}, ${inFlight} in flight, p50 ${Math.round(result.batchP50Ms)} ms a batch; server CPU ${Math.round(result.serverCpuUsPerService)} µs a service)`);
+    return result;
+  });
+}

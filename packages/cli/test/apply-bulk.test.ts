@@ -1,0 +1,99 @@
+/**
+ * `kai services apply` at scale (issue 19): a manifest of thousands of entries goes through `POST /api/services/bulk`
+ * in batches of up to 1000 changed entries, with progress on stderr; unchanged entries are skipped; a batch the
+ * server refuses stops the apply, the batches before it staying applied and it and the rest not.
+ */
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
+
+let server: TestServer;
+let box: Sandbox;
+
+const kai = (args: string[], token = server.adminToken) => runKai(["--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: token } });
+
+/** A JSON manifest of `count` services `<prefix>-<i>`; `change` may alter an entry. */
+function writeManifest(name: string, prefix: string, count: number, change: (entry: Record<string, unknown>, index: number) => void = () => {}): string {
+  const services = Array.from({ length: count }, (_, index) => {
+    const entry: Record<string, unknown> = { id: `${prefix}-${index}`, name: `Bulk ${index}`, endpoint: `http://127.0.0.1:9/${index}` };
+    change(entry, index);
+    return entry;
+  });
+  const file = join(box.dir, name);
+  writeFileSync(file, JSON.stringify({ services }));
+  return file;
+}
+
+const counts = (stdout: string) => {
+  const tally: Record<string, number> = {};
+  for (const result of (JSON.parse(stdout) as { results: { action: string }[] }).results) tally[result.action] = (tally[result.action] ?? 0) + 1;
+  return tally;
+};
+const progressLines = (stderr: string) => stderr.split("\n").filter((line) => line.startsWith("applied "));
+
+async function exists(id: string): Promise<boolean> {
+  const response = await fetch(`${server.url}/api/services/${id}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+  return response.status === 200;
+}
+
+beforeAll(async () => {
+  server = await startTestServer({ rateLimit: { enabled: false } });
+  box = sandbox();
+});
+
+afterAll(async () => {
+  await server?.close();
+  box?.cleanup();
+});
+
+describe("kai services apply in batches", () => {
+  it("applies 2,500 entries in three batches, then skips the unchanged ones on a second apply", async () => {
+    const file = writeManifest("bulk.json", "bulk", 2500);
+    const first = await kai(["services", "apply", "-f", file, "--json", "--progress"]);
+    expect(first.code, first.stderr).toBe(0);
+    expect(counts(first.stdout)).toEqual({ created: 2500 });
+    expect(progressLines(first.stderr)).toEqual(["applied 1,000/2,500", "applied 2,000/2,500", "applied 2,500/2,500"]);
+    expect(await exists("bulk-2499")).toBe(true);
+
+    // 100 renamed in the middle: one batch of 100, the 2,400 others left alone.
+    writeManifest("bulk.json", "bulk", 2500, (entry, index) => {
+      if (index >= 1200 && index < 1300) entry.name = `Renamed ${index}`;
+    });
+    const second = await kai(["services", "apply", "-f", file, "--json", "--progress"]);
+    expect(second.code, second.stderr).toBe(0);
+    expect(counts(second.stdout)).toEqual({ unchanged: 2400, updated: 100 });
+    expect(progressLines(second.stderr)).toEqual(["applied 2,500/2,500"]);
+    const results = (JSON.parse(second.stdout) as { results: { id: string }[] }).results;
+    expect(results.map((result) => result.id)).toEqual(Array.from({ length: 2500 }, (_, index) => `bulk-${index}`));
+  });
+
+  it("stops at a refused batch: the batches before it are applied, it and the rest are not", async () => {
+    const created = await fetch(`${server.url}/api/tokens`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ scopes: ["services:read", "services:write"], owner: "alice" }),
+    });
+    const alice = ((await created.json()) as { token: string }).token;
+    // Entry 1500 names an id another owner holds (private: alice cannot see it, so it counts as new and is sent).
+    const taken = await fetch(`${server.url}/api/services/register`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ id: "held-by-bob", name: "Bob's", owner: "bob", visibility: "private" }),
+    });
+    expect(taken.status).toBe(201);
+    const file = writeManifest("refused.json", "part", 2500, (entry, index) => {
+      if (index === 1500) entry.id = "held-by-bob";
+    });
+    const result = await kai(["services", "apply", "-f", file, "--progress"], alice);
+    expect(result.code).toBe(5);
+    expect(progressLines(result.stderr)).toEqual(["applied 1,000/2,500"]);
+    expect(result.stderr).toContain("batch 2 (manifest entries 1001-2000, 1000 changed) was refused, so none of it was applied");
+    expect(result.stderr).toContain("services.1500 (held-by-bob)");
+    expect(result.stderr).toContain("entries 1-1000 of 2500 (1000 created, 0 updated, 0 unchanged)");
+    expect(result.stderr).toContain("entries 1001-2500 were not applied");
+    expect(await exists("part-999")).toBe(true);
+    expect(await exists("part-1000")).toBe(false);
+    expect(await exists("part-2499")).toBe(false);
+  });
+});

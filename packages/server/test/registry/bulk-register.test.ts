@@ -1,0 +1,137 @@
+// Bulk registration (`POST /api/services/bulk`, RegistryService.registerMany) through the real HTTP API, on SQLite
+// and on a real PostgreSQL: register's rules for every entry, one transaction per batch (a refused entry writes
+// nothing), events in order on the WebSocket change stream, unchanged entries no event, `auth.token` into the vault.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import WebSocket from "ws";
+import type { ServerStreamMessage } from "@kai/protocol";
+import { eventually, mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
+
+const pg: PostgresServer | null = await startPostgres();
+afterAll(async () => pg?.stop());
+
+interface Answer {
+  status: number;
+  body: { results?: Array<{ id: string; action: string }>; revision?: number; error?: { code: string; message: string; details?: Array<{ path: string }> } };
+}
+
+const backends: Array<{ name: string; start: () => Promise<TestServer> }> = [
+  { name: "SQLite", start: () => startTestServer({ config: { rateLimit: { enabled: false } } }) },
+];
+if (pg) {
+  backends.push({
+    name: "PostgreSQL",
+    start: async () =>
+      startTestServer({
+        env: { KAI_VAULT_PASSPHRASE: "bulk registration on postgres, a test passphrase" },
+        config: { rateLimit: { enabled: false }, storage: { kind: "postgres", postgres: { url: await pg.createDatabase("bulk") } } },
+      }),
+  });
+}
+
+describe.each(backends)("bulk registration on $name", ({ start }) => {
+  let server: TestServer;
+  let alice: string;
+  let bob: string;
+
+  beforeAll(async () => {
+    server = await start();
+    alice = await mintToken(server, ["services:read", "services:write"], "alice");
+    bob = await mintToken(server, ["services:read", "services:write"], "bob");
+  });
+  afterAll(async () => server?.dispose());
+
+  async function bulk(services: unknown[], token = alice): Promise<Answer> {
+    const response = await server.request("/api/services/bulk", { method: "POST", json: { services }, token });
+    return { status: response.status, body: (await response.json()) as Answer["body"] };
+  }
+  const exists = async (id: string) => (await server.request(`/api/services/${id}`)).status === 200;
+  const revision = async () => ((await (await server.request("/api/services?limit=1")).json()) as { revision: number }).revision;
+
+  it("writes a batch in one go, publishes its events in order, and sends no event for an unchanged entry", async () => {
+    await bulk([registration({ id: "b-old", tags: ["bulk"] }), registration({ id: "b-same", tags: ["bulk"] })]);
+    const socket = new WebSocket(server.url.replace("http", "ws") + "/ws/registry", { headers: { authorization: `Bearer ${alice}` } });
+    const messages: ServerStreamMessage[] = [];
+    socket.on("message", (data) => messages.push(JSON.parse(String(data)) as ServerStreamMessage));
+    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
+    socket.send(JSON.stringify({ type: "subscribe", filter: { tag: ["bulk"] } }));
+    await eventually(async () => messages.some((message) => message.type === "snapshot"));
+
+    const answer = await bulk([
+      registration({ id: "b-new-1", tags: ["bulk"] }),
+      registration({ id: "b-old", tags: ["bulk"], description: "changed" }),
+      registration({ id: "b-same", tags: ["bulk"] }),
+      registration({ id: "b-new-2", tags: ["bulk"] }),
+    ]);
+    expect(answer.status).toBe(200);
+    expect(answer.body.results).toEqual([
+      { id: "b-new-1", action: "created" },
+      { id: "b-old", action: "updated" },
+      { id: "b-same", action: "unchanged" },
+      { id: "b-new-2", action: "created" },
+    ]);
+    await eventually(async () => messages.filter((message) => message.type === "event").length >= 3);
+    const events = messages.flatMap((message) => (message.type === "event" ? [[message.event, message.serviceId, message.revision] as const] : []));
+    expect(events.map(([event, id]) => [event, id])).toEqual([["registered", "b-new-1"], ["updated", "b-old"], ["registered", "b-new-2"]]);
+    const revisions = events.map(([, , at]) => at);
+    expect(revisions).toEqual([revisions[0], revisions[0]! + 1, revisions[0]! + 2]);
+    expect(answer.body.revision).toBe(revisions[2]);
+
+    // Sent again unchanged: no write at all, so no event and the same revision.
+    const again = await bulk([registration({ id: "b-new-1", tags: ["bulk"] }), registration({ id: "b-same", tags: ["bulk"] })]);
+    expect(again.body.results?.map((result) => result.action)).toEqual(["unchanged", "unchanged"]);
+    expect(again.body.revision).toBe(revisions[2]);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(messages.filter((message) => message.type === "event")).toHaveLength(3);
+    socket.close();
+  });
+
+  it("refuses the whole batch when one entry is another owner's id (409, the entry named, nothing written)", async () => {
+    await bulk([registration({ id: "b-bobs" })], bob);
+    const before = await revision();
+    const answer = await bulk([registration({ id: "b-atomic-1" }), registration({ id: "b-bobs" }), registration({ id: "b-atomic-2" })]);
+    expect(answer.status).toBe(409);
+    expect(answer.body.error?.code).toBe("conflict");
+    expect(answer.body.error?.message).toContain("services.1 (b-bobs)");
+    expect(await exists("b-atomic-1")).toBe(false);
+    expect(await exists("b-atomic-2")).toBe(false);
+    expect(await revision()).toBe(before);
+  });
+
+  it("keeps register's claims for admins only, and refuses repeated ids and invalid entries with their field path", async () => {
+    const trust = await bulk([registration({ id: "b-claim-1" }), registration({ id: "b-claim-2", trustLevel: "trusted" })]);
+    expect(trust.status).toBe(403);
+    expect(trust.body.error?.message).toContain("services.1 (b-claim-2)");
+    const repeated = await bulk([registration({ id: "b-twice" }), registration({ id: "b-other" }), registration({ id: "b-twice" })]);
+    expect(repeated.status).toBe(400);
+    expect(repeated.body.error?.details?.map((detail) => detail.path)).toEqual(["body.services.2.id"]);
+    const invalid = await bulk([registration({ id: "b-valid" }), registration({ id: "b-invalid", url: "not a url" })]);
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.error?.details?.map((detail) => detail.path)).toContain("body.services.1.url");
+    const reserved = await bulk([registration({ id: "b-mcp", metadata: { mcp: { command: "rm" } } })]);
+    expect(reserved.body.error?.code).toBe("reserved_metadata_key");
+    expect(reserved.body.error?.message).toContain("services.0");
+    for (const id of ["b-claim-1", "b-twice", "b-other", "b-valid", "b-mcp"]) expect(await exists(id)).toBe(false);
+    expect((await bulk([])).status).toBe(400);
+    expect((await bulk(Array.from({ length: 1001 }, (_, index) => registration({ id: `b-many-${index}` })))).status).toBe(400);
+    // An admin may claim trust and register for another owner, as with register.
+    const byAdmin = await bulk([registration({ id: "b-admin", owner: "bob", trustLevel: "system" })], server.adminToken);
+    expect(byAdmin.status).toBe(200);
+  });
+
+  it("moves auth.token into the vault and keeps only the reference", async () => {
+    const answer = await bulk([registration({ id: "b-vaulted", auth: { type: "bearer_token", token: "sk-bulk-canary" } })]);
+    expect(answer.status).toBe(200);
+    expect(JSON.stringify(answer.body)).not.toContain("sk-bulk-canary");
+    const record = (await (await server.request("/api/services/b-vaulted", { token: alice })).json()) as { auth: unknown };
+    expect(record.auth).toEqual({ type: "bearer_token", credentialRef: "vault:services/b-vaulted/credential" });
+    expect(server.logs.join("\n")).not.toContain("sk-bulk-canary");
+  });
+
+  it("loads a full batch of 1000 in one request", async () => {
+    const answer = await bulk(Array.from({ length: 1000 }, (_, index) => registration({ id: `b-full-${index}` })));
+    expect(answer.status).toBe(200);
+    expect(answer.body.results?.every((result) => result.action === "created")).toBe(true);
+    expect(await exists("b-full-999")).toBe(true);
+  });
+});
