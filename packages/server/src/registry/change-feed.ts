@@ -18,7 +18,12 @@ export interface Change {
 export type ChangeListener = (change: Change) => void;
 
 export class ChangeFeed {
-  private items: Change[] = [];
+  /**
+   * The window is `items[head..]`. Slots before `head` are cleared as they slide out (issue 19): otherwise the
+   * array, compacted only every `retention` publishes, kept up to twice the window alive, i.e. 20,000 full
+   * records (with their previous states) instead of 10,000 by default.
+   */
+  private items: Array<Change | undefined> = [];
   private head = 0;
   private readonly listeners = new Set<ChangeListener>();
   /** Every change after this revision is in the window (until it slides). */
@@ -50,6 +55,7 @@ export class ChangeFeed {
     this.items.push(change);
     if (this.items.length - this.head > this.retention) {
       const dropped = this.items[this.head];
+      this.items[this.head] = undefined;
       this.head++;
       if (dropped) this.coveredFrom = dropped.event.revision;
       // Compact the array now and then instead of shifting on every publish.

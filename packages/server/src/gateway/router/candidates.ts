@@ -18,7 +18,7 @@ import type { Connector, ConnectorOperation } from "../connector.js";
 import { isLocalService } from "./is-local.js";
 import type { ModelCatalog } from "./model-catalog.js";
 import { MODEL_OPERATIONS } from "./operations.js";
-import type { ServiceDirectory } from "./service-directory.js";
+import type { RoutedService, ServiceDirectory } from "./service-directory.js";
 import type { ServiceRuntime, ServiceStatsTable } from "./service-stats.js";
 import { order, type Rankable } from "./strategies.js";
 
@@ -87,7 +87,7 @@ const GRACE_AFTER_FIRST_MS = 250;
  * fires, or — once one of them is known to serve the model — a short grace period. One stalled provider must
  * not hold a request that another service can take.
  */
-function waitForModels(sources: CandidateSources, records: ServiceRecord[], model: string, cancel?: Cancellable): Promise<void> {
+function waitForModels(sources: CandidateSources, records: RoutedService[], model: string, cancel?: Cancellable): Promise<void> {
   if (records.length === 0) return Promise.resolve();
   return new Promise((resolve) => {
     let left = records.length;
@@ -113,7 +113,7 @@ function waitForModels(sources: CandidateSources, records: ServiceRecord[], mode
 export async function selectCandidates(sources: CandidateSources, query: CandidateQuery): Promise<Selection> {
   const pin = pinOf(sources, query);
   const { hints } = query;
-  let pool: ServiceRecord[];
+  let pool: RoutedService[];
   if (pin.serviceId !== undefined) {
     const record = sources.directory.get(pin.serviceId);
     if (!record || !canSee(query.viewer, record)) throw notFound("service");
@@ -126,7 +126,7 @@ export async function selectCandidates(sources: CandidateSources, query: Candida
   }
   if (pool.length === 0) throw new ApiError("capability_not_found", `no service you may use offers ${query.capability}`);
 
-  const withConnector: Array<{ record: ServiceRecord; connector: Connector }> = [];
+  const withConnector: Array<{ record: RoutedService; connector: Connector }> = [];
   for (const record of pool) {
     const connector = sources.connectorFor(record.provider);
     if (connector && record.url && connector.operations.has(query.operation)) withConnector.push({ record, connector });

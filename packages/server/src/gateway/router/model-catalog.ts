@@ -9,10 +9,9 @@
  * serve the model), since a provider that was down at registration must not be unroutable until the next
  * refresh; if it lacks the model after all, it answers model_not_found and the router fails over.
  */
-import type { ServiceRecord } from "@kai/protocol";
 import type { Connector, ConnectorLogger, ProviderModel } from "../connector.js";
 import type { CredentialResolver } from "./credentials.js";
-import type { DirectoryChange, ServiceDirectory } from "./service-directory.js";
+import type { DirectoryChange, RoutedService, ServiceDirectory } from "./service-directory.js";
 
 /** One model one service serves. */
 export interface CatalogEntry {
@@ -22,8 +21,10 @@ export interface CatalogEntry {
 }
 
 interface ServiceModels {
-  declared: Set<string>;
-  listed: Map<string, string | undefined>;
+  /** Shared between services that declare the same list (see `declaredModels`); never mutated. */
+  declared: ReadonlySet<string>;
+  /** Shared between services whose list came from one fetch (see `fetch`); never mutated. */
+  listed: ReadonlyMap<string, string | undefined>;
   /** The first fetch after registration or a change; candidate selection waits for it (bounded by the deadline). */
   pending: Promise<void> | null;
   generation: number;
@@ -51,22 +52,41 @@ export interface ModelCatalogOptions {
   readonly logger?: ConnectorLogger;
 }
 
+/**
+ * Memory (issue 19): the catalog has an entry per service, and a Set or Map costs ~150 bytes even empty, so
+ * at 100,000 services one set and one map each were ~30 MB. Services without models share these empty ones.
+ */
+const NO_MODELS: ReadonlySet<string> = new Set();
+const NO_LISTED: ReadonlyMap<string, string | undefined> = new Map();
+/**
+ * Declared lists are mostly the same few (every record of one deployment declares the same models), so equal
+ * lists share one set. Bounded: once this many distinct lists are known, new ones get a set of their own.
+ */
+const DECLARED_POOL_LIMIT = 1_000;
+const declaredPool = new Map<string, ReadonlySet<string>>();
+
 /** `metadata.models` as a set of names; anything that is not a name or `{id|name}` is ignored. */
-export function declaredModels(metadata: Record<string, unknown>): Set<string> {
-  const out = new Set<string>();
+export function declaredModels(metadata: Record<string, unknown>): ReadonlySet<string> {
   const models = metadata.models;
-  if (!Array.isArray(models)) return out;
+  if (!Array.isArray(models)) return NO_MODELS;
+  const names: string[] = [];
   for (const entry of models) {
-    if (typeof entry === "string" && entry) out.add(entry);
+    if (typeof entry === "string" && entry) names.push(entry);
     else if (entry && typeof entry === "object") {
       const id = (entry as Record<string, unknown>).id ?? (entry as Record<string, unknown>).name;
-      if (typeof id === "string" && id) out.add(id);
+      if (typeof id === "string" && id) names.push(id);
     }
   }
+  if (names.length === 0) return NO_MODELS;
+  const key = JSON.stringify(names);
+  const known = declaredPool.get(key);
+  if (known) return known;
+  const out: ReadonlySet<string> = new Set(names);
+  if (declaredPool.size < DECLARED_POOL_LIMIT) declaredPool.set(key, out);
   return out;
 }
 
-const fetchRelevant = (a: ServiceRecord, b: ServiceRecord) =>
+const fetchRelevant = (a: RoutedService, b: RoutedService) =>
   a.url !== b.url || a.provider !== b.provider || JSON.stringify(a.auth) !== JSON.stringify(b.auth) || (a.status === "offline" && b.status !== "offline");
 
 /** Only these capabilities route by model; other services' lists are never fetched. */
@@ -90,7 +110,8 @@ export class ModelCatalog {
    */
   private readonly waiting = new Map<string, () => void>();
   private running = 0;
-  private readonly shared = new Map<string, { at: number; result: Promise<ProviderModel[]> }>();
+  /** `listed`: the answer as a map, built once for every record that shares this fetch. */
+  private readonly shared = new Map<string, { at: number; result: Promise<ProviderModel[]>; listed?: ReadonlyMap<string, string | undefined> }>();
   private timer: NodeJS.Timeout | null = null;
   private unsubscribe: (() => void) | null = null;
 
@@ -205,10 +226,10 @@ export class ModelCatalog {
     this.track(current, !previous || fetchRelevant(previous, current));
   }
 
-  private track(record: ServiceRecord, fetchNow: boolean): void {
+  private track(record: RoutedService, fetchNow: boolean): void {
     let entry = this.services.get(record.id);
     if (!entry) {
-      entry = { declared: new Set(), listed: new Map(), pending: null, generation: 0, listedOk: false, lastFetchAt: 0 };
+      entry = { declared: NO_MODELS, listed: NO_LISTED, pending: null, generation: 0, listedOk: false, lastFetchAt: 0 };
       this.services.set(record.id, entry);
     }
     entry.declared = declaredModels(record.metadata);
@@ -216,7 +237,7 @@ export class ModelCatalog {
   }
 
   /** `fresh`: do not reuse another record's recent answer (after a model_not_found, say). */
-  private async fetch(record: ServiceRecord, entry: ServiceModels, fresh = false): Promise<void> {
+  private async fetch(record: RoutedService, entry: ServiceModels, fresh = false): Promise<void> {
     let calledUpstream = false;
     const connector = this.options.connectorFor(record.provider);
     if (!connector || !record.url) return;
@@ -245,7 +266,8 @@ export class ModelCatalog {
       const models = await share.result;
       // A slower, older fetch must not overwrite a newer answer.
       if (generation !== entry.generation || this.services.get(record.id) !== entry) return;
-      entry.listed = new Map(models.map((model) => [model.id, model.ownedBy]));
+      share.listed ??= models.length === 0 ? NO_LISTED : new Map(models.map((model) => [model.id, model.ownedBy]));
+      entry.listed = share.listed;
       entry.listedOk = true;
     } catch (error) {
       const code = (error as { code?: unknown }).code;

@@ -6,24 +6,91 @@
  *
  * Loading the initial snapshot races with live changes, so it subscribes first and applies whichever
  * state of a record carries the higher revision (deletions seen meanwhile leave a tombstone).
+ *
+ * Memory (issue 19): the directory holds one entry per registered service, so at 100,000 services every byte
+ * of an entry is 100 KB. It keeps only what routing reads (`RoutedService`), not the whole record: the
+ * description, endpoints, timestamps, health check and notes (about half a record's heap) are then garbage
+ * once the change feed's window moves past the record. Strings that many records repeat (capabilities, tags,
+ * provider, owner, URLs of services behind one endpoint) and equal capability and tag lists are shared through
+ * a bounded pool instead of one copy per record.
  */
 import type { ServiceRecord } from "@kai/protocol";
 import type { Change, ChangeFeed } from "../../registry/change-feed.js";
 import type { NodeStore } from "../../storage/contracts/node-store.js";
 
+/** The fields of a record that routing, the model catalog and the breaker probes read; nothing else is kept. */
+export type RoutedService = Pick<
+  ServiceRecord,
+  "id" | "owner" | "visibility" | "provider" | "capabilities" | "tags" | "url" | "auth" | "status" | "rateLimit" | "metadata" | "isLocal" | "revision"
+>;
+
 /** What a directory listener hears: the new record, or null when the service was removed. */
 export interface DirectoryChange {
   readonly serviceId: string;
-  readonly previous: ServiceRecord | undefined;
-  readonly current: ServiceRecord | null;
+  readonly previous: RoutedService | undefined;
+  readonly current: RoutedService | null;
 }
 
 export type DirectoryListener = (change: DirectoryChange) => void;
 
 const PAGE = 1000;
 
+/**
+ * Most distinct strings the pool shares. Values that repeat (a few dozen capabilities, tags like `region=…`,
+ * providers, owners) fill it early; once full, strings not yet in it are kept as they are, so unique values
+ * (a tag per service, say) cannot grow it without bound. Strings are never removed: a full pool costs ~1 MB.
+ */
+const POOL_LIMIT = 10_000;
+
+/** Shares equal strings between entries (V8 keeps one copy per parsed JSON document otherwise). */
+class StringPool {
+  private readonly strings = new Map<string, string>();
+
+  share(value: string): string {
+    const known = this.strings.get(value);
+    if (known !== undefined) return known;
+    if (this.strings.size < POOL_LIMIT) this.strings.set(value, value);
+    return value;
+  }
+
+  /**
+   * One array for equal lists of strings (the capability and tag lists of a deployment's services mostly
+   * repeat). Bounded like the strings. The arrays are shared: nothing in the router may mutate them.
+   */
+  shareList(values: readonly string[]): string[] {
+    // JSON, not a join: no separator is safe in free-form tags, and two different lists must never share.
+    const key = JSON.stringify(values);
+    const known = this.lists.get(key);
+    if (known !== undefined) return known;
+    const list = values.map((value) => this.share(value));
+    if (this.lists.size < POOL_LIMIT) this.lists.set(key, list);
+    return list;
+  }
+
+  private readonly lists = new Map<string, string[]>();
+
+  /** One object for equal routing metadata (by its JSON), bounded like the rest; shared, so never mutated. */
+  shareObject(value: Record<string, unknown>): Record<string, unknown> {
+    const key = JSON.stringify(value);
+    const known = this.objects.get(key);
+    if (known !== undefined) return known;
+    if (this.objects.size < POOL_LIMIT) this.objects.set(key, value);
+    return value;
+  }
+
+  private readonly objects = new Map<string, Record<string, unknown>>();
+}
+
+/**
+ * The metadata keys the router reads: `priority`, `weight` and `cost` (strategies.ts), `isLocal` (is-local.ts)
+ * and `models` (the model catalog's declared models). Any other metadata (often most of it) stays in storage.
+ */
+const ROUTING_METADATA = ["priority", "weight", "cost", "isLocal", "models"] as const;
+const NO_METADATA: Record<string, unknown> = {};
+
 export class ServiceDirectory {
-  private readonly records = new Map<string, ServiceRecord>();
+  private readonly records = new Map<string, RoutedService>();
+  private readonly pool = new StringPool();
   private readonly byCapability = new Map<string, Set<string>>();
   /** Revisions of removals seen while the initial snapshot loads, so a stale page cannot resurrect them. */
   private tombstones: Map<string, number> | null = new Map();
@@ -62,19 +129,19 @@ export class ServiceDirectory {
     return () => this.listeners.delete(listener);
   }
 
-  get(serviceId: string): ServiceRecord | undefined {
+  get(serviceId: string): RoutedService | undefined {
     return this.records.get(serviceId);
   }
 
-  all(): IterableIterator<ServiceRecord> {
+  all(): IterableIterator<RoutedService> {
     return this.records.values();
   }
 
   /** Every record offering `capability`, whatever its status or visibility (the caller filters). */
-  withCapability(capability: string): ServiceRecord[] {
+  withCapability(capability: string): RoutedService[] {
     const ids = this.byCapability.get(capability);
     if (!ids) return [];
-    const out: ServiceRecord[] = [];
+    const out: RoutedService[] = [];
     for (const id of ids) {
       const record = this.records.get(id);
       if (record) out.push(record);
@@ -94,7 +161,38 @@ export class ServiceDirectory {
     this.put(record);
   }
 
-  private put(record: ServiceRecord): void {
+  /**
+   * The routed part of a record. Every entry gets the same fields in the same order (absent ones undefined), so
+   * V8 gives them one hidden class and the hot path's property reads stay monomorphic. `auth` and `rateLimit`
+   * are the record's own objects (small, read whole); `metadata` keeps only the keys routing reads.
+   */
+  private routed(record: ServiceRecord): RoutedService {
+    const pool = this.pool;
+    return {
+      id: record.id,
+      owner: pool.share(record.owner),
+      visibility: pool.share(record.visibility) as ServiceRecord["visibility"],
+      provider: record.provider === undefined ? undefined : pool.share(record.provider),
+      capabilities: pool.shareList(record.capabilities),
+      tags: pool.shareList(record.tags),
+      url: record.url === undefined ? undefined : pool.share(record.url),
+      auth: record.auth,
+      status: record.status,
+      rateLimit: record.rateLimit,
+      metadata: this.routingMetadata(record.metadata),
+      isLocal: record.isLocal,
+      revision: record.revision,
+    };
+  }
+
+  private routingMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+    let out: Record<string, unknown> | undefined;
+    for (const key of ROUTING_METADATA) if (Object.hasOwn(metadata, key) && metadata[key] !== undefined) (out ??= {})[key] = metadata[key];
+    return out ? this.pool.shareObject(out) : NO_METADATA;
+  }
+
+  private put(full: ServiceRecord): void {
+    const record = this.routed(full);
     const previous = this.records.get(record.id);
     if (previous) this.unindex(previous);
     this.records.set(record.id, record);
@@ -114,7 +212,7 @@ export class ServiceDirectory {
     this.emit({ serviceId, previous, current: null });
   }
 
-  private unindex(record: ServiceRecord): void {
+  private unindex(record: RoutedService): void {
     for (const capability of record.capabilities) {
       const ids = this.byCapability.get(capability);
       ids?.delete(record.id);

@@ -13,12 +13,13 @@
  *   as long as all services use the same) or `{ input, output }` per 1k tokens, ranked by their sum.
  *   A service without a cost goes last: declare `cost: 0` for free (e.g. local) services.
  */
-import type { RoutingStrategy, ServiceRecord } from "@kai/protocol";
+import type { RoutingStrategy } from "@kai/protocol";
+import type { RoutedService } from "./service-directory.js";
 import type { ServiceRuntime } from "./service-stats.js";
 
 /** What a strategy looks at for one candidate. */
 export interface Rankable {
-  readonly record: ServiceRecord;
+  readonly record: RoutedService;
   readonly runtime: ServiceRuntime;
 }
 
@@ -26,11 +27,11 @@ const DEFAULT_PRIORITY = 100;
 
 const numberOr = (value: unknown, fallback: number): number => (typeof value === "number" && Number.isFinite(value) ? value : fallback);
 
-export const priorityOf = (record: ServiceRecord): number => numberOr(record.metadata.priority, DEFAULT_PRIORITY);
-export const weightOf = (record: ServiceRecord): number => Math.max(0, numberOr(record.metadata.weight, 1));
+export const priorityOf = (record: RoutedService): number => numberOr(record.metadata.priority, DEFAULT_PRIORITY);
+export const weightOf = (record: RoutedService): number => Math.max(0, numberOr(record.metadata.weight, 1));
 
 /** The price used to rank `lowest_cost`; Infinity when the record declares none. */
-export function costOf(record: ServiceRecord): number {
+export function costOf(record: RoutedService): number {
   const cost = record.metadata.cost;
   if (typeof cost === "number" && Number.isFinite(cost)) return cost;
   if (cost && typeof cost === "object" && !Array.isArray(cost)) {

@@ -33,8 +33,11 @@ export function connectionPragmas({ synchronous, autoCheckpointPages = 1000 }: O
     "busy_timeout = 5000",
     "foreign_keys = ON",
     // The default page cache is 2 MiB; at 100k services the indexes alone are tens of MiB, and random
-    // ids touch pages all over them. 64 MiB keeps the hot indexes in memory (memory is cheap; p99 is not).
-    "cache_size = -65536",
+    // ids touch pages all over them. It is private memory per connection, and there are two (this one and the
+    // writer thread's): at 64 MiB each they held ~115 MB of the server's RSS at 100k services (issue 19). 16 MiB
+    // keeps the hot index pages; a miss is a read from the OS page cache (the file stays cached there, shared and
+    // reclaimable), and loading 100k services ran no slower (docs/benchmarks.md, "issue 19, memory at 100k services").
+    "cache_size = -16384",
     "temp_store = MEMORY",
     // How much WAL may build up before a commit checkpoints it inline (the store decides; see sqlite-store.ts).
     `wal_autocheckpoint = ${Math.max(0, Math.trunc(autoCheckpointPages))}`,
