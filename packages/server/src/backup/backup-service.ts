@@ -12,7 +12,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import {
   BackupIdSchema,
@@ -62,6 +62,15 @@ function newId(at: Date): string {
   const suffix = [...randomBytes(6)].map((byte) => "abcdefghijklmnopqrstuvwxyz0123456789"[byte % 36]).join("");
   return `kai-backup-${stamp}-${suffix}`;
 }
+
+/**
+ * What a backup that never finished leaves in the backup folder: its work folder (`.kai-backup-take-…`, or a verify's
+ * `.kai-backup-open-…`) and its half-written file (`<id>.kaibak.partial`). A process killed mid-backup cannot remove
+ * them, so they are swept later — only once older than `LEFTOVER_AGE_MS`: another instance sharing the folder may be
+ * writing one right now, and no backup runs that long.
+ */
+const LEFTOVER = /^(\.kai-backup-(take|open)-.+|kai-backup-.+\.kaibak\.partial)$/;
+export const LEFTOVER_AGE_MS = 24 * 60 * 60 * 1000;
 
 export class BackupService {
   private queue: Promise<unknown> = Promise.resolve();
@@ -113,6 +122,30 @@ export class BackupService {
     return old.map((backup) => backup.id);
   }
 
+  /** Removes what interrupted backups left behind (see `LEFTOVER`); answers the names removed. Never throws. */
+  async sweepLeftovers(now = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = await readdir(this.options.dir);
+    } catch {
+      return removed;
+    }
+    for (const name of names) {
+      if (!LEFTOVER.test(name)) continue;
+      const path = join(this.options.dir, name);
+      try {
+        if (now - (await stat(path)).mtimeMs < LEFTOVER_AGE_MS) continue;
+        await rm(path, { recursive: true, force: true });
+        removed.push(name);
+      } catch {
+        // Gone meanwhile, or not ours to remove: the next sweep tries again.
+      }
+    }
+    if (removed.length > 0) this.options.logger.info({ removed }, "removed what interrupted backups left behind");
+    return removed;
+  }
+
   private async passphraseOf(given: string | undefined): Promise<string> {
     const passphrase = given ?? this.options.passphrase ?? (await this.options.readPassphrase?.());
     if (passphrase === undefined) throw new ApiError("validation_failed", "a passphrase is needed: give one, or set backup.passphrase (or backup.passphraseSecret)");
@@ -134,6 +167,7 @@ export class BackupService {
     const createdAt = new Date();
     const id = newId(createdAt);
     await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+    await this.sweepLeftovers(createdAt.getTime());
     const work = await mkdtemp(join(this.options.dir, ".kai-backup-take-"));
     try {
       const into = join(work, "data");

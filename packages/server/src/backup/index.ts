@@ -38,6 +38,8 @@ export function openBackups(
     kdfIterations: backup.kdfIterations,
     logger: logger.child({ part: "backup" }),
   });
+  // What a backup killed mid-way left behind goes at start (and before each backup).
+  void service.sweepLeftovers();
   const job = backup.schedule === "off"
     ? null
     : backupScheduleJob({ service, intervalSeconds: backup.schedule, retain: backup.retain, withArtifacts: backup.withArtifacts, logger: logger.child({ part: "backup" }) });

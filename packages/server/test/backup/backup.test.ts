@@ -6,12 +6,12 @@
 // A node on PostgreSQL backs up too, and its backup restores onto SQLite. Refusals: a wrong passphrase, a changed or
 // cut-short file, a target that is not empty; scheduled backups keep `retain`. One source node and one peer for the
 // whole file.
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BackupCounts, BackupVerification, CreateBackupResponse } from "@kai/protocol";
-import { BackupService } from "../../src/backup/backup-service.js";
+import { BackupService, LEFTOVER_AGE_MS } from "../../src/backup/backup-service.js";
 import { backupScheduleJob } from "../../src/backup/backup-schedule.js";
 import { restoreBackup, verifyBackup } from "../../src/backup/index.js";
 import { countsOf } from "../../src/backup/backup-snapshot.js";
@@ -252,5 +252,25 @@ describe("scheduled backups", () => {
     expect(ConfigSchema.safeParse({ backup: { schedule: "6h" } }).success).toBe(false);
     expect(ConfigSchema.safeParse({ backup: { schedule: "6h", passphraseSecret: "backup/passphrase" } }).success).toBe(true);
     expect(ConfigSchema.parse({ backup: { schedule: "6h", passphrase: "long enough" } }).backup.schedule).toBe(21_600);
+  }, 60_000);
+
+  it("sweep what interrupted backups left behind once it is a day old, never a backup or a fresh leftover", async () => {
+    const dir = tempDir("kai-backup-leftovers-");
+    const service = new BackupService({
+      dataDir: node.dataDir, keyDir: node.dataDir, dir, storage: "sqlite", blobs: () => openBlobBackend(node.config),
+      passphrase: BACKUP_PASSPHRASE, kdfIterations: 10_000, logger: node.logger,
+    });
+    const taken = await service.create();
+    const old = new Date(Date.now() - LEFTOVER_AGE_MS - 60_000);
+    mkdirSync(join(dir, ".kai-backup-take-old1"));
+    writeFileSync(join(dir, ".kai-backup-take-old1", "kai.db"), "half a snapshot");
+    writeFileSync(join(dir, "kai-backup-20261201T000000Z-abcdef.kaibak.partial"), "half a file");
+    for (const name of [".kai-backup-take-old1", "kai-backup-20261201T000000Z-abcdef.kaibak.partial"]) utimesSync(join(dir, name), old, old);
+    mkdirSync(join(dir, ".kai-backup-open-fresh"));
+    writeFileSync(join(dir, "notes.txt"), "the operator's");
+    utimesSync(join(dir, "notes.txt"), old, old);
+    expect((await service.sweepLeftovers()).sort()).toEqual([".kai-backup-take-old1", "kai-backup-20261201T000000Z-abcdef.kaibak.partial"]);
+    expect(readdirSync(dir).sort()).toEqual([".kai-backup-open-fresh", `${taken.id}.kaibak`, "notes.txt"]);
+    expect((await service.list()).map((backup) => backup.id)).toEqual([taken.id]);
   }, 60_000);
 });
