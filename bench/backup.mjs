@@ -96,7 +96,7 @@ async function main() {
     let started = performance.now();
     const backup = await post(pool, "/api/backups", kai.adminToken, {}, [201, 200]);
     const createSeconds = seconds(started);
-    const id = backup.id ?? backup.backup?.id;
+    const id = backup.id;
     const file = readdirSync(join(kai.dataDir, "backups")).find((name) => name.endsWith(".kaibak"));
     const backupBytes = statSync(join(kai.dataDir, "backups", file)).size;
     log(`  backup ${id}: ${createSeconds.toFixed(1)} s, ${mb(backupBytes)} MB (kai.db ${mb(liveBytes)} MB, its WAL file ${mb(walBytes)} MB)`);

@@ -516,7 +516,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       pluginInstaller,
       prompts,
       ...(tracing ? { tracing } : {}),
-      lanDiscovery: { current: () => lanDiscovery, advertising: config.federation.mdns.advertise },
+      lanDiscovery: () => lanDiscovery,
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh, artifacts,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
       signIn: { signIn, sessions, users, roles, access, log: securityLog, agents, mfa: mfa.service, sso },

@@ -88,6 +88,11 @@ export class LanDiscovery {
     return peers.sort((a, b) => b.lastSeen.localeCompare(a.lastSeen));
   }
 
+  /** Whether this node announces itself (false: it only listens). */
+  get advertising(): boolean {
+    return this.options.advertise;
+  }
+
   /** Asks the LAN again now (nodes answer within a second or so). */
   refresh(): void {
     this.browser.update();

@@ -12,10 +12,7 @@ import type { FederationService } from "../../federation/federation-service.js";
 import type { LanDiscovery } from "../../federation/lan-discovery.js";
 
 /** What the discovered-peers route reads: the running LAN discovery, if any (it starts once the node listens). */
-export interface LanDiscoveryView {
-  current(): LanDiscovery | null;
-  advertising: boolean;
-}
+export type LanDiscoveryView = () => LanDiscovery | null;
 
 const DiscoverQuerySchema = z.strictObject({
   /** Ask the LAN again and wait this long for answers before listing, ms. */
@@ -41,14 +38,14 @@ export function peersRoutes(federation: FederationService, lan?: LanDiscoveryVie
         response: { 200: klp.DiscoveredPeerListResponseSchema, ...errors },
       },
     }, async (request) => {
-      const discovery = lan?.current() ?? null;
+      const discovery = lan?.() ?? null;
       if (!discovery) return { enabled: false, advertising: false, peers: [] };
       if (request.query.waitMs > 0) {
         discovery.refresh();
         await new Promise((resolve) => setTimeout(resolve, request.query.waitMs));
       }
       const known = new Set(federation.listPeers().map((peer) => peer.did));
-      return { enabled: true, advertising: lan?.advertising ?? false, peers: discovery.list().map((peer) => ({ ...peer, known: known.has(peer.did) })) };
+      return { enabled: true, advertising: discovery.advertising, peers: discovery.list().map((peer) => ({ ...peer, known: known.has(peer.did) })) };
     });
 
     app.get("/api/peers", {
