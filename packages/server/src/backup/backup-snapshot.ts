@@ -1,7 +1,7 @@
 /**
  * @module backup/backup-snapshot
  * The folder a backup archives, taken from a node while it serves:
- * - `kai.db`: SQLite's `VACUUM INTO` on a read-only connection of its own. It reads inside one read transaction,
+ * - `kai.db`: SQLite's `VACUUM INTO` on a read-only connection of its own, in a worker thread (vacuum-into-worker.ts). It reads inside one read transaction,
  *   so the copy is the database at one instant (WAL included) however busy the server is, and writers are never
  *   blocked (WAL readers do not block them). The copy is compact and has no WAL of its own.
  * - `node-key.pub.pem`: the node's public key (the private half is in the vault, inside `kai.db`, still sealed).
@@ -17,7 +17,6 @@ import { copyFile, mkdir, rm } from "node:fs/promises";
 import { createWriteStream, existsSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import BetterSqlite3 from "better-sqlite3";
 import type { BackupCounts } from "@kai/protocol";
 import { ApiError } from "../errors.js";
 import type { BlobStore } from "../artifacts/blob-store.js";
@@ -28,6 +27,7 @@ import type { StorageBackend } from "../storage/contracts/storage-backend.js";
 import { serviceTotal, takeInventory, type Inventory } from "../storage/copy/inventory.js";
 import { SQLITE_FILE } from "../storage/copy/sqlite-source.js";
 import { snapshotPostgres } from "./postgres-snapshot.js";
+import { vacuumInto } from "./vacuum-into-worker.js";
 
 const PAGE = 500;
 
@@ -51,12 +51,7 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<BackupCoun
   } else {
     const source = join(options.dataDir, SQLITE_FILE);
     if (!existsSync(source)) throw new ApiError("not_found", `${source} does not exist`);
-    const db = new BetterSqlite3(source, { readonly: true, fileMustExist: true });
-    try {
-      db.prepare("VACUUM INTO ?").run(join(options.into, SQLITE_FILE));
-    } finally {
-      db.close();
-    }
+    await vacuumInto(source, join(options.into, SQLITE_FILE));
     await copyFile(join(options.dataDir, PUBLIC_KEY_FILE), join(options.into, PUBLIC_KEY_FILE));
   }
   const auditKey = auditKeyPath(options.keyDir);
