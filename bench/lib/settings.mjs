@@ -46,9 +46,9 @@ export const settings = {
   loadConcurrency: 128,
   /** Upper bound on the load phase; what was loaded by then is what is measured (and reported). */
   loadMaxMs: quick ? 60_000 : 600_000,
-  /** Bulk load (issue 19, phase 6): `loadCount` services through POST /api/services/bulk, batches of this many, this many in flight. */
+  /** Bulk load (issue 19, phase 6): `loadCount` services through POST /api/services/bulk, batches of this many, this many in flight (BENCH_BULK_IN_FLIGHT). */
   bulkBatch: 1000,
-  bulkInFlight: 4,
+  bulkInFlight: Number(process.env.BENCH_BULK_IN_FLIGHT ?? 4),
   /** etcd load: Txns of this many puts (etcd's default max-txn-ops), this many in flight. */
   etcdTxnOps: 128,
   etcdTxnInFlight: 8,

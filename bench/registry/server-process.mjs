@@ -24,7 +24,10 @@ export const CLI_MAIN = process.env.BENCH_KAI_MAIN
  */
 function profileFlags(name) {
   const dir = process.env.BENCH_SERVER_CPU_PROF;
-  return dir ? ["--cpu-prof", `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : [];
+  // BENCH_SERVER_NODE_FLAGS="--trace-gc ...": V8/Node flags for the servers only (NODE_OPTIONS refuses some, and
+  // would reach the load generator too).
+  const extra = (process.env.BENCH_SERVER_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+  return dir ? [...extra, "--cpu-prof", `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${name}-${Date.now()}.cpuprofile`] : extra;
 }
 
 /** Why our server cannot be run, or undefined when the built CLI is there. */
