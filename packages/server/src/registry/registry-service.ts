@@ -55,6 +55,13 @@ export interface RegistryServiceDeps {
 }
 
 
+/** A raw credential checked by the vault but not stored yet: stored once the record that refers to it committed. */
+interface PendingCredential {
+  id: string;
+  token: string;
+  actor: VaultActor;
+}
+
 export class RegistryService {
   private readonly store: NodeStore;
   private readonly feed: ChangeFeed;
@@ -79,10 +86,11 @@ export class RegistryService {
     const id = input.id ?? randomUUID();
     const { token, ...plain } = input.auth;
     let auth: ServiceAuth = plain;
+    let pending: PendingCredential | null = null;
     if (token !== undefined) {
-      // The credential goes to the vault only after the ownership check (below, again, as part of the write).
+      // Another owner's id is refused before the vault is asked anything (below, again, as part of the write).
       this.checkRegistrant(principal, id, await this.store.getService(id));
-      auth = await this.vaultCredential(principal, id, input.auth);
+      ({ auth, pending } = await this.checkCredential(principal, id, input.auth));
     }
     const nowMs = this.now();
     const nowIso = new Date(nowMs).toISOString();
@@ -97,6 +105,8 @@ export class RegistryService {
       // A re-registration that changes nothing is a heartbeat, not an event.
       return kind === "none" ? null : { event: kind, record: draft };
     });
+    // Committed (or nothing to change, e.g. a new token behind the same reference): now the credential.
+    await this.storeCredentials([pending]);
     if (!event) {
       if (!previous) throw new Error(`registering ${id} decided nothing for an absent record`);
       this.noteBeat(previous, nowMs);
@@ -108,10 +118,11 @@ export class RegistryService {
 
   /**
    * Registers a batch (`POST /api/services/bulk`) by `register`'s rules, all or nothing: every entry is checked first
-   * (owner, trust level, the id not another owner's; a refusal names the entry as `services.<i>`), credentials move
-   * to the vault only after every check passed, and every change is written in ONE storage transaction, each
-   * conditional on the revision read (a change in between: 409, nothing written). Then each event is published, in
-   * order. An entry that changes nothing is a heartbeat, as in `register`, and no event.
+   * (owner, trust level, the id not another owner's, each credential as the vault would take it; a refusal names the
+   * entry as `services.<i>`), every change is written in ONE storage transaction, each
+   * conditional on the revision read (a change in between: 409, nothing written, no credential replaced), and the
+   * credentials go to the vault only once it committed. Then each event is published, in order. An entry that changes
+   * nothing is a heartbeat, as in `register`, and no event.
    */
   async registerMany(principal: Principal, inputs: readonly ServiceRegistration[]): Promise<BulkRegistrationResponse> {
     const admin = isAdmin(principal);
@@ -122,9 +133,11 @@ export class RegistryService {
     ids.forEach((id, index) => atEntry(index, id, () => this.checkRegistrant(principal, id, stored[index] ?? null)));
     // One at a time: a batch with tokens is rare, and a locked vault should refuse at the first.
     const auths: ServiceAuth[] = [];
+    const pending: Array<PendingCredential | null> = [];
     for (const [index, input] of inputs.entries()) {
-      const { token, ...plain } = input.auth;
-      auths.push(token === undefined ? plain : await atEntryAsync(index, ids[index]!, () => this.vaultCredential(principal, ids[index]!, input.auth)));
+      const checked = await atEntryAsync(index, ids[index]!, () => this.checkCredential(principal, ids[index]!, input.auth));
+      auths.push(checked.auth);
+      pending.push(checked.pending);
     }
     const nowMs = this.now();
     const nowIso = new Date(nowMs).toISOString();
@@ -141,6 +154,7 @@ export class RegistryService {
       return existing ? "updated" : "created";
     });
     const events = writes.length > 0 ? await this.commitMany(writes, previous) : [];
+    await this.storeCredentials(pending);
     for (const event of events) this.leases.track(event.service, nowMs, nowMs);
     actions.forEach((action, index) => {
       if (action === "unchanged") this.noteBeat(stored[index]!, nowMs);
@@ -171,12 +185,17 @@ export class RegistryService {
     if (patch.expectedRevision !== undefined && patch.expectedRevision !== existing.revision) {
       throw conflict(`service ${id} is at revision ${existing.revision}, not ${patch.expectedRevision}`);
     }
-    const auth = patch.auth === undefined ? undefined : await this.vaultCredential(principal, id, patch.auth);
+    const checked = patch.auth === undefined ? undefined : await this.checkCredential(principal, id, patch.auth);
     const nowMs = this.now();
-    const draft = applyPatch(existing, auth === undefined ? patch : { ...patch, auth }, new Date(nowMs).toISOString());
+    const draft = applyPatch(existing, checked === undefined ? patch : { ...patch, auth: checked.auth }, new Date(nowMs).toISOString());
     const kind = classifyChange(existing, draft);
-    if (kind === "none") return existing;
+    if (kind === "none") {
+      // A new token behind the same reference changes no record, only the credential.
+      await this.storeCredentials([checked?.pending ?? null]);
+      return existing;
+    }
     const event = await this.commit({ event: kind, record: draft, expectedRevision: existing.revision }, existing);
+    await this.storeCredentials([checked?.pending ?? null]);
     // A status set by hand (e.g. back from maintenance) starts a fresh lease.
     this.leases.track(event.service, nowMs, patch.status !== undefined || patch.ttl !== undefined ? nowMs : undefined);
     return event.service;
@@ -279,18 +298,28 @@ export class RegistryService {
   }
 
   /**
-   * Moves a raw credential (`auth.token`) into the vault and returns `auth` with only the reference
-   * `credentialRef: vault:services/<id>/credential`. Runs after every ownership check and before anything
-   * is written, so a locked vault (503 vault_locked) leaves the registry untouched.
+   * Checks a raw credential (`auth.token`) as the vault would take it, without storing it, and returns `auth` with
+   * only the reference `credentialRef: vault:services/<id>/credential`, plus the credential to store once the record
+   * committed (`storeCredentials`). Runs after the ownership checks and before anything is written, so a locked vault
+   * (503 vault_locked) leaves the registry untouched; storing only after the commit means a refused write (a
+   * conflict, a batch refused as a whole) never replaces a credential the stored record uses. If storing fails after
+   * the commit, the caller gets the error and the record refers to the previous value (or none) until a retry.
    */
-  private async vaultCredential(principal: Principal, id: string, auth: ServiceAuthInput): Promise<ServiceAuth> {
+  private async checkCredential(principal: Principal, id: string, auth: ServiceAuthInput): Promise<{ auth: ServiceAuth; pending: PendingCredential | null }> {
     const { token, ...rest } = auth;
-    if (token === undefined) return rest;
+    if (token === undefined) return { auth: rest, pending: null };
     if (!this.vault) throw new ApiError("unavailable", "this registry has no vault to keep auth.token in; reference the credential with auth.credentialRef instead");
     const actor: VaultActor = { tokenId: principal.tokenId, owner: principal.owner, scopes: principal.scopes };
     if (principal.secretPatterns !== undefined) actor.secretPatterns = principal.secretPatterns;
-    const credentialRef = await this.vault.storeServiceCredential(id, token, actor);
-    return { ...rest, credentialRef };
+    const credentialRef = await this.vault.checkServiceCredential(id, token, actor);
+    return { auth: { ...rest, credentialRef }, pending: { id, token, actor } };
+  }
+
+  /** Stores the credentials `checkCredential` let through, once their records committed. */
+  private async storeCredentials(pending: ReadonlyArray<PendingCredential | null>): Promise<void> {
+    for (const credential of pending) {
+      if (credential) await this.vault!.storeServiceCredential(credential.id, credential.token, credential.actor);
+    }
   }
 
   /** Loads a record the principal may change: 404 if they cannot see it, 403 if they can but do not own it. */

@@ -18,7 +18,7 @@ import type { VaultActor } from "./vault.js";
 import { decryptSecret, encryptSecret } from "./crypto/secret-format.js";
 import { checkHead, sealHead } from "./secret-integrity.js";
 import { nameAllowed } from "./secret-patterns.js";
-import { SYSTEM_SECRET_PREFIX, type VaultCore } from "./vault-core.js";
+import { SYSTEM_SECRET_PREFIX, type UnlockedKeys, type VaultCore } from "./vault-core.js";
 import type { VaultRotation } from "./vault-rotation.js";
 import { integrityError, Refusal, secretNotFound, validation } from "./vault-errors.js";
 
@@ -29,6 +29,8 @@ export function serviceCredentialName(serviceId: string): string {
   const segment = serviceId.replace(/[_:@]/g, (char) => `_${char.charCodeAt(0).toString(16).toUpperCase()}`);
   return `services/${segment}/credential`;
 }
+
+const SERVICE_CREDENTIAL_OP = "service-credential.store";
 
 export class VaultSecrets {
   constructor(
@@ -106,24 +108,44 @@ export class VaultSecrets {
   /** The caller (service registration) already required services:write, so no vault scope is checked. */
   async storeServiceCredential(serviceId: string, value: string, actor: VaultActor): Promise<string> {
     const name = serviceCredentialName(serviceId);
-    await this.putAs("service-credential.store", name, { value }, actor, false);
+    await this.putAs(SERVICE_CREDENTIAL_OP, name, { value }, actor, false);
     return `vault:${name}`;
+  }
+
+  /**
+   * What `storeServiceCredential` would refuse (a bad value, a locked vault), checked without writing; answers the
+   * reference the record will hold. A registration checks every credential before it commits anything and stores
+   * them only once its record committed (registry/registry-service.ts), so a refused registration (a conflict, a
+   * refused entry of a batch) never replaces a credential in use.
+   */
+  checkServiceCredential(serviceId: string, value: string, actor: VaultActor): Promise<string> {
+    const name = serviceCredentialName(serviceId);
+    return this.core.lockState.shared(async () => {
+      await this.precheck(SERVICE_CREDENTIAL_OP, name, { value }, actor, false);
+      return `vault:${name}`;
+    });
+  }
+
+  /** The refusals of a put before anything is written (each one audited); answers the unlocked keys. */
+  private async precheck(op: string, name: string, request: PutSecretRequest, actor: VaultActor, checkAccess: boolean): Promise<UnlockedKeys> {
+    const { core } = this;
+    await core.checkName(actor, op, name);
+    const parsed = PutSecretRequestSchema.safeParse(request);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      await core.audit.refuse(actor, op, name, "failed", "validation_failed", validation(issue?.path.map(String).join(".") || "value", issue?.message ?? "invalid"));
+    }
+    if (request.expiresAt !== undefined && Date.parse(request.expiresAt) <= core.now()) {
+      await core.audit.refuse(actor, op, name, "failed", "validation_failed", validation("expiresAt", "must be in the future"));
+    }
+    if (checkAccess) await core.authorize(actor, op, name, ["vault:write"]);
+    return core.requireUnlocked(actor, op, name);
   }
 
   private putAs(op: string, name: string, request: PutSecretRequest, actor: VaultActor, checkAccess: boolean): Promise<SecretInfo> {
     const { core } = this;
     const result = core.lockState.shared(async () => {
-      await core.checkName(actor, op, name);
-      const parsed = PutSecretRequestSchema.safeParse(request);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        await core.audit.refuse(actor, op, name, "failed", "validation_failed", validation(issue?.path.map(String).join(".") || "value", issue?.message ?? "invalid"));
-      }
-      if (request.expiresAt !== undefined && Date.parse(request.expiresAt) <= core.now()) {
-        await core.audit.refuse(actor, op, name, "failed", "validation_failed", validation("expiresAt", "must be in the future"));
-      }
-      if (checkAccess) await core.authorize(actor, op, name, ["vault:write"]);
-      const state = await core.requireUnlocked(actor, op, name);
+      const state = await this.precheck(op, name, request, actor, checkAccess);
       const keep = core.deps.config.keepVersions;
       let used = 0;
       const info = await core.audit.write(actor, op, name, (tx) => {

@@ -188,6 +188,10 @@ class VaultFacade implements VaultService {
     return this.reload.fresh(() => this.secrets.storeServiceCredential(serviceId, value, actor));
   }
 
+  checkServiceCredential(serviceId: string, value: string, actor: VaultActor): Promise<string> {
+    return this.reload.fresh(() => this.secrets.checkServiceCredential(serviceId, value, actor));
+  }
+
   encrypt(plaintext: string, associatedData: string | undefined, actor: VaultActor): Promise<{ ciphertext: string; keyVersion: number }> {
     return this.reload.fresh(() => this.transit.encrypt(plaintext, associatedData, actor));
   }

@@ -71,6 +71,12 @@ export interface Vault {
    */
   storeServiceCredential(serviceId: string, value: string, actor: VaultActor): Promise<string>;
 
+  /**
+   * Checks what `storeServiceCredential` would refuse (the value, a locked vault) without writing, and returns the
+   * reference the record will hold; the registry stores the credential only after the record committed.
+   */
+  checkServiceCredential(serviceId: string, value: string, actor: VaultActor): Promise<string>;
+
   /** Stops timers and drops keys from memory (server shutdown). */
   close(): Promise<void>;
 }
