@@ -22,6 +22,7 @@ import { etcdDiscoveryAndWatch, etcdHeartbeats, etcdLoad, etcdRegistrations } fr
 import { registryDiscoveryAndWatch, registryHeartbeats, registryRegistrations } from "./registry/registry-phases.mjs";
 import { registryUnavailable } from "./registry/server-process.mjs";
 import { registryBulkLoad } from "./registry/bulk-load.mjs";
+import { wsBroadcastFloor } from "./registry/ws-broadcast-floor.mjs";
 import { clusterBench } from "./cluster/cluster-phases.mjs";
 import { fsyncProbe } from "./lib/fsync-probe.mjs";
 import { findPostgres, startPostgres } from "./lib/postgres-process.mjs";
@@ -143,6 +144,10 @@ try {
   if (runEtcd && wants("discovery")) {
     results.etcd.discovery = await phase(`3+4. load ${settings.loadCount}, prefix get, watch fan-out, etcd`, () =>
       etcdDiscoveryAndWatch(etcd.path, settings, log));
+  }
+  if ((runRegistry || runPostgres) && wants("discovery")) {
+    // Issue 19: phase 4's floor, what N WebSocket writes cost on this machine with no registry behind them.
+    results.fanoutFloor = await phase(`4. fan-out floor: a bare ws server broadcasting to ${settings.watchSubscribers} subscribers`, () => wsBroadcastFloor(settings, log));
   }
   if (wants("bulk") && (runRegistry || runPostgres || runEtcd)) {
     // Issue 19: the bulk endpoint's load rate beside etcd's, measured in the same run.

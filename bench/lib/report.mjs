@@ -118,6 +118,10 @@ export function buildRows(results, settings) {
     const label = theirs.layout ? `etcd ${theirs.layout}` : "etcd";
     for (const key of ["p50", "p99", "max"]) latency(`4. Fan-out to ${settings.watchSubscribers} subscribers ${key} (vs ${label})`, ours.discovery?.watch, pg.discovery?.watch, theirs, key);
   }
+  // The floor is not etcd: its figures go in etcd's column, labelled, so the ratio reads ours against it.
+  if (results.fanoutFloor && !results.fanoutFloor.error) {
+    for (const key of ["p50", "p99"]) latency(`4. Fan-out ${key} (vs the floor: a bare ws broadcast, same subscribers)`, ours.discovery?.watch, pg.discovery?.watch, results.fanoutFloor, key);
+  }
   // Phases that did not run (BENCH_ONLY, BENCH_PHASES, a failure) would only add rows of dashes.
   return rows.filter((row) => row[1] !== "—" || row[2] !== "—" || row[3] !== "—");
 }

@@ -22,6 +22,7 @@ import { sleep } from "../lib/net.mjs";
 import { serviceRecordJson } from "../lib/service-record.mjs";
 import { call, poolFor } from "./http-client.mjs";
 import { startKaiServe } from "./server-process.mjs";
+import { wsBroadcastFloor } from "./ws-broadcast-floor.mjs";
 import { wsFanout } from "./ws-fanout.mjs";
 
 const { values: args } = parseArgs({
@@ -133,6 +134,8 @@ try {
     // The registry bench's fan-out (phase 4) on this loaded server: 1,000 subscribers, one registration at a time.
     const settings = { watchSubscribers: 1000, watchReps: 100, watchWarmupReps: 2, watchGapMs: 100, watchTimeoutMs: 5000, watchWorkers: 4 };
     await wsFanout(server, server.adminToken, settings, (line) => console.log(line));
+    // The floor: the same subscribers on a bare ws broadcast server (ws-broadcast-floor.mjs).
+    await wsBroadcastFloor(settings, (line) => console.log(line));
   }
   if (snapshotDir) {
     process.kill(server.pid, "SIGUSR2");
