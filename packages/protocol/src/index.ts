@@ -41,6 +41,7 @@ export * from "./schemas/gateway-front-door.js";
 export * from "./schemas/connectors.js";
 export * as klp from "./klp/index.js";
 export * from "./schemas/artifacts.js";
+export * from "./schemas/artifact-gc.js";
 export * from "./schemas/step-artifacts.js";
 export * from "./schemas/memory.js";
 export * from "./schemas/plugins.js";

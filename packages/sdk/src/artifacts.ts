@@ -4,14 +4,17 @@
  * as the raw body (streamed: the server hashes and stores it as it arrives); `download` gives the live response
  * body (a byte range when asked); `preview` what can be shown of it, `thumbnail` an image's thumbnail; `list`, `get`, `delete`; `share` makes a signed link that works without a token,
  * `revokeShare` kills it early. Scopes: `artifacts:read` to read, `artifacts:write` to upload, delete and share.
+ * `gc` (admin) runs the blob store's garbage collection now, or counts what it would remove (`dryRun`).
  */
 import {
+  ArtifactGcResponseSchema,
   ArtifactPreviewResponseSchema,
   ArtifactResponseSchema,
   ArtifactShareResponseSchema,
   ListArtifactsResponseSchema,
   UploadArtifactResponseSchema,
   type Artifact,
+  type ArtifactGcResponse,
   type ArtifactPreview,
   type ArtifactShare,
   type ListArtifactsResponse,
@@ -74,6 +77,11 @@ export interface ArtifactsClient {
   /** `ttlSeconds`: default 1 hour, at most 7 days. */
   share(id: string, ttlSeconds?: number): Promise<ArtifactShare>;
   revokeShare(id: string, shareId: string): Promise<void>;
+  /**
+   * (admin) The blob store's garbage collection now: staged uploads and blobs no artifact names, older than the node's
+   * grace, are removed (`dryRun`: only counted). Resolves when the sweep is done.
+   */
+  gc(options?: { dryRun?: boolean }): Promise<ArtifactGcResponse>;
 }
 
 export function createArtifactsClient(http: HttpTransport): ArtifactsClient {
@@ -124,5 +132,8 @@ export function createArtifactsClient(http: HttpTransport): ArtifactsClient {
     revokeShare: async (id, shareId) => {
       await http.request("DELETE", `${artifactPath(id)}/shares/${encodeURIComponent(shareId)}`);
     },
+    // A sweep lists the whole blob store: it may take longer than the client's default timeout.
+    gc: async (options = {}) =>
+      (await http.request("POST", "/api/artifacts/gc", { body: { dryRun: options.dryRun === true }, schema: ArtifactGcResponseSchema, timeoutMs: TRANSFER_TIMEOUT_MS })).data,
   };
 }

@@ -427,7 +427,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     // Artifact storage (issue 17): the backend's metadata, blobs under the data dir, share links signed with the node key.
     // Before the mesh: kCore keeps the files agents return from steps as artifacts.
-    const artifacts = await openArtifacts({ config, store, key, vault });
+    // Leftover blobs (crashed uploads, blobs no artifact names) are swept by the leader (artifacts.gc, a singleton job).
+    const { service: artifacts, gc: artifactGc } = await openArtifacts({ config, store, key, vault, logger: logger.child({ part: "artifacts" }) });
+    if (artifactGc) jobs.add(artifactGc);
     // The prompt store (issue 17): prompts and versions in the backend's database; vault references read as the caller.
     // Before the mesh: a task may name a prompt, which kCore renders as the task's owner at dispatch.
     const prompts = new PromptService({ store: store.promptStore(), vault });
@@ -564,6 +566,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         await jobs.stop();
         // A re-embedding stops after its batch, resumable (memory/reembed-job.ts).
         await memory.reembed.stop();
+        await memory.close();
         memorySignals.stop();
         await pluginRuntime.close();
         publishers.stop();

@@ -1,12 +1,13 @@
 /**
  * @module commands/artifact
- * `kai artifact upload|download|list|show|share|delete`: artifact storage (issue 17, docs/data/artifacts.md).
+ * `kai artifact upload|download|list|show|share|delete|gc`: artifact storage (issue 17, docs/data/artifacts.md).
  * `upload <file|->` streams the file (or stdin) to the node, which hashes it and keeps one copy per content;
  * `download <id>` writes the bytes to `-o <file>` (default: the artifact's name in the current directory, never
  * overwriting a file; `-o -` is stdout), `--range a-b` only those bytes; `share <id> --ttl 1h` prints a link that
  * works without a token, `share <id> --revoke <shareId>` kills one. `preview <id>` prints what the node can show of it
  * (an excerpt, Markdown's sanitised HTML, an image's size, a PDF's page count); `thumbnail <id> -o <file>` writes an
- * image's WebP thumbnail. `--json` prints the node's documents.
+ * image's WebP thumbnail. `gc [--dry-run]` (admin) runs the blob store's garbage collection now (or counts what it would
+ * remove). `--json` prints the node's documents.
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { Readable, type Writable } from "node:stream";
@@ -229,6 +230,29 @@ function deleteCommand(): Command {
   });
 }
 
+function gcCommand(): Command {
+  const command = new Command("gc")
+    .description("remove leftover blobs now: staged uploads that never completed and blobs no artifact names, older than artifacts.gc.graceHours (scope admin)")
+    .option("--dry-run", "only count what would be removed");
+  addGlobalOptions(command);
+  return command.action(async (flags: { dryRun?: boolean }, self: Command) => {
+    const { out, client } = contextOf(self);
+    const answer = await client().artifacts.gc({ dryRun: flags.dryRun === true });
+    if (out.json) return out.document(answer);
+    const { result } = answer;
+    out.line(
+      formatKeyValues([
+        [answer.dryRun ? "staged uploads to remove" : "staged uploads removed", String(result.stagedRemoved)],
+        [answer.dryRun ? "orphan blobs to remove" : "orphan blobs removed", String(result.orphansRemoved)],
+        [answer.dryRun ? "bytes to free" : "bytes freed", `${sizeText(result.bytesFreed)} (${result.bytesFreed} bytes)`],
+        ["blobs kept", String(result.kept)],
+        ["grace", `${answer.graceHours} h (nothing younger is removed)`],
+      ]),
+    );
+    if (answer.dryRun) out.info("a dry run: nothing was removed");
+  });
+}
+
 export function artifactCommand(): Command {
   return new Command("artifact")
     .description("artifact storage: files uploaded to the node, stored once per content, shared by signed links")
@@ -239,5 +263,6 @@ export function artifactCommand(): Command {
     .addCommand(previewCommand())
     .addCommand(thumbnailCommand())
     .addCommand(shareCommand())
-    .addCommand(deleteCommand());
+    .addCommand(deleteCommand())
+    .addCommand(gcCommand());
 }

@@ -171,3 +171,35 @@ export const ReembedStatusSchema = z.object({
   error: z.object({ code: z.string(), message: z.string() }).nullable(),
 });
 export type ReembedStatus = z.infer<typeof ReembedStatusSchema>;
+
+const Sha256HexSchema = z.string().regex(/^[0-9a-f]{64}$/);
+
+/**
+ * The sidecar of one saved HNSW graph of the embedded memory index (a file under `<dataDir>/memory-index/`, never
+ * sent over the API; docs/data/memory.md "Restarts"): what the graph covers and how it was built. The node trusts
+ * the graph only when every field matches what it read from the rows and its own settings; else it rebuilds.
+ */
+export const MemoryIndexSnapshotSchema = z.strictObject({
+  format: z.literal(1),
+  /** SHA-256 of the usearch package.json that wrote the graph (another usearch build: rebuilt). */
+  usearch: Sha256HexSchema,
+  /** The index partition (owner, namespace, model). */
+  partition: z.string(),
+  dimensions: z.int().positive(),
+  metric: z.string(),
+  quantization: z.string(),
+  connectivity: z.int().positive(),
+  expansionAdd: z.int().positive(),
+  /** The vectors the graph holds, and the sum of SHA-256(id, vector) over them (order-free): equal only to the same set. */
+  count: z.int().nonnegative(),
+  digest: Sha256HexSchema,
+  /** The graph file beside the sidecar, its size and SHA-256 (a torn or damaged file is never loaded). */
+  graphFile: z.string().regex(/^[0-9a-f]{64}\.[0-9a-f]{16}\.usearch$/),
+  graphBytes: z.int().nonnegative(),
+  graphSha256: Sha256HexSchema,
+  /** Memory ids and their usearch labels, pairwise; and the next label to give. */
+  ids: z.array(z.string()),
+  labels: z.array(z.int().positive()),
+  nextLabel: z.int().positive(),
+});
+export type MemoryIndexSnapshot = z.infer<typeof MemoryIndexSnapshotSchema>;

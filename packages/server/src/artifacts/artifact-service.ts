@@ -15,6 +15,7 @@ import { ApiError, notFound } from "../errors.js";
 import type { ArtifactStore } from "../storage/contracts/artifact-store.js";
 import { previewOf, readAll } from "./artifact-preview.js";
 import type { BlobStore, ByteRange } from "./blob-store.js";
+import { BlobSweep } from "./blob-sweep.js";
 import { DigestingStream, SNIFF_BYTES } from "./digesting-stream.js";
 import { KeyLock } from "./key-lock.js";
 import { ImageRefused, makeThumbnail, MAX_IMAGE_BYTES } from "./previews/image-thumbnail.js";
@@ -29,6 +30,9 @@ export interface ArtifactServiceOptions {
   /** Largest upload, bytes (`artifacts.maxBytes`). */
   maxBytes: number;
   now?: () => number;
+  /** The garbage collection's grace (`artifacts.gc.graceHours`), ms; default 24 hours. */
+  gcGraceMs?: number;
+  logger?: { warn(obj: object, msg?: string): void };
 }
 
 export interface UploadInput {
@@ -56,6 +60,12 @@ export class ArtifactService {
   private readonly maxBytes: number;
   private readonly now: () => number;
   private readonly locks = new KeyLock();
+  /**
+   * The blob store's garbage collection (blob-sweep.ts), over this service's stores and under its per-digest lock, so
+   * that a removal never interleaves with this instance's upload of the same bytes: run by the `artifact-gc`
+   * singleton job, and by an admin through `POST /api/artifacts/gc`.
+   */
+  readonly sweeper: BlobSweep;
   private readonly thumbnails: ThumbnailCache;
   /** Thumbnails being made, by source blob: concurrent first requests make one. */
   private readonly making = new Map<string, Promise<Buffer>>();
@@ -66,6 +76,7 @@ export class ArtifactService {
     this.shares = options.shares;
     this.maxBytes = options.maxBytes;
     this.now = options.now ?? Date.now;
+    this.sweeper = new BlobSweep({ store: this.store, blobs: this.blobs, locks: this.locks, graceMs: options.gcGraceMs ?? 24 * 3_600_000, ...(options.logger ? { logger: options.logger } : {}) });
     this.thumbnails = new ThumbnailCache(this.blobs);
   }
 

@@ -8,6 +8,9 @@
  * blob is already there: identical bytes are stored once). Whether a blob is still referenced is the metadata
  * store's decision (storage/contracts/artifact-store.ts), never the blob store's. Every backend passes the contract
  * suite (test/artifacts/blob-store-contract.ts).
+ *
+ * What a crash leaves behind (staged bytes never committed or discarded, blobs no artifact names any more) is found
+ * through `list` and `sweepStaged` by the garbage collection (blob-sweep.ts), which alone decides what to remove.
  */
 import type { Readable } from "node:stream";
 
@@ -15,6 +18,15 @@ import type { Readable } from "node:stream";
 export interface StagedBlob {
   /** The backend's private handle (a temporary file, an object key). */
   readonly ref: string;
+}
+
+/** A committed blob as the store lists it. */
+export interface StoredBlob {
+  sha256: string;
+  /** Bytes the store keeps (for an encrypted blob: its ciphertext, header included). */
+  size: number;
+  /** When the blob was last written (a commit); the garbage collection's grace counts from here. */
+  modifiedAt: Date;
 }
 
 /** An inclusive byte range, as HTTP Range gives it. */
@@ -44,4 +56,15 @@ export interface BlobStore {
   has(sha256: string): Promise<boolean>;
   /** Removes the blob (idempotent: a missing blob is not an error). */
   remove(sha256: string): Promise<void>;
+  /**
+   * Every committed blob, in no particular order, read a page at a time (never the whole listing in memory). Blobs
+   * committed or removed while the listing runs may or may not appear; staged bytes never do.
+   */
+  list(): AsyncIterable<StoredBlob>;
+  /**
+   * Removes staged bytes last written before `olderThan` (an upload whose process died between `stage` and
+   * `commit`/`discard`); newer ones may be an upload in progress, on this instance or another, and stay. `dryRun`:
+   * only counts them.
+   */
+  sweepStaged(olderThan: Date, options?: { dryRun?: boolean }): Promise<{ removed: number; bytes: number }>;
 }

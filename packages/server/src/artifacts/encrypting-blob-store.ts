@@ -34,7 +34,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
 import { Readable, Transform, type TransformCallback } from "node:stream";
 import type { ArtifactKey, ArtifactKeySource } from "./artifact-key.js";
-import type { BlobStore, ByteRange, StagedBlob } from "./blob-store.js";
+import type { BlobStore, ByteRange, StagedBlob, StoredBlob } from "./blob-store.js";
 
 export const MAGIC = Buffer.from("\x89KAIAEB\n", "latin1");
 const VERSION = 1;
@@ -469,6 +469,15 @@ export class EncryptingBlobStore implements BlobStore {
 
   remove(sha256: string): Promise<void> {
     return this.inner.remove(sha256);
+  }
+
+  /** The inner store's blobs (sizes as stored: an encrypted blob's ciphertext). */
+  list(): AsyncIterable<StoredBlob> {
+    return this.inner.list();
+  }
+
+  sweepStaged(olderThan: Date, options?: { dryRun?: boolean }): Promise<{ removed: number; bytes: number }> {
+    return this.inner.sweepStaged(olderThan, options);
   }
 
   /** Whether the stored blob `sha256` is encrypted (false when there is none). */

@@ -4,7 +4,8 @@
  * `blobs/<first two hex digits>/<sha256>` (two-level fan-out keeps directories small). Bytes are staged in
  * `staging/` on the same filesystem, flushed to disk, then renamed into place and the directory flushed: a rename is
  * atomic, so a reader never sees part of a blob, and a crash leaves at worst a staging file (swept at the next
- * start), never a torn blob.
+ * start, and by the garbage collection: blob-sweep.ts), never a torn blob. A file's mtime is its age for the sweep:
+ * a staging file's grows with every write of an upload in progress, a blob's is its commit.
  */
 import { randomBytes } from "node:crypto";
 import { createWriteStream } from "node:fs";
@@ -12,10 +13,11 @@ import { mkdir, open, readdir, rename, rm, stat, unlink } from "node:fs/promises
 import { join } from "node:path";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import type { BlobStore, ByteRange, StagedBlob } from "./blob-store.js";
+import type { BlobStore, ByteRange, StagedBlob, StoredBlob } from "./blob-store.js";
 
 const DIGEST = /^[0-9a-f]{64}$/;
 const STAGED = /^[0-9a-f]{32}\.part$/;
+const FAN_OUT = /^[0-9a-f]{2}$/;
 /** A staging file untouched this long belongs to no upload in progress. */
 const STALE_STAGING_MS = 24 * 3600 * 1000;
 
@@ -39,12 +41,7 @@ export class FsBlobStore implements BlobStore {
     const store = new FsBlobStore(root);
     await mkdir(store.blobs, { recursive: true, mode: 0o700 });
     await mkdir(store.staging, { recursive: true, mode: 0o700 });
-    const before = Date.now() - STALE_STAGING_MS;
-    for (const name of await readdir(store.staging)) {
-      const path = join(store.staging, name);
-      const info = await stat(path).catch(() => null);
-      if (info && info.mtimeMs < before) await rm(path, { force: true });
-    }
+    await store.sweepStaged(new Date(Date.now() - STALE_STAGING_MS));
     return store;
   }
 
@@ -100,6 +97,39 @@ export class FsBlobStore implements BlobStore {
     await unlink(this.pathOf(sha256).path).catch((error: unknown) => {
       if (!isMissing(error)) throw error;
     });
+  }
+
+  async *list(): AsyncIterable<StoredBlob> {
+    // One fan-out directory at a time: at most 1/256 of the names is in memory at once.
+    for (const dir of (await readdir(this.blobs)).filter((name) => FAN_OUT.test(name))) {
+      const names = await readdir(join(this.blobs, dir)).catch((error: unknown) => {
+        if (isMissing(error)) return [];
+        throw error;
+      });
+      for (const name of names) {
+        // Only a blob's own name in its own fan-out directory is a blob (anything else was not put there by this store).
+        if (!DIGEST.test(name) || !name.startsWith(dir)) continue;
+        const info = await stat(join(this.blobs, dir, name)).catch((error: unknown) => {
+          if (isMissing(error)) return null; // removed since the directory was read
+          throw error;
+        });
+        if (info?.isFile()) yield { sha256: name, size: info.size, modifiedAt: info.mtime };
+      }
+    }
+  }
+
+  async sweepStaged(olderThan: Date, options: { dryRun?: boolean } = {}): Promise<{ removed: number; bytes: number }> {
+    let removed = 0;
+    let bytes = 0;
+    for (const name of await readdir(this.staging)) {
+      const path = join(this.staging, name);
+      const info = await stat(path).catch(() => null);
+      if (!info?.isFile() || info.mtimeMs >= olderThan.getTime()) continue;
+      if (options.dryRun !== true) await rm(path, { force: true });
+      removed += 1;
+      bytes += info.size;
+    }
+    return { removed, bytes };
   }
 
   /** Staging files present now (the contract suite checks that failures leave none). */

@@ -11,8 +11,10 @@
  *   Commits of one digest take turns in the process (the later ones find the blob and skip the copy); uploads of the
  *   same bytes racing on two instances may both copy: the same bytes overwrite the same bytes, harmless on S3.
  * CopyObject takes at most 5 GiB, so the configuration refuses an `artifacts.maxBytes` above that with this store.
- * Stale staged objects (a process killed mid-upload) are best removed by a bucket lifecycle rule on `staging/`
- * (docs/data/artifacts.md); the store does not list the bucket at start.
+ * Stale staged objects (a process killed between stage and commit) are removed by the garbage collection
+ * (blob-sweep.ts: `sweepStaged`, a listing of `staging/` a page at a time); the store does not list the bucket at
+ * start. A multipart upload cut off mid-way is not an object and is not listed: a bucket lifecycle rule
+ * (AbortIncompleteMultipartUpload, docs/data/artifacts.md) drops its parts.
  *
  * Errors: every SDK failure becomes `artifact_store_unavailable` (503) with the operation and the S3 error's name
  * only: an SDK error carries request details (the access key id among them, for some), which must reach neither a
@@ -20,10 +22,10 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { ApiError } from "../errors.js";
-import type { BlobStore, ByteRange, StagedBlob } from "./blob-store.js";
+import type { BlobStore, ByteRange, StagedBlob, StoredBlob } from "./blob-store.js";
 import { KeyLock } from "./key-lock.js";
 
 /** S3's largest single CopyObject (a larger blob needs a multipart copy, which this store does not do). */
@@ -47,6 +49,8 @@ export interface S3BlobStoreOptions {
   /** Multipart part size (S3's minimum is 5 MiB) and parts uploaded at once. */
   partSizeBytes: number;
   queueSize: number;
+  /** Keys per listing request (S3's maximum and default: 1000); tests make it small to exercise the pagination. */
+  listPageSize?: number;
 }
 
 /** The S3 error's name and HTTP status, nothing else of it (see the module header). */
@@ -178,6 +182,66 @@ export class S3BlobStore implements BlobStore {
       await this.deleteKey(key);
     } catch (error) {
       throw unavailable("remove a blob", error);
+    }
+  }
+
+  async *list(): AsyncIterable<StoredBlob> {
+    const under = `${this.options.prefix}blobs/`;
+    for await (const object of this.listUnder(under, "list the blobs")) {
+      // `<prefix>blobs/<first two hex digits>/<sha256>`: anything else under the prefix is not a blob of this store.
+      const rest = object.key.slice(under.length);
+      const sha256 = rest.slice(3);
+      if (rest.length !== 67 || rest[2] !== "/" || !DIGEST.test(sha256) || rest.slice(0, 2) !== sha256.slice(0, 2)) continue;
+      yield { sha256, size: object.size, modifiedAt: object.modifiedAt };
+    }
+  }
+
+  async sweepStaged(olderThan: Date, options: { dryRun?: boolean } = {}): Promise<{ removed: number; bytes: number }> {
+    let removed = 0;
+    let bytes = 0;
+    for await (const object of this.listUnder(`${this.options.prefix}staging/`, "list staged uploads")) {
+      if (object.modifiedAt.getTime() >= olderThan.getTime()) continue;
+      if (options.dryRun !== true) {
+        try {
+          await this.deleteKey(object.key);
+        } catch (error) {
+          throw unavailable("remove a stale staged upload", error);
+        }
+      }
+      removed += 1;
+      bytes += object.size;
+    }
+    return { removed, bytes };
+  }
+
+  /**
+   * Every object under `prefix`, one listing page (`listPageSize` keys) at a time, each page after the last key of the
+   * one before (`Marker`). ListObjects (version 1) with a marker rather than ListObjectsV2: every S3 implementation
+   * pages it the same way, while V2's continuation tokens are the server's own, and some S3-compatible servers make
+   * them with a cipher a current OpenSSL no longer offers (the test server fails every truncated V2 listing).
+   */
+  private async *listUnder(prefix: string, operation: string): AsyncIterable<{ key: string; size: number; modifiedAt: Date }> {
+    let marker: string | undefined;
+    for (;;) {
+      let page;
+      try {
+        page = await this.client.send(
+          new ListObjectsCommand({ Bucket: this.options.bucket, Prefix: prefix, MaxKeys: this.options.listPageSize ?? 1000, ...(marker !== undefined ? { Marker: marker } : {}) }),
+        );
+      } catch (error) {
+        throw unavailable(operation, error);
+      }
+      let last: string | undefined;
+      for (const object of page.Contents ?? []) {
+        if (object.Key === undefined) continue;
+        last = object.Key;
+        if (!object.Key.startsWith(prefix)) continue;
+        // A server that leaves out the time makes the object look new: kept, never removed by mistake.
+        yield { key: object.Key, size: object.Size ?? 0, modifiedAt: object.LastModified ?? new Date() };
+      }
+      // Keys come in byte order: a page that does not move past the marker would repeat forever.
+      if (page.IsTruncated !== true || last === undefined || (marker !== undefined && last <= marker)) return;
+      marker = last;
     }
   }
 

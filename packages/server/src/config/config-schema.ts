@@ -476,6 +476,16 @@ export const ConfigSchema = z.strictObject({
           keySecret: z.string().min(1).max(200).optional(),
         })
         .prefault({}),
+      /** Garbage collection of the blob store (docs/data/artifacts.md, "Garbage collection"): a singleton job. */
+      gc: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** Minutes between sweeps. */
+          intervalMinutes: z.int().min(1).max(10_080).default(60),
+          /** Nothing younger than this is removed (an upload commits its blob before its artifact is recorded), hours. */
+          graceHours: z.number().min(1).max(8760).default(24),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** Semantic memory (issue 17, docs/data/memory.md): texts embedded through the node's gateway and searched by meaning. */
@@ -491,6 +501,15 @@ export const ConfigSchema = z.strictObject({
       hnswExpansionSearch: z.int().min(16).max(4096).default(128),
       /** How often expired memories are deleted (besides never being returned once expired), ms. */
       sweepIntervalMs: z.int().min(100).max(86_400_000).default(60_000),
+      /** The embedded index's HNSW graphs saved under `<dataDir>/memory-index/` (docs/data/memory.md "Restarts"). */
+      index: z
+        .strictObject({
+          /** Saved after changes and on stop, taken at start when they still match the rows (else rebuilt); false: always rebuilt. */
+          persist: z.boolean().default(true),
+          /** A change is saved at most this long after it, ms. */
+          saveDelayMs: z.int().min(100).max(3_600_000).default(30_000),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** Plugins (issue 18, docs/plugins.md): folders with a plugin.yaml under `<dataDir>/plugins` and these paths. */

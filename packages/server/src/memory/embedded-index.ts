@@ -1,6 +1,6 @@
 /**
  * @module memory/embedded-index
- * The embedded memory index, the single-node default: in this process, rebuilt from the durable rows at start
+ * The embedded memory index, the single-node default: in this process, filled from the durable rows at start
  * (memory-service.ts). Each partition keeps its vectors in a `FlatPartition` and answers exactly while it holds fewer
  * than `hnswFrom` vectors (exact is fast enough there and needs no recall caveat); from that size on it also keeps an
  * HNSW graph (usearch, Unum's maintained library: prebuilt binaries inside its npm package, no build step) and
@@ -11,8 +11,11 @@
  * and the partition is then scanned exactly, testing the filter before any arithmetic. So a selective filter never returns fewer hits
  * than exist, and a removed id is gone from both structures before `remove` resolves.
  */
-import { Index as UsearchIndex, MetricKind, ScalarKind } from "usearch";
+import { createHash } from "node:crypto";
+import type { Index as UsearchIndex } from "usearch";
+import type { Logger } from "../logging/logger.js";
 import { FlatPartition } from "./flat-partition.js";
+import { IndexSnapshots, newGraph, type GraphSettings, type GraphToSave, type SavedGraph } from "./index-snapshots.js";
 import { IndexUnavailableError, type VectorHit, type VectorIndex, type VectorSearch } from "./vector-index.js";
 
 export interface EmbeddedIndexOptions {
@@ -28,6 +31,32 @@ export interface EmbeddedIndexOptions {
 
 export const EMBEDDED_INDEX_DEFAULTS: EmbeddedIndexOptions = { hnswFrom: 10_000, connectivity: 16, expansionAdd: 128, expansionSearch: 128 };
 
+/** Saving the graphs across restarts. */
+export interface IndexPersistence {
+  /** The folder of the saved graphs (`<dataDir>/memory-index`). */
+  dir: string;
+  /** A change is saved at most this long after it (changes meanwhile ride along), ms. */
+  saveDelayMs: number;
+  logger: Logger;
+}
+
+/** How often the graphs were built from the vectors and taken from a saved file (tests assert which one ran). */
+export interface GraphCounts {
+  built: number;
+  loaded: number;
+  saved: number;
+}
+
+/** Rows per batch when a graph is built from a whole partition: bounds the copy of the vectors usearch is handed. */
+const BUILD_BATCH = 8_192;
+const DIGEST_MODULUS = 1n << 256n;
+
+/** SHA-256 of one id and its vector, as a number: summed (mod 2^256) over a partition, the sum names its set of vectors in any order. */
+function entryDigest(id: string, vector: Float32Array): bigint {
+  const hash = createHash("sha256").update(id, "utf8").update("\0").update(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength)).digest("hex");
+  return BigInt(`0x${hash}`);
+}
+
 /** A round of a filtered HNSW search asking for more than this share of the partition scans it exactly instead. */
 const EXACT_SHARE = 0.1;
 /** A filtered HNSW search tries the graph for 2×, 8× and 32× `k` neighbours; a filter that leaves too few scans exactly. */
@@ -36,31 +65,50 @@ const GRAPH_ROUNDS_FACTOR = 32;
 class Partition {
   readonly flat: FlatPartition;
   graph: UsearchIndex | null = null;
-  private readonly labelOf = new Map<string, bigint>();
-  private readonly idOf = new Map<bigint, string>();
+  private labelOf = new Map<string, bigint>();
+  private idOf = new Map<bigint, string>();
   private nextLabel = 1n;
+  /** The sum of `entryDigest` over the vectors held (kept only when graphs are saved). */
+  private digest = 0n;
+  /** Changed since the graph was last saved. */
+  dirty = false;
 
   constructor(
     dimensions: number,
     private readonly options: EmbeddedIndexOptions,
+    private readonly tracksDigest: boolean,
+    private readonly counts: GraphCounts,
   ) {
     this.flat = new FlatPartition(dimensions);
   }
 
-  set(id: string, vector: Float32Array): void {
-    this.flat.set(id, vector);
+  /** What the partition holds, as a saved graph's sidecar records it. */
+  coverage(): { count: number; digest: string } {
+    return { count: this.flat.size, digest: this.digest.toString(16).padStart(64, "0") };
+  }
+
+  /** True when the partition should hold a graph but does not (its building was deferred while loading). */
+  get wantsGraph(): boolean {
+    return !this.graph && this.flat.size >= this.options.hnswFrom;
+  }
+
+  /** `deferGraph`: while loading, the graph is built (or loaded) once all vectors are in. */
+  set(id: string, vector: Float32Array, deferGraph = false): void {
+    this.flatSet(id, vector);
+    this.dirty = true;
     if (this.graph) this.graphAdd(id, vector);
-    else if (this.flat.size >= this.options.hnswFrom) this.buildGraph();
+    else if (!deferGraph && this.flat.size >= this.options.hnswFrom) this.buildGraph();
   }
 
   /** Adds many: the vectors first, then the graph in one multi-threaded batch. */
-  setMany(entries: ReadonlyArray<{ id: string; vector: Float32Array }>): void {
+  setMany(entries: ReadonlyArray<{ id: string; vector: Float32Array }>, deferGraph = false): void {
+    this.dirty = true;
     if (!this.graph) {
-      for (const entry of entries) this.flat.set(entry.id, entry.vector);
-      if (this.flat.size >= this.options.hnswFrom) this.buildGraph();
+      for (const entry of entries) this.flatSet(entry.id, entry.vector);
+      if (!deferGraph && this.flat.size >= this.options.hnswFrom) this.buildGraph();
       return;
     }
-    for (const entry of entries) this.flat.set(entry.id, entry.vector);
+    for (const entry of entries) this.flatSet(entry.id, entry.vector);
     const dimensions = this.flat.dimensions;
     const keys = new BigUint64Array(entries.length);
     const matrix = new Float32Array(entries.length * dimensions);
@@ -80,7 +128,10 @@ class Partition {
   }
 
   delete(id: string): void {
+    const old = this.tracksDigest ? this.flat.vector(id) : undefined;
+    if (old) this.digest = (this.digest - entryDigest(id, old) + DIGEST_MODULUS) % DIGEST_MODULUS;
     if (!this.flat.delete(id)) return;
+    this.dirty = true;
     const label = this.labelOf.get(id);
     if (label !== undefined && this.graph) {
       this.graph.remove(label);
@@ -121,6 +172,15 @@ class Partition {
     }
   }
 
+  private flatSet(id: string, vector: Float32Array): void {
+    if (this.tracksDigest) {
+      const old = this.flat.vector(id);
+      if (old) this.digest = (this.digest - entryDigest(id, old) + DIGEST_MODULUS) % DIGEST_MODULUS;
+      this.digest = (this.digest + entryDigest(id, vector)) % DIGEST_MODULUS;
+    }
+    this.flat.set(id, vector);
+  }
+
   private graphAdd(id: string, vector: Float32Array): void {
     let label = this.labelOf.get(id);
     if (label !== undefined) {
@@ -133,31 +193,64 @@ class Partition {
     this.graph!.add(label, vector);
   }
 
-  /** Builds the graph over every vector at once (usearch adds a batch on several threads). */
-  private buildGraph(): void {
+  /** Builds the graph over every vector, a batch at a time (usearch adds a batch on several threads). */
+  buildGraph(): void {
+    this.counts.built++;
     const dimensions = this.flat.dimensions;
-    this.graph = new UsearchIndex({
-      dimensions,
-      metric: MetricKind.Cos,
-      quantization: ScalarKind.F32,
-      connectivity: this.options.connectivity,
-      expansion_add: this.options.expansionAdd,
-      expansion_search: this.options.expansionSearch,
-      multi: false,
-    });
-    const count = this.flat.size;
-    const keys = new BigUint64Array(count);
-    const matrix = new Float32Array(count * dimensions);
+    this.graph = newGraph(this.settings());
+    this.labelOf = new Map();
+    this.idOf = new Map();
+    this.nextLabel = 1n;
+    let keys = new BigUint64Array(Math.min(BUILD_BATCH, this.flat.size));
+    let matrix = new Float32Array(keys.length * dimensions);
     let row = 0;
+    const flush = () => {
+      if (row === 0) return;
+      this.graph!.add(row === keys.length ? keys : keys.subarray(0, row), row === keys.length ? matrix : matrix.subarray(0, row * dimensions));
+      row = 0;
+    };
     for (const { id, vector } of this.flat.entries()) {
       const label = this.nextLabel++;
       this.labelOf.set(id, label);
       this.idOf.set(label, id);
       keys[row] = label;
       matrix.set(vector, row * dimensions);
-      row++;
+      if (++row === keys.length) {
+        flush();
+        keys = new BigUint64Array(keys.length);
+        matrix = new Float32Array(matrix.length);
+      }
     }
-    if (count > 0) this.graph.add(keys, matrix);
+    flush();
+  }
+
+  /** Takes a saved graph whose sidecar matched this partition's vectors. */
+  adoptGraph(saved: SavedGraph): void {
+    this.graph = saved.graph;
+    this.labelOf = new Map();
+    this.idOf = new Map();
+    saved.ids.forEach((id, index) => {
+      const label = BigInt(saved.labels[index]!);
+      this.labelOf.set(id, label);
+      this.idOf.set(label, id);
+    });
+    this.nextLabel = BigInt(saved.nextLabel);
+  }
+
+  /** The graph and its label map as they are now, for saving (null: no graph). */
+  toSave(): GraphToSave | null {
+    if (!this.graph) return null;
+    const ids: string[] = [];
+    const labels: number[] = [];
+    for (const [id, label] of this.labelOf) {
+      ids.push(id);
+      labels.push(Number(label));
+    }
+    return { graph: this.graph, ids, labels, nextLabel: Number(this.nextLabel), ...this.coverage() };
+  }
+
+  settings(): GraphSettings {
+    return { dimensions: this.flat.dimensions, connectivity: this.options.connectivity, expansionAdd: this.options.expansionAdd, expansionSearch: this.options.expansionSearch };
   }
 }
 
@@ -166,18 +259,77 @@ export class EmbeddedIndex implements VectorIndex {
   private readonly partitions = new Map<string, Partition>();
   private readonly options: EmbeddedIndexOptions;
   private loaded = true;
+  /** While loading, graphs wait until every vector is in (then `restore` loads or builds them). */
+  private deferGraphs = false;
+  private readonly snapshots: IndexSnapshots | null;
+  /** Partitions emptied since the last save: their saved graphs go. */
+  private readonly emptied = new Set<string>();
+  private saveTimer: NodeJS.Timeout | null = null;
+  private saving: Promise<void> = Promise.resolve();
+  private savesRunning = 0;
+  private closed = false;
+  readonly graphs: GraphCounts = { built: 0, loaded: 0, saved: 0 };
 
-  constructor(options: Partial<EmbeddedIndexOptions> = {}) {
+  constructor(
+    options: Partial<EmbeddedIndexOptions> = {},
+    private readonly persistence: IndexPersistence | null = null,
+  ) {
     this.options = { ...EMBEDDED_INDEX_DEFAULTS, ...options };
+    this.snapshots = persistence ? new IndexSnapshots(persistence.dir) : null;
   }
 
   /** Marks the index as being (re)built: searches and writes are refused until `markLoaded`. */
   markLoading(): void {
     this.loaded = false;
+    this.deferGraphs = true;
   }
 
+  /** Ends loading: a graph still deferred (no `restore`) is built now. */
   markLoaded(): void {
+    this.deferGraphs = false;
+    for (const partition of this.partitions.values()) {
+      if (partition.wantsGraph) partition.buildGraph();
+    }
     this.loaded = true;
+  }
+
+  /**
+   * After loading: each partition that should hold a graph takes its saved one when that covers exactly the vectors
+   * now held, else builds it (and saves it soon). Saved files of partitions that hold no graph now are removed.
+   */
+  async restore(): Promise<void> {
+    const snapshots = this.snapshots;
+    const logger = this.persistence?.logger;
+    if (!snapshots || !logger) return;
+    const kept = new Set<string>();
+    for (const [key, partition] of this.partitions) {
+      if (!partition.wantsGraph) continue;
+      kept.add(key);
+      const started = performance.now();
+      const coverage = partition.coverage();
+      const outcome = await snapshots.load(key, partition.settings(), coverage).catch((error: unknown) => ({
+        ok: false as const, found: true, reason: `reading it failed (${error instanceof Error ? error.message : String(error)})`,
+      }));
+      // Nothing writes while loading (the service refuses), but a graph is taken only for exactly what it was checked against.
+      const current = partition.coverage();
+      if (outcome.ok && current.count === coverage.count && current.digest === coverage.digest) {
+        partition.adoptGraph(outcome);
+        partition.dirty = false;
+        this.graphs.loaded++;
+        logger.info({ vectors: partition.flat.size, ms: Math.round(performance.now() - started) }, "memory index graph loaded from its saved file");
+        continue;
+      }
+      // Why the saved graph was not used goes to the log (a partition's key names its owner: not logged).
+      const reason = outcome.ok ? "the vectors changed while it was read" : outcome.found ? outcome.reason : null;
+      if (reason !== null) logger.warn({ vectors: partition.flat.size, reason }, "memory index: saved graph not used, rebuilding it from the rows");
+      partition.buildGraph();
+      partition.dirty = true;
+      logger.info({ vectors: partition.flat.size, ms: Math.round(performance.now() - started) }, "memory index graph built");
+    }
+    this.deferGraphs = false;
+    const pruned = await snapshots.prune(kept).catch(() => 0);
+    if (pruned > 0) logger.info({ files: pruned }, "memory index: saved graphs no longer needed removed");
+    this.scheduleSave();
   }
 
   check(): void {
@@ -185,19 +337,25 @@ export class EmbeddedIndex implements VectorIndex {
   }
 
   async add(partition: string, id: string, vector: Float32Array): Promise<void> {
-    this.partitionFor(partition, vector.length).set(id, vector);
+    this.partitionFor(partition, vector.length).set(id, vector, this.deferGraphs);
+    this.scheduleSave();
   }
 
   async addMany(partition: string, entries: ReadonlyArray<{ id: string; vector: Float32Array }>): Promise<void> {
     if (entries.length === 0) return;
-    this.partitionFor(partition, entries[0]!.vector.length).setMany(entries);
+    this.partitionFor(partition, entries[0]!.vector.length).setMany(entries, this.deferGraphs);
+    this.scheduleSave();
   }
 
   async remove(partition: string, ids: readonly string[]): Promise<void> {
     const target = this.partitions.get(partition);
     if (!target) return;
     for (const id of ids) target.delete(id);
-    if (target.flat.size === 0) this.partitions.delete(partition);
+    if (target.flat.size === 0) {
+      this.partitions.delete(partition);
+      this.emptied.add(partition);
+    }
+    this.scheduleSave();
   }
 
   async search(search: VectorSearch): Promise<VectorHit[]> {
@@ -211,10 +369,77 @@ export class EmbeddedIndex implements VectorIndex {
     return this.partitions.get(partition)?.flat.size ?? 0;
   }
 
+  /** Saves every changed graph now (and removes the saved graphs of emptied partitions); one save at a time. */
+  save(): Promise<void> {
+    if (this.saveTimer) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    this.savesRunning++;
+    this.saving = this.saving
+      .catch(() => undefined)
+      .then(() => this.saveChanged())
+      .finally(() => this.savesRunning--);
+    return this.saving;
+  }
+
+  /** Whether a change is not saved yet: one waits for the timer, is being written, or is newer (tests, diagnostics). */
+  get savePending(): boolean {
+    if (this.saveTimer !== null || this.savesRunning > 0) return true;
+    for (const partition of this.partitions.values()) if (partition.dirty && partition.graph !== null) return true;
+    return false;
+  }
+
+  /** Stops saving later: what changed is saved now. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.save();
+    this.closed = true;
+  }
+
+  private scheduleSave(): void {
+    if (!this.persistence || this.deferGraphs || this.closed || this.saveTimer) return;
+    this.saveTimer = setTimeout(() => {
+      this.save().catch(() => undefined);
+    }, this.persistence.saveDelayMs);
+    this.saveTimer.unref();
+  }
+
+  private async saveChanged(): Promise<void> {
+    const snapshots = this.snapshots;
+    const logger = this.persistence?.logger;
+    if (!snapshots || !logger || this.deferGraphs) return;
+    try {
+      await snapshots.prepare();
+    } catch (error) {
+      logger.warn({ err: error instanceof Error ? error.message : String(error) }, "memory index: the folder of saved graphs cannot be made; the next change retries");
+      return;
+    }
+    for (const key of this.emptied) {
+      if (this.partitions.has(key)) continue;
+      await snapshots.remove(key).catch((error: unknown) => logger.warn({ err: error instanceof Error ? error.message : String(error) }, "memory index: removing a saved graph failed"));
+    }
+    this.emptied.clear();
+    for (const [key, partition] of this.partitions) {
+      if (!partition.dirty) continue;
+      // Captured and written in this turn of the event loop: the graph file and its label map match.
+      const what = partition.toSave();
+      if (!what) continue;
+      partition.dirty = false;
+      const started = performance.now();
+      try {
+        await snapshots.save(key, partition.settings(), what);
+        this.graphs.saved++;
+        logger.debug({ vectors: what.count, ms: Math.round(performance.now() - started) }, "memory index graph saved");
+      } catch (error) {
+        partition.dirty = true;
+        logger.warn({ err: error instanceof Error ? error.message : String(error) }, "memory index: saving a graph failed; the next change retries");
+      }
+    }
+  }
+
   private partitionFor(partition: string, dimensions: number): Partition {
     let target = this.partitions.get(partition);
     if (!target) {
-      target = new Partition(dimensions, this.options);
+      target = new Partition(dimensions, this.options, this.snapshots !== null, this.graphs);
       this.partitions.set(partition, target);
     }
     return target;

@@ -1,7 +1,7 @@
 /**
  * @module memory/memory-service
  * Semantic memory (issue 17, docs/data/memory.md): add, show, search and delete memories. A memory's row (store) is
- * the truth and the index (vector-index.ts) a view of the rows, rebuilt from them at start. The order of every
+ * the truth and the index (vector-index.ts) a view of the rows, filled from them at start. The order of every
  * write keeps the two consistent for readers: an add is durable before it is indexed, a delete removes the row and
  * then the index entry before it answers, and a search re-reads the rows of its hits, so a memory deleted or
  * expired is never returned, not even by an index that lags (another instance's delete).
@@ -47,7 +47,7 @@ export interface MemoryChange {
   removed?: string[];
 }
 
-/** Rows read per page while the index is rebuilt at start. */
+/** Rows read per page while the index is filled at start. */
 const REBUILD_PAGE = 2_000;
 /** Expired memories deleted per sweep statement. */
 const SWEEP_BATCH = 1_000;
@@ -99,15 +99,25 @@ export class MemoryService {
     this.now = deps.now ?? Date.now;
   }
 
-  /** Rebuilds the index from the stored rows (expired ones are left to the sweeper and never indexed). */
+  /**
+   * Fills the index from the stored rows. Expired rows are indexed too (the catalog's expiry keeps them from being
+   * returned, the sweeper deletes them), so the index holds what it held before the restart and a saved graph
+   * (embedded-index.ts `restore`) still matches.
+   */
   async start(): Promise<void> {
-    const loading = this.deps.index as Partial<{ markLoading(): void; markLoaded(): void }>;
+    const loading = this.deps.index as Partial<{ markLoading(): void; markLoaded(): void; restore(): Promise<void> }>;
     loading.markLoading?.();
     const started = performance.now();
     let count = 0;
-    for await (const page of this.allRows()) count += await this.indexRows(page);
+    for await (const page of this.allRows()) count += await this.indexRows(page, true);
+    await loading.restore?.();
     loading.markLoaded?.();
-    this.deps.logger.info({ memories: count, ms: Math.round(performance.now() - started), index: this.deps.index.kind }, "memory index rebuilt");
+    this.deps.logger.info({ memories: count, ms: Math.round(performance.now() - started), index: this.deps.index.kind }, "memory index loaded");
+  }
+
+  /** Saves what the index keeps across restarts, if it keeps anything (the node is stopping). */
+  async close(): Promise<void> {
+    await (this.deps.index as Partial<{ close(): Promise<void> }>).close?.();
   }
 
   /** Every stored row, page by page, in id order. */
@@ -120,13 +130,13 @@ export class MemoryService {
     }
   }
 
-  /** Indexes the rows given that are not expired and not indexed yet; returns how many. */
-  private async indexRows(rows: readonly StoredMemory[]): Promise<number> {
+  /** Indexes the rows given that are not indexed yet (nor expired, unless `withExpired`); returns how many. */
+  private async indexRows(rows: readonly StoredMemory[], withExpired = false): Promise<number> {
     const now = this.now();
     const byPartition = new Map<string, Array<{ id: string; vector: Float32Array }>>();
     let count = 0;
     for (const memory of rows) {
-      if (this.expired(memory, now) || this.catalog.has(memory.id)) continue;
+      if ((!withExpired && this.expired(memory, now)) || this.catalog.has(memory.id)) continue;
       const key = partitionOf(memory.owner, memory.namespace, memory.model);
       let entries = byPartition.get(key);
       if (!entries) byPartition.set(key, (entries = []));

@@ -1,10 +1,12 @@
 /**
  * @module memory/open-memory
  * The composition root of semantic memory: the row store of the node's storage backend, the embedded index, the
- * gateway embedder, the service (its index rebuilt from the rows before the node listens), and the TTL sweeper as a
+ * gateway embedder, the service (its index filled from the rows before the node listens, its HNSW graphs taken from
+ * `<dataDir>/memory-index/` when they still match the rows, `memory.index.persist`), and the TTL sweeper as a
  * singleton job (one instance deletes expired rows; every instance already refuses to return them), and the
  * re-embedding job (reembed-job.ts).
  */
+import { join } from "node:path";
 import type { Config } from "../config/config-schema.js";
 import type { SingletonJob } from "../cluster/singleton-jobs.js";
 import type { GatewayPort } from "../http/front-doors/gateway-port.js";
@@ -28,12 +30,19 @@ export interface OpenedMemory {
   service: MemoryService;
   sweeper: SingletonJob;
   reembed: ReembedJob;
+  /** Saves the index's graphs (the node is stopping). */
+  close(): Promise<void>;
 }
 
 export async function openMemory(deps: OpenMemoryDeps): Promise<OpenedMemory> {
   const settings = deps.config.memory;
   const logger = deps.logger.child({ component: "memory" });
-  const index = new EmbeddedIndex({ hnswFrom: settings.hnswFrom, connectivity: settings.hnswConnectivity, expansionSearch: settings.hnswExpansionSearch });
+  // A node on the `memory` backend starts with no rows: nothing saved could ever match them.
+  const persist = settings.index.persist && deps.config.storage.kind !== "memory";
+  const index = new EmbeddedIndex(
+    { hnswFrom: settings.hnswFrom, connectivity: settings.hnswConnectivity, expansionSearch: settings.hnswExpansionSearch },
+    persist ? { dir: join(deps.config.dataDir, "memory-index"), saveDelayMs: settings.index.saveDelayMs, logger } : null,
+  );
   const embedder = new GatewayEmbedder(deps.gateway, settings.model);
   const service = new MemoryService({ store: deps.store.semanticMemoryStore(), index, embedder, logger });
   await service.start();
@@ -60,5 +69,5 @@ export async function openMemory(deps: OpenMemoryDeps): Promise<OpenedMemory> {
       timer = null;
     },
   };
-  return { service, sweeper, reembed };
+  return { service, sweeper, reembed, close: () => service.close() };
 }

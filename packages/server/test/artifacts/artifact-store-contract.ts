@@ -3,7 +3,8 @@
  * The conformance suite every `ArtifactStore` backend passes (src/storage/contracts/artifact-store.ts): an add counts
  * its blob's reference and says whether the blob was already referenced; the uploader's same bytes under the same
  * name return the first artifact; a blob is released exactly with its last artifact (also when many deletes race);
- * listing newest first by uploader, tag, type (exact and `type/*`) and name with a keyset cursor; share links
+ * listing newest first by uploader, tag, type (exact and `type/*`) and name with a keyset cursor; the referenced
+ * blobs' digests page by page (the garbage collection's walk); share links
  * stored, revoked, and gone with their artifact; and (durable backends) all of it after a reopen.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -101,6 +102,26 @@ export function runArtifactStoreContract(name: string, open: () => Promise<Opene
       const outcomes = await Promise.all(many.map((item) => store.deleteArtifact(item.id)));
       expect(outcomes.filter((outcome) => outcome?.blobReleased).length).toBe(1);
       expect(await store.blobReferences(sha256)).toBe(0);
+    });
+
+    it("pages through the digests of referenced blobs, each once, and not those whose last artifact went", async () => {
+      const kept = Array.from({ length: 7 }, () => artifact());
+      for (const item of kept) await store.addArtifact(item);
+      await store.addArtifact(artifact({ sha256: kept[0]!.sha256, name: "shared.txt" }));
+      const gone = artifact();
+      await store.addArtifact(gone);
+      await store.deleteArtifact(gone.id);
+      const seen: string[] = [];
+      let after: string | null = null;
+      for (;;) {
+        const page: string[] = await store.listBlobDigests(after, 3);
+        expect(page.length).toBeLessThanOrEqual(3);
+        if (page.length === 0) break;
+        seen.push(...page);
+        after = page[page.length - 1]!;
+      }
+      expect(seen.length).toBe(new Set(seen).size);
+      expect(seen.sort()).toEqual(kept.map((item) => item.sha256).sort());
     });
 
     it("lists newest first with a cursor, by uploader, tag, type and name", async () => {

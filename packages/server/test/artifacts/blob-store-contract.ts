@@ -2,8 +2,9 @@
  * @module test/artifacts/blob-store-contract
  * The conformance suite every `BlobStore` (src/artifacts/blob-store.ts) passes: staged bytes are invisible until
  * committed, a commit makes them readable whole and by range, a second commit of the same digest keeps one blob and
- * says it existed, a discarded or failed stage leaves nothing, removal is idempotent, and many uploads of the same
- * bytes at once end as one intact blob.
+ * says it existed, a discarded or failed stage leaves nothing, removal is idempotent, many uploads of the same
+ * bytes at once end as one intact blob; and what the garbage collection needs (src/artifacts/blob-sweep.ts): the
+ * committed blobs listed with size and time (never staged bytes), staged bytes swept only when older than a cutoff.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
@@ -99,6 +100,46 @@ export function runBlobStoreContract(name: string, open: () => Promise<OpenedBlo
     it("refuses an address that is not a SHA-256 (no path ever comes from outside)", async () => {
       await expect(store.has("../../etc/passwd")).rejects.toThrow();
       await expect(store.read("A".repeat(64))).rejects.toThrow();
+    });
+
+    it("lists every committed blob once, with its stored size and commit time, and no staged bytes", async () => {
+      // Object stores keep times to the second: the window is widened by one on each side.
+      const before = Date.now() - 1000;
+      const blobs = Array.from({ length: 5 }, (_, i) => randomBytes(1000 + i));
+      for (const bytes of blobs) await store.commit(await store.stage(Readable.from([bytes])), sha(bytes));
+      const pending = await store.stage(Readable.from([Buffer.from("staged, not committed")]));
+      const after = Date.now() + 1000;
+      const listed = [];
+      for await (const blob of store.list()) listed.push(blob);
+      expect(listed.map((blob) => blob.sha256).sort()).toEqual(blobs.map(sha).sort());
+      for (const blob of listed) {
+        expect(blob.size).toBeGreaterThanOrEqual(1000);
+        expect(blob.modifiedAt.getTime()).toBeGreaterThanOrEqual(before);
+        expect(blob.modifiedAt.getTime()).toBeLessThanOrEqual(after);
+      }
+      await store.remove(sha(blobs[0]!));
+      const left = [];
+      for await (const blob of store.list()) left.push(blob.sha256);
+      expect(left.sort()).toEqual(blobs.slice(1).map(sha).sort());
+      await store.discard(pending);
+    });
+
+    it("sweeps staged bytes older than the cutoff only, never a committed blob", async () => {
+      const kept = Buffer.from("a committed blob");
+      await store.commit(await store.stage(Readable.from([kept])), sha(kept));
+      await store.stage(Readable.from([Buffer.from("an upload whose process died")]));
+      await store.stage(Readable.from([Buffer.from("another one")]));
+      expect(await store.sweepStaged(new Date(Date.now() - 3_600_000))).toEqual({ removed: 0, bytes: 0 });
+      expect(await opened.staged()).toBe(2);
+      const counted = await store.sweepStaged(new Date(Date.now() + 60_000), { dryRun: true });
+      expect(counted.removed).toBe(2);
+      expect(await opened.staged()).toBe(2);
+      const swept = await store.sweepStaged(new Date(Date.now() + 60_000));
+      expect(swept).toEqual(counted);
+      expect(swept.removed).toBe(2);
+      expect(swept.bytes).toBeGreaterThan(0);
+      expect(await opened.staged()).toBe(0);
+      expect((await readAll(await store.read(sha(kept)))).equals(kept)).toBe(true);
     });
 
     it("ends many concurrent uploads of the same bytes as one intact blob", async () => {

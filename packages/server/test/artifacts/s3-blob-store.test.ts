@@ -123,6 +123,22 @@ describe.runIf(s3 !== null)("s3 blob store", () => {
     }
   });
 
+  it("lists blobs and sweeps staged objects across many pages of a listing", async () => {
+    const store = new S3BlobStore(s3Options(`paged-${randomBytes(6).toString("hex")}/`, { listPageSize: 2 }));
+    try {
+      const blobs = Array.from({ length: 7 }, (_, i) => Buffer.from(`blob ${i}`));
+      for (const bytes of blobs) await store.commit(await store.stage(Readable.from([bytes])), sha(bytes));
+      for (let i = 0; i < 5; i++) await store.stage(Readable.from([Buffer.from(`staged ${i}`)]));
+      const listed: string[] = [];
+      for await (const blob of store.list()) listed.push(blob.sha256);
+      expect(listed.sort()).toEqual(blobs.map(sha).sort());
+      expect(await store.sweepStaged(new Date(Date.now() + 60_000))).toMatchObject({ removed: 5 });
+      expect(await store.stagedCount()).toBe(0);
+    } finally {
+      store.close();
+    }
+  });
+
   it("refuses credentials given by half", () => {
     expect(() => new S3BlobStore(s3Options("half/", { secretAccessKey: undefined }))).toThrow("both accessKeyId and secretAccessKey");
   });

@@ -226,6 +226,8 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "DELETE /api/artifacts/{id}": { need: "artifacts-write" },
   "POST /api/artifacts/{id}/share": { need: "artifacts-write", body: () => ({ ttlSeconds: 60 }) },
   "DELETE /api/artifacts/{id}/shares/{shareId}": { need: "artifacts-write" },
+  // The blob store's garbage collection (admin), walked as a dry run: it removes nothing.
+  "POST /api/artifacts/gc": { need: "admin", body: () => ({ dryRun: true }) },
 };
 
 /** A token that has every scope except what the route needs (for `heartbeat`, write also suffices). */

@@ -2,7 +2,7 @@
  * @module http/routes/artifacts
  * Artifact storage (issue 17, docs/data/artifacts.md): upload (the raw body, or multipart/form-data with one file),
  * metadata, download with Range and ETag, previews and image thumbnails, list and search, delete, share links and
- * their revocation; and `GET /s/{token}`, the public side of a share link (no bearer token: the link's signature is
+ * their revocation; the blob store's garbage collection on demand (admin); and `GET /s/{token}`, the public side of a share link (no bearer token: the link's signature is
  * its authentication).
  *
  * The upload route takes its body as a stream: its scope has no body parser that reads (JSON's 1 MiB `bodyLimit`
@@ -15,6 +15,8 @@ import type { FastifyReply, FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod, ZodTypeProvider } from "fastify-type-provider-zod";
 import type { Readable } from "node:stream";
 import {
+  ArtifactGcRequestSchema,
+  ArtifactGcResponseSchema,
   ArtifactIdSchema,
   ArtifactPreviewResponseSchema,
   ArtifactResponseSchema,
@@ -269,6 +271,24 @@ export function artifactRoutes(service: ArtifactService): FastifyPluginAsyncZod 
       const made = await service.share(request.params.id, principalOf(request), request.body.ttlSeconds);
       const url = `${request.protocol}://${request.host}${made.share.path}`;
       return reply.status(201).send({ share: { ...made.share, url } });
+    });
+
+    app.post("/api/artifacts/gc", {
+      config: { scopes: ["admin"], bucket: "write" },
+      schema: {
+        tags: ["artifacts"],
+        summary: "Collect the blob store's garbage now (admin)",
+        description:
+          "Removes staged bytes of uploads that never completed and stored blobs no artifact names, both only when older than " +
+          "`artifacts.gc.graceHours` (the leader also does this every `artifacts.gc.intervalMinutes`). `dryRun`: counts what would " +
+          "be removed and removes nothing. Answers when the sweep is done.",
+        security,
+        body: ArtifactGcRequestSchema,
+        response: { 200: ArtifactGcResponseSchema, 503: ErrorBodySchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const result = await service.sweeper.run({ dryRun: request.body.dryRun });
+      return reply.header("Cache-Control", "no-store").send({ dryRun: request.body.dryRun, graceHours: service.sweeper.graceHours, result });
     });
 
     app.delete("/api/artifacts/:id/shares/:shareId", {

@@ -71,6 +71,12 @@ export interface ArtifactStore {
   deleteArtifact(id: string): Promise<DeletedArtifact | null>;
   /** How many artifacts point at the blob (0: none, the blob is not referenced). */
   blobReferences(sha256: string): Promise<number>;
+  /**
+   * Up to `limit` digests of referenced blobs (those with at least one artifact), in the backend's order of digests,
+   * after `after` (null: from the first): the garbage collection (artifacts/blob-sweep.ts) walks every referenced blob
+   * with it, a page at a time, passing the last digest of a page as the next `after`.
+   */
+  listBlobDigests(after: string | null, limit: number): Promise<string[]>;
   createShare(share: ShareRecord): Promise<void>;
   getShare(id: string): Promise<ShareRecord | null>;
   /** Marks a share revoked (kept, so that its link keeps failing); false when there is no such share. */

@@ -68,6 +68,11 @@ export class MemoryArtifactStore implements ArtifactStore {
     return this.refs.get(sha256) ?? 0;
   }
 
+  async listBlobDigests(after: string | null, limit: number): Promise<string[]> {
+    this.check();
+    return [...this.refs.keys()].filter((sha256) => after === null || sha256 > after).sort().slice(0, limit);
+  }
+
   async createShare(share: ShareRecord): Promise<void> {
     this.check();
     if (!this.artifacts.has(share.artifactId)) throw new Error(`artifact ${share.artifactId} does not exist`);

@@ -142,6 +142,16 @@ export class PgArtifactStore implements ArtifactStore {
     return Number(rows[0]?.refs ?? 0);
   }
 
+  async listBlobDigests(after: string | null, limit: number): Promise<string[]> {
+    // Keyset on the primary key (an index range scan per page): the comparison and the order are the column's
+    // collation, whichever it is, so the pages neither skip nor repeat a digest.
+    const rows =
+      after === null
+        ? await this.db.query<{ sha256: string }>("SELECT sha256 FROM artifact_blobs WHERE refs > 0 ORDER BY sha256 LIMIT $1", [limit])
+        : await this.db.query<{ sha256: string }>("SELECT sha256 FROM artifact_blobs WHERE sha256 > $1 AND refs > 0 ORDER BY sha256 LIMIT $2", [after, limit]);
+    return rows.map((row) => row.sha256);
+  }
+
   async createShare(share: ShareRecord): Promise<void> {
     const rows = await this.db.query(
       `INSERT INTO artifact_shares (id, artifact_id, owner, created_at, expires_at, revoked_at)

@@ -88,6 +88,7 @@ export class SqliteArtifactStore implements ArtifactStore {
   private readonly selectShare: Statement<[string], ShareRow>;
   private readonly revoke: Statement<[string, string]>;
   private readonly shareExists: Statement<[string], { one: number }>;
+  private readonly selectDigests: Statement<[string, number], { sha256: string }>;
 
   constructor(
     private readonly db: Database,
@@ -108,6 +109,7 @@ export class SqliteArtifactStore implements ArtifactStore {
     this.selectShare = db.prepare("SELECT id, artifact_id, owner, created_at, expires_at, revoked_at FROM artifact_shares WHERE id = ?");
     this.revoke = db.prepare("UPDATE artifact_shares SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?");
     this.shareExists = db.prepare("SELECT 1 AS one FROM artifacts WHERE id = ?");
+    this.selectDigests = db.prepare("SELECT sha256 FROM artifact_blobs WHERE sha256 > ? AND refs > 0 ORDER BY sha256 LIMIT ?");
   }
 
   addArtifact(artifact: Artifact): Promise<AddedArtifact> {
@@ -182,6 +184,12 @@ export class SqliteArtifactStore implements ArtifactStore {
   async blobReferences(sha256: string): Promise<number> {
     this.hooks.assertOpen();
     return this.selectRefs.get(sha256)?.refs ?? 0;
+  }
+
+  async listBlobDigests(after: string | null, limit: number): Promise<string[]> {
+    this.hooks.assertOpen();
+    // "" sorts before every digest.
+    return this.selectDigests.all(after ?? "", limit).map((row) => row.sha256);
   }
 
   createShare(share: ShareRecord): Promise<void> {
