@@ -213,7 +213,15 @@ export class EventHub {
     this.maxQueued = options.maxQueued;
     this.pageSize = options.pageSize ?? 200;
     this.stops.push(options.bus.subscribe((event) => this.fanOut({ event })));
-    if (options.feed) this.stops.push(options.feed.subscribe((change) => this.fanOut(registryChangeEvent(change))));
+    // Registry changes carry no task id, so only live subscribers can take them: with none (the usual case during a
+    // bulk load), building each event (its id, its timestamp, its payload) would be work for nobody.
+    if (options.feed) {
+      this.stops.push(
+        options.feed.subscribe((change) => {
+          if (this.live.size > 0) this.fanOut(registryChangeEvent(change));
+        }),
+      );
+    }
   }
 
   /** Subscribers now (for status and tests). */

@@ -99,7 +99,7 @@ export class RegistryService {
     const { previous, event } = await this.commitChange(id, (existing) => {
       this.checkRegistrant(principal, id, existing);
       const owner = input.owner ?? existing?.owner ?? principal.owner;
-      const draft = recordFromRegistration({ ...input, auth }, id, owner, existing, nowIso);
+      const draft = recordFromRegistration(input, auth, id, owner, existing, nowIso);
       if (!existing) return { event: "registered", record: draft };
       const kind = classifyChange(existing, draft);
       // A re-registration that changes nothing is a heartbeat, not an event.
@@ -146,7 +146,7 @@ export class RegistryService {
     const actions: BulkRegistrationAction[] = inputs.map((input, index) => {
       const existing = stored[index] ?? null;
       const owner = input.owner ?? existing?.owner ?? principal.owner;
-      const draft = recordFromRegistration({ ...input, auth: auths[index]! }, ids[index]!, owner, existing, nowIso);
+      const draft = recordFromRegistration(input, auths[index]!, ids[index]!, owner, existing, nowIso);
       const kind = existing ? classifyChange(existing, draft) : "registered";
       if (kind === "none") return "unchanged";
       writes.push({ event: kind, record: draft, expectedRevision: existing?.revision ?? 0 });

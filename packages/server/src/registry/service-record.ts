@@ -4,7 +4,7 @@
  * test for "did anything change" that keeps no-op re-registrations from becoming events.
  */
 import { isDeepStrictEqual } from "node:util";
-import type { ServicePatch, ServiceRecord, ServiceRegistration } from "@kai/protocol";
+import type { ServiceAuth, ServicePatch, ServiceRecord, ServiceRegistration } from "@kai/protocol";
 import type { ServiceDraft } from "../storage/contracts/node-store.js";
 
 /** `http`/`https`/`ws`/`klp` from a URL's scheme when the registration does not say. */
@@ -28,41 +28,44 @@ function compact<T extends object>(value: T): T {
   return result as T;
 }
 
-export function recordFromRegistration(
-  input: ServiceRegistration,
-  id: string,
-  owner: string,
-  existing: ServiceRecord | null,
-  nowIso: string,
-): ServiceDraft {
-  return compact({
-    id,
-    name: input.name,
-    description: input.description,
-    type: input.type,
-    provider: input.provider,
-    capabilities: input.capabilities,
-    tags: input.tags,
-    url: input.url,
-    protocol: input.protocol ?? protocolFromUrl(input.url),
-    auth: input.auth,
-    endpoints: input.endpoints,
-    healthCheck: input.healthCheck,
-    rateLimit: input.rateLimit,
-    version: input.version,
-    owner,
-    visibility: input.visibility,
-    trustLevel: input.trustLevel,
-    metadata: input.metadata,
-    ttl: input.ttl,
-    isLocal: input.isLocal,
-    // Registering is hearing from the service: it counts as a heartbeat.
-    heartbeat: nowIso,
-    status: input.status,
-    statusNote: undefined,
-    createdAt: existing?.createdAt ?? nowIso,
-    updatedAt: nowIso,
-  });
+/** Sets `key` unless `value` is undefined (stored JSON and comparisons stay canonical, as with `compact`). */
+function put(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (value !== undefined) target[key] = value;
+}
+
+/**
+ * The record a registration makes, its fields in the stored order and undefined ones left out. Built as one object
+ * (not a literal then `compact`ed, with the caller's `{ ...input, auth }` before it): a bulk registration builds a
+ * thousand of these per request, and each copy was garbage to collect. `auth` is the registration's auth with any
+ * raw token already replaced by its vault reference.
+ */
+export function recordFromRegistration(input: ServiceRegistration, auth: ServiceAuth, id: string, owner: string, existing: ServiceRecord | null, nowIso: string): ServiceDraft {
+  const draft: Record<string, unknown> = { id };
+  put(draft, "name", input.name);
+  put(draft, "description", input.description);
+  put(draft, "type", input.type);
+  put(draft, "provider", input.provider);
+  put(draft, "capabilities", input.capabilities);
+  put(draft, "tags", input.tags);
+  put(draft, "url", input.url);
+  put(draft, "protocol", input.protocol ?? protocolFromUrl(input.url));
+  put(draft, "auth", auth);
+  put(draft, "endpoints", input.endpoints);
+  put(draft, "healthCheck", input.healthCheck);
+  put(draft, "rateLimit", input.rateLimit);
+  put(draft, "version", input.version);
+  put(draft, "owner", owner);
+  put(draft, "visibility", input.visibility);
+  put(draft, "trustLevel", input.trustLevel);
+  put(draft, "metadata", input.metadata);
+  put(draft, "ttl", input.ttl);
+  put(draft, "isLocal", input.isLocal);
+  // Registering is hearing from the service: it counts as a heartbeat.
+  put(draft, "heartbeat", nowIso);
+  put(draft, "status", input.status);
+  put(draft, "createdAt", existing?.createdAt ?? nowIso);
+  put(draft, "updatedAt", nowIso);
+  return draft as unknown as ServiceDraft;
 }
 
 /** Applies a merge patch; `null` removes an optional field. */
