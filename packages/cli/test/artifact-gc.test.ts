@@ -6,48 +6,32 @@
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClient } from "@kai/sdk";
+import { describe, expect, it } from "vitest";
 import { EXIT } from "../src/exit-codes.js";
-import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
+import { useCliNode } from "./helpers.js";
 
-let server: TestServer;
-let box: Sandbox;
-let alice: string;
-
-const kai = (args: string[], token: string) => runKai(["--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: token } });
-
-beforeAll(async () => {
-  server = await startTestServer({ rateLimit: { enabled: false } });
-  box = sandbox();
-  const admin = createClient({ url: server.url, token: server.adminToken });
-  alice = (await admin.tokens.create({ scopes: ["artifacts:read", "artifacts:write"], owner: "alice", ttl: "1h" })).token;
-});
-afterAll(async () => {
-  await server?.close();
-  box?.cleanup();
-});
+const node = useCliNode({ scopes: ["artifacts:read", "artifacts:write"] });
 
 describe("kai artifact gc", () => {
   it("counts with --dry-run, then removes an old blob no artifact names; refuses a token without admin", async () => {
     const orphan = Buffer.from("a blob whose artifact was never recorded");
     const digest = createHash("sha256").update(orphan).digest("hex");
-    const path = join(server.dataDir, "artifacts", "blobs", digest.slice(0, 2), digest);
+    const path = join(node.server.dataDir, "artifacts", "blobs", digest.slice(0, 2), digest);
     mkdirSync(join(path, ".."), { recursive: true });
     writeFileSync(path, orphan);
     const twoDaysAgo = new Date(Date.now() - 48 * 3_600_000);
     utimesSync(path, twoDaysAgo, twoDaysAgo);
 
-    const dry = await kai(["artifact", "gc", "--dry-run"], server.adminToken);
+    const dry = await node.kai(["artifact", "gc", "--dry-run"], { token: node.server.adminToken });
     expect(dry.code, dry.stderr).toBe(0);
     expect(dry.stdout).toMatch(/^orphan blobs to remove:\s+1$/m);
     expect(existsSync(path)).toBe(true);
 
-    const swept = await kai(["artifact", "gc", "--json"], server.adminToken);
+    const swept = await node.kai(["artifact", "gc", "--json"], { token: node.server.adminToken });
     expect(swept.code, swept.stderr).toBe(0);
     expect(JSON.parse(swept.stdout)).toMatchObject({ dryRun: false, result: { orphansRemoved: 1, bytesFreed: orphan.length } });
     expect(existsSync(path)).toBe(false);
 
-    expect((await kai(["artifact", "gc", "--dry-run"], alice)).code).toBe(EXIT.unauthorized);
+    expect((await node.kai(["artifact", "gc", "--dry-run"])).code).toBe(EXIT.unauthorized);
   });
 });

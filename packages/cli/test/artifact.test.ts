@@ -5,31 +5,16 @@
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClient } from "@kai/sdk";
+import { describe, expect, it } from "vitest";
 import { EXIT } from "../src/exit-codes.js";
-import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
+import { useCliNode } from "./helpers.js";
 
-let server: TestServer;
-let box: Sandbox;
-let alice: string;
-
-const kai = (args: string[], input?: string) => runKai(["--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: alice }, ...(input !== undefined ? { input } : {}) });
-
-beforeAll(async () => {
-  server = await startTestServer({ rateLimit: { enabled: false } });
-  box = sandbox();
-  const admin = createClient({ url: server.url, token: server.adminToken });
-  alice = (await admin.tokens.create({ scopes: ["artifacts:read", "artifacts:write"], owner: "alice", ttl: "1h" })).token;
-});
-afterAll(async () => {
-  await server?.close();
-  box?.cleanup();
-});
+const node = useCliNode({ scopes: ["artifacts:read", "artifacts:write"] });
+const kai = (args: string[], input?: string) => node.kai(args, input !== undefined ? { input } : {});
 
 describe("kai artifact", () => {
   it("uploads, shows, lists, downloads (whole and a range), shares, revokes and deletes", async () => {
-    const file = join(box.dir, "report.json");
+    const file = join(node.box.dir, "report.json");
     writeFileSync(file, JSON.stringify({ quarter: 3, revenue: 42 }));
     const uploaded = await kai(["artifact", "upload", file, "--tag", "q3,reports", "--type", "application/json"]);
     expect(uploaded.code, uploaded.stderr).toBe(0);
@@ -46,7 +31,7 @@ describe("kai artifact", () => {
     const listed = await kai(["artifact", "list", "--tag", "q3", "--json"]);
     expect((JSON.parse(listed.stdout) as { artifacts: Array<{ id: string }> }).artifacts.map((item) => item.id)).toEqual([id]);
 
-    const copy = join(box.dir, "copy.json");
+    const copy = join(node.box.dir, "copy.json");
     expect((await kai(["artifact", "download", id, "-o", copy])).code).toBe(0);
     expect(readFileSync(copy, "utf8")).toBe(readFileSync(file, "utf8"));
     // Never overwritten.

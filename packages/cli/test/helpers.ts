@@ -10,9 +10,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { vi } from "vitest";
+import { afterAll, beforeAll, vi } from "vitest";
 import { startServer, type StartServerOptions } from "@kai/server";
 import { createClient } from "@kai/sdk";
+import type { Scope } from "@kai/protocol";
 
 // Every test here starts the CLI as a process, several times: a second or more each on a shared 2-core machine
 // (Node's start and the module graph). The default 20 s guard catches a hang, not this; a longer one still does.
@@ -137,4 +138,54 @@ export async function signInFirstAdmin(server: TestServer, newPassword = "the ad
   const admin = createClient({ url: server.url });
   await admin.auth.login({ username: "admin", password: oneTime, newPassword });
   return admin;
+}
+
+/** What `useCliNode` gives a test file: its node, its sandbox, the owner's token, and `kai` run as that owner. */
+export interface CliNode {
+  readonly server: TestServer;
+  readonly box: Sandbox;
+  /** A token of the fixture's scopes for its owner. */
+  readonly token: string;
+  /** `kai --url <node> args…` in the sandbox, as the owner (or with `token`); `input` goes to stdin. */
+  kai(args: string[], options?: { input?: string; token?: string }): Promise<KaiResult>;
+}
+
+/**
+ * The usual fixture of a command's test file: a node started before its tests (rate limits off: many quick calls),
+ * an empty sandbox, and a token of `scopes` for `owner` minted by the admin; all of it stopped after the tests.
+ * Read its fields inside tests or hooks (they are set by `beforeAll`).
+ */
+export function useCliNode(options: { scopes: Scope[]; owner?: string; config?: StartServerOptions["config"] }): CliNode {
+  let server: TestServer | undefined;
+  let box: Sandbox | undefined;
+  let token: string | undefined;
+  const ready = <T>(value: T | undefined, what: string): T => {
+    if (value === undefined) throw new Error(`useCliNode: the ${what} is not ready (read it inside a test or hook)`);
+    return value;
+  };
+  beforeAll(async () => {
+    server = await startTestServer({ rateLimit: { enabled: false }, ...options.config });
+    box = sandbox();
+    const admin = createClient({ url: server.url, token: server.adminToken });
+    token = (await admin.tokens.create({ scopes: options.scopes, owner: options.owner ?? "alice", ttl: "1h" })).token;
+  });
+  afterAll(async () => {
+    await server?.close();
+    box?.cleanup();
+  });
+  return {
+    get server() {
+      return ready(server, "node");
+    },
+    get box() {
+      return ready(box, "sandbox");
+    },
+    get token() {
+      return ready(token, "token");
+    },
+    kai(args, { input, token: as } = {}) {
+      const { dir, env } = ready(box, "sandbox");
+      return runKai(["--url", ready(server, "node").url, ...args], { cwd: dir, env: { ...env, KAI_TOKEN: as ?? ready(token, "token") }, ...(input !== undefined ? { input } : {}) });
+    },
+  };
 }

@@ -6,33 +6,18 @@
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createClient } from "@kai/sdk";
-import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
+import { describe, expect, it } from "vitest";
+import { useCliNode } from "./helpers.js";
 
-let server: TestServer;
-let box: Sandbox;
-let alice: string;
-
-const kai = (args: string[], input?: string) => runKai(["--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: alice }, ...(input !== undefined ? { input } : {}) });
-
-beforeAll(async () => {
-  server = await startTestServer({ rateLimit: { enabled: false } });
-  box = sandbox();
-  const admin = createClient({ url: server.url, token: server.adminToken });
-  alice = (await admin.tokens.create({ scopes: ["prompts:read", "prompts:write"], owner: "alice", ttl: "1h" })).token;
-});
-afterAll(async () => {
-  await server?.close();
-  box?.cleanup();
-});
+const node = useCliNode({ scopes: ["prompts:read", "prompts:write"] });
+const kai = (args: string[], input?: string) => node.kai(args, input !== undefined ? { input } : {});
 
 describe("kai prompt", () => {
   it("saves versions, shows them by label, lists history, diffs and restores", async () => {
     const first = await kai(["prompt", "save", "welcome", "--text", "-", "--var", "name", "--var", "count:number", "--tag", "cli", "-m", "first"], "Hello {{name}}, you have {{count}} messages");
     expect(first.code, first.stderr).toBe(0);
     expect(first.stdout.trim()).toBe("welcome version 1");
-    const file = join(box.dir, "welcome.yaml");
+    const file = join(node.box.dir, "welcome.yaml");
     writeFileSync(file, "template:\n  - role: system\n    content: Be brief.\n  - role: user\n    content: Hi {{name}}\nvariables:\n  - name: name\nlabels: [staging]\n");
     const second = await kai(["prompt", "save", "welcome", "-f", file]);
     expect(second.code, second.stderr).toBe(0);
