@@ -2,12 +2,16 @@
  * `kai backup` end to end: the built CLI asks a real node (SQLite) to take a backup while it serves, lists it and
  * has the node verify it (the passphrase from the node's `backup.passphrase`); then, with no node, verifies the file
  * itself and restores it into an empty data directory (the passphrase from KAI_BACKUP_PASSPHRASE). Exit codes as
- * documented: 6 for a wrong passphrase, 5 for a target that is not empty, 2 for bad usage.
+ * documented: 6 for a wrong passphrase, 5 for a target that is not empty, 2 for bad usage. A backup with the
+ * artifacts' bytes restores them into the S3 store the restored node's config names (a real S3-compatible server).
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig, openBlobBackend } from "@kai/server";
+import { startS3Server, type S3Server } from "../../server/test/helpers/s3-server.js";
 import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
 
 const PASSPHRASE = "the cli test's backup passphrase";
@@ -29,7 +33,10 @@ beforeAll(async () => {
   expect(response.status).toBe(201);
 }, 60_000);
 
+const s3: S3Server | null = await startS3Server();
+
 afterAll(async () => {
+  await s3?.stop();
   await server?.close();
   box?.cleanup();
   for (const dir of cleanup) rmSync(dir, { recursive: true, force: true });
@@ -64,5 +71,39 @@ describe("kai backup", () => {
     const again = await kai(["backup", "restore", file, "--data-dir", target], { KAI_BACKUP_PASSPHRASE: PASSPHRASE });
     expect(again.code).toBe(5);
     expect(again.stderr).toContain("not empty");
+  }, 60_000);
+
+  it.skipIf(s3 === null)("restores the artifacts' bytes into the S3 store the restored node's config names", async () => {
+    const bytes = Buffer.from("an artifact that outlives its node");
+    const digest = createHash("sha256").update(bytes).digest("hex");
+    const uploaded = await fetch(`${server.url}/api/artifacts?name=note.txt`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "text/plain" },
+      body: bytes,
+    });
+    expect(uploaded.status).toBeLessThan(300);
+    const created = await kai(["backup", "create", "--with-artifacts", "--json"]);
+    expect(created.code, created.stderr).toBe(0);
+    const { id } = JSON.parse(created.stdout) as { id: string };
+    const file = join(server.dataDir, "backups", `${id}.kaibak`);
+
+    const target = mkdtempSync(join(tmpdir(), "kai-cli-restore-s3-"));
+    cleanup.push(target);
+    const config = join(target, "..", `${id}-node.yaml`);
+    cleanup.push(config);
+    const artifacts = { store: "s3", s3: { endpoint: s3!.endpoint, region: s3!.region, bucket: s3!.bucket, prefix: `restore-${id}/`, forcePathStyle: true, accessKeyId: s3!.accessKeyId, secretAccessKey: s3!.secretAccessKey } };
+    writeFileSync(config, JSON.stringify({ artifacts }));
+    const restored = await kai(["backup", "restore", file, "--data-dir", target, "--config", config], { KAI_BACKUP_PASSPHRASE: PASSPHRASE });
+    expect(restored.code, restored.stderr).toBe(0);
+    expect(restored.stderr).toMatch(/artifact bytes: 1 blobs written/);
+    const store = await openBlobBackend(loadConfig({ configFile: config, env: {}, overrides: { dataDir: target } }));
+    expect(await store.has(digest)).toBe(true);
+    expect(existsSync(join(target, "artifacts", "blobs", digest.slice(0, 2), digest))).toBe(false);
+
+    const broken = join(target, "..", `${id}-broken.yaml`);
+    cleanup.push(broken);
+    writeFileSync(broken, "artifacts:\n  store: s3\n");
+    const refused = await kai(["backup", "restore", file, "--data-dir", mkdtempSync(join(tmpdir(), "kai-cli-restore-bad-")), "--config", broken], { KAI_BACKUP_PASSPHRASE: PASSPHRASE });
+    expect(refused.code).toBe(2);
   }, 60_000);
 });

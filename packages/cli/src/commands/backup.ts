@@ -112,6 +112,7 @@ function verifyCommand(): Command {
 
 interface RestoreFlags {
   dataDir: string;
+  config?: string;
   keyDir?: string;
   to?: string;
   postgres?: boolean;
@@ -129,6 +130,7 @@ function restoreCommand(): Command {
     .option("--key-dir <dir>", "where the node keeps audit.key (its vault.keyDir), when not in --data-dir")
     .option("--to <url>", "restore into this PostgreSQL database, postgres://… (prefer --postgres: argv is visible to other users)")
     .option("--postgres", "restore into the PostgreSQL database in KAI_DATABASE_URL")
+    .option("--config <file>", "the restored node's config file: the artifacts' bytes go where its `artifacts` section says (S3, or artifacts.path); default <data-dir>/artifacts")
     .option("--force", "empty a target that is not empty first, and replace another node's key files (everything there is lost)")
     .option("--passphrase", "read the backup's passphrase from stdin or a prompt (else KAI_BACKUP_PASSPHRASE)")
     .option("--json", "the verification as JSON on stdout (errors also as JSON on stderr)")
@@ -140,7 +142,17 @@ function restoreCommand(): Command {
       // Not echoed: a malformed URL may still hold the password.
       if (url !== undefined && !POSTGRES_URL.test(url)) throw usageError("--to must be a postgres:// or postgresql:// URL");
       const passphrase = (await passphraseOf(flags.passphrase, true)) ?? "";
-      const { restoreBackup, postgresTarget, scrubPassword } = await import("@kai/server");
+      const { restoreBackup, postgresTarget, scrubPassword, loadConfig, openBlobBackend } = await import("@kai/server");
+      // Where the bytes go, as the node will find them: read its config as `kai serve` would (files and KAI_* layers).
+      let blobs: Awaited<ReturnType<typeof openBlobBackend>> | undefined;
+      if (flags.config !== undefined) {
+        try {
+          blobs = await openBlobBackend(loadConfig({ configFile: resolve(flags.config), env: process.env, overrides: { dataDir: resolve(flags.dataDir) } }));
+        } catch (error) {
+          if (error instanceof Error && error.name === "ConfigError") throw usageError(error.message);
+          throw asCliError(error);
+        }
+      }
       const scrub = (text: string) => (url === undefined ? text : scrubPassword(text, url));
       let report: Awaited<ReturnType<typeof restoreBackup>>;
       try {
@@ -150,6 +162,7 @@ function restoreCommand(): Command {
           dataDir: resolve(flags.dataDir),
           ...(flags.keyDir !== undefined ? { keyDir: resolve(flags.keyDir) } : {}),
           ...(url !== undefined ? { to: postgresTarget(url) } : {}),
+          ...(blobs !== undefined ? { blobs } : {}),
           force: flags.force === true,
           onProgress: (line) => out.info(scrub(line)),
         });
