@@ -62,6 +62,7 @@ export const VIEWS: readonly ViewEntry[] = [
   { id: "console", path: "console", label: "Console", scope: "admin", group: "admin", ...loaded(() => import("../views/console/index")) },
   { id: "settings", path: "settings", label: "Settings", group: "admin", ...loaded(() => import("../views/settings/index")) },
   { id: "plugins", path: "plugins", label: "Plugins", scope: "plugins:admin", group: "admin", ...loaded(() => import("../views/plugins/index")) },
+  { id: "backups", path: "backups", label: "Backups", scope: "backup:admin", group: "admin", ...loaded(() => import("../views/backups/index")) },
   // Plugins' own UI pages: the navigation lists them one by one (views/plugins/PluginNav.tsx), not this entry.
   { id: "plugin-ui", path: "plugin-ui", label: "Plugin UIs", scope: "gateway:invoke", group: "plugins", ...loaded(() => import("../views/plugins/ui")) },
 ];

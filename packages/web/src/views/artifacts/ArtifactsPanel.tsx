@@ -21,19 +21,7 @@ import { ArtifactPreviewView } from "./ArtifactPreviewView";
 import { ArtifactThumbnail } from "./ArtifactThumbnail";
 import { useArtifactList, useRefreshArtifacts, type ArtifactFilter } from "./artifacts-queries";
 import { UploadForm } from "./UploadForm";
-
-const UNITS = ["bytes", "KB", "MB", "GB", "TB"];
-
-/** `1.5 MB`: powers of 1,000, as disks and browsers count. */
-export function sizeWords(size: number): string {
-  let value = size;
-  let unit = 0;
-  while (value >= 1000 && unit < UNITS.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return unit === 0 ? `${size} bytes` : `${value.toFixed(value < 10 ? 1 : 0)} ${UNITS[unit]}`;
-}
+import { sizeWords } from "../../components/size-words";
 
 /** Saves the artifact's bytes as a file: fetched with the session's credentials, then handed to the browser. */
 async function saveToDisk(client: ReturnType<typeof useClient>, artifact: Artifact): Promise<void> {

@@ -14,7 +14,7 @@ let node: TestServer;
 const PNG = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==", "base64");
 
 async function upload(name: string, bytes: Uint8Array, tags: string): Promise<void> {
-  const response = await node.request(`/api/artifacts?name=${encodeURIComponent(name)}&tags=${tags}`, { method: "POST", body: bytes, headers: { "content-type": "application/octet-stream" } });
+  const response = await node.request(`/api/artifacts?name=${encodeURIComponent(name)}&tags=${tags}`, { method: "POST", body: new Uint8Array(bytes), headers: { "content-type": "application/octet-stream" } });
   if (response.status !== 201 && response.status !== 200) throw new Error(`uploading ${name}: ${response.status} ${await response.text()}`);
 }
 

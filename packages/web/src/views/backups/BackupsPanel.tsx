@@ -1,0 +1,80 @@
+/**
+ * @module views/backups/BackupsPanel
+ * The backups in the node's backup directory, newest first (`GET /api/backups`): file name, when it was taken, size,
+ * what it holds and whether the artifacts' bytes are in it. The listing reads only each file's public header, so a
+ * backup's counts show once this tab has taken or verified it (the counts are inside the encrypted file). "Verify"
+ * opens the verification of one backup below the list.
+ */
+import { useState } from "react";
+import type { BackupSummary } from "@kai/protocol";
+import { Badge } from "../../components/Badge";
+import { Button } from "../../components/Button";
+import { DataTable, type Column } from "../../components/DataTable";
+import { ErrorNotice } from "../../components/ErrorNotice";
+import { Panel } from "../../components/Page";
+import { When } from "../../components/When";
+import { countsSummary } from "./backup-words";
+import { sizeWords } from "../../components/size-words";
+import { useBackupCounts, useBackupList } from "./backups-queries";
+import { VerifyPanel } from "./VerifyPanel";
+
+function Holds({ id }: { id: string }) {
+  const counts = useBackupCounts(id);
+  if (!counts) return <span className="text-slate-600 dark:text-slate-400">not known yet: verify it to count</span>;
+  return <span>{countsSummary(counts)}</span>;
+}
+
+export function BackupsPanel() {
+  const list = useBackupList();
+  const [open, setOpen] = useState<string>();
+  const backups = list.data ?? [];
+  // A backup no longer listed (deleted by the schedule's retention) has nothing left to verify.
+  const verifying = open !== undefined && backups.some((backup) => backup.id === open) ? open : undefined;
+
+  const columns: Column<BackupSummary>[] = [
+    { header: "File", cell: (backup) => <span className="font-mono">{`${backup.id}.kaibak`}</span>, className: "font-normal break-all" },
+    { header: "Taken", cell: (backup) => <When at={backup.createdAt} /> },
+    { header: "Size", cell: (backup) => sizeWords(backup.bytes), className: "whitespace-nowrap" },
+    { header: "Holds", cell: (backup) => <Holds id={backup.id} />, className: "max-w-sm" },
+    {
+      header: "Artifacts' bytes",
+      cell: (backup) => (backup.withArtifacts ? <Badge tone="good">included</Badge> : <Badge>not included</Badge>),
+    },
+    { header: "From", cell: (backup) => backup.sourceBackend },
+    {
+      header: "Actions",
+      cell: (backup) => (
+        <Button onClick={() => setOpen(verifying === backup.id ? undefined : backup.id)} aria-expanded={verifying === backup.id} aria-label={`Verify ${backup.id}`}>
+          Verify
+        </Button>
+      ),
+    },
+  ];
+
+  return (
+    <div className="space-y-4">
+      <Panel title="Backups">
+        <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
+          <p className="text-sm text-slate-700 dark:text-slate-300">The backups in the node&apos;s backup directory (backup.dir), newest first.</p>
+          <Button busy={list.isFetching} onClick={() => void list.refetch()}>
+            Refresh
+          </Button>
+        </div>
+        <ErrorNotice error={list.error} title="The backups could not be listed" />
+        {/* After a failed read, no table: "no backups" would be a claim the page cannot make. */}
+        {list.isPending && <p role="status">Loading…</p>}
+        {list.data && (
+          <DataTable
+            label="Backups"
+            columns={columns}
+            rows={backups}
+            rowKey={(backup) => backup.id}
+            rowTestId={(backup) => `backup-${backup.id}`}
+            empty="No backups yet: take one now, or let the schedule take them (backup.schedule)."
+          />
+        )}
+      </Panel>
+      {verifying !== undefined && <VerifyPanel key={verifying} id={verifying} />}
+    </div>
+  );
+}

@@ -1,0 +1,32 @@
+/**
+ * @module views/backups/RestoreNote
+ * How to restore, in words and the exact command: a restore replaces everything a node holds, so it runs on a
+ * stopped node into an empty target with `kai backup restore` (docs/operations/backup.md#restoring). There is no
+ * restore over the API, hence no button here. The command names the newest backup listed, when there is one.
+ */
+import { Panel } from "../../components/Page";
+
+export function RestoreNote({ newest }: { newest: string | undefined }) {
+  const file = newest !== undefined ? `${newest}.kaibak` : "kai-backup-….kaibak";
+  const commands = [
+    "# on the stopped node; the file is in its backup directory (backup.dir, default <data-dir>/backups)",
+    `kai backup restore ${file} --data-dir /var/lib/kai-restored --passphrase`,
+    "# PostgreSQL instead: an empty database",
+    `KAI_DATABASE_URL='postgres://kai:…@db/kai' kai backup restore ${file} --data-dir /var/lib/kai-restored --postgres --passphrase`,
+    "# then start it with the vault passphrase from the time of the backup",
+    "KAI_VAULT_PASSPHRASE='…' kai serve --data-dir /var/lib/kai-restored",
+  ];
+  return (
+    <Panel title="Restoring">
+      <p className="mb-2 text-sm text-slate-700 dark:text-slate-300">
+        Restoring is done offline, not from this page: it replaces everything a node holds, so it runs with the node stopped, into an
+        empty data directory or an empty PostgreSQL database, with the CLI. <code>--passphrase</code> asks for the backup&apos;s passphrase
+        (or set KAI_BACKUP_PASSPHRASE). The restore verifies the file first and prints the same comparison as Verify.
+      </p>
+      <pre tabIndex={0} aria-label="Restore commands" className="overflow-x-auto rounded-md bg-slate-100 p-3 font-mono text-xs text-slate-900 dark:bg-slate-800 dark:text-slate-100">
+        <code>{commands.join("\n")}</code>
+      </pre>
+      <p className="mt-2 text-xs text-slate-600 dark:text-slate-400">Details: docs/operations/backup.md, “Restoring”.</p>
+    </Panel>
+  );
+}
