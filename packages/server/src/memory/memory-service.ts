@@ -105,19 +105,19 @@ export class MemoryService {
    * (embedded-index.ts `restore`) still matches.
    */
   async start(): Promise<void> {
-    const loading = this.deps.index as Partial<{ markLoading(): void; markLoaded(): void; restore(): Promise<void> }>;
-    loading.markLoading?.();
+    const index = this.deps.index;
+    index.markLoading?.();
     const started = performance.now();
     let count = 0;
     for await (const page of this.allRows()) count += await this.indexRows(page, true);
-    await loading.restore?.();
-    loading.markLoaded?.();
+    await index.restore?.();
+    index.markLoaded?.();
     this.deps.logger.info({ memories: count, ms: Math.round(performance.now() - started), index: this.deps.index.kind }, "memory index loaded");
   }
 
   /** Saves what the index keeps across restarts, if it keeps anything (the node is stopping). */
   async close(): Promise<void> {
-    await (this.deps.index as Partial<{ close(): Promise<void> }>).close?.();
+    await this.deps.index.close?.();
   }
 
   /** Every stored row, page by page, in id order. */

@@ -42,6 +42,14 @@ export interface VectorIndex {
   size(partition: string): number;
   /** Throws `IndexUnavailableError` when the backend cannot answer (the service answers 503 memory_index_unavailable). */
   check(): void;
+  /** Loading from the rows starts (an index in this process refuses searches until `markLoaded`). */
+  markLoading?(): void;
+  /** Every row is in: what the index keeps across restarts (saved graphs) is taken or rebuilt now. */
+  restore?(): Promise<void>;
+  /** Loading ended. */
+  markLoaded?(): void;
+  /** The node stops: save what is kept across restarts. */
+  close?(): Promise<void>;
 }
 
 /** The index cannot answer now (not built yet, or its backend is down). */

@@ -109,6 +109,19 @@ export async function waitForHeading(page: Page, title: string | RegExp): Promis
   await page.getByRole("heading", { level: 1, name: title }).waitFor({ timeout: 15_000 });
 }
 
+/**
+ * Counts how a signed-in person who may not use the page `name` (at `path`) still meets it: its link in the main
+ * navigation, and its <h1> when they type its address (the app must say "Not available" instead). Both must be 0.
+ */
+export async function hiddenPageSightings(page: Page, node: KaiNode, name: string, path: string): Promise<{ links: number; headings: number }> {
+  const nav = page.getByRole("navigation", { name: "Main" });
+  await nav.getByRole("link", { name: "Services" }).waitFor();
+  const links = await nav.getByRole("link", { name }).count();
+  await page.goto(`${node.url}${path}`);
+  await waitForHeading(page, "Not available");
+  return { links, headings: await page.getByRole("heading", { level: 1, name }).count() };
+}
+
 /** A platform authenticator that holds resident keys and verifies its user (a passkey), on this page's target. */
 export async function addVirtualAuthenticator(context: BrowserContext, page: Page): Promise<{ cdp: CDPSession; authenticatorId: string }> {
   const cdp = await context.newCDPSession(page);
