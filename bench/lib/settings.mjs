@@ -62,6 +62,8 @@ export const settings = {
   watchTimeoutMs: 5000,
   /** Worker threads that hold our WebSocket subscribers (the server runs in its own process). */
   watchWorkers: 4,
+  /** Ours multiplexed (issue 19): [connections, named subscriptions per connection], the layout of etcd's first. */
+  watchMuxLayout: quick ? [2, 100] : [10, 100],
   /** etcd watch layouts: [clients, watchers per client]. */
   etcdWatchLayouts: quick ? [[10, 20]] : [[10, 100], [1, 1000]],
   /** Storage durability modes our registration phase runs in. */

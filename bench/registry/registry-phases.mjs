@@ -329,6 +329,14 @@ export function registryDiscoveryAndWatch(settings, log, target = { kind: "sqlit
       log(`  ours (${name}) fan-out FAILED: ${error.message}`);
       watch = { error: error.message };
     }
-    return { load, discovery, unfiltered, ...(afterAnalyze ? { afterAnalyze } : {}), watch };
+    // Issue 19: the same subscribers multiplexed on a few connections (named subscriptions), as etcd's clients share streams.
+    let watchMux;
+    try {
+      watchMux = await wsFanout(server, token, settings, log, settings.watchMuxLayout);
+    } catch (error) {
+      log(`  ours (${name}) multiplexed fan-out FAILED: ${error.message}`);
+      watchMux = { error: error.message };
+    }
+    return { load, discovery, unfiltered, ...(afterAnalyze ? { afterAnalyze } : {}), watch, watchMux };
   });
 }

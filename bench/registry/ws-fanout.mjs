@@ -20,16 +20,23 @@ function nowNs(baseNs) {
   return Number(process.hrtime.bigint() - baseNs);
 }
 
-export async function wsFanout(server, token, settings, log) {
+/**
+ * `layout` [connections, subscriptions per connection] multiplexes named subscriptions on fewer sockets (the issue-19
+ * layout, beside etcd's 10 clients × 100 watchers); without it, one socket per subscriber.
+ */
+export async function wsFanout(server, token, settings, log, layout) {
   const baseNs = process.hrtime.bigint();
-  const workerCount = Math.min(settings.watchWorkers, settings.watchSubscribers);
+  const [connections, perSocket] = layout ?? [settings.watchSubscribers, 1];
+  const subscribers = connections * perSocket;
+  const workerCount = Math.min(settings.watchWorkers, connections);
+  // Each worker gets whole sockets: its share of subscriptions is a multiple of `perSocket`.
   const shares = Array.from({ length: workerCount }, (_, i) =>
-    Math.floor(settings.watchSubscribers / workerCount) + (i < settings.watchSubscribers % workerCount ? 1 : 0));
+    (Math.floor(connections / workerCount) + (i < connections % workerCount ? 1 : 0)) * perSocket);
   const wsUrl = `${server.url.replace(/^http/, "ws")}/ws/registry`;
   const pending = new Map(); // id -> { waiting, times[], done }
   const problems = [];
   const workers = shares.map(
-    (count) => new Worker(WORKER, { workerData: { wsUrl, token, count, capability: WATCH_CAPABILITY, baseNs: String(baseNs), connectBatch: 50 } }),
+    (count) => new Worker(WORKER, { workerData: { wsUrl, token, count, perSocket, capability: WATCH_CAPABILITY, baseNs: String(baseNs), connectBatch: 50 } }),
   );
   const ready = workers.map(
     (worker) =>
@@ -54,7 +61,7 @@ export async function wsFanout(server, token, settings, log) {
     const connectStarted = performance.now();
     await Promise.race([Promise.all(ready), sleep(60_000).then(() => Promise.reject(new Error("subscribers not ready within 60 s")))]);
     const connectSeconds = (performance.now() - connectStarted) / 1000;
-    log(`  ours: ${settings.watchSubscribers} WebSocket subscribers ready in ${connectSeconds.toFixed(1)} s (${shares.join("+")} over ${workerCount} worker threads)`);
+    log(`  ours: ${subscribers} subscribers on ${connections} WebSockets ready in ${connectSeconds.toFixed(1)} s (${shares.join("+")} over ${workerCount} worker threads)`);
 
     const all = [];
     const perSubscriber = [];
@@ -104,8 +111,12 @@ export async function wsFanout(server, token, settings, log) {
     );
     const sum = (key) => anomalies.reduce((total, each) => total + each[key], 0);
     const result = {
-      layout: `${settings.watchSubscribers} WebSockets over ${workerCount} worker threads (${shares.join("+")})`,
-      subscribers: settings.watchSubscribers,
+      layout: perSocket === 1
+        ? `${subscribers} WebSockets over ${workerCount} worker threads (${shares.join("+")})`
+        : `${subscribers} subscriptions on ${connections} WebSockets (${perSocket} each) over ${workerCount} worker threads`,
+      subscribers,
+      connections,
+      perConnection: perSocket,
       connectSeconds,
       reps: all.length,
       incomplete,

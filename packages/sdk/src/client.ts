@@ -21,7 +21,7 @@ import {
 } from "@kai/protocol";
 import { HttpTransport } from "./http-transport.js";
 import type { ClientOptions, KaiClient } from "./types.js";
-import { createWatcher } from "./watcher.js";
+import { createRegistryStream, createWatcher, type WatcherContext } from "./watcher.js";
 import { createVaultClient } from "./vault.js";
 import { createGatewayClient } from "./gateway.js";
 import { createKlpClient, createPeersClient } from "./peers.js";
@@ -67,6 +67,16 @@ export function createClient(options: ClientOptions): KaiClient {
       cursor = page.nextCursor ?? undefined;
     } while (cursor !== undefined);
   }
+
+  const streamContext: WatcherContext = {
+    baseUrl: http.baseUrl,
+    accessToken: () => session.currentAccessToken(),
+    WebSocket: options.WebSocket,
+    // A failed connect is checked against the REST API, which tells a bad token from a dead server.
+    probeAccess: async () => {
+      await list({ limit: 1 });
+    },
+  };
 
   const client: KaiClient = {
     url: http.baseUrl,
@@ -123,17 +133,8 @@ export function createClient(options: ClientOptions): KaiClient {
     events: createEventsClient(http),
     plugins: createPluginsClient(http),
     backups: createBackupsClient(http),
-    watch: (watchOptions) =>
-      createWatcher({
-        baseUrl: http.baseUrl,
-        accessToken: () => session.currentAccessToken(),
-        WebSocket: options.WebSocket,
-        // A failed connect is checked against the REST API, which tells a bad token from a dead server.
-        probeAccess: async () => {
-          await list({ limit: 1 });
-        },
-        options: watchOptions,
-      }),
+    watch: (watchOptions) => createWatcher(streamContext, watchOptions),
+    registryStream: (streamOptions) => createRegistryStream(streamContext, streamOptions),
   };
   return client;
 }

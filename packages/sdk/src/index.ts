@@ -43,6 +43,8 @@ export type {
   ServedInfo,
   VaultClient,
   WatchOptions,
+  RegistryStream,
+  RegistryStreamOptions,
   Watcher,
   WatcherState,
 } from "./types.js";

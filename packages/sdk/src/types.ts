@@ -196,7 +196,13 @@ export interface KaiClient {
   plugins: PluginsClient;
   /** Backups: take, list, verify (scope `backup:admin`). */
   backups: BackupsClient;
+  /** A live view of the registry on a connection of its own (closed with the watcher). */
   watch(options: WatchOptions): Watcher;
+  /**
+   * One connection for many watchers: `stream.watch(options)` adds a subscription to it, and a change that
+   * concerns several arrives once. `reconnect` and `pingIntervalMs` are the stream's; a watcher's own are ignored.
+   */
+  registryStream(options?: RegistryStreamOptions): RegistryStream;
 }
 
 /** An agent's KLP key: the 32-byte Ed25519 seed (bytes or base64url), and optionally the DID to sign in as. */
@@ -410,6 +416,30 @@ export interface WatchOptions {
    */
   pingIntervalMs?: number;
   signal?: AbortSignal;
+}
+
+/** The connection-level settings of a registry stream (`client.registryStream()`). */
+export interface RegistryStreamOptions {
+  /** Exponential backoff with jitter between reconnect attempts; default 250 ms .. 10 s. */
+  reconnect?: { minDelayMs?: number; maxDelayMs?: number };
+  /** Interval of `ping` messages; a connection silent for two intervals is replaced. Default 25 000 ms; 0: none. */
+  pingIntervalMs?: number;
+  /** Errors of the connection (each watcher's `onError` hears them too). */
+  onError?(error: Error): void;
+  onStateChange?(state: WatcherState): void;
+  /** Aborting closes the stream and every watcher on it. */
+  signal?: AbortSignal;
+}
+
+/** One `/ws/registry` connection carrying many watchers. */
+export interface RegistryStream {
+  /** Adds a watcher (its own filter, resume point and callbacks) to this connection. */
+  watch(options: WatchOptions): Watcher;
+  readonly state: WatcherState;
+  /** Watchers open on it. */
+  readonly size: number;
+  /** Closes the connection and every watcher on it. */
+  close(): void;
 }
 
 export interface Watcher {

@@ -272,6 +272,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       epoch,
       maxBufferedBytes: config.watch.maxBufferedBytes,
       maxSubscribersPerToken: config.watch.maxSubscribersPerToken,
+      maxSubscriptionsPerStream: config.watch.maxSubscriptionsPerStream,
       progressIntervalMs: config.registry.progressIntervalMs,
       ...(tailer ? { catchUp: (revision: number) => Promise.race([tailer.waitFor(revision), new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]) } : {}),
     });

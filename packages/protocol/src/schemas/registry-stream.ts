@@ -3,6 +3,8 @@
  * Messages of the registry change stream (`/ws/registry`). The client subscribes with a filter and an
  * optional revision to resume from; the server answers with a snapshot (or the missed events) and then
  * live events in revision order. A client that falls behind gets a fresh snapshot, never a silent gap.
+ * One connection may carry many subscriptions, each named by the client (`id`): the server then sends each change
+ * once per connection, listing the subscriptions it concerns (`subscriptions`), instead of once per subscriber.
  */
 import { z } from "zod";
 import { ServiceFilterSchema } from "./query.js";
@@ -21,8 +23,15 @@ export const RegistryEventSchema = z.object({
 });
 export type RegistryEvent = z.infer<typeof RegistryEventSchema>;
 
+/**
+ * A subscription's name on its connection, chosen by the client. Without one, a `subscribe` replaces the connection's
+ * single unnamed subscription (the original protocol); with one, it adds (or replaces) that named subscription.
+ */
+export const SubscriptionIdSchema = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, "1–64 letters, digits, '_', '.', ':' or '-'");
+
 export const SubscribeMessageSchema = z.strictObject({
   type: z.literal("subscribe"),
+  id: SubscriptionIdSchema.optional(),
   filter: ServiceFilterSchema.optional(),
   /** The last revision the client has seen; the server sends what came after it. */
   fromRevision: z.int().min(0).optional(),
@@ -32,9 +41,12 @@ export const SubscribeMessageSchema = z.strictObject({
    */
   epoch: z.string().min(1).max(64).optional(),
 });
+/** Ends a named subscription (an unknown id is ignored: the server may have dropped it already). */
+export const UnsubscribeMessageSchema = z.strictObject({ type: z.literal("unsubscribe"), id: SubscriptionIdSchema });
 export const PingMessageSchema = z.strictObject({ type: z.literal("ping") });
-export const ClientStreamMessageSchema = z.discriminatedUnion("type", [SubscribeMessageSchema, PingMessageSchema]);
+export const ClientStreamMessageSchema = z.discriminatedUnion("type", [SubscribeMessageSchema, UnsubscribeMessageSchema, PingMessageSchema]);
 export type SubscribeMessage = z.infer<typeof SubscribeMessageSchema>;
+export type UnsubscribeMessage = z.infer<typeof UnsubscribeMessageSchema>;
 export type ClientStreamMessage = z.infer<typeof ClientStreamMessageSchema>;
 
 /**
@@ -49,6 +61,8 @@ const EpochSchema = z.string().min(1).max(64);
 
 export const SnapshotMessageSchema = z.object({
   type: z.literal("snapshot"),
+  /** The named subscription this snapshot is for (absent for the unnamed one). */
+  subscription: SubscriptionIdSchema.optional(),
   revision: z.int(),
   epoch: EpochSchema,
   reason: SnapshotReasonSchema,
@@ -61,6 +75,11 @@ export const SnapshotMessageSchema = z.object({
  */
 export const EventMessageSchema = z.object({
   type: z.literal("event"),
+  /**
+   * The named subscriptions this change is for; absent when it is for the connection's unnamed subscription. A
+   * change that concerns several named subscriptions of one connection is sent once, naming all of them.
+   */
+  subscriptions: z.array(SubscriptionIdSchema).min(1).optional(),
   event: RegistryEventTypeSchema,
   revision: z.int(),
   serviceId: z.string(),
@@ -74,11 +93,21 @@ export const EventMessageSchema = z.object({
   origin: z.string().optional(),
 });
 /** Sent after a replay of missed events, so the client knows it is live. */
-export const ResumedMessageSchema = z.object({ type: z.literal("resumed"), fromRevision: z.int(), revision: z.int(), epoch: EpochSchema });
-/** Sent on idle streams so that a client can resume from a recent revision. */
+export const ResumedMessageSchema = z.object({
+  type: z.literal("resumed"),
+  subscription: SubscriptionIdSchema.optional(),
+  fromRevision: z.int(),
+  revision: z.int(),
+  epoch: EpochSchema,
+});
+/**
+ * Sent on idle streams so that a client can resume from a recent revision. It applies to every subscription of the
+ * connection; the server sends it only while all of them are live (never to one awaiting a snapshot).
+ */
 export const ProgressMessageSchema = z.object({ type: z.literal("progress"), revision: z.int() });
 export const PongMessageSchema = z.object({ type: z.literal("pong"), revision: z.int() });
-export const StreamErrorMessageSchema = ErrorBodySchema.extend({ type: z.literal("error") });
+/** A refused message; `subscription` names the subscription it concerned (its subscribe failed, or it ended). */
+export const StreamErrorMessageSchema = ErrorBodySchema.extend({ type: z.literal("error"), subscription: SubscriptionIdSchema.optional() });
 
 export const ServerStreamMessageSchema = z.discriminatedUnion("type", [
   SnapshotMessageSchema,

@@ -290,7 +290,10 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       /** A subscriber with more unsent bytes than this is lagging: its events stop and it gets a new snapshot once drained. */
       maxBufferedBytes: z.int().min(1024).default(4 * 1024 * 1024),
+      /** Open `/ws/registry` connections per token. */
       maxSubscribersPerToken: z.int().min(1).default(5000),
+      /** Named subscriptions one `/ws/registry` connection may carry (docs/api.md "The change stream"). */
+      maxSubscriptionsPerStream: z.int().min(1).max(100_000).default(1000),
     })
     .prefault({}),
   klp: z

@@ -9,9 +9,14 @@
  *   (`reason: "lagging"`) once its socket drains, instead of a partial history;
  * - no leak: every change is checked against what the subscriber may see, before and after it.
  * Local records are read through the registry (the same reads as a listing: live heartbeat, health verdict).
+ * A connection may carry many named subscriptions (the protocol's `id`): a change goes out once per connection,
+ * naming the subscriptions it concerns, so a thousand subscriptions on ten connections cost ten socket writes, not a
+ * thousand (the kernel's send per socket is most of a fan-out's cost: docs/benchmarks.md). Subscriptions of one
+ * connection share its socket, so they lag together (each then gets its own snapshot).
  */
 import {
   ClientStreamMessageSchema,
+  SubscriptionIdSchema,
   matchesFilter,
   parseJson,
   fieldErrorsFromZod,
@@ -28,7 +33,7 @@ import { viewerOf, type Principal } from "../auth/principal.js";
 import type { Logger } from "../logging/logger.js";
 import type { ImportedDirectory, RemoteChange } from "../federation/imported-directory.js";
 import { asImported } from "./service-listing.js";
-import { classify, EncodedChange, sourceFilter, wantsLocal, wantsRemote } from "./watch-view.js";
+import { classify, EncodedChange, sourceFilter, wantsLocal, wantsRemote, withSubscriptions } from "./watch-view.js";
 
 /**
  * What the watch needs of a connection (http/ws/registry-stream.ts adapts a `ws` WebSocket). Every frame sent is text; the
@@ -62,7 +67,10 @@ export interface DirectoryWatchOptions {
   /** The health checker's verdicts, shown with every local record an event carries. */
   health?: HealthView;
   maxBufferedBytes: number;
+  /** Open streams (connections) per token. */
   maxSubscribersPerToken: number;
+  /** Named subscriptions per connection. */
+  maxSubscriptionsPerStream: number;
   progressIntervalMs: number;
   /** This registry's epoch (see `registry/registry-epoch.ts`), sent with every snapshot and resume. */
   epoch: string;
@@ -73,27 +81,45 @@ export interface DirectoryWatchOptions {
   catchUp?: (revision: number) => Promise<void>;
 }
 
-type SubscriberState = "idle" | "syncing" | "live" | "lagging";
+type SubscriptionState = "idle" | "syncing" | "live" | "lagging";
 
-interface Subscriber {
+/** One open `/ws/registry` connection: who it is, and its subscriptions. */
+interface Connection {
   socket: WatchSocket;
   principal: Principal;
   viewer: Viewer;
-  filter: ServiceFilter;
-  state: SubscriberState;
-  /** Changes published while a snapshot is being built. */
-  buffer: Change[];
   lastSentAt: number;
   alive: boolean;
+  /** By id; the unnamed subscription (the original one-per-connection protocol) under `UNNAMED`. */
+  subscriptions: Map<string, Subscription>;
+}
+
+interface Subscription {
+  connection: Connection;
+  /** The client's name for it; undefined for the unnamed subscription (its messages carry no `subscription`). */
+  id: string | undefined;
+  filter: ServiceFilter;
+  state: SubscriptionState;
+  /** Changes published while a snapshot is being built. */
+  buffer: Change[];
   /** Bumped on every (re)subscription so that a stale snapshot build can tell it was superseded. */
   generation: number;
 }
 
+/** The map key of the unnamed subscription (named ones are at least one character long). */
+const UNNAMED = "";
 const SNAPSHOT_PAGE = 1000;
 const OPEN = 1;
 
+/** The subscriptions of one connection a change goes to, by what they see of it. */
+interface Recipients {
+  unnamed: "normal" | "hidden" | null;
+  normal: Subscription[] | null;
+  hidden: Subscription[] | null;
+}
+
 export class DirectoryWatch {
-  private readonly subscribers = new Set<Subscriber>();
+  private readonly connections = new Set<Connection>();
   private readonly perToken = new Map<string, number>();
   private readonly unsubscribeFeed: () => void;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -115,8 +141,16 @@ export class DirectoryWatch {
     }
   }
 
+  /** Open streams (connections). */
   get size(): number {
-    return this.subscribers.size;
+    return this.connections.size;
+  }
+
+  /** Subscriptions over all streams. */
+  get subscriptionCount(): number {
+    let count = 0;
+    for (const connection of this.connections) count += connection.subscriptions.size;
+    return count;
   }
 
   /** Takes over an authenticated connection; null when it was refused (and closed). */
@@ -128,16 +162,14 @@ export class DirectoryWatch {
       return null;
     }
     this.perToken.set(principal.tokenId, count + 1);
-    const subscriber: Subscriber = {
-      socket, principal, viewer: viewerOf(principal), filter: {}, state: "idle", buffer: [], lastSentAt: Date.now(), alive: true, generation: 0,
-    };
-    this.subscribers.add(subscriber);
+    const connection: Connection = { socket, principal, viewer: viewerOf(principal), lastSentAt: Date.now(), alive: true, subscriptions: new Map() };
+    this.connections.add(connection);
     return {
-      message: (text) => this.onMessage(subscriber, text),
+      message: (text) => this.onMessage(connection, text),
       pong: () => {
-        subscriber.alive = true;
+        connection.alive = true;
       },
-      closed: () => this.detach(subscriber),
+      closed: () => this.detach(connection),
     };
   }
 
@@ -146,181 +178,277 @@ export class DirectoryWatch {
     this.unsubscribeFeed();
     this.unsubscribeRemote?.();
     for (const timer of this.timers) clearInterval(timer);
-    for (const subscriber of this.subscribers) subscriber.socket.close(1001, "server shutting down");
-    this.subscribers.clear();
+    for (const connection of this.connections) connection.socket.close(1001, "server shutting down");
+    this.connections.clear();
   }
 
-  private detach(subscriber: Subscriber): void {
-    if (!this.subscribers.delete(subscriber)) return;
-    const left = (this.perToken.get(subscriber.principal.tokenId) ?? 1) - 1;
-    if (left <= 0) this.perToken.delete(subscriber.principal.tokenId);
-    else this.perToken.set(subscriber.principal.tokenId, left);
+  private detach(connection: Connection): void {
+    if (!this.connections.delete(connection)) return;
+    // A snapshot still being built for one of them sees it gone and drops its result.
+    connection.subscriptions.clear();
+    const left = (this.perToken.get(connection.principal.tokenId) ?? 1) - 1;
+    if (left <= 0) this.perToken.delete(connection.principal.tokenId);
+    else this.perToken.set(connection.principal.tokenId, left);
   }
 
-  private onMessage(subscriber: Subscriber, text: string | null): void {
+  private onMessage(connection: Connection, text: string | null): void {
     const parsed = text === null ? null : parseJson(text);
-    if (!parsed || !parsed.ok) return this.sendError(subscriber, "invalid_json", "messages must be JSON text");
+    if (!parsed || !parsed.ok) return this.sendError(connection, undefined, "invalid_json", "messages must be JSON text");
     const message = ClientStreamMessageSchema.safeParse(parsed.value);
-    if (!message.success) return this.sendError(subscriber, "validation_failed", "invalid message", fieldErrorsFromZod(message.error));
-    if (message.data.type === "ping") return this.write(subscriber, JSON.stringify({ type: "pong", revision: this.feed.revision }), true);
-    if (subscriber.principal.expiresAt <= Date.now()) {
-      this.sendError(subscriber, "unauthorized", "token expired");
-      subscriber.socket.close(1008, "token expired");
+    if (!message.success) {
+      return this.sendError(connection, claimedId(parsed.value), "validation_failed", "invalid message", fieldErrorsFromZod(message.error));
+    }
+    const data = message.data;
+    if (data.type === "ping") return this.write(connection, JSON.stringify({ type: "pong", revision: this.feed.revision }));
+    if (data.type === "unsubscribe") {
+      const subscription = connection.subscriptions.get(data.id);
+      if (subscription) {
+        connection.subscriptions.delete(data.id);
+        subscription.generation++;
+      }
       return;
     }
-    subscriber.filter = message.data.filter ?? {};
-    subscriber.generation++;
-    const from = message.data.fromRevision;
-    if (from !== undefined && message.data.epoch !== undefined && message.data.epoch !== this.options.epoch) void this.snapshot(subscriber, "epoch_changed");
+    if (connection.principal.expiresAt <= Date.now()) {
+      this.sendError(connection, data.id, "unauthorized", "token expired");
+      connection.socket.close(1008, "token expired");
+      return;
+    }
+    const key = data.id ?? UNNAMED;
+    let subscription = connection.subscriptions.get(key);
+    if (!subscription) {
+      if (connection.subscriptions.size >= this.options.maxSubscriptionsPerStream) {
+        return this.sendError(connection, data.id, "rate_limited", `at most ${this.options.maxSubscriptionsPerStream} subscriptions per stream`);
+      }
+      subscription = { connection, id: data.id, filter: {}, state: "idle", buffer: [], generation: 0 };
+      connection.subscriptions.set(key, subscription);
+    }
+    subscription.filter = data.filter ?? {};
+    subscription.generation++;
+    const from = data.fromRevision;
+    if (from !== undefined && data.epoch !== undefined && data.epoch !== this.options.epoch) void this.snapshot(subscription, "epoch_changed");
     // Remote changes do not get local revisions, so they cannot be replayed: a fresh snapshot is exact instead.
-    else if (from !== undefined && wantsRemote(subscriber.filter)) void this.snapshot(subscriber, "includes_remote");
-    else if (from !== undefined && from > this.feed.revision && this.options.catchUp) void this.resumeAfterCatchUp(subscriber, from);
-    else if (from !== undefined) this.resume(subscriber, from);
-    else void this.snapshot(subscriber, "subscribe");
+    else if (from !== undefined && wantsRemote(subscription.filter)) void this.snapshot(subscription, "includes_remote");
+    else if (from !== undefined && from > this.feed.revision && this.options.catchUp) void this.resumeAfterCatchUp(subscription, from);
+    else if (from !== undefined) this.resume(subscription, from);
+    else void this.snapshot(subscription, "subscribe");
+  }
+
+  /** Still the subscription its connection holds under its id, on a connection still open? */
+  private isCurrent(subscription: Subscription, generation: number): boolean {
+    const { connection } = subscription;
+    return generation === subscription.generation && this.connections.has(connection) && connection.subscriptions.get(subscription.id ?? UNNAMED) === subscription;
   }
 
   /** A resume from a revision this instance has not published yet: wait for it (bounded), then resume as usual. */
-  private async resumeAfterCatchUp(subscriber: Subscriber, fromRevision: number): Promise<void> {
-    const generation = subscriber.generation;
-    subscriber.state = "idle";
+  private async resumeAfterCatchUp(subscription: Subscription, fromRevision: number): Promise<void> {
+    const generation = subscription.generation;
+    subscription.state = "idle";
     await this.options.catchUp?.(fromRevision).catch(() => undefined);
-    if (generation !== subscriber.generation || !this.subscribers.has(subscriber)) return;
-    this.resume(subscriber, fromRevision);
+    if (!this.isCurrent(subscription, generation)) return;
+    this.resume(subscription, fromRevision);
   }
 
-  /** Replays what the subscriber missed, synchronously so that nothing can slip in between, then goes live. */
-  private resume(subscriber: Subscriber, fromRevision: number): void {
+  /** Replays what the subscription missed, synchronously so that nothing can slip in between, then goes live. */
+  private resume(subscription: Subscription, fromRevision: number): void {
     const changes = this.feed.changesSince(fromRevision);
     if (changes === null) {
-      void this.snapshot(subscriber, "too_far_behind");
+      void this.snapshot(subscription, "too_far_behind");
       return;
     }
-    subscriber.state = "live";
+    subscription.state = "live";
+    const { connection } = subscription;
     for (const change of changes) {
-      const kind = classify(subscriber.viewer, subscriber.filter, change);
-      if (kind) this.write(subscriber, new EncodedChange(change, this.options.health).get(kind), true);
+      const kind = classify(connection.viewer, subscription.filter, change);
+      if (!kind) continue;
+      const encoded = new EncodedChange(change, this.options.health);
+      this.write(connection, subscription.id === undefined ? encoded.get(kind) : encoded.forSubscriptions(kind, [subscription.id]));
     }
-    this.write(subscriber, JSON.stringify({ type: "resumed", fromRevision, revision: this.feed.revision, epoch: this.options.epoch }), true);
+    this.write(connection, JSON.stringify({ type: "resumed", ...named(subscription), fromRevision, revision: this.feed.revision, epoch: this.options.epoch }));
   }
 
-  private async snapshot(subscriber: Subscriber, reason: SnapshotMessage["reason"]): Promise<void> {
-    const generation = subscriber.generation;
-    subscriber.state = "syncing";
-    subscriber.buffer = [];
+  private async snapshot(subscription: Subscription, reason: SnapshotMessage["reason"]): Promise<void> {
+    const generation = subscription.generation;
+    const { connection } = subscription;
+    subscription.state = "syncing";
+    subscription.buffer = [];
     const startRevision = this.feed.revision;
     const view = new Map<string, ServiceRecord>();
     try {
       let cursor: string | undefined;
-      const filter = sourceFilter(subscriber.filter);
-      while (wantsLocal(subscriber.filter)) {
-        const page = await this.options.registry.list(subscriber.principal, { ...filter, limit: SNAPSHOT_PAGE, ...(cursor ? { cursor } : {}) });
+      const filter = sourceFilter(subscription.filter);
+      while (wantsLocal(subscription.filter)) {
+        const page = await this.options.registry.list(connection.principal, { ...filter, limit: SNAPSHOT_PAGE, ...(cursor ? { cursor } : {}) });
         for (const record of page.services) view.set(record.id, record);
         cursor = page.nextCursor ?? undefined;
         if (!cursor) break;
       }
     } catch (error) {
       this.logger.error({ err: error }, "building a watch snapshot failed");
-      this.sendError(subscriber, "unavailable", "could not build a snapshot; reconnect");
-      subscriber.socket.close(1011, "snapshot failed");
+      this.sendError(connection, subscription.id, "unavailable", "could not build a snapshot; reconnect");
+      connection.socket.close(1011, "snapshot failed");
       return;
     }
-    if (generation !== subscriber.generation || !this.subscribers.has(subscriber)) return;
+    if (!this.isCurrent(subscription, generation)) return;
     // Merge what changed while we were reading, by record revision, so that the snapshot is exact at `revision`.
     let revision = startRevision;
-    for (const change of subscriber.buffer) {
+    for (const change of subscription.buffer) {
       const { event } = change;
       revision = Math.max(revision, event.revision);
       const current = view.get(event.service.id);
       if (current && current.revision >= event.revision) continue;
-      const keep = event.event !== "deregistered" && canSee(subscriber.viewer, event.service) && matchesFilter(event.service, subscriber.filter);
+      const keep = event.event !== "deregistered" && canSee(connection.viewer, event.service) && matchesFilter(event.service, subscription.filter);
       if (keep) view.set(event.service.id, withHealth(event.service, this.options.health));
       else view.delete(event.service.id);
     }
-    subscriber.buffer = [];
-    subscriber.state = "live";
+    subscription.buffer = [];
+    subscription.state = "live";
     const services = [...view.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // Imported records are read now, synchronously with going live: every later remote change is sent as an event.
     const { imported } = this.options;
-    if (imported && wantsRemote(subscriber.filter)) {
+    if (imported && wantsRemote(subscription.filter)) {
       let remoteCursor: string | undefined;
       do {
-        const page = imported.query(subscriber.filter, SNAPSHOT_PAGE, remoteCursor);
+        const page = imported.query(subscription.filter, SNAPSHOT_PAGE, remoteCursor);
         for (const record of page.services) services.push(asImported(record));
         remoteCursor = page.nextCursor ?? undefined;
       } while (remoteCursor);
     }
-    const message: ServerStreamMessage = { type: "snapshot", revision, epoch: this.options.epoch, reason, services };
-    this.write(subscriber, JSON.stringify(message), true);
+    const message: ServerStreamMessage = { type: "snapshot", ...named(subscription), revision, epoch: this.options.epoch, reason, services };
+    this.write(connection, JSON.stringify(message));
   }
 
   private fanOut(change: Change): void {
     const encoded = new EncodedChange(change, this.options.health);
-    for (const subscriber of this.subscribers) {
-      if (subscriber.state === "syncing") subscriber.buffer.push(change);
-      else if (subscriber.state === "live") {
-        const kind = classify(subscriber.viewer, subscriber.filter, change);
-        if (kind) this.write(subscriber, encoded.get(kind), false);
+    for (const connection of this.connections) {
+      const { subscriptions } = connection;
+      // The common case, one unnamed subscription per connection, without the grouping below.
+      if (subscriptions.size === 1) {
+        const only = subscriptions.get(UNNAMED);
+        if (only) {
+          if (only.state === "syncing") only.buffer.push(change);
+          else if (only.state === "live") {
+            const kind = classify(connection.viewer, only.filter, change);
+            if (kind) this.deliver(connection, encoded.get(kind), only);
+          }
+          continue;
+        }
+      }
+      const recipients: Recipients = { unnamed: null, normal: null, hidden: null };
+      let unnamed: Subscription | undefined;
+      for (const subscription of subscriptions.values()) {
+        if (subscription.state === "syncing") subscription.buffer.push(change);
+        else if (subscription.state === "live") {
+          const kind = classify(connection.viewer, subscription.filter, change);
+          if (!kind) continue;
+          if (subscription.id === undefined) {
+            recipients.unnamed = kind;
+            unnamed = subscription;
+          } else (recipients[kind] ??= []).push(subscription);
+        }
+      }
+      if (unnamed && recipients.unnamed) this.deliver(connection, encoded.get(recipients.unnamed), unnamed);
+      for (const kind of ["normal", "hidden"] as const) {
+        const group = recipients[kind];
+        if (group) this.deliver(connection, encoded.forSubscriptions(kind, group.map((each) => each.id!)), ...group);
       }
     }
   }
 
   private fanOutRemote(change: RemoteChange): void {
     let encoded: Buffer | undefined;
-    for (const subscriber of this.subscribers) {
-      // Syncing subscribers read the imported records when their snapshot completes, so they miss nothing.
-      if (subscriber.state !== "live" || !wantsRemote(subscriber.filter)) continue;
-      // Also when it no longer matches: the subscriber must learn that the record left its view.
-      if (!matchesFilter(change.record, subscriber.filter) && !(change.previous && matchesFilter(change.previous, subscriber.filter))) continue;
-      encoded ??= Buffer.from(
+    const frame = () =>
+      (encoded ??= Buffer.from(
         JSON.stringify({ type: "event", event: change.event, revision: this.feed.revision, serviceId: change.serviceId, service: asImported(change.record), origin: change.origin }),
-      );
-      this.write(subscriber, encoded, false);
+      ));
+    for (const connection of this.connections) {
+      const named: Subscription[] = [];
+      let unnamed: Subscription | undefined;
+      for (const subscription of connection.subscriptions.values()) {
+        // Syncing subscriptions read the imported records when their snapshot completes, so they miss nothing.
+        if (subscription.state !== "live" || !wantsRemote(subscription.filter)) continue;
+        // Also when it no longer matches: the subscriber must learn that the record left its view.
+        const { filter } = subscription;
+        if (!matchesFilter(change.record, filter) && !(change.previous && matchesFilter(change.previous, filter))) continue;
+        if (subscription.id === undefined) unnamed = subscription;
+        else named.push(subscription);
+      }
+      if (unnamed) this.deliver(connection, frame(), unnamed);
+      if (named.length > 0) this.deliver(connection, withSubscriptions(frame(), named.map((each) => each.id!)), ...named);
     }
   }
 
-  /** Sends unless the subscriber is too far behind; then it is marked lagging and will get a fresh snapshot. */
-  private write(subscriber: Subscriber, text: string | Buffer, force: boolean): void {
-    const { socket } = subscriber;
+  /** Sends a change unless the connection is too far behind; then these subscriptions lag and will get fresh snapshots. */
+  private deliver(connection: Connection, frame: Buffer, ...subscriptions: Subscription[]): void {
+    const { socket } = connection;
     if (socket.readyState !== OPEN) return;
-    if (!force && socket.bufferedAmount > this.options.maxBufferedBytes) {
-      subscriber.state = "lagging";
-      this.logger.warn({ owner: subscriber.principal.owner, buffered: socket.bufferedAmount }, "watch subscriber lagging; will resend a snapshot");
+    if (socket.bufferedAmount > this.options.maxBufferedBytes) {
+      for (const subscription of subscriptions) subscription.state = "lagging";
+      this.logger.warn({ owner: connection.principal.owner, buffered: socket.bufferedAmount }, "watch subscriber lagging; will resend a snapshot");
       return;
     }
-    socket.sendText(text);
-    subscriber.lastSentAt = Date.now();
+    socket.sendText(frame);
+    connection.lastSentAt = Date.now();
+  }
+
+  /** Sends a message that must not be dropped (a snapshot, a resume, an answer): it is what ends a lag. */
+  private write(connection: Connection, text: string | Buffer): void {
+    if (connection.socket.readyState !== OPEN) return;
+    connection.socket.sendText(text);
+    connection.lastSentAt = Date.now();
   }
 
   private checkLagging(): void {
-    for (const subscriber of this.subscribers) {
-      if (subscriber.state === "lagging" && subscriber.socket.bufferedAmount < this.options.maxBufferedBytes / 4) {
-        subscriber.generation++;
-        void this.snapshot(subscriber, "lagging");
+    for (const connection of this.connections) {
+      if (connection.socket.bufferedAmount >= this.options.maxBufferedBytes / 4) continue;
+      for (const subscription of connection.subscriptions.values()) {
+        if (subscription.state !== "lagging") continue;
+        subscription.generation++;
+        void this.snapshot(subscription, "lagging");
       }
     }
   }
 
+  /** `progress` speaks for every subscription of a connection, so it goes only where all of them are live. */
   private sendProgress(): void {
     const now = Date.now();
-    const text = JSON.stringify({ type: "progress", revision: this.feed.revision });
-    for (const subscriber of this.subscribers) {
-      if (subscriber.state === "live" && now - subscriber.lastSentAt >= this.options.progressIntervalMs) this.write(subscriber, text, false);
+    let text: string | undefined;
+    for (const connection of this.connections) {
+      if (connection.subscriptions.size === 0 || now - connection.lastSentAt < this.options.progressIntervalMs) continue;
+      if (connection.socket.readyState !== OPEN || connection.socket.bufferedAmount > this.options.maxBufferedBytes) continue;
+      let allLive = true;
+      for (const subscription of connection.subscriptions.values()) allLive &&= subscription.state === "live";
+      if (!allLive) continue;
+      text ??= JSON.stringify({ type: "progress", revision: this.feed.revision });
+      this.write(connection, text);
     }
   }
 
   private pingSockets(): void {
-    for (const subscriber of this.subscribers) {
-      if (!subscriber.alive) {
-        subscriber.socket.terminate();
-        this.detach(subscriber);
+    for (const connection of this.connections) {
+      if (!connection.alive) {
+        connection.socket.terminate();
+        this.detach(connection);
         continue;
       }
-      subscriber.alive = false;
-      subscriber.socket.ping();
+      connection.alive = false;
+      connection.socket.ping();
     }
   }
 
-  private sendError(subscriber: Subscriber, code: string, message: string, details?: unknown): void {
-    this.write(subscriber, JSON.stringify({ type: "error", error: { code, message, ...(details ? { details } : {}) } }), true);
+  private sendError(connection: Connection, subscription: string | undefined, code: string, message: string, details?: unknown): void {
+    const error = { code, message, ...(details ? { details } : {}) };
+    this.write(connection, JSON.stringify({ type: "error", ...(subscription !== undefined ? { subscription } : {}), error }));
   }
+}
+
+/** The `subscription` member of a named subscription's messages (none for the unnamed one). */
+function named(subscription: Subscription): { subscription?: string } {
+  return subscription.id === undefined ? {} : { subscription: subscription.id };
+}
+
+/** The id a refused `subscribe` claimed, when it is a usable one: the client learns which subscription failed. */
+function claimedId(value: unknown): string | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const id = (value as { id?: unknown }).id;
+  return SubscriptionIdSchema.safeParse(id).success ? (id as string) : undefined;
 }

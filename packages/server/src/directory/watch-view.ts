@@ -62,4 +62,19 @@ export class EncodedChange {
     this.hidden ??= Buffer.from(JSON.stringify({ type: "event", event: event.event, revision: event.revision, serviceId: event.service.id, reason: "hidden" }));
     return this.hidden;
   }
+
+  /** The same event for named subscriptions of one connection: the encoded body once, their ids in front. */
+  forSubscriptions(kind: "normal" | "hidden", ids: readonly string[]): Buffer {
+    return withSubscriptions(this.get(kind), ids);
+  }
+}
+
+/**
+ * An encoded event message with a `subscriptions` member added in front: `{"subscriptions":[…],` and the message
+ * after its opening brace. Ids are validated names (no escaping needed beyond JSON.stringify's), and the rest of
+ * the message is reused as bytes rather than serialised again for each connection.
+ */
+export function withSubscriptions(encoded: Buffer, ids: readonly string[]): Buffer {
+  const head = Buffer.from(`{"subscriptions":${JSON.stringify(ids)},`);
+  return Buffer.concat([head, encoded.subarray(1)], head.length + encoded.length - 1);
 }
