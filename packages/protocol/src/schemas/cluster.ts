@@ -16,10 +16,24 @@ export type ClusterMode = z.infer<typeof ClusterModeSchema>;
 
 /**
  * The jobs exactly one instance runs at a time (the leader runs all of them): lease expiry sweeps, active health
- * checks, compaction of the event log, federation links (export and pull), pruning of the cluster signal log, and
- * pruning of sign-in's expired challenges and long-ended sessions.
+ * checks, compaction of the event log, federation links (export and pull), pruning of the cluster signal log,
+ * pruning of sign-in's expired challenges and long-ended sessions, the agents the node runs itself, A2A push
+ * notifications, the artifact blob sweep (`artifacts.gc`), expired memories' deletion, and scheduled backups (when
+ * `backup.schedule` is on).
  */
-export const CLUSTER_JOBS = ["lease-sweeps", "health-checks", "event-compaction", "federation-links", "signal-pruning", "sign-in-pruning", "run-agents"] as const;
+export const CLUSTER_JOBS = [
+  "lease-sweeps",
+  "health-checks",
+  "event-compaction",
+  "federation-links",
+  "signal-pruning",
+  "sign-in-pruning",
+  "run-agents",
+  "a2a-push",
+  "artifact-gc",
+  "memory-sweeps",
+  "backups",
+] as const;
 export const ClusterJobSchema = z.enum(CLUSTER_JOBS);
 export type ClusterJob = z.infer<typeof ClusterJobSchema>;
 
