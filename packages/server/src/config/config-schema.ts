@@ -511,6 +511,36 @@ export const ConfigSchema = z.strictObject({
           persist: z.boolean().default(true),
           /** A change is saved at most this long after it, ms. */
           saveDelayMs: z.int().min(100).max(3_600_000).default(30_000),
+          /** `embedded`: in this process, rebuilt from the rows at start; `pgvector`: in PostgreSQL with pgvector ≥ 0.8, shared by the instances and kept across restarts; `connector`: a registered Qdrant or Chroma service. */
+          kind: z.enum(["embedded", "pgvector", "connector"]).default("embedded"),
+          pgvector: z
+            .strictObject({
+              /** The PostgreSQL with the `vector` extension; default `storage.postgres.url` (required when storage.kind is not postgres). */
+              url: z.string().min(1).optional(),
+              /** Connections of the index's own pool. */
+              poolSize: z.int().min(1).max(100).default(4),
+              /** `hnsw.ef_search`: candidates of an HNSW scan's first round (recall against speed; at least the search's limit). */
+              efSearch: z.int().min(1).max(1000).default(100),
+              /** `hnsw.max_scan_tuples`: tuples an iterative HNSW scan visits before a filtered search finishes with an exact scan. */
+              maxScanTuples: z.int().min(1).max(100_000_000).default(20_000),
+            })
+            .prefault({}),
+          connector: z
+            .strictObject({
+              /** The registry id of the Qdrant or Chroma service that holds the vectors (its record's url, provider and auth are used). */
+              service: z.string().min(1).max(200).optional(),
+              /** Only a record of this owner is used (recommended where others may register services). */
+              owner: z.string().min(1).max(200).optional(),
+              /** Start of every collection name the index makes; a hash of each partition follows (memory/connector-index.ts). */
+              collectionPrefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_-]{0,30}$/).default("kai-memory-"),
+              /** Longest wait for one call to the store, ms. */
+              timeoutMs: z.int().min(100).max(600_000).default(10_000),
+              /** The service's record is read again after this long (a changed URL, key or status takes effect), ms. */
+              recordCacheMs: z.int().min(0).max(3_600_000).default(5_000),
+              /** How often a store that is down is tried again (queued writes replayed), ms. */
+              probeIntervalMs: z.int().min(50).max(600_000).default(2_000),
+            })
+            .prefault({}),
         })
         .prefault({}),
     })
@@ -580,6 +610,12 @@ export const ConfigSchema = z.strictObject({
 }).refine((c) => c.storage.kind !== "postgres" || c.storage.postgres.url !== undefined, {
   message: "storage.kind postgres needs storage.postgres.url (or KAI_DATABASE_URL)",
   path: ["storage", "postgres", "url"],
+}).refine((c) => c.memory.index.kind !== "pgvector" || c.memory.index.pgvector.url !== undefined || c.storage.kind === "postgres", {
+  message: "memory.index.kind pgvector needs memory.index.pgvector.url (or storage.kind postgres, whose URL it then uses)",
+  path: ["memory", "index", "pgvector", "url"],
+}).refine((c) => c.memory.index.kind !== "connector" || c.memory.index.connector.service !== undefined, {
+  message: "memory.index.kind connector needs memory.index.connector.service (the id of a registered Qdrant or Chroma service)",
+  path: ["memory", "index", "connector", "service"],
 }).refine((c) => c.bus.kind !== "redis" || c.cache.redis.url !== undefined, {
   message: "bus.kind redis needs cache.redis.url (or KAI_REDIS_URL)",
   path: ["bus", "kind"],

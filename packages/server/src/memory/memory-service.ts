@@ -24,7 +24,7 @@ import { ApiError, notFound } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { RemovedMemory, SemanticMemoryStore, StoredMemory } from "../storage/contracts/semantic-memory-store.js";
 import type { Embedder } from "./gateway-embedder.js";
-import { IndexUnavailableError, normalise, type VectorIndex } from "./vector-index.js";
+import { IndexUnavailableError, normalise, type IndexSync, type VectorIndex } from "./vector-index.js";
 
 export interface MemoryServiceDeps {
   store: SemanticMemoryStore;
@@ -108,11 +108,20 @@ export class MemoryService {
     const index = this.deps.index;
     index.markLoading?.();
     const started = performance.now();
+    // A persistent index (pgvector) kept its vectors: only the rows it lacks are added, and its entries no row
+    // accounts for (deleted while this instance was away) removed.
+    const sync = (await index.beginSync?.()) ?? null;
     let count = 0;
-    for await (const page of this.allRows()) count += await this.indexRows(page, true);
+    let added = 0;
+    for await (const page of this.allRows()) {
+      const indexed = await this.indexRows(page, true, sync);
+      count += indexed.count;
+      added += indexed.added;
+    }
+    const pruned = sync ? await sync.finish((partition, id) => this.catalog.get(id)?.partition === partition) : 0;
     await index.restore?.();
     index.markLoaded?.();
-    this.deps.logger.info({ memories: count, ms: Math.round(performance.now() - started), index: this.deps.index.kind }, "memory index loaded");
+    this.deps.logger.info({ memories: count, ms: Math.round(performance.now() - started), index: this.deps.index.kind, ...(sync ? { added, pruned } : {}) }, "memory index loaded");
   }
 
   /** Saves what the index keeps across restarts, if it keeps anything (the node is stopping). */
@@ -130,8 +139,11 @@ export class MemoryService {
     }
   }
 
-  /** Indexes the rows given that are not indexed yet (nor expired, unless `withExpired`); returns how many. */
-  private async indexRows(rows: readonly StoredMemory[], withExpired = false): Promise<number> {
+  /**
+   * Indexes the rows given that are not indexed yet (nor expired, unless `withExpired`); returns how many, and how
+   * many were sent to the index (with `sync`, those a persistent index held already are not).
+   */
+  private async indexRows(rows: readonly StoredMemory[], withExpired = false, sync: IndexSync | null = null): Promise<{ count: number; added: number }> {
     const now = this.now();
     const byPartition = new Map<string, Array<{ id: string; vector: Float32Array }>>();
     let count = 0;
@@ -144,8 +156,14 @@ export class MemoryService {
       this.catalog.set(memory.id, { metadata: memory.metadata, expiresAt: memory.expiresAt, partition: key });
       count++;
     }
-    for (const [key, entries] of byPartition) await this.deps.index.addMany(key, entries);
-    return count;
+    let added = 0;
+    for (const [key, entries] of byPartition) {
+      const held = sync ? await sync.held(key, entries.map((entry) => entry.id)) : null;
+      const missing = held ? entries.filter((entry) => !held.has(entry.id)) : entries;
+      added += missing.length;
+      await this.deps.index.addMany(key, missing);
+    }
+    return { count, added };
   }
 
   /** Tells the listener of every memory this instance adds or removes; returns how to stop. */
@@ -193,7 +211,7 @@ export class MemoryService {
     let added = 0;
     for await (const page of this.allRows()) {
       for (const memory of page) seen.add(memory.id);
-      added += await this.indexRows(page);
+      added += (await this.indexRows(page)).count;
     }
     const gone = [...this.catalog.keys()].filter((id) => !seen.has(id));
     await this.forgetRemoved(gone);
@@ -266,7 +284,7 @@ export class MemoryService {
       const entry = this.catalog.get(id);
       return entry !== undefined && (entry.expiresAt === null || entry.expiresAt > now) && matchesFilter(entry.metadata, filter);
     };
-    const hits = await this.deps.index.search({ partition: partitionOf(owner, query.namespace, model), query: vector, k: query.limit, accept, ...(query.threshold !== undefined ? { threshold: query.threshold } : {}) });
+    const hits = await this.withIndex(() => this.deps.index.search({ partition: partitionOf(owner, query.namespace, model), query: vector, k: query.limit, accept, ...(query.threshold !== undefined ? { threshold: query.threshold } : {}) }));
     const rows = new Map((await this.deps.store.getMany(hits.map((hit) => hit.id))).map((memory) => [memory.id, memory]));
     const results: MemorySearchResult[] = [];
     for (const hit of hits) {
@@ -372,8 +390,20 @@ export class MemoryService {
     try {
       this.deps.index.check();
     } catch (error) {
-      if (error instanceof IndexUnavailableError) throw new ApiError("memory_index_unavailable", error.message, undefined, { "Retry-After": "1" });
-      throw error;
+      throw this.unavailable(error);
     }
+  }
+
+  /** A remote index (pgvector) may become unreachable between `check` and the search: the same 503. */
+  private async withIndex<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw this.unavailable(error);
+    }
+  }
+
+  private unavailable(error: unknown): unknown {
+    return error instanceof IndexUnavailableError ? new ApiError("memory_index_unavailable", error.message, undefined, { "Retry-After": "1" }) : error;
   }
 }

@@ -1,13 +1,13 @@
 /**
  * @module memory/vector-index
- * The one interface every memory index backend implements (the embedded one here, memory/embedded-index.ts; a
- * remote one such as pgvector or Qdrant would be another class behind it). An index holds unit vectors in
- * partitions (the service makes one per owner, namespace and embedding model) and answers nearest-neighbour
- * searches by cosine similarity. Its promises are what users rely on, checked by one contract suite on every
+ * The one interface every memory index backend implements: the embedded one (memory/embedded-index.ts, in the
+ * process) and pgvector (memory/pgvector-index.ts, in PostgreSQL, shared by the instances and kept across
+ * restarts). An index holds unit vectors in partitions (the service makes one per owner, namespace and embedding
+ * model) and answers nearest-neighbour searches by cosine similarity. Its promises are what users rely on, checked by one contract suite on every
  * backend (test/memory/vector-index-contract.ts):
  * - a removed id is never returned afterwards (the index is consistent with the write that removed it);
  * - a search with an `accept` filter returns `k` hits whenever `k` accepted vectors exist (the filter is applied
- *   inside the search, never to a fixed candidate list: pgvector's post-filter trap);
+ *   inside the search, never to a fixed candidate list: the post-filter trap of pgvector's HNSW without iterative scans);
  * - hits come best first, each at least `threshold` when one is given.
  */
 
@@ -29,7 +29,7 @@ export interface VectorSearch {
 }
 
 export interface VectorIndex {
-  /** `embedded` (exact below `hnswFrom` vectors per partition, HNSW above), … */
+  /** `embedded` (exact below `hnswFrom` vectors per partition, HNSW above) or `pgvector`. */
   readonly kind: string;
   /** Adds (or replaces) one vector; the first vector of a partition fixes its dimensions. */
   add(partition: string, id: string, vector: Float32Array): Promise<void>;
@@ -50,6 +50,19 @@ export interface VectorIndex {
   markLoaded?(): void;
   /** The node stops: save what is kept across restarts. */
   close?(): Promise<void>;
+  /**
+   * Only a backend that keeps its vectors itself across restarts (pgvector): the start then compares the rows with
+   * what it kept instead of adding every vector again (memory-service.ts `start`).
+   */
+  beginSync?(): Promise<IndexSync>;
+}
+
+/** One reconciliation of a persistent index with the rows, at start. */
+export interface IndexSync {
+  /** Which of these ids the partition holds already (the start adds only the others). */
+  held(partition: string, ids: readonly string[]): Promise<ReadonlySet<string>>;
+  /** Every row was read: the entries kept from before `beginSync` that `keep` refuses (row gone, or moved to another partition) are removed; how many. */
+  finish(keep: (partition: string, id: string) => boolean): Promise<number>;
 }
 
 /** The index cannot answer now (not built yet, or its backend is down). */

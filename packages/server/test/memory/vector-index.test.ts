@@ -1,7 +1,8 @@
 /**
  * The memory index contract (vector-index-contract.ts) on the embedded index in both of its modes: exact (a
  * partition below `hnswFrom`) and HNSW (usearch, `hnswFrom` low enough that every test's partition uses the graph).
- * pgvector is not run: the Debian PostgreSQL the tests start has no `vector` extension (docs/data/memory.md).
+ * The pgvector backend runs the same contract in pgvector-index.test.ts (against PGlite with pgvector: the system
+ * PostgreSQL the other tests start has no `vector` extension).
  */
 import { EmbeddedIndex } from "../../src/memory/embedded-index.js";
 import { runVectorIndexContract } from "./vector-index-contract.js";

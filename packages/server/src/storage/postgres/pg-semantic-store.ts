@@ -3,8 +3,9 @@
  * The PostgreSQL backend of `SemanticMemoryStore` (table of migration 8), shared by every instance of the node. An
  * add is one transaction: the expired twin (same text in the same owner's namespace) is deleted, then the insert
  * relies on the unique (owner, namespace, content_hash) index, so of two racing adds one creates and the other
- * finds it. Vectors are float32 bytes (`bytea`): the index lives in each instance (memory/); pgvector is not used
- * (the Debian PostgreSQL here has no `vector` extension; docs/data/memory.md).
+ * finds it. Vectors are float32 bytes (`bytea`), so the rows need no extension: the index is separate (memory/),
+ * the embedded one in each instance or, with `memory.index.kind: pgvector`, its own tables in a PostgreSQL with
+ * pgvector (memory/pgvector-index.ts; docs/data/memory.md).
  */
 import type { MemoryMetadata } from "@kai/protocol";
 import { decodeStored } from "../contracts/task-store.js";
