@@ -472,6 +472,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       audit: securityLog,
       logger: logger.child({ part: "plugins" }),
       policy: restartPolicyOf(config.plugins.restart),
+      allowWeakIsolation: config.plugins.allowWeakIsolation,
       ...(shared ? { signals: cluster.signals } : {}),
     });
     undo.unshift(() => pluginRuntime.close());
@@ -480,7 +481,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // the runtime restarts what changed; a new version of an enabled plugin must start and pass its health check, or
     // the installer puts the previous one back.
     const pluginInstaller = openPluginInstaller({ config, catalog: plugins,
-      onChanged: async () => { await plugins.scan(); await pluginRuntime.reload(); }, verify: (id) => pluginRuntime.verify(id) });
+      onChanged: async () => { await plugins.scan(); await pluginRuntime.reload(); }, verify: (id) => pluginRuntime.verify(id), audit: securityLog });
     // Memory over KLP (memory_read/memory_write) for the senders klp.memoryGrants names; the node reads it late-bound.
     late.memory = new KlpMemoryHandlers(memory.service, new KlpMemoryGrants(config.klp.memoryGrants, registry));
     // Runtime configuration changes (issue 18): live settings applied in place, each announced as CONFIG_UPDATE (once:

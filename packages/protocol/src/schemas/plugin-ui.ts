@@ -11,12 +11,17 @@ import { CapabilitySchema } from "./service.js";
 /** The largest UI page the node serves (the page is one self-contained HTML file). */
 export const PLUGIN_UI_MAX_BYTES = 512 * 1024;
 
+/** The largest plugin icon the node serves (`ui.icon`). */
+export const PLUGIN_ICON_MAX_BYTES = 256 * 1024;
+
 /** One plugin UI in the menu: a running plugin with a page. */
 export const PluginUiEntrySchema = z.object({
   id: z.string(),
   name: z.string(),
   /** The capabilities its process offers: all the page may call through the channel. */
   capabilities: z.array(z.string()),
+  /** True: its manifest names an icon (`ui.icon`: SVG, PNG, JPEG, WebP or GIF), served at `GET /api/plugins/{id}/ui/icon`. */
+  icon: z.boolean().optional(),
 });
 export type PluginUiEntry = z.infer<typeof PluginUiEntrySchema>;
 

@@ -561,6 +561,11 @@ export const ConfigSchema = z.strictObject({
       /** The largest plugin package (.tar.gz) `POST /api/plugins/install` and an update download accept, in bytes. */
       maxPackageBytes: z.int().min(1024).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
       /**
+       * False (default): an unverified plugin is not started when a protection it relies on is missing on this machine
+       * (prlimit's limits, an unprivileged network namespace); true: it runs without (docs/security.md "Plugins").
+       */
+      allowWeakIsolation: z.boolean().default(false),
+      /**
        * How a plugin whose process ended on its own (crash, hang, limit, flood) is restarted: after `initialDelayMs`,
        * doubling up to `maxDelayMs`; `crashLoopCount` ends within `crashLoopWindowMs` stop it until it is enabled again.
        */

@@ -785,7 +785,7 @@ describe("hostile input: plugin packages", () => {
   }, BARRAGE_TIMEOUT);
 });
 
-// Plugin UIs (issue 18): hostile plugin ids on GET /api/plugins/{id}/ui are a 4xx in the error shape (the walk's node
+// Plugin UIs (issue 18): hostile plugin ids on GET /api/plugins/{id}/ui and /ui/icon are a 4xx in the error shape (the walk's node
 // has no plugins: nothing is ever read from disk), never a 5xx (the path-id barrage above covers the route too).
 describe("hostile input: plugin UI pages", () => {
   it("hostile ids are refused with a 4xx, never a page", async () => {
@@ -795,6 +795,10 @@ describe("hostile input: plugin UI pages", () => {
         expectSane(response, `plugin ui ${id.slice(0, 100)}`);
         expect(response.status).toBeGreaterThanOrEqual(400);
         expect(response.status).toBeLessThan(500);
+        const icon = await raw("GET", fillPath("/api/plugins/{id}/ui/icon", id), { token: alice });
+        expectSane(icon, `plugin icon ${id.slice(0, 100)}`);
+        expect(icon.status).toBeGreaterThanOrEqual(400);
+        expect(icon.status).toBeLessThan(500);
       }),
       { numRuns: RUNS.medium },
     );

@@ -152,6 +152,7 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/plugin-uis": { need: "gateway" },
   "GET /api/plugins/{id}/ui": { need: "gateway" },
   "GET /api/plugins/{id}/ui/page": { need: "gateway" },
+  "GET /api/plugins/{id}/ui/icon": { need: "gateway" },
   // The agent mesh (issue 16): agents by signed manifest, their status.
   "POST /api/agents": { need: "agents-write", body: () => signAgentManifest({ id: "kWalk:agent", name: "walked", skills: [{ id: "w", name: "w", capability: "llm_chat" }], endpoint: { transport: "http", url: "http://127.0.0.1:9/" } }, WALK_AGENT_KEY) },
   "GET /api/agents": { need: "agents-read" },

@@ -1,8 +1,10 @@
 // The plugin lifecycle routes through a real node (issue 18): install a .tar.gz (the catalog lists it at once), a
 // conflict and a replace, the history, a rollback, a signed update served by a real HTTP server, remove and its
-// rollback; every route needs plugins:admin; a refused package answers in the error shape and leaves nothing behind.
+// rollback; every route needs plugins:admin; a refused package answers in the error shape and leaves nothing behind;
+// a signed package changed after signing installs as unverified, naming the changed file; every install, update,
+// rollback, remove and rescan, done or refused, is in the security log with who made it.
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -10,6 +12,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorBodySchema, klp, PluginDetailSchema, PluginHistoryResponseSchema, PluginListResponseSchema, PluginRemoveResponseSchema } from "@kai/protocol";
 import { mintToken, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { signPluginFolder } from "../../src/plugins/plugin-signature.js";
 import { makePlugin } from "./plugin-fixtures.js";
 import { manifestText, packFolder, rawTar } from "./plugin-package-fixtures.js";
 
@@ -109,6 +112,47 @@ describe("plugin lifecycle over the API", () => {
     expect(readdirSync(join(dataDir, "plugins", ".staging"))).toEqual([]);
     expect(existsSync(join(dataDir, "plugins", "linky"))).toBe(false);
     expect((await server.request("/healthz", { token: null })).status).toBe(200);
+  });
+
+  it("installs a signed package changed after signing as unverified, naming the changed file", async () => {
+    const folder = makePlugin(join(sources, "signed-1.0.0"), "signed", manifestText("signed", "1.0.0"), { "main.js": "export default {};\n", "lib/util.js": "export const x = 1;\n" });
+    await signPluginFolder(folder, { id: "signed", version: "1.0.0" }, publisher);
+    const intact = await install(await packFolder(folder));
+    expect(intact.status, await intact.clone().text()).toBe(201);
+    expect(PluginDetailSchema.parse(await intact.json()).trust.level).toBe("trusted");
+    writeFileSync(join(folder, "lib", "util.js"), "export const x = 2; // changed after signing\n");
+    const tampered = await install(await packFolder(folder), "?replace=true");
+    expect(tampered.status, await tampered.clone().text()).toBe(201);
+    const detail = PluginDetailSchema.parse(await tampered.json());
+    expect(detail.trust).toMatchObject({ level: "unverified", file: "lib/util.js" });
+    expect(JSON.stringify(detail.trust)).toMatch(/lib\/util\.js/);
+    expect((await server.request("/api/plugins/signed?purge=true", { method: "DELETE" })).status).toBe(200);
+  });
+
+  it("puts every install, update, rollback, remove and rescan in the security log, done or refused", async () => {
+    expect((await server.request("/api/plugins/rescan", { method: "POST" })).status).toBe(200);
+    const events = async (type: string) => {
+      const response = await server.request(`/api/security/events?type=${type}&limit=50`);
+      expect(response.status).toBe(200);
+      return ((await response.json()) as { events: Array<{ outcome: string; actor: string | null; details: Record<string, unknown> }> }).events;
+    };
+    const installs = await events("plugin.install");
+    expect(installs).toEqual(expect.arrayContaining([
+      expect.objectContaining({ outcome: "success", actor: "admin", details: expect.objectContaining({ plugin: "echo", version: "1.0.0", replaced: null }) }),
+      expect.objectContaining({ outcome: "success", details: expect.objectContaining({ plugin: "echo", version: "1.1.0", replaced: "1.0.0" }) }),
+      expect.objectContaining({ outcome: "failure", actor: "admin", details: expect.objectContaining({ error: "conflict" }) }),
+      expect.objectContaining({ outcome: "failure", details: expect.objectContaining({ error: "validation_failed", reason: expect.stringMatching(/symbolic link/) }) }),
+    ]));
+    expect(await events("plugin.update")).toEqual(expect.arrayContaining([
+      expect.objectContaining({ outcome: "success", actor: "admin", details: expect.objectContaining({ plugin: "echo", version: "2.0.0", latest: "2.0.0" }) }),
+      expect.objectContaining({ outcome: "failure", details: expect.objectContaining({ plugin: "echo", error: "conflict" }) }),
+    ]));
+    expect(await events("plugin.rollback")).toEqual(expect.arrayContaining([expect.objectContaining({ outcome: "success", actor: "admin", details: expect.objectContaining({ plugin: "echo", version: "1.0.0" }) })]));
+    expect(await events("plugin.remove")).toEqual(expect.arrayContaining([
+      expect.objectContaining({ outcome: "success", actor: "admin", details: expect.objectContaining({ plugin: "echo", version: "2.0.0", purge: false }) }),
+      expect.objectContaining({ outcome: "success", details: expect.objectContaining({ plugin: "echo", purge: true }) }),
+    ]));
+    expect((await events("plugin.rescan"))[0]).toMatchObject({ outcome: "success", actor: "admin" });
   });
 
   it("needs plugins:admin on every lifecycle route", async () => {

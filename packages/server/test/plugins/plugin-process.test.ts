@@ -27,7 +27,7 @@ afterAll(async () => {
 });
 
 let count = 0;
-async function startPlugin(source: string, options: { invokeTimeoutMs?: number; maxOldSpaceMb?: number; cpuSeconds?: number; startTimeoutMs?: number } = {}): Promise<PluginProcess> {
+async function startPlugin(source: string, options: { invokeTimeoutMs?: number; maxOldSpaceMb?: number; maxDataMb?: number; cpuSeconds?: number; startTimeoutMs?: number } = {}): Promise<PluginProcess> {
   count += 1;
   const folder = makePlugin(root, `p${count}`, `id: p${count}\nname: P\nentrypoint: main.mjs\nversion: 1.0.0\n`, { "main.mjs": source, "data.txt": "inside the folder" });
   const plugin = await PluginProcess.start({ folder, entrypoint: "main.mjs", ...options });
@@ -52,6 +52,7 @@ export default { capabilities: {
   wait: () => new Promise(() => {}),
   exit: () => process.exit(3),
   grow: () => { const keep = []; for (;;) keep.push(new Array(1e6).fill(keep.length)); },
+  hoard: () => { const keep = []; for (let i = 0; i < 512; i++) keep.push(Buffer.alloc(1 << 20, i)); return "held " + keep.length + " MiB"; },
   connect: (port) => new Promise((resolve, reject) => {
     import("node:net").then(({ connect }) => {
       const socket = connect(port, "127.0.0.1", () => { socket.end(); resolve("connected"); });
@@ -113,7 +114,15 @@ describe("a plugin process", () => {
   it("is reported as crashed when it allocates past its heap cap", async () => {
     const plugin = await startPlugin(CAPABILITIES, { maxOldSpaceMb: 32, invokeTimeoutMs: 20_000 });
     await expect(plugin.invoke("grow", null)).rejects.toThrow(/crashed/);
-    expect(plugin.reason).toMatch(/memory limit \(32 MiB\)/);
+    expect(plugin.reason).toMatch(/memory limit \(32 MiB of heap/);
+  }, 30_000);
+
+  it("is stopped when it holds Buffers past its memory limit (RLIMIT_DATA: outside the V8 heap)", async () => {
+    if (!HAS_PRLIMIT) return;
+    // 512 MiB of Buffers in a plugin allowed 64 MiB of heap and 256 MiB in all: the kernel refuses the memory.
+    const plugin = await startPlugin(CAPABILITIES, { maxOldSpaceMb: 64, maxDataMb: 256, invokeTimeoutMs: 20_000 });
+    await expect(plugin.invoke("hoard", null)).rejects.toThrow(/crashed/);
+    expect(plugin.reason).toMatch(/memory limit \(64 MiB of heap, 256 MiB in all\)/);
   }, 30_000);
 
   it("is stopped when it sends a message it was not asked for", async () => {

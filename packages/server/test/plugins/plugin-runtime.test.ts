@@ -3,7 +3,8 @@
 // routable through POST /api/route/{capability} (its input checked against the manifest's schema) and usable as an
 // agent step; its ServiceBus calls reach the vault and the registry within its permissions, each one in the security
 // log, allowed or refused. An unverified plugin is refused secrets whatever it declares, cannot read files or open
-// sockets, and is stopped when it allocates past its heap; a plugin that crashes at every start ends `failed`, one
+// sockets, and is stopped when it holds Buffers past its memory limit (RLIMIT_DATA), each stop in the security log
+// (`plugin.stopped`); a plugin that crashes at every start ends `failed`, one
 // that floods the bus is stopped and restarted; a new version that fails its health check is rolled back while the old
 // one keeps serving; the enabled set survives a restart of the node; disable removes the record.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -15,8 +16,16 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorBodySchema, klp, PluginDetailSchema, PluginListResponseSchema, RouteResponseSchema, TaskSchema, TERMINAL_TASK_STATES, type PluginDetail, type Task } from "@kai/protocol";
 import { eventually, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { signPluginFolder } from "../../src/plugins/plugin-signature.js";
+import { probeIsolation } from "../../src/plugins/runtime/isolation-probe.js";
+import { missingPart } from "../helpers/real-parts.js";
 import { makePlugin } from "./plugin-fixtures.js";
 import { packFolder } from "./plugin-package-fixtures.js";
+
+// An unverified plugin runs only with its isolation (prlimit and an unprivileged network namespace): without them the
+// node refuses it, so those tests skip here with how to get them, and fail under CI=true.
+const TOOLS = probeIsolation();
+const ISOLATED = (TOOLS.prlimit !== null && TOOLS.unshare !== null)
+  || !missingPart("prlimit and unprivileged network namespaces (unshare --user --net)", "apt-get install util-linux, and sysctl kernel.unprivileged_userns_clone=1");
 
 const publisher = klp.generateKeyPair();
 const SECRET = "plugin-canary-7f3a9c";
@@ -45,6 +54,7 @@ export default { capabilities: {
     });
   }),
   grow: () => { const keep = []; for (;;) keep.push(new Array(1e6).fill(keep.length)); },
+  hoard: () => { const keep = []; for (let i = 0; i < 512; i++) keep.push(Buffer.alloc(1 << 20, i)); return keep.length; },
   flood: (_input, kai) => { for (let i = 0; i < 1000; i++) kai.events.broadcast("spam", { i }).catch(() => {}); return "sent"; },
   ping: () => "pong",
 }};
@@ -74,7 +84,7 @@ beforeAll(async () => {
     id: "nosy", name: "Nosy", entrypoint: "main.mjs", version: "0.1.0",
     // It asks for a secret; as an unverified plugin it never gets one.
     permissions: ["vault_read:plugins/*"],
-    capabilities: [capability("steal"), capability("read_file"), capability("connect"), capability("grow"), capability("flood"), capability("ping")],
+    capabilities: [capability("steal"), capability("read_file"), capability("connect"), capability("grow"), capability("hoard"), capability("flood"), capability("ping")],
   }, { "main.mjs": NOSY });
   makePlugin(plugins, "needs-pad", {
     id: "needs-pad", name: "Needs a package", entrypoint: "main.mjs", version: "0.1.0", dependencies: { "left-pad": "^1.0.0" }, capabilities: [capability("pad")],
@@ -214,7 +224,7 @@ describe("a trusted plugin, enabled", () => {
   });
 });
 
-describe("an unverified plugin", () => {
+describe.skipIf(!ISOLATED)("an unverified plugin", () => {
   it("gets no secret whatever it declares, reads no file outside its folder, opens no socket", async () => {
     const enabled = await enable("nosy");
     expect(enabled.trust.level).toBe("unverified");
@@ -227,11 +237,10 @@ describe("an unverified plugin", () => {
     const file = await route("read_file", {});
     expect(file.status).toBe(502);
     expect(JSON.stringify(await file.json())).toMatch(/ERR_ACCESS_DENIED|has been restricted/i);
-    if (enabled.runtime?.isolation?.networkNamespace) {
-      const socket = await route("connect", Number(new URL(server.url).port));
-      expect(socket.status).toBe(502);
-      expect(JSON.stringify(await socket.json())).toMatch(/ENETUNREACH|ECONNREFUSED|EACCES|ERR_ACCESS_DENIED/);
-    }
+    expect(enabled.runtime?.isolation).toEqual({ prlimit: true, networkNamespace: true, permissionModel: true });
+    const socket = await route("connect", Number(new URL(server.url).port));
+    expect(socket.status).toBe(502);
+    expect(JSON.stringify(await socket.json())).toMatch(/ENETUNREACH|ECONNREFUSED|EACCES|ERR_ACCESS_DENIED/);
   });
 
   it("is invoked by another plugin holding invoke:<capability>, and only for that capability", async () => {
@@ -246,8 +255,9 @@ describe("an unverified plugin", () => {
     expect(JSON.stringify(await remember.json())).toMatch(/memory.add needs the memory_write permission/);
   });
 
-  it("is stopped when it allocates past its heap, and when it floods the bus; the node restarts it and keeps serving", async () => {
-    const grow = await route("grow", {});
+  it("is stopped when it holds Buffers past its memory limit, and when it floods the bus; the node restarts it and keeps serving", async () => {
+    // 512 MiB of Buffers: outside its 64 MiB heap, past its 256 MiB data segment (RLIMIT_DATA).
+    const grow = await route("hoard", {});
     expect(grow.status).toBe(503);
     const afterGrow = await eventually(async () => {
       const current = await plugin("nosy");
@@ -263,6 +273,16 @@ describe("an unverified plugin", () => {
     expect(stopped.runtime?.restarts).toBeGreaterThanOrEqual(2);
     // Stopped for the flood: past its call rate, or past its calls waiting, whichever it hit first.
     expect(server.logs.some((line) => /plugin nosy is restarting: (made more than 100 calls per second|had more than 32 calls to the node waiting)/.test(line))).toBe(true);
+    // Each stop is in the security log, with why.
+    const stops = await eventually(async () => {
+      const events = (await securityEvents("plugin.stopped")).filter((event) => event.details.plugin === "nosy");
+      return events.length >= 2 ? events : undefined;
+    });
+    expect(stops.map((event) => event.details.reason)).toEqual(expect.arrayContaining([
+      expect.stringMatching(/exceeded its memory limit \(64 MiB of heap, 256 MiB in all\)/),
+      expect.stringMatching(/made more than 100 calls per second|had more than 32 calls to the node waiting/),
+    ]));
+    expect(stops[0]).toMatchObject({ outcome: "failure", actor: "plugin:nosy", details: { state: "restarting", trust: "unverified" } });
     // The node kept serving the other plugin meanwhile.
     expect((await route("text_reverse", { text: "ok" })).status).toBe(200);
   });

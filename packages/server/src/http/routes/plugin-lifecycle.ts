@@ -20,6 +20,7 @@ import {
   PluginRollbackRequestSchema,
   PluginUpdateRequestSchema,
 } from "@kai/protocol";
+import { principalOf } from "../authenticate.js";
 import { ApiError } from "../../errors.js";
 import type { PluginCatalog } from "../../plugins/plugin-catalog.js";
 import type { PluginInstaller } from "../../plugins/install/plugin-installer.js";
@@ -78,7 +79,7 @@ export function pluginLifecycleRoutes(installer: PluginInstaller, catalog: Plugi
         }
         let installed;
         try {
-          installed = await installer.install(request.raw, { replace: request.query.replace === "true" });
+          installed = await installer.install(request.raw, { replace: request.query.replace === "true", by: principalOf(request).owner });
         } catch (error) {
           stopReading(request);
           throw error;
@@ -97,7 +98,7 @@ export function pluginLifecycleRoutes(installer: PluginInstaller, catalog: Plugi
         querystring: PluginRemoveQuerySchema,
         response: { 200: PluginRemoveResponseSchema, ...errors },
       },
-    }, async (request, reply) => reply.header("Cache-Control", "no-store").send(await installer.remove(request.params.id, { purge: request.query.purge === "true" })));
+    }, async (request, reply) => reply.header("Cache-Control", "no-store").send(await installer.remove(request.params.id, { purge: request.query.purge === "true", by: principalOf(request).owner })));
 
     app.get("/api/plugins/:id/history", {
       config: { scopes, bucket: "read" },
@@ -121,7 +122,7 @@ export function pluginLifecycleRoutes(installer: PluginInstaller, catalog: Plugi
         response: { 200: PluginDetailSchema, ...errors },
       },
     }, async (request, reply) => {
-      const placed = await installer.rollback(request.params.id, { ...(request.body.version !== undefined ? { version: request.body.version } : {}) });
+      const placed = await installer.rollback(request.params.id, { by: principalOf(request).owner, ...(request.body.version !== undefined ? { version: request.body.version } : {}) });
       return reply.header("Cache-Control", "no-store").send(await detailOf(placed.id));
     });
 
@@ -142,7 +143,7 @@ export function pluginLifecycleRoutes(installer: PluginInstaller, catalog: Plugi
         response: { 200: PluginDetailSchema, 413: ErrorBodySchema, 502: ErrorBodySchema, 504: ErrorBodySchema, ...errors },
       },
     }, async (request, reply) => {
-      const placed = await installer.update(request.body.manifest, { id: request.params.id, ...(request.body.force !== undefined ? { force: request.body.force } : {}) });
+      const placed = await installer.update(request.body.manifest, { id: request.params.id, by: principalOf(request).owner, ...(request.body.force !== undefined ? { force: request.body.force } : {}) });
       return reply.header("Cache-Control", "no-store").send(await detailOf(placed.id));
     });
   };

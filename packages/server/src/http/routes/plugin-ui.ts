@@ -11,6 +11,10 @@
  * page (`ui.page`) has one (404 otherwise, 503 `plugin_unavailable` while it is not running). The page is read from
  * the plugin's folder at each request: at most PLUGIN_UI_MAX_BYTES, a regular file reached without a symbolic link
  * anywhere on its path, inside the folder (the manifest's schema already refuses `..` and absolute paths).
+ *
+ * `GET /api/plugins/{id}/ui/icon` answers the same plugin's icon (`ui.icon`) under the same rules (a running plugin
+ * with a page, read from inside its folder without links, at most PLUGIN_ICON_MAX_BYTES), only as an image type the
+ * file's extension names, with nosniff and a policy that lets nothing in it run (an SVG opened on its own is sandboxed).
  */
 import { constants } from "node:fs";
 import { open, realpath } from "node:fs/promises";
@@ -19,6 +23,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
   ErrorBodySchema,
+  PLUGIN_ICON_MAX_BYTES,
   PLUGIN_UI_MAX_BYTES,
   PluginUiListResponseSchema,
   PluginUiResponseSchema,
@@ -41,11 +46,24 @@ const scopes = ["gateway:invoke" as const];
 export const PLUGIN_UI_DOCUMENT_POLICY =
   "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'";
 
+/** What an icon opened as a document may do: nothing (no script, nothing fetched; inline styles for SVGs). */
+export const PLUGIN_ICON_POLICY = "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+/** The image types an icon may be, by its file's extension (anything else is not served). */
+const ICON_TYPES: Readonly<Record<string, string>> = { svg: "image/svg+xml", png: "image/png", jpg: "image/jpeg", jpeg: "image/jpeg", webp: "image/webp", gif: "image/gif" };
+const iconTypeOf = (path: string): string | undefined => ICON_TYPES[path.slice(path.lastIndexOf(".") + 1).toLowerCase()];
+
+/** The icon's path inside the folder when the plugin has a UI and names an icon of an image type served. */
+const iconOf = (plugin: PluginDetail): string | undefined => {
+  const icon = pageOf(plugin) !== undefined ? plugin.manifest?.ui?.icon : undefined;
+  return icon !== undefined && iconTypeOf(icon) !== undefined ? icon : undefined;
+};
+
 /** The page's path inside the folder when the plugin has a UI at all. */
 const pageOf = (plugin: PluginDetail): string | undefined => (plugin.manifest?.ui?.menu === true ? plugin.manifest.ui.page : undefined);
 
 export function pluginUiRoutes(catalog: Pick<PluginCatalog, "list" | "get">, runtime: Pick<PluginRuntime, "viewOf">): FastifyPluginAsyncZod {
-  const entryOf = (plugin: PluginDetail): PluginUiEntry => ({ id: plugin.id, name: plugin.name ?? plugin.id, capabilities: runtime.viewOf(plugin.id).capabilities });
+  const entryOf = (plugin: PluginDetail): PluginUiEntry => ({ id: plugin.id, name: plugin.name ?? plugin.id, capabilities: runtime.viewOf(plugin.id).capabilities, ...(iconOf(plugin) !== undefined ? { icon: true } : {}) });
   /** A running plugin's page: 404 without one, 503 while it is not running. */
   const pageFor = async (id: string): Promise<{ plugin: PluginDetail; html: string }> => {
     const plugin = catalog.get(id);
@@ -53,7 +71,16 @@ export function pluginUiRoutes(catalog: Pick<PluginCatalog, "list" | "get">, run
     if (page === undefined) throw new ApiError("not_found", `plugin ${plugin.id} has no UI`);
     const view = runtime.viewOf(plugin.id);
     if (view.state !== "running") throw new ApiError("plugin_unavailable", `plugin ${plugin.id} is not running (${view.state})`);
-    return { plugin, html: await readPage(plugin.path, page) };
+    return { plugin, html: (await readInside(plugin.path, page, PLUGIN_UI_MAX_BYTES, "UI page")).toString("utf8") };
+  };
+  /** A running plugin's icon: 404 without one (or of a type not served), 503 while it is not running. */
+  const iconFor = async (id: string): Promise<{ type: string; bytes: Buffer }> => {
+    const plugin = catalog.get(id);
+    const icon = iconOf(plugin);
+    if (icon === undefined) throw new ApiError("not_found", `plugin ${plugin.id} has no icon (ui.icon: an SVG, PNG, JPEG, WebP or GIF file, with a ui.page)`);
+    const view = runtime.viewOf(plugin.id);
+    if (view.state !== "running") throw new ApiError("plugin_unavailable", `plugin ${plugin.id} is not running (${view.state})`);
+    return { type: iconTypeOf(icon)!, bytes: await readInside(plugin.path, icon, PLUGIN_ICON_MAX_BYTES, "icon") };
   };
   return async (app) => {
     app.get("/api/plugin-uis", {
@@ -111,12 +138,32 @@ export function pluginUiRoutes(catalog: Pick<PluginCatalog, "list" | "get">, run
         .header("Cache-Control", "no-store")
         .send(html);
     });
+
+    app.get("/api/plugins/:id/ui/icon", {
+      config: { scopes, bucket: "read" },
+      schema: {
+        tags: ["plugins"],
+        summary: "A running plugin's icon (ui.icon: SVG, PNG, JPEG, WebP or GIF), for the web app's menu (gateway:invoke)",
+        security,
+        params: IdParamsSchema,
+        response: { 200: z.any().describe("the icon (an image type)"), 404: ErrorBodySchema, 413: ErrorBodySchema, 503: ErrorBodySchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const { type, bytes } = await iconFor(request.params.id);
+      return reply
+        .header("Content-Type", type)
+        .header("Content-Security-Policy", PLUGIN_ICON_POLICY)
+        .header("X-Content-Type-Options", "nosniff")
+        .header("Cross-Origin-Resource-Policy", "same-origin")
+        .header("Cache-Control", "private, max-age=300")
+        .send(bytes);
+    });
   };
 }
 
-/** The page's text: inside the folder, no symbolic link on the way, a regular file of at most PLUGIN_UI_MAX_BYTES. */
-async function readPage(folder: string, page: string): Promise<string> {
-  const missing = () => new ApiError("not_found", `the plugin's UI page ${page} cannot be read`);
+/** A file of the plugin's: inside the folder, no symbolic link on the way, a regular file of at most `maxBytes`. */
+async function readInside(folder: string, page: string, maxBytes: number, what: string): Promise<Buffer> {
+  const missing = () => new ApiError("not_found", `the plugin's ${what} ${page} cannot be read`);
   const root = await realpath(folder).catch(() => undefined);
   if (root === undefined) throw missing();
   const wanted = join(root, ...page.split("/"));
@@ -129,11 +176,11 @@ async function readPage(folder: string, page: string): Promise<string> {
   try {
     const stats = await handle.stat();
     if (!stats.isFile()) throw missing();
-    if (stats.size > PLUGIN_UI_MAX_BYTES) throw new ApiError("payload_too_large", `the plugin's UI page is larger than ${PLUGIN_UI_MAX_BYTES} bytes`);
-    const buffer = Buffer.alloc(PLUGIN_UI_MAX_BYTES + 1);
+    if (stats.size > maxBytes) throw new ApiError("payload_too_large", `the plugin's ${what} is larger than ${maxBytes} bytes`);
+    const buffer = Buffer.alloc(maxBytes + 1);
     const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
-    if (bytesRead > PLUGIN_UI_MAX_BYTES) throw new ApiError("payload_too_large", `the plugin's UI page is larger than ${PLUGIN_UI_MAX_BYTES} bytes`);
-    return buffer.subarray(0, bytesRead).toString("utf8");
+    if (bytesRead > maxBytes) throw new ApiError("payload_too_large", `the plugin's ${what} is larger than ${maxBytes} bytes`);
+    return buffer.subarray(0, bytesRead);
   } finally {
     await handle.close();
   }

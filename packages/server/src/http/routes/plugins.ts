@@ -48,9 +48,9 @@ export function pluginRoutes(catalog: PluginCatalog, runtime?: PluginRuntime): F
         security,
         response: { 200: PluginListResponseSchema, ...errors },
       },
-    }, async (_request, reply) => {
+    }, async (request, reply) => {
       await catalog.scan();
-      await runtime?.reload();
+      await runtime?.reload(principalOf(request).owner);
       return reply.header("Cache-Control", "no-store").send(listing());
     });
 

@@ -5,6 +5,7 @@
  * `plugins.maxPackageBytes`, the catalog to see which source provides an id, and after each change a rescan (or the
  * caller's onChanged: the runtime restarts the plugin) and the caller's verify (its start and health check).
  */
+import type { SecurityEventInput } from "../../auth/security-log.js";
 import type { Config } from "../../config/config-schema.js";
 import type { PluginCatalog } from "../plugin-catalog.js";
 import { PluginInstaller } from "./plugin-installer.js";
@@ -15,6 +16,8 @@ export interface OpenPluginInstallerOptions {
   /** Default: `catalog.scan()`. */
   onChanged?: (id: string) => Promise<void> | void;
   verify?: (id: string) => Promise<void>;
+  /** The security log (each install, update, rollback and remove). */
+  audit?: { recordLater(input: SecurityEventInput): void };
 }
 
 export function openPluginInstaller(options: OpenPluginInstallerOptions): PluginInstaller {
@@ -35,6 +38,7 @@ export function openPluginInstaller(options: OpenPluginInstallerOptions): Plugin
     },
     onChanged: options.onChanged ?? (() => catalog.scan()),
     ...(options.verify ? { verify: options.verify } : {}),
+    ...(options.audit ? { audit: options.audit } : {}),
   });
   // What a crash left half unpacked; never fatal (the next start tries again).
   void installer.sweepStaging().catch(() => undefined);

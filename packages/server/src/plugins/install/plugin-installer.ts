@@ -28,6 +28,7 @@ import {
   type PluginHistoryResponse,
   type PluginRemoveResponse,
 } from "@kai/protocol";
+import type { SecurityEventInput } from "../../auth/security-log.js";
 import { ApiError } from "../../errors.js";
 import { describeFolder, type PluginSource } from "../plugin-discovery.js";
 import { readPluginManifest } from "../plugin-manifest.js";
@@ -51,6 +52,8 @@ export interface PluginInstallerOptions {
   verify?: (id: string) => Promise<void>;
   /** The deadline for an update's download (default 60 s). */
   downloadTimeoutMs?: number;
+  /** The security log: every install, update, rollback and remove, done or refused, is recorded (who, which plugin). */
+  audit?: { recordLater(input: SecurityEventInput): void };
   now?: () => Date;
 }
 
@@ -77,8 +80,27 @@ export class PluginInstaller {
     this.limits = { ...PACKAGE_LIMITS, ...options.limits };
   }
 
-  /** Installs a package (a .tar.gz stream). `replace`: an installed version moves to the history instead of a 409. */
-  async install(source: Readable, options: { replace?: boolean } = {}): Promise<InstallResult> {
+  /** Installs a package (a .tar.gz stream). `replace`: an installed version moves to the history instead of a 409. `by`: who (the security log). */
+  install(source: Readable, options: { replace?: boolean; by?: string } = {}): Promise<InstallResult> {
+    return this.audited("plugin.install", options.by, {}, () => this.installNow(source, options), (result) => ({ replaced: result.replaced?.version ?? null }));
+  }
+
+  /**
+   * Runs one lifecycle change and records it in the security log, done or refused, like enable and disable are
+   * (plugin-runtime.ts): who, which plugin and version, and for a refusal the error's code and message.
+   */
+  private async audited<T extends { id: string; version?: string | undefined }>(type: string, by: string | undefined, details: Record<string, unknown>, work: () => Promise<T>, more: (result: T) => Record<string, unknown> = () => ({})): Promise<T> {
+    try {
+      const result = await work();
+      this.options.audit?.recordLater({ type, outcome: "success", actor: by ?? null, details: { ...details, plugin: result.id, version: result.version ?? null, ...more(result) } });
+      return result;
+    } catch (error) {
+      this.options.audit?.recordLater({ type, outcome: "failure", actor: by ?? null, details: { ...details, error: error instanceof ApiError ? error.code : "internal", reason: (error instanceof Error ? error.message : String(error)).slice(0, 500) } });
+      throw error;
+    }
+  }
+
+  private async installNow(source: Readable, options: { replace?: boolean }): Promise<InstallResult> {
     const staging = await this.staging();
     try {
       const folder = await this.unpack(source, staging);
@@ -94,7 +116,12 @@ export class PluginInstaller {
    * `signature`, by a trusted key) first, then the download and its checksum, then the same checks as an install.
    * `latest` must be newer than the installed version unless `force`.
    */
-  async update(document: Record<string, unknown>, options: { id?: string; force?: boolean } = {}): Promise<InstallResult> {
+  update(document: Record<string, unknown>, options: { id?: string; force?: boolean; by?: string } = {}): Promise<InstallResult> {
+    const named = typeof document.plugin === "string" ? document.plugin.slice(0, 255) : options.id;
+    return this.audited("plugin.update", options.by, { ...(named !== undefined ? { plugin: named } : {}), ...(typeof document.latest === "string" ? { latest: document.latest.slice(0, 64) } : {}) }, () => this.updateNow(document, options), (result) => ({ replaced: result.replaced?.version ?? null }));
+  }
+
+  private async updateNow(document: Record<string, unknown>, options: { id?: string; force?: boolean }): Promise<InstallResult> {
     const parsed = PluginUpdateManifestSchema.safeParse(document);
     if (!parsed.success) {
       throw new ApiError("validation_failed", "the update manifest is malformed", fieldErrorsFromZod(parsed.error).map((error) => ({ ...error, path: `manifest.${error.path}` })));
@@ -146,7 +173,11 @@ export class PluginInstaller {
   }
 
   /** Puts the newest kept version (or the newest of `version`) in place; the current one, if any, goes to the history. */
-  async rollback(id: string, options: { version?: string } = {}): Promise<InstallResult> {
+  rollback(id: string, options: { version?: string; by?: string } = {}): Promise<InstallResult> {
+    return this.audited("plugin.rollback", options.by, { plugin: id }, () => this.rollbackNow(id, options), (result) => ({ replaced: result.replaced?.version ?? null }));
+  }
+
+  private rollbackNow(id: string, options: { version?: string }): Promise<InstallResult> {
     return this.locked(id, async () => {
       this.refuseOtherSource(id, "rolled back");
       const entries = await this.history.list(id);
@@ -170,7 +201,11 @@ export class PluginInstaller {
   }
 
   /** Removes a plugin installed in the data folder: into the history (a rollback brings it back), or deleted with `purge`. */
-  async remove(id: string, options: { purge?: boolean } = {}): Promise<PluginRemoveResponse> {
+  remove(id: string, options: { purge?: boolean; by?: string } = {}): Promise<PluginRemoveResponse> {
+    return this.audited("plugin.remove", options.by, { plugin: id, purge: options.purge === true }, () => this.removeNow(id, options));
+  }
+
+  private removeNow(id: string, options: { purge?: boolean }): Promise<PluginRemoveResponse> {
     return this.locked(id, async () => {
       this.refuseOtherSource(id, "removed");
       const current = await this.currentFolder(id);

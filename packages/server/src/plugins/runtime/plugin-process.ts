@@ -5,10 +5,13 @@
  *
  * Isolation, strongest first (docs/security.md "Plugins" says what it holds against and what not):
  * - its own process: a crash, a hang or a leak is the plugin's, never the node's;
- * - operating-system limits through `prlimit` where it exists (CPU seconds, no core files, no file writes, few
- *   descriptors) and V8's heap cap (`--max-old-space-size`);
+ * - operating-system limits through `prlimit` (CPU seconds, no core files, no file growth, few descriptors, and
+ *   RLIMIT_DATA: the data segment, where Buffers and native memory live, which V8's heap cap does not bound) and V8's
+ *   heap cap (`--max-old-space-size`);
  * - no network unless `network` is set: a fresh network namespace (`unshare --user --net`, where unprivileged user
  *   namespaces are allowed) has no interface but a loopback that is down, so no socket reaches anything;
+ * Which of these the machine offers is isolation-probe.ts's answer; the supervisor refuses to start an unverified
+ * plugin without them (unless `plugins.allowWeakIsolation`), so a process started here without one was allowed to.
  * - an empty environment (the node's variables, database URLs among them, are not inherited);
  * - Node's permission model as defence in depth (reads only of the host script and the plugin's folder; no child
  *   processes, no workers, no writes). Node's documentation says it is not a boundary against malicious code.
@@ -18,12 +21,13 @@
  * why; pending calls fail at once. Its own calls to the node (`call` messages) go to `onCall`, which checks them
  * against its permissions (plugin-bus.ts); without `onCall` every call is refused.
  */
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { PluginHostMessageSchema, type PluginHostRequest } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
+import { probeIsolation, type IsolationTools } from "./isolation-probe.js";
 
 export type PluginProcessState = "starting" | "running" | "stopped" | "crashed" | "hung" | "flooded" | "failed";
 
@@ -36,6 +40,11 @@ export interface PluginProcessOptions {
   entrypoint: string;
   /** V8 heap cap, MiB. */
   maxOldSpaceMb?: number;
+  /**
+   * The data segment's cap (RLIMIT_DATA), MiB: the heap, Buffers and native memory together. Default: the heap cap plus
+   * DATA_HEADROOM_MB for V8's own spaces and Node's start (Node 20 starts within 48 MiB of RLIMIT_DATA; measured).
+   */
+  maxDataMb?: number;
   /** CPU seconds the process may use in all (prlimit); past it the kernel ends it. */
   cpuSeconds?: number;
   /** How long the entrypoint may take to load, ms. */
@@ -59,18 +68,9 @@ export interface PluginIsolation {
   permissionModel: true;
 }
 
-const DEFAULTS = { maxOldSpaceMb: 64, cpuSeconds: 60, startTimeoutMs: 5_000, invokeTimeoutMs: 5_000, maxPending: 64, network: false, maxCallsPerSecond: 100, maxCallsPending: 32 } as const;
-const PRLIMIT_PATHS = ["/usr/bin/prlimit", "/bin/prlimit"];
-const UNSHARE_PATHS = ["/usr/bin/unshare", "/bin/unshare"];
-
-let unshareUsable: string | null | undefined;
-/** The unshare program when it can make an unprivileged user and network namespace here (tried once), else null. */
-function usableUnshare(): string | null {
-  if (unshareUsable !== undefined) return unshareUsable;
-  const path = UNSHARE_PATHS.find((candidate) => existsSync(candidate));
-  unshareUsable = path && spawnSync(path, ["--user", "--map-root-user", "--net", "--", "true"], { stdio: "ignore", timeout: 5_000 }).status === 0 ? path : null;
-  return unshareUsable;
-}
+/** What the data segment may hold beyond the V8 heap cap by default, MiB (young generation, code, Node's own, Buffers). */
+export const DATA_HEADROOM_MB = 192;
+const DEFAULTS = { maxOldSpaceMb: 64, maxDataMb: 0, cpuSeconds: 60, startTimeoutMs: 5_000, invokeTimeoutMs: 5_000, maxPending: 64, network: false, maxCallsPerSecond: 100, maxCallsPending: 32 } as const;
 /** The last bytes of the plugin's stderr kept to explain an exit (never logged by this module). */
 const STDERR_TAIL_BYTES = 4096;
 
@@ -125,18 +125,25 @@ export class PluginProcess {
     child.on("error", (error) => this.end("failed", `the process could not run: ${error.message}`));
   }
 
-  /** Starts the plugin; resolves once its entrypoint loaded, rejects (and leaves nothing running) otherwise. */
-  static async start(options: PluginProcessOptions, onCall?: PluginCallHandler): Promise<PluginProcess> {
+  /**
+   * Starts the plugin; resolves once its entrypoint loaded, rejects (and leaves nothing running) otherwise. `tools`: the
+   * protections this machine offers (the real probe; the supervisor passes the one it checked).
+   */
+  static async start(options: PluginProcessOptions, onCall?: PluginCallHandler, tools: IsolationTools = probeIsolation()): Promise<PluginProcess> {
     if (!isAbsolute(options.folder)) throw new TypeError("the plugin folder must be an absolute path");
-    const settings: Required<PluginProcessOptions> = { ...DEFAULTS, ...options, folder: resolve(options.folder) };
+    const merged = { ...DEFAULTS, ...options, folder: resolve(options.folder) };
+    const settings: Required<PluginProcessOptions> = { ...merged, maxDataMb: options.maxDataMb ?? merged.maxOldSpaceMb + DATA_HEADROOM_MB };
     const host = hostScriptPath();
     const nodeArgs = [`--max-old-space-size=${settings.maxOldSpaceMb}`, ...permissionFlags(host, settings.folder), host, settings.folder, settings.entrypoint];
     // prlimit sets the limits and execs unshare (when the plugin gets no network), which execs Node: one process.
     let argv = [process.execPath, ...nodeArgs];
-    const unshare = settings.network ? null : usableUnshare();
+    const unshare = settings.network ? null : tools.unshare;
     if (unshare) argv = [unshare, "--user", "--map-root-user", "--net", "--", ...argv];
-    const prlimit = PRLIMIT_PATHS.find((path) => existsSync(path));
-    if (prlimit) argv = [prlimit, `--cpu=${settings.cpuSeconds}`, "--core=0", "--fsize=0", "--nofile=256", "--", ...argv];
+    const prlimit = tools.prlimit;
+    // RLIMIT_DATA, not RLIMIT_AS: V8 reserves far more address space than it uses (the cage, code ranges), so an AS cap
+    // sized to a plugin's memory stops Node from starting; RLIMIT_DATA counts private writable mappings, which V8 and
+    // the allocator make only for memory they commit (the heap's pages, Buffers), not for reservations.
+    if (prlimit) argv = [prlimit, `--cpu=${settings.cpuSeconds}`, "--core=0", "--fsize=0", "--nofile=256", `--data=${settings.maxDataMb * 1024 * 1024}`, "--", ...argv];
     const [command, ...args] = argv as [string, ...string[]];
     const child = spawn(command, args, {
       cwd: settings.folder,
@@ -147,7 +154,7 @@ export class PluginProcess {
       shell: false,
       windowsHide: true,
     });
-    const plugin = new PluginProcess(child, settings, { prlimit: prlimit !== undefined, networkNamespace: unshare !== null, permissionModel: true });
+    const plugin = new PluginProcess(child, settings, { prlimit: prlimit !== null, networkNamespace: unshare !== null, permissionModel: true });
     plugin.onCall = onCall;
     await plugin.ready();
     return plugin;
@@ -298,7 +305,8 @@ export class PluginProcess {
     if (this.state_ !== "starting" && this.state_ !== "running") return;
     const tail = this.stderrTail;
     let reason: string;
-    if (/heap limit|JavaScript heap out of memory/.test(tail)) reason = `exceeded its memory limit (${this.options.maxOldSpaceMb} MiB)`;
+    // Past RLIMIT_DATA, V8 or Node fails to get memory and aborts with an out-of-memory report like the heap's own.
+    if (/heap limit|heap out of memory|Allocation failed|out of memory/i.test(tail)) reason = `exceeded its memory limit (${this.options.maxOldSpaceMb} MiB of heap, ${this.options.maxDataMb} MiB in all)`;
     else if (signal === "SIGXCPU" || signal === "SIGKILL") reason = `was killed by ${signal} (its CPU limit is ${this.options.cpuSeconds} s)`;
     else reason = signal ? `exited on ${signal}` : `exited with code ${code ?? "?"}`;
     this.end("crashed", reason);

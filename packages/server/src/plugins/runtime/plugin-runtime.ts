@@ -11,7 +11,11 @@
  * capabilities as skills (transport `plugin`), kept alive by heartbeats while it runs: its capabilities are routable
  * through `POST /api/route/{capability}` and usable as agent steps, and a node that dies takes its record offline
  * within the record's lease. A call's input is checked against the JSON Schema the manifest declares for the
- * capability (ajv, compiled once per plugin start) before it reaches the plugin.
+ * capability (ajv, compiled once per plugin start) before it reaches the plugin, and its output against the output
+ * schema before it reaches the caller (502 `upstream_invalid_response`: the plugin broke its own contract).
+ *
+ * Every lifecycle change is in the security log: enable and disable here (`plugin.enable`, `plugin.disable`), and a
+ * plugin the supervisor stopped (a crash, a hang, a limit, a flood, a refused start: `plugin.stopped`).
  *
  * After a rescan (`reload`), a running plugin whose folder changed (another version installed, a file edited) is
  * restarted from the new folder: hot reload without restarting the node.
@@ -37,6 +41,7 @@ import type { RegistryService } from "../../registry/registry-service.js";
 import type { PluginCatalog } from "../plugin-catalog.js";
 import { hashPluginFiles } from "../plugin-files.js";
 import type { PluginBus } from "./plugin-bus.js";
+import type { IsolationProbe } from "./isolation-probe.js";
 import type { PluginProcessOptions } from "./plugin-process.js";
 import { PluginSupervisor, type RestartPolicy, type SupervisorStatus } from "./plugin-supervisor.js";
 
@@ -67,6 +72,10 @@ export interface PluginRuntimeDeps {
   signals?: Pick<ClusterSignals, "publish" | "subscribe">;
   policy?: RestartPolicy;
   processOverrides?: Partial<PluginProcessOptions>;
+  /** Which protections this machine offers (default the real probe; tests play a machine without them). */
+  probe?: IsolationProbe;
+  /** `plugins.allowWeakIsolation`: unverified plugins also run when a protection is missing. */
+  allowWeakIsolation?: boolean;
 }
 
 interface Running {
@@ -74,6 +83,7 @@ interface Running {
   /** The folder's content when it started (file hashes), to tell a changed folder on reload. */
   fingerprint: string;
   validators: Map<string, ValidateFunction>;
+  outputValidators: Map<string, ValidateFunction>;
 }
 
 export class PluginRuntime {
@@ -130,8 +140,9 @@ export class PluginRuntime {
     await this.schedule(() => this.reconcile());
   }
 
-  /** After the catalog read the folders again: start, stop and restart (changed folders) to match. */
-  reload(): Promise<void> {
+  /** After the catalog read the folders again: start, stop and restart (changed folders) to match. `by`: an operator's rescan (security-logged). */
+  reload(by?: string): Promise<void> {
+    if (by !== undefined) this.deps.audit?.recordLater({ type: "plugin.rescan", outcome: "success", actor: by, details: { plugins: this.deps.catalog.list().plugins.length } });
     return this.schedule(() => this.reconcile({ checkFolders: true }));
   }
 
@@ -186,9 +197,14 @@ export class PluginRuntime {
     if (!pluginId || !current) throw new ApiError("plugin_unavailable", `no plugin running on this instance offers ${capability}`);
     const validate = current.validators.get(capability);
     if (validate && !validate(input)) {
-      throw new ApiError("plugin_input_invalid", `the input does not match the schema plugin ${pluginId} declares for ${capability}: ${this.ajv?.errorsText(validate.errors, { dataVar: "input" }) ?? "invalid"}.slice(0, 500)}`);
+      throw new ApiError("plugin_input_invalid", `the input does not match the schema plugin ${pluginId} declares for ${capability}: ${(this.ajv?.errorsText(validate.errors, { dataVar: "input" }) ?? "invalid").slice(0, 500)}`);
     }
-    return { pluginId, output: await current.supervisor.invoke(capability, input, options.timeoutMs) };
+    const output = await current.supervisor.invoke(capability, input, options.timeoutMs);
+    const check = current.outputValidators.get(capability);
+    if (check && !check(output)) {
+      throw new ApiError("upstream_invalid_response", `plugin ${pluginId} answered ${capability} with an output that does not match the schema it declares: ${(this.ajv?.errorsText(check.errors, { dataVar: "output" }) ?? "invalid").slice(0, 500)}`);
+    }
+    return { pluginId, output };
   }
 
   async close(): Promise<void> {
@@ -237,22 +253,27 @@ export class PluginRuntime {
     this.ajv ??= new (await import("ajv")).Ajv({ strict: false, allErrors: false });
     const ajv = this.ajv;
     const validators = new Map<string, ValidateFunction>();
+    const outputValidators = new Map<string, ValidateFunction>();
     for (const capability of plugin.manifest?.capabilities ?? []) {
-      if (!capability.input) continue;
-      try {
-        validators.set(capability.name, ajv.compile(capability.input));
-      } catch (error) {
-        this.deps.logger.warn({ plugin: plugin.id, capability: capability.name }, `plugin ${plugin.id}: the input schema of ${capability.name} is not a usable JSON Schema (${error instanceof Error ? error.message.slice(0, 200) : "invalid"}); its calls are refused`);
-        validators.set(capability.name, Object.assign(() => false, { errors: [] }) as unknown as ValidateFunction);
+      for (const [which, schema, into] of [["input", capability.input, validators], ["output", capability.output, outputValidators]] as const) {
+        if (!schema) continue;
+        try {
+          into.set(capability.name, ajv.compile(schema));
+        } catch (error) {
+          this.deps.logger.warn({ plugin: plugin.id, capability: capability.name }, `plugin ${plugin.id}: the ${which} schema of ${capability.name} is not a usable JSON Schema (${error instanceof Error ? error.message.slice(0, 200) : "invalid"}); its calls are refused`);
+          into.set(capability.name, Object.assign(() => false, { errors: [] }) as unknown as ValidateFunction);
+        }
       }
     }
     const supervisor = new PluginSupervisor(plugin, {
       bus: this.deps.bus,
       ...(this.deps.policy ? { policy: this.deps.policy } : {}),
       ...(this.deps.processOverrides ? { processOverrides: this.deps.processOverrides } : {}),
+      ...(this.deps.probe ? { probe: this.deps.probe } : {}),
+      allowWeakIsolation: this.deps.allowWeakIsolation === true,
       onChange: (changed, status) => this.onChange(changed, status),
     });
-    this.running.set(plugin.id, { supervisor, fingerprint, validators });
+    this.running.set(plugin.id, { supervisor, fingerprint, validators, outputValidators });
     // A failed start is in the supervisor's state (and restarted by it); enabling never fails for it.
     await supervisor.start().catch(() => undefined);
     await this.registering.get(plugin.id);
@@ -271,6 +292,11 @@ export class PluginRuntime {
     const line = { plugin: plugin.id, state: status.state, restarts: status.restarts, ...(status.reason ? { reason: status.reason } : {}) };
     if (status.state === "failed" || status.state === "restarting") this.deps.logger.warn(line, `plugin ${plugin.id} is ${status.state}${status.reason ? `: ${status.reason}` : ""}`);
     else this.deps.logger.info(line, `plugin ${plugin.id} is ${status.state}`);
+    if (status.state === "running" && status.weakened) this.deps.logger.warn({ plugin: plugin.id, weakened: status.weakened }, `plugin ${plugin.id} runs without some of its isolation: ${status.weakened.join("; ")}`);
+    // The supervisor stopped it (it ended on its own, or was refused a start): an operator must be able to see who and why.
+    if (status.state === "failed" || status.state === "restarting") {
+      this.deps.audit?.recordLater({ type: "plugin.stopped", outcome: "failure", actor: pluginRecordId(plugin.id), details: { plugin: plugin.id, version: plugin.version, trust: plugin.trust.level, state: status.state, restarts: status.restarts, ...(status.reason ? { reason: status.reason.slice(0, 500) } : {}) } });
+    }
     if (status.state === "running") this.registering.set(plugin.id, this.register(plugin, status));
     // A crash loop will not end on its own: its record goes now rather than at the end of its lease.
     if (status.state === "failed") void this.deps.registry.remove(NODE, pluginRecordId(plugin.id)).catch(() => undefined);

@@ -5,10 +5,16 @@
  * flood of calls) starts it again after a pause that doubles each time. A plugin that ends `crashLoop.count` times
  * within `crashLoop.windowMs` is a crash loop: it stays `failed` until it is enabled again, and the node keeps
  * serving. Every change of state goes to `onChange` (the runtime logs it and updates the plugin's registry record).
+ *
+ * Before a start it asks which protections this machine offers (isolation-probe.ts): an unverified plugin whose
+ * protections are missing is not started (`failed`, the reason names what is missing and how to get it) unless the
+ * operator allowed weak isolation (`plugins.allowWeakIsolation`); a trusted or system plugin runs without them, and
+ * its status says which it goes without (`weakened`).
  */
 import type { BusEvent, PluginDetail, PluginRunState } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import { processOptionsFor } from "./isolation-policy.js";
+import { missingProtections, probeIsolation, type IsolationProbe } from "./isolation-probe.js";
 import { dependencyProblems } from "./plugin-dependencies.js";
 import type { PluginBus, PluginBusSession } from "./plugin-bus.js";
 import { PluginProcess, type PluginIsolation, type PluginProcessOptions } from "./plugin-process.js";
@@ -35,6 +41,8 @@ export interface SupervisorStatus {
   since: Date;
   capabilities: readonly string[];
   isolation?: PluginIsolation;
+  /** The protections it runs without on this machine (trusted and system plugins, or weak isolation allowed). */
+  weakened?: string[];
 }
 
 export interface SupervisorDeps {
@@ -42,6 +50,10 @@ export interface SupervisorDeps {
   policy?: RestartPolicy;
   /** Overrides of the process options (tests: a smaller heap, shorter timeouts). */
   processOverrides?: Partial<PluginProcessOptions>;
+  /** Which protections this machine offers; default the real probe (tests play a machine without them). */
+  probe?: IsolationProbe;
+  /** True: an unverified plugin also runs when a protection is missing (`plugins.allowWeakIsolation`). */
+  allowWeakIsolation?: boolean;
   onChange(plugin: PluginDetail, status: SupervisorStatus): void;
 }
 
@@ -79,6 +91,13 @@ export class PluginSupervisor {
       this.set({ state: "failed", reason: error instanceof Error ? error.message : String(error) });
       throw error;
     }
+    const tools = (this.deps.probe ?? probeIsolation)();
+    const weakened = missingProtections(tools, { network: options.network === true });
+    if (weakened.length > 0 && this.plugin.trust.level === "unverified" && this.deps.allowWeakIsolation !== true) {
+      const reason = `an unverified plugin is not started without its isolation: ${weakened.join("; ")}. To run it anyway, set plugins.allowWeakIsolation: true (docs/security.md "Plugins")`;
+      this.set({ state: "failed", reason, capabilities: [] });
+      throw new ApiError("plugin_unavailable", `plugin ${this.plugin.id} cannot start: ${reason}`);
+    }
     const manifest = this.plugin.manifest!;
     const missing = await dependencyProblems(this.plugin.path, manifest);
     if (missing.length > 0) {
@@ -88,7 +107,7 @@ export class PluginSupervisor {
     const session = this.deps.bus.open({ id: this.plugin.id, permissions: manifest.permissions, trust: this.plugin.trust.level }, (event: BusEvent) => this.process?.sendEvent(event));
     let started: PluginProcess;
     try {
-      started = await PluginProcess.start(options, session.handle);
+      started = await PluginProcess.start(options, session.handle, tools);
     } catch (error) {
       session.close();
       const reason = error instanceof Error ? error.message : String(error);
@@ -103,7 +122,7 @@ export class PluginSupervisor {
     this.process = started;
     this.session = session;
     const declared = new Set(manifest.capabilities.map((capability) => capability.name));
-    this.set({ state: "running", reason: undefined, capabilities: started.capabilities.filter((name) => declared.has(name)), isolation: started.isolation });
+    this.set({ state: "running", reason: undefined, capabilities: started.capabilities.filter((name) => declared.has(name)), isolation: started.isolation, ...(weakened.length > 0 ? { weakened } : {}) });
     started.onEnded(() => {
       if (this.process !== started) return;
       this.process = null;

@@ -1,14 +1,16 @@
 /**
  * @module views/plugins/PluginNav
  * The navigation's "Plugins" group: one entry per running plugin with a UI page (GET /api/plugin-uis), for sessions
- * that may call plugins (gateway:invoke). Nothing is shown when there is none.
+ * that may call plugins (gateway:invoke). Nothing is shown when there is none. A plugin with an icon (`icon: true`)
+ * shows it beside its name: an <img> from `GET /api/plugins/{id}/ui/icon` (an image: an SVG's scripts never run in one).
  */
 import { NavLink } from "react-router";
-import { useCan } from "../../app/session";
+import { useCan, useSession } from "../../app/session";
 import { usePluginUis } from "./plugins-queries";
 
 export function PluginNav() {
   const uis = usePluginUis(useCan("gateway:invoke"));
+  const { connection } = useSession();
   const plugins = uis.data?.plugins ?? [];
   if (plugins.length === 0) return null;
   return (
@@ -21,10 +23,20 @@ export function PluginNav() {
               to={`/plugin-ui/${encodeURIComponent(plugin.id)}`}
               data-testid={`nav-plugin-${plugin.id}`}
               className={({ isActive }) =>
-                `block rounded-md px-3 py-1.5 text-sm ${isActive ? "bg-sky-100 font-medium text-sky-900 dark:bg-sky-900 dark:text-sky-50" : "text-slate-800 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800"}`
+                `flex items-center gap-2 rounded-md px-3 py-1.5 text-sm ${isActive ? "bg-sky-100 font-medium text-sky-900 dark:bg-sky-900 dark:text-sky-50" : "text-slate-800 hover:bg-slate-100 dark:text-slate-200 dark:hover:bg-slate-800"}`
               }
             >
-              {plugin.name}
+              {plugin.icon ? (
+                <img
+                  src={`${connection.url}/api/plugins/${encodeURIComponent(plugin.id)}/ui/icon`}
+                  alt=""
+                  width={16}
+                  height={16}
+                  className="h-4 w-4 shrink-0"
+                  data-testid={`nav-plugin-icon-${plugin.id}`}
+                />
+              ) : null}
+              <span>{plugin.name}</span>
             </NavLink>
           </li>
         ))}

@@ -1,7 +1,7 @@
 // The Plugins view against a real node with a real plugin folder: the server's build in a process of its own (run
 // `npx tsc -b packages/server` first; see startBuiltNode for why not the harness's in-process node). The listing shows the plugin with its version, state, run state, trust level
 // and why, and source; "Details" shows its permissions and capabilities; "Enable" starts it, after which the menu's
-// Plugins group links to its UI page, shown in a sandboxed frame; "Disable" stops it. A session without
+// Plugins group links to its UI page (with its icon, served by the node), shown in a sandboxed frame; "Disable" stops it. A session without
 // plugins:admin sees no Plugins page in the menu.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -22,7 +22,7 @@ name: Echo UI
 entrypoint: main.mjs
 version: 1.2.3
 permissions: [registry_read]
-ui: { menu: true, page: ui.html }
+ui: { menu: true, page: ui.html, icon: icon.svg }
 capabilities:
   - name: ui_echo
     description: says it back
@@ -92,6 +92,7 @@ beforeAll(async () => {
   writeFileSync(join(folder, "plugin.yaml"), MANIFEST);
   writeFileSync(join(folder, "main.mjs"), "export default { capabilities: { ui_echo: async (input) => input } };\n");
   writeFileSync(join(folder, "ui.html"), "<!doctype html><title>Echo</title><p>echo</p>");
+  writeFileSync(join(folder, "icon.svg"), `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 8 8"><circle cx="4" cy="4" r="4"/></svg>`);
   const rescan = await node.request("/api/plugins/rescan", { method: "POST" });
   expect(rescan.status).toBe(200);
 }, 60_000);
@@ -119,8 +120,12 @@ describe("the Plugins view", { timeout: 60_000 }, () => {
     await waitFor(async () => expect((await row()).textContent).toContain("running"));
     expect(within(await row()).getByRole("button", { name: "Disable echo-ui" })).toBeTruthy();
 
-    // The menu's Plugins group now links to its page, a frame that may run scripts but is no origin of ours.
-    await user.click(await screen.findByTestId("nav-plugin-echo-ui"));
+    // The menu's Plugins group now links to its page (with its icon), a frame that may run scripts but is no origin of ours.
+    const entry = await screen.findByTestId("nav-plugin-echo-ui");
+    expect(within(entry).getByTestId("nav-plugin-icon-echo-ui").getAttribute("src")).toBe(`${node.url}/api/plugins/echo-ui/ui/icon`);
+    const icon = await node.request("/api/plugins/echo-ui/ui/icon");
+    expect([icon.status, icon.headers.get("content-type")]).toEqual([200, "image/svg+xml"]);
+    await user.click(entry);
     await screen.findByRole("heading", { level: 1, name: "Echo UI" });
     const frame = await screen.findByTitle("Echo UI (plugin)");
     expect(frame.getAttribute("sandbox")).toBe("allow-scripts");
