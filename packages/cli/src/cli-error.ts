@@ -1,11 +1,11 @@
 /**
  * @module cli-error
- * Errors the CLI raises itself (bad flags, unreadable files, local validation), and the conversion of
- * any thrown value into what is printed and the exit code. SDK errors keep their API code.
+ * Errors the CLI raises itself (bad flags, unreadable files, local validation) and the shape every failure is
+ * printed in. Turning any other thrown value (the SDK's errors) into that shape is `describe-error.ts`: it loads the
+ * SDK, which a command that fails on a bad flag, or `kai --help`, need not.
  */
 import type { FieldError } from "@kai/protocol";
-import { KaiApiError, KaiConnectionError } from "@kai/sdk";
-import { EXIT, exitCodeForApiCode, type ExitCode } from "./exit-codes.js";
+import { EXIT, type ExitCode } from "./exit-code-numbers.js";
 
 /** A failure with a stable code, a message for humans and the exit code it ends the process with. */
 export class CliError extends Error {
@@ -31,23 +31,12 @@ export interface ReportedError {
   body: { error: { code: string; message: string; details?: FieldError[]; requestId?: string; status?: number } };
 }
 
-export function describeError(error: unknown): ReportedError {
-  if (error instanceof CliError) {
-    return { exitCode: error.exitCode, body: { error: withDetails({ code: error.code, message: error.message }, error.details) } };
-  }
-  if (error instanceof KaiApiError) {
-    const body: ReportedError["body"]["error"] = withDetails({ code: error.code, message: error.message, status: error.status }, error.details);
-    if (error.requestId) body.requestId = error.requestId;
-    return { exitCode: exitCodeForApiCode(error.code), body: { error: body } };
-  }
-  if (error instanceof KaiConnectionError) {
-    return { exitCode: EXIT.unreachable, body: { error: { code: "unreachable", message: error.message } } };
-  }
-  // Unexpected: say what happened without a stack trace (stack traces are for `KAI_DEBUG=1`).
-  const message = error instanceof Error ? error.message : String(error);
-  return { exitCode: EXIT.unexpected, body: { error: { code: "internal", message } } };
+/** What is printed for a failure the CLI raised itself. */
+export function describeCliError(error: CliError): ReportedError {
+  return { exitCode: error.exitCode, body: { error: withDetails({ code: error.code, message: error.message }, error.details) } };
 }
 
-function withDetails<T extends object>(body: T, details: FieldError[] | undefined): T & { details?: FieldError[] } {
+/** `details` only when there are any (describe-error.ts uses it for the SDK's errors too). */
+export function withDetails<T extends object>(body: T, details: FieldError[] | undefined): T & { details?: FieldError[] } {
   return details && details.length > 0 ? { ...body, details } : body;
 }

@@ -1,22 +1,12 @@
 /**
  * @module exit-codes
- * The exit codes scripts can rely on, and the one table that maps API error codes onto them.
- * Changing a number here is a breaking change for every script that calls `kai`.
+ * The exit codes scripts can rely on (their numbers and help text in exit-code-numbers.ts, re-exported here), and
+ * the one table that maps API error codes onto them.
  */
 import { ERROR_STATUS } from "@kai/protocol";
+import { EXIT, type ExitCode } from "./exit-code-numbers.js";
 
-export const EXIT = {
-  ok: 0,
-  unexpected: 1,
-  usage: 2,
-  notFound: 3,
-  unauthorized: 4,
-  conflict: 5,
-  validation: 6,
-  unreachable: 7,
-  rateLimited: 8,
-} as const;
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+export { EXIT, EXIT_CODES_HELP, type ExitCode } from "./exit-code-numbers.js";
 
 /**
  * HTTP status → exit code. The exit code of an API error follows from its status in the protocol's one error
@@ -42,16 +32,3 @@ export function exitCodeForApiCode(code: string): ExitCode {
   const status = (ERROR_STATUS as Readonly<Record<string, number>>)[code];
   return (status !== undefined ? BY_STATUS[status] : undefined) ?? EXIT.unexpected;
 }
-
-/** Shown at the end of `kai --help`, and documented in docs/cli.md. */
-export const EXIT_CODES_HELP = `Exit codes:
-  0  success
-  1  unexpected error
-  2  usage error (bad flags, unreadable or malformed file)
-  3  not found
-  4  unauthorized or forbidden (wrong password or code, missing, bad, expired or revoked token or
-     session, missing scope, disabled account)
-  5  conflict (e.g. the service id belongs to another owner)
-  6  validation failed (the server, or the local schema check, refused the input)
-  7  server unreachable or unavailable
-  8  rate limited or sign-in throttled (retry after the time the server names)`;

@@ -6,7 +6,7 @@
 import type { Command } from "commander";
 import { fieldErrorsFromZod, SERVICE_STATUSES, SERVICE_TYPES, ServiceFilterSchema, type FieldError, type ServiceFilterInput } from "@kai/protocol";
 import { usageError } from "./cli-error.js";
-import { collectList } from "./command-kit.js";
+import { collectList } from "./command-options.js";
 
 export interface FilterFlags {
   type?: string[];

@@ -3,44 +3,14 @@
  * The `kai` command tree and `run()`, which executes one command line and returns the exit code
  * instead of exiting, so that every failure path goes through one error printer.
  */
-import { Command, CommanderError } from "commander";
-import { addGlobalOptions } from "./command-kit.js";
-import { describeError } from "./cli-error.js";
-import { EXIT, EXIT_CODES_HELP, type ExitCode } from "./exit-codes.js";
+import { Command, CommanderError, Option } from "commander";
+import { addGlobalOptions } from "./command-options.js";
+import { CliError, describeCliError } from "./cli-error.js";
+import { EXIT, EXIT_CODES_HELP, type ExitCode } from "./exit-code-numbers.js";
 import { createOutput } from "./output.js";
-import { loginCommand } from "./commands/login.js";
-import { serveCommand } from "./commands/serve.js";
-import { servicesCommand } from "./commands/services.js";
-import { statusCommand } from "./commands/status.js";
-import { clusterCommand } from "./commands/cluster.js";
-import { tokenCommand } from "./commands/token.js";
-import { vaultCommand } from "./commands/vault.js";
-import { watchCommand } from "./commands/watch.js";
-import { chatCommand, connectorsCommand, modelsCommand, routeCommand } from "./commands/gateway.js";
-import { peerCommand } from "./commands/peer.js";
-import { klpCommand } from "./commands/klp.js";
-import { storageCommand } from "./commands/storage.js";
-import { backupCommand } from "./commands/backup.js";
-import { agentLoginCommand } from "./commands/agent-login.js";
-import { logoutCommand, whoamiCommand } from "./commands/logout.js";
-import { usersCommand } from "./commands/users.js";
-import { rolesCommand } from "./commands/roles.js";
-import { sessionsCommand } from "./commands/sessions.js";
-import { mfaCommand } from "./commands/mfa.js";
-import { meCommand } from "./commands/me.js";
-import { securityCommand } from "./commands/security.js";
-import { planCommand } from "./commands/plan.js";
-import { agentCommand } from "./commands/agent.js";
-import { taskCommand } from "./commands/task.js";
-import { promptCommand } from "./commands/prompt.js";
-import { memoryCommand } from "./commands/memory.js";
-import { artifactCommand } from "./commands/artifact.js";
-import { eventsCommand } from "./commands/events.js";
-import { logsCommand } from "./commands/logs.js";
-import { configCommand } from "./commands/config.js";
-import { pluginCommand } from "./commands/plugin.js";
 import { VERSION } from "./version.js";
 import { caFileOf, trustCaFile } from "./tls-trust.js";
+import { TOP_LEVEL_COMMANDS, topLevelCommandNamed, type TopLevelCommand } from "./commands/catalog.js";
 
 const EPILOGUE = `
 Server and token: --url/--token flags, else KAI_URL/KAI_TOKEN, else the session of \`kai login\`
@@ -49,7 +19,22 @@ KAI_TOKEN over --token: command lines are visible to other users of the machine.
 
 ${EXIT_CODES_HELP}`;
 
-export function buildProgram(): Command {
+/** The whole command tree: every command's module is loaded. */
+export async function buildProgram(): Promise<Command> {
+  return assemble(await Promise.all(TOP_LEVEL_COMMANDS.map((entry) => entry.load())));
+}
+
+/**
+ * The tree for one command line: the top-level command it names built in full, a stand-in for each of the others
+ * (enough for `kai --help`'s list and commander's "did you mean"). Loading every command's module costs more than
+ * most commands take to run (zod schemas, the SDK, YAML, tar): see docs/benchmarks.md, "CLI start-up".
+ */
+async function programFor(argv: readonly string[]): Promise<Command> {
+  const named = topLevelCommandNamed(commandWordOf(argv));
+  return assemble(await Promise.all(TOP_LEVEL_COMMANDS.map((entry) => (entry === named ? entry.load() : Promise.resolve(standIn(entry))))));
+}
+
+function assemble(commands: readonly Command[]): Command {
   const program = new Command("kai")
     .description("kAI service registry: run a server, register and discover AI services")
     .version(VERSION, "-V, --version")
@@ -59,44 +44,57 @@ export function buildProgram(): Command {
     .showHelpAfterError("(run with --help for usage)")
     .addHelpText("after", EPILOGUE);
   addGlobalOptions(program);
-  program
-    .addCommand(serveCommand())
-    .addCommand(statusCommand())
-    .addCommand(clusterCommand())
-    .addCommand(loginCommand())
-    .addCommand(agentLoginCommand())
-    .addCommand(agentCommand())
-    .addCommand(taskCommand())
-    .addCommand(promptCommand())
-    .addCommand(memoryCommand())
-    .addCommand(artifactCommand())
-    .addCommand(eventsCommand())
-    .addCommand(logsCommand())
-    .addCommand(configCommand())
-    .addCommand(pluginCommand())
-    .addCommand(logoutCommand())
-    .addCommand(whoamiCommand())
-    .addCommand(servicesCommand())
-    .addCommand(tokenCommand())
-    .addCommand(usersCommand())
-    .addCommand(rolesCommand())
-    .addCommand(sessionsCommand())
-    .addCommand(mfaCommand())
-    .addCommand(meCommand())
-    .addCommand(securityCommand())
-    .addCommand(vaultCommand())
-    .addCommand(watchCommand())
-    .addCommand(chatCommand())
-    .addCommand(modelsCommand())
-    .addCommand(connectorsCommand())
-    .addCommand(routeCommand())
-    .addCommand(peerCommand())
-    .addCommand(klpCommand())
-    .addCommand(storageCommand())
-    .addCommand(backupCommand())
-    .addCommand(planCommand());
+  for (const command of commands) program.addCommand(command);
+  // Commander is about to run a stand-in: the word scan below missed (an unusual command line); start again with
+  // the whole tree. Nothing has run yet, and nothing was printed.
+  program.hook("preSubcommand", (_program, command) => {
+    if (standIns.has(command)) throw new StandInReached();
+  });
   applyRecursively(program, (command) => command.exitOverride());
   return program;
+}
+
+const standIns = new WeakSet<Command>();
+
+class StandInReached extends Error {}
+
+/** What `kai --help` shows of a command not loaded: its name, aliases, `[options]`, arguments and description. */
+function standIn(entry: TopLevelCommand): Command {
+  const command = new Command(entry.name).description(entry.description);
+  for (const alias of entry.aliases ?? []) command.alias(alias);
+  // The help list shows `[options]` when a command has any option, hidden or not.
+  if (entry.options) command.addOption(new Option("--options").hideHelp());
+  for (const argument of entry.args ?? []) command.argument(argument);
+  standIns.add(command);
+  return command;
+}
+
+/** The options `kai` itself takes before the command word (command-options.ts), and which of them take a value. */
+const PROGRAM_FLAGS = new Set(["--json", "-q", "--quiet", "-V", "--version"]);
+const PROGRAM_VALUE_OPTIONS = new Set(["--url", "--token", "--ca-file"]);
+
+/**
+ * The top-level command a command line runs (or asks help for: `kai help <command>`), found the way commander finds
+ * it: the first word after kai's own options. Any other option before it (`-h`, a typo, combined short flags) and
+ * commander dispatches to no command, or to one this scan did not name: the preSubcommand hook above catches that.
+ */
+function commandWordOf(argv: readonly string[]): string | undefined {
+  for (let i = 0; i < argv.length; i += 1) {
+    const arg = argv[i]!;
+    if (arg === "--") return wordAt(argv, i + 1);
+    if (PROGRAM_VALUE_OPTIONS.has(arg)) {
+      i += 1;
+      continue;
+    }
+    if (PROGRAM_FLAGS.has(arg) || /^--(url|token|ca-file)=/.test(arg)) continue;
+    if (arg.length > 1 && arg.startsWith("-")) return undefined;
+    return wordAt(argv, i);
+  }
+  return undefined;
+}
+
+function wordAt(argv: readonly string[], index: number): string | undefined {
+  return argv[index] === "help" ? argv[index + 1] : argv[index];
 }
 
 function applyRecursively(command: Command, apply: (command: Command) => void): void {
@@ -106,18 +104,23 @@ function applyRecursively(command: Command, apply: (command: Command) => void): 
 
 /** Runs `kai <argv>` and returns the exit code. `argv` excludes `node` and the script path. */
 export async function run(argv: string[]): Promise<ExitCode> {
-  const program = buildProgram();
   try {
     const caFile = caFileOf(argv, process.env);
     if (caFile !== undefined) await trustCaFile(caFile);
-    await program.parseAsync(argv, { from: "user" });
+    try {
+      await (await programFor(argv)).parseAsync(argv, { from: "user" });
+    } catch (error) {
+      if (!(error instanceof StandInReached)) throw error;
+      await (await buildProgram()).parseAsync(argv, { from: "user" });
+    }
     return EXIT.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander has already printed its message (or the help / version) on the right stream.
       return error.code === "commander.helpDisplayed" || error.code === "commander.version" ? EXIT.ok : EXIT.usage;
     }
-    const reported = describeError(error);
+    // The SDK (for its error classes) is loaded only for a failure that is not the CLI's own.
+    const reported = error instanceof CliError ? describeCliError(error) : (await import("./describe-error.js")).describeError(error);
     const json = argv.includes("--json");
     createOutput({ json, quiet: false }).error(reported);
     if (reported.exitCode === EXIT.unexpected && process.env.KAI_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);

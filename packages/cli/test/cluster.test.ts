@@ -45,7 +45,9 @@ describe("kai cluster", () => {
     expect(lines[header]!.split(/\s{2,}/)).toEqual(["ID", "NAME", "LEADER", "JOBS", "LAST SEEN", "LAG", "READY", "VAULT"]);
     const rows = lines.slice(header + 1);
     expect(rows).toHaveLength(1);
-    expect(rows[0]!.split(/\s{2,}/)).toEqual([id, "cli-node", "yes", CLUSTER_JOBS.join(","), expect.stringMatching(/^\d+s ago$/), "0", "yes", "unlocked"]);
+    // Every job but scheduled backups (off unless `backup.schedule` is set).
+    const jobs = CLUSTER_JOBS.filter((job) => job !== "backups").join(",");
+    expect(rows[0]!.split(/\s{2,}/)).toEqual([id, "cli-node", "yes", jobs, expect.stringMatching(/^\d+s ago$/), "0", "yes", "unlocked"]);
   });
 
   it("exits 4 (unauthorized) for a token without admin", async () => {

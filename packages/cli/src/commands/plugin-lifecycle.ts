@@ -15,7 +15,6 @@ import { createReadStream } from "node:fs";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { Command } from "commander";
-import { create as createTar } from "tar";
 import { parseJson, type PluginDetail } from "@kai/protocol";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { usageError } from "../cli-error.js";
@@ -33,6 +32,8 @@ async function packageStream(path: string): Promise<ReadableStream<Uint8Array>> 
   }
   if (info.isDirectory()) {
     const entries = (await readdir(path)).sort();
+    // tar is loaded only to pack a folder: every `kai plugin` command would pay for it otherwise.
+    const { create: createTar } = await import("tar");
     // portable: no uid/gid/user names; noMtime: the same folder packs to the same bytes. Links are packed as links,
     // and the node refuses them (a plugin folder holds files and folders only).
     const packed = createTar({ gzip: true, cwd: path, portable: true, noMtime: true }, entries);

@@ -4,10 +4,9 @@
  * imported only here, lazily, so the other commands never load SQLite or the HTTP stack.
  */
 import { Command } from "commander";
-import { integerOption } from "../command-kit.js";
+import { integerOption } from "../command-options.js";
 import { CliError } from "../cli-error.js";
-import { EXIT } from "../exit-codes.js";
-import { cliInvocation, connectionPrefix } from "../invocation.js";
+import { EXIT } from "../exit-code-numbers.js";
 
 interface ServeFlags {
   port?: number;
@@ -26,7 +25,8 @@ export function serveCommand(): Command {
     .option("--config <file>", "YAML config file for everything else (env KAI_CONFIG)")
     .option("-q, --quiet", "no log lines on stdout (the log file is still written)")
     .action(async (flags: ServeFlags) => {
-      const { startServer } = await import("@kai/server");
+      // Loaded here, not at the top: `kai serve --help` (and every other command) need neither.
+      const [{ startServer }, { cliInvocation, connectionPrefix }] = await Promise.all([import("@kai/server"), import("../invocation.js")]);
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
         // Only what was given as a flag: the server applies KAI_* and the config file for the rest.

@@ -10,7 +10,7 @@ import type { EventMessage } from "@kai/protocol";
 import { KaiApiError, KaiConnectionError } from "@kai/sdk";
 import { addGlobalOptions, contextOf, integerOption } from "../command-kit.js";
 import { addFilterOptions, filterFromFlags, type FilterFlags } from "../filter-options.js";
-import { describeError } from "../cli-error.js";
+import { describeError } from "../describe-error.js";
 
 function eventLine(message: EventMessage): string {
   const suffix = message.reason ? ` (${message.reason})` : "";
