@@ -6,11 +6,12 @@
  * connector, are found by meaning with filters, and a deleted one leaves the store too.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AddMemoryResponseSchema, ErrorBodySchema, SearchMemoryResponseSchema, type Memory } from "@kai/protocol";
+import { ErrorBodySchema } from "@kai/protocol";
 import type { FakeUpstream } from "../gateway/fakes/fake-server.js";
 import { startQdrantFake } from "../gateway/fakes/qdrant-fake.js";
 import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
-import { EMBED_MODEL, startEmbeddingFake } from "./embedding-fake.js";
+import { startEmbeddingFake } from "./embedding-fake.js";
+import { addMemory, registerEmbedder, searchTexts } from "./memory-over-http.js";
 
 const KEY = "qdrant-key-e2e-41c7";
 let embedder: FakeUpstream;
@@ -20,30 +21,15 @@ let alice: string;
 
 const points = () => [...qdrant.collections.values()].reduce((sum, collection) => sum + collection.points.size, 0);
 
-async function add(body: Record<string, unknown>): Promise<Memory> {
-  const response = await server.request("/api/memory", { method: "POST", token: alice, json: body });
-  const text = await response.text();
-  expect(response.status, text).toBe(201);
-  return AddMemoryResponseSchema.parse(JSON.parse(text)).memory;
-}
-
-async function search(query: string): Promise<string[]> {
-  const response = await server.request(`/api/memory/search?${query}`, { token: alice });
-  const text = await response.text();
-  expect(response.status, text).toBe(200);
-  return SearchMemoryResponseSchema.parse(JSON.parse(text)).results.map((result) => result.memory.text);
-}
+const add = (body: Record<string, unknown>) => addMemory(server, alice, body);
+const search = (query: string) => searchTexts(server, alice, query);
 
 beforeAll(async () => {
   [embedder, qdrant] = await Promise.all([startEmbeddingFake(), startQdrantFake({ requireKey: KEY })]);
   server = await startTestServer({
     config: { rateLimit: { enabled: false }, memory: { index: { kind: "connector", connector: { service: "vectors", owner: "admin", probeIntervalMs: 50 } } } },
   });
-  const registered = await server.request("/api/services/register", {
-    method: "POST",
-    json: registration({ id: "embedder", provider: "openai-compatible", capabilities: ["embeddings"], url: embedder.url, metadata: { models: [EMBED_MODEL] } }),
-  });
-  expect(registered.status, await registered.text()).toBe(201);
+  await registerEmbedder(server, embedder.url);
   alice = await mintToken(server, ["memory:read", "memory:write"], "alice");
 });
 afterAll(async () => {

@@ -11,11 +11,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { AddMemoryResponseSchema, ErrorBodySchema, SearchMemoryResponseSchema, type Memory } from "@kai/protocol";
+import { ErrorBodySchema, SearchMemoryResponseSchema, type Memory } from "@kai/protocol";
 import type { FakeUpstream } from "../gateway/fakes/fake-server.js";
 import { startPgvectorServer, type PgvectorServer } from "../helpers/pgvector-server.js";
-import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
-import { EMBED_MODEL, startEmbeddingFake } from "./embedding-fake.js";
+import { mintToken, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { startEmbeddingFake } from "./embedding-fake.js";
+import { addMemory, registerEmbedder, searchTexts } from "./memory-over-http.js";
 
 let fake: FakeUpstream;
 let database: PgvectorServer;
@@ -30,20 +31,6 @@ function startNode(): Promise<TestServer> {
   });
 }
 
-async function add(body: Record<string, unknown>): Promise<Memory> {
-  const response = await server.request("/api/memory", { method: "POST", token: alice, json: body });
-  const text = await response.text();
-  expect(response.status, text).toBe(201);
-  return AddMemoryResponseSchema.parse(JSON.parse(text)).memory;
-}
-
-async function search(query: string): Promise<string[]> {
-  const response = await server.request(`/api/memory/search?${query}`, { token: alice });
-  const text = await response.text();
-  expect(response.status, text).toBe(200);
-  return SearchMemoryResponseSchema.parse(JSON.parse(text)).results.map((result) => result.memory.text);
-}
-
 async function vectorsInDatabase(): Promise<number> {
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
@@ -54,15 +41,14 @@ async function vectorsInDatabase(): Promise<number> {
   }
 }
 
+const add = (body: Record<string, unknown>) => addMemory(server, alice, body);
+const search = (query: string) => searchTexts(server, alice, query);
+
 beforeAll(async () => {
   [fake, database] = await Promise.all([startEmbeddingFake(), startPgvectorServer()]);
   dataDir = mkdtempSync(join(tmpdir(), "kai-memory-pgvector-"));
   server = await startNode();
-  const registered = await server.request("/api/services/register", {
-    method: "POST",
-    json: registration({ id: "embedder", provider: "openai-compatible", capabilities: ["embeddings"], url: fake.url, metadata: { models: [EMBED_MODEL] } }),
-  });
-  expect(registered.status, await registered.text()).toBe(201);
+  await registerEmbedder(server, fake.url);
   alice = await mintToken(server, ["memory:read", "memory:write"], "alice");
 });
 afterAll(async () => {
