@@ -64,6 +64,12 @@ COPY --from=build /app/packages/server/dist packages/server/dist
 COPY --from=build /app/packages/cli/dist packages/cli/dist
 # The web app's build (static files the server serves at /; its React and Vite are build-time only).
 COPY --from=build /app/packages/web/dist packages/web/dist
+# Plugins run under bubblewrap (the file boundary) and prlimit (util-linux, in the base image): docs/security.md
+# "Plugins". Docker's default seccomp profile refuses the user namespaces both need, so unverified plugins are refused
+# in a default container (docs/deployment.md says how to allow them).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends bubblewrap \
+ && rm -rf /var/lib/apt/lists/*
 # The code stays owned by root (read-only to the server); only the data directory belongs to the server's user.
 # 1000 is the image's `node` user, given by number so that Kubernetes' runAsNonRoot can check it.
 # /var/lib/kai-keys: where instances of one node share the vault's audit.key (KAI_VAULT_KEY_DIR; a volume or a mounted secret).

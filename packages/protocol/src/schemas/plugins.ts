@@ -229,8 +229,8 @@ export const PluginRuntimeSchema = z.object({
   since: TimestampSchema.optional(),
   /** The capabilities its process offers (declared in the manifest and implemented by the entrypoint). */
   capabilities: z.array(z.string()),
-  /** Which isolation layers its process got on this host (plugins/runtime/plugin-process.ts). */
-  isolation: z.object({ prlimit: z.boolean(), networkNamespace: z.boolean(), permissionModel: z.boolean() }).optional(),
+  /** Which isolation layers its process got on this host (plugins/runtime/plugin-process.ts); `fileBoundary`: bubblewrap's (absent from older nodes). */
+  isolation: z.object({ prlimit: z.boolean(), networkNamespace: z.boolean(), permissionModel: z.boolean(), fileBoundary: z.boolean().optional() }).optional(),
 });
 export type PluginRuntime = z.infer<typeof PluginRuntimeSchema>;
 

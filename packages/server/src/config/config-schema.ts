@@ -562,7 +562,7 @@ export const ConfigSchema = z.strictObject({
       maxPackageBytes: z.int().min(1024).max(1024 * 1024 * 1024).default(50 * 1024 * 1024),
       /**
        * False (default): an unverified plugin is not started when a protection it relies on is missing on this machine
-       * (prlimit's limits, an unprivileged network namespace); true: it runs without (docs/security.md "Plugins").
+       * (prlimit's limits, bubblewrap's file boundary, an unprivileged network namespace); true: it runs without (docs/security.md "Plugins").
        */
       allowWeakIsolation: z.boolean().default(false),
       /**

@@ -17,7 +17,7 @@ import { PluginSupervisor, type SupervisorStatus } from "../../src/plugins/runti
 import { missingPart } from "../helpers/real-parts.js";
 import { makePlugin } from "./plugin-fixtures.js";
 
-const NONE: IsolationTools = { prlimit: null, unshare: null };
+const NONE: IsolationTools = { prlimit: null, unshare: null, bwrap: null };
 const unused = () => Promise.reject(new ApiError("unavailable", "not part of this test"));
 
 let dataDir: string;
@@ -40,27 +40,32 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function supervise(detail: PluginDetail, options: { allowWeakIsolation?: boolean } = {}): { supervisor: PluginSupervisor; states: SupervisorStatus[] } {
+function supervise(detail: PluginDetail, options: { allowWeakIsolation?: boolean } = {}, tools: IsolationTools = NONE): { supervisor: PluginSupervisor; states: SupervisorStatus[] } {
   const states: SupervisorStatus[] = [];
-  const supervisor = new PluginSupervisor(detail, { bus, probe: () => NONE, ...options, onChange: (_plugin, status) => states.push(status) });
+  const supervisor = new PluginSupervisor(detail, { bus, probe: () => tools, ...options, onChange: (_plugin, status) => states.push(status) });
   supervisors.push(supervisor);
   return { supervisor, states };
 }
 
 describe("the isolation probe", () => {
-  it("finds prlimit and unprivileged network namespaces on this machine (what production uses)", () => {
+  it("finds prlimit, unprivileged network namespaces and a working bubblewrap on this machine (what production uses)", () => {
     const tools = probeIsolation();
     if (!tools.prlimit) missingPart("prlimit", "apt-get install util-linux");
     if (!tools.unshare) missingPart("unprivileged network namespaces (unshare --user --net)", "apt-get install util-linux, and sysctl kernel.unprivileged_userns_clone=1");
-    expect(missingProtections(tools, { network: false })).toEqual(tools.prlimit && tools.unshare ? [] : expect.any(Array));
+    if (!tools.bwrap) missingPart("bubblewrap (bwrap) with unprivileged user namespaces", "apt-get install bubblewrap, and sysctl kernel.unprivileged_userns_clone=1");
+    expect(missingProtections(tools, { network: false })).toEqual(tools.prlimit && tools.unshare && tools.bwrap ? [] : expect.any(Array));
   });
 
   it("names each missing protection and how to get it; a plugin given the network needs no namespace", () => {
     const missing = missingProtections(NONE, { network: false });
-    expect(missing).toHaveLength(2);
+    expect(missing).toHaveLength(3);
     expect(missing[0]).toMatch(/prlimit is missing.*util-linux/);
-    expect(missing[1]).toMatch(/user namespaces are not available.*network.*unprivileged_userns_clone/);
-    expect(missingProtections({ prlimit: "/usr/bin/prlimit", unshare: null }, { network: true })).toEqual([]);
+    expect(missing[1]).toMatch(/bubblewrap \(bwrap\) is missing.*node's files.*apt-get install bubblewrap/);
+    expect(missing[2]).toMatch(/user namespaces are not available.*network.*unprivileged_userns_clone/);
+    expect(missingProtections({ prlimit: "/usr/bin/prlimit", unshare: null, bwrap: "/usr/bin/bwrap" }, { network: true })).toEqual([]);
+    // bwrap makes the network namespace itself: unshare is not needed beside it.
+    expect(missingProtections({ prlimit: "/usr/bin/prlimit", unshare: null, bwrap: "/usr/bin/bwrap" }, { network: false })).toEqual([]);
+    expect(missingProtections({ prlimit: "/usr/bin/prlimit", unshare: "/usr/bin/unshare", bwrap: null }, { network: false })).toEqual([expect.stringMatching(/bubblewrap/)]);
   });
 });
 
@@ -69,15 +74,23 @@ describe("an unverified plugin on a machine without the protections", () => {
     const { supervisor } = supervise(plugin);
     await expect(supervisor.start()).rejects.toMatchObject({ code: "plugin_unavailable" });
     expect(supervisor.status.state).toBe("failed");
-    expect(supervisor.status.reason).toMatch(/not started without its isolation: prlimit is missing.*user namespaces are not available.*plugins\.allowWeakIsolation: true/);
+    expect(supervisor.status.reason).toMatch(/not started without its isolation: prlimit is missing.*apt-get install bubblewrap.*user namespaces are not available.*plugins\.allowWeakIsolation: true/);
     expect(supervisor.status.isolation).toBeUndefined();
+  });
+
+  it("is not started without the file boundary alone (bubblewrap), the reason saying how to install it", async () => {
+    const { supervisor } = supervise(plugin, {}, { prlimit: "/usr/bin/prlimit", unshare: "/usr/bin/unshare", bwrap: null });
+    await expect(supervisor.start()).rejects.toMatchObject({ code: "plugin_unavailable" });
+    expect(supervisor.status.state).toBe("failed");
+    expect(supervisor.status.reason).toMatch(/not started without its isolation: bubblewrap \(bwrap\) is missing.*apt-get install bubblewrap/);
+    expect(supervisor.status.reason).not.toMatch(/prlimit is missing/);
   });
 
   it("runs when the operator allowed weak isolation, its status naming what it goes without", async () => {
     const { supervisor } = supervise(plugin, { allowWeakIsolation: true });
     await supervisor.start();
-    expect(supervisor.status).toMatchObject({ state: "running", isolation: { prlimit: false, networkNamespace: false, permissionModel: true } });
-    expect(supervisor.status.weakened).toHaveLength(2);
+    expect(supervisor.status).toMatchObject({ state: "running", isolation: { prlimit: false, networkNamespace: false, permissionModel: true, fileBoundary: false } });
+    expect(supervisor.status.weakened).toHaveLength(3);
     expect(await supervisor.invoke("ping", {})).toBe("pong");
   });
 });

@@ -86,7 +86,8 @@ describe("a plugin process", () => {
       await expect(plugin.invoke("spawn", null)).rejects.toThrow(/ERR_ACCESS_DENIED|Access to this API has been restricted/);
       const env = (await plugin.invoke("env", null)) as string[];
       expect(env).not.toContain("KAI_PLUGIN_TEST_SECRET");
-      expect(env.filter((name) => name !== "NODE_CHANNEL_FD" && name !== "NODE_CHANNEL_SERIALIZATION_MODE")).toEqual([]);
+      // Node's IPC channel, and bubblewrap's PWD (the plugin's own folder, its working folder).
+      expect(env.filter((name) => name !== "NODE_CHANNEL_FD" && name !== "NODE_CHANNEL_SERIALIZATION_MODE" && name !== "PWD")).toEqual([]);
     } finally {
       delete process.env.KAI_PLUGIN_TEST_SECRET;
     }

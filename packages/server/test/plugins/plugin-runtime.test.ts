@@ -21,11 +21,11 @@ import { missingPart } from "../helpers/real-parts.js";
 import { makePlugin } from "./plugin-fixtures.js";
 import { packFolder } from "./plugin-package-fixtures.js";
 
-// An unverified plugin runs only with its isolation (prlimit and an unprivileged network namespace): without them the
+// An unverified plugin runs only with its isolation (prlimit, an unprivileged network namespace and bubblewrap): without them the
 // node refuses it, so those tests skip here with how to get them, and fail under CI=true.
 const TOOLS = probeIsolation();
-const ISOLATED = (TOOLS.prlimit !== null && TOOLS.unshare !== null)
-  || !missingPart("prlimit and unprivileged network namespaces (unshare --user --net)", "apt-get install util-linux, and sysctl kernel.unprivileged_userns_clone=1");
+const ISOLATED = (TOOLS.prlimit !== null && TOOLS.unshare !== null && TOOLS.bwrap !== null)
+  || !missingPart("prlimit, unprivileged network namespaces (unshare --user --net) and bubblewrap", "apt-get install util-linux bubblewrap, and sysctl kernel.unprivileged_userns_clone=1");
 
 const publisher = klp.generateKeyPair();
 const SECRET = "plugin-canary-7f3a9c";
@@ -237,7 +237,7 @@ describe.skipIf(!ISOLATED)("an unverified plugin", () => {
     const file = await route("read_file", {});
     expect(file.status).toBe(502);
     expect(JSON.stringify(await file.json())).toMatch(/ERR_ACCESS_DENIED|has been restricted/i);
-    expect(enabled.runtime?.isolation).toEqual({ prlimit: true, networkNamespace: true, permissionModel: true });
+    expect(enabled.runtime?.isolation).toEqual({ prlimit: true, networkNamespace: true, permissionModel: true, fileBoundary: true });
     const socket = await route("connect", Number(new URL(server.url).port));
     expect(socket.status).toBe(502);
     expect(JSON.stringify(await socket.json())).toMatch(/ENETUNREACH|ECONNREFUSED|EACCES|ERR_ACCESS_DENIED/);

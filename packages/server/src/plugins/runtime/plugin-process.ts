@@ -10,6 +10,10 @@
  *   heap cap (`--max-old-space-size`);
  * - no network unless `network` is set: a fresh network namespace (`unshare --user --net`, where unprivileged user
  *   namespaces are allowed) has no interface but a loopback that is down, so no socket reaches anything;
+ * - a file boundary through bubblewrap (file-boundary.ts): the plugin's Node runs in its own mount namespace that holds
+ *   the system's programs and libraries, Node, the host script and the plugin's folder, all read-only, and nothing of
+ *   the node's data (its database, vault and TLS key files do not exist there); its own PID namespace (it sees no other
+ *   process) and, unless it gets the network, its own network namespace (bwrap then replaces unshare);
  * Which of these the machine offers is isolation-probe.ts's answer; the supervisor refuses to start an unverified
  * plugin without them (unless `plugins.allowWeakIsolation`), so a process started here without one was allowed to.
  * - an empty environment (the node's variables, database URLs among them, are not inherited);
@@ -23,10 +27,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
+import { constants } from "node:os";
 import { fileURLToPath } from "node:url";
 import { dirname, isAbsolute, join, resolve } from "node:path";
 import { PluginHostMessageSchema, type PluginHostRequest } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
+import { fileBoundaryArgs } from "./file-boundary.js";
 import { probeIsolation, type IsolationTools } from "./isolation-probe.js";
 
 export type PluginProcessState = "starting" | "running" | "stopped" | "crashed" | "hung" | "flooded" | "failed";
@@ -59,18 +65,25 @@ export interface PluginProcessOptions {
   maxCallsPerSecond?: number;
   /** Its calls to the node waiting for an answer at most; past it, it is stopped (a flood, not a queue). */
   maxCallsPending?: number;
+  /**
+   * False only in tests that play a hostile plugin which escaped Node's permission model (to show what the file
+   * boundary holds on its own); the runtime never sets it.
+   */
+  permissionModel?: boolean;
 }
 
 /** Which of the isolation layers this plugin process got (they depend on what the machine offers). */
 export interface PluginIsolation {
   prlimit: boolean;
   networkNamespace: boolean;
-  permissionModel: true;
+  permissionModel: boolean;
+  /** bubblewrap's mount namespace: none of the node's files but the plugin's folder are there to read. */
+  fileBoundary: boolean;
 }
 
 /** What the data segment may hold beyond the V8 heap cap by default, MiB (young generation, code, Node's own, Buffers). */
 export const DATA_HEADROOM_MB = 192;
-const DEFAULTS = { maxOldSpaceMb: 64, maxDataMb: 0, cpuSeconds: 60, startTimeoutMs: 5_000, invokeTimeoutMs: 5_000, maxPending: 64, network: false, maxCallsPerSecond: 100, maxCallsPending: 32 } as const;
+const DEFAULTS = { maxOldSpaceMb: 64, maxDataMb: 0, cpuSeconds: 60, startTimeoutMs: 5_000, invokeTimeoutMs: 5_000, maxPending: 64, network: false, maxCallsPerSecond: 100, maxCallsPending: 32, permissionModel: true } as const;
 /** The last bytes of the plugin's stderr kept to explain an exit (never logged by this module). */
 const STDERR_TAIL_BYTES = 4096;
 
@@ -113,7 +126,7 @@ export class PluginProcess {
   private onCall: PluginCallHandler | undefined;
   private readonly exitListeners: Array<() => void> = [];
 
-  private constructor(private readonly child: ChildProcess, private readonly options: Required<PluginProcessOptions>, readonly isolation: PluginIsolation) {
+  private constructor(private readonly child: ChildProcess, private readonly options: Required<PluginProcessOptions>, readonly isolation: PluginIsolation, private readonly underBwrap: boolean) {
     this.callTokens = options.maxCallsPerSecond * 2;
     this.exited = new Promise((resolveExit) => child.once("exit", () => resolveExit()));
     child.stderr?.on("data", (chunk: Buffer) => {
@@ -134,11 +147,16 @@ export class PluginProcess {
     const merged = { ...DEFAULTS, ...options, folder: resolve(options.folder) };
     const settings: Required<PluginProcessOptions> = { ...merged, maxDataMb: options.maxDataMb ?? merged.maxOldSpaceMb + DATA_HEADROOM_MB };
     const host = hostScriptPath();
-    const nodeArgs = [`--max-old-space-size=${settings.maxOldSpaceMb}`, ...permissionFlags(host, settings.folder), host, settings.folder, settings.entrypoint];
-    // prlimit sets the limits and execs unshare (when the plugin gets no network), which execs Node: one process.
+    const nodeArgs = [`--max-old-space-size=${settings.maxOldSpaceMb}`, ...(settings.permissionModel ? permissionFlags(host, settings.folder) : []), host, settings.folder, settings.entrypoint];
+    // prlimit sets the limits and execs bwrap (or unshare, when the plugin gets no network and bwrap is missing), which
+    // runs Node: the limits are inherited by every process below prlimit.
     let argv = [process.execPath, ...nodeArgs];
-    const unshare = settings.network ? null : tools.unshare;
-    if (unshare) argv = [unshare, "--user", "--map-root-user", "--net", "--", ...argv];
+    const bwrap = tools.bwrap;
+    const unshare = settings.network || bwrap ? null : tools.unshare;
+    // No --clearenv: the environment is already empty but for the IPC channel's descriptor, which Node's spawn sets and
+    // the host needs (NODE_CHANNEL_FD); the channel's descriptor and the stdio pipes pass through bwrap unchanged.
+    if (bwrap) argv = [bwrap, ...fileBoundaryArgs({ host, folder: settings.folder, network: settings.network }), "--", ...argv];
+    else if (unshare) argv = [unshare, "--user", "--map-root-user", "--net", "--", ...argv];
     const prlimit = tools.prlimit;
     // RLIMIT_DATA, not RLIMIT_AS: V8 reserves far more address space than it uses (the cage, code ranges), so an AS cap
     // sized to a plugin's memory stops Node from starting; RLIMIT_DATA counts private writable mappings, which V8 and
@@ -154,7 +172,13 @@ export class PluginProcess {
       shell: false,
       windowsHide: true,
     });
-    const plugin = new PluginProcess(child, settings, { prlimit: prlimit !== null, networkNamespace: unshare !== null, permissionModel: true });
+    const isolation: PluginIsolation = {
+      prlimit: prlimit !== null,
+      networkNamespace: unshare !== null || (bwrap !== null && !settings.network),
+      permissionModel: settings.permissionModel,
+      fileBoundary: bwrap !== null,
+    };
+    const plugin = new PluginProcess(child, settings, isolation, bwrap !== null);
     plugin.onCall = onCall;
     await plugin.ready();
     return plugin;
@@ -303,6 +327,12 @@ export class PluginProcess {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.state_ !== "starting" && this.state_ !== "running") return;
+    // bwrap outlives the plugin's Node (it is its parent) and exits with 128 + the signal that ended it.
+    if (this.underBwrap && signal === null && code !== null && code > 128) {
+      const number = code - 128;
+      signal = (Object.entries(constants.signals).find(([, value]) => value === number)?.[0] as NodeJS.Signals | undefined) ?? null;
+      if (signal) code = null;
+    }
     const tail = this.stderrTail;
     let reason: string;
     // Past RLIMIT_DATA, V8 or Node fails to get memory and aborts with an out-of-memory report like the heap's own.

@@ -7,9 +7,10 @@
  * serving. Every change of state goes to `onChange` (the runtime logs it and updates the plugin's registry record).
  *
  * Before a start it asks which protections this machine offers (isolation-probe.ts): an unverified plugin whose
- * protections are missing is not started (`failed`, the reason names what is missing and how to get it) unless the
- * operator allowed weak isolation (`plugins.allowWeakIsolation`); a trusted or system plugin runs without them, and
- * its status says which it goes without (`weakened`).
+ * protections (prlimit, bubblewrap's file boundary, a network namespace) are missing is not started (`failed`, the
+ * reason names what is missing and how to get it) unless the operator allowed weak isolation
+ * (`plugins.allowWeakIsolation`); a trusted or system plugin runs without them (with bubblewrap when the machine has
+ * it: its folder is all it needs to read, as for an unverified one), and its status says which it goes without (`weakened`).
  */
 import type { BusEvent, PluginDetail, PluginRunState } from "@kai/protocol";
 import { ApiError } from "../../errors.js";

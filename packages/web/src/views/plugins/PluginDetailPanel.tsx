@@ -38,7 +38,7 @@ function Runtime({ plugin }: { plugin: PluginDetail }) {
       {runtime.reason && <Row label="Why">{runtime.reason}</Row>}
       <Row label="Restarts">{String(runtime.restarts)}</Row>
       {runtime.capabilities.length > 0 && <Row label="Offers">{runtime.capabilities.join(", ")}</Row>}
-      {runtime.isolation && <Row label="Isolation">{layers.length > 0 ? layers.join(", ") : "none of prlimit, network namespace, permission model"}</Row>}
+      {runtime.isolation && <Row label="Isolation">{layers.length > 0 ? layers.join(", ") : "none of prlimit, network namespace, permission model, file boundary"}</Row>}
     </>
   );
 }
