@@ -66,6 +66,7 @@ export async function wsFanout(server, token, settings, log, layout) {
     const all = [];
     const perSubscriber = [];
     const first = [];
+    const spread = [];
     const requestMs = [];
     let incomplete = 0;
     const cpu = windowedCpu(server.pid, server.dbPid);
@@ -89,6 +90,8 @@ export async function wsFanout(server, token, settings, log, layout) {
           const ms = times.map((t) => (t - t0) / 1e6);
           all.push(Math.max(...ms));
           first.push(Math.min(...ms));
+          // The fan-out itself: from the first subscriber having the change to the last (the request's own commit excluded).
+          spread.push(Math.max(...ms) - Math.min(...ms));
           perSubscriber.push(...ms);
           requestMs.push((acknowledged - t0) / 1e6);
         }
@@ -123,12 +126,13 @@ export async function wsFanout(server, token, settings, log, layout) {
       ...summarize(all),
       perSubscriber: summarize(perSubscriber),
       firstEvent: summarize(first),
+      spread: summarize(spread),
       registerRequest: summarize(requestMs),
       lagSnapshots: sum("snapshots"),
       streamErrors: sum("errors") + problems.length,
       ...cpu.result(),
     };
-    log(`  ours fan-out: p50 ${result.p50.toFixed(1)} p99 ${result.p99.toFixed(1)} max ${result.max.toFixed(1)} ms${incomplete ? ` (${incomplete} incomplete)` : ""}`);
+    log(`  ours fan-out: p50 ${result.p50.toFixed(1)} p99 ${result.p99.toFixed(1)} max ${result.max.toFixed(1)} ms${incomplete ? ` (${incomplete} incomplete)` : ""}; first subscriber p50 ${result.firstEvent.p50.toFixed(1)} p99 ${result.firstEvent.p99.toFixed(1)} ms; first to last p50 ${result.spread.p50.toFixed(1)} p99 ${result.spread.p99.toFixed(1)} ms`);
     return result;
   } finally {
     await pool.close();
