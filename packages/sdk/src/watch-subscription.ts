@@ -146,11 +146,8 @@ export class WatchSubscription implements Watcher {
 
   /** The server refused something about this subscription. */
   refused(error: KaiApiError): void {
-    if (!REFUSING_CODES.has(error.code)) {
-      this.report(error);
-      return;
-    }
     this.report(error);
+    if (!REFUSING_CODES.has(error.code)) return;
     this.rejectReady(error);
     this.stream.unsubscribe(this);
     this.end(error);

@@ -111,13 +111,6 @@ const UNNAMED = "";
 const SNAPSHOT_PAGE = 1000;
 const OPEN = 1;
 
-/** The subscriptions of one connection a change goes to, by what they see of it. */
-interface Recipients {
-  unnamed: "normal" | "hidden" | null;
-  normal: Subscription[] | null;
-  hidden: Subscription[] | null;
-}
-
 export class DirectoryWatch {
   private readonly connections = new Set<Connection>();
   private readonly perToken = new Map<string, number>();
@@ -333,22 +326,19 @@ export class DirectoryWatch {
           continue;
         }
       }
-      const recipients: Recipients = { unnamed: null, normal: null, hidden: null };
-      let unnamed: Subscription | undefined;
+      // The named subscriptions it goes to, by what they see of it (one frame per variant).
+      const named: Record<"normal" | "hidden", Subscription[] | null> = { normal: null, hidden: null };
       for (const subscription of subscriptions.values()) {
         if (subscription.state === "syncing") subscription.buffer.push(change);
         else if (subscription.state === "live") {
           const kind = classify(connection.viewer, subscription.filter, change);
           if (!kind) continue;
-          if (subscription.id === undefined) {
-            recipients.unnamed = kind;
-            unnamed = subscription;
-          } else (recipients[kind] ??= []).push(subscription);
+          if (subscription.id === undefined) this.deliver(connection, encoded.get(kind), subscription);
+          else (named[kind] ??= []).push(subscription);
         }
       }
-      if (unnamed && recipients.unnamed) this.deliver(connection, encoded.get(recipients.unnamed), unnamed);
       for (const kind of ["normal", "hidden"] as const) {
-        const group = recipients[kind];
+        const group = named[kind];
         if (group) this.deliver(connection, encoded.forSubscriptions(kind, group.map((each) => each.id!)), ...group);
       }
     }

@@ -3,8 +3,8 @@
 // the per-stream limit refuses one more without harming the rest; progress speaks only when every one is live; and a
 // lagging connection gives each of its subscriptions an exact fresh snapshot.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import type { ServerStreamMessage, ServiceRecord } from "@kai/protocol";
+import type { ServiceRecord } from "@kai/protocol";
+import { openRegistrySocket, type RegistrySocket } from "../helpers/registry-socket.js";
 import { eventually, mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 
 let server: TestServer;
@@ -20,31 +20,8 @@ beforeAll(async () => {
 });
 afterAll(async () => server.dispose());
 
-interface Stream {
-  /** Every message, parsed, and how many frames carried them (one frame per message). */
-  messages: ServerStreamMessage[];
-  socket: WebSocket;
-  send(message: Record<string, unknown>): void;
-  next(predicate: (m: ServerStreamMessage) => boolean, timeoutMs?: number): Promise<ServerStreamMessage>;
-  close(): void;
-}
-
-async function connect(token: string): Promise<Stream> {
-  const socket = new WebSocket(server.url.replace("http", "ws") + "/ws/registry", { headers: { authorization: `Bearer ${token}` } });
-  const messages: ServerStreamMessage[] = [];
-  socket.on("message", (data) => messages.push(JSON.parse(String(data)) as ServerStreamMessage));
-  await new Promise<void>((resolve, reject) => {
-    socket.once("open", () => resolve());
-    socket.once("error", reject);
-  });
-  return {
-    messages,
-    socket,
-    send: (message) => socket.send(JSON.stringify(message)),
-    next: (predicate, timeoutMs) => eventually(async () => messages.find(predicate), timeoutMs),
-    close: () => socket.close(),
-  };
-}
+type Stream = RegistrySocket;
+const connect = (token: string) => openRegistrySocket(server, token);
 
 const register = (body: Record<string, unknown>, token = alice) => server.request("/api/services/register", { method: "POST", json: body, token });
 const eventsFor = (stream: Stream, serviceId: string) => stream.messages.filter((m) => m.type === "event" && m.serviceId === serviceId);

@@ -2,7 +2,7 @@
 // resume from a revision with nothing lost or duplicated, and a new snapshot for a client too far behind.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import type { ServerStreamMessage } from "@kai/protocol";
+import { openRegistrySocket, type RegistrySocket } from "../helpers/registry-socket.js";
 import { eventually, mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 
 let server: TestServer;
@@ -16,29 +16,10 @@ beforeAll(async () => {
 });
 afterAll(async () => server.dispose());
 
-interface Stream {
-  messages: ServerStreamMessage[];
-  socket: WebSocket;
-  next(predicate: (m: ServerStreamMessage) => boolean): Promise<ServerStreamMessage>;
-  close(): void;
-}
-
-async function connect(token: string, subscribe: Record<string, unknown>, viaQuery = false): Promise<Stream> {
-  const url = server.url.replace("http", "ws") + "/ws/registry" + (viaQuery ? `?token=${encodeURIComponent(token)}` : "");
-  const socket = new WebSocket(url, viaQuery ? {} : { headers: { authorization: `Bearer ${token}` } });
-  const messages: ServerStreamMessage[] = [];
-  socket.on("message", (data) => messages.push(JSON.parse(String(data)) as ServerStreamMessage));
-  await new Promise<void>((resolve, reject) => {
-    socket.once("open", () => resolve());
-    socket.once("error", reject);
-  });
-  socket.send(JSON.stringify({ type: "subscribe", ...subscribe }));
-  return {
-    messages,
-    socket,
-    next: (predicate) => eventually(async () => messages.find(predicate)),
-    close: () => socket.close(),
-  };
+async function connect(token: string, subscribe: Record<string, unknown>, viaQuery = false): Promise<RegistrySocket> {
+  const stream = await openRegistrySocket(server, token, viaQuery);
+  stream.send({ type: "subscribe", ...subscribe });
+  return stream;
 }
 
 const register = (body: Record<string, unknown>, token = alice) => server.request("/api/services/register", { method: "POST", json: body, token });
