@@ -74,13 +74,21 @@ export function findIllFormedText(value: unknown): string | undefined {
  * a 600-byte service record, the reviver was the largest cost of parsing a registration.)
  */
 function sanitize(value: unknown, maxDepth: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
+  // Two parallel stacks rather than one of [value, depth] pairs: no pair allocated per object of a large body.
+  const values: unknown[] = [value];
+  const depths: number[] = [1];
+  while (values.length > 0) {
+    const current = values.pop();
+    const depth = depths.pop()!;
     if (current === null || typeof current !== "object") continue;
     if (depth > maxDepth) return false;
     if (Array.isArray(current)) {
-      for (const child of current) if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+      for (const child of current) {
+        if (child !== null && typeof child === "object") {
+          values.push(child);
+          depths.push(depth + 1);
+        }
+      }
       continue;
     }
     const record = current as Record<string, unknown>;
@@ -89,7 +97,10 @@ function sanitize(value: unknown, maxDepth: number): boolean {
     if (Object.hasOwn(record, "__proto__")) delete record["__proto__"];
     for (const key in record) {
       const child = record[key];
-      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+      if (child !== null && typeof child === "object") {
+        values.push(child);
+        depths.push(depth + 1);
+      }
     }
   }
   return true;

@@ -100,10 +100,11 @@ export class RegistryService {
       this.checkRegistrant(principal, id, existing);
       const owner = input.owner ?? existing?.owner ?? principal.owner;
       const draft = recordFromRegistration(input, auth, id, owner, existing, nowIso);
-      if (!existing) return { event: "registered", record: draft };
+      // handOver: each call of this decision builds its own draft, used for nothing else.
+      if (!existing) return { event: "registered", record: draft, handOver: true };
       const kind = classifyChange(existing, draft);
       // A re-registration that changes nothing is a heartbeat, not an event.
-      return kind === "none" ? null : { event: kind, record: draft };
+      return kind === "none" ? null : { event: kind, record: draft, handOver: true };
     });
     // Committed (or nothing to change, e.g. a new token behind the same reference): now the credential.
     await this.storeCredentials([pending]);
@@ -135,6 +136,13 @@ export class RegistryService {
     const auths: ServiceAuth[] = [];
     const pending: Array<PendingCredential | null> = [];
     for (const [index, input] of inputs.entries()) {
+      if (input.auth.token === undefined) {
+        // No vault step: no promise and no await per entry (a 1000-entry batch of plain records is the bulk load).
+        const { token: _none, ...plain } = input.auth;
+        auths.push(plain);
+        pending.push(null);
+        continue;
+      }
       const checked = await atEntryAsync(index, ids[index]!, () => this.checkCredential(principal, ids[index]!, input.auth));
       auths.push(checked.auth);
       pending.push(checked.pending);
@@ -149,7 +157,7 @@ export class RegistryService {
       const draft = recordFromRegistration(input, auths[index]!, ids[index]!, owner, existing, nowIso);
       const kind = existing ? classifyChange(existing, draft) : "registered";
       if (kind === "none") return "unchanged";
-      writes.push({ event: kind, record: draft, expectedRevision: existing?.revision ?? 0 });
+      writes.push({ event: kind, record: draft, expectedRevision: existing?.revision ?? 0, handOver: true });
       previous.push(existing);
       return existing ? "updated" : "created";
     });
@@ -381,7 +389,9 @@ export class RegistryService {
     return this.store
       .writeServices(writes)
       .then(async (events) => {
-        await Promise.all(events.map((event, index) => this.publish({ event, previous: previous[index] ?? null })));
+        if (this.published) await Promise.all(events.map((event, index) => this.publish({ event, previous: previous[index] ?? null })));
+        // No publication hook: the feed publishes synchronously, without a promise per event of a bulk batch.
+        else events.forEach((event, index) => this.feed.publish({ event, previous: previous[index] ?? null }));
         return events;
       })
       .catch((error: unknown) => {

@@ -28,11 +28,6 @@ function compact<T extends object>(value: T): T {
   return result as T;
 }
 
-/** Sets `key` unless `value` is undefined (stored JSON and comparisons stay canonical, as with `compact`). */
-function put(target: Record<string, unknown>, key: string, value: unknown): void {
-  if (value !== undefined) target[key] = value;
-}
-
 /**
  * The record a registration makes, its fields in the stored order and undefined ones left out. Built as one object
  * (not a literal then `compact`ed, with the caller's `{ ...input, auth }` before it): a bulk registration builds a
@@ -40,31 +35,35 @@ function put(target: Record<string, unknown>, key: string, value: unknown): void
  * raw token already replaced by its vault reference.
  */
 export function recordFromRegistration(input: ServiceRegistration, auth: ServiceAuth, id: string, owner: string, existing: ServiceRecord | null, nowIso: string): ServiceDraft {
-  const draft: Record<string, unknown> = { id };
-  put(draft, "name", input.name);
-  put(draft, "description", input.description);
-  put(draft, "type", input.type);
-  put(draft, "provider", input.provider);
-  put(draft, "capabilities", input.capabilities);
-  put(draft, "tags", input.tags);
-  put(draft, "url", input.url);
-  put(draft, "protocol", input.protocol ?? protocolFromUrl(input.url));
-  put(draft, "auth", auth);
-  put(draft, "endpoints", input.endpoints);
-  put(draft, "healthCheck", input.healthCheck);
-  put(draft, "rateLimit", input.rateLimit);
-  put(draft, "version", input.version);
-  put(draft, "owner", owner);
-  put(draft, "visibility", input.visibility);
-  put(draft, "trustLevel", input.trustLevel);
-  put(draft, "metadata", input.metadata);
-  put(draft, "ttl", input.ttl);
-  put(draft, "isLocal", input.isLocal);
+  // Named stores, one per field, not a helper taking the key: V8 turns an object that gets more than ~12 properties
+  // through computed keys into a dictionary (slow to read, copy and encode, and ~1 KB larger); with named stores it
+  // stays a fast object with one hidden class per shape of registration.
+  const draft: Partial<Record<keyof ServiceRecord, unknown>> = { id };
+  if (input.name !== undefined) draft.name = input.name;
+  if (input.description !== undefined) draft.description = input.description;
+  if (input.type !== undefined) draft.type = input.type;
+  if (input.provider !== undefined) draft.provider = input.provider;
+  if (input.capabilities !== undefined) draft.capabilities = input.capabilities;
+  if (input.tags !== undefined) draft.tags = input.tags;
+  if (input.url !== undefined) draft.url = input.url;
+  const protocol = input.protocol ?? protocolFromUrl(input.url);
+  if (protocol !== undefined) draft.protocol = protocol;
+  draft.auth = auth;
+  if (input.endpoints !== undefined) draft.endpoints = input.endpoints;
+  if (input.healthCheck !== undefined) draft.healthCheck = input.healthCheck;
+  if (input.rateLimit !== undefined) draft.rateLimit = input.rateLimit;
+  if (input.version !== undefined) draft.version = input.version;
+  draft.owner = owner;
+  if (input.visibility !== undefined) draft.visibility = input.visibility;
+  if (input.trustLevel !== undefined) draft.trustLevel = input.trustLevel;
+  if (input.metadata !== undefined) draft.metadata = input.metadata;
+  if (input.ttl !== undefined) draft.ttl = input.ttl;
+  if (input.isLocal !== undefined) draft.isLocal = input.isLocal;
   // Registering is hearing from the service: it counts as a heartbeat.
-  put(draft, "heartbeat", nowIso);
-  put(draft, "status", input.status);
-  put(draft, "createdAt", existing?.createdAt ?? nowIso);
-  put(draft, "updatedAt", nowIso);
+  draft.heartbeat = nowIso;
+  if (input.status !== undefined) draft.status = input.status;
+  draft.createdAt = existing?.createdAt ?? nowIso;
+  draft.updatedAt = nowIso;
   return draft as unknown as ServiceDraft;
 }
 

@@ -11,7 +11,7 @@ import { createInterface } from "node:readline";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore } from "../../src/storage/index.js";
-import { RevisionConflict } from "../../src/storage/contracts/node-store.js";
+import { RevisionConflict, type ServiceDraft } from "../../src/storage/contracts/node-store.js";
 import { LATEST_VERSION, MIGRATIONS } from "../../src/storage/sqlite/migrations.js";
 import { encodeRecordDoc, searchText } from "../../src/storage/sqlite/record-codec.js";
 import { runNodeStoreContract } from "./node-store-contract.js";
@@ -73,6 +73,27 @@ describe("sqlite store on disk", () => {
     // A record from before the reopen still exists for writes too: "must not exist" conflicts.
     await expect(again.writeService(registered(draft("keep-1"), 0))).rejects.toBeInstanceOf(RevisionConflict);
     await again.close();
+  });
+
+  it("stores each event's document as the record's JSON with its revision, also for text beyond ASCII and handed-over drafts", async () => {
+    // The event row's document is built by SQLite from the service row's (insertEventOfService): its length and
+    // substr count characters, so multi-byte text must come out exactly as JSON.stringify would write it.
+    const store = await openStore({ kind: "sqlite", path: join(dir, "events.db") });
+    const plain: ServiceDraft = { ...fullDraft("doc-1"), description: "héllo — 日本語 🎉 \u001f\"quoted\"" };
+    const copied = await store.writeService(registered(plain));
+    const handed: ServiceDraft = { ...fullDraft("doc-2"), name: "Ünïcödé 🚀" };
+    const owned = await store.writeService({ ...registered(handed), handOver: true });
+    // Handed over: the store set the revision on the caller's draft instead of copying it.
+    expect(owned.service).toBe(handed);
+    expect(copied.service).not.toBe(plain);
+    const db = new BetterSqlite3(join(dir, "events.db"), { readonly: true });
+    try {
+      const docs = db.prepare<[], { revision: number; doc: string }>("SELECT revision, doc FROM events ORDER BY revision").all();
+      expect(docs.map((row) => row.doc)).toEqual([JSON.stringify({ ...plain, revision: copied.revision }), JSON.stringify(owned.service)]);
+    } finally {
+      db.close();
+    }
+    await store.close();
   });
 
   it("applies migrations once and tracks them in user_version", async () => {

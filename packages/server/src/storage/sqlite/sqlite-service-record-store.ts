@@ -15,7 +15,7 @@ import type { Viewer } from "../contracts/viewer.js";
 import { decodeListCursor, encodeListCursor } from "../contracts/page-cursor.js";
 import type { EnqueueOptions } from "./write-batcher.js";
 import { MAX_TERMS_PER_INSERT, type WriteSink } from "./write-statements.js";
-import { encodeRecordDoc, eventDocOf, fromRow, parseRecordDoc, serviceColumns, type ServiceRow } from "./record-codec.js";
+import { encodeRecordDoc, eventDocIsRowDoc, eventDocOf, fromRow, parseRecordDoc, serviceColumns, type ServiceRow } from "./record-codec.js";
 import { buildListQuery, visibilityClause } from "./service-query.js";
 import type { ServiceChange, ServiceDecision } from "../contracts/node-store.js";
 import { changeByRead } from "../rows/change-by-read.js";
@@ -306,8 +306,9 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
     // A new record is placed at the end of the listing order; an existing one keeps its place.
     const seq = existing?.seq ?? revision;
     const doc = encodeRecordDoc(record);
-    sink(["insertEvent", 0, [revision, write.event, record.id, eventDocOf(record, doc, revision)]]);
     sink(["upsertService", 0, serviceColumns(record, seq, revision, doc)]);
+    if (eventDocIsRowDoc(record, doc)) sink(["insertEventOfService", 0, [write.event, record.id]]);
+    else sink(["insertEvent", 0, [revision, write.event, record.id, eventDocOf(record, doc, revision)]]);
     this.replaceTerms(seq, existing ? parseRecordDoc(existing.doc) : null, record, sink);
     // Only now, with every statement planned, does the revision count as used.
     this.workingRevision = revision;
@@ -316,6 +317,12 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
       // The thread has not written it yet: the next write of this id in the batch must see it here.
       this.plannedUndo.push([record.id, this.planned.get(record.id)]);
       this.planned.set(record.id, { seq, revision, doc });
+    }
+    if (write.handOver) {
+      // Named store on the caller's draft: the same key order as the copy below (revision last).
+      const service = record as ServiceRecord;
+      service.revision = revision;
+      return { event: write.event, revision, service };
     }
     return { event: write.event, revision, service: { ...record, revision } };
   }
