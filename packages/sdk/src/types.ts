@@ -310,10 +310,10 @@ export interface MfaClient {
 
 /** `client.config` (scope `admin`). */
 export interface ConfigClient {
-  /** `GET /api/config`: every effective setting, secrets replaced by `[redacted]` (their paths in `redacted`). */
-  get(): Promise<NodeConfigResponse>;
-  /** `GET /api/config/explain`: one key's value in every layer, the winning layer, its lock, whether it can change live. */
-  explain(key: string): Promise<ConfigExplainResponse>;
+  /** `GET /api/config`: every effective setting, secrets replaced by `[redacted]` (their paths in `redacted`); with `agent`, that agent's view. */
+  get(options?: { agent?: string }): Promise<NodeConfigResponse>;
+  /** `GET /api/config/explain`: one key's value in every layer, the winning layer, its lock, whether it can change live; with `agent`, in that agent's view. */
+  explain(key: string, options?: { agent?: string }): Promise<ConfigExplainResponse>;
   /** `PATCH /api/config`: runtime-layer values by dotted key (`null` removes one), all or nothing; the effective changes. */
   set(settings: Record<string, unknown>): Promise<ConfigPatchResponse>;
 }

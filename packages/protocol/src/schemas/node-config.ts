@@ -7,6 +7,7 @@
  * does not repeat every setting, and clients treat it as read-only data to display.
  */
 import { z } from "zod";
+import { AgentIdSchema } from "./agents.js";
 
 /** What a redacted value is replaced with. */
 export const REDACTED_VALUE = "[redacted]";
@@ -18,11 +19,29 @@ export const NodeConfigResponseSchema = z.object({
   redacted: z.array(z.string()),
   /** The server's version. */
   version: z.string(),
+  /**
+   * With `?agent=`: whose view this is, the agent's overrides file (null: none, its view is the node's) and the
+   * dotted keys that file sets (docs/configuration.md "Agent overrides").
+   */
+  agent: z.object({ id: z.string(), source: z.string().nullable(), keys: z.array(z.string()) }).optional(),
 });
 export type NodeConfigResponse = z.infer<typeof NodeConfigResponseSchema>;
 
-/** The configuration layers, lowest first (issue 18, docs/configuration.md "Layers"). */
-export const CONFIG_LAYERS = ["defaults", "system", "policy", "user", "env", "cli", "runtime"] as const;
+/**
+ * `GET /api/config?agent=`: one agent's view (`kClass:name`), its overrides file applied; without, the node-wide view.
+ * The id is checked like every agent id, so a path (`../../x`) is refused 400 `validation_failed`.
+ */
+export const ConfigViewQuerySchema = z.strictObject({ agent: AgentIdSchema.optional() });
+export type ConfigViewQuery = z.infer<typeof ConfigViewQuerySchema>;
+
+/**
+ * `PATCH /api/config` takes no query: the runtime layer is node-wide, and an agent's overrides are its file (so
+ * `?agent=` is refused rather than ignored: a change meant for one agent never silently becomes everyone's).
+ */
+export const ConfigPatchQuerySchema = z.strictObject({});
+
+/** The configuration layers, lowest first (issue 18, docs/configuration.md "Layers"); `agent` only in an agent's view. */
+export const CONFIG_LAYERS = ["defaults", "system", "policy", "user", "env", "cli", "agent", "runtime"] as const;
 export const ConfigLayerNameSchema = z.enum(CONFIG_LAYERS);
 
 /** A dotted setting name: `logging.level`, `rateLimit.read.max`. */
@@ -33,11 +52,13 @@ export const ConfigKeySchema = z
   .regex(/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/, "a dotted setting name such as logging.level")
   .refine((key) => !key.split(".").some((name) => name === "__proto__" || name === "constructor" || name === "prototype"), { message: "not a setting name" });
 
-/** `GET /api/config/explain?key=`: the key's value in every layer and which layer wins. */
-export const ConfigExplainQuerySchema = z.strictObject({ key: ConfigKeySchema });
+/** `GET /api/config/explain?key=[&agent=]`: the key's value in every layer and which layer wins. */
+export const ConfigExplainQuerySchema = z.strictObject({ key: ConfigKeySchema, agent: AgentIdSchema.optional() });
 
 export const ConfigExplainResponseSchema = z.object({
   key: z.string(),
+  /** With `?agent=`: the agent whose view was explained (its overrides file among the layers, when it has one). */
+  agent: z.string().optional(),
   /** The effective value (secrets redacted; absent when the setting is unset, e.g. an optional URL). */
   value: z.unknown().optional(),
   /** The layer whose value is in effect (`defaults` when no layer sets the key). */
@@ -71,6 +92,7 @@ export type ConfigPatchRequest = z.infer<typeof ConfigPatchRequestSchema>;
 
 export const ConfigPatchResponseSchema = z.object({
   /** The effective values that changed (secrets redacted); empty when the change left the configuration as it was. */
-  changed: z.array(z.object({ key: z.string(), old: z.unknown().optional(), new: z.unknown().optional() })),
+  /** `agent`: the change of an agent's view where its overrides file makes it differ from the node's (a runtime value above the file). */
+  changed: z.array(z.object({ key: z.string(), old: z.unknown().optional(), new: z.unknown().optional(), agent: z.string().optional() })),
 });
 export type ConfigPatchResponse = z.infer<typeof ConfigPatchResponseSchema>;

@@ -18,7 +18,7 @@ import type { TaskEventLog } from "../bus/task-event-log.js";
 import type { ChangeFeed } from "../registry/change-feed.js";
 import { AgentDirectory } from "./directory/agent-directory.js";
 import type { Planner } from "./ports.js";
-import { KPlanner } from "./planner/k-planner.js";
+import { KPlanner, PLANNER_AGENT } from "./planner/k-planner.js";
 import { lateBoundAgentLoad } from "./planner/agent-choice.js";
 import { TaskEngine } from "./kcore/task-engine.js";
 import type { TaskCluster } from "./kcore/task-adoption.js";
@@ -39,8 +39,16 @@ import type { RunTokens } from "./runtime/run-token.js";
 import type { RuntimeCluster } from "./runtime/run-agent-relay.js";
 import { A2aPush } from "./a2a/server/push/a2a-push.js";
 
+/** The per-agent key kCore reads per step (config/layers/agent-layers.ts AGENT_KEYS). */
+const STEP_TIMEOUT_KEY = "agents.tasks.stepTimeoutMs";
+
 export interface AgentMeshDeps {
   config: Config;
+  /**
+   * Agents' views of the configuration (config/layers/layered-config.ts `forAgent`: the node's layers with the agent's
+   * overrides file), read at use time: kCore's step timeout per step, kPlanner's settings per plan. Absent: `config`.
+   */
+  agentConfig?: { forAgent(agentId: string): Pick<Config, "agents">; agentOverrides(agentId: string): { keys: readonly string[] } };
   logger: Logger;
   store: StorageBackend;
   registry: RegistryService;
@@ -112,7 +120,8 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
     undo.unshift(async () => events.close());
     // kPlanner. kCore (built with it) knows the load on agents: it binds its AgentLoad with `plannerLoad.bind(...)`.
     const plannerLoad = lateBoundAgentLoad();
-    const planner = new KPlanner({ gateway: deps.gateway, registry: deps.registry, load: plannerLoad.port, settings: deps.config.agents.planner, logger: deps.logger.child({ agent: "kPlanner:main" }) });
+    const viewOf = (agentId: string) => (deps.agentConfig ? deps.agentConfig.forAgent(agentId) : deps.config);
+    const planner = new KPlanner({ gateway: deps.gateway, registry: deps.registry, load: plannerLoad.port, settings: () => viewOf(PLANNER_AGENT).agents.planner, logger: deps.logger.child({ agent: PLANNER_AGENT }) });
     // kCore: resumes the store's unfinished tasks now; closes before the bus (its runners halt, recording nothing).
     // The transports beyond HTTP and the gateway (KLP, A2A, MCP): one dispatcher each, by transport.
     const a2a = new A2aAgents({ registry: deps.registry, logger: deps.logger.child({ agent: "kCore:a2a" }), refreshMs: deps.config.agents.a2a.cardRefreshMs });
@@ -126,7 +135,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
       ...(deps.plugins ? { plugin: createPluginDispatcher(deps.plugins) } : {}),
     };
     const dispatchers = createDispatchers(deps.gateway, transports);
-    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, ...(deps.prompts ? { prompts: deps.prompts } : {}), ...(deps.artifacts ? { artifacts: deps.artifacts } : {}), defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs, ...(deps.cluster ? { cluster: deps.cluster, adoptionSweepMs: deps.config.cluster.pollIntervalMs } : {}) });
+    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, ...(deps.prompts ? { prompts: deps.prompts } : {}), ...(deps.artifacts ? { artifacts: deps.artifacts } : {}), defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs, stepTimeoutFor: (assigneeId) => (deps.agentConfig?.agentOverrides(assigneeId).keys.includes(STEP_TIMEOUT_KEY) ? viewOf(assigneeId).agents.tasks.stepTimeoutMs : undefined), ...(deps.cluster ? { cluster: deps.cluster, adoptionSweepMs: deps.config.cluster.pollIntervalMs } : {}) });
     undo.unshift(() => tasks.close());
     plannerLoad.bind(tasks.load);
     const agents = new AgentDirectory({ registry: deps.registry, load: tasks.load });

@@ -1,14 +1,17 @@
 /**
  * @module config/load-config
  * Builds the node's configuration from its layers (config/layers/layer-model.ts: defaults < system file < policy
- * file < user file < KAI_* environment < command line < runtime), validating each layer and the result, so that a
- * typo in any source is an error at start that names the file and key.
+ * file < user file < KAI_* environment < command line < runtime; each agent's overrides file below the runtime layer in
+ * that agent's view only), validating each layer and the result, so that a typo in any source is an error at start
+ * that names the file and key.
  */
+import { dirname, join, resolve } from "node:path";
 import { ConfigSchema, type Config, type ConfigInput } from "./config-schema.js";
 import { ConfigError } from "./layers/config-error.js";
 import { cloneSettings } from "./layers/key-paths.js";
 import type { ConfigLayer } from "./layers/layer-model.js";
 import { makeLayer, readFileLayer } from "./layers/read-layer.js";
+import { readAgentLayers } from "./layers/agent-layers.js";
 import { mergeSettings, resolveLayers } from "./layers/resolve-layers.js";
 
 export { ConfigError, mergeSettings };
@@ -20,6 +23,8 @@ export interface ConfigSources {
   systemFile?: string;
   /** Path of the organisation policy file (KAI_POLICY_CONFIG): may lock keys. */
   policyFile?: string;
+  /** The agents' overrides folder (KAI_AGENT_CONFIG_DIR); default `agents/` beside the user file (config/layers/agent-layers.ts). */
+  agentConfigDir?: string;
   env?: NodeJS.ProcessEnv;
   /** Values given explicitly (command-line flags, tests): the `cli` layer, above the files and the environment. */
   overrides?: DeepPartial<ConfigInput>;
@@ -35,6 +40,7 @@ export const SERVER_ENVIRONMENT: Readonly<Record<string, string>> = {
   KAI_CONFIG: "path of the user config file (layer user)",
   KAI_SYSTEM_CONFIG: "path of the system config file (layer system; may lock keys)",
   KAI_POLICY_CONFIG: "path of the organisation policy file (layer policy; may lock keys)",
+  KAI_AGENT_CONFIG_DIR: "folder of the agents' overrides files, <kClass>.<name>.yaml (layer agent; default: agents/ beside the user file)",
   KAI_DATA_DIR: "dataDir",
   KAI_HOST: "server.host",
   KAI_PORT: "server.port",
@@ -66,7 +72,19 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   return out;
 }
 
-/** The layers the sources make, lowest first (the defaults layer first; no runtime layer yet). */
+/**
+ * The agents' overrides folder: named (KAI_AGENT_CONFIG_DIR; it must then exist), else `agents/` beside the user file
+ * (absent is fine: no agent has overrides), else none.
+ */
+export function agentConfigDirOf(sources: ConfigSources = {}): { dir: string; named: boolean } | undefined {
+  const env = sources.env ?? process.env;
+  const named = sources.agentConfigDir ?? env.KAI_AGENT_CONFIG_DIR;
+  if (named) return { dir: resolve(named), named: true };
+  const user = sources.configFile ?? env.KAI_CONFIG;
+  return user ? { dir: join(dirname(resolve(user)), "agents"), named: false } : undefined;
+}
+
+/** The layers the sources make, lowest first (the defaults layer first; no runtime layer yet; the agents' files last). */
 export function readConfigLayers(sources: ConfigSources = {}): ConfigLayer[] {
   const env = sources.env ?? process.env;
   const layers: ConfigLayer[] = [{ name: "defaults", source: "built-in", values: ConfigSchema.parse({}) as unknown as Record<string, unknown>, locked: [], fromEnv: {} }];
@@ -79,6 +97,8 @@ export function readConfigLayers(sources: ConfigSources = {}): ConfigLayer[] {
   layers.push(makeLayer("env", "KAI_* environment", envOverrides(env), {}));
   // Flags and test overrides carry `undefined` for what was not given: dropped, so they never count as set.
   layers.push(makeLayer("cli", "command line", cloneSettings(dropUndefined(sources.overrides ?? {})) as Record<string, unknown>, {}));
+  const agents = agentConfigDirOf(sources);
+  if (agents) layers.push(...readAgentLayers(agents.dir, env, agents.named));
   return layers;
 }
 
@@ -97,7 +117,10 @@ function dropUndefined(value: unknown): unknown {
 /** The configuration and the layers it was made of (server.ts keeps both: `explain` and runtime changes need the layers). */
 export function loadConfigLayers(sources: ConfigSources = {}): { config: Config; layers: ConfigLayer[] } {
   const layers = readConfigLayers(sources);
-  return { config: resolveLayers(layers), layers };
+  const config = resolveLayers(layers);
+  // Each agent's view checked now too (a lock its file breaks, a merged value out of range): an error at start.
+  for (const layer of layers) if (layer.agent !== undefined) resolveLayers(layers, layer.agent);
+  return { config, layers };
 }
 
 export function loadConfig(sources: ConfigSources = {}): Config {

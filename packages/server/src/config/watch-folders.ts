@@ -16,6 +16,8 @@ export interface FolderWatch {
 
 export function watchFileFolders(options: {
   files: readonly string[];
+  /** Folders where any entry counts (the agents' overrides files: a new file is a change too). */
+  folders?: readonly string[];
   onChange: () => void;
   logger: Logger;
   /** What the files are, for the log ("configuration files", "TLS certificate files"). */
@@ -26,12 +28,14 @@ export function watchFileFolders(options: {
 }): FolderWatch {
   const byFolder = new Map<string, Set<string>>();
   for (const file of options.files.map((one) => resolve(one))) byFolder.set(dirname(file), (byFolder.get(dirname(file)) ?? new Set()).add(basename(file)));
+  const anyName = new Set((options.folders ?? []).map((one) => resolve(one)));
+  for (const folder of anyName) if (!byFolder.has(folder)) byFolder.set(folder, new Set());
   let timer: NodeJS.Timeout | null = null;
   const watchers: FSWatcher[] = [];
   for (const [folder, names] of byFolder) {
     try {
       const watcher = watch(folder, { persistent: false }, (_event, name) => {
-        if (name !== null && !names.has(String(name)) && !(options.linkedNames && String(name).startsWith(".."))) return;
+        if (name !== null && !anyName.has(folder) && !names.has(String(name)) && !(options.linkedNames && String(name).startsWith(".."))) return;
         if (timer) clearTimeout(timer);
         timer = setTimeout(() => {
           timer = null;

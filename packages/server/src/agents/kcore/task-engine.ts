@@ -43,6 +43,8 @@ export interface TaskEngineDeps {
   artifacts?: StepArtifactsPort;
   /** A step's timeout when neither the step nor its agent gives one, ms (default 60 s). */
   defaultStepTimeoutMs?: number;
+  /** The assignee's overrides file's step timeout, when it sets one (task-runner.ts `RunnerDeps.stepTimeoutFor`). */
+  stepTimeoutFor?: (assigneeId: string) => number | undefined;
   /** Dispatchers (tests and the next transports may pass their own). */
   dispatchers?: Dispatchers;
   /** The node's cluster (one instance alone when absent): who runs which task, cancel/answer across instances. */
@@ -209,6 +211,7 @@ export class TaskEngine {
       assignment: { registry: this.deps.registry, load: this.load, supports: (transport) => this.dispatchers.supports(transport) },
       load: this.load,
       defaultStepTimeoutMs: this.deps.defaultStepTimeoutMs ?? 60_000,
+      ...(this.deps.stepTimeoutFor ? { stepTimeoutFor: this.deps.stepTimeoutFor } : {}),
       gateway: this.deps.gateway,
       ...(this.deps.prompts ? { prompts: this.deps.prompts } : {}),
       ...(this.deps.artifacts ? { artifacts: this.deps.artifacts } : {}),

@@ -40,6 +40,11 @@ export interface RunnerDeps {
   assignment: AssignmentDeps;
   load: LoadTracker;
   defaultStepTimeoutMs: number;
+  /**
+   * `agents.tasks.stepTimeoutMs` when the assignee's overrides file sets it (its view of the configuration), read per
+   * step; undefined otherwise. Above the agent's manifest: the operator's file overrides what the agent says of itself.
+   */
+  stepTimeoutFor?: (assigneeId: string) => number | undefined;
   onFinished(taskId: string): void;
   /** kReviewer's model path (review.ts): without it only reviewer agents review. */
   gateway?: Pick<GatewayPort, "route" | "models">;
@@ -289,7 +294,8 @@ export class TaskRunner {
 
   private async attempt(step: PlanStep, assignee: Assignee): Promise<AttemptResult> {
     const { task, spec } = this.record;
-    const timeoutMs = step.timeoutMs ?? (assignee.kind === "agent" ? assignee.stepTimeoutMs : undefined) ?? this.deps.defaultStepTimeoutMs;
+    // The step's own timeout, then the operator's word on this agent (its overrides file), then the agent's manifest.
+    const timeoutMs = step.timeoutMs ?? this.deps.stepTimeoutFor?.(assignee.id) ?? (assignee.kind === "agent" ? assignee.stepTimeoutMs : undefined) ?? this.deps.defaultStepTimeoutMs;
     const controller = new AbortController();
     const onTaskAbort = () => controller.abort(this.abort.signal.reason);
     this.abort.signal.addEventListener("abort", onTaskAbort, { once: true });

@@ -25,9 +25,13 @@ export interface KPlannerDeps {
   registry: Pick<RegistryService, "list">;
   /** kCore's view of the steps running on each agent (agent-choice prefers the least loaded). */
   load: AgentLoad;
-  settings: Config["agents"]["planner"];
+  /** `agents.planner` in this agent's view of the configuration (its overrides file applied), read once per plan. */
+  settings: () => Config["agents"]["planner"];
   logger: Logger;
 }
+
+/** The node's planner agent: its overrides file is `kPlanner.main.yaml` (config/layers/agent-layers.ts). */
+export const PLANNER_AGENT = "kPlanner:main";
 
 
 /** The gateway's answers that mean "no model for you here": the planner turns them into `planner_unavailable`. */
@@ -48,16 +52,17 @@ export class KPlanner implements Planner {
   async plan(request: PlanRequest, principal: Principal, options: PlanCallOptions = {}): Promise<PlanResponse> {
     const planId = `plan_${randomUUID()}`;
     const log = this.deps.logger.child({ planId });
-    const [model, catalog] = await Promise.all([this.chooseModel(request, principal), readCapabilityCatalog(this.deps.registry, principal)]);
+    const settings = this.deps.settings();
+    const [model, catalog] = await Promise.all([this.chooseModel(request, principal, settings), readCapabilityCatalog(this.deps.registry, principal)]);
     const offered = new Set(catalog.capabilities.keys());
     const messages: ChatMessage[] = [
       { role: "system", content: systemPrompt(catalog, model) },
       { role: "user", content: goalMessage(request) },
     ];
-    const attempts = this.deps.settings.attempts;
+    const attempts = settings.attempts;
     let problems: FieldError[] = [];
     for (let attempt = 1; attempt <= attempts; attempt++) {
-      const answer = await this.ask(model, messages, principal, options);
+      const answer = await this.ask(model, messages, principal, options, settings.temperature);
       const read = readPlanAnswer(answer.text, request.goal, offered);
       if (read.ok) {
         const plan = chooseAgents(read.plan, catalog.agents, this.deps.load);
@@ -73,8 +78,8 @@ export class KPlanner implements Planner {
   }
 
   /** The model asked: the request's, else the configured one, else the first chat model the caller may use. */
-  private async chooseModel(request: PlanRequest, principal: Principal): Promise<string> {
-    const wanted = request.model ?? this.deps.settings.model;
+  private async chooseModel(request: PlanRequest, principal: Principal, settings: Config["agents"]["planner"]): Promise<string> {
+    const wanted = request.model ?? settings.model;
     if (wanted !== undefined) return wanted;
     const ids = (await this.deps.gateway.models(principal, "llm_chat")).map((entry) => entry.id);
     // Plain names route to any service serving them (failover); `<serviceId>/<model>` pins one service.
@@ -88,11 +93,11 @@ export class KPlanner implements Planner {
     return chosen;
   }
 
-  private async ask(model: string, messages: readonly ChatMessage[], principal: Principal, options: PlanCallOptions): Promise<{ text: string; model: string; serviceId: string }> {
+  private async ask(model: string, messages: readonly ChatMessage[], principal: Principal, options: PlanCallOptions, temperature: number): Promise<{ text: string; model: string; serviceId: string }> {
     try {
       const result = await this.deps.gateway.route(
         "chat",
-        { model, messages: [...messages], temperature: this.deps.settings.temperature },
+        { model, messages: [...messages], temperature },
         { principal, ...(options.signal ? { signal: options.signal } : {}), ...(options.requestId !== undefined ? { requestId: options.requestId } : {}) },
       );
       const text = result.data.choices[0]?.message.content ?? "";

@@ -5,7 +5,8 @@
  * federation peers and their trust (`federation_changed {peers}`), and the vault's keyring (`vault_changed
  * {reason}`: rotation, passphrase change). Only the instance that published the signal turns it into an event, so
  * each is published once. `changed(...)` lets any other runtime setting be announced the same way.
- * Payload: `{ key, by?, reason? , instance }`: the setting's name and who changed it, never a value (it may be secret).
+ * Payload: `{ key, by?, reason? , instance, agentId? }`: the setting's name and who changed it, never a value (it may be
+ * secret); `agentId` (and the event's `agent`) when the change is to one agent's view (its overrides file).
  *
  * Limit: on one process (SQLite), those signals are not sent today (share-signals publishes them only when
  * instances share a database), so there the events come only from `changed(...)` callers.
@@ -41,11 +42,15 @@ export class ConfigUpdates {
     );
   }
 
-  /** Announces that `key` (a dotted setting name) changed, by `by` (a token owner) when known. */
-  changed(key: string, by?: string, reason?: string): void {
+  /** Announces that `key` (a dotted setting name) changed, by `by` (a token owner) when known; in `agentId`'s view only when given. */
+  changed(key: string, by?: string, reason?: string, agentId?: string): void {
     publishQuietly(
       this.deps.bus,
-      systemEvent("CONFIG_UPDATE", { key, ...(by !== undefined ? { by } : {}), ...(reason !== undefined ? { reason: reason.slice(0, 100) } : {}), instance: this.deps.instanceName }),
+      systemEvent(
+        "CONFIG_UPDATE",
+        { key, ...(by !== undefined ? { by } : {}), ...(reason !== undefined ? { reason: reason.slice(0, 100) } : {}), instance: this.deps.instanceName, ...(agentId !== undefined ? { agentId } : {}) },
+        agentId !== undefined ? { agent: agentId } : {},
+      ),
       this.deps.onError,
     );
   }

@@ -14,14 +14,22 @@
  * gateway's routing settings (gateway/router/router-options.ts `LIVE_ROUTING_KEYS`);
  * `rateLimit.enabled` needs a restart. The runtime layer is stored by the node and shared by its instances
  * (runtime-layer-sync.ts).
+ *
+ * Agents' views (`forAgent`): the node's layers with that agent's overrides file (agent-layers.ts) below the runtime
+ * layer, resolved once per agent and kept until the layers change (a commit replaces them with the plan's views, which
+ * the plan resolved and checked with everything else: a file or runtime change that breaks any agent's view is
+ * refused whole). An agent without a file sees the node's own object. A change that alters an agent's view where it
+ * differs from the node's (its file's keys) is reported with the agent's id; the node-wide changes are reported once,
+ * without one.
  */
 import { resolve } from "node:path";
 import type { ConfigExplainResponse, ConfigPatchResponse } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import type { Config } from "../config-schema.js";
 import { ConfigError } from "./config-error.js";
-import { changedKeys, cloneSettings, getAt, overlaps, setAt, splitKey, unsetAt, type Settings } from "./key-paths.js";
-import type { ConfigLayer } from "./layer-model.js";
+import { changedKeys, cloneSettings, getAt, overlaps, sameValue, setAt, splitKey, unsetAt, type Settings } from "./key-paths.js";
+import { agentViewLayers, nodeLayers, type ConfigLayer } from "./layer-model.js";
+import { agentLayerKeys } from "./agent-layers.js";
 import { makeLayer } from "./read-layer.js";
 import { redactAt } from "./redact.js";
 import { lockOf, resolveLayers, setsKey, winnerOf } from "./resolve-layers.js";
@@ -35,6 +43,10 @@ export interface ConfigPlan {
   runtime: Settings;
   /** The layers it was planned on: a commit on other layers is refused. */
   base: readonly ConfigLayer[];
+  /** Every agent with a file: its view after the change. */
+  agentViews: Map<string, Config>;
+  /** The changes to agents' views where they differ from the node's (before or after). */
+  agentChanges: ConfigChange[];
 }
 
 /** One applied change, values redacted. */
@@ -42,6 +54,15 @@ export interface ConfigChange {
   key: string;
   old: unknown;
   new: unknown;
+  /** The agent whose view changed (`kPlanner:main`); absent for a node-wide change. */
+  agent?: string;
+}
+
+/** What an agent's file sets (`GET /api/config?agent=`). */
+export interface AgentOverrides {
+  /** The file, or null when the agent has none (its view is the node's). */
+  source: string | null;
+  keys: string[];
 }
 
 export interface LayeredConfigDeps {
@@ -68,6 +89,8 @@ function asApiError(error: unknown): unknown {
 
 export class LayeredConfig {
   private layers: ConfigLayer[];
+  /** Agents' views resolved so far (only agents with a file), until the layers change. */
+  private agentViews = new Map<string, Config>();
 
   constructor(private readonly deps: LayeredConfigDeps) {
     this.layers = [...deps.layers];
@@ -82,20 +105,51 @@ export class LayeredConfig {
     return Object.keys(this.deps.live).some((live) => overlaps(splitKey(live), splitKey(key)) && splitKey(key).length >= splitKey(live).length);
   }
 
-  explain(key: string): ConfigExplainResponse {
+  /**
+   * The effective configuration of one agent (`kClass:name`): the node's layers with its overrides file below the
+   * runtime layer. Without a file, the node's own object (live changes reach it in place); with one, a view resolved
+   * once and kept until the layers change. Read it at use time, not once.
+   */
+  forAgent(agent: string): Config {
+    const cached = this.agentViews.get(agent);
+    if (cached) return cached;
+    if (!this.layers.some((layer) => layer.agent === agent)) return this.deps.config;
+    const view = this.resolveAgent(this.layers, agent);
+    this.agentViews.set(agent, view);
+    return view;
+  }
+
+  /** The agent's file and the keys it sets. */
+  agentOverrides(agent: string): AgentOverrides {
+    const layer = this.layers.find((one) => one.agent === agent);
+    return layer ? { source: layer.source, keys: agentLayerKeys(layer.values) } : { source: null, keys: [] };
+  }
+
+  private resolveAgent(layers: readonly ConfigLayer[], agent: string): Config {
+    const view = resolveLayers(layers, agent);
+    // dataDir was made absolute at start: the agent sees the node's.
+    view.dataDir = this.deps.config.dataDir;
+    return view;
+  }
+
+  /** Where `key`'s value comes from, node-wide or (with `agent`) in that agent's view. */
+  explain(key: string, agent?: string): ConfigExplainResponse {
     const path = splitKey(key);
-    const value = getAt(this.deps.config, path);
-    const parent = getAt(this.deps.config, path.slice(0, -1));
-    const known = value !== undefined || (path.length === 1 ? false : typeof parent === "object" && parent !== null && !Array.isArray(parent)) || this.layers.some((layer) => getAt(layer.values, path) !== undefined);
+    const layers = agent === undefined ? nodeLayers(this.layers) : agentViewLayers(this.layers, agent);
+    const config = agent === undefined ? this.deps.config : this.forAgent(agent);
+    const value = getAt(config, path);
+    const parent = getAt(config, path.slice(0, -1));
+    const known = value !== undefined || (path.length === 1 ? false : typeof parent === "object" && parent !== null && !Array.isArray(parent)) || layers.some((layer) => getAt(layer.values, path) !== undefined);
     if (!known) throw new ApiError("not_found", `no setting ${key}`);
-    const lock = lockOf(this.layers, path);
+    const lock = lockOf(layers, path);
     return {
       key,
+      ...(agent !== undefined ? { agent } : {}),
       ...(value !== undefined ? { value: redactAt(key, value) } : {}),
-      winner: winnerOf(this.layers, path)?.name ?? "defaults",
+      winner: winnerOf(layers, path)?.name ?? "defaults",
       locked: lock ? { layer: lock.layer.name, source: lock.layer.source, key: lock.key } : null,
       live: this.isLive(key),
-      layers: this.layers.map((layer) => {
+      layers: layers.map((layer) => {
         const here = getAt(layer.values, path);
         const env = layer.fromEnv[key];
         return {
@@ -188,7 +242,36 @@ export class LayeredConfig {
       throw new ApiError("config_restart_required", `only applied at a restart: ${restart.join(", ")}; nothing was changed (live settings: ${Object.keys(this.deps.live).join(", ") || "none"})`, restart.map((key) => ({ path: key, message: "needs a restart" })));
     }
     const runtime = layers.find((layer) => layer.name === "runtime");
-    return { layers, next, changed, runtime: cloneSettings(runtime ? runtime.values : {}), base: this.layers };
+    const { agentViews, agentChanges } = this.checkAgents(layers, next, apiErrors);
+    return { layers, next, changed, runtime: cloneSettings(runtime ? runtime.values : {}), base: this.layers, agentViews, agentChanges };
+  }
+
+  /**
+   * Every agent's view under `layers` (resolved, so a change that breaks one is refused), and what changed in the
+   * views where they differ from the node's view before or after (the rest is the node-wide change, told once).
+   */
+  private checkAgents(layers: readonly ConfigLayer[], next: Config, apiErrors: boolean): { agentViews: Map<string, Config>; agentChanges: ConfigChange[] } {
+    const agentViews = new Map<string, Config>();
+    for (const layer of layers) {
+      if (layer.agent === undefined) continue;
+      try {
+        agentViews.set(layer.agent, this.resolveAgent(layers, layer.agent));
+      } catch (error) {
+        throw apiErrors ? asApiError(error) : error;
+      }
+    }
+    const agentChanges: ConfigChange[] = [];
+    const agents = new Set([...agentViews.keys(), ...this.layers.flatMap((layer) => (layer.agent !== undefined ? [layer.agent] : []))]);
+    for (const agent of [...agents].sort()) {
+      const before = this.forAgent(agent);
+      const after = agentViews.get(agent) ?? next;
+      for (const key of changedKeys(before, after)) {
+        const path = splitKey(key);
+        const own = !sameValue(getAt(before, path), getAt(this.deps.config, path)) || !sameValue(getAt(after, path), getAt(next, path));
+        if (own) agentChanges.push({ key, old: redactAt(key, getAt(before, path)), new: redactAt(key, getAt(after, path)), agent });
+      }
+    }
+    return { agentViews, agentChanges };
   }
 
   /** Applies a plan: the shared Config updated in place, live appliers run, `onChanged` told. Refused when the layers changed since the plan. */
@@ -196,7 +279,9 @@ export class LayeredConfig {
     if (plan.base !== this.layers) throw new ApiError("conflict", "the configuration changed meanwhile; nothing was changed: try again");
     const { layers, next, changed } = plan;
     const changes: ConfigChange[] = changed.map((key) => ({ key, old: redactAt(key, getAt(this.deps.config, splitKey(key))), new: redactAt(key, getAt(next, splitKey(key))) }));
+    changes.push(...plan.agentChanges);
     this.layers = layers;
+    this.agentViews = plan.agentViews;
     for (const key of changed) setAt(this.deps.config as unknown as Settings, splitKey(key), getAt(next, splitKey(key)));
     for (const [live, apply] of Object.entries(this.deps.live)) {
       if (changed.some((key) => overlaps(splitKey(live), splitKey(key)))) apply(getAt(this.deps.config, splitKey(live)));

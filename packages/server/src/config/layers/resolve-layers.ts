@@ -9,7 +9,7 @@ import type { z } from "zod";
 import { ConfigSchema, type Config } from "../config-schema.js";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
 import { getAt, isPlainObject, overlaps, setAt, splitKey, type Settings } from "./key-paths.js";
-import type { ConfigLayer } from "./layer-model.js";
+import { agentViewLayers, nodeLayers, type ConfigLayer } from "./layer-model.js";
 
 /** Deep merge where `b` wins; arrays and scalars are replaced, `undefined` values are ignored. */
 export function mergeSettings(a: unknown, b: unknown): unknown {
@@ -23,7 +23,7 @@ export function mergeSettings(a: unknown, b: unknown): unknown {
 }
 
 function describe(layer: ConfigLayer): string {
-  return `${layer.name} layer (${layer.source})`;
+  return `${layer.name} layer${layer.agent !== undefined ? ` of ${layer.agent}` : ""} (${layer.source})`;
 }
 
 /** Problems of one zod issue list, each tied to the key that a layer actually set (others are another layer's). */
@@ -114,10 +114,12 @@ export function winnerOf(layers: readonly ConfigLayer[], key: readonly string[])
 }
 
 /**
- * The configuration the layers make, lowest first. `layers[0]` may be the defaults layer: it is only read by
- * `explain`, the schema's own defaults do the same job in the merge.
+ * The configuration the layers make, lowest first: the node-wide view, or with `agent` that agent's view (its file's
+ * layer kept, every other agent's left out). `layers[0]` may be the defaults layer: it is only read by `explain`, the
+ * schema's own defaults do the same job in the merge.
  */
-export function resolveLayers(layers: readonly ConfigLayer[]): Config {
+export function resolveLayers(all: readonly ConfigLayer[], agent?: string): Config {
+  const layers = agent === undefined ? nodeLayers(all) : agentViewLayers(all, agent);
   for (const layer of layers) if (layer.name !== "defaults") validateLayer(layer);
   checkLocks(layers);
   let merged: unknown = {};
