@@ -10,7 +10,8 @@ import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import type { DestinationStream } from "pino";
 import type { NodeStatus } from "./http/routes/status.js";
-import { loadConfigLayers, mergeSettings, readConfigLayers, type ConfigSources, type DeepPartial } from "./config/load-config.js";
+import { agentConfigDirOf, loadConfigLayers, mergeSettings, readConfigLayers, type ConfigSources, type DeepPartial } from "./config/load-config.js";
+import { AGENT_KEYS } from "./config/layers/agent-layers.js";
 import { layerFiles, watchConfigFiles } from "./config/layers/watch-files.js";
 import { RuntimeLayerSync, SYNCED_BY } from "./config/layers/runtime-layer-sync.js";
 import { LayeredConfig } from "./config/layers/layered-config.js";
@@ -434,8 +435,30 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // The prompt store (issue 17): prompts and versions in the backend's database; vault references read as the caller.
     // Before the mesh: a task may name a prompt, which kCore renders as the task's owner at dispatch.
     const prompts = new PromptService({ store: store.promptStore(), vault });
+    // Runtime configuration changes (issue 18): live settings applied in place, each announced as CONFIG_UPDATE (once:
+    // by the instance where it was made). The rate limit tiers are read per request, so they need no applier; so are
+    // the keys agents' overrides files may set (kCore reads its step timeout per step, kPlanner its settings per plan,
+    // through forAgent). Built before the mesh, which reads agents' views from it; nothing commits a change (which
+    // calls onChanged, and so `publishers`) before the runtime layer sync opens below.
+    const readPerRequest = () => undefined;
+    const layeredConfig = new LayeredConfig({
+      layers: configLayers, config,
+      live: {
+        "logging.level": (level) => setLogLevel(logger, String(level)),
+        ...Object.fromEntries(["global", "auth", "read", "write", "heartbeat", "gateway"].map((tier) => [`rateLimit.${tier}`, readPerRequest])),
+        ...Object.fromEntries(LIVE_ROUTING_KEYS.map((key) => [`gateway.${key}`, () => applyLiveRouting(routerOptions, config.gateway)])),
+        ...Object.fromEntries(AGENT_KEYS.map((entry) => [entry.key, readPerRequest])),
+      },
+      reread: () => readConfigLayers(configSources),
+      onChanged: (changes, by) => {
+        if (by === SYNCED_BY) return;
+        for (const change of changes) publishers.config.changed(change.key, by, undefined, change.agent);
+        // A reloaded file is a change nobody made over the API: the security log records it here (PATCH records its own, with the caller).
+        if (by === "file") for (const change of changes) securityLog.recordLater({ type: "config_changed", outcome: "success", actor: "file", details: { key: change.key, old: change.old ?? null, new: change.new ?? null, source: "file", ...(change.agent !== undefined ? { agent: change.agent } : {}) } });
+      },
+    });
     // The agent mesh (issue 16): bus, agents, kPlanner, kCore.
-    const mesh = await openAgentMesh({ config, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, prompts, artifacts, plugins: () => late.plugins, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl, runCluster: cluster,
+    const mesh = await openAgentMesh({ config, agentConfig: layeredConfig, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, prompts, artifacts, plugins: () => late.plugins, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl, runCluster: cluster,
       // A2A push credentials are sealed with a key every instance derives from the node key (as TOTP secrets are).
       pushSealKey: () => {
         if (!key.available) throw new ApiError("vault_locked", "the vault is locked: push credentials cannot be sealed or opened until it is unlocked");
@@ -468,7 +491,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       catalog: plugins,
       settings: store,
       registry,
-      bus: new PluginBus({ registry, vault, gateway: routerPort(router), bus: () => mesh.bus, audit: securityLog, memory: memory.service, capabilities: () => late.plugins }),
+      bus: new PluginBus({ registry, vault, gateway: routerPort(router), bus: () => mesh.bus, audit: securityLog, memory: memory.service, capabilities: () => late.plugins, tasks: () => mesh.tasks, feed }),
       audit: securityLog,
       logger: logger.child({ part: "plugins" }),
       policy: restartPolicyOf(config.plugins.restart),
@@ -480,28 +503,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Install, update, remove, roll back (plugins/install/): after each change the catalog reads the folders again and
     // the runtime restarts what changed; a new version of an enabled plugin must start and pass its health check, or
     // the installer puts the previous one back.
-    const pluginInstaller = openPluginInstaller({ config, catalog: plugins,
-      onChanged: async () => { await plugins.scan(); await pluginRuntime.reload(); }, verify: (id) => pluginRuntime.verify(id), audit: securityLog });
+    // Every change is recorded in the shared install store and followed by the other instances (docs/plugins.md "Cluster").
+    const { installer: pluginInstaller, follower: pluginFollower } = openPluginInstaller({ config, catalog: plugins,
+      onChanged: async () => { await plugins.scan(); await pluginRuntime.reload(); }, verify: (id) => pluginRuntime.verify(id), audit: securityLog,
+      installs: { store: store.pluginInstallStore(), instanceName: cluster.instanceName, logger: logger.child({ part: "plugins" }), ...(shared ? { signals: cluster.signals } : {}) } });
+    undo.unshift(async () => pluginFollower?.close());
     // Memory over KLP (memory_read/memory_write) for the senders klp.memoryGrants names; the node reads it late-bound.
     late.memory = new KlpMemoryHandlers(memory.service, new KlpMemoryGrants(config.klp.memoryGrants, registry));
-    // Runtime configuration changes (issue 18): live settings applied in place, each announced as CONFIG_UPDATE (once:
-    // by the instance where it was made). The rate limit tiers are read per request, so they need no applier.
-    const readPerRequest = () => undefined;
-    const layeredConfig = new LayeredConfig({
-      layers: configLayers, config,
-      live: {
-        "logging.level": (level) => setLogLevel(logger, String(level)),
-        ...Object.fromEntries(["global", "auth", "read", "write", "heartbeat", "gateway"].map((tier) => [`rateLimit.${tier}`, readPerRequest])),
-        ...Object.fromEntries(LIVE_ROUTING_KEYS.map((key) => [`gateway.${key}`, () => applyLiveRouting(routerOptions, config.gateway)])),
-      },
-      reread: () => readConfigLayers(configSources),
-      onChanged: (changes, by) => {
-        if (by === SYNCED_BY) return;
-        for (const change of changes) publishers.config.changed(change.key, by);
-        // A reloaded file is a change nobody made over the API: the security log records it here (PATCH records its own, with the caller).
-        if (by === "file") for (const change of changes) securityLog.recordLater({ type: "config_changed", outcome: "success", actor: "file", details: { key: change.key, old: change.old ?? null, new: change.new ?? null, source: "file" } });
-      },
-    });
     // The runtime layer is stored by the node: applied now from the store, and from the other instances as they change it.
     const configSync = new RuntimeLayerSync({ layered: layeredConfig, settings: store, ...(shared ? { signals: cluster.signals } : {}), logger: logger.child({ part: "config" }) });
     await configSync.open();
@@ -526,7 +534,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       signIn: { signIn, sessions, users, roles, access, log: securityLog, agents, mfa: mfa.service, sso },
     });
     // The configuration files are reloaded when they change (all or nothing; an invalid file keeps the last good one).
-    const configWatch = watchConfigFiles({ files: layerFiles(configLayers), layered: layeredConfig, logger });
+    const agentConfigDir = agentConfigDirOf(configSources);
+    const configWatch = watchConfigFiles({ files: layerFiles(configLayers), ...(agentConfigDir ? { folders: [agentConfigDir.dir] } : {}), layered: layeredConfig, logger });
     undo.unshift(async () => configWatch.close());
     monitor.start();
     await router.start();
@@ -546,6 +555,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     if (config.federation.mdns.enabled) lanDiscovery = await startLanDiscovery({ config, did: klpNode.did, name: `kai-${key.keyId}`, port, secure: tlsEnabled(config.server.tls), logger });
     // The agents the node runs itself start now: they are given its URL. So do the enabled plugins.
     await mesh.runtime.open();
+    // The plugins the other instances installed are put in place first, so the enabled ones start from them.
+    await pluginFollower?.open();
     await pluginRuntime.open();
     // The long-lived parts have made their loggers: a runtime level change reaches them (logging/log-level.ts).
     stopTrackingChildren(logger);
@@ -570,6 +581,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         await memory.reembed.stop();
         await memory.close();
         memorySignals.stop();
+        await pluginFollower?.close();
         await pluginRuntime.close();
         publishers.stop();
         await mesh.close();

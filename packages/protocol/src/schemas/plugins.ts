@@ -12,6 +12,7 @@ import { CapabilitySchema } from "./service.js";
 import { TimestampSchema } from "./common.js";
 import { Sha256HexSchema } from "./artifacts.js";
 import { AddMemoryRequestSchema, SearchMemoryParamsSchema } from "./memory.js";
+import { AgentIdSchema } from "./agents.js";
 
 /** The plugin API this node offers; a manifest's `node_api` range must include it (docs/plugins.md "Compatibility"). */
 export const PLUGIN_API_VERSION = "1.0.0";
@@ -46,14 +47,17 @@ export const PLUGIN_PLAIN_PERMISSIONS = [
 ] as const;
 /**
  * Permissions with an argument: `vault_read:<secret name or pattern>`, `network:<host>[:<port>]`,
- * `invoke:<capability>` (calling a capability another plugin provides).
+ * `invoke:<capability>` (calling a capability another plugin provides), `agent_invoke:<agent id or kClass:*>` (handing
+ * a task to an agent through kCore).
  */
-export const PLUGIN_PARAMETERISED_PERMISSIONS = ["vault_read", "network", "invoke"] as const;
+export const PLUGIN_PARAMETERISED_PERMISSIONS = ["vault_read", "network", "invoke", "agent_invoke"] as const;
 
 // A vault secret name or pattern as the vault's own patterns write it (`openai/key`, `services/*`); no `.`/`..` segments.
 const VAULT_NAME = /^(?!\.{1,2}(\/|$))(?!.*\/\.{1,2}(\/|$))[A-Za-z0-9_.*-]+(\/[A-Za-z0-9_.*-]+)*$/;
 // A DNS name (optionally `*.` for its subdomains) or an IPv4 address, with an optional port. No schemes, no paths.
 const NETWORK_HOST = /^(\*\.)?[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*(:[0-9]{1,5})?$/;
+// An agent id (`kClass:name`, as AgentIdSchema) or every agent of one class (`kExecutor:*`).
+const AGENT_ID_OR_CLASS = /^k[A-Z][A-Za-z0-9]{0,30}:([a-z0-9][a-z0-9._-]{0,62}|\*)$/;
 
 export const PluginPermissionSchema = z.union(
   [
@@ -61,9 +65,10 @@ export const PluginPermissionSchema = z.union(
     z.templateLiteral(["vault_read:", z.string().max(200).regex(VAULT_NAME)]),
     z.templateLiteral(["network:", z.string().max(260).regex(NETWORK_HOST)]),
     z.templateLiteral(["invoke:", z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/)]),
+    z.templateLiteral(["agent_invoke:", z.string().max(96).regex(AGENT_ID_OR_CLASS)]),
   ],
   {
-    error: `must be one of ${PLUGIN_PLAIN_PERMISSIONS.join(", ")}, vault_read:<secret name or pattern>, network:<host>[:<port>] (lower-case host, no scheme) or invoke:<capability>`,
+    error: `must be one of ${PLUGIN_PLAIN_PERMISSIONS.join(", ")}, vault_read:<secret name or pattern>, network:<host>[:<port>] (lower-case host, no scheme), invoke:<capability> or agent_invoke:<kClass:name or kClass:*>`,
   },
 );
 export type PluginPermission = z.infer<typeof PluginPermissionSchema>;
@@ -145,6 +150,17 @@ export const PluginManifestSchema = z.strictObject({
     .max(64)
     .default([])
     .refine((list) => new Set(list.map((capability) => capability.name)).size === list.length, "must name each capability once"),
+  /**
+   * Tighter limits than its trust level gives (docs/plugins.md "Runtime"): the node takes the lower of the two, so a
+   * manifest can only narrow. `cpuPercent`: the most of one CPU its processes may use on average over
+   * `cpuWindowSeconds` before it is stopped.
+   */
+  limits: z
+    .strictObject({
+      cpuPercent: z.int().min(1).max(1600).optional(),
+      cpuWindowSeconds: z.int().min(1).max(600).optional(),
+    })
+    .optional(),
 });
 export type PluginManifestInput = z.input<typeof PluginManifestSchema>;
 export type PluginManifest = z.output<typeof PluginManifestSchema>;
@@ -275,9 +291,10 @@ export type PluginDetail = z.infer<typeof PluginDetailSchema>;
  * node's non-task events), `events.broadcast` (no permission; rate-limited: a USER_NOTIFICATION to admins),
  * `net.fetch` (network:<host>: an HTTP request the node makes to a host the permission names; plugins have no network
  * of their own), `memory.search` / `memory.add` (memory_read / memory_write: the plugin's own namespaces),
- * `capability.invoke` (invoke:<capability>: a capability another plugin provides).
+ * `capability.invoke` (invoke:<capability>: a capability another plugin provides), `agent.invoke`
+ * (agent_invoke:<agent>: a one-step task for one agent through kCore, awaited up to a timeout).
  */
-export const PLUGIN_BUS_METHODS = ["registry.list", "vault.read", "llm.chat", "events.subscribe", "events.broadcast", "net.fetch", "memory.search", "memory.add", "capability.invoke"] as const;
+export const PLUGIN_BUS_METHODS = ["registry.list", "vault.read", "llm.chat", "events.subscribe", "events.broadcast", "net.fetch", "memory.search", "memory.add", "capability.invoke", "agent.invoke"] as const;
 export const PluginBusMethodSchema = z.enum(PLUGIN_BUS_METHODS);
 export type PluginBusMethod = z.infer<typeof PluginBusMethodSchema>;
 
@@ -298,6 +315,16 @@ export const PluginBusParamsSchemas = {
   "memory.search": z.strictObject(SearchMemoryParamsSchema.pick({ q: true, namespace: true, limit: true, threshold: true }).shape),
   "memory.add": AddMemoryRequestSchema.pick({ text: true, namespace: true, metadata: true, ttlSeconds: true }),
   "capability.invoke": z.strictObject({ capability: CapabilitySchema, input: z.unknown() }),
+  // Under the plugin host's own 60 s wait for any call, so the node's answer (a timeout included) always arrives.
+  "agent.invoke": z.strictObject({
+    agent: AgentIdSchema,
+    /** The skill's capability; absent: the agent's only one. */
+    capability: CapabilitySchema.optional(),
+    input: z.record(z.string(), z.unknown()).default({}),
+    /** The task's goal as kCore and the agent see it; absent: `plugin <id>: <capability or agent>`. */
+    goal: z.string().min(1).max(4000).optional(),
+    timeoutMs: z.int().min(100).max(55_000).default(30_000),
+  }),
   "events.broadcast": z.strictObject({ topic: z.string().regex(/^[a-z0-9][a-z0-9._-]{0,63}$/, "a topic: lower-case letters, digits and . _ -"), data: z.record(z.string(), z.unknown()).refine((data) => JSON.stringify(data).length <= 16_384, "must be at most 16 KiB of JSON") }),
 } as const satisfies Record<PluginBusMethod, z.ZodType>;
 

@@ -22,7 +22,7 @@ export interface PluginCallError extends Error {
  * (and records it in its security log) before it runs. A refused call rejects with a `PluginCallError`.
  */
 export interface KaiBus {
-  /** Any ServiceBus method by name (`registry.list`, `vault.read`, `llm.chat`, `events.subscribe`, `events.broadcast`, `net.fetch`, `memory.search`, `memory.add`, `capability.invoke`). */
+  /** Any ServiceBus method by name (`registry.list`, `vault.read`, `llm.chat`, `events.subscribe`, `events.broadcast`, `net.fetch`, `memory.search`, `memory.add`, `capability.invoke`, `agent.invoke`). */
   call(method: string, params?: unknown): Promise<unknown>;
   registry: {
     /** Needs `registry_read`: the records any signed-in caller may see. */
@@ -50,6 +50,15 @@ export interface KaiBus {
   };
   /** Needs `invoke:<capability>`: calls a capability another plugin provides (never the plugin's own). */
   invoke(capability: string, input?: unknown): Promise<unknown>;
+  agents: {
+    /**
+     * Needs `agent_invoke:<agent id>` (or `agent_invoke:<kClass>:*`; never granted to an unverified plugin): a one-step
+     * task for that agent through kCore, owned by `plugin:<id>`; answers once it completes, with the step's output.
+     * Rejects with `upstream_timeout` past `timeoutMs` (default 30 s, at most 55 s; the task is then canceled) and
+     * `upstream_error` when the agent fails the task or asks for input.
+     */
+    invoke(agent: string, request?: { capability?: string; input?: Record<string, unknown>; goal?: string; timeoutMs?: number }): Promise<{ taskId: string; agent: string; output: unknown }>;
+  };
   net: {
     /**
      * Needs a `network:<host>` naming the URL's host (never granted to an unverified plugin): the node makes the request

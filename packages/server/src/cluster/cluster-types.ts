@@ -38,6 +38,8 @@ export type SignalTopic =
   | "memory_changed"
   /** `{ id }`: a plugin was enabled or disabled; instances read the enabled set again and start or stop it (plugins/runtime/plugin-runtime.ts). */
   | "plugins_changed"
+  /** `{ id, revision }`: a plugin was installed, updated, rolled back or removed; instances follow the shared install store (plugins/cluster/plugin-install-follower.ts). */
+  | "plugin_installed"
   /** `{}`: the stored runtime configuration layer changed; instances read and apply it (config/layers/runtime-layer-sync.ts). */
   | "config_changed";
 

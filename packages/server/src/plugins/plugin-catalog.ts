@@ -2,7 +2,9 @@
  * @module plugins/plugin-catalog
  * What this instance knows about its plugins: the last discovery (at start and on each rescan), listed by
  * `GET /api/plugins`. Plugin folders live on each host's disk, so every instance reads its own; nothing here is
- * node-wide state. Broken plugins are logged once per scan as warnings (id and problem, no file contents).
+ * node-wide state. Broken plugins are logged once per scan as warnings (id and problem, no file contents). Problems
+ * another part reports about this instance's folders (a plugin change of another instance that was not applied here:
+ * plugins/cluster/plugin-install-follower.ts) are listed with the scan's own.
  */
 import { join, resolve } from "node:path";
 import { PLUGIN_API_VERSION, type PluginDetail, type PluginListResponse, type PluginProblem, type PluginSummary } from "@kai/protocol";
@@ -29,6 +31,7 @@ export interface PluginCatalogOptions {
 export class PluginCatalog {
   private plugins: PluginDetail[] = [];
   private errors: PluginProblem[] = [];
+  private reported: PluginProblem[] = [];
   private scannedAt: Date;
   private scanning: Promise<void> | null = null;
 
@@ -82,11 +85,16 @@ export class PluginCatalog {
     log.info({ plugins: found.plugins.length, trusted: found.plugins.filter((p) => p.trust.level !== "unverified").length }, "plugins discovered");
   }
 
+  /** Replaces the problems reported from outside the scan (listed after the scan's own until reported again). */
+  reportProblems(problems: readonly PluginProblem[]): void {
+    this.reported = problems.map((problem) => ({ ...problem }));
+  }
+
   list(): PluginListResponse {
     return {
       apiVersion: this.options.apiVersion ?? PLUGIN_API_VERSION,
       plugins: this.plugins.map(summaryOf),
-      errors: this.errors.map((problem) => ({ ...problem })),
+      errors: [...this.errors, ...this.reported].map((problem) => ({ ...problem })),
       scannedAt: this.scannedAt.toISOString(),
     };
   }

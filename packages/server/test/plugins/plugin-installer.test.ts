@@ -2,8 +2,11 @@
 // or incompatible plugin is refused naming the file and field; replace keeps the old version in the history, rollback
 // swaps it back, remove can be rolled back; a signed update is installed only with a valid signature by a trusted key
 // and a matching checksum (served by a real HTTP server); a new version that fails verify is rolled back on its own.
+// Instances of one node: every change that succeeded is handed to `share` with the folder packed before it went live
+// (never a refused or undone one), and another installer follows it through the same checks, refusing bytes that do
+// not match their hash and a package whose trust there is lower than recorded.
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -12,7 +15,7 @@ import { Readable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { klp } from "@kai/protocol";
 import { ApiError } from "../../src/errors.js";
-import { PluginInstaller, type PluginInstallerOptions } from "../../src/plugins/install/plugin-installer.js";
+import { PluginInstaller, type FollowedChange, type PluginInstallerOptions, type SharedInstallChange } from "../../src/plugins/install/plugin-installer.js";
 import { signPluginFolder } from "../../src/plugins/plugin-signature.js";
 import { makePlugin } from "./plugin-fixtures.js";
 import { manifestText, packFolder, rawTar } from "./plugin-package-fixtures.js";
@@ -295,5 +298,85 @@ describe("signed updates", () => {
     await target.rollback("signed-one");
     const { verifyPluginFolder } = await import("../../src/plugins/plugin-signature.js");
     expect(await verifyPluginFolder(join(dataDir, "plugins", "signed-one"), { id: "signed-one", version: "1.0.0" }, { isTrustedKey: (did) => did === publisher.did })).toMatchObject({ level: "trusted" });
+  });
+});
+
+describe("instances of one node: share and follow", () => {
+  const followed = (change: SharedInstallChange, revision: number): FollowedChange => ({
+    id: change.id,
+    action: change.action,
+    version: change.version,
+    package: change.package?.bytes ?? null,
+    sha256: change.package?.sha256 ?? null,
+    trust: change.trust === null ? null : change.trust.level === "trusted" ? "trusted" : "unverified",
+    purge: change.purge,
+    by: change.by ?? "node",
+    origin: "a",
+    revision,
+  });
+
+  it("shares every change that succeeded, packed before it went live, and another installer follows each one", async () => {
+    const shared: SharedInstallChange[] = [];
+    const { installer: a } = installer({ share: { recorded: async (change) => void shared.push(change) } });
+    const { installer: b, dataDir: dataB } = installer();
+    const folder = makePlugin(join(work, "src", `shared-${++count}`), "shared", manifestText("shared", "1.0.0"));
+    await signPluginFolder(folder, { id: "shared", version: "1.0.0" }, publisher);
+    await a.install(Readable.from([await packFolder(folder)]), { by: "alice" });
+    await a.install(Readable.from([await pluginPackage("shared", "1.1.0")]), { replace: true, by: "bob" });
+    await a.rollback("shared", { by: "carol" });
+    await a.remove("shared", { by: "dave" });
+    expect(shared.map((change) => [change.action, change.version, change.trust?.level ?? null, change.by])).toEqual([
+      ["install", "1.0.0", "trusted", "alice"],
+      ["install", "1.1.0", "unverified", "bob"],
+      ["rollback", "1.0.0", "trusted", "carol"],
+      ["remove", "1.0.0", null, "dave"],
+    ]);
+    expect(shared[0]!.package!.sha256).toBe(createHash("sha256").update(shared[0]!.package!.bytes).digest("hex"));
+
+    const afters: number[] = [];
+    for (const [index, change] of shared.slice(0, 3).entries()) {
+      expect(await b.follow("shared", async () => followed(change, index + 1), async (applied) => void afters.push(applied.revision))).toMatchObject({ revision: index + 1 });
+      expect(readFileSync(join(dataB, "plugins", "shared", "main.js"), "utf8")).toContain(change.version === "1.1.0" ? "1.1.0" : "export default {}");
+    }
+    const { verifyPluginFolder } = await import("../../src/plugins/plugin-signature.js");
+    expect(await verifyPluginFolder(join(dataB, "plugins", "shared"), { id: "shared", version: "1.0.0" }, { isTrustedKey: (did) => did === publisher.did })).toMatchObject({ level: "trusted" });
+    expect((await b.versions("shared")).history.map((entry) => [entry.version, entry.reason])).toEqual([["1.1.0", "rolled-back"], ["1.0.0", "replaced"]]);
+    await b.follow("shared", async () => followed(shared[3]!, 4), async (applied) => void afters.push(applied.revision));
+    // Nothing to follow: `load` answers undefined (this folder holds the change already).
+    expect(await b.follow("shared", async () => undefined, async () => void afters.push(0))).toBeUndefined();
+    expect(afters).toEqual([1, 2, 3, 4]);
+    expect(leftovers(dataB)).toEqual([]);
+  });
+
+  it("shares nothing for a refused change or one undone by its failed verify", async () => {
+    const shared: SharedInstallChange[] = [];
+    const { installer: a } = installer({ share: { recorded: async (change) => void shared.push(change) }, verify: async () => { throw new Error("health check failed"); } });
+    await refusal(a.install(Readable.from([await pluginPackage("flaky", "1.0.0")])));
+    await refusal(a.install(Readable.from([Buffer.from("not a package")])));
+    expect(shared).toEqual([]);
+  });
+
+  it("refuses to follow bytes that do not match their hash, a package whose trust here is lower, or one that is not the recorded version", async () => {
+    const shared: SharedInstallChange[] = [];
+    const { installer: a } = installer({ share: { recorded: async (change) => void shared.push(change) } });
+    const folder = makePlugin(join(work, "src", `strict-${++count}`), "strict", manifestText("strict", "1.0.0"));
+    await signPluginFolder(folder, { id: "strict", version: "1.0.0" }, publisher);
+    await a.install(Readable.from([await packFolder(folder)]));
+    const change = followed(shared[0]!, 1);
+    const { installer: target, dataDir: dataB } = installer();
+    const b = { follow: (given: FollowedChange, after: () => Promise<void>) => target.follow("strict", async () => given, after) };
+    const never = async () => {
+      throw new Error("after must not run for a refused change");
+    };
+    expect((await refusal(b.follow({ ...change, sha256: "0".repeat(64) }, never))).message).toMatch(/does not match its recorded SHA-256/);
+    writeFileSync(join(folder, "main.js"), "export default { changed: true };\n");
+    const changed = await packFolder(folder);
+    const lower = await refusal(b.follow({ ...change, package: changed, sha256: createHash("sha256").update(changed).digest("hex") }, never));
+    expect([lower.code, lower.message]).toEqual(["plugin_untrusted", expect.stringMatching(/trusted on instance a, but is unverified here \(file changed after signing: main\.js\)/)]);
+    // The same package where the signer is not trusted: lower too.
+    const { installer: stranger } = installer({ isTrustedKey: () => false });
+    expect((await refusal(stranger.follow("strict", async () => change, never))).code).toBe("plugin_untrusted");
+    expect((await refusal(b.follow({ ...change, version: "9.9.9" }, never))).message).toMatch(/holds strict 1\.0\.0, but the record names strict 9\.9\.9/);
+    expect(leftovers(dataB)).toEqual([]);
   });
 });

@@ -2,14 +2,16 @@
 // build`, or `npx tsc -b packages/server`, first). A plugin answers invokes over IPC; one that throws answers an
 // error and keeps running; one that hangs is stopped at its timeout; one that exits, or allocates past its heap cap,
 // is reported as crashed; reading a file outside its folder, starting a process or writing a file is refused; the
-// node's environment is not inherited; a message the protocol does not allow stops it.
+// node's environment is not inherited; a message the protocol does not allow stops it; one that holds a core past its
+// CPU share over the window is stopped (`overloaded`, measured from /proc, not from the plugin).
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createServer } from "node:net";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { afterAll, describe, expect, it } from "vitest";
-import { PluginProcess } from "../../src/plugins/runtime/plugin-process.js";
+import { MAX_EVENTS_IN_FLIGHT, PluginProcess } from "../../src/plugins/runtime/plugin-process.js";
+import { parseProcStat, treeCpuSeconds } from "../../src/plugins/runtime/cpu-watchdog.js";
 import { makePlugin } from "./plugin-fixtures.js";
 import { missingPart } from "../helpers/real-parts.js";
 
@@ -27,7 +29,7 @@ afterAll(async () => {
 });
 
 let count = 0;
-async function startPlugin(source: string, options: { invokeTimeoutMs?: number; maxOldSpaceMb?: number; maxDataMb?: number; cpuSeconds?: number; startTimeoutMs?: number } = {}): Promise<PluginProcess> {
+async function startPlugin(source: string, options: { invokeTimeoutMs?: number; maxOldSpaceMb?: number; maxDataMb?: number; cpuSeconds?: number; cpuPercent?: number; cpuWindowMs?: number; cpuSampleMs?: number; startTimeoutMs?: number } = {}): Promise<PluginProcess> {
   count += 1;
   const folder = makePlugin(root, `p${count}`, `id: p${count}\nname: P\nentrypoint: main.mjs\nversion: 1.0.0\n`, { "main.mjs": source, "data.txt": "inside the folder" });
   const plugin = await PluginProcess.start({ folder, entrypoint: "main.mjs", ...options });
@@ -165,6 +167,66 @@ describe("a plugin process", () => {
     } finally {
       listener.close();
     }
+  });
+
+  it("is stopped past its CPU share over the window, measured from outside; an idle one beside it keeps running", async () => {
+    // It answers, then holds a core at 100% with no call pending: no invoke timeout catches that, only its CPU share.
+    const source = "export default { spin: () => { setTimeout(() => { for (;;) {} }, 10); return 'spinning'; }, ping: () => 'pong' };\n";
+    const share = { cpuPercent: 20, cpuWindowMs: 2_000, cpuSampleMs: 200 };
+    const idle = await startPlugin(source, share);
+    const spinner = await startPlugin(source, share);
+    const ended = new Promise<void>((resolve) => spinner.onEnded(resolve));
+    expect(await spinner.invoke("spin", null)).toBe("spinning");
+    await ended;
+    expect(spinner.state).toBe("overloaded");
+    expect(spinner.reason).toMatch(/^used \d+% of a CPU over 2 s, more than its share of 20%$/);
+    // Killed, not asked: once its exit is in, its process is gone (bwrap's --die-with-parent takes the Node below it).
+    await spinner.stop();
+    expect(existsSync(`/proc/${spinner.pid}`)).toBe(false);
+    expect(idle.state).toBe("running");
+    expect(await idle.invoke("ping", null)).toBe("pong");
+  }, 30_000);
+
+  it("drops the events past its channel's backlog instead of holding them all in the node; the rest arrive in order", async () => {
+    count += 1;
+    const source = "const seen = []; export default { listen: async (_input, kai) => { await kai.events.subscribe((event) => seen.push(event.i)); return 'listening'; }, seen: () => [seen.length, seen.every((value, index) => value === index)] };\n";
+    const folder = makePlugin(root, `p${count}`, `id: p${count}\nname: P\nentrypoint: main.mjs\nversion: 1.0.0\n`, { "main.mjs": source });
+    const plugin = await PluginProcess.start({ folder, entrypoint: "main.mjs" }, async (method) => (method === "events.subscribe" ? { subscribed: ["REGISTRY_CHANGE"] } : null));
+    running.push(plugin);
+    expect(await plugin.invoke("listen", null)).toBe("listening");
+    // A burst (a bulk load's registry changes) in one go: the first MAX_EVENTS_IN_FLIGHT are sent, the rest dropped.
+    for (let i = 0; i < MAX_EVENTS_IN_FLIGHT + 500; i++) plugin.sendEvent({ i });
+    expect(plugin.droppedEvents).toBe(500);
+    // The invoke travels after them on the same channel: when it is answered, the plugin has had every one sent.
+    expect(await plugin.invoke("seen", null)).toEqual([MAX_EVENTS_IN_FLIGHT, true]);
+    plugin.sendEvent({ i: MAX_EVENTS_IN_FLIGHT });
+    expect(await plugin.invoke("seen", null)).toEqual([MAX_EVENTS_IN_FLIGHT + 1, true]);
+    expect(plugin.droppedEvents).toBe(500);
+  });
+
+  it("reads a process's CPU ticks after its name, whatever the name holds", () => {
+    // proc(5): pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime …
+    const line = "4242 (a) b (c)) R 17 4242 4242 0 -1 4194560 100 0 0 0 250 50 7 3 20 0 1 0 100 1000 10\n";
+    expect(parseProcStat(line)).toEqual({ ppid: 17, ticks: 310 });
+    expect(parseProcStat("garbage")).toBeNull();
+  });
+
+  it.skipIf(!existsSync("/proc/self/stat"))("counts the CPU of a grandchild in a process's tree, and answers null once the tree's root is gone", async () => {
+    // sh → node that burns ~0.5 s of CPU (measured by its own CPU clock, not the wall's), then sh waits a while.
+    const burn = "const s=process.cpuUsage();while(process.cpuUsage(s).user<500000);";
+    const tree = spawn("sh", ["-c", `${JSON.stringify(process.execPath)} -e '${burn}'; sleep 30`], { stdio: "ignore" });
+    try {
+      let seconds = 0;
+      for (let i = 0; i < 100 && seconds < 0.45; i++) {
+        await new Promise((done) => setTimeout(done, 100));
+        seconds = (await treeCpuSeconds(tree.pid!)) ?? 0;
+      }
+      expect(seconds).toBeGreaterThanOrEqual(0.45);
+    } finally {
+      tree.kill("SIGKILL");
+    }
+    await new Promise((done) => tree.once("exit", done));
+    expect(await treeCpuSeconds(tree.pid!)).toBeNull();
   });
 
   it.skipIf(!HAS_PRLIMIT)("is ended by the kernel past its CPU limit", async () => {

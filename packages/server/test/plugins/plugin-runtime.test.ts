@@ -4,7 +4,8 @@
 // agent step; its ServiceBus calls reach the vault and the registry within its permissions, each one in the security
 // log, allowed or refused. An unverified plugin is refused secrets whatever it declares, cannot read files or open
 // sockets, and is stopped when it holds Buffers past its memory limit (RLIMIT_DATA), each stop in the security log
-// (`plugin.stopped`); a plugin that crashes at every start ends `failed`, one
+// (`plugin.stopped`), or holds a core past its CPU share (its manifest's narrower `limits`); a plugin that crashes at
+// every start ends `failed`, one
 // that floods the bus is stopped and restarted; a new version that fails its health check is rolled back while the old
 // one keeps serving; the enabled set survives a restart of the node; disable removes the record.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -89,6 +90,10 @@ beforeAll(async () => {
   makePlugin(plugins, "needs-pad", {
     id: "needs-pad", name: "Needs a package", entrypoint: "main.mjs", version: "0.1.0", dependencies: { "left-pad": "^1.0.0" }, capabilities: [capability("pad")],
   }, { "main.mjs": "export default { capabilities: { pad: () => 'ok' } };\n", "node_modules/left-pad/package.json": JSON.stringify({ name: "left-pad", version: "0.9.0" }) });
+  // It asks for a smaller CPU share than its trust level gives (a manifest may narrow its limits, never widen them).
+  makePlugin(plugins, "spinner", {
+    id: "spinner", name: "Spinner", entrypoint: "main.mjs", version: "0.1.0", limits: { cpuPercent: 10, cpuWindowSeconds: 2 }, capabilities: [capability("spin")],
+  }, { "main.mjs": "export default { capabilities: { spin: () => { setTimeout(() => { for (;;) {} }, 10); return 'spinning'; } } };\n" });
   makePlugin(plugins, "crasher", { id: "crasher", name: "Crasher", entrypoint: "main.mjs", version: "0.1.0", capabilities: [capability("never")] }, { "main.mjs": "process.exit(7);\n" });
   web = createServer((request, response) => response.writeHead(200, { "content-type": "text/plain" }).end(`hello from ${request.url}`));
   await new Promise<void>((resolve) => web.listen(0, "127.0.0.1", resolve));
@@ -286,6 +291,24 @@ describe.skipIf(!ISOLATED)("an unverified plugin", () => {
     // The node kept serving the other plugin meanwhile.
     expect((await route("text_reverse", { text: "ok" })).status).toBe(200);
   });
+});
+
+describe("a plugin that holds a core", () => {
+  it.skipIf(!ISOLATED)("is stopped past its CPU share, in the security log like a memory breach; the node keeps serving", async () => {
+    expect((await enable("spinner")).runtime?.state).toBe("running");
+    // It answers, then spins with no call pending: only its CPU share (10% over 2 s, from its manifest) catches it.
+    const spun = await route("spin", {});
+    expect(spun.status, await spun.clone().text()).toBe(200);
+    const stops = await eventually(async () => {
+      const events = (await securityEvents("plugin.stopped")).filter((event) => event.details.plugin === "spinner");
+      return events.length >= 1 ? events : undefined;
+    }, 20_000);
+    expect(stops[0]).toMatchObject({ outcome: "failure", actor: "plugin:spinner", details: { state: "restarting", trust: "unverified", reason: expect.stringMatching(/^used \d+% of a CPU over 2 s, more than its share of 10%$/) } });
+    // Restarted (idle now), and the node served the other plugins throughout.
+    await eventually(async () => ((await plugin("spinner")).runtime?.state === "running" ? true : undefined));
+    expect((await route("text_reverse", { text: "ok" })).status).toBe(200);
+    await post("/api/plugins/spinner/disable");
+  }, 30_000);
 });
 
 describe("a plugin whose dependencies are not in its folder", () => {

@@ -170,6 +170,7 @@ const SIGNAL_TOPICS = {
   run_agent: true,
   memory_changed: true,
   plugins_changed: true,
+  plugin_installed: true,
   config_changed: true,
 } satisfies Record<SignalTopic, true>;
 

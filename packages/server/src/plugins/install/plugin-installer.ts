@@ -11,12 +11,18 @@
  * After a change the installer calls `onChanged(id)` (the server rescans, the runtime restarts the plugin) and then
  * `verify(id)` (the runtime's start and health check): when that throws, the previous folder is put back, `onChanged`
  * runs again, and the caller gets 422 `plugin_start_failed`. One operation per plugin id at a time (a lock per id).
+ *
+ * Instances of one node (docs/plugins.md "Cluster"): with `share`, a new folder is packed (plugins/cluster/pack-folder.ts)
+ * from staging, before it goes live, and once the change is in place and verified it is handed to `share.recorded`
+ * (the shared install store, still under the id's lock). `follow` applies a change another instance recorded through
+ * exactly the same checks (the package unpacked with the same limits, the folder checked as discovery checks it, its
+ * trust decided here) and refuses one whose trust here is lower than the recording instance saw.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, relative } from "node:path";
-import type { Readable } from "node:stream";
+import { Readable } from "node:stream";
 import semverGt from "semver/functions/gt.js";
 import semverValid from "semver/functions/valid.js";
 import {
@@ -31,6 +37,7 @@ import {
 import type { SecurityEventInput } from "../../auth/security-log.js";
 import { ApiError } from "../../errors.js";
 import { describeFolder, type PluginSource } from "../plugin-discovery.js";
+import { packFolder, PackTooLargeError } from "../cluster/pack-folder.js";
 import { readPluginManifest } from "../plugin-manifest.js";
 import { downloadPackage } from "./package-download.js";
 import { extractPackage, PACKAGE_LIMITS, PackageError, type PackageLimits } from "./package-extract.js";
@@ -54,8 +61,46 @@ export interface PluginInstallerOptions {
   downloadTimeoutMs?: number;
   /** The security log: every install, update, rollback and remove, done or refused, is recorded (who, which plugin). */
   audit?: { recordLater(input: SecurityEventInput): void };
+  /** Where a change that succeeded is recorded for the other instances (plugins/cluster/plugin-install-recorder.ts). */
+  share?: InstallShare;
   now?: () => Date;
 }
+
+export type InstallAction = "install" | "update" | "rollback" | "remove";
+
+/** A change that succeeded here, as the other instances must follow it. */
+export interface SharedInstallChange {
+  id: string;
+  action: InstallAction;
+  version: string;
+  /** The folder now in place, packed before it went live; null for a remove. */
+  package: { bytes: Buffer; sha256: string } | null;
+  trust: PluginDetail["trust"] | null;
+  purge: boolean;
+  by: string | undefined;
+}
+
+export interface InstallShare {
+  /** Called under the id's lock once the change is in place and verified; never throws (a failure is its to report). */
+  recorded(change: SharedInstallChange): Promise<void>;
+}
+
+/** A change another instance recorded (a row of the shared install store). */
+export interface FollowedChange {
+  id: string;
+  action: InstallAction;
+  version: string;
+  package: Buffer | null;
+  /** Hex SHA-256 the recording instance computed over `package`. */
+  sha256: string | null;
+  trust: "trusted" | "unverified" | null;
+  purge: boolean;
+  by: string;
+  origin: string;
+  revision: number;
+}
+
+const TRUST_RANK = { unverified: 0, trusted: 1, system: 2 } as const;
 
 export interface InstallResult {
   id: string;
@@ -100,12 +145,12 @@ export class PluginInstaller {
     }
   }
 
-  private async installNow(source: Readable, options: { replace?: boolean }): Promise<InstallResult> {
+  private async installNow(source: Readable, options: { replace?: boolean; by?: string }): Promise<InstallResult> {
     const staging = await this.staging();
     try {
       const folder = await this.unpack(source, staging);
       const detail = await this.validate(folder);
-      return await this.locked(detail.id, () => this.place(detail, folder, { replace: options.replace === true, reason: "replaced", undo: (placed) => rm(placed, { recursive: true, force: true }) }));
+      return await this.locked(detail.id, () => this.place(detail, folder, { replace: options.replace === true, reason: "replaced", undo: (placed) => rm(placed, { recursive: true, force: true }), share: { action: "install", by: options.by } }));
     } finally {
       await rm(staging, { recursive: true, force: true });
     }
@@ -121,7 +166,7 @@ export class PluginInstaller {
     return this.audited("plugin.update", options.by, { ...(named !== undefined ? { plugin: named } : {}), ...(typeof document.latest === "string" ? { latest: document.latest.slice(0, 64) } : {}) }, () => this.updateNow(document, options), (result) => ({ replaced: result.replaced?.version ?? null }));
   }
 
-  private async updateNow(document: Record<string, unknown>, options: { id?: string; force?: boolean }): Promise<InstallResult> {
+  private async updateNow(document: Record<string, unknown>, options: { id?: string; force?: boolean; by?: string }): Promise<InstallResult> {
     const parsed = PluginUpdateManifestSchema.safeParse(document);
     if (!parsed.success) {
       throw new ApiError("validation_failed", "the update manifest is malformed", fieldErrorsFromZod(parsed.error).map((error) => ({ ...error, path: `manifest.${error.path}` })));
@@ -158,7 +203,7 @@ export class PluginInstaller {
         if (detail.id !== manifest.plugin || detail.version !== manifest.latest) {
           throw new ApiError("validation_failed", `the update's package holds ${detail.id} ${detail.version ?? "?"}, but the manifest names ${manifest.plugin} ${manifest.latest}`, [{ path: "manifest.latest", message: "does not match the package's plugin.yaml" }]);
         }
-        return await this.place(detail, folder, { replace: true, reason: "replaced", undo: (placed) => rm(placed, { recursive: true, force: true }) });
+        return await this.place(detail, folder, { replace: true, reason: "replaced", undo: (placed) => rm(placed, { recursive: true, force: true }), share: { action: "update", by: options.by } });
       } finally {
         await rm(staging, { recursive: true, force: true });
       }
@@ -177,7 +222,7 @@ export class PluginInstaller {
     return this.audited("plugin.rollback", options.by, { plugin: id }, () => this.rollbackNow(id, options), (result) => ({ replaced: result.replaced?.version ?? null }));
   }
 
-  private rollbackNow(id: string, options: { version?: string }): Promise<InstallResult> {
+  private rollbackNow(id: string, options: { version?: string; by?: string }): Promise<InstallResult> {
     return this.locked(id, async () => {
       this.refuseOtherSource(id, "rolled back");
       const entries = await this.history.list(id);
@@ -191,7 +236,7 @@ export class PluginInstaller {
           await rename(placed, folder);
         };
         const detail = await this.validate(folder);
-        return await this.place(detail, folder, { replace: true, reason: "rolled-back", undo: back });
+        return await this.place(detail, folder, { replace: true, reason: "rolled-back", undo: back, share: { action: "rollback", by: options.by } });
       } finally {
         // A kept version that did not make it into place (refused, or put back) returns to the history, never deleted.
         if (await isFolder(folder)) await this.history.archive(id, folder, (({ name: _name, ...record }) => record)(pick));
@@ -205,39 +250,101 @@ export class PluginInstaller {
     return this.audited("plugin.remove", options.by, { plugin: id, purge: options.purge === true }, () => this.removeNow(id, options));
   }
 
-  private removeNow(id: string, options: { purge?: boolean }): Promise<PluginRemoveResponse> {
+  private removeNow(id: string, options: { purge?: boolean; by?: string }): Promise<PluginRemoveResponse> {
     return this.locked(id, async () => {
       this.refuseOtherSource(id, "removed");
       const current = await this.currentFolder(id);
       if (!current) throw new ApiError("not_found", `plugin ${id} is not installed in this node's plugins folder`);
-      const version = await versionOf(current);
-      if (options.purge) {
-        await rm(current, { recursive: true, force: true });
-        await rm(this.history.folderOf(id), { recursive: true, force: true });
-      } else {
-        const record = await this.history.current(id);
-        await this.history.archive(id, current, { version, ...(record ? { installedAt: record.installedAt } : {}), archivedAt: this.now(), reason: "removed" });
-        await this.history.setCurrent(id, undefined);
-        await this.history.prune(id, this.options.historyLimit ?? 5);
-      }
-      await this.options.onChanged?.(id);
-      return { id, version, purged: options.purge === true };
+      const removed = await this.takeAway(id, current, options.purge === true);
+      await this.options.share?.recorded({ id, action: "remove", version: removed.version ?? "unknown", package: null, trust: null, purge: options.purge === true, by: options.by });
+      return removed;
     });
+  }
+
+  /**
+   * Applies a change another instance recorded, never recorded again (plugins/cluster/plugin-install-follower.ts).
+   * `load` runs under the id's lock and answers the change still to apply (undefined: nothing, this folder holds it
+   * already), so a change made here meanwhile is never overtaken by an older one. An install, update or rollback
+   * checks the bytes against the recorded SHA-256, unpacks them with this node's limits, checks the folder as any
+   * package is checked, refuses it when its id or version is not the record's or its trust here is lower than the
+   * recording instance decided (a changed file, a signer this instance does not trust), and places it as a replace
+   * (verified, put back on failure); a remove removes the folder when this instance has it. `after` runs under the
+   * lock once the folder holds the change. Security-logged as `plugin.sync`. Throws ApiError when refused.
+   */
+  follow(id: string, load: () => Promise<FollowedChange | undefined>, after: (change: FollowedChange) => Promise<void>): Promise<FollowedChange | undefined> {
+    return this.locked(id, async () => {
+      const change = await load();
+      if (!change) return undefined;
+      if (change.id !== id) throw new ApiError("validation_failed", `the recorded change is for ${change.id}, not ${id}`);
+      await this.audited("plugin.sync", change.by, { plugin: change.id, action: change.action, revision: change.revision, origin: change.origin }, () => this.followNow(change, () => after(change)));
+      return change;
+    });
+  }
+
+  /** Under the id's lock (follow). */
+  private async followNow(change: FollowedChange, after: () => Promise<void>): Promise<{ id: string; version: string }> {
+    if (change.action === "remove") {
+      this.refuseOtherSource(change.id, "removed");
+      const current = await this.currentFolder(change.id);
+      if (current) await this.takeAway(change.id, current, change.purge);
+      else if (change.purge) await rm(this.history.folderOf(change.id), { recursive: true, force: true });
+      await after();
+      return { id: change.id, version: change.version };
+    }
+    if (!change.package) throw new ApiError("validation_failed", `the recorded ${change.action} of ${change.id} has no package`);
+    if (createHash("sha256").update(change.package).digest("hex") !== change.sha256) {
+      throw new ApiError("validation_failed", `the recorded package of ${change.id} ${change.version} does not match its recorded SHA-256 (changed in the database); it was not installed`);
+    }
+    const staging = await this.staging();
+    try {
+      const folder = await this.unpack(Readable.from([change.package]), staging);
+      const detail = await this.validate(folder);
+      if (detail.id !== change.id || detail.version !== change.version) {
+        throw new ApiError("validation_failed", `the recorded package holds ${detail.id} ${detail.version ?? "?"}, but the record names ${change.id} ${change.version}`);
+      }
+      const expected = change.trust ?? "unverified";
+      if (TRUST_RANK[detail.trust.level] < TRUST_RANK[expected]) {
+        throw new ApiError("plugin_untrusted", `${change.id} ${change.version} was ${expected} on instance ${change.origin}, but is ${detail.trust.level} here (${detail.trust.reason}); it was not installed`);
+      }
+      const placed = await this.place(detail, folder, { replace: true, reason: change.action === "rollback" ? "rolled-back" : "replaced", undo: (path) => rm(path, { recursive: true, force: true }) });
+      await after();
+      return { id: placed.id, version: placed.version };
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  }
+
+  /** Moves the live folder into the history (or deletes it and its history with `purge`), then rescans. */
+  private async takeAway(id: string, current: string, purge: boolean): Promise<PluginRemoveResponse> {
+    const version = await versionOf(current);
+    if (purge) {
+      await rm(current, { recursive: true, force: true });
+      await rm(this.history.folderOf(id), { recursive: true, force: true });
+    } else {
+      const record = await this.history.current(id);
+      await this.history.archive(id, current, { version, ...(record ? { installedAt: record.installedAt } : {}), archivedAt: this.now(), reason: "removed" });
+      await this.history.setCurrent(id, undefined);
+      await this.history.prune(id, this.options.historyLimit ?? 5);
+    }
+    await this.options.onChanged?.(id);
+    return { id, version, purged: purge };
   }
 
   /**
    * Moves the current folder (if any) to the history and `folder` into its place, then runs onChanged and verify;
    * when verify throws, `undo` takes the new folder away again and the previous one comes back.
    */
-  private async place(detail: PluginDetail, folder: string, how: { replace: boolean; reason: PluginHistoryEntry["reason"]; undo: (placed: string) => Promise<void> }): Promise<InstallResult> {
+  private async place(detail: PluginDetail, folder: string, how: { replace: boolean; reason: PluginHistoryEntry["reason"]; undo: (placed: string) => Promise<void>; share?: { action: InstallAction; by: string | undefined } }): Promise<InstallResult> {
     const id = detail.id;
     const version = detail.version ?? "unknown";
     this.refuseOtherSource(id, "installed");
     const current = await this.currentFolder(id);
     const previousRecord = await this.history.current(id);
     let replaced: PluginHistoryEntry | undefined;
+    if (current && !how.replace) throw new ApiError("conflict", `plugin ${id} is already installed (${await versionOf(current)}); install with replace to replace it (the installed version is kept in the history)`);
+    // Packed before it goes live (and before its process ever runs): the other instances get exactly what was checked.
+    const packed = how.share && this.options.share ? await this.pack(folder) : undefined;
     if (current) {
-      if (!how.replace) throw new ApiError("conflict", `plugin ${id} is already installed (${await versionOf(current)}); install with replace to replace it (the installed version is kept in the history)`);
       replaced = await this.history.archive(id, current, { version: await versionOf(current), ...(previousRecord ? { installedAt: previousRecord.installedAt } : {}), archivedAt: this.now(), reason: how.reason });
     }
     const target = join(this.root, id);
@@ -262,7 +369,18 @@ export class PluginInstaller {
       }
     }
     await this.history.prune(id, this.options.historyLimit ?? 5);
+    if (how.share && packed) await this.options.share?.recorded({ id, action: how.share.action, version, package: packed, trust: detail.trust, purge: false, by: how.share.by });
     return { id, version, path: target, ...(replaced ? { replaced } : {}) };
+  }
+
+  /** The folder as the package the other instances get; refused (nothing placed) when it packs past the package limit. */
+  private async pack(folder: string): Promise<{ bytes: Buffer; sha256: string }> {
+    try {
+      return await packFolder(folder, this.limits.maxPackageBytes);
+    } catch (error) {
+      if (error instanceof PackTooLargeError) throw new ApiError("payload_too_large", `the plugin folder packs to more than plugins.maxPackageBytes (${error.limit} bytes), so the other instances of this node could not get it; nothing was installed`);
+      throw error;
+    }
   }
 
   /** Unpacks into `into`; a refused package is an ApiError naming the entry. */

@@ -17,11 +17,22 @@
  * - `memory.search` / `memory.add` (memory_read / memory_write): semantic memory as the plugin's own owner
  *   (`plugin:<id>`), so a plugin sees only the namespaces it wrote, never a user's;
  * - `capability.invoke` (invoke:<capability>): a capability another plugin provides, through the plugin runtime (its
- *   input checked against that plugin's schema); a plugin may not invoke its own (a loop), and the depth is one.
+ *   input checked against that plugin's schema); a plugin may not invoke its own (a loop), and the depth is one;
+ * - `agent.invoke` (agent_invoke:<agent id or kClass:*>): a one-step task for one agent through kCore, owned by
+ *   `plugin:<id>` with only `tasks:run`, restricted to that agent, its deadline a little past the call's timeout; the
+ *   call answers the step's output once the task ends (its events on the node's bus, and a slow poll of the task in
+ *   case an event is lost), and on timeout cancels the task and answers `upstream_timeout`. Never granted to an
+ *   unverified plugin: an agent may spend money (models) and act on the world for it;
+ * - REGISTRY_CHANGE on `events.subscribe` (with registry_read too): this instance's registry changes (its change feed,
+ *   as `/api/events` gets them), only of records any signed-in caller may see; the feed is listened to only while
+ *   some plugin wants them, so a bulk load with no plugin listening builds no event.
  * The plugin's own rate and queue limits are enforced by its process (plugin-process.ts): a flood stops it.
  */
 import {
   ChatCompletionRequestSchema,
+  CreateTaskRequestSchema,
+  TERMINAL_TASK_STATES,
+  type Task,
   ListServicesQuerySchema,
   PluginBusMethodSchema,
   PluginBusParamsSchemas,
@@ -45,6 +56,10 @@ import { nameAllowed } from "../../vault/secret-patterns.js";
 import type { VaultActor } from "../../vault/vault.js";
 import { systemEvent } from "../../bus/publishers/system-event.js";
 import type { EventBus } from "../../bus/event-bus.js";
+import type { ChangeFeed } from "../../registry/change-feed.js";
+import { registryChangeEvent } from "../../bus/registry-change-events.js";
+import { canSee } from "../../storage/contracts/viewer.js";
+import type { TaskEngine } from "../../agents/kcore/task-engine.js";
 import type { PluginCallHandler } from "./plugin-process.js";
 
 /** What the bus needs of semantic memory (memory/memory-service.ts). */
@@ -70,7 +85,16 @@ export interface PluginBusDeps {
   memory?: PluginMemoryPort;
   /** The plugin runtime, bound late (it is built with this bus). */
   capabilities?: () => PluginCapabilityInvoker | undefined;
+  /** kCore (absent: agent.invoke answers `unavailable`). */
+  tasks?: () => Pick<TaskEngine, "create" | "get" | "cancel"> | undefined;
+  /** This instance's registry change feed: REGISTRY_CHANGE for subscribed plugins holding registry_read (absent: none). */
+  feed?: Pick<ChangeFeed, "subscribe">;
 }
+
+/** How often a plugin's agent.invoke reads its task while it waits (the task's bus events usually answer sooner), ms. */
+const TASK_POLL_MS = 1_000;
+/** kCore's deadline for such a task is the call's timeout plus this, ms. */
+const TASK_DEADLINE_GRACE_MS = 5_000;
 
 /** The plugin a call comes from: its id, what its manifest asks for, and how far the node trusts it. */
 export interface PluginCaller {
@@ -81,7 +105,8 @@ export interface PluginCaller {
 
 /**
  * What an unverified plugin may use of what it asks for: nothing that reaches a secret, a model (which costs money
- * and sees prompts) or the network. Sensitive services are for signed (`trusted`) and shipped (`system`) plugins.
+ * and sees prompts), the network or an agent (`agent_invoke:`: an agent may call models and act on the world for
+ * whoever hands it a task). Sensitive services are for signed (`trusted`) and shipped (`system`) plugins.
  */
 const UNVERIFIED_PERMISSIONS = new Set<string>(["registry_read", "events_subscribe", "audio_output"]);
 
@@ -109,7 +134,32 @@ function vaultPatterns(plugin: PluginCaller): string[] {
 }
 
 export class PluginBus {
+  /** Plugins' listeners for registry changes; the feed is listened to only while there is one. */
+  private readonly registryListeners = new Set<(event: BusEvent) => void>();
+  private offFeed: (() => void) | null = null;
+
   constructor(private readonly deps: PluginBusDeps) {}
+
+  /** Adds a plugin's REGISTRY_CHANGE listener (the first one starts listening to the feed); returns its removal. */
+  private listenToRegistry(listener: (event: BusEvent) => void): () => void {
+    const feed = this.deps.feed;
+    if (!feed) return () => undefined;
+    this.registryListeners.add(listener);
+    this.offFeed ??= feed.subscribe((change) => {
+      if (this.registryListeners.size === 0) return;
+      const item = registryChangeEvent(change);
+      // What a signed-in caller who is not the record's owner may see (registry.list's rule for a plugin).
+      if (!item.record || !canSee({ owner: "", admin: false }, item.record)) return;
+      for (const deliver of this.registryListeners) deliver(item.event);
+    });
+    return () => {
+      this.registryListeners.delete(listener);
+      if (this.registryListeners.size === 0 && this.offFeed) {
+        this.offFeed();
+        this.offFeed = null;
+      }
+    };
+  }
 
   /** A session for one running process of `plugin`; `deliver` hands it the events it subscribed to. */
   open(asked: PluginCaller, deliver: (event: BusEvent) => void): PluginBusSession {
@@ -173,6 +223,10 @@ export class PluginBus {
         const { capability } = params as { capability: string };
         return plugin.permissions.includes(`invoke:${capability}` as PluginPermission) ? null : `capability.invoke of ${capability} needs the invoke:${capability} permission${unverified}`;
       }
+      case "agent.invoke": {
+        const { agent } = params as { agent: string };
+        return agentAllowed(plugin.permissions, agent) ? null : `agent.invoke of ${agent} needs an agent_invoke permission that names it (agent_invoke:${agent} or agent_invoke:${agent.slice(0, agent.indexOf(":"))}:*)${unverified}`;
+      }
     }
   }
 
@@ -199,11 +253,20 @@ export class PluginBus {
         const bus = this.deps.bus();
         if (!bus) throw new ApiError("unavailable", "the node's event bus is not open yet");
         const { types } = params as { types?: string[] };
-        const wanted = new Set(types ?? ["SYSTEM_STATUS", "USER_NOTIFICATION", "CONFIG_UPDATE", "HEARTBEAT", "REGISTRY_CHANGE"]);
+        const wanted = new Set<string>(types ?? ["SYSTEM_STATUS", "USER_NOTIFICATION", "CONFIG_UPDATE", "HEARTBEAT", "REGISTRY_CHANGE"]);
+        // Registry changes come from the change feed (never over the bus), and only to a plugin that may read the registry.
+        const registry = wanted.delete("REGISTRY_CHANGE") && plugin.permissions.includes("registry_read") && this.deps.feed !== undefined;
         // Task events carry owners' work: a plugin never sees them, nor a notification meant for one user.
-        unsubscribes.push(bus.subscribe((event) => {
-          if (event.taskId === undefined && event.owner === undefined && wanted.has(event.type)) deliver(event);
-        }));
+        if (wanted.size > 0) {
+          unsubscribes.push(bus.subscribe((event) => {
+            if (event.taskId === undefined && event.owner === undefined && wanted.has(event.type)) deliver(event);
+          }));
+        }
+        if (registry) {
+          // Its own listener per subscription (as on the bus): subscribing twice is two listeners, each removed on its own.
+          unsubscribes.push(this.listenToRegistry((event) => deliver(event)));
+          wanted.add("REGISTRY_CHANGE");
+        }
         return { subscribed: [...wanted] };
       }
       case "net.fetch":
@@ -230,6 +293,8 @@ export class PluginBus {
         if (provider === plugin.id) throw new ApiError("validation_failed", "a plugin may not invoke its own capability through the node");
         return (await runtime.invoke(capability, input ?? null, { pluginId: provider })).output;
       }
+      case "agent.invoke":
+        return this.invokeAgent(plugin, params as AgentInvokeParams);
       case "events.broadcast": {
         const bus = this.deps.bus();
         if (!bus) throw new ApiError("unavailable", "the node's event bus is not open yet");
@@ -240,6 +305,62 @@ export class PluginBus {
     }
   }
 
+  /** A one-step task for one agent as the plugin (nothing but `tasks:run`), awaited until it ends or the timeout. */
+  private async invokeAgent(plugin: PluginCaller, params: AgentInvokeParams): Promise<unknown> {
+    const tasks = this.deps.tasks?.();
+    if (!tasks) throw new ApiError("unavailable", "this node runs no agent mesh");
+    const principal = principalOf(plugin, ["tasks:run"]);
+    const request = CreateTaskRequestSchema.parse({
+      goal: params.goal ?? `plugin ${plugin.id}: ${params.capability ?? params.agent}`,
+      input: params.input,
+      agent: params.agent,
+      ...(params.capability !== undefined ? { capability: params.capability } : {}),
+      // Only that agent (never reassigned to another that offers the skill), and kCore's own deadline as a backstop
+      // should the cancel below not reach the task (a little later, so that the wait's own timeout speaks first).
+      constraints: { agents: [params.agent], deadlineMs: params.timeoutMs + TASK_DEADLINE_GRACE_MS },
+    });
+    const created = await tasks.create(request, principal);
+    const ended = await this.awaitTask(tasks, created.id, principal, params.timeoutMs);
+    if (!ended || ended.state === "input-required") {
+      await tasks.cancel(created.id, principal).catch(() => undefined);
+      if (!ended) throw new ApiError("upstream_timeout", `agent ${params.agent} did not finish task ${created.id} within ${params.timeoutMs} ms; it was canceled`);
+      throw new ApiError("upstream_error", `agent ${params.agent} asked for input (task ${created.id}), which a plugin cannot give; it was canceled`);
+    }
+    if (ended.state !== "completed") {
+      const reason = ended.error?.message ?? ended.state;
+      throw new ApiError("upstream_error", `agent ${params.agent} did not complete task ${created.id}: ${reason}`.slice(0, 1000));
+    }
+    const step = ended.steps[0];
+    return { taskId: ended.id, agent: step?.assignee ?? params.agent, output: step?.output ?? ended.result ?? null };
+  }
+
+  /** The task once it ends or asks for input; undefined at the timeout. Its events wake the wait; a poll covers a lost one. */
+  private awaitTask(tasks: Pick<TaskEngine, "get">, id: string, principal: Principal, timeoutMs: number): Promise<Task | undefined> {
+    return new Promise((resolve) => {
+      let done = false;
+      const finish = (task: Task | undefined) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        clearInterval(poll);
+        off?.();
+        resolve(task);
+      };
+      const check = () => {
+        if (done) return;
+        tasks.get(id, principal).then((task) => {
+          if (TERMINAL_TASK_STATES.includes(task.state) || task.state === "input-required") finish(task);
+        }, () => undefined);
+      };
+      const off = this.deps.bus()?.subscribe((event) => {
+        if (event.taskId === id) check();
+      });
+      const timer = setTimeout(() => finish(undefined), timeoutMs);
+      const poll = setInterval(check, TASK_POLL_MS);
+      check();
+    });
+  }
+
   private record(plugin: PluginCaller, method: string, outcome: "success" | "failure", reason?: string, target?: string): void {
     this.deps.audit.recordLater({
       type: "plugin.call",
@@ -248,6 +369,20 @@ export class PluginBus {
       details: { plugin: plugin.id, method, ...(target !== undefined ? { target } : {}), ...(reason !== undefined ? { reason } : {}) },
     });
   }
+}
+
+interface AgentInvokeParams {
+  agent: string;
+  capability?: string;
+  input: Record<string, unknown>;
+  goal?: string;
+  timeoutMs: number;
+}
+
+/** True when one of the `agent_invoke:` permissions names the agent, or its class (`kExecutor:*`). */
+export function agentAllowed(permissions: readonly PluginPermission[], agent: string): boolean {
+  const agentClass = agent.slice(0, agent.indexOf(":"));
+  return permissions.map(splitPluginPermission).some(({ kind, argument }) => kind === "agent_invoke" && (argument === agent || argument === `${agentClass}:*`));
 }
 
 interface NetFetchParams {
@@ -321,6 +456,7 @@ function targetOf(method: PluginBusMethod, params: unknown): string | undefined 
   const value = params as Record<string, unknown>;
   if (method === "net.fetch") return new URL(String(value.url)).host;
   if (method === "capability.invoke") return String(value.capability);
+  if (method === "agent.invoke") return `${String(value.agent)}${typeof value.capability === "string" ? ` ${value.capability}` : ""}`;
   if (method === "memory.search" || method === "memory.add") return String(value.namespace);
   if (method === "vault.read") return String(value.name);
   if (method === "llm.chat" && typeof value.model === "string") return value.model.slice(0, 200);

@@ -26,6 +26,7 @@ interface KaiBus {
   net: { fetch(url: string, init?: Record<string, unknown>): Promise<unknown> };
   memory: { search(query: Record<string, unknown>): Promise<unknown>; add(memory: Record<string, unknown>): Promise<unknown> };
   invoke(capability: string, input?: unknown): Promise<unknown>;
+  agents: { invoke(agent: string, request?: Record<string, unknown>): Promise<unknown> };
 }
 
 /** How long a call to the node may take before the plugin gives up on it (the node has its own limits too). */
@@ -83,6 +84,7 @@ const kai: KaiBus = {
   net: { fetch: (url, init = {}) => call("net.fetch", { ...init, url }) },
   memory: { search: (query) => call("memory.search", query), add: (memory) => call("memory.add", memory) },
   invoke: (capability, input = null) => call("capability.invoke", { capability, input }),
+  agents: { invoke: (agent, request = {}) => call("agent.invoke", { ...request, agent }) },
 };
 
 /** The node's answer to one of our calls, or an event for our subscribers. */

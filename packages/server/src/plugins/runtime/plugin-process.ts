@@ -20,9 +20,12 @@
  * - Node's permission model as defence in depth (reads only of the host script and the plugin's folder; no child
  *   processes, no workers, no writes). Node's documentation says it is not a boundary against malicious code.
  *
+ * - a CPU share: its process tree's CPU time is read from /proc every `cpuSampleMs` (cpu-watchdog.ts); more than
+ *   `cpuPercent` of one CPU on average over `cpuWindowMs` stops it (`overloaded`). RLIMIT_CPU stays as a backstop.
+ *
  * A plugin that sends anything the schemas refuse, answers an invoke it was not asked, does not answer within the
- * timeout, exits, exceeds a limit or floods the node with ServiceBus calls is stopped (SIGKILL) and its state says
- * why; pending calls fail at once. Its own calls to the node (`call` messages) go to `onCall`, which checks them
+ * timeout, exits, exceeds a limit (memory, its CPU share) or floods the node with ServiceBus calls is stopped
+ * (SIGKILL) and its state says why; pending calls fail at once. Its own calls to the node (`call` messages) go to `onCall`, which checks them
  * against its permissions (plugin-bus.ts); without `onCall` every call is refused.
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -34,8 +37,9 @@ import { PluginHostMessageSchema, type PluginHostRequest } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import { fileBoundaryArgs } from "./file-boundary.js";
 import { probeIsolation, type IsolationTools } from "./isolation-probe.js";
+import { CpuWatchdog } from "./cpu-watchdog.js";
 
-export type PluginProcessState = "starting" | "running" | "stopped" | "crashed" | "hung" | "flooded" | "failed";
+export type PluginProcessState = "starting" | "running" | "stopped" | "crashed" | "hung" | "flooded" | "overloaded" | "failed";
 
 /** Answers a plugin's ServiceBus call (resolves with the output, rejects with an ApiError the plugin sees). */
 export type PluginCallHandler = (method: string, params: unknown) => Promise<unknown>;
@@ -51,8 +55,16 @@ export interface PluginProcessOptions {
    * DATA_HEADROOM_MB for V8's own spaces and Node's start (Node 20 starts within 48 MiB of RLIMIT_DATA; measured).
    */
   maxDataMb?: number;
-  /** CPU seconds the process may use in all (prlimit); past it the kernel ends it. */
+  /** CPU seconds the process may use in all (prlimit); past it the kernel ends it. A backstop: the share below is the limit. */
   cpuSeconds?: number;
+  /**
+   * The most of one CPU (percent) its process tree may use on average over `cpuWindowMs`, measured from outside
+   * (cpu-watchdog.ts); past it, it is stopped (`overloaded`). 0: not watched.
+   */
+  cpuPercent?: number;
+  cpuWindowMs?: number;
+  /** How often its CPU time is read, ms. */
+  cpuSampleMs?: number;
   /** How long the entrypoint may take to load, ms. */
   startTimeoutMs?: number;
   /** How long one invoke may take, ms (per call override in `invoke`). */
@@ -83,7 +95,9 @@ export interface PluginIsolation {
 
 /** What the data segment may hold beyond the V8 heap cap by default, MiB (young generation, code, Node's own, Buffers). */
 export const DATA_HEADROOM_MB = 192;
-const DEFAULTS = { maxOldSpaceMb: 64, maxDataMb: 0, cpuSeconds: 60, startTimeoutMs: 5_000, invokeTimeoutMs: 5_000, maxPending: 64, network: false, maxCallsPerSecond: 100, maxCallsPending: 32, permissionModel: true } as const;
+const DEFAULTS = { maxOldSpaceMb: 64, maxDataMb: 0, cpuSeconds: 60, cpuPercent: 100, cpuWindowMs: 10_000, cpuSampleMs: 1_000, startTimeoutMs: 5_000, invokeTimeoutMs: 5_000, maxPending: 64, network: false, maxCallsPerSecond: 100, maxCallsPending: 32, permissionModel: true } as const;
+/** Node events written to a plugin's channel and not yet taken by the system at most; more are dropped. */
+export const MAX_EVENTS_IN_FLIGHT = 1_000;
 /** The last bytes of the plugin's stderr kept to explain an exit (never logged by this module). */
 const STDERR_TAIL_BYTES = 4096;
 
@@ -125,6 +139,9 @@ export class PluginProcess {
   private callTokensAt = Date.now();
   private onCall: PluginCallHandler | undefined;
   private readonly exitListeners: Array<() => void> = [];
+  private watchdog: CpuWatchdog | null = null;
+  private eventsInFlight = 0;
+  private droppedEvents_ = 0;
 
   private constructor(private readonly child: ChildProcess, private readonly options: Required<PluginProcessOptions>, readonly isolation: PluginIsolation, private readonly underBwrap: boolean) {
     this.callTokens = options.maxCallsPerSecond * 2;
@@ -216,6 +233,7 @@ export class PluginProcess {
           clearTimeout(timer);
           this.capabilities_ = message.capabilities;
           this.state_ = "running";
+          this.watchCpu();
           return resolveReady();
         }
         if (message.type === "failed") {
@@ -236,6 +254,20 @@ export class PluginProcess {
         if (this.state_ !== "running") rejectReady(new Error(this.reason_ ?? "exited while starting"));
       });
     });
+  }
+
+  /** From its start on: past its CPU share over the window, it is stopped like a plugin past its memory limit. */
+  private watchCpu(): void {
+    const { cpuPercent, cpuWindowMs, cpuSampleMs } = this.options;
+    if (cpuPercent <= 0 || this.child.pid === undefined) return;
+    this.watchdog = new CpuWatchdog({
+      rootPid: this.child.pid,
+      percent: cpuPercent,
+      windowMs: cpuWindowMs,
+      sampleMs: cpuSampleMs,
+      onBreach: (used) => this.end("overloaded", `used ${used}% of a CPU over ${cpuWindowMs / 1000} s, more than its share of ${cpuPercent}%`),
+    });
+    this.watchdog.start();
   }
 
   /** Calls one capability; rejects on the plugin's error, a timeout (the plugin is then stopped) or a stopped plugin. */
@@ -261,15 +293,32 @@ export class PluginProcess {
     });
   }
 
-  /** Hands a node event to the plugin (it subscribed through the ServiceBus); dropped when it is not running. */
+  /**
+   * Hands a node event to the plugin (it subscribed through the ServiceBus); dropped when it is not running, and when
+   * MAX_EVENTS_IN_FLIGHT are already waiting in its channel (a bulk load of registry changes, a plugin that does not
+   * read): the node's memory never holds an unbounded backlog for a plugin. `droppedEvents` counts them.
+   */
   sendEvent(event: unknown): void {
     if (this.state_ !== "running" || !this.child.connected) return;
+    if (this.eventsInFlight >= MAX_EVENTS_IN_FLIGHT) {
+      this.droppedEvents_ += 1;
+      return;
+    }
     const message: PluginHostRequest = { type: "event", event };
     try {
-      this.child.send(message);
+      this.eventsInFlight += 1;
+      this.child.send(message, undefined, {}, () => {
+        this.eventsInFlight -= 1;
+      });
     } catch {
       // The channel closed between the check and the send: the exit handler reports it.
+      this.eventsInFlight -= 1;
     }
+  }
+
+  /** Events not handed to the plugin because too many were already waiting in its channel. */
+  get droppedEvents(): number {
+    return this.droppedEvents_;
   }
 
   /** Called once when the process has ended, whatever ended it (the supervisor restarts it from here). */
@@ -316,6 +365,7 @@ export class PluginProcess {
     if (this.state_ !== "starting" && this.state_ !== "running") return;
     this.state_ = state;
     this.reason_ = reason;
+    this.watchdog?.stop();
     if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill("SIGKILL");
     for (const [id, call] of this.pending) {
       clearTimeout(call.timer);

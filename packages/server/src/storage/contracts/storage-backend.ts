@@ -18,6 +18,7 @@ import type { PromptStore } from "./prompt-store.js";
 import type { ArtifactStore } from "./artifact-store.js";
 import type { A2aPushStore } from "./a2a-push-store.js";
 import type { SemanticMemoryStore } from "./semantic-memory-store.js";
+import type { PluginInstallStore } from "./plugin-install-store.js";
 
 export interface StorageBackend extends NodeStore {
   /** The credential vault's store over this backend's database (one instance per backend). */
@@ -36,6 +37,8 @@ export interface StorageBackend extends NodeStore {
   a2aPushStore(): A2aPushStore;
   /** Semantic memory's rows (issue 17) over this backend's database (one instance per backend). */
   semanticMemoryStore(): SemanticMemoryStore;
+  /** The desired plugin installs every instance follows (issue 18) over this backend's database (one instance per backend). */
+  pluginInstallStore(): PluginInstallStore;
 }
 
 /** One change of the registry's log, with the record as it was before it (null: the id did not exist). */

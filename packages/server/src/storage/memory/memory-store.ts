@@ -20,6 +20,7 @@ import { MemoryTaskStore } from "./memory-task-store.js";
 import { MemoryPromptStore } from "./memory-prompt-store.js";
 import { MemoryArtifactStore } from "./memory-artifact-store.js";
 import { MemoryA2aPushStore } from "./memory-a2a-push-store.js";
+import { MemoryPluginInstallStore } from "./memory-plugin-install-store.js";
 import { MemorySemanticStore } from "./memory-semantic-store.js";
 
 /** A listed record with its listing position and sort value. */
@@ -89,6 +90,13 @@ export class MemoryStore implements StorageBackend {
   a2aPushStore(): MemoryA2aPushStore {
     this.a2aPush ??= new MemoryA2aPushStore(() => this.check());
     return this.a2aPush;
+  }
+
+  /** The desired plugin installs (issue 18), in memory: a restart forgets them. */
+  private pluginInstalls: MemoryPluginInstallStore | null = null;
+  pluginInstallStore(): MemoryPluginInstallStore {
+    this.pluginInstalls ??= new MemoryPluginInstallStore(() => this.check());
+    return this.pluginInstalls;
   }
 
   /** Semantic memory's rows (issue 17), in memory: a restart forgets them. */

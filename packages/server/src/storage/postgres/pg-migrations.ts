@@ -15,6 +15,7 @@ import { TASK_RUNNER_SCHEMA, TASK_SCHEMA } from "./pg-task-store.js";
 import { PROMPT_SCHEMA } from "./pg-prompt-store.js";
 import { ARTIFACT_SCHEMA } from "./pg-artifact-store.js";
 import { A2A_PUSH_SCHEMA } from "./pg-a2a-push-store.js";
+import { PLUGIN_INSTALL_SCHEMA } from "./pg-plugin-install-store.js";
 import { PG_SEMANTIC_MEMORY_SCHEMA } from "./pg-semantic-store.js";
 
 export interface PgMigration {
@@ -177,6 +178,11 @@ export const PG_MIGRATIONS: readonly PgMigration[] = [
     version: 9,
     description: "agent mesh (issue 16): A2A push notification configs of kCore's tasks",
     sql: A2A_PUSH_SCHEMA,
+  },
+  {
+    version: 10,
+    description: "plugins (issue 18): the desired plugin installs every instance follows",
+    sql: PLUGIN_INSTALL_SCHEMA,
   },
 ];
 

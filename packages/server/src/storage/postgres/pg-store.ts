@@ -42,6 +42,7 @@ import { PgTaskStore } from "./pg-task-store.js";
 import { PgPromptStore } from "./pg-prompt-store.js";
 import { PgArtifactStore } from "./pg-artifact-store.js";
 import { PgA2aPushStore } from "./pg-a2a-push-store.js";
+import { PgPluginInstallStore } from "./pg-plugin-install-store.js";
 import { PgSemanticStore } from "./pg-semantic-store.js";
 import { createPgVaultStore } from "./pg-vault-store.js";
 
@@ -67,6 +68,7 @@ export class PostgresStore implements StorageBackend, SharedStorage {
   private prompts: PgPromptStore | null = null;
   private artifacts: PgArtifactStore | null = null;
   private a2aPush: PgA2aPushStore | null = null;
+  private pluginInstalls: PgPluginInstallStore | null = null;
   private closing: Promise<void> | null = null;
 
   private constructor(config: PostgresStoreConfig, clientConfig: pg.ClientConfig, budget: ConnectionBudget) {
@@ -248,6 +250,12 @@ export class PostgresStore implements StorageBackend, SharedStorage {
   a2aPushStore(): PgA2aPushStore {
     this.a2aPush ??= new PgA2aPushStore(this.db);
     return this.a2aPush;
+  }
+
+  /** The desired plugin installs (issue 18), shared by every instance: what each one's plugins folder follows. */
+  pluginInstallStore(): PgPluginInstallStore {
+    this.pluginInstalls ??= new PgPluginInstallStore(this.db);
+    return this.pluginInstalls;
   }
 
   /** Semantic memory's rows (issue 17), shared by every instance. */

@@ -10,6 +10,7 @@ import { TASK_RUNNER_SCHEMA, TASK_SCHEMA } from "./sqlite-task-store.js";
 import { PROMPT_SCHEMA } from "./sqlite-prompt-store.js";
 import { ARTIFACT_SCHEMA } from "./sqlite-artifact-store.js";
 import { A2A_PUSH_SCHEMA } from "./sqlite-a2a-push-store.js";
+import { PLUGIN_INSTALL_SCHEMA } from "./sqlite-plugin-install-store.js";
 import { SEMANTIC_MEMORY_SCHEMA } from "./sqlite-semantic-store.js";
 
 export interface Migration {
@@ -291,6 +292,11 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 13,
     description: "agent mesh (issue 16): A2A push notification configs of kCore's tasks",
     sql: A2A_PUSH_SCHEMA,
+  },
+  {
+    version: 14,
+    description: "plugins (issue 18): the desired plugin installs every instance follows",
+    sql: PLUGIN_INSTALL_SCHEMA,
   },
 ];
 

@@ -31,6 +31,7 @@ import { SqliteTaskStore } from "./sqlite-task-store.js";
 import { SqlitePromptStore } from "./sqlite-prompt-store.js";
 import { SqliteArtifactStore } from "./sqlite-artifact-store.js";
 import { SqliteA2aPushStore } from "./sqlite-a2a-push-store.js";
+import { SqlitePluginInstallStore } from "./sqlite-plugin-install-store.js";
 import { SqliteSemanticStore } from "./sqlite-semantic-store.js";
 import { SqliteIdentityStore } from "./sqlite-identity-store.js";
 
@@ -93,6 +94,7 @@ export class SqliteStore implements StorageBackend {
   private prompts: SqlitePromptStore | null = null;
   private artifacts: SqliteArtifactStore | null = null;
   private a2aPush: SqliteA2aPushStore | null = null;
+  private pluginInstalls: SqlitePluginInstallStore | null = null;
   private identity: SqliteIdentityStore | null = null;
   private checkpointer: BackgroundCheckpointer | null = null;
   private readonly writer: WriterThread | null;
@@ -296,6 +298,12 @@ export class SqliteStore implements StorageBackend {
   a2aPushStore(): SqliteA2aPushStore {
     this.a2aPush ??= new SqliteA2aPushStore(this.db, this.hooks);
     return this.a2aPush;
+  }
+
+  /** The desired plugin installs (issue 18), on this same database and in the same group commits. */
+  pluginInstallStore(): SqlitePluginInstallStore {
+    this.pluginInstalls ??= new SqlitePluginInstallStore(this.db, this.hooks);
+    return this.pluginInstalls;
   }
 
   /** Semantic memory's rows (issue 17), on this same database and in the same group commits. */
