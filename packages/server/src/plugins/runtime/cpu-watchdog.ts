@@ -79,12 +79,14 @@ async function statOf(pid: number): Promise<ProcStat | null> {
   return text === null ? null : parseProcStat(text);
 }
 
+/** One process as a tree walk sees it: its ticks and its children, or null when it is gone. */
+type ProcessLookup = (pid: number) => Promise<{ ticks: number; children: number[] } | null>;
+
 /**
- * The tree's ticks by walking down from the root through the `children` files: a few reads for a plugin's three or
- * four processes, where a scan of all of /proc reads every process on the machine each second, per plugin. Null when a
- * `children` file is missing (a kernel without CONFIG_PROC_CHILDREN): the caller then scans.
+ * The ticks of the tree under `rootPid`; -1 when the root is gone. A process gone between its parent's list and its
+ * own read is passed over: once reaped, its time is in the parent's cutime.
  */
-async function walkTreeTicks(rootPid: number): Promise<number | null> {
+async function sumTree(rootPid: number, lookup: ProcessLookup): Promise<number> {
   let ticks = 0;
   const queue = [rootPid];
   const seen = new Set<number>();
@@ -92,16 +94,36 @@ async function walkTreeTicks(rootPid: number): Promise<number | null> {
     const pid = queue.pop()!;
     if (seen.has(pid)) continue;
     seen.add(pid);
-    const [stat, children] = await Promise.all([statOf(pid), childrenOf(pid)]);
-    if (stat === null) {
+    const found = await lookup(pid);
+    if (found === null) {
       if (pid === rootPid) return -1;
-      continue; // exited between the parent's list and this read: its time is in the parent's cutime once reaped
+      continue;
     }
-    if (children === null) return null;
-    ticks += stat.ticks;
-    queue.push(...children);
+    ticks += found.ticks;
+    queue.push(...found.children);
   }
   return ticks;
+}
+
+class NoChildrenFiles extends Error {}
+
+/**
+ * Walking down from the root through the `children` files: a few reads for a plugin's three or four processes, where
+ * a scan of all of /proc reads every process on the machine each second, per plugin. Null when a `children` file is
+ * missing (a kernel without CONFIG_PROC_CHILDREN): the caller then scans.
+ */
+async function walkTreeTicks(rootPid: number): Promise<number | null> {
+  try {
+    return await sumTree(rootPid, async (pid) => {
+      const [stat, children] = await Promise.all([statOf(pid), childrenOf(pid)]);
+      if (stat === null) return null;
+      if (children === null) throw new NoChildrenFiles();
+      return { ticks: stat.ticks, children };
+    });
+  } catch (error) {
+    if (error instanceof NoChildrenFiles) return null;
+    throw error;
+  }
 }
 
 /** The tree's ticks from a scan of every process in /proc (where `children` files are missing). */
@@ -112,20 +134,12 @@ async function scanTreeTicks(rootPid: number): Promise<number> {
     const stat = await statOf(Number(name));
     if (stat) stats.set(Number(name), stat);
   }));
-  if (!stats.has(rootPid)) return -1;
   const children = new Map<number, number[]>();
   for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  let ticks = 0;
-  const queue = [rootPid];
-  const seen = new Set<number>();
-  while (queue.length > 0) {
-    const pid = queue.pop()!;
-    if (seen.has(pid)) continue;
-    seen.add(pid);
-    ticks += stats.get(pid)?.ticks ?? 0;
-    queue.push(...(children.get(pid) ?? []));
-  }
-  return ticks;
+  return sumTree(rootPid, async (pid) => {
+    const stat = stats.get(pid);
+    return stat ? { ticks: stat.ticks, children: children.get(pid) ?? [] } : null;
+  });
 }
 
 /** The CPU seconds the tree under `rootPid` used so far (live processes and what they reaped); null when the root is gone. */
