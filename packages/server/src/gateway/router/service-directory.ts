@@ -42,6 +42,15 @@ const PAGE = 1000;
  */
 const POOL_LIMIT = 10_000;
 
+/** Lists pooled per first value at most (see `StringPool.shareList`). */
+const LISTS_PER_HEAD = 16;
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /** Shares equal strings between entries (V8 keeps one copy per parsed JSON document otherwise). */
 class StringPool {
   private readonly strings = new Map<string, string>();
@@ -58,16 +67,23 @@ class StringPool {
    * repeat). Bounded like the strings. The arrays are shared: nothing in the router may mutate them.
    */
   shareList(values: readonly string[]): string[] {
-    // JSON, not a join: no separator is safe in free-form tags, and two different lists must never share.
-    const key = JSON.stringify(values);
-    const known = this.lists.get(key);
-    if (known !== undefined) return known;
+    // Found by its first value, then compared element by element: no key string built per record (a JSON key cost
+    // ~0.7 µs and 100 bytes per list on the bulk path), and two different lists never share.
+    const head = values.length === 0 ? "" : values[0]!;
+    let bucket = this.lists.get(head);
+    if (bucket) {
+      for (const list of bucket) if (sameList(list, values)) return list;
+    } else if (this.lists.size < POOL_LIMIT) {
+      this.lists.set(head, (bucket = []));
+    }
     const list = values.map((value) => this.share(value));
-    if (this.lists.size < POOL_LIMIT) this.lists.set(key, list);
+    // A bucket holds a few lists: unique lists (a tag per service) stop being pooled instead of making lookups long.
+    if (bucket && bucket.length < LISTS_PER_HEAD) bucket.push(list);
     return list;
   }
 
-  private readonly lists = new Map<string, string[]>();
+  /** Pooled lists by their first value (`""` for the empty list). */
+  private readonly lists = new Map<string, string[][]>();
 
   /** One object for equal routing metadata (by its JSON), bounded like the rest; shared, so never mutated. */
   shareObject(value: Record<string, unknown>): Record<string, unknown> {

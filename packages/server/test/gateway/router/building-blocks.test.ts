@@ -1,9 +1,14 @@
 // The router's small parts on their own: the sliding window behind RPM/TPM, the circuit breaker's state
-// machine, and what counts as a local service.
+// machine, what counts as a local service, and the directory's pooled lists.
 import { describe, expect, it } from "vitest";
 import { CircuitBreaker } from "../../../src/gateway/router/circuit-breaker.js";
 import { isLocalHost, isLocalService } from "../../../src/gateway/router/is-local.js";
 import { SlidingWindow } from "../../../src/gateway/router/sliding-window.js";
+import { ServiceDirectory } from "../../../src/gateway/router/service-directory.js";
+import { ChangeFeed } from "../../../src/registry/change-feed.js";
+import { MemoryStore } from "../../../src/storage/memory/memory-store.js";
+import type { ServiceRecord } from "@kai/protocol";
+import { draft } from "../../storage/__fixtures__/records.js";
 
 describe("SlidingWindow", () => {
   it("sums the last minute and says when enough slid out", () => {
@@ -64,5 +69,42 @@ describe("isLocal", () => {
     expect(isLocalService({ url: "https://api.openai.com", metadata: {} })).toBe(false);
     expect(isLocalService({ url: "https://api.openai.com", metadata: { isLocal: true } })).toBe(true);
     expect(isLocalService({ url: "http://127.0.0.1:11434", metadata: {}, isLocal: false })).toBe(false);
+  });
+});
+
+describe("ServiceDirectory's pooled lists", () => {
+  it("gives records with equal capability and tag lists one array, and never one array to different lists", async () => {
+    const store = new MemoryStore();
+    const feed = new ChangeFeed(await store.currentRevision(), 100);
+    const directory = new ServiceDirectory(store, feed);
+    await directory.start();
+    const lists: Array<[string[], string[]]> = [
+      [["llm_chat", "embeddings"], ["region=eu", "bench"]],
+      [["llm_chat", "embeddings"], ["region=eu", "bench"]],
+      [["llm_chat"], ["region=eu"]],
+      [["llm_chat", "image_generation"], ["region=eu", "bench", "gold"]],
+      [[], []],
+      [[], []],
+    ];
+    let revision = 0;
+    lists.forEach(([capabilities, tags], index) => {
+      revision++;
+      // Fresh arrays each time, as the JSON parser makes them.
+      const service = { ...draft(`svc-${index}`), capabilities: [...capabilities], tags: [...tags], revision } as ServiceRecord;
+      feed.publish({ event: { event: "registered", revision, service }, previous: null });
+    });
+    const entry = (index: number) => directory.get(`svc-${index}`)!;
+    expect(entry(1).capabilities).toBe(entry(0).capabilities);
+    expect(entry(1).tags).toBe(entry(0).tags);
+    expect(entry(5).capabilities).toBe(entry(4).capabilities);
+    for (const [a, b] of [[0, 2], [0, 3], [2, 3], [0, 4]] as const) {
+      expect(entry(a).capabilities).not.toBe(entry(b).capabilities);
+      expect(entry(a).tags).not.toBe(entry(b).tags);
+    }
+    lists.forEach(([capabilities, tags], index) => {
+      expect(entry(index).capabilities).toEqual(capabilities);
+      expect(entry(index).tags).toEqual(tags);
+    });
+    directory.stop();
   });
 });
