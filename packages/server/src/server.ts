@@ -477,7 +477,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     });
     undo.unshift(async () => publishers.stop());
     // Semantic memory (issue 17): rows in the backend's database, the index (embedded, pgvector or a Qdrant/Chroma service) filled from them now; TTL sweeps a singleton job.
-    const memory = await openMemory({ config, logger, store, gateway: routerPort(router), instanceName: cluster.instanceName, vault, env });
+    const memory = await openMemory({ config, logger, store, gateway: routerPort(router), instanceName: cluster.instanceName, credentials: router.credentialResolver() });
     undo.unshift(async () => memory.reembed.stop());
     jobs.add(memory.sweeper);
     // Every instance's index learns the memories the others add and remove (memory/memory-signals.ts).

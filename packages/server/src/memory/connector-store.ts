@@ -33,7 +33,7 @@ export interface VectorStoreDeps {
   /** The registry's records (the node store's `getService`). */
   services: Pick<ServiceRecordStore, "getService">;
   /** The service's credential: the gateway's resolver kind (gateway/router/credentials.ts). */
-  credentials: { resolve(record: Pick<ServiceRecord, "id" | "auth">): Promise<ResolvedAuth> };
+  credentials: { resolve(record: Pick<ServiceRecord, "id" | "auth">): Promise<ResolvedAuth>; forget(credentialRef?: string): void };
   /** Connector by provider id; default the built-in ones (gateway/connectors/index.ts). */
   connectorFor?: (provider: string | undefined) => Connector | undefined;
   /** Longest wait for one call, ms. */
@@ -83,16 +83,18 @@ export class VectorStore {
    * module header), else what the connector threw.
    */
   async call<T>(work: (connector: VectorConnector, context: CallContext) => Promise<ConnectorResult<T>>): Promise<T> {
-    const { connector, context } = await this.target();
+    const { connector, context, credentialRef } = await this.target();
     try {
       return (await work(connector, context)).data;
     } catch (error) {
+      // The store refused the key: the next call reads it again (a rotated secret), as the gateway does.
+      if (error instanceof ApiError && error.code === "upstream_auth_failed" && credentialRef) this.deps.credentials.forget(credentialRef);
       if (error instanceof ApiError && isStoreDown(error)) throw new VectorStoreDown(`service ${this.serviceId}: ${error.code}: ${error.message}`);
       throw error;
     }
   }
 
-  private async target(): Promise<{ connector: VectorConnector; context: CallContext }> {
+  private async target(): Promise<{ connector: VectorConnector; context: CallContext; credentialRef: string | undefined }> {
     const record = await this.currentRecord();
     if (record.status === "offline" || record.status === "maintenance") throw new VectorStoreDown(`service ${this.serviceId} is ${record.status}`);
     if (!record.url) throw new VectorStoreDown(`service ${this.serviceId} has no url`);
@@ -111,7 +113,7 @@ export class VectorStore {
       timeoutMs: this.deps.timeoutMs,
       ...(this.deps.logger ? { logger: this.deps.logger } : {}),
     };
-    return { connector: connector as VectorConnector, context };
+    return { connector: connector as VectorConnector, context, credentialRef: record.auth.credentialRef };
   }
 
   private async currentRecord(): Promise<ServiceRecord> {

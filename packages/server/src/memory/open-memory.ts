@@ -14,7 +14,7 @@ import type { SingletonJob } from "../cluster/singleton-jobs.js";
 import type { GatewayPort } from "../http/front-doors/gateway-port.js";
 import type { Logger } from "../logging/logger.js";
 import type { StorageBackend } from "../storage/contracts/storage-backend.js";
-import type { Vault } from "../vault/vault.js";
+import type { CredentialResolver } from "../gateway/router/credentials.js";
 import { EmbeddedIndex } from "./embedded-index.js";
 import { GatewayEmbedder } from "./gateway-embedder.js";
 import { MemoryService } from "./memory-service.js";
@@ -26,9 +26,8 @@ export interface OpenMemoryDeps {
   logger: Logger;
   store: Pick<StorageBackend, "semanticMemoryStore" | "getMeta" | "setMeta" | "getService">;
   gateway: Pick<GatewayPort, "route" | "models">;
-  /** Where a connector index's service credential is read (as the gateway reads it). */
-  vault?: Vault;
-  env?: Readonly<Record<string, string | undefined>>;
+  /** How a connector index reads its service's credential: the gateway's own resolver (one cache for both). */
+  credentials: Pick<CredentialResolver, "resolve" | "forget">;
   /** This instance's name (the re-embedding status says where it runs). */
   instanceName: string;
 }
@@ -49,10 +48,8 @@ async function openIndex(deps: OpenMemoryDeps, logger: Logger): Promise<VectorIn
     const connector = settings.index.connector;
     // The config schema refuses `connector` without a service.
     if (connector.service === undefined) throw new Error("memory.index.kind connector needs memory.index.connector.service");
-    const [{ createConnectorIndex }, { CredentialResolver }] = await Promise.all([import("./connector-index.js"), import("../gateway/router/credentials.js")]);
-    // The service's credential read as the gateway reads it (vault or env), cached as long as the gateway caches it.
-    const credentials = new CredentialResolver({ ...(deps.vault ? { vault: deps.vault } : {}), env: deps.env ?? process.env, cacheMs: config.gateway.credentialCacheMs });
-    return createConnectorIndex({ services: deps.store, credentials, logger }, { ...connector, service: connector.service });
+    const { createConnectorIndex } = await import("./connector-index.js");
+    return createConnectorIndex({ services: deps.store, credentials: deps.credentials, logger }, { ...connector, service: connector.service });
   }
   if (settings.index.kind === "pgvector") {
     // Loaded only when used, as the storage backends are: a node on the embedded index never loads `pg` for it.

@@ -173,6 +173,23 @@ for (const backend of BACKENDS) {
       await index.close();
     });
 
+    it("reads its key again after the store refused it, through the gateway's own credential cache (a rotated secret)", async () => {
+      const actor = { tokenId: "tok-admin", owner: "root", scopes: ["admin"] };
+      await harness.vault.putSecret(`memory/rotated-${backend.name}`, { value: "a-key-the-store-refuses" }, actor);
+      await harness.register({ id: `rotated-${backend.name}`, url: store.fake.url, provider: backend.name, capabilities: ["vector_storage"], auth: { type: "api_key", credentialRef: `vault:memory/rotated-${backend.name}` } }, ADMIN);
+      // A router that caches credentials for a minute; the index reads through its resolver: one cache for both.
+      const router = await harness.newRouter({ credentialCacheMs: 60_000 });
+      const index = createConnectorIndex({ services: harness.store, credentials: router.credentialResolver(), logger }, { service: `rotated-${backend.name}`, collectionPrefix: `t${++counter}-`, probeIntervalMs: 30 });
+      await index.add("p", "x", new Float32Array([1, 0]));
+      expect(() => index.check()).toThrow(/upstream_auth_failed/);
+      // The operator fixes the secret: the refused key was forgotten, so the next probe reads the new one (not in a minute).
+      await harness.vault.putSecret(`memory/rotated-${backend.name}`, { value: KEY }, actor);
+      await caughtUp(index);
+      expect(await index.search({ partition: "p", query: new Float32Array([1, 0]), k: 1 })).toEqual([{ id: "x", score: expect.closeTo(1, 5) as number }]);
+      await index.close();
+      router.stop();
+    });
+
     it("through the memory service: 503 memory_index_unavailable while down, nothing lost, and a restart upserts instead of doubling", async () => {
       const rows = await openStore({ kind: "memory" });
       const embedder: Embedder = { embed: async (_principal, texts) => ({ model: EMBED_MODEL, vectors: texts.map(embedText) }) };

@@ -272,6 +272,15 @@ export class CapabilityRouter {
     }
   }
 
+  /**
+   * The router's credential resolver, for other parts that call a registered service with its credential (the
+   * memory's connector index): one cache, so a key the gateway forgets after `upstream_auth_failed` is forgotten for
+   * them too, and theirs for the gateway.
+   */
+  credentialResolver(): Pick<CredentialResolver, "resolve" | "forget"> {
+    return this.credentials;
+  }
+
   /** Drops cached credentials (e.g. after the vault was locked or a secret rotated). */
   forgetCredentials(credentialRef?: string): void {
     this.credentials.forget(credentialRef);
