@@ -7,7 +7,7 @@ import react from "@vitejs/plugin-react";
 import tailwindcss from "@tailwindcss/vite";
 import { fileURLToPath } from "node:url";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 
 /**
@@ -15,10 +15,16 @@ import { brotliCompressSync, constants, gzipSync } from "node:zlib";
  * time), for the server to send to browsers that accept them (@fastify/static's preCompressed). A dozen lines on
  * Node's own zlib, rather than a plugin dependency for it.
  */
-function precompress(outDir: string) {
+function precompress() {
+  // The build's own folder as resolved (`dist/`, or a `--outDir` given on the command line, e.g. a private build for
+  // KAI_TEST_WEB_ROOT in the browser tests).
+  let outDir = fileURLToPath(new URL("dist", import.meta.url));
   return {
     name: "kai-precompress",
     apply: "build" as const,
+    configResolved(config: { root: string; build: { outDir: string } }) {
+      outDir = resolve(config.root, config.build.outDir);
+    },
     closeBundle() {
       const assets = join(outDir, "assets");
       for (const name of readdirSync(assets)) {
@@ -42,7 +48,7 @@ export default defineConfig(({ mode }) => {
     : { index: page("index.html") };
   return {
     // The extension's files are read from disk by Chrome: nothing to compress there.
-    plugins: [react(), tailwindcss(), ...(extension ? [] : [precompress(fileURLToPath(new URL("dist", import.meta.url)))])],
+    plugins: [react(), tailwindcss(), ...(extension ? [] : [precompress()])],
     resolve: { alias: { "@kai/protocol": source("protocol"), "@kai/sdk": source("sdk") } },
     // The extension's pages are loaded from chrome-extension:// URLs: relative asset paths work there and at `/`.
     base: extension ? "./" : "/",

@@ -13,10 +13,10 @@
  * context (cookies, storage) per test where isolation matters.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type LaunchOptions } from "playwright-core";
 
@@ -124,6 +124,8 @@ export interface ApiCall {
 export interface KaiNode {
   /** `http://localhost:<port>`: where the browser goes. */
   url: string;
+  /** The folder holding the node's config file (and `data/`, and the `files` it was started with). */
+  dir: string;
   port: number;
   dataDir: string;
   adminToken: string;
@@ -139,6 +141,11 @@ export interface KaiNode {
 export interface StartNodeOptions {
   /** Extra config YAML lines (top level). */
   config?: string[];
+  /**
+   * Files written before the node starts, by path relative to the folder holding its config file: `agents/<kClass>.<name>.yaml`
+   * is an agent's overrides file (the `agents/` folder beside the user file), `data/plugins/<id>/…` a plugin folder.
+   */
+  files?: Record<string, string>;
 }
 
 /**
@@ -164,6 +171,10 @@ export async function startNode(options: StartNodeOptions = {}): Promise<KaiNode
   const dir = mkdtempSync(join(tmpdir(), "kai-browser-"));
   const dataDir = join(dir, "data");
   const configPath = join(dir, "config.yaml");
+  for (const [path, text] of Object.entries(options.files ?? {})) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), text);
+  }
   writeFileSync(configPath, [...TEST_CONFIG, "web:", `  root: ${JSON.stringify(WEB_ROOT)}`, ...(options.config ?? []), ""].join("\n"));
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, [CLI_MAIN, "serve", "--quiet", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--config", configPath], {
@@ -218,6 +229,7 @@ export async function startNode(options: StartNodeOptions = {}): Promise<KaiNode
   };
   return {
     url,
+    dir,
     port,
     dataDir,
     adminToken,

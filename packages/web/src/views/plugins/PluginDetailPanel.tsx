@@ -1,15 +1,16 @@
 /**
  * @module views/plugins/PluginDetailPanel
- * One plugin in full: what its manifest asks for (permissions, capabilities, a UI), the node API check, its trust
- * level and why, every problem, and its process here (state, why it is not running, restarts, isolation layers).
+ * One plugin in full: what its manifest asks for (permissions with what each grants, its own CPU limits, capabilities,
+ * a UI), the node API check, its trust level and why, every problem, and its process here (state, why it is not
+ * running: `overloaded` when the CPU watchdog stopped it, restarts, isolation layers).
  */
 import type { ReactNode } from "react";
 import type { PluginDetail } from "@kai/protocol";
-import { Badge } from "../../components/Badge";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Panel } from "../../components/Page";
 import { When } from "../../components/When";
-import { pluginTone } from "./plugin-tones";
+import { RunState } from "./plugin-status";
+import { cpuLimitWords, describePermission, isOverloaded } from "./plugin-words";
 import { usePlugin } from "./plugins-queries";
 
 function Row({ label, children }: { label: string; children: ReactNode }) {
@@ -28,14 +29,14 @@ function Runtime({ plugin }: { plugin: PluginDetail }) {
   return (
     <>
       <Row label="Process">
-        <Badge tone={pluginTone(runtime.state)}>{runtime.state}</Badge> {runtime.enabled ? "(enabled)" : "(not enabled)"}
+        <RunState runtime={runtime} withReason={false} /> {runtime.enabled ? "(enabled)" : "(not enabled)"}
         {runtime.since && (
           <span className="text-slate-600 dark:text-slate-400">
             {" "}since <When at={runtime.since} />
           </span>
         )}
       </Row>
-      {runtime.reason && <Row label="Why">{runtime.reason}</Row>}
+      {runtime.reason && <Row label="Why">{runtime.state !== "running" && isOverloaded(runtime.reason) ? `stopped by the CPU watchdog: ${runtime.reason}` : runtime.reason}</Row>}
       <Row label="Restarts">{String(runtime.restarts)}</Row>
       {runtime.capabilities.length > 0 && <Row label="Offers">{runtime.capabilities.join(", ")}</Row>}
       {runtime.isolation && <Row label="Isolation">{layers.length > 0 ? layers.join(", ") : "none of prlimit, network namespace, permission model, file boundary"}</Row>}
@@ -53,7 +54,28 @@ export function PluginDetailPanel({ id }: { id: string }) {
       {plugin && (
         <dl className="text-sm" aria-label={`Plugin ${id}`}>
           {plugin.manifest?.description && <Row label="Description">{plugin.manifest.description}</Row>}
-          <Row label="Permissions">{plugin.manifest ? (plugin.manifest.permissions.length > 0 ? plugin.manifest.permissions.join(", ") : "none") : "—"}</Row>
+          <Row label="Permissions">
+            {plugin.manifest ? (
+              plugin.manifest.permissions.length > 0 ? (
+                <ul aria-label={`Permissions of ${id}`}>
+                  {plugin.manifest.permissions.map((permission) => {
+                    const described = describePermission(permission);
+                    return (
+                      <li key={permission}>
+                        <span className="font-mono">{permission}</span>
+                        {described.grants && <span className="text-slate-600 dark:text-slate-400">{` — ${described.grants}`}</span>}
+                      </li>
+                    );
+                  })}
+                </ul>
+              ) : (
+                "none"
+              )
+            ) : (
+              "—"
+            )}
+          </Row>
+          {plugin.manifest && <Row label="CPU limit">{cpuLimitWords(plugin.manifest.limits) ?? `its trust level's (${plugin.trust.level}) share; the manifest narrows nothing`}</Row>}
           <Row label="Capabilities">
             {plugin.manifest && plugin.manifest.capabilities.length > 0 ? (
               <ul>

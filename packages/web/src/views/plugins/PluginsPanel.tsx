@@ -1,7 +1,9 @@
 /**
  * @module views/plugins/PluginsPanel
  * Every plugin the node found (docs/plugins.md): id and name, version, what the node made of its folder, whether it
- * runs here, its trust level and why, where it was found and its first problem. With `plugins:admin` (the whole page
+ * runs here (and why not: a crash, a limit, the CPU watchdog's `overloaded`), its trust level and why, where it was
+ * found and its first problem (or a cluster change this instance did not apply); below, the listing's problems of this
+ * instance (a missing `plugins.paths` entry, cluster changes not applied here). With `plugins:admin` (the whole page
  * needs it to list anything) each valid plugin can be enabled or disabled, and the folders read again ("Rescan").
  * "Details" opens a panel with the manifest's permissions and capabilities and the process's state.
  */
@@ -16,6 +18,8 @@ import { ErrorNotice } from "../../components/ErrorNotice";
 import { Panel } from "../../components/Page";
 import { PluginDetailPanel } from "./PluginDetailPanel";
 import { pluginTone } from "./plugin-tones";
+import { PluginProblems, RunState } from "./plugin-status";
+import { problemsAbout } from "./plugin-words";
 import { usePluginList, useRefreshPlugins } from "./plugins-queries";
 
 export function PluginsPanel() {
@@ -45,7 +49,8 @@ export function PluginsPanel() {
     { header: "State", cell: (plugin) => <Badge tone={pluginTone(plugin.state)}>{plugin.state}</Badge> },
     {
       header: "Runs",
-      cell: (plugin) => (plugin.runtime ? <Badge tone={pluginTone(plugin.runtime.state)}>{plugin.runtime.state}</Badge> : "—"),
+      cell: (plugin) => (plugin.runtime ? <RunState runtime={plugin.runtime} /> : "—"),
+      className: "max-w-xs break-words",
     },
     {
       header: "Trust",
@@ -58,7 +63,16 @@ export function PluginsPanel() {
       className: "max-w-xs",
     },
     { header: "Source", cell: (plugin) => plugin.source },
-    { header: "Problem", cell: (plugin) => plugin.errors[0] ? `${plugin.errors[0].field ? `${plugin.errors[0].field}: ` : ""}${plugin.errors[0].message}` : "—", className: "max-w-xs break-words" },
+    {
+      header: "Problem",
+      cell: (plugin) => {
+        const [own] = plugin.errors;
+        if (own) return `${own.field ? `${own.field}: ` : ""}${own.message}`;
+        const [here] = problemsAbout(list.data?.errors ?? [], plugin.id);
+        return here ? `not applied on this instance: ${here.message}` : "—";
+      },
+      className: "max-w-xs break-words",
+    },
     {
       header: "Actions",
       cell: (plugin) => (
@@ -103,13 +117,7 @@ export function PluginsPanel() {
         ) : (
           <DataTable label="Plugins" columns={columns} rows={plugins} rowKey={(plugin) => `${plugin.folder}:${plugin.id}`} rowTestId={(plugin) => `plugin-${plugin.id}`} empty="No plugins: put a plugin folder under the data directory's plugins folder and rescan." />
         )}
-        {list.data && list.data.errors.length > 0 && (
-          <ul className="mt-2 list-disc pl-5 text-sm text-red-900 dark:text-red-200">
-            {list.data.errors.map((problem) => (
-              <li key={`${problem.file}:${problem.message}`}>{`${problem.file}: ${problem.message}`}</li>
-            ))}
-          </ul>
-        )}
+        {list.data && <PluginProblems problems={list.data.errors} />}
       </Panel>
       {open !== undefined && <PluginDetailPanel id={open} />}
     </div>
