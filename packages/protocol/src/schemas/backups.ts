@@ -62,6 +62,11 @@ export const BackupCountsSchema = z.strictObject({
   promptVersions: z.int().min(0),
   memories: z.int().min(0),
   pushConfigs: z.int().min(0),
+  /**
+   * Rows of the shared plugin install store, each with its package (issue 18). Absent from a manifest written before
+   * backups counted them (verify then does not compare it; the restore's own comparison with the snapshot still does).
+   */
+  pluginInstalls: z.int().min(0).optional(),
   /** Artifact blobs carried in the backup (0 without `withArtifacts`). */
   blobs: z.int().min(0),
 });

@@ -113,6 +113,7 @@ export function countsOf(inventory: Inventory, blobs: number): BackupCounts {
     promptVersions: inventory.data.promptVersions,
     memories: inventory.data.memories,
     pushConfigs: inventory.data.pushConfigs,
+    pluginInstalls: inventory.data.pluginInstalls,
     blobs,
   };
 }

@@ -5,9 +5,11 @@
 // secret reads back) and into a real PostgreSQL, each compared kind by kind with the backup's snapshot and manifest.
 // A node on PostgreSQL backs up too, and its backup restores onto SQLite. Refusals: a wrong passphrase, a changed or
 // cut-short file, a target that is not empty; scheduled backups keep `retain`. One source node and one peer for the
-// whole file.
+// whole file. A plugin installed over the API (its row in the shared plugin install store, with the packed folder)
+// comes back byte for byte from every restore, and a node started on the restored SQLite installs it from that row.
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BackupCounts, BackupVerification, CreateBackupResponse } from "@kai/protocol";
@@ -24,6 +26,9 @@ import { openBlobBackend } from "../../src/artifacts/open-artifacts.js";
 import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { startPostgres } from "../helpers/postgres-server.js";
 import { FAST_FEDERATION, addPeer, eventually, listRemote } from "../federation/support.js";
+import { makePlugin } from "../plugins/plugin-fixtures.js";
+import { packFolder } from "../plugins/plugin-package-fixtures.js";
+import type { StoredPluginInstall } from "../../src/storage/contracts/plugin-install-store.js";
 
 const VAULT_PASSPHRASE = "vault passphrase of the backed-up node";
 const BACKUP_PASSPHRASE = "backup passphrase, not the vault's";
@@ -36,6 +41,8 @@ let created: CreateBackupResponse;
 let backupFile: string;
 let readerToken: string;
 let artifactId: string;
+/** The plugin install row as the SQLite restore brought it back (the PostgreSQL restore must bring the same). */
+let restoredOnSqlite: StoredPluginInstall | undefined;
 const pg = await startPostgres();
 const cleanup: string[] = [];
 
@@ -55,6 +62,38 @@ async function refusal(promise: Promise<unknown>): Promise<ApiError> {
   const error = await promise.then(() => expect.fail("should have been refused"), (thrown: unknown) => thrown);
   expect(error).toBeInstanceOf(ApiError);
   return error as ApiError;
+}
+
+/** The random (incompressible) file each installed plugin carries, by plugin id. */
+const payloads = new Map<string, Buffer>();
+
+/** Installs an unsigned plugin `id` over the API (the node records its packed folder in the plugin install store). */
+async function installPlugin(server: TestServer, id: string): Promise<void> {
+  payloads.set(id, randomBytes(4096));
+  const folder = makePlugin(tempDir("kai-backup-plugin-"), id, { id, name: id, entrypoint: "main.mjs", version: "1.0.0", capabilities: [{ name: `${id.replace(/-/g, "_")}_text` }] }, {
+    "main.mjs": "export default { capabilities: {} };\n",
+    "payload.bin": payloads.get(id)!,
+  });
+  const installed = await server.request("/api/plugins/install", { method: "POST", body: await packFolder(folder), headers: { "content-type": "application/gzip" } });
+  expect(installed.status, await installed.clone().text()).toBe(201);
+}
+
+/** The plugin install row of `id` in a store (package included). */
+async function installIn(target: OpenStoreOptions, id: string): Promise<StoredPluginInstall | null> {
+  const store = await openStore(target);
+  try {
+    return await store.pluginInstallStore().getInstall(id);
+  } finally {
+    await store.close();
+  }
+}
+
+/** A restored row is the recorded one: its package hashes to the SHA-256 the installing node recorded, byte for byte. */
+function expectIntact(row: StoredPluginInstall | null, id: string): StoredPluginInstall {
+  expect(row).toMatchObject({ id, action: "install", version: "1.0.0", revision: 1, trust: "unverified" });
+  expect(row!.package!.length).toBeGreaterThan(4096);
+  expect(createHash("sha256").update(row!.package!).digest("hex")).toBe(row!.sha256);
+  return row!;
 }
 
 /** What a restored store holds, counted as a manifest counts (`blobs`: the blobs the restore wrote). */
@@ -85,6 +124,7 @@ beforeAll(async () => {
   await ok(await node.request("/api/prompts/greeting", { method: "PUT", json: { template: "hello {{name}}", variables: [{ name: "name" }] } }), 201);
   const artifact = (await ok(await node.request("/api/artifacts?name=a.txt", { method: "POST", body: ARTIFACT, headers: { "content-type": "text/plain" } }), 201)) as { artifact: { id: string } };
   artifactId = artifact.artifact.id;
+  await installPlugin(node, "backed-up-plugin");
   await ok(await addPeer(node, peer), 201);
   await eventually(() => listRemote(node), (records) => records.length >= 1);
 }, 120_000);
@@ -102,7 +142,7 @@ describe("taking a backup while the node serves", () => {
     for (const write of await Promise.all(writes)) expect(write.status).toBe(201);
     created = (await ok(await response, 201)) as CreateBackupResponse;
     backupFile = join(node.dataDir, "backups", `${created.id}.kaibak`);
-    expect(created.counts).toMatchObject({ peers: 1, tasks: 1, prompts: 1, artifacts: 1, blobs: 1 });
+    expect(created.counts).toMatchObject({ peers: 1, tasks: 1, prompts: 1, artifacts: 1, blobs: 1, pluginInstalls: 1 });
     expect(created.counts.services).toBeGreaterThanOrEqual(2);
     // The secret set through the API and the node's own (its key, sealed).
     expect(created.counts.secrets).toBeGreaterThanOrEqual(2);
@@ -123,6 +163,8 @@ describe("taking a backup while the node serves", () => {
     expect(verified.rows.filter((row) => !row.ok)).toEqual([]);
     expect(verified.ok).toBe(true);
     expect(verified.rows.some((row) => row.kind === "manifest: blobs" && row.restored === "1")).toBe(true);
+    expect(verified.rows.find((row) => row.kind === "plugin installs")).toEqual({ kind: "plugin installs", expected: "1", restored: "1", ok: true });
+    expect(verified.rows.some((row) => row.kind === "manifest: pluginInstalls" && row.restored === "1" && row.ok)).toBe(true);
 
     const wrong = await node.request(`/api/backups/${created.id}/verify`, { method: "POST", json: { passphrase: "not the passphrase at all" } });
     expect(wrong.status).toBe(422);
@@ -148,6 +190,8 @@ describe("restoring", () => {
     expect(report.copy.did).toBe(created.did);
     expect(report.blobs).toBe(1);
     expect(await countsIn({ kind: "sqlite", path: join(dataDir, "kai.db") }, report.blobs)).toEqual(created.counts);
+    const restoredRow = expectIntact(await installIn({ kind: "sqlite", path: join(dataDir, "kai.db") }, "backed-up-plugin"), "backed-up-plugin");
+    restoredOnSqlite = restoredRow;
 
     // Refused the second time: the target is not empty.
     const again = await refusal(restoreBackup({ file: backupFile, passphrase: BACKUP_PASSPHRASE, dataDir }));
@@ -167,6 +211,14 @@ describe("restoring", () => {
       expect(((await ok(await restored.request("/api/prompts/greeting", admin))) as { prompt: { name: string } }).prompt.name).toBe("greeting");
       const content = await restored.request(`/api/artifacts/${artifactId}/content`, admin);
       expect(await content.text()).toBe(ARTIFACT);
+      // The plugin: installed at start from the restored row (a fresh data folder holds no marker of it).
+      const plugin = await eventually(async () => {
+        const response = await restored.request("/api/plugins/backed-up-plugin", admin);
+        return response.status === 200 ? ((await response.json()) as { version: string; source: string }) : undefined;
+      }, (found) => found !== undefined);
+      expect(plugin).toMatchObject({ version: "1.0.0", source: "data" });
+      expect(readFileSync(join(dataDir, "plugins", "backed-up-plugin", "payload.bin"))).toEqual(payloads.get("backed-up-plugin"));
+      expect(restoredRow.revision).toBe(1);
     } finally {
       await restored.dispose();
     }
@@ -178,6 +230,10 @@ describe("restoring", () => {
     const report = await restoreBackup({ file: backupFile, passphrase: BACKUP_PASSPHRASE, dataDir, to: postgresTarget(url) });
     expect(report.copy.rows.filter((row) => !row.ok)).toEqual([]);
     expect(await countsIn(postgresTarget(url), report.blobs)).toEqual(created.counts);
+    // The same row, byte for byte, as the SQLite restore of the same backup.
+    const onPg = expectIntact(await installIn(postgresTarget(url), "backed-up-plugin"), "backed-up-plugin");
+    expect({ ...onPg, package: null }).toEqual({ ...restoredOnSqlite!, package: null });
+    expect(onPg.package!.equals(restoredOnSqlite!.package!)).toBe(true);
   }, 60_000);
 
   it("refuses a wrong passphrase, a changed file and a cut-short one with their own codes, and writes nothing", async () => {
@@ -216,13 +272,19 @@ describe.skipIf(!pg)("a node on PostgreSQL", () => {
       await ok(await pgNode.request("/api/services/register", { method: "POST", json: registration({ id: "on-pg", visibility: "public" }) }), 201);
       await ok(await pgNode.request("/api/vault/secrets/pg/secret", { method: "PUT", json: { value: SECRET } }));
       await ok(await pgNode.request("/api/prompts/on-pg", { method: "PUT", json: { template: "hi" } }), 201);
+      await installPlugin(pgNode, "plugin-on-pg");
       const taken = (await ok(await pgNode.request("/api/backups", { method: "POST", json: { passphrase: BACKUP_PASSPHRASE } }), 201)) as CreateBackupResponse;
       expect(taken.sourceBackend).toBe("postgres");
-      expect(taken.counts).toMatchObject({ services: 1, prompts: 1 });
+      expect(taken.counts).toMatchObject({ services: 1, prompts: 1, pluginInstalls: 1 });
       const file = join(pgNode.dataDir, "backups", `${taken.id}.kaibak`);
       const report = await restoreBackup({ file, passphrase: BACKUP_PASSPHRASE, dataDir });
       expect(report.copy.rows.filter((row) => !row.ok)).toEqual([]);
       expect(await countsIn({ kind: "sqlite", path: join(dataDir, "kai.db") }, report.blobs)).toEqual(taken.counts);
+      // PostgreSQL → the backup's SQLite → the restored SQLite: the row as the node's database holds it, byte for byte.
+      const original = expectIntact(await installIn(postgresTarget(url), "plugin-on-pg"), "plugin-on-pg");
+      const restoredRow = await installIn({ kind: "sqlite", path: join(dataDir, "kai.db") }, "plugin-on-pg");
+      expect({ ...restoredRow, package: null }).toEqual({ ...original, package: null });
+      expect(restoredRow!.package!.equals(original.package!)).toBe(true);
       copyFileSync(join(pgNode.dataDir, "admin.token"), join(dataDir, "admin.token"));
     } finally {
       await pgNode.dispose();

@@ -174,7 +174,7 @@ for (const backend of BACKENDS) {
     });
 
     it("reads its key again after the store refused it, through the gateway's own credential cache (a rotated secret)", async () => {
-      const actor = { tokenId: "tok-admin", owner: "root", scopes: ["admin"] };
+      const actor = { tokenId: "tok-admin", owner: "root", scopes: ["admin" as const] };
       await harness.vault.putSecret(`memory/rotated-${backend.name}`, { value: "a-key-the-store-refuses" }, actor);
       await harness.register({ id: `rotated-${backend.name}`, url: store.fake.url, provider: backend.name, capabilities: ["vector_storage"], auth: { type: "api_key", credentialRef: `vault:memory/rotated-${backend.name}` } }, ADMIN);
       // A router that caches credentials for a minute; the index reads through its resolver: one cache for both.

@@ -2,7 +2,8 @@
 // docs/plugins.md "ServiceBus"): `agent.invoke` hands a one-step task to a real agent (an HTTP agent registered by a
 // signed manifest) through kCore and answers its output; an agent the plugin's `agent_invoke:` permissions do not name,
 // and any agent for an unverified plugin, is refused (and security-logged); an agent that does not answer in time
-// ends in `upstream_timeout` and its task is canceled. Registry changes reach a plugin that holds `registry_read` and
+// ends in `upstream_timeout` and its task is canceled; when the calling plugin's process crashes or is stopped while
+// an agent works, the task is canceled at once (the agent's request closed long before the call's timeout). Registry changes reach a plugin that holds `registry_read` and
 // subscribed to REGISTRY_CHANGE, only for records a signed-in caller may see; a plugin without `registry_read` gets
 // none. The built host script is needed (`npx tsc -b packages/server` first).
 import { mkdtempSync, rmSync } from "node:fs";
@@ -22,8 +23,12 @@ export default { capabilities: {
   call: async ({ agent, ...request }, kai) => {
     try { return await kai.agents.invoke(agent, request); } catch (error) { return { code: error.code, message: error.message }; }
   },
+  die: () => process.exit(7),
 }};
 `;
+
+/** The caller's code for plugin `id`: its capabilities named `<id>_call` and `<id>_die`. */
+const callerCode = (id: string) => CALLER.replace("call:", `${id.replace(/-/g, "_")}_call:`).replace("die:", `${id.replace(/-/g, "_")}_die:`);
 
 const WATCHER = `
 const seen = [];
@@ -55,14 +60,18 @@ async function registerAgent(agent: HttpAgent, capability: string): Promise<void
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "kai-plugin-agents-"));
   const plugins = join(dataDir, "plugins");
-  const callerManifest = (id: string) => ({ id, name: id, entrypoint: "main.mjs", version: "1.0.0", permissions: ["agent_invoke:kExecutor:echo", "agent_invoke:kSlow:*"], capabilities: [{ name: `${id.replace(/-/g, "_")}_call` }] });
-  const signed = makePlugin(plugins, "agent-caller", callerManifest("agent-caller"), { "main.mjs": CALLER.replace("call:", "agent_caller_call:") });
+  const callerManifest = (id: string) => ({ id, name: id, entrypoint: "main.mjs", version: "1.0.0", permissions: ["agent_invoke:kExecutor:echo", "agent_invoke:kSlow:*"], capabilities: [{ name: `${id.replace(/-/g, "_")}_call` }, { name: `${id.replace(/-/g, "_")}_die` }] });
+  const signed = makePlugin(plugins, "agent-caller", callerManifest("agent-caller"), { "main.mjs": callerCode("agent-caller") });
   await signPluginFolder(signed, { id: "agent-caller", version: "1.0.0" }, publisher);
   // The same plugin, unsigned: unverified.
-  makePlugin(plugins, "unsigned-caller", callerManifest("unsigned-caller"), { "main.mjs": CALLER.replace("call:", "unsigned_caller_call:") });
+  makePlugin(plugins, "unsigned-caller", callerManifest("unsigned-caller"), { "main.mjs": callerCode("unsigned-caller") });
   makePlugin(plugins, "watcher", { id: "watcher", name: "Watcher", entrypoint: "main.mjs", version: "1.0.0", permissions: ["registry_read", "events_subscribe"], capabilities: [{ name: "watch" }, { name: "changes" }] }, { "main.mjs": WATCHER });
   makePlugin(plugins, "deaf", { id: "deaf", name: "Deaf", entrypoint: "main.mjs", version: "1.0.0", permissions: ["events_subscribe"], capabilities: [{ name: "subscribed" }] }, { "main.mjs": WATCHER });
-  server = await startTestServer({ keepDataDir: dataDir, config: { rateLimit: { enabled: false }, plugins: { trustedKeys: [publisher.did] } } });
+  server = await startTestServer({
+    keepDataDir: dataDir,
+    // A crashed plugin is started again at once (the test crashes one on purpose).
+    config: { rateLimit: { enabled: false }, plugins: { trustedKeys: [publisher.did], restart: { initialDelayMs: 10, maxDelayMs: 10 } } },
+  });
   echo = await HttpAgent.start("kExecutor:echo", (step) => ({ body: { output: { echoed: step.input, capability: step.capability } } }));
   other = await HttpAgent.start("kExecutor:other", () => ({ body: { output: "other" } }));
   sleeper = await HttpAgent.start("kSlow:sleeper", () => "hang");
@@ -127,6 +136,50 @@ describe("agent.invoke", () => {
     const task = await server.request(`/api/agent/task/${taskId}`);
     expect(TaskSchema.parse(((await task.json()) as { task: unknown }).task).state).toBe("canceled");
   });
+});
+
+describe("agent.invoke when the calling plugin's process ends", () => {
+  /** Starts a call to the hanging agent with a long timeout; answers the route call (pending) and the task, once the agent has its step. */
+  async function hangingCall(): Promise<{ pending: Promise<Response>; index: number; taskId: string }> {
+    const index = sleeper.received.length;
+    const pending = server.request("/api/route/agent_caller_call", { method: "POST", json: { request: { agent: "kSlow:sleeper", input: {}, timeoutMs: 50_000 } } });
+    await sleeper.waitForSteps(index + 1);
+    return { pending, index, taskId: sleeper.received[index]!.body.taskId };
+  }
+
+  async function expectCanceled(call: { pending: Promise<Response>; index: number; taskId: string }): Promise<void> {
+    // The agent's request is closed within waitForAbort's 10 s, not at the call's 50 s timeout.
+    await sleeper.waitForAbort(call.index);
+    const task = await server.request(`/api/agent/task/${call.taskId}`);
+    expect(TaskSchema.parse(((await task.json()) as { task: unknown }).task)).toMatchObject({ owner: "plugin:agent-caller", state: "canceled" });
+    // The route call that set it off fails: its plugin is gone.
+    expect((await call.pending).status).not.toBe(200);
+  }
+
+  async function runningAgain(): Promise<void> {
+    await eventually(async () => {
+      const response = await server.request("/api/plugins/agent-caller");
+      const detail = (await response.json()) as { runtime?: { state: string } };
+      return detail.runtime?.state === "running" && (await server.request("/api/route/agent_caller_call", { method: "POST", json: { request: { agent: "kExecutor:echo", input: {} } } })).status === 200;
+    }, 20_000, 100);
+  }
+
+  it("cancels the task at once when the plugin crashes while the agent works", async () => {
+    const call = await hangingCall();
+    await server.request("/api/route/agent_caller_die", { method: "POST", json: { request: {} } });
+    await expectCanceled(call);
+    await runningAgain();
+  }, 30_000);
+
+  it("cancels the task at once when the plugin is stopped (disabled) while the agent works", async () => {
+    const call = await hangingCall();
+    const disabled = await server.request("/api/plugins/agent-caller/disable", { method: "POST" });
+    expect(disabled.status, await disabled.clone().text()).toBe(200);
+    await expectCanceled(call);
+    const enabled = await server.request("/api/plugins/agent-caller/enable", { method: "POST" });
+    expect(enabled.status, await enabled.clone().text()).toBe(200);
+    await runningAgain();
+  }, 30_000);
 });
 
 describe("REGISTRY_CHANGE", () => {

@@ -21,7 +21,9 @@
  * - `agent.invoke` (agent_invoke:<agent id or kClass:*>): a one-step task for one agent through kCore, owned by
  *   `plugin:<id>` with only `tasks:run`, restricted to that agent, its deadline a little past the call's timeout; the
  *   call answers the step's output once the task ends (its events on the node's bus, and a slow poll of the task in
- *   case an event is lost), and on timeout cancels the task and answers `upstream_timeout`. Never granted to an
+ *   case an event is lost), and on timeout cancels the task and answers `upstream_timeout`. When the calling process
+ *   ends meanwhile (it crashed, exited, hit a limit or was stopped: the supervisor closes its session), the task is
+ *   canceled at once rather than left running for nobody until the timeout. Never granted to an
  *   unverified plugin: an agent may spend money (models) and act on the world for it;
  * - REGISTRY_CHANGE on `events.subscribe` (with registry_read too): this instance's registry changes (its change feed,
  *   as `/api/events` gets them), only of records any signed-in caller may see; the feed is listened to only while
@@ -115,7 +117,7 @@ export function grantedPermissions(plugin: Pick<PluginCaller, "permissions" | "t
   return plugin.trust === "unverified" ? plugin.permissions.filter((permission) => UNVERIFIED_PERMISSIONS.has(permission)) : [...plugin.permissions];
 }
 
-/** What one plugin's process gets: its call handler, and a way to drop its subscriptions when it ends. */
+/** What one plugin's process gets: its call handler, and a way to end it when the process ends (its subscriptions dropped, its waiting calls given up). */
 export interface PluginBusSession {
   handle: PluginCallHandler;
   close(): void;
@@ -165,6 +167,8 @@ export class PluginBus {
   open(asked: PluginCaller, deliver: (event: BusEvent) => void): PluginBusSession {
     const plugin: PluginCaller = { ...asked, permissions: grantedPermissions(asked) };
     const unsubscribes: Array<() => void> = [];
+    // Aborted when the session closes: the process is gone, so a call still waiting (agent.invoke) has nobody to answer.
+    const ended = new AbortController();
     const handle: PluginCallHandler = async (rawMethod, rawParams) => {
       const method = PluginBusMethodSchema.safeParse(rawMethod);
       if (!method.success) {
@@ -184,11 +188,12 @@ export class PluginBus {
         throw new ApiError("plugin_permission_denied", refusal);
       }
       this.record(plugin, method.data, "success", undefined, target);
-      return this.run(plugin, method.data, params.data, deliver, unsubscribes);
+      return this.run(plugin, method.data, params.data, deliver, unsubscribes, ended.signal);
     };
     return {
       handle,
       close: () => {
+        ended.abort();
         for (const unsubscribe of unsubscribes.splice(0)) unsubscribe();
       },
     };
@@ -230,7 +235,14 @@ export class PluginBus {
     }
   }
 
-  private async run(plugin: PluginCaller, method: PluginBusMethod, params: unknown, deliver: (event: BusEvent) => void, unsubscribes: Array<() => void>): Promise<unknown> {
+  private async run(
+    plugin: PluginCaller,
+    method: PluginBusMethod,
+    params: unknown,
+    deliver: (event: BusEvent) => void,
+    unsubscribes: Array<() => void>,
+    ended: AbortSignal,
+  ): Promise<unknown> {
     switch (method) {
       case "registry.list": {
         const query = ListServicesQuerySchema.parse(params);
@@ -294,7 +306,7 @@ export class PluginBus {
         return (await runtime.invoke(capability, input ?? null, { pluginId: provider })).output;
       }
       case "agent.invoke":
-        return this.invokeAgent(plugin, params as AgentInvokeParams);
+        return this.invokeAgent(plugin, params as AgentInvokeParams, ended);
       case "events.broadcast": {
         const bus = this.deps.bus();
         if (!bus) throw new ApiError("unavailable", "the node's event bus is not open yet");
@@ -305,10 +317,11 @@ export class PluginBus {
     }
   }
 
-  /** A one-step task for one agent as the plugin (nothing but `tasks:run`), awaited until it ends or the timeout. */
-  private async invokeAgent(plugin: PluginCaller, params: AgentInvokeParams): Promise<unknown> {
+  /** A one-step task for one agent as the plugin (nothing but `tasks:run`), awaited until it ends, the timeout, or the process's end (`ended`). */
+  private async invokeAgent(plugin: PluginCaller, params: AgentInvokeParams, ended: AbortSignal): Promise<unknown> {
     const tasks = this.deps.tasks?.();
     if (!tasks) throw new ApiError("unavailable", "this node runs no agent mesh");
+    if (ended.aborted) throw new ApiError("unavailable", `plugin ${plugin.id} has ended: no task is started for it`);
     const principal = principalOf(plugin, ["tasks:run"]);
     const request = CreateTaskRequestSchema.parse({
       goal: params.goal ?? `plugin ${plugin.id}: ${params.capability ?? params.agent}`,
@@ -320,32 +333,41 @@ export class PluginBus {
       constraints: { agents: [params.agent], deadlineMs: params.timeoutMs + TASK_DEADLINE_GRACE_MS },
     });
     const created = await tasks.create(request, principal);
-    const ended = await this.awaitTask(tasks, created.id, principal, params.timeoutMs);
-    if (!ended || ended.state === "input-required") {
+    const done = await this.awaitTask(tasks, created.id, principal, params.timeoutMs, ended);
+    if (done === PROCESS_ENDED) {
       await tasks.cancel(created.id, principal).catch(() => undefined);
-      if (!ended) throw new ApiError("upstream_timeout", `agent ${params.agent} did not finish task ${created.id} within ${params.timeoutMs} ms; it was canceled`);
+      throw new ApiError("unavailable", `plugin ${plugin.id} ended while agent ${params.agent} worked on task ${created.id}; it was canceled`);
+    }
+    if (!done || done.state === "input-required") {
+      await tasks.cancel(created.id, principal).catch(() => undefined);
+      if (!done) throw new ApiError("upstream_timeout", `agent ${params.agent} did not finish task ${created.id} within ${params.timeoutMs} ms; it was canceled`);
       throw new ApiError("upstream_error", `agent ${params.agent} asked for input (task ${created.id}), which a plugin cannot give; it was canceled`);
     }
-    if (ended.state !== "completed") {
-      const reason = ended.error?.message ?? ended.state;
+    if (done.state !== "completed") {
+      const reason = done.error?.message ?? done.state;
       throw new ApiError("upstream_error", `agent ${params.agent} did not complete task ${created.id}: ${reason}`.slice(0, 1000));
     }
-    const step = ended.steps[0];
-    return { taskId: ended.id, agent: step?.assignee ?? params.agent, output: step?.output ?? ended.result ?? null };
+    const step = done.steps[0];
+    return { taskId: done.id, agent: step?.assignee ?? params.agent, output: step?.output ?? done.result ?? null };
   }
 
-  /** The task once it ends or asks for input; undefined at the timeout. Its events wake the wait; a poll covers a lost one. */
-  private awaitTask(tasks: Pick<TaskEngine, "get">, id: string, principal: Principal, timeoutMs: number): Promise<Task | undefined> {
+  /**
+   * The task once it ends or asks for input; undefined at the timeout; PROCESS_ENDED when `ended` aborts (the calling
+   * process is gone). Its events wake the wait; a poll covers a lost one.
+   */
+  private awaitTask(tasks: Pick<TaskEngine, "get">, id: string, principal: Principal, timeoutMs: number, ended: AbortSignal): Promise<Task | undefined | typeof PROCESS_ENDED> {
     return new Promise((resolve) => {
       let done = false;
-      const finish = (task: Task | undefined) => {
+      const finish = (task: Task | undefined | typeof PROCESS_ENDED) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         clearInterval(poll);
         off?.();
+        ended.removeEventListener("abort", onEnded);
         resolve(task);
       };
+      const onEnded = () => finish(PROCESS_ENDED);
       const check = () => {
         if (done) return;
         tasks.get(id, principal).then((task) => {
@@ -357,6 +379,8 @@ export class PluginBus {
       });
       const timer = setTimeout(() => finish(undefined), timeoutMs);
       const poll = setInterval(check, TASK_POLL_MS);
+      ended.addEventListener("abort", onEnded, { once: true });
+      if (ended.aborted) onEnded();
       check();
     });
   }
@@ -370,6 +394,9 @@ export class PluginBus {
     });
   }
 }
+
+/** What an agent.invoke's wait answers when the calling plugin's process ended first. */
+const PROCESS_ENDED = Symbol("process ended");
 
 interface AgentInvokeParams {
   agent: string;

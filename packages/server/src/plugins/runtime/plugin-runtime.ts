@@ -4,7 +4,9 @@
  *
  * Enabling is node-wide: the set of enabled plugin ids lives in the node's settings (`plugins.enabled`), so every
  * instance of a cluster runs the same plugins (each from its own disk) and a restart brings them back; a change on
- * one instance reaches the others as a `plugins_changed` cluster signal. Each enabled plugin that the catalog found
+ * one instance reaches the others as a `plugins_changed` cluster signal; when this instance may have missed signals
+ * (its cluster connection was down: `signals.onMissed`), it reads the enabled set again and reconciles, so a plugin
+ * enabled or disabled elsewhere meanwhile does not stay stopped or running here until the next change. Each enabled plugin that the catalog found
  * valid and compatible gets a supervisor (plugin-supervisor.ts), which keeps its process running.
  *
  * A running plugin is a registry record `plugin:<id>` of type `tool`, visible to every signed-in caller, with its
@@ -69,7 +71,7 @@ export interface PluginRuntimeDeps {
   audit?: { recordLater(input: SecurityEventInput): void };
   logger: Logger;
   /** The cluster's signals when instances share a database: enable/disable on one reaches the others. */
-  signals?: Pick<ClusterSignals, "publish" | "subscribe">;
+  signals?: Pick<ClusterSignals, "publish" | "subscribe" | "onMissed">;
   policy?: RestartPolicy;
   processOverrides?: Partial<PluginProcessOptions>;
   /** Which protections this machine offers (default the real probe; tests play a machine without them). */
@@ -90,7 +92,7 @@ export class PluginRuntime {
   private enabled = new Map<string, EnabledEntry>();
   private readonly running = new Map<string, Running>();
   private heartbeat: NodeJS.Timeout | null = null;
-  private offSignal: (() => void) | null = null;
+  private readonly offSignals: Array<() => void> = [];
   private reconciling: Promise<void> = Promise.resolve();
   private closed = false;
   /** Made with the first plugin that starts (ajv loads only then: most nodes run no plugin). */
@@ -103,13 +105,16 @@ export class PluginRuntime {
   /** Reads the enabled set and starts those plugins (a plugin that fails to start is reported, never fatal). */
   async open(): Promise<void> {
     await this.readEnabled();
-    this.offSignal = this.deps.signals?.subscribe("plugins_changed", (_payload, meta) => {
-      if (meta.fromSelf) return;
-      void this.schedule(async () => {
-        await this.readEnabled();
-        await this.reconcile();
-      });
-    }) ?? null;
+    const signals = this.deps.signals;
+    if (signals) {
+      this.offSignals.push(
+        signals.subscribe("plugins_changed", (_payload, meta) => {
+          if (!meta.fromSelf) this.followEnabledSet("a plugins_changed signal");
+        }),
+        // Signals lost while this instance was cut off: the stored set is the truth, whatever changed meanwhile.
+        signals.onMissed(() => this.followEnabledSet("missed cluster signals")),
+      );
+    }
     this.heartbeat = setInterval(() => void this.beat(), (RECORD_TTL_SECONDS * 1000) / 3);
     this.heartbeat.unref();
     await this.schedule(() => this.reconcile());
@@ -209,12 +214,23 @@ export class PluginRuntime {
 
   async close(): Promise<void> {
     this.closed = true;
-    this.offSignal?.();
+    for (const off of this.offSignals.splice(0)) off();
     if (this.heartbeat) clearInterval(this.heartbeat);
     await this.reconciling.catch(() => undefined);
     // Records stay: another instance may run the same plugins; without heartbeats they go offline within their lease.
     await Promise.all([...this.running.values()].map(({ supervisor }) => supervisor.stop("the node is shutting down")));
     this.running.clear();
+  }
+
+  /** Reads the stored enabled set again and starts and stops to match (another instance changed it, or may have). */
+  private followEnabledSet(why: string): void {
+    this.schedule(async () => {
+      if (this.closed) return;
+      await this.readEnabled();
+      await this.reconcile();
+    }).catch((error: unknown) => {
+      this.deps.logger.warn({ err: error instanceof Error ? error.message : String(error), why }, "plugins: the enabled set could not be read again; it is read at the next change or start");
+    });
   }
 
   /** Runs `work` after what is already queued (start/stop decisions never interleave). */

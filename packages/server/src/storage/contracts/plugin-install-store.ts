@@ -50,6 +50,12 @@ export interface PluginInstallStore {
   getInstall(id: string): Promise<StoredPluginInstall | null>;
   /** Every row without package bytes, by id. */
   listInstalls(): Promise<PluginInstallHead[]>;
+  /**
+   * Stores `row` exactly as another backend held it, its revision included (`kai storage copy`, backups and restores:
+   * storage/copy/copy-plugin-installs.ts), so that the instances' markers of the rows they hold stay true on the copy.
+   * Never replaces a row: false when the id is already there.
+   */
+  copyInstall(row: StoredPluginInstall): Promise<boolean>;
 }
 
 /** The head of a stored row (the listing's shape). */

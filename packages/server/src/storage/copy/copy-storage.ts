@@ -10,7 +10,7 @@
  * 3. Copy: the node identity (the public key, into the settings), the audit key's check value
  *    (source-audit-key.ts), the vault, the settings with a NEW registry epoch, the service records, the
  *    tokens, the federation, sign-in's users, sessions, factors and security log, kCore's tasks, artifact
- *    metadata, prompts, memories and A2A push configs (copy-*.ts). Identity and vault go first so that an instance started on a
+ *    metadata, prompts, memories, A2A push configs and the desired plugin installs with their packages (copy-*.ts). Identity and vault go first so that an instance started on a
  *    half-copied target never creates an identity, an audit key or a vault of its own.
  * 4. Verify (verify-copy.ts). A difference is reported (`ok: false`), not thrown: the caller prints the table.
  * A failure part-way leaves a target that is not empty; running the copy again with `force` repairs it.
@@ -30,6 +30,7 @@ import { copyArtifacts } from "./copy-artifacts.js";
 import { copyPrompts } from "./copy-prompts.js";
 import { copyMemories } from "./copy-memories.js";
 import { copyPushConfigs } from "./copy-push-configs.js";
+import { copyPluginInstalls } from "./copy-plugin-installs.js";
 import { copyVault } from "./copy-vault.js";
 import { copyIdentity } from "./copy-identity.js";
 import { readSourceRecoveryCodes, type SourceRecoveryCodes } from "./source-recovery-codes.js";
@@ -188,6 +189,7 @@ export async function copyRecords(
   await copyMemories(sourceStore.semanticMemoryStore(), targetStore.semanticMemoryStore(), progress);
   // After the tasks: a push config belongs to a task.
   await copyPushConfigs(sourceStore.a2aPushStore(), targetStore.a2aPushStore(), progress);
+  await copyPluginInstalls(sourceStore.pluginInstallStore(), targetStore.pluginInstallStore(), progress);
 }
 
 async function openTarget(to: OpenStoreOptions, name: string): Promise<StorageBackend> {

@@ -1,7 +1,7 @@
 /**
  * @module storage/copy/data-inventory
  * The data services' part of a backend's inventory (inventory.ts): artifact metadata, prompts with every version,
- * semantic memories, and A2A push configs, read through their store contracts only, each counted and fingerprinted
+ * semantic memories, A2A push configs, and the desired plugin installs with their packages' bytes, read through their store contracts only, each counted and fingerprinted
  * (content-digest.ts). Without it a target that already held prompts or memories passed as empty (the copy then
  * failed half-way on the first duplicate), and a copy that lost a memory's vector still verified.
  *
@@ -14,6 +14,7 @@ import type { StoredMemory } from "../contracts/semantic-memory-store.js";
 import { byKey, digestOf, feed } from "./content-digest.js";
 import { allPromptVersions } from "./copy-prompts.js";
 import { allPushConfigs } from "./copy-push-configs.js";
+import { eachPluginInstall } from "./copy-plugin-installs.js";
 
 const PAGE = 500;
 const EVERYONE = { owner: "", admin: true };
@@ -24,10 +25,13 @@ export interface DataInventory {
   promptVersions: number;
   memories: number;
   pushConfigs: number;
+  /** Rows of the shared plugin install store (issue 18), and their packages' bytes in all. */
+  pluginInstalls: number;
+  pluginPackageBytes: number;
   digests: Record<DataDigestKind, string>;
 }
 
-export type DataDigestKind = "artifacts" | "prompts" | "memories" | "pushConfigs";
+export type DataDigestKind = "artifacts" | "prompts" | "memories" | "pushConfigs" | "pluginInstalls";
 
 /** A memory as the digest sees it: its vector as the hex of its bytes. */
 function comparableMemory(memory: StoredMemory): Omit<StoredMemory, "vector"> & { vector: string } {
@@ -74,17 +78,32 @@ export async function takeDataInventory(store: StorageBackend): Promise<DataInve
 
   const pushConfigs = await allPushConfigs(store.a2aPushStore());
 
+  // Rows by id, each followed by its package's bytes as they are (not as JSON: a package may be megabytes), so the
+  // bytes are compared, not only counted.
+  const pluginHash = createHash("sha256");
+  let pluginInstalls = 0;
+  let pluginPackageBytes = 0;
+  for await (const row of eachPluginInstall(store.pluginInstallStore())) {
+    feed(pluginHash, { ...row, package: row.package === null ? null : row.package.length });
+    if (row.package) pluginHash.update(row.package).update("\n");
+    pluginInstalls++;
+    pluginPackageBytes += row.package?.length ?? 0;
+  }
+
   return {
     artifacts: artifactRows.length,
     prompts: promptRows.length,
     promptVersions,
     memories,
     pushConfigs: pushConfigs.length,
+    pluginInstalls,
+    pluginPackageBytes,
     digests: {
       artifacts: artifactsDigest,
       prompts: digestOf(promptRows),
       memories: memoryHash.digest("hex"),
       pushConfigs: digestOf(pushConfigs),
+      pluginInstalls: pluginHash.digest("hex"),
     },
   };
 }
@@ -96,5 +115,6 @@ export function dataContents(inventory: DataInventory): Array<[string, number]> 
     ["prompts", inventory.prompts],
     ["memories", inventory.memories],
     ["push configs", inventory.pushConfigs],
+    ["plugin installs", inventory.pluginInstalls],
   ];
 }

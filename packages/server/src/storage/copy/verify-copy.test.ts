@@ -32,7 +32,7 @@ function inventory(overrides: Partial<Inventory> = {}): Inventory {
       securityEvents: 20,
       digests: { users: "u", roles: "r", sessions: "s", totp: "o", passkeys: "k", securityEvents: "e" },
     },
-    data: { artifacts: 1, prompts: 1, promptVersions: 2, memories: 3, pushConfigs: 0, digests: { artifacts: "a", prompts: "p", memories: "m", pushConfigs: "c" } },
+    data: { artifacts: 1, prompts: 1, promptVersions: 2, memories: 3, pushConfigs: 0, pluginInstalls: 1, pluginPackageBytes: 300, digests: { artifacts: "a", prompts: "p", memories: "m", pushConfigs: "c", pluginInstalls: "g" } },
     digests: { services: "s", leases: "l", tokens: "t", vaultHeader: "h", secrets: "x", keyUsage: "k", audit: "a", peers: "p", imports: "i", tasks: "q" },
     ...overrides,
   };
@@ -54,14 +54,15 @@ describe("verifyCopy", () => {
     expect(rows.filter((row) => !row.ok)).toEqual([]);
   });
 
-  it("flags equal counts whose content differs, a lost revocation, a kept epoch and another identity", () => {
+  it("flags equal counts whose content differs (a plugin package's bytes too), a lost revocation, a kept epoch and another identity", () => {
     const target = inventory({
       revokedTokens: 0,
       digests: { ...inventory().digests, secrets: "changed" },
       identity: { ...inventory().identity, recoveryCodes: 10, digests: { ...inventory().identity.digests, sessions: "changed" } },
+      data: { ...inventory().data, digests: { ...inventory().data.digests, pluginInstalls: "changed" } },
       meta: new Map([["custom", "2"], ["registry.epoch", "old"], ["identity.publicKey", "OTHER"]]),
     });
     const bad = verifyCopy(inventory(), target, settings).filter((row) => !row.ok).map((row) => row.kind.trim());
-    expect(bad).toEqual(["revoked", "secrets", "sessions", "recovery codes (unused)", "settings", "registry epoch", "node identity (DID)"]);
+    expect(bad).toEqual(["revoked", "secrets", "plugin installs", "sessions", "recovery codes (unused)", "settings", "registry epoch", "node identity (DID)"]);
   });
 });

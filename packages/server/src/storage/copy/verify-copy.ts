@@ -1,7 +1,7 @@
 /**
  * @module storage/copy/verify-copy
  * The check after a copy: the source's and the target's inventories (inventory.ts) side by side, one row
- * per kind (sign-in's users, roles, sessions, factors and security log, and the data services, included), each with both counts and
+ * per kind (sign-in's users, roles, sessions, factors and security log, the data services and the plugin installs, included), each with both counts and
  * whether they agree (counts AND content digests). The settings row
  * compares the copied settings by value; the registry epoch must differ (the target's is new, see
  * copy-node.ts); the identity row compares the DID the target's stored public key gives with the source's.
@@ -60,6 +60,8 @@ export function verifyCopy(source: Inventory, target: Inventory, settings: Setti
   data("  versions", source.data.promptVersions, target.data.promptVersions);
   data("memories", source.data.memories, target.data.memories, "memories");
   data("A2A push configs", source.data.pushConfigs, target.data.pushConfigs, "pushConfigs");
+  data("plugin installs", source.data.pluginInstalls, target.data.pluginInstalls, "pluginInstalls");
+  data("  package bytes", source.data.pluginPackageBytes, target.data.pluginPackageBytes);
 
   const a = source.identity;
   const b = target.identity;

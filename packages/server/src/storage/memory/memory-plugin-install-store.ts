@@ -23,6 +23,13 @@ export class MemoryPluginInstallStore implements PluginInstallStore {
     return row ? { ...row, package: row.package ? Buffer.from(row.package) : null } : null;
   }
 
+  async copyInstall(row: StoredPluginInstall): Promise<boolean> {
+    this.check();
+    if (this.rows.has(row.id)) return false;
+    this.rows.set(row.id, { ...row, package: row.package ? Buffer.from(row.package) : null });
+    return true;
+  }
+
   async listInstalls(): Promise<PluginInstallHead[]> {
     this.check();
     return [...this.rows.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)).map(headOf);

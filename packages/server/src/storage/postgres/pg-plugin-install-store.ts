@@ -82,6 +82,15 @@ export class PgPluginInstallStore implements PluginInstallStore {
     return { ...rest, package: bytes };
   }
 
+  async copyInstall(row: StoredPluginInstall): Promise<boolean> {
+    const rows = await this.db.query<{ id: string }>(
+      `INSERT INTO plugin_installs (id, revision, action, version, package, sha256, trust, signer, purge, by, origin, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT (id) DO NOTHING RETURNING id`,
+      [row.id, row.revision, row.action, row.version, row.package, row.sha256, row.trust, row.signer, row.purge, row.by, row.origin, row.at],
+    );
+    return rows.length === 1;
+  }
+
   async listInstalls(): Promise<PluginInstallHead[]> {
     return (await this.db.query<HeadRow>(`SELECT ${HEAD}, coalesce(octet_length(package), 0) AS bytes FROM plugin_installs ORDER BY id`)).map(decodeHead);
   }

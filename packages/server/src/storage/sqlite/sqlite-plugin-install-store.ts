@@ -64,6 +64,7 @@ export class SqlitePluginInstallStore implements PluginInstallStore {
   private readonly upsert: Statement<[string, string, string, Buffer | null, string | null, string | null, string | null, number, string, string, string], HeadRow>;
   private readonly selectOne: Statement<[string], Row>;
   private readonly selectAll: Statement<[], HeadRow>;
+  private readonly insertCopied: Statement<[string, number, string, string, Buffer | null, string | null, string | null, string | null, number, string, string, string]>;
 
   constructor(
     db: Database,
@@ -77,6 +78,9 @@ export class SqlitePluginInstallStore implements PluginInstallStore {
     );
     this.selectOne = db.prepare(`SELECT ${HEAD}, package FROM plugin_installs WHERE id = ?`);
     this.selectAll = db.prepare(`SELECT ${HEAD}, coalesce(length(package), 0) AS bytes FROM plugin_installs ORDER BY id`);
+    this.insertCopied = db.prepare(
+      "INSERT INTO plugin_installs (id, revision, action, version, package, sha256, trust, signer, purge, by, origin, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+    );
   }
 
   putInstall(write: PluginInstallWrite): Promise<PluginInstallHead> {
@@ -90,6 +94,12 @@ export class SqlitePluginInstallStore implements PluginInstallStore {
     const { package: bytes, ...head } = row;
     const { bytes: _length, ...rest } = decodeHead({ ...head, bytes: 0 });
     return { ...rest, package: bytes === null ? null : Buffer.from(bytes) };
+  }
+
+  copyInstall(row: StoredPluginInstall): Promise<boolean> {
+    return this.hooks.enqueue(
+      () => this.insertCopied.run(row.id, row.revision, row.action, row.version, row.package, row.sha256, row.trust, row.signer, row.purge ? 1 : 0, row.by, row.origin, row.at).changes === 1,
+    );
   }
 
   async listInstalls(): Promise<PluginInstallHead[]> {

@@ -2,7 +2,8 @@
  * @module test/plugins/cluster/plugin-install-store-contract
  * The conformance suite every `PluginInstallStore` backend must pass (src/storage/contracts/plugin-install-store.ts):
  * a put and its read back with the package's bytes exactly, revisions counted per id (1, then previous + 1), a remove
- * stored as a row without a package, the listing by id without bytes; (durable backends) all of it after a reopen;
+ * stored as a row without a package, the listing by id without bytes, a copied row stored as it was (its revision
+ * included) and never over a row already there; (durable backends) all of it after a reopen;
  * (shared backends) two instances recording one id at once get two different revisions and agree on the last row.
  */
 import { randomBytes } from "node:crypto";
@@ -72,6 +73,20 @@ export function runPluginInstallStoreContract(name: string, open: () => Promise<
       const listed = await store.listInstalls();
       expect(listed.map((row) => [row.id, row.revision])).toEqual([["echo", 3], ["other", 1]]);
       expect(listed.every((row) => !("package" in row))).toBe(true);
+    });
+
+    it("stores a copied row as it was, revision included, never over one already there; later puts count on from it", async () => {
+      const bytes = randomBytes(5000);
+      const copied = { ...write("echo", { action: "update", version: "3.0.0", package: bytes, trust: "trusted", signer: "kind:did:x#ed25519" }), revision: 7 };
+      expect(await store.copyInstall(copied)).toBe(true);
+      const read = await store.getInstall("echo");
+      expect(read?.package?.equals(bytes)).toBe(true);
+      expect({ ...read, package: null }).toEqual({ ...copied, package: null });
+      expect(await store.copyInstall({ ...copied, revision: 9, version: "9.0.0" })).toBe(false);
+      expect(await store.getInstall("echo")).toMatchObject({ revision: 7, version: "3.0.0" });
+      expect(await store.copyInstall({ ...write("gone", { action: "remove", package: null, sha256: null, trust: null, purge: true }), revision: 2 })).toBe(true);
+      expect((await store.listInstalls()).map((row) => [row.id, row.revision, row.bytes])).toEqual([["echo", 7, 5000], ["gone", 2, 0]]);
+      expect(await store.putInstall(write("echo"))).toMatchObject({ revision: 8 });
     });
 
     if (traits.durable) {

@@ -20,7 +20,7 @@ import { registration } from "../../helpers/test-server.js";
 import { PASSPHRASE, buildSourceNode, type SourceNode } from "./source-node.js";
 import { expectSameNode } from "./target-checks.js";
 import { addIdentityData, expectCopiedIdentity } from "../identity-copy-data.js";
-import { addDataServicesData } from "../data-copy-data.js";
+import { addDataServicesData, expectCopiedPluginInstalls } from "../data-copy-data.js";
 
 let peer: TestServer;
 let source: SourceNode;
@@ -86,15 +86,20 @@ describe("copying into SQLite", () => {
     // The data services are verified kind by kind, each with its rows counted (the prompt's two versions under it).
     const kinds = report.rows.map((row) => row.kind);
     const at = kinds.indexOf("artifacts");
-    expect(kinds.slice(at, at + 5)).toEqual(["artifacts", "prompts", "  versions", "memories", "A2A push configs"]);
-    expect(report.rows.slice(at, at + 5).map((row) => [row.source, row.target, row.ok])).toEqual([
+    expect(kinds.slice(at, at + 7)).toEqual(["artifacts", "prompts", "  versions", "memories", "A2A push configs", "plugin installs", "  package bytes"]);
+    expect(report.rows.slice(at, at + 7).map((row) => [row.source, row.target, row.ok])).toEqual([
       ["1", "1", true],
       ["1", "1", true],
       ["2", "2", true],
       ["2", "2", true],
       ["1", "1", true],
+      ["2", "2", true],
+      ["200000", "200000", true],
     ]);
+    expect(progress).toContain("plugin installs: 2 copied with their packages (200000 bytes)");
     await expectCopiedIdentity(source.dataDir, { kind: "sqlite", path: join(targetDir, "kai.db") });
+    // The plugin installs every instance follows: each row as it was, revision and package bytes included.
+    await expectCopiedPluginInstalls(source.dataDir, { kind: "sqlite", path: join(targetDir, "kai.db") });
 
     // A SQLite node reads its public key from the data directory; everything else comes from the database.
     carryKeyFiles(targetDir, { publicKey: true });
@@ -111,7 +116,8 @@ describe("copying into SQLite", () => {
     expect(again.message).toMatch(/not empty .*services.*--force/);
     const forced = await copyStorage({ from: source.dataDir, to: { kind: "sqlite", path: join(targetDir, "kai.db") }, force: true });
     expectVerified(forced);
-    expect(forced.overwritten.join(", ")).toMatch(/services.*tokens.*vault header.*tasks.*1 artifacts.*1 prompts.*2 memories.*1 push configs.*users.*sessions/);
+    expect(forced.overwritten.join(", ")).toMatch(/services.*tokens.*vault header.*tasks.*1 artifacts.*1 prompts.*2 memories.*1 push configs.*2 plugin installs.*users.*sessions/);
+    await expectCopiedPluginInstalls(source.dataDir, { kind: "sqlite", path: join(targetDir, "kai.db") });
   }, 60_000);
 });
 
@@ -121,7 +127,9 @@ describe.skipIf(!pg)("copying into PostgreSQL", () => {
     const report = await copyStorage({ from: source.dataDir, to: postgresTarget(url) });
     expectVerified(report);
     expect(report.to).toBe(url);
+    expect(report.rows.find((row) => row.kind === "plugin installs")).toEqual({ kind: "plugin installs", source: "2", target: "2", ok: true });
     await expectCopiedIdentity(source.dataDir, postgresTarget(url));
+    await expectCopiedPluginInstalls(source.dataDir, postgresTarget(url));
 
     // The copy recorded the source's audit key: an instance started first but without it (a new key made at
     // start) keeps the vault locked, rather than claiming its own key and leaving the copied chain unverifiable.
@@ -158,7 +166,8 @@ describe.skipIf(!pg)("copying into PostgreSQL", () => {
     expect(again.code).toBe("conflict");
     const forced = await copyStorage({ from: source.dataDir, to: postgresTarget(url), force: true });
     expectVerified(forced);
-    expect(forced.overwritten.join(", ")).toMatch(/services.*tokens.*vault header.*users.*sessions/);
+    expect(forced.overwritten.join(", ")).toMatch(/services.*tokens.*vault header.*2 plugin installs.*users.*sessions/);
+    await expectCopiedPluginInstalls(source.dataDir, postgresTarget(url));
   }, 90_000);
 });
 

@@ -34,6 +34,7 @@ describe.skipIf(!server)("erasing a PostgreSQL target", () => {
       await client.query("INSERT INTO meta (key, value) VALUES ('registry.epoch', 'old')");
       // Every table a migration made is on the list (a new migration's table cannot be missed).
       expect((await tablesOf(client)).filter((name) => name !== "someone_elses")).toEqual(kaiPostgresTables());
+      expect(kaiPostgresTables()).toContain("plugin_installs");
     } finally {
       await client.end();
     }

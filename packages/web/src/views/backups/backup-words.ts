@@ -27,6 +27,8 @@ export const COUNT_WORDS: readonly { kind: keyof BackupCounts; one: string; many
   { kind: "pushConfigs", one: "push config", many: "push configs" },
   { kind: "auditEntries", one: "vault audit entry", many: "vault audit entries" },
   { kind: "securityEvents", one: "security event", many: "security events" },
+  // Absent from backups taken before plugin installs were backed up: such a backup simply does not list the kind.
+  { kind: "pluginInstalls", one: "plugin install", many: "plugin installs" },
 ];
 
 /** The kinds a row of the list shows; the whole set is in a take's or a verify's result. */
@@ -38,8 +40,8 @@ export function countWords(count: number, one: string, many: string): string {
 
 /** `3 services, 1 secret, 2 users, …`: the main kinds, for a row of the list. */
 export function countsSummary(counts: BackupCounts): string {
-  return COUNT_WORDS.filter((word) => SUMMARY_KINDS.has(word.kind))
-    .map((word) => countWords(counts[word.kind], word.one, word.many))
+  return COUNT_WORDS.filter((word) => SUMMARY_KINDS.has(word.kind) && counts[word.kind] !== undefined)
+    .map((word) => countWords(counts[word.kind]!, word.one, word.many))
     .join(", ");
 }
 
