@@ -233,12 +233,23 @@ export const PLUGIN_RUN_STATES = ["disabled", "starting", "running", "restarting
 export const PluginRunStateSchema = z.enum(PLUGIN_RUN_STATES);
 export type PluginRunState = z.infer<typeof PluginRunStateSchema>;
 
+/**
+ * How a plugin's process last ended on its own: `crashed` (it exited, or the kernel ended it past a memory or total CPU
+ * limit), `hung` (it stopped answering), `flooded` (past its call rate or queue), `overloaded` (the CPU watchdog: more
+ * than its share of a CPU over its window), `failed` (it could not start or load, or broke the message protocol).
+ */
+export const PLUGIN_PROCESS_ENDS = ["crashed", "hung", "flooded", "overloaded", "failed"] as const;
+export const PluginProcessEndSchema = z.enum(PLUGIN_PROCESS_ENDS);
+export type PluginProcessEnd = z.infer<typeof PluginProcessEndSchema>;
+
 export const PluginRuntimeSchema = z.object({
   /** Enabled on the node (every instance runs it when it has its folder). */
   enabled: z.boolean(),
   state: PluginRunStateSchema,
   /** Why it is not running (the last crash, the limit it exceeded), when it is not. */
   reason: z.string().optional(),
+  /** How its process last ended on its own since it was enabled (absent if it never did): what stopped it, as a code. */
+  lastEnd: PluginProcessEndSchema.optional(),
   /** Restarts after a crash since it was last enabled. */
   restarts: z.int().min(0),
   /** Since when it has been in this state. */

@@ -304,8 +304,9 @@ describe("a plugin that holds a core", () => {
       return events.length >= 1 ? events : undefined;
     }, 20_000);
     expect(stops[0]).toMatchObject({ outcome: "failure", actor: "plugin:spinner", details: { state: "restarting", trust: "unverified", reason: expect.stringMatching(/^used \d+% of a CPU over 2 s, more than its share of 10%$/) } });
-    // Restarted (idle now), and the node served the other plugins throughout.
+    // Restarted (idle now), and the node served the other plugins throughout; the listing says what stopped it.
     await eventually(async () => ((await plugin("spinner")).runtime?.state === "running" ? true : undefined));
+    expect((await plugin("spinner")).runtime?.lastEnd).toBe("overloaded");
     expect((await route("text_reverse", { text: "ok" })).status).toBe(200);
     await post("/api/plugins/spinner/disable");
   }, 30_000);

@@ -178,6 +178,7 @@ export class PluginRuntime {
       enabled,
       state: status.state,
       ...(status.reason !== undefined ? { reason: status.reason } : {}),
+      ...(status.lastEnd !== undefined ? { lastEnd: status.lastEnd } : {}),
       restarts: status.restarts,
       since: status.since.toISOString(),
       capabilities: [...status.capabilities],

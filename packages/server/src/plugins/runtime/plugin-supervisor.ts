@@ -12,7 +12,7 @@
  * (`plugins.allowWeakIsolation`); a trusted or system plugin runs without them (with bubblewrap when the machine has
  * it: its folder is all it needs to read, as for an unverified one), and its status says which it goes without (`weakened`).
  */
-import type { BusEvent, PluginDetail, PluginRunState } from "@kai/protocol";
+import { PLUGIN_PROCESS_ENDS, type BusEvent, type PluginDetail, type PluginProcessEnd, type PluginRunState } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
 import { processOptionsFor } from "./isolation-policy.js";
 import { missingProtections, probeIsolation, type IsolationProbe } from "./isolation-probe.js";
@@ -44,6 +44,13 @@ export interface SupervisorStatus {
   isolation?: PluginIsolation;
   /** The protections it runs without on this machine (trusted and system plugins, or weak isolation allowed). */
   weakened?: string[];
+  /** How its process last ended on its own (the listing's `lastEnd`). */
+  lastEnd?: PluginProcessEnd;
+}
+
+/** A process's end state as the listing says it: the process's own word where the protocol has it, else `crashed`. */
+function endOf(state: string): PluginProcessEnd {
+  return (PLUGIN_PROCESS_ENDS as readonly string[]).includes(state) ? (state as PluginProcessEnd) : "crashed";
 }
 
 export interface SupervisorDeps {
@@ -112,7 +119,7 @@ export class PluginSupervisor {
     } catch (error) {
       session.close();
       const reason = error instanceof Error ? error.message : String(error);
-      this.ended(`could not start: ${reason}`);
+      this.ended(`could not start: ${reason}`, "failed");
       throw new ApiError("plugin_unavailable", `plugin ${this.plugin.id} could not start: ${reason}`);
     }
     if (this.stopped) {
@@ -129,7 +136,7 @@ export class PluginSupervisor {
       this.process = null;
       this.session?.close();
       this.session = null;
-      if (!this.stopped) this.ended(started.reason ?? `ended (${started.state})`);
+      if (!this.stopped) this.ended(started.reason ?? `ended (${started.state})`, endOf(started.state));
     });
   }
 
@@ -167,15 +174,15 @@ export class PluginSupervisor {
   }
 
   /** The process ended on its own: restart after a pause, or stop for good in a crash loop. */
-  private ended(reason: string): void {
+  private ended(reason: string, end: PluginProcessEnd): void {
     const now = Date.now();
     this.ends = [...this.ends.filter((at) => now - at < this.policy.crashLoop.windowMs), now];
     if (this.ends.length >= this.policy.crashLoop.count) {
-      this.set({ state: "failed", reason: `${reason}; it ended ${this.ends.length} times within ${Math.round(this.policy.crashLoop.windowMs / 1000)} s, so it is not restarted until enabled again`, capabilities: [] });
+      this.set({ state: "failed", reason: `${reason}; it ended ${this.ends.length} times within ${Math.round(this.policy.crashLoop.windowMs / 1000)} s, so it is not restarted until enabled again`, capabilities: [], lastEnd: end });
       return;
     }
     const delay = Math.min(this.policy.maxDelayMs, this.policy.initialDelayMs * 2 ** (this.ends.length - 1));
-    this.set({ state: "restarting", reason, capabilities: [] });
+    this.set({ state: "restarting", reason, capabilities: [], lastEnd: end });
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       if (this.stopped) return;

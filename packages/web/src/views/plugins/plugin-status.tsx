@@ -11,7 +11,8 @@ import { pluginTone } from "./plugin-tones";
 import { isOverloaded } from "./plugin-words";
 
 export function RunState({ runtime, withReason = true }: { runtime: PluginRuntime; withReason?: boolean }) {
-  const overloaded = runtime.state !== "running" && isOverloaded(runtime.reason);
+  // The node's code (`lastEnd`); nodes from before it had only the watchdog's wording in `reason`.
+  const overloaded = runtime.state !== "running" && (runtime.lastEnd === "overloaded" || (runtime.lastEnd === undefined && isOverloaded(runtime.reason)));
   return (
     <span>
       <Badge tone={pluginTone(runtime.state)}>{runtime.state}</Badge>
