@@ -53,7 +53,7 @@ function printDetail(out: ReturnType<typeof contextOf>["out"], plugin: PluginDet
       ["trust", `${plugin.trust.level}: ${plugin.trust.reason}`],
       ["node api", `${plugin.compatibility.compatible ? "compatible" : "incompatible"}: ${plugin.compatibility.reason}`],
       ["source", `${plugin.source} (${plugin.path})`],
-      ["run", plugin.runtime ? `${plugin.runtime.enabled ? "enabled" : "not enabled"}, ${plugin.runtime.state}${plugin.runtime.reason ? `: ${plugin.runtime.reason}` : ""}${plugin.runtime.restarts > 0 ? ` (${plugin.runtime.restarts} restart(s))` : ""}` : "-"],
+      ["run", plugin.runtime ? `${plugin.runtime.enabled ? "enabled" : "not enabled"}, ${plugin.runtime.state}${plugin.runtime.reason ? `: ${plugin.runtime.reason}` : ""}${plugin.runtime.restarts > 0 ? ` (${plugin.runtime.restarts} restart(s))` : ""}${plugin.runtime.lastEnd ? `; last ended: ${plugin.runtime.lastEnd}` : ""}` : "-"],
       ["entrypoint", manifest?.entrypoint ?? "-"],
       ["permissions", manifest && manifest.permissions.length > 0 ? manifest.permissions.join(", ") : "-"],
       ["capabilities", manifest && manifest.capabilities.length > 0 ? manifest.capabilities.map((capability) => capability.name).join(", ") : "-"],
