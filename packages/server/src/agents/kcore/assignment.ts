@@ -31,15 +31,26 @@ export async function findAssignee(
 ): Promise<Assignee | null> {
   // Discovery shared by the steps assigned together, parsed once per record revision (assignment-candidates.ts).
   const listed = await candidatesOf(deps.registry).find(principal, step.capability);
-  const candidates = listed
-    .filter(({ record }) => record.health !== "failing" && !excluded.includes(record.id))
-    .filter(({ record }) => record.type !== "agent" || allowedAgents === undefined || allowedAgents.includes(record.id))
-    .map(({ assignee }) => assignee)
-    .filter((assignee) => deps.supports(assignee.transport) && (assignee.url !== undefined || assignee.transport === "mcp" || assignee.transport === "plugin") && deps.load.of(assignee.id).running < assignee.limit);
-  const named = step.agent === undefined ? undefined : candidates.find((candidate) => candidate.id === step.agent);
+  // One pass: each candidate's load read once (the sort compares the shares taken here, not new look-ups).
+  let named: AgentAssignee | undefined;
+  let best: AgentAssignee | undefined;
+  let bestShare = Infinity;
+  for (const { record, assignee } of listed) {
+    if (record.health === "failing" || excluded.includes(record.id)) continue;
+    if (record.type === "agent" && allowedAgents !== undefined && !allowedAgents.includes(record.id)) continue;
+    if (!deps.supports(assignee.transport) || (assignee.url === undefined && assignee.transport !== "mcp" && assignee.transport !== "plugin")) continue;
+    const running = deps.load.running(assignee.id);
+    if (running >= assignee.limit) continue;
+    if (step.agent !== undefined && assignee.id === step.agent) named ??= assignee;
+    // The least loaded share first; of equal shares, the one listed first (as the stable sort it replaces did).
+    const share = running / assignee.limit;
+    if (share < bestShare) {
+      best = assignee;
+      bestShare = share;
+    }
+  }
   if (named) return named;
-  candidates.sort((a, b) => deps.load.of(a.id).running / a.limit - deps.load.of(b.id).running / b.limit);
-  if (candidates[0]) return candidates[0];
+  if (best) return best;
   const viaGateway = gatewayAssigneeId(step.capability);
   if (gatewayOperationOf(step.capability) !== undefined && !excluded.includes(viaGateway)) return { kind: "gateway", id: viaGateway, capability: step.capability };
   return null;

@@ -9,14 +9,17 @@
  * What is written is the runner's record as it is when the batch leaves (not a copy made at each change): every
  * change is made to the record and committed in the same synchronous run, so at that moment the record holds
  * exactly the changes its queued events announce; the store reads it during the call (its contract), so no copy
- * is made here at all. Guarantees kept: a task's writes reach the store one after another in order (never two in
- * flight), its events are published only once stored and in order, and each batch entry is atomic on its own
+ * is made here at all. Its stored text is made here as the batch leaves (task-document.ts: the plan and the finished
+ * step runs are not serialised again at every write). Guarantees kept: a task's writes reach the store one after
+ * another in order (never two in flight), its events are published only once stored and in order, and each batch
+ * entry is atomic on its own
  * (one refused task, e.g. fenced, fails alone). After a refused or failed write a task's committer stores nothing
  * more (what was queued behind it, and any later change, fails with the same error): a later write would store the
  * record without the events of the write that failed. The runner halts on the first failure anyway.
  */
 import type { BusEvent } from "@kai/protocol";
-import type { NewTaskEvent, TaskCommitOutcome, TaskRecord, TaskStore } from "../../storage/contracts/task-store.js";
+import type { NewTaskEvent, TaskCommit, TaskCommitOutcome, TaskRecord, TaskStore } from "../../storage/contracts/task-store.js";
+import { TaskDocument } from "./task-document.js";
 
 /** Entries per `commitTasks` call: a batch larger than this is split (its parts still leave together). */
 const MAX_BATCH = 256;
@@ -82,6 +85,8 @@ export interface TaskCommitterOptions {
 /** One task's queue of changes to store. */
 export class TaskCommitter {
   private readonly batcher: CommitBatcher;
+  /** The record's document, made without serialising again its plan and its finished runs. */
+  private readonly document = new TaskDocument();
   private events: NewTaskEvent[] = [];
   private waiters: Waiter[] = [];
   private inBatch: Waiter[] | null = null;
@@ -110,8 +115,8 @@ export class TaskCommitter {
   }
 
   /** @internal the batcher's: this task's entry, as the record is now. */
-  take(): { record: TaskRecord; events: NewTaskEvent[] } {
-    const entry = { record: this.options.record, events: this.events };
+  take(): TaskCommit {
+    const entry = { record: this.options.record, events: this.events, doc: this.document.of(this.options.record) };
     this.events = [];
     this.inBatch = this.waiters;
     this.waiters = [];

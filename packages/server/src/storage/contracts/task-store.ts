@@ -72,6 +72,11 @@ export class TaskFencedError extends Error {
 export interface TaskCommit {
   record: TaskRecord;
   events: readonly NewTaskEvent[];
+  /**
+   * `JSON.stringify(record)`, when the caller has made it already (kCore does, without serialising again what did
+   * not change: agents/kcore/task-document.ts); a backend that stores the document as text stores this one.
+   */
+  doc?: string;
 }
 
 /** The outcome of one `commitTasks` entry. */

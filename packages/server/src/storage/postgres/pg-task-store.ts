@@ -195,7 +195,7 @@ export class PgTaskStore implements TaskStore {
    * serialised during the call (the caller may change its records afterwards); their `lastSeq` is the column's.
    */
   async commitTasks(batch: readonly TaskCommit[]): Promise<TaskCommitOutcome[]> {
-    const entries = batch.map(({ record, events }) => ({ id: record.task.id, state: record.task.state, updatedAt: record.task.updatedAt, runner: runnerOf(record), doc: JSON.stringify(record), events }));
+    const entries = batch.map(({ record, events, doc }) => ({ id: record.task.id, state: record.task.state, updatedAt: record.task.updatedAt, runner: runnerOf(record), doc: doc ?? JSON.stringify(record), events }));
     if (new Set(entries.map((entry) => entry.id)).size !== entries.length) throw new Error("a group commit holds one entry per task");
     if (entries.length === 0) return [];
     return this.db.transaction(async (client) => {

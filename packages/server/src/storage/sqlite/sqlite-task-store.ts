@@ -205,10 +205,10 @@ export class SqliteTaskStore implements TaskStore {
    */
   commitTasks(batch: readonly TaskCommit[]): Promise<TaskCommitOutcome[]> {
     return Promise.allSettled(
-      batch.map(({ record, events }) => {
+      batch.map(({ record, events, doc: made }) => {
         const { id, state, updatedAt } = record.task;
         const runner = runnerOf(record);
-        const doc = JSON.stringify(record);
+        const doc = made ?? JSON.stringify(record);
         return this.hooks.enqueue(() => {
           const current = this.selectLastSeq.get(id);
           if (!current) throw new Error(`task ${id} does not exist`);

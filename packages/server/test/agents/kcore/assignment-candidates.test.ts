@@ -1,8 +1,9 @@
 /**
  * Step assignment's shared discovery (src/agents/kcore/assignment-candidates.ts): steps assigned in the same run of
  * the job queues share one registry answer; a step assigned after a timer or I/O callback asks again, so a health
- * verdict or registry change that came before it is always in its answer; a query in flight is joined; viewers who
- * see different records never share an answer. The registry is a stand-in for its `list` only: what is tested is
+ * verdict or registry change that came before it is always in its answer; a query in flight is joined; the later
+ * asks of one turn of the event loop share one query made at its end; viewers who see different records never
+ * share an answer. The registry is a stand-in for its `list` only: what is tested is
  * when the cache asks it, not what it answers.
  */
 import { describe, expect, it } from "vitest";
@@ -41,6 +42,33 @@ describe("assignment candidates", () => {
     // Parsed once per record revision (same revision: the same assignee part).
     expect(later[0]!.assignee).toBe(together[0]![0]!.assignee);
     expect(later[0]!.assignee).toMatchObject({ kind: "agent", id: "kExec:a", transport: "http", limit: 4 });
+  });
+
+  it("answers the later asks of one turn with one query made at its end, which sees what changed before it", async () => {
+    const reg = registry();
+    const candidates = new AssignmentCandidates(reg);
+    // One turn of the event loop (a timer's callback and the jobs it queues), as when many agents' answers arrive at once.
+    const { first, later } = await new Promise<{ first: Awaited<ReturnType<AssignmentCandidates["find"]>>; later: Array<Awaited<ReturnType<AssignmentCandidates["find"]>>> }>((resolve) => {
+      setTimeout(() => {
+        void (async () => {
+          const first = await candidates.find(principal("alice"), "echo");
+          // The first answer is no longer shared; a verdict changes; more steps ask in the same turn.
+          await new Promise((done) => process.nextTick(done));
+          expect(reg.state.calls).toHaveLength(1);
+          reg.state.health = "failing";
+          const asks = [candidates.find(principal("alice"), "echo"), candidates.find(principal("alice"), "echo")];
+          // Not asked yet: the query waits for the end of the turn, and the asks that come meanwhile join it.
+          expect(reg.state.calls).toHaveLength(1);
+          const later = await Promise.all([...asks, candidates.find(principal("alice"), "echo")]);
+          resolve({ first, later });
+        })();
+      }, 0);
+    });
+    expect(reg.state.calls).toHaveLength(2);
+    expect(first[0]!.record.health).toBe("passing");
+    expect(later[0]).toBe(later[1]);
+    expect(later[0]).toBe(later[2]);
+    expect(later[0]![0]!.record.health).toBe("failing");
   });
 
   it("never shares an answer between viewers or capabilities", async () => {
