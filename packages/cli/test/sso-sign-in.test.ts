@@ -223,7 +223,8 @@ describe("kai login --sso", () => {
       const { env, opened } = withOpener(box);
       const run = inTerminal(box, env, ["--sso", "corp"]);
       const startUrl = await until(() => (existsSync(opened) ? readFileSync(opened, "utf8").trim() || undefined : undefined));
-      expect(run.output()).toContain(startUrl);
+      // The address is printed too; the terminal's output may reach us after the browser was opened (CI caught that race).
+      await until(() => (run.output().includes(startUrl) ? true : undefined));
       const loopback = await loopbackAddress(new TestBrowser(), startUrl, "u-ada");
       expect((await fetch(loopback)).status).toBe(200);
       expect(await run.result, run.output()).toBe(0);
