@@ -48,7 +48,7 @@ export interface AgentMeshDeps {
    * Agents' views of the configuration (config/layers/layered-config.ts `forAgent`: the node's layers with the agent's
    * overrides file), read at use time: kCore's step timeout per step, kPlanner's settings per plan. Absent: `config`.
    */
-  agentConfig?: { forAgent(agentId: string): Pick<Config, "agents">; agentOverrides(agentId: string): { keys: readonly string[] } };
+  agentConfig?: { forAgent(agentId: string): Pick<Config, "agents">; agentFileSets(agentId: string, key: string): boolean };
   logger: Logger;
   store: StorageBackend;
   registry: RegistryService;
@@ -135,7 +135,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
       ...(deps.plugins ? { plugin: createPluginDispatcher(deps.plugins) } : {}),
     };
     const dispatchers = createDispatchers(deps.gateway, transports);
-    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, ...(deps.prompts ? { prompts: deps.prompts } : {}), ...(deps.artifacts ? { artifacts: deps.artifacts } : {}), defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs, stepTimeoutFor: (assigneeId) => (deps.agentConfig?.agentOverrides(assigneeId).keys.includes(STEP_TIMEOUT_KEY) ? viewOf(assigneeId).agents.tasks.stepTimeoutMs : undefined), ...(deps.cluster ? { cluster: deps.cluster, adoptionSweepMs: deps.config.cluster.pollIntervalMs } : {}) });
+    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, ...(deps.prompts ? { prompts: deps.prompts } : {}), ...(deps.artifacts ? { artifacts: deps.artifacts } : {}), defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs, stepTimeoutFor: (assigneeId) => (deps.agentConfig?.agentFileSets(assigneeId, STEP_TIMEOUT_KEY) ? viewOf(assigneeId).agents.tasks.stepTimeoutMs : undefined), ...(deps.cluster ? { cluster: deps.cluster, adoptionSweepMs: deps.config.cluster.pollIntervalMs } : {}) });
     undo.unshift(() => tasks.close());
     plannerLoad.bind(tasks.load);
     const agents = new AgentDirectory({ registry: deps.registry, load: tasks.load });

@@ -119,6 +119,15 @@ export class LayeredConfig {
     return view;
   }
 
+  /**
+   * Whether the agent's file sets `key` (a lookup in its values; kCore asks it per step, so no walk of the file's
+   * keys as `agentOverrides` makes for the API).
+   */
+  agentFileSets(agent: string, key: string): boolean {
+    const layer = this.layers.find((one) => one.agent === agent);
+    return layer !== undefined && getAt(layer.values, splitKey(key)) !== undefined;
+  }
+
   /** The agent's file and the keys it sets. */
   agentOverrides(agent: string): AgentOverrides {
     const layer = this.layers.find((one) => one.agent === agent);
