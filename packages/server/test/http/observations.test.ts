@@ -109,7 +109,8 @@ describe("GET /api/metrics/summary and /api/services/{id}/activity", () => {
     checked.scenario = { kind: "status", status: 503 };
     const failing = await eventually(async () => {
       const current = await activity("obs-checked");
-      return current.health === "failing" ? current : null;
+      // The verdict is set just before the status write (so the change event already reads it): wait for both.
+      return current.health === "failing" && current.status === "offline" ? current : null;
     }, 10_000);
     expect(failing.status).toBe("offline");
     expect(failing.healthHistory.map((entry) => entry.health)).toEqual(["passing", "failing"]);
