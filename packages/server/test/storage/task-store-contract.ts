@@ -6,7 +6,8 @@
  * for restart, and (durable backends) all of it after a reopen; with a `twin` (a second instance on the same
  * database) concurrent appends from both stay gap-free and unique. Tasks on many instances: the runner is
  * recorded, adoption is conditional (one of two adopters wins), a commit by a runner that was replaced is refused
- * (fencing), and an answer left by any instance is taken once.
+ * (fencing), and an answer left by any instance is taken once. A store declaring `ordersWrites` applies a commit
+ * issued while the task's create is still in flight after that create.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StorageBackend } from "../../src/storage/contracts/storage-backend.js";
@@ -34,6 +35,8 @@ const event = (state: string): NewTaskEvent => ({ id: `e-${Math.random()}`, type
 export interface TaskBackendTraits {
   durable: boolean;
   instances: boolean;
+  /** It declares `ordersWrites` (its writes are applied in call order). */
+  ordersWrites: boolean;
 }
 
 /** `it` when the backend has the trait; otherwise the case is not declared (nothing to skip). */
@@ -194,6 +197,20 @@ export function runTaskStoreContract(name: string, open: () => Promise<OpenedTas
     });
 
     // ---- group commit (commitTasks, kCore's task-commits.ts) ----
+
+    itIf(traits.ordersWrites)("orders its writes: a commit issued before the create was acknowledged lands after it", async () => {
+      // kCore relies on TaskStore.ordersWrites to start a runner before its create is stored (task-engine.ts).
+      expect(store.ordersWrites).toBe(true);
+      const created = store.createTask(record("t_ord"), [event("submitted")]);
+      // Issued the way kCore's batcher does, in the next turn, while the create may still be in flight.
+      const committed = new Promise<Awaited<ReturnType<TaskStore["commitTasks"]>>>((resolve, reject) =>
+        setImmediate(() => store.commitTasks([{ record: record("t_ord", "alice", "working"), events: [event("working"), event("running")] }]).then(resolve, reject)),
+      );
+      expect((await created).created).toBe(true);
+      expect(await committed).toEqual([{ ok: true, lastSeq: 3, events: [expect.objectContaining({ seq: 2 }), expect.objectContaining({ seq: 3 })] }]);
+      expect((await store.getTask("t_ord"))?.task).toMatchObject({ state: "working", lastSeq: 3 });
+      expect((await store.eventsAfter("t_ord", 0, 10)).map((e) => [e.seq, e.payload.state])).toEqual([[1, "submitted"], [2, "working"], [3, "running"]]);
+    });
 
     it("a group commit stores each task and numbers each task's events after its own last one", async () => {
       await store.createTask(record("t_g1"), [event("submitted")]);

@@ -10,13 +10,13 @@ import { openStore } from "../../src/storage/index.js";
 import { startPostgres } from "../helpers/postgres-server.js";
 import { runTaskStoreContract } from "./task-store-contract.js";
 
-runTaskStoreContract("memory", async () => ({ backend: await openStore({ kind: "memory" }), cleanup: async () => undefined }), { durable: false, instances: false });
+runTaskStoreContract("memory", async () => ({ backend: await openStore({ kind: "memory" }), cleanup: async () => undefined }), { durable: false, instances: false, ordersWrites: true });
 
 runTaskStoreContract("sqlite", async () => {
   const dir = await mkdtemp(join(tmpdir(), "kai-tasks-"));
   const path = join(dir, "kai.db");
   return { backend: await openStore({ kind: "sqlite", path }), cleanup: () => rm(dir, { recursive: true, force: true }), reopen: () => openStore({ kind: "sqlite", path }) };
-}, { durable: true, instances: false });
+}, { durable: true, instances: false, ordersWrites: true });
 
 const server = await startPostgres();
 afterAll(async () => {
@@ -28,5 +28,5 @@ if (server) {
     const url = await server.createDatabase("tasks");
     const open = () => openStore({ kind: "postgres", url, poolSize: 3 });
     return { backend: await open(), cleanup: async () => undefined, reopen: open, twin: open };
-  }, { durable: true, instances: true });
+  }, { durable: true, instances: true, ordersWrites: false });
 }

@@ -16,7 +16,7 @@ import type { EventBus } from "../../bus/event-bus.js";
 import { isAdmin, type Principal } from "../../auth/principal.js";
 import type { RegistryService } from "../../registry/registry-service.js";
 import type { GatewayPort } from "../../http/front-doors/gateway-port.js";
-import type { TaskRecord, TaskStore } from "../../storage/contracts/task-store.js";
+import type { NewTaskEvent, TaskRecord, TaskStore } from "../../storage/contracts/task-store.js";
 import { ApiError, notFound } from "../../errors.js";
 import type { Planner } from "../ports.js";
 import { LoadTracker } from "./agent-load.js";
@@ -139,13 +139,45 @@ export class TaskEngine {
         answers: {},
       },
     };
-    const made = await this.deps.store.createTask(record, [{ ...taskEvent("TASK_PROGRESS", planId, KCORE_AGENT, { state: "submitted", goal: request.goal }), owner: principal.owner }], request.idempotencyKey);
+    const submitted: NewTaskEvent[] = [{ ...taskEvent("TASK_PROGRESS", planId, KCORE_AGENT, { state: "submitted", goal: request.goal }), owner: principal.owner }];
+    if (this.deps.store.ordersWrites && request.idempotencyKey === undefined) return this.createAndStart(record, submitted);
+    const made = await this.deps.store.createTask(record, submitted, request.idempotencyKey);
     if (!made.created) return made.record.task;
     for (const event of made.events) this.deps.bus.publish(event).catch(() => undefined);
     // What was stored is what the caller is told (the runner changes its own copy from here on).
     const acknowledged = structuredClone(made.record.task);
     void this.launch(made.record, false);
     return acknowledged;
+  }
+
+  /**
+   * The create and the runner's start in one transaction, on a store that applies writes in call order: the runner
+   * starts first, on its own copy, and its first commit (the task working, its first steps running once assigned)
+   * is queued in this turn; the create, queued now, goes ahead of it in the same batch (one fsync where there were
+   * two: the largest fixed cost of a short task). Nothing reaches an agent before that batch is durable, since a step
+   * is sent only once its "running" commit is stored. Its events are published after the create's own (the gate).
+   * Not with an idempotency key: a repeated create finds the first task, and a runner started for nothing would fail.
+   */
+  private async createAndStart(record: TaskRecord, submitted: NewTaskEvent[]): Promise<Task> {
+    let announced!: () => void;
+    const gate = new Promise<void>((resolve) => (announced = resolve));
+    // Started synchronously up to its first commit (launch and start do not await before it).
+    const launched = this.launch(structuredClone(record), false, true, gate);
+    let made: Awaited<ReturnType<TaskStore["createTask"]>>;
+    try {
+      made = await this.deps.store.createTask(record, submitted);
+    } catch (error) {
+      // Its commit, queued behind the create, failed with it; nothing was sent.
+      const runner = await launched;
+      if (runner) {
+        this.runners.delete(record.task.id);
+        await runner.halt();
+      }
+      throw error;
+    }
+    for (const event of made.events) this.deps.bus.publish(event).catch(() => undefined);
+    announced();
+    return made.record.task;
   }
 
   async get(id: string, principal: Principal): Promise<Task> {
@@ -200,7 +232,7 @@ export class TaskEngine {
    * (`start: false`: registered only, for a cancel of an adopted task). A resumed task waiting for input takes the
    * answer left for it, if any (an answer given through another instance whose runner was gone).
    */
-  private async launch(record: TaskRecord, resumed: boolean, start = true): Promise<TaskRunner | undefined> {
+  private async launch(record: TaskRecord, resumed: boolean, start = true, publishAfter?: Promise<void>): Promise<TaskRunner | undefined> {
     if (this.closed) return undefined;
     const logger = this.deps.logger.child({ taskId: record.task.id, planId: record.task.planId });
     const runner = new TaskRunner(record, {
@@ -213,6 +245,7 @@ export class TaskEngine {
       defaultStepTimeoutMs: this.deps.defaultStepTimeoutMs ?? 60_000,
       ...(this.deps.stepTimeoutFor ? { stepTimeoutFor: this.deps.stepTimeoutFor } : {}),
       gateway: this.deps.gateway,
+      ...(publishAfter ? { publishAfter } : {}),
       ...(this.deps.prompts ? { prompts: this.deps.prompts } : {}),
       ...(this.deps.artifacts ? { artifacts: this.deps.artifacts } : {}),
       // Only this runner's own entry (after a refused commit, this instance may run the task again later).

@@ -8,7 +8,7 @@
  * event(s) in order (one commit chain per task) and only then published on the bus.
  */
 import { setMaxListeners } from "node:events";
-import type { PlanStep, StepRun, Task, TaskState } from "@kai/protocol";
+import type { BusEvent, PlanStep, StepRun, Task, TaskState } from "@kai/protocol";
 import type { Logger } from "../../logging/logger.js";
 import type { EventBus } from "../../bus/event-bus.js";
 import type { Principal } from "../../auth/principal.js";
@@ -54,6 +54,11 @@ export interface RunnerDeps {
   prompts?: TaskPromptPort;
   /** Stores the files a step's output carries as artifacts (step-artifacts.ts); absent, outputs stay as they are. */
   artifacts?: StepArtifactsPort;
+  /**
+   * Settles once the task's create events are published (a runner started before its create was stored,
+   * task-engine.ts): this runner's events are published after them, in order.
+   */
+  publishAfter?: Promise<void>;
 }
 
 type AttemptResult = DispatchOutcome | { kind: "error"; code: string; message: string } | { kind: "stopped" };
@@ -74,6 +79,8 @@ export class TaskRunner {
   /** The result is being reviewed (complete() runs once even when two last steps end together). */
   private completing = false;
   readonly principal: Principal;
+  /** Until the create's events are published (RunnerDeps.publishAfter): what is stored meanwhile is published after. */
+  private publishGate: Promise<void> | undefined;
   /** Where the task was created (the request's traced context, when there is one): its steps' spans are children of it. */
   private readonly traceParent = context.active();
 
@@ -87,6 +94,13 @@ export class TaskRunner {
       setMaxListeners(0, this.abort.signal);
     } catch {
       // not Node's EventTarget: it has no listener-leak warning to quiet
+    }
+    if (deps.publishAfter) {
+      const gate = deps.publishAfter.then(() => {
+        // Batches stored while it was closed were chained on it above, in order; later ones publish at once.
+        if (this.publishGate === gate) this.publishGate = undefined;
+      });
+      this.publishGate = gate;
     }
     const p = record.spec.principal;
     // The owner's rights as of the create (kept for restarts); the task's own life is bounded by its deadline.
@@ -433,9 +447,8 @@ export class TaskRunner {
       record: this.record,
       store: this.deps.store,
       stored: (stored) => {
-        for (const event of stored) {
-          this.deps.bus.publish(event).catch((error: unknown) => this.deps.logger.warn({ err: error }, "publishing a task event failed (it is stored: streams replay it)"));
-        }
+        if (this.publishGate) void this.publishGate.then(() => this.publish(stored));
+        else this.publish(stored);
       },
     });
     // The owner rides on every event: the event hub sends a task's events to its owner (and admins) only.
@@ -443,6 +456,12 @@ export class TaskRunner {
     const settled = this.committer.commit(events.map((event) => ({ ...event, owner }))).catch((error: unknown) => this.commitFailed(error));
     this.chain = Promise.all([this.chain, settled]);
     return settled;
+  }
+
+  private publish(events: readonly BusEvent[]): void {
+    for (const event of events) {
+      this.deps.bus.publish(event).catch((error: unknown) => this.deps.logger.warn({ err: error }, "publishing a task event failed (it is stored: streams replay it)"));
+    }
   }
 
   private commitFailed(error: unknown): void {

@@ -105,6 +105,14 @@ export const UNFINISHED_TASK_STATES: readonly TaskState[] = ["submitted", "worki
 
 export interface TaskStore extends TaskEventLog {
   /**
+   * True when the store applies its writes one after another in the order they were called (one connection and one
+   * queue: SQLite's write batcher; the memory store, which applies each at the call). kCore then starts a new task's
+   * runner before the task's create is stored, so that the runner's first commit (the task working, its first steps
+   * running) joins the create's transaction: one flush where there were two (task-engine.ts). A store whose writes
+   * may overtake each other (PostgreSQL's pool) leaves it unset: the commit could reach a task not yet created.
+   */
+  readonly ordersWrites?: boolean;
+  /**
    * Stores a new task with its first events. With `idempotencyKey`, a second create by the same owner with the same
    * key stores nothing and returns the task made first (`created: false`, no events).
    */

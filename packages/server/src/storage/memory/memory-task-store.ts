@@ -10,6 +10,8 @@ import { numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type N
 const copy = <T>(value: T): T => structuredClone(value);
 
 export class MemoryTaskStore implements TaskStore {
+  /** Each write is applied when called (see TaskStore.ordersWrites). */
+  readonly ordersWrites = true;
   private readonly tasks = new Map<string, TaskRecord>();
   private readonly events = new Map<string, BusEvent[]>();
   private readonly keys = new Map<string, string>();

@@ -58,6 +58,8 @@ const decode = (row: TaskRow): TaskRecord => {
 };
 
 export class SqliteTaskStore implements TaskStore {
+  /** Every write is an entry of the one write batcher, run in call order (see TaskStore.ordersWrites). */
+  readonly ordersWrites = true;
   private readonly insertTask: Statement<[string, string, string, string | null, number, string, string, string | null]>;
   private readonly adopt: Statement<[string, string, string | null], TaskRow>;
   private readonly putAnswerRow: Statement<[string, string]>;

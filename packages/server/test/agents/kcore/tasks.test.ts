@@ -122,6 +122,32 @@ describe("a plan across agents and the gateway", () => {
     expect(order).toEqual(["running a", "result a", "running b", "result b", "running c", "result c"]);
   });
 
+  it("publishes a new task's events live in their stored order, and answers the create with the task as submitted", async () => {
+    // On SQLite the runner starts before the create is stored, so that its first commit shares the create's
+    // transaction (task-engine.ts): what subscribers see live and what the caller is told must not show it.
+    await agent("kExecutor:ordered", ["ordered_step"], () => ({ body: { output: { ok: true } } }));
+    const live: Array<{ taskId: string | undefined; seq: number | undefined; state: unknown }> = [];
+    const unsubscribe = server.mesh.bus.subscribe((event) => {
+      if (event.type === "TASK_PROGRESS" || event.type === "AGENT_RESULT") live.push({ taskId: event.taskId, seq: event.seq, state: event.payload.stepState ?? event.payload.state ?? event.type });
+    });
+    try {
+      const tasks = await Promise.all(Array.from({ length: 5 }, () => create({ goal: "one step", plan: { goal: "one step", steps: [{ id: "only", capability: "ordered_step", input: {} }] } })));
+      for (const task of tasks) {
+        expect(task.state).toBe("submitted");
+        expect(task.steps.map((run) => run.state)).toEqual(["pending"]);
+        expect(task.lastSeq).toBe(1);
+        expect((await settled(task.id)).state).toBe("completed");
+      }
+      for (const task of tasks) {
+        const seen = live.filter((event) => event.taskId === task.id);
+        expect(seen.map((event) => event.seq)).toEqual(seen.map((_, index) => index + 1));
+        expect(seen.map((event) => event.state)).toEqual(["submitted", "working", "running", "AGENT_RESULT", "completed"]);
+      }
+    } finally {
+      unsubscribe();
+    }
+  });
+
   it("runs independent steps at the same time", async () => {
     // Answers only once both steps are in: run one after the other, the first would wait forever (and time out).
     let release: () => void = () => undefined;
