@@ -10,6 +10,8 @@ import type { ServiceHealth, ServiceRecord } from "@kai/protocol";
 /** What readers need: the verdict on one service. */
 export interface HealthView {
   of(id: string): ServiceHealth;
+  /** Changes with every verdict that changes (readers that keep a listing know it may read differently now). */
+  readonly version?: number;
 }
 
 export type VerdictListener = (id: string, verdict: "passing" | "failing" | null) => void;
@@ -17,6 +19,11 @@ export type VerdictListener = (id: string, verdict: "passing" | "failing" | null
 export class HealthVerdicts implements HealthView {
   private readonly verdicts = new Map<string, "passing" | "failing">();
   private readonly listeners = new Set<VerdictListener>();
+  private changes = 0;
+
+  get version(): number {
+    return this.changes;
+  }
 
   of(id: string): ServiceHealth {
     return this.verdicts.get(id) ?? "unknown";
@@ -32,12 +39,14 @@ export class HealthVerdicts implements HealthView {
   set(id: string, verdict: "passing" | "failing"): void {
     if (this.verdicts.get(id) === verdict) return;
     this.verdicts.set(id, verdict);
+    this.changes++;
     for (const listener of this.listeners) listener(id, verdict);
   }
 
   /** @internal the health checker's: the service is gone or no longer declares a check. */
   forget(id: string): void {
     if (!this.verdicts.delete(id)) return;
+    this.changes++;
     for (const listener of this.listeners) listener(id, null);
   }
 
@@ -45,6 +54,7 @@ export class HealthVerdicts implements HealthView {
   adopt(id: string, verdict: "passing" | "failing" | null): void {
     if (verdict === null) this.verdicts.delete(id);
     else this.verdicts.set(id, verdict);
+    this.changes++;
   }
 }
 

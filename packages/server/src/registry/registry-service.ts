@@ -256,6 +256,17 @@ export class RegistryService {
     return this.asRead(record);
   }
 
+  /**
+   * A value that changes whenever a listing may answer differently: a change published on the feed, a health verdict
+   * that changed. Undefined in a cluster, where another instance's commit is visible to a query before it reaches
+   * this instance's feed: there, only a query is current. Read it before a `list` to tag that listing (a change
+   * committed meanwhile then makes the tag old, never the listing).
+   */
+  listingVersion(): string | undefined {
+    if (this.published) return undefined;
+    return `${this.feed.revision}:${this.health?.version ?? 0}`;
+  }
+
   async list(principal: Principal, query: ListServicesQuery): Promise<ListServicesResponse> {
     const { limit, cursor, sort, order, ...filter } = query;
     // Read the revision first: every change after it is newer than this answer, so a watch from it misses nothing.

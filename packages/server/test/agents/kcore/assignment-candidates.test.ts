@@ -4,12 +4,20 @@
  * verdict or registry change that came before it is always in its answer; a query in flight is joined; the later
  * asks of one turn of the event loop share one query made at its end; viewers who see different records never
  * share an answer. The registry is a stand-in for its `list` only: what is tested is
- * when the cache asks it, not what it answers.
+ * when the cache asks it, not what it answers. On one process (a registry with a listing version) an answer is kept
+ * until the version changes; with a real registry, a registration, a status change and a health verdict each do.
  */
 import { describe, expect, it } from "vitest";
-import type { ListServicesQuery, ServiceRecord } from "@kai/protocol";
+import pino from "pino";
+import { ServiceRegistrationSchema, type ListServicesQuery, type ServiceRecord } from "@kai/protocol";
 import type { Principal } from "../../../src/auth/principal.js";
 import { AssignmentCandidates } from "../../../src/agents/kcore/assignment-candidates.js";
+import { ChangeFeed } from "../../../src/registry/change-feed.js";
+import { HealthVerdicts } from "../../../src/registry/health-verdicts.js";
+import { LeaseTable } from "../../../src/registry/lease-table.js";
+import { RegistryService } from "../../../src/registry/registry-service.js";
+import { MemoryStore } from "../../../src/storage/memory/memory-store.js";
+import { registration } from "../../helpers/test-server.js";
 
 const principal = (owner: string): Principal => ({ tokenId: `t-${owner}`, owner, scopes: ["tasks:run"], expiresAt: Number.MAX_SAFE_INTEGER });
 
@@ -76,5 +84,60 @@ describe("assignment candidates", () => {
     const candidates = new AssignmentCandidates(reg);
     await Promise.all([candidates.find(principal("alice"), "echo"), candidates.find(principal("bob"), "echo"), candidates.find(principal("alice"), "other")]);
     expect(reg.state.calls.map((call) => `${call.owner}:${call.query.capability?.join()}`).sort()).toEqual(["alice:echo", "alice:other", "bob:echo"]);
+  });
+
+  it("on one process keeps an answer while the listing version stays, across turns, and asks again once it changes", async () => {
+    const reg = { ...registry(), version: "1:0" };
+    const candidates = new AssignmentCandidates({ list: reg.list, listingVersion: () => reg.version });
+    const first = await candidates.find(principal("alice"), "echo");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await candidates.find(principal("alice"), "echo")).toBe(first);
+    expect(reg.state.calls).toHaveLength(1);
+    // Not shared across viewers even with the same version.
+    await candidates.find(principal("bob"), "echo");
+    expect(reg.state.calls).toHaveLength(2);
+    reg.version = "1:1";
+    reg.state.health = "failing";
+    const after = await candidates.find(principal("alice"), "echo");
+    expect(reg.state.calls).toHaveLength(3);
+    expect(after[0]!.record.health).toBe("failing");
+  });
+
+  it("does not keep a failed query", async () => {
+    let fail = true;
+    const reg = registry();
+    const candidates = new AssignmentCandidates({
+      list: async (who, query) => {
+        if (fail) throw new Error("store unavailable");
+        return reg.list(who, query);
+      },
+      listingVersion: () => "1:0",
+    });
+    await expect(candidates.find(principal("alice"), "echo")).rejects.toThrow("store unavailable");
+    fail = false;
+    expect(await candidates.find(principal("alice"), "echo")).toHaveLength(1);
+  });
+
+  it("with a real registry, a registration, a status change and a health verdict each make the next step ask again", async () => {
+    const logger = pino({ level: "silent" });
+    const store = new MemoryStore();
+    const verdicts = new HealthVerdicts();
+    const registryService = new RegistryService({ store, feed: new ChangeFeed(await store.currentRevision(), 100, logger), leases: new LeaseTable(), health: verdicts });
+    const admin: Principal = { tokenId: "t-admin", owner: "admin", scopes: ["admin"], expiresAt: Number.MAX_SAFE_INTEGER };
+    const register = (id: string) => registryService.register(admin, ServiceRegistrationSchema.parse(registration({ id, type: "agent", capabilities: ["echo"], url: "http://127.0.0.1:9/step" })));
+    const candidates = new AssignmentCandidates(registryService);
+    const ids = async () => (await candidates.find(admin, "echo")).map(({ record }) => `${record.id}:${record.health}`);
+    await register("agent-a");
+    expect(await ids()).toEqual(["agent-a:unknown"]);
+    await register("agent-b");
+    expect(await ids()).toEqual(["agent-a:unknown", "agent-b:unknown"]);
+    expect(await registryService.setStatusBySystem("agent-a", "offline", "test")).toBe(true);
+    expect(await ids()).toEqual(["agent-b:unknown"]);
+    verdicts.set("agent-b", "failing");
+    expect(await ids()).toEqual(["agent-b:failing"]);
+    // Nothing changed, even after other callbacks ran: the same answer, no query.
+    const kept = await candidates.find(admin, "echo");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(await candidates.find(admin, "echo")).toBe(kept);
   });
 });
