@@ -152,7 +152,8 @@ describe.skipIf(!server)("PostgreSQL faults", () => {
 
   it("a pool with no connection free in time fails with StorageUnavailableError", async () => {
     const url = await server!.createDatabase("pool");
-    const store = await open(url, { poolSize: 2, connectTimeoutMs: 200 });
+    // Long enough for two connections to open on a busy machine; the wait for a free one then fails after it.
+    const store = await open(url, { poolSize: 2, connectTimeoutMs: 1000 });
     const held = await Promise.all([store.pool.connect(), store.pool.connect()]);
     try {
       await expect(store.getService("x")).rejects.toBeInstanceOf(StorageUnavailableError);

@@ -75,7 +75,7 @@ export class PgListener {
     this.retryTimer = this.healthTimer = null;
     const client = this.client ?? (await this.connecting?.catch(() => null)) ?? null;
     this.client = null;
-    await client?.end().catch(() => undefined);
+    if (client) await endWithin(client, END_WAIT_MS);
   }
 
   private async unsubscribe(channel: string, subscriber: Subscriber): Promise<void> {
@@ -108,7 +108,9 @@ export class PgListener {
         for (const channel of this.channels.keys()) await this.listenOn(client, channel);
       } catch (error) {
         if (this.client === client) this.client = null;
-        await client.end().catch(() => undefined);
+        // Not awaited without a bound: pg's end() of a client whose connect failed may never settle (a connect that
+        // timed out under load), and this attempt must settle for close() to finish.
+        await endWithin(client, END_WAIT_MS);
         throw error;
       }
       this.everConnected = true;
@@ -173,4 +175,14 @@ export class PgListener {
     }, this.retryMs);
     this.retryTimer.unref();
   }
+}
+
+/** How long closing waits for a connection's end before it lets it go (the process's exit closes its socket). */
+const END_WAIT_MS = 2_000;
+
+/** Ends `client`, waiting at most `ms` for it: resolves either way, never rejects. */
+async function endWithin(client: pg.Client, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([client.end().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
+  clearTimeout(timer);
 }

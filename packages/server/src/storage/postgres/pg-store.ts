@@ -284,8 +284,23 @@ export class PostgresStore implements StorageBackend, SharedStorage {
       this.db.markClosed();
       await Promise.all([this.services.drain(), this.leases.drain()]);
       await this.listener.close();
-      await this.pool.end();
+      await endPool(this.pool);
     })();
     return this.closing;
   }
+}
+
+/** How long close() waits for the pool's connections to end. */
+const POOL_END_WAIT_MS = 5_000;
+
+/**
+ * Ends the pool, waiting at most POOL_END_WAIT_MS: pg-pool's end() waits for every client it holds to be released,
+ * and under load a connection attempt that outlives its connect timeout can leave behind a client no one will
+ * release (node-postgres #3543, #2243): end() would never settle and the node would never finish closing. Seen in
+ * CI as a hung close after the pool-timeout test; the connections left are closed by the process's exit.
+ */
+async function endPool(pool: pg.Pool): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([pool.end(), new Promise<void>((resolve) => (timer = setTimeout(resolve, POOL_END_WAIT_MS).unref()))]);
+  clearTimeout(timer);
 }
