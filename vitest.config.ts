@@ -68,7 +68,13 @@ export default defineConfig({
     // Two test files at a time. Vitest's default on a 2-core machine is one (cores - 1), which leaves the second core
     // idle while a file waits on its servers (PostgreSQL's fsyncs, a spawned node, Chromium): the whole run took
     // 24 minutes on one fork, too close to CI's 30-minute budget.
-    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    // The forks share each fork's module cache between the files it runs (isolate: false): the server's several
+    // hundred modules load once per fork instead of once per file (the node project's collect time 449 s -> 124 s on
+    // this 2-core machine; the project 13 -> 10 min). The price: a file must leave no global state behind
+    // (process.env, globals, module-level caches it changes); docs/contributing/testing.md says so. Vitest has one
+    // forks pool for every project, so this holds for each project on it; the web project, whose component tests
+    // share jsdom's document and the app's module state, runs isolated in the threads pool instead.
+    poolOptions: { forks: { maxForks: 2, minForks: 1, isolate: false }, threads: { maxThreads: 2, minThreads: 1 } },
     testTimeout: 20_000,
     hookTimeout: 30_000,
     reporters: ["default"],
@@ -82,11 +88,6 @@ export default defineConfig({
           name: "node",
           include: ["packages/*/src/**/*.test.ts", "packages/*/test/**/*.test.ts"],
           exclude: [...configDefaults.exclude, "packages/cli/test/**"],
-          // The files a fork runs share its module cache: the server's several hundred modules load once per fork
-          // instead of once per file (the node project's collect time 449 s -> 124 s on this 2-core machine; the
-          // whole project 13 -> 10 min). The price: a file must leave no global state behind (process.env, globals,
-          // module-level caches it changes); docs/contributing/testing.md says so.
-          isolate: false,
           ...(useBuilds ? { server: { deps: { external: [BUILT_PACKAGES_EXTERNAL] } } } : {}),
         },
       },
@@ -95,9 +96,6 @@ export default defineConfig({
         test: {
           name: "cli",
           include: ["packages/cli/test/**/*.test.ts"],
-          // As in the node project: the files of a fork share the in-process server's modules. (The web project
-          // cannot: its component tests share jsdom's document and the app's module state.)
-          isolate: false,
           // The packages' builds, resolved through their package.json (npm test builds them first), left to Node.
           server: { deps: { external: [/\/packages\/(protocol|sdk|server)\/dist\//] } },
         },
@@ -108,6 +106,10 @@ export default defineConfig({
         plugins: [react()],
         test: {
           name: "web",
+          // Isolated (see poolOptions above), and after the other projects (groupOrder): the two pools do not compete
+          // for the 2 cores.
+          pool: "threads",
+          sequence: { groupOrder: 1 },
           environment: "jsdom",
           // Each file starts a real node (argon2, key derivation): slow on a busy 2-core machine.
           hookTimeout: 60_000,
