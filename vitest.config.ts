@@ -97,7 +97,7 @@ export default defineConfig({
           name: "cli",
           include: ["packages/cli/test/**/*.test.ts"],
           // The packages' builds, resolved through their package.json (npm test builds them first), left to Node.
-          server: { deps: { external: [/\/packages\/(protocol|sdk|server)\/dist\//] } },
+          server: { deps: { external: [BUILT_PACKAGES_EXTERNAL] } },
         },
       },
       {

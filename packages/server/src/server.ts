@@ -88,6 +88,7 @@ import { createMfa } from "./auth/mfa/create-mfa.js";
 import type { SecondFactors } from "./auth/sign-in-ports.js";
 import { ApiError } from "./errors.js";
 import { hasWebBuild, resolveWebRoot } from "./http/web-app.js";
+import { waitAtMost } from "./wait-at-most.js";
 
 export interface StartServerOptions {
   dataDir?: string;
@@ -275,7 +276,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       maxSubscribersPerToken: config.watch.maxSubscribersPerToken,
       maxSubscriptionsPerStream: config.watch.maxSubscriptionsPerStream,
       progressIntervalMs: config.registry.progressIntervalMs,
-      ...(tailer ? { catchUp: (revision: number) => Promise.race([tailer.waitFor(revision), new Promise<void>((resolve) => setTimeout(resolve, 2000).unref())]) } : {}),
+      ...(tailer ? { catchUp: async (revision: number) => void (await waitAtMost(tailer.waitFor(revision), 2000)) } : {}),
     });
     const listing = new ServiceListing({ registry, nodeDid: klpNode.did, imported: federation.directory, currentRevision: () => feed.revision });
     const startedAt = new Date();

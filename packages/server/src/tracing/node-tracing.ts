@@ -12,6 +12,7 @@
  */
 import { context, type TextMapPropagator, type Tracer } from "@opentelemetry/api";
 import type { Config } from "../config/config-schema.js";
+import { waitAtMost } from "../wait-at-most.js";
 
 /** A running node's tracing: its tracer, the W3C propagator, and the export's flush and shutdown. */
 export interface NodeTracing {
@@ -90,6 +91,6 @@ export async function startTracing(options: StartTracingOptions): Promise<NodeTr
     sampleRatio: settings.sampleRatio,
     flush: () => provider.forceFlush(),
     // A collector that does not answer must not hold up the node's stop (the exporter's own timeout is 10 s).
-    close: () => Promise.race([provider.shutdown(), new Promise<void>((resolve) => setTimeout(resolve, CLOSE_TIMEOUT_MS).unref())]),
+    close: async () => void (await waitAtMost(provider.shutdown(), CLOSE_TIMEOUT_MS)),
   };
 }

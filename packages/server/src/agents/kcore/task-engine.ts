@@ -9,7 +9,7 @@
  * next start (or another instance) resumes them. Every log line of a task carries its taskId and planId.
  */
 import { randomBytes } from "node:crypto";
-import { TERMINAL_TASK_STATES, type AnswerTaskRequestSchema, type CreateTaskRequest, type ListTasksQuery, type ListTasksResponse, type Task } from "@kai/protocol";
+import { TERMINAL_TASK_STATES, type AnswerTaskRequestSchema, type BusEvent, type CreateTaskRequest, type ListTasksQuery, type ListTasksResponse, type Task } from "@kai/protocol";
 import type { z } from "zod";
 import type { Logger } from "../../logging/logger.js";
 import type { EventBus } from "../../bus/event-bus.js";
@@ -143,11 +143,15 @@ export class TaskEngine {
     if (this.deps.store.ordersWrites && request.idempotencyKey === undefined) return this.createAndStart(record, submitted);
     const made = await this.deps.store.createTask(record, submitted, request.idempotencyKey);
     if (!made.created) return made.record.task;
-    for (const event of made.events) this.deps.bus.publish(event).catch(() => undefined);
+    this.publishCreated(made.events);
     // What was stored is what the caller is told (the runner changes its own copy from here on).
     const acknowledged = structuredClone(made.record.task);
     void this.launch(made.record, false);
     return acknowledged;
+  }
+
+  private publishCreated(events: readonly BusEvent[]): void {
+    for (const event of events) this.deps.bus.publish(event).catch(() => undefined);
   }
 
   /**
@@ -175,7 +179,7 @@ export class TaskEngine {
       }
       throw error;
     }
-    for (const event of made.events) this.deps.bus.publish(event).catch(() => undefined);
+    this.publishCreated(made.events);
     announced();
     return made.record.task;
   }

@@ -18,6 +18,7 @@ import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
 import { Parser, type ReadEntry } from "tar";
 import { PLUGIN_MANIFEST_FILE } from "@kai/protocol";
+import { waitAtMost } from "../../wait-at-most.js";
 
 export interface PackageLimits {
   /** Compressed bytes read from the source. */
@@ -155,7 +156,7 @@ export async function extractPackage(source: Readable, into: string, limits: Pac
       done(null, chunk);
     },
   });
-  const settle = () => Promise.race([work, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
+  const settle = () => waitAtMost(work, 1000);
   try {
     // The source is piped, not part of the pipeline: a refused upload must not destroy the request it came on (the
     // route still answers on it); it is only unpiped and paused.

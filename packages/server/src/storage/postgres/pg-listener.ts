@@ -11,6 +11,7 @@
 import pg from "pg";
 import { StorageUnavailableError } from "../contracts/storage-errors.js";
 import { toStorageError } from "./pg-errors.js";
+import { waitAtMost } from "../../wait-at-most.js";
 
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5_000;
@@ -75,7 +76,7 @@ export class PgListener {
     this.retryTimer = this.healthTimer = null;
     const client = this.client ?? (await this.connecting?.catch(() => null)) ?? null;
     this.client = null;
-    if (client) await endWithin(client, END_WAIT_MS);
+    if (client) await waitAtMost(client.end().catch(() => undefined), END_WAIT_MS);
   }
 
   private async unsubscribe(channel: string, subscriber: Subscriber): Promise<void> {
@@ -110,7 +111,7 @@ export class PgListener {
         if (this.client === client) this.client = null;
         // Not awaited without a bound: pg's end() of a client whose connect failed may never settle (a connect that
         // timed out under load), and this attempt must settle for close() to finish.
-        await endWithin(client, END_WAIT_MS);
+        await waitAtMost(client.end().catch(() => undefined), END_WAIT_MS);
         throw error;
       }
       this.everConnected = true;
@@ -179,10 +180,3 @@ export class PgListener {
 
 /** How long closing waits for a connection's end before it lets it go (the process's exit closes its socket). */
 const END_WAIT_MS = 2_000;
-
-/** Ends `client`, waiting at most `ms` for it: resolves either way, never rejects. */
-async function endWithin(client: pg.Client, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([client.end().catch(() => undefined), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms).unref()))]);
-  clearTimeout(timer);
-}

@@ -45,6 +45,7 @@ import { PgA2aPushStore } from "./pg-a2a-push-store.js";
 import { PgPluginInstallStore } from "./pg-plugin-install-store.js";
 import { PgSemanticStore } from "./pg-semantic-store.js";
 import { createPgVaultStore } from "./pg-vault-store.js";
+import { waitAtMost } from "../../wait-at-most.js";
 
 export class PostgresStore implements StorageBackend, SharedStorage {
   readonly shared = true as const;
@@ -284,7 +285,11 @@ export class PostgresStore implements StorageBackend, SharedStorage {
       this.db.markClosed();
       await Promise.all([this.services.drain(), this.leases.drain()]);
       await this.listener.close();
-      await endPool(this.pool);
+      // Bounded: pg-pool's end() waits for every client it holds to be released, and under load a connection attempt
+      // that outlives its connect timeout can leave behind a client no one will release (node-postgres #3543,
+      // #2243), so end() would never settle and the node would never finish closing (seen in CI after the
+      // pool-timeout test). The connections left are closed by the process's exit.
+      await waitAtMost(this.pool.end(), POOL_END_WAIT_MS);
     })();
     return this.closing;
   }
@@ -292,15 +297,3 @@ export class PostgresStore implements StorageBackend, SharedStorage {
 
 /** How long close() waits for the pool's connections to end. */
 const POOL_END_WAIT_MS = 5_000;
-
-/**
- * Ends the pool, waiting at most POOL_END_WAIT_MS: pg-pool's end() waits for every client it holds to be released,
- * and under load a connection attempt that outlives its connect timeout can leave behind a client no one will
- * release (node-postgres #3543, #2243): end() would never settle and the node would never finish closing. Seen in
- * CI as a hung close after the pool-timeout test; the connections left are closed by the process's exit.
- */
-async function endPool(pool: pg.Pool): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([pool.end(), new Promise<void>((resolve) => (timer = setTimeout(resolve, POOL_END_WAIT_MS).unref()))]);
-  clearTimeout(timer);
-}
