@@ -63,7 +63,8 @@ describe("leases", () => {
   });
 
   it("holds back a wave of expiries with the mass-expiry guard and reports it", async () => {
-    const server = await start({ massExpiry: { threshold: 0.15, minCount: 2, windowSeconds: 60, maxHoldSeconds: 4 } });
+    // maxHold long enough that, on a loaded machine, the checks below still find the guard holding.
+    const server = await start({ massExpiry: { threshold: 0.15, minCount: 2, windowSeconds: 60, maxHoldSeconds: 8 } });
     // All 20 at once, with a ttl long enough that none expires before the last is registered (even on a busy machine).
     await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -88,9 +89,9 @@ describe("leases", () => {
       const status = (await (await server.request("/api/status")).json()) as { registry: { expiryGuard: { engaged: boolean; heldBack: number } } };
       return status.registry.expiryGuard.engaged && status.registry.expiryGuard.heldBack === 17;
     };
-    await eventually(heldBack, 3000);
+    await eventually(heldBack, 6000);
     expect((await list()).filter((s) => s.status === "offline").length).toBe(3);
     // The guard never holds forever: after maxHold the rest expire.
-    await eventually(async () => (await list()).every((s) => s.status === "offline"), 8000);
-  });
+    await eventually(async () => (await list()).every((s) => s.status === "offline"), 12_000);
+  }, 40_000);
 });
