@@ -135,14 +135,15 @@ export class LeaseMonitor {
     const toDeregister: Lease[] = [];
     let live = 0;
     for (const lease of this.deps.leases.values()) {
-      if (lease.busy) continue;
       if (lease.status === "offline") {
-        if (lease.offlineSince !== null && now - lease.offlineSince >= this.options.offlineGraceMs) toDeregister.push(lease);
+        if (!lease.busy && lease.offlineSince !== null && now - lease.offlineSince >= this.options.offlineGraceMs) toDeregister.push(lease);
         continue;
       }
       if (lease.status === "maintenance") continue;
+      // A lease with a write in flight is still one of the live ones the guard's share is taken of (skipping it made
+      // the budget shrink while the expiries it allowed were being written), but is not judged now: its write decides.
       live++;
-      if (lease.expiresAt + grace <= now) expired.push(lease);
+      if (!lease.busy && lease.expiresAt + grace <= now) expired.push(lease);
     }
     const { allowed, transition } = this.guard.admit(expired.length, live, now);
     if (transition === "engaged") this.deps.logger.warn({ expired: expired.length, live, allowed, reason: this.guard.state.reason }, "mass-expiry guard engaged: holding back lease expiry");
