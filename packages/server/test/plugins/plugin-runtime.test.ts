@@ -37,6 +37,8 @@ export default { capabilities: {
   peek_secret: async (input, kai) => (await kai.vault.read(input.name)).value.length,
   services: async (_input, kai) => (await kai.registry.list({ capability: "text_reverse" })).services.map((service) => service.id),
   fetch_url: async ({ url }, kai) => kai.net.fetch(url),
+  fetch_forget: async ({ url }, kai) => { kai.net.fetch(url, { timeoutMs: 30000 }).catch(() => {}); return "fetching"; },
+  exit: () => { setTimeout(() => process.exit(7), 10); return "exiting"; },
   relay: async ({ capability, input }, kai) => kai.call("capability.invoke", { capability, input }),
   remember: async ({ text }, kai) => kai.call("memory.add", { text }),
   health: async () => ({ ok: true }),
@@ -68,6 +70,8 @@ let server: TestServer;
 // A web server on this machine that only the trusted plugin's network:127.0.0.1 may reach (through the node).
 let web: Server;
 let webPort: number;
+/** Requests to the web server's /hang (never answered): when each arrived and when its connection closed. */
+const hanging: Array<{ arrived: number; closed?: number }> = [];
 
 beforeAll(async () => {
   dataDir = mkdtempSync(join(tmpdir(), "kai-plugin-runtime-"));
@@ -78,6 +82,7 @@ beforeAll(async () => {
     capabilities: [
       capability("text_reverse", { type: "object", required: ["text"], properties: { text: { type: "string", maxLength: 1000 } } }),
       capability("peek_secret"), capability("services"), capability("fetch_url"), capability("relay"), capability("remember"),
+      capability("fetch_forget"), capability("exit"),
     ],
   }, { "main.mjs": TEXT_TOOLS });
   await signPluginFolder(textTools, { id: "text-tools", version: "1.0.0" }, publisher);
@@ -95,7 +100,12 @@ beforeAll(async () => {
     id: "spinner", name: "Spinner", entrypoint: "main.mjs", version: "0.1.0", limits: { cpuPercent: 10, cpuWindowSeconds: 2 }, capabilities: [capability("spin")],
   }, { "main.mjs": "export default { capabilities: { spin: () => { setTimeout(() => { for (;;) {} }, 10); return 'spinning'; } } };\n" });
   makePlugin(plugins, "crasher", { id: "crasher", name: "Crasher", entrypoint: "main.mjs", version: "0.1.0", capabilities: [capability("never")] }, { "main.mjs": "process.exit(7);\n" });
-  web = createServer((request, response) => response.writeHead(200, { "content-type": "text/plain" }).end(`hello from ${request.url}`));
+  web = createServer((request, response) => {
+    if (request.url !== "/hang") return response.writeHead(200, { "content-type": "text/plain" }).end(`hello from ${request.url}`);
+    const seen: { arrived: number; closed?: number } = { arrived: Date.now() };
+    hanging.push(seen);
+    request.socket.once("close", () => (seen.closed = Date.now()));
+  });
   await new Promise<void>((resolve) => web.listen(0, "127.0.0.1", resolve));
   webPort = (web.address() as AddressInfo).port;
   server = await startNode();
@@ -161,7 +171,7 @@ describe("a trusted plugin, enabled", () => {
     expect((await plugin("text-tools")).runtime).toMatchObject({ enabled: false, state: "disabled" });
     const enabled = await enable("text-tools");
     expect(enabled.trust.level).toBe("trusted");
-    expect(enabled.runtime).toMatchObject({ enabled: true, state: "running", restarts: 0, capabilities: ["text_reverse", "peek_secret", "services", "fetch_url", "relay", "remember"] });
+    expect(enabled.runtime).toMatchObject({ enabled: true, state: "running", restarts: 0, capabilities: ["text_reverse", "peek_secret", "services", "fetch_url", "fetch_forget", "exit", "relay", "remember"] });
     // A trusted plugin without a network: permission gets no network either (when the host allows namespaces).
     expect(enabled.runtime?.isolation?.permissionModel).toBe(true);
     const record = (await (await server.request("/api/services/plugin:text-tools")).json()) as { type: string; capabilities: string[]; status: string; metadata: { agent: { transport: string } } };
@@ -227,6 +237,18 @@ describe("a trusted plugin, enabled", () => {
     const refused = await eventually(async () => (await securityEvents("plugin.call")).find((event) => event.details.method === "net.fetch" && event.outcome === "failure"));
     expect(refused.details).toMatchObject({ plugin: "text-tools", target: `localhost:${webPort}` });
   });
+
+  it("has its net.fetch cancelled when its process ends, not left open until the fetch's deadline", async () => {
+    const started = await route("fetch_forget", { url: `http://127.0.0.1:${webPort}/hang` });
+    expect(started.status, await started.clone().text()).toBe(200);
+    const request = await eventually(async () => hanging[0]);
+    expect(request.closed).toBeUndefined();
+    expect((await route("exit", {})).status).toBe(200);
+    // The fetch asked for 30 s; its connection closes as soon as the node sees the process gone.
+    const closed = await eventually(async () => request.closed, 10_000, 50);
+    expect(closed - request.arrived).toBeLessThan(15_000);
+    await eventually(async () => (await plugin("text-tools")).runtime?.state === "running", 20_000, 100);
+  }, 40_000);
 });
 
 describe.skipIf(!ISOLATED)("an unverified plugin", () => {

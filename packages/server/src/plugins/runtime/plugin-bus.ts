@@ -258,7 +258,8 @@ export class PluginBus {
         const request = ChatCompletionRequestSchema.safeParse(params);
         if (!request.success) throw new ApiError("validation_failed", "llm.chat needs a chat completion request (model, messages)");
         if (request.data.stream === true) throw new ApiError("validation_failed", "llm.chat does not stream");
-        const result = await this.deps.gateway.route("chat", request.data, { principal: principalOf(plugin, ["gateway:invoke"]), capability: "llm_chat" });
+        // `ended`: a plugin that exits mid-call has nobody to answer; the upstream call is cancelled, not run to its end.
+        const result = await this.deps.gateway.route("chat", request.data, { principal: principalOf(plugin, ["gateway:invoke"]), capability: "llm_chat", signal: ended });
         return result.data;
       }
       case "events.subscribe": {
@@ -282,7 +283,7 @@ export class PluginBus {
         return { subscribed: [...wanted] };
       }
       case "net.fetch":
-        return fetchFor(params as NetFetchParams);
+        return fetchFor(params as NetFetchParams, ended);
       case "memory.search": {
         const memory = this.deps.memory;
         if (!memory) throw new ApiError("unavailable", "this node has no semantic memory");
@@ -436,8 +437,11 @@ export function networkAllows(permissions: readonly PluginPermission[], url: URL
   });
 }
 
-/** The node's HTTP request for a plugin: no redirects followed, a deadline, the body read up to the cap. */
-async function fetchFor(params: NetFetchParams): Promise<unknown> {
+/**
+ * The node's HTTP request for a plugin: no redirects followed, a deadline, the body read up to the cap. `ended`
+ * aborts it when the plugin's process ends first (the request and its connection are closed at once).
+ */
+async function fetchFor(params: NetFetchParams, ended: AbortSignal): Promise<unknown> {
   let response: Response;
   try {
     response = await fetch(params.url, {
@@ -445,9 +449,10 @@ async function fetchFor(params: NetFetchParams): Promise<unknown> {
       headers: params.headers,
       ...(params.body !== undefined && params.method !== "GET" && params.method !== "HEAD" ? { body: params.body } : {}),
       redirect: "manual",
-      signal: AbortSignal.timeout(params.timeoutMs),
+      signal: AbortSignal.any([AbortSignal.timeout(params.timeoutMs), ended]),
     });
   } catch (error) {
+    if (ended.aborted) throw new ApiError("unavailable", "net.fetch: the calling plugin has ended");
     const reason = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${params.timeoutMs} ms` : "the host could not be reached";
     throw new ApiError("upstream_unreachable", `net.fetch: ${reason}`);
   }
@@ -455,15 +460,22 @@ async function fetchFor(params: NetFetchParams): Promise<unknown> {
   let size = 0;
   let truncated = false;
   if (response.body) {
-    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-      const room = MAX_FETCH_BYTES - size;
-      if (chunk.byteLength > room) {
-        chunks.push(Buffer.from(chunk.subarray(0, room)));
-        truncated = true;
-        break;
+    try {
+      for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+        const room = MAX_FETCH_BYTES - size;
+        if (chunk.byteLength > room) {
+          chunks.push(Buffer.from(chunk.subarray(0, room)));
+          truncated = true;
+          break;
+        }
+        chunks.push(Buffer.from(chunk));
+        size += chunk.byteLength;
       }
-      chunks.push(Buffer.from(chunk));
-      size += chunk.byteLength;
+    } catch (error) {
+      // The deadline or the plugin's end cut the body short (or the host broke the connection mid-body).
+      if (ended.aborted) throw new ApiError("unavailable", "net.fetch: the calling plugin has ended");
+      const reason = error instanceof Error && error.name === "TimeoutError" ? `the body did not arrive within ${params.timeoutMs} ms` : "the host broke off the answer";
+      throw new ApiError("upstream_unreachable", `net.fetch: ${reason}`);
     }
   }
   const bytes = Buffer.concat(chunks);
