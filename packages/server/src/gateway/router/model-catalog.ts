@@ -25,7 +25,10 @@ interface ServiceModels {
   declared: ReadonlySet<string>;
   /** Shared between services whose list came from one fetch (see `fetch`); never mutated. */
   listed: ReadonlyMap<string, string | undefined>;
-  /** The first fetch after registration or a change; candidate selection waits for it (bounded by the deadline). */
+  /**
+   * The fetch running for this service, if any; candidate selection waits for it (bounded by the deadline). A fetch
+   * still waiting for a slot has no promise yet (see `waiting`): `ready` starts it at once.
+   */
   pending: Promise<void> | null;
   generation: number;
   /** A provider list was fetched at least once. */
@@ -105,10 +108,13 @@ const SHARE_FETCH_MS = 10_000;
 export class ModelCatalog {
   private readonly services = new Map<string, ServiceModels>();
   /**
-   * Fetches waiting for a slot, in arrival order (a Map keeps insertion order and dedupes). Hand-written rather
-   * than p-queue: a request that needs a waiting service's list promotes it to run at once (`ready`).
+   * Services whose fetch waits for a slot, in arrival order (a Set keeps insertion order and dedupes). Only ids: a
+   * bulk registration of 100,000 model-serving services queues 100,000 fetches (issue 19), and a promise and two
+   * closures each were ~1 KB of garbage per service, most of it old enough to be copied by the collector before it
+   * died. Hand-written rather than p-queue: a request that needs a waiting service's list promotes it to run at
+   * once (`ready`).
    */
-  private readonly waiting = new Map<string, () => void>();
+  private readonly waiting = new Set<string>();
   private running = 0;
   /** `listed`: the answer as a map, built once for every record that shares this fetch. */
   private readonly shared = new Map<string, { at: number; result: Promise<ProviderModel[]>; listed?: ReadonlyMap<string, string | undefined> }>();
@@ -139,18 +145,14 @@ export class ModelCatalog {
     if (!entry) return "unknown";
     if (entry.declared.has(model) || entry.listed.has(model)) return "yes";
     if (entry.declared.size > 0 || entry.listedOk) return "no";
-    if (!entry.pending && Date.now() - entry.lastFetchAt >= UNKNOWN_RETRY_MS) void this.refresh(serviceId);
+    if (!entry.pending && !this.waiting.has(serviceId) && Date.now() - entry.lastFetchAt >= UNKNOWN_RETRY_MS) void this.refresh(serviceId);
     return "unknown";
   }
 
   /** Resolves once the service's first model fetch finished (at once when there is none in flight). */
   ready(serviceId: string): Promise<void> {
     // A request is waiting for this list: do not leave it behind a queue of bulk registrations.
-    const start = this.waiting.get(serviceId);
-    if (start) {
-      this.waiting.delete(serviceId);
-      start();
-    }
+    if (this.waiting.has(serviceId)) this.startFetch(serviceId);
     return this.services.get(serviceId)?.pending ?? Promise.resolve();
   }
 
@@ -179,30 +181,30 @@ export class ModelCatalog {
   private refreshAll(): void {
     for (const record of this.options.directory.all()) {
       const entry = this.services.get(record.id);
-      if (entry && record.status !== "offline" && !entry.pending) this.schedule(record.id, entry);
+      if (entry && record.status !== "offline" && !entry.pending) this.schedule(record.id);
     }
   }
 
-  /** Queues a fetch of the service's list behind at most MAX_CONCURRENT_FETCHES running ones; sets `pending`. */
-  private schedule(serviceId: string, entry: ServiceModels): void {
+  /** Queues a fetch of the service's list behind at most MAX_CONCURRENT_FETCHES running ones. */
+  private schedule(serviceId: string): void {
     if (this.waiting.has(serviceId)) return;
-    const done = new Promise<void>((resolve) => {
-      this.waiting.set(serviceId, () => {
-        this.running++;
-        const record = this.options.directory.get(serviceId);
-        const fetched = record && this.services.get(serviceId) === entry ? this.fetch(record, entry) : Promise.resolve();
-        void fetched.finally(() => {
-          this.running--;
-          resolve();
-          this.pump();
-        });
-      });
+    this.waiting.add(serviceId);
+    this.pump();
+  }
+
+  /** Runs a waiting service's fetch now (taking a slot, or one more when `ready` promotes it); sets `pending`. */
+  private startFetch(serviceId: string): void {
+    this.waiting.delete(serviceId);
+    const entry = this.services.get(serviceId);
+    const record = this.options.directory.get(serviceId);
+    if (!entry || !record) return;
+    this.running++;
+    const done: Promise<void> = this.fetch(record, entry).finally(() => {
+      this.running--;
+      if (entry.pending === done) entry.pending = null;
+      this.pump();
     });
     entry.pending = done;
-    void done.finally(() => {
-      if (entry.pending === done) entry.pending = null;
-    });
-    this.pump();
   }
 
   private prune(now: number): void {
@@ -211,9 +213,7 @@ export class ModelCatalog {
 
   private pump(): void {
     while (this.running < MAX_CONCURRENT_FETCHES && this.waiting.size > 0) {
-      const [serviceId, start] = this.waiting.entries().next().value as [string, () => void];
-      this.waiting.delete(serviceId);
-      start();
+      this.startFetch(this.waiting.values().next().value as string);
     }
   }
 
@@ -233,7 +233,7 @@ export class ModelCatalog {
       this.services.set(record.id, entry);
     }
     entry.declared = declaredModels(record.metadata);
-    if (fetchNow && record.capabilities.some((capability) => MODEL_CAPABILITIES.has(capability))) this.schedule(record.id, entry);
+    if (fetchNow && record.capabilities.some((capability) => MODEL_CAPABILITIES.has(capability))) this.schedule(record.id);
   }
 
   /** `fresh`: do not reuse another record's recent answer (after a model_not_found, say). */
