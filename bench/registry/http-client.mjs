@@ -7,13 +7,17 @@
 import { Pool } from "undici";
 
 const MAX_CONNECTIONS = 64;
+/** Connections at most for POST workloads: one per request in flight (see poolFor). */
+const MAX_POST_CONNECTIONS = 256;
 
 /**
- * A pool sized for `inFlight` concurrent requests: one connection each up to 64, then HTTP/1.1
- * pipelining on those 64 (as many clients behind a few proxies would look).
+ * A pool sized for `inFlight` concurrent requests. GET: one connection each up to 64, then HTTP/1.1 pipelining on
+ * those 64 (as many clients behind a few proxies would look). `posts`: one connection per request in flight (up to
+ * 256), because undici never pipelines a POST (not idempotent: it waits for the answer before the next request on
+ * that connection), so "256 in flight" on 64 pipelined connections was 64 in flight at the server.
  */
-export function poolFor(url, inFlight) {
-  const connections = Math.min(inFlight, MAX_CONNECTIONS);
+export function poolFor(url, inFlight, { posts = false } = {}) {
+  const connections = Math.min(inFlight, posts ? MAX_POST_CONNECTIONS : MAX_CONNECTIONS);
   return new Pool(url, {
     connections,
     pipelining: Math.ceil(inFlight / connections),

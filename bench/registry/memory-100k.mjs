@@ -95,7 +95,7 @@ const server = await startKaiServe({ name: "memory", config, env });
 try {
   const idle = memoryOf(server.pid);
   console.log(`server pid ${server.pid}: idle RSS ${idle.rssMb.toFixed(0)} MB, V8 heap ${await heapOf(server)}`);
-  const pool = poolFor(server.url, concurrency);
+  const pool = poolFor(server.url, concurrency, { posts: true });
   let next = 0;
   let errors = 0;
   const started = performance.now();

@@ -63,7 +63,7 @@ async function register(pool, token, count, inFlight) {
 async function startTarget({ name, main }, settings, pg) {
   const database = pg ? await pg.createDatabase("cpu") : undefined;
   const server = await startRegistryServer({ synchronous: settings.sync, main, ...(database ? { postgresUrl: database.url } : {}) });
-  const pool = poolFor(server.url, settings.inFlight);
+  const pool = poolFor(server.url, settings.inFlight, { posts: true });
   const minted = await call(pool, {
     method: "POST",
     path: "/api/tokens",

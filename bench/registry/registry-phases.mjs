@@ -112,7 +112,7 @@ const pgNote = (level) =>
  */
 const MAX_LOAD_ERRORS = 1000;
 async function registerMany(server, token, { count, concurrency, maxMs, bodyOf }) {
-  const pool = poolFor(server.url, concurrency);
+  const pool = poolFor(server.url, concurrency, { posts: true });
   const ids = [];
   let next = 0;
   let errors = 0;
@@ -151,7 +151,7 @@ export function registryRegistrations(settings, target, log) {
   return withServer(target, log, async (server, token, tokenKind) => {
     const levels = [];
     for (const concurrency of settings.levels) {
-      const pool = poolFor(server.url, concurrency);
+      const pool = poolFor(server.url, concurrency, { posts: true });
       try {
         const level = await measureLevel(server, {
           concurrency,
@@ -184,7 +184,7 @@ export function registryHeartbeats(settings, log, target = { kind: "sqlite", syn
     const paths = setup.ids.map((id) => `/api/services/${encodeURIComponent(id)}/heartbeat`);
     const levels = [];
     for (const concurrency of settings.levels) {
-      const pool = poolFor(server.url, concurrency);
+      const pool = poolFor(server.url, concurrency, { posts: true });
       try {
         const level = await measureLevel(server, {
           concurrency,
