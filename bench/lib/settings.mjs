@@ -34,8 +34,8 @@ export const settings = {
   runCluster: runs("cluster"),
   /** Phase groups to run: registrations (1), heartbeats (2), discovery (3 and 4, which share the 100k load). */
   phases,
-  /** Closed-loop concurrency levels, as in the etcd baseline. */
-  levels: [1, 16, 64, 256],
+  /** Closed-loop concurrency levels, as in the etcd baseline (BENCH_LEVELS=256 or a comma list runs only those). */
+  levels: process.env.BENCH_LEVELS ? process.env.BENCH_LEVELS.split(",").map(Number) : [1, 16, 64, 256],
   warmupMs: quick ? 300 : 1000,
   measureMs: quick ? 1500 : 5000,
   /** Services (ours) and leases (etcd) kept alive in the heartbeat phase. */

@@ -40,10 +40,18 @@ const READ_TOUCHED = "SELECT seq, id, heartbeat_at, revision, doc FROM services 
  * bumps the counter under this lock, so equal values mean no write committed in between and the rows are current.
  */
 function lockAndRead(ids: readonly string[]): string {
-  const list = ids.map((id) => pg.escapeLiteral(id)).join(", ");
+  const list = ids.map(literalOf).join(", ");
   return `SELECT c.value AS locked, (SELECT value FROM store_state WHERE key = 'revision') AS seen, s.seq, s.id, s.heartbeat_at, s.revision, s.doc
     FROM (SELECT value FROM store_state WHERE key = 'revision' FOR UPDATE) c
     LEFT JOIN services s ON s.id = ANY(ARRAY[${list}]::text[])`;
+}
+
+/**
+ * `id` as an SQL string literal. An id without a quote or a backslash (every id the schema's pattern allows) is only
+ * quoted: pg's escapeLiteral builds its answer a character at a time (~1 KB of garbage per registration, issue 13).
+ */
+function literalOf(id: string): string {
+  return id.includes("'") || id.includes("\\") ? pg.escapeLiteral(id) : `'${id}'`;
 }
 
 interface LockedRow {

@@ -11,7 +11,7 @@ import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import { RevisionConflict, type ServiceChange, type ServiceDecision, type ServiceDraft, type ServiceWrite } from "../contracts/node-store.js";
 import { encodeRecordDoc, eventDocOf, parseRecordDoc, serviceColumns } from "../sqlite/record-codec.js";
 import { recordOf, type StoredService } from "./pg-service-rows.js";
-import { textArrayParameter } from "./pg-service-text-array.js";
+import { numberArrayParameter, textArrayParameter } from "./pg-service-text-array.js";
 
 /** One caller's work in a batch. */
 export type ServiceBatchEntry =
@@ -157,7 +157,12 @@ export class ServiceBatchPlan {
     return this.stored.get(id) ?? null;
   }
 
-  private write(write: ServiceWrite): RegistryEvent {
+  /**
+   * `handOver`: the record may become the event's record (its revision set in place) instead of a copy. Only for a
+   * draft made for this plan (`change`'s decision builds one per call): a `write` entry's record is planned again as
+   * it was when a failed batch runs its entries one by one, so it must not change.
+   */
+  private write(write: ServiceWrite, handOver = false): RegistryEvent {
     const { record } = write;
     const existing = this.current(record.id);
     const actual = existing?.revision ?? 0;
@@ -180,6 +185,12 @@ export class ServiceBatchPlan {
     });
     this.planned.set(record.id, { seq, revision, heartbeatAt, doc, draft: record });
     this.revision = revision;
+    if (handOver) {
+      // Named store on the decision's own draft, after its documents were encoded: the same key order as the copy.
+      const service = record as ServiceRecord;
+      service.revision = revision;
+      return { event: write.event, revision, service };
+    }
     return { event: write.event, revision, service: { ...record, revision } };
   }
 
@@ -190,7 +201,7 @@ export class ServiceBatchPlan {
     const write = decide(previous);
     if (write === null) return { previous, event: null };
     if (write.record.id !== id) throw new Error(`changeService(${id}) decided a write of ${write.record.id}`);
-    return { previous, event: this.write({ ...write, expectedRevision: existing?.revision ?? 0 }) };
+    return { previous, event: this.write({ ...write, expectedRevision: existing?.revision ?? 0 }, write.handOver === true) };
   }
 
   private delete(id: string, expectedRevision: number | undefined): RegistryEvent | null {
@@ -228,6 +239,17 @@ export class ServiceBatchPlan {
       if (after?.draft) upserts.push(serviceColumns(after.draft, after.seq, after.revision, after.doc));
       const old = before ? parseRecordDoc(before.doc) : null;
       const sync = (target: typeof tags, oldTerms: readonly string[], newTerms: readonly string[]) => {
+        if (oldTerms.length === 0) {
+          // A new record (the common case): every term is an insert; no sets built (four per record were ~1 KB of
+          // garbage per registration). A term listed twice is inserted once.
+          if (!after) return;
+          newTerms.forEach((term, index) => {
+            if (newTerms.indexOf(term) !== index) return;
+            target.insert[0].push(term);
+            target.insert[1].push(after.seq);
+          });
+          return;
+        }
         // Rows of the old place all go when the record moved or went; otherwise only the terms that changed.
         const keep = new Set(moved ? [] : newTerms);
         for (const term of new Set(oldTerms)) {
@@ -249,26 +271,26 @@ export class ServiceBatchPlan {
     if (removed.length > 0) out.push({ text: "DELETE FROM services WHERE id = ANY($1::text[])", values: [removed] });
     const serviceArrays = Array.from({ length: SERVICE_COLUMN_COUNT }, (_, column) => {
       const values = upserts.map((row) => row[column]);
-      return SERVICE_TEXT_COLUMNS.has(column) ? textArrayParameter(values as Array<string | null>) : values;
+      return SERVICE_TEXT_COLUMNS.has(column) ? textArrayParameter(values as Array<string | null>) : numberArrayParameter(values as Array<number | null>);
     });
     out.push({
       name: "kai_commit_batch",
       text: COMMIT_BATCH,
       values: [
-        events.map((e) => e.revision),
+        numberArrayParameter(events.map((e) => e.revision)),
         textArrayParameter(events.map((e) => e.event)),
         textArrayParameter(events.map((e) => e.serviceId)),
         textArrayParameter(events.map((e) => e.doc)),
         textArrayParameter(events.map((e) => e.previous)),
         ...serviceArrays,
         textArrayParameter(tags.remove[0]),
-        tags.remove[1],
+        numberArrayParameter(tags.remove[1]),
         textArrayParameter(tags.insert[0]),
-        tags.insert[1],
+        numberArrayParameter(tags.insert[1]),
         textArrayParameter(capabilities.remove[0]),
-        capabilities.remove[1],
+        numberArrayParameter(capabilities.remove[1]),
         textArrayParameter(capabilities.insert[0]),
-        capabilities.insert[1],
+        numberArrayParameter(capabilities.insert[1]),
         this.revision,
         channel,
       ],
