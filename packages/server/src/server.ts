@@ -67,6 +67,7 @@ import { SingletonJobs } from "./cluster/singleton-jobs.js";
 import { openBackups } from "./backup/index.js";
 import { signInPruningJob } from "./auth/sign-in-pruning.js";
 import { shareClusterSignals } from "./cluster/share-signals.js";
+import { forgetCredentialsOnVaultChanges } from "./gateway/router/credential-freshness.js";
 import { ClusterReport } from "./cluster/cluster-report.js";
 import { openRateLimits } from "./cluster/open-rate-limits.js";
 import { openRedisExtras } from "./cluster/redis/redis-extras.js";
@@ -314,6 +315,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       logger,
       limits: limits.limits,
     });
+    // A secret changed or the vault locked on this instance: the gateway forgets its cached copy at once.
+    const offVaultCredentials = forgetCredentialsOnVaultChanges(vault, router);
+    undo.unshift(async () => offVaultCredentials());
     registerFederationMetrics(metrics.registry, () => federation.listPeers());
     // The JSON view of the last hour (metrics/node-activity.ts): the router's live state and the health checker's verdicts.
     metrics.activity.attachRuntime(() => router.serviceStats());

@@ -20,6 +20,8 @@ export type SignalTopic =
   | "token_revoked"
   /** `{ reason }`: the vault header changed (rotation, passphrase change, initialisation); instances reload it. */
   | "vault_changed"
+  /** `{ name }`: a secret's value was put, replaced or deleted; instances forget the gateway's cached copy (never the value). */
+  | "vault_secret_changed"
   /** `{ serviceId, verdict: "passing" | "failing" | null }`: the health checker's verdict changed. A state topic. */
   | "health_verdict"
   /** `{ serviceId, ok }`: one active probe's outcome (circuit breakers on every instance). */

@@ -5,6 +5,7 @@
  *   minute each instance also re-reads revocations from the database, so one cut off for longer than signals
  *   are kept cannot go on accepting a revoked token);
  * - the vault's header changed (initialised, rotated, passphrase changed) on one: the others reload it;
+ * - a secret's value changed on one: the others' gateways forget their cached copy of it (credential-freshness.ts);
  * - the health checker (a singleton job, on the leader) reached a verdict: every instance shows and routes on it;
  * - a user was created, changed (roles, state) or deleted, or a custom role changed: every instance reloads it, so
  *   a user's tokens are capped by their current roles everywhere at once; a session was revoked: every instance
@@ -17,6 +18,7 @@ import type { TokenService } from "../auth/token-service.js";
 import type { VaultService } from "../vault/vault-service.js";
 import type { HealthVerdicts } from "../registry/health-verdicts.js";
 import type { Cluster } from "./cluster-types.js";
+import { vaultCredentialRef, type ForgetsCredentials } from "../gateway/router/credential-freshness.js";
 import type { AccessTable } from "../auth/users/access-table.js";
 import type { RoleCatalog } from "../auth/roles.js";
 
@@ -28,8 +30,8 @@ export interface SharedSignalsDeps {
   tokens: TokenService;
   vault: VaultService;
   verdicts: HealthVerdicts;
-  /** The gateway's circuit breakers hear the leader's verdicts too. */
-  router: { reportHealth(id: string, outcome: { ok: boolean }): void };
+  /** The gateway's circuit breakers hear the leader's verdicts too; its credential cache hears other instances' secret changes. */
+  router: { reportHealth(id: string, outcome: { ok: boolean }): void } & ForgetsCredentials;
   logger: Logger;
   /** Users, roles and sessions as every request checks them (issue 14). */
   identity?: { access: AccessTable; roles: RoleCatalog };
@@ -74,6 +76,15 @@ export async function shareClusterSignals(deps: SharedSignalsDeps): Promise<{ st
       if (meta.fromSelf) return;
       vault.reloadFromStore().catch((error: unknown) => logger.error({ err: error }, "reloading the vault after another instance changed it failed"));
     }),
+  );
+
+  offs.push(vault.onSecretChanged((name) => void publish("vault_secret_changed", { name })));
+  offs.push(
+    cluster.signals.subscribe("vault_secret_changed", (payload, meta) => {
+      if (!meta.fromSelf && typeof payload.name === "string") router.forgetCredentials(vaultCredentialRef(payload.name));
+    }),
+    // Signals lost while this instance was cut off may have named secrets: forget every cached credential.
+    cluster.signals.onMissed(() => router.forgetCredentials()),
   );
 
   offs.push(verdicts.observe((serviceId, verdict) => void publish("health_verdict", { serviceId, verdict })));

@@ -40,7 +40,7 @@ import { VaultCore, type VaultDeps } from "./vault-core.js";
 import { VaultLifecycle } from "./vault-lifecycle.js";
 import { VaultUnlock } from "./vault-unlock.js";
 import { VaultRotation } from "./vault-rotation.js";
-import { VaultSecrets } from "./vault-secrets.js";
+import { serviceCredentialName, VaultSecrets } from "./vault-secrets.js";
 import { VaultTransit } from "./vault-transit.js";
 import { VaultAudit } from "./vault-audit.js";
 import { VaultReload } from "./vault-reload.js";
@@ -61,6 +61,12 @@ export interface VaultService extends Vault {
    * the header upgrade at unlock), so the cluster layer can tell the other instances; returns its remover.
    */
   onHeaderChanged(listener: () => void): () => void;
+  /**
+   * Tells `listener` the name of each secret whose value THIS instance changed (put, delete, a registration's
+   * credential), once committed, so that what caches a value (the gateway's credentials) can drop it at once and the
+   * cluster layer can tell the other instances; returns its remover. Never the value.
+   */
+  onSecretChanged(listener: (name: string) => void): () => void;
   /**
    * Re-reads the header from the store and, if this instance is unlocked and the header changed (another
    * instance rotated or re-keyed), re-opens the keyring with the key it holds; if that key no longer opens
@@ -96,7 +102,10 @@ export async function createVault(deps: VaultDeps): Promise<VaultService> {
   return new VaultFacade(core);
 }
 
-/** Delegation only: no operation is decided here. Operations that use keys run through `fresh` (vault-reload.ts). */
+/**
+ * Delegation only: no operation is decided here. Operations that use keys run through `fresh` (vault-reload.ts); those
+ * that change a secret's value tell `onSecretChanged`'s listeners once they committed.
+ */
 class VaultFacade implements VaultService {
   private readonly lifecycle: VaultLifecycle;
   private readonly unlocking: VaultUnlock;
@@ -105,6 +114,7 @@ class VaultFacade implements VaultService {
   private readonly transit: VaultTransit;
   private readonly audit: VaultAudit;
   private readonly reload: VaultReload;
+  private readonly secretListeners = new Set<(name: string) => void>();
 
   constructor(private readonly core: VaultCore) {
     this.reload = new VaultReload(core);
@@ -134,6 +144,24 @@ class VaultFacade implements VaultService {
 
   onHeaderChanged(listener: () => void): () => void {
     return this.core.onHeaderChanged(listener);
+  }
+
+  onSecretChanged(listener: (name: string) => void): () => void {
+    this.secretListeners.add(listener);
+    return () => this.secretListeners.delete(listener);
+  }
+
+  /** Runs `operation`; once it committed, tells the secret listeners that `name` changed. */
+  private async changing<T>(name: string, operation: () => Promise<T>): Promise<T> {
+    const result = await operation();
+    for (const listener of this.secretListeners) {
+      try {
+        listener(name);
+      } catch (error) {
+        this.core.deps.logger.warn({ err: error }, "a vault secret listener failed");
+      }
+    }
+    return result;
   }
 
   reloadFromStore(): Promise<void> {
@@ -169,7 +197,7 @@ class VaultFacade implements VaultService {
   }
 
   putSecret(name: string, request: PutSecretRequest, actor: VaultActor): Promise<SecretInfo> {
-    return this.reload.fresh(() => this.secrets.putSecret(name, request, actor));
+    return this.changing(name, () => this.reload.fresh(() => this.secrets.putSecret(name, request, actor)));
   }
 
   getSecret(name: string, actor: VaultActor): Promise<SecretValueResponse> {
@@ -181,11 +209,11 @@ class VaultFacade implements VaultService {
   }
 
   deleteSecret(name: string, actor: VaultActor): Promise<void> {
-    return this.reload.fresh(() => this.secrets.deleteSecret(name, actor));
+    return this.changing(name, () => this.reload.fresh(() => this.secrets.deleteSecret(name, actor)));
   }
 
   storeServiceCredential(serviceId: string, value: string, actor: VaultActor): Promise<string> {
-    return this.reload.fresh(() => this.secrets.storeServiceCredential(serviceId, value, actor));
+    return this.changing(serviceCredentialName(serviceId), () => this.reload.fresh(() => this.secrets.storeServiceCredential(serviceId, value, actor)));
   }
 
   checkServiceCredential(serviceId: string, value: string, actor: VaultActor): Promise<string> {

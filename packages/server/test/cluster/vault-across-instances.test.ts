@@ -1,11 +1,15 @@
 /**
  * The vault of two whole servers on one real PostgreSQL is one vault: a data-key rotation made through one
  * instance is used by the other (a secret it writes afterwards is sealed under the new key and read back on the
- * first), and the audit chain both wrote is one chain that verifies from either.
+ * first), and the audit chain both wrote is one chain that verifies from either. A provider key replaced through one
+ * instance is what the other's gateway sends next (its cached copy dropped by the vault_secret_changed signal,
+ * not kept for credentialCacheMs).
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
-import type { TestServer } from "../helpers/test-server.js";
+import { eventually, registration, type TestServer } from "../helpers/test-server.js";
+import { startOpenAIFake } from "../gateway/fakes/openai-fake.js";
+import type { FakeUpstream } from "../gateway/fakes/fake-server.js";
 import { startInstances, type Instances } from "./support/instances.js";
 
 const pg: PostgresServer | null = await startPostgres();
@@ -20,8 +24,11 @@ describe.skipIf(!pg)("one vault across two instances", () => {
     [a, b] = instances.servers as [TestServer, TestServer];
   }, 60_000);
 
+  let fake: FakeUpstream | undefined;
+
   afterAll(async () => {
     await instances?.dispose();
+    await fake?.close();
     await pg?.stop();
   });
 
@@ -47,4 +54,26 @@ describe.skipIf(!pg)("one vault across two instances", () => {
       expect(((await verify.json()) as { ok: boolean }).ok).toBe(true);
     }
   });
+
+  test("a provider key replaced through one instance is what the other's gateway sends next", async () => {
+    fake = await startOpenAIFake();
+    const secret = "/api/vault/secrets/providers/shared-openai";
+    expect((await a.request(secret, { method: "PUT", json: { value: "sk-old-4c2e8a" } })).status).toBe(200);
+    const registered = await a.request("/api/services/register", {
+      method: "POST",
+      json: registration({ id: "shared-openai", url: fake.url, auth: { type: "bearer_token", credentialRef: "vault:providers/shared-openai" } }),
+    });
+    expect(registered.status, await registered.clone().text()).toBe(201);
+    const sentThrough = async (server: TestServer): Promise<string | undefined> => {
+      const before = fake!.requests.length;
+      const response = await server.request("/v1/chat/completions", { method: "POST", json: { model: "gpt-fake", messages: [{ role: "user", content: "hi" }] } });
+      if (response.status !== 200) return undefined;
+      return String(fake!.requests.slice(before).find((request) => request.path === "/v1/chat/completions")?.headers.authorization);
+    };
+    // B has the record (the shared change log) and caches the old key on its first call.
+    expect(await eventually(() => sentThrough(b), 10_000)).toBe("Bearer sk-old-4c2e8a");
+    expect((await a.request(secret, { method: "PUT", json: { value: "sk-new-9d1f3b" } })).status).toBe(200);
+    // Well inside the 30 s credentialCacheMs B would otherwise keep the old key for.
+    await eventually(async () => (await sentThrough(b)) === "Bearer sk-new-9d1f3b", 10_000, 100);
+  }, 40_000);
 });

@@ -161,6 +161,7 @@ export class RedisFanout {
 const SIGNAL_TOPICS = {
   token_revoked: true,
   vault_changed: true,
+  vault_secret_changed: true,
   health_verdict: true,
   health_probe: true,
   federation_changed: true,

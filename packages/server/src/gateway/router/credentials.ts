@@ -7,8 +7,9 @@
  *
  * The cache exists because every vault read is an audited, transactional operation; reading the vault on
  * every routed request would put a database write on the hot path and flood the audit log. Its cost: a
- * locked vault or a changed secret takes effect for the gateway within `credentialCacheMs` (call `forget`
- * to make it immediate; a refused credential is forgotten at once).
+ * secret changed or deleted, or the vault locked, through this node is forgotten at once (`forget`, wired by
+ * credential-freshness.ts, across instances by a cluster signal); a refused credential is forgotten at once too. What
+ * is left to `credentialCacheMs`: a change no instance of this node made (an `env:` variable cannot change at run time).
  */
 import type { ServiceRecord } from "@kai/protocol";
 import { ApiError } from "../../errors.js";
@@ -39,6 +40,11 @@ const NONE: ResolvedAuth = { secrets: [] };
 export class CredentialResolver {
   private readonly cache = new Map<string, { value: string; expiresAt: number }>();
   private readonly pending = new Map<string, Promise<string>>();
+  /**
+   * Bumped by every `forget`: a read that started before it (it may hold the old value of a secret just changed)
+   * answers its own request but is neither cached nor shared with requests that come after the forget.
+   */
+  private generation = 0;
   private readonly now: () => number;
 
   constructor(private readonly options: CredentialResolverOptions) {
@@ -77,8 +83,14 @@ export class CredentialResolver {
 
   /** Drops cached values (one reference, or all): the next request reads the vault or env again. */
   forget(credentialRef?: string): void {
-    if (credentialRef === undefined) this.cache.clear();
-    else this.cache.delete(credentialRef);
+    this.generation++;
+    if (credentialRef === undefined) {
+      this.cache.clear();
+      this.pending.clear();
+    } else {
+      this.cache.delete(credentialRef);
+      this.pending.delete(credentialRef);
+    }
   }
 
   private value(serviceId: string, ref: string): Promise<string> {
@@ -87,14 +99,15 @@ export class CredentialResolver {
     // Concurrent requests for one reference share one vault read.
     const inFlight = this.pending.get(ref);
     if (inFlight) return inFlight;
-    const read = this.read(serviceId, ref).then(
+    const generation = this.generation;
+    const read: Promise<string> = this.read(serviceId, ref).then(
       (value) => {
-        this.pending.delete(ref);
-        if (this.options.cacheMs > 0) this.cache.set(ref, { value, expiresAt: this.now() + this.options.cacheMs });
+        if (this.pending.get(ref) === read) this.pending.delete(ref);
+        if (this.options.cacheMs > 0 && generation === this.generation) this.cache.set(ref, { value, expiresAt: this.now() + this.options.cacheMs });
         return value;
       },
       (error: unknown) => {
-        this.pending.delete(ref);
+        if (this.pending.get(ref) === read) this.pending.delete(ref);
         throw error;
       },
     );
