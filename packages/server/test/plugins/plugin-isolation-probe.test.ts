@@ -11,7 +11,7 @@ import type { PluginDetail } from "@kai/protocol";
 import type { SecurityEventInput } from "../../src/auth/security-log.js";
 import { ApiError } from "../../src/errors.js";
 import { PluginCatalog } from "../../src/plugins/plugin-catalog.js";
-import { missingProtections, probeIsolation, type IsolationTools } from "../../src/plugins/runtime/isolation-probe.js";
+import { detectIsolation, detectIsolationSync, missingProtections, probeIsolation, type IsolationTools } from "../../src/plugins/runtime/isolation-probe.js";
 import { PluginBus } from "../../src/plugins/runtime/plugin-bus.js";
 import { PluginSupervisor, type SupervisorStatus } from "../../src/plugins/runtime/plugin-supervisor.js";
 import { missingPart } from "../helpers/real-parts.js";
@@ -54,6 +54,17 @@ describe("the isolation probe", () => {
     if (!tools.unshare) missingPart("unprivileged network namespaces (unshare --user --net)", "apt-get install util-linux, and sysctl kernel.unprivileged_userns_clone=1");
     if (!tools.bwrap) missingPart("bubblewrap (bwrap) with unprivileged user namespaces", "apt-get install bubblewrap, and sysctl kernel.unprivileged_userns_clone=1");
     expect(missingProtections(tools, { network: false })).toEqual(tools.prlimit && tools.unshare && tools.bwrap ? [] : expect.any(Array));
+  });
+
+  it("answers the same with its trial runs awaited (what the runtime warms its cache with) as run synchronously", async () => {
+    // Started before the synchronous run: the awaited trials leave the event loop free meanwhile.
+    let ticks = 0;
+    const ticking = setInterval(() => ticks++, 1);
+    const awaited = await detectIsolation();
+    clearInterval(ticking);
+    expect(awaited).toEqual(detectIsolationSync());
+    // The trials ran in child processes while timers kept firing (the synchronous probe stops them for 0.1-0.2 s).
+    if (awaited.bwrap !== null || awaited.unshare !== null) expect(ticks).toBeGreaterThan(0);
   });
 
   it("names each missing protection and how to get it; a plugin given the network needs no namespace", () => {

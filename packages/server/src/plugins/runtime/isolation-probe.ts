@@ -6,8 +6,10 @@
  * file-boundary.ts, which makes the network namespace itself when it is there). Probed once per process and cached; the
  * supervisor asks before it starts an unverified plugin and refuses to start one whose protections are missing
  * unless `plugins.allowWeakIsolation` says otherwise. Tests inject another probe to play a machine without them.
+ * The plugin runtime warms the cache first (`warmIsolationProbe`, child processes awaited, not run synchronously): the
+ * trial runs take 0.1–0.2 s, which the synchronous probe would spend with the node's event loop stopped.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { dirname } from "node:path";
 import { existsSync } from "node:fs";
 import { fileBoundaryArgs } from "./file-boundary.js";
@@ -27,29 +29,63 @@ const PRLIMIT_PATHS = ["/usr/bin/prlimit", "/bin/prlimit"];
 const UNSHARE_PATHS = ["/usr/bin/unshare", "/bin/unshare"];
 const BWRAP_PATHS = ["/usr/bin/bwrap", "/bin/bwrap", "/usr/local/bin/bwrap"];
 
+/** A kernel or AppArmor policy can refuse unprivileged namespaces although the program exists: the trial run. */
+const UNSHARE_TRIAL = ["--user", "--map-root-user", "--net", "--", "true"];
+
 /**
  * Runs Node inside the boundary a plugin gets (Node's own folder standing in for the host script and the plugin's): the
  * program exists, the kernel allows its namespaces, and Node starts with only those files.
  */
-function bwrapWorks(bwrap: string): boolean {
-  const args = [...fileBoundaryArgs({ host: process.execPath, folder: dirname(process.execPath), network: false }), "--", process.execPath, "-e", "0"];
-  return spawnSync(bwrap, args, { stdio: "ignore", env: {}, timeout: 5_000 }).status === 0;
+function bwrapTrialArgs(): string[] {
+  return [...fileBoundaryArgs({ host: process.execPath, folder: dirname(process.execPath), network: false }), "--", process.execPath, "-e", "0"];
+}
+
+const installed = (paths: readonly string[]) => paths.find((candidate) => existsSync(candidate));
+
+/** Looks for the programs and tries them, synchronously (uncached). */
+export function detectIsolationSync(): IsolationTools {
+  const unshare = installed(UNSHARE_PATHS);
+  const bwrap = installed(BWRAP_PATHS);
+  return {
+    prlimit: installed(PRLIMIT_PATHS) ?? null,
+    unshare: unshare && spawnSync(unshare, UNSHARE_TRIAL, { stdio: "ignore", timeout: 5_000 }).status === 0 ? unshare : null,
+    bwrap: bwrap && spawnSync(bwrap, bwrapTrialArgs(), { stdio: "ignore", env: {}, timeout: 5_000 }).status === 0 ? bwrap : null,
+  };
+}
+
+/** Whether `command args` exits 0 within 5 s: spawnSync(...).status === 0 without stopping the event loop. */
+function succeeds(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(command, args, { stdio: "ignore", timeout: 5_000, ...(env ? { env } : {}) });
+    child.once("error", () => resolve(false));
+    child.once("exit", (code) => resolve(code === 0));
+  });
+}
+
+/** The same answer as `detectIsolationSync`, with the trial runs awaited (uncached). */
+export async function detectIsolation(): Promise<IsolationTools> {
+  const unshare = installed(UNSHARE_PATHS);
+  const bwrap = installed(BWRAP_PATHS);
+  const [unshareOk, bwrapOk] = await Promise.all([
+    unshare ? succeeds(unshare, UNSHARE_TRIAL) : false,
+    bwrap ? succeeds(bwrap, bwrapTrialArgs(), {}) : false,
+  ]);
+  return { prlimit: installed(PRLIMIT_PATHS) ?? null, unshare: unshare && unshareOk ? unshare : null, bwrap: bwrap && bwrapOk ? bwrap : null };
 }
 
 let probed: IsolationTools | undefined;
+let warming: Promise<void> | undefined;
 
-/** The real probe (production's): looks for the programs and tries one namespace, once. */
-export const probeIsolation: IsolationProbe = () => {
-  if (probed) return probed;
-  const prlimit = PRLIMIT_PATHS.find((candidate) => existsSync(candidate)) ?? null;
-  const unsharePath = UNSHARE_PATHS.find((candidate) => existsSync(candidate));
-  // A kernel or AppArmor policy can refuse unprivileged namespaces although the program exists: try one.
-  const unshare = unsharePath && spawnSync(unsharePath, ["--user", "--map-root-user", "--net", "--", "true"], { stdio: "ignore", timeout: 5_000 }).status === 0 ? unsharePath : null;
-  const bwrapPath = BWRAP_PATHS.find((candidate) => existsSync(candidate));
-  const bwrap = bwrapPath && bwrapWorks(bwrapPath) ? bwrapPath : null;
-  probed = { prlimit, unshare, bwrap };
-  return probed;
-};
+/** The real probe (production's): the machine's answer, found once and cached. */
+export const probeIsolation: IsolationProbe = () => (probed ??= detectIsolationSync());
+
+/** Fills `probeIsolation`'s cache without blocking the event loop (the plugin runtime calls it before a start). */
+export function warmIsolationProbe(): Promise<void> {
+  if (probed) return Promise.resolve();
+  return (warming ??= detectIsolation().then((tools) => {
+    probed ??= tools;
+  }));
+}
 
 /**
  * What a plugin process would go without here, each naming the protection and how to get it; empty when nothing is

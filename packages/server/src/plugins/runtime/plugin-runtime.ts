@@ -43,7 +43,7 @@ import type { RegistryService } from "../../registry/registry-service.js";
 import type { PluginCatalog } from "../plugin-catalog.js";
 import { hashPluginFiles } from "../plugin-files.js";
 import type { PluginBus } from "./plugin-bus.js";
-import type { IsolationProbe } from "./isolation-probe.js";
+import { warmIsolationProbe, type IsolationProbe } from "./isolation-probe.js";
 import type { PluginProcessOptions } from "./plugin-process.js";
 import { PluginSupervisor, type RestartPolicy, type SupervisorStatus } from "./plugin-supervisor.js";
 
@@ -267,6 +267,8 @@ export class PluginRuntime {
   }
 
   private async startOne(plugin: PluginDetail, fingerprint: string): Promise<void> {
+    // The real probe's trial runs, awaited here rather than run synchronously by the supervisor's first start.
+    if (!this.deps.probe) await warmIsolationProbe();
     this.ajv ??= new (await import("ajv")).Ajv({ strict: false, allErrors: false });
     const ajv = this.ajv;
     const validators = new Map<string, ValidateFunction>();
