@@ -9,7 +9,7 @@
  */
 import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import { RevisionConflict, type ServiceChange, type ServiceDecision, type ServiceDraft, type ServiceWrite } from "../contracts/node-store.js";
-import { encodeRecordDoc, eventDocOf, parseRecordDoc, serviceColumns } from "../sqlite/record-codec.js";
+import { encodeRecordDoc, eventDocIsRowDoc, eventDocOf, parseRecordDoc, serviceColumns } from "../sqlite/record-codec.js";
 import { recordOf, type StoredService } from "./pg-service-rows.js";
 import { numberArrayParameter, textArrayParameter } from "./pg-service-text-array.js";
 
@@ -34,8 +34,15 @@ interface PlannedEvent {
   revision: number;
   event: RegistryEvent["event"];
   serviceId: string;
-  doc: string;
+  /** The event's document; null when PostgreSQL derives it from the row's (see `rowDoc`). */
+  doc: string | null;
   previous: string | null;
+  /**
+   * The row document this event's is that document with `revision` appended (`eventDocOf`), when so: if the row the
+   * batch writes for the id still holds it (this was the id's last write in the batch), the statement builds the
+   * event's document from the row's instead of receiving a second copy of it.
+   */
+  rowDoc?: string;
 }
 
 export interface PlannedStatement {
@@ -66,8 +73,11 @@ export function idsOf(entry: ServiceBatchEntry): string[] {
  */
 const COMMIT_BATCH = `
   WITH new_events AS (
+    -- A NULL document is the written row's with the revision appended (what eventDocOf makes, byte for byte).
     INSERT INTO events (revision, event, service_id, doc, previous)
-    SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[])
+    SELECT e.revision, e.event, e.service_id, COALESCE(e.doc, left(s.doc, -1) || ',"revision":' || e.revision || '}'), e.previous
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS e(revision, event, service_id, doc, previous)
+    LEFT JOIN unnest($7::text[], $18::text[]) AS s(id, doc) ON e.doc IS NULL AND s.id = e.service_id
   ), upserted AS (
     INSERT INTO services (seq, id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
     SELECT * FROM unnest($6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::integer[],
@@ -176,12 +186,14 @@ export class ServiceBatchPlan {
     const beat = Number.isNaN(parsed) ? null : parsed;
     const kept = existing?.heartbeatAt ?? null;
     const heartbeatAt = kept === null ? beat : beat === null ? kept : Math.max(kept, beat);
+    const derivable = eventDocIsRowDoc(record, doc);
     this.events.push({
       revision,
       event: write.event,
       serviceId: record.id,
-      doc: eventDocOf(record, doc, revision),
+      doc: derivable ? null : eventDocOf(record, doc, revision),
       previous: existing ? JSON.stringify(recordOf(record.id, existing)) : null,
+      ...(derivable ? { rowDoc: doc } : {}),
     });
     this.planned.set(record.id, { seq, revision, heartbeatAt, doc, draft: record });
     this.revision = revision;
@@ -280,7 +292,8 @@ export class ServiceBatchPlan {
         numberArrayParameter(events.map((e) => e.revision)),
         textArrayParameter(events.map((e) => e.event)),
         textArrayParameter(events.map((e) => e.serviceId)),
-        textArrayParameter(events.map((e) => e.doc)),
+        // Derived in the statement when the batch's row for the id holds the document it extends; else sent.
+        textArrayParameter(events.map((e) => (e.rowDoc !== undefined && this.planned.get(e.serviceId)?.doc === e.rowDoc ? null : (e.doc ?? `${e.rowDoc!.slice(0, -1)},"revision":${e.revision}}`)))),
         textArrayParameter(events.map((e) => e.previous)),
         ...serviceArrays,
         textArrayParameter(tags.remove[0]),
