@@ -140,10 +140,11 @@ export class LeaseMonitor {
         continue;
       }
       if (lease.status === "maintenance") continue;
-      // A lease with a write in flight is still one of the live ones the guard's share is taken of (skipping it made
-      // the budget shrink while the expiries it allowed were being written), but is not judged now: its write decides.
+      // A lease with a write in flight is being expired: the guard already counts it among this window's expiries
+      // (its population is the live leases plus those), and its write decides what it becomes.
+      if (lease.busy) continue;
       live++;
-      if (!lease.busy && lease.expiresAt + grace <= now) expired.push(lease);
+      if (lease.expiresAt + grace <= now) expired.push(lease);
     }
     const { allowed, transition } = this.guard.admit(expired.length, live, now);
     if (transition === "engaged") this.deps.logger.warn({ expired: expired.length, live, allowed, reason: this.guard.state.reason }, "mass-expiry guard engaged: holding back lease expiry");

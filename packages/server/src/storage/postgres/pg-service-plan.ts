@@ -9,7 +9,7 @@
  */
 import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import { RevisionConflict, type ServiceChange, type ServiceDecision, type ServiceDraft, type ServiceWrite } from "../contracts/node-store.js";
-import { encodeRecordDoc, eventDocIsRowDoc, eventDocOf, parseRecordDoc, serviceColumns } from "../sqlite/record-codec.js";
+import { docWithRevision, encodeRecordDoc, eventDocIsRowDoc, eventDocOf, parseRecordDoc, serviceColumns } from "../sqlite/record-codec.js";
 import { recordOf, type StoredService } from "./pg-service-rows.js";
 import { numberArrayParameter, textArrayParameter } from "./pg-service-text-array.js";
 
@@ -293,7 +293,7 @@ export class ServiceBatchPlan {
         textArrayParameter(events.map((e) => e.event)),
         textArrayParameter(events.map((e) => e.serviceId)),
         // Derived in the statement when the batch's row for the id holds the document it extends; else sent.
-        textArrayParameter(events.map((e) => (e.rowDoc !== undefined && this.planned.get(e.serviceId)?.doc === e.rowDoc ? null : (e.doc ?? `${e.rowDoc!.slice(0, -1)},"revision":${e.revision}}`)))),
+        textArrayParameter(events.map((e) => (e.rowDoc === undefined ? e.doc : this.planned.get(e.serviceId)?.doc === e.rowDoc ? null : docWithRevision(e.rowDoc, e.revision)))),
         textArrayParameter(events.map((e) => e.previous)),
         ...serviceArrays,
         textArrayParameter(tags.remove[0]),

@@ -51,6 +51,11 @@ export function encodeRecordDoc(record: ServiceDraft): string {
  */
 export function eventDocOf(record: ServiceDraft, doc: string, revision: number): string {
   if (!eventDocIsRowDoc(record, doc)) return JSON.stringify({ ...record, revision });
+  return docWithRevision(doc, revision);
+}
+
+/** A stored document (an object's JSON) with `"revision":<revision>` added as its last member. */
+export function docWithRevision(doc: string, revision: number): string {
   return `${doc.slice(0, -1)},"revision":${revision}}`;
 }
 
