@@ -82,6 +82,7 @@ export class VaultCore {
   private keys: UnlockedKeys | null = null;
   private readonly lockListeners = new Set<(unlocked: boolean) => void>();
   private readonly headerListeners = new Set<() => void>();
+  private readonly secretListeners = new Set<(name: string) => void>();
   private closed = false;
 
   constructor(
@@ -162,6 +163,22 @@ export class VaultCore {
   onHeaderChanged(listener: () => void): () => void {
     this.headerListeners.add(listener);
     return () => this.headerListeners.delete(listener);
+  }
+
+  onSecretChanged(listener: (name: string) => void): () => void {
+    this.secretListeners.add(listener);
+    return () => this.secretListeners.delete(listener);
+  }
+
+  /** This instance committed a change to secret `name`'s value (put, delete): tells the listeners (the gateway's cache, the cluster layer). */
+  secretChanged(name: string): void {
+    for (const listener of this.secretListeners) {
+      try {
+        listener(name);
+      } catch (error) {
+        this.deps.logger.error({ err: error }, "vault secret listener failed");
+      }
+    }
   }
 
   /** This instance committed a new header (init, unlock's upgrade, rekey, rotation): tells the listeners (the cluster layer). */

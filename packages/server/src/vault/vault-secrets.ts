@@ -102,6 +102,7 @@ export class VaultSecrets {
         if (!tx.deleteSecret(name)) throw new Refusal(secretNotFound(), "failed", "not_found");
         return { reason: null, value: undefined };
       }, { secrets: [name] });
+      core.secretChanged(name);
     });
   }
 
@@ -187,6 +188,7 @@ export class VaultSecrets {
         return { reason: `v${version}`, value: this.info({ ...meta, versions }) };
       }, { secrets: [name] });
       core.noteUsage(state, state.keyring.active.version, used);
+      core.secretChanged(name);
       return info;
     });
     // Outside the shared lock: rotation needs it exclusively.

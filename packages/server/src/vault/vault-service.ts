@@ -40,7 +40,7 @@ import { VaultCore, type VaultDeps } from "./vault-core.js";
 import { VaultLifecycle } from "./vault-lifecycle.js";
 import { VaultUnlock } from "./vault-unlock.js";
 import { VaultRotation } from "./vault-rotation.js";
-import { serviceCredentialName, VaultSecrets } from "./vault-secrets.js";
+import { VaultSecrets } from "./vault-secrets.js";
 import { VaultTransit } from "./vault-transit.js";
 import { VaultAudit } from "./vault-audit.js";
 import { VaultReload } from "./vault-reload.js";
@@ -102,10 +102,7 @@ export async function createVault(deps: VaultDeps): Promise<VaultService> {
   return new VaultFacade(core);
 }
 
-/**
- * Delegation only: no operation is decided here. Operations that use keys run through `fresh` (vault-reload.ts); those
- * that change a secret's value tell `onSecretChanged`'s listeners once they committed.
- */
+/** Delegation only: no operation is decided here. Operations that use keys run through `fresh` (vault-reload.ts). */
 class VaultFacade implements VaultService {
   private readonly lifecycle: VaultLifecycle;
   private readonly unlocking: VaultUnlock;
@@ -114,7 +111,6 @@ class VaultFacade implements VaultService {
   private readonly transit: VaultTransit;
   private readonly audit: VaultAudit;
   private readonly reload: VaultReload;
-  private readonly secretListeners = new Set<(name: string) => void>();
 
   constructor(private readonly core: VaultCore) {
     this.reload = new VaultReload(core);
@@ -147,21 +143,7 @@ class VaultFacade implements VaultService {
   }
 
   onSecretChanged(listener: (name: string) => void): () => void {
-    this.secretListeners.add(listener);
-    return () => this.secretListeners.delete(listener);
-  }
-
-  /** Runs `operation`; once it committed, tells the secret listeners that `name` changed. */
-  private async changing<T>(name: string, operation: () => Promise<T>): Promise<T> {
-    const result = await operation();
-    for (const listener of this.secretListeners) {
-      try {
-        listener(name);
-      } catch (error) {
-        this.core.deps.logger.warn({ err: error }, "a vault secret listener failed");
-      }
-    }
-    return result;
+    return this.core.onSecretChanged(listener);
   }
 
   reloadFromStore(): Promise<void> {
@@ -197,7 +179,7 @@ class VaultFacade implements VaultService {
   }
 
   putSecret(name: string, request: PutSecretRequest, actor: VaultActor): Promise<SecretInfo> {
-    return this.changing(name, () => this.reload.fresh(() => this.secrets.putSecret(name, request, actor)));
+    return this.reload.fresh(() => this.secrets.putSecret(name, request, actor));
   }
 
   getSecret(name: string, actor: VaultActor): Promise<SecretValueResponse> {
@@ -209,11 +191,11 @@ class VaultFacade implements VaultService {
   }
 
   deleteSecret(name: string, actor: VaultActor): Promise<void> {
-    return this.changing(name, () => this.reload.fresh(() => this.secrets.deleteSecret(name, actor)));
+    return this.reload.fresh(() => this.secrets.deleteSecret(name, actor));
   }
 
   storeServiceCredential(serviceId: string, value: string, actor: VaultActor): Promise<string> {
-    return this.changing(serviceCredentialName(serviceId), () => this.reload.fresh(() => this.secrets.storeServiceCredential(serviceId, value, actor)));
+    return this.reload.fresh(() => this.secrets.storeServiceCredential(serviceId, value, actor));
   }
 
   checkServiceCredential(serviceId: string, value: string, actor: VaultActor): Promise<string> {

@@ -437,6 +437,13 @@ export function networkAllows(permissions: readonly PluginPermission[], url: URL
   });
 }
 
+/** What a failed net.fetch answers: the plugin's end, its deadline (`timedOut`), or the host (`broken`). */
+function fetchFailure(error: unknown, ended: AbortSignal, timedOut: string, broken: string): ApiError {
+  if (ended.aborted) return new ApiError("unavailable", "net.fetch: the calling plugin has ended");
+  const reason = error instanceof Error && error.name === "TimeoutError" ? timedOut : broken;
+  return new ApiError("upstream_unreachable", `net.fetch: ${reason}`);
+}
+
 /**
  * The node's HTTP request for a plugin: no redirects followed, a deadline, the body read up to the cap. `ended`
  * aborts it when the plugin's process ends first (the request and its connection are closed at once).
@@ -452,9 +459,7 @@ async function fetchFor(params: NetFetchParams, ended: AbortSignal): Promise<unk
       signal: AbortSignal.any([AbortSignal.timeout(params.timeoutMs), ended]),
     });
   } catch (error) {
-    if (ended.aborted) throw new ApiError("unavailable", "net.fetch: the calling plugin has ended");
-    const reason = error instanceof Error && error.name === "TimeoutError" ? `no answer within ${params.timeoutMs} ms` : "the host could not be reached";
-    throw new ApiError("upstream_unreachable", `net.fetch: ${reason}`);
+    throw fetchFailure(error, ended, `no answer within ${params.timeoutMs} ms`, "the host could not be reached");
   }
   const chunks: Buffer[] = [];
   let size = 0;
@@ -473,9 +478,7 @@ async function fetchFor(params: NetFetchParams, ended: AbortSignal): Promise<unk
       }
     } catch (error) {
       // The deadline or the plugin's end cut the body short (or the host broke the connection mid-body).
-      if (ended.aborted) throw new ApiError("unavailable", "net.fetch: the calling plugin has ended");
-      const reason = error instanceof Error && error.name === "TimeoutError" ? `the body did not arrive within ${params.timeoutMs} ms` : "the host broke off the answer";
-      throw new ApiError("upstream_unreachable", `net.fetch: ${reason}`);
+      throw fetchFailure(error, ended, `the body did not arrive within ${params.timeoutMs} ms`, "the host broke off the answer");
     }
   }
   const bytes = Buffer.concat(chunks);
