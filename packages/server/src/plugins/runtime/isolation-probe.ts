@@ -42,35 +42,45 @@ function bwrapTrialArgs(): string[] {
 
 const installed = (paths: readonly string[]) => paths.find((candidate) => existsSync(candidate));
 
-/** Looks for the programs and tries them, synchronously (uncached). */
-export function detectIsolationSync(): IsolationTools {
+/** A trial run: the program protects plugins here when this exits 0 within 5 s. */
+interface Trial {
+  command: string;
+  args: string[];
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What is installed, and the trial runs that decide whether unshare and bwrap work here. One list for both ways of running them. */
+function trials(): { prlimit: string | null; unshare: Trial | null; bwrap: Trial | null } {
   const unshare = installed(UNSHARE_PATHS);
   const bwrap = installed(BWRAP_PATHS);
   return {
     prlimit: installed(PRLIMIT_PATHS) ?? null,
-    unshare: unshare && spawnSync(unshare, UNSHARE_TRIAL, { stdio: "ignore", timeout: 5_000 }).status === 0 ? unshare : null,
-    bwrap: bwrap && spawnSync(bwrap, bwrapTrialArgs(), { stdio: "ignore", env: {}, timeout: 5_000 }).status === 0 ? bwrap : null,
+    unshare: unshare ? { command: unshare, args: UNSHARE_TRIAL } : null,
+    bwrap: bwrap ? { command: bwrap, args: bwrapTrialArgs(), env: {} } : null,
   };
 }
 
-/** Whether `command args` exits 0 within 5 s: spawnSync(...).status === 0 without stopping the event loop. */
-function succeeds(command: string, args: string[], env?: NodeJS.ProcessEnv): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn(command, args, { stdio: "ignore", timeout: 5_000, ...(env ? { env } : {}) });
-    child.once("error", () => resolve(false));
-    child.once("exit", (code) => resolve(code === 0));
-  });
+const spawnOptions = (trial: Trial) => ({ stdio: "ignore" as const, timeout: 5_000, ...(trial.env ? { env: trial.env } : {}) });
+
+/** Runs the trials synchronously (uncached). */
+export function detectIsolationSync(): IsolationTools {
+  const { prlimit, unshare, bwrap } = trials();
+  const works = (trial: Trial | null) => (trial && spawnSync(trial.command, trial.args, spawnOptions(trial)).status === 0 ? trial.command : null);
+  return { prlimit, unshare: works(unshare), bwrap: works(bwrap) };
 }
 
-/** The same answer as `detectIsolationSync`, with the trial runs awaited (uncached). */
+/** The same answer as `detectIsolationSync`, with the trials awaited as child processes (uncached). */
 export async function detectIsolation(): Promise<IsolationTools> {
-  const unshare = installed(UNSHARE_PATHS);
-  const bwrap = installed(BWRAP_PATHS);
-  const [unshareOk, bwrapOk] = await Promise.all([
-    unshare ? succeeds(unshare, UNSHARE_TRIAL) : false,
-    bwrap ? succeeds(bwrap, bwrapTrialArgs(), {}) : false,
-  ]);
-  return { prlimit: installed(PRLIMIT_PATHS) ?? null, unshare: unshare && unshareOk ? unshare : null, bwrap: bwrap && bwrapOk ? bwrap : null };
+  const { prlimit, unshare, bwrap } = trials();
+  const works = (trial: Trial | null) =>
+    new Promise<string | null>((resolve) => {
+      if (!trial) return resolve(null);
+      const child = spawn(trial.command, trial.args, spawnOptions(trial));
+      child.once("error", () => resolve(null));
+      child.once("exit", (code) => resolve(code === 0 ? trial.command : null));
+    });
+  const [unshareWorks, bwrapWorks] = await Promise.all([works(unshare), works(bwrap)]);
+  return { prlimit, unshare: unshareWorks, bwrap: bwrapWorks };
 }
 
 let probed: IsolationTools | undefined;
