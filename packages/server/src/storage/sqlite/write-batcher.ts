@@ -22,15 +22,12 @@
  *
  * Under load the batch waits a little for company (like PostgreSQL's commit_delay): every commit
  * writes each touched B-tree page to the WAL once, so one commit of 50 registrations costs far less than
- * 50 commits of one. An idle store commits on the next turn of the event loop, with no added delay.
+ * 50 commits of one. An idle store, or one writer doing writes in a row, commits on the next turn of the
+ * event loop with no added delay (commit-delay.ts decides).
  */
 import type { Database, Statement } from "better-sqlite3";
+import { COMMIT_DELAY_MS, CommitDelayPolicy } from "./commit-delay.js";
 import { WRITE_SQL, type WriteOp, type WriteSink, type WriteStatementName } from "./write-statements.js";
-
-/** How long a batch may wait for more writes while the store is busy, ms. */
-const COMMIT_DELAY_MS = 1;
-/** The store counts as busy when the previous commit was this recent, ms, and held more than one write. */
-const BUSY_WINDOW_MS = 5;
 
 interface PendingWrite {
   run: (sink: WriteSink) => unknown;
@@ -68,8 +65,7 @@ export class WriteBatcher {
   private scheduled: { cancel(): void } | null = null;
   /** Set while the writer thread holds a transaction of ours; nothing else is started meanwhile. */
   private inFlight: Promise<void> | null = null;
-  private lastCommitAt = 0;
-  private lastBatchSize = 0;
+  private readonly delay = new CommitDelayPolicy();
   private readonly begin: Statement;
   private readonly commit: Statement;
   private readonly rollback: Statement;
@@ -114,12 +110,20 @@ export class WriteBatcher {
   }
 
   private schedule(): { cancel(): void } {
-    // A lone sequential writer makes batches of one: it never waits. Concurrent writers make bigger batches.
-    if (this.lastBatchSize > 1 && performance.now() - this.lastCommitAt < BUSY_WINDOW_MS) {
-      const timer = setTimeout(() => this.flush(), COMMIT_DELAY_MS);
-      return { cancel: () => clearTimeout(timer) };
-    }
-    return this.scheduleNow();
+    if (!this.delay.shouldWait(performance.now())) return this.scheduleNow();
+    // What is queued when this turn ends would have joined without the wait; only what comes later is its gain.
+    let queuedAfterTurn: number | undefined;
+    const turnEnd = setImmediate(() => (queuedAfterTurn = this.queue.length));
+    const timer = setTimeout(() => {
+      if (queuedAfterTurn !== undefined) this.delay.waited(this.queue.length - queuedAfterTurn);
+      this.flush();
+    }, COMMIT_DELAY_MS);
+    return {
+      cancel: () => {
+        clearImmediate(turnEnd);
+        clearTimeout(timer);
+      },
+    };
   }
 
   private scheduleNow(): { cancel(): void } {
@@ -289,8 +293,7 @@ export class WriteBatcher {
   }
 
   private settle(batch: PendingWrite[], outcomes: Outcome[]): void {
-    this.lastCommitAt = performance.now();
-    this.lastBatchSize = batch.length;
+    this.delay.committed(batch.length, performance.now());
     this.hooks.committed();
     batch.forEach((write, index) => {
       const outcome = outcomes[index];
