@@ -52,6 +52,16 @@ describe("RotatingFile", () => {
     for (const name of names) expect(statSync(join(dir, name)).mode & 0o777).toBe(0o600);
   });
 
+  it("has each line in the file when write returns (nothing held back for a crash to lose)", () => {
+    const dir = freshDir();
+    const file = new RotatingFile({ dir, name: "system", maxBytes: 1024 * 1024, retentionDays: 30, now: () => NOON });
+    for (let n = 0; n < 3; n++) {
+      file.write(line(n));
+      // No flush and no wait: what an operator (or a crash report) reads right after the line was logged.
+      expect(read(dir, "system-2026-12-04.log").split("\n").filter(Boolean)).toHaveLength(n + 1);
+    }
+  });
+
   it("starts a new file when the UTC day changes, and deletes files past retention then", async () => {
     const dir = freshDir();
     let now = NOON;
