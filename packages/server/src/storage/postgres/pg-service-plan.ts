@@ -11,7 +11,7 @@ import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import { RevisionConflict, type ServiceChange, type ServiceDecision, type ServiceDraft, type ServiceWrite } from "../contracts/node-store.js";
 import { docWithRevision, encodeRecordDoc, eventDocIsRowDoc, eventDocOf, parseRecordDoc, serviceColumns } from "../sqlite/record-codec.js";
 import { recordOf, type StoredService } from "./pg-service-rows.js";
-import { numberArrayParameter, textArrayParameter } from "./pg-service-text-array.js";
+import { numberArrayParameter, textArrayParameter } from "./pg-array-parameters.js";
 
 /** One caller's work in a batch. */
 export type ServiceBatchEntry =

@@ -1,7 +1,7 @@
 /**
- * @module storage/postgres/pg-service-text-array
- * A `text[]` parameter of the batch statement (pg-service-plan.ts), written as PostgreSQL's array literal by one
- * `JSON.stringify` of the whole array instead of by the `pg` driver; its number arrays by one join.
+ * @module storage/postgres/pg-array-parameters
+ * The array parameters of the batch statement (pg-service-plan.ts): a `text[]` written as PostgreSQL's array literal
+ * by one `JSON.stringify` of the whole array instead of by the `pg` driver; a number array by one join.
  *
  * Why: a batch of registrations sends every record's JSON document twice (the event and the row), and the driver
  * escapes each element of an array parameter with two regular-expression replaces and builds the literal by string

@@ -1,11 +1,11 @@
-// The batch statement's text[] parameters are written by JSON.stringify (pg-service-text-array.ts) instead of by the
+// The batch statement's text[] parameters are written by JSON.stringify (pg-array-parameters.ts) instead of by the
 // pg driver. This pins, on a real PostgreSQL, that the literal means exactly the array the driver would have sent:
 // every kind of string (quotes, backslashes, braces, commas, spaces, "NULL", empty, non-ASCII, JSON documents), NULL
 // elements, the empty array, control characters (which JSON escapes: written back as themselves, as the search column's
 // U+001F separators need), and the strings only the driver carries (a NUL, surrogates), which go to it unchanged.
 import { afterAll, describe, expect, it } from "vitest";
 import { startPostgres, testClient } from "../helpers/postgres-server.js";
-import { numberArrayParameter, textArrayParameter } from "../../src/storage/postgres/pg-service-text-array.js";
+import { numberArrayParameter, textArrayParameter } from "../../src/storage/postgres/pg-array-parameters.js";
 
 const server = await startPostgres();
 afterAll(async () => { await server?.stop(); });
