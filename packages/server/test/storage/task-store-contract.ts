@@ -11,7 +11,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StorageBackend } from "../../src/storage/contracts/storage-backend.js";
-import { TaskFencedError, type NewTaskEvent, type TaskRecord, type TaskStore } from "../../src/storage/contracts/task-store.js";
+import { TaskFencedError, TaskMissingError, type NewTaskEvent, type TaskRecord, type TaskStore } from "../../src/storage/contracts/task-store.js";
 
 export interface OpenedTaskBackend {
   backend: StorageBackend;
@@ -245,6 +245,9 @@ export function runTaskStoreContract(name: string, open: () => Promise<OpenedTas
       expect(outcomes[0]).toMatchObject({ ok: false });
       expect(outcomes[0]!.ok ? null : outcomes[0]!.error).toBeInstanceOf(TaskFencedError);
       expect(outcomes[1]).toMatchObject({ ok: false });
+      // Its create was never stored: the runner must not be told "resumes after a restart" (TaskRunner.commitFailed).
+      expect(outcomes[1]!.ok ? null : outcomes[1]!.error).toBeInstanceOf(TaskMissingError);
+      await expect(store.commitTask(record("t_gmissing"), [event("x")])).rejects.toBeInstanceOf(TaskMissingError);
       expect(outcomes[2]).toMatchObject({ ok: true, lastSeq: 2 });
       expect((await store.getTask("t_gf"))?.task).toMatchObject({ state: "submitted", lastSeq: 1 });
       expect(await store.eventsAfter("t_gf", 1, 10)).toEqual([]);

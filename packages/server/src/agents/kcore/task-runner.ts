@@ -12,7 +12,7 @@ import type { BusEvent, PlanStep, StepRun, Task, TaskState } from "@kai/protocol
 import type { Logger } from "../../logging/logger.js";
 import type { EventBus } from "../../bus/event-bus.js";
 import type { Principal } from "../../auth/principal.js";
-import { TaskFencedError, type NewTaskEvent, type TaskRecord, type TaskStore } from "../../storage/contracts/task-store.js";
+import { TaskFencedError, TaskMissingError, type NewTaskEvent, type TaskRecord, type TaskStore } from "../../storage/contracts/task-store.js";
 import { ApiError } from "../../errors.js";
 import { findAssignee, type Assignee, type AssignmentDeps } from "./assignment.js";
 import type { LoadTracker } from "./agent-load.js";
@@ -78,6 +78,8 @@ export class TaskRunner {
   private deadline: NodeJS.Timeout | undefined;
   /** The result is being reviewed (complete() runs once even when two last steps end together). */
   private completing = false;
+  /** A commit failed and stopped the runner (commitFailed). */
+  private stoppedByCommit = false;
   readonly principal: Principal;
   /** Until the create's events are published (RunnerDeps.publishAfter): what is stored meanwhile is published after. */
   private publishGate: Promise<void> | undefined;
@@ -465,9 +467,14 @@ export class TaskRunner {
   }
 
   private commitFailed(error: unknown): void {
+    // Commits queued together fail together: the first failure stops the runner and says why, once.
+    if (this.stoppedByCommit) return;
+    this.stoppedByCommit = true;
     const fenced = error instanceof TaskFencedError;
     // Refused because another instance adopted the task (this one was thought gone): halt, the adopter runs it.
     if (fenced) this.deps.logger.warn({}, "another instance runs the task now; this runner halts");
+    // Its create was not committed (it failed in the same batch, and its caller got the error): nothing to resume.
+    else if (error instanceof TaskMissingError) this.deps.logger.warn({}, "the task's create was not committed; this runner stops and nothing resumes it");
     else this.deps.logger.error({ err: error }, "committing the task failed; it stops here and resumes after a restart");
     const wasFinished = this.finished;
     this.finished = true;

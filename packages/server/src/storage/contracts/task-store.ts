@@ -68,6 +68,14 @@ export class TaskFencedError extends Error {
   }
 }
 
+/** A commit of a task that is not stored: its create was never committed (it failed, in the same batch). */
+export class TaskMissingError extends Error {
+  constructor(taskId: string) {
+    super(`task ${taskId} does not exist`);
+    this.name = "TaskMissingError";
+  }
+}
+
 /** One entry of `commitTasks`: what `commitTask` takes. */
 export interface TaskCommit {
   record: TaskRecord;

@@ -5,7 +5,7 @@
  * caller changing its object never changes the stored one.
  */
 import type { BusEvent } from "@kai/protocol";
-import { numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskCommit, type TaskCommitOutcome, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import { numberEvents, runnerOf, TaskFencedError, TaskMissingError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskCommit, type TaskCommitOutcome, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
 
 const copy = <T>(value: T): T => structuredClone(value);
 
@@ -53,7 +53,7 @@ export class MemoryTaskStore implements TaskStore {
   async commitTask(record: TaskRecord, events: NewTaskEvent[]) {
     this.check();
     const current = this.tasks.get(record.task.id);
-    if (!current) throw new Error(`task ${record.task.id} does not exist`);
+    if (!current) throw new TaskMissingError(record.task.id);
     if (runnerOf(current) !== runnerOf(record)) throw new TaskFencedError(record.task.id);
     const numbered = numberEvents(record.task.id, events, current.task.lastSeq + 1);
     const stored = copy({ ...record, task: { ...record.task, lastSeq: current.task.lastSeq + numbered.length } });
@@ -99,7 +99,7 @@ export class MemoryTaskStore implements TaskStore {
   async append(taskId: string, event: NewTaskEvent): Promise<BusEvent> {
     this.check();
     const current = this.tasks.get(taskId);
-    if (!current) throw new Error(`task ${taskId} does not exist`);
+    if (!current) throw new TaskMissingError(taskId);
     current.task.lastSeq += 1;
     const numbered: BusEvent = { ...event, taskId, seq: current.task.lastSeq };
     this.events.get(taskId)!.push(copy(numbered));
@@ -116,7 +116,7 @@ export class MemoryTaskStore implements TaskStore {
     this.check();
     return batch.map(({ record, events }): TaskCommitOutcome => {
       const current = this.tasks.get(record.task.id);
-      if (!current) return { ok: false, error: new Error(`task ${record.task.id} does not exist`) };
+      if (!current) return { ok: false, error: new TaskMissingError(record.task.id) };
       if (runnerOf(current) !== runnerOf(record)) return { ok: false, error: new TaskFencedError(record.task.id) };
       const numbered = numberEvents(record.task.id, events, current.task.lastSeq + 1);
       const lastSeq = current.task.lastSeq + numbered.length;

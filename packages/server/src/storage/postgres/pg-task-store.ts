@@ -6,7 +6,7 @@
  * A create with an idempotency key relies on the unique `idem_key`: the second of two racing creates finds the first.
  */
 import type { BusEvent } from "@kai/protocol";
-import { decodeStored, numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskCommit, type TaskCommitOutcome, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import { decodeStored, numberEvents, runnerOf, TaskFencedError, TaskMissingError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskCommit, type TaskCommitOutcome, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
 import type { PgDatabase } from "./pg-database.js";
 import type pg from "pg";
 
@@ -120,7 +120,7 @@ export class PgTaskStore implements TaskStore {
   commitTask(record: TaskRecord, events: NewTaskEvent[]) {
     return this.db.transaction(async (client) => {
       const current = await client.query<{ last_seq: string; runner: string | null }>("SELECT last_seq, runner FROM tasks WHERE id = $1 FOR UPDATE", [record.task.id]);
-      if (!current.rows[0]) throw new Error(`task ${record.task.id} does not exist`);
+      if (!current.rows[0]) throw new TaskMissingError(record.task.id);
       // Fencing: the row lock is held, so an adoption either happened before (refused here) or waits for this commit.
       if (current.rows[0].runner !== runnerOf(record)) throw new TaskFencedError(record.task.id);
       const numbered = numberEvents(record.task.id, events, Number(current.rows[0].last_seq) + 1);
@@ -173,7 +173,7 @@ export class PgTaskStore implements TaskStore {
   append(taskId: string, event: NewTaskEvent): Promise<BusEvent> {
     return this.db.transaction(async (client) => {
       const updated = await client.query<{ last_seq: string }>("UPDATE tasks SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq", [taskId]);
-      if (!updated.rows[0]) throw new Error(`task ${taskId} does not exist`);
+      if (!updated.rows[0]) throw new TaskMissingError(taskId);
       const numbered: BusEvent = { ...event, taskId, seq: Number(updated.rows[0].last_seq) };
       await insertEvents(client, taskId, [numbered]);
       return numbered;
@@ -209,7 +209,7 @@ export class PgTaskStore implements TaskStore {
       const numbered: BusEvent[] = [];
       for (const entry of entries) {
         const row = current.get(entry.id);
-        if (!row) outcomes.push({ ok: false, error: new Error(`task ${entry.id} does not exist`) });
+        if (!row) outcomes.push({ ok: false, error: new TaskMissingError(entry.id) });
         else if (row.runner !== entry.runner) outcomes.push({ ok: false, error: new TaskFencedError(entry.id) });
         else {
           const events = numberEvents(entry.id, entry.events, Number(row.last_seq) + 1);

@@ -7,7 +7,7 @@
  */
 import type { Database, Statement } from "better-sqlite3";
 import type { BusEvent, TaskState } from "@kai/protocol";
-import { commitOutcomes, decodeStored, numberEvents, runnerOf, TaskFencedError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskCommit, type TaskCommitOutcome, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
+import { commitOutcomes, decodeStored, numberEvents, runnerOf, TaskFencedError, TaskMissingError, UNFINISHED_TASK_STATES, type NewTaskEvent, type PendingAnswer, type TaskCommit, type TaskCommitOutcome, type TaskListQuery, type TaskPage, type TaskRecord, type TaskStore } from "../contracts/task-store.js";
 import type { SqliteStoreHooks } from "./store-hooks.js";
 
 /** Migration 8. `idem_key` is `<owner>\n<key>`: an idempotency key is the owner's own. Ids sort by creation time. */
@@ -142,7 +142,7 @@ export class SqliteTaskStore implements TaskStore {
   commitTask(record: TaskRecord, events: NewTaskEvent[]) {
     return this.hooks.enqueue(() => {
       const current = this.selectLastSeq.get(record.task.id);
-      if (!current) throw new Error(`task ${record.task.id} does not exist`);
+      if (!current) throw new TaskMissingError(record.task.id);
       if (current.runner !== runnerOf(record)) throw new TaskFencedError(record.task.id);
       const numbered = numberEvents(record.task.id, events, current.last_seq + 1);
       const lastSeq = current.last_seq + numbered.length;
@@ -187,7 +187,7 @@ export class SqliteTaskStore implements TaskStore {
   append(taskId: string, event: NewTaskEvent): Promise<BusEvent> {
     return this.hooks.enqueue(() => {
       const current = this.selectLastSeq.get(taskId);
-      if (!current) throw new Error(`task ${taskId} does not exist`);
+      if (!current) throw new TaskMissingError(taskId);
       const numbered: BusEvent = { ...event, taskId, seq: current.last_seq + 1 };
       this.bumpSeq.run(numbered.seq!, taskId);
       this.insertEvent.run(taskId, numbered.seq!, JSON.stringify(numbered));
@@ -213,7 +213,7 @@ export class SqliteTaskStore implements TaskStore {
         const doc = made ?? JSON.stringify(record);
         return this.hooks.enqueue(() => {
           const current = this.selectLastSeq.get(id);
-          if (!current) throw new Error(`task ${id} does not exist`);
+          if (!current) throw new TaskMissingError(id);
           if (current.runner !== runner) throw new TaskFencedError(id);
           const numbered = numberEvents(id, events, current.last_seq + 1);
           const lastSeq = current.last_seq + numbered.length;
