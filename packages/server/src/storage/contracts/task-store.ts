@@ -68,7 +68,7 @@ export class TaskFencedError extends Error {
   }
 }
 
-/** A commit of a task that is not stored: its create was never committed (it failed, in the same batch). */
+/** A commit (or appended event) of a task that is not stored, e.g. one whose create failed in the same batch. */
 export class TaskMissingError extends Error {
   constructor(taskId: string) {
     super(`task ${taskId} does not exist`);
