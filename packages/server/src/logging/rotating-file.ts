@@ -26,7 +26,15 @@ export interface RotatingFileOptions {
   retentionDays: number;
   /** The clock (tests move it). */
   now?: () => number;
+  /** Told once when the file cannot be written (and once when it can again); default: a line on stderr. */
+  onTrouble?: (message: string) => void;
 }
+
+/**
+ * Lines held in memory while the file cannot be written (a full disk); past this, new lines are dropped. What is
+ * held is written as soon as a write succeeds again.
+ */
+const MAX_HELD_BYTES = 1024 * 1024;
 
 export class RotatingFile {
   private readonly now: () => number;
@@ -36,6 +44,8 @@ export class RotatingFile {
   private dayEndsAt: number;
   private index: number;
   private size: number;
+  /** The current file could not be written (reported once, until a write succeeds). */
+  private failing = false;
 
   constructor(private readonly options: RotatingFileOptions) {
     this.now = options.now ?? Date.now;
@@ -80,6 +90,8 @@ export class RotatingFile {
 
   /** Writes what is queued: nothing, normally, as the destination writes each line at once (see `open`). */
   async flush(): Promise<void> {
+    // sonic-boom's flushSync retries a failing write (ENOSPC) forever: a node on a full disk would never stop.
+    if (this.failing) return;
     try {
       this.destination.flushSync();
     } catch {
@@ -91,10 +103,35 @@ export class RotatingFile {
     const old = this.destination;
     this.index = index;
     this.size = size;
+    // `failing` is still the old file's: one that cannot be written would hold its lines (and its descriptor)
+    // forever, so it is let go; a healthy one writes what it still holds to its own file, then closes.
+    const oldFailing = this.failing;
+    this.failing = false;
     this.destination = this.open();
-    // Writes what it still holds to its own file, then closes.
-    old.end();
+    if (oldFailing) old.destroy();
+    else old.end();
     void pruneLogs(this.options.dir, this.options.name, this.options.retentionDays, now);
+  }
+
+  /**
+   * A write that fails (ENOSPC, EIO, a folder gone) must not reach whoever logged: a full disk would otherwise fail
+   * the request that logged a line (synchronous writes throw) or crash the node (an unhandled 'error'). The operator
+   * hears of it once, without a stack; the node goes on, and stdout still carries every line.
+   */
+  private watch(destination: Destination, path: string): Destination {
+    const report = this.options.onTrouble ?? ((message: string) => void process.stderr.write(`kai: ${message}\n`));
+    destination.on("error", (error: NodeJS.ErrnoException) => {
+      // A rotated-out file's late trouble is not the current file's.
+      if (destination !== this.destination || this.failing) return;
+      this.failing = true;
+      report(`cannot write the log file ${path} (${error.code ?? error.message}); its lines are held in memory up to 1 MiB, then dropped, until it can be written again`);
+    });
+    destination.on("write", () => {
+      if (destination !== this.destination || !this.failing) return;
+      this.failing = false;
+      report(`the log file ${path} is written again`);
+    });
+    return destination;
   }
 
   private open(): Destination {
@@ -103,7 +140,8 @@ export class RotatingFile {
     // (sync: false without buffering) cost it ~40-80 µs on this project's machines. The store already writes to disk
     // on the event loop (SQLite's commit), so a disk that stalls stalls both alike. stdout stays asynchronous: a pipe
     // whose reader is slow must not stop the node.
-    return pino.destination({ dest: this.path, sync: true, mkdir: true, mode: 0o600, append: true });
+    const path = this.path;
+    return this.watch(pino.destination({ dest: path, sync: true, mkdir: true, mode: 0o600, append: true, maxLength: MAX_HELD_BYTES }), path);
   }
 
   /** The highest-numbered file of `day` already in the folder, and its size (index 0, size 0 when there is none). */

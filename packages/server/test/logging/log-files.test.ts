@@ -1,7 +1,7 @@
 // The log files on a real file system: which lines go to logs/security and logs/agents, a new file per day and
 // before one would pass its size, retention by the day in the name (at start and on each rotation), file and folder
 // modes, and a restart appending to the day's newest file.
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -60,6 +60,21 @@ describe("RotatingFile", () => {
       // No flush and no wait: what an operator (or a crash report) reads right after the line was logged.
       expect(read(dir, "system-2026-12-04.log").split("\n").filter(Boolean)).toHaveLength(n + 1);
     }
+  });
+
+  it("a file that cannot be written (a full disk: /dev/full) fails no write, is reported once, and holds at most 1 MiB", () => {
+    const dir = freshDir();
+    mkdirSync(dir, { recursive: true });
+    symlinkSync("/dev/full", join(dir, "system-2026-12-04.log"));
+    const reports: string[] = [];
+    const file = new RotatingFile({ dir, name: "system", maxBytes: 64 * 1024 * 1024, retentionDays: 30, now: () => NOON, onTrouble: (message) => reports.push(message) });
+    // 2 MiB of lines into a device that refuses every byte: none of them may throw at the caller.
+    for (let n = 0; n < 8000; n++) expect(() => file.write(line(n, 200))).not.toThrow();
+    expect(reports).toHaveLength(1);
+    expect(reports[0]).toContain("ENOSPC");
+    expect(reports[0]).toContain("system-2026-12-04.log");
+    const held = (file as unknown as { destination: { _len: number } }).destination._len;
+    expect(held).toBeLessThanOrEqual(1024 * 1024);
   });
 
   it("starts a new file when the UTC day changes, and deletes files past retention then", async () => {

@@ -1,0 +1,30 @@
+/**
+ * A node whose log file cannot be written (its system log is /dev/full: every write is ENOSPC) keeps serving:
+ * requests that log a line are answered as usual, nothing crashes, and the log lines still reach the node's other
+ * destinations (here the test's capture, standing in for stdout).
+ */
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, expect, it } from "vitest";
+import { startTestServer, type TestServer } from "../helpers/test-server.js";
+
+const dataDir = mkdtempSync(join(tmpdir(), "kai-disk-full-"));
+let server: TestServer | undefined;
+afterAll(async () => {
+  await server?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+it("answers requests while its log file refuses every write", async () => {
+  const systemLogs = join(dataDir, "logs", "system");
+  mkdirSync(systemLogs, { recursive: true, mode: 0o700 });
+  const today = new Date().toISOString().slice(0, 10);
+  symlinkSync("/dev/full", join(systemLogs, `system-${today}.log`));
+  server = await startTestServer({ keepDataDir: dataDir });
+  for (let i = 0; i < 20; i++) {
+    const response = await server.request("/api/services");
+    expect(response.status).toBe(200);
+  }
+  expect(server.logs.some((line) => line.includes('"msg":"request"') && line.includes('"route":"/api/services"'))).toBe(true);
+});
