@@ -86,7 +86,7 @@ export function waitForOutput(stream: NodeJS.ReadableStream, pattern: RegExp, ti
   });
 }
 
-export function exitOf(child: ChildProcessWithoutNullStreams): Promise<number | null> {
+export function exitOf(child: ChildProcess): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null) resolve(child.exitCode);
     else child.on("exit", (code) => resolve(code));

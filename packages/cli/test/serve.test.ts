@@ -5,7 +5,7 @@
  * to the npm process stops the server (npm's shell used to die alone and leave node serving).
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -70,6 +70,29 @@ describe("kai serve", () => {
       expect(await exitOf(child)).toBe(0);
     } finally {
       child.kill("SIGKILL");
+    }
+  });
+
+  // /dev/full (Linux) refuses every write with ENOSPC: stdout on a full disk without filling one. Skipped elsewhere.
+  it.skipIf(!existsSync("/dev/full"))("with its stdout on a full disk (/dev/full): starts, serves, says so once on stderr, and stops on SIGTERM", async () => {
+    const port = await freePort();
+    const fullDataDir = mkdtempSync(join(tmpdir(), "kai-serve-full-"));
+    const full = openSync("/dev/full", "w");
+    // Not --quiet: every log line goes to stdout too. Before, pino's exit handler retried the failed write forever and
+    // the node hung at start (at 44 % CPU), never listening.
+    const child = spawn(process.execPath, [CLI, "serve", "--port", String(port), "--data-dir", fullDataDir], { cwd: box.dir, env: box.env, stdio: ["ignore", full, "pipe"] });
+    try {
+      const banner = await waitForOutput(child.stderr!, /admin token: .+\n/, 15_000);
+      expect(banner).toContain("cannot write stdout (ENOSPC)");
+      const url = `http://127.0.0.1:${port}`;
+      for (let i = 0; i < 5; i++) expect((await fetch(`${url}/api/services`)).status).toBe(401);
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+      child.kill("SIGTERM");
+      expect(await exitOf(child)).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+      closeSync(full);
+      rmSync(fullDataDir, { recursive: true, force: true });
     }
   });
 

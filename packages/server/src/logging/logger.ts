@@ -10,6 +10,7 @@ import type { Config } from "../config/config-schema.js";
 import { LogTail } from "./log-tail.js";
 import { levelTracking } from "./log-level.js";
 import { openLogFiles, type LogFiles } from "./log-files.js";
+import { MAX_HELD_BYTES, watchDestination } from "./destination-trouble.js";
 import { activeTraceIds } from "../tracing/spans.js";
 
 export type { Logger };
@@ -42,7 +43,10 @@ export function logTailOf(logger: Logger): LogTail {
 export function createLogger({ config, extraDestination }: CreateLoggerOptions): { logger: Logger; flush(): Promise<void>; tail: LogTail } {
   const streams: pino.StreamEntry[] = [];
   let files: LogFiles | undefined;
-  if (config.logging.stdout) streams.push({ stream: pino.destination({ fd: 1, sync: false }) });
+  if (config.logging.stdout) {
+    // Asynchronous (a pipe whose reader is slow must not stop the node); what it cannot write: destination-trouble.ts.
+    streams.push({ stream: watchDestination(pino.destination({ fd: 1, sync: false, maxLength: MAX_HELD_BYTES }), "stdout").destination });
+  }
   if (config.logging.file) {
     files = openLogFiles(config);
     streams.push(...files.streams);

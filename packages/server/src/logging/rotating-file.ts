@@ -12,9 +12,8 @@
 import { mkdirSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import pino from "pino";
+import { MAX_HELD_BYTES, watchDestination, type WatchedDestination } from "./destination-trouble.js";
 import { dayOf, parseLogFileName, pruneLogs, pruneLogsSync } from "./log-retention.js";
-
-type Destination = ReturnType<typeof pino.destination>;
 
 export interface RotatingFileOptions {
   dir: string;
@@ -30,22 +29,14 @@ export interface RotatingFileOptions {
   onTrouble?: (message: string) => void;
 }
 
-/**
- * Lines held in memory while the file cannot be written (a full disk); past this, new lines are dropped. What is
- * held is written as soon as a write succeeds again.
- */
-const MAX_HELD_BYTES = 1024 * 1024;
-
 export class RotatingFile {
   private readonly now: () => number;
-  private destination: Destination;
+  private destination: WatchedDestination;
   private day: string;
   /** When the current day ends (ms): checking a number per line is cheaper than formatting a date. */
   private dayEndsAt: number;
   private index: number;
   private size: number;
-  /** The current file could not be written (reported once, until a write succeeds). */
-  private failing = false;
 
   constructor(private readonly options: RotatingFileOptions) {
     this.now = options.now ?? Date.now;
@@ -85,15 +76,14 @@ export class RotatingFile {
       this.rotate(now, this.index + 1, 0);
     }
     this.size += bytes;
-    return this.destination.write(chunk);
+    return this.destination.destination.write(chunk);
   }
 
   /** Writes what is queued: nothing, normally, as the destination writes each line at once (see `open`). */
   async flush(): Promise<void> {
-    // sonic-boom's flushSync retries a failing write (ENOSPC) forever: a node on a full disk would never stop.
-    if (this.failing) return;
     try {
-      this.destination.flushSync();
+      // Skipped while the file cannot be written (destination-trouble.ts).
+      this.destination.destination.flushSync();
     } catch {
       // A destination that is not open yet has nothing to flush.
     }
@@ -103,45 +93,23 @@ export class RotatingFile {
     const old = this.destination;
     this.index = index;
     this.size = size;
-    // `failing` is still the old file's: one that cannot be written would hold its lines (and its descriptor)
-    // forever, so it is let go; a healthy one writes what it still holds to its own file, then closes.
-    const oldFailing = this.failing;
-    this.failing = false;
     this.destination = this.open();
-    if (oldFailing) old.destroy();
-    else old.end();
+    // A file that cannot be written would hold its lines (and its descriptor) forever: it is let go. A healthy one
+    // writes what it still holds to its own file, then closes.
+    if (old.failing()) old.destination.destroy();
+    else old.destination.end();
     void pruneLogs(this.options.dir, this.options.name, this.options.retentionDays, now);
   }
 
-  /**
-   * A write that fails (ENOSPC, EIO, a folder gone) must not reach whoever logged: a full disk would otherwise fail
-   * the request that logged a line (synchronous writes throw) or crash the node (an unhandled 'error'). The operator
-   * hears of it once, without a stack; the node goes on, and stdout still carries every line.
-   */
-  private watch(destination: Destination, path: string): Destination {
-    const report = this.options.onTrouble ?? ((message: string) => void process.stderr.write(`kai: ${message}\n`));
-    destination.on("error", (error: NodeJS.ErrnoException) => {
-      // A rotated-out file's late trouble is not the current file's.
-      if (destination !== this.destination || this.failing) return;
-      this.failing = true;
-      report(`cannot write the log file ${path} (${error.code ?? error.message}); its lines are held in memory up to 1 MiB, then dropped, until it can be written again`);
-    });
-    destination.on("write", () => {
-      if (destination !== this.destination || !this.failing) return;
-      this.failing = false;
-      report(`the log file ${path} is written again`);
-    });
-    return destination;
-  }
-
-  private open(): Destination {
+  private open(): WatchedDestination {
     // Synchronous: a line is in the file when the call returns (the last lines before a crash are not lost), and a
     // write(2) of one line into the page cache costs the event loop ~6 µs, while handing each line to the thread pool
     // (sync: false without buffering) cost it ~40-80 µs on this project's machines. The store already writes to disk
     // on the event loop (SQLite's commit), so a disk that stalls stalls both alike. stdout stays asynchronous: a pipe
-    // whose reader is slow must not stop the node.
+    // whose reader is slow must not stop the node. A file that cannot be written: destination-trouble.ts.
     const path = this.path;
-    return this.watch(pino.destination({ dest: path, sync: true, mkdir: true, mode: 0o600, append: true, maxLength: MAX_HELD_BYTES }), path);
+    const destination = pino.destination({ dest: path, sync: true, mkdir: true, mode: 0o600, append: true, maxLength: MAX_HELD_BYTES });
+    return watchDestination(destination, `the log file ${path}`, this.options.onTrouble);
   }
 
   /** The highest-numbered file of `day` already in the folder, and its size (index 0, size 0 when there is none). */

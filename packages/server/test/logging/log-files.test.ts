@@ -76,7 +76,7 @@ describe("RotatingFile", () => {
     expect(reports).toHaveLength(1);
     expect(reports[0]).toContain("ENOSPC");
     expect(reports[0]).toContain("system-2026-12-04.log");
-    const held = (file as unknown as { destination: { _len: number } }).destination._len;
+    const held = (file as unknown as { destination: { destination: { _len: number } } }).destination.destination._len;
     expect(held).toBeLessThanOrEqual(1024 * 1024);
   });
 
