@@ -31,7 +31,8 @@ export interface RotatingFileOptions {
 
 export class RotatingFile {
   private readonly now: () => number;
-  private destination: WatchedDestination;
+  /** The file being written and its trouble state (destination-trouble.ts). */
+  private current: WatchedDestination;
   private day: string;
   /** When the current day ends (ms): checking a number per line is cheaper than formatting a date. */
   private dayEndsAt: number;
@@ -52,7 +53,7 @@ export class RotatingFile {
       this.index++;
       this.size = 0;
     }
-    this.destination = this.open();
+    this.current = this.open();
   }
 
   /** The file being written now. */
@@ -76,24 +77,24 @@ export class RotatingFile {
       this.rotate(now, this.index + 1, 0);
     }
     this.size += bytes;
-    return this.destination.destination.write(chunk);
+    return this.current.destination.write(chunk);
   }
 
   /** Writes what is queued: nothing, normally, as the destination writes each line at once (see `open`). */
   async flush(): Promise<void> {
     try {
       // Skipped while the file cannot be written (destination-trouble.ts).
-      this.destination.destination.flushSync();
+      this.current.destination.flushSync();
     } catch {
       // A destination that is not open yet has nothing to flush.
     }
   }
 
   private rotate(now: number, index: number, size: number): void {
-    const old = this.destination;
+    const old = this.current;
     this.index = index;
     this.size = size;
-    this.destination = this.open();
+    this.current = this.open();
     // A file that cannot be written would hold its lines (and its descriptor) forever: it is let go. A healthy one
     // writes what it still holds to its own file, then closes.
     if (old.failing()) old.destination.destroy();
