@@ -7,6 +7,16 @@
  * writer's lock, so commits on the main connection go on while pages are copied. The main connection keeps
  * a high automatic threshold only as a backstop in case the worker falls behind or dies.
  *
+ * Catching up. SQLite starts the WAL again from its beginning only once a checkpoint has copied its last frame,
+ * and a concurrent checkpoint under a steady stream of commits never has: it copies the frames there were when it
+ * started, and commits append more while it runs. So the WAL only grew, every commit appended to it (an fsync that must also journal the file's new size:
+ * measured ~30 % of a small commit's time on this VM's ext4) until the backstop's checkpoint, inside some unlucky
+ * commit. Now, after a checkpoint of a WAL of CATCH_UP_FRAMES or more, the checkpointer asks the store to hold
+ * writes for a moment (`holdWrites`, the write batcher's) and checkpoints the rest: only the frames written during
+ * the concurrent one, so usually a millisecond or two. A hold ends when the worker answers or after
+ * CATCH_UP_TIMEOUT_MS, whichever is first; a timed-out catch-up leaves the checkpoint to run on with writes
+ * going on (nothing is lost, the WAL just does not start again that time) and the next ones wait longer.
+ *
  * The worker's code is a short inline script (`eval`) rather than a module file: it must run both from
  * the compiled `dist/` and from TypeScript sources under the test runner, and Node 20 cannot start a
  * worker from a `.ts` file. It loads the same better-sqlite3 the store uses, by resolved path.
@@ -20,17 +30,26 @@ const Database = require(workerData.driver);
 const db = new Database(workerData.path);
 db.pragma("busy_timeout = 5000");
 let stopped = false;
-const tick = () => {
-  if (stopped) return;
+const checkpoint = (type) => {
   try {
     const [row] = db.pragma("wal_checkpoint(PASSIVE)");
-    parentPort.postMessage({ type: "checkpoint", log: row.log, checkpointed: row.checkpointed });
+    parentPort.postMessage({ type, log: row.log, checkpointed: row.checkpointed });
   } catch (error) {
-    parentPort.postMessage({ type: "error", message: String(error && error.message || error) });
+    parentPort.postMessage({ type: "error", message: String(error && error.message || error), catchUp: type === "caught-up" });
   }
 };
-const timer = setInterval(tick, workerData.intervalMs);
+const tick = () => stopped || checkpoint("checkpoint");
+let timer = setInterval(tick, workerData.intervalMs);
 parentPort.on("message", (message) => {
+  if (message === "catch-up") {
+    if (stopped) return;
+    checkpoint("caught-up");
+    // The next tick a whole interval later: one beside the first write after the hold could hold a read lock just
+    // when that write rewinds the WAL, and the rewind would not happen.
+    clearInterval(timer);
+    timer = setInterval(tick, workerData.intervalMs);
+    return;
+  }
   if (message !== "stop") return;
   stopped = true;
   clearInterval(timer);
@@ -44,7 +63,16 @@ export interface CheckpointStats {
   log: number;
   /** Frames of those copied back into the database file. */
   checkpointed: number;
+  /** A catch-up: run while the store held its writes. */
+  catchUp?: boolean;
 }
+
+/** A checkpoint of a WAL this long, in frames (~4 MiB of 4 KiB pages), is followed by a catch-up. */
+export const CATCH_UP_FRAMES = 1000;
+/** Writes are held this long at most; a catch-up that takes longer goes on without holding them. */
+export const CATCH_UP_TIMEOUT_MS = 50;
+/** After a timed-out catch-up, this many checkpoints pass before the next one asks again (doubling, up to the max). */
+const CATCH_UP_BACKOFF_MAX = 64;
 
 export interface BackgroundCheckpointerOptions {
   path: string;
@@ -53,22 +81,81 @@ export interface BackgroundCheckpointerOptions {
   onError?: (message: string) => void;
   /** Every completed checkpoint (tests, diagnostics). */
   onCheckpoint?: (stats: CheckpointStats) => void;
+  /**
+   * Holds the store's writes while `work` runs (WriteBatcher.holdWrites); without it there is no catch-up and the
+   * WAL starts again only when a checkpoint happens to land in a pause between writes.
+   */
+  holdWrites?: (work: () => Promise<void>) => void;
+  /** The WAL length, in frames, from which a checkpoint is followed by a catch-up (default CATCH_UP_FRAMES; tests). */
+  catchUpFrames?: number;
 }
 
 export class BackgroundCheckpointer {
   private readonly worker: Worker;
   private stopping: Promise<void> | null = null;
+  /** Ends the running catch-up's hold (the worker answered, timed out, or went away). */
+  private endHold: (() => void) | null = null;
+  /** Checkpoints still to pass before the next catch-up, and the wait set after a timeout. */
+  private skip = 0;
+  private backoff = 1;
+  /** The WAL's frames at the last catch-up. */
+  private lastCatchUpLog = -1;
 
-  constructor(options: BackgroundCheckpointerOptions) {
+  constructor(private readonly options: BackgroundCheckpointerOptions) {
     const driver = createRequire(import.meta.url).resolve("better-sqlite3");
     this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path: options.path, intervalMs: options.intervalMs, driver } });
     // The store's lifetime, not this thread, decides when the process may exit.
     this.worker.unref();
-    this.worker.on("message", (message: { type: string; log?: number; checkpointed?: number; message?: string }) => {
-      if (message.type === "checkpoint") options.onCheckpoint?.({ log: message.log ?? 0, checkpointed: message.checkpointed ?? 0 });
-      else if (message.type === "error") options.onError?.(message.message ?? "checkpoint failed");
+    this.worker.on("message", (message: { type: string; log?: number; checkpointed?: number; message?: string; catchUp?: boolean }) => {
+      if (message.type === "checkpoint" || message.type === "caught-up") {
+        const stats: CheckpointStats = { log: message.log ?? 0, checkpointed: message.checkpointed ?? 0 };
+        if (message.type === "caught-up") {
+          stats.catchUp = true;
+          this.lastCatchUpLog = stats.log;
+          this.endHold?.();
+        } else this.considerCatchUp(stats);
+        options.onCheckpoint?.(stats);
+      } else if (message.type === "error") {
+        if (message.catchUp) this.endHold?.();
+        options.onError?.(message.message ?? "checkpoint failed");
+      }
     });
     this.worker.on("error", (error) => options.onError?.(error.message));
+    this.worker.on("exit", () => this.endHold?.());
+  }
+
+  /** After a concurrent checkpoint: asks for a hold when it was left behind by enough frames (module comment). */
+  private considerCatchUp(stats: CheckpointStats): void {
+    const holdWrites = this.options.holdWrites;
+    if (!holdWrites || this.stopping || this.endHold) return;
+    // `log` is the WAL as the checkpoint found it when it started; commits made while it ran are not in it, so a
+    // checkpoint that copied all of `log` has not caught up either. A WAL that has not grown since the last
+    // catch-up (no writes) starts again at the next write by itself.
+    if (stats.log < (this.options.catchUpFrames ?? CATCH_UP_FRAMES) || stats.log === this.lastCatchUpLog) return;
+    if (this.skip > 0) {
+      this.skip--;
+      return;
+    }
+    holdWrites(
+      () =>
+        new Promise<void>((resolve) => {
+          const timer = setTimeout(() => {
+            this.backoff = Math.min(this.backoff * 2, CATCH_UP_BACKOFF_MAX);
+            this.skip = this.backoff;
+            end();
+          }, CATCH_UP_TIMEOUT_MS);
+          const end = () => {
+            clearTimeout(timer);
+            this.endHold = null;
+            resolve();
+          };
+          this.endHold = () => {
+            this.backoff = 1;
+            end();
+          };
+          this.worker.postMessage("catch-up");
+        }),
+    );
   }
 
   /** Closes the worker's connection and ends the thread; the store's own close then does the final checkpoint. */

@@ -155,6 +155,8 @@ export class SqliteStore implements StorageBackend {
           path: options.path,
           intervalMs,
           onError: (message) => options.logger?.warn(`background WAL checkpoint failed: ${message}`),
+          // A catch-up holds the writes for a moment so that the WAL can start again from its beginning.
+          holdWrites: (work) => store.batcher.holdWrites(work),
         });
       } catch (error) {
         void writer?.close();

@@ -20,6 +20,10 @@
  * transaction fails, nothing of it was written, and its writes are committed again one by one so that only
  * the failing one rejects. Writes that arrive meanwhile form the next batch (group commit without a timer).
  *
+ * A caller may also hold every write for a moment (`holdWrites`): the background checkpointer does, so that one
+ * checkpoint catches up with the last frame written and the WAL starts again from its beginning
+ * (background-checkpointer.ts). The hold starts when no transaction is open and writes queued meanwhile wait.
+ *
  * Under load the batch waits a little for company (like PostgreSQL's commit_delay): every commit
  * writes each touched B-tree page to the WAL once, so one commit of 50 registrations costs far less than
  * 50 commits of one. An idle store, or one writer doing writes in a row, commits on the next turn of the
@@ -63,8 +67,12 @@ export interface EnqueueOptions {
 export class WriteBatcher {
   private queue: PendingWrite[] = [];
   private scheduled: { cancel(): void } | null = null;
-  /** Set while the writer thread holds a transaction of ours; nothing else is started meanwhile. */
+  /** Set while the writer thread holds a transaction of ours, or a hold runs; nothing else is started meanwhile. */
   private inFlight: Promise<void> | null = null;
+  /** A hold asked for while a transaction was in flight: it runs before the next batch. */
+  private heldWork: (() => Promise<void>) | null = null;
+  /** True while a hold runs. */
+  private holding = false;
   private readonly delay = new CommitDelayPolicy();
   private readonly begin: Statement;
   private readonly commit: Statement;
@@ -142,6 +150,38 @@ export class WriteBatcher {
     const batch = this.queue;
     this.queue = [];
     this.process(batch);
+  }
+
+  /**
+   * Runs `work` once no transaction is open (at once when idle, else when the writer thread's transaction ends),
+   * and starts none until it settles: writes queued meanwhile wait, then commit in their order. For work that
+   * needs the database to stand still, briefly: `work` must settle on its own, and soon. One hold at a time; a
+   * second asked for while one waits or runs is ignored (false).
+   */
+  holdWrites(work: () => Promise<void>): boolean {
+    if (this.heldWork !== null || this.holding) return false;
+    this.heldWork = work;
+    if (this.inFlight === null) this.startHold();
+    return true;
+  }
+
+  private startHold(): void {
+    const work = this.heldWork!;
+    this.heldWork = null;
+    this.holding = true;
+    let finished!: () => void;
+    this.inFlight = new Promise<void>((resolve) => (finished = resolve));
+    const resume = () => {
+      this.holding = false;
+      this.continueAfter([], finished);
+    };
+    let running: Promise<void>;
+    try {
+      running = work();
+    } catch {
+      running = Promise.resolve();
+    }
+    running.then(resume, resume);
   }
 
   /** Commits everything queued, including what arrives while doing so (used by `close()`). */
@@ -235,6 +275,11 @@ export class WriteBatcher {
     this.scheduled = null;
     const next = rest.concat(this.queue);
     this.queue = [];
+    if (this.heldWork !== null) {
+      this.queue = next;
+      this.startHold();
+      return;
+    }
     this.process(next);
   }
 

@@ -1,0 +1,144 @@
+/**
+ * The WAL starts again from its beginning under a steady stream of writes (background-checkpointer.ts, "Catching
+ * up"). A checkpoint running beside the writes copies the frames there were when it started, so it never reaches
+ * the last one while commits go on, and SQLite only rewinds the WAL after a checkpoint that did: the file grew with
+ * every commit. Now the store holds its writes for a moment and a second checkpoint copies the rest.
+ * On real SQLite files: the write batcher's hold (writes queued meanwhile wait, then commit in order), the
+ * checkpointer's catch-up beside a connection writing every turn, and the store under continuous registrations.
+ */
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openDatabase } from "../../src/storage/sqlite/open-database.js";
+import { migrate } from "../../src/storage/sqlite/migrations.js";
+import { WriteBatcher } from "../../src/storage/sqlite/write-batcher.js";
+import { BackgroundCheckpointer, type CheckpointStats } from "../../src/storage/sqlite/background-checkpointer.js";
+import { openStore } from "../../src/storage/index.js";
+import { draft, registered } from "./__fixtures__/records.js";
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "kai-wal-catch-up-"));
+  dirs.push(dir);
+  return dir;
+}
+
+const walBytes = async (path: string) => (await stat(`${path}-wal`)).size;
+/** How many times the WAL was started over: the "checkpoint sequence number" of its header (big-endian, bytes 12-15). */
+const walRewinds = async (path: string) => (await readFile(`${path}-wal`)).readUInt32BE(12);
+
+describe("the write batcher's hold", () => {
+  it("starts at once when idle, keeps queued writes waiting until it settles, then commits them in order", async () => {
+    const db = openDatabase({ path: join(await tempDir(), "db.sqlite"), synchronous: "full" });
+    // The batcher prepares the registry's write statements, so it needs the node's schema.
+    migrate(db);
+    db.exec("CREATE TABLE t (n INTEGER)");
+    const insert = db.prepare("INSERT INTO t (n) VALUES (?)");
+    const rows = () => (db.prepare("SELECT n FROM t ORDER BY rowid").all() as Array<{ n: number }>).map((row) => row.n);
+    const writes = new WriteBatcher(db, { committed: () => {}, rolledBack: () => {} });
+
+    let release!: () => void;
+    let started = false;
+    expect(
+      writes.holdWrites(() => {
+        started = true;
+        return new Promise<void>((resolve) => (release = resolve));
+      }),
+    ).toBe(true);
+    expect(started).toBe(true);
+    // One hold at a time.
+    expect(writes.holdWrites(() => Promise.resolve())).toBe(false);
+
+    const committed: number[] = [];
+    const first = writes.enqueue(() => void insert.run(1), { rerunnable: true }).then(() => committed.push(1));
+    const second = writes.enqueue(() => void insert.run(2), { rerunnable: true }).then(() => committed.push(2));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(rows()).toEqual([]);
+    expect(committed).toEqual([]);
+
+    release();
+    await Promise.all([first, second]);
+    expect(rows()).toEqual([1, 2]);
+    expect(committed).toEqual([1, 2]);
+    // Released: the next hold is taken again.
+    expect(writes.holdWrites(() => Promise.resolve())).toBe(true);
+    await writes.drain();
+    db.close();
+  });
+});
+
+describe("catching up with a WAL that is written every turn", () => {
+  /** 3,000 one-page writes, one per turn of the event loop (a busy node's commits), beside a checkpointer every 10 ms. */
+  async function writeBesideCheckpointer(withHold: boolean): Promise<{ walBytes: number; rewinds: number; seen: CheckpointStats[]; rows: number }> {
+    const path = join(await tempDir(), "kai.db");
+    // Only the checkpointer may copy frames back: no automatic checkpoint on the writing connection.
+    const db = openDatabase({ path, synchronous: "normal", autoCheckpointPages: 0 });
+    db.exec("CREATE TABLE t (v TEXT)");
+    const insert = db.prepare("INSERT INTO t (v) VALUES (?)");
+    const row = "x".repeat(3000);
+    let held: Promise<void> | null = null;
+    const seen: CheckpointStats[] = [];
+    const checkpointer = new BackgroundCheckpointer({
+      path,
+      intervalMs: 10,
+      catchUpFrames: 200,
+      ...(withHold ? { holdWrites: (work: () => Promise<void>) => void (held = work().finally(() => (held = null))) } : {}),
+      onCheckpoint: (stats) => seen.push(stats),
+    });
+    // The thread is up (its first checkpoint came) before the writes start: what it does, not how fast it starts.
+    while (seen.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    for (let i = 0; i < 3000; i++) {
+      if (held) await held;
+      insert.run(row);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await checkpointer.stop();
+    const bytes = await walBytes(path);
+    const rewinds = await walRewinds(path);
+    const rows = (db.prepare("SELECT count(*) AS n FROM t").get() as { n: number }).n;
+    db.close();
+    return { walBytes: bytes, rewinds, seen, rows };
+  }
+
+  it("rewinds the WAL: the checkpointer holds the writes, copies the rest, and the next write starts the file over", async () => {
+    const plain = await writeBesideCheckpointer(false);
+    const caughtUp = await writeBesideCheckpointer(true);
+    expect(plain.rows).toBe(3000);
+    expect(caughtUp.rows).toBe(3000);
+    const catchUps = caughtUp.seen.filter((stats) => stats.catchUp);
+    expect(catchUps.length, JSON.stringify(caughtUp.seen)).toBeGreaterThanOrEqual(2);
+    // Each catch-up copied everything there was: nothing was written while it ran.
+    for (const stats of catchUps) expect(stats.checkpointed).toBe(stats.log);
+    // It started over after them; beside checkpoints alone it never did, and held every write's frames.
+    // (Without catch-ups it rewinds only when a checkpoint happens to land in a pause: the first write's, and rarely
+    // one more on a loaded machine, where the writer itself is paused.)
+    expect(caughtUp.rewinds, JSON.stringify(caughtUp.seen)).toBeGreaterThanOrEqual(3);
+    expect(caughtUp.rewinds).toBeGreaterThan(plain.rewinds);
+    expect(caughtUp.walBytes, `${caughtUp.walBytes} against ${plain.walBytes} bytes`).toBeLessThan(plain.walBytes / 2);
+  });
+});
+
+describe("the store under continuous registrations", () => {
+  it("starts its WAL over again and again", async () => {
+    const path = join(await tempDir(), "kai.db");
+    const store = await openStore({ kind: "sqlite", path, checkpointIntervalMs: 20, synchronous: "normal" });
+    // 8 in flight, as requests arrive on a busy node: the batcher always has a transaction going.
+    let next = 0;
+    const total = 2500;
+    await Promise.all(
+      Array.from({ length: 8 }, async () => {
+        while (next < total) await store.writeService(registered(draft(`svc-${next++}`)));
+      }),
+    );
+    // It started over again and again, where a checkpoint beside the writes alone almost never lets it.
+    expect(await walRewinds(path)).toBeGreaterThanOrEqual(3);
+    const page = await store.listServices({ filter: {}, viewer: { owner: "x", admin: true }, limit: 10 });
+    expect(page.services).toHaveLength(10);
+    await store.close();
+  });
+});
