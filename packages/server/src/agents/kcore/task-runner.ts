@@ -85,11 +85,21 @@ export class TaskRunner {
   private publishGate: Promise<void> | undefined;
   /** Where the task was created (the request's traced context, when there is one): its steps' spans are children of it. */
   private readonly traceParent = context.active();
+  /**
+   * Settles once every step that the first schedule started has been handed to its dispatcher, has ended without
+   * being sent, or the runner stopped. The engine answers a new task's creator after that (task-engine.ts).
+   */
+  readonly firstStepsSent: Promise<void>;
+  /** The first schedule's steps: `open` while it runs, `left` until each was sent or ended. */
+  private readonly firstWave: { open: boolean; left: number; settle: () => void };
 
   constructor(
     private readonly record: TaskRecord,
     private readonly deps: RunnerDeps,
   ) {
+    let settle!: () => void;
+    this.firstStepsSent = new Promise<void>((resolve) => (settle = resolve));
+    this.firstWave = { open: false, left: 0, settle };
     // Every running step listens on the task's signal (up to a plan's 100 steps at once): not a leak. (Under the web
     // app's component tests the node runs in jsdom, whose AbortSignal Node's setMaxListeners does not accept.)
     try {
@@ -148,7 +158,10 @@ export class TaskRunner {
     const started = this.commit(events);
     // Scheduled at once: the first steps' "running" changes join this write (each step is sent only once its own
     // commit, queued after this one, is stored).
+    this.firstWave.open = true;
     this.schedule();
+    this.firstWave.open = false;
+    if (this.firstWave.left === 0) this.firstWave.settle();
     await started;
   }
 
@@ -180,6 +193,7 @@ export class TaskRunner {
   /** Stops without recording anything (node shutdown): the stored task stays as it was, and a restart resumes it. */
   async halt(): Promise<void> {
     this.finished = true;
+    this.firstWave.settle();
     if (this.deadline) clearTimeout(this.deadline);
     this.abort.abort(new Error("the node is shutting down"));
     await this.chain;
@@ -218,6 +232,14 @@ export class TaskRunner {
   private async runStep(step: PlanStep, resumeOn?: string): Promise<void> {
     if (this.active.has(step.id)) return;
     this.active.add(step.id);
+    // A step of the first schedule counts until it is sent (or ends unsent): see `firstStepsSent`.
+    let inFirstWave = this.firstWave.open;
+    if (inFirstWave) this.firstWave.left++;
+    const leaveFirstWave = () => {
+      if (!inFirstWave) return;
+      inFirstWave = false;
+      if (--this.firstWave.left === 0 && !this.firstWave.open) this.firstWave.settle();
+    };
     const { task, spec } = this.record;
     const run = this.runOf(step.id);
     // The task's logger (taskId, planId) with the step's id on each line: no child logger per step (pino's child()
@@ -259,7 +281,9 @@ export class TaskRunner {
         // debug, not info: a line per step at 1,000 steps/s is most of the log and a few % of the node's CPU (pino
         // writes synchronously); the step's TASK_PROGRESS event, stored and streamed, records the same.
         log.debug({ stepId, assignee: assignee.id, attempt: run.attempts }, "step sent");
-        const result = await this.attempt(step, assignee);
+        const attempt = this.attempt(step, assignee);
+        leaveFirstWave();
+        const result = await attempt;
         if (result.kind === "stopped" || this.finished) return;
         // The handle was for this attempt's remote work: an answer, an output or an error ends its use.
         delete (run as StoredRun).resume;
@@ -304,6 +328,7 @@ export class TaskRunner {
       return;
     } finally {
       this.active.delete(step.id);
+      leaveFirstWave();
     }
     this.schedule();
   }
@@ -414,6 +439,7 @@ export class TaskRunner {
   private async finish(state: Extract<TaskState, "completed" | "failed" | "canceled">, error?: { code: string; message: string }): Promise<void> {
     if (this.finished) return;
     this.finished = true;
+    this.firstWave.settle();
     if (this.deadline) clearTimeout(this.deadline);
     const { task } = this.record;
     for (const run of task.steps) {
@@ -431,8 +457,9 @@ export class TaskRunner {
     delete task.question;
     if (error) task.error = error;
     this.abort.abort(new Error(`the task is ${state}`));
-    this.deps.logger.info({ state, ...(error ? { code: error.code } : {}) }, "task finished");
+    // Logged once stored (after the commit, not on the task's way to it); a commit that fails says so instead.
     await this.commit([taskEvent("TASK_PROGRESS", task.planId, KCORE_AGENT, { state, ...(error ? { error } : {}), ...(state === "completed" ? { result: task.result } : {}) })]);
+    if (!this.stoppedByCommit) this.deps.logger.info({ state, ...(error ? { code: error.code } : {}) }, "task finished");
     this.deps.onFinished(task.id);
   }
 
@@ -478,6 +505,7 @@ export class TaskRunner {
     else this.deps.logger.error({ err: error }, "committing the task failed; it stops here and resumes after a restart");
     const wasFinished = this.finished;
     this.finished = true;
+    this.firstWave.settle();
     if (this.deadline) clearTimeout(this.deadline);
     this.abort.abort(error);
     if (fenced && !wasFinished) this.deps.onFinished(this.record.task.id);

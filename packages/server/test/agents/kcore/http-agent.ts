@@ -31,6 +31,8 @@ export interface ReceivedStep {
 
 export class HttpAgent {
   readonly received: ReceivedStep[] = [];
+  /** Step requests whose head has arrived (counted before the body is read). */
+  arrived = 0;
   url = "";
   private readonly waiters: Array<() => void> = [];
   private readonly server = createServer((req, res) => void this.handle(req, res));
@@ -102,6 +104,7 @@ export class HttpAgent {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.arrived++;
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const step: ReceivedStep = { body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as StepBody, aborted: false };
