@@ -13,8 +13,8 @@
  * 3. Event fan-out: 1,000 WebSocket subscribers on /ws/events; events published on the node's bus in this process,
  *    each carrying its send time, one every 100 ms; latency from publish to receipt (process.hrtime, one clock for every thread).
  *    Goal: p99 < 50 ms.
- * The agents and the WebSocket clients run in worker threads (bench/lib/agents-worker.mjs, events-ws-worker.mjs), so
- * the node's event loop carries only the node. Figures only, no pass/fail (the machine is shared). BENCH_QUICK=1 for a
+ * The agents, phase 1's submitting client and the WebSocket clients run in worker threads (bench/lib/agents-worker.mjs,
+ * agents-client-worker.mjs, events-ws-worker.mjs), so the node's event loop carries only the node. Figures only, no pass/fail (the machine is shared). BENCH_QUICK=1 for a
  * smaller run; BENCH_AGENTS_ONLY=overhead|throughput|fanout runs one part (to profile it: node --cpu-prof).
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -32,6 +32,8 @@ const storeKind = process.env.BENCH_AGENTS_STORE ?? "sqlite";
 /** BENCH_AGENTS_ONLY=overhead|throughput|fanout (or a comma list) runs only those parts (e.g. under --cpu-prof). */
 const only = process.env.BENCH_AGENTS_ONLY;
 const runs = (part) => only === undefined || only.split(",").includes(part);
+/** BENCH_AGENTS_CLIENT=main: phase 1's submitting client on the node's own thread (as before 2026-12-05 night). */
+const clientInMain = process.env.BENCH_AGENTS_CLIENT === "main";
 const settings = {
   agents: 8,
   warmupTasks: quick ? 10 : 30,
@@ -150,9 +152,17 @@ async function overhead(node, pool, token, agents) {
     done.set(event.taskId, { at, state: event.payload.state });
     waiters.get(event.taskId)?.();
   });
+  // The submitting client in a thread of its own, as a real client is not on the node's event loop (its request's
+  // serialisation, the 202's parsing); BENCH_AGENTS_CLIENT=main puts it back on the node's thread (figures before 2026-12-05 night).
+  const client = clientInMain ? null : (await startWorker("./lib/agents-client-worker.mjs", { url: node.url, token })).worker;
   const runOne = async (shape, index) => {
-    const started = now();
-    const id = await submit(pool, token, plan(shape, index));
+    let started = now();
+    let id;
+    if (client) {
+      const reply = await ask(client, { type: "submit", body: plan(shape, index) }, "submitted");
+      if (reply.error) throw new Error(reply.error);
+      ({ id, started } = reply);
+    } else id = await submit(pool, token, plan(shape, index));
     if (!done.has(id)) await new Promise((resolve) => waiters.set(id, resolve));
     waiters.delete(id);
     const result = done.get(id);
@@ -187,6 +197,7 @@ async function overhead(node, pool, token, agents) {
     log(`  ${shape.name} of ${shape.steps}: overhead per step p50 ${fmt(stats.p50)} ms, p99 ${fmt(stats.p99)} ms; task wall p50 ${fmt(wall.p50)} ms (agents ${fmt(agentTime.p50, 3)} ms); CPU per step ${fmt(cpuPerStep.main)} ms main thread, ${fmt(cpuPerStep.all)} ms process [load ${load()}]`);
   }
   unsubscribe();
+  client?.postMessage({ type: "close" });
   return results;
 }
 
@@ -323,7 +334,7 @@ async function main() {
     console.log(`| … task submit → done p50 / p99 | ${int(tp.completion.p50)} / ${int(tp.completion.p99)} ms | — |`);
     console.log(`| event fan-out to ${int(fan.subscribers)} WebSocket subscribers, p50 / p99 (max) | ${fmt(fan.stats.p50)} / ${fmt(fan.stats.p99)} ms (${fmt(fan.stats.max)}) | p99 < 50 ms |`);
     console.log(`| … deliveries received / expected; main-thread CPU per delivery | ${int(fan.received)} / ${int(fan.expected)} (${fan.dropped} dropped); ${fmt(fan.cpuPerDelivery?.main * 1000, 0)} µs | all |`);
-    console.log("Overhead: (wall − agent time) / steps, wall = POST /api/agent/task → the completed event on the node's bus; agents in a worker thread.");
+    console.log(`Overhead: (wall − agent time) / steps, wall = POST /api/agent/task → the completed event on the node's bus; agents in a worker thread; the submitting client ${clientInMain ? "on the node's thread (BENCH_AGENTS_CLIENT=main)" : "in a worker thread"}.`);
     console.log("CPU: /proc per-thread user+system time; on a loaded machine it moves much less than wall-clock figures do.");
   } finally {
     await pool.close().catch(() => undefined);
