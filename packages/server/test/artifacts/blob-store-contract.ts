@@ -83,7 +83,9 @@ export function runBlobStoreContract(name: string, open: () => Promise<OpenedBlo
       const staged = await store.stage(Readable.from([Buffer.from("not kept")]));
       await store.discard(staged);
       await store.discard(staged);
-      await expect(store.stage(failingAfter(randomBytes(10_000)))).rejects.toThrow("client went away");
+      // Many times: a source that fails at once may fail while the staging file is still opening (a file store once
+      // left ~1 in 70 of those behind).
+      for (let i = 0; i < 100; i++) await expect(store.stage(failingAfter(randomBytes(10_000)))).rejects.toThrow("client went away");
       expect(await opened.staged()).toBe(0);
     });
 
