@@ -9,9 +9,9 @@
  *
  * Catching up. SQLite starts the WAL again from its beginning only once a checkpoint has copied its last frame,
  * and a concurrent checkpoint under a steady stream of commits never has: it copies the frames there were when it
- * started, and commits append more while it runs. So the WAL only grew, every commit appended to it (an fsync that must also journal the file's new size:
- * measured ~30 % of a small commit's time on this VM's ext4) until the backstop's checkpoint, inside some unlucky
- * commit. Now, after a checkpoint of a WAL of CATCH_UP_FRAMES or more, the checkpointer asks the store to hold
+ * started, and commits append more while it runs. So the WAL only grew, and every commit appended to it (an fsync
+ * that must also journal the file's new size: measured ~30 % of a small commit's time on this VM's ext4) until the
+ * backstop's checkpoint, inside some unlucky commit. Now, after a checkpoint of a WAL of CATCH_UP_FRAMES or more, the checkpointer asks the store to hold
  * writes for a moment (`holdWrites`, the write batcher's) and checkpoints the rest: only the frames written during
  * the concurrent one, so usually a millisecond or two. The tick first checkpoints again what was written while it
  * ran, a few passes while that shrinks; writes that outrun it are not held (CATCH_UP_TAIL_FRAMES). A hold ends when
@@ -118,7 +118,7 @@ export class BackgroundCheckpointer {
   private stopping: Promise<void> | null = null;
   /** Ends the running catch-up's hold (the worker answered, timed out, or went away). */
   private endHold: (() => void) | null = null;
-  /** Checkpoints still to pass before the next catch-up, and the wait set after a timeout. */
+  /** Checkpoints still to pass before the next catch-up, and the wait set after a long hold. */
   private skip = 0;
   private backoff = 1;
   /** The WAL's frames at the last catch-up. */
@@ -147,7 +147,7 @@ export class BackgroundCheckpointer {
     this.worker.on("exit", () => this.endHold?.());
   }
 
-  /** After a concurrent checkpoint: asks for a hold when it was left behind by enough frames (module comment). */
+  /** After a tick: asks for a hold when the WAL is long and the tick's last pass found only a short tail (module comment). */
   private considerCatchUp(stats: CheckpointStats, added: number): void {
     const holdWrites = this.options.holdWrites;
     if (!holdWrites || this.stopping || this.endHold || added > CATCH_UP_TAIL_FRAMES) return;
