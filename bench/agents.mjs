@@ -14,8 +14,9 @@
  *    each carrying its send time, one every 100 ms; latency from publish to receipt (process.hrtime, one clock for every thread).
  *    Goal: p99 < 50 ms.
  * The agents, phase 1's submitting client and the WebSocket clients run in worker threads (bench/lib/agents-worker.mjs,
- * agents-client-worker.mjs, events-ws-worker.mjs), so the node's event loop carries only the node. Figures only, no pass/fail (the machine is shared). BENCH_QUICK=1 for a
- * smaller run; BENCH_AGENTS_ONLY=overhead|throughput|fanout runs one part (to profile it: node --cpu-prof).
+ * agents-client-worker.mjs, events-ws-worker.mjs), so the node's event loop carries only the node. Figures only, no
+ * pass/fail (the machine is shared). BENCH_QUICK=1 for a smaller run; BENCH_AGENTS_ONLY=overhead|throughput|fanout
+ * runs one part (to profile it: node --cpu-prof).
  */
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { cpus, loadavg, release, tmpdir, totalmem } from "node:os";
@@ -153,7 +154,8 @@ async function overhead(node, pool, token, agents) {
     waiters.get(event.taskId)?.();
   });
   // The submitting client in a thread of its own, as a real client is not on the node's event loop (its request's
-  // serialisation, the 202's parsing); BENCH_AGENTS_CLIENT=main puts it back on the node's thread (figures before 2026-12-05 night).
+  // serialisation, the 202's parsing); BENCH_AGENTS_CLIENT=main puts it back on the node's thread (figures before
+  // 2026-12-05 night).
   const client = clientInMain ? null : (await startWorker("./lib/agents-client-worker.mjs", { url: node.url, token })).worker;
   const runOne = async (shape, index) => {
     let started = now();
