@@ -27,6 +27,7 @@ import { Worker } from "node:worker_threads";
 import { Pool } from "undici";
 import { processCpuMs } from "./lib/proc-stats.mjs";
 import { summarize } from "./lib/stats.mjs";
+import { submitTask } from "./lib/submit-task.mjs";
 
 const quick = process.env.BENCH_QUICK === "1";
 const storeKind = process.env.BENCH_AGENTS_STORE ?? "sqlite";
@@ -130,18 +131,6 @@ function unionLength(intervals) {
   return total + (end - start);
 }
 
-async function submit(pool, token, body) {
-  const response = await pool.request({
-    method: "POST",
-    path: "/api/agent/task",
-    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-    body: JSON.stringify(body),
-  });
-  const text = await response.body.text();
-  if (response.statusCode !== 202) throw new Error(`POST /api/agent/task -> ${response.statusCode} ${text.slice(0, 300)}`);
-  return JSON.parse(text).task.id;
-}
-
 /** Phase 1: one task at a time; completion seen by a listener on the node's own bus. */
 async function overhead(node, pool, token, agents) {
   const done = new Map();
@@ -164,7 +153,7 @@ async function overhead(node, pool, token, agents) {
       const reply = await ask(client, { type: "submit", body: plan(shape, index) }, "submitted");
       if (reply.error) throw new Error(reply.error);
       ({ id, started } = reply);
-    } else id = await submit(pool, token, plan(shape, index));
+    } else id = await submitTask(pool, token, plan(shape, index));
     if (!done.has(id)) await new Promise((resolve) => waiters.set(id, resolve));
     waiters.delete(id);
     const result = done.get(id);
@@ -222,7 +211,7 @@ async function throughput(node, pool, token) {
   await Promise.all(
     bodies.map(async (body) => {
       const at = now();
-      const id = await submit(pool, token, body);
+      const id = await submitTask(pool, token, body);
       submitted.set(id, at);
     }),
   );

@@ -7,6 +7,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import { Pool } from "undici";
+import { submitTask } from "./submit-task.mjs";
 
 const now = () => Number(process.hrtime.bigint()) / 1e6;
 const pool = new Pool(workerData.url, { connections: 1, keepAliveTimeout: 60_000 });
@@ -15,15 +16,8 @@ parentPort.on("message", async (message) => {
   if (message.type === "submit") {
     const started = now();
     try {
-      const response = await pool.request({
-        method: "POST",
-        path: "/api/agent/task",
-        headers: { "content-type": "application/json", authorization: `Bearer ${workerData.token}` },
-        body: JSON.stringify(message.body),
-      });
-      const text = await response.body.text();
-      if (response.statusCode !== 202) throw new Error(`POST /api/agent/task -> ${response.statusCode} ${text.slice(0, 300)}`);
-      parentPort.postMessage({ type: "submitted", id: JSON.parse(text).task.id, started });
+      const id = await submitTask(pool, workerData.token, message.body);
+      parentPort.postMessage({ type: "submitted", id, started });
     } catch (error) {
       parentPort.postMessage({ type: "submitted", error: String(error?.message ?? error) });
     }

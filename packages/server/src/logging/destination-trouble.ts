@@ -18,7 +18,7 @@ export type Destination = ReturnType<typeof pino.destination>;
 export const MAX_HELD_BYTES = 1024 * 1024;
 
 /** Reports to stderr, where a node's own trouble goes when its log cannot carry it. */
-export const reportOnStderr = (message: string): void => void process.stderr.write(`kai: ${message}\n`);
+const reportOnStderr = (message: string): void => void process.stderr.write(`kai: ${message}\n`);
 
 /** A destination watched as above; `failing()` says whether its last write failed. */
 export interface WatchedDestination {

@@ -81,14 +81,14 @@ export interface CheckpointStats {
 }
 
 /** A checkpoint of a WAL this long, in frames (~4 MiB of 4 KiB pages), is followed by a catch-up. */
-export const CATCH_UP_FRAMES = 1000;
+const CATCH_UP_FRAMES = 1000;
 /**
  * A catch-up is asked for only when the checkpoint's last pass found at most this many frames added while the one
  * before it ran: writes that outrun the checkpointer (a bulk load) would make the hold long, so it waits for them.
  */
-export const CATCH_UP_TAIL_FRAMES = 256;
+const CATCH_UP_TAIL_FRAMES = 256;
 /** Writes are held this long at most; a catch-up that takes longer goes on without holding them. */
-export const CATCH_UP_TIMEOUT_MS = 25;
+const CATCH_UP_TIMEOUT_MS = 25;
 /**
  * A hold longer than this counts as long: right after a large transaction (a bulk load's 1,000 services) the catch-up
  * has its frames to copy, and holding each such batch cost the load ~8 % of its rate (measured).
