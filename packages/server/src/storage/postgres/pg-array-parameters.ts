@@ -70,3 +70,8 @@ export function textArrayParameter(values: ReadonlyArray<string | null>): string
 export function numberArrayParameter(values: ReadonlyArray<number | null>): string {
   return `{${values.map((value) => (value === null ? "NULL" : String(value))).join(",")}}`;
 }
+
+/** A `boolean[]` parameter (`{t,f}`). */
+export function booleanArrayParameter(values: readonly boolean[]): string {
+  return `{${values.map((value) => (value ? "t" : "f")).join(",")}}`;
+}
