@@ -7,7 +7,6 @@
  * under the same name returns the first artifact. An artifact is its uploader's (an admin sees every one); another
  * caller's artifact is "not found", never "forbidden", so ids cannot be probed.
  */
-import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
 import { THUMBNAIL_SOURCE_TYPES, type Artifact, type ArtifactPreview, type ArtifactShare, type ListArtifactsQuery, type ListArtifactsResponse, type UploadArtifactResponse } from "@kai/protocol";
 import { isAdmin, type Principal } from "../auth/principal.js";
@@ -22,6 +21,7 @@ import { ImageRefused, makeThumbnail, MAX_IMAGE_BYTES } from "./previews/image-t
 import { ThumbnailCache, thumbnailTag } from "./previews/thumbnail-cache.js";
 import type { ShareLinks } from "./share-links.js";
 import { sniffContentType } from "./sniff-content-type.js";
+import { timeOrderedId } from "../time-ordered-id.js";
 
 export interface ArtifactServiceOptions {
   store: ArtifactStore;
@@ -49,7 +49,6 @@ export interface MadeShare {
 }
 
 /** Time-ordered ids (listing newest first is listing by id): ms since epoch in base 36, then randomness. */
-const timeOrderedId = (prefix: string) => `${prefix}_${Date.now().toString(36).padStart(10, "0")}${randomBytes(8).toString("hex")}`;
 
 const invalidShare = () => new ApiError("share_link_invalid", "this share link is not valid: it may have expired, been revoked, or been altered");
 

@@ -16,7 +16,7 @@
  * may name another owner. Filters (`filter[key]=value`: metadata equality) and expiry are decided inside the index
  * search through its `accept` callback, from a catalog of each indexed memory's metadata and expiry kept here.
  */
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { AddMemoryRequestSchema, DeleteMemoriesRequestSchema, Memory, MemoryMetadata, MemorySearchResult, SearchMemoryParams, SearchMemoryResponse } from "@kai/protocol";
 import type { z } from "zod";
 import { isAdmin, type Principal } from "../auth/principal.js";
@@ -25,6 +25,7 @@ import type { Logger } from "../logging/logger.js";
 import type { RemovedMemory, SemanticMemoryStore, StoredMemory } from "../storage/contracts/semantic-memory-store.js";
 import type { Embedder } from "./gateway-embedder.js";
 import { IndexUnavailableError, normalise, type IndexSync, type VectorIndex } from "./vector-index.js";
+import { timeOrderedId } from "../time-ordered-id.js";
 
 export interface MemoryServiceDeps {
   store: SemanticMemoryStore;
@@ -55,7 +56,7 @@ const SWEEP_BATCH = 1_000;
 /** The index partition of one owner's namespace under one embedding model (vectors of two models never mix). */
 export const partitionOf = (owner: string, namespace: string, model: string) => `${owner}\n${namespace}\n${model}`;
 
-const newMemoryId = () => `mem_${Date.now().toString(36).padStart(10, "0")}${randomBytes(8).toString("hex")}`;
+const newMemoryId = () => timeOrderedId("mem");
 
 export const contentHashOf = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 

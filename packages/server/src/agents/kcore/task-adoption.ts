@@ -9,9 +9,10 @@
  * The adopter's commits are then the only ones the store accepts (fencing: task-store.ts `TaskFencedError`).
  */
 import type { Logger } from "../../logging/logger.js";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
 import type { ClusterMember, ClusterSignals, Leadership } from "../../cluster/cluster-types.js";
 import type { TaskRecord, TaskStore } from "../../storage/contracts/task-store.js";
+import { randomHex } from "../../time-ordered-id.js";
 
 /** What kCore needs of the cluster (`Cluster` fits): who it is, who is alive, who leads, the signal bus (task-control.ts). */
 export interface TaskCluster {
@@ -23,7 +24,7 @@ export interface TaskCluster {
 }
 
 /** A new runner id for a task run by `instanceId`. */
-export const newRunnerId = (instanceId: string): string => `${instanceId}#${randomBytes(4).toString("hex")}`;
+export const newRunnerId = (instanceId: string): string => `${instanceId}#${randomHex(4)}`;
 
 /** The instance of a runner id (null: no runner). */
 export const instanceOf = (runner: string | null | undefined): string | null => (runner ? runner.split("#")[0]! : null);

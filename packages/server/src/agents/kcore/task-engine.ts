@@ -8,7 +8,6 @@
  * instances that are gone (task-adoption.ts). On close it halts the runners without recording anything, so the
  * next start (or another instance) resumes them. Every log line of a task carries its taskId and planId.
  */
-import { randomBytes } from "node:crypto";
 import { TERMINAL_TASK_STATES, type AnswerTaskRequestSchema, type BusEvent, type CreateTaskRequest, type ListTasksQuery, type ListTasksResponse, type Task } from "@kai/protocol";
 import type { z } from "zod";
 import type { Logger } from "../../logging/logger.js";
@@ -28,6 +27,7 @@ import { KCORE_AGENT, taskEvent } from "./task-events.js";
 import { TaskRunner } from "./task-runner.js";
 import { newRunnerId, soloTaskCluster, TaskAdoption, type TaskCluster } from "./task-adoption.js";
 import { applyLeftAnswer, TaskControl } from "./task-control.js";
+import { timeOrderedId } from "../../time-ordered-id.js";
 
 export interface TaskEngineDeps {
   store: TaskStore;
@@ -58,7 +58,7 @@ const FIRST_STEPS_WAIT_MS = 100;
 
 /** Time-ordered ids (listing newest first is listing by id): ms since epoch in base 36, then randomness. */
 export function newTaskId(): string {
-  return `task_${Date.now().toString(36).padStart(10, "0")}${randomBytes(8).toString("hex")}`;
+  return timeOrderedId("task");
 }
 
 export class TaskEngine {
