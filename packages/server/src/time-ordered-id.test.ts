@@ -9,7 +9,7 @@ describe("timeOrderedId", () => {
     const ids = Array.from({ length: 20_000 }, () => timeOrderedId("task"));
     for (const id of ids.slice(0, 50)) expect(id).toMatch(/^task_[0-9a-z]{10}[0-9a-f]{16}$/);
     expect(new Set(ids).size).toBe(ids.length);
-    // Neither the random parts repeat (the pool's bytes are each used once).
+    // Nor do the random parts repeat (each of the pool's bytes is used once).
     expect(new Set(ids.map((id) => id.slice(-16))).size).toBe(ids.length);
   });
 

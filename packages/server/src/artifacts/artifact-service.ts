@@ -48,8 +48,6 @@ export interface MadeShare {
   token: string;
 }
 
-/** Time-ordered ids (listing newest first is listing by id): ms since epoch in base 36, then randomness. */
-
 const invalidShare = () => new ApiError("share_link_invalid", "this share link is not valid: it may have expired, been revoked, or been altered");
 
 export class ArtifactService {
