@@ -23,6 +23,7 @@ import type { ServiceListing } from "../../directory/service-listing.js";
 import { principalOf } from "../authenticate.js";
 import { atEntry } from "../../registry/bulk-entries.js";
 import { patchKeepingReserved, refuseReservedRegistration } from "../../registry/reserved-metadata.js";
+import { yieldToIo } from "../yield-to-io.js";
 
 const IdParamsSchema = z.strictObject({ id: IdentifierSchema });
 
@@ -64,6 +65,7 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
   return async (app) => {
     app.post("/api/services/register", {
       config: { scopes: ["services:write"], bucket: "write" },
+      onRequest: yieldToIo,
       schema: {
         tags: ["services"],
         summary: "Register a service (or re-register it: same owner, same id)",
@@ -130,6 +132,7 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
 
     app.post("/api/services/:id/heartbeat", {
       config: { scopes: ["services:heartbeat", "services:write"], bucket: "heartbeat" },
+      onRequest: yieldToIo,
       schema: {
         tags: ["services"],
         summary: "Renew a service's lease (owner or admin)",
