@@ -7,11 +7,10 @@
  * sidecar, other HNSW settings or another usearch build each make it rebuild, say why in a warning, and save again.
  * Memories that expired while the node was down do not force a rebuild, and are still never returned.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import pino from "pino";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Principal } from "../../src/auth/principal.js";
 import { EmbeddedIndex, type EmbeddedIndexOptions } from "../../src/memory/embedded-index.js";
 import type { Embedder } from "../../src/memory/gateway-embedder.js";
@@ -19,6 +18,7 @@ import { contentHashOf, MemoryService } from "../../src/memory/memory-service.js
 import { normalise } from "../../src/memory/vector-index.js";
 import { openStore } from "../../src/storage/index.js";
 import { EMBED_MODEL, embedText } from "./embedding-fake.js";
+import { tempDirs } from "../helpers/temp-dirs.js";
 
 const embedder: Embedder = { embed: async (_principal, texts) => ({ model: EMBED_MODEL, vectors: texts.map(embedText) }) };
 const alice: Principal = { tokenId: "t-alice", owner: "alice", scopes: ["memory:read", "memory:write"], expiresAt: Number.MAX_SAFE_INTEGER };
@@ -30,16 +30,7 @@ const HNSW_FROM = 50;
 const textOf = (i: number) => `note ${i} ${WORDS[i % 16]} ${WORDS[Math.floor(i / 16) % 16]} ${WORDS[(i * 7) % 16]}`;
 const add = (text: string, ttlSeconds?: number) => ({ text, namespace: "default", metadata: {}, relations: [], ...(ttlSeconds === undefined ? {} : { ttlSeconds }) });
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-
-async function newDataDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "kai-memidx-"));
-  dirs.push(dir);
-  return dir;
-}
+const newDataDir = tempDirs("kai-memidx-");
 
 interface LogLine {
   level: number;

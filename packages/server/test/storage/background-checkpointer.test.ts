@@ -3,25 +3,15 @@
  * database file while the main connection's own automatic checkpoint is off, and the store shuts the
  * worker down on close with every write intact.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/storage/sqlite/open-database.js";
 import { BackgroundCheckpointer, type CheckpointStats } from "../../src/storage/sqlite/background-checkpointer.js";
 import { openStore } from "../../src/storage/index.js";
 import { draft, registered } from "./__fixtures__/records.js";
+import { tempDirs } from "../helpers/temp-dirs.js";
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "kai-ckpt-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("kai-ckpt-");
 
 describe("background WAL checkpointer", () => {
   it("checkpoints frames that the writing connection leaves in the WAL", async () => {

@@ -6,27 +6,18 @@
  * On real SQLite files: the write batcher's hold (writes queued meanwhile wait, then commit in order), the
  * checkpointer's catch-up beside a connection writing all the time, and the store under continuous registrations.
  */
-import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { openDatabase } from "../../src/storage/sqlite/open-database.js";
 import { migrate } from "../../src/storage/sqlite/migrations.js";
 import { WriteBatcher } from "../../src/storage/sqlite/write-batcher.js";
 import { BackgroundCheckpointer, type CheckpointStats } from "../../src/storage/sqlite/background-checkpointer.js";
 import { openStore } from "../../src/storage/index.js";
 import { draft, registered } from "./__fixtures__/records.js";
+import { tempDirs } from "../helpers/temp-dirs.js";
 
-const dirs: string[] = [];
-afterEach(async () => {
-  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
-});
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), "kai-wal-catch-up-"));
-  dirs.push(dir);
-  return dir;
-}
+const tempDir = tempDirs("kai-wal-catch-up-");
 
 const walBytes = async (path: string) => (await stat(`${path}-wal`)).size;
 /** How many times the WAL was started over: the "checkpoint sequence number" of its header (big-endian, bytes 12-15). */

@@ -28,6 +28,7 @@ import { TaskRunner } from "./task-runner.js";
 import { newRunnerId, soloTaskCluster, TaskAdoption, type TaskCluster } from "./task-adoption.js";
 import { applyLeftAnswer, TaskControl } from "./task-control.js";
 import { timeOrderedId } from "../../time-ordered-id.js";
+import { waitAtMost } from "../../wait-at-most.js";
 
 export interface TaskEngineDeps {
   store: TaskStore;
@@ -197,11 +198,7 @@ export class TaskEngine {
    * whatever a dispatcher does.
    */
   private async afterFirstSteps(runner: TaskRunner | undefined): Promise<void> {
-    if (runner) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([runner.firstStepsSent, new Promise<void>((resolve) => (timer = setTimeout(resolve, FIRST_STEPS_WAIT_MS)))]);
-      clearTimeout(timer);
-    }
+    if (runner) await waitAtMost(runner.firstStepsSent, FIRST_STEPS_WAIT_MS);
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 

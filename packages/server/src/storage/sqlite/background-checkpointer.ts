@@ -11,9 +11,9 @@
  * and a concurrent checkpoint under a steady stream of commits never has: it copies the frames there were when it
  * started, and commits append more while it runs. So the WAL only grew, and every commit appended to it (an fsync
  * that must also journal the file's new size: measured ~30 % of a small commit's time on this VM's ext4) until the
- * backstop's checkpoint, inside some unlucky commit. Now, after a checkpoint of a WAL of CATCH_UP_FRAMES or more, the checkpointer asks the store to hold
- * writes for a moment (`holdWrites`, the write batcher's) and checkpoints the rest: only the frames written during
- * the concurrent one, so usually a millisecond or two. The tick first checkpoints again what was written while it
+ * backstop's checkpoint, inside some unlucky commit. Now, after a checkpoint of a WAL of CATCH_UP_FRAMES or more,
+ * the checkpointer asks the store to hold writes for a moment (`holdWrites`, the write batcher's) and checkpoints the
+ * rest: only the frames written during the concurrent one, so usually a millisecond or two. The tick first checkpoints again what was written while it
  * ran, a few passes while that shrinks; writes that outrun it are not held (CATCH_UP_TAIL_FRAMES). A hold ends when
  * the worker answers or after CATCH_UP_TIMEOUT_MS, whichever is first; a timed-out catch-up leaves the checkpoint
  * to run on with writes going on (nothing is lost, the WAL just does not start again that time). After a long or
