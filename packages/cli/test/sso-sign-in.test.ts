@@ -13,8 +13,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { delimiter, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createClient } from "@kai/sdk";
-import { authorizeAtProvider, startOidcProvider, TestBrowser, type TestOidcProvider } from "../../server/test/helpers/oidc-provider.js";
-import { CLI, freePort, resultOf, runKai, sandbox, spawnKai, startTestServer, waitForOutput, type KaiResult, type Sandbox, type TestServer } from "./helpers.js";
+import { authorizeAtProvider, reserveOidcProvider, TestBrowser, type PendingOidcProvider, type TestOidcProvider } from "../../server/test/helpers/oidc-provider.js";
+import { CLI, resultOf, runKai, sandbox, spawnKai, startTestServer, waitForOutput, type KaiResult, type Sandbox, type TestServer } from "./helpers.js";
 
 const SECRET_NAME = "sso/corp-client";
 const hasScript = spawnSync("script", ["--version"]).status === 0;
@@ -23,14 +23,16 @@ if (!hasScript) {
   if (process.env.CI === "true") throw new Error(message);
   console.warn(`${message} (the terminal cases are skipped)`);
 }
+let reserved: PendingOidcProvider | undefined;
 let op: TestOidcProvider;
 let server: TestServer;
 const boxes: Sandbox[] = [];
 
 beforeAll(async () => {
-  // The issuer is named in kai's config before the provider starts (the provider needs kai's callback URL).
-  const opPort = await freePort();
-  const issuer = `http://127.0.0.1:${opPort}`;
+  // The issuer is named in kai's config before the provider starts (the provider needs kai's callback URL); its port
+  // is held from the start.
+  reserved = await reserveOidcProvider();
+  const issuer = reserved.issuer;
   const provider = (id: string, displayName: string) => ({
     id,
     displayName,
@@ -45,8 +47,7 @@ beforeAll(async () => {
     rateLimit: { enabled: false },
     auth: { sso: { providers: [provider("corp", "Corp account"), provider("partner", "Partner account")] } },
   });
-  op = await startOidcProvider({
-    port: opPort,
+  op = reserved.start({
     clientId: "kai-test",
     redirectUris: [`${server.url}/api/auth/sso/corp/callback`, `${server.url}/api/auth/sso/partner/callback`],
     accounts: { "u-ada": { preferred_username: "ada", name: "Ada Lovelace", groups: ["kai-devs"] } },
@@ -56,7 +57,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
-  await op?.close();
+  await reserved?.close();
   for (const box of boxes) box.cleanup();
 });
 

@@ -5,7 +5,7 @@
  * included — a test may change between sign-ins. Its development login and consent pages are driven with plain
  * HTTP requests by `TestBrowser`, a fetch with a cookie jar that follows redirects by hand, as a browser would.
  */
-import { createServer, type Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 // @ts-expect-error -- oidc-provider ships no type declarations; the few members used are typed by OidcProviderLike below.
 import ProviderModule from "oidc-provider";
@@ -42,19 +42,56 @@ export interface TestOidcProviderOptions {
   /** The client's registered redirect URIs. */
   redirectUris: string[];
   accounts?: Record<string, TestAccount>;
-  /** A port chosen beforehand (the relying party's config names the issuer before the provider starts). */
-  port?: number;
   clientId?: string;
   clientSecret?: string;
 }
 
+/**
+ * A provider whose address is taken but which does not answer yet: a relying party's config names the issuer before
+ * the provider can be configured with the relying party's callback URL. The port is held from the start — choosing a
+ * free port and binding it later lost it to another test file now and then (EADDRINUSE).
+ */
+export interface PendingOidcProvider {
+  issuer: string;
+  /** Configures the provider and starts answering on the address already held. */
+  start(options: TestOidcProviderOptions): TestOidcProvider;
+  /** Releases the address (when the start never comes). */
+  close(): Promise<void>;
+}
+
+/** Binds a free loopback port for a provider started later by `start`. */
+export async function reserveOidcProvider(): Promise<PendingOidcProvider> {
+  // Until it starts, the provider answers as one that is down would, rather than leaving a caller hanging.
+  const notYet = (_req: IncomingMessage, res: ServerResponse) => res.writeHead(503).end();
+  const server: Server = createServer(notYet);
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  const start = (options: TestOidcProviderOptions) => {
+    server.off("request", notYet);
+    return serveProvider(server, issuer, options, close);
+  };
+  return { issuer, start, close };
+}
+
 export async function startOidcProvider(options: TestOidcProviderOptions): Promise<TestOidcProvider> {
+  return (await reserveOidcProvider()).start(options);
+}
+
+function serveProvider(server: Server, issuer: string, options: TestOidcProviderOptions, close: () => Promise<void>): TestOidcProvider {
   const accounts = new Map(Object.entries(options.accounts ?? {}));
   const clientId = options.clientId ?? "kai-test";
   const clientSecret = options.clientSecret ?? `secret-${Math.random().toString(36).slice(2)}-${Date.now()}`;
-  const server: Server = createServer();
-  await new Promise<void>((resolve) => server.listen(options.port ?? 0, "127.0.0.1", resolve));
-  const issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const provider = new Provider(issuer, {
     clients: [
       {
@@ -90,11 +127,7 @@ export async function startOidcProvider(options: TestOidcProviderOptions): Promi
     clientSecret,
     accounts,
     serverErrors,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }
 

@@ -2,15 +2,14 @@
  * @module test/helpers/sso-node
  * The single sign-on tests' setup, written once: a real OpenID provider (helpers/oidc-provider.ts) and a real kai
  * node configured with it as the provider `corp` ("Corp account"), the client secret put in the node's vault through
- * the API (as an operator would). The provider's port is chosen first: the node's config names the issuer before
+ * the API (as an operator would). The provider's port is taken first: the node's config names the issuer before
  * the provider starts, and the provider needs the node's callback URL. The auth tier's rate limit is raised: the
  * tests sign in many times from one address in a minute, and that limit is another test's subject.
  */
 import type { z } from "zod";
 import type { SsoProviderSchema } from "../../src/config/sso-config.js";
 import { startTestServer, type TestServer } from "./test-server.js";
-import { freePort } from "./server-process.js";
-import { startOidcProvider, type TestAccount, type TestOidcProvider } from "./oidc-provider.js";
+import { reserveOidcProvider, type TestAccount, type TestOidcProvider } from "./oidc-provider.js";
 
 /** The provider's id in the node's config, hence in its routes (`/api/auth/sso/corp/…`). */
 export const SSO_PROVIDER_ID = "corp";
@@ -37,7 +36,7 @@ export interface SsoNode {
 
 /** Starts the provider and the node, wired to each other; resolves once the node holds the client secret. */
 export async function startSsoNode(options: SsoNodeOptions): Promise<SsoNode> {
-  const opPort = await freePort();
+  const reserved = await reserveOidcProvider();
   const kai = await startTestServer({
     config: {
       rateLimit: { auth: { max: 10_000 }, global: { max: 100_000 } },
@@ -47,7 +46,7 @@ export async function startSsoNode(options: SsoNodeOptions): Promise<SsoNode> {
             {
               id: SSO_PROVIDER_ID,
               displayName: "Corp account",
-              issuer: `http://127.0.0.1:${opPort}`,
+              issuer: reserved.issuer,
               clientId: options.clientId,
               clientSecret: { vault: options.secretName },
               ...options.provider,
@@ -56,11 +55,13 @@ export async function startSsoNode(options: SsoNodeOptions): Promise<SsoNode> {
         },
       },
     },
+  }).catch(async (error: unknown) => {
+    await reserved.close();
+    throw error;
   });
   let op: TestOidcProvider | undefined;
   try {
-    op = await startOidcProvider({
-      port: opPort,
+    op = reserved.start({
       clientId: options.clientId,
       redirectUris: [`${kai.url}/api/auth/sso/${SSO_PROVIDER_ID}/callback`],
       accounts: options.accounts,
@@ -69,7 +70,7 @@ export async function startSsoNode(options: SsoNodeOptions): Promise<SsoNode> {
     if (put.status >= 300) throw new Error(`putting the client secret in the vault: ${put.status} ${await put.text()}`);
   } catch (error) {
     await kai.dispose();
-    await op?.close();
+    await reserved.close();
     throw error;
   }
   const provider = op;
