@@ -21,7 +21,7 @@ import { ensureEtcd } from "./etcd/etcd-process.mjs";
 import { etcdDiscoveryAndWatch, etcdHeartbeats, etcdLoad, etcdRegistrations } from "./etcd/etcd-phases.mjs";
 import { registryDiscoveryAndWatch, registryHeartbeats, registryRegistrations } from "./registry/registry-phases.mjs";
 import { registryUnavailable } from "./registry/server-process.mjs";
-import { registryBulkLoad } from "./registry/bulk-load.mjs";
+import { registryApplyLoad, registryBulkLoad } from "./registry/bulk-load.mjs";
 import { wsBroadcastFloor } from "./registry/ws-broadcast-floor.mjs";
 import { clusterBench } from "./cluster/cluster-phases.mjs";
 import { fsyncProbe } from "./lib/fsync-probe.mjs";
@@ -153,6 +153,7 @@ try {
     // Issue 19: the bulk endpoint's load rate beside etcd's, measured in the same run.
     results.bulk = {};
     if (runRegistry) results.bulk.sqlite = await phase(`6. bulk load ${settings.loadCount} (POST /api/services/bulk, ${settings.bulkBatch} a batch, ${settings.bulkInFlight} in flight), ours on SQLite`, () => registryBulkLoad(settings, log));
+    if (runRegistry) results.bulk.apply = await phase(`6. kai services apply of a ${settings.loadCount}-service manifest, ours on SQLite`, () => registryApplyLoad(settings, log));
     if (runPostgres) results.bulk.postgres = await phase(`6. bulk load ${settings.loadCount}, ours on PostgreSQL`, () => registryBulkLoad(settings, log, postgresTarget));
     if (runEtcd) results.bulk.etcd = await phase(`6. bulk load ${settings.loadCount}, etcd (Txns of ${settings.etcdTxnOps} puts, ${settings.etcdTxnInFlight} in flight)`, () => etcdLoad(etcd.path, settings, log));
   }

@@ -7,11 +7,16 @@
  * Also the server process's CPU time per service (utime+stime): on a shared machine the rate moves with the
  * neighbours' load, the CPU per service much less, and 1e6 / (µs per service) is what one busy core would allow.
  */
+import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { processCpuMs, processRssMb } from "../lib/proc-stats.mjs";
 import { serviceRecordJson } from "../lib/service-record.mjs";
 import { call, poolFor } from "./http-client.mjs";
 import { targetName, withServer } from "./registry-phases.mjs";
+import { CLI_MAIN } from "./server-process.mjs";
 
 const BULK = "/api/services/bulk";
 
@@ -67,5 +72,51 @@ export function registryBulkLoad(settings, log, target = { kind: "sqlite", synch
     };
     log(`  ours (${name}) bulk: loaded ${loaded} services in ${seconds.toFixed(1)} s (${Math.round(result.perSecond)}/s; batches of ${batch}, ${inFlight} in flight, p50 ${Math.round(result.batchP50Ms)} ms a batch; server CPU ${Math.round(result.serverCpuUsPerService)} µs a service)`);
     return result;
+  });
+}
+
+/**
+ * The same load as a user runs it: `kai services apply -f <manifest>` (the built CLI, a fresh process) of the same
+ * records written as one JSON manifest, on a fresh server. The figure is end to end, from the command's start to
+ * its exit: reading and checking the whole file before anything is sent (`prepSeconds`, until the first batch's
+ * progress line) and then the batches (four on their way at once). The CLI runs on the same 2 cores as the server.
+ */
+export function registryApplyLoad(settings, log, target = { kind: "sqlite", synchronous: "full" }) {
+  const name = targetName(target);
+  return withServer(target, log, async (server, token) => {
+    const dir = mkdtempSync(join(tmpdir(), "kai-bench-apply-"));
+    try {
+      const manifest = join(dir, "services.json");
+      const entries = [];
+      for (let index = 0; index < settings.loadCount; index++) entries.push(serviceRecordJson({ id: `svc-${randomUUID()}`, index, ttl: undefined }));
+      writeFileSync(manifest, `{"services":[${entries.join(",")}]}`);
+      const cpuBefore = processCpuMs(server.pid);
+      const started = performance.now();
+      const child = spawn(process.execPath, [CLI_MAIN, "--url", server.url, "services", "apply", "-f", manifest, "--progress"], {
+        env: { ...process.env, KAI_TOKEN: token, KAI_CONFIG_DIR: dir },
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let stderr = "";
+      let firstBatchAt;
+      child.stderr.on("data", (chunk) => {
+        if (firstBatchAt === undefined && /applied /.test(chunk)) firstBatchAt = performance.now();
+        stderr = (stderr + chunk).slice(-4000);
+      });
+      const code = await new Promise((resolve) => child.once("exit", resolve));
+      const seconds = (performance.now() - started) / 1000;
+      if (code !== 0) throw new Error(`kai services apply exited ${code}: ${stderr.trim().split("\n").slice(-3).join(" | ")}`);
+      const prepSeconds = ((firstBatchAt ?? started) - started) / 1000;
+      const result = {
+        count: settings.loadCount,
+        seconds,
+        perSecond: settings.loadCount / seconds,
+        prepSeconds,
+        serverCpuUsPerService: ((processCpuMs(server.pid) - cpuBefore) * 1000) / settings.loadCount,
+      };
+      log(`  ours (${name}) kai services apply: ${settings.loadCount} services in ${seconds.toFixed(1)} s (${Math.round(result.perSecond)}/s end to end; the file read and checked in ${prepSeconds.toFixed(1)} s; server CPU ${Math.round(result.serverCpuUsPerService)} µs a service)`);
+      return result;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 }

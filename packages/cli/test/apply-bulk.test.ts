@@ -1,7 +1,8 @@
 /**
  * `kai services apply` at scale (issue 19): a manifest of thousands of entries goes through `POST /api/services/bulk`
- * in batches of up to 1000 changed entries, with progress on stderr; unchanged entries are skipped; a batch the
- * server refuses stops the apply, the batches before it staying applied and it and the rest not.
+ * in batches of up to 1000 changed entries, up to four on their way at once, with progress on stderr; unchanged
+ * entries are skipped; a batch the server refuses stops the apply: the batches before it stay applied, it does not,
+ * those sent with it stand alone (and are reported), and nothing is sent after it.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -68,20 +69,9 @@ describe("kai services apply in batches", () => {
     expect(results.map((result) => result.id)).toEqual(Array.from({ length: 2500 }, (_, index) => `bulk-${index}`));
   });
 
-  it("stops at a refused batch: the batches before it are applied, it and the rest are not", async () => {
-    const created = await fetch(`${server.url}/api/tokens`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ scopes: ["services:read", "services:write"], owner: "alice" }),
-    });
-    const alice = ((await created.json()) as { token: string }).token;
+  it("stops at a refused batch: the batches before it are applied, it is not, and one already on its way stands alone", async () => {
+    const alice = await aliceToken();
     // Entry 1500 names an id another owner holds (private: alice cannot see it, so it counts as new and is sent).
-    const taken = await fetch(`${server.url}/api/services/register`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" },
-      body: JSON.stringify({ id: "held-by-bob", name: "Bob's", owner: "bob", visibility: "private" }),
-    });
-    expect(taken.status).toBe(201);
     const file = writeManifest("refused.json", "part", 2500, (entry, index) => {
       if (index === 1500) entry.id = "held-by-bob";
     });
@@ -91,9 +81,57 @@ describe("kai services apply in batches", () => {
     expect(result.stderr).toContain("batch 2 (manifest entries 1001-2000, 1000 changed) was refused, so none of it was applied");
     expect(result.stderr).toContain("services.1500 (held-by-bob)");
     expect(result.stderr).toContain("entries 1-1000 of 2500 (1000 created, 0 updated, 0 unchanged)");
-    expect(result.stderr).toContain("entries 1001-2500 were not applied");
+    // All three batches went out at once (four may be on their way): the third was applied before the refusal was known.
+    expect(result.stderr).toContain("sent before the refusal was known and applied after it: batch 3 (entries 2001-2500) (500 created, 0 updated, 0 unchanged)");
+    expect(result.stderr).toContain("entries 1001-2000 were not applied");
+    const printed = result.stdout.trimEnd().split("\n");
+    expect(printed).toHaveLength(1500);
+    expect(printed[999]).toBe("created   part-999");
+    expect(printed[1000]).toBe("created   part-2000");
     expect(await exists("part-999")).toBe(true);
     expect(await exists("part-1000")).toBe(false);
-    expect(await exists("part-2499")).toBe(false);
+    expect(await exists("part-1999")).toBe(false);
+    expect(await exists("part-2499")).toBe(true);
+    // Applied again once the entry is fixed: only what was not applied is sent.
+    writeManifest("refused.json", "part", 2500);
+    const again = await kai(["services", "apply", "-f", file, "--json"], alice);
+    expect(again.code, again.stderr).toBe(0);
+    expect(counts(again.stdout)).toEqual({ created: 1000, unchanged: 1500 });
+  });
+
+  it("sends no batch after a refused one: those on their way with it are reported, the rest never sent", async () => {
+    const alice = await aliceToken();
+    const file = writeManifest("first-refused.json", "first", 6000, (entry, index) => {
+      if (index === 10) entry.id = "held-by-bob";
+    });
+    const result = await kai(["services", "apply", "-f", file, "--progress"], alice);
+    expect(result.code).toBe(5);
+    expect(progressLines(result.stderr)).toEqual([]);
+    expect(result.stderr).toContain("batch 1 (manifest entries 1-1000, 1000 changed) was refused");
+    expect(result.stderr).toContain("Applied before it: 0 batch(es) covering entries none of 6000");
+    expect(result.stderr).toContain("applied after it: batch 2 (entries 1001-2000), batch 3 (entries 2001-3000), batch 4 (entries 3001-4000) (3000 created");
+    expect(result.stderr).toContain("entries 1-1000, 4001-6000 were not applied");
+    expect(await exists("first-0")).toBe(false);
+    expect(await exists("first-3999")).toBe(true);
+    expect(await exists("first-4000")).toBe(false);
+    expect(await exists("first-5999")).toBe(false);
   });
 });
+
+/** A token of owner alice, who may not write bob's service `held-by-bob` (registered here once). */
+async function aliceToken(): Promise<string> {
+  const created = await fetch(`${server.url}/api/tokens`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" },
+    body: JSON.stringify({ scopes: ["services:read", "services:write"], owner: "alice" }),
+  });
+  if (!(await exists("held-by-bob"))) {
+    const taken = await fetch(`${server.url}/api/services/register`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ id: "held-by-bob", name: "Bob's", owner: "bob", visibility: "private" }),
+    });
+    expect(taken.status).toBe(201);
+  }
+  return ((await created.json()) as { token: string }).token;
+}

@@ -133,8 +133,9 @@ function applyCommand(): Command {
       prune: flags.prune === true,
       dryRun,
       onProgress: progress,
-      onResult: (result) => {
-        if (!out.json) out.line(`${result.action.padEnd(9)} ${result.id}`);
+      // One write per batch: a line each was 100,000 writes for a 100,000-entry manifest.
+      onResults: (settled) => {
+        if (!out.json && settled.length > 0) out.line(settled.map((result) => `${result.action.padEnd(9)} ${result.id}`).join("\n"));
       },
     });
     if (out.json) out.document({ file: flags.file, dryRun, results });
