@@ -105,7 +105,7 @@ export async function startPostgres({ bin, version }, { maxConnections = 200 } =
     "-c", "listen_addresses=127.0.0.1",
     "-c", `unix_socket_directories=${dir}`,
     "-c", `max_connections=${maxConnections}`,
-    ...(statStatements ? ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "track_io_timing=on", "-c", "track_wal_io_timing=on"] : []),
+    ...(statStatements ? ["-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track_planning=on", "-c", "track_io_timing=on", "-c", "track_wal_io_timing=on"] : []),
   ];
   let output = "";
   const child = spawn(join(bin, "postgres"), args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"], ...ids });

@@ -95,11 +95,11 @@ async function topStatements(target, server) {
   if (target.kind !== "postgres" || !target.pg.statStatements) return undefined;
   const rows = await target.pg.query(
     `SELECT left(regexp_replace(query, '\\s+', ' ', 'g'), 160) AS query, calls, round(total_exec_time::numeric, 1) AS total_ms,
-            round(mean_exec_time::numeric, 3) AS mean_ms, rows, round(wal_bytes::numeric / greatest(calls, 1)) AS wal_bytes_per_call
+            round(mean_exec_time::numeric, 3) AS mean_ms, round(mean_plan_time::numeric, 3) AS mean_plan_ms, plans, rows, round(wal_bytes::numeric / greatest(calls, 1)) AS wal_bytes_per_call
        FROM pg_stat_statements JOIN pg_database d ON d.oid = dbid WHERE d.datname = $1 ORDER BY total_exec_time DESC LIMIT 12`,
     [server.database],
   );
-  return rows.map((row) => ({ ...row, calls: Number(row.calls), total_ms: Number(row.total_ms), mean_ms: Number(row.mean_ms), rows: Number(row.rows) }));
+  return rows.map((row) => ({ ...row, calls: Number(row.calls), total_ms: Number(row.total_ms), mean_ms: Number(row.mean_ms), mean_plan_ms: Number(row.mean_plan_ms), plans: Number(row.plans), rows: Number(row.rows) }));
 }
 
 const pgNote = (level) =>
