@@ -165,6 +165,31 @@ const TEST_CONFIG = [
   "  pbkdf2Iterations: 10000",
 ];
 
+/**
+ * Waits until a starting node answers `/healthz` and has written its admin token: true then, false when the process
+ * exited first; throws after 30 s.
+ */
+async function untilAnswering(child: ChildProcess, port: number, dataDir: string, stderr: () => string): Promise<boolean> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) {
+      // Its last words (why it exited) may still be on their way.
+      const out = child.stderr;
+      if (out && !out.destroyed) await new Promise((done) => out.once("close", done));
+      return false;
+    }
+    if (Date.now() > deadline) throw new Error(`kai serve did not answer within 30 s: ${stderr()}`);
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
+      await response.arrayBuffer();
+      if (response.ok && existsSync(join(dataDir, "admin.token"))) return true;
+    } catch {
+      // not listening yet
+    }
+    await sleep(100);
+  }
+}
+
 /** Starts the built node (`kai serve`) serving the built app; resolves once it answers. Stop it in afterAll. */
 export async function startNode(options: StartNodeOptions = {}): Promise<KaiNode> {
   assertBuilt();
@@ -176,44 +201,43 @@ export async function startNode(options: StartNodeOptions = {}): Promise<KaiNode
     writeFileSync(join(dir, path), text);
   }
   writeFileSync(configPath, [...TEST_CONFIG, "web:", `  root: ${JSON.stringify(WEB_ROOT)}`, ...(options.config ?? []), ""].join("\n"));
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [CLI_MAIN, "serve", "--quiet", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--config", configPath], {
-    stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, KAI_LOG_LEVEL: "warn" },
-  });
+  // The port is chosen before the node binds it (the browser's URL must be known), so another test file may take it
+  // in between: a node that exits with EADDRINUSE is started again on another port (twice at most).
+  let port = 0;
+  let child: ChildProcess | undefined;
   let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => {
-    stderr = (stderr + chunk.toString()).slice(-20_000);
-  });
-  const url = `http://localhost:${port}`;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const gone = new Promise((done) => child.once("exit", done));
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    if (child && child.exitCode === null && child.signalCode === null) {
+      const running = child;
+      const gone = new Promise((done) => running.once("exit", done));
+      running.kill("SIGTERM");
+      const timer = setTimeout(() => running.kill("SIGKILL"), 5000);
       await gone;
       clearTimeout(timer);
     }
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      if (child.exitCode !== null) throw new Error(`kai serve exited with ${child.exitCode}: ${stderr}`);
-      if (Date.now() > deadline) throw new Error(`kai serve did not answer within 30 s: ${stderr}`);
-      try {
-        const response = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
-        await response.arrayBuffer();
-        if (response.ok && existsSync(join(dataDir, "admin.token"))) break;
-      } catch {
-        // not listening yet
-      }
-      await sleep(100);
+    for (let attempt = 1; ; attempt++) {
+      port = await freePort();
+      stderr = "";
+      const started: ChildProcess = spawn(process.execPath, [CLI_MAIN, "serve", "--quiet", "--port", String(port), "--host", "127.0.0.1", "--data-dir", dataDir, "--config", configPath], {
+        stdio: ["ignore", "ignore", "pipe"],
+        env: { ...process.env, KAI_LOG_LEVEL: "warn" },
+      });
+      child = started;
+      started.stderr?.on("data", (chunk: Buffer) => {
+        stderr = (stderr + chunk.toString()).slice(-20_000);
+      });
+      const answered = await untilAnswering(started, port, dataDir, () => stderr);
+      if (answered) break;
+      if (attempt === 3 || !/EADDRINUSE/.test(stderr)) throw new Error(`kai serve exited with ${started.exitCode}: ${stderr}`);
     }
   } catch (error) {
     await stop();
     throw error;
   }
+  const url = `http://localhost:${port}`;
   const adminToken = readFileSync(join(dataDir, "admin.token"), "utf8").trim();
   const api = async <T>(path: string, call: ApiCall = {}): Promise<T> => {
     const token = call.token === undefined ? adminToken : call.token;
