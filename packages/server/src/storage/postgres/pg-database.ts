@@ -4,7 +4,8 @@
  * connection. It refuses work once the backend is closed, turns availability failures into
  * `StorageUnavailableError` (pg-errors.ts), throws away a connection that failed (so the pool opens a fresh one
  * once the server is back: recovery needs nothing else), and runs a transaction again after a deadlock. A
- * transaction's last write may carry its COMMIT in the same round trip (`thenCommit`).
+ * transaction's last write may carry its COMMIT in the same round trip (`thenCommit`), and a transaction of one
+ * statement its BEGIN too (`transactionOfOne`).
  */
 import pg from "pg";
 import { isRetryable, toStorageError, unavailableReason } from "./pg-errors.js";
@@ -27,6 +28,7 @@ export type ThenCommit = (statement: pg.QueryConfig) => Promise<Row[]>;
 /** The part of pg's Query this module extends (not in its type declarations). */
 interface QueryInternals {
   _getRows(connection: WireConnection, rows: number | undefined): void;
+  prepare(connection: WireConnection): void;
 }
 
 interface WireConnection {
@@ -44,18 +46,29 @@ interface WireConnection {
  * aborted and the caller rolls back as after any failed statement. pg sends a prepared statement's Execute and
  * Sync from `_getRows`; that is the one step replaced here.
  */
-function queryThenCommit(client: pg.PoolClient, statement: pg.QueryConfig): Promise<Row[]> {
+function queryThenCommit(client: pg.PoolClient, statement: pg.QueryConfig, options: { begin?: boolean } = {}): Promise<Row[]> {
   return new Promise((resolve, reject) => {
     let settled = false;
     const query = new pg.Query<Row>(statement, (error: Error | undefined, results: unknown) => {
       if (settled) return;
       settled = true;
       if (error) return reject(error);
-      // Two commands answered: pg hands back one result per command, the statement's first.
-      const first = (Array.isArray(results) ? results[0] : results) as pg.QueryResult<Row> | undefined;
-      resolve(first?.rows ?? []);
+      // Two or three commands answered: pg hands back one result per command; the statement's follows BEGIN's.
+      const ofStatement = (Array.isArray(results) ? results[options.begin ? 1 : 0] : results) as pg.QueryResult<Row> | undefined;
+      resolve(ofStatement?.rows ?? []);
     });
-    (query as unknown as QueryInternals)._getRows = (connection, rows) => {
+    const internals = query as unknown as QueryInternals;
+    if (options.begin) {
+      // BEGIN's Parse, Bind and Execute ahead of the statement's, in the same write (pg corks the socket around it).
+      const prepare = internals.prepare.bind(query);
+      internals.prepare = (connection) => {
+        connection.parse({ text: "BEGIN" });
+        connection.bind({ values: [] });
+        connection.execute({ portal: "" });
+        prepare(connection);
+      };
+    }
+    internals._getRows = (connection, rows) => {
       connection.execute({ portal: "", ...(rows ? { rows } : {}) });
       connection.parse({ text: "COMMIT" });
       connection.bind({ values: [] });
@@ -65,6 +78,9 @@ function queryThenCommit(client: pg.PoolClient, statement: pg.QueryConfig): Prom
     client.query(query);
   });
 }
+
+/** `transaction`'s `begin` for a transaction of one statement, sent with its BEGIN and COMMIT in one round trip. */
+const BEGIN_IN_PIPELINE = Symbol("begin in the statement's pipeline");
 
 export class PgDatabase {
   private closed = false;
@@ -100,6 +116,15 @@ export class PgDatabase {
   }
 
   /**
+   * A transaction of one statement: BEGIN, `statement` and COMMIT in one round trip (one pipeline, one Sync). Resolves
+   * with the statement's rows once committed; rolls back and rejects when it fails. For a write that takes the locks
+   * it needs itself (the registry batch planned before any read: PgServiceBatcher).
+   */
+  transactionOfOne(statement: pg.QueryConfig, options: { whenClosed?: boolean } = {}): Promise<Row[]> {
+    return this.transaction((_client, _first, thenCommit) => thenCommit(statement), { ...options, begin: BEGIN_IN_PIPELINE });
+  }
+
+  /**
    * Runs `work` inside BEGIN … COMMIT on one connection; rolls back and rejects when it throws. A deadlock or
    * serialisation failure runs `work` again from the start (it must not have effects outside the database that a
    * second run would repeat). `whenClosed`: set by the backend's own drain at close, which still needs to commit.
@@ -109,7 +134,7 @@ export class PgDatabase {
    */
   async transaction<T>(
     work: (client: pg.PoolClient, first: Row[], thenCommit: ThenCommit) => Promise<T>,
-    options: { whenClosed?: boolean; begin?: string } = {},
+    options: { whenClosed?: boolean; begin?: string | typeof BEGIN_IN_PIPELINE } = {},
   ): Promise<T> {
     if (!options.whenClosed) this.assertOpen();
     for (let attempt = 1; ; attempt++) {
@@ -128,8 +153,10 @@ export class PgDatabase {
       client.on("error", onError);
       try {
         let first: Row[] = [];
+        // BEGIN_IN_PIPELINE: BEGIN goes out with the one statement `work` sends, through thenCommit.
+        const beginWithCommit = options.begin === BEGIN_IN_PIPELINE;
         if (options.begin === undefined) await client.query("BEGIN");
-        else {
+        else if (typeof options.begin === "string") {
           // A simple-protocol query with two statements answers with one result each.
           const results = (await client.query(`BEGIN; ${options.begin}`)) as unknown as pg.QueryResult<Row>[];
           first = results[1]?.rows ?? [];
@@ -137,7 +164,7 @@ export class PgDatabase {
         let committed = false;
         const thenCommit: ThenCommit = async (statement) => {
           if (committed) throw new Error("the transaction is committed already");
-          const rows = await queryThenCommit(client, statement);
+          const rows = await queryThenCommit(client, statement, { begin: beginWithCommit });
           committed = true;
           return rows;
         };

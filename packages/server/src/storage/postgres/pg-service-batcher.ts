@@ -66,8 +66,24 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+/**
+ * Batches sent the ordinary way after a one-round-trip attempt that did not write, before the next attempt: a
+ * workload of updates, or another instance writing, costs one wasted round trip in this many batches at most.
+ */
+const ORDINARY_AFTER_MISS = 8;
+
+/** The first row of COMMIT_BATCH_IF_CURRENT: the counter as the statement found it, and its new value if it wrote. */
+interface IfCurrentRow {
+  locked: string;
+  bumped: string | null;
+}
+
 export class PgServiceBatcher {
   private queue: Pending[] = [];
+  /** The counter after this instance's last batch (undefined until one ran, or after one failed). */
+  private knownRevision: number | undefined;
+  /** Batches still to send the ordinary way before trying one round trip again. */
+  private ordinaryBatches = 0;
   private readonly loop = new FlushLoop(
     () => this.queue.length > 0,
     () => this.commitBatch(this.queue.splice(0, MAX_BATCH)),
@@ -93,11 +109,14 @@ export class PgServiceBatcher {
     const entries = batch.map((pending) => pending.entry);
     const ids = [...new Set(entries.flatMap(idsOf))];
     try {
-      outcomes = await this.db.transaction((client, first, thenCommit) => this.run(client, first as unknown as LockedRow[], ids, entries, thenCommit), {
-        whenClosed: true,
-        begin: lockAndRead(ids),
-      });
+      outcomes =
+        (await this.inOneRoundTrip(entries)) ??
+        (await this.db.transaction((client, first, thenCommit) => this.run(client, first as unknown as LockedRow[], ids, entries, thenCommit), {
+          whenClosed: true,
+          begin: lockAndRead(ids),
+        }));
     } catch (error) {
+      this.knownRevision = undefined;
       if (batch.length > 1 && unavailableReason(error) === null) {
         // Nothing was written: run each write alone, so that only the one at fault is refused.
         for (const pending of batch) await this.commitBatch([pending]);
@@ -112,6 +131,40 @@ export class PgServiceBatcher {
       if (outcome.ok) pending.resolve(outcome.value);
       else pending.reject(outcome.error);
     });
+  }
+
+  /**
+   * The batch in one round trip, when it can be: planned before any lock or read, as if none of its ids existed and
+   * the counter were still where this instance's last batch left it, and sent with its BEGIN and COMMIT as one
+   * statement that writes only if both hold (COMMIT_BATCH_IF_CURRENT). On one instance registering new services,
+   * both always hold: the lock-and-read round trip is saved (~5–8 ms of a ~22 ms batch at 256 registrations in
+   * flight, most of it the answer waiting for the event loop). Undefined when it was not tried (the batch touches
+   * stored rows or was refused as planned, or the last try missed) or did not write: the caller then runs the batch
+   * the ordinary way. Decisions (`changeService`) may thus be called twice, which their contract allows.
+   */
+  private async inOneRoundTrip(entries: ServiceBatchEntry[]): Promise<EntryOutcome[] | undefined> {
+    if (this.knownRevision === undefined) return undefined;
+    if (this.ordinaryBatches > 0) {
+      this.ordinaryBatches--;
+      return undefined;
+    }
+    const plan = new ServiceBatchPlan(new Map(), this.knownRevision);
+    const outcomes = entries.map((entry) => plan.apply(entry));
+    if (plan.empty || outcomes.some((outcome) => !outcome.ok)) return undefined;
+    let row: IfCurrentRow | undefined;
+    try {
+      [row] = (await this.db.transactionOfOne(plan.statementIfCurrent(REGISTRY_CHANGES_CHANNEL, this.knownRevision), { whenClosed: true })) as unknown as IfCurrentRow[];
+    } catch (error) {
+      // An id of the batch exists (rolled back, nothing written); anything else is the batch's failure.
+      if (!isUniqueViolation(error)) throw error;
+    }
+    if (row?.bumped === null || row?.bumped === undefined) {
+      // Another writer moved the counter, or an id exists: nothing was written.
+      this.ordinaryBatches = ORDINARY_AFTER_MISS;
+      return undefined;
+    }
+    this.knownRevision = plan.revision;
+    return outcomes;
   }
 
   private async run(client: pg.PoolClient, first: LockedRow[], ids: string[], entries: ServiceBatchEntry[], thenCommit: ThenCommit): Promise<EntryOutcome[]> {
@@ -130,6 +183,8 @@ export class PgServiceBatcher {
     for (const statement of statements) await client.query(statement);
     // The batch's write carries its COMMIT: one round trip less per batch.
     if (last) await thenCommit(last);
+    // (Without a write, the transaction commits after this returns: the counter stays at `base`.)
+    this.knownRevision = plan.revision;
     return outcomes;
   }
 

@@ -90,13 +90,38 @@ export function idsOf(entry: ServiceBatchEntry): string[] {
  * whatever the batch holds. The removed and added term rows never share a key, and a record that moved (deleted and
  * registered again in the batch) had its old row deleted by an earlier statement, so no row is touched twice.
  */
-const COMMIT_BATCH = `
-  WITH new_events AS (
+/**
+ * The batch's write (and its counter bump and NOTIFY) as one statement. `ifCurrent`: the variant for a batch planned
+ * before any lock or read, against an empty database state (`PgServiceBatcher`'s one-round-trip path): it locks the
+ * counter itself and writes only if the counter is still $34 (no registry write committed since this instance's last
+ * batch); otherwise it writes nothing and says so (`bumped` null, `locked` the counter as it is). Every write below
+ * carries that condition; the lock CTE is evaluated through it, before any row is written. A counter moved by another
+ * instance is seen even if it committed after this statement's snapshot: a row lock waits for that commit and then
+ * returns the newest version of the row. An id of the batch that exists already fails the statement (the plain
+ * insert's unique violation on `services.id`), which the batcher takes as "not current" too. (Not a NOT EXISTS on
+ * the ids: its generic plan, made while the table was small, could keep scanning the whole table as it grew.)
+ */
+function commitBatchText(ifCurrent: boolean): string {
+  const and = ifCurrent ? " AND EXISTS (SELECT 1 FROM current)" : "";
+  const where = ifCurrent ? " WHERE EXISTS (SELECT 1 FROM current)" : "";
+  const guard = ifCurrent
+    ? `locked AS (
+    SELECT value FROM store_state WHERE key = 'revision' FOR UPDATE
+  ), current AS (
+    SELECT 1 FROM locked WHERE value = $34::bigint
+  ), `
+    : "";
+  const result = ifCurrent
+    ? `SELECT l.value AS locked, b.value AS bumped, CASE WHEN b.value IS NOT NULL THEN pg_notify($28, b.value::text) END AS notified
+  FROM locked l LEFT JOIN bumped b ON true`
+    : "SELECT pg_notify($28, value::text) FROM bumped";
+  return `
+  WITH ${guard}new_events AS (
     -- A NULL document is the written row's with the revision appended (what eventDocOf makes, byte for byte).
     INSERT INTO events (revision, event, service_id, doc, previous)
     SELECT e.revision, e.event, e.service_id, COALESCE(e.doc, left(s.doc, -1) || ',"revision":' || e.revision || '}'), e.previous
     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[]) AS e(revision, event, service_id, doc, previous)
-    LEFT JOIN unnest($7::text[], $18::text[]) AS s(id, doc) ON e.doc IS NULL AND s.id = e.service_id
+    LEFT JOIN unnest($7::text[], $18::text[]) AS s(id, doc) ON e.doc IS NULL AND s.id = e.service_id${where}
   ), inserted AS (
     -- Rows of new (or moved) records: a plain insert. The plan read every touched row under the counter lock, so
     -- none of these ids exists; ON CONFLICT would make each a speculative insertion (an arbiter lookup, a token and
@@ -106,7 +131,7 @@ const COMMIT_BATCH = `
     FROM unnest($6::bigint[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::integer[],
                 $14::bigint[], $15::bigint[], $16::bigint[], $17::text[], $18::text[], $29::boolean[])
       AS r(seq, id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc, fresh)
-    WHERE r.fresh
+    WHERE r.fresh${and}
   ), updated AS (
     UPDATE services SET owner = r.owner, visibility = r.visibility, type = r.type, provider = r.provider, status = r.status,
       ttl = r.ttl,
@@ -116,24 +141,28 @@ const COMMIT_BATCH = `
     FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::integer[],
                 $14::bigint[], $15::bigint[], $16::bigint[], $17::text[], $18::text[], $29::boolean[])
       AS r(id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc, fresh)
-    WHERE NOT r.fresh AND services.id = r.id
+    WHERE NOT r.fresh AND services.id = r.id${and}
   ), tags_removed AS (
-    DELETE FROM service_tags t USING unnest($19::text[], $20::bigint[]) AS d(term, seq) WHERE t.tag = d.term AND t.seq = d.seq
+    DELETE FROM service_tags t USING unnest($19::text[], $20::bigint[]) AS d(term, seq) WHERE t.tag = d.term AND t.seq = d.seq${and}
   ), tags_inserted AS (
     -- Terms of a new seq (a new or moved record): no row can hold that seq yet, so a plain insert.
-    INSERT INTO service_tags (tag, seq) SELECT * FROM unnest($21::text[], $22::bigint[])
+    INSERT INTO service_tags (tag, seq) SELECT * FROM unnest($21::text[], $22::bigint[])${where}
   ), tags_added AS (
-    INSERT INTO service_tags (tag, seq) SELECT * FROM unnest($30::text[], $31::bigint[]) ON CONFLICT DO NOTHING
+    INSERT INTO service_tags (tag, seq) SELECT * FROM unnest($30::text[], $31::bigint[])${where} ON CONFLICT DO NOTHING
   ), capabilities_removed AS (
-    DELETE FROM service_capabilities c USING unnest($23::text[], $24::bigint[]) AS d(term, seq) WHERE c.capability = d.term AND c.seq = d.seq
+    DELETE FROM service_capabilities c USING unnest($23::text[], $24::bigint[]) AS d(term, seq) WHERE c.capability = d.term AND c.seq = d.seq${and}
   ), capabilities_inserted AS (
-    INSERT INTO service_capabilities (capability, seq) SELECT * FROM unnest($25::text[], $26::bigint[])
+    INSERT INTO service_capabilities (capability, seq) SELECT * FROM unnest($25::text[], $26::bigint[])${where}
   ), capabilities_added AS (
-    INSERT INTO service_capabilities (capability, seq) SELECT * FROM unnest($32::text[], $33::bigint[]) ON CONFLICT DO NOTHING
+    INSERT INTO service_capabilities (capability, seq) SELECT * FROM unnest($32::text[], $33::bigint[])${where} ON CONFLICT DO NOTHING
   ), bumped AS (
-    UPDATE store_state SET value = $27 WHERE key = 'revision' RETURNING value
+    UPDATE store_state SET value = $27 WHERE key = 'revision'${and} RETURNING value
   )
-  SELECT pg_notify($28, value::text) FROM bumped`;
+  ${result}`;
+}
+
+const COMMIT_BATCH = commitBatchText(false);
+const COMMIT_BATCH_IF_CURRENT = commitBatchText(true);
 
 /** Columns of a `services` row (serviceColumns in record-codec.ts). */
 const SERVICE_COLUMN_COUNT = 13;
@@ -267,9 +296,26 @@ export class ServiceBatchPlan {
 
   /**
    * The statements that make the database what the plan says (none when nothing was written): the delete of rows
-   * that moved or went, if any, then COMMIT_BATCH, which also sets the counter and notifies `channel`.
+   * that moved or went, if any, then COMMIT_BATCH, which also sets the counter and notifies `channel`. For a plan
+   * made under the counter lock, against the rows read there.
    */
   statements(channel: string): PlannedStatement[] {
+    return this.statementsOf(channel, undefined);
+  }
+
+  /**
+   * The one statement of a plan made against an empty state (no stored rows) before the counter was locked: it writes
+   * only if the counter is still `expectedRevision` (COMMIT_BATCH_IF_CURRENT). Its one row says which: `bumped` set
+   * when it wrote, null (and nothing written) when not; an id that exists fails it with a unique violation.
+   */
+  statementIfCurrent(channel: string, expectedRevision: number): PlannedStatement {
+    if (this.stored.size > 0) throw new Error("statementIfCurrent is for a plan against an empty state");
+    const [statement, ...more] = this.statementsOf(channel, expectedRevision);
+    if (!statement || more.length > 0) throw new Error("a plan against an empty state makes exactly one statement");
+    return statement;
+  }
+
+  private statementsOf(channel: string, ifCurrent: number | undefined): PlannedStatement[] {
     if (this.events.length === 0) return [];
     const out: PlannedStatement[] = [];
     const events = this.events;
@@ -324,8 +370,8 @@ export class ServiceBatchPlan {
       return SERVICE_TEXT_COLUMNS.has(column) ? textArrayParameter(values as Array<string | null>) : numberArrayParameter(values as Array<number | null>);
     });
     out.push({
-      name: "kai_commit_batch",
-      text: COMMIT_BATCH,
+      name: ifCurrent === undefined ? "kai_commit_batch" : "kai_commit_batch_if_current",
+      text: ifCurrent === undefined ? COMMIT_BATCH : COMMIT_BATCH_IF_CURRENT,
       values: [
         numberArrayParameter(events.map((e) => e.revision)),
         textArrayParameter(events.map((e) => e.event)),
@@ -349,6 +395,7 @@ export class ServiceBatchPlan {
         numberArrayParameter(tags.add[1]),
         textArrayParameter(capabilities.add[0]),
         numberArrayParameter(capabilities.add[1]),
+        ...(ifCurrent === undefined ? [] : [ifCurrent]),
       ],
     });
     return out;
