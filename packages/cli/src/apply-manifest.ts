@@ -312,7 +312,7 @@ function refusal(
   const appliedBefore = (refusedWindow.batch ?? 1) - 1;
   let message =
     `batch ${refusedWindow.batch} (manifest entries ${first}-${last}, ${batch.length} changed) was refused, so none of it was applied: ${toFile(error.message)}. ` +
-    `Applied before it: ${appliedBefore} batch(es) covering entries ${before.done === 0 ? "none" : `1-${before.done}`} of ${before.total} (${before.created} created, ${before.updated} updated, ${before.unchanged} unchanged)`;
+    `Applied before it: ${appliedBefore} batch(es) covering ${before.done === 0 ? "no entries" : `entries 1-${before.done}`} of ${before.total} (${before.created} created, ${before.updated} updated, ${before.unchanged} unchanged)`;
   // Entries from the refused window on: applied ones are those of later windows whose batch went through.
   const laterTally = { created: 0, updated: 0, unchanged: 0 };
   const appliedLater: string[] = [];

@@ -108,7 +108,7 @@ describe("kai services apply in batches", () => {
     expect(result.code).toBe(5);
     expect(progressLines(result.stderr)).toEqual([]);
     expect(result.stderr).toContain("batch 1 (manifest entries 1-1000, 1000 changed) was refused");
-    expect(result.stderr).toContain("Applied before it: 0 batch(es) covering entries none of 6000");
+    expect(result.stderr).toContain("Applied before it: 0 batch(es) covering no entries of 6000");
     expect(result.stderr).toContain("applied after it: batch 2 (entries 1001-2000), batch 3 (entries 2001-3000), batch 4 (entries 3001-4000) (3000 created");
     expect(result.stderr).toContain("entries 1-1000, 4001-6000 were not applied");
     expect(await exists("first-0")).toBe(false);

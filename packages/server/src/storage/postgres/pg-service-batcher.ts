@@ -12,6 +12,8 @@
  * is refused without touching the database, so it never fails the other writes. At the end the counter is set to
  * the batch's last revision and `kai_changes` is notified with it; both take effect at commit. BEGIN, the lock and
  * the read go in one round trip (`lockAndRead`), and the write carries COMMIT (`thenCommit`), so a batch costs two.
+ * A batch of new records usually costs one (`inOneRoundTrip`): planned before any lock or read, it is sent as one
+ * statement that locks the counter itself and writes only if no other write committed since this instance's last.
  *
  * A write is acknowledged only after COMMIT returned, with synchronous_commit on: it survives a crash of the
  * process and of PostgreSQL. If the batch fails for another reason than the database being unavailable, its
@@ -136,7 +138,8 @@ export class PgServiceBatcher {
   /**
    * The batch in one round trip, when it can be: planned before any lock or read, as if none of its ids existed and
    * the counter were still where this instance's last batch left it, and sent with its BEGIN and COMMIT as one
-   * statement that writes only if both hold (COMMIT_BATCH_IF_CURRENT). On one instance registering new services,
+   * statement that writes only if both hold (COMMIT_BATCH_IF_CURRENT: it checks the counter; an existing id fails its
+   * insert on the unique index). On one instance registering new services,
    * both always hold: the lock-and-read round trip is saved (~5–8 ms of a ~22 ms batch at 256 registrations in
    * flight, most of it the answer waiting for the event loop). Undefined when it was not tried (the batch touches
    * stored rows or was refused as planned, or the last try missed) or did not write: the caller then runs the batch
