@@ -25,6 +25,7 @@ import {
   type ServiceFilter,
   type ServiceRecord,
 } from "@kai/protocol";
+import pLimit from "p-limit";
 import type { ChangeFeed, Change } from "../registry/change-feed.js";
 import { withHealth, type HealthView } from "../registry/health-verdicts.js";
 import type { RegistryService } from "../registry/registry-service.js";
@@ -109,6 +110,13 @@ interface Subscription {
 /** The map key of the unnamed subscription (named ones are at least one character long). */
 const UNNAMED = "";
 const SNAPSHOT_PAGE = 1000;
+/**
+ * Snapshots read at once; the others wait their turn (their live changes buffered meanwhile, as for any snapshot).
+ * A thousand subscriptions arriving together each read their snapshot: on PostgreSQL every read needs one of the
+ * pool's connections (10 by default), and ~450 of them gave up waiting for one (`storage_unavailable`, "could not
+ * build a snapshot") while writes queued behind them.
+ */
+const SNAPSHOTS_AT_ONCE = 4;
 const OPEN = 1;
 
 export class DirectoryWatch {
@@ -119,6 +127,7 @@ export class DirectoryWatch {
   private readonly unsubscribeRemote: (() => void) | undefined;
   private readonly feed: ChangeFeed;
   private readonly logger: Logger;
+  private readonly snapshotSlots = pLimit(SNAPSHOTS_AT_ONCE);
 
   constructor(private readonly options: DirectoryWatchOptions) {
     this.feed = options.feed;
@@ -267,14 +276,18 @@ export class DirectoryWatch {
     const startRevision = this.feed.revision;
     const view = new Map<string, ServiceRecord>();
     try {
-      let cursor: string | undefined;
-      const filter = sourceFilter(subscription.filter);
-      while (wantsLocal(subscription.filter)) {
-        const page = await this.options.registry.list(connection.principal, { ...filter, limit: SNAPSHOT_PAGE, ...(cursor ? { cursor } : {}) });
-        for (const record of page.services) view.set(record.id, record);
-        cursor = page.nextCursor ?? undefined;
-        if (!cursor) break;
-      }
+      await this.snapshotSlots(async () => {
+        // A subscription replaced or gone while it waited for its turn reads nothing.
+        if (!this.isCurrent(subscription, generation)) return;
+        let cursor: string | undefined;
+        const filter = sourceFilter(subscription.filter);
+        while (wantsLocal(subscription.filter)) {
+          const page = await this.options.registry.list(connection.principal, { ...filter, limit: SNAPSHOT_PAGE, ...(cursor ? { cursor } : {}) });
+          for (const record of page.services) view.set(record.id, record);
+          cursor = page.nextCursor ?? undefined;
+          if (!cursor) break;
+        }
+      });
     } catch (error) {
       this.logger.error({ err: error }, "building a watch snapshot failed");
       this.sendError(connection, subscription.id, "unavailable", "could not build a snapshot; reconnect");

@@ -186,6 +186,11 @@ export class ServiceBatchPlan {
     return this.events.length === 0;
   }
 
+  /** Changes planned (one event each). */
+  get changes(): number {
+    return this.events.length;
+  }
+
   /** Plans one entry; a refused entry (a conflict) changes nothing. */
   apply(entry: ServiceBatchEntry): EntryOutcome {
     const revision = this.revision;
