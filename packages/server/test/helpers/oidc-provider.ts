@@ -84,10 +84,6 @@ export async function reserveOidcProvider(): Promise<PendingOidcProvider> {
   return { issuer, start, close };
 }
 
-export async function startOidcProvider(options: TestOidcProviderOptions): Promise<TestOidcProvider> {
-  return (await reserveOidcProvider()).start(options);
-}
-
 function serveProvider(server: Server, issuer: string, options: TestOidcProviderOptions, close: () => Promise<void>): TestOidcProvider {
   const accounts = new Map(Object.entries(options.accounts ?? {}));
   const clientId = options.clientId ?? "kai-test";

@@ -44,7 +44,8 @@ interface WireConnection {
  * answers both before the one ReadyForQuery, so this resolves only after COMMIT returned (the write is durable).
  * If the statement fails, the server skips everything up to the Sync: COMMIT never runs, the transaction stays
  * aborted and the caller rolls back as after any failed statement. pg sends a prepared statement's Execute and
- * Sync from `_getRows`; that is the one step replaced here.
+ * Sync from `_getRows`; that is the step replaced here. `begin`: BEGIN's Parse, Bind and Execute go first, from the
+ * statement's `prepare` (a transaction of one statement in one round trip: `transactionOfOne`).
  */
 function queryThenCommit(client: pg.PoolClient, statement: pg.QueryConfig, options: { begin?: boolean } = {}): Promise<Row[]> {
   return new Promise((resolve, reject) => {

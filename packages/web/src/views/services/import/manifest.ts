@@ -1,8 +1,8 @@
 /**
  * @module views/services/import/manifest
- * Reads a service manifest (the YAML `services:` list `kai services apply` takes) into registrations, with the
- * protocol's own ManifestSchema and manifestEntryToRegistration, so the app and the CLI agree on what a file
- * means. Like the CLI, it checks the whole file before anything is sent (a typo in entry 7 must not leave six
+ * Reads a service manifest (the YAML `services:` list `kai services apply` takes) into registrations with the
+ * protocol's own planManifest (its schemas and manifestEntryToRegistration), so the app and the CLI agree on what a
+ * file means. Like the CLI, it checks the whole file before anything is sent (a typo in entry 7 must not leave six
  * applied) and tags each service with `metadata.appliedFrom` (the file's name), so `kai services apply --prune`
  * later recognises what this file registered. A `token_env` stays the reference `env:NAME`: the browser has no
  * environment to read it from, and the node that uses it does.
