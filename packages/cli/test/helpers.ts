@@ -6,7 +6,6 @@
  */
 import { spawn, type ChildProcess, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -93,18 +92,8 @@ export function exitOf(child: ChildProcess): Promise<number | null> {
   });
 }
 
-/** A port that was free a moment ago (for `kai serve --port`, whose URL must be known in advance). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
+/** A free port for `kai serve --port`, whose URL must be known in advance (chosen outside the OS's ephemeral range). */
+export { freePort } from "../../server/test/helpers/server-process.js";
 
 export interface TestServer {
   url: string;

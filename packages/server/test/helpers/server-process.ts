@@ -6,17 +6,41 @@
 import type { ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 
-/** A loopback port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Test ports come from below the OS's ephemeral range (Linux: 32768–60999), where `bind(0)` and every outgoing
+ * connection take theirs: a port the OS handed out and this helper let go of could be handed to another socket (an
+ * outgoing connection, another test file's `bind(0)`) before the program told to use it bound it — what failed CI
+ * on 2026-12-05 (a provider's port, EADDRINUSE). Each of vitest's workers (VITEST_POOL_ID, 1, 2, …) counts through
+ * a block of its own, so two test files running at once never pick the same one; ports in use are skipped.
+ */
+const FIRST_TEST_PORT = 20_000;
+const PORTS_PER_WORKER = 2_000;
+const WORKER_BLOCKS = 6;
+/** Where this process goes on in its block (it starts at a place of its own: a worker's next process may overlap the last's). */
+let nextInBlock = (process.pid * 37) % PORTS_PER_WORKER;
+
+/** True when nothing listens on `port` on the loopback (a listener of ours opened and closed on it). */
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.unref();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A loopback port free now, for a program a test starts and must tell its port (`kai serve --port`, redis-server,
+ * postgres): not one the OS may hand to someone else meanwhile (see FIRST_TEST_PORT).
+ */
+export async function freePort(): Promise<number> {
+  const worker = Number(process.env.VITEST_POOL_ID ?? 0);
+  const block = FIRST_TEST_PORT + ((Number.isInteger(worker) ? worker : 0) % WORKER_BLOCKS) * PORTS_PER_WORKER;
+  for (let tried = 0; tried < PORTS_PER_WORKER; tried++) {
+    const port = block + (nextInBlock++ % PORTS_PER_WORKER);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free loopback port in ${block}–${block + PORTS_PER_WORKER - 1}`);
 }
 
 export interface ServerProcessOptions {

@@ -14,11 +14,12 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type BrowserContext, type LaunchOptions } from "playwright-core";
+// A free port for `kai serve --port`, chosen outside the OS's ephemeral range (server-process.ts).
+import { freePort } from "../../../server/test/helpers/server-process.js";
 
 const REPO = fileURLToPath(new URL("../../../../", import.meta.url));
 export const CLI_MAIN = join(REPO, "packages/cli/dist/main.js");
@@ -99,18 +100,6 @@ export async function launchWithExtension(root: string): Promise<{ context: Brow
   };
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
@@ -280,3 +269,5 @@ export function serviceRecord(id: string, overrides: Record<string, unknown> = {
     ...overrides,
   };
 }
+
+export { freePort };
