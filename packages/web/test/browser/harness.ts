@@ -100,7 +100,6 @@ export async function launchWithExtension(root: string): Promise<{ context: Brow
   };
 }
 
-
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 export interface ApiCall {
@@ -269,5 +268,3 @@ export function serviceRecord(id: string, overrides: Record<string, unknown> = {
     ...overrides,
   };
 }
-
-export { freePort };
