@@ -13,25 +13,20 @@
  * on their way at once. A refused batch stops the apply: no batch is sent after it, the batches before it stay
  * applied, it is not, and of the (at most three) sent after it before the refusal was known, each stands or falls
  * alone. The error says which entries were applied and which not.
+ *
+ * The manifest arrives checked (`manifest-check/`: `checkManifestFile` reads and checks the file, on several threads
+ * when it is large): each entry's id, credential flag and owner, its registration when the registry holds a record
+ * to compare it with, and each batch's request body ready to send.
  */
 import { basename } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import {
-  BULK_REGISTRATION_MAX,
-  type FieldError,
-  ManifestServiceSchema,
-  planManifest as planManifestEntries,
-  type PlanManifestOptions,
-  type PlannedRegistration,
-  type ServiceRecord,
-  type ServiceRegistration,
-  ServiceRegistrationSchema,
-  type ServiceRegistrationInput,
-} from "@kai/protocol";
-import { z } from "zod";
+import { BULK_REGISTRATION_MAX, type FieldError, type PlannedRegistration, type ServiceRecord, type ServiceRegistration } from "@kai/protocol";
 import { KaiApiError, type KaiClient } from "@kai/sdk";
-import { CliError, usageError } from "./cli-error.js";
-import { EXIT, exitCodeForApiCode } from "./exit-codes.js";
+import { CliError } from "./cli-error.js";
+import { exitCodeForApiCode } from "./exit-codes.js";
+import { carriesToken, type CheckedEntry, type CheckedManifest } from "./manifest-check/checked-manifest.js";
+
+export { planManifest, type PlanOptions } from "./manifest-check/plan-entries.js";
 
 export type ApplyAction = "created" | "updated" | "unchanged" | "pruned";
 export interface ApplyResult {
@@ -47,50 +42,6 @@ const COMPARED_FIELDS = [
   "name", "description", "type", "provider", "capabilities", "tags", "url", "protocol", "auth", "endpoints",
   "healthCheck", "rateLimit", "version", "visibility", "trustLevel", "metadata", "ttl", "isLocal", "status",
 ] as const satisfies readonly (keyof ServiceRegistration & keyof ServiceRecord)[];
-
-export interface PlanOptions {
-  /** Where `token_env` variables are looked up (default: this process's environment). */
-  env?: NodeJS.ProcessEnv;
-  /** Told about `token_env` variables that are not set. */
-  warn?(message: string): void;
-}
-
-/**
- * The credential of a `token_env` entry: the variable's value to send as `auth.token` (stored in the
- * server's vault), or, when it is unset, the reference `env:NAME` that the protocol's conversion made.
- */
-function withCredential(input: ServiceRegistrationInput, tokenEnv: string | undefined, id: string, options: PlanOptions): ServiceRegistrationInput {
-  if (tokenEnv === undefined || input.auth === undefined) return input;
-  const value = (options.env ?? process.env)[tokenEnv];
-  if (value === undefined || value === "") {
-    options.warn?.(`${id}: ${tokenEnv} is not set; registering the reference env:${tokenEnv} (the server that uses it must have it)`);
-    return input;
-  }
-  const { credentialRef: _reference, ...auth } = input.auth as Record<string, unknown>;
-  return { ...input, auth: { ...auth, token: value } } as ServiceRegistrationInput;
-}
-
-/** True when a planned registration carries a raw credential for the vault. */
-const carriesToken = (planned: ServiceRegistration) => (planned.auth as { token?: string }).token !== undefined;
-
-/**
- * The protocol's schemas compiled (zod's generated parsers: same rules, same values, about half the time on a
- * 100,000-entry manifest). Compiled on first use, so that other commands do not pay for it at start.
- */
-let compiledSchemas: PlanManifestOptions["schemas"];
-const manifestSchemas = () => (compiledSchemas ??= { entry: z.compile(ManifestServiceSchema), registration: z.compile(ServiceRegistrationSchema) });
-
-/** Validates a manifest document and turns it into registrations (the protocol's `planManifest`). Nothing is sent yet. */
-export function planManifest(document: unknown, fileName: string, options: PlanOptions = {}): PlannedService[] {
-  const plan = planManifestEntries(document, basename(fileName), {
-    credential: (registration, entry) => withCredential(registration, entry.auth?.token_env, entry.id, options),
-    schemas: manifestSchemas(),
-  });
-  if (plan.ok) return plan.services;
-  // Not a manifest at all is a usage error (exit 2); a manifest with bad entries is a validation error.
-  if (plan.notAManifest) throw usageError(`${fileName}: not a service manifest (expected a \`services:\` list)`, plan.problems);
-  throw new CliError(`${fileName}: ${plan.problems.length} invalid field(s); nothing was applied`, "validation_failed", EXIT.validation, plan.problems);
-}
 
 /** Fields the server fills in when a registration leaves them out (`protocol` from the URL's scheme). */
 const DERIVED_FIELDS = new Set<string>(["protocol"]);
@@ -129,7 +80,7 @@ const READ_EACH_UP_TO = 50;
  * The records the registry holds for the manifest's ids (those the caller may see: a GET and the listing agree).
  * One listing, 1000 records a page, instead of a request per entry: 100,000 GETs would take longer than the writes.
  */
-async function readExisting(client: KaiClient, planned: PlannedService[]): Promise<Map<string, ServiceRecord>> {
+async function readExisting(client: KaiClient, planned: readonly CheckedEntry[]): Promise<Map<string, ServiceRecord>> {
   const existing = new Map<string, ServiceRecord>();
   if (planned.length <= READ_EACH_UP_TO) {
     for (const service of planned) {
@@ -165,12 +116,13 @@ export interface ApplyOptions {
 /** One entry of the manifest on its way: where it is in the file and what the registry holds for it. */
 interface Pending {
   index: number;
-  service: PlannedService;
+  service: CheckedEntry;
   existing: ServiceRecord | undefined;
   unchanged: boolean;
 }
 
-export async function applyManifest(client: KaiClient, fileName: string, planned: PlannedService[], options: ApplyOptions): Promise<ApplyResult[]> {
+export async function applyManifest(client: KaiClient, fileName: string, manifest: CheckedManifest, options: ApplyOptions): Promise<ApplyResult[]> {
+  const planned = manifest.entries;
   const results: ApplyResult[] = [];
   const report = (settled: ApplyResult[]) => {
     for (const result of settled) results.push(result);
@@ -195,7 +147,7 @@ export async function applyManifest(client: KaiClient, fileName: string, planned
     const next: Window = { entries: window, changed };
     if (changed.length > 0 && !options.dryRun) {
       next.batch = ++batches;
-      next.answer = client.services.registerMany(changed.map((entry) => entry.service.input)).then(
+      next.answer = client.services.registerManyEncoded(manifest.body(changed.map((entry) => entry.index))).then(
         (answer) => answer.results,
         (error: unknown) => {
           // No batch is sent after one is refused; those already on their way are waited for and reported.
@@ -222,8 +174,8 @@ export async function applyManifest(client: KaiClient, fileName: string, planned
   for (const [index, service] of planned.entries()) {
     const existing = stored.get(service.id);
     if (existing) owners.add(existing.owner);
-    if (service.normalised.owner !== undefined) owners.add(service.normalised.owner);
-    const unchanged = existing !== undefined && isUnchanged(service.normalised, existing);
+    if (service.owner !== undefined) owners.add(service.owner);
+    const unchanged = existing !== undefined && !service.carriesToken && isUnchanged(manifest.normalised(index), existing);
     window.push({ index, service, existing, unchanged });
     if (unchanged || ++changedInWindow < batchSize) continue;
     send();
@@ -265,7 +217,7 @@ function settleWindow(window: Window, answer: BulkResult[] | undefined, tally: R
   answer?.forEach((result, k) => {
     // A token entry the registry found unchanged still had its vaulted value written again: it counts as updated.
     const entry = window.changed[k]!;
-    actions.set(entry.index, result.action === "unchanged" && carriesToken(entry.service.normalised) ? "updated" : result.action);
+    actions.set(entry.index, result.action === "unchanged" && entry.service.carriesToken ? "updated" : result.action);
   });
   const settled: ApplyResult[] = [];
   for (const entry of window.entries) {

@@ -4,7 +4,7 @@
  * entries are skipped; a batch the server refuses stops the apply: the batches before it stay applied, it does not,
  * those sent with it stand alone (and are reported), and nothing is sent after it.
  */
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
@@ -12,7 +12,12 @@ import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from 
 let server: TestServer;
 let box: Sandbox;
 
-const kai = (args: string[], token = server.adminToken) => runKai(["--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: token } });
+const kai = (args: string[], token = server.adminToken, env: NodeJS.ProcessEnv = {}) =>
+  runKai(["--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: token, ...env } });
+/** The check on the main thread only (the reference the parallel check must agree with). */
+const ONE_THREAD = { KAI_APPLY_THREADS: "1" };
+/** The check on two threads, whatever this machine's cores (a manifest of at least 2,000 entries is split). */
+const TWO_THREADS = { KAI_APPLY_THREADS: "2" };
 
 /** A JSON manifest of `count` services `<prefix>-<i>`; `change` may alter an entry. */
 function writeManifest(name: string, prefix: string, count: number, change: (entry: Record<string, unknown>, index: number) => void = () => {}): string {
@@ -115,6 +120,92 @@ describe("kai services apply in batches", () => {
     expect(await exists("first-3999")).toBe(true);
     expect(await exists("first-4000")).toBe(false);
     expect(await exists("first-5999")).toBe(false);
+  });
+});
+
+/**
+ * A large JSON manifest is checked on several threads (`manifest-check/parallel-check.ts`), each taking a run of the
+ * entries: what is applied, what is printed and every refusal must be as when one thread checks the whole file.
+ */
+describe("kai services apply checked on several threads", () => {
+  it("applies what one thread would, and finds the same entries unchanged on a second apply", async () => {
+    const change = (entry: Record<string, unknown>, index: number) => {
+      if (index % 500 === 7) entry.metadata = { note: `entry ${index}`, "ünïcode": "日本語 🚀", nested: { list: [1, "two", { three: 3 }] } };
+      if (index === 2999) entry.owner = "bench-owner";
+    };
+    const threaded = writeManifest("threads-a.json", "threads-a", 3000, change);
+    const single = writeManifest("threads-b.json", "threads-b", 3000, change);
+    const first = await kai(["services", "apply", "-f", threaded, "--json", "--progress"], server.adminToken, TWO_THREADS);
+    const reference = await kai(["services", "apply", "-f", single, "--json", "--progress"], server.adminToken, ONE_THREAD);
+    expect(first.code, first.stderr).toBe(0);
+    expect(reference.code, reference.stderr).toBe(0);
+    expect(counts(first.stdout)).toEqual({ created: 3000 });
+    expect(progressLines(first.stderr)).toEqual(progressLines(reference.stderr));
+    expect(first.stderr).toContain("checked 3,000 entries on 2 threads\n");
+    expect(reference.stderr).toContain("checked 3,000 entries on 1 thread\n");
+    const stored = async (id: string) => {
+      const response = await fetch(`${server.url}/api/services/${id}`, { headers: { authorization: `Bearer ${server.adminToken}` } });
+      const record = (await response.json()) as Record<string, unknown>;
+      // What differs by design: the id, the name and URL (numbered), the file it came from, and the times.
+      const same = Object.entries(record).filter(([key]) => !/^(id|name|url|revision|heartbeat)$|At$/.test(key));
+      return { ...Object.fromEntries(same), metadata: { ...(record.metadata as object), appliedFrom: undefined } };
+    };
+    // The records written from the threads' encoded bodies are those written from the registrations themselves.
+    for (const index of [0, 7, 1507, 2999]) {
+      expect(await stored(`threads-a-${index}`)).toEqual(await stored(`threads-b-${index}`));
+    }
+    // Unchanged entries are found by comparing with the registrations parsed back from those bodies.
+    const again = await kai(["services", "apply", "-f", threaded, "--json"], server.adminToken, TWO_THREADS);
+    expect(again.code, again.stderr).toBe(0);
+    expect(counts(again.stdout)).toEqual({ unchanged: 3000 });
+  });
+
+  it("refuses a bad entry in any thread's part with the ordinary check's words, and writes nothing", async () => {
+    const file = writeManifest("threads-bad.json", "threads-bad", 3000, (entry, index) => {
+      if (index === 2600) entry.endpoint = "not a url";
+    });
+    const threaded = await kai(["services", "apply", "-f", file], server.adminToken, TWO_THREADS);
+    const reference = await kai(["services", "apply", "-f", file], server.adminToken, ONE_THREAD);
+    expect(threaded.code).toBe(6);
+    expect(threaded.stderr).toMatch(/- services\.2600\.url: /);
+    expect(threaded.stderr).toBe(reference.stderr);
+    expect(await exists("threads-bad-0")).toBe(false);
+  });
+
+  it("refuses an id named in two threads' parts", async () => {
+    const file = writeManifest("threads-repeat.json", "threads-repeat", 3000, (entry, index) => {
+      if (index === 2900) entry.id = "threads-repeat-5";
+    });
+    const result = await kai(["services", "apply", "-f", file], server.adminToken, TWO_THREADS);
+    expect(result.code).toBe(6);
+    expect(result.stderr).toContain('services.2900.id: duplicate id "threads-repeat-5"');
+    expect(await exists("threads-repeat-0")).toBe(false);
+  });
+
+  it("refuses a syntax error inside an entry as the ordinary check does", async () => {
+    const file = writeManifest("threads-syntax.json", "threads-syntax", 3000);
+    writeFileSync(file, readFileSync(file, "utf8").replace('"id":"threads-syntax-2500"', '"id":"threads-syntax-2500",'));
+    const threaded = await kai(["services", "apply", "-f", file], server.adminToken, TWO_THREADS);
+    expect(threaded.code).toBe(2);
+    expect(threaded.stderr).toContain("not valid JSON");
+    expect(threaded.stderr).toBe((await kai(["services", "apply", "-f", file], server.adminToken, ONE_THREAD)).stderr);
+  });
+
+  it("warns of each unset token_env variable once, in the manifest's order", async () => {
+    const file = writeManifest("threads-env.json", "threads-env", 3000, (entry, index) => {
+      if (index === 100 || index === 2800) entry.auth = { type: "bearer_token", token_env: `KAI_TEST_UNSET_${index}` };
+    });
+    const result = await kai(["services", "apply", "-f", file, "--dry-run"], server.adminToken, TWO_THREADS);
+    expect(result.code, result.stderr).toBe(0);
+    const warnings = result.stderr.split("\n").filter((line) => line.includes("is not set"));
+    expect(warnings).toEqual([expect.stringContaining("threads-env-100: KAI_TEST_UNSET_100"), expect.stringContaining("threads-env-2800: KAI_TEST_UNSET_2800")]);
+  });
+
+  it("refuses a KAI_APPLY_THREADS that is not a whole number from 1", async () => {
+    const file = writeManifest("threads-usage.json", "threads-usage", 10);
+    const result = await kai(["services", "apply", "-f", file], server.adminToken, { KAI_APPLY_THREADS: "0" });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("KAI_APPLY_THREADS");
   });
 });
 

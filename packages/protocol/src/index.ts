@@ -29,7 +29,7 @@ export * from "./schemas/agents-runtime.js";
 export * from "./schemas/tasks.js";
 export * from "./schemas/events.js";
 export * from "./schemas/prompts.js";
-export { parseJson, parseJsonBytes, decodeUtf8, isWellFormedText, findIllFormedText, type JsonResult, type JsonFailure, type ParseJsonOptions } from "./parse-json.js";
+export { parseJson, parseJsonBytes, decodeUtf8, isWellFormedText, findIllFormedText, DEFAULT_MAX_JSON_DEPTH, type JsonResult, type JsonFailure, type ParseJsonOptions } from "./parse-json.js";
 export * from "./schemas/vault-api-types.js";
 export * from "./schemas/gateway-openai.js";
 export * from "./schemas/gateway-images.js";

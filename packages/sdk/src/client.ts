@@ -91,6 +91,8 @@ export function createClient(options: ClientOptions): KaiClient {
       // A full batch is one storage transaction of 1000 records: allow longer than a single registration.
       registerMany: async (registrations) =>
         (await http.request("POST", "/api/services/bulk", { body: { services: registrations }, schema: BulkRegistrationResponseSchema, timeoutMs: 60_000 })).data,
+      registerManyEncoded: async (body) =>
+        (await http.request("POST", "/api/services/bulk", { rawBody: { data: body, contentType: "application/json" }, schema: BulkRegistrationResponseSchema, timeoutMs: 60_000 })).data,
       list,
       listAll,
       get: async (id) => (await http.request("GET", servicePath(id), { schema: ServiceRecordSchema })).data,

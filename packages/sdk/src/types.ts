@@ -137,6 +137,12 @@ export interface KaiClient {
      * order (`created`, `updated`, or `unchanged`). A refused entry refuses the batch (its index in the error).
      */
     registerMany(registrations: ServiceRegistrationInput[]): Promise<BulkRegistrationResponse>;
+    /**
+     * `registerMany` with the body already encoded: the UTF-8 JSON text `{"services":[…]}`. For a caller that encoded
+     * its batches while checking them (the CLI's `services apply` does so on several threads); the node checks the
+     * body exactly as `registerMany`'s.
+     */
+    registerManyEncoded(body: Uint8Array): Promise<BulkRegistrationResponse>;
     /** One page; `sort` (`name`, `updated`, …) and `order` (`asc`/`desc`) sort on the node; pass `nextCursor` with the same sort. */
     list(query?: ListServicesQueryInput): Promise<ListServicesResponse>;
     /** Every matching service, page after page (follows `nextCursor`), in the node's order for `sort`/`order`. */

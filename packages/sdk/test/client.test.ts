@@ -50,6 +50,20 @@ describe("client: services", () => {
     expect(fetched.revision).toBe(second.service.revision);
   });
 
+  it("registers a batch from a body encoded by the caller, checked by the node as registerMany's", async () => {
+    const body = Buffer.from(JSON.stringify({ services: [definition("enc-1", { description: "é 日本" }), definition("enc-2")] }));
+    const answer = await alice.services.registerManyEncoded(body);
+    expect(answer.results).toEqual([{ id: "enc-1", action: "created" }, { id: "enc-2", action: "created" }]);
+    expect((await alice.services.get("enc-1")).description).toBe("é 日本");
+    const again = await alice.services.registerManyEncoded(body);
+    expect(again.results.map((result) => result.action)).toEqual(["unchanged", "unchanged"]);
+
+    const bad = await expectApiError(alice.services.registerManyEncoded(Buffer.from('{"services":[{"id":"enc-3","name":"x","url":"not a url"}]}')), 400, "validation_failed");
+    expect(bad.details?.map((detail) => detail.path)).toContain("body.services.0.url");
+    await expectApiError(alice.services.registerManyEncoded(Buffer.from('{"services":[')), 400, "invalid_json");
+    await expectApiError(alice.services.get("enc-3"), 404, "not_found");
+  });
+
   it("filters by type, every given tag, capability, provider and text", async () => {
     await alice.services.register(definition("flt-a", { type: "agent", tags: ["flt", "eu", "gpu"], capabilities: ["llm_chat", "embeddings"], provider: "ollama" }));
     await alice.services.register(definition("flt-b", { type: "tool", tags: ["flt", "eu"], capabilities: ["embeddings"], provider: "openai" }));
