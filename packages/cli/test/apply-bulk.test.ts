@@ -4,7 +4,9 @@
  * entries are skipped; a batch the server refuses stops the apply: the batches before it stay applied, it does not,
  * those sent with it stand alone (and are reported), and nothing is sent after it.
  */
+import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
@@ -199,6 +201,19 @@ describe("kai services apply checked on several threads", () => {
     expect(result.code, result.stderr).toBe(0);
     const warnings = result.stderr.split("\n").filter((line) => line.includes("is not set"));
     expect(warnings).toEqual([expect.stringContaining("threads-env-100: KAI_TEST_UNSET_100"), expect.stringContaining("threads-env-2800: KAI_TEST_UNSET_2800")]);
+  });
+
+  it("reads a manifest from a pipe to its end (no size to split it by: checked the ordinary way)", async () => {
+    const fifo = join(box.dir, "piped.json");
+    execFileSync("mkfifo", [fifo]);
+    const services = Array.from({ length: 2500 }, (_, index) => ({ id: `piped-${index}`, name: `Piped ${index}` }));
+    // Opening a pipe for writing waits for its reader: the write finishes once kai has read it all.
+    const written = writeFile(fifo, JSON.stringify({ services }));
+    const result = await kai(["services", "apply", "-f", fifo, "--json", "--progress"], server.adminToken, TWO_THREADS);
+    await written;
+    expect(result.code, result.stderr).toBe(0);
+    expect(counts(result.stdout)).toEqual({ created: 2500 });
+    expect(result.stderr).toContain("checked 2,500 entries on 1 thread\n");
   });
 
   it("refuses a KAI_APPLY_THREADS that is not a whole number from 1", async () => {

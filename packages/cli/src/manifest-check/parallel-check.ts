@@ -47,7 +47,10 @@ export async function checkManifestFile(path: string, options: CheckFileOptions)
   try {
     const fd = openSync(path, "r");
     try {
-      const size = fstatSync(fd).size;
+      const stat = fstatSync(fd);
+      // A pipe (`-f <(generate)`) or a device has no size to read up to: the ordinary path reads it to its end.
+      if (!stat.isFile()) throw new Error("not a regular file");
+      const size = stat.size;
       if (size >= EARLY_START_BYTES) workers = startWorkers(options.threads);
       shared = new SharedArrayBuffer(size);
       bytes = Buffer.from(shared);
@@ -60,7 +63,7 @@ export async function checkManifestFile(path: string, options: CheckFileOptions)
       closeSync(fd);
     }
   } catch {
-    // Not readable (or not a file): the ordinary path says why, as a usage error.
+    // Not readable, or not a regular file: the ordinary path reads it or says why (a usage error).
     await stopWorkers(workers);
     return fromPlan(planManifest(await readDocument(path), path, options));
   }
