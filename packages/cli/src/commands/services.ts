@@ -152,7 +152,8 @@ function applyCommand(): Command {
 
 /**
  * Threads that check a large JSON manifest: `KAI_APPLY_THREADS` (1 checks on the main thread), else one per core up
- * to four (more gave nothing on the 100,000-entry bench: the main thread's reading and the node's own work remain).
+ * to four. The cap is a choice, not a measurement (the bench machine has two cores): past a few threads the reading
+ * and scanning on the main thread dominate, and each thread costs a start and holds its share of the output.
  */
 function checkThreads(): number {
   const asked = process.env.KAI_APPLY_THREADS;

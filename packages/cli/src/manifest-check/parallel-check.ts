@@ -148,7 +148,8 @@ function encodedManifest(answers: ReadonlyArray<Extract<CheckAnswer, { ok: true 
     entries,
     normalised: (index) => {
       // Only for entries the registry already holds: parsed again from the bytes the worker checked.
-      const parsed = parseJson(Buffer.from(registration(index)).toString("utf8"));
+      const json = registration(index);
+      const parsed = parseJson(Buffer.from(json.buffer, json.byteOffset, json.byteLength).toString("utf8"));
       if (!parsed.ok) throw new Error(`entry ${index} of a checked manifest is not JSON: ${parsed.error}`);
       return manifestSchemas()!.registration.parse(parsed.value);
     },
