@@ -11,7 +11,7 @@
  * document) stays the reference: it is used for YAML, short manifests, anything outside the plain
  * `{"services":[…]}` outline, and for any manifest a worker found a problem in, so errors read exactly alike.
  */
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { MANIFEST_MAX_SERVICES, parseJson } from "@kai/protocol";
 import { parseDocument, readDocument } from "../input-file.js";
@@ -30,7 +30,7 @@ const SLICE = 1000;
 const PARSE_SLICE = 100;
 /** Fewer entries than this are checked on this thread: starting threads would cost more than it saves. */
 export const PARALLEL_MIN_ENTRIES = 2 * SLICE;
-/** Files this large are likely worth threads: they are started before the file is read, to overlap their start. */
+/** Files this large are likely worth threads (see `checkManifestFile`). */
 const EARLY_START_BYTES = 1 << 20;
 
 export interface CheckFileOptions extends PlanOptions {
@@ -41,36 +41,24 @@ export interface CheckFileOptions extends PlanOptions {
 /** Reads and checks the manifest at `path`; throws the same errors as `planManifest(readDocument(path))`. */
 export async function checkManifestFile(path: string, options: CheckFileOptions): Promise<CheckedManifest> {
   if (options.threads < 2) return fromPlan(planManifest(await readDocument(path), path, options));
-  let bytes: Buffer;
-  let shared: SharedArrayBuffer;
+  let file: FileBytes;
   let workers: Worker[] = [];
   try {
-    const fd = openSync(path, "r");
-    try {
-      const stat = fstatSync(fd);
-      // A pipe (`-f <(generate)`) or a device has no size to read up to: the ordinary path reads it to its end.
-      if (!stat.isFile()) throw new Error("not a regular file");
-      const size = stat.size;
+    // Files this large are likely worth threads: started before reading, their start overlaps it.
+    file = readWhole(path, (size) => {
       if (size >= EARLY_START_BYTES) workers = startWorkers(options.threads);
-      shared = new SharedArrayBuffer(size);
-      bytes = Buffer.from(shared);
-      for (let read = 0; read < size; ) {
-        const got = readSync(fd, bytes, read, size - read, read);
-        if (got === 0) break;
-        read += got;
-      }
-    } finally {
-      closeSync(fd);
-    }
+    });
   } catch {
-    // Not readable, or not a regular file: the ordinary path reads it or says why (a usage error).
+    // Not readable: the ordinary path says why (a usage error).
     await stopWorkers(workers);
     return fromPlan(planManifest(await readDocument(path), path, options));
   }
+  const { bytes, shared } = file;
   const ordinary = async () => {
     await stopWorkers(workers);
     return fromPlan(planManifest(await parseDocument(bytes.toString("utf8"), path), path, options));
   };
+  if (!shared) return ordinary();
   const found = findServiceEntries(bytes);
   const count = found?.starts.length ?? 0;
   if (!found || count < PARALLEL_MIN_ENTRIES || count > MANIFEST_MAX_SERVICES) return ordinary();
@@ -84,13 +72,43 @@ export async function checkManifestFile(path: string, options: CheckFileOptions)
     parts.push({ from: Math.floor((slices * thread) / threads) * SLICE, to: Math.min(count, Math.floor((slices * (thread + 1)) / threads) * SLICE) });
   }
   const answers = await Promise.all(
-    workers.map((worker, thread) => answerOf(worker, { bytes: shared!, starts: found.starts, ends: found.ends, ...parts[thread]!, fileName: path, slice: PARSE_SLICE })),
+    workers.map((worker, thread) => answerOf(worker, { bytes: shared, starts: found.starts, ends: found.ends, ...parts[thread]!, fileName: path, slice: PARSE_SLICE })),
   );
   await stopWorkers(workers);
   const checked = answers.every((answer): answer is Extract<CheckAnswer, { ok: true }> => answer.ok) ? answers : undefined;
   if (!checked || repeatsAnId(checked)) return ordinary();
   for (const answer of checked) for (const warning of answer.warnings) options.warn?.(warning);
   return encodedManifest(checked, parts);
+}
+
+/** A file's bytes; `shared` when they are in memory the worker threads can read (a regular file). */
+interface FileBytes {
+  bytes: Buffer;
+  shared?: SharedArrayBuffer;
+}
+
+/**
+ * Reads the whole file, into shared memory when it is a regular file (`sized` is told its size first). A pipe
+ * (`-f <(generate)`) or a device has no size: it is read to its end through the same descriptor (opened a second
+ * time, a pipe whose first reader went away would have lost what its writer sent) and not shared.
+ */
+function readWhole(path: string, sized: (size: number) => void): FileBytes {
+  const fd = openSync(path, "r");
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) return { bytes: readFileSync(fd) };
+    sized(stat.size);
+    const shared = new SharedArrayBuffer(stat.size);
+    const bytes = Buffer.from(shared);
+    for (let read = 0; read < stat.size; ) {
+      const got = readSync(fd, bytes, read, stat.size - read, read);
+      if (got === 0) break;
+      read += got;
+    }
+    return { bytes, shared };
+  } finally {
+    closeSync(fd);
+  }
 }
 
 function startWorkers(count: number): Worker[] {
