@@ -213,15 +213,26 @@ describe("watch after a long absence", () => {
   it("gets a fresh snapshot when the missed changes are no longer retained, and converges", async () => {
     const small = await startRegistry({ registry: { eventRetention: 100 } });
     try {
-      const { TrackingWebSocket, sockets } = trackingWebSocket();
+      // While `away`, every connection attempt goes to a port where nothing listens: the watcher stays away for
+      // exactly as long as the 121 writes below take, however busy the machine (a fixed delay once fell short in CI).
+      let away = false;
+      const sockets: WS[] = [];
+      class GatedWebSocket extends WS {
+        constructor(address: string | URL, ...rest: unknown[]) {
+          const target = new URL(address);
+          if (away) target.port = "1";
+          super(target, ...(rest as []));
+          sockets.push(this);
+        }
+      }
       const { token } = await small.admin.tokens.create({ scopes: ["services:read", "services:write"], owner: "alice" });
-      const client = createClient({ url: small.url, token, WebSocket: TrackingWebSocket });
+      const client = createClient({ url: small.url, token, WebSocket: GatedWebSocket });
       await client.services.register(definition("far-0", { tags: ["far"] }));
       const record = recorder();
-      // The reconnect waits long enough for the 121 writes below to land while it is away, even on a busy machine.
-      const watcher = client.watch({ filter: { tag: ["far"] }, reconnect: { minDelayMs: 5000, maxDelayMs: 5000 }, ...record.handlers });
+      const watcher = client.watch({ filter: { tag: ["far"] }, reconnect: { minDelayMs: 100, maxDelayMs: 200 }, ...record.handlers });
       try {
         await watcher.ready;
+        away = true;
         sockets.at(-1)?.terminate();
         await eventually(() => watcher.state === "reconnecting");
         // More changes than the server keeps: resuming is impossible, so a snapshot must replace the view.
@@ -229,6 +240,7 @@ describe("watch after a long absence", () => {
         for (let i = 1; i <= 60; i++) await client.services.update(`far-${i}`, { description: "again" });
         const { service: last } = await client.services.register(definition("far-last", { tags: ["far"] }));
         expect(watcher.state).toBe("reconnecting");
+        away = false;
 
         await eventually(() => watcher.revision >= last.revision && watcher.state === "open", 15_000);
         expect(record.snapshotReasons).toEqual(["subscribe", "too_far_behind"]);
