@@ -6,6 +6,8 @@
  * would to MinIO or AWS. One bucket, `kai-test`, exists from the start; tests keep apart by key prefix.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { stat } from "node:fs/promises";
+import { setTimeout as delay } from "node:timers/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type S3rverClass from "s3rver";
@@ -25,6 +27,43 @@ export interface S3Server {
 const HOW_TO_GET = "run `npm ci` (s3rver is a devDependency of @kai/server)";
 export const S3_TEST_BUCKET = "kai-test";
 
+/** The part of s3rver's file store (`lib/stores/filesystem.js`) that `answerWritesOnceWritten` wraps. */
+interface FilesystemStore {
+  getResourcePath(bucket: string, key: string | undefined, resource: string): string;
+  putObject(object: { bucket: string; key: string }): Promise<{ size: number }>;
+  putPart(bucket: string, uploadId: string, partNumber: number, content: unknown): Promise<{ size: number }>;
+}
+
+/**
+ * s3rver 3.7 answers a PUT (and an upload part) once the bytes have passed its MD5 transform, before its file stream
+ * has written them all (and a Buffer body without waiting at all); a copy or GET right after the answer could then
+ * read a file cut short. S3 itself has read-after-write consistency, which the blob store relies on (the encrypted
+ * store's "many concurrent uploads" contract test read a blob whose copy had taken a half-written staging file, 1 run
+ * in ~40). Each write here is answered only once its file holds every byte it reported.
+ */
+function answerWritesOnceWritten(store: FilesystemStore): void {
+  const whenWritten = async (file: string, size: number) => {
+    for (let waitedMs = 0; waitedMs < 10_000; waitedMs += 2) {
+      const written = await stat(file).then((info) => info.size, () => -1);
+      if (written >= size) return;
+      await delay(2);
+    }
+    throw new Error(`s3rver did not finish writing ${file}`);
+  };
+  const putObject = store.putObject.bind(store);
+  store.putObject = async (object) => {
+    const result = await putObject(object);
+    await whenWritten(store.getResourcePath(object.bucket, object.key, "object"), result.size);
+    return result;
+  };
+  const putPart = store.putPart.bind(store);
+  store.putPart = async (bucket, uploadId, partNumber, content) => {
+    const result = await putPart(bucket, uploadId, partNumber, content);
+    await whenWritten(join(store.getResourcePath(bucket, undefined, "uploads"), uploadId, String(partNumber)), result.size);
+    return result;
+  };
+}
+
 /**
  * Starts a private S3-compatible server; null (with a skip message) when s3rver is not installed and CI is not set.
  * Call `stop()` in afterAll.
@@ -40,6 +79,7 @@ export async function startS3Server(): Promise<S3Server | null> {
   const dir = mkdtempSync(join(tmpdir(), "kai-s3-"));
   // Port 0: the system picks a free one, no window in which another process could take it.
   const server = new S3rver({ address: "127.0.0.1", port: 0, silent: true, directory: dir, configureBuckets: [{ name: S3_TEST_BUCKET, configs: [] }] });
+  answerWritesOnceWritten((server as unknown as { store: FilesystemStore }).store);
   let address;
   try {
     address = await server.run();
