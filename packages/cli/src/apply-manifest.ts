@@ -20,22 +20,17 @@
  */
 import { basename } from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { BULK_REGISTRATION_MAX, type FieldError, type PlannedRegistration, type ServiceRecord, type ServiceRegistration } from "@kai/protocol";
+import { BULK_REGISTRATION_MAX, type FieldError, type ServiceRecord, type ServiceRegistration } from "@kai/protocol";
 import { KaiApiError, type KaiClient } from "@kai/sdk";
 import { CliError } from "./cli-error.js";
 import { exitCodeForApiCode } from "./exit-codes.js";
 import { carriesToken, type CheckedEntry, type CheckedManifest } from "./manifest-check/checked-manifest.js";
-
-export { planManifest, type PlanOptions } from "./manifest-check/plan-entries.js";
 
 export type ApplyAction = "created" | "updated" | "unchanged" | "pruned";
 export interface ApplyResult {
   id: string;
   action: ApplyAction;
 }
-
-/** A manifest entry ready to send: `input` goes to the server, `normalised` is compared with the stored record. */
-export type PlannedService = PlannedRegistration;
 
 /** Fields a registration sets; a record that agrees on all of them needs no re-registration. */
 const COMPARED_FIELDS = [
@@ -175,6 +170,7 @@ export async function applyManifest(client: KaiClient, fileName: string, manifes
     const existing = stored.get(service.id);
     if (existing) owners.add(existing.owner);
     if (service.owner !== undefined) owners.add(service.owner);
+    // `isUnchanged` also says no for a credential; asked first here, it spares parsing that entry's registration again.
     const unchanged = existing !== undefined && !service.carriesToken && isUnchanged(manifest.normalised(index), existing);
     window.push({ index, service, existing, unchanged });
     if (unchanged || ++changedInWindow < batchSize) continue;

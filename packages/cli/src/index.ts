@@ -5,4 +5,5 @@
 export { buildProgram, run } from "./program.js";
 export { EXIT, EXIT_CODES_HELP, exitCodeForApiCode, type ExitCode } from "./exit-codes.js";
 export { formatTable } from "./output.js";
-export { planManifest, isUnchanged, type ApplyAction, type ApplyResult } from "./apply-manifest.js";
+export { isUnchanged, type ApplyAction, type ApplyResult } from "./apply-manifest.js";
+export { planManifest } from "./manifest-check/plan-entries.js";

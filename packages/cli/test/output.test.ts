@@ -6,7 +6,8 @@ import { describe, expect, it } from "vitest";
 import { ServiceRegistrationSchema, type ServiceRecord } from "@kai/protocol";
 import { formatTable } from "../src/output.js";
 import { EXIT, exitCodeForApiCode } from "../src/exit-codes.js";
-import { isUnchanged, planManifest } from "../src/apply-manifest.js";
+import { isUnchanged } from "../src/apply-manifest.js";
+import { planManifest } from "../src/manifest-check/plan-entries.js";
 import { CliError } from "../src/cli-error.js";
 
 describe("formatTable", () => {

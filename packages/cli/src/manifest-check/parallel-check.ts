@@ -29,7 +29,7 @@ const SLICE = 1000;
  */
 const PARSE_SLICE = 100;
 /** Fewer entries than this are checked on this thread: starting threads would cost more than it saves. */
-export const PARALLEL_MIN_ENTRIES = 2 * SLICE;
+const PARALLEL_MIN_ENTRIES = 2 * SLICE;
 /** Files this large are likely worth threads (see `checkManifestFile`). */
 const EARLY_START_BYTES = 1 << 20;
 
@@ -40,7 +40,9 @@ export interface CheckFileOptions extends PlanOptions {
 
 /** Reads and checks the manifest at `path`; throws the same errors as `planManifest(readDocument(path))`. */
 export async function checkManifestFile(path: string, options: CheckFileOptions): Promise<CheckedManifest> {
-  if (options.threads < 2) return fromPlan(planManifest(await readDocument(path), path, options));
+  /** The ordinary check: the whole document on this thread. */
+  const onThisThread = (document: unknown) => fromPlan(planManifest(document, path, options));
+  if (options.threads < 2) return onThisThread(await readDocument(path));
   let file: FileBytes;
   let workers: Worker[] = [];
   try {
@@ -51,12 +53,12 @@ export async function checkManifestFile(path: string, options: CheckFileOptions)
   } catch {
     // Not readable: the ordinary path says why (a usage error).
     await stopWorkers(workers);
-    return fromPlan(planManifest(await readDocument(path), path, options));
+    return onThisThread(await readDocument(path));
   }
   const { bytes, shared } = file;
   const ordinary = async () => {
     await stopWorkers(workers);
-    return fromPlan(planManifest(await parseDocument(bytes.toString("utf8"), path), path, options));
+    return onThisThread(await parseDocument(bytes.toString("utf8"), path));
   };
   if (!shared) return ordinary();
   const found = findServiceEntries(bytes);
