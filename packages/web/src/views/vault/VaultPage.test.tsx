@@ -47,11 +47,12 @@ describe("the vault page", { timeout: 60_000 }, () => {
     expect((await screen.findByTestId("secret-value-openai/prod")).textContent).toBe("sk-openai-prod-value");
     expect(document.body.textContent).not.toContain("sk-anthropic-value");
     // The keyboard stays where the person is: on Hide, then back on Reveal.
-    expect(document.activeElement).toBe(screen.getByRole("button", { name: "Hide openai/prod" }));
+    // Focus moves in an effect after the value is drawn: wait for it as a keyboard user would (CI once asserted between).
+    await waitFor(() => expect(document.activeElement).toBe(screen.getByRole("button", { name: "Hide openai/prod" })));
 
     await user.keyboard("{Enter}");
     expect(document.body.textContent).not.toContain("sk-openai-prod-value");
-    expect(document.activeElement).toBe(within(table).getByRole("button", { name: "Reveal openai/prod" }));
+    await waitFor(() => expect(document.activeElement).toBe(within(table).getByRole("button", { name: "Reveal openai/prod" })));
   });
 
   it("stores a secret and a new version of it, validated before it is sent", async () => {
