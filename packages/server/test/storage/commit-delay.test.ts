@@ -79,7 +79,7 @@ describe("WriteBatcher on SQLite", () => {
     db.exec("CREATE TABLE t (n INTEGER)");
     const statement = db.prepare("INSERT INTO t (n) VALUES (?)");
     let commits = 0;
-    const writes = new WriteBatcher(db, { committed: () => commits++, rolledBack: () => {} });
+    const writes = new WriteBatcher(db, { seal: () => undefined, committed: () => commits++, rolledBack: () => {} });
     return {
       insert: (n) => writes.enqueue(() => void statement.run(n), { rerunnable: true }),
       commits: () => commits,

@@ -10,6 +10,10 @@ import { join } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteStore } from "../../src/storage/sqlite/sqlite-store.js";
+import { WriterThread } from "../../src/storage/sqlite/writer-thread.js";
+import type { WriteOp } from "../../src/storage/sqlite/write-statements.js";
+import { migrate } from "../../src/storage/sqlite/migrations.js";
+import { openDatabase } from "../../src/storage/sqlite/open-database.js";
 import { RevisionConflict } from "../../src/storage/contracts/node-store.js";
 import { runNodeStoreContract } from "./node-store-contract.js";
 import { draft, fullDraft, registered } from "./__fixtures__/records.js";
@@ -116,5 +120,67 @@ describe("sqlite writer thread", () => {
     const threaded = await dump(true);
     expect(threaded.events).toHaveLength(4);
     expect(threaded).toEqual(await dump(false));
+  });
+
+  it("after a failed transaction the thread refuses those sent before resume() (planned on top of it) and runs those sent after", async () => {
+    const path = join(dir, "kai.db");
+    const db = openDatabase({ path, synchronous: "full" });
+    migrate(db);
+    db.close();
+    const thread = new WriterThread({ path, pragmas: [] });
+    const tag = (name: string): WriteOp => ["insertTags", 0, [name, 1]];
+    const outcomes = await Promise.allSettled([
+      // Two events with one revision: the second breaks the primary key, so the whole transaction is rolled back.
+      thread.run([tag("a"), ["insertEvent", 0, [1, "registered", "x", "{}"]], ["insertEvent", 0, [1, "registered", "y", "{}"]]]),
+      thread.run([tag("b")]),
+    ]);
+    expect(outcomes.map((outcome) => outcome.status)).toEqual(["rejected", "rejected"]);
+    expect(String((outcomes[1] as PromiseRejectedResult).reason)).toMatch(/planned after a transaction that failed/);
+    thread.resume();
+    await thread.run([tag("c")]);
+    await thread.close();
+    const check = new BetterSqlite3(path, { readonly: true });
+    expect(check.prepare("SELECT tag FROM service_tags ORDER BY tag").pluck().all()).toEqual(["c"]);
+    expect(check.prepare("SELECT count(*) FROM events").pluck().get()).toBe(0);
+    check.close();
+  });
+
+  it("bulk writes planned while the thread commits the one before: revisions without gaps, and a batch planned on top of a failed one is planned again", async () => {
+    const path = join(dir, "kai.db");
+    const store = SqliteStore.open({ path });
+    const other = new BetterSqlite3(path);
+    other.exec("CREATE TRIGGER refuse_bad BEFORE INSERT ON services WHEN NEW.id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END");
+    other.close();
+    // Each batch plans well over the pipelining threshold (a row, an event and tag and capability rows per record).
+    const batch = (prefix: string, count: number, last?: string) =>
+      Array.from({ length: count }, (_, i) => registered(draft(i === count - 1 && last ? last : `${prefix}-${i}`, { tags: ["t", prefix], capabilities: ["c"] })));
+    const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
+    const first = store.writeServices(batch("a", 200, "bad")).catch((error: unknown) => error);
+    await turn();
+    const second = store.writeServices(batch("b", 200));
+    await turn();
+    const third = store.writeServices(batch("c", 200));
+    expect(String(await first)).toMatch(/refused by test trigger/);
+    const revisions = [...(await second), ...(await third)].map((event) => event.revision);
+    expect(revisions).toEqual(Array.from({ length: 400 }, (_, i) => i + 1));
+    expect(await store.currentRevision()).toBe(400);
+    const events = await store.eventsSince(0, 1000);
+    expect(events !== "compacted" && events.map((event) => event.service.id)).toEqual([...batch("b", 200), ...batch("c", 200)].map((write) => write.record.id));
+    expect(await store.getService("a-0")).toBeNull();
+    expect((await store.getService("c-199"))?.revision).toBe(400);
+    // Written again while the batch before it (which wrote them first) may still be in flight: each sees the other.
+    const updates = store.writeServices(batch("b", 200).map((write) => ({ ...write, event: "updated" as const, expectedRevision: write.record.id === "b-0" ? 1 : undefined })));
+    await turn();
+    const again = store.writeServices(batch("b", 200).map((write) => ({ ...write, event: "updated" as const })));
+    expect((await updates).map((event) => event.revision)).toEqual(Array.from({ length: 200 }, (_, i) => 401 + i));
+    expect((await again).map((event) => event.revision)).toEqual(Array.from({ length: 200 }, (_, i) => 601 + i));
+    const page = await store.listServices({ filter: { tag: ["b"] }, viewer: { owner: "", admin: true }, limit: 1000 });
+    expect(page.services).toHaveLength(200);
+    expect(page.services.every((service) => service.revision > 600)).toBe(true);
+    await store.close();
+    const reopened = SqliteStore.open({ path });
+    expect(await reopened.currentRevision()).toBe(800);
+    expect((await reopened.getService("b-0"))?.revision).toBe(601);
+    await reopened.close();
   });
 });

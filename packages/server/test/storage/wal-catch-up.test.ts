@@ -31,7 +31,7 @@ describe("the write batcher's hold", () => {
     db.exec("CREATE TABLE t (n INTEGER)");
     const insert = db.prepare("INSERT INTO t (n) VALUES (?)");
     const rows = () => (db.prepare("SELECT n FROM t ORDER BY rowid").all() as Array<{ n: number }>).map((row) => row.n);
-    const writes = new WriteBatcher(db, { committed: () => {}, rolledBack: () => {} });
+    const writes = new WriteBatcher(db, { seal: () => undefined, committed: () => {}, rolledBack: () => {} });
 
     let release!: () => void;
     let started = false;

@@ -41,6 +41,13 @@ interface PlannedRow {
   doc: string;
 }
 
+/** What one transaction changed, from planning until it commits (write-batcher.ts `seal`). */
+export interface SealedBatch {
+  /** The last revision it used. */
+  revision: number;
+  idChanges: Array<[id: string, present: boolean]>;
+}
+
 interface EventRow {
   revision: number;
   event: RegistryEvent["event"];
@@ -54,8 +61,10 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
   /** Highest revision used inside the batch being written (equals committedRevision between batches). */
   private workingRevision: number;
   /**
-   * With the writer thread: the rows (revision, document) the batch being planned has written so far, which
-   * this connection cannot see before the thread commits. Cleared when the batch committed or rolled back.
+   * With the writer thread: the rows (revision, document) that transactions planned and not yet committed have
+   * written (the one the thread commits, and the next, planned meanwhile), which this connection cannot see before
+   * the thread commits. A row leaves when its transaction committed (unless planned again since), all when one
+   * rolled back.
    */
   private readonly planned = new Map<string, PlannedRow>();
   /**
@@ -66,9 +75,12 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
    * (or earlier), and removed only when a delete committed. An id here that is not stored costs a lookup.
    */
   private readonly knownIds: Set<string>;
-  /** Id changes of the open transaction, applied to `knownIds` in order when it commits, dropped if it rolls back. */
+  /**
+   * Id changes of the transaction being planned, applied to `knownIds` in order when it commits (`sealBatch` takes
+   * them), dropped if it rolls back.
+   */
   private idChanges: Array<[id: string, present: boolean]> = [];
-  /** The ids in `idChanges`: written in the open transaction, so this connection's reads must look them up. */
+  /** The ids written by transactions not yet committed, so this connection's reads must look them up. */
   private readonly touchedIds = new Set<string>();
   /** What the write being planned changed in `planned`, to put back if it throws half-way (writeServices). */
   private plannedUndo: Array<[string, PlannedRow | undefined]> = [];
@@ -115,19 +127,31 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
 
   // ---- the batcher's hooks (write-batcher.ts), called by the backend ----
 
-  /** A batch committed: its id changes and revisions now count as stored. */
-  batchCommitted(): void {
-    for (const [id, present] of this.idChanges) {
-      if (present) this.knownIds.add(id);
-      else this.knownIds.delete(id);
-    }
+  /** A transaction's writes are all run or planned: what it changed, applied if it commits (`batchCommitted`). */
+  sealBatch(): SealedBatch {
+    const sealed = { revision: this.workingRevision, idChanges: this.idChanges };
     this.idChanges = [];
-    this.touchedIds.clear();
-    this.committedRevision = this.workingRevision;
-    this.planned.clear();
+    return sealed;
   }
 
-  /** A batch was rolled back as a whole: nothing it planned happened. */
+  /**
+   * A transaction committed (in order): its id changes and revisions now count as stored, and its planned rows are
+   * forgotten, except those the transaction planned after it (still in flight) wrote again.
+   */
+  batchCommitted(batch: SealedBatch): void {
+    for (const [id, present] of batch.idChanges) {
+      if (present) this.knownIds.add(id);
+      else this.knownIds.delete(id);
+      const planned = this.planned.get(id);
+      if (planned === undefined || planned.revision <= batch.revision) {
+        this.planned.delete(id);
+        this.touchedIds.delete(id);
+      }
+    }
+    this.committedRevision = batch.revision;
+  }
+
+  /** A transaction was rolled back as a whole, and any planned after it with it: nothing they planned happened. */
   batchRolledBack(): void {
     this.idChanges = [];
     this.touchedIds.clear();

@@ -21,7 +21,7 @@ import { BackgroundCheckpointer } from "./background-checkpointer.js";
 import { WriterThread } from "./writer-thread.js";
 import type { WriteSink } from "./write-statements.js";
 import type { SqliteStoreHooks } from "./store-hooks.js";
-import { SqliteServiceRecordStore } from "./sqlite-service-record-store.js";
+import { type SealedBatch, SqliteServiceRecordStore } from "./sqlite-service-record-store.js";
 import { SqliteLeaseStore } from "./sqlite-lease-store.js";
 import { SqliteTokenStore } from "./sqlite-token-store.js";
 import { SqliteNodeSettingsStore } from "./sqlite-node-settings-store.js";
@@ -80,7 +80,7 @@ class StoreClosedError extends Error {
 export class SqliteStore implements StorageBackend {
   readonly description: string;
   private readonly db: Database;
-  private readonly batcher: WriteBatcher;
+  private readonly batcher: WriteBatcher<SealedBatch>;
   private closed = false;
   private readonly services: SqliteServiceRecordStore;
   private readonly leases: SqliteLeaseStore;
@@ -120,7 +120,8 @@ export class SqliteStore implements StorageBackend {
     this.batcher = new WriteBatcher(
       db,
       {
-        committed: () => this.services.batchCommitted(),
+        seal: () => this.services.sealBatch(),
+        committed: (sealed) => this.services.batchCommitted(sealed),
         rolledBack: () => this.services.batchRolledBack(),
       },
       writer,

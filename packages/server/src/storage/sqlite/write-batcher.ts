@@ -16,9 +16,14 @@
  * a sink. Without a writer thread the sink runs them at once, as above. With one (writer-thread.ts), a run
  * of consecutive planned writes is planned on the main thread and committed by the thread in one
  * transaction, while the event loop goes on serving requests; other writes wait for it, so only one
- * transaction is ever open and each is planned against everything committed before it. If the thread's
- * transaction fails, nothing of it was written, and its writes are committed again one by one so that only
- * the failing one rejects. Writes that arrive meanwhile form the next batch (group commit without a timer).
+ * transaction is ever open on the file. Writes that arrive meanwhile form the next batch (group commit without a
+ * timer). While the thread commits a large transaction (a bulk registration's), the next one is planned and handed
+ * over at once (pipelining: the thread goes from one COMMIT to the next BEGIN instead of waiting for the event
+ * loop to plan), against everything committed and everything planned before it. If a thread's transaction fails,
+ * nothing of it was written, the thread refuses the one planned after it, and that one is planned again; the
+ * failed transaction's writes are committed again one by one so that only the failing one rejects. Every write is
+ * answered when its own transaction lands, in order, refusals made while planning included (planned against a
+ * transaction that then failed, they are planned again too).
  *
  * A caller may also hold every write for a moment (`holdWrites`): the background checkpointer does, so that one
  * checkpoint catches up with the last frame written and the WAL starts again from its beginning
@@ -45,16 +50,28 @@ interface PendingWrite {
 
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
-export interface WriteBatcherHooks {
-  /** Called after a batch committed (e.g. to publish an in-memory counter). */
-  committed(): void;
-  /** Called after a batch was rolled back as a whole (e.g. to reset that counter). */
+/**
+ * What the batcher tells the one store that keeps state outside SQLite (the service records: revisions, known ids).
+ * `Sealed` is that store's account of one transaction's changes, taken when the transaction's last write has been
+ * run or planned, and handed back when (and only if) that transaction commits.
+ */
+export interface WriteBatcherHooks<Sealed> {
+  /** Called once a transaction's writes are all run or planned: what it changed, for `committed`. */
+  seal(): Sealed;
+  /** Called after that transaction committed, in commit order. */
+  committed(sealed: Sealed): void;
+  /** Called after a transaction was rolled back as a whole, and with it every one planned after it. */
   rolledBack(): void;
 }
 
-/** Commits planned statements elsewhere (the writer thread): resolves once committed, rejects if nothing was. */
+/**
+ * Commits planned statements elsewhere (the writer thread): resolves once committed, rejects if nothing was.
+ * Transactions are committed in the order they are handed over. After one fails, the executor refuses (rejects)
+ * every transaction handed over before `resume()`: they were planned on top of the one that failed.
+ */
 export interface PlannedWriteExecutor {
   run(ops: WriteOp[]): Promise<void>;
+  resume(): void;
 }
 
 export interface EnqueueOptions {
@@ -64,15 +81,38 @@ export interface EnqueueOptions {
   planned?: boolean;
 }
 
-export class WriteBatcher {
+/** A transaction handed to the writer thread, or planned to nothing while one was (`statements` 0). */
+interface Flight<Sealed> {
+  /** Its writes in order; `outcomes[i]` is what write i's planning returned, or why it refused. */
+  writes: PendingWrite[];
+  outcomes: Outcome[];
+  statements: number;
+  sealed: Sealed;
+  /** Set when a transaction before it failed: it is planned again, and its own answer is ignored. */
+  abandoned: boolean;
+}
+
+/** The writer thread holds at most this many transactions of ours: the one it commits and the next one, planned. */
+const MAX_FLIGHTS = 2;
+/**
+ * The next transaction is planned while the thread commits one only when that one is at least this large: a bulk
+ * registration's, whose commit takes the thread milliseconds (1000 services: ~5000 statements), time in which the
+ * event loop can plan the next instead of waiting. Small transactions (one-by-one registrations under load) wait,
+ * as before: what queues up meanwhile then commits as one, with one fsync, instead of as several small ones.
+ */
+const PIPELINE_MIN_STATEMENTS = 500;
+
+export class WriteBatcher<Sealed = unknown> {
   private queue: PendingWrite[] = [];
   private scheduled: { cancel(): void } | null = null;
-  /** Set while the writer thread holds a transaction of ours, or a hold runs; nothing else is started meanwhile. */
-  private inFlight: Promise<void> | null = null;
+  /** The writer thread's transactions of ours, oldest (the one being committed) first; they land in this order. */
+  private flights: Array<Flight<Sealed>> = [];
   /** A hold asked for while a transaction was in flight: it runs before the next batch. */
   private heldWork: (() => Promise<void>) | null = null;
   /** True while a hold runs. */
   private holding = false;
+  /** Woken whenever a transaction lands or a hold ends (drain waits on it). */
+  private landings: Array<() => void> = [];
   private readonly delay = new CommitDelayPolicy();
   private readonly begin: Statement;
   private readonly commit: Statement;
@@ -86,7 +126,7 @@ export class WriteBatcher {
 
   constructor(
     private readonly db: Database,
-    private readonly hooks: WriteBatcherHooks,
+    private readonly hooks: WriteBatcherHooks<Sealed>,
     private readonly executor: PlannedWriteExecutor | null = null,
   ) {
     this.begin = db.prepare("BEGIN IMMEDIATE");
@@ -140,20 +180,18 @@ export class WriteBatcher {
   }
 
   /**
-   * Runs and commits everything queued now (what the writer thread commits, it commits asynchronously).
-   * While the writer thread holds a transaction this does nothing: the queue is taken up when it is done.
+   * Runs and commits what can start now (what the writer thread commits, it commits asynchronously). While the
+   * writer thread holds a transaction, only a next planned one may start (see `startable`); the rest of the queue
+   * is taken up when it lands.
    */
   flush(): void {
     this.scheduled?.cancel();
     this.scheduled = null;
-    if (this.inFlight || this.queue.length === 0) return;
-    const batch = this.queue;
-    this.queue = [];
-    this.process(batch);
+    this.pump();
   }
 
   /**
-   * Runs `work` once no transaction is open (at once when idle, else when the writer thread's transaction ends),
+   * Runs `work` once no transaction is open (at once when idle, else when the writer thread's transactions end),
    * and starts none until it settles: writes queued meanwhile wait, then commit in their order. For work that
    * needs the database to stand still, briefly: `work` must settle on its own, and soon. One hold at a time; a
    * second asked for while one waits or runs is ignored (false).
@@ -161,7 +199,7 @@ export class WriteBatcher {
   holdWrites(work: () => Promise<void>): boolean {
     if (this.heldWork !== null || this.holding) return false;
     this.heldWork = work;
-    if (this.inFlight === null) this.startHold();
+    if (this.flights.length === 0) this.startHold();
     return true;
   }
 
@@ -169,11 +207,9 @@ export class WriteBatcher {
     const work = this.heldWork!;
     this.heldWork = null;
     this.holding = true;
-    let finished!: () => void;
-    this.inFlight = new Promise<void>((resolve) => (finished = resolve));
     const resume = () => {
       this.holding = false;
-      this.continueAfter([], finished);
+      this.afterLanding();
     };
     let running: Promise<void>;
     try {
@@ -187,7 +223,7 @@ export class WriteBatcher {
   /** Commits everything queued, including what arrives while doing so (used by `close()`). */
   async drain(): Promise<void> {
     for (;;) {
-      if (this.inFlight) await this.inFlight;
+      if (this.flights.length > 0 || this.holding) await new Promise<void>((resolve) => this.landings.push(resolve));
       else if (this.queue.length > 0) this.flush();
       else return;
     }
@@ -197,90 +233,116 @@ export class WriteBatcher {
     return this.executor !== null && write.planned;
   }
 
-  /** Commits `batch` in order: runs of planned writes go to the writer thread, the rest runs here. */
-  private process(batch: PendingWrite[]): void {
-    let start = 0;
-    while (start < batch.length) {
-      const remote = this.remote(batch[start]!);
-      let end = start + 1;
-      // A write being retried alone after its batch failed in the thread (`solo`) is a batch of its own.
-      if (!(remote && batch[start]!.solo)) while (end < batch.length && this.remote(batch[end]!) === remote && !batch[end]!.solo) end++;
-      const segment = batch.slice(start, end);
-      if (remote) {
-        this.dispatch(segment, batch.slice(end));
+  /**
+   * Starts, in queue order, everything that may start now: runs of planned writes go to the writer thread (a
+   * second transaction only while the first is large, see PIPELINE_MIN_STATEMENTS); the rest runs here, but only
+   * while the thread holds nothing of ours, so that only one transaction is ever open on the file. A write retried
+   * alone after its batch failed in the thread (`solo`) is a transaction of its own.
+   */
+  private pump(): void {
+    while (this.queue.length > 0 && !this.holding) {
+      if (this.heldWork !== null) {
+        if (this.flights.length === 0) this.startHold();
         return;
       }
-      if (!(segment.every((write) => write.rerunnable) && this.commitWithoutSavepoints(segment))) this.commitWithSavepoints(segment);
-      start = end;
+      const head = this.queue[0]!;
+      const remote = this.remote(head);
+      if (remote ? !this.startable() : this.flights.length > 0) return;
+      let end = 1;
+      if (!(remote && head.solo)) while (end < this.queue.length && this.remote(this.queue[end]!) === remote && !this.queue[end]!.solo) end++;
+      const segment = end === this.queue.length ? this.queue : this.queue.slice(0, end);
+      this.queue = end === this.queue.length ? [] : this.queue.slice(end);
+      if (remote) this.dispatch(segment);
+      else if (!(segment.every((write) => write.rerunnable) && this.commitWithoutSavepoints(segment))) this.commitWithSavepoints(segment);
     }
+    if (this.heldWork !== null && this.flights.length === 0 && !this.holding) this.startHold();
+  }
+
+  /** Whether a transaction for the writer thread may be planned now. */
+  private startable(): boolean {
+    const last = this.flights.at(-1);
+    return last === undefined || (this.flights.length < MAX_FLIGHTS && last.statements >= PIPELINE_MIN_STATEMENTS);
   }
 
   /**
-   * Plans `segment` here and hands it to the writer thread; `rest` (and whatever queues up meanwhile) follows
-   * once it is done. Planning runs against everything committed so far, as nothing else is in flight.
+   * Plans `segment` here and hands it to the writer thread. Planning runs against everything committed so far and
+   * everything planned in the transaction still in flight (the store keeps those rows until it lands).
    */
-  private dispatch(segment: PendingWrite[], rest: PendingWrite[]): void {
+  private dispatch(segment: PendingWrite[]): void {
     const ops: WriteOp[] = [];
     const sink: WriteSink = (op) => {
       ops.push(op);
     };
-    const planned: PendingWrite[] = [];
-    const values: unknown[] = [];
+    const outcomes: Outcome[] = [];
     for (const write of segment) {
       const mark = ops.length;
       try {
-        values.push(write.run(sink));
-        planned.push(write);
+        outcomes.push({ ok: true, value: write.run(sink) });
       } catch (error) {
-        // Refused while planning (e.g. a revision conflict): it wrote nothing, so it leaves no statement.
+        // Refused while planning (e.g. a revision conflict): it wrote nothing, so it leaves no statement. It is
+        // answered with its transaction: had a transaction before it failed, it would be planned again.
         ops.length = mark;
-        write.reject(error);
+        outcomes.push({ ok: false, error });
       }
     }
-    if (planned.length === 0) {
-      this.hooks.committed();
-      this.process(rest);
+    const flight: Flight<Sealed> = { writes: segment, outcomes, statements: ops.length, sealed: this.hooks.seal(), abandoned: false };
+    if (ops.length === 0) {
+      // Nothing for the thread: answered now, or right after the transaction before it lands.
+      if (this.flights.length === 0) this.settle(flight);
+      else this.flights.push(flight);
       return;
     }
-    let finished!: () => void;
-    this.inFlight = new Promise<void>((resolve) => (finished = resolve));
+    this.flights.push(flight);
     this.executor!.run(ops).then(
-      () => {
-        this.settle(planned, values.map((value) => ({ ok: true as const, value })));
-        this.continueAfter(rest, finished);
-      },
-      (error: unknown) => {
-        this.hooks.rolledBack();
-        if (planned.length === 1) {
-          planned[0]!.reject(error);
-          this.continueAfter(rest, finished);
-          return;
-        }
-        // Nothing was written; commit each write alone so that only the one that fails is rejected.
-        for (const write of planned) write.solo = true;
-        this.continueAfter(planned.concat(rest), finished);
-      },
+      () => this.landed(flight),
+      (error: unknown) => this.failed(flight, error),
     );
   }
 
   /**
-   * After the thread's transaction: goes on at once, in this same callback, with what was left and what
-   * queued up meanwhile. The answers of the batch just settled run as promise jobs after it, so the thread
-   * already has its next transaction while this loop writes them out.
+   * The thread committed `flight` (the oldest in flight: it commits in order). Its writes are answered, so are the
+   * planned-to-nothing ones right behind it, and what can start next starts, in this same callback: the thread
+   * gets its next transaction while the answers just settled run as promise jobs after it.
    */
-  private continueAfter(rest: PendingWrite[], finished: () => void): void {
-    this.inFlight = null;
-    finished();
+  private landed(flight: Flight<Sealed>): void {
+    if (flight.abandoned) return;
+    this.flights.shift();
+    this.settle(flight);
+    while (this.flights.length > 0 && this.flights[0]!.statements === 0) this.settle(this.flights.shift()!);
+    this.afterLanding();
+  }
+
+  /**
+   * `flight` was rolled back, and the thread refuses every transaction after it (planned on top of it), which are
+   * planned again. Its own writes are committed again one by one, so that only the failing one rejects.
+   */
+  private failed(flight: Flight<Sealed>, error: unknown): void {
+    if (flight.abandoned) return;
+    const lost = this.flights;
+    this.flights = [];
+    for (const each of lost) each.abandoned = true;
+    this.hooks.rolledBack();
+    this.executor!.resume();
+    const again: PendingWrite[] = [];
+    const planned = flight.writes.filter((write, index) => {
+      const outcome = flight.outcomes[index]!;
+      // Refused against what had committed before it: that stands.
+      if (!outcome.ok) write.reject(outcome.error);
+      return outcome.ok;
+    });
+    if (planned.length === 1) planned[0]!.reject(error);
+    else for (const write of planned) again.push(Object.assign(write, { solo: true }));
+    for (const later of lost) if (later !== flight) again.push(...later.writes);
+    this.queue = again.concat(this.queue);
+    this.afterLanding();
+  }
+
+  /** After a transaction landed or failed, or a hold ended: wakes `drain` and starts what can start. */
+  private afterLanding(): void {
+    for (const wake of this.landings.splice(0)) wake();
     this.scheduled?.cancel();
     this.scheduled = null;
-    const next = rest.concat(this.queue);
-    this.queue = [];
-    if (this.heldWork !== null) {
-      this.queue = next;
-      this.startHold();
-      return;
-    }
-    this.process(next);
+    this.pump();
   }
 
   /** The fast path: true when the batch committed; false when a write threw and the batch must run again. */
@@ -301,7 +363,7 @@ export class WriteBatcher {
       this.hooks.rolledBack();
       return false;
     }
-    this.settle(batch, values.map((value) => ({ ok: true as const, value })));
+    this.settleHere(batch, values.map((value) => ({ ok: true as const, value })));
     return true;
   }
 
@@ -334,14 +396,19 @@ export class WriteBatcher {
       for (const write of batch) write.reject(error);
       return;
     }
-    this.settle(batch, outcomes);
+    this.settleHere(batch, outcomes);
   }
 
-  private settle(batch: PendingWrite[], outcomes: Outcome[]): void {
-    this.delay.committed(batch.length, performance.now());
-    this.hooks.committed();
-    batch.forEach((write, index) => {
-      const outcome = outcomes[index];
+  /** A batch committed on this connection. */
+  private settleHere(writes: PendingWrite[], outcomes: Outcome[]): void {
+    this.settle({ writes, outcomes, statements: 0, sealed: this.hooks.seal(), abandoned: false });
+  }
+
+  private settle(flight: Flight<Sealed>): void {
+    this.delay.committed(flight.writes.length, performance.now());
+    this.hooks.committed(flight.sealed);
+    flight.writes.forEach((write, index) => {
+      const outcome = flight.outcomes[index];
       if (outcome?.ok) write.resolve(outcome.value);
       else write.reject(outcome?.error);
     });

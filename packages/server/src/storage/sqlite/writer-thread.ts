@@ -7,9 +7,11 @@
  *
  * The thread is deliberately dumb: it gets a list of planned statements (write-statements.ts) and runs
  * them in one transaction, then says whether it committed. Every decision (revisions, conflicts, which
- * tag rows to change) is made on the main thread by the store, which is the only one to hand it work and
- * hands it one transaction at a time; so the main connection sees exactly the state the thread will
- * write on top of, and answers only after the thread's COMMIT returned (durable per `synchronous`).
+ * tag rows to change) is made on the main thread by the store, which is the only one to hand it work, in
+ * order (at most the transaction being committed and the next, planned on top of it: write-batcher.ts); so
+ * the main thread knows exactly the state the thread will write on top of, and answers only after the
+ * thread's COMMIT returned (durable per `synchronous`). After a failed transaction the thread refuses the
+ * ones already sent until the main thread says `resume`: those were planned on top of the failed one.
  *
  * The worker's code is a short inline script (`eval`) for the reason given in background-checkpointer.ts:
  * it must run from `dist/` and from TypeScript sources under the test runner.
@@ -28,10 +30,20 @@ for (const [name, variants] of Object.entries(workerData.sql)) statements[name] 
 const begin = db.prepare("BEGIN IMMEDIATE");
 const commit = db.prepare("COMMIT");
 const rollback = db.prepare("ROLLBACK");
+// After a failed transaction, the ones already sent were planned on top of it: refused until "resume".
+let refusing = false;
 parentPort.on("message", (message) => {
   if (message.type === "close") {
     db.close();
     parentPort.postMessage({ type: "closed" });
+    return;
+  }
+  if (message.type === "resume") {
+    refusing = false;
+    return;
+  }
+  if (refusing) {
+    parentPort.postMessage({ type: "failed", id: message.id, message: "not run: planned after a transaction that failed" });
     return;
   }
   try {
@@ -43,6 +55,7 @@ parentPort.on("message", (message) => {
     try {
       if (db.inTransaction) rollback.run();
     } catch {}
+    refusing = true;
     parentPort.postMessage({ type: "failed", id: message.id, message: String((error && error.message) || error), code: error && error.code });
   }
 });
@@ -104,6 +117,14 @@ export class WriterThread {
       this.worker.ref();
       this.worker.postMessage({ type: "run", id, ops });
     });
+  }
+
+  /**
+   * After a transaction failed, the thread refuses every transaction handed over before this call (they were
+   * planned on top of the one that failed); the ones handed over after it run.
+   */
+  resume(): void {
+    if (!this.stopped) this.worker.postMessage({ type: "resume" });
   }
 
   /** Closes the thread's connection and ends it; transactions already handed over finish first. */
