@@ -2,7 +2,7 @@
  * @module apply-manifest
  * `kai services apply`: brings the registry in line with a manifest (seed 001's `services:` list).
  * Each entry is converted with the protocol's `manifestEntryToRegistration`, tagged with
- * `metadata.appliedFrom = <file name>` so that a later `--prune` knows which services came from this
+ * `metadata.appliedFrom = <file name>` (or `--name`) so that a later `--prune` knows which services came from this
  * file, and registered only when it differs from what the registry holds (so a second apply is a no-op).
  * A `token_env: NAME` whose variable is set is sent as `auth.token`: the server moves it into its vault
  * and keeps only `credentialRef: vault:services/<id>/credential`. Such entries are always re-sent, because
@@ -18,7 +18,6 @@
  * when it is large): each entry's id, credential flag and owner, its registration when the registry holds a record
  * to compare it with, and each batch's request body ready to send.
  */
-import { basename } from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { BULK_REGISTRATION_MAX, type FieldError, type ServiceRecord, type ServiceRegistration } from "@kai/protocol";
 import { KaiApiError, type KaiClient } from "@kai/sdk";
@@ -116,7 +115,8 @@ interface Pending {
   unchanged: boolean;
 }
 
-export async function applyManifest(client: KaiClient, fileName: string, manifest: CheckedManifest, options: ApplyOptions): Promise<ApplyResult[]> {
+/** `sourceName`: what the manifest's services are tagged with (`metadata.appliedFrom`), which `--prune` matches. */
+export async function applyManifest(client: KaiClient, sourceName: string, manifest: CheckedManifest, options: ApplyOptions): Promise<ApplyResult[]> {
   const planned = manifest.entries;
   const results: ApplyResult[] = [];
   const report = (settled: ApplyResult[]) => {
@@ -183,7 +183,7 @@ export async function applyManifest(client: KaiClient, fileName: string, manifes
     // Only the caller's own services (and those of owners this manifest wrote) are candidates: an admin
     // applying `services.yaml` must not delete another team's services applied from their own `services.yaml`.
     owners.add((await client.status()).caller.owner);
-    const appliedFrom = basename(fileName);
+    const appliedFrom = sourceName;
     const keep = new Set(planned.map((service) => service.id));
     const stale: string[] = [];
     for await (const record of client.services.listAll({})) {

@@ -135,4 +135,31 @@ describe("kai services apply", () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain("not a service manifest");
   });
+
+  it("a manifest from stdin or a descriptor (<(…)) needs --name, which is what the services are tagged with and --prune matches", async () => {
+    const piped = "services:\n  - id: piped-a\n    name: A\n  - id: piped-b\n    name: B\n";
+    const fromStdin = (args: string[]) =>
+      runKai(["--url", server.url, "services", "apply", ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: server.adminToken }, input: piped });
+    for (const file of ["-", "/dev/fd/0", "/dev/stdin", "/proc/self/fd/0"]) {
+      const refused = await fromStdin(["-f", file]);
+      expect(refused.code, file).toBe(2);
+      expect(refused.stderr).toContain("--name <name>");
+    }
+    expect((await kai(["services", "get", "piped-a"])).code).toBe(3);
+    const blank = await fromStdin(["-f", "-", "--name", " "]);
+    expect(blank.code).toBe(2);
+    expect(blank.stderr).toContain("--name must be");
+
+    const applied = await fromStdin(["-f", "-", "--name", "team.yaml"]);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout.trimEnd().split("\n")).toEqual(["created   piped-a", "created   piped-b"]);
+    const record = JSON.parse((await kai(["services", "get", "piped-a", "--json"])).stdout) as { metadata: Record<string, unknown> };
+    expect(record.metadata.appliedFrom).toBe("team.yaml");
+    // The same services from a file of that name: unchanged, and --prune finds the one the file no longer has.
+    const team = join(box.dir, "team.yaml");
+    writeFileSync(team, "services:\n  - id: piped-a\n    name: A\n");
+    const pruned = await kai(["services", "apply", "-f", team, "--prune"]);
+    expect(pruned.code, pruned.stderr).toBe(0);
+    expect(pruned.stdout.trimEnd().split("\n")).toEqual(["unchanged piped-a", "pruned    piped-b"]);
+  });
 });

@@ -21,6 +21,7 @@ import { readDocument } from "../input-file.js";
 import { cell, formatKeyValues, listCell } from "../output.js";
 import { applyManifest } from "../apply-manifest.js";
 import { checkManifestFile } from "../manifest-check/parallel-check.js";
+import { manifestSourceName } from "../manifest-check/source-name.js";
 
 const TABLE_HEADERS = ["ID", "NAME", "TYPE", "STATUS", "HEALTH", "CAPABILITIES", "TAGS", "OWNER"];
 
@@ -121,18 +122,19 @@ function applyCommand(): Command {
     .description("register every service of a manifest (`services:` list); unchanged services are left alone")
     .requiredOption("-f, --file <file>", "manifest file (YAML or JSON)")
     .option("--prune", "delete your services applied earlier from a file of this name that are no longer in it")
+    .option("--name <name>", "the name the services are tagged with (metadata.appliedFrom) and --prune matches (default: the file's name; needed for stdin and <(…))")
     .option("--dry-run", "show what would change, change nothing")
     .option("--progress", "show progress on stderr: the entries checked, then after each batch of up to 1000 (default when stderr is a terminal)");
   addGlobalOptions(command);
-  return command.action(async (flags: { file: string; prune?: boolean; dryRun?: boolean; progress?: boolean }, self: Command) => {
+  return command.action(async (flags: { file: string; name?: string; prune?: boolean; dryRun?: boolean; progress?: boolean }, self: Command) => {
     const { out, client } = contextOf(self);
-    if (flags.file === "-") throw new CliError("apply needs a file name (it tags services with it for --prune)", "usage", EXIT.usage);
-    const manifest = await checkManifestFile(flags.file, { threads: checkThreads(), warn: (message) => out.warn(message) });
+    const sourceName = manifestSourceName(flags.file, flags.name);
+    const manifest = await checkManifestFile(flags.file, { threads: checkThreads(), sourceName, warn: (message) => out.warn(message) });
     const dryRun = flags.dryRun === true;
     if (dryRun) out.info("dry run: nothing is changed");
     const progress = applyProgress(flags.progress === true, out.quiet);
     if (progress) process.stderr.write(`checked ${manifest.entries.length.toLocaleString("en-US")} entries on ${manifest.threads} thread${manifest.threads === 1 ? "" : "s"}\n`);
-    const results = await applyManifest(client(), flags.file, manifest, {
+    const results = await applyManifest(client(), sourceName, manifest, {
       prune: flags.prune === true,
       dryRun,
       onProgress: progress,

@@ -23,6 +23,8 @@ export interface CheckJob {
   from: number;
   to: number;
   fileName: string;
+  /** What the services are tagged with (`metadata.appliedFrom`). */
+  sourceName: string;
   /** Entries parsed and checked at a time. */
   slice: number;
 }
@@ -65,7 +67,7 @@ function check(job: CheckJob): CheckAnswer {
     if (!parsed.ok) return { ok: false };
     let planned;
     try {
-      planned = planManifest({ services: parsed.value }, job.fileName, { warn: (message) => warnings.push(message) });
+      planned = planManifest({ services: parsed.value }, job.fileName, { sourceName: job.sourceName, warn: (message) => warnings.push(message) });
     } catch {
       return { ok: false };
     }

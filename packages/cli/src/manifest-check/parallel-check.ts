@@ -12,6 +12,7 @@
  * `{"services":[…]}` outline, and for any manifest a worker found a problem in, so errors read exactly alike.
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
+import { basename } from "node:path";
 import { Worker } from "node:worker_threads";
 import { MANIFEST_MAX_SERVICES, parseJson } from "@kai/protocol";
 import { parseDocument, readDocument } from "../input-file.js";
@@ -42,7 +43,8 @@ export interface CheckFileOptions extends PlanOptions {
 export async function checkManifestFile(path: string, options: CheckFileOptions): Promise<CheckedManifest> {
   /** The ordinary check: the whole document on this thread. */
   const onThisThread = (document: unknown) => fromPlan(planManifest(document, path, options));
-  if (options.threads < 2) return onThisThread(await readDocument(path));
+  // `-` is stdin (input-file.ts), never a file of that name.
+  if (options.threads < 2 || path === "-") return onThisThread(await readDocument(path));
   let file: FileBytes;
   let workers: Worker[] = [];
   try {
@@ -74,7 +76,7 @@ export async function checkManifestFile(path: string, options: CheckFileOptions)
     parts.push({ from: Math.floor((slices * thread) / threads) * SLICE, to: Math.min(count, Math.floor((slices * (thread + 1)) / threads) * SLICE) });
   }
   const answers = await Promise.all(
-    workers.map((worker, thread) => answerOf(worker, { bytes: shared, starts: found.starts, ends: found.ends, ...parts[thread]!, fileName: path, slice: PARSE_SLICE })),
+    workers.map((worker, thread) => answerOf(worker, { bytes: shared, starts: found.starts, ends: found.ends, ...parts[thread]!, fileName: path, sourceName: options.sourceName ?? basename(path), slice: PARSE_SLICE })),
   );
   await stopWorkers(workers);
   const checked = answers.every((answer): answer is Extract<CheckAnswer, { ok: true }> => answer.ok) ? answers : undefined;

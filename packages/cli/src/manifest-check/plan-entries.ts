@@ -22,6 +22,8 @@ export interface PlanOptions {
   env?: NodeJS.ProcessEnv;
   /** Told about `token_env` variables that are not set. */
   warn?(message: string): void;
+  /** What the services are tagged with (`metadata.appliedFrom`; source-name.ts); default: the file's name. */
+  sourceName?: string;
 }
 
 /**
@@ -48,7 +50,7 @@ export const manifestSchemas = () => (compiledSchemas ??= { entry: z.compile(Man
 
 /** Validates a manifest document and turns it into registrations (the protocol's `planManifest`). Nothing is sent yet. */
 export function planManifest(document: unknown, fileName: string, options: PlanOptions = {}): PlannedRegistration[] {
-  const plan = planManifestEntries(document, basename(fileName), {
+  const plan = planManifestEntries(document, options.sourceName ?? basename(fileName), {
     credential: (registration, entry) => withCredential(registration, entry.auth?.token_env, entry.id, options),
     schemas: manifestSchemas(),
   });
