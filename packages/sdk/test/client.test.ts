@@ -99,6 +99,45 @@ describe("client: services", () => {
     expect(new Set(seen.map((service) => service.id)).size).toBe(seen.length);
   });
 
+  it("listAll asks for the next page while the caller works through this one; a caller that stops early gets no error", async () => {
+    for (let i = 0; i < 5; i++) await alice.services.register(definition(`ahead-${i}`, { tags: ["ahead"] }));
+    const { token } = await registry.admin.tokens.create({ scopes: ["services:read"], owner: "alice", ttl: "1h" });
+    const asked: string[] = [];
+    let failAhead = false;
+    const counting = createClient({
+      url: registry.url,
+      token,
+      fetch: (input, init) => {
+        asked.push(String(input));
+        // The page asked for ahead fails, as it would were the node to go away meanwhile.
+        if (failAhead && asked.length > 1) return Promise.reject(new TypeError("fetch failed"));
+        return fetch(input, init);
+      },
+    });
+    const seen: string[] = [];
+    for await (const service of counting.services.listAll({ tag: ["ahead"], pageSize: 2 })) {
+      // Holding the first record of the first page: the second page is already on its way.
+      if (seen.length === 0) expect(asked).toHaveLength(2);
+      seen.push(service.id);
+    }
+    expect(seen.sort()).toEqual(["ahead-0", "ahead-1", "ahead-2", "ahead-3", "ahead-4"]);
+    expect(asked).toHaveLength(3);
+    // Stopping after the first record: the page asked for ahead is left, and its failure escapes nowhere.
+    asked.length = 0;
+    failAhead = true;
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      for await (const service of counting.services.listAll({ tag: ["ahead"], pageSize: 2 })) if (service) break;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+    expect(asked).toHaveLength(2);
+    expect(unhandled).toEqual([]);
+  });
+
   it("passes sort and order to the node, for one page and for listAll", async () => {
     const names = ["mike", "Lima", "kilo", "Juliet"];
     for (const [i, name] of names.entries()) await alice.services.register(definition(`sorted-${i}`, { name, tags: ["sorted"] }));
