@@ -316,7 +316,7 @@ function renderBulk(bulk, settings) {
   }
   const apply = bulk.apply;
   if (apply) {
-    out.push(`  kai services apply of the same services as one manifest, on SQLite: ${Math.round(apply.perSecond)}/s end to end (${apply.seconds.toFixed(1)} s; the file read and checked in ${apply.prepSeconds.toFixed(1)} s${apply.checkThreads ? ` on ${apply.checkThreads} thread(s)` : ""}, then ${Math.round(apply.count / Math.max(0.001, apply.seconds - apply.prepSeconds))}/s), server CPU ${Math.round(apply.serverCpuUsPerService)} µs a service`);
+    out.push(`  kai services apply of the same services as one manifest, on SQLite: ${Math.round(apply.perSecond)}/s end to end (${apply.seconds.toFixed(1)} s; the file read and checked in ${apply.prepSeconds.toFixed(1)} s${apply.checkThreads ? ` on ${apply.checkThreads} thread(s)` : ""}, then ${Math.round(apply.count / Math.max(0.001, apply.seconds - apply.prepSeconds))}/s), server CPU ${Math.round(apply.serverCpuUsPerService)} µs a service${apply.reapplySeconds !== undefined ? `; applied again, all unchanged: ${apply.reapplySeconds.toFixed(1)} s` : ""}`);
   }
   return out;
 }
