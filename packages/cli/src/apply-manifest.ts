@@ -197,11 +197,10 @@ export async function applyManifest(client: KaiClient, sourceName: string, manif
     // Only the caller's own services (and those of owners this manifest wrote) are candidates: an admin
     // applying `services.yaml` must not delete another team's services applied from their own `services.yaml`.
     owners.add((await client.status()).caller.owner);
-    const appliedFrom = sourceName;
     const keep = new Set(planned.map((service) => service.id));
     const stale: string[] = [];
     for await (const record of client.services.listAll({})) {
-      if (record.metadata.appliedFrom === appliedFrom && !keep.has(record.id) && owners.has(record.owner)) stale.push(record.id);
+      if (record.metadata.appliedFrom === sourceName && !keep.has(record.id) && owners.has(record.owner)) stale.push(record.id);
     }
     for (const id of stale) {
       if (!options.dryRun) await client.services.remove(id);

@@ -41,8 +41,8 @@ export interface CheckFileOptions extends PlanOptions {
 
 /** Reads and checks the manifest at `path`; throws the same errors as `planManifest(readDocument(path))`. */
 export async function checkManifestFile(path: string, options: CheckFileOptions): Promise<CheckedManifest> {
-  /** The ordinary check: the whole document on this thread. */
-  const onThisThread = (document: unknown) => fromPlan(planManifest(document, path, options));
+  /** The ordinary check: the whole document on this thread (its errors name the file, or stdin for `-`). */
+  const onThisThread = (document: unknown) => fromPlan(planManifest(document, path === "-" ? "stdin" : path, options));
   // `-` is stdin (input-file.ts), never a file of that name.
   if (options.threads < 2 || path === "-") return onThisThread(await readDocument(path));
   let file: FileBytes;
