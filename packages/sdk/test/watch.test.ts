@@ -20,12 +20,17 @@ afterAll(async () => {
   await registry?.close();
 });
 
-/** A `ws` WebSocket that remembers its instances, so a test can cut the connection under the watcher. */
-function trackingWebSocket() {
+/**
+ * A `ws` WebSocket that remembers its instances, so a test can cut the connection under the watcher. While `away()`
+ * says so, it connects to a port where nothing listens instead (the watcher keeps failing to come back).
+ */
+function trackingWebSocket(away: () => boolean = () => false) {
   const sockets: WS[] = [];
   class TrackingWebSocket extends WS {
-    constructor(...args: ConstructorParameters<typeof WS>) {
-      super(...args);
+    constructor(address: string | URL, ...rest: unknown[]) {
+      const target = new URL(address);
+      if (away()) target.port = "1";
+      super(target, ...(rest as []));
       sockets.push(this);
     }
   }
@@ -216,17 +221,9 @@ describe("watch after a long absence", () => {
       // While `away`, every connection attempt goes to a port where nothing listens: the watcher stays away for
       // exactly as long as the 121 writes below take, however busy the machine (a fixed delay once fell short in CI).
       let away = false;
-      const sockets: WS[] = [];
-      class GatedWebSocket extends WS {
-        constructor(address: string | URL, ...rest: unknown[]) {
-          const target = new URL(address);
-          if (away) target.port = "1";
-          super(target, ...(rest as []));
-          sockets.push(this);
-        }
-      }
+      const { TrackingWebSocket, sockets } = trackingWebSocket(() => away);
       const { token } = await small.admin.tokens.create({ scopes: ["services:read", "services:write"], owner: "alice" });
-      const client = createClient({ url: small.url, token, WebSocket: GatedWebSocket });
+      const client = createClient({ url: small.url, token, WebSocket: TrackingWebSocket });
       await client.services.register(definition("far-0", { tags: ["far"] }));
       const record = recorder();
       const watcher = client.watch({ filter: { tag: ["far"] }, reconnect: { minDelayMs: 100, maxDelayMs: 200 }, ...record.handlers });

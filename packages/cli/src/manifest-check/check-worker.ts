@@ -23,8 +23,8 @@ export interface CheckJob {
   from: number;
   to: number;
   fileName: string;
-  /** What the services are tagged with (`metadata.appliedFrom`). */
-  sourceName: string;
+  /** What the services are tagged with (`metadata.appliedFrom`); default: the file's name (`planManifest`). */
+  sourceName?: string;
   /** Entries parsed and checked at a time. */
   slice: number;
 }

@@ -12,7 +12,6 @@
  * `{"services":[…]}` outline, and for any manifest a worker found a problem in, so errors read exactly alike.
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
-import { basename } from "node:path";
 import { Worker } from "node:worker_threads";
 import { MANIFEST_MAX_SERVICES, parseJson } from "@kai/protocol";
 import { parseDocument, readDocument } from "../input-file.js";
@@ -76,7 +75,7 @@ export async function checkManifestFile(path: string, options: CheckFileOptions)
     parts.push({ from: Math.floor((slices * thread) / threads) * SLICE, to: Math.min(count, Math.floor((slices * (thread + 1)) / threads) * SLICE) });
   }
   const answers = await Promise.all(
-    workers.map((worker, thread) => answerOf(worker, { bytes: shared, starts: found.starts, ends: found.ends, ...parts[thread]!, fileName: path, sourceName: options.sourceName ?? basename(path), slice: PARSE_SLICE })),
+    workers.map((worker, thread) => answerOf(worker, { bytes: shared, starts: found.starts, ends: found.ends, ...parts[thread]!, fileName: path, sourceName: options.sourceName, slice: PARSE_SLICE })),
   );
   await stopWorkers(workers);
   const checked = answers.every((answer): answer is Extract<CheckAnswer, { ok: true }> => answer.ok) ? answers : undefined;

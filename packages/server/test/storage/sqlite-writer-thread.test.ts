@@ -18,6 +18,13 @@ import { RevisionConflict } from "../../src/storage/contracts/node-store.js";
 import { runNodeStoreContract } from "./node-store-contract.js";
 import { draft, fullDraft, registered } from "./__fixtures__/records.js";
 
+/** A trigger that makes the thread's INSERT of the service `bad` fail, after planning accepted it. */
+function refuseIdBad(path: string): void {
+  const other = new BetterSqlite3(path);
+  other.exec("CREATE TRIGGER refuse_bad BEFORE INSERT ON services WHEN NEW.id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END");
+  other.close();
+}
+
 async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "kai-writer-"));
 }
@@ -40,10 +47,7 @@ describe("sqlite writer thread", () => {
   it("a write that fails inside the thread's transaction fails alone, and uses no revision", async () => {
     const path = join(dir, "kai.db");
     const store = SqliteStore.open({ path });
-    // A trigger makes the thread's INSERT fail for one id, after planning accepted it.
-    const other = new BetterSqlite3(path);
-    other.exec("CREATE TRIGGER refuse_bad BEFORE INSERT ON services WHEN NEW.id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END");
-    other.close();
+    refuseIdBad(path);
     const outcomes = await Promise.allSettled([
       store.writeService(registered(draft("ok-1", { tags: ["t"] }))),
       store.writeService(registered(draft("bad", { tags: ["t"] }))),
@@ -148,9 +152,7 @@ describe("sqlite writer thread", () => {
   it("bulk writes planned while the thread commits the one before: revisions without gaps, and a batch planned on top of a failed one is planned again", async () => {
     const path = join(dir, "kai.db");
     const store = SqliteStore.open({ path });
-    const other = new BetterSqlite3(path);
-    other.exec("CREATE TRIGGER refuse_bad BEFORE INSERT ON services WHEN NEW.id = 'bad' BEGIN SELECT RAISE(ABORT, 'refused by test trigger'); END");
-    other.close();
+    refuseIdBad(path);
     // Each batch plans well over the pipelining threshold (a row, an event and tag and capability rows per record).
     const batch = (prefix: string, count: number, last?: string) =>
       Array.from({ length: count }, (_, i) => registered(draft(i === count - 1 && last ? last : `${prefix}-${i}`, { tags: ["t", prefix], capabilities: ["c"] })));

@@ -331,7 +331,10 @@ export class WriteBatcher<Sealed = unknown> {
       return outcome.ok;
     });
     if (planned.length === 1) planned[0]!.reject(error);
-    else for (const write of planned) again.push(Object.assign(write, { solo: true }));
+    else {
+      for (const write of planned) write.solo = true;
+      again.push(...planned);
+    }
     for (const later of lost) if (later !== flight) again.push(...later.writes);
     this.queue = again.concat(this.queue);
     this.afterLanding();
