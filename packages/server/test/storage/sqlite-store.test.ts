@@ -149,6 +149,61 @@ describe("sqlite store on disk", () => {
     db.close();
   });
 
+  it("upgrades a schema-14 file (a unique index on id) to rows found by seq, keeping every record, place and heartbeat", async () => {
+    const path = join(dir, "kai.db");
+    const old = new BetterSqlite3(path);
+    old.pragma("journal_mode = WAL");
+    for (const migration of MIGRATIONS.filter((m) => m.version <= 14)) old.exec(migration.sql);
+    old.pragma("user_version = 14");
+    // seq is the creating revision, as schema 5 onwards keeps it; "mike" was deleted (revision 3), a gap in seq.
+    const rows: Array<[number, ServiceDraft]> = [
+      [1, draft("zulu", { tags: ["gpu"], ttl: 30 })],
+      [2, draft("alpha", { capabilities: ["llm_chat"] })],
+      [4, draft("bravo", { tags: ["gpu", "eu"] })],
+    ];
+    for (const [seq, record] of rows) {
+      const doc = encodeRecordDoc(record);
+      old.prepare("INSERT INTO events (revision, event, service_id, doc) VALUES (?, 'registered', ?, ?)").run(seq, record.id, doc);
+      old
+        .prepare("INSERT INTO services (seq, id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc) VALUES (?, ?, ?, ?, ?, NULL, ?, ?, NULL, 0, ?, ?, ?)")
+        .run(seq, record.id, record.owner, record.visibility, record.type, record.status, record.ttl ?? null, seq, searchText(record), doc);
+      for (const tag of record.tags) old.prepare("INSERT INTO service_tags (tag, seq) VALUES (?, ?)").run(tag, seq);
+      for (const capability of record.capabilities) old.prepare("INSERT INTO service_capabilities (capability, seq) VALUES (?, ?)").run(capability, seq);
+    }
+    old.prepare("INSERT INTO events (revision, event, service_id, doc) VALUES (3, 'deregistered', 'mike', ?)").run(encodeRecordDoc(draft("mike")));
+    old.close();
+
+    const store = await openStore({ kind: "sqlite", path });
+    const list = async (filter = {}) => (await store.listServices({ filter, viewer: { owner: "", admin: true }, limit: 100 })).services.map((record) => record.id);
+    expect(await list()).toEqual(["zulu", "alpha", "bravo"]);
+    expect((await store.getService("alpha"))?.revision).toBe(2);
+    expect(await store.getService("mike")).toBeNull();
+    // A re-registration updates the row in place (no second row for the id), a new id goes last, a delete removes it.
+    await store.writeService({ event: "updated", record: draft("zulu", { tags: ["eu"], ttl: 30 }), expectedRevision: 1 });
+    await store.writeService(registered(draft("mike")));
+    await store.deleteService("alpha");
+    const at = Date.parse("2030-01-01T00:00:00.000Z");
+    await store.saveHeartbeats([{ id: "zulu", at }]);
+    expect(await list()).toEqual(["zulu", "bravo", "mike"]);
+    expect(await list({ tag: ["eu"] })).toEqual(["zulu", "bravo"]);
+    expect((await store.getService("zulu"))?.heartbeat).toBe("2030-01-01T00:00:00.000Z");
+    expect(await store.listLeases()).toEqual([expect.objectContaining({ id: "zulu", heartbeatAt: at })]);
+    await store.close();
+
+    const db = new BetterSqlite3(path, { readonly: true });
+    expect(db.pragma("user_version", { simple: true })).toBe(LATEST_VERSION);
+    expect(db.pragma("integrity_check", { simple: true })).toBe("ok");
+    expect(db.prepare("SELECT id, count(*) AS n FROM services GROUP BY id ORDER BY min(seq)").all()).toEqual([
+      { id: "zulu", n: 1 },
+      { id: "bravo", n: 1 },
+      { id: "mike", n: 1 },
+    ]);
+    // No index of the table covers id any more: that is the point of the migration.
+    const indexes = db.prepare("SELECT name FROM pragma_index_list('services')").pluck().all() as string[];
+    expect(indexes.sort()).toEqual(["services_owner", "services_status"]);
+    db.close();
+  });
+
   it("refuses a database written by a newer schema version", async () => {
     const path = join(dir, "kai.db");
     const db = new BetterSqlite3(path);

@@ -183,6 +183,10 @@ describe("sqlite writer thread", () => {
     const reopened = SqliteStore.open({ path });
     expect(await reopened.currentRevision()).toBe(800);
     expect((await reopened.getService("b-0"))?.revision).toBe(601);
+    // One row per id: the re-writes updated the rows the batch before them inserted (there is no index on id to refuse a
+    // second row; the store's id -> seq map decides between insert and update).
+    const all = await reopened.listServices({ filter: {}, viewer: { owner: "", admin: true }, limit: 1000 });
+    expect(all.services.map((service) => service.id)).toEqual([...batch("b", 200), ...batch("c", 200)].map((write) => write.record.id));
     await reopened.close();
   });
 });

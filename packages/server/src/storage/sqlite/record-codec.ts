@@ -70,7 +70,7 @@ export function eventDocIsRowDoc(record: ServiceDraft, doc: string): boolean {
 }
 
 /**
- * The `services` row of a record, as the positional parameters of `upsertService` (write-statements.ts):
+ * The `services` row of a record, as the positional parameters of `insertService` (write-statements.ts):
  * seq, id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc.
  */
 export function serviceColumns(record: ServiceDraft, seq: number, revision: number, doc: string): Array<string | number | null> {
@@ -89,6 +89,12 @@ export function serviceColumns(record: ServiceDraft, seq: number, revision: numb
     searchText(record),
     doc,
   ];
+}
+
+/** The parameters of `updateService` (write-statements.ts): the row's columns after seq and id, then seq and id. */
+export function serviceUpdateColumns(record: ServiceDraft, seq: number, revision: number, doc: string): Array<string | number | null> {
+  const columns = serviceColumns(record, seq, revision, doc);
+  return [...columns.slice(2), seq, record.id];
 }
 
 /**

@@ -20,15 +20,17 @@ interface LeaseDbRow {
 }
 
 export class SqliteLeaseStore implements LeaseStore {
-  private readonly saveHeartbeat: Statement<[number, string]>;
+  private readonly saveHeartbeat: Statement<[number, number, string]>;
   private readonly selectLeases: Statement<[], LeaseDbRow>;
 
+  /** `rowSeq`: the seq of a service's row (the service record store keeps them; there is no index on id). */
   constructor(
     db: Database,
     private readonly hooks: SqliteStoreHooks,
+    private readonly rowSeq: (id: string) => number | undefined,
   ) {
     // Heartbeat times only move forward: a late batch must not undo a newer registration's time.
-    this.saveHeartbeat = db.prepare("UPDATE services SET heartbeat_at = max(coalesce(heartbeat_at, 0), ?) WHERE id = ?");
+    this.saveHeartbeat = db.prepare("UPDATE services SET heartbeat_at = max(coalesce(heartbeat_at, 0), ?) WHERE seq = ? AND id = ?");
     this.selectLeases = db.prepare("SELECT id, ttl, heartbeat_at, status, owner, visibility, revision, updated_at FROM services WHERE ttl IS NOT NULL ORDER BY id");
   }
 
@@ -49,7 +51,12 @@ export class SqliteLeaseStore implements LeaseStore {
   saveHeartbeats(beats: ReadonlyArray<{ id: string; at: number }>): Promise<void> {
     const copy = beats.map((beat) => ({ id: beat.id, at: beat.at }));
     return this.hooks.enqueue(() => {
-      for (const beat of copy) this.saveHeartbeat.run(beat.at, beat.id);
+      // Looked up when the batch runs, not before: a service registered since is then known. Runs on this connection
+      // only while no transaction of the writer thread is open (write-batcher.ts), so every row is in the store's map.
+      for (const beat of copy) {
+        const seq = this.rowSeq(beat.id);
+        if (seq !== undefined) this.saveHeartbeat.run(beat.at, seq, beat.id);
+      }
     });
   }
 }

@@ -15,7 +15,7 @@ import type { Viewer } from "../contracts/viewer.js";
 import { decodeListCursor, encodeListCursor } from "../contracts/page-cursor.js";
 import type { EnqueueOptions } from "./write-batcher.js";
 import { MAX_TERMS_PER_INSERT, type WriteSink } from "./write-statements.js";
-import { encodeRecordDoc, eventDocIsRowDoc, eventDocOf, fromRow, parseRecordDoc, serviceColumns, type ServiceRow } from "./record-codec.js";
+import { encodeRecordDoc, eventDocIsRowDoc, eventDocOf, fromRow, parseRecordDoc, serviceColumns, serviceUpdateColumns, type ServiceRow } from "./record-codec.js";
 import { buildListQuery, visibilityClause } from "./service-query.js";
 import type { ServiceChange, ServiceDecision } from "../contracts/node-store.js";
 import { changeByRead } from "../rows/change-by-read.js";
@@ -45,8 +45,11 @@ interface PlannedRow {
 export interface SealedBatch {
   /** The last revision it used. */
   revision: number;
-  idChanges: Array<[id: string, present: boolean]>;
+  /** Each id it wrote, with the seq of its row, or null when it deleted the row; in order. */
+  idChanges: IdChange[];
 }
+
+type IdChange = [id: string, seq: number | null];
 
 interface EventRow {
   revision: number;
@@ -68,27 +71,31 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
    */
   private readonly planned = new Map<string, PlannedRow>();
   /**
-   * Every committed service id (and possibly a few more), so that registering a new id, the common write,
-   * needs no B-tree lookup: each read on this connection after the writer thread committed starts with a
-   * cold page cache, and the two lookups of a registration (the registry's, then the plan's) were ~10 % of
-   * the event loop's time under load. Never misses a committed id: ids are added when their write commits
-   * (or earlier), and removed only when a delete committed. An id here that is not stored costs a lookup.
+   * The seq (rowid) of every committed service row, by id: the only index of ids there is (migration 15). Rows are
+   * read and written by seq; SQLite keeps no index on id, whose random order made each registration rewrite a random
+   * page of it. It also answers "is this id new", the common case, with no read at all (each read on this connection
+   * after the writer thread committed starts with a cold page cache). Never misses a committed id: an id is added when
+   * its write commits and removed only when its delete committed. An entry whose row is gone (a write that threw after
+   * noting its id) is harmless: every read by seq checks the id too, and finds nothing.
    */
-  private readonly knownIds: Set<string>;
+  private readonly seqs: Map<string, number>;
   /**
-   * Id changes of the transaction being planned, applied to `knownIds` in order when it commits (`sealBatch` takes
+   * Id changes of the transaction being planned, applied to `seqs` in order when it commits (`sealBatch` takes
    * them), dropped if it rolls back.
    */
-  private idChanges: Array<[id: string, present: boolean]> = [];
-  /** The ids written by transactions not yet committed, so this connection's reads must look them up. */
-  private readonly touchedIds = new Set<string>();
+  private idChanges: IdChange[] = [];
+  /**
+   * The ids written by transactions not yet committed, with their row's seq (null: deleted), so that planning
+   * finds rows this connection's transaction wrote but `seqs` does not hold yet.
+   */
+  private readonly uncommittedSeqs = new Map<string, number | null>();
   /** What the write being planned changed in `planned`, to put back if it throws half-way (writeServices). */
   private plannedUndo: Array<[string, PlannedRow | undefined]> = [];
 
   private readonly stmt: {
-    getService: Statement<[string], ServiceRow>;
-    getRevision: Statement<[string], PlannedRow>;
-    deleteService: Statement<[string]>;
+    getService: Statement<[number, string], ServiceRow>;
+    getRevision: Statement<[number, string], PlannedRow>;
+    deleteService: Statement<[number]>;
     insertEvent: Statement<[number, string, string, string]>;
     eventsAfter: Statement<[number, number], EventRow>;
     deleteEventsThrough: Statement<[number]>;
@@ -108,9 +115,9 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
     const prepare = <P extends unknown[], R = unknown>(sql: string) => db.prepare<P, R>(sql);
     const visible = visibilityClause({ owner: "", admin: false });
     this.stmt = {
-      getService: prepare("SELECT seq, id, heartbeat_at, revision, doc FROM services WHERE id = ?"),
-      getRevision: prepare("SELECT seq, revision, doc FROM services WHERE id = ?"),
-      deleteService: prepare("DELETE FROM services WHERE id = ?"),
+      getService: prepare("SELECT seq, id, heartbeat_at, revision, doc FROM services WHERE seq = ? AND id = ?"),
+      getRevision: prepare("SELECT seq, revision, doc FROM services WHERE seq = ? AND id = ?"),
+      deleteService: prepare("DELETE FROM services WHERE seq = ?"),
       insertEvent: prepare("INSERT INTO events (revision, event, service_id, doc) VALUES (?, ?, ?, ?)"),
       eventsAfter: prepare("SELECT revision, event, doc FROM events WHERE revision > ? ORDER BY revision LIMIT ?"),
       deleteEventsThrough: prepare("DELETE FROM events WHERE revision <= ?"),
@@ -121,8 +128,8 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
       countVisible: prepare(`SELECT status, count(*) AS n FROM services s WHERE ${visible?.sql ?? "1"} GROUP BY status`),
     };
     this.committedRevision = this.workingRevision = this.stmt.sequence.get()?.seq ?? 0;
-    // One pass over the id index at open (~0.1 s at 100k services): see knownIds.
-    this.knownIds = new Set(db.prepare<[], string>("SELECT id FROM services").pluck().all());
+    // One pass over the table at open (~0.4 s at 100k services): see seqs.
+    this.seqs = loadSeqs(db);
   }
 
   // ---- the batcher's hooks (write-batcher.ts), called by the backend ----
@@ -139,13 +146,13 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
    * forgotten, except those the transaction planned after it (still in flight) wrote again.
    */
   batchCommitted(batch: SealedBatch): void {
-    for (const [id, present] of batch.idChanges) {
-      if (present) this.knownIds.add(id);
-      else this.knownIds.delete(id);
+    for (const [id, seq] of batch.idChanges) {
+      if (seq !== null) this.seqs.set(id, seq);
+      else this.seqs.delete(id);
       const planned = this.planned.get(id);
       if (planned === undefined || planned.revision <= batch.revision) {
         this.planned.delete(id);
-        this.touchedIds.delete(id);
+        this.uncommittedSeqs.delete(id);
       }
     }
     this.committedRevision = batch.revision;
@@ -154,7 +161,7 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
   /** A transaction was rolled back as a whole, and any planned after it with it: nothing they planned happened. */
   batchRolledBack(): void {
     this.idChanges = [];
-    this.touchedIds.clear();
+    this.uncommittedSeqs.clear();
     this.workingRevision = this.committedRevision;
     this.planned.clear();
   }
@@ -170,24 +177,25 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
     return this.writePlanned((sink) => writes.map((write) => this.applyWrite(write, sink)));
   }
 
-  /** A read (the known-id set answers a new id without SQLite) and a write conditional on its revision. */
+  /** A read (`seqs` answers a new id without SQLite) and a write conditional on its revision. */
   changeService(id: string, decide: ServiceDecision): Promise<ServiceChange> {
     return changeByRead(this, id, decide);
   }
 
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
     return this.write((sink) => {
-      const row = this.stmt.getService.get(id);
+      const seq = this.seqOf(id);
+      const row = seq === undefined ? undefined : this.stmt.getService.get(seq, id);
       if (!row) return null;
       if (expectedRevision !== undefined && expectedRevision !== row.revision) throw new RevisionConflict(id, row.revision);
       const last = fromRow(row);
       const revision = this.workingRevision + 1;
       this.stmt.insertEvent.run(revision, "deregistered", id, JSON.stringify(last));
       this.replaceTerms(row.seq, last, null, sink);
-      this.stmt.deleteService.run(id);
+      this.stmt.deleteService.run(row.seq);
       this.workingRevision = revision;
-      // Last, after everything that can throw: a delete must never reach knownIds unless it happened.
-      this.noteIdChange(id, false);
+      // Last, after everything that can throw: a delete must never reach seqs unless it happened.
+      this.noteIdChange(id, null);
       // The event carries the record as it last was (its revision is that of its last change).
       return { event: "deregistered", revision, service: last };
     });
@@ -195,19 +203,21 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
 
   async getService(id: string): Promise<ServiceRecord | null> {
     this.hooks.assertOpen();
-    if (!this.knownIds.has(id)) return null;
-    const row = this.stmt.getService.get(id);
-    return row ? fromRow(row) : null;
+    return this.readCommitted(id);
   }
 
-  /** Point reads on this connection are synchronous and cheap: one per id, new ids answered by knownIds. */
+  /** Point reads on this connection are synchronous and cheap: one per id, new ids answered by seqs. */
   async getServices(ids: readonly string[]): Promise<Array<ServiceRecord | null>> {
     this.hooks.assertOpen();
-    return ids.map((id) => {
-      if (!this.knownIds.has(id)) return null;
-      const row = this.stmt.getService.get(id);
-      return row ? fromRow(row) : null;
-    });
+    return ids.map((id) => this.readCommitted(id));
+  }
+
+  /**
+   * The seq of `id`'s row as a write on this connection sees it (the lease store saves heartbeats by it): committed,
+   * or written by the transaction open here; undefined when there is none. Use it together with the id.
+   */
+  rowSeq(id: string): number | undefined {
+    return this.seqOf(id);
   }
 
   async listServices(query: ServiceQuery): Promise<ServicePage> {
@@ -303,19 +313,35 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
   }
 
   /**
-   * Notes that the open transaction writes (`present`) or deletes `id`. An entry left by a write that then
-   * threw is harmless: an add only makes knownIds look the id up, and a delete is noted after its last throw.
+   * Notes that the open transaction writes `id` into the row `seq`, or deletes it (null). An entry left by a write
+   * that then threw is harmless: it names a seq whose row holds no such id (reads check both), and a delete is noted
+   * after its last throw.
    */
-  private noteIdChange(id: string, present: boolean): void {
-    this.idChanges.push([id, present]);
-    this.touchedIds.add(id);
+  private noteIdChange(id: string, seq: number | null): void {
+    this.idChanges.push([id, seq]);
+    this.uncommittedSeqs.set(id, seq);
+  }
+
+  /** The committed record of `id`, read by its seq (reads on this connection see committed rows only). */
+  private readCommitted(id: string): ServiceRecord | null {
+    const seq = this.seqs.get(id);
+    if (seq === undefined) return null;
+    const row = this.stmt.getService.get(seq, id);
+    return row ? fromRow(row) : null;
+  }
+
+  /** The seq of `id`'s row as of the transaction being planned, or undefined when it has none. */
+  private seqOf(id: string): number | undefined {
+    if (this.uncommittedSeqs.has(id)) return this.uncommittedSeqs.get(id) ?? undefined;
+    return this.seqs.get(id);
   }
 
   /** The stored place, revision and document of a service, as of the batch being planned. */
   private currentRow(id: string): PlannedRow | undefined {
     const planned = this.planned.get(id);
     if (planned) return planned;
-    return this.knownIds.has(id) || this.touchedIds.has(id) ? this.stmt.getRevision.get(id) : undefined;
+    const seq = this.seqOf(id);
+    return seq === undefined ? undefined : this.stmt.getRevision.get(seq, id);
   }
 
   /** Plans one service write: the event, the row and its index rows, under the next revision. */
@@ -330,13 +356,14 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
     // A new record is placed at the end of the listing order; an existing one keeps its place.
     const seq = existing?.seq ?? revision;
     const doc = encodeRecordDoc(record);
-    sink(["upsertService", 0, serviceColumns(record, seq, revision, doc)]);
-    if (eventDocIsRowDoc(record, doc)) sink(["insertEventOfService", 0, [write.event, record.id]]);
+    if (existing) sink(["updateService", 0, serviceUpdateColumns(record, seq, revision, doc)]);
+    else sink(["insertService", 0, serviceColumns(record, seq, revision, doc)]);
+    if (eventDocIsRowDoc(record, doc)) sink(["insertEventOfService", 0, [write.event, seq]]);
     else sink(["insertEvent", 0, [revision, write.event, record.id, eventDocOf(record, doc, revision)]]);
     this.replaceTerms(seq, existing ? parseRecordDoc(existing.doc) : null, record, sink);
     // Only now, with every statement planned, does the revision count as used.
     this.workingRevision = revision;
-    this.noteIdChange(record.id, true);
+    this.noteIdChange(record.id, seq);
     if (this.plansForThread) {
       // The thread has not written it yet: the next write of this id in the batch must see it here.
       this.plannedUndo.push([record.id, this.planned.get(record.id)]);
@@ -391,4 +418,14 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
     this.listCache.set(sql, statement);
     return statement;
   }
+}
+
+/**
+ * `seqs` as stored: one pass over the table. Nothing but this store writes the table and it never writes an id twice,
+ * so an id found twice means the file was changed by hand; the newest row (highest seq) is the one read and written.
+ */
+function loadSeqs(db: Database): Map<string, number> {
+  const seqs = new Map<string, number>();
+  for (const [seq, id] of db.prepare<[], [number, string]>("SELECT seq, id FROM services ORDER BY seq").raw().all()) seqs.set(id, seq);
+  return seqs;
 }

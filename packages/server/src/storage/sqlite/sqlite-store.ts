@@ -113,10 +113,10 @@ export class SqliteStore implements StorageBackend {
       { enqueue: (run, options) => this.enqueue(run, options), assertOpen: this.hooks.assertOpen },
       writer !== null,
     );
-    this.leases = new SqliteLeaseStore(db, this.hooks);
+    this.leases = new SqliteLeaseStore(db, this.hooks, (id) => this.services.rowSeq(id));
     this.tokens = new SqliteTokenStore(db, this.hooks);
     this.settings = new SqliteNodeSettingsStore(db, this.hooks);
-    // Only the service records keep state outside SQLite that a batch's outcome decides (revisions, known ids).
+    // Only the service records keep state outside SQLite that a batch's outcome decides (revisions, the seq of each id).
     this.batcher = new WriteBatcher(
       db,
       {

@@ -51,7 +51,7 @@ interface PendingWrite {
 type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 /**
- * What the batcher tells the one store that keeps state outside SQLite (the service records: revisions, known ids).
+ * What the batcher tells the one store that keeps state outside SQLite (the service records: revisions, the seq of each id).
  * `Sealed` is that store's account of one transaction's changes, taken when the transaction's last write has been
  * run or planned, and handed back when (and only if) that transaction commits.
  */

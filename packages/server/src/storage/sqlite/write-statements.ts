@@ -21,23 +21,28 @@ const termInserts = (table: string, column: string): string[] =>
 export const WRITE_SQL = {
   insertEvent: ["INSERT INTO events (revision, event, service_id, doc) VALUES (?, ?, ?, ?)"],
   /**
-   * The event of a service row just upserted, its document made by SQLite from the row's: the stored document with
+   * The event of a service row just written, its document made by SQLite from the row's: the stored document with
    * `"revision":<revision>` added before its closing brace, exactly what record-codec.ts `eventDocOf` builds. Why:
    * a bulk load's planner then neither builds a second 600-byte string per record nor sends it to the writer
-   * thread twice (issue 19: allocation was half of the bulk load's CPU). Run after `upsertService` of the same id.
+   * thread twice (issue 19: allocation was half of the bulk load's CPU). Run after the service row's insert or update
+   * (its seq is the parameter).
    */
   insertEventOfService: [
     `INSERT INTO events (revision, event, service_id, doc)
-     SELECT revision, ?, id, substr(doc, 1, length(doc) - 1) || ',"revision":' || revision || '}' FROM services WHERE id = ?`,
+     SELECT revision, ?, id, substr(doc, 1, length(doc) - 1) || ',"revision":' || revision || '}' FROM services WHERE seq = ?`,
   ],
   // Positional parameters (see serviceColumns in record-codec.ts): binding an array is cheaper than named ones.
-  // seq is set only by the insert: a record that already exists keeps its place in the listing order.
-  upsertService: [
+  // Rows are found by seq (the rowid), never by id: there is no index on id (migration 15); the store knows which
+  // seq holds an id, and whether the id is stored at all, so it chooses between the two statements.
+  insertService: [
     `INSERT INTO services (seq, id, owner, visibility, type, provider, status, ttl, heartbeat_at, updated_at, revision, search, doc)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, visibility = excluded.visibility, type = excluded.type,
-       provider = excluded.provider, status = excluded.status, ttl = excluded.ttl, heartbeat_at = excluded.heartbeat_at,
-       updated_at = excluded.updated_at, revision = excluded.revision, search = excluded.search, doc = excluded.doc`,
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  ],
+  // The parameters of serviceUpdateColumns. seq is never changed: a record keeps its place in the listing order.
+  updateService: [
+    `UPDATE services SET owner = ?, visibility = ?, type = ?, provider = ?, status = ?, ttl = ?, heartbeat_at = ?, updated_at = ?,
+       revision = ?, search = ?, doc = ?
+     WHERE seq = ? AND id = ?`,
   ],
   // By exact key: the (tag, seq) primary key finds the row; there is no per-service index to keep up (migration 3).
   deleteTag: ["DELETE FROM service_tags WHERE tag = ? AND seq = ?"],
