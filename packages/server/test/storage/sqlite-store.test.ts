@@ -21,6 +21,15 @@ async function tempDir(): Promise<string> {
   return mkdtemp(join(tmpdir(), "kai-sqlite-"));
 }
 
+/** A database file at schema `version`, as a node of that version left it (empty), open for writing its rows by hand. */
+function databaseAtVersion(path: string, version: number): BetterSqlite3.Database {
+  const db = new BetterSqlite3(path);
+  db.pragma("journal_mode = WAL");
+  for (const migration of MIGRATIONS.filter((m) => m.version <= version)) db.exec(migration.sql);
+  db.pragma(`user_version = ${version}`);
+  return db;
+}
+
 for (const synchronous of ["full", "normal"] as const) {
   runNodeStoreContract(`sqlite synchronous=${synchronous}`, async () => {
     const dir = await tempDir();
@@ -112,10 +121,7 @@ describe("sqlite store on disk", () => {
 
   it("upgrades a schema-4 file (id-keyed index rows) to registration order without losing a record or a tag", async () => {
     const path = join(dir, "kai.db");
-    const old = new BetterSqlite3(path);
-    old.pragma("journal_mode = WAL");
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 4)) old.exec(migration.sql);
-    old.pragma("user_version = 4");
+    const old = databaseAtVersion(path, 4);
     // Inserted (so registered) in an order that is not id order, each with its creating event, as schema 4 kept them.
     const drafts = [draft("zulu", { tags: ["gpu"], capabilities: ["llm_chat"] }), draft("alpha", { tags: ["gpu", "eu"] }), draft("mike", { capabilities: ["llm_chat", "embeddings"] })];
     drafts.forEach((record, index) => {
@@ -151,10 +157,7 @@ describe("sqlite store on disk", () => {
 
   it("upgrades a schema-14 file (a unique index on id) to rows found by seq, keeping every record, place and heartbeat", async () => {
     const path = join(dir, "kai.db");
-    const old = new BetterSqlite3(path);
-    old.pragma("journal_mode = WAL");
-    for (const migration of MIGRATIONS.filter((m) => m.version <= 14)) old.exec(migration.sql);
-    old.pragma("user_version = 14");
+    const old = databaseAtVersion(path, 14);
     // seq is the creating revision, as schema 5 onwards keeps it; "mike" was deleted (revision 3), a gap in seq.
     const rows: Array<[number, ServiceDraft]> = [
       [1, draft("zulu", { tags: ["gpu"], ttl: 30 })],
