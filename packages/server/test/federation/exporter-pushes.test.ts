@@ -51,9 +51,15 @@ describe("federation pushes", () => {
     const { feed, exporter, pushes } = setup();
     let revision = 0;
     const started = Date.now();
-    while (Date.now() - started < 500) {
-      revision++;
-      feed.publish({ event: { event: "registered", revision, service: record(`svc-${revision}`, revision) }, previous: null });
+    const paced = () => klp.PUSH_BURST + klp.PUSH_RATE_PER_SECOND * ((Date.now() - started) / 1000);
+    // A stream faster than the pace, however slow the machine: for at least half a second and until it has offered
+    // twice what the pace lets through (a loaded machine once managed only 63 changes in 500 ms, all within the pace,
+    // so nothing had to be coalesced). Deadline 10 s.
+    while ((Date.now() - started < 500 || revision < 2 * paced()) && Date.now() - started < 10_000) {
+      for (let i = 0; i < 5; i++) {
+        revision++;
+        feed.publish({ event: { event: "registered", revision, service: record(`svc-${revision}`, revision) }, previous: null });
+      }
       await new Promise((resolve) => setImmediate(resolve));
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
