@@ -184,8 +184,7 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
 
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
     return this.write((sink) => {
-      const seq = this.seqOf(id);
-      const row = seq === undefined ? undefined : this.stmt.getService.get(seq, id);
+      const row = this.serviceRow(this.rowSeq(id), id);
       if (!row) return null;
       if (expectedRevision !== undefined && expectedRevision !== row.revision) throw new RevisionConflict(id, row.revision);
       const last = fromRow(row);
@@ -213,11 +212,13 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
   }
 
   /**
-   * The seq of `id`'s row as a write on this connection sees it (the lease store saves heartbeats by it): committed,
-   * or written by the transaction open here; undefined when there is none. Use it together with the id.
+   * The seq of `id`'s row as a write on this connection sees it (planning here; the lease store saves heartbeats by
+   * it): written by a transaction not yet committed, else committed; undefined when there is none. Use it together
+   * with the id.
    */
   rowSeq(id: string): number | undefined {
-    return this.seqOf(id);
+    if (this.uncommittedSeqs.has(id)) return this.uncommittedSeqs.get(id) ?? undefined;
+    return this.seqs.get(id);
   }
 
   async listServices(query: ServiceQuery): Promise<ServicePage> {
@@ -324,23 +325,20 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
 
   /** The committed record of `id`, read by its seq (reads on this connection see committed rows only). */
   private readCommitted(id: string): ServiceRecord | null {
-    const seq = this.seqs.get(id);
-    if (seq === undefined) return null;
-    const row = this.stmt.getService.get(seq, id);
+    const row = this.serviceRow(this.seqs.get(id), id);
     return row ? fromRow(row) : null;
   }
 
-  /** The seq of `id`'s row as of the transaction being planned, or undefined when it has none. */
-  private seqOf(id: string): number | undefined {
-    if (this.uncommittedSeqs.has(id)) return this.uncommittedSeqs.get(id) ?? undefined;
-    return this.seqs.get(id);
+  /** The row at `seq` if it holds `id` (a stale seq finds nothing, never another record). */
+  private serviceRow(seq: number | undefined, id: string): ServiceRow | undefined {
+    return seq === undefined ? undefined : this.stmt.getService.get(seq, id);
   }
 
   /** The stored place, revision and document of a service, as of the batch being planned. */
   private currentRow(id: string): PlannedRow | undefined {
     const planned = this.planned.get(id);
     if (planned) return planned;
-    const seq = this.seqOf(id);
+    const seq = this.rowSeq(id);
     return seq === undefined ? undefined : this.stmt.getRevision.get(seq, id);
   }
 
