@@ -46,9 +46,12 @@ export const settings = {
   loadConcurrency: 128,
   /** Upper bound on the load phase; what was loaded by then is what is measured (and reported). */
   loadMaxMs: quick ? 60_000 : 600_000,
-  /** Bulk load (issue 19, phase 6): `loadCount` services through POST /api/services/bulk, batches of this many, this many in flight (BENCH_BULK_IN_FLIGHT). */
+  /**
+   * Bulk load (issue 19, phase 6): `loadCount` services through POST /api/services/bulk, batches of this many, this many
+   * in flight (BENCH_BULK_IN_FLIGHT; 2, as `kai services apply` sends them).
+   */
   bulkBatch: 1000,
-  bulkInFlight: Number(process.env.BENCH_BULK_IN_FLIGHT ?? 4),
+  bulkInFlight: Number(process.env.BENCH_BULK_IN_FLIGHT ?? 2),
   /** etcd load: Txns of this many puts (etcd's default max-txn-ops), this many in flight. */
   etcdTxnOps: 128,
   etcdTxnInFlight: 8,

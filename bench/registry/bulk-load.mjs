@@ -103,7 +103,7 @@ async function timedApply(server, token, manifest, configDir) {
 /**
  * The same load as a user runs it: `kai services apply -f <manifest>` of the same records written as one JSON
  * manifest, on a fresh server. The figure is end to end, from the command's start to its exit: starting, reading and
- * checking the whole file before anything is sent (`prepSeconds`) and then the batches (four on their way at once).
+ * checking the whole file before anything is sent (`prepSeconds`) and then the batches (two on their way at once).
  * Then the same manifest applied again, every entry unchanged (what a GitOps job does on every run): the check, one
  * listing of what the registry holds, and a comparison per entry (`reapplySeconds`). The CLI runs on the same 2 cores
  * as the server.

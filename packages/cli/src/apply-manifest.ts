@@ -9,10 +9,10 @@
  * whether the vaulted value is still current cannot be seen from the registry.
  *
  * At scale (issue 19): what the registry holds is read in one listing (a GET per entry for short manifests), and
- * the changed entries go through `POST /api/services/bulk` in batches of up to 1000, each all or nothing, up to four
- * on their way at once. A refused batch stops the apply: no batch is sent after it, the batches before it stay
- * applied, it is not, and of the (at most three) sent after it before the refusal was known, each stands or falls
- * alone. The error says which entries were applied and which not.
+ * the changed entries go through `POST /api/services/bulk` in batches of up to 1000, each all or nothing, two on
+ * their way at once. A refused batch stops the apply: no batch is sent after it, the batches before it stay applied,
+ * it is not, and the one sent after it before the refusal was known stands or falls alone. The error says which
+ * entries were applied and which not.
  *
  * The manifest arrives checked (`manifest-check/`: `checkManifestFile` reads and checks the file, on several threads
  * when it is large): each entry's id, credential flag and owner, its registration when the registry holds a record
@@ -62,10 +62,13 @@ async function getOrUndefined(client: KaiClient, id: string): Promise<ServiceRec
 
 /**
  * Bulk requests on their way at once. One at a time, the node waited for the CLI's next request after each answer
- * and the CLI for the node's answer: a 100,000-entry apply ran at ~12,000/s against ~16,000/s for the same batches
- * four at a time (`bench/registry/bulk-load.mjs`); more than four gave no more.
+ * and the CLI for the node's answer (a 100,000-entry apply ran at ~12,000/s against ~16,000/s four at a time). Two
+ * keep the node as busy: on SQLite one batch commits in the writer thread while the next is planned, and a third or
+ * fourth only waits there, its objects alive all the while, so that the collector copied more: four at a time gave
+ * 10,500/s end to end against 11,300/s with two, and 95 against 87 µs of node CPU a service (three alternated pairs;
+ * the bulk endpoint alone 14,600/s against 16,600/s in four). On PostgreSQL two and four were alike (docs/benchmarks.md).
  */
-export const BATCHES_IN_FLIGHT = 4;
+export const BATCHES_IN_FLIGHT = 2;
 
 /** Up to this many entries, the records are read one GET each; above, in one listing of what the caller sees. */
 const READ_EACH_UP_TO = 50;

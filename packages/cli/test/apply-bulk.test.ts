@@ -82,13 +82,13 @@ describe("kai services apply in batches", () => {
     const file = writeManifest("refused.json", "part", 2500, (entry, index) => {
       if (index === 1500) entry.id = "held-by-bob";
     });
-    const result = await kai(["services", "apply", "-f", file, "--progress"], alice);
+    // Four on their way: all three batches go out at once, so the third is on its way before the refusal is known.
+    const result = await kai(["services", "apply", "-f", file, "--progress", "--in-flight", "4"], alice);
     expect(result.code).toBe(5);
     expect(progressLines(result.stderr)).toEqual(["applied 1,000/2,500"]);
     expect(result.stderr).toContain("batch 2 (manifest entries 1001-2000, 1000 changed) was refused, so none of it was applied");
     expect(result.stderr).toContain("services.1500 (held-by-bob)");
     expect(result.stderr).toContain("entries 1-1000 of 2500 (1000 created, 0 updated, 0 unchanged)");
-    // All three batches went out at once (four may be on their way): the third was applied before the refusal was known.
     expect(result.stderr).toContain("sent before the refusal was known and applied after it: batch 3 (entries 2001-2500) (500 created, 0 updated, 0 unchanged)");
     expect(result.stderr).toContain("entries 1001-2000 were not applied");
     const printed = result.stdout.trimEnd().split("\n");
@@ -111,17 +111,29 @@ describe("kai services apply in batches", () => {
     const file = writeManifest("first-refused.json", "first", 6000, (entry, index) => {
       if (index === 10) entry.id = "held-by-bob";
     });
+    // Two on their way by default: batch 2 went out with batch 1, nothing after.
     const result = await kai(["services", "apply", "-f", file, "--progress"], alice);
     expect(result.code).toBe(5);
     expect(progressLines(result.stderr)).toEqual([]);
     expect(result.stderr).toContain("batch 1 (manifest entries 1-1000, 1000 changed) was refused");
     expect(result.stderr).toContain("Applied before it: 0 batch(es) covering no entries of 6000");
-    expect(result.stderr).toContain("applied after it: batch 2 (entries 1001-2000), batch 3 (entries 2001-3000), batch 4 (entries 3001-4000) (3000 created");
-    expect(result.stderr).toContain("entries 1-1000, 4001-6000 were not applied");
+    expect(result.stderr).toContain("applied after it: batch 2 (entries 1001-2000) (1000 created");
+    expect(result.stderr).toContain("entries 1-1000, 2001-6000 were not applied");
     expect(await exists("first-0")).toBe(false);
-    expect(await exists("first-3999")).toBe(true);
-    expect(await exists("first-4000")).toBe(false);
+    expect(await exists("first-1999")).toBe(true);
+    expect(await exists("first-2000")).toBe(false);
     expect(await exists("first-5999")).toBe(false);
+
+    // Four on their way: batches 2-4 went out with batch 1 and stand alone; 4001-6000 were never sent.
+    const wider = writeManifest("first-refused-4.json", "wide", 6000, (entry, index) => {
+      if (index === 10) entry.id = "held-by-bob";
+    });
+    const four = await kai(["services", "apply", "-f", wider, "--in-flight", "4"], alice);
+    expect(four.code).toBe(5);
+    expect(four.stderr).toContain("applied after it: batch 2 (entries 1001-2000), batch 3 (entries 2001-3000), batch 4 (entries 3001-4000) (3000 created");
+    expect(four.stderr).toContain("entries 1-1000, 4001-6000 were not applied");
+    expect(await exists("wide-3999")).toBe(true);
+    expect(await exists("wide-4000")).toBe(false);
   });
 });
 

@@ -19,7 +19,7 @@ import { EXIT } from "../exit-codes.js";
 import { addFilterOptions, filterFromFlags, type FilterFlags } from "../filter-options.js";
 import { readDocument } from "../input-file.js";
 import { cell, formatKeyValues, listCell } from "../output.js";
-import { applyManifest } from "../apply-manifest.js";
+import { applyManifest, BATCHES_IN_FLIGHT } from "../apply-manifest.js";
 import { checkManifestFile } from "../manifest-check/parallel-check.js";
 import { manifestSourceName } from "../manifest-check/source-name.js";
 
@@ -124,9 +124,10 @@ function applyCommand(): Command {
     .option("--prune", "delete your services applied earlier from a file of this name that are no longer in it")
     .option("--name <name>", "the name the services are tagged with (metadata.appliedFrom) and --prune matches (default: the file's name; needed for stdin and <(…))")
     .option("--dry-run", "show what would change, change nothing")
-    .option("--progress", "show progress on stderr: the entries checked, then after each batch of up to 1000 (default when stderr is a terminal)");
+    .option("--progress", "show progress on stderr: the entries checked, then after each batch of up to 1000 (default when stderr is a terminal)")
+    .option("--in-flight <n>", `batches of up to 1000 on their way at once (default ${BATCHES_IN_FLIGHT}; more can help against a distant node)`, integerOption(1, 16));
   addGlobalOptions(command);
-  return command.action(async (flags: { file: string; name?: string; prune?: boolean; dryRun?: boolean; progress?: boolean }, self: Command) => {
+  return command.action(async (flags: { file: string; name?: string; prune?: boolean; dryRun?: boolean; progress?: boolean; inFlight?: number }, self: Command) => {
     const { out, client } = contextOf(self);
     const sourceName = manifestSourceName(flags.file, flags.name);
     const manifest = await checkManifestFile(flags.file, { threads: checkThreads(), sourceName, warn: (message) => out.warn(message) });
@@ -138,6 +139,7 @@ function applyCommand(): Command {
       prune: flags.prune === true,
       dryRun,
       onProgress: progress,
+      ...(flags.inFlight !== undefined ? { batchesInFlight: flags.inFlight } : {}),
       // One write per batch: a line each was 100,000 writes for a 100,000-entry manifest.
       onResults: (settled) => {
         if (!out.json && settled.length > 0) out.line(settled.map((result) => `${result.action.padEnd(9)} ${result.id}`).join("\n"));
