@@ -15,7 +15,13 @@ import { BUILT_PACKAGES_EXTERNAL, builtPackages, staleBuild } from "./scripts/vi
 
 const root = fileURLToPath(new URL(".", import.meta.url));
 const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
-const sourceAliases = { "@kai/protocol": src("protocol"), "@kai/sdk": src("sdk"), "@kai/server": src("server") };
+/** Subpath entries first: an alias also matches what starts with its name and a slash. */
+const sourceAliases = [
+  { find: "@kai/protocol/manifest", replacement: fileURLToPath(new URL("./packages/protocol/src/manifest.ts", import.meta.url)) },
+  { find: "@kai/protocol", replacement: src("protocol") },
+  { find: "@kai/sdk", replacement: src("sdk") },
+  { find: "@kai/server", replacement: src("server") },
+];
 
 /**
  * The slowest files (measured in CI, longest first). CI starts from a fresh clone without vitest's timing cache, where

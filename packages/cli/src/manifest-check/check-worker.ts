@@ -11,7 +11,7 @@
  * problem by its place in the file.
  */
 import { parentPort } from "node:worker_threads";
-import { DEFAULT_MAX_JSON_DEPTH, parseJson } from "@kai/protocol";
+import { DEFAULT_MAX_JSON_DEPTH, parseJson } from "@kai/protocol/manifest";
 import { carriesToken } from "./checked-manifest.js";
 import { manifestSchemas, planManifest } from "./plan-entries.js";
 

@@ -2,7 +2,8 @@
  * @module manifest-check/plan-entries
  * Checks manifest entries and turns them into registrations: the protocol's `planManifest` with the CLI's parts,
  * a `token_env` variable's value sent as `auth.token` and the schemas compiled. Used on the main thread for a whole
- * document, and by each thread of a parallel check for its slices (`check-worker.ts`), so both check alike.
+ * document, and by each thread of a parallel check for its slices (`check-worker.ts`), so both check alike. It imports
+ * only the protocol's manifest entry (and nothing that imports its index): a thread's start is mostly its imports.
  */
 import { basename } from "node:path";
 import {
@@ -12,10 +13,10 @@ import {
   type PlannedRegistration,
   ServiceRegistrationSchema,
   type ServiceRegistrationInput,
-} from "@kai/protocol";
+} from "@kai/protocol/manifest";
 import { z } from "zod";
 import { CliError, usageError } from "../cli-error.js";
-import { EXIT } from "../exit-codes.js";
+import { EXIT } from "../exit-code-numbers.js";
 
 export interface PlanOptions {
   /** Where `token_env` variables are looked up (default: this process's environment). */
