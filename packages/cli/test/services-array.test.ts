@@ -4,7 +4,7 @@
  * hold, and no answer at all for anything but the plain `{"services":[…]}` outline (the ordinary check takes those).
  */
 import { describe, expect, it } from "vitest";
-import { findServiceEntries } from "../src/manifest-check/services-array.js";
+import { findServiceEntries, ServiceEntryScanner } from "../src/manifest-check/services-array.js";
 
 /** The entries' texts as the scanner cuts them, or undefined. */
 function entriesOf(text: string): string[] | undefined {
@@ -56,5 +56,42 @@ describe("findServiceEntries", () => {
     ["nothing", ""],
   ])("answers undefined for %s", (_what, text) => {
     expect(entriesOf(text)).toBeUndefined();
+  });
+});
+
+describe("ServiceEntryScanner", () => {
+  /** Each run's entries as text, until the scanner answers null (the end) or undefined (not the outline). */
+  function runsOf(text: string, most: number): { runs: string[][]; end: null | undefined } {
+    const bytes = Buffer.from(text);
+    const scanner = new ServiceEntryScanner(bytes);
+    const runs: string[][] = [];
+    for (;;) {
+      const run = scanner.take(most);
+      if (!run) return { runs, end: run };
+      runs.push(Array.from(run.starts, (start, index) => bytes.toString("utf8", start, run.ends[index])));
+    }
+  }
+
+  it("hands out the entries a run at a time, the same entries as a scan of the whole list", () => {
+    const services = Array.from({ length: 7 }, (_, index) => ({ id: `e${index}`, note: index % 2 ? "a, ] } [ {" : { list: [index, [index]] } }));
+    const text = JSON.stringify({ services }, null, 1);
+    const { runs, end } = runsOf(text, 3);
+    expect(end).toBeNull();
+    expect(runs.map((run) => run.length)).toEqual([3, 3, 1]);
+    expect(runs.flat()).toEqual(entriesOf(text));
+    expect(runs.flat().map((entry) => JSON.parse(entry))).toEqual(services);
+    // A list that ends exactly at a run's end: the next take says so.
+    expect(runsOf(JSON.stringify({ services: services.slice(0, 6) }), 3)).toMatchObject({ end: null, runs: [expect.any(Array), expect.any(Array)] });
+  });
+
+  it("finds a bad end only at the end, after the runs before it were handed out", () => {
+    const { runs, end } = runsOf('{"services":[{"id":"a"},{"id":"b"},{"id":"c"}]} trailing', 2);
+    expect(runs).toEqual([['{"id":"a"}', '{"id":"b"}']]);
+    expect(end).toBeUndefined();
+  });
+
+  it("answers undefined from the start for anything but the outline", () => {
+    expect(runsOf('{"services":[]}', 5)).toEqual({ runs: [], end: undefined });
+    expect(runsOf('[{"id":"a"}]', 5)).toEqual({ runs: [], end: undefined });
   });
 });

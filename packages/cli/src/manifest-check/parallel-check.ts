@@ -5,23 +5,25 @@
  * Why: every entry must pass before the first batch is sent (a typo in entry 90,000 must not leave 89,000 applied),
  * so on a 100,000-entry manifest the node sat idle for the ~4 s that one thread took to parse and check 60 MB (and
  * then the same thread spent ~2 s more turning the registrations back into request bodies while the node worked).
- * Here the file's bytes are shared with up to `threads` worker threads; each checks a run of entries a slice at a
- * time (`check-worker.ts`) and hands back the registrations already encoded as JSON, so a batch's body is a copy of
- * bytes. The result is the same `CheckedManifest` either way, and the ordinary check (one thread, the whole
- * document) stays the reference: it is used for YAML, short manifests, anything outside the plain
- * `{"services":[…]}` outline, and for any manifest a worker found a problem in, so errors read exactly alike.
+ * Here the file's bytes are shared with up to `threads` worker threads. This thread scans the list for the entries'
+ * boundaries and hands each run of entries to the threads in turn as soon as it is found (the threads check while the
+ * scan goes on: scanning it all first kept them waiting ~0.35 s, on two cores shared with their own start); each
+ * checks its runs a slice at a time (`check-worker.ts`) and hands back the registrations already encoded as JSON, so
+ * a batch's body is a copy of bytes. The result is the same `CheckedManifest` either way, and the ordinary check (one
+ * thread, the whole document) stays the reference: it is used for YAML, short manifests, anything outside the plain
+ * `{"services":[…]}` outline, and for any manifest a thread found a problem in, so errors read exactly alike.
  */
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { MANIFEST_MAX_SERVICES, parseJson } from "@kai/protocol";
 import { parseDocument, readDocument } from "../input-file.js";
-import type { CheckAnswer, CheckJob } from "./check-worker.js";
+import type { CheckAnswer, FileMessage, RunAnswer, RunMessage } from "./check-worker.js";
 import { type CheckedEntry, type CheckedManifest, fromPlan } from "./checked-manifest.js";
 import { manifestSchemas, planManifest, type PlanOptions } from "./plan-entries.js";
-import { findServiceEntries } from "./services-array.js";
+import { type ServicesArray, ServiceEntryScanner } from "./services-array.js";
 
-/** Each thread takes a run of whole batches' worth of entries. */
-const SLICE = 1000;
+/** Entries in a run: what one thread checks at a time (a batch's worth). */
+const RUN = 1000;
 /**
  * Entries a worker parses at a time. Small enough that a slice's text (~60 KB for typical entries) stays below
  * V8's large-object size: a 600 KB text took fresh memory pages for every slice, and on a virtual machine whose
@@ -29,7 +31,7 @@ const SLICE = 1000;
  */
 const PARSE_SLICE = 100;
 /** Fewer entries than this are checked on this thread: starting threads would cost more than it saves. */
-const PARALLEL_MIN_ENTRIES = 2 * SLICE;
+const PARALLEL_MIN_ENTRIES = 2 * RUN;
 /** Files this large are likely worth threads (see `checkManifestFile`). */
 const EARLY_START_BYTES = 1 << 20;
 
@@ -37,6 +39,8 @@ export interface CheckFileOptions extends PlanOptions {
   /** Threads that may check at once (1: this thread only). */
   threads: number;
 }
+
+type Checked = Extract<CheckAnswer, { ok: true }>;
 
 /** Reads and checks the manifest at `path`; throws the same errors as `planManifest(readDocument(path))`. */
 export async function checkManifestFile(path: string, options: CheckFileOptions): Promise<CheckedManifest> {
@@ -62,26 +66,78 @@ export async function checkManifestFile(path: string, options: CheckFileOptions)
     return onThisThread(await parseDocument(bytes.toString("utf8"), path));
   };
   if (!shared) return ordinary();
-  const found = findServiceEntries(bytes);
-  const count = found?.starts.length ?? 0;
-  if (!found || count < PARALLEL_MIN_ENTRIES || count > MANIFEST_MAX_SERVICES) return ordinary();
-  const slices = Math.ceil(count / SLICE);
-  const threads = Math.min(options.threads, slices);
-  if (workers.length === 0) workers = startWorkers(threads);
-  else if (workers.length > threads) void stopWorkers(workers.splice(threads));
-  // Contiguous runs of whole slices, so that each thread's part is in the file's order.
-  const parts: Array<{ from: number; to: number }> = [];
-  for (let thread = 0; thread < threads; thread++) {
-    parts.push({ from: Math.floor((slices * thread) / threads) * SLICE, to: Math.min(count, Math.floor((slices * (thread + 1)) / threads) * SLICE) });
+  const fileMessage: FileMessage = { type: "file", bytes: shared, fileName: path, sourceName: options.sourceName, slice: PARSE_SLICE };
+  // With threads already started, each run goes out as the scan finds it; otherwise the list is scanned to its end
+  // first, and threads are started only if it is long enough.
+  let check = workers.length > 0 ? new RunCheck(workers, fileMessage) : undefined;
+  const held: ServicesArray[] = [];
+  /** Where each run starts in the list. */
+  const froms: number[] = [];
+  const scanner = new ServiceEntryScanner(bytes);
+  let count = 0;
+  for (;;) {
+    const run = scanner.take(RUN);
+    if (run === undefined) return ordinary();
+    if (run === null) break;
+    froms.push(count);
+    count += run.starts.length;
+    if (count > MANIFEST_MAX_SERVICES) return ordinary();
+    if (check) check.send(run);
+    else held.push(run);
   }
-  const answers = await Promise.all(
-    workers.map((worker, thread) => answerOf(worker, { bytes: shared, starts: found.starts, ends: found.ends, ...parts[thread]!, fileName: path, sourceName: options.sourceName, slice: PARSE_SLICE })),
-  );
+  if (count < PARALLEL_MIN_ENTRIES) return ordinary();
+  if (!check) {
+    workers = startWorkers(Math.min(options.threads, froms.length));
+    check = new RunCheck(workers, fileMessage);
+    for (const run of held) check.send(run);
+  }
+  const answers = await check.all();
   await stopWorkers(workers);
-  const checked = answers.every((answer): answer is Extract<CheckAnswer, { ok: true }> => answer.ok) ? answers : undefined;
-  if (!checked || repeatsAnId(checked)) return ordinary();
-  for (const answer of checked) for (const warning of answer.warnings) options.warn?.(warning);
-  return encodedManifest(checked, parts);
+  if (!answers || repeatsAnId(answers)) return ordinary();
+  for (const answer of answers) for (const warning of answer.warnings) options.warn?.(warning);
+  return encodedManifest(answers, froms, Math.min(workers.length, froms.length));
+}
+
+/**
+ * Runs handed to the threads in turn, each answered by the thread that took it. The first refusal (or a thread that
+ * fails or ends) settles the whole check as failed: the ordinary check then says what is wrong.
+ */
+class RunCheck {
+  private readonly answers: Checked[] = [];
+  private sent = 0;
+  private received = 0;
+  private failed = false;
+  private wake: (() => void) | undefined;
+
+  constructor(private readonly workers: readonly Worker[], file: FileMessage) {
+    const failed = () => {
+      this.failed = true;
+      this.wake?.();
+    };
+    for (const worker of workers) {
+      worker.postMessage(file);
+      worker.on("message", (reply: RunAnswer) => {
+        if (!reply.answer.ok) return failed();
+        this.answers[reply.run] = reply.answer;
+        this.received++;
+        this.wake?.();
+      });
+      worker.once("error", failed);
+      worker.once("exit", failed);
+    }
+  }
+
+  send(run: ServicesArray): void {
+    const message: RunMessage = { type: "run", run: this.sent, starts: run.starts, ends: run.ends };
+    this.workers[this.sent % this.workers.length]!.postMessage(message);
+    this.sent++;
+  }
+
+  /** Every run's answer, in the file's order; `undefined` when any run was refused or a thread failed. */
+  async all(): Promise<Checked[] | undefined> {
+    while (!this.failed && this.received < this.sent) await new Promise<void>((resolve) => (this.wake = resolve));
+    return this.failed ? undefined : this.answers;
+  }
 }
 
 /** A file's bytes; `shared` when they are in memory the worker threads can read (a regular file). */
@@ -122,18 +178,8 @@ async function stopWorkers(workers: Worker[]): Promise<void> {
   await Promise.all(workers.map((worker) => worker.terminate()));
 }
 
-/** The worker's answer to `job`; `{ ok: false }` should the thread fail or end without one. */
-function answerOf(worker: Worker, job: CheckJob): Promise<CheckAnswer> {
-  return new Promise((resolve) => {
-    worker.once("message", resolve);
-    worker.once("error", () => resolve({ ok: false }));
-    worker.once("exit", () => resolve({ ok: false }));
-    worker.postMessage(job);
-  });
-}
-
-/** An id named twice across the parts (each worker saw only its own). */
-function repeatsAnId(answers: ReadonlyArray<Extract<CheckAnswer, { ok: true }>>): boolean {
+/** An id named twice across the runs (each run was checked alone). */
+function repeatsAnId(answers: readonly Checked[]): boolean {
   const seen = new Set<string>();
   for (const answer of answers) {
     for (const id of answer.ids) {
@@ -147,25 +193,26 @@ function repeatsAnId(answers: ReadonlyArray<Extract<CheckAnswer, { ok: true }>>)
 const BODY_START = Buffer.from('{"services":[');
 const BODY_END = Buffer.from("]}");
 
-/** The checked manifest over the workers' encoded registrations. */
-function encodedManifest(answers: ReadonlyArray<Extract<CheckAnswer, { ok: true }>>, parts: ReadonlyArray<{ from: number }>): CheckedManifest {
+/** The checked manifest over the threads' encoded registrations (run `r` starts at entry `froms[r]`). */
+function encodedManifest(answers: readonly Checked[], froms: readonly number[], threads: number): CheckedManifest {
   const entries: CheckedEntry[] = [];
-  const partOf: number[] = [];
-  answers.forEach((answer, part) => {
+  const runOf: number[] = [];
+  answers.forEach((answer, run) => {
     const owners = new Map(answer.owners);
     answer.ids.forEach((id, k) => {
       entries.push({ id, carriesToken: answer.tokens[k] === 1, owner: owners.get(k) });
-      partOf.push(part);
+      runOf.push(run);
     });
   });
   /** Entry `index`'s registration as JSON bytes. */
   const registration = (index: number): Uint8Array => {
-    const answer = answers[partOf[index]!]!;
-    const k = index - parts[partOf[index]!]!.from;
+    const run = runOf[index]!;
+    const answer = answers[run]!;
+    const k = index - froms[run]!;
     return answer.encoded.subarray(answer.offsets[k]!, answer.offsets[k + 1]!);
   };
   return {
-    threads: answers.length,
+    threads,
     entries,
     normalised: (index) => {
       // Only for entries the registry already holds: parsed again from the bytes the worker checked.

@@ -57,6 +57,105 @@ function skipString(bytes: Buffer, at: number): number {
  * name the syntax error).
  */
 export function findServiceEntries(bytes: Buffer): ServicesArray | undefined {
+  const scanner = new ServiceEntryScanner(bytes);
+  const runs: ServicesArray[] = [];
+  let count = 0;
+  for (;;) {
+    const run = scanner.take(4096);
+    if (run === undefined) return undefined;
+    if (run === null) break;
+    runs.push(run);
+    count += run.starts.length;
+  }
+  const starts = new Uint32Array(count);
+  const ends = new Uint32Array(count);
+  let at = 0;
+  for (const run of runs) {
+    starts.set(run.starts, at);
+    ends.set(run.ends, at);
+    at += run.starts.length;
+  }
+  return { starts, ends };
+}
+
+/**
+ * Scans the list a run of entries at a time (`take`), so that the runs found first can be checked on other threads
+ * while the rest of the file is still being scanned. Whether the outline closes properly is known only at the end:
+ * until then, a run handed out may belong to a file that turns out not to be the outline.
+ */
+export class ServiceEntryScanner {
+  private at = 0;
+  /** Where the next entry starts. */
+  private start = 0;
+  private state: "entries" | "ended" | "invalid" = "entries";
+
+  constructor(private readonly bytes: Buffer) {
+    const first = firstEntry(bytes);
+    if (first === undefined) this.state = "invalid";
+    else this.at = this.start = first;
+  }
+
+  /**
+   * The next (up to) `most` entries; `null` once the list has ended and the outline closed as it must; `undefined`
+   * when the bytes are not the outline (or an entry's bracket or brace is left unclosed).
+   */
+  take(most: number): ServicesArray | null | undefined {
+    if (this.state === "invalid") return undefined;
+    if (this.state === "ended") return null;
+    const bytes = this.bytes;
+    const starts = new Uint32Array(most);
+    const ends = new Uint32Array(most);
+    let count = 0;
+    let depth = 0;
+    let at = this.at;
+    let start = this.start;
+    while (count < most) {
+      if (at >= bytes.length) return this.invalid();
+      const byte = bytes[at]!;
+      if (byte === QUOTE) {
+        at = skipString(bytes, at);
+        if (at < 0) return this.invalid();
+        continue;
+      }
+      if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth++;
+      else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
+        if (depth === 0) {
+          // The list's end (a brace here is not the outline): the last entry ends before it, and only `}` and
+          // whitespace may follow.
+          if (byte !== CLOSE_BRACKET) return this.invalid();
+          starts[count] = start;
+          ends[count] = trimEnd(bytes, start, at);
+          count++;
+          const closing = skipWhitespace(bytes, at + 1);
+          if (bytes[closing] !== CLOSE_BRACE || skipWhitespace(bytes, closing + 1) !== bytes.length) return this.invalid();
+          this.state = "ended";
+          break;
+        }
+        depth--;
+      } else if (byte === COMMA && depth === 0) {
+        starts[count] = start;
+        ends[count] = trimEnd(bytes, start, at);
+        count++;
+        start = skipWhitespace(bytes, at + 1);
+        at = start;
+        continue;
+      }
+      at++;
+    }
+    // A run ends right after an entry's comma (or at the list's end): nothing is open across runs.
+    this.at = at;
+    this.start = start;
+    return { starts: starts.subarray(0, count), ends: ends.subarray(0, count) };
+  }
+
+  private invalid(): undefined {
+    this.state = "invalid";
+    return undefined;
+  }
+}
+
+/** Where the list's first entry starts, past `{"services":[`; `undefined` when that is not how the bytes begin or the list is empty. */
+function firstEntry(bytes: Buffer): number | undefined {
   let at = skipWhitespace(bytes, 0);
   if (bytes[at] !== OPEN_BRACE) return undefined;
   at = skipWhitespace(bytes, at + 1);
@@ -66,57 +165,10 @@ export function findServiceEntries(bytes: Buffer): ServicesArray | undefined {
   at = skipWhitespace(bytes, at + 1);
   if (bytes[at] !== OPEN_BRACKET) return undefined;
   at = skipWhitespace(bytes, at + 1);
-  if (bytes[at] === CLOSE_BRACKET) return undefined;
-
-  let starts = new Uint32Array(1024);
-  let ends = new Uint32Array(1024);
-  let count = 0;
-  let depth = 0;
-  let start = at;
-  for (;;) {
-    if (at >= bytes.length) return undefined;
-    const byte = bytes[at]!;
-    if (byte === QUOTE) {
-      at = skipString(bytes, at);
-      if (at < 0) return undefined;
-      continue;
-    }
-    if (byte === OPEN_BRACE || byte === OPEN_BRACKET) depth++;
-    else if (byte === CLOSE_BRACE || byte === CLOSE_BRACKET) {
-      if (depth === 0) {
-        if (byte !== CLOSE_BRACKET) return undefined;
-        break;
-      }
-      depth--;
-    } else if (byte === COMMA && depth === 0) {
-      if (count === starts.length) [starts, ends] = [grow(starts), grow(ends)];
-      starts[count] = start;
-      ends[count] = trimEnd(bytes, start, at);
-      count++;
-      start = skipWhitespace(bytes, at + 1);
-      at = start;
-      continue;
-    }
-    at++;
-  }
-  // `at` is the list's closing bracket: the last entry ends before it, and only `}` and whitespace may follow.
-  if (count === starts.length) [starts, ends] = [grow(starts), grow(ends)];
-  starts[count] = start;
-  ends[count] = trimEnd(bytes, start, at);
-  count++;
-  at = skipWhitespace(bytes, at + 1);
-  if (bytes[at] !== CLOSE_BRACE) return undefined;
-  if (skipWhitespace(bytes, at + 1) !== bytes.length) return undefined;
-  return { starts: starts.subarray(0, count), ends: ends.subarray(0, count) };
+  return bytes[at] === CLOSE_BRACKET ? undefined : at;
 }
 
 function trimEnd(bytes: Uint8Array, start: number, end: number): number {
   while (end > start && isWhitespace(bytes[end - 1]!)) end--;
   return end;
-}
-
-function grow(array: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {
-  const larger = new Uint32Array(array.length * 2);
-  larger.set(array);
-  return larger;
 }
