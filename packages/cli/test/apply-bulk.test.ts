@@ -5,7 +5,7 @@
  * those sent with it stand alone (and are reported), and nothing is sent after it.
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -203,6 +203,35 @@ describe("kai services apply checked on several threads", () => {
     expect(threaded.code).toBe(2);
     expect(threaded.stderr).toContain("not valid JSON");
     expect(threaded.stderr).toBe((await kai(["services", "apply", "-f", file], server.adminToken, ONE_THREAD)).stderr);
+  });
+
+  it("checks a manifest over 1 MiB as the scan goes (threads started before reading): same results, same refusals", async () => {
+    // A long description makes 3,000 entries ~1.5 MB: the threads start before the file is read and get each run of
+    // 1,000 entries as the scan finds it.
+    const padded = (entry: Record<string, unknown>) => (entry.description = "d".repeat(450));
+    const file = writeManifest("threads-large.json", "threads-large", 3000, padded);
+    expect(statSync(file).size).toBeGreaterThan(1 << 20);
+    const result = await kai(["services", "apply", "-f", file, "--json", "--progress", "--dry-run"], server.adminToken, TWO_THREADS);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain("checked 3,000 entries on 2 threads\n");
+    const results = (JSON.parse(result.stdout) as { results: { id: string; action: string }[] }).results;
+    expect(results.map((entry) => entry.id)).toEqual(Array.from({ length: 3000 }, (_, index) => `threads-large-${index}`));
+
+    // A bad entry in the last run, and text after the document (found only once every run went out): refused with
+    // the ordinary check's words, nothing written.
+    const bad = writeManifest("threads-large-bad.json", "threads-large-bad", 3000, (entry, index) => {
+      padded(entry);
+      if (index === 2600) entry.endpoint = "not a url";
+    });
+    const trailing = writeManifest("threads-large-trailing.json", "threads-large-trailing", 3000, padded);
+    writeFileSync(trailing, `${readFileSync(trailing, "utf8")} x`);
+    for (const refused of [bad, trailing]) {
+      const threaded = await kai(["services", "apply", "-f", refused], server.adminToken, TWO_THREADS);
+      expect(threaded.code).not.toBe(0);
+      expect(threaded.stderr).toBe((await kai(["services", "apply", "-f", refused], server.adminToken, ONE_THREAD)).stderr);
+    }
+    expect(await exists("threads-large-bad-0")).toBe(false);
+    expect(await exists("threads-large-trailing-0")).toBe(false);
   });
 
   it("warns of each unset token_env variable once, in the manifest's order", async () => {
