@@ -4,17 +4,27 @@
  * hold, and no answer at all for anything but the plain `{"services":[…]}` outline (the ordinary check takes those).
  */
 import { describe, expect, it } from "vitest";
-import { findServiceEntries, ServiceEntryScanner } from "../src/manifest-check/services-array.js";
+import { ServiceEntryScanner } from "../src/manifest-check/services-array.js";
 
-/** The entries' texts as the scanner cuts them, or undefined. */
-function entriesOf(text: string): string[] | undefined {
+/** Each run's entries as text, until the scanner answers null (the end) or undefined (not the outline). */
+function runsOf(text: string, most: number): { runs: string[][]; end: null | undefined } {
   const bytes = Buffer.from(text);
-  const found = findServiceEntries(bytes);
-  if (!found) return undefined;
-  return Array.from(found.starts, (start, index) => bytes.toString("utf8", start, found.ends[index]));
+  const scanner = new ServiceEntryScanner(bytes);
+  const runs: string[][] = [];
+  for (;;) {
+    const run = scanner.take(most);
+    if (!run) return { runs, end: run };
+    runs.push(Array.from(run.starts, (start, index) => bytes.toString("utf8", start, run.ends[index])));
+  }
 }
 
-describe("findServiceEntries", () => {
+/** The entries' texts as the scanner cuts them (runs larger than any list here), or undefined. */
+function entriesOf(text: string): string[] | undefined {
+  const { runs, end } = runsOf(text, 1000);
+  return end === null ? runs.flat() : undefined;
+}
+
+describe("ServiceEntryScanner over a whole list", () => {
   it("cuts each entry of the list, as JSON.parse reads them", () => {
     const services = [
       { id: "a", name: "plain" },
@@ -59,19 +69,7 @@ describe("findServiceEntries", () => {
   });
 });
 
-describe("ServiceEntryScanner", () => {
-  /** Each run's entries as text, until the scanner answers null (the end) or undefined (not the outline). */
-  function runsOf(text: string, most: number): { runs: string[][]; end: null | undefined } {
-    const bytes = Buffer.from(text);
-    const scanner = new ServiceEntryScanner(bytes);
-    const runs: string[][] = [];
-    for (;;) {
-      const run = scanner.take(most);
-      if (!run) return { runs, end: run };
-      runs.push(Array.from(run.starts, (start, index) => bytes.toString("utf8", start, run.ends[index])));
-    }
-  }
-
+describe("ServiceEntryScanner a run at a time", () => {
   it("hands out the entries a run at a time, the same entries as a scan of the whole list", () => {
     const services = Array.from({ length: 7 }, (_, index) => ({ id: `e${index}`, note: index % 2 ? "a, ] } [ {" : { list: [index, [index]] } }));
     const text = JSON.stringify({ services }, null, 1);

@@ -71,15 +71,15 @@ export async function checkManifestFile(path: string, options: CheckFileOptions)
   // first, and threads are started only if it is long enough.
   let check = workers.length > 0 ? new RunCheck(workers, fileMessage) : undefined;
   const held: ServicesArray[] = [];
-  /** Where each run starts in the list. */
-  const froms: number[] = [];
   const scanner = new ServiceEntryScanner(bytes);
+  let runs = 0;
   let count = 0;
   for (;;) {
+    // Every run but the last holds RUN entries (the scanner's promise): run r starts at entry r * RUN.
     const run = scanner.take(RUN);
     if (run === undefined) return ordinary();
     if (run === null) break;
-    froms.push(count);
+    runs++;
     count += run.starts.length;
     if (count > MANIFEST_MAX_SERVICES) return ordinary();
     if (check) check.send(run);
@@ -87,7 +87,7 @@ export async function checkManifestFile(path: string, options: CheckFileOptions)
   }
   if (count < PARALLEL_MIN_ENTRIES) return ordinary();
   if (!check) {
-    workers = startWorkers(Math.min(options.threads, froms.length));
+    workers = startWorkers(Math.min(options.threads, runs));
     check = new RunCheck(workers, fileMessage);
     for (const run of held) check.send(run);
   }
@@ -95,7 +95,7 @@ export async function checkManifestFile(path: string, options: CheckFileOptions)
   await stopWorkers(workers);
   if (!answers || repeatsAnId(answers)) return ordinary();
   for (const answer of answers) for (const warning of answer.warnings) options.warn?.(warning);
-  return encodedManifest(answers, froms, Math.min(workers.length, froms.length));
+  return encodedManifest(answers, Math.min(workers.length, runs));
 }
 
 /**
@@ -193,22 +193,17 @@ function repeatsAnId(answers: readonly Checked[]): boolean {
 const BODY_START = Buffer.from('{"services":[');
 const BODY_END = Buffer.from("]}");
 
-/** The checked manifest over the threads' encoded registrations (run `r` starts at entry `froms[r]`). */
-function encodedManifest(answers: readonly Checked[], froms: readonly number[], threads: number): CheckedManifest {
+/** The checked manifest over the threads' encoded registrations, one answer per run of RUN entries. */
+function encodedManifest(answers: readonly Checked[], threads: number): CheckedManifest {
   const entries: CheckedEntry[] = [];
-  const runOf: number[] = [];
-  answers.forEach((answer, run) => {
+  for (const answer of answers) {
     const owners = new Map(answer.owners);
-    answer.ids.forEach((id, k) => {
-      entries.push({ id, carriesToken: answer.tokens[k] === 1, owner: owners.get(k) });
-      runOf.push(run);
-    });
-  });
+    answer.ids.forEach((id, k) => entries.push({ id, carriesToken: answer.tokens[k] === 1, owner: owners.get(k) }));
+  }
   /** Entry `index`'s registration as JSON bytes. */
   const registration = (index: number): Uint8Array => {
-    const run = runOf[index]!;
-    const answer = answers[run]!;
-    const k = index - froms[run]!;
+    const answer = answers[Math.floor(index / RUN)]!;
+    const k = index % RUN;
     return answer.encoded.subarray(answer.offsets[k]!, answer.offsets[k + 1]!);
   };
   return {

@@ -52,36 +52,10 @@ function skipString(bytes: Buffer, at: number): number {
 }
 
 /**
- * The boundaries of every entry of `{"services":[…]}`, or `undefined` when the bytes are not that outline or the
- * list is empty. Also `undefined` when a bracket or brace inside an entry is left unclosed (the ordinary check will
- * name the syntax error).
- */
-export function findServiceEntries(bytes: Buffer): ServicesArray | undefined {
-  const scanner = new ServiceEntryScanner(bytes);
-  const runs: ServicesArray[] = [];
-  let count = 0;
-  for (;;) {
-    const run = scanner.take(4096);
-    if (run === undefined) return undefined;
-    if (run === null) break;
-    runs.push(run);
-    count += run.starts.length;
-  }
-  const starts = new Uint32Array(count);
-  const ends = new Uint32Array(count);
-  let at = 0;
-  for (const run of runs) {
-    starts.set(run.starts, at);
-    ends.set(run.ends, at);
-    at += run.starts.length;
-  }
-  return { starts, ends };
-}
-
-/**
- * Scans the list a run of entries at a time (`take`), so that the runs found first can be checked on other threads
- * while the rest of the file is still being scanned. Whether the outline closes properly is known only at the end:
- * until then, a run handed out may belong to a file that turns out not to be the outline.
+ * Scans the list `{"services":[…]}` for its entries' boundaries a run of entries at a time (`take`), so that the runs
+ * found first can be checked on other threads while the rest of the file is still being scanned. Whether the outline
+ * closes properly is known only at the end: until then, a run handed out may belong to a file that turns out not to be
+ * the outline (or to have an entry whose bracket or brace is left unclosed), which the ordinary check then names.
  */
 export class ServiceEntryScanner {
   private at = 0;
@@ -96,8 +70,8 @@ export class ServiceEntryScanner {
   }
 
   /**
-   * The next (up to) `most` entries; `null` once the list has ended and the outline closed as it must; `undefined`
-   * when the bytes are not the outline (or an entry's bracket or brace is left unclosed).
+   * The next `most` entries (fewer only in the list's last run); `null` once the list has ended and the outline closed
+   * as it must; `undefined` when the bytes are not the outline (or an entry's bracket or brace is left unclosed).
    */
   take(most: number): ServicesArray | null | undefined {
     if (this.state === "invalid") return undefined;
