@@ -34,6 +34,7 @@ import { viewerOf, type Principal } from "../auth/principal.js";
 import type { Logger } from "../logging/logger.js";
 import type { ImportedDirectory, RemoteChange } from "../federation/imported-directory.js";
 import { asImported } from "./service-listing.js";
+import { SharedSnapshotReads, type SnapshotRecords } from "./shared-snapshot-reads.js";
 import { classify, EncodedChange, sourceFilter, wantsLocal, wantsRemote, withSubscriptions } from "./watch-view.js";
 
 /**
@@ -118,6 +119,8 @@ const SNAPSHOT_PAGE = 1000;
  */
 const SNAPSHOTS_AT_ONCE = 4;
 const OPEN = 1;
+const EMPTY_LIST = Buffer.from("[]");
+const CLOSING_BRACE = Buffer.from("}");
 
 export class DirectoryWatch {
   private readonly connections = new Set<Connection>();
@@ -128,6 +131,7 @@ export class DirectoryWatch {
   private readonly feed: ChangeFeed;
   private readonly logger: Logger;
   private readonly snapshotSlots = pLimit(SNAPSHOTS_AT_ONCE);
+  private readonly sharedReads = new SharedSnapshotReads();
 
   constructor(private readonly options: DirectoryWatchOptions) {
     this.feed = options.feed;
@@ -274,20 +278,15 @@ export class DirectoryWatch {
     subscription.state = "syncing";
     subscription.buffer = [];
     const startRevision = this.feed.revision;
-    const view = new Map<string, ServiceRecord>();
+    let local: SnapshotRecords | undefined;
     try {
-      await this.snapshotSlots(async () => {
-        // A subscription replaced or gone while it waited for its turn reads nothing.
+      if (wantsLocal(subscription.filter)) {
+        // A subscription replaced or gone before its read starts reads nothing.
         if (!this.isCurrent(subscription, generation)) return;
-        let cursor: string | undefined;
         const filter = sourceFilter(subscription.filter);
-        while (wantsLocal(subscription.filter)) {
-          const page = await this.options.registry.list(connection.principal, { ...filter, limit: SNAPSHOT_PAGE, ...(cursor ? { cursor } : {}) });
-          for (const record of page.services) view.set(record.id, record);
-          cursor = page.nextCursor ?? undefined;
-          if (!cursor) break;
-        }
-      });
+        // Subscriptions asking the same at the same revision share one read (directory/shared-snapshot-reads.ts).
+        local = await this.sharedReads.records(connection.viewer, filter, startRevision, () => this.snapshotSlots(() => this.readLocal(connection.principal, filter)));
+      }
     } catch (error) {
       this.logger.error({ err: error }, "building a watch snapshot failed");
       this.sendError(connection, subscription.id, "unavailable", "could not build a snapshot; reconnect");
@@ -295,9 +294,23 @@ export class DirectoryWatch {
       return;
     }
     if (!this.isCurrent(subscription, generation)) return;
+    const buffered = subscription.buffer;
+    subscription.buffer = [];
+    subscription.state = "live";
+    const { imported } = this.options;
+    const head = (revision: number): Omit<SnapshotMessage, "services"> => ({ type: "snapshot", ...named(subscription), revision, epoch: this.options.epoch, reason });
+    if (buffered.length === 0 && !(imported && wantsRemote(subscription.filter))) {
+      // Nothing of its own to merge: the shared records as they were encoded once, behind this subscription's head.
+      const start = JSON.stringify(head(startRevision));
+      const services = local ? local.encoded() : EMPTY_LIST;
+      this.write(connection, Buffer.concat([Buffer.from(`${start.slice(0, -1)},"services":`), services, CLOSING_BRACE]));
+      return;
+    }
     // Merge what changed while we were reading, by record revision, so that the snapshot is exact at `revision`.
+    const view = new Map<string, ServiceRecord>();
+    for (const record of local?.services ?? []) view.set(record.id, record);
     let revision = startRevision;
-    for (const change of subscription.buffer) {
+    for (const change of buffered) {
       const { event } = change;
       revision = Math.max(revision, event.revision);
       const current = view.get(event.service.id);
@@ -306,11 +319,8 @@ export class DirectoryWatch {
       if (keep) view.set(event.service.id, withHealth(event.service, this.options.health));
       else view.delete(event.service.id);
     }
-    subscription.buffer = [];
-    subscription.state = "live";
     const services = [...view.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     // Imported records are read now, synchronously with going live: every later remote change is sent as an event.
-    const { imported } = this.options;
     if (imported && wantsRemote(subscription.filter)) {
       let remoteCursor: string | undefined;
       do {
@@ -319,11 +329,24 @@ export class DirectoryWatch {
         remoteCursor = page.nextCursor ?? undefined;
       } while (remoteCursor);
     }
-    const message: ServerStreamMessage = { type: "snapshot", ...named(subscription), revision, epoch: this.options.epoch, reason, services };
+    const message: ServerStreamMessage = { ...head(revision), services };
     this.write(connection, JSON.stringify(message));
   }
 
+  /** Every local record the principal sees that matches `filter`, read a page at a time (as listings read them). */
+  private async readLocal(principal: Principal, filter: ServiceFilter): Promise<ServiceRecord[]> {
+    const records = new Map<string, ServiceRecord>();
+    let cursor: string | undefined;
+    do {
+      const page = await this.options.registry.list(principal, { ...filter, limit: SNAPSHOT_PAGE, ...(cursor ? { cursor } : {}) });
+      for (const record of page.services) records.set(record.id, record);
+      cursor = page.nextCursor ?? undefined;
+    } while (cursor);
+    return [...records.values()];
+  }
+
   private fanOut(change: Change): void {
+    this.sharedReads.changed();
     const encoded = new EncodedChange(change, this.options.health);
     for (const connection of this.connections) {
       const { subscriptions } = connection;

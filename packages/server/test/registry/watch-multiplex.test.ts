@@ -60,6 +60,34 @@ describe("named subscriptions on one connection", () => {
     stream.close();
   });
 
+  it("gives subscriptions asking the same at once the same snapshot, each under its name, and another owner only what it may see", async () => {
+    // Identical subscriptions share one read (directory/shared-snapshot-reads.ts): the answer must still be each one's
+    // own, and a read is never shared across viewers (bob must not get alice's private record).
+    await register(registration({ id: "mx-same-public", tags: ["mx-same"] }));
+    await register(registration({ id: "mx-same-private", tags: ["mx-same"], visibility: "private" }));
+    const aliceStream = await connect(alice);
+    const bobStream = await connect(bob);
+    for (const id of ["s1", "s2", "s3"]) aliceStream.send({ type: "subscribe", id, filter: { tag: ["mx-same"] } });
+    for (const id of ["s1", "s2"]) bobStream.send({ type: "subscribe", id, filter: { tag: ["mx-same"] } });
+    const ids = (message: Awaited<ReturnType<typeof snapshotOf>>) => (message.type === "snapshot" ? message.services.map((service) => service.id) : []);
+    const aliceSnapshots = await Promise.all(["s1", "s2", "s3"].map((id) => snapshotOf(aliceStream, id)));
+    const bobSnapshots = await Promise.all(["s1", "s2"].map((id) => snapshotOf(bobStream, id)));
+    for (const snapshot of aliceSnapshots) expect(ids(snapshot)).toEqual(["mx-same-private", "mx-same-public"]);
+    for (const snapshot of bobSnapshots) expect(ids(snapshot)).toEqual(["mx-same-public"]);
+    expect(new Set(aliceSnapshots.map((snapshot) => snapshot.type === "snapshot" && snapshot.revision)).size).toBe(1);
+    // A change after the shared read: a subscription asking now reads again and sees it; the live ones get the event.
+    await register(registration({ id: "mx-same-later", tags: ["mx-same"] }));
+    aliceStream.send({ type: "subscribe", id: "s1", filter: { tag: ["mx-same"] } });
+    await eventually(async () => aliceStream.messages.filter((m) => m.type === "snapshot" && m.subscription === "s1").length === 2);
+    const again = aliceStream.messages.filter((m) => m.type === "snapshot" && m.subscription === "s1")[1]!;
+    expect(ids(again)).toEqual(["mx-same-later", "mx-same-private", "mx-same-public"]);
+    await eventually(async () => eventsFor(bobStream, "mx-same-later").length === 1);
+    const later = eventsFor(bobStream, "mx-same-later")[0]!;
+    expect(later.type === "event" && [...(later.subscriptions ?? [])].sort()).toEqual(["s1", "s2"]);
+    aliceStream.close();
+    bobStream.close();
+  });
+
   it("unsubscribes one without touching the others; an unknown id is ignored", async () => {
     const stream = await connect(alice);
     stream.send({ type: "subscribe", id: "keep", filter: { tag: ["mx-u"] } });
