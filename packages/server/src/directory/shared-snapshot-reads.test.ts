@@ -101,4 +101,31 @@ describe("SharedSnapshotReads", () => {
     large.answer();
     await later;
   });
+
+  it("keeps finished reads of at most 10,000 records in all; a change lets go of them", async () => {
+    const reads = new SharedSnapshotReads();
+    const half = Array.from({ length: 6_000 }, (_, k) => record(`h${String(k).padStart(5, "0")}`));
+    const first = controlledRead(half);
+    const second = controlledRead(half);
+    const ask = (filter: { tag: string[] }, source: ReturnType<typeof controlledRead>) => reads.records(alice, filter, 1, source.read);
+    const one = ask({ tag: ["one"] }, first);
+    first.answer();
+    await one;
+    const two = ask({ tag: ["two"] }, second);
+    second.answer();
+    await two;
+    // The first is kept (6,000), the second would make 12,000: dropped at once.
+    expect(await ask({ tag: ["one"] }, first)).toBe(await one);
+    const twoAgain = ask({ tag: ["two"] }, second);
+    expect(second.started.count).toBe(2);
+    second.answer();
+    await twoAgain;
+    // After a change nothing is kept, and the count starts again: a new read of 6,000 is kept.
+    reads.changed();
+    const three = ask({ tag: ["two"] }, second);
+    second.answer();
+    await three;
+    expect(await ask({ tag: ["two"] }, second)).toBe(await three);
+    expect(second.started.count).toBe(3);
+  });
 });

@@ -13,14 +13,18 @@
  * snapshot's `services` member, made once for every subscription that has nothing of its own to merge.
  *
  * A finished read stays joinable for a moment (subscribers of one reconnect arrive over a few hundred ms) while the
- * revision stays the same, and only when it is small: a snapshot of every record is not kept for whoever comes next.
+ * revision stays the same, and only while the finished reads kept hold few records in all: a snapshot of every record
+ * is not kept for whoever comes next.
  */
 import type { ServiceFilter, ServiceRecord } from "@kai/protocol";
 import type { Viewer } from "../storage/contracts/viewer.js";
 
 /** How long a finished read can still be joined (while no change was published). */
 const KEEP_FINISHED_MS = 1_000;
-/** Finished reads of more records than this are not kept for later subscribers (those joining while it runs share it). */
+/**
+ * Finished reads keep at most this many records in all for later subscribers; a read that would go over is dropped
+ * when it finishes (those who joined while it ran share it all the same).
+ */
 const KEEP_MOST_RECORDS = 10_000;
 /** At most this many distinct reads are kept; more are read but not shared. */
 const MOST_READS = 256;
@@ -40,10 +44,14 @@ export class SnapshotRecords {
 interface SharedRead {
   revision: number;
   records: Promise<SnapshotRecords>;
+  /** Records it keeps for later subscribers once finished (counted in `kept`). */
+  kept: number;
 }
 
 export class SharedSnapshotReads {
   private readonly reads = new Map<string, SharedRead>();
+  /** Records held by finished reads kept for later subscribers. */
+  private kept = 0;
 
   /**
    * The records `read` returns for this viewer and filter as of `revision` (the feed's revision when the subscription
@@ -54,26 +62,33 @@ export class SharedSnapshotReads {
     const known = this.reads.get(key);
     if (known && known.revision === revision) return known.records;
     const records = read().then((services) => new SnapshotRecords([...services].sort(byId)));
-    if (this.reads.size >= MOST_READS && !known) return records;
-    const entry: SharedRead = { revision, records };
+    if (known) this.forget(key, known);
+    if (this.reads.size >= MOST_READS) return records;
+    const entry: SharedRead = { revision, records, kept: 0 };
     this.reads.set(key, entry);
-    const forget = () => {
-      if (this.reads.get(key) === entry) this.reads.delete(key);
-    };
     records.then(
       (done) => {
-        if (done.services.length > KEEP_MOST_RECORDS) forget();
-        else setTimeout(forget, KEEP_FINISHED_MS).unref();
+        if (this.reads.get(key) !== entry || this.kept + done.services.length > KEEP_MOST_RECORDS) return this.forget(key, entry);
+        entry.kept = done.services.length;
+        this.kept += entry.kept;
+        setTimeout(() => this.forget(key, entry), KEEP_FINISHED_MS).unref();
       },
       // A failed read is not shared with later subscribers: they read again.
-      forget,
+      () => this.forget(key, entry),
     );
     return records;
+  }
+
+  private forget(key: string, entry: SharedRead): void {
+    if (this.reads.get(key) !== entry) return;
+    this.reads.delete(key);
+    this.kept -= entry.kept;
   }
 
   /** A change was published: no read from before it answers for a subscription that asks from now on. */
   changed(): void {
     this.reads.clear();
+    this.kept = 0;
   }
 }
 
