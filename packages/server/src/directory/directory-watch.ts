@@ -34,7 +34,7 @@ import { viewerOf, type Principal } from "../auth/principal.js";
 import type { Logger } from "../logging/logger.js";
 import type { ImportedDirectory, RemoteChange } from "../federation/imported-directory.js";
 import { asImported } from "./service-listing.js";
-import { SharedSnapshotReads, type SnapshotRecords } from "./shared-snapshot-reads.js";
+import { compareById, SharedSnapshotReads, type SnapshotRecords } from "./shared-snapshot-reads.js";
 import { classify, EncodedChange, sourceFilter, wantsLocal, wantsRemote, withSubscriptions } from "./watch-view.js";
 
 /**
@@ -319,7 +319,7 @@ export class DirectoryWatch {
       if (keep) view.set(event.service.id, withHealth(event.service, this.options.health));
       else view.delete(event.service.id);
     }
-    const services = [...view.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    const services = [...view.values()].sort(compareById);
     // Imported records are read now, synchronously with going live: every later remote change is sent as an event.
     if (imported && wantsRemote(subscription.filter)) {
       let remoteCursor: string | undefined;

@@ -56,12 +56,14 @@ export class SharedSnapshotReads {
   /**
    * The records `read` returns for this viewer and filter as of `revision` (the feed's revision when the subscription
    * asked): a read already running or just finished for the same question at the same revision, else a new one.
+   * `read` hands over its array, which becomes the snapshot's (sorted in place).
    */
   records(viewer: Viewer, filter: ServiceFilter, revision: number, read: () => Promise<ServiceRecord[]>): Promise<SnapshotRecords> {
     const key = `${viewer.admin ? "1" : "0"}\u0000${viewer.owner}\u0000${JSON.stringify(filter)}`;
     const known = this.reads.get(key);
     if (known && known.revision === revision) return known.records;
-    const records = read().then((services) => new SnapshotRecords([...services].sort(byId)));
+    // The read's array is its own (a fresh one per read): sorted in place into the snapshot's order.
+    const records = read().then((services) => new SnapshotRecords(services.sort(compareById)));
     if (known) this.forget(key, known);
     if (this.reads.size >= MOST_READS) return records;
     const entry: SharedRead = { revision, records, kept: 0 };
@@ -92,4 +94,5 @@ export class SharedSnapshotReads {
   }
 }
 
-const byId = (a: ServiceRecord, b: ServiceRecord) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** A snapshot's order: by id. */
+export const compareById = (a: Pick<ServiceRecord, "id">, b: Pick<ServiceRecord, "id">): number => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
