@@ -20,9 +20,12 @@ export interface CatalogEntry {
   readonly ownedBy?: string;
 }
 
+/**
+ * What the catalog knows of one service's provider list. The models a service declares are its directory entry's
+ * (`RoutedService.models`). Made when the service's list is first fetched, not when it registers: a bulk load of
+ * 100,000 services made 100,000 of these (and grew a map to hold them) on the registry's write path (issue 19).
+ */
 interface ServiceModels {
-  /** Shared between services that declare the same list (see `declaredModels`); never mutated. */
-  declared: ReadonlySet<string>;
   /** Shared between services whose list came from one fetch (see `fetch`); never mutated. */
   listed: ReadonlyMap<string, string | undefined>;
   /**
@@ -56,38 +59,10 @@ export interface ModelCatalogOptions {
 }
 
 /**
- * Memory (issue 19): the catalog has an entry per service, and a Set or Map costs ~150 bytes even empty, so
- * at 100,000 services one set and one map each were ~30 MB. Services without models share these empty ones.
+ * Memory (issue 19): a Map costs ~150 bytes even empty, so at 100,000 services a map each was ~15 MB. Services whose
+ * provider lists no models share this empty one.
  */
-const NO_MODELS: ReadonlySet<string> = new Set();
 const NO_LISTED: ReadonlyMap<string, string | undefined> = new Map();
-/**
- * Declared lists are mostly the same few (every record of one deployment declares the same models), so equal
- * lists share one set. Bounded: once this many distinct lists are known, new ones get a set of their own.
- */
-const DECLARED_POOL_LIMIT = 1_000;
-const declaredPool = new Map<string, ReadonlySet<string>>();
-
-/** `metadata.models` as a set of names; anything that is not a name or `{id|name}` is ignored. */
-export function declaredModels(metadata: Record<string, unknown>): ReadonlySet<string> {
-  const models = metadata.models;
-  if (!Array.isArray(models)) return NO_MODELS;
-  const names: string[] = [];
-  for (const entry of models) {
-    if (typeof entry === "string" && entry) names.push(entry);
-    else if (entry && typeof entry === "object") {
-      const id = (entry as Record<string, unknown>).id ?? (entry as Record<string, unknown>).name;
-      if (typeof id === "string" && id) names.push(id);
-    }
-  }
-  if (names.length === 0) return NO_MODELS;
-  const key = JSON.stringify(names);
-  const known = declaredPool.get(key);
-  if (known) return known;
-  const out: ReadonlySet<string> = new Set(names);
-  if (declaredPool.size < DECLARED_POOL_LIMIT) declaredPool.set(key, out);
-  return out;
-}
 
 const fetchRelevant = (a: RoutedService, b: RoutedService) =>
   a.url !== b.url || a.provider !== b.provider || JSON.stringify(a.auth) !== JSON.stringify(b.auth) || (a.status === "offline" && b.status !== "offline");
@@ -141,11 +116,12 @@ export class ModelCatalog {
 
   /** Whether `serviceId` serves `model` as far as we know; asking about an unknown service re-fetches its list now and then. */
   serves(serviceId: string, model: string): Serves {
+    const record = this.options.directory.get(serviceId);
+    if (!record) return "unknown";
     const entry = this.services.get(serviceId);
-    if (!entry) return "unknown";
-    if (entry.declared.has(model) || entry.listed.has(model)) return "yes";
-    if (entry.declared.size > 0 || entry.listedOk) return "no";
-    if (!entry.pending && !this.waiting.has(serviceId) && Date.now() - entry.lastFetchAt >= UNKNOWN_RETRY_MS) void this.refresh(serviceId);
+    if (record.models.has(model) || entry?.listed.has(model)) return "yes";
+    if (record.models.size > 0 || entry?.listedOk) return "no";
+    if (!entry?.pending && !this.waiting.has(serviceId) && Date.now() - (entry?.lastFetchAt ?? 0) >= UNKNOWN_RETRY_MS) void this.refresh(serviceId);
     return "unknown";
   }
 
@@ -160,11 +136,12 @@ export class ModelCatalog {
   entries(serviceIds: Iterable<string>): CatalogEntry[] {
     const out: CatalogEntry[] = [];
     for (const serviceId of serviceIds) {
-      const entry = this.services.get(serviceId);
-      if (!entry) continue;
-      for (const model of entry.declared) out.push({ serviceId, model, ...(entry.listed.get(model) ? { ownedBy: entry.listed.get(model)! } : {}) });
-      for (const [model, ownedBy] of entry.listed) {
-        if (!entry.declared.has(model)) out.push({ serviceId, model, ...(ownedBy ? { ownedBy } : {}) });
+      const declared = this.options.directory.get(serviceId)?.models;
+      if (!declared) continue;
+      const listed = this.services.get(serviceId)?.listed ?? NO_LISTED;
+      for (const model of declared) out.push({ serviceId, model, ...(listed.get(model) ? { ownedBy: listed.get(model)! } : {}) });
+      for (const [model, ownedBy] of listed) {
+        if (!declared.has(model)) out.push({ serviceId, model, ...(ownedBy ? { ownedBy } : {}) });
       }
     }
     return out;
@@ -173,16 +150,24 @@ export class ModelCatalog {
   /** Fetches one service's list again now (e.g. after it answered model_not_found for a model we thought it had). */
   refresh(serviceId: string): Promise<void> {
     const record = this.options.directory.get(serviceId);
-    const entry = this.services.get(serviceId);
-    if (!record || !entry) return Promise.resolve();
-    return this.fetch(record, entry, true);
+    if (!record) return Promise.resolve();
+    return this.fetch(record, this.entryFor(serviceId), true);
   }
 
   private refreshAll(): void {
     for (const record of this.options.directory.all()) {
-      const entry = this.services.get(record.id);
-      if (entry && record.status !== "offline" && !entry.pending) this.schedule(record.id);
+      if (record.status !== "offline" && !this.services.get(record.id)?.pending) this.schedule(record.id);
     }
+  }
+
+  /** The service's fetch state, made on its first fetch. */
+  private entryFor(serviceId: string): ServiceModels {
+    let entry = this.services.get(serviceId);
+    if (!entry) {
+      entry = { listed: NO_LISTED, pending: null, generation: 0, listedOk: false, lastFetchAt: 0 };
+      this.services.set(serviceId, entry);
+    }
+    return entry;
   }
 
   /** Queues a fetch of the service's list behind at most MAX_CONCURRENT_FETCHES running ones. */
@@ -195,9 +180,9 @@ export class ModelCatalog {
   /** Runs a waiting service's fetch now (taking a slot, or one more when `ready` promotes it); sets `pending`. */
   private startFetch(serviceId: string): void {
     this.waiting.delete(serviceId);
-    const entry = this.services.get(serviceId);
     const record = this.options.directory.get(serviceId);
-    if (!entry || !record) return;
+    if (!record) return;
+    const entry = this.entryFor(serviceId);
     this.running++;
     const done: Promise<void> = this.fetch(record, entry).finally(() => {
       this.running--;
@@ -227,12 +212,6 @@ export class ModelCatalog {
   }
 
   private track(record: RoutedService, fetchNow: boolean): void {
-    let entry = this.services.get(record.id);
-    if (!entry) {
-      entry = { declared: NO_MODELS, listed: NO_LISTED, pending: null, generation: 0, listedOk: false, lastFetchAt: 0 };
-      this.services.set(record.id, entry);
-    }
-    entry.declared = declaredModels(record.metadata);
     if (fetchNow && record.capabilities.some((capability) => MODEL_CAPABILITIES.has(capability))) this.schedule(record.id);
   }
 

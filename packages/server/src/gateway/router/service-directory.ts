@@ -22,7 +22,50 @@ import type { NodeStore } from "../../storage/contracts/node-store.js";
 export type RoutedService = Pick<
   ServiceRecord,
   "id" | "owner" | "visibility" | "provider" | "capabilities" | "tags" | "url" | "auth" | "status" | "rateLimit" | "metadata" | "isLocal" | "revision"
->;
+> & {
+  /**
+   * The models the record declares (`metadata.models`, see `declaredModels`), worked out when its routing metadata is
+   * first seen and shared with every record whose routing metadata is the same: the model catalog asks for them on
+   * every routed request, and working them out per record cost ~1 µs and a set on a bulk load's path.
+   */
+  readonly models: ReadonlySet<string>;
+};
+
+/** A service without declared models (shared: never mutated). */
+const NO_MODELS: ReadonlySet<string> = new Set();
+/**
+ * Declared lists are mostly the same few (every record of one deployment declares the same models), so equal
+ * lists share one set. Bounded: once this many distinct lists are known, new ones get a set of their own.
+ */
+const DECLARED_POOL_LIMIT = 1_000;
+const declaredPool = new Map<string, ReadonlySet<string>>();
+
+/** `metadata.models` as a set of names; anything that is not a name or `{id|name}` is ignored. */
+export function declaredModels(metadata: Record<string, unknown>): ReadonlySet<string> {
+  const models = metadata.models;
+  if (!Array.isArray(models)) return NO_MODELS;
+  const names: string[] = [];
+  for (const entry of models) {
+    if (typeof entry === "string" && entry) names.push(entry);
+    else if (entry && typeof entry === "object") {
+      const id = (entry as Record<string, unknown>).id ?? (entry as Record<string, unknown>).name;
+      if (typeof id === "string" && id) names.push(id);
+    }
+  }
+  if (names.length === 0) return NO_MODELS;
+  const key = JSON.stringify(names);
+  const known = declaredPool.get(key);
+  if (known) return known;
+  const out: ReadonlySet<string> = new Set(names);
+  if (declaredPool.size < DECLARED_POOL_LIMIT) declaredPool.set(key, out);
+  return out;
+}
+
+/** A record's routing metadata (the keys routing reads) and the models it declares. */
+interface RoutingMetadata {
+  readonly metadata: Record<string, unknown>;
+  readonly models: ReadonlySet<string>;
+}
 
 /** What a directory listener hears: the new record, or null when the service was removed. */
 export interface DirectoryChange {
@@ -85,16 +128,20 @@ class StringPool {
   /** Pooled lists by their first value (`""` for the empty list). */
   private readonly lists = new Map<string, string[][]>();
 
-  /** One object for equal routing metadata (by its JSON), bounded like the rest; shared, so never mutated. */
-  shareObject(value: Record<string, unknown>): Record<string, unknown> {
+  /**
+   * One object for equal routing metadata (by its JSON), with its declared models worked out once; bounded like the
+   * rest; shared, so never mutated.
+   */
+  shareMetadata(value: Record<string, unknown>): RoutingMetadata {
     const key = JSON.stringify(value);
-    const known = this.objects.get(key);
+    const known = this.metadata.get(key);
     if (known !== undefined) return known;
-    if (this.objects.size < POOL_LIMIT) this.objects.set(key, value);
-    return value;
+    const shared: RoutingMetadata = { metadata: value, models: declaredModels(value) };
+    if (this.metadata.size < POOL_LIMIT) this.metadata.set(key, shared);
+    return shared;
   }
 
-  private readonly objects = new Map<string, Record<string, unknown>>();
+  private readonly metadata = new Map<string, RoutingMetadata>();
 }
 
 /**
@@ -102,7 +149,7 @@ class StringPool {
  * and `models` (the model catalog's declared models). Any other metadata (often most of it) stays in storage.
  */
 const ROUTING_METADATA = ["priority", "weight", "cost", "isLocal", "models"] as const;
-const NO_METADATA: Record<string, unknown> = {};
+const NO_METADATA: RoutingMetadata = { metadata: {}, models: NO_MODELS };
 
 export class ServiceDirectory {
   private readonly records = new Map<string, RoutedService>();
@@ -184,6 +231,7 @@ export class ServiceDirectory {
    */
   private routed(record: ServiceRecord): RoutedService {
     const pool = this.pool;
+    const routing = this.routingMetadata(record.metadata);
     return {
       id: record.id,
       owner: pool.share(record.owner),
@@ -195,16 +243,17 @@ export class ServiceDirectory {
       auth: record.auth,
       status: record.status,
       rateLimit: record.rateLimit,
-      metadata: this.routingMetadata(record.metadata),
+      metadata: routing.metadata,
       isLocal: record.isLocal,
       revision: record.revision,
+      models: routing.models,
     };
   }
 
-  private routingMetadata(metadata: Record<string, unknown>): Record<string, unknown> {
+  private routingMetadata(metadata: Record<string, unknown>): RoutingMetadata {
     let out: Record<string, unknown> | undefined;
     for (const key of ROUTING_METADATA) if (Object.hasOwn(metadata, key) && metadata[key] !== undefined) (out ??= {})[key] = metadata[key];
-    return out ? this.pool.shareObject(out) : NO_METADATA;
+    return out ? this.pool.shareMetadata(out) : NO_METADATA;
   }
 
   private put(full: ServiceRecord): void {

@@ -56,7 +56,7 @@ function instanceGateway(limits: RateLimits, store: MemoryStore, feed: ChangeFee
     async chat(record: ServiceRecord) {
       const execution = new RouteExecution(deps, { operation: "chat", capability: "llm_chat", unsafe: false });
       try {
-        const candidate = { record, runtime: stats.get(record.id), connector: connectorFor(record.provider)!, local: true };
+        const candidate = { record: { ...record, models: new Set<string>() }, runtime: stats.get(record.id), connector: connectorFor(record.provider)!, local: true };
         return await execution.run([candidate], async (chosen, context) => {
           const result = await INVOKERS.chat(chosen.connector, CHAT, context)!;
           return { value: result.data, latencyMs: result.latencyMs, ...(result.usage ? { usage: result.usage } : {}) };

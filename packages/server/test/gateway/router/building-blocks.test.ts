@@ -107,4 +107,41 @@ describe("ServiceDirectory's pooled lists", () => {
     });
     directory.stop();
   });
+
+  it("keeps only the metadata routing reads, with the declared models worked out once for equal metadata", async () => {
+    const store = new MemoryStore();
+    const feed = new ChangeFeed(await store.currentRevision(), 100);
+    const directory = new ServiceDirectory(store, feed);
+    await directory.start();
+    const metadata: Array<Record<string, unknown>> = [
+      { models: ["m1", { id: "m2" }, { name: "m3" }, 7, ""], weight: 2, zone: "rack-7" },
+      { models: ["m1", { id: "m2" }, { name: "m3" }, 7, ""], weight: 2, zone: "rack-9" },
+      { models: ["m1"], weight: 2 },
+      { zone: "rack-7" },
+      {},
+    ];
+    metadata.forEach((given, index) => {
+      // A fresh object each time, as the JSON parser makes them.
+      const service = { ...draft(`svc-${index}`), metadata: structuredClone(given), revision: index + 1 } as ServiceRecord;
+      feed.publish({ event: { event: "registered", revision: index + 1, service }, previous: null });
+    });
+    const entry = (index: number) => directory.get(`svc-${index}`)!;
+    expect([...entry(0).models]).toEqual(["m1", "m2", "m3"]);
+    expect(entry(0).metadata).toEqual({ models: ["m1", { id: "m2" }, { name: "m3" }, 7, ""], weight: 2 });
+    // Metadata that differs only where routing does not read it is one object, with one set of models.
+    expect(entry(1).metadata).toBe(entry(0).metadata);
+    expect(entry(1).models).toBe(entry(0).models);
+    expect([...entry(2).models]).toEqual(["m1"]);
+    expect(entry(2).models).not.toBe(entry(0).models);
+    for (const index of [3, 4]) {
+      expect(entry(index).metadata).toEqual({});
+      expect(entry(index).models.size).toBe(0);
+    }
+    // A change of the declared models reaches the record's entry and no other.
+    const changed = { ...draft("svc-1"), metadata: { models: ["m4"], weight: 2 }, revision: 6 } as ServiceRecord;
+    feed.publish({ event: { event: "updated", revision: 6, service: changed }, previous: null });
+    expect([...entry(1).models]).toEqual(["m4"]);
+    expect([...entry(0).models]).toEqual(["m1", "m2", "m3"]);
+    directory.stop();
+  });
 });

@@ -121,6 +121,22 @@ describe("candidate selection", () => {
     await rejection(h.router.route("chat", chat("model-a"), { principal: ALICE }), "capability_not_found");
   });
 
+  it("follows a service's declared models as its metadata changes, and services with the same metadata stay apart", async () => {
+    // Both declare the same list: the directory shares one set for them, so a change to one must not reach the other.
+    await h.register({ id: "svc-a", url: a.url, metadata: { models: ["declared-x"] } });
+    await h.register({ id: "svc-b", url: b.url, metadata: { models: ["declared-x"] } });
+    await h.registry.patch(ADMIN, "svc-a", { metadata: { models: ["declared-y"] } });
+    expect((await h.router.route("chat", chat("declared-y"), { principal: ALICE })).serviceId).toBe("svc-a");
+    expect((await h.router.route("chat", chat("declared-x"), { principal: ALICE })).serviceId).toBe("svc-b");
+    let models = h.router.models(ALICE).map((entry) => `${entry.serviceId}:${entry.model}`).sort();
+    expect(models).toEqual(["svc-a:declared-y", "svc-a:gpt-fake", "svc-a:model-a", "svc-b:declared-x", "svc-b:gpt-fake", "svc-b:model-b"]);
+    await h.registry.patch(ADMIN, "svc-b", { metadata: {} });
+    await rejection(h.router.route("chat", chat("declared-x"), { principal: ALICE }), "model_not_found");
+    await h.registry.remove(ADMIN, "svc-a");
+    models = h.router.models(ALICE).map((entry) => `${entry.serviceId}:${entry.model}`).sort();
+    expect(models).toEqual(["svc-b:gpt-fake", "svc-b:model-b"]);
+  });
+
   it("loads the services that existed before it started", async () => {
     await h.register({ id: "early", url: a.url });
     const again = await h.newRouter();
