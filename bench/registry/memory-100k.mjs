@@ -8,7 +8,7 @@
  * (`--heapsnapshot-signal`) and prints the largest shares of the heap by constructor, so one can see whose
  * copy of the records the memory is (a snapshot of a 100k heap is large: use `--count 20000` for it).
  *
- *   node bench/registry/memory-100k.mjs [--count 100000] [--concurrency 32] [--settle 60] [--heap-snapshot] [--fanout]
+ *   node bench/registry/memory-100k.mjs [--count 100000] [--concurrency 32] [--settle 90] [--heap-snapshot] [--fanout]
  *
  * BENCH_KAI_MAIN runs another build (e.g. a worktree of HEAD) for before/after figures on the same machine.
  */
@@ -31,7 +31,7 @@ const { values: args } = parseArgs({
     concurrency: { type: "string", default: "32" },
     "heap-snapshot": { type: "boolean", default: false },
     top: { type: "string", default: "25" },
-    settle: { type: "string", default: "60" },
+    settle: { type: "string", default: "90" },
     "keep-snapshot": { type: "string" },
     fanout: { type: "boolean", default: false },
   },
@@ -116,9 +116,11 @@ try {
   const seconds = (performance.now() - started) / 1000;
   console.log(`registered ${count - errors} services in ${seconds.toFixed(1)} s (${Math.round((count - errors) / seconds)}/s), ${errors} errors`);
   // Let pending model-list fetches, group commits and the GC settle before reading the figure an operator would
-  // see: V8 gives back the heap pages the load's garbage grew only after its memory reducer ran on an idle heap,
-  // which it did 35-45 s after the load ended in every run on this machine (hence 60 s by default; see --trace-gc
-  // via BENCH_SERVER_NODE_FLAGS: three "Mark-Compact (reduce)" lines).
+  // see: V8 gives back the heap pages the load's garbage grew only after its memory reducer ran on an idle heap.
+  // On 2026-12-04 that was 35-45 s after the load. In a traced run on 2026-12-06 the node ran no collection at all
+  // once the load ended, and the reducer started 62 s after the last one (its watchdog, as we read V8: the allocation
+  // rate it judges idleness by is sampled at collections, so it stayed the load's); 60 s missed it in three runs of
+  // four: hence 90 s by default. See --trace-gc via BENCH_SERVER_NODE_FLAGS: three "Mark-Compact (reduce)" lines.
   for (let waited = 0; waited < Number(args.settle); waited += 10) {
     await sleep(Math.min(10, Number(args.settle) - waited) * 1000);
     console.log(`  idle ${Math.min(waited + 10, Number(args.settle))} s: RSS ${memoryOf(server.pid).rssMb.toFixed(0)} MB, V8 heap ${await heapOf(server)}`);
