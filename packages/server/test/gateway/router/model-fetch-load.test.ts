@@ -29,6 +29,28 @@ describe("model list fetching under load", () => {
     expect(modelListCalls(shared)).toBeLessThanOrEqual(2);
   });
 
+  it("gives every record behind one endpoint the shared list, and a failure to none", async () => {
+    const shared = await startOpenAIFake({ models: ["gpt-fake", "model-s"] });
+    fakes.push(shared);
+    await h.register({ id: "first", url: shared.url });
+    // The first record's fetch has settled: the next ones share its answer instead of asking again.
+    await expect.poll(() => h.router.models(ALICE).length).toBe(2);
+    for (let i = 0; i < 30; i++) await h.register({ id: `same-${i}`, url: shared.url });
+    const listed = h.router.models(ALICE).filter((entry) => entry.model === "model-s").map((entry) => entry.serviceId);
+    expect(listed.sort()).toEqual(["first", ...Array.from({ length: 30 }, (_, i) => `same-${i}`)].sort());
+    expect(modelListCalls(shared)).toBe(1);
+
+    const down = await startOpenAIFake({ models: ["never-seen"] });
+    fakes.push(down);
+    down.scenario = { kind: "status", status: 500 };
+    await h.register({ id: "down-first", url: down.url });
+    await expect.poll(() => modelListCalls(down)).toBe(1);
+    for (let i = 0; i < 10; i++) await h.register({ id: `down-${i}`, url: down.url });
+    expect(h.router.models(ALICE).filter((entry) => entry.serviceId.startsWith("down"))).toEqual([]);
+    // Their failure is shared too (for SHARE_FETCH_MS): no call per record, and no models.
+    expect(modelListCalls(down)).toBe(1);
+  });
+
   it("runs at most a few fetches at once across many endpoints, and a routed request jumps the queue", async () => {
     const slow: FakeUpstream[] = [];
     for (let i = 0; i < 20; i++) {
