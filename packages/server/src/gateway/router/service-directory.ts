@@ -41,7 +41,7 @@ const DECLARED_POOL_LIMIT = 1_000;
 const declaredPool = new Map<string, ReadonlySet<string>>();
 
 /** `metadata.models` as a set of names; anything that is not a name or `{id|name}` is ignored. */
-export function declaredModels(metadata: Record<string, unknown>): ReadonlySet<string> {
+function declaredModels(metadata: Record<string, unknown>): ReadonlySet<string> {
   const models = metadata.models;
   if (!Array.isArray(models)) return NO_MODELS;
   const names: string[] = [];
