@@ -45,8 +45,19 @@ afterAll(async () => {
   await Promise.all([server?.stop(), plain?.stop()]);
 });
 
-runVectorIndexContract("pgvector, HNSW with iterative scans", () => open(), { minRecall: 0.95, settle });
-runVectorIndexContract("pgvector, HNSW giving up early (max_scan_tuples 100): finished exactly", () => open({ maxScanTuples: 100 }), { minRecall: 0.95, settle });
+/**
+ * Filtered recall (20 of the nearest under a 1-in-50 filter, ten queries, against an exact scan): pgvector builds its
+ * HNSW graph with random levels, so the figure moves between builds. Measured 0.975 in every run with iterative scans;
+ * 0.965-0.97 giving up early, and once 0.945 in CI: `max_scan_tuples` does not bound pgvector's first pass and is
+ * approximate, so about half of those queries are still answered by the graph (approximate), the rest exactly.
+ */
+const FILTERED_RECALL = 0.9;
+runVectorIndexContract("pgvector, HNSW with iterative scans", () => open(), { minRecall: 0.95, minFilteredRecall: FILTERED_RECALL, settle });
+runVectorIndexContract("pgvector, HNSW giving up early (max_scan_tuples 100): finished exactly", () => open({ maxScanTuples: 100 }), {
+  minRecall: 0.95,
+  minFilteredRecall: FILTERED_RECALL,
+  settle,
+});
 
 describe("pgvector index", () => {
   const vectors = clusteredVectors(600, 16, 3);
