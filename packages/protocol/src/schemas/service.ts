@@ -471,3 +471,18 @@ export const ServiceRecordSchema = z.object({
   originExpiresAt: TimestampSchema.optional(),
 });
 export type ServiceRecord = z.infer<typeof ServiceRecordSchema>;
+
+/**
+ * The models a service's record declares (`metadata.models`): names, or objects with an `id` (else a `name`); anything
+ * else, and empty names, are ignored. The gateway routes by these and the web app lists them: one reading for both.
+ */
+export function declaredModelNames(metadata: Record<string, unknown>): string[] {
+  const models = metadata.models;
+  if (!Array.isArray(models)) return [];
+  const names: string[] = [];
+  for (const entry of models) {
+    const name = typeof entry === "string" ? entry : entry !== null && typeof entry === "object" ? ((entry as Record<string, unknown>).id ?? (entry as Record<string, unknown>).name) : undefined;
+    if (typeof name === "string" && name !== "") names.push(name);
+  }
+  return names;
+}

@@ -14,7 +14,7 @@
  * provider, owner, URLs of services behind one endpoint) and equal capability and tag lists are shared through
  * a bounded pool instead of one copy per record.
  */
-import type { ServiceRecord } from "@kai/protocol";
+import { declaredModelNames, type ServiceRecord } from "@kai/protocol";
 import type { Change, ChangeFeed } from "../../registry/change-feed.js";
 import type { NodeStore } from "../../storage/contracts/node-store.js";
 
@@ -40,18 +40,9 @@ const NO_MODELS: ReadonlySet<string> = new Set();
 const DECLARED_POOL_LIMIT = 1_000;
 const declaredPool = new Map<string, ReadonlySet<string>>();
 
-/** `metadata.models` as a set of names; anything that is not a name or `{id|name}` is ignored. */
+/** `metadata.models` as a set of names (the protocol's `declaredModelNames`), pooled. */
 function declaredModels(metadata: Record<string, unknown>): ReadonlySet<string> {
-  const models = metadata.models;
-  if (!Array.isArray(models)) return NO_MODELS;
-  const names: string[] = [];
-  for (const entry of models) {
-    if (typeof entry === "string" && entry) names.push(entry);
-    else if (entry && typeof entry === "object") {
-      const id = (entry as Record<string, unknown>).id ?? (entry as Record<string, unknown>).name;
-      if (typeof id === "string" && id) names.push(id);
-    }
-  }
+  const names = declaredModelNames(metadata);
   if (names.length === 0) return NO_MODELS;
   const key = JSON.stringify(names);
   const known = declaredPool.get(key);

@@ -4,6 +4,7 @@
  * with one (`"ui": { "url": "http://…" }`), resolved against the service's own URL when relative. Only http(s):
  * anything else (javascript:, data:) is not a UI the app will frame.
  */
+import { declaredModelNames } from "@kai/protocol";
 import type { ServiceRecord } from "@kai/sdk";
 
 export function serviceUiUrl(record: Pick<ServiceRecord, "metadata" | "url">): string | undefined {
@@ -18,11 +19,7 @@ export function serviceUiUrl(record: Pick<ServiceRecord, "metadata" | "url">): s
   }
 }
 
-/** The models the record itself declares (`metadata.models`: names, or objects with an `id` or `name`). */
+/** The models the record itself declares: the protocol's reading of `metadata.models`, the one the gateway routes by. */
 export function declaredModels(record: Pick<ServiceRecord, "metadata">): string[] {
-  const models = record.metadata.models;
-  if (!Array.isArray(models)) return [];
-  return models
-    .map((model) => (typeof model === "string" ? model : model !== null && typeof model === "object" ? ((model as { id?: unknown; name?: unknown }).id ?? (model as { name?: unknown }).name) : undefined))
-    .filter((model): model is string => typeof model === "string");
+  return declaredModelNames(record.metadata);
 }
