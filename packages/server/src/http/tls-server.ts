@@ -59,13 +59,28 @@ export function tlsServerFactory(settings: TlsSettings): (handler: (request: Inc
   }, handler) as unknown as HttpServer;
 }
 
+/**
+ * True when the connection's client presented a certificate that was verified. `authorized` alone is not that: Node
+ * (through OpenSSL) counts a TLS 1.3 session resumed without any certificate as verified, as it would a pre-shared
+ * key. So a client that connected once without a certificate (to /healthz, or to a KLP route that refused it) and
+ * resumed that session got `authorized` and passed the rule below; the certificate must be there too (a session
+ * resumed from one made with a verified certificate still carries it).
+ */
+function presentedVerifiedCertificate(socket: TLSSocket): boolean {
+  if (socket.authorized !== true) return false;
+  const certificate = socket.getPeerCertificate();
+  return certificate !== null && typeof certificate === "object" && Object.keys(certificate).length > 0;
+}
+
 /** KLP's routes need a verified client certificate when `clientCertificates` is `peers`. */
 export function requirePeerCertificates(app: FastifyInstance, settings: TlsSettings): void {
   if (settings.clientCertificates !== "peers") return;
   app.addHook("onRequest", (request, _reply, done) => {
-    if (!request.url.startsWith("/klp/") && request.url !== "/klp") return done();
+    // The route matched, not the URL as sent: `/klp?x` reaches the `/klp` route too, and passed a test of the URL.
+    const route = request.routeOptions.url ?? request.url.split("?", 1)[0]!;
+    if (!route.startsWith("/klp/") && route !== "/klp") return done();
     const socket = request.raw.socket as TLSSocket;
-    if (socket.authorized === true) return done();
+    if (presentedVerifiedCertificate(socket)) return done();
     done(new ApiError("unauthorized", "KLP on this node needs a client certificate signed by its CA (server.tls.clientCertificates: peers)"));
   });
 }

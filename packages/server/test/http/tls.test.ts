@@ -110,6 +110,49 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     await withCertificate.close();
   });
 
+  it("a client without a certificate stays refused when it resumes its TLS session (Node counts that as verified)", async () => {
+    // One connection without a certificate, then a second that resumes its TLS 1.3 session: Node reports the resumed
+    // one `authorized` though no certificate was ever shown, which let KLP's routes answer it.
+    const post = (session?: Buffer) =>
+      new Promise<{ status: string; reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
+        let saved: Buffer | undefined;
+        let text = "";
+        const socket = connect({ host: "127.0.0.1", port: Number(new URL(peersNode.url).port), ca, servername: "localhost", ...(session ? { session } : {}) }, () => {
+          socket.write("POST /klp/message HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}");
+        });
+        socket.on("session", (ticket: Buffer) => (saved = ticket));
+        socket.on("data", (chunk: Buffer) => (text += chunk.toString("utf8")));
+        socket.on("end", () => resolve({ status: text.split("\r\n", 1)[0]!, reused: socket.isSessionReused(), session: saved }));
+        socket.on("error", reject);
+      });
+    const first = await post();
+    expect(first.status).toContain(" 401 ");
+    expect(first.session).toBeDefined();
+    const resumed = await post(first.session);
+    expect(resumed.reused).toBe(true);
+    expect(resumed.status).toContain(" 401 ");
+  });
+
+  it("KLP's WebSocket needs the certificate whatever query the URL carries", async () => {
+    const { default: WebSocket } = await import("ws");
+    const url = new URL(peersNode.url);
+    for (const path of ["/klp", "/klp?x=1"]) {
+      const status = await new Promise<number | "open">((resolve, reject) => {
+        const socket = new WebSocket(`wss://localhost:${url.port}${path}`, { ca });
+        socket.on("open", () => {
+          socket.terminate();
+          resolve("open");
+        });
+        socket.on("unexpected-response", (_request, response) => {
+          resolve(response.statusCode ?? 0);
+          socket.terminate();
+        });
+        socket.on("error", reject);
+      });
+      expect(status, path).toBe(401);
+    }
+  });
+
   it("the CLI trusts the node's CA with --ca-file, and refuses the node without it", async () => {
     // Spawned without blocking: the node runs in this process and must answer meanwhile.
     const kai = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
