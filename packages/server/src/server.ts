@@ -55,6 +55,7 @@ import { startTracing } from "./tracing/node-tracing.js";
 import { KlpNode, type KlpFederationPort } from "./klp/klp-node.js";
 import { KlpMemoryHandlers } from "./klp/memory-handlers.js";
 import { KlpMemoryGrants } from "./klp/memory-grants.js";
+import { PeerTls, peerTlsFiles } from "./klp/peer-tls.js";
 import { nodeKeySource } from "./identity/node-identity.js";
 import { FederationService } from "./federation/federation-service.js";
 import { startLanDiscovery, type LanDiscovery } from "./federation/lan-discovery.js";
@@ -233,6 +234,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // KLP identity = the node key; see identity/node-identity.ts. Federation opens its peer sessions through
     // the node and the node answers peers through federation: the node reads it late-bound (see KlpNodeOptions).
     const late: { federation?: KlpFederationPort; memory?: KlpMemoryHandlers; plugins?: PluginRuntime } = {};
+    // The node's side of TLS towards other nodes (its client certificate, their CA): read now, so that a file that
+    // cannot be read stops the start with its name, as the server's own certificate does.
+    const peerFiles = peerTlsFiles(config);
+    const peerTls = peerFiles ? new PeerTls(peerFiles, logger) : undefined;
+    if (peerTls) undo.unshift(async () => peerTls.close());
     const klpNode = new KlpNode({
       key: nodeKeySource(key),
       registry,
@@ -245,6 +251,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       federation: () => late.federation,
       memory: () => late.memory,
       ...(tracing ? { tracing } : {}),
+      ...(peerTls ? { peerTls } : {}),
     });
     const federation = await FederationService.start({
       store: store.federationStore(),
@@ -256,6 +263,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       settings: config.federation,
       logger,
       connect: (url, did) => klpNode.connect(url, "ws", did),
+      readNodeDocument: (url) => klpNode.readNodeDocument(url),
       // In a cluster the leader runs the peer links (a singleton job below); every instance answers peers.
       ...(shared ? { coordination: clusterCoordination(cluster.signals) } : {}),
     });
@@ -592,6 +600,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         await mesh.close();
         await federation.close();
         await klpNode.close();
+        peerTls?.close();
         await app.close();
         // The last spans are exported before the node reports stopped.
         await tracing?.close().catch(() => undefined);

@@ -362,6 +362,21 @@ export const ConfigSchema = z.strictObject({
        * default: an announcement tells the whole segment a node runs here. Discovered nodes are only listed
        * (`kai peer discover`); adding one pins its DID like `kai peer add`.
        */
+      /**
+       * TLS of this node's own connections to peers (KLP over HTTPS and WSS; klp/peer-tls.ts): the client certificate
+       * it presents to a peer that asks for one (mTLS: that peer's `server.tls.clientCertificates`), and `caFile`, a CA
+       * that signs peers' server certificates, trusted beside the system's roots. Absent: `server.tls`'s certificate,
+       * key and CA serve for this too (one CA for a mesh of nodes, each certificate made for serverAuth and
+       * clientAuth). `{}`: no client certificate, the system's roots only. The files are read again when they change.
+       */
+      tls: z
+        .strictObject({
+          certFile: z.string().min(1).optional(),
+          keyFile: z.string().min(1).optional(),
+          caFile: z.string().min(1).optional(),
+        })
+        .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), { message: "federation.tls needs certFile and keyFile together", path: ["keyFile"] })
+        .optional(),
       mdns: z
         .strictObject({
           enabled: z.boolean().default(false),

@@ -54,6 +54,8 @@ export interface FederationServiceOptions {
   logger: Logger;
   /** Opens a KLP session to a peer (pinned DID); the KLP node's `connect` over WebSocket. */
   connect: (url: string, did: string) => Promise<KlpPeerSession>;
+  /** Reads and checks a node's signed document (adding a peer); the KLP node's, over its peer TLS. Default: Node's TLS. */
+  readNodeDocument?: (url: string) => Promise<klp.KlpNodeDocument>;
   now?: () => number;
   /**
    * Set when several instances of this node share the database: links and the expiry sweep then run only
@@ -220,7 +222,7 @@ export class FederationService implements KlpFederationPort {
   async addPeer(input: klp.AddPeerRequest): Promise<{ peer: klp.PeerInfo; created: boolean }> {
     let document: klp.KlpNodeDocument;
     try {
-      document = await fetchNodeDocument(input.url, 10_000);
+      document = await (this.options.readNodeDocument ?? ((url: string) => fetchNodeDocument(url, 10_000)))(input.url);
     } catch (error) {
       const reason = error instanceof klp.KlpError ? error.message : "the node could not be reached";
       throw new ApiError("peer_unreachable", `cannot read the peer's KLP node document: ${reason}`);

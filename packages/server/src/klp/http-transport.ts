@@ -6,11 +6,14 @@
  */
 import type { klp } from "@kai/protocol";
 import { readBoundedText } from "./bounded-body.js";
+import { peerFetch, type PeerTls } from "./peer-tls.js";
 import { withTraceHeaders } from "../tracing/spans.js";
 
 export interface HttpTransportOptions {
   /** Per-request timeout, ms. */
   timeoutMs?: number;
+  /** The node's client certificate and peers' CA (peer-tls.ts); absent: Node's defaults. */
+  tls?: PeerTls;
 }
 
 export class HttpClientTransport implements klp.KlpTransport {
@@ -34,7 +37,7 @@ export class HttpClientTransport implements klp.KlpTransport {
     const timer = setTimeout(() => controller.abort(), this.options.timeoutMs ?? 10_000);
     this.inFlight.add(controller);
     try {
-      const response = await fetch(this.url, { method: "POST", headers: withTraceHeaders({ "content-type": "application/json" }), body: text, signal: controller.signal, redirect: "error" });
+      const response = await peerFetch(this.options.tls, this.url, { method: "POST", headers: withTraceHeaders({ "content-type": "application/json" }), body: text, signal: controller.signal, redirect: "error" });
       const answer = await readBoundedText(response, "the peer's answer");
       if (!this.isClosed) for (const handler of this.messageHandlers) handler(answer);
     } finally {

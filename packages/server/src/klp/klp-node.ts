@@ -12,13 +12,14 @@ import type { RegistryService } from "../registry/registry-service.js";
 import { KlpDiscovery } from "./discovery.js";
 import { RegistryHandlers, klpErrorFromApi, principalForDid } from "./registry-handlers.js";
 import { KlpMemoryHandlers } from "./memory-handlers.js";
-import { connectPeer, type KlpPeerSession, type PeerTransportKind } from "./peer-session.js";
+import { connectPeer, fetchNodeDocument, type KlpPeerSession, type PeerTransportKind } from "./peer-session.js";
 import type { KlpKeySource } from "../identity/node-identity.js";
 import { memoryRateLimits } from "../cluster/limits/rate-limits.js";
 import type { RateLimits, WindowCounter } from "../cluster/limits/limit-types.js";
 import type { Span } from "@opentelemetry/api";
 import type { NodeTracing } from "../tracing/node-tracing.js";
 import { failSpan, inSpan, SpanKind } from "../tracing/spans.js";
+import type { PeerTls } from "./peer-tls.js";
 
 export interface KlpNodeOptions {
   /** The node key as KLP sees it: the DID always, the key pair while the vault holds it unlocked. */
@@ -58,6 +59,8 @@ export interface KlpNodeOptions {
   memory?: () => KlpMemoryHandlers | undefined;
   /** The node's tracing: a span per KLP message received and sent (tracing/spans.ts); absent: none. */
   tracing?: NodeTracing;
+  /** TLS of the node's connections to other nodes: its client certificate and their CA (peer-tls.ts). */
+  peerTls?: PeerTls;
 }
 
 /**
@@ -255,11 +258,17 @@ export class KlpNode {
     );
   }
 
+  /** Reads another node's signed document (`/.well-known/klp.json`), over this node's peer TLS. */
+  readNodeDocument(baseUrl: string, timeoutMs = 10_000): Promise<klp.KlpNodeDocument> {
+    return fetchNodeDocument(baseUrl, timeoutMs, this.options.peerTls);
+  }
+
   /** Opens a session from this node to another one (its DID read from its signed node document, or pinned). */
   async connect(baseUrl: string, via: PeerTransportKind, expectDid?: string): Promise<KlpPeerSession> {
     const session = await connectPeer(baseUrl, this.identity, via, {
       ...(expectDid !== undefined ? { expectDid } : {}),
       ...(this.options.tracing ? { tracing: this.options.tracing } : {}),
+      ...(this.options.peerTls ? { tls: this.options.peerTls } : {}),
       now: this.now,
     });
     this.sessions.add(session);

@@ -10,6 +10,7 @@ import { z } from "zod";
 import { klp, parseJson } from "@kai/protocol";
 import { HttpClientTransport } from "./http-transport.js";
 import { MAX_PEER_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
+import { peerFetch, type PeerTls } from "./peer-tls.js";
 import { CLOSE_NORMAL, WebSocketTransport } from "./ws-transport.js";
 import type { NodeTracing } from "../tracing/node-tracing.js";
 import { inSpan, SpanKind } from "../tracing/spans.js";
@@ -23,6 +24,8 @@ export interface ConnectOptions {
   timeoutMs?: number;
   /** The node's tracing: a client span per request sent, its `traceparent` on the HTTP transport's POST. */
   tracing?: NodeTracing;
+  /** The node's client certificate and peers' CA (peer-tls.ts); absent: Node's defaults. */
+  tls?: PeerTls;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -32,8 +35,8 @@ const MAX_INCOMING_FRAME = MAX_PEER_ANSWER_BYTES;
 const MAX_NODE_DOCUMENT_BYTES = 64 * 1024;
 
 /** Fetches `/.well-known/klp.json` and checks its schema and its detached signature by the DID it names. */
-export async function fetchNodeDocument(baseUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS): Promise<klp.KlpNodeDocument> {
-  const response = await fetch(new URL("/.well-known/klp.json", baseUrl), { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
+export async function fetchNodeDocument(baseUrl: string, timeoutMs = DEFAULT_TIMEOUT_MS, tls?: PeerTls): Promise<klp.KlpNodeDocument> {
+  const response = await peerFetch(tls, new URL("/.well-known/klp.json", baseUrl), { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
   if (response.status !== 200) throw new klp.KlpError("KLP_NOT_FOUND", `no KLP node document at ${baseUrl} (HTTP ${response.status})`);
   const json = parseJson(await readBoundedText(response, "the node document", MAX_NODE_DOCUMENT_BYTES));
   const parsed = json.ok ? klp.KlpNodeDocumentSchema.safeParse(json.value) : undefined;
@@ -51,9 +54,9 @@ export function entryRegistrationHolds(entry: klp.KlpDiscoveryEntry): boolean {
   return raw.from === entry.signer && klp.verifyEnvelope(raw);
 }
 
-function openSocket(url: URL, timeoutMs: number): Promise<WebSocket> {
+function openSocket(url: URL, timeoutMs: number, tls: PeerTls | undefined): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url, { maxPayload: MAX_INCOMING_FRAME, handshakeTimeout: timeoutMs });
+    const socket = new WebSocket(url, { maxPayload: MAX_INCOMING_FRAME, handshakeTimeout: timeoutMs, ...tls?.socketOptions() });
     socket.once("open", () => resolve(socket));
     socket.once("error", reject);
   });
@@ -62,7 +65,7 @@ function openSocket(url: URL, timeoutMs: number): Promise<WebSocket> {
 /** Opens a session to the node at `baseUrl`; over WebSocket, only after the handshake has proven both keys. */
 export async function connectPeer(baseUrl: string, self: klp.KlpKeyPair, via: PeerTransportKind, options: ConnectOptions = {}): Promise<KlpPeerSession> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const document = await fetchNodeDocument(baseUrl, timeoutMs);
+  const document = await fetchNodeDocument(baseUrl, timeoutMs, options.tls);
   if (options.expectDid !== undefined && document.did !== options.expectDid) {
     throw new klp.KlpError("KLP_UNKNOWN_SENDER", "the node is not the pinned identity");
   }
@@ -75,11 +78,11 @@ export async function connectPeer(baseUrl: string, self: klp.KlpKeyPair, via: Pe
     recipientExists: (address) => address.kind === "did" && address.did === self.did,
   };
   if (via === "http") {
-    return new KlpPeerSession(new HttpClientTransport(new URL(document.endpoints.message, baseUrl).href, { timeoutMs }), self, document.did, context, timeoutMs, options.tracing);
+    return new KlpPeerSession(new HttpClientTransport(new URL(document.endpoints.message, baseUrl).href, { timeoutMs, ...(options.tls ? { tls: options.tls } : {}) }), self, document.did, context, timeoutMs, options.tracing);
   }
   const url = new URL(document.endpoints.websocket, baseUrl);
   url.protocol = url.protocol === "https:" ? "wss:" : "ws:";
-  const transport = new WebSocketTransport(await openSocket(url, timeoutMs));
+  const transport = new WebSocketTransport(await openSocket(url, timeoutMs, options.tls));
   try {
     await klp.openHandshake(transport, self, { context, expectPeer: document.did, timeoutMs });
   } catch (error) {
