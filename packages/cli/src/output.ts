@@ -28,22 +28,54 @@ export interface Output extends OutputOptions {
   table(headers: string[], rows: string[][]): void;
 }
 
-export function createOutput(options: OutputOptions, streams = { out: process.stdout, err: process.stderr }): Output {
+/**
+ * Control characters a terminal could act on: C0 (but tab and line feed), DEL and C1. Why the CLI replaces them in
+ * everything it prints for people: it prints what others wrote (a service's name registered by any token with
+ * `services:write`, a federation peer's records, a node heard on the LAN, a log line, an upstream model's answer), and
+ * an escape sequence in it would be acted on by the terminal: recolour or hide text, rewrite the line, set the title,
+ * write the clipboard. JSON output escapes C0 itself and is for programs.
+ */
+// eslint-disable-next-line no-control-regex -- finding control characters is the point
+const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+// eslint-disable-next-line no-control-regex -- as above, with tab and line breaks
+const CONTROL_OR_BREAK = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/** Text made safe for a terminal: control characters other than tab and line feed become U+FFFD. */
+export function terminalSafe(text: string): string {
+  return text.replace(CONTROL, "\ufffd");
+}
+
+/**
+ * A table cell or a value on its line, made safe and kept on one line: tabs and line breaks become spaces (a value
+ * must not start a line of its own that reads like another field or row), other control characters U+FFFD.
+ */
+export function singleLine(text: string): string {
+  return text.replace(CONTROL_OR_BREAK, (found) => (found === "\t" || found === "\n" || found === "\r" ? " " : "\ufffd"));
+}
+
+/** Where output goes: stdout and stderr, or anything that takes text (a test's capture). */
+interface OutputStreams {
+  out: { write(text: string): unknown };
+  err: { write(text: string): unknown };
+}
+
+export function createOutput(options: OutputOptions, streams: OutputStreams = { out: process.stdout, err: process.stderr }): Output {
   const { out, err } = streams;
   return {
     ...options,
-    line: (text) => void out.write(`${text}\n`),
+    line: (text) => void out.write(`${terminalSafe(text)}\n`),
     document: (value) => void out.write(`${JSON.stringify(value, null, 2)}\n`),
     jsonLine: (value) => void out.write(`${JSON.stringify(value)}\n`),
     info: (text) => {
-      if (!options.quiet) err.write(`${text}\n`);
+      if (!options.quiet) err.write(`${terminalSafe(text)}\n`);
     },
-    warn: (text) => void err.write(`warning: ${text}\n`),
-    notice: (text) => void err.write(`${text}\n`),
+    warn: (text) => void err.write(`warning: ${terminalSafe(text)}\n`),
+    notice: (text) => void err.write(`${terminalSafe(text)}\n`),
     error: ({ body }) => {
-      const lines = [`error: ${body.error.message} (${body.error.code})`];
-      for (const detail of body.error.details ?? []) lines.push(`  - ${detail.path}: ${detail.message}`);
-      if (body.error.requestId) lines.push(`  request id: ${body.error.requestId}`);
+      // An error's message and details may quote what was sent (a name, a path): one line each, made safe.
+      const lines = [`error: ${singleLine(body.error.message)} (${singleLine(body.error.code)})`];
+      for (const detail of body.error.details ?? []) lines.push(`  - ${singleLine(detail.path)}: ${singleLine(detail.message)}`);
+      if (body.error.requestId) lines.push(`  request id: ${singleLine(body.error.requestId)}`);
       err.write(`${lines.join("\n")}\n`);
       if (options.json) err.write(`${JSON.stringify(body)}\n`);
     },
@@ -52,7 +84,8 @@ export function createOutput(options: OutputOptions, streams = { out: process.st
 }
 
 /** Left-aligned columns separated by two spaces; the last column is not padded (no trailing blanks). */
-export function formatTable(headers: string[], rows: string[][]): string {
+export function formatTable(headers: string[], given: string[][]): string {
+  const rows = given.map((row) => row.map(singleLine));
   const widths = headers.map((header, i) => Math.max(header.length, ...rows.map((row) => (row[i] ?? "").length)));
   const render = (cells: string[]) =>
     cells
@@ -75,5 +108,5 @@ export function cell(value: string | number | boolean | null | undefined): strin
 /** Aligned `key: value` lines for a single object (status, get). */
 export function formatKeyValues(pairs: [string, string][]): string {
   const width = Math.max(...pairs.map(([key]) => key.length)) + 1;
-  return pairs.map(([key, value]) => `${`${key}:`.padEnd(width)} ${value}`).join("\n") + "\n";
+  return pairs.map(([key, value]) => `${`${key}:`.padEnd(width)} ${singleLine(value)}`).join("\n") + "\n";
 }

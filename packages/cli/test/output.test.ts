@@ -4,7 +4,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { ServiceRegistrationSchema, type ServiceRecord } from "@kai/protocol";
-import { formatTable } from "../src/output.js";
+import { Writable } from "node:stream";
+import { createOutput, formatKeyValues, formatTable, terminalSafe } from "../src/output.js";
 import { EXIT, exitCodeForApiCode } from "../src/exit-codes.js";
 import { isUnchanged } from "../src/apply-manifest.js";
 import { planManifest } from "../src/manifest-check/plan-entries.js";
@@ -14,6 +15,26 @@ describe("formatTable", () => {
   it("aligns columns and leaves no trailing blanks", () => {
     expect(formatTable(["ID", "NAME"], [["a", "first"], ["long-id", "x"]])).toBe("ID       NAME\na        first\nlong-id  x\n");
     expect(formatTable(["A", "B"], [["x", ""]])).toBe("A  B\nx\n");
+  });
+});
+
+describe("what is printed for people is safe for a terminal", () => {
+  const ESC = "\u001b";
+  it("a line keeps its line breaks and tabs, and loses what a terminal would act on (C0, DEL, C1)", () => {
+    expect(terminalSafe(`a\tb\nc${ESC}[2J\u0007\u007f\u009b`)).toBe("a\tb\nc\ufffd[2J\ufffd\ufffd\ufffd");
+  });
+
+  it("table cells and values stay on one line: a break cannot start a row or field of its own", () => {
+    expect(formatTable(["ID", "NAME"], [["a", `x\nb  fake${ESC}[0m`]])).toBe("ID  NAME\na   x b  fake\ufffd[0m\n");
+    expect(formatKeyValues([["name", "x\r\nstatus: fake"], ["status", "active"]])).toBe("name:   x  status: fake\nstatus: active\n");
+  });
+
+  it("an error's message and details, which may quote what was sent, are made safe and one line each", () => {
+    let written = "";
+    const err = new Writable({ write: (chunk: Buffer, _encoding, done) => ((written += chunk.toString("utf8")), done()) });
+    const output = createOutput({ json: false, quiet: false }, { out: err, err });
+    output.error({ exitCode: 1, body: { error: { code: "not_found", message: `no service "x${ESC}]0;t\u0007"\nerror: fake`, details: [{ path: `p${ESC}`, message: "m" }] } } });
+    expect(written).toBe(`error: no service "x\ufffd]0;t\ufffd" error: fake (not_found)\n  - p\ufffd: m\n`);
   });
 });
 

@@ -38,27 +38,24 @@ function printArtifact(out: ReturnType<typeof contextOf>["out"], artifact: Artif
   );
 }
 
-/** Text from an uploaded file, made safe for a terminal: no control characters but line breaks and tabs (no escapes). */
-// eslint-disable-next-line no-control-regex
-const terminalSafe = (text: string) => text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, "\ufffd");
-
+/** A preview as text; `out.line` makes what the uploaded file holds safe for a terminal (output.ts `terminalSafe`). */
 function printPreview(out: ReturnType<typeof contextOf>["out"], id: string, preview: ArtifactPreview): void {
   switch (preview.kind) {
     case "none":
     case "unavailable":
-      return out.line(`(${terminalSafe(preview.reason)})`);
+      return out.line(`(${preview.reason})`);
     case "text":
     case "json":
-      out.line(terminalSafe(preview.excerpt));
+      out.line(preview.excerpt);
       if (preview.truncated) out.line("… (cut: download it for the rest)");
       return;
     case "markdown":
       out.info(`Markdown rendered to sanitised HTML${preview.remoteImages > 0 ? ` (${preview.remoteImages} remote image(s) not loaded: data-remote-src)` : ""}${preview.truncated ? "; only its start" : ""}`);
-      return out.line(terminalSafe(preview.html));
+      return out.line(preview.html);
     case "image":
       return out.line(`${preview.contentType}, ${preview.width} × ${preview.height} pixels; thumbnail: kai artifact thumbnail ${id} -o <file.webp>`);
     case "pdf":
-      return out.line(`PDF, ${preview.pages} page${preview.pages === 1 ? "" : "s"}${preview.title !== null ? `; title: ${terminalSafe(preview.title)}` : ""}${preview.encrypted ? " (encrypted)" : ""}`);
+      return out.line(`PDF, ${preview.pages} page${preview.pages === 1 ? "" : "s"}${preview.title !== null ? `; title: ${preview.title}` : ""}${preview.encrypted ? " (encrypted)" : ""}`);
   }
 }
 

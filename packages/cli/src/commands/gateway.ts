@@ -18,6 +18,7 @@ import { addGlobalOptions, collectList, contextOf, integerOption } from "../comm
 import { CliError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
 import { readDocument, readStdin } from "../input-file.js";
+import { terminalSafe } from "../output.js";
 
 interface HintFlags {
   tag?: string[];
@@ -126,7 +127,8 @@ export function chatCommand(): Command {
       const stream = await client().gateway.chatStream(request, options);
       for await (const chunk of stream) {
         const text = chunk.choices[0]?.delta?.content;
-        if (typeof text === "string") process.stdout.write(text);
+        // The model's words as they come, made safe for a terminal like everything else printed (output.ts).
+        if (typeof text === "string") process.stdout.write(terminalSafe(text));
       }
       process.stdout.write("\n");
       out.info(describeServed(stream));
