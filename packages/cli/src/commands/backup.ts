@@ -67,7 +67,7 @@ function createCommand(): Command {
 }
 
 function listCommand(): Command {
-  const command = new Command("list").description("the backups in the node's backup directory, newest first (backup:admin)");
+  const command = new Command("list").alias("ls").description("the backups in the node's backup directory, newest first (backup:admin)");
   addGlobalOptions(command);
   return command.action(async (_flags: unknown, self: Command) => {
     const { out, client } = contextOf(self);

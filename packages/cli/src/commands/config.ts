@@ -37,7 +37,7 @@ function agentOf(flags: { agent?: string }): { agent?: string } {
 }
 
 function listCommand(): Command {
-  const command = new Command("list").description("every effective setting, secrets redacted (config:admin)").option(...AGENT_OPTION);
+  const command = new Command("list").alias("ls").description("every effective setting, secrets redacted (config:admin)").option(...AGENT_OPTION);
   addGlobalOptions(command);
   return command.action(async (flags: { agent?: string }, self: Command) => {
     const { out, client } = contextOf(self);

@@ -27,7 +27,7 @@ function firstProblem(plugin: PluginSummary): string {
 }
 
 function listCommand(): Command {
-  const command = new Command("list").description("the plugins the node found: state, trust level, problems (plugins:admin)");
+  const command = new Command("list").alias("ls").description("the plugins the node found: state, trust level, problems (plugins:admin)");
   addGlobalOptions(command);
   return command.action(async (_flags: unknown, self: Command) => {
     const { out, client } = contextOf(self);
