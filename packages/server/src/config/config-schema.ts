@@ -358,11 +358,6 @@ export const ConfigSchema = z.strictObject({
       /** How often expired imported records are dropped, ms. */
       sweepIntervalMs: z.int().min(100).max(3_600_000).default(10_000),
       /**
-       * LAN discovery by mDNS/DNS-SD (`_kai._tcp`, the DID in the TXT record; federation/lan-discovery.ts). Off by
-       * default: an announcement tells the whole segment a node runs here. Discovered nodes are only listed
-       * (`kai peer discover`); adding one pins its DID like `kai peer add`.
-       */
-      /**
        * TLS of this node's own connections to peers (KLP over HTTPS and WSS; klp/peer-tls.ts): the client certificate
        * it presents to a peer that asks for one (mTLS: that peer's `server.tls.clientCertificates`), and `caFile`, a CA
        * that signs peers' server certificates, trusted beside the system's roots. Absent: `server.tls`'s certificate,
@@ -377,6 +372,11 @@ export const ConfigSchema = z.strictObject({
         })
         .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), { message: "federation.tls needs certFile and keyFile together", path: ["keyFile"] })
         .optional(),
+      /**
+       * LAN discovery by mDNS/DNS-SD (`_kai._tcp`, the DID in the TXT record; federation/lan-discovery.ts). Off by
+       * default: an announcement tells the whole segment a node runs here. Discovered nodes are only listed
+       * (`kai peer discover`); adding one pins its DID like `kai peer add`.
+       */
       mdns: z
         .strictObject({
           enabled: z.boolean().default(false),
