@@ -12,7 +12,6 @@
  *   certificate was verified (other nodes authenticate by TLS as well as by their signed envelopes; browsers and the
  *   CLI need none).
  */
-import { readFileSync } from "node:fs";
 import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions } from "node:https";
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
@@ -21,6 +20,7 @@ import type { Config } from "../config/config-schema.js";
 import { ApiError } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
 import { watchFileFolders, type FolderWatch } from "../config/watch-folders.js";
+import { readConfiguredFile } from "../config/configured-file.js";
 
 type TlsSettings = Config["server"]["tls"];
 
@@ -31,13 +31,7 @@ export function tlsEnabled(settings: TlsSettings): boolean {
 
 /** The certificate, key and CA as the TLS layer takes them (read now; throws with the file named when one cannot be read). */
 function secureContextOf(settings: TlsSettings): Pick<ServerOptions, "cert" | "key" | "ca"> {
-  const read = (file: string, what: string) => {
-    try {
-      return readFileSync(file);
-    } catch (error) {
-      throw new Error(`server.tls.${what} ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
-    }
-  };
+  const read = (file: string, what: string) => readConfiguredFile(file, `server.tls.${what}`);
   return {
     cert: read(settings.certFile!, "certFile"),
     key: read(settings.keyFile!, "keyFile"),

@@ -17,6 +17,7 @@ import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
 import { Agent, fetch as undiciFetch } from "undici";
 import { watchFileFolders, type FolderWatch } from "../config/watch-folders.js";
+import { readConfiguredFile } from "../config/configured-file.js";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
 
@@ -26,6 +27,8 @@ export interface PeerTlsFiles {
   keyFile?: string;
   /** A CA that signs peers' server certificates, trusted beside the system's roots. */
   caFile?: string;
+  /** The setting the files come from, named when one cannot be read (default `federation.tls`). */
+  setting?: "federation.tls" | "server.tls";
 }
 
 /** What KLP's requests to peers set: the global fetch and undici's take it alike. */
@@ -56,6 +59,7 @@ export function peerTlsFiles(config: Pick<Config, "server" | "federation">): Pee
   return {
     ...(server.certFile !== undefined && server.keyFile !== undefined ? { certFile: server.certFile, keyFile: server.keyFile } : {}),
     ...(server.caFile !== undefined ? { caFile: server.caFile } : {}),
+    setting: "server.tls",
   };
 }
 
@@ -73,13 +77,7 @@ function extraCaCertificates(): Buffer[] {
 
 /** Reads the files now; throws naming the file that cannot be read. */
 function readOptions(files: PeerTlsFiles): PeerSocketOptions {
-  const read = (file: string, what: string) => {
-    try {
-      return readFileSync(file);
-    } catch (error) {
-      throw new Error(`federation.tls.${what} ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
-    }
-  };
+  const read = (file: string, what: string) => readConfiguredFile(file, `${files.setting ?? "federation.tls"}.${what}`);
   return {
     ...(files.caFile !== undefined ? { ca: [...rootCertificates, ...extraCaCertificates(), read(files.caFile, "caFile")] } : {}),
     ...(files.certFile !== undefined && files.keyFile !== undefined ? { cert: read(files.certFile, "certFile"), key: read(files.keyFile, "keyFile") } : {}),

@@ -4,36 +4,24 @@
 // records over WSS; a node that trusts the CA but presents no certificate is refused by KLP's routes (the peer shows
 // the 401 as its last error and imports nothing); a node that does not trust the CA cannot add it at all (the
 // certificate is verified, never skipped). The client side reads renewed files without a restart.
-import { spawnSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 // undici's own fetch: it takes undici's Agent as its dispatcher (the nodes' API is HTTPS with the test CA).
 import { Agent, fetch } from "undici";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { klp, type ServiceRecord } from "@kai/protocol";
 import { PeerTls } from "../../src/klp/peer-tls.js";
-import pino from "pino";
 import { registration, startTestServer, type TestServer } from "../helpers/test-server.js";
-import { missingPart } from "../helpers/real-parts.js";
+import { HAS_OPENSSL, makeTestCa } from "../helpers/test-certificates.js";
 import { FAST_FEDERATION, eventually } from "./support.js";
-
-const HAS_OPENSSL = spawnSync("openssl", ["version"], { stdio: "ignore" }).status === 0 || Boolean(missingPart("the openssl program (test certificates)", "apt-get install openssl"));
 
 const dir = mkdtempSync(join(tmpdir(), "kai-peer-mtls-"));
 const file = (name: string) => join(dir, name);
 
-function openssl(...args: string[]): void {
-  const result = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${result.stderr}`);
-}
-
 /** A node's key and certificate, signed by the test CA, good as a server's and as a client's: `name.key`, `name.pem`. */
-function issue(name: string): void {
-  openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", `/CN=${name}`);
-  writeFileSync(file(`${name}.ext`), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n");
-  openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`);
-}
+const NODE_CERTIFICATE = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n";
 
 let trustingCa: Agent;
 /** A call to a node's API over HTTPS (or HTTP), trusting the test CA, with the node's admin token. */
@@ -57,9 +45,9 @@ let notTrusting: TestServer;
 
 beforeAll(async () => {
   if (!HAS_OPENSSL) return;
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kai test CA");
-  issue("node-a");
-  issue("node-b");
+  const testCa = makeTestCa(dir);
+  testCa.issue("node-a", "/CN=node-a", NODE_CERTIFICATE);
+  testCa.issue("node-b", "/CN=node-b", NODE_CERTIFICATE);
   trustingCa = new Agent({ connect: { ca: readFileSync(file("ca.pem")) } });
   const federation = FAST_FEDERATION;
   [asking, presenting, withoutCertificate, notTrusting] = await Promise.all([

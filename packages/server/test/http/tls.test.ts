@@ -2,8 +2,8 @@
 // the openssl program) answers over HTTPS only to clients that trust that CA; a renewed certificate written over the
 // files is served to new connections without a restart; with clientCertificates: peers, KLP's routes need a client
 // certificate signed by the CA while the rest of the API does not; the built `kai` trusts the CA with --ca-file.
-import { execFile, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, rmSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { connect } from "node:tls";
@@ -12,25 +12,14 @@ import { fileURLToPath } from "node:url";
 import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { eventually, startTestServer, type TestServer } from "../helpers/test-server.js";
-import { missingPart } from "../helpers/real-parts.js";
+import { HAS_OPENSSL, makeTestCa, type TestCa } from "../helpers/test-certificates.js";
 
-const HAS_OPENSSL = spawnSync("openssl", ["version"], { stdio: "ignore" }).status === 0 || Boolean(missingPart("the openssl program (test certificates)", "apt-get install openssl"));
 const CLI = fileURLToPath(new URL("../../../cli/dist/main.js", import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), "kai-tls-"));
 const file = (name: string) => join(dir, name);
-
-function openssl(...args: string[]): void {
-  const result = spawnSync("openssl", args, { cwd: dir, encoding: "utf8" });
-  if (result.status !== 0) throw new Error(`openssl ${args.join(" ")}: ${result.stderr}`);
-}
-
-/** A key and a certificate signed by the test CA: `name.key`, `name.pem`. */
-function issue(name: string, subject: string, extensions: string): void {
-  openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", `${name}.key`, "-out", `${name}.csr`, "-subj", subject);
-  writeFileSync(file(`${name}.ext`), extensions);
-  openssl("x509", "-req", "-in", `${name}.csr`, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", `${name}.pem`, "-days", "2", "-extfile", `${name}.ext`);
-}
+let testCa: TestCa;
+const issue = (name: string, subject: string, extensions: string) => testCa.issue(name, subject, extensions);
 
 /** The serial number of the certificate the server presents to a new connection. */
 function servedSerial(port: number, ca: Buffer | string): Promise<string> {
@@ -49,7 +38,7 @@ let peersNode: TestServer;
 
 beforeAll(async () => {
   if (!HAS_OPENSSL) return;
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=kai test CA");
+  testCa = makeTestCa(dir);
   issue("server", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
   issue("client", "/CN=peer-node", "extendedKeyUsage=clientAuth\n");
   copyFileSync(file("server.pem"), file("live.pem"));
