@@ -1,8 +1,9 @@
 /**
  * @module command-options
  * The option definitions every command shares: the global options (`--json`, `--url`, `--token`, `--ca-file`,
- * `-q/--quiet`), accepted before or after the command name, and the parsers of list and number flags. Apart from
- * command-kit.ts (the context, which loads the SDK) so that building the command tree loads only commander.
+ * `--client-cert`, `--client-key`, `-q/--quiet`), accepted before or after the command name, and the parsers of list
+ * and number flags. Apart from command-kit.ts (the context, which loads the SDK) so that building the command tree
+ * loads only commander.
  */
 import { InvalidArgumentError, type Command } from "commander";
 
@@ -24,6 +25,8 @@ export function addGlobalOptions(command: Command, { quietShort = true }: { quie
     .option("--url <url>", "server URL (env KAI_URL; default: stored login, then http://127.0.0.1:7070)")
     .option("--token <token>", "access token; prefer env KAI_TOKEN or `kai login` (argv is visible to other users)")
     .option("--ca-file <file>", "also trust this CA (PEM) for the server's certificate (env KAI_CA_FILE)")
+    .option("--client-cert <file>", "a client certificate (PEM), for a node that asks every client for one (env KAI_CLIENT_CERT)")
+    .option("--client-key <file>", "the client certificate's private key (PEM) (env KAI_CLIENT_KEY)")
     .option(quietShort ? "-q, --quiet" : "--quiet", "no messages on stderr (data and errors are still printed)");
 }
 

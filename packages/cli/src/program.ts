@@ -9,7 +9,7 @@ import { CliError, describeCliError } from "./cli-error.js";
 import { EXIT, EXIT_CODES_HELP, type ExitCode } from "./exit-code-numbers.js";
 import { createOutput } from "./output.js";
 import { VERSION } from "./version.js";
-import { caFileOf, trustCaFile } from "./tls-trust.js";
+import { applyTlsFiles, tlsFilesOf } from "./tls-trust.js";
 import { TOP_LEVEL_COMMANDS, topLevelCommandNamed, type TopLevelCommand } from "./commands/catalog.js";
 
 const EPILOGUE = `
@@ -71,7 +71,7 @@ function standIn(entry: TopLevelCommand): Command {
 
 /** The options `kai` itself takes before the command word (command-options.ts), and which of them take a value. */
 const PROGRAM_FLAGS = new Set(["--json", "-q", "--quiet", "-V", "--version"]);
-const PROGRAM_VALUE_OPTIONS = new Set(["--url", "--token", "--ca-file"]);
+const PROGRAM_VALUE_OPTIONS = new Set(["--url", "--token", "--ca-file", "--client-cert", "--client-key"]);
 
 /**
  * The top-level command a command line runs (or asks help for: `kai help <command>`), found the way commander finds
@@ -86,7 +86,7 @@ function commandWordOf(argv: readonly string[]): string | undefined {
       i += 1;
       continue;
     }
-    if (PROGRAM_FLAGS.has(arg) || /^--(url|token|ca-file)=/.test(arg)) continue;
+    if (PROGRAM_FLAGS.has(arg) || /^--(url|token|ca-file|client-cert|client-key)=/.test(arg)) continue;
     if (arg.length > 1 && arg.startsWith("-")) return undefined;
     return wordAt(argv, i);
   }
@@ -105,8 +105,7 @@ function applyRecursively(command: Command, apply: (command: Command) => void): 
 /** Runs `kai <argv>` and returns the exit code. `argv` excludes `node` and the script path. */
 export async function run(argv: string[]): Promise<ExitCode> {
   try {
-    const caFile = caFileOf(argv, process.env);
-    if (caFile !== undefined) await trustCaFile(caFile);
+    await applyTlsFiles(tlsFilesOf(argv, process.env));
     try {
       await (await programFor(argv)).parseAsync(argv, { from: "user" });
     } catch (error) {

@@ -1,41 +1,73 @@
 /**
  * @module tls-trust
- * `--ca-file FILE` / `KAI_CA_FILE`: a node whose certificate is signed by a private CA (issue 19, `server.tls`). The
- * CA's PEM is trusted beside the system's roots for every connection the command makes: fetch (the SDK's, through
- * undici's global dispatcher) and WebSockets (`ws`, through Node's HTTPS agent). Applied once, before the command
- * runs, so no code path of any command can miss it. Certificates are still verified, host names included: this adds
- * a root, it never turns verification off.
+ * The CLI's side of TLS (issue 19, `server.tls`), applied once before the command runs, so that no code path of any
+ * command can miss it: fetch (the SDK's, through undici's global dispatcher) and WebSockets (`ws`, through Node's
+ * HTTPS agent) alike.
+ * - `--ca-file FILE` / `KAI_CA_FILE`: a node whose certificate is signed by a private CA. The CA's PEM is trusted
+ *   beside the system's roots. Certificates are still verified, host names included: this adds a root, it never turns
+ *   verification off.
+ * - `--client-cert FILE` and `--client-key FILE` / `KAI_CLIENT_CERT`, `KAI_CLIENT_KEY`: a client certificate, for a
+ *   node whose `server.tls.clientCertificates` is `all` (every connection needs one), which the CLI could not reach
+ *   otherwise. (Not `--key-file`: `kai agent-login` and `kai vault` use that name for other keys.)
  */
 import { readFileSync } from "node:fs";
 import { globalAgent } from "node:https";
 import { rootCertificates } from "node:tls";
 import { usageError } from "./cli-error.js";
 
-/** The CA file named by `--ca-file` (anywhere in argv, `--ca-file F` or `--ca-file=F`) or `KAI_CA_FILE`. */
-export function caFileOf(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+/** The value of option `name` anywhere in argv (`--name F` or `--name=F`, not after `--`), else `env[variable]`. */
+function fileOption(argv: readonly string[], env: NodeJS.ProcessEnv, name: string, variable: string): string | undefined {
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === "--") break;
-    if (arg === "--ca-file") return argv[i + 1];
-    if (arg.startsWith("--ca-file=")) return arg.slice("--ca-file=".length);
+    if (arg === name) return argv[i + 1];
+    if (arg.startsWith(`${name}=`)) return arg.slice(name.length + 1);
   }
-  return env.KAI_CA_FILE || undefined;
+  return env[variable] || undefined;
 }
 
-/**
- * Trusts the CA in `file` (PEM) for every TLS connection of this process, besides the system's roots. undici is
- * loaded only here: every other `kai` command would otherwise pay for loading it at start.
- */
-export async function trustCaFile(file: string): Promise<void> {
+/** The CA file named by `--ca-file` (anywhere in argv, `--ca-file F` or `--ca-file=F`) or `KAI_CA_FILE`. */
+export function caFileOf(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
+  return fileOption(argv, env, "--ca-file", "KAI_CA_FILE");
+}
+
+/** What `--ca-file`, `--client-cert` and `--client-key` (or their variables) name; empty when none is given. */
+export interface TlsFiles {
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+}
+
+export function tlsFilesOf(argv: readonly string[], env: NodeJS.ProcessEnv): TlsFiles {
+  const caFile = caFileOf(argv, env);
+  const certFile = fileOption(argv, env, "--client-cert", "KAI_CLIENT_CERT");
+  const keyFile = fileOption(argv, env, "--client-key", "KAI_CLIENT_KEY");
+  return { ...(caFile !== undefined ? { caFile } : {}), ...(certFile !== undefined ? { certFile } : {}), ...(keyFile !== undefined ? { keyFile } : {}) };
+}
+
+function readPem(file: string, option: string, marker: RegExp, what: string): string {
   let pem: string;
   try {
     pem = readFileSync(file, "utf8");
   } catch (error) {
-    throw usageError(`--ca-file: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    throw usageError(`${option}: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }
-  if (!pem.includes("-----BEGIN CERTIFICATE-----")) throw usageError(`--ca-file: ${file} holds no PEM certificate`);
-  const ca = [...rootCertificates, pem];
+  if (!marker.test(pem)) throw usageError(`${option}: ${file} holds no PEM ${what}`);
+  return pem;
+}
+
+/**
+ * Uses the CA and the client certificate named for every TLS connection of this process (the CA besides the system's
+ * roots). undici is loaded only here: every other `kai` command would otherwise pay for loading it at start.
+ */
+export async function applyTlsFiles(files: TlsFiles): Promise<void> {
+  if (files.caFile === undefined && files.certFile === undefined && files.keyFile === undefined) return;
+  if ((files.certFile === undefined) !== (files.keyFile === undefined)) throw usageError("--client-cert and --client-key go together (or KAI_CLIENT_CERT and KAI_CLIENT_KEY)");
+  const ca = files.caFile !== undefined ? [...rootCertificates, readPem(files.caFile, "--ca-file", /-----BEGIN CERTIFICATE-----/, "certificate")] : undefined;
+  const cert = files.certFile !== undefined ? readPem(files.certFile, "--client-cert", /-----BEGIN CERTIFICATE-----/, "certificate") : undefined;
+  const key = files.keyFile !== undefined ? readPem(files.keyFile, "--client-key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "private key") : undefined;
+  const connect = { ...(ca ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
   const { Agent, setGlobalDispatcher } = await import("undici");
-  setGlobalDispatcher(new Agent({ connect: { ca } }));
-  globalAgent.options.ca = ca;
+  setGlobalDispatcher(new Agent({ connect }));
+  Object.assign(globalAgent.options, connect);
 }

@@ -35,6 +35,7 @@ function servedSerial(port: number, ca: Buffer | string): Promise<string> {
 let ca: string;
 let node: TestServer;
 let peersNode: TestServer;
+let allNode: TestServer;
 
 beforeAll(async () => {
   if (!HAS_OPENSSL) return;
@@ -46,11 +47,13 @@ beforeAll(async () => {
   ca = (await import("node:fs")).readFileSync(file("ca.pem"), "utf8");
   node = await startTestServer({ config: { server: { tls: { certFile: file("live.pem"), keyFile: file("live.key") } } } });
   peersNode = await startTestServer({ config: { server: { tls: { certFile: file("server.pem"), keyFile: file("server.key"), caFile: file("ca.pem"), clientCertificates: "peers" } } } });
+  allNode = await startTestServer({ config: { server: { tls: { certFile: file("server.pem"), keyFile: file("server.key"), caFile: file("ca.pem"), clientCertificates: "all" } } } });
 }, 60_000);
 
 afterAll(async () => {
   await node?.dispose();
   await peersNode?.dispose();
+  await allNode?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -155,5 +158,21 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     expect(untrusted.code).toBe(7);
     const missing = await kai(["status", "--url", node.url, "--ca-file", file("no-such.pem")]);
     expect(missing.code).toBe(2);
+  });
+
+  it("the CLI shows a client certificate with --client-cert/--client-key to a node that needs one on every connection", async () => {
+    const kai = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KAI_TOKEN: allNode.adminToken, KAI_CA_FILE: "", KAI_CLIENT_CERT: "", KAI_CLIENT_KEY: "" } }, (error, _stdout, stderr) => {
+        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr });
+      });
+    });
+    const base = ["status", "--url", allNode.url, "--ca-file", file("ca.pem")];
+    const without = await kai(base);
+    expect(without.code, without.stderr).toBe(7);
+    const shown = await kai([...base, "--client-cert", file("client.pem"), "--client-key", file("client.key")]);
+    expect(shown.code, shown.stderr).toBe(0);
+    const half = await kai([...base, "--client-cert", file("client.pem")]);
+    expect(half.code).toBe(2);
+    expect(half.stderr).toContain("--client-cert and --client-key go together");
   });
 });
