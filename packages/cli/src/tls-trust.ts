@@ -26,11 +26,6 @@ function fileOption(argv: readonly string[], env: NodeJS.ProcessEnv, name: strin
   return env[variable] || undefined;
 }
 
-/** The CA file named by `--ca-file` (anywhere in argv, `--ca-file F` or `--ca-file=F`) or `KAI_CA_FILE`. */
-export function caFileOf(argv: readonly string[], env: NodeJS.ProcessEnv): string | undefined {
-  return fileOption(argv, env, "--ca-file", "KAI_CA_FILE");
-}
-
 /** What `--ca-file`, `--client-cert` and `--client-key` (or their variables) name; empty when none is given. */
 export interface TlsFiles {
   caFile?: string;
@@ -39,7 +34,7 @@ export interface TlsFiles {
 }
 
 export function tlsFilesOf(argv: readonly string[], env: NodeJS.ProcessEnv): TlsFiles {
-  const caFile = caFileOf(argv, env);
+  const caFile = fileOption(argv, env, "--ca-file", "KAI_CA_FILE");
   const certFile = fileOption(argv, env, "--client-cert", "KAI_CLIENT_CERT");
   const keyFile = fileOption(argv, env, "--client-key", "KAI_CLIENT_KEY");
   return { ...(caFile !== undefined ? { caFile } : {}), ...(certFile !== undefined ? { certFile } : {}), ...(keyFile !== undefined ? { keyFile } : {}) };

@@ -63,16 +63,21 @@ export function peerTlsFiles(config: Pick<Config, "server" | "federation">): Pee
   };
 }
 
-/** The certificates of `NODE_EXTRA_CA_CERTS`, which Node adds to its default store only (read once, as Node does). */
+let extraCa: Buffer[] | undefined;
+/**
+ * The certificates of `NODE_EXTRA_CA_CERTS`, which Node adds to its default store only. Read once, as Node does (it
+ * reads the file at start and never again), not at every reload of the node's own files.
+ */
 function extraCaCertificates(): Buffer[] {
+  if (extraCa) return extraCa;
   const file = process.env.NODE_EXTRA_CA_CERTS;
-  if (!file) return [];
   try {
-    return [readFileSync(file)];
+    extraCa = file ? [readFileSync(file)] : [];
   } catch {
     // Node itself warns at start about a file it cannot read; its certificates are then not in the default store either.
-    return [];
+    extraCa = [];
   }
+  return extraCa;
 }
 
 /** Reads the files now; throws naming the file that cannot be read. */

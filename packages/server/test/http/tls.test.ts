@@ -32,6 +32,19 @@ function servedSerial(port: number, ca: Buffer | string): Promise<string> {
   });
 }
 
+/**
+ * The built `kai` with `node`'s admin token and no TLS settings from this process's environment. Spawned without
+ * blocking: the node runs in this process and must answer meanwhile.
+ */
+function kaiAs(node: TestServer, args: string[]): Promise<{ code: number | null; stderr: string }> {
+  const env = { ...process.env, KAI_TOKEN: node.adminToken, KAI_CA_FILE: "", KAI_CLIENT_CERT: "", KAI_CLIENT_KEY: "" };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env }, (error, _stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr });
+    });
+  });
+}
+
 let ca: string;
 let node: TestServer;
 let peersNode: TestServer;
@@ -146,12 +159,7 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
   });
 
   it("the CLI trusts the node's CA with --ca-file, and refuses the node without it", async () => {
-    // Spawned without blocking: the node runs in this process and must answer meanwhile.
-    const kai = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KAI_TOKEN: node.adminToken, KAI_CA_FILE: "" } }, (error, _stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr });
-      });
-    });
+    const kai = (args: string[]) => kaiAs(node, args);
     const trusted = await kai(["status", "--url", node.url, "--ca-file", file("ca.pem")]);
     expect(trusted.code, trusted.stderr).toBe(0);
     const untrusted = await kai(["status", "--url", node.url]);
@@ -161,11 +169,7 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
   });
 
   it("the CLI shows a client certificate with --client-cert/--client-key to a node that needs one on every connection", async () => {
-    const kai = (args: string[]) => new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      execFile(process.execPath, [CLI, ...args], { env: { ...process.env, KAI_TOKEN: allNode.adminToken, KAI_CA_FILE: "", KAI_CLIENT_CERT: "", KAI_CLIENT_KEY: "" } }, (error, _stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr });
-      });
-    });
+    const kai = (args: string[]) => kaiAs(allNode, args);
     const base = ["status", "--url", allNode.url, "--ca-file", file("ca.pem")];
     const without = await kai(base);
     expect(without.code, without.stderr).toBe(7);
