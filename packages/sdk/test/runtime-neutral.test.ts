@@ -1,8 +1,9 @@
 /**
  * The SDK must load in browsers: no top-level `node:` imports and no static import of `ws` (it is loaded
- * lazily, only when the platform has no WebSocket). Checked on the sources and on the built output. The one
- * exception is the agent runtime (`@kai/sdk/agent`, `agent-runtime/`): an agent serves HTTP, so it is Node-only by
- * design, a separate entry that nothing else in the SDK imports (checked too).
+ * lazily, only when the platform has no WebSocket). Checked on the sources and on the built output. The two
+ * exceptions are Node-only by design, each a separate entry that nothing else in the SDK imports (checked too): the
+ * agent runtime (`@kai/sdk/agent`, `agent-runtime/`: an agent serves HTTP) and the TLS settings (`@kai/sdk/node`,
+ * `node-tls/`: undici's Agent and `ws` with a CA and a client certificate).
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -11,13 +12,14 @@ import { describe, expect, it } from "vitest";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 
-/** The Node-only entry (`exports["./agent"]`). */
-const NODE_ONLY = "agent-runtime";
+/** The Node-only entries' folders, by their `exports` key. */
+const NODE_ONLY: Record<string, string> = { "./agent": "agent-runtime", "./node": "node-tls" };
+const NODE_ONLY_DIRS = Object.values(NODE_ONLY);
 
 function files(dir: string, extension: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: "utf8" })
     .filter((name) => name.endsWith(extension) && !name.endsWith(".test.ts") && !name.endsWith(".d.ts"))
-    .filter((name) => !name.startsWith(`${NODE_ONLY}/`))
+    .filter((name) => !NODE_ONLY_DIRS.some((dir) => name.startsWith(`${dir}/`)))
     .map((name) => join(dir, name));
 }
 
@@ -45,12 +47,12 @@ describe("runtime neutrality", () => {
     expect(offenders(sources)).toEqual([]);
   });
 
-  it("nothing but the package's ./agent entry reaches the Node-only agent runtime", () => {
-    const reaching = files(join(packageDir, "src"), ".ts").filter((path) => readFileSync(path, "utf8").includes(`./${NODE_ONLY}/`));
+  it("nothing but the package's ./agent and ./node entries reaches the Node-only folders", () => {
+    const reaching = files(join(packageDir, "src"), ".ts").filter((path) => NODE_ONLY_DIRS.some((dir) => readFileSync(path, "utf8").includes(`./${dir}/`)));
     expect(reaching).toEqual([]);
     const manifest = JSON.parse(readFileSync(join(packageDir, "package.json"), "utf8")) as { exports: Record<string, { default: string }> };
-    expect(manifest.exports["."]?.default).not.toContain(NODE_ONLY);
-    expect(manifest.exports["./agent"]?.default).toContain(NODE_ONLY);
+    for (const dir of NODE_ONLY_DIRS) expect(manifest.exports["."]?.default).not.toContain(dir);
+    for (const [entry, dir] of Object.entries(NODE_ONLY)) expect(manifest.exports[entry]?.default).toContain(`/${dir}/`);
   });
 
   it("the built dist/ imports nothing from node:", () => {

@@ -29,6 +29,11 @@ export interface KlpAgentOptions {
   keyFile?: string;
   /** Pin this node DID instead of trusting the node document read at start. */
   nodeDid?: string;
+  /**
+   * The `fetch` that reads the node's document at start (default: the global one). For a node behind a private CA or
+   * one that asks for a client certificate, the same as the client's: `nodeTls(…).fetch` (`@kai/sdk/node`).
+   */
+  fetch?: typeof fetch;
   /** Where the endpoint listens (default 127.0.0.1, a free port). */
   host?: string;
   port?: number;
@@ -92,7 +97,7 @@ export function createKlpAgent(options: KlpAgentOptions): KlpAgent {
     async start() {
       if (endpoint) throw new Error("the agent is already started");
       key = options.key ?? (await loadOrCreateAgentKey(options.keyFile!));
-      nodeDid = await pinNodeDid(options.client.url, { ...(options.nodeDid ? { expected: options.nodeDid } : {}) });
+      nodeDid = await pinNodeDid(options.client.url, { ...(options.nodeDid ? { expected: options.nodeDid } : {}), ...(options.fetch ? { fetch: options.fetch } : {}) });
       endpoint = new KlpEndpoint({
         key,
         nodeDid,

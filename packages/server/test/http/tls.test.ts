@@ -1,7 +1,8 @@
 // TLS terminated by the node (issue 19, server.tls): a real node with a certificate signed by a test CA (made with
 // the openssl program) answers over HTTPS only to clients that trust that CA; a renewed certificate written over the
 // files is served to new connections without a restart; with clientCertificates: peers, KLP's routes need a client
-// certificate signed by the CA while the rest of the API does not; the built `kai` trusts the CA with --ca-file.
+// certificate signed by the CA while the rest of the API does not; the built `kai` trusts the CA with --ca-file; the
+// SDK (`@kai/sdk/node`'s nodeTls) trusts it and shows a client certificate for REST calls, watch() and a KLP agent.
 import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync, copyFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,6 +12,10 @@ import { fileURLToPath } from "node:url";
 // undici's own fetch: it takes undici's Agent as its dispatcher (the global fetch's types know no dispatcher).
 import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { klp } from "@kai/protocol";
+import { createClient, KaiConnectionError, type Watcher } from "@kai/sdk";
+import { createKlpAgent } from "../../../sdk/src/agent-runtime/index.js";
+import { nodeTls } from "../../../sdk/src/node-tls/index.js";
 import { eventually, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { HAS_OPENSSL, makeTestCa, type TestCa } from "../helpers/test-certificates.js";
 
@@ -178,5 +183,61 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     const half = await kai([...base, "--client-cert", file("client.pem")]);
     expect(half.code).toBe(2);
     expect(half.stderr).toContain("--client-cert and --client-key go together");
+  });
+  it("the SDK trusts the node's CA through nodeTls: REST calls and watch() over WSS; without it, no connection", async () => {
+    const tls = nodeTls({ caFile: file("ca.pem") });
+    const client = createClient({ url: node.url, token: node.adminToken, ...tls });
+    let watcher: Watcher | undefined;
+    try {
+      expect((await client.status()).node).toBeDefined();
+      const seen: string[] = [];
+      watcher = client.watch({ filter: { capability: "tls_watch" }, onEvent: (message) => seen.push(message.serviceId) });
+      await watcher.ready;
+      await client.services.register({ id: "tls-watched", name: "watched", capabilities: ["tls_watch"] });
+      await eventually(async () => (seen.includes("tls-watched") ? true : undefined), 10_000);
+      const untrusting = createClient({ url: node.url, token: node.adminToken });
+      await expect(untrusting.status()).rejects.toBeInstanceOf(KaiConnectionError);
+    } finally {
+      watcher?.close();
+      await tls.close();
+    }
+  });
+
+  it("the SDK shows a client certificate through nodeTls to a node that needs one on every connection, and a KLP agent starts through it", async () => {
+    const shown = nodeTls({ caFile: file("ca.pem"), certFile: file("client.pem"), keyFile: file("client.key") });
+    const notShown = nodeTls({ ca: ca });
+    try {
+      const client = createClient({ url: allNode.url, token: allNode.adminToken, ...shown });
+      expect((await client.status()).node).toBeDefined();
+      await expect(createClient({ url: allNode.url, token: allNode.adminToken, ...notShown }).status()).rejects.toBeInstanceOf(KaiConnectionError);
+      // The agent reads the node's signed document at start through the same fetch, and registers through the client.
+      const agent = createKlpAgent({
+        client,
+        fetch: shown.fetch,
+        key: klp.generateKeyPair(),
+        manifest: { id: "kTls:main", name: "tls agent", skills: [{ id: "echo", name: "echo", capability: "tls_echo" }] },
+        handlers: { tls_echo: (input: unknown) => ({ echoed: input }) },
+      });
+      const record = await agent.start();
+      try {
+        expect(record.id).toBe("kTls:main");
+        // The pin is the DID the node's document names (read here through the same TLS settings).
+        const document = (await (await shown.fetch(`${allNode.url}/.well-known/klp.json`)).json()) as { did: string };
+        expect(agent.nodeDid).toBe(document.did);
+      } finally {
+        await agent.stop();
+      }
+    } finally {
+      await shown.close();
+      await notShown.close();
+    }
+  });
+
+  it("nodeTls names a wrong setting at once", () => {
+    expect(() => nodeTls({ caFile: file("no-such.pem") })).toThrow(/caFile .*no-such\.pem cannot be read \(ENOENT\)/);
+    expect(() => nodeTls({ ca: "not a certificate" })).toThrow(/ca holds no PEM certificate/);
+    expect(() => nodeTls({ certFile: file("client.pem") })).toThrow(/cert and key go together/);
+    expect(() => nodeTls({ ca, caFile: file("ca.pem") })).toThrow(/ca or caFile, not both/);
+    expect(() => nodeTls({ certFile: file("client.pem"), keyFile: file("client.pem") })).toThrow(/key.* holds no PEM private key/);
   });
 });
