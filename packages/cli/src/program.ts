@@ -119,7 +119,10 @@ export async function run(argv: string[]): Promise<ExitCode> {
       return error.code === "commander.helpDisplayed" || error.code === "commander.version" ? EXIT.ok : EXIT.usage;
     }
     // The SDK (for its error classes) is loaded only for a failure that is not the CLI's own.
-    const reported = error instanceof CliError ? describeCliError(error) : (await import("./describe-error.js")).describeError(error);
+    const reported =
+      error instanceof CliError
+        ? describeCliError(error)
+        : (await import("./describe-error.js")).describeError(await (await import("./tls-diagnosis.js")).diagnoseConnectionError(error));
     const json = argv.includes("--json");
     createOutput({ json, quiet: false }).error(reported);
     if (reported.exitCode === EXIT.unexpected && process.env.KAI_DEBUG && error instanceof Error) process.stderr.write(`${error.stack ?? ""}\n`);

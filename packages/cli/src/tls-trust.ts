@@ -12,7 +12,7 @@
  */
 import { readFileSync } from "node:fs";
 import { globalAgent } from "node:https";
-import { rootCertificates } from "node:tls";
+import { type ConnectionOptions, rootCertificates } from "node:tls";
 import { usageError } from "./cli-error.js";
 
 /** The value of option `name` anywhere in argv (`--name F` or `--name=F`, not after `--`), else `env[variable]`. */
@@ -51,6 +51,10 @@ function readPem(file: string, option: string, marker: RegExp, what: string): st
   return pem;
 }
 
+/** What `applyTlsFiles` set for every connection (empty when nothing was given), for a diagnosing probe to use too. */
+let applied: Pick<ConnectionOptions, "ca" | "cert" | "key"> = {};
+export const appliedTlsOptions = (): Pick<ConnectionOptions, "ca" | "cert" | "key"> => applied;
+
 /**
  * Uses the CA and the client certificate named for every TLS connection of this process (the CA besides the system's
  * roots). undici is loaded only here: every other `kai` command would otherwise pay for loading it at start.
@@ -65,4 +69,5 @@ export async function applyTlsFiles(files: TlsFiles): Promise<void> {
   const { Agent, setGlobalDispatcher } = await import("undici");
   setGlobalDispatcher(new Agent({ connect }));
   Object.assign(globalAgent.options, connect);
+  applied = connect;
 }

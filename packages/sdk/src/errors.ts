@@ -42,9 +42,12 @@ export class KaiApiError extends Error {
 /** The server could not be reached, the connection broke, or the request timed out. Safe to retry. */
 export class KaiConnectionError extends Error {
   override readonly name = "KaiConnectionError";
+  /** The node's base URL, when the client could not reach it (not for a cancelled or timed-out request). */
+  readonly url: string | undefined;
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; url?: string }) {
     super(message, options);
+    this.url = options?.url;
   }
 }
 

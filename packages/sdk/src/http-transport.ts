@@ -265,7 +265,7 @@ export class HttpTransport {
   private connectionError(method: string, path: string, error: unknown, options: { signal?: AbortSignal; timeoutMs?: number }, signal?: AbortSignal): Error {
     if (options.signal?.aborted) return new KaiConnectionError(`${method} ${path} was cancelled`, { cause: error });
     if (signal?.aborted) return new KaiConnectionError(`${method} ${path} timed out after ${options.timeoutMs ?? this.timeoutMs} ms`, { cause: error });
-    return new KaiConnectionError(`cannot reach ${this.baseUrl}: ${describeCause(error)}`, { cause: error });
+    return new KaiConnectionError(`cannot reach ${this.baseUrl}: ${describeCause(error)}`, { cause: error, url: this.baseUrl });
   }
 
   private errorFrom(response: Response, text: string, requestId: string | undefined): KaiApiError {

@@ -178,6 +178,13 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     const base = ["status", "--url", allNode.url, "--ca-file", file("ca.pem")];
     const without = await kai(base);
     expect(without.code, without.stderr).toBe(7);
+    // undici reports only "other side closed"; the CLI's own probe reads the alert and says what to do.
+    expect(without.stderr).toContain("the node asks every client for a certificate (server.tls.clientCertificates: all) and none was shown");
+    const otherCa = makeTestCa(mkdtempSync(join(dir, "other-ca-")));
+    otherCa.issue("stranger", "/CN=stranger", "extendedKeyUsage=clientAuth\n");
+    const stranger = await kai([...base, "--client-cert", otherCa.file("stranger.pem"), "--client-key", otherCa.file("stranger.key")]);
+    expect(stranger.code, stranger.stderr).toBe(7);
+    expect(stranger.stderr).toContain("which is how a node refuses a client certificate");
     const shown = await kai([...base, "--client-cert", file("client.pem"), "--client-key", file("client.key")]);
     expect(shown.code, shown.stderr).toBe(0);
     const half = await kai([...base, "--client-cert", file("client.pem")]);
