@@ -105,6 +105,17 @@ export function cell(value: string | number | boolean | null | undefined): strin
   return value === undefined || value === null || value === "" ? "-" : String(value);
 }
 
+/** Widest value cell of a verification table (storage copy, backup verify and restore), characters. */
+const VERIFICATION_CELL = 24;
+
+/**
+ * A long value (a DID, a registry epoch) cut short for a verification table, so that the table fits a terminal:
+ * `--json` carries it in full, and the line after a copy or a restore names the node's DID.
+ */
+export function verificationCell(value: string): string {
+  return value.length > VERIFICATION_CELL ? `${value.slice(0, VERIFICATION_CELL - 1)}…` : value;
+}
+
 /** Aligned `key: value` lines for a single object (status, get). */
 export function formatKeyValues(pairs: [string, string][]): string {
   const width = Math.max(...pairs.map(([key]) => key.length)) + 1;

@@ -53,6 +53,9 @@ describe("kai backup", () => {
     const verified = await kai(["backup", "verify", id]);
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.stdout).toMatch(/services\s+1\s+1\s+ok/);
+    // The DID and the epochs are cut short, so that the table fits a terminal (--json has them in full).
+    expect(verified.stdout).toMatch(/^node identity \(DID\)\s+kind:did:\S{14}…\s+kind:did:\S{14}…\s+ok$/m);
+    expect(Math.max(...verified.stdout.split("\n").map((line) => line.length))).toBeLessThanOrEqual(100);
 
     const file = join(server.dataDir, "backups", `${id}.kaibak`);
     expect((await kai(["backup", "verify", "--file", file], { KAI_BACKUP_PASSPHRASE: PASSPHRASE })).code).toBe(0);

@@ -16,7 +16,7 @@ import type { BackupVerification } from "@kai/protocol";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { CliError, usageError } from "../cli-error.js";
 import { EXIT, exitCodeForApiCode } from "../exit-codes.js";
-import { createOutput, type Output } from "../output.js";
+import { createOutput, type Output, verificationCell } from "../output.js";
 import { readSecret } from "../secret-input.js";
 
 const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
@@ -32,7 +32,7 @@ async function passphraseOf(ask: boolean | undefined, required: boolean): Promis
 
 function printVerification(out: Output, verification: BackupVerification): void {
   if (out.json) return out.document(verification);
-  out.table(["WHAT", "BACKUP", "RESTORED", "CHECK"], verification.rows.map((row) => [row.kind, row.expected, row.restored, row.ok ? "ok" : "DIFFERENT"]));
+  out.table(["WHAT", "BACKUP", "RESTORED", "CHECK"], verification.rows.map((row) => [row.kind, verificationCell(row.expected), verificationCell(row.restored), row.ok ? "ok" : "DIFFERENT"]));
   out.info(`${verification.id}: ${verification.files} files, hashes match; ${verification.ok ? "restores" : "DOES NOT restore as it should"}`);
 }
 

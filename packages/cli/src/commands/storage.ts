@@ -11,7 +11,7 @@ import { resolve } from "node:path";
 import { Command } from "commander";
 import { CliError, usageError } from "../cli-error.js";
 import { EXIT, exitCodeForApiCode } from "../exit-codes.js";
-import { createOutput } from "../output.js";
+import { createOutput, verificationCell } from "../output.js";
 
 interface CopyFlags {
   from: string;
@@ -23,8 +23,6 @@ interface CopyFlags {
 }
 
 const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
-/** Widest value cell of the verification table, characters. */
-const MAX_CELL = 24;
 
 export function storageCommand(): Command {
   const storage = new Command("storage").description("move a node's data between storage backends");
@@ -69,7 +67,7 @@ async function copyAction(flags: CopyFlags): Promise<void> {
   } else {
     out.table(
       ["WHAT", "SOURCE", "TARGET", "CHECK"],
-      report.rows.map((row) => [row.kind, short(row.source), short(row.target), row.ok ? "ok" : "DIFFERENT"]),
+      report.rows.map((row) => [row.kind, verificationCell(row.source), verificationCell(row.target), row.ok ? "ok" : "DIFFERENT"]),
     );
     out.info(`copied ${report.from} → ${report.to} (node ${report.did}, new registry epoch ${report.epoch.target})`);
     for (const note of report.notes) out.info(`note: ${note}`);
@@ -78,11 +76,6 @@ async function copyAction(flags: CopyFlags): Promise<void> {
     const different = report.rows.filter((row) => !row.ok).map((row) => row.kind.trim());
     throw new CliError(`the target does not match the source (${different.join(", ")}); fix the cause and copy again with --force`, "copy_mismatch", EXIT.unexpected);
   }
-}
-
-/** Long values (the DID, the epochs) cut short in the table: the line after it and `--json` have them in full. */
-function short(value: string): string {
-  return value.length > MAX_CELL ? `${value.slice(0, MAX_CELL - 1)}…` : value;
 }
 
 /** A refusal of the copy (the server's ApiError: its code decides the exit code) or any other failure, password scrubbed. */
