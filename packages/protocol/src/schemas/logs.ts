@@ -33,7 +33,10 @@ export const LogFilterSchema = z.strictObject({
   requestId: z.string().min(1).max(128).optional(),
   /** Only lines of this task (the agent mesh's `taskId` field: kCore's lines about it and its steps). */
   taskId: z.string().min(1).max(128).optional(),
-  /** Only lines about this registered service (the `serviceId` field: the gateway's routing, circuit breakers). */
+  /**
+   * Only lines about this registered service (the `serviceId` field: request lines of `/api/services/<id>…` and of the
+   * gateway requests it answered, the gateway's routing, circuit breakers).
+   */
   serviceId: z.string().min(1).max(256).optional(),
   /** Only lines whose message, request id or fields contain this text (case-insensitive). */
   q: z.string().min(1).max(200).optional(),

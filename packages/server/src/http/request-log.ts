@@ -1,11 +1,14 @@
 /**
  * @module http/request-log
- * One structured log line per request: request id, method, route, status, duration, caller.
+ * One structured log line per request: request id, method, route, status, duration, caller, and the registered service
+ * it was about (`serviceId`: the `:id` of the registry's `/api/services/:id…` routes, or the service that answered a
+ * gateway request), so that `kai logs tail --service <id>` shows a service's heartbeats, changes and routed calls.
  * Deliberately logs the route pattern and path without the query string, and no headers, so that a
  * token passed as `?token=` or in `Authorization` can never reach a log line.
  */
 import { randomUUID } from "node:crypto";
-import type { FastifyBaseLogger, FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { GATEWAY_HEADERS } from "@kai/protocol";
 import type { Bindings, ChildLoggerOptions } from "pino";
 import type { Logger } from "../logging/logger.js";
 import type { NodeTracing } from "../tracing/node-tracing.js";
@@ -91,6 +94,18 @@ export function lazyChildLogger(logger: FastifyBaseLogger, bindings: Bindings, o
   return new LazyRequestLogger(logger, bindings, options) as unknown as FastifyBaseLogger;
 }
 
+/** The registry's routes about one service: `/api/services/:id`, `/api/services/:id/heartbeat`, `…/check`. */
+const SERVICE_ROUTE = "/api/services/:id";
+
+/** The registered service a request was about, if any (see the module comment). */
+function serviceIdOf(request: FastifyRequest, reply: FastifyReply): string | undefined {
+  const served = reply.getHeader(GATEWAY_HEADERS.service);
+  if (typeof served === "string") return served;
+  if (request.routeOptions.url?.startsWith(SERVICE_ROUTE) !== true) return undefined;
+  const id = (request.params as { id?: unknown } | undefined)?.id;
+  return typeof id === "string" ? id : undefined;
+}
+
 export function installRequestLog(app: FastifyInstance, logger: Logger, tracing?: NodeTracing): void {
   // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
   app.addHook("onRequest", (request, reply, done) => {
@@ -100,6 +115,7 @@ export function installRequestLog(app: FastifyInstance, logger: Logger, tracing?
   app.addHook("onResponse", (request: FastifyRequest, reply, done) => {
     // Skip building the line at all when request lines are not logged (e.g. level warn under benchmarks).
     if (!logger.isLevelEnabled("info")) return done();
+    const serviceId = serviceIdOf(request, reply);
     request.log.info(
       {
         // requestId comes from the request's child logger (logController's requestIdLogLabel).
@@ -109,6 +125,7 @@ export function installRequestLog(app: FastifyInstance, logger: Logger, tracing?
         status: reply.statusCode,
         durationMs: Math.round(reply.elapsedTime * 100) / 100,
         owner: request.principal?.owner,
+        ...(serviceId !== undefined ? { serviceId } : {}),
         // Written after the handler's traced context is left: the span's ids are added here (tracing/http-spans.ts).
         ...(tracing ? requestTraceIds(request) : {}),
       },

@@ -210,6 +210,26 @@ describe("filters by task and service", () => {
     expect(echo.entries.some((entry) => entry.msg === "routed attempt failed")).toBe(true);
     expect((await list("?serviceId=no-such-service")).entries).toEqual([]);
 
+    // The request lines about a service carry its id too: the registry's routes by their `:id`, a gateway request by
+    // the service that answered it.
+    const heartbeat = await server.request("/api/services/logs-echo/heartbeat", { method: "POST", json: {}, headers: { "x-request-id": "logs-service-heartbeat" } });
+    expect(heartbeat.status).toBe(200);
+    const read = await server.request("/api/services/logs-echo", { headers: { "x-request-id": "logs-service-get" } });
+    expect(read.status).toBe(200);
+    fake.scenario = { kind: "ok" };
+    const routed = await server.request("/v1/chat/completions", { method: "POST", json: { model: "logs-echo/gpt-fake", messages: [{ role: "user", content: "hi" }] }, headers: { "x-request-id": "logs-service-routed" } });
+    expect(routed.status, await routed.clone().text()).toBe(200);
+    const wanted = ["logs-service-heartbeat", "logs-service-get", "logs-service-routed"];
+    const aboutEcho = await eventually(async () => {
+      const { entries } = await list("?serviceId=logs-echo&limit=1000");
+      const ids = new Set(entries.map((entry) => entry.requestId));
+      return wanted.every((id) => ids.has(id)) ? entries : undefined;
+    });
+    expect(aboutEcho.find((entry) => entry.requestId === "logs-service-heartbeat")?.fields.route).toBe("/api/services/:id/heartbeat");
+    expect(aboutEcho.find((entry) => entry.requestId === "logs-service-routed")?.fields.route).toBe("/v1/chat/completions");
+    // Other requests (a listing, another service) are not about it.
+    expect(aboutEcho.some((entry) => entry.fields.route === "/api/services")).toBe(false);
+
     // A task for a capability nobody offers: kCore logs its failure with the task's id.
     const created = await server.request("/api/agent/task", { method: "POST", json: { goal: "nobody can", capability: "logs_api_nobody" } });
     expect(created.status, await created.clone().text()).toBeLessThan(300);
