@@ -47,9 +47,11 @@ export function cliInvocation(context: InvocationContext = currentContext()): st
  * `VAR=value` prefixes the suggested command needs to reach this server with its admin token, from `cwd`.
  * The URL is always named, even the default one: a stored `kai login` would otherwise win over the default.
  */
-export function connectionPrefix(options: { url: string; adminTokenPath: string; cwd?: string }): string {
+export function connectionPrefix(options: { url: string; adminTokenPath: string; caFile?: string; cwd?: string }): string {
   const cwd = options.cwd ?? process.cwd();
   const parts = [`KAI_URL=${shellQuote(options.url)}`];
+  // A node on a certificate from a private CA: the CA that makes the command work as printed.
+  if (options.caFile !== undefined) parts.push(`KAI_CA_FILE=${shellQuote(options.caFile)}`);
   // The CLI looks for ./data/admin.token (or $KAI_DATA_DIR/admin.token); name the directory when it is elsewhere.
   if (basename(options.adminTokenPath) === "admin.token") {
     const dataDir = dirname(resolve(cwd, options.adminTokenPath));

@@ -26,7 +26,11 @@ export function serveCommand(): Command {
     .option("-q, --quiet", "no log lines on stdout (the log file is still written)")
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: `kai serve --help` (and every other command) need neither.
-      const [{ startServer }, { cliInvocation, connectionPrefix }] = await Promise.all([import("@kai/server"), import("../invocation.js")]);
+      const [{ startServer }, { cliInvocation, connectionPrefix }, { certificateTrust, trustHint }] = await Promise.all([
+        import("@kai/server"),
+        import("../invocation.js"),
+        import("../certificate-trust.js"),
+      ]);
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
         // Only what was given as a flag: the server applies KAI_* and the config file for the rest.
@@ -42,6 +46,9 @@ export function serveCommand(): Command {
         if (error instanceof Error && error.name === "ConfigError") throw new CliError(error.message, "usage", EXIT.usage);
         throw error;
       }
+      const tls = server.config.server.tls;
+      const trust = tls.certFile !== undefined ? certificateTrust(tls.certFile, tls.caFile) : undefined;
+      const caFile = trust?.kind === "private" ? trust.caFile : undefined;
       process.stderr.write(
         [
           `kai server listening on ${server.url}`,
@@ -53,8 +60,10 @@ export function serveCommand(): Command {
           ...(server.firstAdminPasswordPath
             ? [`  first admin: user ${server.config.auth.signIn.firstAdmin.username}, one-time password in ${server.firstAdminPasswordPath} (kai login; choose a new password at once)`]
             : []),
-          // A command that works as printed from here: `kai` alone is on no PATH after a fresh clone.
-          `  try:         ${connectionPrefix({ url: server.url, adminTokenPath: server.adminTokenPath })}${cliInvocation()} status`,
+          ...(trust ? trustHint(trust) : []),
+          // A command that works as printed from here: `kai` alone is on no PATH after a fresh clone (nor, on a
+          // certificate from a private CA, without that CA).
+          `  try:         ${connectionPrefix({ url: server.url, adminTokenPath: server.adminTokenPath, ...(caFile !== undefined ? { caFile } : {}) })}${cliInvocation()} status`,
           "",
         ].join("\n"),
       );

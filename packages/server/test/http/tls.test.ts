@@ -3,11 +3,11 @@
 // files is served to new connections without a restart; with clientCertificates: peers, KLP's routes need a client
 // certificate signed by the CA while the rest of the API does not; the built `kai` trusts the CA with --ca-file; the
 // SDK (`@kai/sdk/node`'s nodeTls) trusts it and shows a client certificate for REST calls, watch() and a KLP agent.
-import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync, copyFileSync } from "node:fs";
+import { execFile, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, copyFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "node:tls";
+import { connect, rootCertificates } from "node:tls";
 import { fileURLToPath } from "node:url";
 // undici's own fetch: it takes undici's Agent as its dispatcher (the global fetch's types know no dispatcher).
 import { Agent, fetch } from "undici";
@@ -16,6 +16,7 @@ import { klp } from "@kai/protocol";
 import { createClient, KaiConnectionError, type Watcher } from "@kai/sdk";
 import { createKlpAgent } from "../../../sdk/src/agent-runtime/index.js";
 import { nodeTls } from "../../../sdk/src/node-tls/index.js";
+import { certificateTrust } from "../../../cli/src/certificate-trust.js";
 import { eventually, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { HAS_OPENSSL, makeTestCa, type TestCa } from "../helpers/test-certificates.js";
 
@@ -246,5 +247,38 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     expect(() => nodeTls({ certFile: file("client.pem") })).toThrow(/cert and key go together/);
     expect(() => nodeTls({ ca, caFile: file("ca.pem") })).toThrow(/ca or caFile, not both/);
     expect(() => nodeTls({ certFile: file("client.pem"), keyFile: file("client.pem") })).toThrow(/key.* holds no PEM private key/);
+  });
+
+  it("kai serve on a certificate from a private CA names the CA in its banner, and its try: command works as printed", async () => {
+    const config = file("serve.yaml");
+    writeFileSync(config, `server:\n  tls:\n    certFile: ${file("server.pem")}\n    keyFile: ${file("server.key")}\n    caFile: ${file("ca.pem")}\n`);
+    const env = { ...process.env, KAI_CA_FILE: "", KAI_CLIENT_CERT: "", KAI_CLIENT_KEY: "", KAI_URL: "", KAI_TOKEN: "", KAI_CONFIG_DIR: dir };
+    const serve = spawn(process.execPath, [CLI, "serve", "--port", "0", "--data-dir", file("serve-data"), "--config", config, "--quiet"], { env, cwd: dir });
+    try {
+      let banner = "";
+      serve.stderr.on("data", (chunk: Buffer) => (banner += chunk.toString()));
+      const tryLine = await eventually(async () => /^ {2}try: +(.+)$/m.exec(banner)?.[1], 30_000);
+      expect(banner).toContain(`TLS:         the certificate is not from a CA clients trust by themselves: give them ${file("ca.pem")}`);
+      expect(tryLine).toContain(`KAI_CA_FILE=${file("ca.pem")}`);
+      const status = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        execFile("sh", ["-c", tryLine], { env, cwd: dir }, (error, stdout) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout }));
+      });
+      expect(status.code, tryLine).toBe(0);
+      expect(status.stdout).toMatch(/^server: +https:\/\//m);
+    } finally {
+      serve.kill("SIGTERM");
+      await new Promise((resolve) => serve.once("exit", resolve));
+    }
+  }, 60_000);
+
+  it("tells a certificate clients trust by themselves from a self-signed one and one from a private CA", () => {
+    const publicRoot = file("public-root.pem");
+    writeFileSync(publicRoot, rootCertificates[0]!);
+    expect(certificateTrust(publicRoot)).toEqual({ kind: "public" });
+    // The test CA's own certificate is self-signed: the file itself is what clients need.
+    expect(certificateTrust(file("ca.pem"))).toEqual({ kind: "private", caFile: file("ca.pem") });
+    expect(certificateTrust(file("server.pem"))).toEqual({ kind: "private" });
+    expect(certificateTrust(file("server.pem"), file("ca.pem"))).toEqual({ kind: "private", caFile: file("ca.pem") });
+    expect(certificateTrust(file("no-such.pem"))).toEqual({ kind: "unknown" });
   });
 });
