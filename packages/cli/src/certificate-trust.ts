@@ -73,3 +73,12 @@ export function trustHint(trust: CertificateTrust): string[] {
   const ca = trust.caFile ?? "the CA that signed it";
   return [`  TLS:         the certificate is not from a CA clients trust by themselves: give them ${ca} (KAI_CA_FILE or --ca-file; the SDK's nodeTls)`];
 }
+
+/**
+ * The banner's line for a node that asks every client for a certificate (`server.tls.clientCertificates: all`): the
+ * "try:" command cannot work without one, and the CLI's error would only say the connection was refused.
+ */
+export function clientCertificateHint(mode: "off" | "peers" | "all", caFile: string | undefined): string[] {
+  if (mode !== "all") return [];
+  return [`  clients:     every client needs a certificate signed by ${caFile ?? "server.tls.caFile"} (KAI_CLIENT_CERT and KAI_CLIENT_KEY, or --client-cert and --client-key)`];
+}

@@ -26,7 +26,7 @@ export function serveCommand(): Command {
     .option("-q, --quiet", "no log lines on stdout (the log file is still written)")
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: `kai serve --help` (and every other command) need neither.
-      const [{ startServer }, { cliInvocation, connectionPrefix }, { certificateTrust, trustHint }] = await Promise.all([
+      const [{ startServer }, { cliInvocation, connectionPrefix }, { certificateTrust, clientCertificateHint, trustHint }] = await Promise.all([
         import("@kai/server"),
         import("../invocation.js"),
         import("../certificate-trust.js"),
@@ -61,6 +61,7 @@ export function serveCommand(): Command {
             ? [`  first admin: user ${server.config.auth.signIn.firstAdmin.username}, one-time password in ${server.firstAdminPasswordPath} (kai login; choose a new password at once)`]
             : []),
           ...(trust ? trustHint(trust) : []),
+          ...clientCertificateHint(tls.clientCertificates, tls.caFile),
           // A command that works as printed from here: `kai` alone is on no PATH after a fresh clone (nor, on a
           // certificate from a private CA, without that CA).
           `  try:         ${connectionPrefix({ url: server.url, adminTokenPath: server.adminTokenPath, ...(caFile !== undefined ? { caFile } : {}) })}${cliInvocation()} status`,

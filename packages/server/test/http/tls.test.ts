@@ -16,7 +16,7 @@ import { klp } from "@kai/protocol";
 import { createClient, KaiConnectionError, type Watcher } from "@kai/sdk";
 import { createKlpAgent } from "../../../sdk/src/agent-runtime/index.js";
 import { nodeTls } from "../../../sdk/src/node-tls/index.js";
-import { certificateTrust } from "../../../cli/src/certificate-trust.js";
+import { certificateTrust, clientCertificateHint } from "../../../cli/src/certificate-trust.js";
 import { eventually, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { HAS_OPENSSL, makeTestCa, type TestCa } from "../helpers/test-certificates.js";
 
@@ -280,5 +280,9 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     expect(certificateTrust(file("server.pem"))).toEqual({ kind: "private" });
     expect(certificateTrust(file("server.pem"), file("ca.pem"))).toEqual({ kind: "private", caFile: file("ca.pem") });
     expect(certificateTrust(file("no-such.pem"))).toEqual({ kind: "unknown" });
+    // A node that asks every client for a certificate says which CA must sign it; `peers` and `off` need no line.
+    expect(clientCertificateHint("all", file("ca.pem"))).toEqual([expect.stringContaining(`every client needs a certificate signed by ${file("ca.pem")}`)]);
+    expect(clientCertificateHint("peers", file("ca.pem"))).toEqual([]);
+    expect(clientCertificateHint("off", undefined)).toEqual([]);
   });
 });
