@@ -1,11 +1,13 @@
 /**
  * @module tls-diagnosis
  * Says why an HTTPS node closed the connection when undici cannot. A node whose `server.tls.clientCertificates` is
- * `all` refuses a client without a certificate (or with one it does not trust) by a TLS 1.3 alert that arrives after
- * the client's side of the handshake is done; undici drops the alert and reports only "other side closed"
- * (UND_ERR_SOCKET), which does not tell the user what to do. After such a failure, and only then, the CLI opens one
- * connection of its own with the same TLS settings, asks for `/healthz`, and reads the alert if one comes.
+ * `all` refuses a client without a certificate by a TLS 1.3 alert that arrives after the client's side of the
+ * handshake is done, and one whose certificate it does not accept by closing the connection; undici reports both only
+ * as "other side closed" (UND_ERR_SOCKET), which does not tell the user what to do. After such a failure, and only
+ * then, the CLI opens one connection of its own with the same TLS settings, asks for `/healthz`, and reads what
+ * happens: the alert, or a close without an answer.
  */
+import { isIP } from "node:net";
 import { connect } from "node:tls";
 import { KaiConnectionError } from "@kai/sdk";
 import { appliedTlsOptions } from "./tls-trust.js";
@@ -40,7 +42,9 @@ function alertOf(url: URL): Promise<string | undefined> {
   return new Promise((resolve) => {
     // A URL's IPv6 host keeps its brackets; tls.connect wants the address without them.
     const host = url.hostname.replace(/^\[(.*)\]$/, "$1");
-    const socket = connect({ ...appliedTlsOptions(), host, port: Number(url.port || 443), ALPNProtocols: ["http/1.1"] });
+    // SNI as undici sends it (a proxy in front may route by it): the host name, never an address.
+    const sni = isIP(host) === 0 ? { servername: host } : {};
+    const socket = connect({ ...appliedTlsOptions(), ...sni, host, port: Number(url.port || 443), ALPNProtocols: ["http/1.1"] });
     let handshaken = false;
     const done = (code?: string) => {
       clearTimeout(timer);
