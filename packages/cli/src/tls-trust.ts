@@ -10,9 +10,8 @@
  *   node whose `server.tls.clientCertificates` is `all` (every connection needs one), which the CLI could not reach
  *   otherwise. (Not `--key-file`: `kai agent-login` and `kai vault` use that name for other keys.)
  */
-import { readFileSync } from "node:fs";
 import { globalAgent } from "node:https";
-import { type ConnectionOptions, rootCertificates } from "node:tls";
+import type { TlsConnectOptions } from "@kai/sdk/node";
 import { usageError } from "./cli-error.js";
 
 /** The value of option `name` anywhere in argv (`--name F` or `--name=F`, not after `--`), else `env[variable]`. */
@@ -40,20 +39,12 @@ export function tlsFilesOf(argv: readonly string[], env: NodeJS.ProcessEnv): Tls
   return { ...(caFile !== undefined ? { caFile } : {}), ...(certFile !== undefined ? { certFile } : {}), ...(keyFile !== undefined ? { keyFile } : {}) };
 }
 
-function readPem(file: string, option: string, marker: RegExp, what: string): string {
-  let pem: string;
-  try {
-    pem = readFileSync(file, "utf8");
-  } catch (error) {
-    throw usageError(`${option}: ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
-  }
-  if (!marker.test(pem)) throw usageError(`${option}: ${file} holds no PEM ${what}`);
-  return pem;
-}
+/** The option that names each setting, for the error that refuses its file. */
+const OPTION_OF = { ca: "--ca-file", cert: "--client-cert", key: "--client-key" } as const;
 
 /** What `applyTlsFiles` set for every connection (empty when nothing was given), for a diagnosing probe to use too. */
-let applied: Pick<ConnectionOptions, "ca" | "cert" | "key"> = {};
-export const appliedTlsOptions = (): Pick<ConnectionOptions, "ca" | "cert" | "key"> => applied;
+let applied: TlsConnectOptions = {};
+export const appliedTlsOptions = (): TlsConnectOptions => applied;
 
 /**
  * Uses the CA and the client certificate named for every TLS connection of this process (the CA besides the system's
@@ -62,10 +53,15 @@ export const appliedTlsOptions = (): Pick<ConnectionOptions, "ca" | "cert" | "ke
 export async function applyTlsFiles(files: TlsFiles): Promise<void> {
   if (files.caFile === undefined && files.certFile === undefined && files.keyFile === undefined) return;
   if ((files.certFile === undefined) !== (files.keyFile === undefined)) throw usageError("--client-cert and --client-key go together (or KAI_CLIENT_CERT and KAI_CLIENT_KEY)");
-  const ca = files.caFile !== undefined ? [...rootCertificates, readPem(files.caFile, "--ca-file", /-----BEGIN CERTIFICATE-----/, "certificate")] : undefined;
-  const cert = files.certFile !== undefined ? readPem(files.certFile, "--client-cert", /-----BEGIN CERTIFICATE-----/, "certificate") : undefined;
-  const key = files.keyFile !== undefined ? readPem(files.keyFile, "--client-key", /-----BEGIN [A-Z ]*PRIVATE KEY-----/, "private key") : undefined;
-  const connect = { ...(ca ? { ca } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
+  // The SDK's reader (the same rules as its nodeTls), loaded only when a file is given, as undici is.
+  const { TlsSettingError, tlsConnectOptions } = await import("@kai/sdk/node");
+  let connect: TlsConnectOptions;
+  try {
+    connect = tlsConnectOptions(files);
+  } catch (error) {
+    if (error instanceof TlsSettingError) throw usageError(`${OPTION_OF[error.setting]}: ${error.file} ${error.problem}`);
+    throw error;
+  }
   const { Agent, setGlobalDispatcher } = await import("undici");
   setGlobalDispatcher(new Agent({ connect }));
   Object.assign(globalAgent.options, connect);
