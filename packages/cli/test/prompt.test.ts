@@ -45,6 +45,14 @@ describe("kai prompt", () => {
     expect(restored.stdout.trim()).toBe("welcome version 3 (restored from 1)");
   });
 
+  it("says to declare with --var when the template uses a variable it does not declare, and saves nothing", async () => {
+    const undeclared = await kai(["prompt", "save", "greeting", "--text", "-", "--var", "name"], "Hi {{name}} from {{city}}");
+    expect(undeclared.code).toBe(6);
+    expect(undeclared.stderr).toContain("prompt_template_invalid");
+    expect(undeclared.stderr).toContain("declare each variable the template uses with --var name[:type][?] (here: --var city)");
+    expect((await kai(["prompt", "show", "greeting"])).code).toBe(3);
+  });
+
   it("renders with typed --var values and exits 6 when a variable is missing", async () => {
     const rendered = await kai(["prompt", "render", "welcome", "--version", "1", "--var", "name=Ada", "--var", "count=3"]);
     expect(rendered.code, rendered.stderr).toBe(0);

@@ -8,6 +8,7 @@
  * `--json` prints the node's documents.
  */
 import { Command } from "commander";
+import { KaiApiError } from "@kai/sdk";
 import { fieldErrorsFromZod, parseJson, PROMPT_VARIABLE_TYPES, SavePromptRequestSchema, type PromptResponse, type PromptTemplate, type PromptVariable } from "@kai/protocol";
 import { addGlobalOptions, collectList, contextOf, integerOption, type CommandContext } from "../command-kit.js";
 import { CliError, usageError } from "../cli-error.js";
@@ -124,6 +125,25 @@ interface SaveFlags {
   message?: string;
 }
 
+/**
+ * The node says "declare it in variables" of a `{{name}}` the template uses but does not declare, which is the
+ * request's field; on the command line a variable is declared with `--var`, so the message says that too.
+ */
+export function withVarHint(error: unknown): unknown {
+  if (!(error instanceof KaiApiError) || error.code !== "prompt_template_invalid") return error;
+  const undeclared = (error.details ?? []).filter((detail) => detail.path === "template" && / is not a declared variable/.test(detail.message));
+  if (undeclared.length === 0) return error;
+  const names = undeclared.map((detail) => /\{\{([^}]*)\}\}/.exec(detail.message)?.[1]).filter((name): name is string => name !== undefined);
+  const example = names.map((name) => `--var ${name}`).join(" ");
+  return new KaiApiError({
+    status: error.status,
+    code: error.code,
+    message: `${error.message}: declare each variable the template uses with --var name[:type][?]${example ? ` (here: ${example})` : ""}, or in the file's variables`,
+    ...(error.details !== undefined && { details: error.details }),
+    ...(error.requestId !== undefined && { requestId: error.requestId }),
+  });
+}
+
 function saveCommand(): Command {
   const command = new Command("save")
     .description("save a new version of a prompt (the first save creates it; scope prompts:write)")
@@ -153,7 +173,9 @@ function saveCommand(): Command {
     if (request.template === undefined) throw usageError("give the template: --text <file> or a file (-f) with a template");
     const parsed = SavePromptRequestSchema.safeParse(request);
     if (!parsed.success) throw new CliError("invalid prompt", "validation_failed", EXIT.validation, fieldErrorsFromZod(parsed.error));
-    const saved = await client().prompts.save(name, parsed.data);
+    const saved = await client().prompts.save(name, parsed.data).catch((error: unknown) => {
+      throw withVarHint(error);
+    });
     if (out.json) return out.document(saved);
     out.line(`${saved.prompt.name} version ${saved.version.version}`);
   });
