@@ -43,6 +43,20 @@ afterAll(async () => {
 });
 
 describe("kai backup", () => {
+  it("says which flag or variable gives the passphrase when neither the command nor the node has one", async () => {
+    const bare = await startTestServer({});
+    try {
+      const created = await runKai(["--url", bare.url, "backup", "create"], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: bare.adminToken } });
+      expect(created.code).toBe(6);
+      expect(created.stderr).toContain("a passphrase is needed: give one with --passphrase (read from stdin or a prompt) or KAI_BACKUP_PASSPHRASE");
+      expect(created.stderr).toContain("validation_failed");
+      const listed = await runKai(["--url", bare.url, "backup", "list", "--json"], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: bare.adminToken } });
+      expect(JSON.parse(listed.stdout)).toEqual({ backups: [] });
+    } finally {
+      await bare.close();
+    }
+  });
+
   it("creates, lists and verifies through the node; verifies and restores a file without one", async () => {
     const created = await kai(["backup", "create", "--json"]);
     expect(created.code, created.stderr).toBe(0);

@@ -13,6 +13,7 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
 import type { BackupVerification } from "@kai/protocol";
+import { isApiError, reworded } from "../api-hints.js";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { CliError, usageError } from "../cli-error.js";
 import { EXIT, exitCodeForApiCode } from "../exit-codes.js";
@@ -50,6 +51,15 @@ function asCliError(error: unknown, scrub: (text: string) => string = (text) => 
   return new CliError(message, "internal", EXIT.unexpected);
 }
 
+/**
+ * The node asks for "a passphrase" when none came with the request and it has none configured; here that is
+ * `--passphrase` or KAI_BACKUP_PASSPHRASE, which its message cannot name.
+ */
+function withPassphraseHint(error: unknown): unknown {
+  if (!isApiError(error, "validation_failed", "a passphrase is needed")) return error;
+  return reworded(error, "a passphrase is needed: give one with --passphrase (read from stdin or a prompt) or KAI_BACKUP_PASSPHRASE, or set the node's backup.passphrase (or backup.passphraseSecret)");
+}
+
 function createCommand(): Command {
   const command = new Command("create")
     .description("take a backup of everything the node holds, while it serves (backup:admin)")
@@ -59,7 +69,11 @@ function createCommand(): Command {
   return command.action(async (flags: { withArtifacts?: boolean; passphrase?: boolean }, self: Command) => {
     const { out, client } = contextOf(self);
     const passphrase = await passphraseOf(flags.passphrase, false);
-    const created = await client().backups.create({ ...(passphrase !== undefined ? { passphrase } : {}), ...(flags.withArtifacts ? { withArtifacts: true } : {}) });
+    const created = await client()
+      .backups.create({ ...(passphrase !== undefined ? { passphrase } : {}), ...(flags.withArtifacts ? { withArtifacts: true } : {}) })
+      .catch((error: unknown) => {
+        throw withPassphraseHint(error);
+      });
     if (out.json) return out.document(created);
     out.table(["WHAT", "COUNT"], Object.entries(created.counts).map(([kind, count]) => [kind, String(count)]));
     out.line(`${created.id} (${created.bytes} bytes)`);
@@ -104,7 +118,9 @@ function verifyCommand(): Command {
     }
     const { out, client } = contextOf(self);
     const passphrase = await passphraseOf(flags.passphrase, false);
-    const verification = await client().backups.verify(id!, passphrase);
+    const verification = await client().backups.verify(id!, passphrase).catch((error: unknown) => {
+      throw withPassphraseHint(error);
+    });
     printVerification(out, verification);
     failIfNotOk(verification);
   });

@@ -8,8 +8,8 @@
  * `--json` prints the node's documents.
  */
 import { Command } from "commander";
-import { KaiApiError } from "@kai/sdk";
 import { fieldErrorsFromZod, parseJson, PROMPT_VARIABLE_TYPES, SavePromptRequestSchema, type PromptResponse, type PromptTemplate, type PromptVariable } from "@kai/protocol";
+import { isApiError, reworded } from "../api-hints.js";
 import { addGlobalOptions, collectList, contextOf, integerOption, type CommandContext } from "../command-kit.js";
 import { CliError, usageError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
@@ -130,18 +130,12 @@ interface SaveFlags {
  * request's field; on the command line a variable is declared with `--var`, so the message says that too.
  */
 export function withVarHint(error: unknown): unknown {
-  if (!(error instanceof KaiApiError) || error.code !== "prompt_template_invalid") return error;
+  if (!isApiError(error, "prompt_template_invalid")) return error;
   const undeclared = (error.details ?? []).filter((detail) => detail.path === "template" && / is not a declared variable/.test(detail.message));
   if (undeclared.length === 0) return error;
   const names = undeclared.map((detail) => /\{\{([^}]*)\}\}/.exec(detail.message)?.[1]).filter((name): name is string => name !== undefined);
   const example = names.map((name) => `--var ${name}`).join(" ");
-  return new KaiApiError({
-    status: error.status,
-    code: error.code,
-    message: `${error.message}: declare each variable the template uses with --var name[:type][?]${example ? ` (here: ${example})` : ""}, or in the file's variables`,
-    ...(error.details !== undefined && { details: error.details }),
-    ...(error.requestId !== undefined && { requestId: error.requestId }),
-  });
+  return reworded(error, `${error.message}: declare each variable the template uses with --var name[:type][?]${example ? ` (here: ${example})` : ""}, or in the file's variables`);
 }
 
 function saveCommand(): Command {
