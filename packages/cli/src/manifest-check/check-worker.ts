@@ -86,7 +86,9 @@ function check(file: FileMessage, bytes: Buffer, starts: Uint32Array, ends: Uint
       ids.push(service.id);
       if (carriesToken(service.normalised)) tokens[k] = 1;
       if (service.normalised.owner !== undefined) owners.push([k, service.normalised.owner]);
-      const json = JSON.stringify(service.input);
+      // The normalised registration (the schema's defaults written out): the node's schema makes the same of it,
+      // and a later comparison with the registry's record needs only to parse it, not to check it again.
+      const json = JSON.stringify(service.normalised);
       // UTF-8 takes at most 3 bytes per UTF-16 code unit.
       if (encoded.length - length < json.length * 3) {
         const larger = Buffer.allocUnsafeSlow(Math.max(encoded.length * 2, length + json.length * 3));
