@@ -4,6 +4,7 @@
  * messages and errors on stderr. `--quiet` silences messages, never data or errors.
  */
 import type { ReportedError } from "./cli-error.js";
+import { progressLines, type ProgressLines } from "./progress-lines.js";
 
 export interface OutputOptions {
   json: boolean;
@@ -26,6 +27,11 @@ export interface Output extends OutputOptions {
   /** Prints a failure: `error: <message> (<code>)`, field details, and with --json the error body. */
   error(reported: ReportedError): void;
   table(headers: string[], rows: string[][]): void;
+  /**
+   * Step lines of a long local job on stderr (progress-lines.ts: a counting step rewritten in place on a terminal,
+   * thinned out elsewhere), dropped with --quiet. Call `end()` before printing anything else, and when it fails.
+   */
+  steps(): ProgressLines;
 }
 
 /**
@@ -56,7 +62,7 @@ export function singleLine(text: string): string {
 /** Where output goes: stdout and stderr, or anything that takes text (a test's capture). */
 interface OutputStreams {
   out: { write(text: string): unknown };
-  err: { write(text: string): unknown };
+  err: { write(text: string): unknown; isTTY?: boolean };
 }
 
 export function createOutput(options: OutputOptions, streams: OutputStreams = { out: process.stdout, err: process.stderr }): Output {
@@ -80,6 +86,11 @@ export function createOutput(options: OutputOptions, streams: OutputStreams = { 
       if (options.json) err.write(`${JSON.stringify(body)}\n`);
     },
     table: (headers, rows) => void out.write(formatTable(headers, rows)),
+    steps: () => {
+      if (options.quiet) return { line: () => undefined, end: () => undefined };
+      const lines = progressLines({ write: (text) => void err.write(text), terminal: err.isTTY === true });
+      return { line: (text) => lines.line(singleLine(text)), end: () => lines.end() };
+    },
   };
 }
 

@@ -83,6 +83,10 @@ describe("kai backup", () => {
     const restored = await kai(["backup", "restore", file, "--data-dir", target], { KAI_BACKUP_PASSPHRASE: PASSPHRASE });
     expect(restored.code, restored.stderr).toBe(0);
     expect(restored.stdout).toMatch(/services\s+1\s+1\s+ok/);
+    // Its table fits a terminal too (the DID in full is on the line after it), and each step is said once.
+    expect(Math.max(...restored.stdout.split("\n").map((line) => line.length))).toBeLessThanOrEqual(100);
+    expect(restored.stderr).toContain(" (node kind:did:");
+    expect(restored.stderr.match(/^services: \d+ copied$/gm)).toEqual(["services: 1 copied"]);
     expect(existsSync(join(target, "kai.db"))).toBe(true);
     expect(existsSync(join(target, "node-key.pub.pem"))).toBe(true);
     const again = await kai(["backup", "restore", file, "--data-dir", target], { KAI_BACKUP_PASSPHRASE: PASSPHRASE });

@@ -171,6 +171,7 @@ function restoreCommand(): Command {
       }
       const scrub = (text: string) => (url === undefined ? text : scrubPassword(text, url));
       let report: Awaited<ReturnType<typeof restoreBackup>>;
+      const steps = out.steps();
       try {
         report = await restoreBackup({
           file: resolve(file),
@@ -180,15 +181,17 @@ function restoreCommand(): Command {
           ...(url !== undefined ? { to: postgresTarget(url) } : {}),
           ...(blobs !== undefined ? { blobs } : {}),
           force: flags.force === true,
-          onProgress: (line) => out.info(scrub(line)),
+          onProgress: (line) => steps.line(scrub(line)),
         });
       } catch (error) {
         throw asCliError(error, scrub);
+      } finally {
+        steps.end();
       }
       if (out.json) {
         out.document({ id: report.header.id, did: report.copy.did, ok: report.copy.ok, to: report.copy.to, blobs: report.blobs, rows: report.copy.rows, notes: report.notes });
       } else {
-        out.table(["WHAT", "BACKUP", "RESTORED", "CHECK"], report.copy.rows.map((row) => [row.kind, row.source, row.target, row.ok ? "ok" : "DIFFERENT"]));
+        out.table(["WHAT", "BACKUP", "RESTORED", "CHECK"], report.copy.rows.map((row) => [row.kind, verificationCell(row.source), verificationCell(row.target), row.ok ? "ok" : "DIFFERENT"]));
         out.info(`restored ${report.header.id} → ${report.copy.to} (node ${report.copy.did})`);
         for (const note of report.notes) out.info(`note: ${note}`);
       }

@@ -50,16 +50,19 @@ async function copyAction(flags: CopyFlags): Promise<void> {
   const scrub = (text: string) => scrubPassword(text, url);
 
   let report: Awaited<ReturnType<typeof copyStorage>>;
+  const steps = out.steps();
   try {
     report = await copyStorage({
       from: resolve(flags.from),
       ...(flags.keyDir !== undefined ? { keyDir: resolve(flags.keyDir) } : {}),
       to: postgresTarget(url),
       force: flags.force === true,
-      onProgress: (line) => out.info(scrub(line)),
+      onProgress: (line) => steps.line(scrub(line)),
     });
   } catch (error) {
     throw asCliError(error, scrub);
+  } finally {
+    steps.end();
   }
 
   if (out.json) {
