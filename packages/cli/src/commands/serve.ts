@@ -3,6 +3,7 @@
  * `kai serve`: runs the registry server in this process until SIGINT/SIGTERM. The server package is
  * imported only here, lazily, so the other commands never load SQLite or the HTTP stack.
  */
+import { resolve } from "node:path";
 import { Command } from "commander";
 import { integerOption } from "../command-options.js";
 import { CliError } from "../cli-error.js";
@@ -13,6 +14,8 @@ interface ServeFlags {
   host?: string;
   dataDir?: string;
   config?: string;
+  tlsCert?: string;
+  tlsKey?: string;
   quiet?: boolean;
 }
 
@@ -23,6 +26,8 @@ export function serveCommand(): Command {
     .option("--host <host>", "address to bind (env KAI_HOST, default 127.0.0.1)")
     .option("--data-dir <dir>", "where the database, node key and admin token live (env KAI_DATA_DIR, default ./data)")
     .option("--config <file>", "YAML config file for everything else (env KAI_CONFIG)")
+    .option("--tls-cert <file>", "serve HTTPS with this certificate (PEM, with its chain); read again when it changes (env KAI_TLS_CERT_FILE)")
+    .option("--tls-key <file>", "the certificate's private key (PEM) (env KAI_TLS_KEY_FILE)")
     .option("-q, --quiet", "no log lines on stdout (the log file is still written)")
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: `kai serve --help` (and every other command) need neither.
@@ -40,6 +45,18 @@ export function serveCommand(): Command {
           ...(flags.dataDir !== undefined ? { dataDir: flags.dataDir } : {}),
           ...(flags.config !== undefined ? { configFile: flags.config } : {}),
           ...(flags.quiet ? { quiet: true } : {}),
+          ...(flags.tlsCert !== undefined || flags.tlsKey !== undefined
+            ? {
+                config: {
+                  server: {
+                    tls: {
+                      ...(flags.tlsCert !== undefined ? { certFile: resolve(flags.tlsCert) } : {}),
+                      ...(flags.tlsKey !== undefined ? { keyFile: resolve(flags.tlsKey) } : {}),
+                    },
+                  },
+                },
+              }
+            : {}),
         });
       } catch (error) {
         // A bad config file or setting is the user's to fix (exit 2), like a bad flag.

@@ -5,12 +5,16 @@
  * say which setting it came from.
  */
 import { readFileSync } from "node:fs";
+import { ConfigError } from "./layers/config-error.js";
 
-/** The file's bytes; throws naming `setting` (e.g. `server.tls.certFile`) and the file when it cannot be read. */
+/**
+ * The file's bytes; throws naming `setting` (e.g. `server.tls.certFile`) and the file when it cannot be read. A
+ * `ConfigError`: at start it is the operator's to fix (`kai serve` exits 2 with it, as for a bad setting), not a fault.
+ */
 export function readConfiguredFile(file: string, setting: string): Buffer {
   try {
     return readFileSync(file);
   } catch (error) {
-    throw new Error(`${setting} ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
+    throw new ConfigError(`${setting} ${file} cannot be read (${(error as NodeJS.ErrnoException).code ?? "error"})`);
   }
 }

@@ -44,6 +44,8 @@ export const SERVER_ENVIRONMENT: Readonly<Record<string, string>> = {
   KAI_DATA_DIR: "dataDir",
   KAI_HOST: "server.host",
   KAI_PORT: "server.port",
+  KAI_TLS_CERT_FILE: "server.tls.certFile (with KAI_TLS_KEY_FILE: the node serves HTTPS)",
+  KAI_TLS_KEY_FILE: "server.tls.keyFile",
   KAI_LOG_LEVEL: "logging.level",
   KAI_STORAGE_KIND: "storage.kind",
   KAI_DATABASE_URL: "storage.postgres.url (and storage.kind postgres unless KAI_STORAGE_KIND says otherwise)",
@@ -59,6 +61,11 @@ function envOverrides(env: NodeJS.ProcessEnv): Record<string, unknown> {
   const server: Record<string, unknown> = {};
   if (env.KAI_PORT !== undefined && env.KAI_PORT !== "") server.port = Number(env.KAI_PORT);
   if (env.KAI_HOST) server.host = env.KAI_HOST;
+  // The certificate and key as a container platform mounts them; the client-certificate rules stay in the file.
+  const tls: Record<string, unknown> = {};
+  if (env.KAI_TLS_CERT_FILE) tls.certFile = env.KAI_TLS_CERT_FILE;
+  if (env.KAI_TLS_KEY_FILE) tls.keyFile = env.KAI_TLS_KEY_FILE;
+  if (Object.keys(tls).length) server.tls = tls;
   if (Object.keys(server).length) out.server = server;
   if (env.KAI_DATA_DIR) out.dataDir = env.KAI_DATA_DIR;
   if (env.KAI_LOG_LEVEL) out.logging = { level: env.KAI_LOG_LEVEL };

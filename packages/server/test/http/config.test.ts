@@ -53,6 +53,12 @@ describe("loadConfig", () => {
     expect(configError(() => loadConfig({ env: { KAI_STORAGE_KIND: "postgres" } })).message).toContain("storage.postgres.url");
   });
 
+  it("takes the TLS certificate and key from KAI_TLS_CERT_FILE and KAI_TLS_KEY_FILE, over the file's, and wants both", () => {
+    const config = loadConfig({ env: { KAI_TLS_CERT_FILE: "/run/secrets/tls.crt", KAI_TLS_KEY_FILE: "/run/secrets/tls.key" } });
+    expect(config.server.tls).toEqual({ certFile: "/run/secrets/tls.crt", keyFile: "/run/secrets/tls.key", clientCertificates: "off" });
+    expect(configError(() => loadConfig({ env: { KAI_TLS_CERT_FILE: "/run/secrets/tls.crt" } })).message).toContain("server.tls needs certFile and keyFile together");
+  });
+
   it("reads the YAML file", () => {
     const file = yamlFile("server:\n  port: 8001\n  host: 0.0.0.0\ndataDir: /srv/kai\nrateLimit:\n  read: { max: 5, windowSeconds: 10 }\nstorage:\n  sqlite:\n    synchronous: normal\n");
     const config = loadConfig({ configFile: file, env: {} });

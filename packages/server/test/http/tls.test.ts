@@ -6,6 +6,7 @@
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, rmSync, copyFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
+import { get } from "node:https";
 import { join } from "node:path";
 import { connect, rootCertificates } from "node:tls";
 import { fileURLToPath } from "node:url";
@@ -269,6 +270,42 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
       serve.kill("SIGTERM");
       await new Promise((resolve) => serve.once("exit", resolve));
     }
+  }, 60_000);
+
+  it("kai serve --tls-cert/--tls-key serves HTTPS without a config file, and names the setting a wrong file is for", async () => {
+    const env = { ...process.env, KAI_CA_FILE: "", KAI_CLIENT_CERT: "", KAI_CLIENT_KEY: "", KAI_URL: "", KAI_TOKEN: "", KAI_CONFIG: "", KAI_CONFIG_DIR: dir };
+    const serve = spawn(process.execPath, [CLI, "serve", "--port", "0", "--data-dir", file("flags-data"), "--tls-cert", file("server.pem"), "--tls-key", file("server.key"), "--quiet"], { env, cwd: dir });
+    try {
+      let banner = "";
+      serve.stderr.on("data", (chunk: Buffer) => (banner += chunk.toString()));
+      const url = await eventually(async () => /^kai server listening on (https:\/\/\S+)$/m.exec(banner)?.[1], 30_000);
+      const answer = await new Promise<number | undefined>((resolve, reject) => {
+        get(`${url}/healthz`, { ca }, (response) => {
+          response.resume();
+          resolve(response.statusCode);
+        }).once("error", reject);
+      });
+      expect(answer).toBe(200);
+    } finally {
+      serve.kill("SIGTERM");
+      await new Promise((resolve) => serve.once("exit", resolve));
+    }
+    const run = (args: string[]) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(process.execPath, [CLI, "serve", "--port", "0", "--data-dir", file("flags-data"), "--quiet", ...args], { env, cwd: dir }, (error, _stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr }),
+        );
+      });
+    const notAKey = await run(["--tls-cert", file("server.pem"), "--tls-key", file("server.pem")]);
+    expect(notAKey.code).toBe(2);
+    expect(notAKey.stderr).toContain(`server.tls.keyFile ${file("server.pem")} holds no PEM private key`);
+    // A key of its own, but not the certificate's: OpenSSL would have taken it and failed every handshake.
+    const wrongKey = await run(["--tls-cert", file("server.pem"), "--tls-key", file("client.key")]);
+    expect(wrongKey.code).toBe(2);
+    expect(wrongKey.stderr).toContain(`server.tls.keyFile ${file("client.key")} is not the private key of server.tls.certFile ${file("server.pem")}`);
+    const missing = await run(["--tls-cert", file("nowhere.pem"), "--tls-key", file("server.key")]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain(`server.tls.certFile ${file("nowhere.pem")} cannot be read (ENOENT)`);
   }, 60_000);
 
   it("tells a certificate clients trust by themselves from a self-signed one and one from a private CA", () => {
