@@ -15,14 +15,12 @@
 import { createServer as createHttpsServer, type Server as HttpsServer, type ServerOptions } from "node:https";
 import type { Server as HttpServer, IncomingMessage, ServerResponse } from "node:http";
 import type { TLSSocket } from "node:tls";
-import { createPrivateKey, type KeyObject, X509Certificate } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../config/config-schema.js";
 import { ApiError } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
 import { watchFileFolders, type FolderWatch } from "../config/watch-folders.js";
-import { readConfiguredFile } from "../config/configured-file.js";
-import { ConfigError } from "../config/layers/config-error.js";
+import { readTlsFiles } from "../config/configured-file.js";
 
 type TlsSettings = Config["server"]["tls"];
 
@@ -31,41 +29,9 @@ export function tlsEnabled(settings: TlsSettings): boolean {
   return settings.certFile !== undefined && settings.keyFile !== undefined;
 }
 
-/**
- * The certificate, key and CA as the TLS layer takes them, each checked on its own so that a problem names its
- * setting: a file that cannot be read, one that holds no PEM certificate or key, or a key that is not the
- * certificate's. OpenSSL's own error ("PEM routines::no start line") would name neither. Throws a `ConfigError`.
- */
+/** The certificate, key and CA as the TLS layer takes them, read now and checked (a `ConfigError` names the setting). */
 function secureContextOf(settings: TlsSettings): Pick<ServerOptions, "cert" | "key" | "ca"> {
-  const read = (file: string, what: string) => readConfiguredFile(file, `server.tls.${what}`);
-  const cert = read(settings.certFile!, "certFile");
-  const key = read(settings.keyFile!, "keyFile");
-  const ca = settings.caFile !== undefined ? read(settings.caFile, "caFile") : undefined;
-  const refuse = (what: string, file: string, problem: string, error?: unknown) =>
-    new ConfigError(`server.tls.${what} ${file} ${problem}${error instanceof Error ? ` (${error.message.replace(/^error:[0-9A-F]+:/, "")})` : ""}`);
-  let certificate: X509Certificate;
-  try {
-    certificate = new X509Certificate(cert);
-  } catch (error) {
-    throw refuse("certFile", settings.certFile!, "holds no PEM certificate", error);
-  }
-  let privateKey: KeyObject;
-  try {
-    privateKey = createPrivateKey(key);
-  } catch (error) {
-    throw refuse("keyFile", settings.keyFile!, "holds no PEM private key (or one protected by a passphrase)", error);
-  }
-  // OpenSSL keeps a certificate and key per key type, so a key of another type would load beside the certificate and
-  // fail every handshake later: the pair is compared here.
-  if (!certificate.checkPrivateKey(privateKey)) throw refuse("keyFile", settings.keyFile!, `is not the private key of server.tls.certFile ${settings.certFile!}`);
-  if (ca !== undefined) {
-    try {
-      new X509Certificate(ca);
-    } catch (error) {
-      throw refuse("caFile", settings.caFile!, "holds no PEM certificate", error);
-    }
-  }
-  return { cert, key, ...(ca !== undefined ? { ca } : {}) };
+  return readTlsFiles("server.tls", settings);
 }
 
 /**

@@ -17,7 +17,7 @@ import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
 import { Agent, fetch as undiciFetch } from "undici";
 import { watchFileFolders, type FolderWatch } from "../config/watch-folders.js";
-import { readConfiguredFile } from "../config/configured-file.js";
+import { readTlsFiles } from "../config/configured-file.js";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
 
@@ -80,12 +80,12 @@ function extraCaCertificates(): Buffer[] {
   return extraCa;
 }
 
-/** Reads the files now; throws naming the file that cannot be read. */
+/** Reads and checks the files now (readTlsFiles); throws naming the setting and file that cannot be used. */
 function readOptions(files: PeerTlsFiles): PeerSocketOptions {
-  const read = (file: string, what: string) => readConfiguredFile(file, `${files.setting ?? "federation.tls"}.${what}`);
+  const { cert, key, ca } = readTlsFiles(files.setting ?? "federation.tls", files);
   return {
-    ...(files.caFile !== undefined ? { ca: [...rootCertificates, ...extraCaCertificates(), read(files.caFile, "caFile")] } : {}),
-    ...(files.certFile !== undefined && files.keyFile !== undefined ? { cert: read(files.certFile, "certFile"), key: read(files.keyFile, "keyFile") } : {}),
+    ...(ca !== undefined ? { ca: [...rootCertificates, ...extraCaCertificates(), ca] } : {}),
+    ...(cert !== undefined && key !== undefined ? { cert, key } : {}),
   };
 }
 

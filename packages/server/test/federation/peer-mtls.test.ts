@@ -114,6 +114,13 @@ describe.skipIf(!HAS_OPENSSL)("mTLS between nodes", () => {
     expect((added.body as { error: { code: string } }).error.code).toBe("peer_unreachable");
   });
 
+  it("refuses a key that is not its certificate's, naming the setting, before any peer sees it", () => {
+    expect(() => new PeerTls({ certFile: file("node-a.pem"), keyFile: file("node-b.key") }, pino({ level: "silent" }))).toThrow(
+      `federation.tls.keyFile ${file("node-b.key")} is not the private key of federation.tls.certFile ${file("node-a.pem")}`,
+    );
+    expect(() => new PeerTls({ caFile: file("node-a.key") }, pino({ level: "silent" }))).toThrow(`federation.tls.caFile ${file("node-a.key")} holds no PEM certificate`);
+  });
+
   it("reads renewed client certificate files without a restart", async () => {
     copyFileSync(file("node-a.pem"), file("live.pem"));
     copyFileSync(file("node-a.key"), file("live.key"));
