@@ -7,7 +7,7 @@
  */
 import { KaiApiError } from "@kai/sdk";
 
-/** The node's error with another message; anything that is not a `KaiApiError` is returned as it is. */
+/** The node's error with another message, everything else of it kept. */
 export function reworded(error: KaiApiError, message: string): KaiApiError {
   return new KaiApiError({
     status: error.status,

@@ -129,7 +129,7 @@ interface SaveFlags {
  * The node says "declare it in variables" of a `{{name}}` the template uses but does not declare, which is the
  * request's field; on the command line a variable is declared with `--var`, so the message says that too.
  */
-export function withVarHint(error: unknown): unknown {
+function withVarHint(error: unknown): unknown {
   if (!isApiError(error, "prompt_template_invalid")) return error;
   const undeclared = (error.details ?? []).filter((detail) => detail.path === "template" && / is not a declared variable/.test(detail.message));
   if (undeclared.length === 0) return error;
