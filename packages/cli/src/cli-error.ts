@@ -40,3 +40,17 @@ export function describeCliError(error: CliError): ReportedError {
 export function withDetails<T extends object>(body: T, details: FieldError[] | undefined): T & { details?: FieldError[] } {
   return details && details.length > 0 ? { ...body, details } : body;
 }
+
+/**
+ * The server package's `ConfigError` (a config file or setting that cannot be used) as a usage error (exit 2). Its
+ * message lists one problem per line; here the first line is the message and each problem a detail
+ * (`  - tracing.otlp: unknown setting (did you mean tracing.otlpEndpoint?)`), as the API's errors print, instead of one
+ * long line. `undefined` for anything else.
+ */
+export function configUsageError(error: unknown): CliError | undefined {
+  if (!(error instanceof Error) || error.name !== "ConfigError") return undefined;
+  const problems = (error as { problems?: ReadonlyArray<{ key: string; message: string }> }).problems ?? [];
+  if (problems.length === 0) return usageError(error.message);
+  const heading = (error.message.split("\n", 1)[0] ?? error.message).replace(/:$/, "");
+  return usageError(heading, problems.map((problem) => ({ path: problem.key || "(root)", message: problem.message })));
+}

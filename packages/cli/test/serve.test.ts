@@ -5,7 +5,7 @@
  * to the npm process stops the server (npm's shell used to die alone and leave node serving).
  */
 import { spawn } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -137,5 +137,15 @@ describe("kai serve", () => {
   it("refuses a bad port with a usage error (exit 2)", async () => {
     const result = await runKai(["serve", "--port", "70000"], { cwd: box.dir, env: box.env });
     expect(result.code).toBe(2);
+  });
+
+  it("refuses a config file with a misspelt key (exit 2), one line per problem with the key it likely meant", async () => {
+    const config = join(box.dir, "misspelt.yaml");
+    writeFileSync(config, "tracing:\n  otlp: http://collector:4318\nserver:\n  prot: 8080\n");
+    const result = await runKai(["serve", "--port", "0", "--data-dir", join(box.dir, "misspelt-data"), "--config", config], { cwd: box.dir, env: box.env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`error: invalid configuration in the user layer (${config}) (usage)\n`);
+    expect(result.stderr).toContain("\n  - tracing.otlp: unknown setting (did you mean tracing.otlpEndpoint?)\n");
+    expect(result.stderr).toContain("\n  - server.prot: unknown setting (did you mean server.port?)\n");
   });
 });

@@ -15,7 +15,7 @@ import { Command } from "commander";
 import type { BackupVerification } from "@kai/protocol";
 import { isApiError, reworded } from "../api-hints.js";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
-import { CliError, usageError } from "../cli-error.js";
+import { CliError, configUsageError, usageError } from "../cli-error.js";
 import { EXIT, exitCodeForApiCode } from "../exit-codes.js";
 import { createOutput, type Output, verificationCell } from "../output.js";
 import { readSecret } from "../secret-input.js";
@@ -165,7 +165,8 @@ function restoreCommand(): Command {
         try {
           blobs = await openBlobBackend(loadConfig({ configFile: resolve(flags.config), env: process.env, overrides: { dataDir: resolve(flags.dataDir) } }));
         } catch (error) {
-          if (error instanceof Error && error.name === "ConfigError") throw usageError(error.message);
+          const usage = configUsageError(error);
+          if (usage) throw usage;
           throw asCliError(error);
         }
       }

@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
 import { integerOption } from "../command-options.js";
-import { CliError } from "../cli-error.js";
+import { configUsageError } from "../cli-error.js";
 import { EXIT } from "../exit-code-numbers.js";
 
 interface ServeFlags {
@@ -60,8 +60,7 @@ export function serveCommand(): Command {
         });
       } catch (error) {
         // A bad config file or setting is the user's to fix (exit 2), like a bad flag.
-        if (error instanceof Error && error.name === "ConfigError") throw new CliError(error.message, "usage", EXIT.usage);
-        throw error;
+        throw configUsageError(error) ?? error;
       }
       const tls = server.config.server.tls;
       const trust = tls.certFile !== undefined ? certificateTrust(tls.certFile, tls.caFile) : undefined;

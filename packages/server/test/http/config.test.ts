@@ -93,6 +93,22 @@ describe("loadConfig", () => {
     expect(nested).toContain("server");
   });
 
+  it("names the known key a misspelt one most likely stands for, and none when nothing is close", () => {
+    const file = yamlFile("servr:\n  port: 1\nserver:\n  prot: 1\n  tls:\n    cert: a.pem\ntracing:\n  otlp: http://collector:4318\n  Enabled: true\n  sampling: 2\nlogging:\n  rotation:\n    retentionDay: 3\n");
+    const error = configError(() => loadConfig({ configFile: file, env: {} }));
+    const problems = Object.fromEntries(error.problems.map((problem) => [problem.key, problem.message]));
+    expect(problems).toEqual({
+      servr: "unknown setting (did you mean server?)",
+      "server.prot": "unknown setting (did you mean server.port?)",
+      "server.tls.cert": "unknown setting (did you mean server.tls.certFile?)",
+      "tracing.otlp": "unknown setting (did you mean tracing.otlpEndpoint?)",
+      "tracing.Enabled": "unknown setting (did you mean tracing.enabled?)",
+      "tracing.sampling": "unknown setting",
+      "logging.rotation.retentionDay": "unknown setting (did you mean logging.rotation.retentionDays?)",
+    });
+    expect(error.message).toContain("  tracing.otlp: unknown setting (did you mean tracing.otlpEndpoint?)");
+  });
+
   it("refuses invalid YAML, a missing file and a file that is not a mapping", () => {
     const invalid = yamlFile("server:\n  port: [1, 2\n  host: x\n");
     expect(configError(() => loadConfig({ configFile: invalid, env: {} })).message).toContain(invalid);

@@ -10,6 +10,7 @@ import { ConfigSchema, type Config } from "../config-schema.js";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
 import { getAt, isPlainObject, overlaps, setAt, splitKey, type Settings } from "./key-paths.js";
 import { agentViewLayers, nodeLayers, type ConfigLayer } from "./layer-model.js";
+import { knownKeysAt, likelyKey } from "./known-keys.js";
 
 /** Deep merge where `b` wins; arrays and scalars are replaced, `undefined` values are ignored. */
 export function mergeSettings(a: unknown, b: unknown): unknown {
@@ -35,7 +36,12 @@ function problemsOf(issues: readonly z.core.$ZodIssue[], layer: ConfigLayer): Co
     const path = issue.path.map(String);
     if (getAt(layer.values, path) === undefined) continue;
     if (issue.code === "unrecognized_keys") {
-      for (const key of issue.keys) out.push({ layer: layer.name, source: layer.source, key: [...path, key].join("."), message: "unknown setting" });
+      const known = knownKeysAt(ConfigSchema, path) ?? [];
+      for (const key of issue.keys) {
+        const likely = likelyKey(key, known);
+        const message = likely === undefined ? "unknown setting" : `unknown setting (did you mean ${[...path, likely].join(".")}?)`;
+        out.push({ layer: layer.name, source: layer.source, key: [...path, key].join("."), message });
+      }
     } else {
       out.push({ layer: layer.name, source: layer.source, key: path.join("."), message: issue.message });
     }
