@@ -177,7 +177,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const key = shared ? await openSharedNodeKey(store, vault, logger) : await openNodeKey(config.dataDir, vault, logger);
     if (!key.available) logger.warn("the node key is sealed in the locked vault: no token can be minted and KLP is off until `kai vault unlock`");
     // Tracing (issue 19, tracing/node-tracing.ts): the SDK is loaded only when `tracing.enabled`.
-    const tracing = await startTracing({ settings: config.tracing, instanceId: key.keyId, version: VERSION, env });
+    const tracing = await startTracing({ settings: config.tracing, instanceId: key.keyId, version: VERSION, env, logger });
     if (tracing) undo.unshift(() => tracing.close());
     // Users, roles and live sessions as every request checks them (issue 14): in memory, kept fresh by the services
     // that change them and, across instances, by the user_changed / session_revoked signals.

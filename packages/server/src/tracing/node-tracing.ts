@@ -13,6 +13,8 @@
 import { context, type TextMapPropagator, type Tracer } from "@opentelemetry/api";
 import type { Config } from "../config/config-schema.js";
 import { waitAtMost } from "../wait-at-most.js";
+import type { Logger } from "../logging/logger.js";
+import { endpointForLog, reportingExporter } from "./reporting-exporter.js";
 
 /** A running node's tracing: its tracer, the W3C propagator, and the export's flush and shutdown. */
 export interface NodeTracing {
@@ -35,6 +37,8 @@ export interface StartTracingOptions {
   version: string;
   /** The environment read for the standard OTEL_EXPORTER_OTLP_* and OTEL_BSP_* variables. */
   env: Readonly<Record<string, string | undefined>>;
+  /** Told what tracing does at start, and when export fails and recovers (reporting-exporter.ts). */
+  logger?: Logger;
 }
 
 let contextManagerSet = false;
@@ -76,8 +80,13 @@ export async function startTracing(options: StartTracingOptions): Promise<NodeTr
   if (endpoint) {
     const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
     const delay = envInteger(env, "OTEL_BSP_SCHEDULE_DELAY");
-    processors.push(new sdk.BatchSpanProcessor(new OTLPTraceExporter({ url: endpoint }), delay !== undefined ? { scheduledDelayMillis: delay } : {}));
+    const exporter = new OTLPTraceExporter({ url: endpoint });
+    processors.push(new sdk.BatchSpanProcessor(options.logger ? reportingExporter(exporter, endpoint, options.logger) : exporter, delay !== undefined ? { scheduledDelayMillis: delay } : {}));
   }
+  options.logger?.info(
+    { endpoint: endpoint === undefined ? null : endpointForLog(endpoint), sampleRatio: settings.sampleRatio, serviceName: settings.serviceName },
+    endpoint === undefined ? "tracing on: spans are made and traceparent passed on, not exported (no OTLP endpoint)" : "tracing on: spans exported over OTLP/HTTP",
+  );
   const provider = new sdk.BasicTracerProvider({
     resource: resources.resourceFromAttributes({ "service.name": settings.serviceName, "service.version": options.version, "service.instance.id": options.instanceId }),
     // A caller's sampled flag is followed; new traces are kept at the configured ratio.

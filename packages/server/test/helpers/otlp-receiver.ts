@@ -73,7 +73,8 @@ export interface OtlpReceiver {
   close(): Promise<void>;
 }
 
-export async function startOtlpReceiver(): Promise<OtlpReceiver> {
+/** `port`: listen there (a test that first points a node at a collector that is not up yet); default a free one. */
+export async function startOtlpReceiver(port = 0): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const rejected: string[] = [];
   const server: Server = createServer((request, response) => {
@@ -117,10 +118,10 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       response.writeHead(200, { "content-type": "application/json" }).end("{}");
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const listening = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}/v1/traces`,
+    url: `http://127.0.0.1:${listening}/v1/traces`,
     spans,
     rejected,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
