@@ -157,6 +157,8 @@ export const ERROR_TABLE = {
   backup_passphrase_wrong: { status: 422 },
   // Backups: the file is not a backup, is cut short or changed (authentication fails), or a file inside does not match the manifest's hash.
   backup_corrupt: { status: 422 },
+  // Backups: the backup could not be written where the node keeps them (`backup.dir` cannot be made or written, or its disk is full); nothing was kept.
+  backup_failed: { status: 507 },
 } as const satisfies Record<string, ErrorTraits>;
 
 type ErrorTableCode = keyof typeof ERROR_TABLE;

@@ -72,6 +72,9 @@ function newId(at: Date): string {
 const LEFTOVER = /^(\.kai-backup-(take|open)-.+|kai-backup-.+\.kaibak\.partial)$/;
 export const LEFTOVER_AGE_MS = 24 * 60 * 60 * 1000;
 
+/** File system refusals that mean the backup directory is unusable, not that the node is broken. */
+const BACKUP_DIR_REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "ENOENT", "EEXIST", "ENOSPC", "EDQUOT", "ENAMETOOLONG", "ELOOP"]);
+
 export class BackupService {
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -153,6 +156,22 @@ export class BackupService {
     return passphrase;
   }
 
+  /**
+   * Runs a step that writes into the backup directory; a file system refusal there (the directory cannot be made, is
+   * not writable, or its disk is full) becomes `backup_failed` naming `backup.dir` and the reason, which the operator
+   * can act on, instead of an internal error. The work folder's `finally` removes what was written.
+   */
+  private async inBackupDir<T>(what: string, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === undefined || !BACKUP_DIR_REFUSALS.has(code)) throw error;
+      const reason = code === "ENOSPC" || code === "EDQUOT" ? "its disk is full" : `it cannot ${what}`;
+      throw new ApiError("backup_failed", `the backup could not be written to the backup directory (backup.dir) ${this.options.dir}: ${reason} (${code}); nothing was kept`);
+    }
+  }
+
   private serialised<T>(work: () => Promise<T>): Promise<T> {
     const run = this.queue.then(work, work);
     this.queue = run.catch(() => undefined);
@@ -166,9 +185,11 @@ export class BackupService {
     }
     const createdAt = new Date();
     const id = newId(createdAt);
-    await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
-    await this.sweepLeftovers(createdAt.getTime());
-    const work = await mkdtemp(join(this.options.dir, ".kai-backup-take-"));
+    const work = await this.inBackupDir("be created or written", async () => {
+      await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+      await this.sweepLeftovers(createdAt.getTime());
+      return mkdtemp(join(this.options.dir, ".kai-backup-take-"));
+    });
     try {
       const into = join(work, "data");
       await mkdir(into, { mode: 0o700 });
@@ -193,12 +214,9 @@ export class BackupService {
       };
       await writeFile(join(into, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`, { mode: 0o600 });
       const file = this.fileOf(id);
-      await writeBackup(
-        file,
-        { id, createdAt: manifest.createdAt, did, sourceBackend: storage, withArtifacts },
-        passphrase,
-        this.options.kdfIterations,
-        await packFolder(into),
+      const packed = await packFolder(into);
+      await this.inBackupDir("be written", () =>
+        writeBackup(file, { id, createdAt: manifest.createdAt, did, sourceBackend: storage, withArtifacts }, passphrase, this.options.kdfIterations, packed),
       );
       const { size } = await readBackupHeader(file);
       this.options.logger.info({ backup: id, bytes: size, withArtifacts }, "backup taken");

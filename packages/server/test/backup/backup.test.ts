@@ -316,6 +316,31 @@ describe("scheduled backups", () => {
     expect(ConfigSchema.parse({ backup: { schedule: "6h", passphrase: "long enough" } }).backup.schedule).toBe(21_600);
   }, 60_000);
 
+  it("a backup directory that cannot be made is backup_failed (507) naming backup.dir and why, over the API and in a scheduled run's log", async () => {
+    const notADirectory = join(tempDir("kai-backup-unusable-"), "a-file");
+    writeFileSync(notADirectory, "not a directory");
+    const dir = join(notADirectory, "backups");
+    const unusable = await startTestServer({ config: { backup: { dir, passphrase: BACKUP_PASSPHRASE, kdfIterations: 10_000 } } });
+    try {
+      const response = await unusable.request("/api/backups", { method: "POST", json: {} });
+      expect(response.status).toBe(507);
+      const { error } = (await response.json()) as { error: { code: string; message: string } };
+      expect(error.code).toBe("backup_failed");
+      expect(error.message).toBe(`the backup could not be written to the backup directory (backup.dir) ${dir}: it cannot be created or written (ENOTDIR); nothing was kept`);
+    } finally {
+      await unusable.dispose();
+    }
+    const service = new BackupService({
+      dataDir: node.dataDir, keyDir: node.dataDir, dir, storage: "sqlite", blobs: () => openBlobBackend(node.config),
+      passphrase: BACKUP_PASSPHRASE, kdfIterations: 10_000, logger: node.logger,
+    });
+    await backupScheduleJob({ service, intervalSeconds: 3600, retain: 2, withArtifacts: false, logger: node.logger }).runOnce();
+    const failed = node.logs.filter((line) => line.includes("the scheduled backup failed"));
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toContain("backup_failed");
+    expect(failed[0]).toContain("ENOTDIR");
+  }, 60_000);
+
   it("sweep what interrupted backups left behind once it is a day old, never a backup or a fresh leftover", async () => {
     const dir = tempDir("kai-backup-leftovers-");
     const service = new BackupService({

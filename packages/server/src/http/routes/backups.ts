@@ -33,7 +33,7 @@ export function backupRoutes(backups: BackupService): FastifyPluginAsyncZod {
         summary: "Take a backup of everything the node holds, while it serves: encrypted with the passphrase given or backup.passphrase (backup:admin)",
         security,
         body: CreateBackupRequestSchema,
-        response: { 201: CreateBackupResponseSchema, 409: ErrorBodySchema, ...errors },
+        response: { 201: CreateBackupResponseSchema, 409: ErrorBodySchema, 507: ErrorBodySchema, ...errors },
       },
     }, async (request, reply) => {
       const created = await backups.create(request.body);

@@ -50,6 +50,7 @@ export function backupErrorTitle(error: unknown, fallback: string): string {
   if (!(error instanceof KaiApiError)) return fallback;
   if (error.code === "backup_passphrase_wrong") return "The passphrase does not open this backup";
   if (error.code === "backup_corrupt") return "This backup is damaged: it is not a backup, cut short or changed";
+  if (error.code === "backup_failed") return `${fallback}: the node cannot write to its backup directory`;
   if (error.code === "conflict") return `${fallback}: the node cannot do it now`;
   if (error.code === "validation_failed") return `${fallback}: check the passphrase`;
   return fallback;
