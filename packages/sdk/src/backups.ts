@@ -16,7 +16,7 @@ import {
 import type { HttpTransport } from "./http-transport.js";
 
 export interface BackupsClient {
-  /** `POST /api/backups`: takes a backup (with the artifacts' bytes when asked); answers it with its counts. */
+  /** `POST /api/backups`: takes a backup (with the artifacts' bytes when asked); answers it with its counts. 507 `backup_failed` when the node cannot write to its backup directory. */
   create(request?: CreateBackupRequest): Promise<CreateBackupResponse>;
   /** `GET /api/backups`: newest first. */
   list(): Promise<BackupSummary[]>;
