@@ -3,7 +3,8 @@
  * network (not loopback: multicast does not run there), each hears the other with its DID and never itself,
  * `kai peer discover` lists them, `--add` pins the announced DID after checking it against the node's signed
  * document, and a node that stops says goodbye and drops out of the list. A third node with discovery off is
- * neither announced nor able to list.
+ * neither announced nor able to list; one that listens on loopback only is not announced (nobody could reach it at
+ * the addresses mDNS would give) but hears the others.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -100,6 +101,27 @@ describe("LAN discovery by mDNS", () => {
     const unknown = await kai(a, ["peer", "discover", "--wait", "0", "--add", "no-such-node", "--yes"]);
     expect(unknown.code).toBe(3);
     expect(unknown.stderr).toContain("no node named or identified no-such-node");
+  });
+
+  it("does not announce a node that listens on loopback only (nobody could reach it there), which still hears the others", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "kai-lan-loopback-"));
+    const lines: string[] = [];
+    const logDestination = { write: (line: string) => void lines.push(line) };
+    const loopback = await startServer({ dataDir, port: 0, host: "127.0.0.1", quiet: true, logDestination, config: { federation: { mdns: { enabled: true } } } });
+    try {
+      const node = { url: `http://127.0.0.1:${loopback.port}`, token: loopback.adminToken };
+      let heard = await discovered(node, 1000);
+      for (let tries = 0; tries < 10 && !heard.peers.some((p) => p.did === a.did); tries++) heard = await discovered(node, 1000);
+      expect(heard).toMatchObject({ enabled: true, advertising: false });
+      expect(heard.peers.map((p) => p.did)).toContain(a.did);
+      // Had it announced itself, `a` would have heard it in the time the loopback node took to hear `a`.
+      const fromA = await discovered(a, 1000);
+      expect(fromA.peers.some((p) => p.did === loopback.klp.did)).toBe(false);
+      expect(lines.join("")).toContain("mDNS: this node is not announced, because it listens on loopback only");
+    } finally {
+      await loopback.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it("says so on a node with discovery off, and refuses a wait out of range", async () => {

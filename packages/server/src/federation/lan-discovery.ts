@@ -139,8 +139,11 @@ export async function startLanDiscovery(options: { config: Config; did: string; 
   const { config, logger } = options;
   const { mdns } = config.federation;
   const host = config.server.host;
-  if (mdns.advertise && (host === "localhost" || host.startsWith("127.") || host === "::1")) {
-    logger.warn({ host }, "mDNS announces this node, but it listens on loopback only: other machines cannot reach it (set server.host)");
+  // A node on loopback only would announce the machine's LAN addresses, where it does not listen: whoever tried to
+  // add it would wait for a connection that cannot come. It is not announced; it still hears the others.
+  const loopbackOnly = host === "localhost" || host.startsWith("127.") || host === "::1";
+  if (mdns.advertise && loopbackOnly) {
+    logger.warn({ host }, "mDNS: this node is not announced, because it listens on loopback only and no other machine could reach it (set server.host, e.g. KAI_HOST=0.0.0.0); it still hears the nodes that announce themselves");
   }
   try {
     return await LanDiscovery.start({
@@ -148,7 +151,7 @@ export async function startLanDiscovery(options: { config: Config; did: string; 
       name: mdns.name ?? options.name,
       port: options.port,
       secure: options.secure,
-      advertise: mdns.advertise,
+      advertise: mdns.advertise && !loopbackOnly,
       logger,
     });
   } catch (error) {
