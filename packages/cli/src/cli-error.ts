@@ -54,3 +54,18 @@ export function configUsageError(error: unknown): CliError | undefined {
   const heading = (error.message.split("\n", 1)[0] ?? error.message).replace(/:$/, "");
   return usageError(heading, problems.map((problem) => ({ path: problem.key || "(root)", message: problem.message })));
 }
+
+/**
+ * A failure of the server package run in this process (`kai backup restore`/`verify --file`, `kai storage copy`) as
+ * the CLI prints it: an `ApiError` keeps its code (and so its exit code); a database another node holds is a conflict
+ * (exit 5); anything else is unexpected. `scrub` takes out what must not be printed (a database URL's password).
+ * `exitCodeFor` is exit-codes.ts's mapping, passed in: it loads the protocol package, which this module (read at every
+ * start) must not.
+ */
+export function serverPackageError(error: unknown, exitCodeFor: (code: string) => ExitCode, scrub: (text: string) => string = (text) => text): CliError {
+  const message = scrub(error instanceof Error ? error.message : String(error));
+  const code = (error as { code?: unknown }).code;
+  if (error instanceof Error && error.name === "ApiError" && typeof code === "string") return new CliError(message, code, exitCodeFor(code));
+  if (error instanceof Error && error.name === "DatabaseInUseError") return new CliError(message, "conflict", EXIT.conflict);
+  return new CliError(message, "internal", EXIT.unexpected);
+}

@@ -66,6 +66,21 @@ describe("kai serve", () => {
       expect(tried.code).toBe(0);
       expect(tried.stdout).toMatch(/^server:\s+http:\/\/127\.0\.0\.1:\d+$/m);
 
+      // A second node on the same data directory is refused before it touches the database (exit 5), and so is one
+      // on the same port; the first goes on serving.
+      const sameData = await runKai(["serve", "--port", "0", "--data-dir", dataDir, "--quiet"], { cwd: box.dir, env: box.env });
+      expect(sameData.code).toBe(5);
+      expect(sameData.stderr).toContain(`${join(dataDir, "kai.db")} is in use by another kai node`);
+      const otherData = mkdtempSync(join(tmpdir(), "kai-serve-port-"));
+      try {
+        const samePort = await runKai(["serve", "--port", String(port), "--data-dir", otherData, "--quiet"], { cwd: box.dir, env: box.env });
+        expect(samePort.code).toBe(5);
+        expect(samePort.stderr).toContain(`127.0.0.1:${port} is in use by another process`);
+      } finally {
+        rmSync(otherData, { recursive: true, force: true });
+      }
+      expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
       child.kill("SIGTERM");
       expect(await exitOf(child)).toBe(0);
     } finally {

@@ -15,7 +15,7 @@ import { Command } from "commander";
 import type { BackupVerification } from "@kai/protocol";
 import { isApiError, reworded } from "../api-hints.js";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
-import { CliError, configUsageError, usageError } from "../cli-error.js";
+import { CliError, configUsageError, serverPackageError, usageError } from "../cli-error.js";
 import { EXIT, exitCodeForApiCode } from "../exit-codes.js";
 import { createOutput, type Output, verificationCell } from "../output.js";
 import { readSecret } from "../secret-input.js";
@@ -41,14 +41,6 @@ function failIfNotOk(verification: BackupVerification): void {
   if (verification.ok) return;
   const different = verification.rows.filter((row) => !row.ok).map((row) => row.kind.trim());
   throw new CliError(`the backup does not restore as its manifest says (${different.join(", ")})`, "backup_corrupt", EXIT.unexpected);
-}
-
-/** A refusal of the server package (an ApiError: its code decides the exit code), or any other failure. */
-function asCliError(error: unknown, scrub: (text: string) => string = (text) => text): CliError {
-  const message = scrub(error instanceof Error ? error.message : String(error));
-  const code = (error as { code?: unknown }).code;
-  if (error instanceof Error && error.name === "ApiError" && typeof code === "string") return new CliError(message, code, exitCodeForApiCode(code));
-  return new CliError(message, "internal", EXIT.unexpected);
 }
 
 /**
@@ -111,7 +103,7 @@ function verifyCommand(): Command {
       try {
         verification = await verifyBackup(resolve(flags.file), passphrase);
       } catch (error) {
-        throw asCliError(error);
+        throw serverPackageError(error, exitCodeForApiCode);
       }
       printVerification(out, verification);
       return failIfNotOk(verification);
@@ -167,7 +159,7 @@ function restoreCommand(): Command {
         } catch (error) {
           const usage = configUsageError(error);
           if (usage) throw usage;
-          throw asCliError(error);
+          throw serverPackageError(error, exitCodeForApiCode);
         }
       }
       const scrub = (text: string) => (url === undefined ? text : scrubPassword(text, url));
@@ -185,7 +177,7 @@ function restoreCommand(): Command {
           onProgress: (line) => steps.line(scrub(line)),
         });
       } catch (error) {
-        throw asCliError(error, scrub);
+        throw serverPackageError(error, exitCodeForApiCode, scrub);
       } finally {
         steps.end();
       }

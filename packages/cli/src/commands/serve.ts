@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
 import { integerOption } from "../command-options.js";
-import { configUsageError } from "../cli-error.js";
+import { CliError, configUsageError } from "../cli-error.js";
 import { EXIT } from "../exit-code-numbers.js";
 
 interface ServeFlags {
@@ -17,6 +17,28 @@ interface ServeFlags {
   tlsCert?: string;
   tlsKey?: string;
   quiet?: boolean;
+}
+
+/**
+ * What stops a start without being a fault of the node, said as what to do: its database held by another node (exit 5,
+ * storage/sqlite/database-claim.ts), its port taken by another process (5), an address this machine does not have or
+ * a port it may not open (2). Otherwise `undefined`: Node's own words ("listen EADDRINUSE") with the code `internal`.
+ */
+function startRefusal(error: unknown): CliError | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === "DatabaseInUseError") return new CliError(error.message, "conflict", EXIT.conflict);
+  const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+  const where = `${address ?? "this address"}${port !== undefined ? `:${port}` : ""}`;
+  switch (code) {
+    case "EADDRINUSE":
+      return new CliError(`${where} is in use by another process: stop it, or choose another port (--port, KAI_PORT; 0 picks a free one)`, "conflict", EXIT.conflict);
+    case "EADDRNOTAVAIL":
+      return new CliError(`${where}: no network interface of this machine has that address; choose another --host (KAI_HOST), or 0.0.0.0 for all`, "usage", EXIT.usage);
+    case "EACCES":
+      return new CliError(`${where}: this user may not listen on that port (below 1024 needs privileges); choose another --port (KAI_PORT)`, "usage", EXIT.usage);
+    default:
+      return undefined;
+  }
 }
 
 export function serveCommand(): Command {
@@ -60,7 +82,7 @@ export function serveCommand(): Command {
         });
       } catch (error) {
         // A bad config file or setting is the user's to fix (exit 2), like a bad flag.
-        throw configUsageError(error) ?? error;
+        throw configUsageError(error) ?? startRefusal(error) ?? error;
       }
       const tls = server.config.server.tls;
       const trust = tls.certFile !== undefined ? certificateTrust(tls.certFile, tls.caFile) : undefined;

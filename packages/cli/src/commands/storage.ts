@@ -9,7 +9,7 @@
  */
 import { resolve } from "node:path";
 import { Command } from "commander";
-import { CliError, usageError } from "../cli-error.js";
+import { CliError, serverPackageError, usageError } from "../cli-error.js";
 import { EXIT, exitCodeForApiCode } from "../exit-codes.js";
 import { createOutput, verificationCell } from "../output.js";
 
@@ -60,7 +60,7 @@ async function copyAction(flags: CopyFlags): Promise<void> {
       onProgress: (line) => steps.line(scrub(line)),
     });
   } catch (error) {
-    throw asCliError(error, scrub);
+    throw serverPackageError(error, exitCodeForApiCode, scrub);
   } finally {
     steps.end();
   }
@@ -81,10 +81,3 @@ async function copyAction(flags: CopyFlags): Promise<void> {
   }
 }
 
-/** A refusal of the copy (the server's ApiError: its code decides the exit code) or any other failure, password scrubbed. */
-function asCliError(error: unknown, scrub: (text: string) => string): CliError {
-  const message = scrub(error instanceof Error ? error.message : String(error));
-  const code = (error as { code?: unknown }).code;
-  if (error instanceof Error && error.name === "ApiError" && typeof code === "string") return new CliError(message, code, exitCodeForApiCode(code));
-  return new CliError(message, "internal", EXIT.unexpected);
-}

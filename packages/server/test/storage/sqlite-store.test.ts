@@ -58,6 +58,19 @@ describe("sqlite store on disk", () => {
     await normal.close();
   });
 
+  it("is one node's: a second store on the same file is refused while the first is open, and gets it once it closes", async () => {
+    const path = join(dir, "claimed", "kai.db");
+    const first = await openStore({ kind: "sqlite", path });
+    await first.setMeta("k", "first");
+    await expect(openStore({ kind: "sqlite", path })).rejects.toThrow(`${path} is in use by another kai node (it holds ${path}.lock)`);
+    // The refusal touched nothing: the first store goes on.
+    await first.setMeta("k", "still first");
+    await first.close();
+    const second = await openStore({ kind: "sqlite", path });
+    expect(await second.getMeta("k")).toBe("still first");
+    await second.close();
+  });
+
   it("keeps records, revisions, events, tokens and meta across close and reopen", async () => {
     const path = join(dir, "nested", "kai.db");
     const first = await openStore({ kind: "sqlite", path });

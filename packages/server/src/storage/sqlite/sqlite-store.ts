@@ -16,6 +16,7 @@ import type { VaultStore } from "../contracts/vault-store.js";
 import type { FederationStore } from "../contracts/federation-store.js";
 import type { IdentityStore } from "../contracts/identity-store.js";
 import { connectionPragmas, openDatabase, type SynchronousMode } from "./open-database.js";
+import { claimDatabase, type DatabaseClaim } from "./database-claim.js";
 import { WriteBatcher, type EnqueueOptions } from "./write-batcher.js";
 import { BackgroundCheckpointer } from "./background-checkpointer.js";
 import { WriterThread } from "./writer-thread.js";
@@ -97,6 +98,8 @@ export class SqliteStore implements StorageBackend {
   private pluginInstalls: SqlitePluginInstallStore | null = null;
   private identity: SqliteIdentityStore | null = null;
   private checkpointer: BackgroundCheckpointer | null = null;
+  /** This store's hold on its database file (database-claim.ts); none for `:memory:`. */
+  private claim: DatabaseClaim | null = null;
   private readonly writer: WriterThread | null;
 
   private constructor(db: Database, synchronous: SynchronousMode, writer: WriterThread | null) {
@@ -135,7 +138,15 @@ export class SqliteStore implements StorageBackend {
     }
     const intervalMs = options.path === ":memory:" ? 0 : (options.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS);
     const autoCheckpointPages = intervalMs > 0 ? BACKSTOP_CHECKPOINT_PAGES : INLINE_CHECKPOINT_PAGES;
-    const db = openDatabase({ path: options.path, synchronous, autoCheckpointPages, ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}) });
+    // Before anything touches the file (a migration, the writer thread): one node per database (database-claim.ts).
+    const claim = options.path === ":memory:" ? null : claimDatabase(options.path);
+    let db: Database;
+    try {
+      db = openDatabase({ path: options.path, synchronous, autoCheckpointPages, ...(options.pageSize !== undefined ? { pageSize: options.pageSize } : {}) });
+    } catch (error) {
+      claim?.release();
+      throw error;
+    }
     let writer: WriterThread | null = null;
     if (options.path !== ":memory:" && options.writerThread !== false) {
       try {
@@ -146,10 +157,12 @@ export class SqliteStore implements StorageBackend {
         });
       } catch (error) {
         db.close();
+        claim?.release();
         throw error;
       }
     }
     const store = new SqliteStore(db, synchronous, writer);
+    store.claim = claim;
     if (intervalMs > 0) {
       try {
         store.checkpointer = new BackgroundCheckpointer({
@@ -162,6 +175,7 @@ export class SqliteStore implements StorageBackend {
       } catch (error) {
         void writer?.close();
         db.close();
+        claim?.release();
         throw error;
       }
     }
@@ -321,16 +335,21 @@ export class SqliteStore implements StorageBackend {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    // Commit what was queued before close() was called, so no caller is left hanging.
-    await this.batcher.drain();
-    await this.writer?.close();
-    await this.checkpointer?.stop();
     try {
-      this.db.pragma("optimize");
-    } catch {
-      // Only a planner statistics refresh; closing matters more.
+      // Commit what was queued before close() was called, so no caller is left hanging.
+      await this.batcher.drain();
+      await this.writer?.close();
+      await this.checkpointer?.stop();
+      try {
+        this.db.pragma("optimize");
+      } catch {
+        // Only a planner statistics refresh; closing matters more.
+      }
+      this.db.close();
+    } finally {
+      // Even after a failed close: this process no longer serves the file, and a restarted node must get it.
+      this.claim?.release();
     }
-    this.db.close();
   }
 
   private assertOpen(): void {
