@@ -6,6 +6,7 @@
  * warning naming the endpoint and the reason, later failures are counted but not logged until an export succeeds
  * (one line then says how many batches were lost), so a collector that stays down costs one line, not one a second.
  */
+import { context, ROOT_CONTEXT } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { Logger } from "../logging/logger.js";
@@ -35,20 +36,25 @@ export function reportingExporter(inner: SpanExporter, endpoint: string, logger:
   const where = endpointForLog(endpoint);
   let failedBatches = 0;
   let droppedSpans = 0;
+  const note = (result: ExportResult, spans: number) => {
+    if (result.code === ExportResultCode.SUCCESS) {
+      if (failedBatches > 0) logger.info({ endpoint: where, failedBatches, droppedSpans }, "tracing: spans are exported again");
+      failedBatches = 0;
+      droppedSpans = 0;
+      return;
+    }
+    if (failedBatches === 0) {
+      logger.warn({ endpoint: where, spans, reason: reasonOf(result.error) }, "tracing: spans could not be exported (said once until an export succeeds)");
+    }
+    failedBatches++;
+    droppedSpans += spans;
+  };
   return {
     export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
       inner.export(spans, (result) => {
-        if (result.code === ExportResultCode.SUCCESS) {
-          if (failedBatches > 0) logger.info({ endpoint: where, failedBatches, droppedSpans }, "tracing: spans are exported again");
-          failedBatches = 0;
-          droppedSpans = 0;
-        } else {
-          if (failedBatches === 0) {
-            logger.warn({ endpoint: where, spans: spans.length, reason: reasonOf(result.error) }, "tracing: spans could not be exported (said once until an export succeeds)");
-          }
-          failedBatches++;
-          droppedSpans += spans.length;
-        }
+        // Outside any span: the callback runs in whatever context the export's timer was set in, and the line would
+        // otherwise carry the trace id of an unrelated request.
+        context.with(ROOT_CONTEXT, () => note(result, spans.length));
         resultCallback(result);
       });
     },
