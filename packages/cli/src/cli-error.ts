@@ -66,6 +66,10 @@ export function serverPackageError(error: unknown, exitCodeFor: (code: string) =
   const message = scrub(error instanceof Error ? error.message : String(error));
   const code = (error as { code?: unknown }).code;
   if (error instanceof Error && error.name === "ApiError" && typeof code === "string") return new CliError(message, code, exitCodeFor(code));
-  if (error instanceof Error && error.name === "DatabaseInUseError") return new CliError(message, "conflict", EXIT.conflict);
-  return new CliError(message, "internal", EXIT.unexpected);
+  return databaseInUseError(error) ?? new CliError(message, "internal", EXIT.unexpected);
+}
+
+/** The server package's `DatabaseInUseError` (another node holds the SQLite database) as a conflict (exit 5). */
+export function databaseInUseError(error: unknown): CliError | undefined {
+  return error instanceof Error && error.name === "DatabaseInUseError" ? new CliError(error.message, "conflict", EXIT.conflict) : undefined;
 }

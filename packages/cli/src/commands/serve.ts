@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { Command } from "commander";
 import { integerOption } from "../command-options.js";
-import { CliError, configUsageError } from "../cli-error.js";
+import { CliError, configUsageError, databaseInUseError } from "../cli-error.js";
 import { EXIT } from "../exit-code-numbers.js";
 
 interface ServeFlags {
@@ -25,8 +25,8 @@ interface ServeFlags {
  * a port it may not open (2). Otherwise `undefined`: Node's own words ("listen EADDRINUSE") with the code `internal`.
  */
 function startRefusal(error: unknown): CliError | undefined {
-  if (!(error instanceof Error)) return undefined;
-  if (error.name === "DatabaseInUseError") return new CliError(error.message, "conflict", EXIT.conflict);
+  const inUse = databaseInUseError(error);
+  if (inUse || !(error instanceof Error)) return inUse;
   const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
   const where = `${address ?? "this address"}${port !== undefined ? `:${port}` : ""}`;
   switch (code) {
