@@ -4,6 +4,7 @@
  * certificate with its key, each given as PEM text or read from a file. `nodeTls` builds its fetch and WebSocket on
  * them, and the CLI its `--ca-file`/`--client-cert`/`--client-key`, so that both read files and refuse wrong ones alike.
  */
+import { createPrivateKey, X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { rootCertificates } from "node:tls";
 
@@ -65,6 +66,29 @@ export function tlsConnectOptions(options: NodeTlsOptions): TlsConnectOptions {
   const cert = pem("cert", options.cert, options.certFile);
   const key = pem("key", options.key, options.keyFile);
   if ((cert === undefined) !== (key === undefined)) throw new TypeError("nodeTls: a client certificate needs its key (cert and key go together)");
+  if (cert !== undefined && key !== undefined) checkPair(cert, key, options);
   // Node's `ca` replaces the system's roots; added to them, a private CA does not stop public certificates verifying.
   return { ...(ca !== undefined ? { ca: [...rootCertificates, ca] } : {}), ...(cert !== undefined && key !== undefined ? { cert, key } : {}) };
+}
+
+/**
+ * The key must be the certificate's: a mismatched pair is otherwise accepted here and fails only at the handshake,
+ * with an error of the TLS library's that names neither file (the node checks its own pair the same way).
+ */
+function checkPair(cert: string, key: string, options: NodeTlsOptions): void {
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(cert);
+  } catch {
+    throw new TlsSettingError("cert", options.certFile, "holds no readable PEM certificate");
+  }
+  let privateKey: ReturnType<typeof createPrivateKey>;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch {
+    throw new TlsSettingError("key", options.keyFile, "holds no readable PEM private key (or one protected by a passphrase)");
+  }
+  if (!certificate.checkPrivateKey(privateKey)) {
+    throw new TlsSettingError("key", options.keyFile, `is not the private key of the client certificate${options.certFile !== undefined ? ` ${options.certFile}` : ""}`);
+  }
 }

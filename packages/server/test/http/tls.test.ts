@@ -192,6 +192,10 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     const half = await kai([...base, "--client-cert", file("client.pem")]);
     expect(half.code).toBe(2);
     expect(half.stderr).toContain("--client-cert and --client-key go together");
+    // Another certificate's key: a usage error naming both files, before any connection.
+    const mismatched = await kai([...base, "--client-cert", file("client.pem"), "--client-key", otherCa.file("stranger.key")]);
+    expect(mismatched.code, mismatched.stderr).toBe(2);
+    expect(mismatched.stderr).toContain(`--client-key: ${otherCa.file("stranger.key")} is not the private key of the client certificate ${file("client.pem")}`);
   });
   it("the SDK trusts the node's CA through nodeTls: REST calls and watch() over WSS; without it, no connection", async () => {
     const tls = nodeTls({ caFile: file("ca.pem") });
@@ -248,6 +252,8 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     expect(() => nodeTls({ certFile: file("client.pem") })).toThrow(/cert and key go together/);
     expect(() => nodeTls({ ca, caFile: file("ca.pem") })).toThrow(/ca or caFile, not both/);
     expect(() => nodeTls({ certFile: file("client.pem"), keyFile: file("client.pem") })).toThrow(/key.* holds no PEM private key/);
+    // Another certificate's key: refused here, naming the file, not at the first handshake.
+    expect(() => nodeTls({ certFile: file("client.pem"), keyFile: file("server.key") })).toThrow(/keyFile .*server\.key is not the private key of the client certificate .*client\.pem$/);
   });
 
   it("kai serve on a certificate from a private CA names the CA in its banner, and its try: command works as printed", async () => {
