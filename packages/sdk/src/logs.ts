@@ -5,6 +5,10 @@
  * events that ends when the node ends it; resume with `after` set to the last `seq` seen (a `gap` event says how
  * many lines were skipped in between). Both take the same filters: `level` (minimum), `requestId`, `taskId`,
  * `serviceId` and `q` (text).
+ *
+ * On a node of several instances every line names its `instance`, and both read every live instance's lines unless
+ * `instances: "this"`. A line another instance wrote is `relayed`: its `seq` is that instance's, so resume from the
+ * `seq` of the last line that is not relayed.
  */
 import {
   LOG_STREAM_EVENTS,
@@ -21,7 +25,8 @@ import { KaiApiError } from "./errors.js";
 import type { HttpTransport } from "./http-transport.js";
 import { sseMessages, type EventSourceMessage } from "./sse.js";
 
-export type LogStreamEvent = { type: "log"; entry: LogEntry } | { type: "gap"; skipped: number };
+/** A gap's `instance`: another instance than the one answering left lines out (on a node of several instances). */
+export type LogStreamEvent = { type: "log"; entry: LogEntry } | { type: "gap"; skipped: number; instance?: string };
 
 export interface LogsClient {
   /** The newest matching lines the node keeps, oldest first. */
@@ -40,7 +45,7 @@ function eventOf(message: EventSourceMessage): LogStreamEvent | undefined {
   }
   const gap = json.ok ? LogGapSchema.safeParse(json.value) : undefined;
   if (!gap?.success) throw new KaiApiError({ status: 200, code: "invalid_response", message: "the log stream sent a gap that does not match the protocol" });
-  return { type: "gap", skipped: gap.data.skipped };
+  return { type: "gap", skipped: gap.data.skipped, ...(gap.data.instance !== undefined ? { instance: gap.data.instance } : {}) };
 }
 
 async function* readEvents(response: Response): AsyncGenerator<LogStreamEvent> {

@@ -17,7 +17,7 @@ import { RuntimeLayerSync, SYNCED_BY } from "./config/layers/runtime-layer-sync.
 import { LayeredConfig } from "./config/layers/layered-config.js";
 import { setLogLevel, stopTrackingChildren } from "./logging/log-level.js";
 import type { Config, ConfigInput } from "./config/config-schema.js";
-import { createLogger, type Logger } from "./logging/logger.js";
+import { createLogger, logTailOf, type Logger } from "./logging/logger.js";
 import { openStore, type OpenStoreOptions } from "./storage/index.js";
 import type { StoredChange } from "./storage/contracts/storage-backend.js";
 import { createVault } from "./vault/vault-service.js";
@@ -68,6 +68,7 @@ import { SingletonJobs } from "./cluster/singleton-jobs.js";
 import { openBackups } from "./backup/index.js";
 import { signInPruningJob } from "./auth/sign-in-pruning.js";
 import { shareClusterSignals } from "./cluster/share-signals.js";
+import { ClusterLogRelay } from "./logging/cluster-log-relay.js";
 import { forgetCredentialsOnVaultChanges } from "./gateway/router/credential-freshness.js";
 import { ClusterReport } from "./cluster/cluster-report.js";
 import { openRateLimits } from "./cluster/open-rate-limits.js";
@@ -387,6 +388,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Signals between instances: revocations, vault header changes, health verdicts, users and sessions (cluster/share-signals.ts).
     const signals = await shareClusterSignals({ cluster, shared, tokens, vault, verdicts, router, logger, identity: { access, roles } });
     undo.unshift(async () => signals.stop());
+    // Every instance's log lines from any one of them (GET /api/logs, kai logs tail, the Console); none in one process.
+    const logRelay = shared ? new ClusterLogRelay(cluster, logTailOf(logger), logger) : null;
+    if (logRelay) undo.unshift(async () => logRelay.close());
 
     // The singleton jobs: run by this instance while it leads (always, in one process).
     let health: HealthChecker | null = null;
@@ -542,6 +546,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       prompts,
       ...(tracing ? { tracing } : {}),
       lanDiscovery: () => lanDiscovery,
+      logRelay,
       config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh, artifacts,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
       signIn: { signIn, sessions, users, roles, access, log: securityLog, agents, mfa: mfa.service, sso },

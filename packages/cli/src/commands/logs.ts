@@ -8,6 +8,9 @@
  *
  * The node ends a stream when the token it was opened with expires (ten minutes at most): the command opens the next
  * one after the last line it printed, so nothing is printed twice and nothing kept is missed.
+ *
+ * On a node of several instances the lines are every live instance's (`--this-instance`: only the one answering),
+ * each with its instance's name after the level; the stream resumes from the answering instance's own lines.
  */
 import { Command } from "commander";
 import { LOG_LEVELS, LogFilterSchema, type LogEntry, type LogFilter } from "@kai/protocol";
@@ -22,6 +25,7 @@ interface TailFlags {
   grep?: string;
   lines: number;
   follow: boolean;
+  thisInstance?: boolean;
 }
 
 /** A field's value on the line: plain when it is a word, JSON otherwise (so one line stays one line). */
@@ -31,10 +35,12 @@ function fieldText(value: unknown): string {
   return text.length > 200 ? `${text.slice(0, 199)}…` : text;
 }
 
-/** `time LEVEL message [request] key=value …` */
+/** `time LEVEL [@instance] message [request] key=value …` (the instance on a node of several). */
 export function logLine(entry: LogEntry): string {
   const fields = Object.entries(entry.fields).map(([key, value]) => `${key}=${fieldText(value)}`);
-  const parts = [entry.time, entry.level.toUpperCase().padEnd(5), JSON.stringify(entry.msg).slice(1, -1)];
+  const parts = [entry.time, entry.level.toUpperCase().padEnd(5)];
+  if (entry.instance !== undefined) parts.push(`@${fieldText(entry.instance)}`);
+  parts.push(JSON.stringify(entry.msg).slice(1, -1));
   if (entry.requestId !== undefined) parts.push(`[${entry.requestId}]`);
   return [...parts, ...fields].join(" ");
 }
@@ -60,11 +66,13 @@ function tailCommand(): Command {
     .option("--service <id>", "only lines about this registered service (serviceId)")
     .option("--grep <text>", "only lines whose message, request id or fields contain this text (case-insensitive)")
     .option("-n, --lines <n>", "recent lines printed first", integerOption(0, 1000), 50)
-    .option("--no-follow", "print the recent lines and stop");
+    .option("--no-follow", "print the recent lines and stop")
+    .option("--this-instance", "on a node of several instances: only the lines of the one answering (default: every live instance's)");
   addGlobalOptions(command);
   return command.action(async (flags: TailFlags, self: Command) => {
     const { out, client } = contextOf(self);
     const filter = filterOf(flags);
+    const instances = flags.thisInstance ? "this" : "all";
     const print = (entry: LogEntry) => (out.json ? out.jsonLine(entry) : out.line(logLine(entry)));
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -72,20 +80,26 @@ function tailCommand(): Command {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     try {
-      const recent = await client().logs.list({ ...filter, limit: Math.max(1, flags.lines) }, { signal: controller.signal });
+      const recent = await client().logs.list({ ...filter, instances, limit: Math.max(1, flags.lines) }, { signal: controller.signal });
       for (const entry of flags.lines === 0 ? [] : recent.entries) print(entry);
+      if (recent.unanswered && recent.unanswered.length > 0) out.warn(`no lines from ${recent.unanswered.join(", ")}: the instance(s) did not answer in time`);
       if (!flags.follow) return;
       // Lines written after the list: the stream starts after the newest line the node had then.
       let after = recent.latestSeq;
       out.info("following the node's log; Ctrl-C to stop");
       while (!controller.signal.aborted) {
-        const stream = await client().logs.stream({ ...filter, after }, { signal: controller.signal });
+        const stream = await client().logs.stream({ ...filter, instances, after }, { signal: controller.signal });
         for await (const event of stream) {
           if (event.type === "gap") {
-            out.warn(`${event.skipped} line(s) skipped (this client fell behind, or the node no longer kept them)`);
+            out.warn(
+              event.instance !== undefined
+                ? `${event.skipped} line(s) of ${event.instance} skipped (more matching lines than the cluster relays; narrow the filter, or read that instance's own)`
+                : `${event.skipped} line(s) skipped (this client fell behind, or the node no longer kept them)`,
+            );
             continue;
           }
-          after = event.entry.seq;
+          // A relayed line's seq counts another instance's lines: the stream resumes from the answering one's.
+          if (!event.entry.relayed) after = event.entry.seq;
           print(event.entry);
         }
         // The node ended the stream (the token's time was up, or it is shutting down): open the next one; a node

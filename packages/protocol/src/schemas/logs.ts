@@ -22,6 +22,13 @@ export const LogEntrySchema = z.object({
   requestId: z.string().optional(),
   /** Every other field of the line (method, route, status, err…), as the logger wrote it. */
   fields: z.record(z.string(), z.unknown()),
+  /** On a node of several instances: the name of the instance that wrote the line (`GET /api/cluster`'s `name`). */
+  instance: z.string().optional(),
+  /**
+   * True on a line another instance wrote, relayed by the one answering (`instances: all`). Its `seq` counts that
+   * instance's lines, not the answering one's: resume a stream (`after`) from the `seq` of lines without this flag.
+   */
+  relayed: z.literal(true).optional(),
 });
 export type LogEntry = z.infer<typeof LogEntrySchema>;
 
@@ -43,10 +50,21 @@ export const LogFilterSchema = z.strictObject({
 });
 export type LogFilter = z.infer<typeof LogFilterSchema>;
 
-/** `GET /api/logs` query: the newest `limit` matching lines, optionally only those after `after` (a `seq`). */
+/**
+ * Whose lines, on a node of several instances: `all` (the default) the instance answering and every other live one
+ * (relayed through the cluster), `this` the answering instance's only. One instance: the same either way.
+ */
+export const LogInstancesSchema = z.enum(["all", "this"]);
+export type LogInstances = z.infer<typeof LogInstancesSchema>;
+
+/**
+ * `GET /api/logs` query: the newest `limit` matching lines, optionally only those after `after` (a `seq` of the
+ * answering instance: with `after`, only its lines).
+ */
 export const LogQuerySchema = LogFilterSchema.extend({
   limit: z.coerce.number().int().min(1).max(1000).default(200),
   after: z.coerce.number().int().nonnegative().optional(),
+  instances: LogInstancesSchema.default("all"),
 });
 export type LogQuery = z.infer<typeof LogQuerySchema>;
 export type LogQueryInput = z.input<typeof LogQuerySchema>;
@@ -54,23 +72,34 @@ export type LogQueryInput = z.input<typeof LogQuerySchema>;
 /** `GET /api/logs/stream` query: the filters, and where to resume (also read from `Last-Event-ID`). */
 export const LogStreamQuerySchema = LogFilterSchema.extend({
   after: z.coerce.number().int().nonnegative().optional(),
+  /** `all`: the other instances' new lines too, live (the backlog before them is the answering instance's). */
+  instances: LogInstancesSchema.default("all"),
 });
 export type LogStreamQuery = z.infer<typeof LogStreamQuerySchema>;
 export type LogStreamQueryInput = z.input<typeof LogStreamQuerySchema>;
 
-/** `GET /api/logs` 200: oldest first. `capacity` is how many lines the ring keeps; `latestSeq` the newest written. */
+/**
+ * `GET /api/logs` 200: oldest first (by time, across instances). `capacity` is how many lines the answering
+ * instance's ring keeps; `latestSeq` the newest it wrote (a stream resumes after it). `unanswered`: the other live
+ * instances that did not answer in time (their lines are missing), by name.
+ */
 export const LogListResponseSchema = z.object({
   entries: z.array(LogEntrySchema),
   capacity: z.number().int().positive(),
   latestSeq: z.number().int().nonnegative(),
+  unanswered: z.array(z.string()).optional(),
 });
 export type LogListResponse = z.infer<typeof LogListResponseSchema>;
 
 /**
  * The stream's server-sent events: `event: log` carries one `LogEntry` (its `id:` is the `seq`); `event: gap`
- * says lines were skipped (the ring had dropped them before a resume, or this client read too slowly), with
- * how many.
+ * says lines were skipped (the ring had dropped them before a resume, this client read too slowly, or another
+ * instance wrote more matching lines than the cluster relays), with how many. A relayed line has no `id:`.
  */
 export const LOG_STREAM_EVENTS = { log: "log", gap: "gap" } as const;
-export const LogGapSchema = z.object({ skipped: z.number().int().positive() });
+export const LogGapSchema = z.object({
+  skipped: z.number().int().positive(),
+  /** The instance whose lines were skipped, when it is another than the one answering. */
+  instance: z.string().optional(),
+});
 export type LogGap = z.infer<typeof LogGapSchema>;

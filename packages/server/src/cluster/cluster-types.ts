@@ -43,7 +43,11 @@ export type SignalTopic =
   /** `{ id, revision }`: a plugin was installed, updated, rolled back or removed; instances follow the shared install store (plugins/cluster/plugin-install-follower.ts). */
   | "plugin_installed"
   /** `{}`: the stored runtime configuration layer changed; instances read and apply it (config/layers/runtime-layer-sync.ts). */
-  | "config_changed";
+  | "config_changed"
+  /** `{ ask, filter, recent?, followUntil? }`: an instance wants the others' log lines (logging/cluster-log-relay.ts). */
+  | "log_lines_wanted"
+  /** `{ ask, instance, lines, done?, skipped? }`: an instance's answer, already-redacted lines (logging/cluster-log-relay.ts). */
+  | "log_lines";
 
 export interface SignalMeta {
   /** Instance id of the publisher. */

@@ -74,6 +74,7 @@ import { mfaRoutes, passkeySignInRoutes } from "./routes/mfa.js";
 // The live log (issue 15): the logger's in-memory ring of recent, already-redacted lines.
 import { logsRoutes } from "./routes/logs.js";
 import { logTailOf } from "../logging/logger.js";
+import type { ClusterLogRelay } from "../logging/cluster-log-relay.js";
 // The effective configuration, secrets redacted (issue 15, the web app's Settings).
 import { configRoutes } from "./routes/config.js";
 import { requirePeerCertificates, tlsEnabled, tlsServerFactory } from "./tls-server.js";
@@ -146,6 +147,8 @@ export interface AppDeps {
   federation: FederationService;
   /** LAN discovery (federation.mdns), started once the node listens. */
   lanDiscovery?: LanDiscoveryView;
+  /** The other instances' log lines, on a node of several instances (logging/cluster-log-relay.ts). */
+  logRelay?: ClusterLogRelay | null;
   /** `GET /api/services` over local and imported records. */
   listing: ServiceListing;
   /** `GET /api/cluster`: the instances, the leader, the shared database and cache. */
@@ -326,7 +329,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(transitRoutes(deps.vault));
     await scope.register(metricsRoutes(deps.metrics));
     await scope.register(observationRoutes({ activity: deps.metrics.activity, registry: deps.registry }));
-    await scope.register(logsRoutes(logTailOf(deps.logger)));
+    await scope.register(logsRoutes(logTailOf(deps.logger), deps.logRelay ?? null));
     await scope.register(openAiRoutes(deps.gateway, deps.metrics, deps.prompts));
     await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics, deps.pluginRuntime));
     await scope.register(connectorRoutes(() => deps.gateway.connectors()));

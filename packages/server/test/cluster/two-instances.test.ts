@@ -4,11 +4,15 @@
  * other's changes in one revision order and resumes from a revision got on the other; heartbeats to either keep
  * a lease; a token revoked on one is refused by the other; a secret written on one is read on the other; both
  * are the same KLP node; `GET /api/cluster` shows both with exactly one leader, and closing the leader hands the
- * singleton jobs over. A runtime configuration change and a plugin enabled on one reach the other.
+ * singleton jobs over. A runtime configuration change and a plugin enabled on one reach the other. Either shows both
+ * instances' log lines (listed, live, through the SDK and `kai logs tail`).
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
-import type { ClusterResponse } from "@kai/protocol";
+import { LogListResponseSchema, type ClusterResponse, type LogEntry } from "@kai/protocol";
+import { createClient } from "@kai/sdk";
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
 import { mintToken, type TestServer } from "../helpers/test-server.js";
 import { waitFor } from "./support.js";
@@ -19,6 +23,7 @@ import { join } from "node:path";
 import { makePlugin } from "../plugins/plugin-fixtures.js";
 
 const pg: PostgresServer | null = await startPostgres();
+const CLI = fileURLToPath(new URL("../../../cli/dist/main.js", import.meta.url));
 
 // One plugin folder both instances read (each instance runs its plugins from its own disk; here it is the same folder).
 const pluginsRoot = mkdtempSync(join(tmpdir(), "kai-two-instances-plugins-"));
@@ -165,6 +170,57 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     const read = await b.request("/api/vault/secrets/shared-secret");
     expect(read.status).toBe(200);
     expect(((await read.json()) as { value: string }).value).toBe("s3cret-value");
+  });
+
+  test("the log lines of both instances are read from either: listed, followed live, through the SDK and kai logs tail", async () => {
+    // A request served by b, named by the caller's request id: found from a, relayed and naming b.
+    const requestId = `two-instances-${Date.now()}`;
+    expect((await b.request("/api/services/no-such-service", { headers: { "x-request-id": requestId } })).status).toBe(404);
+    const listed = await waitFor("b's line listed on a", async () => {
+      const body = LogListResponseSchema.parse(await (await a.request(`/api/logs?requestId=${requestId}`)).json());
+      return body.entries.length > 0 ? body : null;
+    }, 10_000);
+    expect(listed.entries.every((entry) => entry.instance === "b" && entry.relayed === true && entry.requestId === requestId)).toBe(true);
+    expect(listed.unanswered).toEqual([]);
+    // Only a's own: none of b's; a's own lines carry a's name and are not relayed.
+    expect(LogListResponseSchema.parse(await (await a.request(`/api/logs?requestId=${requestId}&instances=this`)).json()).entries).toEqual([]);
+    const ownId = `${requestId}-a`;
+    expect((await a.request("/api/services/no-such-service", { headers: { "x-request-id": ownId } })).status).toBe(404);
+    const own = LogListResponseSchema.parse(await (await a.request(`/api/logs?requestId=${ownId}`)).json()).entries;
+    expect(own.length).toBeGreaterThan(0);
+    expect(own.every((entry) => entry.instance === "a" && entry.relayed === undefined)).toBe(true);
+
+    // Live, through the SDK: a stream opened on a hears a request b serves afterwards (b follows once it is told).
+    const client = createClient({ url: a.url, token: a.adminToken });
+    const controller = new AbortController();
+    const stream = await client.logs.stream({ serviceId: "live-on-b" }, { signal: controller.signal });
+    const heard: LogEntry[] = [];
+    const reading = (async () => {
+      try {
+        for await (const event of stream) if (event.type === "log") heard.push(event.entry);
+      } catch {
+        // aborted below
+      }
+    })();
+    await waitFor("b's line streamed on a", async () => {
+      await b.request("/api/services/live-on-b");
+      return heard.some((entry) => entry.instance === "b" && entry.relayed === true && entry.fields.serviceId === "live-on-b") ? true : null;
+    }, 10_000);
+    controller.abort();
+    await reading;
+
+    // kai logs tail, as an operator runs it against a: b's line with b's name; --this-instance leaves it out.
+    const env = { ...process.env, KAI_URL: a.url, KAI_TOKEN: a.adminToken, KAI_CONFIG_DIR: mkdtempSync(join(tmpdir(), "kai-logs-cli-")) };
+    const tail = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string }>((resolve) => {
+        execFile(process.execPath, [CLI, "logs", "tail", "--no-follow", "--request", requestId, ...args], { env }, (error, stdout) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout }));
+      });
+    const all = await tail([]);
+    expect(all.code).toBe(0);
+    expect(all.stdout).toMatch(new RegExp(`^\\S+ INFO  @b .*\\[${requestId}\\]`, "m"));
+    const mine = await tail(["--this-instance"]);
+    expect(mine.code).toBe(0);
+    expect(mine.stdout).toBe("");
   });
 
   test("GET /api/cluster shows both instances, exactly one leader, and the leader's jobs move when it leaves", async () => {

@@ -34,6 +34,36 @@ export async function startTestServer(options?: { config?: Record<string, unknow
   return (await helpers()).startTestServer(options);
 }
 
+/** Instances of one node on one real PostgreSQL the test starts (the server tests' cluster helpers). */
+export interface TestCluster {
+  servers: TestServer[];
+  dispose(): Promise<void>;
+}
+
+const POSTGRES = new URL("../../../server/test/helpers/postgres-server.ts", import.meta.url).pathname;
+const INSTANCES = new URL("../../../server/test/cluster/support/instances.ts", import.meta.url).pathname;
+
+/**
+ * Two instances ("a" and "b") of one node on a PostgreSQL started for the test; null when there is none to start
+ * (the server tests' `startPostgres`: under CI=true a missing PostgreSQL fails instead).
+ */
+export async function startTestCluster(database: string): Promise<TestCluster | null> {
+  const { startPostgres } = (await import(/* @vite-ignore */ POSTGRES)) as { startPostgres(): Promise<{ stop(): Promise<void> } | null> };
+  const { startInstances } = (await import(/* @vite-ignore */ INSTANCES)) as {
+    startInstances(pg: unknown, options: { database: string; cluster?: Record<string, unknown> }): Promise<TestCluster>;
+  };
+  const pg = await startPostgres();
+  if (!pg) return null;
+  const instances = await startInstances(pg, { database, cluster: { heartbeatMs: 200, memberTimeoutMs: 1500, pollIntervalMs: 300 } });
+  return {
+    servers: instances.servers,
+    dispose: async () => {
+      await instances.dispose();
+      await pg.stop();
+    },
+  };
+}
+
 /** Mints a bearer token with these scopes through the node's API. */
 export async function mintToken(server: TestServer, scopes: string[], owner = "alice"): Promise<string> {
   return (await helpers()).mintToken(server, scopes, owner);

@@ -173,6 +173,8 @@ const SIGNAL_TOPICS = {
   plugins_changed: true,
   plugin_installed: true,
   config_changed: true,
+  log_lines_wanted: true,
+  log_lines: true,
 } satisfies Record<SignalTopic, true>;
 
 /**

@@ -6,33 +6,55 @@
  * that reconnects resumes where it stopped), then follows; a client that reads too slowly is told how many lines
  * it missed (`event: gap`) rather than holding the node's memory. A stream ends when the caller's token expires (ten
  * minutes at most), so that access is checked again on the reconnect.
+ *
+ * On a node of several instances (`relay`), every line carries its instance's name, and `instances: all` (the
+ * default) adds the other live instances' lines through the cluster (logging/cluster-log-relay.ts): the list merges
+ * their newest lines by time; the stream relays their new lines live, without an SSE `id:` (a stream resumes from the
+ * answering instance's own `seq`).
  */
 import { SseStream } from "../sse-stream.js";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ErrorBodySchema, LOG_STREAM_EVENTS, LogListResponseSchema, LogQuerySchema, LogStreamQuerySchema, type LogEntry, type LogFilter } from "@kai/protocol";
 import { matches, type LogTail } from "../../logging/log-tail.js";
+import type { ClusterLogRelay } from "../../logging/cluster-log-relay.js";
 import { principalOf } from "../authenticate.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
 /** Bytes a slow client may have queued before further lines are skipped (and counted in a gap event). */
 const MAX_QUEUED_BYTES = 1024 * 1024;
-const frame = (entry: LogEntry) => `id: ${entry.seq}\nevent: ${LOG_STREAM_EVENTS.log}\ndata: ${JSON.stringify(entry)}\n\n`;
-const gapFrame = (skipped: number) => `event: ${LOG_STREAM_EVENTS.gap}\ndata: ${JSON.stringify({ skipped })}\n\n`;
+/** A line's event; a relayed line has no `id:`, so `Last-Event-ID` stays a `seq` of the answering instance. */
+const frame = (entry: LogEntry) => `${entry.relayed ? "" : `id: ${entry.seq}\n`}event: ${LOG_STREAM_EVENTS.log}\ndata: ${JSON.stringify(entry)}\n\n`;
+const gapFrame = (skipped: number, instance?: string) => `event: ${LOG_STREAM_EVENTS.gap}\ndata: ${JSON.stringify(instance === undefined ? { skipped } : { skipped, instance })}\n\n`;
+
+/** This instance's line as the API shows it: with the instance's name on a node of several instances. */
+type Tagger = (entry: LogEntry) => LogEntry;
 
 /** One client's stream: the backlog, then every matching line as it is written. */
 class LogStream extends SseStream {
   private skipped = 0;
   private readonly stop: () => void;
 
-  constructor(tail: LogTail, filter: LogFilter, after: number | undefined, endAt: number) {
+  constructor(tail: LogTail, filter: LogFilter, after: number | undefined, endAt: number, tag: Tagger, relay: ClusterLogRelay | null) {
     super(endAt);
     // A resume from a line the ring no longer holds: say how many are gone.
     if (after !== undefined && after + 1 < tail.oldestSeq) this.push(gapFrame(tail.oldestSeq - after - 1));
-    for (const entry of tail.list({ ...filter, after })) this.push(frame(entry));
-    this.stop = tail.subscribe((entry) => {
-      if (matches(entry, filter)) this.send(entry);
+    for (const entry of tail.list({ ...filter, after })) this.push(frame(tag(entry)));
+    const stopLocal = tail.subscribe((entry) => {
+      if (matches(entry, filter)) this.send(tag(entry));
     });
+    const stopRelay = relay?.follow(filter, {
+      lines: (entries) => {
+        for (const entry of entries) this.send(entry);
+      },
+      skipped: (instance, count) => {
+        if (!this.destroyed && !this.readableEnded) this.push(gapFrame(count, instance));
+      },
+    });
+    this.stop = () => {
+      stopLocal();
+      stopRelay?.();
+    };
   }
 
   protected expire(): void {
@@ -67,8 +89,13 @@ class LogStream extends SseStream {
     this.push(frame(entry));
   }
 
+  private released = false;
+
   private release(): void {
     this.stopTimers();
+    // Once: finish() then the close's destroy both release, and the relay's stop tells the other instances.
+    if (this.released) return;
+    this.released = true;
     this.stop();
   }
 }
@@ -80,7 +107,14 @@ function resumeFrom(query: number | undefined, header: string | string[] | undef
   return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
 }
 
-export function logsRoutes(tail: LogTail): FastifyPluginAsyncZod {
+/** Lines oldest first by time, then in the order given (a stable sort: one instance's lines keep their order). */
+function byTime(entries: LogEntry[]): LogEntry[] {
+  return entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+}
+
+/** `relay`: the other instances' lines, on a node of several instances; null in one process. */
+export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null = null): FastifyPluginAsyncZod {
+  const tag: Tagger = relay ? (entry) => ({ ...entry, instance: relay.instanceName }) : (entry) => entry;
   return async (app) => {
     const open = new Set<LogStream>();
     // Streams never end by themselves: end them when the node closes, so shutdown does not wait for them.
@@ -92,29 +126,38 @@ export function logsRoutes(tail: LogTail): FastifyPluginAsyncZod {
       config: { scopes: ["admin"], bucket: "read" },
       schema: {
         tags: ["node"],
-        summary: "The node's recent log lines (in-memory ring, already redacted), oldest first; filters: level (minimum), requestId, taskId, serviceId, q (text)",
+        summary: "The node's recent log lines (in-memory ring, already redacted), oldest first; filters: level (minimum), requestId, taskId, serviceId, q (text); on a node of several instances, every live instance's lines unless instances=this",
         security: [{ bearer: [] }],
         querystring: LogQuerySchema,
         response: { 200: LogListResponseSchema, ...errors },
       },
-    }, async (request) => ({
-      entries: tail.list(request.query),
-      capacity: tail.capacity,
-      latestSeq: Math.max(0, tail.latestSeq),
-    }));
+    }, async (request) => {
+      const { instances, ...query } = request.query;
+      const { limit, after: _after, ...filter } = query;
+      const own = tail.list(query).map(tag);
+      const answer = { capacity: tail.capacity, latestSeq: Math.max(0, tail.latestSeq) };
+      // With `after`, only this instance's lines: `after` is one of its own seqs.
+      if (!relay || instances === "this" || query.after !== undefined) return { entries: own, ...answer };
+      const others = await relay.recent(filter, limit);
+      // An instance that had more lines than it could send: older lines of every instance would show a false picture.
+      const since = others.completeSince;
+      const entries = byTime([...own, ...others.entries]).filter((entry) => since === undefined || entry.time >= since);
+      return { entries: entries.length > limit ? entries.slice(entries.length - limit) : entries, ...answer, unanswered: others.unanswered };
+    });
 
     app.get("/api/logs/stream", {
       config: { scopes: ["admin"], bucket: "read" },
       schema: {
         tags: ["node"],
-        summary: "The node's log lines live, as server-sent events (`event: log`, `id:` = seq; `event: gap` when lines were skipped); resumes after `after` or Last-Event-ID",
+        summary: "The node's log lines live, as server-sent events (`event: log`, `id:` = seq; `event: gap` when lines were skipped); resumes after `after` or Last-Event-ID; on a node of several instances, the others' new lines too unless instances=this",
         security: [{ bearer: [] }],
         querystring: LogStreamQuerySchema,
         response: { 200: z.string().describe("text/event-stream"), ...errors },
       },
     }, async (request, reply) => {
-      const { after, ...filter } = request.query;
-      const stream = new LogStream(tail, filter, resumeFrom(after, request.headers["last-event-id"]), principalOf(request).expiresAt);
+      const { after, instances, ...filter } = request.query;
+      const others = instances === "all" ? relay : null;
+      const stream = new LogStream(tail, filter, resumeFrom(after, request.headers["last-event-id"]), principalOf(request).expiresAt, tag, others);
       open.add(stream);
       stream.once("close", () => open.delete(stream));
       reply.raw.once("close", () => stream.destroy());

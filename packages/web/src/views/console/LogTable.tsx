@@ -1,8 +1,9 @@
 /**
  * @module views/console/LogTable
  * The log lines as a table: time, level (a word, coloured as well: colour is never the only signal), the request
- * (a button that filters the Console to it), the message and the line's other fields. Newest at the bottom, like a
- * terminal; the page follows the end unless the reader scrolled up.
+ * (a button that filters the Console to it), the message and the line's other fields; on a node of several
+ * instances, which instance wrote it. Newest at the bottom, like a terminal; the page follows the end unless the
+ * reader scrolled up.
  */
 import { useEffect, useRef } from "react";
 import type { LogEntry } from "@kai/protocol";
@@ -22,8 +23,16 @@ function fieldsText(fields: Record<string, unknown>): string {
   return entries.map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`).join(" ");
 }
 
+/** A line's key: seqs are counted per instance, so two instances' lines may share one. */
+function lineKey(entry: LogEntry): string {
+  return `${entry.instance ?? ""}:${entry.seq}`;
+}
+
 export function LogTable({ lines, onRequest }: { lines: ConsoleLine[]; onRequest(requestId: string): void }) {
   const scroller = useRef<HTMLDivElement>(null);
+  // The Instance column only on a node of several instances (its lines name theirs).
+  const instances = lines.some((line) => line.kind === "log" && line.entry.instance !== undefined);
+  const columns = instances ? 6 : 5;
   const following = useRef(true);
 
   useEffect(() => {
@@ -48,6 +57,7 @@ export function LogTable({ lines, onRequest }: { lines: ConsoleLine[]; onRequest
           <tr>
             <th scope="col" className="px-2 py-1">Time</th>
             <th scope="col" className="px-2 py-1">Level</th>
+            {instances && <th scope="col" className="px-2 py-1">Instance</th>}
             <th scope="col" className="px-2 py-1">Request</th>
             <th scope="col" className="px-2 py-1">Message</th>
             <th scope="col" className="px-2 py-1">Fields</th>
@@ -56,7 +66,7 @@ export function LogTable({ lines, onRequest }: { lines: ConsoleLine[]; onRequest
         <tbody>
           {lines.length === 0 && (
             <tr>
-              <td colSpan={5} className="px-2 py-3 font-sans text-sm text-slate-600 dark:text-slate-400">
+              <td colSpan={columns} className="px-2 py-3 font-sans text-sm text-slate-600 dark:text-slate-400">
                 No lines match yet.
               </td>
             </tr>
@@ -64,18 +74,21 @@ export function LogTable({ lines, onRequest }: { lines: ConsoleLine[]; onRequest
           {lines.map((line) =>
             line.kind === "gap" ? (
               <tr key={line.key} className="bg-amber-50 dark:bg-amber-950">
-                <td colSpan={5} className="px-2 py-1 font-sans">
-                  {line.skipped} line{line.skipped === 1 ? "" : "s"} skipped (the node could not keep them for this page).
+                <td colSpan={columns} className="px-2 py-1 font-sans">
+                  {line.instance === undefined
+                    ? `${line.skipped} line${line.skipped === 1 ? "" : "s"} skipped (the node could not keep them for this page).`
+                    : `${line.skipped} line${line.skipped === 1 ? "" : "s"} of ${line.instance} skipped (more matching lines than the cluster relays: narrow the filter).`}
                 </td>
               </tr>
             ) : (
-              <tr key={line.entry.seq} className="border-t border-slate-100 align-top dark:border-slate-800">
+              <tr key={lineKey(line.entry)} className="border-t border-slate-100 align-top dark:border-slate-800">
                 <td className="whitespace-nowrap px-2 py-1">
                   <time dateTime={line.entry.time}>{time(line.entry.time)}</time>
                 </td>
                 <td className="px-2 py-1">
                   <Badge tone={LEVEL_TONES[line.entry.level]}>{line.entry.level}</Badge>
                 </td>
+                {instances && <td className="whitespace-nowrap px-2 py-1">{line.entry.instance ?? ""}</td>}
                 <td className="px-2 py-1">
                   {line.entry.requestId && (
                     <button type="button" className="text-sky-700 underline dark:text-sky-400" title="Show only this request" onClick={() => onRequest(line.entry.requestId as string)}>

@@ -4,7 +4,8 @@
  * (`client.logs.stream` with `after`), so nothing is missed or shown twice. When the node ends the stream (at the
  * expiry of the token it was opened with) it is opened again at once, from the last line seen; when it breaks, after
  * a pause. At most `KEEP` lines stay in memory: the page is for what is
- * happening now, the node keeps a longer ring and the log file keeps everything.
+ * happening now, the node keeps a longer ring and the log file keeps everything. On a node of several instances the
+ * lines are every live instance's; the stream resumes from the answering instance's own.
  */
 import { useEffect, useRef, useState } from "react";
 import type { LogEntry, LogFilter } from "@kai/protocol";
@@ -17,7 +18,7 @@ const FIRST = 200;
 const RETRY_MS = 2000;
 
 /** A line, or a note that the node skipped lines (a slow reader, or a resume the ring no longer reached). */
-export type ConsoleLine = { kind: "log"; entry: LogEntry } | { kind: "gap"; skipped: number; key: string };
+export type ConsoleLine = { kind: "log"; entry: LogEntry } | { kind: "gap"; skipped: number; key: string; instance?: string };
 
 export type StreamState = "connecting" | "live" | "paused" | "reconnecting";
 
@@ -53,7 +54,8 @@ export function useLogStream(filter: LogFilter, paused: boolean): { lines: Conso
           if (lastSeq.current === undefined) {
             const recent = await client.logs.list({ ...filter, limit: FIRST }, { signal });
             add(recent.entries.map((entry) => ({ kind: "log" as const, entry })));
-            lastSeq.current = recent.entries.at(-1)?.seq ?? recent.latestSeq;
+            // A relayed line (another instance's, on a node of several) counts that instance's seq: not a resume point.
+            lastSeq.current = recent.entries.filter((entry) => !entry.relayed).at(-1)?.seq ?? recent.latestSeq;
           }
           // Resuming (after a pause or a break): the lines since the last one seen come first.
           const events = await client.logs.stream({ ...filter, after: lastSeq.current }, { signal });
@@ -61,9 +63,9 @@ export function useLogStream(filter: LogFilter, paused: boolean): { lines: Conso
           setError(null);
           for await (const event of events) {
             if (event.type === "log") {
-              lastSeq.current = event.entry.seq;
+              if (!event.entry.relayed) lastSeq.current = event.entry.seq;
               add([{ kind: "log", entry: event.entry }]);
-            } else add([{ kind: "gap", skipped: event.skipped, key: `gap-${++gaps}` }]);
+            } else add([{ kind: "gap", skipped: event.skipped, key: `gap-${++gaps}`, ...(event.instance !== undefined ? { instance: event.instance } : {}) }]);
           }
           // The node ended the stream (it does when the token it was opened with expires): reopen at once.
           if (signal.aborted) return;

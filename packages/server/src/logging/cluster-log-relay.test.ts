@@ -1,0 +1,137 @@
+/**
+ * The relay's bounds, which the two-instances test on PostgreSQL (test/cluster/two-instances.test.ts) does not reach:
+ * an answer cut to its newest lines says from when it is complete, a follower that writes faster than it may send
+ * reports what it left out, a line too long for a signal is cut to its message, an instance that never answers is
+ * named. The instances talk over an in-process signal bus with the contract's delivery rules (every instance, the
+ * publisher too, in publication order, after the publish resolved) and the real payload limit.
+ */
+import { describe, expect, it } from "vitest";
+import { pino } from "pino";
+import { encodeSignalPayload, type SignalHandler, type SignalTopic } from "../cluster/cluster-types.js";
+import { ClusterLogRelay, FLUSH_MS, type LogRelayCluster } from "./cluster-log-relay.js";
+import { LogTail } from "./log-tail.js";
+
+interface Instance {
+  relay: ClusterLogRelay;
+  tail: LogTail;
+  log(msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** Instances sharing one bus; `silent` ones are members that never answer (their relay is never built). */
+function cluster(names: string[], silent: string[] = []): { instances: Map<string, Instance>; published: () => number } {
+  const handlers: Array<{ instanceId: string; topic: SignalTopic; handler: SignalHandler }> = [];
+  let published = 0;
+  const members = [...names, ...silent].map((name) => ({ instanceId: `id-${name}`, name }));
+  const instances = new Map<string, Instance>();
+  for (const name of names) {
+    const instanceId = `id-${name}`;
+    const view: LogRelayCluster = {
+      instanceId,
+      instanceName: name,
+      members: async () => members,
+      signals: {
+        async publish(topic, payload) {
+          // The real limit: a payload over it throws, as on PostgreSQL.
+          const json = encodeSignalPayload(topic, payload);
+          published++;
+          setImmediate(() => {
+            for (const entry of handlers) if (entry.topic === topic) entry.handler(JSON.parse(json) as Record<string, unknown>, { origin: instanceId, fromSelf: entry.instanceId === instanceId });
+          });
+        },
+        subscribe(topic, handler) {
+          const entry = { instanceId, topic, handler };
+          handlers.push(entry);
+          return () => void handlers.splice(handlers.indexOf(entry), 1);
+        },
+      },
+    };
+    const tail = new LogTail(5000);
+    let time = Date.parse("2026-12-07T00:00:00.000Z");
+    // Lines as pino writes them, each a millisecond after the last, into this instance's tail.
+    const log = (msg: string, fields: Record<string, unknown> = {}) =>
+      tail.write(`${JSON.stringify({ level: 30, time: new Date(time++).toISOString(), msg, ...fields })}\n`);
+    instances.set(name, { relay: new ClusterLogRelay(view, tail, pino({ level: "silent" })), tail, log });
+  }
+  return { instances, published: () => published };
+}
+
+const pad = (n: number) => String(n).padStart(5, "0");
+
+describe("ClusterLogRelay", () => {
+  it("answers a list with another instance's matching lines, marked relayed and named", async () => {
+    const { instances } = cluster(["a", "b"]);
+    const [a, b] = [instances.get("a")!, instances.get("b")!];
+    b.log("hello from b", { requestId: "r-1" });
+    b.log("another request", { requestId: "r-2" });
+    const answer = await a.relay.recent({ requestId: "r-1" }, 50);
+    expect(answer.unanswered).toEqual([]);
+    expect(answer.completeSince).toBeUndefined();
+    expect(answer.entries.map((entry) => [entry.msg, entry.instance, entry.relayed])).toEqual([["hello from b", "b", true]]);
+    a.relay.close();
+    b.relay.close();
+  });
+
+  it("cuts a long answer to its newest lines and says from when the listing is complete", async () => {
+    const { instances } = cluster(["a", "b"]);
+    const [a, b] = [instances.get("a")!, instances.get("b")!];
+    for (let i = 0; i < 1000; i++) b.log(`line ${pad(i)} ${"x".repeat(200)}`);
+    const answer = await a.relay.recent({}, 1000);
+    // Fewer than asked (the signals' room), the newest kept, in order, and the listing complete from the oldest sent.
+    expect(answer.entries.length).toBeGreaterThan(50);
+    expect(answer.entries.length).toBeLessThan(1000);
+    expect(answer.entries.at(-1)!.msg).toContain("line 00999");
+    const numbers = answer.entries.map((entry) => Number(/line (\d+)/.exec(entry.msg)![1]));
+    expect(numbers).toEqual(numbers.map((_, index) => numbers[0]! + index));
+    expect(answer.completeSince).toBe(answer.entries[0]!.time);
+    a.relay.close();
+    b.relay.close();
+  });
+
+  it("cuts a line too long for a signal to its message", async () => {
+    const { instances } = cluster(["a", "b"]);
+    const [a, b] = [instances.get("a")!, instances.get("b")!];
+    b.log("x".repeat(3000), { big: "y".repeat(3000) });
+    const [line] = (await a.relay.recent({}, 10)).entries;
+    expect(line!.msg).toBe(`${"x".repeat(1000)}…`);
+    expect(line!.fields).toEqual({ truncated: true });
+    a.relay.close();
+    b.relay.close();
+  });
+
+  it("names an instance that does not answer in time", async () => {
+    const { instances } = cluster(["a"], ["gone"]);
+    const answer = await instances.get("a")!.relay.recent({}, 10, 200);
+    expect(answer).toEqual({ entries: [], unanswered: ["gone"] });
+    instances.get("a")!.relay.close();
+  });
+
+  it("follows another instance's new matching lines, reports what a burst left out, and stops when told", async () => {
+    const { instances, published } = cluster(["a", "b"]);
+    const [a, b] = [instances.get("a")!, instances.get("b")!];
+    const heard: string[] = [];
+    const skipped: Array<[string, number]> = [];
+    const stop = a.relay.follow({ level: "warn" }, { lines: (entries) => heard.push(...entries.map((entry) => `${entry.instance}:${entry.msg}`)), skipped: (instance, count) => skipped.push([instance, count]) });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    b.log("not at warn");
+    b.tail.write(`${JSON.stringify({ level: 40, time: new Date().toISOString(), msg: "a warning on b" })}\n`);
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_MS * 3));
+    expect(heard).toEqual(["b:a warning on b"]);
+    // A burst of 2,000 lines between two flushes: some relayed, the rest counted, none lost without a word.
+    for (let i = 0; i < 2000; i++) b.tail.write(`${JSON.stringify({ level: 40, time: new Date().toISOString(), msg: `burst ${i} ${"z".repeat(100)}` })}\n`);
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_MS * 4));
+    const burst = heard.filter((line) => line.startsWith("b:burst"));
+    expect(burst.length).toBeGreaterThan(0);
+    expect(burst.length + skipped.reduce((sum, [, count]) => sum + count, 0)).toBe(2000);
+    expect(skipped.every(([instance]) => instance === "b")).toBe(true);
+    stop();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = published();
+    b.tail.write(`${JSON.stringify({ level: 50, time: new Date().toISOString(), msg: "after the stop" })}\n`);
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_MS * 3));
+    // b stopped sending once told (no flush published anything).
+    expect(published()).toBe(before);
+    expect(heard.some((line) => line.includes("after the stop"))).toBe(false);
+    a.relay.close();
+    b.relay.close();
+  });
+});

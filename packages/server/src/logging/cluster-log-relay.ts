@@ -1,0 +1,319 @@
+/**
+ * @module logging/cluster-log-relay
+ * The log lines of a node of several instances, read from any one of them (`GET /api/logs`, its stream, `kai logs
+ * tail`, the web app's Console). Each instance keeps its own lines in memory (log-tail.ts); behind a load balancer an
+ * operator would otherwise see whichever instance the request reached, and `--request <id>` would miss a request
+ * another instance served. The instance answering asks the others through the cluster's signals:
+ *
+ * - `log_lines_wanted { ask, filter, recent }`: each other instance answers its newest matching lines as `log_lines
+ *   { ask, instance, lines, done: true }`, in chunks; the asker waits until every live instance answered, or
+ *   `RECENT_WAIT_MS`, and says which did not (`unanswered`).
+ * - `log_lines_wanted { ask, filter, followUntil }`: until then (the asker renews it while its stream is open, and
+ *   sends `followUntil: 0` when it closes), each other instance sends its new matching lines every `FLUSH_MS`.
+ *
+ * Why signals and not a call to each instance's HTTP address: signals already reach every live instance with no
+ * address, certificate or credential to configure (they are the shared database's log), and the lines asked for are
+ * few (filtered at the source, capped per flush). They are the lines already redacted by the logger and scrubbed by
+ * the tail; they stay in the signal log until it is pruned (`cluster.signalRetentionMs`).
+ *
+ * Bounded on both sides: a signal carries at most `MAX_SIGNAL_BYTES` (a line too long is cut to its message), an
+ * answer to `recent` at most `MAX_RECENT_SIGNALS` signals (the newest lines), a follower at most
+ * `MAX_SIGNALS_PER_FLUSH` signals per flush and `MAX_BUFFERED` lines between flushes; what is left out is counted and
+ * reported as skipped (a stream's `gap` event names the instance).
+ */
+import { randomUUID } from "node:crypto";
+import { LogEntrySchema, LogFilterSchema, type LogEntry, type LogFilter } from "@kai/protocol";
+import { z } from "zod";
+import { MAX_SIGNAL_BYTES, type ClusterMember, type ClusterSignals } from "../cluster/cluster-types.js";
+import type { Logger } from "./logger.js";
+import { matches, type LogTail } from "./log-tail.js";
+
+/** How long a list waits for the other instances' recent lines. */
+export const RECENT_WAIT_MS = 1500;
+/** A follow lasts this long unless renewed; the asker renews it at a third of it. */
+export const FOLLOW_LEASE_MS = 30_000;
+/** How often a following instance sends its new lines. */
+export const FLUSH_MS = 250;
+/** Signals one instance sends for one `recent` ask (its newest lines first kept). */
+const MAX_RECENT_SIGNALS = 16;
+/** Signals one instance sends per follower per flush; lines beyond are counted as skipped. */
+const MAX_SIGNALS_PER_FLUSH = 4;
+/** Lines a follower buffers between flushes; beyond, counted as skipped. */
+const MAX_BUFFERED = 400;
+/** Room in a signal for the envelope around the lines (`ask`, `instance`, `done`, `skipped`). */
+const ENVELOPE_BYTES = 400;
+const LINES_BYTES = MAX_SIGNAL_BYTES - ENVELOPE_BYTES;
+/** A line longer than a signal can carry keeps this much of its message and no fields. */
+const CUT_MESSAGE_CHARS = 1000;
+
+const WANTED = "log_lines_wanted";
+const LINES = "log_lines";
+
+const WantedSchema = z.object({
+  ask: z.string().min(1).max(64),
+  filter: LogFilterSchema,
+  recent: z.number().int().min(1).max(1000).optional(),
+  followUntil: z.number().int().nonnegative().optional(),
+});
+
+const LinesSchema = z.object({
+  ask: z.string().min(1).max(64),
+  instance: z.string().max(256),
+  lines: z.array(LogEntrySchema),
+  done: z.literal(true).optional(),
+  skipped: z.number().int().positive().optional(),
+});
+type LinesPayload = z.infer<typeof LinesSchema>;
+
+/** What the relay needs of the node's cluster (cluster/cluster-types.ts). */
+export interface LogRelayCluster {
+  readonly instanceId: string;
+  readonly instanceName: string;
+  readonly signals: Pick<ClusterSignals, "publish" | "subscribe">;
+  members(): Promise<Array<Pick<ClusterMember, "instanceId" | "name">>>;
+}
+
+/** The lines of the other instances, and those that did not answer in time (by name). */
+export interface RelayedLines {
+  entries: LogEntry[];
+  unanswered: string[];
+  /**
+   * When an instance had more matching lines than its answer could carry: the time of the oldest it sent (the latest
+   * such time over the instances). Lines older than it are incomplete, so a merged listing starts there.
+   */
+  completeSince?: string;
+}
+
+/** What a follow hears: lines (already marked as relayed), or a count of lines another instance left out. */
+export interface FollowListener {
+  lines(entries: LogEntry[]): void;
+  skipped(instance: string, count: number): void;
+}
+
+/** One asker following this instance's lines. */
+interface Follower {
+  filter: LogFilter;
+  until: number;
+  buffered: LogEntry[];
+  skipped: number;
+}
+
+/** A line cut so that one signal can carry it: its level, time, message (shortened) and request id. */
+function fitted(entry: LogEntry): { entry: LogEntry; bytes: number } {
+  const bytes = Buffer.byteLength(JSON.stringify(entry));
+  if (bytes <= LINES_BYTES) return { entry, bytes };
+  const { fields: _fields, ...rest } = entry;
+  const cut: LogEntry = { ...rest, msg: entry.msg.length > CUT_MESSAGE_CHARS ? `${entry.msg.slice(0, CUT_MESSAGE_CHARS)}…` : entry.msg, fields: { truncated: true } };
+  return { entry: cut, bytes: Buffer.byteLength(JSON.stringify(cut)) };
+}
+
+/** Lines in chunks a signal can carry, oldest first. */
+function chunked(entries: readonly LogEntry[]): LogEntry[][] {
+  const chunks: LogEntry[][] = [];
+  let current: LogEntry[] = [];
+  let size = 0;
+  for (const original of entries) {
+    const { entry, bytes } = fitted(original);
+    if (current.length > 0 && size + bytes + 1 > LINES_BYTES) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(entry);
+    size += bytes + 1;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+export class ClusterLogRelay {
+  /** Answers this instance waits for, by ask id. */
+  private readonly asks = new Map<string, (payload: LinesPayload, origin: string) => void>();
+  /** Askers following this instance's lines, by ask id. */
+  private readonly followers = new Map<string, Follower>();
+  private stopTail: (() => void) | null = null;
+  private flushTimer: NodeJS.Timeout | null = null;
+  private readonly offs: Array<() => void>;
+  /** True after a publication failed, until one succeeds: one warning per outage, not one per flush. */
+  private failing = false;
+  /** A flush still publishing: the next tick waits for it, so one follower's signals go out in order. */
+  private flushing = false;
+  /** Closed with the node: nothing more is published (a stream ending at shutdown must not warn). */
+  private closed = false;
+
+  constructor(
+    private readonly cluster: LogRelayCluster,
+    private readonly tail: LogTail,
+    private readonly logger: Logger,
+  ) {
+    this.offs = [
+      cluster.signals.subscribe(WANTED, (payload, meta) => {
+        if (!meta.fromSelf) this.wanted(payload);
+      }),
+      cluster.signals.subscribe(LINES, (payload, meta) => {
+        // Every instance gets every answer: only the asker's are parsed.
+        const waiting = typeof payload["ask"] === "string" ? this.asks.get(payload["ask"]) : undefined;
+        if (meta.fromSelf || !waiting) return;
+        const parsed = LinesSchema.safeParse(payload);
+        if (parsed.success) waiting(parsed.data, meta.origin);
+      }),
+    ];
+  }
+
+  /** This instance's name, which its own lines carry on a node of several instances. */
+  get instanceName(): string {
+    return this.cluster.instanceName;
+  }
+
+  /** The other live instances' newest `limit` matching lines each (marked relayed), oldest first per instance. */
+  async recent(filter: LogFilter, limit: number, waitMs = RECENT_WAIT_MS): Promise<RelayedLines> {
+    const others = (await this.cluster.members()).filter((member) => member.instanceId !== this.cluster.instanceId);
+    if (others.length === 0) return { entries: [], unanswered: [] };
+    const ask = randomUUID();
+    const pending = new Map(others.map((member) => [member.instanceId, member.name]));
+    const entries: LogEntry[] = [];
+    let completeSince: string | undefined;
+    let answeredAll: () => void = () => undefined;
+    const allAnswered = new Promise<void>((resolve) => (answeredAll = resolve));
+    this.asks.set(ask, (payload, origin) => {
+      // The first signal of a cut answer says how many lines were left out, and starts with the oldest line sent.
+      const oldest = payload.lines[0]?.time;
+      if (payload.skipped !== undefined && oldest !== undefined && (completeSince === undefined || oldest > completeSince)) completeSince = oldest;
+      for (const line of payload.lines) entries.push(relayed(line, payload.instance));
+      if (payload.done) {
+        pending.delete(origin);
+        if (pending.size === 0) answeredAll();
+      }
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await this.publish({ ask, filter, recent: limit });
+      await Promise.race([allAnswered, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+    } finally {
+      clearTimeout(timer);
+      this.asks.delete(ask);
+    }
+    return { entries, unanswered: [...pending.values()], ...(completeSince !== undefined ? { completeSince } : {}) };
+  }
+
+  /** Hears the other instances' new matching lines until the returned function is called. */
+  follow(filter: LogFilter, listener: FollowListener): () => void {
+    const ask = randomUUID();
+    this.asks.set(ask, (payload) => {
+      if (payload.lines.length > 0) listener.lines(payload.lines.map((line) => relayed(line, payload.instance)));
+      if (payload.skipped !== undefined) listener.skipped(payload.instance, payload.skipped);
+    });
+    const renew = () => void this.publish({ ask, filter, followUntil: Date.now() + FOLLOW_LEASE_MS });
+    renew();
+    const renewal = setInterval(renew, FOLLOW_LEASE_MS / 3);
+    renewal.unref();
+    return () => {
+      clearInterval(renewal);
+      this.asks.delete(ask);
+      // Told at once, so the others stop sending; if this is lost, their follow lapses with its lease.
+      void this.publish({ ask, filter, followUntil: 0 });
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const off of this.offs) off();
+    this.asks.clear();
+    this.followers.clear();
+    this.idle();
+  }
+
+  // ---- the answering side ----
+
+  private wanted(payload: Record<string, unknown>): void {
+    const parsed = WantedSchema.safeParse(payload);
+    if (!parsed.success) return;
+    const { ask, filter, recent, followUntil } = parsed.data;
+    if (recent !== undefined) void this.answerRecent(ask, filter, recent);
+    if (followUntil === undefined) return;
+    if (followUntil <= Date.now()) {
+      this.followers.delete(ask);
+      if (this.followers.size === 0) this.idle();
+      return;
+    }
+    const known = this.followers.get(ask);
+    if (known) known.until = followUntil;
+    else this.followers.set(ask, { filter, until: followUntil, buffered: [], skipped: 0 });
+    this.listen();
+  }
+
+  private async answerRecent(ask: string, filter: LogFilter, limit: number): Promise<void> {
+    const chunks = chunked(this.tail.list({ ...filter, limit }));
+    // The newest lines matter most: an answer over its signals keeps those.
+    const sent = chunks.slice(-MAX_RECENT_SIGNALS);
+    const skipped = chunks.slice(0, chunks.length - sent.length).reduce((sum, chunk) => sum + chunk.length, 0);
+    if (sent.length === 0) sent.push([]);
+    for (const [index, lines] of sent.entries()) {
+      const last = index === sent.length - 1;
+      await this.publish({ ask, instance: this.cluster.instanceName, lines, ...(last ? { done: true } : {}), ...(index === 0 && skipped > 0 ? { skipped } : {}) });
+    }
+  }
+
+  /** Listens to this instance's lines while anyone follows them. */
+  private listen(): void {
+    if (this.stopTail) return;
+    this.stopTail = this.tail.subscribe((entry) => {
+      for (const follower of this.followers.values()) {
+        if (!matches(entry, follower.filter)) continue;
+        if (follower.buffered.length >= MAX_BUFFERED) follower.skipped++;
+        else follower.buffered.push(entry);
+      }
+    });
+    this.flushTimer = setInterval(() => {
+      if (this.flushing) return;
+      this.flushing = true;
+      void this.flush().finally(() => (this.flushing = false));
+    }, FLUSH_MS);
+    this.flushTimer.unref();
+  }
+
+  private idle(): void {
+    this.stopTail?.();
+    this.stopTail = null;
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = null;
+  }
+
+  private async flush(): Promise<void> {
+    const now = Date.now();
+    for (const [ask, follower] of this.followers) {
+      if (follower.until <= now) {
+        this.followers.delete(ask);
+        continue;
+      }
+      if (follower.buffered.length === 0 && follower.skipped === 0) continue;
+      const chunks = chunked(follower.buffered);
+      follower.buffered = [];
+      const sent = chunks.slice(0, MAX_SIGNALS_PER_FLUSH);
+      let skipped = follower.skipped + chunks.slice(sent.length).reduce((sum, chunk) => sum + chunk.length, 0);
+      follower.skipped = 0;
+      if (sent.length === 0) sent.push([]);
+      for (const lines of sent) {
+        await this.publish({ ask, instance: this.cluster.instanceName, lines, ...(skipped > 0 ? { skipped } : {}) });
+        skipped = 0;
+      }
+    }
+    if (this.followers.size === 0) this.idle();
+  }
+
+  private async publish(payload: Record<string, unknown>): Promise<void> {
+    if (this.closed) return;
+    try {
+      await this.cluster.signals.publish(payload["lines"] !== undefined ? LINES : WANTED, payload);
+      if (this.failing) this.logger.info("log lines reach the other instances again");
+      this.failing = false;
+    } catch (error) {
+      if (!this.failing && !this.closed) this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "log lines could not be exchanged with the other instances; until they can, each shows its own");
+      this.failing = true;
+    }
+  }
+}
+
+function relayed(entry: LogEntry, instance: string): LogEntry {
+  return { ...entry, instance, relayed: true };
+}
