@@ -105,6 +105,21 @@ describe("ClusterLogRelay", () => {
     instances.get("a")!.relay.close();
   });
 
+  it("lists none of the others' lines, and warns once, when the cluster's database cannot be reached", async () => {
+    const warnings: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => void warnings.push(JSON.parse(line).msg as string) });
+    const down = new Error("connect ECONNREFUSED 127.0.0.1:5432");
+    const relay = new ClusterLogRelay(
+      { instanceId: "id-a", instanceName: "a", members: () => Promise.reject(down), signals: { publish: () => Promise.reject(down), subscribe: () => () => undefined } },
+      new LogTail(10),
+      logger,
+    );
+    expect(await relay.recent({}, 10)).toEqual({ entries: [], unanswered: [] });
+    expect(await relay.recent({}, 10)).toEqual({ entries: [], unanswered: [] });
+    expect(warnings).toEqual(["log lines could not be exchanged with the other instances; until they can, each shows its own"]);
+    relay.close();
+  });
+
   it("follows another instance's new matching lines, reports what a burst left out, and stops when told", async () => {
     const { instances, published } = cluster(["a", "b"]);
     const [a, b] = [instances.get("a")!, instances.get("b")!];

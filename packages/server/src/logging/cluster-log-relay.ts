@@ -36,8 +36,12 @@ export const FOLLOW_LEASE_MS = 30_000;
 export const FLUSH_MS = 250;
 /** Signals one instance sends for one `recent` ask (its newest lines first kept). */
 const MAX_RECENT_SIGNALS = 16;
-/** Signals one instance sends per follower per flush; lines beyond are counted as skipped. */
-const MAX_SIGNALS_PER_FLUSH = 4;
+/**
+ * Signals one instance sends per follower per flush; lines beyond are counted as skipped. Low: every signal is a
+ * transaction in the shared database, in one order for the whole cluster (cluster/postgres/pg-signals.ts), which a
+ * Console left open on a busy node must not crowd.
+ */
+const MAX_SIGNALS_PER_FLUSH = 2;
 /** Lines a follower buffers between flushes; beyond, counted as skipped. */
 const MAX_BUFFERED = 400;
 /** Room in a signal for the envelope around the lines (`ask`, `instance`, `done`, `skipped`). */
@@ -165,9 +169,20 @@ export class ClusterLogRelay {
     return this.cluster.instanceName;
   }
 
-  /** The other live instances' newest `limit` matching lines each (marked relayed), oldest first per instance. */
+  /**
+   * The other live instances' newest `limit` matching lines each (marked relayed), oldest first per instance. When the
+   * cluster's database cannot be reached, none (and one warning): this instance's own lines are then what is left to
+   * read, and the listing must not fail for want of the others'.
+   */
   async recent(filter: LogFilter, limit: number, waitMs = RECENT_WAIT_MS): Promise<RelayedLines> {
-    const others = (await this.cluster.members()).filter((member) => member.instanceId !== this.cluster.instanceId);
+    let members: Array<Pick<ClusterMember, "instanceId" | "name">>;
+    try {
+      members = await this.cluster.members();
+    } catch (error) {
+      this.troubled(error);
+      return { entries: [], unanswered: [] };
+    }
+    const others = members.filter((member) => member.instanceId !== this.cluster.instanceId);
     if (others.length === 0) return { entries: [], unanswered: [] };
     const ask = randomUUID();
     const pending = new Map(others.map((member) => [member.instanceId, member.name]));
@@ -308,9 +323,14 @@ export class ClusterLogRelay {
       if (this.failing) this.logger.info("log lines reach the other instances again");
       this.failing = false;
     } catch (error) {
-      if (!this.failing && !this.closed) this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "log lines could not be exchanged with the other instances; until they can, each shows its own");
-      this.failing = true;
+      this.troubled(error);
     }
+  }
+
+  /** One warning per outage (the next success says it is over). */
+  private troubled(error: unknown): void {
+    if (!this.failing && !this.closed) this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "log lines could not be exchanged with the other instances; until they can, each shows its own");
+    this.failing = true;
   }
 }
 
