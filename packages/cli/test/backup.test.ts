@@ -1,12 +1,13 @@
 /**
  * `kai backup` end to end: the built CLI asks a real node (SQLite) to take a backup while it serves, lists it and
- * has the node verify it (the passphrase from the node's `backup.passphrase`); then, with no node, verifies the file
- * itself and restores it into an empty data directory (the passphrase from KAI_BACKUP_PASSPHRASE). Exit codes as
+ * has the node verify it (the passphrase from the node's `backup.passphrase`); downloads it; then, with no node,
+ * verifies the downloaded file itself and restores it into an empty data directory (the passphrase from
+ * KAI_BACKUP_PASSPHRASE). Exit codes as
  * documented: 6 for a wrong passphrase, 5 for a target that is not empty, 2 for bad usage. A backup with the
  * artifacts' bytes restores them into the S3 store the restored node's config names (a real S3-compatible server).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -19,8 +20,8 @@ let box: Sandbox;
 let server: TestServer;
 const cleanup: string[] = [];
 
-const kai = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-  runKai(["--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: server.adminToken, ...env } });
+const kai = (args: string[], env: NodeJS.ProcessEnv = {}, cwd = box.dir) =>
+  runKai(["--url", server.url, ...args], { cwd, env: { ...box.env, KAI_TOKEN: server.adminToken, ...env } });
 
 beforeAll(async () => {
   box = sandbox();
@@ -71,7 +72,23 @@ describe("kai backup", () => {
     expect(verified.stdout).toMatch(/^node identity \(DID\)\s+kind:did:\S{14}…\s+kind:did:\S{14}…\s+ok$/m);
     expect(Math.max(...verified.stdout.split("\n").map((line) => line.length))).toBeLessThanOrEqual(100);
 
-    const file = join(server.dataDir, "backups", `${id}.kaibak`);
+    // Downloaded, as an operator with no shell on the node does: the node's file, byte for byte, then used from here.
+    const downloads = mkdtempSync(join(tmpdir(), "kai-cli-download-"));
+    cleanup.push(downloads);
+    const file = join(downloads, `${id}.kaibak`);
+    const downloaded = await kai(["backup", "download", id], {}, downloads);
+    expect(downloaded.code, downloaded.stderr).toBe(0);
+    expect(downloaded.stderr).toContain(`${id}.kaibak: `);
+    expect(readFileSync(file).equals(readFileSync(join(server.dataDir, "backups", `${id}.kaibak`)))).toBe(true);
+    expect((statSync(file).mode & 0o777).toString(8)).toBe("600");
+    // Never over an existing file; a backup that does not exist is not found.
+    const twice = await kai(["backup", "download", id, "-o", file]);
+    expect(twice.code).toBe(2);
+    expect(twice.stderr).toContain("exists already");
+    expect(readFileSync(file).equals(readFileSync(join(server.dataDir, "backups", `${id}.kaibak`)))).toBe(true);
+    const missing = await kai(["backup", "download", "kai-backup-20200101T000000Z-aaaaaa", "-o", join(downloads, "missing.kaibak")]);
+    expect(missing.code).toBe(3);
+    expect(existsSync(join(downloads, "missing.kaibak"))).toBe(false);
     expect((await kai(["backup", "verify", "--file", file], { KAI_BACKUP_PASSPHRASE: PASSPHRASE })).code).toBe(0);
     const wrong = await kai(["backup", "verify", "--file", file], { KAI_BACKUP_PASSPHRASE: "not the passphrase" });
     expect(wrong.code).toBe(6);

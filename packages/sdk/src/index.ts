@@ -18,7 +18,7 @@ export type { MemoryClient, MemorySearchOptions } from "./memory.js";
 export type { ArtifactDownload, ArtifactsClient, ArtifactThumbnail, DownloadOptions as ArtifactDownloadOptions, UploadOptions as ArtifactUploadOptions } from "./artifacts.js";
 export type { BusStreamItem, EventsClient, EventStreamOptions } from "./events.js";
 export type { PluginsClient } from "./plugins.js";
-export type { BackupsClient } from "./backups.js";
+export type { BackupDownload, BackupsClient } from "./backups.js";
 export type { SessionTokens } from "./session.js";
 export { createSsoVerifier, ssoChallengeOf, type SsoStartOptions, type SsoVerifier } from "./sso.js";
 export type {

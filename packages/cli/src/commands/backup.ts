@@ -3,6 +3,8 @@
  * `kai backup create|list|verify|restore` (issue 19, docs/operations/backup.md):
  * - `create`, `list`, `verify ID`: through the node's API (scope `backup:admin`): the node takes the backup while it
  *   serves and keeps it in its backup directory;
+ * - `download ID`: the backup's file, as it is (encrypted), from the node to here: kept elsewhere, or restored on a
+ *   machine with no copy of the node's backup directory;
  * - `verify --file FILE`: local, no node: the same proof (decrypt, hashes, scratch restore) on a file copied elsewhere;
  * - `restore FILE --data-dir DIR`: local, the node stopped: onto an empty data directory (SQLite) or, with `--to` or
  *   `--postgres`, an empty PostgreSQL database. The server package's `restoreBackup` does the work, imported lazily
@@ -10,7 +12,11 @@
  * The backup's passphrase is read from `KAI_BACKUP_PASSPHRASE`, or stdin/a prompt with `--passphrase` (never argv:
  * other users can read it); `create` and `verify ID` without either use the node's `backup.passphrase`.
  */
+import { createWriteStream } from "node:fs";
+import { rm } from "node:fs/promises";
 import { resolve } from "node:path";
+import { Readable, type Writable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 import { Command } from "commander";
 import type { BackupVerification } from "@kai/protocol";
 import { isApiError, reworded } from "../api-hints.js";
@@ -83,6 +89,31 @@ function listCommand(): Command {
       ["ID", "CREATED", "BYTES", "ARTIFACTS", "FROM"],
       backups.map((backup) => [backup.id, backup.createdAt, String(backup.bytes), backup.withArtifacts ? "bytes" : "metadata", backup.sourceBackend]),
     );
+  });
+}
+
+function downloadCommand(): Command {
+  const command = new Command("download")
+    .description("copy a backup's file from the node to here, as it is (encrypted) (backup:admin)")
+    .argument("<id>", "the backup's id (kai backup list)")
+    .option("-o, --output <file>", "where to write (default: <id>.kaibak here, never overwritten; `-` for stdout)");
+  addGlobalOptions(command);
+  return command.action(async (id: string, flags: { output?: string }, self: Command) => {
+    const { out, client } = contextOf(self);
+    const download = await client().backups.download(id);
+    const output = flags.output ?? download.fileName;
+    const toStdout = output === "-";
+    // "wx": an existing file (an earlier download, another backup) is never overwritten.
+    const sink: Writable = toStdout ? process.stdout : createWriteStream(output, { flags: "wx", mode: 0o600 });
+    try {
+      await pipeline(Readable.fromWeb(download.body as Parameters<typeof Readable.fromWeb>[0]), sink);
+    } catch (error) {
+      // A half-written file is no backup: removed, unless it was someone else's file that "wx" refused to touch.
+      if (!toStdout && (error as NodeJS.ErrnoException).code !== "EEXIST") await rm(output, { force: true });
+      if ((error as NodeJS.ErrnoException).code === "EEXIST") throw usageError(`${output} exists already: give another --output, or remove it`);
+      throw error;
+    }
+    if (!toStdout) out.info(`${output}: ${download.bytes} bytes (check it with: kai backup verify --file ${output})`);
   });
 }
 
@@ -197,9 +228,10 @@ function restoreCommand(): Command {
 
 export function backupCommand(): Command {
   return new Command("backup")
-    .description("encrypted backups of everything the node holds: take, list, verify, restore")
+    .description("encrypted backups of everything the node holds: take, list, verify, download, restore")
     .addCommand(createCommand())
     .addCommand(listCommand())
     .addCommand(verifyCommand())
+    .addCommand(downloadCommand())
     .addCommand(restoreCommand());
 }

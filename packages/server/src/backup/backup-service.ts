@@ -118,6 +118,18 @@ export class BackupService {
     return this.serialised(() => verifyBackup(file, key, this.options.dir));
   }
 
+  /**
+   * Backup `id`'s file, to hand out as it is (encrypted: without the passphrase it reveals only its header), so that
+   * an operator with no shell on the node can keep it elsewhere or restore it on another machine. Its size is read
+   * with the header: a file that is not a readable backup is not handed out.
+   */
+  async fileFor(id: string): Promise<{ path: string; bytes: number }> {
+    const path = this.fileOf(id);
+    if (!existsSync(path)) throw new ApiError("not_found", `no backup ${id}`);
+    const { size } = await readBackupHeader(path);
+    return { path, bytes: size };
+  }
+
   /** Deletes all but the newest `retain` backups; answers the ids deleted. */
   async prune(retain: number): Promise<string[]> {
     const old = (await this.list()).slice(retain);

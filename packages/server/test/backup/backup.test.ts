@@ -159,6 +159,17 @@ describe("taking a backup while the node serves", () => {
     expect(listed.backups.map((backup) => backup.id)).toContain(created.id);
     expect(listed.backups.find((backup) => backup.id === created.id)?.bytes).toBe(bytes.length);
 
+    // Downloaded as it is: the file's bytes, named, never cached; an unknown id is 404, a malformed one 400.
+    const download = await node.request(`/api/backups/${created.id}/download`);
+    expect(download.status).toBe(200);
+    expect(download.headers.get("content-type")).toBe("application/octet-stream");
+    expect(download.headers.get("content-disposition")).toBe(`attachment; filename="${created.id}.kaibak"`);
+    expect(download.headers.get("cache-control")).toBe("no-store");
+    expect(Number(download.headers.get("content-length"))).toBe(bytes.length);
+    expect(Buffer.from(await download.arrayBuffer()).equals(bytes)).toBe(true);
+    expect((await node.request("/api/backups/kai-backup-20200101T000000Z-aaaaaa/download")).status).toBe(404);
+    expect((await node.request("/api/backups/..%2F..%2Fkai.db/download")).status).toBe(400);
+
     const verified = (await ok(await node.request(`/api/backups/${created.id}/verify`, { method: "POST", json: { passphrase: BACKUP_PASSPHRASE } }))) as BackupVerification;
     expect(verified.rows.filter((row) => !row.ok)).toEqual([]);
     expect(verified.ok).toBe(true);
@@ -179,6 +190,7 @@ describe("taking a backup while the node serves", () => {
     const other = await mintToken(node, ["vault:admin", "config:admin", "plugins:admin"]);
     expect((await node.request("/api/backups", { token: other })).status).toBe(403);
     expect((await node.request("/api/backups", { token: await mintToken(node, ["backup:admin"]) })).status).toBe(200);
+    expect((await node.request(`/api/backups/${created.id}/download`, { token: other })).status).toBe(403);
   }, 60_000);
 });
 

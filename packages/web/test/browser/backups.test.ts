@@ -1,9 +1,11 @@
 /**
  * The Backups page (issue 19) in a real Chromium against the built node: an empty list, taking a backup with a
  * passphrase (the result and the row with its counts), verifying it (a wrong passphrase told apart by its code, then
- * the right one), the offline restore command, axe-core in light and dark with a result and an error showing, and a
+ * the right one), downloading its file, the offline restore command, axe-core in light and dark with a result and an error showing, and a
  * role without `backup:admin` that never sees the page. One browser for the file; a fresh context per test.
  */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
 import { findChromium, launchBrowser, serviceRecord, startNode, type KaiNode } from "./harness";
@@ -80,6 +82,12 @@ describe.skipIf(chromiumPath === undefined)("the Backups page in Chromium", () =
       await checks.waitFor();
       expect(await checks.getByText("different", { exact: true }).count()).toBe(0);
       expect(await page.getByRole("alert").count()).toBe(0);
+
+      // Download: the node's file, byte for byte, saved under its own name (to keep elsewhere, or restore elsewhere).
+      const [saved] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: `Download ${id}` }).click()]);
+      expect(saved.suggestedFilename()).toBe(`${id}.kaibak`);
+      const savedPath = await saved.path();
+      expect(readFileSync(savedPath).equals(readFileSync(join(node.dataDir, "backups", `${id}.kaibak`)))).toBe(true);
 
       // Restoring is offline: the exact command, and no button for it.
       expect(await page.locator("pre").textContent()).toContain(`kai backup restore ${id}.kaibak --data-dir`);

@@ -1,11 +1,14 @@
 /**
  * @module http/routes/backups
  * `/api/backups` (scope `backup:admin`; `admin` implies it, issue 19): take a backup while the node serves, list the
- * backups in the backup directory, verify one by restoring it into a scratch database (backup/). A passphrase in a
+ * backups in the backup directory, verify one by restoring it into a scratch database (backup/), download one (its
+ * encrypted file as it is, for an operator with no shell on the node to keep elsewhere or restore on another machine). A passphrase in a
  * body is used for that call only: never stored, never logged (request bodies are not logged). Restoring is not
  * served here on purpose: it replaces everything the node holds, which a running node cannot do under itself
  * (`kai backup restore` on the stopped node; docs/operations/backup.md).
  */
+import { createReadStream } from "node:fs";
+import type { FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import {
@@ -23,6 +26,11 @@ const IdParamsSchema = z.strictObject({ id: BackupIdSchema });
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
 const security = [{ bearer: [] }];
 const scopes = ["backup:admin" as const];
+
+/** Streams a file as the body: the route's typed reply takes only its schema's shapes, the untyped one a stream. */
+function sendFile(reply: FastifyReply, path: string): FastifyReply {
+  return reply.send(createReadStream(path));
+}
 
 export function backupRoutes(backups: BackupService): FastifyPluginAsyncZod {
   return async (app) => {
@@ -49,6 +57,28 @@ export function backupRoutes(backups: BackupService): FastifyPluginAsyncZod {
         response: { 200: BackupListResponseSchema, ...errors },
       },
     }, async (_request, reply) => reply.header("Cache-Control", "no-store").send({ backups: await backups.list() }));
+
+    app.get("/api/backups/:id/download", {
+      config: { scopes, bucket: "read" },
+      schema: {
+        tags: ["backups"],
+        summary: "A backup's file, as it is (encrypted; `application/octet-stream`, named `<id>.kaibak`): keep it elsewhere, check it with `kai backup verify --file`, restore it with `kai backup restore` (backup:admin)",
+        security,
+        params: IdParamsSchema,
+        response: { 200: z.string().describe("the backup file's bytes"), 404: ErrorBodySchema, ...errors },
+      },
+    }, async (request, reply) => {
+      const { id } = request.params;
+      const file = await backups.fileFor(id);
+      return sendFile(
+        reply
+          .header("Content-Type", "application/octet-stream")
+          .header("Content-Length", String(file.bytes))
+          .header("Content-Disposition", `attachment; filename="${id}.kaibak"`)
+          .header("Cache-Control", "no-store"),
+        file.path,
+      );
+    });
 
     app.post("/api/backups/:id/verify", {
       config: { scopes, bucket: "write" },

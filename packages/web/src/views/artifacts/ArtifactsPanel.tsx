@@ -22,21 +22,12 @@ import { ArtifactThumbnail } from "./ArtifactThumbnail";
 import { useArtifactList, useRefreshArtifacts, type ArtifactFilter } from "./artifacts-queries";
 import { UploadForm } from "./UploadForm";
 import { sizeWords } from "../../components/size-words";
+import { saveDownload } from "../../components/save-download";
 
 /** Saves the artifact's bytes as a file: fetched with the session's credentials, then handed to the browser. */
 async function saveToDisk(client: ReturnType<typeof useClient>, artifact: Artifact): Promise<void> {
   const download = await client.artifacts.download(artifact.id);
-  const blob = await new Response(download.body).blob();
-  const url = URL.createObjectURL(blob);
-  try {
-    const link = document.createElement("a");
-    link.href = url;
-    link.download = artifact.name;
-    link.click();
-  } finally {
-    // The click has started the download; the object URL is not needed after this turn.
-    setTimeout(() => URL.revokeObjectURL(url), 0);
-  }
+  await saveDownload(download.body, artifact.name);
 }
 
 export function ArtifactsPanel() {

@@ -3,9 +3,11 @@
  * The backups in the node's backup directory, newest first (`GET /api/backups`): file name, when it was taken, size,
  * what it holds and whether the artifacts' bytes are in it. The listing reads only each file's public header, so a
  * backup's counts show once this tab has taken or verified it (the counts are inside the encrypted file). "Verify"
- * opens the verification of one backup below the list.
+ * opens the verification of one backup below the list; "Download" saves its file (encrypted, as the node keeps it), to
+ * keep elsewhere or restore on another machine.
  */
 import { useState } from "react";
+import { useMutation } from "@tanstack/react-query";
 import type { BackupSummary } from "@kai/protocol";
 import { Badge } from "../../components/Badge";
 import { Button } from "../../components/Button";
@@ -16,6 +18,8 @@ import { When } from "../../components/When";
 import { countsSummary } from "./backup-words";
 import { sizeWords } from "../../components/size-words";
 import { useBackupCounts, useBackupList } from "./backups-queries";
+import { useClient } from "../../app/session";
+import { saveDownload } from "../../components/save-download";
 import { VerifyPanel } from "./VerifyPanel";
 
 function Holds({ id }: { id: string }) {
@@ -25,7 +29,14 @@ function Holds({ id }: { id: string }) {
 }
 
 export function BackupsPanel() {
+  const client = useClient();
   const list = useBackupList();
+  const download = useMutation({
+    mutationFn: async (id: string) => {
+      const file = await client.backups.download(id);
+      await saveDownload(file.body, file.fileName);
+    },
+  });
   const [open, setOpen] = useState<string>();
   const backups = list.data ?? [];
   // A backup no longer listed (deleted by the schedule's retention) has nothing left to verify.
@@ -44,9 +55,14 @@ export function BackupsPanel() {
     {
       header: "Actions",
       cell: (backup) => (
-        <Button onClick={() => setOpen(verifying === backup.id ? undefined : backup.id)} aria-expanded={verifying === backup.id} aria-label={`Verify ${backup.id}`}>
-          Verify
-        </Button>
+        <div className="flex flex-wrap gap-2">
+          <Button onClick={() => setOpen(verifying === backup.id ? undefined : backup.id)} aria-expanded={verifying === backup.id} aria-label={`Verify ${backup.id}`}>
+            Verify
+          </Button>
+          <Button busy={download.isPending && download.variables === backup.id} onClick={() => download.mutate(backup.id)} aria-label={`Download ${backup.id}`}>
+            Download
+          </Button>
+        </div>
       ),
     },
   ];
@@ -61,6 +77,7 @@ export function BackupsPanel() {
           </Button>
         </div>
         <ErrorNotice error={list.error} title="The backups could not be listed" />
+        <ErrorNotice error={download.error} title="The backup could not be downloaded" />
         {/* After a failed read, no table: "no backups" would be a claim the page cannot make. */}
         {list.isPending && <p role="status">Loading…</p>}
         {list.data && (

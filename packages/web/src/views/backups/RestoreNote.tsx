@@ -9,7 +9,8 @@ import { Panel } from "../../components/Page";
 export function RestoreNote({ newest }: { newest: string | undefined }) {
   const file = newest !== undefined ? `${newest}.kaibak` : "kai-backup-….kaibak";
   const commands = [
-    "# on the stopped node; the file is in its backup directory (backup.dir, default <data-dir>/backups)",
+    "# on the stopped node; the file is in its backup directory (backup.dir, default <data-dir>/backups),",
+    "# or anywhere else once downloaded (Download above, or: kai backup download <id>)",
     `kai backup restore ${file} --data-dir /var/lib/kai-restored --passphrase`,
     "# PostgreSQL instead: an empty database",
     `KAI_DATABASE_URL='postgres://kai:…@db/kai' kai backup restore ${file} --data-dir /var/lib/kai-restored --postgres --passphrase`,
