@@ -8,13 +8,14 @@
  * - `log_lines_wanted { ask, filter, recent }`: each other instance answers its newest matching lines as `log_lines
  *   { ask, instance, lines, done: true }`, in chunks; the asker waits until every live instance answered, or
  *   `RECENT_WAIT_MS`, and says which did not (`unanswered`).
- * - `log_lines_wanted { ask, filter, followUntil }`: until then (the asker renews it while its stream is open, and
- *   sends `followUntil: 0` when it closes), each other instance sends its new matching lines every `FLUSH_MS`.
+ * - `log_lines_wanted { ask, filter, followMs }`: for that long (the asker renews it while its stream is open, and
+ *   sends `followMs: 0` when it closes), each other instance sends its new matching lines every `FLUSH_MS`. A
+ *   duration, not an instant: it means the same on machines whose clocks disagree.
  *
  * Why signals and not a call to each instance's HTTP address: signals already reach every live instance with no
  * address, certificate or credential to configure (they are the shared database's log), and the lines asked for are
  * few (filtered at the source, capped per flush). They are the lines already redacted by the logger and scrubbed by
- * the tail; they stay in the signal log until it is pruned (`cluster.signalRetentionMs`).
+ * the tail; they stay in the signal log until it is pruned (after 10 minutes).
  *
  * Bounded on both sides: a signal carries at most `MAX_SIGNAL_BYTES` (a line too long is cut to its message), an
  * answer to `recent` at most `MAX_RECENT_SIGNALS` signals (the newest lines), a follower at most
@@ -57,7 +58,7 @@ const WantedSchema = z.object({
   ask: z.string().min(1).max(64),
   filter: LogFilterSchema,
   recent: z.number().int().min(1).max(1000).optional(),
-  followUntil: z.number().int().nonnegative().optional(),
+  followMs: z.number().int().min(0).max(FOLLOW_LEASE_MS).optional(),
 });
 
 const LinesSchema = z.object({
@@ -218,7 +219,7 @@ export class ClusterLogRelay {
       if (payload.lines.length > 0) listener.lines(payload.lines.map((line) => relayed(line, payload.instance)));
       if (payload.skipped !== undefined) listener.skipped(payload.instance, payload.skipped);
     });
-    const renew = () => void this.publish({ ask, filter, followUntil: Date.now() + FOLLOW_LEASE_MS });
+    const renew = () => void this.publish({ ask, filter, followMs: FOLLOW_LEASE_MS });
     renew();
     const renewal = setInterval(renew, FOLLOW_LEASE_MS / 3);
     renewal.unref();
@@ -226,7 +227,7 @@ export class ClusterLogRelay {
       clearInterval(renewal);
       this.asks.delete(ask);
       // Told at once, so the others stop sending; if this is lost, their follow lapses with its lease.
-      void this.publish({ ask, filter, followUntil: 0 });
+      void this.publish({ ask, filter, followMs: 0 });
     };
   }
 
@@ -243,17 +244,19 @@ export class ClusterLogRelay {
   private wanted(payload: Record<string, unknown>): void {
     const parsed = WantedSchema.safeParse(payload);
     if (!parsed.success) return;
-    const { ask, filter, recent, followUntil } = parsed.data;
+    const { ask, filter, recent, followMs } = parsed.data;
     if (recent !== undefined) void this.answerRecent(ask, filter, recent);
-    if (followUntil === undefined) return;
-    if (followUntil <= Date.now()) {
+    if (followMs === undefined) return;
+    if (followMs === 0) {
       this.followers.delete(ask);
       if (this.followers.size === 0) this.idle();
       return;
     }
     const known = this.followers.get(ask);
-    if (known) known.until = followUntil;
-    else this.followers.set(ask, { filter, until: followUntil, buffered: [], skipped: 0 });
+    // On this machine's clock.
+    const until = Date.now() + followMs;
+    if (known) known.until = until;
+    else this.followers.set(ask, { filter, until, buffered: [], skipped: 0 });
     this.listen();
   }
 
