@@ -1,6 +1,6 @@
 /**
  * @module commands/backup
- * `kai backup create|list|verify|restore` (issue 19, docs/operations/backup.md):
+ * `kai backup create|list|verify|download|restore` (issue 19, docs/operations/backup.md):
  * - `create`, `list`, `verify ID`: through the node's API (scope `backup:admin`): the node takes the backup while it
  *   serves and keeps it in its backup directory;
  * - `download ID`: the backup's file, as it is (encrypted), from the node to here: kept elsewhere, or restored on a
