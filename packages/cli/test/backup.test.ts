@@ -2,12 +2,14 @@
  * `kai backup` end to end: the built CLI asks a real node (SQLite) to take a backup while it serves, lists it and
  * has the node verify it (the passphrase from the node's `backup.passphrase`); downloads it; then, with no node,
  * verifies the downloaded file itself and restores it into an empty data directory (the passphrase from
- * KAI_BACKUP_PASSPHRASE). Exit codes as
+ * KAI_BACKUP_PASSPHRASE); a download cut short leaves no file. Exit codes as
  * documented: 6 for a wrong passphrase, 5 for a target that is not empty, 2 for bad usage. A backup with the
  * artifacts' bytes restores them into the S3 store the restored node's config names (a real S3-compatible server).
  */
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -110,6 +112,25 @@ describe("kai backup", () => {
     expect(again.code).toBe(5);
     expect(again.stderr).toContain("not empty");
   }, 60_000);
+
+  it("leaves no file behind when a download is cut short", async () => {
+    // A node that promises 100,000 bytes of a backup and drops the connection after 1,000: the transfer breaks.
+    const cutting = createServer((_request, response) => {
+      response.writeHead(200, { "content-type": "application/octet-stream", "content-length": "100000" });
+      response.write(Buffer.alloc(1000, 1), () => response.socket?.destroy());
+    });
+    await new Promise<void>((done) => cutting.listen(0, "127.0.0.1", done));
+    const { port } = cutting.address() as AddressInfo;
+    const dir = mkdtempSync(join(tmpdir(), "kai-cli-cut-"));
+    cleanup.push(dir);
+    try {
+      const cut = await runKai(["--url", `http://127.0.0.1:${port}`, "backup", "download", "kai-backup-20200101T000000Z-aaaaaa"], { cwd: dir, env: { ...box.env, KAI_TOKEN: "any" } });
+      expect(cut.code).not.toBe(0);
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await new Promise((done) => cutting.close(done));
+    }
+  });
 
   it.skipIf(s3 === null)("restores the artifacts' bytes into the S3 store the restored node's config names", async () => {
     const bytes = Buffer.from("an artifact that outlives its node");
