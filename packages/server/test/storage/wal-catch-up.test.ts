@@ -69,7 +69,7 @@ describe("catching up with a WAL that is written all the time", () => {
    * pause for a checkpoint to land in; writes that outrun the checkpointer, as a bulk load's do, are not held: see
    * CATCH_UP_TAIL_FRAMES), beside a checkpointer every 10 ms.
    */
-  async function writeBesideCheckpointer(withHold: boolean): Promise<{ walBytes: number; rewinds: number; seen: CheckpointStats[]; rows: number }> {
+  async function writeBesideCheckpointer(): Promise<{ walBytes: number; rewinds: number; seen: CheckpointStats[]; rows: number }> {
     const path = join(await tempDir(), "kai.db");
     // Only the checkpointer may copy frames back: no automatic checkpoint on the writing connection.
     const db = openDatabase({ path, synchronous: "normal", autoCheckpointPages: 0 });
@@ -82,7 +82,7 @@ describe("catching up with a WAL that is written all the time", () => {
       path,
       intervalMs: 10,
       catchUpFrames: 200,
-      ...(withHold ? { holdWrites: (work: () => Promise<void>) => void (held = work().finally(() => (held = null))) } : {}),
+      holdWrites: (work: () => Promise<void>) => void (held = work().finally(() => (held = null))),
       onCheckpoint: (stats) => seen.push(stats),
     });
     // The thread is up (its first checkpoint came) before the writes start: what it does, not how fast it starts.
@@ -103,20 +103,20 @@ describe("catching up with a WAL that is written all the time", () => {
   }
 
   it("rewinds the WAL: the checkpointer holds the writes, copies the rest, and the next write starts the file over", async () => {
-    const plain = await writeBesideCheckpointer(false);
-    const caughtUp = await writeBesideCheckpointer(true);
-    expect(plain.rows).toBe(3000);
+    const caughtUp = await writeBesideCheckpointer();
     expect(caughtUp.rows).toBe(3000);
     const catchUps = caughtUp.seen.filter((stats) => stats.catchUp);
     expect(catchUps.length, JSON.stringify(caughtUp.seen)).toBeGreaterThanOrEqual(2);
     // Each catch-up copied everything there was: nothing was written while it ran.
     for (const stats of catchUps) expect(stats.checkpointed).toBe(stats.log);
-    // It started over after them; beside checkpoints alone it never did, and held every write's frames.
-    // (Without catch-ups it rewinds only when a checkpoint happens to land in a pause: the first write's, and rarely
-    // one more on a loaded machine, where the writer itself is paused.)
+    // It started over after them, again and again.
     expect(caughtUp.rewinds, JSON.stringify(caughtUp.seen)).toBeGreaterThanOrEqual(3);
-    expect(caughtUp.rewinds).toBeGreaterThan(plain.rewinds);
-    expect(caughtUp.walBytes, `${caughtUp.walBytes} against ${plain.walBytes} bytes`).toBeLessThan(plain.walBytes / 2);
+    // So the file never held more than a part of the writes: each commit writes at least one frame (a page and its
+    // 24-byte header), and a WAL never started over would have grown to 3,000 of them. Not compared with a run without
+    // the hold: that one starts over whenever a checkpoint happens to land in a pause of the writer, which on a
+    // loaded machine (the writer descheduled) is often, and on a quiet one almost never.
+    const pageSize = 4096;
+    expect(caughtUp.walBytes).toBeLessThan((3000 * (pageSize + 24)) / 2);
   });
 });
 
