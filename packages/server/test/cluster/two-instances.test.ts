@@ -221,6 +221,20 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     const mine = await tail(["--this-instance"]);
     expect(mine.code).toBe(0);
     expect(mine.stdout).toBe("");
+
+    // A live member that never answers: named, and the others' lines still listed.
+    const removeSilent = await instances!.addSilentMember("silent");
+    try {
+      const partial = LogListResponseSchema.parse(await (await a.request(`/api/logs?requestId=${requestId}`)).json());
+      expect(partial.unanswered).toEqual(["silent"]);
+      expect(partial.entries.some((entry) => entry.instance === "b")).toBe(true);
+      const warned = await new Promise<{ stderr: string }>((resolve) => {
+        execFile(process.execPath, [CLI, "logs", "tail", "--no-follow", "--request", requestId], { env }, (_error, _stdout, stderr) => resolve({ stderr }));
+      });
+      expect(warned.stderr).toContain("no lines from silent: the instance(s) did not answer in time");
+    } finally {
+      await removeSilent();
+    }
   });
 
   test("GET /api/cluster shows both instances, exactly one leader, and the leader's jobs move when it leaves", async () => {

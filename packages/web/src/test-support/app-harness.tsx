@@ -37,6 +37,8 @@ export async function startTestServer(options?: { config?: Record<string, unknow
 /** Instances of one node on one real PostgreSQL the test starts (the server tests' cluster helpers). */
 export interface TestCluster {
   servers: TestServer[];
+  /** A live member that never answers (the server tests' helper); resolves to its removal. */
+  addSilentMember(name: string): Promise<() => Promise<void>>;
   dispose(): Promise<void>;
 }
 
@@ -50,13 +52,14 @@ const INSTANCES = new URL("../../../server/test/cluster/support/instances.ts", i
 export async function startTestCluster(database: string): Promise<TestCluster | null> {
   const { startPostgres } = (await import(/* @vite-ignore */ POSTGRES)) as { startPostgres(): Promise<{ stop(): Promise<void> } | null> };
   const { startInstances } = (await import(/* @vite-ignore */ INSTANCES)) as {
-    startInstances(pg: unknown, options: { database: string; cluster?: Record<string, unknown> }): Promise<TestCluster>;
+    startInstances(pg: unknown, options: { database: string; cluster?: Record<string, unknown> }): Promise<Omit<TestCluster, "dispose"> & { dispose(): Promise<void> }>;
   };
   const pg = await startPostgres();
   if (!pg) return null;
   const instances = await startInstances(pg, { database, cluster: { heartbeatMs: 200, memberTimeoutMs: 1500, pollIntervalMs: 300 } });
   return {
     servers: instances.servers,
+    addSilentMember: (name) => instances.addSilentMember(name),
     dispose: async () => {
       await instances.dispose();
       await pg.stop();

@@ -5,6 +5,7 @@
  * the key folder; the PostgreSQL server itself stays the test file's (one per file, stopped in its afterAll).
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import pg from "pg";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { StartServerOptions } from "../../../src/server.js";
@@ -35,6 +36,11 @@ export interface InstancesOptions {
 
 export interface Instances {
   servers: TestServer[];
+  /**
+   * Adds a live member that never answers anything (its membership row as an instance writes it, seen "now" for the
+   * next hour, with no process behind it): what the others see of an instance that hangs. Resolves to its removal.
+   */
+  addSilentMember(name: string): Promise<() => Promise<void>>;
   /** Stops every instance still running and removes the shared key folder. */
   dispose(): Promise<void>;
 }
@@ -74,5 +80,28 @@ export async function startInstances(pg: PostgresServer, options: InstancesOptio
     await dispose();
     throw error;
   }
-  return { servers, dispose };
+  return { servers, addSilentMember: (name) => addSilentMember(url, name), dispose };
+}
+
+async function addSilentMember(databaseUrl: string, name: string): Promise<() => Promise<void>> {
+  const db = new pg.Client({ connectionString: databaseUrl });
+  await db.connect();
+  const id = `silent-${name}`;
+  try {
+    await db.query(
+      "INSERT INTO cluster_members (instance_id, name, url, version, started_at, seen_at, info) VALUES ($1, $2, NULL, '0', now(), now() + interval '1 hour', '{}')",
+      [id, name],
+    );
+  } finally {
+    await db.end();
+  }
+  return async () => {
+    const again = new pg.Client({ connectionString: databaseUrl });
+    await again.connect();
+    try {
+      await again.query("DELETE FROM cluster_members WHERE instance_id = $1", [id]);
+    } finally {
+      await again.end();
+    }
+  };
 }

@@ -146,4 +146,19 @@ describe("the console on a node of several instances", () => {
     await waitFor(() => expect(rowsWith("console-on-a").length).toBeGreaterThan(0));
     expect(within(rowsWith("console-on-a")[0]!).getAllByRole("cell").map((cell) => cell.textContent)[2]).toBe("a");
   }, 60_000);
+
+  it("names an instance that did not answer", async (context) => {
+    if (!cluster) return context.skip();
+    const [a] = cluster.servers as [TestServer];
+    // A live member that never answers.
+    const removeSilent = await cluster.addSilentMember("silent");
+    try {
+      renderApp(a, { path: "/console" });
+      await screen.findByRole("heading", { name: "Console" }, { timeout: 15_000 });
+      const note = await screen.findByRole("note", undefined, { timeout: 10_000 });
+      expect(note.textContent).toContain("No lines from silent: that instance did not answer in time.");
+    } finally {
+      await removeSilent();
+    }
+  }, 60_000);
 });

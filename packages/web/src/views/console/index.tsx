@@ -1,7 +1,8 @@
 /**
  * @module views/console
  * The Console: the node's log, live (`client.logs`, scope admin). Lines come already redacted from the node's
- * in-memory ring; filters by level, request, task and service id, and text; pause to read, resume without losing lines (the stream
+ * in-memory ring (on a node of several instances, every instance's, and a note naming any that did not answer);
+ * filters by level, request, task and service id, and text; pause to read, resume without losing lines (the stream
  * reopens after the last line seen).
  */
 import { useState } from "react";
@@ -23,7 +24,7 @@ const STATE_TEXT: Record<StreamState, string> = {
 export default function ConsolePage() {
   const [filter, setFilter] = useState<LogFilter>({});
   const [paused, setPaused] = useState(false);
-  const { lines, state, error, clear } = useLogStream(filter, paused);
+  const { lines, state, error, unanswered, clear } = useLogStream(filter, paused);
 
   return (
     <Page
@@ -40,6 +41,11 @@ export default function ConsolePage() {
         {STATE_TEXT[state]} Showing the last {KEEP} lines at most.
       </p>
       {state === "reconnecting" && <ErrorNotice error={error} title="The log stream broke" />}
+      {unanswered.length > 0 && (
+        <p role="note" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100">
+          No lines from {unanswered.join(", ")}: {unanswered.length === 1 ? "that instance" : "those instances"} did not answer in time.
+        </p>
+      )}
       <LogTable lines={lines} onRequest={(requestId) => setFilter({ ...filter, requestId })} />
     </Page>
   );

@@ -22,11 +22,13 @@ export type ConsoleLine = { kind: "log"; entry: LogEntry } | { kind: "gap"; skip
 
 export type StreamState = "connecting" | "live" | "paused" | "reconnecting";
 
-export function useLogStream(filter: LogFilter, paused: boolean): { lines: ConsoleLine[]; state: StreamState; error: unknown; clear(): void } {
+export function useLogStream(filter: LogFilter, paused: boolean): { lines: ConsoleLine[]; state: StreamState; error: unknown; unanswered: string[]; clear(): void } {
   const client = useClient();
   const [lines, setLines] = useState<ConsoleLine[]>([]);
   const [state, setState] = useState<StreamState>("connecting");
   const [error, setError] = useState<unknown>(null);
+  /** On a node of several instances: those that did not answer the first read in time (their earlier lines are missing). */
+  const [unanswered, setUnanswered] = useState<string[]>([]);
   const filterKey = JSON.stringify(filter);
   /** The newest line seen: a stream (re)opens after it. Kept across a pause; a new filter starts over. */
   const lastSeq = useRef<number | undefined>(undefined);
@@ -54,6 +56,7 @@ export function useLogStream(filter: LogFilter, paused: boolean): { lines: Conso
           if (lastSeq.current === undefined) {
             const recent = await client.logs.list({ ...filter, limit: FIRST }, { signal });
             add(recent.entries.map((entry) => ({ kind: "log" as const, entry })));
+            setUnanswered(recent.unanswered ?? []);
             // A relayed line (another instance's, on a node of several) counts that instance's seq: not a resume point.
             lastSeq.current = recent.entries.filter((entry) => !entry.relayed).at(-1)?.seq ?? recent.latestSeq;
           }
@@ -86,5 +89,5 @@ export function useLogStream(filter: LogFilter, paused: boolean): { lines: Conso
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, filterKey, paused]);
 
-  return { lines, state, error, clear: () => setLines([]) };
+  return { lines, state, error, unanswered, clear: () => setLines([]) };
 }
