@@ -9,14 +9,14 @@
  * image's WebP thumbnail. `gc [--dry-run]` (admin) runs the blob store's garbage collection now (or counts what it would
  * remove). `--json` prints the node's documents.
  */
-import { createReadStream, createWriteStream } from "node:fs";
-import { Readable, type Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { createReadStream } from "node:fs";
+import { Readable } from "node:stream";
 import { Command } from "commander";
 import { writeFile } from "node:fs/promises";
 import { parseDurationSeconds, SHARE_TTL_MAX_SECONDS, type Artifact, type ArtifactPreview } from "@kai/protocol";
 import { addGlobalOptions, collectList, contextOf } from "../command-kit.js";
 import { usageError } from "../cli-error.js";
+import { writeDownload } from "../download-file.js";
 import { cell, formatKeyValues } from "../output.js";
 
 const sizeText = (bytes: number) =>
@@ -107,8 +107,7 @@ function downloadCommand(): Command {
     const range = flags.range !== undefined ? parseRangeFlag(flags.range) : undefined;
     const output = flags.output ?? (await client().artifacts.get(id)).name;
     const download = await client().artifacts.download(id, range ? { range } : {});
-    const sink: Writable = output === "-" ? process.stdout : createWriteStream(output, { flags: "wx" });
-    await pipeline(Readable.fromWeb(download.body as Parameters<typeof Readable.fromWeb>[0]), sink);
+    await writeDownload(download.body, output);
     if (output !== "-") out.info(`${output}: ${sizeText(download.length)}${download.status === 206 ? " (a range)" : ""}`);
   });
 }

@@ -12,14 +12,11 @@
  * The backup's passphrase is read from `KAI_BACKUP_PASSPHRASE`, or stdin/a prompt with `--passphrase` (never argv:
  * other users can read it); `create` and `verify ID` without either use the node's `backup.passphrase`.
  */
-import { createWriteStream } from "node:fs";
-import { rm } from "node:fs/promises";
 import { resolve } from "node:path";
-import { Readable, type Writable } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { Command } from "commander";
 import type { BackupVerification } from "@kai/protocol";
 import { isApiError, reworded } from "../api-hints.js";
+import { writeDownload } from "../download-file.js";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { CliError, configUsageError, serverPackageError, usageError } from "../cli-error.js";
 import { EXIT, exitCodeForApiCode } from "../exit-codes.js";
@@ -102,18 +99,9 @@ function downloadCommand(): Command {
     const { out, client } = contextOf(self);
     const download = await client().backups.download(id);
     const output = flags.output ?? download.fileName;
-    const toStdout = output === "-";
-    // "wx": an existing file (an earlier download, another backup) is never overwritten.
-    const sink: Writable = toStdout ? process.stdout : createWriteStream(output, { flags: "wx", mode: 0o600 });
-    try {
-      await pipeline(Readable.fromWeb(download.body as Parameters<typeof Readable.fromWeb>[0]), sink);
-    } catch (error) {
-      // A half-written file is no backup: removed, unless it was someone else's file that "wx" refused to touch.
-      if (!toStdout && (error as NodeJS.ErrnoException).code !== "EEXIST") await rm(output, { force: true });
-      if ((error as NodeJS.ErrnoException).code === "EEXIST") throw usageError(`${output} exists already: give another --output, or remove it`);
-      throw error;
-    }
-    if (!toStdout) out.info(`${output}: ${download.bytes} bytes (check it with: kai backup verify --file ${output})`);
+    // 0600: the file is encrypted, but whose it is and when it was taken are in its header.
+    await writeDownload(download.body, output, 0o600);
+    if (output !== "-") out.info(`${output}: ${download.bytes} bytes (check it with: kai backup verify --file ${output})`);
   });
 }
 
