@@ -141,6 +141,8 @@ describe("ClusterLogRelay", () => {
     stop();
     await new Promise((resolve) => setTimeout(resolve, 50));
     const before = published();
+    // Stopping again (a stream that ends, then is destroyed) tells nobody anything more.
+    stop();
     b.tail.write(`${JSON.stringify({ level: 50, time: new Date().toISOString(), msg: "after the stop" })}\n`);
     await new Promise((resolve) => setTimeout(resolve, FLUSH_MS * 3));
     // b stopped sending once told (no flush published anything).

@@ -28,6 +28,7 @@ import { z } from "zod";
 import { MAX_SIGNAL_BYTES, type ClusterMember, type ClusterSignals } from "../cluster/cluster-types.js";
 import type { Logger } from "./logger.js";
 import { matches, type LogTail } from "./log-tail.js";
+import { waitAtMost } from "../wait-at-most.js";
 
 /** How long a list waits for the other instances' recent lines. */
 export const RECENT_WAIT_MS = 1500;
@@ -201,18 +202,16 @@ export class ClusterLogRelay {
         if (pending.size === 0) answeredAll();
       }
     });
-    let timer: NodeJS.Timeout | undefined;
     try {
       await this.publish({ ask, filter, recent: limit });
-      await Promise.race([allAnswered, new Promise<void>((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+      await waitAtMost(allAnswered, waitMs);
     } finally {
-      clearTimeout(timer);
       this.asks.delete(ask);
     }
     return { entries, unanswered: [...pending.values()], ...(completeSince !== undefined ? { completeSince } : {}) };
   }
 
-  /** Hears the other instances' new matching lines until the returned function is called. */
+  /** Hears the other instances' new matching lines until the returned function is called (once counts; again does nothing). */
   follow(filter: LogFilter, listener: FollowListener): () => void {
     const ask = randomUUID();
     this.asks.set(ask, (payload) => {
@@ -223,7 +222,10 @@ export class ClusterLogRelay {
     renew();
     const renewal = setInterval(renew, FOLLOW_LEASE_MS / 3);
     renewal.unref();
+    let stopped = false;
     return () => {
+      if (stopped) return;
+      stopped = true;
       clearInterval(renewal);
       this.asks.delete(ask);
       // Told at once, so the others stop sending; if this is lost, their follow lapses with its lease.

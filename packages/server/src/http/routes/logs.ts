@@ -89,13 +89,9 @@ class LogStream extends SseStream {
     this.push(frame(entry));
   }
 
-  private released = false;
-
   private release(): void {
     this.stopTimers();
-    // Once: finish() then the close's destroy both release, and the relay's stop tells the other instances.
-    if (this.released) return;
-    this.released = true;
+    // finish() then the close's destroy both release: the tail's and the relay's stops may be called twice.
     this.stop();
   }
 }
