@@ -11,9 +11,11 @@
  *
  * On a node of several instances the lines are every live instance's (`--this-instance`: only the one answering),
  * each with its instance's name after the level; the stream resumes from the answering instance's own lines.
+ * `--instance <name>`: one instance's lines, whichever instance answers (another's are relayed from its next line on,
+ * so a reconnect may miss the lines written meanwhile).
  */
 import { Command } from "commander";
-import { LOG_LEVELS, LogFilterSchema, type LogEntry, type LogFilter } from "@kai/protocol";
+import { LOG_LEVELS, LogFilterSchema, LogInstanceNameSchema, type LogEntry, type LogFilter } from "@kai/protocol";
 import { addGlobalOptions, contextOf, integerOption } from "../command-kit.js";
 import { usageError } from "../cli-error.js";
 
@@ -26,6 +28,7 @@ interface TailFlags {
   lines: number;
   follow: boolean;
   thisInstance?: boolean;
+  instance?: string;
 }
 
 /** A field's value on the line: plain when it is a word, JSON otherwise (so one line stays one line). */
@@ -67,12 +70,16 @@ function tailCommand(): Command {
     .option("--grep <text>", "only lines whose message, request id or fields contain this text (case-insensitive)")
     .option("-n, --lines <n>", "recent lines printed first", integerOption(0, 1000), 50)
     .option("--no-follow", "print the recent lines and stop")
-    .option("--this-instance", "on a node of several instances: only the lines of the one answering (default: every live instance's)");
+    .option("--this-instance", "on a node of several instances: only the lines of the one answering (default: every live instance's)")
+    .option("--instance <name>", "only the lines of the live instance of this name (kai cluster lists them), whichever instance answers");
   addGlobalOptions(command);
   return command.action(async (flags: TailFlags, self: Command) => {
     const { out, client } = contextOf(self);
     const filter = filterOf(flags);
     const instances = flags.thisInstance ? "this" : "all";
+    if (flags.instance !== undefined && flags.thisInstance) throw usageError("--instance and --this-instance cannot be combined: --instance names the instance");
+    if (flags.instance !== undefined && !LogInstanceNameSchema.safeParse(flags.instance).success) throw usageError("--instance: an instance name of 1 to 200 characters");
+    const only = flags.instance !== undefined ? { instance: flags.instance } : {};
     const print = (entry: LogEntry) => (out.json ? out.jsonLine(entry) : out.line(logLine(entry)));
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -80,7 +87,7 @@ function tailCommand(): Command {
     process.once("SIGINT", stop);
     process.once("SIGTERM", stop);
     try {
-      const recent = await client().logs.list({ ...filter, instances, limit: Math.max(1, flags.lines) }, { signal: controller.signal });
+      const recent = await client().logs.list({ ...filter, instances, ...only, limit: Math.max(1, flags.lines) }, { signal: controller.signal });
       for (const entry of flags.lines === 0 ? [] : recent.entries) print(entry);
       if (recent.unanswered && recent.unanswered.length > 0) out.warn(`no lines from ${recent.unanswered.join(", ")}: the instance(s) did not answer in time`);
       if (!flags.follow) return;
@@ -88,7 +95,7 @@ function tailCommand(): Command {
       let after = recent.latestSeq;
       out.info("following the node's log; Ctrl-C to stop");
       while (!controller.signal.aborted) {
-        const stream = await client().logs.stream({ ...filter, instances, after }, { signal: controller.signal });
+        const stream = await client().logs.stream({ ...filter, instances, ...only, after }, { signal: controller.signal });
         for await (const event of stream) {
           if (event.type === "gap") {
             out.warn(

@@ -58,6 +58,13 @@ export const LogInstancesSchema = z.enum(["all", "this"]);
 export type LogInstances = z.infer<typeof LogInstancesSchema>;
 
 /**
+ * Only the lines of the live instance of this name (`GET /api/cluster`'s `name`; `kai cluster` lists them), on a node
+ * of one instance as on many: the answering one's own name gives its lines, another live one's name its lines relayed,
+ * any other name a 404. With it, `instances` does not matter.
+ */
+export const LogInstanceNameSchema = z.string().min(1).max(200);
+
+/**
  * `GET /api/logs` query: the newest `limit` matching lines, optionally only those after `after` (a `seq` of the
  * answering instance: with `after`, only its lines).
  */
@@ -65,6 +72,7 @@ export const LogQuerySchema = LogFilterSchema.extend({
   limit: z.coerce.number().int().min(1).max(1000).default(200),
   after: z.coerce.number().int().nonnegative().optional(),
   instances: LogInstancesSchema.default("all"),
+  instance: LogInstanceNameSchema.optional(),
 });
 export type LogQuery = z.infer<typeof LogQuerySchema>;
 export type LogQueryInput = z.input<typeof LogQuerySchema>;
@@ -74,6 +82,11 @@ export const LogStreamQuerySchema = LogFilterSchema.extend({
   after: z.coerce.number().int().nonnegative().optional(),
   /** `all`: the other instances' new lines too, live (the backlog before them is the answering instance's). */
   instances: LogInstancesSchema.default("all"),
+  /**
+   * Only this instance's lines. Another instance's start with its new lines (no backlog: `after` counts the answering
+   * instance's lines), relayed.
+   */
+  instance: LogInstanceNameSchema.optional(),
 });
 export type LogStreamQuery = z.infer<typeof LogStreamQuerySchema>;
 export type LogStreamQueryInput = z.input<typeof LogStreamQuerySchema>;

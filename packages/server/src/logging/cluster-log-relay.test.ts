@@ -17,8 +17,11 @@ interface Instance {
   log(msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** Instances sharing one bus; `silent` ones are members that never answer (their relay is never built). */
-function cluster(names: string[], silent: string[] = []): { instances: Map<string, Instance>; published: () => number } {
+/**
+ * Instances sharing one bus; `silent` ones are members that never answer (their relay is never built); `old` ones
+ * predate `only` (they get asks without it, as their schema would strip it, and so answer every ask).
+ */
+function cluster(names: string[], silent: string[] = [], old: string[] = []): { instances: Map<string, Instance>; published: () => number } {
   const handlers: Array<{ instanceId: string; topic: SignalTopic; handler: SignalHandler }> = [];
   let published = 0;
   const members = [...names, ...silent].map((name) => ({ instanceId: `id-${name}`, name }));
@@ -35,7 +38,12 @@ function cluster(names: string[], silent: string[] = []): { instances: Map<strin
           const json = encodeSignalPayload(topic, payload);
           published++;
           setImmediate(() => {
-            for (const entry of handlers) if (entry.topic === topic) entry.handler(JSON.parse(json) as Record<string, unknown>, { origin: instanceId, fromSelf: entry.instanceId === instanceId });
+            for (const entry of handlers) {
+              if (entry.topic !== topic) continue;
+              const delivered = JSON.parse(json) as Record<string, unknown>;
+              if (old.includes(entry.instanceId.slice(3))) delete delivered["only"];
+              entry.handler(delivered, { origin: instanceId, fromSelf: entry.instanceId === instanceId });
+            }
           });
         },
         subscribe(topic, handler) {
@@ -71,6 +79,34 @@ describe("ClusterLogRelay", () => {
     b.relay.close();
   });
 
+  it("asks only the instances named, lists and follows theirs alone, and ignores answers it did not ask for", async () => {
+    const { instances, published } = cluster(["a", "b", "c", "d"], [], ["d"]);
+    const [a, b, c, d] = [instances.get("a")!, instances.get("b")!, instances.get("c")!, instances.get("d")!];
+    expect(await a.relay.memberIdsNamed("c")).toEqual(["id-c"]);
+    expect(await a.relay.memberIdsNamed("a")).toEqual([]);
+    expect(await a.relay.memberIdsNamed("nobody")).toEqual([]);
+    b.log("from b");
+    c.log("from c");
+    d.log("from d");
+    const before = published();
+    const answer = await a.relay.recent({}, 10, { only: ["id-c"] });
+    expect(answer.unanswered).toEqual([]);
+    // d (older) answered too, but only c's lines are listed.
+    expect(answer.entries.map((entry) => `${entry.instance}:${entry.msg}`)).toEqual(["c:from c"]);
+    // The ask, c's answer and d's: b published nothing.
+    expect(published() - before).toBe(3);
+    const heard: string[] = [];
+    const stop = a.relay.follow({}, { lines: (entries) => heard.push(...entries.map((entry) => `${entry.instance}:${entry.msg}`)), skipped: () => undefined }, { only: ["id-c"] });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    b.log("b, later");
+    c.log("c, later");
+    d.log("d, later");
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_MS * 3));
+    expect(heard).toEqual(["c:c, later"]);
+    stop();
+    for (const instance of [a, b, c, d]) instance.relay.close();
+  });
+
   it("cuts a long answer to its newest lines and says from when the listing is complete", async () => {
     const { instances } = cluster(["a", "b"]);
     const [a, b] = [instances.get("a")!, instances.get("b")!];
@@ -100,7 +136,7 @@ describe("ClusterLogRelay", () => {
 
   it("names an instance that does not answer in time", async () => {
     const { instances } = cluster(["a"], ["gone"]);
-    const answer = await instances.get("a")!.relay.recent({}, 10, 200);
+    const answer = await instances.get("a")!.relay.recent({}, 10, { waitMs: 200 });
     expect(answer).toEqual({ entries: [], unanswered: ["gone"] });
     instances.get("a")!.relay.close();
   });

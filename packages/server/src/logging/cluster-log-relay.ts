@@ -12,6 +12,9 @@
  *   sends `followMs: 0` when it closes), each other instance sends its new matching lines every `FLUSH_MS`. A
  *   duration, not an instant: it means the same on machines whose clocks disagree.
  *
+ * Either ask may name the instances it is for (`only`, their ids: `kai logs tail --instance <name>`); the others
+ * ignore it, and the asker ignores answers from instances it did not ask (an instance older than `only` answers all).
+ *
  * Why signals and not a call to each instance's HTTP address: signals already reach every live instance with no
  * address, certificate or credential to configure (they are the shared database's log), and the lines asked for are
  * few (filtered at the source, capped per flush). They are the lines already redacted by the logger and scrubbed by
@@ -60,6 +63,8 @@ const WantedSchema = z.object({
   filter: LogFilterSchema,
   recent: z.number().int().min(1).max(1000).optional(),
   followMs: z.number().int().min(0).max(FOLLOW_LEASE_MS).optional(),
+  /** The instances (ids) asked; absent: every other one. */
+  only: z.array(z.string().min(1).max(128)).min(1).max(64).optional(),
 });
 
 const LinesSchema = z.object({
@@ -88,6 +93,11 @@ export interface RelayedLines {
    * such time over the instances). Lines older than it are incomplete, so a merged listing starts there.
    */
   completeSince?: string;
+}
+
+/** Which instances an ask is for: their ids (`memberIdsNamed`); absent, every other live one. */
+export interface AskOptions {
+  only?: readonly string[];
 }
 
 /** What a follow hears: lines (already marked as relayed), or a count of lines another instance left out. */
@@ -172,11 +182,25 @@ export class ClusterLogRelay {
   }
 
   /**
-   * The other live instances' newest `limit` matching lines each (marked relayed), oldest first per instance. When the
-   * cluster's database cannot be reached, none (and one warning): this instance's own lines are then what is left to
-   * read, and the listing must not fail for want of the others'.
+   * The ids of the other live instances named `name` (names are an operator's choice: two may share one), or
+   * `undefined` when the cluster's database cannot be reached (nobody can tell then which instances are live).
    */
-  async recent(filter: LogFilter, limit: number, waitMs = RECENT_WAIT_MS): Promise<RelayedLines> {
+  async memberIdsNamed(name: string): Promise<string[] | undefined> {
+    try {
+      const members = await this.cluster.members();
+      return members.filter((member) => member.name === name && member.instanceId !== this.cluster.instanceId).map((member) => member.instanceId);
+    } catch (error) {
+      this.troubled(error);
+      return undefined;
+    }
+  }
+
+  /**
+   * The other live instances' newest `limit` matching lines each (marked relayed), oldest first per instance; with
+   * `only`, those instances' alone. When the cluster's database cannot be reached, none (and one warning): this
+   * instance's own lines are then what is left to read, and the listing must not fail for want of the others'.
+   */
+  async recent(filter: LogFilter, limit: number, options: AskOptions & { waitMs?: number } = {}): Promise<RelayedLines> {
     let members: Array<Pick<ClusterMember, "instanceId" | "name">>;
     try {
       members = await this.cluster.members();
@@ -184,7 +208,8 @@ export class ClusterLogRelay {
       this.troubled(error);
       return { entries: [], unanswered: [] };
     }
-    const others = members.filter((member) => member.instanceId !== this.cluster.instanceId);
+    const asked = options.only ? new Set(options.only) : undefined;
+    const others = members.filter((member) => member.instanceId !== this.cluster.instanceId && (!asked || asked.has(member.instanceId)));
     if (others.length === 0) return { entries: [], unanswered: [] };
     const ask = randomUUID();
     const pending = new Map(others.map((member) => [member.instanceId, member.name]));
@@ -193,6 +218,8 @@ export class ClusterLogRelay {
     let answeredAll: () => void = () => undefined;
     const allAnswered = new Promise<void>((resolve) => (answeredAll = resolve));
     this.asks.set(ask, (payload, origin) => {
+      // Only the instances asked (one that predates `only` answers every ask), each until its last signal.
+      if (!pending.has(origin)) return;
       // The first signal of a cut answer says how many lines were left out, and starts with the oldest line sent.
       const oldest = payload.lines[0]?.time;
       if (payload.skipped !== undefined && oldest !== undefined && (completeSince === undefined || oldest > completeSince)) completeSince = oldest;
@@ -203,22 +230,28 @@ export class ClusterLogRelay {
       }
     });
     try {
-      await this.publish({ ask, filter, recent: limit });
-      await waitAtMost(allAnswered, waitMs);
+      await this.publish({ ask, filter, recent: limit, ...(asked ? { only: [...asked] } : {}) });
+      await waitAtMost(allAnswered, options.waitMs ?? RECENT_WAIT_MS);
     } finally {
       this.asks.delete(ask);
     }
     return { entries, unanswered: [...pending.values()], ...(completeSince !== undefined ? { completeSince } : {}) };
   }
 
-  /** Hears the other instances' new matching lines until the returned function is called (once counts; again does nothing). */
-  follow(filter: LogFilter, listener: FollowListener): () => void {
+  /**
+   * Hears the other instances' new matching lines (with `only`, those instances' alone) until the returned function is
+   * called (once counts; again does nothing).
+   */
+  follow(filter: LogFilter, listener: FollowListener, options: AskOptions = {}): () => void {
     const ask = randomUUID();
-    this.asks.set(ask, (payload) => {
+    const asked = options.only ? new Set(options.only) : undefined;
+    const only = asked ? { only: [...asked] } : {};
+    this.asks.set(ask, (payload, origin) => {
+      if (asked && !asked.has(origin)) return;
       if (payload.lines.length > 0) listener.lines(payload.lines.map((line) => relayed(line, payload.instance)));
       if (payload.skipped !== undefined) listener.skipped(payload.instance, payload.skipped);
     });
-    const renew = () => void this.publish({ ask, filter, followMs: FOLLOW_LEASE_MS });
+    const renew = () => void this.publish({ ask, filter, followMs: FOLLOW_LEASE_MS, ...only });
     renew();
     const renewal = setInterval(renew, FOLLOW_LEASE_MS / 3);
     renewal.unref();
@@ -229,7 +262,7 @@ export class ClusterLogRelay {
       clearInterval(renewal);
       this.asks.delete(ask);
       // Told at once, so the others stop sending; if this is lost, their follow lapses with its lease.
-      void this.publish({ ask, filter, followMs: 0 });
+      void this.publish({ ask, filter, followMs: 0, ...only });
     };
   }
 
@@ -246,7 +279,8 @@ export class ClusterLogRelay {
   private wanted(payload: Record<string, unknown>): void {
     const parsed = WantedSchema.safeParse(payload);
     if (!parsed.success) return;
-    const { ask, filter, recent, followMs } = parsed.data;
+    const { ask, filter, recent, followMs, only } = parsed.data;
+    if (only && !only.includes(this.cluster.instanceId)) return;
     if (recent !== undefined) void this.answerRecent(ask, filter, recent);
     if (followMs === undefined) return;
     if (followMs === 0) {

@@ -237,6 +237,70 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     }
   });
 
+  test("one instance's log lines are read by its name from either instance: listed, followed live, and with kai logs tail --instance", async () => {
+    const requestId = `by-name-${Date.now()}`;
+    expect((await b.request("/api/services/no-such-service", { headers: { "x-request-id": requestId } })).status).toBe(404);
+    expect((await a.request("/api/services/no-such-service", { headers: { "x-request-id": `${requestId}-a` } })).status).toBe(404);
+    const logs = async (query: string) => LogListResponseSchema.parse(await (await a.request(`/api/logs?${query}`)).json());
+    // b's, from a: relayed and named. A live member that never answers is not asked, so nothing waits for it.
+    const removeSilent = await instances!.addSilentMember("silent");
+    try {
+      const onB = await waitFor("b's line listed by name on a", async () => {
+        const body = await logs(`q=${requestId}&instance=b`);
+        return body.entries.length > 0 ? body : null;
+      }, 10_000);
+      expect(onB.entries.every((entry) => entry.instance === "b" && entry.relayed === true && entry.requestId === requestId)).toBe(true);
+      expect(onB.unanswered).toEqual([]);
+      // a's own by its own name: a's lines only (the `q` matches both request ids).
+      const onA = await logs(`q=${requestId}&instance=a`);
+      expect(onA.entries.length).toBeGreaterThan(0);
+      expect(onA.entries.every((entry) => entry.instance === "a" && entry.relayed === undefined && entry.requestId === `${requestId}-a`)).toBe(true);
+    } finally {
+      await removeSilent();
+    }
+    const unknown = await a.request("/api/logs?instance=nobody");
+    expect(unknown.status).toBe(404);
+    expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe("not_found");
+
+    // Live, through the SDK: b's new lines, none of a's.
+    const client = createClient({ url: a.url, token: a.adminToken });
+    const controller = new AbortController();
+    const stream = await client.logs.stream({ serviceId: "only-b", instance: "b" }, { signal: controller.signal });
+    const heard: LogEntry[] = [];
+    const reading = (async () => {
+      try {
+        for await (const event of stream) if (event.type === "log") heard.push(event.entry);
+      } catch {
+        // aborted below
+      }
+    })();
+    await waitFor("b's line streamed by name on a", async () => {
+      await a.request("/api/services/only-b");
+      await b.request("/api/services/only-b");
+      return heard.some((entry) => entry.instance === "b" && entry.fields.serviceId === "only-b") ? true : null;
+    }, 10_000);
+    controller.abort();
+    await reading;
+    expect(heard.every((entry) => entry.instance === "b")).toBe(true);
+
+    // kai logs tail --instance: b's lines; a name no live instance has is "not found" (exit 3); with --this-instance, a usage error.
+    const env = { ...process.env, KAI_URL: a.url, KAI_TOKEN: a.adminToken, KAI_CONFIG_DIR: mkdtempSync(join(tmpdir(), "kai-logs-cli-")) };
+    const tail = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [CLI, "logs", "tail", "--no-follow", "--grep", requestId, ...args], { env }, (error, stdout, stderr) =>
+          resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+        );
+      });
+    const named = await tail(["--instance", "b"]);
+    expect(named.code).toBe(0);
+    expect(named.stdout).toMatch(new RegExp(`^\\S+ INFO  @b .*\\[${requestId}\\]`, "m"));
+    expect(named.stdout).not.toContain("@a ");
+    const missing = await tail(["--instance", "nobody"]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('no live instance is named "nobody"');
+    expect((await tail(["--instance", "b", "--this-instance"])).code).toBe(2);
+  });
+
   test("GET /api/cluster shows both instances, exactly one leader, and the leader's jobs move when it leaves", async () => {
     const view = await waitFor("both instances listed", async () => {
       const body = (await (await a.request("/api/cluster")).json()) as ClusterResponse;

@@ -119,6 +119,24 @@ describe("GET /api/logs", () => {
     expect(((await response.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
   });
 
+  it("on a node of one instance, instance=<its name> lists its lines and another name is not found, list and stream", async () => {
+    const { instance } = (await (await server.request("/api/cluster")).json()) as { instance: { name: string } };
+    expect((await server.request("/api/status", { headers: { "x-request-id": "logs-test-by-name" } })).status).toBe(200);
+    const named = await eventually(async () => {
+      const { entries } = await list(`?requestId=logs-test-by-name&instance=${encodeURIComponent(instance.name)}`);
+      return entries.length > 0 ? entries : undefined;
+    });
+    expect(named.every((entry) => entry.requestId === "logs-test-by-name" && entry.relayed === undefined)).toBe(true);
+    for (const path of ["/api/logs?instance=another-instance", "/api/logs/stream?instance=another-instance"]) {
+      const response = await server.request(path);
+      expect(response.status, path).toBe(404);
+      const body = (await response.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("not_found");
+      expect(body.error.message).toContain('no live instance is named "another-instance"');
+    }
+    expect((await server.request(`/api/logs?instance=${"x".repeat(201)}`)).status).toBe(400);
+  });
+
   it("is for admins only, list and stream", async () => {
     const operator = await mintToken(server, ["services:read", "services:write", "vault:admin", "metrics:read", "gateway:invoke"], "operator");
     for (const path of ["/api/logs", "/api/logs/stream"]) {

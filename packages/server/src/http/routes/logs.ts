@@ -10,17 +10,19 @@
  * On a node of several instances (`relay`), every line carries its instance's name, and `instances: all` (the
  * default) adds the other live instances' lines through the cluster (logging/cluster-log-relay.ts): the list merges
  * their newest lines by time; the stream relays their new lines live, without an SSE `id:` (a stream resumes from the
- * answering instance's own `seq`).
+ * answering instance's own `seq`). `instance=<name>` reads one instance's lines: the answering one's own, or another
+ * live one's through the relay (only it is asked); a name no live instance has is a 404.
  */
 import { SseStream } from "../sse-stream.js";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { ApiError } from "../../errors.js";
 import { ErrorBodySchema, LOG_STREAM_EVENTS, LogListResponseSchema, LogQuerySchema, LogStreamQuerySchema, type LogEntry, type LogFilter } from "@kai/protocol";
 import { matches, type LogTail } from "../../logging/log-tail.js";
 import type { ClusterLogRelay } from "../../logging/cluster-log-relay.js";
 import { principalOf } from "../authenticate.js";
 
-const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
+const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 503: ErrorBodySchema };
 /** Bytes a slow client may have queued before further lines are skipped (and counted in a gap event). */
 const MAX_QUEUED_BYTES = 1024 * 1024;
 /** A line's event; a relayed line has no `id:`, so `Last-Event-ID` stays a `seq` of the answering instance. */
@@ -35,24 +37,27 @@ class LogStream extends SseStream {
   private skipped = 0;
   private readonly stop: () => void;
 
-  constructor(tail: LogTail, filter: LogFilter, after: number | undefined, endAt: number, tag: Tagger, relay: ClusterLogRelay | null) {
+  constructor(tail: LogTail, filter: LogFilter, after: number | undefined, endAt: number, tag: Tagger, source: LineSource) {
     super(endAt);
-    // A resume from a line the ring no longer holds: say how many are gone.
-    if (after !== undefined && after + 1 < tail.oldestSeq) this.push(gapFrame(tail.oldestSeq - after - 1));
-    for (const entry of tail.list({ ...filter, after })) this.push(frame(tag(entry)));
-    const stopLocal = tail.subscribe((entry) => {
-      if (matches(entry, filter)) this.send(tag(entry));
-    });
-    const stopRelay = relay?.follow(filter, {
+    let stopLocal: (() => void) | undefined;
+    if (source.own) {
+      // A resume from a line the ring no longer holds: say how many are gone.
+      if (after !== undefined && after + 1 < tail.oldestSeq) this.push(gapFrame(tail.oldestSeq - after - 1));
+      for (const entry of tail.list({ ...filter, after })) this.push(frame(tag(entry)));
+      stopLocal = tail.subscribe((entry) => {
+        if (matches(entry, filter)) this.send(tag(entry));
+      });
+    }
+    const stopRelay = source.relay?.follow(filter, {
       lines: (entries) => {
         for (const entry of entries) this.send(entry);
       },
       skipped: (instance, count) => {
         if (!this.destroyed && !this.readableEnded) this.push(gapFrame(count, instance));
       },
-    });
+    }, source.only ? { only: source.only } : {});
     this.stop = () => {
-      stopLocal();
+      stopLocal?.();
       stopRelay?.();
     };
   }
@@ -108,9 +113,31 @@ function byTime(entries: LogEntry[]): LogEntry[] {
   return entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }
 
-/** `relay`: the other instances' lines, on a node of several instances; null in one process. */
-export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null = null): FastifyPluginAsyncZod {
+/**
+ * Whose lines a request reads: this instance's own (`own`), and other instances' through the relay (every other live
+ * one, or `only` those ids).
+ */
+interface LineSource {
+  own: boolean;
+  relay: ClusterLogRelay | null;
+  only?: string[];
+}
+
+/**
+ * `relay`: the other instances' lines, on a node of several instances; null in one process. `instanceName`: this
+ * instance's name, which `instance=<name>` is compared with.
+ */
+export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null, instanceName: () => string | Promise<string>): FastifyPluginAsyncZod {
   const tag: Tagger = relay ? (entry) => ({ ...entry, instance: relay.instanceName }) : (entry) => entry;
+  /** The lines `instances` and `instance` ask for (the answering instance's own when there is no relay). */
+  const sourceOf = async (instances: "all" | "this", instance: string | undefined): Promise<LineSource> => {
+    if (instance === undefined) return { own: true, relay: instances === "all" ? relay : null };
+    if (instance === (relay ? relay.instanceName : await instanceName())) return { own: true, relay: null };
+    const only = relay ? await relay.memberIdsNamed(instance) : [];
+    if (only === undefined) throw new ApiError("storage_unavailable", "which instances are live cannot be told now (the cluster's database does not answer); without instance, this instance's own lines are listed");
+    if (only.length === 0) throw new ApiError("not_found", `no live instance is named "${instance}" (GET /api/cluster and kai cluster list them)`);
+    return { own: false, relay, only };
+  };
   return async (app) => {
     const open = new Set<LogStream>();
     // Streams never end by themselves: end them when the node closes, so shutdown does not wait for them.
@@ -122,19 +149,20 @@ export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null = null):
       config: { scopes: ["admin"], bucket: "read" },
       schema: {
         tags: ["node"],
-        summary: "The node's recent log lines (in-memory ring, already redacted), oldest first; filters: level (minimum), requestId, taskId, serviceId, q (text); on a node of several instances, every live instance's lines unless instances=this",
+        summary: "The node's recent log lines (in-memory ring, already redacted), oldest first; filters: level (minimum), requestId, taskId, serviceId, q (text); on a node of several instances, every live instance's lines unless instances=this; instance=<name>: that instance's only (404 when no live instance has the name)",
         security: [{ bearer: [] }],
         querystring: LogQuerySchema,
         response: { 200: LogListResponseSchema, ...errors },
       },
     }, async (request) => {
-      const { instances, ...query } = request.query;
+      const { instances, instance, ...query } = request.query;
       const { limit, after: _after, ...filter } = query;
-      const own = tail.list(query).map(tag);
+      const source = await sourceOf(instances, instance);
+      const own = source.own ? tail.list(query).map(tag) : [];
       const answer = { capacity: tail.capacity, latestSeq: Math.max(0, tail.latestSeq) };
-      // With `after`, only this instance's lines: `after` is one of its own seqs.
-      if (!relay || instances === "this" || query.after !== undefined) return { entries: own, ...answer };
-      const others = await relay.recent(filter, limit);
+      // With `after`, only this instance's lines: `after` is one of its own seqs (it does not apply to another's).
+      if (!source.relay || (source.own && query.after !== undefined)) return { entries: own, ...answer };
+      const others = await source.relay.recent(filter, limit, source.only ? { only: source.only } : {});
       // An instance that had more lines than it could send: older lines of every instance would show a false picture.
       const since = others.completeSince;
       const entries = byTime([...own, ...others.entries]).filter((entry) => since === undefined || entry.time >= since);
@@ -145,15 +173,15 @@ export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null = null):
       config: { scopes: ["admin"], bucket: "read" },
       schema: {
         tags: ["node"],
-        summary: "The node's log lines live, as server-sent events (`event: log`, `id:` = seq; `event: gap` when lines were skipped); resumes after `after` or Last-Event-ID; on a node of several instances, the others' new lines too unless instances=this",
+        summary: "The node's log lines live, as server-sent events (`event: log`, `id:` = seq; `event: gap` when lines were skipped); resumes after `after` or Last-Event-ID; on a node of several instances, the others' new lines too unless instances=this; instance=<name>: that instance's only (another's from its next line on)",
         security: [{ bearer: [] }],
         querystring: LogStreamQuerySchema,
         response: { 200: z.string().describe("text/event-stream"), ...errors },
       },
     }, async (request, reply) => {
-      const { after, instances, ...filter } = request.query;
-      const others = instances === "all" ? relay : null;
-      const stream = new LogStream(tail, filter, resumeFrom(after, request.headers["last-event-id"]), principalOf(request).expiresAt, tag, others);
+      const { after, instances, instance, ...filter } = request.query;
+      const source = await sourceOf(instances, instance);
+      const stream = new LogStream(tail, filter, resumeFrom(after, request.headers["last-event-id"]), principalOf(request).expiresAt, tag, source);
       open.add(stream);
       stream.once("close", () => open.delete(stream));
       reply.raw.once("close", () => stream.destroy());

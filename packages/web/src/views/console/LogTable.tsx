@@ -2,7 +2,7 @@
  * @module views/console/LogTable
  * The log lines as a table: time, level (a word, coloured as well: colour is never the only signal), the request
  * (a button that filters the Console to it), the message and the line's other fields; on a node of several
- * instances, which instance wrote it. Newest at the bottom, like a terminal; the page follows the end unless the
+ * instances, which instance wrote it (a button that shows only its lines). Newest at the bottom, like a terminal; the page follows the end unless the
  * reader scrolled up.
  */
 import { useEffect, useRef } from "react";
@@ -28,7 +28,7 @@ function lineKey(entry: LogEntry): string {
   return `${entry.instance ?? ""}:${entry.seq}`;
 }
 
-export function LogTable({ lines, onRequest }: { lines: ConsoleLine[]; onRequest(requestId: string): void }) {
+export function LogTable({ lines, onRequest, onInstance }: { lines: ConsoleLine[]; onRequest(requestId: string): void; onInstance(instance: string): void }) {
   const scroller = useRef<HTMLDivElement>(null);
   // The Instance column only on a node of several instances (its lines name theirs).
   const instances = lines.some((line) => line.kind === "log" && line.entry.instance !== undefined);
@@ -88,7 +88,15 @@ export function LogTable({ lines, onRequest }: { lines: ConsoleLine[]; onRequest
                 <td className="px-2 py-1">
                   <Badge tone={LEVEL_TONES[line.entry.level]}>{line.entry.level}</Badge>
                 </td>
-                {instances && <td className="whitespace-nowrap px-2 py-1">{line.entry.instance ?? ""}</td>}
+                {instances && (
+                  <td className="whitespace-nowrap px-2 py-1">
+                    {line.entry.instance !== undefined && (
+                      <button type="button" className="text-sky-700 underline dark:text-sky-400" title="Show only this instance's lines" onClick={() => onInstance(line.entry.instance as string)}>
+                        {line.entry.instance}
+                      </button>
+                    )}
+                  </td>
+                )}
                 <td className="px-2 py-1">
                   {line.entry.requestId && (
                     <button type="button" className="text-sky-700 underline dark:text-sky-400" title="Show only this request" onClick={() => onRequest(line.entry.requestId as string)}>

@@ -1,6 +1,7 @@
 // The Console against a real node: recent lines and new ones as the node writes them, filters (request id, level,
 // text, service and task id; a request id clicked in the table), pause and resume without losing a line, admin only, and no token on
-// the page. On a node of two instances (a real PostgreSQL): every instance's lines, each naming its instance.
+// the page. On a node of two instances (a real PostgreSQL): every instance's lines, each naming its instance, or one
+// instance's, chosen by name.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -145,6 +146,37 @@ describe("the console on a node of several instances", () => {
     await a.request("/api/status", { headers: { "x-request-id": "console-on-a" } });
     await waitFor(() => expect(rowsWith("console-on-a").length).toBeGreaterThan(0));
     expect(within(rowsWith("console-on-a")[0]!).getAllByRole("cell").map((cell) => cell.textContent)[2]).toBe("a");
+  }, 60_000);
+
+  it("shows one instance's lines, chosen by name or clicked in the table", async (context) => {
+    if (!cluster) return context.skip();
+    const [a, b] = cluster.servers as [TestServer, TestServer];
+    renderApp(a, { path: "/console" });
+    await screen.findByRole("heading", { name: "Console" }, { timeout: 15_000 });
+    const user = userEvent.setup();
+    // The choice appears once the page knows there are two instances.
+    const choice = await screen.findByLabelText("Instance", { selector: "select" }, { timeout: 10_000 });
+    expect(within(choice).getAllByRole("option").map((option) => option.textContent)).toEqual(["Every instance", "a", "b"]);
+    await user.selectOptions(choice, "b");
+    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("Live"), { timeout: 10_000 });
+    // While b's lines are shown, a's new ones are not.
+    await waitFor(async () => {
+      await a.request("/api/status", { headers: { "x-request-id": "console-only-a" } });
+      await b.request("/api/status", { headers: { "x-request-id": "console-only-b" } });
+      expect(rowsWith("console-only-b").length).toBeGreaterThan(0);
+    }, { timeout: 10_000 });
+    expect(rowsWith("console-only-a")).toEqual([]);
+    expect(within(table()).queryAllByRole("row").slice(1).every((row) => row.querySelectorAll("td")[2]?.textContent === "b")).toBe(true);
+
+    // Every instance again, then a click on a line's instance: only that instance's.
+    await user.selectOptions(choice, "");
+    await waitFor(async () => {
+      await a.request("/api/status", { headers: { "x-request-id": "console-click-a" } });
+      expect(rowsWith("console-click-a").length).toBeGreaterThan(0);
+    }, { timeout: 10_000 });
+    await user.click(within(rowsWith("console-click-a")[0]!).getByRole("button", { name: "a" }));
+    expect((choice as HTMLSelectElement).value).toBe("a");
+    await waitFor(() => expect(within(table()).queryAllByRole("row").slice(1).every((row) => row.querySelectorAll("td")[2]?.textContent === "a")).toBe(true));
   }, 60_000);
 
   it("names an instance that did not answer", async (context) => {

@@ -1,14 +1,17 @@
 /**
  * @module views/console
  * The Console: the node's log, live (`client.logs`, scope admin). Lines come already redacted from the node's
- * in-memory ring (on a node of several instances, every instance's, and a note naming any that did not answer);
- * filters by level, request, task and service id, and text; pause to read, resume without losing lines (the stream
- * reopens after the last line seen).
+ * in-memory ring (on a node of several instances, every instance's, and a note naming any that did not answer, or
+ * one instance's, chosen by name); filters by level, request, task and service id, and text; pause to read, resume
+ * without losing lines (the stream reopens after the last line seen).
  */
 import { useState } from "react";
+import { useQuery } from "@tanstack/react-query";
 import type { LogFilter } from "@kai/protocol";
 import { Button } from "../../components/Button";
 import { ErrorNotice } from "../../components/ErrorNotice";
+import { SelectField } from "../../components/Field";
+import { useClient } from "../../app/session";
 import { Page } from "../../components/Page";
 import { ConsoleFilters } from "./ConsoleFilters";
 import { LogTable } from "./LogTable";
@@ -21,10 +24,19 @@ const STATE_TEXT: Record<StreamState, string> = {
   reconnecting: "The stream stopped; reconnecting…",
 };
 
+/** How often the list of instances to choose from is read again (instances join and leave). */
+const INSTANCES_REFRESH_MS = 30_000;
+
 export default function ConsolePage() {
+  const client = useClient();
   const [filter, setFilter] = useState<LogFilter>({});
   const [paused, setPaused] = useState(false);
-  const { lines, state, error, unanswered, clear } = useLogStream(filter, paused);
+  /** One instance's lines (its name), or every instance's (""). */
+  const [instance, setInstance] = useState("");
+  const cluster = useQuery({ queryKey: ["cluster"], queryFn: () => client.cluster(), refetchInterval: INSTANCES_REFRESH_MS });
+  // The choice only where there is one to make; a chosen instance stays listed after it left (its lines say so: none).
+  const names = [...new Set([...(cluster.data?.instances.map((member) => member.name) ?? []), ...(instance ? [instance] : [])])].sort();
+  const { lines, state, error, unanswered, clear } = useLogStream(filter, paused, instance || undefined);
 
   return (
     <Page
@@ -37,6 +49,18 @@ export default function ConsolePage() {
       }
     >
       <ConsoleFilters filter={filter} onApply={setFilter} />
+      {names.length > 1 && (
+        <div className="max-w-xs">
+          <SelectField label="Instance" value={instance} onChange={(event) => setInstance(event.target.value)}>
+            <option value="">Every instance</option>
+            {names.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </SelectField>
+        </div>
+      )}
       <p role="status" className="text-sm text-slate-700 dark:text-slate-300">
         {STATE_TEXT[state]} Showing the last {KEEP} lines at most.
       </p>
@@ -46,7 +70,7 @@ export default function ConsolePage() {
           No lines from {unanswered.join(", ")}: {unanswered.length === 1 ? "that instance" : "those instances"} did not answer in time.
         </p>
       )}
-      <LogTable lines={lines} onRequest={(requestId) => setFilter({ ...filter, requestId })} />
+      <LogTable lines={lines} onRequest={(requestId) => setFilter({ ...filter, requestId })} onInstance={setInstance} />
     </Page>
   );
 }

@@ -5,7 +5,8 @@
  * expiry of the token it was opened with) it is opened again at once, from the last line seen; when it breaks, after
  * a pause. At most `KEEP` lines stay in memory: the page is for what is
  * happening now, the node keeps a longer ring and the log file keeps everything. On a node of several instances the
- * lines are every live instance's; the stream resumes from the answering instance's own.
+ * lines are every live instance's, or one instance's (`instance`, by name); the stream resumes from the answering
+ * instance's own (another instance's lines are relayed from its next line on).
  */
 import { useEffect, useRef, useState } from "react";
 import type { LogEntry, LogFilter } from "@kai/protocol";
@@ -22,14 +23,15 @@ export type ConsoleLine = { kind: "log"; entry: LogEntry } | { kind: "gap"; skip
 
 export type StreamState = "connecting" | "live" | "paused" | "reconnecting";
 
-export function useLogStream(filter: LogFilter, paused: boolean): { lines: ConsoleLine[]; state: StreamState; error: unknown; unanswered: string[]; clear(): void } {
+export function useLogStream(filter: LogFilter, paused: boolean, instance?: string): { lines: ConsoleLine[]; state: StreamState; error: unknown; unanswered: string[]; clear(): void } {
   const client = useClient();
   const [lines, setLines] = useState<ConsoleLine[]>([]);
   const [state, setState] = useState<StreamState>("connecting");
   const [error, setError] = useState<unknown>(null);
   /** On a node of several instances: those that did not answer the first read in time (their earlier lines are missing). */
   const [unanswered, setUnanswered] = useState<string[]>([]);
-  const filterKey = JSON.stringify(filter);
+  const filterKey = JSON.stringify([filter, instance ?? null]);
+  const only = instance === undefined ? {} : { instance };
   /** The newest line seen: a stream (re)opens after it. Kept across a pause; a new filter starts over. */
   const lastSeq = useRef<number | undefined>(undefined);
 
@@ -54,14 +56,14 @@ export function useLogStream(filter: LogFilter, paused: boolean): { lines: Conso
       while (!signal.aborted) {
         try {
           if (lastSeq.current === undefined) {
-            const recent = await client.logs.list({ ...filter, limit: FIRST }, { signal });
+            const recent = await client.logs.list({ ...filter, ...only, limit: FIRST }, { signal });
             add(recent.entries.map((entry) => ({ kind: "log" as const, entry })));
             setUnanswered(recent.unanswered ?? []);
             // A relayed line (another instance's, on a node of several) counts that instance's seq: not a resume point.
             lastSeq.current = recent.entries.filter((entry) => !entry.relayed).at(-1)?.seq ?? recent.latestSeq;
           }
           // Resuming (after a pause or a break): the lines since the last one seen come first.
-          const events = await client.logs.stream({ ...filter, after: lastSeq.current }, { signal });
+          const events = await client.logs.stream({ ...filter, ...only, after: lastSeq.current }, { signal });
           setState("live");
           setError(null);
           for await (const event of events) {
@@ -85,7 +87,7 @@ export function useLogStream(filter: LogFilter, paused: boolean): { lines: Conso
     }
     void run();
     return () => controller.abort();
-    // filterKey stands for filter's contents.
+    // filterKey stands for filter's contents and the instance.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, filterKey, paused]);
 
