@@ -2,7 +2,7 @@
  * `kai backup` end to end: the built CLI asks a real node (SQLite) to take a backup while it serves, lists it and
  * has the node verify it (the passphrase from the node's `backup.passphrase`); downloads it; then, with no node,
  * verifies the downloaded file itself and restores it into an empty data directory (the passphrase from
- * KAI_BACKUP_PASSPHRASE); a download cut short leaves no file. Exit codes as
+ * KAI_BACKUP_PASSPHRASE), and deletes it on the node; a download cut short leaves no file. Exit codes as
  * documented: 6 for a wrong passphrase, 5 for a target that is not empty, 2 for bad usage. A backup with the
  * artifacts' bytes restores them into the S3 store the restored node's config names (a real S3-compatible server).
  */
@@ -111,6 +111,17 @@ describe("kai backup", () => {
     const again = await kai(["backup", "restore", file, "--data-dir", target], { KAI_BACKUP_PASSPHRASE: PASSPHRASE });
     expect(again.code).toBe(5);
     expect(again.stderr).toContain("not empty");
+
+    // Deleted on the node (the downloaded copy is not touched): no longer listed; a second delete is not found.
+    const deleted = await kai(["backup", "delete", id]);
+    expect(deleted.code, deleted.stderr).toBe(0);
+    expect(deleted.stderr).toContain(`backup ${id} deleted`);
+    expect(existsSync(join(server.dataDir, "backups", `${id}.kaibak`))).toBe(false);
+    expect(existsSync(file)).toBe(true);
+    expect((await kai(["backup", "list"])).stdout).not.toContain(id);
+    const deletedAgain = await kai(["backup", "rm", id, "--json"]);
+    expect(deletedAgain.code).toBe(3);
+    expect(deletedAgain.stderr).toContain("not_found");
   }, 60_000);
 
   it("leaves no file behind when a download is cut short", async () => {

@@ -2,7 +2,7 @@
  * @module backups
  * `client.backups` (scope `backup:admin`, issue 19): take a backup of everything the node holds while it serves,
  * list the backups in its backup directory, verify one by a scratch restore, download one (its encrypted file as it
- * is). A passphrase given here is used for that call only; without one the node's `backup.passphrase` is used.
+ * is), delete one. A passphrase given here is used for that call only; without one the node's `backup.passphrase` is used.
  * Restoring is offline (`kai backup restore`, on a downloaded file).
  */
 import {
@@ -35,6 +35,8 @@ export interface BackupsClient {
   verify(id: string, passphrase?: string): Promise<BackupVerification>;
   /** `GET /api/backups/{id}/download`: the backup's file as it is (encrypted); 404 `not_found` for no such backup. */
   download(id: string, options?: { signal?: AbortSignal }): Promise<BackupDownload>;
+  /** `DELETE /api/backups/{id}`: deletes the backup's file; 404 `not_found` for no such backup. */
+  delete(id: string): Promise<void>;
 }
 
 export function createBackupsClient(http: HttpTransport): BackupsClient {
@@ -48,6 +50,9 @@ export function createBackupsClient(http: HttpTransport): BackupsClient {
       const response = await http.stream("GET", path, { accept: "application/octet-stream", timeoutMs: TRANSFER_TIMEOUT_MS, ...(options.signal ? { signal: options.signal } : {}) });
       if (!response.body) throw new Error(`GET ${path}: the answer has no body`);
       return { body: response.body, bytes: Number(response.headers.get("content-length") ?? 0), fileName: `${id}.kaibak` };
+    },
+    delete: async (id) => {
+      await http.request("DELETE", `/api/backups/${encodeURIComponent(id)}`);
     },
   };
 }

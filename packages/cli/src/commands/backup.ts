@@ -1,10 +1,10 @@
 /**
  * @module commands/backup
- * `kai backup create|list|verify|download|restore` (issue 19, docs/operations/backup.md):
+ * `kai backup create|list|verify|download|delete|restore` (issue 19, docs/operations/backup.md):
  * - `create`, `list`, `verify ID`: through the node's API (scope `backup:admin`): the node takes the backup while it
  *   serves and keeps it in its backup directory;
  * - `download ID`: the backup's file, as it is (encrypted), from the node to here: kept elsewhere, or restored on a
- *   machine with no copy of the node's backup directory;
+ *   machine with no copy of the node's backup directory; `delete ID`: its file, from the node's backup directory;
  * - `verify --file FILE`: local, no node: the same proof (decrypt, hashes, scratch restore) on a file copied elsewhere;
  * - `restore FILE --data-dir DIR`: local, the node stopped: onto an empty data directory (SQLite) or, with `--to` or
  *   `--postgres`, an empty PostgreSQL database. The server package's `restoreBackup` does the work, imported lazily
@@ -102,6 +102,20 @@ function downloadCommand(): Command {
     // 0600: the file is encrypted, but whose it is and when it was taken are in its header.
     await writeDownload(download.body, output, 0o600);
     if (output !== "-") out.info(`${output}: ${download.bytes} bytes (check it with: kai backup verify --file ${output})`);
+  });
+}
+
+function deleteCommand(): Command {
+  const command = new Command("delete")
+    .alias("rm")
+    .description("delete a backup's file from the node's backup directory (backup:admin)")
+    .argument("<id>", "the backup's id (kai backup list)");
+  addGlobalOptions(command);
+  return command.action(async (id: string, _flags: unknown, self: Command) => {
+    const { out, client } = contextOf(self);
+    await client().backups.delete(id);
+    if (out.json) return out.document({ deleted: id });
+    out.info(`backup ${id} deleted`);
   });
 }
 
@@ -216,10 +230,11 @@ function restoreCommand(): Command {
 
 export function backupCommand(): Command {
   return new Command("backup")
-    .description("encrypted backups of everything the node holds: take, list, verify, download, restore")
+    .description("encrypted backups of everything the node holds: take, list, verify, download, delete, restore")
     .addCommand(createCommand())
     .addCommand(listCommand())
     .addCommand(verifyCommand())
     .addCommand(downloadCommand())
+    .addCommand(deleteCommand())
     .addCommand(restoreCommand());
 }

@@ -54,7 +54,7 @@ export const TOP_LEVEL_COMMANDS: readonly TopLevelCommand[] = [
   { name: "peer", aliases: ["peers"], description: "federation peers: nodes whose public records this node imports (scope federation:admin)", load: async () => (await import("./peer.js")).peerCommand() },
   { name: "klp", description: "the node's KLP administration (admin)", load: async () => (await import("./klp.js")).klpCommand() },
   { name: "storage", description: "move a node's data between storage backends", load: async () => (await import("./storage.js")).storageCommand() },
-  { name: "backup", description: "encrypted backups of everything the node holds: take, list, verify, download, restore", load: async () => (await import("./backup.js")).backupCommand() },
+  { name: "backup", description: "encrypted backups of everything the node holds: take, list, verify, download, delete, restore", load: async () => (await import("./backup.js")).backupCommand() },
   { name: "plan", options: true, args: ["<goal...>"], description: "ask the node's planner (kPlanner) for a plan of steps for a goal (scope tasks:run)", load: async () => (await import("./plan.js")).planCommand() },
 ];
 

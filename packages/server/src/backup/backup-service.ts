@@ -130,6 +130,19 @@ export class BackupService {
     return { path, bytes: size };
   }
 
+  /**
+   * Deletes backup `id`'s file (an operator with no shell on the node frees its disk, or drops a backup that must not
+   * be kept). After any backup being taken or verified: never under a verify reading it. `by` is who asked, for the log.
+   */
+  async delete(id: string, by: string): Promise<void> {
+    const path = this.fileOf(id);
+    await this.serialised(async () => {
+      if (!existsSync(path)) throw new ApiError("not_found", `no backup ${id}`);
+      await rm(path, { force: true });
+    });
+    this.options.logger.info({ backup: id, by }, "backup deleted");
+  }
+
   /** Deletes all but the newest `retain` backups; answers the ids deleted. */
   async prune(retain: number): Promise<string[]> {
     const old = (await this.list()).slice(retain);

@@ -7,7 +7,7 @@
 // cut-short file, a target that is not empty; scheduled backups keep `retain`. One source node and one peer for the
 // whole file. A plugin installed over the API (its row in the shared plugin install store, with the packed folder)
 // comes back byte for byte from every restore, and a node started on the restored SQLite installs it from that row.
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
@@ -191,6 +191,20 @@ describe("taking a backup while the node serves", () => {
     expect((await node.request("/api/backups", { token: other })).status).toBe(403);
     expect((await node.request("/api/backups", { token: await mintToken(node, ["backup:admin"]) })).status).toBe(200);
     expect((await node.request(`/api/backups/${created.id}/download`, { token: other })).status).toBe(403);
+
+    // Deleted: its file is gone and it is no longer listed; the others stay. Again: 404; a path-shaped id: 400.
+    const fromVaultFile = join(node.dataDir, "backups", `${fromVault.id}.kaibak`);
+    expect((await node.request(`/api/backups/${fromVault.id}`, { method: "DELETE", token: other })).status).toBe(403);
+    expect(existsSync(fromVaultFile)).toBe(true);
+    expect((await node.request(`/api/backups/${fromVault.id}`, { method: "DELETE" })).status).toBe(204);
+    expect(existsSync(fromVaultFile)).toBe(false);
+    const afterDelete = (await ok(await node.request("/api/backups"))) as { backups: Array<{ id: string }> };
+    expect(afterDelete.backups.map((backup) => backup.id)).toContain(created.id);
+    expect(afterDelete.backups.map((backup) => backup.id)).not.toContain(fromVault.id);
+    expect(readFileSync(backupFile).equals(bytes)).toBe(true);
+    expect((await node.request(`/api/backups/${fromVault.id}`, { method: "DELETE" })).status).toBe(404);
+    expect((await node.request("/api/backups/..%2F..%2Fkai.db", { method: "DELETE" })).status).toBe(400);
+    expect(existsSync(join(node.dataDir, "kai.db"))).toBe(true);
   }, 60_000);
 });
 

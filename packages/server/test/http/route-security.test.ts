@@ -148,6 +148,7 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/backups": { need: "backup-admin" },
   "POST /api/backups/{id}/verify": { need: "backup-admin", body: () => ({}) },
   "GET /api/backups/{id}/download": { need: "backup-admin" },
+  "DELETE /api/backups/{id}": { need: "backup-admin" },
   "POST /api/plugins/{id}/update": { need: "plugins-admin", body: () => ({ manifest: {} }) },
   // Plugin UIs (issue 18): whoever may call plugins sees their pages (the walk's node has none: 404 past auth).
   "GET /api/plugin-uis": { need: "gateway" },

@@ -1,10 +1,10 @@
 /**
  * The Backups page (issue 19) in a real Chromium against the built node: an empty list, taking a backup with a
  * passphrase (the result and the row with its counts), verifying it (a wrong passphrase told apart by its code, then
- * the right one), downloading its file, the offline restore command, axe-core in light and dark with a result and an error showing, and a
+ * the right one), downloading its file, deleting one (asked first), the offline restore command, axe-core in light and dark with a result and an error showing, and a
  * role without `backup:admin` that never sees the page. One browser for the file; a fresh context per test.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Browser, Page } from "playwright-core";
@@ -103,6 +103,20 @@ describe.skipIf(chromiumPath === undefined)("the Backups page in Chromium", () =
       const withBytes = page.getByRole("table", { name: "Backups" }).getByTestId(`backup-${newest.id}`);
       expect(await withBytes.textContent()).toContain("included");
       expect(await withBytes.textContent()).not.toContain("not included");
+
+      // Delete the first: asked first (cancelling keeps it), then its row and its file are gone.
+      await page.getByRole("button", { name: `Delete ${id}` }).click();
+      const confirm = page.getByRole("dialog", { name: "Delete this backup?" });
+      await confirm.waitFor();
+      expect(await confirm.textContent()).toContain(`${id}.kaibak`);
+      await confirm.getByRole("button", { name: "Cancel" }).click();
+      await confirm.waitFor({ state: "hidden" });
+      expect(existsSync(join(node.dataDir, "backups", `${id}.kaibak`))).toBe(true);
+      await page.getByRole("button", { name: `Delete ${id}` }).click();
+      await confirm.getByRole("button", { name: "Delete backup" }).click();
+      await row.waitFor({ state: "detached", timeout: 15_000 });
+      expect(existsSync(join(node.dataDir, "backups", `${id}.kaibak`))).toBe(false);
+      expect((await node.api<{ backups: { id: string }[] }>("/api/backups")).backups.map((listed) => listed.id)).toEqual([newest.id]);
 
       // The passphrase was kept nowhere the page could show or leak it.
       const kept = await page.evaluate(() => JSON.stringify([window.location.href, { ...window.localStorage }, { ...window.sessionStorage }, document.body.innerHTML]));

@@ -2,7 +2,8 @@
  * @module http/routes/backups
  * `/api/backups` (scope `backup:admin`; `admin` implies it, issue 19): take a backup while the node serves, list the
  * backups in the backup directory, verify one by restoring it into a scratch database (backup/), download one (its
- * encrypted file as it is, for an operator with no shell on the node to keep elsewhere or restore on another machine). A passphrase in a
+ * encrypted file as it is, for an operator with no shell on the node to keep elsewhere or restore on another machine),
+ * delete one (its file; the scheduled retention deletes the oldest on its own). A passphrase in a
  * body is used for that call only: never stored, never logged (request bodies are not logged). Restoring is not
  * served here on purpose: it replaces everything the node holds, which a running node cannot do under itself
  * (`kai backup restore` on the stopped node; docs/operations/backup.md).
@@ -21,6 +22,7 @@ import {
   VerifyBackupRequestSchema,
 } from "@kai/protocol";
 import type { BackupService } from "../../backup/backup-service.js";
+import { principalOf } from "../authenticate.js";
 
 const IdParamsSchema = z.strictObject({ id: BackupIdSchema });
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 429: ErrorBodySchema };
@@ -78,6 +80,20 @@ export function backupRoutes(backups: BackupService): FastifyPluginAsyncZod {
           .header("Cache-Control", "no-store"),
         file.path,
       );
+    });
+
+    app.delete("/api/backups/:id", {
+      config: { scopes, bucket: "write" },
+      schema: {
+        tags: ["backups"],
+        summary: "Delete a backup's file from the node's backup directory; after a backup being taken or verified (backup:admin)",
+        security,
+        params: IdParamsSchema,
+        response: { 204: z.null().describe("deleted"), 404: ErrorBodySchema, ...errors },
+      },
+    }, async (request, reply) => {
+      await backups.delete(request.params.id, principalOf(request).owner);
+      return reply.status(204).send(null);
     });
 
     app.post("/api/backups/:id/verify", {

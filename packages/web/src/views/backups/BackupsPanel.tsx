@@ -4,20 +4,21 @@
  * what it holds and whether the artifacts' bytes are in it. The listing reads only each file's public header, so a
  * backup's counts show once this tab has taken or verified it (the counts are inside the encrypted file). "Verify"
  * opens the verification of one backup below the list; "Download" saves its file (encrypted, as the node keeps it), to
- * keep elsewhere or restore on another machine.
+ * keep elsewhere or restore on another machine; "Delete" removes its file from the node, once confirmed.
  */
 import { useState } from "react";
-import { useMutation } from "@tanstack/react-query";
+import { useMutation, useQueryClient } from "@tanstack/react-query";
 import type { BackupSummary } from "@kai/protocol";
 import { Badge } from "../../components/Badge";
 import { Button } from "../../components/Button";
+import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { DataTable, type Column } from "../../components/DataTable";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Panel } from "../../components/Page";
 import { When } from "../../components/When";
 import { countsSummary } from "./backup-words";
 import { sizeWords } from "../../components/size-words";
-import { useBackupCounts, useBackupList } from "./backups-queries";
+import { backupKeys, useBackupCounts, useBackupList } from "./backups-queries";
 import { useClient } from "../../app/session";
 import { saveDownload } from "../../components/save-download";
 import { VerifyPanel } from "./VerifyPanel";
@@ -35,6 +36,16 @@ export function BackupsPanel() {
     mutationFn: async (id: string) => {
       const file = await client.backups.download(id);
       await saveDownload(file.body, file.fileName);
+    },
+  });
+  const queries = useQueryClient();
+  /** The backup whose deletion is being confirmed. */
+  const [deleting, setDeleting] = useState<string>();
+  const remove = useMutation({
+    mutationFn: (id: string) => client.backups.delete(id),
+    onSuccess: async () => {
+      setDeleting(undefined);
+      await queries.invalidateQueries({ queryKey: backupKeys.list });
     },
   });
   const [open, setOpen] = useState<string>();
@@ -62,6 +73,9 @@ export function BackupsPanel() {
           <Button busy={download.isPending && download.variables === backup.id} onClick={() => download.mutate(backup.id)} aria-label={`Download ${backup.id}`}>
             Download
           </Button>
+          <Button look="danger" onClick={() => setDeleting(backup.id)} aria-label={`Delete ${backup.id}`}>
+            Delete
+          </Button>
         </div>
       ),
     },
@@ -78,6 +92,7 @@ export function BackupsPanel() {
         </div>
         <ErrorNotice error={list.error} title="The backups could not be listed" />
         <ErrorNotice error={download.error} title="The backup could not be downloaded" />
+        <ErrorNotice error={remove.error} title="The backup could not be deleted" />
         {/* After a failed read, no table: "no backups" would be a claim the page cannot make. */}
         {list.isPending && <p role="status">Loading…</p>}
         {list.data && (
@@ -92,6 +107,19 @@ export function BackupsPanel() {
         )}
       </Panel>
       {verifying !== undefined && <VerifyPanel key={verifying} id={verifying} />}
+      <ConfirmDialog
+        open={deleting !== undefined}
+        title="Delete this backup?"
+        confirmLabel="Delete backup"
+        busy={remove.isPending}
+        onConfirm={() => deleting !== undefined && remove.mutate(deleting)}
+        onCancel={() => setDeleting(undefined)}
+      >
+        <p>
+          <span className="font-mono">{deleting}.kaibak</span> is removed from the node&apos;s backup directory. A copy downloaded
+          elsewhere is not touched.
+        </p>
+      </ConfirmDialog>
     </div>
   );
 }
