@@ -62,6 +62,9 @@ import { startLanDiscovery, type LanDiscovery } from "./federation/lan-discovery
 import { ServiceListing } from "./directory/service-listing.js";
 import { DirectoryWatch } from "./directory/directory-watch.js";
 import { registerFederationMetrics } from "./federation/federation-metrics.js";
+import { registerClusterMetrics } from "./cluster/cluster-metrics.js";
+import { registerVaultMetrics } from "./vault/vault-metrics.js";
+import { registerBackupMetrics } from "./backup/backup-metrics.js";
 import { clusterCoordination } from "./federation/coordination.js";
 import { openCluster } from "./cluster/open-cluster.js";
 import { SingletonJobs } from "./cluster/singleton-jobs.js";
@@ -328,6 +331,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const offVaultCredentials = forgetCredentialsOnVaultChanges(vault, router);
     undo.unshift(async () => offVaultCredentials());
     registerFederationMetrics(metrics.registry, () => federation.listPeers());
+    registerClusterMetrics(metrics.registry, cluster);
+    registerVaultMetrics(metrics.registry, () => vault.status());
     // The JSON view of the last hour (metrics/node-activity.ts): the router's live state and the health checker's verdicts.
     metrics.activity.attachRuntime(() => router.serviceStats());
     verdicts.observe((id, verdict) => metrics.activity.recordHealth(id, verdict));
@@ -534,6 +539,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Backups (issue 19): taken while serving, scheduled as a singleton job when backup.schedule is on.
     const backups = openBackups(config, store, logger, async (name) => (await vault.getSecret(name, { tokenId: null, owner: "kai-backup", scopes: ["vault:read"] })).value);
     if (backups.job) jobs.add(backups.job);
+    registerBackupMetrics(metrics.registry, backups.service, config.backup.schedule === "off" ? null : config.backup.schedule);
     const app = await createApp({
       backups: backups.service,
       configLayers: layeredConfig,

@@ -77,11 +77,23 @@ const BACKUP_DIR_REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "ENO
 
 export class BackupService {
   private queue: Promise<unknown> = Promise.resolve();
+  private failed = 0;
+  /** Files of the backup directory already said to be unreadable: said once, not at every listing (each scrape lists). */
+  private readonly unreadable = new Set<string>();
 
   constructor(private readonly options: BackupServiceOptions) {}
 
   get dir(): string {
     return this.options.dir;
+  }
+
+  /**
+   * Backups that failed once begun since the node started (a full disk, a backup directory it cannot write, a store
+   * that failed mid-way), scheduled or asked for: the `kai_backup_failures_total` metric (backup-metrics.ts). A request
+   * refused before anything began (no passphrase, a node with nothing durable) is the caller's error, not counted.
+   */
+  get failures(): number {
+    return this.failed;
   }
 
   /** The file of backup `id` (the id is checked first: never a path of the caller's making). */
@@ -104,8 +116,9 @@ export class BackupService {
         const { header, size } = await readBackupHeader(join(this.options.dir, name));
         backups.push({ id: header.id, createdAt: header.createdAt, did: header.did, sourceBackend: header.sourceBackend, withArtifacts: header.withArtifacts, bytes: size });
       } catch (error) {
-        // A damaged file is not listed as a backup; the log says which.
-        this.options.logger.warn({ file: name, err: error }, "a file in the backup directory is not a readable backup");
+        // A damaged file is not listed as a backup; the log says which, once.
+        if (!this.unreadable.has(name)) this.options.logger.warn({ file: name, err: error }, "a file in the backup directory is not a readable backup");
+        this.unreadable.add(name);
       }
     }
     return backups.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
@@ -208,6 +221,15 @@ export class BackupService {
     if (storage === "memory" || (storage === "postgres" && !store)) {
       throw new ApiError("conflict", `this node keeps its data in ${storage === "memory" ? "memory only: there is nothing durable to back up" : "PostgreSQL, and the backup service was not given its store"}`);
     }
+    try {
+      return await this.takeNow(passphrase, withArtifacts, storage, store);
+    } catch (error) {
+      this.failed++;
+      throw error;
+    }
+  }
+
+  private async takeNow(passphrase: string, withArtifacts: boolean, storage: "sqlite" | "postgres", store: BackupServiceOptions["store"]): Promise<CreateBackupResponse> {
     const createdAt = new Date();
     const id = newId(createdAt);
     const work = await this.inBackupDir("be created or written", async () => {

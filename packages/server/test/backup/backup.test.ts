@@ -29,6 +29,7 @@ import { FAST_FEDERATION, addPeer, eventually, listRemote } from "../federation/
 import { makePlugin } from "../plugins/plugin-fixtures.js";
 import { packFolder } from "../plugins/plugin-package-fixtures.js";
 import type { StoredPluginInstall } from "../../src/storage/contracts/plugin-install-store.js";
+import { sampleOf } from "../helpers/exposition.js";
 
 const VAULT_PASSPHRASE = "vault passphrase of the backed-up node";
 const BACKUP_PASSPHRASE = "backup passphrase, not the vault's";
@@ -157,6 +158,10 @@ describe("taking a backup while the node serves", () => {
 
     const listed = (await ok(await node.request("/api/backups"))) as { backups: Array<{ id: string; bytes: number }> };
     expect(listed.backups.map((backup) => backup.id)).toContain(created.id);
+    // What Prometheus reads for the "backup too old" alert: the newest backup's time, from the file.
+    const metrics = await (await node.request("/metrics")).text();
+    expect(sampleOf(metrics, "kai_backup_newest_timestamp_seconds")).toBe(Date.parse(created.createdAt) / 1000);
+    expect(sampleOf(metrics, "kai_backup_failures_total")).toBe(0);
     expect(listed.backups.find((backup) => backup.id === created.id)?.bytes).toBe(bytes.length);
 
     // Downloaded as it is: the file's bytes, named, never cached; an unknown id is 404, a malformed one 400.
@@ -346,13 +351,19 @@ describe("scheduled backups", () => {
     const notADirectory = join(tempDir("kai-backup-unusable-"), "a-file");
     writeFileSync(notADirectory, "not a directory");
     const dir = join(notADirectory, "backups");
-    const unusable = await startTestServer({ config: { backup: { dir, passphrase: BACKUP_PASSPHRASE, kdfIterations: 10_000 } } });
+    const unusable = await startTestServer({ config: { backup: { dir, passphrase: BACKUP_PASSPHRASE, kdfIterations: 10_000, schedule: "6h" } } });
     try {
       const response = await unusable.request("/api/backups", { method: "POST", json: {} });
       expect(response.status).toBe(507);
       const { error } = (await response.json()) as { error: { code: string; message: string } };
       expect(error.code).toBe("backup_failed");
       expect(error.message).toBe(`the backup could not be written to the backup directory (backup.dir) ${dir}: it cannot be created or written (ENOTDIR); nothing was kept`);
+      // Counted for the "backup failed" alert; a request refused before anything began is not (its caller's error).
+      expect((await unusable.request("/api/backups", { method: "POST", json: { passphrase: "short" } })).status).toBe(400);
+      const metrics = await (await unusable.request("/metrics")).text();
+      expect(sampleOf(metrics, "kai_backup_failures_total")).toBe(1);
+      expect(sampleOf(metrics, "kai_backup_newest_timestamp_seconds")).toBe(0);
+      expect(sampleOf(metrics, "kai_backup_schedule_interval_seconds")).toBe(21_600);
     } finally {
       await unusable.dispose();
     }
@@ -366,6 +377,19 @@ describe("scheduled backups", () => {
     expect(failed[0]).toContain("backup_failed");
     expect(failed[0]).toContain("ENOTDIR");
   }, 60_000);
+
+  it("leave a damaged file in the directory out of the listing, and say so once, not at every listing (each scrape lists)", async () => {
+    const dir = tempDir("kai-backup-damaged-");
+    const service = new BackupService({
+      dataDir: node.dataDir, keyDir: node.dataDir, dir, storage: "sqlite", blobs: () => openBlobBackend(node.config),
+      passphrase: BACKUP_PASSPHRASE, kdfIterations: 10_000, logger: node.logger,
+    });
+    writeFileSync(join(dir, "kai-backup-20200101T000000Z-dddddd.kaibak"), "not a backup");
+    const said = () => node.logs.filter((line) => line.includes("kai-backup-20200101T000000Z-dddddd") && line.includes("not a readable backup")).length;
+    const before = said();
+    for (let listing = 0; listing < 3; listing++) expect(await service.list()).toEqual([]);
+    expect(said() - before).toBe(1);
+  });
 
   it("sweep what interrupted backups left behind once it is a day old, never a backup or a fresh leftover", async () => {
     const dir = tempDir("kai-backup-leftovers-");

@@ -16,6 +16,7 @@ import { fileURLToPath } from "node:url";
 import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
 import { mintToken, type TestServer } from "../helpers/test-server.js";
 import { waitFor } from "./support.js";
+import { sampleOf } from "../helpers/exposition.js";
 import { startInstances, type Instances } from "./support/instances.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -312,6 +313,11 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     expect(leader.jobs).toEqual(expect.arrayContaining(["lease-sweeps", "health-checks", "event-compaction"]));
     expect(view.instances.find((i) => !i.leader)!.jobs).toEqual([]);
     expect((await fetch(`${a.url}/readyz`)).status).toBe(200);
+    // What Prometheus reads (the "no leader" alert): each sees two instances, and exactly one says it leads.
+    const scraped = await Promise.all([a, b].map(async (instance) => (await instance.request("/metrics")).text()));
+    expect(scraped.map((text) => sampleOf(text, "kai_cluster_instances"))).toEqual([2, 2]);
+    expect(scraped.map((text) => sampleOf(text, "kai_cluster_leader")).sort()).toEqual([0, 1]);
+    expect(sampleOf(scraped[leader.name === "a" ? 0 : 1]!, "kai_cluster_leader")).toBe(1);
 
     const [leaving, staying] = leader.name === "a" ? [a, b] : [b, a];
     const epoch = view.leader!.epoch;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { OPENAI_MODEL, startOpenAIFake } from "../gateway/fakes/openai-fake.js";
 import { PROMPT_TOKENS, type FakeUpstream } from "../gateway/fakes/fake-server.js";
+import { sampleOf } from "../helpers/exposition.js";
 
 let server: TestServer;
 let scraper: string;
@@ -26,20 +27,16 @@ async function scrape(): Promise<string> {
   return response.text();
 }
 
-function sample(text: string, name: string, labels: string): number | undefined {
-  const line = text.split("\n").find((row) => row.startsWith(`${name}{${labels}}`));
-  return line === undefined ? undefined : Number(line.split(" ").at(-1));
-}
 
 describe("/metrics", () => {
   it("counts requests by route pattern and shows registry gauges", async () => {
     for (const id of ["m-1", "m-2"]) expect((await server.request("/api/services/register", { method: "POST", json: registration({ id }) })).status).toBe(201);
     for (const id of ["m-1", "m-2", "m-missing"]) await server.request(`/api/services/${id}`);
     const text = await scrape();
-    expect(sample(text, "kai_http_requests_total", 'method="GET",route="/api/services/:id",status="200"')).toBeGreaterThanOrEqual(2);
-    expect(sample(text, "kai_http_requests_total", 'method="GET",route="/api/services/:id",status="404"')).toBeGreaterThanOrEqual(1);
+    expect(sampleOf(text, "kai_http_requests_total", 'method="GET",route="/api/services/:id",status="200"')).toBeGreaterThanOrEqual(2);
+    expect(sampleOf(text, "kai_http_requests_total", 'method="GET",route="/api/services/:id",status="404"')).toBeGreaterThanOrEqual(1);
     expect(text).not.toContain("m-missing");
-    expect(sample(text, "kai_registry_services", 'status="active"')).toBeGreaterThanOrEqual(2);
+    expect(sampleOf(text, "kai_registry_services", 'status="active"')).toBeGreaterThanOrEqual(2);
     expect(text).toMatch(/^kai_registry_revision \d+$/m);
     expect(text).toMatch(/^kai_process_cpu_seconds_total /m);
     expect(text).not.toContain(server.adminToken);
@@ -56,22 +53,22 @@ describe("/metrics", () => {
       await response.text();
     };
     const upstreamLabels = `service="metered",provider="openai",capability="llm_chat"`;
-    const calls = (text: string) => sample(text, "kai_gateway_upstream_requests_total", `${upstreamLabels},outcome="ok"`);
+    const calls = (text: string) => sampleOf(text, "kai_gateway_upstream_requests_total", `${upstreamLabels},outcome="ok"`);
     await chat(false);
     await chat(true);
     let text = await scrape();
     expect(calls(text)).toBe(2);
-    expect(sample(text, "kai_gateway_upstream_duration_seconds_count", upstreamLabels)).toBe(2);
-    expect(sample(text, "kai_gateway_in_flight", 'service="metered"')).toBe(0);
-    expect(sample(text, "kai_gateway_tokens_total", 'service="metered",kind="prompt"')).toBeGreaterThanOrEqual(PROMPT_TOKENS);
-    expect(sample(text, "kai_http_requests_total", 'method="POST",route="/v1/chat/completions",status="200"')).toBe(2);
-    expect(sample(text, "kai_http_request_duration_seconds_count", 'method="POST",route="/v1/chat/completions"')).toBe(2);
+    expect(sampleOf(text, "kai_gateway_upstream_duration_seconds_count", upstreamLabels)).toBe(2);
+    expect(sampleOf(text, "kai_gateway_in_flight", 'service="metered"')).toBe(0);
+    expect(sampleOf(text, "kai_gateway_tokens_total", 'service="metered",kind="prompt"')).toBeGreaterThanOrEqual(PROMPT_TOKENS);
+    expect(sampleOf(text, "kai_http_requests_total", 'method="POST",route="/v1/chat/completions",status="200"')).toBe(2);
+    expect(sampleOf(text, "kai_http_request_duration_seconds_count", 'method="POST",route="/v1/chat/completions"')).toBe(2);
     expect(text).toMatch(/^kai_gateway_overhead_seconds_count [1-9]/m);
     await chat(false);
     text = await scrape();
     expect(calls(text)).toBe(3);
-    expect(sample(text, "kai_http_requests_total", 'method="POST",route="/v1/chat/completions",status="200"')).toBe(3);
-    expect(sample(text, "kai_gateway_in_flight", 'service="metered"')).toBe(0);
+    expect(sampleOf(text, "kai_http_requests_total", 'method="POST",route="/v1/chat/completions",status="200"')).toBe(3);
+    expect(sampleOf(text, "kai_gateway_in_flight", 'service="metered"')).toBe(0);
   });
 
   it("declares every *_total series a counter, so that rate() and increase() apply (federation's rejections were a gauge)", async () => {
@@ -82,6 +79,21 @@ describe("/metrics", () => {
     const totals = [...types].filter(([name]) => name.endsWith("_total") && !/^kai_nodejs_active_\w+_total$/.test(name));
     expect(totals.length).toBeGreaterThan(1);
     for (const [name, type] of totals) expect(type, name).toBe("counter");
+  });
+
+  it("shows the vault locked while it is, and this node of one instance as its own leader", async () => {
+    let text = await scrape();
+    expect(sampleOf(text, "kai_vault_locked")).toBe(0);
+    expect(sampleOf(text, "kai_cluster_leader")).toBe(1);
+    expect(sampleOf(text, "kai_cluster_instances")).toBe(1);
+    expect((await server.request("/api/vault/lock", { method: "POST", json: {} })).status).toBe(200);
+    try {
+      text = await scrape();
+      expect(sampleOf(text, "kai_vault_locked")).toBe(1);
+    } finally {
+      expect((await server.request("/api/vault/unlock", { method: "POST", json: {} })).status).toBe(200);
+    }
+    expect(sampleOf(await scrape(), "kai_vault_locked")).toBe(0);
   });
 
   it("refuses a token without metrics:read", async () => {

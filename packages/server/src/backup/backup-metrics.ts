@@ -1,0 +1,41 @@
+/**
+ * @module backup/backup-metrics
+ * Backup series on the node's Prometheus registry (docs/operations/metrics.md), read at scrape time, for the alerts an
+ * operator sets on backups (deploy/prometheus/kai-alerts.yml): when the newest backup in the backup directory was
+ * taken (read from the files themselves, so it survives a restart and counts backups taken by any instance into a
+ * shared directory), how often backups are scheduled, and how many failed once begun since the node started.
+ */
+import { Counter, Gauge, type Registry } from "prom-client";
+import type { BackupService } from "./backup-service.js";
+
+/** `scheduleSeconds`: `backup.schedule`'s interval, or null when it is off. */
+export function registerBackupMetrics(registry: Registry, service: BackupService, scheduleSeconds: number | null): void {
+  const registers = [registry];
+  new Gauge({
+    name: "kai_backup_newest_timestamp_seconds",
+    help: "When the newest backup in the backup directory was taken (Unix seconds); 0 when it holds none",
+    registers,
+    async collect() {
+      // A directory that cannot be read leaves the figure as it was: the listing logs why, the scrape goes on.
+      const newest = await service.list().then((backups) => backups[0], () => null);
+      if (newest !== null) this.set(newest === undefined ? 0 : Date.parse(newest.createdAt) / 1000);
+    },
+  });
+  new Gauge({
+    name: "kai_backup_schedule_interval_seconds",
+    help: "Seconds between scheduled backups (backup.schedule); 0 when they are off",
+    registers,
+    collect() {
+      this.set(scheduleSeconds ?? 0);
+    },
+  });
+  new Counter({
+    name: "kai_backup_failures_total",
+    help: "Backups that failed once begun (scheduled or asked for) since the node started",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(service.failures);
+    },
+  });
+}
