@@ -7,10 +7,12 @@
  *   scratch rules file, the only way promtool parses a bare expression);
  * - every kai_* series the alerts and the dashboard read is one a real node exports at /metrics, so renaming a metric
  *   fails here rather than leaving an alert that can never fire;
- * - every kai_* series the node exports is in the reference, and the reference names none it does not export.
- * promtool comes with Debian's `prometheus` package, which `.ci/run` installs.
+ * - every kai_* series the node exports is in the reference, and the reference names none it does not export;
+ * - a real Prometheus server, configured as the reference says (a metrics:read token in a file), scrapes a real node
+ *   and loads the rules.
+ * promtool and prometheus come with Debian's `prometheus` package, which `.ci/run` installs.
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +22,8 @@ import { z } from "zod";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { missingPart } from "../helpers/real-parts.js";
 import { mintToken, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { freePort } from "../helpers/server-process.js";
+import { waitFor } from "../cluster/support.js";
 
 const root = fileURLToPath(new URL("../../../../", import.meta.url));
 const read = (path: string): string => readFileSync(join(root, path), "utf8");
@@ -27,16 +31,19 @@ const ALERTS = "deploy/prometheus/kai-alerts.yml";
 const DASHBOARD = "deploy/grafana/kai-dashboard.json";
 const REFERENCE = "docs/operations/metrics.md";
 
-/** `promtool`, from the PATH or Debian's /usr/bin; null when there is none. */
-function findPromtool(): string | null {
+/** A program of Prometheus's (`promtool`, `prometheus`), from the PATH or Debian's /usr/bin; null when there is none. */
+function findProgram(name: string): string | null {
   for (const dir of [...(process.env.PATH ?? "").split(":").filter(Boolean), "/usr/bin"]) {
-    if (existsSync(join(dir, "promtool"))) return join(dir, "promtool");
+    if (existsSync(join(dir, name))) return join(dir, name);
   }
   return null;
 }
 
-const promtool = findPromtool();
-const promtoolMissing = promtool === null ? missingPart("Prometheus's promtool", "install Debian's `prometheus` package (`apt-get install prometheus`), or put promtool on the PATH") : null;
+const HOW_TO_GET = "install Debian's `prometheus` package (`apt-get install prometheus`), or put its programs on the PATH";
+const promtool = findProgram("promtool");
+const promtoolMissing = promtool === null ? missingPart("Prometheus's promtool", HOW_TO_GET) : null;
+const prometheus = findProgram("prometheus");
+const prometheusMissing = prometheus === null ? missingPart("the Prometheus server", HOW_TO_GET) : null;
 
 /** promtool's exit code and what it printed. */
 function runPromtool(args: string[], cwd: string): { status: number | null; output: string } {
@@ -135,4 +142,54 @@ describe("the alert rules, the dashboard and the metrics reference name what a n
     expect([...documented].filter((family) => !exported.has(family) && !runtimeNamed.includes(family))).toEqual([]);
     expect(runtimeNamed.filter((family) => !exported.has(family))).toEqual([]);
   });
+});
+
+describe.skipIf(prometheusMissing !== null)("a real Prometheus, configured as docs/operations/metrics.md says", () => {
+  it("scrapes a node with a metrics:read token read from a file, and loads the alert rules", async () => {
+    const server = await startTestServer();
+    const dir = mkdtempSync(join(tmpdir(), "kai-prometheus-"));
+    const port = await freePort();
+    let child: ReturnType<typeof spawn> | undefined;
+    try {
+      writeFileSync(join(dir, "kai.token"), await mintToken(server, ["metrics:read"], "prometheus"));
+      writeFileSync(join(dir, "kai-alerts.yml"), read(ALERTS));
+      const target = new URL(server.url).host;
+      // The reference's scrape job, with a short interval for the test.
+      const config = {
+        global: { scrape_interval: "1s", evaluation_interval: "1s" },
+        rule_files: ["kai-alerts.yml"],
+        scrape_configs: [{ job_name: "kai", authorization: { credentials_file: join(dir, "kai.token") }, static_configs: [{ targets: [target] }] }],
+      };
+      writeFileSync(join(dir, "prometheus.yml"), toYaml(config));
+      child = spawn(prometheus!, [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], { cwd: dir, stdio: "ignore" });
+      const api = async (path: string): Promise<unknown> => {
+        const response = await fetch(`http://127.0.0.1:${port}${path}`).catch(() => null);
+        return response?.ok ? ((await response.json()) as { data: unknown }).data : null;
+      };
+      const QuerySchema = z.object({ result: z.array(z.object({ metric: z.record(z.string(), z.string()), value: z.tuple([z.number(), z.string()]) })) });
+      const query = async (expr: string) => QuerySchema.parse((await api(`/api/v1/query?query=${encodeURIComponent(expr)}`)) ?? { result: [] }).result;
+      // Scraped: up, and the node's own series with the job's labels.
+      const up = await waitFor("Prometheus scraped the node", async () => {
+        const result = await query('up{job="kai"}');
+        return result.length > 0 && result[0]!.value[1] === "1" ? result : null;
+      }, 30_000);
+      expect(up[0]!.metric["instance"]).toBe(target);
+      expect((await query("kai_cluster_leader"))[0]?.value[1]).toBe("1");
+      expect((await query("kai_vault_locked"))[0]?.value[1]).toBe("0");
+      // The rules loaded and evaluate without error; none fires on a healthy node.
+      const RulesSchema = z.object({ groups: z.array(z.object({ rules: z.array(z.looseObject({ name: z.string(), health: z.string(), state: z.string().optional() })) })) });
+      const rules = await waitFor("the rules evaluated", async () => {
+        const loaded = RulesSchema.safeParse(await api("/api/v1/rules"));
+        const all = loaded.success ? loaded.data.groups.flatMap((group) => group.rules) : [];
+        return all.length > 0 && all.every((rule) => rule.health === "ok") ? all : null;
+      }, 30_000);
+      expect(rules.map((rule) => rule.name)).toEqual(AlertsSchema.parse(parseYaml(read(ALERTS))).groups.flatMap((group) => group.rules.map((rule) => rule.alert)));
+      expect(rules.filter((rule) => rule.state !== "inactive").map((rule) => rule.name)).toEqual([]);
+    } finally {
+      child?.kill("SIGTERM");
+      if (child && child.exitCode === null) await new Promise((resolve) => child!.once("exit", resolve));
+      rmSync(dir, { recursive: true, force: true });
+      await server.dispose();
+    }
+  }, 60_000);
 });
