@@ -114,4 +114,19 @@ describe("kai logs tail", () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("invalid filter");
   });
+
+  it("--since: a duration back from now or a time; lines before it are left out", async () => {
+    expect((await fetch(`${server.url}/api/status`, { headers: { authorization: `Bearer ${server.adminToken}`, "x-request-id": "cli-since-1" } })).status).toBe(200);
+    const tail = (since: string) => runKai(["logs", "tail", "--url", server.url, "--no-follow", "--request", "cli-since-1", "--since", since], { cwd: box.dir, env: env() });
+    const lastHour = await tail("1h");
+    expect(lastHour.code, lastHour.stderr).toBe(0);
+    expect(lastHour.stdout).toContain("[cli-since-1]");
+    // A time after the request: nothing of it.
+    const later = await tail(new Date(Date.now() + 3_600_000).toISOString());
+    expect(later.code, later.stderr).toBe(0);
+    expect(later.stdout).toBe("");
+    const bad = await tail("yesterday");
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--since: a duration such as 10m, 2h or 1d");
+  });
 });

@@ -1,7 +1,7 @@
 /**
  * @module commands/logs
  * `kai logs tail` (issue 19): the node's recent log lines, then each new one as it is written, until Ctrl-C (scope
- * admin; `GET /api/logs` then `GET /api/logs/stream`). Filters: minimum level, request, task, service and text, applied
+ * admin; `GET /api/logs` then `GET /api/logs/stream`). Filters: minimum level, request, task, service, text and time (`--since`), applied
  * by the node. One readable line per log line (`time LEVEL message request key=value…`); with --json the entries as
  * the API gives them, one per line. The lines are the node's in-memory ring, already redacted by its logger: the files
  * under `<dataDir>/logs/` hold the same lines.
@@ -15,7 +15,7 @@
  * so a reconnect may miss the lines written meanwhile).
  */
 import { Command } from "commander";
-import { LOG_LEVELS, LogFilterSchema, LogInstanceNameSchema, type LogEntry, type LogFilter } from "@kai/protocol";
+import { LOG_LEVELS, LogFilterSchema, LogInstanceNameSchema, parseDurationSeconds, TimestampSchema, type LogEntry, type LogFilter } from "@kai/protocol";
 import { addGlobalOptions, contextOf, integerOption } from "../command-kit.js";
 import { usageError } from "../cli-error.js";
 
@@ -25,6 +25,7 @@ interface TailFlags {
   task?: string;
   service?: string;
   grep?: string;
+  since?: string;
   lines: number;
   follow: boolean;
   thisInstance?: boolean;
@@ -48,6 +49,17 @@ export function logLine(entry: LogEntry): string {
   return [...parts, ...fields].join(" ");
 }
 
+/**
+ * `--since`: a duration back from now (`90s`, `10m`, `2h`, `1d`) or a time (ISO 8601, `2026-12-07T10:00:00Z`), as the
+ * time the node filters on. Checked here, so a typo is a usage error naming the flag.
+ */
+function sinceTime(text: string, now = Date.now()): string {
+  const seconds = parseDurationSeconds(text);
+  if (seconds !== undefined && seconds > 0) return new Date(now - seconds * 1000).toISOString();
+  if (TimestampSchema.safeParse(text).success) return text;
+  throw usageError(`--since: a duration such as 10m, 2h or 1d, or a time such as 2026-12-07T10:00:00Z (got "${text}")`);
+}
+
 function filterOf(flags: TailFlags): LogFilter {
   const parsed = LogFilterSchema.safeParse({
     ...(flags.level !== undefined ? { level: flags.level } : {}),
@@ -55,6 +67,7 @@ function filterOf(flags: TailFlags): LogFilter {
     ...(flags.task !== undefined ? { taskId: flags.task } : {}),
     ...(flags.service !== undefined ? { serviceId: flags.service } : {}),
     ...(flags.grep !== undefined ? { q: flags.grep } : {}),
+    ...(flags.since !== undefined ? { since: sinceTime(flags.since) } : {}),
   });
   if (!parsed.success) throw usageError(`invalid filter: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "filter"}: ${issue.message}`).join("; ")}`);
   return parsed.data;
@@ -68,6 +81,7 @@ function tailCommand(): Command {
     .option("--task <id>", "only this task's lines (the agent mesh's taskId)")
     .option("--service <id>", "only lines about this registered service (serviceId)")
     .option("--grep <text>", "only lines whose message, request id or fields contain this text (case-insensitive)")
+    .option("--since <when>", "only lines written since then: a duration back from now (10m, 2h, 1d) or a time (2026-12-07T10:00:00Z)")
     .option("-n, --lines <n>", "recent lines printed first", integerOption(0, 1000), 50)
     .option("--no-follow", "print the recent lines and stop")
     .option("--this-instance", "on a node of several instances: only the lines of the one answering (default: every live instance's)")

@@ -5,6 +5,7 @@
  * doing without shell access to its log file; the web app's Console shows them live.
  */
 import { z } from "zod";
+import { TimestampSchema } from "./common.js";
 
 /** pino's level names, lowest first. A query's `level` is the minimum: `warn` gives warn, error and fatal. */
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
@@ -47,6 +48,8 @@ export const LogFilterSchema = z.strictObject({
   serviceId: z.string().min(1).max(256).optional(),
   /** Only lines whose message, request id or fields contain this text (case-insensitive). */
   q: z.string().min(1).max(200).optional(),
+  /** Only lines written at or after this time (ISO 8601; `kai logs tail --since 10m`). */
+  since: TimestampSchema.optional(),
 });
 export type LogFilter = z.infer<typeof LogFilterSchema>;
 

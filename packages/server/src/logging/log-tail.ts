@@ -113,6 +113,8 @@ export function matches(entry: LogEntry, filter: LogFilter): boolean {
   if (filter.requestId && entry.requestId !== filter.requestId) return false;
   if (filter.taskId && entry.fields.taskId !== filter.taskId) return false;
   if (filter.serviceId && entry.fields.serviceId !== filter.serviceId) return false;
+  // By instant, not by text: the filter's time may carry an offset, the lines' are UTC.
+  if (filter.since && Date.parse(entry.time) < Date.parse(filter.since)) return false;
   if (filter.q) {
     const needle = filter.q.toLowerCase();
     const inFields = () => JSON.stringify(entry.fields).toLowerCase().includes(needle);

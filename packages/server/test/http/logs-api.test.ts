@@ -114,9 +114,28 @@ describe("GET /api/logs", () => {
   });
 
   it("refuses a bad filter with validation_failed", async () => {
-    const response = await server.request("/api/logs?level=loud");
-    expect(response.status).toBe(400);
-    expect(((await response.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
+    for (const query of ["level=loud", "since=yesterday", "since=2026-13-01T00:00:00Z"]) {
+      const response = await server.request(`/api/logs?${query}`);
+      expect(response.status, query).toBe(400);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
+    }
+  });
+
+  it("lists only the lines written since a time", async () => {
+    expect((await server.request("/api/status", { headers: { "x-request-id": "logs-since-before" } })).status).toBe(200);
+    const before = await eventually(async () => {
+      const { entries } = await list("?requestId=logs-since-before");
+      return entries.length > 0 ? entries : undefined;
+    });
+    // A time after the first request's lines, then a second request.
+    const since = new Date(Date.parse(before.at(-1)!.time) + 1).toISOString();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect((await server.request("/api/status", { headers: { "x-request-id": "logs-since-after" } })).status).toBe(200);
+    const after = await eventually(async () => {
+      const { entries } = await list(`?q=logs-since-&since=${since}`);
+      return entries.some((entry) => entry.requestId === "logs-since-after") ? entries : undefined;
+    });
+    expect(after.every((entry) => entry.requestId === "logs-since-after" && entry.time >= since)).toBe(true);
   });
 
   it("on a node of one instance, instance=<its name> lists its lines and another name is not found, list and stream", async () => {

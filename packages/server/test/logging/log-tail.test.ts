@@ -30,6 +30,15 @@ describe("LogTail", () => {
     expect(tail.list({ q: "broken" })[0]!.fields).toEqual({ route: "/api/Things" });
   });
 
+  it("filters by time: lines written at or after `since`, compared as instants (an offset in the filter counts)", () => {
+    const tail = new LogTail(10);
+    for (const [time, msg] of [["2026-12-07T09:59:59.999Z", "before"], ["2026-12-07T10:00:00.000Z", "at"], ["2026-12-07T10:30:00.000Z", "after"]]) tail.write(line({ time, msg }));
+    expect(tail.list({ since: "2026-12-07T10:00:00.000Z" }).map((entry) => entry.msg)).toEqual(["at", "after"]);
+    // The same instant written in another zone.
+    expect(tail.list({ since: "2026-12-07T11:00:00+01:00" }).map((entry) => entry.msg)).toEqual(["at", "after"]);
+    expect(tail.list({ since: "2026-12-07T10:00:00.001Z" }).map((entry) => entry.msg)).toEqual(["after"]);
+  });
+
   it("tells subscribers of each new line until they unsubscribe", () => {
     const tail = new LogTail(2);
     const seen: string[] = [];

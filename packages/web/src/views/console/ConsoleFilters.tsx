@@ -1,6 +1,7 @@
 /**
  * @module views/console/ConsoleFilters
- * The Console's filters: minimum level, one request, task or service id, and text. Checked with the protocol's `LogFilterSchema`
+ * The Console's filters: minimum level, one request, task or service id, text, and how far back (the time is taken
+ * when the filter is applied: "the last 15 minutes" as of Apply). Checked with the protocol's `LogFilterSchema`
  * (the same the node applies) and applied on Apply, so a stream is not reopened on every keystroke.
  */
 import { useEffect, useState, type FormEvent } from "react";
@@ -8,12 +9,22 @@ import { LOG_LEVELS, LogFilterSchema, type LogFilter } from "@kai/protocol";
 import { Button } from "../../components/Button";
 import { SelectField, TextField } from "../../components/Field";
 
+/** How far back the lines may go, in minutes ("" for any time). */
+const SINCE_CHOICES: ReadonlyArray<[string, string]> = [
+  ["", "Any time"],
+  ["5", "Last 5 minutes"],
+  ["15", "Last 15 minutes"],
+  ["60", "Last hour"],
+  ["360", "Last 6 hours"],
+];
+
 export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply(filter: LogFilter): void }) {
   const [level, setLevel] = useState(filter.level ?? "");
   const [requestId, setRequestId] = useState(filter.requestId ?? "");
   const [taskId, setTaskId] = useState(filter.taskId ?? "");
   const [serviceId, setServiceId] = useState(filter.serviceId ?? "");
   const [q, setQ] = useState(filter.q ?? "");
+  const [sinceMinutes, setSinceMinutes] = useState("");
   const [errors, setErrors] = useState<Record<string, string>>({});
 
   // A filter set from outside (a request id clicked in the table) shows in the fields.
@@ -23,6 +34,7 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
     setTaskId(filter.taskId ?? "");
     setServiceId(filter.serviceId ?? "");
     setQ(filter.q ?? "");
+    if (filter.since === undefined) setSinceMinutes("");
   }, [filter]);
 
   function apply(event: FormEvent) {
@@ -33,6 +45,7 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
       ...(taskId.trim() ? { taskId: taskId.trim() } : {}),
       ...(serviceId.trim() ? { serviceId: serviceId.trim() } : {}),
       ...(q.trim() ? { q: q.trim() } : {}),
+      ...(sinceMinutes ? { since: new Date(Date.now() - Number(sinceMinutes) * 60_000).toISOString() } : {}),
     });
     if (!parsed.success) {
       const next: Record<string, string> = {};
@@ -45,7 +58,7 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
   }
 
   return (
-    <form onSubmit={apply} aria-label="Filter the log" className="grid items-end gap-3 sm:grid-cols-2 lg:grid-cols-[10rem_1fr_1fr_1fr_1fr_auto]">
+    <form onSubmit={apply} aria-label="Filter the log" className="grid items-end gap-3 sm:grid-cols-2 lg:grid-cols-[10rem_1fr_1fr_1fr_1fr_10rem_auto]">
       <SelectField label="Level" value={level} error={errors.level} onChange={(event) => setLevel(event.target.value)}>
         <option value="">All levels</option>
         {LOG_LEVELS.map((name) => (
@@ -58,6 +71,13 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
       <TextField label="Task id" value={taskId} error={errors.taskId} onChange={(event) => setTaskId(event.target.value)} />
       <TextField label="Service id" value={serviceId} error={errors.serviceId} onChange={(event) => setServiceId(event.target.value)} />
       <TextField label="Text" type="search" value={q} error={errors.q} onChange={(event) => setQ(event.target.value)} />
+      <SelectField label="Since" value={sinceMinutes} onChange={(event) => setSinceMinutes(event.target.value)}>
+        {SINCE_CHOICES.map(([minutes, label]) => (
+          <option key={minutes} value={minutes}>
+            {label}
+          </option>
+        ))}
+      </SelectField>
       <div className="flex gap-2">
         <Button type="submit" look="primary">
           Apply

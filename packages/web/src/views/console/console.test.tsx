@@ -91,6 +91,19 @@ describe("the console", () => {
     await waitFor(() => expect(rowsWith("console-svc-1")).toEqual([]));
   });
 
+  it("limits the lines to a recent span, which new lines are always in; Reset goes back to any time", async () => {
+    const user = await open();
+    await user.selectOptions(screen.getByLabelText("Since"), "5");
+    await user.click(screen.getByRole("button", { name: "Apply" }));
+    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("Live"), { timeout: 10_000 });
+    // Written seconds ago, at the node's start: inside the last 5 minutes.
+    await waitFor(() => expect(rowsWith("kai server listening").length).toBeGreaterThan(0));
+    expect((await server.request("/api/status", { headers: { "x-request-id": "console-since-1" } })).status).toBe(200);
+    await waitFor(() => expect(rowsWith("console-since-1").length).toBeGreaterThan(0));
+    await user.click(screen.getByRole("button", { name: "Reset" }));
+    expect((screen.getByLabelText("Since") as HTMLSelectElement).value).toBe("");
+  });
+
   it("filters to a request clicked in the table", async () => {
     const user = await open();
     expect((await server.request("/api/status", { headers: { "x-request-id": "console-click-1" } })).status).toBe(200);
