@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
-import { LogListResponseSchema, type ClusterResponse, type LogEntry } from "@kai/protocol";
+import { LogListResponseSchema, type ClusterResponse, type LogEntry, type LogStreamQueryInput } from "@kai/protocol";
 import { createClient } from "@kai/sdk";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -52,6 +52,28 @@ async function watch(server: TestServer, subscribe: Record<string, unknown>): Pr
   });
   socket.send(JSON.stringify({ type: "subscribe", ...subscribe }));
   return { frames, close: () => socket.close() };
+}
+
+/** The log lines a live stream on `instance` brings (through the SDK) until `stop`. */
+async function followLogs(instance: TestServer, query: LogStreamQueryInput): Promise<{ heard: LogEntry[]; stop(): Promise<void> }> {
+  const client = createClient({ url: instance.url, token: instance.adminToken });
+  const controller = new AbortController();
+  const stream = await client.logs.stream(query, { signal: controller.signal });
+  const heard: LogEntry[] = [];
+  const reading = (async () => {
+    try {
+      for await (const event of stream) if (event.type === "log") heard.push(event.entry);
+    } catch {
+      // aborted by stop()
+    }
+  })();
+  return {
+    heard,
+    stop: async () => {
+      controller.abort();
+      await reading;
+    },
+  };
 }
 
 const changeRevisions = (frames: Frame[]) => frames.filter((f) => f.type === "event").map((f) => f.revision!);
@@ -192,23 +214,12 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     expect(own.every((entry) => entry.instance === "a" && entry.relayed === undefined)).toBe(true);
 
     // Live, through the SDK: a stream opened on a hears a request b serves afterwards (b follows once it is told).
-    const client = createClient({ url: a.url, token: a.adminToken });
-    const controller = new AbortController();
-    const stream = await client.logs.stream({ serviceId: "live-on-b" }, { signal: controller.signal });
-    const heard: LogEntry[] = [];
-    const reading = (async () => {
-      try {
-        for await (const event of stream) if (event.type === "log") heard.push(event.entry);
-      } catch {
-        // aborted below
-      }
-    })();
+    const live = await followLogs(a, { serviceId: "live-on-b" });
     await waitFor("b's line streamed on a", async () => {
       await b.request("/api/services/live-on-b");
-      return heard.some((entry) => entry.instance === "b" && entry.relayed === true && entry.fields.serviceId === "live-on-b") ? true : null;
+      return live.heard.some((entry) => entry.instance === "b" && entry.relayed === true && entry.fields.serviceId === "live-on-b") ? true : null;
     }, 10_000);
-    controller.abort();
-    await reading;
+    await live.stop();
 
     // kai logs tail, as an operator runs it against a: b's line with b's name; --this-instance leaves it out.
     const env = { ...process.env, KAI_URL: a.url, KAI_TOKEN: a.adminToken, KAI_CONFIG_DIR: mkdtempSync(join(tmpdir(), "kai-logs-cli-")) };
@@ -264,25 +275,14 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     expect(((await unknown.json()) as { error: { code: string } }).error.code).toBe("not_found");
 
     // Live, through the SDK: b's new lines, none of a's.
-    const client = createClient({ url: a.url, token: a.adminToken });
-    const controller = new AbortController();
-    const stream = await client.logs.stream({ serviceId: "only-b", instance: "b" }, { signal: controller.signal });
-    const heard: LogEntry[] = [];
-    const reading = (async () => {
-      try {
-        for await (const event of stream) if (event.type === "log") heard.push(event.entry);
-      } catch {
-        // aborted below
-      }
-    })();
+    const live = await followLogs(a, { serviceId: "only-b", instance: "b" });
     await waitFor("b's line streamed by name on a", async () => {
       await a.request("/api/services/only-b");
       await b.request("/api/services/only-b");
-      return heard.some((entry) => entry.instance === "b" && entry.fields.serviceId === "only-b") ? true : null;
+      return live.heard.some((entry) => entry.instance === "b" && entry.fields.serviceId === "only-b") ? true : null;
     }, 10_000);
-    controller.abort();
-    await reading;
-    expect(heard.every((entry) => entry.instance === "b")).toBe(true);
+    await live.stop();
+    expect(live.heard.every((entry) => entry.instance === "b")).toBe(true);
 
     // kai logs tail --instance: b's lines; a name no live instance has is "not found" (exit 3); with --this-instance, a usage error.
     const env = { ...process.env, KAI_URL: a.url, KAI_TOKEN: a.adminToken, KAI_CONFIG_DIR: mkdtempSync(join(tmpdir(), "kai-logs-cli-")) };
