@@ -8,17 +8,30 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { BackupService } from "./backup-service.js";
 
+/**
+ * How long the newest backup's time is kept between scrapes when this instance changed nothing: listing reads every
+ * file's header (`retain` may keep thousands), and another instance writing into a shared directory is seen this late.
+ */
+export const NEWEST_BACKUP_REREAD_MS = 60_000;
+
 /** `scheduleSeconds`: `backup.schedule`'s interval, or null when it is off. */
-export function registerBackupMetrics(registry: Registry, service: BackupService, scheduleSeconds: number | null): void {
+export function registerBackupMetrics(registry: Registry, service: BackupService, scheduleSeconds: number | null, now: () => number = Date.now): void {
   const registers = [registry];
+  /** What the last listing found, and when and after which of this instance's changes it was read. */
+  let read: { at: number; changes: number } | null = null;
   new Gauge({
     name: "kai_backup_newest_timestamp_seconds",
     help: "When the newest backup in the backup directory was taken (Unix seconds); 0 when it holds none",
     registers,
     async collect() {
-      // A directory that cannot be read leaves the figure as it was: the listing logs why, the scrape goes on.
+      if (read !== null && read.changes === service.changes && now() - read.at < NEWEST_BACKUP_REREAD_MS) return;
+      const changes = service.changes;
+      // A directory that cannot be read leaves the figure as it was (and is read again next time): the listing logs
+      // why, the scrape goes on.
       const newest = await service.list().then((backups) => backups[0], () => null);
-      if (newest !== null) this.set(newest === undefined ? 0 : Date.parse(newest.createdAt) / 1000);
+      if (newest === null) return;
+      this.set(newest === undefined ? 0 : Date.parse(newest.createdAt) / 1000);
+      read = { at: now(), changes };
     },
   });
   new Gauge({

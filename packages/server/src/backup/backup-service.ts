@@ -78,6 +78,7 @@ const BACKUP_DIR_REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "ENO
 export class BackupService {
   private queue: Promise<unknown> = Promise.resolve();
   private failed = 0;
+  private changed = 0;
   /** Files of the backup directory already said to be unreadable: said once, not at every listing (each scrape lists). */
   private readonly unreadable = new Set<string>();
 
@@ -94,6 +95,14 @@ export class BackupService {
    */
   get failures(): number {
     return this.failed;
+  }
+
+  /**
+   * Grows each time this instance adds or removes a backup file: a reader of the listing (the metrics) knows when what
+   * it read is out of date without listing the directory again.
+   */
+  get changes(): number {
+    return this.changed;
   }
 
   /** The file of backup `id` (the id is checked first: never a path of the caller's making). */
@@ -152,6 +161,7 @@ export class BackupService {
     await this.serialised(async () => {
       if (!existsSync(path)) throw new ApiError("not_found", `no backup ${id}`);
       await rm(path, { force: true });
+      this.changed++;
     });
     this.options.logger.info({ backup: id, by }, "backup deleted");
   }
@@ -160,6 +170,7 @@ export class BackupService {
   async prune(retain: number): Promise<string[]> {
     const old = (await this.list()).slice(retain);
     for (const backup of old) await rm(this.fileOf(backup.id), { force: true });
+    if (old.length > 0) this.changed++;
     return old.map((backup) => backup.id);
   }
 
@@ -266,6 +277,7 @@ export class BackupService {
         writeBackup(file, { id, createdAt: manifest.createdAt, did, sourceBackend: storage, withArtifacts }, passphrase, this.options.kdfIterations, packed),
       );
       const { size } = await readBackupHeader(file);
+      this.changed++;
       this.options.logger.info({ backup: id, bytes: size, withArtifacts }, "backup taken");
       return { id, createdAt: manifest.createdAt, did, sourceBackend: storage, withArtifacts, bytes: size, counts };
     } finally {

@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BackupCounts, BackupVerification, CreateBackupResponse } from "@kai/protocol";
 import { BackupService, LEFTOVER_AGE_MS } from "../../src/backup/backup-service.js";
 import { backupScheduleJob } from "../../src/backup/backup-schedule.js";
+import { NEWEST_BACKUP_REREAD_MS, registerBackupMetrics } from "../../src/backup/backup-metrics.js";
+import { Registry } from "prom-client";
 import { restoreBackup, verifyBackup } from "../../src/backup/index.js";
 import { countsOf } from "../../src/backup/backup-snapshot.js";
 import { ConfigSchema } from "../../src/config/config-schema.js";
@@ -376,6 +378,31 @@ describe("scheduled backups", () => {
     expect(failed).toHaveLength(1);
     expect(failed[0]).toContain("backup_failed");
     expect(failed[0]).toContain("ENOTDIR");
+  }, 60_000);
+
+  it("give the newest backup's time to the metrics: again at once after this instance's change, within a minute after another's", async () => {
+    const dir = tempDir("kai-backup-metrics-");
+    const serviceOn = () => new BackupService({
+      dataDir: node.dataDir, keyDir: node.dataDir, dir, storage: "sqlite", blobs: () => openBlobBackend(node.config),
+      passphrase: BACKUP_PASSPHRASE, kdfIterations: 10_000, logger: node.logger,
+    });
+    const [here, elsewhere] = [serviceOn(), serviceOn()];
+    const registry = new Registry();
+    let clock = 1_000_000;
+    registerBackupMetrics(registry, here, 3600, () => clock);
+    const newest = async () => sampleOf(await registry.metrics(), "kai_backup_newest_timestamp_seconds");
+    const at = (backup: { createdAt: string }) => Date.parse(backup.createdAt) / 1000;
+    expect(await newest()).toBe(0);
+    const mine = await here.create();
+    expect(await newest()).toBe(at(mine));
+    // Another instance writing into the same directory: seen once the figure is a minute old, not at every scrape.
+    const theirs = await elsewhere.create();
+    expect(await newest()).toBe(at(mine));
+    clock += NEWEST_BACKUP_REREAD_MS;
+    expect(await newest()).toBe(at(theirs));
+    await here.delete(theirs.id, "test");
+    expect(await newest()).toBe(at(mine));
+    expect(sampleOf(await registry.metrics(), "kai_backup_schedule_interval_seconds")).toBe(3600);
   }, 60_000);
 
   it("leave a damaged file in the directory out of the listing, and say so once, not at every listing (each scrape lists)", async () => {
