@@ -65,6 +65,7 @@ import { registerFederationMetrics } from "./federation/federation-metrics.js";
 import { registerClusterMetrics } from "./cluster/cluster-metrics.js";
 import { registerVaultMetrics } from "./vault/vault-metrics.js";
 import { registerBackupMetrics } from "./backup/backup-metrics.js";
+import { registerSecurityMetrics } from "./auth/security-metrics.js";
 import { clusterCoordination } from "./federation/coordination.js";
 import { openCluster } from "./cluster/open-cluster.js";
 import { SingletonJobs } from "./cluster/singleton-jobs.js";
@@ -337,7 +338,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     metrics.activity.attachRuntime(() => router.serviceStats());
     verdicts.observe((id, verdict) => metrics.activity.recordHealth(id, verdict));
     // Sign-in (issue 14): the security log, passwords, the login throttle, second factors, sessions, users, the first admin.
-    const securityLog = new SecurityLog(identity, logger);
+    const securityLog = new SecurityLog(identity, logger, Date.now, registerSecurityMetrics(metrics.registry));
     const signInSettings = config.auth.signIn;
     const hasher = new PasswordHasher(signInSettings.password);
     const throttle = new CountingLoginThrottle({ limits: limits.limits, settings: config.rateLimit.signIn, securityLog });

@@ -20,7 +20,7 @@ function eventsCommand(): Command {
     .description(`the security log, newest first (admin; table: ${HEADERS.join(" ")})`)
     .option("--limit <n>", "how many events (1-500, default 100)", integerOption(1, 500))
     .option("--before <seq>", "only events older than this one (the `nextBefore` of a previous page)", integerOption(1))
-    .option("--type <type>", "only events of this type, e.g. login_failed")
+    .option("--type <type>", "only events of this type, e.g. sign_in_failed")
     .option("--user <id>", "only events about this user id");
   addGlobalOptions(command);
   return command.action(async (flags: { limit?: number; before?: number; type?: string; user?: string }, self: Command) => {

@@ -6,6 +6,7 @@
  * log line carries the event's fields, not the request.
  */
 import type { IdentityStore, NewSecurityEvent, SecurityEventRow } from "../storage/contracts/identity-store.js";
+import type { SecurityEventObserver } from "./security-metrics.js";
 
 /** What a caller records; `at` defaults to now, the rest to null/empty. */
 export interface SecurityEventInput {
@@ -33,6 +34,8 @@ export class SecurityLog {
     private readonly store: Pick<IdentityStore, "appendSecurityEvent" | "listSecurityEvents">,
     private readonly logger: SecurityLogLogger,
     private readonly now: () => number = Date.now,
+    /** Told each event once it is recorded (the `kai_security_events_total` metric). */
+    private readonly observe: SecurityEventObserver = () => undefined,
   ) {}
 
   /** Appends the event and logs it; resolves with the stored row. */
@@ -48,6 +51,7 @@ export class SecurityLog {
       details: scrub(input.details ?? {}),
     };
     const row = await this.store.appendSecurityEvent(event);
+    this.observe(row.type, row.outcome);
     const line = { category: "security", event: row.type, outcome: row.outcome, seq: row.seq, userId: row.userId, username: row.username, actor: row.actor, address: row.address, details: row.details };
     if (row.outcome === "failure") this.logger.warn(line, `security: ${row.type}`);
     else this.logger.info(line, `security: ${row.type}`);

@@ -96,6 +96,14 @@ describe("/metrics", () => {
     expect(sampleOf(await scrape(), "kai_vault_locked")).toBe(0);
   });
 
+  it("counts the security log's events by type and outcome (a failed sign-in)", async () => {
+    const failed = (text: string) => sampleOf(text, "kai_security_events_total", 'type="sign_in_failed",outcome="failure"') ?? 0;
+    const before = failed(await scrape());
+    const login = await server.request("/api/auth/login", { method: "POST", token: null, json: { username: "nobody-here", password: "not the password" } });
+    expect(login.status).toBe(401);
+    await expect.poll(async () => failed(await scrape())).toBe(before + 1);
+  });
+
   it("refuses a token without metrics:read", async () => {
     const reader = await mintToken(server, ["services:read"], "reader");
     const response = await server.request("/metrics", { token: reader });
