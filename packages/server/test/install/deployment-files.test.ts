@@ -539,6 +539,29 @@ describe("Kubernetes manifests", () => {
     for (const port of service.spec.ports) expect(portNamed(port.targetPort)).toBe(config.server.port);
   });
 
+  it("the example ServiceMonitor scrapes /metrics on the Service's port, with a token from the Secret its comment makes", () => {
+    const ServiceMonitorSchema = z.looseObject({
+      kind: z.literal("ServiceMonitor"),
+      metadata: z.looseObject({ namespace: z.string() }),
+      spec: z.looseObject({
+        selector: z.looseObject({ matchLabels: z.record(z.string(), z.string()) }),
+        endpoints: z.array(z.looseObject({ port: z.string(), path: z.string(), bearerTokenSecret: z.looseObject({ name: z.string(), key: z.string() }) })).length(1),
+      }),
+    });
+    const file = "deploy/kubernetes/examples/servicemonitor.yaml";
+    const monitor = oneOfKind(ServiceMonitorSchema, "ServiceMonitor", file);
+    const service = oneOfKind(ServiceSchema, "Service", "deploy/kubernetes/service.yaml");
+    const serviceDoc = z.looseObject({ metadata: z.looseObject({ namespace: z.string(), labels: z.record(z.string(), z.string()) }), spec: z.looseObject({ ports: z.array(z.looseObject({ name: z.string() })) }) }).parse(service);
+    expect(monitor.metadata.namespace).toBe(serviceDoc.metadata.namespace);
+    for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) expect(serviceDoc.metadata.labels[key], key).toBe(value);
+    const [endpoint] = monitor.spec.endpoints;
+    expect(serviceDoc.spec.ports.map((port) => port.name)).toContain(endpoint!.port);
+    expect(endpoint!.path).toBe("/metrics");
+    // The comment's command makes exactly the Secret and key it reads, with a token of the metrics:read scope only.
+    const made = /kubectl -n (\S+) create secret generic (\S+) \\\n\s*#\s+--from-literal=(\w[\w-]*)="\$\(kai token create --scope ([\w:]+) /.exec(read(file));
+    expect(made?.slice(1)).toEqual([monitor.metadata.namespace, endpoint!.bearerTokenSecret.name, endpoint!.bearerTokenSecret.key, "metrics:read"]);
+  });
+
   it("the examples' database URL in the Secret names the example PostgreSQL's user, database and service", () => {
     const url = new URL(secret.stringData["database-url"]!);
     const postgres = kubernetesDocuments().find(({ doc }) => (doc as { kind?: string }).kind === "StatefulSet");
