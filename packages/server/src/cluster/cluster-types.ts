@@ -44,7 +44,7 @@ export type SignalTopic =
   | "plugin_installed"
   /** `{}`: the stored runtime configuration layer changed; instances read and apply it (config/layers/runtime-layer-sync.ts). */
   | "config_changed"
-  /** `{ ask, filter, recent?, followMs?, only? }`: an instance wants the others' log lines (logging/cluster-log-relay.ts). */
+  /** `{ ask, filter, recent?, followMs?, only?, since? }`: an instance wants the others' log lines (logging/cluster-log-relay.ts). */
   | "log_lines_wanted"
   /** `{ ask, instance, lines, done?, skipped? }`: an instance's answer, already-redacted lines (logging/cluster-log-relay.ts). */
   | "log_lines";

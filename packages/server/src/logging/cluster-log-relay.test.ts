@@ -19,7 +19,8 @@ interface Instance {
 
 /**
  * Instances sharing one bus; `silent` ones are members that never answer (their relay is never built); `old` ones
- * predate `only` (they get asks without it, as their schema would strip it, and so answer every ask).
+ * predate `only` and `since` (they get asks without them, as their schema would strip them: they answer every ask,
+ * with lines of any time).
  */
 function cluster(names: string[], silent: string[] = [], old: string[] = []): { instances: Map<string, Instance>; published: () => number } {
   const handlers: Array<{ instanceId: string; topic: SignalTopic; handler: SignalHandler }> = [];
@@ -41,7 +42,10 @@ function cluster(names: string[], silent: string[] = [], old: string[] = []): { 
             for (const entry of handlers) {
               if (entry.topic !== topic) continue;
               const delivered = JSON.parse(json) as Record<string, unknown>;
-              if (old.includes(entry.instanceId.slice(3))) delete delivered["only"];
+              if (old.includes(entry.instanceId.slice(3))) {
+                delete delivered["only"];
+                delete delivered["since"];
+              }
               entry.handler(delivered, { origin: instanceId, fromSelf: entry.instanceId === instanceId });
             }
           });
@@ -105,6 +109,28 @@ describe("ClusterLogRelay", () => {
     expect(heard).toEqual(["c:c, later"]);
     stop();
     for (const instance of [a, b, c, d]) instance.relay.close();
+  });
+
+  it("lists and follows lines since a time, from new instances and from ones that predate since (their older lines dropped)", async () => {
+    const { instances } = cluster(["a", "b", "d"], [], ["d"]);
+    const [a, b, d] = [instances.get("a")!, instances.get("b")!, instances.get("d")!];
+    // Each instance's clock starts at 2026-12-07T00:00:00.000Z and moves a millisecond a line.
+    for (const instance of [b, d]) {
+      instance.log("early");
+      instance.log("late");
+    }
+    const since = "2026-12-07T00:00:00.001Z";
+    const answer = await a.relay.recent({ since }, 10);
+    expect(answer.unanswered).toEqual([]);
+    expect(answer.entries.map((entry) => `${entry.instance}:${entry.msg}`).sort()).toEqual(["b:late", "d:late"]);
+    const heard: string[] = [];
+    const stop = a.relay.follow({ since }, { lines: (entries) => heard.push(...entries.map((entry) => `${entry.instance}:${entry.msg}`)), skipped: () => undefined });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    b.log("later still");
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_MS * 3));
+    expect(heard).toEqual(["b:later still"]);
+    stop();
+    for (const instance of [a, b, d]) instance.relay.close();
   });
 
   it("cuts a long answer to its newest lines and says from when the listing is complete", async () => {

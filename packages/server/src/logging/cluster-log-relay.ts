@@ -14,6 +14,8 @@
  *
  * Either ask may name the instances it is for (`only`, their ids: `kai logs tail --instance <name>`); the others
  * ignore it, and the asker ignores answers from instances it did not ask (an instance older than `only` answers all).
+ * A filter's `since` travels beside the filter, not in it: an instance older than `since` refuses a filter with a
+ * field it does not know, but ignores one beside it, and the asker drops the older lines such an instance sends.
  *
  * Why signals and not a call to each instance's HTTP address: signals already reach every live instance with no
  * address, certificate or credential to configure (they are the shared database's log), and the lines asked for are
@@ -26,7 +28,7 @@
  * reported as skipped (a stream's `gap` event names the instance).
  */
 import { randomUUID } from "node:crypto";
-import { LogEntrySchema, LogFilterSchema, type LogEntry, type LogFilter } from "@kai/protocol";
+import { LogEntrySchema, LogFilterSchema, TimestampSchema, type LogEntry, type LogFilter } from "@kai/protocol";
 import { z } from "zod";
 import { MAX_SIGNAL_BYTES, type ClusterMember, type ClusterSignals } from "../cluster/cluster-types.js";
 import type { Logger } from "./logger.js";
@@ -65,6 +67,8 @@ const WantedSchema = z.object({
   followMs: z.number().int().min(0).max(FOLLOW_LEASE_MS).optional(),
   /** The instances (ids) asked; absent: every other one. */
   only: z.array(z.string().min(1).max(128)).min(1).max(64).optional(),
+  /** The filter's `since` (see the module's comment). */
+  since: TimestampSchema.optional(),
 });
 
 const LinesSchema = z.object({
@@ -223,14 +227,14 @@ export class ClusterLogRelay {
       // The first signal of a cut answer says how many lines were left out, and starts with the oldest line sent.
       const oldest = payload.lines[0]?.time;
       if (payload.skipped !== undefined && oldest !== undefined && (completeSince === undefined || oldest > completeSince)) completeSince = oldest;
-      for (const line of payload.lines) entries.push(relayed(line, payload.instance));
+      for (const line of keptSince(payload.lines, filter.since)) entries.push(relayed(line, payload.instance));
       if (payload.done) {
         pending.delete(origin);
         if (pending.size === 0) answeredAll();
       }
     });
     try {
-      await this.publish({ ask, filter, recent: limit, ...(asked ? { only: [...asked] } : {}) });
+      await this.publish({ ask, ...onTheWire(filter), recent: limit, ...(asked ? { only: [...asked] } : {}) });
       await waitAtMost(allAnswered, options.waitMs ?? RECENT_WAIT_MS);
     } finally {
       this.asks.delete(ask);
@@ -248,10 +252,12 @@ export class ClusterLogRelay {
     const only = asked ? { only: [...asked] } : {};
     this.asks.set(ask, (payload, origin) => {
       if (asked && !asked.has(origin)) return;
-      if (payload.lines.length > 0) listener.lines(payload.lines.map((line) => relayed(line, payload.instance)));
+      const lines = keptSince(payload.lines, filter.since);
+      if (lines.length > 0) listener.lines(lines.map((line) => relayed(line, payload.instance)));
       if (payload.skipped !== undefined) listener.skipped(payload.instance, payload.skipped);
     });
-    const renew = () => void this.publish({ ask, filter, followMs: FOLLOW_LEASE_MS, ...only });
+    const wire = onTheWire(filter);
+    const renew = () => void this.publish({ ask, ...wire, followMs: FOLLOW_LEASE_MS, ...only });
     renew();
     const renewal = setInterval(renew, FOLLOW_LEASE_MS / 3);
     renewal.unref();
@@ -262,7 +268,7 @@ export class ClusterLogRelay {
       clearInterval(renewal);
       this.asks.delete(ask);
       // Told at once, so the others stop sending; if this is lost, their follow lapses with its lease.
-      void this.publish({ ask, filter, followMs: 0, ...only });
+      void this.publish({ ask, ...wire, followMs: 0, ...only });
     };
   }
 
@@ -279,7 +285,8 @@ export class ClusterLogRelay {
   private wanted(payload: Record<string, unknown>): void {
     const parsed = WantedSchema.safeParse(payload);
     if (!parsed.success) return;
-    const { ask, filter, recent, followMs, only } = parsed.data;
+    const { ask, recent, followMs, only, since } = parsed.data;
+    const filter: LogFilter = since === undefined ? parsed.data.filter : { ...parsed.data.filter, since };
     if (only && !only.includes(this.cluster.instanceId)) return;
     if (recent !== undefined) void this.answerRecent(ask, filter, recent);
     if (followMs === undefined) return;
@@ -371,6 +378,17 @@ export class ClusterLogRelay {
     if (!this.failing && !this.closed) this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "log lines could not be exchanged with the other instances; until they can, each shows its own");
     this.failing = true;
   }
+}
+
+/** A filter as an ask carries it: `since` beside it (see the module's comment). */
+function onTheWire(filter: LogFilter): { filter: Omit<LogFilter, "since">; since?: string } {
+  const { since, ...rest } = filter;
+  return since === undefined ? { filter: rest } : { filter: rest, since };
+}
+
+/** The lines of an answer the asker keeps: those at or after `since` (an instance that predates it sends older ones). */
+function keptSince(lines: readonly LogEntry[], since: string | undefined): readonly LogEntry[] {
+  return since === undefined ? lines : lines.filter((line) => matches(line, { since }));
 }
 
 function relayed(entry: LogEntry, instance: string): LogEntry {
