@@ -86,21 +86,22 @@ describe("ClusterLogRelay", () => {
   it("asks only the instances named, lists and follows theirs alone, and ignores answers it did not ask for", async () => {
     const { instances, published } = cluster(["a", "b", "c", "d"], [], ["d"]);
     const [a, b, c, d] = [instances.get("a")!, instances.get("b")!, instances.get("c")!, instances.get("d")!];
-    expect(await a.relay.memberIdsNamed("c")).toEqual(["id-c"]);
-    expect(await a.relay.memberIdsNamed("a")).toEqual([]);
-    expect(await a.relay.memberIdsNamed("nobody")).toEqual([]);
+    const onlyC = await a.relay.membersNamed("c");
+    expect(onlyC).toEqual([{ instanceId: "id-c", name: "c" }]);
+    expect(await a.relay.membersNamed("a")).toEqual([]);
+    expect(await a.relay.membersNamed("nobody")).toEqual([]);
     b.log("from b");
     c.log("from c");
     d.log("from d");
     const before = published();
-    const answer = await a.relay.recent({}, 10, { only: ["id-c"] });
+    const answer = await a.relay.recent({}, 10, { only: onlyC! });
     expect(answer.unanswered).toEqual([]);
     // d (older) answered too, but only c's lines are listed.
     expect(answer.entries.map((entry) => `${entry.instance}:${entry.msg}`)).toEqual(["c:from c"]);
     // The ask, c's answer and d's: b published nothing.
     expect(published() - before).toBe(3);
     const heard: string[] = [];
-    const stop = a.relay.follow({}, { lines: (entries) => heard.push(...entries.map((entry) => `${entry.instance}:${entry.msg}`)), skipped: () => undefined }, { only: ["id-c"] });
+    const stop = a.relay.follow({}, { lines: (entries) => heard.push(...entries.map((entry) => `${entry.instance}:${entry.msg}`)), skipped: () => undefined }, { only: onlyC! });
     await new Promise((resolve) => setTimeout(resolve, 50));
     b.log("b, later");
     c.log("c, later");

@@ -85,7 +85,7 @@ export interface LogRelayCluster {
   readonly instanceId: string;
   readonly instanceName: string;
   readonly signals: Pick<ClusterSignals, "publish" | "subscribe">;
-  members(): Promise<Array<Pick<ClusterMember, "instanceId" | "name">>>;
+  members(): Promise<RelayMember[]>;
 }
 
 /** The lines of the other instances, and those that did not answer in time (by name). */
@@ -99,9 +99,12 @@ export interface RelayedLines {
   completeSince?: string;
 }
 
-/** Which instances an ask is for: their ids (`memberIdsNamed`); absent, every other live one. */
+/** An instance as an ask names it. */
+export type RelayMember = Pick<ClusterMember, "instanceId" | "name">;
+
+/** Which instances an ask is for (`membersNamed`, read once by the caller); absent, every other live one. */
 export interface AskOptions {
-  only?: readonly string[];
+  only?: readonly RelayMember[];
 }
 
 /** What a follow hears: lines (already marked as relayed), or a count of lines another instance left out. */
@@ -186,13 +189,18 @@ export class ClusterLogRelay {
   }
 
   /**
-   * The ids of the other live instances named `name` (names are an operator's choice: two may share one), or
-   * `undefined` when the cluster's database cannot be reached (nobody can tell then which instances are live).
+   * The other live instances named `name` (names are an operator's choice: two may share one), or `undefined` when
+   * the cluster's database cannot be reached (nobody can tell then which instances are live).
    */
-  async memberIdsNamed(name: string): Promise<string[] | undefined> {
+  async membersNamed(name: string): Promise<RelayMember[] | undefined> {
+    const others = await this.otherMembers();
+    return others?.filter((member) => member.name === name);
+  }
+
+  /** The other live instances; `undefined` (and one warning) when the cluster's database cannot be reached. */
+  private async otherMembers(): Promise<RelayMember[] | undefined> {
     try {
-      const members = await this.cluster.members();
-      return members.filter((member) => member.name === name && member.instanceId !== this.cluster.instanceId).map((member) => member.instanceId);
+      return (await this.cluster.members()).filter((member) => member.instanceId !== this.cluster.instanceId);
     } catch (error) {
       this.troubled(error);
       return undefined;
@@ -205,16 +213,8 @@ export class ClusterLogRelay {
    * instance's own lines are then what is left to read, and the listing must not fail for want of the others'.
    */
   async recent(filter: LogFilter, limit: number, options: AskOptions & { waitMs?: number } = {}): Promise<RelayedLines> {
-    let members: Array<Pick<ClusterMember, "instanceId" | "name">>;
-    try {
-      members = await this.cluster.members();
-    } catch (error) {
-      this.troubled(error);
-      return { entries: [], unanswered: [] };
-    }
-    const asked = options.only ? new Set(options.only) : undefined;
-    const others = members.filter((member) => member.instanceId !== this.cluster.instanceId && (!asked || asked.has(member.instanceId)));
-    if (others.length === 0) return { entries: [], unanswered: [] };
+    const others = options.only ?? (await this.otherMembers());
+    if (others === undefined || others.length === 0) return { entries: [], unanswered: [] };
     const ask = randomUUID();
     const pending = new Map(others.map((member) => [member.instanceId, member.name]));
     const entries: LogEntry[] = [];
@@ -234,7 +234,7 @@ export class ClusterLogRelay {
       }
     });
     try {
-      await this.publish({ ask, ...onTheWire(filter), recent: limit, ...(asked ? { only: [...asked] } : {}) });
+      await this.publish({ ask, ...onTheWire(filter), recent: limit, ...(options.only ? { only: options.only.map((member) => member.instanceId) } : {}) });
       await waitAtMost(allAnswered, options.waitMs ?? RECENT_WAIT_MS);
     } finally {
       this.asks.delete(ask);
@@ -248,8 +248,9 @@ export class ClusterLogRelay {
    */
   follow(filter: LogFilter, listener: FollowListener, options: AskOptions = {}): () => void {
     const ask = randomUUID();
-    const asked = options.only ? new Set(options.only) : undefined;
-    const only = asked ? { only: [...asked] } : {};
+    const ids = options.only?.map((member) => member.instanceId);
+    const asked = ids ? new Set(ids) : undefined;
+    const only = ids ? { only: ids } : {};
     this.asks.set(ask, (payload, origin) => {
       if (asked && !asked.has(origin)) return;
       const lines = keptSince(payload.lines, filter.since);

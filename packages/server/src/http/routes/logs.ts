@@ -19,7 +19,7 @@ import { z } from "zod";
 import { ApiError } from "../../errors.js";
 import { ErrorBodySchema, LOG_STREAM_EVENTS, LogListResponseSchema, LogQuerySchema, LogStreamQuerySchema, type LogEntry, type LogFilter } from "@kai/protocol";
 import { matches, type LogTail } from "../../logging/log-tail.js";
-import type { ClusterLogRelay } from "../../logging/cluster-log-relay.js";
+import type { ClusterLogRelay, RelayMember } from "../../logging/cluster-log-relay.js";
 import { principalOf } from "../authenticate.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema, 503: ErrorBodySchema };
@@ -115,12 +115,12 @@ function byTime(entries: LogEntry[]): LogEntry[] {
 
 /**
  * Whose lines a request reads: this instance's own (`own`), and other instances' through the relay (every other live
- * one, or `only` those ids).
+ * one, or `only` those).
  */
 interface LineSource {
   own: boolean;
   relay: ClusterLogRelay | null;
-  only?: string[];
+  only?: RelayMember[];
 }
 
 /**
@@ -133,7 +133,7 @@ export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null, instanc
   const sourceOf = async (instances: "all" | "this", instance: string | undefined): Promise<LineSource> => {
     if (instance === undefined) return { own: true, relay: instances === "all" ? relay : null };
     if (instance === (relay ? relay.instanceName : await instanceName())) return { own: true, relay: null };
-    const only = relay ? await relay.memberIdsNamed(instance) : [];
+    const only = relay ? await relay.membersNamed(instance) : [];
     if (only === undefined) throw new ApiError("storage_unavailable", "which instances are live cannot be told now (the cluster's database does not answer); without instance, this instance's own lines are listed");
     if (only.length === 0) throw new ApiError("not_found", `no live instance is named "${instance}" (GET /api/cluster and kai cluster list them)`);
     return { own: false, relay, only };
