@@ -25,6 +25,8 @@ describe("kai status and rate limits", () => {
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^version:\s+\S+$/m);
     expect(human.stdout).toMatch(/^you are:\s+\S+ \(admin\)$/m);
+    // A node without TLS files says so (a proxy in front may terminate TLS).
+    expect(human.stdout).toMatch(/^tls:\s+off \(plain HTTP/m);
     const json = await kai(["status", "--json"]);
     expect(JSON.parse(json.stdout)).toMatchObject({ caller: { scopes: ["admin"] }, registry: { services: 0 } });
   });

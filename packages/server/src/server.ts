@@ -64,6 +64,8 @@ import { DirectoryWatch } from "./directory/directory-watch.js";
 import { registerFederationMetrics } from "./federation/federation-metrics.js";
 import { registerClusterMetrics } from "./cluster/cluster-metrics.js";
 import { registerVaultMetrics } from "./vault/vault-metrics.js";
+import { TlsCertificates } from "./http/tls-certificates.js";
+import { registerTlsMetrics } from "./http/tls-metrics.js";
 import { registerBackupMetrics } from "./backup/backup-metrics.js";
 import { registerSecurityMetrics } from "./auth/security-metrics.js";
 import { clusterCoordination } from "./federation/coordination.js";
@@ -242,7 +244,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // The node's side of TLS towards other nodes (its client certificate, their CA): read now, so that a file that
     // cannot be read stops the start with its name, as the server's own certificate does.
     const peerFiles = peerTlsFiles(config);
-    const peerTls = peerFiles ? new PeerTls(peerFiles, logger) : undefined;
+    // What TLS files this instance uses and whether their last change loaded: for the status and the metrics.
+    const tlsCertificates = new TlsCertificates();
+    const peerTls = peerFiles ? new PeerTls(peerFiles, logger, tlsCertificates) : undefined;
     if (peerTls) undo.unshift(async () => peerTls.close());
     const klpNode = new KlpNode({
       key: nodeKeySource(key),
@@ -297,8 +301,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const getStatus = async (principal: Principal): Promise<NodeStatus> => {
       const byStatus = await store.countServices(viewerOf(principal));
       const guard = monitor.guardState;
+      const tls = tlsCertificates.status();
       return {
-        node: { version: VERSION, startedAt: startedAt.toISOString(), uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000), storage: store.description },
+        node: {
+          version: VERSION,
+          startedAt: startedAt.toISOString(),
+          uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
+          storage: store.description,
+          ...(tls ? { tls } : {}),
+        },
         registry: {
           services: Object.values(byStatus).reduce((sum, n) => sum + n, 0),
           byStatus,
@@ -334,6 +345,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     registerFederationMetrics(metrics.registry, () => federation.listPeers());
     registerClusterMetrics(metrics.registry, cluster);
     registerVaultMetrics(metrics.registry, () => vault.status());
+    registerTlsMetrics(metrics.registry, tlsCertificates);
     // The JSON view of the last hour (metrics/node-activity.ts): the router's live state and the health checker's verdicts.
     metrics.activity.attachRuntime(() => router.serviceStats());
     verdicts.observe((id, verdict) => metrics.activity.recordHealth(id, verdict));
@@ -554,7 +566,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       ...(tracing ? { tracing } : {}),
       lanDiscovery: () => lanDiscovery,
       logRelay,
-      config, logger, tokens, registry, streams, getStatus, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh, artifacts,
+      config, logger, tokens, registry, streams, getStatus, tlsCertificates, vault, metrics, gateway: routerPort(router), klp: klpNode, federation, listing, mesh, artifacts,
       getCluster: report.getCluster, clusterSummary: report.clusterSummary, readiness: report.readiness, limits: limits.limits,
       signIn: { signIn, sessions, users, roles, access, log: securityLog, agents, mfa: mfa.service, sso },
     });
@@ -573,7 +585,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const host = config.server.host.includes(":") ? `[${config.server.host}]` : config.server.host;
     const url = `${tlsEnabled(config.server.tls) ? "https" : "http"}://${host}:${port}`;
     // A renewed certificate goes live without a restart (http/tls-server.ts).
-    const tlsWatch = tlsEnabled(config.server.tls) ? watchTlsFiles(app.server, config.server.tls, logger) : null;
+    const tlsWatch = tlsEnabled(config.server.tls) ? watchTlsFiles(app.server, config.server.tls, tlsCertificates, logger) : null;
     listeningUrl = url;
     report.start();
     // LAN discovery needs the port it announces, so it starts once the node listens.

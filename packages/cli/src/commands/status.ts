@@ -9,6 +9,25 @@ import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { formatKeyValues } from "../output.js";
 import { describeLeader } from "./cluster.js";
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** "in 84 days", "in 5 hours", or "EXPIRED 2 days ago": how long a certificate has left, read at a glance. */
+export function describeExpiry(notAfter: string, now = Date.now()): string {
+  const left = Date.parse(notAfter) - now;
+  const amount = (ms: number) => (ms >= 2 * DAY_MS ? `${Math.floor(ms / DAY_MS)} days` : `${Math.max(1, Math.floor(ms / 3_600_000))} hour(s)`);
+  return left > 0 ? `expires ${notAfter} (in ${amount(left)})` : `EXPIRED ${notAfter} (${amount(-left)} ago)`;
+}
+
+/** One row per certificate the node presents, and one saying which sections' changed files did not load. */
+function tlsRows(tls: StatusResponse["node"]["tls"]): [string, string][] {
+  if (!tls) return [["tls", "off (plain HTTP; a proxy in front may terminate TLS)"]];
+  const rows: [string, string][] = tls.certificates.map((certificate) => [certificate.setting, `${certificate.subject}, issued by ${certificate.issuer}, ${describeExpiry(certificate.notAfter)}`]);
+  if (tls.notReloaded.length > 0) {
+    rows.push(["tls reload", `FAILED for ${tls.notReloaded.join(", ")}: the files changed but do not load, the last good ones are still in use (kai logs tail --level warn says why)`]);
+  }
+  return rows;
+}
+
 function describeStatus(status: StatusResponse, url: string): string {
   const { node, registry, caller, cluster } = status;
   const byStatus = Object.entries(registry.byStatus)
@@ -22,6 +41,7 @@ function describeStatus(status: StatusResponse, url: string): string {
     ["version", node.version],
     ["started", `${node.startedAt} (up ${Math.round(node.uptimeSeconds)}s)`],
     ["storage", node.storage],
+    ...tlsRows(node.tls),
     ["mode", cluster.mode],
     ["instance", `${cluster.instance.name} (${cluster.instance.id})`],
     ["leader", describeLeader(cluster.leader)],

@@ -32,12 +32,37 @@ export const ReadyzNotReadySchema = z.object({ status: z.literal("not_ready"), r
 export const ReadyzResponseSchema = z.discriminatedUnion("status", [ReadyzReadySchema, ReadyzNotReadySchema]);
 export type ReadyzResponse = z.infer<typeof ReadyzResponseSchema>;
 
+/** A certificate file the node presents: its own for HTTPS (`server.tls.certFile`), or its client one to peers. */
+export const TlsCertificateStatusSchema = z.object({
+  /** The setting that names the file: `server.tls.certFile` or `federation.tls.certFile`. */
+  setting: z.enum(["server.tls.certFile", "federation.tls.certFile"]),
+  /** The first certificate's subject and issuer, as `CN=…, O=…`. */
+  subject: z.string(),
+  issuer: z.string(),
+  /** When the file's chain stops being valid: the earliest end of validity among its certificates. */
+  notAfter: TimestampSchema,
+});
+export type TlsCertificateStatus = z.infer<typeof TlsCertificateStatusSchema>;
+
+/** The TLS files this instance uses now (issue 19: they are reloaded when they change on disk). */
+export const TlsStatusSchema = z.object({
+  certificates: z.array(TlsCertificateStatusSchema),
+  /**
+   * Sections whose files changed on disk but did not load (a key that does not match, a half-written file): the
+   * instance still uses the last good ones, and its log says why.
+   */
+  notReloaded: z.array(z.enum(["server.tls", "federation.tls"])),
+});
+export type TlsStatus = z.infer<typeof TlsStatusSchema>;
+
 export const StatusResponseSchema = z.object({
   node: z.object({
     version: z.string(),
     startedAt: TimestampSchema,
     uptimeSeconds: z.number(),
     storage: z.string(),
+    /** Present when this instance uses TLS files (`server.tls` or `federation.tls`). */
+    tls: TlsStatusSchema.optional(),
   }),
   registry: z.object({
     /** Services the caller can see, by status. */

@@ -78,6 +78,7 @@ import type { ClusterLogRelay } from "../logging/cluster-log-relay.js";
 // The effective configuration, secrets redacted (issue 15, the web app's Settings).
 import { configRoutes } from "./routes/config.js";
 import { requirePeerCertificates, tlsEnabled, tlsServerFactory } from "./tls-server.js";
+import type { TlsCertificates } from "./tls-certificates.js";
 import type { RuntimeLayerSync } from "../config/layers/runtime-layer-sync.js";
 import type { LayeredConfig } from "../config/layers/layered-config.js";
 import type { AgentMesh } from "../agents/open-agent-mesh.js";
@@ -140,6 +141,8 @@ export interface AppDeps {
   registry: RegistryService;
   streams: DirectoryWatch;
   getStatus: StatusProvider;
+  /** The TLS files this instance uses (http/tls-certificates.ts): the HTTPS server tells it what it loaded. */
+  tlsCertificates: TlsCertificates;
   vault: Vault;
   metrics: NodeMetrics;
   gateway: GatewayPort;
@@ -250,7 +253,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     // get the same error body and request id as everything else.
     frameworkErrors: sendFrameworkError,
     // TLS terminated here when server.tls names a certificate (http/tls-server.ts); else plain HTTP (a proxy in front).
-    ...(tlsEnabled(deps.config.server.tls) ? { serverFactory: tlsServerFactory(deps.config.server.tls) } : {}),
+    ...(tlsEnabled(deps.config.server.tls) ? { serverFactory: tlsServerFactory(deps.config.server.tls, deps.tlsCertificates) } : {}),
   }).withTypeProvider<ZodTypeProvider>();
   requirePeerCertificates(app, deps.config.server.tls);
 

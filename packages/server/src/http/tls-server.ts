@@ -21,6 +21,7 @@ import { ApiError } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
 import { watchFileFolders, type FolderWatch } from "../config/watch-folders.js";
 import { readTlsFiles } from "../config/configured-file.js";
+import type { TlsCertificates } from "./tls-certificates.js";
 
 type TlsSettings = Config["server"]["tls"];
 
@@ -38,14 +39,18 @@ function secureContextOf(settings: TlsSettings): Pick<ServerOptions, "cert" | "k
  * Fastify's `serverFactory` for an HTTPS server with these settings. The cast: Fastify types its raw server as an
  * http.Server unless told otherwise at every use; an https.Server has the same request/upgrade interface.
  */
-export function tlsServerFactory(settings: TlsSettings): (handler: (request: IncomingMessage, response: ServerResponse) => void) => HttpServer {
-  return (handler) => createHttpsServer({
-    ...secureContextOf(settings),
-    // Modern clients only; Node's defaults for ciphers.
-    minVersion: "TLSv1.2",
-    requestCert: settings.clientCertificates !== "off",
-    rejectUnauthorized: settings.clientCertificates === "all",
-  }, handler) as unknown as HttpServer;
+export function tlsServerFactory(settings: TlsSettings, certificates: TlsCertificates): (handler: (request: IncomingMessage, response: ServerResponse) => void) => HttpServer {
+  return (handler) => {
+    const files = secureContextOf(settings);
+    certificates.loaded("server.tls", files.cert as Buffer | undefined);
+    return createHttpsServer({
+      ...files,
+      // Modern clients only; Node's defaults for ciphers.
+      minVersion: "TLSv1.2",
+      requestCert: settings.clientCertificates !== "off",
+      rejectUnauthorized: settings.clientCertificates === "all",
+    }, handler) as unknown as HttpServer;
+  };
 }
 
 /**
@@ -74,14 +79,20 @@ export function requirePeerCertificates(app: FastifyInstance, settings: TlsSetti
   });
 }
 
-/** Watches the certificate files and loads a changed pair into the running server; `close()` stops watching. */
-export function watchTlsFiles(server: HttpServer, settings: TlsSettings, logger: Logger, settleMs = 200): FolderWatch {
+/**
+ * Watches the certificate files and loads a changed pair into the running server, telling `certificates` what is in
+ * use; `close()` stops watching.
+ */
+export function watchTlsFiles(server: HttpServer, settings: TlsSettings, certificates: TlsCertificates, logger: Logger, settleMs = 200): FolderWatch {
   const https = server as unknown as HttpsServer;
   const reload = () => {
     try {
-      https.setSecureContext({ ...secureContextOf(settings), minVersion: "TLSv1.2" });
+      const files = secureContextOf(settings);
+      https.setSecureContext({ ...files, minVersion: "TLSv1.2" });
+      certificates.loaded("server.tls", files.cert as Buffer | undefined);
       logger.info({ certFile: settings.certFile }, "TLS certificate reloaded");
     } catch (error) {
+      certificates.notReloaded("server.tls");
       logger.warn({ reason: error instanceof Error ? error.message : String(error) }, "the TLS certificate files changed but do not load: kept the last good certificate");
     }
   };

@@ -20,6 +20,7 @@ import { watchFileFolders, type FolderWatch } from "../config/watch-folders.js";
 import { readTlsFiles } from "../config/configured-file.js";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
+import { TlsCertificates, type TlsSection } from "../http/tls-certificates.js";
 
 export interface PeerTlsFiles {
   /** The client certificate (chain) presented to peers that ask for one; with `keyFile`. */
@@ -95,9 +96,13 @@ export class PeerTls {
   private agent: Agent | undefined;
   private readonly watch: FolderWatch;
 
-  /** Reads the files (throws when one cannot be read) and watches them for renewals. */
-  constructor(private readonly files: PeerTlsFiles, private readonly logger: Logger) {
+  /**
+   * Reads the files (throws when one cannot be read) and watches them for renewals; `certificates` is told what is in
+   * use and which changes did not load (the node's status and metrics read it).
+   */
+  constructor(private readonly files: PeerTlsFiles, private readonly logger: Logger, private readonly certificates = new TlsCertificates()) {
     this.options = readOptions(files);
+    certificates.loaded(this.section, this.options.cert);
     this.watch = watchFileFolders({
       files: [files.certFile, files.keyFile, files.caFile].filter((file): file is string => file !== undefined),
       onChange: () => this.reload(),
@@ -126,10 +131,17 @@ export class PeerTls {
     void this.agent?.close().catch(() => {});
   }
 
+  /** The section the files come from: `server.tls`'s own files when `federation.tls` is not set. */
+  private get section(): TlsSection {
+    return this.files.setting ?? "federation.tls";
+  }
+
   private reload(): void {
     try {
       this.options = readOptions(this.files);
+      this.certificates.loaded(this.section, this.options.cert);
     } catch (error) {
+      this.certificates.notReloaded(this.section);
       this.logger.warn({ error: (error as Error).message }, "federation TLS files not reloaded; the last good ones stay in use");
       return;
     }

@@ -13,6 +13,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { klp, type ServiceRecord } from "@kai/protocol";
 import { PeerTls } from "../../src/klp/peer-tls.js";
+import { TlsCertificates } from "../../src/http/tls-certificates.js";
 import { registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { HAS_OPENSSL, makeTestCa } from "../helpers/test-certificates.js";
 import { FAST_FEDERATION, eventually } from "./support.js";
@@ -121,17 +122,31 @@ describe.skipIf(!HAS_OPENSSL)("mTLS between nodes", () => {
     expect(() => new PeerTls({ caFile: file("node-a.key") }, pino({ level: "silent" }))).toThrow(`federation.tls.caFile ${file("node-a.key")} holds no PEM certificate`);
   });
 
-  it("reads renewed client certificate files without a restart", async () => {
+  it("reads renewed client certificate files without a restart, and reports what is in use and a change that did not load", async () => {
     copyFileSync(file("node-a.pem"), file("live.pem"));
     copyFileSync(file("node-a.key"), file("live.key"));
-    const tls = new PeerTls({ certFile: file("live.pem"), keyFile: file("live.key"), caFile: file("ca.pem") }, pino({ level: "silent" }));
+    const certificates = new TlsCertificates();
+    const tls = new PeerTls({ certFile: file("live.pem"), keyFile: file("live.key"), caFile: file("ca.pem") }, pino({ level: "silent" }), certificates);
+    const presented = () => certificates.status()?.certificates.map((certificate) => `${certificate.setting} ${certificate.subject}`);
     try {
       expect(tls.socketOptions().cert?.equals(readFileSync(file("node-a.pem")))).toBe(true);
+      expect(presented()).toEqual(["federation.tls.certFile CN=node-a"]);
+      expect(certificates.status()?.notReloaded).toEqual([]);
       // The CA is added to the system's roots, not put in their place.
       expect(tls.socketOptions().ca!.length).toBeGreaterThan(1);
       copyFileSync(file("node-b.key"), file("live.key"));
       copyFileSync(file("node-b.pem"), file("live.pem"));
       await eventually(async () => tls.socketOptions().cert?.equals(readFileSync(file("node-b.pem"))), (renewed) => renewed === true);
+      await eventually(async () => presented()?.[0], (subject) => subject === "federation.tls.certFile CN=node-b");
+      // A key that is not the certificate's: the last good pair stays, and the status says the change did not load.
+      copyFileSync(file("node-a.key"), file("live.key"));
+      await eventually(async () => certificates.status()?.notReloaded, (failing) => failing?.[0] === "federation.tls");
+      expect(certificates.lastReloadSucceeded("federation.tls")).toBe(false);
+      expect(tls.socketOptions().cert?.equals(readFileSync(file("node-b.pem")))).toBe(true);
+      expect(presented()).toEqual(["federation.tls.certFile CN=node-b"]);
+      copyFileSync(file("node-a.pem"), file("live.pem"));
+      await eventually(async () => certificates.status()?.notReloaded, (failing) => failing?.length === 0);
+      expect(presented()).toEqual(["federation.tls.certFile CN=node-a"]);
     } finally {
       tls.close();
     }

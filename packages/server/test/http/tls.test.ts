@@ -4,7 +4,8 @@
 // certificate signed by the CA while the rest of the API does not; the built `kai` trusts the CA with --ca-file; the
 // SDK (`@kai/sdk/node`'s nodeTls) trusts it and shows a client certificate for REST calls, watch() and a KLP agent.
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, rmSync, copyFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, copyFileSync, writeFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
 import { tmpdir } from "node:os";
 import { get } from "node:https";
 import { join } from "node:path";
@@ -13,13 +14,14 @@ import { fileURLToPath } from "node:url";
 // undici's own fetch: it takes undici's Agent as its dispatcher (the global fetch's types know no dispatcher).
 import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { klp } from "@kai/protocol";
+import { klp, StatusResponseSchema } from "@kai/protocol";
 import { createClient, KaiConnectionError, type Watcher } from "@kai/sdk";
 import { createKlpAgent } from "../../../sdk/src/agent-runtime/index.js";
 import { nodeTls } from "../../../sdk/src/node-tls/index.js";
 import { certificateTrust, clientCertificateHint } from "../../../cli/src/certificate-trust.js";
 import { eventually, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { HAS_OPENSSL, makeTestCa, type TestCa } from "../helpers/test-certificates.js";
+import { sampleOf } from "../helpers/exposition.js";
 
 const CLI = fileURLToPath(new URL("../../../cli/dist/main.js", import.meta.url));
 
@@ -43,11 +45,11 @@ function servedSerial(port: number, ca: Buffer | string): Promise<string> {
  * The built `kai` with `node`'s admin token and no TLS settings from this process's environment. Spawned without
  * blocking: the node runs in this process and must answer meanwhile.
  */
-function kaiAs(node: TestServer, args: string[]): Promise<{ code: number | null; stderr: string }> {
+function kaiAs(node: TestServer, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const env = { ...process.env, KAI_TOKEN: node.adminToken, KAI_CA_FILE: "", KAI_CLIENT_CERT: "", KAI_CLIENT_KEY: "" };
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env }, (error, _stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr });
+    execFile(process.execPath, [CLI, ...args], { env }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
     });
   });
 }
@@ -103,6 +105,53 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     }, 10_000);
     expect(after).not.toBe(before);
     expect(node.logs.some((line) => line.includes("TLS certificate reloaded"))).toBe(true);
+  });
+
+  it("reports the certificate in use and a change that did not load, in the status and the metrics", async () => {
+    const trusting = new Agent({ connect: { ca } });
+    const status = async () => {
+      const response = await fetch(`${node.url}/api/status`, { dispatcher: trusting, headers: { authorization: `Bearer ${node.adminToken}` } });
+      return StatusResponseSchema.parse(await response.json()).node.tls;
+    };
+    const metric = async (name: string, labels: string) => {
+      const response = await fetch(`${node.url}/metrics`, { dispatcher: trusting, headers: { authorization: `Bearer ${node.adminToken}` } });
+      return sampleOf(await response.text(), name, labels);
+    };
+    try {
+      const live = new X509Certificate(readFileSync(file("live.pem")));
+      const notAfter = new Date(Date.parse(live.validTo)).toISOString();
+      expect(await status()).toEqual({
+        certificates: [{ setting: "server.tls.certFile", subject: "CN=localhost", issuer: "CN=kai test CA", notAfter }],
+        notReloaded: [],
+      });
+      expect(await metric("kai_tls_certificate_expiration_timestamp_seconds", 'setting="server.tls.certFile"')).toBe(Date.parse(notAfter) / 1000);
+      expect(await metric("kai_tls_last_reload_successful", 'section="server.tls"')).toBe(1);
+
+      // A key that is not the certificate's: the node keeps serving the last good pair, and says the change did not load.
+      const before = await servedSerial(Number(new URL(node.url).port), ca);
+      copyFileSync(file("client.key"), file("live.key"));
+      await eventually(async () => ((await status())?.notReloaded.length === 1 ? true : undefined), 10_000);
+      expect((await status())?.notReloaded).toEqual(["server.tls"]);
+      expect(await metric("kai_tls_last_reload_successful", 'section="server.tls"')).toBe(0);
+      expect(await servedSerial(Number(new URL(node.url).port), ca)).toBe(before);
+      const told = await kaiAs(node, ["status", "--url", node.url, "--ca-file", file("ca.pem")]);
+      expect(told.stdout).toMatch(/^tls reload:\s+FAILED for server\.tls: the files changed but do not load, the last good ones are still in use/m);
+
+      // A good pair again (a certificate issued now, so it ends later): loaded, and the figures follow it.
+      issue("later", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+      copyFileSync(file("later.key"), file("live.key"));
+      copyFileSync(file("later.pem"), file("live.pem"));
+      const later = new Date(Date.parse(new X509Certificate(readFileSync(file("later.pem"))).validTo)).toISOString();
+      const reloaded = await eventually(async () => {
+        const tls = await status();
+        return tls?.notReloaded.length === 0 && tls.certificates[0]?.notAfter === later ? tls : undefined;
+      }, 10_000);
+      expect(reloaded.certificates).toHaveLength(1);
+      expect(await metric("kai_tls_last_reload_successful", 'section="server.tls"')).toBe(1);
+      expect(await metric("kai_tls_certificate_expiration_timestamp_seconds", 'setting="server.tls.certFile"')).toBe(Date.parse(later) / 1000);
+    } finally {
+      await trusting.close();
+    }
   });
 
   it("with clientCertificates: peers, KLP's routes need a client certificate signed by the CA; the API does not", async () => {
@@ -169,6 +218,9 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     const kai = (args: string[]) => kaiAs(node, args);
     const trusted = await kai(["status", "--url", node.url, "--ca-file", file("ca.pem")]);
     expect(trusted.code, trusted.stderr).toBe(0);
+    // `kai status` names the certificate the node presents and how long it has left (two days, as the test CA issues).
+    expect(trusted.stdout).toMatch(/^server\.tls\.certFile:\s+CN=localhost, issued by CN=kai test CA, expires \S+Z \(in (47|48) hour\(s\)\)$/m);
+    expect(trusted.stdout).not.toMatch(/tls reload/);
     const untrusted = await kai(["status", "--url", node.url]);
     expect(untrusted.code).toBe(7);
     const missing = await kai(["status", "--url", node.url, "--ca-file", file("no-such.pem")]);

@@ -3,7 +3,7 @@
  * The Overview page: services by status and health, gateway traffic now and over the last hour (charts), the
  * vault's state and the peers' sync state. Live: registry changes heard on the WebSocket stream refetch the counts
  * at once; traffic is polled every few seconds (overview-queries.ts). Each part shows only what the session may
- * read: traffic needs metrics:read, peers federation:admin.
+ * read: traffic needs metrics:read, peers federation:admin. The TLS panel shows when the node uses TLS files.
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { Page, Panel } from "../../components/Page";
@@ -14,6 +14,7 @@ import { OVERVIEW_KEYS, useNodeStatus, useTrafficSummary } from "./overview-quer
 import { ServicesPanel } from "./ServicesPanel";
 import { TrafficPanel } from "./TrafficPanel";
 import { PeersPanel, VaultPanel } from "./VaultPeersPanels";
+import { TlsPanel } from "./TlsPanel";
 
 export default function OverviewPage() {
   const status = useNodeStatus();
@@ -36,7 +37,10 @@ export default function OverviewPage() {
       <ErrorNotice error={status.error} title="The node's status could not be read" />
       <div className="grid gap-4 lg:grid-cols-3">
         <div className="lg:col-span-2">{status.data ? <ServicesPanel status={status.data} health={summary.data?.health} /> : !status.error && <Panel title="Services"><p role="status">Loading…</p></Panel>}</div>
-        <VaultPanel />
+        <div className="flex flex-col gap-4">
+          <VaultPanel />
+          {node?.tls && <TlsPanel tls={node.tls} />}
+        </div>
       </div>
       {summary.allowed ? (
         <>

@@ -49,6 +49,8 @@ describe("the overview", () => {
     await screen.findByRole("heading", { name: "Overview", level: 1 }, { timeout: 10_000 });
     const active = await screen.findByRole("link", { name: /^\d+ active$/ }, { timeout: 10_000 });
     const before = Number(active.textContent);
+    // This node has no TLS files: no TLS panel (tls-panel.test.tsx shows one that has).
+    expect(screen.queryByRole("heading", { name: "TLS", level: 2 })).toBeNull();
     const registered = await server.request("/api/services/register", { method: "POST", json: { id: "ov-new", name: "Newcomer", url: "http://127.0.0.1:9/", visibility: "public" } });
     expect(registered.status).toBe(201);
     // The stream refetches the counts; the poll alone would take 15 s.
