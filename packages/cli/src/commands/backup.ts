@@ -2,9 +2,10 @@
  * @module commands/backup
  * `kai backup create|list|verify|download|delete|restore` (issue 19, docs/operations/backup.md):
  * - `create`, `list`, `verify ID`: through the node's API (scope `backup:admin`): the node takes the backup while it
- *   serves and keeps it in its backup directory;
+ *   serves and keeps it in its backup directory (and copies it to its offsite store with `backup.offsite`; `list`
+ *   says where each is, and a backup kept only offsite is fetched back by the node for `verify` and `download`);
  * - `download ID`: the backup's file, as it is (encrypted), from the node to here: kept elsewhere, or restored on a
- *   machine with no copy of the node's backup directory; `delete ID`: its file, from the node's backup directory;
+ *   machine with no copy of the node's backup directory; `delete ID`: its file and its offsite copy;
  * - `verify --file FILE`: local, no node: the same proof (decrypt, hashes, scratch restore) on a file copied elsewhere;
  * - `restore FILE --data-dir DIR`: local, the node stopped: onto an empty data directory (SQLite) or, with `--to` or
  *   `--postgres`, an empty PostgreSQL database. The server package's `restoreBackup` does the work, imported lazily
@@ -69,23 +70,31 @@ function createCommand(): Command {
       .catch((error: unknown) => {
         throw withPassphraseHint(error);
       });
-    if (out.json) return out.document(created);
-    out.table(["WHAT", "COUNT"], Object.entries(created.counts).map(([kind, count]) => [kind, String(count)]));
-    out.line(`${created.id} (${created.bytes} bytes)`);
+    if (out.json) {
+      out.document(created);
+    } else {
+      out.table(["WHAT", "COUNT"], Object.entries(created.counts).map(([kind, count]) => [kind, String(count)]));
+      out.line(`${created.id} (${created.bytes} bytes${created.locations?.includes("offsite") ? ", copied offsite" : ""})`);
+    }
+    // The backup is taken and kept; only its offsite copy failed: a job running this must hear of it.
+    if (created.offsiteError !== undefined) {
+      throw new CliError(`${created.id} was taken and is kept in the node's backup directory, but its offsite copy failed: ${created.offsiteError}`, "backup_offsite_unavailable", exitCodeForApiCode("backup_offsite_unavailable"));
+    }
   });
 }
 
 function listCommand(): Command {
-  const command = new Command("list").alias("ls").description("the backups in the node's backup directory, newest first (backup:admin)");
+  const command = new Command("list").alias("ls").description("the backups in the node's backup directory and offsite store, newest first (backup:admin)");
   addGlobalOptions(command);
   return command.action(async (_flags: unknown, self: Command) => {
     const { out, client } = contextOf(self);
-    const backups = await client().backups.list();
-    if (out.json) return out.document({ backups });
+    const listing = await client().backups.listing();
+    if (out.json) return out.document(listing);
     out.table(
-      ["ID", "CREATED", "BYTES", "ARTIFACTS", "FROM"],
-      backups.map((backup) => [backup.id, backup.createdAt, String(backup.bytes), backup.withArtifacts ? "bytes" : "metadata", backup.sourceBackend]),
+      ["ID", "CREATED", "BYTES", "ARTIFACTS", "FROM", "WHERE"],
+      listing.backups.map((backup) => [backup.id, backup.createdAt, String(backup.bytes), backup.withArtifacts ? "bytes" : "metadata", backup.sourceBackend, (backup.locations ?? ["local"]).join("+")]),
     );
+    if (listing.offsiteError !== undefined) out.warn(`the offsite store could not be listed, so only the backup directory's backups are shown: ${listing.offsiteError}`);
   });
 }
 

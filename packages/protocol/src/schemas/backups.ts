@@ -94,7 +94,11 @@ export const BackupManifestSchema = z.strictObject({
 });
 export type BackupManifest = z.infer<typeof BackupManifestSchema>;
 
-/** One backup as listed: its header's public facts and its file size. */
+/** Where a copy of a backup is: the backup directory (`backup.dir`), or the offsite store (`backup.offsite`). */
+export const BackupLocationSchema = z.enum(["local", "offsite"]);
+export type BackupLocation = z.infer<typeof BackupLocationSchema>;
+
+/** One backup as listed: its header's public facts, its file size, and where its copies are. */
 export const BackupSummarySchema = z.strictObject({
   id: BackupIdSchema,
   createdAt: TimestampSchema,
@@ -102,10 +106,16 @@ export const BackupSummarySchema = z.strictObject({
   sourceBackend: BackupSourceBackendSchema,
   withArtifacts: z.boolean(),
   bytes: z.int().min(0),
+  /** Where its copies are (absent from nodes that predate offsite copies: local). */
+  locations: z.array(BackupLocationSchema).min(1).optional(),
 });
 export type BackupSummary = z.infer<typeof BackupSummarySchema>;
 
-export const BackupListResponseSchema = z.strictObject({ backups: z.array(BackupSummarySchema) });
+export const BackupListResponseSchema = z.strictObject({
+  backups: z.array(BackupSummarySchema),
+  /** Set when the offsite store (`backup.offsite`) could not be listed: `backups` then holds the local ones only. */
+  offsiteError: z.string().optional(),
+});
 export type BackupListResponse = z.infer<typeof BackupListResponseSchema>;
 
 /** A passphrase for one backup; absent: the node's `backup.passphrase`. Never stored, never logged. */
@@ -118,7 +128,14 @@ export const CreateBackupRequestSchema = z.strictObject({
 });
 export type CreateBackupRequest = z.infer<typeof CreateBackupRequestSchema>;
 
-export const CreateBackupResponseSchema = BackupSummarySchema.extend({ counts: BackupCountsSchema });
+export const CreateBackupResponseSchema = BackupSummarySchema.extend({
+  counts: BackupCountsSchema,
+  /**
+   * Set when `backup.offsite` is on and the copy there failed: the backup is in the backup directory only (`locations`
+   * says so), and a later scheduled backup is copied as usual. The reason names the store's error, never a credential.
+   */
+  offsiteError: z.string().optional(),
+});
 export type CreateBackupResponse = z.infer<typeof CreateBackupResponseSchema>;
 
 export const VerifyBackupRequestSchema = z.strictObject({ passphrase: PassphraseSchema.optional() });

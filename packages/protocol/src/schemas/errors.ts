@@ -159,6 +159,8 @@ export const ERROR_TABLE = {
   backup_corrupt: { status: 422 },
   // Backups: the backup could not be written where the node keeps them (`backup.dir` cannot be made or written, or its disk is full); nothing was kept.
   backup_failed: { status: 507 },
+  // Backups: the offsite store (`backup.offsite`) did not answer or refused, while reading a backup kept only there.
+  backup_offsite_unavailable: { status: 503 },
 } as const satisfies Record<string, ErrorTraits>;
 
 type ErrorTableCode = keyof typeof ERROR_TABLE;

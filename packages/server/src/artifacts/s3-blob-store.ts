@@ -22,11 +22,12 @@
  */
 import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
-import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from "@aws-sdk/client-s3";
+import { CopyObjectCommand, DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
 import { ApiError } from "../errors.js";
 import type { BlobStore, ByteRange, StagedBlob, StoredBlob } from "./blob-store.js";
 import { KeyLock } from "./key-lock.js";
+import { isMissingObject, s3ClientFor, s3ErrorWords, type S3Connection } from "../storage/s3-connection.js";
 
 /** S3's largest single CopyObject (a larger blob needs a multipart copy, which this store does not do). */
 export const S3_COPY_LIMIT_BYTES = 5 * 1024 ** 3;
@@ -34,18 +35,10 @@ export const S3_COPY_LIMIT_BYTES = 5 * 1024 ** 3;
 const DIGEST = /^[0-9a-f]{64}$/;
 const STAGED = /^[0-9a-f]{32}$/;
 
-export interface S3BlobStoreOptions {
-  /** An S3-compatible endpoint (`https://minio.example:9000`); absent: AWS S3 in `region`. */
-  endpoint?: string | undefined;
-  region: string;
+export interface S3BlobStoreOptions extends S3Connection {
   bucket: string;
   /** Prepended to every key (`kai/`); empty for the bucket's root. */
   prefix: string;
-  /** Bucket in the path (`endpoint/bucket/key`), as most S3-compatible servers need, instead of a virtual host. */
-  forcePathStyle: boolean;
-  /** Both or neither; neither: the SDK's default chain (AWS_ACCESS_KEY_ID…, instance roles). */
-  accessKeyId?: string | undefined;
-  secretAccessKey?: string | undefined;
   /** Multipart part size (S3's minimum is 5 MiB) and parts uploaded at once. */
   partSizeBytes: number;
   queueSize: number;
@@ -53,23 +46,10 @@ export interface S3BlobStoreOptions {
   listPageSize?: number;
 }
 
-/** The S3 error's name and HTTP status, nothing else of it (see the module header). */
-function describe(error: unknown): { name: string; status: number | undefined } {
-  const candidate = error as { name?: unknown; $metadata?: { httpStatusCode?: unknown } } | null;
-  const name = typeof candidate?.name === "string" && /^[A-Za-z][A-Za-z0-9_.-]{0,60}$/.test(candidate.name) ? candidate.name : "Error";
-  const status = typeof candidate?.$metadata?.httpStatusCode === "number" ? candidate.$metadata.httpStatusCode : undefined;
-  return { name, status };
-}
-
-/** The object is not there (a missing bucket is a fault of the setup, not a missing blob). */
-const isMissing = (error: unknown) => {
-  const { name, status } = describe(error);
-  return name !== "NoSuchBucket" && (status === 404 || name === "NotFound" || name === "NoSuchKey");
-};
+const isMissing = isMissingObject;
 
 function unavailable(operation: string, error: unknown): ApiError {
-  const { name, status } = describe(error);
-  return new ApiError("artifact_store_unavailable", `the s3 blob store failed to ${operation} (${name}${status !== undefined ? `, HTTP ${status}` : ""})`);
+  return new ApiError("artifact_store_unavailable", `the s3 blob store failed to ${operation} (${s3ErrorWords(error)})`);
 }
 
 export class S3BlobStore implements BlobStore {
@@ -78,25 +58,7 @@ export class S3BlobStore implements BlobStore {
   private readonly commits = new KeyLock();
 
   constructor(private readonly options: S3BlobStoreOptions) {
-    if ((options.accessKeyId === undefined) !== (options.secretAccessKey === undefined)) {
-      throw new Error("artifacts.s3 needs both accessKeyId and secretAccessKey, or neither");
-    }
-    const config: S3ClientConfig = {
-      region: options.region,
-      forcePathStyle: options.forcePathStyle,
-      // The SDK (since 3.729) adds a CRC32 checksum to every upload by default, sent as an aws-chunked trailer, and
-      // validates response checksums whenever present. Many S3-compatible servers (older MinIO, Ceph RGW, R2, B2, and
-      // the test server) reject or mis-store aws-chunked trailers: "only when the operation requires one" keeps the
-      // requests plain S3 that every implementation speaks. Integrity does not rest on it: the digest of the bytes
-      // is computed while they stream in (digesting-stream.ts) and names the blob.
-      requestChecksumCalculation: "WHEN_REQUIRED",
-      responseChecksumValidation: "WHEN_REQUIRED",
-      ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
-      ...(options.accessKeyId !== undefined && options.secretAccessKey !== undefined
-        ? { credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey } }
-        : {}),
-    };
-    this.client = new S3Client(config);
+    this.client = s3ClientFor(options, "artifacts.s3");
   }
 
   async stage(source: Readable): Promise<StagedBlob> {

@@ -3,7 +3,8 @@
  * Backup series on the node's Prometheus registry (docs/operations/metrics.md), read at scrape time, for the alerts an
  * operator sets on backups (deploy/prometheus/kai-alerts.yml): when the newest backup in the backup directory was
  * taken (read from the files themselves, so it survives a restart and counts backups taken by any instance into a
- * shared directory), how often backups are scheduled, and how many failed once begun since the node started.
+ * shared directory), how often backups are scheduled, how many failed once begun since the node started, and how many
+ * could not be copied to the offsite store.
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import type { BackupService } from "./backup-service.js";
@@ -28,7 +29,7 @@ export function registerBackupMetrics(registry: Registry, service: BackupService
       const changes = service.changes;
       // A directory that cannot be read leaves the figure as it was (and is read again next time): the listing logs
       // why, the scrape goes on.
-      const newest = await service.list().then((backups) => backups[0], () => null);
+      const newest = await service.listLocal().then((backups) => backups[0], () => null);
       if (newest === null) return;
       this.set(newest === undefined ? 0 : Date.parse(newest.createdAt) / 1000);
       read = { at: now(), changes };
@@ -49,6 +50,15 @@ export function registerBackupMetrics(registry: Registry, service: BackupService
     collect() {
       this.reset();
       this.inc(service.failures);
+    },
+  });
+  new Counter({
+    name: "kai_backup_offsite_failures_total",
+    help: "Backups whose copy to the offsite store (backup.offsite) failed since the node started: they are kept in the backup directory only",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(service.offsiteFailures);
     },
   });
 }

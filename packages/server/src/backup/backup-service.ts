@@ -6,6 +6,11 @@
  * scratch database (backup-verify.ts); `prune` keeps the newest N. One backup is taken at a time per process (a
  * second waits for the first): two snapshots at once would only double the I/O.
  *
+ * With `backup.offsite` (offsite-store.ts), each backup taken is also copied to an S3-compatible bucket; the listing
+ * shows both places, a backup kept only there is fetched back into the directory when it is verified or downloaded,
+ * and deletion and retention apply to both. A failed copy leaves the backup in the directory (the answer and the log
+ * say so, and `kai_backup_offsite_failures_total` counts it); the next backup is copied as usual.
+ *
  * A node on SQLite is snapshotted at one instant (`VACUUM INTO`); a node on PostgreSQL is copied kind by kind
  * through the store contracts into the same SQLite format (postgres-snapshot.ts says what consistency that gives),
  * so every backup restores into either backend.
@@ -31,6 +36,7 @@ import { listFiles, MANIFEST_FILE, packFolder } from "./backup-archive.js";
 import { readBackupHeader, writeBackup } from "./backup-envelope.js";
 import { takeSnapshot } from "./backup-snapshot.js";
 import { verifyBackup } from "./backup-verify.js";
+import type { OffsiteStore } from "./offsite-store.js";
 
 export const BACKUP_SUFFIX = ".kaibak";
 
@@ -49,7 +55,16 @@ export interface BackupServiceOptions {
   /** `backup.passphraseSecret`: reads the passphrase from the vault when a call gives none (and there is no `passphrase`). */
   readPassphrase?: () => Promise<string>;
   kdfIterations: number;
+  /** `backup.offsite`: where each backup is copied as well; absent when off. */
+  offsite?: OffsiteStore;
   logger: Logger;
+}
+
+/** The listing: the backups in the directory and offsite, newest first. */
+export interface BackupListing {
+  backups: BackupSummary[];
+  /** Why the offsite store could not be listed (`backups` then holds the directory's only). */
+  offsiteError?: string;
 }
 
 export interface CreateOptions {
@@ -78,6 +93,7 @@ const BACKUP_DIR_REFUSALS = new Set(["EACCES", "EPERM", "EROFS", "ENOTDIR", "ENO
 export class BackupService {
   private queue: Promise<unknown> = Promise.resolve();
   private failed = 0;
+  private offsiteFailed = 0;
   private changed = 0;
   /** Files of the backup directory already said to be unreadable: said once, not at every listing (each scrape lists). */
   private readonly unreadable = new Set<string>();
@@ -95,6 +111,16 @@ export class BackupService {
    */
   get failures(): number {
     return this.failed;
+  }
+
+  /** Backups whose offsite copy failed since the node started: `kai_backup_offsite_failures_total` (backup-metrics.ts). */
+  get offsiteFailures(): number {
+    return this.offsiteFailed;
+  }
+
+  /** True when backups are copied offsite (`backup.offsite`). */
+  get copiesOffsite(): boolean {
+    return this.options.offsite !== undefined;
   }
 
   /**
@@ -116,26 +142,57 @@ export class BackupService {
     return this.serialised(() => this.take(passphrase, options.withArtifacts === true));
   }
 
-  async list(): Promise<BackupSummary[]> {
+  /** The backups in the directory and offsite, newest first (each with where its copies are). */
+  async list(): Promise<BackupListing> {
+    const local = await this.listLocal();
+    const offsite = this.options.offsite;
+    if (!offsite) return { backups: local };
+    let kept;
+    try {
+      kept = await offsite.list();
+    } catch (error) {
+      const reason = error instanceof ApiError ? error.message : "it did not answer";
+      this.options.logger.warn({ err: error }, "the offsite backup store could not be listed");
+      return { backups: local, offsiteError: reason };
+    }
+    const byId = new Map(local.map((backup) => [backup.id, backup]));
+    const only: BackupSummary[] = [];
+    for (const copy of kept) {
+      const here = byId.get(copy.id);
+      if (here) {
+        here.locations = ["local", "offsite"];
+        continue;
+      }
+      try {
+        const summary = await offsite.summaryOf(copy);
+        if (summary) only.push(summary);
+      } catch (error) {
+        return { backups: local, offsiteError: error instanceof ApiError ? error.message : "it did not answer" };
+      }
+    }
+    return { backups: newestFirst([...local, ...only]) };
+  }
+
+  /** The backups in the backup directory, newest first (no offsite store is asked: the metrics read this at every scrape). */
+  async listLocal(): Promise<BackupSummary[]> {
     if (!existsSync(this.options.dir)) return [];
     const backups: BackupSummary[] = [];
     for (const name of await readdir(this.options.dir)) {
       if (!name.endsWith(BACKUP_SUFFIX) || !BackupIdSchema.safeParse(name.slice(0, -BACKUP_SUFFIX.length)).success) continue;
       try {
         const { header, size } = await readBackupHeader(join(this.options.dir, name));
-        backups.push({ id: header.id, createdAt: header.createdAt, did: header.did, sourceBackend: header.sourceBackend, withArtifacts: header.withArtifacts, bytes: size });
+        backups.push({ id: header.id, createdAt: header.createdAt, did: header.did, sourceBackend: header.sourceBackend, withArtifacts: header.withArtifacts, bytes: size, locations: ["local"] });
       } catch (error) {
         // A damaged file is not listed as a backup; the log says which, once.
         if (!this.unreadable.has(name)) this.options.logger.warn({ file: name, err: error }, "a file in the backup directory is not a readable backup");
         this.unreadable.add(name);
       }
     }
-    return backups.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
+    return newestFirst(backups);
   }
 
   async verify(id: string, passphrase?: string): Promise<BackupVerification> {
-    const file = this.fileOf(id);
-    if (!existsSync(file)) throw new ApiError("not_found", `no backup ${id}`);
+    const file = await this.localFile(id);
     const key = await this.passphraseOf(passphrase);
     return this.serialised(() => verifyBackup(file, key, this.options.dir));
   }
@@ -146,8 +203,7 @@ export class BackupService {
    * with the header: a file that is not a readable backup is not handed out.
    */
   async fileFor(id: string): Promise<{ path: string; bytes: number }> {
-    const path = this.fileOf(id);
-    if (!existsSync(path)) throw new ApiError("not_found", `no backup ${id}`);
+    const path = await this.localFile(id);
     const { size } = await readBackupHeader(path);
     return { path, bytes: size };
   }
@@ -158,20 +214,43 @@ export class BackupService {
    */
   async delete(id: string, by: string): Promise<void> {
     const path = this.fileOf(id);
+    const offsite = this.options.offsite;
     await this.serialised(async () => {
-      if (!existsSync(path)) throw new ApiError("not_found", `no backup ${id}`);
-      await rm(path, { force: true });
-      this.changed++;
+      const here = existsSync(path);
+      const there = offsite ? (await offsite.list()).some((copy) => copy.id === id) : false;
+      if (!here && !there) throw new ApiError("not_found", `no backup ${id}`);
+      if (there) await offsite!.remove(id);
+      if (here) {
+        await rm(path, { force: true });
+        this.changed++;
+      }
     });
     this.options.logger.info({ backup: id, by }, "backup deleted");
   }
 
-  /** Deletes all but the newest `retain` backups; answers the ids deleted. */
+  /**
+   * Deletes all but the newest `retain` backups, in the directory and offsite alike; answers the ids deleted. An
+   * offsite store that fails is logged, not thrown: the directory's retention still holds.
+   */
   async prune(retain: number): Promise<string[]> {
-    const old = (await this.list()).slice(retain);
+    const old = (await this.listLocal()).slice(retain);
     for (const backup of old) await rm(this.fileOf(backup.id), { force: true });
     if (old.length > 0) this.changed++;
-    return old.map((backup) => backup.id);
+    const deleted = new Set(old.map((backup) => backup.id));
+    const offsite = this.options.offsite;
+    if (offsite) {
+      try {
+        // Ids begin with the time they were taken (kai-backup-<yyyymmddThhmmssZ>-…): their order is the backups' order.
+        const copies = (await offsite.list()).sort((a, b) => (a.id < b.id ? 1 : -1)).slice(retain);
+        for (const copy of copies) {
+          await offsite.remove(copy.id);
+          deleted.add(copy.id);
+        }
+      } catch (error) {
+        this.options.logger.warn({ err: error }, "old offsite backups could not be pruned; the next backup tries again");
+      }
+    }
+    return [...deleted];
   }
 
   /** Removes what interrupted backups left behind (see `LEFTOVER`); answers the names removed. Never throws. */
@@ -198,6 +277,27 @@ export class BackupService {
     return removed;
   }
 
+  /**
+   * Backup `id`'s file in the directory; a backup kept only offsite is fetched into the directory first (and stays
+   * there until deleted or pruned). `not_found` when neither has it.
+   */
+  private async localFile(id: string): Promise<string> {
+    const file = this.fileOf(id);
+    if (existsSync(file)) return file;
+    const offsite = this.options.offsite;
+    if (!offsite) throw new ApiError("not_found", `no backup ${id}`);
+    const fetched = await this.serialised(async () => {
+      if (existsSync(file)) return true;
+      await this.inBackupDir("be created or written", () => mkdir(this.options.dir, { recursive: true, mode: 0o700 }));
+      const found = await this.inBackupDir("be written", () => offsite.fetch(id, file));
+      if (found) this.changed++;
+      return found;
+    });
+    if (!fetched) throw new ApiError("not_found", `no backup ${id}`);
+    this.options.logger.info({ backup: id, from: offsite.where }, "backup fetched from the offsite store");
+    return file;
+  }
+
   private async passphraseOf(given: string | undefined): Promise<string> {
     const passphrase = given ?? this.options.passphrase ?? (await this.options.readPassphrase?.());
     if (passphrase === undefined) throw new ApiError("validation_failed", "a passphrase is needed: give one, or set backup.passphrase (or backup.passphraseSecret)");
@@ -219,6 +319,20 @@ export class BackupService {
       const reason = code === "ENOSPC" || code === "EDQUOT" ? "its disk is full" : `it cannot ${what}`;
       throw new ApiError("backup_failed", `the backup could not be written to the backup directory (backup.dir) ${this.options.dir}: ${reason} (${code}); nothing was kept`);
     }
+  }
+
+  /** Copies a backup just taken offsite; a failure is counted, logged and answered, and the backup stays local. */
+  private async copyOffsite(offsite: OffsiteStore, file: string, taken: CreateBackupResponse): Promise<CreateBackupResponse> {
+    try {
+      await offsite.put(file, taken);
+    } catch (error) {
+      this.offsiteFailed++;
+      const reason = error instanceof ApiError ? error.message : "the copy failed";
+      this.options.logger.warn({ backup: taken.id, err: error }, "the backup's offsite copy failed; it is kept in the backup directory only");
+      return { ...taken, offsiteError: reason };
+    }
+    this.options.logger.info({ backup: taken.id, to: offsite.where }, "backup copied offsite");
+    return { ...taken, locations: ["local", "offsite"] };
   }
 
   private serialised<T>(work: () => Promise<T>): Promise<T> {
@@ -279,9 +393,15 @@ export class BackupService {
       const { size } = await readBackupHeader(file);
       this.changed++;
       this.options.logger.info({ backup: id, bytes: size, withArtifacts }, "backup taken");
-      return { id, createdAt: manifest.createdAt, did, sourceBackend: storage, withArtifacts, bytes: size, counts };
+      const taken: CreateBackupResponse = { id, createdAt: manifest.createdAt, did, sourceBackend: storage, withArtifacts, bytes: size, counts, locations: ["local"] };
+      return this.options.offsite ? this.copyOffsite(this.options.offsite, file, taken) : taken;
     } finally {
       await rm(work, { recursive: true, force: true });
     }
   }
+}
+
+/** Newest first: by the time taken, then by id. */
+function newestFirst(backups: BackupSummary[]): BackupSummary[] {
+  return backups.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : a.id < b.id ? 1 : -1));
 }

@@ -2,13 +2,15 @@
  * @module backup
  * Backups of a node (issue 19, docs/operations/backup.md): encrypted, verified snapshots taken while the node
  * serves (backup-service.ts), scheduled with retention (backup-schedule.ts), verified by a scratch restore
- * (backup-verify.ts) and restored offline onto an empty node, SQLite or PostgreSQL (backup-restore.ts).
+ * (backup-verify.ts), copied to an S3-compatible bucket when `backup.offsite` is on (offsite-store.ts), and restored
+ * offline onto an empty node, SQLite or PostgreSQL (backup-restore.ts).
  */
 import { join, resolve } from "node:path";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
 import { openBlobBackend } from "../artifacts/open-artifacts.js";
 import { BackupService } from "./backup-service.js";
+import { OffsiteStore } from "./offsite-store.js";
 import { backupScheduleJob } from "./backup-schedule.js";
 import type { SingletonJob } from "../cluster/singleton-jobs.js";
 import type { StorageBackend } from "../storage/contracts/storage-backend.js";
@@ -36,6 +38,7 @@ export function openBackups(
     ...(backup.passphrase !== undefined ? { passphrase: backup.passphrase } : {}),
     ...(backup.passphraseSecret !== undefined ? { readPassphrase: () => readVaultSecret(backup.passphraseSecret!) } : {}),
     kdfIterations: backup.kdfIterations,
+    ...(backup.offsite.store === "s3" && backup.offsite.s3.bucket !== undefined ? { offsite: new OffsiteStore({ ...backup.offsite.s3, bucket: backup.offsite.s3.bucket }) } : {}),
     logger: logger.child({ part: "backup" }),
   });
   // What a backup killed mid-way left behind goes at start (and before each backup).

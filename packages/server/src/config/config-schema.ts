@@ -11,6 +11,27 @@ import { SsoConfigSchema } from "./sso-config.js";
 import { WebConfigSchema } from "./web-config.js";
 import { klp } from "@kai/protocol"; // plugins.trustedKeys
 
+/**
+ * Where an S3-compatible bucket is and how to reach it: shared by the artifacts' blob store (`artifacts.s3`) and the
+ * backups' offsite copies (`backup.offsite.s3`), each with its own default key prefix.
+ */
+function s3ConnectionShape(defaultPrefix: string) {
+  return {
+    /** The endpoint of an S3-compatible server (`https://minio.example:9000`); absent: AWS S3 in `region`. */
+    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    region: z.string().min(1).max(64).default("us-east-1"),
+    /** The bucket (it must exist). Required when the store is `s3`. */
+    bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name").optional(),
+    /** Prepended to every key: empty, or path segments each ending in `/`. */
+    prefix: z.string().max(512).regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, "empty, or segments each ending in /").default(defaultPrefix),
+    /** Bucket in the path instead of the host name, as most S3-compatible servers (MinIO, Ceph) need. */
+    forcePathStyle: z.boolean().default(false),
+    /** Static credentials (both or neither; `@env:NAME` reads them from the environment); neither: the AWS SDK's chain. */
+    accessKeyId: z.string().min(1).max(256).optional(),
+    secretAccessKey: z.string().min(1).max(256).optional(),
+  };
+}
+
 const RateBucketSchema = z.strictObject({
   /** Requests allowed per window, per key (a token for the api buckets, a client address for `global` and `auth`). */
   max: z.int().min(1).default(600),
@@ -468,18 +489,7 @@ export const ConfigSchema = z.strictObject({
       /** The S3-compatible object store (`store: s3`; docs/data/artifacts.md). */
       s3: z
         .strictObject({
-          /** The endpoint of an S3-compatible server (`https://minio.example:9000`); absent: AWS S3 in `region`. */
-          endpoint: z.url({ protocol: /^https?$/ }).optional(),
-          region: z.string().min(1).max(64).default("us-east-1"),
-          /** The bucket (it must exist). Required when `store` is `s3`. */
-          bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name").optional(),
-          /** Prepended to every key: empty, or path segments each ending in `/` (`kai/`). */
-          prefix: z.string().max(512).regex(/^([A-Za-z0-9!_.*'()-]+\/)*$/, "empty, or segments each ending in /").default("kai/"),
-          /** Bucket in the path instead of the host name, as most S3-compatible servers (MinIO, Ceph) need. */
-          forcePathStyle: z.boolean().default(false),
-          /** Static credentials (both or neither; `@env:NAME` reads them from the environment); neither: the AWS SDK's chain. */
-          accessKeyId: z.string().min(1).max(256).optional(),
-          secretAccessKey: z.string().min(1).max(256).optional(),
+          ...s3ConnectionShape("kai/"),
           /** Multipart part size, bytes (S3's minimum 5 MiB); up to `(queueSize + 1)` parts are in memory per upload. */
           partSizeBytes: z.int().min(5 * 1024 ** 2).max(512 * 1024 ** 2).default(8 * 1024 ** 2),
           /** Parts of one upload sent at once. */
@@ -623,6 +633,22 @@ export const ConfigSchema = z.strictObject({
       withArtifacts: z.boolean().default(false),
       /** PBKDF2-SHA256 iterations of the key a passphrase gives (as the vault's `pbkdf2Iterations`). */
       kdfIterations: z.int().min(10_000).max(100_000_000).default(600_000),
+      /**
+       * Offsite copies (docs/operations/backup.md): with `store: s3`, every backup this node takes is also copied to the
+       * bucket, `retain` applies there too, and a backup kept only there is listed, verified and downloaded through the
+       * node (fetched back into `dir` first): a node whose disk is lost restores from it.
+       */
+      offsite: z
+        .strictObject({
+          store: z.enum(["off", "s3"]).default("off"),
+          s3: z.strictObject(s3ConnectionShape("kai-backups/")).prefault({}),
+        })
+        .refine((o) => o.store !== "s3" || o.s3.bucket !== undefined, { message: "backup.offsite.store s3 needs backup.offsite.s3.bucket", path: ["s3", "bucket"] })
+        .refine((o) => (o.s3.accessKeyId === undefined) === (o.s3.secretAccessKey === undefined), {
+          message: "backup.offsite.s3 needs both accessKeyId and secretAccessKey, or neither",
+          path: ["s3", "secretAccessKey"],
+        })
+        .prefault({}),
     })
     .refine((b) => b.schedule === "off" || b.passphrase !== undefined || b.passphraseSecret !== undefined, { message: "backup.schedule needs backup.passphrase or backup.passphraseSecret", path: ["passphrase"] })
     .refine((b) => b.passphrase === undefined || b.passphraseSecret === undefined, { message: "give backup.passphrase or backup.passphraseSecret, not both", path: ["passphraseSecret"] })

@@ -341,7 +341,7 @@ describe("scheduled backups", () => {
     });
     const job = backupScheduleJob({ service, intervalSeconds: 3600, retain: 2, withArtifacts: false, logger: node.logger });
     for (let run = 0; run < 3; run++) await job.runOnce();
-    const kept = await service.list();
+    const kept = await service.listLocal();
     expect(kept).toHaveLength(2);
     expect(kept.every((backup) => !backup.withArtifacts)).toBe(true);
     expect(ConfigSchema.safeParse({ backup: { schedule: "6h" } }).success).toBe(false);
@@ -414,7 +414,7 @@ describe("scheduled backups", () => {
     writeFileSync(join(dir, "kai-backup-20200101T000000Z-dddddd.kaibak"), "not a backup");
     const said = () => node.logs.filter((line) => line.includes("kai-backup-20200101T000000Z-dddddd") && line.includes("not a readable backup")).length;
     const before = said();
-    for (let listing = 0; listing < 3; listing++) expect(await service.list()).toEqual([]);
+    for (let listing = 0; listing < 3; listing++) expect(await service.listLocal()).toEqual([]);
     expect(said() - before).toBe(1);
   });
 
@@ -435,6 +435,6 @@ describe("scheduled backups", () => {
     utimesSync(join(dir, "notes.txt"), old, old);
     expect((await service.sweepLeftovers()).sort()).toEqual([".kai-backup-take-old1", "kai-backup-20261201T000000Z-abcdef.kaibak.partial"]);
     expect(readdirSync(dir).sort()).toEqual([".kai-backup-open-fresh", `${taken.id}.kaibak`, "notes.txt"]);
-    expect((await service.list()).map((backup) => backup.id)).toEqual([taken.id]);
+    expect((await service.listLocal()).map((backup) => backup.id)).toEqual([taken.id]);
   }, 60_000);
 });

@@ -54,20 +54,20 @@ export function backupRoutes(backups: BackupService): FastifyPluginAsyncZod {
       config: { scopes, bucket: "read" },
       schema: {
         tags: ["backups"],
-        summary: "The backups in the node's backup directory, newest first: id, time, node, size (backup:admin)",
+        summary: "The backups in the node's backup directory and offsite store (backup.offsite), newest first: id, time, node, size, where (backup:admin)",
         security,
         response: { 200: BackupListResponseSchema, ...errors },
       },
-    }, async (_request, reply) => reply.header("Cache-Control", "no-store").send({ backups: await backups.list() }));
+    }, async (_request, reply) => reply.header("Cache-Control", "no-store").send(await backups.list()));
 
     app.get("/api/backups/:id/download", {
       config: { scopes, bucket: "read" },
       schema: {
         tags: ["backups"],
-        summary: "A backup's file, as it is (encrypted; `application/octet-stream`, named `<id>.kaibak`): keep it elsewhere, check it with `kai backup verify --file`, restore it with `kai backup restore` (backup:admin)",
+        summary: "A backup's file, as it is (encrypted; `application/octet-stream`, named `<id>.kaibak`; one kept only offsite is fetched into the backup directory first): keep it elsewhere, check it with `kai backup verify --file`, restore it with `kai backup restore` (backup:admin)",
         security,
         params: IdParamsSchema,
-        response: { 200: z.string().describe("the backup file's bytes"), 404: ErrorBodySchema, ...errors },
+        response: { 200: z.string().describe("the backup file's bytes"), 404: ErrorBodySchema, 503: ErrorBodySchema, 507: ErrorBodySchema, ...errors },
       },
     }, async (request, reply) => {
       const { id } = request.params;
@@ -86,10 +86,10 @@ export function backupRoutes(backups: BackupService): FastifyPluginAsyncZod {
       config: { scopes, bucket: "write" },
       schema: {
         tags: ["backups"],
-        summary: "Delete a backup's file from the node's backup directory; after a backup being taken or verified (backup:admin)",
+        summary: "Delete a backup: its file in the node's backup directory and its offsite copy; after a backup being taken or verified (backup:admin)",
         security,
         params: IdParamsSchema,
-        response: { 204: z.null().describe("deleted"), 404: ErrorBodySchema, ...errors },
+        response: { 204: z.null().describe("deleted"), 404: ErrorBodySchema, 503: ErrorBodySchema, ...errors },
       },
     }, async (request, reply) => {
       await backups.delete(request.params.id, principalOf(request).owner);
@@ -100,11 +100,11 @@ export function backupRoutes(backups: BackupService): FastifyPluginAsyncZod {
       config: { scopes, bucket: "write" },
       schema: {
         tags: ["backups"],
-        summary: "Prove a backup restores: decrypt, check every hash, restore into a scratch database and compare kind by kind (backup:admin)",
+        summary: "Prove a backup restores: decrypt, check every hash, restore into a scratch database and compare kind by kind; one kept only offsite is fetched into the backup directory first (backup:admin)",
         security,
         params: IdParamsSchema,
         body: VerifyBackupRequestSchema,
-        response: { 200: BackupVerificationSchema, 404: ErrorBodySchema, 422: ErrorBodySchema, ...errors },
+        response: { 200: BackupVerificationSchema, 404: ErrorBodySchema, 422: ErrorBodySchema, 503: ErrorBodySchema, 507: ErrorBodySchema, ...errors },
       },
     }, async (request, reply) => reply.header("Cache-Control", "no-store").send(await backups.verify(request.params.id, request.body.passphrase)));
   };

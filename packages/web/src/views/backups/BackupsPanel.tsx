@@ -8,7 +8,7 @@
  */
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { BackupSummary } from "@kai/protocol";
+import type { BackupLocation, BackupSummary } from "@kai/protocol";
 import { Badge } from "../../components/Badge";
 import { Button } from "../../components/Button";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
@@ -22,6 +22,12 @@ import { backupKeys, useBackupCounts, useBackupList } from "./backups-queries";
 import { useClient } from "../../app/session";
 import { saveDownload } from "../../components/save-download";
 import { VerifyPanel } from "./VerifyPanel";
+
+/** Where a backup's copies are: the node's backup directory, the offsite store, or both. */
+function Where({ locations }: { locations: readonly BackupLocation[] }) {
+  if (locations.includes("local") && locations.includes("offsite")) return <Badge tone="good">here and offsite</Badge>;
+  return locations.includes("offsite") ? <Badge tone="warn">offsite only</Badge> : <Badge>here only</Badge>;
+}
 
 function Holds({ id }: { id: string }) {
   const counts = useBackupCounts(id);
@@ -49,7 +55,7 @@ export function BackupsPanel() {
     },
   });
   const [open, setOpen] = useState<string>();
-  const backups = list.data ?? [];
+  const backups = list.data?.backups ?? [];
   // A backup no longer listed (deleted by the schedule's retention) has nothing left to verify.
   const verifying = open !== undefined && backups.some((backup) => backup.id === open) ? open : undefined;
 
@@ -63,6 +69,7 @@ export function BackupsPanel() {
       cell: (backup) => (backup.withArtifacts ? <Badge tone="good">included</Badge> : <Badge>not included</Badge>),
     },
     { header: "From", cell: (backup) => backup.sourceBackend },
+    { header: "Where", cell: (backup) => <Where locations={backup.locations ?? ["local"]} />, className: "whitespace-nowrap" },
     {
       header: "Actions",
       cell: (backup) => (
@@ -85,12 +92,20 @@ export function BackupsPanel() {
     <div className="space-y-4">
       <Panel title="Backups">
         <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
-          <p className="text-sm text-slate-700 dark:text-slate-300">The backups in the node&apos;s backup directory (backup.dir), newest first.</p>
+          <p className="text-sm text-slate-700 dark:text-slate-300">
+            The backups in the node&apos;s backup directory (backup.dir) and its offsite store (backup.offsite), newest first. One kept only offsite is
+            fetched back by the node to be verified or downloaded.
+          </p>
           <Button busy={list.isFetching} onClick={() => void list.refetch()}>
             Refresh
           </Button>
         </div>
         <ErrorNotice error={list.error} title="The backups could not be listed" />
+        {list.data?.offsiteError !== undefined && (
+          <p role="alert" className="text-sm text-amber-900 dark:text-amber-200">
+            The offsite store could not be listed, so only the backup directory&apos;s backups are shown: {list.data.offsiteError}
+          </p>
+        )}
         <ErrorNotice error={download.error} title="The backup could not be downloaded" />
         <ErrorNotice error={remove.error} title="The backup could not be deleted" />
         {/* After a failed read, no table: "no backups" would be a claim the page cannot make. */}
@@ -116,8 +131,8 @@ export function BackupsPanel() {
         onCancel={() => setDeleting(undefined)}
       >
         <p>
-          <span className="font-mono">{deleting}.kaibak</span> is removed from the node&apos;s backup directory. A copy downloaded
-          elsewhere is not touched.
+          <span className="font-mono">{deleting}.kaibak</span> is removed from the node&apos;s backup directory and its offsite store. A
+          copy downloaded elsewhere is not touched.
         </p>
       </ConfirmDialog>
     </div>

@@ -71,8 +71,14 @@ export function TakeBackupPanel() {
           <div className="space-y-2" aria-label="The backup taken" role="group">
             <p className="text-sm">
               <span className="font-medium">Backup taken:</span> <span className="font-mono">{take.data.id}</span>, <When at={take.data.createdAt} />,{" "}
-              {sizeWords(take.data.bytes)}, {take.data.withArtifacts ? "with the artifacts' bytes" : "without the artifacts' bytes"}.
+              {sizeWords(take.data.bytes)}, {take.data.withArtifacts ? "with the artifacts' bytes" : "without the artifacts' bytes"}
+              {take.data.locations?.includes("offsite") ? ", copied offsite" : ""}.
             </p>
+            {take.data.offsiteError !== undefined && (
+              <p role="alert" className="text-sm text-amber-900 dark:text-amber-200">
+                Its offsite copy failed, so it is kept in the node&apos;s backup directory only: {take.data.offsiteError}
+              </p>
+            )}
             <CountsList title="What it holds" counts={take.data.counts} />
           </div>
         )}

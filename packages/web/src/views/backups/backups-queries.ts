@@ -1,7 +1,7 @@
 /**
  * @module views/backups/backups-queries
  * Backups' server data in the React Query cache under `["backups", …]`: the listing (`GET /api/backups`, newest
- * first) and what is known of each backup's contents. The listing carries only a backup's readable header (id, time,
+ * first, in the backup directory and the offsite store) and what is known of each backup's contents. The listing carries only a backup's readable header (id, time,
  * node, size, whether the artifacts' bytes are in it): its counts are inside the encrypted file, so the node answers
  * them only when it takes a backup or verifies one. Those answers are kept here by backup id, so the list shows the
  * counts of every backup taken or verified in this tab.
@@ -18,7 +18,7 @@ export const backupKeys = {
 
 export function useBackupList() {
   const client = useClient();
-  return useQuery({ queryKey: backupKeys.list, queryFn: () => client.backups.list() });
+  return useQuery({ queryKey: backupKeys.list, queryFn: () => client.backups.listing() });
 }
 
 /** The counts of backup `id`, once a take or a verify in this tab told them (never fetched: there is no call for it). */

@@ -1,0 +1,53 @@
+// The Backups page of a node with offsite copies (backup.offsite: s3) on a real S3-compatible server (s3rver, through
+// the server tests' helper): a backup taken says it was copied offsite and its row says "here and offsite". (A store
+// that does not answer: offsite-failing.test.tsx, one node per file.)
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { screen, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { renderApp, startTestServer, type TestServer } from "../../test-support/app-harness";
+
+interface S3Server {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  secretAccessKey: string;
+  stop(): Promise<void>;
+}
+const S3_HELPER = new URL("../../../../server/test/helpers/s3-server.ts", import.meta.url).pathname;
+const startS3Server = async () => ((await import(/* @vite-ignore */ S3_HELPER)) as { startS3Server(): Promise<S3Server | null> }).startS3Server();
+
+const PASSPHRASE = "web offsite passphrase";
+let s3: S3Server | null = null;
+let copying: TestServer | undefined;
+
+beforeAll(async () => {
+  s3 = await startS3Server();
+  if (!s3) return;
+  const s3Settings = { endpoint: s3.endpoint, region: s3.region, bucket: s3.bucket, prefix: "web/", forcePathStyle: true, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
+  copying = await startTestServer({ config: { rateLimit: { enabled: false }, backup: { passphrase: PASSPHRASE, kdfIterations: 10_000, offsite: { store: "s3", s3: s3Settings } } } });
+}, 60_000);
+afterAll(async () => {
+  await copying?.dispose();
+  await s3?.stop();
+});
+
+async function takeBackup(): Promise<HTMLElement> {
+  await screen.findByRole("heading", { name: "Backups", level: 1 }, { timeout: 10_000 });
+  const form = screen.getByRole("form", { name: "Take a backup" });
+  await userEvent.click(within(form).getByRole("button", { name: "Take backup now" }));
+  return screen.findByRole("group", { name: "The backup taken" }, { timeout: 20_000 });
+}
+
+describe("the Backups page with offsite copies", () => {
+  it("says a backup taken was copied offsite, and lists it here and offsite", async (context) => {
+    if (!s3) context.skip();
+    const { unmount } = renderApp(copying!, { path: "/backups" });
+    const taken = await takeBackup();
+    expect(taken.textContent).toMatch(/copied offsite\./);
+    expect(within(taken).queryByRole("alert")).toBeNull();
+    const table = await screen.findByRole("table", { name: "Backups" });
+    await within(table).findByText("here and offsite", undefined, { timeout: 10_000 });
+    unmount();
+  });
+});
