@@ -8,7 +8,7 @@ export { loadConfig, ConfigError, type ConfigSources } from "./config/load-confi
 export { ConfigSchema, type Config, type ConfigInput } from "./config/config-schema.js";
 export { VERSION } from "./version.js";
 export { copyStorage, postgresTarget, maskUrl, scrubPassword, type CopyReport, type CopyStorageOptions } from "./storage/copy/index.js";
-export { restoreBackup, verifyBackup, readBackupHeader, type RestoreOptions, type RestoreReport } from "./backup/index.js";
+export { restoreBackup, verifyBackup, readBackupHeader, openOffsiteStore, type RestoreOptions, type RestoreReport } from "./backup/index.js";
 export { openBlobBackend } from "./artifacts/open-artifacts.js";
 export { signPluginFolder, verifyPluginFolder } from "./plugins/plugin-signature.js";
 export { readPluginManifest } from "./plugins/plugin-manifest.js";

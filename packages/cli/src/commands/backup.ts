@@ -8,14 +8,17 @@
  *   machine with no copy of the node's backup directory; `delete ID`: its file and its offsite copy;
  * - `verify --file FILE`: local, no node: the same proof (decrypt, hashes, scratch restore) on a file copied elsewhere;
  * - `restore FILE --data-dir DIR`: local, the node stopped: onto an empty data directory (SQLite) or, with `--to` or
- *   `--postgres`, an empty PostgreSQL database. The server package's `restoreBackup` does the work, imported lazily
+ *   `--postgres`, an empty PostgreSQL database; `restore ID --offsite` fetches the backup from the offsite store the
+ *   node's configuration names first. The server package's `restoreBackup` does the work, imported lazily
  *   like `kai storage copy` does.
  * The backup's passphrase is read from `KAI_BACKUP_PASSPHRASE`, or stdin/a prompt with `--passphrase` (never argv:
  * other users can read it); `create` and `verify ID` without either use the node's `backup.passphrase`.
  */
-import { resolve } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { Command } from "commander";
-import type { BackupVerification } from "@kai/protocol";
+import { BackupIdSchema, type BackupVerification } from "@kai/protocol";
 import { isApiError, reworded } from "../api-hints.js";
 import { writeDownload } from "../download-file.js";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
@@ -162,6 +165,7 @@ function verifyCommand(): Command {
 
 interface RestoreFlags {
   dataDir: string;
+  offsite?: boolean;
   config?: string;
   keyDir?: string;
   to?: string;
@@ -175,12 +179,13 @@ interface RestoreFlags {
 function restoreCommand(): Command {
   return new Command("restore")
     .description("restore a backup onto an empty, stopped node: its SQLite data directory, or an empty PostgreSQL database")
-    .argument("<file>", "the backup file (.kaibak)")
+    .argument("<file>", "the backup file (.kaibak); with --offsite, the backup's id")
     .requiredOption("--data-dir <dir>", "the node's data directory (its public key goes here; and kai.db, unless --to/--postgres)")
     .option("--key-dir <dir>", "where the node keeps audit.key (its vault.keyDir), when not in --data-dir")
     .option("--to <url>", "restore into this PostgreSQL database, postgres://… (prefer --postgres: argv is visible to other users)")
     .option("--postgres", "restore into the PostgreSQL database in KAI_DATABASE_URL")
     .option("--config <file>", "the restored node's config file: the artifacts' bytes go where its `artifacts` section says (S3, or artifacts.path); default <data-dir>/artifacts")
+    .option("--offsite", "fetch the backup <file> names by id from the offsite store of the node's config (--config and KAI_* variables: backup.offsite), e.g. after its disk was lost")
     .option("--force", "empty a target that is not empty first, and replace another node's key files (everything there is lost)")
     .option("--passphrase", "read the backup's passphrase from stdin or a prompt (else KAI_BACKUP_PASSPHRASE)")
     .option("--json", "the verification as JSON on stdout (errors also as JSON on stderr)")
@@ -191,8 +196,10 @@ function restoreCommand(): Command {
       if (flags.postgres && (url === undefined || url === "")) throw usageError("--postgres needs KAI_DATABASE_URL");
       // Not echoed: a malformed URL may still hold the password.
       if (url !== undefined && !POSTGRES_URL.test(url)) throw usageError("--to must be a postgres:// or postgresql:// URL");
+      if (flags.offsite && !BackupIdSchema.safeParse(file).success) throw usageError(`with --offsite, give the backup's id (kai-backup-<time>-<suffix>, as kai backup list shows it), not "${file}"`);
       const passphrase = (await passphraseOf(flags.passphrase, true)) ?? "";
-      const { restoreBackup, postgresTarget, scrubPassword, loadConfig, openBlobBackend } = await import("@kai/server");
+      const { restoreBackup, postgresTarget, scrubPassword, loadConfig, openBlobBackend, openOffsiteStore } = await import("@kai/server");
+      const fetched = flags.offsite ? await fetchFromOffsite(file, flags, { loadConfig, openOffsiteStore }) : undefined;
       // Where the bytes go, as the node will find them: read its config as `kai serve` would (files and KAI_* layers).
       let blobs: Awaited<ReturnType<typeof openBlobBackend>> | undefined;
       if (flags.config !== undefined) {
@@ -209,7 +216,7 @@ function restoreCommand(): Command {
       const steps = out.steps();
       try {
         report = await restoreBackup({
-          file: resolve(file),
+          file: fetched?.file ?? resolve(file),
           passphrase,
           dataDir: resolve(flags.dataDir),
           ...(flags.keyDir !== undefined ? { keyDir: resolve(flags.keyDir) } : {}),
@@ -222,6 +229,7 @@ function restoreCommand(): Command {
         throw serverPackageError(error, exitCodeForApiCode, scrub);
       } finally {
         steps.end();
+        if (fetched) rmSync(fetched.dir, { recursive: true, force: true });
       }
       if (out.json) {
         out.document({ id: report.header.id, did: report.copy.did, ok: report.copy.ok, to: report.copy.to, blobs: report.blobs, rows: report.copy.rows, notes: report.notes });
@@ -235,6 +243,38 @@ function restoreCommand(): Command {
         throw new CliError(`the restored node does not match the backup (${different.join(", ")}); fix the cause and restore again with --force`, "copy_mismatch", EXIT.unexpected);
       }
     });
+}
+
+/**
+ * Backup `id` fetched from the offsite store the node's configuration names (`--config` and KAI_* variables, read as
+ * `kai serve` reads them) into a private temporary folder, removed once restored. No store configured: a usage error;
+ * the bucket without that backup: exit 3.
+ */
+async function fetchFromOffsite(
+  id: string,
+  flags: RestoreFlags,
+  server: Pick<typeof import("@kai/server"), "loadConfig" | "openOffsiteStore">,
+): Promise<{ dir: string; file: string }> {
+  let store;
+  try {
+    const config = server.loadConfig({ ...(flags.config !== undefined ? { configFile: resolve(flags.config) } : {}), env: process.env, overrides: { dataDir: resolve(flags.dataDir) } });
+    store = server.openOffsiteStore(config);
+  } catch (error) {
+    throw configUsageError(error) ?? serverPackageError(error, exitCodeForApiCode);
+  }
+  if (!store) throw usageError("--offsite needs the node's offsite store: backup.offsite.store s3 and its bucket, in --config or KAI_* variables");
+  const dir = mkdtempSync(join(tmpdir(), "kai-restore-"));
+  const file = join(dir, `${id}.kaibak`);
+  try {
+    const found = await store.fetch(id, file);
+    if (!found) throw new CliError(`the offsite store (${store.where}) holds no backup ${id}`, "not_found", EXIT.notFound);
+    return { dir, file };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error instanceof CliError ? error : serverPackageError(error, exitCodeForApiCode);
+  } finally {
+    store.close();
+  }
 }
 
 export function backupCommand(): Command {

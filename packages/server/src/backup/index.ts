@@ -19,6 +19,13 @@ export { BackupService, BACKUP_SUFFIX } from "./backup-service.js";
 export { restoreBackup, type RestoreOptions, type RestoreReport } from "./backup-restore.js";
 export { verifyBackup } from "./backup-verify.js";
 export { readBackupHeader } from "./backup-envelope.js";
+export { OffsiteStore } from "./offsite-store.js";
+
+/** The offsite store `backup.offsite` names, or undefined when it is off. */
+export function openOffsiteStore(config: Config): OffsiteStore | undefined {
+  const offsite = config.backup.offsite;
+  return offsite.store === "s3" && offsite.s3.bucket !== undefined ? new OffsiteStore({ ...offsite.s3, bucket: offsite.s3.bucket }) : undefined;
+}
 
 /** The node's backup service and, when `backup.schedule` is on, its singleton job (server.ts adds it). */
 export function openBackups(
@@ -38,7 +45,7 @@ export function openBackups(
     ...(backup.passphrase !== undefined ? { passphrase: backup.passphrase } : {}),
     ...(backup.passphraseSecret !== undefined ? { readPassphrase: () => readVaultSecret(backup.passphraseSecret!) } : {}),
     kdfIterations: backup.kdfIterations,
-    ...(backup.offsite.store === "s3" && backup.offsite.s3.bucket !== undefined ? { offsite: new OffsiteStore({ ...backup.offsite.s3, bucket: backup.offsite.s3.bucket }) } : {}),
+    ...withOffsite(openOffsiteStore(config)),
     logger: logger.child({ part: "backup" }),
   });
   // What a backup killed mid-way left behind goes at start (and before each backup).
@@ -48,3 +55,5 @@ export function openBackups(
     : backupScheduleJob({ service, intervalSeconds: backup.schedule, retain: backup.retain, withArtifacts: backup.withArtifacts, logger: logger.child({ part: "backup" }) });
   return { service, job };
 }
+
+const withOffsite = (offsite: OffsiteStore | undefined) => (offsite ? { offsite } : {});

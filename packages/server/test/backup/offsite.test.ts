@@ -1,11 +1,13 @@
 // Offsite copies of backups (backup.offsite: s3), against a real S3-compatible server the test starts (s3rver): a
 // backup taken is also in the bucket, byte for byte; a node whose disk was lost (a fresh data directory, the same
-// bucket) lists it as offsite only, verifies it and hands out its file (fetched back first); deleting removes it from
+// bucket) lists it as offsite only, verifies it and hands out its file (fetched back first), and `kai backup restore
+// --offsite` restores it straight from the bucket; deleting removes it from
 // the bucket too; retention applies there; an offsite store that does not answer leaves the backup local, says so in
 // the answer, the listing, the metrics and the CLI's exit code, and its credentials appear nowhere.
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
@@ -123,6 +125,35 @@ describe.skipIf(!s3)("offsite copies of backups (backup.offsite: s3)", () => {
     expect(again.backups.map((backup) => backup.locations)).toEqual([["local", "offsite"]]);
     // An id the bucket does not hold either: 404, as before.
     expect((await afterDiskLoss.request("/api/backups/kai-backup-20200101T000000Z-aaaaaa/verify", { method: "POST", json: { passphrase: PASSPHRASE } })).status).toBe(404);
+  });
+
+  it("kai backup restore --offsite restores a backup straight from the bucket onto an empty data directory", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kai-offsite-restore-"));
+    try {
+      const config = join(dir, "kai.yaml");
+      writeFileSync(config, JSON.stringify({ backup: { offsite: offsiteConfig("node-one/") } }));
+      const restore = (args: string[]) =>
+        new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+          execFile(process.execPath, [CLI, "backup", "restore", ...args], { env: { ...process.env, KAI_BACKUP_PASSPHRASE: PASSPHRASE } }, (error, stdout, stderr) => {
+            resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stdout, stderr });
+          });
+        });
+      const restored = await restore([taken.id, "--offsite", "--config", config, "--data-dir", join(dir, "data")]);
+      expect(restored.code, restored.stderr).toBe(0);
+      expect(restored.stderr).toContain(`restored ${taken.id}`);
+      expect(existsSync(join(dir, "data", "kai.db"))).toBe(true);
+      // Nothing of the download is left behind.
+      expect(readdirSync(tmpdir()).filter((name) => name.startsWith("kai-restore-")).some((name) => existsSync(join(tmpdir(), name, `${taken.id}.kaibak`)))).toBe(false);
+      // A backup the bucket does not hold: exit 3; no offsite store configured: a usage error (exit 2); not an id: exit 2.
+      expect((await restore(["kai-backup-20200101T000000Z-aaaaaa", "--offsite", "--config", config, "--data-dir", join(dir, "other")])).code).toBe(3);
+      writeFileSync(join(dir, "plain.yaml"), "{}");
+      const unconfigured = await restore([taken.id, "--offsite", "--config", join(dir, "plain.yaml"), "--data-dir", join(dir, "other")]);
+      expect(unconfigured.code).toBe(2);
+      expect(unconfigured.stderr).toMatch(/--offsite needs the node's offsite store/);
+      expect((await restore(["some-file.kaibak", "--offsite", "--config", config, "--data-dir", join(dir, "other")])).code).toBe(2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("deleting a backup removes its offsite copy too", async () => {
