@@ -19,6 +19,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { BackupIdSchema, type BackupVerification } from "@kai/protocol";
+import type * as ServerModule from "@kai/server";
 import { isApiError, reworded } from "../api-hints.js";
 import { writeDownload } from "../download-file.js";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
@@ -28,6 +29,9 @@ import { createOutput, type Output, verificationCell } from "../output.js";
 import { readSecret } from "../secret-input.js";
 
 const POSTGRES_URL = /^postgres(?:ql)?:\/\//i;
+
+/** The server package, imported lazily by the commands that work without a node (its types only here). */
+type ServerPackage = typeof ServerModule;
 
 /** The passphrase: asked for (`--passphrase`), else KAI_BACKUP_PASSPHRASE, else none (`required`: an error). */
 async function passphraseOf(ask: boolean | undefined, required: boolean): Promise<string | undefined> {
@@ -253,7 +257,7 @@ function restoreCommand(): Command {
 async function fetchFromOffsite(
   id: string,
   flags: RestoreFlags,
-  server: Pick<typeof import("@kai/server"), "loadConfig" | "openOffsiteStore">,
+  server: Pick<ServerPackage, "loadConfig" | "openOffsiteStore">,
 ): Promise<{ dir: string; file: string }> {
   let store;
   try {
