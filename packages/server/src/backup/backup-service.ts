@@ -94,6 +94,8 @@ export class BackupService {
   private queue: Promise<unknown> = Promise.resolve();
   private failed = 0;
   private offsiteFailed = 0;
+  /** The offsite store failed the last listing: said in the log once, until it answers again (the web app lists often). */
+  private offsiteListingFailed = false;
   private changed = 0;
   /** Files of the backup directory already said to be unreadable: said once, not at every listing (each scrape lists). */
   private readonly unreadable = new Set<string>();
@@ -116,11 +118,6 @@ export class BackupService {
   /** Backups whose offsite copy failed since the node started: `kai_backup_offsite_failures_total` (backup-metrics.ts). */
   get offsiteFailures(): number {
     return this.offsiteFailed;
-  }
-
-  /** True when backups are copied offsite (`backup.offsite`). */
-  get copiesOffsite(): boolean {
-    return this.options.offsite !== undefined;
   }
 
   /**
@@ -147,29 +144,25 @@ export class BackupService {
     const local = await this.listLocal();
     const offsite = this.options.offsite;
     if (!offsite) return { backups: local };
-    let kept;
-    try {
-      kept = await offsite.list();
-    } catch (error) {
-      const reason = error instanceof ApiError ? error.message : "it did not answer";
-      this.options.logger.warn({ err: error }, "the offsite backup store could not be listed");
-      return { backups: local, offsiteError: reason };
-    }
     const byId = new Map(local.map((backup) => [backup.id, backup]));
     const only: BackupSummary[] = [];
-    for (const copy of kept) {
-      const here = byId.get(copy.id);
-      if (here) {
-        here.locations = ["local", "offsite"];
-        continue;
+    try {
+      for (const copy of await offsite.list()) {
+        const here = byId.get(copy.id);
+        if (here) here.locations = ["local", "offsite"];
+        else {
+          const summary = await offsite.summaryOf(copy);
+          if (summary) only.push(summary);
+        }
       }
-      try {
-        const summary = await offsite.summaryOf(copy);
-        if (summary) only.push(summary);
-      } catch (error) {
-        return { backups: local, offsiteError: error instanceof ApiError ? error.message : "it did not answer" };
-      }
+    } catch (error) {
+      if (!this.offsiteListingFailed) this.options.logger.warn({ err: error }, "the offsite backup store could not be listed");
+      this.offsiteListingFailed = true;
+      for (const backup of local) backup.locations = ["local"];
+      return { backups: local, offsiteError: error instanceof ApiError ? error.message : "the offsite backup store (backup.offsite) could not be listed" };
     }
+    if (this.offsiteListingFailed) this.options.logger.info("the offsite backup store answers again");
+    this.offsiteListingFailed = false;
     return { backups: newestFirst([...local, ...only]) };
   }
 
@@ -192,8 +185,9 @@ export class BackupService {
   }
 
   async verify(id: string, passphrase?: string): Promise<BackupVerification> {
-    const file = await this.localFile(id);
+    // The passphrase first: a request without one fetches nothing from the offsite store.
     const key = await this.passphraseOf(passphrase);
+    const file = await this.localFile(id);
     return this.serialised(() => verifyBackup(file, key, this.options.dir));
   }
 

@@ -26,7 +26,7 @@ export interface OffsiteStoreOptions extends S3Connection {
   prefix: string;
 }
 
-/** A backup kept in the bucket: its id and size, and its header's facts when its metadata carries them. */
+/** A backup kept in the bucket, as its listing says: its id and size. */
 export interface OffsiteBackup {
   id: string;
   bytes: number;
