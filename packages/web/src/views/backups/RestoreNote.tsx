@@ -2,18 +2,26 @@
  * @module views/backups/RestoreNote
  * How to restore, in words and the exact command: a restore replaces everything a node holds, so it runs on a
  * stopped node into an empty target with `kai backup restore` (docs/operations/backup.md#restoring). There is no
- * restore over the API, hence no button here. The command names the newest backup listed, when there is one.
+ * restore over the API, hence no button here. The command names the newest backup listed, when there is one; a node
+ * with an offsite store also gets the command that restores straight from it (a machine whose disk was lost).
  */
 import { Panel } from "../../components/Page";
 
-export function RestoreNote({ newest }: { newest: string | undefined }) {
+export function RestoreNote({ newest, offsite = false }: { newest: string | undefined; offsite?: boolean }) {
   const file = newest !== undefined ? `${newest}.kaibak` : "kai-backup-….kaibak";
+  const id = newest ?? "kai-backup-…";
   const commands = [
     "# on the stopped node; the file is in its backup directory (backup.dir, default <data-dir>/backups),",
     "# or anywhere else once downloaded (Download above, or: kai backup download <id>)",
     `kai backup restore ${file} --data-dir /var/lib/kai-restored --passphrase`,
     "# PostgreSQL instead: an empty database",
     `KAI_DATABASE_URL='postgres://kai:…@db/kai' kai backup restore ${file} --data-dir /var/lib/kai-restored --postgres --passphrase`,
+    ...(offsite
+      ? [
+          "# or straight from the offsite store, on a machine without the backup directory (its config names backup.offsite)",
+          `kai backup restore ${id} --offsite --config kai.yaml --data-dir /var/lib/kai-restored --passphrase`,
+        ]
+      : []),
     "# then start it with the vault passphrase from the time of the backup",
     "KAI_VAULT_PASSPHRASE='…' kai serve --data-dir /var/lib/kai-restored",
   ];
