@@ -219,7 +219,7 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     const trusted = await kai(["status", "--url", node.url, "--ca-file", file("ca.pem")]);
     expect(trusted.code, trusted.stderr).toBe(0);
     // `kai status` names the certificate the node presents and how long it has left (two days, as the test CA issues).
-    expect(trusted.stdout).toMatch(/^server\.tls\.certFile:\s+CN=localhost, issued by CN=kai test CA, expires \S+Z \(in (47|48) hour\(s\)\)$/m);
+    expect(trusted.stdout).toMatch(/^tls:\s+server\.tls\.certFile: CN=localhost, issued by CN=kai test CA, expires \S+Z \(in (47|48) hour\(s\)\)$/m);
     expect(trusted.stdout).not.toMatch(/tls reload/);
     const untrusted = await kai(["status", "--url", node.url]);
     expect(untrusted.code).toBe(7);
