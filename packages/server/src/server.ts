@@ -552,6 +552,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Backups (issue 19): taken while serving, scheduled as a singleton job when backup.schedule is on.
     const backups = openBackups(config, store, logger, async (name) => (await vault.getSecret(name, { tokenId: null, owner: "kai-backup", scopes: ["vault:read"] })).value);
     if (backups.job) jobs.add(backups.job);
+    undo.unshift(async () => backups.service.close());
     registerBackupMetrics(metrics.registry, backups.service, config.backup.schedule === "off" ? null : config.backup.schedule);
     const app = await createApp({
       backups: backups.service,

@@ -247,6 +247,11 @@ export class BackupService {
     return [...deleted];
   }
 
+  /** Lets go of the offsite store's connections (the node is stopping). */
+  close(): void {
+    this.options.offsite?.close();
+  }
+
   /** Removes what interrupted backups left behind (see `LEFTOVER`); answers the names removed. Never throws. */
   async sweepLeftovers(now = Date.now()): Promise<string[]> {
     const removed: string[] = [];

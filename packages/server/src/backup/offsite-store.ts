@@ -33,8 +33,18 @@ export interface OffsiteBackup {
 }
 
 const SUFFIX = ".kaibak";
-/** S3 sends a multipart upload's parts of this size (its minimum), two at a time: ~15 MB of memory at most. */
-const PART_BYTES = 5 * 1024 ** 2;
+/** S3's smallest part of a multipart upload, and the most parts one upload may have. */
+const MIN_PART_BYTES = 5 * 1024 ** 2;
+const MAX_PARTS = 10_000;
+
+/**
+ * The part size for a file of `bytes`: S3's minimum (two parts on their way at once: ~15 MB of memory) until the file
+ * would need more than S3's 10,000 parts (~48 GiB, a backup with many artifacts' bytes), then large enough to fit,
+ * with room to spare.
+ */
+export function partSizeFor(bytes: number): number {
+  return Math.max(MIN_PART_BYTES, Math.ceil(bytes / (MAX_PARTS - 500)));
+}
 
 export function offsiteUnavailable(operation: string, error: unknown): ApiError {
   return new ApiError("backup_offsite_unavailable", `the offsite backup store (backup.offsite) failed to ${operation} (${s3ErrorWords(error)})`);
@@ -68,7 +78,7 @@ export class OffsiteStore {
           "with-artifacts": String(summary.withArtifacts),
         },
       },
-      partSize: PART_BYTES,
+      partSize: partSizeFor(summary.bytes),
       queueSize: 2,
       leavePartsOnError: false,
     });

@@ -15,7 +15,7 @@ import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BackupListResponse, BackupVerification, CreateBackupResponse } from "@kai/protocol";
 import { BackupService } from "../../src/backup/backup-service.js";
-import { OffsiteStore } from "../../src/backup/offsite-store.js";
+import { OffsiteStore, partSizeFor } from "../../src/backup/offsite-store.js";
 import { openBlobBackend } from "../../src/artifacts/open-artifacts.js";
 import { ConfigSchema } from "../../src/config/config-schema.js";
 import { registration, startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -227,6 +227,19 @@ describe.skipIf(!s3)("offsite copies of backups (backup.offsite: s3)", () => {
     for (const text of [body, listingText, metrics, cli.stdout, cli.stderr, cliList.stdout, cliList.stderr, config, unreachable.logs.join("\n")]) {
       expect(text).not.toContain(CANARY_SECRET);
       if (text !== config) expect(text).not.toContain("AKIAOFFSITECANARY");
+    }
+  });
+});
+
+describe("the offsite copy's multipart upload", () => {
+  it("uses S3's smallest part until a backup would need more than S3's 10,000 parts, then parts large enough", () => {
+    const MiB = 1024 ** 2;
+    expect(partSizeFor(0)).toBe(5 * MiB);
+    expect(partSizeFor(10 * 1024 * MiB)).toBe(5 * MiB);
+    for (const bytes of [48 * 1024 ** 3, 100 * 1024 ** 3, 5 * 1024 ** 4]) {
+      const part = partSizeFor(bytes);
+      expect(Math.ceil(bytes / part)).toBeLessThanOrEqual(10_000);
+      expect(part).toBeGreaterThan(5 * MiB);
     }
   });
 });
