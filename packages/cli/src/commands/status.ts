@@ -22,6 +22,7 @@ export function describeExpiry(notAfter: string, now = Date.now()): string {
 function tlsRows(tls: StatusResponse["node"]["tls"]): [string, string][] {
   if (!tls) return [["tls", "off (plain HTTP; a proxy in front may terminate TLS)"]];
   const rows: [string, string][] = tls.certificates.map((certificate) => ["tls", `${certificate.setting}: ${certificate.subject}, issued by ${certificate.issuer}, ${describeExpiry(certificate.notAfter)}`]);
+  if (rows.length === 0) rows.push(["tls", "no certificate of its own (only a CA that peers' certificates are checked against)"]);
   if (tls.notReloaded.length > 0) {
     rows.push(["tls reload", `FAILED for ${tls.notReloaded.join(", ")}: the files changed but do not load, the last good ones are still in use (kai logs tail --level warn says why)`]);
   }
