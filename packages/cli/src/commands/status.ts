@@ -19,7 +19,7 @@ export function describeExpiry(notAfter: string, now = Date.now()): string {
 }
 
 /** One row per certificate the node presents, and one saying which sections' changed files did not load. */
-function tlsRows(tls: StatusResponse["node"]["tls"]): [string, string][] {
+export function tlsRows(tls: StatusResponse["node"]["tls"]): [string, string][] {
   if (!tls) return [["tls", "off (plain HTTP; a proxy in front may terminate TLS)"]];
   const rows: [string, string][] = tls.certificates.map((certificate) => ["tls", `${certificate.setting}: ${certificate.subject}, issued by ${certificate.issuer}, ${describeExpiry(certificate.notAfter)}`]);
   if (rows.length === 0) rows.push(["tls", "no certificate of its own (only a CA that peers' certificates are checked against)"]);
