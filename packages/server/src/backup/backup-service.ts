@@ -40,6 +40,9 @@ import type { OffsiteStore } from "./offsite-store.js";
 
 export const BACKUP_SUFFIX = ".kaibak";
 
+/** HEAD requests to the offsite store on their way at once while listing. */
+const OFFSITE_HEADS_AT_ONCE = 8;
+
 export interface BackupServiceOptions {
   dataDir: string;
   keyDir: string;
@@ -147,13 +150,16 @@ export class BackupService {
     const byId = new Map(local.map((backup) => [backup.id, backup]));
     const only: BackupSummary[] = [];
     try {
+      const elsewhere = [];
       for (const copy of await offsite.list()) {
         const here = byId.get(copy.id);
         if (here) here.locations = ["local", "offsite"];
-        else {
-          const summary = await offsite.summaryOf(copy);
-          if (summary) only.push(summary);
-        }
+        else elsewhere.push(copy);
+      }
+      // The facts of backups kept only offsite: one HEAD each, a few at a time (a new node may see hundreds).
+      for (let from = 0; from < elsewhere.length; from += OFFSITE_HEADS_AT_ONCE) {
+        const summaries = await Promise.all(elsewhere.slice(from, from + OFFSITE_HEADS_AT_ONCE).map((copy) => offsite.summaryOf(copy)));
+        for (const summary of summaries) if (summary) only.push(summary);
       }
     } catch (error) {
       if (!this.offsiteListingFailed) this.options.logger.warn({ err: error }, "the offsite backup store could not be listed");
