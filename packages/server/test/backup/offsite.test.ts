@@ -18,6 +18,7 @@ import { BackupService } from "../../src/backup/backup-service.js";
 import { OffsiteStore, partSizeFor } from "../../src/backup/offsite-store.js";
 import { openBlobBackend } from "../../src/artifacts/open-artifacts.js";
 import { ConfigSchema } from "../../src/config/config-schema.js";
+import { ConfigError, loadConfig, type ConfigSources } from "../../src/config/load-config.js";
 import { registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { startS3Server, type S3Server } from "../helpers/s3-server.js";
 import { sampleOf } from "../helpers/exposition.js";
@@ -241,5 +242,20 @@ describe("the offsite copy's multipart upload", () => {
       expect(Math.ceil(bytes / part)).toBeLessThanOrEqual(10_000);
       expect(part).toBeGreaterThan(5 * MiB);
     }
+  });
+});
+
+describe("backup.offsite settings", () => {
+  // Settings as a config file would hold them, some of them wrong: typed loosely on purpose.
+  const load = (offsite: Record<string, unknown>) => () => loadConfig({ env: {}, overrides: { backup: { offsite } } as ConfigSources["overrides"] });
+
+  it("is off by default, and s3 needs a bucket and both keys or neither", () => {
+    expect(loadConfig({ env: {} }).backup.offsite).toMatchObject({ store: "off", s3: { prefix: "kai-backups/", region: "us-east-1" } });
+    expect(load({ store: "s3" })).toThrow(ConfigError);
+    expect(load({ store: "s3" })).toThrow(/backup\.offsite\.store s3 needs backup\.offsite\.s3\.bucket/);
+    expect(load({ store: "s3", s3: { bucket: "kai-backups", accessKeyId: "AKIAONLYHALF" } })).toThrow(/needs both accessKeyId and secretAccessKey, or neither/);
+    expect(load({ store: "s3", s3: { bucket: "Not A Bucket" } })).toThrow(/an S3 bucket name/);
+    expect(load({ store: "s3", s3: { bucket: "kai-backups", prefix: "no-slash" } })).toThrow(/segments each ending in \//);
+    expect(loadConfig({ env: {}, overrides: { backup: { offsite: { store: "s3", s3: { bucket: "kai-backups" } } } } }).backup.offsite.s3.bucket).toBe("kai-backups");
   });
 });
