@@ -4,18 +4,15 @@
  * cluster, and who am I to it.
  */
 import { Command } from "commander";
-import type { StatusResponse } from "@kai/protocol";
+import { certificateTimeLeft, type StatusResponse } from "@kai/protocol";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { formatKeyValues } from "../output.js";
 import { describeLeader } from "./cluster.js";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
-
-/** "in 84 days", "in 5 hours", or "EXPIRED 2 days ago": how long a certificate has left, read at a glance. */
+/** "expires … (in 84 days)", "(in 5 hour(s))", or "EXPIRED … (2 days ago)": how long a certificate has left, read at a glance. */
 export function describeExpiry(notAfter: string, now = Date.now()): string {
-  const left = Date.parse(notAfter) - now;
-  const amount = (ms: number) => (ms >= 2 * DAY_MS ? `${Math.floor(ms / DAY_MS)} days` : `${Math.max(1, Math.floor(ms / 3_600_000))} hour(s)`);
-  return left > 0 ? `expires ${notAfter} (in ${amount(left)})` : `EXPIRED ${notAfter} (${amount(-left)} ago)`;
+  const { expired, words } = certificateTimeLeft(notAfter, now);
+  return expired ? `EXPIRED ${notAfter} (${words} ago)` : `expires ${notAfter} (in ${words})`;
 }
 
 /** One row per certificate the node presents, and one saying which sections' changed files did not load. */

@@ -44,6 +44,20 @@ export const TlsCertificateStatusSchema = z.object({
 });
 export type TlsCertificateStatus = z.infer<typeof TlsCertificateStatusSchema>;
 
+const DAY_MS = 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
+
+/**
+ * How long a certificate has left at `now` (or how long ago it expired), as `kai status` and the web app say it:
+ * whole days from two days on, else whole hours (at least one). `days` is the whole days left (negative once expired).
+ */
+export function certificateTimeLeft(notAfter: string, now = Date.now()): { expired: boolean; days: number; words: string } {
+  const left = Date.parse(notAfter) - now;
+  const span = Math.abs(left);
+  const words = span >= 2 * DAY_MS ? `${Math.floor(span / DAY_MS)} days` : `${Math.max(1, Math.floor(span / HOUR_MS))} hour(s)`;
+  return { expired: left <= 0, days: Math.floor(left / DAY_MS), words };
+}
+
 /** The TLS files this instance uses now (issue 19: they are reloaded when they change on disk). */
 export const TlsStatusSchema = z.object({
   certificates: z.array(TlsCertificateStatusSchema),

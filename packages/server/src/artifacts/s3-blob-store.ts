@@ -46,8 +46,6 @@ export interface S3BlobStoreOptions extends S3Connection {
   listPageSize?: number;
 }
 
-const isMissing = isMissingObject;
-
 function unavailable(operation: string, error: unknown): ApiError {
   return new ApiError("artifact_store_unavailable", `the s3 blob store failed to ${operation} (${s3ErrorWords(error)})`);
 }
@@ -129,7 +127,7 @@ export class S3BlobStore implements BlobStore {
       if (!body || typeof body.pipe !== "function") throw new Error("the S3 SDK returned no readable body");
       return body;
     } catch (error) {
-      if (isMissing(error)) return null;
+      if (isMissingObject(error)) return null;
       throw unavailable("read a blob", error);
     }
   }
@@ -223,7 +221,7 @@ export class S3BlobStore implements BlobStore {
       await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: key }));
       return true;
     } catch (error) {
-      if (isMissing(error)) return false;
+      if (isMissingObject(error)) return false;
       throw unavailable("look a blob up", error);
     }
   }

@@ -217,7 +217,7 @@ export class BackupService {
     const offsite = this.options.offsite;
     await this.serialised(async () => {
       const here = existsSync(path);
-      const there = offsite ? (await offsite.list()).some((copy) => copy.id === id) : false;
+      const there = offsite ? await offsite.has(id) : false;
       if (!here && !there) throw new ApiError("not_found", `no backup ${id}`);
       if (there) await offsite!.remove(id);
       if (here) {

@@ -35,6 +35,7 @@ export function openBackups(
   readVaultSecret: (name: string) => Promise<string>,
 ): { service: BackupService; job: SingletonJob | null } {
   const backup = config.backup;
+  const offsite = openOffsiteStore(config);
   const service = new BackupService({
     dataDir: config.dataDir,
     keyDir: config.vault.keyDir ? resolve(config.vault.keyDir) : config.dataDir,
@@ -45,7 +46,7 @@ export function openBackups(
     ...(backup.passphrase !== undefined ? { passphrase: backup.passphrase } : {}),
     ...(backup.passphraseSecret !== undefined ? { readPassphrase: () => readVaultSecret(backup.passphraseSecret!) } : {}),
     kdfIterations: backup.kdfIterations,
-    ...withOffsite(openOffsiteStore(config)),
+    ...(offsite ? { offsite } : {}),
     logger: logger.child({ part: "backup" }),
   });
   // What a backup killed mid-way left behind goes at start (and before each backup).
@@ -55,5 +56,3 @@ export function openBackups(
     : backupScheduleJob({ service, intervalSeconds: backup.schedule, retain: backup.retain, withArtifacts: backup.withArtifacts, logger: logger.child({ part: "backup" }) });
   return { service, job };
 }
-
-const withOffsite = (offsite: OffsiteStore | undefined) => (offsite ? { offsite } : {});

@@ -51,10 +51,13 @@ export function offsiteUnavailable(operation: string, error: unknown): ApiError 
 }
 
 export class OffsiteStore {
-  private readonly client: S3Client;
+  /** Made at first use, not at the node's start: a node that takes no backup never talks to the store. */
+  private madeClient: S3Client | undefined;
 
-  constructor(private readonly options: OffsiteStoreOptions) {
-    this.client = s3ClientFor(options, "backup.offsite.s3");
+  constructor(private readonly options: OffsiteStoreOptions) {}
+
+  private get client(): S3Client {
+    return (this.madeClient ??= s3ClientFor(this.options, "backup.offsite.s3"));
   }
 
   /** `bucket/prefix`, for messages and the log. */
@@ -138,6 +141,17 @@ export class OffsiteStore {
     };
   }
 
+  /** Whether the bucket holds backup `id` (one HEAD request). */
+  async has(id: string): Promise<boolean> {
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.options.bucket, Key: this.keyOf(id) }));
+      return true;
+    } catch (error) {
+      if (isMissingObject(error)) return false;
+      throw offsiteUnavailable("look for a backup", error);
+    }
+  }
+
   /**
    * Downloads backup `id` to `file` (through `<file>.partial`, renamed when whole: a download cut off never looks
    * like a backup). False when the bucket does not hold it.
@@ -167,7 +181,7 @@ export class OffsiteStore {
   }
 
   close(): void {
-    this.client.destroy();
+    this.madeClient?.destroy();
   }
 
   private keyOf(id: string): string {

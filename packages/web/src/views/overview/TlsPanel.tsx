@@ -5,21 +5,18 @@
  * only when every client refuses the node. A change to the files that did not load is shown as well: the node then
  * still uses the last good ones, and a renewed certificate is not live. Shown only when the node uses TLS files.
  */
-import type { TlsStatus } from "@kai/protocol";
+import { certificateTimeLeft, type TlsStatus } from "@kai/protocol";
 import { Badge, type Tone } from "../../components/Badge";
 import { Panel } from "../../components/Page";
 
-const DAY_MS = 24 * 60 * 60 * 1000;
 /** As the shipped alerts (deploy/prometheus/kai-alerts.yml): a warning under 14 days, critical under 3. */
 const WARN_DAYS = 14;
 const CRITICAL_DAYS = 3;
 
 function expiryWords(notAfter: string, now: number): { words: string; tone: Tone } {
-  const left = Date.parse(notAfter) - now;
-  if (left <= 0) return { words: "expired", tone: "bad" };
-  const days = Math.floor(left / DAY_MS);
-  const words = days >= 2 ? `${days} days left` : `${Math.max(1, Math.floor(left / 3_600_000))} hour(s) left`;
-  return { words, tone: days < CRITICAL_DAYS ? "bad" : days < WARN_DAYS ? "warn" : "good" };
+  const left = certificateTimeLeft(notAfter, now);
+  if (left.expired) return { words: "expired", tone: "bad" };
+  return { words: `${left.words} left`, tone: left.days < CRITICAL_DAYS ? "bad" : left.days < WARN_DAYS ? "warn" : "good" };
 }
 
 export function TlsPanel({ tls, now = Date.now() }: { tls: TlsStatus; now?: number }) {
