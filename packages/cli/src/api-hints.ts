@@ -15,6 +15,7 @@ export function reworded(error: KaiApiError, message: string): KaiApiError {
     message,
     ...(error.details !== undefined && { details: error.details }),
     ...(error.requestId !== undefined && { requestId: error.requestId }),
+    ...(error.traceId !== undefined && { traceId: error.traceId }),
     ...(error.retryAfterSeconds !== undefined && { retryAfterSeconds: error.retryAfterSeconds }),
   });
 }

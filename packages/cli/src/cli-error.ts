@@ -28,7 +28,7 @@ export function usageError(message: string, details?: FieldError[]): CliError {
 /** What is printed for a failure: same shape as the API's error body, so scripts parse one format. */
 export interface ReportedError {
   exitCode: ExitCode;
-  body: { error: { code: string; message: string; details?: FieldError[]; requestId?: string; status?: number } };
+  body: { error: { code: string; message: string; details?: FieldError[]; requestId?: string; traceId?: string; status?: number } };
 }
 
 /** What is printed for a failure the CLI raised itself. */

@@ -12,6 +12,7 @@ export function describeError(error: unknown): ReportedError {
   if (error instanceof KaiApiError) {
     const body: ReportedError["body"]["error"] = withDetails({ code: error.code, message: error.message, status: error.status }, error.details);
     if (error.requestId) body.requestId = error.requestId;
+    if (error.traceId) body.traceId = error.traceId;
     return { exitCode: exitCodeForApiCode(error.code), body: { error: body } };
   }
   if (error instanceof KaiConnectionError) {

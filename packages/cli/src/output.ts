@@ -82,6 +82,7 @@ export function createOutput(options: OutputOptions, streams: OutputStreams = { 
       const lines = [`error: ${singleLine(body.error.message)} (${singleLine(body.error.code)})`];
       for (const detail of body.error.details ?? []) lines.push(`  - ${singleLine(detail.path)}: ${singleLine(detail.message)}`);
       if (body.error.requestId) lines.push(`  request id: ${singleLine(body.error.requestId)}`);
+      if (body.error.traceId) lines.push(`  trace id: ${singleLine(body.error.traceId)} (kai logs tail --trace ${singleLine(body.error.traceId)})`);
       err.write(`${lines.join("\n")}\n`);
       if (options.json) err.write(`${JSON.stringify(body)}\n`);
     },

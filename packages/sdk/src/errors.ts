@@ -12,6 +12,8 @@ export interface KaiApiErrorInit {
   message: string;
   details?: FieldError[];
   requestId?: string;
+  /** The trace the request joined, on a node with tracing on. */
+  traceId?: string;
   /** Seconds from the `Retry-After` header of a 429 or 503 answer. */
   retryAfterSeconds?: number;
 }
@@ -27,6 +29,11 @@ export class KaiApiError extends Error {
   readonly details?: FieldError[];
   /** The `X-Request-Id` of the failed request, to find it in the server's logs. */
   readonly requestId?: string;
+  /**
+   * The trace the failed request joined, on a node with tracing on (the error body's `traceId`, else the `traceresponse`
+   * header): find its spans in the trace viewer and its log lines with `kai logs tail --trace <id>`.
+   */
+  readonly traceId?: string;
   readonly retryAfterSeconds?: number;
 
   constructor(init: KaiApiErrorInit) {
@@ -35,6 +42,7 @@ export class KaiApiError extends Error {
     this.code = init.code;
     if (init.details !== undefined) this.details = init.details;
     if (init.requestId !== undefined) this.requestId = init.requestId;
+    if (init.traceId !== undefined) this.traceId = init.traceId;
     if (init.retryAfterSeconds !== undefined) this.retryAfterSeconds = init.retryAfterSeconds;
   }
 }

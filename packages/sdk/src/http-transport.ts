@@ -6,7 +6,7 @@
  * Credentials come from a `Credentials` port (session.ts): a 401 that a fresh access token may cure is retried
  * once after the session renewed it.
  */
-import { ErrorBodySchema, parseJson } from "@kai/protocol";
+import { ErrorBodySchema, parseJson, TraceIdSchema } from "@kai/protocol";
 import { KaiApiError, KaiConnectionError } from "./errors.js";
 import { toQueryString } from "./query-string.js";
 import { isRenewableRefusal, type Credentials } from "./session.js";
@@ -272,15 +272,18 @@ export class HttpTransport {
     const retryAfterSeconds = parseRetryAfter(response.headers.get("retry-after"));
     const json = parseJson(text);
     const parsed = json.ok ? ErrorBodySchema.safeParse(json.value) : undefined;
+    const headerTraceId = traceIdOfResponse(response.headers.get("traceresponse"));
     if (parsed?.success) {
-      const { code, message, details, requestId: bodyRequestId } = parsed.data.error;
+      const { code, message, details, requestId: bodyRequestId, traceId: bodyTraceId } = parsed.data.error;
       const id = bodyRequestId ?? requestId;
+      const traceId = bodyTraceId ?? headerTraceId;
       return new KaiApiError({
         status: response.status,
         code,
         message,
         ...(details !== undefined ? { details } : {}),
         ...(id !== undefined ? { requestId: id } : {}),
+        ...(traceId !== undefined ? { traceId } : {}),
         ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
       });
     }
@@ -290,7 +293,14 @@ export class HttpTransport {
       code: `http_${response.status}`,
       message: `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`,
       ...(requestId !== undefined ? { requestId } : {}),
+      ...(headerTraceId !== undefined ? { traceId: headerTraceId } : {}),
       ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
     });
   }
+}
+
+/** The trace id of a W3C `traceresponse` header (`00-<trace id>-<span id>-<flags>`), when it is one. */
+function traceIdOfResponse(header: string | null): string | undefined {
+  const match = header === null ? null : /^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(header.trim());
+  return match && TraceIdSchema.safeParse(match[1]).success ? match[1] : undefined;
 }

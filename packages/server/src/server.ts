@@ -483,6 +483,8 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
         ...Object.fromEntries(["global", "auth", "read", "write", "heartbeat", "gateway"].map((tier) => [`rateLimit.${tier}`, readPerRequest])),
         ...Object.fromEntries(LIVE_ROUTING_KEYS.map((key) => [`gateway.${key}`, () => applyLiveRouting(routerOptions, config.gateway)])),
         ...Object.fromEntries(AGENT_KEYS.map((entry) => [entry.key, readPerRequest])),
+        // Read when the log is listed (the Console's links, kai logs tail --trace).
+        "tracing.traceUrl": readPerRequest,
       },
       reread: () => readConfigLayers(configSources),
       onChanged: (changes, by) => {

@@ -1,7 +1,7 @@
 /**
  * @module commands/logs
  * `kai logs tail` (issue 19): the node's recent log lines, then each new one as it is written, until Ctrl-C (scope
- * admin; `GET /api/logs` then `GET /api/logs/stream`). Filters: minimum level, request, task, service, text and time (`--since`), applied
+ * admin; `GET /api/logs` then `GET /api/logs/stream`). Filters: minimum level, request, task, service, trace, text and time (`--since`), applied
  * by the node. One readable line per log line (`time LEVEL message request key=value…`); with --json the entries as
  * the API gives them, one per line. The lines are the node's in-memory ring, already redacted by its logger: the files
  * under `<dataDir>/logs/` hold the same lines.
@@ -15,7 +15,7 @@
  * so a reconnect may miss the lines written meanwhile).
  */
 import { Command } from "commander";
-import { LOG_LEVELS, LogFilterSchema, LogInstanceNameSchema, parseDurationSeconds, TimestampSchema, type LogEntry, type LogFilter } from "@kai/protocol";
+import { LOG_LEVELS, LogFilterSchema, LogInstanceNameSchema, parseDurationSeconds, TimestampSchema, traceLink, type LogEntry, type LogFilter } from "@kai/protocol";
 import { addGlobalOptions, contextOf, integerOption } from "../command-kit.js";
 import { usageError } from "../cli-error.js";
 
@@ -24,6 +24,7 @@ interface TailFlags {
   request?: string;
   task?: string;
   service?: string;
+  trace?: string;
   grep?: string;
   since?: string;
   lines: number;
@@ -66,6 +67,8 @@ function filterOf(flags: TailFlags): LogFilter {
     ...(flags.request !== undefined ? { requestId: flags.request } : {}),
     ...(flags.task !== undefined ? { taskId: flags.task } : {}),
     ...(flags.service !== undefined ? { serviceId: flags.service } : {}),
+    // Trace ids are hex: one copied from a viewer that shows capitals still names the trace.
+    ...(flags.trace !== undefined ? { traceId: flags.trace.trim().toLowerCase() } : {}),
     ...(flags.grep !== undefined ? { q: flags.grep } : {}),
     ...(flags.since !== undefined ? { since: sinceTime(flags.since) } : {}),
   });
@@ -80,6 +83,7 @@ function tailCommand(): Command {
     .option("--request <id>", "only this request's lines")
     .option("--task <id>", "only this task's lines (the agent mesh's taskId)")
     .option("--service <id>", "only lines about this registered service (serviceId)")
+    .option("--trace <id>", "only the lines of this trace (32 hex digits: an error's trace id, a trace viewer's, a traceresponse header's)")
     .option("--grep <text>", "only lines whose message, request id or fields contain this text (case-insensitive)")
     .option("--since <when>", "only lines written since then: a duration back from now (10m, 2h, 1d) or a time (2026-12-07T10:00:00Z)")
     .option("-n, --lines <n>", "recent lines printed first", integerOption(0, 1000), 50)
@@ -102,6 +106,9 @@ function tailCommand(): Command {
     process.once("SIGTERM", stop);
     try {
       const recent = await client().logs.list({ ...filter, instances, ...only, limit: Math.max(1, flags.lines) }, { signal: controller.signal });
+      // Where the trace itself is shown, when the node says (tracing.traceUrl).
+      const link = filter.traceId !== undefined && recent.traceUrl !== undefined ? traceLink(recent.traceUrl, filter.traceId) : undefined;
+      if (link !== undefined) out.info(`trace ${filter.traceId}: ${link}`);
       for (const entry of flags.lines === 0 ? [] : recent.entries) print(entry);
       if (recent.unanswered && recent.unanswered.length > 0) out.warn(`no lines from ${recent.unanswered.join(", ")}: the instance(s) did not answer in time`);
       if (!flags.follow) return;

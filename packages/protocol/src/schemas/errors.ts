@@ -220,6 +220,8 @@ export const ErrorBodySchema = z.object({
     message: z.string(),
     details: z.array(FieldErrorSchema).optional(),
     requestId: z.string().optional(),
+    /** The trace the request was part of, on a node with tracing on (its log lines carry it: `kai logs tail --trace`). */
+    traceId: z.string().optional(),
   }),
 });
 export type ErrorBody = z.infer<typeof ErrorBodySchema>;

@@ -3,6 +3,10 @@
  * The node's recent log lines as the API serves them (`GET /api/logs`, `GET /api/logs/stream`, scope admin): a
  * bounded in-memory ring of what the logger wrote, already redacted by it. An operator reads what the node is
  * doing without shell access to its log file; the web app's Console shows them live.
+ *
+ * Lines written inside a traced request or task step carry the trace's ids (`fields.trace_id`, `fields.span_id`):
+ * `traceId` filters on them, so the lines of one trace (whichever of the node's instances wrote them) can be read
+ * beside the trace itself, and a node with `tracing.traceUrl` says where that trace is shown (`traceUrl`).
  */
 import { z } from "zod";
 import { TimestampSchema } from "./common.js";
@@ -11,6 +15,12 @@ import { TimestampSchema } from "./common.js";
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal"] as const;
 export const LogLevelSchema = z.enum(LOG_LEVELS);
 export type LogLevel = z.infer<typeof LogLevelSchema>;
+
+/**
+ * A W3C Trace Context trace id (https://www.w3.org/TR/trace-context/#trace-id): 32 lowercase hex digits, not all
+ * zero (the all-zero id is invalid by that spec).
+ */
+export const TraceIdSchema = z.string().regex(/^(?!0{32})[0-9a-f]{32}$/, "a trace id: 32 lowercase hex digits (W3C Trace Context), not all zero");
 
 /** One log line. `seq` grows by one per line the node wrote since it started (a stream resumes after it). */
 export const LogEntrySchema = z.object({
@@ -46,6 +56,8 @@ export const LogFilterSchema = z.strictObject({
    * gateway requests it answered, the gateway's routing, circuit breakers).
    */
   serviceId: z.string().min(1).max(256).optional(),
+  /** Only lines of this trace (written inside a traced request or step: its `trace_id` field). */
+  traceId: TraceIdSchema.optional(),
   /** Only lines whose message, request id or fields contain this text (case-insensitive). */
   q: z.string().min(1).max(200).optional(),
   /** Only lines written at or after this time (ISO 8601; `kai logs tail --since 10m`). */
@@ -104,8 +116,35 @@ export const LogListResponseSchema = z.object({
   capacity: z.number().int().positive(),
   latestSeq: z.number().int().nonnegative(),
   unanswered: z.array(z.string()).optional(),
+  /**
+   * The node's `tracing.traceUrl`: where a trace is shown (Jaeger, Tempo, …), `{traceId}` standing for the trace's id
+   * (`traceLink`). Absent when not configured.
+   */
+  traceUrl: z.string().optional(),
 });
 export type LogListResponse = z.infer<typeof LogListResponseSchema>;
+
+/** The trace id a line was written under (`fields.trace_id`), when it carries a valid one. */
+export function logEntryTraceId(entry: LogEntry): string | undefined {
+  const value = entry.fields["trace_id"];
+  return typeof value === "string" && TraceIdSchema.safeParse(value).success ? value : undefined;
+}
+
+/**
+ * A trace viewer's link to one trace: `template` (`tracing.traceUrl`, e.g. `https://jaeger.example/trace/{traceId}`)
+ * with each `{traceId}` replaced; undefined when the result is not an http(s) URL (a link is never made of anything
+ * else, such as `javascript:`).
+ */
+export function traceLink(template: string, traceId: string): string | undefined {
+  if (!TraceIdSchema.safeParse(traceId).success) return undefined;
+  const text = template.split("{traceId}").join(traceId);
+  try {
+    const url = new URL(text);
+    return url.protocol === "http:" || url.protocol === "https:" ? url.href : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * The stream's server-sent events: `event: log` carries one `LogEntry` (its `id:` is the `seq`); `event: gap`

@@ -4,7 +4,7 @@
  * policy and user files, environment variables (KAI_*), command-line flags, runtime changes (config/layers/).
  */
 import { z } from "zod";
-import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, DurationSchema, ErrorCodeSchema, RunAgentSpecSchema } from "@kai/protocol";
+import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, DurationSchema, ErrorCodeSchema, RunAgentSpecSchema, traceLink } from "@kai/protocol";
 import { SignInConfigSchema } from "./sign-in-config.js";
 import { MfaConfigSchema } from "./mfa-config.js";
 import { SsoConfigSchema } from "./sso-config.js";
@@ -614,6 +614,16 @@ export const ConfigSchema = z.strictObject({
       sampleRatio: z.number().min(0).max(1).default(1),
       /** `service.name` of this node's spans. */
       serviceName: z.string().min(1).max(128).default("kai"),
+      /**
+       * Where a trace is shown (Jaeger, Tempo, …): a URL with `{traceId}` for the trace's id, such as
+       * `https://jaeger.example/trace/{traceId}`. The Console links log lines to it; `kai logs tail --trace` prints it.
+       */
+      traceUrl: z
+        .string()
+        .max(2048)
+        .refine((template) => template.includes("{traceId}"), "must contain {traceId}, where the trace's id goes")
+        .refine((template) => traceLink(template, "4bf92f3577b34da6a3ce929d0e0e4736") !== undefined, "must be an http or https URL once {traceId} is filled in")
+        .optional(),
     })
     .prefault({}),
   /** Backups (issue 19, docs/operations/backup.md): `kai backup`, /api/backups and scheduled backups. */

@@ -332,7 +332,8 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(transitRoutes(deps.vault));
     await scope.register(metricsRoutes(deps.metrics));
     await scope.register(observationRoutes({ activity: deps.metrics.activity, registry: deps.registry }));
-    await scope.register(logsRoutes(logTailOf(deps.logger), deps.logRelay ?? null, async () => (await deps.clusterSummary()).instance.name));
+    // The config object is changed in place by a live change: read at each listing.
+    await scope.register(logsRoutes(logTailOf(deps.logger), deps.logRelay ?? null, async () => (await deps.clusterSummary()).instance.name, () => deps.config.tracing.traceUrl));
     await scope.register(openAiRoutes(deps.gateway, deps.metrics, deps.prompts));
     await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics, deps.pluginRuntime));
     await scope.register(connectorRoutes(() => deps.gateway.connectors()));

@@ -1,6 +1,6 @@
 /**
  * @module http/error-handler
- * Maps every failure to the one error body `{"error":{"code","message","details"?,"requestId"}}` with the
+ * Maps every failure to the one error body `{"error":{"code","message","details"?,"requestId","traceId"?}}` with the
  * code's status. Unknown errors become `internal` (500) with a generic message: no stack trace and no
  * error text that could carry a secret ever reaches a response.
  */
@@ -9,9 +9,12 @@ import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import type { ErrorBody, ErrorCode, FieldError } from "@kai/protocol";
 import { ERROR_STATUS } from "@kai/protocol";
 import { ApiError, storageUnavailable, storageUnavailableIn } from "../errors.js";
+import { requestTraceIds } from "../tracing/http-spans.js";
 
 function send(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, message: string, details?: FieldError[]): FastifyReply {
-  const body: ErrorBody = { error: { code, message, ...(details ? { details } : {}), requestId: request.id } };
+  // A traced request's trace id, so the one who saw the error can find the trace and its log lines.
+  const traceId = requestTraceIds(request).trace_id;
+  const body: ErrorBody = { error: { code, message, ...(details ? { details } : {}), requestId: request.id, ...(traceId !== undefined ? { traceId } : {}) } };
   return reply.status(ERROR_STATUS[code]).type("application/json").send(body);
 }
 

@@ -19,7 +19,7 @@ interface Instance {
 
 /**
  * Instances sharing one bus; `silent` ones are members that never answer (their relay is never built); `old` ones
- * predate `only` and `since` (they get asks without them, as their schema would strip them: they answer every ask,
+ * predate `only`, `since` and `traceId` (they get asks without them, as their schema would strip them: they answer every ask,
  * with lines of any time).
  */
 function cluster(names: string[], silent: string[] = [], old: string[] = []): { instances: Map<string, Instance>; published: () => number } {
@@ -45,6 +45,7 @@ function cluster(names: string[], silent: string[] = [], old: string[] = []): { 
               if (old.includes(entry.instanceId.slice(3))) {
                 delete delivered["only"];
                 delete delivered["since"];
+                delete delivered["traceId"];
               }
               entry.handler(delivered, { origin: instanceId, fromSelf: entry.instanceId === instanceId });
             }
@@ -130,6 +131,30 @@ describe("ClusterLogRelay", () => {
     b.log("later still");
     await new Promise((resolve) => setTimeout(resolve, FLUSH_MS * 3));
     expect(heard).toEqual(["b:later still"]);
+    stop();
+    for (const instance of [a, b, d]) instance.relay.close();
+  });
+
+  it("lists and follows one trace's lines, from new instances and from ones that predate traceId (other traces' lines dropped)", async () => {
+    const { instances } = cluster(["a", "b", "d"], [], ["d"]);
+    const [a, b, d] = [instances.get("a")!, instances.get("b")!, instances.get("d")!];
+    const wanted = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const other = "0af7651916cd43dd8448eb211c80319c";
+    for (const instance of [b, d]) {
+      instance.log("in the trace", { trace_id: wanted, span_id: "00f067aa0ba902b7" });
+      instance.log("in another trace", { trace_id: other, span_id: "b7ad6b7169203331" });
+      instance.log("in no trace");
+    }
+    const answer = await a.relay.recent({ traceId: wanted }, 10);
+    expect(answer.unanswered).toEqual([]);
+    expect(answer.entries.map((entry) => `${entry.instance}:${entry.msg}`).sort()).toEqual(["b:in the trace", "d:in the trace"]);
+    const heard: string[] = [];
+    const stop = a.relay.follow({ traceId: wanted }, { lines: (entries) => heard.push(...entries.map((entry) => `${entry.instance}:${entry.msg}`)), skipped: () => undefined });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    d.log("later, elsewhere", { trace_id: other });
+    d.log("later, in the trace", { trace_id: wanted });
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_MS * 3));
+    expect(heard).toEqual(["d:later, in the trace"]);
     stop();
     for (const instance of [a, b, d]) instance.relay.close();
   });

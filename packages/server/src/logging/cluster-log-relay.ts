@@ -14,8 +14,9 @@
  *
  * Either ask may name the instances it is for (`only`, their ids: `kai logs tail --instance <name>`); the others
  * ignore it, and the asker ignores answers from instances it did not ask (an instance older than `only` answers all).
- * A filter's `since` travels beside the filter, not in it: an instance older than `since` refuses a filter with a
- * field it does not know, but ignores one beside it, and the asker drops the older lines such an instance sends.
+ * A filter's `since` and `traceId` travel beside the filter, not in it: an instance older than either refuses a filter
+ * with a field it does not know, but ignores one beside it, and the asker drops the lines such an instance sends that
+ * they would have left out (older lines, other traces'). Any filter field added later travels the same way.
  *
  * Why signals and not a call to each instance's HTTP address: signals already reach every live instance with no
  * address, certificate or credential to configure (they are the shared database's log), and the lines asked for are
@@ -28,7 +29,7 @@
  * reported as skipped (a stream's `gap` event names the instance).
  */
 import { randomUUID } from "node:crypto";
-import { LogEntrySchema, LogFilterSchema, TimestampSchema, type LogEntry, type LogFilter } from "@kai/protocol";
+import { LogEntrySchema, LogFilterSchema, TimestampSchema, TraceIdSchema, type LogEntry, type LogFilter } from "@kai/protocol";
 import { z } from "zod";
 import { MAX_SIGNAL_BYTES, type ClusterMember, type ClusterSignals } from "../cluster/cluster-types.js";
 import type { Logger } from "./logger.js";
@@ -67,8 +68,9 @@ const WantedSchema = z.object({
   followMs: z.number().int().min(0).max(FOLLOW_LEASE_MS).optional(),
   /** The instances (ids) asked; absent: every other one. */
   only: z.array(z.string().min(1).max(128)).min(1).max(64).optional(),
-  /** The filter's `since` (see the module's comment). */
+  /** The filter's `since` and `traceId` (see the module's comment). */
   since: TimestampSchema.optional(),
+  traceId: TraceIdSchema.optional(),
 });
 
 const LinesSchema = z.object({
@@ -227,7 +229,7 @@ export class ClusterLogRelay {
       // The first signal of a cut answer says how many lines were left out, and starts with the oldest line sent.
       const oldest = payload.lines[0]?.time;
       if (payload.skipped !== undefined && oldest !== undefined && (completeSince === undefined || oldest > completeSince)) completeSince = oldest;
-      for (const line of keptSince(payload.lines, filter.since)) entries.push(relayed(line, payload.instance));
+      for (const line of keptBeside(payload.lines, filter)) entries.push(relayed(line, payload.instance));
       if (payload.done) {
         pending.delete(origin);
         if (pending.size === 0) answeredAll();
@@ -253,7 +255,7 @@ export class ClusterLogRelay {
     const only = ids ? { only: ids } : {};
     this.asks.set(ask, (payload, origin) => {
       if (asked && !asked.has(origin)) return;
-      const lines = keptSince(payload.lines, filter.since);
+      const lines = keptBeside(payload.lines, filter);
       if (lines.length > 0) listener.lines(lines.map((line) => relayed(line, payload.instance)));
       if (payload.skipped !== undefined) listener.skipped(payload.instance, payload.skipped);
     });
@@ -286,8 +288,8 @@ export class ClusterLogRelay {
   private wanted(payload: Record<string, unknown>): void {
     const parsed = WantedSchema.safeParse(payload);
     if (!parsed.success) return;
-    const { ask, recent, followMs, only, since } = parsed.data;
-    const filter: LogFilter = since === undefined ? parsed.data.filter : { ...parsed.data.filter, since };
+    const { ask, recent, followMs, only, since, traceId } = parsed.data;
+    const filter: LogFilter = { ...parsed.data.filter, ...(since !== undefined ? { since } : {}), ...(traceId !== undefined ? { traceId } : {}) };
     if (only && !only.includes(this.cluster.instanceId)) return;
     if (recent !== undefined) void this.answerRecent(ask, filter, recent);
     if (followMs === undefined) return;
@@ -381,15 +383,21 @@ export class ClusterLogRelay {
   }
 }
 
-/** A filter as an ask carries it: `since` beside it (see the module's comment). */
-function onTheWire(filter: LogFilter): { filter: Omit<LogFilter, "since">; since?: string } {
-  const { since, ...rest } = filter;
-  return since === undefined ? { filter: rest } : { filter: rest, since };
+/** A filter as an ask carries it: `since` and `traceId` beside it (see the module's comment). */
+function onTheWire(filter: LogFilter): { filter: Omit<LogFilter, "since" | "traceId">; since?: string; traceId?: string } {
+  const { since, traceId, ...rest } = filter;
+  return { filter: rest, ...(since !== undefined ? { since } : {}), ...(traceId !== undefined ? { traceId } : {}) };
 }
 
-/** The lines of an answer the asker keeps: those at or after `since` (an instance that predates it sends older ones). */
-function keptSince(lines: readonly LogEntry[], since: string | undefined): readonly LogEntry[] {
-  return since === undefined ? lines : lines.filter((line) => matches(line, { since }));
+/**
+ * The lines of an answer the asker keeps: those that pass the filters carried beside the filter (an instance that
+ * predates `since` sends older lines, one that predates `traceId` other traces' lines).
+ */
+function keptBeside(lines: readonly LogEntry[], filter: LogFilter): readonly LogEntry[] {
+  const { since, traceId } = filter;
+  if (since === undefined && traceId === undefined) return lines;
+  const beside: LogFilter = { ...(since !== undefined ? { since } : {}), ...(traceId !== undefined ? { traceId } : {}) };
+  return lines.filter((line) => matches(line, beside));
 }
 
 function relayed(entry: LogEntry, instance: string): LogEntry {

@@ -107,12 +107,13 @@ export class LogTail {
   }
 }
 
-/** Whether a line passes the filters (level minimum, request, task and service ids, text in message or fields). */
+/** Whether a line passes the filters (level minimum, request, task, service and trace ids, time, text in message or fields). */
 export function matches(entry: LogEntry, filter: LogFilter): boolean {
   if (filter.level && (LEVEL_RANK.get(entry.level) ?? 0) < (LEVEL_RANK.get(filter.level) ?? 0)) return false;
   if (filter.requestId && entry.requestId !== filter.requestId) return false;
   if (filter.taskId && entry.fields.taskId !== filter.taskId) return false;
   if (filter.serviceId && entry.fields.serviceId !== filter.serviceId) return false;
+  if (filter.traceId && entry.fields.trace_id !== filter.traceId) return false;
   // By instant, not by text: the filter's time may carry an offset, the lines' are UTC.
   if (filter.since && Date.parse(entry.time) < Date.parse(filter.since)) return false;
   if (filter.q) {

@@ -5,6 +5,9 @@
  * are its children and carry it on. The span is named by method and route pattern and records only the pattern: no
  * path (a share link's token is in one, `/s/:token`), no query string, no header ever leaves the node in a span.
  *
+ * Each traced answer says which trace it belongs to (`traceresponse`, W3C Trace Context Level 2; an error's body says
+ * it too, `traceId`: http/error-handler.ts).
+ *
  * At `sampleRatio` 0 only requests that bring a `traceparent` are traced (followed when their caller sampled them, and
  * their ids passed on either way); the others run with no trace at all.
  *
@@ -49,7 +52,7 @@ export function installRequestSpans(app: FastifyInstance, tracing: NodeTracing):
   // At ratio 0 a request without a caller's trace would make a span never recorded; skipping it (and so every span
   // under it) saves what sampled-out spans cost: ~5 % of the gateway path's CPU, measured (docs/benchmarks.md).
   const traceEveryRequest = tracing.sampleRatio > 0;
-  app.addHook("onRequest", (request, _reply, done) => {
+  app.addHook("onRequest", (request, reply, done) => {
     if (!traceEveryRequest && request.headers.traceparent === undefined) {
       done();
       return;
@@ -69,6 +72,10 @@ export function installRequestSpans(app: FastifyInstance, tracing: NodeTracing):
       parent,
     );
     spans.set(request, { span, context: trace.setSpan(parent, span) });
+    // W3C Trace Context Level 2's `traceresponse`: the caller learns which trace its request joined (and the node's
+    // span in it), also when it sent no `traceparent`. Ids only, never anything of the request.
+    const ids = span.spanContext();
+    if (trace.isSpanContextValid(ids)) reply.header("traceresponse", `00-${ids.traceId}-${ids.spanId}-${(ids.traceFlags & 0xff).toString(16).padStart(2, "0")}`);
     done();
   });
   app.addHook("preHandler", (request, _reply, done) => {

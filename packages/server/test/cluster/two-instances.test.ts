@@ -89,7 +89,8 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
       database: "cluster",
       start: "together",
       cluster: { heartbeatMs: 200, memberTimeoutMs: 1500, pollIntervalMs: 300 },
-      config: { registry: { sweepIntervalMs: 100, heartbeatFlushMs: 200 }, plugins: { paths: [pluginsRoot] } },
+      // Tracing on without an exporter: ids are made, logged and answered (one trace's lines read from either instance).
+      config: { registry: { sweepIntervalMs: 100, heartbeatFlushMs: 200 }, plugins: { paths: [pluginsRoot] }, tracing: { enabled: true, traceUrl: "https://jaeger.example/trace/{traceId}" } },
     });
     [a, b] = instances.servers as [TestServer, TestServer];
   }, 60_000);
@@ -233,6 +234,23 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     const mine = await tail(["--this-instance"]);
     expect(mine.code).toBe(0);
     expect(mine.stdout).toBe("");
+
+    // One trace's lines, whichever instance served its requests: the id from b's error, read from a.
+    const traced = await b.request("/api/services/no-such-service", { headers: { traceparent: "00-8bf92f3577b34da6a3ce929d0e0e4739-00f067aa0ba902b7-01" } });
+    const traceId = ((await traced.json()) as { error: { traceId?: string } }).error.traceId;
+    expect(traceId).toBe("8bf92f3577b34da6a3ce929d0e0e4739");
+    const ofTrace = await waitFor("b's traced line listed on a", async () => {
+      const body = LogListResponseSchema.parse(await (await a.request(`/api/logs?traceId=${traceId}`)).json());
+      return body.entries.length > 0 ? body : null;
+    }, 10_000);
+    expect(ofTrace.entries.every((entry) => entry.instance === "b" && entry.fields.trace_id === traceId)).toBe(true);
+    const byTrace = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, "logs", "tail", "--no-follow", "--trace", traceId!.toUpperCase()], { env }, (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+    expect(byTrace.code).toBe(0);
+    expect(byTrace.stdout).toMatch(new RegExp(`^\\S+ INFO  @b .*trace_id=${traceId}`, "m"));
+    expect(byTrace.stdout.split("\n").filter(Boolean).every((line) => line.includes(`trace_id=${traceId}`))).toBe(true);
+    expect(byTrace.stderr).toContain(`trace ${traceId}: https://jaeger.example/trace/${traceId}`);
 
     // A live member that never answers: named, and the others' lines still listed.
     const removeSilent = await instances!.addSilentMember("silent");

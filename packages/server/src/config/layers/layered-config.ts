@@ -11,7 +11,8 @@
  *
  * Live settings are only those whose users read them at use time or have an applier: `logging.level`, the rate
  * limits' tiers (`rateLimit.global|auth|read|write|heartbeat|gateway`, read per request by http/rate-limit.ts) and the
- * gateway's routing settings (gateway/router/router-options.ts `LIVE_ROUTING_KEYS`);
+ * gateway's routing settings (gateway/router/router-options.ts `LIVE_ROUTING_KEYS`), `tracing.traceUrl` (read at each log
+ * listing);
  * `rateLimit.enabled` needs a restart. The runtime layer is stored by the node and shared by its instances
  * (runtime-layer-sync.ts).
  *

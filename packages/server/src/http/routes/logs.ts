@@ -10,7 +10,9 @@
  * On a node of several instances (`relay`), every line carries its instance's name, and `instances: all` (the
  * default) adds the other live instances' lines through the cluster (logging/cluster-log-relay.ts): the list merges
  * their newest lines by time; the stream relays their new lines live, without an SSE `id:` (a stream resumes from the
- * answering instance's own `seq`). `instance=<name>` reads one instance's lines: the answering one's own, or another
+ * answering instance's own `seq`). `traceId` reads one trace's lines (those written inside its traced requests and
+ * steps), and the list says where the node's traces are shown (`traceUrl`, from `tracing.traceUrl`), for the Console's
+ * links. `instance=<name>` reads one instance's lines: the answering one's own, or another
  * live one's through the relay (only it is asked); a name no live instance has is a 404.
  */
 import { SseStream } from "../sse-stream.js";
@@ -127,7 +129,7 @@ interface LineSource {
  * `relay`: the other instances' lines, on a node of several instances; null in one process. `instanceName`: this
  * instance's name, which `instance=<name>` is compared with.
  */
-export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null, instanceName: () => string | Promise<string>): FastifyPluginAsyncZod {
+export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null, instanceName: () => string | Promise<string>, traceUrl: () => string | undefined = () => undefined): FastifyPluginAsyncZod {
   const tag: Tagger = relay ? (entry) => ({ ...entry, instance: relay.instanceName }) : (entry) => entry;
   /** The lines `instances` and `instance` ask for (the answering instance's own when there is no relay). */
   const sourceOf = async (instances: "all" | "this", instance: string | undefined): Promise<LineSource> => {
@@ -149,7 +151,7 @@ export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null, instanc
       config: { scopes: ["admin"], bucket: "read" },
       schema: {
         tags: ["node"],
-        summary: "The node's recent log lines (in-memory ring, already redacted), oldest first; filters: level (minimum), requestId, taskId, serviceId, q (text); on a node of several instances, every live instance's lines unless instances=this; instance=<name>: that instance's only (404 when no live instance has the name)",
+        summary: "The node's recent log lines (in-memory ring, already redacted), oldest first; filters: level (minimum), requestId, taskId, serviceId, traceId, q (text), since; `traceUrl`: where a trace is shown (tracing.traceUrl); on a node of several instances, every live instance's lines unless instances=this; instance=<name>: that instance's only (404 when no live instance has the name)",
         security: [{ bearer: [] }],
         querystring: LogQuerySchema,
         response: { 200: LogListResponseSchema, ...errors },
@@ -159,7 +161,8 @@ export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null, instanc
       const { limit, after: _after, ...filter } = query;
       const source = await sourceOf(instances, instance);
       const own = source.own ? tail.list(query).map(tag) : [];
-      const answer = { capacity: tail.capacity, latestSeq: Math.max(0, tail.latestSeq) };
+      const template = traceUrl();
+      const answer = { capacity: tail.capacity, latestSeq: Math.max(0, tail.latestSeq), ...(template !== undefined ? { traceUrl: template } : {}) };
       // With `after`, only this instance's lines: `after` is one of its own seqs (it does not apply to another's).
       if (!source.relay || (source.own && query.after !== undefined)) return { entries: own, ...answer };
       const others = await source.relay.recent(filter, limit, source.only ? { only: source.only } : {});

@@ -1,6 +1,6 @@
 /**
  * @module views/console/ConsoleFilters
- * The Console's filters: minimum level, one request, task or service id, text, and how far back (the time is taken
+ * The Console's filters: minimum level, one request, task, service or trace id, text, and how far back (the time is taken
  * when the filter is applied: "the last 15 minutes" as of Apply). Checked with the protocol's `LogFilterSchema`
  * (the same the node applies) and applied on Apply, so a stream is not reopened on every keystroke.
  */
@@ -23,6 +23,7 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
   const [requestId, setRequestId] = useState(filter.requestId ?? "");
   const [taskId, setTaskId] = useState(filter.taskId ?? "");
   const [serviceId, setServiceId] = useState(filter.serviceId ?? "");
+  const [traceId, setTraceId] = useState(filter.traceId ?? "");
   const [q, setQ] = useState(filter.q ?? "");
   const [sinceMinutes, setSinceMinutes] = useState("");
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -33,6 +34,7 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
     setRequestId(filter.requestId ?? "");
     setTaskId(filter.taskId ?? "");
     setServiceId(filter.serviceId ?? "");
+    setTraceId(filter.traceId ?? "");
     setQ(filter.q ?? "");
     if (filter.since === undefined) setSinceMinutes("");
   }, [filter]);
@@ -44,6 +46,8 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
       ...(requestId.trim() ? { requestId: requestId.trim() } : {}),
       ...(taskId.trim() ? { taskId: taskId.trim() } : {}),
       ...(serviceId.trim() ? { serviceId: serviceId.trim() } : {}),
+      // Trace ids are hex: one copied from a viewer that shows capitals still names the trace.
+      ...(traceId.trim() ? { traceId: traceId.trim().toLowerCase() } : {}),
       ...(q.trim() ? { q: q.trim() } : {}),
       ...(sinceMinutes ? { since: new Date(Date.now() - Number(sinceMinutes) * 60_000).toISOString() } : {}),
     });
@@ -58,7 +62,7 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
   }
 
   return (
-    <form onSubmit={apply} aria-label="Filter the log" className="grid items-end gap-3 sm:grid-cols-2 lg:grid-cols-[10rem_1fr_1fr_1fr_1fr_10rem_auto]">
+    <form onSubmit={apply} aria-label="Filter the log" className="grid items-end gap-3 sm:grid-cols-2 lg:grid-cols-[10rem_1fr_1fr_1fr_1fr_1fr_10rem_auto]">
       <SelectField label="Level" value={level} error={errors.level} onChange={(event) => setLevel(event.target.value)}>
         <option value="">All levels</option>
         {LOG_LEVELS.map((name) => (
@@ -70,6 +74,7 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
       <TextField label="Request id" value={requestId} error={errors.requestId} onChange={(event) => setRequestId(event.target.value)} />
       <TextField label="Task id" value={taskId} error={errors.taskId} onChange={(event) => setTaskId(event.target.value)} />
       <TextField label="Service id" value={serviceId} error={errors.serviceId} onChange={(event) => setServiceId(event.target.value)} />
+      <TextField label="Trace id" value={traceId} error={errors.traceId} onChange={(event) => setTraceId(event.target.value)} />
       <TextField label="Text" type="search" value={q} error={errors.q} onChange={(event) => setQ(event.target.value)} />
       <SelectField label="Since" value={sinceMinutes} onChange={(event) => setSinceMinutes(event.target.value)}>
         {SINCE_CHOICES.map(([minutes, label]) => (

@@ -2,11 +2,12 @@
  * @module views/console/LogTable
  * The log lines as a table: time, level (a word, coloured as well: colour is never the only signal), the request
  * (a button that filters the Console to it), the message and the line's other fields; on a node of several
- * instances, which instance wrote it (a button that shows only its lines). Newest at the bottom, like a terminal; the page follows the end unless the
+ * instances, which instance wrote it (a button that shows only its lines); when lines carry trace ids (tracing on),
+ * the trace (a button that filters to it, and a link to the trace viewer when the node names one: `tracing.traceUrl`). Newest at the bottom, like a terminal; the page follows the end unless the
  * reader scrolled up.
  */
 import { useEffect, useRef } from "react";
-import type { LogEntry } from "@kai/protocol";
+import { logEntryTraceId, traceLink, type LogEntry } from "@kai/protocol";
 import { Badge, type Tone } from "../../components/Badge";
 import type { ConsoleLine } from "./use-log-stream";
 
@@ -17,8 +18,9 @@ function time(iso: string): string {
   return Number.isNaN(date.getTime()) ? iso : date.toLocaleTimeString(undefined, { hour12: false }) + `.${String(date.getMilliseconds()).padStart(3, "0")}`;
 }
 
-function fieldsText(fields: Record<string, unknown>): string {
-  const entries = Object.entries(fields);
+/** The fields but the trace id when the Trace column shows it. */
+function fieldsText(fields: Record<string, unknown>, traceShown: boolean): string {
+  const entries = Object.entries(fields).filter(([key]) => !(traceShown && key === "trace_id"));
   if (entries.length === 0) return "";
   return entries.map(([key, value]) => `${key}=${typeof value === "string" ? value : JSON.stringify(value)}`).join(" ");
 }
@@ -28,11 +30,26 @@ function lineKey(entry: LogEntry): string {
   return `${entry.instance ?? ""}:${entry.seq}`;
 }
 
-export function LogTable({ lines, onRequest, onInstance }: { lines: ConsoleLine[]; onRequest(requestId: string): void; onInstance(instance: string): void }) {
+export function LogTable({
+  lines,
+  onRequest,
+  onInstance,
+  onTrace,
+  traceUrl,
+}: {
+  lines: ConsoleLine[];
+  onRequest(requestId: string): void;
+  onInstance(instance: string): void;
+  onTrace(traceId: string): void;
+  /** The node's `tracing.traceUrl` (`{traceId}` for the id), when it names a trace viewer. */
+  traceUrl?: string | undefined;
+}) {
   const scroller = useRef<HTMLDivElement>(null);
-  // The Instance column only on a node of several instances (its lines name theirs).
+  // The Instance column only on a node of several instances (its lines name theirs); the Trace column only when some
+  // line carries a trace id (a node with tracing on).
   const instances = lines.some((line) => line.kind === "log" && line.entry.instance !== undefined);
-  const columns = instances ? 6 : 5;
+  const traces = lines.some((line) => line.kind === "log" && logEntryTraceId(line.entry) !== undefined);
+  const columns = 5 + (instances ? 1 : 0) + (traces ? 1 : 0);
   const following = useRef(true);
 
   useEffect(() => {
@@ -59,6 +76,7 @@ export function LogTable({ lines, onRequest, onInstance }: { lines: ConsoleLine[
             <th scope="col" className="px-2 py-1">Level</th>
             {instances && <th scope="col" className="px-2 py-1">Instance</th>}
             <th scope="col" className="px-2 py-1">Request</th>
+            {traces && <th scope="col" className="px-2 py-1">Trace</th>}
             <th scope="col" className="px-2 py-1">Message</th>
             <th scope="col" className="px-2 py-1">Fields</th>
           </tr>
@@ -104,13 +122,42 @@ export function LogTable({ lines, onRequest, onInstance }: { lines: ConsoleLine[
                     </button>
                   )}
                 </td>
+                {traces && (
+                  <td className="whitespace-nowrap px-2 py-1">
+                    <TraceCell traceId={logEntryTraceId(line.entry)} traceUrl={traceUrl} onTrace={onTrace} />
+                  </td>
+                )}
                 <td className="px-2 py-1">{line.entry.msg}</td>
-                <td className="break-all px-2 py-1 text-slate-700 dark:text-slate-300">{fieldsText(line.entry.fields)}</td>
+                <td className="break-all px-2 py-1 text-slate-700 dark:text-slate-300">{fieldsText(line.entry.fields, traces)}</td>
               </tr>
             ),
           )}
         </tbody>
       </table>
     </div>
+  );
+}
+
+/**
+ * A line's trace: its id cut to the first 8 digits (a button that shows only that trace's lines; the whole id in its
+ * title and accessible name), and "view" opening the trace viewer in a new tab when the node names one.
+ */
+function TraceCell({ traceId, traceUrl, onTrace }: { traceId: string | undefined; traceUrl: string | undefined; onTrace(traceId: string): void }) {
+  if (traceId === undefined) return null;
+  const link = traceUrl !== undefined ? traceLink(traceUrl, traceId) : undefined;
+  return (
+    <>
+      <button type="button" className="text-sky-700 underline dark:text-sky-400" title={`Show only trace ${traceId}`} aria-label={`Show only trace ${traceId}`} onClick={() => onTrace(traceId)}>
+        {traceId.slice(0, 8)}…
+      </button>
+      {link !== undefined && (
+        <>
+          {" "}
+          <a href={link} target="_blank" rel="noopener noreferrer" className="text-sky-700 underline dark:text-sky-400" aria-label={`Open trace ${traceId} in the trace viewer`}>
+            view
+          </a>
+        </>
+      )}
+    </>
   );
 }

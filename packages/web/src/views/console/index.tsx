@@ -2,7 +2,8 @@
  * @module views/console
  * The Console: the node's log, live (`client.logs`, scope admin). Lines come already redacted from the node's
  * in-memory ring (on a node of several instances, every instance's, and a note naming any that did not answer, or
- * one instance's, chosen by name); filters by level, request, task and service id, and text; pause to read, resume
+ * one instance's, chosen by name); filters by level, request, task, service and trace id, and text (a trace's lines
+ * link to the trace viewer the node names); pause to read, resume
  * without losing lines (the stream reopens after the last line seen).
  */
 import { useState } from "react";
@@ -36,7 +37,7 @@ export default function ConsolePage() {
   const cluster = useQuery({ queryKey: ["cluster"], queryFn: () => client.cluster(), refetchInterval: INSTANCES_REFRESH_MS });
   // The choice only where there is one to make; a chosen instance stays listed after it left (its lines say so: none).
   const names = [...new Set([...(cluster.data?.instances.map((member) => member.name) ?? []), ...(instance ? [instance] : [])])].sort();
-  const { lines, state, error, unanswered, clear } = useLogStream(filter, paused, instance || undefined);
+  const { lines, state, error, unanswered, traceUrl, clear } = useLogStream(filter, paused, instance || undefined);
 
   return (
     <Page
@@ -70,7 +71,13 @@ export default function ConsolePage() {
           No lines from {unanswered.join(", ")}: {unanswered.length === 1 ? "that instance" : "those instances"} did not answer in time.
         </p>
       )}
-      <LogTable lines={lines} onRequest={(requestId) => setFilter({ ...filter, requestId })} onInstance={setInstance} />
+      <LogTable
+        lines={lines}
+        onRequest={(requestId) => setFilter({ ...filter, requestId })}
+        onInstance={setInstance}
+        onTrace={(traceId) => setFilter({ ...filter, traceId })}
+        traceUrl={traceUrl}
+      />
     </Page>
   );
 }

@@ -23,13 +23,19 @@ export type ConsoleLine = { kind: "log"; entry: LogEntry } | { kind: "gap"; skip
 
 export type StreamState = "connecting" | "live" | "paused" | "reconnecting";
 
-export function useLogStream(filter: LogFilter, paused: boolean, instance?: string): { lines: ConsoleLine[]; state: StreamState; error: unknown; unanswered: string[]; clear(): void } {
+export function useLogStream(
+  filter: LogFilter,
+  paused: boolean,
+  instance?: string,
+): { lines: ConsoleLine[]; state: StreamState; error: unknown; unanswered: string[]; traceUrl: string | undefined; clear(): void } {
   const client = useClient();
   const [lines, setLines] = useState<ConsoleLine[]>([]);
   const [state, setState] = useState<StreamState>("connecting");
   const [error, setError] = useState<unknown>(null);
   /** On a node of several instances: those that did not answer the first read in time (their earlier lines are missing). */
   const [unanswered, setUnanswered] = useState<string[]>([]);
+  /** The node's trace viewer link (`tracing.traceUrl`), as the last listing said. */
+  const [traceUrl, setTraceUrl] = useState<string | undefined>(undefined);
   const filterKey = JSON.stringify([filter, instance ?? null]);
   const only = instance === undefined ? {} : { instance };
   /** The newest line seen: a stream (re)opens after it. Kept across a pause; a new filter starts over. */
@@ -59,6 +65,7 @@ export function useLogStream(filter: LogFilter, paused: boolean, instance?: stri
             const recent = await client.logs.list({ ...filter, ...only, limit: FIRST }, { signal });
             add(recent.entries.map((entry) => ({ kind: "log" as const, entry })));
             setUnanswered(recent.unanswered ?? []);
+            setTraceUrl(recent.traceUrl);
             // A relayed line (another instance's, on a node of several) counts that instance's seq: not a resume point.
             lastSeq.current = recent.entries.filter((entry) => !entry.relayed).at(-1)?.seq ?? recent.latestSeq;
           }
@@ -91,5 +98,5 @@ export function useLogStream(filter: LogFilter, paused: boolean, instance?: stri
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, filterKey, paused]);
 
-  return { lines, state, error, unanswered, clear: () => setLines([]) };
+  return { lines, state, error, unanswered, traceUrl, clear: () => setLines([]) };
 }

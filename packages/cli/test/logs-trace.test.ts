@@ -1,0 +1,49 @@
+/**
+ * From an error to its trace's log lines, on a node with tracing on and a trace viewer named (`tracing.traceUrl`):
+ * a failed command prints the request's trace id and the command that reads its lines; `kai logs tail --trace <id>`
+ * prints that trace's lines only (an id in capitals is the same id) and where the trace is shown; an id that is not
+ * one is a usage error.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
+
+let server: TestServer;
+let box: Sandbox;
+
+beforeAll(async () => {
+  server = await startTestServer({ rateLimit: { enabled: false }, tracing: { enabled: true, traceUrl: "https://jaeger.example/trace/{traceId}" } });
+  box = sandbox();
+});
+afterAll(async () => {
+  await server?.close();
+  box?.cleanup();
+});
+
+const env = () => ({ ...box.env, KAI_TOKEN: server.adminToken });
+
+describe("kai logs tail --trace", () => {
+  it("reads the lines of the trace a failed command names", async () => {
+    const failed = await runKai(["services", "get", "cli-trace-missing", "--url", server.url], { cwd: box.dir, env: env() });
+    expect(failed.code).toBe(3);
+    const named = /^ {2}trace id: ([0-9a-f]{32}) \(kai logs tail --trace \1\)$/m.exec(failed.stderr);
+    expect(named, failed.stderr).not.toBeNull();
+    const traceId = named![1]!;
+    // Another request, in another trace: not among the lines.
+    expect((await fetch(`${server.url}/api/services/cli-trace-other`, { headers: { authorization: `Bearer ${server.adminToken}` } })).status).toBe(404);
+
+    const tail = await runKai(["logs", "tail", "--url", server.url, "--no-follow", "--trace", traceId.toUpperCase()], { cwd: box.dir, env: env() });
+    expect(tail.code, tail.stderr).toBe(0);
+    const lines = tail.stdout.trim().split("\n");
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.every((line) => line.includes(`trace_id=${traceId}`))).toBe(true);
+    expect(tail.stdout).toMatch(/request \[\S+\] .*route=\/api\/services\/:id .*status=404/);
+    expect(tail.stdout).not.toContain("cli-trace-other");
+    expect(tail.stderr).toContain(`trace ${traceId}: https://jaeger.example/trace/${traceId}`);
+  });
+
+  it("refuses an id that is not a trace id, naming the flag's field", async () => {
+    const bad = await runKai(["logs", "tail", "--url", server.url, "--no-follow", "--trace", "not-a-trace"], { cwd: box.dir, env: env() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("traceId: a trace id: 32 lowercase hex digits");
+  });
+});

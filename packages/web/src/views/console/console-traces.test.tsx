@@ -1,0 +1,83 @@
+// The Console on a real node with tracing on and a trace viewer named (`tracing.traceUrl`): lines carry their trace
+// (a button that filters to it, a link to the viewer), the Trace id field filters, and an error the node answered
+// names its trace beside the request id. One node per file: a second in the same file made each dispose slow.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { KaiApiError, createClient } from "@kai/sdk";
+import { ErrorNotice } from "../../components/ErrorNotice";
+import { renderApp, startTestServer, type TestServer } from "../../test-support/app-harness";
+
+const VIEWER = "https://jaeger.example/trace/{traceId}";
+const TRACE = "9bf92f3577b34da6a3ce929d0e0e473a";
+const OTHER = "1af7651916cd43dd8448eb211c80319e";
+
+let server: TestServer;
+beforeAll(async () => {
+  server = await startTestServer({ config: { tracing: { enabled: true, traceUrl: VIEWER } } });
+});
+afterAll(async () => {
+  await server.dispose();
+});
+
+async function open() {
+  renderApp(server, { path: "/console" });
+  await screen.findByRole("heading", { name: "Console" }, { timeout: 15_000 });
+  await waitFor(() => expect(screen.getByRole("status").textContent).toContain("Live"), { timeout: 10_000 });
+  return userEvent.setup();
+}
+
+const table = () => screen.getByRole("table");
+const rowsWith = (text: string) => within(table()).queryAllByRole("row").filter((row) => row.textContent?.includes(text));
+const traced = (traceId: string, requestId: string) => server.request("/api/status", { headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, "x-request-id": requestId } });
+
+describe("the console's traces", () => {
+  it("shows each line's trace with a link to the viewer, and filters to a trace clicked", async () => {
+    const user = await open();
+    expect((await traced(TRACE, "console-trace-1")).status).toBe(200);
+    expect((await traced(OTHER, "console-trace-other")).status).toBe(200);
+    await waitFor(() => expect(rowsWith("console-trace-other").length).toBeGreaterThan(0));
+    const row = rowsWith("console-trace-1")[0]!;
+    expect(within(table()).getByRole("columnheader", { name: "Trace" })).toBeTruthy();
+    const link = within(row).getByRole("link", { name: `Open trace ${TRACE} in the trace viewer` });
+    expect(link.getAttribute("href")).toBe(`https://jaeger.example/trace/${TRACE}`);
+    expect(link.getAttribute("target")).toBe("_blank");
+    expect(link.getAttribute("rel")).toContain("noopener");
+    // The id is shown in its column, not again among the fields.
+    expect(row.textContent).not.toContain(`trace_id=${TRACE}`);
+
+    await user.click(within(row).getByRole("button", { name: `Show only trace ${TRACE}` }));
+    expect((screen.getByLabelText("Trace id") as HTMLInputElement).value).toBe(TRACE);
+    await waitFor(() => expect(rowsWith("console-trace-other")).toEqual([]));
+    const rows = within(table()).queryAllByRole("row").slice(1);
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((each) => within(each).queryByRole("button", { name: `Show only trace ${TRACE}` }) !== null)).toBe(true);
+  });
+
+  it("filters by a trace id typed (capitals taken as the same id), and says what is not one", async () => {
+    const user = await open();
+    await user.type(screen.getByLabelText("Trace id"), OTHER.toUpperCase());
+    await user.click(screen.getByRole("button", { name: "Apply" }));
+    expect((await traced(OTHER, "console-trace-typed")).status).toBe(200);
+    expect((await traced(TRACE, "console-trace-not")).status).toBe(200);
+    await waitFor(() => expect(rowsWith("console-trace-typed").length).toBeGreaterThan(0));
+    expect(rowsWith("console-trace-not")).toEqual([]);
+
+    await user.clear(screen.getByLabelText("Trace id"));
+    await user.type(screen.getByLabelText("Trace id"), "not-a-trace");
+    await user.click(screen.getByRole("button", { name: "Apply" }));
+    expect(await screen.findByText(/32 lowercase hex digits/)).toBeTruthy();
+  });
+
+  it("names the trace of an error the node answered, beside its code and request id", async () => {
+    const client = createClient({ url: server.url, token: server.adminToken });
+    const failure = await client.services.get("no-such-service").catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(KaiApiError);
+    const traceId = (failure as KaiApiError).traceId;
+    expect(traceId).toMatch(/^[0-9a-f]{32}$/);
+    render(<ErrorNotice error={failure} />);
+    const notice = screen.getByRole("alert");
+    expect(notice.textContent).toContain(`trace ${traceId}`);
+    expect(notice.textContent).toContain("code not_found");
+  });
+});
