@@ -14,6 +14,7 @@ export const EXIT = {
   validation: 6,
   unreachable: 7,
   rateLimited: 8,
+  attention: 9,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -28,4 +29,5 @@ export const EXIT_CODES_HELP = `Exit codes:
   5  conflict (e.g. the service id belongs to another owner)
   6  validation failed (the server, or the local schema check, refused the input)
   7  server unreachable or unavailable
-  8  rate limited or sign-in throttled (retry after the time the server names)`;
+  8  rate limited or sign-in throttled (retry after the time the server names)
+  9  needs attention: kai doctor found a failing check (with --strict, a warning too)`;

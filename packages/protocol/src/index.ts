@@ -17,6 +17,7 @@ export * from "./schemas/node-config.js";
 export * from "./schemas/status.js";
 export * from "./schemas/observations.js";
 export * from "./schemas/logs.js";
+export * from "./schemas/doctor.js";
 export * from "./schemas/cluster.js";
 export * from "./schemas/manifest.js";
 export * from "./schemas/vault.js";

@@ -72,6 +72,7 @@ import { clusterCoordination } from "./federation/coordination.js";
 import { openCluster } from "./cluster/open-cluster.js";
 import { SingletonJobs } from "./cluster/singleton-jobs.js";
 import { openBackups } from "./backup/index.js";
+import { runDoctor } from "./doctor/node-doctor.js";
 import { signInPruningJob } from "./auth/sign-in-pruning.js";
 import { shareClusterSignals } from "./cluster/share-signals.js";
 import { ClusterLogRelay } from "./logging/cluster-log-relay.js";
@@ -155,7 +156,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   config.dataDir = resolve(config.dataDir);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
-  const { logger, flush } = createLogger({ config, ...(options.logDestination ? { extraDestination: options.logDestination } : {}) });
+  const { logger, flush, failingFiles: failingLogFiles } = createLogger({ config, ...(options.logDestination ? { extraDestination: options.logDestination } : {}) });
   const store = await openStore(storageOptions(config, logger));
   // Torn down in reverse if the start fails half-way.
   const undo: Array<() => Promise<unknown>> = [() => store.close()];
@@ -558,6 +559,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     registerBackupMetrics(metrics.registry, backups.service, config.backup.schedule === "off" ? null : config.backup.schedule);
     const app = await createApp({
       backups: backups.service,
+      // What on this instance needs attention (kai doctor).
+      doctor: () => runDoctor({
+        config, startedAt, tlsCertificates, vault, tracing, failingLogFiles, backups: backups.service,
+        instanceName: async () => (await report.clusterSummary()).instance.name,
+      }),
       configLayers: layeredConfig,
       configSync,
       memory: memory.service,

@@ -63,6 +63,14 @@ export interface BackupServiceOptions {
   logger: Logger;
 }
 
+/** One offsite copy's outcome; `reason` only for a failed one (words safe to show: never the store's credentials). */
+export interface OffsiteCopyOutcome {
+  backup: string;
+  at: string;
+  ok: boolean;
+  reason?: string;
+}
+
 /** The listing: the backups in the directory and offsite, newest first. */
 export interface BackupListing {
   backups: BackupSummary[];
@@ -97,6 +105,7 @@ export class BackupService {
   private queue: Promise<unknown> = Promise.resolve();
   private failed = 0;
   private offsiteFailed = 0;
+  private lastCopy: OffsiteCopyOutcome | undefined;
   /** The offsite store failed the last listing: said in the log once, until it answers again (the web app lists often). */
   private offsiteListingFailed = false;
   private changed = 0;
@@ -121,6 +130,16 @@ export class BackupService {
   /** Backups whose offsite copy failed since the node started: `kai_backup_offsite_failures_total` (backup-metrics.ts). */
   get offsiteFailures(): number {
     return this.offsiteFailed;
+  }
+
+  /** Whether backups are copied offsite (`backup.offsite`). */
+  get copiesOffsite(): boolean {
+    return this.options.offsite !== undefined;
+  }
+
+  /** How this instance's last offsite copy went (since it started): `kai doctor` says when it failed. */
+  get lastOffsiteCopy(): OffsiteCopyOutcome | undefined {
+    return this.lastCopy;
   }
 
   /**
@@ -333,9 +352,11 @@ export class BackupService {
     } catch (error) {
       this.offsiteFailed++;
       const reason = error instanceof ApiError ? error.message : "the copy failed";
+      this.lastCopy = { backup: taken.id, at: new Date().toISOString(), ok: false, reason };
       this.options.logger.warn({ backup: taken.id, err: error }, "the backup's offsite copy failed; it is kept in the backup directory only");
       return { ...taken, offsiteError: reason };
     }
+    this.lastCopy = { backup: taken.id, at: new Date().toISOString(), ok: true };
     this.options.logger.info({ backup: taken.id, to: offsite.where }, "backup copied offsite");
     return { ...taken, locations: ["local", "offsite"] };
   }

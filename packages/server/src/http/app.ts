@@ -12,7 +12,7 @@ import cookie from "@fastify/cookie";
 import swagger, { type SwaggerTransformObject } from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import { ClientStreamMessageSchema, HealthzResponseSchema, ServerStreamMessageSchema } from "@kai/protocol";
+import { ClientStreamMessageSchema, HealthzResponseSchema, ServerStreamMessageSchema, type DoctorResponse } from "@kai/protocol";
 import { z } from "zod";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
@@ -45,6 +45,7 @@ import { tokenRoutes } from "./routes/tokens.js";
 import { vaultRoutes } from "./routes/vault.js";
 import { transitRoutes } from "./routes/transit.js";
 import { statusRoutes, type ClusterSummaryProvider, type StatusProvider } from "./routes/status.js";
+import { doctorRoutes } from "./routes/doctor.js";
 import { alwaysReady, clusterRoutes, readinessRoute, type ClusterProvider, type ReadinessProvider } from "./routes/cluster.js";
 // KLP (issue 5): signature-authenticated and public routes, outside the bearer scope; grants inside it.
 import { klpAdminRoutes, klpRoutes } from "./routes/klp.js";
@@ -182,6 +183,8 @@ export interface AppDeps {
   pluginInstaller?: PluginInstaller;
   /** Backups (issue 19): /api/backups; absent: those routes are not served. */
   backups?: BackupService;
+  /** `GET /api/doctor`: what on this instance needs attention (doctor/node-doctor.ts); absent: not served. */
+  doctor?: () => Promise<DoctorResponse>;
 }
 
 /**
@@ -327,6 +330,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(peersRoutes(deps.federation, deps.lanDiscovery));
     await scope.register(tokenRoutes(deps.tokens));
     await scope.register(statusRoutes(deps.getStatus, deps.clusterSummary));
+    if (deps.doctor) await scope.register(doctorRoutes(deps.doctor));
     await scope.register(clusterRoutes(deps.getCluster));
     await scope.register(vaultRoutes(deps.vault));
     await scope.register(transitRoutes(deps.vault));

@@ -15,6 +15,8 @@ export interface LogFiles {
   streams: pino.StreamEntry[];
   /** Writes what every folder still holds (at shutdown). */
   flush(): Promise<void>;
+  /** The files whose last write failed (a full disk, an I/O error), by path: `kai doctor`. */
+  failing(): string[];
 }
 
 export function openLogFiles(config: Config, now?: () => number): LogFiles {
@@ -30,5 +32,6 @@ export function openLogFiles(config: Config, now?: () => number): LogFiles {
     async flush() {
       await Promise.all(files.map(({ file }) => file.flush()));
     },
+    failing: () => files.filter(({ file }) => file.failing).map(({ file }) => file.path),
   };
 }

@@ -40,7 +40,7 @@ export function logTailOf(logger: Logger): LogTail {
   return tail;
 }
 
-export function createLogger({ config, extraDestination }: CreateLoggerOptions): { logger: Logger; flush(): Promise<void>; tail: LogTail } {
+export function createLogger({ config, extraDestination }: CreateLoggerOptions): { logger: Logger; flush(): Promise<void>; tail: LogTail; failingFiles(): string[] } {
   const streams: pino.StreamEntry[] = [];
   let files: LogFiles | undefined;
   if (config.logging.stdout) {
@@ -82,5 +82,6 @@ export function createLogger({ config, extraDestination }: CreateLoggerOptions):
     async flush() {
       await files?.flush();
     },
+    failingFiles: () => files?.failing() ?? [],
   };
 }

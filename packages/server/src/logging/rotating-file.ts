@@ -62,6 +62,11 @@ export class RotatingFile {
     return join(this.options.dir, `${this.options.name}-${this.day}${suffix}.log`);
   }
 
+  /** Whether the file's last write failed (destination-trouble.ts). */
+  get failing(): boolean {
+    return this.current.failing();
+  }
+
   /** pino's destination interface: one serialised line per call (multistream writes line by line). */
   write(chunk: string): boolean {
     const bytes = Buffer.byteLength(chunk);

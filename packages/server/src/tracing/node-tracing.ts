@@ -14,7 +14,7 @@ import { context, type TextMapPropagator, type Tracer } from "@opentelemetry/api
 import type { Config } from "../config/config-schema.js";
 import { waitAtMost } from "../wait-at-most.js";
 import type { Logger } from "../logging/logger.js";
-import { endpointForLog, reportingExporter } from "./reporting-exporter.js";
+import { endpointForLog, reportingExporter, type ExportTrouble } from "./reporting-exporter.js";
 
 /** A running node's tracing: its tracer, the W3C propagator, and the export's flush and shutdown. */
 export interface NodeTracing {
@@ -24,6 +24,8 @@ export interface NodeTracing {
   readonly endpoint: string | undefined;
   /** The share of new traces recorded (`tracing.sampleRatio`). */
   readonly sampleRatio: number;
+  /** Whether spans cannot be exported now (since when, why); undefined while they are, or without an endpoint. */
+  exportTrouble(): ExportTrouble | undefined;
   /** Exports what is buffered now. */
   flush(): Promise<void>;
   /** Exports what is buffered and stops (the node's close). */
@@ -77,11 +79,14 @@ export async function startTracing(options: StartTracingOptions): Promise<NodeTr
   }
   const endpoint = exportEndpoint(settings, env);
   const processors: InstanceType<typeof sdk.BatchSpanProcessor>[] = [];
+  let exportTrouble: () => ExportTrouble | undefined = () => undefined;
   if (endpoint) {
     const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
     const delay = envInteger(env, "OTEL_BSP_SCHEDULE_DELAY");
     const exporter = new OTLPTraceExporter({ url: endpoint });
-    processors.push(new sdk.BatchSpanProcessor(options.logger ? reportingExporter(exporter, endpoint, options.logger) : exporter, delay !== undefined ? { scheduledDelayMillis: delay } : {}));
+    const reporting = options.logger ? reportingExporter(exporter, endpoint, options.logger) : undefined;
+    if (reporting) exportTrouble = reporting.trouble;
+    processors.push(new sdk.BatchSpanProcessor(reporting ?? exporter, delay !== undefined ? { scheduledDelayMillis: delay } : {}));
   }
   options.logger?.info(
     { endpoint: endpoint === undefined ? null : endpointForLog(endpoint), sampleRatio: settings.sampleRatio, serviceName: settings.serviceName },
@@ -98,6 +103,7 @@ export async function startTracing(options: StartTracingOptions): Promise<NodeTr
     propagator: new core.W3CTraceContextPropagator(),
     endpoint,
     sampleRatio: settings.sampleRatio,
+    exportTrouble: () => exportTrouble(),
     flush: () => provider.forceFlush(),
     // A collector that does not answer must not hold up the node's stop (the exporter's own timeout is 10 s).
     close: async () => void (await waitAtMost(provider.shutdown(), CLOSE_TIMEOUT_MS)),

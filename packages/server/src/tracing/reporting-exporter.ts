@@ -31,25 +31,37 @@ function reasonOf(error: Error | undefined): string {
   return named !== undefined && !message.includes(named) ? `${message} (${named})` : message || "unknown";
 }
 
-/** `inner` with its failures (and its recovery) said once in `logger`. */
-export function reportingExporter(inner: SpanExporter, endpoint: string, logger: Logger): SpanExporter {
+/** Export failing since `since` (the first failed batch), for the first failure's `reason`; `droppedSpans` since. */
+export interface ExportTrouble {
+  since: string;
+  reason: string;
+  droppedSpans: number;
+}
+
+/** `inner` with its failures (and its recovery) said once in `logger`; `trouble()` says whether export fails now. */
+export function reportingExporter(inner: SpanExporter, endpoint: string, logger: Logger): SpanExporter & { trouble(): ExportTrouble | undefined } {
   const where = endpointForLog(endpoint);
   let failedBatches = 0;
   let droppedSpans = 0;
+  let failing: { since: string; reason: string } | undefined;
   const note = (result: ExportResult, spans: number) => {
     if (result.code === ExportResultCode.SUCCESS) {
       if (failedBatches > 0) logger.info({ endpoint: where, failedBatches, droppedSpans }, "tracing: spans are exported again");
       failedBatches = 0;
       droppedSpans = 0;
+      failing = undefined;
       return;
     }
     if (failedBatches === 0) {
-      logger.warn({ endpoint: where, spans, reason: reasonOf(result.error) }, "tracing: spans could not be exported (said once until an export succeeds)");
+      const reason = reasonOf(result.error);
+      failing = { since: new Date().toISOString(), reason };
+      logger.warn({ endpoint: where, spans, reason }, "tracing: spans could not be exported (said once until an export succeeds)");
     }
     failedBatches++;
     droppedSpans += spans;
   };
   return {
+    trouble: () => (failing === undefined ? undefined : { ...failing, droppedSpans }),
     export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
       inner.export(spans, (result) => {
         // Outside any span: the callback runs in whatever context the export's timer was set in, and the line would

@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 // undici's own fetch: it takes undici's Agent as its dispatcher (the global fetch's types know no dispatcher).
 import { Agent, fetch } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { klp, StatusResponseSchema } from "@kai/protocol";
+import { DoctorResponseSchema, klp, StatusResponseSchema } from "@kai/protocol";
 import { createClient, KaiConnectionError, type Watcher } from "@kai/sdk";
 import { createKlpAgent } from "../../../sdk/src/agent-runtime/index.js";
 import { nodeTls } from "../../../sdk/src/node-tls/index.js";
@@ -134,6 +134,12 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
       expect((await status())?.notReloaded).toEqual(["server.tls"]);
       expect(await metric("kai_tls_last_reload_successful", 'section="server.tls"')).toBe(0);
       expect(await servedSerial(Number(new URL(node.url).port), ca)).toBe(before);
+      // kai doctor: the test CA issues for two days, under the alert's three (a failure), and the change that did not load.
+      const doctor = DoctorResponseSchema.parse(await (await fetch(`${node.url}/api/doctor`, { dispatcher: trusting, headers: { authorization: `Bearer ${node.adminToken}` } })).json());
+      const tls = doctor.checks.filter((check) => check.area === "tls");
+      expect(tls.map((check) => check.state)).toEqual(["fail", "fail"]);
+      expect(tls[0]!.summary).toMatch(/^server\.tls\.certFile \(CN=localhost\) expires \S+ \(in \d+ hour\(s\)\)$/);
+      expect(tls[1]!.summary).toContain("server.tls: the files changed on disk but did not load");
       const told = await kaiAs(node, ["status", "--url", node.url, "--ca-file", file("ca.pem")]);
       expect(told.stdout).toMatch(/^tls reload:\s+FAILED for server\.tls: the files changed but do not load, the last good ones are still in use/m);
 

@@ -1,12 +1,13 @@
 /**
  * A node whose log file cannot be written (its system log is /dev/full: every write is ENOSPC) keeps serving:
  * requests that log a line are answered as usual, nothing crashes, and the log lines still reach the node's other
- * destinations (here the test's capture, standing in for stdout).
+ * destinations (here the test's capture, standing in for stdout); `kai doctor` names the file it cannot write.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
+import { DoctorResponseSchema } from "@kai/protocol";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const dataDir = mkdtempSync(join(tmpdir(), "kai-disk-full-"));
@@ -31,4 +32,10 @@ it.skipIf(!DEV_FULL)("answers requests while its log file refuses every write", 
     expect(response.status).toBe(200);
   }
   expect(server.logs.some((line) => line.includes('"msg":"request"') && line.includes('"route":"/api/services"'))).toBe(true);
+  // kai doctor says which file cannot be written.
+  const doctor = DoctorResponseSchema.parse(await (await server.request("/api/doctor")).json());
+  const logs = doctor.checks.filter((check) => check.area === "logs");
+  expect(logs.map((check) => check.state)).toEqual(["fail"]);
+  expect(logs[0]!.summary).toContain(join(systemLogs, `system-${today}.log`));
+  expect(doctor.state).toBe("fail");
 });

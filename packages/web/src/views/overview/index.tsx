@@ -3,7 +3,8 @@
  * The Overview page: services by status and health, gateway traffic now and over the last hour (charts), the
  * vault's state and the peers' sync state. Live: registry changes heard on the WebSocket stream refetch the counts
  * at once; traffic is polled every few seconds (overview-queries.ts). Each part shows only what the session may
- * read: traffic needs metrics:read, peers federation:admin. The TLS panel shows when the node uses TLS files.
+ * read: traffic needs metrics:read, peers federation:admin, what needs attention (kai doctor's checks) admin. The TLS
+ * panel shows when the node uses TLS files.
  */
 import { useQueryClient } from "@tanstack/react-query";
 import { Page, Panel } from "../../components/Page";
@@ -15,6 +16,7 @@ import { ServicesPanel } from "./ServicesPanel";
 import { TrafficPanel } from "./TrafficPanel";
 import { PeersPanel, VaultPanel } from "./VaultPeersPanels";
 import { TlsPanel } from "./TlsPanel";
+import { DoctorPanel } from "./DoctorPanel";
 
 export default function OverviewPage() {
   const status = useNodeStatus();
@@ -52,6 +54,7 @@ export default function OverviewPage() {
           <p className="text-sm">Your role does not include metrics:read, so traffic figures are not shown.</p>
         </Panel>
       )}
+      <DoctorPanel />
       <PeersPanel />
     </Page>
   );

@@ -1,7 +1,7 @@
 /**
  * @module views/overview/overview-queries
  * What the overview reads, each with its own poll: the node and registry status, gateway traffic (metrics:read),
- * the vault's state and the federation peers (federation:admin). Registry changes heard on the stream refetch the
+ * the vault's state, the federation peers (federation:admin) and what needs attention (admin, `kai doctor`'s checks). Registry changes heard on the stream refetch the
  * status at once (index.tsx); the polls keep traffic figures moving and cover a stream that is down.
  */
 import { useQuery } from "@tanstack/react-query";
@@ -12,6 +12,7 @@ export const OVERVIEW_KEYS = {
   summary: ["overview", "summary"] as const,
   vault: ["overview", "vault"] as const,
   peers: ["overview", "peers"] as const,
+  doctor: ["overview", "doctor"] as const,
 };
 
 export function useNodeStatus() {
@@ -35,5 +36,13 @@ export function usePeerStates() {
   const client = useClient();
   const allowed = useCan("federation:admin");
   const query = useQuery({ queryKey: OVERVIEW_KEYS.peers, queryFn: () => client.peers.list(), enabled: allowed, refetchInterval: 15_000 });
+  return { allowed, ...query };
+}
+
+/** What on the node needs attention (`GET /api/doctor`, admin): read again every minute (disk space, backups, TLS). */
+export function useDoctor() {
+  const client = useClient();
+  const allowed = useCan("admin");
+  const query = useQuery({ queryKey: OVERVIEW_KEYS.doctor, queryFn: () => client.doctor(), enabled: allowed, refetchInterval: 60_000 });
   return { allowed, ...query };
 }
