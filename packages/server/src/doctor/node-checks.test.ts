@@ -13,7 +13,7 @@ const at = (ms: number) => new Date(ms).toISOString();
 
 describe("tls", () => {
   const certificate = (daysLeft: number) => ({ setting: "server.tls.certFile" as const, subject: "CN=kai.example", issuer: "CN=CA", notAfter: at(NOW + daysLeft * DAY) });
-  const states = (daysLeft: number) => tlsChecks({ status: { certificates: [certificate(daysLeft)], notReloaded: [] }, host: "0.0.0.0" }, NOW).map((check) => check.state);
+  const states = (daysLeft: number) => tlsChecks({ status: { certificates: [certificate(daysLeft)], notReloaded: [] }, host: "0.0.0.0", behindProxy: false }, NOW).map((check) => check.state);
 
   it("is ok from 14 days left, warns under 14, fails under 3 and once expired", () => {
     expect(states(30)).toEqual(["ok"]);
@@ -22,23 +22,25 @@ describe("tls", () => {
     expect(states(3)).toEqual(["warn"]);
     expect(states(2.9)).toEqual(["fail"]);
     expect(states(-1)).toEqual(["fail"]);
-    const expired = tlsChecks({ status: { certificates: [certificate(-1)], notReloaded: [] }, host: "0.0.0.0" }, NOW)[0]!;
+    const expired = tlsChecks({ status: { certificates: [certificate(-1)], notReloaded: [] }, host: "0.0.0.0", behindProxy: false }, NOW)[0]!;
     expect(expired.summary).toContain("EXPIRED");
     expect(expired.hint).toBeDefined();
   });
 
   it("fails for a change that did not load, beside the certificate still served", () => {
-    const checks = tlsChecks({ status: { certificates: [certificate(60)], notReloaded: ["server.tls"] }, host: "0.0.0.0" }, NOW);
+    const checks = tlsChecks({ status: { certificates: [certificate(60)], notReloaded: ["server.tls"] }, host: "0.0.0.0", behindProxy: false }, NOW);
     expect(checks.map((check) => check.state)).toEqual(["ok", "fail"]);
     expect(checks[1]!.summary).toContain("server.tls: the files changed on disk but did not load");
   });
 
-  it("warns of plain HTTP on an address others reach, not on this machine's own", () => {
-    expect(tlsChecks({ status: undefined, host: "127.0.0.1" }, NOW).map((check) => check.state)).toEqual(["ok"]);
-    expect(tlsChecks({ status: undefined, host: "::1" }, NOW).map((check) => check.state)).toEqual(["ok"]);
-    const open = tlsChecks({ status: undefined, host: "0.0.0.0" }, NOW);
+  it("warns of plain HTTP on an address others reach, not on this machine's own nor behind a declared proxy", () => {
+    expect(tlsChecks({ status: undefined, host: "127.0.0.1", behindProxy: false }, NOW).map((check) => check.state)).toEqual(["ok"]);
+    expect(tlsChecks({ status: undefined, host: "::1", behindProxy: false }, NOW).map((check) => check.state)).toEqual(["ok"]);
+    const open = tlsChecks({ status: undefined, host: "0.0.0.0", behindProxy: false }, NOW);
     expect(open.map((check) => check.state)).toEqual(["warn"]);
     expect(open[0]!.hint).toContain("server.tls");
+    // A proxy in front is declared: TLS ends there.
+    expect(tlsChecks({ status: undefined, host: "0.0.0.0", behindProxy: true }, NOW).map((check) => check.state)).toEqual(["ok"]);
   });
 });
 

@@ -14,6 +14,8 @@ export interface TlsFacts {
   status: TlsStatus | undefined;
   /** The address the node listens on (`server.host`). */
   host: string;
+  /** `server.trustProxy` is set: a proxy in front is declared, which is where TLS usually ends. */
+  behindProxy: boolean;
 }
 
 /** Listening on the machine itself only: plain HTTP there is not exposed. */
@@ -25,6 +27,7 @@ export function tlsChecks(facts: TlsFacts, now: number): DoctorCheck[] {
   const { status } = facts;
   if (status === undefined || status.certificates.length === 0) {
     if (loopback(facts.host)) return [{ area: "tls", state: "ok", summary: `off: plain HTTP on ${facts.host}, this machine only` }];
+    if (facts.behindProxy) return [{ area: "tls", state: "ok", summary: `off here: plain HTTP on ${facts.host} behind a proxy (server.trustProxy), which terminates TLS` }];
     return [{
       area: "tls",
       state: "warn",

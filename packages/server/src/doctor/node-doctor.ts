@@ -64,7 +64,7 @@ export async function runDoctor(sources: DoctorSources): Promise<DoctorResponse>
   ]);
   const trouble = sources.tracing?.exportTrouble();
   const checks: DoctorCheck[] = [
-    ...tlsChecks({ status: sources.tlsCertificates.status(), host: config.server.host }, now),
+    ...tlsChecks({ status: sources.tlsCertificates.status(), host: config.server.host, behindProxy: config.server.trustProxy !== false }, now),
     ...backupChecks({
       available: backups !== undefined,
       scheduleSeconds: config.backup.schedule === "off" ? undefined : config.backup.schedule,
