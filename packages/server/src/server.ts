@@ -496,7 +496,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       },
     });
     // The agent mesh (issue 16): bus, agents, kPlanner, kCore.
-    const mesh = await openAgentMesh({ config, agentConfig: layeredConfig, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, prompts, artifacts, plugins: () => late.plugins, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl, runCluster: cluster,
+    const mesh = await openAgentMesh({ ...(tracing ? { tracing } : {}), config, agentConfig: layeredConfig, logger, store, registry, gateway: routerPort(router), klp: klpNode, feed, vault, cluster, prompts, artifacts, plugins: () => late.plugins, runTokens: createRunTokens(tokens, config.auth.maxTokenTtlSeconds), nodeUrl: () => listeningUrl, runCluster: cluster,
       // A2A push credentials are sealed with a key every instance derives from the node key (as TOTP secrets are).
       pushSealKey: () => {
         if (!key.available) throw new ApiError("vault_locked", "the vault is locked: push credentials cannot be sealed or opened until it is unlocked");

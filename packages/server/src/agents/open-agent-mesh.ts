@@ -4,6 +4,7 @@
  * (the task engine), wired to the registry, the gateway and the store. server.ts calls `openAgentMesh` once and
  * hands the result to the HTTP app; `close()` stops the parts in reverse order.
  */
+import type { NodeTracing } from "../tracing/node-tracing.js";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
 import type { RegistryService } from "../registry/registry-service.js";
@@ -43,6 +44,8 @@ import { A2aPush } from "./a2a/server/push/a2a-push.js";
 const STEP_TIMEOUT_KEY = "agents.tasks.stepTimeoutMs";
 
 export interface AgentMeshDeps {
+  /** The node's tracing: tasks resumed or adopted outside a request continue the trace they were created in. */
+  tracing?: NodeTracing;
   config: Config;
   /**
    * Agents' views of the configuration (config/layers/layered-config.ts `forAgent`: the node's layers with the agent's
@@ -135,7 +138,7 @@ export async function openAgentMesh(deps: AgentMeshDeps): Promise<AgentMesh> {
       ...(deps.plugins ? { plugin: createPluginDispatcher(deps.plugins) } : {}),
     };
     const dispatchers = createDispatchers(deps.gateway, transports);
-    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, ...(deps.prompts ? { prompts: deps.prompts } : {}), ...(deps.artifacts ? { artifacts: deps.artifacts } : {}), defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs, stepTimeoutFor: (assigneeId) => (deps.agentConfig?.agentFileSets(assigneeId, STEP_TIMEOUT_KEY) ? viewOf(assigneeId).agents.tasks.stepTimeoutMs : undefined), ...(deps.cluster ? { cluster: deps.cluster, adoptionSweepMs: deps.config.cluster.pollIntervalMs } : {}) });
+    const tasks = await TaskEngine.open({ store: taskStore, bus, logger: deps.logger.child({ agent: KCORE_AGENT }), registry: deps.registry, gateway: deps.gateway, planner: () => planner, dispatchers, ...(deps.prompts ? { prompts: deps.prompts } : {}), ...(deps.artifacts ? { artifacts: deps.artifacts } : {}), defaultStepTimeoutMs: deps.config.agents.tasks.stepTimeoutMs, stepTimeoutFor: (assigneeId) => (deps.agentConfig?.agentFileSets(assigneeId, STEP_TIMEOUT_KEY) ? viewOf(assigneeId).agents.tasks.stepTimeoutMs : undefined), ...(deps.cluster ? { cluster: deps.cluster, adoptionSweepMs: deps.config.cluster.pollIntervalMs } : {}), ...(deps.tracing ? { tracing: deps.tracing } : {}) });
     undo.unshift(() => tasks.close());
     plannerLoad.bind(tasks.load);
     const agents = new AgentDirectory({ registry: deps.registry, load: tasks.load });

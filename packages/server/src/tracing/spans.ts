@@ -108,6 +108,15 @@ export function extractTraceContext(tracing: NodeTracing, headers: IncomingHeade
   return withNode(tracing.propagator.extract(ROOT_CONTEXT, headers, getter), tracing);
 }
 
+/** The active span's W3C `traceparent` (to keep with something that outlives the request); undefined without one. */
+export function activeTraceparent(active: Context = context.active()): string | undefined {
+  const span = trace.getSpan(active);
+  if (!span || !trace.isSpanContextValid(span.spanContext())) return undefined;
+  const headers: Record<string, string> = {};
+  injectTraceHeaders(headers, active);
+  return headers["traceparent"];
+}
+
 /** `trace_id` and `span_id` of the active span, for a log line (the pino mixin); empty when none is active. */
 export function activeTraceIds(): { trace_id?: string; span_id?: string } {
   const span = trace.getSpan(context.active());

@@ -10,6 +10,7 @@
  */
 import { TERMINAL_TASK_STATES, type AnswerTaskRequestSchema, type BusEvent, type CreateTaskRequest, type ListTasksQuery, type ListTasksResponse, type Task } from "@kai/protocol";
 import type { z } from "zod";
+import { context, trace } from "@opentelemetry/api";
 import type { Logger } from "../../logging/logger.js";
 import type { EventBus } from "../../bus/event-bus.js";
 import { isAdmin, type Principal } from "../../auth/principal.js";
@@ -29,6 +30,8 @@ import { newRunnerId, soloTaskCluster, TaskAdoption, type TaskCluster } from "./
 import { applyLeftAnswer, TaskControl } from "./task-control.js";
 import { timeOrderedId } from "../../time-ordered-id.js";
 import { waitAtMost } from "../../wait-at-most.js";
+import type { NodeTracing } from "../../tracing/node-tracing.js";
+import { activeTraceparent, extractTraceContext } from "../../tracing/spans.js";
 
 export interface TaskEngineDeps {
   store: TaskStore;
@@ -52,6 +55,8 @@ export interface TaskEngineDeps {
   cluster?: TaskCluster;
   /** How often the leader looks for tasks of instances that are gone, ms (default 2 s). */
   adoptionSweepMs?: number;
+  /** The node's tracing: a task resumed or adopted outside any request continues the trace it was created in. */
+  tracing?: NodeTracing;
 }
 
 /** At most this long, ms, a new task's 202 waits for its first steps to be sent (TaskEngine.afterFirstSteps). */
@@ -60,6 +65,16 @@ const FIRST_STEPS_WAIT_MS = 100;
 /** Time-ordered ids (listing newest first is listing by id): ms since epoch in base 36, then randomness. */
 export function newTaskId(): string {
   return timeOrderedId("task");
+}
+
+/**
+ * Runs `make` (a runner's construction: it keeps the active context as its steps' parent) in the trace the task was
+ * created in when nothing is traced now: a task resumed at start or adopted by the leader's sweep. Inside a request
+ * (a create, an answer) the request's own context stays.
+ */
+function inCreatingTrace<T>(record: TaskRecord, tracing: NodeTracing | undefined, make: () => T): T {
+  if (tracing === undefined || record.traceparent === undefined || trace.getSpan(context.active()) !== undefined) return make();
+  return context.with(extractTraceContext(tracing, { traceparent: record.traceparent }), make);
 }
 
 export class TaskEngine {
@@ -143,6 +158,9 @@ export class TaskEngine {
         answers: {},
       },
     };
+    // Kept with the task, so that a step run after a restart or an adoption continues the creating request's trace.
+    const traceparent = activeTraceparent();
+    if (traceparent !== undefined) record.traceparent = traceparent;
     const submitted: NewTaskEvent[] = [{ ...taskEvent("TASK_PROGRESS", planId, KCORE_AGENT, { state: "submitted", goal: request.goal }), owner: principal.owner }];
     if (this.deps.store.ordersWrites && request.idempotencyKey === undefined) return this.createAndStart(record, submitted);
     const made = await this.deps.store.createTask(record, submitted, request.idempotencyKey);
@@ -257,7 +275,7 @@ export class TaskEngine {
   private async launch(record: TaskRecord, resumed: boolean, start = true, publishAfter?: Promise<void>): Promise<TaskRunner | undefined> {
     if (this.closed) return undefined;
     const logger = this.deps.logger.child({ taskId: record.task.id, planId: record.task.planId });
-    const runner = new TaskRunner(record, {
+    const runner = inCreatingTrace(record, this.deps.tracing, () => new TaskRunner(record, {
       store: this.deps.store,
       bus: this.deps.bus,
       logger,
@@ -274,7 +292,7 @@ export class TaskEngine {
       onFinished: (taskId) => {
         if (this.runners.get(taskId) === runner) this.runners.delete(taskId);
       },
-    });
+    }));
     this.runners.set(record.task.id, runner);
     if (!start) return runner;
     try {

@@ -48,6 +48,11 @@ export interface TaskRecord {
    * runner's instance is no longer a live member (agents/kcore/task-adoption.ts).
    */
   runner?: string | null;
+  /**
+   * The W3C `traceparent` of the request that created the task, when it was traced: a step run after a restart or by
+   * an adopting instance (no request around it any more) continues that trace. Opaque to the store.
+   */
+  traceparent?: string;
 }
 
 /** An answer to a task's input-required question, left in the store for the instance that runs the task. */

@@ -27,6 +27,8 @@ export interface ReceivedStep {
   body: StepBody;
   /** True once the node closed the request before the agent answered it. */
   aborted: boolean;
+  /** The request's W3C `traceparent`, when the node sent one (a traced step). */
+  traceparent?: string;
 }
 
 export class HttpAgent {
@@ -108,6 +110,7 @@ export class HttpAgent {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const step: ReceivedStep = { body: JSON.parse(Buffer.concat(chunks).toString("utf8")) as StepBody, aborted: false };
+    if (typeof req.headers.traceparent === "string") step.traceparent = req.headers.traceparent;
     this.received.push(step);
     res.on("close", () => {
       if (!res.writableFinished) {
