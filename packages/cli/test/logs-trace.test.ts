@@ -2,7 +2,8 @@
  * From an error to its trace's log lines, on a node with tracing on and a trace viewer named (`tracing.traceUrl`):
  * a failed command prints the request's trace id and the command that reads its lines; `kai logs tail --trace <id>`
  * prints that trace's lines only (an id in capitals is the same id) and where the trace is shown; an id that is not
- * one is a usage error.
+ * one is a usage error. `kai logs search --trace <id>` finds the lines in the log files once the in-memory lines (what
+ * `tail` reads) have moved on.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
@@ -21,7 +22,7 @@ afterAll(async () => {
 
 const env = () => ({ ...box.env, KAI_TOKEN: server.adminToken });
 
-describe("kai logs tail --trace", () => {
+describe("kai logs tail --trace and kai logs search", () => {
   it("reads the lines of the trace a failed command names", async () => {
     const failed = await runKai(["services", "get", "cli-trace-missing", "--url", server.url], { cwd: box.dir, env: env() });
     expect(failed.code).toBe(3);
@@ -39,6 +40,29 @@ describe("kai logs tail --trace", () => {
     expect(tail.stdout).toMatch(/request \[\S+\] .*route=\/api\/services\/:id .*status=404/);
     expect(tail.stdout).not.toContain("cli-trace-other");
     expect(tail.stderr).toContain(`trace ${traceId}: https://jaeger.example/trace/${traceId}`);
+  });
+
+  it("kai logs search finds a trace's lines in the log files once the in-memory lines have moved on", async () => {
+    const failed = await runKai(["services", "get", "cli-trace-older", "--url", server.url], { cwd: box.dir, env: env() });
+    const traceId = /trace id: ([0-9a-f]{32})/.exec(failed.stderr)![1]!;
+    // More lines than the node keeps in memory (2,000): the failed request's line leaves the live view.
+    for (let sent = 0; sent < 2100; sent += 50) {
+      await Promise.all(Array.from({ length: 50 }, () => fetch(`${server.url}/api/services?limit=1`, { headers: { authorization: `Bearer ${server.adminToken}` } }).then((response) => response.arrayBuffer())));
+    }
+    const tail = await runKai(["logs", "tail", "--url", server.url, "--no-follow", "--trace", traceId], { cwd: box.dir, env: env() });
+    expect(tail.code, tail.stderr).toBe(0);
+    expect(tail.stdout).toBe("");
+
+    const search = await runKai(["logs", "search", "--url", server.url, "--trace", traceId, "--since", "1h"], { cwd: box.dir, env: env() });
+    expect(search.code, search.stderr).toBe(0);
+    expect(search.stdout).toMatch(new RegExp(`^\\S+ INFO  request \\[\\S+\\] trace_id=${traceId} .*path=/api/services/cli-trace-older status=404`, "m"));
+    expect(search.stdout.trim().split("\n").every((line) => line.includes(`trace_id=${traceId}`))).toBe(true);
+    expect(search.stderr).toContain(`trace ${traceId}: https://jaeger.example/trace/${traceId}`);
+    expect(search.stderr).toMatch(/\d+ line\(s\) from \S+'s log files \(\d+ file\(s\), [\d.]+ MiB read\)/);
+
+    const bad = await runKai(["logs", "search", "--url", server.url, "--until", "yesterday-ish"], { cwd: box.dir, env: env() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--until: a duration such as 10m");
   });
 
   it("refuses an id that is not a trace id, naming the flag's field", async () => {

@@ -15,10 +15,13 @@ import {
   LogEntrySchema,
   LogGapSchema,
   LogListResponseSchema,
+  LogSearchResponseSchema,
   parseJson,
   type LogEntry,
   type LogListResponse,
   type LogQueryInput,
+  type LogSearchQueryInput,
+  type LogSearchResponse,
   type LogStreamQueryInput,
 } from "@kai/protocol";
 import { KaiApiError } from "./errors.js";
@@ -31,6 +34,11 @@ export type LogStreamEvent = { type: "log"; entry: LogEntry } | { type: "gap"; s
 export interface LogsClient {
   /** The newest matching lines the node keeps, oldest first. */
   list(query?: LogQueryInput, options?: { signal?: AbortSignal }): Promise<LogListResponse>;
+  /**
+   * Searches the log files of the instance answering for the newest matching lines (older than the in-memory lines
+   * `list` reads): filters as `list`, and `until`; `complete` false when the node stopped at its read budget.
+   */
+  search(query?: LogSearchQueryInput, options?: { signal?: AbortSignal }): Promise<LogSearchResponse>;
   /** Follows the log: the kept lines after `after` (all when absent), then each new one. Cancel with `signal`. */
   stream(query?: LogStreamQueryInput, options?: { signal?: AbortSignal }): Promise<AsyncIterable<LogStreamEvent>>;
 }
@@ -59,6 +67,10 @@ export function createLogsClient(http: HttpTransport): LogsClient {
   return {
     async list(query = {}, options = {}) {
       return (await http.request("GET", "/api/logs", { query: { ...query }, schema: LogListResponseSchema, ...(options.signal ? { signal: options.signal } : {}) })).data;
+    },
+    async search(query = {}, options = {}) {
+      // A search reads files: it may take longer than a call's usual timeout.
+      return (await http.request("GET", "/api/logs/search", { query: { ...query }, schema: LogSearchResponseSchema, timeoutMs: 120_000, ...(options.signal ? { signal: options.signal } : {}) })).data;
     },
     async stream(query = {}, options = {}) {
       const response = await http.stream("GET", "/api/logs/stream", { query: { ...query }, ...(options.signal ? { signal: options.signal } : {}) });

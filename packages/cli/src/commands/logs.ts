@@ -13,6 +13,9 @@
  * each with its instance's name after the level; the stream resumes from the answering instance's own lines.
  * `--instance <name>`: one instance's lines, whichever instance answers (another's are relayed from its next line on,
  * so a reconnect may miss the lines written meanwhile).
+ *
+ * `kai logs search` (`GET /api/logs/search`): the same filters, and `--until`, over the log files of the instance
+ * answering, for lines older than the ring holds (yesterday's trace); it says when the node stopped at its read budget.
  */
 import { Command } from "commander";
 import { LOG_LEVELS, LogFilterSchema, LogInstanceNameSchema, parseDurationSeconds, TimestampSchema, traceLink, type LogEntry, type LogFilter } from "@kai/protocol";
@@ -54,11 +57,11 @@ export function logLine(entry: LogEntry): string {
  * `--since`: a duration back from now (`90s`, `10m`, `2h`, `1d`) or a time (ISO 8601, `2026-12-07T10:00:00Z`), as the
  * time the node filters on. Checked here, so a typo is a usage error naming the flag.
  */
-function sinceTime(text: string, now = Date.now()): string {
+function sinceTime(text: string, flag = "--since", now = Date.now()): string {
   const seconds = parseDurationSeconds(text);
   if (seconds !== undefined && seconds > 0) return new Date(now - seconds * 1000).toISOString();
   if (TimestampSchema.safeParse(text).success) return text;
-  throw usageError(`--since: a duration such as 10m, 2h or 1d, or a time such as 2026-12-07T10:00:00Z (got "${text}")`);
+  throw usageError(`${flag}: a duration such as 10m, 2h or 1d, or a time such as 2026-12-07T10:00:00Z (got "${text}")`);
 }
 
 function filterOf(flags: TailFlags): LogFilter {
@@ -142,6 +145,39 @@ function tailCommand(): Command {
   });
 }
 
+function searchCommand(): Command {
+  const command = new Command("search")
+    .description("search the log files of the instance answering for the newest matching lines: older lines than tail's (scope admin)")
+    .option("--level <level>", `minimum level: ${LOG_LEVELS.join(", ")}`)
+    .option("--request <id>", "only this request's lines")
+    .option("--task <id>", "only this task's lines (the agent mesh's taskId)")
+    .option("--service <id>", "only lines about this registered service (serviceId)")
+    .option("--trace <id>", "only the lines of this trace (32 hex digits)")
+    .option("--grep <text>", "only lines whose message, request id or fields contain this text (case-insensitive)")
+    .option("--since <when>", "only lines written since then: a duration back from now (10m, 2h, 1d) or a time")
+    .option("--until <when>", "only lines written until then: a duration back from now or a time")
+    .option("-n, --lines <n>", "the newest matching lines printed", integerOption(1, 1000), 200);
+  addGlobalOptions(command);
+  return command.action(async (flags: TailFlags & { until?: string }, self: Command) => {
+    const { out, client } = contextOf(self);
+    const filter = filterOf(flags);
+    // As --since: `1h` is "until an hour ago".
+    const until = flags.until !== undefined ? sinceTime(flags.until, "--until") : undefined;
+    const found = await client().logs.search({ ...filter, ...(until !== undefined ? { until } : {}), limit: flags.lines });
+    const link = filter.traceId !== undefined && found.traceUrl !== undefined ? traceLink(found.traceUrl, filter.traceId) : undefined;
+    if (link !== undefined) out.info(`trace ${filter.traceId}: ${link}`);
+    for (const entry of found.entries) {
+      if (out.json) out.jsonLine(entry);
+      else out.line(logLine(entry));
+    }
+    const mib = (found.scannedBytes / (1024 * 1024)).toFixed(1);
+    out.info(`${found.entries.length} line(s) from ${found.instance}'s log files (${found.files} file(s), ${mib} MiB read)`);
+    if (!found.complete) {
+      out.warn(`the search stopped at its read budget: lines before ${found.searchedFrom ?? "the files read"} were not searched (narrow it with --since and --until)`);
+    }
+  });
+}
+
 export function logsCommand(): Command {
-  return new Command("logs").description("the node's log lines (the same as the files under <dataDir>/logs/)").addCommand(tailCommand());
+  return new Command("logs").description("the node's log lines (the same as the files under <dataDir>/logs/)").addCommand(tailCommand()).addCommand(searchCommand());
 }

@@ -124,6 +124,36 @@ export const LogListResponseSchema = z.object({
 });
 export type LogListResponse = z.infer<typeof LogListResponseSchema>;
 
+/**
+ * `GET /api/logs/search` query: the filters, and a time window (`since`, `until`), over the log files of the instance
+ * answering (`<dataDir>/logs/system/`, every line it wrote, kept `logging.rotation.retentionDays`): for lines older than
+ * the in-memory ring holds, such as yesterday's trace.
+ */
+export const LogSearchQuerySchema = LogFilterSchema.extend({
+  /** Only lines written at or before this time (ISO 8601). */
+  until: TimestampSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(200),
+});
+export type LogSearchQuery = z.infer<typeof LogSearchQuerySchema>;
+export type LogSearchQueryInput = z.input<typeof LogSearchQuerySchema>;
+
+/**
+ * `GET /api/logs/search` 200: the newest `limit` matching lines of the files searched, oldest first (`seq` counts the
+ * lines of this answer). `complete` is false when the search stopped at its budget before the oldest file of the
+ * window: `searchedFrom` is then the time of the oldest line read (narrow the window with `since`/`until`).
+ * `instance`: whose files (each instance searches its own). `traceUrl` as in `GET /api/logs`.
+ */
+export const LogSearchResponseSchema = z.object({
+  entries: z.array(LogEntrySchema),
+  instance: z.string(),
+  files: z.int().nonnegative(),
+  scannedBytes: z.int().nonnegative(),
+  complete: z.boolean(),
+  searchedFrom: z.string().optional(),
+  traceUrl: z.string().optional(),
+});
+export type LogSearchResponse = z.infer<typeof LogSearchResponseSchema>;
+
 /** The trace id a line was written under (`fields.trace_id`), when it carries a valid one. */
 export function logEntryTraceId(entry: LogEntry): string | undefined {
   const value = entry.fields["trace_id"];

@@ -6,6 +6,7 @@
  * protected scope where authentication (bearer token or a session cookie with CSRF), scope checks and rate limits
  * apply to every route without exception.
  */
+import { join } from "node:path";
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import websocket from "@fastify/websocket";
 import cookie from "@fastify/cookie";
@@ -337,7 +338,9 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(metricsRoutes(deps.metrics));
     await scope.register(observationRoutes({ activity: deps.metrics.activity, registry: deps.registry }));
     // The config object is changed in place by a live change: read at each listing.
-    await scope.register(logsRoutes(logTailOf(deps.logger), deps.logRelay ?? null, async () => (await deps.clusterSummary()).instance.name, () => deps.config.tracing.traceUrl));
+    await scope.register(logsRoutes(logTailOf(deps.logger), deps.logRelay ?? null, async () => (await deps.clusterSummary()).instance.name, () => deps.config.tracing.traceUrl, {
+      systemDir: deps.config.logging.file ? join(deps.config.dataDir, "logs", "system") : undefined,
+    }));
     await scope.register(openAiRoutes(deps.gateway, deps.metrics, deps.prompts));
     await scope.register(genericGatewayRoutes(deps.gateway, deps.metrics, deps.pluginRuntime));
     await scope.register(connectorRoutes(() => deps.gateway.connectors()));

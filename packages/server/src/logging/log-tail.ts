@@ -124,7 +124,8 @@ export function matches(entry: LogEntry, filter: LogFilter): boolean {
   return true;
 }
 
-function parseLine(raw: string, seq: number): LogEntry | undefined {
+/** A written line as the API shows it (scrubbed, parsed, over-long parts cut); undefined when it is not a pino line. */
+export function parseLine(raw: string, seq: number): LogEntry | undefined {
   const parsed = parseJson(scrubSecrets(raw));
   // Not a pino line: nothing to keep.
   if (!parsed.ok || !parsed.value || typeof parsed.value !== "object" || Array.isArray(parsed.value)) return undefined;

@@ -42,6 +42,7 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/status": { need: "any" },
   "GET /api/cluster": { need: "admin" },
   "GET /api/doctor": { need: "admin" },
+  "GET /api/logs/search": { need: "admin" },
   "GET /api/services": { need: "read" },
   "GET /api/services/{id}": { need: "read" },
   "POST /api/services/register": { need: "write", body: () => registration() },

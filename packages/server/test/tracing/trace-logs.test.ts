@@ -2,10 +2,10 @@
  * From a trace to its log lines and back, through a real node with tracing on: every traced answer names its trace
  * (`traceresponse`, W3C Trace Context Level 2), an error's body too (`traceId`); `GET /api/logs?traceId=` gives that
  * trace's lines and no other's; the listing says where traces are shown (`tracing.traceUrl`, a live setting). With
- * tracing off, no answer names a trace.
+ * tracing off, no answer names a trace. The log files are searched by trace too (`GET /api/logs/search`).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LogListResponseSchema, logEntryTraceId } from "@kai/protocol";
+import { LogListResponseSchema, LogSearchResponseSchema, logEntryTraceId } from "@kai/protocol";
 import { startTestServer, type TestServer } from "../helpers/test-server.js";
 
 const TRACE_URL = "https://jaeger.example/trace/{traceId}?uiFind=kai";
@@ -76,6 +76,23 @@ describe("a trace's log lines", () => {
     expect(stream.status).toBe(400);
   });
 
+  it("finds a trace's lines in the log files as well (GET /api/logs/search), and refuses a window that ends before it starts", async () => {
+    const traced = await server.request("/api/services/in-the-files", { headers: { traceparent: `00-${CALLER_TRACE}-00f067aa0ba902b7-01`, "x-request-id": "traced-files" } });
+    expect(traced.status).toBe(404);
+    const response = await server.request(`/api/logs/search?traceId=${CALLER_TRACE}`);
+    expect(response.status).toBe(200);
+    const found = LogSearchResponseSchema.parse(await response.json());
+    expect(found.complete).toBe(true);
+    expect(found.files).toBeGreaterThan(0);
+    expect(found.traceUrl).toBe(TRACE_URL);
+    expect(found.entries.map((entry) => entry.requestId)).toEqual(expect.arrayContaining(["traced-one", "traced-files"]));
+    expect(found.entries.every((entry) => logEntryTraceId(entry) === CALLER_TRACE)).toBe(true);
+    expect(found.entries.some((entry) => entry.requestId === "traced-other")).toBe(false);
+    const backwards = await server.request("/api/logs/search?since=2026-12-08T00:00:00Z&until=2026-12-07T00:00:00Z");
+    expect(backwards.status).toBe(400);
+    expect((await server.request("/api/logs/search?traceId=nope")).status).toBe(400);
+  });
+
   it("changes tracing.traceUrl live, and refuses one without {traceId} or not http(s)", async () => {
     const next = "http://tempo.internal:3200/explore?trace={traceId}";
     const patched = await server.request("/api/config", { method: "PATCH", json: { settings: { "tracing.traceUrl": next } } });
@@ -99,8 +116,22 @@ describe("with tracing off", () => {
       expect(((await failed.json()) as { error: Record<string, unknown> }).error.traceId).toBeUndefined();
       const listed = LogListResponseSchema.parse(await (await plain.request("/api/logs?limit=1")).json());
       expect(listed.traceUrl).toBeUndefined();
+      expect(LogSearchResponseSchema.parse(await (await plain.request("/api/logs/search?limit=1")).json()).traceUrl).toBeUndefined();
     } finally {
       await plain.dispose();
+    }
+  });
+});
+
+describe("a node that writes no log files", () => {
+  it("answers a search of its files with 404, saying why", async () => {
+    const quiet = await startTestServer({ config: { logging: { file: false } } });
+    try {
+      const response = await quiet.request("/api/logs/search");
+      expect(response.status).toBe(404);
+      expect(((await response.json()) as { error: { message: string } }).error.message).toContain("logging.file: false");
+    } finally {
+      await quiet.dispose();
     }
   });
 });

@@ -19,7 +19,18 @@ import { SseStream } from "../sse-stream.js";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { ApiError } from "../../errors.js";
-import { ErrorBodySchema, LOG_STREAM_EVENTS, LogListResponseSchema, LogQuerySchema, LogStreamQuerySchema, type LogEntry, type LogFilter } from "@kai/protocol";
+import {
+  ErrorBodySchema,
+  LOG_STREAM_EVENTS,
+  LogListResponseSchema,
+  LogQuerySchema,
+  LogSearchQuerySchema,
+  LogSearchResponseSchema,
+  LogStreamQuerySchema,
+  type LogEntry,
+  type LogFilter,
+} from "@kai/protocol";
+import { searchLogFiles } from "../../logging/log-search.js";
 import { matches, type LogTail } from "../../logging/log-tail.js";
 import type { ClusterLogRelay, RelayMember } from "../../logging/cluster-log-relay.js";
 import { principalOf } from "../authenticate.js";
@@ -129,7 +140,20 @@ interface LineSource {
  * `relay`: the other instances' lines, on a node of several instances; null in one process. `instanceName`: this
  * instance's name, which `instance=<name>` is compared with.
  */
-export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null, instanceName: () => string | Promise<string>, traceUrl: () => string | undefined = () => undefined): FastifyPluginAsyncZod {
+/** This instance's log files, for `GET /api/logs/search`: the `system/` folder, or undefined when `logging.file` is off. */
+export interface LogFilesSource {
+  systemDir: string | undefined;
+  /** Bytes one search reads at most (log-search.ts). */
+  maxBytes?: number;
+}
+
+export function logsRoutes(
+  tail: LogTail,
+  relay: ClusterLogRelay | null,
+  instanceName: () => string | Promise<string>,
+  traceUrl: () => string | undefined = () => undefined,
+  files: LogFilesSource = { systemDir: undefined },
+): FastifyPluginAsyncZod {
   const tag: Tagger = relay ? (entry) => ({ ...entry, instance: relay.instanceName }) : (entry) => entry;
   /** The lines `instances` and `instance` ask for (the answering instance's own when there is no relay). */
   const sourceOf = async (instances: "all" | "this", instance: string | undefined): Promise<LineSource> => {
@@ -170,6 +194,27 @@ export function logsRoutes(tail: LogTail, relay: ClusterLogRelay | null, instanc
       const since = others.completeSince;
       const entries = byTime([...own, ...others.entries]).filter((entry) => since === undefined || entry.time >= since);
       return { entries: entries.length > limit ? entries.slice(entries.length - limit) : entries, ...answer, unanswered: others.unanswered };
+    });
+
+    app.get("/api/logs/search", {
+      config: { scopes: ["admin"], bucket: "read" },
+      schema: {
+        tags: ["node"],
+        summary: "Search this instance's log files (every line it wrote, kept logging.rotation.retentionDays) for the newest matching lines, oldest first: for what the in-memory ring no longer holds; filters as GET /api/logs, and until; complete: false when the search stopped at its byte budget (searchedFrom: how far back it read)",
+        security: [{ bearer: [] }],
+        querystring: LogSearchQuerySchema,
+        response: { 200: LogSearchResponseSchema, ...errors },
+      },
+    }, async (request) => {
+      if (files.systemDir === undefined) throw new ApiError("not_found", "this instance writes no log files (logging.file: false): GET /api/logs reads its recent lines");
+      const { limit, ...filter } = request.query;
+      if (filter.since !== undefined && filter.until !== undefined && Date.parse(filter.since) > Date.parse(filter.until)) {
+        throw new ApiError("validation_failed", "since is after until", [{ path: "querystring.until", message: "must not be before since" }]);
+      }
+      const found = await searchLogFiles(files.systemDir, filter, limit, files.maxBytes);
+      const template = traceUrl();
+      const instance = relay ? relay.instanceName : await instanceName();
+      return { ...found, entries: found.entries.map(tag), instance, ...(template !== undefined ? { traceUrl: template } : {}) };
     });
 
     app.get("/api/logs/stream", {

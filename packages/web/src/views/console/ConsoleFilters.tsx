@@ -2,7 +2,8 @@
  * @module views/console/ConsoleFilters
  * The Console's filters: minimum level, one request, task, service or trace id, text, and how far back (the time is taken
  * when the filter is applied: "the last 15 minutes" as of Apply). Checked with the protocol's `LogFilterSchema`
- * (the same the node applies) and applied on Apply, so a stream is not reopened on every keystroke.
+ * (the same the node applies) and applied on Apply, so a stream is not reopened on every keystroke. "Search files" looks
+ * for the same filter in the node's log files instead (older lines than the live view holds).
  */
 import { useEffect, useState, type FormEvent } from "react";
 import { LOG_LEVELS, LogFilterSchema, type LogFilter } from "@kai/protocol";
@@ -18,7 +19,7 @@ const SINCE_CHOICES: ReadonlyArray<[string, string]> = [
   ["360", "Last 6 hours"],
 ];
 
-export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply(filter: LogFilter): void }) {
+export function ConsoleFilters({ filter, onApply, onSearchFiles }: { filter: LogFilter; onApply(filter: LogFilter): void; onSearchFiles(filter: LogFilter): void }) {
   const [level, setLevel] = useState(filter.level ?? "");
   const [requestId, setRequestId] = useState(filter.requestId ?? "");
   const [taskId, setTaskId] = useState(filter.taskId ?? "");
@@ -41,6 +42,12 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
 
   function apply(event: FormEvent) {
     event.preventDefault();
+    const parsed = checked();
+    if (parsed) onApply(parsed);
+  }
+
+  /** The fields as a filter, or undefined (each field's problem shown) when one is not valid. */
+  function checked(): LogFilter | undefined {
     const parsed = LogFilterSchema.safeParse({
       ...(level ? { level } : {}),
       ...(requestId.trim() ? { requestId: requestId.trim() } : {}),
@@ -55,10 +62,10 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
       const next: Record<string, string> = {};
       for (const issue of parsed.error.issues) next[String(issue.path[0])] ??= issue.message;
       setErrors(next);
-      return;
+      return undefined;
     }
     setErrors({});
-    onApply(parsed.data);
+    return parsed.data;
   }
 
   return (
@@ -86,6 +93,14 @@ export function ConsoleFilters({ filter, onApply }: { filter: LogFilter; onApply
       <div className="flex gap-2">
         <Button type="submit" look="primary">
           Apply
+        </Button>
+        <Button
+          onClick={() => {
+            const parsed = checked();
+            if (parsed) onSearchFiles(parsed);
+          }}
+        >
+          Search files
         </Button>
         <Button
           onClick={() => {

@@ -1,6 +1,7 @@
 // The Console on a real node with tracing on and a trace viewer named (`tracing.traceUrl`): lines carry their trace
 // (a button that filters to it, a link to the viewer), the Trace id field filters, and an error the node answered
-// names its trace beside the request id. One node per file: a second in the same file made each dispose slow.
+// names its trace beside the request id; "Search files" finds a trace's lines in the node's log files. One node per file:
+// a second in the same file made each dispose slow.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -67,6 +68,24 @@ describe("the console's traces", () => {
     await user.type(screen.getByLabelText("Trace id"), "not-a-trace");
     await user.click(screen.getByRole("button", { name: "Apply" }));
     expect(await screen.findByText(/32 lowercase hex digits/)).toBeTruthy();
+  });
+
+  it("searches the log files for a trace, then goes back to the live view", async () => {
+    const user = await open();
+    const FILES_TRACE = "2bf92f3577b34da6a3ce929d0e0e473c";
+    expect((await traced(FILES_TRACE, "console-files-1")).status).toBe(200);
+    expect((await traced(OTHER, "console-files-other")).status).toBe(200);
+    await user.type(screen.getByLabelText("Trace id"), FILES_TRACE);
+    await user.click(screen.getByRole("button", { name: "Search files" }));
+    const section = await screen.findByRole("region", { name: "Log files" });
+    await waitFor(() => expect(within(section).getByRole("status").textContent).toMatch(/^\d+ matching lines? from \S+'s log files \(\d+ files? read\)\.$/));
+    const rows = within(section).getAllByRole("row").slice(1);
+    expect(rows.some((row) => row.textContent?.includes("console-files-1"))).toBe(true);
+    expect(rows.some((row) => row.textContent?.includes("console-files-other"))).toBe(false);
+    expect(within(section).getAllByRole("link", { name: `Open trace ${FILES_TRACE} in the trace viewer` }).length).toBeGreaterThan(0);
+    await user.click(within(section).getByRole("button", { name: "Back to live" }));
+    await waitFor(() => expect(screen.getByRole("status").textContent).toContain("Live"), { timeout: 10_000 });
+    expect(screen.queryByRole("region", { name: "Log files" })).toBeNull();
   });
 
   it("names the trace of an error the node answered, beside its code and request id", async () => {

@@ -3,7 +3,7 @@
  * The Console: the node's log, live (`client.logs`, scope admin). Lines come already redacted from the node's
  * in-memory ring (on a node of several instances, every instance's, and a note naming any that did not answer, or
  * one instance's, chosen by name); filters by level, request, task, service and trace id, and text (a trace's lines
- * link to the trace viewer the node names); pause to read, resume
+ * link to the trace viewer the node names); "Search files" for older lines in the node's log files; pause to read, resume
  * without losing lines (the stream reopens after the last line seen).
  */
 import { useState } from "react";
@@ -16,6 +16,7 @@ import { useClient } from "../../app/session";
 import { Page } from "../../components/Page";
 import { ConsoleFilters } from "./ConsoleFilters";
 import { LogTable } from "./LogTable";
+import { FileSearch } from "./FileSearch";
 import { KEEP, useLogStream, type StreamState } from "./use-log-stream";
 
 const STATE_TEXT: Record<StreamState, string> = {
@@ -32,12 +33,15 @@ export default function ConsolePage() {
   const client = useClient();
   const [filter, setFilter] = useState<LogFilter>({});
   const [paused, setPaused] = useState(false);
+  /** "Search files": the filter searched for in the log files; null while the live view shows. */
+  const [filesFilter, setFilesFilter] = useState<LogFilter | null>(null);
   /** One instance's lines (its name), or every instance's (""). */
   const [instance, setInstance] = useState("");
   const cluster = useQuery({ queryKey: ["cluster"], queryFn: () => client.cluster(), refetchInterval: INSTANCES_REFRESH_MS });
   // The choice only where there is one to make; a chosen instance stays listed after it left (its lines say so: none).
   const names = [...new Set([...(cluster.data?.instances.map((member) => member.name) ?? []), ...(instance ? [instance] : [])])].sort();
-  const { lines, state, error, unanswered, traceUrl, clear } = useLogStream(filter, paused, instance || undefined);
+  // The stream rests while the file search shows (it resumes from the last line seen, losing none).
+  const { lines, state, error, unanswered, traceUrl, clear } = useLogStream(filter, paused || filesFilter !== null, instance || undefined);
 
   return (
     <Page
@@ -49,35 +53,64 @@ export default function ConsolePage() {
         </>
       }
     >
-      <ConsoleFilters filter={filter} onApply={setFilter} />
-      {names.length > 1 && (
-        <div className="max-w-xs">
-          <SelectField label="Instance" value={instance} onChange={(event) => setInstance(event.target.value)}>
-            <option value="">Every instance</option>
-            {names.map((name) => (
-              <option key={name} value={name}>
-                {name}
-              </option>
-            ))}
-          </SelectField>
-        </div>
-      )}
-      <p role="status" className="text-sm text-slate-700 dark:text-slate-300">
-        {STATE_TEXT[state]} Showing the last {KEEP} lines at most.
-      </p>
-      {state === "reconnecting" && <ErrorNotice error={error} title="The log stream broke" />}
-      {unanswered.length > 0 && (
-        <p role="note" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100">
-          No lines from {unanswered.join(", ")}: {unanswered.length === 1 ? "that instance" : "those instances"} did not answer in time.
-        </p>
-      )}
-      <LogTable
-        lines={lines}
-        onRequest={(requestId) => setFilter({ ...filter, requestId })}
-        onInstance={setInstance}
-        onTrace={(traceId) => setFilter({ ...filter, traceId })}
-        traceUrl={traceUrl}
+      <ConsoleFilters
+        filter={filter}
+        onApply={(next) => {
+          setFilesFilter(null);
+          setFilter(next);
+        }}
+        onSearchFiles={(next) => {
+          setFilter(next);
+          setFilesFilter(next);
+        }}
       />
+      {filesFilter !== null ? (
+        <FileSearch
+          filter={filesFilter}
+          onBack={() => setFilesFilter(null)}
+          onTrace={(traceId) => {
+            const next = { ...filesFilter, traceId };
+            setFilter(next);
+            setFilesFilter(next);
+          }}
+          onRequest={(requestId) => {
+            const next = { ...filesFilter, requestId };
+            setFilter(next);
+            setFilesFilter(next);
+          }}
+        />
+      ) : (
+        <>
+          {names.length > 1 && (
+            <div className="max-w-xs">
+              <SelectField label="Instance" value={instance} onChange={(event) => setInstance(event.target.value)}>
+                <option value="">Every instance</option>
+                {names.map((name) => (
+                  <option key={name} value={name}>
+                    {name}
+                  </option>
+                ))}
+              </SelectField>
+            </div>
+          )}
+          <p role="status" className="text-sm text-slate-700 dark:text-slate-300">
+            {STATE_TEXT[state]} Showing the last {KEEP} lines at most.
+          </p>
+          {state === "reconnecting" && <ErrorNotice error={error} title="The log stream broke" />}
+          {unanswered.length > 0 && (
+            <p role="note" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100">
+              No lines from {unanswered.join(", ")}: {unanswered.length === 1 ? "that instance" : "those instances"} did not answer in time.
+            </p>
+          )}
+          <LogTable
+            lines={lines}
+            onRequest={(requestId) => setFilter({ ...filter, requestId })}
+            onInstance={setInstance}
+            onTrace={(traceId) => setFilter({ ...filter, traceId })}
+            traceUrl={traceUrl}
+          />
+        </>
+      )}
     </Page>
   );
 }

@@ -1,0 +1,115 @@
+/**
+ * @module logging/log-search
+ * `GET /api/logs/search` (`kai logs search`, the Console's "Search files"): the lines of this instance's log files
+ * that match a filter, for what the in-memory ring (log-tail.ts, the last 2,000 lines: minutes on a busy node) no
+ * longer holds: yesterday's trace, last week's failed backup. The `system/` folder holds every line the node wrote
+ * (log-files.ts), one file per day and size step, kept `logging.rotation.retentionDays`.
+ *
+ * Newest files first, each read forward as a stream (a chunk per turn of the event loop), until the newest `limit`
+ * matches are found or the byte budget is spent: then the answer says the search is not complete and from when it
+ * read. A line is parsed only when its raw text can match (the ids and the text are looked for in it first), and
+ * every line goes through the same scrub and parse as the ring's, so a file line is shown exactly as the live view
+ * would have shown it.
+ */
+import { createReadStream } from "node:fs";
+import { readdir, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { LogEntry, LogFilter } from "@kai/protocol";
+import { dayOf, parseLogFileName } from "./log-retention.js";
+import { matches, parseLine } from "./log-tail.js";
+
+/** Bytes read at most per search by default: five full files at the default rotation size (50 MB). */
+export const DEFAULT_SEARCH_BYTES = 256 * 1024 * 1024;
+
+export interface LogSearchFilter extends LogFilter {
+  until?: string;
+}
+
+export interface LogSearchResult {
+  /** Oldest first; `seq` counts the lines of this answer. */
+  entries: LogEntry[];
+  files: number;
+  scannedBytes: number;
+  complete: boolean;
+  /** When the search stopped early: the time of the oldest line it read. */
+  searchedFrom?: string;
+}
+
+interface LogFile {
+  path: string;
+  day: string;
+  index: number;
+  size: number;
+}
+
+/** The system log's files inside the window's days, newest first (by day, then rotation index). */
+async function filesOf(dir: string, filter: LogSearchFilter): Promise<LogFile[]> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return [];
+  }
+  const from = filter.since !== undefined ? dayOf(Date.parse(filter.since)) : undefined;
+  const to = filter.until !== undefined ? dayOf(Date.parse(filter.until)) : undefined;
+  const files: LogFile[] = [];
+  for (const name of names) {
+    const parsed = parseLogFileName("system", name);
+    // ISO days compare as strings.
+    if (!parsed || (from !== undefined && parsed.day < from) || (to !== undefined && parsed.day > to)) continue;
+    try {
+      files.push({ path: join(dir, name), ...parsed, size: (await stat(join(dir, name))).size });
+    } catch {
+      // Deleted by retention meanwhile.
+    }
+  }
+  return files.sort((a, b) => (a.day === b.day ? b.index - a.index : a.day < b.day ? 1 : -1));
+}
+
+/** Whether a raw line can match at all: every id asked for, and the text, appear in it. Parsing is the costly part. */
+function mayMatch(filter: LogSearchFilter): (line: string) => boolean {
+  const needles = [filter.requestId, filter.taskId, filter.serviceId, filter.traceId].filter((value): value is string => value !== undefined);
+  const text = filter.q?.toLowerCase();
+  return (line) => needles.every((needle) => line.includes(needle)) && (text === undefined || line.toLowerCase().includes(text));
+}
+
+/** Searches the files of `dir` (a `system/` log folder) for the newest `limit` lines that match `filter`. */
+export async function searchLogFiles(dir: string, filter: LogSearchFilter, limit: number, maxBytes = DEFAULT_SEARCH_BYTES): Promise<LogSearchResult> {
+  const files = await filesOf(dir, filter);
+  const passes = mayMatch(filter);
+  const until = filter.until !== undefined ? Date.parse(filter.until) : undefined;
+  let found: LogEntry[] = [];
+  let scannedBytes = 0;
+  let read = 0;
+  /** The time of the first line of the oldest file read. */
+  let oldestRead: string | undefined;
+  for (const file of files) {
+    if (read > 0 && scannedBytes + file.size > maxBytes) {
+      // Stopped before this (older) file: from when the answer is complete is the oldest line read so far.
+      return { entries: numbered(found.slice(-limit)), files: read, scannedBytes, complete: false, ...(oldestRead !== undefined ? { searchedFrom: oldestRead } : {}) };
+    }
+    const inFile: LogEntry[] = [];
+    const lines = createInterface({ input: createReadStream(file.path, { encoding: "utf8" }), crlfDelay: Infinity });
+    let first: string | undefined;
+    for await (const line of lines) {
+      scannedBytes += Buffer.byteLength(line) + 1;
+      if (first === undefined && line.length > 0) first = line;
+      if (!passes(line)) continue;
+      const entry = parseLine(line, 0);
+      if (!entry || !matches(entry, filter) || (until !== undefined && Date.parse(entry.time) > until)) continue;
+      inFile.push(entry);
+    }
+    read++;
+    oldestRead = first !== undefined ? (parseLine(first, 0)?.time ?? oldestRead) : oldestRead;
+    // Older files come later: their lines go before the ones found so far.
+    found = inFile.concat(found);
+    // The newest `limit` matches are found once a whole file's worth of older lines is not needed.
+    if (found.length >= limit) break;
+  }
+  return { entries: numbered(found.slice(-limit)), files: read, scannedBytes, complete: true };
+}
+
+function numbered(entries: LogEntry[]): LogEntry[] {
+  return entries.map((entry, index) => ({ ...entry, seq: index }));
+}

@@ -1,0 +1,45 @@
+/**
+ * @module views/console/FileSearch
+ * The Console's "Search files": the node's log files searched for the filter (`client.logs.search`, the instance
+ * answering), for lines older than the live view holds (yesterday's trace). Not live: one answer, newest matches
+ * oldest first, with how many files were read and whether the node stopped at its read budget.
+ */
+import { useQuery } from "@tanstack/react-query";
+import type { LogFilter } from "@kai/protocol";
+import { useClient } from "../../app/session";
+import { Button } from "../../components/Button";
+import { ErrorNotice } from "../../components/ErrorNotice";
+import { LogTable } from "./LogTable";
+
+/** Lines asked for (the API's most is 1000). */
+const LIMIT = 500;
+
+export function FileSearch({ filter, onTrace, onRequest, onBack }: { filter: LogFilter; onTrace(traceId: string): void; onRequest(requestId: string): void; onBack(): void }) {
+  const client = useClient();
+  const search = useQuery({ queryKey: ["logs", "search", filter], queryFn: ({ signal }) => client.logs.search({ ...filter, limit: LIMIT }, { signal }) });
+  const found = search.data;
+  return (
+    <section aria-label="Log files" className="flex flex-col gap-2">
+      <div className="flex items-center gap-3">
+        <h2 className="text-sm font-semibold">Log files</h2>
+        <Button onClick={onBack}>Back to live</Button>
+      </div>
+      <ErrorNotice error={search.error} title="The log files could not be searched" />
+      {search.isPending && <p role="status">Searching the log files…</p>}
+      {found && (
+        <>
+          <p role="status" className="text-sm text-slate-700 dark:text-slate-300">
+            {found.entries.length} matching line{found.entries.length === 1 ? "" : "s"} from {found.instance}&apos;s log files ({found.files} file{found.files === 1 ? "" : "s"} read
+            {found.entries.length === LIMIT ? `; the newest ${LIMIT}` : ""}).
+          </p>
+          {!found.complete && (
+            <p role="note" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100">
+              The node stopped at its read budget: lines before {found.searchedFrom ?? "the files it read"} were not searched. Narrow the time with the Since filter.
+            </p>
+          )}
+          <LogTable lines={found.entries.map((entry) => ({ kind: "log" as const, entry }))} onRequest={onRequest} onInstance={() => undefined} onTrace={onTrace} traceUrl={found.traceUrl} />
+        </>
+      )}
+    </section>
+  );
+}
