@@ -67,11 +67,25 @@ async function filesOf(dir: string, filter: LogSearchFilter): Promise<LogFile[]>
   return files.sort((a, b) => (a.day === b.day ? b.index - a.index : a.day < b.day ? 1 : -1));
 }
 
-/** Whether a raw line can match at all: every id asked for, and the text, appear in it. Parsing is the costly part. */
+/** pino's numeric level of each name (a line starts `{"level":30,`). */
+const LEVEL_NUMBERS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 };
+
+/**
+ * Whether a raw line can match at all: every id asked for, and the text, appear in it, and its level (read from the
+ * line's start, where pino writes it) is high enough. Parsing is the costly part: a level-only search of 100 MiB took
+ * 2.1 s parsing every line, 0.5 s like this (measured, docs/operations/logs.md).
+ */
 function mayMatch(filter: LogSearchFilter): (line: string) => boolean {
   const needles = [filter.requestId, filter.taskId, filter.serviceId, filter.traceId].filter((value): value is string => value !== undefined);
   const text = filter.q?.toLowerCase();
-  return (line) => needles.every((needle) => line.includes(needle)) && (text === undefined || line.toLowerCase().includes(text));
+  const least = filter.level !== undefined ? LEVEL_NUMBERS[filter.level] : undefined;
+  return (line) => {
+    if (least !== undefined) {
+      const level = /^\{"level":(\d+)/.exec(line);
+      if (level && Number(level[1]) < least) return false;
+    }
+    return needles.every((needle) => line.includes(needle)) && (text === undefined || line.toLowerCase().includes(text));
+  };
 }
 
 /** Searches the files of `dir` (a `system/` log folder) for the newest `limit` lines that match `filter`. */
