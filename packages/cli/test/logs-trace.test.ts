@@ -58,7 +58,7 @@ describe("kai logs tail --trace and kai logs search", () => {
     expect(search.stdout).toMatch(new RegExp(`^\\S+ INFO  request \\[\\S+\\] trace_id=${traceId} .*path=/api/services/cli-trace-older status=404`, "m"));
     expect(search.stdout.trim().split("\n").every((line) => line.includes(`trace_id=${traceId}`))).toBe(true);
     expect(search.stderr).toContain(`trace ${traceId}: https://jaeger.example/trace/${traceId}`);
-    expect(search.stderr).toMatch(/\d+ line\(s\) from \S+'s log files \(\d+ file\(s\), [\d.]+ MiB read\)/);
+    expect(search.stderr).toMatch(/\d+ line\(s\) from the log files of \S+ \(\d+ file\(s\), [\d.]+ MiB read\)/);
 
     const bad = await runKai(["logs", "search", "--url", server.url, "--until", "yesterday-ish"], { cwd: box.dir, env: env() });
     expect(bad.code).toBe(2);

@@ -73,6 +73,7 @@ import { openCluster } from "./cluster/open-cluster.js";
 import { SingletonJobs } from "./cluster/singleton-jobs.js";
 import { openBackups } from "./backup/index.js";
 import { runDoctor } from "./doctor/node-doctor.js";
+import { searchLogFiles } from "./logging/log-search.js";
 import { signInPruningJob } from "./auth/sign-in-pruning.js";
 import { shareClusterSignals } from "./cluster/share-signals.js";
 import { ClusterLogRelay } from "./logging/cluster-log-relay.js";
@@ -408,7 +409,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const signals = await shareClusterSignals({ cluster, shared, tokens, vault, verdicts, router, logger, identity: { access, roles } });
     undo.unshift(async () => signals.stop());
     // Every instance's log lines from any one of them (GET /api/logs, kai logs tail, the Console); none in one process.
-    const logRelay = shared ? new ClusterLogRelay(cluster, logTailOf(logger), logger) : null;
+    // Another instance's `kai logs search` reads this instance's files through it too.
+    const systemLogDir = config.logging.file ? join(config.dataDir, "logs", "system") : undefined;
+    const logRelay = shared ? new ClusterLogRelay(cluster, logTailOf(logger), logger, systemLogDir !== undefined ? (filter, limit) => searchLogFiles(systemLogDir, filter, limit) : undefined) : null;
     if (logRelay) undo.unshift(async () => logRelay.close());
 
     // The singleton jobs: run by this instance while it leads (always, in one process).

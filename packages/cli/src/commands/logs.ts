@@ -156,14 +156,24 @@ function searchCommand(): Command {
     .option("--grep <text>", "only lines whose message, request id or fields contain this text (case-insensitive)")
     .option("--since <when>", "only lines written since then: a duration back from now (10m, 2h, 1d) or a time")
     .option("--until <when>", "only lines written until then: a duration back from now or a time")
-    .option("-n, --lines <n>", "the newest matching lines printed", integerOption(1, 1000), 200);
+    .option("-n, --lines <n>", "the newest matching lines printed", integerOption(1, 1000), 200)
+    .option("--this-instance", "on a node of several instances: only the files of the one answering (default: every live instance's)")
+    .option("--instance <name>", "only the files of the live instance of this name (kai cluster lists them)");
   addGlobalOptions(command);
   return command.action(async (flags: TailFlags & { until?: string }, self: Command) => {
     const { out, client } = contextOf(self);
     const filter = filterOf(flags);
     // As --since: `1h` is "until an hour ago".
     const until = flags.until !== undefined ? sinceTime(flags.until, "--until") : undefined;
-    const found = await client().logs.search({ ...filter, ...(until !== undefined ? { until } : {}), limit: flags.lines });
+    if (flags.instance !== undefined && flags.thisInstance) throw usageError("--instance and --this-instance cannot be combined: --instance names the instance");
+    if (flags.instance !== undefined && !LogInstanceNameSchema.safeParse(flags.instance).success) throw usageError("--instance: an instance name of 1 to 200 characters");
+    const found = await client().logs.search({
+      ...filter,
+      ...(until !== undefined ? { until } : {}),
+      limit: flags.lines,
+      instances: flags.thisInstance ? "this" : "all",
+      ...(flags.instance !== undefined ? { instance: flags.instance } : {}),
+    });
     const link = filter.traceId !== undefined && found.traceUrl !== undefined ? traceLink(found.traceUrl, filter.traceId) : undefined;
     if (link !== undefined) out.info(`trace ${filter.traceId}: ${link}`);
     for (const entry of found.entries) {
@@ -171,7 +181,9 @@ function searchCommand(): Command {
       else out.line(logLine(entry));
     }
     const mib = (found.scannedBytes / (1024 * 1024)).toFixed(1);
-    out.info(`${found.entries.length} line(s) from ${found.instance}'s log files (${found.files} file(s), ${mib} MiB read)`);
+    const whose = found.searched ? found.searched.map((each) => each.instance).join(", ") : found.instance;
+    out.info(`${found.entries.length} line(s) from the log files of ${whose || "no instance"} (${found.files} file(s), ${mib} MiB read)`);
+    if (found.unanswered && found.unanswered.length > 0) out.warn(`no lines from ${found.unanswered.join(", ")}: the instance(s) did not answer in time`);
     if (!found.complete) {
       out.warn(`the search stopped at its read budget: lines before ${found.searchedFrom ?? "the files read"} were not searched (narrow it with --since and --until)`);
     }

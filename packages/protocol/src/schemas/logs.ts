@@ -133,23 +133,44 @@ export const LogSearchQuerySchema = LogFilterSchema.extend({
   /** Only lines written at or before this time (ISO 8601). */
   until: TimestampSchema.optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(200),
+  /** On a node of several instances: every live instance's files (`all`, the default), or the answering one's. */
+  instances: LogInstancesSchema.default("all"),
+  /** Only the files of the live instance of this name. */
+  instance: LogInstanceNameSchema.optional(),
 });
 export type LogSearchQuery = z.infer<typeof LogSearchQuerySchema>;
 export type LogSearchQueryInput = z.input<typeof LogSearchQuerySchema>;
 
 /**
  * `GET /api/logs/search` 200: the newest `limit` matching lines of the files searched, oldest first (`seq` counts the
- * lines of this answer). `complete` is false when the search stopped at its budget before the oldest file of the
- * window: `searchedFrom` is then the time of the oldest line read (narrow the window with `since`/`until`).
- * `instance`: whose files (each instance searches its own). `traceUrl` as in `GET /api/logs`.
+ * lines of this answer). `complete` is false when a search stopped at its budget before the oldest file of the
+ * window: `searchedFrom` is then the time from which every instance's files were read (narrow the window with
+ * `since`/`until`). On a node of several instances each searches its own files, asked through the cluster as the
+ * recent lines are; a line names its `instance`. `traceUrl` as in `GET /api/logs`.
  */
-export const LogSearchResponseSchema = z.object({
-  entries: z.array(LogEntrySchema),
+export const LogFilesSearchedSchema = z.object({
   instance: z.string(),
   files: z.int().nonnegative(),
   scannedBytes: z.int().nonnegative(),
   complete: z.boolean(),
   searchedFrom: z.string().optional(),
+});
+export type LogFilesSearched = z.infer<typeof LogFilesSearchedSchema>;
+
+export const LogSearchResponseSchema = z.object({
+  entries: z.array(LogEntrySchema),
+  /** The instance that answered. */
+  instance: z.string(),
+  /** Over every instance searched: */
+  files: z.int().nonnegative(),
+  scannedBytes: z.int().nonnegative(),
+  complete: z.boolean(),
+  /** When not complete: the time from which every instance's files were searched. */
+  searchedFrom: z.string().optional(),
+  /** Each instance's own figures (on a node of several instances). */
+  searched: z.array(LogFilesSearchedSchema).optional(),
+  /** Live instances that did not answer in time (their lines are missing), by name. */
+  unanswered: z.array(z.string()).optional(),
   traceUrl: z.string().optional(),
 });
 export type LogSearchResponse = z.infer<typeof LogSearchResponseSchema>;

@@ -8,7 +8,7 @@
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
 import { encodeSignalPayload, type SignalHandler, type SignalTopic } from "../cluster/cluster-types.js";
-import { ClusterLogRelay, FLUSH_MS, type LogRelayCluster } from "./cluster-log-relay.js";
+import { ClusterLogRelay, FLUSH_MS, type LogRelayCluster, type SearchOwnFiles } from "./cluster-log-relay.js";
 import { LogTail } from "./log-tail.js";
 
 interface Instance {
@@ -22,7 +22,7 @@ interface Instance {
  * predate `only`, `since` and `traceId` (they get asks without them, as their schema would strip them: they answer every ask,
  * with lines of any time).
  */
-function cluster(names: string[], silent: string[] = [], old: string[] = []): { instances: Map<string, Instance>; published: () => number } {
+function cluster(names: string[], silent: string[] = [], old: string[] = [], searches: Record<string, SearchOwnFiles> = {}): { instances: Map<string, Instance>; published: () => number } {
   const handlers: Array<{ instanceId: string; topic: SignalTopic; handler: SignalHandler }> = [];
   let published = 0;
   const members = [...names, ...silent].map((name) => ({ instanceId: `id-${name}`, name }));
@@ -63,7 +63,7 @@ function cluster(names: string[], silent: string[] = [], old: string[] = []): { 
     // Lines as pino writes them, each a millisecond after the last, into this instance's tail.
     const log = (msg: string, fields: Record<string, unknown> = {}) =>
       tail.write(`${JSON.stringify({ level: 30, time: new Date(time++).toISOString(), msg, ...fields })}\n`);
-    instances.set(name, { relay: new ClusterLogRelay(view, tail, pino({ level: "silent" })), tail, log });
+    instances.set(name, { relay: new ClusterLogRelay(view, tail, pino({ level: "silent" }), searches[name]), tail, log });
   }
   return { instances, published: () => published };
 }
@@ -157,6 +157,30 @@ describe("ClusterLogRelay", () => {
     expect(heard).toEqual(["d:later, in the trace"]);
     stop();
     for (const instance of [a, b, d]) instance.relay.close();
+  });
+
+  it("searches the other instances' files: each answers its matches and what it read; one without files answers none; a silent one is named", async () => {
+    const line = (msg: string, time: string, traceId: string) => ({ seq: 7, time, level: "info" as const, msg, fields: { trace_id: traceId } });
+    const wanted = "4bf92f3577b34da6a3ce929d0e0e4736";
+    const asked: Array<{ instance: string; filter: unknown; limit: number }> = [];
+    const searchOf = (instance: string, lines: ReturnType<typeof line>[], complete = true): SearchOwnFiles => async (filter, limit) => {
+      asked.push({ instance, filter, limit });
+      return { entries: lines, files: 2, scannedBytes: 1000, complete, ...(complete ? {} : { searchedFrom: "2026-12-06T00:00:00.000Z" }) };
+    };
+    const { instances } = cluster(["a", "b", "c"], ["silent"], [], {
+      b: searchOf("b", [line("b's line", "2026-12-06T10:00:00.000Z", wanted)], false),
+    });
+    const a = instances.get("a")!;
+    const found = await a.relay.search({ traceId: wanted }, 50, "2026-12-07T00:00:00.000Z", { waitMs: 300 });
+    expect(found.entries.map((entry) => [entry.instance, entry.msg, entry.relayed])).toEqual([["b", "b's line", true]]);
+    // b searched with the filter, the window's end and the limit; c has no files and answers an empty search.
+    expect(asked).toEqual([{ instance: "b", filter: { traceId: wanted, until: "2026-12-07T00:00:00.000Z" }, limit: 50 }]);
+    expect(found.searched.sort((x, y) => x.instance.localeCompare(y.instance))).toEqual([
+      { instance: "b", files: 2, scannedBytes: 1000, complete: false, searchedFrom: "2026-12-06T00:00:00.000Z" },
+      { instance: "c", files: 0, scannedBytes: 0, complete: true },
+    ]);
+    expect(found.unanswered).toEqual(["silent"]);
+    for (const instance of instances.values()) instance.relay.close();
   });
 
   it("cuts a long answer to its newest lines and says from when the listing is complete", async () => {

@@ -8,6 +8,9 @@
  * - `log_lines_wanted { ask, filter, recent }`: each other instance answers its newest matching lines as `log_lines
  *   { ask, instance, lines, done: true }`, in chunks; the asker waits until every live instance answered, or
  *   `RECENT_WAIT_MS`, and says which did not (`unanswered`).
+ * - `log_lines_wanted { ask, filter, search: { limit, until } }`: each other instance searches its own log files
+ *   (log-search.ts) and answers its newest matches as for `recent`, what it read in the last signal; the asker waits up
+ *   to `SEARCH_WAIT_MS` (`kai logs search` behind a load balancer finds a line whichever instance wrote it).
  * - `log_lines_wanted { ask, filter, followMs }`: for that long (the asker renews it while its stream is open, and
  *   sends `followMs: 0` when it closes), each other instance sends its new matching lines every `FLUSH_MS`. A
  *   duration, not an instant: it means the same on machines whose clocks disagree.
@@ -29,15 +32,18 @@
  * reported as skipped (a stream's `gap` event names the instance).
  */
 import { randomUUID } from "node:crypto";
-import { LogEntrySchema, LogFilterSchema, TimestampSchema, TraceIdSchema, type LogEntry, type LogFilter } from "@kai/protocol";
+import { LogEntrySchema, LogFilterSchema, TimestampSchema, TraceIdSchema, type LogEntry, type LogFilesSearched, type LogFilter } from "@kai/protocol";
 import { z } from "zod";
 import { MAX_SIGNAL_BYTES, type ClusterMember, type ClusterSignals } from "../cluster/cluster-types.js";
 import type { Logger } from "./logger.js";
 import { matches, type LogTail } from "./log-tail.js";
+import type { LogSearchFilter, LogSearchResult } from "./log-search.js";
 import { waitAtMost } from "../wait-at-most.js";
 
 /** How long a list waits for the other instances' recent lines. */
 export const RECENT_WAIT_MS = 1500;
+/** How long a file search waits for the other instances' answers (each reads its own files: seconds, not ms). */
+export const SEARCH_WAIT_MS = 30_000;
 /** A follow lasts this long unless renewed; the asker renews it at a third of it. */
 export const FOLLOW_LEASE_MS = 30_000;
 /** How often a following instance sends its new lines. */
@@ -71,6 +77,8 @@ const WantedSchema = z.object({
   /** The filter's `since` and `traceId` (see the module's comment). */
   since: TimestampSchema.optional(),
   traceId: TraceIdSchema.optional(),
+  /** A search of each instance's log files (log-search.ts): its newest `limit` matches up to `until`. */
+  search: z.object({ limit: z.number().int().min(1).max(1000), until: TimestampSchema.optional() }).optional(),
 });
 
 const LinesSchema = z.object({
@@ -79,6 +87,8 @@ const LinesSchema = z.object({
   lines: z.array(LogEntrySchema),
   done: z.literal(true).optional(),
   skipped: z.number().int().positive().optional(),
+  /** The last signal of an answer to a search: what the instance read. */
+  searched: z.object({ files: z.int().nonnegative(), scannedBytes: z.int().nonnegative(), complete: z.boolean(), searchedFrom: z.string().optional() }).optional(),
 });
 type LinesPayload = z.infer<typeof LinesSchema>;
 
@@ -100,6 +110,16 @@ export interface RelayedLines {
    */
   completeSince?: string;
 }
+
+/** The other instances' answers to a file search: their lines (relayed), what each read, who did not answer. */
+export interface RelayedSearch {
+  entries: LogEntry[];
+  searched: LogFilesSearched[];
+  unanswered: string[];
+}
+
+/** This instance's own file search (log-search.ts); absent when it writes no log files. */
+export type SearchOwnFiles = (filter: LogSearchFilter, limit: number) => Promise<LogSearchResult>;
 
 /** An instance as an ask names it. */
 export type RelayMember = Pick<ClusterMember, "instanceId" | "name">;
@@ -170,6 +190,7 @@ export class ClusterLogRelay {
     private readonly cluster: LogRelayCluster,
     private readonly tail: LogTail,
     private readonly logger: Logger,
+    private readonly searchOwnFiles?: SearchOwnFiles,
   ) {
     this.offs = [
       cluster.signals.subscribe(WANTED, (payload, meta) => {
@@ -245,6 +266,37 @@ export class ClusterLogRelay {
   }
 
   /**
+   * The other live instances' (with `only`, those instances') newest `limit` matching lines of their log files, each
+   * instance searching its own: its lines (marked relayed), what it read, and those that did not answer in time.
+   */
+  async search(filter: LogFilter, limit: number, until: string | undefined, options: AskOptions & { waitMs?: number } = {}): Promise<RelayedSearch> {
+    const others = options.only ?? (await this.otherMembers());
+    if (others === undefined || others.length === 0) return { entries: [], searched: [], unanswered: [] };
+    const ask = randomUUID();
+    const pending = new Map(others.map((member) => [member.instanceId, member.name]));
+    const entries: LogEntry[] = [];
+    const searched: LogFilesSearched[] = [];
+    let answeredAll: () => void = () => undefined;
+    const allAnswered = new Promise<void>((resolve) => (answeredAll = resolve));
+    this.asks.set(ask, (payload, origin) => {
+      if (!pending.has(origin)) return;
+      for (const line of keptBeside(payload.lines, filter)) entries.push(relayed(line, payload.instance));
+      if (payload.done) {
+        if (payload.searched) searched.push({ instance: payload.instance, ...payload.searched });
+        pending.delete(origin);
+        if (pending.size === 0) answeredAll();
+      }
+    });
+    try {
+      await this.publish({ ask, ...onTheWire(filter), search: { limit, ...(until !== undefined ? { until } : {}) }, ...(options.only ? { only: options.only.map((member) => member.instanceId) } : {}) });
+      await waitAtMost(allAnswered, options.waitMs ?? SEARCH_WAIT_MS);
+    } finally {
+      this.asks.delete(ask);
+    }
+    return { entries, searched, unanswered: [...pending.values()] };
+  }
+
+  /**
    * Hears the other instances' new matching lines (with `only`, those instances' alone) until the returned function is
    * called (once counts; again does nothing).
    */
@@ -288,10 +340,11 @@ export class ClusterLogRelay {
   private wanted(payload: Record<string, unknown>): void {
     const parsed = WantedSchema.safeParse(payload);
     if (!parsed.success) return;
-    const { ask, recent, followMs, only, since, traceId } = parsed.data;
+    const { ask, recent, followMs, only, since, traceId, search } = parsed.data;
     const filter: LogFilter = { ...parsed.data.filter, ...(since !== undefined ? { since } : {}), ...(traceId !== undefined ? { traceId } : {}) };
     if (only && !only.includes(this.cluster.instanceId)) return;
     if (recent !== undefined) void this.answerRecent(ask, filter, recent);
+    if (search !== undefined) void this.answerSearch(ask, filter, search.limit, search.until);
     if (followMs === undefined) return;
     if (followMs === 0) {
       this.followers.delete(ask);
@@ -315,6 +368,28 @@ export class ClusterLogRelay {
     for (const [index, lines] of sent.entries()) {
       const last = index === sent.length - 1;
       await this.publish({ ask, instance: this.cluster.instanceName, lines, ...(last ? { done: true } : {}), ...(index === 0 && skipped > 0 ? { skipped } : {}) });
+    }
+  }
+
+  /** Searches this instance's files and answers as `answerRecent` does, what it read in the last signal. */
+  private async answerSearch(ask: string, filter: LogFilter, limit: number, until: string | undefined): Promise<void> {
+    let found: LogSearchResult = { entries: [], files: 0, scannedBytes: 0, complete: true };
+    try {
+      if (this.searchOwnFiles) found = await this.searchOwnFiles({ ...filter, ...(until !== undefined ? { until } : {}) }, limit);
+    } catch (error) {
+      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "searching this instance's log files for another instance failed");
+    }
+    const chunks = chunked(found.entries);
+    const sent = chunks.slice(-MAX_RECENT_SIGNALS);
+    const skipped = chunks.slice(0, chunks.length - sent.length).reduce((sum, chunk) => sum + chunk.length, 0);
+    if (sent.length === 0) sent.push([]);
+    // Lines the signals could not carry make the answer incomplete from the oldest line sent.
+    const oldestSent = sent[0]?.[0]?.time;
+    const searchedFrom = skipped > 0 ? oldestSent : found.searchedFrom;
+    const searched = { files: found.files, scannedBytes: found.scannedBytes, complete: found.complete && skipped === 0, ...(searchedFrom !== undefined ? { searchedFrom } : {}) };
+    for (const [index, lines] of sent.entries()) {
+      const last = index === sent.length - 1;
+      await this.publish({ ask, instance: this.cluster.instanceName, lines, ...(last ? { done: true, searched } : {}), ...(index === 0 && skipped > 0 ? { skipped } : {}) });
     }
   }
 

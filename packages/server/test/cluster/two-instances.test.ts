@@ -9,7 +9,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import WebSocket from "ws";
-import { LogListResponseSchema, type ClusterResponse, type LogEntry, type LogStreamQueryInput } from "@kai/protocol";
+import { LogListResponseSchema, LogSearchResponseSchema, type ClusterResponse, type LogEntry, type LogStreamQueryInput } from "@kai/protocol";
 import { createClient } from "@kai/sdk";
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
@@ -251,6 +251,19 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     expect(byTrace.stdout).toMatch(new RegExp(`^\\S+ INFO  @b .*trace_id=${traceId}`, "m"));
     expect(byTrace.stdout.split("\n").filter(Boolean).every((line) => line.includes(`trace_id=${traceId}`))).toBe(true);
     expect(byTrace.stderr).toContain(`trace ${traceId}: https://jaeger.example/trace/${traceId}`);
+    // The same trace in the log files: a's search reaches b's files through the cluster.
+    const inFiles = LogSearchResponseSchema.parse(await (await a.request(`/api/logs/search?traceId=${traceId}`)).json());
+    expect(inFiles.entries.length).toBeGreaterThan(0);
+    expect(inFiles.entries.every((entry) => entry.instance === "b" && entry.relayed === true && entry.fields.trace_id === traceId)).toBe(true);
+    expect(inFiles.searched?.map((each) => each.instance).sort()).toEqual(["a", "b"]);
+    expect(inFiles.unanswered).toEqual([]);
+    expect(LogSearchResponseSchema.parse(await (await a.request(`/api/logs/search?traceId=${traceId}&instances=this`)).json()).entries).toEqual([]);
+    const searched = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, [CLI, "logs", "search", "--trace", traceId!], { env }, (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr }));
+    });
+    expect(searched.code, searched.stderr).toBe(0);
+    expect(searched.stdout).toMatch(new RegExp(`^\\S+ INFO  @b .*trace_id=${traceId}`, "m"));
+    expect(searched.stderr).toMatch(/from the log files of (a, b|b, a) /);
 
     // A live member that never answers: named, and the others' lines still listed.
     const removeSilent = await instances!.addSilentMember("silent");

@@ -28,6 +28,7 @@ import {
   LogSearchResponseSchema,
   LogStreamQuerySchema,
   type LogEntry,
+  type LogFilesSearched,
   type LogFilter,
 } from "@kai/protocol";
 import { searchLogFiles } from "../../logging/log-search.js";
@@ -206,15 +207,35 @@ export function logsRoutes(
         response: { 200: LogSearchResponseSchema, ...errors },
       },
     }, async (request) => {
-      if (files.systemDir === undefined) throw new ApiError("not_found", "this instance writes no log files (logging.file: false): GET /api/logs reads its recent lines");
-      const { limit, ...filter } = request.query;
-      if (filter.since !== undefined && filter.until !== undefined && Date.parse(filter.since) > Date.parse(filter.until)) {
+      const { limit, instances, instance: named, until, ...filter } = request.query;
+      if (filter.since !== undefined && until !== undefined && Date.parse(filter.since) > Date.parse(until)) {
         throw new ApiError("validation_failed", "since is after until", [{ path: "querystring.until", message: "must not be before since" }]);
       }
-      const found = await searchLogFiles(files.systemDir, filter, limit, files.maxBytes);
+      const source = await sourceOf(instances, named);
+      const answering = relay ? relay.instanceName : await instanceName();
+      // One instance alone (or this one asked for) without files: nothing to search, said plainly.
+      if (source.own && files.systemDir === undefined && !source.relay) throw new ApiError("not_found", "this instance writes no log files (logging.file: false): GET /api/logs reads its recent lines");
+      const window = { ...filter, ...(until !== undefined ? { until } : {}) };
+      const [own, others] = await Promise.all([
+        source.own && files.systemDir !== undefined ? searchLogFiles(files.systemDir, window, limit, files.maxBytes) : undefined,
+        source.relay ? source.relay.search(filter, limit, until, source.only ? { only: source.only } : {}) : undefined,
+      ]);
+      const searched: LogFilesSearched[] = [...(own ? [{ instance: answering, files: own.files, scannedBytes: own.scannedBytes, complete: own.complete, ...(own.searchedFrom !== undefined ? { searchedFrom: own.searchedFrom } : {}) }] : []), ...(others?.searched ?? [])];
+      // Every instance's lines complete from the latest time any incomplete search reached back to.
+      const from = searched.filter((each) => !each.complete).map((each) => each.searchedFrom ?? "").sort().at(-1);
+      const merged = byTime([...(own ? own.entries.map(tag) : []), ...(others?.entries ?? [])]).filter((entry) => from === undefined || from === "" || entry.time >= from);
+      const entries = merged.slice(-limit).map((entry, index) => ({ ...entry, seq: index }));
       const template = traceUrl();
-      const instance = relay ? relay.instanceName : await instanceName();
-      return { ...found, entries: found.entries.map(tag), instance, ...(template !== undefined ? { traceUrl: template } : {}) };
+      return {
+        entries,
+        instance: answering,
+        files: searched.reduce((sum, each) => sum + each.files, 0),
+        scannedBytes: searched.reduce((sum, each) => sum + each.scannedBytes, 0),
+        complete: searched.every((each) => each.complete),
+        ...(from ? { searchedFrom: from } : {}),
+        ...(source.relay ? { searched, unanswered: others?.unanswered ?? [] } : {}),
+        ...(template !== undefined ? { traceUrl: template } : {}),
+      };
     });
 
     app.get("/api/logs/stream", {

@@ -1,7 +1,7 @@
 /**
  * @module views/console/FileSearch
- * The Console's "Search files": the node's log files searched for the filter (`client.logs.search`, the instance
- * answering), for lines older than the live view holds (yesterday's trace). Not live: one answer, newest matches
+ * The Console's "Search files": the node's log files searched for the filter (`client.logs.search`: on a node of several
+ * instances, every live instance's files), for lines older than the live view holds (yesterday's trace). Not live: one answer, newest matches
  * oldest first, with how many files were read and whether the node stopped at its read budget.
  */
 import { useQuery } from "@tanstack/react-query";
@@ -18,6 +18,8 @@ export function FileSearch({ filter, onTrace, onRequest, onBack }: { filter: Log
   const client = useClient();
   const search = useQuery({ queryKey: ["logs", "search", filter], queryFn: ({ signal }) => client.logs.search({ ...filter, limit: LIMIT }, { signal }) });
   const found = search.data;
+  // On a node of several instances every live instance searches its own files.
+  const whose = found ? (found.searched ? found.searched.map((each) => each.instance).join(", ") : found.instance) : "";
   return (
     <section aria-label="Log files" className="flex flex-col gap-2">
       <div className="flex items-center gap-3">
@@ -29,9 +31,14 @@ export function FileSearch({ filter, onTrace, onRequest, onBack }: { filter: Log
       {found && (
         <>
           <p role="status" className="text-sm text-slate-700 dark:text-slate-300">
-            {found.entries.length} matching line{found.entries.length === 1 ? "" : "s"} from {found.instance}&apos;s log files ({found.files} file{found.files === 1 ? "" : "s"} read
+            {found.entries.length} matching line{found.entries.length === 1 ? "" : "s"} from the log files of {whose || "no instance"} ({found.files} file{found.files === 1 ? "" : "s"} read
             {found.entries.length === LIMIT ? `; the newest ${LIMIT}` : ""}).
           </p>
+          {found.unanswered && found.unanswered.length > 0 && (
+            <p role="note" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100">
+              No lines from {found.unanswered.join(", ")}: {found.unanswered.length === 1 ? "that instance" : "those instances"} did not answer in time.
+            </p>
+          )}
           {!found.complete && (
             <p role="note" className="rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100">
               The node stopped at its read budget: lines before {found.searchedFrom ?? "the files it read"} were not searched. Narrow the time with the Since filter.

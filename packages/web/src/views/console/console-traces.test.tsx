@@ -78,7 +78,7 @@ describe("the console's traces", () => {
     await user.type(screen.getByLabelText("Trace id"), FILES_TRACE);
     await user.click(screen.getByRole("button", { name: "Search files" }));
     const section = await screen.findByRole("region", { name: "Log files" });
-    await waitFor(() => expect(within(section).getByRole("status").textContent).toMatch(/^\d+ matching lines? from \S+'s log files \(\d+ files? read\)\.$/));
+    await waitFor(() => expect(within(section).getByRole("status").textContent).toMatch(/^\d+ matching lines? from the log files of \S+ \(\d+ files? read\)\.$/));
     const rows = within(section).getAllByRole("row").slice(1);
     expect(rows.some((row) => row.textContent?.includes("console-files-1"))).toBe(true);
     expect(rows.some((row) => row.textContent?.includes("console-files-other"))).toBe(false);
