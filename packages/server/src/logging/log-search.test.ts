@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { searchLogFiles } from "./log-search.js";
+import { mergeSearches, searchLogFiles } from "./log-search.js";
 
 let dir: string;
 beforeEach(() => {
@@ -72,5 +72,29 @@ describe("searchLogFiles", () => {
 
   it("answers nothing for a folder that does not exist", async () => {
     expect(await searchLogFiles(join(dir, "missing"), {}, 10)).toEqual({ entries: [], files: 0, scannedBytes: 0, complete: true });
+  });
+});
+
+describe("mergeSearches", () => {
+  const entry = (instance: string, time: string) => ({ seq: 5, time, level: "info" as const, msg: `${instance} at ${time}`, fields: {}, instance });
+
+  it("merges by time, keeps the newest, and numbers them", () => {
+    const merged = mergeSearches(
+      { instance: "a", entries: [entry("a", "2026-12-07T01:00:00.000Z"), entry("a", "2026-12-07T03:00:00.000Z")], files: 1, scannedBytes: 10, complete: true },
+      { entries: [entry("b", "2026-12-07T02:00:00.000Z")], searched: [{ instance: "b", files: 2, scannedBytes: 20, complete: true }] },
+      2,
+    );
+    expect(merged.entries.map((line) => [line.msg, line.seq])).toEqual([["b at 2026-12-07T02:00:00.000Z", 0], ["a at 2026-12-07T03:00:00.000Z", 1]]);
+    expect([merged.files, merged.scannedBytes, merged.complete, merged.searchedFrom]).toEqual([3, 30, true, undefined]);
+  });
+
+  it("when one instance stopped early, leaves out every instance's lines before where it stopped", () => {
+    const merged = mergeSearches(
+      { instance: "a", entries: [entry("a", "2026-12-05T00:00:00.000Z"), entry("a", "2026-12-07T00:00:00.000Z")], files: 3, scannedBytes: 10, complete: true },
+      { entries: [entry("b", "2026-12-06T12:00:00.000Z")], searched: [{ instance: "b", files: 1, scannedBytes: 20, complete: false, searchedFrom: "2026-12-06T00:00:00.000Z" }] },
+      10,
+    );
+    expect(merged.entries.map((line) => line.msg)).toEqual(["b at 2026-12-06T12:00:00.000Z", "a at 2026-12-07T00:00:00.000Z"]);
+    expect([merged.complete, merged.searchedFrom]).toEqual([false, "2026-12-06T00:00:00.000Z"]);
   });
 });

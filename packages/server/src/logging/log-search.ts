@@ -15,7 +15,7 @@ import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import type { LogEntry, LogFilter } from "@kai/protocol";
+import type { LogEntry, LogFilesSearched, LogFilter } from "@kai/protocol";
 import { dayOf, parseLogFileName } from "./log-retention.js";
 import { matches, parseLine } from "./log-tail.js";
 
@@ -126,4 +126,31 @@ export async function searchLogFiles(dir: string, filter: LogSearchFilter, limit
 
 function numbered(entries: LogEntry[]): LogEntry[] {
   return entries.map((entry, index) => ({ ...entry, seq: index }));
+}
+
+/**
+ * This instance's search and the other instances' (through the cluster, cluster-log-relay.ts) as one answer: the lines
+ * by time, newest `limit`, numbered; what each instance read; complete only when every search was, and then only from
+ * the latest time an incomplete one reached back to (older lines of the others would give a false picture).
+ */
+export function mergeSearches(
+  own: (LogSearchResult & { instance: string }) | undefined,
+  others: { entries: LogEntry[]; searched: LogFilesSearched[] } | undefined,
+  limit: number,
+): { entries: LogEntry[]; files: number; scannedBytes: number; complete: boolean; searchedFrom?: string; searched: LogFilesSearched[] } {
+  const searched: LogFilesSearched[] = [
+    ...(own ? [{ instance: own.instance, files: own.files, scannedBytes: own.scannedBytes, complete: own.complete, ...(own.searchedFrom !== undefined ? { searchedFrom: own.searchedFrom } : {}) }] : []),
+    ...(others?.searched ?? []),
+  ];
+  const from = searched.filter((each) => !each.complete && each.searchedFrom !== undefined).map((each) => each.searchedFrom!).sort().at(-1);
+  // A stable sort: one instance's lines keep their order.
+  const lines = [...(own?.entries ?? []), ...(others?.entries ?? [])].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).filter((entry) => from === undefined || entry.time >= from);
+  return {
+    entries: numbered(lines.slice(-limit)),
+    files: searched.reduce((sum, each) => sum + each.files, 0),
+    scannedBytes: searched.reduce((sum, each) => sum + each.scannedBytes, 0),
+    complete: searched.every((each) => each.complete),
+    ...(from !== undefined ? { searchedFrom: from } : {}),
+    searched,
+  };
 }

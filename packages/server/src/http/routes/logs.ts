@@ -13,7 +13,8 @@
  * answering instance's own `seq`). `traceId` reads one trace's lines (those written inside its traced requests and
  * steps), and the list says where the node's traces are shown (`traceUrl`, from `tracing.traceUrl`), for the Console's
  * links. `instance=<name>` reads one instance's lines: the answering one's own, or another
- * live one's through the relay (only it is asked); a name no live instance has is a 404.
+ * live one's through the relay (only it is asked); a name no live instance has is a 404. `GET /api/logs/search` reads
+ * the log files instead (logging/log-search.ts), each instance its own, with the same choice of instances.
  */
 import { SseStream } from "../sse-stream.js";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
@@ -28,10 +29,9 @@ import {
   LogSearchResponseSchema,
   LogStreamQuerySchema,
   type LogEntry,
-  type LogFilesSearched,
   type LogFilter,
 } from "@kai/protocol";
-import { searchLogFiles } from "../../logging/log-search.js";
+import { mergeSearches, searchLogFiles } from "../../logging/log-search.js";
 import { matches, type LogTail } from "../../logging/log-tail.js";
 import type { ClusterLogRelay, RelayMember } from "../../logging/cluster-log-relay.js";
 import { principalOf } from "../authenticate.js";
@@ -201,7 +201,7 @@ export function logsRoutes(
       config: { scopes: ["admin"], bucket: "read" },
       schema: {
         tags: ["node"],
-        summary: "Search this instance's log files (every line it wrote, kept logging.rotation.retentionDays) for the newest matching lines, oldest first: for what the in-memory ring no longer holds; filters as GET /api/logs, and until; complete: false when the search stopped at its byte budget (searchedFrom: how far back it read)",
+        summary: "Search the log files (every line written, kept logging.rotation.retentionDays) for the newest matching lines, oldest first: for what the in-memory ring no longer holds; filters as GET /api/logs, and until; on a node of several instances each live instance searches its own (instances=this, instance=<name> as for GET /api/logs); complete: false when a search stopped at its byte budget (searchedFrom: from when every instance's files were read)",
         security: [{ bearer: [] }],
         querystring: LogSearchQuerySchema,
         response: { 200: LogSearchResponseSchema, ...errors },
@@ -220,19 +220,12 @@ export function logsRoutes(
         source.own && files.systemDir !== undefined ? searchLogFiles(files.systemDir, window, limit, files.maxBytes) : undefined,
         source.relay ? source.relay.search(filter, limit, until, source.only ? { only: source.only } : {}) : undefined,
       ]);
-      const searched: LogFilesSearched[] = [...(own ? [{ instance: answering, files: own.files, scannedBytes: own.scannedBytes, complete: own.complete, ...(own.searchedFrom !== undefined ? { searchedFrom: own.searchedFrom } : {}) }] : []), ...(others?.searched ?? [])];
-      // Every instance's lines complete from the latest time any incomplete search reached back to.
-      const from = searched.filter((each) => !each.complete).map((each) => each.searchedFrom ?? "").sort().at(-1);
-      const merged = byTime([...(own ? own.entries.map(tag) : []), ...(others?.entries ?? [])]).filter((entry) => from === undefined || from === "" || entry.time >= from);
-      const entries = merged.slice(-limit).map((entry, index) => ({ ...entry, seq: index }));
+      const { searched, ...merged } = mergeSearches(own ? { instance: answering, ...own, entries: own.entries.map(tag) } : undefined, others, limit);
       const template = traceUrl();
       return {
-        entries,
+        ...merged,
         instance: answering,
-        files: searched.reduce((sum, each) => sum + each.files, 0),
-        scannedBytes: searched.reduce((sum, each) => sum + each.scannedBytes, 0),
-        complete: searched.every((each) => each.complete),
-        ...(from ? { searchedFrom: from } : {}),
+        // Each instance's figures on a node of several (on one, the totals are its own).
         ...(source.relay ? { searched, unanswered: others?.unanswered ?? [] } : {}),
         ...(template !== undefined ? { traceUrl: template } : {}),
       };
