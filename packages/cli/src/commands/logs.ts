@@ -79,16 +79,27 @@ function filterOf(flags: TailFlags): LogFilter {
   return parsed.data;
 }
 
-function tailCommand(): Command {
-  const command = new Command("tail")
-    .description("print the node's recent log lines, then follow new ones until Ctrl-C (scope admin)")
+/** The filters `tail` and `search` share, read by `filterOf`. */
+function withFilterOptions(command: Command): Command {
+  return command
     .option("--level <level>", `minimum level: ${LOG_LEVELS.join(", ")}`)
     .option("--request <id>", "only this request's lines")
     .option("--task <id>", "only this task's lines (the agent mesh's taskId)")
     .option("--service <id>", "only lines about this registered service (serviceId)")
     .option("--trace <id>", "only the lines of this trace (32 hex digits: an error's trace id, a trace viewer's, a traceresponse header's)")
     .option("--grep <text>", "only lines whose message, request id or fields contain this text (case-insensitive)")
-    .option("--since <when>", "only lines written since then: a duration back from now (10m, 2h, 1d) or a time (2026-12-07T10:00:00Z)")
+    .option("--since <when>", "only lines written since then: a duration back from now (10m, 2h, 1d) or a time (2026-12-07T10:00:00Z)");
+}
+
+/** `--this-instance` / `--instance <name>` as the API's `instances` and `instance`; the two together are a usage error. */
+function instanceChoice(flags: Pick<TailFlags, "thisInstance" | "instance">): { instances: "all" | "this"; instance?: string } {
+  if (flags.instance !== undefined && flags.thisInstance) throw usageError("--instance and --this-instance cannot be combined: --instance names the instance");
+  if (flags.instance !== undefined && !LogInstanceNameSchema.safeParse(flags.instance).success) throw usageError("--instance: an instance name of 1 to 200 characters");
+  return { instances: flags.thisInstance ? "this" : "all", ...(flags.instance !== undefined ? { instance: flags.instance } : {}) };
+}
+
+function tailCommand(): Command {
+  const command = withFilterOptions(new Command("tail").description("print the node's recent log lines, then follow new ones until Ctrl-C (scope admin)"))
     .option("-n, --lines <n>", "recent lines printed first", integerOption(0, 1000), 50)
     .option("--no-follow", "print the recent lines and stop")
     .option("--this-instance", "on a node of several instances: only the lines of the one answering (default: every live instance's)")
@@ -97,10 +108,7 @@ function tailCommand(): Command {
   return command.action(async (flags: TailFlags, self: Command) => {
     const { out, client } = contextOf(self);
     const filter = filterOf(flags);
-    const instances = flags.thisInstance ? "this" : "all";
-    if (flags.instance !== undefined && flags.thisInstance) throw usageError("--instance and --this-instance cannot be combined: --instance names the instance");
-    if (flags.instance !== undefined && !LogInstanceNameSchema.safeParse(flags.instance).success) throw usageError("--instance: an instance name of 1 to 200 characters");
-    const only = flags.instance !== undefined ? { instance: flags.instance } : {};
+    const { instances, ...only } = instanceChoice(flags);
     const print = (entry: LogEntry) => (out.json ? out.jsonLine(entry) : out.line(logLine(entry)));
     const controller = new AbortController();
     const stop = () => controller.abort();
@@ -146,15 +154,7 @@ function tailCommand(): Command {
 }
 
 function searchCommand(): Command {
-  const command = new Command("search")
-    .description("search the log files of the instance answering for the newest matching lines: older lines than tail's (scope admin)")
-    .option("--level <level>", `minimum level: ${LOG_LEVELS.join(", ")}`)
-    .option("--request <id>", "only this request's lines")
-    .option("--task <id>", "only this task's lines (the agent mesh's taskId)")
-    .option("--service <id>", "only lines about this registered service (serviceId)")
-    .option("--trace <id>", "only the lines of this trace (32 hex digits)")
-    .option("--grep <text>", "only lines whose message, request id or fields contain this text (case-insensitive)")
-    .option("--since <when>", "only lines written since then: a duration back from now (10m, 2h, 1d) or a time")
+  const command = withFilterOptions(new Command("search").description("search the node's log files for the newest matching lines: older lines than tail's (scope admin)"))
     .option("--until <when>", "only lines written until then: a duration back from now or a time")
     .option("-n, --lines <n>", "the newest matching lines printed", integerOption(1, 1000), 200)
     .option("--this-instance", "on a node of several instances: only the files of the one answering (default: every live instance's)")
@@ -165,15 +165,7 @@ function searchCommand(): Command {
     const filter = filterOf(flags);
     // As --since: `1h` is "until an hour ago".
     const until = flags.until !== undefined ? sinceTime(flags.until, "--until") : undefined;
-    if (flags.instance !== undefined && flags.thisInstance) throw usageError("--instance and --this-instance cannot be combined: --instance names the instance");
-    if (flags.instance !== undefined && !LogInstanceNameSchema.safeParse(flags.instance).success) throw usageError("--instance: an instance name of 1 to 200 characters");
-    const found = await client().logs.search({
-      ...filter,
-      ...(until !== undefined ? { until } : {}),
-      limit: flags.lines,
-      instances: flags.thisInstance ? "this" : "all",
-      ...(flags.instance !== undefined ? { instance: flags.instance } : {}),
-    });
+    const found = await client().logs.search({ ...filter, ...(until !== undefined ? { until } : {}), limit: flags.lines, ...instanceChoice(flags) });
     const link = filter.traceId !== undefined && found.traceUrl !== undefined ? traceLink(found.traceUrl, filter.traceId) : undefined;
     if (link !== undefined) out.info(`trace ${filter.traceId}: ${link}`);
     for (const entry of found.entries) {
