@@ -226,14 +226,20 @@ describe("GET /api/logs/stream", () => {
 
     const listed = JSON.stringify(await list("?limit=1000"));
     const streamed = stream.text();
+    // The same lines searched in the log files (GET /api/logs/search): the same redaction and scrub.
+    const searchedResponse = await server.request("/api/logs/search?limit=1000");
+    expect(searchedResponse.status).toBe(200);
+    const searched = await searchedResponse.text();
+    expect(searched).toContain("logs-canary-end");
     expect(stream.entries().length).toBeGreaterThan(5);
     // Not vacuous: the upstream's (redacted) echo reached the log, and so the stream.
     expect(stream.entries().some((entry) => entry.msg === "upstream refused the request" && String(entry.fields.message).includes("[redacted]"))).toBe(true);
     for (const secret of [CANARY, server.adminToken, reader, ...fake.echoes]) {
       expect(streamed.includes(secret), `stream leaks ${secret.slice(0, 16)}…`).toBe(false);
       expect(listed.includes(secret), `list leaks ${secret.slice(0, 16)}…`).toBe(false);
+      expect(searched.includes(secret), `search leaks ${secret.slice(0, 16)}…`).toBe(false);
       const signature = secret.split(".")[2];
-      if (signature) expect(streamed.includes(signature) || listed.includes(signature)).toBe(false);
+      if (signature) expect(streamed.includes(signature) || listed.includes(signature) || searched.includes(signature)).toBe(false);
     }
   });
 });
