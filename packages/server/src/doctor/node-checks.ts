@@ -6,6 +6,7 @@
  * critical under 3, a backup is overdue at twice its schedule), so both views agree.
  */
 import { certificateTimeLeft, type DoctorCheck, type TlsStatus } from "@kai/protocol";
+import { isLoopbackHost } from "../config/listen-host.js";
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 const GIB = 1024 ** 3;
@@ -18,15 +19,10 @@ export interface TlsFacts {
   behindProxy: boolean;
 }
 
-/** Listening on the machine itself only: plain HTTP there is not exposed. */
-function loopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
-}
-
 export function tlsChecks(facts: TlsFacts, now: number): DoctorCheck[] {
   const { status } = facts;
   if (status === undefined || status.certificates.length === 0) {
-    if (loopback(facts.host)) return [{ area: "tls", state: "ok", summary: `off: plain HTTP on ${facts.host}, this machine only` }];
+    if (isLoopbackHost(facts.host)) return [{ area: "tls", state: "ok", summary: `off: plain HTTP on ${facts.host}, this machine only` }];
     if (facts.behindProxy) return [{ area: "tls", state: "ok", summary: `off here: plain HTTP on ${facts.host} behind a proxy (server.trustProxy), which terminates TLS` }];
     return [{
       area: "tls",

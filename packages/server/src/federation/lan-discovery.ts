@@ -13,6 +13,7 @@
  * The protocol itself is bonjour-service's (a maintained pure-JavaScript DNS-SD over multicast-dns); it is loaded
  * only when discovery is on.
  */
+import { isLoopbackHost } from "../config/listen-host.js";
 import type { Bonjour, Browser, Service } from "bonjour-service";
 import { klp } from "@kai/protocol";
 import type { Config } from "../config/config-schema.js";
@@ -141,7 +142,7 @@ export async function startLanDiscovery(options: { config: Config; did: string; 
   const host = config.server.host;
   // A node on loopback only would announce the machine's LAN addresses, where it does not listen: whoever tried to
   // add it would wait for a connection that cannot come. It is not announced; it still hears the others.
-  const loopbackOnly = host === "localhost" || host.startsWith("127.") || host === "::1";
+  const loopbackOnly = isLoopbackHost(host);
   if (mdns.advertise && loopbackOnly) {
     logger.warn({ host }, "mDNS: this node is not announced, because it listens on loopback only and no other machine could reach it (set server.host, e.g. KAI_HOST=0.0.0.0); it still hears the nodes that announce themselves");
   }

@@ -236,33 +236,13 @@ export class ClusterLogRelay {
    * instance's own lines are then what is left to read, and the listing must not fail for want of the others'.
    */
   async recent(filter: LogFilter, limit: number, options: AskOptions & { waitMs?: number } = {}): Promise<RelayedLines> {
-    const others = options.only ?? (await this.otherMembers());
-    if (others === undefined || others.length === 0) return { entries: [], unanswered: [] };
-    const ask = randomUUID();
-    const pending = new Map(others.map((member) => [member.instanceId, member.name]));
-    const entries: LogEntry[] = [];
     let completeSince: string | undefined;
-    let answeredAll: () => void = () => undefined;
-    const allAnswered = new Promise<void>((resolve) => (answeredAll = resolve));
-    this.asks.set(ask, (payload, origin) => {
-      // Only the instances asked (one that predates `only` answers every ask), each until its last signal.
-      if (!pending.has(origin)) return;
+    const asked = await this.askOthers(filter, { recent: limit }, options.only, options.waitMs ?? RECENT_WAIT_MS, (payload) => {
       // The first signal of a cut answer says how many lines were left out, and starts with the oldest line sent.
       const oldest = payload.lines[0]?.time;
       if (payload.skipped !== undefined && oldest !== undefined && (completeSince === undefined || oldest > completeSince)) completeSince = oldest;
-      for (const line of keptBeside(payload.lines, filter)) entries.push(relayed(line, payload.instance));
-      if (payload.done) {
-        pending.delete(origin);
-        if (pending.size === 0) answeredAll();
-      }
     });
-    try {
-      await this.publish({ ask, ...onTheWire(filter), recent: limit, ...(options.only ? { only: options.only.map((member) => member.instanceId) } : {}) });
-      await waitAtMost(allAnswered, options.waitMs ?? RECENT_WAIT_MS);
-    } finally {
-      this.asks.delete(ask);
-    }
-    return { entries, unanswered: [...pending.values()], ...(completeSince !== undefined ? { completeSince } : {}) };
+    return { entries: asked.entries, unanswered: asked.unanswered, ...(completeSince !== undefined ? { completeSince } : {}) };
   }
 
   /**
@@ -270,30 +250,49 @@ export class ClusterLogRelay {
    * instance searching its own: its lines (marked relayed), what it read, and those that did not answer in time.
    */
   async search(filter: LogFilter, limit: number, until: string | undefined, options: AskOptions & { waitMs?: number } = {}): Promise<RelayedSearch> {
-    const others = options.only ?? (await this.otherMembers());
-    if (others === undefined || others.length === 0) return { entries: [], searched: [], unanswered: [] };
+    const searched: LogFilesSearched[] = [];
+    const asked = await this.askOthers(filter, { search: { limit, ...(until !== undefined ? { until } : {}) } }, options.only, options.waitMs ?? SEARCH_WAIT_MS, (payload) => {
+      if (payload.done && payload.searched) searched.push({ instance: payload.instance, ...payload.searched });
+    });
+    return { entries: asked.entries, searched, unanswered: asked.unanswered };
+  }
+
+  /**
+   * One ask of the other live instances (or `only` those) and their answers, until each sent its last signal or
+   * `waitMs` passed: their lines (marked relayed, kept by the filters beside the filter), each signal also shown to
+   * `heard`, and those that did not answer, by name.
+   */
+  private async askOthers(
+    filter: LogFilter,
+    what: { recent: number } | { search: { limit: number; until?: string } },
+    only: readonly RelayMember[] | undefined,
+    waitMs: number,
+    heard: (payload: LinesPayload) => void,
+  ): Promise<{ entries: LogEntry[]; unanswered: string[] }> {
+    const others = only ?? (await this.otherMembers());
+    if (others === undefined || others.length === 0) return { entries: [], unanswered: [] };
     const ask = randomUUID();
     const pending = new Map(others.map((member) => [member.instanceId, member.name]));
     const entries: LogEntry[] = [];
-    const searched: LogFilesSearched[] = [];
     let answeredAll: () => void = () => undefined;
     const allAnswered = new Promise<void>((resolve) => (answeredAll = resolve));
     this.asks.set(ask, (payload, origin) => {
+      // Only the instances asked (one that predates `only` answers every ask), each until its last signal.
       if (!pending.has(origin)) return;
+      heard(payload);
       for (const line of keptBeside(payload.lines, filter)) entries.push(relayed(line, payload.instance));
       if (payload.done) {
-        if (payload.searched) searched.push({ instance: payload.instance, ...payload.searched });
         pending.delete(origin);
         if (pending.size === 0) answeredAll();
       }
     });
     try {
-      await this.publish({ ask, ...onTheWire(filter), search: { limit, ...(until !== undefined ? { until } : {}) }, ...(options.only ? { only: options.only.map((member) => member.instanceId) } : {}) });
-      await waitAtMost(allAnswered, options.waitMs ?? SEARCH_WAIT_MS);
+      await this.publish({ ask, ...onTheWire(filter), ...what, ...(only ? { only: only.map((member) => member.instanceId) } : {}) });
+      await waitAtMost(allAnswered, waitMs);
     } finally {
       this.asks.delete(ask);
     }
-    return { entries, searched, unanswered: [...pending.values()] };
+    return { entries, unanswered: [...pending.values()] };
   }
 
   /**
@@ -360,15 +359,7 @@ export class ClusterLogRelay {
   }
 
   private async answerRecent(ask: string, filter: LogFilter, limit: number): Promise<void> {
-    const chunks = chunked(this.tail.list({ ...filter, limit }));
-    // The newest lines matter most: an answer over its signals keeps those.
-    const sent = chunks.slice(-MAX_RECENT_SIGNALS);
-    const skipped = chunks.slice(0, chunks.length - sent.length).reduce((sum, chunk) => sum + chunk.length, 0);
-    if (sent.length === 0) sent.push([]);
-    for (const [index, lines] of sent.entries()) {
-      const last = index === sent.length - 1;
-      await this.publish({ ask, instance: this.cluster.instanceName, lines, ...(last ? { done: true } : {}), ...(index === 0 && skipped > 0 ? { skipped } : {}) });
-    }
+    await this.answer(ask, this.tail.list({ ...filter, limit }));
   }
 
   /** Searches this instance's files and answers as `answerRecent` does, what it read in the last signal. */
@@ -379,17 +370,26 @@ export class ClusterLogRelay {
     } catch (error) {
       this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "searching this instance's log files for another instance failed");
     }
-    const chunks = chunked(found.entries);
+    await this.answer(ask, found.entries, (skipped, oldestSent) => {
+      // Lines the signals could not carry make the answer incomplete from the oldest line sent.
+      const searchedFrom = skipped > 0 ? oldestSent : found.searchedFrom;
+      return { searched: { files: found.files, scannedBytes: found.scannedBytes, complete: found.complete && skipped === 0, ...(searchedFrom !== undefined ? { searchedFrom } : {}) } };
+    });
+  }
+
+  /**
+   * Sends `entries` as the answer to `ask`: in signals a signal can carry, at most `MAX_RECENT_SIGNALS` of them (the
+   * newest lines kept; the first says how many older ones were left out), the last marked `done` and carrying what
+   * `last` adds.
+   */
+  private async answer(ask: string, entries: readonly LogEntry[], last?: (skipped: number, oldestSent: string | undefined) => Record<string, unknown>): Promise<void> {
+    const chunks = chunked(entries);
     const sent = chunks.slice(-MAX_RECENT_SIGNALS);
     const skipped = chunks.slice(0, chunks.length - sent.length).reduce((sum, chunk) => sum + chunk.length, 0);
     if (sent.length === 0) sent.push([]);
-    // Lines the signals could not carry make the answer incomplete from the oldest line sent.
-    const oldestSent = sent[0]?.[0]?.time;
-    const searchedFrom = skipped > 0 ? oldestSent : found.searchedFrom;
-    const searched = { files: found.files, scannedBytes: found.scannedBytes, complete: found.complete && skipped === 0, ...(searchedFrom !== undefined ? { searchedFrom } : {}) };
+    const closing = { done: true, ...last?.(skipped, sent[0]?.[0]?.time) };
     for (const [index, lines] of sent.entries()) {
-      const last = index === sent.length - 1;
-      await this.publish({ ask, instance: this.cluster.instanceName, lines, ...(last ? { done: true, searched } : {}), ...(index === 0 && skipped > 0 ? { skipped } : {}) });
+      await this.publish({ ask, instance: this.cluster.instanceName, lines, ...(index === sent.length - 1 ? closing : {}), ...(index === 0 && skipped > 0 ? { skipped } : {}) });
     }
   }
 

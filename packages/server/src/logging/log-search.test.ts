@@ -70,6 +70,11 @@ describe("searchLogFiles", () => {
     expect(found.entries.map((entry) => entry.msg)).toEqual(["leaked Bearer [redacted] here"]);
   });
 
+  it("passes over a file with nothing written yet (just made by a rotation)", async () => {
+    writeFileSync(join(dir, "system-2026-12-07.1.log"), "");
+    expect((await searchLogFiles(dir, { traceId: TRACE }, 10)).entries.map((entry) => entry.msg)).toEqual(["old one", "middle one", "rotated one", "new one"]);
+  });
+
   it("answers nothing for a folder that does not exist", async () => {
     expect(await searchLogFiles(join(dir, "missing"), {}, 10)).toEqual({ entries: [], files: 0, scannedBytes: 0, complete: true });
   });

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { LogEntry, LogFilesSearched, LogFilter } from "@kai/protocol";
 import { dayOf, parseLogFileName } from "./log-retention.js";
-import { matches, parseLine } from "./log-tail.js";
+import { byTime, matches, parseLine } from "./log-tail.js";
 
 /** Bytes read at most per search by default: five full files at the default rotation size (50 MB). */
 export const DEFAULT_SEARCH_BYTES = 256 * 1024 * 1024;
@@ -103,11 +103,15 @@ export async function searchLogFiles(dir: string, filter: LogSearchFilter, limit
       // Stopped before this (older) file: from when the answer is complete is the oldest line read so far.
       return { entries: numbered(found.slice(-limit)), files: read, scannedBytes, complete: false, ...(oldestRead !== undefined ? { searchedFrom: oldestRead } : {}) };
     }
+    // A file just started (rotation made it, nothing written yet) holds no line.
+    if (file.size === 0) continue;
     const inFile: LogEntry[] = [];
-    const lines = createInterface({ input: createReadStream(file.path, { encoding: "utf8" }), crlfDelay: Infinity });
+    // Up to the size seen when listed: the file of today grows while it is read, and what is appended meanwhile is
+    // newer than the search (a cut last line fails to parse and is skipped).
+    const input = createReadStream(file.path, { encoding: "utf8", end: file.size - 1 });
+    const lines = createInterface({ input, crlfDelay: Infinity });
     let first: string | undefined;
     for await (const line of lines) {
-      scannedBytes += Buffer.byteLength(line) + 1;
       if (first === undefined && line.length > 0) first = line;
       if (!passes(line)) continue;
       const entry = parseLine(line, 0);
@@ -115,6 +119,7 @@ export async function searchLogFiles(dir: string, filter: LogSearchFilter, limit
       inFile.push(entry);
     }
     read++;
+    scannedBytes += file.size;
     oldestRead = first !== undefined ? (parseLine(first, 0)?.time ?? oldestRead) : oldestRead;
     // Older files come later: their lines go before the ones found so far.
     found = inFile.concat(found);
@@ -143,8 +148,7 @@ export function mergeSearches(
     ...(others?.searched ?? []),
   ];
   const from = searched.filter((each) => !each.complete && each.searchedFrom !== undefined).map((each) => each.searchedFrom!).sort().at(-1);
-  // A stable sort: one instance's lines keep their order.
-  const lines = [...(own?.entries ?? []), ...(others?.entries ?? [])].sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0)).filter((entry) => from === undefined || entry.time >= from);
+  const lines = byTime([...(own?.entries ?? []), ...(others?.entries ?? [])]).filter((entry) => from === undefined || entry.time >= from);
   return {
     entries: numbered(lines.slice(-limit)),
     files: searched.reduce((sum, each) => sum + each.files, 0),

@@ -107,6 +107,11 @@ export class LogTail {
   }
 }
 
+/** Lines oldest first by time, then in the order given (a stable sort: one instance's lines keep their order). */
+export function byTime(entries: LogEntry[]): LogEntry[] {
+  return entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
+}
+
 /** Whether a line passes the filters (level minimum, request, task, service and trace ids, time, text in message or fields). */
 export function matches(entry: LogEntry, filter: LogFilter): boolean {
   if (filter.level && (LEVEL_RANK.get(entry.level) ?? 0) < (LEVEL_RANK.get(filter.level) ?? 0)) return false;

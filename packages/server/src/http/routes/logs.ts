@@ -32,7 +32,7 @@ import {
   type LogFilter,
 } from "@kai/protocol";
 import { mergeSearches, searchLogFiles } from "../../logging/log-search.js";
-import { matches, type LogTail } from "../../logging/log-tail.js";
+import { byTime, matches, type LogTail } from "../../logging/log-tail.js";
 import type { ClusterLogRelay, RelayMember } from "../../logging/cluster-log-relay.js";
 import { principalOf } from "../authenticate.js";
 
@@ -120,11 +120,6 @@ function resumeFrom(query: number | undefined, header: string | string[] | undef
   if (query !== undefined) return query;
   const value = Array.isArray(header) ? header[0] : header;
   return value !== undefined && /^\d{1,15}$/.test(value) ? Number(value) : undefined;
-}
-
-/** Lines oldest first by time, then in the order given (a stable sort: one instance's lines keep their order). */
-function byTime(entries: LogEntry[]): LogEntry[] {
-  return entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }
 
 /**
