@@ -1,7 +1,7 @@
 /**
  * @module views/console/FileSearch
  * The Console's "Search files": the node's log files searched for the filter (`client.logs.search`: on a node of several
- * instances, every live instance's files), for lines older than the live view holds (yesterday's trace). Not live: one answer, newest matches
+ * instances, every live instance's files, or the chosen instance's), for lines older than the live view holds (yesterday's trace). Not live: one answer, newest matches
  * oldest first, with how many files were read and whether the node stopped at its read budget.
  */
 import { useQuery } from "@tanstack/react-query";
@@ -14,9 +14,27 @@ import { LogTable } from "./LogTable";
 /** Lines asked for (the API's most is 1000). */
 const LIMIT = 500;
 
-export function FileSearch({ filter, onTrace, onRequest, onBack }: { filter: LogFilter; onTrace(traceId: string): void; onRequest(requestId: string): void; onBack(): void }) {
+export function FileSearch({
+  filter,
+  instance,
+  onInstance,
+  onTrace,
+  onRequest,
+  onBack,
+}: {
+  filter: LogFilter;
+  /** Only this instance's files (its name); every live instance's when undefined. */
+  instance?: string | undefined;
+  onInstance(instance: string): void;
+  onTrace(traceId: string): void;
+  onRequest(requestId: string): void;
+  onBack(): void;
+}) {
   const client = useClient();
-  const search = useQuery({ queryKey: ["logs", "search", filter], queryFn: ({ signal }) => client.logs.search({ ...filter, limit: LIMIT }, { signal }) });
+  const search = useQuery({
+    queryKey: ["logs", "search", filter, instance ?? ""],
+    queryFn: ({ signal }) => client.logs.search({ ...filter, limit: LIMIT, ...(instance ? { instance } : {}) }, { signal }),
+  });
   const found = search.data;
   // On a node of several instances every live instance searches its own files.
   const whose = found ? (found.searched ? found.searched.map((each) => each.instance).join(", ") : found.instance) : "";
@@ -44,7 +62,7 @@ export function FileSearch({ filter, onTrace, onRequest, onBack }: { filter: Log
               The node stopped at its read budget: lines before {found.searchedFrom ?? "the files it read"} were not searched. Narrow the time with the Since filter.
             </p>
           )}
-          <LogTable lines={found.entries.map((entry) => ({ kind: "log" as const, entry }))} onRequest={onRequest} onInstance={() => undefined} onTrace={onTrace} traceUrl={found.traceUrl} />
+          <LogTable lines={found.entries.map((entry) => ({ kind: "log" as const, entry }))} onRequest={onRequest} onInstance={onInstance} onTrace={onTrace} traceUrl={found.traceUrl} />
         </>
       )}
     </section>

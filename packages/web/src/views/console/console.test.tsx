@@ -1,7 +1,7 @@
 // The Console against a real node: recent lines and new ones as the node writes them, filters (request id, level,
 // text, service and task id; a request id clicked in the table), pause and resume without losing a line, admin only, and no token on
 // the page. On a node of two instances (a real PostgreSQL): every instance's lines, each naming its instance, or one
-// instance's, chosen by name.
+// instance's, chosen by name, live and in the log files.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -190,6 +190,39 @@ describe("the console on a node of several instances", () => {
     await user.click(within(rowsWith("console-click-a")[0]!).getByRole("button", { name: "a" }));
     expect((choice as HTMLSelectElement).value).toBe("a");
     await waitFor(() => expect(within(table()).queryAllByRole("row").slice(1).every((row) => row.querySelectorAll("td")[2]?.textContent === "a")).toBe(true));
+  }, 60_000);
+
+  it("searches every instance's log files, or the files of one instance, chosen by name or clicked in the results", async (context) => {
+    if (!cluster) return context.skip();
+    const [a, b] = cluster.servers as [TestServer, TestServer];
+    expect((await a.request("/api/status", { headers: { "x-request-id": "console-files-on-a" } })).status).toBe(200);
+    expect((await b.request("/api/status", { headers: { "x-request-id": "console-files-on-b" } })).status).toBe(200);
+    renderApp(a, { path: "/console" });
+    await screen.findByRole("heading", { name: "Console" }, { timeout: 15_000 });
+    const user = userEvent.setup();
+    const choice = await screen.findByLabelText("Instance", { selector: "select" }, { timeout: 10_000 });
+    await user.type(screen.getByLabelText("Text"), "console-files-on-");
+    await user.click(screen.getByRole("button", { name: "Search files" }));
+    const section = await screen.findByRole("region", { name: "Log files" });
+    const found = () => within(section).queryAllByRole("row").slice(1);
+    const foundWith = (text: string) => found().filter((row) => row.textContent?.includes(text));
+    // Every instance's files: each request's line, naming the instance that wrote it.
+    await waitFor(() => expect(within(section).getByRole("status").textContent).toMatch(/from the log files of a, b /), { timeout: 10_000 });
+    expect(within(foundWith("console-files-on-b")[0]!).getAllByRole("cell").map((cell) => cell.textContent)[2]).toBe("b");
+    expect(foundWith("console-files-on-a").length).toBeGreaterThan(0);
+
+    // A line's instance clicked: that instance's files only, and the choice says so.
+    await user.click(within(foundWith("console-files-on-b")[0]!).getByRole("button", { name: "b" }));
+    expect((choice as HTMLSelectElement).value).toBe("b");
+    await waitFor(() => expect(within(section).getByRole("status").textContent).toMatch(/from the log files of b /), { timeout: 10_000 });
+    expect(foundWith("console-files-on-b").length).toBeGreaterThan(0);
+    expect(foundWith("console-files-on-a")).toEqual([]);
+
+    // Chosen by name.
+    await user.selectOptions(choice, "a");
+    await waitFor(() => expect(within(section).getByRole("status").textContent).toMatch(/from the log files of a /), { timeout: 10_000 });
+    expect(foundWith("console-files-on-a").length).toBeGreaterThan(0);
+    expect(foundWith("console-files-on-b")).toEqual([]);
   }, 60_000);
 
   it("names an instance that did not answer", async (context) => {

@@ -3,7 +3,8 @@
  * The Console: the node's log, live (`client.logs`, scope admin). Lines come already redacted from the node's
  * in-memory ring (on a node of several instances, every instance's, and a note naming any that did not answer, or
  * one instance's, chosen by name); filters by level, request, task, service and trace id, and text (a trace's lines
- * link to the trace viewer the node names); "Search files" for older lines in the node's log files; pause to read, resume
+ * link to the trace viewer the node names); "Search files" for older lines in the node's log files (every instance's, or
+ * the one chosen, as live; a line's instance button chooses it in either view); pause to read, resume
  * without losing lines (the stream reopens after the last line seen).
  */
 import { useState } from "react";
@@ -64,9 +65,23 @@ export default function ConsolePage() {
           setFilesFilter(next);
         }}
       />
+      {names.length > 1 && (
+        <div className="max-w-xs">
+          <SelectField label="Instance" value={instance} onChange={(event) => setInstance(event.target.value)}>
+            <option value="">Every instance</option>
+            {names.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </SelectField>
+        </div>
+      )}
       {filesFilter !== null ? (
         <FileSearch
           filter={filesFilter}
+          instance={instance || undefined}
+          onInstance={setInstance}
           onBack={() => setFilesFilter(null)}
           onTrace={(traceId) => {
             const next = { ...filesFilter, traceId };
@@ -81,18 +96,6 @@ export default function ConsolePage() {
         />
       ) : (
         <>
-          {names.length > 1 && (
-            <div className="max-w-xs">
-              <SelectField label="Instance" value={instance} onChange={(event) => setInstance(event.target.value)}>
-                <option value="">Every instance</option>
-                {names.map((name) => (
-                  <option key={name} value={name}>
-                    {name}
-                  </option>
-                ))}
-              </SelectField>
-            </div>
-          )}
           <p role="status" className="text-sm text-slate-700 dark:text-slate-300">
             {STATE_TEXT[state]} Showing the last {KEEP} lines at most.
           </p>
