@@ -103,7 +103,7 @@ export function createClient(options: ClientOptions): KaiClient {
     health: async () => (await http.request("GET", "/healthz", { schema: HealthzResponseSchema })).data,
     status: async () => (await http.request("GET", "/api/status", { schema: StatusResponseSchema })).data,
     cluster: async () => (await http.request("GET", "/api/cluster", { schema: ClusterResponseSchema })).data,
-    doctor: async () => (await http.request("GET", "/api/doctor", { schema: DoctorResponseSchema })).data,
+    doctor: async (query = {}) => (await http.request("GET", "/api/doctor", { query: { ...query }, schema: DoctorResponseSchema })).data,
     services: {
       register: async (input) => {
         const response = await http.request("POST", "/api/services/register", { body: input, schema: ServiceRecordSchema });

@@ -22,6 +22,7 @@ import type {
   AuditQueryInput,
   AuditVerifyResponse,
   ClusterResponse,
+  DoctorQueryInput,
   DoctorResponse,
   CreateTokenRequestInput,
   CreateTokenResponse,
@@ -130,8 +131,12 @@ export interface KaiClient {
   status(): Promise<StatusResponse>;
   /** The node's instances, the leader and its singleton jobs, the shared database and cache (scope `admin`). */
   cluster(): Promise<ClusterResponse>;
-  /** What on the instance answering needs attention: TLS files, backups, disk space, log files, trace export, vault, first sign-in (scope `admin`). */
-  doctor(): Promise<DoctorResponse>;
+  /**
+   * What on the node needs attention: TLS files, backups, disk space, log files, trace export, vault, first sign-in
+   * (scope `admin`). The answering instance's checks; on a node of several instances also every other live instance's
+   * (`others`, and `unanswered`), unless `instances: "this"`.
+   */
+  doctor(query?: DoctorQueryInput): Promise<DoctorResponse>;
   services: {
     /** `created` is true when the registry answered 201 (new), false for 200 (re-registration). */
     register(input: ServiceRegistrationInput): Promise<{ service: ServiceRecord; created: boolean }>;

@@ -73,6 +73,7 @@ import { openCluster } from "./cluster/open-cluster.js";
 import { SingletonJobs } from "./cluster/singleton-jobs.js";
 import { openBackups } from "./backup/index.js";
 import { runDoctor } from "./doctor/node-doctor.js";
+import { ClusterDoctorRelay } from "./doctor/cluster-doctor-relay.js";
 import { searchLogFiles } from "./logging/log-search.js";
 import { signInPruningJob } from "./auth/sign-in-pruning.js";
 import { shareClusterSignals } from "./cluster/share-signals.js";
@@ -560,13 +561,17 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     if (backups.job) jobs.add(backups.job);
     undo.unshift(async () => backups.service.close());
     registerBackupMetrics(metrics.registry, backups.service, config.backup.schedule === "off" ? null : config.backup.schedule);
+    // What on this instance needs attention (kai doctor); on a node of several, the others are asked for theirs.
+    const checkSelf = () => runDoctor({
+      config, startedAt, tlsCertificates, vault, tracing, failingLogFiles, backups: backups.service,
+      instanceName: async () => (await report.clusterSummary()).instance.name,
+    });
+    const doctorRelay = shared ? new ClusterDoctorRelay(cluster, checkSelf, logger) : null;
+    if (doctorRelay) undo.unshift(async () => doctorRelay.close());
     const app = await createApp({
       backups: backups.service,
-      // What on this instance needs attention (kai doctor).
-      doctor: () => runDoctor({
-        config, startedAt, tlsCertificates, vault, tracing, failingLogFiles, backups: backups.service,
-        instanceName: async () => (await report.clusterSummary()).instance.name,
-      }),
+      doctor: checkSelf,
+      doctorRelay,
       configLayers: layeredConfig,
       configSync,
       memory: memory.service,

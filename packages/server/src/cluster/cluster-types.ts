@@ -47,7 +47,11 @@ export type SignalTopic =
   /** `{ ask, filter, recent?, followMs?, only?, since? }`: an instance wants the others' log lines (logging/cluster-log-relay.ts). */
   | "log_lines_wanted"
   /** `{ ask, instance, lines, done?, skipped? }`: an instance's answer, already-redacted lines (logging/cluster-log-relay.ts). */
-  | "log_lines";
+  | "log_lines"
+  /** `{ ask }`: an instance wants the others' `kai doctor` checks (doctor/cluster-doctor-relay.ts). */
+  | "doctor_wanted"
+  /** `{ ask, instance, checkedAt, state, checks, done? }`: an instance's checks (doctor/cluster-doctor-relay.ts). */
+  | "doctor_report";
 
 export interface SignalMeta {
   /** Instance id of the publisher. */

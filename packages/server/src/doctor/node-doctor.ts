@@ -3,7 +3,8 @@
  * `GET /api/doctor` (`kai doctor`): gathers this instance's facts from the parts that hold them (the TLS files it
  * serves, the backup directory and the last offsite copy, free space where it writes, its log files, the trace export,
  * the vault, the first admin's file, the rate limits) and runs the rules of node-checks.ts on them. Each instance
- * checks itself: disks, files and exports are its own.
+ * checks itself: disks, files and exports are its own; on a node of several, the one answering asks the others for
+ * theirs (cluster-doctor-relay.ts) and `doctorAnswer` puts them together.
  *
  * Cheap enough to call at will: no request leaves the node (the offsite store is not listed; its last copy's outcome
  * is remembered), the backup directory is read once, `statfs` once per file system.
@@ -11,7 +12,8 @@
 import { existsSync } from "node:fs";
 import { stat, statfs } from "node:fs/promises";
 import { join } from "node:path";
-import { worseState, type DoctorCheck, type DoctorResponse, type DoctorState } from "@kai/protocol";
+import { worseState, type DoctorCheck, type DoctorReport, type DoctorResponse, type DoctorState } from "@kai/protocol";
+import type { OtherReports } from "./cluster-doctor-relay.js";
 import type { Config } from "../config/config-schema.js";
 import type { BackupService } from "../backup/backup-service.js";
 import type { TlsCertificates } from "../http/tls-certificates.js";
@@ -53,7 +55,18 @@ async function disks(folders: ReadonlyArray<[string, string]>): Promise<DiskFact
   return found;
 }
 
-export async function runDoctor(sources: DoctorSources): Promise<DoctorResponse> {
+/**
+ * The answer of `GET /api/doctor`: this instance's report and, when the other instances were asked
+ * (cluster-doctor-relay.ts), theirs and who did not answer; the state is the worst of all, an unanswered instance `warn`.
+ */
+export function doctorAnswer(own: DoctorReport, others?: OtherReports): DoctorResponse {
+  if (!others) return own;
+  let state = others.reports.reduce<DoctorState>((worst, report) => worseState(worst, report.state), own.state);
+  if (others.unanswered.length > 0) state = worseState(state, "warn");
+  return { ...own, state, others: others.reports, unanswered: others.unanswered };
+}
+
+export async function runDoctor(sources: DoctorSources): Promise<DoctorReport> {
   const now = (sources.now ?? Date.now)();
   const { config, backups } = sources;
   const [instance, vault, newest, space] = await Promise.all([

@@ -13,7 +13,7 @@ import cookie from "@fastify/cookie";
 import swagger, { type SwaggerTransformObject } from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import { validatorCompiler, type ZodTypeProvider } from "fastify-type-provider-zod";
-import { ClientStreamMessageSchema, HealthzResponseSchema, ServerStreamMessageSchema, type DoctorResponse } from "@kai/protocol";
+import { ClientStreamMessageSchema, HealthzResponseSchema, ServerStreamMessageSchema, type DoctorReport } from "@kai/protocol";
 import { z } from "zod";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
@@ -47,6 +47,7 @@ import { vaultRoutes } from "./routes/vault.js";
 import { transitRoutes } from "./routes/transit.js";
 import { statusRoutes, type ClusterSummaryProvider, type StatusProvider } from "./routes/status.js";
 import { doctorRoutes } from "./routes/doctor.js";
+import type { ClusterDoctorRelay } from "../doctor/cluster-doctor-relay.js";
 import { alwaysReady, clusterRoutes, readinessRoute, type ClusterProvider, type ReadinessProvider } from "./routes/cluster.js";
 // KLP (issue 5): signature-authenticated and public routes, outside the bearer scope; grants inside it.
 import { klpAdminRoutes, klpRoutes } from "./routes/klp.js";
@@ -185,7 +186,9 @@ export interface AppDeps {
   /** Backups (issue 19): /api/backups; absent: those routes are not served. */
   backups?: BackupService;
   /** `GET /api/doctor`: what on this instance needs attention (doctor/node-doctor.ts); absent: not served. */
-  doctor?: () => Promise<DoctorResponse>;
+  doctor?: () => Promise<DoctorReport>;
+  /** The other instances' checks on a node of several instances (doctor/cluster-doctor-relay.ts); null in one process. */
+  doctorRelay?: ClusterDoctorRelay | null;
 }
 
 /**
@@ -331,7 +334,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(peersRoutes(deps.federation, deps.lanDiscovery));
     await scope.register(tokenRoutes(deps.tokens));
     await scope.register(statusRoutes(deps.getStatus, deps.clusterSummary));
-    if (deps.doctor) await scope.register(doctorRoutes(deps.doctor));
+    if (deps.doctor) await scope.register(doctorRoutes(deps.doctor, deps.doctorRelay ?? null));
     await scope.register(clusterRoutes(deps.getCluster));
     await scope.register(vaultRoutes(deps.vault));
     await scope.register(transitRoutes(deps.vault));

@@ -2,12 +2,12 @@
  * The relay's bounds, which the two-instances test on PostgreSQL (test/cluster/two-instances.test.ts) does not reach:
  * an answer cut to its newest lines says from when it is complete, a follower that writes faster than it may send
  * reports what it left out, a line too long for a signal is cut to its message, an instance that never answers is
- * named. The instances talk over an in-process signal bus with the contract's delivery rules (every instance, the
- * publisher too, in publication order, after the publish resolved) and the real payload limit.
+ * named. The instances talk over an in-process signal bus with the contract's delivery rules and the real payload limit
+ * (test/helpers/signal-bus.ts).
  */
 import { describe, expect, it } from "vitest";
 import { pino } from "pino";
-import { encodeSignalPayload, type SignalHandler, type SignalTopic } from "../cluster/cluster-types.js";
+import { signalBus } from "../../test/helpers/signal-bus.js";
 import { ClusterLogRelay, FLUSH_MS, type LogRelayCluster, type SearchOwnFiles } from "./cluster-log-relay.js";
 import { LogTail } from "./log-tail.js";
 
@@ -23,41 +23,19 @@ interface Instance {
  * with lines of any time).
  */
 function cluster(names: string[], silent: string[] = [], old: string[] = [], searches: Record<string, SearchOwnFiles> = {}): { instances: Map<string, Instance>; published: () => number } {
-  const handlers: Array<{ instanceId: string; topic: SignalTopic; handler: SignalHandler }> = [];
-  let published = 0;
+  const bus = signalBus({
+    alter(delivered, toInstanceId) {
+      if (!old.includes(toInstanceId.slice(3))) return;
+      delete delivered["only"];
+      delete delivered["since"];
+      delete delivered["traceId"];
+    },
+  });
   const members = [...names, ...silent].map((name) => ({ instanceId: `id-${name}`, name }));
   const instances = new Map<string, Instance>();
   for (const name of names) {
     const instanceId = `id-${name}`;
-    const view: LogRelayCluster = {
-      instanceId,
-      instanceName: name,
-      members: async () => members,
-      signals: {
-        async publish(topic, payload) {
-          // The real limit: a payload over it throws, as on PostgreSQL.
-          const json = encodeSignalPayload(topic, payload);
-          published++;
-          setImmediate(() => {
-            for (const entry of handlers) {
-              if (entry.topic !== topic) continue;
-              const delivered = JSON.parse(json) as Record<string, unknown>;
-              if (old.includes(entry.instanceId.slice(3))) {
-                delete delivered["only"];
-                delete delivered["since"];
-                delete delivered["traceId"];
-              }
-              entry.handler(delivered, { origin: instanceId, fromSelf: entry.instanceId === instanceId });
-            }
-          });
-        },
-        subscribe(topic, handler) {
-          const entry = { instanceId, topic, handler };
-          handlers.push(entry);
-          return () => void handlers.splice(handlers.indexOf(entry), 1);
-        },
-      },
-    };
+    const view: LogRelayCluster = { instanceId, instanceName: name, members: async () => members, signals: bus.signalsFor(instanceId) };
     const tail = new LogTail(5000);
     let time = Date.parse("2026-12-07T00:00:00.000Z");
     // Lines as pino writes them, each a millisecond after the last, into this instance's tail.
@@ -65,7 +43,7 @@ function cluster(names: string[], silent: string[] = [], old: string[] = [], sea
       tail.write(`${JSON.stringify({ level: 30, time: new Date(time++).toISOString(), msg, ...fields })}\n`);
     instances.set(name, { relay: new ClusterLogRelay(view, tail, pino({ level: "silent" }), searches[name]), tail, log });
   }
-  return { instances, published: () => published };
+  return { instances, published: bus.published };
 }
 
 const pad = (n: number) => String(n).padStart(5, "0");

@@ -15,6 +15,8 @@ import { tokenConnection, type Connection } from "../api/connection";
 export interface TestServer {
   url: string;
   adminToken: string;
+  /** The node's data folder (a fresh temporary one). */
+  dataDir: string;
   logs: string[];
   /** fetch relative to the server, with the admin token unless `token` is given (null = none). */
   request(path: string, init?: RequestInit & { token?: string | null; json?: unknown }): Promise<Response>;

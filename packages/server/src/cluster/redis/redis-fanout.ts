@@ -175,6 +175,8 @@ const SIGNAL_TOPICS = {
   config_changed: true,
   log_lines_wanted: true,
   log_lines: true,
+  doctor_wanted: true,
+  doctor_report: true,
 } satisfies Record<SignalTopic, true>;
 
 /**

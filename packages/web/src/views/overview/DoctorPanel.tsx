@@ -1,9 +1,11 @@
 /**
  * @module views/overview/DoctorPanel
  * What on the node needs attention (`GET /api/doctor`, admin; the same checks as `kai doctor`): the checks that warn
- * or fail, each with what to do, and how many are fine. Shown to admins only: it names folders and files.
+ * or fail, each with what to do, and how many are fine. On a node of several instances every live instance's checks,
+ * each naming its instance, and a note naming any instance that did not answer. Shown to admins only: it names
+ * folders and files.
  */
-import type { DoctorCheck } from "@kai/protocol";
+import type { DoctorCheck, DoctorReport } from "@kai/protocol";
 import { Badge, type Tone } from "../../components/Badge";
 import { Button } from "../../components/Button";
 import { ErrorNotice } from "../../components/ErrorNotice";
@@ -15,34 +17,54 @@ const TONES: Record<DoctorCheck["state"], Tone> = { ok: "good", warn: "warn", fa
 /** Failures first, then warnings, each in the node's order. */
 const RANK: Record<DoctorCheck["state"], number> = { fail: 0, warn: 1, ok: 2 };
 
+/** A check that is not ok, and the instance that made it. */
+interface Finding {
+  instance: string;
+  check: DoctorCheck;
+}
+
 export function DoctorPanel() {
   const doctor = useDoctor();
   if (!doctor.allowed) return null;
   const answer = doctor.data;
-  const attention = answer ? answer.checks.filter((check) => check.state !== "ok").sort((a, b) => RANK[a.state] - RANK[b.state]) : [];
-  const fine = answer ? answer.checks.length - attention.length : 0;
+  const unanswered = answer?.unanswered ?? [];
+  // The answering instance's report first, then the others' by name.
+  const reports: DoctorReport[] = answer ? [answer, ...[...(answer.others ?? [])].sort((a, b) => a.instance.localeCompare(b.instance))] : [];
+  const several = reports.length > 1 || unanswered.length > 0;
+  const findings: Finding[] = reports
+    .flatMap((report) => report.checks.filter((check) => check.state !== "ok").map((check) => ({ instance: report.instance, check })))
+    .sort((a, b) => RANK[a.check.state] - RANK[b.check.state]);
+  const total = reports.reduce((sum, report) => sum + report.checks.length, 0);
+  const fine = total - findings.length;
+  const where = reports.map((report) => report.instance).join(", ");
   return (
     <Panel title="Needs attention">
       <ErrorNotice error={doctor.error} title="The node's checks could not be read" />
       {!answer && !doctor.error && <p role="status">Checking…</p>}
       {answer && (
         <>
-          {attention.length === 0 ? (
+          {findings.length === 0 ? (
             <p className="text-sm">
-              <Badge tone="good">ok</Badge> All {answer.checks.length} checks pass on {answer.instance}.
+              <Badge tone="good">ok</Badge> All {total} checks pass on {where}.
             </p>
           ) : (
             <ul aria-label="Checks that need attention" className="flex flex-col gap-2 text-sm">
-              {attention.map((check, index) => (
-                <li key={`${check.area}-${index}`}>
-                  <Badge tone={TONES[check.state]}>{check.state}</Badge> <span className="font-medium">{check.area}</span>: {check.summary}
+              {findings.map(({ instance, check }, index) => (
+                <li key={`${instance}-${check.area}-${index}`}>
+                  <Badge tone={TONES[check.state]}>{check.state}</Badge> {several && <span className="font-mono text-xs">{instance} · </span>}
+                  <span className="font-medium">{check.area}</span>: {check.summary}
                   {check.hint && <p className="ml-1 text-slate-600 dark:text-slate-400">→ {check.hint}</p>}
                 </li>
               ))}
             </ul>
           )}
+          {unanswered.length > 0 && (
+            <p role="note" className="mt-2 rounded-md bg-amber-50 px-3 py-2 text-sm text-amber-900 dark:bg-amber-950 dark:text-amber-100">
+              No answer from {unanswered.join(", ")}: {unanswered.length === 1 ? "its" : "their"} checks are unknown.
+            </p>
+          )}
           <p className="mt-2 text-xs text-slate-600 dark:text-slate-400">
-            {attention.length > 0 && `${fine} other check${fine === 1 ? "" : "s"} pass. `}Checked on {answer.instance} at {formatTime(answer.checkedAt)}; kai doctor shows the same.
+            {findings.length > 0 && `${fine} other check${fine === 1 ? "" : "s"} pass. `}Checked on {where} at {formatTime(answer.checkedAt)}; kai doctor shows the same.
           </p>
         </>
       )}

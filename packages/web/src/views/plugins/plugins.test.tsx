@@ -82,7 +82,7 @@ async function startBuiltNode(): Promise<TestServer> {
     started.kill("SIGTERM");
     await exited;
   };
-  return { url, adminToken, logs: [], request, dispose };
+  return { url, adminToken, dataDir, logs: [], request, dispose };
 }
 
 beforeAll(async () => {
