@@ -3,7 +3,7 @@
  * a failed command prints the request's trace id and the command that reads its lines; `kai logs tail --trace <id>`
  * prints that trace's lines only (an id in capitals is the same id) and where the trace is shown; an id that is not
  * one is a usage error. `kai logs search --trace <id>` finds the lines in the log files once the in-memory lines (what
- * `tail` reads) have moved on.
+ * `tail` reads) have moved on. `kai task show` names a task's trace and how to read its lines.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
@@ -63,6 +63,24 @@ describe("kai logs tail --trace and kai logs search", () => {
     const bad = await runKai(["logs", "search", "--url", server.url, "--until", "yesterday-ish"], { cwd: box.dir, env: env() });
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--until: a duration such as 10m");
+  });
+
+  it("kai task show names a task's trace, and kai logs search --task finds its lines", async () => {
+    const TASK_TRACE = "5cf92f3577b34da6a3ce929d0e0e4735";
+    const created = await fetch(`${server.url}/api/agent/task`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json", traceparent: `00-${TASK_TRACE}-00f067aa0ba902b7-01` },
+      body: JSON.stringify({ goal: "a traced task", plan: { goal: "a traced task", steps: [{ id: "only", capability: "nobody_serves_this" }] } }),
+    });
+    expect(created.status).toBe(202);
+    const taskId = ((await created.json()) as { task: { id: string } }).task.id;
+    const show = await runKai(["task", "show", taskId, "--url", server.url], { cwd: box.dir, env: env() });
+    expect(show.stdout).toMatch(new RegExp(`^trace: +${TASK_TRACE} \\(its log lines: kai logs search --task ${taskId}\\)$`, "m"));
+    const lines = await runKai(["logs", "search", "--url", server.url, "--task", taskId, "--since", "1h"], { cwd: box.dir, env: env() });
+    expect(lines.code, lines.stderr).toBe(0);
+    const found = lines.stdout.trim().split("\n");
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.every((line) => line.includes(`taskId=${taskId}`))).toBe(true);
   });
 
   it("refuses an id that is not a trace id, naming the flag's field", async () => {

@@ -44,6 +44,8 @@ function printTask(out: ReturnType<typeof contextOf>["out"], task: Task): void {
     ["plan", cell(task.planId)],
     ["updated", task.updatedAt],
   ];
+  // Where its steps' spans and log lines are: the trace (when the node traces), and the task's own id for the lines.
+  if (task.traceId !== undefined) pairs.push(["trace", `${task.traceId} (its log lines: kai logs search --task ${task.id})`]);
   if (task.question) pairs.push(["question", `${task.question.prompt} (step ${task.question.step}; answer with: kai task answer ${task.id} <answer>)`]);
   if (task.error) pairs.push(["error", `${task.error.message} (${task.error.code})`]);
   if (task.review) pairs.push(["review", reviewText(task.review)!]);

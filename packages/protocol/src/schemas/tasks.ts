@@ -10,6 +10,7 @@ import { TimestampSchema } from "./common.js";
 import { CapabilitySchema } from "./service.js";
 import { AgentIdSchema } from "./agents.js";
 import { PromptReferenceSchema } from "./prompts.js";
+import { TraceIdSchema } from "./logs.js";
 
 /** A2A's task states. Terminal: completed, failed, canceled, rejected. input-required pauses until answered. */
 export const TASK_STATES = ["submitted", "working", "input-required", "completed", "failed", "canceled", "rejected"] as const;
@@ -205,6 +206,11 @@ export const TaskSchema = z.object({
   question: z.object({ step: z.string(), prompt: z.string() }).optional(),
   /** The last event sequence number of this task (resume event streams after it). */
   lastSeq: z.int(),
+  /**
+   * The trace its steps are recorded in: the trace of the request that created it, when the node traces (tracing.md).
+   * Its log lines are found by it too (`kai logs search --trace`), as by the task's id (`--task`).
+   */
+  traceId: TraceIdSchema.optional(),
 });
 export type Task = z.infer<typeof TaskSchema>;
 

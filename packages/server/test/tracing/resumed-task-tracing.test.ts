@@ -49,7 +49,10 @@ it("continues the creating request's trace in a step resumed after a restart", a
     json: { goal: "survive a restart", plan: { goal: "survive a restart", steps: [{ id: "again", capability: "traced_work", retries: 1 }] } },
   });
   expect(created.status).toBe(202);
-  const taskId = ((await created.json()) as { task: { id: string } }).task.id;
+  const createdTask = ((await created.json()) as { task: { id: string; traceId?: string } }).task;
+  const taskId = createdTask.id;
+  // The task names its trace, as created and as read back after the restart.
+  expect(createdTask.traceId).toBe(CALLER_TRACE);
   await agent.waitForSteps(1);
 
   // Stopping exports the spans made so far (the create request's among them).
@@ -60,6 +63,7 @@ it("continues the creating request's trace in a step resumed after a restart", a
   server = await start();
   const done = await taskReaching(server, alice, taskId);
   expect(done.state).toBe("completed");
+  expect(done.traceId).toBe(CALLER_TRACE);
   await server.close();
   server = undefined;
 

@@ -3,7 +3,8 @@
  * One task at `/agents/tasks/:id`: its state, the plan's graph with each step's live state (from the task's event
  * stream, resumed without gaps), the steps table (the graph's text alternative), the selected step's details, the
  * question to answer when it is input-required, cancel while unfinished, the result or the error, and the events
- * seen on this page.
+ * seen on this page. Its trace (when the node traces) and, for admins, links to its log lines in the Console (by the
+ * task's id, and by its trace: the steps' calls to agents and the gateway too).
  */
 import { useMemo, useState } from "react";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
@@ -41,6 +42,8 @@ function TaskView({ task }: { task: Task }) {
   const client = useClient();
   const queries = useQueryClient();
   const canRun = useCan("tasks:run");
+  // The Console is for admins (the node's log lines).
+  const canReadLogs = useCan("admin");
   const finished = TERMINAL_TASK_STATES.includes(task.state);
   // The first read's lastSeq: the stream starts there and resumes by itself.
   const [startAfter] = useState(task.lastSeq);
@@ -86,7 +89,28 @@ function TaskView({ task }: { task: Task }) {
           <dd>
             <When at={task.updatedAt} />
           </dd>
+          {task.traceId && (
+            <>
+              <dt>Trace</dt>
+              <dd className="font-mono text-xs">{task.traceId}</dd>
+            </>
+          )}
         </dl>
+        {canReadLogs && (
+          <p className="mt-2 text-sm">
+            <Link to={`/console?taskId=${encodeURIComponent(task.id)}`} className="text-sky-800 underline dark:text-sky-300">
+              Log lines of this task
+            </Link>
+            {task.traceId && (
+              <>
+                {" · "}
+                <Link to={`/console?traceId=${task.traceId}`} className="text-sky-800 underline dark:text-sky-300">
+                  of its trace
+                </Link>
+              </>
+            )}
+          </p>
+        )}
         {canRun && !finished && (
           <Button look="danger" className="mt-3" onClick={() => setConfirming(true)}>
             Cancel task

@@ -1,9 +1,10 @@
 // The Console on a real node with tracing on and a trace viewer named (`tracing.traceUrl`): lines carry their trace
 // (a button that filters to it, a link to the viewer), the Trace id field filters, and an error the node answered
-// names its trace beside the request id; "Search files" finds a trace's lines in the node's log files. One node per file:
+// names its trace beside the request id; "Search files" finds a trace's lines in the node's log files; a task's page
+// shows its trace and links to its lines; a link to the Console names its filter. One node per file:
 // a second in the same file made each dispose slow.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { render, screen, waitFor, within } from "@testing-library/react";
+import { cleanup, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { KaiApiError, createClient } from "@kai/sdk";
 import { ErrorNotice } from "../../components/ErrorNotice";
@@ -86,6 +87,51 @@ describe("the console's traces", () => {
     await user.click(within(section).getByRole("button", { name: "Back to live" }));
     await waitFor(() => expect(screen.getByRole("status").textContent).toContain("Live"), { timeout: 10_000 });
     expect(screen.queryByRole("region", { name: "Log files" })).toBeNull();
+  });
+
+  it("shows a task's trace on its page, and leads an admin to the task's log lines and its trace's", async () => {
+    const TASK_TRACE = "3cf92f3577b34da6a3ce929d0e0e473d";
+    const created = await server.request("/api/agent/task", {
+      method: "POST",
+      headers: { traceparent: `00-${TASK_TRACE}-00f067aa0ba902b7-01` },
+      json: { goal: "a traced task", plan: { goal: "a traced task", steps: [{ id: "only", capability: "nobody_serves_this" }] } },
+    });
+    expect(created.status).toBe(202);
+    const task = ((await created.json()) as { task: { id: string; traceId?: string } }).task;
+    expect(task.traceId).toBe(TASK_TRACE);
+
+    renderApp(server, { path: `/agents/tasks/${task.id}` });
+    await screen.findByRole("heading", { name: "Task: a traced task" }, { timeout: 15_000 });
+    const trace = screen.getByText("Trace");
+    expect(trace.tagName).toBe("DT");
+    expect(trace.nextElementSibling!.textContent).toBe(TASK_TRACE);
+    expect(screen.getByRole("link", { name: "of its trace" }).getAttribute("href")).toBe(`/console?traceId=${TASK_TRACE}`);
+
+    await userEvent.setup().click(screen.getByRole("link", { name: "Log lines of this task" }));
+    await screen.findByRole("heading", { name: "Console" }, { timeout: 15_000 });
+    // The link's filter is in the fields and applied: the task's lines (its failure), each in the task's trace.
+    expect((screen.getByLabelText("Task id") as HTMLInputElement).value).toBe(task.id);
+    await waitFor(() => expect(within(table()).queryAllByRole("row").length).toBeGreaterThan(1), { timeout: 10_000 });
+    const rows = within(table()).getAllByRole("row").slice(1);
+    expect(rows.every((row) => row.textContent?.includes(task.id))).toBe(true);
+  });
+
+  it("takes its filter from a link, and ignores one that is not valid", async () => {
+    expect((await traced(OTHER, "console-linked-1")).status).toBe(200);
+    expect((await traced(OTHER, "console-linked-other")).status).toBe(200);
+    renderApp(server, { path: "/console?requestId=console-linked-1" });
+    await screen.findByRole("heading", { name: "Console" }, { timeout: 15_000 });
+    expect((screen.getByLabelText("Request id") as HTMLInputElement).value).toBe("console-linked-1");
+    await waitFor(() => expect(rowsWith("console-linked-1").length).toBeGreaterThan(0), { timeout: 10_000 });
+    expect(rowsWith("console-linked-other")).toEqual([]);
+    cleanup();
+
+    // A trace id that is not one: no filter at all (every line), not a page that shows nothing.
+    renderApp(server, { path: "/console?traceId=not-a-trace&requestId=console-linked-1" });
+    await screen.findByRole("heading", { name: "Console" }, { timeout: 15_000 });
+    expect((screen.getByLabelText("Trace id") as HTMLInputElement).value).toBe("");
+    expect((screen.getByLabelText("Request id") as HTMLInputElement).value).toBe("");
+    await waitFor(() => expect(rowsWith("console-linked-other").length).toBeGreaterThan(0), { timeout: 10_000 });
   });
 
   it("names the trace of an error the node answered, beside its code and request id", async () => {

@@ -3,13 +3,14 @@
  * The Console: the node's log, live (`client.logs`, scope admin). Lines come already redacted from the node's
  * in-memory ring (on a node of several instances, every instance's, and a note naming any that did not answer, or
  * one instance's, chosen by name); filters by level, request, task, service and trace id, and text (a trace's lines
- * link to the trace viewer the node names); "Search files" for older lines in the node's log files (every instance's, or
+ * link to the trace viewer the node names; a link may name the filter: `/console?taskId=…`); "Search files" for older lines in the node's log files (every instance's, or
  * the one chosen, as live; a line's instance button chooses it in either view); pause to read, resume
  * without losing lines (the stream reopens after the last line seen).
  */
 import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
-import type { LogFilter } from "@kai/protocol";
+import { useSearchParams } from "react-router";
+import { LogFilterSchema, type LogFilter } from "@kai/protocol";
 import { Button } from "../../components/Button";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { SelectField } from "../../components/Field";
@@ -30,9 +31,21 @@ const STATE_TEXT: Record<StreamState, string> = {
 /** How often the list of instances to choose from is read again (instances join and leave). */
 const INSTANCES_REFRESH_MS = 30_000;
 
+/**
+ * The filter a link to the Console names (`/console?taskId=…`, from a task's page; `traceId`, `requestId`, `serviceId`
+ * too): checked like a typed one, and none when it is not valid.
+ */
+export function filterFromLink(params: URLSearchParams): LogFilter {
+  const named = Object.fromEntries(LINKED_FILTERS.flatMap((key) => (params.get(key) ? [[key, params.get(key)!.trim()]] : [])));
+  const parsed = LogFilterSchema.safeParse(named);
+  return parsed.success ? parsed.data : {};
+}
+const LINKED_FILTERS = ["requestId", "taskId", "serviceId", "traceId"] as const;
+
 export default function ConsolePage() {
   const client = useClient();
-  const [filter, setFilter] = useState<LogFilter>({});
+  const [params] = useSearchParams();
+  const [filter, setFilter] = useState<LogFilter>(() => filterFromLink(params));
   const [paused, setPaused] = useState(false);
   /** "Search files": the filter searched for in the log files; null while the live view shows. */
   const [filesFilter, setFilesFilter] = useState<LogFilter | null>(null);
