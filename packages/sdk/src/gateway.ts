@@ -25,7 +25,7 @@ import {
   type RoutingHints,
 } from "@kai/protocol";
 import { KaiApiError } from "./errors.js";
-import type { HttpTransport } from "./http-transport.js";
+import { traceIdOfResponse, type HttpTransport } from "./http-transport.js";
 import { sseMessages } from "./sse.js";
 import type { GatewayCallOptions, GatewayClient, GatewayStream, ServedInfo } from "./types.js";
 
@@ -48,8 +48,11 @@ function servedFrom(headers: Headers): ServedInfo {
     attempts: Number.isFinite(attempts) && attempts > 0 ? attempts : 1,
     overheadMs: Number.isFinite(overhead) ? overhead : 0,
     ...(headers.get("x-request-id") ? { requestId: headers.get("x-request-id") as string } : {}),
+    ...withTraceId(traceIdOfResponse(headers.get("traceresponse"))),
   };
 }
+
+const withTraceId = (traceId: string | undefined) => (traceId !== undefined ? { traceId } : {});
 
 function callOptions(options: GatewayCallOptions | undefined) {
   return {

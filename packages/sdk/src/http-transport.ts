@@ -300,7 +300,7 @@ export class HttpTransport {
 }
 
 /** The trace id of a W3C `traceresponse` header (`00-<trace id>-<span id>-<flags>`), when it is one. */
-function traceIdOfResponse(header: string | null): string | undefined {
+export function traceIdOfResponse(header: string | null): string | undefined {
   const match = header === null ? null : /^00-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$/.exec(header.trim());
   return match && TraceIdSchema.safeParse(match[1]).success ? match[1] : undefined;
 }

@@ -501,6 +501,8 @@ export interface ServedInfo {
   attempts: number;
   overheadMs: number;
   requestId?: string;
+  /** The trace the call joined, on a node with tracing on (its `traceresponse` header): its spans and log lines. */
+  traceId?: string;
 }
 
 export interface GatewayCallOptions {

@@ -36,6 +36,25 @@ describe("client.gateway", () => {
     expect(answer.servedBy).toEqual({ id: "llm", provider: "openai" });
     expect(answer.attempts).toBe(1);
     expect(answer.overheadMs).toBeGreaterThanOrEqual(0);
+    // This node does not trace: no trace to name.
+    expect(answer.traceId).toBeUndefined();
+  });
+
+  it("names the trace of a call on a node that traces, which finds the call's log lines", async () => {
+    const traced = await startRegistry({ tracing: { enabled: true } });
+    try {
+      await traced.admin.services.register(definition("llm", { url: upstream.url, capabilities: ["llm_chat"], visibility: "public", metadata: { models: [OPENAI_MODEL] } }));
+      const answer = await traced.admin.gateway.chat({ model: OPENAI_MODEL, messages: [{ role: "user", content: "hi" }] });
+      expect(answer.traceId).toMatch(/^[0-9a-f]{32}$/);
+      const stream = await traced.admin.gateway.chatStream({ model: OPENAI_MODEL, messages: [{ role: "user", content: "hi" }] });
+      for await (const chunk of stream) void chunk;
+      expect(stream.traceId).toMatch(/^[0-9a-f]{32}$/);
+      expect(stream.traceId).not.toBe(answer.traceId);
+      const lines = await traced.admin.logs.list({ traceId: answer.traceId! });
+      expect(lines.entries.some((entry) => entry.requestId === answer.requestId && entry.fields.path === "/v1/chat/completions")).toBe(true);
+    } finally {
+      await traced.close();
+    }
   });
 
   it("streams a chat", async () => {

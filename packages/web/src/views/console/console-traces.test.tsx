@@ -14,12 +14,20 @@ const VIEWER = "https://jaeger.example/trace/{traceId}";
 const TRACE = "9bf92f3577b34da6a3ce929d0e0e473a";
 const OTHER = "1af7651916cd43dd8448eb211c80319e";
 
+/** The OpenAI fake (packages/server/test/gateway/fakes/openai-fake.ts), for a traced gateway call from the playground. */
+const FAKE = new URL("../../../../server/test/gateway/fakes/openai-fake.ts", import.meta.url).pathname;
+const startOpenAIFake = async (): Promise<{ url: string; close(): Promise<void> }> =>
+  ((await import(/* @vite-ignore */ FAKE)) as { startOpenAIFake(): Promise<{ url: string; close(): Promise<void> }> }).startOpenAIFake();
+
 let server: TestServer;
+let fake: { url: string; close(): Promise<void> };
 beforeAll(async () => {
+  fake = await startOpenAIFake();
   server = await startTestServer({ config: { tracing: { enabled: true, traceUrl: VIEWER } } });
 });
 afterAll(async () => {
   await server.dispose();
+  await fake.close();
 });
 
 async function open() {
@@ -114,6 +122,27 @@ describe("the console's traces", () => {
     await waitFor(() => expect(within(table()).queryAllByRole("row").length).toBeGreaterThan(1), { timeout: 10_000 });
     const rows = within(table()).getAllByRole("row").slice(1);
     expect(rows.every((row) => row.textContent?.includes(task.id))).toBe(true);
+  });
+
+  it("leads from a playground call's trace to its log lines", async () => {
+    const registered = await server.request("/api/services/register", {
+      method: "POST",
+      json: { id: "traced-openai", name: "Traced OpenAI", type: "service", provider: "openai", capabilities: ["llm_chat"], url: fake.url, visibility: "public" },
+    });
+    expect(registered.status).toBe(201);
+    renderApp(server, { path: "/playground" });
+    await screen.findByRole("heading", { name: "Playground" }, { timeout: 15_000 });
+    const user = userEvent.setup();
+    await user.type(await screen.findByLabelText("Model"), "gpt-fake");
+    await user.type(screen.getByLabelText("Message"), "Say hello");
+    await user.click(screen.getByRole("button", { name: "Send" }));
+    const served = await screen.findByRole("region", { name: "Served by" }, { timeout: 10_000 });
+    const traceId = /Trace id([0-9a-f]{32})/.exec(served.textContent ?? "")?.[1];
+    expect(traceId, served.textContent ?? "").toBeDefined();
+    await user.click(within(served).getByRole("link", { name: "log lines of the trace" }));
+    await screen.findByRole("heading", { name: "Console" }, { timeout: 15_000 });
+    expect((screen.getByLabelText("Trace id") as HTMLInputElement).value).toBe(traceId);
+    await waitFor(() => expect(rowsWith("/v1/chat/completions").length).toBeGreaterThan(0), { timeout: 10_000 });
   });
 
   it("takes its filter from a link, and ignores one that is not valid", async () => {

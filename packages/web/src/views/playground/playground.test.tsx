@@ -68,6 +68,9 @@ describe("the playground", () => {
     expect(served.textContent).toContain("pg-openai");
     expect(served.textContent).toContain("(openai)");
     expect(served.textContent).toMatch(/Gateway overhead\s*\d+\.\d\d ms/);
+    // An admin is led to the call's log lines (this node does not trace: no trace id).
+    expect(within(served).getByRole("link", { name: "log lines" }).getAttribute("href")).toMatch(/^\/console\?requestId=\S+$/);
+    expect(served.textContent).not.toContain("Trace id");
     expect(lastChat()?.stream).toBe(true);
   });
 
