@@ -26,8 +26,8 @@ const REPORT = "doctor_report";
 /** Room in a signal for the envelope around the checks (`ask`, `instance`, `checkedAt`, `state`, `done`). */
 const ENVELOPE_BYTES = 600;
 const CHECKS_BYTES = MAX_SIGNAL_BYTES - ENVELOPE_BYTES;
-/** A check's summary and hint are cut to this many characters should one ever be longer than a signal carries. */
-const CUT_CHARS = 600;
+/** A check's summary and hint are cut to this many characters (at most 3 UTF-8 bytes each: both fit one signal). */
+const CUT_CHARS = 500;
 
 const WantedSchema = z.object({ ask: z.string().min(1).max(64) });
 const ReportSchema = z.object({

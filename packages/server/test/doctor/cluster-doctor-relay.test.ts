@@ -49,7 +49,8 @@ describe("ClusterDoctorRelay", () => {
   it("carries a report longer than one signal whole and in order", async () => {
     // 40 checks of ~300 bytes: about 12 KB, three times what one signal carries; and one check far over the limit.
     const many: DoctorCheck[] = Array.from({ length: 40 }, (_, index) => ok("disk", `folder ${index}: ${"x".repeat(280)}`));
-    const huge: DoctorCheck = { area: "tls", state: "warn", summary: "y".repeat(10_000), hint: "z".repeat(10_000) };
+    // Three bytes a character in UTF-8: cut, it must still fit one signal.
+    const huge: DoctorCheck = { area: "tls", state: "warn", summary: "y".repeat(10_000), hint: "€".repeat(10_000) };
     const { relays, published } = cluster({ a: async () => report("a", []), b: async () => report("b", [...many, huge]) });
     const before = published();
     const others = await relays.get("a")!.others(5000);
@@ -57,8 +58,8 @@ describe("ClusterDoctorRelay", () => {
     const b = others.reports[0]!;
     expect(b.checks.slice(0, 40)).toEqual(many);
     // Cut to fit, and said to be cut.
-    expect(b.checks[40]!.summary).toBe(`${"y".repeat(600)}…`);
-    expect(b.checks[40]!.hint).toBe(`${"z".repeat(600)}…`);
+    expect(b.checks[40]!.summary).toBe(`${"y".repeat(500)}…`);
+    expect(b.checks[40]!.hint).toBe(`${"€".repeat(500)}…`);
     expect(b.state).toBe("warn");
   });
 

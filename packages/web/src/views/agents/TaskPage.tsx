@@ -105,7 +105,7 @@ function TaskView({ task }: { task: Task }) {
               <>
                 {" · "}
                 <Link to={`/console?traceId=${task.traceId}`} className="text-sky-800 underline dark:text-sky-300">
-                  of its trace
+                  Log lines of its trace
                 </Link>
               </>
             )}

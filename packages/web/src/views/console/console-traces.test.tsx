@@ -113,7 +113,7 @@ describe("the console's traces", () => {
     const trace = screen.getByText("Trace");
     expect(trace.tagName).toBe("DT");
     expect(trace.nextElementSibling!.textContent).toBe(TASK_TRACE);
-    expect(screen.getByRole("link", { name: "of its trace" }).getAttribute("href")).toBe(`/console?traceId=${TASK_TRACE}`);
+    expect(screen.getByRole("link", { name: "Log lines of its trace" }).getAttribute("href")).toBe(`/console?traceId=${TASK_TRACE}`);
 
     await userEvent.setup().click(screen.getByRole("link", { name: "Log lines of this task" }));
     await screen.findByRole("heading", { name: "Console" }, { timeout: 15_000 });

@@ -3,9 +3,9 @@
  * The Console: the node's log, live (`client.logs`, scope admin). Lines come already redacted from the node's
  * in-memory ring (on a node of several instances, every instance's, and a note naming any that did not answer, or
  * one instance's, chosen by name); filters by level, request, task, service and trace id, and text (a trace's lines
- * link to the trace viewer the node names; a link may name the filter: `/console?taskId=…`); "Search files" for older lines in the node's log files (every instance's, or
- * the one chosen, as live; a line's instance button chooses it in either view); pause to read, resume
- * without losing lines (the stream reopens after the last line seen).
+ * link to the trace viewer the node names; a link may name the filter: `/console?taskId=…`); "Search files" for older
+ * lines in the node's log files (every instance's, or the one chosen, as live; a line's instance button chooses it in
+ * either view); pause to read, resume without losing lines (the stream reopens after the last line seen).
  */
 import { useState } from "react";
 import { useQuery } from "@tanstack/react-query";
@@ -31,16 +31,18 @@ const STATE_TEXT: Record<StreamState, string> = {
 /** How often the list of instances to choose from is read again (instances join and leave). */
 const INSTANCES_REFRESH_MS = 30_000;
 
+/** The filters a link to the Console may name. */
+const LINKED_FILTERS = ["requestId", "taskId", "serviceId", "traceId"] as const;
+
 /**
- * The filter a link to the Console names (`/console?taskId=…`, from a task's page; `traceId`, `requestId`, `serviceId`
- * too): checked like a typed one, and none when it is not valid.
+ * The filter a link to the Console names (`/console?taskId=…` from a task's page, `?traceId=…` or `?requestId=…` from
+ * the playground): checked like a typed one, and none when it is not valid.
  */
-export function filterFromLink(params: URLSearchParams): LogFilter {
+function filterFromLink(params: URLSearchParams): LogFilter {
   const named = Object.fromEntries(LINKED_FILTERS.flatMap((key) => (params.get(key) ? [[key, params.get(key)!.trim()]] : [])));
   const parsed = LogFilterSchema.safeParse(named);
   return parsed.success ? parsed.data : {};
 }
-const LINKED_FILTERS = ["requestId", "taskId", "serviceId", "traceId"] as const;
 
 export default function ConsolePage() {
   const client = useClient();
