@@ -23,7 +23,7 @@ export interface TopLevelCommand {
 export const TOP_LEVEL_COMMANDS: readonly TopLevelCommand[] = [
   { name: "serve", options: true, description: "run the registry server (logs as JSON lines on stdout and in <data-dir>/logs/)", load: async () => (await import("./serve.js")).serveCommand() },
   { name: "status", options: true, description: "node and registry summary", load: async () => (await import("./status.js")).statusCommand() },
-  { name: "doctor", options: true, description: "what on the node needs attention: TLS files, backups, disk space, log files, trace export, vault, first sign-in (admin; exit 9 when a check fails)", load: async () => (await import("./doctor.js")).doctorCommand() },
+  { name: "doctor", options: true, description: "what on the node needs attention: TLS files, backups, disk space, log files, trace export, vault, first sign-in; every instance's on a node of several (admin; exit 9 when a check fails)", load: async () => (await import("./doctor.js")).doctorCommand() },
   { name: "cluster", options: true, description: "instances of this node, the leader and its jobs, shared database and cache (admin)", load: async () => (await import("./cluster.js")).clusterCommand() },
   { name: "login", options: true, description: "sign in with username and password (asked for, or --password-stdin), or with --sso in a browser, and keep the session (mode 0600) for later commands", load: async () => (await import("./login.js")).loginCommand() },
   { name: "agent-login", options: true, description: "sign an agent in with its Ed25519 key (challenge, signature) and keep the session for later commands", load: async () => (await import("./agent-login.js")).agentLoginCommand() },
