@@ -2,24 +2,15 @@
  * `kai doctor` against a real node: one line per check with its hint, the summary on stderr; exit 0 with warnings,
  * 9 with a failure (the vault locked) or, with --strict, a warning; --json the API's answer; admin only (exit 4).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { DoctorResponseSchema } from "@kai/protocol";
 import { createClient } from "@kai/sdk";
-import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
+import { useCliNode } from "./helpers.js";
 
-let server: TestServer;
-let box: Sandbox;
+/** The fixture's own token reads services only: not an admin. */
+const node = useCliNode({ scopes: ["services:read"] });
 
-beforeAll(async () => {
-  server = await startTestServer({ rateLimit: { enabled: false } });
-  box = sandbox();
-});
-afterAll(async () => {
-  await server?.close();
-  box?.cleanup();
-});
-
-const doctor = (args: string[] = [], token = server.adminToken) => runKai(["doctor", "--url", server.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: token } });
+const doctor = (args: string[] = [], token = node.server.adminToken) => node.kai(["doctor", ...args], { token });
 
 describe("kai doctor", () => {
   it("prints each check and the hint under one that is not ok, exits 0 with warnings and 9 with --strict", async () => {
@@ -48,7 +39,7 @@ describe("kai doctor", () => {
   });
 
   it("exits 9 and prints FAIL while the vault is locked", async () => {
-    const client = createClient({ url: server.url, token: server.adminToken });
+    const client = createClient({ url: node.server.url, token: node.server.adminToken });
     await client.vault.lock();
     try {
       const result = await doctor();
@@ -63,9 +54,7 @@ describe("kai doctor", () => {
   });
 
   it("is for admins only (exit 4)", async () => {
-    const client = createClient({ url: server.url, token: server.adminToken });
-    const { token } = await client.tokens.create({ scopes: ["services:read"], owner: "alice" });
-    const result = await doctor([], token);
+    const result = await doctor([], node.token);
     expect(result.code).toBe(4);
   });
 });

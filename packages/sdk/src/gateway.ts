@@ -38,6 +38,7 @@ function routingHeaders(hints: RoutingHints | undefined): Record<string, string>
 
 /** Who served a `/v1/*` answer, from its headers, in the same shape as the generic route's `servedBy`. */
 function servedFrom(headers: Headers): ServedInfo {
+  const traceId = traceIdOfResponse(headers.get("traceresponse"));
   const overhead = Number(headers.get(GATEWAY_HEADERS.overhead));
   const attempts = Number(headers.get(GATEWAY_HEADERS.attempts));
   const serviceId = headers.get(GATEWAY_HEADERS.service) ?? "";
@@ -48,11 +49,9 @@ function servedFrom(headers: Headers): ServedInfo {
     attempts: Number.isFinite(attempts) && attempts > 0 ? attempts : 1,
     overheadMs: Number.isFinite(overhead) ? overhead : 0,
     ...(headers.get("x-request-id") ? { requestId: headers.get("x-request-id") as string } : {}),
-    ...withTraceId(traceIdOfResponse(headers.get("traceresponse"))),
+    ...(traceId !== undefined ? { traceId } : {}),
   };
 }
-
-const withTraceId = (traceId: string | undefined) => (traceId !== undefined ? { traceId } : {});
 
 function callOptions(options: GatewayCallOptions | undefined) {
   return {

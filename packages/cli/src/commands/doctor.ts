@@ -8,7 +8,7 @@
  * hears it; `--json` prints the answer as the API gives it.
  */
 import { Command } from "commander";
-import type { DoctorCheck, DoctorReport, DoctorResponse } from "@kai/protocol";
+import { doctorReports, type DoctorCheck, type DoctorReport, type DoctorResponse } from "@kai/protocol";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { CliError } from "../cli-error.js";
 import { EXIT } from "../exit-code-numbers.js";
@@ -32,11 +32,6 @@ export function doctorSummary(report: DoctorReport): string {
   const [warnings, failures] = [count("warn"), count("fail")];
   if (warnings === 0 && failures === 0) return `${report.instance}: all ${report.checks.length} checks ok`;
   return `${report.instance}: ${warnings} warning${warnings === 1 ? "" : "s"}, ${failures} failure${failures === 1 ? "" : "s"}`;
-}
-
-/** The reports of an answer: the answering instance's first, then the others' by name. */
-export function doctorReports(answer: DoctorResponse): DoctorReport[] {
-  return [answer, ...[...(answer.others ?? [])].sort((a, b) => a.instance.localeCompare(b.instance))];
 }
 
 /** Why `kai doctor` exits 9, or `undefined` when it does not. */

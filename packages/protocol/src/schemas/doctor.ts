@@ -62,6 +62,11 @@ export const DoctorResponseSchema = DoctorReportSchema.extend({
 });
 export type DoctorResponse = z.infer<typeof DoctorResponseSchema>;
 
+/** An answer's reports in the order people read them: the answering instance's first, then the others' by name. */
+export function doctorReports(answer: DoctorResponse): DoctorReport[] {
+  return [answer, ...[...(answer.others ?? [])].sort((a, b) => a.instance.localeCompare(b.instance))];
+}
+
 /** The worse of two states. */
 export function worseState(a: DoctorState, b: DoctorState): DoctorState {
   return DOCTOR_STATES.indexOf(a) >= DOCTOR_STATES.indexOf(b) ? a : b;

@@ -7,16 +7,16 @@
  *
  * - `doctor_wanted { ask }`: each other live instance runs its own checks and answers `doctor_report { ask, instance,
  *   checkedAt, state, checks, done? }`, its checks in as many signals as they need (the last marked `done`);
- * - the asker waits until every live instance answered, or `DOCTOR_WAIT_MS`, and names those that did not.
+ * - the asker waits until every live instance answered, or `DOCTOR_WAIT_MS`, and names those that did not (the ask
+ *   and its answers are the log relay's mechanism: cluster/instance-asks.ts).
  *
  * The reports hold what `kai doctor` shows an admin: folder and file names, certificate expiry, free space, never a
  * secret (the checks' words are the node's own; doctor.test's canary covers them).
  */
-import { randomUUID } from "node:crypto";
 import { DoctorCheckSchema, DoctorStateSchema, TimestampSchema, type DoctorCheck, type DoctorReport } from "@kai/protocol";
 import { z } from "zod";
-import { MAX_SIGNAL_BYTES, type ClusterMember, type ClusterSignals } from "../cluster/cluster-types.js";
-import { waitAtMost } from "../wait-at-most.js";
+import { MAX_SIGNAL_BYTES, type ClusterSignals } from "../cluster/cluster-types.js";
+import { InstanceAsks, type AskedInstance } from "../cluster/instance-asks.js";
 
 /** How long the asker waits for the others' reports (each runs `statfs` and reads its backup folder: milliseconds). */
 export const DOCTOR_WAIT_MS = 3000;
@@ -44,7 +44,7 @@ type ReportPayload = z.infer<typeof ReportSchema>;
 export interface DoctorRelayCluster {
   readonly instanceId: string;
   readonly signals: Pick<ClusterSignals, "publish" | "subscribe">;
-  members(): Promise<Pick<ClusterMember, "instanceId" | "name">[]>;
+  members(): Promise<AskedInstance[]>;
 }
 
 /** The other instances' reports, and the live ones that did not answer in time (by name). */
@@ -83,9 +83,9 @@ function chunked(checks: readonly DoctorCheck[]): DoctorCheck[][] {
 }
 
 export class ClusterDoctorRelay {
-  /** Answers this instance waits for, by ask id. */
-  private readonly asks = new Map<string, (payload: ReportPayload, origin: string) => void>();
-  private readonly offs: Array<() => void>;
+  /** This instance's asks of the others, and their reports. */
+  private readonly asks: InstanceAsks<ReportPayload>;
+  private readonly offWanted: () => void;
   private closed = false;
 
   constructor(
@@ -94,20 +94,12 @@ export class ClusterDoctorRelay {
     private readonly checkSelf: () => Promise<DoctorReport>,
     private readonly logger: RelayLogger,
   ) {
-    this.offs = [
-      cluster.signals.subscribe(WANTED, (payload, meta) => {
-        if (meta.fromSelf) return;
-        const parsed = WantedSchema.safeParse(payload);
-        if (parsed.success) void this.answer(parsed.data.ask);
-      }),
-      cluster.signals.subscribe(REPORT, (payload, meta) => {
-        // Every instance gets every answer: only the asker's are parsed.
-        const waiting = typeof payload["ask"] === "string" ? this.asks.get(payload["ask"]) : undefined;
-        if (meta.fromSelf || !waiting) return;
-        const parsed = ReportSchema.safeParse(payload);
-        if (parsed.success) waiting(parsed.data, meta.origin);
-      }),
-    ];
+    this.asks = new InstanceAsks(cluster.signals, REPORT, ReportSchema);
+    this.offWanted = cluster.signals.subscribe(WANTED, (payload, meta) => {
+      if (meta.fromSelf) return;
+      const parsed = WantedSchema.safeParse(payload);
+      if (parsed.success) void this.answer(parsed.data.ask);
+    });
   }
 
   /**
@@ -115,45 +107,36 @@ export class ClusterDoctorRelay {
    * cluster's database cannot be reached, none, and every other instance is unknown: the caller still has its own.
    */
   async others(waitMs = DOCTOR_WAIT_MS): Promise<OtherReports> {
-    let others: Pick<ClusterMember, "instanceId" | "name">[];
+    const cantAsk = (error: unknown) => this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "the other instances could not be asked for their checks");
+    let others: AskedInstance[];
     try {
       others = (await this.cluster.members()).filter((member) => member.instanceId !== this.cluster.instanceId);
     } catch (error) {
-      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "the other instances could not be asked for their checks");
+      cantAsk(error);
       return { reports: [], unanswered: [] };
     }
-    if (others.length === 0) return { reports: [], unanswered: [] };
-    const ask = randomUUID();
-    const pending = new Map(others.map((member) => [member.instanceId, member.name]));
+    // Each instance's report as its signals arrive; whole once its last one (`done`) is in.
     const partial = new Map<string, DoctorReport>();
     const reports: DoctorReport[] = [];
-    let answeredAll: () => void = () => undefined;
-    const allAnswered = new Promise<void>((resolve) => (answeredAll = resolve));
-    this.asks.set(ask, (payload, origin) => {
-      if (!pending.has(origin)) return;
-      const report = partial.get(origin) ?? { checkedAt: payload.checkedAt, instance: payload.instance, state: payload.state, checks: [] };
-      report.checks.push(...payload.checks);
-      partial.set(origin, report);
-      if (!payload.done) return;
-      reports.push(report);
-      pending.delete(origin);
-      if (pending.size === 0) answeredAll();
-    });
     try {
-      await this.cluster.signals.publish(WANTED, { ask });
-      await waitAtMost(allAnswered, waitMs);
+      const unanswered = await this.asks.gather(others, (ask) => this.cluster.signals.publish(WANTED, { ask }), waitMs, (payload, origin) => {
+        const report = partial.get(origin) ?? { checkedAt: payload.checkedAt, instance: payload.instance, state: payload.state, checks: [] };
+        report.checks.push(...payload.checks);
+        partial.set(origin, report);
+        if (payload.done) reports.push(report);
+      });
+      return { reports, unanswered };
     } catch (error) {
-      this.logger.warn({ err: error instanceof Error ? error.message : String(error) }, "the other instances could not be asked for their checks");
-    } finally {
-      this.asks.delete(ask);
+      // The ask could not be sent: every other instance's checks are unknown.
+      cantAsk(error);
+      return { reports: [], unanswered: others.map((member) => member.name) };
     }
-    return { reports, unanswered: [...pending.values()] };
   }
 
   close(): void {
     this.closed = true;
-    for (const off of this.offs) off();
-    this.asks.clear();
+    this.offWanted();
+    this.asks.close();
   }
 
   /** Runs this instance's checks and sends them to the asker. */

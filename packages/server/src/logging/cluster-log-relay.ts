@@ -35,10 +35,10 @@ import { randomUUID } from "node:crypto";
 import { LogEntrySchema, LogFilterSchema, TimestampSchema, TraceIdSchema, type LogEntry, type LogFilesSearched, type LogFilter } from "@kai/protocol";
 import { z } from "zod";
 import { MAX_SIGNAL_BYTES, type ClusterMember, type ClusterSignals } from "../cluster/cluster-types.js";
+import { InstanceAsks } from "../cluster/instance-asks.js";
 import type { Logger } from "./logger.js";
 import { matches, type LogTail } from "./log-tail.js";
 import type { LogSearchFilter, LogSearchResult } from "./log-search.js";
-import { waitAtMost } from "../wait-at-most.js";
 
 /** How long a list waits for the other instances' recent lines. */
 export const RECENT_WAIT_MS = 1500;
@@ -172,8 +172,8 @@ function chunked(entries: readonly LogEntry[]): LogEntry[][] {
 }
 
 export class ClusterLogRelay {
-  /** Answers this instance waits for, by ask id. */
-  private readonly asks = new Map<string, (payload: LinesPayload, origin: string) => void>();
+  /** This instance's asks of the others, and their answers (cluster/instance-asks.ts). */
+  private readonly asks: InstanceAsks<LinesPayload>;
   /** Askers following this instance's lines, by ask id. */
   private readonly followers = new Map<string, Follower>();
   private stopTail: (() => void) | null = null;
@@ -192,16 +192,10 @@ export class ClusterLogRelay {
     private readonly logger: Logger,
     private readonly searchOwnFiles?: SearchOwnFiles,
   ) {
+    this.asks = new InstanceAsks(cluster.signals, LINES, LinesSchema);
     this.offs = [
       cluster.signals.subscribe(WANTED, (payload, meta) => {
         if (!meta.fromSelf) this.wanted(payload);
-      }),
-      cluster.signals.subscribe(LINES, (payload, meta) => {
-        // Every instance gets every answer: only the asker's are parsed.
-        const waiting = typeof payload["ask"] === "string" ? this.asks.get(payload["ask"]) : undefined;
-        if (meta.fromSelf || !waiting) return;
-        const parsed = LinesSchema.safeParse(payload);
-        if (parsed.success) waiting(parsed.data, meta.origin);
       }),
     ];
   }
@@ -270,29 +264,14 @@ export class ClusterLogRelay {
     heard: (payload: LinesPayload) => void,
   ): Promise<{ entries: LogEntry[]; unanswered: string[] }> {
     const others = only ?? (await this.otherMembers());
-    if (others === undefined || others.length === 0) return { entries: [], unanswered: [] };
-    const ask = randomUUID();
-    const pending = new Map(others.map((member) => [member.instanceId, member.name]));
+    if (others === undefined) return { entries: [], unanswered: [] };
     const entries: LogEntry[] = [];
-    let answeredAll: () => void = () => undefined;
-    const allAnswered = new Promise<void>((resolve) => (answeredAll = resolve));
-    this.asks.set(ask, (payload, origin) => {
-      // Only the instances asked (one that predates `only` answers every ask), each until its last signal.
-      if (!pending.has(origin)) return;
+    const publish = (ask: string) => this.publish({ ask, ...onTheWire(filter), ...what, ...(only ? { only: only.map((member) => member.instanceId) } : {}) });
+    const unanswered = await this.asks.gather(others, publish, waitMs, (payload) => {
       heard(payload);
       for (const line of keptBeside(payload.lines, filter)) entries.push(relayed(line, payload.instance));
-      if (payload.done) {
-        pending.delete(origin);
-        if (pending.size === 0) answeredAll();
-      }
     });
-    try {
-      await this.publish({ ask, ...onTheWire(filter), ...what, ...(only ? { only: only.map((member) => member.instanceId) } : {}) });
-      await waitAtMost(allAnswered, waitMs);
-    } finally {
-      this.asks.delete(ask);
-    }
-    return { entries, unanswered: [...pending.values()] };
+    return { entries, unanswered };
   }
 
   /**
@@ -304,7 +283,7 @@ export class ClusterLogRelay {
     const ids = options.only?.map((member) => member.instanceId);
     const asked = ids ? new Set(ids) : undefined;
     const only = ids ? { only: ids } : {};
-    this.asks.set(ask, (payload, origin) => {
+    const stopListening = this.asks.listen(ask, (payload, origin) => {
       if (asked && !asked.has(origin)) return;
       const lines = keptBeside(payload.lines, filter);
       if (lines.length > 0) listener.lines(lines.map((line) => relayed(line, payload.instance)));
@@ -320,7 +299,7 @@ export class ClusterLogRelay {
       if (stopped) return;
       stopped = true;
       clearInterval(renewal);
-      this.asks.delete(ask);
+      stopListening();
       // Told at once, so the others stop sending; if this is lost, their follow lapses with its lease.
       void this.publish({ ask, ...wire, followMs: 0, ...only });
     };
@@ -329,7 +308,7 @@ export class ClusterLogRelay {
   close(): void {
     this.closed = true;
     for (const off of this.offs) off();
-    this.asks.clear();
+    this.asks.close();
     this.followers.clear();
     this.idle();
   }

@@ -5,7 +5,7 @@
  * each naming its instance, and a note naming any instance that did not answer. Shown to admins only: it names
  * folders and files.
  */
-import type { DoctorCheck, DoctorReport } from "@kai/protocol";
+import { doctorReports, type DoctorCheck, type DoctorReport } from "@kai/protocol";
 import { Badge, type Tone } from "../../components/Badge";
 import { Button } from "../../components/Button";
 import { ErrorNotice } from "../../components/ErrorNotice";
@@ -28,8 +28,7 @@ export function DoctorPanel() {
   if (!doctor.allowed) return null;
   const answer = doctor.data;
   const unanswered = answer?.unanswered ?? [];
-  // The answering instance's report first, then the others' by name.
-  const reports: DoctorReport[] = answer ? [answer, ...[...(answer.others ?? [])].sort((a, b) => a.instance.localeCompare(b.instance))] : [];
+  const reports: DoctorReport[] = answer ? doctorReports(answer) : [];
   const several = reports.length > 1 || unanswered.length > 0;
   const findings: Finding[] = reports
     .flatMap((report) => report.checks.filter((check) => check.state !== "ok").map((check) => ({ instance: report.instance, check })))
