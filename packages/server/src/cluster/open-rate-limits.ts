@@ -43,6 +43,9 @@ export async function openRateLimits(options: { config: Config; store: StorageBa
       .members()
       .then((members) => void (live = Math.max(1, members.length)))
       .catch(() => undefined);
+  // Read at once, not only after the first interval: until then a counter that fell back to this instance's share
+  // would have judged it alone, admitting the whole limit on every instance.
+  await refresh();
   const timer = setInterval(refresh, MEMBERS_REFRESH_MS);
   timer.unref();
   const instances = () => live;
