@@ -26,7 +26,12 @@ export interface Output extends OutputOptions {
   notice(text: string): void;
   /** Prints a failure: `error: <message> (<code>)`, field details, and with --json the error body. */
   error(reported: ReportedError): void;
-  table(headers: string[], rows: string[][]): void;
+  /**
+   * Rows under their column headers on stdout. With no rows, no header either: `empty` (what there is none of, e.g.
+   * "no backups") on stderr as a message, so that a person is not left with a bare header line, and a script reading
+   * stdout sees no rows either way.
+   */
+  table(headers: string[], rows: string[][], empty: string): void;
   /**
    * Step lines of a long local job on stderr (progress-lines.ts: a counting step rewritten in place on a terminal,
    * thinned out elsewhere), dropped with --quiet. Call `end()` before printing anything else, and when it fails.
@@ -86,7 +91,10 @@ export function createOutput(options: OutputOptions, streams: OutputStreams = { 
       err.write(`${lines.join("\n")}\n`);
       if (options.json) err.write(`${JSON.stringify(body)}\n`);
     },
-    table: (headers, rows) => void out.write(formatTable(headers, rows)),
+    table: (headers, rows, empty) => {
+      if (rows.length > 0) out.write(formatTable(headers, rows));
+      else if (!options.quiet) err.write(`${empty}\n`);
+    },
     steps: () => {
       if (options.quiet) return { line: () => undefined, end: () => undefined };
       const lines = progressLines({ write: (text) => void err.write(text), terminal: err.isTTY === true });

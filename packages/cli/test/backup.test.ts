@@ -55,6 +55,11 @@ describe("kai backup", () => {
       expect(created.stderr).toContain("validation_failed");
       const listed = await runKai(["--url", bare.url, "backup", "list", "--json"], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: bare.adminToken } });
       expect(JSON.parse(listed.stdout)).toEqual({ backups: [] });
+      // For people: no lone header line, and a word on how to take the first backup.
+      const table = await runKai(["--url", bare.url, "backup", "list"], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: bare.adminToken } });
+      expect(table.code, table.stderr).toBe(0);
+      expect(table.stdout).toBe("");
+      expect(table.stderr).toContain("no backups (kai backup create takes one)");
     } finally {
       await bare.close();
     }

@@ -18,6 +18,28 @@ describe("formatTable", () => {
   });
 });
 
+describe("a table with no rows", () => {
+  const capture = (quiet: boolean) => {
+    const written = { out: "", err: "" };
+    const stream = (key: "out" | "err") => new Writable({ write: (chunk: Buffer, _encoding, done) => ((written[key] += chunk.toString("utf8")), done()) });
+    return { written, output: createOutput({ json: false, quiet }, { out: stream("out"), err: stream("err") }) };
+  };
+
+  it("prints no lone header: stdout stays empty and stderr says what there is none of", () => {
+    const { written, output } = capture(false);
+    output.table(["ID", "NAME"], [], "no backups");
+    expect(written).toEqual({ out: "", err: "no backups\n" });
+    output.table(["ID", "NAME"], [["a", "first"]], "no backups");
+    expect(written.out).toBe("ID  NAME\na   first\n");
+  });
+
+  it("says nothing with --quiet", () => {
+    const { written, output } = capture(true);
+    output.table(["ID"], [], "no backups");
+    expect(written).toEqual({ out: "", err: "" });
+  });
+});
+
 describe("what is printed for people is safe for a terminal", () => {
   const ESC = "\u001b";
   it("a line keeps its line breaks and tabs, and loses what a terminal would act on (C0, DEL, C1)", () => {

@@ -56,6 +56,6 @@ export function runsCommand(): Command {
     const { out, client } = contextOf(self);
     const runs = await client().agents.runs();
     if (out.json) out.document({ agents: runs });
-    else out.table(RUN_HEADERS, runs.map(runRow));
+    else out.table(RUN_HEADERS, runs.map(runRow), "the node runs no agents itself");
   });
 }

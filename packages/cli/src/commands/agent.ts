@@ -106,7 +106,7 @@ function listCommand(): Command {
       cursor = flags.all ? (page.nextCursor ?? undefined) : undefined;
     } while (cursor !== undefined);
     if (out.json) out.document({ agents });
-    else out.table(AGENT_HEADERS, agents.map(agentRow));
+    else out.table(AGENT_HEADERS, agents.map(agentRow), "no agents");
   });
 }
 
@@ -154,7 +154,7 @@ function statusCommand(): Command {
     const { out, client } = contextOf(self);
     const status = await client().agents.status();
     if (out.json) out.document(status);
-    else out.table(STATUS_HEADERS, status.agents.map(statusRow));
+    else out.table(STATUS_HEADERS, status.agents.map(statusRow), "no agents");
   });
 }
 

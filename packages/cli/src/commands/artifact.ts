@@ -134,7 +134,7 @@ function listCommand(): Command {
       ...(flags.search ? { q: flags.search } : {}),
     });
     if (out.json) return out.document(page);
-    out.table(["ID", "NAME", "TYPE", "SIZE", "CREATED", "TAGS"], page.artifacts.map((item) => [item.id, item.name, item.contentType, sizeText(item.size), item.createdAt, item.tags.join(",")]));
+    out.table(["ID", "NAME", "TYPE", "SIZE", "CREATED", "TAGS"], page.artifacts.map((item) => [item.id, item.name, item.contentType, sizeText(item.size), item.createdAt, item.tags.join(",")]), "no artifacts");
   });
 }
 

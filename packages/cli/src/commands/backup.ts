@@ -44,7 +44,7 @@ async function passphraseOf(ask: boolean | undefined, required: boolean): Promis
 
 function printVerification(out: Output, verification: BackupVerification): void {
   if (out.json) return out.document(verification);
-  out.table(["WHAT", "BACKUP", "RESTORED", "CHECK"], verification.rows.map((row) => [row.kind, verificationCell(row.expected), verificationCell(row.restored), row.ok ? "ok" : "DIFFERENT"]));
+  out.table(["WHAT", "BACKUP", "RESTORED", "CHECK"], verification.rows.map((row) => [row.kind, verificationCell(row.expected), verificationCell(row.restored), row.ok ? "ok" : "DIFFERENT"]), "nothing compared");
   out.info(`${verification.id}: ${verification.files} files, hashes match; ${verification.ok ? "restores" : "DOES NOT restore as it should"}`);
 }
 
@@ -80,7 +80,7 @@ function createCommand(): Command {
     if (out.json) {
       out.document(created);
     } else {
-      out.table(["WHAT", "COUNT"], Object.entries(created.counts).map(([kind, count]) => [kind, String(count)]));
+      out.table(["WHAT", "COUNT"], Object.entries(created.counts).map(([kind, count]) => [kind, String(count)]), "nothing counted");
       out.line(`${created.id} (${created.bytes} bytes${created.locations?.includes("offsite") ? ", copied offsite" : ""})`);
     }
     // The backup is taken and kept; only its offsite copy failed: a job running this must hear of it.
@@ -100,6 +100,7 @@ function listCommand(): Command {
     out.table(
       ["ID", "CREATED", "BYTES", "ARTIFACTS", "FROM", "WHERE"],
       listing.backups.map((backup) => [backup.id, backup.createdAt, String(backup.bytes), backup.withArtifacts ? "bytes" : "metadata", backup.sourceBackend, (backup.locations ?? ["local"]).join("+")]),
+      "no backups (kai backup create takes one)",
     );
     if (listing.offsiteError !== undefined) out.warn(`the offsite store could not be listed, so only the backup directory's backups are shown: ${listing.offsiteError}`);
   });
@@ -238,7 +239,7 @@ function restoreCommand(): Command {
       if (out.json) {
         out.document({ id: report.header.id, did: report.copy.did, ok: report.copy.ok, to: report.copy.to, blobs: report.blobs, rows: report.copy.rows, notes: report.notes });
       } else {
-        out.table(["WHAT", "BACKUP", "RESTORED", "CHECK"], report.copy.rows.map((row) => [row.kind, verificationCell(row.source), verificationCell(row.target), row.ok ? "ok" : "DIFFERENT"]));
+        out.table(["WHAT", "BACKUP", "RESTORED", "CHECK"], report.copy.rows.map((row) => [row.kind, verificationCell(row.source), verificationCell(row.target), row.ok ? "ok" : "DIFFERENT"]), "nothing compared");
         out.info(`restored ${report.header.id} → ${report.copy.to} (node ${report.copy.did})`);
         for (const note of report.notes) out.info(`note: ${note}`);
       }

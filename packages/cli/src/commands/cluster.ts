@@ -55,6 +55,6 @@ export function clusterCommand(): Command {
     if (out.json) return out.document(cluster);
     out.line(describeCluster(cluster));
     const now = Date.now();
-    out.table(INSTANCE_HEADERS, cluster.instances.map((instance) => instanceRow(instance, now)));
+    out.table(INSTANCE_HEADERS, cluster.instances.map((instance) => instanceRow(instance, now)), "no live instances");
   });
 }

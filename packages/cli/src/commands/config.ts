@@ -74,6 +74,7 @@ function explainCommand(): Command {
         layer.source,
         layer.set ? `${show(layer.value)}${layer.env ? ` (from $${layer.env})` : ""}` : "-",
       ]),
+      "no layer sets this key",
     );
     out.info(`${key} = ${show(explained.value)}${explained.agent !== undefined ? ` for ${explained.agent}` : ""} from ${explained.winner}${explained.locked ? `; locked by the ${explained.locked.layer} layer (${explained.locked.source})` : ""}; ${explained.live ? "can change live" : "a change needs a restart"}`);
   });

@@ -147,8 +147,7 @@ export function modelsCommand(): Command {
     const { out, client } = contextOf(self);
     const entries = await client().gateway.models(flags.capability ? { capability: flags.capability } : {});
     if (out.json) out.document(entries);
-    else if (entries.length === 0) out.info("no models: register a service with its models (metadata.models) or one whose provider lists them");
-    else out.table(["ID", "OWNED BY"], entries.map((entry) => [entry.id, entry.owned_by ?? ""]));
+    else out.table(["ID", "OWNED BY"], entries.map((entry) => [entry.id, entry.owned_by ?? ""]), "no models: register a service with its models (metadata.models) or one whose provider lists them");
   });
 }
 
@@ -179,14 +178,14 @@ export function connectorsCommand(): Command {
     if (out.json) return out.document(id === undefined ? chosen : chosen[0]);
     if (id === undefined) {
       // The overview: one row per connector; parameters are shown for one connector (`kai connectors <id>`).
-      out.table(["ID", "NAME", "OPERATIONS"], chosen.map((connector) => [connector.id, connector.displayName, connector.operations.map((entry) => entry.operation).join(", ")]));
+      out.table(["ID", "NAME", "OPERATIONS"], chosen.map((connector) => [connector.id, connector.displayName, connector.operations.map((entry) => entry.operation).join(", ")]), "no connectors");
       return;
     }
     const rows = chosen[0]!.operations.flatMap((entry) => {
       const properties = Object.entries(entry.parameters?.properties ?? {});
       return properties.length === 0 ? [[entry.operation, "(none)", ""]] : properties.map(([name, schema]) => [entry.operation, name, parameterType(schema)]);
     });
-    out.table(["OPERATION", "PARAMETER", "TYPE"], rows);
+    out.table(["OPERATION", "PARAMETER", "TYPE"], rows, "no operations");
   });
 }
 

@@ -132,7 +132,7 @@ function tokenListCommand(): Command {
     const { out, client } = contextOf(self);
     const tokens = await client().me.tokens();
     if (out.json) out.document({ tokens });
-    else out.table(["ID", "SCOPES", "NAME", "CREATED", "EXPIRES", "REVOKED"], tokens.map((token) => [token.id, token.scopes.join(","), cell(token.name), token.createdAt, token.expiresAt, cell(token.revokedAt)]));
+    else out.table(["ID", "SCOPES", "NAME", "CREATED", "EXPIRES", "REVOKED"], tokens.map((token) => [token.id, token.scopes.join(","), cell(token.name), token.createdAt, token.expiresAt, cell(token.revokedAt)]), "no tokens");
   });
 }
 

@@ -121,6 +121,7 @@ function searchCommand(): Command {
     out.table(
       ["SCORE", "ID", "TEXT", "RELATED TO"],
       answer.results.map((result) => [result.score.toFixed(3), result.memory.id, result.memory.text.replace(/\s+/g, " ").slice(0, 80), cell(result.relatedTo)]),
+      "no memories match",
     );
   });
 }

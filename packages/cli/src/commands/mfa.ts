@@ -108,7 +108,7 @@ function passkeysCommand(): Command {
     const { out, client } = contextOf(self);
     const passkeys = await client().mfa.passkeys.list();
     if (out.json) out.document({ passkeys });
-    else out.table(["ID", "NAME", "SYNCED", "CREATED", "LAST USED"], passkeys.map((p) => [p.id, cell(p.name), p.backedUp ? "yes" : "no", p.createdAt, cell(p.lastUsedAt)]));
+    else out.table(["ID", "NAME", "SYNCED", "CREATED", "LAST USED"], passkeys.map((p) => [p.id, cell(p.name), p.backedUp ? "yes" : "no", p.createdAt, cell(p.lastUsedAt)]), "no passkeys");
   });
 }
 

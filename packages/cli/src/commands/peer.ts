@@ -68,7 +68,7 @@ function listCommand(): Command {
     const { out, client } = contextOf(self);
     const peers = await client().peers.list();
     if (out.json) out.document({ peers });
-    else out.table(PEER_HEADERS, peers.map(peerRow));
+    else out.table(PEER_HEADERS, peers.map(peerRow), "no peers (kai peer add, or kai peer discover on the LAN)");
   });
 }
 
@@ -115,7 +115,7 @@ function syncCommand(): Command {
     const { out, client } = contextOf(self);
     const peers = await client().peers.sync();
     if (out.json) out.document({ peers });
-    else out.table(PEER_HEADERS, peers.map(peerRow));
+    else out.table(PEER_HEADERS, peers.map(peerRow), "no peers to sync");
   });
 }
 
@@ -134,8 +134,7 @@ function discoverCommand(): Command {
     if (!found.enabled) throw new CliError("LAN discovery is off on this node: set federation.mdns.enabled to true", "discovery_off", EXIT.usage);
     if (flags.add === undefined) {
       if (out.json) out.document(found);
-      else if (found.peers.length === 0) out.info("no other node heard on the LAN");
-      else out.table(["NAME", "DID", "URL", "PEER"], found.peers.map((peer) => [peer.name, peer.did, peer.url, peer.known ? "yes" : "no"]));
+      else out.table(["NAME", "DID", "URL", "PEER"], found.peers.map((peer) => [peer.name, peer.did, peer.url, peer.known ? "yes" : "no"]), "no other node heard on the LAN");
       return;
     }
     const wanted = flags.add;

@@ -72,7 +72,7 @@ export function planCommand(): Command {
     if (!request.success) throw new CliError("invalid plan request", "validation_failed", EXIT.validation, fieldErrorsFromZod(request.error));
     const answer = await client().planner.plan(request.data);
     if (out.json) return out.document(answer);
-    out.table(["STEP", "CAPABILITY", "AGENT", "AFTER", "INPUTS", "DESCRIPTION"], printPlan(answer));
+    out.table(["STEP", "CAPABILITY", "AGENT", "AFTER", "INPUTS", "DESCRIPTION"], printPlan(answer), "the plan has no steps");
     out.info(`plan ${answer.planId} for "${answer.plan.goal}" by ${answer.model} (${answer.attempts} attempt${answer.attempts === 1 ? "" : "s"})`);
   });
 }

@@ -89,6 +89,7 @@ function historyCommand(): Command {
         ...(history.current ? [[history.current.version, "installed", history.current.installedAt, "-", "-"]] : []),
         ...history.history.map((entry) => [entry.version, "kept", entry.installedAt ?? "-", entry.archivedAt, entry.reason]),
       ],
+      "no versions of this plugin installed",
     );
   });
 }

@@ -36,6 +36,7 @@ function listCommand(): Command {
     out.table(
       ["ID", "VERSION", "STATE", "RUN", "TRUST", "SOURCE", "PROBLEM"],
       listing.plugins.map((plugin) => [plugin.id, plugin.version ?? "-", plugin.state, plugin.runtime?.state ?? "-", plugin.trust.level, plugin.source, plugin.runtime?.state === "failed" || plugin.runtime?.state === "restarting" ? (plugin.runtime.reason ?? firstProblem(plugin)) : firstProblem(plugin)]),
+      "no plugins",
     );
     for (const problem of listing.errors) out.warn(`${problem.file}: ${problem.message}`);
     out.info(`${listing.plugins.length} plugin(s); node plugin API ${listing.apiVersion}; read at ${listing.scannedAt}`);

@@ -97,6 +97,7 @@ function listCommand(): Command {
         prompt.owner,
         listCell(prompt.tags),
       ]),
+      "no prompts",
     );
   });
 }
@@ -188,6 +189,7 @@ function historyCommand(): Command {
     out.table(
       ["VERSION", "SAVED", "AUTHOR", "TYPE", "MESSAGE"],
       page.versions.map((version) => [String(version.version), version.createdAt, version.author, version.type, cell(version.message)]),
+      "no versions",
     );
   });
 }

@@ -25,7 +25,7 @@ function listCommand(): Command {
     const { out, client } = contextOf(self);
     const roles = await client().roles.list();
     if (out.json) out.document({ roles });
-    else out.table(HEADERS, roles.map(roleRow));
+    else out.table(HEADERS, roles.map(roleRow), "no roles");
   });
 }
 

@@ -35,7 +35,7 @@ function eventsCommand(): Command {
       out.document(page);
       return;
     }
-    out.table(HEADERS, page.events.map(eventRow));
+    out.table(HEADERS, page.events.map(eventRow), "no security events");
     if (page.nextBefore !== null) out.info(`older events: --before ${page.nextBefore}`);
   });
 }

@@ -76,7 +76,7 @@ function listCommand(): Command {
       const services: ServiceRecord[] = [];
       for await (const service of client().services.listAll({ ...filter, ...(flags.limit ? { pageSize: flags.limit } : {}) })) services.push(service);
       if (out.json) out.document({ services, nextCursor: null });
-      else out.table(TABLE_HEADERS, services.map(tableRow));
+      else out.table(TABLE_HEADERS, services.map(tableRow), "no services");
       return;
     }
     const page = await client().services.list({ ...filter, ...(flags.limit ? { limit: flags.limit } : {}), ...(flags.cursor ? { cursor: flags.cursor } : {}) });
@@ -84,7 +84,7 @@ function listCommand(): Command {
       out.document(page);
       return;
     }
-    out.table(TABLE_HEADERS, page.services.map(tableRow));
+    out.table(TABLE_HEADERS, page.services.map(tableRow), "no services");
     if (page.nextCursor) out.info(`more services: add --all, or --cursor ${page.nextCursor}`);
   });
 }

@@ -26,7 +26,7 @@ function listCommand(): Command {
     const { out, client } = contextOf(self);
     const sessions = await client().auth.sessions.list();
     if (out.json) out.document({ sessions });
-    else out.table(SESSION_HEADERS, sessions.map(sessionRow));
+    else out.table(SESSION_HEADERS, sessions.map(sessionRow), "no sessions");
   });
 }
 

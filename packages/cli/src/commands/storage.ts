@@ -71,6 +71,7 @@ async function copyAction(flags: CopyFlags): Promise<void> {
     out.table(
       ["WHAT", "SOURCE", "TARGET", "CHECK"],
       report.rows.map((row) => [row.kind, verificationCell(row.source), verificationCell(row.target), row.ok ? "ok" : "DIFFERENT"]),
+      "nothing to compare",
     );
     out.info(`copied ${report.from} → ${report.to} (node ${report.did}, new registry epoch ${report.epoch.target})`);
     for (const note of report.notes) out.info(`note: ${note}`);

@@ -52,12 +52,12 @@ function printTask(out: ReturnType<typeof contextOf>["out"], task: Task): void {
   if (task.result !== undefined) pairs.push(["result", JSON.stringify(task.result)]);
   out.line(formatKeyValues(pairs));
   out.line("");
-  out.table(["STEP", "CAPABILITY", "STATE", "ASSIGNEE", "ATTEMPTS", "ERROR"], stepRows(task));
+  out.table(["STEP", "CAPABILITY", "STATE", "ASSIGNEE", "ATTEMPTS", "ERROR"], stepRows(task), "no steps");
   // kReviewer's verdicts, for the steps that were reviewed (most are not: no column for them).
   const reviewed = task.steps.filter((step) => step.review !== undefined);
   if (reviewed.length > 0) {
     out.line("");
-    out.table(["STEP", "REVIEW"], reviewed.map((step) => [step.id, reviewText(step.review)!]));
+    out.table(["STEP", "REVIEW"], reviewed.map((step) => [step.id, reviewText(step.review)!]), "no reviewed steps");
   }
 }
 
@@ -177,6 +177,7 @@ function listCommand(): Command {
     out.table(
       ["ID", "STATE", "STEPS", "UPDATED", "GOAL"],
       page.tasks.map((task) => [task.id, task.state, `${task.steps.filter((step) => step.state === "completed").length}/${task.steps.length}`, task.updatedAt, task.goal.slice(0, 60)]),
+      "no tasks",
     );
   });
 }

@@ -50,7 +50,7 @@ function listCommand(): Command {
     const { out, client } = contextOf(self);
     const tokens = await client().tokens.list();
     if (out.json) out.document({ tokens });
-    else out.table(["ID", "OWNER", "SCOPES", "NAME", "EXPIRES", "REVOKED"], tokens.map(tokenRow));
+    else out.table(["ID", "OWNER", "SCOPES", "NAME", "EXPIRES", "REVOKED"], tokens.map(tokenRow), "no tokens");
   });
 }
 

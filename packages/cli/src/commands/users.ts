@@ -86,7 +86,7 @@ function listCommand(): Command {
     const users: User[] = [];
     for await (const user of client().users.listAll()) users.push(user);
     if (out.json) out.document({ users });
-    else out.table(HEADERS, users.map(userRow));
+    else out.table(HEADERS, users.map(userRow), "no users");
   });
 }
 
@@ -226,7 +226,7 @@ function sessionsCommand(): Command {
     const user = await findUser(client(), ref);
     const sessions = await client().users.sessions(user.id);
     if (out.json) out.document({ sessions });
-    else out.table(SESSION_HEADERS, sessions.map(sessionRow));
+    else out.table(SESSION_HEADERS, sessions.map(sessionRow), "no sessions of this user");
   });
 }
 

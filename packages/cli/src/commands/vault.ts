@@ -147,7 +147,7 @@ function listCommand(): Command {
     const { out, client } = contextOf(self);
     const secrets = await client().vault.listSecrets();
     if (out.json) out.document({ secrets });
-    else out.table(["NAME", "VERSION", "UPDATED", "BY", "LAST USED", "EXPIRES"], secrets.map(secretRow));
+    else out.table(["NAME", "VERSION", "UPDATED", "BY", "LAST USED", "EXPIRES"], secrets.map(secretRow), "no secrets");
   });
 }
 
@@ -197,6 +197,7 @@ function auditCommand(): Command {
         out.table(
           ["SEQ", "AT", "ACTOR", "OPERATION", "SECRET", "OUTCOME", "REASON"],
           entries.map((entry) => [String(entry.seq), entry.at, cell(entry.actor), entry.operation, cell(entry.secret), entry.outcome, cell(entry.reason)]),
+          "no audit entries",
         );
       }
     });
