@@ -109,6 +109,23 @@ describe("kai logs tail", () => {
     }
   });
 
+  it("--log security prints the security log's lines only, tail and search; another log name is a usage error", async () => {
+    const missing = await fetch(`${server.url}/api/vault/secrets/cli-logs-security`, { headers: { authorization: `Bearer ${server.adminToken}`, "x-request-id": "cli-logs-security" } });
+    expect(missing.status).toBe(404);
+    for (const command of [["tail", "--no-follow", "-n", "200"], ["search", "--since", "1h"]]) {
+      const result = await runKai(["logs", ...command, "--url", server.url, "--log", "security"], { cwd: box.dir, env: env() });
+      expect(result.code, result.stderr).toBe(0);
+      const lines = result.stdout.trim().split("\n");
+      // The refused read's security line, not its request line (which is in the system log only).
+      expect(result.stdout, command[0]).toMatch(/security: vault\.secret\.get \[cli-logs-security\] .*outcome=failed/);
+      expect(result.stdout, command[0]).not.toMatch(/request \[cli-logs-security\]/);
+      expect(lines.every((line) => line.includes("category=security")), command[0]).toBe(true);
+    }
+    const bad = await runKai(["logs", "tail", "--url", server.url, "--no-follow", "--log", "system"], { cwd: box.dir, env: env() });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("Allowed choices are security, agents");
+  });
+
   it("refuses a bad level as a usage error (exit 2)", async () => {
     const bad = await runKai(["logs", "tail", "--url", server.url, "--level", "loud", "--no-follow"], { cwd: box.dir, env: env() });
     expect(bad.code).toBe(2);

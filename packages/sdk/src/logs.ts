@@ -4,7 +4,7 @@
  * server-sent events), scope `admin`. Lines are already redacted by the node. The stream is an async iterable of
  * events that ends when the node ends it; resume with `after` set to the last `seq` seen (a `gap` event says how
  * many lines were skipped in between). Both take the same filters: `level` (minimum), `requestId`, `taskId`,
- * `serviceId` and `q` (text).
+ * `serviceId`, `traceId`, `q` (text), `since` and `log` (`security` or `agents`: that log's lines).
  *
  * On a node of several instances every line names its `instance`, and both read every live instance's lines unless
  * `instances: "this"`. A line another instance wrote is `relayed`: its `seq` is that instance's, so resume from the

@@ -1,7 +1,8 @@
 /**
  * @module commands/logs
  * `kai logs tail` (issue 19): the node's recent log lines, then each new one as it is written, until Ctrl-C (scope
- * admin; `GET /api/logs` then `GET /api/logs/stream`). Filters: minimum level, request, task, service, trace, text and time (`--since`), applied
+ * admin; `GET /api/logs` then `GET /api/logs/stream`). Filters: minimum level, request, task, service, trace, text, time (`--since`) and
+ * log (`--log security|agents`), applied
  * by the node. One readable line per log line (`time LEVEL message request key=value…`); with --json the entries as
  * the API gives them, one per line. The lines are the node's in-memory ring, already redacted by its logger: the files
  * under `<dataDir>/logs/` hold the same lines.
@@ -17,8 +18,8 @@
  * `kai logs search` (`GET /api/logs/search`): the same filters, and `--until`, over the log files of the instance
  * answering, for lines older than the ring holds (yesterday's trace); it says when the node stopped at its read budget.
  */
-import { Command } from "commander";
-import { LOG_LEVELS, LogFilterSchema, LogInstanceNameSchema, parseDurationSeconds, TimestampSchema, traceLink, type LogEntry, type LogFilter } from "@kai/protocol";
+import { Command, Option } from "commander";
+import { LOG_LEVELS, LOG_NAMES, LogFilterSchema, LogInstanceNameSchema, parseDurationSeconds, TimestampSchema, traceLink, type LogEntry, type LogFilter } from "@kai/protocol";
 import { addGlobalOptions, contextOf, integerOption } from "../command-kit.js";
 import { usageError } from "../cli-error.js";
 
@@ -30,6 +31,7 @@ interface TailFlags {
   trace?: string;
   grep?: string;
   since?: string;
+  log?: string;
   lines: number;
   follow: boolean;
   thisInstance?: boolean;
@@ -74,6 +76,7 @@ function filterOf(flags: TailFlags): LogFilter {
     ...(flags.trace !== undefined ? { traceId: flags.trace.trim().toLowerCase() } : {}),
     ...(flags.grep !== undefined ? { q: flags.grep } : {}),
     ...(flags.since !== undefined ? { since: sinceTime(flags.since) } : {}),
+    ...(flags.log !== undefined ? { log: flags.log } : {}),
   });
   if (!parsed.success) throw usageError(`invalid filter: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "filter"}: ${issue.message}`).join("; ")}`);
   return parsed.data;
@@ -88,7 +91,8 @@ function withFilterOptions(command: Command): Command {
     .option("--service <id>", "only lines about this registered service (serviceId)")
     .option("--trace <id>", "only the lines of this trace (32 hex digits: an error's trace id, a trace viewer's, a traceresponse header's)")
     .option("--grep <text>", "only lines whose message, request id or fields contain this text (case-insensitive)")
-    .option("--since <when>", "only lines written since then: a duration back from now (10m, 2h, 1d) or a time (2026-12-07T10:00:00Z)");
+    .option("--since <when>", "only lines written since then: a duration back from now (10m, 2h, 1d) or a time (2026-12-07T10:00:00Z)")
+    .addOption(new Option("--log <log>", "only the lines of this log: security (sign-ins, vault access, plugin actions) or agents (the agent mesh), as in <dataDir>/logs/<log>/").choices(LOG_NAMES));
 }
 
 /** `--this-instance` / `--instance <name>` as the API's `instances` and `instance`; the two together are a usage error. */

@@ -43,6 +43,14 @@ export const LogEntrySchema = z.object({
 });
 export type LogEntry = z.infer<typeof LogEntrySchema>;
 
+/**
+ * The node's dedicated logs beside the system log (which holds every line): `security` (sign-ins, vault access, plugin
+ * actions: the lines written to `logs/security/`) and `agents` (the agent mesh's lines: `logs/agents/`).
+ */
+export const LOG_NAMES = ["security", "agents"] as const;
+export const LogNameSchema = z.enum(LOG_NAMES);
+export type LogName = z.infer<typeof LogNameSchema>;
+
 /** Filters shared by the list and the stream. */
 export const LogFilterSchema = z.strictObject({
   /** Minimum level. */
@@ -62,6 +70,8 @@ export const LogFilterSchema = z.strictObject({
   q: z.string().min(1).max(200).optional(),
   /** Only lines written at or after this time (ISO 8601; `kai logs tail --since 10m`). */
   since: TimestampSchema.optional(),
+  /** Only the lines of this log: `security` or `agents`, the lines the node also writes to that log's files. */
+  log: LogNameSchema.optional(),
 });
 export type LogFilter = z.infer<typeof LogFilterSchema>;
 

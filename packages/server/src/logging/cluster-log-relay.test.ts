@@ -19,8 +19,8 @@ interface Instance {
 
 /**
  * Instances sharing one bus; `silent` ones are members that never answer (their relay is never built); `old` ones
- * predate `only`, `since` and `traceId` (they get asks without them, as their schema would strip them: they answer every ask,
- * with lines of any time).
+ * predate `only`, `since`, `traceId` and `log` (they get asks without them, as their schema would strip them: they answer
+ * every ask, with lines of any time).
  */
 function cluster(names: string[], silent: string[] = [], old: string[] = [], searches: Record<string, SearchOwnFiles> = {}): { instances: Map<string, Instance>; published: () => number } {
   const bus = signalBus({
@@ -29,6 +29,7 @@ function cluster(names: string[], silent: string[] = [], old: string[] = [], sea
       delete delivered["only"];
       delete delivered["since"];
       delete delivered["traceId"];
+      delete delivered["log"];
     },
   });
   const members = [...names, ...silent].map((name) => ({ instanceId: `id-${name}`, name }));
@@ -133,6 +134,29 @@ describe("ClusterLogRelay", () => {
     d.log("later, in the trace", { trace_id: wanted });
     await new Promise((resolve) => setTimeout(resolve, FLUSH_MS * 3));
     expect(heard).toEqual(["d:later, in the trace"]);
+    stop();
+    for (const instance of [a, b, d]) instance.relay.close();
+  });
+
+  it("lists and follows one log's lines, from new instances and from ones that predate log (other lines dropped)", async () => {
+    const { instances } = cluster(["a", "b", "d"], [], ["d"]);
+    const [a, b, d] = [instances.get("a")!, instances.get("b")!, instances.get("d")!];
+    for (const instance of [b, d]) {
+      instance.log("sign-in failed", { category: "security", event: "sign_in_failed" });
+      instance.log("step done", { taskId: "t-1" });
+      instance.log("request");
+    }
+    const answer = await a.relay.recent({ log: "security" }, 10);
+    expect(answer.unanswered).toEqual([]);
+    expect(answer.entries.map((entry) => `${entry.instance}:${entry.msg}`).sort()).toEqual(["b:sign-in failed", "d:sign-in failed"]);
+    expect((await a.relay.recent({ log: "agents" }, 10)).entries.map((entry) => `${entry.instance}:${entry.msg}`).sort()).toEqual(["b:step done", "d:step done"]);
+    const heard: string[] = [];
+    const stop = a.relay.follow({ log: "security" }, { lines: (entries) => heard.push(...entries.map((entry) => `${entry.instance}:${entry.msg}`)), skipped: () => undefined });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    d.log("later, a request");
+    d.log("later, a vault read", { category: "security", event: "vault.access" });
+    await new Promise((resolve) => setTimeout(resolve, FLUSH_MS * 3));
+    expect(heard).toEqual(["d:later, a vault read"]);
     stop();
     for (const instance of [a, b, d]) instance.relay.close();
   });

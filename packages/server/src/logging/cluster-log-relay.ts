@@ -17,9 +17,9 @@
  *
  * Either ask may name the instances it is for (`only`, their ids: `kai logs tail --instance <name>`); the others
  * ignore it, and the asker ignores answers from instances it did not ask (an instance older than `only` answers all).
- * A filter's `since` and `traceId` travel beside the filter, not in it: an instance older than either refuses a filter
+ * A filter's `since`, `traceId` and `log` travel beside the filter, not in it: an instance older than one refuses a filter
  * with a field it does not know, but ignores one beside it, and the asker drops the lines such an instance sends that
- * they would have left out (older lines, other traces'). Any filter field added later travels the same way.
+ * they would have left out (older lines, other traces', other logs'). Any filter field added later travels the same way.
  *
  * Why signals and not a call to each instance's HTTP address: signals already reach every live instance with no
  * address, certificate or credential to configure (they are the shared database's log), and the lines asked for are
@@ -32,7 +32,7 @@
  * reported as skipped (a stream's `gap` event names the instance).
  */
 import { randomUUID } from "node:crypto";
-import { LogEntrySchema, LogFilterSchema, TimestampSchema, TraceIdSchema, type LogEntry, type LogFilesSearched, type LogFilter } from "@kai/protocol";
+import { LogEntrySchema, LogFilterSchema, LogNameSchema, TimestampSchema, TraceIdSchema, type LogEntry, type LogFilesSearched, type LogFilter } from "@kai/protocol";
 import { z } from "zod";
 import { MAX_SIGNAL_BYTES, type ClusterMember, type ClusterSignals } from "../cluster/cluster-types.js";
 import { InstanceAsks } from "../cluster/instance-asks.js";
@@ -74,9 +74,10 @@ const WantedSchema = z.object({
   followMs: z.number().int().min(0).max(FOLLOW_LEASE_MS).optional(),
   /** The instances (ids) asked; absent: every other one. */
   only: z.array(z.string().min(1).max(128)).min(1).max(64).optional(),
-  /** The filter's `since` and `traceId` (see the module's comment). */
+  /** The filter's `since`, `traceId` and `log` (see the module's comment). */
   since: TimestampSchema.optional(),
   traceId: TraceIdSchema.optional(),
+  log: LogNameSchema.optional(),
   /** A search of each instance's log files (log-search.ts): its newest `limit` matches up to `until`. */
   search: z.object({ limit: z.number().int().min(1).max(1000), until: TimestampSchema.optional() }).optional(),
 });
@@ -318,8 +319,8 @@ export class ClusterLogRelay {
   private wanted(payload: Record<string, unknown>): void {
     const parsed = WantedSchema.safeParse(payload);
     if (!parsed.success) return;
-    const { ask, recent, followMs, only, since, traceId, search } = parsed.data;
-    const filter: LogFilter = { ...parsed.data.filter, ...(since !== undefined ? { since } : {}), ...(traceId !== undefined ? { traceId } : {}) };
+    const { ask, recent, followMs, only, since, traceId, log, search } = parsed.data;
+    const filter: LogFilter = { ...parsed.data.filter, ...(since !== undefined ? { since } : {}), ...(traceId !== undefined ? { traceId } : {}), ...(log !== undefined ? { log } : {}) };
     if (only && !only.includes(this.cluster.instanceId)) return;
     if (recent !== undefined) void this.answerRecent(ask, filter, recent);
     if (search !== undefined) void this.answerSearch(ask, filter, search.limit, search.until);
@@ -437,20 +438,29 @@ export class ClusterLogRelay {
   }
 }
 
-/** A filter as an ask carries it: `since` and `traceId` beside it (see the module's comment). */
-function onTheWire(filter: LogFilter): { filter: Omit<LogFilter, "since" | "traceId">; since?: string; traceId?: string } {
-  const { since, traceId, ...rest } = filter;
-  return { filter: rest, ...(since !== undefined ? { since } : {}), ...(traceId !== undefined ? { traceId } : {}) };
+/** The filter's fields an ask carries beside it (see the module's comment). */
+type Beside = Pick<LogFilter, "since" | "traceId" | "log">;
+
+/** `filter`'s fields that travel beside it, those it has. */
+function besideOf(filter: LogFilter): Beside {
+  const { since, traceId, log } = filter;
+  return { ...(since !== undefined ? { since } : {}), ...(traceId !== undefined ? { traceId } : {}), ...(log !== undefined ? { log } : {}) };
+}
+
+/** A filter as an ask carries it: `since`, `traceId` and `log` beside it (see the module's comment). */
+function onTheWire(filter: LogFilter): { filter: Omit<LogFilter, keyof Beside> } & Beside {
+  const { since: _since, traceId: _traceId, log: _log, ...rest } = filter;
+  return { filter: rest, ...besideOf(filter) };
 }
 
 /**
  * The lines of an answer the asker keeps: those that pass the filters carried beside the filter (an instance that
- * predates `since` sends older lines, one that predates `traceId` other traces' lines).
+ * predates `since` sends older lines, one that predates `traceId` other traces' lines, one that predates `log` every
+ * log's lines).
  */
 function keptBeside(lines: readonly LogEntry[], filter: LogFilter): readonly LogEntry[] {
-  const { since, traceId } = filter;
-  if (since === undefined && traceId === undefined) return lines;
-  const beside: LogFilter = { ...(since !== undefined ? { since } : {}), ...(traceId !== undefined ? { traceId } : {}) };
+  const beside = besideOf(filter);
+  if (Object.keys(beside).length === 0) return lines;
   return lines.filter((line) => matches(line, beside));
 }
 

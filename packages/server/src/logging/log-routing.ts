@@ -10,9 +10,10 @@
  * substring test cannot be fooled by text someone logged. A nested object with such a key also matches, which sends
  * a line to one folder more, never one fewer.
  */
+import { LOG_NAMES } from "@kai/protocol";
 
-/** The folders under `<dataDir>/logs/`. */
-export const LOG_FOLDERS = ["system", "security", "agents"] as const;
+/** The folders under `<dataDir>/logs/`: the system log and the protocol's dedicated logs (`LOG_NAMES`, a filter of the API's). */
+export const LOG_FOLDERS = ["system", ...LOG_NAMES] as const;
 export type LogFolder = (typeof LOG_FOLDERS)[number];
 
 const SECURITY = '"category":"security"';

@@ -9,6 +9,7 @@
  * must never hand out a credential even if some future log call put one there.
  */
 import { LOG_LEVELS, parseJson, type LogEntry, type LogFilter, type LogLevel } from "@kai/protocol";
+import { belongsIn } from "./log-routing.js";
 
 /** Lines kept by default (a few minutes of a busy node; about 1 MiB at typical line sizes). */
 export const DEFAULT_LOG_TAIL_CAPACITY = 2000;
@@ -112,7 +113,10 @@ export function byTime(entries: LogEntry[]): LogEntry[] {
   return entries.sort((a, b) => (a.time < b.time ? -1 : a.time > b.time ? 1 : 0));
 }
 
-/** Whether a line passes the filters (level minimum, request, task, service and trace ids, time, text in message or fields). */
+/**
+ * Whether a line passes the filters (level minimum, request, task, service and trace ids, time, text in message or
+ * fields, and the log it was also written to).
+ */
 export function matches(entry: LogEntry, filter: LogFilter): boolean {
   if (filter.level && (LEVEL_RANK.get(entry.level) ?? 0) < (LEVEL_RANK.get(filter.level) ?? 0)) return false;
   if (filter.requestId && entry.requestId !== filter.requestId) return false;
@@ -126,6 +130,9 @@ export function matches(entry: LogEntry, filter: LogFilter): boolean {
     const inFields = () => JSON.stringify(entry.fields).toLowerCase().includes(needle);
     if (!entry.msg.toLowerCase().includes(needle) && !(entry.requestId ?? "").toLowerCase().includes(needle) && !inFields()) return false;
   }
+  // The routing rule of the log files themselves, on the line's fields as JSON: the same keys pino wrote (level, time,
+  // message and request id, which the rule does not look at, are outside `fields`).
+  if (filter.log && !belongsIn(filter.log, JSON.stringify(entry.fields))) return false;
   return true;
 }
 

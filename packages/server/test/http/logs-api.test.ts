@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, wr
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LogEntrySchema, LogListResponseSchema, type LogEntry } from "@kai/protocol";
+import { LogEntrySchema, LogListResponseSchema, LogSearchResponseSchema, type LogEntry } from "@kai/protocol";
 import { eventually, mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { startOpenAIFake } from "../gateway/fakes/openai-fake.js";
 import type { FakeUpstream } from "../gateway/fakes/fake-server.js";
@@ -291,6 +291,56 @@ describe("filters by task and service", () => {
       const response = await server.request(`/api/logs${query}`);
       expect(response.status, query).toBe(400);
       expect(((await response.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
+    }
+  });
+});
+
+describe("GET /api/logs?log=security|agents", () => {
+  const isSecurity = (entry: LogEntry) => entry.fields.category === "security";
+  const isAgents = (entry: LogEntry) => ["taskId", "agent", "agentId", "planId"].some((key) => typeof entry.fields[key] === "string");
+
+  it("lists the lines of the security log or the agents', as the files split them: list, stream and file search alike", async () => {
+    const signIn = await server.request("/api/auth/login", { method: "POST", token: null, json: { username: "admin", password: "not the password" } });
+    expect(signIn.status).toBe(401);
+    const security = await eventually(async () => {
+      const { entries } = await list("?log=security&limit=1000");
+      return entries.some((entry) => entry.fields.event === "sign_in_failed") ? entries : undefined;
+    });
+    expect(security.every(isSecurity)).toBe(true);
+    // Exactly the security lines among every line up to the newest listed (new lines may be written meanwhile).
+    const newest = security[security.length - 1]!.seq;
+    const every = (await list("?limit=1000")).entries.filter((entry) => entry.seq <= newest);
+    expect(security.map((entry) => entry.seq)).toEqual(every.filter(isSecurity).map((entry) => entry.seq));
+
+    // The task of the test above logged with its id: the agents' log, and no request line there.
+    const agents = (await list("?log=agents&limit=1000")).entries;
+    expect(agents.length).toBeGreaterThan(0);
+    expect(agents.every(isAgents)).toBe(true);
+    expect(agents.some((entry) => entry.msg === "request")).toBe(false);
+    // Combined with another filter, both apply.
+    const failed = (await list("?log=security&q=sign_in_failed")).entries;
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((entry) => isSecurity(entry) && JSON.stringify(entry).includes("sign_in_failed"))).toBe(true);
+    expect((await list("?log=agents&q=sign_in_failed")).entries).toEqual([]);
+
+    const stream = await openStream("?log=security&after=0");
+    await eventually(async () => stream.entries().some((entry) => entry.fields.event === "sign_in_failed"));
+    expect(stream.entries().every(isSecurity)).toBe(true);
+    stream.close();
+
+    const searched = await server.request("/api/logs/search?log=security&limit=1000");
+    expect(searched.status).toBe(200);
+    const found = LogSearchResponseSchema.parse(await searched.json());
+    expect(found.entries.some((entry) => entry.fields.event === "sign_in_failed")).toBe(true);
+    expect(found.entries.every(isSecurity)).toBe(true);
+
+    // `system` holds every line: it is no filter, and not a value.
+    for (const query of ["?log=system", "?log=", "?log=Security", "?log=security&log=agents"]) {
+      for (const path of ["/api/logs", "/api/logs/search"]) {
+        const response = await server.request(`${path}${query}`);
+        expect(response.status, `${path}${query}`).toBe(400);
+        expect(((await response.json()) as { error: { code: string } }).error.code).toBe("validation_failed");
+      }
     }
   });
 });

@@ -2,6 +2,7 @@
 // defence that scrubs anything shaped like a token before a line is kept.
 import { describe, expect, it } from "vitest";
 import { LogTail, scrubSecrets } from "../../src/logging/log-tail.js";
+import { belongsIn } from "../../src/logging/log-routing.js";
 
 const line = (fields: Record<string, unknown>) => `${JSON.stringify({ level: 30, time: "2026-01-01T00:00:00.000Z", service: "kai", msg: "m", ...fields })}\n`;
 
@@ -37,6 +38,26 @@ describe("LogTail", () => {
     // The same instant written in another zone.
     expect(tail.list({ since: "2026-12-07T11:00:00+01:00" }).map((entry) => entry.msg)).toEqual(["at", "after"]);
     expect(tail.list({ since: "2026-12-07T10:00:00.001Z" }).map((entry) => entry.msg)).toEqual(["after"]);
+  });
+
+  it("filters by log: the lines the node also writes to logs/security or logs/agents, by the files' own rule", () => {
+    const lines = [
+      line({ msg: "plain" }),
+      line({ msg: "signed in", category: "security", event: "sign_in" }),
+      line({ msg: "step", taskId: "t-1" }),
+      line({ msg: "planned", planId: "p-1", agent: "kPlanner" }),
+      line({ msg: "both", category: "security", taskId: "t-2" }),
+      // A quote in a value is escaped: text someone logged cannot pass for the key.
+      line({ msg: 'said "category":"security"', note: '"taskId":"x"' }),
+    ];
+    const tail = new LogTail(10);
+    for (const text of lines) tail.write(text);
+    for (const log of ["security", "agents"] as const) {
+      const expected = lines.filter((text) => belongsIn(log, text)).map((text) => (JSON.parse(text) as { msg: string }).msg);
+      expect(tail.list({ log }).map((entry) => entry.msg), log).toEqual(expected);
+    }
+    expect(tail.list({ log: "security" }).map((entry) => entry.msg)).toEqual(["signed in", "both"]);
+    expect(tail.list({ log: "agents" }).map((entry) => entry.msg)).toEqual(["step", "planned", "both"]);
   });
 
   it("tells subscribers of each new line until they unsubscribe", () => {

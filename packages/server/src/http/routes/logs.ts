@@ -171,7 +171,7 @@ export function logsRoutes(
       config: { scopes: ["admin"], bucket: "read" },
       schema: {
         tags: ["node"],
-        summary: "The node's recent log lines (in-memory ring, already redacted), oldest first; filters: level (minimum), requestId, taskId, serviceId, traceId, q (text), since; `traceUrl`: where a trace is shown (tracing.traceUrl); on a node of several instances, every live instance's lines unless instances=this; instance=<name>: that instance's only (404 when no live instance has the name)",
+        summary: "The node's recent log lines (in-memory ring, already redacted), oldest first; filters: level (minimum), requestId, taskId, serviceId, traceId, q (text), since, log (security or agents: the lines of that log); `traceUrl`: where a trace is shown (tracing.traceUrl); on a node of several instances, every live instance's lines unless instances=this; instance=<name>: that instance's only (404 when no live instance has the name)",
         security: [{ bearer: [] }],
         querystring: LogQuerySchema,
         response: { 200: LogListResponseSchema, ...errors },

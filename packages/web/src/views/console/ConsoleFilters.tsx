@@ -1,16 +1,24 @@
 /**
  * @module views/console/ConsoleFilters
- * The Console's filters: minimum level, one request, task, service or trace id, text, and how far back (the time is taken
+ * The Console's filters: minimum level, one request, task, service or trace id, text, the log (security or agents: the
+ * lines the node also writes to that log's files), and how far back (the time is taken
  * when the filter is applied: "the last 15 minutes" as of Apply). Checked with the protocol's `LogFilterSchema`
  * (the same the node applies) and applied on Apply, so a stream is not reopened on every keystroke. "Search files" looks
  * for the same filter in the node's log files instead (older lines than the live view holds).
  */
 import { useEffect, useState, type FormEvent } from "react";
-import { LOG_LEVELS, LogFilterSchema, type LogFilter } from "@kai/protocol";
+import { LOG_LEVELS, LogFilterSchema, type LogFilter, type LogName } from "@kai/protocol";
 import { Button } from "../../components/Button";
 import { SelectField, TextField } from "../../components/Field";
 
 /** How far back the lines may go, in minutes ("" for any time). */
+/** The dedicated logs beside the system log (which holds every line), by name ("" for every line). */
+const LOG_CHOICES: ReadonlyArray<[LogName | "", string]> = [
+  ["", "Every line"],
+  ["security", "Security log"],
+  ["agents", "Agents log"],
+];
+
 const SINCE_CHOICES: ReadonlyArray<[string, string]> = [
   ["", "Any time"],
   ["5", "Last 5 minutes"],
@@ -26,6 +34,7 @@ export function ConsoleFilters({ filter, onApply, onSearchFiles }: { filter: Log
   const [serviceId, setServiceId] = useState(filter.serviceId ?? "");
   const [traceId, setTraceId] = useState(filter.traceId ?? "");
   const [q, setQ] = useState(filter.q ?? "");
+  const [log, setLog] = useState(filter.log ?? "");
   const [sinceMinutes, setSinceMinutes] = useState("");
   const [errors, setErrors] = useState<Record<string, string>>({});
 
@@ -37,6 +46,7 @@ export function ConsoleFilters({ filter, onApply, onSearchFiles }: { filter: Log
     setServiceId(filter.serviceId ?? "");
     setTraceId(filter.traceId ?? "");
     setQ(filter.q ?? "");
+    setLog(filter.log ?? "");
     if (filter.since === undefined) setSinceMinutes("");
   }, [filter]);
 
@@ -56,6 +66,7 @@ export function ConsoleFilters({ filter, onApply, onSearchFiles }: { filter: Log
       // Trace ids are hex: one copied from a viewer that shows capitals still names the trace.
       ...(traceId.trim() ? { traceId: traceId.trim().toLowerCase() } : {}),
       ...(q.trim() ? { q: q.trim() } : {}),
+      ...(log ? { log } : {}),
       ...(sinceMinutes ? { since: new Date(Date.now() - Number(sinceMinutes) * 60_000).toISOString() } : {}),
     });
     if (!parsed.success) {
@@ -69,7 +80,7 @@ export function ConsoleFilters({ filter, onApply, onSearchFiles }: { filter: Log
   }
 
   return (
-    <form onSubmit={apply} aria-label="Filter the log" className="grid items-end gap-3 sm:grid-cols-2 lg:grid-cols-[10rem_1fr_1fr_1fr_1fr_1fr_10rem_auto]">
+    <form onSubmit={apply} aria-label="Filter the log" className="grid items-end gap-3 sm:grid-cols-2 lg:grid-cols-[10rem_1fr_1fr_1fr_1fr_1fr_10rem_10rem_auto]">
       <SelectField label="Level" value={level} error={errors.level} onChange={(event) => setLevel(event.target.value)}>
         <option value="">All levels</option>
         {LOG_LEVELS.map((name) => (
@@ -83,6 +94,13 @@ export function ConsoleFilters({ filter, onApply, onSearchFiles }: { filter: Log
       <TextField label="Service id" value={serviceId} error={errors.serviceId} onChange={(event) => setServiceId(event.target.value)} />
       <TextField label="Trace id" value={traceId} error={errors.traceId} onChange={(event) => setTraceId(event.target.value)} />
       <TextField label="Text" type="search" value={q} error={errors.q} onChange={(event) => setQ(event.target.value)} />
+      <SelectField label="Log" value={log} error={errors.log} onChange={(event) => setLog(event.target.value)}>
+        {LOG_CHOICES.map(([name, label]) => (
+          <option key={name} value={name}>
+            {label}
+          </option>
+        ))}
+      </SelectField>
       <SelectField label="Since" value={sinceMinutes} onChange={(event) => setSinceMinutes(event.target.value)}>
         {SINCE_CHOICES.map(([minutes, label]) => (
           <option key={minutes} value={minutes}>

@@ -1,9 +1,9 @@
 // The Console against a real node: recent lines and new ones as the node writes them, filters (request id, level,
-// text, service and task id; a request id clicked in the table), pause and resume without losing a line, admin only, and no token on
+// text, service and task id, the security log; a request id clicked in the table), pause and resume without losing a line, admin only, and no token on
 // the page. On a node of two instances (a real PostgreSQL): every instance's lines, each naming its instance, or one
 // instance's, chosen by name, live and in the log files.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { screen, waitFor, within } from "@testing-library/react";
+import { cleanup, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { mintToken, renderApp, startTestCluster, startTestServer, type TestCluster, type TestServer } from "../../test-support/app-harness";
 
@@ -89,6 +89,25 @@ describe("the console", () => {
     await user.type(screen.getByLabelText("Task id"), "no-such-task");
     await user.click(screen.getByRole("button", { name: "Apply" }));
     await waitFor(() => expect(rowsWith("console-svc-1")).toEqual([]));
+  });
+
+  it("shows the security log's lines, chosen as the Log or named by a link (?log=security)", async () => {
+    const user = await open();
+    await user.selectOptions(screen.getByLabelText("Log"), "security");
+    await user.click(screen.getByRole("button", { name: "Apply" }));
+    // A refused vault read: its security line shows, its request line (the system log's only) does not.
+    const missing = await server.request("/api/vault/secrets/console-log-missing", { headers: { "x-request-id": "console-log-1" } });
+    expect(missing.status).toBe(404);
+    await waitFor(() => expect(rowsWith("console-log-1").length).toBeGreaterThan(0));
+    expect(rowsWith("console-log-1").every((row) => row.textContent?.includes("vault.secret.get"))).toBe(true);
+    expect(rowsWith("kai server listening")).toEqual([]);
+    cleanup();
+
+    renderApp(server, { path: "/console?log=security" });
+    await screen.findByRole("heading", { name: "Console" }, { timeout: 15_000 });
+    expect((screen.getByLabelText("Log") as HTMLSelectElement).value).toBe("security");
+    await waitFor(() => expect(rowsWith("console-log-1").length).toBeGreaterThan(0), { timeout: 10_000 });
+    expect(rowsWith("console-log-1").every((row) => row.textContent?.includes("vault.secret.get"))).toBe(true);
   });
 
   it("limits the lines to a recent span, which new lines are always in; Reset goes back to any time", async () => {

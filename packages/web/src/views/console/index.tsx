@@ -32,11 +32,11 @@ const STATE_TEXT: Record<StreamState, string> = {
 const INSTANCES_REFRESH_MS = 30_000;
 
 /** The filters a link to the Console may name. */
-const LINKED_FILTERS = ["requestId", "taskId", "serviceId", "traceId"] as const;
+const LINKED_FILTERS = ["requestId", "taskId", "serviceId", "traceId", "log"] as const;
 
 /**
  * The filter a link to the Console names (`/console?taskId=…` from a task's page, `?traceId=…` or `?requestId=…` from
- * the playground): checked like a typed one, and none when it is not valid.
+ * the playground, `?log=security`): checked like a typed one, and none when it is not valid.
  */
 function filterFromLink(params: URLSearchParams): LogFilter {
   const named = Object.fromEntries(LINKED_FILTERS.flatMap((key) => (params.get(key) ? [[key, params.get(key)!.trim()]] : [])));
