@@ -271,6 +271,26 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     expect(searched.stdout).toMatch(new RegExp(`^\\S+ INFO  @b .*trace_id=${traceId}`, "m"));
     expect(searched.stderr).toMatch(/from the log files of (a, b|b, a) /);
 
+    // The security log's lines, whichever instance wrote them: a failed sign-in on b (traced, so that its line is
+    // known by its trace: an unknown user's name is not logged), read from a, live and in the files.
+    const signInTrace = "9bf92f3577b34da6a3ce929d0e0e4731";
+    const signIn = await b.request("/api/auth/login", { method: "POST", token: null, json: { username: `nobody-${Date.now()}`, password: "not the password" }, headers: { traceparent: `00-${signInTrace}-00f067aa0ba902b7-01` } });
+    expect(signIn.status).toBe(401);
+    const security = await waitFor("b's security line listed on a", async () => {
+      const body = LogListResponseSchema.parse(await (await a.request("/api/logs?log=security&limit=1000")).json());
+      return body.entries.some((entry) => entry.fields.trace_id === signInTrace) ? body : null;
+    }, 10_000);
+    expect(security.entries.every((entry) => entry.fields.category === "security")).toBe(true);
+    expect(security.entries.find((entry) => entry.fields.trace_id === signInTrace)).toMatchObject({ instance: "b", relayed: true, fields: { event: "sign_in_failed" } });
+    // The request line of the same trace is the system log's only.
+    await waitFor("the sign-in's request line on a", async () => {
+      const { entries } = LogListResponseSchema.parse(await (await a.request(`/api/logs?traceId=${signInTrace}`)).json());
+      return entries.some((entry) => entry.msg === "request") ? true : null;
+    }, 10_000);
+    expect(LogListResponseSchema.parse(await (await a.request(`/api/logs?log=security&traceId=${signInTrace}`)).json()).entries.map((entry) => entry.msg)).toEqual(["security: sign_in_failed"]);
+    const securityFiles = LogSearchResponseSchema.parse(await (await a.request(`/api/logs/search?log=security&traceId=${signInTrace}`)).json());
+    expect(securityFiles.entries.map((entry) => [entry.instance, entry.fields.event])).toEqual([["b", "sign_in_failed"]]);
+
     // A live member that never answers: named, and the others' lines still listed.
     const removeSilent = await instances!.addSilentMember("silent");
     try {
