@@ -319,8 +319,8 @@ export class ClusterLogRelay {
   private wanted(payload: Record<string, unknown>): void {
     const parsed = WantedSchema.safeParse(payload);
     if (!parsed.success) return;
-    const { ask, recent, followMs, only, since, traceId, log, search } = parsed.data;
-    const filter: LogFilter = { ...parsed.data.filter, ...(since !== undefined ? { since } : {}), ...(traceId !== undefined ? { traceId } : {}), ...(log !== undefined ? { log } : {}) };
+    const { ask, recent, followMs, only, search } = parsed.data;
+    const filter: LogFilter = { ...parsed.data.filter, ...besideOf(parsed.data) };
     if (only && !only.includes(this.cluster.instanceId)) return;
     if (recent !== undefined) void this.answerRecent(ask, filter, recent);
     if (search !== undefined) void this.answerSearch(ask, filter, search.limit, search.until);

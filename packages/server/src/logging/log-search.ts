@@ -73,8 +73,9 @@ const LEVEL_NUMBERS: Record<string, number> = { trace: 10, debug: 20, info: 30, 
 
 /**
  * Whether a raw line can match at all: every id asked for, and the text, appear in it, its level (read from the
- * line's start, where pino writes it) is high enough, and it went to the log asked for (log-routing.ts). Parsing is the costly part: a level-only search of 100 MiB took
- * 2.1 s parsing every line, 0.5 s like this (measured, docs/operations/logs.md).
+ * line's start, where pino writes it) is high enough, and it went to the log asked for (log-routing.ts). Parsing is
+ * the costly part: a level-only search of 100 MiB took 2.1 s parsing every line, 0.5 s like this (measured,
+ * docs/operations/logs.md).
  */
 function mayMatch(filter: LogSearchFilter): (line: string) => boolean {
   const needles = [filter.requestId, filter.taskId, filter.serviceId, filter.traceId].filter((value): value is string => value !== undefined);

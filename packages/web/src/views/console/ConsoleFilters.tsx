@@ -11,7 +11,6 @@ import { LOG_LEVELS, LogFilterSchema, type LogFilter, type LogName } from "@kai/
 import { Button } from "../../components/Button";
 import { SelectField, TextField } from "../../components/Field";
 
-/** How far back the lines may go, in minutes ("" for any time). */
 /** The dedicated logs beside the system log (which holds every line), by name ("" for every line). */
 const LOG_CHOICES: ReadonlyArray<[LogName | "", string]> = [
   ["", "Every line"],
@@ -19,6 +18,7 @@ const LOG_CHOICES: ReadonlyArray<[LogName | "", string]> = [
   ["agents", "Agents log"],
 ];
 
+/** How far back the lines may go, in minutes ("" for any time). */
 const SINCE_CHOICES: ReadonlyArray<[string, string]> = [
   ["", "Any time"],
   ["5", "Last 5 minutes"],
