@@ -95,6 +95,9 @@ function mayMatch(filter: LogSearchFilter): (line: string) => boolean {
 export async function searchLogFiles(dir: string, filter: LogSearchFilter, limit: number, maxBytes = DEFAULT_SEARCH_BYTES): Promise<LogSearchResult> {
   const files = await filesOf(dir, filter);
   const passes = mayMatch(filter);
+  // Which log a line went to is judged on its raw text by `passes` (the files' own rule, exactly): not again on the
+  // parsed line.
+  const { log: _log, ...parsedFilter } = filter;
   const until = filter.until !== undefined ? Date.parse(filter.until) : undefined;
   let found: LogEntry[] = [];
   let scannedBytes = 0;
@@ -118,7 +121,7 @@ export async function searchLogFiles(dir: string, filter: LogSearchFilter, limit
       if (first === undefined && line.length > 0) first = line;
       if (!passes(line)) continue;
       const entry = parseLine(line, 0);
-      if (!entry || !matches(entry, filter) || (until !== undefined && Date.parse(entry.time) > until)) continue;
+      if (!entry || !matches(entry, parsedFilter) || (until !== undefined && Date.parse(entry.time) > until)) continue;
       inFile.push(entry);
     }
     read++;

@@ -108,13 +108,18 @@ export function extractTraceContext(tracing: NodeTracing, headers: IncomingHeade
   return withNode(tracing.propagator.extract(ROOT_CONTEXT, headers, getter), tracing);
 }
 
-/** The active span's W3C `traceparent` (to keep with something that outlives the request); undefined without one. */
-export function activeTraceparent(active: Context = context.active()): string | undefined {
+/**
+ * The active span's W3C `traceparent` (to keep with something that outlives the request) and its trace's id (to show
+ * with it); undefined without a span.
+ */
+export function activeTrace(active: Context = context.active()): { traceparent: string; traceId: string } | undefined {
   const span = trace.getSpan(active);
-  if (!span || !trace.isSpanContextValid(span.spanContext())) return undefined;
+  const ids = span?.spanContext();
+  if (!ids || !trace.isSpanContextValid(ids)) return undefined;
   const headers: Record<string, string> = {};
   injectTraceHeaders(headers, active);
-  return headers["traceparent"];
+  const traceparent = headers["traceparent"];
+  return traceparent === undefined ? undefined : { traceparent, traceId: ids.traceId };
 }
 
 /** `trace_id` and `span_id` of the active span, for a log line (the pino mixin); empty when none is active. */

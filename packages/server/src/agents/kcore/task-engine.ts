@@ -31,7 +31,7 @@ import { applyLeftAnswer, TaskControl } from "./task-control.js";
 import { timeOrderedId } from "../../time-ordered-id.js";
 import { waitAtMost } from "../../wait-at-most.js";
 import type { NodeTracing } from "../../tracing/node-tracing.js";
-import { activeTraceparent, extractTraceContext } from "../../tracing/spans.js";
+import { activeTrace, extractTraceContext } from "../../tracing/spans.js";
 
 export interface TaskEngineDeps {
   store: TaskStore;
@@ -160,11 +160,10 @@ export class TaskEngine {
     };
     // Kept with the task, so that a step run after a restart or an adoption continues the creating request's trace;
     // the trace's id is shown with the task (what leads an operator to its spans and log lines).
-    const traceparent = activeTraceparent();
-    if (traceparent !== undefined) {
-      record.traceparent = traceparent;
-      // `00-<trace id>-<span id>-<flags>`, as the node's propagator writes it.
-      record.task.traceId = traceparent.split("-")[1]!;
+    const active = activeTrace();
+    if (active !== undefined) {
+      record.traceparent = active.traceparent;
+      record.task.traceId = active.traceId;
     }
     const submitted: NewTaskEvent[] = [{ ...taskEvent("TASK_PROGRESS", planId, KCORE_AGENT, { state: "submitted", goal: request.goal }), owner: principal.owner }];
     if (this.deps.store.ordersWrites && request.idempotencyKey === undefined) return this.createAndStart(record, submitted);
