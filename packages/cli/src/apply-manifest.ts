@@ -10,7 +10,7 @@
  *
  * At scale (issue 19): what the registry holds is read in one listing (a GET per entry for short manifests), and
  * the changed entries go through `POST /api/services/bulk` in batches of up to 1000, each all or nothing, two on
- * their way at once. A refused batch stops the apply: no batch is sent after it, the batches before it stay applied,
+ * their way at once; `--prune` removes the stale ones through `POST /api/services/bulk-delete`, 1000 ids a request. A refused batch stops the apply: no batch is sent after it, the batches before it stay applied,
  * it is not, and the one sent after it before the refusal was known stands or falls alone. The error says which
  * entries were applied and which not.
  *
@@ -19,7 +19,7 @@
  * to compare it with, and each batch's request body ready to send.
  */
 import { isDeepStrictEqual } from "node:util";
-import { BULK_REGISTRATION_MAX, type FieldError, type ServiceRecord, type ServiceRegistration } from "@kai/protocol";
+import { BULK_DEREGISTRATION_MAX, BULK_REGISTRATION_MAX, type FieldError, type ServiceRecord, type ServiceRegistration } from "@kai/protocol";
 import { KaiApiError, type KaiClient } from "@kai/sdk";
 import { CliError } from "./cli-error.js";
 import { exitCodeForApiCode } from "./exit-codes.js";
@@ -40,10 +40,21 @@ const COMPARED_FIELDS = [
 /** Fields the server fills in when a registration leaves them out (`protocol` from the URL's scheme). */
 const DERIVED_FIELDS = new Set<string>(["protocol"]);
 
+/**
+ * A manifest states what a service is, not how it is doing: a status its heartbeats, its health check or a hand set
+ * (`degraded`, `offline`, `maintenance`) is the registry's to keep. An entry that names no status (the schema's
+ * default, `active`) therefore agrees with any of them; only a status the entry asks for other than `active` is
+ * compared. Before, every re-apply "updated" a degraded or offline service back to `active`, hiding its failure.
+ */
+function statusAgrees(want: ServiceRegistration["status"], have: ServiceRecord["status"]): boolean {
+  return want === have || want === "active";
+}
+
 export function isUnchanged(planned: ServiceRegistration, record: ServiceRecord): boolean {
   if (carriesToken(planned)) return false;
   if (planned.owner !== undefined && planned.owner !== record.owner) return false;
   return COMPARED_FIELDS.every((field) => {
+    if (field === "status") return statusAgrees(planned.status, record.status);
     const want: unknown = planned[field];
     const have: unknown = record[field];
     if (want === undefined && DERIVED_FIELDS.has(field)) return true;
@@ -205,9 +216,19 @@ export async function applyManifest(client: KaiClient, sourceName: string, manif
     for await (const record of client.services.listAll({})) {
       if (record.metadata.appliedFrom === sourceName && !keep.has(record.id) && owners.has(record.owner)) stale.push(record.id);
     }
-    for (const id of stale) {
-      if (!options.dryRun) await client.services.remove(id);
-      report([{ id, action: "pruned" }]);
+    // Up to 1000 ids a request through `POST /api/services/bulk-delete`, not a DELETE each: a request is one count in
+    // the token's write bucket (600 a minute by default), which stopped a prune of thousands half-way, and one storage
+    // transaction. A refused batch stops the prune; the batches before it stay pruned and are reported.
+    for (let from = 0; from < stale.length; from += BULK_DEREGISTRATION_MAX) {
+      const ids = stale.slice(from, from + BULK_DEREGISTRATION_MAX);
+      if (options.dryRun) {
+        report(ids.map((id) => ({ id, action: "pruned" as const })));
+        continue;
+      }
+      const answer = await client.services.removeMany(ids);
+      // An id already gone (`absent`: removed by someone else since the listing) was not pruned by this apply; it no
+      // longer fails the apply either, as its single DELETE's 404 did.
+      report(answer.results.filter((result) => result.action === "removed").map(({ id }) => ({ id, action: "pruned" as const })));
     }
   }
   return results;
@@ -286,12 +307,24 @@ function refusal(
     if (previous && previous[1] === from - 1) previous[1] = to;
     else notApplied.push([from, to]);
   };
-  notApplies(before.done + 1, before.done + refusedWindow.entries.length);
+  // A window whose batch was not applied: its changed entries were not, but its unchanged ones (a window gathers the
+  // unchanged entries before its batch's changed ones) already agree with the manifest and are reported as such.
+  let unchangedBeside = 0;
+  const notAppliedWindow = (window: Window) => {
+    const unchanged: ApplyResult[] = [];
+    for (const entry of window.entries) {
+      if (entry.unchanged) unchanged.push({ id: entry.service.id, action: "unchanged" });
+      else notApplies(entry.index + 1, entry.index + 1);
+    }
+    unchangedBeside += unchanged.length;
+    if (unchanged.length > 0) report(unchanged);
+  };
+  notAppliedWindow(refusedWindow);
   let position = before.done + refusedWindow.entries.length;
   for (const { window, outcome } of later) {
     const from = position + 1;
     position += window.entries.length;
-    if (outcome !== undefined && !Array.isArray(outcome)) notApplies(from, position);
+    if (outcome !== undefined && !Array.isArray(outcome)) notAppliedWindow(window);
     else {
       // A window with nothing to send (all unchanged) is in line with the manifest as it is.
       settleWindow(window, outcome, laterTally, report);
@@ -299,6 +332,7 @@ function refusal(
     }
   }
   if (position < before.total) notApplies(position + 1, before.total);
+  if (unchangedBeside > 0) message += `; ${unchangedBeside} entr${unchangedBeside === 1 ? "y" : "ies"} among the batches not applied already matched the registry (unchanged)`;
   if (appliedLater.length > 0) {
     message +=
       `; sent before the refusal was known and applied after it: ${appliedLater.join(", ")} ` +

@@ -4,7 +4,16 @@
  * `ServiceFilterSchema` the server uses, so a bad value is a usage error before any request is made.
  */
 import type { Command } from "commander";
-import { fieldErrorsFromZod, SERVICE_STATUSES, SERVICE_TYPES, ServiceFilterSchema, type FieldError, type ServiceFilterInput } from "@kai/protocol";
+import {
+  CAPABILITY_ALIASES,
+  fieldErrorsFromZod,
+  SERVICE_STATUSES,
+  SERVICE_TYPES,
+  ServiceFilterSchema,
+  VISIBILITIES,
+  type FieldError,
+  type ServiceFilterInput,
+} from "@kai/protocol";
 import { usageError } from "./cli-error.js";
 import { collectList } from "./command-options.js";
 
@@ -25,7 +34,7 @@ export function addFilterOptions(command: Command): Command {
   return command
     .option("--type <type>", `service type (${SERVICE_TYPES.join("|")}); repeatable, any matches`, collectList)
     .option("--tag <tag>", "tag; repeatable, all must match", collectList)
-    .option("--capability <capability>", "capability such as llm_chat; repeatable, all must match", collectList)
+    .option("--capability <capability>", "capability such as llm_chat (a manifest's shorthand such as chat means the same); repeatable, all must match", collectList)
     .option("--provider <provider>", "provider / connector id, e.g. openai")
     .option("--owner <owner>", "owner")
     .option("--status <status>", `${SERVICE_STATUSES.join("|")}; repeatable, any matches`, collectList)
@@ -40,7 +49,8 @@ export function filterFromFlags(flags: FilterFlags): ServiceFilterInput {
   const candidate: Record<string, unknown> = {
     type: flags.type,
     tag: flags.tag,
-    capability: flags.capability,
+    // A manifest's shorthands (`chat`) are stored as what they mean (`llm_chat`): a filter by the shorthand found nothing.
+    capability: flags.capability?.map((capability) => CAPABILITY_ALIASES[capability] ?? capability),
     provider: flags.provider,
     owner: flags.owner,
     status: flags.status,
@@ -51,7 +61,13 @@ export function filterFromFlags(flags: FilterFlags): ServiceFilterInput {
   };
   for (const key of Object.keys(candidate)) if (candidate[key] === undefined) delete candidate[key];
   // The repeatable enums first: the schema's verdict on a list of values is only "Invalid input".
-  const unknown = [...badChoices("type", flags.type, SERVICE_TYPES), ...badChoices("status", flags.status, SERVICE_STATUSES)];
+  // The single enums too, so that every choice flag's error reads alike (the schema's words are the library's).
+  const unknown = [
+    ...badChoices("type", flags.type, SERVICE_TYPES),
+    ...badChoices("status", flags.status, SERVICE_STATUSES),
+    ...badChoices("visibility", flags.visibility === undefined ? undefined : [flags.visibility], VISIBILITIES),
+    ...badChoices("location", flags.location === undefined ? undefined : [flags.location], LOCATIONS),
+  ];
   if (unknown.length > 0) throw usageError("invalid filter", unknown);
   const parsed = ServiceFilterSchema.safeParse(candidate);
   if (!parsed.success) {
@@ -60,6 +76,8 @@ export function filterFromFlags(flags: FilterFlags): ServiceFilterInput {
   }
   return candidate as ServiceFilterInput;
 }
+
+const LOCATIONS = ["local", "remote", "all"] as const;
 
 /** One error per value of a repeatable flag that is not among `allowed`, naming the allowed ones. */
 function badChoices(flag: string, values: string[] | undefined, allowed: readonly string[]): FieldError[] {

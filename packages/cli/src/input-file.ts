@@ -3,11 +3,13 @@
  * Reads a document the user points at with `-f` (a path, or `-` for stdin) and turns it into data:
  * JSON through `parseJson`, everything else through the YAML parser. Any failure here is a usage
  * error (exit 2): the file, not the server, is wrong. The YAML parser is loaded only for a document that is not
- * JSON (it is a tenth of the CLI's start otherwise).
+ * JSON (it is a tenth of the CLI's start otherwise). A syntax error is said with its line and column
+ * (`syntax-place.ts`): neither parser's own words give a person a place to look in a large file.
  */
 import { readFileSync } from "node:fs";
 import { parseJson } from "@kai/protocol";
 import { usageError } from "./cli-error.js";
+import { jsonErrorOffset, placeOf } from "./syntax-place.js";
 
 /** Whole of stdin as text (for `-f -`, and for secrets that must not travel on argv). */
 export async function readStdin(): Promise<string> {
@@ -16,14 +18,32 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString("utf8");
 }
 
+/** Why a file could not be read, in words: the error's code alone (`EISDIR`) is not something a person should decode. */
+function unreadable(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case "ENOENT":
+      return "no such file";
+    case "EISDIR":
+      return "is a directory, not a file";
+    default:
+      return "cannot read it";
+  }
+}
+
 export async function readText(path: string): Promise<string> {
   if (path === "-") return readStdin();
   try {
     return readFileSync(path, "utf8");
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : "cannot read it";
-    throw usageError(`${path}: ${reason}`);
+    throw usageError(`${path}: ${unreadable(error)}`);
   }
+}
+
+/** ` at line L, column C` of `offset` in `text`, or nothing when the parser named no place. */
+function at(text: string, offset: number | undefined): string {
+  if (offset === undefined) return "";
+  const { line, column } = placeOf(text, offset);
+  return ` at line ${line}, column ${column}`;
 }
 
 /** Parses YAML or JSON. JSON is recognised by extension or by a leading `{`/`[`. */
@@ -32,22 +52,38 @@ export async function parseDocument(text: string, name: string): Promise<unknown
   if (looksJson) {
     const result = parseJson(text);
     if (result.ok) return result.value;
-    if (name.endsWith(".json")) throw usageError(`${name}: not valid JSON: ${result.error}`);
+    if (name.endsWith(".json")) {
+      const place = result.reason === "syntax" ? at(text, jsonErrorOffset(text, result.error)) : "";
+      throw usageError(`${name}: not valid JSON${place}: ${result.error}`);
+    }
     // A YAML flow mapping also starts with `{`; let the YAML parser have a go.
   }
   const { parse: parseYaml } = await import("yaml");
   try {
-    // `uniqueKeys` (default) refuses duplicate keys, a common copy-paste mistake in manifests.
-    return parseYaml(text, { prettyErrors: true }) as unknown;
+    // `uniqueKeys` (default) refuses duplicate keys, a common copy-paste mistake in manifests. Without
+    // `prettyErrors` the message is the problem alone, and `pos` its offset: the pretty one ends in a colon and an
+    // excerpt of the file over several lines, which an error printed on one line cannot show.
+    return parseYaml(text, { prettyErrors: false }) as unknown;
   } catch (error) {
-    const message = error instanceof Error ? error.message.split("\n")[0] : "not valid YAML";
-    throw usageError(`${name}: not valid YAML: ${message}`);
+    if (!(error instanceof Error)) throw usageError(`${name}: not valid YAML`);
+    const pos = (error as { pos?: unknown }).pos;
+    const offset = Array.isArray(pos) && typeof pos[0] === "number" ? pos[0] : undefined;
+    throw usageError(`${name}: not valid YAML${at(text, offset)}: ${error.message}`);
   }
 }
 
-export async function readDocument(path: string): Promise<unknown> {
-  const text = await readText(path);
-  const value = await parseDocument(text, path === "-" ? "stdin" : path);
-  if (value === null || value === undefined) throw usageError(`${path === "-" ? "stdin" : path}: the document is empty`);
+/**
+ * The data of a document's text, refused when there is none: a blank file, or a document that holds only comments
+ * or `null`. Why refused here: each command would otherwise check `null` against its schema and say `(root): expected
+ * object, received null`, which does not tell a person that the file they named is empty.
+ */
+export async function documentFrom(text: string, name: string): Promise<unknown> {
+  if (text.trim() === "") throw usageError(`${name} is empty`);
+  const value = await parseDocument(text, name);
+  if (value === null || value === undefined) throw usageError(`${name}: the document is empty (nothing but comments or null)`);
   return value;
+}
+
+export async function readDocument(path: string): Promise<unknown> {
+  return documentFrom(await readText(path), path === "-" ? "stdin" : path);
 }

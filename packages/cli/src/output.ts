@@ -3,6 +3,7 @@
  * Everything the CLI prints goes through here: data on stdout (a table, key/value lines or JSON),
  * messages and errors on stderr. `--quiet` silences messages, never data or errors.
  */
+import type { FieldError } from "@kai/protocol";
 import type { ReportedError } from "./cli-error.js";
 import { progressLines, type ProgressLines } from "./progress-lines.js";
 
@@ -85,7 +86,7 @@ export function createOutput(options: OutputOptions, streams: OutputStreams = { 
     error: ({ body }) => {
       // An error's message and details may quote what was sent (a name, a path): one line each, made safe.
       const lines = [`error: ${singleLine(body.error.message)} (${singleLine(body.error.code)})`];
-      for (const detail of body.error.details ?? []) lines.push(`  - ${singleLine(detail.path)}: ${singleLine(detail.message)}`);
+      for (const detail of body.error.details ?? []) lines.push(`  - ${singleLine(detailPath(detail))}: ${singleLine(detail.message)}`);
       if (body.error.requestId) lines.push(`  request id: ${singleLine(body.error.requestId)}`);
       if (body.error.traceId) lines.push(`  trace id: ${singleLine(body.error.traceId)} (kai logs tail --trace ${singleLine(body.error.traceId)})`);
       err.write(`${lines.join("\n")}\n`);
@@ -101,6 +102,19 @@ export function createOutput(options: OutputOptions, streams: OutputStreams = { 
       return { line: (text) => lines.line(singleLine(text)), end: () => lines.end() };
     },
   };
+}
+
+/**
+ * A detail's path as a person reads it: the entry's id, when the detail names one, after the list index it stands for
+ * (`services.17345 (gen-17345).endpoint`), so that an entry of a long file is found by its id, not by counting. Only
+ * here: `--json` keeps `path` and `entry` apart, for a program to split the path.
+ */
+export function detailPath(detail: FieldError): string {
+  if (detail.entry === undefined) return detail.path;
+  const segments = detail.path.split(".");
+  const index = segments.findIndex((segment) => /^\d+$/.test(segment));
+  if (index === -1) return `${detail.path} (${detail.entry})`;
+  return [`${segments.slice(0, index + 1).join(".")} (${detail.entry})`, ...segments.slice(index + 1)].join(".");
 }
 
 /** Left-aligned columns separated by two spaces; the last column is not padded (no trailing blanks). */

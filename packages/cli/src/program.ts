@@ -50,7 +50,12 @@ function assemble(commands: readonly Command[]): Command {
   program.hook("preSubcommand", (_program, command) => {
     if (standIns.has(command)) throw new StandInReached();
   });
-  applyRecursively(program, (command) => command.exitOverride());
+  applyRecursively(program, (command) => {
+    command.exitOverride();
+    // Commander's own refusals (a missing option, a bad choice, an unknown command) read like every other error of
+    // the CLI: `error: <message> (usage)` (the line commander writes starts with `error: `).
+    command.configureOutput({ outputError: (text, write) => write(`${text.trimEnd()} (usage)\n`) });
+  });
   return program;
 }
 
@@ -116,7 +121,10 @@ export async function run(argv: string[]): Promise<ExitCode> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander has already printed its message (or the help / version) on the right stream.
-      return error.code === "commander.helpDisplayed" || error.code === "commander.version" ? EXIT.ok : EXIT.usage;
+      if (error.code === "commander.helpDisplayed" || error.code === "commander.version") return EXIT.ok;
+      // With --json, the error body a script reads for every other failure follows, as for those.
+      if (argv.includes("--json")) process.stderr.write(`${JSON.stringify({ error: { code: "usage", message: error.message.replace(/^error: /, "") } })}\n`);
+      return EXIT.usage;
     }
     // The SDK (for its error classes) is loaded only for a failure that is not the CLI's own.
     const reported =

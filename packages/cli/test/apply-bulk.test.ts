@@ -106,6 +106,31 @@ describe("kai services apply in batches", () => {
     expect(counts(again.stdout)).toEqual({ created: 1000, unchanged: 1500 });
   });
 
+  it("says which entries a refused apply left unchanged, not applied or applied, also on stdout with --json", async () => {
+    const alice = await aliceToken();
+    const file = writeManifest("refused-late.json", "late", 3000, (entry, index) => {
+      if (index === 2500) entry.id = "held-by-bob";
+    });
+    // One at a time: batches 1 and 2 applied, batch 3 refused. --json still prints what was done, marked incomplete.
+    const first = await kai(["services", "apply", "-f", file, "--json", "--in-flight", "1"], alice);
+    expect(first.code).toBe(5);
+    const document = JSON.parse(first.stdout) as { complete: boolean; results: { id: string; action: string }[] };
+    expect(document.complete).toBe(false);
+    expect(counts(first.stdout)).toEqual({ created: 2000 });
+    expect(document.results.at(-1)).toEqual({ id: "late-1999", action: "created" });
+    expect(JSON.parse(first.stderr.trimEnd().split("\n").at(-1)!) as { error: { code: string } }).toMatchObject({ error: { code: "conflict" } });
+
+    // Again: entries 1-2000 agree with the registry and gather into the window of the batch that is refused.
+    const again = await kai(["services", "apply", "-f", file], alice);
+    expect(again.code).toBe(5);
+    expect(again.stderr).toContain("batch 1 (manifest entries 2001-3000, 1000 changed) was refused");
+    expect(again.stderr).toContain("2000 entries among the batches not applied already matched the registry (unchanged)");
+    expect(again.stderr).toContain("entries 2001-3000 were not applied");
+    const printed = again.stdout.trimEnd().split("\n");
+    expect(printed).toHaveLength(2000);
+    expect(printed[1999]).toBe("unchanged late-1999");
+  });
+
   it("sends no batch after a refused one: those on their way with it are reported, the rest never sent", async () => {
     const alice = await aliceToken();
     const file = writeManifest("first-refused.json", "first", 6000, (entry, index) => {
@@ -181,7 +206,7 @@ describe("kai services apply checked on several threads", () => {
     const threaded = await kai(["services", "apply", "-f", file], server.adminToken, TWO_THREADS);
     const reference = await kai(["services", "apply", "-f", file], server.adminToken, ONE_THREAD);
     expect(threaded.code).toBe(6);
-    expect(threaded.stderr).toMatch(/- services\.2600\.url: /);
+    expect(threaded.stderr).toContain("- services.2600 (threads-bad-2600).endpoint: Invalid URL");
     expect(threaded.stderr).toBe(reference.stderr);
     expect(await exists("threads-bad-0")).toBe(false);
   });
@@ -192,7 +217,7 @@ describe("kai services apply checked on several threads", () => {
     });
     const result = await kai(["services", "apply", "-f", file], server.adminToken, TWO_THREADS);
     expect(result.code).toBe(6);
-    expect(result.stderr).toContain('services.2900.id: duplicate id "threads-repeat-5"');
+    expect(result.stderr).toContain('services.2900 (threads-repeat-5).id: duplicate id "threads-repeat-5"');
     expect(await exists("threads-repeat-0")).toBe(false);
   });
 

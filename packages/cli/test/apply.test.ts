@@ -108,6 +108,12 @@ describe("kai services apply", () => {
     expect(dry.code).toBe(0);
     expect(JSON.parse(dry.stdout)).toMatchObject({ dryRun: true });
     expect(actions(dry.stdout)).toEqual({ openai: "unchanged", "local-qdrant": "pruned" });
+    // For people, a dry run says what it would do.
+    const said = await kai(["services", "apply", "-f", manifest, "--prune", "--dry-run"]);
+    expect(said.code).toBe(0);
+    expect(said.stdout).toContain("would prune  local-qdrant");
+    expect(said.stdout).toContain("unchanged    openai");
+    expect(said.stderr).toContain("1 would prune");
     expect((await kai(["services", "get", "local-qdrant"])).code).toBe(0);
 
     const pruned = await kai(["services", "apply", "-f", manifest, "--prune"]);
@@ -123,8 +129,8 @@ describe("kai services apply", () => {
     writeFileSync(bad, "services:\n  - id: good-one\n    name: Fine\n  - id: bad-one\n    endpoint: not a url\n    auth:\n      type: magic\n");
     const result = await kai(["services", "apply", "-f", bad]);
     expect(result.code).toBe(6);
-    expect(result.stderr).toMatch(/- services\.1\.url: /);
-    expect(result.stderr).toMatch(/- services\.1\.auth\.type: /);
+    expect(result.stderr).toMatch(/- services\.1 \(bad-one\)\.endpoint: /);
+    expect(result.stderr).toMatch(/- services\.1 \(bad-one\)\.auth\.type: /);
     expect((await kai(["services", "get", "good-one"])).code).toBe(3);
   });
 

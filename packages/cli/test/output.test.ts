@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { ServiceRegistrationSchema, type ServiceRecord } from "@kai/protocol";
 import { Writable } from "node:stream";
-import { createOutput, formatKeyValues, formatTable, terminalSafe } from "../src/output.js";
+import { createOutput, detailPath, formatKeyValues, formatTable, terminalSafe } from "../src/output.js";
 import { EXIT, exitCodeForApiCode } from "../src/exit-codes.js";
 import { isUnchanged } from "../src/apply-manifest.js";
 import { planManifest } from "../src/manifest-check/plan-entries.js";
@@ -58,6 +58,20 @@ describe("what is printed for people is safe for a terminal", () => {
     output.error({ exitCode: 1, body: { error: { code: "not_found", message: `no service "x${ESC}]0;t\u0007"\nerror: fake`, details: [{ path: `p${ESC}`, message: "m" }] } } });
     expect(written).toBe(`error: no service "x\ufffd]0;t\ufffd" error: fake (not_found)\n  - p\ufffd: m\n`);
   });
+
+  it("a detail that names its entry shows the id after the list index, and --json keeps path and entry apart", () => {
+    expect(detailPath({ path: "services.17345.endpoint", message: "Invalid URL", entry: "gen-17345" })).toBe("services.17345 (gen-17345).endpoint");
+    expect(detailPath({ path: "services.3", message: "m", entry: "x" })).toBe("services.3 (x)");
+    expect(detailPath({ path: "name", message: "m", entry: "x" })).toBe("name (x)");
+    expect(detailPath({ path: "services.3.url", message: "m" })).toBe("services.3.url");
+    let written = "";
+    const err = new Writable({ write: (chunk: Buffer, _encoding, done) => ((written += chunk.toString("utf8")), done()) });
+    const detail = { path: "services.1.endpoint", message: "Invalid URL", entry: `gen${ESC}[2J` };
+    createOutput({ json: true, quiet: false }, { out: err, err }).error({ exitCode: 6, body: { error: { code: "validation_failed", message: "bad", details: [detail] } } });
+    const lines = written.split("\n");
+    expect(lines.slice(0, 2)).toEqual(["error: bad (validation_failed)", "  - services.1 (gen\ufffd[2J).endpoint: Invalid URL"]);
+    expect(JSON.parse(lines[2]!)).toEqual({ error: { code: "validation_failed", message: "bad", details: [detail] } });
+  });
 });
 
 describe("exitCodeForApiCode", () => {
@@ -84,7 +98,7 @@ describe("planManifest", () => {
       expect.unreachable();
     } catch (error) {
       expect(error).toBeInstanceOf(CliError);
-      expect((error as CliError).details).toEqual([{ path: "services.1.id", message: 'duplicate id "a"' }]);
+      expect((error as CliError).details).toEqual([{ path: "services.1.id", message: 'duplicate id "a"', entry: "a" }]);
     }
   });
 });
@@ -102,11 +116,17 @@ describe("isUnchanged", () => {
     expect(isUnchanged(registration, { ...record, protocol: "https" })).toBe(true);
   });
 
-  it("is false when a field, the status or the owner differs", () => {
+  it("is false when a field, a status the entry asks for or the owner differs", () => {
     expect(isUnchanged(registration, { ...record, tags: ["a", "b"] })).toBe(false);
-    expect(isUnchanged(registration, { ...record, status: "offline" })).toBe(false);
+    expect(isUnchanged({ ...registration, status: "maintenance" }, record)).toBe(false);
+    expect(isUnchanged({ ...registration, status: "degraded" }, { ...record, status: "offline" })).toBe(false);
     expect(isUnchanged(registration, { ...record, ttl: 30 })).toBe(false);
     expect(isUnchanged({ ...registration, protocol: "ws" }, { ...record, protocol: "https" })).toBe(false);
     expect(isUnchanged({ ...registration, owner: "bob" }, record)).toBe(false);
+  });
+
+  it("leaves a status the registry set (heartbeats, health checks, maintenance) to the registry when the entry names none", () => {
+    expect(registration.status).toBe("active");
+    for (const status of ["degraded", "offline", "maintenance"] as const) expect(isUnchanged(registration, { ...record, status })).toBe(true);
   });
 });

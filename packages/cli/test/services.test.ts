@@ -79,6 +79,9 @@ describe("kai services", () => {
     expect(body.revision).toBeGreaterThan(0);
     const none = await kai(["services", "list", "--json", "--tag", "prod", "--tag", "dev"]);
     expect((JSON.parse(none.stdout) as { services: unknown[] }).services).toEqual([]);
+    // A manifest's shorthand finds what it was stored as (`chat` is `llm_chat`).
+    const shorthand = await kai(["services", "list", "--json", "--capability", "chat", "--tag", "prod"]);
+    expect((JSON.parse(shorthand.stdout) as { services: { id: string }[] }).services.map((service) => service.id)).toEqual(["chat-1"]);
     const text = await kai(["services", "list", "--json", "-q", "tool one"]);
     expect((JSON.parse(text.stdout) as { services: { id: string }[] }).services.map((service) => service.id)).toEqual(["tool-1"]);
   });
@@ -158,7 +161,13 @@ describe("kai services", () => {
   });
 
   it("reports usage errors with exit 2", async () => {
-    expect((await kai(["services", "register"])).code).toBe(2); // -f missing
+    const missing = await kai(["services", "register"]); // -f missing
+    expect(missing.code).toBe(2);
+    // Commander's refusals read like the CLI's own, and --json adds the error body a script reads.
+    expect(missing.stderr).toContain("error: required option '-f, --file <file>' not specified (usage)");
+    const missingJson = await kai(["services", "apply", "--json"]);
+    expect(missingJson.code).toBe(2);
+    expect(JSON.parse(missingJson.stderr.trimEnd().split("\n").at(-1)!)).toEqual({ error: { code: "usage", message: "required option '-f, --file <file>' not specified" } });
     expect((await kai(["services", "register", "-f", join(box.dir, "nope.yaml")])).code).toBe(2);
     const broken = writeFile("broken.yaml", "id: [unclosed\n");
     const yaml = await kai(["services", "register", "-f", broken]);
@@ -170,6 +179,8 @@ describe("kai services", () => {
     // A bad value names the allowed ones (the schema alone said only "Invalid input").
     expect(status.stderr).toContain(`--status: "sleeping" is not one of ${SERVICE_STATUSES.join(", ")}`);
     expect((await kai(["services", "list", "--type", "robot"])).stderr).toContain(`--type: "robot" is not one of ${SERVICE_TYPES.join(", ")}`);
+    expect((await kai(["services", "list", "--visibility", "secret"])).stderr).toContain(`--visibility: "secret" is not one of public, internal, private`);
+    expect((await kai(["services", "list", "--location", "moon"])).stderr).toContain(`--location: "moon" is not one of local, remote, all`);
     expect((await kai(["services", "heartbeat", "chat-1", "--status", "offline"])).code).toBe(2);
     expect((await kai(["services", "frobnicate"])).code).toBe(2);
     expect((await runKai(["services", "list", "--url", "not a url"], { cwd: box.dir, env: box.env })).code).toBe(2);

@@ -4,7 +4,7 @@
  * here is what a file means in either.
  */
 import { describe, expect, it } from "vitest";
-import { ManifestSchema, manifestEntryToRegistration, planManifest } from "../src/index.js";
+import { ManifestSchema, manifestEntryToRegistration, manifestFieldPath, planManifest } from "../src/index.js";
 
 describe("manifestEntryToRegistration", () => {
   it("converts the seed's vocabulary and passes every other field through", () => {
@@ -73,13 +73,91 @@ describe("manifest size", () => {
   it("tells a document that is no manifest from a manifest with bad entries", () => {
     const notAManifest = planManifest({ items: [] }, "x.yaml");
     expect(!notAManifest.ok && notAManifest.notAManifest).toBe(true);
-    // Entries that are not manifest entries at all make it no manifest, each named by its place in the file.
-    const notEntries = planManifest({ services: [{ id: "ok" }, "a string", { id: 5 }] }, "x.yaml");
-    expect(!notEntries.ok && notEntries.notAManifest).toBe(true);
-    expect(!notEntries.ok && notEntries.problems.map((problem) => problem.path)).toEqual(["services.1", "services.2.id"]);
+    const besideTheList = planManifest({ services: [], extra: 1 }, "x.yaml");
+    expect(!besideTheList.ok && besideTheList.notAManifest).toBe(true);
     const badEntry = planManifest({ services: [{ id: "ok" }, { id: "bad", url: "not a url" }] }, "x.yaml");
     expect(badEntry.ok).toBe(false);
     expect(!badEntry.ok && badEntry.notAManifest).toBe(false);
-    expect(!badEntry.ok && badEntry.problems.map((problem) => problem.path)).toEqual(["services.1.url"]);
+    expect(!badEntry.ok && badEntry.problems).toEqual([{ path: "services.1.url", message: "Invalid URL", entry: "bad" }]);
+  });
+
+  it("lists every bad entry of a `services:` list, also those the entry's schema refuses (no id, not an object)", () => {
+    const plan = planManifest(
+      {
+        services: [
+          { id: "ok" },
+          { name: "No id", endpoint: "not a url" },
+          "a string",
+          { id: 5 },
+          { id: "env", auth: { type: "bearer_token", token_env: "1BAD" }, trust_level: "sideways" },
+          { id: "typo", endpoint: "also not a url" },
+        ],
+      },
+      "x.yaml",
+    );
+    expect(plan.ok).toBe(false);
+    if (plan.ok) return;
+    // A manifest with bad entries (exit 6 in the CLI), not "no manifest" (exit 2): one refused entry once hid the rest.
+    expect(plan.notAManifest).toBe(false);
+    expect(plan.problems.map(({ path, entry }) => [path, entry])).toEqual([
+      // The fields beside a refused id are still checked; the name the conversion derives from the id is not blamed.
+      ["services.1.id", undefined],
+      ["services.1.endpoint", undefined],
+      ["services.2", undefined],
+      ["services.3.id", undefined],
+      ["services.4.auth.token_env", "env"],
+      ["services.4.trust_level", "env"],
+      ["services.5.endpoint", "typo"],
+    ]);
+  });
+
+  it("names each problem's field as the manifest spells it, and its entry by id", () => {
+    const plan = planManifest(
+      {
+        services: [
+          { id: "seed", endpoint: "nope", trust_level: "sideways", ui: "not a record" },
+          { id: "api", url: "nope", trustLevel: "sideways" },
+          { id: "a".repeat(300) },
+          { id: "seed" },
+        ],
+      },
+      "x.yaml",
+    );
+    expect(!plan.ok && plan.problems.map(({ path, entry }) => [path, entry?.slice(0, 4)])).toEqual([
+      ["services.0.ui", "seed"],
+      ["services.0.endpoint", "seed"],
+      ["services.0.trust_level", "seed"],
+      ["services.1.url", "api"],
+      ["services.1.trustLevel", "api"],
+      // Too long for an id (128) and for the name the conversion makes of it (200): said once, of the id.
+      ["services.2.id", "aaaa"],
+      ["services.3.id", "seed"],
+    ]);
+    expect(!plan.ok && plan.problems[5]?.message).toContain("128");
+    expect(!plan.ok && plan.problems[6]?.message).toBe('duplicate id "seed"');
+    // A name the entry gives is its own: a problem of it is the name's.
+    const named = planManifest({ services: [{ id: "n", name: "b".repeat(201) }] }, "x.yaml");
+    expect(!named.ok && named.problems.map((problem) => problem.path)).toEqual(["services.0.name"]);
+  });
+});
+
+describe("manifestFieldPath", () => {
+  it("maps a converted field back to the entry's own name, and leaves every other path alone", () => {
+    const seed = { id: "s", endpoint: "x", trust_level: "trusted", auth: { type: "bearer_token", token_env: "KEY" }, ui: { icon: "i" }, type: "llm" };
+    expect(manifestFieldPath(seed, "url")).toBe("endpoint");
+    expect(manifestFieldPath(seed, "trustLevel")).toBe("trust_level");
+    expect(manifestFieldPath(seed, "auth.credentialRef")).toBe("auth.token_env");
+    expect(manifestFieldPath(seed, "auth.token")).toBe("auth.token_env");
+    expect(manifestFieldPath(seed, "auth.type")).toBe("auth.type");
+    expect(manifestFieldPath(seed, "metadata.ui.icon")).toBe("ui.icon");
+    expect(manifestFieldPath(seed, "metadata.kind")).toBe("type");
+    expect(manifestFieldPath(seed, "metadata.team")).toBe("metadata.team");
+    expect(manifestFieldPath(seed, "name")).toBe("id");
+    expect(manifestFieldPath(seed, "capabilities.2")).toBe("capabilities.2");
+    const ours = { id: "s", name: "S", url: "x", trustLevel: "trusted", type: "agent" };
+    expect(manifestFieldPath(ours, "url")).toBe("url");
+    expect(manifestFieldPath(ours, "trustLevel")).toBe("trustLevel");
+    expect(manifestFieldPath(ours, "name")).toBe("name");
+    expect(manifestFieldPath(ours, "metadata.kind")).toBe("metadata.kind");
   });
 });

@@ -4,6 +4,7 @@
  * statuses and schemas follow the HTTP API exactly. Streaming lives in `watcher.ts`.
  */
 import {
+  BulkDeregistrationResponseSchema,
   BulkRegistrationResponseSchema,
   ClusterResponseSchema,
   DoctorResponseSchema,
@@ -124,6 +125,9 @@ export function createClient(options: ClientOptions): KaiClient {
       remove: async (id) => {
         await http.request("DELETE", servicePath(id));
       },
+      // One storage transaction of up to 1000 removals, like a bulk registration's: the same longer timeout.
+      removeMany: async (ids) =>
+        (await http.request("POST", "/api/services/bulk-delete", { body: { ids }, schema: BulkDeregistrationResponseSchema, timeoutMs: 60_000 })).data,
       // A live probe may wait on a slow provider: allow longer than a registry call.
       check: async (id) => (await http.request("POST", `${servicePath(id)}/check`, { schema: ServiceCheckResponseSchema, timeoutMs: 60_000 })).data,
     },

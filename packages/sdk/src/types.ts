@@ -41,6 +41,7 @@ import type {
   SecretValueResponse,
   ServiceRegistrationInput,
   BulkRegistrationResponse,
+  BulkDeregistrationResponse,
   SnapshotMessage,
   StatusResponse,
   TokenInfo,
@@ -159,6 +160,12 @@ export interface KaiClient {
     update(id: string, patch: ServicePatchInput): Promise<ServiceRecord>;
     heartbeat(id: string, body?: HeartbeatRequest): Promise<HeartbeatResponse>;
     remove(id: string): Promise<void>;
+    /**
+     * Deregisters up to 1000 services in one request (`POST /api/services/bulk-delete`), all or none, each by `remove`'s
+     * rules: one result per id, in order, `removed` or `absent` (no record you can see: already gone). Another owner's
+     * service, a record imported from a peer, or an id named twice refuses the batch (its index in the error).
+     */
+    removeMany(ids: string[]): Promise<BulkDeregistrationResponse>;
     /** Probes the service live through its connector (health and models); scope services:read. */
     check(id: string): Promise<ServiceCheckResponse>;
   };

@@ -64,6 +64,18 @@ describe("client: services", () => {
     await expectApiError(alice.services.get("enc-3"), 404, "not_found");
   });
 
+  it("removes a batch (removed, absent where there is none), and a refused batch removes nothing", async () => {
+    await alice.services.registerMany([definition("rm-1"), definition("rm-2")]);
+    const answer = await alice.services.removeMany(["rm-1", "rm-none", "rm-2"]);
+    expect(answer.results).toEqual([{ id: "rm-1", action: "removed" }, { id: "rm-none", action: "absent" }, { id: "rm-2", action: "removed" }]);
+    await expectApiError(alice.services.get("rm-2"), 404, "not_found");
+
+    await alice.services.register(definition("rm-3"));
+    const twice = await expectApiError(alice.services.removeMany(["rm-3", "rm-3"]), 400, "validation_failed");
+    expect(twice.details?.map((detail) => detail.path)).toEqual(["body.ids.1"]);
+    expect((await alice.services.get("rm-3")).id).toBe("rm-3");
+  });
+
   it("filters by type, every given tag, capability, provider and text", async () => {
     await alice.services.register(definition("flt-a", { type: "agent", tags: ["flt", "eu", "gpu"], capabilities: ["llm_chat", "embeddings"], provider: "ollama" }));
     await alice.services.register(definition("flt-b", { type: "tool", tags: ["flt", "eu"], capabilities: ["embeddings"], provider: "openai" }));

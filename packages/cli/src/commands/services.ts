@@ -19,7 +19,7 @@ import { EXIT } from "../exit-codes.js";
 import { addFilterOptions, filterFromFlags, type FilterFlags } from "../filter-options.js";
 import { readDocument } from "../input-file.js";
 import { cell, formatKeyValues, listCell } from "../output.js";
-import { applyManifest, BATCHES_IN_FLIGHT } from "../apply-manifest.js";
+import { applyManifest, BATCHES_IN_FLIGHT, type ApplyAction, type ApplyResult } from "../apply-manifest.js";
 import { checkManifestFile } from "../manifest-check/parallel-check.js";
 import { manifestSourceName } from "../manifest-check/source-name.js";
 
@@ -133,22 +133,41 @@ function applyCommand(): Command {
     const manifest = await checkManifestFile(flags.file, { threads: checkThreads(), sourceName, warn: (message) => out.warn(message) });
     const dryRun = flags.dryRun === true;
     if (dryRun) out.info("dry run: nothing is changed");
-    const progress = applyProgress(flags.progress === true, out.quiet);
+    const progress = applyProgress(flags.progress === true, out.quiet, dryRun);
     if (progress) process.stderr.write(`checked ${manifest.entries.length.toLocaleString("en-US")} entries on ${manifest.threads} thread${manifest.threads === 1 ? "" : "s"}\n`);
-    const results = await applyManifest(client(), sourceName, manifest, {
-      prune: flags.prune === true,
-      dryRun,
-      onProgress: progress,
-      ...(flags.inFlight !== undefined ? { batchesInFlight: flags.inFlight } : {}),
-      // One write per batch: a line each was 100,000 writes for a 100,000-entry manifest.
-      onResults: (settled) => {
-        if (!out.json && settled.length > 0) out.line(settled.map((result) => `${result.action.padEnd(9)} ${result.id}`).join("\n"));
-      },
-    });
-    if (out.json) out.document({ file: flags.file, dryRun, results });
+    // What was settled so far, for --json when a batch is refused part-way: a script must learn what was applied.
+    const settledSoFar: ApplyResult[] = [];
+    let results: ApplyResult[];
+    try {
+      results = await applyManifest(client(), sourceName, manifest, {
+        prune: flags.prune === true,
+        dryRun,
+        onProgress: progress?.show,
+        ...(flags.inFlight !== undefined ? { batchesInFlight: flags.inFlight } : {}),
+        // One write per batch: a line each was 100,000 writes for a 100,000-entry manifest.
+        onResults: (settled) => {
+          if (out.json) {
+            for (const result of settled) settledSoFar.push(result);
+            return;
+          }
+          if (settled.length === 0) return;
+          progress?.clear();
+          out.line(settled.map((result) => `${resultWord(result.action, dryRun)} ${result.id}`).join("\n"));
+        },
+      });
+    } catch (error) {
+      progress?.clear();
+      // The error itself goes to stderr as every error does; stdout still says what was done before it.
+      if (out.json) out.document({ file: flags.file, dryRun, complete: false, results: settledSoFar });
+      throw error;
+    }
+    if (out.json) out.document({ file: flags.file, dryRun, complete: true, results });
     else {
       const counts = new Map<string, number>();
-      for (const result of results) counts.set(result.action, (counts.get(result.action) ?? 0) + 1);
+      for (const result of results) {
+        const word = resultWord(result.action, dryRun).trimEnd();
+        counts.set(word, (counts.get(word) ?? 0) + 1);
+      }
       out.info([...counts].map(([action, count]) => `${count} ${action}`).join(", ") || "the manifest is empty");
     }
   });
@@ -169,19 +188,40 @@ function checkThreads(): number {
   return Math.min(4, availableParallelism());
 }
 
+/** A result line's first word, padded to one width: in a dry run what would be done (`--json` keeps the action). */
+function resultWord(action: ApplyAction, dryRun: boolean): string {
+  const word = dryRun && action !== "unchanged" ? `would ${action === "created" ? "create" : action === "updated" ? "update" : "prune"}` : action;
+  return word.padEnd(dryRun ? 12 : 9);
+}
+
 /**
  * `checked 100,000 entries on 2 threads` once the whole file passed (the command's action writes it), then
- * `applied 35,000/100,000` on stderr after each batch: on a terminal one line rewritten in place, else (`--progress`
+ * `applied 35,000/100,000` (in a dry run `compared …`) on stderr after each batch: on a terminal one line rewritten in place, else (`--progress`
  * into a file or pipe) one line per batch. Off when `--progress` was not given and stderr is not a terminal or
  * `--quiet` was.
  */
-function applyProgress(asked: boolean, quiet: boolean): ((done: number, total: number) => void) | undefined {
+function applyProgress(asked: boolean, quiet: boolean, dryRun: boolean): { show(done: number, total: number): void; clear(): void } | undefined {
   const terminal = process.stderr.isTTY;
   if (!asked && (!terminal || quiet)) return undefined;
   const count = (n: number) => n.toLocaleString("en-US");
-  return (done, total) => {
-    const line = `applied ${count(done)}/${count(total)}`;
-    process.stderr.write(terminal ? `\r${line}${done === total ? "\n" : ""}` : `${line}\n`);
+  // The line rewritten in place on a terminal, while it shows: result lines written to the same terminal must erase
+  // it first, or they ran on from it (`applied 1,000/20,000updated   gen-01000`).
+  let showing = false;
+  return {
+    show(done, total) {
+      const line = `${dryRun ? "compared" : "applied"} ${count(done)}/${count(total)}`;
+      if (!terminal) {
+        process.stderr.write(`${line}\n`);
+        return;
+      }
+      showing = done !== total;
+      process.stderr.write(`\r\x1b[K${line}${showing ? "" : "\n"}`);
+    },
+    clear() {
+      if (!showing) return;
+      process.stderr.write("\r\x1b[K");
+      showing = false;
+    },
   };
 }
 

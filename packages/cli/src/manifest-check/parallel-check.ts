@@ -16,7 +16,7 @@
 import { closeSync, fstatSync, openSync, readFileSync, readSync } from "node:fs";
 import { Worker } from "node:worker_threads";
 import { MANIFEST_MAX_SERVICES, parseJson, type ServiceRegistration } from "@kai/protocol";
-import { parseDocument, readDocument } from "../input-file.js";
+import { documentFrom, readDocument } from "../input-file.js";
 import type { CheckAnswer, FileMessage, RunAnswer, RunMessage } from "./check-worker.js";
 import { type CheckedEntry, type CheckedManifest, fromPlan } from "./checked-manifest.js";
 import { planManifest, type PlanOptions } from "./plan-entries.js";
@@ -63,7 +63,7 @@ export async function checkManifestFile(path: string, options: CheckFileOptions)
   const { bytes, shared } = file;
   const ordinary = async () => {
     await stopWorkers(workers);
-    return onThisThread(await parseDocument(bytes.toString("utf8"), path));
+    return onThisThread(await documentFrom(bytes.toString("utf8"), path));
   };
   if (!shared) return ordinary();
   const fileMessage: FileMessage = { type: "file", bytes: shared, fileName: path, sourceName: options.sourceName, slice: PARSE_SLICE };

@@ -211,6 +211,12 @@ export const KLP_HTTP_STATUS: Readonly<Record<KlpErrorCode, number>> = {
 export const FieldErrorSchema = z.object({
   path: z.string(),
   message: z.string(),
+  /**
+   * The id of the list entry the path runs through, when it has one (`services.17345.endpoint` of a manifest:
+   * `gen-17345`). Beside the path rather than in it, so that the path stays `<list>.<index>.<field>` for a program
+   * to split, while a person finds the entry in a long file by its id instead of counting to it.
+   */
+  entry: z.string().optional(),
 });
 export type FieldError = z.infer<typeof FieldErrorSchema>;
 

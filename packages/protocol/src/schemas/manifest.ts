@@ -103,7 +103,11 @@ export interface PlannedRegistration {
 
 export type ManifestPlan =
   | { ok: true; services: PlannedRegistration[] }
-  /** `notAManifest`: the document is not a `services:` list at all (rather than a list with bad entries). */
+  /**
+   * `notAManifest`: the document's outline is not a manifest (no `services:` list, other keys beside it, more entries
+   * than a manifest may hold). Problems of the list's entries, however many and whatever they are (an entry without
+   * an id, one that is not even an object), leave it a manifest with bad entries: every one is listed.
+   */
   | { ok: false; problems: FieldError[]; notAManifest: boolean };
 
 export interface PlanManifestOptions {
@@ -124,48 +128,108 @@ export interface PlanManifestOptions {
  */
 const ManifestOutlineSchema = z.strictObject({ services: z.array(z.unknown()).max(MANIFEST_MAX_SERVICES) });
 
-/** A problem of entry `index`, by its path in the file. */
-const entryProblems = (index: number, error: z.ZodError): FieldError[] =>
-  fieldErrorsFromZod(error).map((problem) => ({ path: problem.path === "(root)" ? `services.${index}` : `services.${index}.${problem.path}`, message: problem.message }));
+type ManifestEntry = z.infer<typeof ManifestServiceSchema>;
+
+/**
+ * Where a registration's field came from in the manifest entry, as the entry spells it (dotted, without
+ * `services.<n>`): the conversion renames some (`endpoint` → `url`, `trust_level` → `trustLevel`, `token_env` →
+ * `auth.credentialRef`, or `auth.token` once the CLI read the variable, `ui` → `metadata.ui`, an unknown `type` →
+ * `metadata.kind`, a missing `name` is the `id`), and an error naming `url` in a file that says `endpoint` sends the
+ * reader looking for a field that is not there. Every other path is the entry's own.
+ */
+export function manifestFieldPath(entry: Partial<ManifestEntry>, registrationPath: string): string {
+  const segments = registrationPath.split(".");
+  const renamed = (to: string, replaced: number) => [to, ...segments.slice(replaced)].join(".");
+  const [head, next] = segments;
+  if (head === "url" && entry.endpoint != null) return renamed("endpoint", 1);
+  if (head === "trustLevel" && entry.trustLevel === undefined && entry.trust_level !== undefined) return renamed("trust_level", 1);
+  if (head === "name" && entry.name === undefined && segments.length === 1) return "id";
+  if (head === "auth" && (next === "credentialRef" || next === "token") && entry.auth?.token_env) return renamed("auth.token_env", 2);
+  if (head === "metadata" && next === "ui" && entry.ui !== undefined) return renamed("ui", 2);
+  if (head === "metadata" && next === "kind" && entry.type !== undefined && !KNOWN_TYPES.has(entry.type)) return renamed("type", 2);
+  return registrationPath;
+}
+
+/** Problem `problem` of entry `index` by its path in the file, with the entry's id when it has one. */
+function entryProblem(index: number, problem: FieldError, id: string | undefined): FieldError {
+  const path = problem.path === "(root)" ? `services.${index}` : `services.${index}.${problem.path}`;
+  return id === undefined ? { path, message: problem.message } : { path, message: problem.message, entry: id };
+}
+
+/** The first segment of a dotted path: the entry's field a problem is about. */
+const fieldOf = (path: string) => path.split(".", 1)[0]!;
+
+/**
+ * What is left of an entry `ManifestServiceSchema` refused once the fields it refused are dropped, so that the rest
+ * can still be checked as a registration (the file's other mistakes listed now, not one round of fixes later), and
+ * the fields dropped. `undefined` when the entry is not an object at all: nothing of it can be checked.
+ */
+function withoutRefusedFields(raw: unknown, problems: readonly FieldError[]): { entry: ManifestEntry; refused: Set<string> } | undefined {
+  if (raw === null || typeof raw !== "object" || Array.isArray(raw)) return undefined;
+  const refused = new Set(problems.map((problem) => fieldOf(problem.path)));
+  if (refused.has("(root)")) return undefined;
+  const rest: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) if (!refused.has(key)) rest[key] = value;
+  // Every other field passed the entry's schema (zod checks them all); a refused `id` is missing here, and the
+  // conversion's `name` derived from it is then missing too: that problem is the `id`'s, already listed.
+  return { entry: rest as ManifestEntry, refused };
+}
 
 /**
  * Validates a whole manifest document and turns every entry into a registration, tagged
  * `metadata.appliedFrom = <appliedFrom>` so that a later `apply --prune` knows which services came from that file.
- * Every problem of every entry is reported (duplicate ids, fields the registration schema refuses, by their path
- * in the file), so a caller can refuse the whole file before anything is sent: a typo in entry 7 must not leave six
- * applied. A document that is not a manifest at all (no `services:` list, or entries that are not manifest
- * entries) is told apart (`notAManifest`). The CLI and the web app both plan with this, so a file means the same in
- * either.
+ * Every problem of every entry is reported (duplicate ids, fields the entry's or the registration's schema refuses),
+ * each by its path in the file in the manifest's own field names (`manifestFieldPath`) and with the entry's id, so a
+ * caller can refuse the whole file before anything is sent: a typo in entry 7 must not leave six applied. An entry
+ * the entry's schema refuses (no id, an `auth.token_env` that is no variable's name) is one more bad entry, its
+ * other fields still checked; only a document whose outline is no manifest is told apart (`notAManifest`). The CLI
+ * and the web app both plan with this, so a file means the same in either.
  */
 export function planManifest(document: unknown, appliedFrom: string, options: PlanManifestOptions = {}): ManifestPlan {
   const schemas = options.schemas ?? { entry: ManifestServiceSchema, registration: ServiceRegistrationSchema };
   const outline = ManifestOutlineSchema.safeParse(document);
   if (!outline.success) return { ok: false, problems: fieldErrorsFromZod(outline.error), notAManifest: true };
-  const shapeProblems: FieldError[] = [];
   const problems: FieldError[] = [];
   const seen = new Set<string>();
   const services: PlannedRegistration[] = [];
   outline.data.services.forEach((raw, index) => {
     const checked = schemas.entry.safeParse(raw);
-    if (!checked.success) {
-      shapeProblems.push(...entryProblems(index, checked.error));
-      return;
+    let entry: ManifestEntry;
+    /** The fields the entry's schema refused (dropped from `entry`); `undefined` when it passed. */
+    let refused: Set<string> | undefined;
+    if (checked.success) entry = checked.data;
+    else {
+      const shape = fieldErrorsFromZod(checked.error);
+      const rawId = (raw as { id?: unknown } | null)?.id;
+      for (const problem of shape) problems.push(entryProblem(index, problem, typeof rawId === "string" ? rawId : undefined));
+      const rest = withoutRefusedFields(raw, shape);
+      if (rest === undefined) return;
+      ({ entry, refused } = rest);
     }
-    const entry = checked.data;
-    if (seen.has(entry.id)) problems.push({ path: `services.${index}.id`, message: `duplicate id "${entry.id}"` });
-    seen.add(entry.id);
+    const id = refused?.has("id") ? undefined : entry.id;
+    if (id !== undefined) {
+      if (seen.has(id)) problems.push({ path: `services.${index}.id`, message: `duplicate id "${id}"`, entry: id });
+      seen.add(id);
+    }
     const converted = manifestEntryToRegistration(entry);
     // The registration is this loop's own (made just above, or by `credential` from it): tagged in place, its
-    // metadata copied (it may be the document's own object).
-    const input = options.credential ? options.credential(converted, entry) : converted;
+    // metadata copied (it may be the document's own object). A refused entry is never sent: no credential read for it.
+    const input = options.credential && !refused ? options.credential(converted, entry) : converted;
     input.metadata = { ...(input.metadata ?? {}), appliedFrom };
     const parsed = schemas.registration.safeParse(input);
     if (!parsed.success) {
-      problems.push(...entryProblems(index, parsed.error));
+      const refusedHere = fieldErrorsFromZod(parsed.error);
+      for (const problem of refusedHere) {
+        const path = problem.path === "(root)" ? problem.path : manifestFieldPath(entry, problem.path);
+        // A field the entry's schema refused is already listed (and was left out of this registration); so is an id
+        // the registration refused, whose use as the name (too long for one, say) adds nothing.
+        if (refused?.has(fieldOf(path))) continue;
+        if (problem.path === "name" && path === "id" && refusedHere.some((other) => other.path === "id")) continue;
+        problems.push(entryProblem(index, { path, message: problem.message }, id));
+      }
       return;
     }
-    services.push({ id: entry.id, input, normalised: parsed.data });
+    if (!refused) services.push({ id: entry.id, input, normalised: parsed.data });
   });
-  if (shapeProblems.length > 0) return { ok: false, problems: shapeProblems, notAManifest: true };
   return problems.length > 0 ? { ok: false, problems, notAManifest: false } : { ok: true, services };
 }

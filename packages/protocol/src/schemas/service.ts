@@ -370,6 +370,37 @@ export const BulkRegistrationResponseSchema = z.object({
 export type BulkRegistrationResponse = z.infer<typeof BulkRegistrationResponseSchema>;
 
 /**
+ * Most ids one `POST /api/services/bulk-delete` takes: the bulk registration's batch, for the same reason (one
+ * storage transaction, short enough not to hold other writers back). Equal to it on purpose: `kai services apply
+ * --prune` sizes its delete batches like its registration batches.
+ */
+export const BULK_DEREGISTRATION_MAX = BULK_REGISTRATION_MAX;
+
+/**
+ * `POST /api/services/bulk-delete`: services deregistered together, all or none (`kai services apply --prune` sends
+ * these). An id named twice is refused by the node (400, `body.ids.<i>`), as in a bulk registration.
+ */
+export const BulkDeregistrationRequestSchema = z.strictObject({
+  ids: z.array(IdentifierSchema).min(1).max(BULK_DEREGISTRATION_MAX),
+});
+export type BulkDeregistrationRequest = z.infer<typeof BulkDeregistrationRequestSchema>;
+
+/**
+ * What a bulk deregistration did to one id: `removed`, or `absent` when there was no record the caller could see
+ * (what a single `DELETE` answers with 404): already gone, e.g. removed by someone else since the caller listed it.
+ */
+export const BulkDeregistrationActionSchema = z.enum(["removed", "absent"]);
+export type BulkDeregistrationAction = z.infer<typeof BulkDeregistrationActionSchema>;
+
+/** The answer to a bulk deregistration: one result per id, in the request's order, and the revision after it. */
+export const BulkDeregistrationResponseSchema = z.object({
+  results: z.array(z.object({ id: IdentifierSchema, action: BulkDeregistrationActionSchema })),
+  /** The registry's revision once the batch's removals are written (the last one's; the current one if none). */
+  revision: z.int(),
+});
+export type BulkDeregistrationResponse = z.infer<typeof BulkDeregistrationResponseSchema>;
+
+/**
  * `PATCH /api/services/{id}`: a merge patch. Absent fields stay as they are; `null` removes an optional
  * field (`healthCheck`, `rateLimit`, `ttl`, `url`, `provider`, `version`, `isLocal`).
  */

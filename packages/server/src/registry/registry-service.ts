@@ -6,6 +6,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type {
+  BulkDeregistrationResponse,
   BulkRegistrationAction,
   BulkRegistrationResponse,
   HeartbeatRequest,
@@ -21,7 +22,7 @@ import type {
 
 /** `auth` as a registration or patch carries it: possibly with a raw `token` still to be moved to the vault. */
 type ServiceAuthInput = ServiceRegistration["auth"];
-import { RevisionConflict, type NodeStore, type ServiceChange, type ServiceDecision, type ServiceWrite } from "../storage/contracts/node-store.js";
+import { RevisionConflict, type NodeStore, type ServiceDraft, type ServiceChange, type ServiceDecision, type ServiceDelete, type ServiceWrite } from "../storage/contracts/node-store.js";
 import { InvalidCursorError } from "../storage/contracts/page-cursor.js";
 import { canSee } from "../storage/contracts/viewer.js";
 import { isAdmin, viewerOf, type Principal } from "../auth/principal.js";
@@ -99,7 +100,7 @@ export class RegistryService {
     const { previous, event } = await this.commitChange(id, (existing) => {
       this.checkRegistrant(principal, id, existing);
       const owner = input.owner ?? existing?.owner ?? principal.owner;
-      const draft = recordFromRegistration(input, auth, id, owner, existing, nowIso);
+      const draft = this.keepHeldStatus(existing, recordFromRegistration(input, auth, id, owner, existing, nowIso));
       // handOver: each call of this decision builds its own draft, used for nothing else.
       if (!existing) return { event: "registered", record: draft, handOver: true };
       const kind = classifyChange(existing, draft);
@@ -154,7 +155,7 @@ export class RegistryService {
     const actions: BulkRegistrationAction[] = inputs.map((input, index) => {
       const existing = stored[index] ?? null;
       const owner = input.owner ?? existing?.owner ?? principal.owner;
-      const draft = recordFromRegistration(input, auths[index]!, ids[index]!, owner, existing, nowIso);
+      const draft = this.keepHeldStatus(existing, recordFromRegistration(input, auths[index]!, ids[index]!, owner, existing, nowIso));
       const kind = existing ? classifyChange(existing, draft) : "registered";
       if (kind === "none") return "unchanged";
       writes.push({ event: kind, record: draft, expectedRevision: existing?.revision ?? 0, handOver: true });
@@ -168,6 +169,21 @@ export class RegistryService {
       if (action === "unchanged") this.noteBeat(stored[index]!, nowMs);
     });
     return { results: ids.map((id, index) => ({ id, action: actions[index]! })), revision: events.at(-1)?.revision ?? this.feed.revision };
+  }
+
+  /**
+   * A registration counts as a heartbeat, so it follows the heartbeat's rule for the status: a service in
+   * `maintenance` stays there (it is left by a patch), and one that is `offline` because its health check fails is not
+   * brought back by hearing from it. Before, a re-registration (and so every `kai services apply` of an unchanged
+   * manifest) set such a service `active`, hiding a failure until the next check.
+   */
+  private keepHeldStatus(existing: ServiceRecord | null, draft: ServiceDraft): ServiceDraft {
+    if (!existing) return draft;
+    const held = existing.status === "maintenance" || (existing.status === "offline" && this.health?.of(existing.id) === "failing");
+    if (!held) return draft;
+    draft.status = existing.status;
+    if (existing.statusNote !== undefined) draft.statusNote = existing.statusNote;
+    return draft;
   }
 
   /** `register`'s claims a caller must be an admin to make: another owner, or a trust level above `unverified`. */
@@ -248,6 +264,45 @@ export class RegistryService {
   async remove(principal: Principal, id: string): Promise<void> {
     const existing = await this.loadOwned(principal, id);
     await this.commitDelete(existing);
+  }
+
+  /**
+   * Deregisters a batch (`POST /api/services/bulk-delete`) by `remove`'s rules, all or nothing: the records are read
+   * in one step, every id is checked before anything is removed (owner or admin; a refusal names the entry as
+   * `ids.<i>`; ids named twice are refused), and the removals are written in ONE storage transaction, each
+   * conditional on the revision read (a change in between: 409, nothing removed). Then each `deregistered` event is
+   * published, in order, exactly as `remove` publishes one.
+   *
+   * An id without a record the caller may see is `absent` in the results, not a refusal of the batch: a prune lists
+   * the records and then removes them, and one removed meanwhile (by its owner, by the lease monitor) is already where
+   * the caller wants it; failing the batch for it would make a large prune fail at random. `absent` tells the caller
+   * no more than `remove`'s 404 would. `refuseAbsent` may still refuse such an id (it returns the error): the route's
+   * 409 for a record imported from a federation peer, which stays listed however often it is removed here.
+   */
+  async removeMany(principal: Principal, ids: readonly string[], refuseAbsent?: (id: string) => ApiError | undefined): Promise<BulkDeregistrationResponse> {
+    refuseRepeatedIds(ids, "ids");
+    const viewer = viewerOf(principal);
+    const stored = await this.store.getServices(ids);
+    const deletes: ServiceDelete[] = [];
+    const previous: ServiceRecord[] = [];
+    ids.forEach((id, index) => {
+      atEntry(index, id, () => {
+        const record = stored[index] ?? null;
+        if (!record || !canSee(viewer, record)) {
+          const refusal = refuseAbsent?.(id);
+          if (refusal) throw refusal;
+          return;
+        }
+        this.authorizeOwner(principal, record);
+        deletes.push({ id, expectedRevision: record.revision });
+        previous.push(record);
+      }, "ids");
+    });
+    const events = deletes.length > 0 ? await this.commitDeletes(deletes, previous) : [];
+    // A record found but gone by the time of the write (deleted in between, e.g. by its lease's expiry) is absent too.
+    const removed = new Set(events.flatMap((event) => (event ? [event.service.id] : [])));
+    const last = events.reduce((revision, event) => Math.max(revision, event?.revision ?? 0), 0);
+    return { results: ids.map((id) => ({ id, action: removed.has(id) ? "removed" : "absent" })), revision: last > 0 ? last : this.feed.revision };
   }
 
   async get(principal: Principal, id: string): Promise<ServiceRecord> {
@@ -429,6 +484,27 @@ export class RegistryService {
   private async publish(change: { event: RegistryEvent; previous: ServiceRecord | null }): Promise<void> {
     if (this.published) await this.published(change);
     else this.feed.publish(change);
+  }
+
+  /**
+   * `commitDelete` for a batch: one storage transaction, then what `commitDelete` does for each record (its lease
+   * dropped, its event published). Every publication starts before the first await, so no other commit's publication
+   * lands between them and the feed stays in revision order.
+   */
+  private commitDeletes(deletes: ServiceDelete[], previous: ServiceRecord[]): Promise<Array<RegistryEvent | null>> {
+    return this.store
+      .deleteServices(deletes)
+      .then(async (events) => {
+        for (const { id } of deletes) this.leases.remove(id);
+        const changes = events.flatMap((event, index) => (event ? [{ event, previous: previous[index]! }] : []));
+        if (this.published) await Promise.all(changes.map((change) => this.publish(change)));
+        else for (const change of changes) this.feed.publish(change);
+        return events;
+      })
+      .catch((error: unknown) => {
+        if (error instanceof RevisionConflict) throw conflict(`service ${error.serviceId} changed concurrently; retry (nothing of the batch was removed)`);
+        throw error;
+      });
   }
 
   private commitDelete(existing: ServiceRecord): Promise<void> {

@@ -138,6 +138,24 @@ describe.skipIf(!pg)("two instances on one PostgreSQL", () => {
     expect(listB.services.map((s) => s.id)).toEqual(listA.services.map((s) => s.id));
   });
 
+  test("a bulk delete on one instance: each removal on the other's watch stream, in order, and gone there at once", async () => {
+    const ids = ["bulk-gone-1", "bulk-gone-2", "bulk-gone-3"];
+    const services = ids.map((id) => ({ id, name: id, type: "service", tags: ["bulk-gone"], ttl: 30 }));
+    expect((await b.request("/api/services/bulk", { method: "POST", json: { services } })).status).toBe(200);
+    const onB = await watch(b, { filter: { tag: ["bulk-gone"] } });
+    await waitFor("the snapshot on B", async () => onB.frames.some((f) => f.type === "snapshot"), 10_000);
+    const answer = await a.request("/api/services/bulk-delete", { method: "POST", json: { ids: [ids[2], "bulk-never", ids[0], ids[1]] } });
+    expect(answer.status).toBe(200);
+    const { results, revision } = (await answer.json()) as { results: Array<{ action: string }>; revision: number };
+    expect(results.map((result) => result.action)).toEqual(["removed", "absent", "removed", "removed"]);
+    for (const id of ids) expect((await b.request(`/api/services/${id}`)).status).toBe(404);
+    await waitFor("three removals on B", async () => onB.frames.filter((f) => f.type === "event").length >= 3, 10_000);
+    const events = onB.frames.filter((f) => f.type === "event");
+    expect(events.map((f) => [f.event, f.serviceId])).toEqual([["deregistered", ids[2]], ["deregistered", ids[0]], ["deregistered", ids[1]]]);
+    expect(events.map((f) => f.revision)).toEqual([revision - 2, revision - 1, revision]);
+    onB.close();
+  });
+
   test("each watch stream carries changes made on either instance, in one revision order, and resumes across instances", async () => {
     const onB = await watch(b, {});
     await waitFor("the snapshot on B", async () => onB.frames.some((f) => f.type === "snapshot"), 10_000);

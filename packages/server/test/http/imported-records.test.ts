@@ -1,7 +1,7 @@
 // Changes by id to a record imported from a federation peer: the listing shows it, so a bare 404 would be a
-// lie. DELETE, PATCH and heartbeat answer 409 `conflict` naming the origin node (the record is read-only here),
-// the record stays listed, and ids that exist nowhere still answer 404. A local record with the same id as an
-// imported one is the local one's to change.
+// lie. DELETE, PATCH, heartbeat and a bulk delete answer 409 `conflict` naming the origin node (read-only here),
+// the record stays listed, and ids that exist nowhere still answer 404 (`absent` in a bulk delete). A local record
+// with the same id as an imported one is the local one's to change.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorBodySchema } from "@kai/protocol";
 import { registration, startTestServer, type TestServer } from "../helpers/test-server.js";
@@ -43,6 +43,22 @@ describe("an imported record", () => {
     const heartbeat = await a.request("/api/services/from-b/heartbeat", { method: "POST" });
     expect(heartbeat.status).toBe(409);
     expect((await listRemote(a)).find((record) => record.id === "from-b")?.description).not.toBe("mine now");
+  });
+
+  it("cannot be removed by a bulk delete either: 409 naming its origin and the id's place, nothing of the batch removed", async () => {
+    expect((await a.request("/api/services/register", { method: "POST", json: registration({ id: "local-beside" }) })).status).toBe(201);
+    const response = await a.request("/api/services/bulk-delete", { method: "POST", json: { ids: ["local-beside", "from-b"] } });
+    expect(response.status).toBe(409);
+    const error = await errorOf(response);
+    expect(error.code).toBe("conflict");
+    expect(error.message).toContain("ids.1 (from-b)");
+    expect(error.message).toContain(didB);
+    expect(error.message).toContain("read-only here");
+    expect((await a.request("/api/services/local-beside")).status).toBe(200);
+    expect(ids(await listRemote(a))).toContain("from-b");
+    // An id that exists nowhere is absent, not refused; the local record goes.
+    const removed = await a.request("/api/services/bulk-delete", { method: "POST", json: { ids: ["local-beside", "nowhere"] } });
+    expect(await removed.json()).toMatchObject({ results: [{ id: "local-beside", action: "removed" }, { id: "nowhere", action: "absent" }] });
   });
 
   it("leaves a 404 for an id that exists nowhere", async () => {

@@ -47,6 +47,7 @@ const SCOPE_TABLE: Record<string, RouteRule> = {
   "GET /api/services/{id}": { need: "read" },
   "POST /api/services/register": { need: "write", body: () => registration() },
   "POST /api/services/bulk": { need: "write", body: () => ({ services: [registration({ id: "walk-bulk-1" }), registration({ id: "walk-bulk-2" })] }) },
+  "POST /api/services/bulk-delete": { need: "write", body: () => ({ ids: ["walk-bulk-1", "walk-bulk-2"] }) },
   "PATCH /api/services/{id}": { need: "write", body: () => ({ description: "patched by the security walk" }) },
   "DELETE /api/services/{id}": { need: "write" },
   "POST /api/services/{id}/heartbeat": { need: "heartbeat", body: () => ({ status: "active" }) },

@@ -1,6 +1,7 @@
 // Active health checks against a real local HTTP service: debounced (one bad reply does not flap the
 // status), consecutive failures mark it offline with the reason, successes bring it back, and while
-// the check fails heartbeats do not revive it.
+// the check fails neither heartbeats nor re-registrations revive it; a service in maintenance stays there when
+// re-registered.
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -62,7 +63,37 @@ it("debounces, marks offline after consecutive failures, and recovers after cons
   // Heartbeats do not revive a service whose health check is failing.
   const beat = await server.request("/api/services/hc-1/heartbeat", { method: "POST" });
   expect(((await beat.json()) as { status: string }).status).toBe("offline");
+  // Nor does a re-registration (it counts as a heartbeat): `kai services apply` of an unchanged manifest, one by one
+  // or in bulk, is an unchanged record, not an "updated" one set back to active.
+  const definition = registration({
+    id: "hc-1",
+    url: upstreamUrl,
+    ttl: 60,
+    healthCheck: { path: "/health", interval: 1, timeout: 0.5, failuresBeforeOffline: 2, successesBeforeActive: 2 },
+  });
+  const again = await server.request("/api/services/register", { method: "POST", json: definition });
+  expect(again.status).toBe(200);
+  expect(((await again.json()) as ServiceRecord).status).toBe("offline");
+  const bulk = await server.request("/api/services/bulk", { method: "POST", json: { services: [definition] } });
+  expect(((await bulk.json()) as { results: { action: string }[] }).results[0]!.action).toBe("unchanged");
+  expect((await record("hc-1")).status).toBe("offline");
 
   mode = "ok";
   await eventually(async () => (await record("hc-1")).status === "active", 6000);
 }, 30_000);
+
+it("keeps a service in maintenance when it registers again (a patch takes it out)", async () => {
+  const definition = registration({ id: "hc-maint", ttl: 60 });
+  await server.request("/api/services/register", { method: "POST", json: definition });
+  const patched = await server.request("/api/services/hc-maint", { method: "PATCH", json: { status: "maintenance" } });
+  expect(((await patched.json()) as ServiceRecord).status).toBe("maintenance");
+  const again = await server.request("/api/services/register", { method: "POST", json: definition });
+  expect(((await again.json()) as ServiceRecord).status).toBe("maintenance");
+  const bulk = await server.request("/api/services/bulk", { method: "POST", json: { services: [{ ...definition, description: "changed" }] } });
+  expect(((await bulk.json()) as { results: { action: string }[] }).results[0]!.action).toBe("updated");
+  const after = await record("hc-maint");
+  expect(after.status).toBe("maintenance");
+  expect(after.description).toBe("changed");
+  await server.request("/api/services/hc-maint", { method: "PATCH", json: { status: "active" } });
+  expect((await record("hc-maint")).status).toBe("active");
+});

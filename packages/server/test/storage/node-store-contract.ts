@@ -221,6 +221,58 @@ export function runNodeStoreContract(name: string, open: OpenNodeStore): void {
         expect((await store.deleteService("d-2", written.revision))?.event).toBe("deregistered");
       });
 
+      it("deleteServices removes several records in one call: one deregistered event each, in order, null where absent", async () => {
+        const record = fullDraft("dm-1");
+        const [first, second] = await store.writeServices([registered(record), registered(draft("dm-2", { tags: ["gpu"] }))]);
+        const events = await store.deleteServices([
+          { id: "dm-1", expectedRevision: first!.revision },
+          { id: "dm-absent" },
+          { id: "dm-2", expectedRevision: second!.revision },
+          // Named again after its delete: absent by then.
+          { id: "dm-1" },
+        ]);
+        expect(events.map((event) => event?.event ?? null)).toEqual(["deregistered", null, "deregistered", null]);
+        expect(events[0]?.service).toEqual({ ...record, revision: first!.revision });
+        expect(events[2]?.revision).toBe(events[0]!.revision + 1);
+        expect(await store.currentRevision()).toBe(events[2]!.revision);
+        expect(await store.eventsSince(second!.revision, 10)).toEqual([events[0], events[2]]);
+        expect(await store.getServices(["dm-1", "dm-2"])).toEqual([null, null]);
+        expect(await listAll(store, { tag: ["gpu"] }, ADMIN)).toEqual([]);
+        expect(await store.deleteServices([])).toEqual([]);
+        // The ids can be registered again as new.
+        await store.writeServices([registered(draft("dm-1"), 0), registered(draft("dm-2"), 0)]);
+        expect(ids(await listAll(store, {}, ADMIN))).toEqual(["dm-1", "dm-2"]);
+      });
+
+      it("deleteServices is all-or-nothing: one conflict rejects the whole call and every record stays", async () => {
+        const [one, two] = await store.writeServices([registered(draft("dn-1", { tags: ["keep"] })), registered(draft("dn-2"))]);
+        const before = await store.currentRevision();
+        const refused = store.deleteServices([{ id: "dn-1", expectedRevision: one!.revision }, { id: "dn-2", expectedRevision: two!.revision + 1 }]);
+        await expect(refused).rejects.toBeInstanceOf(RevisionConflict);
+        expect(await store.currentRevision()).toBe(before);
+        expect((await store.getServices(["dn-1", "dn-2"])).map((record) => record?.id ?? null)).toEqual(["dn-1", "dn-2"]);
+        expect(ids(await listAll(store, { tag: ["keep"] }, ADMIN))).toEqual(["dn-1"]);
+        // Nothing of the refused call lingers: the record is still where it was, to update and to delete.
+        await store.writeService({ event: "updated", record: draft("dn-1", { name: "still here" }), expectedRevision: one!.revision });
+        expect(ids(await listAll(store, {}, ADMIN))).toEqual(["dn-1", "dn-2"]);
+        expect((await store.deleteServices([{ id: "dn-1" }]))[0]?.service.name).toBe("still here");
+        expect(await store.getService("dn-1")).toBeNull();
+      });
+
+      it("deletes issued together with registrations of new records all land (none answered absent while it stays)", async () => {
+        await store.writeServices([registered(draft("dt-1")), registered(draft("dt-2")), registered(draft("dt-3"))]);
+        // Writes of the same turn may share one storage batch: a delete in it must still be decided on the stored row.
+        const [, single, many] = await Promise.all([
+          store.writeService(registered(draft("dt-new-1"), 0)),
+          store.deleteService("dt-1"),
+          store.deleteServices([{ id: "dt-2" }, { id: "dt-3" }]),
+          store.writeService(registered(draft("dt-new-2"), 0)),
+        ]);
+        expect(single?.event).toBe("deregistered");
+        expect(many.map((event) => event?.event)).toEqual(["deregistered", "deregistered"]);
+        expect(ids(await listAll(store, {}, ADMIN))).toEqual(["dt-new-1", "dt-new-2"]);
+      });
+
       it("changeService decides from the stored record (null when absent) and writes what it decided, against it", async () => {
         const seen: Array<ServiceRecord | null> = [];
         const created = await store.changeService("ch-1", (existing) => {

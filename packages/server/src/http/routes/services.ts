@@ -1,10 +1,13 @@
 /**
  * @module http/routes/services
- * The seed's registry routes: register, discover, read, patch, heartbeat, deregister.
+ * The seed's registry routes: register, discover, read, patch, heartbeat, deregister, and the bulk routes that
+ * register or deregister up to 1000 services in one request (one storage transaction, one count in the write bucket).
  */
 import { z } from "zod";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import {
+  BulkDeregistrationRequestSchema,
+  BulkDeregistrationResponseSchema,
   BulkRegistrationRequestSchema,
   BulkRegistrationResponseSchema,
   ErrorBodySchema,
@@ -42,6 +45,11 @@ const BulkBodySchema = z.compile(BulkRegistrationRequestSchema, { strict: true }
  * by default) is sized for one record and would refuse a full batch of entries with rich metadata.
  */
 const BULK_BODY_LIMIT = 8 * 1024 * 1024;
+/**
+ * The bulk delete's own body limit: 1000 ids of up to 128 characters are ~130 KB. Its own rather than the node-wide
+ * `server.bodyLimit`, so that a node configured for small records still takes a full batch of ids.
+ */
+const BULK_DELETE_BODY_LIMIT = 256 * 1024;
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 409: ErrorBodySchema, 429: ErrorBodySchema };
 const security = [{ bearer: [] }];
 
@@ -55,10 +63,15 @@ async function onLocalRecord<T>(listing: ServiceListing, id: string, change: () 
     return await change();
   } catch (error) {
     if (!(error instanceof ApiError) || error.code !== "not_found") throw error;
-    const origins = listing.importedOrigins(id);
-    if (origins.length === 0) throw error;
-    throw new ApiError("conflict", `service "${id}" is imported from ${origins.join(", ")} and read-only here: change or deregister it on its origin node`);
+    throw importedRefusal(listing, id) ?? error;
   }
+}
+
+/** The 409 for an id that has no local record the caller may change but is listed as imported; undefined if not. */
+function importedRefusal(listing: ServiceListing, id: string): ApiError | undefined {
+  const origins = listing.importedOrigins(id);
+  if (origins.length === 0) return undefined;
+  return new ApiError("conflict", `service "${id}" is imported from ${origins.join(", ")} and read-only here: change or deregister it on its origin node`);
 }
 
 export function servicesRoutes(registry: RegistryService, listing: ServiceListing): FastifyPluginAsyncZod {
@@ -96,6 +109,20 @@ export function servicesRoutes(registry: RegistryService, listing: ServiceListin
       request.body.services.forEach((entry, index) => atEntry(index, entry.id ?? "no id", () => refuseReservedRegistration(entry)));
       return registry.registerMany(principalOf(request), request.body.services);
     });
+
+    app.post("/api/services/bulk-delete", {
+      config: { scopes: ["services:write"], bucket: "write" },
+      bodyLimit: BULK_DELETE_BODY_LIMIT,
+      schema: {
+        tags: ["services"],
+        summary: "Deregister up to 1000 services at once, all or none",
+        description:
+          "Each id follows the rules of `DELETE /api/services/{id}` (owner or admin). The batch is one storage transaction: another owner's service (403, the message names `ids.<i>`), a record imported from a federation peer (409 naming its origin), an id named twice (400, `body.ids.<i>`) or a record changed meanwhile (409: retry) removes nothing. An id with no record you can see is `absent` in the results (where `DELETE` answers 404), not a refusal: a prune that races with other deletes still completes. `results` are in the request's order; each removal emits its `deregistered` event, as a single delete does. Body limit 256 KiB.",
+        security,
+        body: BulkDeregistrationRequestSchema,
+        response: { 200: BulkDeregistrationResponseSchema, ...errors, 413: ErrorBodySchema },
+      },
+    }, async (request) => registry.removeMany(principalOf(request), request.body.ids, (id) => importedRefusal(listing, id)));
 
     app.get("/api/services", {
       config: { scopes: ["services:read"], bucket: "read" },

@@ -66,7 +66,13 @@ export interface ServiceChange {
   event: RegistryEvent | null;
 }
 
-/** Thrown by `writeService`/`deleteService` when `expectedRevision` does not match. */
+/** One record `deleteServices` removes: only if it is still at `expectedRevision`, when given. */
+export interface ServiceDelete {
+  id: string;
+  expectedRevision?: number;
+}
+
+/** Thrown by `writeService`/`deleteService`/`deleteServices` when `expectedRevision` does not match. */
 export class RevisionConflict extends Error {
   constructor(
     readonly serviceId: string,
@@ -94,6 +100,12 @@ export interface ServiceRecordStore {
   changeService(id: string, decide: ServiceDecision): Promise<ServiceChange>;
   /** Deletes the record and appends a `deregistered` event carrying its last state; null if absent. */
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null>;
+  /**
+   * `deleteService` for several records in ONE transaction, all or nothing: one `RevisionConflict` rejects the call
+   * and nothing is deleted. One answer per entry, in order: its `deregistered` event (one revision each, in order),
+   * or null where the record is absent (an id named again after its delete is absent by then).
+   */
+  deleteServices(deletes: readonly ServiceDelete[]): Promise<Array<RegistryEvent | null>>;
 
   getService(id: string): Promise<ServiceRecord | null>;
   /**

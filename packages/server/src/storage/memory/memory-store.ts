@@ -8,7 +8,7 @@ import { decodeListCursor, encodeListCursor, orderOf } from "../contracts/page-c
 import { RevisionConflict, type LeaseRow, type ServicePage, type ServiceQuery, type ServiceWrite, type TokenRow } from "../contracts/node-store.js";
 import { canSee, type Viewer } from "../contracts/viewer.js";
 import type { StorageBackend } from "../contracts/storage-backend.js";
-import type { ServiceChange, ServiceDecision } from "../contracts/node-store.js";
+import type { ServiceChange, ServiceDecision, ServiceDelete } from "../contracts/node-store.js";
 import { changeByRead } from "../rows/change-by-read.js";
 import type { VaultStore } from "../contracts/vault-store.js";
 import type { FederationStore } from "../contracts/federation-store.js";
@@ -150,6 +150,10 @@ export class MemoryStore implements StorageBackend {
 
   async deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
     this.check();
+    return this.removeService(id, expectedRevision);
+  }
+
+  private removeService(id: string, expectedRevision?: number): RegistryEvent | null {
     const current = this.services.get(id);
     if (!current) return null;
     if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new RevisionConflict(id, current.revision);
@@ -158,6 +162,19 @@ export class MemoryStore implements StorageBackend {
     const event: RegistryEvent = { event: "deregistered", revision: ++this.revision, service: structuredClone(current) };
     this.events.push(event);
     return structuredClone(event);
+  }
+
+  /** All or nothing: every expected revision is checked (in order, as if deleted) before anything is deleted. */
+  async deleteServices(deletes: readonly ServiceDelete[]): Promise<Array<RegistryEvent | null>> {
+    this.check();
+    const gone = new Set<string>();
+    for (const { id, expectedRevision } of deletes) {
+      const current = gone.has(id) ? undefined : this.services.get(id);
+      if (!current) continue;
+      if (expectedRevision !== undefined && current.revision !== expectedRevision) throw new RevisionConflict(id, current.revision);
+      gone.add(id);
+    }
+    return deletes.map(({ id }) => this.removeService(id));
   }
 
   async getService(id: string): Promise<ServiceRecord | null> {

@@ -157,12 +157,16 @@ export class PgServiceBatcher {
    * statement that writes only if both hold (COMMIT_BATCH_IF_CURRENT: it checks the counter; an existing id fails its
    * insert on the unique index). On one instance registering new services,
    * both always hold: the lock-and-read round trip is saved (~5–8 ms of a ~22 ms batch at 256 registrations in
-   * flight, most of it the answer waiting for the event loop). Undefined when it was not tried (the batch touches
-   * stored rows or was refused as planned, or the last try missed) or did not write: the caller then runs the batch
-   * the ordinary way. Decisions (`changeService`) may thus be called twice, which their contract allows.
+   * flight, most of it the answer waiting for the event loop). Undefined when it was not tried (the batch holds a
+   * delete, touches stored rows or was refused as planned, or the last try missed) or did not write: the caller then
+   * runs the batch the ordinary way. Decisions (`changeService`) may thus be called twice, which their contract allows.
    */
   private async inOneRoundTrip(entries: ServiceBatchEntry[]): Promise<EntryOutcome[] | undefined> {
     if (this.knownRevision === undefined) return undefined;
+    // A delete is decided by the stored row, which a plan against an empty state cannot see, and its statement would
+    // not notice (a delete inserts nothing that could collide): the record would be answered absent and stay. A
+    // batch with one goes the ordinary way (before, a delete grouped with a new registration was lost so).
+    if (entries.some((entry) => entry.kind === "delete" || entry.kind === "deletes")) return undefined;
     if (this.ordinaryBatches > 0) {
       this.ordinaryBatches--;
       return undefined;

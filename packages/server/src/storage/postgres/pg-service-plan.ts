@@ -8,7 +8,7 @@
  * batch of 100 writes costs as many round trips as a batch of one.
  */
 import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
-import { RevisionConflict, type ServiceChange, type ServiceDecision, type ServiceDraft, type ServiceWrite } from "../contracts/node-store.js";
+import { RevisionConflict, type ServiceChange, type ServiceDecision, type ServiceDelete, type ServiceDraft, type ServiceWrite } from "../contracts/node-store.js";
 import { docWithRevision, encodeRecordDoc, eventDocIsRowDoc, eventDocOf, parseRecordDoc, serviceColumns } from "../sqlite/record-codec.js";
 import { recordOf, type StoredService } from "./pg-service-rows.js";
 import { booleanArrayParameter, numberArrayParameter, textArrayParameter } from "./pg-array-parameters.js";
@@ -19,10 +19,12 @@ export type ServiceBatchEntry =
   /** writeServices: all or nothing. */
   | { kind: "writes"; writes: ServiceWrite[] }
   | { kind: "delete"; id: string; expectedRevision: number | undefined }
+  /** deleteServices: all or nothing. */
+  | { kind: "deletes"; deletes: readonly ServiceDelete[] }
   /** changeService: decided here, against the row read under the counter lock (no read of its own before). */
   | { kind: "change"; id: string; decide: ServiceDecision };
 
-export type EntryOutcome = { ok: true; value: RegistryEvent | RegistryEvent[] | ServiceChange | null } | { ok: false; error: unknown };
+export type EntryOutcome = { ok: true; value: RegistryEvent | RegistryEvent[] | Array<RegistryEvent | null> | ServiceChange | null } | { ok: false; error: unknown };
 
 /** An id's state after the writes planned so far: null once deleted. */
 interface PlannedService extends StoredService {
@@ -77,6 +79,8 @@ export function idsOf(entry: ServiceBatchEntry): string[] {
       return [entry.write.record.id];
     case "writes":
       return entry.writes.map((write) => write.record.id);
+    case "deletes":
+      return entry.deletes.map((remove) => remove.id);
     case "delete":
     case "change":
       return [entry.id];
@@ -215,6 +219,14 @@ export class ServiceBatchPlan {
         case "delete":
           remember(entry.id);
           return { ok: true, value: this.delete(entry.id, entry.expectedRevision) };
+        case "deletes":
+          return {
+            ok: true,
+            value: entry.deletes.map(({ id, expectedRevision }) => {
+              remember(id);
+              return this.delete(id, expectedRevision);
+            }),
+          };
         case "change":
           remember(entry.id);
           return { ok: true, value: this.change(entry.id, entry.decide) };

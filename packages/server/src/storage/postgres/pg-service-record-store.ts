@@ -6,7 +6,7 @@
  * write committed by any instance. Nothing is cached in this process: another instance may have written since.
  */
 import { SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
-import type { ServiceChange, ServiceDecision, ServicePage, ServiceQuery, ServiceRecordStore, ServiceWrite } from "../contracts/node-store.js";
+import type { ServiceChange, ServiceDecision, ServiceDelete, ServicePage, ServiceQuery, ServiceRecordStore, ServiceWrite } from "../contracts/node-store.js";
 import type { StoredChange } from "../contracts/storage-backend.js";
 import type { Viewer } from "../contracts/viewer.js";
 import { decodeListCursor, encodeListCursor, orderOf, type ListingOrder } from "../contracts/page-cursor.js";
@@ -79,6 +79,15 @@ export class PgServiceRecordStore implements ServiceRecordStore {
 
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
     return this.batcher.enqueue({ kind: "delete", id, expectedRevision }) as Promise<RegistryEvent | null>;
+  }
+
+  /** One batch entry: planned as a whole under the counter lock, refused as a whole (nothing written) on a conflict. */
+  async deleteServices(deletes: readonly ServiceDelete[]): Promise<Array<RegistryEvent | null>> {
+    if (deletes.length === 0) {
+      this.db.assertOpen();
+      return [];
+    }
+    return this.batcher.enqueue({ kind: "deletes", deletes }) as Promise<Array<RegistryEvent | null>>;
   }
 
   // ---- reads ----

@@ -13,7 +13,7 @@
  */
 import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import pg from "pg";
-import type { LeaseRow, ServicePage, ServiceQuery, ServiceWrite, TokenRow } from "../contracts/node-store.js";
+import type { LeaseRow, ServiceDelete, ServicePage, ServiceQuery, ServiceWrite, TokenRow } from "../contracts/node-store.js";
 import type { SharedStorage, StorageBackend, StoredChange } from "../contracts/storage-backend.js";
 import type { ServiceChange, ServiceDecision } from "../contracts/node-store.js";
 import type { Viewer } from "../contracts/viewer.js";
@@ -135,6 +135,10 @@ export class PostgresStore implements StorageBackend, SharedStorage {
 
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
     return this.services.deleteService(id, expectedRevision);
+  }
+
+  deleteServices(deletes: readonly ServiceDelete[]): Promise<Array<RegistryEvent | null>> {
+    return this.services.deleteServices(deletes);
   }
 
   getService(id: string): Promise<ServiceRecord | null> {

@@ -10,7 +10,7 @@
  */
 import { SERVICE_STATUSES, type RegistryEvent, type ServiceRecord } from "@kai/protocol";
 import type { Database, Statement } from "better-sqlite3";
-import { RevisionConflict, type ServiceDraft, type ServicePage, type ServiceQuery, type ServiceRecordStore, type ServiceWrite } from "../contracts/node-store.js";
+import { RevisionConflict, type ServiceDelete, type ServiceDraft, type ServicePage, type ServiceQuery, type ServiceRecordStore, type ServiceWrite } from "../contracts/node-store.js";
 import type { Viewer } from "../contracts/viewer.js";
 import { decodeListCursor, encodeListCursor } from "../contracts/page-cursor.js";
 import type { EnqueueOptions } from "./write-batcher.js";
@@ -184,19 +184,20 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
 
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
     return this.write((sink) => {
-      const row = this.serviceRow(this.rowSeq(id), id);
-      if (!row) return null;
-      if (expectedRevision !== undefined && expectedRevision !== row.revision) throw new RevisionConflict(id, row.revision);
-      const last = fromRow(row);
-      const revision = this.workingRevision + 1;
-      this.stmt.insertEvent.run(revision, "deregistered", id, JSON.stringify(last));
-      this.replaceTerms(row.seq, last, null, sink);
-      this.stmt.deleteService.run(row.seq);
-      this.workingRevision = revision;
+      const event = this.applyDelete(id, expectedRevision, sink);
       // Last, after everything that can throw: a delete must never reach seqs unless it happened.
-      this.noteIdChange(id, null);
-      // The event carries the record as it last was (its revision is that of its last change).
-      return { event: "deregistered", revision, service: last };
+      if (event) this.noteIdChange(id, null);
+      return event;
+    });
+  }
+
+  deleteServices(deletes: readonly ServiceDelete[]): Promise<Array<RegistryEvent | null>> {
+    // One batch entry, hence one savepoint: the deletes land together or not at all (write() resets the revision).
+    return this.write((sink) => {
+      const events = deletes.map(({ id, expectedRevision }) => this.applyDelete(id, expectedRevision, sink));
+      // Only once every delete ran: a conflict half-way must leave no id noted as deleted (seqs would lose a row).
+      for (const event of events) if (event) this.noteIdChange(event.service.id, null);
+      return events;
     });
   }
 
@@ -340,6 +341,25 @@ export class SqliteServiceRecordStore implements ServiceRecordStore {
     if (planned) return planned;
     const seq = this.rowSeq(id);
     return seq === undefined ? undefined : this.stmt.getRevision.get(seq, id);
+  }
+
+  /**
+   * Deletes one record on this connection (inside the batch transaction), with its index rows, and appends its
+   * `deregistered` event under the next revision; null when absent. The caller notes the id change once nothing
+   * more can throw. A row deleted earlier in the same transaction is found absent (this connection sees it gone).
+   */
+  private applyDelete(id: string, expectedRevision: number | undefined, sink: WriteSink): RegistryEvent | null {
+    const row = this.serviceRow(this.rowSeq(id), id);
+    if (!row) return null;
+    if (expectedRevision !== undefined && expectedRevision !== row.revision) throw new RevisionConflict(id, row.revision);
+    const last = fromRow(row);
+    const revision = this.workingRevision + 1;
+    this.stmt.insertEvent.run(revision, "deregistered", id, JSON.stringify(last));
+    this.replaceTerms(row.seq, last, null, sink);
+    this.stmt.deleteService.run(row.seq);
+    this.workingRevision = revision;
+    // The event carries the record as it last was (its revision is that of its last change).
+    return { event: "deregistered", revision, service: last };
   }
 
   /** Plans one service write: the event, the row and its index rows, under the next revision. */

@@ -8,7 +8,7 @@
  */
 import type { RegistryEvent, ServiceRecord } from "@kai/protocol";
 import type { Database } from "better-sqlite3";
-import type { LeaseRow, ServicePage, ServiceQuery, ServiceWrite, TokenRow } from "../contracts/node-store.js";
+import type { LeaseRow, ServiceDelete, ServicePage, ServiceQuery, ServiceWrite, TokenRow } from "../contracts/node-store.js";
 import type { StorageBackend } from "../contracts/storage-backend.js";
 import type { ServiceChange, ServiceDecision } from "../contracts/node-store.js";
 import type { Viewer } from "../contracts/viewer.js";
@@ -198,6 +198,10 @@ export class SqliteStore implements StorageBackend {
 
   deleteService(id: string, expectedRevision?: number): Promise<RegistryEvent | null> {
     return this.services.deleteService(id, expectedRevision);
+  }
+
+  deleteServices(deletes: readonly ServiceDelete[]): Promise<Array<RegistryEvent | null>> {
+    return this.services.deleteServices(deletes);
   }
 
   getService(id: string): Promise<ServiceRecord | null> {

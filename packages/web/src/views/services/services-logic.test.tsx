@@ -157,7 +157,17 @@ describe("manifests", () => {
     const plan = planManifest("services:\n  - id: a\n  - id: a\n  - id: b\n    endpoint: nope\n", "m.yaml");
     expect(plan.ok).toBe(false);
     if (plan.ok) return;
-    expect(plan.problems.map((problem) => problem.path)).toEqual(["services.1.id", "services.2.url"]);
+    // As the file spells them: the entry's `endpoint`, though the registration calls it `url`.
+    expect(plan.problems.map((problem) => problem.path)).toEqual(["services.1.id", "services.2.endpoint"]);
     expect(planManifest(": : :\n\t-", "m.yaml").ok).toBe(false);
+  });
+
+  it("says where a YAML syntax error is, in one whole sentence", () => {
+    const plan = planManifest("services:\n  - id: a\n   name: b\n", "m.yaml");
+    expect(plan.ok).toBe(false);
+    if (plan.ok) return;
+    const message = plan.problems[0]!.message;
+    expect(message).toMatch(/^not valid YAML at line 3, column \d+: /);
+    expect(message).not.toMatch(/:\s*$/);
   });
 });

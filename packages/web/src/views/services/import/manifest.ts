@@ -27,12 +27,25 @@ function baseName(fileName: string): string {
 export function planManifest(text: string, fileName: string): ManifestPlan {
   let document: unknown;
   try {
-    document = parse(text);
+    // Without `prettyErrors` the library's message is the problem alone and `pos` its offset: the pretty message's
+    // first line ended in a dangling colon (its excerpt of the file followed on the next lines).
+    document = parse(text, { prettyErrors: false });
   } catch (error) {
-    return { ok: false, problems: [{ path: "(file)", message: `not valid YAML: ${error instanceof Error ? error.message.split("\n")[0] : String(error)}` }] };
+    return { ok: false, problems: [{ path: "(file)", message: yamlProblem(text, error) }] };
   }
   const plan = planManifestEntries(document, baseName(fileName));
   if (!plan.ok) return plan;
   if (plan.services.length === 0) return { ok: false, problems: [{ path: "services", message: "the manifest lists no services" }] };
   return { ok: true, services: plan.services.map(({ id, input, normalised }) => ({ id, name: normalised.name, url: normalised.url, input })) };
+}
+
+/** `not valid YAML at line 4, column 1: <the library's message>`. */
+function yamlProblem(text: string, error: unknown): string {
+  if (!(error instanceof Error)) return "not valid YAML";
+  const pos = (error as { pos?: unknown }).pos;
+  if (!Array.isArray(pos) || typeof pos[0] !== "number") return `not valid YAML: ${error.message}`;
+  const before = text.slice(0, pos[0]);
+  const line = before.split("\n").length;
+  const column = pos[0] - (before.lastIndexOf("\n") + 1) + 1;
+  return `not valid YAML at line ${line}, column ${column}: ${error.message}`;
 }
