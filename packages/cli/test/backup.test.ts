@@ -3,8 +3,10 @@
  * has the node verify it (the passphrase from the node's `backup.passphrase`); downloads it; then, with no node,
  * verifies the downloaded file itself and restores it into an empty data directory (the passphrase from
  * KAI_BACKUP_PASSPHRASE), and deletes it on the node; a download cut short leaves no file. Exit codes as
- * documented: 6 for a wrong passphrase, 5 for a target that is not empty, 2 for bad usage. A backup with the
+ * documented: 6 for a wrong passphrase, 5 for a target that is not empty, 2 for bad usage (a missing or unreadable
+ * file, an output folder that does not exist, a passphrase too short, an id and --file both). A backup with the
  * artifacts' bytes restores them into the S3 store the restored node's config names (a real S3-compatible server).
+ * The node's vault is on its key file (no KAI_VAULT_PASSPHRASE): `create` warns that the backup needs that file.
  */
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -70,8 +72,12 @@ describe("kai backup", () => {
     expect(created.code, created.stderr).toBe(0);
     const { id, counts } = JSON.parse(created.stdout) as { id: string; counts: { services: number } };
     expect(counts.services).toBe(1);
+    // The vault opens with the node's vault.key, which no backup carries: said on stderr, --json or not.
+    expect(created.stderr).toContain(`warning: this node's vault opens with its key file ${join(server.dataDir, "vault.key")}, not a passphrase`);
     const listed = await kai(["backup", "list"]);
-    expect(listed.stdout).toContain(id);
+    // Asked for, not scheduled: kept until deleted (backup.retain prunes scheduled backups only).
+    expect(listed.stdout).toMatch(/^ID\s+CREATED\s+BYTES\s+ARTIFACTS\s+FROM\s+TAKEN\s+WHERE$/m);
+    expect(listed.stdout).toMatch(new RegExp(`^${id}\\s.*\\ssqlite\\s+request\\s+local$`, "m"));
     const verified = await kai(["backup", "verify", id]);
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.stdout).toMatch(/services\s+1\s+1\s+ok/);
@@ -101,6 +107,9 @@ describe("kai backup", () => {
     expect(wrong.code).toBe(6);
     expect(wrong.stderr).toContain("backup_passphrase_wrong");
     expect((await kai(["backup", "verify"])).code).toBe(2);
+    const both = await kai(["backup", "verify", id, "--file", file]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("give a backup id or --file <file>, not both");
 
     const target = mkdtempSync(join(tmpdir(), "kai-cli-restore-"));
     cleanup.push(target);
@@ -127,6 +136,39 @@ describe("kai backup", () => {
     const deletedAgain = await kai(["backup", "rm", id, "--json"]);
     expect(deletedAgain.code).toBe(3);
     expect(deletedAgain.stderr).toContain("not_found");
+  }, 60_000);
+
+  it("says which file or flag is wrong, as a usage error (exit 2), before anything is decrypted, fetched or written", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kai-cli-paths-"));
+    cleanup.push(dir);
+    const env = { KAI_BACKUP_PASSPHRASE: PASSPHRASE };
+    const missingFile = join(dir, "missing.kaibak");
+    const verifyMissing = await kai(["backup", "verify", "--file", missingFile], env);
+    expect([verifyMissing.code, verifyMissing.stderr]).toEqual([2, expect.stringContaining(`${missingFile}: no such file (usage)`)]);
+    const verifyDir = await kai(["backup", "verify", "--file", dir], env);
+    expect([verifyDir.code, verifyDir.stderr]).toEqual([2, expect.stringContaining(`${dir} is a directory: give a backup file (.kaibak)`)]);
+    const restoreMissing = await kai(["backup", "restore", missingFile, "--data-dir", join(dir, "data")], env);
+    expect([restoreMissing.code, restoreMissing.stderr]).toEqual([2, expect.stringContaining(`${missingFile}: no such file`)]);
+    expect(existsSync(join(dir, "data"))).toBe(false);
+    const created = await kai(["backup", "create", "--json"]);
+    const { id } = JSON.parse(created.stdout) as { id: string };
+    const nowhere = join(dir, "no-such-folder", "x.kaibak");
+    const download = await kai(["backup", "download", id, "-o", nowhere]);
+    expect([download.code, download.stderr]).toEqual([2, expect.stringContaining(`${nowhere}: its folder ${join(dir, "no-such-folder")} does not exist`)]);
+    const intoDir = await kai(["backup", "download", id, "-o", dir]);
+    expect([intoDir.code, intoDir.stderr]).toEqual([2, expect.stringContaining(`${dir} is a directory: give a file name`)]);
+    // A file where --data-dir should be a folder.
+    const downloaded = join(dir, "ok.kaibak");
+    expect((await kai(["backup", "download", id, "-o", downloaded])).code).toBe(0);
+    const notAFolder = await kai(["backup", "restore", downloaded, "--data-dir", join(downloaded, "data")], env);
+    expect([notAFolder.code, notAFolder.stderr]).toEqual([2, expect.stringContaining(`${join(downloaded, "data")}: a part of it is not a directory (ENOTDIR)`)]);
+    // A passphrase shorter than any backup's: named by where it came from, not by the request body's field.
+    const short = await kai(["backup", "create"], { KAI_BACKUP_PASSPHRASE: "short" });
+    expect([short.code, short.stderr]).toEqual([2, expect.stringContaining("KAI_BACKUP_PASSPHRASE must have at least 8 characters")]);
+    const asked = await runKai(["--url", server.url, "backup", "create", "--passphrase"], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: server.adminToken }, input: "short\n" });
+    expect([asked.code, asked.stderr]).toEqual([2, expect.stringContaining("--passphrase must have at least 8 characters")]);
+    expect(asked.stderr).not.toContain("body.passphrase");
+    expect((await kai(["backup", "delete", id])).code).toBe(0);
   }, 60_000);
 
   it("leaves no file behind when a download is cut short", async () => {

@@ -149,6 +149,42 @@ describe("kai serve", () => {
     }
   });
 
+  it("with its vault locked and no admin token (a restore started without the vault's passphrase): says so and how to unlock, no token path nor `try:`", async () => {
+    const lockedDataDir = mkdtempSync(join(tmpdir(), "kai-serve-locked-"));
+    const env = { ...box.env, KAI_VAULT_PASSPHRASE: "the vault passphrase of the locked test" };
+    try {
+      const first = spawnKai(["serve", "--port", "0", "--data-dir", lockedDataDir, "--quiet"], { cwd: box.dir, env });
+      try {
+        const firstBanner = await waitForOutput(first.stderr, /try: .+\n/, 15_000);
+        // Serving, not only printed: a SIGTERM in the very instant after the banner is not what this test is about.
+        expect((await fetch(`${/listening on (\S+)/.exec(firstBanner)![1]}/healthz`)).status).toBe(200);
+        first.kill("SIGTERM");
+        expect(await exitOf(first)).toBe(0);
+      } finally {
+        first.kill("SIGKILL");
+      }
+      // As on a restored node: no admin token file, and the vault's passphrase not given.
+      rmSync(join(lockedDataDir, "admin.token"));
+      const { KAI_VAULT_PASSPHRASE: _passphrase, ...withoutPassphrase } = env;
+      const locked = spawnKai(["serve", "--port", "0", "--data-dir", lockedDataDir, "--quiet"], { cwd: box.dir, env: withoutPassphrase });
+      try {
+        const banner = await waitForOutput(locked.stderr, /unlock: .+\n/, 15_000);
+        expect(banner).toContain("  admin token: none: the vault is locked (the node key is sealed in it), so no token could be minted\n");
+        expect(banner).toContain(`  unlock:      restart with the vault's passphrase in KAI_VAULT_PASSPHRASE (a vault on the key file: with its vault.key in ${join(lockedDataDir, "vault.key")}), or kai vault unlock with a token of this node minted earlier\n`);
+        expect(banner).not.toContain(join(lockedDataDir, "admin.token"));
+        expect(banner).not.toMatch(/^\s*try:/m);
+        expect(existsSync(join(lockedDataDir, "admin.token"))).toBe(false);
+        expect((await fetch(`${/listening on (\S+)/.exec(banner)![1]}/healthz`)).status).toBe(200);
+        locked.kill("SIGTERM");
+        expect(await exitOf(locked)).toBe(0);
+      } finally {
+        locked.kill("SIGKILL");
+      }
+    } finally {
+      rmSync(lockedDataDir, { recursive: true, force: true });
+    }
+  });
+
   it("refuses a bad port with a usage error (exit 2)", async () => {
     const result = await runKai(["serve", "--port", "70000"], { cwd: box.dir, env: box.env });
     expect(result.code).toBe(2);

@@ -7,6 +7,7 @@ export { startServer, type StartServerOptions, type RunningServer } from "./serv
 export { loadConfig, ConfigError, type ConfigSources } from "./config/load-config.js";
 export { ConfigSchema, type Config, type ConfigInput } from "./config/config-schema.js";
 export { VERSION } from "./version.js";
+export { VAULT_KEY_FILE } from "./vault/key-files.js";
 export { copyStorage, postgresTarget, maskUrl, scrubPassword, type CopyReport, type CopyStorageOptions } from "./storage/copy/index.js";
 export { restoreBackup, verifyBackup, readBackupHeader, openOffsiteStore, type RestoreOptions, type RestoreReport } from "./backup/index.js";
 export { openBlobBackend } from "./artifacts/open-artifacts.js";

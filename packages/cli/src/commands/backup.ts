@@ -12,16 +12,20 @@
  *   node's configuration names first. The server package's `restoreBackup` does the work, imported lazily
  *   like `kai storage copy` does.
  * The backup's passphrase is read from `KAI_BACKUP_PASSPHRASE`, or stdin/a prompt with `--passphrase` (never argv:
- * other users can read it); `create` and `verify ID` without either use the node's `backup.passphrase`.
+ * other users can read it); `create` and `verify ID` without either use the node's `backup.passphrase`. A passphrase
+ * shorter than the 8 characters every backup has is refused here, naming where it came from (the node would only
+ * name the request body's field). A backup file given here that is missing, a directory or unreadable is a usage
+ * error (exit 2) naming it, before anything is decrypted or written.
  */
 import { mkdtempSync, rmSync } from "node:fs";
+import { access, constants, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Command } from "commander";
-import { BackupIdSchema, type BackupVerification } from "@kai/protocol";
+import { BackupIdSchema, MIN_BACKUP_PASSPHRASE_LENGTH, type BackupVerification } from "@kai/protocol";
 import type * as ServerModule from "@kai/server";
 import { isApiError, reworded } from "../api-hints.js";
-import { writeDownload } from "../download-file.js";
+import { assertNewOutput, writeDownload } from "../download-file.js";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { CliError, configUsageError, serverPackageError, usageError } from "../cli-error.js";
 import { EXIT, exitCodeForApiCode } from "../exit-codes.js";
@@ -35,11 +39,49 @@ type ServerPackage = typeof ServerModule;
 
 /** The passphrase: asked for (`--passphrase`), else KAI_BACKUP_PASSPHRASE, else none (`required`: an error). */
 async function passphraseOf(ask: boolean | undefined, required: boolean): Promise<string | undefined> {
-  if (ask) return readSecret({ what: "backup passphrase" });
   const env = process.env.KAI_BACKUP_PASSPHRASE;
-  if (env !== undefined && env !== "") return env;
-  if (required) return readSecret({ what: "backup passphrase" });
-  return undefined;
+  const fromEnv = !ask && env !== undefined && env !== "";
+  const passphrase = fromEnv ? env : ask || required ? await readSecret({ what: "backup passphrase" }) : undefined;
+  if (passphrase !== undefined && passphrase.length < MIN_BACKUP_PASSPHRASE_LENGTH) {
+    throw usageError(`${fromEnv ? "KAI_BACKUP_PASSPHRASE" : "--passphrase"} must have at least ${MIN_BACKUP_PASSPHRASE_LENGTH} characters`);
+  }
+  return passphrase;
+}
+
+/** What a file system refusal on a path of the user's (`--data-dir`, `--key-dir`) means, in words. */
+const PATH_REFUSALS: Readonly<Record<string, string>> = {
+  ENOENT: "no such file or directory",
+  ENOTDIR: "a part of it is not a directory",
+  EEXIST: "it exists, and is not a directory",
+  EISDIR: "it is a directory",
+  EACCES: "permission denied",
+  EPERM: "not permitted",
+  EROFS: "a read-only file system",
+};
+
+/**
+ * A file system refusal on one of `given` (the folders the user named) or below as a usage error (exit 2) naming the
+ * path, else undefined: a refusal elsewhere (the temporary folder) is not the user's to fix by another flag.
+ */
+function localPathError(error: unknown, given: string[]): CliError | undefined {
+  const { code, path } = error as NodeJS.ErrnoException;
+  if (code === undefined || typeof path !== "string" || PATH_REFUSALS[code] === undefined) return undefined;
+  if (!given.some((dir) => path === dir || path.startsWith(`${dir}/`))) return undefined;
+  return usageError(`${path}: ${PATH_REFUSALS[code]} (${code})`);
+}
+
+/** A backup file to read here: a usage error (exit 2) naming it when it is missing, a directory or unreadable. */
+async function backupFileHere(path: string): Promise<string> {
+  const file = resolve(path);
+  try {
+    if ((await stat(file)).isDirectory()) throw usageError(`${path} is a directory: give a backup file (.kaibak)`);
+    await access(file, constants.R_OK);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    throw usageError(code === "ENOENT" || code === "ENOTDIR" ? `${path}: no such file` : `${path}: cannot read it (${code ?? "unreadable"})`);
+  }
+  return file;
 }
 
 function printVerification(out: Output, verification: BackupVerification): void {
@@ -83,6 +125,8 @@ function createCommand(): Command {
       out.table(["WHAT", "COUNT"], Object.entries(created.counts).map(([kind, count]) => [kind, String(count)]), "nothing counted");
       out.line(`${created.id} (${created.bytes} bytes${created.locations?.includes("offsite") ? ", copied offsite" : ""})`);
     }
+    // What the restore will need beyond the passphrase (a vault on its key file): said on stderr, --json or not.
+    for (const warning of created.warnings ?? []) out.warn(warning);
     // The backup is taken and kept; only its offsite copy failed: a job running this must hear of it.
     if (created.offsiteError !== undefined) {
       throw new CliError(`${created.id} was taken and is kept in the node's backup directory, but its offsite copy failed: ${created.offsiteError}`, "backup_offsite_unavailable", exitCodeForApiCode("backup_offsite_unavailable"));
@@ -97,9 +141,18 @@ function listCommand(): Command {
     const { out, client } = contextOf(self);
     const listing = await client().backups.listing();
     if (out.json) return out.document(listing);
+    // TAKEN: `schedule` (pruned by backup.retain) or `request` (kept until deleted); `-`: a backup too old to say, kept too.
     out.table(
-      ["ID", "CREATED", "BYTES", "ARTIFACTS", "FROM", "WHERE"],
-      listing.backups.map((backup) => [backup.id, backup.createdAt, String(backup.bytes), backup.withArtifacts ? "bytes" : "metadata", backup.sourceBackend, (backup.locations ?? ["local"]).join("+")]),
+      ["ID", "CREATED", "BYTES", "ARTIFACTS", "FROM", "TAKEN", "WHERE"],
+      listing.backups.map((backup) => [
+        backup.id,
+        backup.createdAt,
+        String(backup.bytes),
+        backup.withArtifacts ? "bytes" : "metadata",
+        backup.sourceBackend,
+        backup.scheduled === undefined ? "-" : backup.scheduled ? "schedule" : "request",
+        (backup.locations ?? ["local"]).join("+"),
+      ]),
       "no backups (kai backup create takes one)",
     );
     if (listing.offsiteError !== undefined) out.warn(`the offsite store could not be listed, so only the backup directory's backups are shown: ${listing.offsiteError}`);
@@ -114,6 +167,8 @@ function downloadCommand(): Command {
   addGlobalOptions(command);
   return command.action(async (id: string, flags: { output?: string }, self: Command) => {
     const { out, client } = contextOf(self);
+    // Before asking the node: a bad -o must not cost a download (nor an offsite fetch by the node).
+    if (flags.output !== undefined) await assertNewOutput(flags.output);
     const download = await client().backups.download(id);
     const output = flags.output ?? download.fileName;
     // 0600: the file is encrypted, but whose it is and when it was taken are in its header.
@@ -144,14 +199,16 @@ function verifyCommand(): Command {
     .option("--passphrase", "read the backup's passphrase from stdin or a prompt (else KAI_BACKUP_PASSPHRASE)");
   addGlobalOptions(command);
   return command.action(async (id: string | undefined, flags: { file?: string; passphrase?: boolean }, self: Command) => {
-    if ((id === undefined) === (flags.file === undefined)) throw usageError("give a backup id, or --file <file>");
+    if (id !== undefined && flags.file !== undefined) throw usageError("give a backup id or --file <file>, not both");
+    if (id === undefined && flags.file === undefined) throw usageError("give a backup id, or --file <file>");
     if (flags.file !== undefined) {
       const out = createOutput({ json: self.optsWithGlobals<{ json?: boolean }>().json === true, quiet: false });
+      const file = await backupFileHere(flags.file);
       const passphrase = (await passphraseOf(flags.passphrase, true)) ?? "";
       const { verifyBackup } = await import("@kai/server");
       let verification: BackupVerification;
       try {
-        verification = await verifyBackup(resolve(flags.file), passphrase);
+        verification = await verifyBackup(file, passphrase);
       } catch (error) {
         throw serverPackageError(error, exitCodeForApiCode);
       }
@@ -191,7 +248,7 @@ function restoreCommand(): Command {
     .option("--postgres", "restore into the PostgreSQL database in KAI_DATABASE_URL")
     .option("--config <file>", "the restored node's config file: the artifacts' bytes go where its `artifacts` section says (S3, or artifacts.path); default <data-dir>/artifacts")
     .option("--offsite", "fetch the backup <file> names by id from the offsite store of the node's config (--config and KAI_* variables: backup.offsite), e.g. after its disk was lost")
-    .option("--force", "empty a target that is not empty first, and replace another node's key files (everything there is lost)")
+    .option("--force", "empty a target that is not empty first, and replace another node's files (everything there is lost, except a vault.key, renamed aside)")
     .option("--passphrase", "read the backup's passphrase from stdin or a prompt (else KAI_BACKUP_PASSPHRASE)")
     .option("--json", "the verification as JSON on stdout (errors also as JSON on stderr)")
     .option("-q, --quiet", "no progress lines on stderr")
@@ -202,6 +259,7 @@ function restoreCommand(): Command {
       // Not echoed: a malformed URL may still hold the password.
       if (url !== undefined && !POSTGRES_URL.test(url)) throw usageError("--to must be a postgres:// or postgresql:// URL");
       if (flags.offsite && !BackupIdSchema.safeParse(file).success) throw usageError(`with --offsite, give the backup's id (kai-backup-<time>-<suffix>, as kai backup list shows it), not "${file}"`);
+      const local = flags.offsite ? undefined : await backupFileHere(file);
       const passphrase = (await passphraseOf(flags.passphrase, true)) ?? "";
       const { restoreBackup, postgresTarget, scrubPassword, loadConfig, openBlobBackend, openOffsiteStore } = await import("@kai/server");
       const fetched = flags.offsite ? await fetchFromOffsite(file, flags, { loadConfig, openOffsiteStore }) : undefined;
@@ -221,7 +279,7 @@ function restoreCommand(): Command {
       const steps = out.steps();
       try {
         report = await restoreBackup({
-          file: fetched?.file ?? resolve(file),
+          file: fetched?.file ?? local ?? resolve(file),
           passphrase,
           dataDir: resolve(flags.dataDir),
           ...(flags.keyDir !== undefined ? { keyDir: resolve(flags.keyDir) } : {}),
@@ -231,7 +289,8 @@ function restoreCommand(): Command {
           onProgress: (line) => steps.line(scrub(line)),
         });
       } catch (error) {
-        throw serverPackageError(error, exitCodeForApiCode, scrub);
+        const given = [resolve(flags.dataDir), ...(flags.keyDir !== undefined ? [resolve(flags.keyDir)] : [])];
+        throw localPathError(error, given) ?? serverPackageError(error, exitCodeForApiCode, scrub);
       } finally {
         steps.end();
         if (fetched) rmSync(fetched.dir, { recursive: true, force: true });

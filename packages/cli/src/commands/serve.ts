@@ -3,7 +3,7 @@
  * `kai serve`: runs the registry server in this process until SIGINT/SIGTERM. The server package is
  * imported only here, lazily, so the other commands never load SQLite or the HTTP stack.
  */
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { Command } from "commander";
 import { integerOption } from "../command-options.js";
 import { CliError, configUsageError, databaseInUseError } from "../cli-error.js";
@@ -53,7 +53,7 @@ export function serveCommand(): Command {
     .option("-q, --quiet", "no log lines on stdout (the log file is still written)")
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: `kai serve --help` (and every other command) need neither.
-      const [{ startServer }, { cliInvocation, connectionPrefix }, { certificateTrust, clientCertificateHint, trustHint }] = await Promise.all([
+      const [{ startServer, VAULT_KEY_FILE }, { cliInvocation, connectionPrefix }, { certificateTrust, clientCertificateHint, trustHint }] = await Promise.all([
         import("@kai/server"),
         import("../invocation.js"),
         import("../certificate-trust.js"),
@@ -85,6 +85,11 @@ export function serveCommand(): Command {
         throw configUsageError(error) ?? startRefusal(error) ?? error;
       }
       const tls = server.config.server.tls;
+      // No token: the vault is locked (the node key is sealed in it, so none could be minted), e.g. after a restore
+      // started without the vault's passphrase. The token file's path and a `try:` command would point at a token that
+      // is not there, or at a stale one of the node a restore replaced.
+      const locked = server.adminToken === "";
+      const keyFile = join(resolve(server.config.vault.keyDir ?? server.config.dataDir), VAULT_KEY_FILE);
       const trust = tls.certFile !== undefined ? certificateTrust(tls.certFile, tls.caFile) : undefined;
       const caFile = trust?.kind === "private" ? trust.caFile : undefined;
       process.stderr.write(
@@ -93,7 +98,12 @@ export function serveCommand(): Command {
           // The web app signs in with the first admin's password too (or any user's).
           ...(server.webApp ? [`  web app:     ${server.url}/`] : []),
           `  API docs:    ${server.url}/docs`,
-          `  admin token: ${server.adminTokenPath}${server.adminTokenCreated ? " (new)" : ""}`,
+          ...(locked
+            ? [
+                "  admin token: none: the vault is locked (the node key is sealed in it), so no token could be minted",
+                `  unlock:      restart with the vault's passphrase in KAI_VAULT_PASSPHRASE (a vault on the key file: with its vault.key in ${keyFile}), or kai vault unlock with a token of this node minted earlier`,
+              ]
+            : [`  admin token: ${server.adminTokenPath}${server.adminTokenCreated ? " (new)" : ""}`]),
           // Until someone signs in with it, the first admin's one-time password waits in a 0600 file (issue 14).
           ...(server.firstAdminPasswordPath
             ? [`  first admin: user ${server.config.auth.signIn.firstAdmin.username}, one-time password in ${server.firstAdminPasswordPath} (kai login; choose a new password at once)`]
@@ -102,7 +112,7 @@ export function serveCommand(): Command {
           ...clientCertificateHint(tls.clientCertificates, tls.caFile),
           // A command that works as printed from here: `kai` alone is on no PATH after a fresh clone (nor, on a
           // certificate from a private CA, without that CA).
-          `  try:         ${connectionPrefix({ url: server.url, adminTokenPath: server.adminTokenPath, ...(caFile !== undefined ? { caFile } : {}) })}${cliInvocation()} status`,
+          ...(locked ? [] : [`  try:         ${connectionPrefix({ url: server.url, adminTokenPath: server.adminTokenPath, ...(caFile !== undefined ? { caFile } : {}) })}${cliInvocation()} status`]),
           "",
         ].join("\n"),
       );

@@ -17,13 +17,28 @@ export const BACKUP_FORMAT = 1;
 /** The backend the node ran on when the backup was taken. */
 export const BackupSourceBackendSchema = z.enum(["sqlite", "postgres"]);
 
+/**
+ * The most PBKDF2 iterations a backup header may ask for. The key is derived before anything is authenticated, so a
+ * header is the one thing a stranger's file can make the node (or `kai backup verify --file`) spend CPU on: 100 million
+ * iterations is minutes of a core per attempt. Ten million is some 17 times the default (600,000) and still seconds;
+ * no node writes more (backup-envelope.ts refuses to).
+ */
+export const MAX_BACKUP_KDF_ITERATIONS = 10_000_000;
+
 /** The passphrase's key derivation: the vault's PBKDF2-SHA256 (vault/crypto/kdf.ts), its own salt per backup. */
 export const BackupKdfSchema = z.strictObject({
   name: z.literal("pbkdf2-sha256"),
-  iterations: z.int().min(10_000).max(100_000_000),
+  iterations: z.int().min(10_000).max(MAX_BACKUP_KDF_ITERATIONS),
   hash: z.literal("sha256"),
   salt: z.string().regex(/^[A-Za-z0-9_-]{22}$/, "16-byte base64url salt"),
 });
+
+/**
+ * How the vault inside a backup is unsealed: with its passphrase, or with the node's key file (`vault.key`, the
+ * development default), which a backup never carries: such a backup opens only with a copy of that file.
+ */
+export const BackupVaultUnsealSchema = z.enum(["passphrase", "key-file"]);
+export type BackupVaultUnseal = z.infer<typeof BackupVaultUnsealSchema>;
 
 /** The readable, authenticated header at the start of a backup file. */
 export const BackupHeaderSchema = z.strictObject({
@@ -34,6 +49,13 @@ export const BackupHeaderSchema = z.strictObject({
   did: z.string().min(1).max(256),
   sourceBackend: BackupSourceBackendSchema,
   withArtifacts: z.boolean(),
+  /**
+   * Taken by the schedule (`backup.schedule`), which alone `backup.retain` prunes; false: asked for (API, CLI), kept
+   * until deleted. Absent from backups taken before it was recorded: never pruned either.
+   */
+  scheduled: z.boolean().optional(),
+  /** How the backed-up vault is unsealed (absent from older backups: the restore reads it from the vault itself). */
+  vaultUnseal: BackupVaultUnsealSchema.optional(),
   cipher: z.literal("aes-256-gcm"),
   kdf: BackupKdfSchema,
   /** HMAC-SHA256 of a fixed label under the derived key (base64url): tells a wrong passphrase from a changed file. */
@@ -108,6 +130,10 @@ export const BackupSummarySchema = z.strictObject({
   bytes: z.int().min(0),
   /** Where its copies are (absent from nodes that predate offsite copies: local). */
   locations: z.array(BackupLocationSchema).min(1).optional(),
+  /** Taken by the schedule, and so pruned by `backup.retain`; false: kept until deleted; absent: taken before this was recorded (kept until deleted). */
+  scheduled: z.boolean().optional(),
+  /** How the vault inside is unsealed (absent: not recorded, an older backup). */
+  vaultUnseal: BackupVaultUnsealSchema.optional(),
 });
 export type BackupSummary = z.infer<typeof BackupSummarySchema>;
 
@@ -118,8 +144,11 @@ export const BackupListResponseSchema = z.strictObject({
 });
 export type BackupListResponse = z.infer<typeof BackupListResponseSchema>;
 
+/** The fewest characters a backup passphrase has: no backup was ever taken with a shorter one. */
+export const MIN_BACKUP_PASSPHRASE_LENGTH = 8;
+
 /** A passphrase for one backup; absent: the node's `backup.passphrase`. Never stored, never logged. */
-const PassphraseSchema = z.string().min(8).max(1024);
+const PassphraseSchema = z.string().min(MIN_BACKUP_PASSPHRASE_LENGTH).max(1024);
 
 export const CreateBackupRequestSchema = z.strictObject({
   passphrase: PassphraseSchema.optional(),
@@ -135,6 +164,11 @@ export const CreateBackupResponseSchema = BackupSummarySchema.extend({
    * says so), and a later scheduled backup is copied as usual. The reason names the store's error, never a credential.
    */
   offsiteError: z.string().optional(),
+  /**
+   * What the operator must know to restore it, beyond the passphrase: a vault on the key file (`vaultUnseal:
+   * key-file`) opens only with that node's `vault.key`, which the backup does not carry.
+   */
+  warnings: z.array(z.string()).optional(),
 });
 export type CreateBackupResponse = z.infer<typeof CreateBackupResponseSchema>;
 

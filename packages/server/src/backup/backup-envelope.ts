@@ -15,7 +15,7 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { open, rename, rm, stat } from "node:fs/promises";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { BackupHeaderSchema, parseJson, type BackupHeader } from "@kai/protocol";
+import { BackupHeaderSchema, MAX_BACKUP_KDF_ITERATIONS, parseJson, type BackupHeader } from "@kai/protocol";
 import { ApiError } from "../errors.js";
 import { derivePassphraseKek, newPbkdf2Params } from "../vault/crypto/kdf.js";
 
@@ -47,6 +47,10 @@ function corrupt(file: string, why: string): ApiError {
  * backup). Answers the header written.
  */
 export async function writeBackup(path: string, fields: HeaderFields, passphrase: string, iterations: number, archive: Readable): Promise<BackupHeader> {
+  // A header asking for more is refused by every reader (the cap keeps a forged header from costing minutes of CPU).
+  if (iterations > MAX_BACKUP_KDF_ITERATIONS) {
+    throw new ApiError("validation_failed", `backup.kdfIterations is ${iterations}: a backup may ask for at most ${MAX_BACKUP_KDF_ITERATIONS} PBKDF2 iterations`);
+  }
   const { salt } = newPbkdf2Params(iterations);
   const key = await derivePassphraseKek(passphrase, { name: "pbkdf2-sha256", iterations, hash: "sha256", salt });
   const nonce = randomBytes(12);

@@ -2,8 +2,9 @@
  * @module backup/backup-schedule
  * Scheduled backups (`backup.schedule`, `backup.retain`): a singleton job (cluster/singleton-jobs.ts), so that a
  * node of several instances takes one backup per interval, not one per instance. Each run takes a backup with
- * `backup.passphrase` and then keeps the newest `retain` in the backup directory. A failed run is logged and the
- * next interval tries again; runs never overlap (the service takes one backup at a time).
+ * `backup.passphrase`, marked as scheduled in its header, and then keeps the newest `retain` scheduled backups (in the
+ * backup directory and offsite): a backup someone asked for is not the schedule's to delete. A failed run is logged
+ * and the next interval tries again; runs never overlap (the service takes one backup at a time).
  */
 import type { SingletonJob } from "../cluster/singleton-jobs.js";
 import type { Logger } from "../logging/logger.js";
@@ -22,7 +23,7 @@ export function backupScheduleJob(options: BackupScheduleOptions): SingletonJob 
   let timer: NodeJS.Timeout | null = null;
   const runOnce = async (): Promise<void> => {
     try {
-      const taken = await options.service.create({ withArtifacts: options.withArtifacts });
+      const taken = await options.service.create({ withArtifacts: options.withArtifacts, scheduled: true });
       const pruned = await options.service.prune(options.retain);
       options.logger.info({ backup: taken.id, pruned: pruned.length }, "scheduled backup taken");
     } catch (error) {

@@ -11,17 +11,19 @@
  *   store keeps them (encrypted at rest stays encrypted). Blobs never change once stored, so reading them after the
  *   database snapshot is consistent with it; a blob deleted in between fails the backup (take it again).
  * A node on PostgreSQL gets the same folder, its `kai.db` copied through the store contracts (postgres-snapshot.ts).
- * Then the snapshot is opened as a store and counted kind by kind (storage/copy/inventory.ts) for the manifest.
+ * Then the snapshot is opened as a store and counted kind by kind (storage/copy/inventory.ts) for the manifest, and its
+ * vault header says how the vault is unsealed (a passphrase, or the node's `vault.key`, which no backup carries).
  */
 import { copyFile, mkdir, rm } from "node:fs/promises";
 import { createWriteStream, existsSync } from "node:fs";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { BackupCounts } from "@kai/protocol";
+import type { BackupCounts, BackupVaultUnseal } from "@kai/protocol";
 import { ApiError } from "../errors.js";
 import type { BlobStore } from "../artifacts/blob-store.js";
 import { NODE_KEY_SECRET, PUBLIC_KEY_FILE } from "../identity/node-key.js";
 import { auditKeyPath } from "../vault/key-files.js";
+import { parseStoredKdf } from "../vault/crypto/kdf.js";
 import { openStore } from "../storage/index.js";
 import type { StorageBackend } from "../storage/contracts/storage-backend.js";
 import { serviceTotal, takeInventory, type Inventory } from "../storage/copy/inventory.js";
@@ -44,8 +46,13 @@ export interface SnapshotOptions {
   postgres?: StorageBackend;
 }
 
-/** Fills `into` with the node's snapshot; answers its counts. */
-export async function takeSnapshot(options: SnapshotOptions): Promise<BackupCounts> {
+export interface Snapshot {
+  counts: BackupCounts;
+  vaultUnseal: BackupVaultUnseal;
+}
+
+/** Fills `into` with the node's snapshot; answers its counts and how its vault is unsealed. */
+export async function takeSnapshot(options: SnapshotOptions): Promise<Snapshot> {
   if (options.postgres) {
     await snapshotPostgres(options.postgres, options.into);
   } else {
@@ -60,12 +67,14 @@ export async function takeSnapshot(options: SnapshotOptions): Promise<BackupCoun
   const store = await openStore({ kind: "sqlite", path: join(options.into, SQLITE_FILE), checkpointIntervalMs: 0 });
   try {
     // A backup that cannot be restored is refused now rather than found out at the worst time (copy-storage.ts).
-    if (!(await store.vaultStore().getHeader()) || !(await store.vaultStore().getSecret(NODE_KEY_SECRET))) {
+    const header = await store.vaultStore().getHeader();
+    if (!header || !(await store.vaultStore().getSecret(NODE_KEY_SECRET))) {
       throw new ApiError("conflict", "the node key is not sealed in the vault yet: unlock the vault once (kai vault unlock), then take the backup");
     }
     const inventory = await takeInventory(store, []);
     const blobs = options.blobs ? await copyBlobs(store, options.blobs, join(options.into, "blobs")) : 0;
-    return countsOf(inventory, blobs);
+    // A KDF row this code cannot read is not a key file's: the vault then asks for its passphrase (vault-header.ts).
+    return { counts: countsOf(inventory, blobs), vaultUnseal: parseStoredKdf(header.kdf)?.name === "key-file" ? "key-file" : "passphrase" };
   } finally {
     await store.close();
     // Closing the last connection checkpoints and removes these; never archive them if one stayed.

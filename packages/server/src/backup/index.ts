@@ -8,6 +8,7 @@
 import { join, resolve } from "node:path";
 import type { Config } from "../config/config-schema.js";
 import type { Logger } from "../logging/logger.js";
+import { ApiError } from "../errors.js";
 import { openBlobBackend } from "../artifacts/open-artifacts.js";
 import { BackupService } from "./backup-service.js";
 import { OffsiteStore } from "./offsite-store.js";
@@ -27,6 +28,27 @@ export function openOffsiteStore(config: Config): OffsiteStore | undefined {
   return offsite.store === "s3" && offsite.s3.bucket !== undefined ? new OffsiteStore({ ...offsite.s3, bucket: offsite.s3.bucket }) : undefined;
 }
 
+/**
+ * The backup passphrase from the vault secret `backup.passphraseSecret` names. The vault's own refusals ("secret not
+ * found", "vault is locked") say nothing of backups: an operator reading them after `kai backup create` needs the
+ * setting named, and what to do. They name the setting, never the secret's path: a failed scheduled backup logs the
+ * message, and the path is the operator's to read in the configuration. Codes stay the vault's (404, 503).
+ */
+async function passphraseFromVault(name: string, readVaultSecret: (name: string) => Promise<string>): Promise<string> {
+  try {
+    return await readVaultSecret(name);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.code === "not_found") {
+      throw new ApiError("not_found", "the vault secret backup.passphraseSecret names is missing: the vault does not hold it. Set it (kai vault set, under the name that setting gives), or give a passphrase");
+    }
+    if (error.code === "vault_locked") {
+      throw new ApiError("vault_locked", "the vault secret backup.passphraseSecret names cannot be read: the vault is locked. Unlock it (kai vault unlock), or give a passphrase");
+    }
+    throw error;
+  }
+}
+
 /** The node's backup service and, when `backup.schedule` is on, its singleton job (server.ts adds it). */
 export function openBackups(
   config: Config,
@@ -44,7 +66,7 @@ export function openBackups(
     store,
     blobs: () => openBlobBackend(config),
     ...(backup.passphrase !== undefined ? { passphrase: backup.passphrase } : {}),
-    ...(backup.passphraseSecret !== undefined ? { readPassphrase: () => readVaultSecret(backup.passphraseSecret!) } : {}),
+    ...(backup.passphraseSecret !== undefined ? { readPassphrase: () => passphraseFromVault(backup.passphraseSecret!, readVaultSecret) } : {}),
     kdfIterations: backup.kdfIterations,
     ...(offsite ? { offsite } : {}),
     logger: logger.child({ part: "backup" }),

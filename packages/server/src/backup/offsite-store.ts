@@ -7,8 +7,8 @@
  * copy after each backup taken, list beside the backup directory, fetch back a backup kept only here, delete and
  * prune in both places.
  *
- * Errors: every S3 failure becomes `backup_offsite_unavailable` (503) naming the operation and the S3 error's name
- * only (storage/s3-connection.ts says why).
+ * Errors: every S3 failure becomes `backup_offsite_unavailable` (503) naming the operation, the S3 error's name and
+ * its cause's code (`ECONNREFUSED: connection refused`), nothing else of it (storage/s3-connection.ts says why).
  */
 import { createReadStream, createWriteStream } from "node:fs";
 import { rename, rm } from "node:fs/promises";
@@ -16,7 +16,7 @@ import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
 import { Upload } from "@aws-sdk/lib-storage";
-import { BackupIdSchema, BackupSourceBackendSchema, type BackupSummary } from "@kai/protocol";
+import { BackupIdSchema, BackupSourceBackendSchema, BackupVaultUnsealSchema, type BackupSummary } from "@kai/protocol";
 import { ApiError } from "../errors.js";
 import { isMissingObject, s3ClientFor, s3ErrorWords, type S3Connection } from "../storage/s3-connection.js";
 
@@ -79,6 +79,9 @@ export class OffsiteStore {
           did: summary.did,
           "source-backend": summary.sourceBackend,
           "with-artifacts": String(summary.withArtifacts),
+          // Retention prunes scheduled backups only: the bucket's copies say which they are without a download.
+          ...(summary.scheduled !== undefined ? { scheduled: String(summary.scheduled) } : {}),
+          ...(summary.vaultUnseal !== undefined ? { "vault-unseal": summary.vaultUnseal } : {}),
         },
       },
       partSize: partSizeFor(summary.bytes),
@@ -130,6 +133,9 @@ export class OffsiteStore {
     const sourceBackend = BackupSourceBackendSchema.safeParse(metadata?.["source-backend"]);
     const did = metadata?.did;
     if (createdAt === undefined || Number.isNaN(Date.parse(createdAt)) || !sourceBackend.success || did === undefined) return undefined;
+    // Both absent from copies made before they were recorded (such a copy is never pruned, as in the directory).
+    const scheduled = metadata?.scheduled === "true" ? true : metadata?.scheduled === "false" ? false : undefined;
+    const vaultUnseal = BackupVaultUnsealSchema.safeParse(metadata?.["vault-unseal"]);
     return {
       id: backup.id,
       createdAt: new Date(Date.parse(createdAt)).toISOString(),
@@ -138,6 +144,8 @@ export class OffsiteStore {
       withArtifacts: metadata?.["with-artifacts"] === "true",
       bytes: backup.bytes,
       locations: ["offsite"],
+      ...(scheduled !== undefined ? { scheduled } : {}),
+      ...(vaultUnseal.success ? { vaultUnseal: vaultUnseal.data } : {}),
     };
   }
 

@@ -12,7 +12,9 @@ import { tmpdir } from "node:os";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BackupCounts, BackupVerification, CreateBackupResponse } from "@kai/protocol";
+import { Readable } from "node:stream";
+import { MAX_BACKUP_KDF_ITERATIONS, type BackupCounts, type BackupVerification, type CreateBackupResponse } from "@kai/protocol";
+import { MAGIC, writeBackup } from "../../src/backup/backup-envelope.js";
 import { BackupService, LEFTOVER_AGE_MS } from "../../src/backup/backup-service.js";
 import { backupScheduleJob } from "../../src/backup/backup-schedule.js";
 import { NEWEST_BACKUP_REREAD_MS, registerBackupMetrics } from "../../src/backup/backup-metrics.js";
@@ -187,12 +189,31 @@ describe("taking a backup while the node serves", () => {
     const wrong = await node.request(`/api/backups/${created.id}/verify`, { method: "POST", json: { passphrase: "not the passphrase at all" } });
     expect(wrong.status).toBe(422);
     expect(((await wrong.json()) as { error: { code: string } }).error.code).toBe("backup_passphrase_wrong");
-    // Without a passphrase in the call: the vault secret backup.passphraseSecret names (missing at first: 404).
-    expect((await node.request("/api/backups", { method: "POST", json: {} })).status).toBe(404);
+    // Without a passphrase in the call: the vault secret backup.passphraseSecret names (missing at first: 404, naming
+    // the setting, not the vault's bare "secret not found", nor the secret's path, which a scheduled run would log).
+    const noSecret = await node.request("/api/backups", { method: "POST", json: {} });
+    expect(noSecret.status).toBe(404);
+    const noSecretMessage = ((await noSecret.json()) as { error: { message: string } }).error.message;
+    expect(noSecretMessage).toBe(
+      "the vault secret backup.passphraseSecret names is missing: the vault does not hold it. Set it (kai vault set, under the name that setting gives), or give a passphrase",
+    );
+    expect(noSecretMessage).not.toContain("backup/passphrase");
     await ok(await node.request("/api/vault/secrets/backup/passphrase", { method: "PUT", json: { value: "from the vault, 8+" } }));
     const fromVault = (await ok(await node.request("/api/backups", { method: "POST", json: {} }), 201)) as CreateBackupResponse;
     expect(((await ok(await node.request(`/api/backups/${fromVault.id}/verify`, { method: "POST", json: {} }))) as BackupVerification).ok).toBe(true);
     expect((await node.request(`/api/backups/${fromVault.id}/verify`, { method: "POST", json: { passphrase: BACKUP_PASSPHRASE } })).status).toBe(422);
+    // The vault locked: 503 naming the setting, again not the secret's path.
+    await ok(await node.request("/api/vault/lock", { method: "POST", json: {} }));
+    try {
+      const locked = await node.request("/api/backups", { method: "POST", json: {} });
+      expect(locked.status).toBe(503);
+      expect(((await locked.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+        code: "vault_locked",
+        message: "the vault secret backup.passphraseSecret names cannot be read: the vault is locked. Unlock it (kai vault unlock), or give a passphrase",
+      });
+    } finally {
+      await ok(await node.request("/api/vault/unlock", { method: "POST", json: { passphrase: VAULT_PASSPHRASE } }));
+    }
     // The scope: backup:admin (admin implies it), nothing else.
     const other = await mintToken(node, ["vault:admin", "config:admin", "plugins:admin"]);
     expect((await node.request("/api/backups", { token: other })).status).toBe(403);
@@ -333,17 +354,29 @@ describe.skipIf(!pg)("a node on PostgreSQL", () => {
 });
 
 describe("scheduled backups", () => {
-  it("keep the newest `retain`; a schedule needs a passphrase", async () => {
+  it("keep the newest `retain` scheduled backups, never one asked for (nor one too old to say); a schedule needs a passphrase", async () => {
     const dir = tempDir("kai-backup-schedule-");
     const service = new BackupService({
       dataDir: node.dataDir, keyDir: node.dataDir, dir, storage: "sqlite", blobs: () => openBlobBackend(node.config),
       passphrase: BACKUP_PASSPHRASE, kdfIterations: 10_000, logger: node.logger,
     });
+    // Asked for (a "before the upgrade" backup), and one written before backups said whether they were scheduled.
+    const asked = await service.create();
+    expect(asked.scheduled).toBe(false);
+    const older = "kai-backup-20200101T000000Z-older0";
+    await writeBackup(join(dir, `${older}.kaibak`), { id: older, createdAt: "2020-01-01T00:00:00.000Z", did: created.did, sourceBackend: "sqlite", withArtifacts: false }, BACKUP_PASSPHRASE, 10_000, Readable.from([Buffer.from("an archive")]));
     const job = backupScheduleJob({ service, intervalSeconds: 3600, retain: 2, withArtifacts: false, logger: node.logger });
+    const said = node.logs.length;
     for (let run = 0; run < 3; run++) await job.runOnce();
     const kept = await service.listLocal();
-    expect(kept).toHaveLength(2);
+    expect(kept.filter((backup) => backup.scheduled === true)).toHaveLength(2);
+    expect(kept.map((backup) => backup.id)).toContain(asked.id);
+    expect(kept.find((backup) => backup.id === older)?.scheduled).toBeUndefined();
+    expect(kept).toHaveLength(4);
     expect(kept.every((backup) => !backup.withArtifacts)).toBe(true);
+    // The runs say what they pruned, truly: none, none, then the one scheduled backup beyond `retain`.
+    const runs = node.logs.slice(said).filter((line) => line.includes("scheduled backup taken")).map((line) => (JSON.parse(line) as { pruned: number }).pruned);
+    expect(runs).toEqual([0, 0, 1]);
     expect(ConfigSchema.safeParse({ backup: { schedule: "6h" } }).success).toBe(false);
     expect(ConfigSchema.safeParse({ backup: { schedule: "6h", passphraseSecret: "backup/passphrase" } }).success).toBe(true);
     expect(ConfigSchema.parse({ backup: { schedule: "6h", passphrase: "long enough" } }).backup.schedule).toBe(21_600);
@@ -404,6 +437,62 @@ describe("scheduled backups", () => {
     expect(await newest()).toBe(at(mine));
     expect(sampleOf(await registry.metrics(), "kai_backup_schedule_interval_seconds")).toBe(3600);
   }, 60_000);
+
+  it("list, verify and prune a backup only under its own name: a copy renamed by hand is left out, said once, never pruned for it", async () => {
+    const dir = tempDir("kai-backup-renamed-");
+    const service = new BackupService({
+      dataDir: node.dataDir, keyDir: node.dataDir, dir, storage: "sqlite", blobs: () => openBlobBackend(node.config),
+      passphrase: BACKUP_PASSPHRASE, kdfIterations: 10_000, logger: node.logger,
+    });
+    const older = await service.create({ scheduled: true });
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const newer = await service.create({ scheduled: true });
+    // The newest backup copied under an older-looking name (an operator's "keep this one" copy).
+    const copy = "kai-backup-20000101T000000Z-copyaa";
+    copyFileSync(join(dir, `${newer.id}.kaibak`), join(dir, `${copy}.kaibak`));
+    const said = () => node.logs.filter((line) => line.includes(copy) && line.includes("holds another backup than its name says")).length;
+    const before = said();
+    for (let listing = 0; listing < 3; listing++) expect((await service.listLocal()).map((backup) => backup.id)).toEqual([newer.id, older.id]);
+    expect(said() - before).toBe(1);
+    // Asked for by the copy's name: refused, naming what it holds; the real one verifies.
+    const refused = await refusal(service.verify(copy));
+    expect(refused.code).toBe("backup_corrupt");
+    expect(refused.message).toContain(`holds the backup ${newer.id}, not ${copy}`);
+    expect((await refusal(service.fileFor(copy))).code).toBe("backup_corrupt");
+    expect((await service.verify(newer.id)).ok).toBe(true);
+    // Retention keeps the newest real backup and deletes only the older one: the copy is not its to touch.
+    expect(await service.prune(1)).toEqual([older.id]);
+    expect(readdirSync(dir).filter((name) => name.endsWith(".kaibak")).sort()).toEqual([`${copy}.kaibak`, `${newer.id}.kaibak`].sort());
+    // Deleting by the copy's name removes that file (the way to clear it through the API).
+    await service.delete(copy, "test");
+    expect(existsSync(join(dir, `${copy}.kaibak`))).toBe(false);
+    expect(existsSync(join(dir, `${newer.id}.kaibak`))).toBe(true);
+  }, 60_000);
+
+  it("refuse a header asking for more PBKDF2 iterations than any backup has, before deriving a key, and never write one", async () => {
+    const dir = tempDir("kai-backup-iterations-");
+    const header = {
+      format: 1, id: "kai-backup-20200101T000000Z-kdfkdf", createdAt: "2020-01-01T00:00:00.000Z", did: "did:example", sourceBackend: "sqlite",
+      withArtifacts: false, cipher: "aes-256-gcm", kdf: { name: "pbkdf2-sha256", iterations: 100_000_000, hash: "sha256", salt: "A".repeat(22) },
+      check: "A".repeat(43), nonce: "A".repeat(16),
+    };
+    const body = Buffer.from(JSON.stringify(header));
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(body.length);
+    const file = join(dir, `${header.id}.kaibak`);
+    writeFileSync(file, Buffer.concat([MAGIC, length, body, Buffer.alloc(64)]));
+    const started = Date.now();
+    expect((await refusal(verifyBackup(file, BACKUP_PASSPHRASE))).code).toBe("backup_corrupt");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const refused = await refusal(writeBackup(join(dir, "x.kaibak"), { id: header.id, createdAt: header.createdAt, did: "did:example", sourceBackend: "sqlite", withArtifacts: false }, BACKUP_PASSPHRASE, MAX_BACKUP_KDF_ITERATIONS + 1, Readable.from([Buffer.from("x")])));
+    expect(refused.code).toBe("validation_failed");
+    expect(existsSync(join(dir, "x.kaibak.partial"))).toBe(false);
+    // A node set above the cap is refused when its configuration loads, not at its first backup.
+    expect(ConfigSchema.parse({ backup: { kdfIterations: MAX_BACKUP_KDF_ITERATIONS } }).backup.kdfIterations).toBe(MAX_BACKUP_KDF_ITERATIONS);
+    const tooMany = ConfigSchema.safeParse({ backup: { kdfIterations: MAX_BACKUP_KDF_ITERATIONS + 1 } });
+    expect(tooMany.success).toBe(false);
+    expect(tooMany.error?.issues.map((issue) => issue.path.join("."))).toEqual(["backup.kdfIterations"]);
+  });
 
   it("leave a damaged file in the directory out of the listing, and say so once, not at every listing (each scrape lists)", async () => {
     const dir = tempDir("kai-backup-damaged-");

@@ -18,6 +18,7 @@ import { BackupService } from "../../src/backup/backup-service.js";
 import { OffsiteStore, partSizeFor } from "../../src/backup/offsite-store.js";
 import { openBlobBackend } from "../../src/artifacts/open-artifacts.js";
 import { ConfigSchema } from "../../src/config/config-schema.js";
+import { describeS3Error, s3ErrorWords } from "../../src/storage/s3-connection.js";
 import { ConfigError, loadConfig, type ConfigSources } from "../../src/config/load-config.js";
 import { registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { startS3Server, type S3Server } from "../helpers/s3-server.js";
@@ -111,7 +112,8 @@ describe.skipIf(!s3)("offsite copies of backups (backup.offsite: s3)", () => {
   it("after the node's disk is lost, a fresh node on the same bucket lists, verifies and hands out the backup", async () => {
     afterDiskLoss = await startTestServer({ config: { backup: { offsite: offsiteConfig("node-one/") } } });
     const listing = await json<BackupListResponse>(await afterDiskLoss.request("/api/backups"), 200);
-    const { counts: _counts, ...summary } = taken;
+    // What the answer alone carries: the counts and what to know when restoring (this node's vault is on its key file).
+    const { counts: _counts, warnings: _warnings, ...summary } = taken;
     expect(listing.backups).toEqual([{ ...summary, locations: ["offsite"] }]);
     // Verified through the node: it fetches the file back into its backup directory first.
     const verified = await json<BackupVerification>(await afterDiskLoss.request(`/api/backups/${taken.id}/verify`, { method: "POST", json: { passphrase: PASSPHRASE } }), 200);
@@ -155,7 +157,8 @@ describe.skipIf(!s3)("offsite copies of backups (backup.offsite: s3)", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // Four CLI processes, each loading the server package: more than the default 20 s on a loaded machine.
+  }, 60_000);
 
   it("deleting a backup removes its offsite copy too", async () => {
     expect((await afterDiskLoss.request(`/api/backups/${taken.id}`, { method: "DELETE" })).status).toBe(204);
@@ -167,7 +170,7 @@ describe.skipIf(!s3)("offsite copies of backups (backup.offsite: s3)", () => {
     expect((await afterDiskLoss.request(`/api/backups/${taken.id}`, { method: "DELETE" })).status).toBe(404);
   });
 
-  it("retention keeps the newest backups in the bucket as in the directory", async () => {
+  it("retention keeps the newest scheduled backups in the bucket as in the directory, and never one asked for", async () => {
     const config = ConfigSchema.parse({ dataDir: first.dataDir });
     const service = new BackupService({
       dataDir: first.dataDir,
@@ -180,17 +183,21 @@ describe.skipIf(!s3)("offsite copies of backups (backup.offsite: s3)", () => {
       offsite: new OffsiteStore({ endpoint: s3!.endpoint, region: s3!.region, bucket: s3!.bucket, prefix: "retention/", forcePathStyle: true, accessKeyId: s3!.accessKeyId, secretAccessKey: s3!.secretAccessKey }),
       logger: pino({ level: "silent" }),
     });
+    const asked = (await service.create()).id;
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      ids.push((await service.create()).id);
+      ids.push((await service.create({ scheduled: true })).id);
       // Ids carry the second they were taken: one second apart, their order is the order they were taken in.
       await new Promise((resolve) => setTimeout(resolve, 1_100));
     }
-    expect(await keysUnder("retention/")).toHaveLength(3);
+    expect(await keysUnder("retention/")).toHaveLength(4);
+    // A scheduled backup kept only in the bucket (another instance's, or its file deleted here): pruned by its metadata.
+    rmSync(join(first.dataDir, "retention", `${ids[0]}.kaibak`));
     const pruned = await service.prune(1);
     expect(pruned.sort()).toEqual(ids.slice(0, 2).sort());
-    expect(await keysUnder("retention/")).toEqual([`retention/${ids[2]}.kaibak`]);
-    expect((await service.listLocal()).map((backup) => backup.id)).toEqual([ids[2]]);
+    expect(await keysUnder("retention/")).toEqual([`retention/${asked}.kaibak`, `retention/${ids[2]}.kaibak`].sort());
+    expect((await service.listLocal()).map((backup) => backup.id)).toEqual([ids[2], asked]);
   }, 60_000);
 
   it("an offsite store that does not answer leaves the backup local and says so, and its credentials appear nowhere", async () => {
@@ -199,7 +206,8 @@ describe.skipIf(!s3)("offsite copies of backups (backup.offsite: s3)", () => {
     expect(created.status, body).toBe(201);
     const answer = JSON.parse(body) as CreateBackupResponse;
     expect(answer.locations).toEqual(["local"]);
-    expect(answer.offsiteError).toMatch(/^the offsite backup store \(backup\.offsite\) failed to copy a backup there \(/);
+    // The cause, as the system said it (the SDK's name for it is a bare "Error"), never more of the request.
+    expect(answer.offsiteError).toBe("the offsite backup store (backup.offsite) failed to copy a backup there (ECONNREFUSED: connection refused)");
     expect(existsSync(join(unreachable.dataDir, "backups", `${answer.id}.kaibak`))).toBe(true);
 
     const listing = await unreachable.request("/api/backups");
@@ -207,7 +215,7 @@ describe.skipIf(!s3)("offsite copies of backups (backup.offsite: s3)", () => {
     expect(listing.status).toBe(200);
     const listed = JSON.parse(listingText) as BackupListResponse;
     expect(listed.backups.map((backup) => backup.id)).toEqual([answer.id]);
-    expect(listed.offsiteError).toMatch(/^the offsite backup store \(backup\.offsite\) failed to list the backups \(/);
+    expect(listed.offsiteError).toBe("the offsite backup store (backup.offsite) failed to list the backups (ECONNREFUSED: connection refused)");
 
     const metrics = await (await unreachable.request("/metrics", { token: await mintToken(unreachable, ["metrics:read"]) })).text();
     expect(sampleOf(metrics, "kai_backup_offsite_failures_total")).toBe(1);
@@ -221,11 +229,33 @@ describe.skipIf(!s3)("offsite copies of backups (backup.offsite: s3)", () => {
     expect(cliList.code).toBe(0);
     expect(cliList.stderr).toMatch(/the offsite store could not be listed/);
 
+    // Deleting while the store is down: the directory's file goes all the same, the answer says the copy was left.
+    const file = join(unreachable.dataDir, "backups", `${answer.id}.kaibak`);
+    const deleted = await unreachable.request(`/api/backups/${answer.id}`, { method: "DELETE" });
+    const deletedText = await deleted.text();
+    expect(deleted.status, deletedText).toBe(503);
+    expect(JSON.parse(deletedText)).toMatchObject({
+      error: {
+        code: "backup_offsite_unavailable",
+        message: `backup ${answer.id} was deleted from the backup directory, but its offsite copy was not: the offsite backup store (backup.offsite) failed to look for a backup (ECONNREFUSED: connection refused). Delete it again once the store answers (it is listed as offsite until then)`,
+      },
+    });
+    expect(existsSync(file)).toBe(false);
+    expect(unreachable.logs.some((line) => line.includes(answer.id) && line.includes("the backup's offsite copy could not be deleted"))).toBe(true);
+    // The CLI, on a backup taken by the node's schedule or a job: exit 7, saying what was done.
+    const another = await json<CreateBackupResponse>(await unreachable.request("/api/backups", { method: "POST", json: { passphrase: PASSPHRASE } }), 201);
+    const cliDelete = await kai(unreachable, ["backup", "delete", another.id]);
+    expect(cliDelete.code, cliDelete.stderr).toBe(7);
+    expect(cliDelete.stderr).toContain(`backup ${another.id} was deleted from the backup directory, but its offsite copy was not`);
+    expect(existsSync(join(unreachable.dataDir, "backups", `${another.id}.kaibak`))).toBe(false);
+    // One in neither place here: the store must be asked, and cannot be (503, not a false "not found").
+    expect((await unreachable.request(`/api/backups/${answer.id}`, { method: "DELETE" })).status).toBe(503);
+
     const config = await (await unreachable.request("/api/config")).text();
     // The secret nowhere; the access key id (an identifier, not a secret: shown redacted-free by /api/config, as
     // artifacts.s3's is) in no answer of the backup routes, no CLI output and no log line either.
     expect(config).toContain('"secretAccessKey":"[redacted]"');
-    for (const text of [body, listingText, metrics, cli.stdout, cli.stderr, cliList.stdout, cliList.stderr, config, unreachable.logs.join("\n")]) {
+    for (const text of [body, listingText, deletedText, metrics, cli.stdout, cli.stderr, cliList.stdout, cliList.stderr, cliDelete.stderr, config, unreachable.logs.join("\n")]) {
       expect(text).not.toContain(CANARY_SECRET);
       if (text !== config) expect(text).not.toContain("AKIAOFFSITECANARY");
     }
@@ -242,6 +272,37 @@ describe("the offsite copy's multipart upload", () => {
       expect(Math.ceil(bytes / part)).toBeLessThanOrEqual(10_000);
       expect(part).toBeGreaterThan(5 * MiB);
     }
+  });
+});
+
+describe("what an S3 failure's message may say (storage/s3-connection.ts)", () => {
+  const KEY_ID = "AKIAIOSFODNN7EXAMPLE";
+
+  it("tells the S3 error's own code, and system and TLS codes", () => {
+    expect(s3ErrorWords(Object.assign(new Error("The AWS Access Key Id you provided does not exist"), { code: "InvalidAccessKeyId" }))).toBe("InvalidAccessKeyId");
+    expect(describeS3Error({ name: "InvalidAccessKeyId", code: "InvalidAccessKeyId", $metadata: { httpStatusCode: 403 } })).toEqual({ name: "InvalidAccessKeyId", status: 403, code: "InvalidAccessKeyId" });
+    expect(s3ErrorWords({ name: "InvalidAccessKeyId", $metadata: { httpStatusCode: 403 } })).toBe("InvalidAccessKeyId, HTTP 403");
+    expect(s3ErrorWords({ name: "Error", cause: { code: "ECONNREFUSED" } })).toBe("ECONNREFUSED: connection refused");
+    expect(s3ErrorWords({ name: "Error", errors: [{ code: "EAI_AGAIN" }] })).toBe("EAI_AGAIN: the host name could not be looked up now");
+    expect(s3ErrorWords({ name: "Error", cause: { code: "ERR_TLS_CERT_ALTNAME_INVALID" } })).toBe("ERR_TLS_CERT_ALTNAME_INVALID: the store's TLS certificate is for another host");
+    expect(s3ErrorWords({ name: "Error", cause: { code: "CERT_HAS_EXPIRED" } })).toBe("CERT_HAS_EXPIRED: the store's TLS certificate has expired");
+    expect(describeS3Error({ name: "NoSuchBucket", $metadata: { httpStatusCode: 404 } })).toEqual({ name: "NoSuchBucket", status: 404, code: undefined });
+  });
+
+  it("never tells a code (or a name) shaped like an access key id, nor a message", () => {
+    const shown = [
+      s3ErrorWords({ name: "Error", code: KEY_ID }),
+      s3ErrorWords({ name: "Error", cause: { code: KEY_ID } }),
+      s3ErrorWords({ name: "Error", errors: [{ code: KEY_ID }] }),
+      s3ErrorWords({ name: KEY_ID, $metadata: { httpStatusCode: 403 } }),
+      s3ErrorWords(Object.assign(new Error(`access key ${KEY_ID} refused`), { code: `denied for ${KEY_ID}` })),
+    ];
+    expect(describeS3Error({ name: "Error", code: KEY_ID }).code).toBeUndefined();
+    expect(describeS3Error({ name: KEY_ID }).name).toBe("Error");
+    for (const words of shown) expect(words).not.toContain(KEY_ID);
+    expect(shown).toEqual(["Error", "Error", "Error", "Error, HTTP 403", "Error"]);
+    // A safe code further down is still told past one that is not.
+    expect(s3ErrorWords({ name: "Error", code: KEY_ID, cause: { code: "ECONNRESET" } })).toBe("ECONNRESET: connection reset");
   });
 });
 

@@ -1,6 +1,7 @@
 /**
  * @module views/backups/BackupsPanel
- * The backups in the node's backup directory, newest first (`GET /api/backups`): file name, when it was taken, size,
+ * The backups in the node's backup directory, newest first (`GET /api/backups`): file name, when and by what it was
+ * taken (the schedule, whose backups `backup.retain` prunes, or a request, kept until deleted), size,
  * what it holds and whether the artifacts' bytes are in it. The listing reads only each file's public header, so a
  * backup's counts show once this tab has taken or verified it (the counts are inside the encrypted file). "Verify"
  * opens the verification of one backup below the list; "Download" saves its file (encrypted, as the node keeps it), to
@@ -62,6 +63,8 @@ export function BackupsPanel() {
   const columns: Column<BackupSummary>[] = [
     { header: "File", cell: (backup) => <span className="font-mono">{`${backup.id}.kaibak`}</span>, className: "font-normal break-all" },
     { header: "Taken", cell: (backup) => <When at={backup.createdAt} /> },
+    // Only the schedule's backups are pruned by backup.retain: one taken on request stays until it is deleted.
+    { header: "Taken by", cell: (backup) => (backup.scheduled === undefined ? "not recorded" : backup.scheduled ? "the schedule" : "a request"), className: "whitespace-nowrap" },
     { header: "Size", cell: (backup) => sizeWords(backup.bytes), className: "whitespace-nowrap" },
     { header: "Holds", cell: (backup) => <Holds id={backup.id} />, className: "max-w-sm" },
     {

@@ -79,6 +79,11 @@ export function TakeBackupPanel() {
                 Its offsite copy failed, so it is kept in the node&apos;s backup directory only: {take.data.offsiteError}
               </p>
             )}
+            {(take.data.warnings ?? []).map((warning) => (
+              <p key={warning} role="alert" className="text-sm text-amber-900 dark:text-amber-200">
+                {warning}
+              </p>
+            ))}
             <CountsList title="What it holds" counts={take.data.counts} />
           </div>
         )}
