@@ -22,6 +22,16 @@ export type LogLevel = z.infer<typeof LogLevelSchema>;
  */
 export const TraceIdSchema = z.string().regex(/^(?!0{32})[0-9a-f]{32}$/, "a trace id: 32 lowercase hex digits (W3C Trace Context), not all zero");
 
+/**
+ * A trace id a person gives to find something (a filter): hex in either case, lowercased. Viewers and pasted text
+ * may show an id in capitals, and hex digits name the same id in either case (tracing.md); the node writes and sends
+ * ids lowercase only (`TraceIdSchema`), so what is looked for is the lowercase form.
+ */
+export const TraceIdFilterSchema = z
+  .string()
+  .transform((value) => value.toLowerCase())
+  .pipe(TraceIdSchema);
+
 /** One log line. `seq` grows by one per line the node wrote since it started (a stream resumes after it). */
 export const LogEntrySchema = z.object({
   seq: z.number().int().nonnegative(),
@@ -64,8 +74,8 @@ export const LogFilterSchema = z.strictObject({
    * gateway requests it answered, the gateway's routing, circuit breakers).
    */
   serviceId: z.string().min(1).max(256).optional(),
-  /** Only lines of this trace (written inside a traced request or step: its `trace_id` field). */
-  traceId: TraceIdSchema.optional(),
+  /** Only lines of this trace (written inside a traced request or step: its `trace_id` field); any case, lowercased. */
+  traceId: TraceIdFilterSchema.optional(),
   /** Only lines whose message, request id or fields contain this text (case-insensitive). */
   q: z.string().min(1).max(200).optional(),
   /** Only lines written at or after this time (ISO 8601; `kai logs tail --since 10m`). */

@@ -3,7 +3,9 @@
  * The security log: every sign-in, failure, lockout, second-factor change, role change and session revocation is
  * appended to the identity store (listed by `GET /api/security/events`) and written as one log line with category
  * `security`. Details are non-secret context only; callers never pass a password, code, token or cookie, and the
- * log line carries the event's fields, not the request.
+ * log line carries the event's fields, not the request. The node gives it `createLogger`'s `securityLogger`, so that
+ * the line is written whatever `logging.level` says (logging/security-lines.ts): the level governs the system log's
+ * verbosity, not what the security log records.
  */
 import type { IdentityStore, NewSecurityEvent, SecurityEventRow } from "../storage/contracts/identity-store.js";
 import type { SecurityEventObserver } from "./security-metrics.js";
@@ -32,6 +34,7 @@ const SECRET_KEYS = /pass(word)?|secret|token|code|cookie|csrf|authorization|sig
 export class SecurityLog {
   constructor(
     private readonly store: Pick<IdentityStore, "appendSecurityEvent" | "listSecurityEvents">,
+    /** Where the events' lines go: the node's security logger (`createLogger`'s `securityLogger`). */
     private readonly logger: SecurityLogLogger,
     private readonly now: () => number = Date.now,
     /** Told each event once it is recorded (the `kai_security_events_total` metric). */

@@ -22,6 +22,7 @@ import type { RegistryService } from "../registry/registry-service.js";
 import type { Vault } from "../vault/vault.js";
 import { VERSION } from "../version.js";
 import { installErrorHandling, sendFrameworkError } from "./error-handler.js";
+import { MAX_PARAM_LENGTH } from "./router-limits.js";
 import { installWebApp, resolveWebRoot, type WebApp } from "./web-app.js";
 import { openApiTransform, withNamedSchemas } from "./openapi-schemas.js";
 import { ApiError } from "../errors.js";
@@ -255,7 +256,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     forceCloseConnections: "idle",
     // Requests that arrive while closing get our own 503 body (installShutdownGate), not Fastify's.
     return503OnClosing: false,
-    routerOptions: { maxParamLength: 256 },
+    routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     // Errors the router raises before any hook runs (malformed URL encoding, over-long path parameters)
     // get the same error body and request id as everything else.
     frameworkErrors: sendFrameworkError,

@@ -10,6 +10,8 @@ import type { ErrorBody, ErrorCode, FieldError } from "@kai/protocol";
 import { ERROR_STATUS } from "@kai/protocol";
 import { ApiError, storageUnavailable, storageUnavailableIn } from "../errors.js";
 import { requestTraceIds } from "../tracing/http-spans.js";
+import { logRouterRejection, unmatchedPathOf } from "./request-log.js";
+import { MAX_PARAM_LENGTH } from "./router-limits.js";
 
 function send(reply: FastifyReply, request: FastifyRequest, code: ErrorCode, message: string, details?: FieldError[]): FastifyReply {
   // A traced request's trace id, so the one who saw the error can find the trace and its log lines.
@@ -27,13 +29,21 @@ const FASTIFY_CODES: Record<string, { code: ErrorCode; message: string }> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: "invalid_json", message: "request body is not valid JSON" },
 };
 
+/** What the router's refusals are called in the answer: a path too long is not malformed. */
+const ROUTER_ERRORS: Record<string, string> = {
+  FST_ERR_BAD_URL: "malformed request URL (an invalid percent-encoding)",
+  FST_ERR_MAX_PARAM_LENGTH: `a path segment is longer than ${MAX_PARAM_LENGTH} characters`,
+};
+
 /**
  * For errors the router raises before any hook runs (malformed URL encoding, over-long path parameters):
- * the same error body and request id as everything else, and no echo of the offending path.
+ * the same error body and request id as everything else, no echo of the offending path, and a request line like
+ * every other request's (no hook of the app runs for them: http/request-log.ts).
  */
-export function sendFrameworkError(_error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+export function sendFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
   reply.header("X-Request-Id", request.id);
-  void send(reply, request, "validation_failed", "malformed request URL");
+  void send(reply, request, "validation_failed", ROUTER_ERRORS[error.code] ?? "malformed request URL");
+  logRouterRejection(request, reply);
 }
 
 /** Answers a request no route matched before it becomes a 404 (the web app's deep links); false: not handled. */
@@ -72,5 +82,5 @@ export function installErrorHandling(app: FastifyInstance, fallback: NotFoundFal
     return send(reply, request, "internal", "internal error");
   });
 
-  app.setNotFoundHandler((request, reply) => fallback(request, reply) || send(reply, request, "not_found", `no route ${request.method} ${request.url.split("?")[0]}`));
+  app.setNotFoundHandler((request, reply) => fallback(request, reply) || send(reply, request, "not_found", `no route ${request.method} ${unmatchedPathOf(request)}`));
 }

@@ -13,6 +13,11 @@ import { RotatingFile } from "./rotating-file.js";
 export interface LogFiles {
   /** One multistream entry per folder. */
   streams: pino.StreamEntry[];
+  /**
+   * The `security/` folder's destination (one of `streams`' entries): its threshold never rises above info, so that
+   * every security event is recorded whatever `logging.level` says (security-lines.ts).
+   */
+  security: pino.DestinationStream;
   /** Writes what every folder still holds (at shutdown). */
   flush(): Promise<void>;
   /** The files whose last write failed (a full disk, an I/O error), by path: `kai doctor`. */
@@ -29,6 +34,7 @@ export function openLogFiles(config: Config, now?: () => number): LogFiles {
   });
   return {
     streams: files.map(({ stream }) => ({ stream })),
+    security: files[LOG_FOLDERS.indexOf("security")]!.stream,
     async flush() {
       await Promise.all(files.map(({ file }) => file.flush()));
     },

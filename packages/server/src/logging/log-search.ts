@@ -3,7 +3,8 @@
  * `GET /api/logs/search` (`kai logs search`, the Console's "Search files"): the lines of this instance's log files
  * that match a filter, for what the in-memory ring (log-tail.ts, the last 2,000 lines: minutes on a busy node) no
  * longer holds: yesterday's trace, last week's failed backup. The `system/` folder holds every line the node wrote
- * (log-files.ts), one file per day and size step, kept `logging.rotation.retentionDays`.
+ * at its level (log-files.ts), `security/` and `agents/` those logs' lines (a search with `log=` reads that folder), one
+ * file per day and size step, kept `logging.rotation.retentionDays`.
  *
  * Newest files first, each read forward as a stream (a chunk per turn of the event loop), until the newest `limit`
  * matches are found or the byte budget is spent: then the answer says the search is not complete and from when it
@@ -13,11 +14,11 @@
  */
 import { createReadStream } from "node:fs";
 import { readdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import type { LogEntry, LogFilesSearched, LogFilter } from "@kai/protocol";
 import { dayOf, parseLogFileName } from "./log-retention.js";
-import { belongsIn } from "./log-routing.js";
+import { belongsIn, type LogFolder } from "./log-routing.js";
 import { byTime, matches, parseLine } from "./log-tail.js";
 
 /** Bytes read at most per search by default: five full files at the default rotation size (50 MB). */
@@ -44,8 +45,8 @@ interface LogFile {
   size: number;
 }
 
-/** The system log's files inside the window's days, newest first (by day, then rotation index). */
-async function filesOf(dir: string, filter: LogSearchFilter): Promise<LogFile[]> {
+/** The files of the log `name` in `dir` inside the window's days, newest first (by day, then rotation index). */
+async function filesOf(dir: string, name: LogFolder, filter: LogSearchFilter): Promise<LogFile[]> {
   let names: string[];
   try {
     names = await readdir(dir);
@@ -55,12 +56,12 @@ async function filesOf(dir: string, filter: LogSearchFilter): Promise<LogFile[]>
   const from = filter.since !== undefined ? dayOf(Date.parse(filter.since)) : undefined;
   const to = filter.until !== undefined ? dayOf(Date.parse(filter.until)) : undefined;
   const files: LogFile[] = [];
-  for (const name of names) {
-    const parsed = parseLogFileName("system", name);
+  for (const file of names) {
+    const parsed = parseLogFileName(name, file);
     // ISO days compare as strings.
     if (!parsed || (from !== undefined && parsed.day < from) || (to !== undefined && parsed.day > to)) continue;
     try {
-      files.push({ path: join(dir, name), ...parsed, size: (await stat(join(dir, name))).size });
+      files.push({ path: join(dir, file), ...parsed, size: (await stat(join(dir, file))).size });
     } catch {
       // Deleted by retention meanwhile.
     }
@@ -91,9 +92,15 @@ function mayMatch(filter: LogSearchFilter): (line: string) => boolean {
   };
 }
 
-/** Searches the files of `dir` (a `system/` log folder) for the newest `limit` lines that match `filter`. */
+/**
+ * Searches the files of `dir` (a `system/` log folder) for the newest `limit` lines that match `filter`. A search of
+ * the security or the agents' log reads that log's own folder beside it: it holds exactly those lines (the same rule
+ * wrote them there), fewer bytes to read, and the security log holds them all whatever `logging.level` was, where
+ * `system/` lacks the security events written while the level was above info (security-lines.ts).
+ */
 export async function searchLogFiles(dir: string, filter: LogSearchFilter, limit: number, maxBytes = DEFAULT_SEARCH_BYTES): Promise<LogSearchResult> {
-  const files = await filesOf(dir, filter);
+  const folder: LogFolder = filter.log ?? "system";
+  const files = await filesOf(folder === "system" ? dir : join(dirname(dir), folder), folder, filter);
   const passes = mayMatch(filter);
   // Which log a line went to is judged on its raw text by `passes` (the files' own rule, exactly): not again on the
   // parsed line.

@@ -1,14 +1,15 @@
 /**
  * @module logging/logger
  * Structured JSON logs (pino) to stdout and to the files under `<dataDir>/logs/` (log-files.ts: `system/`,
- * `security/`, `agents/`, rotated, with retention). Secrets never reach a log line:
+ * `security/`, `agents/`, rotated, with retention); security events whatever the level (security-lines.ts). Secrets never reach a log line:
  * request headers and query strings are not logged at all, and known secret-bearing fields are redacted
  * as a second line of defence.
  */
 import pino, { type Logger, type DestinationStream } from "pino";
 import type { Config } from "../config/config-schema.js";
 import { LogTail } from "./log-tail.js";
-import { levelTracking } from "./log-level.js";
+import { destinationLevel, levelTracking } from "./log-level.js";
+import { createSecurityLogger } from "./security-lines.js";
 import { openLogFiles, type LogFiles } from "./log-files.js";
 import { MAX_HELD_BYTES, watchDestination } from "./destination-trouble.js";
 import { activeTraceIds } from "../tracing/spans.js";
@@ -40,7 +41,20 @@ export function logTailOf(logger: Logger): LogTail {
   return tail;
 }
 
-export function createLogger({ config, extraDestination }: CreateLoggerOptions): { logger: Logger; flush(): Promise<void>; tail: LogTail; failingFiles(): string[] } {
+export interface CreatedLogger {
+  logger: Logger;
+  /**
+   * What security events are written with (security-lines.ts): at info whatever the level, when the node writes a
+   * security log file to record them in; `logger` itself otherwise. Handed to their writers by server.ts.
+   */
+  securityLogger: Logger;
+  flush(): Promise<void>;
+  tail: LogTail;
+  failingFiles(): string[];
+}
+
+export function createLogger({ config, extraDestination }: CreateLoggerOptions): CreatedLogger {
+  const level = config.logging.level;
   const streams: pino.StreamEntry[] = [];
   let files: LogFiles | undefined;
   if (config.logging.stdout) {
@@ -54,23 +68,28 @@ export function createLogger({ config, extraDestination }: CreateLoggerOptions):
   if (extraDestination) streams.push({ stream: extraDestination });
   // The in-memory ring behind GET /api/logs: it receives each line after redaction, like every other destination.
   const tail = new LogTail();
-  streams.push({ stream: tail, ...(config.logging.level !== "silent" ? { level: config.logging.level } : {}) });
-  // Every destination at the configured level (multistream's own default is info: debug lines would never reach a file).
-  if (config.logging.level !== "silent") for (const entry of streams) entry.level ??= config.logging.level;
+  streams.push({ stream: tail });
+  // Every destination at the configured level (multistream's own default is info: debug lines would never reach a
+  // file; `silent`: none), the security log file's at info at the most (security-lines.ts).
+  const floored = new Set<object>(files ? [files.security] : []);
+  for (const entry of streams) (entry as { level?: string }).level = destinationLevel(level, floored.has(entry.stream));
   const multi = pino.multistream(streams);
-  const levels = levelTracking(multi);
+  const levels = levelTracking(multi, floored);
+  const options: pino.LoggerOptions = {
+    base: { service: "kai" },
+    // trace_id and span_id of the active span on every line written inside a traced request or step (tracing/spans.ts).
+    mixin: () => activeTraceIds(),
+    timestamp: pino.stdTimeFunctions.isoTime,
+    redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
+    // Errors are logged by name, code and message only: stack traces stay out of logs by rule.
+    serializers: { err: (error: Error & { code?: string }) => ({ type: error.name, code: error.code, message: error.message }) },
+  };
   const logger = pino(
     {
-      level: config.logging.level,
+      ...options,
+      level,
       // Children are remembered so that a level changed at run time reaches them (logging/log-level.ts).
       onChild: levels.onChild,
-      base: { service: "kai" },
-      // trace_id and span_id of the active span on every line written inside a traced request or step (tracing/spans.ts).
-      mixin: () => activeTraceIds(),
-      timestamp: pino.stdTimeFunctions.isoTime,
-      redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
-      // Errors are logged by name, code and message only: stack traces stay out of logs by rule.
-      serializers: { err: (error: Error & { code?: string }) => ({ type: error.name, code: error.code, message: error.message }) },
     },
     multi,
   );
@@ -78,6 +97,7 @@ export function createLogger({ config, extraDestination }: CreateLoggerOptions):
   tails.set(logger, tail);
   return {
     logger,
+    securityLogger: files ? createSecurityLogger(options, multi) : logger,
     tail,
     async flush() {
       await files?.flush();

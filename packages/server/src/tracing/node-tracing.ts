@@ -50,10 +50,28 @@ const CLOSE_TIMEOUT_MS = 3000;
 /** The OTLP/HTTP traces URL: the configured one, else the standard variables (the generic one gets `/v1/traces`). */
 export function exportEndpoint(settings: Config["tracing"], env: StartTracingOptions["env"]): string | undefined {
   if (settings.otlpEndpoint) return settings.otlpEndpoint;
+  // The per-signal variable is the whole URL, used as given (OTLP exporter specification).
   const traces = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim();
   if (traces) return traces;
   const base = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim();
-  return base ? `${base.replace(/\/+$/, "")}/v1/traces` : undefined;
+  return base ? tracesUrlOf(base) : undefined;
+}
+
+/**
+ * The base endpoint with `v1/traces` appended to its path (OTLP exporter specification: `http://c:4318/mypath` exports
+ * to `http://c:4318/mypath/v1/traces`). Appended to the path, not the text: a query string (a collector's key, say) or a
+ * fragment stays after it, where appending to the text would have put the path inside the query.
+ */
+function tracesUrlOf(base: string): string {
+  let url: URL;
+  try {
+    url = new URL(base);
+  } catch {
+    // Not a URL: the exporter refuses it, and says so (reporting-exporter.ts); kept as the text would read.
+    return `${base.replace(/\/+$/, "")}/v1/traces`;
+  }
+  url.pathname = `${url.pathname.replace(/\/+$/, "")}/v1/traces`;
+  return url.href;
 }
 
 /** A positive integer from the environment, or undefined (the SDK's default applies). */

@@ -28,6 +28,11 @@ export class VaultAuditWriter {
   constructor(
     private readonly store: VaultStore,
     private readonly logger: Logger,
+    /**
+     * Where each access's security line goes: the node's security logger, which writes them whatever `logging.level`
+     * says (logging/security-lines.ts).
+     */
+    private readonly securityLines: Pick<Logger, "info" | "warn">,
     private readonly keys: AuditKeys,
     /** The vault's clock as an ISO timestamp (injectable in tests). */
     private readonly iso: () => string,
@@ -105,8 +110,8 @@ export class VaultAuditWriter {
    */
   private logAccess(draft: AuditDraft): void {
     const line = { category: "security", event: "vault.access", operation: draft.operation, outcome: draft.outcome, actor: draft.actor, tokenId: draft.tokenId, ...(draft.requestId !== null ? { requestId: draft.requestId } : {}) };
-    if (draft.outcome === "allowed") this.logger.info(line, `security: vault.${draft.operation}`);
-    else this.logger.warn(line, `security: vault.${draft.operation}`);
+    if (draft.outcome === "allowed") this.securityLines.info(line, `security: vault.${draft.operation}`);
+    else this.securityLines.warn(line, `security: vault.${draft.operation}`);
   }
 
   private appendIn(tx: VaultTx, draft: AuditDraft): void {

@@ -39,6 +39,11 @@ export interface VaultDeps {
   dataDir: string;
   config: Config["vault"];
   logger: Logger;
+  /**
+   * Where the vault's accesses are logged as security events: the node's security logger (`createLogger`'s
+   * `securityLogger`, which writes them whatever `logging.level` says); `logger` when none is given.
+   */
+  securityLogger?: Pick<Logger, "info" | "warn">;
   now?: () => number;
   /** Retired data-key versions kept for transit decrypt/rewrap after a rotation (default 2). */
   keepRetiredKeys?: number;
@@ -91,7 +96,7 @@ export class VaultCore {
   ) {
     this.now = deps.now ?? Date.now;
     this.backoff = new UnlockBackoff(deps.config.freeUnlockAttempts, this.now);
-    this.audit = new VaultAuditWriter(deps.store, deps.logger, auditKeys, () => this.iso());
+    this.audit = new VaultAuditWriter(deps.store, deps.logger, deps.securityLogger ?? deps.logger, auditKeys, () => this.iso());
   }
 
   /** The keys while unlocked, else null. Replaced only through `adopt` and `drop`. */

@@ -70,6 +70,8 @@ export interface OtlpReceiver {
   spans: ReceivedSpan[];
   /** Exports that were not valid OTLP/JSON (each a reason): a test expects none. */
   rejected: string[];
+  /** Each export's request target as it arrived (path and query): where an exporter sent it. */
+  targets: string[];
   close(): Promise<void>;
 }
 
@@ -77,6 +79,7 @@ export interface OtlpReceiver {
 export async function startOtlpReceiver(port = 0): Promise<OtlpReceiver> {
   const spans: ReceivedSpan[] = [];
   const rejected: string[] = [];
+  const targets: string[] = [];
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
@@ -85,7 +88,9 @@ export async function startOtlpReceiver(port = 0): Promise<OtlpReceiver> {
         rejected.push(reason);
         response.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify({ code: 3, message: reason }));
       };
-      if (request.method !== "POST" || request.url !== "/v1/traces") return refuse(404, `${request.method} ${request.url}`);
+      targets.push(request.url ?? "");
+      // The path only: a collector behind a gateway may be given a key in the query (OTEL_EXPORTER_OTLP_ENDPOINT).
+      if (request.method !== "POST" || request.url?.split("?", 1)[0] !== "/v1/traces") return refuse(404, `${request.method} ${request.url}`);
       if (!String(request.headers["content-type"]).startsWith("application/json")) return refuse(415, `content-type ${request.headers["content-type"]}`);
       if (request.headers["content-encoding"] && request.headers["content-encoding"] !== "identity") return refuse(415, `content-encoding ${request.headers["content-encoding"]}`);
       let body: JsonExport;
@@ -124,6 +129,7 @@ export async function startOtlpReceiver(port = 0): Promise<OtlpReceiver> {
     url: `http://127.0.0.1:${listening}/v1/traces`,
     spans,
     rejected,
+    targets,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

@@ -1,15 +1,22 @@
 // Secrets never reach a log line or an error body. A canary secret and every real token (the admin token and
 // minted ones) travel everywhere a secret can travel in this issue — bearer header, `?token=` on the
-// WebSocket, a raw credential in a registration, an X-Request-Id — and must then appear in no captured log
-// line, not in the log files under <dataDir>/logs/ (system, security, agents), and in no error response. Also: the request log has exactly one line
+// WebSocket, a raw credential in a registration, an X-Request-Id, a share link's token in the path (opened, mistyped,
+// with a doubled slash, refused by the router) — and must then appear in no captured log line, not in the log files under <dataDir>/logs/
+// (system, security, agents), and in no error response. Also: the request log has exactly one line
 // per request with its id, method, route, status and duration, and the X-Request-Id rules hold.
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { connect, type AddressInfo } from "node:net";
 import { join } from "node:path";
+import { PassThrough, Writable } from "node:stream";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from "fastify";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { ErrorBodySchema } from "@kai/protocol";
 import { eventually, mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { generateRequestId, installRequestLog, lazyChildLogger } from "../../src/http/request-log.js";
 
 const CANARY = `kai-canary-${randomBytes(8).toString("hex")}`;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -97,6 +104,25 @@ beforeAll(async () => {
   expect((await send(`/api/tokens/${temp.id}`, { method: "DELETE" })).status).toBe(204);
   expect((await send("/api/status", { token: temp.token })).status).toBe(401);
   secrets.push(temp.token);
+
+  // A share link's token is a credential in the path (whoever holds it downloads the file): opened, with a trailing
+  // slash (no route matches), with a malformed escape and over the router's length (refused before any route).
+  const uploaded = await send("/api/artifacts?name=shared.txt", { method: "POST", body: "shared bytes", headers: { "content-type": "text/plain" } });
+  expect(uploaded.status, await uploaded.clone().text()).toBe(201);
+  const artifactId = ((await uploaded.json()) as { artifact: { id: string } }).artifact.id;
+  const shared = await send(`/api/artifacts/${artifactId}/share`, { method: "POST", json: {} });
+  expect(shared.status).toBe(201);
+  const sharePath = ((await shared.json()) as { share: { path: string } }).share.path;
+  const shareToken = sharePath.slice("/s/".length);
+  // The token, and its signature alone (a cut token still leaks it).
+  secrets.push(shareToken, shareToken.split(".")[1]!);
+  expect((await send(sharePath, { token: null })).status).toBe(200);
+  expect((await send(`${sharePath}/`, { token: null })).status).toBe(404);
+  // Through a base URL ending in `/` (the router keeps the doubled slash: no route), sent or encoded.
+  expect((await send(`/${sharePath}`, { token: null })).status).toBe(404);
+  expect((await send(`/%2F${sharePath.slice(1)}`, { token: null })).status).toBe(404);
+  expect((await send(`${sharePath}%zz`, { token: null })).status).toBe(400);
+  expect((await send(`${sharePath}${"x".repeat(300)}`, { token: null })).status).toBe(400);
 });
 afterAll(async () => {
   if (!closed) await server.close();
@@ -118,6 +144,10 @@ describe("secrets", () => {
       const signature = secret.split(".")[2];
       if (signature) expect(server.logs.filter((line) => line.includes(signature))).toEqual([]);
     }
+    // The share link's six requests were logged, each with the token masked (the route pattern kept when one matched).
+    const shareLines = server.logs.map((line) => JSON.parse(line) as LogLine & { path?: string }).filter((line) => line.msg === "request" && line.path === "/s/[redacted]");
+    // In any order: the download's line is written when its body is sent, which the next request does not wait for.
+    expect(shareLines.map((line) => `${line.route} ${line.status}`).sort()).toEqual(["/s/:token 200", "null 400", "null 400", "null 404", "null 404", "null 404"]);
   });
 
   it("appear in no error response body", () => {
@@ -194,6 +224,121 @@ describe("request log and request ids", () => {
     });
     expect(line!.route).toBe("/api/services/:id");
     expect(JSON.stringify(line)).not.toContain("should-not-be-logged");
+  });
+
+  async function lineOf(response: Response): Promise<LogLine & { path?: string; serviceId?: string; closedEarly?: boolean; unfinished?: boolean }> {
+    const id = response.headers.get("x-request-id")!;
+    const [line] = await eventually(async () => {
+      const found = requestLines(id);
+      return found.length ? found : null;
+    });
+    return line!;
+  }
+
+  it("names the registered service on a registration's line: the body's id, or the one the node chose", async () => {
+    const named = await fresh.request("/api/services/register", { method: "POST", json: registration({ id: "reg-named" }) });
+    expect(named.status).toBe(201);
+    expect(await lineOf(named)).toMatchObject({ route: "/api/services/register", status: 201, serviceId: "reg-named" });
+    const again = await fresh.request("/api/services/register", { method: "POST", json: registration({ id: "reg-named" }) });
+    expect(await lineOf(again)).toMatchObject({ status: 200, serviceId: "reg-named" });
+    const unnamed = await fresh.request("/api/services/register", { method: "POST", json: registration() });
+    expect(unnamed.status).toBe(201);
+    const chosen = ((await unnamed.clone().json()) as { id: string }).id;
+    expect(await lineOf(unnamed)).toMatchObject({ status: 201, serviceId: chosen });
+    // A refused registration is about the service it named; an id that is no identifier is not repeated.
+    const refused = await fresh.request("/api/services/register", { method: "POST", json: registration({ id: "reg-refused", capabilities: "not a list" }) });
+    expect(refused.status).toBe(400);
+    expect(await lineOf(refused)).toMatchObject({ status: 400, serviceId: "reg-refused" });
+    const odd = await fresh.request("/api/services/register", { method: "POST", json: registration({ id: "not an id <x>" }) });
+    expect(odd.status).toBe(400);
+    expect((await lineOf(odd)).serviceId).toBeUndefined();
+    // What `kai logs tail --service` reads: the registration is among the service's lines.
+    const listed = (await (await fresh.request("/api/logs?serviceId=reg-named&limit=1000")).json()) as { entries: Array<{ fields: { route?: string; status?: number } }> };
+    expect(listed.entries.filter((entry) => entry.fields.route === "/api/services/register").map((entry) => entry.fields.status)).toEqual([201, 200]);
+  });
+
+  it("logs a request the router refuses before any route, saying why: a path too long is not malformed", async () => {
+    const long = await fresh.request(`/api/services/${"a".repeat(3000)}`);
+    expect(long.status).toBe(400);
+    expect(ErrorBodySchema.parse(await long.clone().json()).error).toMatchObject({ code: "validation_failed", message: "a path segment is longer than 256 characters" });
+    const longLine = await lineOf(long);
+    expect(longLine).toMatchObject({ method: "GET", route: null, status: 400 });
+    // A path is cut in the line: a request line stays short whatever was sent.
+    expect(longLine.path!.length).toBeLessThanOrEqual(1025);
+    const malformed = await fresh.request("/api/services/%zz");
+    expect(malformed.status).toBe(400);
+    expect(ErrorBodySchema.parse(await malformed.clone().json()).error.message).toBe("malformed request URL (an invalid percent-encoding)");
+    expect(await lineOf(malformed)).toMatchObject({ route: null, path: "/api/services/%zz", status: 400 });
+  });
+
+  it("logs a stream its client closed, once, as closed early", async () => {
+    const controller = new AbortController();
+    const response = await fetch(`${fresh.url}/api/logs/stream`, { headers: { authorization: `Bearer ${fresh.adminToken}` }, signal: controller.signal });
+    expect(response.status).toBe(200);
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    const line = await lineOf(response);
+    expect(line).toMatchObject({ route: "/api/logs/stream", status: 200, closedEarly: true });
+    expect(line.unfinished).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(requestLines(response.headers.get("x-request-id")!)).toHaveLength(1);
+    // A streamed answer read to its end (a download) is logged once, as any answer, without the mark.
+    const uploaded = await fresh.request("/api/artifacts?name=whole.bin", { method: "POST", body: randomBytes(256 * 1024), headers: { "content-type": "application/octet-stream" } });
+    expect(uploaded.status).toBe(201);
+    const { id } = ((await uploaded.json()) as { artifact: { id: string } }).artifact;
+    const download = await fresh.request(`/api/artifacts/${id}/content`);
+    expect((await download.arrayBuffer()).byteLength).toBe(256 * 1024);
+    expect(await lineOf(download)).toMatchObject({ route: "/api/artifacts/:id/content", status: 200 });
+    expect((await lineOf(download)).closedEarly).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(requestLines(download.headers.get("x-request-id")!)).toHaveLength(1);
+  });
+
+  it("tells a stream the node broke off (unfinished) from one whose client left (closed early, also by a reset)", async () => {
+    // The request log on an app of its own: no route of the node's fails a stream on demand.
+    const lines: Array<LogLine & { closedEarly?: boolean; unfinished?: boolean }> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const text of chunk.toString("utf8").split("\n").filter(Boolean)) lines.push(JSON.parse(text) as LogLine);
+        done();
+      },
+    });
+    const logger = pino(sink);
+    // As http/app.ts makes it: Fastify's own request lines off, the request log's line instead.
+    const app = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: "requestId" }), childLoggerFactory: lazyChildLogger, genReqId: generateRequestId });
+    installRequestLog(app, logger);
+    const streaming = (fail: boolean) => (_request: FastifyRequest, reply: FastifyReply) => {
+      const body = new PassThrough();
+      body.write("first chunk\n");
+      if (fail) setTimeout(() => body.destroy(new Error("the source failed")), 50);
+      return reply.type("text/plain").send(body);
+    };
+    app.get("/fails", streaming(true));
+    app.get("/endless", streaming(false));
+    await app.listen({ host: "127.0.0.1", port: 0 });
+    try {
+      const { port } = app.server.address() as AddressInfo;
+      const failing = await fetch(`http://127.0.0.1:${port}/fails`);
+      expect(failing.status).toBe(200);
+      await expect(failing.text()).rejects.toThrow();
+      // The client stays until the node breaks the stream off: the line is marked unfinished, not closed early.
+      const broken = await eventually(async () => lines.find((line) => line.msg === "request" && line.route === "/fails") ?? null);
+      expect(broken).toMatchObject({ status: 200, unfinished: true });
+      expect(broken.closedEarly).toBeUndefined();
+      // A client that resets its connection went away as much as one that closed it.
+      const socket = connect(port, "127.0.0.1");
+      socket.write("GET /endless HTTP/1.1\r\nHost: x\r\n\r\n");
+      await once(socket, "data");
+      socket.resetAndDestroy();
+      const left = await eventually(async () => lines.find((line) => line.msg === "request" && line.route === "/endless") ?? null);
+      expect(left).toMatchObject({ status: 200, closedEarly: true });
+      expect(left.unfinished).toBeUndefined();
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(lines.filter((line) => line.msg === "request")).toHaveLength(2);
+    } finally {
+      await app.close();
+    }
   });
 
   it("honours a sane caller X-Request-Id and replaces an insane one", async () => {

@@ -282,6 +282,9 @@ describe("filters by task and service", () => {
       return entries.length > 0 ? entries : undefined;
     });
     expect(mine.every((entry) => entry.fields.taskId === id)).toBe(true);
+    // Its failure is a warning, so `kai logs tail --level warn` (or a node at logging.level warn) shows it.
+    const failed = await eventually(async () => (await list(`?taskId=${id}&level=warn&limit=1000`)).entries.find((entry) => entry.msg === "task finished"));
+    expect(failed).toMatchObject({ level: "warn", fields: { state: "failed" } });
     const stream = await openStream(`?taskId=${encodeURIComponent(id)}&after=0`);
     await eventually(async () => stream.entries().length >= mine.length);
     expect(stream.entries().every((entry) => entry.fields.taskId === id)).toBe(true);

@@ -5,6 +5,8 @@
  * is started at all. Through a real node at ratio 0, a request without a `traceparent` is not traced at all (what
  * sampled-out spans cost is saved), one with a sampled `traceparent` is.
  */
+import { Writable } from "node:stream";
+import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { exportEndpoint, startTracing, type NodeTracing } from "../../src/tracing/node-tracing.js";
 import { activeTraceIds, extractTraceContext, inSpan, injectTraceHeaders } from "../../src/tracing/spans.js";
@@ -107,5 +109,26 @@ describe("where spans go", () => {
     expect(exportEndpoint(settings, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://traces:4318/custom", OTEL_EXPORTER_OTLP_ENDPOINT: "http://other:4318" })).toBe("http://traces:4318/custom");
     expect(exportEndpoint(settings, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/" })).toBe("http://collector:4318/v1/traces");
     expect(exportEndpoint(settings, {})).toBeUndefined();
+  });
+
+  it("appends /v1/traces to the generic endpoint's path, before its query string, and exports there", async () => {
+    // The OTLP rule for the base endpoint: `v1/traces` goes on its path; a query (a collector gateway's key) stays a query.
+    expect(exportEndpoint(settings, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318/base/?k=x" })).toBe("http://collector:4318/base/v1/traces?k=x");
+    expect(exportEndpoint(settings, { OTEL_EXPORTER_OTLP_ENDPOINT: "http://collector:4318?k=x" })).toBe("http://collector:4318/v1/traces?k=x");
+    // The per-signal variable is used as given, query and all.
+    expect(exportEndpoint(settings, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: "http://traces:4318/custom?k=x" })).toBe("http://traces:4318/custom?k=x");
+
+    const lines: Array<{ msg: string; endpoint?: unknown }> = [];
+    const logger = pino({ level: "info" }, new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk)) as { msg: string }), done()) }));
+    const base = receiver.url.replace("/v1/traces", "");
+    const node = await startTracing({ settings: { enabled: true, sampleRatio: 1, serviceName: "query-endpoint" }, instanceId: "query-endpoint", version: "test", env: { OTEL_EXPORTER_OTLP_ENDPOINT: `${base}?k=query-key` }, logger });
+    started.push(node!);
+    expect(node!.endpoint).toBe(`${base}/v1/traces?k=query-key`);
+    // The start-up line names the URL spans go to (its query left out: it may hold a key).
+    expect(lines.find((line) => line.msg === "tracing on: spans exported over OTLP/HTTP")?.endpoint).toBe(`${base}/v1/traces`);
+    await inSpan(node, "to-a-query-endpoint", {}, async () => undefined);
+    await node!.flush();
+    expect(receiver.targets).toContain("/v1/traces?k=query-key");
+    expect(receiver.spans.some((span) => span.name === "to-a-query-endpoint")).toBe(true);
   });
 });

@@ -1,7 +1,7 @@
 /**
  * From a trace to its log lines and back, through a real node with tracing on: every traced answer names its trace
  * (`traceresponse`, W3C Trace Context Level 2), an error's body too (`traceId`); `GET /api/logs?traceId=` gives that
- * trace's lines and no other's; the listing says where traces are shown (`tracing.traceUrl`, a live setting). With
+ * trace's lines and no other's, whether the id is given in capitals or not; the listing says where traces are shown (`tracing.traceUrl`, a live setting). With
  * tracing off, no answer names a trace. The log files are searched by trace too (`GET /api/logs/search`).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -64,8 +64,28 @@ describe("a trace's log lines", () => {
     expect(failed.headers.get("traceresponse")?.split("-")[1]).toBe(CALLER_TRACE);
   });
 
+  it("takes a trace id in capitals as the same id, in the list, the stream and the file search", async () => {
+    // A trace viewer may show an id in capitals; hex names the same id in either case (tracing.md).
+    const upper = CALLER_TRACE.toUpperCase();
+    const listed = await logs(`traceId=${upper}`);
+    expect(listed.entries.map((entry) => entry.requestId)).toContain("traced-one");
+    expect(listed.entries.every((entry) => logEntryTraceId(entry) === CALLER_TRACE)).toBe(true);
+    const mixed = await logs(`traceId=${CALLER_TRACE.slice(0, 16).toUpperCase()}${CALLER_TRACE.slice(16)}`);
+    expect(mixed.entries.map((entry) => entry.seq)).toEqual(listed.entries.map((entry) => entry.seq));
+    const searched = await server.request(`/api/logs/search?traceId=${upper}`);
+    expect(searched.status).toBe(200);
+    expect(LogSearchResponseSchema.parse(await searched.json()).entries.map((entry) => entry.requestId)).toContain("traced-one");
+    const controller = new AbortController();
+    const stream = await fetch(`${server.url}/api/logs/stream?traceId=${upper}&after=0`, { headers: { authorization: `Bearer ${server.adminToken}` }, signal: controller.signal });
+    expect(stream.status).toBe(200);
+    const reader = stream.body!.getReader();
+    let text = "";
+    while (!text.includes('"traced-one"')) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+  });
+
   it("refuses a trace id that is not one (400, naming the field)", async () => {
-    for (const bad of ["xyz", "6BF92F3577B34DA6A3CE929D0E0E4738", "0".repeat(32), `${CALLER_TRACE}0`]) {
+    for (const bad of ["xyz", "6BF92F3577B34DA6A3CE929D0E0E473G", "0".repeat(32), `${CALLER_TRACE}0`]) {
       const response = await server.request(`/api/logs?traceId=${bad}`);
       expect(response.status).toBe(400);
       const body = (await response.json()) as { error: { code: string; details?: Array<{ path: string }> } };

@@ -459,7 +459,13 @@ export class TaskRunner {
     this.abort.abort(new Error(`the task is ${state}`));
     // Logged once stored (after the commit, not on the task's way to it); a commit that fails says so instead.
     await this.commit([taskEvent("TASK_PROGRESS", task.planId, KCORE_AGENT, { state, ...(error ? { error } : {}), ...(state === "completed" ? { result: task.result } : {}) })]);
-    if (!this.stoppedByCommit) this.deps.logger.info({ state, ...(error ? { code: error.code } : {}) }, "task finished");
+    if (!this.stoppedByCommit) {
+      // A task that failed is something to look at: at warn, so `--level warn` (and a node at logging.level warn)
+      // shows it. One canceled by its caller ended as asked and stays at info, as does one completed.
+      const line = { state, ...(error ? { code: error.code } : {}) };
+      if (state === "failed") this.deps.logger.warn(line, "task finished");
+      else this.deps.logger.info(line, "task finished");
+    }
     this.deps.onFinished(task.id);
   }
 

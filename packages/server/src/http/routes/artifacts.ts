@@ -305,7 +305,8 @@ export function artifactRoutes(service: ArtifactService): FastifyPluginAsyncZod 
 export function artifactShareRoutes(service: ArtifactService): FastifyPluginAsyncZod {
   return async (app) => {
     app.get("/s/:token", {
-      config: { bucket: "read" },
+      // The token is the credential: whoever holds it downloads the file, so its request line shows `/s/[redacted]`.
+      config: { bucket: "read", secretParams: ["token"] },
       schema: {
         tags: ["artifacts"],
         summary: "Open a share link (no token)",

@@ -1,8 +1,10 @@
 /**
  * The canary: one random value planted through every vault API — as a secret value (put, and a refused
  * put), as transit plaintext and associated data, as a service registration's raw token, and as the
- * vault's passphrase (rekey, a wrong unlock, a right unlock). Afterwards it must be absent from every
- * log line (captured and the files under logs/: system, security, agents), every audit row, every error body and every response — except the
+ * vault's passphrase (rekey, a wrong unlock, a right unlock). A second one is a secret's name, which no log line may
+ * carry (the audit keeps names as HMACs): the request lines show `/api/vault/secrets/[redacted]`, also for a path with a
+ * doubled slash, which matches no route. Afterwards the
+ * first must be absent from every log line (captured and the files under logs/: system, security, agents), every audit row, every error body and every response — except the
  * two answers whose job is to return it: `GET /api/vault/secrets/{name}` and `POST /vault/decrypt`.
  */
 import { randomBytes } from "node:crypto";
@@ -15,6 +17,8 @@ import { registration, startTestServer, type TestServer } from "../../helpers/te
 import { FAST_VAULT, call, codeOf, filesUnder, mintVaultToken, type Answer } from "./support.js";
 
 const CANARY = `kai-canary-${randomBytes(10).toString("hex")}`;
+/** A secret's name: the audit keeps names only as HMACs, so no log line may carry one either (request lines included). */
+const NAME_CANARY = `name-canary-${randomBytes(8).toString("hex")}`;
 const dataDir = mkdtempSync(join(tmpdir(), "kai-vault-canary-"));
 let server: TestServer;
 let disposed = false;
@@ -50,6 +54,15 @@ describe("canary", () => {
     expect(codeOf(await send("/api/vault/secrets/canary/value", { method: "PUT", token: writer, json: { value: CANARY, junk: CANARY } }))).toBe("validation_failed");
     expect((await send("/api/vault/secrets/canary/value", { token: writer }, true)).body).toMatchObject({ value: CANARY });
     await send("/api/vault/secrets", { token: writer });
+    // A secret whose name is the name canary: stored, read, a method the vault does not serve, deleted.
+    expect((await send(`/api/vault/secrets/canary/${NAME_CANARY}`, { method: "PUT", token: writer, json: { value: "a value" } })).status).toBe(200);
+    expect((await send(`/api/vault/secrets/canary/${NAME_CANARY}`, { token: writer })).status).toBe(200);
+    expect((await send(`/api/vault/secrets/canary/${NAME_CANARY}`, { method: "POST", token: writer, json: {} })).status).toBe(404);
+    expect((await send(`/api/vault/secrets/canary/${NAME_CANARY}`, { method: "DELETE", token: writer })).status).toBe(204);
+    // Through a base URL ending in `/`: the router keeps the doubled slash, no route matches, the 404 names no secret.
+    const doubled = await send(`//api/vault/secrets/canary/${NAME_CANARY}`, { token: writer });
+    expect(doubled.status).toBe(404);
+    expect(doubled.text).not.toContain(NAME_CANARY);
 
     // Transit: as plaintext and as associated data; forged and mismatched decrypts.
     const sealed = await send("/vault/encrypt", { method: "POST", token: writer, json: { plaintext: CANARY, associatedData: CANARY } });
@@ -102,10 +115,17 @@ describe("canary", () => {
     disposed = true;
     expect(server.logs.length).toBeGreaterThan(20);
     for (const line of server.logs) expect(line).not.toContain(CANARY);
+    for (const line of server.logs) expect(line).not.toContain(NAME_CANARY);
+    // The named secret's five requests were logged, the name masked and the route pattern kept (none for the two 404s).
+    const named = server.logs.map((line) => JSON.parse(line) as { msg: string; method?: string; route?: string | null; path?: string }).filter((line) => line.msg === "request" && line.path === "/api/vault/secrets/[redacted]");
+    expect(named.map((line) => `${line.method} ${line.route}`)).toEqual(expect.arrayContaining(["PUT /api/vault/secrets/*", "GET /api/vault/secrets/*", "POST null", "DELETE /api/vault/secrets/*"]));
+    expect(named.filter((line) => line.route === null).map((line) => line.method).sort()).toEqual(["GET", "POST"]);
     const files = filesUnder(dataDir);
     expect(files.some((file) => /logs\/system\/system-[\d-]+\.log$/.test(file.path))).toBe(true);
     // The security log got the vault's accesses (the canary went through put, transit and unlock), without it.
     expect(files.some((file) => /logs\/security\/security-[\d-]+\.log$/.test(file.path) && file.text.includes('"event":"vault.access"'))).toBe(true);
     for (const file of files) expect(file.text.includes(CANARY), file.path).toBe(false);
+    // The database holds the name (it is the secret's key); no log file does.
+    for (const file of files.filter((each) => each.path.includes("/logs/"))) expect(file.text.includes(NAME_CANARY), file.path).toBe(false);
   });
 });
