@@ -118,6 +118,13 @@ describe("LAN discovery by mDNS", () => {
       const fromA = await discovered(a, 1000);
       expect(fromA.peers.some((p) => p.did === loopback.klp.did)).toBe(false);
       expect(lines.join("")).toContain("mDNS: this node is not announced, because it listens on loopback only");
+      // The CLI says so beside its table.
+      const said = await kai(node, ["peer", "discover", "--wait", "1"]);
+      expect(said.code, said.stderr).toBe(0);
+      expect(said.stderr).toContain("this node is not announced on the LAN");
+      const empty = await kai(node, ["peer", "discover", "--wait", "0", "--add", " ", "--yes"]);
+      expect(empty.code).toBe(2);
+      expect(empty.stderr).toContain("--add takes the DID or the name");
     } finally {
       await loopback.close();
       rmSync(dataDir, { recursive: true, force: true });

@@ -8,6 +8,7 @@
  */
 import { ErrorBodySchema, parseJson, TraceIdSchema } from "@kai/protocol";
 import { KaiApiError, KaiConnectionError } from "./errors.js";
+import { describeConnectionFailure } from "./connection-failure.js";
 import { toQueryString } from "./query-string.js";
 import { isRenewableRefusal, type Credentials } from "./session.js";
 
@@ -76,32 +77,6 @@ function parseRetryAfter(value: string | null): number | undefined {
   if (Number.isFinite(seconds) && seconds >= 0) return seconds;
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, Math.ceil((date - Date.now()) / 1000));
-}
-
-/** The socket errors people meet, as a sentence (Node's own text repeats the code: "connect ECONNREFUSED 127.0.0.1:7070"). */
-const SOCKET_FAILURES = new Map([
-  ["ECONNREFUSED", "the connection was refused (ECONNREFUSED); is the server running?"],
-  ["ENOTFOUND", "the host name does not resolve (ENOTFOUND)"],
-  ["EAI_AGAIN", "the host name could not be resolved right now (EAI_AGAIN)"],
-  ["ECONNRESET", "the connection was reset (ECONNRESET)"],
-  ["ETIMEDOUT", "the connection timed out (ETIMEDOUT)"],
-  ["EHOSTUNREACH", "the host is unreachable (EHOSTUNREACH)"],
-  ["ENETUNREACH", "the network is unreachable (ENETUNREACH)"],
-]);
-
-function describeCause(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  // Node's fetch reports "fetch failed" and hides the useful part (ECONNREFUSED, ENOTFOUND) in `cause`.
-  const cause: unknown = error.cause;
-  if (cause instanceof Error) {
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code !== "string") return cause.message;
-    // The code stays in the text, once: scripts and searches key on it.
-    const known = SOCKET_FAILURES.get(code);
-    if (known) return known;
-    return cause.message.includes(code) ? cause.message : `${cause.message} (${code})`;
-  }
-  return error.message;
 }
 
 /** The `code` of an error body, if the text is one. */
@@ -265,7 +240,7 @@ export class HttpTransport {
   private connectionError(method: string, path: string, error: unknown, options: { signal?: AbortSignal; timeoutMs?: number }, signal?: AbortSignal): Error {
     if (options.signal?.aborted) return new KaiConnectionError(`${method} ${path} was cancelled`, { cause: error });
     if (signal?.aborted) return new KaiConnectionError(`${method} ${path} timed out after ${options.timeoutMs ?? this.timeoutMs} ms`, { cause: error });
-    return new KaiConnectionError(`cannot reach ${this.baseUrl}: ${describeCause(error)}`, { cause: error, url: this.baseUrl });
+    return new KaiConnectionError(`cannot reach ${this.baseUrl}: ${describeConnectionFailure(error, this.baseUrl)}`, { cause: error, url: this.baseUrl });
   }
 
   private errorFrom(response: Response, text: string, requestId: string | undefined): KaiApiError {

@@ -7,6 +7,7 @@
 export { createClient } from "./client.js";
 export { createAgent } from "./agent.js";
 export { KaiApiError, KaiConnectionError, isAuthError, type KaiApiErrorInit } from "./errors.js";
+export { describeConnectionFailure, UNTRUSTED_CERTIFICATE_CODES } from "./connection-failure.js";
 export { backoffDelay } from "./backoff.js";
 export { inspectNode, type NodeIdentity } from "./peers.js";
 export type { LogsClient, LogStreamEvent } from "./logs.js";

@@ -5,7 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { KaiApiError, KaiConnectionError, createClient } from "@kai/sdk";
+import { KaiApiError, KaiConnectionError, createClient, describeConnectionFailure } from "@kai/sdk";
 
 const servers: Server[] = [];
 
@@ -96,6 +96,30 @@ describe("http transport", () => {
     const error = await failure(createClient({ url }).health());
     expect(error).toBeInstanceOf(KaiConnectionError);
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
+  });
+
+  it("says a plain HTTP server asked over https:// speaks plain HTTP, without OpenSSL's internals", async () => {
+    const url = await serve((_request, response) => response.end("{}"));
+    const error = await failure(createClient({ url: url.replace("http:", "https:") }).health());
+    expect(error).toBeInstanceOf(KaiConnectionError);
+    // OpenSSL's own text carries its error number and the build's source path (…:../deps/openssl/…/ssl3_record.c:350:).
+    expect((error as Error).message).toBe(
+      `cannot reach ${url.replace("http:", "https:")}: the node does not speak TLS on that port (ERR_SSL_WRONG_VERSION_NUMBER): it seems to speak plain HTTP; use http://`,
+    );
+  });
+
+  it("words OpenSSL's other errors without its thread id or source path, and knows every untrusted-certificate code", () => {
+    const failed = (code: string, message: string) => new TypeError("fetch failed", { cause: Object.assign(new Error(message), { code }) });
+    expect(
+      describeConnectionFailure(
+        failed("ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE", "80FCCC097D7F0000:error:0A000410:SSL routines:ssl3_read_bytes:sslv3 alert handshake failure:../deps/openssl/openssl/ssl/record/rec_layer_s3.c:1605:SSL alert number 40"),
+        "https://node.example",
+      ),
+    ).toBe("SSL routines:ssl3_read_bytes:sslv3 alert handshake failure: SSL alert number 40 (ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE)");
+    // The one list, @kai/protocol's, shared with the node's words for its peers: this code was the node's only.
+    expect(describeConnectionFailure(failed("CERT_SIGNATURE_FAILURE", "certificate signature failure"), "https://node.example")).toBe(
+      "the node's certificate is not signed by a CA this client trusts (CERT_SIGNATURE_FAILURE)",
+    );
   });
 
   it("uses an injected fetch", async () => {

@@ -55,7 +55,8 @@ import { startTracing } from "./tracing/node-tracing.js";
 import { KlpNode, type KlpFederationPort } from "./klp/klp-node.js";
 import { KlpMemoryHandlers } from "./klp/memory-handlers.js";
 import { KlpMemoryGrants } from "./klp/memory-grants.js";
-import { PeerTls, peerTlsFiles } from "./klp/peer-tls.js";
+import { checkPeerTlsFiles, PeerTls, peerTlsFiles } from "./klp/peer-tls.js";
+import { readTlsFiles } from "./config/configured-file.js";
 import { nodeKeySource } from "./identity/node-identity.js";
 import { FederationService } from "./federation/federation-service.js";
 import { startLanDiscovery, type LanDiscovery } from "./federation/lan-discovery.js";
@@ -142,6 +143,18 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/**
+ * Reads and checks every TLS file the settings name (the node's own and those it shows peers), throwing a `ConfigError`
+ * that names the setting and the file. Before anything else, though they are read again where they are used: a start
+ * refused for a key that is not the certificate's (or an expired certificate) used to leave a new data directory
+ * behind it (vault key, database, admin token, sealed node key), made for a node that never ran.
+ */
+function checkTlsFiles(config: Config): void {
+  if (tlsEnabled(config.server.tls)) readTlsFiles("server.tls", config.server.tls);
+  const peerFiles = peerTlsFiles(config);
+  if (peerFiles) checkPeerTlsFiles(peerFiles);
+}
+
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const explicit: Record<string, unknown> = {
     dataDir: options.dataDir,
@@ -155,10 +168,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     overrides: mergeSettings(options.config ?? {}, explicit) as DeepPartial<ConfigInput>,
   };
   const { config, layers: configLayers } = loadConfigLayers(configSources);
+  checkTlsFiles(config);
   config.dataDir = resolve(config.dataDir);
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
 
-  const { logger, flush, failingFiles: failingLogFiles } = createLogger({ config, ...(options.logDestination ? { extraDestination: options.logDestination } : {}) });
+  const { logger, securityLogger, flush, failingFiles: failingLogFiles } = createLogger({ config, ...(options.logDestination ? { extraDestination: options.logDestination } : {}) });
   const store = await openStore(storageOptions(config, logger));
   // Torn down in reverse if the start fails half-way.
   const undo: Array<() => Promise<unknown>> = [() => store.close()];
@@ -181,7 +195,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // The vault first: the node key's private half is sealed in it (identity/node-key.ts).
     const keyDir = config.vault.keyDir ? resolve(config.vault.keyDir) : undefined;
     if (keyDir) mkdirSync(keyDir, { recursive: true, mode: 0o700 });
-    const vault = await createVault({ store: store.vaultStore(), dataDir: config.dataDir, ...(keyDir ? { keyDir } : {}), config: config.vault, logger });
+    const vault = await createVault({ store: store.vaultStore(), dataDir: config.dataDir, ...(keyDir ? { keyDir } : {}), config: config.vault, logger, securityLogger });
     const env = options.env ?? process.env;
     await bootstrapVault(vault, { ...(env.KAI_VAULT_PASSPHRASE ? { passphrase: env.KAI_VAULT_PASSPHRASE } : {}), logger });
     const key = shared ? await openSharedNodeKey(store, vault, logger) : await openNodeKey(config.dataDir, vault, logger);
@@ -353,7 +367,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     metrics.activity.attachRuntime(() => router.serviceStats());
     verdicts.observe((id, verdict) => metrics.activity.recordHealth(id, verdict));
     // Sign-in (issue 14): the security log, passwords, the login throttle, second factors, sessions, users, the first admin.
-    const securityLog = new SecurityLog(identity, logger, Date.now, registerSecurityMetrics(metrics.registry));
+    const securityLog = new SecurityLog(identity, securityLogger, Date.now, registerSecurityMetrics(metrics.registry));
     const signInSettings = config.auth.signIn;
     const hasher = new PasswordHasher(signInSettings.password);
     const throttle = new CountingLoginThrottle({ limits: limits.limits, settings: config.rateLimit.signIn, securityLog });

@@ -2,13 +2,16 @@
  * @module commands/peer
  * `kai peer add|list|rm|trust|sync|discover` (scope `federation:admin`): the nodes this one imports public records
  * from. `add` shows the DID the peer's signed node document names and asks before pinning it (on a
- * terminal); scripts pass `--did` to pin a DID they already know, or `--yes` to accept what is shown. `discover`
- * lists the nodes heard on the LAN (mDNS) and adds one the same way.
+ * terminal); scripts pass `--did` to pin a DID they already know, or `--yes` to accept what is shown. It then waits
+ * a few seconds for the node's first session to the peer and warns when the peer refused it (a client certificate
+ * it needs, a CA this node lacks): the pin stays and the link keeps retrying, but an add that printed only "added"
+ * left the operator to find out later from `kai peer show`. `discover` lists the nodes heard on the LAN (mDNS) and
+ * adds one the same way.
  */
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
 import { fieldErrorsFromZod, klp } from "@kai/protocol";
-import { inspectNode } from "@kai/sdk";
+import { describeConnectionFailure, inspectNode, type KaiClient } from "@kai/sdk";
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { CliError, usageError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
@@ -24,6 +27,47 @@ async function confirm(question: string): Promise<boolean> {
   }
 }
 
+/**
+ * Why the peer's node document could not be read from here: fetch's own "fetch failed" says nothing, so the reason
+ * under it, in the peer's terms (the URL argument, `--ca-file` for this check and federation.tls.caFile for the node),
+ * not those of the CLI's own node (`--url`, its banner).
+ */
+async function whyUnread(error: unknown, url: string): Promise<string> {
+  const { explainPeerConnectionFailure } = await import("../tls-diagnosis.js");
+  return (await explainPeerConnectionFailure(error, url)) ?? describeConnectionFailure(error, url).replace(/^the node's/, "the peer's");
+}
+
+/** How long `peer add` waits for the first session to the peer: a handshake and a first pull take well under a second. */
+const FIRST_ATTEMPT_WAIT_MS = 5000;
+const FIRST_ATTEMPT_POLL_MS = 200;
+
+/**
+ * The peer once its link has connected or failed once, or as it is after `FIRST_ATTEMPT_WAIT_MS` (undecided: a slow
+ * peer). A peer listed untrusted has no link to wait for.
+ */
+async function afterFirstAttempt(client: KaiClient, peer: klp.PeerInfo): Promise<klp.PeerInfo> {
+  if (!peer.trusted) return peer;
+  const deadline = Date.now() + FIRST_ATTEMPT_WAIT_MS;
+  let current = peer;
+  while (current.state !== "connected" && current.lastError === null && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, FIRST_ATTEMPT_POLL_MS));
+    try {
+      current = await client.peers.get(peer.did);
+    } catch {
+      // The add is done either way (a peer removed meanwhile answers 404, a blip no answer): the wait is only a look
+      // at the first session, and its verdict is then unknown, which is not a failure of the add.
+      return current;
+    }
+  }
+  return current;
+}
+
+/** The warning for a peer whose first session failed; undefined when it connected (or is still trying). */
+function firstAttemptWarning(peer: klp.PeerInfo): string | undefined {
+  if (peer.state === "connected" || peer.lastError === null) return undefined;
+  return `the first connection to the peer failed: ${peer.lastError}; the peer is pinned and the link keeps retrying (kai peer show ${peer.did})`;
+}
+
 function addCommand(): Command {
   const command = new Command("add")
     .description("import public records from another node; shows its DID to confirm before pinning it")
@@ -31,9 +75,10 @@ function addCommand(): Command {
     .option("--did <did>", "pin this DID: refused if the node at <url> is someone else")
     .option("--name <name>", "a name to recognise the peer by")
     .option("--untrusted", "list the peer without importing from it yet (trust it later with `kai peer trust`)")
-    .option("-y, --yes", "accept the DID the peer's document names without asking");
+    .option("-y, --yes", "accept the DID the peer's document names without asking")
+    .option("--no-wait", "return at once, without waiting a few seconds for the first connection to the peer");
   addGlobalOptions(command);
-  return command.action(async (url: string, flags: { did?: string; name?: string; untrusted?: boolean; yes?: boolean }, self: Command) => {
+  return command.action(async (url: string, flags: { did?: string; name?: string; untrusted?: boolean; yes?: boolean; wait: boolean }, self: Command) => {
     const { out, client } = contextOf(self);
     const request = {
       url,
@@ -45,8 +90,8 @@ function addCommand(): Command {
     if (!parsed.success) throw usageError("invalid peer", fieldErrorsFromZod(parsed.error).map((d) => ({ ...d, path: d.path === "url" ? "<url>" : `--${d.path}` })));
     if (flags.did === undefined) {
       // Trust on first use is only as good as the look at the DID: show it, and ask unless told not to.
-      const identity = await inspectNode(url).catch((error: unknown) => {
-        throw new CliError(`cannot read the peer's node document: ${error instanceof Error ? error.message : String(error)}`, "peer_unreachable", EXIT.unreachable);
+      const identity = await inspectNode(url).catch(async (error: unknown) => {
+        throw new CliError(`cannot read the peer's node document: ${await whyUnread(error, url)}`, "peer_unreachable", EXIT.unreachable);
       });
       out.info(`${url} identifies as ${identity.did} (${identity.name}, ${identity.version})`);
       if (!flags.yes) {
@@ -55,9 +100,12 @@ function addCommand(): Command {
       }
       parsed.data.did = identity.did;
     }
-    const { peer, created } = await client().peers.add(parsed.data);
+    const added = await client().peers.add(parsed.data);
+    const peer = flags.wait ? await afterFirstAttempt(client(), added.peer) : added.peer;
+    const warning = firstAttemptWarning(peer);
     if (out.json) out.document(peer);
-    else out.info(`${created ? "added" : "updated"} peer ${peer.did}${peer.trusted ? "" : " (untrusted: nothing is imported)"}`);
+    else out.info(`${added.created ? "added" : "updated"} peer ${peer.did}${peer.trusted ? "" : " (untrusted: nothing is imported)"}`);
+    if (warning) out.warn(warning);
   });
 }
 
@@ -124,7 +172,8 @@ function discoverCommand(): Command {
     .description("nodes heard on the LAN by mDNS (federation.mdns.enabled); --add one to pin its DID as `peer add` does")
     .option("--wait <seconds>", "ask the LAN again and wait this long for answers (0-5)", "2")
     .option("--add <did-or-name>", "add this discovered node as a peer (its DID is checked against its signed node document)")
-    .option("-y, --yes", "with --add: accept the DID without asking");
+    .option("-y, --yes", "with --add: accept the DID without asking")
+    .addHelpText("after", "\nWith --add, it then waits up to 5 s for the node's first session to the peer, as `peer add` does (use `peer add <url> --did <did> --no-wait` not to wait).");
   addGlobalOptions(command);
   return command.action(async (flags: { wait: string; add?: string; yes?: boolean }, self: Command) => {
     const { out, client } = contextOf(self);
@@ -135,14 +184,20 @@ function discoverCommand(): Command {
     if (flags.add === undefined) {
       if (out.json) out.document(found);
       else out.table(["NAME", "DID", "URL", "PEER"], found.peers.map((peer) => [peer.name, peer.did, peer.url, peer.known ? "yes" : "no"]), "no other node heard on the LAN");
+      // Listening is not announcing: a node on a loopback address (or with federation.mdns.advertise false) is heard by
+      // no one, which the table alone does not say.
+      if (!out.json && !found.advertising) {
+        out.info("this node is not announced on the LAN, so other nodes do not hear it (it listens on a loopback address only, or federation.mdns.advertise is false)");
+      }
       return;
     }
-    const wanted = flags.add;
+    const wanted = flags.add.trim();
+    if (wanted === "") throw usageError("--add takes the DID or the name of a node heard on the LAN");
     const candidate = found.peers.find((peer) => peer.did === wanted || peer.name === wanted);
     if (!candidate) throw new CliError(`no node named or identified ${wanted} was heard on the LAN`, "not_found", EXIT.notFound);
     // The announcement is unauthenticated: the node at the address must sign as the DID announced.
-    const identity = await inspectNode(candidate.url).catch((error: unknown) => {
-      throw new CliError(`cannot read the node document at ${candidate.url}: ${error instanceof Error ? error.message : String(error)}`, "peer_unreachable", EXIT.unreachable);
+    const identity = await inspectNode(candidate.url).catch(async (error: unknown) => {
+      throw new CliError(`cannot read the node document at ${candidate.url}: ${await whyUnread(error, candidate.url)}`, "peer_unreachable", EXIT.unreachable);
     });
     if (identity.did !== candidate.did) throw new CliError(`the node at ${candidate.url} identifies as ${identity.did}, not the announced ${candidate.did}: not added`, "peer_identity_mismatch", EXIT.unexpected);
     out.info(`${candidate.url} identifies as ${identity.did} (${identity.name}, ${identity.version})`);
@@ -150,9 +205,12 @@ function discoverCommand(): Command {
       if (!process.stdin.isTTY) throw usageError("not a terminal: accept the DID with --yes");
       if (!(await confirm("Pin this DID and import from this node? [y/N] "))) throw new CliError("not added", "cancelled", EXIT.usage);
     }
-    const { peer, created } = await client().peers.add({ url: candidate.url, did: identity.did, name: candidate.name });
+    const added = await client().peers.add({ url: candidate.url, did: identity.did, name: candidate.name });
+    const peer = await afterFirstAttempt(client(), added.peer);
+    const warning = firstAttemptWarning(peer);
     if (out.json) out.document(peer);
-    else out.info(`${created ? "added" : "updated"} peer ${peer.did}`);
+    else out.info(`${added.created ? "added" : "updated"} peer ${peer.did}`);
+    if (warning) out.warn(warning);
   });
 }
 

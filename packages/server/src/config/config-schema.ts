@@ -4,7 +4,7 @@
  * policy and user files, environment variables (KAI_*), command-line flags, runtime changes (config/layers/).
  */
 import { z } from "zod";
-import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, DurationSchema, ErrorCodeSchema, RunAgentSpecSchema, traceLink } from "@kai/protocol";
+import { DEFAULT_FAILOVER_ON, DEFAULT_RETRY_ON, DurationSchema, ErrorCodeSchema, MAX_BACKUP_KDF_ITERATIONS, MIN_BACKUP_PASSPHRASE_LENGTH, RunAgentSpecSchema, traceLink } from "@kai/protocol";
 import { SignInConfigSchema } from "./sign-in-config.js";
 import { MfaConfigSchema } from "./mfa-config.js";
 import { SsoConfigSchema } from "./sso-config.js";
@@ -381,17 +381,24 @@ export const ConfigSchema = z.strictObject({
       /**
        * TLS of this node's own connections to peers (KLP over HTTPS and WSS; klp/peer-tls.ts): the client certificate
        * it presents to a peer that asks for one (mTLS: that peer's `server.tls.clientCertificates`), and `caFile`, a CA
-       * that signs peers' server certificates, trusted beside the system's roots. Absent: `server.tls`'s certificate,
-       * key and CA serve for this too (one CA for a mesh of nodes, each certificate made for serverAuth and
-       * clientAuth). `{}`: no client certificate, the system's roots only. The files are read again when they change.
+       * that signs peers' server certificates, trusted beside the system's roots. Absent: `server.tls`'s pair and
+       * `caFile` serve for this too (one CA for a mesh of nodes, each certificate made for serverAuth and clientAuth).
+       * Given: its `caFile` alone is the peers' CA (none: the system's roots only; `server.tls.caFile` is not trusted
+       * for peers then), and the pair is its own, else `server.tls`'s unless `presentCertificate: false`. So `{}` and
+       * `{caFile}` present `server.tls`'s pair (they once presented none). The files are read again when they change.
        */
       tls: z
         .strictObject({
           certFile: z.string().min(1).optional(),
           keyFile: z.string().min(1).optional(),
           caFile: z.string().min(1).optional(),
+          presentCertificate: z.boolean().optional(),
         })
         .refine((tls) => (tls.certFile === undefined) === (tls.keyFile === undefined), { message: "federation.tls needs certFile and keyFile together", path: ["keyFile"] })
+        .refine((tls) => !(tls.presentCertificate === false && tls.certFile !== undefined), {
+          message: "federation.tls.presentCertificate: false presents no client certificate: drop certFile and keyFile, or presentCertificate",
+          path: ["presentCertificate"],
+        })
         .optional(),
       /**
        * LAN discovery by mDNS/DNS-SD (`_kai._tcp`, the DID in the TXT record; federation/lan-discovery.ts). Off by
@@ -632,7 +639,7 @@ export const ConfigSchema = z.strictObject({
       /** Where backups are written and listed; absent: `<dataDir>/backups`. */
       dir: z.string().min(1).max(4096).optional(),
       /** The passphrase scheduled backups (and API calls that give none) are encrypted with; use `@env:NAME`. */
-      passphrase: z.string().min(8).max(1024).optional(),
+      passphrase: z.string().min(MIN_BACKUP_PASSPHRASE_LENGTH).max(1024).optional(),
       /** Or: the name of a vault secret whose value is that passphrase (read when needed; the vault must be unlocked). */
       passphraseSecret: z.string().min(1).max(256).optional(),
       /** How often the node takes a backup itself (a duration: `6h`, `1d`), or `off`. Needs `passphrase`. */
@@ -642,7 +649,7 @@ export const ConfigSchema = z.strictObject({
       /** Scheduled backups also carry the artifacts' bytes. */
       withArtifacts: z.boolean().default(false),
       /** PBKDF2-SHA256 iterations of the key a passphrase gives (as the vault's `pbkdf2Iterations`). */
-      kdfIterations: z.int().min(10_000).max(100_000_000).default(600_000),
+      kdfIterations: z.int().min(10_000).max(MAX_BACKUP_KDF_ITERATIONS).default(600_000),
       /**
        * Offsite copies (docs/operations/backup.md): with `store: s3`, every backup this node takes is also copied to the
        * bucket, `retain` applies there too, and a backup kept only there is listed, verified and downloaded through the

@@ -22,6 +22,7 @@ import type { ChangeFeed } from "../registry/change-feed.js";
 import type { FederationStore, ImportedRow, PeerRow } from "../storage/contracts/federation-store.js";
 import type { NodeStore } from "../storage/contracts/node-store.js";
 import { fetchNodeDocument, type KlpPeerSession } from "../klp/peer-session.js";
+import { describePeerFailure } from "../klp/peer-failure.js";
 import type { KlpFederationPort } from "../klp/klp-node.js";
 import { FederationExporter, type PushTarget } from "./exporter.js";
 import { remoteEntryOf } from "./remote-entries.js";
@@ -224,7 +225,8 @@ export class FederationService implements KlpFederationPort {
     try {
       document = await (this.options.readNodeDocument ?? ((url: string) => fetchNodeDocument(url, 10_000)))(input.url);
     } catch (error) {
-      const reason = error instanceof klp.KlpError ? error.message : "the node could not be reached";
+      // Why, not only that: an untrusted certificate, plain HTTP on an https:// URL and a refused port each have their own fix.
+      const reason = error instanceof klp.KlpError ? error.message : describePeerFailure(error, input.url);
       throw new ApiError("peer_unreachable", `cannot read the peer's KLP node document: ${reason}`);
     }
     if (input.did !== undefined && document.did !== input.did) {

@@ -10,6 +10,7 @@
 import { klp } from "@kai/protocol";
 import type { Logger } from "../logging/logger.js";
 import type { KlpPeerSession } from "../klp/peer-session.js";
+import { describePeerFailure } from "../klp/peer-failure.js";
 import type { FederationImporter } from "./importer.js";
 
 export type LinkState = "connecting" | "connected" | "disconnected";
@@ -51,6 +52,8 @@ export class PeerLink {
   private chain: Promise<unknown> = Promise.resolve();
   /** Pushed statements not yet handed to the importer (see onPush). */
   private pushed: unknown[] = [];
+  /** The last failure written to the log (see onLost); null once connected. */
+  private loggedError: string | null = null;
   /** Pulls run one after another: a snapshot and a pull interleaved would move the cursor out of order. */
   private syncQueue: Promise<unknown> = Promise.resolve();
 
@@ -114,17 +117,25 @@ export class PeerLink {
       session.onClose((reason) => this.onLost(`connection closed: ${reason}`));
       this.state = "connected";
       this.lastContact = Date.now();
+      if (this.loggedError !== null) this.options.logger.info({ peer: this.options.did, url: loggedUrl(this.options.url) }, "the link to a federation peer is connected again");
+      this.loggedError = null;
       await this.syncNow(false, true);
       this.attempt = 0;
       this.schedule();
     } catch (error) {
-      this.onLost(describe(error));
+      this.onLost(describe(error, this.options.url));
     }
   }
 
   private onLost(reason: string): void {
     if (this.stopped) return;
     this.lastError = reason;
+    // Said once per reason, not at every retry: a peer that refuses this node is the operator's to fix (a certificate,
+    // a CA, a URL), and `kai peer show` alone is seen only by whoever looks.
+    if (reason !== this.loggedError) {
+      this.loggedError = reason;
+      this.options.logger.warn({ peer: this.options.did, url: loggedUrl(this.options.url), reason }, "the link to a federation peer failed; it is retried");
+    }
     this.state = "disconnected";
     this.clearTimers();
     const session = this.session;
@@ -222,7 +233,7 @@ export class PeerLink {
       }
     } catch (error) {
       // The peer refusing us (or a lost connection) is an error to show, not a message we refused: that is counted by onRefused.
-      this.lastError = describe(error);
+      this.lastError = describe(error, this.options.url);
       throw error;
     }
   }
@@ -257,8 +268,21 @@ export class PeerLink {
   }
 }
 
-function describe(error: unknown): string {
+/** A failure as `lastError` shows it: KLP's own with its code, a connection's as klp/peer-failure.ts words it. */
+function describe(error: unknown, url: string): string {
   if (error instanceof klp.KlpError) return `${error.code}: ${error.message}`;
-  if (error instanceof Error) return error.message;
+  if (error instanceof Error) return describePeerFailure(error, url);
   return "unknown error";
+}
+
+/**
+ * The peer's URL as the log shows it: its origin (scheme, host, port) only. A peer's URL may carry a user name and
+ * password or a query (AGENTS.md: never log query strings or secrets); the origin is enough to tell the peer.
+ */
+function loggedUrl(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return "(not a URL)";
+  }
 }

@@ -1,9 +1,9 @@
 /**
  * @module http/tls-certificates
  * What this instance knows about the TLS certificates it presents now, for its operators (issue 19): the node's own
- * for HTTPS (`server.tls`) and its client certificate to peers (`federation.tls`, or `server.tls`'s files when that
- * section is not set). Each file is read again when it changes on disk (http/tls-server.ts, klp/peer-tls.ts); both
- * tell this record what they loaded, or that a change did not load.
+ * for HTTPS (`server.tls`) and its client certificate to peers (`federation.tls`'s, else `server.tls`'s pair). Each
+ * file is read again when it changes on disk (http/tls-server.ts, klp/peer-tls.ts); both tell this record what they
+ * loaded, or that a change did not load (a certificate expired or not valid yet included).
  *
  * Why: a renewal that stops (a cron job gone, cert-manager failing) is seen by users only when the certificate has
  * expired and every client refuses the node. From this record the node reports, before that happens, when each chain
@@ -41,23 +41,33 @@ export class TlsCertificates {
   private readonly presented = new Map<TlsCertificateStatus["setting"], TlsCertificateStatus>();
   /** Sections whose files this instance uses (a certificate, a CA, or both). */
   private readonly used = new Set<TlsSection>();
-  /** Sections whose last change on disk did not load. */
-  private readonly failing = new Set<TlsSection>();
+  /**
+   * Per section, the readers whose last reload of its files failed. By reader, because two read `server.tls`'s files
+   * when peers get its pair or its CA (klp/peer-tls.ts): one that reads only the CA and loads it must not clear the
+   * failure of the HTTPS server, whose pair did not load.
+   */
+  private readonly failing = new Map<TlsSection, Set<string>>();
 
-  /** `section`'s files loaded and are in use (at start, or after a change): `cert` is its certificate file's bytes, if it has one. */
-  loaded(section: TlsSection, cert: Buffer | undefined): void {
+  /**
+   * `section`'s files loaded and are in use by `reader` (at start, or after a change): `cert` is its certificate file's
+   * bytes when this reader uses that file (a reader of a CA alone leaves the certificate reported as it is).
+   */
+  loaded(section: TlsSection, cert: Buffer | undefined, reader: string = section): void {
     this.used.add(section);
-    this.failing.delete(section);
+    const readers = this.failing.get(section);
+    readers?.delete(reader);
+    if (readers?.size === 0) this.failing.delete(section);
+    if (cert === undefined) return;
     const setting = `${section}.certFile` as const;
-    const status = cert === undefined ? undefined : certificateStatus(setting, cert);
+    const status = certificateStatus(setting, cert);
     if (status) this.presented.set(setting, status);
-    else this.presented.delete(setting);
   }
 
-  /** A change to `section`'s files did not load: the last good ones stay in use. */
-  notReloaded(section: TlsSection): void {
+  /** A change to `section`'s files did not load for `reader`: the last good ones stay in use. */
+  notReloaded(section: TlsSection, reader: string = section): void {
     this.used.add(section);
-    this.failing.add(section);
+    const readers = this.failing.get(section) ?? new Set<string>();
+    this.failing.set(section, readers.add(reader));
   }
 
   /** Whether the last change to `section`'s files loaded (true too when they never changed). */
@@ -75,7 +85,7 @@ export class TlsCertificates {
     if (this.used.size === 0) return undefined;
     return {
       certificates: [...this.presented.values()].sort((a, b) => a.setting.localeCompare(b.setting)),
-      notReloaded: [...this.failing].sort(),
+      notReloaded: [...this.failing.keys()].sort(),
     };
   }
 }

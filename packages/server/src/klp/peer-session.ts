@@ -12,6 +12,7 @@ import { HttpClientTransport } from "./http-transport.js";
 import { MAX_PEER_ANSWER_BYTES, readBoundedText } from "./bounded-body.js";
 import { peerFetch, type PeerTls } from "./peer-tls.js";
 import { CLOSE_NORMAL, WebSocketTransport } from "./ws-transport.js";
+import { MAX_REFUSAL_BYTES, PeerRefusedError, refusalReason } from "./peer-failure.js";
 import type { NodeTracing } from "../tracing/node-tracing.js";
 import { inSpan, SpanKind } from "../tracing/spans.js";
 
@@ -54,11 +55,37 @@ export function entryRegistrationHolds(entry: klp.KlpDiscoveryEntry): boolean {
   return raw.from === entry.signer && klp.verifyEnvelope(raw);
 }
 
+/**
+ * The WebSocket to `url`, open. A peer that answers the upgrade with a status instead (a 401 from a node that needs a
+ * client certificate, with the reason in its error body) rejects with `PeerRefusedError` carrying that reason: `ws`'s
+ * own error says only "Unexpected server response: 401", and the operator of this node then cannot tell why.
+ */
 function openSocket(url: URL, timeoutMs: number, tls: PeerTls | undefined): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, { maxPayload: MAX_INCOMING_FRAME, handshakeTimeout: timeoutMs, ...tls?.socketOptions() });
     socket.once("open", () => resolve(socket));
     socket.once("error", reject);
+    // With this listener `ws` leaves the answer to us: read a bounded part of its body, then close the connection.
+    socket.once("unexpected-response", (request, response) => {
+      const chunks: Buffer[] = [];
+      let length = 0;
+      // The connection itself, taken now: once the body has ended, Node hands a keep-alive socket back to its agent's
+      // pool, and destroying the request no longer closes it (the peer's server would then wait on it to shut down).
+      const connection = request.socket;
+      const refuse = () => {
+        connection?.destroy();
+        request.destroy();
+        reject(new PeerRefusedError(response.statusCode ?? 0, refusalReason(Buffer.concat(chunks).toString("utf8"))));
+      };
+      response.on("data", (chunk: Buffer) => {
+        if (length >= MAX_REFUSAL_BYTES) return;
+        chunks.push(chunk);
+        length += chunk.length;
+        if (length >= MAX_REFUSAL_BYTES) refuse();
+      });
+      response.once("end", refuse);
+      response.once("error", refuse);
+    });
   });
 }
 

@@ -1,6 +1,7 @@
 // What the node reports of the certificates it presents (http/tls-certificates.ts): a chain file's end of validity is
 // the earliest among its certificates, whichever comes first in the file; the subject and issuer as one line; a
-// section's failed change is reported until a later one loads. Certificates made by the openssl program.
+// section's failed change is reported until a later one loads, by each reader of its files. Certificates made by the
+// openssl program.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { tmpdir } from "node:os";
@@ -59,5 +60,22 @@ describe.skipIf(!HAS_OPENSSL)("the certificates a node presents", () => {
     certificates.loaded("server.tls", readFileSync(join(dir, "chain.pem")));
     expect(certificates.status()?.notReloaded).toEqual([]);
     expect(certificates.status()?.certificates[0]?.notAfter).toBe(iso(readFileSync(join(dir, "ca.pem"))));
+  });
+
+  it("a section read by two (the HTTPS server, and peers given its CA) is failing while either's last reload failed", () => {
+    const certificates = new TlsCertificates();
+    certificates.loaded("server.tls", readFileSync(join(dir, "long.pem")));
+    certificates.loaded("server.tls", undefined, "peers' CA");
+    // The server's pair did not load; the peers' side, reading only the CA of the same section, did.
+    certificates.notReloaded("server.tls");
+    certificates.loaded("server.tls", undefined, "peers' CA");
+    expect(certificates.status()?.notReloaded).toEqual(["server.tls"]);
+    // A reader of a CA alone leaves the certificate reported as it is.
+    expect(certificates.status()?.certificates.map((certificate) => certificate.subject)).toEqual(["CN=long.example, O=kAI tests"]);
+    certificates.notReloaded("server.tls", "peers' CA");
+    certificates.loaded("server.tls", readFileSync(join(dir, "long.pem")));
+    expect(certificates.lastReloadSucceeded("server.tls")).toBe(false);
+    certificates.loaded("server.tls", undefined, "peers' CA");
+    expect(certificates.lastReloadSucceeded("server.tls")).toBe(true);
   });
 });

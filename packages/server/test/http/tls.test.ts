@@ -1,13 +1,16 @@
 // TLS terminated by the node (issue 19, server.tls): a real node with a certificate signed by a test CA (made with
 // the openssl program) answers over HTTPS only to clients that trust that CA; a renewed certificate written over the
-// files is served to new connections without a restart; with clientCertificates: peers, KLP's routes need a client
-// certificate signed by the CA while the rest of the API does not; the built `kai` trusts the CA with --ca-file; the
-// SDK (`@kai/sdk/node`'s nodeTls) trusts it and shows a client certificate for REST calls, watch() and a KLP agent.
+// files is served to new connections without a restart, but one expired or not valid yet is refused as a file that
+// does not load (one not valid yet taken when its time comes), and stops a start before the data directory is made;
+// with clientCertificates: peers, KLP's routes need a client certificate signed by the CA while the rest of the API
+// does not; the built `kai` trusts the CA with --ca-file and says what to do when a connection fails on TLS (the CA
+// to give, the scheme to use); the SDK (`@kai/sdk/node`'s nodeTls) trusts it and shows a client certificate for REST
+// calls, watch() and a KLP agent.
 import { execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, copyFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, copyFileSync, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { tmpdir } from "node:os";
-import { get } from "node:https";
+import { createServer as createHttpsServer, get, type Server as HttpsServer } from "node:https";
 import { join } from "node:path";
 import { connect, rootCertificates } from "node:tls";
 import { fileURLToPath } from "node:url";
@@ -22,13 +25,15 @@ import { certificateTrust, clientCertificateHint } from "../../../cli/src/certif
 import { eventually, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { HAS_OPENSSL, makeTestCa, type TestCa } from "../helpers/test-certificates.js";
 import { sampleOf } from "../helpers/exposition.js";
+import { refusalWarnThrottle } from "../../src/http/tls-server.js";
+import { explainPeerConnectionFailure } from "../../../cli/src/tls-diagnosis.js";
 
 const CLI = fileURLToPath(new URL("../../../cli/dist/main.js", import.meta.url));
 
 const dir = mkdtempSync(join(tmpdir(), "kai-tls-"));
 const file = (name: string) => join(dir, name);
 let testCa: TestCa;
-const issue = (name: string, subject: string, extensions: string) => testCa.issue(name, subject, extensions);
+const issue = (name: string, subject: string, extensions: string, validity?: { from: Date; to: Date }) => testCa.issue(name, subject, extensions, validity);
 
 /** The serial number of the certificate the server presents to a new connection. */
 function servedSerial(port: number, ca: Buffer | string): Promise<string> {
@@ -54,8 +59,20 @@ function kaiAs(node: TestServer, args: string[]): Promise<{ code: number | null;
   });
 }
 
+const SERVER_EXTENSIONS = "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n";
+const DAY_MS = 86_400_000;
+
+/** A plain Node HTTPS server on loopback with `name.pem`/`name.key` (a certificate the node itself would not load). */
+async function httpsServerWith(name: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server: HttpsServer = createHttpsServer({ cert: readFileSync(file(`${name}.pem`)), key: readFileSync(file(`${name}.key`)) }, (_request, response) => response.end("{}"));
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return { url: `https://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
 let ca: string;
 let node: TestServer;
+let plainNode: TestServer;
 let peersNode: TestServer;
 let allNode: TestServer;
 
@@ -64,18 +81,25 @@ beforeAll(async () => {
   testCa = makeTestCa(dir);
   issue("server", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
   issue("client", "/CN=peer-node", "extendedKeyUsage=clientAuth\n");
+  issue("expired", "/CN=localhost", SERVER_EXTENSIONS, { from: new Date(Date.now() - 3 * DAY_MS), to: new Date(Date.now() - DAY_MS) });
+  issue("future", "/CN=localhost", SERVER_EXTENSIONS, { from: new Date(Date.now() + DAY_MS), to: new Date(Date.now() + 3 * DAY_MS) });
+  issue("elsewhere", "/CN=elsewhere.example", "subjectAltName=DNS:elsewhere.example\nextendedKeyUsage=serverAuth\n");
+  // Self-signed, no CA at all.
+  testCa.openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1");
   copyFileSync(file("server.pem"), file("live.pem"));
   copyFileSync(file("server.key"), file("live.key"));
   ca = (await import("node:fs")).readFileSync(file("ca.pem"), "utf8");
   node = await startTestServer({ config: { server: { tls: { certFile: file("live.pem"), keyFile: file("live.key") } } } });
   peersNode = await startTestServer({ config: { server: { tls: { certFile: file("server.pem"), keyFile: file("server.key"), caFile: file("ca.pem"), clientCertificates: "peers" } } } });
   allNode = await startTestServer({ config: { server: { tls: { certFile: file("server.pem"), keyFile: file("server.key"), caFile: file("ca.pem"), clientCertificates: "all" } } } });
+  plainNode = await startTestServer();
 }, 60_000);
 
 afterAll(async () => {
   await node?.dispose();
   await peersNode?.dispose();
   await allNode?.dispose();
+  await plainNode?.dispose();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -160,6 +184,54 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     }
   });
 
+  it("refuses an expired certificate written over the good one, and one not valid yet until its period begins", async () => {
+    const trusting = new Agent({ connect: { ca } });
+    const port = Number(new URL(node.url).port);
+    const get = (path: string) => fetch(`${node.url}${path}`, { dispatcher: trusting, headers: { authorization: `Bearer ${node.adminToken}` } });
+    const notReloaded = async () => StatusResponseSchema.parse(await (await get("/api/status")).json()).node.tls?.notReloaded;
+    const reloadMetric = async () => sampleOf(await (await get("/metrics")).text(), "kai_tls_last_reload_successful", 'section="server.tls"');
+    const write = (name: string) => {
+      copyFileSync(file(`${name}.key`), file("live.key"));
+      copyFileSync(file(`${name}.pem`), file("live.pem"));
+    };
+    const warned = (text: string) => node.logs.some((line) => line.includes('"level":40') && line.includes(text));
+    const reloads = () => node.logs.filter((line) => line.includes("TLS certificate reloaded")).length;
+    try {
+      const before = await servedSerial(port, ca);
+      const reloadsBefore = reloads();
+      // Expired: OpenSSL would load it without a word and every client would then refuse the node.
+      write("expired");
+      await eventually(async () => ((await notReloaded())?.length === 1 ? true : undefined), 10_000);
+      expect(await notReloaded()).toEqual(["server.tls"]);
+      expect(await reloadMetric()).toBe(0);
+      expect(await servedSerial(port, ca)).toBe(before);
+      const expiredEnd = new Date(Date.parse(new X509Certificate(readFileSync(file("expired.pem"))).validTo)).toISOString();
+      expect(warned(`server.tls.certFile ${file("live.pem")} holds a certificate that expired on ${expiredEnd}`)).toBe(true);
+      expect(reloads()).toBe(reloadsBefore);
+      // The node still answers with the last good certificate, so kai status can say the change did not load.
+      const told = await kaiAs(node, ["status", "--url", node.url, "--ca-file", file("ca.pem")]);
+      expect(told.stdout).toMatch(/^tls reload:\s+FAILED for server\.tls/m);
+
+      // Valid a few seconds from now: refused now, then taken when its period begins, with no other change on disk.
+      const from = new Date(Math.ceil((Date.now() + 4000) / 1000) * 1000);
+      issue("soon", "/CN=localhost", SERVER_EXTENSIONS, { from, to: new Date(from.getTime() + 2 * DAY_MS) });
+      write("soon");
+      await eventually(async () => (warned(`server.tls.certFile ${file("live.pem")} holds a certificate that is not valid until ${from.toISOString()}`) ? true : undefined), 10_000);
+      expect(await servedSerial(port, ca)).toBe(before);
+      expect(await notReloaded()).toEqual(["server.tls"]);
+      const taken = await eventually(async () => {
+        const serial = await servedSerial(port, ca);
+        return serial !== before ? serial : undefined;
+      }, 15_000);
+      expect(Date.now()).toBeGreaterThanOrEqual(from.getTime());
+      expect(taken.toUpperCase()).toBe(new X509Certificate(readFileSync(file("soon.pem"))).serialNumber.toUpperCase());
+      await eventually(async () => ((await notReloaded())?.length === 0 ? true : undefined), 5_000);
+      expect(await reloadMetric()).toBe(1);
+    } finally {
+      await trusting.close();
+    }
+  }, 45_000);
+
   it("with clientCertificates: peers, KLP's routes need a client certificate signed by the CA; the API does not", async () => {
     const anonymous = new Agent({ connect: { ca } });
     const withCertificate = new Agent({ connect: { ca, cert: (await import("node:fs")).readFileSync(file("client.pem")), key: (await import("node:fs")).readFileSync(file("client.key")) } });
@@ -167,6 +239,10 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     const refused = await message(anonymous);
     expect(refused.status).toBe(401);
     expect(((await refused.json()) as { error: { message: string } }).error.message).toContain("client certificate");
+    // Every refusal is answered 401, but written at warn once per address and reason (5 minutes): anyone can send them.
+    for (let i = 0; i < 3; i++) expect((await message(anonymous)).status).toBe(401);
+    const refusalLines = () => peersNode.logs.filter((line) => line.includes('"level":40') && line.includes("a KLP request was refused"));
+    expect(refusalLines()).toHaveLength(1);
     // Past the certificate check: the envelope itself is what is wrong now.
     const checked = await message(withCertificate);
     expect(checked.status).not.toBe(401);
@@ -372,6 +448,75 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     expect(missing.stderr).toContain(`server.tls.certFile ${file("nowhere.pem")} cannot be read (ENOENT)`);
   }, 60_000);
 
+  it("kai serve refuses TLS files that cannot serve before it makes its data directory: expired, not valid yet, a key not the certificate's", async () => {
+    const env = { ...process.env, KAI_CA_FILE: "", KAI_CLIENT_CERT: "", KAI_CLIENT_KEY: "", KAI_URL: "", KAI_TOKEN: "", KAI_CONFIG: "", KAI_CONFIG_DIR: dir };
+    const run = (dataDir: string, args: string[]) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(process.execPath, [CLI, "serve", "--port", "0", "--data-dir", dataDir, "--quiet", ...args], { env, cwd: dir }, (error, _stdout, stderr) =>
+          resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, stderr }),
+        );
+      });
+    const endOf = (name: string, end: "validFrom" | "validTo") => new Date(Date.parse(new X509Certificate(readFileSync(file(`${name}.pem`)))[end])).toISOString();
+    // No last good certificate to keep at start: the node does not start, and says which file and since or until when.
+    const expired = await run(file("expired-data"), ["--tls-cert", file("expired.pem"), "--tls-key", file("expired.key")]);
+    expect(expired.code, expired.stderr).toBe(2);
+    expect(expired.stderr).toContain(`server.tls.certFile ${file("expired.pem")} holds a certificate that expired on ${endOf("expired", "validTo")}`);
+    expect(existsSync(file("expired-data"))).toBe(false);
+    const future = await run(file("future-data"), ["--tls-cert", file("future.pem"), "--tls-key", file("future.key")]);
+    expect(future.code, future.stderr).toBe(2);
+    expect(future.stderr).toContain(`server.tls.certFile ${file("future.pem")} holds a certificate that is not valid until ${endOf("future", "validFrom")}`);
+    expect(existsSync(file("future-data"))).toBe(false);
+    // A key that is not the certificate's: refused before vault.key, kai.db, admin.token and the node key are made.
+    const wrongKey = await run(file("wrong-key-data"), ["--tls-cert", file("server.pem"), "--tls-key", file("client.key")]);
+    expect(wrongKey.code, wrongKey.stderr).toBe(2);
+    expect(wrongKey.stderr).toContain(`server.tls.keyFile ${file("client.key")} is not the private key of server.tls.certFile ${file("server.pem")}`);
+    expect(existsSync(file("wrong-key-data"))).toBe(false);
+    // The files shown to peers are checked as early.
+    const config = file("peer-files.yaml");
+    writeFileSync(config, `federation:\n  tls:\n    certFile: ${file("client.pem")}\n    keyFile: ${file("server.key")}\n`);
+    const peerFiles = await run(file("peer-files-data"), ["--config", config]);
+    expect(peerFiles.code, peerFiles.stderr).toBe(2);
+    expect(peerFiles.stderr).toContain(`federation.tls.keyFile ${file("server.key")} is not the private key of federation.tls.certFile ${file("client.pem")}`);
+    expect(existsSync(file("peer-files-data"))).toBe(false);
+  }, 60_000);
+
+  it("the CLI says what to do when a connection fails on TLS: the CA to give, the scheme to use (exit 7)", async () => {
+    const port = new URL(node.url).port;
+    const untrusted = await kaiAs(node, ["status", "--url", node.url]);
+    expect(untrusted.code).toBe(7);
+    expect(untrusted.stderr).toMatch(/cannot reach https:\/\/127\.0\.0\.1:\d+: the node's certificate is not signed by a CA this client trusts \((UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED_CERT_IN_CHAIN)\): if it comes from a private CA \(or is self-signed\), give that CA's certificate with --ca-file FILE \(or KAI_CA_FILE\)/);
+    const otherCa = makeTestCa(mkdtempSync(join(dir, "wrong-ca-")));
+    const wrongCa = await kaiAs(node, ["status", "--url", node.url, "--ca-file", otherCa.file("ca.pem")]);
+    expect(wrongCa.code).toBe(7);
+    expect(wrongCa.stderr).toContain("nor by the one given with --ca-file (or KAI_CA_FILE): give the CA that signs it");
+    // The wrong scheme either way: the URL to use instead, and no OpenSSL internals (its source paths) in the text.
+    const httpToHttps = await kaiAs(node, ["status", "--url", `http://127.0.0.1:${port}`]);
+    expect(httpToHttps.code).toBe(7);
+    expect(httpToHttps.stderr).toContain(`the node closed the connection without answering (UND_ERR_SOCKET): it speaks HTTPS on that port; use https://127.0.0.1:${port}`);
+    const plainPort = new URL(plainNode.url).port;
+    const httpsToHttp = await kaiAs(plainNode, ["status", "--url", `https://127.0.0.1:${plainPort}`]);
+    expect(httpsToHttp.code).toBe(7);
+    expect(httpsToHttp.stderr).toContain(`the node does not speak TLS on that port (ERR_SSL_WRONG_VERSION_NUMBER): it seems to speak plain HTTP; use http://127.0.0.1:${plainPort}`);
+    expect(httpsToHttp.stderr).not.toMatch(/deps\/openssl|ssl3_get_record/);
+    // Certificates the node itself would refuse or that name another host, served by plain HTTPS servers.
+    const servers = await Promise.all(["elsewhere", "self", "expired"].map((name) => httpsServerWith(name)));
+    try {
+      const [elsewhere, self, expired] = servers as [(typeof servers)[0], (typeof servers)[0], (typeof servers)[0]];
+      const wrongHost = await kaiAs(node, ["status", "--url", elsewhere.url, "--ca-file", file("ca.pem")]);
+      expect(wrongHost.code).toBe(7);
+      expect(wrongHost.stderr).toContain("the node's certificate is not made for this host name (ERR_TLS_CERT_ALTNAME_INVALID): ");
+      expect(wrongHost.stderr).toContain("; use a host name the certificate lists in --url (or KAI_URL), or have the certificate reissued for this one");
+      const selfSigned = await kaiAs(node, ["status", "--url", self.url]);
+      expect(selfSigned.code).toBe(7);
+      expect(selfSigned.stderr).toContain("the node's certificate is not signed by a CA this client trusts (DEPTH_ZERO_SELF_SIGNED_CERT): if it comes from a private CA (or is self-signed), give that CA's certificate with --ca-file FILE");
+      const expiredOne = await kaiAs(node, ["status", "--url", expired.url, "--ca-file", file("ca.pem")]);
+      expect(expiredOne.code).toBe(7);
+      expect(expiredOne.stderr).toContain("the node's certificate has expired (CERT_HAS_EXPIRED): its operator must renew it");
+    } finally {
+      await Promise.all(servers.map((server) => server.close()));
+    }
+  }, 60_000);
+
   it("tells a certificate clients trust by themselves from a self-signed one and one from a private CA", () => {
     const publicRoot = file("public-root.pem");
     writeFileSync(publicRoot, rootCertificates[0]!);
@@ -385,5 +530,36 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     expect(clientCertificateHint("all", file("ca.pem"))).toEqual([expect.stringContaining(`every client needs a certificate signed by ${file("ca.pem")}`)]);
     expect(clientCertificateHint("peers", file("ca.pem"))).toEqual([]);
     expect(clientCertificateHint("off", undefined)).toEqual([]);
+  });
+});
+
+describe("refused KLP requests at warn", () => {
+  it("once per address and reason every 5 minutes, remembering at most so many addresses (the oldest forgotten)", () => {
+    let now = 0;
+    const shouldWarn = refusalWarnThrottle(5 * 60_000, 2, () => now);
+    expect(shouldWarn("10.0.0.1", "none was shown")).toBe(true);
+    expect(shouldWarn("10.0.0.1", "none was shown")).toBe(false);
+    // Another reason from the same address, and another address, are said.
+    expect(shouldWarn("10.0.0.1", "the one shown does not verify (CERT_HAS_EXPIRED)")).toBe(true);
+    now = 5 * 60_000 - 1;
+    expect(shouldWarn("10.0.0.1", "none was shown")).toBe(false);
+    now = 5 * 60_000;
+    expect(shouldWarn("10.0.0.1", "none was shown")).toBe(true);
+    // Two remembered: a third pair forgets the oldest written (the expired-certificate one), which is then said again.
+    expect(shouldWarn("10.0.0.2", "none was shown")).toBe(true);
+    expect(shouldWarn("10.0.0.1", "the one shown does not verify (CERT_HAS_EXPIRED)")).toBe(true);
+    expect(shouldWarn("10.0.0.2", "none was shown")).toBe(false);
+  });
+});
+
+describe("kai peer add's reasons, in the peer's terms", () => {
+  const failed = (code: string, message: string) => new TypeError("fetch failed", { cause: Object.assign(new Error(message), { code }) });
+  it("a CA missing: --ca-file for the CLI's check, and federation.tls.caFile for the node; a host name: the URL given", async () => {
+    expect(await explainPeerConnectionFailure(failed("SELF_SIGNED_CERT_IN_CHAIN", "self-signed certificate in certificate chain"), "https://peer.example:7070")).toBe(
+      "the peer's certificate is not signed by a CA this machine trusts (SELF_SIGNED_CERT_IN_CHAIN): if it comes from a private CA (or is self-signed), give that CA's certificate with --ca-file FILE (or KAI_CA_FILE) for this check, and the node needs it too, in federation.tls.caFile (for peers it replaces server.tls.caFile: keep both CAs in that file; without a federation.tls section, server.tls.caFile serves)",
+    );
+    const otherHost = await explainPeerConnectionFailure(failed("ERR_TLS_CERT_ALTNAME_INVALID", "Hostname/IP does not match certificate's altnames: Host: peer.example. is not in the cert's altnames: DNS:other.example"), "https://peer.example:7070");
+    expect(otherHost).toMatch(/^the peer's certificate is not made for this host name \(ERR_TLS_CERT_ALTNAME_INVALID\): .*; add the peer by a host name its certificate lists \(in the URL given to this command\)/);
+    expect(otherHost).not.toMatch(/--url|KAI_URL|banner/);
   });
 });
