@@ -4,37 +4,14 @@
 // WebSocket change stream, in order, and the whole batch one count in the token's write bucket. The 409 for a record
 // imported from a federation peer is in test/http/imported-records.test.ts (it needs two federated nodes).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import type { ServerStreamMessage } from "@kai/protocol";
 import { eventually, mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
+import { bulkBackends, eventsOf, post, subscribeToTag } from "./support/bulk-backends.js";
 
 const pg: PostgresServer | null = await startPostgres();
 afterAll(async () => pg?.stop());
 
-interface Answer {
-  status: number;
-  body: { results?: Array<{ id: string; action: string }>; revision?: number; error?: { code: string; message: string; details?: Array<{ path: string }> } };
-}
-
-const backends: Array<{ name: string; start: () => Promise<TestServer> }> = [
-  { name: "SQLite", start: () => startTestServer({ config: { rateLimit: { enabled: false } } }) },
-];
-if (pg) {
-  backends.push({
-    name: "PostgreSQL",
-    start: async () =>
-      startTestServer({
-        env: { KAI_VAULT_PASSPHRASE: "bulk deregistration on postgres, a test passphrase" },
-        config: { rateLimit: { enabled: false }, storage: { kind: "postgres", postgres: { url: await pg.createDatabase("bulkdelete") } } },
-      }),
-  });
-}
-
-async function post(server: TestServer, path: string, json: unknown, token: string): Promise<Answer> {
-  const response = await server.request(path, { method: "POST", json, token });
-  return { status: response.status, body: (await response.json()) as Answer["body"] };
-}
+const backends = bulkBackends(pg, "bulkdelete", "bulk deregistration on postgres, a test passphrase");
 
 describe.each(backends)("bulk deregistration on $name", ({ start }) => {
   let server: TestServer;
@@ -55,12 +32,7 @@ describe.each(backends)("bulk deregistration on $name", ({ start }) => {
 
   it("removes a batch in one go, publishes one deregistered event per removal in order, and answers absent for unknown ids", async () => {
     await register([registration({ id: "d-1", tags: ["bd"] }), registration({ id: "d-2", tags: ["bd"], ttl: 30 }), registration({ id: "d-3", tags: ["bd"] })]);
-    const socket = new WebSocket(server.url.replace("http", "ws") + "/ws/registry", { headers: { authorization: `Bearer ${alice}` } });
-    const messages: ServerStreamMessage[] = [];
-    socket.on("message", (data) => messages.push(JSON.parse(String(data)) as ServerStreamMessage));
-    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-    socket.send(JSON.stringify({ type: "subscribe", filter: { tag: ["bd"] } }));
-    await eventually(async () => messages.some((message) => message.type === "snapshot"));
+    const { messages, socket } = await subscribeToTag(server, alice, "bd");
 
     const answer = await removeMany({ ids: ["d-1", "d-unknown", "d-3", "d-2"] });
     expect(answer.status).toBe(200);
@@ -71,7 +43,7 @@ describe.each(backends)("bulk deregistration on $name", ({ start }) => {
       { id: "d-2", action: "removed" },
     ]);
     await eventually(async () => messages.filter((message) => message.type === "event").length >= 3);
-    const events = messages.flatMap((message) => (message.type === "event" ? [[message.event, message.serviceId, message.revision] as const] : []));
+    const events = eventsOf(messages);
     expect(events.map(([event, id]) => [event, id])).toEqual([["deregistered", "d-1"], ["deregistered", "d-3"], ["deregistered", "d-2"]]);
     const revisions = events.map(([, , at]) => at);
     expect(revisions).toEqual([revisions[0], revisions[0]! + 1, revisions[0]! + 2]);

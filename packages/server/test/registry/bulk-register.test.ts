@@ -2,32 +2,14 @@
 // and on a real PostgreSQL: register's rules for every entry, one transaction per batch (a refused entry writes
 // nothing), events in order on the WebSocket change stream, unchanged entries no event, `auth.token` into the vault.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import WebSocket from "ws";
-import type { ServerStreamMessage } from "@kai/protocol";
-import { eventually, mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
+import { eventually, mintToken, registration, type TestServer } from "../helpers/test-server.js";
 import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
+import { bulkBackends, eventsOf, post, subscribeToTag, type BulkAnswer } from "./support/bulk-backends.js";
 
 const pg: PostgresServer | null = await startPostgres();
 afterAll(async () => pg?.stop());
 
-interface Answer {
-  status: number;
-  body: { results?: Array<{ id: string; action: string }>; revision?: number; error?: { code: string; message: string; details?: Array<{ path: string }> } };
-}
-
-const backends: Array<{ name: string; start: () => Promise<TestServer> }> = [
-  { name: "SQLite", start: () => startTestServer({ config: { rateLimit: { enabled: false } } }) },
-];
-if (pg) {
-  backends.push({
-    name: "PostgreSQL",
-    start: async () =>
-      startTestServer({
-        env: { KAI_VAULT_PASSPHRASE: "bulk registration on postgres, a test passphrase" },
-        config: { rateLimit: { enabled: false }, storage: { kind: "postgres", postgres: { url: await pg.createDatabase("bulk") } } },
-      }),
-  });
-}
+const backends = bulkBackends(pg, "bulk", "bulk registration on postgres, a test passphrase");
 
 describe.each(backends)("bulk registration on $name", ({ name, start }) => {
   let server: TestServer;
@@ -41,21 +23,13 @@ describe.each(backends)("bulk registration on $name", ({ name, start }) => {
   });
   afterAll(async () => server?.dispose());
 
-  async function bulk(services: unknown[], token = alice): Promise<Answer> {
-    const response = await server.request("/api/services/bulk", { method: "POST", json: { services }, token });
-    return { status: response.status, body: (await response.json()) as Answer["body"] };
-  }
+  const bulk = (services: unknown[], token = alice): Promise<BulkAnswer> => post(server, "/api/services/bulk", { services }, token);
   const exists = async (id: string) => (await server.request(`/api/services/${id}`)).status === 200;
   const revision = async () => ((await (await server.request("/api/services?limit=1")).json()) as { revision: number }).revision;
 
   it("writes a batch in one go, publishes its events in order, and sends no event for an unchanged entry", async () => {
     await bulk([registration({ id: "b-old", tags: ["bulk"] }), registration({ id: "b-same", tags: ["bulk"] })]);
-    const socket = new WebSocket(server.url.replace("http", "ws") + "/ws/registry", { headers: { authorization: `Bearer ${alice}` } });
-    const messages: ServerStreamMessage[] = [];
-    socket.on("message", (data) => messages.push(JSON.parse(String(data)) as ServerStreamMessage));
-    await new Promise((resolve, reject) => socket.once("open", resolve).once("error", reject));
-    socket.send(JSON.stringify({ type: "subscribe", filter: { tag: ["bulk"] } }));
-    await eventually(async () => messages.some((message) => message.type === "snapshot"));
+    const { messages, socket } = await subscribeToTag(server, alice, "bulk");
 
     const answer = await bulk([
       registration({ id: "b-new-1", tags: ["bulk"] }),
@@ -71,7 +45,7 @@ describe.each(backends)("bulk registration on $name", ({ name, start }) => {
       { id: "b-new-2", action: "created" },
     ]);
     await eventually(async () => messages.filter((message) => message.type === "event").length >= 3);
-    const events = messages.flatMap((message) => (message.type === "event" ? [[message.event, message.serviceId, message.revision] as const] : []));
+    const events = eventsOf(messages);
     expect(events.map(([event, id]) => [event, id])).toEqual([["registered", "b-new-1"], ["updated", "b-old"], ["registered", "b-new-2"]]);
     const revisions = events.map(([, , at]) => at);
     expect(revisions).toEqual([revisions[0], revisions[0]! + 1, revisions[0]! + 2]);
