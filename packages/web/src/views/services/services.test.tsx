@@ -258,7 +258,8 @@ describe("registering, editing and deregistering", () => {
     const text = within(panel).getByLabelText("Manifest (YAML)");
     fireEvent.change(text, { target: { value: "services:\n  - id: imp-good\n    endpoint: http://127.0.0.1:9\n  - id: imp-bad\n    endpoint: not a url\n" } });
     const problems = await within(panel).findByRole("alert");
-    expect(problems.textContent).toContain("services.1.url");
+    // Named as the file spells it: the entry's `endpoint` (the registration calls it `url`).
+    expect(problems.textContent).toContain("services.1.endpoint (imp-bad): Invalid URL");
     expect(within(panel).queryByRole("button", { name: /^Register/ })).toBeNull();
 
     fireEvent.change(text, {

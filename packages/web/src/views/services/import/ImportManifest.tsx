@@ -87,7 +87,9 @@ export function ImportManifest({ onClose }: { onClose(): void }) {
           <ul className="list-disc pl-5">
             {plan.problems.map((problem) => (
               <li key={`${problem.path}:${problem.message}`}>
-                <code>{problem.path}</code>: {problem.message}
+                <code>{problem.path}</code>
+                {/* The entry's id beside its index, as the CLI prints it: a long file's entry is found by its id. */}
+                {problem.entry !== undefined && <> ({problem.entry})</>}: {problem.message}
               </li>
             ))}
           </ul>
