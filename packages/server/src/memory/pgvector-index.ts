@@ -124,6 +124,9 @@ export class PgvectorIndex implements VectorIndex {
     this.pool = new pg.Pool({ ...options.client, max: options.poolSize });
     // An idle connection the server cut is reported here; the next statement finds out and marks the index down.
     this.pool.on("error", () => undefined);
+    // And one dropped while checked out, between two statements (pg-pool's listener is off then): kept from ending the
+    // process; the next statement fails and marks the index down (as in storage/postgres/pg-store.ts).
+    this.pool.on("connect", (client) => client.on("error", () => undefined));
   }
 
   /** Connects, checks pgvector (a clear error when it is missing or too old), creates the tables, reads the partitions. */

@@ -163,6 +163,27 @@ describe.skipIf(!server)("PostgreSQL faults", () => {
     expect(await store.getService("x")).toBeNull();
   });
 
+  it("a connection the server drops while it is checked out, between two statements, fails its holder's next statement and leaves the process up", async () => {
+    const url = await server!.createDatabase("dropped");
+    const store = await open(url);
+    // Checked out and idle between statements, as the vault's transaction or a cluster signal's holds one: pg-pool's
+    // own error listener is off for it then. Without one of ours, the error pg emits for the drop is heard by nobody
+    // and ends the process (a failure of this whole test file).
+    const held = await store.pool.connect();
+    const { rows } = await held.query<{ pid: number }>("SELECT pg_backend_pid() AS pid");
+    const admin = testClient({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query("SELECT pg_terminate_backend($1)", [rows[0]!.pid]);
+    } finally {
+      await admin.end();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await expect(held.query("SELECT 1")).rejects.toThrow();
+    held.release(true);
+    expect(await store.getService("x")).toBeNull();
+  });
+
   it("opening a database that is not there fails with StorageUnavailableError, without the password", async () => {
     const error = await PostgresStore.open({ kind: "postgres", url: "postgres://kai:s3cret-pw@127.0.0.1:1/none", connectTimeoutMs: 500 }).catch((reason: unknown) => reason);
     expect(error).toBeInstanceOf(StorageUnavailableError);

@@ -79,6 +79,11 @@ export class PostgresStore implements StorageBackend, SharedStorage {
     this.pool = new pg.Pool({ ...clientConfig, max: config.poolSize ?? DEFAULT_POOL_SIZE });
     // An idle pooled connection that the server drops emits here; the pool discards it. Unhandled, it would crash the process.
     this.pool.on("error", () => config.logger?.warn("an idle PostgreSQL connection was lost; the pool opens a new one when needed"));
+    // A checked-out connection has no listener of the pool's (pg-pool removes it at checkout): one the server drops
+    // between two statements of a holder that keeps none of its own (the vault's transactions, cluster signals, the
+    // limits table's creation) emitted an error nothing heard, which ended the process (seen when PostgreSQL was
+    // killed under load). The holder's next statement fails and reports it; this listener only keeps the process up.
+    this.pool.on("connect", (client) => client.on("error", () => undefined));
     this.db = new PgDatabase(this.pool);
     this.services = new PgServiceRecordStore(this.db);
     this.leases = new PgLeaseStore(this.db);
