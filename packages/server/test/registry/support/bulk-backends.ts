@@ -3,6 +3,7 @@
  * real PostgreSQL when the test setup could start one), a POST that answers status and body, and a change-stream
  * subscriber that collects what the registry published, in order.
  */
+import { expect } from "vitest";
 import WebSocket from "ws";
 import type { ServerStreamMessage } from "@kai/protocol";
 import { eventually, startTestServer, type TestServer } from "../../helpers/test-server.js";
@@ -53,4 +54,17 @@ export async function subscribeToTag(server: TestServer, token: string, tag: str
 /** The events among `messages`, as [event, service id, revision]. */
 export function eventsOf(messages: readonly ServerStreamMessage[]): Array<readonly [string, string, number]> {
   return messages.flatMap((message) => (message.type === "event" ? [[message.event, message.serviceId, message.revision] as const] : []));
+}
+
+/**
+ * Waits for the `expected` events ([event, service id], in this order) and checks they were published one revision
+ * after another, the last being the revision the bulk answer names.
+ */
+export async function expectPublishedInOrder(messages: readonly ServerStreamMessage[], expected: Array<[string, string]>, answerRevision: number | undefined): Promise<void> {
+  await eventually(async () => messages.filter((message) => message.type === "event").length >= expected.length);
+  const events = eventsOf(messages);
+  expect(events.map(([event, id]) => [event, id])).toEqual(expected);
+  const revisions = events.map(([, , at]) => at);
+  expect(revisions).toEqual(revisions.map((_, index) => revisions[0]! + index));
+  expect(answerRevision).toBe(revisions.at(-1));
 }
