@@ -71,6 +71,15 @@ describe("SecretPaths", () => {
     expect(paths.unmatchedPath("//api/services/a")).toBe("//api/services/a");
   });
 
+  it("masks an unmatched path that reaches a secret route's prefix through dot segments, sent or encoded", () => {
+    const paths = secretPaths();
+    expect(paths.unmatchedPath("/./s/eyJ.abc")).toBe("/s/[redacted]");
+    expect(paths.unmatchedPath("/x/../s/eyJ.abc")).toBe("/s/[redacted]");
+    expect(paths.unmatchedPath("/%2e/s/eyJ.abc")).toBe("/s/[redacted]");
+    expect(paths.unmatchedPath("/api/x/../vault/./secrets/team/db")).toBe("/api/vault/secrets/[redacted]");
+    expect(paths.unmatchedPath("/api/./services/a")).toBe("/api/./services/a");
+  });
+
   it("masks a matched route's path with the mask its onRoute built; a route without secret parameters gets none", () => {
     const secretRoute: RouteOptions = { method: "GET", url: "/s/:token", handler: () => undefined, config: { secretParams: ["token"] } };
     const shared = { secretParams: ["token"] } as const;

@@ -10,11 +10,13 @@
  * router refused) would otherwise be logged as sent: a path under a secret route's prefix is masked from its first
  * secret parameter on, so a mistyped link leaks no more than a valid one. The router keeps repeated slashes (`//s/…`,
  * from a base URL ending in `/`, matches no route) and decodes escapes before it matches: the prefix test allows any
- * number of slashes between segments and is made on the path as sent and with its ASCII escapes decoded.
+ * number of slashes between segments and is made on the path as sent, with its ASCII escapes decoded, and with its dot
+ * segments resolved as a client or a proxy in front would resolve them (`/./s/…`, `/x/../s/…`, `curl --path-as-is`).
  *
  * Each secret route's mask is built once, when the route is added (`onRoute`), and kept in its config: a request pays
  * only for lining its path up with the pattern.
  */
+import { posix } from "node:path";
 import type { RouteOptions } from "fastify";
 
 declare module "fastify" {
@@ -134,7 +136,12 @@ export class SecretPaths {
     if (this.prefixes.length === 0) return path;
     // The router decodes a path before it matches it: `/s%2F…` must be judged as `/s/…`.
     const decoded = decodeAscii(path);
-    for (const prefix of this.prefixes) if (prefix.test.test(path) || prefix.test.test(decoded)) return prefix.logged;
+    // Dot segments resolved: a proxy in front (or the client at the other end of a redirect) may resolve them and
+    // reach the secret route with the same token.
+    const resolved = decoded.includes(".") ? posix.normalize(decoded) : decoded;
+    for (const prefix of this.prefixes) {
+      if (prefix.test.test(path) || prefix.test.test(decoded) || prefix.test.test(resolved)) return prefix.logged;
+    }
     return path;
   }
 }

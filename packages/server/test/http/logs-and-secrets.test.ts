@@ -1,12 +1,13 @@
 // Secrets never reach a log line or an error body. A canary secret and every real token (the admin token and
 // minted ones) travel everywhere a secret can travel in this issue — bearer header, `?token=` on the
 // WebSocket, a raw credential in a registration, an X-Request-Id, a share link's token in the path (opened, mistyped,
-// with a doubled slash, refused by the router) — and must then appear in no captured log line, not in the log files under <dataDir>/logs/
+// with a doubled slash or dot segments, refused by the router) — and must then appear in no captured log line, not in the log files under <dataDir>/logs/
 // (system, security, agents), and in no error response. Also: the request log has exactly one line
 // per request with its id, method, route, status and duration, and the X-Request-Id rules hold.
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { request as httpRequest } from "node:http";
 import { connect, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { PassThrough, Writable } from "node:stream";
@@ -43,6 +44,21 @@ async function send(path: string, init: RequestInit & { token?: string | null; j
   const response = await server.request(path, init);
   if (response.status >= 400) errorBodies.push(await response.clone().text());
   return response;
+}
+
+/**
+ * The status of a GET of `path` exactly as given: fetch resolves dot segments (`/./s/…`, `/%2e/s/…`) before sending,
+ * as browsers do; `curl --path-as-is` and other clients do not.
+ */
+function sendPathAsIs(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const outgoing = httpRequest(`${server.url}/`, { path }, (response) => {
+      response.resume();
+      response.once("end", () => resolve(response.statusCode ?? 0));
+    });
+    outgoing.once("error", reject);
+    outgoing.end();
+  });
 }
 
 /** Opens a WebSocket; resolves with 101 once open (and closes it), or the refusing HTTP status. */
@@ -121,6 +137,9 @@ beforeAll(async () => {
   // Through a base URL ending in `/` (the router keeps the doubled slash: no route), sent or encoded.
   expect((await send(`/${sharePath}`, { token: null })).status).toBe(404);
   expect((await send(`/%2F${sharePath.slice(1)}`, { token: null })).status).toBe(404);
+  // Through dot segments, sent as they are (a proxy in front may resolve them to the share route).
+  expect(await sendPathAsIs(`/.${sharePath}`)).toBe(404);
+  expect(await sendPathAsIs(`/x/..${sharePath}`)).toBe(404);
   expect((await send(`${sharePath}%zz`, { token: null })).status).toBe(400);
   expect((await send(`${sharePath}${"x".repeat(300)}`, { token: null })).status).toBe(400);
 });
@@ -144,10 +163,10 @@ describe("secrets", () => {
       const signature = secret.split(".")[2];
       if (signature) expect(server.logs.filter((line) => line.includes(signature))).toEqual([]);
     }
-    // The share link's six requests were logged, each with the token masked (the route pattern kept when one matched).
+    // The share link's eight requests were logged, each with the token masked (the route pattern kept when one matched).
     const shareLines = server.logs.map((line) => JSON.parse(line) as LogLine & { path?: string }).filter((line) => line.msg === "request" && line.path === "/s/[redacted]");
     // In any order: the download's line is written when its body is sent, which the next request does not wait for.
-    expect(shareLines.map((line) => `${line.route} ${line.status}`).sort()).toEqual(["/s/:token 200", "null 400", "null 400", "null 404", "null 404", "null 404"]);
+    expect(shareLines.map((line) => `${line.route} ${line.status}`).sort()).toEqual(["/s/:token 200", "null 400", "null 400", "null 404", "null 404", "null 404", "null 404", "null 404"]);
   });
 
   it("appear in no error response body", () => {
