@@ -3,9 +3,14 @@
  * The client side of `POST /klp/message` as a `KlpTransport`: each `send` is one request, and the answer
  * (a reply or a signed `error`, whatever the HTTP status) is delivered as the next incoming message.
  * So the same session code serves HTTP and WebSocket peers.
+ *
+ * One exception: a refusal before KLP is reached (the route's 401 on a node that needs a client certificate, an HTTP
+ * rate limit) is an API error body, not an envelope. Delivered, it would read as an unreadable answer and the peer's
+ * reason would be lost; `send` rejects with `PeerRefusedError` carrying it instead, as the WebSocket's upgrade does.
  */
 import type { klp } from "@kai/protocol";
 import { readBoundedText } from "./bounded-body.js";
+import { PeerRefusedError, refusalReason } from "./peer-failure.js";
 import { peerFetch, type PeerTls } from "./peer-tls.js";
 import { withTraceHeaders } from "../tracing/spans.js";
 
@@ -39,6 +44,10 @@ export class HttpClientTransport implements klp.KlpTransport {
     try {
       const response = await peerFetch(this.options.tls, this.url, { method: "POST", headers: withTraceHeaders({ "content-type": "application/json" }), body: text, signal: controller.signal, redirect: "error" });
       const answer = await readBoundedText(response, "the peer's answer");
+      if (!response.ok) {
+        const reason = refusalReason(answer);
+        if (reason !== undefined) throw new PeerRefusedError(response.status, reason);
+      }
       if (!this.isClosed) for (const handler of this.messageHandlers) handler(answer);
     } finally {
       clearTimeout(timer);

@@ -173,10 +173,13 @@ describe.skipIf(!HAS_OPENSSL)("mTLS between nodes", () => {
     } finally {
       await session.close();
     }
-    // Without one, the answer is the route's 401 (an API error, not a KLP reply): the session says so.
+    // Without one, the answer is the route's 401 (an API error, not a KLP reply): the session says so, with the peer's
+    // reason (it once read as an unreadable answer).
     const bare = await withoutCertificate.klp.connect(asking.url, "http");
     try {
-      await expect(bare.discover({})).rejects.toThrow();
+      await expect(bare.discover({})).rejects.toThrow(
+        "the peer refused the KLP connection (HTTP 401): KLP on this node needs a client certificate signed by its CA (server.tls.clientCertificates: peers): none was shown",
+      );
     } finally {
       await bare.close();
     }
