@@ -101,7 +101,9 @@ export function klpRoutes(node: KlpNode): FastifyPluginAsyncZod {
           response: {
             200: klp.KlpEnvelopeSchema,
             400: klp.KlpEnvelopeSchema,
-            401: klp.KlpEnvelopeSchema,
+            // KLP_BAD_SIGNATURE or KLP_STALE from the node, or, with server.tls.clientCertificates: peers, the refusal of a request
+            // without a verified client certificate, made before KLP is reached (API error body).
+            401: z.union([klp.KlpEnvelopeSchema, ErrorBodySchema]),
             403: klp.KlpEnvelopeSchema,
             404: klp.KlpEnvelopeSchema,
             409: klp.KlpEnvelopeSchema,
