@@ -4,12 +4,12 @@
  * JSON through `parseJson`, everything else through the YAML parser. Any failure here is a usage
  * error (exit 2): the file, not the server, is wrong. The YAML parser is loaded only for a document that is not
  * JSON (it is a tenth of the CLI's start otherwise). A syntax error is said with its line and column
- * (`syntax-place.ts`): neither parser's own words give a person a place to look in a large file.
+ * (`syntax-place.ts`, the protocol's `placeOf`): neither parser's own words give a person a place to look in a large file.
  */
 import { readFileSync } from "node:fs";
-import { parseJson } from "@kai/protocol";
+import { parseJson, placeOf } from "@kai/protocol";
 import { usageError } from "./cli-error.js";
-import { jsonErrorOffset, placeOf } from "./syntax-place.js";
+import { jsonErrorOffset } from "./syntax-place.js";
 
 /** Whole of stdin as text (for `-f -`, and for secrets that must not travel on argv). */
 export async function readStdin(): Promise<string> {

@@ -1,9 +1,10 @@
 /**
- * Where a syntax error is: line and column of an offset, and the first character at which a text stops being JSON,
+ * Where a syntax error is: the first character at which a text stops being JSON,
  * checked against what JSON.parse itself says wherever it names a position.
  */
 import { describe, expect, it } from "vitest";
-import { firstSyntaxError, jsonErrorOffset, placeOf } from "./syntax-place.js";
+import { placeOf } from "@kai/protocol";
+import { firstSyntaxError, jsonErrorOffset } from "./syntax-place.js";
 
 /** JSON.parse's message for `text` (which must not parse). */
 function parseMessage(text: string): string {
@@ -14,17 +15,6 @@ function parseMessage(text: string): string {
   }
   throw new Error(`${text} parses`);
 }
-
-describe("placeOf", () => {
-  it("counts lines and columns from 1, a character beyond U+FFFF once", () => {
-    expect(placeOf("abc", 0)).toEqual({ line: 1, column: 1 });
-    expect(placeOf("abc", 2)).toEqual({ line: 1, column: 3 });
-    expect(placeOf("a\nbc\n", 4)).toEqual({ line: 2, column: 3 });
-    expect(placeOf("a\nbc\n", 5)).toEqual({ line: 3, column: 1 });
-    expect(placeOf("\u{1F600}x", 2)).toEqual({ line: 1, column: 2 });
-    expect(placeOf("ab", 99)).toEqual({ line: 1, column: 3 });
-  });
-});
 
 describe("firstSyntaxError", () => {
   it("is undefined for JSON, whatever its nesting", () => {

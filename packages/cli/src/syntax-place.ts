@@ -1,34 +1,10 @@
 /**
  * @module syntax-place
- * Where a syntax error is in a document the user gave (`-f`), as the line and column an editor shows. Why: Node 20's
+ * Where a syntax error is in a JSON document the user gave (`-f`), as an offset to show as a line and column. Why: Node 20's
  * JSON.parse says at best `at position 3724342`, and for an unexpected character not even that (`Unexpected token
  * '}', ..."id":tru}]}" is not valid JSON`); a position in a 60 MB manifest is no help to a person. The YAML library
- * gives an offset too; both are turned into a line and column here, the same way.
+ * gives an offset too; both are turned into a line and column by the protocol's `placeOf` (shared with the web app).
  */
-
-export interface TextPlace {
-  /** From 1. */
-  line: number;
-  /** From 1, in characters (a character beyond U+FFFF counts once). */
-  column: number;
-}
-
-const SURROGATE_PAIR = /[\uD800-\uDBFF][\uDC00-\uDFFF]/g;
-
-/** The line and column of `offset` (a UTF-16 index, as JSON.parse's position and the YAML library's offsets are). */
-export function placeOf(text: string, offset: number): TextPlace {
-  const at = Math.max(0, Math.min(offset, text.length));
-  let line = 1;
-  let lineStart = 0;
-  for (let newline = text.indexOf("\n"); newline !== -1 && newline < at; newline = text.indexOf("\n", newline + 1)) {
-    line++;
-    lineStart = newline + 1;
-  }
-  // Characters, not UTF-16 units: a pair of surrogates is one. Counted by a native search, not a loop over each
-  // character (a minified manifest is one line of 50 MB: a second, looped).
-  const before = text.slice(lineStart, at);
-  return { line, column: before.length - (before.match(SURROGATE_PAIR)?.length ?? 0) + 1 };
-}
 
 const isWhitespace = (character: string | undefined) => character === " " || character === "\t" || character === "\n" || character === "\r";
 const isDigit = (character: string | undefined) => character !== undefined && character >= "0" && character <= "9";

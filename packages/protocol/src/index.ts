@@ -31,6 +31,7 @@ export * from "./schemas/tasks.js";
 export * from "./schemas/events.js";
 export * from "./schemas/prompts.js";
 export { UNTRUSTED_CERTIFICATE_CODES, withoutOpensslInternals } from "./connection-failure.js";
+export { placeOf, type TextPlace } from "./text-place.js";
 export { parseJson, parseJsonBytes, decodeUtf8, isWellFormedText, findIllFormedText, DEFAULT_MAX_JSON_DEPTH, type JsonResult, type JsonFailure, type ParseJsonOptions } from "./parse-json.js";
 export * from "./schemas/vault-api-types.js";
 export * from "./schemas/gateway-openai.js";

@@ -8,7 +8,7 @@
  * environment to read it from, and the node that uses it does.
  */
 import { parse } from "yaml";
-import { planManifest as planManifestEntries, type FieldError, type ServiceRegistrationInput } from "@kai/protocol";
+import { placeOf, planManifest as planManifestEntries, type FieldError, type ServiceRegistrationInput } from "@kai/protocol";
 
 export interface PlannedService {
   id: string;
@@ -44,8 +44,6 @@ function yamlProblem(text: string, error: unknown): string {
   if (!(error instanceof Error)) return "not valid YAML";
   const pos = (error as { pos?: unknown }).pos;
   if (!Array.isArray(pos) || typeof pos[0] !== "number") return `not valid YAML: ${error.message}`;
-  const before = text.slice(0, pos[0]);
-  const line = before.split("\n").length;
-  const column = pos[0] - (before.lastIndexOf("\n") + 1) + 1;
+  const { line, column } = placeOf(text, pos[0]);
   return `not valid YAML at line ${line}, column ${column}: ${error.message}`;
 }
