@@ -18,6 +18,7 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 /** Subpath entries first: an alias also matches what starts with its name and a slash. */
 const sourceAliases = [
   { find: "@kai/protocol/manifest", replacement: fileURLToPath(new URL("./packages/protocol/src/manifest.ts", import.meta.url)) },
+  { find: "@kai/protocol/yaml", replacement: fileURLToPath(new URL("./packages/protocol/src/yaml-document.ts", import.meta.url)) },
   { find: "@kai/protocol", replacement: src("protocol") },
   { find: "@kai/sdk", replacement: src("sdk") },
   { find: "@kai/server", replacement: src("server") },

@@ -154,6 +154,8 @@ try {
     results.bulk = {};
     if (runRegistry) results.bulk.sqlite = await phase(`6. bulk load ${settings.loadCount} (POST /api/services/bulk, ${settings.bulkBatch} a batch, ${settings.bulkInFlight} in flight), ours on SQLite`, () => registryBulkLoad(settings, log));
     if (runRegistry) results.bulk.apply = await phase(`6. kai services apply of a ${settings.loadCount}-service manifest, ours on SQLite`, () => registryApplyLoad(settings, log));
+    // The same manifest as YAML, the format people write: the parse is the CLI's main thread alone (no check threads).
+    if (runRegistry) results.bulk.applyYaml = await phase(`6. kai services apply of the same manifest as YAML, ours on SQLite`, () => registryApplyLoad(settings, log, undefined, "yaml"));
     if (runPostgres) results.bulk.postgres = await phase(`6. bulk load ${settings.loadCount}, ours on PostgreSQL`, () => registryBulkLoad(settings, log, postgresTarget));
     if (runEtcd) results.bulk.etcd = await phase(`6. bulk load ${settings.loadCount}, etcd (Txns of ${settings.etcdTxnOps} puts, ${settings.etcdTxnInFlight} in flight)`, () => etcdLoad(etcd.path, settings, log));
   }

@@ -314,9 +314,9 @@ function renderBulk(bulk, settings) {
     const vs = etcd ? `, ${(side.perSecond / etcd).toFixed(2)}× etcd` : "";
     out.push(`  ours on ${name} (batches of ${side.batch}, ${side.inFlight} in flight): ${Math.round(side.perSecond)}/s${vs}; ${side.count} loaded (complete: ${side.complete}), p50 ${Math.round(side.batchP50Ms)} ms a batch, server CPU ${Math.round(side.serverCpuUsPerService)} µs a service, RSS ${Math.round(side.rssMb)} MB`);
   }
-  const apply = bulk.apply;
-  if (apply) {
-    out.push(`  kai services apply of the same services as one manifest, on SQLite: ${Math.round(apply.perSecond)}/s end to end (${apply.seconds.toFixed(1)} s; the file read and checked in ${apply.prepSeconds.toFixed(1)} s${apply.checkThreads ? ` on ${apply.checkThreads} thread(s)` : ""}, then ${Math.round(apply.count / Math.max(0.001, apply.seconds - apply.prepSeconds))}/s), server CPU ${Math.round(apply.serverCpuUsPerService)} µs a service${apply.reapplySeconds !== undefined ? `; applied again, all unchanged: ${apply.reapplySeconds.toFixed(1)} s` : ""}`);
+  for (const apply of [bulk.apply, bulk.applyYaml]) {
+    if (!apply) continue;
+    out.push(`  kai services apply of the same services as one ${apply.format === "yaml" ? "YAML" : "JSON"} manifest, on SQLite: ${Math.round(apply.perSecond)}/s end to end (${apply.seconds.toFixed(1)} s; the file read and checked in ${apply.prepSeconds.toFixed(1)} s${apply.checkThreads ? ` on ${apply.checkThreads} thread(s)` : ""}, then ${Math.round(apply.count / Math.max(0.001, apply.seconds - apply.prepSeconds))}/s), server CPU ${Math.round(apply.serverCpuUsPerService)} µs a service${apply.reapplySeconds !== undefined ? `; applied again, all unchanged: ${apply.reapplySeconds.toFixed(1)} s` : ""}`);
   }
   return out;
 }

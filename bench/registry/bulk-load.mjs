@@ -10,8 +10,10 @@
 import { spawn } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import { processCpuMs, processRssMb } from "../lib/proc-stats.mjs";
 import { serviceRecordJson } from "../lib/service-record.mjs";
 import { call, poolFor } from "./http-client.mjs";
@@ -108,15 +110,15 @@ async function timedApply(server, token, manifest, configDir) {
  * listing of what the registry holds, and a comparison per entry (`reapplySeconds`). The CLI runs on the same 2 cores
  * as the server.
  */
-export function registryApplyLoad(settings, log, target = { kind: "sqlite", synchronous: "full" }) {
+export function registryApplyLoad(settings, log, target = { kind: "sqlite", synchronous: "full" }, format = "json") {
   const name = targetName(target);
   return withServer(target, log, async (server, token) => {
     const dir = mkdtempSync(join(tmpdir(), "kai-bench-apply-"));
     try {
-      const manifest = join(dir, "services.json");
+      const manifest = join(dir, `services.${format}`);
       const entries = [];
       for (let index = 0; index < settings.loadCount; index++) entries.push(serviceRecordJson({ id: `svc-${randomUUID()}`, index, ttl: undefined }));
-      writeFileSync(manifest, `{"services":[${entries.join(",")}]}`);
+      writeFileSync(manifest, format === "yaml" ? await yamlManifest(entries) : `{"services":[${entries.join(",")}]}`);
       const cpuBefore = processCpuMs(server.pid);
       const first = await timedApply(server, token, manifest, dir);
       const serverCpuUsPerService = ((processCpuMs(server.pid) - cpuBefore) * 1000) / settings.loadCount;
@@ -130,11 +132,22 @@ export function registryApplyLoad(settings, log, target = { kind: "sqlite", sync
         checkThreads: first.checkThreads,
         serverCpuUsPerService,
         reapplySeconds: again.seconds,
+        format,
       };
-      log(`  ours (${name}) kai services apply: ${settings.loadCount} services in ${first.seconds.toFixed(1)} s (${Math.round(result.perSecond)}/s end to end; the file read and checked in ${first.prepSeconds.toFixed(1)} s on ${first.checkThreads} thread(s); server CPU ${Math.round(serverCpuUsPerService)} µs a service); applied again, all unchanged: ${again.seconds.toFixed(1)} s`);
+      log(`  ours (${name}) kai services apply (${format}): ${settings.loadCount} services in ${first.seconds.toFixed(1)} s (${Math.round(result.perSecond)}/s end to end; the file read and checked in ${first.prepSeconds.toFixed(1)} s on ${first.checkThreads} thread(s); server CPU ${Math.round(serverCpuUsPerService)} µs a service); applied again, all unchanged: ${again.seconds.toFixed(1)} s`);
       return result;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+}
+
+/**
+ * The same entries as a block-style YAML manifest, as people write one (and as js-yaml's `dump` writes it: the library
+ * `kai` reads YAML with, resolved from @kai/protocol, which depends on it).
+ */
+async function yamlManifest(entries) {
+  const fromProtocol = createRequire(new URL("../../packages/protocol/package.json", import.meta.url));
+  const { dump } = await import(pathToFileURL(fromProtocol.resolve("js-yaml")).href);
+  return dump({ services: entries.map((entry) => JSON.parse(entry)) }, { lineWidth: -1 });
 }

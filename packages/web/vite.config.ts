@@ -49,7 +49,8 @@ export default defineConfig(({ mode }) => {
   return {
     // The extension's files are read from disk by Chrome: nothing to compress there.
     plugins: [react(), tailwindcss(), ...(extension ? [] : [precompress()])],
-    resolve: { alias: { "@kai/protocol": source("protocol"), "@kai/sdk": source("sdk") } },
+    // The subpath first: an alias also matches what starts with its name and a slash.
+    resolve: { alias: { "@kai/protocol/yaml": fileURLToPath(new URL("../protocol/src/yaml-document.ts", import.meta.url)), "@kai/protocol": source("protocol"), "@kai/sdk": source("sdk") } },
     // The extension's pages are loaded from chrome-extension:// URLs: relative asset paths work there and at `/`.
     base: extension ? "./" : "/",
     publicDir: extension ? "src/extension/public" : false,

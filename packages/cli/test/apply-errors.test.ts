@@ -146,9 +146,9 @@ describe("kai services apply refusing a manifest", () => {
   it("says a YAML syntax error whole, with its line and column (no dangling colon)", async () => {
     const result = await apply(write("indent.yaml", "services:\n  - id: a\n  - id: b\n  bad\n"));
     expect(result.code).toBe(2);
-    expect(result.stderr).toBe(`error: ${join(box.dir, "indent.yaml")}: not valid YAML at line 4, column 1: All mapping items must start at the same column (usage)\n`);
+    expect(result.stderr).toBe(`error: ${join(box.dir, "indent.yaml")}: not valid YAML at line 4, column 3: bad indentation of a mapping entry (usage)\n`);
     const duplicate = await apply(write("duplicate.yaml", "services:\n  - id: a\n    name: A\n    name: B\n"));
-    expect(duplicate.stderr).toContain("not valid YAML at line 4, column 5: Map keys must be unique (usage)\n");
+    expect(duplicate.stderr).toContain("not valid YAML at line 4, column 5: duplicated mapping key (usage)\n");
   });
 
   it("says an empty file is empty, and a directory is one, on one thread or several, as `kai services register` does", async () => {

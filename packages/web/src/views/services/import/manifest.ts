@@ -7,7 +7,7 @@
  * later recognises what this file registered. A `token_env` stays the reference `env:NAME`: the browser has no
  * environment to read it from, and the node that uses it does.
  */
-import { parse } from "yaml";
+import { parseYamlDocument } from "@kai/protocol/yaml";
 import { placeOf, planManifest as planManifestEntries, type FieldError, type ServiceRegistrationInput } from "@kai/protocol";
 
 export interface PlannedService {
@@ -25,25 +25,20 @@ function baseName(fileName: string): string {
 }
 
 export function planManifest(text: string, fileName: string): ManifestPlan {
-  let document: unknown;
-  try {
-    // Without `prettyErrors` the library's message is the problem alone and `pos` its offset: the pretty message's
-    // first line ended in a dangling colon (its excerpt of the file followed on the next lines).
-    document = parse(text, { prettyErrors: false });
-  } catch (error) {
-    return { ok: false, problems: [{ path: "(file)", message: yamlProblem(text, error) }] };
-  }
+  // The CLI's parser (js-yaml through @kai/protocol/yaml): the same meaning for the same file, and a large manifest
+  // read in seconds, not the ~40 s the `yaml` package took for 100,000 entries (the tab frozen meanwhile).
+  const parsed = parseYamlDocument(text);
+  if (!parsed.ok) return { ok: false, problems: [{ path: "(file)", message: yamlProblem(text, parsed) }] };
+  const document = parsed.value;
   const plan = planManifestEntries(document, baseName(fileName));
   if (!plan.ok) return plan;
   if (plan.services.length === 0) return { ok: false, problems: [{ path: "services", message: "the manifest lists no services" }] };
   return { ok: true, services: plan.services.map(({ id, input, normalised }) => ({ id, name: normalised.name, url: normalised.url, input })) };
 }
 
-/** `not valid YAML at line 4, column 1: <the library's message>`. */
-function yamlProblem(text: string, error: unknown): string {
-  if (!(error instanceof Error)) return "not valid YAML";
-  const pos = (error as { pos?: unknown }).pos;
-  if (!Array.isArray(pos) || typeof pos[0] !== "number") return `not valid YAML: ${error.message}`;
-  const { line, column } = placeOf(text, pos[0]);
-  return `not valid YAML at line ${line}, column ${column}: ${error.message}`;
+/** `not valid YAML at line 4, column 1: <the parser's reason>`. */
+function yamlProblem(text: string, parsed: { problem: string; offset: number | undefined }): string {
+  if (parsed.offset === undefined) return `not valid YAML: ${parsed.problem}`;
+  const { line, column } = placeOf(text, parsed.offset);
+  return `not valid YAML at line ${line}, column ${column}: ${parsed.problem}`;
 }
