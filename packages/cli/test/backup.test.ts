@@ -119,6 +119,9 @@ describe("kai backup", () => {
     // Its table fits a terminal too (the DID in full is on the line after it), and each step is said once.
     expect(Math.max(...restored.stdout.split("\n").map((line) => line.length))).toBeLessThanOrEqual(100);
     expect(restored.stderr).toContain(" (node kind:did:");
+    // The source named as the backup, not as the temporary folder it was unpacked into (gone once restored).
+    expect(restored.stderr).toMatch(/^source: the backup's kai\.db \(node kind:did:/m);
+    expect(restored.stderr).not.toContain(".kai-backup-open-");
     expect(restored.stderr.match(/^services: \d+ copied$/gm)).toEqual(["services: 1 copied"]);
     expect(existsSync(join(target, "kai.db"))).toBe(true);
     expect(existsSync(join(target, "node-key.pub.pem"))).toBe(true);
@@ -168,6 +171,35 @@ describe("kai backup", () => {
     const asked = await runKai(["--url", server.url, "backup", "create", "--passphrase"], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: server.adminToken }, input: "short\n" });
     expect([asked.code, asked.stderr]).toEqual([2, expect.stringContaining("--passphrase must have at least 8 characters")]);
     expect(asked.stderr).not.toContain("body.passphrase");
+    expect((await kai(["backup", "delete", id])).code).toBe(0);
+  }, 60_000);
+
+  it("refuses to restore into SQLite for a node kai serve would start on PostgreSQL (exit 2), before the passphrase", async () => {
+    const created = await kai(["backup", "create", "--json"]);
+    expect(created.code, created.stderr).toBe(0);
+    const { id } = JSON.parse(created.stdout) as { id: string };
+    const file = join(server.dataDir, "backups", `${id}.kaibak`);
+    const dir = mkdtempSync(join(tmpdir(), "kai-cli-restore-kind-"));
+    cleanup.push(dir);
+    const target = join(dir, "data");
+    // Nothing listens there: refused before any database is opened. No passphrase given either: asked for after.
+    const url = "postgres://kai:never-printed@127.0.0.1:9/kai";
+    const byUrl = await kai(["backup", "restore", file, "--data-dir", target], { KAI_DATABASE_URL: url });
+    expect([byUrl.code, byUrl.stderr]).toEqual([2, expect.stringContaining(`KAI_DATABASE_URL is set: kai serve would run this node on PostgreSQL, not on ${join(target, "kai.db")}`)]);
+    expect(byUrl.stderr).toContain("--postgres");
+    expect(byUrl.stderr).not.toContain("never-printed");
+    const byKind = await kai(["backup", "restore", file, "--data-dir", target], { KAI_STORAGE_KIND: "postgres", KAI_DATABASE_URL: url });
+    expect([byKind.code, byKind.stderr]).toEqual([2, expect.stringContaining("KAI_STORAGE_KIND is postgres")]);
+    const config = join(dir, "node.yaml");
+    writeFileSync(config, `storage:\n  kind: postgres\n  postgres:\n    url: ${url}\n`);
+    const byConfig = await kai(["backup", "restore", file, "--data-dir", target, "--config", config]);
+    expect([byConfig.code, byConfig.stderr]).toEqual([2, expect.stringContaining(`${config} says storage.kind: postgres`)]);
+    expect(byConfig.stderr).not.toContain("never-printed");
+    expect(existsSync(target)).toBe(false);
+    // KAI_STORAGE_KIND=sqlite wins over the URL, as in kai serve: restored into <data-dir>/kai.db.
+    const sqlite = await kai(["backup", "restore", file, "--data-dir", target], { KAI_STORAGE_KIND: "sqlite", KAI_DATABASE_URL: url, KAI_BACKUP_PASSPHRASE: PASSPHRASE });
+    expect(sqlite.code, sqlite.stderr).toBe(0);
+    expect(existsSync(join(target, "kai.db"))).toBe(true);
     expect((await kai(["backup", "delete", id])).code).toBe(0);
   }, 60_000);
 

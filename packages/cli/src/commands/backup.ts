@@ -8,9 +8,10 @@
  *   machine with no copy of the node's backup directory; `delete ID`: its file and its offsite copy;
  * - `verify --file FILE`: local, no node: the same proof (decrypt, hashes, scratch restore) on a file copied elsewhere;
  * - `restore FILE --data-dir DIR`: local, the node stopped: onto an empty data directory (SQLite) or, with `--to` or
- *   `--postgres`, an empty PostgreSQL database; `restore ID --offsite` fetches the backup from the offsite store the
- *   node's configuration names first. The server package's `restoreBackup` does the work, imported lazily
- *   like `kai storage copy` does.
+ *   `--postgres`, an empty PostgreSQL database (SQLite is refused while KAI_DATABASE_URL, KAI_STORAGE_KIND or
+ *   `--config` would start the node on PostgreSQL: `kai serve` would never read what was restored); `restore ID
+ *   --offsite` fetches the backup from the offsite store the node's configuration names first. The server package's
+ *   `restoreBackup` does the work, imported lazily like `kai storage copy` does.
  * The backup's passphrase is read from `KAI_BACKUP_PASSPHRASE`, or stdin/a prompt with `--passphrase` (never argv:
  * other users can read it); `create` and `verify ID` without either use the node's `backup.passphrase`. A passphrase
  * shorter than the 8 characters every backup has is refused here, naming where it came from (the node would only
@@ -260,18 +261,26 @@ function restoreCommand(): Command {
       if (url !== undefined && !POSTGRES_URL.test(url)) throw usageError("--to must be a postgres:// or postgresql:// URL");
       if (flags.offsite && !BackupIdSchema.safeParse(file).success) throw usageError(`with --offsite, give the backup's id (kai-backup-<time>-<suffix>, as kai backup list shows it), not "${file}"`);
       const local = flags.offsite ? undefined : await backupFileHere(file);
-      const passphrase = (await passphraseOf(flags.passphrase, true)) ?? "";
       const { restoreBackup, postgresTarget, scrubPassword, loadConfig, openBlobBackend, openOffsiteStore } = await import("@kai/server");
-      const fetched = flags.offsite ? await fetchFromOffsite(file, flags, { loadConfig, openOffsiteStore }) : undefined;
-      // Where the bytes go, as the node will find them: read its config as `kai serve` would (files and KAI_* layers).
-      let blobs: Awaited<ReturnType<typeof openBlobBackend>> | undefined;
+      // The restored node's config, read as `kai serve` would (files and KAI_* layers), before the passphrase is asked.
+      let config: ReturnType<typeof loadConfig> | undefined;
       if (flags.config !== undefined) {
         try {
-          blobs = await openBlobBackend(loadConfig({ configFile: resolve(flags.config), env: process.env, overrides: { dataDir: resolve(flags.dataDir) } }));
+          config = loadConfig({ configFile: resolve(flags.config), env: process.env, overrides: { dataDir: resolve(flags.dataDir) } });
         } catch (error) {
-          const usage = configUsageError(error);
-          if (usage) throw usage;
-          throw serverPackageError(error, exitCodeForApiCode);
+          throw configUsageError(error) ?? serverPackageError(error, exitCodeForApiCode);
+        }
+      }
+      if (url === undefined) refuseSqliteForPostgresNode(flags, config);
+      const passphrase = (await passphraseOf(flags.passphrase, true)) ?? "";
+      const fetched = flags.offsite ? await fetchFromOffsite(file, flags, { loadConfig, openOffsiteStore }) : undefined;
+      // Where the bytes go, as the node will find them: where its config's `artifacts` section says.
+      let blobs: Awaited<ReturnType<typeof openBlobBackend>> | undefined;
+      if (config !== undefined) {
+        try {
+          blobs = await openBlobBackend(config);
+        } catch (error) {
+          throw configUsageError(error) ?? serverPackageError(error, exitCodeForApiCode);
         }
       }
       const scrub = (text: string) => (url === undefined ? text : scrubPassword(text, url));
@@ -307,6 +316,33 @@ function restoreCommand(): Command {
         throw new CliError(`the restored node does not match the backup (${different.join(", ")}); fix the cause and restore again with --force`, "copy_mismatch", EXIT.unexpected);
       }
     });
+}
+
+/**
+ * A restore into SQLite (`<data-dir>/kai.db`) for a node that `kai serve` would start on PostgreSQL, by the same
+ * environment (KAI_DATABASE_URL alone selects it; KAI_STORAGE_KIND) or by `--config`'s `storage.kind`: refused as a
+ * usage error. Restored there, the node would never be read: `kai serve` would open PostgreSQL instead and, on an empty
+ * database, start a new, empty node with an identity of its own beside the restored node's key files.
+ */
+function refuseSqliteForPostgresNode(flags: RestoreFlags, config: { storage: { kind: string } } | undefined): void {
+  // The environment's layer is above the config file's, as in `kai serve` (config/load-config.ts).
+  const { KAI_STORAGE_KIND: kind, KAI_DATABASE_URL: databaseUrl } = process.env;
+  let why: string;
+  let otherwise: string;
+  if (kind) {
+    if (kind !== "postgres") return;
+    [why, otherwise] = ["KAI_STORAGE_KIND is postgres", "unset KAI_STORAGE_KIND"];
+  } else if (databaseUrl) {
+    [why, otherwise] = ["KAI_DATABASE_URL is set", "unset KAI_DATABASE_URL"];
+  } else if (config?.storage.kind === "postgres") {
+    [why, otherwise] = [`${flags.config} says storage.kind: postgres`, "give the config of a node on SQLite"];
+  } else {
+    return;
+  }
+  throw usageError(
+    `${why}: kai serve would run this node on PostgreSQL, not on ${join(resolve(flags.dataDir), "kai.db")}. ` +
+      `Restore into its database with --postgres (KAI_DATABASE_URL) or --to <url>; to restore into SQLite, ${otherwise}`,
+  );
 }
 
 /**

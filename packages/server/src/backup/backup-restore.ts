@@ -111,7 +111,10 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
     }
     if (to.kind === "sqlite" && existsSync(to.path)) assertSqliteNotInUse(to.path);
 
-    const copy = await copyStorage({ from: opened.dir, keyDir: opened.dir, to, ...(options.force ? { force: true } : {}), onProgress: progress });
+    // The copy names its source by path: here a temporary folder, gone when this returns, so it is named as the backup.
+    const unpacked = join(opened.dir, SQLITE_FILE);
+    const copyProgress = (line: string) => progress(line.split(unpacked).join(`the backup's ${SQLITE_FILE}`));
+    const copy = await copyStorage({ from: opened.dir, keyDir: opened.dir, to, ...(options.force ? { force: true } : {}), onProgress: copyProgress });
     const setAside: Array<{ path: string; aside: string }> = [];
     const at = new Date();
     for (const path of foreignKeys) {
@@ -149,7 +152,16 @@ export async function restoreBackup(options: RestoreOptions): Promise<RestoreRep
       ...(stale.length > 0 ? [`--force removed what the replaced node left: ${stale.join(", ")}`] : []),
       ...copy.notes.filter((note) => !note.includes(opened.dir) && !/vault opens with the same passphrase/.test(note)),
     ];
-    if (!opened.header.withArtifacts) notes.push("the backup holds artifact metadata only: the bytes must come from the old blob store (artifacts.path or S3)");
+    // Said only when there are artifacts, naming where the restored node will look: an operator on a new machine may not
+    // know that the default store is a folder of the data directory, and without the bytes a download fails.
+    const artifacts = opened.manifest.counts.artifacts;
+    if (!opened.header.withArtifacts && artifacts > 0) {
+      const where = options.blobs === undefined ? `${join(options.dataDir, "artifacts")} (the default artifacts.path)` : "the blob store its config names";
+      notes.push(
+        `the backup holds the metadata of ${artifacts} artifact${artifacts === 1 ? "" : "s"}, not their bytes: until the old blob store's files are in ${where} ` +
+          "(copy the old node's artifacts folder there, or point artifacts.path or artifacts.store s3 at the old store), their downloads fail",
+      );
+    }
     finished = true;
     return { header: opened.header, copy, blobs, notes };
   } finally {

@@ -327,6 +327,7 @@ describe.skipIf(!pg)("a node on PostgreSQL", () => {
       await ok(await pgNode.request("/api/vault/secrets/pg/secret", { method: "PUT", json: { value: SECRET } }));
       await ok(await pgNode.request("/api/prompts/on-pg", { method: "PUT", json: { template: "hi" } }), 201);
       await installPlugin(pgNode, "plugin-on-pg");
+      await ok(await pgNode.request("/api/artifacts?name=on-pg.txt", { method: "POST", body: ARTIFACT, headers: { "content-type": "text/plain" } }), 201);
       const taken = (await ok(await pgNode.request("/api/backups", { method: "POST", json: { passphrase: BACKUP_PASSPHRASE } }), 201)) as CreateBackupResponse;
       expect(taken.sourceBackend).toBe("postgres");
       expect(taken.counts).toMatchObject({ services: 1, prompts: 1, pluginInstalls: 1 });
@@ -334,6 +335,12 @@ describe.skipIf(!pg)("a node on PostgreSQL", () => {
       const report = await restoreBackup({ file, passphrase: BACKUP_PASSPHRASE, dataDir });
       expect(report.copy.rows.filter((row) => !row.ok)).toEqual([]);
       expect(await countsIn({ kind: "sqlite", path: join(dataDir, "kai.db") }, report.blobs)).toEqual(taken.counts);
+      // The artifact's metadata without its bytes: the note says where the restored node looks for them.
+      expect(taken.counts.artifacts).toBe(1);
+      expect(report.notes.filter((note) => note.includes("artifact"))).toEqual([
+        `the backup holds the metadata of 1 artifact, not their bytes: until the old blob store's files are in ${join(dataDir, "artifacts")} (the default artifacts.path) ` +
+          "(copy the old node's artifacts folder there, or point artifacts.path or artifacts.store s3 at the old store), their downloads fail",
+      ]);
       // PostgreSQL → the backup's SQLite → the restored SQLite: the row as the node's database holds it, byte for byte.
       const original = expectIntact(await installIn(postgresTarget(url), "plugin-on-pg"), "plugin-on-pg");
       const restoredRow = await installIn({ kind: "sqlite", path: join(dataDir, "kai.db") }, "plugin-on-pg");

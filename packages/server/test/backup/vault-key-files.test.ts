@@ -84,6 +84,8 @@ describe("a node whose vault opens with its key file (vault.key)", () => {
     expect(report.copy.ok).toBe(true);
     expect(report.notes.some((note) => note.includes(`copy that node's vault.key into ${join(dataDir, "vault.key")} (mode 0600) before starting the node`))).toBe(true);
     expect(report.notes.some((note) => /vault passphrase/.test(note))).toBe(false);
+    // No artifacts: no word about their bytes.
+    expect(report.notes.filter((note) => note.includes("artifact"))).toEqual([]);
     copyFileSync(join(keyFileNode.dataDir, "vault.key"), join(dataDir, "vault.key"));
     const restored = await startTestServer({ keepDataDir: dataDir });
     try {
