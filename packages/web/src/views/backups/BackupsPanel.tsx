@@ -5,7 +5,8 @@
  * what it holds and whether the artifacts' bytes are in it. The listing reads only each file's public header, so a
  * backup's counts show once this tab has taken or verified it (the counts are inside the encrypted file). "Verify"
  * opens the verification of one backup below the list; "Download" saves its file (encrypted, as the node keeps it), to
- * keep elsewhere or restore on another machine; "Delete" removes its file from the node, once confirmed.
+ * keep elsewhere or restore on another machine; "Delete" removes its file from the node, once confirmed. "Vault opens
+ * with" says what the restored vault needs: its passphrase, or the node's vault.key, which no backup carries.
  */
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
@@ -17,7 +18,7 @@ import { DataTable, type Column } from "../../components/DataTable";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Panel } from "../../components/Page";
 import { When } from "../../components/When";
-import { countsSummary } from "./backup-words";
+import { countsSummary, vaultUnsealWords } from "./backup-words";
 import { sizeWords } from "../../components/size-words";
 import { backupKeys, useBackupCounts, useBackupList } from "./backups-queries";
 import { useClient } from "../../app/session";
@@ -70,6 +71,11 @@ export function BackupsPanel() {
     {
       header: "Artifacts' bytes",
       cell: (backup) => (backup.withArtifacts ? <Badge tone="good">included</Badge> : <Badge>not included</Badge>),
+    },
+    // A vault on the key file restores only with that node's vault.key, which no backup carries: said where it is chosen.
+    {
+      header: "Vault opens with",
+      cell: (backup) => (backup.vaultUnseal === "key-file" ? <Badge tone="warn">{vaultUnsealWords(backup.vaultUnseal)}</Badge> : vaultUnsealWords(backup.vaultUnseal)),
     },
     { header: "From", cell: (backup) => backup.sourceBackend },
     { header: "Where", cell: (backup) => <Where locations={backup.locations ?? ["local"]} />, className: "whitespace-nowrap" },
@@ -124,7 +130,7 @@ export function BackupsPanel() {
           />
         )}
       </Panel>
-      {verifying !== undefined && <VerifyPanel key={verifying} id={verifying} />}
+      {verifying !== undefined && <VerifyPanel key={verifying} id={verifying} vaultUnseal={backups.find((backup) => backup.id === verifying)?.vaultUnseal} />}
       <ConfirmDialog
         open={deleting !== undefined}
         title="Delete this backup?"

@@ -3,11 +3,15 @@
  * How to restore, in words and the exact command: a restore replaces everything a node holds, so it runs on a
  * stopped node into an empty target with `kai backup restore` (docs/operations/backup.md#restoring). There is no
  * restore over the API, hence no button here. The command names the newest backup listed, when there is one; a node
- * with an offsite store also gets the command that restores straight from it (a machine whose disk was lost).
+ * with an offsite store also gets the command that restores straight from it (a machine whose disk was lost). How the
+ * restored node is started follows that backup's vault: its passphrase, or (`vaultUnseal: key-file`) a copy of the old
+ * node's vault.key put in place first, as `kai backup restore` says (no backup carries it; without it the vault stays
+ * locked).
  */
+import type { BackupVaultUnseal } from "@kai/protocol";
 import { Panel } from "../../components/Page";
 
-export function RestoreNote({ newest, offsite = false }: { newest: string | undefined; offsite?: boolean }) {
+export function RestoreNote({ newest, offsite = false, vaultUnseal }: { newest: string | undefined; offsite?: boolean; vaultUnseal?: BackupVaultUnseal | undefined }) {
   const file = newest !== undefined ? `${newest}.kaibak` : "kai-backup-….kaibak";
   const id = newest ?? "kai-backup-…";
   const commands = [
@@ -22,8 +26,14 @@ export function RestoreNote({ newest, offsite = false }: { newest: string | unde
           `kai backup restore ${id} --offsite --config kai.yaml --data-dir /var/lib/kai-restored --passphrase`,
         ]
       : []),
-    "# then start it with the vault passphrase from the time of the backup",
-    "KAI_VAULT_PASSPHRASE='…' kai serve --data-dir /var/lib/kai-restored",
+    ...(vaultUnseal === "key-file"
+      ? [
+          "# its vault opens with the old node's key file, which no backup carries: copy that node's vault.key in first (mode 0600),",
+          "# or the vault stays locked; then start it",
+          "install -m 0600 /path/to/the-old-node/vault.key /var/lib/kai-restored/vault.key",
+          "kai serve --data-dir /var/lib/kai-restored",
+        ]
+      : ["# then start it with the vault passphrase from the time of the backup", "KAI_VAULT_PASSPHRASE='…' kai serve --data-dir /var/lib/kai-restored"]),
   ];
   return (
     <Panel title="Restoring">

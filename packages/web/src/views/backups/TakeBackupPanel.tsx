@@ -79,9 +79,10 @@ export function TakeBackupPanel() {
                 Its offsite copy failed, so it is kept in the node&apos;s backup directory only: {take.data.offsiteError}
               </p>
             )}
+            {/* Worded as the CLI prints them ("warning: …"): what the restore needs beyond the passphrase. */}
             {(take.data.warnings ?? []).map((warning) => (
               <p key={warning} role="alert" className="text-sm text-amber-900 dark:text-amber-200">
-                {warning}
+                <span className="font-medium">Warning:</span> {warning}
               </p>
             ))}
             <CountsList title="What it holds" counts={take.data.counts} />

@@ -3,11 +3,12 @@
  * Verifying one backup (`POST /api/backups/{id}/verify`): the node decrypts it, checks every file's hash, restores it
  * into a scratch database and compares the result kind by kind. The passphrase is asked for (empty: the node's own);
  * a wrong one (`backup_passphrase_wrong`) and a damaged file (`backup_corrupt`) are told apart. The answer shows
- * whether the backup restores, and the comparison row by row.
+ * whether the backup restores, and the comparison row by row; for a backup of a vault on its key file, that its vault
+ * opens only with that node's vault.key (the scratch restore proves the data, not that the key file is still kept).
  */
 import { useRef, useState, type FormEvent } from "react";
 import { useMutation } from "@tanstack/react-query";
-import type { BackupVerification } from "@kai/protocol";
+import type { BackupVaultUnseal, BackupVerification } from "@kai/protocol";
 import { useClient } from "../../app/session";
 import { Badge } from "../../components/Badge";
 import { Button } from "../../components/Button";
@@ -28,7 +29,7 @@ const CHECK_COLUMNS: Column<CheckRow>[] = [
   { header: "Check", cell: (row) => (row.ok ? <Badge tone="good">same</Badge> : <Badge tone="bad">different</Badge>) },
 ];
 
-export function VerifyPanel({ id }: { id: string }) {
+export function VerifyPanel({ id, vaultUnseal }: { id: string; vaultUnseal?: BackupVaultUnseal | undefined }) {
   const client = useClient();
   const remember = useRememberBackup();
   const form = useRef<HTMLFormElement>(null);
@@ -81,6 +82,12 @@ export function VerifyPanel({ id }: { id: string }) {
               {result.ok ? <Badge tone="good">restores</Badge> : <Badge tone="bad">does not restore</Badge>}{" "}
               {`${result.files.toLocaleString()} files, every hash as in the manifest; the scratch restore compared kind by kind below.`}
             </p>
+            {result.ok && vaultUnseal === "key-file" && (
+              <p role="note" className="text-sm text-amber-900 dark:text-amber-200">
+                Its vault opens with the key file of the node it was taken from (vault.key), which the backup does not carry: a restore of it
+                needs a copy of that file, or the vault stays locked.
+              </p>
+            )}
             <CountsList title="What it holds" counts={result.counts} />
             <DataTable label={`Verification of ${id}`} columns={CHECK_COLUMNS} rows={result.rows} rowKey={(row) => row.kind} empty="Nothing was compared." />
           </div>

@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { KaiApiError } from "@kai/sdk";
-import { backupErrorTitle } from "./backup-words";
+import { backupErrorTitle, vaultUnsealWords } from "./backup-words";
 
 const failure = (status: number, code: string) => new KaiApiError({ status, code, message: "the node's message" });
 
@@ -15,5 +15,13 @@ describe("backupErrorTitle", () => {
     expect(backupErrorTitle(failure(409, "conflict"), "Could not take a backup")).toBe("Could not take a backup: the node cannot do it now");
     expect(backupErrorTitle(failure(500, "internal"), "Could not take a backup")).toBe("Could not take a backup");
     expect(backupErrorTitle(new Error("network"), "Could not take a backup")).toBe("Could not take a backup");
+  });
+});
+
+describe("vaultUnsealWords", () => {
+  it("names what opens the restored vault, and says when a backup did not record it", () => {
+    expect(vaultUnsealWords("key-file")).toBe("the node's vault.key (not in the backup)");
+    expect(vaultUnsealWords("passphrase")).toBe("the vault passphrase");
+    expect(vaultUnsealWords(undefined)).toBe("not recorded");
   });
 });

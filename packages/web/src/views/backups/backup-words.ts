@@ -5,7 +5,7 @@
  * node; docs/operations/backup.md).
  */
 import { KaiApiError } from "@kai/sdk";
-import type { BackupCounts } from "@kai/protocol";
+import type { BackupCounts, BackupVaultUnseal } from "@kai/protocol";
 
 /** Every kind a backup counts, in the order people look for them, with its singular and plural words. */
 export const COUNT_WORDS: readonly { kind: keyof BackupCounts; one: string; many: string }[] = [
@@ -55,3 +55,14 @@ export function backupErrorTitle(error: unknown, fallback: string): string {
   if (error.code === "validation_failed") return `${fallback}: check the passphrase`;
   return fallback;
 }
+
+/**
+ * What opens the vault a backup restores, for its row: its passphrase, or the key file of the node it was taken from
+ * (`vault.key`, the development default), which no backup carries; absent from backups taken before it was recorded.
+ */
+export function vaultUnsealWords(unseal: BackupVaultUnseal | undefined): string {
+  if (unseal === "key-file") return "the node's vault.key (not in the backup)";
+  if (unseal === "passphrase") return "the vault passphrase";
+  return "not recorded";
+}
+

@@ -16,7 +16,7 @@ export default function BackupsArea() {
     <Page title="Backups">
       <TakeBackupPanel />
       <BackupsPanel />
-      <RestoreNote newest={list.data?.backups[0]?.id} offsite={list.data?.backups.some((backup) => backup.locations?.includes("offsite")) ?? false} />
+      <RestoreNote newest={list.data?.backups[0]?.id} vaultUnseal={list.data?.backups[0]?.vaultUnseal} offsite={list.data?.backups.some((backup) => backup.locations?.includes("offsite")) ?? false} />
     </Page>
   );
 }

@@ -4,7 +4,10 @@
  * lines the node also writes to that log's files), and how far back (the time is taken
  * when the filter is applied: "the last 15 minutes" as of Apply). Checked with the protocol's `LogFilterSchema`
  * (the same the node applies) and applied on Apply, so a stream is not reopened on every keystroke. "Search files" looks
- * for the same filter in the node's log files instead (older lines than the live view holds).
+ * for the same filter in the node's log files instead (older lines than the live view holds). Three cells a row at
+ * most (the buttons the ninth): an id pasted in must stay readable whole (in one row of nine, at 1280 pixels, the id
+ * fields were some 45 pixels wide). Cells align at their tops, so a field's problem below it does not push the other
+ * fields of its row down.
  */
 import { useEffect, useState, type FormEvent } from "react";
 import { LOG_LEVELS, LogFilterSchema, type LogFilter, type LogName } from "@kai/protocol";
@@ -80,7 +83,7 @@ export function ConsoleFilters({ filter, onApply, onSearchFiles }: { filter: Log
   }
 
   return (
-    <form onSubmit={apply} aria-label="Filter the log" className="grid items-end gap-3 sm:grid-cols-2 lg:grid-cols-[10rem_1fr_1fr_1fr_1fr_1fr_10rem_10rem_auto]">
+    <form onSubmit={apply} aria-label="Filter the log" className="grid items-start gap-3 sm:grid-cols-2 lg:grid-cols-3">
       <SelectField label="Level" value={level} error={errors.level} onChange={(event) => setLevel(event.target.value)}>
         <option value="">All levels</option>
         {LOG_LEVELS.map((name) => (
@@ -108,7 +111,7 @@ export function ConsoleFilters({ filter, onApply, onSearchFiles }: { filter: Log
           </option>
         ))}
       </SelectField>
-      <div className="flex gap-2">
+      <div className="flex flex-wrap gap-2 self-end sm:col-span-2 lg:col-span-1">
         <Button type="submit" look="primary">
           Apply
         </Button>

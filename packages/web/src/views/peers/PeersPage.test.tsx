@@ -1,6 +1,6 @@
 // The Peers page against two real nodes: this one (the app's) and a peer it federates with. Adding (with the DID
 // checked), the imported records by origin, withdrawing trust, removing, who may see the page, and the peer heard on
-// the LAN by mDNS added with one click (the peer announces on every interface; this node only listens).
+// the LAN by mDNS added with one click (the peer announces on every interface; this node only listens, and says so).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configure, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -114,6 +114,8 @@ describe("the peers page", { timeout: 60_000 }, () => {
     renderApp(node, { path: "/peers" });
     const user = userEvent.setup();
     const heard = await screen.findByRole("table", { name: "Nodes on this network" });
+    // This node listens without announcing itself (advertise: false), which the list alone does not tell.
+    expect(screen.getByText(/^This node is not announced on the LAN, so other nodes do not hear it/)).toBeTruthy();
     const row = await within(heard).findByRole("row", { name: new RegExp(peerDid.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) });
     await user.click(within(row).getByRole("button", { name: /^Add .+ as a peer$/ }));
     await within(await peersTable()).findByText(peerDid);

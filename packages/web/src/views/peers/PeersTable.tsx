@@ -21,9 +21,12 @@ const STATE_TONE: Record<klp.PeerInfo["state"], Tone> = { connected: "good", con
 
 export const peerLabel = (peer: klp.PeerInfo) => peer.name ?? peer.url;
 
+/** How far behind the peer this node is; known only as of the last contact while the link is down. */
 function lagWords(peer: klp.PeerInfo): string {
   if (!peer.trusted) return "not syncing";
-  return peer.lagRevisions === 0 ? "caught up" : `${peer.lagRevisions} revision${peer.lagRevisions === 1 ? "" : "s"} behind`;
+  const lag = peer.lagRevisions === 0 ? "caught up" : `${peer.lagRevisions} revision${peer.lagRevisions === 1 ? "" : "s"} behind`;
+  // A peer that cannot be reached may have changed since: "caught up" alone would claim what nobody knows.
+  return peer.state === "disconnected" ? `${lag} at last contact` : lag;
 }
 
 export interface PeersTableProps {
