@@ -198,7 +198,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     const vault = await createVault({ store: store.vaultStore(), dataDir: config.dataDir, ...(keyDir ? { keyDir } : {}), config: config.vault, logger, securityLogger });
     const env = options.env ?? process.env;
     await bootstrapVault(vault, { ...(env.KAI_VAULT_PASSPHRASE ? { passphrase: env.KAI_VAULT_PASSPHRASE } : {}), logger });
-    const key = shared ? await openSharedNodeKey(store, vault, logger) : await openNodeKey(config.dataDir, vault, logger);
+    const key = shared ? await openSharedNodeKey(store, vault, logger, config.dataDir) : await openNodeKey(config.dataDir, vault, logger);
     if (!key.available) logger.warn("the node key is sealed in the locked vault: no token can be minted and KLP is off until `kai vault unlock`");
     // Tracing (issue 19, tracing/node-tracing.ts): the SDK is loaded only when `tracing.enabled`.
     const tracing = await startTracing({ settings: config.tracing, instanceId: key.keyId, version: VERSION, env, logger });

@@ -16,6 +16,7 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ConfigError } from "../config/layers/config-error.js";
 import { ApiError } from "../errors.js";
 import type { Logger } from "../logging/logger.js";
 import type { NodeSettingsStore } from "../storage/contracts/node-store.js";
@@ -111,8 +112,10 @@ export async function openNodeKey(dataDir: string, vault: VaultService, logger: 
       logger.info("node key sealed in the vault");
       return;
     }
-    const stored = await vault.getSecret(NODE_KEY_SECRET, SERVER_ACTOR);
-    const sealed = readPrivate(stored.value, "the vault's node key");
+    const stored = await readSecret(vault, NODE_KEY_SECRET);
+    // The data directory names a node the database does not hold: said as what to do, not as `secret not found`.
+    if (stored === null) throw notThisNodesDatabase(publicPath, key.keyId, "this node's database holds no node key");
+    const sealed = readPrivate(stored, "the vault's node key");
     // A vault from another node (a restored backup, a copied data dir) must not lend us its identity.
     if (!createPublicKey(sealed).export({ type: "spki", format: "der" }).equals(expected)) {
       throw new Error("the node key in the vault does not match node-key.pub.pem");
@@ -132,6 +135,20 @@ export async function openNodeKey(dataDir: string, vault: VaultService, logger: 
     load().catch((error: unknown) => logger.error({ err: error }, "the node key could not be taken from the vault"));
   });
   return key;
+}
+
+/**
+ * The start refused when the data directory's public key file names a node (`keyId`) that the database does not hold
+ * (`what`): a node restored or copied into PostgreSQL started without its database (so on an empty SQLite file, or
+ * on another, empty database), or a data directory whose database was removed. A configuration error: which database
+ * the node opens is a setting (`kai serve` exits 2 with this sentence).
+ */
+function notThisNodesDatabase(publicPath: string, keyId: string, what: string): ConfigError {
+  return new ConfigError(
+    `${publicPath} is the public key of node ${keyId}, but ${what}: this is not that node's database. Start it with the database it was ` +
+      "restored or copied into (KAI_DATABASE_URL, or storage.kind: postgres and storage.postgres.url in its config); to start a new node here " +
+      `instead, move ${PUBLIC_KEY_FILE} away`,
+  );
 }
 
 function keyIdOf(publicKey: KeyObject): string {
@@ -160,9 +177,15 @@ async function readSecret(vault: VaultService, name: string): Promise<string | n
  * Needs the vault unlocked on the very first start (a private key is never written to a plain file here: the
  * other instances could not read it).
  */
-export async function openSharedNodeKey(settings: NodeSettingsStore, vault: VaultService, logger: Logger): Promise<NodeKey> {
+export async function openSharedNodeKey(settings: NodeSettingsStore, vault: VaultService, logger: Logger, dataDir?: string): Promise<NodeKey> {
   let pem = await settings.getMeta(PUBLIC_KEY_META);
   if (!pem) {
+    // An empty database under a data directory that names a node (a restore's or a copy's public key file): a new
+    // identity here would silently start an empty node beside that node's files, not the node restored.
+    const publicPath = dataDir === undefined ? undefined : join(dataDir, PUBLIC_KEY_FILE);
+    if (publicPath !== undefined && existsSync(publicPath)) {
+      throw notThisNodesDatabase(publicPath, new NodeKey(createPublicKey(readFileSync(publicPath))).keyId, "the database holds no node");
+    }
     if (!vault.isUnlocked) {
       throw new Error("the first start on shared storage creates the node key in the vault: start with the vault unlocked (KAI_VAULT_PASSPHRASE), or copy an existing node with `kai storage copy`");
     }
