@@ -20,6 +20,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest, 
 import { GATEWAY_HEADERS, IdentifierSchema, parseJson, ServiceRecordSchema } from "@kai/protocol";
 import type { Bindings, ChildLoggerOptions } from "pino";
 import type { Logger } from "../logging/logger.js";
+import { markBoundToRequest, runInRequestScope } from "../logging/request-scope.js";
 import type { NodeTracing } from "../tracing/node-tracing.js";
 import { installRequestSpans, requestTraceIds } from "../tracing/http-spans.js";
 import { SecretPaths } from "./logged-path.js";
@@ -84,7 +85,9 @@ class LazyRequestLogger {
   silent(): void {}
 
   child(bindings: Bindings, options?: ChildLoggerOptions): FastifyBaseLogger {
-    return this.logger().child(bindings, options);
+    const child = this.logger().child(bindings, options);
+    markBoundToRequest(child);
+    return child;
   }
 
   private write(method: LogMethod, args: unknown[]): void {
@@ -95,7 +98,11 @@ class LazyRequestLogger {
   }
 
   private logger(): FastifyBaseLogger {
-    return (this.real ??= this.parent.child(this.bindings, this.options));
+    if (this.real) return this.real;
+    this.real = this.parent.child(this.bindings, this.options);
+    // Its bindings carry the request id: the logger's mixin must not add it again (logging/request-scope.ts).
+    markBoundToRequest(this.real);
+    return this.real;
   }
 }
 
@@ -232,7 +239,8 @@ export function installRequestLog(app: FastifyInstance, logger: Logger, tracing?
   // Callback-style hooks: they run on every request, and an async hook costs a promise each time.
   app.addHook("onRequest", (request, reply, done) => {
     reply.header("X-Request-Id", request.id);
-    done();
+    // Every line written while serving it carries its id (logging/request-scope.ts).
+    runInRequestScope(request.id, done);
   });
   app.addHook("onSend", (request, reply, payload, done) => {
     // A streamed answer (a log or event stream, a download) may be left by its client before it ends: see the module comment.

@@ -12,6 +12,7 @@ import { destinationLevel, levelTracking } from "./log-level.js";
 import { createSecurityLogger } from "./security-lines.js";
 import { openLogFiles, type LogFiles } from "./log-files.js";
 import { MAX_HELD_BYTES, watchDestination } from "./destination-trouble.js";
+import { requestScopeFields } from "./request-scope.js";
 import { activeTraceIds } from "../tracing/spans.js";
 
 export type { Logger };
@@ -77,8 +78,13 @@ export function createLogger({ config, extraDestination }: CreateLoggerOptions):
   const levels = levelTracking(multi, floored);
   const options: pino.LoggerOptions = {
     base: { service: "kai" },
-    // trace_id and span_id of the active span on every line written inside a traced request or step (tracing/spans.ts).
-    mixin: () => activeTraceIds(),
+    // trace_id and span_id of the active span on every line written inside a traced request or step (tracing/spans.ts),
+    // and the id of the request being served on every line written while serving it (request-scope.ts).
+    mixin: (_line, _level, writer) => {
+      const ids = activeTraceIds();
+      const request = requestScopeFields(writer);
+      return request.requestId === undefined ? ids : { ...ids, ...request };
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACTED_PATHS, censor: "[redacted]" },
     // Errors are logged by name, code and message only: stack traces stay out of logs by rule.
