@@ -131,6 +131,9 @@ export const ERROR_TABLE = {
   share_link_invalid: { status: 403 },
   // Artifacts: the blob store (an S3-compatible object store) cannot be reached or refused the request; nothing was stored.
   artifact_store_unavailable: { status: 503 },
+  // Artifacts: the artifact's record is there but its bytes are not in the blob store (a restore without the artifacts'
+  // bytes, a blob removed by hand): the node's state, not the caller's request, is wrong.
+  artifact_bytes_missing: { status: 500 },
   // Artifact previews: no thumbnail for this artifact (not a PNG/JPEG/WebP/GIF image, unreadable, or too many pixels; the reason is given).
   preview_unavailable: { status: 422 },
   // Memory (issue 17): the memory index cannot answer (not loaded, or its backend is down); nothing was stored or lost.

@@ -165,8 +165,14 @@ export class ArtifactService {
   /** The artifact's bytes (a range of them when given). */
   async read(artifact: Artifact, range?: ByteRange): Promise<Readable> {
     const stream = await this.blobs.read(artifact.sha256, range);
-    // The metadata says the bytes exist: their absence is the node's fault (a blob removed by hand), not the caller's.
-    if (!stream) throw new Error(`the blob of artifact ${artifact.id} is missing from the ${this.blobs.kind} blob store`);
+    // The metadata says the bytes exist: their absence is the node's fault (a restore without the artifacts' bytes, a
+    // blob removed by hand), not the caller's; said with what to do rather than as an internal error.
+    if (!stream) {
+      throw new ApiError(
+        "artifact_bytes_missing",
+        `the bytes of artifact ${artifact.id} are not in the ${this.blobs.kind} blob store: after a restore without --with-artifacts, copy the old node's artifacts there (or point artifacts.path or artifacts.store at the old store)`,
+      );
+    }
     return stream;
   }
 

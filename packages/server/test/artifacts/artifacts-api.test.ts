@@ -5,7 +5,7 @@
  * and share links (public, tampered, expired, revoked, deleted).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Artifact, ArtifactShare, UploadArtifactResponse } from "@kai/protocol";
@@ -117,6 +117,22 @@ describe("upload and download", () => {
     const stale = await server.request(url, { token: alice, headers: { range: "bytes=0-1", "if-range": '"0000"' } });
     expect(stale.status).toBe(200);
     expect(await stale.text()).toBe(bytes.toString());
+  });
+});
+
+describe("bytes missing from the blob store", () => {
+  it("answers artifact_bytes_missing naming the artifact and what to do, not an internal error", async () => {
+    // What a restore without --with-artifacts leaves until the old store's files are copied in: the record, no bytes.
+    const bytes = randomBytes(64);
+    const { body } = await upload(bytes, "?name=restored-without-bytes.bin");
+    rmSync(blobPath(sha(bytes)));
+    const download = await server.request(`/api/artifacts/${body.artifact.id}/content`, { token: alice });
+    expect(download.status).toBe(500);
+    const error = ((await download.json()) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe("artifact_bytes_missing");
+    expect(error.message).toBe(
+      `the bytes of artifact ${body.artifact.id} are not in the filesystem blob store: after a restore without --with-artifacts, copy the old node's artifacts there (or point artifacts.path or artifacts.store at the old store)`,
+    );
   });
 });
 
