@@ -201,6 +201,8 @@ export function signInChecks(facts: SignInFacts): DoctorCheck[] {
   if (!facts.rateLimited) {
     checks.push({ area: "sign-in", state: "warn", summary: "rate limits are off (rateLimit.enabled: false): nothing slows a password or token guesser, or a flood", hint: "set rateLimit.enabled: true (a restart)" });
   }
-  if (checks.length === 0) checks.push({ area: "sign-in", state: "ok", summary: "first admin signed in; rate limits on" });
+  // Said as what is known: the file is gone. A restored node never had one, so "the first admin signed in" would claim
+  // what nobody saw.
+  if (checks.length === 0) checks.push({ area: "sign-in", state: "ok", summary: "no one-time first-admin password left on disk; rate limits on" });
   return checks;
 }
