@@ -33,7 +33,11 @@ it("puts the request's id on the lines its services write, once on its own line,
     ["scope-put-1", "security: vault.secret.put"],
     ["scope-get-1", "security: vault.secret.get"],
   ] as const) {
-    const lines = await eventually(async () => parsed().filter(({ line }) => line.requestId === requestId), (found) => found.some(({ line }) => line.msg === "request"));
+    // The request's own line is written once its answer is sent: waited for.
+    const lines = await eventually(async () => {
+      const found = parsed().filter(({ line }) => line.requestId === requestId);
+      return found.some(({ line }) => line.msg === "request") ? found : undefined;
+    });
     expect(lines.map(({ line }) => line.msg)).toContain(operation);
     // Each line has the field once: the request line's logger binds it, the service's lines get it from the scope.
     for (const { text } of lines) expect(text.split('"requestId":').length - 1, text).toBe(1);

@@ -11,6 +11,12 @@
 import type { BackupVaultUnseal } from "@kai/protocol";
 import { Panel } from "../../components/Page";
 
+/**
+ * A node restored into PostgreSQL starts with that database: without it, `kai serve` opens `<data-dir>/kai.db` and
+ * refuses to start (the data directory names a node that file does not hold).
+ */
+const RESTORED_INTO_POSTGRES = "# restored into PostgreSQL: start it with that database";
+
 export function RestoreNote({ newest, offsite = false, vaultUnseal }: { newest: string | undefined; offsite?: boolean; vaultUnseal?: BackupVaultUnseal | undefined }) {
   const file = newest !== undefined ? `${newest}.kaibak` : "kai-backup-….kaibak";
   const id = newest ?? "kai-backup-…";
@@ -32,8 +38,15 @@ export function RestoreNote({ newest, offsite = false, vaultUnseal }: { newest: 
           "# or the vault stays locked; then start it",
           "install -m 0600 /path/to/the-old-node/vault.key /var/lib/kai-restored/vault.key",
           "kai serve --data-dir /var/lib/kai-restored",
+          RESTORED_INTO_POSTGRES,
+          "KAI_DATABASE_URL='postgres://kai:…@db/kai' kai serve --data-dir /var/lib/kai-restored",
         ]
-      : ["# then start it with the vault passphrase from the time of the backup", "KAI_VAULT_PASSPHRASE='…' kai serve --data-dir /var/lib/kai-restored"]),
+      : [
+          "# then start it with the vault passphrase from the time of the backup",
+          "KAI_VAULT_PASSPHRASE='…' kai serve --data-dir /var/lib/kai-restored",
+          RESTORED_INTO_POSTGRES,
+          "KAI_DATABASE_URL='postgres://kai:…@db/kai' KAI_VAULT_PASSPHRASE='…' kai serve --data-dir /var/lib/kai-restored",
+        ]),
   ];
   return (
     <Panel title="Restoring">

@@ -25,6 +25,8 @@ describe("the Backups view", () => {
     await screen.findByRole("heading", { name: "Backups", level: 1 }, { timeout: 10_000 });
     await screen.findByText(/No backups yet/, undefined, { timeout: 10_000 });
     expect(screen.getByLabelText("Restore commands").textContent).toContain("kai backup restore kai-backup-….kaibak --data-dir");
+    // A node restored into PostgreSQL is started with that database, or it opens an empty SQLite file and refuses.
+    expect(screen.getByLabelText("Restore commands").textContent).toContain("KAI_DATABASE_URL='postgres://kai:…@db/kai' KAI_VAULT_PASSPHRASE='…' kai serve --data-dir");
     expect(screen.queryByRole("button", { name: /restore/i })).toBeNull();
 
     const form = screen.getByRole("form", { name: "Take a backup" });
