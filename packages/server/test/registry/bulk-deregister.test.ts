@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintToken, registration, startTestServer, type TestServer } from "../helpers/test-server.js";
 import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
-import { bulkBackends, expectPublishedInOrder, post, subscribeToTag } from "./support/bulk-backends.js";
+import { bulkBackends, expectPublishedInOrder, post, startWithTwoOwners, subscribeToTag } from "./support/bulk-backends.js";
 
 const pg: PostgresServer | null = await startPostgres();
 afterAll(async () => pg?.stop());
@@ -19,9 +19,7 @@ describe.each(backends)("bulk deregistration on $name", ({ start }) => {
   let bob: string;
 
   beforeAll(async () => {
-    server = await start();
-    alice = await mintToken(server, ["services:read", "services:write"], "alice");
-    bob = await mintToken(server, ["services:read", "services:write"], "bob");
+    ({ server, alice, bob } = await startWithTwoOwners(start));
   });
   afterAll(async () => server?.dispose());
 

@@ -2,9 +2,9 @@
 // and on a real PostgreSQL: register's rules for every entry, one transaction per batch (a refused entry writes
 // nothing), events in order on the WebSocket change stream, unchanged entries no event, `auth.token` into the vault.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { mintToken, registration, type TestServer } from "../helpers/test-server.js";
+import { registration, type TestServer } from "../helpers/test-server.js";
 import { startPostgres, type PostgresServer } from "../helpers/postgres-server.js";
-import { bulkBackends, expectPublishedInOrder, post, subscribeToTag, type BulkAnswer } from "./support/bulk-backends.js";
+import { bulkBackends, expectPublishedInOrder, post, startWithTwoOwners, subscribeToTag, type BulkAnswer } from "./support/bulk-backends.js";
 
 const pg: PostgresServer | null = await startPostgres();
 afterAll(async () => pg?.stop());
@@ -17,9 +17,7 @@ describe.each(backends)("bulk registration on $name", ({ name, start }) => {
   let bob: string;
 
   beforeAll(async () => {
-    server = await start();
-    alice = await mintToken(server, ["services:read", "services:write"], "alice");
-    bob = await mintToken(server, ["services:read", "services:write"], "bob");
+    ({ server, alice, bob } = await startWithTwoOwners(start));
   });
   afterAll(async () => server?.dispose());
 

@@ -1,12 +1,12 @@
 /**
  * What the bulk registration and bulk deregistration tests share: the two storage backends they run on (SQLite, and a
- * real PostgreSQL when the test setup could start one), a POST that answers status and body, and a change-stream
+ * real PostgreSQL when the test setup could start one), a node with two owners' tokens, a POST that answers status and body, and a change-stream
  * subscriber that collects what the registry published, in order.
  */
 import { expect } from "vitest";
 import WebSocket from "ws";
 import type { ServerStreamMessage } from "@kai/protocol";
-import { eventually, startTestServer, type TestServer } from "../../helpers/test-server.js";
+import { eventually, mintToken, startTestServer, type TestServer } from "../../helpers/test-server.js";
 import type { PostgresServer } from "../../helpers/postgres-server.js";
 
 export interface BulkAnswer {
@@ -33,6 +33,13 @@ export function bulkBackends(pg: PostgresServer | null, database: string, vaultP
     });
   }
   return backends;
+}
+
+/** A node from `start` with a `services:read`/`services:write` token for each of two owners, alice and bob. */
+export async function startWithTwoOwners(start: () => Promise<TestServer>): Promise<{ server: TestServer; alice: string; bob: string }> {
+  const server = await start();
+  const scopes = ["services:read", "services:write"];
+  return { server, alice: await mintToken(server, scopes, "alice"), bob: await mintToken(server, scopes, "bob") };
 }
 
 export async function post(server: TestServer, path: string, json: unknown, token: string): Promise<BulkAnswer> {
