@@ -203,6 +203,43 @@ describe("kai backup", () => {
     expect((await kai(["backup", "delete", id])).code).toBe(0);
   }, 60_000);
 
+  it("restores where kai serve would look: KAI_DATA_DIR, or --config's dataDir, when --data-dir is not given", async () => {
+    const created = await kai(["backup", "create", "--json"]);
+    expect(created.code, created.stderr).toBe(0);
+    const { id } = JSON.parse(created.stdout) as { id: string };
+    const file = join(server.dataDir, "backups", `${id}.kaibak`);
+    const dir = mkdtempSync(join(tmpdir(), "kai-cli-restore-where-"));
+    cleanup.push(dir);
+    const env = { KAI_BACKUP_PASSPHRASE: PASSPHRASE };
+
+    // Nowhere said: a usage error naming the ways to say it, before anything is read or written.
+    const nowhere = await kai(["backup", "restore", file], env);
+    expect([nowhere.code, nowhere.stderr]).toEqual([2, expect.stringContaining("say where the node's data goes: --data-dir <dir> (or KAI_DATA_DIR")]);
+
+    const fromEnv = join(dir, "from-env");
+    const byEnv = await kai(["backup", "restore", file], { ...env, KAI_DATA_DIR: fromEnv });
+    expect(byEnv.code, byEnv.stderr).toBe(0);
+    expect(existsSync(join(fromEnv, "kai.db"))).toBe(true);
+    expect(existsSync(join(fromEnv, "node-key.pub.pem"))).toBe(true);
+
+    // --data-dir wins, and the restore says that kai serve must then be given it.
+    const given = join(dir, "given");
+    const elsewhere = join(dir, "env-elsewhere");
+    const byFlag = await kai(["backup", "restore", file, "--data-dir", given], { ...env, KAI_DATA_DIR: elsewhere });
+    expect(byFlag.code, byFlag.stderr).toBe(0);
+    expect(existsSync(join(given, "kai.db"))).toBe(true);
+    expect(existsSync(elsewhere)).toBe(false);
+    expect(byFlag.stderr).toContain(`note: KAI_DATA_DIR is ${elsewhere}; start the restored node with --data-dir ${given}`);
+
+    const fromConfig = join(dir, "from-config");
+    const config = join(dir, "node.yaml");
+    writeFileSync(config, `dataDir: ${fromConfig}\n`);
+    const byConfig = await kai(["backup", "restore", file, "--config", config], env);
+    expect(byConfig.code, byConfig.stderr).toBe(0);
+    expect(existsSync(join(fromConfig, "kai.db"))).toBe(true);
+    expect((await kai(["backup", "delete", id])).code).toBe(0);
+  }, 60_000);
+
   it("leaves no file behind when a download is cut short", async () => {
     // A node that promises 100,000 bytes of a backup and drops the connection after 1,000: the transfer breaks.
     const cutting = createServer((_request, response) => {

@@ -7,7 +7,8 @@
  * - `download ID`: the backup's file, as it is (encrypted), from the node to here: kept elsewhere, or restored on a
  *   machine with no copy of the node's backup directory; `delete ID`: its file and its offsite copy;
  * - `verify --file FILE`: local, no node: the same proof (decrypt, hashes, scratch restore) on a file copied elsewhere;
- * - `restore FILE --data-dir DIR`: local, the node stopped: onto an empty data directory (SQLite) or, with `--to` or
+ * - `restore FILE [--data-dir DIR]`: local, the node stopped: onto an empty data directory (SQLite; default: where
+ *   `kai serve` would look, KAI_DATA_DIR or `--config`'s dataDir) or, with `--to` or
  *   `--postgres`, an empty PostgreSQL database (SQLite is refused while KAI_DATABASE_URL, KAI_STORAGE_KIND or
  *   `--config` would start the node on PostgreSQL: `kai serve` would never read what was restored); `restore ID
  *   --offsite` fetches the backup from the offsite store the node's configuration names first. The server package's
@@ -227,7 +228,7 @@ function verifyCommand(): Command {
 }
 
 interface RestoreFlags {
-  dataDir: string;
+  dataDir?: string;
   offsite?: boolean;
   config?: string;
   keyDir?: string;
@@ -243,7 +244,7 @@ function restoreCommand(): Command {
   return new Command("restore")
     .description("restore a backup onto an empty, stopped node: its SQLite data directory, or an empty PostgreSQL database")
     .argument("<file>", "the backup file (.kaibak); with --offsite, the backup's id")
-    .requiredOption("--data-dir <dir>", "the node's data directory (its public key goes here; and kai.db, unless --to/--postgres)")
+    .option("--data-dir <dir>", "the node's data directory (its public key goes here; and kai.db, unless --to/--postgres); default: KAI_DATA_DIR, else --config's dataDir, as kai serve would")
     .option("--key-dir <dir>", "where the node keeps audit.key (its vault.keyDir), when not in --data-dir")
     .option("--to <url>", "restore into this PostgreSQL database, postgres://… (prefer --postgres: argv is visible to other users)")
     .option("--postgres", "restore into the PostgreSQL database in KAI_DATABASE_URL")
@@ -262,18 +263,24 @@ function restoreCommand(): Command {
       if (flags.offsite && !BackupIdSchema.safeParse(file).success) throw usageError(`with --offsite, give the backup's id (kai-backup-<time>-<suffix>, as kai backup list shows it), not "${file}"`);
       const local = flags.offsite ? undefined : await backupFileHere(file);
       const { restoreBackup, postgresTarget, scrubPassword, loadConfig, openBlobBackend, openOffsiteStore } = await import("@kai/server");
-      // The restored node's config, read as `kai serve` would (files and KAI_* layers), before the passphrase is asked.
-      let config: ReturnType<typeof loadConfig> | undefined;
-      if (flags.config !== undefined) {
+      /** The restored node's config, read as `kai serve` would (`--config` if given, and the KAI_* layers). */
+      const readConfig = () => {
         try {
-          config = loadConfig({ configFile: resolve(flags.config), env: process.env, overrides: { dataDir: resolve(flags.dataDir) } });
+          return loadConfig({
+            ...(flags.config !== undefined ? { configFile: resolve(flags.config) } : {}),
+            env: process.env,
+            overrides: flags.dataDir !== undefined ? { dataDir: resolve(flags.dataDir) } : {},
+          });
         } catch (error) {
           throw configUsageError(error) ?? serverPackageError(error, exitCodeForApiCode);
         }
-      }
-      if (url === undefined) refuseSqliteForPostgresNode(flags, config);
+      };
+      // Read once, before the passphrase is asked; also what --offsite fetches from.
+      const config = flags.config !== undefined ? readConfig() : undefined;
+      const dataDir = restoreDataDir(flags, config, out);
+      if (url === undefined) refuseSqliteForPostgresNode(flags, dataDir, config);
       const passphrase = (await passphraseOf(flags.passphrase, true)) ?? "";
-      const fetched = flags.offsite ? await fetchFromOffsite(file, flags, { loadConfig, openOffsiteStore }) : undefined;
+      const fetched = flags.offsite ? await fetchFromOffsite(file, config ?? readConfig(), openOffsiteStore) : undefined;
       // Where the bytes go, as the node will find them: where its config's `artifacts` section says.
       let blobs: Awaited<ReturnType<typeof openBlobBackend>> | undefined;
       if (config !== undefined) {
@@ -290,7 +297,7 @@ function restoreCommand(): Command {
         report = await restoreBackup({
           file: fetched?.file ?? local ?? resolve(file),
           passphrase,
-          dataDir: resolve(flags.dataDir),
+          dataDir,
           ...(flags.keyDir !== undefined ? { keyDir: resolve(flags.keyDir) } : {}),
           ...(url !== undefined ? { to: postgresTarget(url) } : {}),
           ...(blobs !== undefined ? { blobs } : {}),
@@ -298,7 +305,7 @@ function restoreCommand(): Command {
           onProgress: (line) => steps.line(scrub(line)),
         });
       } catch (error) {
-        const given = [resolve(flags.dataDir), ...(flags.keyDir !== undefined ? [resolve(flags.keyDir)] : [])];
+        const given = [dataDir, ...(flags.keyDir !== undefined ? [resolve(flags.keyDir)] : [])];
         throw localPathError(error, given) ?? serverPackageError(error, exitCodeForApiCode, scrub);
       } finally {
         steps.end();
@@ -319,12 +326,34 @@ function restoreCommand(): Command {
 }
 
 /**
+ * Where the restore writes the node's files (and `kai.db` on SQLite): `--data-dir`, else where `kai serve` would look
+ * with the same environment and `--config`: KAI_DATA_DIR, else the config file's `dataDir` (its default `./data` when
+ * `--config` names none). Before, `--data-dir` was required and KAI_DATA_DIR ignored, so a node run with KAI_DATA_DIR
+ * (a systemd unit's Environment=, a container's) could be restored where it never looked. With neither `--data-dir`,
+ * KAI_DATA_DIR nor `--config`, a usage error: a restore does not guess a folder. A `--data-dir` other than
+ * KAI_DATA_DIR is said (the node must then be started with that `--data-dir`).
+ */
+function restoreDataDir(flags: RestoreFlags, config: { dataDir: string } | undefined, out: Output): string {
+  const fromEnv = process.env.KAI_DATA_DIR ? resolve(process.env.KAI_DATA_DIR) : undefined;
+  if (flags.dataDir !== undefined) {
+    const dataDir = resolve(flags.dataDir);
+    if (fromEnv !== undefined && fromEnv !== dataDir) {
+      out.info(`note: KAI_DATA_DIR is ${fromEnv}; start the restored node with --data-dir ${dataDir}, or kai serve opens ${fromEnv}`);
+    }
+    return dataDir;
+  }
+  if (config !== undefined) return resolve(config.dataDir);
+  if (fromEnv !== undefined) return fromEnv;
+  throw usageError("say where the node's data goes: --data-dir <dir> (or KAI_DATA_DIR, or --config with the node's dataDir)");
+}
+
+/**
  * A restore into SQLite (`<data-dir>/kai.db`) for a node that `kai serve` would start on PostgreSQL, by the same
  * environment (KAI_DATABASE_URL alone selects it; KAI_STORAGE_KIND) or by `--config`'s `storage.kind`: refused as a
  * usage error. Restored there, the node would never be read: `kai serve` would open PostgreSQL instead and, on an empty
  * database, start a new, empty node with an identity of its own beside the restored node's key files.
  */
-function refuseSqliteForPostgresNode(flags: RestoreFlags, config: { storage: { kind: string } } | undefined): void {
+function refuseSqliteForPostgresNode(flags: RestoreFlags, dataDir: string, config: { storage: { kind: string } } | undefined): void {
   // The environment's layer is above the config file's, as in `kai serve` (config/load-config.ts).
   const { KAI_STORAGE_KIND: kind, KAI_DATABASE_URL: databaseUrl } = process.env;
   let why: string;
@@ -340,7 +369,7 @@ function refuseSqliteForPostgresNode(flags: RestoreFlags, config: { storage: { k
     return;
   }
   throw usageError(
-    `${why}: kai serve would run this node on PostgreSQL, not on ${join(resolve(flags.dataDir), "kai.db")}. ` +
+    `${why}: kai serve would run this node on PostgreSQL, not on ${join(dataDir, "kai.db")}. ` +
       `Restore into its database with --postgres (KAI_DATABASE_URL) or --to <url>; to restore into SQLite, ${otherwise}`,
   );
 }
@@ -352,13 +381,12 @@ function refuseSqliteForPostgresNode(flags: RestoreFlags, config: { storage: { k
  */
 async function fetchFromOffsite(
   id: string,
-  flags: RestoreFlags,
-  server: Pick<ServerPackage, "loadConfig" | "openOffsiteStore">,
+  config: Parameters<ServerPackage["openOffsiteStore"]>[0],
+  openOffsiteStore: ServerPackage["openOffsiteStore"],
 ): Promise<{ dir: string; file: string }> {
   let store;
   try {
-    const config = server.loadConfig({ ...(flags.config !== undefined ? { configFile: resolve(flags.config) } : {}), env: process.env, overrides: { dataDir: resolve(flags.dataDir) } });
-    store = server.openOffsiteStore(config);
+    store = openOffsiteStore(config);
   } catch (error) {
     throw configUsageError(error) ?? serverPackageError(error, exitCodeForApiCode);
   }

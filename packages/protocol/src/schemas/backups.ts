@@ -75,6 +75,14 @@ export const BackupCountsSchema = z.strictObject({
   peers: z.int().min(0),
   imports: z.int().min(0),
   users: z.int().min(0),
+  /**
+   * Custom roles, TOTP factors, unused recovery codes and passkeys. Absent from a manifest written before backups
+   * counted them (verify then does not compare them; the restore's own comparison with the snapshot still does).
+   */
+  roles: z.int().min(0).optional(),
+  totpFactors: z.int().min(0).optional(),
+  recoveryCodes: z.int().min(0).optional(),
+  passkeys: z.int().min(0).optional(),
   sessions: z.int().min(0),
   securityEvents: z.int().min(0),
   tasks: z.int().min(0),

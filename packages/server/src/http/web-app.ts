@@ -10,7 +10,7 @@
  * navigation (an API client's 404, a missing asset) keeps the JSON error: only `Accept: text/html` GETs outside
  * the API's prefixes fall back to the app.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
@@ -61,6 +61,27 @@ export function hasWebBuild(root: string | undefined): boolean {
   return root !== undefined && existsSync(join(root, "index.html"));
 }
 
+/**
+ * The app's index page, read again whenever its file changes. Why not once at start: a build replaced under a running
+ * node (an upgrade unpacked before the restart, `npm run build:web` while the node runs) left browsers the old page,
+ * which names asset files the new build no longer has: a blank page until the restart. Asset files are read from disk
+ * per request already, so the new page finds its assets. A stat per page load (not per asset) is all it costs. While
+ * the file is being replaced (missing for a moment), the last page read is served.
+ */
+function indexPage(path: string): () => Buffer {
+  const { mtimeMs, size } = statSync(path);
+  let cached = { mtimeMs, size, bytes: readFileSync(path) };
+  return () => {
+    try {
+      const { mtimeMs, size } = statSync(path);
+      if (mtimeMs !== cached.mtimeMs || size !== cached.size) cached = { mtimeMs, size, bytes: readFileSync(path) };
+    } catch {
+      // Missing or unreadable for a moment (a build writing it): the last page read.
+    }
+    return cached.bytes;
+  };
+}
+
 export interface WebApp {
   /** The answer to a browser navigation outside the API (the app's index page), or false when it is not one. */
   serveNavigation(request: FastifyRequest, reply: FastifyReply): FastifyReply | false;
@@ -79,9 +100,8 @@ function isNavigation(request: FastifyRequest): boolean {
  */
 export async function installWebApp(app: FastifyInstance, root: string | undefined): Promise<WebApp | undefined> {
   if (root === undefined || !hasWebBuild(root)) return undefined;
-  // Read once: the build does not change under a running node (a new build comes with a restart).
-  const index = readFileSync(join(root, "index.html"));
-  const sendIndex = (reply: FastifyReply) => reply.headers(PAGE_HEADERS).type("text/html; charset=utf-8").send(index);
+  const index = indexPage(join(root, "index.html"));
+  const sendIndex = (reply: FastifyReply) => reply.headers(PAGE_HEADERS).type("text/html; charset=utf-8").send(index());
 
   await app.register(fastifyStatic, {
     root: join(root, "assets"),

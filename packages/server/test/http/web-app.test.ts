@@ -52,6 +52,25 @@ describe("the web app at /", () => {
     expect(await response.text()).toBe(INDEX);
   });
 
+  it("serves a new build's page once its files replace the old ones under the running node, not the page read at start", async () => {
+    // The new build names its own asset; the old page would name one that is gone (a blank page in the browser).
+    const next = "<!doctype html><html><head><title>kAI next build</title><script type=module src=/assets/index-def456.js></script></head><body></body></html>";
+    writeFileSync(join(root, "assets", "index-def456.js"), "console.log('next')");
+    writeFileSync(join(root, "index.html"), next);
+    try {
+      const page = await fetch(`${server.url}/services/x`, { headers: html });
+      expect(await page.text()).toBe(next);
+      expect(await (await fetch(`${server.url}/assets/index-def456.js`)).text()).toBe("console.log('next')");
+      // Missing for a moment while a build writes it: the last page read, not an error.
+      rmSync(join(root, "index.html"));
+      const during = await fetch(`${server.url}/`, { headers: html });
+      expect([during.status, await during.text()]).toEqual([200, next]);
+    } finally {
+      writeFileSync(join(root, "index.html"), INDEX);
+    }
+    expect(await (await fetch(`${server.url}/`, { headers: html })).text()).toBe(INDEX);
+  });
+
   it("keeps JSON 404s for API clients and for API paths, even from a browser", async () => {
     for (const [path, headers] of [["/services/x", { accept: "application/json" }], ["/api/nothing-here", html], ["/v1/nothing", html], ["/assets/missing.js", html]] as const) {
       const response = await fetch(`${server.url}${path}`, { headers });

@@ -13,6 +13,11 @@ export const COUNT_WORDS: readonly { kind: keyof BackupCounts; one: string; many
   { kind: "secrets", one: "secret", many: "secrets" },
   { kind: "secretVersions", one: "secret version", many: "secret versions" },
   { kind: "users", one: "user", many: "users" },
+  // The next four are absent from backups taken before they were counted: such a backup does not list them.
+  { kind: "roles", one: "custom role", many: "custom roles" },
+  { kind: "totpFactors", one: "TOTP factor", many: "TOTP factors" },
+  { kind: "recoveryCodes", one: "unused recovery code", many: "unused recovery codes" },
+  { kind: "passkeys", one: "passkey", many: "passkeys" },
   { kind: "tokens", one: "token", many: "tokens" },
   { kind: "sessions", one: "session", many: "sessions" },
   { kind: "artifacts", one: "artifact", many: "artifacts" },
