@@ -7,7 +7,9 @@
  */
 import { useEffect, useId, useRef, useState, useSyncExternalStore } from "react";
 import type { TrafficMinute } from "@kai/sdk";
-import { formatCount, formatMs, formatTime } from "./format";
+import { formatCount, formatMs } from "./format";
+import { formatInstant } from "../format-date";
+import { When } from "../When";
 
 export type ChartKind = "traffic" | "latency";
 
@@ -86,8 +88,9 @@ export function TrafficChart({ title, kind, minutes }: { title: string; kind: Ch
           {
             width: Math.max(240, element.clientWidth || 480),
             height: 180,
-            series: [{}, ...specs.map((spec) => ({ label: spec.label, stroke: spec.colour, width: 2, ...(spec.dash ? { dash: spec.dash } : {}), ...(spec.points ? { points: { show: true, size: 6 } } : {}) }))],
-            axes: [axis, { ...axis, size: 56 }],
+            // The minutes' times as every page writes them (format-date), not uPlot's own 12-hour, month-first words.
+            series: [{ value: (_u: unknown, seconds: number | null) => (seconds === null ? "—" : formatInstant(seconds * 1000, "time")) }, ...specs.map((spec) => ({ label: spec.label, stroke: spec.colour, width: 2, ...(spec.dash ? { dash: spec.dash } : {}), ...(spec.points ? { points: { show: true, size: 6 } } : {}) }))],
+            axes: [{ ...axis, values: (_u: unknown, splits: number[]) => splits.map((seconds) => formatInstant(seconds * 1000, "minute")) }, { ...axis, size: 56 }],
             scales: { y: { range: (_u: unknown, _min: number, max: number) => [0, Math.max(1, max)] as [number, number] } },
             cursor: { drag: { x: false, y: false } },
           },
@@ -145,7 +148,9 @@ export function TrafficChart({ title, kind, minutes }: { title: string; kind: Ch
             <tbody>
               {active.map((m) => (
                 <tr key={m.at}>
-                  <td>{formatTime(m.at)}</td>
+                  <td>
+                    <When at={m.at} kind="time" />
+                  </td>
                   <td>{formatCount(m.requests)}</td>
                   <td>{formatCount(m.errors)}</td>
                   <td>{formatMs(m.p50Ms)}</td>

@@ -6,7 +6,8 @@
  */
 import { Link } from "react-router";
 import type { RecentError, TrafficTotals } from "@kai/sdk";
-import { formatCount, formatMs, formatRate, formatTime } from "./format";
+import { formatCount, formatMs, formatRate } from "./format";
+import { When } from "../When";
 
 export function Figures({ label, totals, extra }: { label: string; totals: TrafficTotals; extra?: { term: string; value: string } }) {
   const items = [
@@ -45,7 +46,9 @@ export function RecentErrors({ errors, showService }: { errors: readonly RecentE
       <tbody>
         {errors.map((error, index) => (
           <tr key={`${error.at}-${error.requestId ?? index}`}>
-            <td>{formatTime(error.at)}</td>
+            <td>
+              <When at={error.at} kind="time" />
+            </td>
             {showService && (
               <td>
                 <Link to={`/services/${encodeURIComponent(error.serviceId)}`} className="underline">

@@ -2,6 +2,7 @@
  * @module components/charts/format
  * How the overview and a service's page write figures: latencies in ms or s, rates in per cent, counts with
  * thousands separators, and "no data" spelled out rather than shown as 0 (a service without calls has no latency).
+ * Times are not figures: components/format-date writes them, for every page.
  */
 
 export function formatMs(ms: number | null | undefined): string {
@@ -20,9 +21,4 @@ export function formatRate(rate: number, requests: number): string {
 
 export function formatCount(n: number): string {
   return n.toLocaleString("en");
-}
-
-/** A time of day as people read it in the page (local time, hh:mm:ss). */
-export function formatTime(iso: string): string {
-  return new Date(iso).toLocaleTimeString("en-GB", { hour12: false });
 }

@@ -8,6 +8,7 @@
 import { useEffect, useId, useRef, useState, type KeyboardEvent } from "react";
 import { Link } from "react-router";
 import { useNotifications } from "./use-notifications";
+import { When } from "../When";
 
 export function NotificationsBell({ enabled }: { enabled: boolean }) {
   const { items, unread, latest, markAllRead } = useNotifications(enabled);
@@ -77,7 +78,7 @@ export function NotificationsBell({ enabled }: { enabled: boolean }) {
                   </p>
                   {note.message && <p className="text-slate-700 dark:text-slate-300">{note.message}</p>}
                   <p className="flex items-center justify-between text-xs text-slate-600 dark:text-slate-400">
-                    <time dateTime={note.at}>{new Date(note.at).toLocaleTimeString()}</time>
+                    <When at={note.at} kind="time" />
                     {note.link && (
                       <Link to={note.link} onClick={() => close(false)} className="text-sky-800 underline dark:text-sky-300">
                         Open<span className="sr-only">: {note.title}</span>

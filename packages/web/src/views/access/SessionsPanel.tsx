@@ -12,7 +12,9 @@ import { Button } from "../../components/Button";
 import { Badge } from "../../components/Badge";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
-import { CELL, Table, When } from "./shared";
+import { When } from "../../components/When";
+import { formatInstant } from "../../components/format-date";
+import { CELL, Table } from "./shared";
 
 export function SessionRows({ sessions, onRevoke }: { sessions: Session[]; onRevoke(session: Session): void }) {
   return (
@@ -36,7 +38,7 @@ export function SessionRows({ sessions, onRevoke }: { sessions: Session[]; onRev
           <td className={CELL}>{session.revokedAt ? <Badge tone="neutral">{`ended (${session.revokedReason ?? "revoked"})`}</Badge> : <Badge tone="good">live</Badge>}</td>
           <td className={CELL}>
             {!session.revokedAt && (
-              <Button look="danger" onClick={() => onRevoke(session)} aria-label={`End session from ${session.address ?? "unknown address"} signed in ${new Date(session.createdAt).toLocaleString()}`}>
+              <Button look="danger" onClick={() => onRevoke(session)} aria-label={`End session from ${session.address ?? "unknown address"} signed in ${formatInstant(session.createdAt)}`}>
                 End
               </Button>
             )}

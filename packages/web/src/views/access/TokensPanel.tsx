@@ -14,7 +14,8 @@ import { Badge } from "../../components/Badge";
 import { TextField } from "../../components/Field";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
-import { CELL, CheckList, Table, When, fieldErrors } from "./shared";
+import { When } from "../../components/When";
+import { CELL, CheckList, Table, fieldErrors } from "./shared";
 
 function stateOf(token: TokenInfo): { word: string; tone: "good" | "neutral" | "bad" } {
   if (token.revokedAt) return { word: "revoked", tone: "neutral" };

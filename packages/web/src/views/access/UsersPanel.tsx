@@ -16,7 +16,8 @@ import { TextField } from "../../components/Field";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { SessionRows } from "./SessionsPanel";
-import { CELL, CheckList, Table, When, fieldErrors } from "./shared";
+import { When } from "../../components/When";
+import { CELL, CheckList, Table, fieldErrors } from "./shared";
 
 const KEY = ["access", "users"] as const;
 

@@ -1,7 +1,7 @@
 /**
  * @module views/access/shared
- * Small pieces the Access panels share: a labelled checkbox list (scopes, roles), a time shown in the reader's
- * own format, a table frame, and the zod issue → field error mapping the forms use.
+ * Small pieces the Access panels share: a labelled checkbox list (scopes, roles), a table frame, and the zod issue →
+ * field error mapping the forms use. (Times are written by components/When, as on every page.)
  */
 import type { ReactNode } from "react";
 import type { z } from "zod";
@@ -24,11 +24,6 @@ export function CheckList({ legend, options, chosen, onChange, describe }: { leg
       </div>
     </fieldset>
   );
-}
-
-export function When({ at }: { at: string | null | undefined }) {
-  if (!at) return <span>never</span>;
-  return <time dateTime={at}>{new Date(at).toLocaleString()}</time>;
 }
 
 export function Table({ label, head, children }: { label: string; head: string[]; children: ReactNode }) {

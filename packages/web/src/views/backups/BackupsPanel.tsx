@@ -1,41 +1,26 @@
 /**
  * @module views/backups/BackupsPanel
- * The backups in the node's backup directory, newest first (`GET /api/backups`): file name, when and by what it was
- * taken (the schedule, whose backups `backup.retain` prunes, or a request, kept until deleted), size,
- * what it holds and whether the artifacts' bytes are in it. The listing reads only each file's public header, so a
- * backup's counts show once this tab has taken or verified it (the counts are inside the encrypted file). "Verify"
- * opens the verification of one backup below the list; "Download" saves its file (encrypted, as the node keeps it), to
- * keep elsewhere or restore on another machine; "Delete" removes its file from the node, once confirmed. "Vault opens
- * with" says what the restored vault needs: its passphrase, or the node's vault.key, which no backup carries.
+ * The backups in the node's backup directory and offsite store, newest first (`GET /api/backups`), four columns
+ * (BackupCells: what each groups): the backup (file name, what its restored vault opens with: its passphrase, or the
+ * node's vault.key, which no backup carries; where its copies are), when and by what it was taken, its size and
+ * contents, and what can be done with it. The listing reads only each file's public header, so a backup's counts show
+ * once this tab has taken or verified it (the counts are inside the encrypted file). "Verify" opens the verification
+ * of one backup below the list; "Download" saves its file (encrypted, as the node keeps it), to keep elsewhere or
+ * restore on another machine; "Delete" removes its file from the node, once confirmed.
  */
 import { useState } from "react";
 import { useMutation, useQueryClient } from "@tanstack/react-query";
-import type { BackupLocation, BackupSummary } from "@kai/protocol";
-import { Badge } from "../../components/Badge";
+import type { BackupSummary } from "@kai/protocol";
 import { Button } from "../../components/Button";
 import { ConfirmDialog } from "../../components/ConfirmDialog";
 import { DataTable, type Column } from "../../components/DataTable";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Panel } from "../../components/Page";
-import { When } from "../../components/When";
-import { countsSummary, vaultUnsealWords } from "./backup-words";
-import { sizeWords } from "../../components/size-words";
-import { backupKeys, useBackupCounts, useBackupList } from "./backups-queries";
+import { BackupContents, BackupName, BackupTaken } from "./BackupCells";
+import { backupKeys, useBackupList } from "./backups-queries";
 import { useClient } from "../../app/session";
 import { saveDownload } from "../../components/save-download";
 import { VerifyPanel } from "./VerifyPanel";
-
-/** Where a backup's copies are: the node's backup directory, the offsite store, or both. */
-function Where({ locations }: { locations: readonly BackupLocation[] }) {
-  if (locations.includes("local") && locations.includes("offsite")) return <Badge tone="good">here and offsite</Badge>;
-  return locations.includes("offsite") ? <Badge tone="warn">offsite only</Badge> : <Badge>here only</Badge>;
-}
-
-function Holds({ id }: { id: string }) {
-  const counts = useBackupCounts(id);
-  if (!counts) return <span className="text-slate-600 dark:text-slate-400">not known yet: verify it to count</span>;
-  return <span>{countsSummary(counts)}</span>;
-}
 
 export function BackupsPanel() {
   const client = useClient();
@@ -62,27 +47,14 @@ export function BackupsPanel() {
   const verifying = open !== undefined && backups.some((backup) => backup.id === open) ? open : undefined;
 
   const columns: Column<BackupSummary>[] = [
-    { header: "File", cell: (backup) => <span className="font-mono">{`${backup.id}.kaibak`}</span>, className: "font-normal break-all" },
-    { header: "Taken", cell: (backup) => <When at={backup.createdAt} /> },
-    // Only the schedule's backups are pruned by backup.retain: one taken on request stays until it is deleted.
-    { header: "Taken by", cell: (backup) => (backup.scheduled === undefined ? "not recorded" : backup.scheduled ? "the schedule" : "a request"), className: "whitespace-nowrap" },
-    { header: "Size", cell: (backup) => sizeWords(backup.bytes), className: "whitespace-nowrap" },
-    { header: "Holds", cell: (backup) => <Holds id={backup.id} />, className: "max-w-sm" },
-    {
-      header: "Artifacts' bytes",
-      cell: (backup) => (backup.withArtifacts ? <Badge tone="good">included</Badge> : <Badge>not included</Badge>),
-    },
-    // A vault on the key file restores only with that node's vault.key, which no backup carries: said where it is chosen.
-    {
-      header: "Vault opens with",
-      cell: (backup) => (backup.vaultUnseal === "key-file" ? <Badge tone="warn">{vaultUnsealWords(backup.vaultUnseal)}</Badge> : vaultUnsealWords(backup.vaultUnseal)),
-    },
-    { header: "From", cell: (backup) => backup.sourceBackend },
-    { header: "Where", cell: (backup) => <Where locations={backup.locations ?? ["local"]} />, className: "whitespace-nowrap" },
+    { header: "Backup", cell: (backup) => <BackupName backup={backup} />, className: "font-normal" },
+    { header: "Taken", cell: (backup) => <BackupTaken backup={backup} /> },
+    { header: "Size and contents", cell: (backup) => <BackupContents backup={backup} /> },
+    // The buttons in one row from 1280 pixels (wrapped under each other, they made every row three buttons tall).
     {
       header: "Actions",
       cell: (backup) => (
-        <div className="flex flex-wrap gap-2">
+        <div className="flex flex-wrap gap-2 xl:flex-nowrap">
           <Button onClick={() => setOpen(verifying === backup.id ? undefined : backup.id)} aria-expanded={verifying === backup.id} aria-label={`Verify ${backup.id}`}>
             Verify
           </Button>

@@ -53,7 +53,7 @@ describe("the Backups page with offsite copies", () => {
     const table = await screen.findByRole("table", { name: "Backups" });
     await within(table).findByText("here and offsite", undefined, { timeout: 10_000 });
     // Taken on request, not by the schedule: backup.retain will not prune it.
-    expect(within(table).getByText("a request")).toBeTruthy();
+    expect(within(table).getByText("by a request, from sqlite")).toBeTruthy();
     // The restore commands name the one that reads the offsite store, with this backup's id.
     const id = /kai-backup-\d{8}T\d{6}Z-[a-z0-9]{6}/.exec(taken.textContent ?? "")![0];
     expect(screen.getByLabelText("Restore commands").textContent).toContain(`kai backup restore ${id} --offsite --config kai.yaml --data-dir`);

@@ -9,14 +9,10 @@
 import { useEffect, useRef } from "react";
 import { logEntryTraceId, traceLink, type LogEntry } from "@kai/protocol";
 import { Badge, type Tone } from "../../components/Badge";
+import { When } from "../../components/When";
 import type { ConsoleLine } from "./use-log-stream";
 
 const LEVEL_TONES: Record<LogEntry["level"], Tone> = { trace: "neutral", debug: "neutral", info: "good", warn: "warn", error: "bad", fatal: "bad" };
-
-function time(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleTimeString(undefined, { hour12: false }) + `.${String(date.getMilliseconds()).padStart(3, "0")}`;
-}
 
 /** The fields but the trace id when the Trace column shows it. */
 function fieldsText(fields: Record<string, unknown>, traceShown: boolean): string {
@@ -101,7 +97,7 @@ export function LogTable({
             ) : (
               <tr key={lineKey(line.entry)} className="border-t border-slate-100 align-top dark:border-slate-800">
                 <td className="whitespace-nowrap px-2 py-1">
-                  <time dateTime={line.entry.time}>{time(line.entry.time)}</time>
+                  <When at={line.entry.time} kind="log-time" />
                 </td>
                 <td className="px-2 py-1">
                   <Badge tone={LEVEL_TONES[line.entry.level]}>{line.entry.level}</Badge>

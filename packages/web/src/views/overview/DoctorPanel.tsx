@@ -10,7 +10,7 @@ import { Badge, type Tone } from "../../components/Badge";
 import { Button } from "../../components/Button";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Panel } from "../../components/Page";
-import { formatTime } from "../../components/charts/format";
+import { When } from "../../components/When";
 import { useDoctor } from "./overview-queries";
 
 const TONES: Record<DoctorCheck["state"], Tone> = { ok: "good", warn: "warn", fail: "bad" };
@@ -63,7 +63,7 @@ export function DoctorPanel() {
             </p>
           )}
           <p className="mt-2 text-xs text-slate-600 dark:text-slate-400">
-            {findings.length > 0 && `${fine} other check${fine === 1 ? "" : "s"} pass. `}Checked on {where} at {formatTime(answer.checkedAt)}; kai doctor shows the same.
+            {findings.length > 0 && `${fine} other check${fine === 1 ? "" : "s"} pass. `}Checked on {where} at <When at={answer.checkedAt} kind="time" />; kai doctor shows the same.
           </p>
         </>
       )}

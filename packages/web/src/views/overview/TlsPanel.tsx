@@ -8,6 +8,7 @@
 import { certificateTimeLeft, type TlsStatus } from "@kai/protocol";
 import { Badge, type Tone } from "../../components/Badge";
 import { Panel } from "../../components/Page";
+import { When } from "../../components/When";
 
 /** As the shipped alerts (deploy/prometheus/kai-alerts.yml): a warning under 14 days, critical under 3. */
 const WARN_DAYS = 14;
@@ -41,7 +42,7 @@ export function TlsPanel({ tls, now = Date.now() }: { tls: TlsStatus; now?: numb
                   <Badge tone={expiry.tone}>{expiry.words}</Badge> <span>{certificate.subject}</span>
                   <span className="text-slate-600 dark:text-slate-400">
                     {" "}
-                    · issued by {certificate.issuer} · valid until {new Date(certificate.notAfter).toLocaleString("en-GB")}
+                    · issued by {certificate.issuer} · valid until <When at={certificate.notAfter} />
                   </span>
                 </dd>
               </div>

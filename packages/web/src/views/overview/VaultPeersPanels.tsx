@@ -9,7 +9,8 @@ import type { klp } from "@kai/protocol";
 import { Badge } from "../../components/Badge";
 import { Panel } from "../../components/Page";
 import { ErrorNotice } from "../../components/ErrorNotice";
-import { formatCount, formatTime } from "../../components/charts/format";
+import { formatCount } from "../../components/charts/format";
+import { When } from "../../components/When";
 import { useCan } from "../../app/session";
 import { toneFor } from "../../components/status-tones";
 import { usePeerStates, useVaultState } from "./overview-queries";
@@ -68,7 +69,9 @@ function PeerRow({ peer }: { peer: klp.PeerInfo }) {
       </td>
       <td className="pr-2">{peer.lagRevisions === 0 ? "in sync" : `${formatCount(peer.lagRevisions)} behind`}</td>
       <td className="pr-2">{formatCount(peer.importedRecords)}</td>
-      <td>{peer.lastContact ? formatTime(peer.lastContact) : "never"}</td>
+      <td>
+        <When at={peer.lastContact} />
+      </td>
     </tr>
   );
 }

@@ -10,7 +10,7 @@ import { useQueryClient } from "@tanstack/react-query";
 import { Page, Panel } from "../../components/Page";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { useRegistryChanges } from "../../components/live-registry";
-import { formatTime } from "../../components/charts/format";
+import { When } from "../../components/When";
 import { OVERVIEW_KEYS, useNodeStatus, useTrafficSummary } from "./overview-queries";
 import { ServicesPanel } from "./ServicesPanel";
 import { TrafficPanel } from "./TrafficPanel";
@@ -32,8 +32,8 @@ export default function OverviewPage() {
     <Page title="Overview">
       {node && (
         <p className="text-sm text-slate-700 dark:text-slate-300">
-          kAI {node.version} · storage {node.storage} · up since {new Date(node.startedAt).toLocaleString("en-GB")}
-          {status.dataUpdatedAt > 0 && <> · updated {formatTime(new Date(status.dataUpdatedAt).toISOString())}</>}
+          kAI {node.version} · storage {node.storage} · up since <When at={node.startedAt} />
+          {status.dataUpdatedAt > 0 && <> · updated <When at={status.dataUpdatedAt} kind="time" /></>}
         </p>
       )}
       <ErrorNotice error={status.error} title="The node's status could not be read" />

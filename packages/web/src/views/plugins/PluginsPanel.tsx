@@ -16,6 +16,7 @@ import { Button } from "../../components/Button";
 import { DataTable, type Column } from "../../components/DataTable";
 import { ErrorNotice } from "../../components/ErrorNotice";
 import { Panel } from "../../components/Page";
+import { When } from "../../components/When";
 import { PluginDetailPanel } from "./PluginDetailPanel";
 import { pluginTone } from "./plugin-tones";
 import { PluginProblems, RunState } from "./plugin-status";
@@ -101,7 +102,13 @@ export function PluginsPanel() {
       <Panel>
         <div className="mb-3 flex flex-wrap items-center justify-between gap-2">
           <p className="text-sm text-slate-700 dark:text-slate-300">
-            Plugins found in the node&apos;s plugin folders{list.data ? `, read ${new Date(list.data.scannedAt).toLocaleString()}` : ""}.
+            Plugins found in the node&apos;s plugin folders
+            {list.data && (
+              <>
+                , read <When at={list.data.scannedAt} />
+              </>
+            )}
+            .
           </p>
           {canAdmin && (
             <Button busy={rescan.isPending} onClick={() => rescan.mutate()}>

@@ -8,10 +8,9 @@ import type { KaiClient } from "@kai/sdk";
 import type { SecondFactorProof } from "@kai/protocol";
 import { Button } from "../../components/Button";
 import { ErrorNotice } from "../../components/ErrorNotice";
+import { When } from "../../components/When";
 
 export const PASSKEYS_QUERY = ["settings", "passkeys"] as const;
-
-const day = (timestamp: string) => new Date(timestamp).toLocaleDateString();
 
 export function PasskeyList({ client, proof, onChanged }: { client: KaiClient; proof: () => Promise<SecondFactorProof | undefined>; onChanged: () => Promise<unknown> }) {
   const queries = useQueryClient();
@@ -40,8 +39,14 @@ export function PasskeyList({ client, proof, onChanged }: { client: KaiClient; p
                 <span>
                   <span className="font-medium">{name}</span>
                   <span className="ml-2 text-slate-600 dark:text-slate-400">
-                    added {day(passkey.createdAt)}
-                    {passkey.lastUsedAt ? `, last used ${day(passkey.lastUsedAt)}` : ", never used"}
+                    added <When at={passkey.createdAt} kind="day" />
+                    {passkey.lastUsedAt ? (
+                      <>
+                        , last used <When at={passkey.lastUsedAt} kind="day" />
+                      </>
+                    ) : (
+                      ", never used"
+                    )}
                     {passkey.backedUp ? ", synced" : ""}
                   </span>
                 </span>

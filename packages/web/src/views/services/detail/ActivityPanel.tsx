@@ -9,7 +9,8 @@ import { Badge } from "../../../components/Badge";
 import { Panel } from "../../../components/Page";
 import { TrafficChart } from "../../../components/charts/TrafficChart";
 import { Figures, RecentErrors } from "../../../components/charts/TrafficTables";
-import { formatCount, formatMs, formatTime } from "../../../components/charts/format";
+import { formatCount, formatMs } from "../../../components/charts/format";
+import { When } from "../../../components/When";
 import { toneFor, wordFor } from "../../../components/status-tones";
 
 export function ActivityPanel({ activity }: { activity: ServiceActivity }) {
@@ -62,7 +63,7 @@ export function ActivityPanel({ activity }: { activity: ServiceActivity }) {
               <ol aria-label="Health verdicts, oldest first" className="space-y-1 text-sm">
                 {activity.healthHistory.map((entry, index) => (
                   <li key={`${entry.at}-${index}`}>
-                    {formatTime(entry.at)} <Badge tone={toneFor(entry.health)}>{entry.health}</Badge>
+                    <When at={entry.at} kind="time" /> <Badge tone={toneFor(entry.health)}>{entry.health}</Badge>
                   </li>
                 ))}
               </ol>
@@ -78,7 +79,7 @@ export function ActivityPanel({ activity }: { activity: ServiceActivity }) {
               <ol aria-label="Breaker changes, oldest first" className="space-y-1 text-sm">
                 {breaker.changes.map((change, index) => (
                   <li key={`${change.at}-${index}`}>
-                    {formatTime(change.at)} {wordFor(change.from)} → <Badge tone={toneFor(change.to)}>{wordFor(change.to)}</Badge>
+                    <When at={change.at} kind="time" /> {wordFor(change.from)} → <Badge tone={toneFor(change.to)}>{wordFor(change.to)}</Badge>
                   </li>
                 ))}
               </ol>

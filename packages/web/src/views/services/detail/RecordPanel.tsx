@@ -7,7 +7,7 @@
 import type { ReactNode } from "react";
 import type { ServiceRecord } from "@kai/sdk";
 import { Panel } from "../../../components/Page";
-import { formatTime } from "../../../components/charts/format";
+import { When } from "../../../components/When";
 
 function Row({ term, children }: { term: string; children: ReactNode }) {
   return (
@@ -44,10 +44,22 @@ export function RecordPanel({ record }: { record: ServiceRecord }) {
           </Row>
         )}
         <Row term="Health check">{record.healthCheck ? `${record.healthCheck.method} ${record.healthCheck.path} every ${record.healthCheck.interval} s` : "none"}</Row>
-        <Row term="Lease">{record.ttl ? `${record.ttl} s; last heartbeat ${record.heartbeat ? formatTime(record.heartbeat) : "never"}` : "no expiry"}</Row>
+        <Row term="Lease">
+          {record.ttl ? (
+            <>
+              {record.ttl} s; last heartbeat <When at={record.heartbeat} kind="time" />
+            </>
+          ) : (
+            "no expiry"
+          )}
+        </Row>
         {record.origin && <Row term="Imported from">{record.origin}</Row>}
-        <Row term="Registered">{new Date(record.createdAt).toLocaleString("en-GB")}</Row>
-        <Row term="Changed">{new Date(record.updatedAt).toLocaleString("en-GB")}</Row>
+        <Row term="Registered">
+          <When at={record.createdAt} />
+        </Row>
+        <Row term="Changed">
+          <When at={record.updatedAt} />
+        </Row>
       </dl>
       {record.endpoints.length > 0 && (
         <table className="mt-3 w-full text-left text-sm">

@@ -10,6 +10,7 @@ import { useEffect, useRef } from "react";
 import { Link } from "react-router";
 import { Badge, toneOf } from "../../../components/Badge";
 import { Button } from "../../../components/Button";
+import { When } from "../../../components/When";
 import type { SortKey, SortState } from "./filters";
 import type { Row } from "./rows";
 
@@ -158,7 +159,7 @@ export function ServiceTable({ rows, hasMore, loadingMore, onLoadMore, sort, onS
                   {local ? "this node" : shortDid(service.origin!)}
                 </div>
                 <div role="cell" className={cell}>
-                  <time dateTime={service.updatedAt}>{new Date(service.updatedAt).toLocaleString()}</time>
+                  <When at={service.updatedAt} />
                 </div>
                 <div role="cell" className={`${cell} flex gap-1`}>
                   {canWrite && local && (
