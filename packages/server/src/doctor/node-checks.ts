@@ -40,7 +40,7 @@ export function tlsChecks(facts: TlsFacts, now: number): DoctorCheck[] {
     return { area: "tls", state: "ok", summary };
   });
   for (const section of status.notReloaded) {
-    checks.push({ area: "tls", state: "fail", summary: `${section}: the files changed on disk but did not load; the previous certificate is still served`, hint: "kai logs tail --grep tls says why (a key that is not the certificate's, a half-written file)" });
+    checks.push({ area: "tls", state: "fail", summary: `${section}: the files changed on disk but did not load; the previous certificate is still served`, hint: "kai logs tail --grep tls says why (a key that is not the certificate's, a half-written file, a certificate expired or not valid yet)" });
   }
   return checks;
 }

@@ -7,7 +7,7 @@
 // to give, the scheme to use); the SDK (`@kai/sdk/node`'s nodeTls) trusts it and shows a client certificate for REST
 // calls, watch() and a KLP agent.
 import { execFile, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, copyFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, copyFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import { tmpdir } from "node:os";
 import { createServer as createHttpsServer, get, type Server as HttpsServer } from "node:https";
@@ -129,6 +129,46 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     }, 10_000);
     expect(after).not.toBe(before);
     expect(node.logs.some((line) => line.includes("TLS certificate reloaded"))).toBe(true);
+  });
+
+  it("serves a certificate renewed behind symbolic links into other folders (certbot's live/ and archive/)", async () => {
+    // The node's config names /…/etc-kai/cert.pem → /…/le/live/host/fullchain.pem → ../../archive/host/fullchain1.pem.
+    const le = file("le");
+    for (const folder of ["archive/host", "live/host"]) mkdirSync(join(le, folder), { recursive: true });
+    mkdirSync(file("etc-kai"));
+    copyFileSync(file("server.pem"), join(le, "archive/host/fullchain1.pem"));
+    copyFileSync(file("server.key"), join(le, "archive/host/privkey1.pem"));
+    symlinkSync("../../archive/host/fullchain1.pem", join(le, "live/host/fullchain.pem"));
+    symlinkSync("../../archive/host/privkey1.pem", join(le, "live/host/privkey.pem"));
+    symlinkSync(join(le, "live/host/fullchain.pem"), file("etc-kai/cert.pem"));
+    symlinkSync(join(le, "live/host/privkey.pem"), file("etc-kai/key.pem"));
+    const linked = await startTestServer({ config: { server: { tls: { certFile: file("etc-kai/cert.pem"), keyFile: file("etc-kai/key.pem") } } } });
+    try {
+      const port = Number(new URL(linked.url).port);
+      const before = await servedSerial(port, ca);
+      // A renewal as certbot does it: new files in archive/, then each link in live/ swapped by a rename.
+      issue("certbot", "/CN=localhost", SERVER_EXTENSIONS);
+      copyFileSync(file("certbot.pem"), join(le, "archive/host/fullchain2.pem"));
+      copyFileSync(file("certbot.key"), join(le, "archive/host/privkey2.pem"));
+      for (const [link, target] of [["privkey.pem", "privkey2.pem"], ["fullchain.pem", "fullchain2.pem"]] as const) {
+        symlinkSync(`../../archive/host/${target}`, join(le, `live/host/${link}.new`));
+        renameSync(join(le, `live/host/${link}.new`), join(le, `live/host/${link}`));
+      }
+      const renewed = new X509Certificate(readFileSync(file("certbot.pem"))).serialNumber;
+      const after = await eventually(async () => {
+        const serial = await servedSerial(port, ca);
+        return serial === renewed ? serial : undefined;
+      }, 10_000);
+      expect(after).not.toBe(before);
+      // And again: the links followed after the first renewal lead to the second's files (archive's fullchain2).
+      issue("certbot3", "/CN=localhost", SERVER_EXTENSIONS);
+      copyFileSync(file("certbot3.key"), join(le, "archive/host/privkey2.pem"));
+      copyFileSync(file("certbot3.pem"), join(le, "archive/host/fullchain2.pem"));
+      const third = new X509Certificate(readFileSync(file("certbot3.pem"))).serialNumber;
+      expect(await eventually(async () => ((await servedSerial(port, ca)) === third ? third : undefined), 10_000)).toBe(third);
+    } finally {
+      await linked.dispose();
+    }
   });
 
   it("reports the certificate in use and a change that did not load, in the status and the metrics", async () => {
