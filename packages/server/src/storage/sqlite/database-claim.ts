@@ -14,6 +14,7 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import BetterSqlite3 from "better-sqlite3";
+import { keepPrivate } from "./private-file.js";
 
 /** Another node holds the database. */
 export class DatabaseInUseError extends Error {
@@ -29,6 +30,7 @@ export interface DatabaseClaim {
 export function claimDatabase(path: string): DatabaseClaim {
   const lockPath = `${path}.lock`;
   mkdirSync(dirname(lockPath), { recursive: true });
+  keepPrivate(lockPath);
   // timeout 0: a held claim is an answer at once, not a wait.
   const lock = new BetterSqlite3(lockPath, { timeout: 0 });
   try {

@@ -4,6 +4,7 @@
  * busy timeout, foreign keys) and migrates it. Kept apart so the pragmas are stated, and reviewed, once.
  */
 import { mkdirSync } from "node:fs";
+import { keepPrivate } from "./private-file.js";
 import { dirname } from "node:path";
 import BetterSqlite3, { type Database } from "better-sqlite3";
 import { migrate } from "./migrations.js";
@@ -48,7 +49,10 @@ export function connectionPragmas({ synchronous, autoCheckpointPages = 1000 }: O
 }
 
 export function openDatabase({ path, synchronous, autoCheckpointPages = 1000, pageSize }: OpenDatabaseOptions): Database {
-  if (path !== ":memory:") mkdirSync(dirname(path), { recursive: true });
+  if (path !== ":memory:") {
+    mkdirSync(dirname(path), { recursive: true });
+    keepPrivate(path);
+  }
   const db = new BetterSqlite3(path);
   try {
     // Only takes effect before the first table exists (and before WAL mode); a no-op on an existing file.
