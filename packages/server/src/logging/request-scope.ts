@@ -24,6 +24,15 @@ export function runInRequestScope(requestId: string, next: () => void): void {
   scope.run(requestId, next);
 }
 
+/**
+ * Runs `next` (and the asynchronous work it starts) as serving no request. For machinery shared by every request that
+ * one request merely happens to wake first: OpenTelemetry's batch export, whose timer is set while some request ends
+ * its span, would otherwise write its lines (an export failing, working again) with that unrelated request's id.
+ */
+export function outsideRequestScope<T>(next: () => T): T {
+  return scope.exit(next);
+}
+
 /** Marks `logger` as one whose bindings carry its request's id. */
 export function markBoundToRequest(logger: object): void {
   boundToRequest.add(logger);

@@ -10,6 +10,7 @@ import { context, ROOT_CONTEXT } from "@opentelemetry/api";
 import { ExportResultCode, type ExportResult } from "@opentelemetry/core";
 import type { ReadableSpan, SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { Logger } from "../logging/logger.js";
+import { outsideRequestScope } from "../logging/request-scope.js";
 
 /** Where spans go, for a log line: scheme, host and path only (no user, password or query, which may hold a key). */
 export function endpointForLog(endpoint: string): string {
@@ -63,12 +64,14 @@ export function reportingExporter(inner: SpanExporter, endpoint: string, logger:
   return {
     trouble: () => (failing === undefined ? undefined : { ...failing, droppedSpans }),
     export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-      inner.export(spans, (result) => {
-        // Outside any span: the callback runs in whatever context the export's timer was set in, and the line would
-        // otherwise carry the trace id of an unrelated request.
-        context.with(ROOT_CONTEXT, () => note(result, spans.length));
-        resultCallback(result);
-      });
+      // Outside any span and any request: the export runs in whatever context its timer was set in (while some
+      // request ended its span), and its lines would otherwise carry that unrelated request's trace id and request id.
+      outsideRequestScope(() =>
+        inner.export(spans, (result) => {
+          context.with(ROOT_CONTEXT, () => note(result, spans.length));
+          resultCallback(result);
+        }),
+      );
     },
     shutdown: () => inner.shutdown(),
     forceFlush: () => inner.forceFlush?.() ?? Promise.resolve(),

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { startTracing, type NodeTracing } from "../../src/tracing/node-tracing.js";
 import { endpointForLog } from "../../src/tracing/reporting-exporter.js";
 import { activeTraceIds, inSpan } from "../../src/tracing/spans.js";
+import { requestScopeFields, runInRequestScope } from "../../src/logging/request-scope.js";
 import { startOtlpReceiver, type OtlpReceiver } from "../helpers/otlp-receiver.js";
 
 const CANARY = "canary-otlp-secret-7f3a";
@@ -41,8 +42,11 @@ afterAll(async () => {
 describe("spans that cannot be exported", () => {
   it("are said once while the collector is down, and its return is said too", { timeout: 30_000 }, async () => {
     const lines: Array<{ level: number; msg: string; [key: string]: unknown }> = [];
-    // The node's own mixin: a line written inside a span carries its ids.
-    const logger = pino({ level: "info", mixin: () => activeTraceIds() }, new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
+    // The node's own mixin: a line written inside a span carries its ids, one written while a request is served its id.
+    const logger = pino(
+      { level: "info", mixin: (_line, _level, writer) => ({ ...activeTraceIds(), ...requestScopeFields(writer) }) },
+      new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) }),
+    );
     const port = await freePort();
     const endpoint = `http://kai:${CANARY}@127.0.0.1:${port}/v1/traces`;
     tracing = await startTracing({ settings: { enabled: true, otlpEndpoint: endpoint, sampleRatio: 1, serviceName: "down-collector" }, instanceId: "down", version: "test", env: {}, logger });
@@ -52,15 +56,19 @@ describe("spans that cannot be exported", () => {
     // The exporter gives up after its timeout, then each flush fails (what the log says is checked below). The first
     // export runs inside a request's span, as one set off by the batch timer may.
     await inSpan(node, "first", {}, async () => undefined);
-    await inSpan(node, "flushing", {}, () => node.flush().catch(() => undefined));
+    // Set off while some request is served, as the batch timer is (its first span's request).
+    await new Promise<void>((resolve) =>
+      runInRequestScope("an-unrelated-request", () => void inSpan(node, "flushing", {}, () => node.flush().catch(() => undefined)).then(() => resolve())),
+    );
     await inSpan(node, "second", {}, async () => undefined);
     await node.flush().catch(() => undefined);
     const failures = lines.filter((line) => line.msg.startsWith("tracing: spans could not be exported"));
     expect(failures).toHaveLength(1);
     expect(failures[0]).toMatchObject({ level: 40, endpoint: `http://127.0.0.1:${port}/v1/traces`, spans: 1 });
     expect(String(failures[0]!.reason)).toMatch(/ECONNREFUSED/);
-    // Said outside any trace: the spans it is about belong to many.
+    // Said outside any trace and any request: the spans it is about belong to many.
     expect(failures[0]!.trace_id).toBeUndefined();
+    expect(failures[0]!.requestId).toBeUndefined();
 
     receiver = await startOtlpReceiver(port);
     await inSpan(node, "after", {}, async () => undefined);
