@@ -51,19 +51,21 @@ describe("redactConfig", () => {
         vault: { keyDir: "/etc/kai/keys", passphraseIterations: 600000 },
         sso: { providers: [{ id: "corp", clientSecret: { vault: "sso/corp" } }] },
         hook: { url: "https://example.test/hook?access_token=abc&region=eu" },
+        tracing: { otlpEndpoint: "http://user:pw2@collector.test/v1/traces?key=otlp-key-9&X-Amz-Signature=s1g&sslmode=require" },
         limits: { maxSubscribersPerToken: 5000 },
       },
       paths,
     ) as Record<string, Record<string, unknown>>;
     const text = JSON.stringify(out);
-    for (const secret of ["r3dis-pass", "sk-live-123", '"tok"', '"pw"', '"pk"', "abc"]) expect(text).not.toContain(secret);
+    for (const secret of ["r3dis-pass", "sk-live-123", '"tok"', '"pw"', '"pk"', "abc", "pw2", "otlp-key-9", "s1g"]) expect(text).not.toContain(secret);
+    expect(String((out.tracing as { otlpEndpoint: string }).otlpEndpoint)).toContain("sslmode=require");
     expect(out.cache).toEqual({ redis: { url: `redis://:${REDACTED_VALUE}@cache:6379/0`, keyPrefix: "kai:" } });
     expect(out.vault).toEqual({ keyDir: "/etc/kai/keys", passphraseIterations: 600000 });
     expect(out.sso).toEqual({ providers: [{ id: "corp", clientSecret: { vault: "sso/corp" } }] });
     expect(String((out.hook as { url: string }).url)).toContain("region=eu");
     expect(out.limits).toEqual({ maxSubscribersPerToken: 5000 });
     expect(paths.sort()).toEqual(
-      ["cache.redis.url", "future.apiKey", "future.clientPassword", "future.nested.0.privateKey", "future.webhookToken", "hook.url"].sort(),
+      ["cache.redis.url", "future.apiKey", "future.clientPassword", "future.nested.0.privateKey", "future.webhookToken", "hook.url", "tracing.otlpEndpoint"].sort(),
     );
   });
 });

@@ -6,7 +6,7 @@
  * - a string under a key that names a secret (password, passphrase, secret, token, api key, private key, access key,
  *   credentials) is replaced;
  * - a URL's password (`postgres://user:pw@host`, `redis://:pw@host`) and any query parameter named like a secret
- *   are replaced, the rest of the URL (host, database) stays readable.
+ *   (or like a key or signature: `?key=`, `?sig=`) are replaced, the rest of the URL (host, database) stays readable.
  * File paths (`keyFile`, `certFile`, `keyDir`) and references to secrets (SSO's `clientSecret: {vault: name}`) are
  * not secrets themselves and stay.
  */
@@ -15,6 +15,14 @@ import { setAt, getAt, splitKey } from "./key-paths.js";
 
 /** Key names whose string values are secrets. */
 const SECRET_KEY = /(password|passphrase|secret|token|api[-_]?key|private[-_]?key|access[-_]?key|credentials?)$/i;
+
+/**
+ * Query parameters that carry a credential though their names do not say "secret": an API key given as `?key=`
+ * (Google's APIs, many collectors), a signature (`sig`, `signature`, S3's and GCS's presigned `X-Amz-Signature`,
+ * `X-Goog-Signature`), `auth`, `code`. A collector's endpoint such as `https://otlp.example/v1/traces?key=…` showed
+ * its key in `kai config get` before.
+ */
+const SECRET_QUERY = /^(key|sig|signature|auth|authorization|code|x-amz-signature|x-goog-signature)$/i;
 
 /** A URL with its password and secret-named query parameters replaced; `undefined` when nothing was secret. */
 function redactUrl(value: string): string | undefined {
@@ -31,7 +39,7 @@ function redactUrl(value: string): string | undefined {
     changed = true;
   }
   for (const name of [...url.searchParams.keys()]) {
-    if (SECRET_KEY.test(name)) {
+    if (SECRET_KEY.test(name) || SECRET_QUERY.test(name)) {
       url.searchParams.set(name, "REDACTED");
       changed = true;
     }
