@@ -83,7 +83,15 @@ function envInteger(env: StartTracingOptions["env"], name: string): number | und
 /** The node's tracing, or undefined when `tracing.enabled` is off (nothing is loaded then). */
 export async function startTracing(options: StartTracingOptions): Promise<NodeTracing | undefined> {
   const { settings, env } = options;
-  if (!settings.enabled) return undefined;
+  if (!settings.enabled) {
+    // An endpoint without `enabled` is a half-done setup that otherwise fails silently: no spans, no line saying why.
+    const endpoint = exportEndpoint(settings, env);
+    if (endpoint !== undefined) {
+      const from = settings.otlpEndpoint ? "tracing.otlpEndpoint is" : env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT?.trim() ? "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is" : "OTEL_EXPORTER_OTLP_ENDPOINT is";
+      options.logger?.warn({ endpoint: endpointForLog(endpoint) }, `tracing is off: ${from} set but tracing.enabled is not true, so no spans are made or exported (set tracing.enabled: true to export them)`);
+    }
+    return undefined;
+  }
   const [sdk, resources, core, hooks] = await Promise.all([
     import("@opentelemetry/sdk-trace-base"),
     import("@opentelemetry/resources"),

@@ -78,6 +78,21 @@ describe("spans that cannot be exported", () => {
     expect(JSON.stringify(lines)).not.toContain(CANARY);
   });
 
+  it("are said to be off when an endpoint is set but tracing.enabled is not (a half-done setup, silent before)", async () => {
+    const lines: Array<{ level: number; msg: string; [key: string]: unknown }> = [];
+    const logger = pino({ level: "info" }, new Writable({ write: (chunk, _encoding, done) => (lines.push(JSON.parse(String(chunk))), done()) }));
+    const off = await startTracing({ settings: { enabled: false, otlpEndpoint: `http://kai:${CANARY}@127.0.0.1:9/v1/traces`, sampleRatio: 1, serviceName: "off" }, instanceId: "off", version: "test", env: {}, logger });
+    expect(off).toBeUndefined();
+    expect(lines).toEqual([expect.objectContaining({ level: 40, endpoint: "http://127.0.0.1:9/v1/traces", msg: expect.stringContaining("tracing is off: tracing.otlpEndpoint is set but tracing.enabled is not true") })]);
+    const byVariable = await startTracing({ settings: { enabled: false, sampleRatio: 1, serviceName: "off" }, instanceId: "off", version: "test", env: { OTEL_EXPORTER_OTLP_ENDPOINT: "http://127.0.0.1:9" }, logger });
+    expect(byVariable).toBeUndefined();
+    expect(lines[1]?.msg).toContain("OTEL_EXPORTER_OTLP_ENDPOINT is set but tracing.enabled is not true");
+    // Nothing configured: nothing to say.
+    await startTracing({ settings: { enabled: false, sampleRatio: 1, serviceName: "off" }, instanceId: "off", version: "test", env: {}, logger });
+    expect(lines).toHaveLength(2);
+    expect(JSON.stringify(lines)).not.toContain(CANARY);
+  });
+
   it("name their endpoint without what may hold a key: user, password, query", () => {
     expect(endpointForLog(`https://user:${CANARY}@collector.example:4318/v1/traces?api_key=${CANARY}#x`)).toBe("https://collector.example:4318/v1/traces");
     expect(endpointForLog(`not a url ${CANARY}`)).toBe("(an endpoint that is not a URL)");
