@@ -199,7 +199,8 @@ export class PeerTls {
         changed = true;
       } catch (error) {
         this.certificates.notReloaded(part.section, part.reader);
-        this.logger.warn({ reason: (error as Error).message }, "federation TLS files not reloaded; the last good ones stay in use");
+        // Files that are server.tls's own: the HTTPS server's reload says the same at warn already (one line, not two).
+        this.logger[this.serverFilesOnly() ? "debug" : "warn"]({ reason: (error as Error).message }, "federation TLS files not reloaded; the last good ones stay in use");
         this.retry.after(error);
       }
     });
@@ -209,7 +210,15 @@ export class PeerTls {
     const old = this.agent;
     this.agent = undefined;
     void old?.close().catch(() => {});
-    this.logger.info({ files: this.files }, "federation TLS files reloaded");
+    this.logger[this.serverFilesOnly() ? "debug" : "info"]({ files: this.files }, "federation TLS files reloaded");
+  }
+
+  /**
+   * True when every file is `server.tls`'s (a node without a `federation.tls` section shows peers its own HTTPS
+   * certificate): its reloads are logged by the HTTPS server, and the same line from here was noise on every renewal.
+   */
+  private serverFilesOnly(): boolean {
+    return (this.files.certFile === undefined || this.files.pairFrom === "server.tls") && (this.files.caFile === undefined || this.files.caFrom === "server.tls");
   }
 }
 

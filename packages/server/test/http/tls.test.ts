@@ -129,6 +129,9 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     }, 10_000);
     expect(after).not.toBe(before);
     expect(node.logs.some((line) => line.includes("TLS certificate reloaded"))).toBe(true);
+    // Said once: the same files shown to peers (no federation.tls section) reload without a second line at info.
+    const peerLines = node.logs.filter((line) => line.includes("federation TLS files")).map((line) => (JSON.parse(line) as { level: number }).level);
+    expect(peerLines.filter((level) => level >= 30)).toEqual([]);
   });
 
   it("serves a certificate renewed behind symbolic links into other folders (certbot's live/ and archive/)", async () => {
