@@ -12,6 +12,12 @@
  *
  * The protocol itself is bonjour-service's (a maintained pure-JavaScript DNS-SD over multicast-dns); it is loaded
  * only when discovery is on.
+ *
+ * Names are unique on a segment (DNS-SD): a node listens for a moment before it announces itself, and when another
+ * node already announces its name, it takes the first free `<name>-2`, `<name>-3`, … and says so in the log, as
+ * DNS-SD's newcomer renames. bonjour-service's own probe, left on, stopped the clashing service without a word to the
+ * log (it wrote an Error to stdout, outside the log lines): the node was simply never heard. Two nodes starting with
+ * one name within the same second can still both take it; the default name (`kai-<key id>`) never clashes.
  */
 import { isLoopbackHost } from "../config/listen-host.js";
 import type { Bonjour, Browser, Service } from "bonjour-service";
@@ -27,11 +33,13 @@ const TXT_VERSION = "1";
 const FORGET_AFTER_MS = 10 * 60_000;
 /** Most nodes kept (a noisy segment cannot grow the list without bound). */
 const MAX_DISCOVERED = 256;
+/** How long a node listens before it announces itself, ms: the names in use on the segment are heard by then. */
+export const NAME_CHECK_MS = 1500;
 
 export interface LanDiscoveryOptions {
   /** This node's DID (announced; its own announcement is not listed). */
   did: string;
-  /** The instance name announced (unique on the LAN; bonjour-service renames on a clash). */
+  /** The instance name to announce (another node announcing it already: the first free `<name>-2`, `-3`, …). */
   name: string;
   port: number;
   /** Whether the node serves HTTPS. */
@@ -47,6 +55,10 @@ export class LanDiscovery {
   private readonly now: () => number;
 
   private readonly browser: Browser;
+  /** The name this node announces itself with, once it does (see the module comment). */
+  private announcedAs: string | undefined;
+  private announcing: NodeJS.Timeout | undefined;
+  private closed = false;
 
   private constructor(
     private readonly options: LanDiscoveryOptions,
@@ -63,16 +75,42 @@ export class LanDiscovery {
     const bonjour = new Bonjour({}, (error: Error) => {
       options.logger.warn({ error: error.message }, "mDNS discovery failed on this network");
     });
-    if (options.advertise) {
-      bonjour.publish({
-        name: options.name,
+    const discovery = new LanDiscovery(options, bonjour);
+    if (options.advertise) discovery.announceSoon();
+    return discovery;
+  }
+
+  /** Announces this node once the segment's names have been heard, under a name no other node announces. */
+  private announceSoon(): void {
+    this.announcing = setTimeout(() => {
+      this.announcing = undefined;
+      if (this.closed) return;
+      const base = this.options.name;
+      const taken = new Map<string, string>();
+      for (const entry of this.seen.values()) taken.set(entry.name, entry.did);
+      let name = base;
+      for (let n = 2; taken.has(name); n++) name = `${base.slice(0, 63 - String(n).length - 1)}-${n}`;
+      if (name !== base) {
+        this.options.logger.warn({ name: base, heldBy: taken.get(base), announcedAs: name }, `mDNS: another node announces the name ${base} already; this node announces itself as ${name} (federation.mdns.name chooses another)`);
+      }
+      this.announcedAs = name;
+      this.bonjour.publish({
+        name,
         type: MDNS_SERVICE_TYPE,
         protocol: "tcp",
-        port: options.port,
-        txt: { v: TXT_VERSION, did: options.did, proto: options.secure ? "https" : "http" },
+        port: this.options.port,
+        txt: { v: TXT_VERSION, did: this.options.did, proto: this.options.secure ? "https" : "http" },
+        // Checked above; the library's own probe would stop a clashing service silently (see the module comment).
+        probe: false,
       });
-    }
-    return new LanDiscovery(options, bonjour);
+      this.options.logger.info({ name, port: this.options.port }, `mDNS: this node is announced on the LAN as ${name} (_kai._tcp)`);
+    }, NAME_CHECK_MS);
+    this.announcing.unref();
+  }
+
+  /** The name this node announces itself with; undefined while it listens first, or when it does not announce. */
+  get announcedName(): string | undefined {
+    return this.announcedAs;
   }
 
   /** The nodes heard recently, newest first; never this node. */
@@ -100,6 +138,8 @@ export class LanDiscovery {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
+    if (this.announcing) clearTimeout(this.announcing);
     this.browser.stop();
     // unpublishAll sends DNS-SD goodbyes, so the other nodes drop this one at once.
     await new Promise<void>((resolve) => this.bonjour.unpublishAll(() => resolve()));
