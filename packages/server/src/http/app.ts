@@ -333,7 +333,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     scope.addHook("onRequest", createAuthenticateHook(deps.tokens, (sessionId, presented) => deps.signIn.sessions.checkCsrf(sessionId, presented)));
     await scope.register(servicesRoutes(deps.registry, deps.listing));
     await scope.register(peersRoutes(deps.federation, deps.lanDiscovery));
-    await scope.register(tokenRoutes(deps.tokens));
+    await scope.register(tokenRoutes(deps.tokens, deps.signIn.log));
     await scope.register(statusRoutes(deps.getStatus, deps.clusterSummary));
     if (deps.doctor) await scope.register(doctorRoutes(deps.doctor, deps.doctorRelay ?? null));
     await scope.register(clusterRoutes(deps.getCluster));
@@ -350,7 +350,7 @@ export async function createApp(deps: AppDeps): Promise<FastifyInstance> {
     await scope.register(connectorRoutes(() => deps.gateway.connectors()));
     await scope.register(klpAdminRoutes(deps.klp));
     await scope.register(authRoutes({ sessions: deps.signIn.sessions, access: deps.signIn.access, log: deps.signIn.log }));
-    await scope.register(userRoutes({ users: deps.signIn.users, sessions: deps.signIn.sessions, tokens: deps.tokens, access: deps.signIn.access }));
+    await scope.register(userRoutes({ users: deps.signIn.users, sessions: deps.signIn.sessions, tokens: deps.tokens, access: deps.signIn.access, log: deps.signIn.log }));
     await scope.register(mfaRoutes({ mfa: deps.signIn.mfa }));
     await scope.register(roleRoutes({ roles: deps.signIn.roles, users: deps.signIn.users, access: deps.signIn.access, log: deps.signIn.log }));
     await scope.register(configRoutes(deps.config, { ...(deps.configLayers ? { layered: deps.configLayers } : {}), ...(deps.configSync ? { sync: deps.configSync } : {}), log: deps.signIn.log }));

@@ -215,6 +215,32 @@ describe("roles", () => {
     expect((await server.request("/api/roles/viewer", { method: "DELETE" })).status).toBe(403);
   });
 
+  it("records tokens minted and revoked, by an admin and by a user for themselves, as security events (never the token)", async () => {
+    const minted = await server.request("/api/tokens", { method: "POST", json: { scopes: ["admin"], owner: "ops-bot", name: "deploy", ttl: "1h" } });
+    expect(minted.status).toBe(201);
+    const admin = (await minted.json()) as { id: string; token: string; expiresAt: string };
+    expect((await server.request(`/api/tokens/${admin.id}`, { method: "DELETE" })).status).toBe(204);
+    await createUser(server, "tess", "correct horse battery", ["developer"]);
+    const tess = await signIn(server, "tess", "correct horse battery");
+    const own = await server.request("/api/users/me/tokens", { method: "POST", token: tess.accessToken, json: { scopes: ["services:read"], name: "laptop" } });
+    expect(own.status).toBe(201);
+    const personal = (await own.json()) as { id: string; token: string };
+    expect((await server.request(`/api/users/me/tokens/${personal.id}`, { method: "DELETE", token: tess.accessToken })).status).toBe(204);
+
+    type Event = { type: string; actor: string | null; address: string | null; details: Record<string, unknown> };
+    const response = await server.request("/api/security/events?limit=500");
+    const text = await response.text();
+    const events = (JSON.parse(text) as { events: Event[] }).events;
+    const about = (id: string) => events.filter((event) => event.details.id === id).map(({ type, actor, details }) => ({ type, actor, details }));
+    expect(about(admin.id).sort((a, b) => a.type.localeCompare(b.type))).toEqual([
+      { type: "token_created", actor: "admin", details: { id: admin.id, owner: "ops-bot", scopes: ["admin"], expiresAt: admin.expiresAt, name: "deploy" } },
+      { type: "token_revoked", actor: "admin", details: { id: admin.id } },
+    ]);
+    expect(about(personal.id).map(({ type, actor }) => [type, actor]).sort()).toEqual([["token_created", "tess"], ["token_revoked", "tess"]]);
+    expect(events.find((event) => event.details.id === admin.id)?.address).toBeTruthy();
+    for (const token of [admin.token, personal.token]) expect(text).not.toContain(token);
+  });
+
   it("records every change as a security event", async () => {
     const events = (await (await server.request("/api/security/events?limit=500")).json()) as { events: Array<{ type: string; actor: string | null }> };
     const types = new Set(events.events.map((event) => event.type));

@@ -1,17 +1,35 @@
 /**
  * @module http/routes/tokens
- * Token management (admin): mint, list, revoke.
+ * Token management (admin): mint, list, revoke. Minting and revoking are security events (`token_created`,
+ * `token_revoked`: who, from where, the token's id, owner, scopes and expiry; never the token), as a sign-in or a role
+ * change is: a new admin token is a new way in. Before, only the request's own log line recorded them.
  */
 import { z } from "zod";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { CreateTokenRequestSchema, CreateTokenResponseSchema, ErrorBodySchema, ListTokensResponseSchema } from "@kai/protocol";
+import type { FastifyRequest } from "fastify";
+import type { SecurityLog } from "../../auth/security-log.js";
 import type { TokenService } from "../../auth/token-service.js";
 import { principalOf } from "../authenticate.js";
 
 const errors = { 400: ErrorBodySchema, 401: ErrorBodySchema, 403: ErrorBodySchema, 404: ErrorBodySchema, 429: ErrorBodySchema };
 const security = [{ bearer: [] }];
 
-export function tokenRoutes(tokens: TokenService): FastifyPluginAsyncZod {
+/** What a token event records of the token: never its text (the security log drops a `token` key anyway). */
+export interface TokenEventDetails {
+  id: string;
+  owner?: string;
+  scopes?: readonly string[];
+  expiresAt?: string | null;
+  name?: string | null;
+}
+
+/** Records `token_created` or `token_revoked` for `request`'s caller (no-op without a security log). */
+export async function recordTokenEvent(log: SecurityLog | undefined, type: "token_created" | "token_revoked", request: FastifyRequest, details: TokenEventDetails): Promise<void> {
+  await log?.record({ type, outcome: "success", actor: principalOf(request).owner, address: request.ip, details: { ...details } });
+}
+
+export function tokenRoutes(tokens: TokenService, log?: SecurityLog): FastifyPluginAsyncZod {
   return async (app) => {
     app.post("/api/tokens", {
       config: { scopes: ["admin"], bucket: "write" },
@@ -26,6 +44,7 @@ export function tokenRoutes(tokens: TokenService): FastifyPluginAsyncZod {
     }, async (request, reply) => {
       const body = request.body;
       const minted = await tokens.mint({ ...body, owner: body.owner ?? principalOf(request).owner });
+      await recordTokenEvent(log, "token_created", request, { id: minted.id, owner: minted.owner, scopes: minted.scopes, expiresAt: minted.expiresAt, name: minted.name ?? null });
       return reply.status(201).header("Cache-Control", "no-store").send(minted);
     });
 
@@ -45,6 +64,7 @@ export function tokenRoutes(tokens: TokenService): FastifyPluginAsyncZod {
       },
     }, async (request, reply) => {
       await tokens.revoke(request.params.id);
+      await recordTokenEvent(log, "token_revoked", request, { id: request.params.id });
       return reply.status(204).send(null);
     });
   };

@@ -27,6 +27,8 @@ import type { FastifyRequest } from "fastify";
 import type { UserService } from "../../auth/users/user-service.js";
 import type { SessionService } from "../../auth/sessions/session-service.js";
 import type { TokenService } from "../../auth/token-service.js";
+import type { SecurityLog } from "../../auth/security-log.js";
+import { recordTokenEvent } from "./tokens.js";
 import type { AccessTable } from "../../auth/users/access-table.js";
 import { capScopes } from "../../auth/roles.js";
 import { principalOf, userIdOf } from "../authenticate.js";
@@ -42,6 +44,8 @@ export interface UserRouteDeps {
   sessions: SessionService;
   tokens: TokenService;
   access: AccessTable;
+  /** Where personal tokens minted and revoked are recorded (`token_created`, `token_revoked`). */
+  log?: SecurityLog;
 }
 
 const actorOf = (request: FastifyRequest) => ({ name: principalOf(request).owner, address: request.ip });
@@ -124,6 +128,7 @@ export function userRoutes(deps: UserRouteDeps): FastifyPluginAsyncZod {
       const beyond = request.body.scopes.filter((scope) => !allowed.includes(scope));
       if (beyond.length > 0) throw new ApiError("forbidden", `your session does not hold: ${beyond.join(", ")}`);
       const minted = await deps.tokens.mint({ ...request.body, owner: user.username, userId: user.id });
+      await recordTokenEvent(deps.log, "token_created", request, { id: minted.id, owner: minted.owner, scopes: minted.scopes, expiresAt: minted.expiresAt, name: minted.name ?? null });
       return reply.status(201).header("Cache-Control", "no-store").send(minted);
     });
 
@@ -150,6 +155,7 @@ export function userRoutes(deps: UserRouteDeps): FastifyPluginAsyncZod {
       },
     }, async (request, reply) => {
       await deps.tokens.revokeOwned(request.params.id, me(request).username);
+      await recordTokenEvent(deps.log, "token_revoked", request, { id: request.params.id });
       return reply.status(204).send(null);
     });
 
