@@ -78,7 +78,12 @@ export function readTlsFiles(section: string, settings: TlsFileSettings, now = D
     try {
       privateKey = createPrivateKey(files.key);
     } catch (error) {
-      throw refuse("keyFile", settings.keyFile, "holds no PEM private key (or one protected by a passphrase)", error);
+      // A key encrypted with a passphrase (PKCS#8's ENCRYPTED PRIVATE KEY, or OpenSSL's legacy Proc-Type header): said
+      // as such, with what to do; OpenSSL's own words for it are "interrupted or cancelled".
+      if (/-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type: 4,ENCRYPTED/.test(files.key.toString("latin1"))) {
+        throw refuse("keyFile", settings.keyFile, "holds a private key protected by a passphrase, which the node cannot ask for: give it the key unencrypted (openssl pkey -in <key> -out <new key>), readable by the node's user alone");
+      }
+      throw refuse("keyFile", settings.keyFile, "holds no PEM private key", error);
     }
     if (!certificate.checkPrivateKey(privateKey)) throw refuse("keyFile", settings.keyFile, `is not the private key of ${section}.certFile ${settings.certFile}`);
     // The leaf only, the one every client checks: a chain file may carry an expired cross-signed certificate that

@@ -489,6 +489,12 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
     const missing = await run(["--tls-cert", file("nowhere.pem"), "--tls-key", file("server.key")]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`server.tls.certFile ${file("nowhere.pem")} cannot be read (ENOENT)`);
+    // A key protected by a passphrase: said as such, with what to do (OpenSSL's words were "interrupted or cancelled").
+    testCa.openssl("pkey", "-in", "server.key", "-out", "encrypted.key", "-aes256", "-passout", "pass:the-key-passphrase");
+    const encrypted = await run(["--tls-cert", file("server.pem"), "--tls-key", file("encrypted.key")]);
+    expect(encrypted.code).toBe(2);
+    expect(encrypted.stderr).toContain(`server.tls.keyFile ${file("encrypted.key")} holds a private key protected by a passphrase, which the node cannot ask for: give it the key unencrypted`);
+    expect(encrypted.stderr).not.toContain("interrupted or cancelled");
   }, 60_000);
 
   it("kai serve refuses TLS files that cannot serve before it makes its data directory: expired, not valid yet, a key not the certificate's", async () => {
