@@ -1,7 +1,8 @@
 /**
  * `kai events tail`: a long-running child that prints one line per bus event (NDJSON with --json), until SIGINT;
  * a task's stored events replayed with --task --after; usage errors. Events come from kCore itself: a task for a
- * capability nobody offers is created through the API, and fails. Also `kai logs tail` (the node's log lines), on the same server.
+ * capability nobody offers is created through the API, and fails. Also `kai logs tail` and `kai logs search` (the node's
+ * log lines: their filters, a level in any case, a window the wrong way round, none matching), on the same server.
  */
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -61,7 +62,7 @@ describe("kai events tail", () => {
   });
 });
 
-describe("kai logs tail", () => {
+describe("kai logs tail and search", () => {
   it("--no-follow --level warn prints the recent warnings, one readable line each, and stops", async () => {
     // A refused vault read: the vault's security line, at warn.
     const missing = await fetch(`${server.url}/api/vault/secrets/cli-logs-missing`, { headers: { authorization: `Bearer ${server.adminToken}` } });
@@ -80,6 +81,15 @@ describe("kai logs tail", () => {
     expect(entries.length).toBeGreaterThan(0);
     expect(entries.length).toBeLessThanOrEqual(5);
     expect(entries.every((entry) => ["warn", "error", "fatal"].includes(entry.level))).toBe(true);
+
+    // The level as the lines print it (WARN), or in any case: the same filter.
+    const capitals = await runKai(["logs", "tail", "--url", server.url, "--no-follow", "--level", "WARN"], { cwd: box.dir, env: env() });
+    expect(capitals.code, capitals.stderr).toBe(0);
+    expect(capitals.stdout.trim().split("\n").every((line) => /^\S+ (WARN |ERROR|FATAL) /.test(line))).toBe(true);
+    expect(capitals.stdout).toMatch(/WARN {2}security: vault\.secret\.get .*outcome=failed/);
+    const mixed = await runKai(["logs", "search", "--url", server.url, "--since", "1h", "--level", "Warn"], { cwd: box.dir, env: env() });
+    expect(mixed.code, mixed.stderr).toBe(0);
+    expect(mixed.stdout).toMatch(/WARN {2}security: vault\.secret\.get .*outcome=failed/);
   });
 
   it("follows: prints a request's and a task's new lines as the node writes them, and stops cleanly on a signal", async () => {
@@ -126,10 +136,35 @@ describe("kai logs tail", () => {
     expect(bad.stderr).toContain("Allowed choices are security, agents");
   });
 
-  it("refuses a bad level as a usage error (exit 2)", async () => {
+  it("refuses a bad level as a usage error (exit 2) naming --level", async () => {
     const bad = await runKai(["logs", "tail", "--url", server.url, "--level", "loud", "--no-follow"], { cwd: box.dir, env: env() });
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("invalid filter");
+    expect(bad.stderr).toMatch(/^error: invalid filter: --level: .*"warn"/m);
+  });
+
+  it("--no-follow with no matching line says so on stderr, and prints nothing on stdout", async () => {
+    const none = await runKai(["logs", "tail", "--url", server.url, "--no-follow", "--grep", `cli-no-such-line-${randomUUID()}`], { cwd: box.dir, env: env() });
+    expect(none.code, none.stderr).toBe(0);
+    expect(none.stdout).toBe("");
+    expect(none.stderr).toBe("no log lines match\n");
+    // --json: no lines is the answer itself, as a list command's empty document is.
+    const json = await runKai(["logs", "tail", "--url", server.url, "--no-follow", "--json", "--grep", `cli-no-such-line-${randomUUID()}`], { cwd: box.dir, env: env() });
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stdout).toBe("");
+    expect(json.stderr).toBe("");
+  });
+
+  it("search: --until before --since is a usage error (exit 2) naming both flags, before anything is asked of the node", async () => {
+    const swapped = await runKai(["logs", "search", "--url", server.url, "--since", "1h", "--until", "2h"], { cwd: box.dir, env: env() });
+    expect(swapped.code).toBe(2);
+    expect(swapped.stderr).toMatch(/^error: --until 2h \(\S+\) is before --since 1h \(\S+\): no line could match; .*--since 2h --until 1h/m);
+    expect(swapped.stderr).toContain("(usage)");
+    const times = await runKai(["logs", "search", "--url", server.url, "--since", "2026-12-07T10:00:00Z", "--until", "2026-12-07T09:00:00Z"], { cwd: box.dir, env: env() });
+    expect(times.code).toBe(2);
+    expect(times.stderr).toContain("--until 2026-12-07T09:00:00Z is before --since 2026-12-07T10:00:00Z");
+    // The window the right way round is searched.
+    const window = await runKai(["logs", "search", "--url", server.url, "--since", "2h", "--until", "1s"], { cwd: box.dir, env: env() });
+    expect(window.code, window.stderr).toBe(0);
   });
 
   it("--since: a duration back from now or a time; lines before it are left out", async () => {
@@ -142,6 +177,7 @@ describe("kai logs tail", () => {
     const later = await tail(new Date(Date.now() + 3_600_000).toISOString());
     expect(later.code, later.stderr).toBe(0);
     expect(later.stdout).toBe("");
+    expect(later.stderr).toContain("no log lines match");
     const bad = await tail("yesterday");
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--since: a duration such as 10m, 2h or 1d");

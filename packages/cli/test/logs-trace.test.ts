@@ -42,6 +42,7 @@ describe("kai logs tail --trace and kai logs search", () => {
     const tail = await kai(["logs", "tail", "--no-follow", "--trace", traceId]);
     expect(tail.code, tail.stderr).toBe(0);
     expect(tail.stdout).toBe("");
+    expect(tail.stderr).toContain("no log lines match");
 
     const search = await kai(["logs", "search", "--trace", traceId, "--since", "1h"]);
     expect(search.code, search.stderr).toBe(0);
@@ -76,6 +77,6 @@ describe("kai logs tail --trace and kai logs search", () => {
   it("refuses an id that is not a trace id, naming the flag's field", async () => {
     const bad = await kai(["logs", "tail", "--no-follow", "--trace", "not-a-trace"]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("traceId: a trace id: 32 lowercase hex digits");
+    expect(bad.stderr).toContain("--trace: a trace id: 32 lowercase hex digits");
   });
 });

@@ -4,7 +4,8 @@
  * `kai peer discover` lists them, `--add` pins the announced DID after checking it against the node's signed
  * document, and a node that stops says goodbye and drops out of the list. A third node with discovery off is
  * neither announced nor able to list; one that listens on loopback only is not announced (nobody could reach it at
- * the addresses mDNS would give) but hears the others.
+ * the addresses mDNS would give) but hears the others. A node on HTTPS whose certificate does not list the address it
+ * announced cannot be added by `--add`: the error names the `kai peer add` command that can, with its port and DID.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,6 +13,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startServer } from "@kai/server";
 import type { klp } from "@kai/protocol";
+import { HAS_OPENSSL, makeTestCa } from "../../server/test/helpers/test-certificates.js";
 import { runKai, sandbox, startTestServer, type Sandbox, type TestServer } from "./helpers.js";
 
 interface LanNode {
@@ -53,7 +55,7 @@ async function discovered(node: { url: string; token: string }, waitMs = 500): P
 }
 
 /** Polls until `until` holds for the node's list (mDNS answers arrive within a second or two). */
-async function waitForList(node: LanNode, until: (list: klp.DiscoveredPeerListResponse) => boolean): Promise<klp.DiscoveredPeerListResponse> {
+async function waitForList(node: { url: string; token: string }, until: (list: klp.DiscoveredPeerListResponse) => boolean): Promise<klp.DiscoveredPeerListResponse> {
   const deadline = Date.now() + 20_000;
   let list = await discovered(node);
   while (!until(list) && Date.now() < deadline) list = await discovered(node);
@@ -128,6 +130,41 @@ describe("LAN discovery by mDNS", () => {
     } finally {
       await loopback.close();
       rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!HAS_OPENSSL)("--add of an HTTPS node whose certificate does not list the announced address names the kai peer add command that adds it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "kai-lan-tls-"));
+    const ca = makeTestCa(dir);
+    // Made for this machine's loopback names only: the LAN address mDNS announces is not among them.
+    ca.issue("node", "/CN=localhost", "subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n");
+    const mdns = { mdns: { enabled: true } };
+    const secure = await startServer({ dataDir: join(dir, "secure"), port: 0, host: "0.0.0.0", quiet: true, config: { server: { tls: { certFile: ca.file("node.pem"), keyFile: ca.file("node.key") } }, federation: mdns } });
+    // The node adding it trusts the peer's CA (its federation.tls.caFile), as the error of an untrusted one says to.
+    const hearer = await startServer({ dataDir: join(dir, "hearer"), port: 0, host: "0.0.0.0", quiet: true, config: { federation: { ...mdns, tls: { caFile: ca.file("ca.pem") } } } });
+    try {
+      const node = { url: `http://127.0.0.1:${hearer.port}`, token: hearer.adminToken };
+      const did = secure.klp.did;
+      const heard = await waitForList(node, (l) => l.peers.some((p) => p.did === did));
+      const announced = heard.peers.find((p) => p.did === did);
+      expect(announced?.url, JSON.stringify(heard.peers)).toMatch(/^https:\/\//);
+      const withCa = (args: string[]) => runKai(["--url", node.url, ...args], { cwd: box.dir, env: { ...box.env, KAI_TOKEN: node.token, KAI_CA_FILE: ca.file("ca.pem") } });
+
+      const refused = await withCa(["peer", "discover", "--wait", "0", "--add", did, "--yes"]);
+      expect(refused.code).toBe(7);
+      expect(refused.stderr).toContain("ERR_TLS_CERT_ALTNAME_INVALID");
+      expect(refused.stderr).toContain("its certificate lists (DNS:localhost, IP:127.0.0.1)");
+      expect(refused.stderr).toContain(`with kai peer add https://<a name the certificate lists>:${secure.port} --did ${did}, or have the peer's certificate reissued for`);
+      expect(refused.stderr).not.toContain("in the URL given to this command");
+
+      // The command as printed, with a name the certificate lists in place of the placeholder, adds the node.
+      const added = await withCa(["peer", "add", `https://localhost:${secure.port}`, "--did", did]);
+      expect(added.code, added.stderr).toBe(0);
+      expect(added.stderr).toContain(`added peer ${did}`);
+      expect(added.stderr).not.toContain("warning:");
+    } finally {
+      await Promise.all([secure.close(), hearer.close()]);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -3,6 +3,9 @@
  * with mode 0600, answers /healthz, serves other `kai` commands, and stops with exit 0 on SIGTERM.
  * `npm start` as a supervisor runs it: its banner's suggested command works as printed, and a SIGTERM
  * to the npm process stops the server (npm's shell used to die alone and leave node serving).
+ * Bound to every interface (`--host 0.0.0.0`), its URLs name an address a client connects to, on TLS one the
+ * certificate covers; on a certificate from a CA it has no file of, it names the CA and the try command has a
+ * placeholder for its file, which filled in works.
  */
 import { spawn } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -10,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { HAS_OPENSSL, makeTestCa, type TestCa } from "../../server/test/helpers/test-certificates.js";
 import { CLI, exitOf, freePort, resultOf, sandbox, spawnKai, runKai, waitForOutput, type KaiResult } from "./helpers.js";
 
 const REPO_ROOT = fileURLToPath(new URL("../../..", import.meta.url));
@@ -28,6 +32,25 @@ function runShell(command: string, options: { cwd: string; env: NodeJS.ProcessEn
 
 const box = sandbox();
 const dataDir = mkdtempSync(join(tmpdir(), "kai-serve-test-"));
+
+/**
+ * `kai serve args…` from the sandbox until its banner's `try:` line, then `check(banner)`; stopped with SIGTERM after
+ * (exit 0). Each start gets its own data directory, under the sandbox.
+ */
+async function withServe(name: string, args: string[], check: (banner: string) => Promise<void>): Promise<void> {
+  const child = spawnKai(["serve", "--port", "0", "--data-dir", name, "--quiet", ...args], { cwd: box.dir, env: box.env });
+  try {
+    await check(await waitForOutput(child.stderr, /try: .+\n/, 15_000));
+    child.kill("SIGTERM");
+    expect(await exitOf(child)).toBe(0);
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+/** A test CA in the sandbox (`tls/`), made once for the TLS tests. */
+let testCa: TestCa | undefined;
+const tlsCa = (): TestCa => (testCa ??= makeTestCa(mkdtempSync(join(box.dir, "tls-"))));
 
 afterAll(() => {
   box.cleanup();
@@ -183,6 +206,53 @@ describe("kai serve", () => {
     } finally {
       rmSync(lockedDataDir, { recursive: true, force: true });
     }
+  });
+
+  it("bound to every interface (--host 0.0.0.0) on plain HTTP: names http://127.0.0.1, and its try: command works as printed", async () => {
+    await withServe("wildcard-http", ["--host", "0.0.0.0"], async (banner) => {
+      expect(banner).toMatch(/^kai server listening on http:\/\/127\.0\.0\.1:\d+ \(bound to 0\.0\.0\.0: every interface\)$/m);
+      expect(banner).not.toMatch(/0\.0\.0\.0:\d/);
+      const tried = await runShell(suggestedCommand(banner), { cwd: box.dir, env: box.env });
+      expect(tried.code, tried.stderr).toBe(0);
+      expect(tried.stdout).toMatch(/^server:\s+http:\/\/127\.0\.0\.1:\d+$/m);
+    });
+  });
+
+  it.skipIf(!HAS_OPENSSL)("bound to every interface on TLS: names a host its certificate lists (localhost), and its try: command works as printed", async () => {
+    const ca = tlsCa();
+    // Self-signed, made for `localhost` only: 127.0.0.1 would fail its name check, as 0.0.0.0 did.
+    ca.openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", "self.key", "-out", "self.pem", "-days", "2", "-subj", "/CN=kai self-signed", "-addext", "subjectAltName=DNS:localhost");
+    await withServe("wildcard-tls", ["--host", "0.0.0.0", "--tls-cert", ca.file("self.pem"), "--tls-key", ca.file("self.key")], async (banner) => {
+      expect(banner).toMatch(/^kai server listening on https:\/\/localhost:\d+ \(bound to 0\.0\.0\.0: every interface\)$/m);
+      expect(banner).toMatch(/^ {2}API docs: +https:\/\/localhost:\d+\/docs$/m);
+      expect(banner).not.toMatch(/0\.0\.0\.0:\d/);
+      const suggested = suggestedCommand(banner);
+      expect(suggested).toMatch(/^KAI_URL=https:\/\/localhost:\d+ KAI_CA_FILE=\S+\/self\.pem /);
+      const tried = await runShell(suggested, { cwd: box.dir, env: box.env });
+      expect(tried.code, tried.stderr).toBe(0);
+      expect(tried.stdout).toMatch(/^server:\s+https:\/\/localhost:\d+$/m);
+    });
+  });
+
+  it.skipIf(!HAS_OPENSSL)("on a certificate from a private CA it has no file of: names the CA, and its try: command takes the CA's file in place of a placeholder", async () => {
+    const ca = tlsCa();
+    ca.issue("node", "/CN=localhost", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+    await withServe("private-ca", ["--tls-cert", ca.file("node.pem"), "--tls-key", ca.file("node.key")], async (banner) => {
+      const certFile = /tls-\w+\/node\.pem/.exec(ca.file("node.pem"))![0];
+      expect(banner).toContain(`  TLS:         the certificate is signed by "CN=kai test CA", which clients do not trust by themselves: give them that CA's certificate (KAI_CA_FILE or --ca-file; the SDK's nodeTls)`);
+      const suggested = suggestedCommand(banner);
+      const placeholder = `'<the CA that signed ${certFile}>'`;
+      expect(suggested).toMatch(/^KAI_URL=https:\/\/127\.0\.0\.1:\d+ /);
+      expect(suggested).toContain(`KAI_CA_FILE=${placeholder} `);
+      // As printed, it names what to fill in (a usage error), not a certificate this client does not trust (exit 7).
+      const asPrinted = await runShell(suggested, { cwd: box.dir, env: box.env });
+      expect(asPrinted.code).toBe(2);
+      expect(asPrinted.stderr).toContain(`--ca-file: <the CA that signed ${certFile}> cannot be read`);
+      // With the CA's file in its place, it works.
+      const filled = await runShell(suggested.replace(placeholder, ca.file("ca.pem")), { cwd: box.dir, env: box.env });
+      expect(filled.code, filled.stderr).toBe(0);
+      expect(filled.stdout).toMatch(/^server:\s+https:\/\/127\.0\.0\.1:\d+$/m);
+    });
   });
 
   it("refuses a bad port with a usage error (exit 2)", async () => {

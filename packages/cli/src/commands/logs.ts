@@ -17,6 +17,9 @@
  *
  * `kai logs search` (`GET /api/logs/search`): the same filters, and `--until`, over the log files of the instance
  * answering, for lines older than the ring holds (yesterday's trace); it says when the node stopped at its read budget.
+ *
+ * The filters are checked here first, so that a mistake is a usage error naming the flag (exit 2), not the node's
+ * refusal in its query's terms: a level in any case is the same level, an `--until` before `--since` is refused.
  */
 import { Command, Option } from "commander";
 import { LOG_LEVELS, LOG_NAMES, LogFilterSchema, LogInstanceNameSchema, parseDurationSeconds, TimestampSchema, traceLink, type LogEntry, type LogFilter } from "@kai/protocol";
@@ -66,9 +69,22 @@ function sinceTime(text: string, flag = "--since", now = Date.now()): string {
   throw usageError(`${flag}: a duration such as 10m, 2h or 1d, or a time such as 2026-12-07T10:00:00Z (got "${text}")`);
 }
 
+/** The flag each of the API's filter fields comes from, for an error that names what the user typed. */
+const FILTER_FLAGS: Record<string, string> = {
+  level: "--level",
+  requestId: "--request",
+  taskId: "--task",
+  serviceId: "--service",
+  traceId: "--trace",
+  q: "--grep",
+  since: "--since",
+  log: "--log",
+};
+
 function filterOf(flags: TailFlags): LogFilter {
   const parsed = LogFilterSchema.safeParse({
-    ...(flags.level !== undefined ? { level: flags.level } : {}),
+    // Levels are words: `WARN` as the lines print it is the same level (the node takes lower case only).
+    ...(flags.level !== undefined ? { level: flags.level.trim().toLowerCase() } : {}),
     ...(flags.request !== undefined ? { requestId: flags.request } : {}),
     ...(flags.task !== undefined ? { taskId: flags.task } : {}),
     ...(flags.service !== undefined ? { serviceId: flags.service } : {}),
@@ -78,8 +94,29 @@ function filterOf(flags: TailFlags): LogFilter {
     ...(flags.since !== undefined ? { since: sinceTime(flags.since) } : {}),
     ...(flags.log !== undefined ? { log: flags.log } : {}),
   });
-  if (!parsed.success) throw usageError(`invalid filter: ${parsed.error.issues.map((issue) => `${issue.path.join(".") || "filter"}: ${issue.message}`).join("; ")}`);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      const field = issue.path.join(".");
+      return `${FILTER_FLAGS[field] ?? (field || "filter")}: ${issue.message}`;
+    });
+    throw usageError(`invalid filter: ${problems.join("; ")}`);
+  }
   return parsed.data;
+}
+
+/**
+ * `--until` before `--since` finds nothing, and the node would refuse it (exit 6, in its query's terms). Both count back
+ * from now, so the usual slip is the durations swapped: `--since 1h --until 2h` for `--since 2h --until 1h`.
+ */
+function checkWindow(flags: { since?: string; until?: string }, since: string | undefined, until: string | undefined): void {
+  if (flags.since === undefined || flags.until === undefined || since === undefined || until === undefined || Date.parse(until) >= Date.parse(since)) return;
+  const named = (flag: string, given: string, time: string) => (given === time ? `${flag} ${given}` : `${flag} ${given} (${time})`);
+  const durations = since !== flags.since || until !== flags.until;
+  throw usageError(
+    `${named("--until", flags.until, until)} is before ${named("--since", flags.since, since)}: no line could match; ${
+      durations ? "a duration counts back from now, so --since takes the longer one (e.g. --since 2h --until 1h)" : "--since starts the window and --until ends it"
+    }`,
+  );
 }
 
 /** The filters `tail` and `search` share, read by `filterOf`. */
@@ -125,6 +162,8 @@ function tailCommand(): Command {
       const link = filter.traceId !== undefined && recent.traceUrl !== undefined ? traceLink(recent.traceUrl, filter.traceId) : undefined;
       if (link !== undefined) out.info(`trace ${filter.traceId}: ${link}`);
       for (const entry of flags.lines === 0 ? [] : recent.entries) print(entry);
+      // Say what there is none of, as a table does (not for --json: no lines is the answer; nor for -n 0: none asked).
+      if (!out.json && flags.lines > 0 && recent.entries.length === 0) out.info(flags.follow ? "no recent log lines match" : "no log lines match");
       if (recent.unanswered && recent.unanswered.length > 0) out.warn(`no lines from ${recent.unanswered.join(", ")}: the instance(s) did not answer in time`);
       if (!flags.follow) return;
       // Lines written after the list: the stream starts after the newest line the node had then.
@@ -169,6 +208,7 @@ function searchCommand(): Command {
     const filter = filterOf(flags);
     // As --since: `1h` is "until an hour ago".
     const until = flags.until !== undefined ? sinceTime(flags.until, "--until") : undefined;
+    checkWindow(flags, filter.since, until);
     const found = await client().logs.search({ ...filter, ...(until !== undefined ? { until } : {}), limit: flags.lines, ...instanceChoice(flags) });
     const link = filter.traceId !== undefined && found.traceUrl !== undefined ? traceLink(found.traceUrl, filter.traceId) : undefined;
     if (link !== undefined) out.info(`trace ${filter.traceId}: ${link}`);

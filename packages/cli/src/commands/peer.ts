@@ -6,7 +6,8 @@
  * a few seconds for the node's first session to the peer and warns when the peer refused it (a client certificate
  * it needs, a CA this node lacks): the pin stays and the link keeps retrying, but an add that printed only "added"
  * left the operator to find out later from `kai peer show`. `discover` lists the nodes heard on the LAN (mDNS) and
- * adds one the same way.
+ * adds one the same way; one whose certificate does not list the address it announced can only be added by a name the
+ * certificate lists, which the error says with the `peer add` command to run.
  */
 import { createInterface } from "node:readline/promises";
 import { Command } from "commander";
@@ -15,6 +16,7 @@ import { describeConnectionFailure, inspectNode, type KaiClient } from "@kai/sdk
 import { addGlobalOptions, contextOf } from "../command-kit.js";
 import { CliError, usageError } from "../cli-error.js";
 import { EXIT } from "../exit-codes.js";
+import { certificateNames, describeNames } from "../certificate-names.js";
 import { formatKeyValues } from "../output.js";
 import { describePeer, peerRow, PEER_HEADERS } from "./peer-format.js";
 
@@ -35,6 +37,51 @@ async function confirm(question: string): Promise<boolean> {
 async function whyUnread(error: unknown, url: string): Promise<string> {
   const { explainPeerConnectionFailure } = await import("../tls-diagnosis.js");
   return (await explainPeerConnectionFailure(error, url)) ?? describeConnectionFailure(error, url).replace(/^the node's/, "the peer's");
+}
+
+/** A TLS error's certificate as Node gives it (`checkServerIdentity`'s error carries the peer's certificate). */
+interface NameCheckFailure {
+  code?: unknown;
+  cert?: { subjectaltname?: string; subject?: { CN?: string } };
+}
+
+/** The error on `error`'s `cause` chain that says the certificate is not made for the host asked for. */
+function nameCheckFailure(error: unknown): NameCheckFailure | undefined {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    if ((current as NameCheckFailure).code === "ERR_TLS_CERT_ALTNAME_INVALID") return current as NameCheckFailure;
+  }
+  return undefined;
+}
+
+/**
+ * `discover --add` read the node at the address it announced, which its certificate does not list: the node can only
+ * be added by a name the certificate lists, with `peer add` (discover takes no URL). The command to run, with the
+ * announced port and DID: its mDNS host name or another address it announced when the certificate lists one, else a
+ * placeholder beside the names the certificate lists. Undefined for any other failure.
+ */
+function notListedAdvice(error: unknown, candidate: klp.DiscoveredPeer): string | undefined {
+  const failure = nameCheckFailure(error);
+  // The announcement's addresses are what other nodes sent: one that is no URL gets the general words.
+  const urlOf = (text: string) => {
+    try {
+      return new URL(text);
+    } catch {
+      return undefined;
+    }
+  };
+  const announced = urlOf(candidate.url);
+  if (!failure || !announced) return undefined;
+  const names = certificateNames(failure.cert?.subjectaltname, failure.cert?.subject?.CN);
+  const mdnsHost = candidate.host.replace(/\.$/, "").toLowerCase();
+  const listedHost = names.dns.some((name) => name.toLowerCase() === mdnsHost) && mdnsHost !== "" ? mdnsHost : undefined;
+  const listedUrl = candidate.urls.map(urlOf).find((url) => url !== undefined && names.ips.includes(url.hostname));
+  const host = listedHost ?? listedUrl?.hostname ?? "<a name the certificate lists>";
+  const listed = describeNames(names);
+  return [
+    describeConnectionFailure(error, candidate.url).replace(/^the node's/, "the peer's"),
+    `; add it by a name its certificate lists${listed !== "" ? ` (${listed})` : ""} with kai peer add ${announced.protocol}//${host}:${announced.port || "443"} --did ${candidate.did}`,
+    `, or have the peer's certificate reissued for ${announced.hostname}`,
+  ].join("");
 }
 
 /** How long `peer add` waits for the first session to the peer: a handshake and a first pull take well under a second. */
@@ -197,7 +244,8 @@ function discoverCommand(): Command {
     if (!candidate) throw new CliError(`no node named or identified ${wanted} was heard on the LAN`, "not_found", EXIT.notFound);
     // The announcement is unauthenticated: the node at the address must sign as the DID announced.
     const identity = await inspectNode(candidate.url).catch(async (error: unknown) => {
-      throw new CliError(`cannot read the node document at ${candidate.url}: ${await whyUnread(error, candidate.url)}`, "peer_unreachable", EXIT.unreachable);
+      const reason = notListedAdvice(error, candidate) ?? (await whyUnread(error, candidate.url));
+      throw new CliError(`cannot read the node document at ${candidate.url}: ${reason}`, "peer_unreachable", EXIT.unreachable);
     });
     if (identity.did !== candidate.did) throw new CliError(`the node at ${candidate.url} identifies as ${identity.did}, not the announced ${candidate.did}: not added`, "peer_identity_mismatch", EXIT.unexpected);
     out.info(`${candidate.url} identifies as ${identity.did} (${identity.name}, ${identity.version})`);

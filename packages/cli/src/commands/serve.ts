@@ -53,10 +53,11 @@ export function serveCommand(): Command {
     .option("-q, --quiet", "no log lines on stdout (the log file is still written)")
     .action(async (flags: ServeFlags) => {
       // Loaded here, not at the top: `kai serve --help` (and every other command) need neither.
-      const [{ startServer, VAULT_KEY_FILE }, { cliInvocation, connectionPrefix }, { certificateTrust, clientCertificateHint, trustHint }] = await Promise.all([
+      const [{ startServer, VAULT_KEY_FILE }, { cliInvocation, connectionPrefix }, { clientCertificateHint }, { clientEndpoint, tlsAdvice }] = await Promise.all([
         import("@kai/server"),
         import("../invocation.js"),
         import("../certificate-trust.js"),
+        import("../serve-banner.js"),
       ]);
       let server: Awaited<ReturnType<typeof startServer>>;
       try {
@@ -90,14 +91,16 @@ export function serveCommand(): Command {
       // is not there, or at a stale one of the node a restore replaced.
       const locked = server.adminToken === "";
       const keyFile = join(resolve(server.config.vault.keyDir ?? server.config.dataDir), VAULT_KEY_FILE);
-      const trust = tls.certFile !== undefined ? certificateTrust(tls.certFile, tls.caFile) : undefined;
-      const caFile = trust?.kind === "private" ? trust.caFile : undefined;
+      const advice = tls.certFile !== undefined ? tlsAdvice(tls.certFile, tls.caFile) : undefined;
+      const caFile = advice?.caFile;
+      // Bound to every interface (0.0.0.0, ::): the URLs name an address clients connect to, one the certificate covers.
+      const { url, bound } = clientEndpoint(server.url, tls.certFile);
       process.stderr.write(
         [
-          `kai server listening on ${server.url}`,
+          `kai server listening on ${url}${bound !== undefined ? ` (bound to ${bound}: every interface)` : ""}`,
           // The web app signs in with the first admin's password too (or any user's).
-          ...(server.webApp ? [`  web app:     ${server.url}/`] : []),
-          `  API docs:    ${server.url}/docs`,
+          ...(server.webApp ? [`  web app:     ${url}/`] : []),
+          `  API docs:    ${url}/docs`,
           ...(locked
             ? [
                 "  admin token: none: the vault is locked (the node key is sealed in it), so no token could be minted",
@@ -108,11 +111,11 @@ export function serveCommand(): Command {
           ...(server.firstAdminPasswordPath
             ? [`  first admin: user ${server.config.auth.signIn.firstAdmin.username}, one-time password in ${server.firstAdminPasswordPath} (kai login; choose a new password at once)`]
             : []),
-          ...(trust ? trustHint(trust) : []),
+          ...(advice?.lines ?? []),
           ...clientCertificateHint(tls.clientCertificates, tls.caFile),
           // A command that works as printed from here: `kai` alone is on no PATH after a fresh clone (nor, on a
-          // certificate from a private CA, without that CA).
-          ...(locked ? [] : [`  try:         ${connectionPrefix({ url: server.url, adminTokenPath: server.adminTokenPath, ...(caFile !== undefined ? { caFile } : {}) })}${cliInvocation()} status`]),
+          // certificate from a private CA, without that CA: a placeholder for its file when this node has none).
+          ...(locked ? [] : [`  try:         ${connectionPrefix({ url, adminTokenPath: server.adminTokenPath, ...(caFile !== undefined ? { caFile } : {}) })}${cliInvocation()} status`]),
           "",
         ].join("\n"),
       );
