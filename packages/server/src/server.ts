@@ -609,7 +609,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     await router.start();
     await jobs.start();
 
-    await app.listen({ port: config.server.port, host: config.server.host });
+    await app.listen({
+      port: config.server.port,
+      host: config.server.host,
+      // Fastify knows only that its server came from a factory (http/tls-server.ts), not that it speaks TLS: its own
+      // "Server listening at http://…" lines named the wrong scheme in the log files of an HTTPS node.
+      listenTextResolver: (address) => `Server listening at ${tlsEnabled(config.server.tls) ? address.replace(/^http:/, "https:") : address}`,
+    });
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : config.server.port;
     listeningPort = port;

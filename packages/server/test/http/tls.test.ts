@@ -106,6 +106,8 @@ afterAll(async () => {
 describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
   it("serves HTTPS to clients that trust its CA, and to no other", async () => {
     expect(node.url).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
+    // Fastify's own line about the address names the scheme served too (it said http:// on an HTTPS node).
+    expect(node.logs.filter((line) => line.includes("Server listening at")).map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual([`Server listening at ${node.url}`]);
     const trusting = new Agent({ connect: { ca } });
     const health = await fetch(`${node.url}/healthz`, { dispatcher: trusting });
     expect(health.status).toBe(200);
