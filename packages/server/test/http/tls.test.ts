@@ -251,7 +251,8 @@ describe.skipIf(!HAS_OPENSSL)("TLS terminated by the node", () => {
       expect(await reloadMetric()).toBe(0);
       expect(await servedSerial(port, ca)).toBe(before);
       const expiredEnd = new Date(Date.parse(new X509Certificate(readFileSync(file("expired.pem"))).validTo)).toISOString();
-      expect(warned(`server.tls.certFile ${file("live.pem")} holds a certificate that expired on ${expiredEnd}`)).toBe(true);
+      // The HTTPS server's own reload says why (the peers' side of the same files may have marked it first).
+      await eventually(async () => (warned(`server.tls.certFile ${file("live.pem")} holds a certificate that expired on ${expiredEnd}`) ? true : undefined), 10_000);
       expect(reloads()).toBe(reloadsBefore);
       // The node still answers with the last good certificate, so kai status can say the change did not load.
       const told = await kaiAs(node, ["status", "--url", node.url, "--ca-file", file("ca.pem")]);
