@@ -49,10 +49,14 @@ export function withDetails<T extends object>(body: T, details: FieldError[] | u
  */
 export function configUsageError(error: unknown): CliError | undefined {
   if (!(error instanceof Error) || error.name !== "ConfigError") return undefined;
-  const problems = (error as { problems?: ReadonlyArray<{ key: string; message: string }> }).problems ?? [];
+  const problems = (error as { problems?: ReadonlyArray<{ key: string; message: string; layer?: string; source?: string }> }).problems ?? [];
   if (problems.length === 0) return usageError(error.message);
   const heading = (error.message.split("\n", 1)[0] ?? error.message).replace(/:$/, "");
-  return usageError(heading, problems.map((problem) => ({ path: problem.key || "(root)", message: problem.message })));
+  // A heading that names no layer (a rule between settings, checked once every layer is merged): each problem says
+  // where it came from, so the operator knows which file, variable or flag to change.
+  const origin = (problem: { layer?: string; source?: string }) =>
+    / layer /.test(heading) || problem.layer === undefined || problem.layer === "defaults" ? "" : ` (from the ${problem.layer} layer, ${problem.source ?? "unknown"})`;
+  return usageError(heading, problems.map((problem) => ({ path: problem.key || "(root)", message: `${problem.message}${origin(problem)}` })));
 }
 
 /**

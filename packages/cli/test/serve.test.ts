@@ -269,4 +269,15 @@ describe("kai serve", () => {
     expect(result.stderr).toContain("\n  - tracing.otlp: unknown setting (did you mean tracing.otlpEndpoint?)\n");
     expect(result.stderr).toContain("\n  - server.prot: unknown setting (did you mean server.port?)\n");
   });
+
+  it("names where a rule between settings was broken: the flag's command line, or the file", async () => {
+    const byFlag = await runKai(["serve", "--port", "0", "--data-dir", join(box.dir, "half-tls-data"), "--tls-cert", join(box.dir, "cert.pem")], { cwd: box.dir, env: box.env });
+    expect(byFlag.code).toBe(2);
+    expect(byFlag.stderr).toContain("\n  - server.tls.keyFile: server.tls needs certFile and keyFile together (from the cli layer, command line)\n");
+    const config = join(box.dir, "half-tls.yaml");
+    writeFileSync(config, `server:\n  tls:\n    certFile: ${join(box.dir, "cert.pem")}\n`);
+    const byFile = await runKai(["serve", "--port", "0", "--data-dir", join(box.dir, "half-tls-data"), "--config", config], { cwd: box.dir, env: box.env });
+    expect(byFile.code).toBe(2);
+    expect(byFile.stderr).toContain(`\n  - server.tls.keyFile: server.tls needs certFile and keyFile together (from the user layer, ${config})\n`);
+  });
 });

@@ -18,7 +18,7 @@ import { klp } from "@kai/protocol"; // plugins.trustedKeys
 function s3ConnectionShape(defaultPrefix: string) {
   return {
     /** The endpoint of an S3-compatible server (`https://minio.example:9000`); absent: AWS S3 in `region`. */
-    endpoint: z.url({ protocol: /^https?$/ }).optional(),
+    endpoint: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).optional(),
     region: z.string().min(1).max(64).default("us-east-1"),
     /** The bucket (it must exist). Required when the store is `s3`. */
     bucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name").optional(),
@@ -616,7 +616,7 @@ export const ConfigSchema = z.strictObject({
     .strictObject({
       enabled: z.boolean().default(false),
       /** OTLP/HTTP traces URL (e.g. http://collector:4318/v1/traces); absent: OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT, else nothing is exported. */
-      otlpEndpoint: z.url({ protocol: /^https?$/ }).max(2048).optional(),
+      otlpEndpoint: z.url({ protocol: /^https?$/, error: "must be an http:// or https:// URL" }).max(2048).optional(),
       /** The share of new traces recorded (0..1); a caller's sampled flag is followed (parent-based). */
       sampleRatio: z.number().min(0).max(1).default(1),
       /** `service.name` of this node's spans. */

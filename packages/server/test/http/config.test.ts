@@ -56,7 +56,15 @@ describe("loadConfig", () => {
   it("takes the TLS certificate and key from KAI_TLS_CERT_FILE and KAI_TLS_KEY_FILE, over the file's, and wants both", () => {
     const config = loadConfig({ env: { KAI_TLS_CERT_FILE: "/run/secrets/tls.crt", KAI_TLS_KEY_FILE: "/run/secrets/tls.key" } });
     expect(config.server.tls).toEqual({ certFile: "/run/secrets/tls.crt", keyFile: "/run/secrets/tls.key", clientCertificates: "off" });
-    expect(configError(() => loadConfig({ env: { KAI_TLS_CERT_FILE: "/run/secrets/tls.crt" } })).message).toContain("server.tls needs certFile and keyFile together");
+    const half = configError(() => loadConfig({ env: { KAI_TLS_CERT_FILE: "/run/secrets/tls.crt" } }));
+    expect(half.message).toContain("server.tls needs certFile and keyFile together");
+    // Said where it came from: the variable that set half of the pair (the missing half was set by no layer).
+    expect(half.problems).toEqual([expect.objectContaining({ key: "server.tls.keyFile", layer: "env" })]);
+  });
+
+  it("says what a trace endpoint must be", () => {
+    const wrong = configError(() => loadConfig({ env: {}, overrides: { tracing: { enabled: true, otlpEndpoint: "ftp://collector/v1/traces" } } }));
+    expect(wrong.problems).toEqual([expect.objectContaining({ key: "tracing.otlpEndpoint", message: "must be an http:// or https:// URL" })]);
   });
 
   it("reads the YAML file", () => {
@@ -68,6 +76,15 @@ describe("loadConfig", () => {
     // Untouched siblings keep their defaults.
     expect(config.rateLimit.write.max).toBe(600);
     expect(config.storage.sqlite.synchronous).toBe("normal");
+  });
+
+  it("says to write true or false where a file has yes or on (YAML 1.2 reads them as text)", () => {
+    const file = yamlFile("federation:\n  mdns:\n    enabled: yes\ntracing:\n  enabled: sure\n");
+    const refused = configError(() => loadConfig({ configFile: file, env: {} }));
+    expect(refused.problems.map(({ key, message }) => [key, message])).toEqual([
+      ["federation.mdns.enabled", expect.stringMatching(/expected boolean, received string \(write true or false: "yes" is text in YAML 1\.2\)$/)],
+      ["tracing.enabled", expect.stringMatching(/expected boolean, received string \(write true or false\)$/)],
+    ]);
   });
 
   it("takes the file from KAI_CONFIG when no file is given", () => {

@@ -43,10 +43,24 @@ function problemsOf(issues: readonly z.core.$ZodIssue[], layer: ConfigLayer): Co
         out.push({ layer: layer.name, source: layer.source, key: [...path, key].join("."), message });
       }
     } else {
-      out.push({ layer: layer.name, source: layer.source, key: path.join("."), message: issue.message });
+      out.push({ layer: layer.name, source: layer.source, key: path.join("."), message: issue.message + booleanHint(issue, getAt(layer.values, path), FILE_LAYERS.has(layer.name)) });
     }
   }
   return out;
+}
+
+/** Words YAML 1.1 read as booleans, which YAML 1.2 (the node's config files) reads as text. */
+const YAML_11_BOOLEANS = /^(y|yes|n|no|on|off)$/i;
+/** The layers read from YAML files. */
+const FILE_LAYERS = new Set<string>(["system", "policy", "user", "agent"]);
+
+/**
+ * `enabled: yes` in a config file is the string "yes" under YAML 1.2, which the files are read with (ADR 0017): the
+ * schema's "expected boolean, received string" left the operator to guess why. Said, with what to write.
+ */
+function booleanHint(issue: z.core.$ZodIssue, value: unknown, fromFile: boolean): string {
+  if (issue.code !== "invalid_type" || issue.expected !== "boolean" || typeof value !== "string") return "";
+  return fromFile && YAML_11_BOOLEANS.test(value.trim()) ? ` (write true or false: "${value}" is text in YAML 1.2)` : " (write true or false)";
 }
 
 /** `@env:` values are strings; where the schema wants a number or boolean, a value that reads as one becomes one. */
@@ -120,6 +134,21 @@ export function winnerOf(layers: readonly ConfigLayer[], key: readonly string[])
 }
 
 /**
+ * For a rule between settings (`server.tls needs certFile and keyFile together`) reported at a key no layer set (the
+ * missing `keyFile`): the highest layer that set anything in the same section (`--tls-cert` on the command line), so
+ * the message names where to look instead of "default".
+ */
+function sectionSetter(layers: readonly ConfigLayer[], key: readonly string[]): ConfigLayer | undefined {
+  if (key.length < 2) return undefined;
+  const section = key.slice(0, -1);
+  for (let i = layers.length - 1; i >= 0; i--) {
+    const values = getAt(layers[i]!.values, section);
+    if (isPlainObject(values) && Object.keys(values).length > 0) return layers[i];
+  }
+  return undefined;
+}
+
+/**
  * The configuration the layers make, lowest first: the node-wide view, or with `agent` that agent's view (its file's
  * layer kept, every other agent's left out). `layers[0]` may be the defaults layer: it is only read by `explain`, the
  * schema's own defaults do the same job in the merge.
@@ -132,9 +161,10 @@ export function resolveLayers(all: readonly ConfigLayer[], agent?: string): Conf
   for (const layer of layers) if (layer.name !== "defaults") merged = mergeSettings(merged, layer.values);
   const parsed = ConfigSchema.safeParse(merged);
   if (parsed.success) return parsed.data;
+  const setting = layers.filter((layer) => layer.name !== "defaults");
   const problems: ConfigProblem[] = parsed.error.issues.map((issue) => {
     const key = issue.path.map(String);
-    const winner = winnerOf(layers.filter((layer) => layer.name !== "defaults"), key);
+    const winner = winnerOf(setting, key) ?? (issue.code === "custom" ? sectionSetter(setting, key) : undefined);
     return { layer: winner?.name ?? "defaults", source: winner?.source ?? "built-in", key: key.join("."), message: issue.message };
   });
   throw new ConfigError(`invalid configuration:\n${problems.map((p) => `  ${p.key}: ${p.message} (${p.layer === "defaults" ? "default" : `from the ${p.layer} layer, ${p.source}`})`).join("\n")}`, problems);
