@@ -29,11 +29,17 @@ export type CertificateTrust =
    * holds it, when one does (the certificate file itself when self-signed, or `server.tls.caFile` when that CA signed
    * it, as in a mesh with one CA).
    */
-  | { kind: "private"; caFile?: string }
+  | {
+      kind: "private";
+      caFile?: string;
+      /** The subject of the CA that signed the top of the chain (`O=Example, CN=Example CA`), to name it by. */
+      issuer?: string;
+    }
   /** The file could not be read or parsed (the server started, so this is rare): no hint. */
   | { kind: "unknown" };
 
-function certificatesIn(file: string): X509Certificate[] {
+/** The certificates of a PEM file, the node's own first (throws when it cannot be read or parsed). */
+export function certificatesIn(file: string): X509Certificate[] {
   return (readFileSync(file, "utf8").match(PEM_CERTIFICATE) ?? []).map((pem) => new X509Certificate(pem));
 }
 
@@ -64,7 +70,8 @@ export function certificateTrust(certFile: string, caFile?: string): Certificate
       // Unreadable: the hint names no file.
     }
   }
-  return { kind: "private" };
+  const issuer = top.issuer.split("\n").filter(Boolean).join(", ");
+  return issuer === "" ? { kind: "private" } : { kind: "private", issuer };
 }
 
 /** The banner's line about a certificate clients will not trust by themselves (none for a public one). */

@@ -39,8 +39,14 @@ export function cliInvocation(context: InvocationContext = currentContext()): st
   } catch {
     // A script that vanished since start-up: its path as given is still the best description.
   }
-  const below = relative(cwd, target);
-  return `node ${shellQuote(below !== "" && !below.startsWith("..") && !isAbsolute(below) ? below : target)}`;
+  return `node ${shellQuote(shownPath(target, cwd))}`;
+}
+
+/** `file` as a suggested command shows it: relative to `cwd` when it lies below it, else absolute. */
+export function shownPath(file: string, cwd: string): string {
+  const absolute = resolve(cwd, file);
+  const below = relative(cwd, absolute);
+  return below !== "" && !below.startsWith("..") && !isAbsolute(below) ? below : absolute;
 }
 
 /**
@@ -55,10 +61,7 @@ export function connectionPrefix(options: { url: string; adminTokenPath: string;
   // The CLI looks for ./data/admin.token (or $KAI_DATA_DIR/admin.token); name the directory when it is elsewhere.
   if (basename(options.adminTokenPath) === "admin.token") {
     const dataDir = dirname(resolve(cwd, options.adminTokenPath));
-    if (dataDir !== resolve(cwd, "data")) {
-      const below = relative(cwd, dataDir);
-      parts.push(`KAI_DATA_DIR=${shellQuote(below !== "" && !below.startsWith("..") && !isAbsolute(below) ? below : dataDir)}`);
-    }
+    if (dataDir !== resolve(cwd, "data")) parts.push(`KAI_DATA_DIR=${shellQuote(shownPath(dataDir, cwd))}`);
   }
   return parts.map((part) => `${part} `).join("");
 }

@@ -12,24 +12,10 @@
  *   run unchanged fails naming `--ca-file`, rather than a command that fails on the certificate.
  * Read from the certificate file for a hint only: nothing here decides what is trusted.
  */
-import { X509Certificate } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { networkInterfaces } from "node:os";
-import { isAbsolute, relative, resolve } from "node:path";
 import { certificateNames, commonNameOf } from "./certificate-names.js";
-import { certificateTrust, trustHint } from "./certificate-trust.js";
-
-const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-/** The certificates in a PEM file, the node's own first; undefined when it cannot be read or parsed. */
-function certificatesIn(file: string): X509Certificate[] | undefined {
-  try {
-    const list = (readFileSync(file, "utf8").match(PEM_CERTIFICATE) ?? []).map((pem) => new X509Certificate(pem));
-    return list.length > 0 ? list : undefined;
-  } catch {
-    return undefined;
-  }
-}
+import { certificatesIn, certificateTrust, trustHint } from "./certificate-trust.js";
+import { shownPath } from "./invocation.js";
 
 /** Where clients connect: `url`, and the wildcard address the node is bound to when the URL is not that. */
 export interface ClientEndpoint {
@@ -52,7 +38,12 @@ function localAddresses(): string[] {
  * certificate lists, then its first DNS name that is not a wildcard. Undefined when it lists none of these.
  */
 function coveredHost(certFile: string, ipv6: boolean, local: string[]): string | undefined {
-  const leaf = certificatesIn(certFile)?.[0];
+  let leaf;
+  try {
+    leaf = certificatesIn(certFile)[0];
+  } catch {
+    // Unreadable now (it was read at start): no hint.
+  }
   if (!leaf) return undefined;
   const { dns, ips } = certificateNames(leaf.subjectAltName, commonNameOf(leaf.subject));
   if (ips.includes("127.0.0.1")) return "127.0.0.1";
@@ -77,24 +68,6 @@ export function clientEndpoint(listeningUrl: string, certFile?: string, local: s
   return { url: `${url.protocol}//${url.host}`, bound };
 }
 
-/** `file` as the banner shows it: relative to `cwd` when below it, else absolute. */
-function shownPath(file: string, cwd: string): string {
-  const below = relative(cwd, resolve(cwd, file));
-  return below !== "" && !below.startsWith("..") && !isAbsolute(below) ? below : resolve(cwd, file);
-}
-
-/** The subject of the CA that signed the top of the chain in `certFile` (`O=Example, CN=Example CA`). */
-function issuerOf(certFile: string): string | undefined {
-  const chain = certificatesIn(certFile);
-  if (!chain) return undefined;
-  let top = chain[0]!;
-  for (const next of chain.slice(1)) {
-    if (!top.checkIssued(next)) break;
-    top = next;
-  }
-  return top.issuer.split("\n").filter(Boolean).join(", ") || undefined;
-}
-
 /** What the banner says about the node's certificate, and the CA file its `try:` command names (or a placeholder). */
 export interface TlsAdvice {
   lines: string[];
@@ -109,7 +82,7 @@ export function tlsAdvice(certFile: string, caFile: string | undefined, cwd: str
   if (trust.caFile !== undefined) return { lines: trustHint(trust), caFile: trust.caFile };
   // A private CA this node has no file of: name it by its subject, and leave its file to the operator.
   const placeholder = `<the CA that signed ${shownPath(certFile, cwd)}>`;
-  const issuer = issuerOf(certFile);
+  const issuer = trust.issuer;
   return {
     lines: [
       `  TLS:         the certificate is signed by ${issuer !== undefined ? `"${issuer}"` : "a CA"}, which clients do not trust by themselves: give them that CA's certificate (KAI_CA_FILE or --ca-file; the SDK's nodeTls); in the try command, its file in place of ${placeholder}`,

@@ -58,6 +58,8 @@ export function watchFileFolders(options: {
   /** The names that count in each watched folder; updated when links lead elsewhere after a change. */
   const byFolder = new Map<string, Set<string>>();
   const watchers = new Map<string, FSWatcher>();
+  /** Folders a watch was tried on: one that cannot be watched is not tried again on every change (its warning said so). */
+  const tried = new Set<string>();
   let timer: NodeJS.Timeout | null = null;
   let closed = false;
   const changed = () => {
@@ -93,13 +95,12 @@ export function watchFileFolders(options: {
       }
     }
     for (const folder of anyName) if (!byFolder.has(folder)) byFolder.set(folder, new Set());
-    // A folder tried once and not watchable is not tried again on every change (its warning said so already).
-    for (const folder of byFolder.keys()) if (!watchers.has(folder) && !tried.has(folder)) {
+    for (const folder of byFolder.keys()) {
+      if (tried.has(folder)) continue;
       tried.add(folder);
       watchFolder(folder);
     }
   };
-  const tried = new Set<string>();
   arm();
   return {
     close() {
